@@ -1,0 +1,279 @@
+package app
+
+import (
+	"context"
+	"crypto/subtle"
+	"time"
+
+	"github.com/parleyhq/parley"
+)
+
+// Registration is what a new account gives.
+type Registration struct {
+	Handle      string
+	Password    string
+	DisplayName string
+	Kind        parley.UserKind
+	Device      string
+}
+
+// Auth is a signed-in user with a fresh token.
+type Auth struct {
+	User  *Me    `json:"user"`
+	Token string `json:"token"`
+	// SessionID names the session the token belongs to.
+	SessionID string `json:"session_id"`
+}
+
+// Actor is an authenticated caller: the user and the session they use.
+type Actor struct {
+	User      *parley.User
+	SessionID string
+}
+
+// Register creates an account and signs it in.
+func (a *App) Register(ctx context.Context, r Registration) (*Auth, error) {
+	handle, err := normalizeHandle(r.Handle)
+	if err != nil {
+		return nil, err
+	}
+	if reservedHandles[handle] {
+		return nil, parley.Errorf(parley.EHandleTaken, "handle is taken")
+	}
+	if err := checkPasswordRules(r.Password); err != nil {
+		return nil, err
+	}
+	if r.Kind == "" {
+		r.Kind = parley.KindPerson
+	}
+	if !r.Kind.Valid() {
+		return nil, parley.Invalid("kind", "kind is person, business or bot")
+	}
+	name, err := cleanText("display_name", r.DisplayName, 64, false)
+	if err != nil {
+		return nil, err
+	}
+	if name == "" {
+		name = handle
+	}
+	device, err := cleanText("device", r.Device, 100, false)
+	if err != nil {
+		return nil, err
+	}
+	// Hash outside the transaction: argon2 takes tens of milliseconds and
+	// must not hold up the committer.
+	hash := hashPassword(r.Password, a.cfg.Password)
+	now := a.clock()
+	u := &parley.User{
+		ID: newID(), Handle: handle, DisplayName: name, Kind: r.Kind,
+		DMPolicy: parley.PolicyOpen, PasswordHash: hash, CreatedAt: now, UpdatedAt: now,
+	}
+	token, tokenHash := newToken()
+	s := &parley.Session{ID: newID(), UserID: u.ID, TokenHash: tokenHash, Device: device, CreatedAt: now, LastUsedAt: now}
+	err = a.update(ctx, func(w *writer) error {
+		if err := w.CreateUser(u); err != nil {
+			return err
+		}
+		return w.CreateSession(s)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Auth{User: meView(u), Token: token, SessionID: s.ID}, nil
+}
+
+// Login checks a handle and password and opens a new session. Attempts are
+// limited per handle and per client address.
+func (a *App) Login(ctx context.Context, handle, password, device, address string) (*Auth, error) {
+	h, herr := normalizeHandle(handle)
+	if herr != nil {
+		h = handle
+	}
+	if ok, wait := a.loginByAddress.Allow("addr:" + address); !ok {
+		return nil, &parley.Error{Code: parley.ERateLimited, Message: "too many login attempts; try again later", RetryAfter: wait}
+	}
+	if ok, wait := a.loginByHandle.Allow("handle:" + h); !ok {
+		return nil, &parley.Error{Code: parley.ERateLimited, Message: "too many login attempts; try again later", RetryAfter: wait}
+	}
+	device, err := cleanText("device", device, 100, false)
+	if err != nil {
+		return nil, err
+	}
+	var u *parley.User
+	if herr == nil {
+		err = a.view(ctx, func(tx parley.Tx) error {
+			var err error
+			u, err = tx.UserByHandle(h)
+			return err
+		})
+		if err != nil && !parley.IsNotFound(err) {
+			return nil, err
+		}
+	}
+	// Check a dummy hash for unknown handles so that timing does not tell
+	// which handles exist.
+	hash := a.dummyHash
+	if u != nil {
+		hash = u.PasswordHash
+	}
+	ok := checkPassword(password, hash)
+	if u == nil || !ok {
+		return nil, parley.Errorf(parley.EBadCredentials, "wrong handle or password")
+	}
+	token, tokenHash := newToken()
+	now := a.clock()
+	s := &parley.Session{ID: newID(), UserID: u.ID, TokenHash: tokenHash, Device: device, CreatedAt: now, LastUsedAt: now}
+	if err := a.update(ctx, func(w *writer) error { return w.CreateSession(s) }); err != nil {
+		return nil, err
+	}
+	return &Auth{User: meView(u), Token: token, SessionID: s.ID}, nil
+}
+
+// touchEvery is how stale a session's last-used time may get before a
+// request writes it again; it keeps reads from turning into writes.
+const touchEvery = time.Minute
+
+// Authenticate resolves a bearer token to its user and session.
+func (a *App) Authenticate(ctx context.Context, token string) (*Actor, error) {
+	if len(token) < len(tokenPrefix)+16 || len(token) > 200 {
+		return nil, parley.Errorf(parley.EUnauthorized, "invalid or expired token")
+	}
+	hash := hashToken(token)
+	var s *parley.Session
+	var u *parley.User
+	err := a.view(ctx, func(tx parley.Tx) error {
+		var err error
+		if s, err = tx.SessionByTokenHash(hash); err != nil {
+			return err
+		}
+		u, err = tx.UserByID(s.UserID)
+		return err
+	})
+	if parley.IsNotFound(err) || (err == nil && subtle.ConstantTimeCompare(s.TokenHash, hash) != 1) {
+		return nil, parley.Errorf(parley.EUnauthorized, "invalid or expired token")
+	} else if err != nil {
+		return nil, err
+	}
+	if now := a.clock(); now.Sub(s.LastUsedAt) > touchEvery {
+		if err := a.update(ctx, func(w *writer) error { return w.TouchSession(s.ID, now) }); err != nil {
+			a.log.Warn("touch session", "err", err)
+		}
+	}
+	return &Actor{User: u, SessionID: s.ID}, nil
+}
+
+// Logout ends the actor's current session; other devices stay signed in.
+func (a *App) Logout(ctx context.Context, actor *Actor) error {
+	return a.update(ctx, func(w *writer) error { return w.DeleteSession(actor.User.ID, actor.SessionID) })
+}
+
+// LogoutEverywhere ends every session of the actor, the current one included.
+func (a *App) LogoutEverywhere(ctx context.Context, actor *Actor) (int, error) {
+	var n int
+	err := a.update(ctx, func(w *writer) error {
+		var err error
+		n, err = w.DeleteSessionsExcept(actor.User.ID, "")
+		return err
+	})
+	return n, err
+}
+
+// Sessions lists the actor's sessions.
+func (a *App) Sessions(ctx context.Context, actor *Actor) ([]SessionView, error) {
+	var out []SessionView
+	err := a.view(ctx, func(tx parley.Tx) error {
+		ss, err := tx.Sessions(actor.User.ID)
+		if err != nil {
+			return err
+		}
+		out = make([]SessionView, 0, len(ss))
+		for _, s := range ss {
+			out = append(out, SessionView{ID: s.ID, Device: s.Device, CreatedAt: s.CreatedAt, LastUsedAt: s.LastUsedAt, Current: s.ID == actor.SessionID})
+		}
+		return nil
+	})
+	return out, err
+}
+
+// RevokeSession ends one of the actor's sessions.
+func (a *App) RevokeSession(ctx context.Context, actor *Actor, sessionID string) error {
+	return a.update(ctx, func(w *writer) error { return w.DeleteSession(actor.User.ID, sessionID) })
+}
+
+// ChangePassword replaces the actor's password after checking the current
+// one, and ends every other session.
+func (a *App) ChangePassword(ctx context.Context, actor *Actor, current, next string) error {
+	if !checkPassword(current, actor.User.PasswordHash) {
+		return parley.Errorf(parley.EBadCredentials, "the current password is wrong")
+	}
+	if err := checkPasswordRules(next); err != nil {
+		return err
+	}
+	hash := hashPassword(next, a.cfg.Password)
+	return a.update(ctx, func(w *writer) error {
+		u, err := w.UserByID(actor.User.ID)
+		if err != nil {
+			return err
+		}
+		u.PasswordHash, u.UpdatedAt = hash, w.now
+		if err := w.UpdateUser(u); err != nil {
+			return err
+		}
+		_, err = w.DeleteSessionsExcept(u.ID, actor.SessionID)
+		return err
+	})
+}
+
+// ProfileUpdate holds the fields to change; nil leaves a field as it is.
+type ProfileUpdate struct {
+	DisplayName *string
+	Bio         *string
+	DMPolicy    *parley.DMPolicy
+}
+
+// UpdateProfile changes the actor's own profile and privacy settings.
+func (a *App) UpdateProfile(ctx context.Context, actor *Actor, p ProfileUpdate) (*Me, error) {
+	var name, bio string
+	var err error
+	if p.DisplayName != nil {
+		if name, err = cleanText("display_name", *p.DisplayName, 64, false); err != nil {
+			return nil, err
+		} else if name == "" {
+			return nil, parley.Invalid("display_name", "display_name cannot be empty")
+		}
+	}
+	if p.Bio != nil {
+		if bio, err = cleanText("bio", *p.Bio, 500, true); err != nil {
+			return nil, err
+		}
+	}
+	if p.DMPolicy != nil && !p.DMPolicy.Valid() {
+		return nil, parley.Invalid("dm_policy", "dm_policy is open, following or closed")
+	}
+	var out *parley.User
+	err = a.update(ctx, func(w *writer) error {
+		u, err := w.UserByID(actor.User.ID)
+		if err != nil {
+			return err
+		}
+		if p.DisplayName != nil {
+			u.DisplayName = name
+		}
+		if p.Bio != nil {
+			u.Bio = bio
+		}
+		if p.DMPolicy != nil {
+			u.DMPolicy = *p.DMPolicy
+		}
+		u.UpdatedAt = w.now
+		out = u
+		return w.UpdateUser(u)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return meView(out), nil
+}
+
+// Me returns the actor's own account.
+func (a *App) Me(actor *Actor) *Me { return meView(actor.User) }

@@ -1,0 +1,163 @@
+// Package app holds Parley's use cases and every business rule: who may
+// message whom, message requests, sending, editing, reactions, folders,
+// accounts and sessions. Transports (HTTP, WebSocket, bots, the CLI) call
+// App; stores stay thin and rule-free.
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"log/slog"
+	"time"
+
+	"github.com/parleyhq/parley"
+)
+
+// Config holds the tunable limits of the rules. The zero value of a field
+// means its default.
+type Config struct {
+	// RequestLimit is how many messages a sender may send into a request
+	// before the recipient accepts (default 3).
+	RequestLimit int
+	// EditWindow is how long after sending a message may be edited
+	// (default 15 minutes).
+	EditWindow time.Duration
+	// MaxGroupMembers caps active and invited members of a group (default 1000).
+	MaxGroupMembers int
+	// MaxTextLen caps a message's text in characters (default 10,000).
+	MaxTextLen int
+	// Password sets the argon2id cost (default PasswordDefault).
+	Password PasswordParams
+	// LoginPerHandle and LoginPerAddress limit login attempts per minute
+	// (defaults 10 and 30).
+	LoginPerHandle  int
+	LoginPerAddress int
+}
+
+func (c *Config) setDefaults() {
+	if c.RequestLimit <= 0 {
+		c.RequestLimit = 3
+	}
+	if c.EditWindow <= 0 {
+		c.EditWindow = 15 * time.Minute
+	}
+	if c.MaxGroupMembers <= 0 {
+		c.MaxGroupMembers = 1000
+	}
+	if c.MaxTextLen <= 0 {
+		c.MaxTextLen = 10000
+	}
+	if c.Password == (PasswordParams{}) {
+		c.Password = PasswordDefault
+	}
+	if c.LoginPerHandle <= 0 {
+		c.LoginPerHandle = 10
+	}
+	if c.LoginPerAddress <= 0 {
+		c.LoginPerAddress = 30
+	}
+}
+
+// App is Parley's application layer.
+type App struct {
+	store  parley.Store
+	cfg    Config
+	log    *slog.Logger
+	now    func() time.Time
+	notify func([]*parley.Event)
+
+	loginByHandle  *Limiter
+	loginByAddress *Limiter
+	dummyHash      string
+}
+
+// Option configures an App.
+type Option func(*App)
+
+// WithClock replaces time.Now, for tests.
+func WithClock(now func() time.Time) Option { return func(a *App) { a.now = now } }
+
+// WithLogger sets the logger.
+func WithLogger(l *slog.Logger) Option { return func(a *App) { a.log = l } }
+
+// WithNotify sets the function that receives events after they commit. It
+// must not block.
+func WithNotify(fn func([]*parley.Event)) Option { return func(a *App) { a.notify = fn } }
+
+// New returns an App on store.
+func New(store parley.Store, cfg Config, opts ...Option) *App {
+	cfg.setDefaults()
+	a := &App{
+		store:  store,
+		cfg:    cfg,
+		log:    slog.Default(),
+		now:    time.Now,
+		notify: func([]*parley.Event) {},
+	}
+	for _, o := range opts {
+		o(a)
+	}
+	a.loginByHandle = NewLimiter(float64(cfg.LoginPerHandle)/60, cfg.LoginPerHandle, a.now)
+	a.loginByAddress = NewLimiter(float64(cfg.LoginPerAddress)/60, cfg.LoginPerAddress, a.now)
+	a.dummyHash = hashPassword("parley-dummy-password", a.cfg.Password)
+	return a
+}
+
+// Config returns the effective configuration.
+func (a *App) Config() Config { return a.cfg }
+
+// Ready reports whether the store answers.
+func (a *App) Ready(ctx context.Context) error { return a.store.Ping(ctx) }
+
+func (a *App) clock() time.Time { return a.now().UTC() }
+
+var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+// newID returns an opaque id with 128 bits of randomness.
+func newID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return idEncoding.EncodeToString(b[:])
+}
+
+// update runs fn in a write transaction and hands the events it records to
+// the notifier after commit.
+func (a *App) update(ctx context.Context, fn func(w *writer) error) error {
+	var events []*parley.Event
+	err := a.store.Update(ctx, func(tx parley.Tx) error {
+		w := &writer{Tx: tx, now: a.clock()}
+		if err := fn(w); err != nil {
+			return err
+		}
+		events = w.events
+		return nil
+	})
+	if err == nil && len(events) > 0 {
+		a.notify(events)
+	}
+	return err
+}
+
+func (a *App) view(ctx context.Context, fn func(tx parley.Tx) error) error {
+	return a.store.View(ctx, fn)
+}
+
+// writer is a transaction plus the events it has appended.
+type writer struct {
+	parley.Tx
+	now    time.Time
+	events []*parley.Event
+}
+
+// event appends e to the log with the transaction's time.
+func (w *writer) event(e *parley.Event) error {
+	e.CreatedAt = w.now
+	if err := w.AppendEvent(e); err != nil {
+		return err
+	}
+	w.events = append(w.events, e)
+	return nil
+}

@@ -1,0 +1,474 @@
+package app
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"time"
+
+	"github.com/parleyhq/parley"
+)
+
+// directKey is the unique key of the direct conversation between a and b.
+func directKey(a, b string) string {
+	if a > b {
+		a, b = b, a
+	}
+	return a + ":" + b
+}
+
+// membership loads a conversation and the user's membership of it. Users who
+// never belonged, or who declined it, get ENotFound: they may not learn that
+// it exists.
+func membership(tx parley.Tx, convID, userID string) (*parley.Conversation, *parley.Member, error) {
+	notFound := parley.Errorf(parley.ENotFound, "conversation not found")
+	if convID == "" || len(convID) > 64 {
+		return nil, nil, notFound
+	}
+	m, err := tx.Member(convID, userID)
+	if parley.IsNotFound(err) {
+		return nil, nil, notFound
+	} else if err != nil {
+		return nil, nil, err
+	}
+	if m.Status == parley.StatusDeclined {
+		return nil, nil, notFound
+	}
+	c, err := tx.ConversationByID(convID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, m, nil
+}
+
+// activeMembership is membership for actions that need an active member.
+func activeMembership(tx parley.Tx, convID, userID string) (*parley.Conversation, *parley.Member, error) {
+	c, m, err := membership(tx, convID, userID)
+	if err != nil {
+		return nil, nil, err
+	}
+	switch m.Status {
+	case parley.StatusPending:
+		return nil, nil, parley.Errorf(parley.EForbidden, "accept the request first")
+	case parley.StatusLeft, parley.StatusRemoved:
+		return nil, nil, parley.Errorf(parley.EForbidden, "you are no longer a member of this conversation")
+	}
+	return c, m, nil
+}
+
+// setStatus moves a member to a status, filing it accordingly, and records
+// an event for the member's own devices.
+func setStatus(w *writer, m *parley.Member, st parley.MemberStatus) error {
+	m.Status, m.UpdatedAt = st, w.now
+	if st == parley.StatusActive && m.Folder == parley.FolderRequests {
+		m.Folder = parley.FolderInbox
+	}
+	if err := w.PutMember(m); err != nil {
+		return err
+	}
+	return w.event(&parley.Event{Type: parley.EventFolderChanged, ConversationID: m.ConversationID, UserID: m.UserID, ActorID: m.UserID,
+		Data: mustJSON(map[string]any{"folder": m.Folder, "status": m.Status})})
+}
+
+// systemMessage appends a system message (member added, title changed …).
+func systemMessage(w *writer, c *parley.Conversation, actorID string, data map[string]any) (*parley.Message, error) {
+	seq, err := w.AllocSeq(c.ID, w.now)
+	if err != nil {
+		return nil, err
+	}
+	c.LastSeq, c.LastActivityAt = seq, w.now
+	m := &parley.Message{ID: newID(), ConversationID: c.ID, Seq: seq, SenderID: actorID, Kind: parley.MessageSystem,
+		System: string(mustJSON(data)), CreatedAt: w.now}
+	if err := w.CreateMessage(m); err != nil {
+		return nil, err
+	}
+	return m, w.event(&parley.Event{Type: parley.EventMessageCreated, ConversationID: c.ID, ActorID: actorID, MessageID: m.ID, Seq: seq})
+}
+
+func mustJSON(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// CreateDirect starts (or returns) the direct conversation between the actor
+// and handle. created is false when it already existed.
+func (a *App) CreateDirect(ctx context.Context, actor *Actor, handle string) (view *ConversationView, created bool, err error) {
+	err = a.update(ctx, func(w *writer) error {
+		other, err := userByHandle(w, handle)
+		if err != nil {
+			return err
+		}
+		if other.ID == actor.User.ID {
+			return parley.Invalid("with", "you cannot start a conversation with yourself")
+		}
+		ct, err := contact(w, actor.User, other)
+		if err != nil {
+			return err
+		}
+		if ct.Blocked {
+			return refusal(ct)
+		}
+		c, err := w.DirectConversation(directKey(actor.User.ID, other.ID))
+		if err == nil {
+			// It exists: bring it back for the actor if they had declined it.
+			me, err := w.Member(c.ID, actor.User.ID)
+			if err != nil {
+				return err
+			}
+			if me.Status == parley.StatusDeclined || me.Status == parley.StatusPending {
+				if err := acceptRequest(w, c, me); err != nil {
+					return err
+				}
+			}
+			view, err = conversationView(w, actor.User.ID, c, me, true)
+			return err
+		} else if !parley.IsNotFound(err) {
+			return err
+		}
+		route := RouteDM(ct)
+		if route == RouteRefused {
+			return refusal(ct)
+		}
+		c = &parley.Conversation{ID: newID(), Kind: parley.ConversationDirect, CreatedBy: actor.User.ID, CreatedAt: w.now,
+			DirectKey: directKey(actor.User.ID, other.ID), LastActivityAt: w.now, MemberCount: 2}
+		if err := w.CreateConversation(c); err != nil {
+			return err
+		}
+		me := &parley.Member{ConversationID: c.ID, UserID: actor.User.ID, Role: parley.RoleMember, Status: parley.StatusActive,
+			Folder: parley.FolderInbox, JoinedAt: w.now, UpdatedAt: w.now}
+		them := &parley.Member{ConversationID: c.ID, UserID: other.ID, Role: parley.RoleMember, Status: parley.StatusActive,
+			Folder: parley.FolderInbox, InvitedBy: actor.User.ID, JoinedAt: w.now, UpdatedAt: w.now}
+		if route == RouteRequest {
+			them.Status, them.Folder = parley.StatusPending, parley.FolderRequests
+		}
+		for _, m := range []*parley.Member{me, them} {
+			if err := w.PutMember(m); err != nil {
+				return err
+			}
+		}
+		if err := w.event(&parley.Event{Type: parley.EventConversationCreated, ConversationID: c.ID, ActorID: actor.User.ID}); err != nil {
+			return err
+		}
+		created = true
+		view, err = conversationView(w, actor.User.ID, c, me, true)
+		return err
+	})
+	return view, created, err
+}
+
+// acceptRequest makes a pending (or declined) member active and files the
+// conversation in their inbox.
+func acceptRequest(w *writer, c *parley.Conversation, m *parley.Member) error {
+	if err := setStatus(w, m, parley.StatusActive); err != nil {
+		return err
+	}
+	if c.Kind == parley.ConversationGroup {
+		if _, err := systemMessage(w, c, m.UserID, map[string]any{"action": "member_joined", "user": m.UserID}); err != nil {
+			return err
+		}
+	}
+	return w.event(&parley.Event{Type: parley.EventRequestAccepted, ConversationID: c.ID, ActorID: m.UserID})
+}
+
+// Accept moves a message request (or a group invite) to the inbox.
+func (a *App) Accept(ctx context.Context, actor *Actor, convID string) (*ConversationView, error) {
+	var view *ConversationView
+	err := a.update(ctx, func(w *writer) error {
+		c, m, err := membership(w, convID, actor.User.ID)
+		if err != nil {
+			return err
+		}
+		if m.Status != parley.StatusPending {
+			return parley.Errorf(parley.EConflict, "this conversation is not a request")
+		}
+		if c.Kind == parley.ConversationDirect {
+			if other, err := otherMember(w, c, actor.User.ID); err != nil {
+				return err
+			} else if blocked, err := blockedEither(w, actor.User.ID, other.UserID); err != nil {
+				return err
+			} else if blocked {
+				return parley.Errorf(parley.EDMNotAllowed, "you can't message this account")
+			}
+		}
+		if err := acceptRequest(w, c, m); err != nil {
+			return err
+		}
+		view, err = conversationView(w, actor.User.ID, c, m, true)
+		return err
+	})
+	return view, err
+}
+
+// Decline hides a request from the actor. The sender is not told: to them
+// the request still looks pending.
+func (a *App) Decline(ctx context.Context, actor *Actor, convID string) error {
+	return a.update(ctx, func(w *writer) error {
+		c, m, err := membership(w, convID, actor.User.ID)
+		if err != nil {
+			return err
+		}
+		if m.Status != parley.StatusPending {
+			return parley.Errorf(parley.EConflict, "this conversation is not a request")
+		}
+		if c.Kind == parley.ConversationGroup {
+			c.MemberCount--
+			if err := w.UpdateConversation(c); err != nil {
+				return err
+			}
+		}
+		return setStatus(w, m, parley.StatusDeclined)
+	})
+}
+
+// otherMember returns the member of a direct conversation who is not userID.
+func otherMember(tx parley.Tx, c *parley.Conversation, userID string) (*parley.Member, error) {
+	ms, err := tx.Members(c.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range ms {
+		if m.UserID != userID {
+			return m, nil
+		}
+	}
+	return nil, parley.Errorf(parley.EInternal, "direct conversation %s has one member", c.ID)
+}
+
+// Conversation returns one conversation with its members.
+func (a *App) Conversation(ctx context.Context, actor *Actor, convID string) (*ConversationView, error) {
+	var view *ConversationView
+	err := a.view(ctx, func(tx parley.Tx) error {
+		c, m, err := membership(tx, convID, actor.User.ID)
+		if err != nil {
+			return err
+		}
+		view, err = conversationView(tx, actor.User.ID, c, m, true)
+		return err
+	})
+	return view, err
+}
+
+// maxListLimit caps a page of any list.
+const maxListLimit = 200
+
+func pageLimit(limit, def int) (int, error) {
+	if limit == 0 {
+		return def, nil
+	}
+	if limit < 0 || limit > maxListLimit {
+		return 0, parley.Invalid("limit", "limit is between 1 and %d", maxListLimit)
+	}
+	return limit, nil
+}
+
+type convCursor struct {
+	P bool   `json:"p,omitempty"`
+	T int64  `json:"t"`
+	I string `json:"i"`
+}
+
+func encodeConvCursor(c parley.ConversationCursor) string {
+	b, _ := json.Marshal(convCursor{P: c.Pinned, T: c.ActivityAt.UnixNano(), I: c.ID})
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeConvCursor(s string) (*parley.ConversationCursor, error) {
+	if s == "" {
+		return nil, nil
+	}
+	bad := parley.Invalid("cursor", "cursor is not one this server gave")
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(b) > 256 {
+		return nil, bad
+	}
+	var c convCursor
+	if err := json.Unmarshal(b, &c); err != nil || c.I == "" {
+		return nil, bad
+	}
+	return &parley.ConversationCursor{Pinned: c.P, ActivityAt: time.Unix(0, c.T).UTC(), ID: c.I}, nil
+}
+
+// Conversations lists the actor's conversations in one folder, pinned first
+// and then newest activity first, with unread counts and last messages.
+func (a *App) Conversations(ctx context.Context, actor *Actor, folder parley.Folder, cursor string, limit int) (*Page[*ConversationView], error) {
+	if folder == "" {
+		folder = parley.FolderInbox
+	}
+	if !folder.Valid() {
+		return nil, parley.Invalid("folder", "folder is inbox, requests or archived")
+	}
+	after, err := decodeConvCursor(cursor)
+	if err != nil {
+		return nil, err
+	}
+	if limit, err = pageLimit(limit, 50); err != nil {
+		return nil, err
+	}
+	page := &Page[*ConversationView]{Items: []*ConversationView{}}
+	err = a.view(ctx, func(tx parley.Tx) error {
+		rows, err := tx.Conversations(parley.ConversationFilter{UserID: actor.User.ID, Folder: folder, After: after, Limit: limit + 1})
+		if err != nil {
+			return err
+		}
+		if len(rows) > limit {
+			rows = rows[:limit]
+			last := rows[limit-1]
+			page.NextCursor = encodeConvCursor(parley.ConversationCursor{Pinned: last.Member.PinnedAt != nil, ActivityAt: last.Conversation.LastActivityAt, ID: last.Conversation.ID})
+		}
+		for _, r := range rows {
+			v, err := conversationView(tx, actor.User.ID, r.Conversation, r.Member, r.Conversation.Kind == parley.ConversationDirect)
+			if err != nil {
+				return err
+			}
+			page.Items = append(page.Items, v)
+		}
+		return nil
+	})
+	return page, err
+}
+
+// maxUnread is where unread counting stops ("999+").
+const maxUnread = 1000
+
+// conversationView builds the viewer's view of a conversation.
+func conversationView(tx parley.Tx, viewerID string, c *parley.Conversation, me *parley.Member, withMembers bool) (*ConversationView, error) {
+	v := &ConversationView{
+		ID: c.ID, Kind: string(c.Kind), Title: c.Title, CreatedBy: c.CreatedBy, CreatedAt: c.CreatedAt,
+		InvitePolicy: c.InvitePolicy, LastSeq: c.LastSeq, LastActivityAt: c.LastActivityAt, MemberCount: c.MemberCount,
+		Folder: string(me.Folder), Status: string(me.Status), Role: string(me.Role), Pinned: me.PinnedAt != nil,
+		MutedUntil: me.MutedUntil, ReadSeq: me.ReadSeq, Request: me.Status == parley.StatusPending,
+	}
+	visibleMax := c.LastSeq
+	if me.Status == parley.StatusLeft || me.Status == parley.StatusRemoved {
+		visibleMax = me.LeftSeq
+	}
+	if visibleMax > me.JoinedSeq {
+		n, err := tx.CountUnread(c.ID, viewerID, max(me.ReadSeq, me.JoinedSeq), maxUnread)
+		if err != nil {
+			return nil, err
+		}
+		if visibleMax < c.LastSeq {
+			n = 0 // a former member has nothing new to read
+		}
+		v.UnreadCount = n
+		last, err := tx.Messages(parley.MessageRange{ConversationID: c.ID, MinSeq: me.JoinedSeq + 1, MaxSeq: visibleMax, Limit: 1, Descending: true})
+		if err != nil {
+			return nil, err
+		}
+		if len(last) == 1 {
+			mv, err := messageViews(tx, viewerID, last)
+			if err != nil {
+				return nil, err
+			}
+			v.LastMessage = mv[0]
+		}
+	}
+	if withMembers {
+		ms, err := tx.Members(c.ID)
+		if err != nil {
+			return nil, err
+		}
+		ids := make([]string, 0, len(ms))
+		for _, m := range ms {
+			ids = append(ids, m.UserID)
+		}
+		users, err := tx.UsersByIDs(ids)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range ms {
+			mv := MemberView{User: summarize(users[m.UserID]), Role: string(m.Role), Status: string(m.Status), ReadSeq: m.ReadSeq}
+			if m.UserID != viewerID {
+				switch m.Status {
+				case parley.StatusDeclined:
+					if c.Kind == parley.ConversationGroup {
+						continue // a declined invite is just gone
+					}
+					mv.Status = string(parley.StatusPending) // the sender is not told
+					mv.ReadSeq = 0
+				case parley.StatusPending:
+					mv.ReadSeq = 0 // no read receipts from an unaccepted request
+				}
+			}
+			if mv.User == nil {
+				mv.User = &UserSummary{ID: m.UserID}
+			}
+			v.Members = append(v.Members, mv)
+		}
+	}
+	return v, nil
+}
+
+// FolderChange is a change to the actor's own filing of a conversation.
+type FolderChange struct {
+	Archived   *bool
+	Pinned     *bool
+	MutedUntil *time.Time // zero time unmutes
+}
+
+// maxPinned caps pinned conversations per user, as the big apps do.
+const maxPinned = 10
+
+// File archives/unarchives, pins/unpins or mutes/unmutes a conversation for
+// the actor only.
+func (a *App) File(ctx context.Context, actor *Actor, convID string, ch FolderChange) (*ConversationView, error) {
+	var view *ConversationView
+	err := a.update(ctx, func(w *writer) error {
+		c, m, err := membership(w, convID, actor.User.ID)
+		if err != nil {
+			return err
+		}
+		if m.Status == parley.StatusPending {
+			return parley.Errorf(parley.EConflict, "accept or decline the request first")
+		}
+		if ch.Archived != nil {
+			m.Folder = parley.FolderInbox
+			if *ch.Archived {
+				m.Folder = parley.FolderArchived
+			}
+		}
+		if ch.Pinned != nil {
+			if *ch.Pinned && m.PinnedAt == nil {
+				rows, err := w.Conversations(parley.ConversationFilter{UserID: actor.User.ID, Folder: m.Folder, Limit: maxPinned})
+				if err != nil {
+					return err
+				}
+				pinned := 0
+				for _, r := range rows {
+					if r.Member.PinnedAt != nil {
+						pinned++
+					}
+				}
+				if pinned >= maxPinned {
+					return parley.Errorf(parley.EConflict, "you can pin at most %d conversations", maxPinned)
+				}
+				t := w.now
+				m.PinnedAt = &t
+			} else if !*ch.Pinned {
+				m.PinnedAt = nil
+			}
+		}
+		if ch.MutedUntil != nil {
+			if ch.MutedUntil.IsZero() {
+				m.MutedUntil = nil
+			} else {
+				t := ch.MutedUntil.UTC()
+				m.MutedUntil = &t
+			}
+		}
+		m.UpdatedAt = w.now
+		if err := w.PutMember(m); err != nil {
+			return err
+		}
+		data := map[string]any{"folder": m.Folder, "pinned": m.PinnedAt != nil, "muted_until": m.MutedUntil}
+		if err := w.event(&parley.Event{Type: parley.EventFolderChanged, ConversationID: c.ID, UserID: actor.User.ID, ActorID: actor.User.ID, Data: mustJSON(data)}); err != nil {
+			return err
+		}
+		view, err = conversationView(w, actor.User.ID, c, m, c.Kind == parley.ConversationDirect)
+		return err
+	})
+	return view, err
+}

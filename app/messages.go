@@ -1,0 +1,400 @@
+package app
+
+import (
+	"context"
+	"strconv"
+	"strings"
+
+	"github.com/parleyhq/parley"
+)
+
+// SendInput is a new message.
+type SendInput struct {
+	// ClientID makes the send idempotent: sending again with the same
+	// ClientID returns the first message and stores nothing new.
+	ClientID string
+	Kind     parley.MessageKind
+	Text     string
+	ReplyTo  string
+}
+
+// maxReactionsPerUser caps the distinct emoji one user puts on one message.
+const maxReactionsPerUser = 20
+
+func checkClientID(id string) error {
+	if len(id) > 64 {
+		return parley.Invalid("client_id", "client_id has at most 64 characters")
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] < 0x21 || id[i] > 0x7e {
+			return parley.Invalid("client_id", "client_id uses printable ASCII only")
+		}
+	}
+	return nil
+}
+
+// Send appends a message to a conversation and returns it once it is
+// committed. created is false when ClientID repeated an earlier send.
+func (a *App) Send(ctx context.Context, actor *Actor, convID string, in SendInput) (view *MessageView, created bool, err error) {
+	if in.Kind == "" {
+		in.Kind = parley.MessageText
+	}
+	if in.Kind != parley.MessageText {
+		return nil, false, parley.Invalid("kind", "kind %q cannot be sent here", in.Kind)
+	}
+	if err := checkClientID(in.ClientID); err != nil {
+		return nil, false, err
+	}
+	text, err := cleanText("text", in.Text, a.cfg.MaxTextLen, true)
+	if err != nil {
+		return nil, false, err
+	}
+	if strings.TrimSpace(text) == "" {
+		return nil, false, parley.Invalid("text", "a message needs text")
+	}
+	err = a.update(ctx, func(w *writer) error {
+		c, me, err := membership(w, convID, actor.User.ID)
+		if err != nil {
+			return err
+		}
+		if in.ClientID != "" {
+			prev, err := w.MessageByClientID(c.ID, actor.User.ID, in.ClientID)
+			if err == nil {
+				vs, err := messageViews(w, actor.User.ID, []*parley.Message{prev})
+				if err != nil {
+					return err
+				}
+				view = vs[0]
+				return nil
+			} else if !parley.IsNotFound(err) {
+				return err
+			}
+		}
+		if err := a.checkSend(w, c, me, actor); err != nil {
+			return err
+		}
+		var reply *parley.Message
+		if in.ReplyTo != "" {
+			reply, err = w.MessageByID(in.ReplyTo)
+			if parley.IsNotFound(err) || (err == nil && (reply.ConversationID != c.ID || !me.CanRead(reply.Seq))) {
+				return parley.Invalid("reply_to", "reply_to is not a message of this conversation")
+			} else if err != nil {
+				return err
+			}
+		}
+		seq, err := w.AllocSeq(c.ID, w.now)
+		if err != nil {
+			return err
+		}
+		m := &parley.Message{ID: newID(), ConversationID: c.ID, Seq: seq, SenderID: actor.User.ID, ClientID: in.ClientID,
+			Kind: in.Kind, Text: text, ReplyTo: in.ReplyTo, CreatedAt: w.now}
+		if err := w.CreateMessage(m); err != nil {
+			return err
+		}
+		if err := w.event(&parley.Event{Type: parley.EventMessageCreated, ConversationID: c.ID, ActorID: actor.User.ID, MessageID: m.ID, Seq: seq}); err != nil {
+			return err
+		}
+		created = true
+		view = &MessageView{ID: m.ID, ConversationID: c.ID, Seq: seq, Sender: summarize(actor.User), ClientID: m.ClientID,
+			Kind: string(m.Kind), Text: m.Text, CreatedAt: m.CreatedAt}
+		if reply != nil {
+			view.ReplyTo = &ReplyPreview{ID: reply.ID, Seq: reply.Seq, SenderID: reply.SenderID, Text: truncate(reply.Text, previewLen), Deleted: reply.DeletedAt != nil}
+		}
+		return nil
+	})
+	return view, created, err
+}
+
+// checkSend applies the rules for sending into c: blocks, requests and
+// their limit, group membership. Replying to a request accepts it; a new
+// message brings an archived direct conversation back to the recipient's
+// inbox unless they muted it.
+func (a *App) checkSend(w *writer, c *parley.Conversation, me *parley.Member, actor *Actor) error {
+	if c.Kind == parley.ConversationGroup {
+		if me.Status != parley.StatusActive {
+			_, _, err := activeMembership(w, c.ID, actor.User.ID)
+			return err
+		}
+		return nil
+	}
+	other, err := otherMember(w, c, actor.User.ID)
+	if err != nil {
+		return err
+	}
+	if blocked, err := blockedEither(w, actor.User.ID, other.UserID); err != nil {
+		return err
+	} else if blocked {
+		return parley.Errorf(parley.EDMNotAllowed, "you can't message this account")
+	}
+	if me.Status == parley.StatusPending {
+		if err := acceptRequest(w, c, me); err != nil {
+			return err
+		}
+	}
+	switch other.Status {
+	case parley.StatusPending, parley.StatusDeclined:
+		n, err := w.CountMessagesBySender(c.ID, actor.User.ID)
+		if err != nil {
+			return err
+		}
+		if n >= a.cfg.RequestLimit {
+			return parley.Errorf(parley.ERequestLimit, "you can send %d messages until they accept your request", a.cfg.RequestLimit)
+		}
+	case parley.StatusActive:
+		if other.Folder == parley.FolderArchived && (other.MutedUntil == nil || other.MutedUntil.Before(w.now)) {
+			other.Folder, other.UpdatedAt = parley.FolderInbox, w.now
+			if err := w.PutMember(other); err != nil {
+				return err
+			}
+			if err := w.event(&parley.Event{Type: parley.EventFolderChanged, ConversationID: c.ID, UserID: other.UserID, ActorID: actor.User.ID,
+				Data: mustJSON(map[string]any{"folder": other.Folder})}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// HistoryQuery pages through a conversation by sequence number. With
+// AfterSeq the page after it is returned; with BeforeSeq (or neither) the
+// page before it, i.e. the newest messages. Items are ascending either way.
+type HistoryQuery struct {
+	AfterSeq  int64
+	BeforeSeq int64
+	Cursor    string
+	Limit     int
+}
+
+// Messages returns a page of a conversation's history the actor may see.
+func (a *App) Messages(ctx context.Context, actor *Actor, convID string, q HistoryQuery) (*Page[*MessageView], error) {
+	if q.Cursor != "" {
+		n, err := strconv.ParseInt(q.Cursor[min(1, len(q.Cursor)):], 10, 64)
+		if err != nil || n < 0 || (q.Cursor[0] != 'a' && q.Cursor[0] != 'b') {
+			return nil, parley.Invalid("cursor", "cursor is not one this server gave")
+		}
+		if q.Cursor[0] == 'a' {
+			q.AfterSeq, q.BeforeSeq = n, 0
+		} else {
+			q.AfterSeq, q.BeforeSeq = 0, n
+		}
+	}
+	if q.AfterSeq < 0 || q.BeforeSeq < 0 {
+		return nil, parley.Invalid("after_seq", "sequence numbers are positive")
+	}
+	limit, err := pageLimit(q.Limit, 50)
+	if err != nil {
+		return nil, err
+	}
+	page := &Page[*MessageView]{}
+	err = a.view(ctx, func(tx parley.Tx) error {
+		c, me, err := membership(tx, convID, actor.User.ID)
+		if err != nil {
+			return err
+		}
+		r := parley.MessageRange{ConversationID: c.ID, AfterSeq: q.AfterSeq, BeforeSeq: q.BeforeSeq, MinSeq: me.JoinedSeq + 1, Limit: limit + 1}
+		if me.Status == parley.StatusLeft || me.Status == parley.StatusRemoved {
+			r.MaxSeq = me.LeftSeq
+		}
+		r.Descending = q.AfterSeq == 0
+		msgs, err := tx.Messages(r)
+		if err != nil {
+			return err
+		}
+		if len(msgs) > limit {
+			if r.Descending {
+				msgs = msgs[1:]
+				page.NextCursor = "b" + strconv.FormatInt(msgs[0].Seq, 10)
+			} else {
+				msgs = msgs[:limit]
+				page.NextCursor = "a" + strconv.FormatInt(msgs[len(msgs)-1].Seq, 10)
+			}
+		}
+		page.Items, err = messageViews(tx, actor.User.ID, msgs)
+		return err
+	})
+	return page, err
+}
+
+// ownMessage loads a message of the actor's in a conversation they are an
+// active member of.
+func ownMessage(w *writer, actor *Actor, convID, msgID string) (*parley.Conversation, *parley.Message, error) {
+	c, me, err := activeMembership(w, convID, actor.User.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := w.MessageByID(msgID)
+	if parley.IsNotFound(err) || (err == nil && (m.ConversationID != c.ID || !me.CanRead(m.Seq))) {
+		return nil, nil, parley.Errorf(parley.ENotFound, "message not found")
+	} else if err != nil {
+		return nil, nil, err
+	}
+	if m.SenderID != actor.User.ID || m.Kind == parley.MessageSystem {
+		return nil, nil, parley.Errorf(parley.EForbidden, "you can only change your own messages")
+	}
+	return c, m, nil
+}
+
+// Edit replaces the text of the actor's own message within the edit window,
+// keeping the previous version.
+func (a *App) Edit(ctx context.Context, actor *Actor, convID, msgID, text string) (*MessageView, error) {
+	text, err := cleanText("text", text, a.cfg.MaxTextLen, true)
+	if err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(text) == "" {
+		return nil, parley.Invalid("text", "a message needs text; unsend it instead")
+	}
+	var view *MessageView
+	err = a.update(ctx, func(w *writer) error {
+		c, m, err := ownMessage(w, actor, convID, msgID)
+		if err != nil {
+			return err
+		}
+		if m.DeletedAt != nil {
+			return parley.Errorf(parley.EConflict, "the message was unsent")
+		}
+		if w.now.Sub(m.CreatedAt) > a.cfg.EditWindow {
+			return parley.Errorf(parley.EEditWindow, "messages can be edited for %s after sending", a.cfg.EditWindow)
+		}
+		if m.Text != text {
+			if err := w.AddMessageEdit(&parley.MessageEdit{MessageID: m.ID, Text: m.Text, EditedAt: w.now}); err != nil {
+				return err
+			}
+			if err := w.UpdateMessageText(m.ID, text, w.now); err != nil {
+				return err
+			}
+			m.Text, m.EditedAt = text, &w.now
+			if err := w.event(&parley.Event{Type: parley.EventMessageEdited, ConversationID: c.ID, ActorID: actor.User.ID, MessageID: m.ID, Seq: m.Seq}); err != nil {
+				return err
+			}
+		}
+		vs, err := messageViews(w, actor.User.ID, []*parley.Message{m})
+		if err != nil {
+			return err
+		}
+		view = vs[0]
+		return nil
+	})
+	return view, err
+}
+
+// Unsend deletes the actor's own message for everyone: its content, edits
+// and reactions are purged; a tombstone keeps its place in the sequence.
+func (a *App) Unsend(ctx context.Context, actor *Actor, convID, msgID string) error {
+	return a.update(ctx, func(w *writer) error {
+		c, m, err := ownMessage(w, actor, convID, msgID)
+		if err != nil {
+			return err
+		}
+		if m.DeletedAt != nil {
+			return nil
+		}
+		if err := w.PurgeMessage(m.ID, w.now); err != nil {
+			return err
+		}
+		return w.event(&parley.Event{Type: parley.EventMessageUnsent, ConversationID: c.ID, ActorID: actor.User.ID, MessageID: m.ID, Seq: m.Seq})
+	})
+}
+
+// EditHistory lists the previous versions of a message the actor can see.
+func (a *App) EditHistory(ctx context.Context, actor *Actor, convID, msgID string) ([]EditView, error) {
+	var out []EditView
+	err := a.view(ctx, func(tx parley.Tx) error {
+		c, me, err := membership(tx, convID, actor.User.ID)
+		if err != nil {
+			return err
+		}
+		m, err := tx.MessageByID(msgID)
+		if parley.IsNotFound(err) || (err == nil && (m.ConversationID != c.ID || !me.CanRead(m.Seq))) {
+			return parley.Errorf(parley.ENotFound, "message not found")
+		} else if err != nil {
+			return err
+		}
+		edits, err := tx.MessageEdits(m.ID)
+		if err != nil {
+			return err
+		}
+		out = make([]EditView, 0, len(edits))
+		for _, e := range edits {
+			out = append(out, EditView{Text: e.Text, EditedAt: e.EditedAt})
+		}
+		return nil
+	})
+	return out, err
+}
+
+// React adds (on) or removes the actor's emoji on a message. Adding twice or
+// removing what is not there changes nothing.
+func (a *App) React(ctx context.Context, actor *Actor, convID, msgID, emoji string, on bool) error {
+	if err := checkEmoji(emoji); err != nil {
+		return err
+	}
+	return a.update(ctx, func(w *writer) error {
+		c, me, err := activeMembership(w, convID, actor.User.ID)
+		if err != nil {
+			return err
+		}
+		m, err := w.MessageByID(msgID)
+		if parley.IsNotFound(err) || (err == nil && (m.ConversationID != c.ID || !me.CanRead(m.Seq))) {
+			return parley.Errorf(parley.ENotFound, "message not found")
+		} else if err != nil {
+			return err
+		}
+		if m.DeletedAt != nil || m.Kind == parley.MessageSystem {
+			return parley.Errorf(parley.EConflict, "this message takes no reactions")
+		}
+		if on {
+			n, err := w.CountUserReactions(m.ID, actor.User.ID)
+			if err != nil {
+				return err
+			}
+			if n >= maxReactionsPerUser {
+				return parley.Errorf(parley.EConflict, "at most %d reactions per message", maxReactionsPerUser)
+			}
+		}
+		changed, err := w.SetReaction(&parley.Reaction{MessageID: m.ID, UserID: actor.User.ID, Emoji: emoji, CreatedAt: w.now}, on)
+		if err != nil || !changed {
+			return err
+		}
+		typ := parley.EventReactionAdded
+		if !on {
+			typ = parley.EventReactionRemoved
+		}
+		return w.event(&parley.Event{Type: typ, ConversationID: c.ID, ActorID: actor.User.ID, MessageID: m.ID, Seq: m.Seq, Data: mustJSON(map[string]string{"emoji": emoji})})
+	})
+}
+
+// MarkRead moves the actor's read marker up to seq; it never moves back.
+// While the actor has not accepted a request, the marker stays private.
+func (a *App) MarkRead(ctx context.Context, actor *Actor, convID string, seq int64) (int64, error) {
+	if seq <= 0 {
+		return 0, parley.Invalid("seq", "seq is a positive sequence number")
+	}
+	var readSeq int64
+	err := a.update(ctx, func(w *writer) error {
+		c, me, err := membership(w, convID, actor.User.ID)
+		if err != nil {
+			return err
+		}
+		maxSeq := c.LastSeq
+		if me.Status == parley.StatusLeft || me.Status == parley.StatusRemoved {
+			maxSeq = me.LeftSeq
+		}
+		seq = min(seq, maxSeq)
+		readSeq = me.ReadSeq
+		if seq <= me.ReadSeq {
+			return nil
+		}
+		me.ReadSeq, me.UpdatedAt = seq, w.now
+		readSeq = seq
+		if err := w.PutMember(me); err != nil {
+			return err
+		}
+		e := &parley.Event{Type: parley.EventRead, ConversationID: c.ID, ActorID: actor.User.ID, Seq: seq}
+		if me.Status != parley.StatusActive {
+			e.UserID = actor.User.ID
+		}
+		return w.event(e)
+	})
+	return readSeq, err
+}

@@ -1,0 +1,236 @@
+package app
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/parleyhq/parley"
+)
+
+// The view types below are what clients see. Deciding what each viewer may
+// see (blocked profiles, hidden read receipts, declined requests) is a rule,
+// so it lives here rather than in a transport.
+
+// UserSummary names a user inside other objects.
+type UserSummary struct {
+	ID          string `json:"id"`
+	Handle      string `json:"handle"`
+	DisplayName string `json:"display_name"`
+	Kind        string `json:"kind"`
+}
+
+func summarize(u *parley.User) *UserSummary {
+	if u == nil {
+		return nil
+	}
+	return &UserSummary{ID: u.ID, Handle: u.Handle, DisplayName: u.DisplayName, Kind: string(u.Kind)}
+}
+
+// Me is the signed-in user's own account.
+type Me struct {
+	UserSummary
+	Bio       string    `json:"bio"`
+	DMPolicy  string    `json:"dm_policy"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func meView(u *parley.User) *Me {
+	return &Me{UserSummary: *summarize(u), Bio: u.Bio, DMPolicy: string(u.DMPolicy), CreatedAt: u.CreatedAt}
+}
+
+// Profile is another user as the viewer may see them. When either blocks
+// the other only Handle (and BlockedByMe) are set.
+type Profile struct {
+	ID           string     `json:"id,omitempty"`
+	Handle       string     `json:"handle"`
+	DisplayName  string     `json:"display_name,omitempty"`
+	Kind         string     `json:"kind,omitempty"`
+	Bio          string     `json:"bio,omitempty"`
+	CreatedAt    *time.Time `json:"created_at,omitempty"`
+	Followers    *int       `json:"followers_count,omitempty"`
+	Following    *int       `json:"following_count,omitempty"`
+	FollowedByMe bool       `json:"followed_by_me"`
+	FollowsMe    bool       `json:"follows_me"`
+	BlockedByMe  bool       `json:"blocked_by_me"`
+	// CanMessage says what starting a conversation would do: "inbox",
+	// "requests" or "refused".
+	CanMessage string `json:"can_message,omitempty"`
+}
+
+// SessionView is one device session.
+type SessionView struct {
+	ID         string    `json:"id"`
+	Device     string    `json:"device"`
+	CreatedAt  time.Time `json:"created_at"`
+	LastUsedAt time.Time `json:"last_used_at"`
+	Current    bool      `json:"current"`
+}
+
+// MemberView is a member as others see them.
+type MemberView struct {
+	User    *UserSummary `json:"user"`
+	Role    string       `json:"role"`
+	Status  string       `json:"status"`
+	ReadSeq int64        `json:"read_seq"`
+}
+
+// ConversationView is a conversation from one member's point of view.
+type ConversationView struct {
+	ID             string        `json:"id"`
+	Kind           string        `json:"kind"`
+	Title          string        `json:"title,omitempty"`
+	CreatedBy      string        `json:"created_by"`
+	CreatedAt      time.Time     `json:"created_at"`
+	InvitePolicy   string        `json:"invite_policy,omitempty"`
+	LastSeq        int64         `json:"last_seq"`
+	LastActivityAt time.Time     `json:"last_activity_at"`
+	MemberCount    int           `json:"member_count"`
+	Folder         string        `json:"folder"`
+	Status         string        `json:"status"`
+	Role           string        `json:"role"`
+	Pinned         bool          `json:"pinned"`
+	MutedUntil     *time.Time    `json:"muted_until,omitempty"`
+	ReadSeq        int64         `json:"read_seq"`
+	UnreadCount    int           `json:"unread_count"`
+	// Request is true while the viewer has not accepted this conversation:
+	// clients show a limited preview (media hidden, links not clickable).
+	Request bool `json:"request"`
+	// Members lists the members (for groups in GET only, for direct always).
+	Members     []MemberView `json:"members,omitempty"`
+	LastMessage *MessageView `json:"last_message,omitempty"`
+}
+
+// ReactionCount is one emoji's count on a message.
+type ReactionCount struct {
+	Emoji string `json:"emoji"`
+	Count int    `json:"count"`
+	Me    bool   `json:"me"`
+}
+
+// ReplyPreview is the message a reply points at, shortened.
+type ReplyPreview struct {
+	ID       string `json:"id"`
+	Seq      int64  `json:"seq"`
+	SenderID string `json:"sender_id"`
+	Text     string `json:"text,omitempty"`
+	Deleted  bool   `json:"deleted,omitempty"`
+}
+
+// MessageView is a message as a member sees it.
+type MessageView struct {
+	ID             string          `json:"id"`
+	ConversationID string          `json:"conversation_id"`
+	Seq            int64           `json:"seq"`
+	Sender         *UserSummary    `json:"sender"`
+	ClientID       string          `json:"client_id,omitempty"`
+	Kind           string          `json:"kind"`
+	Text           string          `json:"text,omitempty"`
+	System         json.RawMessage `json:"system,omitempty"`
+	ReplyTo        *ReplyPreview   `json:"reply_to,omitempty"`
+	CreatedAt      time.Time       `json:"created_at"`
+	EditedAt       *time.Time      `json:"edited_at,omitempty"`
+	Deleted        bool            `json:"deleted,omitempty"`
+	DeletedAt      *time.Time      `json:"deleted_at,omitempty"`
+	Reactions      []ReactionCount `json:"reactions,omitempty"`
+}
+
+// EditView is a previous version of a message.
+type EditView struct {
+	Text     string    `json:"text"`
+	EditedAt time.Time `json:"edited_at"`
+}
+
+// Page is a cursor-paginated list.
+type Page[T any] struct {
+	Items      []T    `json:"items"`
+	NextCursor string `json:"next_cursor,omitempty"`
+}
+
+const previewLen = 140
+
+// messageViews hydrates messages for viewerID: senders, reply previews and
+// reaction counts, in a handful of queries for the whole page.
+func messageViews(tx parley.Tx, viewerID string, msgs []*parley.Message) ([]*MessageView, error) {
+	if len(msgs) == 0 {
+		return []*MessageView{}, nil
+	}
+	ids := make([]string, 0, len(msgs))
+	userIDs := map[string]bool{}
+	for _, m := range msgs {
+		ids = append(ids, m.ID)
+		userIDs[m.SenderID] = true
+	}
+	users, err := tx.UsersByIDs(keys(userIDs))
+	if err != nil {
+		return nil, err
+	}
+	reactions, err := tx.Reactions(ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*MessageView, 0, len(msgs))
+	for _, m := range msgs {
+		v := &MessageView{
+			ID: m.ID, ConversationID: m.ConversationID, Seq: m.Seq, Kind: string(m.Kind),
+			Text: m.Text, CreatedAt: m.CreatedAt, EditedAt: m.EditedAt, DeletedAt: m.DeletedAt,
+			Deleted: m.DeletedAt != nil,
+		}
+		if u := users[m.SenderID]; u != nil {
+			v.Sender = summarize(u)
+		} else {
+			v.Sender = &UserSummary{ID: m.SenderID}
+		}
+		if m.SenderID == viewerID {
+			v.ClientID = m.ClientID
+		}
+		if m.System != "" {
+			v.System = json.RawMessage(m.System)
+		}
+		if m.ReplyTo != "" {
+			r, err := tx.MessageByID(m.ReplyTo)
+			if err != nil && !parley.IsNotFound(err) {
+				return nil, err
+			}
+			if r != nil {
+				v.ReplyTo = &ReplyPreview{ID: r.ID, Seq: r.Seq, SenderID: r.SenderID, Text: truncate(r.Text, previewLen), Deleted: r.DeletedAt != nil}
+			}
+		}
+		v.Reactions = countReactions(reactions[m.ID], viewerID)
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func countReactions(rs []*parley.Reaction, viewerID string) []ReactionCount {
+	var out []ReactionCount
+	idx := map[string]int{}
+	for _, r := range rs {
+		i, ok := idx[r.Emoji]
+		if !ok {
+			i = len(out)
+			idx[r.Emoji] = i
+			out = append(out, ReactionCount{Emoji: r.Emoji})
+		}
+		out[i].Count++
+		if r.UserID == viewerID {
+			out[i].Me = true
+		}
+	}
+	return out
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
+}
+
+func keys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}

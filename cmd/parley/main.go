@@ -1,0 +1,211 @@
+// Command parley runs the Parley messaging server and its tools.
+//
+//	parley serve      run the server (the default)
+//	parley migrate    apply database migrations and exit
+//	parley version    print the version
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/parleyhq/parley/server"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "parley:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		cfg, logLevel, err := parseConfig("serve", args, getenv, stderr)
+		if err != nil {
+			return err
+		}
+		return serve(ctx, cfg, newLogger(stderr, logLevel))
+	case "migrate":
+		cfg, _, err := parseConfig("migrate", args, getenv, stderr)
+		if err != nil {
+			return err
+		}
+		st, err := server.OpenStore(cfg)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, "migrations applied")
+		return st.Close()
+	case "version":
+		fmt.Fprintln(stdout, "parley", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprintln(stdout, "usage: parley [serve|migrate|version] [flags]; parley serve -h lists the flags")
+		return nil
+	}
+	return fmt.Errorf("unknown command %q (want serve, migrate or version)", cmd)
+}
+
+// parseConfig reads, lowest precedence first: defaults, a config file
+// (KEY=VALUE lines of PARLEY_* variables), the environment, then flags.
+func parseConfig(name string, args []string, getenv func(string) string, stderr io.Writer) (server.Config, string, error) {
+	cfg := server.Defaults()
+	configFile := findConfigFlag(args, getenv("PARLEY_CONFIG"))
+	env := getenv
+	if configFile != "" {
+		fileVals, err := readConfigFile(configFile)
+		if err != nil {
+			return cfg, "", err
+		}
+		env = func(k string) string {
+			if v := getenv(k); v != "" {
+				return v
+			}
+			return fileVals[k]
+		}
+	}
+	str := func(k, def string) string {
+		if v := env(k); v != "" {
+			return v
+		}
+		return def
+	}
+	num := func(k string) (int, error) {
+		v := env(k)
+		if v == "" {
+			return 0, nil
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return 0, fmt.Errorf("%s: %q is not a number", k, v)
+		}
+		return n, nil
+	}
+	reqLimit, err := num("PARLEY_REQUEST_LIMIT")
+	if err != nil {
+		return cfg, "", err
+	}
+	maxMembers, err := num("PARLEY_MAX_GROUP_MEMBERS")
+	if err != nil {
+		return cfg, "", err
+	}
+	var editWindow time.Duration
+	if v := env("PARLEY_EDIT_WINDOW"); v != "" {
+		if editWindow, err = time.ParseDuration(v); err != nil {
+			return cfg, "", fmt.Errorf("PARLEY_EDIT_WINDOW: %w", err)
+		}
+	}
+	trust, _ := strconv.ParseBool(env("PARLEY_TRUST_PROXY"))
+
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.String("config", configFile, "file of PARLEY_*=value lines (PARLEY_CONFIG)")
+	fs.StringVar(&cfg.Listen, "listen", str("PARLEY_LISTEN", cfg.Listen), "HTTP listen address (PARLEY_LISTEN)")
+	fs.StringVar(&cfg.DataDir, "data-dir", str("PARLEY_DATA_DIR", cfg.DataDir), "data directory (PARLEY_DATA_DIR)")
+	fs.StringVar(&cfg.DatabaseURL, "database-url", str("PARLEY_DATABASE_URL", ""), "database: empty for SQLite in the data dir, or sqlite:PATH (PARLEY_DATABASE_URL)")
+	logLevel := fs.String("log-level", str("PARLEY_LOG_LEVEL", "info"), "debug, info, warn or error (PARLEY_LOG_LEVEL)")
+	fs.BoolVar(&cfg.TrustProxy, "trust-proxy", trust, "take client addresses from X-Forwarded-For (PARLEY_TRUST_PROXY)")
+	fs.IntVar(&cfg.App.RequestLimit, "request-limit", reqLimit, "messages allowed into a request before it is accepted; 0 = 3 (PARLEY_REQUEST_LIMIT)")
+	fs.DurationVar(&cfg.App.EditWindow, "edit-window", editWindow, "how long a message stays editable; 0 = 15m (PARLEY_EDIT_WINDOW)")
+	fs.IntVar(&cfg.App.MaxGroupMembers, "max-group-members", maxMembers, "group size limit; 0 = 1000 (PARLEY_MAX_GROUP_MEMBERS)")
+	if err := fs.Parse(args); err != nil {
+		return cfg, "", err
+	}
+	if fs.NArg() > 0 {
+		return cfg, "", fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	return cfg, *logLevel, nil
+}
+
+// findConfigFlag returns the value of -config in args, or def: the file
+// must be read before the other flags get their defaults from it.
+func findConfigFlag(args []string, def string) string {
+	for i, a := range args {
+		name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if !strings.HasPrefix(a, "-") || name != "config" {
+			continue
+		}
+		if hasVal {
+			return val
+		}
+		if i+1 < len(args) {
+			return args[i+1]
+		}
+	}
+	return def
+}
+
+func readConfigFile(path string) (map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("config file: %w", err)
+	}
+	defer f.Close()
+	vals := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		k = strings.TrimSpace(k)
+		if !ok || !strings.HasPrefix(k, "PARLEY_") {
+			return nil, fmt.Errorf("config file %s:%d: want PARLEY_NAME=value", path, n)
+		}
+		vals[k] = strings.Trim(strings.TrimSpace(v), `"`)
+	}
+	return vals, sc.Err()
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// serve runs until SIGINT or SIGTERM, then shuts down gracefully.
+func serve(ctx context.Context, cfg server.Config, log *slog.Logger) error {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	s, err := server.Open(cfg, log)
+	if err != nil {
+		return err
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- s.Serve() }()
+	select {
+	case err := <-errc:
+		s.Shutdown(context.Background())
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	return s.Shutdown(sctx)
+}

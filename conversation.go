@@ -1,0 +1,132 @@
+package parley
+
+import "time"
+
+// ConversationKind separates one-to-one from group conversations.
+type ConversationKind string
+
+// The conversation kinds.
+const (
+	ConversationDirect ConversationKind = "direct"
+	ConversationGroup  ConversationKind = "group"
+)
+
+// Conversation is a direct (exactly two members) or group conversation.
+type Conversation struct {
+	ID        string
+	Kind      ConversationKind
+	Title     string // groups only
+	CreatedBy string
+	CreatedAt time.Time
+	// DirectKey is the two member ids, sorted and joined by ":", for direct
+	// conversations; it makes "one conversation per pair" a unique index.
+	DirectKey string
+	// InvitePolicy is who may add members to a group: "admins" or "members".
+	InvitePolicy string
+	// LastSeq is the sequence number of the newest message (0 when empty).
+	LastSeq int64
+	// LastActivityAt orders conversation lists.
+	LastActivityAt time.Time
+	// MemberCount counts members that are active or invited.
+	MemberCount int
+}
+
+// Role is a member's role in a group. Direct members are all RoleMember.
+type Role string
+
+// The group roles.
+const (
+	RoleOwner  Role = "owner"
+	RoleAdmin  Role = "admin"
+	RoleMember Role = "member"
+)
+
+// MemberStatus is where a member stands in a conversation.
+type MemberStatus string
+
+// The member statuses.
+const (
+	// StatusActive members read and write.
+	StatusActive MemberStatus = "active"
+	// StatusPending members have a message request or a group invite they
+	// have not accepted: they may preview, not take part.
+	StatusPending MemberStatus = "pending"
+	// StatusDeclined members declined the request; it is hidden from them.
+	StatusDeclined MemberStatus = "declined"
+	// StatusLeft members left; they keep history up to LeftSeq.
+	StatusLeft MemberStatus = "left"
+	// StatusRemoved members were removed by an admin; history up to LeftSeq.
+	StatusRemoved MemberStatus = "removed"
+)
+
+// Folder is where a conversation is filed for one member.
+type Folder string
+
+// The folders.
+const (
+	FolderInbox    Folder = "inbox"
+	FolderRequests Folder = "requests"
+	FolderArchived Folder = "archived"
+)
+
+// Valid reports whether f is a listable folder.
+func (f Folder) Valid() bool {
+	return f == FolderInbox || f == FolderRequests || f == FolderArchived
+}
+
+// Member is one user's membership of a conversation, with their own view of
+// it: folder, pin, mute and read position.
+type Member struct {
+	ConversationID string
+	UserID         string
+	Role           Role
+	Status         MemberStatus
+	Folder         Folder
+	PinnedAt       *time.Time
+	MutedUntil     *time.Time
+	// ReadSeq is the highest sequence number the member has read; it never
+	// moves backwards.
+	ReadSeq int64
+	// JoinedSeq is the conversation's LastSeq when the member joined: group
+	// members see messages after it.
+	JoinedSeq int64
+	// LeftSeq, for left and removed members, is the last message they may see.
+	LeftSeq   int64
+	InvitedBy string
+	JoinedAt  time.Time
+	UpdatedAt time.Time
+}
+
+// CanRead reports whether the member may read the message with sequence seq.
+func (m *Member) CanRead(seq int64) bool {
+	switch m.Status {
+	case StatusActive, StatusPending:
+		return seq > m.JoinedSeq
+	case StatusLeft, StatusRemoved:
+		return seq > m.JoinedSeq && seq <= m.LeftSeq
+	}
+	return false
+}
+
+// ConversationCursor is a position in a member's conversation list, which is
+// ordered pinned first, then by last activity, newest first.
+type ConversationCursor struct {
+	Pinned     bool
+	ActivityAt time.Time
+	ID         string
+}
+
+// ConversationFilter selects a page of one user's conversations.
+type ConversationFilter struct {
+	UserID string
+	Folder Folder
+	After  *ConversationCursor
+	Limit  int
+}
+
+// MemberConversation is one row of a conversation list: the conversation and
+// the listing user's membership.
+type MemberConversation struct {
+	Conversation *Conversation
+	Member       *Member
+}

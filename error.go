@@ -1,0 +1,79 @@
+package parley
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Error codes are stable, machine-readable strings that clients may switch on.
+// The list is append-only: a code, once shipped, keeps its meaning.
+const (
+	EInternal       = "internal"           // a bug or an outage; the cause is logged, never shown
+	EInvalid        = "invalid"            // the request is malformed or a field is wrong
+	ENotFound       = "not_found"          // no such thing, or the caller may not know it exists
+	EUnauthorized   = "unauthorized"       // no valid credentials
+	EForbidden      = "forbidden"          // authenticated, but not allowed
+	EConflict       = "conflict"           // the change clashes with current state
+	EHandleTaken    = "handle_taken"       // registration with a handle already in use
+	EDMNotAllowed   = "dm_not_allowed"     // privacy rules or a block refuse the conversation
+	ERequestLimit   = "request_limit"      // too many messages into a request not yet accepted
+	ERateLimited    = "rate_limited"       // slow down; RetryAfter says for how long
+	ETooLarge       = "too_large"          // a body or field exceeds its limit
+	EEditWindow     = "edit_window_closed" // the message is too old to edit
+	EGroupFull      = "group_full"         // the group has reached its member limit
+	EBadCredentials = "bad_credentials"    // login or password check failed
+	EMalformed      = "malformed_request"  // the body is not the JSON the route takes
+)
+
+// Error is an error meant for the client: Code is stable, Message is safe to
+// show. Anything that is not an *Error reaches clients as EInternal.
+type Error struct {
+	Code    string
+	Message string
+	// RetryAfter, when set with ERateLimited, tells the client when to retry.
+	RetryAfter time.Duration
+	// Field names the offending input field for EInvalid, when there is one.
+	Field string
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("parley error: code=%s message=%s", e.Code, e.Message)
+}
+
+// Errorf returns an *Error with the given code and a formatted message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Invalid returns an EInvalid error about one input field.
+func Invalid(field, format string, args ...any) *Error {
+	return &Error{Code: EInvalid, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the code of the first *Error in err's chain, EInternal for
+// any other error, and "" for nil.
+func ErrorCode(err error) string {
+	var e *Error
+	if err == nil {
+		return ""
+	} else if errors.As(err, &e) {
+		return e.Code
+	}
+	return EInternal
+}
+
+// ErrorMessage returns the client-safe message of err. Internal errors get a
+// generic message so that causes never leak to clients.
+func ErrorMessage(err error) string {
+	var e *Error
+	if err == nil {
+		return ""
+	} else if errors.As(err, &e) {
+		return e.Message
+	}
+	return "internal error"
+}
+
+// IsNotFound reports whether err carries ENotFound.
+func IsNotFound(err error) bool { return ErrorCode(err) == ENotFound }

@@ -1,0 +1,43 @@
+package parley
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Event types. An event is written in the same transaction as the change it
+// describes; its Pos orders all events of a store.
+const (
+	EventMessageCreated      = "message.created"
+	EventMessageEdited       = "message.edited"
+	EventMessageUnsent       = "message.unsent"
+	EventReactionAdded       = "reaction.added"
+	EventReactionRemoved     = "reaction.removed"
+	EventRead                = "read"
+	EventMemberJoined        = "member.joined"
+	EventMemberInvited       = "member.invited"
+	EventMemberLeft          = "member.left"
+	EventMemberRemoved       = "member.removed"
+	EventMemberRole          = "member.role"
+	EventConversationCreated = "conversation.created"
+	EventConversationUpdated = "conversation.updated"
+	EventRequestAccepted     = "request.accepted"
+	EventFolderChanged       = "conversation.folder"
+)
+
+// Event is one change that devices learn about. Events of a conversation have
+// an empty UserID and concern every member who may see them; events with a
+// UserID concern that user only (folder moves, pins). Events never hold
+// message content: a message event names the message, and readers load it, so
+// unsending purges content everywhere at once.
+type Event struct {
+	Pos            int64
+	Type           string
+	ConversationID string
+	UserID         string
+	ActorID        string
+	MessageID      string
+	Seq            int64
+	Data           json.RawMessage
+	CreatedAt      time.Time
+}

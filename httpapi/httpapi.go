@@ -1,0 +1,281 @@
+// Package httpapi serves Parley's HTTP/JSON API (DESIGN.md §3) on top of
+// package app. It owns routing, JSON decoding with limits, authentication
+// and the one place where error codes become HTTP statuses.
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/app"
+)
+
+// MaxBodyBytes caps a request body unless a route says otherwise.
+const MaxBodyBytes = 64 << 10
+
+//go:embed openapi.json
+var openAPI []byte
+
+// Server is the HTTP API.
+type Server struct {
+	app *app.App
+	log *slog.Logger
+	mux *http.ServeMux
+	// TrustProxy makes the client address come from X-Forwarded-For.
+	trustProxy bool
+}
+
+// Options configure a Server.
+type Options struct {
+	Logger *slog.Logger
+	// TrustProxy takes client addresses from X-Forwarded-For, for servers
+	// behind a reverse proxy.
+	TrustProxy bool
+}
+
+// New returns the API handler for a.
+func New(a *app.App, opts Options) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	s := &Server{app: a, log: opts.Logger, mux: http.NewServeMux(), trustProxy: opts.TrustProxy}
+	s.routes()
+	return s
+}
+
+// ServeHTTP implements http.Handler: request id, security headers, panic
+// recovery and access logging around the router.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rid := newRequestID()
+	h := w.Header()
+	h.Set("X-Request-Id", rid)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+	rw := &statusWriter{ResponseWriter: w, status: 200}
+	r = r.WithContext(context.WithValue(r.Context(), ridKey{}, rid))
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			s.log.Error("panic serving request", "rid", rid, "method", r.Method, "path", r.URL.Path, "panic", p, "stack", string(debug.Stack()))
+			if !rw.wrote {
+				s.problem(rw, r, errors.New("panic"))
+			}
+		}
+		s.log.Debug("request", "rid", rid, "method", r.Method, "path", r.URL.Path, "status", rw.status, "dur", time.Since(start))
+	}()
+	s.mux.ServeHTTP(rw, r)
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.status, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+type ridKey struct{}
+
+func newRequestID() string { return rand.Text()[:16] }
+
+// handler is a route that may fail; the error becomes problem+json.
+type handler func(w http.ResponseWriter, r *http.Request) error
+
+// authed is a route that needs a signed-in actor.
+type authed func(w http.ResponseWriter, r *http.Request, actor *app.Actor) error
+
+func (s *Server) handle(pattern string, h handler) {
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.problem(w, r, err)
+		}
+	})
+}
+
+func (s *Server) auth(pattern string, h authed) {
+	s.handle(pattern, func(w http.ResponseWriter, r *http.Request) error {
+		actor, err := s.authenticate(r)
+		if err != nil {
+			return err
+		}
+		return h(w, r, actor)
+	})
+}
+
+func (s *Server) authenticate(r *http.Request) (*app.Actor, error) {
+	authz := r.Header.Get("Authorization")
+	token, ok := strings.CutPrefix(authz, "Bearer ")
+	if !ok || token == "" {
+		return nil, parley.Errorf(parley.EUnauthorized, "sign in: send Authorization: Bearer <token>")
+	}
+	return s.app.Authenticate(r.Context(), strings.TrimSpace(token))
+}
+
+// clientAddress is the caller's IP, for per-address limits.
+func (s *Server) clientAddress(r *http.Request) string {
+	if s.trustProxy {
+		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
+			first, _, _ := strings.Cut(xff, ",")
+			return strings.TrimSpace(first)
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// statusOf maps an error code to its HTTP status: the one place that does.
+func statusOf(code string) int {
+	switch code {
+	case parley.EInvalid:
+		return http.StatusUnprocessableEntity
+	case parley.EMalformed:
+		return http.StatusBadRequest
+	case parley.ENotFound:
+		return http.StatusNotFound
+	case parley.EUnauthorized, parley.EBadCredentials:
+		return http.StatusUnauthorized
+	case parley.EForbidden, parley.EDMNotAllowed, parley.ERequestLimit, parley.EEditWindow:
+		return http.StatusForbidden
+	case parley.EConflict, parley.EHandleTaken, parley.EGroupFull:
+		return http.StatusConflict
+	case parley.ERateLimited:
+		return http.StatusTooManyRequests
+	case parley.ETooLarge:
+		return http.StatusRequestEntityTooLarge
+	}
+	return http.StatusInternalServerError
+}
+
+// Problem is an RFC 9457 problem document with Parley's stable code.
+type Problem struct {
+	Type      string `json:"type"`
+	Title     string `json:"title"`
+	Status    int    `json:"status"`
+	Detail    string `json:"detail"`
+	Code      string `json:"code"`
+	Field     string `json:"field,omitempty"`
+	RequestID string `json:"request_id,omitempty"`
+}
+
+// problem writes err as problem+json. Internal errors are logged with the
+// request id and reach the client as "internal error".
+func (s *Server) problem(w http.ResponseWriter, r *http.Request, err error) {
+	code := parley.ErrorCode(err)
+	status := statusOf(code)
+	rid, _ := r.Context().Value(ridKey{}).(string)
+	if code == parley.EInternal {
+		s.log.Error("internal error", "rid", rid, "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	p := Problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: parley.ErrorMessage(err), Code: code, RequestID: rid}
+	var pe *parley.Error
+	if errors.As(err, &pe) {
+		p.Field = pe.Field
+		if pe.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int(pe.RetryAfter.Seconds())))
+		}
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(p)
+}
+
+// writeJSON writes v with status.
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	return json.NewEncoder(w).Encode(v)
+}
+
+func noContent(w http.ResponseWriter) error {
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// decode reads one JSON object into v: at most MaxBodyBytes, no unknown
+// fields, no trailing data.
+func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, _ := strings.Cut(ct, ";")
+		if mt = strings.TrimSpace(strings.ToLower(mt)); mt != "application/json" && !strings.HasSuffix(mt, "+json") {
+			return parley.Errorf(parley.EMalformed, "send a JSON body with Content-Type: application/json")
+		}
+	}
+	body := http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var maxErr *http.MaxBytesError
+		var typeErr *json.UnmarshalTypeError
+		var syntaxErr *json.SyntaxError
+		switch {
+		case errors.As(err, &maxErr):
+			return parley.Errorf(parley.ETooLarge, "the body is larger than %d bytes", MaxBodyBytes)
+		case errors.Is(err, io.EOF):
+			return parley.Errorf(parley.EMalformed, "the body is empty; send a JSON object")
+		case errors.As(err, &typeErr):
+			return &parley.Error{Code: parley.EMalformed, Field: typeErr.Field, Message: "field " + typeErr.Field + " has the wrong type; want " + typeErr.Type.String()}
+		case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF):
+			return parley.Errorf(parley.EMalformed, "the body is not valid JSON")
+		case strings.HasPrefix(err.Error(), "json: unknown field"):
+			return parley.Errorf(parley.EMalformed, "%s", strings.TrimPrefix(err.Error(), "json: "))
+		}
+		return parley.Errorf(parley.EMalformed, "the body is not a valid JSON object")
+	}
+	if dec.More() {
+		return parley.Errorf(parley.EMalformed, "the body holds more than one JSON value")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		var maxErr *http.MaxBytesError
+		if errors.As(err, &maxErr) {
+			return parley.Errorf(parley.ETooLarge, "the body is larger than %d bytes", MaxBodyBytes)
+		}
+		return parley.Errorf(parley.EMalformed, "the body holds more than one JSON value")
+	}
+	return nil
+}
+
+// queryInt reads an optional integer query parameter.
+func queryInt(r *http.Request, name string) (int64, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return 0, parley.Invalid(name, "%s is an integer", name)
+	}
+	return n, nil
+}

@@ -1,0 +1,88 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/app"
+)
+
+func (s *Server) send(w http.ResponseWriter, r *http.Request, actor *app.Actor) error {
+	var in struct {
+		ClientID string `json:"client_id"`
+		Kind     string `json:"kind"`
+		Text     string `json:"text"`
+		ReplyTo  string `json:"reply_to"`
+	}
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	m, created, err := s.app.Send(r.Context(), actor, r.PathValue("id"), app.SendInput{ClientID: in.ClientID, Kind: parley.MessageKind(in.Kind), Text: in.Text, ReplyTo: in.ReplyTo})
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	return writeJSON(w, status, m)
+}
+
+func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, actor *app.Actor) error {
+	var q app.HistoryQuery
+	var err error
+	if q.AfterSeq, err = queryInt(r, "after_seq"); err != nil {
+		return err
+	}
+	if q.BeforeSeq, err = queryInt(r, "before_seq"); err != nil {
+		return err
+	}
+	limit, err := queryInt(r, "limit")
+	if err != nil {
+		return err
+	}
+	q.Limit, q.Cursor = int(limit), r.URL.Query().Get("cursor")
+	page, err := s.app.Messages(r.Context(), actor, r.PathValue("id"), q)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, page)
+}
+
+func (s *Server) editMessage(w http.ResponseWriter, r *http.Request, actor *app.Actor) error {
+	var in struct {
+		Text string `json:"text"`
+	}
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	m, err := s.app.Edit(r.Context(), actor, r.PathValue("id"), r.PathValue("mid"), in.Text)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, m)
+}
+
+func (s *Server) unsend(w http.ResponseWriter, r *http.Request, actor *app.Actor) error {
+	if err := s.app.Unsend(r.Context(), actor, r.PathValue("id"), r.PathValue("mid")); err != nil {
+		return err
+	}
+	return noContent(w)
+}
+
+func (s *Server) editHistory(w http.ResponseWriter, r *http.Request, actor *app.Actor) error {
+	edits, err := s.app.EditHistory(r.Context(), actor, r.PathValue("id"), r.PathValue("mid"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, app.Page[app.EditView]{Items: edits})
+}
+
+func (s *Server) react(on bool) authed {
+	return func(w http.ResponseWriter, r *http.Request, actor *app.Actor) error {
+		if err := s.app.React(r.Context(), actor, r.PathValue("id"), r.PathValue("mid"), r.PathValue("emoji"), on); err != nil {
+			return err
+		}
+		return noContent(w)
+	}
+}

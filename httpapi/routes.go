@@ -1,0 +1,80 @@
+package httpapi
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/app"
+)
+
+func (s *Server) routes() {
+	s.handle("GET /healthz", func(w http.ResponseWriter, r *http.Request) error {
+		return writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	s.handle("GET /readyz", func(w http.ResponseWriter, r *http.Request) error {
+		if err := s.app.Ready(r.Context()); err != nil {
+			s.log.Warn("not ready", "err", err)
+			return writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+		}
+		return writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	s.handle("GET /api/v1/openapi.json", func(w http.ResponseWriter, r *http.Request) error {
+		w.Header().Set("Content-Type", "application/json")
+		_, err := w.Write(openAPI)
+		return err
+	})
+	s.handle("/api/", func(w http.ResponseWriter, r *http.Request) error {
+		return parley.Errorf(parley.ENotFound, "no such route: %s %s", r.Method, r.URL.Path)
+	})
+
+	// Accounts and sessions.
+	s.handle("POST /api/v1/accounts", s.register)
+	s.handle("POST /api/v1/sessions", s.login)
+	s.auth("GET /api/v1/sessions", s.listSessions)
+	s.auth("DELETE /api/v1/sessions", s.logoutEverywhere)
+	s.auth("DELETE /api/v1/sessions/current", s.logout)
+	s.auth("DELETE /api/v1/sessions/{id}", s.revokeSession)
+	s.auth("GET /api/v1/me", s.getMe)
+	s.auth("PATCH /api/v1/me", s.patchMe)
+	s.auth("PUT /api/v1/me/password", s.changePassword)
+	s.auth("GET /api/v1/me/blocks", s.listBlocks)
+
+	// Other users.
+	s.auth("GET /api/v1/users/{handle}", s.getUser)
+	s.auth("PUT /api/v1/users/{handle}/follow", s.follow(true))
+	s.auth("DELETE /api/v1/users/{handle}/follow", s.follow(false))
+	s.auth("PUT /api/v1/users/{handle}/block", s.block(true))
+	s.auth("DELETE /api/v1/users/{handle}/block", s.block(false))
+	s.auth("POST /api/v1/users/{handle}/report", s.report)
+
+	// Conversations.
+	s.auth("POST /api/v1/conversations", s.createConversation)
+	s.auth("GET /api/v1/conversations", s.listConversations)
+	s.auth("GET /api/v1/conversations/{id}", s.getConversation)
+	s.auth("PATCH /api/v1/conversations/{id}", s.patchConversation)
+	s.auth("POST /api/v1/conversations/{id}/accept", s.accept)
+	s.auth("POST /api/v1/conversations/{id}/decline", s.decline)
+	s.auth("PUT /api/v1/conversations/{id}/archive", s.file(func(*http.Request) (app.FolderChange, error) { return app.FolderChange{Archived: ptr(true)}, nil }))
+	s.auth("DELETE /api/v1/conversations/{id}/archive", s.file(func(*http.Request) (app.FolderChange, error) { return app.FolderChange{Archived: ptr(false)}, nil }))
+	s.auth("PUT /api/v1/conversations/{id}/pin", s.file(func(*http.Request) (app.FolderChange, error) { return app.FolderChange{Pinned: ptr(true)}, nil }))
+	s.auth("DELETE /api/v1/conversations/{id}/pin", s.file(func(*http.Request) (app.FolderChange, error) { return app.FolderChange{Pinned: ptr(false)}, nil }))
+	s.auth("PUT /api/v1/conversations/{id}/mute", s.mute)
+	s.auth("DELETE /api/v1/conversations/{id}/mute", s.file(func(*http.Request) (app.FolderChange, error) { return app.FolderChange{MutedUntil: &time.Time{}}, nil }))
+	s.auth("POST /api/v1/conversations/{id}/members", s.addMembers)
+	s.auth("DELETE /api/v1/conversations/{id}/members/{handle}", s.removeMember)
+	s.auth("PUT /api/v1/conversations/{id}/members/{handle}/role", s.setRole)
+	s.auth("POST /api/v1/conversations/{id}/leave", s.leave)
+	s.auth("POST /api/v1/conversations/{id}/read", s.markRead)
+
+	// Messages.
+	s.auth("POST /api/v1/conversations/{id}/messages", s.send)
+	s.auth("GET /api/v1/conversations/{id}/messages", s.listMessages)
+	s.auth("PATCH /api/v1/conversations/{id}/messages/{mid}", s.editMessage)
+	s.auth("DELETE /api/v1/conversations/{id}/messages/{mid}", s.unsend)
+	s.auth("GET /api/v1/conversations/{id}/messages/{mid}/edits", s.editHistory)
+	s.auth("PUT /api/v1/conversations/{id}/messages/{mid}/reactions/{emoji}", s.react(true))
+	s.auth("DELETE /api/v1/conversations/{id}/messages/{mid}/reactions/{emoji}", s.react(false))
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,61 @@
+package parley
+
+import "time"
+
+// MessageKind is what a message carries.
+type MessageKind string
+
+// The message kinds. Media kinds arrive with the media issue.
+const (
+	MessageText   MessageKind = "text"
+	MessageSystem MessageKind = "system"
+)
+
+// Message is one entry in a conversation's sequence. An unsent message stays
+// as a tombstone: DeletedAt set, content purged.
+type Message struct {
+	ID             string
+	ConversationID string
+	Seq            int64
+	SenderID       string
+	ClientID       string
+	Kind           MessageKind
+	Text           string
+	ReplyTo        string // id of the message this one replies to
+	// System is the machine-readable description of a system message, e.g.
+	// {"action":"member_added","user":"…"}.
+	System    string
+	CreatedAt time.Time
+	EditedAt  *time.Time
+	DeletedAt *time.Time
+}
+
+// MessageEdit is a previous version of an edited message.
+type MessageEdit struct {
+	MessageID string
+	Text      string
+	// EditedAt is when this version was replaced.
+	EditedAt time.Time
+}
+
+// Reaction is one user's emoji on one message.
+type Reaction struct {
+	MessageID string
+	UserID    string
+	Emoji     string
+	CreatedAt time.Time
+}
+
+// MessageRange selects messages of one conversation by sequence, ascending.
+// Messages with seq in (AfterSeq, BeforeSeq) and in [MinSeq, MaxSeq] are
+// returned; zero BeforeSeq and MaxSeq mean no upper bound. When Descending is
+// set the page nearest BeforeSeq is taken (still returned ascending).
+type MessageRange struct {
+	ConversationID string
+	AfterSeq       int64
+	BeforeSeq      int64
+	MinSeq         int64
+	MaxSeq         int64
+	Limit          int
+	Descending     bool
+}

@@ -1,0 +1,133 @@
+// Package server wires Parley together — store, application, HTTP API —
+// and runs it with graceful shutdown. cmd/parley and the end-to-end tests
+// both start Parley through it, so tests run the real thing on :0.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/app"
+	"github.com/parleyhq/parley/httpapi"
+	"github.com/parleyhq/parley/store/sqlite"
+)
+
+// Config is everything needed to run a node.
+type Config struct {
+	// Listen is the HTTP address (PARLEY_LISTEN, default 127.0.0.1:8080).
+	Listen string
+	// DataDir holds the embedded database and media (PARLEY_DATA_DIR,
+	// default ./parley-data).
+	DataDir string
+	// DatabaseURL selects the store (PARLEY_DATABASE_URL): empty for SQLite
+	// in DataDir, "sqlite:PATH" for another SQLite file.
+	DatabaseURL string
+	// TrustProxy takes client addresses from X-Forwarded-For.
+	TrustProxy bool
+	// App holds the rule limits.
+	App app.Config
+}
+
+// Defaults returns the zero-config settings.
+func Defaults() Config {
+	return Config{Listen: "127.0.0.1:8080", DataDir: "./parley-data"}
+}
+
+// Server is a running Parley node.
+type Server struct {
+	cfg   Config
+	log   *slog.Logger
+	Store parley.Store
+	App   *app.App
+	ln    net.Listener
+	http  *http.Server
+}
+
+// OpenStore opens the store that cfg names, creating the data directory.
+func OpenStore(cfg Config) (parley.Store, error) {
+	path, err := sqlitePath(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	return sqlite.Open(path, sqlite.Options{})
+}
+
+func sqlitePath(cfg Config) (string, error) {
+	u := cfg.DatabaseURL
+	switch {
+	case u == "":
+		return filepath.Join(cfg.DataDir, "parley.db"), nil
+	case strings.HasPrefix(u, "sqlite:"):
+		p := strings.TrimPrefix(strings.TrimPrefix(u, "sqlite:"), "//")
+		if p == "" {
+			return "", errors.New("PARLEY_DATABASE_URL: sqlite: needs a path")
+		}
+		return p, nil
+	case strings.HasPrefix(u, "postgres://"), strings.HasPrefix(u, "postgresql://"):
+		return "", errors.New("PARLEY_DATABASE_URL: PostgreSQL is not supported by this build yet; leave it empty for the embedded store")
+	}
+	return "", fmt.Errorf("PARLEY_DATABASE_URL: unknown scheme in %q (want empty, sqlite:PATH or postgres://)", u)
+}
+
+// Open opens the store, builds the app and binds the listener; Serve
+// starts answering.
+func Open(cfg Config, log *slog.Logger) (*Server, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	st, err := OpenStore(cfg)
+	if err != nil {
+		return nil, err
+	}
+	a := app.New(st, cfg.App, app.WithLogger(log))
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	api := httpapi.New(a, httpapi.Options{Logger: log, TrustProxy: cfg.TrustProxy})
+	s := &Server{cfg: cfg, log: log, Store: st, App: a, ln: ln}
+	s.http = &http.Server{
+		Handler:           api,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	return s, nil
+}
+
+// Addr is the address the server listens on (useful with port 0).
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// URL is the server's base URL.
+func (s *Server) URL() string { return "http://" + s.Addr() }
+
+// Serve answers requests until Shutdown.
+func (s *Server) Serve() error {
+	s.log.Info("parley listening", "addr", s.Addr())
+	if err := s.http.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Shutdown stops accepting requests, waits for those in flight (until ctx
+// ends), then closes the store so that every acknowledged write is on disk.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.http.Shutdown(ctx)
+	return errors.Join(err, s.Store.Close())
+}

@@ -1,0 +1,159 @@
+package parley
+
+import (
+	"context"
+	"time"
+)
+
+// Store is Parley's source of truth. Every method of Tx runs inside the
+// transaction given to Update or View.
+//
+// Errors: methods that look one thing up return an *Error with ENotFound
+// when it does not exist, never a nil result with a nil error. Unique
+// violations come back as EConflict (EHandleTaken for handles).
+type Store interface {
+	// Update runs fn in a read-write transaction and commits when fn
+	// returns nil. Concurrent calls may share one commit (group commit);
+	// Update returns only after the commit that holds fn's writes, so a
+	// nil return means durable. When fn returns an error, or panics, its
+	// writes are undone and the error returned; other callers sharing the
+	// commit are not affected. fn may run on another goroutine and must not
+	// keep tx or block on anything but the store.
+	Update(ctx context.Context, fn func(tx Tx) error) error
+	// View runs fn in a read-only transaction with a consistent snapshot.
+	View(ctx context.Context, fn func(tx Tx) error) error
+	// Ping reports whether the store can serve requests.
+	Ping(ctx context.Context) error
+	// Close releases the store; pending Updates finish first.
+	Close() error
+}
+
+// Tx is what one transaction can do. It is split by subject below.
+type Tx interface {
+	UserTx
+	SessionTx
+	GraphTx
+	ConversationTx
+	MessageTx
+	EventTx
+}
+
+// UserTx stores accounts.
+type UserTx interface {
+	// CreateUser inserts u; EHandleTaken if the handle is in use.
+	CreateUser(u *User) error
+	// UserByID returns the user or ENotFound.
+	UserByID(id string) (*User, error)
+	// UserByHandle returns the user or ENotFound. Handles are stored lower-case.
+	UserByHandle(handle string) (*User, error)
+	// UsersByIDs returns the users that exist, keyed by id.
+	UsersByIDs(ids []string) (map[string]*User, error)
+	// UpdateUser saves every field of u but ID and CreatedAt; ENotFound if gone.
+	UpdateUser(u *User) error
+}
+
+// SessionTx stores sessions (device tokens).
+type SessionTx interface {
+	// CreateSession inserts s.
+	CreateSession(s *Session) error
+	// SessionByTokenHash returns the session or ENotFound.
+	SessionByTokenHash(hash []byte) (*Session, error)
+	// Sessions lists a user's sessions, newest first.
+	Sessions(userID string) ([]*Session, error)
+	// DeleteSession deletes one session of a user; ENotFound if none.
+	DeleteSession(userID, id string) error
+	// DeleteSessionsExcept deletes every session of the user but keepID
+	// (which may be empty) and returns how many went.
+	DeleteSessionsExcept(userID, keepID string) (int, error)
+	// TouchSession records that a session was used at t.
+	TouchSession(id string, t time.Time) error
+}
+
+// GraphTx stores follows, blocks and reports.
+type GraphTx interface {
+	// SetFollow makes follower follow (on) or unfollow followee and reports
+	// whether anything changed.
+	SetFollow(followerID, followeeID string, on bool, at time.Time) (bool, error)
+	// IsFollowing reports whether follower follows followee.
+	IsFollowing(followerID, followeeID string) (bool, error)
+	// FollowCounts returns how many follow the user and how many it follows.
+	FollowCounts(userID string) (followers, following int, err error)
+	// SetBlock makes blocker block (on) or unblock blocked and reports
+	// whether anything changed.
+	SetBlock(blockerID, blockedID string, on bool, at time.Time) (bool, error)
+	// IsBlocked reports whether blocker blocks blocked (one direction).
+	IsBlocked(blockerID, blockedID string) (bool, error)
+	// Blocked lists the ids the user blocks, newest first.
+	Blocked(userID string) ([]string, error)
+	// CreateReport stores a report.
+	CreateReport(r *Report) error
+}
+
+// ConversationTx stores conversations and memberships.
+type ConversationTx interface {
+	// CreateConversation inserts c; EConflict when c.DirectKey exists.
+	CreateConversation(c *Conversation) error
+	// ConversationByID returns the conversation or ENotFound.
+	ConversationByID(id string) (*Conversation, error)
+	// DirectConversation returns the direct conversation with that key or
+	// ENotFound.
+	DirectConversation(directKey string) (*Conversation, error)
+	// UpdateConversation saves Title, InvitePolicy, LastActivityAt and
+	// MemberCount; ENotFound if gone.
+	UpdateConversation(c *Conversation) error
+	// AllocSeq atomically takes the next sequence number of a conversation,
+	// sets LastSeq to it and LastActivityAt to at, and returns it.
+	AllocSeq(conversationID string, at time.Time) (int64, error)
+	// PutMember inserts or replaces a membership.
+	PutMember(m *Member) error
+	// Member returns one membership or ENotFound.
+	Member(conversationID, userID string) (*Member, error)
+	// Members lists every membership of a conversation, oldest first.
+	Members(conversationID string) ([]*Member, error)
+	// Conversations lists a page of a user's conversations in one folder,
+	// pinned first, then newest activity first. It omits conversations
+	// whose member status is declined, and conversations with no message
+	// that the user did not create.
+	Conversations(f ConversationFilter) ([]MemberConversation, error)
+}
+
+// MessageTx stores messages, edits and reactions.
+type MessageTx interface {
+	// CreateMessage inserts m; EConflict when (conversation, sender,
+	// client id) or (conversation, seq) exists.
+	CreateMessage(m *Message) error
+	// MessageByID returns the message or ENotFound.
+	MessageByID(id string) (*Message, error)
+	// MessageByClientID finds a sender's message by client id or ENotFound.
+	MessageByClientID(conversationID, senderID, clientID string) (*Message, error)
+	// Messages returns messages in the range, ascending by seq.
+	Messages(r MessageRange) ([]*Message, error)
+	// UpdateMessageText sets a message's text and EditedAt.
+	UpdateMessageText(id, text string, editedAt time.Time) error
+	// AddMessageEdit stores a previous version.
+	AddMessageEdit(e *MessageEdit) error
+	// MessageEdits lists a message's previous versions, oldest first.
+	MessageEdits(messageID string) ([]*MessageEdit, error)
+	// PurgeMessage turns a message into a tombstone: text and reply link
+	// cleared, edits and reactions deleted, DeletedAt set.
+	PurgeMessage(id string, at time.Time) error
+	// CountMessagesBySender counts a sender's messages in a conversation.
+	CountMessagesBySender(conversationID, senderID string) (int, error)
+	// CountUnread counts messages after afterSeq not sent by userID and not
+	// unsent, stopping at max.
+	CountUnread(conversationID, userID string, afterSeq int64, max int) (int, error)
+	// SetReaction adds (on) or removes a reaction and reports whether
+	// anything changed.
+	SetReaction(r *Reaction, on bool) (bool, error)
+	// CountUserReactions counts one user's reactions on a message.
+	CountUserReactions(messageID, userID string) (int, error)
+	// Reactions returns the reactions of the given messages keyed by
+	// message id, oldest first.
+	Reactions(messageIDs []string) (map[string][]*Reaction, error)
+}
+
+// EventTx stores the event log.
+type EventTx interface {
+	// AppendEvent inserts e and sets e.Pos.
+	AppendEvent(e *Event) error
+}

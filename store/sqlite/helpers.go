@@ -1,0 +1,147 @@
+package sqlite
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/parleyhq/parley"
+	sqlite3 "modernc.org/sqlite"
+)
+
+// Extended result codes of SQLite for unique and primary-key violations.
+const (
+	sqliteConstraintPrimaryKey = 1555
+	sqliteConstraintUnique     = 2067
+)
+
+// maxInList caps how many values one IN (...) list binds.
+const maxInList = 500
+
+// scanner is what *sql.Row and *sql.Rows have in common.
+type scanner interface {
+	Scan(dest ...any) error
+}
+
+// toNanos converts t to what is stored: nanoseconds since the Unix epoch.
+// The zero time is stored as 0 so that it survives a round trip.
+func toNanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// fromNanos is the inverse of toNanos; times come back in UTC.
+func fromNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+// toNullNanos stores a nil time as NULL.
+func toNullNanos(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return toNanos(*t)
+}
+
+// fromNullNanos is the inverse of toNullNanos.
+func fromNullNanos(n sql.NullInt64) *time.Time {
+	if !n.Valid {
+		return nil
+	}
+	t := fromNanos(n.Int64)
+	return &t
+}
+
+// nullString stores "" as NULL.
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// isUnique reports whether err is a UNIQUE or PRIMARY KEY violation.
+func isUnique(err error) bool {
+	var se *sqlite3.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqliteConstraintUnique, sqliteConstraintPrimaryKey:
+			return true
+		}
+	}
+	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+}
+
+// notFound returns the ENotFound error for a kind of thing.
+func notFound(what string) error {
+	return parley.Errorf(parley.ENotFound, "%s not found", what)
+}
+
+// rowErr maps sql.ErrNoRows to ENotFound and wraps anything else.
+func rowErr(err error, what string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return notFound(what)
+	}
+	return fmt.Errorf("load %s: %w", what, err)
+}
+
+// mustAffect returns ENotFound when res touched no row.
+func mustAffect(res sql.Result, what string) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("rows affected: %w", err)
+	}
+	if n == 0 {
+		return notFound(what)
+	}
+	return nil
+}
+
+// affected reports whether res touched any row.
+func affected(res sql.Result) (bool, error) {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("rows affected: %w", err)
+	}
+	return n > 0, nil
+}
+
+// placeholders returns "?,?,…" with n marks.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
+}
+
+// uniqueIDs returns ids without duplicates and empty strings, in order.
+func uniqueIDs(ids []string) []string {
+	seen := make(map[string]bool, len(ids))
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if id != "" && !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// chunks splits ids into slices of at most maxInList, as []any for binding.
+func chunks(ids []string) [][]any {
+	var out [][]any
+	for len(ids) > 0 {
+		n := min(len(ids), maxInList)
+		args := make([]any, n)
+		for i, id := range ids[:n] {
+			args[i] = id
+		}
+		out = append(out, args)
+		ids = ids[n:]
+	}
+	return out
+}

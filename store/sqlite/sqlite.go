@@ -1,0 +1,388 @@
+// Package sqlite is Parley's embedded store: SQLite in WAL mode with
+// synchronous=FULL, through the pure-Go modernc.org/sqlite driver. Writes go
+// through one connection and are group-committed: concurrent Update calls
+// share a transaction, each inside its own savepoint.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"runtime"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/parleyhq/parley"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+var _ parley.Store = (*DB)(nil)
+
+// Options tune a DB. The zero value is the production default.
+type Options struct {
+	// MaxBatch caps how many Update calls share one commit (default 256).
+	MaxBatch int
+	// ReadConns is the size of the read connection pool (default 2×CPUs).
+	ReadConns int
+}
+
+// DB is a Parley store on one SQLite file.
+type DB struct {
+	path  string
+	write *sql.DB // one connection, owned by the committer goroutine
+	read  *sql.DB // a pool of read-only connections
+
+	stmtMu sync.Mutex
+	wstmts map[string]*sql.Stmt
+	rstmts map[string]*sql.Stmt
+
+	reqs     chan *updateReq
+	maxBatch int
+	done     chan struct{}
+	closeMu  sync.RWMutex
+	closed   bool
+}
+
+type updateReq struct {
+	ctx  context.Context
+	fn   func(parley.Tx) error
+	errc chan error
+}
+
+// Open opens (creating if needed) the database at path, applies pending
+// migrations and starts the committer.
+func Open(path string, opts Options) (*DB, error) {
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 256
+	}
+	if opts.ReadConns <= 0 {
+		opts.ReadConns = 2 * runtime.NumCPU()
+	}
+	pragmas := []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(ON)"}
+	q := url.Values{}
+	for _, p := range pragmas {
+		q.Add("_pragma", p)
+	}
+	wq := url.Values{}
+	for k, v := range q {
+		wq[k] = v
+	}
+	wq.Set("_txlock", "immediate")
+	write, err := sql.Open("sqlite", "file:"+path+"?"+wq.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxLifetime(0)
+	read, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode()+"&_pragma=query_only(ON)")
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	read.SetMaxOpenConns(opts.ReadConns)
+	read.SetMaxIdleConns(opts.ReadConns)
+
+	db := &DB{
+		path: path, write: write, read: read,
+		wstmts: map[string]*sql.Stmt{}, rstmts: map[string]*sql.Stmt{},
+		reqs: make(chan *updateReq, opts.MaxBatch), maxBatch: opts.MaxBatch,
+		done: make(chan struct{}),
+	}
+	if err := db.migrate(context.Background()); err != nil {
+		write.Close()
+		read.Close()
+		return nil, err
+	}
+	go db.commitLoop()
+	return db, nil
+}
+
+// migrate applies each embedded migration not yet recorded, one transaction each.
+func (db *DB) migrate(ctx context.Context) error {
+	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("create migrations table: %w", err)
+	}
+	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if err := db.migrateFile(ctx, name); err != nil {
+			return fmt.Errorf("migration %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func (db *DB) migrateFile(ctx context.Context, name string) error {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE name = ?`, name).Scan(&n); err != nil {
+		return err
+	} else if n > 0 {
+		return nil
+	}
+	buf, err := fs.ReadFile(migrationFS, name)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, string(buf)); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)`, name, time.Now().UnixNano()); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Update implements parley.Store with group commit.
+func (db *DB) Update(ctx context.Context, fn func(parley.Tx) error) error {
+	db.closeMu.RLock()
+	if db.closed {
+		db.closeMu.RUnlock()
+		return errors.New("sqlite: store closed")
+	}
+	req := &updateReq{ctx: ctx, fn: fn, errc: make(chan error, 1)}
+	db.reqs <- req
+	db.closeMu.RUnlock()
+	// Wait for the commit even if ctx ends meanwhile: the caller must know
+	// whether its write is durable, and the commit does not take long.
+	return <-req.errc
+}
+
+// commitLoop is the only writer. It takes every request waiting (up to
+// MaxBatch), runs each in a savepoint of one transaction, commits once and
+// then answers them all.
+func (db *DB) commitLoop() {
+	defer close(db.done)
+	batch := make([]*updateReq, 0, db.maxBatch)
+	for {
+		req, ok := <-db.reqs
+		if !ok {
+			return
+		}
+		batch = append(batch[:0], req)
+	fill:
+		for len(batch) < db.maxBatch {
+			select {
+			case r, ok := <-db.reqs:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		db.runBatch(batch)
+	}
+}
+
+func (db *DB) runBatch(batch []*updateReq) {
+	ctx := context.Background()
+	errs := make([]error, len(batch))
+	stx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		for _, r := range batch {
+			r.errc <- fmt.Errorf("begin: %w", err)
+		}
+		return
+	}
+	t := &tx{db: db, sqlTx: stx, ctx: ctx, write: true}
+	for i, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			errs[i] = err
+			continue
+		}
+		errs[i] = db.runOne(t, r)
+	}
+	defer t.prepareMisses() // the write connection is free again by then
+	if err := stx.Commit(); err != nil {
+		stx.Rollback()
+		for _, r := range batch {
+			r.errc <- fmt.Errorf("commit: %w", err)
+		}
+		return
+	}
+	for i, r := range batch {
+		r.errc <- errs[i]
+	}
+}
+
+// runOne runs one request in a savepoint, undoing its writes on error or panic.
+func (db *DB) runOne(t *tx, r *updateReq) (err error) {
+	if _, err := t.sqlTx.ExecContext(t.ctx, "SAVEPOINT u"); err != nil {
+		return fmt.Errorf("savepoint: %w", err)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("sqlite: update panicked: %v", p)
+		}
+		if err != nil {
+			if _, rerr := t.sqlTx.ExecContext(t.ctx, "ROLLBACK TO u"); rerr != nil {
+				err = errors.Join(err, fmt.Errorf("rollback to savepoint: %w", rerr))
+			}
+		}
+		if _, rerr := t.sqlTx.ExecContext(t.ctx, "RELEASE u"); rerr != nil && err == nil {
+			err = fmt.Errorf("release savepoint: %w", rerr)
+		}
+	}()
+	return r.fn(t)
+}
+
+// View implements parley.Store.
+func (db *DB) View(ctx context.Context, fn func(parley.Tx) error) error {
+	stx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("begin read: %w", err)
+	}
+	t := &tx{db: db, sqlTx: stx, ctx: ctx}
+	defer t.prepareMisses() // runs after Rollback has freed the connection
+	defer stx.Rollback()
+	return fn(t)
+}
+
+// Ping implements parley.Store.
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	return db.read.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+}
+
+// Close waits for pending updates, then closes the database.
+func (db *DB) Close() error {
+	db.closeMu.Lock()
+	if db.closed {
+		db.closeMu.Unlock()
+		return nil
+	}
+	db.closed = true
+	close(db.reqs)
+	db.closeMu.Unlock()
+	<-db.done
+	return errors.Join(db.read.Close(), db.write.Close())
+}
+
+// Backup writes a consistent copy of the database to path (VACUUM INTO).
+func (db *DB) Backup(ctx context.Context, path string) error {
+	_, err := db.read.ExecContext(ctx, "VACUUM INTO ?", path)
+	return err
+}
+
+// stmt returns the prepared statement for query on the write or read pool,
+// or nil when it has not been prepared yet.
+func (db *DB) stmt(write bool, query string) *sql.Stmt {
+	db.stmtMu.Lock()
+	defer db.stmtMu.Unlock()
+	if write {
+		return db.wstmts[query]
+	}
+	return db.rstmts[query]
+}
+
+// prepare prepares the queries that missed the cache. It must be called
+// holding no connection of the pool: preparing needs an idle connection, the
+// write pool has only one, and a read pool whose connections are all held by
+// transactions waiting to prepare would deadlock. A query that fails to
+// prepare is skipped; its caller already got the error.
+func (db *DB) prepare(write bool, queries []string) {
+	pool := db.read
+	if write {
+		pool = db.write
+	}
+	for _, q := range queries {
+		if db.stmt(write, q) != nil {
+			continue
+		}
+		s, err := pool.Prepare(q)
+		if err != nil {
+			continue
+		}
+		db.stmtMu.Lock()
+		m := db.rstmts
+		if write {
+			m = db.wstmts
+		}
+		if _, ok := m[q]; ok {
+			s.Close()
+		} else {
+			m[q] = s
+		}
+		db.stmtMu.Unlock()
+	}
+}
+
+// tx implements parley.Tx on one *sql.Tx.
+type tx struct {
+	db    *DB
+	sqlTx *sql.Tx
+	ctx   context.Context
+	write bool
+
+	mu     sync.Mutex
+	misses []string // queries run unprepared, to prepare once the tx ends
+}
+
+var _ parley.Tx = (*tx)(nil)
+
+// cached returns the statement for query bound to the transaction, or nil
+// after noting the miss: a statement cannot be prepared on the pool while
+// this transaction holds one of its connections (see DB.prepare).
+func (t *tx) cached(query string) *sql.Stmt {
+	if s := t.db.stmt(t.write, query); s != nil {
+		return t.sqlTx.StmtContext(t.ctx, s)
+	}
+	t.mu.Lock()
+	t.misses = append(t.misses, query)
+	t.mu.Unlock()
+	return nil
+}
+
+// prepareMisses prepares the queries that missed the cache; call it after
+// the transaction ended.
+func (t *tx) prepareMisses() {
+	t.mu.Lock()
+	misses := t.misses
+	t.misses = nil
+	t.mu.Unlock()
+	if len(misses) > 0 {
+		t.db.prepare(t.write, misses)
+	}
+}
+
+// exec runs a statement through the prepared-statement cache.
+func (t *tx) exec(query string, args ...any) (sql.Result, error) {
+	if s := t.cached(query); s != nil {
+		return s.ExecContext(t.ctx, args...)
+	}
+	return t.sqlTx.ExecContext(t.ctx, query, args...)
+}
+
+// query runs a query through the prepared-statement cache.
+func (t *tx) query(query string, args ...any) (*sql.Rows, error) {
+	if s := t.cached(query); s != nil {
+		return s.QueryContext(t.ctx, args...)
+	}
+	return t.sqlTx.QueryContext(t.ctx, query, args...)
+}
+
+// queryRow runs a one-row query through the prepared-statement cache.
+func (t *tx) queryRow(query string, args ...any) *sql.Row {
+	if s := t.cached(query); s != nil {
+		return s.QueryRowContext(t.ctx, args...)
+	}
+	return t.sqlTx.QueryRowContext(t.ctx, query, args...)
+}

@@ -1,0 +1,359 @@
+package storetest
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/parleyhq/parley"
+)
+
+func testConversationCreateLookup(t *testing.T, s parley.Store) {
+	c1 := mkConversation(t, s, "c1", "a")
+	c2 := mkConversation(t, s, "c2", "b") // two groups: empty direct keys do not clash
+	d := &parley.Conversation{
+		ID: "d1", Kind: parley.ConversationDirect, CreatedBy: "a", CreatedAt: at(3),
+		DirectKey: "a:b", LastActivityAt: at(4), MemberCount: 2,
+	}
+	update(t, s, func(tx parley.Tx) error { return tx.CreateConversation(d) })
+
+	for _, want := range []*parley.Conversation{c1, c2, d} {
+		got := view(t, s, func(tx parley.Tx) (*parley.Conversation, error) { return tx.ConversationByID(want.ID) })
+		wantEqual(t, "ConversationByID("+want.ID+")", got, want)
+	}
+	got := view(t, s, func(tx parley.Tx) (*parley.Conversation, error) { return tx.DirectConversation("a:b") })
+	wantEqual(t, "DirectConversation", got, d)
+
+	wantNotFound(t, s, "ConversationByID(nope)", func(tx parley.Tx) (*parley.Conversation, error) {
+		return tx.ConversationByID("nope")
+	})
+	wantNotFound(t, s, "DirectConversation(a:c)", func(tx parley.Tx) (*parley.Conversation, error) {
+		return tx.DirectConversation("a:c")
+	})
+	wantNotFound(t, s, "DirectConversation(empty)", func(tx parley.Tx) (*parley.Conversation, error) {
+		return tx.DirectConversation("")
+	})
+}
+
+func testDirectKeyConflict(t *testing.T, s parley.Store) {
+	direct := func(id string) *parley.Conversation {
+		return &parley.Conversation{ID: id, Kind: parley.ConversationDirect, CreatedBy: "a",
+			CreatedAt: at(0), DirectKey: "a:b", LastActivityAt: at(0), MemberCount: 2}
+	}
+	update(t, s, func(tx parley.Tx) error { return tx.CreateConversation(direct("d1")) })
+	wantCode(t, s.Update(ctx, func(tx parley.Tx) error { return tx.CreateConversation(direct("d2")) }), parley.EConflict)
+	wantNotFound(t, s, "losing conversation", func(tx parley.Tx) (*parley.Conversation, error) {
+		return tx.ConversationByID("d2")
+	})
+	got := view(t, s, func(tx parley.Tx) (*parley.Conversation, error) { return tx.DirectConversation("a:b") })
+	wantEqual(t, "winner", got.ID, "d1")
+
+	// Same id again: also a conflict.
+	mkConversation(t, s, "c1", "a")
+	wantCode(t, s.Update(ctx, func(tx parley.Tx) error {
+		return tx.CreateConversation(newConversation("c1", "b"))
+	}), parley.EConflict)
+}
+
+func testConversationUpdate(t *testing.T, s parley.Store) {
+	orig := mkConversation(t, s, "c1", "a")
+	c := *orig
+	c.Title, c.InvitePolicy, c.LastActivityAt, c.MemberCount = "new title", "admins", at(50), 7
+	// Not saved by UpdateConversation:
+	c.Kind, c.CreatedBy, c.CreatedAt, c.DirectKey, c.LastSeq = parley.ConversationDirect, "z", at(9), "x:y", 99
+	update(t, s, func(tx parley.Tx) error { return tx.UpdateConversation(&c) })
+
+	want := *orig
+	want.Title, want.InvitePolicy, want.LastActivityAt, want.MemberCount = "new title", "admins", at(50), 7
+	got := view(t, s, func(tx parley.Tx) (*parley.Conversation, error) { return tx.ConversationByID("c1") })
+	wantEqual(t, "updated conversation", got, &want)
+
+	gone := newConversation("nope", "a")
+	wantCode(t, s.Update(ctx, func(tx parley.Tx) error { return tx.UpdateConversation(gone) }), parley.ENotFound)
+}
+
+func testAllocSeq(t *testing.T, s parley.Store) {
+	mkConversation(t, s, "c1", "a")
+	mkConversation(t, s, "c2", "a")
+	alloc := func(id string, when int) (int64, error) {
+		var seq int64
+		err := s.Update(ctx, func(tx parley.Tx) error {
+			var err error
+			seq, err = tx.AllocSeq(id, at(when))
+			return err
+		})
+		return seq, err
+	}
+	for i, c := range []struct {
+		id   string
+		want int64
+	}{{"c1", 1}, {"c1", 2}, {"c2", 1}, {"c1", 3}} {
+		seq, err := alloc(c.id, 10+i)
+		if err != nil || seq != c.want {
+			t.Fatalf("AllocSeq(%s) #%d = %d, %v; want %d", c.id, i, seq, err, c.want)
+		}
+	}
+	got := view(t, s, func(tx parley.Tx) (*parley.Conversation, error) { return tx.ConversationByID("c1") })
+	if got.LastSeq != 3 || !got.LastActivityAt.Equal(at(13)) {
+		t.Fatalf("after AllocSeq: LastSeq %d, LastActivityAt %v; want 3, %v", got.LastSeq, got.LastActivityAt, at(13))
+	}
+	_, err := alloc("nope", 1)
+	wantCode(t, err, parley.ENotFound)
+}
+
+func testAllocSeqConcurrent(t *testing.T, s parley.Store) {
+	const n = 50
+	mkConversation(t, s, "c1", "a")
+	var (
+		mu   sync.Mutex
+		seqs []int64
+		wg   sync.WaitGroup
+	)
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Go(func() {
+			err := s.Update(ctx, func(tx parley.Tx) error {
+				seq, err := tx.AllocSeq("c1", at(i))
+				if err != nil {
+					return err
+				}
+				mu.Lock()
+				seqs = append(seqs, seq)
+				mu.Unlock()
+				return nil
+			})
+			if err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("Update(AllocSeq): %v", err)
+	}
+	slices.Sort(seqs)
+	want := make([]int64, n)
+	for i := range want {
+		want[i] = int64(i + 1)
+	}
+	wantEqual(t, "allocated seqs", seqs, want)
+	got := view(t, s, func(tx parley.Tx) (*parley.Conversation, error) { return tx.ConversationByID("c1") })
+	wantEqual(t, "LastSeq", got.LastSeq, int64(n))
+}
+
+func testMembers(t *testing.T, s parley.Store) {
+	mkUsers(t, s, "a", "b", "c")
+	mkConversation(t, s, "c1", "a")
+	a := newMember("c1", "a")
+	a.Role, a.PinnedAt, a.MutedUntil = parley.RoleOwner, ptr(at(7)), ptr(at(8))
+	a.ReadSeq, a.JoinedSeq, a.InvitedBy, a.UpdatedAt = 4, 1, "x", at(9)
+	b := newMember("c1", "b")
+	b.JoinedAt, b.Status, b.Folder = at(2), parley.StatusPending, parley.FolderRequests
+	c := newMember("c1", "c")
+	c.JoinedAt = at(1)
+	update(t, s, func(tx parley.Tx) error {
+		for _, m := range []*parley.Member{a, b, c} {
+			if err := tx.PutMember(m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	got := view(t, s, func(tx parley.Tx) (*parley.Member, error) { return tx.Member("c1", "a") })
+	wantEqual(t, "Member(a)", got, a)
+	list := view(t, s, func(tx parley.Tx) ([]*parley.Member, error) { return tx.Members("c1") })
+	wantEqual(t, "Members oldest first", list, []*parley.Member{a, c, b})
+
+	// Replace: every field is overwritten, including nil times.
+	a2 := *a
+	a2.Role, a2.Status, a2.Folder = parley.RoleAdmin, parley.StatusLeft, parley.FolderArchived
+	a2.PinnedAt, a2.MutedUntil, a2.LeftSeq, a2.ReadSeq, a2.UpdatedAt = nil, nil, 5, 5, at(20)
+	update(t, s, func(tx parley.Tx) error { return tx.PutMember(&a2) })
+	got = view(t, s, func(tx parley.Tx) (*parley.Member, error) { return tx.Member("c1", "a") })
+	wantEqual(t, "replaced Member(a)", got, &a2)
+	list = view(t, s, func(tx parley.Tx) ([]*parley.Member, error) { return tx.Members("c1") })
+	if len(list) != 3 {
+		t.Fatalf("Members after replace: %d rows", len(list))
+	}
+
+	wantNotFound(t, s, "Member(c1, nobody)", func(tx parley.Tx) (*parley.Member, error) { return tx.Member("c1", "nobody") })
+	wantNotFound(t, s, "Member(nope, a)", func(tx parley.Tx) (*parley.Member, error) { return tx.Member("nope", "a") })
+	list = view(t, s, func(tx parley.Tx) ([]*parley.Member, error) { return tx.Members("nope") })
+	if len(list) != 0 {
+		t.Fatalf("Members(nope) = %s", show(list))
+	}
+}
+
+// listSpec is one conversation of a listing test, seen by user "u".
+type listSpec struct {
+	id, createdBy string
+	status        parley.MemberStatus // "" means u is not a member
+	folder        parley.Folder
+	pinned        int // pinned at at(pinned) when > 0
+	activity      int
+	messages      bool // whether the conversation has a message
+}
+
+// mkListing creates users u and o and the conversations of specs; o is
+// an active member of every one.
+func mkListing(t *testing.T, s parley.Store, specs []listSpec) {
+	t.Helper()
+	mkUsers(t, s, "u", "o")
+	update(t, s, func(tx parley.Tx) error {
+		for _, sp := range specs {
+			c := newConversation(sp.id, sp.createdBy)
+			c.LastActivityAt = at(sp.activity)
+			if err := tx.CreateConversation(c); err != nil {
+				return err
+			}
+			if sp.messages {
+				if _, err := tx.AllocSeq(sp.id, at(sp.activity)); err != nil {
+					return err
+				}
+			}
+			if err := tx.PutMember(newMember(sp.id, "o")); err != nil {
+				return err
+			}
+			if sp.status == "" {
+				continue
+			}
+			m := newMember(sp.id, "u")
+			m.Status, m.Folder = sp.status, sp.folder
+			if sp.pinned > 0 {
+				m.PinnedAt = ptr(at(sp.pinned))
+			}
+			if err := tx.PutMember(m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func listIDs(rows []parley.MemberConversation) []string {
+	ids := []string{}
+	for _, r := range rows {
+		ids = append(ids, r.Conversation.ID)
+	}
+	return ids
+}
+
+func list(t *testing.T, s parley.Store, f parley.ConversationFilter) []parley.MemberConversation {
+	t.Helper()
+	return view(t, s, func(tx parley.Tx) ([]parley.MemberConversation, error) { return tx.Conversations(f) })
+}
+
+func testConversationList(t *testing.T, s parley.Store) {
+	const (
+		active   = parley.StatusActive
+		inbox    = parley.FolderInbox
+		requests = parley.FolderRequests
+		archived = parley.FolderArchived
+	)
+	mkListing(t, s, []listSpec{
+		{"c01", "o", active, inbox, 0, 10, true},
+		{"c02", "o", active, inbox, 1, 5, true},
+		{"c03", "o", active, inbox, 0, 20, true},
+		{"c04", "u", active, inbox, 0, 30, false},                  // empty but mine: shown
+		{"c05", "o", active, inbox, 0, 40, false},                  // empty, not mine: hidden
+		{"c06", "o", parley.StatusDeclined, inbox, 0, 50, true},    // declined: hidden
+		{"c07", "o", parley.StatusPending, requests, 0, 15, true},  // a request
+		{"c08", "o", active, archived, 0, 25, true},                // archived
+		{"c09", "o", active, inbox, 0, 20, true},                   // ties with c03: higher id first
+		{"c10", "o", active, inbox, 2, 1, true},                    // pinned, older activity
+		{"c11", "o", parley.StatusLeft, inbox, 0, 12, true},        // left: still listed
+		{"c12", "o", "", inbox, 0, 60, true},                       // not a member: hidden
+		{"c13", "o", parley.StatusDeclined, requests, 0, 70, true}, // declined request: hidden
+		{"c14", "u", active, archived, 0, 3, false},                // archived, mine
+		{"c15", "o", parley.StatusPending, requests, 0, 16, false}, // empty request: hidden
+		{"c16", "o", parley.StatusRemoved, inbox, 3, 2, true},      // removed, pinned: listed
+	})
+	cases := []struct {
+		folder parley.Folder
+		want   []string
+	}{
+		{inbox, []string{"c02", "c16", "c10", "c04", "c09", "c03", "c11", "c01"}},
+		{requests, []string{"c07"}},
+		{archived, []string{"c08", "c14"}},
+	}
+	for _, tc := range cases {
+		rows := list(t, s, parley.ConversationFilter{UserID: "u", Folder: tc.folder})
+		wantEqual(t, fmt.Sprintf("Conversations(%s)", tc.folder), listIDs(rows), tc.want)
+		for _, r := range rows {
+			if r.Member == nil || r.Member.UserID != "u" || r.Member.ConversationID != r.Conversation.ID {
+				t.Fatalf("row %s carries member %s", r.Conversation.ID, show(r.Member))
+			}
+		}
+	}
+
+	rows := list(t, s, parley.ConversationFilter{UserID: "u", Folder: inbox, Limit: 1})
+	want := newConversation("c02", "o")
+	want.LastSeq, want.LastActivityAt = 1, at(5)
+	wantEqual(t, "first row conversation", rows[0].Conversation, want)
+	m := newMember("c02", "u")
+	m.PinnedAt = ptr(at(1))
+	wantEqual(t, "first row member", rows[0].Member, m)
+
+	rows = list(t, s, parley.ConversationFilter{UserID: "nobody", Folder: inbox})
+	if len(rows) != 0 {
+		t.Fatalf("Conversations(nobody) = %v", listIDs(rows))
+	}
+}
+
+func testConversationListPagination(t *testing.T, s parley.Store) {
+	const n = 23
+	var specs []listSpec
+	for i := range n {
+		sp := listSpec{id: fmt.Sprintf("c%02d", i), createdBy: "o", status: parley.StatusActive,
+			folder: parley.FolderInbox, activity: i % 5, messages: true}
+		if i%7 == 0 {
+			sp.pinned = i + 1
+		}
+		specs = append(specs, sp)
+	}
+	mkListing(t, s, specs)
+
+	// The expected order, computed here.
+	slices.SortFunc(specs, func(a, b listSpec) int {
+		return cmp.Or(
+			cmp.Compare(min(b.pinned, 1), min(a.pinned, 1)),
+			cmp.Compare(b.activity, a.activity),
+			cmp.Compare(b.id, a.id))
+	})
+	var want []string
+	for _, sp := range specs {
+		want = append(want, sp.id)
+	}
+	all := list(t, s, parley.ConversationFilter{UserID: "u", Folder: parley.FolderInbox})
+	wantEqual(t, "full listing (default limit)", listIDs(all), want)
+
+	for _, limit := range []int{1, 2, 3, 5, 22, 23, 24} {
+		t.Run(fmt.Sprint("limit", limit), func(t *testing.T) {
+			var got []string
+			f := parley.ConversationFilter{UserID: "u", Folder: parley.FolderInbox, Limit: limit}
+			for page := 0; ; page++ {
+				if page > n+1 {
+					t.Fatalf("pagination does not end: %v", got)
+				}
+				rows := list(t, s, f)
+				if len(rows) > limit {
+					t.Fatalf("page %d has %d rows, limit %d", page, len(rows), limit)
+				}
+				if len(rows) == 0 {
+					break
+				}
+				got = append(got, listIDs(rows)...)
+				last := rows[len(rows)-1]
+				f.After = &parley.ConversationCursor{
+					Pinned:     last.Member.PinnedAt != nil,
+					ActivityAt: last.Conversation.LastActivityAt,
+					ID:         last.Conversation.ID,
+				}
+			}
+			wantEqual(t, "pages joined", got, want)
+		})
+	}
+}

@@ -1,0 +1,221 @@
+// Package storetest is a conformance suite for parley.Store implementations.
+// It uses nothing but the parley.Store interface, so that every store
+// passes the same tests:
+//
+//	func TestStore(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) parley.Store { ... })
+//	}
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley"
+)
+
+// Run runs the conformance suite. open must return a fresh, empty store
+// each time it is called, and arrange for it to be closed when t ends.
+func Run(t *testing.T, open func(t *testing.T) parley.Store) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s parley.Store)
+	}{
+		{"Ping", testPing},
+		{"User/CreateAndLookup", testUserCreateLookup},
+		{"User/HandleTaken", testUserHandleTaken},
+		{"User/NotFound", testUserNotFound},
+		{"User/Update", testUserUpdate},
+		{"User/UsersByIDs", testUsersByIDs},
+		{"Session/CreateAndLookup", testSessionCreateLookup},
+		{"Session/ListAndTouch", testSessionListTouch},
+		{"Session/Delete", testSessionDelete},
+		{"Graph/Follow", testFollow},
+		{"Graph/Block", testBlock},
+		{"Graph/Report", testReport},
+		{"Conversation/CreateAndLookup", testConversationCreateLookup},
+		{"Conversation/DirectKeyConflict", testDirectKeyConflict},
+		{"Conversation/Update", testConversationUpdate},
+		{"Conversation/AllocSeq", testAllocSeq},
+		{"Conversation/AllocSeqConcurrent", testAllocSeqConcurrent},
+		{"Conversation/Members", testMembers},
+		{"Conversation/List", testConversationList},
+		{"Conversation/ListPagination", testConversationListPagination},
+		{"Message/CreateAndLookup", testMessageCreateLookup},
+		{"Message/Conflicts", testMessageConflicts},
+		{"Message/Range", testMessageRange},
+		{"Message/Edits", testMessageEdits},
+		{"Message/Purge", testMessagePurge},
+		{"Message/CountBySender", testCountBySender},
+		{"Message/CountUnread", testCountUnread},
+		{"Message/Reactions", testReactions},
+		{"Event/Append", testAppendEvent},
+		{"Tx/ErrorRollsBack", testErrorRollsBack},
+		{"Tx/PanicRollsBack", testPanicRollsBack},
+		{"Tx/BatchIsolation", testBatchIsolation},
+		{"Tx/ViewSeesCommitted", testViewSeesCommitted},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
+	}
+}
+
+var ctx = context.Background()
+
+// t0 has nanoseconds so that a store that loses precision fails.
+var t0 = time.Date(2025, 3, 4, 5, 6, 7, 891011121, time.UTC)
+
+// at returns t0 plus sec seconds.
+func at(sec int) time.Time { return t0.Add(time.Duration(sec) * time.Second) }
+
+func ptr[T any](v T) *T { return &v }
+
+// update runs fn in an Update and fails the test on error.
+func update(t *testing.T, s parley.Store, fn func(tx parley.Tx) error) {
+	t.Helper()
+	if err := s.Update(ctx, fn); err != nil {
+		t.Fatalf("Update: %v", err)
+	}
+}
+
+// view runs fn in a View and returns its result, failing the test on error.
+func view[T any](t *testing.T, s parley.Store, fn func(tx parley.Tx) (T, error)) T {
+	t.Helper()
+	v, err := viewErr(s, fn)
+	if err != nil {
+		t.Fatalf("View: %v", err)
+	}
+	return v
+}
+
+// viewErr runs fn in a View and returns its result and error.
+func viewErr[T any](s parley.Store, fn func(tx parley.Tx) (T, error)) (T, error) {
+	var v T
+	err := s.View(ctx, func(tx parley.Tx) error {
+		var err error
+		v, err = fn(tx)
+		return err
+	})
+	return v, err
+}
+
+// wantCode fails the test unless err carries code.
+func wantCode(t *testing.T, err error, code string) {
+	t.Helper()
+	if got := parley.ErrorCode(err); got != code {
+		t.Fatalf("error %v: code %q, want %q", err, got, code)
+	}
+}
+
+// wantNotFound fails unless the lookup returned ENotFound and a nil value.
+func wantNotFound[T any](t *testing.T, s parley.Store, what string, fn func(tx parley.Tx) (*T, error)) {
+	t.Helper()
+	v, err := viewErr(s, fn)
+	if v != nil {
+		t.Errorf("%s: got %+v, want nil", what, v)
+	}
+	if parley.ErrorCode(err) != parley.ENotFound {
+		t.Errorf("%s: error %v, want %s", what, err, parley.ENotFound)
+	}
+}
+
+// wantEqual fails unless got and want are deeply equal.
+func wantEqual(t *testing.T, what string, got, want any) {
+	t.Helper()
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("%s:\n got %s\nwant %s", what, show(got), show(want))
+	}
+}
+
+// show formats v, following pointers one level so that failures are readable.
+func show(v any) string {
+	rv := reflect.ValueOf(v)
+	switch {
+	case rv.Kind() == reflect.Pointer && !rv.IsNil():
+		return fmt.Sprintf("&%+v", rv.Elem().Interface())
+	case rv.Kind() == reflect.Slice:
+		s := "["
+		for i := range rv.Len() {
+			if i > 0 {
+				s += ", "
+			}
+			s += show(rv.Index(i).Interface())
+		}
+		return s + "]"
+	}
+	return fmt.Sprintf("%+v", v)
+}
+
+// errBoom is what failing update functions return.
+var errBoom = errors.New("boom")
+
+func newUser(id string) *parley.User {
+	return &parley.User{
+		ID: id, Handle: id, DisplayName: "User " + id, Bio: "bio of " + id,
+		Kind: parley.KindPerson, DMPolicy: parley.PolicyOpen, PasswordHash: "hash-" + id,
+		CreatedAt: at(0), UpdatedAt: at(0),
+	}
+}
+
+// mkUsers creates users whose ids and handles are ids.
+func mkUsers(t *testing.T, s parley.Store, ids ...string) {
+	t.Helper()
+	update(t, s, func(tx parley.Tx) error {
+		for _, id := range ids {
+			if err := tx.CreateUser(newUser(id)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func newConversation(id, createdBy string) *parley.Conversation {
+	return &parley.Conversation{
+		ID: id, Kind: parley.ConversationGroup, Title: "title " + id, CreatedBy: createdBy,
+		CreatedAt: at(0), InvitePolicy: "members", LastActivityAt: at(0), MemberCount: 2,
+	}
+}
+
+// mkConversation creates a group conversation.
+func mkConversation(t *testing.T, s parley.Store, id, createdBy string) *parley.Conversation {
+	t.Helper()
+	c := newConversation(id, createdBy)
+	update(t, s, func(tx parley.Tx) error { return tx.CreateConversation(c) })
+	return c
+}
+
+func newMember(convID, userID string) *parley.Member {
+	return &parley.Member{
+		ConversationID: convID, UserID: userID, Role: parley.RoleMember,
+		Status: parley.StatusActive, Folder: parley.FolderInbox,
+		JoinedAt: at(0), UpdatedAt: at(0),
+	}
+}
+
+// mkMessage allocates a sequence number and stores a text message.
+func mkMessage(t *testing.T, s parley.Store, convID, sender, clientID, text string, when time.Time) *parley.Message {
+	t.Helper()
+	m := &parley.Message{
+		ConversationID: convID, SenderID: sender, ClientID: clientID, Kind: parley.MessageText, Text: text, CreatedAt: when,
+	}
+	update(t, s, func(tx parley.Tx) error {
+		seq, err := tx.AllocSeq(convID, when)
+		if err != nil {
+			return err
+		}
+		m.ID, m.Seq = fmt.Sprintf("%s-m%d", convID, seq), seq
+		return tx.CreateMessage(m)
+	})
+	return m
+}
+
+func testPing(t *testing.T, s parley.Store) {
+	if err := s.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,75 @@
+package parley
+
+import "time"
+
+// UserKind says what an account is for.
+type UserKind string
+
+// The kinds of account.
+const (
+	KindPerson   UserKind = "person"
+	KindBusiness UserKind = "business"
+	KindBot      UserKind = "bot"
+)
+
+// Valid reports whether k is a known kind.
+func (k UserKind) Valid() bool {
+	return k == KindPerson || k == KindBusiness || k == KindBot
+}
+
+// DMPolicy says who may start a conversation with a user.
+type DMPolicy string
+
+// The DM policies of DESIGN.md §1.
+const (
+	// PolicyOpen lets anyone start a conversation; strangers land in requests.
+	PolicyOpen DMPolicy = "open"
+	// PolicyFollowing lets only people the user follows start one.
+	PolicyFollowing DMPolicy = "following"
+	// PolicyClosed lets nobody start a new conversation.
+	PolicyClosed DMPolicy = "closed"
+)
+
+// Valid reports whether p is a known policy.
+func (p DMPolicy) Valid() bool {
+	return p == PolicyOpen || p == PolicyFollowing || p == PolicyClosed
+}
+
+// User is an account: a person, a business or a bot.
+type User struct {
+	ID           string
+	Handle       string
+	DisplayName  string
+	Bio          string
+	Kind         UserKind
+	DMPolicy     DMPolicy
+	PasswordHash string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// Session is one signed-in device or API token. The token itself is never
+// stored: only its SHA-256 hash.
+type Session struct {
+	ID         string
+	UserID     string
+	TokenHash  []byte
+	Device     string // a name the client gave, e.g. "Firefox on Linux"
+	CreatedAt  time.Time
+	LastUsedAt time.Time
+}
+
+// Report is a complaint about a user or a message, stored for admins.
+type Report struct {
+	ID             string
+	ReporterID     string
+	TargetUserID   string
+	ConversationID string // set when a message is reported
+	MessageID      string
+	Reason         string // one of ReportReasons
+	Detail         string
+	CreatedAt      time.Time
+}
+
+// ReportReasons are the accepted values of Report.Reason.
+var ReportReasons = []string{"spam", "harassment", "hate", "violence", "scam", "nudity", "impersonation", "other"}
