@@ -156,11 +156,12 @@ func (a *App) checkSend(w *writer, c *parley.Conversation, me *parley.Member, ac
 }
 
 // HistoryQuery pages through a conversation by sequence number. With
-// AfterSeq the page after it is returned; with BeforeSeq (or neither) the
-// page before it, i.e. the newest messages. Items are ascending either way.
+// AfterSeq the page after it is returned (AfterSeq 0: from the start); with
+// BeforeSeq the page before it; with neither the newest messages. Items are
+// ascending either way.
 type HistoryQuery struct {
-	AfterSeq  int64
-	BeforeSeq int64
+	AfterSeq  *int64
+	BeforeSeq *int64
 	Cursor    string
 	Limit     int
 }
@@ -173,13 +174,23 @@ func (a *App) Messages(ctx context.Context, actor *Actor, convID string, q Histo
 			return nil, parley.Invalid("cursor", "cursor is not one this server gave")
 		}
 		if q.Cursor[0] == 'a' {
-			q.AfterSeq, q.BeforeSeq = n, 0
+			q.AfterSeq, q.BeforeSeq = &n, nil
 		} else {
-			q.AfterSeq, q.BeforeSeq = 0, n
+			q.AfterSeq, q.BeforeSeq = nil, &n
 		}
 	}
-	if q.AfterSeq < 0 || q.BeforeSeq < 0 {
-		return nil, parley.Invalid("after_seq", "sequence numbers are positive")
+	if q.AfterSeq != nil && q.BeforeSeq != nil {
+		return nil, parley.Invalid("after_seq", "give after_seq or before_seq, not both")
+	}
+	var after, before int64
+	if q.AfterSeq != nil {
+		after = *q.AfterSeq
+	}
+	if q.BeforeSeq != nil {
+		before = *q.BeforeSeq
+	}
+	if after < 0 || before < 0 {
+		return nil, parley.Invalid("after_seq", "sequence numbers are not negative")
 	}
 	limit, err := pageLimit(q.Limit, 50)
 	if err != nil {
@@ -191,11 +202,11 @@ func (a *App) Messages(ctx context.Context, actor *Actor, convID string, q Histo
 		if err != nil {
 			return err
 		}
-		r := parley.MessageRange{ConversationID: c.ID, AfterSeq: q.AfterSeq, BeforeSeq: q.BeforeSeq, MinSeq: me.JoinedSeq + 1, Limit: limit + 1}
+		r := parley.MessageRange{ConversationID: c.ID, AfterSeq: after, BeforeSeq: before, MinSeq: me.JoinedSeq + 1, Limit: limit + 1}
 		if me.Status == parley.StatusLeft || me.Status == parley.StatusRemoved {
 			r.MaxSeq = me.LeftSeq
 		}
-		r.Descending = q.AfterSeq == 0
+		r.Descending = q.AfterSeq == nil
 		msgs, err := tx.Messages(r)
 		if err != nil {
 			return err

@@ -30,12 +30,14 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request, actor *app.Actor) 
 
 func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, actor *app.Actor) error {
 	var q app.HistoryQuery
-	var err error
-	if q.AfterSeq, err = queryInt(r, "after_seq"); err != nil {
-		return err
-	}
-	if q.BeforeSeq, err = queryInt(r, "before_seq"); err != nil {
-		return err
+	for name, dst := range map[string]**int64{"after_seq": &q.AfterSeq, "before_seq": &q.BeforeSeq} {
+		if r.URL.Query().Has(name) {
+			n, err := queryInt(r, name)
+			if err != nil {
+				return err
+			}
+			*dst = &n
+		}
 	}
 	limit, err := queryInt(r, "limit")
 	if err != nil {

@@ -217,3 +217,10 @@ func (u *user) folder(name string) []string {
 	}
 	return ids
 }
+
+func decodeInto(t *testing.T, body []byte, v any) {
+	t.Helper()
+	if err := json.Unmarshal(body, v); err != nil {
+		t.Fatalf("decode %s: %v", body, err)
+	}
+}

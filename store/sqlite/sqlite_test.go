@@ -1,0 +1,141 @@
+package sqlite_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/store/sqlite"
+	"github.com/parleyhq/parley/store/storetest"
+)
+
+func openAt(tb testing.TB, path string) *sqlite.DB {
+	tb.Helper()
+	db, err := sqlite.Open(path, sqlite.Options{})
+	if err != nil {
+		tb.Fatalf("Open: %v", err)
+	}
+	return db
+}
+
+func TestStore(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) parley.Store {
+		db := openAt(t, filepath.Join(t.TempDir(), "parley.db"))
+		t.Cleanup(func() { db.Close() })
+		return db
+	})
+}
+
+// TestReopen checks that data survives Close and that opening an existing
+// database applies no migration twice.
+func TestReopen(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "parley.db")
+	now := time.Date(2025, 1, 2, 3, 4, 5, 6, time.UTC)
+	for round := range 3 {
+		db := openAt(t, path)
+		id := fmt.Sprint("u", round)
+		err := db.Update(ctx, func(tx parley.Tx) error {
+			if err := tx.CreateUser(&parley.User{ID: id, Handle: id, Kind: parley.KindPerson,
+				DMPolicy: parley.PolicyOpen, CreatedAt: now, UpdatedAt: now}); err != nil {
+				return err
+			}
+			if round == 0 {
+				if err := tx.CreateConversation(&parley.Conversation{ID: "c1", Kind: parley.ConversationGroup,
+					CreatedBy: id, CreatedAt: now, LastActivityAt: now}); err != nil {
+					return err
+				}
+			}
+			seq, err := tx.AllocSeq("c1", now)
+			if err != nil {
+				return err
+			}
+			return tx.CreateMessage(&parley.Message{ID: fmt.Sprint("m", seq), ConversationID: "c1", Seq: seq,
+				SenderID: id, Kind: parley.MessageText, Text: "hi", CreatedAt: now})
+		})
+		if err != nil {
+			t.Fatalf("round %d: Update: %v", round, err)
+		}
+		err = db.View(ctx, func(tx parley.Tx) error {
+			for r := 0; r <= round; r++ {
+				u, err := tx.UserByID(fmt.Sprint("u", r))
+				if err != nil {
+					return err
+				}
+				if !u.CreatedAt.Equal(now) {
+					return fmt.Errorf("user %s CreatedAt %v", u.ID, u.CreatedAt)
+				}
+			}
+			ms, err := tx.Messages(parley.MessageRange{ConversationID: "c1"})
+			if err != nil {
+				return err
+			}
+			if len(ms) != round+1 || ms[round].Seq != int64(round+1) {
+				return fmt.Errorf("%d messages, want %d", len(ms), round+1)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("round %d: View: %v", round, err)
+		}
+		if err := db.Close(); err != nil {
+			t.Fatalf("round %d: Close: %v", round, err)
+		}
+	}
+}
+
+// BenchmarkUpdateParallel measures how many messages per second concurrent
+// senders store, each message being one Update with AllocSeq, CreateMessage
+// and AppendEvent.
+func BenchmarkUpdateParallel(b *testing.B) {
+	ctx := context.Background()
+	db := openAt(b, filepath.Join(b.TempDir(), "parley.db"))
+	defer db.Close()
+	const convs = 16
+	now := time.Now()
+	err := db.Update(ctx, func(tx parley.Tx) error {
+		for i := range convs {
+			err := tx.CreateConversation(&parley.Conversation{ID: fmt.Sprint("c", i), Kind: parley.ConversationGroup,
+				CreatedBy: "bench", CreatedAt: now, LastActivityAt: now})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var n atomic.Int64
+	b.SetParallelism(16)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := n.Add(1)
+			conv := fmt.Sprint("c", i%convs)
+			err := db.Update(ctx, func(tx parley.Tx) error {
+				at := time.Now()
+				seq, err := tx.AllocSeq(conv, at)
+				if err != nil {
+					return err
+				}
+				m := &parley.Message{ID: fmt.Sprint("m", i), ConversationID: conv, Seq: seq, SenderID: "bench",
+					ClientID: fmt.Sprint("k", i), Kind: parley.MessageText, Text: "hello, benchmark", CreatedAt: at}
+				if err := tx.CreateMessage(m); err != nil {
+					return err
+				}
+				return tx.AppendEvent(&parley.Event{Type: parley.EventMessageCreated, ConversationID: conv,
+					ActorID: "bench", MessageID: m.ID, Seq: seq, CreatedAt: at})
+			})
+			if err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+}
