@@ -4,6 +4,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	_ "embed"
@@ -17,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/app"
@@ -233,16 +235,23 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 			return parley.Errorf(parley.EMalformed, "send a JSON body with Content-Type: application/json")
 		}
 	}
-	body := http.MaxBytesReader(w, r.Body, MaxBodyBytes)
-	dec := json.NewDecoder(body)
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	var maxErr *http.MaxBytesError
+	if errors.As(err, &maxErr) {
+		return parley.Errorf(parley.ETooLarge, "the body is larger than %d bytes", MaxBodyBytes)
+	} else if err != nil {
+		return parley.Errorf(parley.EMalformed, "the body could not be read")
+	}
+	// encoding/json would quietly turn invalid UTF-8 into U+FFFD.
+	if !utf8.Valid(body) {
+		return parley.Errorf(parley.EMalformed, "the body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		var maxErr *http.MaxBytesError
 		var typeErr *json.UnmarshalTypeError
 		var syntaxErr *json.SyntaxError
 		switch {
-		case errors.As(err, &maxErr):
-			return parley.Errorf(parley.ETooLarge, "the body is larger than %d bytes", MaxBodyBytes)
 		case errors.Is(err, io.EOF):
 			return parley.Errorf(parley.EMalformed, "the body is empty; send a JSON object")
 		case errors.As(err, &typeErr):
@@ -258,10 +267,6 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 		return parley.Errorf(parley.EMalformed, "the body holds more than one JSON value")
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		var maxErr *http.MaxBytesError
-		if errors.As(err, &maxErr) {
-			return parley.Errorf(parley.ETooLarge, "the body is larger than %d bytes", MaxBodyBytes)
-		}
 		return parley.Errorf(parley.EMalformed, "the body holds more than one JSON value")
 	}
 	return nil

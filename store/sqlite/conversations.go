@@ -182,7 +182,7 @@ const (
 		WHERE m.user_id = ? AND m.folder = ? AND m.status != 'declined'
 		AND (c.last_seq > 0 OR c.created_by = m.user_id)`
 	convListOrder = `
-		ORDER BY (m.pinned_at IS NOT NULL) DESC, c.last_activity_at DESC, c.id DESC
+		ORDER BY (m.pinned_at IS NOT NULL) DESC, c.last_activity_at DESC, c.id ASC
 		LIMIT ?`
 	convListFirst = convListFrom + convListOrder
 	// convListAfter keeps the rows strictly after a cursor (p, a, id) in
