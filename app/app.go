@@ -123,6 +123,22 @@ func newID() string {
 	return idEncoding.EncodeToString(b[:])
 }
 
+// newSortableID returns an opaque id that sorts by creation time: 48 bits
+// of milliseconds, then 80 random bits. Messages get these so that their
+// primary-key index grows at the end instead of splitting pages at random.
+func newSortableID(t time.Time) string {
+	var b [16]byte
+	ms := uint64(t.UnixMilli())
+	for i := 5; i >= 0; i-- {
+		b[i] = byte(ms)
+		ms >>= 8
+	}
+	if _, err := rand.Read(b[6:]); err != nil {
+		panic(err)
+	}
+	return idEncoding.EncodeToString(b[:])
+}
+
 // update runs fn in a write transaction and hands the events it records to
 // the notifier after commit.
 func (a *App) update(ctx context.Context, fn func(w *writer) error) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/parleyhq/parley"
@@ -225,6 +226,13 @@ func (a *App) Decline(ctx context.Context, actor *Actor, convID string) error {
 
 // otherMember returns the member of a direct conversation who is not userID.
 func otherMember(tx parley.Tx, c *parley.Conversation, userID string) (*parley.Member, error) {
+	if a, b, ok := strings.Cut(c.DirectKey, ":"); ok && (a == userID || b == userID) {
+		other := a
+		if a == userID {
+			other = b
+		}
+		return tx.Member(c.ID, other)
+	}
 	ms, err := tx.Members(c.ID)
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 
@@ -57,20 +58,14 @@ func (a *App) Send(ctx context.Context, actor *Actor, convID string, in SendInpu
 		if err != nil {
 			return err
 		}
-		if in.ClientID != "" {
-			prev, err := w.MessageByClientID(c.ID, actor.User.ID, in.ClientID)
-			if err == nil {
-				vs, err := messageViews(w, actor.User.ID, []*parley.Message{prev})
-				if err != nil {
-					return err
-				}
-				view = vs[0]
-				return nil
-			} else if !parley.IsNotFound(err) {
-				return err
-			}
-		}
 		if err := a.checkSend(w, c, me, actor); err != nil {
+			// A retry of a send that was acknowledged before the rules
+			// changed (a block, the request limit) still gets its message.
+			if in.ClientID != "" {
+				if _, err := w.MessageByClientID(c.ID, actor.User.ID, in.ClientID); err == nil {
+					return errDuplicateSend
+				}
+			}
 			return err
 		}
 		var reply *parley.Message
@@ -86,9 +81,13 @@ func (a *App) Send(ctx context.Context, actor *Actor, convID string, in SendInpu
 		if err != nil {
 			return err
 		}
-		m := &parley.Message{ID: newID(), ConversationID: c.ID, Seq: seq, SenderID: actor.User.ID, ClientID: in.ClientID,
+		m := &parley.Message{ID: newSortableID(w.now), ConversationID: c.ID, Seq: seq, SenderID: actor.User.ID, ClientID: in.ClientID,
 			Kind: in.Kind, Text: text, ReplyTo: in.ReplyTo, CreatedAt: w.now}
-		if err := w.CreateMessage(m); err != nil {
+		if err := w.CreateMessage(m); parley.ErrorCode(err) == parley.EConflict && in.ClientID != "" {
+			// Idempotency rides on the unique index rather than a lookup
+			// before every insert: the savepoint undoes the seq taken.
+			return errDuplicateSend
+		} else if err != nil {
 			return err
 		}
 		if err := w.event(&parley.Event{Type: parley.EventMessageCreated, ConversationID: c.ID, ActorID: actor.User.ID, MessageID: m.ID, Seq: seq}); err != nil {
@@ -102,7 +101,31 @@ func (a *App) Send(ctx context.Context, actor *Actor, convID string, in SendInpu
 		}
 		return nil
 	})
+	if errors.Is(err, errDuplicateSend) {
+		view, err = a.sentMessage(ctx, actor, convID, in.ClientID)
+	}
 	return view, created, err
+}
+
+// errDuplicateSend rolls back a send whose client id was used before.
+var errDuplicateSend = errors.New("duplicate client id")
+
+// sentMessage returns the actor's earlier message with clientID.
+func (a *App) sentMessage(ctx context.Context, actor *Actor, convID, clientID string) (*MessageView, error) {
+	var view *MessageView
+	err := a.view(ctx, func(tx parley.Tx) error {
+		m, err := tx.MessageByClientID(convID, actor.User.ID, clientID)
+		if err != nil {
+			return err
+		}
+		vs, err := messageViews(tx, actor.User.ID, []*parley.Message{m})
+		if err != nil {
+			return err
+		}
+		view = vs[0]
+		return nil
+	})
+	return view, err
 }
 
 // checkSend applies the rules for sending into c: blocks, requests and

@@ -76,22 +76,22 @@ type MemberView struct {
 
 // ConversationView is a conversation from one member's point of view.
 type ConversationView struct {
-	ID             string        `json:"id"`
-	Kind           string        `json:"kind"`
-	Title          string        `json:"title,omitempty"`
-	CreatedBy      string        `json:"created_by"`
-	CreatedAt      time.Time     `json:"created_at"`
-	InvitePolicy   string        `json:"invite_policy,omitempty"`
-	LastSeq        int64         `json:"last_seq"`
-	LastActivityAt time.Time     `json:"last_activity_at"`
-	MemberCount    int           `json:"member_count"`
-	Folder         string        `json:"folder"`
-	Status         string        `json:"status"`
-	Role           string        `json:"role"`
-	Pinned         bool          `json:"pinned"`
-	MutedUntil     *time.Time    `json:"muted_until,omitempty"`
-	ReadSeq        int64         `json:"read_seq"`
-	UnreadCount    int           `json:"unread_count"`
+	ID             string     `json:"id"`
+	Kind           string     `json:"kind"`
+	Title          string     `json:"title,omitempty"`
+	CreatedBy      string     `json:"created_by"`
+	CreatedAt      time.Time  `json:"created_at"`
+	InvitePolicy   string     `json:"invite_policy,omitempty"`
+	LastSeq        int64      `json:"last_seq"`
+	LastActivityAt time.Time  `json:"last_activity_at"`
+	MemberCount    int        `json:"member_count"`
+	Folder         string     `json:"folder"`
+	Status         string     `json:"status"`
+	Role           string     `json:"role"`
+	Pinned         bool       `json:"pinned"`
+	MutedUntil     *time.Time `json:"muted_until,omitempty"`
+	ReadSeq        int64      `json:"read_seq"`
+	UnreadCount    int        `json:"unread_count"`
 	// Request is true while the viewer has not accepted this conversation:
 	// clients show a limited preview (media hidden, links not clickable).
 	Request bool `json:"request"`

@@ -16,11 +16,14 @@ const convCols = `id, kind, title, created_by, created_at, direct_key, invite_po
 const convColsC = `c.id, c.kind, c.title, c.created_by, c.created_at, c.direct_key, c.invite_policy,
 	c.last_seq, c.last_activity_at, c.member_count`
 
+// scanConvDest returns the scan destinations of convCols; times and the
+// direct key go to the extra arguments.
 func scanConvDest(c *parley.Conversation, created, activity *int64, directKey *sql.NullString) []any {
 	return []any{&c.ID, &c.Kind, &c.Title, &c.CreatedBy, created, directKey, &c.InvitePolicy,
 		&c.LastSeq, activity, &c.MemberCount}
 }
 
+// scanConversation reads one row of convCols.
 func scanConversation(s scanner) (*parley.Conversation, error) {
 	var c parley.Conversation
 	var created, activity int64
@@ -45,16 +48,19 @@ type memberScan struct {
 	joined, updated int64
 }
 
+// dest returns the scan destinations of memberCols.
 func (ms *memberScan) dest(m *parley.Member) []any {
 	return []any{&m.ConversationID, &m.UserID, &m.Role, &m.Status, &m.Folder, &ms.pinned, &ms.muted,
 		&m.ReadSeq, &m.JoinedSeq, &m.LeftSeq, &m.InvitedBy, &ms.joined, &ms.updated}
 }
 
+// finish converts the scanned times into m.
 func (ms *memberScan) finish(m *parley.Member) {
 	m.PinnedAt, m.MutedUntil = fromNullNanos(ms.pinned), fromNullNanos(ms.muted)
 	m.JoinedAt, m.UpdatedAt = fromNanos(ms.joined), fromNanos(ms.updated)
 }
 
+// scanMember reads one row of memberCols.
 func scanMember(s scanner) (*parley.Member, error) {
 	var m parley.Member
 	var ms memberScan
@@ -182,7 +188,7 @@ const (
 		WHERE m.user_id = ? AND m.folder = ? AND m.status != 'declined'
 		AND (c.last_seq > 0 OR c.created_by = m.user_id)`
 	convListOrder = `
-		ORDER BY (m.pinned_at IS NOT NULL) DESC, c.last_activity_at DESC, c.id ASC
+		ORDER BY (m.pinned_at IS NOT NULL) DESC, c.last_activity_at DESC, c.id DESC
 		LIMIT ?`
 	convListFirst = convListFrom + convListOrder
 	// convListAfter keeps the rows strictly after a cursor (p, a, id) in

@@ -14,6 +14,7 @@ import (
 const messageCols = `id, conversation_id, seq, sender_id, client_id, kind, body, reply_to, system,
 	created_at, edited_at, deleted_at`
 
+// scanMessage reads one row of messageCols.
 func scanMessage(s scanner) (*parley.Message, error) {
 	var m parley.Message
 	var client sql.NullString

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -85,6 +86,55 @@ func TestReopen(t *testing.T) {
 		if err := db.Close(); err != nil {
 			t.Fatalf("round %d: Close: %v", round, err)
 		}
+	}
+}
+
+// TestColdCacheNoDeadlock runs the first statements of a store, which
+// are not prepared yet, in Updates and in concurrent Views on a pool of one
+// read connection: preparing must not wait for a connection the caller holds.
+func TestColdCacheNoDeadlock(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlite.Open(filepath.Join(t.TempDir(), "parley.db"), sqlite.Options{ReadConns: 1, MaxBatch: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		var wg sync.WaitGroup
+		errs := make(chan error, 8)
+		for i := range 4 {
+			wg.Go(func() {
+				errs <- db.Update(ctx, func(tx parley.Tx) error {
+					_, _, err := tx.FollowCounts(fmt.Sprint("u", i))
+					return err
+				})
+			})
+			wg.Go(func() {
+				errs <- db.View(ctx, func(tx parley.Tx) error {
+					_, _, err := tx.FollowCounts(fmt.Sprint("u", i))
+					return err
+				})
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	select {
+	case err := <-done:
+		db.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		// Closing would wait for the stuck committer: leak the store.
+		t.Fatal("deadlock: the store did not answer in 30s")
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 
 const userCols = `id, handle, display_name, bio, kind, dm_policy, password_hash, created_at, updated_at`
 
+// scanUser reads one row of userCols.
 func scanUser(s scanner) (*parley.User, error) {
 	var u parley.User
 	var created, updated int64
@@ -103,6 +104,7 @@ func (t *tx) UpdateUser(u *parley.User) error {
 
 const sessionCols = `id, user_id, token_hash, device, created_at, last_used_at`
 
+// scanSession reads one row of sessionCols.
 func scanSession(s scanner) (*parley.Session, error) {
 	var x parley.Session
 	var created, used int64

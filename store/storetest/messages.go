@@ -110,6 +110,7 @@ func testMessageRange(t *testing.T, s parley.Store) {
 		{"after above min", r(6, 0, 2, 0, 2, false), []int64{7, 8}},
 		{"max, descending", r(0, 0, 0, 3, 10, true), []int64{1, 2, 3}},
 		{"max below before", r(0, 9, 0, 4, 2, true), []int64{3, 4}},
+		{"before below max", r(0, 5, 0, 8, 10, false), []int64{1, 2, 3, 4}},
 		{"empty window", r(0, 0, 7, 6, 10, false), []int64{}},
 	}
 	for _, tc := range cases {

@@ -1,0 +1,110 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley/app"
+	"github.com/parleyhq/parley/store/sqlite"
+)
+
+var cheap = app.PasswordParams{Time: 1, MemoryK: 1024, Threads: 1}
+
+// newApp returns an App on a fresh SQLite store (WAL, synchronous=FULL).
+func newApp(tb testing.TB) *app.App {
+	tb.Helper()
+	db, err := sqlite.Open(filepath.Join(tb.TempDir(), "parley.db"), sqlite.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return app.New(db, app.Config{Password: cheap})
+}
+
+// pair registers two users who follow each other and opens their direct
+// conversation; it returns the first user's actor and the conversation id.
+func pair(tb testing.TB, a *app.App, i int) (*app.Actor, string) {
+	tb.Helper()
+	ctx := context.Background()
+	reg := func(h string) *app.Actor {
+		auth, err := a.Register(ctx, app.Registration{Handle: h, Password: "benchmark password"})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		actor, err := a.Authenticate(ctx, auth.Token)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return actor
+	}
+	s, r := reg(fmt.Sprintf("sender%04d", i)), reg(fmt.Sprintf("rcpt%04d", i))
+	if err := a.Follow(ctx, r, s.User.Handle, true); err != nil {
+		tb.Fatal(err)
+	}
+	conv, _, err := a.CreateDirect(ctx, s, r.User.Handle)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s, conv.ID
+}
+
+// BenchmarkSend measures acknowledged sends through app.Send — privacy
+// checks, idempotency, sequence allocation, event — with 1, 16 and 256
+// concurrent senders, each in its own direct conversation. Every
+// acknowledged send is committed with synchronous=FULL.
+func BenchmarkSend(b *testing.B) {
+	for _, senders := range []int{1, 16, 256} {
+		b.Run(fmt.Sprintf("senders=%d", senders), func(b *testing.B) {
+			a := newApp(b)
+			actors := make([]*app.Actor, senders)
+			convs := make([]string, senders)
+			for i := range senders {
+				actors[i], convs[i] = pair(b, a, i)
+			}
+			ctx := context.Background()
+			var next atomic.Int64
+			lat := make([][]time.Duration, senders)
+			b.ResetTimer()
+			start := time.Now()
+			var wg sync.WaitGroup
+			for i := range senders {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for {
+						n := next.Add(1)
+						if n > int64(b.N) {
+							return
+						}
+						t0 := time.Now()
+						_, _, err := a.Send(ctx, actors[i], convs[i], app.SendInput{ClientID: fmt.Sprint(n), Text: "hello, this is a benchmark message of ordinary length"})
+						if err != nil {
+							b.Error(err)
+							return
+						}
+						lat[i] = append(lat[i], time.Since(t0))
+					}
+				}()
+			}
+			wg.Wait()
+			elapsed := time.Since(start)
+			b.StopTimer()
+			all := slices.Concat(lat...)
+			slices.Sort(all)
+			if len(all) > 0 {
+				pct := func(p float64) float64 {
+					return float64(all[min(len(all)-1, int(float64(len(all))*p))].Microseconds()) / 1000
+				}
+				b.ReportMetric(float64(len(all))/elapsed.Seconds(), "sends/s")
+				b.ReportMetric(pct(0.50), "p50-ms")
+				b.ReportMetric(pct(0.99), "p99-ms")
+			}
+		})
+	}
+}

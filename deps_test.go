@@ -1,0 +1,111 @@
+package parley_test
+
+import (
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/parleyhq/parley"
+
+// packages parses the non-test files of every package in the module and
+// returns, per package directory, its imports and whether it has a doc
+// comment.
+func packages(t *testing.T) map[string]struct {
+	imports map[string]bool
+	doc     bool
+} {
+	t.Helper()
+	out := map[string]struct {
+		imports map[string]bool
+		doc     bool
+	}{}
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata" || d.Name() == "node_modules" || d.Name() == "parley-data") && path != "." {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.ImportsOnly|parser.ParseComments)
+		if err != nil {
+			return err
+		}
+		dir := filepath.ToSlash(filepath.Dir(path))
+		p := out[dir]
+		if p.imports == nil {
+			p.imports = map[string]bool{}
+		}
+		for _, imp := range f.Imports {
+			s, _ := strconv.Unquote(imp.Path.Value)
+			p.imports[s] = true
+		}
+		if f.Doc != nil && strings.HasPrefix(f.Doc.Text(), "Package "+f.Name.Name+" ") || f.Name.Name == "main" && f.Doc != nil {
+			p.doc = true
+		}
+		out[dir] = p
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestDependencies enforces the layering of DESIGN.md §4: the root package
+// uses the standard library only; rules live in app, which knows no store
+// or transport; transports never import a concrete store; stores know no
+// rules or transports.
+func TestDependencies(t *testing.T) {
+	pkgs := packages(t)
+	if _, err := os.Stat("go.mod"); err != nil {
+		t.Fatal("run from the module root")
+	}
+	for _, want := range []string{".", "app", "httpapi", "store/sqlite", "server", "cmd/parley"} {
+		if _, ok := pkgs[want]; !ok {
+			t.Fatalf("package %s not found; the walk is broken", want)
+		}
+	}
+	for dir, p := range pkgs {
+		for imp := range p.imports {
+			internal := strings.HasPrefix(imp, module+"/") || imp == module
+			rel := strings.TrimPrefix(strings.TrimPrefix(imp, module), "/")
+			std := !strings.Contains(strings.Split(imp, "/")[0], ".")
+			switch {
+			case dir == ".":
+				if !std {
+					t.Errorf("root package imports %s; it may use the standard library only", imp)
+				}
+			case dir == "app":
+				if internal && rel != "" {
+					t.Errorf("app imports %s; rules must not depend on adapters", imp)
+				}
+			case strings.HasPrefix(dir, "store/"):
+				if internal && rel != "" && !strings.HasPrefix(rel, "store/") {
+					t.Errorf("%s imports %s; stores stay free of rules and transports", dir, imp)
+				}
+			case dir == "httpapi" || dir == "wsgateway":
+				if strings.HasPrefix(rel, "store/") || rel == "server" {
+					t.Errorf("%s imports %s; transports never import a concrete store", dir, imp)
+				}
+			}
+		}
+	}
+}
+
+// TestPackageDocs requires a package comment on every package.
+func TestPackageDocs(t *testing.T) {
+	for dir, p := range packages(t) {
+		if !p.doc {
+			t.Errorf("package in %s has no doc comment (// Package name ...)", dir)
+		}
+	}
+}
