@@ -18,7 +18,10 @@ type Store interface {
 	// nil return means durable. When fn returns an error, or panics, its
 	// writes are undone and the error returned; other callers sharing the
 	// commit are not affected. fn may run on another goroutine and must not
-	// keep tx or block on anything but the store.
+	// keep tx or block on anything but the store. fn may be called more
+	// than once (a shared batch is run again when another fn in it fails),
+	// so it must only assign its results to outer variables, never
+	// accumulate them.
 	Update(ctx context.Context, fn func(tx Tx) error) error
 	// View runs fn in a read-only transaction with a consistent snapshot.
 	View(ctx context.Context, fn func(tx Tx) error) error
@@ -83,6 +86,8 @@ type GraphTx interface {
 	SetBlock(blockerID, blockedID string, on bool, at time.Time) (bool, error)
 	// IsBlocked reports whether blocker blocks blocked (one direction).
 	IsBlocked(blockerID, blockedID string) (bool, error)
+	// BlockedEither reports whether a blocks b or b blocks a.
+	BlockedEither(a, b string) (bool, error)
 	// Blocked lists the ids the user blocks, newest first.
 	Blocked(userID string) ([]string, error)
 	// CreateReport stores a report.
@@ -108,6 +113,12 @@ type ConversationTx interface {
 	PutMember(m *Member) error
 	// Member returns one membership or ENotFound.
 	Member(conversationID, userID string) (*Member, error)
+	// ConversationMember returns a conversation and one user's membership
+	// of it in one lookup; ENotFound if either is missing.
+	ConversationMember(conversationID, userID string) (*Conversation, *Member, error)
+	// Peer returns another member of a conversation and whether either of
+	// userID and that member blocks the other; ENotFound if not a member.
+	Peer(conversationID, userID, peerID string) (peer *Member, blocked bool, err error)
 	// Members lists every membership of a conversation, oldest first.
 	Members(conversationID string) ([]*Member, error)
 	// Conversations lists a page of a user's conversations in one folder,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"time"
 
@@ -26,7 +27,7 @@ func membership(tx parley.Tx, convID, userID string) (*parley.Conversation, *par
 	if convID == "" || len(convID) > 64 {
 		return nil, nil, notFound
 	}
-	m, err := tx.Member(convID, userID)
+	c, m, err := tx.ConversationMember(convID, userID)
 	if parley.IsNotFound(err) {
 		return nil, nil, notFound
 	} else if err != nil {
@@ -34,10 +35,6 @@ func membership(tx parley.Tx, convID, userID string) (*parley.Conversation, *par
 	}
 	if m.Status == parley.StatusDeclined {
 		return nil, nil, notFound
-	}
-	c, err := tx.ConversationByID(convID)
-	if err != nil {
-		return nil, nil, err
 	}
 	return c, m, nil
 }
@@ -186,9 +183,7 @@ func (a *App) Accept(ctx context.Context, actor *Actor, convID string) (*Convers
 			return parley.Errorf(parley.EConflict, "this conversation is not a request")
 		}
 		if c.Kind == parley.ConversationDirect {
-			if other, err := otherMember(w, c, actor.User.ID); err != nil {
-				return err
-			} else if blocked, err := blockedEither(w, actor.User.ID, other.UserID); err != nil {
+			if _, blocked, err := otherMember(w, c, actor.User.ID); err != nil {
 				return err
 			} else if blocked {
 				return parley.Errorf(parley.EDMNotAllowed, "you can't message this account")
@@ -224,25 +219,18 @@ func (a *App) Decline(ctx context.Context, actor *Actor, convID string) error {
 	})
 }
 
-// otherMember returns the member of a direct conversation who is not userID.
-func otherMember(tx parley.Tx, c *parley.Conversation, userID string) (*parley.Member, error) {
-	if a, b, ok := strings.Cut(c.DirectKey, ":"); ok && (a == userID || b == userID) {
-		other := a
-		if a == userID {
-			other = b
-		}
-		return tx.Member(c.ID, other)
+// otherMember returns the member of a direct conversation who is not
+// userID, and whether either of the two blocks the other.
+func otherMember(tx parley.Tx, c *parley.Conversation, userID string) (*parley.Member, bool, error) {
+	a, b, ok := strings.Cut(c.DirectKey, ":")
+	if !ok || (a != userID && b != userID) {
+		return nil, false, fmt.Errorf("direct conversation %s: key %q does not hold %s", c.ID, c.DirectKey, userID)
 	}
-	ms, err := tx.Members(c.ID)
-	if err != nil {
-		return nil, err
+	other := a
+	if a == userID {
+		other = b
 	}
-	for _, m := range ms {
-		if m.UserID != userID {
-			return m, nil
-		}
-	}
-	return nil, parley.Errorf(parley.EInternal, "direct conversation %s has one member", c.ID)
+	return tx.Peer(c.ID, userID, other)
 }
 
 // Conversation returns one conversation with its members.
@@ -350,8 +338,12 @@ func conversationView(tx parley.Tx, viewerID string, c *parley.Conversation, me 
 		MutedUntil: me.MutedUntil, ReadSeq: me.ReadSeq, Request: me.Status == parley.StatusPending,
 	}
 	visibleMax := c.LastSeq
-	if me.Status == parley.StatusLeft || me.Status == parley.StatusRemoved {
+	former := me.Status == parley.StatusLeft || me.Status == parley.StatusRemoved
+	if former {
+		// A former member sees the conversation as it was when they went.
 		visibleMax = me.LeftSeq
+		v.LastSeq, v.MemberCount = me.LeftSeq, 0
+		withMembers = false
 	}
 	if visibleMax > me.JoinedSeq {
 		n, err := tx.CountUnread(c.ID, viewerID, max(me.ReadSeq, me.JoinedSeq), maxUnread)
@@ -375,6 +367,14 @@ func conversationView(tx parley.Tx, viewerID string, c *parley.Conversation, me 
 		}
 	}
 	if withMembers {
+		hideReads := false
+		if c.Kind == parley.ConversationDirect {
+			if _, blocked, err := otherMember(tx, c, viewerID); err != nil {
+				return nil, err
+			} else if blocked {
+				hideReads = true // no read receipts across a block
+			}
+		}
 		ms, err := tx.Members(c.ID)
 		if err != nil {
 			return nil, err
@@ -399,6 +399,9 @@ func conversationView(tx parley.Tx, viewerID string, c *parley.Conversation, me 
 					mv.ReadSeq = 0
 				case parley.StatusPending:
 					mv.ReadSeq = 0 // no read receipts from an unaccepted request
+				}
+				if hideReads {
+					mv.ReadSeq = 0
 				}
 			}
 			if mv.User == nil {

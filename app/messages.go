@@ -54,6 +54,7 @@ func (a *App) Send(ctx context.Context, actor *Actor, convID string, in SendInpu
 		return nil, false, parley.Invalid("text", "a message needs text")
 	}
 	err = a.update(ctx, func(w *writer) error {
+		view, created = nil, false // the store may run this more than once
 		c, me, err := membership(w, convID, actor.User.ID)
 		if err != nil {
 			return err
@@ -140,13 +141,11 @@ func (a *App) checkSend(w *writer, c *parley.Conversation, me *parley.Member, ac
 		}
 		return nil
 	}
-	other, err := otherMember(w, c, actor.User.ID)
+	other, blocked, err := otherMember(w, c, actor.User.ID)
 	if err != nil {
 		return err
 	}
-	if blocked, err := blockedEither(w, actor.User.ID, other.UserID); err != nil {
-		return err
-	} else if blocked {
+	if blocked {
 		return parley.Errorf(parley.EDMNotAllowed, "you can't message this account")
 	}
 	if me.Status == parley.StatusPending {
@@ -268,6 +267,22 @@ func ownMessage(w *writer, actor *Actor, convID, msgID string) (*parley.Conversa
 	return c, m, nil
 }
 
+// refuseIfBlocked refuses an action in a direct conversation whose two
+// members are separated by a block: both directions go silent.
+func refuseIfBlocked(tx parley.Tx, c *parley.Conversation, userID string) error {
+	if c.Kind != parley.ConversationDirect {
+		return nil
+	}
+	_, blocked, err := otherMember(tx, c, userID)
+	if err != nil {
+		return err
+	}
+	if blocked {
+		return parley.Errorf(parley.EDMNotAllowed, "you can't message this account")
+	}
+	return nil
+}
+
 // Edit replaces the text of the actor's own message within the edit window,
 // keeping the previous version.
 func (a *App) Edit(ctx context.Context, actor *Actor, convID, msgID, text string) (*MessageView, error) {
@@ -282,6 +297,9 @@ func (a *App) Edit(ctx context.Context, actor *Actor, convID, msgID, text string
 	err = a.update(ctx, func(w *writer) error {
 		c, m, err := ownMessage(w, actor, convID, msgID)
 		if err != nil {
+			return err
+		}
+		if err := refuseIfBlocked(w, c, actor.User.ID); err != nil {
 			return err
 		}
 		if m.DeletedAt != nil {
@@ -377,6 +395,9 @@ func (a *App) React(ctx context.Context, actor *Actor, convID, msgID, emoji stri
 		if m.DeletedAt != nil || m.Kind == parley.MessageSystem {
 			return parley.Errorf(parley.EConflict, "this message takes no reactions")
 		}
+		if err := refuseIfBlocked(w, c, actor.User.ID); err != nil {
+			return err
+		}
 		if on {
 			n, err := w.CountUserReactions(m.ID, actor.User.ID)
 			if err != nil {
@@ -425,8 +446,8 @@ func (a *App) MarkRead(ctx context.Context, actor *Actor, convID string, seq int
 			return err
 		}
 		e := &parley.Event{Type: parley.EventRead, ConversationID: c.ID, ActorID: actor.User.ID, Seq: seq}
-		if me.Status != parley.StatusActive {
-			e.UserID = actor.User.ID
+		if me.Status != parley.StatusActive || refuseIfBlocked(w, c, actor.User.ID) != nil {
+			e.UserID = actor.User.ID // the marker stays private
 		}
 		return w.event(e)
 	})

@@ -88,8 +88,5 @@ func contact(tx parley.Tx, sender, recipient *parley.User) (Contact, error) {
 
 // blockedEither reports whether a blocks b or b blocks a.
 func blockedEither(tx parley.Tx, a, b string) (bool, error) {
-	if x, err := tx.IsBlocked(a, b); err != nil || x {
-		return x, err
-	}
-	return tx.IsBlocked(b, a)
+	return tx.BlockedEither(a, b)
 }

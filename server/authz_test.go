@@ -472,6 +472,27 @@ func TestAuthorizationBlocked(t *testing.T) {
 	wantProblem(t, f.eve.do("POST", "/api/v1/conversations", map[string]string{"kind": "direct", "with": "alice_q7"}), http.StatusForbidden, "dm_not_allowed")
 
 	f.checkUnchanged(t, before)
+
+	// A block silences both directions (DESIGN.md §1), so nothing new may
+	// reach the other side through the direct conversation: no reactions
+	// either way, and the blocked one may not rewrite what the blocker
+	// sees by editing. (Unsending stays allowed: it only takes away.)
+	aliceMsg, bobMsg := f.dmMids[0], f.dmMids[1]
+	for _, c := range []struct {
+		who          *user
+		method, path string
+		body         any
+	}{
+		{f.bob, "PUT", dm + "/messages/" + aliceMsg + "/reactions/" + url.PathEscape("😡"), nil},
+		{f.alice, "PUT", dm + "/messages/" + bobMsg + "/reactions/" + url.PathEscape("😡"), nil},
+		{f.bob, "PATCH", dm + "/messages/" + bobMsg, map[string]string{"text": "edited after the block"}},
+	} {
+		r := c.who.do(c.method, c.path, c.body)
+		if r.Status != http.StatusForbidden || (r.Code() != "dm_not_allowed" && r.Code() != "forbidden") {
+			t.Errorf("%s %s %s across a block: got %d %q, want 403 dm_not_allowed: %s", c.who.Handle, c.method, c.path, r.Status, r.Code(), r.Body)
+		}
+	}
+	f.checkUnchanged(t, before)
 }
 
 // TestAuthorizationRemovedMember: carol, removed from the group, can no

@@ -158,6 +158,40 @@ func (t *tx) Member(conversationID, userID string) (*parley.Member, error) {
 	return m, nil
 }
 
+// ConversationMember implements parley.ConversationTx.
+func (t *tx) ConversationMember(conversationID, userID string) (*parley.Conversation, *parley.Member, error) {
+	var c parley.Conversation
+	var created, activity int64
+	var key sql.NullString
+	var m parley.Member
+	var ms memberScan
+	dest := append(scanConvDest(&c, &created, &activity, &key), ms.dest(&m)...)
+	err := t.queryRow(`SELECT `+convColsC+`, `+memberColsM+` FROM members m
+		JOIN conversations c ON c.id = m.conversation_id
+		WHERE m.conversation_id = ? AND m.user_id = ?`, conversationID, userID).Scan(dest...)
+	if err != nil {
+		return nil, nil, rowErr(err, "member")
+	}
+	c.CreatedAt, c.LastActivityAt, c.DirectKey = fromNanos(created), fromNanos(activity), key.String
+	ms.finish(&m)
+	return &c, &m, nil
+}
+
+// Peer implements parley.ConversationTx.
+func (t *tx) Peer(conversationID, userID, peerID string) (*parley.Member, bool, error) {
+	var m parley.Member
+	var ms memberScan
+	var blocked bool
+	err := t.queryRow(`SELECT `+memberCols+`, EXISTS (SELECT 1 FROM blocks
+			WHERE (blocker_id = ?2 AND blocked_id = ?3) OR (blocker_id = ?3 AND blocked_id = ?2))
+		FROM members WHERE conversation_id = ?1 AND user_id = ?3`, conversationID, userID, peerID).Scan(append(ms.dest(&m), &blocked)...)
+	if err != nil {
+		return nil, false, rowErr(err, "member")
+	}
+	ms.finish(&m)
+	return &m, blocked, nil
+}
+
 // Members implements parley.ConversationTx.
 func (t *tx) Members(conversationID string) ([]*parley.Member, error) {
 	rows, err := t.query(`SELECT `+memberCols+` FROM members WHERE conversation_id = ?

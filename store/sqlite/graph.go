@@ -73,6 +73,17 @@ func (t *tx) IsBlocked(blockerID, blockedID string) (bool, error) {
 	return ok, nil
 }
 
+// BlockedEither implements parley.GraphTx.
+func (t *tx) BlockedEither(a, b string) (bool, error) {
+	var ok bool
+	err := t.queryRow(`SELECT EXISTS (SELECT 1 FROM blocks WHERE (blocker_id = ? AND blocked_id = ?) OR (blocker_id = ? AND blocked_id = ?))`,
+		a, b, b, a).Scan(&ok)
+	if err != nil {
+		return false, fmt.Errorf("blocked either: %w", err)
+	}
+	return ok, nil
+}
+
 // Blocked implements parley.GraphTx.
 func (t *tx) Blocked(userID string) ([]string, error) {
 	rows, err := t.query(`SELECT blocked_id FROM blocks WHERE blocker_id = ?

@@ -179,6 +179,42 @@ func testMembers(t *testing.T, s parley.Store) {
 		t.Fatalf("Members after replace: %d rows", len(list))
 	}
 
+	// ConversationMember joins the two; Peer adds the block between users.
+	type cm struct {
+		C *parley.Conversation
+		M *parley.Member
+	}
+	gotCM := view(t, s, func(tx parley.Tx) (cm, error) {
+		c, m, err := tx.ConversationMember("c1", "c")
+		return cm{c, m}, err
+	})
+	wantConv := view(t, s, func(tx parley.Tx) (*parley.Conversation, error) { return tx.ConversationByID("c1") })
+	wantEqual(t, "ConversationMember(c1, c)", gotCM, cm{wantConv, c})
+	_, err := viewErr(s, func(tx parley.Tx) (*parley.Member, error) {
+		_, m, err := tx.ConversationMember("c1", "nobody")
+		return m, err
+	})
+	wantCode(t, err, parley.ENotFound)
+	type peer struct {
+		M       *parley.Member
+		Blocked bool
+	}
+	peerOf := func(user, other string) peer {
+		return view(t, s, func(tx parley.Tx) (peer, error) {
+			m, blocked, err := tx.Peer("c1", user, other)
+			return peer{m, blocked}, err
+		})
+	}
+	wantEqual(t, "Peer(c1, b, c)", peerOf("b", "c"), peer{c, false})
+	update(t, s, func(tx parley.Tx) error { _, err := tx.SetBlock("c", "b", true, at(30)); return err })
+	wantEqual(t, "Peer(c1, b, c) after c blocks b", peerOf("b", "c"), peer{c, true})
+	wantEqual(t, "Peer(c1, c, b) after c blocks b", peerOf("c", "b"), peer{b, true})
+	_, err = viewErr(s, func(tx parley.Tx) (*parley.Member, error) {
+		m, _, err := tx.Peer("c1", "b", "nobody")
+		return m, err
+	})
+	wantCode(t, err, parley.ENotFound)
+
 	wantNotFound(t, s, "Member(c1, nobody)", func(tx parley.Tx) (*parley.Member, error) { return tx.Member("c1", "nobody") })
 	wantNotFound(t, s, "Member(nope, a)", func(tx parley.Tx) (*parley.Member, error) { return tx.Member("nope", "a") })
 	list = view(t, s, func(tx parley.Tx) ([]*parley.Member, error) { return tx.Members("nope") })

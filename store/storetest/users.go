@@ -288,6 +288,15 @@ func testBlock(t *testing.T, s parley.Store) {
 			t.Errorf("IsBlocked(%s, %s) = %v, want %v", c.from, c.to, got, c.want)
 		}
 	}
+	for _, c := range []struct {
+		a, b string
+		want bool
+	}{{"a", "b", true}, {"b", "a", true}, {"c", "a", true}, {"b", "c", false}, {"c", "b", false}} {
+		got := view(t, s, func(tx parley.Tx) (bool, error) { return tx.BlockedEither(c.a, c.b) })
+		if got != c.want {
+			t.Errorf("BlockedEither(%s, %s) = %v, want %v", c.a, c.b, got, c.want)
+		}
+	}
 	got := view(t, s, func(tx parley.Tx) ([]string, error) { return tx.Blocked("a") })
 	wantEqual(t, "Blocked newest first", got, []string{"c", "d", "b"})
 	got = view(t, s, func(tx parley.Tx) ([]string, error) { return tx.Blocked("b") })
