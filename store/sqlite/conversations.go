@@ -89,9 +89,17 @@ func (t *tx) CreateConversation(c *parley.Conversation) error {
 
 // ConversationByID implements parley.ConversationTx.
 func (t *tx) ConversationByID(id string) (*parley.Conversation, error) {
+	if wc := t.cache(); wc != nil {
+		if c, ok := wc.convs[id]; ok {
+			return &c, nil
+		}
+	}
 	c, err := scanConversation(t.queryRow(`SELECT `+convCols+` FROM conversations WHERE id = ?`, id))
 	if err != nil {
 		return nil, rowErr(err, "conversation")
+	}
+	if wc := t.cache(); wc != nil {
+		wc.putConv(c)
 	}
 	return c, nil
 }
@@ -116,6 +124,9 @@ func (t *tx) UpdateConversation(c *parley.Conversation) error {
 	if err != nil {
 		return fmt.Errorf("update conversation: %w", err)
 	}
+	if wc := t.cache(); wc != nil {
+		delete(wc.convs, c.ID)
+	}
 	return mustAffect(res, "conversation")
 }
 
@@ -126,6 +137,12 @@ func (t *tx) AllocSeq(conversationID string, at time.Time) (int64, error) {
 		WHERE id = ? RETURNING last_seq`, toNanos(at), conversationID).Scan(&seq)
 	if err != nil {
 		return 0, rowErr(err, "conversation")
+	}
+	if wc := t.cache(); wc != nil {
+		if c, ok := wc.convs[conversationID]; ok {
+			c.LastSeq, c.LastActivityAt = seq, fromNanos(toNanos(at))
+			wc.convs[conversationID] = c
+		}
 	}
 	return seq, nil
 }
@@ -145,21 +162,41 @@ func (t *tx) PutMember(m *parley.Member) error {
 	if err != nil {
 		return fmt.Errorf("put member: %w", err)
 	}
+	if wc := t.cache(); wc != nil {
+		delete(wc.members, memberKey{m.ConversationID, m.UserID})
+	}
 	return nil
 }
 
 // Member implements parley.ConversationTx.
 func (t *tx) Member(conversationID, userID string) (*parley.Member, error) {
+	wc := t.cache()
+	if wc != nil {
+		if m, ok := wc.members[memberKey{conversationID, userID}]; ok {
+			return &m, nil
+		}
+	}
 	m, err := scanMember(t.queryRow(`SELECT `+memberCols+` FROM members
 		WHERE conversation_id = ? AND user_id = ?`, conversationID, userID))
 	if err != nil {
 		return nil, rowErr(err, "member")
+	}
+	if wc != nil {
+		wc.putMember(m)
 	}
 	return m, nil
 }
 
 // ConversationMember implements parley.ConversationTx.
 func (t *tx) ConversationMember(conversationID, userID string) (*parley.Conversation, *parley.Member, error) {
+	wc := t.cache()
+	if wc != nil {
+		c, okc := wc.convs[conversationID]
+		m, okm := wc.members[memberKey{conversationID, userID}]
+		if okc && okm {
+			return &c, &m, nil
+		}
+	}
 	var c parley.Conversation
 	var created, activity int64
 	var key sql.NullString
@@ -174,11 +211,23 @@ func (t *tx) ConversationMember(conversationID, userID string) (*parley.Conversa
 	}
 	c.CreatedAt, c.LastActivityAt, c.DirectKey = fromNanos(created), fromNanos(activity), key.String
 	ms.finish(&m)
+	if wc != nil {
+		wc.putConv(&c)
+		wc.putMember(&m)
+	}
 	return &c, &m, nil
 }
 
 // Peer implements parley.ConversationTx.
 func (t *tx) Peer(conversationID, userID, peerID string) (*parley.Member, bool, error) {
+	wc := t.cache()
+	if wc != nil {
+		m, okm := wc.members[memberKey{conversationID, peerID}]
+		blocked, okb := wc.blocks[pair(userID, peerID)]
+		if okm && okb {
+			return &m, blocked, nil
+		}
+	}
 	var m parley.Member
 	var ms memberScan
 	var blocked bool
@@ -189,6 +238,10 @@ func (t *tx) Peer(conversationID, userID, peerID string) (*parley.Member, bool, 
 		return nil, false, rowErr(err, "member")
 	}
 	ms.finish(&m)
+	if wc != nil {
+		wc.putMember(&m)
+		wc.putBlock(userID, peerID, blocked)
+	}
 	return &m, blocked, nil
 }
 

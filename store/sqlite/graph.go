@@ -47,6 +47,9 @@ func (t *tx) FollowCounts(userID string) (followers, following int, err error) {
 
 // SetBlock implements parley.GraphTx.
 func (t *tx) SetBlock(blockerID, blockedID string, on bool, at time.Time) (bool, error) {
+	if wc := t.cache(); wc != nil {
+		delete(wc.blocks, pair(blockerID, blockedID))
+	}
 	if on {
 		res, err := t.exec(`INSERT OR IGNORE INTO blocks (blocker_id, blocked_id, created_at) VALUES (?, ?, ?)`,
 			blockerID, blockedID, toNanos(at))

@@ -45,6 +45,8 @@ type DB struct {
 	rstmts map[string]*sql.Stmt
 
 	reqs chan *updateReq
+	// cache serves the committer's repeated reads; see writeCache.
+	cache *writeCache
 	// lastFailed is set when the last batch had a failing update; only the
 	// committer goroutine touches it.
 	lastFailed bool
@@ -101,7 +103,7 @@ func Open(path string, opts Options) (*DB, error) {
 		path: path, write: write, read: read,
 		wstmts: map[string]*sql.Stmt{}, rstmts: map[string]*sql.Stmt{},
 		reqs: make(chan *updateReq, opts.MaxBatch), maxBatch: opts.MaxBatch,
-		done: make(chan struct{}),
+		done: make(chan struct{}), cache: newWriteCache(),
 	}
 	if err := db.migrate(context.Background()); err != nil {
 		write.Close()
@@ -251,11 +253,13 @@ func (db *DB) tryBatch(batch []*updateReq, savepoints bool) (errs []error, ok bo
 			errs[i] = db.runOne(t, r)
 		} else if errs[i] = runFn(t, r); errs[i] != nil {
 			stx.Rollback()
+			db.cache.reset()
 			return nil, false
 		}
 	}
 	if err := stx.Commit(); err != nil {
 		stx.Rollback()
+		db.cache.reset()
 		for i := range errs {
 			errs[i] = fmt.Errorf("commit: %w", err)
 		}
@@ -279,6 +283,7 @@ func (db *DB) runOne(t *tx, r *updateReq) (err error) {
 		return fmt.Errorf("savepoint: %w", err)
 	}
 	if err = runFn(t, r); err != nil {
+		db.cache.reset()
 		if _, rerr := t.exec("ROLLBACK TO u"); rerr != nil {
 			err = errors.Join(err, fmt.Errorf("rollback to savepoint: %w", rerr))
 		}
@@ -379,6 +384,10 @@ type tx struct {
 
 	mu     sync.Mutex
 	misses []string // queries run unprepared, to prepare once the tx ends
+	// bound memoizes statements bound to this transaction: a write
+	// transaction serves a whole batch and runs the same few statements
+	// hundreds of times.
+	bound map[string]*sql.Stmt
 }
 
 var _ parley.Tx = (*tx)(nil)
@@ -387,8 +396,18 @@ var _ parley.Tx = (*tx)(nil)
 // after noting the miss: a statement cannot be prepared on the pool while
 // this transaction holds one of its connections (see DB.prepare).
 func (t *tx) cached(query string) *sql.Stmt {
+	if s, ok := t.bound[query]; ok {
+		return s
+	}
 	if s := t.db.stmt(t.write, query); s != nil {
-		return t.sqlTx.StmtContext(t.ctx, s)
+		bs := t.sqlTx.StmtContext(t.ctx, s)
+		if t.write {
+			if t.bound == nil {
+				t.bound = map[string]*sql.Stmt{}
+			}
+			t.bound[query] = bs
+		}
+		return bs
 	}
 	t.mu.Lock()
 	t.misses = append(t.misses, query)

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -392,4 +393,106 @@ func testConversationListPagination(t *testing.T, s parley.Store) {
 			wantEqual(t, "pages joined", got, want)
 		})
 	}
+}
+
+// testReadYourWrites checks that reads inside an update see that update's
+// writes and those of earlier updates, and never a rolled-back write: a
+// store that caches rows for its writer must keep them exact.
+func testReadYourWrites(t *testing.T, s parley.Store) {
+	mkUsers(t, s, "a", "b")
+	mkConversation(t, s, "c1", "a")
+	update(t, s, func(tx parley.Tx) error {
+		for _, u := range []string{"a", "b"} {
+			if err := tx.PutMember(newMember("c1", u)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	// Warm any cache, then change every cached thing in the same update.
+	update(t, s, func(tx parley.Tx) error {
+		c, m, err := tx.ConversationMember("c1", "a")
+		if err != nil {
+			return err
+		}
+		if _, _, err := tx.Peer("c1", "a", "b"); err != nil {
+			return err
+		}
+		m.Status, m.ReadSeq = parley.StatusLeft, 9 // changing the copy changes nothing stored
+		seq, err := tx.AllocSeq("c1", at(50))
+		if err != nil {
+			return err
+		}
+		c2, m2, err := tx.ConversationMember("c1", "a")
+		if err != nil {
+			return err
+		}
+		if c2.LastSeq != seq || c2.LastSeq == c.LastSeq || !c2.LastActivityAt.Equal(at(50)) {
+			t.Errorf("after AllocSeq: last_seq %d activity %v", c2.LastSeq, c2.LastActivityAt)
+		}
+		if m2.Status != parley.StatusActive || m2.ReadSeq != 0 {
+			t.Errorf("a caller's edit of a returned member leaked into the store: %+v", m2)
+		}
+		m2.ReadSeq = 3
+		if err := tx.PutMember(m2); err != nil {
+			return err
+		}
+		if _, m3, err := tx.ConversationMember("c1", "a"); err != nil || m3.ReadSeq != 3 {
+			t.Errorf("after PutMember: %+v %v", m3, err)
+		}
+		if _, err := tx.SetBlock("b", "a", true, at(51)); err != nil {
+			return err
+		}
+		if _, blocked, err := tx.Peer("c1", "a", "b"); err != nil || !blocked {
+			t.Errorf("Peer after SetBlock: blocked=%v err=%v", blocked, err)
+		}
+		c2.Title, c2.MemberCount = "renamed", 7
+		if err := tx.UpdateConversation(c2); err != nil {
+			return err
+		}
+		if c3, err := tx.ConversationByID("c1"); err != nil || c3.Title != "renamed" || c3.MemberCount != 7 {
+			t.Errorf("ConversationByID after update: %+v %v", c3, err)
+		}
+		return nil
+	})
+	// A failed update's writes are not seen by the next one.
+	err := s.Update(ctx, func(tx parley.Tx) error {
+		_, m, err := tx.ConversationMember("c1", "a")
+		if err != nil {
+			return err
+		}
+		m.ReadSeq = 99
+		if err := tx.PutMember(m); err != nil {
+			return err
+		}
+		if _, err := tx.SetBlock("b", "a", false, at(52)); err != nil {
+			return err
+		}
+		if _, err := tx.AllocSeq("c1", at(53)); err != nil {
+			return err
+		}
+		if _, _, err := tx.ConversationMember("c1", "a"); err != nil { // re-cache the doomed rows
+			return err
+		}
+		if _, _, err := tx.Peer("c1", "a", "b"); err != nil {
+			return err
+		}
+		return errors.New("roll me back")
+	})
+	if err == nil {
+		t.Fatal("failing update returned nil")
+	}
+	update(t, s, func(tx parley.Tx) error {
+		c, m, err := tx.ConversationMember("c1", "a")
+		if err != nil {
+			return err
+		}
+		if m.ReadSeq != 3 || c.LastSeq != 1 {
+			t.Errorf("rolled-back writes visible: read_seq %d last_seq %d", m.ReadSeq, c.LastSeq)
+		}
+		if _, blocked, err := tx.Peer("c1", "a", "b"); err != nil || !blocked {
+			t.Errorf("rolled-back unblock visible: blocked=%v err=%v", blocked, err)
+		}
+		return nil
+	})
 }

@@ -43,6 +43,7 @@ func Run(t *testing.T, open func(t *testing.T) parley.Store) {
 		{"Conversation/AllocSeq", testAllocSeq},
 		{"Conversation/AllocSeqConcurrent", testAllocSeqConcurrent},
 		{"Conversation/Members", testMembers},
+		{"Conversation/ReadYourWrites", testReadYourWrites},
 		{"Conversation/List", testConversationList},
 		{"Conversation/ListPagination", testConversationListPagination},
 		{"Message/CreateAndLookup", testMessageCreateLookup},
