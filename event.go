@@ -6,7 +6,8 @@ import (
 )
 
 // Event types. An event is written in the same transaction as the change it
-// describes; its Pos orders all events of a store.
+// describes; its Pos orders all events of a store. EventMessageCreated is
+// never stored: the message row itself, with its Pos, is that event.
 const (
 	EventMessageCreated      = "message.created"
 	EventMessageEdited       = "message.edited"

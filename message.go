@@ -17,11 +17,14 @@ type Message struct {
 	ID             string
 	ConversationID string
 	Seq            int64
-	SenderID       string
-	ClientID       string
-	Kind           MessageKind
-	Text           string
-	ReplyTo        string // id of the message this one replies to
+	// Pos is the message's place in the store-wide order of changes, shared
+	// with Event.Pos: a new message is its own creation event.
+	Pos      int64
+	SenderID string
+	ClientID string
+	Kind     MessageKind
+	Text     string
+	ReplyTo  string // id of the message this one replies to
 	// System is the machine-readable description of a system message, e.g.
 	// {"action":"member_added","user":"…"}.
 	System    string

@@ -130,8 +130,9 @@ type ConversationTx interface {
 
 // MessageTx stores messages, edits and reactions.
 type MessageTx interface {
-	// CreateMessage inserts m; EConflict when (conversation, sender,
-	// client id) or (conversation, seq) exists.
+	// CreateMessage inserts m and sets m.Pos, the next position shared with
+	// events; EConflict when (conversation, sender, client id) or
+	// (conversation, seq) exists.
 	CreateMessage(m *Message) error
 	// MessageByID returns the message or ENotFound.
 	MessageByID(id string) (*Message, error)
@@ -165,6 +166,7 @@ type MessageTx interface {
 
 // EventTx stores the event log.
 type EventTx interface {
-	// AppendEvent inserts e and sets e.Pos.
+	// AppendEvent inserts e and sets e.Pos. Positions only grow and are
+	// never reused; they may have gaps.
 	AppendEvent(e *Event) error
 }

@@ -168,6 +168,13 @@ type writer struct {
 	events []*parley.Event
 }
 
+// messageCreated records, for the notifier only, the creation of m: the
+// message row itself is the stored event.
+func (w *writer) messageCreated(m *parley.Message) {
+	w.events = append(w.events, &parley.Event{Pos: m.Pos, Type: parley.EventMessageCreated, ConversationID: m.ConversationID,
+		ActorID: m.SenderID, MessageID: m.ID, Seq: m.Seq, CreatedAt: m.CreatedAt})
+}
+
 // event appends e to the log with the transaction's time.
 func (w *writer) event(e *parley.Event) error {
 	e.CreatedAt = w.now

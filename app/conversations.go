@@ -80,7 +80,8 @@ func systemMessage(w *writer, c *parley.Conversation, actorID string, data map[s
 	if err := w.CreateMessage(m); err != nil {
 		return nil, err
 	}
-	return m, w.event(&parley.Event{Type: parley.EventMessageCreated, ConversationID: c.ID, ActorID: actorID, MessageID: m.ID, Seq: seq})
+	w.messageCreated(m)
+	return m, nil
 }
 
 func mustJSON(v any) json.RawMessage {

@@ -91,9 +91,7 @@ func (a *App) Send(ctx context.Context, actor *Actor, convID string, in SendInpu
 		} else if err != nil {
 			return err
 		}
-		if err := w.event(&parley.Event{Type: parley.EventMessageCreated, ConversationID: c.ID, ActorID: actor.User.ID, MessageID: m.ID, Seq: seq}); err != nil {
-			return err
-		}
+		w.messageCreated(m)
 		created = true
 		view = &MessageView{ID: m.ID, ConversationID: c.ID, Seq: seq, Sender: summarize(actor.User), ClientID: m.ClientID,
 			Kind: string(m.Kind), Text: m.Text, CreatedAt: m.CreatedAt}

@@ -80,3 +80,13 @@ func (t *tx) cache() *writeCache {
 	}
 	return t.db.cache
 }
+
+// nextPos takes the next position; only write transactions may.
+func (t *tx) nextPos() int64 {
+	if !t.write {
+		panic("sqlite: position taken in a read transaction")
+	}
+	p := t.db.pos
+	t.db.pos++
+	return p
+}

@@ -11,7 +11,7 @@ import (
 	"github.com/parleyhq/parley"
 )
 
-const messageCols = `id, conversation_id, seq, sender_id, client_id, kind, body, reply_to, system,
+const messageCols = `id, conversation_id, seq, pos, sender_id, client_id, kind, body, reply_to, system,
 	created_at, edited_at, deleted_at`
 
 // scanMessage reads one row of messageCols.
@@ -20,7 +20,7 @@ func scanMessage(s scanner) (*parley.Message, error) {
 	var client sql.NullString
 	var created int64
 	var edited, deleted sql.NullInt64
-	if err := s.Scan(&m.ID, &m.ConversationID, &m.Seq, &m.SenderID, &client, &m.Kind, &m.Text,
+	if err := s.Scan(&m.ID, &m.ConversationID, &m.Seq, &m.Pos, &m.SenderID, &client, &m.Kind, &m.Text,
 		&m.ReplyTo, &m.System, &created, &edited, &deleted); err != nil {
 		return nil, err
 	}
@@ -31,8 +31,9 @@ func scanMessage(s scanner) (*parley.Message, error) {
 
 // CreateMessage implements parley.MessageTx.
 func (t *tx) CreateMessage(m *parley.Message) error {
-	_, err := t.exec(`INSERT INTO messages (`+messageCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		m.ID, m.ConversationID, m.Seq, m.SenderID, nullString(m.ClientID), string(m.Kind), m.Text,
+	pos := t.nextPos()
+	_, err := t.exec(`INSERT INTO messages (`+messageCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		m.ID, m.ConversationID, m.Seq, pos, m.SenderID, nullString(m.ClientID), string(m.Kind), m.Text,
 		m.ReplyTo, m.System, toNanos(m.CreatedAt), toNullNanos(m.EditedAt), toNullNanos(m.DeletedAt))
 	if isUnique(err) {
 		switch msg := err.Error(); {
@@ -45,6 +46,7 @@ func (t *tx) CreateMessage(m *parley.Message) error {
 	} else if err != nil {
 		return fmt.Errorf("create message: %w", err)
 	}
+	m.Pos = pos
 	return nil
 }
 
@@ -278,11 +280,13 @@ func (t *tx) AppendEvent(e *parley.Event) error {
 	if len(e.Data) > 0 {
 		data = string(e.Data)
 	}
-	err := t.queryRow(`INSERT INTO events (type, conversation_id, user_id, actor_id, message_id, seq, data,
-		created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING pos`,
-		e.Type, e.ConversationID, e.UserID, e.ActorID, e.MessageID, e.Seq, data, toNanos(e.CreatedAt)).Scan(&e.Pos)
+	pos := t.nextPos()
+	_, err := t.exec(`INSERT INTO events (pos, type, conversation_id, user_id, actor_id, message_id, seq, data,
+		created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		pos, e.Type, e.ConversationID, e.UserID, e.ActorID, e.MessageID, e.Seq, data, toNanos(e.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("append event: %w", err)
 	}
+	e.Pos = pos
 	return nil
 }

@@ -45,6 +45,12 @@ type DB struct {
 	rstmts map[string]*sql.Stmt
 
 	reqs chan *updateReq
+	// pos is the next position for a message or event. Only the committer
+	// touches it; it is loaded at open and its high-water mark is saved with
+	// every batch (positions.next), so positions only grow, even across
+	// restarts and deletions. A rolled-back batch leaves a gap, which is
+	// allowed.
+	pos int64
 	// cache serves the committer's repeated reads; see writeCache.
 	cache *writeCache
 	// lastFailed is set when the last batch had a failing update; only the
@@ -109,6 +115,12 @@ func Open(path string, opts Options) (*DB, error) {
 		write.Close()
 		read.Close()
 		return nil, err
+	}
+	if err := db.write.QueryRow(`SELECT MAX(next, COALESCE((SELECT MAX(pos) FROM messages), 0) + 1,
+		COALESCE((SELECT MAX(pos) FROM events), 0) + 1) FROM positions`).Scan(&db.pos); err != nil {
+		write.Close()
+		read.Close()
+		return nil, fmt.Errorf("load position: %w", err)
 	}
 	go db.commitLoop()
 	return db, nil
@@ -256,6 +268,14 @@ func (db *DB) tryBatch(batch []*updateReq, savepoints bool) (errs []error, ok bo
 			db.cache.reset()
 			return nil, false
 		}
+	}
+	if _, err := t.exec(`UPDATE positions SET next = ? WHERE id = 1`, db.pos); err != nil {
+		stx.Rollback()
+		db.cache.reset()
+		for i := range errs {
+			errs[i] = fmt.Errorf("save position: %w", err)
+		}
+		return errs, true
 	}
 	if err := stx.Commit(); err != nil {
 		stx.Rollback()

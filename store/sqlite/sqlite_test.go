@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"path/filepath"
 	"sync"
@@ -55,9 +56,21 @@ func TestReopen(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			return tx.CreateMessage(&parley.Message{ID: fmt.Sprint("m", seq), ConversationID: "c1", Seq: seq,
-				SenderID: id, Kind: parley.MessageText, Text: "hi", CreatedAt: now})
+			if err := tx.CreateMessage(&parley.Message{ID: fmt.Sprint("m", seq), ConversationID: "c1", Seq: seq,
+				SenderID: id, Kind: parley.MessageText, Text: "hi", CreatedAt: now}); err != nil {
+				return err
+			}
+			// The newest position is an event that is then deleted.
+			return tx.AppendEvent(&parley.Event{Type: parley.EventReactionAdded, ConversationID: "c1", CreatedAt: now})
 		})
+		raw, err := sql.Open("sqlite", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := raw.Exec(`DELETE FROM events`); err != nil {
+			t.Fatal(err)
+		}
+		raw.Close()
 		if err != nil {
 			t.Fatalf("round %d: Update: %v", round, err)
 		}
@@ -77,6 +90,19 @@ func TestReopen(t *testing.T) {
 			}
 			if len(ms) != round+1 || ms[round].Seq != int64(round+1) {
 				return fmt.Errorf("%d messages, want %d", len(ms), round+1)
+			}
+			// Positions keep growing across restarts, even past an
+			// event that was deleted by hand (as retention will).
+			// Each round's message is followed by an event at the next
+			// position, deleted before the reopen: that position is never
+			// handed out again.
+			if round > 0 && ms[round].Pos <= ms[round-1].Pos+1 {
+				return fmt.Errorf("position %d reused after the event holding it was deleted", ms[round].Pos)
+			}
+			for i := 1; i < len(ms); i++ {
+				if ms[i].Pos <= ms[i-1].Pos {
+					return fmt.Errorf("position went back after reopen: %d then %d", ms[i-1].Pos, ms[i].Pos)
+				}
 			}
 			return nil
 		})

@@ -381,3 +381,38 @@ func testReactions(t *testing.T, s parley.Store) {
 		t.Errorf("Reactions(nil) = %v", empty)
 	}
 }
+
+// testPositions checks that messages and events share one growing order of
+// positions, which a failed update does not set back.
+func testPositions(t *testing.T, s parley.Store) {
+	mkUsers(t, s, "a")
+	mkConversation(t, s, "c1", "a")
+	var last int64
+	next := func(what string, p int64) {
+		t.Helper()
+		if p <= last {
+			t.Fatalf("%s got position %d after %d", what, p, last)
+		}
+		last = p
+	}
+	for i := 0; i < 3; i++ {
+		m := mkMessage(t, s, "c1", "a", fmt.Sprint("p", i), "hello", at(i))
+		next("message", m.Pos)
+		stored := view(t, s, func(tx parley.Tx) (*parley.Message, error) { return tx.MessageByID(m.ID) })
+		if stored.Pos != m.Pos {
+			t.Fatalf("stored pos %d, returned %d", stored.Pos, m.Pos)
+		}
+		e := &parley.Event{Type: parley.EventReactionAdded, ConversationID: "c1", CreatedAt: at(i)}
+		update(t, s, func(tx parley.Tx) error { return tx.AppendEvent(e) })
+		next("event", e.Pos)
+	}
+	_ = s.Update(ctx, func(tx parley.Tx) error {
+		if err := tx.AppendEvent(&parley.Event{Type: parley.EventReactionAdded, ConversationID: "c1", CreatedAt: at(9)}); err != nil {
+			return err
+		}
+		return fmt.Errorf("roll back")
+	})
+	e := &parley.Event{Type: parley.EventReactionAdded, ConversationID: "c1", CreatedAt: at(10)}
+	update(t, s, func(tx parley.Tx) error { return tx.AppendEvent(e) })
+	next("event after a rollback", e.Pos)
+}

@@ -55,6 +55,7 @@ func Run(t *testing.T, open func(t *testing.T) parley.Store) {
 		{"Message/CountUnread", testCountUnread},
 		{"Message/Reactions", testReactions},
 		{"Event/Append", testAppendEvent},
+		{"Event/Positions", testPositions},
 		{"Tx/ErrorRollsBack", testErrorRollsBack},
 		{"Tx/PanicRollsBack", testPanicRollsBack},
 		{"Tx/BatchIsolation", testBatchIsolation},

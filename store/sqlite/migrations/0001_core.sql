@@ -81,8 +81,13 @@ CREATE TABLE members (
 ) WITHOUT ROWID;
 CREATE INDEX members_user_folder ON members(user_id, folder);
 
+-- A message's pos is its place in the store-wide order of changes, shared
+-- with events: the message row is the event of its own creation, so a send
+-- writes no event row. pos is the rowid, so inserts append, and the
+-- (conversation_id, seq) index carries it for resuming a conversation.
 CREATE TABLE messages (
-    id              TEXT PRIMARY KEY,
+    pos             INTEGER PRIMARY KEY,
+    id              TEXT NOT NULL UNIQUE,
     conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
     seq             INTEGER NOT NULL,
     sender_id       TEXT NOT NULL,
@@ -113,10 +118,12 @@ CREATE TABLE reactions (
     PRIMARY KEY (message_id, user_id, emoji)
 ) WITHOUT ROWID;
 
--- The event log: one row per change, conversation-wide (user_id = '') or
--- for one user. Positions are the rowid, so they only grow.
+-- The event log: one row per change other than a new message,
+-- conversation-wide (user_id = '') or for one user. Positions come from the
+-- same counter as messages.pos; positions.next records its high-water mark
+-- so that positions never repeat, even after old rows are deleted.
 CREATE TABLE events (
-    pos             INTEGER PRIMARY KEY AUTOINCREMENT,
+    pos             INTEGER PRIMARY KEY,
     type            TEXT NOT NULL,
     conversation_id TEXT NOT NULL DEFAULT '',
     user_id         TEXT NOT NULL DEFAULT '',
@@ -128,3 +135,9 @@ CREATE TABLE events (
 );
 CREATE INDEX events_conversation ON events(conversation_id, pos);
 CREATE INDEX events_user ON events(user_id, pos) WHERE user_id != '';
+
+CREATE TABLE positions (
+    id   INTEGER PRIMARY KEY CHECK (id = 1),
+    next INTEGER NOT NULL
+);
+INSERT INTO positions (id, next) VALUES (1, 1);
