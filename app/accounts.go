@@ -203,8 +203,14 @@ func (a *App) RevokeSession(ctx context.Context, actor *Actor, sessionID string)
 // ChangePassword replaces the actor's password after checking the current
 // one, and ends every other session.
 func (a *App) ChangePassword(ctx context.Context, actor *Actor, current, next string) error {
+	// Guessing the current password through a stolen session is limited
+	// like logins are.
+	if ok, wait := a.loginByHandle.Allow("handle:" + actor.User.Handle); !ok {
+		return &parley.Error{Code: parley.ERateLimited, Message: "too many attempts; try again later", RetryAfter: wait}
+	}
 	if !checkPassword(current, actor.User.PasswordHash) {
-		return parley.Errorf(parley.EBadCredentials, "the current password is wrong")
+		// Not 401: the session is fine, the password is not.
+		return &parley.Error{Code: parley.EForbidden, Field: "current_password", Message: "the current password is wrong"}
 	}
 	if err := checkPasswordRules(next); err != nil {
 		return err

@@ -360,7 +360,7 @@ func conversationView(tx parley.Tx, viewerID string, c *parley.Conversation, me 
 			return nil, err
 		}
 		if len(last) == 1 {
-			mv, err := messageViews(tx, viewerID, last)
+			mv, err := messageViews(tx, me, last)
 			if err != nil {
 				return nil, err
 			}

@@ -96,7 +96,7 @@ func (a *App) Send(ctx context.Context, actor *Actor, convID string, in SendInpu
 		view = &MessageView{ID: m.ID, ConversationID: c.ID, Seq: seq, Sender: summarize(actor.User), ClientID: m.ClientID,
 			Kind: string(m.Kind), Text: m.Text, CreatedAt: m.CreatedAt}
 		if reply != nil {
-			view.ReplyTo = &ReplyPreview{ID: reply.ID, Seq: reply.Seq, SenderID: reply.SenderID, Text: truncate(reply.Text, previewLen), Deleted: reply.DeletedAt != nil}
+			view.ReplyTo = replyPreview(reply)
 		}
 		return nil
 	})
@@ -113,11 +113,15 @@ var errDuplicateSend = errors.New("duplicate client id")
 func (a *App) sentMessage(ctx context.Context, actor *Actor, convID, clientID string) (*MessageView, error) {
 	var view *MessageView
 	err := a.view(ctx, func(tx parley.Tx) error {
+		_, me, err := membership(tx, convID, actor.User.ID)
+		if err != nil {
+			return err
+		}
 		m, err := tx.MessageByClientID(convID, actor.User.ID, clientID)
 		if err != nil {
 			return err
 		}
-		vs, err := messageViews(tx, actor.User.ID, []*parley.Message{m})
+		vs, err := messageViews(tx, me, []*parley.Message{m})
 		if err != nil {
 			return err
 		}
@@ -209,8 +213,10 @@ func (a *App) Messages(ctx context.Context, actor *Actor, convID string, q Histo
 	if q.BeforeSeq != nil {
 		before = *q.BeforeSeq
 	}
-	if after < 0 || before < 0 {
+	if after < 0 {
 		return nil, parley.Invalid("after_seq", "sequence numbers are not negative")
+	} else if before < 0 {
+		return nil, parley.Invalid("before_seq", "sequence numbers are not negative")
 	}
 	limit, err := pageLimit(q.Limit, 50)
 	if err != nil {
@@ -240,7 +246,7 @@ func (a *App) Messages(ctx context.Context, actor *Actor, convID string, q Histo
 				page.NextCursor = "a" + strconv.FormatInt(msgs[len(msgs)-1].Seq, 10)
 			}
 		}
-		page.Items, err = messageViews(tx, actor.User.ID, msgs)
+		page.Items, err = messageViews(tx, me, msgs)
 		return err
 	})
 	return page, err
@@ -248,21 +254,21 @@ func (a *App) Messages(ctx context.Context, actor *Actor, convID string, q Histo
 
 // ownMessage loads a message of the actor's in a conversation they are an
 // active member of.
-func ownMessage(w *writer, actor *Actor, convID, msgID string) (*parley.Conversation, *parley.Message, error) {
+func ownMessage(w *writer, actor *Actor, convID, msgID string) (*parley.Conversation, *parley.Member, *parley.Message, error) {
 	c, me, err := activeMembership(w, convID, actor.User.ID)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	m, err := w.MessageByID(msgID)
 	if parley.IsNotFound(err) || (err == nil && (m.ConversationID != c.ID || !me.CanRead(m.Seq))) {
-		return nil, nil, parley.Errorf(parley.ENotFound, "message not found")
+		return nil, nil, nil, parley.Errorf(parley.ENotFound, "message not found")
 	} else if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if m.SenderID != actor.User.ID || m.Kind == parley.MessageSystem {
-		return nil, nil, parley.Errorf(parley.EForbidden, "you can only change your own messages")
+		return nil, nil, nil, parley.Errorf(parley.EForbidden, "you can only change your own messages")
 	}
-	return c, m, nil
+	return c, me, m, nil
 }
 
 // refuseIfBlocked refuses an action in a direct conversation whose two
@@ -293,7 +299,7 @@ func (a *App) Edit(ctx context.Context, actor *Actor, convID, msgID, text string
 	}
 	var view *MessageView
 	err = a.update(ctx, func(w *writer) error {
-		c, m, err := ownMessage(w, actor, convID, msgID)
+		c, me, m, err := ownMessage(w, actor, convID, msgID)
 		if err != nil {
 			return err
 		}
@@ -318,7 +324,7 @@ func (a *App) Edit(ctx context.Context, actor *Actor, convID, msgID, text string
 				return err
 			}
 		}
-		vs, err := messageViews(w, actor.User.ID, []*parley.Message{m})
+		vs, err := messageViews(w, me, []*parley.Message{m})
 		if err != nil {
 			return err
 		}
@@ -332,7 +338,7 @@ func (a *App) Edit(ctx context.Context, actor *Actor, convID, msgID, text string
 // and reactions are purged; a tombstone keeps its place in the sequence.
 func (a *App) Unsend(ctx context.Context, actor *Actor, convID, msgID string) error {
 	return a.update(ctx, func(w *writer) error {
-		c, m, err := ownMessage(w, actor, convID, msgID)
+		c, _, m, err := ownMessage(w, actor, convID, msgID)
 		if err != nil {
 			return err
 		}

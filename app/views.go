@@ -110,8 +110,8 @@ type ReactionCount struct {
 // ReplyPreview is the message a reply points at, shortened.
 type ReplyPreview struct {
 	ID       string `json:"id"`
-	Seq      int64  `json:"seq"`
-	SenderID string `json:"sender_id"`
+	Seq      int64  `json:"seq,omitempty"`
+	SenderID string `json:"sender_id,omitempty"`
 	Text     string `json:"text,omitempty"`
 	Deleted  bool   `json:"deleted,omitempty"`
 }
@@ -148,9 +148,12 @@ type Page[T any] struct {
 
 const previewLen = 140
 
-// messageViews hydrates messages for viewerID: senders, reply previews and
-// reaction counts, in a handful of queries for the whole page.
-func messageViews(tx parley.Tx, viewerID string, msgs []*parley.Message) ([]*MessageView, error) {
+// messageViews hydrates messages for the viewer, a member of their
+// conversation: senders, reply previews and reaction counts, in a handful of
+// queries for the whole page. A reply to a message the viewer may not read
+// (from before they joined) shows only that it is a reply.
+func messageViews(tx parley.Tx, viewer *parley.Member, msgs []*parley.Message) ([]*MessageView, error) {
+	viewerID := viewer.UserID
 	if len(msgs) == 0 {
 		return []*MessageView{}, nil
 	}
@@ -191,14 +194,20 @@ func messageViews(tx parley.Tx, viewerID string, msgs []*parley.Message) ([]*Mes
 			if err != nil && !parley.IsNotFound(err) {
 				return nil, err
 			}
-			if r != nil {
-				v.ReplyTo = &ReplyPreview{ID: r.ID, Seq: r.Seq, SenderID: r.SenderID, Text: truncate(r.Text, previewLen), Deleted: r.DeletedAt != nil}
+			if r != nil && viewer.CanRead(r.Seq) {
+				v.ReplyTo = replyPreview(r)
+			} else if r != nil {
+				v.ReplyTo = &ReplyPreview{ID: r.ID}
 			}
 		}
 		v.Reactions = countReactions(reactions[m.ID], viewerID)
 		out = append(out, v)
 	}
 	return out, nil
+}
+
+func replyPreview(r *parley.Message) *ReplyPreview {
+	return &ReplyPreview{ID: r.ID, Seq: r.Seq, SenderID: r.SenderID, Text: truncate(r.Text, previewLen), Deleted: r.DeletedAt != nil}
 }
 
 func countReactions(rs []*parley.Reaction, viewerID string) []ReactionCount {

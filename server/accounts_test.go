@@ -75,7 +75,7 @@ func TestAccountsAndSessions(t *testing.T) {
 
 	// Change password: other sessions die, this one stays, new password works.
 	tablet := must(t, login("correct horse battery", "tablet"), http.StatusCreated).JSON()["token"].(string)
-	wantProblem(t, alice.do("PUT", "/api/v1/me/password", map[string]string{"current_password": "nope nope", "new_password": "a new password"}), http.StatusUnauthorized, "bad_credentials")
+	wantProblem(t, alice.do("PUT", "/api/v1/me/password", map[string]string{"current_password": "nope nope", "new_password": "a new password"}), http.StatusForbidden, "forbidden")
 	must(t, alice.do("PUT", "/api/v1/me/password", map[string]string{"current_password": "correct horse battery", "new_password": "a new password"}), http.StatusNoContent)
 	wantProblem(t, ts.do(tablet, "GET", "/api/v1/me", nil), http.StatusUnauthorized, "unauthorized")
 	must(t, alice.do("GET", "/api/v1/me", nil), http.StatusOK)

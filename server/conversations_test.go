@@ -217,6 +217,19 @@ func TestGroups(t *testing.T) {
 			t.Error("new member sees messages from before they joined")
 		}
 	}
+	// A reply to a message from before they joined shows them no content.
+	var old string
+	for _, m := range must(t, owner.do("GET", "/api/v1/conversations/"+conv+"/messages", nil), http.StatusOK).Items() {
+		if m["text"] == "thanks for the invite" {
+			old = m["id"].(string)
+		}
+	}
+	must(t, owner.do("POST", "/api/v1/conversations/"+conv+"/messages", map[string]string{"text": "you're welcome", "reply_to": old}), http.StatusCreated)
+	hist = must(t, newbie.do("GET", "/api/v1/conversations/"+conv+"/messages", nil), http.StatusOK).Items()
+	last := hist[len(hist)-1]
+	if rt := last["reply_to"].(map[string]any); rt["id"] != old || rt["text"] != nil || rt["sender_id"] != nil {
+		t.Errorf("new member sees the quoted old message: %v", rt)
+	}
 	// Admins remove members, not the owner.
 	wantProblem(t, fan.do("DELETE", "/api/v1/conversations/"+conv+"/members/owner", nil), http.StatusForbidden, "forbidden")
 	must(t, fan.do("DELETE", "/api/v1/conversations/"+conv+"/members/newbie", nil), http.StatusNoContent)

@@ -346,6 +346,19 @@ func (db *DB) Close() error {
 	return errors.Join(db.read.Close(), db.write.Close())
 }
 
+// Checkpoint copies the write-ahead log into the database file and
+// truncates the log. It takes the write connection between two batches.
+func (db *DB) Checkpoint(ctx context.Context) error {
+	var busy, logFrames, done int
+	if err := db.write.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logFrames, &done); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	if busy != 0 {
+		return errors.New("checkpoint: readers kept the log busy")
+	}
+	return nil
+}
+
 // Backup writes a consistent copy of the database to path (VACUUM INTO).
 func (db *DB) Backup(ctx context.Context, path string) error {
 	_, err := db.read.ExecContext(ctx, "VACUUM INTO ?", path)

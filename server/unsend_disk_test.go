@@ -1,0 +1,70 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/parleyhq/parley/store/sqlite"
+)
+
+// TestUnsendLeavesNoTraceOnDisk unsends an edited, reacted, replied-to
+// message and then searches every file in the data directory for its
+// texts: SQLite's secure_delete and a checkpoint must leave none.
+func TestUnsendLeavesNoTraceOnDisk(t *testing.T) {
+	ts := startServer(t)
+	alice, bob, conv := friends(ts, "alice", "bob")
+	secrets := []string{"zq-original-secret-7781", "zq-edited-secret-4410"}
+	m := must(t, alice.do("POST", "/api/v1/conversations/"+conv+"/messages", map[string]string{"text": secrets[0], "client_id": "s1"}), http.StatusCreated).JSON()
+	path := "/api/v1/conversations/" + conv + "/messages/" + m["id"].(string)
+	must(t, alice.do("PATCH", path, map[string]string{"text": secrets[1]}), http.StatusOK)
+	must(t, bob.do("PUT", path+"/reactions/🔥", nil), http.StatusNoContent)
+	bob.do("POST", "/api/v1/conversations/"+conv+"/messages", map[string]string{"text": "noted", "reply_to": m["id"].(string)})
+	for i := 0; i < 50; i++ { // push the message's page through the log a few times
+		bob.send(conv, "filler message to churn pages")
+	}
+	db := ts.Store.(*sqlite.DB)
+	if err := db.Checkpoint(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !dataContains(t, ts.cfg.DataDir, secrets[0]) {
+		t.Fatal("the secret is not on disk before unsend: the search cannot find anything")
+	}
+
+	must(t, alice.do("DELETE", path, nil), http.StatusNoContent)
+	if err := db.Checkpoint(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range secrets {
+		if dataContains(t, ts.cfg.DataDir, s) {
+			t.Errorf("%q is still in the data directory after unsend", s)
+		}
+	}
+}
+
+// dataContains reports whether any file under dir holds s.
+func dataContains(t *testing.T, dir, s string) bool {
+	t.Helper()
+	found := false
+	err := filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if bytes.Contains(b, []byte(s)) {
+			t.Logf("%s holds %q", p, s)
+			found = true
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return found
+}
