@@ -108,3 +108,66 @@ func BenchmarkSend(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSendOpenLoop offers sends at a fixed rate (10,000/s) to 256
+// senders, as real traffic arrives, and measures each ack from the moment
+// the send was due — so queueing behind a slow commit counts (no
+// coordinated omission). A closed loop with 256 senders in flight always
+// shows 256/throughput of latency by Little's law; this is the number a
+// user sees at a given load.
+func BenchmarkSendOpenLoop(b *testing.B) {
+	const senders, rate = 256, 10000
+	a := newApp(b)
+	actors := make([]*app.Actor, senders)
+	convs := make([]string, senders)
+	for i := range senders {
+		actors[i], convs[i] = pair(b, a, i)
+	}
+	ctx := context.Background()
+	type job struct {
+		n   int
+		due time.Time
+	}
+	jobs := make(chan job, b.N)
+	lat := make([][]time.Duration, senders)
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	start := time.Now()
+	for i := range senders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				_, _, err := a.Send(ctx, actors[i], convs[i], app.SendInput{ClientID: fmt.Sprint(j.n), Text: "hello, this is a benchmark message of ordinary length"})
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				lat[i] = append(lat[i], time.Since(j.due))
+			}
+		}()
+	}
+	interval := time.Second / rate
+	for n := 0; n < b.N; n++ {
+		due := start.Add(time.Duration(n) * interval)
+		if d := time.Until(due); d > 0 {
+			time.Sleep(d)
+		}
+		jobs <- job{n, due}
+	}
+	close(jobs)
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	all := slices.Concat(lat...)
+	slices.Sort(all)
+	if len(all) > 0 {
+		pct := func(p float64) float64 {
+			return float64(all[min(len(all)-1, int(float64(len(all))*p))].Microseconds()) / 1000
+		}
+		b.ReportMetric(float64(len(all))/elapsed.Seconds(), "sends/s")
+		b.ReportMetric(pct(0.50), "p50-ms")
+		b.ReportMetric(pct(0.99), "p99-ms")
+		b.ReportMetric(pct(0.999), "p999-ms")
+	}
+}

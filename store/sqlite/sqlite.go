@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"runtime"
 	"sort"
 	"sync"
@@ -39,6 +40,10 @@ type DB struct {
 	path  string
 	write *sql.DB // one connection, owned by the committer goroutine
 	read  *sql.DB // a pool of read-only connections
+	ckpt  *sql.DB // one connection for background checkpoints
+
+	stopCkpt chan struct{}
+	ckptDone chan struct{}
 
 	stmtMu sync.Mutex
 	wstmts map[string]*sql.Stmt
@@ -90,6 +95,10 @@ func Open(path string, opts Options) (*DB, error) {
 		wq[k] = v
 	}
 	wq.Set("_txlock", "immediate")
+	// The committer never checkpoints: a checkpoint inside a commit copies
+	// the whole log into the file and stalls every send waiting on that
+	// batch. checkpointLoop does it beside the writer instead.
+	wq.Add("_pragma", "wal_autocheckpoint(0)")
 	write, err := sql.Open("sqlite", "file:"+path+"?"+wq.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -104,9 +113,16 @@ func Open(path string, opts Options) (*DB, error) {
 	}
 	read.SetMaxOpenConns(opts.ReadConns)
 	read.SetMaxIdleConns(opts.ReadConns)
+	ckpt, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		write.Close()
+		read.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	ckpt.SetMaxOpenConns(1)
 
 	db := &DB{
-		path: path, write: write, read: read,
+		path: path, write: write, read: read, ckpt: ckpt, stopCkpt: make(chan struct{}), ckptDone: make(chan struct{}),
 		wstmts: map[string]*sql.Stmt{}, rstmts: map[string]*sql.Stmt{},
 		reqs: make(chan *updateReq, opts.MaxBatch), maxBatch: opts.MaxBatch,
 		done: make(chan struct{}), cache: newWriteCache(),
@@ -123,6 +139,7 @@ func Open(path string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("load position: %w", err)
 	}
 	go db.commitLoop()
+	go db.checkpointLoop()
 	return db, nil
 }
 
@@ -343,7 +360,43 @@ func (db *DB) Close() error {
 	close(db.reqs)
 	db.closeMu.Unlock()
 	<-db.done
-	return errors.Join(db.read.Close(), db.write.Close())
+	close(db.stopCkpt)
+	<-db.ckptDone
+	_, cerr := db.write.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+	return errors.Join(cerr, db.read.Close(), db.ckpt.Close(), db.write.Close())
+}
+
+// checkpointInterval is how often the log is copied into the database
+// file; walLimit is the log size past which a checkpoint waits for readers
+// so that the log can start over.
+const (
+	checkpointInterval = 250 * time.Millisecond
+	walLimit           = 64 << 20
+)
+
+// checkpointLoop checkpoints the write-ahead log in the background. A
+// passive checkpoint neither blocks the committer nor waits for readers;
+// SQLite starts the log over once all of it is in the file.
+func (db *DB) checkpointLoop() {
+	defer close(db.ckptDone)
+	t := time.NewTicker(checkpointInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-db.stopCkpt:
+			return
+		case <-t.C:
+		}
+		mode := "PASSIVE"
+		if fi, err := os.Stat(db.path + "-wal"); err == nil && fi.Size() > walLimit {
+			mode = "RESTART"
+		}
+		if _, err := db.ckpt.Exec("PRAGMA wal_checkpoint(" + mode + ")"); err != nil {
+			// The next tick tries again; a log that keeps growing shows in
+			// the file size.
+			continue
+		}
+	}
 }
 
 // Checkpoint copies the write-ahead log into the database file and
