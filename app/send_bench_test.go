@@ -93,18 +93,7 @@ func BenchmarkSend(b *testing.B) {
 				}()
 			}
 			wg.Wait()
-			elapsed := time.Since(start)
-			b.StopTimer()
-			all := slices.Concat(lat...)
-			slices.Sort(all)
-			if len(all) > 0 {
-				pct := func(p float64) float64 {
-					return float64(all[min(len(all)-1, int(float64(len(all))*p))].Microseconds()) / 1000
-				}
-				b.ReportMetric(float64(len(all))/elapsed.Seconds(), "sends/s")
-				b.ReportMetric(pct(0.50), "p50-ms")
-				b.ReportMetric(pct(0.99), "p99-ms")
-			}
+			reportLatency(b, time.Since(start), lat)
 		})
 	}
 }
@@ -157,17 +146,23 @@ func BenchmarkSendOpenLoop(b *testing.B) {
 	}
 	close(jobs)
 	wg.Wait()
-	elapsed := time.Since(start)
+	reportLatency(b, time.Since(start), lat)
+}
+
+// reportLatency reports throughput and ack latency percentiles of the
+// sends each sender recorded.
+func reportLatency(b *testing.B, elapsed time.Duration, lat [][]time.Duration) {
 	b.StopTimer()
 	all := slices.Concat(lat...)
 	slices.Sort(all)
-	if len(all) > 0 {
-		pct := func(p float64) float64 {
-			return float64(all[min(len(all)-1, int(float64(len(all))*p))].Microseconds()) / 1000
-		}
-		b.ReportMetric(float64(len(all))/elapsed.Seconds(), "sends/s")
-		b.ReportMetric(pct(0.50), "p50-ms")
-		b.ReportMetric(pct(0.99), "p99-ms")
-		b.ReportMetric(pct(0.999), "p999-ms")
+	if len(all) == 0 {
+		return
 	}
+	pct := func(p float64) float64 {
+		return float64(all[min(len(all)-1, int(float64(len(all))*p))].Microseconds()) / 1000
+	}
+	b.ReportMetric(float64(len(all))/elapsed.Seconds(), "sends/s")
+	b.ReportMetric(pct(0.50), "p50-ms")
+	b.ReportMetric(pct(0.99), "p99-ms")
+	b.ReportMetric(pct(0.999), "p999-ms")
 }
