@@ -29,6 +29,9 @@ type Conversation struct {
 	LastActivityAt time.Time
 	// MemberCount counts members that are active or invited.
 	MemberCount int
+	// LastPos is the position of the newest message or conversation-wide
+	// event; sync skips conversations with nothing after a device's position.
+	LastPos int64
 }
 
 // Role is a member's role in a group. Direct members are all RoleMember.
@@ -95,6 +98,25 @@ type Member struct {
 	InvitedBy string
 	JoinedAt  time.Time
 	UpdatedAt time.Time
+	// JoinedPos and LeftPos bound the events the member sees: positions
+	// from JoinedPos on, and (once left) before LeftPos.
+	JoinedPos int64
+	LeftPos   int64
+	// DeliveredSeq is the highest sequence number delivered to one of the
+	// member's devices; it never moves backwards.
+	DeliveredSeq int64
+}
+
+// SeesEvent reports whether the member may see a conversation-wide event
+// at position pos.
+func (m *Member) SeesEvent(pos int64) bool {
+	switch m.Status {
+	case StatusActive, StatusPending:
+		return pos >= m.JoinedPos
+	case StatusLeft, StatusRemoved:
+		return pos >= m.JoinedPos && pos < m.LeftPos
+	}
+	return false
 }
 
 // CanRead reports whether the member may read the message with sequence seq.

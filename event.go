@@ -15,6 +15,7 @@ const (
 	EventReactionAdded       = "reaction.added"
 	EventReactionRemoved     = "reaction.removed"
 	EventRead                = "read"
+	EventDelivered           = "delivered"
 	EventMemberJoined        = "member.joined"
 	EventMemberInvited       = "member.invited"
 	EventMemberLeft          = "member.left"
@@ -24,6 +25,9 @@ const (
 	EventConversationUpdated = "conversation.updated"
 	EventRequestAccepted     = "request.accepted"
 	EventFolderChanged       = "conversation.folder"
+	// Ephemeral events are never stored and carry no position.
+	EventTyping   = "typing"
+	EventPresence = "presence"
 )
 
 // Event is one change that devices learn about. Events of a conversation have
@@ -41,4 +45,6 @@ type Event struct {
 	Seq            int64
 	Data           json.RawMessage
 	CreatedAt      time.Time
+	// Audience, for ephemeral events only, lists the users they go to.
+	Audience []string
 }

@@ -119,6 +119,9 @@ type ConversationTx interface {
 	// Peer returns another member of a conversation and whether either of
 	// userID and that member blocks the other; ENotFound if not a member.
 	Peer(conversationID, userID, peerID string) (peer *Member, blocked bool, err error)
+	// DirectPeers lists the users who share an active direct conversation
+	// with userID (both members active).
+	DirectPeers(userID string) ([]string, error)
 	// Members lists every membership of a conversation, oldest first.
 	Members(conversationID string) ([]*Member, error)
 	// Conversations lists a page of a user's conversations in one folder,
@@ -164,8 +167,23 @@ type MessageTx interface {
 	Reactions(messageIDs []string) (map[string][]*Reaction, error)
 }
 
-// EventTx stores the event log.
+// EventTx stores the event log and finds what a device has not seen.
 type EventTx interface {
+	// Head returns the highest committed position (0 when empty).
+	Head() (int64, error)
+	// Position returns the position the next message or event of this
+	// write transaction will take; members record it when they join or
+	// leave. Only write transactions may call it.
+	Position() int64
+	// SyncMessages returns, oldest first, up to limit messages with a
+	// position after since in conversations the user belongs to (declined
+	// ones excepted), within the member's visible range of sequence numbers.
+	SyncMessages(userID string, since int64, limit int) ([]*Message, error)
+	// SyncEvents returns, oldest first, up to limit events after since
+	// that concern the user: events addressed to them, and conversation-wide
+	// events of their conversations (declined ones excepted) between the
+	// member's JoinedPos and LeftPos.
+	SyncEvents(userID string, since int64, limit int) ([]*Event, error)
 	// AppendEvent inserts e and sets e.Pos. Positions only grow and are
 	// never reused; they may have gaps.
 	AppendEvent(e *Event) error

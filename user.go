@@ -44,6 +44,8 @@ type User struct {
 	Kind         UserKind
 	DMPolicy     DMPolicy
 	PasswordHash string
+	// ShowPresence lets others see when the user is online.
+	ShowPresence bool
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 }

@@ -66,7 +66,7 @@ func (a *App) Register(ctx context.Context, r Registration) (*Auth, error) {
 	now := a.clock()
 	u := &parley.User{
 		ID: newID(), Handle: handle, DisplayName: name, Kind: r.Kind,
-		DMPolicy: parley.PolicyOpen, PasswordHash: hash, CreatedAt: now, UpdatedAt: now,
+		DMPolicy: parley.PolicyOpen, PasswordHash: hash, ShowPresence: true, CreatedAt: now, UpdatedAt: now,
 	}
 	token, tokenHash := newToken()
 	s := &parley.Session{ID: newID(), UserID: u.ID, TokenHash: tokenHash, Device: device, CreatedAt: now, LastUsedAt: now}

@@ -137,9 +137,9 @@ func (a *App) CreateDirect(ctx context.Context, actor *Actor, handle string) (vi
 			return err
 		}
 		me := &parley.Member{ConversationID: c.ID, UserID: actor.User.ID, Role: parley.RoleMember, Status: parley.StatusActive,
-			Folder: parley.FolderInbox, JoinedAt: w.now, UpdatedAt: w.now}
+			Folder: parley.FolderInbox, JoinedAt: w.now, UpdatedAt: w.now, JoinedPos: w.Position()}
 		them := &parley.Member{ConversationID: c.ID, UserID: other.ID, Role: parley.RoleMember, Status: parley.StatusActive,
-			Folder: parley.FolderInbox, InvitedBy: actor.User.ID, JoinedAt: w.now, UpdatedAt: w.now}
+			Folder: parley.FolderInbox, InvitedBy: actor.User.ID, JoinedAt: w.now, UpdatedAt: w.now, JoinedPos: w.Position()}
 		if route == RouteRequest {
 			them.Status, them.Folder = parley.StatusPending, parley.FolderRequests
 		}

@@ -53,7 +53,7 @@ func (a *App) CreateGroup(ctx context.Context, actor *Actor, in GroupInput) (*Co
 			return err
 		}
 		me := &parley.Member{ConversationID: c.ID, UserID: actor.User.ID, Role: parley.RoleOwner, Status: parley.StatusActive,
-			Folder: parley.FolderInbox, JoinedAt: w.now, UpdatedAt: w.now}
+			Folder: parley.FolderInbox, JoinedAt: w.now, UpdatedAt: w.now, JoinedPos: w.Position()}
 		if err := w.PutMember(me); err != nil {
 			return err
 		}
@@ -146,7 +146,8 @@ func (a *App) addMembers(w *writer, actor *Actor, c *parley.Conversation, handle
 		}
 		action := "member_added"
 		m := &parley.Member{ConversationID: c.ID, UserID: u.ID, Role: parley.RoleMember, Status: parley.StatusActive,
-			Folder: parley.FolderInbox, InvitedBy: actor.User.ID, JoinedSeq: c.LastSeq, JoinedAt: w.now, UpdatedAt: w.now}
+			Folder: parley.FolderInbox, InvitedBy: actor.User.ID, JoinedSeq: c.LastSeq, JoinedAt: w.now, UpdatedAt: w.now,
+			JoinedPos: w.Position()}
 		if route == RouteRequest {
 			m.Status, m.Folder, action = parley.StatusPending, parley.FolderRequests, "member_invited"
 		}
@@ -228,11 +229,12 @@ func departMember(w *writer, c *parley.Conversation, m *parley.Member, st parley
 	if err != nil {
 		return err
 	}
-	m.Status, m.LeftSeq, m.UpdatedAt = st, msg.Seq, w.now
-	if err := w.PutMember(m); err != nil {
+	if err := w.event(&parley.Event{Type: evType, ConversationID: c.ID, ActorID: actorID, Data: mustJSON(map[string]any{"user": m.UserID})}); err != nil {
 		return err
 	}
-	return w.event(&parley.Event{Type: evType, ConversationID: c.ID, ActorID: actorID, Data: mustJSON(map[string]any{"user": m.UserID})})
+	// The member sees their own departure, and nothing after it.
+	m.Status, m.LeftSeq, m.LeftPos, m.UpdatedAt = st, msg.Seq, w.Position(), w.now
+	return w.PutMember(m)
 }
 
 // Leave takes the actor out of a group. An owner who leaves hands the group

@@ -424,12 +424,19 @@ func (a *App) React(ctx context.Context, actor *Actor, convID, msgID, emoji stri
 }
 
 // MarkRead moves the actor's read marker up to seq; it never moves back.
-// While the actor has not accepted a request, the marker stays private.
+// Reading implies delivery. While the actor has not accepted a request, or
+// a block stands between the two members of a direct conversation, the
+// marker stays private to the actor's own devices.
 func (a *App) MarkRead(ctx context.Context, actor *Actor, convID string, seq int64) (int64, error) {
+	return a.moveMarker(ctx, actor, convID, seq, true)
+}
+
+// moveMarker moves the read (or delivered) marker forward.
+func (a *App) moveMarker(ctx context.Context, actor *Actor, convID string, seq int64, read bool) (int64, error) {
 	if seq <= 0 {
 		return 0, parley.Invalid("seq", "seq is a positive sequence number")
 	}
-	var readSeq int64
+	var result int64
 	err := a.update(ctx, func(w *writer) error {
 		c, me, err := membership(w, convID, actor.User.ID)
 		if err != nil {
@@ -439,21 +446,27 @@ func (a *App) MarkRead(ctx context.Context, actor *Actor, convID string, seq int
 		if me.Status == parley.StatusLeft || me.Status == parley.StatusRemoved {
 			maxSeq = me.LeftSeq
 		}
-		seq = min(seq, maxSeq)
-		readSeq = me.ReadSeq
-		if seq <= me.ReadSeq {
+		seq := min(seq, maxSeq)
+		current := &me.DeliveredSeq
+		typ := parley.EventDelivered
+		if read {
+			current, typ = &me.ReadSeq, parley.EventRead
+		}
+		result = *current
+		if seq <= *current {
 			return nil
 		}
-		me.ReadSeq, me.UpdatedAt = seq, w.now
-		readSeq = seq
+		*current, result = seq, seq
+		me.DeliveredSeq = max(me.DeliveredSeq, me.ReadSeq)
+		me.UpdatedAt = w.now
 		if err := w.PutMember(me); err != nil {
 			return err
 		}
-		e := &parley.Event{Type: parley.EventRead, ConversationID: c.ID, ActorID: actor.User.ID, Seq: seq}
+		e := &parley.Event{Type: typ, ConversationID: c.ID, ActorID: actor.User.ID, Seq: seq}
 		if me.Status != parley.StatusActive || refuseIfBlocked(w, c, actor.User.ID) != nil {
 			e.UserID = actor.User.ID // the marker stays private
 		}
 		return w.event(e)
 	})
-	return readSeq, err
+	return result, err
 }

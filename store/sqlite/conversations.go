@@ -10,17 +10,17 @@ import (
 )
 
 const convCols = `id, kind, title, created_by, created_at, direct_key, invite_policy, last_seq,
-	last_activity_at, member_count`
+	last_activity_at, member_count, last_pos`
 
 // convColsC is convCols qualified with the alias c.
 const convColsC = `c.id, c.kind, c.title, c.created_by, c.created_at, c.direct_key, c.invite_policy,
-	c.last_seq, c.last_activity_at, c.member_count`
+	c.last_seq, c.last_activity_at, c.member_count, c.last_pos`
 
 // scanConvDest returns the scan destinations of convCols; times and the
 // direct key go to the extra arguments.
 func scanConvDest(c *parley.Conversation, created, activity *int64, directKey *sql.NullString) []any {
 	return []any{&c.ID, &c.Kind, &c.Title, &c.CreatedBy, created, directKey, &c.InvitePolicy,
-		&c.LastSeq, activity, &c.MemberCount}
+		&c.LastSeq, activity, &c.MemberCount, &c.LastPos}
 }
 
 // scanConversation reads one row of convCols.
@@ -36,11 +36,12 @@ func scanConversation(s scanner) (*parley.Conversation, error) {
 }
 
 const memberCols = `conversation_id, user_id, role, status, folder, pinned_at, muted_until, read_seq,
-	joined_seq, left_seq, invited_by, joined_at, updated_at`
+	joined_seq, left_seq, invited_by, joined_at, updated_at, joined_pos, left_pos, delivered_seq`
 
 // memberColsM is memberCols qualified with the alias m.
 const memberColsM = `m.conversation_id, m.user_id, m.role, m.status, m.folder, m.pinned_at, m.muted_until,
-	m.read_seq, m.joined_seq, m.left_seq, m.invited_by, m.joined_at, m.updated_at`
+	m.read_seq, m.joined_seq, m.left_seq, m.invited_by, m.joined_at, m.updated_at, m.joined_pos, m.left_pos,
+	m.delivered_seq`
 
 // memberScan holds what scanning a member row needs besides the Member.
 type memberScan struct {
@@ -51,7 +52,8 @@ type memberScan struct {
 // dest returns the scan destinations of memberCols.
 func (ms *memberScan) dest(m *parley.Member) []any {
 	return []any{&m.ConversationID, &m.UserID, &m.Role, &m.Status, &m.Folder, &ms.pinned, &ms.muted,
-		&m.ReadSeq, &m.JoinedSeq, &m.LeftSeq, &m.InvitedBy, &ms.joined, &ms.updated}
+		&m.ReadSeq, &m.JoinedSeq, &m.LeftSeq, &m.InvitedBy, &ms.joined, &ms.updated, &m.JoinedPos, &m.LeftPos,
+		&m.DeliveredSeq}
 }
 
 // finish converts the scanned times into m.
@@ -73,9 +75,9 @@ func scanMember(s scanner) (*parley.Member, error) {
 
 // CreateConversation implements parley.ConversationTx.
 func (t *tx) CreateConversation(c *parley.Conversation) error {
-	_, err := t.exec(`INSERT INTO conversations (`+convCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := t.exec(`INSERT INTO conversations (`+convCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, string(c.Kind), c.Title, c.CreatedBy, toNanos(c.CreatedAt), nullString(c.DirectKey),
-		c.InvitePolicy, c.LastSeq, toNanos(c.LastActivityAt), c.MemberCount)
+		c.InvitePolicy, c.LastSeq, toNanos(c.LastActivityAt), c.MemberCount, c.LastPos)
 	if isUnique(err) {
 		if strings.Contains(err.Error(), "direct_key") {
 			return parley.Errorf(parley.EConflict, "direct conversation exists")
@@ -149,8 +151,9 @@ func (t *tx) AllocSeq(conversationID string, at time.Time) (int64, error) {
 
 // PutMember implements parley.ConversationTx.
 func (t *tx) PutMember(m *parley.Member) error {
-	_, err := t.exec(`INSERT INTO members (`+memberCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	_, err := t.exec(`INSERT INTO members (`+memberCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (conversation_id, user_id) DO UPDATE SET role = excluded.role,
+		joined_pos = excluded.joined_pos, left_pos = excluded.left_pos, delivered_seq = excluded.delivered_seq,
 		status = excluded.status, folder = excluded.folder, pinned_at = excluded.pinned_at,
 		muted_until = excluded.muted_until, read_seq = excluded.read_seq,
 		joined_seq = excluded.joined_seq, left_seq = excluded.left_seq,
@@ -158,7 +161,7 @@ func (t *tx) PutMember(m *parley.Member) error {
 		updated_at = excluded.updated_at`,
 		m.ConversationID, m.UserID, string(m.Role), string(m.Status), string(m.Folder),
 		toNullNanos(m.PinnedAt), toNullNanos(m.MutedUntil), m.ReadSeq, m.JoinedSeq, m.LeftSeq,
-		m.InvitedBy, toNanos(m.JoinedAt), toNanos(m.UpdatedAt))
+		m.InvitedBy, toNanos(m.JoinedAt), toNanos(m.UpdatedAt), m.JoinedPos, m.LeftPos, m.DeliveredSeq)
 	if err != nil {
 		return fmt.Errorf("put member: %w", err)
 	}
@@ -243,6 +246,27 @@ func (t *tx) Peer(conversationID, userID, peerID string) (*parley.Member, bool, 
 		wc.putBlock(userID, peerID, blocked)
 	}
 	return &m, blocked, nil
+}
+
+// DirectPeers implements parley.ConversationTx.
+func (t *tx) DirectPeers(userID string) ([]string, error) {
+	rows, err := t.query(`SELECT o.user_id FROM members me
+		JOIN conversations c ON c.id = me.conversation_id AND c.kind = 'direct'
+		JOIN members o ON o.conversation_id = me.conversation_id AND o.user_id != me.user_id
+		WHERE me.user_id = ? AND me.status = 'active' AND o.status = 'active'`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("direct peers: %w", err)
+	}
+	defer rows.Close()
+	out := []string{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
 }
 
 // Members implements parley.ConversationTx.

@@ -14,6 +14,10 @@ import (
 const messageCols = `id, conversation_id, seq, pos, sender_id, client_id, kind, body, reply_to, system,
 	created_at, edited_at, deleted_at`
 
+// messageColsM is messageCols qualified with the alias m.
+const messageColsM = `m.id, m.conversation_id, m.seq, m.pos, m.sender_id, m.client_id, m.kind, m.body,
+	m.reply_to, m.system, m.created_at, m.edited_at, m.deleted_at`
+
 // scanMessage reads one row of messageCols.
 func scanMessage(s scanner) (*parley.Message, error) {
 	var m parley.Message
@@ -47,6 +51,20 @@ func (t *tx) CreateMessage(m *parley.Message) error {
 		return fmt.Errorf("create message: %w", err)
 	}
 	m.Pos = pos
+	return t.setLastPos(m.ConversationID, pos)
+}
+
+// setLastPos records pos as the conversation's newest position.
+func (t *tx) setLastPos(conversationID string, pos int64) error {
+	if _, err := t.exec(`UPDATE conversations SET last_pos = ? WHERE id = ?`, pos, conversationID); err != nil {
+		return fmt.Errorf("set last position: %w", err)
+	}
+	if wc := t.cache(); wc != nil {
+		if c, ok := wc.convs[conversationID]; ok {
+			c.LastPos = pos
+			wc.convs[conversationID] = c
+		}
+	}
 	return nil
 }
 
@@ -288,5 +306,100 @@ func (t *tx) AppendEvent(e *parley.Event) error {
 		return fmt.Errorf("append event: %w", err)
 	}
 	e.Pos = pos
+	if e.ConversationID != "" && e.UserID == "" {
+		return t.setLastPos(e.ConversationID, pos)
+	}
 	return nil
+}
+
+// Head implements parley.EventTx.
+func (t *tx) Head() (int64, error) {
+	var next int64
+	if err := t.queryRow(`SELECT next FROM positions WHERE id = 1`).Scan(&next); err != nil {
+		return 0, fmt.Errorf("head: %w", err)
+	}
+	return next - 1, nil
+}
+
+// Position implements parley.EventTx.
+func (t *tx) Position() int64 {
+	if !t.write {
+		panic("sqlite: Position in a read transaction")
+	}
+	return t.db.pos
+}
+
+// syncMessages finds the user's messages after a position. It starts from
+// the user's memberships, skips conversations whose last_pos is not newer,
+// and in the others reads the (conversation_id, seq) index backwards only
+// as far as the device's position: positions grow with seq inside a
+// conversation, and the index entries carry the position (the rowid).
+const syncMessages = `SELECT ` + messageColsM + ` FROM members mb
+	JOIN conversations c ON c.id = mb.conversation_id
+	JOIN messages m ON m.conversation_id = mb.conversation_id
+	WHERE mb.user_id = ?1 AND c.last_pos > ?2 AND mb.status != 'declined'
+	  AND m.seq > COALESCE((SELECT x.seq FROM messages x WHERE x.conversation_id = mb.conversation_id
+	      AND x.pos <= ?2 ORDER BY x.seq DESC LIMIT 1), 0)
+	  AND m.seq > mb.joined_seq
+	  AND (mb.status IN ('active', 'pending') OR m.seq <= mb.left_seq)
+	ORDER BY m.pos LIMIT ?3`
+
+// SyncMessages implements parley.EventTx.
+func (t *tx) SyncMessages(userID string, since int64, limit int) ([]*parley.Message, error) {
+	rows, err := t.query(syncMessages, userID, since, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sync messages: %w", err)
+	}
+	defer rows.Close()
+	out := []*parley.Message{}
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scan message: %w", err)
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sync messages: %w", err)
+	}
+	return out, nil
+}
+
+const eventCols = `pos, type, conversation_id, user_id, actor_id, message_id, seq, data, created_at`
+
+// syncEvents finds the events after a position that concern the user:
+// their own, and those of conversations they may see at that position.
+const syncEvents = `SELECT ` + eventCols + ` FROM (
+	SELECT e.* FROM events e WHERE e.user_id = ?1 AND e.user_id != '' AND e.pos > ?2
+	UNION ALL
+	SELECT e.* FROM members mb
+	JOIN conversations c ON c.id = mb.conversation_id
+	JOIN events e ON e.conversation_id = mb.conversation_id AND e.user_id = '' AND e.pos > ?2
+	WHERE mb.user_id = ?1 AND c.last_pos > ?2 AND mb.status != 'declined'
+	  AND e.pos >= mb.joined_pos
+	  AND (mb.status IN ('active', 'pending') OR e.pos < mb.left_pos)
+) ORDER BY pos LIMIT ?3`
+
+// SyncEvents implements parley.EventTx.
+func (t *tx) SyncEvents(userID string, since int64, limit int) ([]*parley.Event, error) {
+	rows, err := t.query(syncEvents, userID, since, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sync events: %w", err)
+	}
+	defer rows.Close()
+	out := []*parley.Event{}
+	for rows.Next() {
+		var e parley.Event
+		var data string
+		var created int64
+		if err := rows.Scan(&e.Pos, &e.Type, &e.ConversationID, &e.UserID, &e.ActorID, &e.MessageID, &e.Seq, &data, &created); err != nil {
+			return nil, fmt.Errorf("scan event: %w", err)
+		}
+		e.Data, e.CreatedAt = []byte(data), fromNanos(created)
+		out = append(out, &e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sync events: %w", err)
+	}
+	return out, nil
 }

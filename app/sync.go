@@ -1,0 +1,292 @@
+package app
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"slices"
+	"time"
+
+	"github.com/parleyhq/parley"
+)
+
+// SyncEvent is one change as a device receives it, from sync or the stream.
+// Stored changes carry their position; ephemeral ones (typing, presence)
+// have none.
+type SyncEvent struct {
+	Pos            int64           `json:"pos,omitempty"`
+	Type           string          `json:"type"`
+	ConversationID string          `json:"conversation_id,omitempty"`
+	ActorID        string          `json:"actor_id,omitempty"`
+	Seq            int64           `json:"seq,omitempty"`
+	Message        *MessageView    `json:"message,omitempty"`
+	Data           json.RawMessage `json:"data,omitempty"`
+	CreatedAt      time.Time       `json:"created_at"`
+}
+
+// SyncPage is a page of a user's changes after a position.
+type SyncPage struct {
+	Events []*SyncEvent `json:"events"`
+	// Next is the position to ask from next time.
+	Next int64 `json:"next"`
+	// More is true when more changes wait after Next.
+	More bool `json:"more,omitempty"`
+	// Limited is true when the backlog was too long to replay: Next is the
+	// current head, and the client reloads its conversations and pages
+	// their history instead.
+	Limited bool `json:"limited,omitempty"`
+}
+
+// Sync limits.
+const (
+	// DefaultSyncLimit is the page size of Sync.
+	DefaultSyncLimit = 500
+	// MaxBacklog is how far behind the head (in positions, across the
+	// whole store) a device may resume before it is told to reload.
+	MaxBacklog = 100000
+)
+
+// Head returns the newest committed position.
+func (a *App) Head(ctx context.Context) (int64, error) {
+	var head int64
+	err := a.view(ctx, func(tx parley.Tx) error {
+		var err error
+		head, err = tx.Head()
+		return err
+	})
+	return head, err
+}
+
+// Sync returns the actor's changes after position since, oldest first. A
+// since of 0 (a new device) or one too far behind gives Limited and the
+// current head, so that the device starts from its conversation list.
+func (a *App) Sync(ctx context.Context, actor *Actor, since int64, limit int) (*SyncPage, error) {
+	if since < 0 {
+		return nil, parley.Invalid("since", "since is a position this server gave")
+	}
+	if limit <= 0 || limit > DefaultSyncLimit {
+		limit = DefaultSyncLimit
+	}
+	page := &SyncPage{Events: []*SyncEvent{}}
+	err := a.view(ctx, func(tx parley.Tx) error {
+		head, err := tx.Head()
+		if err != nil {
+			return err
+		}
+		if since > head {
+			return parley.Invalid("since", "since is ahead of this server; start again without it")
+		}
+		if since == 0 || head-since > MaxBacklog {
+			page.Next, page.Limited = head, true
+			return nil
+		}
+		msgs, err := tx.SyncMessages(actor.User.ID, since, limit+1)
+		if err != nil {
+			return err
+		}
+		evs, err := tx.SyncEvents(actor.User.ID, since, limit+1)
+		if err != nil {
+			return err
+		}
+		// Merge the two ordered lists by position, up to limit.
+		var outMsgs []*parley.Message
+		var outEvs []*parley.Event
+		i, j := 0, 0
+		for len(outMsgs)+len(outEvs) < limit && (i < len(msgs) || j < len(evs)) {
+			if j >= len(evs) || (i < len(msgs) && msgs[i].Pos < evs[j].Pos) {
+				outMsgs = append(outMsgs, msgs[i])
+				i++
+			} else {
+				outEvs = append(outEvs, evs[j])
+				j++
+			}
+		}
+		page.More = i < len(msgs) || j < len(evs)
+		page.Events, err = a.hydrate(tx, actor.User.ID, outMsgs, outEvs)
+		if err != nil {
+			return err
+		}
+		page.Next = head
+		if page.More {
+			page.Next = page.Events[len(page.Events)-1].Pos
+		}
+		return nil
+	})
+	return page, err
+}
+
+// hydrate turns message rows and stored events into SyncEvents ordered by
+// position, loading message views with the viewer's membership so that
+// reply previews follow the same rules as history.
+func (a *App) hydrate(tx parley.Tx, viewerID string, msgs []*parley.Message, evs []*parley.Event) ([]*SyncEvent, error) {
+	members := map[string]*parley.Member{}
+	member := func(convID string) (*parley.Member, error) {
+		if m, ok := members[convID]; ok {
+			return m, nil
+		}
+		m, err := tx.Member(convID, viewerID)
+		if err != nil {
+			return nil, err
+		}
+		members[convID] = m
+		return m, nil
+	}
+	out := make([]*SyncEvent, 0, len(msgs)+len(evs))
+	// One hydration per conversation, not per message.
+	byConv := map[string][]*parley.Message{}
+	for _, m := range msgs {
+		byConv[m.ConversationID] = append(byConv[m.ConversationID], m)
+	}
+	views := map[string]*MessageView{}
+	for convID, group := range byConv {
+		me, err := member(convID)
+		if err != nil {
+			return nil, err
+		}
+		vs, err := messageViews(tx, me, group)
+		if err != nil {
+			return nil, err
+		}
+		for _, v := range vs {
+			views[v.ID] = v
+		}
+	}
+	for _, m := range msgs {
+		out = append(out, &SyncEvent{Pos: m.Pos, Type: parley.EventMessageCreated, ConversationID: m.ConversationID,
+			ActorID: m.SenderID, Seq: m.Seq, Message: views[m.ID], CreatedAt: m.CreatedAt})
+	}
+	for _, e := range evs {
+		se := &SyncEvent{Pos: e.Pos, Type: e.Type, ConversationID: e.ConversationID, ActorID: e.ActorID, Seq: e.Seq, CreatedAt: e.CreatedAt}
+		if len(e.Data) > 0 && string(e.Data) != "{}" {
+			se.Data = e.Data
+		}
+		if e.MessageID != "" {
+			me, err := member(e.ConversationID)
+			if err != nil {
+				return nil, err
+			}
+			msg, err := tx.MessageByID(e.MessageID)
+			if err != nil && !parley.IsNotFound(err) {
+				return nil, err
+			}
+			if msg != nil && me.CanRead(msg.Seq) {
+				vs, err := messageViews(tx, me, []*parley.Message{msg})
+				if err != nil {
+					return nil, err
+				}
+				se.Message = vs[0]
+			}
+		}
+		out = append(out, se)
+	}
+	slices.SortFunc(out, func(a, b *SyncEvent) int { return cmp.Compare(a.Pos, b.Pos) })
+	return out, nil
+}
+
+// Delivered moves the actor's delivered marker up to seq (never back).
+// Like read markers, it stays private while a request is pending or a block
+// stands between the two members of a direct conversation.
+func (a *App) Delivered(ctx context.Context, actor *Actor, convID string, seq int64) (int64, error) {
+	return a.moveMarker(ctx, actor, convID, seq, false)
+}
+
+// AudienceOf returns the users who may care about a conversation-wide
+// change: every member but those who declined. Devices re-check what they
+// may see when they sync, so a wider audience costs a query, never a leak.
+func (a *App) AudienceOf(ctx context.Context, convID string) ([]string, error) {
+	var ids []string
+	err := a.view(ctx, func(tx parley.Tx) error {
+		ms, err := tx.Members(convID)
+		if err != nil {
+			return err
+		}
+		for _, m := range ms {
+			if m.Status != parley.StatusDeclined {
+				ids = append(ids, m.UserID)
+			}
+		}
+		return nil
+	})
+	return ids, err
+}
+
+// Typing announces that the actor is typing (or stopped) in a conversation.
+// Only active members may, and only other active members hear it: nothing
+// reaches the sender of a request the actor has not accepted, and nothing
+// crosses a block. The event is ephemeral: it goes to the notifier and is
+// never stored.
+func (a *App) Typing(ctx context.Context, actor *Actor, convID string, typing bool) error {
+	var ev *parley.Event
+	err := a.view(ctx, func(tx parley.Tx) error {
+		c, _, err := activeMembership(tx, convID, actor.User.ID)
+		if err != nil {
+			return err
+		}
+		if err := refuseIfBlocked(tx, c, actor.User.ID); err != nil {
+			return err
+		}
+		var audience []string
+		if c.Kind == parley.ConversationDirect {
+			other, _, err := otherMember(tx, c, actor.User.ID)
+			if err != nil {
+				return err
+			}
+			if other.Status == parley.StatusActive {
+				audience = []string{other.UserID}
+			}
+		} else {
+			ms, err := tx.Members(c.ID)
+			if err != nil {
+				return err
+			}
+			for _, m := range ms {
+				if m.Status == parley.StatusActive && m.UserID != actor.User.ID {
+					audience = append(audience, m.UserID)
+				}
+			}
+		}
+		ev = &parley.Event{Type: parley.EventTyping, ConversationID: c.ID, ActorID: actor.User.ID,
+			Data: mustJSON(map[string]bool{"typing": typing}), CreatedAt: a.clock(), Audience: audience}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if len(ev.Audience) > 0 {
+		a.notify([]*parley.Event{ev})
+	}
+	return nil
+}
+
+// Presence announces that a user came online or went offline to the
+// people who share an active direct conversation with them, unless the
+// user hides their presence. Transports call it when a user's first device
+// connects and when the last one goes.
+func (a *App) Presence(ctx context.Context, userID string, online bool) error {
+	var ev *parley.Event
+	err := a.view(ctx, func(tx parley.Tx) error {
+		u, err := tx.UserByID(userID)
+		if err != nil || !u.ShowPresence {
+			return err
+		}
+		peers, err := tx.DirectPeers(userID)
+		if err != nil {
+			return err
+		}
+		var audience []string
+		for _, p := range peers {
+			if blocked, err := tx.BlockedEither(userID, p); err != nil {
+				return err
+			} else if !blocked {
+				audience = append(audience, p)
+			}
+		}
+		ev = &parley.Event{Type: parley.EventPresence, ActorID: userID, Data: mustJSON(map[string]bool{"online": online}),
+			CreatedAt: a.clock(), Audience: audience}
+		return nil
+	})
+	if err == nil && ev != nil && len(ev.Audience) > 0 {
+		a.notify([]*parley.Event{ev})
+	}
+	return err
+}
