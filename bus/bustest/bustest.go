@@ -260,4 +260,3 @@ func testClose(t *testing.T, b parley.Bus) {
 		t.Errorf("got %v", c.got)
 	}
 }
-
