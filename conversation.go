@@ -93,7 +93,8 @@ type Member struct {
 	// JoinedSeq is the conversation's LastSeq when the member joined: group
 	// members see messages after it.
 	JoinedSeq int64
-	// LeftSeq, for left and removed members, is the last message they may see.
+	// LeftSeq, for left and removed members, is the last message they may
+	// see; for a pending group invitee, the last message of the preview.
 	LeftSeq   int64
 	InvitedBy string
 	JoinedAt  time.Time
@@ -120,14 +121,27 @@ func (m *Member) SeesEvent(pos int64) bool {
 }
 
 // CanRead reports whether the member may read the message with sequence seq.
+// A pending member with LeftSeq set (a group invitee) previews only up to
+// it: the invite, not the group's traffic.
 func (m *Member) CanRead(seq int64) bool {
 	switch m.Status {
-	case StatusActive, StatusPending:
+	case StatusActive:
 		return seq > m.JoinedSeq
+	case StatusPending:
+		return seq > m.JoinedSeq && (m.LeftSeq == 0 || seq <= m.LeftSeq)
 	case StatusLeft, StatusRemoved:
 		return seq > m.JoinedSeq && seq <= m.LeftSeq
 	}
 	return false
+}
+
+// MaxReadable returns the highest sequence number the member may read in a
+// conversation whose newest message is lastSeq.
+func (m *Member) MaxReadable(lastSeq int64) int64 {
+	if m.LeftSeq > 0 && m.Status != StatusActive {
+		return min(lastSeq, m.LeftSeq)
+	}
+	return lastSeq
 }
 
 // ConversationCursor is a position in a member's conversation list, which is

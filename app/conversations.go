@@ -161,6 +161,9 @@ func (a *App) CreateDirect(ctx context.Context, actor *Actor, handle string) (vi
 // acceptRequest makes a pending (or declined) member active and files the
 // conversation in their inbox.
 func acceptRequest(w *writer, c *parley.Conversation, m *parley.Member) error {
+	if c.Kind == parley.ConversationGroup {
+		m.LeftSeq = 0 // the invite's preview limit ends
+	}
 	if err := setStatus(w, m, parley.StatusActive); err != nil {
 		return err
 	}
@@ -338,11 +341,9 @@ func conversationView(tx parley.Tx, viewerID string, c *parley.Conversation, me 
 		Folder: string(me.Folder), Status: string(me.Status), Role: string(me.Role), Pinned: me.PinnedAt != nil,
 		MutedUntil: me.MutedUntil, ReadSeq: me.ReadSeq, Request: me.Status == parley.StatusPending,
 	}
-	visibleMax := c.LastSeq
-	former := me.Status == parley.StatusLeft || me.Status == parley.StatusRemoved
-	if former {
+	visibleMax := me.MaxReadable(c.LastSeq)
+	if former := me.Status == parley.StatusLeft || me.Status == parley.StatusRemoved; former {
 		// A former member sees the conversation as it was when they went.
-		visibleMax = me.LeftSeq
 		v.LastSeq, v.MemberCount = me.LeftSeq, 0
 		withMembers = false
 	}
@@ -352,7 +353,7 @@ func conversationView(tx parley.Tx, viewerID string, c *parley.Conversation, me 
 			return nil, err
 		}
 		if visibleMax < c.LastSeq {
-			n = 0 // a former member has nothing new to read
+			n = 0 // a former member or an invitee has nothing new to read
 		}
 		v.UnreadCount = n
 		last, err := tx.Messages(parley.MessageRange{ConversationID: c.ID, MinSeq: me.JoinedSeq + 1, MaxSeq: visibleMax, Limit: 1, Descending: true})

@@ -150,6 +150,7 @@ func (a *App) addMembers(w *writer, actor *Actor, c *parley.Conversation, handle
 			JoinedPos: w.Position()}
 		if route == RouteRequest {
 			m.Status, m.Folder, action = parley.StatusPending, parley.FolderRequests, "member_invited"
+			m.LeftSeq = c.LastSeq + 1 // the preview ends with the invite itself
 		}
 		if err := w.PutMember(m); err != nil {
 			return nil, err

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"math"
 	"strconv"
 	"strings"
 
@@ -213,8 +214,8 @@ func (a *App) Messages(ctx context.Context, actor *Actor, convID string, q Histo
 	if q.BeforeSeq != nil {
 		before = *q.BeforeSeq
 	}
-	if after < 0 {
-		return nil, parley.Invalid("after_seq", "sequence numbers are not negative")
+	if after < 0 || after == math.MaxInt64 {
+		return nil, parley.Invalid("after_seq", "after_seq is a sequence number")
 	} else if before < 0 {
 		return nil, parley.Invalid("before_seq", "sequence numbers are not negative")
 	}
@@ -228,10 +229,8 @@ func (a *App) Messages(ctx context.Context, actor *Actor, convID string, q Histo
 		if err != nil {
 			return err
 		}
-		r := parley.MessageRange{ConversationID: c.ID, AfterSeq: after, BeforeSeq: before, MinSeq: me.JoinedSeq + 1, Limit: limit + 1}
-		if me.Status == parley.StatusLeft || me.Status == parley.StatusRemoved {
-			r.MaxSeq = me.LeftSeq
-		}
+		r := parley.MessageRange{ConversationID: c.ID, AfterSeq: after, BeforeSeq: before, MinSeq: me.JoinedSeq + 1,
+			MaxSeq: me.MaxReadable(c.LastSeq), Limit: limit + 1}
 		r.Descending = q.AfterSeq == nil
 		msgs, err := tx.Messages(r)
 		if err != nil {
@@ -442,11 +441,7 @@ func (a *App) moveMarker(ctx context.Context, actor *Actor, convID string, seq i
 		if err != nil {
 			return err
 		}
-		maxSeq := c.LastSeq
-		if me.Status == parley.StatusLeft || me.Status == parley.StatusRemoved {
-			maxSeq = me.LeftSeq
-		}
-		seq := min(seq, maxSeq)
+		seq := min(seq, me.MaxReadable(c.LastSeq))
 		current := &me.DeliveredSeq
 		typ := parley.EventDelivered
 		if read {

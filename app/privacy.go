@@ -48,16 +48,20 @@ func RouteDM(c Contact) Route {
 }
 
 // RouteGroupAdd decides what adding someone to a group does: a block either
-// way refuses; people who follow the adder are added; everyone else gets an
-// invite in their requests folder, which they may accept or decline.
+// way refuses; people who follow the adder are added (unless their policy
+// is closed); people with an open policy get an invite in their requests
+// folder; everyone else is refused, so that a group cannot carry what a
+// direct message may not.
 func RouteGroupAdd(c Contact) Route {
 	switch {
-	case c.Blocked:
+	case c.Blocked, c.RecipientPolicy == parley.PolicyClosed:
 		return RouteRefused
-	case c.RecipientFollowsSender && c.RecipientPolicy != parley.PolicyClosed:
+	case c.RecipientFollowsSender:
 		return RouteInbox
-	default:
+	case c.RecipientPolicy == parley.PolicyOpen:
 		return RouteRequest
+	default:
+		return RouteRefused
 	}
 }
 

@@ -95,8 +95,9 @@ func TestRouteGroupAdd(t *testing.T) {
 		{"follower is added", Contact{RecipientPolicy: parley.PolicyOpen, RecipientFollowsSender: true}, RouteInbox},
 		{"follower with following policy is added", Contact{RecipientPolicy: parley.PolicyFollowing, RecipientFollowsSender: true}, RouteInbox},
 		{"stranger is invited", Contact{RecipientPolicy: parley.PolicyOpen}, RouteRequest},
-		{"stranger with following policy is invited", Contact{RecipientPolicy: parley.PolicyFollowing}, RouteRequest},
-		{"closed follower is invited", Contact{RecipientPolicy: parley.PolicyClosed, RecipientFollowsSender: true}, RouteRequest},
+		{"stranger with following policy is refused", Contact{RecipientPolicy: parley.PolicyFollowing}, RouteRefused},
+		{"closed follower is refused", Contact{RecipientPolicy: parley.PolicyClosed, RecipientFollowsSender: true}, RouteRefused},
+		{"closed stranger is refused", Contact{RecipientPolicy: parley.PolicyClosed}, RouteRefused},
 		{"blocked is refused", Contact{RecipientPolicy: parley.PolicyOpen, RecipientFollowsSender: true, Blocked: true}, RouteRefused},
 	}
 	for _, tt := range tests {

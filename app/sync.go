@@ -156,6 +156,16 @@ func (a *App) hydrate(tx parley.Tx, viewerID string, msgs []*parley.Message, evs
 			ActorID: m.SenderID, Seq: m.Seq, Message: views[m.ID], CreatedAt: m.CreatedAt})
 	}
 	for _, e := range evs {
+		if e.Type == parley.EventRead || e.Type == parley.EventDelivered {
+			// A marker past what the viewer may read says nothing they need.
+			if e.UserID == "" {
+				if me, err := member(e.ConversationID); err != nil {
+					return nil, err
+				} else if !me.CanRead(e.Seq) && e.ActorID != viewerID {
+					continue
+				}
+			}
+		}
 		se := &SyncEvent{Pos: e.Pos, Type: e.Type, ConversationID: e.ConversationID, ActorID: e.ActorID, Seq: e.Seq, CreatedAt: e.CreatedAt}
 		if len(e.Data) > 0 && string(e.Data) != "{}" {
 			se.Data = e.Data
@@ -164,6 +174,9 @@ func (a *App) hydrate(tx parley.Tx, viewerID string, msgs []*parley.Message, evs
 			me, err := member(e.ConversationID)
 			if err != nil {
 				return nil, err
+			}
+			if !me.CanRead(e.Seq) {
+				continue // about a message from outside the member's view
 			}
 			msg, err := tx.MessageByID(e.MessageID)
 			if err != nil && !parley.IsNotFound(err) {

@@ -117,8 +117,11 @@ func (s *Server) file(change func(*http.Request) (app.FolderChange, error)) auth
 	}
 }
 
+// muteForever is what an empty mute body means.
+var muteForever = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+
 // mute takes {"until": RFC 3339} or {"duration_seconds": n}; an empty body
-// mutes for ever (until year 9999).
+// mutes for ever (muted_until 2200-01-01).
 func (s *Server) mute(w http.ResponseWriter, r *http.Request, actor *app.Actor) error {
 	return s.file(func(r *http.Request) (app.FolderChange, error) {
 		var in struct {
@@ -130,13 +133,13 @@ func (s *Server) mute(w http.ResponseWriter, r *http.Request, actor *app.Actor) 
 				return app.FolderChange{}, err
 			}
 		}
-		until := time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
+		until := muteForever
 		switch {
 		case in.Until != nil && in.DurationSeconds != nil:
 			return app.FolderChange{}, parley.Invalid("until", "give until or duration_seconds, not both")
 		case in.Until != nil:
-			if in.Until.Before(time.Now()) {
-				return app.FolderChange{}, parley.Invalid("until", "until is in the past")
+			if in.Until.Before(time.Now()) || in.Until.After(muteForever) {
+				return app.FolderChange{}, parley.Invalid("until", "until is between now and 2200-01-01")
 			}
 			until = *in.Until
 		case in.DurationSeconds != nil:

@@ -179,10 +179,10 @@ func TestGroups(t *testing.T) {
 		rm := r.(map[string]any)
 		results[rm["handle"].(string)] = rm["result"].(string)
 	}
-	if results["fan"] != "already_member" && results["fan"] != "added" || results["stranger"] != "invited" || results["closed_one"] != "invited" || results["ghost_user"] != "refused" {
+	if results["fan"] != "already_member" && results["fan"] != "added" || results["stranger"] != "invited" || results["closed_one"] != "refused" || results["ghost_user"] != "refused" {
 		t.Errorf("add results = %v", results)
 	}
-	if g["title"] != "Book club" || g["role"] != "owner" || g["member_count"] != 4.0 {
+	if g["title"] != "Book club" || g["role"] != "owner" || g["member_count"] != 3.0 {
 		t.Errorf("group = %v", g)
 	}
 	if got := fan.folder("inbox"); !slices.Equal(got, []string{conv}) {
@@ -195,7 +195,19 @@ func TestGroups(t *testing.T) {
 	wantProblem(t, stranger.do("POST", "/api/v1/conversations/"+conv+"/messages", map[string]string{"text": "hi"}), http.StatusForbidden, "forbidden")
 	must(t, stranger.do("POST", "/api/v1/conversations/"+conv+"/accept", nil), http.StatusOK)
 	stranger.send(conv, "thanks for the invite")
-	must(t, closed.do("POST", "/api/v1/conversations/"+conv+"/decline", nil), http.StatusNoContent)
+	wantProblem(t, closed.do("GET", "/api/v1/conversations/"+conv, nil), http.StatusNotFound, "not_found")
+	// A declined invite leaves the group.
+	decliner := ts.register("decliner", "person")
+	must(t, owner.do("POST", "/api/v1/conversations/"+conv+"/members", map[string]any{"members": []string{"decliner"}}), http.StatusOK)
+	// An invitee previews the invite, not the group's traffic.
+	owner.send(conv, "members-only chatter")
+	preview := must(t, decliner.do("GET", "/api/v1/conversations/"+conv+"/messages", nil), http.StatusOK).Items()
+	for _, m := range preview {
+		if m["kind"] != "system" {
+			t.Errorf("invitee previews a message: %v", m)
+		}
+	}
+	must(t, decliner.do("POST", "/api/v1/conversations/"+conv+"/decline", nil), http.StatusNoContent)
 	if v := must(t, owner.do("GET", "/api/v1/conversations/"+conv, nil), http.StatusOK).JSON(); v["member_count"] != 3.0 {
 		t.Errorf("member_count after a decline = %v", v["member_count"])
 	}

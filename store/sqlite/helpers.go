@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -31,8 +32,16 @@ func toNanos(t time.Time) int64 {
 	if t.IsZero() {
 		return 0
 	}
+	// UnixNano is undefined past 2262; clamp so that a far-future time (a
+	// mute "for ever") stays far in the future instead of wrapping around.
+	if t.After(maxTime) {
+		return maxTime.UnixNano()
+	}
 	return t.UnixNano()
 }
+
+// maxTime is the latest time the store keeps exactly.
+var maxTime = time.Unix(0, math.MaxInt64).UTC()
 
 // fromNanos is the inverse of toNanos; times come back in UTC.
 func fromNanos(n int64) time.Time {

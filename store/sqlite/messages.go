@@ -188,6 +188,7 @@ func (t *tx) MessageEdits(messageID string) ([]*parley.MessageEdit, error) {
 // resend with it finds the tombstone; purging twice keeps the first
 // DeletedAt.
 func (t *tx) PurgeMessage(id string, at time.Time) error {
+	t.db.purged.Store(true)
 	res, err := t.exec(`UPDATE messages SET body = '', reply_to = '', system = '', edited_at = NULL,
 		deleted_at = COALESCE(deleted_at, ?) WHERE id = ?`, toNanos(at), id)
 	if err != nil {
@@ -341,7 +342,7 @@ const syncMessages = `SELECT ` + messageColsM + ` FROM members mb
 	  AND m.seq > COALESCE((SELECT x.seq FROM messages x WHERE x.conversation_id = mb.conversation_id
 	      AND x.pos <= ?2 ORDER BY x.seq DESC LIMIT 1), 0)
 	  AND m.seq > mb.joined_seq
-	  AND (mb.status IN ('active', 'pending') OR m.seq <= mb.left_seq)
+	  AND (mb.status = 'active' OR mb.status = 'pending' AND mb.left_seq = 0 OR m.seq <= mb.left_seq)
 	ORDER BY m.pos LIMIT ?3`
 
 // SyncMessages implements parley.EventTx.

@@ -15,7 +15,9 @@ import (
 	"os"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/parleyhq/parley"
@@ -56,6 +58,9 @@ type DB struct {
 	// restarts and deletions. A rolled-back batch leaves a gap, which is
 	// allowed.
 	pos int64
+	// purged is set when a commit unsent a message: the next checkpoint
+	// truncates the log so that no copy of the content stays in it.
+	purged atomic.Bool
 	// cache serves the committer's repeated reads; see writeCache.
 	cache *writeCache
 	// lastFailed is set when the last batch had a failing update; only the
@@ -113,7 +118,17 @@ func Open(path string, opts Options) (*DB, error) {
 	}
 	read.SetMaxOpenConns(opts.ReadConns)
 	read.SetMaxIdleConns(opts.ReadConns)
-	ckpt, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	// The checkpointer waits for readers only briefly: RESTART and TRUNCATE
+	// hold the writer lock while they wait, and a send must not stall
+	// behind a slow reader. A checkpoint that gives up tries again later.
+	cq := url.Values{}
+	for _, p := range pragmas {
+		if !strings.HasPrefix(p, "busy_timeout") {
+			cq.Add("_pragma", p)
+		}
+	}
+	cq.Add("_pragma", "busy_timeout(50)")
+	ckpt, err := sql.Open("sqlite", "file:"+path+"?"+cq.Encode())
 	if err != nil {
 		write.Close()
 		read.Close()
@@ -280,6 +295,14 @@ func (db *DB) tryBatch(batch []*updateReq, savepoints bool) (errs []error, ok bo
 		}
 		if savepoints {
 			errs[i] = db.runOne(t, r)
+			if t.broken {
+				stx.Rollback()
+				db.cache.reset()
+				for j := range errs {
+					errs[j] = fmt.Errorf("batch abandoned: %w", errs[i])
+				}
+				return errs, true
+			}
 		} else if errs[i] = runFn(t, r); errs[i] != nil {
 			stx.Rollback()
 			db.cache.reset()
@@ -322,6 +345,9 @@ func (db *DB) runOne(t *tx, r *updateReq) (err error) {
 	if err = runFn(t, r); err != nil {
 		db.cache.reset()
 		if _, rerr := t.exec("ROLLBACK TO u"); rerr != nil {
+			// The failed update's writes could not be undone: nothing of
+			// this batch may commit.
+			t.broken = true
 			err = errors.Join(err, fmt.Errorf("rollback to savepoint: %w", rerr))
 		}
 	}
@@ -388,13 +414,16 @@ func (db *DB) checkpointLoop() {
 		case <-t.C:
 		}
 		mode := "PASSIVE"
-		if fi, err := os.Stat(db.path + "-wal"); err == nil && fi.Size() > walLimit {
+		truncate := db.purged.Swap(false)
+		if truncate {
+			mode = "TRUNCATE"
+		} else if fi, err := os.Stat(db.path + "-wal"); err == nil && fi.Size() > walLimit {
 			mode = "RESTART"
 		}
-		if _, err := db.ckpt.Exec("PRAGMA wal_checkpoint(" + mode + ")"); err != nil {
-			// The next tick tries again; a log that keeps growing shows in
-			// the file size.
-			continue
+		var busy, logFrames, done int
+		err := db.ckpt.QueryRow("PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &logFrames, &done)
+		if truncate && (err != nil || busy != 0) {
+			db.purged.Store(true) // readers were in the way; try again next tick
 		}
 	}
 }
@@ -470,6 +499,8 @@ type tx struct {
 
 	mu     sync.Mutex
 	misses []string // queries run unprepared, to prepare once the tx ends
+	// broken is set when a failed update's writes could not be undone.
+	broken bool
 	// bound memoizes statements bound to this transaction: a write
 	// transaction serves a whole batch and runs the same few statements
 	// hundreds of times.
