@@ -164,18 +164,43 @@ func (a *App) Authenticate(ctx context.Context, token string) (*Actor, error) {
 
 // Logout ends the actor's current session; other devices stay signed in.
 func (a *App) Logout(ctx context.Context, actor *Actor) error {
-	return a.update(ctx, func(w *writer) error { return w.DeleteSession(actor.User.ID, actor.SessionID) })
+	if err := a.update(ctx, func(w *writer) error { return w.DeleteSession(actor.User.ID, actor.SessionID) }); err != nil {
+		return err
+	}
+	a.revoke(actor.User.ID, []string{actor.SessionID})
+	return nil
+}
+
+// endSessions deletes every session of a user but keep and returns the ids
+// that went, for revocation.
+func endSessions(w *writer, userID, keep string) ([]string, error) {
+	ss, err := w.Sessions(userID)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, s := range ss {
+		if s.ID != keep {
+			ids = append(ids, s.ID)
+		}
+	}
+	_, err = w.DeleteSessionsExcept(userID, keep)
+	return ids, err
 }
 
 // LogoutEverywhere ends every session of the actor, the current one included.
 func (a *App) LogoutEverywhere(ctx context.Context, actor *Actor) (int, error) {
-	var n int
+	var ended []string
 	err := a.update(ctx, func(w *writer) error {
 		var err error
-		n, err = w.DeleteSessionsExcept(actor.User.ID, "")
+		ended, err = endSessions(w, actor.User.ID, "")
 		return err
 	})
-	return n, err
+	if err != nil {
+		return 0, err
+	}
+	a.revoke(actor.User.ID, ended)
+	return len(ended), nil
 }
 
 // Sessions lists the actor's sessions.
@@ -197,7 +222,11 @@ func (a *App) Sessions(ctx context.Context, actor *Actor) ([]SessionView, error)
 
 // RevokeSession ends one of the actor's sessions.
 func (a *App) RevokeSession(ctx context.Context, actor *Actor, sessionID string) error {
-	return a.update(ctx, func(w *writer) error { return w.DeleteSession(actor.User.ID, sessionID) })
+	if err := a.update(ctx, func(w *writer) error { return w.DeleteSession(actor.User.ID, sessionID) }); err != nil {
+		return err
+	}
+	a.revoke(actor.User.ID, []string{sessionID})
+	return nil
 }
 
 // ChangePassword replaces the actor's password after checking the current
@@ -216,7 +245,8 @@ func (a *App) ChangePassword(ctx context.Context, actor *Actor, current, next st
 		return err
 	}
 	hash := hashPassword(next, a.cfg.Password)
-	return a.update(ctx, func(w *writer) error {
+	var ended []string
+	err := a.update(ctx, func(w *writer) error {
 		u, err := w.UserByID(actor.User.ID)
 		if err != nil {
 			return err
@@ -225,9 +255,14 @@ func (a *App) ChangePassword(ctx context.Context, actor *Actor, current, next st
 		if err := w.UpdateUser(u); err != nil {
 			return err
 		}
-		_, err = w.DeleteSessionsExcept(u.ID, actor.SessionID)
+		ended, err = endSessions(w, u.ID, actor.SessionID)
 		return err
 	})
+	if err != nil {
+		return err
+	}
+	a.revoke(actor.User.ID, ended)
+	return nil
 }
 
 // ProfileUpdate holds the fields to change; nil leaves a field as it is.

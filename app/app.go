@@ -66,6 +66,7 @@ type App struct {
 	log    *slog.Logger
 	now    func() time.Time
 	notify func([]*parley.Event)
+	revoke func(userID string, sessionIDs []string)
 
 	loginByHandle  *Limiter
 	loginByAddress *Limiter
@@ -85,6 +86,13 @@ func WithLogger(l *slog.Logger) Option { return func(a *App) { a.log = l } }
 // must not block.
 func WithNotify(fn func([]*parley.Event)) Option { return func(a *App) { a.notify = fn } }
 
+// WithRevoke sets the function told which sessions ended (logout, revoked
+// session, password change), so that their live connections close. It must
+// not block.
+func WithRevoke(fn func(userID string, sessionIDs []string)) Option {
+	return func(a *App) { a.revoke = fn }
+}
+
 // New returns an App on store.
 func New(store parley.Store, cfg Config, opts ...Option) *App {
 	cfg.setDefaults()
@@ -94,6 +102,7 @@ func New(store parley.Store, cfg Config, opts ...Option) *App {
 		log:    slog.Default(),
 		now:    time.Now,
 		notify: func([]*parley.Event) {},
+		revoke: func(string, []string) {},
 	}
 	for _, o := range opts {
 		o(a)

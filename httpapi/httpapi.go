@@ -22,6 +22,7 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/app"
+	"github.com/parleyhq/parley/realtime"
 )
 
 // MaxBodyBytes caps a request body unless a route says otherwise.
@@ -37,6 +38,8 @@ type Server struct {
 	mux *http.ServeMux
 	// TrustProxy makes the client address come from X-Forwarded-For.
 	trustProxy bool
+	hub        *realtime.Hub
+	streamer   Streamer
 }
 
 // Options configure a Server.
@@ -45,6 +48,10 @@ type Options struct {
 	// TrustProxy takes client addresses from X-Forwarded-For, for servers
 	// behind a reverse proxy.
 	TrustProxy bool
+	// Hub, when set, makes sync long-poll and enables stream tickets.
+	Hub *realtime.Hub
+	// Streamer, when set with Hub, serves GET /api/v1/stream.
+	Streamer Streamer
 }
 
 // New returns the API handler for a.
@@ -52,7 +59,7 @@ func New(a *app.App, opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	s := &Server{app: a, log: opts.Logger, mux: http.NewServeMux(), trustProxy: opts.TrustProxy}
+	s := &Server{app: a, log: opts.Logger, mux: http.NewServeMux(), trustProxy: opts.TrustProxy, hub: opts.Hub, streamer: opts.Streamer}
 	s.routes()
 	return s
 }

@@ -67,6 +67,11 @@ func (s *Server) routes() {
 	s.auth("POST /api/v1/conversations/{id}/leave", s.leave)
 	s.auth("POST /api/v1/conversations/{id}/read", s.markRead)
 
+	// Real time.
+	s.auth("GET /api/v1/sync", s.sync)
+	s.auth("POST /api/v1/stream/tickets", s.issueTicket)
+	s.handle("GET /api/v1/stream", s.stream)
+
 	// Messages.
 	s.auth("POST /api/v1/conversations/{id}/messages", s.send)
 	s.auth("GET /api/v1/conversations/{id}/messages", s.listMessages)

@@ -17,8 +17,11 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/app"
+	"github.com/parleyhq/parley/bus/inproc"
 	"github.com/parleyhq/parley/httpapi"
+	"github.com/parleyhq/parley/realtime"
 	"github.com/parleyhq/parley/store/sqlite"
+	"github.com/parleyhq/parley/wsgateway"
 )
 
 // Config is everything needed to run a node.
@@ -33,6 +36,9 @@ type Config struct {
 	DatabaseURL string
 	// TrustProxy takes client addresses from X-Forwarded-For.
 	TrustProxy bool
+	// AllowedOrigins are browser origins, besides the server's own, that
+	// may open the WebSocket stream (PARLEY_ALLOWED_ORIGINS).
+	AllowedOrigins []string
 	// App holds the rule limits.
 	App app.Config
 }
@@ -44,12 +50,15 @@ func Defaults() Config {
 
 // Server is a running Parley node.
 type Server struct {
-	cfg   Config
-	log   *slog.Logger
-	Store parley.Store
-	App   *app.App
-	ln    net.Listener
-	http  *http.Server
+	cfg     Config
+	log     *slog.Logger
+	Store   parley.Store
+	App     *app.App
+	Bus     parley.Bus
+	Hub     *realtime.Hub
+	gateway *wsgateway.Gateway
+	ln      net.Listener
+	http    *http.Server
 }
 
 // OpenStore opens the store that cfg names, creating the data directory.
@@ -91,14 +100,28 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := app.New(st, cfg.App, app.WithLogger(log))
+	bus := inproc.New(0)
+	// The hub needs the app and the app notifies the hub: tie the knot
+	// through a variable.
+	var hub *realtime.Hub
+	a := app.New(st, cfg.App, app.WithLogger(log),
+		app.WithNotify(func(evs []*parley.Event) { hub.Publish(evs) }),
+		app.WithRevoke(func(user string, sessions []string) { hub.RevokeSessions(user, sessions) }))
+	if hub, err = realtime.New(a, bus, log); err != nil {
+		bus.Close()
+		st.Close()
+		return nil, err
+	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
+		hub.Close()
+		bus.Close()
 		st.Close()
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
-	api := httpapi.New(a, httpapi.Options{Logger: log, TrustProxy: cfg.TrustProxy})
-	s := &Server{cfg: cfg, log: log, Store: st, App: a, ln: ln}
+	gw := wsgateway.New(a, hub, wsgateway.Options{Logger: log, OriginPatterns: cfg.AllowedOrigins})
+	api := httpapi.New(a, httpapi.Options{Logger: log, TrustProxy: cfg.TrustProxy, Hub: hub, Streamer: gw})
+	s := &Server{cfg: cfg, log: log, Store: st, App: a, Bus: bus, Hub: hub, gateway: gw, ln: ln}
 	s.http = &http.Server{
 		Handler:           api,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -125,9 +148,13 @@ func (s *Server) Serve() error {
 	return nil
 }
 
-// Shutdown stops accepting requests, waits for those in flight (until ctx
-// ends), then closes the store so that every acknowledged write is on disk.
+// Shutdown closes every stream with "going away" (clients resume on
+// another node or after the restart), stops accepting requests, waits for
+// those in flight (until ctx ends), then closes the store so that every
+// acknowledged write is on disk.
 func (s *Server) Shutdown(ctx context.Context) error {
+	herr := s.Hub.Close()
+	werr := s.gateway.Wait(ctx)
 	err := s.http.Shutdown(ctx)
-	return errors.Join(err, s.Store.Close())
+	return errors.Join(herr, werr, err, s.Bus.Close(), s.Store.Close())
 }

@@ -127,6 +127,7 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	fs.StringVar(&cfg.DatabaseURL, "database-url", str("PARLEY_DATABASE_URL", ""), "database: empty for SQLite in the data dir, or sqlite:PATH (PARLEY_DATABASE_URL)")
 	logLevel := fs.String("log-level", str("PARLEY_LOG_LEVEL", "info"), "debug, info, warn or error (PARLEY_LOG_LEVEL)")
 	fs.BoolVar(&cfg.TrustProxy, "trust-proxy", trust, "take client addresses from X-Forwarded-For (PARLEY_TRUST_PROXY)")
+	origins := fs.String("allowed-origins", str("PARLEY_ALLOWED_ORIGINS", ""), "comma-separated browser origins, besides the server's own, allowed to open the stream (PARLEY_ALLOWED_ORIGINS)")
 	fs.IntVar(&cfg.App.RequestLimit, "request-limit", reqLimit, "messages allowed into a request before it is accepted; 0 = 3 (PARLEY_REQUEST_LIMIT)")
 	fs.DurationVar(&cfg.App.EditWindow, "edit-window", editWindow, "how long a message stays editable; 0 = 15m (PARLEY_EDIT_WINDOW)")
 	fs.IntVar(&cfg.App.MaxGroupMembers, "max-group-members", maxMembers, "group size limit; 0 = 1000 (PARLEY_MAX_GROUP_MEMBERS)")
@@ -135,6 +136,11 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	}
 	if fs.NArg() > 0 {
 		return cfg, "", fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	for _, o := range strings.Split(*origins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			cfg.AllowedOrigins = append(cfg.AllowedOrigins, o)
+		}
 	}
 	return cfg, *logLevel, nil
 }

@@ -1,0 +1,105 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/app"
+)
+
+// Streamer serves the WebSocket stream for an authenticated request
+// (wsgateway.Gateway).
+type Streamer interface {
+	Stream(w http.ResponseWriter, r *http.Request, actor *app.Actor, since int64) error
+}
+
+// MaxSyncTimeout caps how long a long-poll sync waits.
+const MaxSyncTimeout = 60 * time.Second
+
+// sync is the long-poll: changes after since at once, or else the first
+// changes within timeout seconds.
+func (s *Server) sync(w http.ResponseWriter, r *http.Request, actor *app.Actor) error {
+	since, err := queryInt(r, "since")
+	if err != nil {
+		return err
+	}
+	timeout, err := queryInt(r, "timeout")
+	if err != nil {
+		return err
+	}
+	if timeout < 0 || time.Duration(timeout)*time.Second > MaxSyncTimeout {
+		return parley.Invalid("timeout", "timeout is 0 to %d seconds", int(MaxSyncTimeout.Seconds()))
+	}
+	limit, err := queryInt(r, "limit")
+	if err != nil {
+		return err
+	}
+	if s.hub == nil || timeout == 0 {
+		page, err := s.app.Sync(r.Context(), actor, since, int(limit))
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, page)
+	}
+	// Register first, so that a change committed between the first query
+	// and the wait still wakes us.
+	dev := s.hub.Register(actor)
+	defer s.hub.Unregister(dev)
+	ctx, cancel := context.WithTimeout(r.Context(), time.Duration(timeout)*time.Second)
+	defer cancel()
+	for {
+		page, err := s.app.Sync(r.Context(), actor, since, int(limit))
+		if err != nil {
+			return err
+		}
+		if len(page.Events) > 0 || page.Limited || ctx.Err() != nil {
+			return writeJSON(w, http.StatusOK, page)
+		}
+		if !dev.Wait(ctx) {
+			select {
+			case <-dev.Revoked():
+				return parley.Errorf(parley.EUnauthorized, "the session ended")
+			default:
+			}
+			if r.Context().Err() != nil {
+				return nil // the client went away
+			}
+			return writeJSON(w, http.StatusOK, page) // timeout: nothing new
+		}
+	}
+}
+
+// issueTicket gives a browser a single-use ticket to open the stream.
+func (s *Server) issueTicket(w http.ResponseWriter, r *http.Request, actor *app.Actor) error {
+	if s.hub == nil {
+		return parley.Errorf(parley.ENotFound, "streaming is not enabled")
+	}
+	t, exp := s.hub.IssueTicket(actor)
+	return writeJSON(w, http.StatusCreated, map[string]any{"ticket": t, "expires_at": exp})
+}
+
+// stream authenticates (bearer token or ticket) and hands over to the
+// Streamer.
+func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
+	if s.streamer == nil || s.hub == nil {
+		return parley.Errorf(parley.ENotFound, "streaming is not enabled")
+	}
+	since, err := queryInt(r, "since")
+	if err != nil {
+		return err
+	}
+	var actor *app.Actor
+	if t := r.URL.Query().Get("ticket"); t != "" && !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
+		a, ok := s.hub.RedeemTicket(t)
+		if !ok {
+			return parley.Errorf(parley.EUnauthorized, "the ticket is unknown, used or expired")
+		}
+		actor = a
+	} else if actor, err = s.authenticate(r); err != nil {
+		return err
+	}
+	return s.streamer.Stream(w, r, actor, since)
+}

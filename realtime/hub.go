@@ -1,0 +1,294 @@
+// Package realtime routes change notifications to the devices connected to
+// this node. The database is the source of truth and the bus only
+// notifies: a notification wakes the devices it may concern, and each
+// device then asks app.Sync for what is new after its own position — the
+// same query a reconnecting device uses — so live delivery and resume can
+// never disagree about what a device may see. Ephemeral events (typing,
+// presence) are pushed as they are, to the audience the app chose.
+package realtime
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/app"
+)
+
+// Subject is the bus subject of change notifications.
+const Subject = "parley.changes"
+
+// notification is what travels on the bus: enough to know whom to wake,
+// never message content.
+type notification struct {
+	Type           string          `json:"t"`
+	Pos            int64           `json:"p,omitempty"`
+	ConversationID string          `json:"c,omitempty"`
+	UserID         string          `json:"u,omitempty"`
+	ActorID        string          `json:"a,omitempty"`
+	Audience       []string        `json:"aud,omitempty"`
+	Data           json.RawMessage `json:"d,omitempty"`
+	CreatedAt      time.Time       `json:"at"`
+}
+
+// Revocation types travel on the bus too; they are not stored.
+const (
+	typeRevokeSessions = "session.revoked"
+)
+
+// Hub knows the devices connected to this node.
+type Hub struct {
+	app *app.App
+	bus parley.Bus
+	log *slog.Logger
+	sub parley.Subscription
+
+	mu      sync.Mutex
+	users   map[string]map[*Device]struct{}
+	tickets map[string]ticket
+	closed  bool
+}
+
+type ticket struct {
+	actor   *app.Actor
+	expires time.Time
+}
+
+// TicketTTL is how long a stream ticket may wait to be used.
+const TicketTTL = 30 * time.Second
+
+// New returns a hub subscribed to bus. Call Publish from the app's notifier.
+func New(a *app.App, bus parley.Bus, log *slog.Logger) (*Hub, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	h := &Hub{app: a, bus: bus, log: log, users: map[string]map[*Device]struct{}{}, tickets: map[string]ticket{}}
+	sub, err := bus.Subscribe(Subject, h.receive)
+	if err != nil {
+		return nil, err
+	}
+	h.sub = sub
+	return h, nil
+}
+
+// Publish sends committed (or ephemeral) events to every node's hub. It is
+// the app's notifier: it must not block, so errors are only logged — a
+// lost notification costs latency, and devices converge through sync.
+func (h *Hub) Publish(events []*parley.Event) {
+	for _, e := range events {
+		n := notification{Type: e.Type, Pos: e.Pos, ConversationID: e.ConversationID, UserID: e.UserID,
+			ActorID: e.ActorID, Audience: e.Audience, CreatedAt: e.CreatedAt}
+		if e.Pos == 0 { // ephemeral: the payload travels with it
+			n.Data = e.Data
+		}
+		h.publish(n)
+	}
+}
+
+func (h *Hub) publish(n notification) {
+	b, err := json.Marshal(n)
+	if err != nil {
+		h.log.Error("encode notification", "err", err)
+		return
+	}
+	if err := h.bus.Publish(context.Background(), Subject, b); err != nil {
+		h.log.Warn("publish notification", "err", err)
+	}
+}
+
+// RevokeSessions tells every node to cut the devices of these sessions
+// (logout, revoked session, password change).
+func (h *Hub) RevokeSessions(userID string, sessionIDs []string) {
+	if len(sessionIDs) == 0 {
+		return
+	}
+	h.publish(notification{Type: typeRevokeSessions, UserID: userID, Audience: sessionIDs, CreatedAt: time.Now().UTC()})
+}
+
+// receive handles one bus message; nil means notifications were dropped,
+// so every local device syncs.
+func (h *Hub) receive(data []byte) {
+	if data == nil {
+		h.wakeAll()
+		return
+	}
+	var n notification
+	if err := json.Unmarshal(data, &n); err != nil {
+		h.log.Warn("bad notification", "err", err)
+		return
+	}
+	switch {
+	case n.Type == typeRevokeSessions:
+		h.revoke(n.UserID, n.Audience)
+	case n.Pos == 0: // ephemeral
+		ev := &app.SyncEvent{Type: n.Type, ConversationID: n.ConversationID, ActorID: n.ActorID, Data: n.Data, CreatedAt: n.CreatedAt}
+		for _, u := range n.Audience {
+			h.forUser(u, func(d *Device) { d.push(ev) })
+		}
+	case n.UserID != "":
+		h.forUser(n.UserID, (*Device).wake)
+	case n.ConversationID != "":
+		if !h.anyLocal() {
+			return
+		}
+		ids, err := h.app.AudienceOf(context.Background(), n.ConversationID)
+		if err != nil {
+			h.log.Warn("audience", "conversation", n.ConversationID, "err", err)
+			h.wakeAll()
+			return
+		}
+		for _, u := range ids {
+			h.forUser(u, (*Device).wake)
+		}
+	}
+}
+
+func (h *Hub) anyLocal() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.users) > 0
+}
+
+func (h *Hub) forUser(userID string, fn func(*Device)) {
+	h.mu.Lock()
+	devs := make([]*Device, 0, len(h.users[userID]))
+	for d := range h.users[userID] {
+		devs = append(devs, d)
+	}
+	h.mu.Unlock()
+	for _, d := range devs {
+		fn(d)
+	}
+}
+
+func (h *Hub) wakeAll() {
+	h.mu.Lock()
+	var devs []*Device
+	for _, ds := range h.users {
+		for d := range ds {
+			devs = append(devs, d)
+		}
+	}
+	h.mu.Unlock()
+	for _, d := range devs {
+		d.wake()
+	}
+}
+
+func (h *Hub) revoke(userID string, sessions []string) {
+	set := map[string]bool{}
+	for _, s := range sessions {
+		set[s] = true
+	}
+	h.forUser(userID, func(d *Device) {
+		if set[d.SessionID] {
+			d.revoke()
+		}
+	})
+}
+
+// Register adds a device of actor. The caller must Unregister it.
+// Presence goes online with the user's first device on this node.
+func (h *Hub) Register(actor *app.Actor) *Device {
+	d := &Device{UserID: actor.User.ID, SessionID: actor.SessionID, hub: h,
+		wakeC: make(chan struct{}, 1), pushC: make(chan *app.SyncEvent, ephemeralQueue), revoked: make(chan struct{})}
+	h.mu.Lock()
+	first := len(h.users[d.UserID]) == 0
+	if h.users[d.UserID] == nil {
+		h.users[d.UserID] = map[*Device]struct{}{}
+	}
+	h.users[d.UserID][d] = struct{}{}
+	h.mu.Unlock()
+	if first {
+		go h.presence(d.UserID, true)
+	}
+	return d
+}
+
+// Unregister removes a device; presence goes offline with the last one.
+func (h *Hub) Unregister(d *Device) {
+	h.mu.Lock()
+	delete(h.users[d.UserID], d)
+	last := len(h.users[d.UserID]) == 0
+	if last {
+		delete(h.users, d.UserID)
+	}
+	h.mu.Unlock()
+	if last {
+		go h.presence(d.UserID, false)
+	}
+}
+
+func (h *Hub) presence(userID string, online bool) {
+	if err := h.app.Presence(context.Background(), userID, online); err != nil {
+		h.log.Warn("presence", "user", userID, "err", err)
+	}
+}
+
+// Online reports whether the user has a device connected to this node.
+func (h *Hub) Online(userID string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.users[userID]) > 0
+}
+
+// Devices counts the devices connected to this node.
+func (h *Hub) Devices() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for _, ds := range h.users {
+		n += len(ds)
+	}
+	return n
+}
+
+// IssueTicket returns a single-use ticket that opens one stream as actor,
+// for browsers, which cannot set headers on a WebSocket.
+func (h *Hub) IssueTicket(actor *app.Actor) (string, time.Time) {
+	t := "tkt_" + rand.Text()
+	exp := time.Now().Add(TicketTTL)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	now := time.Now()
+	for k, v := range h.tickets { // tickets are few and short-lived
+		if now.After(v.expires) {
+			delete(h.tickets, k)
+		}
+	}
+	h.tickets[t] = ticket{actor: actor, expires: exp}
+	return t, exp.UTC()
+}
+
+// RedeemTicket returns the actor of a ticket and forgets the ticket.
+func (h *Hub) RedeemTicket(t string) (*app.Actor, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	tk, ok := h.tickets[t]
+	delete(h.tickets, t)
+	if !ok || time.Now().After(tk.expires) {
+		return nil, false
+	}
+	return tk.actor, true
+}
+
+// Close unsubscribes and tells every device the server is going away.
+func (h *Hub) Close() error {
+	h.mu.Lock()
+	h.closed = true
+	var devs []*Device
+	for _, ds := range h.users {
+		for d := range ds {
+			devs = append(devs, d)
+		}
+	}
+	h.mu.Unlock()
+	for _, d := range devs {
+		d.shutdown()
+	}
+	return h.sub.Unsubscribe()
+}
