@@ -1,0 +1,329 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// TestStreamDevices: three devices of alice and two of bob each get every
+// event once, in order, with the same positions.
+func TestStreamDevices(t *testing.T) {
+	ts := startServer(t)
+	alice, bob, conv := friends(ts, "alice", "bob")
+	tokens := map[string][]string{
+		"alice": {alice.Token, ts.login(t, "alice", "phone"), ts.login(t, "alice", "tablet")},
+		"bob":   {bob.Token, ts.login(t, "bob", "phone")},
+	}
+	devices := map[string][]*streamClient{}
+	for who, toks := range tokens {
+		for _, tok := range toks {
+			devices[who] = append(devices[who], ts.dial(t, tok, 0))
+		}
+	}
+	// A mix of changes from both sides.
+	m1 := alice.send(conv, "one")
+	bob.send(conv, "two")
+	must(t, bob.do("PUT", "/api/v1/conversations/"+conv+"/messages/"+m1["id"].(string)+"/reactions/👍", nil), http.StatusNoContent)
+	must(t, alice.do("PATCH", "/api/v1/conversations/"+conv+"/messages/"+m1["id"].(string), map[string]string{"text": "one!"}), http.StatusOK)
+	must(t, bob.do("POST", "/api/v1/conversations/"+conv+"/read", map[string]int{"seq": 2}), http.StatusOK)
+	for i := 3; i <= 20; i++ {
+		alice.send(conv, strconv.Itoa(i))
+	}
+	must(t, alice.do("PUT", "/api/v1/conversations/"+conv+"/pin", nil), http.StatusOK)
+	alice.send(conv, "last")
+
+	var reference map[string][]streamEvent = map[string][]streamEvent{}
+	for who, devs := range devices {
+		for i, d := range devs {
+			evs := d.until(isText("last"))
+			var pos []int64
+			for _, e := range evs {
+				if e.Pos <= 0 {
+					continue // ephemeral (presence)
+				}
+				if len(pos) > 0 && e.Pos <= pos[len(pos)-1] {
+					t.Fatalf("%s device %d: position %d after %d", who, i, e.Pos, pos[len(pos)-1])
+				}
+				pos = append(pos, e.Pos)
+			}
+			texts := messageTexts(evs)
+			want := []string{"one", "two"}
+			for j := 3; j <= 20; j++ {
+				want = append(want, strconv.Itoa(j))
+			}
+			want = append(want, "last")
+			if !slices.Equal(texts, want) {
+				t.Fatalf("%s device %d got messages %v", who, i, texts)
+			}
+			var stored []streamEvent
+			for _, e := range evs {
+				if e.Pos > 0 {
+					stored = append(stored, e)
+				}
+			}
+			if ref, ok := reference[who]; !ok {
+				reference[who] = stored
+			} else if len(ref) != len(stored) {
+				t.Fatalf("%s devices disagree: %d vs %d events", who, len(ref), len(stored))
+			} else {
+				for k := range ref {
+					if ref[k].Pos != stored[k].Pos || ref[k].Type != stored[k].Type {
+						t.Fatalf("%s devices disagree at %d: %+v vs %+v", who, k, ref[k], stored[k])
+					}
+				}
+			}
+			types := map[string]int{}
+			for _, e := range stored {
+				types[e.Type]++
+			}
+			if types["reaction.added"] != 1 || types["message.edited"] != 1 || types["read"] != 1 {
+				t.Errorf("%s device %d event types %v", who, i, types)
+			}
+			// The pin is alice's own business.
+			if (who == "alice") != (types["conversation.folder"] == 1) {
+				t.Errorf("%s device %d: folder events %d", who, i, types["conversation.folder"])
+			}
+		}
+	}
+}
+
+// TestStreamResume: a device that goes away while 1,000 messages arrive
+// resumes from its last position and gets all of them once, in order.
+func TestStreamResume(t *testing.T) {
+	ts := startServer(t)
+	alice, bob, conv := friends(ts, "alice", "bob")
+	d := ts.dial(t, bob.Token, 0)
+	alice.send(conv, "before")
+	last := d.until(isText("before"))
+	pos := last[len(last)-1].Pos
+	d.conn.Close(websocket.StatusNormalClosure, "going offline")
+
+	const n = 1000
+	for i := 0; i < n; i++ {
+		alice.send(conv, fmt.Sprint("m", i))
+	}
+	d2 := ts.dial(t, bob.Token, pos)
+	if d2.hello.Limited {
+		t.Fatal("resume was limited")
+	}
+	evs := d2.until(isText(fmt.Sprint("m", n-1)))
+	texts := messageTexts(evs)
+	if len(texts) != n {
+		t.Fatalf("got %d messages on resume, want %d", len(texts), n)
+	}
+	for i, s := range texts {
+		if s != fmt.Sprint("m", i) {
+			t.Fatalf("message %d is %q", i, s)
+		}
+	}
+	// Then it continues live.
+	alice.send(conv, "live")
+	d2.until(isText("live"))
+}
+
+// TestSyncAcrossRestart: positions survive a restart: no gap, no duplicate.
+func TestSyncAcrossRestart(t *testing.T) {
+	dir := t.TempDir()
+	ts := startServer(t, func(c *Config) { c.DataDir = dir })
+	alice, bob, conv := friends(ts, "alice", "bob")
+	head := must(t, bob.do("GET", "/api/v1/sync", nil), http.StatusOK).JSON()
+	if head["limited"] != true {
+		t.Fatalf("first sync without since: %v", head)
+	}
+	since := int64(head["next"].(float64))
+	alice.send(conv, "a1")
+	alice.send(conv, "a2")
+	page := syncPage(t, bob, since)
+	if got := texts(page.Events); !slices.Equal(got, []string{"a1", "a2"}) {
+		t.Fatalf("before restart: %v", got)
+	}
+	since = page.Next
+	if err := ts.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+
+	ts2 := startServer(t, func(c *Config) { c.DataDir = dir })
+	alice.ts, bob.ts = ts2, ts2
+	alice.send(conv, "b1")
+	page = syncPage(t, bob, since)
+	if got := texts(page.Events); !slices.Equal(got, []string{"b1"}) {
+		t.Fatalf("after restart: %v (since %d)", got, since)
+	}
+	if page.Events[0].Pos <= since {
+		t.Fatalf("position went back: %d after %d", page.Events[0].Pos, since)
+	}
+}
+
+type syncResult struct {
+	Events  []streamEvent `json:"events"`
+	Next    int64         `json:"next"`
+	More    bool          `json:"more"`
+	Limited bool          `json:"limited"`
+}
+
+func syncPage(t *testing.T, u *user, since int64) syncResult {
+	t.Helper()
+	r := must(t, u.do("GET", "/api/v1/sync?since="+strconv.FormatInt(since, 10), nil), http.StatusOK)
+	var p syncResult
+	decodeInto(t, r.Body, &p)
+	return p
+}
+
+func texts(evs []streamEvent) []string { return messageTexts(evs) }
+
+// TestLongPoll: sync with a timeout answers as soon as something happens.
+func TestLongPoll(t *testing.T) {
+	ts := startServer(t)
+	alice, bob, conv := friends(ts, "alice", "bob")
+	since := int64(must(t, bob.do("GET", "/api/v1/sync", nil), http.StatusOK).JSON()["next"].(float64))
+	done := make(chan syncResult, 1)
+	go func() {
+		r := bob.do("GET", fmt.Sprintf("/api/v1/sync?since=%d&timeout=30", since), nil)
+		var p syncResult
+		decodeInto(t, r.Body, &p)
+		done <- p
+	}()
+	time.Sleep(100 * time.Millisecond) // let the poll start waiting
+	alice.send(conv, "wake up")
+	select {
+	case p := <-done:
+		if got := texts(p.Events); !slices.Equal(got, []string{"wake up"}) {
+			t.Fatalf("long poll got %v", got)
+		}
+	case <-time.After(liveness):
+		t.Fatal("long poll did not return")
+	}
+	// Nothing new: it returns an empty page when the timeout ends.
+	head := int64(must(t, bob.do("GET", "/api/v1/sync", nil), http.StatusOK).JSON()["next"].(float64))
+	var p syncResult
+	decodeInto(t, must(t, bob.do("GET", fmt.Sprintf("/api/v1/sync?since=%d&timeout=1", head), nil), http.StatusOK).Body, &p)
+	if len(p.Events) != 0 || p.Next != head {
+		t.Errorf("idle long poll: %+v", p)
+	}
+	wantProblem(t, bob.do("GET", fmt.Sprintf("/api/v1/sync?since=%d", head+1000000), nil), http.StatusUnprocessableEntity, "invalid")
+	wantProblem(t, bob.do("GET", "/api/v1/sync?timeout=61", nil), http.StatusUnprocessableEntity, "invalid")
+}
+
+// TestStreamPrivacy: strangers see nothing; a removed member stops
+// receiving; a pending requester gets no read receipt or typing.
+func TestStreamPrivacy(t *testing.T) {
+	ts := startServer(t)
+	alice, _, conv := friends(ts, "alice", "bob")
+	mallory := ts.register("mallory", "person")
+	spy := ts.dial(t, mallory.Token, 0)
+
+	// Group with carol, who is then removed.
+	carol := ts.register("carol", "person")
+	must(t, carol.do("PUT", "/api/v1/users/alice/follow", nil), http.StatusNoContent)
+	g := must(t, alice.do("POST", "/api/v1/conversations", map[string]any{"kind": "group", "title": "g", "members": []string{"carol", "bob"}}), http.StatusCreated).JSON()
+	group := g["id"].(string)
+	cd := ts.dial(t, carol.Token, 0)
+	alice.send(group, "hello group")
+	cd.until(isText("hello group"))
+	must(t, alice.do("DELETE", "/api/v1/conversations/"+group+"/members/carol", nil), http.StatusNoContent)
+	cd.until(func(e streamEvent) bool { return e.Type == "member.removed" })
+	alice.send(group, "after carol")
+	alice.send(conv, "private to bob")
+
+	// A request from dave to erin: erin reads and types; dave sees neither.
+	dave, erin := ts.register("dave", "person"), ts.register("erin", "person")
+	req := dave.direct("erin")
+	dave.send(req, "hi erin")
+	dd := ts.dial(t, dave.Token, 0)
+	ed := ts.dial(t, erin.Token, 0)
+	must(t, erin.do("POST", "/api/v1/conversations/"+req+"/read", map[string]int{"seq": 1}), http.StatusOK)
+	ed.send(map[string]any{"type": "typing", "conversation_id": req, "typing": true, "id": "t1"})
+	if e := ed.until(func(e streamEvent) bool { return e.Type == "error" || e.Type == "read" }); e[len(e)-1].Type == "read" {
+		// erin's own devices see her private read marker; then the refusal.
+		ed.until(func(e streamEvent) bool { return e.Type == "error" })
+	}
+	dave.send(req, "are you there?")
+	dd.until(isText("are you there?"))
+
+	// Give stray deliveries a moment to show up, then look.
+	presence := func(e streamEvent) bool { return e.Type == "presence" }
+	spy.quiet(300*time.Millisecond, presence)
+	cd.quiet(300*time.Millisecond, presence)
+	dd.quiet(300*time.Millisecond, presence)
+}
+
+// TestStreamClosesOnLogout: ending the session closes its stream with 4001;
+// the user's other devices stay.
+func TestStreamClosesOnLogout(t *testing.T) {
+	ts := startServer(t)
+	alice, bob, conv := friends(ts, "alice", "bob")
+	phone := ts.login(t, "bob", "phone")
+	pd := ts.dial(t, phone, 0)
+	main := ts.dial(t, bob.Token, 0)
+	must(t, ts.do(phone, "DELETE", "/api/v1/sessions/current", nil), http.StatusNoContent)
+	if code := pd.waitClosed(); code != 4001 {
+		t.Errorf("close code %d, want 4001", code)
+	}
+	alice.send(conv, "still here")
+	main.until(isText("still here"))
+	// A stream cannot be opened with the dead token.
+	r := ts.do(phone, "GET", "/api/v1/stream", nil)
+	wantProblem(t, r, http.StatusUnauthorized, "unauthorized")
+}
+
+// TestStreamTicket: a browser opens the stream with a single-use ticket.
+func TestStreamTicket(t *testing.T) {
+	ts := startServer(t)
+	_, bob, _ := friends(ts, "alice", "bob")
+	tk := must(t, bob.do("POST", "/api/v1/stream/tickets", map[string]any{}), http.StatusCreated).JSON()["ticket"].(string)
+	ctx := t.Context()
+	conn, _, err := websocket.Dial(ctx, "ws://"+ts.Addr()+"/api/v1/stream?ticket="+tk, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.CloseNow()
+	if _, resp, err := websocket.Dial(ctx, "ws://"+ts.Addr()+"/api/v1/stream?ticket="+tk, nil); err == nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("a used ticket opened a stream: %v", err)
+	}
+	// A foreign origin is refused.
+	tk = must(t, bob.do("POST", "/api/v1/stream/tickets", map[string]any{}), http.StatusCreated).JSON()["ticket"].(string)
+	_, resp, err := websocket.Dial(ctx, "ws://"+ts.Addr()+"/api/v1/stream?ticket="+tk, &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {"https://evil.example"}}})
+	if err == nil || resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("foreign origin: %v", err)
+	}
+}
+
+// TestStreamShutdown: shutting down closes streams with "going away".
+func TestStreamShutdown(t *testing.T) {
+	ts := startServer(t)
+	_, bob, _ := friends(ts, "alice", "bob")
+	d := ts.dial(t, bob.Token, 0)
+	go ts.Shutdown(t.Context())
+	if code := d.waitClosed(); code != websocket.StatusGoingAway {
+		t.Errorf("close code %d, want 1001", code)
+	}
+}
+
+// TestStreamFrames: pings are answered, bad frames get an error frame.
+func TestStreamFrames(t *testing.T) {
+	ts := startServer(t)
+	alice, bob, conv := friends(ts, "alice", "bob")
+	d := ts.dial(t, bob.Token, 0)
+	d.send(map[string]any{"type": "ping", "id": "p1"})
+	if e := d.until(func(e streamEvent) bool { return e.Type == "pong" }); len(e) == 0 {
+		t.Fatal("no pong")
+	}
+	d.send(map[string]any{"type": "shout"})
+	if e := d.until(func(e streamEvent) bool { return e.Type == "error" }); e[len(e)-1].Code != "malformed_request" {
+		t.Errorf("error frame %+v", e[len(e)-1])
+	}
+	// Typing reaches the other member, delivered markers are recorded.
+	ad := ts.dial(t, alice.Token, 0)
+	d.send(map[string]any{"type": "typing", "conversation_id": conv, "typing": true})
+	ad.until(func(e streamEvent) bool { return e.Type == "typing" && e.ConversationID == conv })
+	alice.send(conv, "x")
+	d.until(isText("x"))
+	d.send(map[string]any{"type": "delivered", "conversation_id": conv, "seq": 1})
+	ad.until(func(e streamEvent) bool { return e.Type == "delivered" && e.Seq == 1 })
+}
