@@ -90,6 +90,12 @@ func (h *Hub) Publish(events []*parley.Event) {
 }
 
 func (h *Hub) publish(n notification) {
+	h.mu.Lock()
+	closed := h.closed
+	h.mu.Unlock()
+	if closed {
+		return // shutting down: the devices are gone and so is the bus
+	}
 	b, err := json.Marshal(n)
 	if err != nil {
 		h.log.Error("encode notification", "err", err)

@@ -39,6 +39,9 @@ type Config struct {
 	// AllowedOrigins are browser origins, besides the server's own, that
 	// may open the WebSocket stream (PARLEY_ALLOWED_ORIGINS).
 	AllowedOrigins []string
+	// StreamWriteTimeout is how long a stream write may wait for a slow
+	// client before it is cut off (default 10 s).
+	StreamWriteTimeout time.Duration
 	// App holds the rule limits.
 	App app.Config
 }
@@ -119,7 +122,7 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 		st.Close()
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
-	gw := wsgateway.New(a, hub, wsgateway.Options{Logger: log, OriginPatterns: cfg.AllowedOrigins})
+	gw := wsgateway.New(a, hub, wsgateway.Options{Logger: log, OriginPatterns: cfg.AllowedOrigins, WriteTimeout: cfg.StreamWriteTimeout})
 	api := httpapi.New(a, httpapi.Options{Logger: log, TrustProxy: cfg.TrustProxy, Hub: hub, Streamer: gw})
 	s := &Server{cfg: cfg, log: log, Store: st, App: a, Bus: bus, Hub: hub, gateway: gw, ln: ln}
 	s.http = &http.Server{
