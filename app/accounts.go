@@ -267,9 +267,10 @@ func (a *App) ChangePassword(ctx context.Context, actor *Actor, current, next st
 
 // ProfileUpdate holds the fields to change; nil leaves a field as it is.
 type ProfileUpdate struct {
-	DisplayName *string
-	Bio         *string
-	DMPolicy    *parley.DMPolicy
+	DisplayName  *string
+	Bio          *string
+	DMPolicy     *parley.DMPolicy
+	ShowPresence *bool
 }
 
 // UpdateProfile changes the actor's own profile and privacy settings.
@@ -305,6 +306,9 @@ func (a *App) UpdateProfile(ctx context.Context, actor *Actor, p ProfileUpdate) 
 		}
 		if p.DMPolicy != nil {
 			u.DMPolicy = *p.DMPolicy
+		}
+		if p.ShowPresence != nil {
+			u.ShowPresence = *p.ShowPresence
 		}
 		u.UpdatedAt = w.now
 		out = u

@@ -29,13 +29,14 @@ func summarize(u *parley.User) *UserSummary {
 // Me is the signed-in user's own account.
 type Me struct {
 	UserSummary
-	Bio       string    `json:"bio"`
-	DMPolicy  string    `json:"dm_policy"`
-	CreatedAt time.Time `json:"created_at"`
+	Bio          string    `json:"bio"`
+	DMPolicy     string    `json:"dm_policy"`
+	ShowPresence bool      `json:"show_presence"`
+	CreatedAt    time.Time `json:"created_at"`
 }
 
 func meView(u *parley.User) *Me {
-	return &Me{UserSummary: *summarize(u), Bio: u.Bio, DMPolicy: string(u.DMPolicy), CreatedAt: u.CreatedAt}
+	return &Me{UserSummary: *summarize(u), Bio: u.Bio, DMPolicy: string(u.DMPolicy), ShowPresence: u.ShowPresence, CreatedAt: u.CreatedAt}
 }
 
 // Profile is another user as the viewer may see them. When either blocks

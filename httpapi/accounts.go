@@ -76,14 +76,15 @@ func (s *Server) getMe(w http.ResponseWriter, r *http.Request, actor *app.Actor)
 
 func (s *Server) patchMe(w http.ResponseWriter, r *http.Request, actor *app.Actor) error {
 	var in struct {
-		DisplayName *string `json:"display_name"`
-		Bio         *string `json:"bio"`
-		DMPolicy    *string `json:"dm_policy"`
+		DisplayName  *string `json:"display_name"`
+		Bio          *string `json:"bio"`
+		DMPolicy     *string `json:"dm_policy"`
+		ShowPresence *bool   `json:"show_presence"`
 	}
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	p := app.ProfileUpdate{DisplayName: in.DisplayName, Bio: in.Bio}
+	p := app.ProfileUpdate{DisplayName: in.DisplayName, Bio: in.Bio, ShowPresence: in.ShowPresence}
 	if in.DMPolicy != nil {
 		p.DMPolicy = ptr(parley.DMPolicy(*in.DMPolicy))
 	}

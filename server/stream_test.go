@@ -327,3 +327,30 @@ func TestStreamFrames(t *testing.T) {
 	d.send(map[string]any{"type": "delivered", "conversation_id": conv, "seq": 1})
 	ad.until(func(e streamEvent) bool { return e.Type == "delivered" && e.Seq == 1 })
 }
+
+// TestPresence: peers of an active direct conversation see a user come
+// online and go offline, unless the user hides their presence.
+func TestPresence(t *testing.T) {
+	ts := startServer(t)
+	alice, bob, _ := friends(ts, "alice", "bob")
+	bd := ts.dial(t, bob.Token, 0)
+	isPresence := func(online bool) func(streamEvent) bool {
+		return func(e streamEvent) bool {
+			return e.Type == "presence" && e.ActorID == alice.ID && string(e.Data) == fmt.Sprintf(`{"online":%v}`, online)
+		}
+	}
+	ad := ts.dial(t, alice.Token, 0)
+	bd.until(isPresence(true))
+	ad.conn.Close(websocket.StatusNormalClosure, "")
+	bd.until(isPresence(false))
+
+	must(t, alice.do("PATCH", "/api/v1/me", map[string]any{"show_presence": false}), http.StatusOK)
+	ts.dial(t, alice.Token, 0)
+	bd.quiet(300*time.Millisecond, nil)
+	// A stranger never hears of alice.
+	mallory := ts.register("mallory", "person")
+	md := ts.dial(t, mallory.Token, 0)
+	must(t, alice.do("PATCH", "/api/v1/me", map[string]any{"show_presence": true}), http.StatusOK)
+	ts.dial(t, ts.login(t, "alice", "laptop"), 0)
+	md.quiet(300*time.Millisecond, nil)
+}
