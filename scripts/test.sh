@@ -22,6 +22,12 @@ echo "== go test -race"
 CGO_ENABLED=1 go test -race -count=1 -timeout 30m ./... 2>&1 | tee /tmp/parley-test.$$.log
 status=${PIPESTATUS[0]}
 
+if [ "$status" -eq 0 ]; then
+  echo "== short fuzz runs (long runs: docs/testing.md)"
+  go test -run '^$' -fuzz FuzzDecodeFrame -fuzztime 15s ./wsgateway 2>&1 | tail -3 | tee -a /tmp/parley-test.$$.log
+  status=${PIPESTATUS[0]}
+fi
+
 passed=$(grep -c '^ok ' /tmp/parley-test.$$.log || true)
 failed=$(grep -c '^FAIL' /tmp/parley-test.$$.log || true)
 rm -f /tmp/parley-test.$$.log
