@@ -15,6 +15,11 @@ type AddResult struct {
 	Code   string `json:"code,omitempty"`
 }
 
+// MaxAddPerRequest caps the handles of one create or add request: each
+// add is a few statements in the single writer, and a thousand at once
+// would hold up every send for a noticeable time.
+const MaxAddPerRequest = 200
+
 // Invite policies of groups.
 const (
 	InviteAdmins  = "admins"
@@ -43,6 +48,9 @@ func (a *App) CreateGroup(ctx context.Context, actor *Actor, in GroupInput) (*Co
 	}
 	if len(in.Members) >= a.cfg.MaxGroupMembers {
 		return nil, nil, parley.Errorf(parley.EGroupFull, "a group has at most %d members", a.cfg.MaxGroupMembers)
+	}
+	if len(in.Members) > MaxAddPerRequest {
+		return nil, nil, parley.Invalid("members", "add at most %d members per request", MaxAddPerRequest)
 	}
 	var view *ConversationView
 	var results []AddResult
@@ -80,6 +88,9 @@ func (a *App) AddMembers(ctx context.Context, actor *Actor, convID string, handl
 	}
 	if len(handles) > a.cfg.MaxGroupMembers {
 		return nil, parley.Errorf(parley.EGroupFull, "a group has at most %d members", a.cfg.MaxGroupMembers)
+	}
+	if len(handles) > MaxAddPerRequest {
+		return nil, parley.Invalid("members", "add at most %d members per request", MaxAddPerRequest)
 	}
 	var results []AddResult
 	err := a.update(ctx, func(w *writer) error {
