@@ -46,7 +46,7 @@ func (s *Server) sync(w http.ResponseWriter, r *http.Request, actor *app.Actor) 
 	}
 	// Register first, so that a change committed between the first query
 	// and the wait still wakes us.
-	dev := s.hub.Register(actor)
+	dev := s.hub.Register(actor, nil)
 	defer s.hub.Unregister(dev)
 	ctx, cancel := context.WithTimeout(r.Context(), time.Duration(timeout)*time.Second)
 	defer cancel()

@@ -24,6 +24,16 @@ type Device struct {
 	revoked  chan struct{}
 	mu       sync.Mutex
 	shutting bool
+
+	// kick, when set, is called after every signal (wake, push, revoke),
+	// so that a connection needs no goroutine of its own to wait for them.
+	kick func()
+}
+
+func (d *Device) kicked() {
+	if d.kick != nil {
+		d.kick()
+	}
 }
 
 // Wake returns a channel that receives when the device should sync.
@@ -48,6 +58,7 @@ func (d *Device) wake() {
 	case d.wakeC <- struct{}{}:
 	default: // a sync is already due; it will see this change too
 	}
+	d.kicked()
 }
 
 func (d *Device) push(e *app.SyncEvent) {
@@ -55,9 +66,13 @@ func (d *Device) push(e *app.SyncEvent) {
 	case d.pushC <- e:
 	default:
 	}
+	d.kicked()
 }
 
-func (d *Device) revoke() { d.once.Do(func() { close(d.revoked) }) }
+func (d *Device) revoke() {
+	d.once.Do(func() { close(d.revoked) })
+	d.kicked()
+}
 
 func (d *Device) shutdown() {
 	d.mu.Lock()

@@ -198,9 +198,11 @@ func (h *Hub) revoke(userID string, sessions []string) {
 }
 
 // Register adds a device of actor. The caller must Unregister it.
-// Presence goes online with the user's first device on this node.
-func (h *Hub) Register(actor *app.Actor) *Device {
-	d := &Device{UserID: actor.User.ID, SessionID: actor.SessionID, hub: h,
+// Presence goes online with the user's first device on this node. kick,
+// if not nil, is called after every signal to the device; it must not
+// block.
+func (h *Hub) Register(actor *app.Actor, kick func()) *Device {
+	d := &Device{UserID: actor.User.ID, SessionID: actor.SessionID, hub: h, kick: kick,
 		wakeC: make(chan struct{}, 1), pushC: make(chan *app.SyncEvent, ephemeralQueue), revoked: make(chan struct{})}
 	h.mu.Lock()
 	first := len(h.users[d.UserID]) == 0

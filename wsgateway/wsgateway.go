@@ -105,29 +105,268 @@ type reply struct {
 
 // Stream upgrades an authenticated request and serves the stream until the
 // client goes, the session ends or the server shuts down.
+//
+// An idle stream costs one goroutine: the handler's own, blocked reading
+// client frames. Writing happens on a goroutine started when there is
+// something to write (a change to sync, a typing event, a pong, a ping, a
+// close) and ended when there is nothing left, so that ten thousand quiet
+// devices do not hold ten thousand writer stacks.
 func (g *Gateway) Stream(w http.ResponseWriter, r *http.Request, actor *app.Actor, since int64) error {
 	if since < 0 {
 		return parley.Invalid("since", "since is a position this server gave")
 	}
-	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: g.opts.OriginPatterns})
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: g.opts.OriginPatterns})
 	if err != nil {
 		return nil // Accept has answered the client already
 	}
 	g.wg.Add(1)
 	defer g.wg.Done()
-	conn.SetReadLimit(MaxFrame)
-	// Register before the first sync so that no change between the two
-	// goes unnoticed.
-	dev := g.hub.Register(actor)
-	defer g.hub.Unregister(dev)
-
+	ws.SetReadLimit(MaxFrame)
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	replies := make(chan reply, 16)
-	go g.readLoop(ctx, cancel, conn, actor, replies)
-	status, reason := g.writeLoop(ctx, conn, dev, actor, since, replies)
-	g.close(conn, status, reason)
+	st := &stream{g: g, ws: ws, actor: actor, pos: since, ctx: ctx, cancel: cancel, first: true, idle: make(chan struct{})}
+	close(st.idle)
+	// Register before the first sync so that no change between the two
+	// goes unnoticed; the first schedule sends the hello and the backlog.
+	st.dev = g.hub.Register(actor, st.schedule)
+	st.ping = time.AfterFunc(g.opts.PingInterval, st.pingDue)
+	st.schedule()
+	st.readLoop()
+	// The client went, or the writer closed the connection.
+	cancel()
+	st.ping.Stop()
+	g.hub.Unregister(st.dev)
+	st.waitIdle()
+	ws.CloseNow()
 	return nil
+}
+
+// stream is one WebSocket connection.
+type stream struct {
+	g      *Gateway
+	ws     *websocket.Conn
+	dev    *realtime.Device
+	actor  *app.Actor
+	ctx    context.Context
+	cancel context.CancelFunc
+	ping   *time.Timer
+
+	mu       sync.Mutex
+	writing  bool          // a writer goroutine is running
+	again    bool          // something arrived while it ran
+	idle     chan struct{} // closed while no writer runs
+	replies  []reply       // answers to client frames, bounded
+	pingNow  bool
+	finished bool // the stream was closed by the writer
+	pos      int64
+	first    bool
+}
+
+// maxReplies bounds the answers waiting for one client; a client flooding
+// pings loses pongs, not server memory.
+const maxReplies = 16
+
+// schedule makes sure a writer runs; it never blocks.
+func (s *stream) schedule() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.finished {
+		return
+	}
+	if s.writing {
+		s.again = true
+		return
+	}
+	s.writing, s.again = true, false
+	s.idle = make(chan struct{})
+	go s.writeLoop()
+}
+
+func (s *stream) waitIdle() {
+	s.mu.Lock()
+	idle := s.idle
+	s.mu.Unlock()
+	<-idle
+}
+
+func (s *stream) pingDue() {
+	s.mu.Lock()
+	s.pingNow = true
+	s.mu.Unlock()
+	s.schedule()
+}
+
+// reply queues an answer to a client frame.
+func (s *stream) reply(r reply) {
+	s.mu.Lock()
+	if len(s.replies) < maxReplies {
+		s.replies = append(s.replies, r)
+	}
+	s.mu.Unlock()
+	s.schedule()
+}
+
+// readLoop handles client frames until the connection fails.
+func (s *stream) readLoop() {
+	g, ctx := s.g, s.ctx
+	for {
+		typ, b, err := s.ws.Read(ctx)
+		if err != nil {
+			return
+		}
+		if typ != websocket.MessageText {
+			s.reply(reply{Type: "error", Code: parley.EMalformed, Detail: "frames are JSON text"})
+			continue
+		}
+		f, err := DecodeFrame(b)
+		if err != nil {
+			s.reply(reply{Type: "error", Code: parley.EMalformed, Detail: err.Error()})
+			continue
+		}
+		switch f.Type {
+		case "ping":
+			s.reply(reply{Type: "pong", ID: f.ID})
+			continue
+		case "typing":
+			err = g.app.Typing(ctx, s.actor, f.ConversationID, *f.Typing)
+		case "delivered":
+			_, err = g.app.Delivered(ctx, s.actor, f.ConversationID, f.Seq)
+		case "read":
+			_, err = g.app.MarkRead(ctx, s.actor, f.ConversationID, f.Seq)
+		}
+		if err != nil && ctx.Err() == nil {
+			s.reply(reply{Type: "error", ID: f.ID, Code: parley.ErrorCode(err), Detail: parley.ErrorMessage(err)})
+		}
+	}
+}
+
+// writeLoop writes everything due, then ends; schedule starts another when
+// more arrives.
+func (s *stream) writeLoop() {
+	for {
+		status, reason, stop := s.writeDue()
+		if stop {
+			s.mu.Lock()
+			s.finished = true // no new writer from now on
+			s.mu.Unlock()
+			s.g.close(s.ws, status, reason)
+			s.cancel()
+			s.mu.Lock()
+			s.writing = false
+			close(s.idle)
+			s.mu.Unlock()
+			return
+		}
+		s.mu.Lock()
+		if !s.again {
+			s.writing = false
+			close(s.idle)
+			s.mu.Unlock()
+			return
+		}
+		s.again = false
+		s.mu.Unlock()
+	}
+}
+
+// writeDue writes what is due; stop says the stream must close.
+func (s *stream) writeDue() (websocket.StatusCode, string, bool) {
+	g, ctx, dev := s.g, s.ctx, s.dev
+	select {
+	case <-dev.Revoked():
+		if dev.ShuttingDown() {
+			return websocket.StatusGoingAway, "server shutting down: reconnect with since", true
+		}
+		return CloseSessionEnded, "session ended", true
+	case <-ctx.Done():
+		return websocket.StatusNormalClosure, "", true
+	default:
+	}
+	s.mu.Lock()
+	replies, pingNow := s.replies, s.pingNow
+	s.replies, s.pingNow = nil, false
+	s.mu.Unlock()
+	for _, r := range replies {
+		if err := g.write(ctx, s.ws, r); err != nil {
+			return g.writeFailed(ctx, err)
+		}
+	}
+	if pingNow {
+		pctx, cancel := context.WithTimeout(ctx, g.opts.WriteTimeout)
+		err := s.ws.Ping(pctx)
+		cancel()
+		if err != nil {
+			return g.writeFailed(ctx, err)
+		}
+		s.ping.Reset(g.opts.PingInterval)
+	}
+	for pushed := true; pushed; {
+		select {
+		case e := <-dev.Pushed():
+			if err := g.write(ctx, s.ws, e); err != nil {
+				return g.writeFailed(ctx, err)
+			}
+		default:
+			pushed = false
+		}
+	}
+	syncNow := s.first
+	select {
+	case <-dev.Wake():
+		syncNow = true
+	default:
+	}
+	for syncNow {
+		page, err := g.app.Sync(ctx, s.actor, s.pos, 0)
+		if err != nil {
+			if ctx.Err() != nil {
+				return websocket.StatusNormalClosure, "", true
+			}
+			if parley.ErrorCode(err) == parley.EInvalid {
+				return websocket.StatusPolicyViolation, parley.ErrorMessage(err), true
+			}
+			g.log.Error("stream sync", "user", s.actor.User.ID, "err", err)
+			return websocket.StatusInternalError, "internal error", true
+		}
+		if !s.first && page.Limited {
+			return CloseResync, "too far behind: reload and reconnect without since", true
+		}
+		if s.first {
+			s.first = false
+			if err := g.write(ctx, s.ws, hello{Type: "hello", Next: page.Next, Limited: page.Limited}); err != nil {
+				return g.writeFailed(ctx, err)
+			}
+		}
+		for _, e := range page.Events {
+			if err := g.write(ctx, s.ws, e); err != nil {
+				return g.writeFailed(ctx, err)
+			}
+		}
+		s.pos = page.Next
+		syncNow = page.More
+	}
+	return 0, "", false
+}
+
+func (g *Gateway) write(ctx context.Context, conn *websocket.Conn, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	wctx, cancel := context.WithTimeout(ctx, g.opts.WriteTimeout)
+	defer cancel()
+	return conn.Write(wctx, websocket.MessageText, b)
+}
+
+// writeFailed picks the close code after a failed write: the client went,
+// or it stopped reading and is cut off.
+func (g *Gateway) writeFailed(ctx context.Context, err error) (websocket.StatusCode, string, bool) {
+	if ctx.Err() != nil {
+		return websocket.StatusNormalClosure, "", true
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return CloseSlowConsumer, "too slow: reconnect with since", true
+	}
+	return websocket.StatusNormalClosure, "", true
 }
 
 // close ends the connection with a code, not waiting long for a client
@@ -143,140 +382,4 @@ func (g *Gateway) close(conn *websocket.Conn, status websocket.StatusCode, reaso
 	case <-time.After(2 * time.Second):
 		conn.CloseNow()
 	}
-}
-
-// readLoop handles client frames until the connection fails.
-func (g *Gateway) readLoop(ctx context.Context, cancel context.CancelFunc, conn *websocket.Conn, actor *app.Actor, replies chan<- reply) {
-	defer cancel()
-	for {
-		typ, b, err := conn.Read(ctx)
-		if err != nil {
-			return
-		}
-		if typ != websocket.MessageText {
-			g.send(replies, reply{Type: "error", Code: parley.EMalformed, Detail: "frames are JSON text"})
-			continue
-		}
-		f, err := DecodeFrame(b)
-		if err != nil {
-			g.send(replies, reply{Type: "error", Code: parley.EMalformed, Detail: err.Error()})
-			continue
-		}
-		switch f.Type {
-		case "ping":
-			g.send(replies, reply{Type: "pong", ID: f.ID})
-			continue
-		case "typing":
-			err = g.app.Typing(ctx, actor, f.ConversationID, *f.Typing)
-		case "delivered":
-			_, err = g.app.Delivered(ctx, actor, f.ConversationID, f.Seq)
-		case "read":
-			_, err = g.app.MarkRead(ctx, actor, f.ConversationID, f.Seq)
-		}
-		if err != nil {
-			g.send(replies, reply{Type: "error", ID: f.ID, Code: parley.ErrorCode(err), Detail: parley.ErrorMessage(err)})
-		}
-	}
-}
-
-// send queues a reply; replies beyond the queue are dropped rather than
-// let a client that floods pings hold memory.
-func (g *Gateway) send(replies chan<- reply, r reply) {
-	select {
-	case replies <- r:
-	default:
-	}
-}
-
-// writeLoop is the only writer of the connection.
-func (g *Gateway) writeLoop(ctx context.Context, conn *websocket.Conn, dev *realtime.Device, actor *app.Actor,
-	since int64, replies <-chan reply) (websocket.StatusCode, string) {
-	pos := since
-	first := true
-	ping := time.NewTicker(g.opts.PingInterval)
-	defer ping.Stop()
-	syncNow := true
-	for {
-		if syncNow {
-			syncNow = false
-			page, err := g.app.Sync(ctx, actor, pos, 0)
-			if err != nil {
-				if ctx.Err() != nil {
-					return websocket.StatusNormalClosure, ""
-				}
-				if parley.ErrorCode(err) == parley.EInvalid {
-					return websocket.StatusPolicyViolation, parley.ErrorMessage(err)
-				}
-				g.log.Error("stream sync", "user", actor.User.ID, "err", err)
-				return websocket.StatusInternalError, "internal error"
-			}
-			if first || page.Limited {
-				if !first && page.Limited {
-					return CloseResync, "too far behind: reload and reconnect without since"
-				}
-				first = false
-				if err := g.write(ctx, conn, hello{Type: "hello", Next: page.Next, Limited: page.Limited}); err != nil {
-					return g.writeFailed(ctx, err)
-				}
-			}
-			for _, e := range page.Events {
-				if err := g.write(ctx, conn, e); err != nil {
-					return g.writeFailed(ctx, err)
-				}
-			}
-			pos = page.Next
-			if page.More {
-				syncNow = true
-				continue
-			}
-		}
-		select {
-		case <-dev.Wake():
-			syncNow = true
-		case e := <-dev.Pushed():
-			if err := g.write(ctx, conn, e); err != nil {
-				return g.writeFailed(ctx, err)
-			}
-		case r := <-replies:
-			if err := g.write(ctx, conn, r); err != nil {
-				return g.writeFailed(ctx, err)
-			}
-		case <-ping.C:
-			pctx, cancel := context.WithTimeout(ctx, g.opts.WriteTimeout)
-			err := conn.Ping(pctx)
-			cancel()
-			if err != nil {
-				return g.writeFailed(ctx, err)
-			}
-		case <-dev.Revoked():
-			if dev.ShuttingDown() {
-				return websocket.StatusGoingAway, "server shutting down: reconnect with since"
-			}
-			return CloseSessionEnded, "session ended"
-		case <-ctx.Done():
-			return websocket.StatusNormalClosure, ""
-		}
-	}
-}
-
-func (g *Gateway) write(ctx context.Context, conn *websocket.Conn, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	wctx, cancel := context.WithTimeout(ctx, g.opts.WriteTimeout)
-	defer cancel()
-	return conn.Write(wctx, websocket.MessageText, b)
-}
-
-// writeFailed picks the close code after a failed write: the client went,
-// or it stopped reading and is cut off.
-func (g *Gateway) writeFailed(ctx context.Context, err error) (websocket.StatusCode, string) {
-	if ctx.Err() != nil {
-		return websocket.StatusNormalClosure, ""
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return CloseSlowConsumer, "too slow: reconnect with since"
-	}
-	return websocket.StatusNormalClosure, ""
 }
