@@ -9,7 +9,7 @@ import (
 
 // ephemeralQueue bounds the typing and presence events waiting for one
 // device; past it they are dropped (they are ephemeral by nature).
-const ephemeralQueue = 64
+const ephemeralQueue = 8
 
 // Device is one connected device (a WebSocket, or a long-poll waiting).
 type Device struct {

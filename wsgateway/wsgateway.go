@@ -7,10 +7,14 @@
 package wsgateway
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -115,29 +119,57 @@ func (g *Gateway) Stream(w http.ResponseWriter, r *http.Request, actor *app.Acto
 	if since < 0 {
 		return parley.Invalid("since", "since is a position this server gave")
 	}
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: g.opts.OriginPatterns})
+	ws, err := websocket.Accept(smallBuffers{w}, r, &websocket.AcceptOptions{OriginPatterns: g.opts.OriginPatterns})
 	if err != nil {
 		return nil // Accept has answered the client already
 	}
 	g.wg.Add(1)
-	defer g.wg.Done()
 	ws.SetReadLimit(MaxFrame)
 	ctx, cancel := context.WithCancel(context.Background())
 	st := &stream{g: g, ws: ws, actor: actor, pos: since, ctx: ctx, cancel: cancel, first: true, idle: make(chan struct{})}
 	close(st.idle)
 	// Register before the first sync so that no change between the two
-	// goes unnoticed; the first schedule sends the hello and the backlog.
-	st.dev = g.hub.Register(actor, st.schedule)
+	// goes unnoticed. Signals that arrive before dev is set are picked up
+	// by the schedule below, which sends the hello and the backlog.
+	dev := g.hub.Register(actor, st.schedule)
+	st.mu.Lock()
+	st.dev = dev
+	st.mu.Unlock()
 	st.ping = time.AfterFunc(g.opts.PingInterval, st.pingDue)
 	st.schedule()
-	st.readLoop()
-	// The client went, or the writer closed the connection.
-	cancel()
-	st.ping.Stop()
-	g.hub.Unregister(st.dev)
-	st.waitIdle()
-	ws.CloseNow()
+	// Read on a fresh goroutine and let the handler return: its stack,
+	// grown deep by authentication and the upgrade, and the request go
+	// with it, and an idle stream keeps only a small reading goroutine.
+	go func() {
+		defer g.wg.Done()
+		st.readLoop()
+		// The client went, or the writer closed the connection.
+		cancel()
+		st.ping.Stop()
+		g.hub.Unregister(dev)
+		st.waitIdle()
+		ws.CloseNow()
+	}()
 	return nil
+}
+
+// smallBuffers hands coder/websocket small buffers instead of net/http's
+// 4 KiB reader and writer, which would otherwise stay with every idle
+// connection. Bytes the server already buffered are carried over.
+type smallBuffers struct{ http.ResponseWriter }
+
+// Hijack implements http.Hijacker.
+func (s smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c, brw, err := http.NewResponseController(s.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	var rd io.Reader = c
+	if n := brw.Reader.Buffered(); n > 0 {
+		b, _ := brw.Reader.Peek(n)
+		rd = io.MultiReader(bytes.NewReader(bytes.Clone(b)), c)
+	}
+	return c, bufio.NewReadWriter(bufio.NewReaderSize(rd, 512), bufio.NewWriterSize(c, 1024)), nil
 }
 
 // stream is one WebSocket connection.
@@ -169,7 +201,7 @@ const maxReplies = 16
 func (s *stream) schedule() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.finished {
+	if s.finished || s.dev == nil {
 		return
 	}
 	if s.writing {
@@ -281,6 +313,11 @@ func (s *stream) writeDue() (websocket.StatusCode, string, bool) {
 		return websocket.StatusNormalClosure, "", true
 	default:
 	}
+	if s.first { // the hello comes before anything else
+		if status, reason, stop := s.syncAll(); stop {
+			return status, reason, stop
+		}
+	}
 	s.mu.Lock()
 	replies, pingNow := s.replies, s.pingNow
 	s.replies, s.pingNow = nil, false
@@ -309,13 +346,19 @@ func (s *stream) writeDue() (websocket.StatusCode, string, bool) {
 			pushed = false
 		}
 	}
-	syncNow := s.first
 	select {
 	case <-dev.Wake():
-		syncNow = true
+		return s.syncAll()
 	default:
 	}
-	for syncNow {
+	return 0, "", false
+}
+
+// syncAll writes every change after the stream's position, the hello first
+// when the stream is new.
+func (s *stream) syncAll() (websocket.StatusCode, string, bool) {
+	g, ctx := s.g, s.ctx
+	for {
 		page, err := g.app.Sync(ctx, s.actor, s.pos, 0)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -342,9 +385,10 @@ func (s *stream) writeDue() (websocket.StatusCode, string, bool) {
 			}
 		}
 		s.pos = page.Next
-		syncNow = page.More
+		if !page.More {
+			return 0, "", false
+		}
 	}
-	return 0, "", false
 }
 
 func (g *Gateway) write(ctx context.Context, conn *websocket.Conn, v any) error {
