@@ -408,6 +408,8 @@ func conversationView(tx parley.Tx, viewerID string, c *parley.Conversation, me 
 			}
 			if mv.User == nil {
 				mv.User = &UserSummary{ID: m.UserID}
+			} else if hideReads && m.UserID != viewerID {
+				mv.User = &UserSummary{ID: m.UserID, Handle: mv.User.Handle} // a block leaves the handle only
 			}
 			v.Members = append(v.Members, mv)
 		}

@@ -168,6 +168,10 @@ func messageViews(tx parley.Tx, viewer *parley.Member, msgs []*parley.Message) (
 	if err != nil {
 		return nil, err
 	}
+	hidden, err := blockedPeer(tx, viewer)
+	if err != nil {
+		return nil, err
+	}
 	reactions, err := tx.Reactions(ids)
 	if err != nil {
 		return nil, err
@@ -179,10 +183,13 @@ func messageViews(tx parley.Tx, viewer *parley.Member, msgs []*parley.Message) (
 			Text: m.Text, CreatedAt: m.CreatedAt, EditedAt: m.EditedAt, DeletedAt: m.DeletedAt,
 			Deleted: m.DeletedAt != nil,
 		}
-		if u := users[m.SenderID]; u != nil {
-			v.Sender = summarize(u)
-		} else {
+		switch u := users[m.SenderID]; {
+		case u == nil:
 			v.Sender = &UserSummary{ID: m.SenderID}
+		case u.ID == hidden:
+			v.Sender = &UserSummary{ID: u.ID, Handle: u.Handle} // a block leaves the handle only
+		default:
+			v.Sender = summarize(u)
 		}
 		if m.SenderID == viewerID {
 			v.ClientID = m.ClientID
@@ -205,6 +212,20 @@ func messageViews(tx parley.Tx, viewer *parley.Member, msgs []*parley.Message) (
 		out = append(out, v)
 	}
 	return out, nil
+}
+
+// blockedPeer returns the other member of the viewer's direct conversation
+// when a block stands between the two, and "" otherwise.
+func blockedPeer(tx parley.Tx, viewer *parley.Member) (string, error) {
+	c, err := tx.ConversationByID(viewer.ConversationID)
+	if err != nil || c.Kind != parley.ConversationDirect {
+		return "", err
+	}
+	other, blocked, err := otherMember(tx, c, viewer.UserID)
+	if err != nil || !blocked {
+		return "", err
+	}
+	return other.UserID, nil
 }
 
 func replyPreview(r *parley.Message) *ReplyPreview {

@@ -196,3 +196,26 @@ func TestBlockSilencesBothWays(t *testing.T) {
 	must(t, gina.do("DELETE", "/api/v1/users/frank/block", nil), http.StatusNoContent)
 	frank.send(conv, "we're good?")
 }
+
+// TestBlockHidesProfileInConversation: after a block, the conversation and
+// its history name the other side by handle only.
+func TestBlockHidesProfileInConversation(t *testing.T) {
+	ts := startServer(t)
+	alice, bob, conv := friends(ts, "alice", "bob")
+	bob.send(conv, "hello")
+	must(t, alice.do("PUT", "/api/v1/users/bob/block", nil), http.StatusNoContent)
+	for _, u := range []*user{alice, bob} {
+		other := "bob"
+		if u == bob {
+			other = "alice"
+		}
+		v := must(t, u.do("GET", "/api/v1/conversations/"+conv, nil), http.StatusOK).JSON()
+		if m := member(t, v, other)["user"].(map[string]any); m["display_name"] != nil && m["display_name"] != "" {
+			t.Errorf("%s sees %s's display name after a block: %v", u.Handle, other, m)
+		}
+	}
+	msgs := must(t, alice.do("GET", "/api/v1/conversations/"+conv+"/messages", nil), http.StatusOK).Items()
+	if s := msgs[0]["sender"].(map[string]any); s["handle"] != "bob" || (s["display_name"] != nil && s["display_name"] != "") {
+		t.Errorf("sender after a block: %v", s)
+	}
+}
