@@ -172,17 +172,26 @@ func (h *Hub) forUser(userID string, fn func(*Device)) {
 }
 
 func (h *Hub) wakeAll() {
+	for _, d := range h.all(false) {
+		d.wake()
+	}
+}
+
+// all returns every local device; with closing set it also marks the hub
+// closed, in the same critical section.
+func (h *Hub) all(closing bool) []*Device {
 	h.mu.Lock()
+	defer h.mu.Unlock()
+	if closing {
+		h.closed = true
+	}
 	var devs []*Device
 	for _, ds := range h.users {
 		for d := range ds {
 			devs = append(devs, d)
 		}
 	}
-	h.mu.Unlock()
-	for _, d := range devs {
-		d.wake()
-	}
+	return devs
 }
 
 func (h *Hub) revoke(userID string, sessions []string) {
@@ -286,16 +295,7 @@ func (h *Hub) RedeemTicket(t string) (*app.Actor, bool) {
 
 // Close unsubscribes and tells every device the server is going away.
 func (h *Hub) Close() error {
-	h.mu.Lock()
-	h.closed = true
-	var devs []*Device
-	for _, ds := range h.users {
-		for d := range ds {
-			devs = append(devs, d)
-		}
-	}
-	h.mu.Unlock()
-	for _, d := range devs {
+	for _, d := range h.all(true) {
 		d.shutdown()
 	}
 	return h.sub.Unsubscribe()

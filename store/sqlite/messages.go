@@ -116,19 +116,8 @@ func (t *tx) Messages(r parley.MessageRange) ([]*parley.Message, error) {
 		q = `SELECT ` + messageCols + ` FROM messages WHERE conversation_id = ? AND seq BETWEEN ? AND ?
 		ORDER BY seq DESC LIMIT ?`
 	}
-	rows, err := t.query(q, r.ConversationID, lo, hi, limit)
+	out, err := t.scanMessages(q, r.ConversationID, lo, hi, limit)
 	if err != nil {
-		return nil, fmt.Errorf("list messages: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		m, err := scanMessage(rows)
-		if err != nil {
-			return nil, fmt.Errorf("scan message: %w", err)
-		}
-		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list messages: %w", err)
 	}
 	if r.Descending {
@@ -347,23 +336,29 @@ const syncMessages = `SELECT ` + messageColsM + ` FROM members mb
 
 // SyncMessages implements parley.EventTx.
 func (t *tx) SyncMessages(userID string, since int64, limit int) ([]*parley.Message, error) {
-	rows, err := t.query(syncMessages, userID, since, limit)
+	out, err := t.scanMessages(syncMessages, userID, since, limit)
 	if err != nil {
 		return nil, fmt.Errorf("sync messages: %w", err)
+	}
+	return out, nil
+}
+
+// scanMessages runs a query of messageCols and reads every row.
+func (t *tx) scanMessages(query string, args ...any) ([]*parley.Message, error) {
+	rows, err := t.query(query, args...)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	out := []*parley.Message{}
 	for rows.Next() {
 		m, err := scanMessage(rows)
 		if err != nil {
-			return nil, fmt.Errorf("scan message: %w", err)
+			return nil, err
 		}
 		out = append(out, m)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sync messages: %w", err)
-	}
-	return out, nil
+	return out, rows.Err()
 }
 
 const eventCols = `pos, type, conversation_id, user_id, actor_id, message_id, seq, data, created_at`
