@@ -1,0 +1,142 @@
+package realtime
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/app"
+	"github.com/parleyhq/parley/bus/inproc"
+	"github.com/parleyhq/parley/store/sqlite"
+)
+
+func newHub(t *testing.T) (*Hub, *app.App) {
+	t.Helper()
+	db, err := sqlite.Open(filepath.Join(t.TempDir(), "p.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bus := inproc.New(0)
+	var h *Hub
+	a := app.New(db, app.Config{Password: app.PasswordParams{Time: 1, MemoryK: 1024, Threads: 1}},
+		app.WithNotify(func(evs []*parley.Event) { h.Publish(evs) }))
+	if h, err = New(a, bus, nil); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close(); bus.Close(); db.Close() })
+	return h, a
+}
+
+func actor(t *testing.T, a *app.App, handle string) *app.Actor {
+	t.Helper()
+	auth, err := a.Register(context.Background(), app.Registration{Handle: handle, Password: "long enough password"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	act, err := a.Authenticate(context.Background(), auth.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return act
+}
+
+func woken(d *Device) bool {
+	select {
+	case <-d.Wake():
+		return true
+	case <-time.After(10 * time.Second):
+		return false
+	}
+}
+
+// TestGapWakesEveryDevice: when the bus reports dropped notifications, every
+// local device syncs, since any of them may have missed something.
+func TestGapWakesEveryDevice(t *testing.T) {
+	h, a := newHub(t)
+	d1, d2 := h.Register(actor(t, a, "ann"), nil), h.Register(actor(t, a, "ben"), nil)
+	h.receive(nil)
+	if !woken(d1) || !woken(d2) {
+		t.Fatal("a gap did not wake every device")
+	}
+}
+
+// TestCommitWakesMembersOnly: a committed message wakes the devices of the
+// conversation's members, not a stranger's.
+func TestCommitWakesMembersOnly(t *testing.T) {
+	h, a := newHub(t)
+	ctx := context.Background()
+	ann, ben, cid := actor(t, a, "ann"), actor(t, a, "ben"), actor(t, a, "cid")
+	conv, _, err := a.CreateDirect(ctx, ann, "ben")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dAnn, dBen, dCid := h.Register(ann, nil), h.Register(ben, nil), h.Register(cid, nil)
+	for _, d := range []*Device{dAnn, dBen, dCid} { // drain registration-time wakes
+		select {
+		case <-d.Wake():
+		default:
+		}
+	}
+	if _, _, err := a.Send(ctx, ann, conv.ID, app.SendInput{Text: "hi"}); err != nil {
+		t.Fatal(err)
+	}
+	if !woken(dAnn) || !woken(dBen) {
+		t.Fatal("members were not woken")
+	}
+	select {
+	case <-dCid.Wake():
+		t.Fatal("a stranger was woken")
+	case <-time.After(200 * time.Millisecond):
+	}
+}
+
+// TestTicketsAreSingleUse: a ticket opens one stream, then is gone.
+func TestTicketsAreSingleUse(t *testing.T) {
+	h, a := newHub(t)
+	ann := actor(t, a, "ann")
+	tk, exp := h.IssueTicket(ann)
+	if time.Until(exp) <= 0 || time.Until(exp) > TicketTTL {
+		t.Fatalf("expiry %v", exp)
+	}
+	if got, ok := h.RedeemTicket(tk); !ok || got.User.ID != ann.User.ID {
+		t.Fatal("a fresh ticket was refused")
+	}
+	if _, ok := h.RedeemTicket(tk); ok {
+		t.Fatal("a ticket worked twice")
+	}
+	if _, ok := h.RedeemTicket("tkt_made_up"); ok {
+		t.Fatal("an unknown ticket worked")
+	}
+}
+
+// TestRevokeClosesOnlyThatSession: revoking one session revokes its devices
+// and leaves the user's others.
+func TestRevokeClosesOnlyThatSession(t *testing.T) {
+	h, a := newHub(t)
+	ann := actor(t, a, "ann")
+	other := &app.Actor{User: ann.User, SessionID: "another-session"}
+	d1, d2 := h.Register(ann, nil), h.Register(other, nil)
+	h.receive(mustJSON(t, notification{Type: typeRevokeSessions, UserID: ann.User.ID, Audience: []string{ann.SessionID}}))
+	select {
+	case <-d1.Revoked():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the revoked session's device was not revoked")
+	}
+	select {
+	case <-d2.Revoked():
+		t.Fatal("another session's device was revoked")
+	default:
+	}
+}
+
+func mustJSON(t *testing.T, n notification) []byte {
+	t.Helper()
+	b, err := json.Marshal(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
