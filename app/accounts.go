@@ -162,6 +162,22 @@ func (a *App) Authenticate(ctx context.Context, token string) (*Actor, error) {
 	return &Actor{User: u, SessionID: s.ID}, nil
 }
 
+// SessionAlive reports whether the actor's session still exists: a stream
+// registered just as its session ended must not outlive it.
+func (a *App) SessionAlive(ctx context.Context, actor *Actor) bool {
+	alive := false
+	err := a.view(ctx, func(tx parley.Tx) error {
+		ss, err := tx.Sessions(actor.User.ID)
+		for _, s := range ss {
+			if s.ID == actor.SessionID {
+				alive = true
+			}
+		}
+		return err
+	})
+	return err == nil && alive
+}
+
 // Logout ends the actor's current session; other devices stay signed in.
 func (a *App) Logout(ctx context.Context, actor *Actor) error {
 	if err := a.update(ctx, func(w *writer) error { return w.DeleteSession(actor.User.ID, actor.SessionID) }); err != nil {

@@ -108,7 +108,16 @@ func (a *App) Sync(ctx context.Context, actor *Actor, since int64, limit int) (*
 		}
 		page.Next = head
 		if page.More {
-			page.Next = page.Events[len(page.Events)-1].Pos
+			// The last position the merge consumed, not the last event
+			// kept: hydrate may drop events the viewer may not see, even
+			// all of them.
+			page.Next = since
+			if len(outMsgs) > 0 {
+				page.Next = max(page.Next, outMsgs[len(outMsgs)-1].Pos)
+			}
+			if len(outEvs) > 0 {
+				page.Next = max(page.Next, outEvs[len(outEvs)-1].Pos)
+			}
 		}
 		return nil
 	})

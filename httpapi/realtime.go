@@ -46,7 +46,7 @@ func (s *Server) sync(w http.ResponseWriter, r *http.Request, actor *app.Actor) 
 	}
 	// Register first, so that a change committed between the first query
 	// and the wait still wakes us.
-	dev := s.hub.Register(actor, nil)
+	dev := s.hub.Register(actor, nil, true)
 	defer s.hub.Unregister(dev)
 	ctx, cancel := context.WithTimeout(r.Context(), time.Duration(timeout)*time.Second)
 	defer cancel()
@@ -61,6 +61,9 @@ func (s *Server) sync(w http.ResponseWriter, r *http.Request, actor *app.Actor) 
 		if !dev.Wait(ctx) {
 			select {
 			case <-dev.Revoked():
+				if dev.ShuttingDown() {
+					return writeJSON(w, http.StatusOK, page) // retry elsewhere or later
+				}
 				return parley.Errorf(parley.EUnauthorized, "the session ended")
 			default:
 			}
@@ -77,7 +80,10 @@ func (s *Server) issueTicket(w http.ResponseWriter, r *http.Request, actor *app.
 	if s.hub == nil {
 		return parley.Errorf(parley.ENotFound, "streaming is not enabled")
 	}
-	t, exp := s.hub.IssueTicket(actor)
+	t, exp, err := s.hub.IssueTicket(actor)
+	if err != nil {
+		return err
+	}
 	return writeJSON(w, http.StatusCreated, map[string]any{"ticket": t, "expires_at": exp})
 }
 

@@ -25,6 +25,8 @@ type Device struct {
 	mu       sync.Mutex
 	shutting bool
 
+	// poll devices (long-poll requests) do not count for presence.
+	poll bool
 	// kick, when set, is called after every signal (wake, push, revoke),
 	// so that a connection needs no goroutine of its own to wait for them.
 	kick func()

@@ -49,6 +49,7 @@ type Hub struct {
 
 	mu      sync.Mutex
 	users   map[string]map[*Device]struct{}
+	streams map[string]int // per user, devices that count for presence
 	tickets map[string]ticket
 	closed  bool
 }
@@ -66,7 +67,7 @@ func New(a *app.App, bus parley.Bus, log *slog.Logger) (*Hub, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	h := &Hub{app: a, bus: bus, log: log, users: map[string]map[*Device]struct{}{}, tickets: map[string]ticket{}}
+	h := &Hub{app: a, bus: bus, log: log, users: map[string]map[*Device]struct{}{}, streams: map[string]int{}, tickets: map[string]ticket{}}
 	sub, err := bus.Subscribe(Subject, h.receive)
 	if err != nil {
 		return nil, err
@@ -199,6 +200,13 @@ func (h *Hub) revoke(userID string, sessions []string) {
 	for _, s := range sessions {
 		set[s] = true
 	}
+	h.mu.Lock()
+	for k, t := range h.tickets { // tickets of ended sessions die with them
+		if t.actor.User.ID == userID && set[t.actor.SessionID] {
+			delete(h.tickets, k)
+		}
+	}
+	h.mu.Unlock()
 	h.forUser(userID, func(d *Device) {
 		if set[d.SessionID] {
 			d.revoke()
@@ -210,32 +218,62 @@ func (h *Hub) revoke(userID string, sessions []string) {
 // Presence goes online with the user's first device on this node. kick,
 // if not nil, is called after every signal to the device; it must not
 // block.
-func (h *Hub) Register(actor *app.Actor, kick func()) *Device {
-	d := &Device{UserID: actor.User.ID, SessionID: actor.SessionID, hub: h, kick: kick,
+//
+// A device registered after the session ended, or while the hub shuts
+// down, is born revoked, so that a token or ticket checked just before a
+// logout cannot open a stream that outlives it. poll devices (long-poll
+// requests) do not count for presence: a client polling in a loop would
+// otherwise flap online and offline with every request.
+func (h *Hub) Register(actor *app.Actor, kick func(), poll bool) *Device {
+	d := &Device{UserID: actor.User.ID, SessionID: actor.SessionID, hub: h, kick: kick, poll: poll,
 		wakeC: make(chan struct{}, 1), pushC: make(chan *app.SyncEvent, ephemeralQueue), revoked: make(chan struct{})}
 	h.mu.Lock()
-	first := len(h.users[d.UserID]) == 0
+	if h.closed {
+		h.mu.Unlock()
+		d.shutdown()
+		return d
+	}
+	first := !poll && h.streams[d.UserID] == 0
 	if h.users[d.UserID] == nil {
 		h.users[d.UserID] = map[*Device]struct{}{}
 	}
 	h.users[d.UserID][d] = struct{}{}
+	if !poll {
+		h.streams[d.UserID]++
+	}
 	h.mu.Unlock()
+	if !h.app.SessionAlive(context.Background(), actor) {
+		d.revoke()
+		return d
+	}
 	if first {
 		go h.presence(d.UserID, true)
 	}
 	return d
 }
 
-// Unregister removes a device; presence goes offline with the last one.
+// Unregister removes a device; presence goes offline with the last stream.
 func (h *Hub) Unregister(d *Device) {
 	h.mu.Lock()
+	if _, ok := h.users[d.UserID][d]; !ok {
+		h.mu.Unlock()
+		return
+	}
 	delete(h.users[d.UserID], d)
-	last := len(h.users[d.UserID]) == 0
-	if last {
+	if len(h.users[d.UserID]) == 0 {
 		delete(h.users, d.UserID)
 	}
+	last := false
+	if !d.poll {
+		h.streams[d.UserID]--
+		last = h.streams[d.UserID] == 0
+		if last {
+			delete(h.streams, d.UserID)
+		}
+	}
+	closed := h.closed
 	h.mu.Unlock()
-	if last {
+	if last && !closed {
 		go h.presence(d.UserID, false)
 	}
 }
@@ -266,20 +304,32 @@ func (h *Hub) Devices() int {
 
 // IssueTicket returns a single-use ticket that opens one stream as actor,
 // for browsers, which cannot set headers on a WebSocket.
-func (h *Hub) IssueTicket(actor *app.Actor) (string, time.Time) {
+func (h *Hub) IssueTicket(actor *app.Actor) (string, time.Time, error) {
 	t := "tkt_" + rand.Text()
 	exp := time.Now().Add(TicketTTL)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	now := time.Now()
+	mine := 0
 	for k, v := range h.tickets { // tickets are few and short-lived
 		if now.After(v.expires) {
 			delete(h.tickets, k)
+		} else if v.actor.SessionID == actor.SessionID {
+			mine++
 		}
 	}
+	if mine >= maxTicketsPerSession || len(h.tickets) >= maxTickets {
+		return "", time.Time{}, &parley.Error{Code: parley.ERateLimited, Message: "too many stream tickets waiting; use one first", RetryAfter: TicketTTL}
+	}
 	h.tickets[t] = ticket{actor: actor, expires: exp}
-	return t, exp.UTC()
+	return t, exp.UTC(), nil
 }
+
+// Ticket limits keep the ticket table, walked under the hub's lock, small.
+const (
+	maxTicketsPerSession = 8
+	maxTickets           = 10000
+)
 
 // RedeemTicket returns the actor of a ticket and forgets the ticket.
 func (h *Hub) RedeemTicket(t string) (*app.Actor, bool) {

@@ -56,7 +56,7 @@ func woken(d *Device) bool {
 // local device syncs, since any of them may have missed something.
 func TestGapWakesEveryDevice(t *testing.T) {
 	h, a := newHub(t)
-	d1, d2 := h.Register(actor(t, a, "ann"), nil), h.Register(actor(t, a, "ben"), nil)
+	d1, d2 := h.Register(actor(t, a, "ann"), nil, false), h.Register(actor(t, a, "ben"), nil, false)
 	h.receive(nil)
 	if !woken(d1) || !woken(d2) {
 		t.Fatal("a gap did not wake every device")
@@ -73,7 +73,7 @@ func TestCommitWakesMembersOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dAnn, dBen, dCid := h.Register(ann, nil), h.Register(ben, nil), h.Register(cid, nil)
+	dAnn, dBen, dCid := h.Register(ann, nil, false), h.Register(ben, nil, false), h.Register(cid, nil, false)
 	for _, d := range []*Device{dAnn, dBen, dCid} { // drain registration-time wakes
 		select {
 		case <-d.Wake():
@@ -93,11 +93,30 @@ func TestCommitWakesMembersOnly(t *testing.T) {
 	}
 }
 
+// TestEndedSessionRegistersRevoked: a device registered for a session that
+// has already ended is revoked at once.
+func TestEndedSessionRegistersRevoked(t *testing.T) {
+	h, a := newHub(t)
+	ann := actor(t, a, "ann")
+	if err := a.Logout(context.Background(), ann); err != nil {
+		t.Fatal(err)
+	}
+	d := h.Register(ann, nil, false)
+	select {
+	case <-d.Revoked():
+	default:
+		t.Fatal("a device of an ended session was not revoked")
+	}
+}
+
 // TestTicketsAreSingleUse: a ticket opens one stream, then is gone.
 func TestTicketsAreSingleUse(t *testing.T) {
 	h, a := newHub(t)
 	ann := actor(t, a, "ann")
-	tk, exp := h.IssueTicket(ann)
+	tk, exp, err := h.IssueTicket(ann)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if time.Until(exp) <= 0 || time.Until(exp) > TicketTTL {
 		t.Fatalf("expiry %v", exp)
 	}
@@ -117,8 +136,15 @@ func TestTicketsAreSingleUse(t *testing.T) {
 func TestRevokeClosesOnlyThatSession(t *testing.T) {
 	h, a := newHub(t)
 	ann := actor(t, a, "ann")
-	other := &app.Actor{User: ann.User, SessionID: "another-session"}
-	d1, d2 := h.Register(ann, nil), h.Register(other, nil)
+	auth, err := a.Login(context.Background(), "ann", "long enough password", "second device", "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := a.Authenticate(context.Background(), auth.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d1, d2 := h.Register(ann, nil, false), h.Register(other, nil, false)
 	h.receive(mustJSON(t, notification{Type: typeRevokeSessions, UserID: ann.User.ID, Audience: []string{ann.SessionID}}))
 	select {
 	case <-d1.Revoked():

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -61,6 +62,9 @@ type Gateway struct {
 	opts Options
 	log  *slog.Logger
 	wg   sync.WaitGroup
+
+	mu      sync.Mutex
+	closing bool // Wait was called: no new streams
 }
 
 // New returns a Gateway.
@@ -80,6 +84,9 @@ func New(a *app.App, hub *realtime.Hub, opts Options) *Gateway {
 // Wait blocks until every stream has ended (after the hub closed them) or
 // ctx ends.
 func (g *Gateway) Wait(ctx context.Context) error {
+	g.mu.Lock()
+	g.closing = true
+	g.mu.Unlock()
 	done := make(chan struct{})
 	go func() { g.wg.Wait(); close(done) }()
 	select {
@@ -123,19 +130,24 @@ func (g *Gateway) Stream(w http.ResponseWriter, r *http.Request, actor *app.Acto
 	if err != nil {
 		return nil // Accept has answered the client already
 	}
-	g.wg.Add(1)
+	if !g.enter() {
+		ws.Close(websocket.StatusGoingAway, "server shutting down: reconnect with since")
+		return nil
+	}
 	ws.SetReadLimit(MaxFrame)
 	ctx, cancel := context.WithCancel(context.Background())
-	st := &stream{g: g, ws: ws, actor: actor, pos: since, ctx: ctx, cancel: cancel, first: true, idle: make(chan struct{})}
+	wctx, wcancel := context.WithCancel(ctx)
+	st := &stream{g: g, ws: ws, actor: actor, pos: since, ctx: ctx, cancel: cancel, wctx: wctx, wcancel: wcancel,
+		first: true, idle: make(chan struct{})}
 	close(st.idle)
+	st.ping = time.AfterFunc(g.opts.PingInterval, st.pingDue)
 	// Register before the first sync so that no change between the two
 	// goes unnoticed. Signals that arrive before dev is set are picked up
 	// by the schedule below, which sends the hello and the backlog.
-	dev := g.hub.Register(actor, st.schedule)
+	dev := g.hub.Register(actor, st.schedule, false)
 	st.mu.Lock()
 	st.dev = dev
 	st.mu.Unlock()
-	st.ping = time.AfterFunc(g.opts.PingInterval, st.pingDue)
 	st.schedule()
 	// Read on a fresh goroutine and let the handler return: its stack,
 	// grown deep by authentication and the upgrade, and the request go
@@ -151,6 +163,17 @@ func (g *Gateway) Stream(w http.ResponseWriter, r *http.Request, actor *app.Acto
 		ws.CloseNow()
 	}()
 	return nil
+}
+
+// enter counts a new stream unless the gateway is shutting down.
+func (g *Gateway) enter() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closing {
+		return false
+	}
+	g.wg.Add(1)
+	return true
 }
 
 // smallBuffers hands coder/websocket small buffers instead of net/http's
@@ -180,7 +203,11 @@ type stream struct {
 	actor  *app.Actor
 	ctx    context.Context
 	cancel context.CancelFunc
-	ping   *time.Timer
+	// wctx bounds writes; it ends when the device is revoked, so that a
+	// write stuck on a slow client cannot keep a revoked stream alive.
+	wctx    context.Context
+	wcancel context.CancelFunc
+	ping    *time.Timer
 
 	mu       sync.Mutex
 	writing  bool          // a writer goroutine is running
@@ -204,6 +231,11 @@ func (s *stream) schedule() {
 	if s.finished || s.dev == nil {
 		return
 	}
+	select {
+	case <-s.dev.Revoked():
+		s.wcancel() // cut a write in progress; the writer then closes
+	default:
+	}
 	if s.writing {
 		s.again = true
 		return
@@ -221,6 +253,9 @@ func (s *stream) waitIdle() {
 }
 
 func (s *stream) pingDue() {
+	if s.ctx.Err() != nil {
+		return
+	}
 	s.mu.Lock()
 	s.pingNow = true
 	s.mu.Unlock()
@@ -275,7 +310,7 @@ func (s *stream) readLoop() {
 // more arrives.
 func (s *stream) writeLoop() {
 	for {
-		status, reason, stop := s.writeDue()
+		status, reason, stop := s.safeWriteDue()
 		if stop {
 			s.mu.Lock()
 			s.finished = true // no new writer from now on
@@ -300,18 +335,39 @@ func (s *stream) writeLoop() {
 	}
 }
 
-// writeDue writes what is due; stop says the stream must close.
-func (s *stream) writeDue() (websocket.StatusCode, string, bool) {
-	g, ctx, dev := s.g, s.ctx, s.dev
+// safeWriteDue is writeDue with a panic turned into a closed stream: a bug
+// must cost one connection, not the process.
+func (s *stream) safeWriteDue() (status websocket.StatusCode, reason string, stop bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.g.log.Error("stream writer panicked", "user", s.actor.User.ID, "panic", p, "stack", string(debug.Stack()))
+			status, reason, stop = websocket.StatusInternalError, "internal error", true
+		}
+	}()
+	return s.writeDue()
+}
+
+// revokedClose returns the close for a revoked device, or stop false.
+func (s *stream) revokedClose() (websocket.StatusCode, string, bool) {
 	select {
-	case <-dev.Revoked():
-		if dev.ShuttingDown() {
+	case <-s.dev.Revoked():
+		if s.dev.ShuttingDown() {
 			return websocket.StatusGoingAway, "server shutting down: reconnect with since", true
 		}
 		return CloseSessionEnded, "session ended", true
-	case <-ctx.Done():
-		return websocket.StatusNormalClosure, "", true
 	default:
+		return 0, "", false
+	}
+}
+
+// writeDue writes what is due; stop says the stream must close.
+func (s *stream) writeDue() (websocket.StatusCode, string, bool) {
+	g, ctx, dev := s.g, s.ctx, s.dev
+	if status, reason, stop := s.revokedClose(); stop {
+		return status, reason, stop
+	}
+	if ctx.Err() != nil {
+		return websocket.StatusNormalClosure, "", true
 	}
 	if s.first { // the hello comes before anything else
 		if status, reason, stop := s.syncAll(); stop {
@@ -323,24 +379,26 @@ func (s *stream) writeDue() (websocket.StatusCode, string, bool) {
 	s.replies, s.pingNow = nil, false
 	s.mu.Unlock()
 	for _, r := range replies {
-		if err := g.write(ctx, s.ws, r); err != nil {
-			return g.writeFailed(ctx, err)
+		if err := s.write(r); err != nil {
+			return s.writeFailed(err)
 		}
 	}
 	if pingNow {
-		pctx, cancel := context.WithTimeout(ctx, g.opts.WriteTimeout)
+		pctx, cancel := context.WithTimeout(s.wctx, g.opts.WriteTimeout)
 		err := s.ws.Ping(pctx)
 		cancel()
 		if err != nil {
-			return g.writeFailed(ctx, err)
+			return s.writeFailed(err)
 		}
-		s.ping.Reset(g.opts.PingInterval)
+		if ctx.Err() == nil {
+			s.ping.Reset(g.opts.PingInterval)
+		}
 	}
 	for pushed := true; pushed; {
 		select {
 		case e := <-dev.Pushed():
-			if err := g.write(ctx, s.ws, e); err != nil {
-				return g.writeFailed(ctx, err)
+			if err := s.write(e); err != nil {
+				return s.writeFailed(err)
 			}
 		default:
 			pushed = false
@@ -355,10 +413,15 @@ func (s *stream) writeDue() (websocket.StatusCode, string, bool) {
 }
 
 // syncAll writes every change after the stream's position, the hello first
-// when the stream is new.
+// when the stream is new. A sync that moves the position without anything
+// to show (changes the device may not see) is announced with a position
+// frame, so that the device resumes from there and not from further back.
 func (s *stream) syncAll() (websocket.StatusCode, string, bool) {
 	g, ctx := s.g, s.ctx
 	for {
+		if status, reason, stop := s.revokedClose(); stop {
+			return status, reason, stop
+		}
 		page, err := g.app.Sync(ctx, s.actor, s.pos, 0)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -375,13 +438,20 @@ func (s *stream) syncAll() (websocket.StatusCode, string, bool) {
 		}
 		if s.first {
 			s.first = false
-			if err := g.write(ctx, s.ws, hello{Type: "hello", Next: page.Next, Limited: page.Limited}); err != nil {
-				return g.writeFailed(ctx, err)
+			if err := s.write(hello{Type: "hello", Next: page.Next, Limited: page.Limited}); err != nil {
+				return s.writeFailed(err)
+			}
+		} else if len(page.Events) == 0 && page.Next > s.pos {
+			if err := s.write(hello{Type: "position", Next: page.Next}); err != nil {
+				return s.writeFailed(err)
 			}
 		}
 		for _, e := range page.Events {
-			if err := g.write(ctx, s.ws, e); err != nil {
-				return g.writeFailed(ctx, err)
+			if status, reason, stop := s.revokedClose(); stop {
+				return status, reason, stop
+			}
+			if err := s.write(e); err != nil {
+				return s.writeFailed(err)
 			}
 		}
 		s.pos = page.Next
@@ -391,20 +461,25 @@ func (s *stream) syncAll() (websocket.StatusCode, string, bool) {
 	}
 }
 
-func (g *Gateway) write(ctx context.Context, conn *websocket.Conn, v any) error {
+// write writes one frame, waiting at most the write timeout, and not at
+// all once the device is revoked.
+func (s *stream) write(v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	wctx, cancel := context.WithTimeout(ctx, g.opts.WriteTimeout)
+	wctx, cancel := context.WithTimeout(s.wctx, s.g.opts.WriteTimeout)
 	defer cancel()
-	return conn.Write(wctx, websocket.MessageText, b)
+	return s.ws.Write(wctx, websocket.MessageText, b)
 }
 
-// writeFailed picks the close code after a failed write: the client went,
-// or it stopped reading and is cut off.
-func (g *Gateway) writeFailed(ctx context.Context, err error) (websocket.StatusCode, string, bool) {
-	if ctx.Err() != nil {
+// writeFailed picks the close code after a failed write: the device was
+// revoked, the client went, or it stopped reading and is cut off.
+func (s *stream) writeFailed(err error) (websocket.StatusCode, string, bool) {
+	if status, reason, stop := s.revokedClose(); stop {
+		return status, reason, stop
+	}
+	if s.ctx.Err() != nil {
 		return websocket.StatusNormalClosure, "", true
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
