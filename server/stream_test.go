@@ -359,3 +359,46 @@ func TestPresence(t *testing.T) {
 	ts.dial(t, ts.login(t, "alice", "laptop"), 0)
 	md.quiet(300*time.Millisecond, nil)
 }
+
+// TestSyncSkipsPagesOfHiddenEvents: a page whose events the viewer may not
+// see at all (reactions on a message before an invitee's view) moves the
+// position on instead of failing — it once crashed the stream writer.
+func TestSyncSkipsPagesOfHiddenEvents(t *testing.T) {
+	ts := startServer(t)
+	alice := ts.register("alice", "person")
+	eve := ts.register("eve", "person")
+	g := must(t, alice.do("POST", "/api/v1/conversations", map[string]any{"kind": "group", "title": "g", "members": []string{"eve"}}), http.StatusCreated).JSON()
+	group := g["id"].(string)
+	since := int64(must(t, eve.do("GET", "/api/v1/sync", nil), http.StatusOK).JSON()["next"].(float64))
+	m := alice.send(group, "members only")
+	path := "/api/v1/conversations/" + group + "/messages/" + m["id"].(string) + "/reactions/👍"
+	for i := 0; i < 260; i++ {
+		must(t, alice.do("PUT", path, nil), http.StatusNoContent)
+		must(t, alice.do("DELETE", path, nil), http.StatusNoContent)
+	}
+	for pages := 0; ; pages++ {
+		p := syncPage(t, eve, since)
+		for _, e := range p.Events {
+			if e.Type == "reaction.added" || e.Type == "reaction.removed" || e.Type == "message.created" && e.text() == "members only" {
+				t.Fatalf("invitee sees %+v", e)
+			}
+		}
+		if p.Next < since {
+			t.Fatalf("position went back: %d after %d", p.Next, since)
+		}
+		since = p.Next
+		if !p.More {
+			break
+		}
+		if pages > 10 {
+			t.Fatal("sync does not progress")
+		}
+	}
+	// The stream replays the same backlog without falling over.
+	d := ts.dial(t, eve.Token, max(1, since-600))
+	alice.send(group, "still members only")
+	d.quiet(300*time.Millisecond, nil)
+	if ts.Hub.Devices() != 1 {
+		t.Fatalf("the stream died: %d devices", ts.Hub.Devices())
+	}
+}
