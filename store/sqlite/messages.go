@@ -177,7 +177,7 @@ func (t *tx) MessageEdits(messageID string) ([]*parley.MessageEdit, error) {
 // resend with it finds the tombstone; purging twice keeps the first
 // DeletedAt.
 func (t *tx) PurgeMessage(id string, at time.Time) error {
-	t.db.purged.Store(true)
+	t.purged = true // the checkpointer truncates the log once this commits
 	res, err := t.exec(`UPDATE messages SET body = '', reply_to = '', system = '', edited_at = NULL,
 		deleted_at = COALESCE(deleted_at, ?) WHERE id = ?`, toNanos(at), id)
 	if err != nil {

@@ -323,6 +323,10 @@ func (db *DB) tryBatch(batch []*updateReq, savepoints bool) (errs []error, ok bo
 		for i := range errs {
 			errs[i] = fmt.Errorf("commit: %w", err)
 		}
+	} else if t.purged {
+		// Only now: a checkpoint before this commit would copy the old
+		// content into the file and leave it there.
+		db.purged.Store(true)
 	}
 	return errs, true
 }
@@ -501,6 +505,8 @@ type tx struct {
 	misses []string // queries run unprepared, to prepare once the tx ends
 	// broken is set when a failed update's writes could not be undone.
 	broken bool
+	// purged is set when the transaction unsent a message.
+	purged bool
 	// bound memoizes statements bound to this transaction: a write
 	// transaction serves a whole batch and runs the same few statements
 	// hundreds of times.
