@@ -235,7 +235,8 @@ func (a *App) AudienceOf(ctx context.Context, convID string) ([]string, error) {
 // Typing announces that the actor is typing (or stopped) in a conversation.
 // Only active members may, and only other active members hear it: nothing
 // reaches the sender of a request the actor has not accepted, and nothing
-// crosses a block. The event is ephemeral: it goes to the notifier and is
+// crosses a block in a direct conversation (in groups, blocks do not
+// silence the group). The event is ephemeral: it goes to the notifier and is
 // never stored.
 func (a *App) Typing(ctx context.Context, actor *Actor, convID string, typing bool) error {
 	var ev *parley.Event
