@@ -36,6 +36,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/parleyhq/parley/internal/loadkit"
 	"io"
 	"net"
 	"net/http"
@@ -120,7 +121,7 @@ func main() {
 }
 
 func run(ctx context.Context, o options, stdout io.Writer) error {
-	if err := raiseFileLimit(uint64(o.n) + 1024); err != nil {
+	if err := loadkit.RaiseFileLimit(uint64(o.n)+1024, "lower -n"); err != nil {
 		return err
 	}
 	dir, err := os.MkdirTemp("", "parley-wsmem-")
@@ -159,7 +160,7 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 	defer cl.closeAll()
 	var samples []sample
 	measure := func(streams int) error {
-		if err := sleep(ctx, o.idle); err != nil {
+		if err := loadkit.Sleep(ctx, o.idle); err != nil {
 			return err
 		}
 		s, err := readStatus(srv.cmd.Process.Pid)
@@ -218,7 +219,7 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 	}
 	if o.hold > 0 {
 		progress("holding %d streams for %v (server pid %d, %s)", o.n, o.hold, srv.cmd.Process.Pid, addr)
-		if err := sleep(ctx, o.hold); err != nil && !errors.Is(err, context.Canceled) {
+		if err := loadkit.Sleep(ctx, o.hold); err != nil && !errors.Is(err, context.Canceled) {
 			return err
 		}
 	}
@@ -240,34 +241,6 @@ func kib(b int64) string { return strconv.FormatInt(b/1024, 10) + " KiB" }
 
 func progress(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// raiseFileLimit lifts the soft limit on open files to at least want (if
-// the hard limit allows); the server inherits it.
-func raiseFileLimit(want uint64) error {
-	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		return err
-	}
-	if lim.Cur >= want {
-		return nil
-	}
-	if lim.Max < want {
-		return fmt.Errorf("open file limit %d (hard) is below the %d this needs; lower -n", lim.Max, want)
-	}
-	lim.Cur = lim.Max
-	return syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
 }
 
 // freeAddr returns a loopback address with a port that was free a moment
@@ -392,7 +365,7 @@ func register(ctx context.Context, base string, users, workers int) ([]string, e
 	client := &http.Client{Timeout: time.Minute}
 	tokens := make([]string, users)
 	prefix := "m" + strconv.FormatInt(time.Now().UnixNano()%1e6, 36)
-	err := parallel(ctx, workers, users, func(i int) error {
+	err := loadkit.Parallel(ctx, workers, users, func(i int) error {
 		body, _ := json.Marshal(map[string]string{
 			"handle": fmt.Sprintf("%s_%05d", prefix, i), "password": "memory measurement password", "device": "parley-wsmem",
 		})
@@ -422,37 +395,6 @@ func register(ctx context.Context, base string, users, workers int) ([]string, e
 	return tokens, err
 }
 
-// parallel runs fn(0..n-1) on workers goroutines and returns the first
-// error.
-func parallel(ctx context.Context, workers, n int, fn func(i int) error) error {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	var once sync.Once
-	var first error
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n || ctx.Err() != nil {
-					return
-				}
-				if err := fn(i); err != nil {
-					once.Do(func() { first = err })
-					next.Store(int64(n)) // stop the others
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if first == nil {
-		first = ctx.Err()
-	}
-	return first
-}
-
 // clients are the streams this process holds open.
 type clients struct {
 	mu     sync.Mutex
@@ -466,7 +408,7 @@ type clients struct {
 // (spread evenly over the tokens).
 func (c *clients) open(ctx context.Context, addr string, tokens []string, from, to, workers int) error {
 	u := "ws://" + addr + "/api/v1/stream"
-	return parallel(ctx, workers, to-from, func(k int) error {
+	return loadkit.Parallel(ctx, workers, to-from, func(k int) error {
 		i := from + k
 		token := tokens[i%len(tokens)]
 		dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
