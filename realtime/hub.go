@@ -121,6 +121,9 @@ func (h *Hub) RevokeSessions(userID string, sessionIDs []string) {
 func (h *Hub) receive(data []byte) {
 	if data == nil {
 		h.wakeAll()
+		// A dropped notification may have been a revocation: check every
+		// local device's session, off the delivery path.
+		go h.recheckSessions()
 		return
 	}
 	var n notification
@@ -150,6 +153,15 @@ func (h *Hub) receive(data []byte) {
 		}
 		for _, u := range ids {
 			h.forUser(u, (*Device).wake)
+		}
+	}
+}
+
+// recheckSessions revokes the local devices whose session has ended.
+func (h *Hub) recheckSessions() {
+	for _, d := range h.all(false) {
+		if !h.app.SessionAlive(context.Background(), &app.Actor{User: &parley.User{ID: d.UserID}, SessionID: d.SessionID}) {
+			d.revoke()
 		}
 	}
 }

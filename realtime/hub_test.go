@@ -166,3 +166,22 @@ func mustJSON(t *testing.T, n notification) []byte {
 	}
 	return b
 }
+
+// TestGapRechecksSessions: a revocation lost with dropped notifications is
+// caught by the session check that follows a gap.
+func TestGapRechecksSessions(t *testing.T) {
+	h, a := newHub(t)
+	ann := actor(t, a, "ann")
+	d := h.Register(ann, nil, false)
+	// The app in this test has no revocation hook: the logout's revocation
+	// never reaches the hub, as if it had been dropped.
+	if err := a.Logout(context.Background(), ann); err != nil {
+		t.Fatal(err)
+	}
+	h.receive(nil)
+	select {
+	case <-d.Revoked():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the device of an ended session survived a gap")
+	}
+}

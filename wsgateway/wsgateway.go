@@ -218,6 +218,36 @@ type stream struct {
 	finished bool // the stream was closed by the writer
 	pos      int64
 	first    bool
+	// typing records, for the reader only, when this stream last announced
+	// typing per conversation.
+	typing map[string]time.Time
+}
+
+// typingInterval is how often one stream may announce "typing" in one
+// conversation; a client repeating it faster is ignored, so that one
+// socket cannot turn a big group into a flood of pushes.
+const typingInterval = 2 * time.Second
+
+// typingAllowed reports whether a typing frame should go out, and records
+// it. "Stopped typing" always goes out once after "typing".
+func (s *stream) typingAllowed(convID string, typing bool) bool {
+	now := time.Now()
+	if s.typing == nil {
+		s.typing = map[string]time.Time{}
+	}
+	last, seen := s.typing[convID]
+	if !typing {
+		delete(s.typing, convID)
+		return seen
+	}
+	if seen && now.Sub(last) < typingInterval {
+		return false
+	}
+	if len(s.typing) >= 16 { // a client typing in many places at once
+		return false
+	}
+	s.typing[convID] = now
+	return true
 }
 
 // maxReplies bounds the answers waiting for one client; a client flooding
@@ -294,6 +324,9 @@ func (s *stream) readLoop() {
 			s.reply(reply{Type: "pong", ID: f.ID})
 			continue
 		case "typing":
+			if !s.typingAllowed(f.ConversationID, *f.Typing) {
+				continue // a repeat within the interval says nothing new
+			}
 			err = g.app.Typing(ctx, s.actor, f.ConversationID, *f.Typing)
 		case "delivered":
 			_, err = g.app.Delivered(ctx, s.actor, f.ConversationID, f.Seq)
