@@ -2,6 +2,7 @@
 //
 //	parley serve      run the server (the default)
 //	parley migrate    apply database migrations and exit
+//	parley load       drive a running server and measure it (docs/benchmarking.md)
 //	parley version    print the version
 package main
 
@@ -64,7 +65,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintln(stdout, "parley", version)
 		return nil
 	case "help", "-h", "--help":
-		fmt.Fprintln(stdout, "usage: parley [serve|migrate|version] [flags]; parley serve -h lists the flags")
+		fmt.Fprintln(stdout, "usage: parley [serve|migrate|load|version] [flags]; parley serve -h and parley load -h list the flags")
 		return nil
 	}
 	return fmt.Errorf("unknown command %q (want serve, migrate or version)", cmd)
