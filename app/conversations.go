@@ -361,7 +361,7 @@ func conversationView(tx parley.Tx, viewerID string, c *parley.Conversation, me 
 			return nil, err
 		}
 		if len(last) == 1 {
-			mv, err := messageViews(tx, me, last)
+			mv, err := messageViews(tx, c, me, last)
 			if err != nil {
 				return nil, err
 			}

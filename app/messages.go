@@ -114,7 +114,7 @@ var errDuplicateSend = errors.New("duplicate client id")
 func (a *App) sentMessage(ctx context.Context, actor *Actor, convID, clientID string) (*MessageView, error) {
 	var view *MessageView
 	err := a.view(ctx, func(tx parley.Tx) error {
-		_, me, err := membership(tx, convID, actor.User.ID)
+		c, me, err := membership(tx, convID, actor.User.ID)
 		if err != nil {
 			return err
 		}
@@ -122,7 +122,7 @@ func (a *App) sentMessage(ctx context.Context, actor *Actor, convID, clientID st
 		if err != nil {
 			return err
 		}
-		vs, err := messageViews(tx, me, []*parley.Message{m})
+		vs, err := messageViews(tx, c, me, []*parley.Message{m})
 		if err != nil {
 			return err
 		}
@@ -245,7 +245,7 @@ func (a *App) Messages(ctx context.Context, actor *Actor, convID string, q Histo
 				page.NextCursor = "a" + strconv.FormatInt(msgs[len(msgs)-1].Seq, 10)
 			}
 		}
-		page.Items, err = messageViews(tx, me, msgs)
+		page.Items, err = messageViews(tx, c, me, msgs)
 		return err
 	})
 	return page, err
@@ -323,7 +323,7 @@ func (a *App) Edit(ctx context.Context, actor *Actor, convID, msgID, text string
 				return err
 			}
 		}
-		vs, err := messageViews(w, me, []*parley.Message{m})
+		vs, err := messageViews(w, c, me, []*parley.Message{m})
 		if err != nil {
 			return err
 		}

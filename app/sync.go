@@ -128,17 +128,25 @@ func (a *App) Sync(ctx context.Context, actor *Actor, since int64, limit int) (*
 // position, loading message views with the viewer's membership so that
 // reply previews follow the same rules as history.
 func (a *App) hydrate(tx parley.Tx, viewerID string, msgs []*parley.Message, evs []*parley.Event) ([]*SyncEvent, error) {
-	members := map[string]*parley.Member{}
-	member := func(convID string) (*parley.Member, error) {
-		if m, ok := members[convID]; ok {
-			return m, nil
+	type membership struct {
+		c *parley.Conversation
+		m *parley.Member
+	}
+	loaded := map[string]membership{}
+	load := func(convID string) (*parley.Conversation, *parley.Member, error) {
+		if l, ok := loaded[convID]; ok {
+			return l.c, l.m, nil
 		}
-		m, err := tx.Member(convID, viewerID)
+		c, m, err := tx.ConversationMember(convID, viewerID)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		members[convID] = m
-		return m, nil
+		loaded[convID] = membership{c, m}
+		return c, m, nil
+	}
+	member := func(convID string) (*parley.Member, error) {
+		_, m, err := load(convID)
+		return m, err
 	}
 	out := make([]*SyncEvent, 0, len(msgs)+len(evs))
 	// One hydration per conversation, not per message.
@@ -148,11 +156,11 @@ func (a *App) hydrate(tx parley.Tx, viewerID string, msgs []*parley.Message, evs
 	}
 	views := map[string]*MessageView{}
 	for convID, group := range byConv {
-		me, err := member(convID)
+		c, me, err := load(convID)
 		if err != nil {
 			return nil, err
 		}
-		vs, err := messageViews(tx, me, group)
+		vs, err := messageViews(tx, c, me, group)
 		if err != nil {
 			return nil, err
 		}
@@ -192,7 +200,11 @@ func (a *App) hydrate(tx parley.Tx, viewerID string, msgs []*parley.Message, evs
 				return nil, err
 			}
 			if msg != nil && me.CanRead(msg.Seq) {
-				vs, err := messageViews(tx, me, []*parley.Message{msg})
+				c, _, err := load(e.ConversationID)
+				if err != nil {
+					return nil, err
+				}
+				vs, err := messageViews(tx, c, me, []*parley.Message{msg})
 				if err != nil {
 					return nil, err
 				}

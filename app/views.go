@@ -153,7 +153,7 @@ const previewLen = 140
 // conversation: senders, reply previews and reaction counts, in a handful of
 // queries for the whole page. A reply to a message the viewer may not read
 // (from before they joined) shows only that it is a reply.
-func messageViews(tx parley.Tx, viewer *parley.Member, msgs []*parley.Message) ([]*MessageView, error) {
+func messageViews(tx parley.Tx, c *parley.Conversation, viewer *parley.Member, msgs []*parley.Message) ([]*MessageView, error) {
 	viewerID := viewer.UserID
 	if len(msgs) == 0 {
 		return []*MessageView{}, nil
@@ -168,7 +168,7 @@ func messageViews(tx parley.Tx, viewer *parley.Member, msgs []*parley.Message) (
 	if err != nil {
 		return nil, err
 	}
-	hidden, err := blockedPeer(tx, viewer)
+	hidden, err := blockedPeer(tx, c, viewer)
 	if err != nil {
 		return nil, err
 	}
@@ -216,10 +216,9 @@ func messageViews(tx parley.Tx, viewer *parley.Member, msgs []*parley.Message) (
 
 // blockedPeer returns the other member of the viewer's direct conversation
 // when a block stands between the two, and "" otherwise.
-func blockedPeer(tx parley.Tx, viewer *parley.Member) (string, error) {
-	c, err := tx.ConversationByID(viewer.ConversationID)
-	if err != nil || c.Kind != parley.ConversationDirect {
-		return "", err
+func blockedPeer(tx parley.Tx, c *parley.Conversation, viewer *parley.Member) (string, error) {
+	if c.Kind != parley.ConversationDirect {
+		return "", nil
 	}
 	other, blocked, err := otherMember(tx, c, viewer.UserID)
 	if err != nil || !blocked {
