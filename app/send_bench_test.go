@@ -54,6 +54,16 @@ func pair(tb testing.TB, a *app.App, i int) (*app.Actor, string) {
 	return s, conv.ID
 }
 
+// pairs opens n direct conversations and returns their senders and ids.
+func pairs(tb testing.TB, a *app.App, n int) ([]*app.Actor, []string) {
+	actors := make([]*app.Actor, n)
+	convs := make([]string, n)
+	for i := range n {
+		actors[i], convs[i] = pair(tb, a, i)
+	}
+	return actors, convs
+}
+
 // BenchmarkSend measures acknowledged sends through app.Send — privacy
 // checks, idempotency, sequence allocation, event — with 1, 16 and 256
 // concurrent senders, each in its own direct conversation. Every
@@ -62,11 +72,7 @@ func BenchmarkSend(b *testing.B) {
 	for _, senders := range []int{1, 16, 256} {
 		b.Run(fmt.Sprintf("senders=%d", senders), func(b *testing.B) {
 			a := newApp(b)
-			actors := make([]*app.Actor, senders)
-			convs := make([]string, senders)
-			for i := range senders {
-				actors[i], convs[i] = pair(b, a, i)
-			}
+			actors, convs := pairs(b, a, senders)
 			ctx := context.Background()
 			var next atomic.Int64
 			lat := make([][]time.Duration, senders)
@@ -107,11 +113,7 @@ func BenchmarkSend(b *testing.B) {
 func BenchmarkSendOpenLoop(b *testing.B) {
 	const senders, rate = 256, 10000
 	a := newApp(b)
-	actors := make([]*app.Actor, senders)
-	convs := make([]string, senders)
-	for i := range senders {
-		actors[i], convs[i] = pair(b, a, i)
-	}
+	actors, convs := pairs(b, a, senders)
 	ctx := context.Background()
 	type job struct {
 		n   int

@@ -29,31 +29,41 @@ var cheapPasswords = app.PasswordParams{Time: 1, MemoryK: 1024, Threads: 1}
 
 func startServer(t *testing.T, mutate ...func(*Config)) *testServer {
 	t.Helper()
+	var log *slog.Logger
+	if testing.Verbose() {
+		log = slog.New(slog.NewTextHandler(&testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	s := openServer(t, log, mutate...)
+	return &testServer{Server: s, t: t, client: &http.Client{Timeout: 30 * time.Second}}
+}
+
+// openServer starts a real node on 127.0.0.1:0 with a fresh data dir and
+// cheap (but real) argon2id, shut down when the test or benchmark ends.
+func openServer(tb testing.TB, log *slog.Logger, mutate ...func(*Config)) *Server {
+	tb.Helper()
 	cfg := Defaults()
 	cfg.Listen = "127.0.0.1:0"
-	cfg.DataDir = filepath.Join(t.TempDir(), "data")
+	cfg.DataDir = filepath.Join(tb.TempDir(), "data")
 	cfg.App.Password = cheapPasswords
 	for _, m := range mutate {
 		m(&cfg)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if testing.Verbose() {
-		log = slog.New(slog.NewTextHandler(&testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	s, err := Open(cfg, log)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	go s.Serve()
-	ts := &testServer{Server: s, t: t, client: &http.Client{Timeout: 30 * time.Second}}
-	t.Cleanup(func() {
+	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if err := s.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
+			tb.Errorf("shutdown: %v", err)
 		}
 	})
-	return ts
+	return s
 }
 
 type testWriter struct{ t *testing.T }

@@ -6,11 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -201,27 +199,10 @@ func BenchmarkStreamLatency(b *testing.B) {
 	}
 }
 
-// startBenchServer is startServer for benchmarks: a real node on
-// 127.0.0.1:0 with a fresh data dir and cheap (but real) argon2id.
+// startBenchServer is startServer for benchmarks.
 func startBenchServer(b *testing.B) *Server {
 	b.Helper()
-	cfg := Defaults()
-	cfg.Listen = "127.0.0.1:0"
-	cfg.DataDir = filepath.Join(b.TempDir(), "data")
-	cfg.App.Password = cheapPasswords
-	s, err := Open(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		b.Fatal(err)
-	}
-	go s.Serve()
-	b.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := s.Shutdown(ctx); err != nil {
-			b.Errorf("shutdown: %v", err)
-		}
-	})
-	return s
+	return openServer(b, nil)
 }
 
 // benchUser is a registered user with one connected device.

@@ -370,45 +370,37 @@ func runLoad(ctx context.Context, cfg loadConfig) (*loadResult, error) {
 		tr.acked(n, time.Now())
 	}
 
-	var sampleOnce sync.Once
-	sampleStart := func() {
-		sampleOnce.Do(func() {
-			now := time.Now()
-			for _, p := range []struct {
-				u   *procUsage
-				pid string
-			}{{res.Server, strconv.Itoa(cfg.PID)}, {res.Client, "self"}} {
-				if p.u == nil {
-					continue
+	// sample reads the server's and this process's /proc figures once at
+	// the start of the measured window and once at its end.
+	sample := func(at func(u *procUsage, rss, ticks int64, now time.Time)) func() {
+		var once sync.Once
+		return func() {
+			once.Do(func() {
+				now := time.Now()
+				for _, p := range []struct {
+					u   *procUsage
+					pid string
+				}{{res.Server, strconv.Itoa(cfg.PID)}, {res.Client, "self"}} {
+					if p.u == nil {
+						continue
+					}
+					if rss, ticks, err := readProc(p.pid); err == nil {
+						at(p.u, rss, ticks, now)
+					}
 				}
-				p.u.RSSStart, p.u.startTicks, _ = readProc(p.pid)
-				p.u.measuredStart = now
-			}
-		})
+			})
+		}
 	}
-	var sampleEnd sync.Once
-	finishSample := func() {
-		sampleEnd.Do(func() {
-			now := time.Now()
-			for _, p := range []struct {
-				u   *procUsage
-				pid string
-			}{{res.Server, strconv.Itoa(cfg.PID)}, {res.Client, "self"}} {
-				if p.u == nil {
-					continue
-				}
-				rss, ticks, err := readProc(p.pid)
-				if err != nil {
-					continue
-				}
-				p.u.RSSEnd = rss
-				p.u.CPUSeconds = float64(ticks-p.u.startTicks) / clockTicks
-				if d := now.Sub(p.u.measuredStart).Seconds(); d > 0 {
-					p.u.CPUPercent = 100 * p.u.CPUSeconds / d
-				}
-			}
-		})
-	}
+	sampleStart := sample(func(u *procUsage, rss, ticks int64, now time.Time) {
+		u.RSSStart, u.startTicks, u.measuredStart = rss, ticks, now
+	})
+	finishSample := sample(func(u *procUsage, rss, ticks int64, now time.Time) {
+		u.RSSEnd = rss
+		u.CPUSeconds = float64(ticks-u.startTicks) / clockTicks
+		if d := now.Sub(u.measuredStart).Seconds(); d > 0 {
+			u.CPUPercent = 100 * u.CPUSeconds / d
+		}
+	})
 	startTimer := time.AfterFunc(time.Until(measureFrom), sampleStart)
 	defer startTimer.Stop()
 	endTimer := time.AfterFunc(time.Until(end), finishSample)
