@@ -46,6 +46,7 @@ type Hub struct {
 	bus parley.Bus
 	log *slog.Logger
 	sub parley.Subscription
+	aud *audienceCache
 
 	mu      sync.Mutex
 	users   map[string]map[*Device]struct{}
@@ -67,7 +68,7 @@ func New(a *app.App, bus parley.Bus, log *slog.Logger) (*Hub, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	h := &Hub{app: a, bus: bus, log: log, users: map[string]map[*Device]struct{}{}, streams: map[string]int{}, tickets: map[string]ticket{}}
+	h := &Hub{app: a, bus: bus, log: log, aud: newAudienceCache(), users: map[string]map[*Device]struct{}{}, streams: map[string]int{}, tickets: map[string]ticket{}}
 	sub, err := bus.Subscribe(Subject, h.receive)
 	if err != nil {
 		return nil, err
@@ -120,6 +121,7 @@ func (h *Hub) RevokeSessions(userID string, sessionIDs []string) {
 // so every local device syncs.
 func (h *Hub) receive(data []byte) {
 	if data == nil {
+		h.aud.clear()
 		h.wakeAll()
 		// A dropped notification may have been a revocation: check every
 		// local device's session, off the delivery path.
@@ -131,6 +133,7 @@ func (h *Hub) receive(data []byte) {
 		h.log.Warn("bad notification", "err", err)
 		return
 	}
+	h.aud.seen(&n)
 	switch {
 	case n.Type == typeRevokeSessions:
 		h.revoke(n.UserID, n.Audience)
@@ -145,11 +148,16 @@ func (h *Hub) receive(data []byte) {
 		if !h.anyLocal() {
 			return
 		}
-		ids, err := h.app.AudienceOf(context.Background(), n.ConversationID)
-		if err != nil {
-			h.log.Warn("audience", "conversation", n.ConversationID, "err", err)
-			h.wakeAll()
-			return
+		ids, ok := h.aud.get(n.ConversationID)
+		if !ok {
+			var err error
+			ids, err = h.app.AudienceOf(context.Background(), n.ConversationID)
+			if err != nil {
+				h.log.Warn("audience", "conversation", n.ConversationID, "err", err)
+				h.wakeAll()
+				return
+			}
+			h.aud.put(n.ConversationID, ids)
 		}
 		for _, u := range ids {
 			h.forUser(u, (*Device).wake)

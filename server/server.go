@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"strings"
@@ -42,6 +43,9 @@ type Config struct {
 	// StreamWriteTimeout is how long a stream write may wait for a slow
 	// client before it is cut off (default 10 s).
 	StreamWriteTimeout time.Duration
+	// DebugListen, when set, is a second address serving Go's profiler
+	// (/debug/pprof/). Keep it on loopback: it is not authenticated.
+	DebugListen string
 	// App holds the rule limits.
 	App app.Config
 }
@@ -62,6 +66,8 @@ type Server struct {
 	gateway *wsgateway.Gateway
 	ln      net.Listener
 	http    *http.Server
+	debugLn net.Listener
+	debug   *http.Server
 }
 
 // OpenStore opens the store that cfg names, creating the data directory.
@@ -133,6 +139,22 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	if cfg.DebugListen != "" {
+		if s.debugLn, err = net.Listen("tcp", cfg.DebugListen); err != nil {
+			ln.Close()
+			hub.Close()
+			bus.Close()
+			st.Close()
+			return nil, fmt.Errorf("debug listen on %s: %w", cfg.DebugListen, err)
+		}
+		mux := http.NewServeMux()
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		s.debug = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	}
 	return s, nil
 }
 
@@ -145,6 +167,10 @@ func (s *Server) URL() string { return "http://" + s.Addr() }
 // Serve answers requests until Shutdown.
 func (s *Server) Serve() error {
 	s.log.Info("parley listening", "addr", s.Addr())
+	if s.debug != nil {
+		s.log.Info("profiler listening", "addr", s.debugLn.Addr().String())
+		go s.debug.Serve(s.debugLn)
+	}
 	if err := s.http.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
@@ -159,5 +185,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	herr := s.Hub.Close()
 	werr := s.gateway.Wait(ctx)
 	err := s.http.Shutdown(ctx)
-	return errors.Join(herr, werr, err, s.Bus.Close(), s.Store.Close())
+	var derr error
+	if s.debug != nil {
+		derr = s.debug.Close()
+	}
+	return errors.Join(herr, werr, err, derr, s.Bus.Close(), s.Store.Close())
 }

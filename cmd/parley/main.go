@@ -128,6 +128,7 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	fs.StringVar(&cfg.Listen, "listen", str("PARLEY_LISTEN", cfg.Listen), "HTTP listen address (PARLEY_LISTEN)")
 	fs.StringVar(&cfg.DataDir, "data-dir", str("PARLEY_DATA_DIR", cfg.DataDir), "data directory (PARLEY_DATA_DIR)")
 	fs.StringVar(&cfg.DatabaseURL, "database-url", str("PARLEY_DATABASE_URL", ""), "database: empty for SQLite in the data dir, or sqlite:PATH (PARLEY_DATABASE_URL)")
+	fs.StringVar(&cfg.DebugListen, "debug-listen", str("PARLEY_DEBUG_LISTEN", ""), "address for Go's profiler (/debug/pprof/); off when empty, keep it on loopback (PARLEY_DEBUG_LISTEN)")
 	logLevel := fs.String("log-level", str("PARLEY_LOG_LEVEL", "info"), "debug, info, warn or error (PARLEY_LOG_LEVEL)")
 	fs.BoolVar(&cfg.TrustProxy, "trust-proxy", trust, "take client addresses from X-Forwarded-For (PARLEY_TRUST_PROXY)")
 	origins := fs.String("allowed-origins", str("PARLEY_ALLOWED_ORIGINS", ""), "comma-separated browser origins, besides the server's own, allowed to open the stream (PARLEY_ALLOWED_ORIGINS)")

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -17,9 +18,6 @@ const (
 	sqliteConstraintPrimaryKey = 1555
 	sqliteConstraintUnique     = 2067
 )
-
-// maxInList caps how many values one IN (...) list binds.
-const maxInList = 500
 
 // scanner is what *sql.Row and *sql.Rows have in common.
 type scanner interface {
@@ -122,11 +120,6 @@ func affected(res sql.Result) (bool, error) {
 	return n > 0, nil
 }
 
-// placeholders returns "?,?,…" with n marks.
-func placeholders(n int) string {
-	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
-}
-
 // uniqueIDs returns ids without duplicates and empty strings, in order.
 func uniqueIDs(ids []string) []string {
 	seen := make(map[string]bool, len(ids))
@@ -140,17 +133,11 @@ func uniqueIDs(ids []string) []string {
 	return out
 }
 
-// chunks splits ids into slices of at most maxInList, as []any for binding.
-func chunks(ids []string) [][]any {
-	var out [][]any
-	for len(ids) > 0 {
-		n := min(len(ids), maxInList)
-		args := make([]any, n)
-		for i, id := range ids[:n] {
-			args[i] = id
-		}
-		out = append(out, args)
-		ids = ids[n:]
-	}
-	return out
+// idList encodes ids, without duplicates or empty strings, as one JSON
+// array bound to a single parameter and read back with json_each: the
+// statement text stays the same whatever the count, so it is prepared once
+// and reused instead of parsed on every call.
+func idList(ids []string) string {
+	b, _ := json.Marshal(uniqueIDs(ids))
+	return string(b)
 }

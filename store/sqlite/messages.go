@@ -256,28 +256,24 @@ func (t *tx) CountUserReactions(messageID, userID string) (int, error) {
 // no key in the map.
 func (t *tx) Reactions(messageIDs []string) (map[string][]*parley.Reaction, error) {
 	out := map[string][]*parley.Reaction{}
-	for _, args := range chunks(uniqueIDs(messageIDs)) {
-		q := `SELECT message_id, user_id, emoji, created_at FROM reactions WHERE message_id IN (` +
-			placeholders(len(args)) + `) ORDER BY message_id, created_at, user_id, emoji`
-		rows, err := t.sqlTx.QueryContext(t.ctx, q, args...)
-		if err != nil {
-			return nil, fmt.Errorf("load reactions: %w", err)
+	rows, err := t.query(`SELECT message_id, user_id, emoji, created_at FROM reactions
+		WHERE message_id IN (SELECT value FROM json_each(?))
+		ORDER BY message_id, created_at, user_id, emoji`, idList(messageIDs))
+	if err != nil {
+		return nil, fmt.Errorf("load reactions: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r parley.Reaction
+		var at int64
+		if err := rows.Scan(&r.MessageID, &r.UserID, &r.Emoji, &at); err != nil {
+			return nil, fmt.Errorf("scan reaction: %w", err)
 		}
-		for rows.Next() {
-			var r parley.Reaction
-			var at int64
-			if err := rows.Scan(&r.MessageID, &r.UserID, &r.Emoji, &at); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("scan reaction: %w", err)
-			}
-			r.CreatedAt = fromNanos(at)
-			out[r.MessageID] = append(out[r.MessageID], &r)
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return nil, fmt.Errorf("load reactions: %w", err)
-		}
+		r.CreatedAt = fromNanos(at)
+		out[r.MessageID] = append(out[r.MessageID], &r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("load reactions: %w", err)
 	}
 	return out, nil
 }

@@ -90,7 +90,7 @@ func Open(path string, opts Options) (*DB, error) {
 	// secure_delete zeroes freed content so that unsent messages leave no
 	// trace in the file; a 64 MiB page cache keeps hot indexes in memory.
 	pragmas := []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(ON)",
-		"secure_delete(ON)", "cache_size(-65536)", "temp_store(MEMORY)"}
+		"secure_delete(ON)", "cache_size(-65536)", "temp_store(MEMORY)", "mmap_size(1073741824)"}
 	q := url.Values{}
 	for _, p := range pragmas {
 		q.Add("_pragma", p)

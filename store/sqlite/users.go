@@ -67,25 +67,20 @@ func (t *tx) UserByHandle(handle string) (*parley.User, error) {
 // UsersByIDs implements parley.UserTx.
 func (t *tx) UsersByIDs(ids []string) (map[string]*parley.User, error) {
 	out := make(map[string]*parley.User, len(ids))
-	for _, args := range chunks(uniqueIDs(ids)) {
-		q := `SELECT ` + userCols + ` FROM users WHERE id IN (` + placeholders(len(args)) + `)`
-		rows, err := t.sqlTx.QueryContext(t.ctx, q, args...)
+	rows, err := t.query(`SELECT `+userCols+` FROM users WHERE id IN (SELECT value FROM json_each(?))`, idList(ids))
+	if err != nil {
+		return nil, fmt.Errorf("load users: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		u, err := scanUser(rows)
 		if err != nil {
-			return nil, fmt.Errorf("load users: %w", err)
+			return nil, fmt.Errorf("scan user: %w", err)
 		}
-		for rows.Next() {
-			u, err := scanUser(rows)
-			if err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("scan user: %w", err)
-			}
-			out[u.ID] = u
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return nil, fmt.Errorf("load users: %w", err)
-		}
+		out[u.ID] = u
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("load users: %w", err)
 	}
 	return out, nil
 }
