@@ -67,6 +67,7 @@ type App struct {
 	now    func() time.Time
 	notify func([]*parley.Event)
 	revoke func(userID string, sessionIDs []string)
+	syncs  *syncBatcher
 
 	loginByHandle  *Limiter
 	loginByAddress *Limiter
@@ -103,6 +104,7 @@ func New(store parley.Store, cfg Config, opts ...Option) *App {
 		now:    time.Now,
 		notify: func([]*parley.Event) {},
 		revoke: func(string, []string) {},
+		syncs:  newSyncBatcher(),
 	}
 	for _, o := range opts {
 		o(a)

@@ -60,6 +60,11 @@ func (a *App) Head(ctx context.Context) (int64, error) {
 // Sync returns the actor's changes after position since, oldest first. A
 // since of 0 (a new device) or one too far behind gives Limited and the
 // current head, so that the device starts from its conversation list.
+//
+// Calls that arrive together share one read transaction (see syncBatcher):
+// every connected device of a conversation wakes at the same moment, and
+// opening a transaction after a commit is the expensive part of a small
+// read in SQLite, whose page cache starts cold after every write.
 func (a *App) Sync(ctx context.Context, actor *Actor, since int64, limit int) (*SyncPage, error) {
 	if since < 0 {
 		return nil, parley.Invalid("since", "since is a position this server gave")
@@ -67,61 +72,58 @@ func (a *App) Sync(ctx context.Context, actor *Actor, since int64, limit int) (*
 	if limit <= 0 || limit > DefaultSyncLimit {
 		limit = DefaultSyncLimit
 	}
+	return a.syncs.do(ctx, a, &syncCall{ctx: ctx, actor: actor, since: since, limit: limit})
+}
+
+// syncIn is one Sync inside a read transaction whose head is known.
+func (a *App) syncIn(tx parley.Tx, head int64, actor *Actor, since int64, limit int) (*SyncPage, error) {
 	page := &SyncPage{Events: []*SyncEvent{}}
-	err := a.view(ctx, func(tx parley.Tx) error {
-		head, err := tx.Head()
-		if err != nil {
-			return err
+	if since > head {
+		return nil, parley.Invalid("since", "since is ahead of this server; start again without it")
+	}
+	if since == 0 || head-since > MaxBacklog {
+		page.Next, page.Limited = head, true
+		return page, nil
+	}
+	msgs, err := tx.SyncMessages(actor.User.ID, since, limit+1)
+	if err != nil {
+		return nil, err
+	}
+	evs, err := tx.SyncEvents(actor.User.ID, since, limit+1)
+	if err != nil {
+		return nil, err
+	}
+	// Merge the two ordered lists by position, up to limit.
+	var outMsgs []*parley.Message
+	var outEvs []*parley.Event
+	i, j := 0, 0
+	for len(outMsgs)+len(outEvs) < limit && (i < len(msgs) || j < len(evs)) {
+		if j >= len(evs) || (i < len(msgs) && msgs[i].Pos < evs[j].Pos) {
+			outMsgs = append(outMsgs, msgs[i])
+			i++
+		} else {
+			outEvs = append(outEvs, evs[j])
+			j++
 		}
-		if since > head {
-			return parley.Invalid("since", "since is ahead of this server; start again without it")
+	}
+	page.More = i < len(msgs) || j < len(evs)
+	page.Events, err = a.hydrate(tx, actor.User.ID, outMsgs, outEvs)
+	if err != nil {
+		return nil, err
+	}
+	page.Next = head
+	if page.More {
+		// The last position the merge consumed, not the last event kept:
+		// hydrate may drop events the viewer may not see, even all of them.
+		page.Next = since
+		if len(outMsgs) > 0 {
+			page.Next = max(page.Next, outMsgs[len(outMsgs)-1].Pos)
 		}
-		if since == 0 || head-since > MaxBacklog {
-			page.Next, page.Limited = head, true
-			return nil
+		if len(outEvs) > 0 {
+			page.Next = max(page.Next, outEvs[len(outEvs)-1].Pos)
 		}
-		msgs, err := tx.SyncMessages(actor.User.ID, since, limit+1)
-		if err != nil {
-			return err
-		}
-		evs, err := tx.SyncEvents(actor.User.ID, since, limit+1)
-		if err != nil {
-			return err
-		}
-		// Merge the two ordered lists by position, up to limit.
-		var outMsgs []*parley.Message
-		var outEvs []*parley.Event
-		i, j := 0, 0
-		for len(outMsgs)+len(outEvs) < limit && (i < len(msgs) || j < len(evs)) {
-			if j >= len(evs) || (i < len(msgs) && msgs[i].Pos < evs[j].Pos) {
-				outMsgs = append(outMsgs, msgs[i])
-				i++
-			} else {
-				outEvs = append(outEvs, evs[j])
-				j++
-			}
-		}
-		page.More = i < len(msgs) || j < len(evs)
-		page.Events, err = a.hydrate(tx, actor.User.ID, outMsgs, outEvs)
-		if err != nil {
-			return err
-		}
-		page.Next = head
-		if page.More {
-			// The last position the merge consumed, not the last event
-			// kept: hydrate may drop events the viewer may not see, even
-			// all of them.
-			page.Next = since
-			if len(outMsgs) > 0 {
-				page.Next = max(page.Next, outMsgs[len(outMsgs)-1].Pos)
-			}
-			if len(outEvs) > 0 {
-				page.Next = max(page.Next, outEvs[len(outEvs)-1].Pos)
-			}
-		}
-		return nil
-	})
-	return page, err
+	}
+	return page, nil
 }
 
 // hydrate turns message rows and stored events into SyncEvents ordered by
