@@ -185,3 +185,56 @@ func TestGapRechecksSessions(t *testing.T) {
 		t.Fatal("the device of an ended session survived a gap")
 	}
 }
+
+// TestAudienceFollowsMembership: the hub caches who belongs to a
+// conversation, and a member added after the cache filled is woken by the
+// addition and by every message after it.
+func TestAudienceFollowsMembership(t *testing.T) {
+	h, a := newHub(t)
+	ctx := context.Background()
+	ann, ben, cid := actor(t, a, "ann"), actor(t, a, "ben"), actor(t, a, "cid")
+	g, _, err := a.CreateGroup(ctx, ann, app.GroupInput{Title: "g", Members: []string{"ben"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dBen, dCid := h.Register(ben, nil, false), h.Register(cid, nil, false)
+	send := func(text string) {
+		t.Helper()
+		if _, _, err := a.Send(ctx, ann, g.ID, app.SendInput{Text: text}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send("before cid")
+	if !woken(dBen) {
+		t.Fatal("ben was not woken")
+	}
+	if _, ok := h.aud.get(g.ID); !ok {
+		t.Fatal("the audience was not cached")
+	}
+	select {
+	case <-dCid.Wake():
+		t.Fatal("cid was woken before joining")
+	case <-time.After(100 * time.Millisecond):
+	}
+	if _, err := a.AddMembers(ctx, ann, g.ID, []string{"cid"}); err != nil {
+		t.Fatal(err)
+	}
+	if !woken(dCid) {
+		t.Fatal("cid was not woken by the addition")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for { // let the hub finish with the addition's notifications
+		if _, ok := h.aud.get(g.ID); ok || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	select {
+	case <-dCid.Wake():
+	default:
+	}
+	send("after cid")
+	if !woken(dCid) {
+		t.Fatal("cid was not woken by a message after joining")
+	}
+}

@@ -1,15 +1,21 @@
 package server
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/app"
 )
 
 // TestStreamDevices: three devices of alice and two of bob each get every
@@ -405,5 +411,76 @@ func TestSyncSkipsPagesOfHiddenEvents(t *testing.T) {
 	})
 	if ts.Hub.Devices() != 1 {
 		t.Fatalf("the stream died: %d devices", ts.Hub.Devices())
+	}
+}
+
+// TestConcurrentSyncsStayApart: syncs that arrive together share one read
+// transaction; each must still get exactly its own user's changes, and one
+// call's bad position must not fail the calls batched with it.
+func TestConcurrentSyncsStayApart(t *testing.T) {
+	ts := startServer(t)
+	ctx := context.Background()
+	type pair struct {
+		actors [2]*app.Actor
+		text   string
+	}
+	var pairs []pair
+	var senders []*user
+	var convs []string
+	for i := range 12 {
+		a, b, conv := friends(ts, fmt.Sprintf("u%da", i), fmt.Sprintf("u%db", i))
+		p := pair{text: fmt.Sprintf("only for pair %d", i)}
+		for j, u := range []*user{a, b} {
+			var err error
+			if p.actors[j], err = ts.App.Authenticate(ctx, u.Token); err != nil {
+				t.Fatal(err)
+			}
+		}
+		pairs, senders, convs = append(pairs, p), append(senders, a), append(convs, conv)
+	}
+	start, err := ts.App.Head(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range pairs {
+		senders[i].send(convs[i], p.text)
+	}
+	head, err := ts.App.Head(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 1000)
+	var wg sync.WaitGroup
+	for round := range 20 {
+		for i, p := range pairs {
+			for _, actor := range p.actors {
+				wg.Go(func() {
+					page, err := ts.App.Sync(ctx, actor, start, 0)
+					if err != nil {
+						errs <- fmt.Errorf("round %d pair %d: %v", round, i, err)
+						return
+					}
+					var got []string
+					for _, e := range page.Events {
+						if e.Message != nil && e.Message.Kind == "text" {
+							got = append(got, e.Message.Text)
+						}
+					}
+					if !slices.Equal(got, []string{p.text}) || page.Next != head {
+						b, _ := json.Marshal(page); errs <- fmt.Errorf("round %d pair %d: texts %q next %d, want [%q] next %d: %s", round, i, got, page.Next, p.text, head, b)
+					}
+				})
+			}
+			wg.Go(func() { // a position from the future, batched with the rest
+				if _, err := ts.App.Sync(ctx, p.actors[0], head+1000, 0); parley.ErrorCode(err) != parley.EInvalid {
+					errs <- fmt.Errorf("sync from the future: %v, want invalid", err)
+				}
+			})
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }
