@@ -467,7 +467,8 @@ func TestConcurrentSyncsStayApart(t *testing.T) {
 						}
 					}
 					if !slices.Equal(got, []string{p.text}) || page.Next != head {
-						b, _ := json.Marshal(page); errs <- fmt.Errorf("round %d pair %d: texts %q next %d, want [%q] next %d: %s", round, i, got, page.Next, p.text, head, b)
+						b, _ := json.Marshal(page)
+						errs <- fmt.Errorf("round %d pair %d: texts %q next %d, want [%q] next %d: %s", round, i, got, page.Next, p.text, head, b)
 					}
 				})
 			}
