@@ -67,7 +67,7 @@ type App struct {
 	now    func() time.Time
 	notify func([]*parley.Event)
 	revoke func(userID string, sessionIDs []string)
-	syncs  *syncBatcher
+	reads  *readBatcher
 
 	loginByHandle  *Limiter
 	loginByAddress *Limiter
@@ -104,7 +104,7 @@ func New(store parley.Store, cfg Config, opts ...Option) *App {
 		now:    time.Now,
 		notify: func([]*parley.Event) {},
 		revoke: func(string, []string) {},
-		syncs:  newSyncBatcher(),
+		reads:  newReadBatcher(),
 	}
 	for _, o := range opts {
 		o(a)

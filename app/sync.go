@@ -61,10 +61,7 @@ func (a *App) Head(ctx context.Context) (int64, error) {
 // since of 0 (a new device) or one too far behind gives Limited and the
 // current head, so that the device starts from its conversation list.
 //
-// Calls that arrive together share one read transaction (see syncBatcher):
-// every connected device of a conversation wakes at the same moment, and
-// opening a transaction after a commit is the expensive part of a small
-// read in SQLite, whose page cache starts cold after every write.
+// Calls that arrive together share one read transaction (see readBatcher).
 func (a *App) Sync(ctx context.Context, actor *Actor, since int64, limit int) (*SyncPage, error) {
 	if since < 0 {
 		return nil, parley.Invalid("since", "since is a position this server gave")
@@ -72,7 +69,19 @@ func (a *App) Sync(ctx context.Context, actor *Actor, since int64, limit int) (*
 	if limit <= 0 || limit > DefaultSyncLimit {
 		limit = DefaultSyncLimit
 	}
-	return a.syncs.do(ctx, a, &syncCall{ctx: ctx, actor: actor, since: since, limit: limit})
+	var page *SyncPage
+	err := a.shortView(ctx, func(tx parley.Tx) error {
+		head, err := tx.Head()
+		if err != nil {
+			return err
+		}
+		page, err = a.syncIn(tx, head, actor, since, limit)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return page, nil
 }
 
 // syncIn is one Sync inside a read transaction whose head is known.

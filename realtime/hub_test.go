@@ -204,11 +204,20 @@ func TestAudienceFollowsMembership(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	cached := func() bool {
+		deadline := time.Now().Add(10 * time.Second)
+		for { // the hub handles notifications on its own goroutine
+			if _, ok := h.aud.get(g.ID); ok || time.Now().After(deadline) {
+				return ok
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
 	send("before cid")
 	if !woken(dBen) {
 		t.Fatal("ben was not woken")
 	}
-	if _, ok := h.aud.get(g.ID); !ok {
+	if !cached() {
 		t.Fatal("the audience was not cached")
 	}
 	select {
@@ -222,13 +231,7 @@ func TestAudienceFollowsMembership(t *testing.T) {
 	if !woken(dCid) {
 		t.Fatal("cid was not woken by the addition")
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for { // let the hub finish with the addition's notifications
-		if _, ok := h.aud.get(g.ID); ok || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	cached() // let the hub finish with the addition's notifications
 	select {
 	case <-dCid.Wake():
 	default:

@@ -1,0 +1,129 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync"
+
+	"github.com/parleyhq/parley"
+)
+
+// readBatcher is group commit for reads. Short reads on the hot paths —
+// a device's sync after a wake, the session check of every request — queue
+// up; at most runners goroutines take whatever is queued, up to
+// maxReadBatch reads, and run them one after another in one read
+// transaction. An idle server runs each read alone and at once; a busy one
+// opens one transaction per batch instead of one per read. That matters in
+// SQLite, where the first read after any commit starts with a cold page
+// cache: every device of a conversation wakes at the same moment, and each
+// would pay that price on its own.
+//
+// A batch's transaction begins after every read in it was queued, so each
+// still sees every commit that finished before it was asked for.
+type readBatcher struct {
+	mu      sync.Mutex
+	queue   []*readCall
+	running int
+	runners int
+}
+
+type readCall struct {
+	ctx  context.Context
+	fn   func(parley.Tx) error
+	err  error
+	done chan struct{}
+}
+
+// maxReadBatch bounds how long one batch holds its read transaction.
+const maxReadBatch = 64
+
+func newReadBatcher() *readBatcher {
+	return &readBatcher{runners: max(2, runtime.GOMAXPROCS(0))}
+}
+
+// shortView runs fn in a read transaction shared with other short reads.
+// fn must be short: the reads batched with it wait for it.
+func (a *App) shortView(ctx context.Context, fn func(parley.Tx) error) error {
+	b := a.reads
+	c := &readCall{ctx: ctx, fn: fn, done: make(chan struct{})}
+	b.mu.Lock()
+	b.queue = append(b.queue, c)
+	start := b.running < b.runners
+	if start {
+		b.running++
+	}
+	b.mu.Unlock()
+	if start {
+		go a.runReads()
+	}
+	select {
+	case <-c.done:
+		return c.err
+	case <-ctx.Done():
+		// The call stays queued; the runner skips it once it sees ctx
+		// ended. fn may still be running: the caller must not read what
+		// fn writes, and only uses err.
+		return ctx.Err()
+	}
+}
+
+// runReads answers batches until the queue is empty.
+func (a *App) runReads() {
+	b := a.reads
+	for {
+		b.mu.Lock()
+		n := min(len(b.queue), maxReadBatch)
+		if n == 0 {
+			b.running--
+			b.mu.Unlock()
+			return
+		}
+		batch := make([]*readCall, n)
+		copy(batch, b.queue)
+		b.queue = append(b.queue[:0], b.queue[n:]...)
+		b.mu.Unlock()
+		a.runBatch(batch)
+	}
+}
+
+// runBatch runs a batch in one read transaction. A call's error is its own;
+// a failure to open the transaction is every call's.
+func (a *App) runBatch(batch []*readCall) {
+	ran := 0
+	defer func() {
+		for _, c := range batch {
+			close(c.done)
+		}
+	}()
+	err := a.view(context.Background(), func(tx parley.Tx) error {
+		for _, c := range batch {
+			ran++
+			if err := c.ctx.Err(); err != nil {
+				c.err = err
+				continue
+			}
+			c.err = a.runRead(c, tx)
+		}
+		return nil
+	})
+	if err != nil {
+		for _, c := range batch[max(ran-1, 0):] {
+			if c.err == nil {
+				c.err = err
+			}
+		}
+	}
+}
+
+// runRead runs one call, turning a panic into that call's error so that
+// the reads batched with it still get their answers.
+func (a *App) runRead(c *readCall, tx parley.Tx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			a.log.Error("read panic", "panic", r)
+			err = fmt.Errorf("read panic: %v", r)
+		}
+	}()
+	return c.fn(tx)
+}
