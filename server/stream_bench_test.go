@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -58,6 +59,12 @@ const (
 // (not received within 10 s) and dup (received more than once); the
 // benchmark fails if lost or dup is not 0, or if a send fails.
 func BenchmarkStreamLatency(b *testing.B) {
+	// The garbage collector target parley serve uses (cmd/parley), unless
+	// GOGC says otherwise.
+	if os.Getenv("GOGC") == "" {
+		old := debug.SetGCPercent(400)
+		b.Cleanup(func() { debug.SetGCPercent(old) })
+	}
 	srv := startBenchServer(b)
 	ctx, cancel := context.WithCancel(context.Background())
 	b.Cleanup(cancel)
