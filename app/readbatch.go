@@ -12,7 +12,7 @@ import (
 // readBatcher is group commit for reads. Short reads on the hot paths —
 // a device's sync after a wake, the session check of every request — queue
 // up; at most runners goroutines take whatever is queued, up to
-// maxReadBatch reads, and run them one after another in one read
+// maxReadBatch reads, and runs them one after another in one read
 // transaction. An idle server runs each read alone and at once; a busy one
 // opens one transaction per batch instead of one per read. That matters in
 // SQLite, where the first read after any commit starts with a cold page
