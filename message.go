@@ -5,10 +5,17 @@ import "time"
 // MessageKind is what a message carries.
 type MessageKind string
 
-// The message kinds. Media kinds arrive with the media issue.
+// The message kinds. A media message carries attachments of its kind (a
+// file message may carry any); its text is an optional caption.
 const (
-	MessageText   MessageKind = "text"
-	MessageSystem MessageKind = "system"
+	MessageText    MessageKind = "text"
+	MessageSystem  MessageKind = "system"
+	MessageImage   MessageKind = "image"
+	MessageVideo   MessageKind = "video"
+	MessageAudio   MessageKind = "audio" // voice notes and other sound
+	MessageFile    MessageKind = "file"
+	MessageGIF     MessageKind = "gif"
+	MessageSticker MessageKind = "sticker"
 )
 
 // Message is one entry in a conversation's sequence. An unsent message stays

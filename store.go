@@ -39,6 +39,7 @@ type Tx interface {
 	ConversationTx
 	MessageTx
 	EventTx
+	MediaTx
 }
 
 // UserTx stores accounts.

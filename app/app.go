@@ -33,6 +33,8 @@ type Config struct {
 	// (defaults 10 and 30).
 	LoginPerHandle  int
 	LoginPerAddress int
+	// Media holds the upload limits.
+	Media MediaConfig
 }
 
 func (c *Config) setDefaults() {
@@ -57,6 +59,7 @@ func (c *Config) setDefaults() {
 	if c.LoginPerAddress <= 0 {
 		c.LoginPerAddress = 30
 	}
+	c.Media.setDefaults()
 }
 
 // App is Parley's application layer.
@@ -68,6 +71,8 @@ type App struct {
 	notify func([]*parley.Event)
 	revoke func(userID string, sessionIDs []string)
 	reads  *readBatcher
+	blobs  parley.BlobStore
+	media  *mediaState
 
 	loginByHandle  *Limiter
 	loginByAddress *Limiter
@@ -105,6 +110,7 @@ func New(store parley.Store, cfg Config, opts ...Option) *App {
 		notify: func([]*parley.Event) {},
 		revoke: func(string, []string) {},
 		reads:  newReadBatcher(),
+		media:  newMediaState(),
 	}
 	for _, o := range opts {
 		o(a)

@@ -18,6 +18,9 @@ type SendInput struct {
 	Kind     parley.MessageKind
 	Text     string
 	ReplyTo  string
+	// Attachments are media ids from Upload, for media kinds (1 to
+	// MaxAttachments); the text is then an optional caption.
+	Attachments []string
 }
 
 // maxReactionsPerUser caps the distinct emoji one user puts on one message.
@@ -41,7 +44,8 @@ func (a *App) Send(ctx context.Context, actor *Actor, convID string, in SendInpu
 	if in.Kind == "" {
 		in.Kind = parley.MessageText
 	}
-	if in.Kind != parley.MessageText {
+	withMedia := mediaKinds[in.Kind]
+	if in.Kind != parley.MessageText && !withMedia {
 		return nil, false, parley.Invalid("kind", "kind %q cannot be sent here", in.Kind)
 	}
 	if err := checkClientID(in.ClientID); err != nil {
@@ -51,8 +55,15 @@ func (a *App) Send(ctx context.Context, actor *Actor, convID string, in SendInpu
 	if err != nil {
 		return nil, false, err
 	}
-	if strings.TrimSpace(text) == "" {
+	switch {
+	case !withMedia && len(in.Attachments) > 0:
+		return nil, false, parley.Invalid("attachments", "a text message has no attachments; send kind image, video, audio, file or gif")
+	case !withMedia && strings.TrimSpace(text) == "":
 		return nil, false, parley.Invalid("text", "a message needs text")
+	case withMedia && len(in.Attachments) == 0:
+		return nil, false, parley.Invalid("attachments", "a %s message needs attachments", in.Kind)
+	case len(in.Attachments) > MaxAttachments:
+		return nil, false, parley.Invalid("attachments", "a message has at most %d attachments", MaxAttachments)
 	}
 	err = a.update(ctx, func(w *writer) error {
 		view, created = nil, false // the store may run this more than once
@@ -92,10 +103,14 @@ func (a *App) Send(ctx context.Context, actor *Actor, convID string, in SendInpu
 		} else if err != nil {
 			return err
 		}
+		atts, err := attach(w, actor, m, in.Attachments)
+		if err != nil {
+			return err
+		}
 		w.messageCreated(m)
 		created = true
 		view = &MessageView{ID: m.ID, ConversationID: c.ID, Seq: seq, Sender: summarize(actor.User), ClientID: m.ClientID,
-			Kind: string(m.Kind), Text: m.Text, CreatedAt: m.CreatedAt}
+			Kind: string(m.Kind), Text: m.Text, CreatedAt: m.CreatedAt, Attachments: atts}
 		if reply != nil {
 			view.ReplyTo = replyPreview(reply)
 		}
@@ -105,6 +120,38 @@ func (a *App) Send(ctx context.Context, actor *Actor, convID string, in SendInpu
 		view, err = a.sentMessage(ctx, actor, convID, in.ClientID)
 	}
 	return view, created, err
+}
+
+// attach sends the actor's uploads with m, in order: each must be the
+// actor's, not sent before, and of the message's kind (a file message
+// takes any).
+func attach(w *writer, actor *Actor, m *parley.Message, ids []string) ([]AttachmentView, error) {
+	var out []AttachmentView
+	seen := map[string]bool{}
+	for i, id := range ids {
+		if seen[id] {
+			return nil, parley.Invalid("attachments", "media %s is listed twice", id)
+		}
+		seen[id] = true
+		md, err := w.MediaByID(id)
+		if parley.IsNotFound(err) || (err == nil && md.OwnerID != actor.User.ID) {
+			return nil, parley.Invalid("attachments", "no upload %q of yours", id)
+		} else if err != nil {
+			return nil, err
+		}
+		if md.MessageID != "" {
+			return nil, parley.Invalid("attachments", "media %s was already sent; upload it again", id)
+		}
+		if m.Kind != parley.MessageFile && md.Kind != m.Kind {
+			return nil, parley.Invalid("attachments", "media %s is %s, not %s", id, md.Kind, m.Kind)
+		}
+		if err := w.AttachMedia(id, m.ConversationID, m.ID, i); err != nil {
+			return nil, err
+		}
+		md.ConversationID, md.MessageID, md.Position = m.ConversationID, m.ID, i
+		out = append(out, attachmentView(md))
+	}
+	return out, nil
 }
 
 // errDuplicateSend rolls back a send whose client id was used before.

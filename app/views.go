@@ -133,6 +133,9 @@ type MessageView struct {
 	Deleted        bool            `json:"deleted,omitempty"`
 	DeletedAt      *time.Time      `json:"deleted_at,omitempty"`
 	Reactions      []ReactionCount `json:"reactions,omitempty"`
+	// Attachments are the media of image, video, audio, file and gif
+	// messages, in order.
+	Attachments []AttachmentView `json:"attachments,omitempty"`
 }
 
 // EditView is a previous version of a message.
@@ -176,6 +179,18 @@ func messageViews(tx parley.Tx, c *parley.Conversation, viewer *parley.Member, m
 	if err != nil {
 		return nil, err
 	}
+	var withMedia []string
+	for _, m := range msgs {
+		if mediaKinds[m.Kind] && m.DeletedAt == nil {
+			withMedia = append(withMedia, m.ID)
+		}
+	}
+	var attachments map[string][]*parley.Media
+	if len(withMedia) > 0 {
+		if attachments, err = tx.MediaOfMessages(withMedia); err != nil {
+			return nil, err
+		}
+	}
 	out := make([]*MessageView, 0, len(msgs))
 	for _, m := range msgs {
 		v := &MessageView{
@@ -209,6 +224,13 @@ func messageViews(tx parley.Tx, c *parley.Conversation, viewer *parley.Member, m
 			}
 		}
 		v.Reactions = countReactions(reactions[m.ID], viewerID)
+		for _, md := range attachments[m.ID] {
+			if attachmentsHidden(viewer, m) {
+				v.Attachments = append(v.Attachments, AttachmentView{Kind: string(md.Kind), Hidden: true})
+			} else {
+				v.Attachments = append(v.Attachments, attachmentView(md))
+			}
+		}
 		out = append(out, v)
 	}
 	return out, nil

@@ -9,15 +9,16 @@ import (
 
 func (s *Server) send(w http.ResponseWriter, r *http.Request, actor *app.Actor) error {
 	var in struct {
-		ClientID string `json:"client_id"`
-		Kind     string `json:"kind"`
-		Text     string `json:"text"`
-		ReplyTo  string `json:"reply_to"`
+		ClientID    string   `json:"client_id"`
+		Kind        string   `json:"kind"`
+		Text        string   `json:"text"`
+		ReplyTo     string   `json:"reply_to"`
+		Attachments []string `json:"attachments"`
 	}
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	m, created, err := s.app.Send(r.Context(), actor, r.PathValue("id"), app.SendInput{ClientID: in.ClientID, Kind: parley.MessageKind(in.Kind), Text: in.Text, ReplyTo: in.ReplyTo})
+	m, created, err := s.app.Send(r.Context(), actor, r.PathValue("id"), app.SendInput{ClientID: in.ClientID, Kind: parley.MessageKind(in.Kind), Text: in.Text, ReplyTo: in.ReplyTo, Attachments: in.Attachments})
 	if err != nil {
 		return err
 	}

@@ -72,6 +72,11 @@ func (s *Server) routes() {
 	s.auth("POST /api/v1/stream/tickets", s.issueTicket)
 	s.handle("GET /api/v1/stream", s.stream)
 
+	// Media.
+	s.auth("POST /api/v1/media", s.upload)
+	s.auth("GET /api/v1/media/{id}", s.download(false))
+	s.auth("GET /api/v1/media/{id}/thumbnail", s.download(true))
+
 	// Messages.
 	s.auth("POST /api/v1/conversations/{id}/messages", s.send)
 	s.auth("GET /api/v1/conversations/{id}/messages", s.listMessages)

@@ -14,10 +14,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/app"
+	"github.com/parleyhq/parley/blob"
 	"github.com/parleyhq/parley/bus/inproc"
 	"github.com/parleyhq/parley/httpapi"
 	"github.com/parleyhq/parley/realtime"
@@ -57,17 +59,47 @@ func Defaults() Config {
 
 // Server is a running Parley node.
 type Server struct {
-	cfg     Config
-	log     *slog.Logger
-	Store   parley.Store
-	App     *app.App
-	Bus     parley.Bus
-	Hub     *realtime.Hub
-	gateway *wsgateway.Gateway
-	ln      net.Listener
-	http    *http.Server
-	debugLn net.Listener
-	debug   *http.Server
+	cfg      Config
+	log      *slog.Logger
+	Store    parley.Store
+	App      *app.App
+	Bus      parley.Bus
+	Hub      *realtime.Hub
+	gateway  *wsgateway.Gateway
+	ln       net.Listener
+	http     *http.Server
+	debugLn  net.Listener
+	debug    *http.Server
+	stopGC   chan struct{}
+	stopOnce sync.Once
+	gcDone   chan struct{}
+}
+
+// MediaGCInterval is how often unused media is collected.
+const MediaGCInterval = 10 * time.Minute
+
+// collectMedia deletes unsent uploads past their time, the media of
+// unsent messages, and the blobs nothing uses, until Shutdown.
+func (s *Server) collectMedia() {
+	defer close(s.gcDone)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { <-s.stopGC; cancel() }()
+	t := time.NewTicker(MediaGCInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stopGC:
+			return
+		case <-t.C:
+		}
+		rows, blobs, err := s.App.CollectMedia(ctx)
+		if err != nil {
+			s.log.Warn("media collection", "err", err)
+		} else if rows+blobs > 0 {
+			s.log.Info("media collected", "rows", rows, "blobs", blobs)
+		}
+	}
 }
 
 // OpenStore opens the store that cfg names, creating the data directory.
@@ -109,11 +141,19 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	blobs, err := blob.OpenDisk(filepath.Join(cfg.DataDir, "media"))
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	if cfg.App.Media.TempDir == "" {
+		cfg.App.Media.TempDir = filepath.Join(cfg.DataDir, "media", "tmp")
+	}
 	bus := inproc.New(0)
 	// The hub needs the app and the app notifies the hub: tie the knot
 	// through a variable.
 	var hub *realtime.Hub
-	a := app.New(st, cfg.App, app.WithLogger(log),
+	a := app.New(st, cfg.App, app.WithLogger(log), app.WithBlobs(blobs),
 		app.WithNotify(func(evs []*parley.Event) { hub.Publish(evs) }),
 		app.WithRevoke(func(user string, sessions []string) { hub.RevokeSessions(user, sessions) }))
 	if hub, err = realtime.New(a, bus, log); err != nil {
@@ -130,7 +170,9 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	gw := wsgateway.New(a, hub, wsgateway.Options{Logger: log, OriginPatterns: cfg.AllowedOrigins, WriteTimeout: cfg.StreamWriteTimeout})
 	api := httpapi.New(a, httpapi.Options{Logger: log, TrustProxy: cfg.TrustProxy, Hub: hub, Streamer: gw})
-	s := &Server{cfg: cfg, log: log, Store: st, App: a, Bus: bus, Hub: hub, gateway: gw, ln: ln}
+	s := &Server{cfg: cfg, log: log, Store: st, App: a, Bus: bus, Hub: hub, gateway: gw, ln: ln,
+		stopGC: make(chan struct{}), gcDone: make(chan struct{})}
+	go s.collectMedia()
 	s.http = &http.Server{
 		Handler:           api,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -182,6 +224,8 @@ func (s *Server) Serve() error {
 // those in flight (until ctx ends), then closes the store so that every
 // acknowledged write is on disk.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.stopOnce.Do(func() { close(s.stopGC) })
+	<-s.gcDone // the collector uses the store, closed below
 	herr := s.Hub.Close()
 	werr := s.gateway.Wait(ctx)
 	err := s.http.Shutdown(ctx)

@@ -1,0 +1,99 @@
+package httpapi
+
+import (
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/app"
+)
+
+// uploadSlack is what a multipart body may carry besides the file: part
+// headers, the kind field, boundaries.
+const uploadSlack = 64 << 10
+
+// upload takes a multipart body with a "file" part (and optionally a
+// "kind" part before it, or ?kind=), streaming the file to the app, which
+// writes it to disk as it arrives.
+func (s *Server) upload(w http.ResponseWriter, r *http.Request, actor *app.Actor) error {
+	r.Body = http.MaxBytesReader(w, r.Body, s.app.MaxUploadBytes()+uploadSlack)
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return parley.Errorf(parley.EMalformed, "send the file as multipart/form-data in a part named file")
+	}
+	kind := r.URL.Query().Get("kind")
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			return parley.Invalid("file", "no part named file")
+		} else if err != nil {
+			return bodyErr(err)
+		}
+		switch part.FormName() {
+		case "kind":
+			b, err := io.ReadAll(io.LimitReader(part, 17))
+			if err != nil {
+				return bodyErr(err)
+			}
+			if len(b) > 16 {
+				return parley.Invalid("kind", "kind is one of image, video, audio, file, gif")
+			}
+			kind = strings.TrimSpace(string(b))
+		case "file":
+			v, err := s.app.Upload(r.Context(), actor, parley.MessageKind(kind), bodyReader{part})
+			if err != nil {
+				return err
+			}
+			return writeJSON(w, http.StatusCreated, v)
+		}
+		part.Close()
+	}
+}
+
+// bodyReader turns a body over its limit into a client error.
+type bodyReader struct{ r io.Reader }
+
+func (b bodyReader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) {
+		err = bodyErr(err)
+	}
+	return n, err
+}
+
+func bodyErr(err error) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return parley.Errorf(parley.ETooLarge, "the upload is larger than %d bytes", mbe.Limit-uploadSlack)
+	}
+	return parley.Errorf(parley.EMalformed, "the multipart body is cut short or malformed")
+}
+
+// download serves an upload or its thumbnail, with range requests, as an
+// attachment unless it is an image, audio or video, and always sandboxed:
+// a file can never run script in Parley's origin.
+func (s *Server) download(thumb bool) authed {
+	return func(w http.ResponseWriter, r *http.Request, actor *app.Actor) error {
+		f, err := s.app.OpenMedia(r.Context(), actor, r.PathValue("id"), thumb)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		h := w.Header()
+		h.Set("Content-Type", f.ContentType)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Content-Security-Policy", "sandbox; default-src 'none'; img-src 'self'; media-src 'self'")
+		h.Set("Cache-Control", "private, max-age=3600")
+		h.Set("Cross-Origin-Resource-Policy", "same-origin")
+		disp := "attachment"
+		if f.Inline {
+			disp = "inline"
+		}
+		h.Set("Content-Disposition", mime.FormatMediaType(disp, map[string]string{"filename": f.Name}))
+		http.ServeContent(w, r, f.Name, f.ModTime(), f)
+		return nil
+	}
+}

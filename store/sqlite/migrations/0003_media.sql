@@ -1,0 +1,28 @@
+-- Uploaded media. The bytes are in the blob store under blob_key (the
+-- SHA-256 of the content, shared by equal files); a row exists only after
+-- its blob was written and synced.
+CREATE TABLE media (
+    id              TEXT PRIMARY KEY,
+    owner_id        TEXT NOT NULL REFERENCES users(id),
+    kind            TEXT NOT NULL,
+    content_type    TEXT NOT NULL,
+    size            INTEGER NOT NULL,
+    width           INTEGER NOT NULL DEFAULT 0,
+    height          INTEGER NOT NULL DEFAULT 0,
+    duration_ms     INTEGER NOT NULL DEFAULT 0,
+    blob_key        TEXT NOT NULL,
+    thumb_key       TEXT NOT NULL DEFAULT '',
+    thumb_type      TEXT NOT NULL DEFAULT '',
+    thumb_width     INTEGER NOT NULL DEFAULT 0,
+    thumb_height    INTEGER NOT NULL DEFAULT 0,
+    conversation_id TEXT NOT NULL DEFAULT '',
+    message_id      TEXT NOT NULL DEFAULT '',
+    position        INTEGER NOT NULL DEFAULT 0,
+    created_at      INTEGER NOT NULL
+);
+
+CREATE INDEX media_by_message ON media (message_id, position) WHERE message_id != '';
+CREATE INDEX media_by_owner ON media (owner_id, created_at);
+CREATE INDEX media_unsent ON media (created_at) WHERE message_id = '';
+CREATE INDEX media_by_blob ON media (blob_key);
+CREATE INDEX media_by_thumb ON media (thumb_key) WHERE thumb_key != '';
