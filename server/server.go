@@ -50,6 +50,8 @@ type Config struct {
 	DebugListen string
 	// App holds the rule limits.
 	App app.Config
+	// Clock replaces time.Now in the rules, for tests.
+	Clock func() time.Time
 }
 
 // Defaults returns the zero-config settings.
@@ -65,6 +67,7 @@ type Server struct {
 	App      *app.App
 	Bus      parley.Bus
 	Hub      *realtime.Hub
+	blobs    parley.BlobStore
 	gateway  *wsgateway.Gateway
 	ln       net.Listener
 	http     *http.Server
@@ -153,9 +156,13 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 	// The hub needs the app and the app notifies the hub: tie the knot
 	// through a variable.
 	var hub *realtime.Hub
-	a := app.New(st, cfg.App, app.WithLogger(log), app.WithBlobs(blobs),
+	opts := []app.Option{app.WithLogger(log), app.WithBlobs(blobs),
 		app.WithNotify(func(evs []*parley.Event) { hub.Publish(evs) }),
-		app.WithRevoke(func(user string, sessions []string) { hub.RevokeSessions(user, sessions) }))
+		app.WithRevoke(func(user string, sessions []string) { hub.RevokeSessions(user, sessions) })}
+	if cfg.Clock != nil {
+		opts = append(opts, app.WithClock(cfg.Clock))
+	}
+	a := app.New(st, cfg.App, opts...)
 	if hub, err = realtime.New(a, bus, log); err != nil {
 		bus.Close()
 		st.Close()
@@ -170,7 +177,7 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	gw := wsgateway.New(a, hub, wsgateway.Options{Logger: log, OriginPatterns: cfg.AllowedOrigins, WriteTimeout: cfg.StreamWriteTimeout})
 	api := httpapi.New(a, httpapi.Options{Logger: log, TrustProxy: cfg.TrustProxy, Hub: hub, Streamer: gw})
-	s := &Server{cfg: cfg, log: log, Store: st, App: a, Bus: bus, Hub: hub, gateway: gw, ln: ln,
+	s := &Server{cfg: cfg, log: log, Store: st, App: a, Bus: bus, Hub: hub, blobs: blobs, gateway: gw, ln: ln,
 		stopGC: make(chan struct{}), gcDone: make(chan struct{})}
 	go s.collectMedia()
 	s.http = &http.Server{
