@@ -215,7 +215,6 @@ func stripPNG(r io.Reader, w io.Writer) error {
 	}
 }
 
-
 func stripWebP(r io.Reader, w io.Writer) error {
 	br := bufio.NewReader(r)
 	var hdr [12]byte
