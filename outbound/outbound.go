@@ -1,0 +1,236 @@
+// Package outbound makes HTTP requests to addresses that users choose —
+// link previews now, webhooks later — without letting them reach the
+// server's own network (SSRF). The address is checked at dial time, after
+// DNS resolution, on the address actually dialed: a name that resolves to
+// a private address, a DNS answer that changes between check and use, and
+// a redirect to loopback are all refused the same way.
+package outbound
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// ErrBlocked is returned (wrapped) for a destination that is not public.
+var ErrBlocked = errors.New("destination address is not public")
+
+// Options configure a Client.
+type Options struct {
+	// Timeout bounds a whole request, redirects and body included
+	// (default 5 s).
+	Timeout time.Duration
+	// MaxRedirects caps redirects, each re-checked (default 3).
+	MaxRedirects int
+	// AllowLoopback lets requests reach 127.0.0.0/8 and ::1. Tests only:
+	// their servers listen on loopback.
+	AllowLoopback bool
+	// UserAgent is sent with every request.
+	UserAgent string
+}
+
+// Client is an HTTP client for user-chosen addresses.
+type Client struct {
+	http *http.Client
+	opts Options
+}
+
+// New returns a Client.
+func New(opts Options) *Client {
+	if opts.Timeout <= 0 {
+		opts.Timeout = 5 * time.Second
+	}
+	if opts.MaxRedirects <= 0 {
+		opts.MaxRedirects = 3
+	}
+	if opts.UserAgent == "" {
+		opts.UserAgent = "Parley (link preview)"
+	}
+	dialer := &net.Dialer{
+		Timeout: opts.Timeout,
+		Control: func(network, address string, _ syscall.RawConn) error {
+			ap, err := netip.ParseAddrPort(address)
+			if err != nil {
+				return fmt.Errorf("%w: %s", ErrBlocked, address)
+			}
+			if !Allowed(ap.Addr(), opts.AllowLoopback) {
+				return fmt.Errorf("%w: %s", ErrBlocked, ap.Addr())
+			}
+			return nil
+		},
+	}
+	tr := &http.Transport{
+		Proxy:                  nil, // a proxy would dial for us, unchecked
+		DialContext:            dialer.DialContext,
+		ForceAttemptHTTP2:      true,
+		MaxIdleConns:           20,
+		IdleConnTimeout:        30 * time.Second,
+		TLSHandshakeTimeout:    opts.Timeout,
+		ResponseHeaderTimeout:  opts.Timeout,
+		MaxResponseHeaderBytes: 64 << 10,
+	}
+	c := &Client{opts: opts}
+	c.http = &http.Client{
+		Transport: tr,
+		Timeout:   opts.Timeout,
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if len(via) > opts.MaxRedirects {
+				return fmt.Errorf("more than %d redirects", opts.MaxRedirects)
+			}
+			return CheckURL(req.URL)
+		},
+	}
+	return c
+}
+
+// CheckURL refuses what is never fetched whatever it resolves to: schemes
+// other than http and https, user info, and hosts written as unusual
+// numeric forms (decimal, octal or hexadecimal IPv4, which some resolvers
+// turn into addresses and others do not).
+func CheckURL(u *url.URL) error {
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("%w: scheme %q", ErrBlocked, u.Scheme)
+	}
+	if u.User != nil {
+		return fmt.Errorf("%w: user info in URL", ErrBlocked)
+	}
+	host := u.Hostname()
+	if host == "" {
+		return fmt.Errorf("%w: no host", ErrBlocked)
+	}
+	if _, err := netip.ParseAddr(host); err == nil {
+		return nil // a canonical literal: the dial-time check decides
+	}
+	if looksNumeric(host) {
+		return fmt.Errorf("%w: numeric host %q", ErrBlocked, host)
+	}
+	return nil
+}
+
+// looksNumeric reports whether a host that is not a canonical IP literal
+// is made only of digits, dots and hex markers, like 2130706433,
+// 0177.0.0.1 or 0x7f.1.
+func looksNumeric(host string) bool {
+	h := strings.ToLower(strings.TrimSuffix(host, "."))
+	for _, part := range strings.Split(h, ".") {
+		p := strings.TrimPrefix(part, "0x")
+		if p == "" && part != "0x" {
+			return false
+		}
+		for _, r := range p {
+			if !(r >= '0' && r <= '9' || part != p && r >= 'a' && r <= 'f') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+var blockedPrefixes = func() []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range []string{
+		"0.0.0.0/8",       // "this network"
+		"100.64.0.0/10",   // carrier-grade NAT
+		"192.0.0.0/24",    // IETF protocol assignments
+		"192.0.2.0/24",    // documentation
+		"198.18.0.0/15",   // benchmarking
+		"198.51.100.0/24", // documentation
+		"203.0.113.0/24",  // documentation
+		"240.0.0.0/4",     // reserved, and broadcast
+		"2001:db8::/32",   // documentation
+		"2001::/32",       // Teredo: tunnels to hidden IPv4
+		"64:ff9b:1::/48",  // local-use IPv4/IPv6 translation
+		"fec0::/10",       // site-local (deprecated)
+		"100::/64",        // discard-only
+	} {
+		out = append(out, netip.MustParsePrefix(s))
+	}
+	return out
+}()
+
+var (
+	sixToFour = netip.MustParsePrefix("2002::/16")
+	nat64     = netip.MustParsePrefix("64:ff9b::/96")
+)
+
+// Allowed reports whether a may be dialed: a public unicast address.
+// IPv4-mapped, 6to4 and NAT64 addresses are judged by the IPv4 address
+// inside them.
+func Allowed(a netip.Addr, allowLoopback bool) bool {
+	a = a.Unmap()
+	if a.Is6() {
+		b := a.As16()
+		switch {
+		case sixToFour.Contains(a):
+			return Allowed(netip.AddrFrom4([4]byte{b[2], b[3], b[4], b[5]}), allowLoopback)
+		case nat64.Contains(a):
+			return Allowed(netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]}), allowLoopback)
+		}
+	}
+	if a.IsLoopback() {
+		return allowLoopback
+	}
+	if !a.IsGlobalUnicast() || a.IsPrivate() {
+		// Unspecified, link-local, multicast, private (10/8, 172.16/12,
+		// 192.168/16, fc00::/7).
+		return false
+	}
+	for _, p := range blockedPrefixes {
+		if p.Contains(a) {
+			return false
+		}
+	}
+	return true
+}
+
+// Response is a fetched body, capped.
+type Response struct {
+	URL         *url.URL // after redirects
+	Status      int
+	ContentType string
+	Body        []byte
+	// Truncated is true when the body was longer than the cap.
+	Truncated bool
+}
+
+// Get fetches rawURL with at most maxBody bytes of body.
+func (c *Client) Get(ctx context.Context, rawURL string, maxBody int64, accept string) (*Response, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("bad URL: %w", err)
+	}
+	if err := CheckURL(u); err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("User-Agent", c.opts.UserAgent)
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	if err != nil {
+		return nil, err
+	}
+	out := &Response{URL: resp.Request.URL, Status: resp.StatusCode, ContentType: resp.Header.Get("Content-Type")}
+	if int64(len(body)) > maxBody {
+		body, out.Truncated = body[:maxBody], true
+	}
+	out.Body = body
+	return out, nil
+}

@@ -1,0 +1,103 @@
+package outbound_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/parleyhq/parley/outbound"
+)
+
+func TestAllowed(t *testing.T) {
+	blocked := []string{
+		"127.0.0.1", "127.255.0.9", "::1", // loopback
+		"10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.1.1", "fc00::1", "fd12:3456::1", // private
+		"169.254.169.254", "fe80::1", // link-local (cloud metadata)
+		"100.64.0.1", "100.127.255.254", // CGNAT
+		"224.0.0.1", "239.1.1.1", "ff02::1", // multicast
+		"0.0.0.0", "::", "0.1.2.3", // unspecified, this network
+		"255.255.255.255", "240.0.0.1", // broadcast, reserved
+		"::ffff:127.0.0.1", "::ffff:10.0.0.1", "::ffff:169.254.169.254", // IPv4-mapped
+		"2002:7f00:1::1", "2002:a00:1::", // 6to4 around loopback and private
+		"64:ff9b::7f00:1", "64:ff9b::a9fe:a9fe", // NAT64 around loopback and metadata
+		"2001:db8::1", "192.0.2.1", "198.51.100.7", "203.0.113.9", "198.18.0.1", // documentation, benchmarking
+		"2001:0:4136:e378:8000:63bf:3fff:fdd2", // Teredo
+	}
+	for _, s := range blocked {
+		if outbound.Allowed(netip.MustParseAddr(s), false) {
+			t.Errorf("%s allowed", s)
+		}
+	}
+	for _, s := range []string{"8.8.8.8", "1.1.1.1", "2606:4700:4700::1111", "::ffff:8.8.8.8", "2002:808:808::1", "64:ff9b::808:808", "172.32.0.1", "100.128.0.1"} {
+		if !outbound.Allowed(netip.MustParseAddr(s), false) {
+			t.Errorf("%s refused", s)
+		}
+	}
+	if !outbound.Allowed(netip.MustParseAddr("127.0.0.1"), true) || outbound.Allowed(netip.MustParseAddr("10.0.0.1"), true) {
+		t.Error("AllowLoopback opens loopback only")
+	}
+}
+
+func TestClientRefusesAtDialTime(t *testing.T) {
+	var hits int
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits++
+		switch r.URL.Path {
+		case "/to-private":
+			http.Redirect(w, r, "http://10.0.0.1/", http.StatusFound)
+		case "/to-octal":
+			http.Redirect(w, r, "http://0177.0.0.1/", http.StatusFound)
+		case "/loop":
+			http.Redirect(w, r, "/loop", http.StatusFound)
+		case "/to-file":
+			http.Redirect(w, r, "file:///etc/passwd", http.StatusFound)
+		default:
+			fmt.Fprint(w, strings.Repeat("x", 5000))
+		}
+	}))
+	defer srv.Close()
+	port := srv.URL[strings.LastIndex(srv.URL, ":")+1:]
+	ctx := context.Background()
+
+	strict := outbound.New(outbound.Options{})
+	for _, u := range []string{
+		srv.URL + "/", // 127.0.0.1
+		"http://localhost:" + port + "/",
+		"http://[::1]:" + port + "/",
+		"http://[::ffff:127.0.0.1]:" + port + "/",
+		"http://2130706433:" + port + "/", // decimal
+		"http://0177.0.0.1:" + port + "/", // octal
+		"http://0x7f.0.0.1:" + port + "/", // hexadecimal
+		"http://127.1:" + port + "/",      // short form
+		"ftp://example.com/",
+		"http://user:pw@example.com/",
+	} {
+		if _, err := strict.Get(ctx, u, 1024, ""); !errors.Is(err, outbound.ErrBlocked) {
+			t.Errorf("%s: %v, want blocked", u, err)
+		}
+	}
+	if hits != 0 {
+		t.Fatalf("a blocked request reached the server %d times", hits)
+	}
+
+	// Tests allow loopback explicitly; everything else stays blocked, at
+	// every redirect.
+	c := outbound.New(outbound.Options{AllowLoopback: true})
+	r, err := c.Get(ctx, srv.URL+"/", 1000, "")
+	if err != nil || len(r.Body) != 1000 || !r.Truncated {
+		t.Fatalf("capped body: %v, %d bytes, truncated %v", err, len(r.Body), r != nil && r.Truncated)
+	}
+	for _, p := range []string{"/to-private", "/to-octal", "/to-file"} {
+		if _, err := c.Get(ctx, srv.URL+p, 1000, ""); err == nil {
+			t.Errorf("%s: redirect followed", p)
+		}
+	}
+	if _, err := c.Get(ctx, srv.URL+"/loop", 1000, ""); err == nil || !strings.Contains(err.Error(), "redirects") {
+		t.Errorf("redirect loop: %v", err)
+	}
+}
