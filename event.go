@@ -12,6 +12,7 @@ const (
 	EventMessageCreated      = "message.created"
 	EventMessageEdited       = "message.edited"
 	EventMessageUnsent       = "message.unsent"
+	EventMessageUpdated      = "message.updated" // the server added to a message (a link card)
 	EventReactionAdded       = "reaction.added"
 	EventReactionRemoved     = "reaction.removed"
 	EventRead                = "read"

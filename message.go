@@ -34,7 +34,10 @@ type Message struct {
 	ReplyTo  string // id of the message this one replies to
 	// System is the machine-readable description of a system message, e.g.
 	// {"action":"member_added","user":"…"}.
-	System    string
+	System string
+	// Card is the link preview of the first URL in Text, as JSON, filled
+	// in after the send; "" when there is none.
+	Card      string
 	CreatedAt time.Time
 	EditedAt  *time.Time
 	DeletedAt *time.Time

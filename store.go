@@ -153,6 +153,9 @@ type MessageTx interface {
 	// PurgeMessage turns a message into a tombstone: text and reply link
 	// cleared, edits and reactions deleted, DeletedAt set.
 	PurgeMessage(id string, at time.Time) error
+	// SetMessageCard stores a message's link card (JSON) unless the
+	// message was unsent, and reports whether it did.
+	SetMessageCard(id, card string) (bool, error)
 	// CountMessagesBySender counts a sender's messages in a conversation.
 	CountMessagesBySender(conversationID, senderID string) (int, error)
 	// CountUnread counts messages after afterSeq not sent by userID and not

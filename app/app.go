@@ -73,6 +73,9 @@ type App struct {
 	reads  *readBatcher
 	blobs  parley.BlobStore
 	media  *mediaState
+	fetch  LinkFetcher
+	// cardSlots bounds the link cards fetched at once.
+	cardSlots chan struct{}
 
 	loginByHandle  *Limiter
 	loginByAddress *Limiter
@@ -103,14 +106,15 @@ func WithRevoke(fn func(userID string, sessionIDs []string)) Option {
 func New(store parley.Store, cfg Config, opts ...Option) *App {
 	cfg.setDefaults()
 	a := &App{
-		store:  store,
-		cfg:    cfg,
-		log:    slog.Default(),
-		now:    time.Now,
-		notify: func([]*parley.Event) {},
-		revoke: func(string, []string) {},
-		reads:  newReadBatcher(),
-		media:  newMediaState(),
+		store:     store,
+		cfg:       cfg,
+		log:       slog.Default(),
+		now:       time.Now,
+		notify:    func([]*parley.Event) {},
+		revoke:    func(string, []string) {},
+		reads:     newReadBatcher(),
+		media:     newMediaState(),
+		cardSlots: make(chan struct{}, maxCardFetches),
 	}
 	for _, o := range opts {
 		o(a)

@@ -119,6 +119,9 @@ func (a *App) Send(ctx context.Context, actor *Actor, convID string, in SendInpu
 	if errors.Is(err, errDuplicateSend) {
 		view, err = a.sentMessage(ctx, actor, convID, in.ClientID)
 	}
+	if err == nil && created {
+		a.maybeFetchCard(view, actor.User.ID)
+	}
 	return view, created, err
 }
 

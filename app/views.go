@@ -136,6 +136,9 @@ type MessageView struct {
 	// Attachments are the media of image, video, audio, file and gif
 	// messages, in order.
 	Attachments []AttachmentView `json:"attachments,omitempty"`
+	// Card is the link preview of the first URL of the text, when the
+	// server could make one; it arrives after the send (message.updated).
+	Card *CardView `json:"card,omitempty"`
 }
 
 // EditView is a previous version of a message.
@@ -224,7 +227,13 @@ func messageViews(tx parley.Tx, c *parley.Conversation, viewer *parley.Member, m
 			}
 		}
 		v.Reactions = countReactions(reactions[m.ID], viewerID)
+		if !attachmentsHidden(viewer, m) {
+			v.Card = cardView(m.Card)
+		}
 		for _, md := range attachments[m.ID] {
+			if md.Position < 0 {
+				continue // a link card's picture
+			}
 			if attachmentsHidden(viewer, m) {
 				v.Attachments = append(v.Attachments, AttachmentView{Kind: string(md.Kind), Hidden: true})
 			} else {

@@ -43,6 +43,7 @@ var keepsAudience = map[string]bool{
 	parley.EventMessageCreated:  true,
 	parley.EventMessageEdited:   true,
 	parley.EventMessageUnsent:   true,
+	parley.EventMessageUpdated:  true,
 	parley.EventReactionAdded:   true,
 	parley.EventReactionRemoved: true,
 	parley.EventRead:            true,

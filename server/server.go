@@ -22,6 +22,7 @@ import (
 	"github.com/parleyhq/parley/blob"
 	"github.com/parleyhq/parley/bus/inproc"
 	"github.com/parleyhq/parley/httpapi"
+	"github.com/parleyhq/parley/outbound"
 	"github.com/parleyhq/parley/realtime"
 	"github.com/parleyhq/parley/store/sqlite"
 	"github.com/parleyhq/parley/wsgateway"
@@ -50,6 +51,12 @@ type Config struct {
 	DebugListen string
 	// App holds the rule limits.
 	App app.Config
+	// NoLinkPreviews turns link cards off (PARLEY_LINK_PREVIEWS=false):
+	// the server then never fetches a URL found in a message.
+	NoLinkPreviews bool
+	// OutboundAllowLoopback lets link previews reach loopback addresses.
+	// Tests only: their web servers listen on loopback.
+	OutboundAllowLoopback bool
 	// Clock replaces time.Now in the rules, for tests.
 	Clock func() time.Time
 }
@@ -161,6 +168,16 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 		app.WithRevoke(func(user string, sessions []string) { hub.RevokeSessions(user, sessions) })}
 	if cfg.Clock != nil {
 		opts = append(opts, app.WithClock(cfg.Clock))
+	}
+	if !cfg.NoLinkPreviews {
+		client := outbound.New(outbound.Options{AllowLoopback: cfg.OutboundAllowLoopback})
+		opts = append(opts, app.WithLinkPreviews(func(ctx context.Context, url string, maxBody int64, accept string) (*app.Fetched, error) {
+			r, err := client.Get(ctx, url, maxBody, accept)
+			if err != nil {
+				return nil, err
+			}
+			return &app.Fetched{URL: r.URL.String(), Status: r.Status, ContentType: r.ContentType, Body: r.Body}, nil
+		}))
 	}
 	a := app.New(st, cfg.App, opts...)
 	if hub, err = realtime.New(a, bus, log); err != nil {

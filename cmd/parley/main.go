@@ -124,6 +124,12 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 		}
 	}
 	trust, _ := strconv.ParseBool(env("PARLEY_TRUST_PROXY"))
+	previews := true
+	if v := env("PARLEY_LINK_PREVIEWS"); v != "" {
+		if previews, err = strconv.ParseBool(v); err != nil {
+			return cfg, "", fmt.Errorf("PARLEY_LINK_PREVIEWS: %w", err)
+		}
+	}
 
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -138,9 +144,11 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	fs.IntVar(&cfg.App.RequestLimit, "request-limit", reqLimit, "messages allowed into a request before it is accepted; 0 = 3 (PARLEY_REQUEST_LIMIT)")
 	fs.DurationVar(&cfg.App.EditWindow, "edit-window", editWindow, "how long a message stays editable; 0 = 15m (PARLEY_EDIT_WINDOW)")
 	fs.IntVar(&cfg.App.MaxGroupMembers, "max-group-members", maxMembers, "group size limit; 0 = 1000 (PARLEY_MAX_GROUP_MEMBERS)")
+	fs.BoolVar(&previews, "link-previews", previews, "fetch link cards for URLs in messages (PARLEY_LINK_PREVIEWS)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, "", err
 	}
+	cfg.NoLinkPreviews = !previews
 	if fs.NArg() > 0 {
 		return cfg, "", fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}

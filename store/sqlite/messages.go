@@ -12,11 +12,11 @@ import (
 )
 
 const messageCols = `id, conversation_id, seq, pos, sender_id, client_id, kind, body, reply_to, system,
-	created_at, edited_at, deleted_at`
+	created_at, edited_at, deleted_at, card`
 
 // messageColsM is messageCols qualified with the alias m.
 const messageColsM = `m.id, m.conversation_id, m.seq, m.pos, m.sender_id, m.client_id, m.kind, m.body,
-	m.reply_to, m.system, m.created_at, m.edited_at, m.deleted_at`
+	m.reply_to, m.system, m.created_at, m.edited_at, m.deleted_at, m.card`
 
 // scanMessage reads one row of messageCols.
 func scanMessage(s scanner) (*parley.Message, error) {
@@ -25,7 +25,7 @@ func scanMessage(s scanner) (*parley.Message, error) {
 	var created int64
 	var edited, deleted sql.NullInt64
 	if err := s.Scan(&m.ID, &m.ConversationID, &m.Seq, &m.Pos, &m.SenderID, &client, &m.Kind, &m.Text,
-		&m.ReplyTo, &m.System, &created, &edited, &deleted); err != nil {
+		&m.ReplyTo, &m.System, &created, &edited, &deleted, &m.Card); err != nil {
 		return nil, err
 	}
 	m.ClientID, m.CreatedAt = client.String, fromNanos(created)
@@ -36,9 +36,9 @@ func scanMessage(s scanner) (*parley.Message, error) {
 // CreateMessage implements parley.MessageTx.
 func (t *tx) CreateMessage(m *parley.Message) error {
 	pos := t.nextPos()
-	_, err := t.exec(`INSERT INTO messages (`+messageCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := t.exec(`INSERT INTO messages (`+messageCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		m.ID, m.ConversationID, m.Seq, pos, m.SenderID, nullString(m.ClientID), string(m.Kind), m.Text,
-		m.ReplyTo, m.System, toNanos(m.CreatedAt), toNullNanos(m.EditedAt), toNullNanos(m.DeletedAt))
+		m.ReplyTo, m.System, toNanos(m.CreatedAt), toNullNanos(m.EditedAt), toNullNanos(m.DeletedAt), m.Card)
 	if isUnique(err) {
 		switch msg := err.Error(); {
 		case strings.Contains(msg, "client_id"):
@@ -178,7 +178,7 @@ func (t *tx) MessageEdits(messageID string) ([]*parley.MessageEdit, error) {
 // DeletedAt.
 func (t *tx) PurgeMessage(id string, at time.Time) error {
 	t.purged = true // the checkpointer truncates the log once this commits
-	res, err := t.exec(`UPDATE messages SET body = '', reply_to = '', system = '', edited_at = NULL,
+	res, err := t.exec(`UPDATE messages SET body = '', reply_to = '', system = '', card = '', edited_at = NULL,
 		deleted_at = COALESCE(deleted_at, ?) WHERE id = ?`, toNanos(at), id)
 	if err != nil {
 		return fmt.Errorf("purge message: %w", err)
@@ -193,6 +193,15 @@ func (t *tx) PurgeMessage(id string, at time.Time) error {
 		return fmt.Errorf("purge reactions: %w", err)
 	}
 	return nil
+}
+
+// SetMessageCard implements parley.MessageTx.
+func (t *tx) SetMessageCard(id, card string) (bool, error) {
+	res, err := t.exec(`UPDATE messages SET card = ? WHERE id = ? AND deleted_at IS NULL`, card, id)
+	if err != nil {
+		return false, fmt.Errorf("set card: %w", err)
+	}
+	return affected(res)
 }
 
 // CountMessagesBySender implements parley.MessageTx. Tombstones count.

@@ -26,3 +26,6 @@ CREATE INDEX media_by_owner ON media (owner_id, created_at);
 CREATE INDEX media_unsent ON media (created_at) WHERE message_id = '';
 CREATE INDEX media_by_blob ON media (blob_key);
 CREATE INDEX media_by_thumb ON media (thumb_key) WHERE thumb_key != '';
+
+-- The link preview of a message's first URL, as JSON ('' when none).
+ALTER TABLE messages ADD COLUMN card TEXT NOT NULL DEFAULT '';
