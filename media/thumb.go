@@ -43,7 +43,7 @@ func Thumbnail(r io.Reader) (*Thumb, error) {
 			tw, th = max(1, w*ThumbSize/h), ThumbSize
 		}
 	}
-	dst := image.NewNRGBA(image.Rect(0, 0, tw, th))
+	dst := image.NewRGBA(image.Rect(0, 0, tw, th)) // x/image/draw has fast paths into RGBA
 	// BiLinear widens its kernel with the scale factor, so a large
 	// reduction averages the source instead of sampling it (no aliasing),
 	// at a cost proportional to the source's pixels.
