@@ -51,6 +51,46 @@ type MediaTx interface {
 	// DeleteMedia deletes media rows.
 	DeleteMedia(ids []string) error
 	// BlobInUse reports whether any media row uses key, as file or
-	// thumbnail.
+	// thumbnail, or any sticker does.
 	BlobInUse(key string) (bool, error)
+}
+
+// StickerPack is a set of stickers installed by an administrator, which
+// every user may send.
+type StickerPack struct {
+	ID        string
+	Name      string
+	CreatedBy string
+	CreatedAt time.Time
+	Stickers  []*Sticker
+}
+
+// Sticker is one image of a pack. Its bytes are a blob like any media's.
+type Sticker struct {
+	ID          string
+	PackID      string
+	Emoji       string // the emoji it stands for, for search and accessibility
+	ContentType string
+	Size        int64
+	Width       int
+	Height      int
+	BlobKey     string
+	Position    int
+	CreatedAt   time.Time
+}
+
+// StickerTx stores sticker packs.
+type StickerTx interface {
+	// CreateStickerPack inserts p (without its stickers).
+	CreateStickerPack(p *StickerPack) error
+	// StickerPacks lists every pack with its stickers, oldest first.
+	StickerPacks() ([]*StickerPack, error)
+	// CreateSticker inserts s at the end of its pack; ENotFound without
+	// the pack.
+	CreateSticker(s *Sticker) error
+	// StickerByID returns the sticker or ENotFound.
+	StickerByID(id string) (*Sticker, error)
+	// DeleteStickerPack deletes a pack and its stickers (messages that
+	// carry one keep their own media row); ENotFound without it.
+	DeleteStickerPack(id string) error
 }

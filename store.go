@@ -40,6 +40,7 @@ type Tx interface {
 	MessageTx
 	EventTx
 	MediaTx
+	StickerTx
 }
 
 // UserTx stores accounts.

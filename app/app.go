@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"encoding/base32"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/parleyhq/parley"
@@ -35,6 +36,9 @@ type Config struct {
 	LoginPerAddress int
 	// Media holds the upload limits.
 	Media MediaConfig
+	// Admins are the handles of the server's administrators (sticker
+	// packs for now).
+	Admins []string
 }
 
 func (c *Config) setDefaults() {
@@ -60,6 +64,9 @@ func (c *Config) setDefaults() {
 		c.LoginPerAddress = 30
 	}
 	c.Media.setDefaults()
+	for i, h := range c.Admins {
+		c.Admins[i] = strings.ToLower(strings.TrimSpace(h))
+	}
 }
 
 // App is Parley's application layer.

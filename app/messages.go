@@ -21,6 +21,8 @@ type SendInput struct {
 	// Attachments are media ids from Upload, for media kinds (1 to
 	// MaxAttachments); the text is then an optional caption.
 	Attachments []string
+	// StickerID is the sticker of a sticker message.
+	StickerID string
 }
 
 // maxReactionsPerUser caps the distinct emoji one user puts on one message.
@@ -45,7 +47,8 @@ func (a *App) Send(ctx context.Context, actor *Actor, convID string, in SendInpu
 		in.Kind = parley.MessageText
 	}
 	withMedia := mediaKinds[in.Kind]
-	if in.Kind != parley.MessageText && !withMedia {
+	sticker := in.Kind == parley.MessageSticker
+	if in.Kind != parley.MessageText && !withMedia && !sticker {
 		return nil, false, parley.Invalid("kind", "kind %q cannot be sent here", in.Kind)
 	}
 	if err := checkClientID(in.ClientID); err != nil {
@@ -56,6 +59,11 @@ func (a *App) Send(ctx context.Context, actor *Actor, convID string, in SendInpu
 		return nil, false, err
 	}
 	switch {
+	case sticker && (in.StickerID == "" || len(in.Attachments) > 0 || strings.TrimSpace(text) != ""):
+		return nil, false, parley.Invalid("sticker_id", "a sticker message has a sticker_id and nothing else")
+	case !sticker && in.StickerID != "":
+		return nil, false, parley.Invalid("sticker_id", "sticker_id goes with kind sticker")
+	case sticker:
 	case !withMedia && len(in.Attachments) > 0:
 		return nil, false, parley.Invalid("attachments", "a text message has no attachments; send kind image, video, audio, file or gif")
 	case !withMedia && strings.TrimSpace(text) == "":
@@ -103,7 +111,12 @@ func (a *App) Send(ctx context.Context, actor *Actor, convID string, in SendInpu
 		} else if err != nil {
 			return err
 		}
-		atts, err := attach(w, actor, m, in.Attachments)
+		var atts []AttachmentView
+		if sticker {
+			atts, err = attachSticker(w, actor, m, in.StickerID)
+		} else {
+			atts, err = attach(w, actor, m, in.Attachments)
+		}
 		if err != nil {
 			return err
 		}

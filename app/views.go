@@ -184,7 +184,7 @@ func messageViews(tx parley.Tx, c *parley.Conversation, viewer *parley.Member, m
 	}
 	var withMedia []string
 	for _, m := range msgs {
-		if mediaKinds[m.Kind] && m.DeletedAt == nil {
+		if (mediaKinds[m.Kind] || m.Kind == parley.MessageSticker) && m.DeletedAt == nil {
 			withMedia = append(withMedia, m.ID)
 		}
 	}

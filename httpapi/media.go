@@ -82,18 +82,99 @@ func (s *Server) download(thumb bool) authed {
 			return err
 		}
 		defer f.Close()
-		h := w.Header()
-		h.Set("Content-Type", f.ContentType)
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Content-Security-Policy", "sandbox; default-src 'none'; img-src 'self'; media-src 'self'")
-		h.Set("Cache-Control", "private, max-age=3600")
-		h.Set("Cross-Origin-Resource-Policy", "same-origin")
-		disp := "attachment"
-		if f.Inline {
-			disp = "inline"
-		}
-		h.Set("Content-Disposition", mime.FormatMediaType(disp, map[string]string{"filename": f.Name}))
-		http.ServeContent(w, r, f.Name, f.ModTime(), f)
+		serveFile(w, r, f)
 		return nil
 	}
+}
+
+// serveFile serves a media file with the headers that keep it inert.
+func serveFile(w http.ResponseWriter, r *http.Request, f *app.MediaFile) {
+	h := w.Header()
+	h.Set("Content-Type", f.ContentType)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "sandbox; default-src 'none'; img-src 'self'; media-src 'self'")
+	h.Set("Cache-Control", "private, max-age=3600")
+	h.Set("Cross-Origin-Resource-Policy", "same-origin")
+	disp := "attachment"
+	if f.Inline {
+		disp = "inline"
+	}
+	h.Set("Content-Disposition", mime.FormatMediaType(disp, map[string]string{"filename": f.Name}))
+	http.ServeContent(w, r, f.Name, f.ModTime(), f)
+}
+
+func (s *Server) listStickerPacks(w http.ResponseWriter, r *http.Request, actor *app.Actor) error {
+	packs, err := s.app.StickerPacks(r.Context(), actor)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"items": packs})
+}
+
+func (s *Server) createStickerPack(w http.ResponseWriter, r *http.Request, actor *app.Actor) error {
+	var in struct {
+		Name string `json:"name"`
+	}
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	p, err := s.app.CreateStickerPack(r.Context(), actor, in.Name)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, p)
+}
+
+func (s *Server) deleteStickerPack(w http.ResponseWriter, r *http.Request, actor *app.Actor) error {
+	if err := s.app.DeleteStickerPack(r.Context(), actor, r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// addSticker takes multipart parts "emoji" (optional, first) and "file".
+func (s *Server) addSticker(w http.ResponseWriter, r *http.Request, actor *app.Actor) error {
+	if !s.app.IsAdmin(actor) {
+		return parley.Errorf(parley.EForbidden, "only administrators manage sticker packs")
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, app.MaxStickerBytes+uploadSlack)
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return parley.Errorf(parley.EMalformed, "send the sticker as multipart/form-data in a part named file")
+	}
+	var emoji string
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			return parley.Invalid("file", "no part named file")
+		} else if err != nil {
+			return bodyErr(err)
+		}
+		switch part.FormName() {
+		case "emoji":
+			b, err := io.ReadAll(io.LimitReader(part, 65))
+			if err != nil {
+				return bodyErr(err)
+			}
+			emoji = strings.TrimSpace(string(b))
+		case "file":
+			v, err := s.app.AddSticker(r.Context(), actor, r.PathValue("id"), emoji, bodyReader{part})
+			if err != nil {
+				return err
+			}
+			return writeJSON(w, http.StatusCreated, v)
+		}
+		part.Close()
+	}
+}
+
+func (s *Server) stickerImage(w http.ResponseWriter, r *http.Request, actor *app.Actor) error {
+	f, err := s.app.OpenSticker(r.Context(), actor, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	serveFile(w, r, f)
+	return nil
 }

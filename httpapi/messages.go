@@ -14,11 +14,12 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request, actor *app.Actor) 
 		Text        string   `json:"text"`
 		ReplyTo     string   `json:"reply_to"`
 		Attachments []string `json:"attachments"`
+		StickerID   string   `json:"sticker_id"`
 	}
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	m, created, err := s.app.Send(r.Context(), actor, r.PathValue("id"), app.SendInput{ClientID: in.ClientID, Kind: parley.MessageKind(in.Kind), Text: in.Text, ReplyTo: in.ReplyTo, Attachments: in.Attachments})
+	m, created, err := s.app.Send(r.Context(), actor, r.PathValue("id"), app.SendInput{ClientID: in.ClientID, Kind: parley.MessageKind(in.Kind), Text: in.Text, ReplyTo: in.ReplyTo, Attachments: in.Attachments, StickerID: in.StickerID})
 	if err != nil {
 		return err
 	}

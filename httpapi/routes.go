@@ -76,6 +76,11 @@ func (s *Server) routes() {
 	s.auth("POST /api/v1/media", s.upload)
 	s.auth("GET /api/v1/media/{id}", s.download(false))
 	s.auth("GET /api/v1/media/{id}/thumbnail", s.download(true))
+	s.auth("GET /api/v1/sticker-packs", s.listStickerPacks)
+	s.auth("POST /api/v1/sticker-packs", s.createStickerPack)
+	s.auth("DELETE /api/v1/sticker-packs/{id}", s.deleteStickerPack)
+	s.auth("POST /api/v1/sticker-packs/{id}/stickers", s.addSticker)
+	s.auth("GET /api/v1/stickers/{id}/image", s.stickerImage)
 
 	// Messages.
 	s.auth("POST /api/v1/conversations/{id}/messages", s.send)

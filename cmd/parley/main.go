@@ -140,6 +140,7 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	fs.StringVar(&cfg.DebugListen, "debug-listen", str("PARLEY_DEBUG_LISTEN", ""), "address for Go's profiler (/debug/pprof/); off when empty, keep it on loopback (PARLEY_DEBUG_LISTEN)")
 	logLevel := fs.String("log-level", str("PARLEY_LOG_LEVEL", "info"), "debug, info, warn or error (PARLEY_LOG_LEVEL)")
 	fs.BoolVar(&cfg.TrustProxy, "trust-proxy", trust, "take client addresses from X-Forwarded-For (PARLEY_TRUST_PROXY)")
+	admins := fs.String("admins", str("PARLEY_ADMINS", ""), "comma-separated handles of the server's administrators (PARLEY_ADMINS)")
 	origins := fs.String("allowed-origins", str("PARLEY_ALLOWED_ORIGINS", ""), "comma-separated browser origins, besides the server's own, allowed to open the stream (PARLEY_ALLOWED_ORIGINS)")
 	fs.IntVar(&cfg.App.RequestLimit, "request-limit", reqLimit, "messages allowed into a request before it is accepted; 0 = 3 (PARLEY_REQUEST_LIMIT)")
 	fs.DurationVar(&cfg.App.EditWindow, "edit-window", editWindow, "how long a message stays editable; 0 = 15m (PARLEY_EDIT_WINDOW)")
@@ -151,6 +152,11 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	cfg.NoLinkPreviews = !previews
 	if fs.NArg() > 0 {
 		return cfg, "", fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	for _, h := range strings.Split(*admins, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			cfg.App.Admins = append(cfg.App.Admins, h)
+		}
 	}
 	for _, o := range strings.Split(*origins, ",") {
 		if o = strings.TrimSpace(o); o != "" {

@@ -134,7 +134,8 @@ func (t *tx) DeleteMedia(ids []string) error {
 func (t *tx) BlobInUse(key string) (bool, error) {
 	var n int
 	err := t.queryRow(`SELECT EXISTS (SELECT 1 FROM media WHERE blob_key = ?1)
-		OR EXISTS (SELECT 1 FROM media WHERE thumb_key = ?1 AND thumb_key != '')`, key).Scan(&n)
+		OR EXISTS (SELECT 1 FROM media WHERE thumb_key = ?1 AND thumb_key != '')
+		OR EXISTS (SELECT 1 FROM stickers WHERE blob_key = ?1)`, key).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("blob in use: %w", err)
 	}

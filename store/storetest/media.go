@@ -167,3 +167,51 @@ func testMessageCard(t *testing.T, s parley.Store) {
 		return err
 	})
 }
+
+// testStickers: packs list with their stickers in order; stickers need a
+// pack; deleting a pack deletes its stickers; a sticker's blob is in use.
+func testStickers(t *testing.T, s parley.Store) {
+	mkUsers(t, s, "admin")
+	update(t, s, func(tx parley.Tx) error {
+		for i, name := range []string{"Cats", "Dogs"} {
+			if err := tx.CreateStickerPack(&parley.StickerPack{ID: fmt.Sprintf("p%d", i), Name: name, CreatedBy: "admin", CreatedAt: at(i)}); err != nil {
+				return err
+			}
+		}
+		for i, spec := range []struct{ id, pack string }{{"s1", "p0"}, {"s2", "p1"}, {"s3", "p0"}} {
+			st := &parley.Sticker{ID: spec.id, PackID: spec.pack, Emoji: "😺", ContentType: "image/png", Size: 10, Width: 64, Height: 64,
+				BlobKey: "key-" + spec.id, CreatedAt: at(10 + i)}
+			if err := tx.CreateSticker(st); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err := s.Update(ctx, func(tx parley.Tx) error {
+		return tx.CreateSticker(&parley.Sticker{ID: "sx", PackID: "nope", ContentType: "image/png", BlobKey: "k", CreatedAt: at(0)})
+	}); parley.ErrorCode(err) != parley.ENotFound {
+		t.Fatalf("sticker without a pack: %v", err)
+	}
+	packs := view(t, s, func(tx parley.Tx) ([]*parley.StickerPack, error) { return tx.StickerPacks() })
+	if len(packs) != 2 || packs[0].Name != "Cats" || len(packs[0].Stickers) != 2 || packs[0].Stickers[0].ID != "s1" ||
+		packs[0].Stickers[1].ID != "s3" || packs[0].Stickers[1].Position != 1 || len(packs[1].Stickers) != 1 {
+		t.Fatalf("packs %+v", packs)
+	}
+	got := view(t, s, func(tx parley.Tx) (*parley.Sticker, error) { return tx.StickerByID("s2") })
+	if got.PackID != "p1" || got.Width != 64 || !got.CreatedAt.Equal(at(11)) {
+		t.Fatalf("sticker %+v", got)
+	}
+	if !view(t, s, func(tx parley.Tx) (bool, error) { return tx.BlobInUse("key-s1") }) {
+		t.Fatal("a sticker's blob is not in use")
+	}
+	update(t, s, func(tx parley.Tx) error { return tx.DeleteStickerPack("p0") })
+	if _, err := viewErr(s, func(tx parley.Tx) (*parley.Sticker, error) { return tx.StickerByID("s1") }); parley.ErrorCode(err) != parley.ENotFound {
+		t.Fatalf("sticker of a deleted pack: %v", err)
+	}
+	if view(t, s, func(tx parley.Tx) (bool, error) { return tx.BlobInUse("key-s1") }) {
+		t.Fatal("a deleted sticker's blob is still in use")
+	}
+	if err := s.Update(ctx, func(tx parley.Tx) error { return tx.DeleteStickerPack("p0") }); parley.ErrorCode(err) != parley.ENotFound {
+		t.Fatalf("deleting twice: %v", err)
+	}
+}

@@ -58,6 +58,7 @@ func Run(t *testing.T, open func(t *testing.T) parley.Store) {
 		{"Media/CreateAndAttach", testMediaCreateAttach},
 		{"Media/OfMessages", testMediaOfMessages},
 		{"Media/Collection", testMediaCollection},
+		{"Media/Stickers", testStickers},
 		{"Event/Append", testAppendEvent},
 		{"Event/Positions", testPositions},
 		{"Tx/ErrorRollsBack", testErrorRollsBack},

@@ -29,3 +29,27 @@ CREATE INDEX media_by_thumb ON media (thumb_key) WHERE thumb_key != '';
 
 -- The link preview of a message's first URL, as JSON ('' when none).
 ALTER TABLE messages ADD COLUMN card TEXT NOT NULL DEFAULT '';
+
+-- Sticker packs, installed by administrators, sendable by everyone.
+CREATE TABLE sticker_packs (
+    id         TEXT PRIMARY KEY,
+    name       TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+
+CREATE TABLE stickers (
+    id           TEXT PRIMARY KEY,
+    pack_id      TEXT NOT NULL REFERENCES sticker_packs(id) ON DELETE CASCADE,
+    emoji        TEXT NOT NULL DEFAULT '',
+    content_type TEXT NOT NULL,
+    size         INTEGER NOT NULL,
+    width        INTEGER NOT NULL,
+    height       INTEGER NOT NULL,
+    blob_key     TEXT NOT NULL,
+    position     INTEGER NOT NULL,
+    created_at   INTEGER NOT NULL
+);
+
+CREATE INDEX stickers_by_pack ON stickers (pack_id, position);
+CREATE INDEX stickers_by_blob ON stickers (blob_key);
