@@ -33,6 +33,10 @@ type Options struct {
 	// AllowLoopback lets requests reach 127.0.0.0/8 and ::1. Tests only:
 	// their servers listen on loopback.
 	AllowLoopback bool
+	// AllowOnly, when set, lets requests reach these exact addresses (and
+	// public ones) and nothing else of loopback: tests use it to show that
+	// a redirect to another loopback port is refused.
+	AllowOnly []netip.AddrPort
 	// UserAgent is sent with every request.
 	UserAgent string
 }
@@ -60,6 +64,11 @@ func New(opts Options) *Client {
 			ap, err := netip.ParseAddrPort(address)
 			if err != nil {
 				return fmt.Errorf("%w: %s", ErrBlocked, address)
+			}
+			for _, ok := range opts.AllowOnly {
+				if ok.Addr() == ap.Addr().Unmap() && ok.Port() == ap.Port() {
+					return nil
+				}
 			}
 			if !Allowed(ap.Addr(), opts.AllowLoopback) {
 				return fmt.Errorf("%w: %s", ErrBlocked, ap.Addr())

@@ -54,6 +54,12 @@ func TestClientRefusesAtDialTime(t *testing.T) {
 			http.Redirect(w, r, "http://0177.0.0.1/", http.StatusFound)
 		case "/loop":
 			http.Redirect(w, r, "/loop", http.StatusFound)
+		case "/to-loopback":
+			http.Redirect(w, r, "http://127.0.0.1:1/", http.StatusFound)
+		case "/to-localhost":
+			http.Redirect(w, r, "http://localhost:1/", http.StatusFound)
+		case "/to-mapped":
+			http.Redirect(w, r, "http://[::ffff:127.0.0.1]:1/", http.StatusFound)
 		case "/to-file":
 			http.Redirect(w, r, "file:///etc/passwd", http.StatusFound)
 		default:
@@ -99,5 +105,17 @@ func TestClientRefusesAtDialTime(t *testing.T) {
 	}
 	if _, err := c.Get(ctx, srv.URL+"/loop", 1000, ""); err == nil || !strings.Contains(err.Error(), "redirects") {
 		t.Errorf("redirect loop: %v", err)
+	}
+
+	// Only the test server itself is let through: a redirect from it to
+	// any other loopback address is refused at dial time.
+	only := outbound.New(outbound.Options{AllowOnly: []netip.AddrPort{netip.MustParseAddrPort(strings.TrimPrefix(srv.URL, "http://"))}})
+	if _, err := only.Get(ctx, srv.URL+"/", 10, ""); err != nil {
+		t.Fatalf("the allowed address: %v", err)
+	}
+	for _, p := range []string{"/to-loopback", "/to-localhost", "/to-mapped"} {
+		if _, err := only.Get(ctx, srv.URL+p, 1000, ""); !errors.Is(err, outbound.ErrBlocked) {
+			t.Errorf("%s: %v, want blocked", p, err)
+		}
 	}
 }

@@ -22,6 +22,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/app"
 	"github.com/parleyhq/parley/server"
 )
 
@@ -124,6 +126,25 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 		}
 	}
 	trust, _ := strconv.ParseBool(env("PARLEY_TRUST_PROXY"))
+	media := &cfg.App.Media
+	for k, dst := range map[string]*int64{"PARLEY_MEDIA_MAX_BYTES": &media.MaxFileBytes, "PARLEY_MEDIA_MAX_IMAGE_BYTES": &media.MaxImageBytes,
+		"PARLEY_MEDIA_MAX_PIXELS": &media.MaxPixels, "PARLEY_MEDIA_DAILY_BYTES": &media.DailyBytes} {
+		n, err := num(k)
+		if err != nil {
+			return cfg, "", err
+		}
+		*dst = int64(n)
+	}
+	if v := env("PARLEY_MEDIA_KEEP_METADATA"); v != "" {
+		if media.KeepMetadata, err = strconv.ParseBool(v); err != nil {
+			return cfg, "", fmt.Errorf("PARLEY_MEDIA_KEEP_METADATA: %w", err)
+		}
+	}
+	if v := env("PARLEY_MEDIA_TYPES"); v != "" {
+		if media.Types, err = parseMediaTypes(v); err != nil {
+			return cfg, "", fmt.Errorf("PARLEY_MEDIA_TYPES: %w", err)
+		}
+	}
 	previews := true
 	if v := env("PARLEY_LINK_PREVIEWS"); v != "" {
 		if previews, err = strconv.ParseBool(v); err != nil {
@@ -251,4 +272,35 @@ func setGC(getenv func(string) string, percent int) {
 	if getenv("GOGC") == "" {
 		debug.SetGCPercent(percent)
 	}
+}
+
+// parseMediaTypes reads "kind=type,type;kind=type": the content types each
+// message kind accepts, replacing the defaults of the kinds it names.
+func parseMediaTypes(v string) (map[parley.MessageKind][]string, error) {
+	out := map[parley.MessageKind][]string{}
+	for k, types := range app.DefaultMediaTypes {
+		out[k] = types
+	}
+	for _, entry := range strings.Split(v, ";") {
+		kind, list, ok := strings.Cut(strings.TrimSpace(entry), "=")
+		if !ok {
+			return nil, fmt.Errorf("%q: want kind=type,type", entry)
+		}
+		k := parley.MessageKind(strings.TrimSpace(kind))
+		if _, known := app.DefaultMediaTypes[k]; !known {
+			return nil, fmt.Errorf("unknown kind %q", kind)
+		}
+		var types []string
+		for _, t := range strings.Split(list, ",") {
+			t = strings.ToLower(strings.TrimSpace(t))
+			if t == "image/svg+xml" || t == "text/html" || t == "application/xhtml+xml" {
+				return nil, fmt.Errorf("%s can carry script and is never accepted", t)
+			}
+			if t != "" {
+				types = append(types, t)
+			}
+		}
+		out[k] = types
+	}
+	return out, nil
 }

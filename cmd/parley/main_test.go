@@ -86,3 +86,19 @@ func TestMigrateAndVersion(t *testing.T) {
 		t.Error("unknown database scheme accepted")
 	}
 }
+
+func TestMediaConfig(t *testing.T) {
+	env := map[string]string{"PARLEY_MEDIA_MAX_BYTES": "1000", "PARLEY_MEDIA_TYPES": "file=application/pdf; image=image/png,image/jpeg", "PARLEY_MEDIA_KEEP_METADATA": "true"}
+	cfg, _, err := parseConfig("serve", nil, func(k string) string { return env[k] }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := cfg.App.Media
+	if m.MaxFileBytes != 1000 || !m.KeepMetadata || len(m.Types["file"]) != 1 || len(m.Types["image"]) != 2 || len(m.Types["video"]) == 0 {
+		t.Fatalf("media config %+v", m)
+	}
+	env["PARLEY_MEDIA_TYPES"] = "file=image/svg+xml"
+	if _, _, err := parseConfig("serve", nil, func(k string) string { return env[k] }, io.Discard); err == nil {
+		t.Fatal("SVG accepted as a file type")
+	}
+}
