@@ -24,8 +24,11 @@ status=${PIPESTATUS[0]}
 
 if [ "$status" -eq 0 ]; then
   echo "== short fuzz runs (long runs: docs/testing.md)"
-  go test -run '^$' -fuzz FuzzDecodeFrame -fuzztime 15s ./wsgateway 2>&1 | tail -3 | tee -a /tmp/parley-test.$$.log
-  status=${PIPESTATUS[0]}
+  for target in "FuzzDecodeFrame ./wsgateway" "FuzzInspect ./media"; do
+    set -- $target
+    go test -run '^$' -fuzz "$1" -fuzztime 15s "$2" 2>&1 | tail -3 | tee -a /tmp/parley-test.$$.log
+    if [ "${PIPESTATUS[0]}" -ne 0 ]; then status=1; fi
+  done
 fi
 
 passed=$(grep -c '^ok ' /tmp/parley-test.$$.log || true)
