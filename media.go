@@ -42,7 +42,9 @@ type MediaTx interface {
 	// MediaOfMessages returns the attachments of the given messages keyed
 	// by message id, in position order.
 	MediaOfMessages(messageIDs []string) (map[string][]*Media, error)
-	// UploadedBytesSince sums the sizes of a user's uploads since a time.
+	// UploadedBytesSince sums the sizes of a user's uploads since a time:
+	// the files they sent up, not the rows made for stickers they sent or
+	// for link card pictures.
 	UploadedBytesSince(ownerID string, since time.Time) (int64, error)
 	// CollectableMedia returns up to limit media that nothing needs any
 	// more: never sent and uploaded before unsentBefore, or sent in a

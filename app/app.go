@@ -120,12 +120,12 @@ func New(store parley.Store, cfg Config, opts ...Option) *App {
 		notify:    func([]*parley.Event) {},
 		revoke:    func(string, []string) {},
 		reads:     newReadBatcher(),
-		media:     newMediaState(),
 		cardSlots: make(chan struct{}, maxCardFetches),
 	}
 	for _, o := range opts {
 		o(a)
 	}
+	a.media = newMediaState(cfg.Media.DecodeBudget)
 	a.loginByHandle = NewLimiter(float64(cfg.LoginPerHandle)/60, cfg.LoginPerHandle, a.now)
 	a.loginByAddress = NewLimiter(float64(cfg.LoginPerAddress)/60, cfg.LoginPerAddress, a.now)
 	a.dummyHash = hashPassword("parley-dummy-password", a.cfg.Password)

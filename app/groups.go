@@ -244,8 +244,15 @@ func departMember(w *writer, c *parley.Conversation, m *parley.Member, st parley
 	if err := w.event(&parley.Event{Type: evType, ConversationID: c.ID, ActorID: actorID, Data: mustJSON(map[string]any{"user": m.UserID})}); err != nil {
 		return err
 	}
-	// The member sees their own departure, and nothing after it.
-	m.Status, m.LeftSeq, m.LeftPos, m.UpdatedAt = st, msg.Seq, w.Position(), w.now
+	// The member sees their own departure, and nothing after it. An
+	// invitee who never accepted keeps the preview they had: the invite
+	// itself, nothing posted while the invite waited.
+	if m.Status == parley.StatusPending && m.LeftSeq > 0 {
+		m.LeftSeq = min(m.LeftSeq, msg.Seq)
+	} else {
+		m.LeftSeq = msg.Seq
+	}
+	m.Status, m.LeftPos, m.UpdatedAt = st, w.Position(), w.now
 	return w.PutMember(m)
 }
 

@@ -95,6 +95,13 @@ func (a *App) maybeFetchCard(m *MessageView, senderID string) {
 	}
 	go func() {
 		defer func() { <-a.cardSlots }()
+		defer func() {
+			// Hostile pages and pictures must not take the server down:
+			// nothing above this goroutine would recover.
+			if r := recover(); r != nil {
+				a.log.Error("link card panic", "message", m.ID, "panic", r)
+			}
+		}()
 		ctx, cancel := context.WithTimeout(context.Background(), cardTimeout)
 		defer cancel()
 		if err := a.fetchCard(ctx, m.ConversationID, m.ID, senderID, link); err != nil {
@@ -202,17 +209,12 @@ func (a *App) cardImage(ctx context.Context, base, src string) (*media.Thumb, er
 	if res.Status != 200 || int64(len(res.Body)) >= a.cfg.Media.MaxImageBytes {
 		return nil, errNoCard
 	}
-	info, err := media.Inspect(bytes.NewReader(res.Body), int64(len(res.Body)), media.Limits{MaxPixels: a.cfg.Media.MaxPixels, MaxFrames: a.cfg.Media.MaxGIFFrames})
-	if err != nil || info.Family != media.KindImage {
+	info, err := media.Inspect(bytes.NewReader(res.Body), int64(len(res.Body)), media.Limits{MaxPixels: a.cfg.Media.MaxPixels,
+		MaxFrames: a.cfg.Media.MaxGIFFrames, MaxImageBytes: a.cfg.Media.MaxImageBytes})
+	if err != nil || !info.HasThumbnail() {
 		return nil, errNoCard
 	}
-	select {
-	case a.media.decode <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	defer func() { <-a.media.decode }()
-	return media.Thumbnail(bytes.NewReader(res.Body))
+	return a.thumbnail(ctx, info, bytes.NewReader(res.Body))
 }
 
 // parseCard reads <title> and the <meta> tags of a page's head.

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/media"
+	"golang.org/x/sync/semaphore"
 )
 
 // MediaConfig holds the media limits. The zero value of a field means its
@@ -35,6 +35,10 @@ type MediaConfig struct {
 	// UnsentTTL is how long an upload that was never sent is kept
 	// (default 24 hours).
 	UnsentTTL time.Duration
+	// DecodeBudget bounds the memory of the images decoded at once, in
+	// bytes, by their worst-case decoding cost (default 768 MiB); an image
+	// costlier than the budget is decoded alone.
+	DecodeBudget int64
 	// KeepMetadata keeps EXIF, XMP and IPTC in stored images; by default
 	// they are stripped (location, camera serial numbers).
 	KeepMetadata bool
@@ -81,6 +85,9 @@ func (c *MediaConfig) setDefaults() {
 	if c.DailyBytes <= 0 {
 		c.DailyBytes = 1 << 30
 	}
+	if c.DecodeBudget <= 0 {
+		c.DecodeBudget = 768 << 20
+	}
 	if c.UnsentTTL <= 0 {
 		c.UnsentTTL = 24 * time.Hour
 	}
@@ -103,10 +110,11 @@ func WithBlobs(b parley.BlobStore) Option { return func(a *App) { a.blobs = b } 
 
 // mediaState is what the media rules need besides the store.
 type mediaState struct {
-	// decode bounds the images decoded at once: a decoded image is held
-	// whole in memory (up to MaxPixels × 4 bytes), so memory stays flat
-	// however many uploads arrive together.
-	decode chan struct{}
+	// decode bounds the images decoded at once by their worst-case memory
+	// (media.Info.DecodeCost): a decoded image is held whole in memory,
+	// so memory stays flat however many uploads arrive together.
+	decode *semaphore.Weighted
+	budget int64
 	// blobMu orders blob writes with the row that makes them live against
 	// garbage collection, which deletes a blob only when no row uses it:
 	// without it a collection could delete a blob between an upload's
@@ -114,8 +122,8 @@ type mediaState struct {
 	blobMu sync.Mutex
 }
 
-func newMediaState() *mediaState {
-	return &mediaState{decode: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))}
+func newMediaState(budget int64) *mediaState {
+	return &mediaState{decode: semaphore.NewWeighted(budget), budget: budget}
 }
 
 // AttachmentView is an attachment as a member sees it. In a request the
@@ -207,8 +215,10 @@ func (a *App) Upload(ctx context.Context, actor *Actor, kind parley.MessageKind,
 		return nil, parley.Errorf(parley.ETooLarge, "daily upload allowance reached (%d of %d bytes in the last 24 hours)", used, cfg.DailyBytes)
 	}
 
-	info, err := media.Inspect(tmp, size, media.Limits{MaxPixels: cfg.MaxPixels, MaxFrames: cfg.MaxGIFFrames})
+	info, err := media.Inspect(tmp, size, media.Limits{MaxPixels: cfg.MaxPixels, MaxFrames: cfg.MaxGIFFrames, MaxImageBytes: cfg.MaxImageBytes})
 	switch {
+	case errors.Is(err, media.ErrImageTooLarge):
+		return nil, parley.Errorf(parley.ETooLarge, "images are at most %d bytes", cfg.MaxImageBytes)
 	case errors.Is(err, media.ErrTooManyPixels):
 		return nil, parley.Errorf(parley.ETooLarge, "the image is %d×%d; images have at most %d pixels", info.Width, info.Height, cfg.MaxPixels)
 	case errors.Is(err, media.ErrTooManyFrames):
@@ -237,7 +247,7 @@ func (a *App) Upload(ctx context.Context, actor *Actor, kind parley.MessageKind,
 			return nil, fmt.Errorf("upload: %w", err)
 		}
 		defer func() { stripped.Close(); os.Remove(stripped.Name()) }()
-		if err := media.StripMetadata(info.ContentType, io.NewSectionReader(tmp, 0, size), stripped); err != nil {
+		if err := media.StripMetadata(info.ContentType, tmp, size, stripped); err != nil {
 			if errors.Is(err, media.ErrCorrupt) {
 				return nil, parley.Invalid("file", "the image is damaged")
 			}
@@ -255,8 +265,11 @@ func (a *App) Upload(ctx context.Context, actor *Actor, kind parley.MessageKind,
 	m := &parley.Media{ID: "med_" + newID(), OwnerID: actor.User.ID, Kind: kind, ContentType: info.ContentType, Size: size,
 		Width: info.Width, Height: info.Height, DurationMS: info.DurationMS, BlobKey: key, CreatedAt: a.clock()}
 	var thumb *media.Thumb
-	if isPicture {
-		if thumb, err = a.thumbnail(ctx, final, size); err != nil {
+	if isPicture && info.HasThumbnail() {
+		if thumb, err = a.thumbnail(ctx, info, io.NewSectionReader(final, 0, size)); err != nil {
+			if errors.Is(err, media.ErrCorrupt) {
+				return nil, parley.Invalid("file", "the image is damaged")
+			}
 			return nil, err
 		}
 		sum := sha256.Sum256(thumb.Data)
@@ -273,7 +286,19 @@ func (a *App) Upload(ctx context.Context, actor *Actor, kind parley.MessageKind,
 			return nil, err
 		}
 	}
-	if err := a.update(ctx, func(w *writer) error { return w.CreateMedia(m) }); err != nil {
+	err = a.update(ctx, func(w *writer) error {
+		// Again, where writes are serialized: uploads that passed the
+		// check above together must not pass the allowance together.
+		used, err := w.UploadedBytesSince(actor.User.ID, a.clock().Add(-24*time.Hour))
+		if err != nil {
+			return err
+		}
+		if used+m.Size > cfg.DailyBytes {
+			return parley.Errorf(parley.ETooLarge, "daily upload allowance reached (%d of %d bytes in the last 24 hours)", used, cfg.DailyBytes)
+		}
+		return w.CreateMedia(m)
+	})
+	if err != nil {
 		return nil, err
 	}
 	return mediaView(m), nil
@@ -298,18 +323,15 @@ func naturalKind(info *media.Info) parley.MessageKind {
 	return parley.MessageFile
 }
 
-func (a *App) thumbnail(ctx context.Context, f *os.File, size int64) (*media.Thumb, error) {
-	select {
-	case a.media.decode <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+// thumbnail decodes an image for its thumbnail once the decode budget
+// allows it.
+func (a *App) thumbnail(ctx context.Context, info *media.Info, r io.Reader) (*media.Thumb, error) {
+	cost := min(max(info.DecodeCost(), 1), a.media.budget)
+	if err := a.media.decode.Acquire(ctx, cost); err != nil {
+		return nil, err
 	}
-	defer func() { <-a.media.decode }()
-	t, err := media.Thumbnail(io.NewSectionReader(f, 0, size))
-	if errors.Is(err, media.ErrCorrupt) {
-		return nil, parley.Invalid("file", "the image is damaged")
-	}
-	return t, err
+	defer a.media.decode.Release(cost)
+	return media.Thumbnail(r)
 }
 
 func hashFile(f *os.File) (string, error) {

@@ -190,7 +190,10 @@ func (a *App) OpenSticker(ctx context.Context, actor *Actor, id string) (*MediaF
 		return nil, err
 	}
 	f, err := a.blobs.Open(ctx, st.BlobKey)
-	if err != nil {
+	if errors.Is(err, parley.ErrBlobNotFound) {
+		a.log.Error("sticker blob missing", "sticker", st.ID, "key", st.BlobKey)
+		return nil, parley.Errorf(parley.ENotFound, "sticker not found")
+	} else if err != nil {
 		return nil, err
 	}
 	return &MediaFile{BlobFile: f, ContentType: st.ContentType, Inline: true, Name: st.ID + media.Extension(st.ContentType)}, nil

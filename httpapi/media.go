@@ -93,7 +93,9 @@ func serveFile(w http.ResponseWriter, r *http.Request, f *app.MediaFile) {
 	h.Set("Content-Type", f.ContentType)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", "sandbox; default-src 'none'; img-src 'self'; media-src 'self'")
-	h.Set("Cache-Control", "private, max-age=3600")
+	// Revalidated every time (a cheap 304), so that an unsend or a
+	// removal from the group takes effect on the next view.
+	h.Set("Cache-Control", "private, no-cache")
 	h.Set("Cross-Origin-Resource-Policy", "same-origin")
 	disp := "attachment"
 	if f.Inline {

@@ -39,7 +39,7 @@ func BenchmarkStripJPEG(b *testing.B) {
 	var out bytes.Buffer
 	for b.Loop() {
 		out.Reset()
-		if err := media.StripMetadata("image/jpeg", bytes.NewReader(data), &out); err != nil {
+		if err := media.StripMetadata("image/jpeg", bytes.NewReader(data), int64(len(data)), &out); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -1,6 +1,7 @@
 package media
 
 import (
+	"bufio"
 	"encoding/binary"
 	"io"
 )
@@ -8,8 +9,8 @@ import (
 // gifFrames counts the frames of a GIF by walking its blocks, without
 // decoding a pixel; more than max (when max > 0) is ErrTooManyFrames.
 func gifFrames(r io.Reader, max int) (int, error) {
-	br := &byteReader{r: r}
-	hdr := br.next(13) // signature, version, logical screen descriptor
+	br := &byteReader{r: bufio.NewReaderSize(r, 64<<10)} // the walk reads a byte at a time
+	hdr := br.next(13)                                   // signature, version, logical screen descriptor
 	if br.err != nil {
 		return 0, ErrCorrupt
 	}

@@ -60,6 +60,9 @@ type Limits struct {
 	MaxPixels int64
 	// MaxFrames caps the frames of a GIF.
 	MaxFrames int
+	// MaxImageBytes caps the size of an image file, checked before its
+	// headers are walked.
+	MaxImageBytes int64
 }
 
 // Errors of inspection. The app turns them into client errors.
@@ -67,6 +70,7 @@ var (
 	ErrTooManyPixels = errors.New("too many pixels")
 	ErrTooManyFrames = errors.New("too many frames")
 	ErrCorrupt       = errors.New("the file is damaged or not what it claims to be")
+	ErrImageTooLarge = errors.New("image file too large")
 )
 
 // sniffLen is how much of a file type detection reads.
@@ -83,6 +87,9 @@ func Inspect(r io.ReaderAt, size int64, lim Limits) (*Info, error) {
 	sr := io.NewSectionReader(r, 0, size)
 	switch {
 	case isImage(ct):
+		if lim.MaxImageBytes > 0 && size > lim.MaxImageBytes {
+			return info, ErrImageTooLarge
+		}
 		cfg, _, err := image.DecodeConfig(sr)
 		if err != nil {
 			return nil, ErrCorrupt
@@ -143,6 +150,27 @@ func family(ct string) Kind {
 		return KindAudio
 	}
 	return KindFile
+}
+
+// HasThumbnail reports whether Thumbnail can read an image of this kind:
+// every still image and the first frame of a GIF; not animated WebP, which
+// Go's WebP decoder does not read.
+func (i *Info) HasThumbnail() bool {
+	return i.Family == KindImage && !(i.ContentType == "image/webp" && i.Animated)
+}
+
+// DecodeCost estimates the memory that decoding the image takes, in bytes,
+// at its worst: progressive JPEGs keep coefficients for every component
+// besides the pixels, 16-bit PNGs take 8 bytes a pixel.
+func (i *Info) DecodeCost() int64 {
+	px := int64(i.Width) * int64(i.Height)
+	switch i.ContentType {
+	case "image/jpeg":
+		return px * 16
+	case "image/png":
+		return px * 8
+	}
+	return px * 5
 }
 
 // InlineSafe reports whether a browser may show the type inline: images

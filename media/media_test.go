@@ -104,7 +104,7 @@ func TestThumbnail(t *testing.T) {
 func TestStripJPEG(t *testing.T) {
 	in := mediatest.JPEGWithGPS(64, 48, "GPS-SECRET-51.5N")
 	var out bytes.Buffer
-	if err := media.StripMetadata("image/jpeg", bytes.NewReader(in), &out); err != nil {
+	if err := media.StripMetadata("image/jpeg", bytes.NewReader(in), int64(len(in)), &out); err != nil {
 		t.Fatal(err)
 	}
 	if bytes.Contains(out.Bytes(), []byte("GPS-SECRET")) {
@@ -132,7 +132,7 @@ func TestStripJPEG(t *testing.T) {
 func TestStripPNGAndWebP(t *testing.T) {
 	in := mediatest.PNGWithText("SECRET-PLACE")
 	var out bytes.Buffer
-	if err := media.StripMetadata("image/png", bytes.NewReader(in), &out); err != nil {
+	if err := media.StripMetadata("image/png", bytes.NewReader(in), int64(len(in)), &out); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(out.String(), "SECRET-PLACE") {
@@ -142,7 +142,7 @@ func TestStripPNGAndWebP(t *testing.T) {
 		t.Errorf("stripped PNG: %v", err)
 	}
 	out.Reset()
-	if err := media.StripMetadata("image/webp", bytes.NewReader(mediatest.WebP()), &out); err != nil {
+	if err := media.StripMetadata("image/webp", bytes.NewReader(mediatest.WebP()), int64(len(mediatest.WebP())), &out); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := image.Decode(bytes.NewReader(out.Bytes())); err != nil {
@@ -159,7 +159,47 @@ func FuzzInspect(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		info, err := media.Inspect(bytes.NewReader(b), int64(len(b)), media.Limits{MaxPixels: 1 << 16, MaxFrames: 50})
 		if err == nil && media.Strippable(info.ContentType) {
-			media.StripMetadata(info.ContentType, bytes.NewReader(b), &bytes.Buffer{})
+			media.StripMetadata(info.ContentType, bytes.NewReader(b), int64(len(b)), &bytes.Buffer{})
 		}
 	})
+}
+
+// TestWebPExtended: an EXIF chunk is stripped from a WebP that still
+// decodes; an animated WebP is recognized, and has no thumbnail.
+func TestWebPExtended(t *testing.T) {
+	in := mediatest.WebPWithEXIF("SECRET-SPOT")
+	info, err := inspect(t, in)
+	if err != nil || info.ContentType != "image/webp" || info.Width != 1 {
+		t.Fatalf("extended webp: %+v %v", info, err)
+	}
+	var out bytes.Buffer
+	if err := media.StripMetadata("image/webp", bytes.NewReader(in), int64(len(in)), &out); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "SECRET-SPOT") || out.Bytes()[20]&0x08 != 0 {
+		t.Fatal("EXIF survived, or its flag did")
+	}
+	if _, _, err := image.Decode(bytes.NewReader(out.Bytes())); err != nil {
+		t.Fatalf("stripped webp does not decode: %v", err)
+	}
+	anim, err := inspect(t, mediatest.AnimatedWebP(300, 200))
+	if err != nil || !anim.Animated || anim.Width != 300 || anim.Height != 200 || anim.HasThumbnail() {
+		t.Fatalf("animated webp: %+v %v", anim, err)
+	}
+	// A WebP whose chunk sizes lie is refused, not trusted.
+	liar := mediatest.WebPWithEXIF("x")
+	liar[16] = 0xFF // the VP8X chunk claims far more than the file holds
+	if err := media.StripMetadata("image/webp", bytes.NewReader(liar), int64(len(liar)), &bytes.Buffer{}); err == nil {
+		t.Fatal("a lying chunk size was accepted")
+	}
+}
+
+// TestImageSizeCheckedFirst: an image over the byte limit is refused
+// before its headers are walked.
+func TestImageSizeCheckedFirst(t *testing.T) {
+	g := mediatest.GIF(8, 8, 50)
+	_, err := media.Inspect(bytes.NewReader(g), int64(len(g)), media.Limits{MaxImageBytes: int64(len(g)) - 1})
+	if !errors.Is(err, media.ErrImageTooLarge) {
+		t.Fatalf("got %v", err)
+	}
 }

@@ -23,16 +23,16 @@ func Strippable(ct string) bool {
 // XMP, IPTC and comments. Pixels are copied byte for byte, never
 // re-encoded. A JPEG keeps its orientation in a minimal EXIF block of its
 // own, so that it still shows the right way up.
-func StripMetadata(ct string, r io.Reader, w io.Writer) error {
+func StripMetadata(ct string, r io.ReaderAt, size int64, w io.Writer) error {
 	switch ct {
 	case "image/jpeg":
-		return stripJPEG(r, w)
+		return stripJPEG(io.NewSectionReader(r, 0, size), w)
 	case "image/png":
-		return stripPNG(r, w)
+		return stripPNG(io.NewSectionReader(r, 0, size), w)
 	case "image/webp":
-		return stripWebP(r, w)
+		return stripWebP(r, size, w)
 	}
-	_, err := io.Copy(w, r)
+	_, err := io.Copy(w, io.NewSectionReader(r, 0, size))
 	return err
 }
 
@@ -135,10 +135,11 @@ func exifOrientation(p []byte) int {
 	default:
 		return 0
 	}
-	off := int(bo.Uint32(t[4:8]))
-	if off < 8 || off+2 > len(t) {
+	off64 := uint64(bo.Uint32(t[4:8]))
+	if off64 < 8 || off64+2 > uint64(len(t)) {
 		return 0
 	}
+	off := int(off64)
 	n := int(bo.Uint16(t[off:]))
 	for i := range n {
 		e := off + 2 + i*12
@@ -168,10 +169,6 @@ func orientationSegment(o int) []byte {
 }
 
 var pngSig = []byte("\x89PNG\r\n\x1a\n")
-
-// maxChunk bounds one PNG or WebP chunk held in memory while stripping;
-// image data chunks are streamed, never held.
-const maxChunk = 64 << 20
 
 func stripPNG(r io.Reader, w io.Writer) error {
 	br := bufio.NewReader(r)
@@ -215,52 +212,70 @@ func stripPNG(r io.Reader, w io.Writer) error {
 	}
 }
 
-func stripWebP(r io.Reader, w io.Writer) error {
-	br := bufio.NewReader(r)
+// stripWebP copies a WebP without its EXIF and XMP chunks. A first pass
+// reads the chunk headers (bounded by the real file size, whatever they
+// claim) to learn the new RIFF size; the second streams the kept chunks.
+func stripWebP(r io.ReaderAt, size int64, w io.Writer) error {
 	var hdr [12]byte
-	if _, err := io.ReadFull(br, hdr[:]); err != nil || string(hdr[0:4]) != "RIFF" || string(hdr[8:12]) != "WEBP" {
+	if _, err := r.ReadAt(hdr[:], 0); err != nil || string(hdr[0:4]) != "RIFF" || string(hdr[8:12]) != "WEBP" {
 		return ErrCorrupt
 	}
-	riff := int64(binary.LittleEndian.Uint32(hdr[4:8]))
-	// Chunks are kept in memory (a WebP is at most the image size limit);
-	// the RIFF size must be written before them.
-	var out bytes.Buffer
-	left := riff - 4
-	for left >= 8 {
+	end := min(size, 8+int64(binary.LittleEndian.Uint32(hdr[4:8])))
+	type chunk struct {
+		off, n int64 // the header's offset; header and padded data length
+		drop   bool
+		vp8x   bool
+	}
+	var chunks []chunk
+	outSize := int64(4) // "WEBP"
+	for off := int64(12); off+8 <= end; {
 		var ch [8]byte
-		if _, err := io.ReadFull(br, ch[:]); err != nil {
+		if _, err := r.ReadAt(ch[:], off); err != nil {
 			return ErrCorrupt
 		}
 		n := int64(binary.LittleEndian.Uint32(ch[4:8]))
-		padded := n + n%2
-		if padded > left-8 || padded > maxChunk {
+		n += n % 2
+		if off+8+n > end || len(chunks) > 10000 {
 			return ErrCorrupt
 		}
-		left -= 8 + padded
+		c := chunk{off: off, n: 8 + n, vp8x: string(ch[0:4]) == "VP8X"}
 		switch string(ch[0:4]) {
 		case "EXIF", "XMP ":
-			if _, err := io.CopyN(io.Discard, br, padded); err != nil {
-				return ErrCorrupt
-			}
-			continue
+			c.drop = true
+		default:
+			outSize += c.n
 		}
-		data := make([]byte, padded)
-		if _, err := io.ReadFull(br, data); err != nil {
-			return ErrCorrupt
-		}
-		if string(ch[0:4]) == "VP8X" && len(data) > 0 {
-			data[0] &^= 0x08 | 0x04 // no EXIF, no XMP
-		}
-		out.Write(ch[:])
-		out.Write(data)
+		chunks = append(chunks, c)
+		off += c.n
 	}
-	binary.LittleEndian.PutUint32(hdr[4:8], uint32(out.Len()+4))
+	if outSize > 0xFFFFFFFF {
+		return ErrCorrupt
+	}
+	binary.LittleEndian.PutUint32(hdr[4:8], uint32(outSize))
 	if _, err := w.Write(hdr[:]); err != nil {
 		return err
 	}
-	_, err := out.WriteTo(w)
-	if err != nil {
-		return fmt.Errorf("write: %w", err)
+	for _, c := range chunks {
+		if c.drop {
+			continue
+		}
+		if c.vp8x && c.n >= 9 {
+			var head [9]byte
+			if _, err := r.ReadAt(head[:], c.off); err != nil {
+				return ErrCorrupt
+			}
+			head[8] &^= 0x08 | 0x04 // no EXIF, no XMP
+			if _, err := w.Write(head[:]); err != nil {
+				return err
+			}
+			if _, err := io.Copy(w, io.NewSectionReader(r, c.off+9, c.n-9)); err != nil {
+				return fmt.Errorf("write: %w", err)
+			}
+			continue
+		}
+		if _, err := io.Copy(w, io.NewSectionReader(r, c.off, c.n)); err != nil {
+			return fmt.Errorf("write: %w", err)
+		}
 	}
 	return nil
 }

@@ -166,8 +166,9 @@ var blockedPrefixes = func() []netip.Prefix {
 }()
 
 var (
-	sixToFour = netip.MustParsePrefix("2002::/16")
-	nat64     = netip.MustParsePrefix("64:ff9b::/96")
+	globalIPv6 = netip.MustParsePrefix("2000::/3")
+	sixToFour  = netip.MustParsePrefix("2002::/16")
+	nat64      = netip.MustParsePrefix("64:ff9b::/96")
 )
 
 // Allowed reports whether a may be dialed: a public unicast address.
@@ -186,6 +187,9 @@ func Allowed(a netip.Addr, allowLoopback bool) bool {
 	}
 	if a.IsLoopback() {
 		return allowLoopback
+	}
+	if a.Is6() && !globalIPv6.Contains(a) {
+		return false // IPv4-compatible, unassigned and other oddities
 	}
 	if !a.IsGlobalUnicast() || a.IsPrivate() {
 		// Unspecified, link-local, multicast, private (10/8, 172.16/12,

@@ -338,3 +338,40 @@ func TestMediaCollected(t *testing.T) {
 		t.Fatalf("orphan: deleted %d, %v, %d left", deleted, err, blobs())
 	}
 }
+
+// TestRemovedInviteeSeesNothingNew: an invitee removed before accepting
+// keeps only the invite's preview — no message or media posted while the
+// invite waited.
+func TestRemovedInviteeSeesNothingNew(t *testing.T) {
+	ts := startServer(t)
+	owner := ts.register("owner", "person")
+	ts.register("stranger", "person")
+	g := must(t, owner.do("POST", "/api/v1/conversations", map[string]any{"kind": "group", "title": "g", "members": []string{"stranger"}}), http.StatusCreated).JSON()
+	group := g["id"].(string)
+	id := must(t, owner.upload("image", "secret.png", mediatest.PNG(20, 20)), http.StatusCreated).JSON()["id"].(string)
+	must(t, owner.sendMedia(group, "image", id), http.StatusCreated)
+	owner.send(group, "private plans")
+	must(t, owner.do("DELETE", "/api/v1/conversations/"+group+"/members/stranger", nil), http.StatusNoContent)
+
+	stranger := &user{ts: ts, Handle: "stranger", Token: ts.login(t, "stranger", "laptop")}
+	wantProblem(t, stranger.download("/api/v1/media/"+id), http.StatusNotFound, "not_found")
+	r := stranger.do("GET", "/api/v1/conversations/"+group+"/messages", nil)
+	if r.Status == http.StatusOK {
+		for _, m := range r.Items() {
+			if m["text"] == "private plans" || m["attachments"] != nil {
+				t.Fatalf("removed invitee sees %v", m)
+			}
+		}
+	}
+}
+
+// TestAnimatedWebP: an animated WebP uploads as a gif, without a thumbnail
+// (Go cannot decode its frames), instead of being refused as damaged.
+func TestAnimatedWebP(t *testing.T) {
+	ts := startServer(t)
+	alice := ts.register("alice", "person")
+	m := must(t, alice.upload("", "a.webp", mediatest.AnimatedWebP(300, 200)), http.StatusCreated).JSON()
+	if m["kind"] != "gif" || m["thumbnail"] != nil || m["width"].(float64) != 300 {
+		t.Fatalf("animated webp %v", m)
+	}
+}

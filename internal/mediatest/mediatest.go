@@ -237,3 +237,54 @@ func NoisePNG(w, h int) []byte {
 	png.Encode(&b, img)
 	return b.Bytes()
 }
+
+func riffChunk(b *bytes.Buffer, typ string, data []byte) {
+	b.WriteString(typ)
+	binary.Write(b, binary.LittleEndian, uint32(len(data)))
+	b.Write(data)
+	if len(data)%2 == 1 {
+		b.WriteByte(0)
+	}
+}
+
+func webpFile(chunks func(*bytes.Buffer)) []byte {
+	var body bytes.Buffer
+	body.WriteString("WEBP")
+	chunks(&body)
+	var out bytes.Buffer
+	out.WriteString("RIFF")
+	binary.Write(&out, binary.LittleEndian, uint32(body.Len()))
+	out.Write(body.Bytes())
+	return out.Bytes()
+}
+
+func vp8x(flags byte, w, h int) []byte {
+	d := make([]byte, 10)
+	d[0] = flags
+	d[4], d[5], d[6] = byte(w-1), byte((w-1)>>8), byte((w-1)>>16)
+	d[7], d[8], d[9] = byte(h-1), byte((h-1)>>8), byte((h-1)>>16)
+	return d
+}
+
+// WebPWithEXIF is the 1×1 WebP in an extended file that carries an EXIF
+// chunk holding secret.
+func WebPWithEXIF(secret string) []byte {
+	plain := WebP()
+	vp8l := plain[20:] // the VP8L chunk's data, after RIFF, WEBP and its header
+	return webpFile(func(b *bytes.Buffer) {
+		riffChunk(b, "VP8X", vp8x(0x08, 1, 1))
+		riffChunk(b, "VP8L", vp8l)
+		riffChunk(b, "EXIF", []byte("MM\x00*"+secret))
+	})
+}
+
+// AnimatedWebP is a w×h animated WebP header (VP8X with the animation
+// flag, ANIM, and one frame chunk). Go's WebP decoder reads its size but
+// cannot decode its frames.
+func AnimatedWebP(w, h int) []byte {
+	return webpFile(func(b *bytes.Buffer) {
+		riffChunk(b, "VP8X", vp8x(0x02, w, h))
+		riffChunk(b, "ANIM", []byte{0, 0, 0, 0, 0, 0})
+		riffChunk(b, "ANMF", make([]byte, 24))
+	})
+}

@@ -88,7 +88,8 @@ func (t *tx) MediaOfMessages(messageIDs []string) (map[string][]*parley.Media, e
 // UploadedBytesSince implements parley.MediaTx.
 func (t *tx) UploadedBytesSince(ownerID string, since time.Time) (int64, error) {
 	var n sql.NullInt64
-	if err := t.queryRow(`SELECT SUM(size) FROM media WHERE owner_id = ? AND created_at >= ?`, ownerID, toNanos(since)).Scan(&n); err != nil {
+	if err := t.queryRow(`SELECT SUM(size) FROM media
+		WHERE owner_id = ? AND created_at >= ? AND position >= 0 AND kind != 'sticker'`, ownerID, toNanos(since)).Scan(&n); err != nil {
 		return 0, fmt.Errorf("uploaded bytes: %w", err)
 	}
 	return n.Int64, nil
