@@ -26,7 +26,7 @@ func TestAllowed(t *testing.T) {
 		"2002:7f00:1::1", "2002:a00:1::", // 6to4 around loopback and private
 		"64:ff9b::7f00:1", "64:ff9b::a9fe:a9fe", // NAT64 around loopback and metadata
 		"2001:db8::1", "192.0.2.1", "198.51.100.7", "203.0.113.9", "198.18.0.1", // documentation, benchmarking
-		"2001:0:4136:e378:8000:63bf:3fff:fdd2", // Teredo
+		"2001:0:4136:e378:8000:63bf:3fff:fdd2",                // Teredo
 		"::808:808", "::ffff:0:808:808", "1000::1", "4000::1", // outside 2000::/3
 	}
 	for _, s := range blocked {
