@@ -17,6 +17,16 @@ fi
 echo "== go vet"
 go vet ./...
 
+echo "== web app: install, build (dist/ must match the sources), unit tests"
+if ! command -v npm >/dev/null; then
+  echo "npm is missing: install Node.js 20.19 or newer"; exit 1
+fi
+(cd web && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build >/dev/null)
+if [ -n "$(git status --porcelain -- web/dist 2>/dev/null)" ]; then
+  echo "web/dist is stale: run (cd web && npm run build) and commit it"; git status --short -- web/dist; exit 1
+fi
+(cd web && npx vitest run --reporter=dot)
+
 echo "== go test -race"
 # -race needs cgo (gcc); the race detector keeps concurrency honest.
 CGO_ENABLED=1 go test -race -count=1 -timeout 30m ./... 2>&1 | tee /tmp/parley-test.$$.log
@@ -29,6 +39,20 @@ if [ "$status" -eq 0 ]; then
     go test -run '^$' -fuzz "$1" -fuzztime 15s "$2" 2>&1 | tail -3 | tee -a /tmp/parley-test.$$.log
     if [ "${PIPESTATUS[0]}" -ne 0 ]; then status=1; fi
   done
+fi
+
+if [ "$status" -eq 0 ]; then
+  echo "== web app in a real browser (Debian's Chromium, installed if missing)"
+  if ! command -v chromium >/dev/null; then
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+  fi
+  e2e_bin=$(mktemp -d)/parley
+  go build -o "$e2e_bin" ./cmd/parley
+  mkdir -p web/e2e/artifacts
+  if ! (cd web && PARLEY_BIN="$e2e_bin" CHROMIUM="$(command -v chromium)" SCREENSHOTS="$PWD/e2e/artifacts" node e2e/run.mjs); then
+    status=1
+  fi
 fi
 
 passed=$(grep -c '^ok ' /tmp/parley-test.$$.log || true)

@@ -25,6 +25,7 @@ import (
 	"github.com/parleyhq/parley/outbound"
 	"github.com/parleyhq/parley/realtime"
 	"github.com/parleyhq/parley/store/sqlite"
+	"github.com/parleyhq/parley/web"
 	"github.com/parleyhq/parley/wsgateway"
 )
 
@@ -197,8 +198,13 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 	s := &Server{cfg: cfg, log: log, Store: st, App: a, Bus: bus, Hub: hub, blobs: blobs, gateway: gw, ln: ln,
 		stopGC: make(chan struct{}), gcDone: make(chan struct{})}
 	go s.collectMedia()
+	root := http.NewServeMux()
+	root.Handle("/api/", api)
+	root.Handle("/healthz", api)
+	root.Handle("/readyz", api)
+	root.Handle("/", web.Handler())
 	s.http = &http.Server{
-		Handler:           api,
+		Handler:           root,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,

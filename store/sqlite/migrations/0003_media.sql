@@ -53,3 +53,8 @@ CREATE TABLE stickers (
 
 CREATE INDEX stickers_by_pack ON stickers (pack_id, position);
 CREATE INDEX stickers_by_blob ON stickers (blob_key);
+
+-- Position 1 is never used, so that the head of an empty store is 1, not
+-- 0: a device that connected to a fresh server holds a real position
+-- (0 means "no position yet" and asks for a reload).
+UPDATE positions SET next = 2 WHERE id = 1 AND next = 1;

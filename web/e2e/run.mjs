@@ -1,0 +1,164 @@
+// End-to-end test of the web app in a real headless Chromium (Debian's,
+// driven by playwright-core; no browser is downloaded) against the real
+// parley binary on a temporary data directory.
+//
+//   PARLEY_BIN=/path/to/parley CHROMIUM=/usr/bin/chromium node e2e/run.mjs
+//
+// Screenshots of the main screens go to SCREENSHOTS (default
+// ../docs/screenshots).
+import { chromium } from "playwright-core";
+import { spawn } from "node:child_process";
+import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import assert from "node:assert/strict";
+import zlib from "node:zlib";
+
+const bin = process.env.PARLEY_BIN;
+if (!bin) throw new Error("set PARLEY_BIN to the parley binary");
+const shots = process.env.SCREENSHOTS ?? new URL("../../docs/screenshots/", import.meta.url).pathname;
+mkdirSync(shots, { recursive: true });
+const dataDir = mkdtempSync(join(tmpdir(), "parley-e2e-"));
+
+const port = await new Promise((resolve) => {
+  const s = createServer().listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => resolve(p)); });
+});
+const base = `http://127.0.0.1:${port}`;
+let server = null;
+async function startServer() {
+  server = spawn(bin, ["serve"], { env: { ...process.env, PARLEY_LISTEN: `127.0.0.1:${port}`, PARLEY_DATA_DIR: dataDir, PARLEY_LOG_LEVEL: "warn" }, stdio: ["ignore", "inherit", "inherit"] });
+  for (let i = 0; i < 300; i++) {
+    try { if ((await fetch(base + "/readyz")).ok) return; } catch {}
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error("parley did not start");
+}
+async function stopServer() {
+  const done = new Promise((r) => server.once("exit", r));
+  server.kill("SIGTERM");
+  await done;
+}
+
+// A small PNG made here: 24×16 pixels of one colour.
+function png(w, h) {
+  const crcTable = Array.from({ length: 256 }, (_, n) => { let c = n; for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1; return c >>> 0; });
+  const crc = (buf) => { let c = 0xffffffff; for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8); return (c ^ 0xffffffff) >>> 0; };
+  const chunk = (type, data) => { const len = Buffer.alloc(4); len.writeUInt32BE(data.length); const td = Buffer.concat([Buffer.from(type), data]); const c = Buffer.alloc(4); c.writeUInt32BE(crc(td)); return Buffer.concat([len, td, c]); };
+  const ihdr = Buffer.alloc(13); ihdr.writeUInt32BE(w, 0); ihdr.writeUInt32BE(h, 4); ihdr[8] = 8; ihdr[9] = 2;
+  const raw = Buffer.alloc((w * 3 + 1) * h);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) raw.set([48, 86, 211], y * (w * 3 + 1) + 1 + x * 3);
+  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk("IHDR", ihdr), chunk("IDAT", zlib.deflateSync(raw)), chunk("IEND", Buffer.alloc(0))]);
+}
+
+const xss = [
+  "<script>window.__xss = 1</script>",
+  '<img src=x onerror="window.__xss = 1">',
+  "javascript:window.__xss=1",
+  '<svg onload="window.__xss = 1"><script>window.__xss = 1</script></svg>',
+  '<a href="javascript:window.__xss=1">click</a>',
+];
+
+let browser;
+const failures = [];
+try {
+  await startServer();
+  browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", args: ["--no-sandbox", "--disable-gpu"] });
+  const ctxA = await browser.newContext({ viewport: { width: 1100, height: 720 } });
+  const ctxB = await browser.newContext({ viewport: { width: 1100, height: 720 } });
+  const alice = await ctxA.newPage();
+  const bob = await ctxB.newPage();
+  if (process.env.E2E_DEBUG) { alice.on("websocket", (ws) => ws.on("framereceived", (f) => console.log("alice <", String(f.payload).slice(0, 160)))); bob.on("websocket", (ws) => { console.log("bob ws open", ws.url().slice(0, 60)); ws.on("close", () => console.log("bob ws closed")); ws.on("framesent", (f) => console.log("bob >", String(f.payload).slice(0, 160))); ws.on("framereceived", (f) => console.log("bob <", String(f.payload).slice(0, 100))); }); }
+  for (const p of [alice, bob]) {
+    p.on("pageerror", (e) => failures.push("page error: " + e.message));
+    p.on("console", (m) => { if (m.type() === "error" && /Content Security Policy/.test(m.text())) failures.push("CSP violation: " + m.text()); });
+  }
+
+  async function register(page, handle, name) {
+    await page.goto(base + "/");
+    await page.getByRole("tab", { name: "Create account" }).click();
+    await page.getByLabel("Handle").fill(handle);
+    await page.getByLabel("Display name").fill(name);
+    await page.getByLabel("Password").fill("correct horse battery staple");
+    if (handle === "alice") await page.screenshot({ path: join(shots, "sign-up.png") });
+    await page.getByRole("button", { name: "Create account", exact: true }).last().click();
+    await page.getByText("Choose a conversation.").waitFor();
+  }
+  await register(alice, "alice", "Alice");
+  // Bob's display name is hostile too: names render as text.
+  await register(bob, "bob", 'Bob <img src=x onerror="window.__xss=1">');
+
+  // Bob writes to Alice, a stranger: it lands in her requests, live.
+  await bob.getByLabel("New message to").fill("alice");
+  await bob.getByRole("button", { name: "Start" }).click();
+  await bob.getByLabel("Message", { exact: true }).fill("Hi Alice, is the blue jacket in stock? https://example.com/jacket");
+  await bob.keyboard.press("Enter");
+  await alice.getByRole("button", { name: /^Requests/ }).click();
+  await alice.locator(".conv").first().click();
+  await alice.getByRole("region", { name: "Message request" }).waitFor();
+  // In a request, links are plain text.
+  assert.equal(await alice.locator(".messages a").count(), 0, "links are clickable in a request");
+  await alice.screenshot({ path: join(shots, "request.png") });
+  await alice.getByRole("button", { name: "Accept" }).click();
+  await alice.getByRole("button", { name: /^Inbox/ }).click();
+  await alice.locator(".conv").first().click();
+
+  // They chat; each sees the other live, with typing and read markers.
+  await bob.getByLabel("Message", { exact: true }).pressSequentially("typing now", { delay: 20 });
+  await alice.getByText(/typing…/).waitFor({ timeout: 10000 });
+  await bob.getByLabel("Message", { exact: true }).fill("");
+  await alice.getByLabel("Message", { exact: true }).fill("Yes! Size M?");
+  await alice.getByRole("button", { name: "Send" }).click();
+  await bob.locator(".message .text", { hasText: "Yes! Size M?" }).waitFor();
+  await alice.getByText("Seen").waitFor({ timeout: 10000 });
+
+  // An attachment round trip.
+  await alice.locator('.composer input[type="file"]').setInputFiles({ name: "jacket.png", mimeType: "image/png", buffer: png(24, 16) });
+  const img = bob.locator(".message img.media").last();
+  await img.waitFor({ timeout: 15000 });
+  assert.ok(await img.evaluate((el) => el.complete && el.naturalWidth > 0), "the image did not load");
+
+  // The XSS corpus renders as inert text.
+  for (const x of xss) {
+    await bob.getByLabel("Message", { exact: true }).fill(x);
+    await bob.keyboard.press("Enter");
+  }
+  await alice.locator(".message .text", { hasText: xss[xss.length - 1] }).waitFor();
+  for (const page of [alice, bob]) {
+    assert.equal(await page.evaluate(() => window.__xss), undefined, "script ran");
+    assert.equal(await page.locator(".messages script, .messages svg, .messages img[src='x'], .sidebar img").count(), 0, "markup was rendered");
+    assert.equal(await page.locator('a[href^="javascript:"]').count(), 0, "a javascript: link exists");
+  }
+  for (const x of xss) assert.ok(await alice.locator(".message .text", { hasText: x }).count() > 0, "missing as text: " + x);
+  await alice.screenshot({ path: join(shots, "conversation.png") });
+
+  // The server restarts: the app shows it is offline, then resumes the
+  // stream and gets what was sent meanwhile.
+  await stopServer();
+  await alice.getByText(/Offline|Connecting/).waitFor({ timeout: 15000 });
+  await startServer();
+  await alice.locator(".banner").waitFor({ state: "detached", timeout: 30000 });
+  await bob.locator(".banner").waitFor({ state: "detached", timeout: 30000 });
+  await bob.getByLabel("Message", { exact: true }).fill("after the restart");
+  await bob.keyboard.press("Enter");
+  await alice.locator(".message .text", { hasText: "after the restart" }).waitFor({ timeout: 15000 });
+
+  // A phone-sized screen.
+  await alice.setViewportSize({ width: 390, height: 800 });
+  await alice.screenshot({ path: join(shots, "phone.png") });
+
+  // The page's own headers: a strict CSP without inline script.
+  const res = await fetch(base + "/");
+  const csp = res.headers.get("content-security-policy") ?? "";
+  assert.match(csp, /script-src 'self'/);
+  assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
+  if (failures.length) throw new Error(failures.join("\n"));
+  console.log("e2e: ok (screenshots in " + shots + ")");
+} catch (e) {
+  console.error("e2e: FAILED", e);
+  process.exitCode = 1;
+} finally {
+  await browser?.close();
+  if (server && server.exitCode === null) await stopServer();
+  rmSync(dataDir, { recursive: true, force: true });
+}

@@ -1,0 +1,337 @@
+import { render } from "preact";
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { ApiError, Client, newClientID } from "./api";
+import type { Attachment, Conversation, Me, Message } from "./api";
+import { Stream } from "./stream";
+import type { StreamStatus } from "./stream";
+import { applyEvent, dayLabel, emptyState, mergeMessages, sortConversations, splitLinks, typingUsers } from "./state";
+import type { State } from "./state";
+
+const TOKEN_KEY = "parley.token";
+const folders = [["inbox", "Inbox"], ["requests", "Requests"], ["archived", "Archived"]] as const;
+
+function App() {
+  const [token, setToken] = useState(() => localStorage.getItem(TOKEN_KEY) ?? "");
+  const client = useMemo(() => new Client(token), [token]);
+  const signIn = (t: string) => { localStorage.setItem(TOKEN_KEY, t); setToken(t); };
+  const signOut = () => { localStorage.removeItem(TOKEN_KEY); setToken(""); };
+  return token ? <Shell client={client} onSignOut={signOut} /> : <AuthScreen client={client} onAuth={signIn} />;
+}
+
+function AuthScreen({ client, onAuth }: { client: Client; onAuth(token: string): void }) {
+  const [mode, setMode] = useState<"in" | "up">("in");
+  const [handle, setHandle] = useState("");
+  const [password, setPassword] = useState("");
+  const [name, setName] = useState("");
+  const [error, setError] = useState("");
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setError("");
+    try {
+      const auth = mode === "in" ? await client.login(handle, password) : await client.register(handle, password, name);
+      onAuth(auth.token);
+    } catch (err) {
+      setError(err instanceof ApiError ? err.message : "Cannot reach the server");
+    }
+  };
+  return (
+    <main class="auth">
+      <h1>Parley</h1>
+      <div class="tabs" role="tablist">
+        <button role="tab" aria-selected={mode === "in"} onClick={() => setMode("in")}>Sign in</button>
+        <button role="tab" aria-selected={mode === "up"} onClick={() => setMode("up")}>Create account</button>
+      </div>
+      <form onSubmit={submit}>
+        <label>Handle<input name="handle" autocomplete="username" value={handle} onInput={(e) => setHandle(e.currentTarget.value)} required /></label>
+        {mode === "up" && <label>Display name<input name="display_name" value={name} onInput={(e) => setName(e.currentTarget.value)} /></label>}
+        <label>Password<input name="password" type="password" autocomplete={mode === "in" ? "current-password" : "new-password"} value={password} onInput={(e) => setPassword(e.currentTarget.value)} required /></label>
+        {error && <p class="error" role="alert">{error}</p>}
+        <button type="submit">{mode === "in" ? "Sign in" : "Create account"}</button>
+      </form>
+    </main>
+  );
+}
+
+function title(c: Conversation, me: string): string {
+  if (c.kind === "group") return c.title || "Group";
+  const other = c.members?.find((m) => m.user.id !== me)?.user;
+  return other ? other.display_name || other.handle : "Conversation";
+}
+
+function Shell({ client, onSignOut }: { client: Client; onSignOut(): void }) {
+  const [me, setMe] = useState<Me | null>(null);
+  const [state, setState] = useState<State>(emptyState);
+  const [folder, setFolder] = useState<string>("inbox");
+  const [open, setOpen] = useState<string | null>(null);
+  const [status, setStatus] = useState<StreamStatus>("connecting");
+  const [filter, setFilter] = useState("");
+  const [newHandle, setNewHandle] = useState("");
+  const [error, setError] = useState("");
+  const openRef = useRef<string | null>(null);
+  openRef.current = open;
+  const meRef = useRef("");
+  const streamRef = useRef<Stream | null>(null);
+
+  const loadLists = async () => {
+    const all: Conversation[] = [];
+    for (const [f] of folders) all.push(...(await client.conversations(f)).items);
+    setState((s) => ({ ...s, listStale: false, conversations: Object.fromEntries(all.map((c) => [c.id, c])) }));
+  };
+
+  useEffect(() => {
+    let done = false;
+    client.me().then((m) => {
+      if (done) return;
+      setMe(m);
+      meRef.current = m.id;
+      void loadLists();
+      const st = new Stream(client, {
+        event: (ev) => setState((s) => applyEvent(s, ev, meRef.current, openRef.current)),
+        resync: () => void loadLists(),
+        status: setStatus,
+        revoked: onSignOut,
+      });
+      streamRef.current = st;
+      st.start();
+    }).catch((e) => { if (e instanceof ApiError && e.status === 401) onSignOut(); });
+    return () => { done = true; streamRef.current?.stop(); };
+  }, [client]);
+
+  useEffect(() => { if (state.listStale) void loadLists(); }, [state.listStale]);
+
+  const unread = Object.values(state.conversations).reduce((n, c) => n + (c.folder !== "archived" ? c.unread_count : 0), 0);
+  useEffect(() => { document.title = unread > 0 ? `(${unread}) Parley` : "Parley"; }, [unread]);
+
+  if (!me) return <main class="loading">Loading…</main>;
+  const list = sortConversations(Object.values(state.conversations).filter((c) => c.folder === folder))
+    .filter((c) => title(c, me.id).toLowerCase().includes(filter.toLowerCase()));
+  const startDM = async (e: Event) => {
+    e.preventDefault();
+    setError("");
+    try {
+      const c = await client.startDirect(newHandle.trim());
+      setNewHandle("");
+      await loadLists();
+      setFolder(c.folder);
+      setOpen(c.id);
+    } catch (err) {
+      setError(err instanceof ApiError ? err.message : "Cannot start the conversation");
+    }
+  };
+  const current = open ? state.conversations[open] : undefined;
+  return (
+    <div class="shell">
+      {status !== "live" && <div class="banner" role="status">{status === "offline" ? "Offline — reconnecting…" : "Connecting…"}</div>}
+      <aside class="sidebar" aria-label="Conversations">
+        <header>
+          <strong>{me.display_name || me.handle}</strong>
+          <button class="link" onClick={async () => { try { await client.logout(); } finally { onSignOut(); } }}>Sign out</button>
+        </header>
+        <nav class="folders">
+          {folders.map(([f, label]) => {
+            const n = Object.values(state.conversations).filter((c) => c.folder === f).reduce((a, c) => a + c.unread_count, 0);
+            return <button key={f} aria-current={folder === f} onClick={() => setFolder(f)}>{label}{n > 0 && <span class="badge" aria-label={`${n} unread`}>{n}</span>}</button>;
+          })}
+        </nav>
+        <form class="new" onSubmit={startDM}>
+          <label>New message to<input name="to" placeholder="handle" value={newHandle} onInput={(e) => setNewHandle(e.currentTarget.value)} /></label>
+          <button type="submit">Start</button>
+        </form>
+        {error && <p class="error" role="alert">{error}</p>}
+        <label class="search">Search<input type="search" value={filter} onInput={(e) => setFilter(e.currentTarget.value)} /></label>
+        <ul class="list">
+          {list.map((c) => (
+            <li key={c.id}>
+              <button class={"conv" + (c.id === open ? " open" : "")} onClick={() => setOpen(c.id)} data-conversation={c.id}>
+                <span class="name">{title(c, me.id)}</span>
+                {c.unread_count > 0 && <span class="badge">{c.unread_count}</span>}
+                <span class="preview">{c.request ? "Message request" : c.last_message?.deleted ? "Unsent" : c.last_message?.text ?? (c.last_message ? `[${c.last_message.kind}]` : "")}</span>
+              </button>
+            </li>
+          ))}
+          {list.length === 0 && <li class="empty">Nothing here yet.</li>}
+        </ul>
+      </aside>
+      <main class="pane">
+        {current ? <ConversationView key={current.id} client={client} me={me} conv={current} state={state} setState={setState} stream={streamRef.current} onGone={() => { setOpen(null); void loadLists(); }} />
+          : <p class="placeholder">Choose a conversation.</p>}
+      </main>
+    </div>
+  );
+}
+
+interface ViewProps {
+  client: Client; me: Me; conv: Conversation; state: State; setState(f: (s: State) => State): void;
+  stream: Stream | null; onGone(): void;
+}
+
+function ConversationView({ client, me, conv, state, setState, stream, onGone }: ViewProps) {
+  const [text, setText] = useState("");
+  const [error, setError] = useState("");
+  const [older, setOlder] = useState(true);
+  const listRef = useRef<HTMLOListElement>(null);
+  const typingSent = useRef(0);
+  const messages = state.messages[conv.id] ?? [];
+  const [, tick] = useState(0);
+
+  useEffect(() => {
+    client.messages(conv.id).then((p) => {
+      setState((s) => ({ ...s, messages: { ...s.messages, [conv.id]: mergeMessages(s.messages[conv.id], p.items) } }));
+      setOlder(p.items.length >= 50);
+    }).catch(() => setError("Cannot load the history"));
+    const t = setInterval(() => tick((n) => n + 1), 2000); // typing indicators lapse
+    return () => clearInterval(t);
+  }, [conv.id]);
+
+  const last = messages[messages.length - 1];
+  useEffect(() => {
+    listRef.current?.lastElementChild?.scrollIntoView({ block: "end" });
+    if (last && !conv.request && last.seq > conv.read_seq) void client.markRead(conv.id, last.seq).catch(() => {});
+  }, [last?.id]);
+
+  const loadOlder = async () => {
+    const first = messages[0];
+    if (!first) return;
+    const p = await client.messages(conv.id, first.seq);
+    setOlder(p.items.length >= 50);
+    setState((s) => ({ ...s, messages: { ...s.messages, [conv.id]: mergeMessages(s.messages[conv.id], p.items) } }));
+  };
+
+  const send = async (body: { text?: string; kind?: string; attachments?: string[] }) => {
+    setError("");
+    try {
+      const m = await client.send(conv.id, { client_id: newClientID(), ...body });
+      setState((s) => ({ ...s, messages: { ...s.messages, [conv.id]: mergeMessages(s.messages[conv.id], [m]) } }));
+      return true;
+    } catch (err) {
+      setError(err instanceof ApiError ? err.message : "Not sent: the server cannot be reached");
+      return false;
+    }
+  };
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    if (!text.trim()) return;
+    if (await send({ text })) {
+      setText("");
+      stream?.send({ type: "typing", conversation_id: conv.id, typing: false });
+      typingSent.current = 0; // the next keystroke starts a new typing spell
+    }
+  };
+  const onType = (v: string) => {
+    setText(v);
+    const now = Date.now();
+    if (v && now - typingSent.current > 3000 && stream?.send({ type: "typing", conversation_id: conv.id, typing: true })) {
+      typingSent.current = now;
+    }
+  };
+  const attach = async (files: FileList | File[]) => {
+    setError("");
+    for (const f of Array.from(files).slice(0, 10)) {
+      try {
+        const up = await client.upload(f, f.name);
+        await send({ kind: up.kind, attachments: [up.id!] });
+      } catch (err) {
+        setError(err instanceof ApiError ? err.message : "Upload failed");
+      }
+    }
+  };
+
+  const readers = state.readBy[conv.id] ?? {};
+  const seenSeq = Math.max(0, ...Object.values(readers), ...(conv.members ?? []).filter((m) => m.user.id !== me.id).map((m) => m.read_seq));
+  const mineLast = [...messages].reverse().find((m) => m.sender.id === me.id);
+  const typers = typingUsers(state, conv.id).map((id) => conv.members?.find((m) => m.user.id === id)?.user.display_name ?? "Someone");
+  let lastDay = "";
+  return (
+    <section class="conversation" aria-label={title(conv, me.id)}
+      onDragOver={(e) => e.preventDefault()} onDrop={(e) => { e.preventDefault(); if (e.dataTransfer?.files) void attach(e.dataTransfer.files); }}>
+      <header><h2>{title(conv, me.id)}</h2></header>
+      {conv.request && (
+        <div class="request" role="region" aria-label="Message request">
+          <p>This is a message request. Media is hidden and links are not clickable until you accept.</p>
+          <button onClick={async () => { await client.accept(conv.id); setState((s) => ({ ...s, listStale: true })); }}>Accept</button>
+          <button onClick={async () => { await client.decline(conv.id); onGone(); }}>Decline</button>
+          <button onClick={async () => { const o = conv.members?.find((m) => m.user.id !== me.id); if (o) { await client.block(o.user.handle); onGone(); } }}>Block</button>
+        </div>
+      )}
+      <ol class="messages" ref={listRef}>
+        {older && messages.length > 0 && <li class="older"><button onClick={loadOlder}>Load earlier messages</button></li>}
+        {messages.map((m) => {
+          const day = dayLabel(m.created_at);
+          const sep = day !== lastDay ? (lastDay = day) : "";
+          return [
+            sep && <li class="day" key={"d" + m.id}>{sep}</li>,
+            <MessageItem key={m.id} m={m} mine={m.sender.id === me.id} client={client} request={conv.request} />,
+          ];
+        })}
+      </ol>
+      <div class="status-line" aria-live="polite">
+        {typers.length > 0 ? `${typers.join(", ")} typing…` : mineLast && seenSeq >= mineLast.seq ? "Seen" : mineLast ? "Sent" : ""}
+      </div>
+      {error && <p class="error" role="alert">{error}</p>}
+      {!conv.request && (
+        <form class="composer" onSubmit={submit}>
+          <label class="file">Attach<input type="file" multiple onChange={(e) => { const f = e.currentTarget.files; if (f) void attach(f); e.currentTarget.value = ""; }} /></label>
+          <label class="visually-hidden" for="composer-text">Message</label>
+          <textarea id="composer-text" name="message" rows={1} value={text} placeholder="Message…"
+            onInput={(e) => onType(e.currentTarget.value)}
+            onPaste={(e) => { const f = e.clipboardData?.files; if (f && f.length) { e.preventDefault(); void attach(f); } }}
+            onKeyDown={(e) => { if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); void submit(e); } }} />
+          <button type="submit">Send</button>
+        </form>
+      )}
+    </section>
+  );
+}
+
+function MessageItem({ m, mine, client, request }: { m: Message; mine: boolean; client: Client; request: boolean }) {
+  if (m.kind === "system") return <li class="system">{String(m.system?.action ?? "").replace(/_/g, " ")}</li>;
+  return (
+    <li class={"message" + (mine ? " mine" : "")} data-seq={m.seq}>
+      <span class="sender">{m.sender.display_name || m.sender.handle}</span>
+      {m.deleted ? <em class="unsent">Message unsent</em> : (
+        <div class="body">
+          {m.text && <p class="text">{splitLinks(m.text).map((part, i) => part.href && !request
+            ? <a key={i} href={part.href} target="_blank" rel="noopener noreferrer nofollow">{part.text}</a>
+            : <span key={i}>{part.text}</span>)}</p>}
+          {m.attachments?.map((a, i) => <AttachmentView key={a.id ?? i} a={a} client={client} />)}
+          {m.card && !request && (
+            <a class="card" href={m.card.url} target="_blank" rel="noopener noreferrer nofollow">
+              {m.card.image && <MediaImage client={client} id={m.card.image.id} alt="" />}
+              <strong>{m.card.title}</strong>
+              {m.card.description && <span>{m.card.description}</span>}
+              {m.card.site_name && <small>{m.card.site_name}</small>}
+            </a>
+          )}
+          {m.reactions && m.reactions.length > 0 && <span class="reactions">{m.reactions.map((r) => `${r.emoji} ${r.count}`).join("  ")}</span>}
+        </div>
+      )}
+      <time dateTime={m.created_at}>{new Date(m.created_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}{m.edited_at ? " · edited" : ""}</time>
+    </li>
+  );
+}
+
+function AttachmentView({ a, client }: { a: Attachment; client: Client }) {
+  if (a.hidden || !a.id) return <span class="hidden-media">[{a.kind} hidden until you accept]</span>;
+  if (a.kind === "image" || a.kind === "gif" || a.kind === "sticker") {
+    return <MediaImage client={client} id={a.id} thumb={!!a.thumbnail} alt={`${a.kind} attachment`} />;
+  }
+  return <MediaLink client={client} a={a} />;
+}
+
+function MediaImage({ client, id, thumb, alt }: { client: Client; id: string; thumb?: boolean; alt: string }) {
+  const [src, setSrc] = useState("");
+  useEffect(() => {
+    let url = "";
+    client.mediaURL(id, thumb).then((u) => { url = u; setSrc(u); }).catch(() => {});
+    return () => { if (url) URL.revokeObjectURL(url); };
+  }, [id]);
+  return src ? <img class="media" src={src} alt={alt} /> : <span class="media loading">Loading image…</span>;
+}
+
+function MediaLink({ client, a }: { client: Client; a: Attachment }) {
+  const open = async () => { const u = await client.mediaURL(a.id!); window.open(u, "_blank", "noopener"); };
+  const size = a.size ? ` · ${(a.size / 1024).toFixed(0)} KB` : "";
+  return <button class="file-link" onClick={open}>{a.kind}: {a.content_type}{size}</button>;
+}
+
+render(<App />, document.getElementById("app")!);

@@ -1,0 +1,115 @@
+import { describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import { ApiError, Client, usedRoutes } from "./api";
+import type { Conversation, Message, SyncEvent } from "./api";
+import { applyEvent, backoff, emptyState, mergeMessages, sortConversations, splitLinks, typingUsers } from "./state";
+
+const user = (id: string) => ({ id, handle: id, display_name: id.toUpperCase(), kind: "person" });
+const msg = (id: string, seq: number, sender = "bob", text = "hi"): Message =>
+  ({ id, conversation_id: "c1", seq, sender: user(sender), kind: "text", text, created_at: new Date(2026, 0, 1, 12, seq).toISOString() });
+const conv = (over: Partial<Conversation> = {}): Conversation => ({
+  id: "c1", kind: "direct", last_seq: 1, last_activity_at: "2026-01-01T00:00:00Z", member_count: 2, folder: "inbox",
+  status: "active", role: "member", pinned: false, read_seq: 1, unread_count: 0, request: false, ...over,
+});
+const ev = (type: string, over: Partial<SyncEvent> = {}): SyncEvent => ({ type, conversation_id: "c1", created_at: "2026-01-01T00:00:00Z", ...over });
+
+describe("mergeMessages", () => {
+  it("dedupes by id, replaces edits and orders by seq", () => {
+    const out = mergeMessages([msg("a", 1), msg("b", 2)], [msg("c", 4), msg("b", 2, "bob", "edited"), msg("d", 3)]);
+    expect(out.map((m) => m.id)).toEqual(["a", "b", "d", "c"]);
+    expect(out[1].text).toBe("edited");
+  });
+});
+
+describe("applyEvent", () => {
+  const base = () => ({ ...emptyState(), conversations: { c1: conv() }, messages: { c1: [msg("a", 1)] } });
+
+  it("appends a new message once and counts it unread when not open", () => {
+    let s = applyEvent(base(), ev("message.created", { pos: 10, message: msg("b", 2) }), "me", null);
+    s = applyEvent(s, ev("message.created", { pos: 10, message: msg("b", 2) }), "me", null); // replayed after a resume
+    expect(s.messages.c1.map((m) => m.id)).toEqual(["a", "b"]);
+    expect(s.conversations.c1.unread_count).toBe(1);
+    expect(s.conversations.c1.last_message?.id).toBe("b");
+  });
+
+  it("does not count my own or the open conversation's messages", () => {
+    expect(applyEvent(base(), ev("message.created", { message: msg("b", 2, "me") }), "me", null).conversations.c1.unread_count).toBe(0);
+    expect(applyEvent(base(), ev("message.created", { message: msg("b", 2) }), "me", "c1").conversations.c1.unread_count).toBe(0);
+  });
+
+  it("replaces an unsent message with its tombstone", () => {
+    const s = applyEvent(base(), ev("message.unsent", { message: { ...msg("a", 1), text: undefined, deleted: true } }), "me", null);
+    expect(s.messages.c1[0].deleted).toBe(true);
+  });
+
+  it("tracks read markers of others and my own reads on other devices", () => {
+    let s = applyEvent(base(), ev("read", { actor_id: "bob", seq: 1 }), "me", null);
+    expect(s.readBy.c1.bob).toBe(1);
+    s = applyEvent(s, ev("read", { actor_id: "bob", seq: 0 }), "me", null);
+    expect(s.readBy.c1.bob).toBe(1); // never backwards
+    s = applyEvent({ ...s, conversations: { c1: conv({ unread_count: 3, read_seq: 1 }) } }, ev("read", { actor_id: "me", seq: 5 }), "me", null);
+    expect(s.conversations.c1.unread_count).toBe(0);
+    expect(s.conversations.c1.read_seq).toBe(5);
+  });
+
+  it("shows typing until it lapses or a message arrives", () => {
+    let s = applyEvent(base(), ev("typing", { actor_id: "bob", data: { typing: true } }), "me", null, 1000);
+    expect(typingUsers(s, "c1", 2000)).toEqual(["bob"]);
+    expect(typingUsers(s, "c1", 1000 + 7000)).toEqual([]);
+    s = applyEvent(s, ev("message.created", { message: msg("b", 2) }), "me", null);
+    expect(typingUsers(s, "c1", 2000)).toEqual([]);
+  });
+
+  it("marks the list stale on membership and folder changes, and for unknown conversations", () => {
+    expect(applyEvent(base(), ev("request.accepted"), "me", null).listStale).toBe(true);
+    expect(applyEvent(base(), ev("message.created", { conversation_id: "c9", message: { ...msg("z", 1), conversation_id: "c9" } }), "me", null).listStale).toBe(true);
+  });
+});
+
+describe("splitLinks", () => {
+  it("links http(s) only and keeps everything else as text", () => {
+    const parts = splitLinks("see https://example.com/a?b=1. and javascript:alert(1) <script>x</script>");
+    expect(parts).toEqual([
+      { text: "see " },
+      { text: "https://example.com/a?b=1", href: "https://example.com/a?b=1" },
+      { text: ". and javascript:alert(1) <script>x</script>" },
+    ]);
+  });
+});
+
+describe("backoff", () => {
+  it("doubles up to 30 s with jitter", () => {
+    expect(backoff(0, () => 0)).toBe(250);
+    expect(backoff(0, () => 1)).toBe(500);
+    expect(backoff(3, () => 1)).toBe(4000);
+    expect(backoff(20, () => 1)).toBe(30000);
+  });
+});
+
+describe("sortConversations", () => {
+  it("puts pinned first, then newest activity", () => {
+    const list = [conv({ id: "a", last_activity_at: "2026-01-02" }), conv({ id: "b", pinned: true, last_activity_at: "2025-01-01" }), conv({ id: "c", last_activity_at: "2026-01-03" })];
+    expect(sortConversations(list).map((c) => c.id)).toEqual(["b", "c", "a"]);
+  });
+});
+
+describe("Client", () => {
+  it("sends the token and turns problem+json into ApiError", async () => {
+    let seen: { url: string; init?: RequestInit } | null = null;
+    const c = new Client("tok", "http://x", async (url, init) => {
+      seen = { url, init };
+      return new Response(JSON.stringify({ code: "dm_not_allowed", detail: "no" }), { status: 403, headers: { "Content-Type": "application/problem+json" } });
+    });
+    await expect(c.startDirect("bob")).rejects.toEqual(new ApiError(403, "dm_not_allowed", "no"));
+    expect(seen!.url).toBe("http://x/api/v1/conversations");
+    expect((seen!.init!.headers as Record<string, string>).Authorization).toBe("Bearer tok");
+  });
+
+  it("uses only routes the OpenAPI document describes", () => {
+    const doc = JSON.parse(readFileSync(new URL("../../httpapi/openapi.json", import.meta.url), "utf8"));
+    for (const r of usedRoutes) {
+      const [method, path] = r.split(" ");
+      expect(doc.paths[path]?.[method.toLowerCase()], r).toBeTruthy();
+    }
+  });
+});

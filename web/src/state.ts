@@ -1,0 +1,137 @@
+// Client state and the pure rules that fold server events into it. Kept
+// free of the DOM so that unit tests cover it.
+import type { Conversation, Message, SyncEvent } from "./api";
+
+export interface State {
+  /** conversations by id */
+  conversations: Record<string, Conversation>;
+  /** loaded history per conversation, ascending by seq, unique by id */
+  messages: Record<string, Message[]>;
+  /** highest seq each other member has read, per conversation */
+  readBy: Record<string, Record<string, number>>;
+  /** user ids typing per conversation, with the time their typing lapses */
+  typing: Record<string, Record<string, number>>;
+  /** set when an event says the conversation list must be fetched again */
+  listStale: boolean;
+}
+
+export const emptyState = (): State => ({ conversations: {}, messages: {}, readBy: {}, typing: {}, listStale: false });
+
+/** mergeMessages adds or replaces messages by id and keeps seq order. */
+export function mergeMessages(list: Message[] | undefined, incoming: Message[]): Message[] {
+  const byID = new Map<string, Message>();
+  for (const m of list ?? []) byID.set(m.id, m);
+  for (const m of incoming) byID.set(m.id, m);
+  return [...byID.values()].sort((a, b) => a.seq - b.seq);
+}
+
+const messageEvents = new Set(["message.created", "message.edited", "message.unsent", "message.updated", "reaction.added", "reaction.removed"]);
+const listEvents = new Set(["conversation.created", "conversation.updated", "conversation.folder", "request.accepted",
+  "member.joined", "member.invited", "member.left", "member.removed", "member.role"]);
+
+/** TYPING_TTL is how long a typing indicator lasts without a refresh. */
+export const TYPING_TTL = 6000;
+
+/** applyEvent folds one stream or sync event into the state. me is the
+ * signed-in user's id; open is the conversation on screen, whose new
+ * messages do not count as unread. */
+export function applyEvent(s: State, ev: SyncEvent, me: string, open: string | null, now = Date.now()): State {
+  const cid = ev.conversation_id ?? "";
+  if (messageEvents.has(ev.type) && ev.message) {
+    const m = ev.message;
+    const next = { ...s, messages: { ...s.messages } };
+    if (s.messages[cid]) next.messages[cid] = mergeMessages(s.messages[cid], [m]);
+    const c = s.conversations[cid];
+    if (!c) return { ...next, listStale: true };
+    const conv = { ...c };
+    // A replayed event (a resume from an older position) is no news.
+    const isNew = m.seq > c.last_seq;
+    if (m.seq >= c.last_seq) {
+      conv.last_seq = m.seq;
+      conv.last_message = m;
+      conv.last_activity_at = m.created_at;
+    }
+    if (ev.type === "message.created" && isNew && m.sender.id !== me && cid !== open && m.seq > c.read_seq) conv.unread_count = c.unread_count + 1;
+    next.conversations = { ...s.conversations, [cid]: conv };
+    if (ev.type === "message.created" && s.typing[cid]?.[m.sender.id]) {
+      const t = { ...s.typing[cid] };
+      delete t[m.sender.id];
+      next.typing = { ...s.typing, [cid]: t };
+    }
+    return next;
+  }
+  if (ev.type === "read" && ev.actor_id && ev.seq !== undefined) {
+    if (ev.actor_id === me) {
+      const c = s.conversations[cid];
+      if (!c) return s;
+      return { ...s, conversations: { ...s.conversations, [cid]: { ...c, read_seq: Math.max(c.read_seq, ev.seq), unread_count: 0 } } };
+    }
+    const prev = s.readBy[cid]?.[ev.actor_id] ?? 0;
+    return { ...s, readBy: { ...s.readBy, [cid]: { ...s.readBy[cid], [ev.actor_id]: Math.max(prev, ev.seq) } } };
+  }
+  if (ev.type === "typing" && ev.actor_id && ev.actor_id !== me) {
+    const t = { ...s.typing[cid] };
+    if (ev.data?.typing) t[ev.actor_id] = now + TYPING_TTL;
+    else delete t[ev.actor_id];
+    return { ...s, typing: { ...s.typing, [cid]: t } };
+  }
+  if (listEvents.has(ev.type)) return { ...s, listStale: true };
+  return s;
+}
+
+/** typingNames lists who is typing in a conversation now. */
+export function typingUsers(s: State, cid: string, now = Date.now()): string[] {
+  return Object.entries(s.typing[cid] ?? {}).filter(([, until]) => until > now).map(([id]) => id);
+}
+
+/** backoff is the wait before reconnect attempt n (0-based): doubling from
+ * 500 ms to 30 s, with jitter so that a restarted server is not stampeded. */
+export function backoff(n: number, rand = Math.random): number {
+  const base = Math.min(30000, 500 * 2 ** Math.min(n, 10));
+  return Math.round(base / 2 + (rand() * base) / 2);
+}
+
+/** sortConversations orders a folder as the server does: pinned first,
+ * then newest activity. */
+export function sortConversations(list: Conversation[]): Conversation[] {
+  return [...list].sort((a, b) => Number(b.pinned) - Number(a.pinned) || b.last_activity_at.localeCompare(a.last_activity_at) || b.id.localeCompare(a.id));
+}
+
+/** dayLabel names the day of a message for separators. */
+export function dayLabel(iso: string, today = new Date()): string {
+  const d = new Date(iso);
+  const key = (x: Date) => `${x.getFullYear()}-${x.getMonth()}-${x.getDate()}`;
+  const yesterday = new Date(today);
+  yesterday.setDate(today.getDate() - 1);
+  if (key(d) === key(today)) return "Today";
+  if (key(d) === key(yesterday)) return "Yesterday";
+  return d.toLocaleDateString(undefined, { year: "numeric", month: "short", day: "numeric" });
+}
+
+/** safeLink returns an http(s) URL as it may be opened, or null: links in
+ * messages are shown as text, and only these become clickable. */
+export function safeLink(raw: string): string | null {
+  try {
+    const u = new URL(raw);
+    return u.protocol === "http:" || u.protocol === "https:" ? u.href : null;
+  } catch {
+    return null;
+  }
+}
+
+/** splitLinks cuts text into plain parts and http(s) links. */
+export function splitLinks(text: string): { text: string; href?: string }[] {
+  const out: { text: string; href?: string }[] = [];
+  const re = /\bhttps?:\/\/[^\s<>"'`]+/gi;
+  let last = 0;
+  for (const m of text.matchAll(re)) {
+    const url = m[0].replace(/[.,;:!?)\]}]+$/, "");
+    const at = m.index ?? 0;
+    if (at > last) out.push({ text: text.slice(last, at) });
+    const href = safeLink(url);
+    out.push(href ? { text: url, href } : { text: url });
+    last = at + url.length;
+  }
+  if (last < text.length) out.push({ text: text.slice(last) });
+  return out;
+}
