@@ -68,6 +68,7 @@ try {
   const ctxB = await browser.newContext({ viewport: { width: 1100, height: 720 } });
   const alice = await ctxA.newPage();
   const bob = await ctxB.newPage();
+  globalThis.__alice = alice; globalThis.__bob = bob;
   if (process.env.E2E_DEBUG) { alice.on("websocket", (ws) => ws.on("framereceived", (f) => console.log("alice <", String(f.payload).slice(0, 160)))); bob.on("websocket", (ws) => { console.log("bob ws open", ws.url().slice(0, 60)); ws.on("close", () => console.log("bob ws closed")); ws.on("framesent", (f) => console.log("bob >", String(f.payload).slice(0, 160))); ws.on("framereceived", (f) => console.log("bob <", String(f.payload).slice(0, 100))); }); }
   for (const p of [alice, bob]) {
     p.on("pageerror", (e) => failures.push("page error: " + e.message));
@@ -132,6 +133,83 @@ try {
   for (const x of xss) assert.ok(await alice.locator(".message .text", { hasText: x }).count() > 0, "missing as text: " + x);
   await alice.screenshot({ path: join(shots, "conversation.png") });
 
+  // Reactions, replies, edits and unsends, live on the other side.
+  for (const p of [alice, bob]) p.on("dialog", (d) => d.accept());
+  const bobsFirst = alice.locator(".message", { hasText: "Hi Alice, is the blue jacket" });
+  await bobsFirst.hover();
+  await bobsFirst.getByRole("button", { name: "React 👍" }).click();
+  await bob.locator(".message", { hasText: "Hi Alice, is the blue jacket" }).locator(".reactions", { hasText: "👍 1" }).waitFor();
+  const alicesReply = bob.locator(".message", { hasText: "Yes! Size M?" });
+  await alicesReply.hover();
+  await alicesReply.getByRole("button", { name: "Reply" }).click();
+  await bob.getByLabel("Message", { exact: true }).fill("Great, I'll take it");
+  await bob.keyboard.press("Enter");
+  await alice.locator(".message", { hasText: "Great, I'll take it" }).locator("blockquote", { hasText: "Yes! Size M?" }).waitFor();
+  const mine = alice.locator(".message.mine", { hasText: "Yes! Size M?" });
+  await mine.hover();
+  await mine.getByRole("button", { name: "Edit" }).click();
+  await alice.getByLabel("Message", { exact: true }).fill("Yes! Size M or L?");
+  await alice.keyboard.press("Enter");
+  await bob.locator(".message", { hasText: "Yes! Size M or L?" }).locator("time", { hasText: "edited" }).waitFor();
+  const oops = bob.locator(".message.mine", { hasText: "Great, I'll take it" });
+  await oops.hover();
+  await oops.getByRole("button", { name: "Unsend" }).click();
+  await alice.locator(".message .unsent").first().waitFor();
+  assert.equal(await alice.locator(".message", { hasText: "Great, I'll take it" }).count(), 0, "unsent text still shown");
+
+  // A group, created by Alice, reaches Bob live — as an invite in his
+  // requests, since he does not follow her.
+  await alice.getByText("New group").click();
+  await alice.getByLabel("Group name").fill("Spring launch");
+  await alice.getByLabel("Members (handles)").fill("bob");
+  await alice.getByRole("button", { name: "Create group" }).click();
+  await alice.getByRole("heading", { name: "Spring launch" }).waitFor();
+  await bob.getByRole("button", { name: /^Requests/ }).click();
+  await bob.locator(".conv", { hasText: "Spring launch" }).click();
+  await bob.getByRole("button", { name: "Accept" }).click();
+  await bob.getByRole("button", { name: /^Inbox/ }).click();
+  await bob.locator(".conv", { hasText: "Spring launch" }).click();
+  await alice.locator(".system", { hasText: "member joined" }).waitFor();
+  await alice.getByLabel("Message", { exact: true }).fill("Welcome to the launch group");
+  await alice.keyboard.press("Enter");
+  await bob.locator(".message", { hasText: "Welcome to the launch group" }).waitFor();
+
+  // Settings: a name change, a closed inbox, the devices list.
+  await bob.getByRole("button", { name: "Settings" }).click();
+  await bob.getByLabel("Display name").fill("Bob B.");
+  await bob.getByLabel("Who may message you").selectOption("closed");
+  await bob.getByRole("button", { name: "Save" }).click();
+  await bob.getByText("Saved.").waitFor();
+  await bob.getByText("(this one)").waitFor();
+  await bob.screenshot({ path: join(shots, "settings.png") });
+  await bob.getByRole("button", { name: "Close" }).click();
+
+  // Long history: scrolling to the top loads earlier pages by itself.
+  const api = async (token, method, path, body) => {
+    const r = await fetch(base + "/api/v1" + path, { method, headers: { Authorization: "Bearer " + token, "Content-Type": "application/json" }, body: body && JSON.stringify(body) });
+    if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`);
+    return r.status === 204 ? null : r.json();
+  };
+  const carol = await api("", "POST", "/accounts", { handle: "carol", password: "correct horse battery staple" });
+  await api(carol.token, "PUT", "/users/alice/follow");
+  await api((await api("", "POST", "/sessions", { handle: "alice", password: "correct horse battery staple" })).token, "PUT", "/users/carol/follow");
+  const dm = await api(carol.token, "POST", "/conversations", { kind: "direct", with: "alice" });
+  const total = 600;
+  for (let i = 0; i < total; i += 20) {
+    await Promise.all(Array.from({ length: 20 }, (_, j) => api(carol.token, "POST", `/conversations/${dm.id}/messages`, { text: `history ${i + j + 1}`, client_id: `h${i + j}` })));
+  }
+  await alice.locator(".conv", { hasText: "carol" }).click();
+  await alice.locator(".message .text", { hasText: `history ${total}` }).first().waitFor();
+  const before = await alice.locator(".messages .message").count();
+  for (let k = 0; k < 4; k++) {
+    await alice.locator(".messages").evaluate((el) => { el.scrollTop = 0; });
+    await alice.waitForTimeout(300);
+  }
+  const after = await alice.locator(".messages .message").count();
+  assert.ok(after > before, `scrolling up loaded nothing (${before} → ${after})`);
+
+  await alice.locator(".conv", { hasText: "Spring launch" }).click();
+
   // The server restarts: the app shows it is offline, then resumes the
   // stream and gets what was sent meanwhile.
   await stopServer();
@@ -156,6 +234,7 @@ try {
   console.log("e2e: ok (screenshots in " + shots + ")");
 } catch (e) {
   console.error("e2e: FAILED", e);
+  for (const [n, p] of [["alice", globalThis.__alice], ["bob", globalThis.__bob]]) { if (p) { try { await p.screenshot({ path: join(shots, `failure-${n}.png`) }); console.error(n, "errors:", await p.locator(".error").allTextContents()); } catch {} } }
   process.exitCode = 1;
 } finally {
   await browser?.close();

@@ -71,7 +71,7 @@ export class Client {
     const q = beforeSeq ? `?before_seq=${beforeSeq}&limit=50` : "?limit=50";
     return this.request<Page<Message>>("GET", `/conversations/${encodeURIComponent(id)}/messages${q}`);
   }
-  send(id: string, body: { client_id: string; text?: string; kind?: string; attachments?: string[] }) {
+  send(id: string, body: { client_id: string; text?: string; kind?: string; attachments?: string[]; reply_to?: string }) {
     return this.request<Message>("POST", `/conversations/${encodeURIComponent(id)}/messages`, body);
   }
   markRead(id: string, seq: number) { return this.request<unknown>("POST", `/conversations/${encodeURIComponent(id)}/read`, { seq }); }
@@ -89,7 +89,27 @@ export class Client {
     return URL.createObjectURL(await res.blob());
   }
   ticket() { return this.request<{ ticket: string; expires_at: string }>("POST", "/stream/tickets"); }
+  updateMe(p: Partial<Pick<Me, "display_name" | "bio" | "dm_policy" | "show_presence">>) { return this.request<Me>("PATCH", "/me", p); }
+  sessions() { return this.request<Page<SessionView>>("GET", "/sessions"); }
+  revokeSession(id: string) { return this.request<void>("DELETE", "/sessions/" + encodeURIComponent(id)); }
+  blocks() { return this.request<Page<UserSummary>>("GET", "/me/blocks"); }
+  unblock(handle: string) { return this.request<void>("DELETE", `/users/${encodeURIComponent(handle)}/block`); }
+  createGroup(title: string, members: string[]) {
+    return this.request<Conversation>("POST", "/conversations", { kind: "group", title, members });
+  }
+  addMembers(id: string, handles: string[]) { return this.request<unknown>("POST", `/conversations/${encodeURIComponent(id)}/members`, { members: handles }); }
+  leave(id: string) { return this.request<void>("POST", `/conversations/${encodeURIComponent(id)}/leave`); }
+  edit(id: string, mid: string, text: string) {
+    return this.request<Message>("PATCH", `/conversations/${encodeURIComponent(id)}/messages/${encodeURIComponent(mid)}`, { text });
+  }
+  unsend(id: string, mid: string) { return this.request<void>("DELETE", `/conversations/${encodeURIComponent(id)}/messages/${encodeURIComponent(mid)}`); }
+  react(id: string, mid: string, emoji: string, on: boolean) {
+    return this.request<void>(on ? "PUT" : "DELETE",
+      `/conversations/${encodeURIComponent(id)}/messages/${encodeURIComponent(mid)}/reactions/${encodeURIComponent(emoji)}`);
+  }
 }
+
+export interface SessionView { id: string; device: string; created_at: string; last_used_at: string; current: boolean }
 
 /** The API routes this client uses, checked against openapi.json in a test. */
 export const usedRoutes = [
@@ -99,6 +119,10 @@ export const usedRoutes = [
   "GET /api/v1/conversations/{id}/messages", "POST /api/v1/conversations/{id}/messages",
   "POST /api/v1/conversations/{id}/read", "POST /api/v1/media", "GET /api/v1/media/{id}",
   "GET /api/v1/media/{id}/thumbnail", "POST /api/v1/stream/tickets", "GET /api/v1/stream",
+  "PATCH /api/v1/me", "GET /api/v1/sessions", "DELETE /api/v1/sessions/{id}", "GET /api/v1/me/blocks",
+  "DELETE /api/v1/users/{handle}/block", "POST /api/v1/conversations/{id}/members", "POST /api/v1/conversations/{id}/leave",
+  "PATCH /api/v1/conversations/{id}/messages/{mid}", "DELETE /api/v1/conversations/{id}/messages/{mid}",
+  "PUT /api/v1/conversations/{id}/messages/{mid}/reactions/{emoji}", "DELETE /api/v1/conversations/{id}/messages/{mid}/reactions/{emoji}",
 ];
 
 /** newClientID makes an idempotency key for a send. */

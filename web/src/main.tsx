@@ -4,7 +4,8 @@ import { ApiError, Client, newClientID } from "./api";
 import type { Attachment, Conversation, Me, Message } from "./api";
 import { Stream } from "./stream";
 import type { StreamStatus } from "./stream";
-import { applyEvent, dayLabel, emptyState, mergeMessages, sortConversations, splitLinks, typingUsers } from "./state";
+import { applyEvent, dayLabel, deliveryState, emptyState, mergeMessages, sortConversations, splitLinks, typingUsers } from "./state";
+import { NewGroup, Settings } from "./panels";
 import type { State } from "./state";
 
 const TOKEN_KEY = "parley.token";
@@ -67,6 +68,8 @@ function Shell({ client, onSignOut }: { client: Client; onSignOut(): void }) {
   const [filter, setFilter] = useState("");
   const [newHandle, setNewHandle] = useState("");
   const [error, setError] = useState("");
+  const [showSettings, setShowSettings] = useState(false);
+  const [notify, setNotify] = useState(typeof Notification !== "undefined" ? Notification.permission : "denied");
   const openRef = useRef<string | null>(null);
   openRef.current = open;
   const meRef = useRef("");
@@ -86,7 +89,18 @@ function Shell({ client, onSignOut }: { client: Client; onSignOut(): void }) {
       meRef.current = m.id;
       void loadLists();
       const st = new Stream(client, {
-        event: (ev) => setState((s) => applyEvent(s, ev, meRef.current, openRef.current)),
+        event: (ev) => {
+          setState((s) => applyEvent(s, ev, meRef.current, openRef.current));
+          const m = ev.message;
+          if (ev.type === "message.created" && m && m.sender.id !== meRef.current) {
+            // This device has it: tell the sender's "Delivered".
+            st.send({ type: "delivered", conversation_id: m.conversation_id, seq: m.seq });
+            if (document.hidden && typeof Notification !== "undefined" && Notification.permission === "granted") {
+              // Text only: a notification body is never markup.
+              new Notification(m.sender.display_name || m.sender.handle, { body: m.text ?? `[${m.kind}]`, tag: m.conversation_id });
+            }
+          }
+        },
         resync: () => void loadLists(),
         status: setStatus,
         revoked: onSignOut,
@@ -125,8 +139,12 @@ function Shell({ client, onSignOut }: { client: Client; onSignOut(): void }) {
       <aside class="sidebar" aria-label="Conversations">
         <header>
           <strong>{me.display_name || me.handle}</strong>
-          <button class="link" onClick={async () => { try { await client.logout(); } finally { onSignOut(); } }}>Sign out</button>
+          <span>
+            <button class="link" onClick={() => setShowSettings(true)}>Settings</button>
+            <button class="link" onClick={async () => { try { await client.logout(); } finally { onSignOut(); } }}>Sign out</button>
+          </span>
         </header>
+        {notify === "default" && <button class="link" onClick={async () => setNotify(await Notification.requestPermission())}>Turn on notifications</button>}
         <nav class="folders">
           {folders.map(([f, label]) => {
             const n = Object.values(state.conversations).filter((c) => c.folder === f).reduce((a, c) => a + c.unread_count, 0);
@@ -138,11 +156,14 @@ function Shell({ client, onSignOut }: { client: Client; onSignOut(): void }) {
           <button type="submit">Start</button>
         </form>
         {error && <p class="error" role="alert">{error}</p>}
+        <details class="group-form"><summary>New group</summary>
+          <NewGroup client={client} onCreated={async (id) => { await loadLists(); setFolder("inbox"); setOpen(id); }} />
+        </details>
         <label class="search">Search<input type="search" value={filter} onInput={(e) => setFilter(e.currentTarget.value)} /></label>
         <ul class="list">
           {list.map((c) => (
             <li key={c.id}>
-              <button class={"conv" + (c.id === open ? " open" : "")} onClick={() => setOpen(c.id)} data-conversation={c.id}>
+              <button class={"conv" + (c.id === open ? " open" : "")} onClick={() => { setShowSettings(false); setOpen(c.id); }} data-conversation={c.id}>
                 <span class="name">{title(c, me.id)}</span>
                 {c.unread_count > 0 && <span class="badge">{c.unread_count}</span>}
                 <span class="preview">{c.request ? "Message request" : c.last_message?.deleted ? "Unsent" : c.last_message?.text ?? (c.last_message ? `[${c.last_message.kind}]` : "")}</span>
@@ -153,7 +174,8 @@ function Shell({ client, onSignOut }: { client: Client; onSignOut(): void }) {
         </ul>
       </aside>
       <main class="pane">
-        {current ? <ConversationView key={current.id} client={client} me={me} conv={current} state={state} setState={setState} stream={streamRef.current} onGone={() => { setOpen(null); void loadLists(); }} />
+        {showSettings ? <Settings client={client} me={me} onSaved={setMe} onClose={() => setShowSettings(false)} />
+          : current ? <ConversationView key={current.id} client={client} me={me} conv={current} state={state} setState={setState} stream={streamRef.current} onGone={() => { setOpen(null); void loadLists(); }} />
           : <p class="placeholder">Choose a conversation.</p>}
       </main>
     </div>
@@ -169,6 +191,10 @@ function ConversationView({ client, me, conv, state, setState, stream, onGone }:
   const [text, setText] = useState("");
   const [error, setError] = useState("");
   const [older, setOlder] = useState(true);
+  const [replyTo, setReplyTo] = useState<Message | null>(null);
+  const [editing, setEditing] = useState<Message | null>(null);
+  const topRef = useRef<HTMLLIElement>(null);
+  const inputRef = useRef<HTMLTextAreaElement>(null);
   const listRef = useRef<HTMLOListElement>(null);
   const typingSent = useRef(0);
   const messages = state.messages[conv.id] ?? [];
@@ -189,15 +215,24 @@ function ConversationView({ client, me, conv, state, setState, stream, onGone }:
     if (last && !conv.request && last.seq > conv.read_seq) void client.markRead(conv.id, last.seq).catch(() => {});
   }, [last?.id]);
 
+  // Scrolling to the top loads earlier history, and keeps the reader's place.
+  useEffect(() => {
+    const el = topRef.current;
+    if (!el || !older) return;
+    const io = new IntersectionObserver((entries) => { if (entries.some((e) => e.isIntersecting)) void loadOlder(); });
+    io.observe(el);
+    return () => io.disconnect();
+  }, [older, messages[0]?.id]);
+
   const loadOlder = async () => {
     const first = messages[0];
-    if (!first) return;
+    if (!first || first.seq <= 1) return setOlder(false);
     const p = await client.messages(conv.id, first.seq);
     setOlder(p.items.length >= 50);
     setState((s) => ({ ...s, messages: { ...s.messages, [conv.id]: mergeMessages(s.messages[conv.id], p.items) } }));
   };
 
-  const send = async (body: { text?: string; kind?: string; attachments?: string[] }) => {
+  const send = async (body: { text?: string; kind?: string; attachments?: string[]; reply_to?: string }) => {
     setError("");
     try {
       const m = await client.send(conv.id, { client_id: newClientID(), ...body });
@@ -210,11 +245,32 @@ function ConversationView({ client, me, conv, state, setState, stream, onGone }:
   };
   const submit = async (e: Event) => {
     e.preventDefault();
+    // The field itself, not state that may not have caught up with the
+    // last keystroke yet.
+    const text = inputRef.current?.value ?? "";
     if (!text.trim()) return;
-    if (await send({ text })) {
-      setText("");
-      stream?.send({ type: "typing", conversation_id: conv.id, typing: false });
-      typingSent.current = 0; // the next keystroke starts a new typing spell
+    if (editing) {
+      try {
+        const m = await client.edit(conv.id, editing.id, text);
+        setState((s) => ({ ...s, messages: { ...s.messages, [conv.id]: mergeMessages(s.messages[conv.id], [m]) } }));
+        setEditing(null);
+        setText("");
+      } catch (err) {
+        setError(err instanceof ApiError ? err.message : "Not edited");
+      }
+      return;
+    }
+    // The composer empties at once, so that what is typed while the send
+    // is in flight is kept; a failed send puts the text back.
+    const body = text;
+    const reply = replyTo;
+    setText("");
+    setReplyTo(null);
+    stream?.send({ type: "typing", conversation_id: conv.id, typing: false });
+    typingSent.current = 0; // the next keystroke starts a new typing spell
+    if (!(await send(reply ? { text: body, reply_to: reply.id } : { text: body }))) {
+      setText((cur) => cur || body);
+      setReplyTo((cur) => cur ?? reply);
     }
   };
   const onType = (v: string) => {
@@ -236,15 +292,30 @@ function ConversationView({ client, me, conv, state, setState, stream, onGone }:
     }
   };
 
-  const readers = state.readBy[conv.id] ?? {};
-  const seenSeq = Math.max(0, ...Object.values(readers), ...(conv.members ?? []).filter((m) => m.user.id !== me.id).map((m) => m.read_seq));
-  const mineLast = [...messages].reverse().find((m) => m.sender.id === me.id);
+  const mineLast = [...messages].reverse().find((m) => m.sender.id === me.id && m.kind !== "system");
+  const delivery = mineLast ? deliveryState(state, conv.id, mineLast.seq, (conv.members ?? []).filter((m) => m.user.id !== me.id).map((m) => m.read_seq)) : "";
+  const actions: MessageActions = {
+    reply: (m) => { setEditing(null); setReplyTo(m); document.getElementById("composer-text")?.focus(); },
+    edit: (m) => { setReplyTo(null); setEditing(m); setText(m.text ?? ""); document.getElementById("composer-text")?.focus(); },
+    unsend: async (m) => {
+      if (!confirm("Unsend this message for everyone?")) return;
+      try { await client.unsend(conv.id, m.id); } catch (err) { setError(err instanceof ApiError ? err.message : "Not unsent"); }
+    },
+    react: async (m, emoji) => {
+      const mine = m.reactions?.some((r) => r.emoji === emoji && r.me) ?? false;
+      try { await client.react(conv.id, m.id, emoji, !mine); } catch (err) { setError(err instanceof ApiError ? err.message : "Reaction failed"); }
+    },
+  };
   const typers = typingUsers(state, conv.id).map((id) => conv.members?.find((m) => m.user.id === id)?.user.display_name ?? "Someone");
   let lastDay = "";
   return (
     <section class="conversation" aria-label={title(conv, me.id)}
       onDragOver={(e) => e.preventDefault()} onDrop={(e) => { e.preventDefault(); if (e.dataTransfer?.files) void attach(e.dataTransfer.files); }}>
-      <header><h2>{title(conv, me.id)}</h2></header>
+      <header>
+        <h2>{title(conv, me.id)}</h2>
+        {conv.kind === "group" && <span class="members">{conv.member_count} members</span>}
+        {conv.kind === "group" && !conv.request && <button class="link" onClick={async () => { if (confirm("Leave this group?")) { await client.leave(conv.id); onGone(); } }}>Leave</button>}
+      </header>
       {conv.request && (
         <div class="request" role="region" aria-label="Message request">
           <p>This is a message request. Media is hidden and links are not clickable until you accept.</p>
@@ -254,25 +325,31 @@ function ConversationView({ client, me, conv, state, setState, stream, onGone }:
         </div>
       )}
       <ol class="messages" ref={listRef}>
-        {older && messages.length > 0 && <li class="older"><button onClick={loadOlder}>Load earlier messages</button></li>}
+        {older && messages.length > 0 && <li class="older" ref={topRef}><button onClick={loadOlder}>Load earlier messages</button></li>}
         {messages.map((m) => {
           const day = dayLabel(m.created_at);
           const sep = day !== lastDay ? (lastDay = day) : "";
           return [
             sep && <li class="day" key={"d" + m.id}>{sep}</li>,
-            <MessageItem key={m.id} m={m} mine={m.sender.id === me.id} client={client} request={conv.request} />,
+            <MessageItem key={m.id} m={m} mine={m.sender.id === me.id} client={client} request={conv.request} actions={actions} />,
           ];
         })}
       </ol>
       <div class="status-line" aria-live="polite">
-        {typers.length > 0 ? `${typers.join(", ")} typing…` : mineLast && seenSeq >= mineLast.seq ? "Seen" : mineLast ? "Sent" : ""}
+        {typers.length > 0 ? `${typers.join(", ")} typing…` : delivery}
       </div>
       {error && <p class="error" role="alert">{error}</p>}
+      {(replyTo || editing) && (
+        <div class="composer-mode" role="status">
+          {replyTo ? `Replying to ${replyTo.sender.display_name || replyTo.sender.handle}: ${(replyTo.text ?? "").slice(0, 80)}` : "Editing your message"}
+          <button class="link" onClick={() => { setReplyTo(null); setEditing(null); setText(""); }}>Cancel</button>
+        </div>
+      )}
       {!conv.request && (
         <form class="composer" onSubmit={submit}>
           <label class="file">Attach<input type="file" multiple onChange={(e) => { const f = e.currentTarget.files; if (f) void attach(f); e.currentTarget.value = ""; }} /></label>
           <label class="visually-hidden" for="composer-text">Message</label>
-          <textarea id="composer-text" name="message" rows={1} value={text} placeholder="Message…"
+          <textarea id="composer-text" ref={inputRef} name="message" rows={1} value={text} placeholder="Message…"
             onInput={(e) => onType(e.currentTarget.value)}
             onPaste={(e) => { const f = e.clipboardData?.files; if (f && f.length) { e.preventDefault(); void attach(f); } }}
             onKeyDown={(e) => { if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); void submit(e); } }} />
@@ -283,11 +360,21 @@ function ConversationView({ client, me, conv, state, setState, stream, onGone }:
   );
 }
 
-function MessageItem({ m, mine, client, request }: { m: Message; mine: boolean; client: Client; request: boolean }) {
+interface MessageActions {
+  reply(m: Message): void;
+  edit(m: Message): void;
+  unsend(m: Message): void;
+  react(m: Message, emoji: string): void;
+}
+
+const quickReactions = ["👍", "❤️", "😂"];
+
+function MessageItem({ m, mine, client, request, actions }: { m: Message; mine: boolean; client: Client; request: boolean; actions: MessageActions }) {
   if (m.kind === "system") return <li class="system">{String(m.system?.action ?? "").replace(/_/g, " ")}</li>;
   return (
     <li class={"message" + (mine ? " mine" : "")} data-seq={m.seq}>
       <span class="sender">{m.sender.display_name || m.sender.handle}</span>
+      {m.reply_to && <blockquote class="reply">{m.reply_to.deleted ? "Unsent message" : m.reply_to.text ?? "A message"}</blockquote>}
       {m.deleted ? <em class="unsent">Message unsent</em> : (
         <div class="body">
           {m.text && <p class="text">{splitLinks(m.text).map((part, i) => part.href && !request
@@ -306,6 +393,14 @@ function MessageItem({ m, mine, client, request }: { m: Message; mine: boolean; 
         </div>
       )}
       <time dateTime={m.created_at}>{new Date(m.created_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}{m.edited_at ? " · edited" : ""}</time>
+      {!m.deleted && !request && (
+        <span class="actions">
+          {quickReactions.map((e) => <button key={e} aria-label={`React ${e}`} onClick={() => actions.react(m, e)}>{e}</button>)}
+          <button onClick={() => actions.reply(m)}>Reply</button>
+          {mine && m.kind === "text" && <button onClick={() => actions.edit(m)}>Edit</button>}
+          {mine && <button onClick={() => actions.unsend(m)}>Unsend</button>}
+        </span>
+      )}
     </li>
   );
 }

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { ApiError, Client, usedRoutes } from "./api";
 import type { Conversation, Message, SyncEvent } from "./api";
-import { applyEvent, backoff, emptyState, mergeMessages, sortConversations, splitLinks, typingUsers } from "./state";
+import type { State } from "./state";
+import { applyEvent, backoff, deliveryState, emptyState, mergeMessages, sortConversations, splitLinks, typingUsers } from "./state";
 
 const user = (id: string) => ({ id, handle: id, display_name: id.toUpperCase(), kind: "person" });
 const msg = (id: string, seq: number, sender = "bob", text = "hi"): Message =>
@@ -63,6 +64,18 @@ describe("applyEvent", () => {
   it("marks the list stale on membership and folder changes, and for unknown conversations", () => {
     expect(applyEvent(base(), ev("request.accepted"), "me", null).listStale).toBe(true);
     expect(applyEvent(base(), ev("message.created", { conversation_id: "c9", message: { ...msg("z", 1), conversation_id: "c9" } }), "me", null).listStale).toBe(true);
+  });
+});
+
+describe("deliveryState", () => {
+  it("moves from Sent to Delivered to Seen", () => {
+    let s: State = { ...emptyState(), conversations: { c1: conv() } };
+    expect(deliveryState(s, "c1", 3)).toBe("Sent");
+    s = applyEvent(s, ev("delivered", { actor_id: "bob", seq: 3 }), "me", null);
+    expect(deliveryState(s, "c1", 3)).toBe("Delivered");
+    s = applyEvent(s, ev("read", { actor_id: "bob", seq: 3 }), "me", null);
+    expect(deliveryState(s, "c1", 3)).toBe("Seen");
+    expect(deliveryState(s, "c1", 4)).toBe("Sent"); // a newer message: not yet
   });
 });
 

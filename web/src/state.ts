@@ -9,13 +9,15 @@ export interface State {
   messages: Record<string, Message[]>;
   /** highest seq each other member has read, per conversation */
   readBy: Record<string, Record<string, number>>;
+  /** highest seq delivered to each other member's devices, per conversation */
+  deliveredBy: Record<string, Record<string, number>>;
   /** user ids typing per conversation, with the time their typing lapses */
   typing: Record<string, Record<string, number>>;
   /** set when an event says the conversation list must be fetched again */
   listStale: boolean;
 }
 
-export const emptyState = (): State => ({ conversations: {}, messages: {}, readBy: {}, typing: {}, listStale: false });
+export const emptyState = (): State => ({ conversations: {}, messages: {}, readBy: {}, deliveredBy: {}, typing: {}, listStale: false });
 
 /** mergeMessages adds or replaces messages by id and keeps seq order. */
 export function mergeMessages(list: Message[] | undefined, incoming: Message[]): Message[] {
@@ -68,6 +70,10 @@ export function applyEvent(s: State, ev: SyncEvent, me: string, open: string | n
     }
     const prev = s.readBy[cid]?.[ev.actor_id] ?? 0;
     return { ...s, readBy: { ...s.readBy, [cid]: { ...s.readBy[cid], [ev.actor_id]: Math.max(prev, ev.seq) } } };
+  }
+  if (ev.type === "delivered" && ev.actor_id && ev.actor_id !== me && ev.seq !== undefined) {
+    const prev = s.deliveredBy[cid]?.[ev.actor_id] ?? 0;
+    return { ...s, deliveredBy: { ...s.deliveredBy, [cid]: { ...s.deliveredBy[cid], [ev.actor_id]: Math.max(prev, ev.seq) } } };
   }
   if (ev.type === "typing" && ev.actor_id && ev.actor_id !== me) {
     const t = { ...s.typing[cid] };
@@ -134,4 +140,14 @@ export function splitLinks(text: string): { text: string; href?: string }[] {
   }
   if (last < text.length) out.push({ text: text.slice(last) });
   return out;
+}
+
+/** deliveryState says how far the viewer's last message got: "Seen" when
+ * another member read it, "Delivered" when it reached another member's
+ * device, "Sent" once the server has it. */
+export function deliveryState(s: State, cid: string, mySeq: number, memberReadSeqs: number[] = []): "Seen" | "Delivered" | "Sent" {
+  const read = Math.max(0, ...Object.values(s.readBy[cid] ?? {}), ...memberReadSeqs);
+  if (read >= mySeq) return "Seen";
+  const delivered = Math.max(0, ...Object.values(s.deliveredBy[cid] ?? {}));
+  return delivered >= mySeq ? "Delivered" : "Sent";
 }
