@@ -63,12 +63,13 @@ let browser;
 const failures = [];
 try {
   await startServer();
-  browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", args: ["--no-sandbox", "--disable-gpu"] });
+  browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", args: ["--no-sandbox", "--disable-gpu", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"] });
   const ctxA = await browser.newContext({ viewport: { width: 1100, height: 720 } });
   const ctxB = await browser.newContext({ viewport: { width: 1100, height: 720 } });
   const alice = await ctxA.newPage();
   const bob = await ctxB.newPage();
   globalThis.__alice = alice; globalThis.__bob = bob;
+  alice.on("console", (m) => { if (/EDIT|SUBMIT/.test(m.text())) console.log("alice:", m.text()); });
   if (process.env.E2E_DEBUG) { alice.on("websocket", (ws) => ws.on("framereceived", (f) => console.log("alice <", String(f.payload).slice(0, 160)))); bob.on("websocket", (ws) => { console.log("bob ws open", ws.url().slice(0, 60)); ws.on("close", () => console.log("bob ws closed")); ws.on("framesent", (f) => console.log("bob >", String(f.payload).slice(0, 160))); ws.on("framereceived", (f) => console.log("bob <", String(f.payload).slice(0, 100))); }); }
   for (const p of [alice, bob]) {
     p.on("pageerror", (e) => failures.push("page error: " + e.message));
@@ -119,6 +120,13 @@ try {
   await img.waitFor({ timeout: 15000 });
   assert.ok(await img.evaluate((el) => el.complete && el.naturalWidth > 0), "the image did not load");
 
+  // A voice note, recorded from Chromium's fake microphone.
+  await alice.getByRole("button", { name: "Record" }).click();
+  await alice.waitForTimeout(1200);
+  await alice.getByRole("button", { name: "Stop and send" }).click();
+  await bob.locator(".message audio.voice").last().waitFor({ timeout: 15000 });
+  await alice.locator(".message audio.voice").last().waitFor({ timeout: 15000 });
+
   // The XSS corpus renders as inert text.
   for (const x of xss) {
     await bob.getByLabel("Message", { exact: true }).fill(x);
@@ -133,27 +141,32 @@ try {
   for (const x of xss) assert.ok(await alice.locator(".message .text", { hasText: x }).count() > 0, "missing as text: " + x);
   await alice.screenshot({ path: join(shots, "conversation.png") });
 
-  // Reactions, replies, edits and unsends, live on the other side.
+  // Reactions, replies, edits and unsends, live on the other side. The
+  // action buttons are used from the keyboard: Tab onto the message, then
+  // to the button (messages off screen take their real size only when
+  // shown, so a mouse aimed at them may land elsewhere).
+  const press = async (msg, name) => {
+    await msg.focus();
+    const b = msg.getByRole("button", { name });
+    await b.focus();
+    await b.press("Enter");
+  };
   for (const p of [alice, bob]) p.on("dialog", (d) => d.accept());
   const bobsFirst = alice.locator(".message", { hasText: "Hi Alice, is the blue jacket" });
-  await bobsFirst.hover();
-  await bobsFirst.getByRole("button", { name: "React 👍" }).click();
+  await press(bobsFirst, "React 👍");
   await bob.locator(".message", { hasText: "Hi Alice, is the blue jacket" }).locator(".reactions", { hasText: "👍 1" }).waitFor();
   const alicesReply = bob.locator(".message", { hasText: "Yes! Size M?" });
-  await alicesReply.hover();
-  await alicesReply.getByRole("button", { name: "Reply" }).click();
+  await press(alicesReply, "Reply");
   await bob.getByLabel("Message", { exact: true }).fill("Great, I'll take it");
   await bob.keyboard.press("Enter");
   await alice.locator(".message", { hasText: "Great, I'll take it" }).locator("blockquote", { hasText: "Yes! Size M?" }).waitFor();
   const mine = alice.locator(".message.mine", { hasText: "Yes! Size M?" });
-  await mine.hover();
-  await mine.getByRole("button", { name: "Edit" }).click();
+  await press(mine, "Edit");
   await alice.getByLabel("Message", { exact: true }).fill("Yes! Size M or L?");
   await alice.keyboard.press("Enter");
   await bob.locator(".message", { hasText: "Yes! Size M or L?" }).locator("time", { hasText: "edited" }).waitFor();
   const oops = bob.locator(".message.mine", { hasText: "Great, I'll take it" });
-  await oops.hover();
-  await oops.getByRole("button", { name: "Unsend" }).click();
+  await press(oops, "Unsend");
   await alice.locator(".message .unsent").first().waitFor();
   assert.equal(await alice.locator(".message", { hasText: "Great, I'll take it" }).count(), 0, "unsent text still shown");
 

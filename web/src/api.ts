@@ -75,8 +75,12 @@ export class Client {
     return this.request<Message>("POST", `/conversations/${encodeURIComponent(id)}/messages`, body);
   }
   markRead(id: string, seq: number) { return this.request<unknown>("POST", `/conversations/${encodeURIComponent(id)}/read`, { seq }); }
-  upload(file: Blob, name: string) {
+  /** upload sends a file; without a kind the server decides from the
+   * content (a recorded voice note in WebM looks like video, so it says
+   * "audio"). */
+  upload(file: Blob, name: string, kind?: string) {
     const form = new FormData();
+    if (kind) form.append("kind", kind); // before the file: the server reads parts in order
     form.append("file", file, name);
     return this.request<MediaView>("POST", "/media", form);
   }

@@ -195,6 +195,9 @@ function ConversationView({ client, me, conv, state, setState, stream, onGone }:
   const [editing, setEditing] = useState<Message | null>(null);
   const topRef = useRef<HTMLLIElement>(null);
   const inputRef = useRef<HTMLTextAreaElement>(null);
+  const recorder = useRef<MediaRecorder | null>(null);
+  const [recording, setRecording] = useState(false);
+  const canRecord = typeof MediaRecorder !== "undefined" && !!navigator.mediaDevices?.getUserMedia;
   const listRef = useRef<HTMLOListElement>(null);
   const typingSent = useRef(0);
   const messages = state.messages[conv.id] ?? [];
@@ -292,6 +295,39 @@ function ConversationView({ client, me, conv, state, setState, stream, onGone }:
     }
   };
 
+  // A voice note: record from the microphone, then upload and send it as
+  // audio. Browsers that cannot record simply show no button.
+  const toggleRecording = async () => {
+    if (recorder.current) {
+      recorder.current.stop();
+      return;
+    }
+    setError("");
+    try {
+      const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+      const type = ["audio/webm;codecs=opus", "audio/ogg;codecs=opus", "audio/webm"].find((t) => MediaRecorder.isTypeSupported(t));
+      const rec = new MediaRecorder(stream, type ? { mimeType: type } : undefined);
+      const chunks: Blob[] = [];
+      rec.ondataavailable = (e) => { if (e.data.size > 0) chunks.push(e.data); };
+      rec.onstop = async () => {
+        stream.getTracks().forEach((t) => t.stop());
+        recorder.current = null;
+        setRecording(false);
+        const blob = new Blob(chunks, { type: rec.mimeType });
+        try {
+          const up = await client.upload(blob, "voice-note" + (rec.mimeType.includes("ogg") ? ".ogg" : ".webm"), "audio");
+          await send({ kind: "audio", attachments: [up.id!] });
+        } catch (err) {
+          setError(err instanceof ApiError ? err.message : "The voice note was not sent");
+        }
+      };
+      recorder.current = rec;
+      rec.start();
+      setRecording(true);
+    } catch {
+      setError("The microphone is not available");
+    }
+  };
   const mineLast = [...messages].reverse().find((m) => m.sender.id === me.id && m.kind !== "system");
   const delivery = mineLast ? deliveryState(state, conv.id, mineLast.seq, (conv.members ?? []).filter((m) => m.user.id !== me.id).map((m) => m.read_seq)) : "";
   const actions: MessageActions = {
@@ -348,6 +384,7 @@ function ConversationView({ client, me, conv, state, setState, stream, onGone }:
       {!conv.request && (
         <form class="composer" onSubmit={submit}>
           <label class="file">Attach<input type="file" multiple onChange={(e) => { const f = e.currentTarget.files; if (f) void attach(f); e.currentTarget.value = ""; }} /></label>
+          {canRecord && <button type="button" class={recording ? "recording" : ""} aria-pressed={recording} onClick={() => void toggleRecording()}>{recording ? "Stop and send" : "Record"}</button>}
           <label class="visually-hidden" for="composer-text">Message</label>
           <textarea id="composer-text" ref={inputRef} name="message" rows={1} value={text} placeholder="Message…"
             onInput={(e) => onType(e.currentTarget.value)}
@@ -372,7 +409,7 @@ const quickReactions = ["👍", "❤️", "😂"];
 function MessageItem({ m, mine, client, request, actions }: { m: Message; mine: boolean; client: Client; request: boolean; actions: MessageActions }) {
   if (m.kind === "system") return <li class="system">{String(m.system?.action ?? "").replace(/_/g, " ")}</li>;
   return (
-    <li class={"message" + (mine ? " mine" : "")} data-seq={m.seq}>
+    <li class={"message" + (mine ? " mine" : "")} data-seq={m.seq} tabIndex={0}>
       <span class="sender">{m.sender.display_name || m.sender.handle}</span>
       {m.reply_to && <blockquote class="reply">{m.reply_to.deleted ? "Unsent message" : m.reply_to.text ?? "A message"}</blockquote>}
       {m.deleted ? <em class="unsent">Message unsent</em> : (
@@ -410,6 +447,7 @@ function AttachmentView({ a, client }: { a: Attachment; client: Client }) {
   if (a.kind === "image" || a.kind === "gif" || a.kind === "sticker") {
     return <MediaImage client={client} id={a.id} thumb={!!a.thumbnail} alt={`${a.kind} attachment`} />;
   }
+  if (a.kind === "audio") return <MediaAudio client={client} id={a.id} />;
   return <MediaLink client={client} a={a} />;
 }
 
@@ -421,6 +459,16 @@ function MediaImage({ client, id, thumb, alt }: { client: Client; id: string; th
     return () => { if (url) URL.revokeObjectURL(url); };
   }, [id]);
   return src ? <img class="media" src={src} alt={alt} /> : <span class="media loading">Loading image…</span>;
+}
+
+function MediaAudio({ client, id }: { client: Client; id: string }) {
+  const [src, setSrc] = useState("");
+  useEffect(() => {
+    let url = "";
+    client.mediaURL(id).then((u) => { url = u; setSrc(u); }).catch(() => {});
+    return () => { if (url) URL.revokeObjectURL(url); };
+  }, [id]);
+  return src ? <audio class="voice" controls src={src} aria-label="Voice note" /> : <span class="voice-loading">Loading voice note…</span>;
 }
 
 function MediaLink({ client, a }: { client: Client; a: Attachment }) {
