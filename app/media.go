@@ -184,25 +184,11 @@ func (a *App) Upload(ctx context.Context, actor *Actor, kind parley.MessageKind,
 		return nil, parley.Invalid("kind", "kind is one of image, video, audio, file, gif")
 	}
 	cfg := &a.cfg.Media
-	tmp, err := os.CreateTemp(cfg.TempDir, "parley-upload-*")
+	tmp, size, err := a.spool(r, cfg.MaxFileBytes, "files")
 	if err != nil {
-		return nil, fmt.Errorf("upload: %w", err)
+		return nil, err
 	}
 	defer func() { tmp.Close(); os.Remove(tmp.Name()) }()
-	size, err := io.Copy(tmp, io.LimitReader(r, cfg.MaxFileBytes+1))
-	if err != nil {
-		var pe *parley.Error
-		if errors.As(err, &pe) {
-			return nil, err
-		}
-		return nil, parley.Errorf(parley.EInvalid, "the upload was cut short")
-	}
-	if size > cfg.MaxFileBytes {
-		return nil, parley.Errorf(parley.ETooLarge, "files are at most %d bytes", cfg.MaxFileBytes)
-	}
-	if size == 0 {
-		return nil, parley.Invalid("file", "the file is empty")
-	}
 	// The daily allowance, checked before the expensive part.
 	var used int64
 	if err := a.view(ctx, func(tx parley.Tx) error {
@@ -306,6 +292,36 @@ func (a *App) Upload(ctx context.Context, actor *Actor, kind parley.MessageKind,
 
 // MaxUploadBytes is the largest upload the app takes.
 func (a *App) MaxUploadBytes() int64 { return a.cfg.Media.MaxFileBytes }
+
+// spool streams an upload to a temporary file in the media temp dir,
+// refusing more than limit bytes (what names the thing, for the error)
+// and empty files. The caller closes and removes the file.
+func (a *App) spool(r io.Reader, limit int64, what string) (*os.File, int64, error) {
+	tmp, err := os.CreateTemp(a.cfg.Media.TempDir, "parley-upload-*")
+	if err != nil {
+		return nil, 0, fmt.Errorf("upload: %w", err)
+	}
+	fail := func(err error) (*os.File, int64, error) {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return nil, 0, err
+	}
+	size, err := io.Copy(tmp, io.LimitReader(r, limit+1))
+	if err != nil {
+		var pe *parley.Error
+		if errors.As(err, &pe) {
+			return fail(err)
+		}
+		return fail(parley.Errorf(parley.EInvalid, "the upload was cut short"))
+	}
+	if size > limit {
+		return fail(parley.Errorf(parley.ETooLarge, "%s are at most %d bytes", what, limit))
+	}
+	if size == 0 {
+		return fail(parley.Invalid("file", "the file is empty"))
+	}
+	return tmp, size, nil
+}
 
 // naturalKind is the kind of a file whose client did not say.
 func naturalKind(info *media.Info) parley.MessageKind {

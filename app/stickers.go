@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"slices"
@@ -93,22 +92,11 @@ func (a *App) AddSticker(ctx context.Context, actor *Actor, packID, emoji string
 			return nil, parley.Invalid("emoji", "emoji is a single emoji")
 		}
 	}
-	tmp, err := os.CreateTemp(a.cfg.Media.TempDir, "parley-sticker-*")
+	tmp, size, err := a.spool(r, MaxStickerBytes, "stickers")
 	if err != nil {
-		return nil, fmt.Errorf("sticker: %w", err)
+		return nil, err
 	}
 	defer func() { tmp.Close(); os.Remove(tmp.Name()) }()
-	size, err := io.Copy(tmp, io.LimitReader(r, MaxStickerBytes+1))
-	if err != nil {
-		var pe *parley.Error
-		if errors.As(err, &pe) {
-			return nil, err
-		}
-		return nil, parley.Errorf(parley.EInvalid, "the upload was cut short")
-	}
-	if size > MaxStickerBytes {
-		return nil, parley.Errorf(parley.ETooLarge, "stickers are at most %d bytes", MaxStickerBytes)
-	}
 	info, err := media.Inspect(tmp, size, media.Limits{MaxPixels: MaxStickerSide * MaxStickerSide, MaxFrames: a.cfg.Media.MaxGIFFrames})
 	if errors.Is(err, media.ErrTooManyPixels) || (err == nil && (info.Width > MaxStickerSide || info.Height > MaxStickerSide)) {
 		return nil, parley.Errorf(parley.ETooLarge, "stickers are at most %d×%d pixels", MaxStickerSide, MaxStickerSide)

@@ -19,12 +19,30 @@ const uploadSlack = 64 << 10
 // "kind" part before it, or ?kind=), streaming the file to the app, which
 // writes it to disk as it arrives.
 func (s *Server) upload(w http.ResponseWriter, r *http.Request, actor *app.Actor) error {
-	r.Body = http.MaxBytesReader(w, r.Body, s.app.MaxUploadBytes()+uploadSlack)
+	kind := r.URL.Query().Get("kind")
+	return multipartFile(w, r, s.app.MaxUploadBytes(), map[string]*string{"kind": &kind}, func(file io.Reader) error {
+		v, err := s.app.Upload(r.Context(), actor, parley.MessageKind(kind), file)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusCreated, v)
+	})
+}
+
+// maxFormField caps a text field sent beside a file.
+const maxFormField = 64
+
+// multipartFile reads a multipart/form-data body of short text fields
+// followed by a part named "file", which it hands to use as a stream (the
+// fields must come first: the file is never buffered to wait for them).
+// fields names the text fields taken and receives their values. The body
+// may carry at most limit bytes of file.
+func multipartFile(w http.ResponseWriter, r *http.Request, limit int64, fields map[string]*string, use func(file io.Reader) error) error {
+	r.Body = http.MaxBytesReader(w, r.Body, limit+uploadSlack)
 	mr, err := r.MultipartReader()
 	if err != nil {
-		return parley.Errorf(parley.EMalformed, "send the file as multipart/form-data in a part named file")
+		return parley.Errorf(parley.EMalformed, "send multipart/form-data with the file in a part named file")
 	}
-	kind := r.URL.Query().Get("kind")
 	for {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
@@ -32,22 +50,19 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, actor *app.Actor
 		} else if err != nil {
 			return bodyErr(err)
 		}
-		switch part.FormName() {
-		case "kind":
-			b, err := io.ReadAll(io.LimitReader(part, 17))
+		name := part.FormName()
+		if name == "file" {
+			return use(bodyReader{part})
+		}
+		if dst, ok := fields[name]; ok {
+			b, err := io.ReadAll(io.LimitReader(part, maxFormField+1))
 			if err != nil {
 				return bodyErr(err)
 			}
-			if len(b) > 16 {
-				return parley.Invalid("kind", "kind is one of image, video, audio, file, gif")
+			if len(b) > maxFormField {
+				return parley.Invalid(name, "%s has at most %d bytes", name, maxFormField)
 			}
-			kind = strings.TrimSpace(string(b))
-		case "file":
-			v, err := s.app.Upload(r.Context(), actor, parley.MessageKind(kind), bodyReader{part})
-			if err != nil {
-				return err
-			}
-			return writeJSON(w, http.StatusCreated, v)
+			*dst = strings.TrimSpace(string(b))
 		}
 		part.Close()
 	}
@@ -140,35 +155,14 @@ func (s *Server) addSticker(w http.ResponseWriter, r *http.Request, actor *app.A
 	if !s.app.IsAdmin(actor) {
 		return parley.Errorf(parley.EForbidden, "only administrators manage sticker packs")
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, app.MaxStickerBytes+uploadSlack)
-	mr, err := r.MultipartReader()
-	if err != nil {
-		return parley.Errorf(parley.EMalformed, "send the sticker as multipart/form-data in a part named file")
-	}
 	var emoji string
-	for {
-		part, err := mr.NextPart()
-		if errors.Is(err, io.EOF) {
-			return parley.Invalid("file", "no part named file")
-		} else if err != nil {
-			return bodyErr(err)
+	return multipartFile(w, r, app.MaxStickerBytes, map[string]*string{"emoji": &emoji}, func(file io.Reader) error {
+		v, err := s.app.AddSticker(r.Context(), actor, r.PathValue("id"), emoji, file)
+		if err != nil {
+			return err
 		}
-		switch part.FormName() {
-		case "emoji":
-			b, err := io.ReadAll(io.LimitReader(part, 65))
-			if err != nil {
-				return bodyErr(err)
-			}
-			emoji = strings.TrimSpace(string(b))
-		case "file":
-			v, err := s.app.AddSticker(r.Context(), actor, r.PathValue("id"), emoji, bodyReader{part})
-			if err != nil {
-				return err
-			}
-			return writeJSON(w, http.StatusCreated, v)
-		}
-		part.Close()
-	}
+		return writeJSON(w, http.StatusCreated, v)
+	})
 }
 
 func (s *Server) stickerImage(w http.ResponseWriter, r *http.Request, actor *app.Actor) error {
