@@ -236,8 +236,11 @@ func (a *App) Delivered(ctx context.Context, actor *Actor, convID string, seq in
 }
 
 // AudienceOf returns the users who may care about a conversation-wide
-// change: every member but those who declined. Devices re-check what they
-// may see when they sync, so a wider audience costs a query, never a leak.
+// change: the active and pending members. Devices re-check what they may
+// see when they sync, so a wider audience would cost a query, not a leak —
+// but even an empty sync moves a device's position, which would tell a
+// former member when the conversation is busy. The notifier wakes a
+// departing member once, for their own departure.
 func (a *App) AudienceOf(ctx context.Context, convID string) ([]string, error) {
 	var ids []string
 	err := a.view(ctx, func(tx parley.Tx) error {
@@ -246,7 +249,7 @@ func (a *App) AudienceOf(ctx context.Context, convID string) ([]string, error) {
 			return err
 		}
 		for _, m := range ms {
-			if m.Status != parley.StatusDeclined {
+			if m.Status == parley.StatusActive || m.Status == parley.StatusPending {
 				ids = append(ids, m.UserID)
 			}
 		}

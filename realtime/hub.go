@@ -84,7 +84,12 @@ func (h *Hub) Publish(events []*parley.Event) {
 	for _, e := range events {
 		n := notification{Type: e.Type, Pos: e.Pos, ConversationID: e.ConversationID, UserID: e.UserID,
 			ActorID: e.ActorID, Audience: e.Audience, CreatedAt: e.CreatedAt}
-		if e.Pos == 0 { // ephemeral: the payload travels with it
+		switch {
+		case e.Pos == 0: // ephemeral: the payload travels with it
+			n.Data = e.Data
+		case e.Type == parley.EventMemberLeft || e.Type == parley.EventMemberRemoved:
+			// Names the member who went ({"user": id}): no longer in
+			// the audience, they are woken for this one event.
 			n.Data = e.Data
 		}
 		h.publish(n)
@@ -161,6 +166,14 @@ func (h *Hub) receive(data []byte) {
 		}
 		for _, u := range ids {
 			h.forUser(u, (*Device).wake)
+		}
+		if n.Type == parley.EventMemberLeft || n.Type == parley.EventMemberRemoved {
+			var d struct {
+				User string `json:"user"`
+			}
+			if json.Unmarshal(n.Data, &d) == nil && d.User != "" {
+				h.forUser(d.User, (*Device).wake)
+			}
 		}
 	}
 }

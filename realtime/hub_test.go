@@ -241,3 +241,36 @@ func TestAudienceFollowsMembership(t *testing.T) {
 		t.Fatal("cid was not woken by a message after joining")
 	}
 }
+
+// TestFormerMemberNotWoken: a member who was removed is woken for the
+// removal, and then no more by the group's activity (an empty sync would
+// still move their position and tell them the group is busy).
+func TestFormerMemberNotWoken(t *testing.T) {
+	h, a := newHub(t)
+	ctx := context.Background()
+	ann, ben := actor(t, a, "ann"), actor(t, a, "ben")
+	g, _, err := a.CreateGroup(ctx, ann, app.GroupInput{Title: "g", Members: []string{"ben"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dBen := h.Register(ben, nil, false)
+	if err := a.RemoveMember(ctx, ann, g.ID, "ben"); err != nil {
+		t.Fatal(err)
+	}
+	if !woken(dBen) {
+		t.Fatal("ben was not woken for his removal")
+	}
+	time.Sleep(100 * time.Millisecond) // the removal's other notifications
+	select {
+	case <-dBen.Wake():
+	default:
+	}
+	if _, _, err := a.Send(ctx, ann, g.ID, app.SendInput{Text: "after ben"}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-dBen.Wake():
+		t.Fatal("a former member was woken by the group's activity")
+	case <-time.After(300 * time.Millisecond):
+	}
+}

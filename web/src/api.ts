@@ -86,11 +86,12 @@ export class Client {
   }
   /** mediaURL fetches a media file with the token and returns a blob: URL
    * (an <img> cannot send the Authorization header). */
-  async mediaURL(id: string, thumbnail = false): Promise<string> {
+  async mediaURL(id: string, thumbnail = false, forceType = ""): Promise<string> {
     const res = await this.fetchFn(`${this.base}/api/v1/media/${encodeURIComponent(id)}${thumbnail ? "/thumbnail" : ""}`,
       { headers: { Authorization: "Bearer " + this.token } });
     if (!res.ok) throw new ApiError(res.status, "not_found", "media unavailable");
-    return URL.createObjectURL(await res.blob());
+    const blob = await res.blob();
+    return URL.createObjectURL(forceType ? new Blob([blob], { type: forceType }) : blob);
   }
   ticket() { return this.request<{ ticket: string; expires_at: string }>("POST", "/stream/tickets"); }
   updateMe(p: Partial<Pick<Me, "display_name" | "bio" | "dm_policy" | "show_presence">>) { return this.request<Me>("PATCH", "/me", p); }

@@ -4,7 +4,7 @@ import { ApiError, Client, newClientID } from "./api";
 import type { Attachment, Conversation, Me, Message } from "./api";
 import { Stream } from "./stream";
 import type { StreamStatus } from "./stream";
-import { applyEvent, dayLabel, deliveryState, emptyState, mergeMessages, sortConversations, splitLinks, typingUsers } from "./state";
+import { applyEvent, dayLabel, deliveryState, emptyState, mergeMessages, safeLink, sortConversations, splitLinks, typingUsers } from "./state";
 import { NewGroup, Settings } from "./panels";
 import type { State } from "./state";
 
@@ -418,8 +418,8 @@ function MessageItem({ m, mine, client, request, actions }: { m: Message; mine: 
             ? <a key={i} href={part.href} target="_blank" rel="noopener noreferrer nofollow">{part.text}</a>
             : <span key={i}>{part.text}</span>)}</p>}
           {m.attachments?.map((a, i) => <AttachmentView key={a.id ?? i} a={a} client={client} />)}
-          {m.card && !request && (
-            <a class="card" href={m.card.url} target="_blank" rel="noopener noreferrer nofollow">
+          {m.card && !request && safeLink(m.card.url) && (
+            <a class="card" href={safeLink(m.card.url)!} target="_blank" rel="noopener noreferrer nofollow">
               {m.card.image && <MediaImage client={client} id={m.card.image.id} alt="" />}
               <strong>{m.card.title}</strong>
               {m.card.description && <span>{m.card.description}</span>}
@@ -472,7 +472,16 @@ function MediaAudio({ client, id }: { client: Client; id: string }) {
 }
 
 function MediaLink({ client, a }: { client: Client; a: Attachment }) {
-  const open = async () => { const u = await client.mediaURL(a.id!); window.open(u, "_blank", "noopener"); };
+  // Downloaded, never opened in the app's origin: a blob: URL would not
+  // carry the server's sandbox, so the bytes go out as a file to save.
+  const open = async () => {
+    const u = await client.mediaURL(a.id!, false, "application/octet-stream");
+    const link = document.createElement("a");
+    link.href = u;
+    link.download = `${a.kind}-${a.id}`;
+    link.click();
+    setTimeout(() => URL.revokeObjectURL(u), 10000);
+  };
   const size = a.size ? ` · ${(a.size / 1024).toFixed(0)} KB` : "";
   return <button class="file-link" onClick={open}>{a.kind}: {a.content_type}{size}</button>;
 }

@@ -48,9 +48,12 @@ describe("applyEvent", () => {
     expect(s.readBy.c1.bob).toBe(1);
     s = applyEvent(s, ev("read", { actor_id: "bob", seq: 0 }), "me", null);
     expect(s.readBy.c1.bob).toBe(1); // never backwards
-    s = applyEvent({ ...s, conversations: { c1: conv({ unread_count: 3, read_seq: 1 }) } }, ev("read", { actor_id: "me", seq: 5 }), "me", null);
+    s = applyEvent({ ...s, conversations: { c1: conv({ unread_count: 3, read_seq: 1, last_seq: 7 }) } }, ev("read", { actor_id: "me", seq: 5 }), "me", null);
+    expect(s.conversations.c1.unread_count).toBe(3); // read up to 5 of 7 elsewhere: not all read
+    expect(s.listStale).toBe(true);
+    s = applyEvent({ ...s, conversations: { c1: conv({ unread_count: 3, read_seq: 1, last_seq: 7 }) } }, ev("read", { actor_id: "me", seq: 7 }), "me", null);
     expect(s.conversations.c1.unread_count).toBe(0);
-    expect(s.conversations.c1.read_seq).toBe(5);
+    expect(s.conversations.c1.read_seq).toBe(7);
   });
 
   it("shows typing until it lapses or a message arrives", () => {

@@ -64,8 +64,10 @@ export function applyEvent(s: State, ev: SyncEvent, me: string, open: string | n
   }
   if (ev.type === "read" && ev.actor_id && ev.seq !== undefined) {
     if (ev.actor_id === me) {
+      // Read on another device: all read only when it reached the end.
       const c = s.conversations[cid];
       if (!c) return s;
+      if (ev.seq < c.last_seq) return { ...s, listStale: true, conversations: { ...s.conversations, [cid]: { ...c, read_seq: Math.max(c.read_seq, ev.seq) } } };
       return { ...s, conversations: { ...s.conversations, [cid]: { ...c, read_seq: Math.max(c.read_seq, ev.seq), unread_count: 0 } } };
     }
     const prev = s.readBy[cid]?.[ev.actor_id] ?? 0;

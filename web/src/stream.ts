@@ -20,6 +20,7 @@ export class Stream {
   private attempt = 0;
   private stopped = false;
   private timer: ReturnType<typeof setTimeout> | null = null;
+  private upSince = 0;
   pos = 0;
 
   constructor(private client: Client, private h: StreamHandlers, private wsBase = "") {}
@@ -51,20 +52,29 @@ export class Stream {
     try {
       ticket = (await this.client.ticket()).ticket;
     } catch (e) {
+      if (this.stopped) return;
       if ((e as { status?: number }).status === 401) return this.h.revoked();
       return this.retry();
     }
+    if (this.stopped) return; // stopped while the ticket was on its way
     const base = this.wsBase || `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}`;
     const since = this.pos > 0 ? `&since=${this.pos}` : "";
     const ws = new WebSocket(`${base}/api/v1/stream?ticket=${encodeURIComponent(ticket)}${since}`);
     this.ws = ws;
     ws.onmessage = (msg) => {
+      if (this.ws !== ws) return;
       const f = JSON.parse(String(msg.data));
       if (f.type === "hello") {
-        this.attempt = 0;
+        this.upSince = Date.now();
         this.h.status("live");
-        if (f.limited) this.h.resync();
-        this.pos = f.next;
+        // hello comes before the replay it announces: the position moves
+        // with each event received, so that a drop in the middle of the
+        // replay resumes from the last event, not past the rest. Only a
+        // fresh start (limited) takes the head at once.
+        if (f.limited) {
+          this.pos = f.next;
+          this.h.resync();
+        }
         return;
       }
       if (f.type === "position") {
@@ -80,7 +90,13 @@ export class Stream {
       this.ws = null;
       if (this.stopped) return;
       if (e.code === 4001) return this.h.revoked();
-      if (e.code === 4009) this.pos = 0; // too far behind: start over
+      // 4009: too far behind; 1008: a position this server does not know
+      // (a restored database): both start over from a reload.
+      if (e.code === 4009 || e.code === 1008) this.pos = 0;
+      // The backoff starts again only after a connection that lasted: a
+      // server that closes right after hello is not hammered.
+      if (this.upSince && Date.now() - this.upSince > 5000) this.attempt = 0;
+      this.upSince = 0;
       this.retry();
     };
   }
