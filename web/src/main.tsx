@@ -1,5 +1,5 @@
 import { render } from "preact";
-import { useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
 import { ApiError, Client, newClientID } from "./api";
 import type { Attachment, Conversation, Me, Message } from "./api";
 import { Stream } from "./stream";
@@ -212,20 +212,55 @@ function ConversationView({ client, me, conv, state, setState, stream, onGone }:
     return () => clearInterval(t);
   }, [conv.id]);
 
+  // Only a window of the loaded history is in the page (WINDOW messages,
+  // `below` of the newest hidden when the reader has scrolled far up), so
+  // a conversation of any length costs the same to show and to scroll.
+  const [below, setBelow] = useState(0);
+  const end = messages.length - Math.min(below, messages.length);
+  const start = Math.max(0, end - WINDOW);
+  const shown = messages.slice(start, end);
+  const bottomRef = useRef<HTMLLIElement>(null);
+  // Before the window moves, remember where a message on screen was, and
+  // after, put it back there: the reader's place does not jump.
+  const anchor = useRef<{ id: string; top: number } | null>(null);
+  const keepPlace = () => {
+    const list = listRef.current;
+    const el = list?.querySelector<HTMLElement>(".message[data-id]");
+    if (list && el) anchor.current = { id: el.dataset.id!, top: el.offsetTop - list.scrollTop };
+  };
+  useLayoutEffect(() => {
+    const list = listRef.current, a = anchor.current;
+    anchor.current = null;
+    const el = a && list?.querySelector<HTMLElement>(`.message[data-id="${CSS.escape(a.id)}"]`);
+    if (list && a && el) list.scrollTop = el.offsetTop - a.top;
+  }, [start, end]);
+
   const last = messages[messages.length - 1];
   useEffect(() => {
-    listRef.current?.lastElementChild?.scrollIntoView({ block: "end" });
+    if (below === 0) listRef.current?.lastElementChild?.scrollIntoView({ block: "end" });
     if (last && !conv.request && last.seq > conv.read_seq) void client.markRead(conv.id, last.seq).catch(() => {});
   }, [last?.id]);
 
-  // Scrolling to the top loads earlier history, and keeps the reader's place.
+  // Reaching the top shows earlier messages, fetching them when needed;
+  // reaching the bottom of a window moved up brings the newer ones back.
   useEffect(() => {
-    const el = topRef.current;
-    if (!el || !older) return;
-    const io = new IntersectionObserver((entries) => { if (entries.some((e) => e.isIntersecting)) void loadOlder(); });
-    io.observe(el);
+    const top = topRef.current, bottom = bottomRef.current;
+    const io = new IntersectionObserver((entries) => {
+      for (const e of entries) {
+        if (!e.isIntersecting) continue;
+        keepPlace();
+        if (e.target === top) {
+          if (start > 0) setBelow((b) => Math.min(b + STEP, messages.length - WINDOW));
+          else if (older) void loadOlder();
+        } else {
+          setBelow((b) => Math.max(0, b - STEP));
+        }
+      }
+    });
+    if (top) io.observe(top);
+    if (bottom) io.observe(bottom);
     return () => io.disconnect();
-  }, [older, messages[0]?.id]);
+  }, [start, end, older, messages.length]);
 
   const loadOlder = async () => {
     const first = messages[0];
@@ -361,8 +396,8 @@ function ConversationView({ client, me, conv, state, setState, stream, onGone }:
         </div>
       )}
       <ol class="messages" ref={listRef}>
-        {older && messages.length > 0 && <li class="older" ref={topRef}><button onClick={loadOlder}>Load earlier messages</button></li>}
-        {messages.map((m) => {
+        {(older || start > 0) && messages.length > 0 && <li class="older" ref={topRef}><button onClick={() => { keepPlace(); if (start > 0) setBelow((b) => Math.min(b + STEP, messages.length - WINDOW)); else void loadOlder(); }}>Earlier messages</button></li>}
+        {shown.map((m) => {
           const day = dayLabel(m.created_at);
           const sep = day !== lastDay ? (lastDay = day) : "";
           return [
@@ -370,6 +405,7 @@ function ConversationView({ client, me, conv, state, setState, stream, onGone }:
             <MessageItem key={m.id} m={m} mine={m.sender.id === me.id} client={client} request={conv.request} actions={actions} />,
           ];
         })}
+        {below > 0 && <li class="newer" ref={bottomRef}><button onClick={() => { setBelow(0); anchor.current = null; }}>Jump to the latest</button></li>}
       </ol>
       <div class="status-line" aria-live="polite">
         {typers.length > 0 ? `${typers.join(", ")} typing…` : delivery}
@@ -406,10 +442,14 @@ interface MessageActions {
 
 const quickReactions = ["👍", "❤️", "😂"];
 
+/** WINDOW messages are in the page at most; STEP is how far it moves. */
+const WINDOW = 150;
+const STEP = 50;
+
 function MessageItem({ m, mine, client, request, actions }: { m: Message; mine: boolean; client: Client; request: boolean; actions: MessageActions }) {
   if (m.kind === "system") return <li class="system">{String(m.system?.action ?? "").replace(/_/g, " ")}</li>;
   return (
-    <li class={"message" + (mine ? " mine" : "")} data-seq={m.seq} tabIndex={0}>
+    <li class={"message" + (mine ? " mine" : "")} data-seq={m.seq} data-id={m.id} tabIndex={0}>
       <span class="sender">{m.sender.display_name || m.sender.handle}</span>
       {m.reply_to && <blockquote class="reply">{m.reply_to.deleted ? "Unsent message" : m.reply_to.text ?? "A message"}</blockquote>}
       {m.deleted ? <em class="unsent">Message unsent</em> : (
