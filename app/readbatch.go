@@ -90,28 +90,26 @@ func (a *App) runReads() {
 // runBatch runs a batch in one read transaction. A call's error is its own;
 // a failure to open the transaction is every call's.
 func (a *App) runBatch(batch []*readCall) {
-	ran := 0
 	defer func() {
 		for _, c := range batch {
 			close(c.done)
 		}
 	}()
+	ran := false
 	err := a.view(context.Background(), func(tx parley.Tx) error {
+		ran = true
 		for _, c := range batch {
-			ran++
-			if err := c.ctx.Err(); err != nil {
-				c.err = err
-				continue
+			if c.err = c.ctx.Err(); c.err == nil {
+				c.err = a.runRead(c, tx)
 			}
-			c.err = a.runRead(c, tx)
 		}
 		return nil
 	})
-	if err != nil {
-		for _, c := range batch[max(ran-1, 0):] {
-			if c.err == nil {
-				c.err = err
-			}
+	if err != nil && !ran {
+		// The transaction never opened. One that fails to end after the
+		// reads ran leaves their answers good: they only read.
+		for _, c := range batch {
+			c.err = err
 		}
 	}
 }

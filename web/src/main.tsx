@@ -491,23 +491,25 @@ function AttachmentView({ a, client }: { a: Attachment; client: Client }) {
   return <MediaLink client={client} a={a} />;
 }
 
-function MediaImage({ client, id, thumb, alt }: { client: Client; id: string; thumb?: boolean; alt: string }) {
+/** useMediaURL fetches a media file with the token into a blob: URL,
+ * revoked when the component goes. */
+function useMediaURL(client: Client, id: string, thumb = false): string {
   const [src, setSrc] = useState("");
   useEffect(() => {
     let url = "";
     client.mediaURL(id, thumb).then((u) => { url = u; setSrc(u); }).catch(() => {});
     return () => { if (url) URL.revokeObjectURL(url); };
-  }, [id]);
+  }, [id, thumb]);
+  return src;
+}
+
+function MediaImage({ client, id, thumb, alt }: { client: Client; id: string; thumb?: boolean; alt: string }) {
+  const src = useMediaURL(client, id, thumb);
   return src ? <img class="media" src={src} alt={alt} /> : <span class="media loading">Loading image…</span>;
 }
 
 function MediaAudio({ client, id }: { client: Client; id: string }) {
-  const [src, setSrc] = useState("");
-  useEffect(() => {
-    let url = "";
-    client.mediaURL(id).then((u) => { url = u; setSrc(u); }).catch(() => {});
-    return () => { if (url) URL.revokeObjectURL(url); };
-  }, [id]);
+  const src = useMediaURL(client, id);
   return src ? <audio class="voice" controls src={src} aria-label="Voice note" /> : <span class="voice-loading">Loading voice note…</span>;
 }
 
