@@ -37,7 +37,13 @@ type Message struct {
 	System string
 	// Card is the link preview of the first URL in Text, as JSON, filled
 	// in after the send; "" when there is none.
-	Card      string
+	Card string
+	// AgentID is the team member who wrote the message on behalf of a
+	// business sender ("" otherwise).
+	AgentID string
+	// Data is structured content as JSON (quick replies), "" when none;
+	// Text always reads well without it.
+	Data      string
 	CreatedAt time.Time
 	EditedAt  *time.Time
 	DeletedAt *time.Time

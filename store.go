@@ -41,6 +41,7 @@ type Tx interface {
 	EventTx
 	MediaTx
 	StickerTx
+	BusinessTx
 }
 
 // UserTx stores accounts.

@@ -12,11 +12,11 @@ import (
 )
 
 const messageCols = `id, conversation_id, seq, pos, sender_id, client_id, kind, body, reply_to, system,
-	created_at, edited_at, deleted_at, card`
+	created_at, edited_at, deleted_at, card, agent_id, data`
 
 // messageColsM is messageCols qualified with the alias m.
 const messageColsM = `m.id, m.conversation_id, m.seq, m.pos, m.sender_id, m.client_id, m.kind, m.body,
-	m.reply_to, m.system, m.created_at, m.edited_at, m.deleted_at, m.card`
+	m.reply_to, m.system, m.created_at, m.edited_at, m.deleted_at, m.card, m.agent_id, m.data`
 
 // scanMessage reads one row of messageCols.
 func scanMessage(s scanner) (*parley.Message, error) {
@@ -25,7 +25,7 @@ func scanMessage(s scanner) (*parley.Message, error) {
 	var created int64
 	var edited, deleted sql.NullInt64
 	if err := s.Scan(&m.ID, &m.ConversationID, &m.Seq, &m.Pos, &m.SenderID, &client, &m.Kind, &m.Text,
-		&m.ReplyTo, &m.System, &created, &edited, &deleted, &m.Card); err != nil {
+		&m.ReplyTo, &m.System, &created, &edited, &deleted, &m.Card, &m.AgentID, &m.Data); err != nil {
 		return nil, err
 	}
 	m.ClientID, m.CreatedAt = client.String, fromNanos(created)
@@ -36,9 +36,10 @@ func scanMessage(s scanner) (*parley.Message, error) {
 // CreateMessage implements parley.MessageTx.
 func (t *tx) CreateMessage(m *parley.Message) error {
 	pos := t.nextPos()
-	_, err := t.exec(`INSERT INTO messages (`+messageCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := t.exec(`INSERT INTO messages (`+messageCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		m.ID, m.ConversationID, m.Seq, pos, m.SenderID, nullString(m.ClientID), string(m.Kind), m.Text,
-		m.ReplyTo, m.System, toNanos(m.CreatedAt), toNullNanos(m.EditedAt), toNullNanos(m.DeletedAt), m.Card)
+		m.ReplyTo, m.System, toNanos(m.CreatedAt), toNullNanos(m.EditedAt), toNullNanos(m.DeletedAt), m.Card,
+		m.AgentID, m.Data)
 	if isUnique(err) {
 		switch msg := err.Error(); {
 		case strings.Contains(msg, "client_id"):
@@ -178,7 +179,7 @@ func (t *tx) MessageEdits(messageID string) ([]*parley.MessageEdit, error) {
 // DeletedAt.
 func (t *tx) PurgeMessage(id string, at time.Time) error {
 	t.purged = true // the checkpointer truncates the log once this commits
-	res, err := t.exec(`UPDATE messages SET body = '', reply_to = '', system = '', card = '', edited_at = NULL,
+	res, err := t.exec(`UPDATE messages SET body = '', reply_to = '', system = '', card = '', data = '', edited_at = NULL,
 		deleted_at = COALESCE(deleted_at, ?) WHERE id = ?`, toNanos(at), id)
 	if err != nil {
 		return fmt.Errorf("purge message: %w", err)
