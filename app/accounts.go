@@ -29,6 +29,9 @@ type Auth struct {
 type Actor struct {
 	User      *parley.User
 	SessionID string
+	// Agent, when set, is the person acting on behalf of User, a business
+	// (see ActAs); the business's rules then apply to what they do.
+	Agent *parley.User
 }
 
 // Register creates an account and signs it in.

@@ -84,6 +84,8 @@ type App struct {
 	// cardSlots bounds the link cards fetched at once.
 	cardSlots chan struct{}
 
+	online onlineSet
+
 	loginByHandle  *Limiter
 	loginByAddress *Limiter
 	dummyHash      string

@@ -148,6 +148,9 @@ func (a *App) CreateDirect(ctx context.Context, actor *Actor, handle string) (vi
 				return err
 			}
 		}
+		if err := startInboxItem(w, c, actor.User, other); err != nil {
+			return err
+		}
 		if err := w.event(&parley.Event{Type: parley.EventConversationCreated, ConversationID: c.ID, ActorID: actor.User.ID}); err != nil {
 			return err
 		}

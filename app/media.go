@@ -395,7 +395,10 @@ func (a *App) OpenMedia(ctx context.Context, actor *Actor, id string, thumb bool
 		}
 		_, me, err := membership(tx, m.ConversationID, actor.User.ID)
 		if err != nil {
-			return notFound
+			// A business's team sees what the business sees.
+			if me, err = agentMembership(tx, m.ConversationID, actor.User.ID); err != nil {
+				return notFound
+			}
 		}
 		msg, err := tx.MessageByID(m.MessageID)
 		if err != nil {

@@ -104,6 +104,9 @@ func (a *App) Send(ctx context.Context, actor *Actor, convID string, in SendInpu
 		}
 		m := &parley.Message{ID: newSortableID(w.now), ConversationID: c.ID, Seq: seq, SenderID: actor.User.ID, ClientID: in.ClientID,
 			Kind: in.Kind, Text: text, ReplyTo: in.ReplyTo, CreatedAt: w.now}
+		if actor.Agent != nil {
+			m.AgentID = actor.Agent.ID
+		}
 		if err := w.CreateMessage(m); parley.ErrorCode(err) == parley.EConflict && in.ClientID != "" {
 			// Idempotency rides on the unique index rather than a lookup
 			// before every insert: the savepoint undoes the seq taken.
@@ -120,12 +123,18 @@ func (a *App) Send(ctx context.Context, actor *Actor, convID string, in SendInpu
 		if err != nil {
 			return err
 		}
+		if err := a.inboxOnSend(w, c, m, actor); err != nil {
+			return err
+		}
 		w.messageCreated(m)
 		created = true
 		view = &MessageView{ID: m.ID, ConversationID: c.ID, Seq: seq, Sender: summarize(actor.User), ClientID: m.ClientID,
 			Kind: string(m.Kind), Text: m.Text, CreatedAt: m.CreatedAt, Attachments: atts}
 		if reply != nil {
 			view.ReplyTo = replyPreview(reply)
+		}
+		if actor.Agent != nil {
+			view.Agent = summarize(actor.Agent)
 		}
 		return nil
 	})
@@ -150,7 +159,7 @@ func attach(w *writer, actor *Actor, m *parley.Message, ids []string) ([]Attachm
 		}
 		seen[id] = true
 		md, err := w.MediaByID(id)
-		if parley.IsNotFound(err) || (err == nil && md.OwnerID != actor.User.ID) {
+		if parley.IsNotFound(err) || (err == nil && md.OwnerID != actor.User.ID && (actor.Agent == nil || md.OwnerID != actor.Agent.ID)) {
 			return nil, parley.Invalid("attachments", "no upload %q of yours", id)
 		} else if err != nil {
 			return nil, err

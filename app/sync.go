@@ -22,6 +22,9 @@ type SyncEvent struct {
 	Message        *MessageView    `json:"message,omitempty"`
 	Data           json.RawMessage `json:"data,omitempty"`
 	CreatedAt      time.Time       `json:"created_at"`
+	// As is set on the changes a team member receives for a business
+	// they work for: the business's id. The change is the business's view.
+	As string `json:"as,omitempty"`
 }
 
 // SyncPage is a page of a user's changes after a position.
@@ -76,12 +79,61 @@ func (a *App) Sync(ctx context.Context, actor *Actor, since int64, limit int) (*
 			return err
 		}
 		page, err = a.syncIn(tx, head, actor, since, limit)
-		return err
+		if err != nil || page.Limited {
+			return err
+		}
+		// A team member also follows the businesses they work for, as
+		// those businesses; checked on every call, so that a removed agent
+		// stops at once.
+		ags, err := tx.AgentOf(actor.User.ID)
+		if err != nil || len(ags) == 0 {
+			return err
+		}
+		pages := []*SyncPage{page}
+		for _, ag := range ags {
+			p, err := a.syncIn(tx, head, &Actor{User: &parley.User{ID: ag.BusinessID}}, since, limit)
+			if err != nil {
+				return err
+			}
+			for _, e := range p.Events {
+				e.As = ag.BusinessID
+			}
+			pages = append(pages, p)
+		}
+		page = mergePages(pages, head)
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	return page, nil
+}
+
+// mergePages merges the pages of several viewers over the same range of
+// positions. When any page stopped early, the merged page stops at the
+// lowest such stop, and later events wait for the next call; an event two
+// viewers share (an agent writing to their own business) comes once, as
+// the first page's.
+func mergePages(pages []*SyncPage, head int64) *SyncPage {
+	out := &SyncPage{Events: []*SyncEvent{}, Next: head}
+	for _, p := range pages {
+		if p.More {
+			out.More = true
+			out.Next = min(out.Next, p.Next)
+		}
+	}
+	seen := map[int64]bool{}
+	for _, p := range pages {
+		for _, e := range p.Events {
+			if e.Pos > out.Next || seen[e.Pos] {
+				continue
+			}
+			seen[e.Pos] = true
+			out.Events = append(out.Events, e)
+		}
+	}
+	slices.SortStableFunc(out.Events, func(x, y *SyncEvent) int { return cmp.Compare(x.Pos, y.Pos) })
+	return out
 }
 
 // syncIn is one Sync inside a read transaction whose head is known.
@@ -253,7 +305,16 @@ func (a *App) AudienceOf(ctx context.Context, convID string) ([]string, error) {
 				ids = append(ids, m.UserID)
 			}
 		}
-		return nil
+		// A business's customer conversation also concerns its team.
+		it, err := tx.InboxItem(convID)
+		if parley.IsNotFound(err) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		team, err := activeAgentIDs(tx, it.BusinessID)
+		ids = append(ids, team...)
+		return err
 	})
 	return ids, err
 }
@@ -312,6 +373,7 @@ func (a *App) Typing(ctx context.Context, actor *Actor, convID string, typing bo
 // user hides their presence. Transports call it when a user's first device
 // connects and when the last one goes.
 func (a *App) Presence(ctx context.Context, userID string, online bool) error {
+	a.setOnline(userID, online)
 	var ev *parley.Event
 	err := a.view(ctx, func(tx parley.Tx) error {
 		u, err := tx.UserByID(userID)

@@ -139,6 +139,33 @@ type MessageView struct {
 	// Card is the link preview of the first URL of the text, when the
 	// server could make one; it arrives after the send (message.updated).
 	Card *CardView `json:"card,omitempty"`
+	// Agent is the team member who wrote a business's message; only the
+	// business's own side sees it. Customers see AgentName (a first name)
+	// when the business shows agent names.
+	Agent     *UserSummary `json:"agent,omitempty"`
+	AgentName string       `json:"agent_name,omitempty"`
+	// QuickReplies are the choices of a structured message (a rating
+	// request); the text alone still reads well without them.
+	QuickReplies []QuickReply `json:"quick_replies,omitempty"`
+}
+
+// QuickReply is one tappable choice; tapping sends Payload as text.
+type QuickReply struct {
+	Title   string `json:"title"`
+	Payload string `json:"payload"`
+}
+
+func quickReplies(data string) []QuickReply {
+	if data == "" {
+		return nil
+	}
+	var d struct {
+		QuickReplies []QuickReply `json:"quick_replies"`
+	}
+	if json.Unmarshal([]byte(data), &d) != nil {
+		return nil
+	}
+	return d.QuickReplies
 }
 
 // EditView is a previous version of a message.
@@ -169,6 +196,9 @@ func messageViews(tx parley.Tx, c *parley.Conversation, viewer *parley.Member, m
 	for _, m := range msgs {
 		ids = append(ids, m.ID)
 		userIDs[m.SenderID] = true
+		if m.AgentID != "" {
+			userIDs[m.AgentID] = true
+		}
 	}
 	users, err := tx.UsersByIDs(keys(userIDs))
 	if err != nil {
@@ -195,6 +225,7 @@ func messageViews(tx parley.Tx, c *parley.Conversation, viewer *parley.Member, m
 		}
 	}
 	out := make([]*MessageView, 0, len(msgs))
+	var showNames *bool // the business's setting, loaded at its first agent-written message
 	for _, m := range msgs {
 		v := &MessageView{
 			ID: m.ID, ConversationID: m.ConversationID, Seq: m.Seq, Kind: string(m.Kind),
@@ -211,6 +242,25 @@ func messageViews(tx parley.Tx, c *parley.Conversation, viewer *parley.Member, m
 		}
 		if m.SenderID == viewerID {
 			v.ClientID = m.ClientID
+		}
+		if m.AgentID != "" && m.DeletedAt == nil {
+			if m.SenderID == viewerID {
+				v.Agent = summarize(users[m.AgentID])
+			} else {
+				if showNames == nil {
+					st, err := loadSettings(tx, m.SenderID)
+					if err != nil {
+						return nil, err
+					}
+					showNames = &st.ShowAgentNames
+				}
+				if *showNames && users[m.AgentID] != nil {
+					v.AgentName = firstName(users[m.AgentID].DisplayName)
+				}
+			}
+		}
+		if m.DeletedAt == nil {
+			v.QuickReplies = quickReplies(m.Data)
 		}
 		if m.System != "" {
 			v.System = json.RawMessage(m.System)

@@ -168,7 +168,7 @@ func (s *Server) clientAddress(r *http.Request) string {
 // statusOf maps an error code to its HTTP status: the one place that does.
 func statusOf(code string) int {
 	switch code {
-	case parley.EInvalid:
+	case parley.EInvalid, parley.EUnresolvedVar:
 		return http.StatusUnprocessableEntity
 	case parley.EMalformed:
 		return http.StatusBadRequest
@@ -176,7 +176,7 @@ func statusOf(code string) int {
 		return http.StatusNotFound
 	case parley.EUnauthorized, parley.EBadCredentials:
 		return http.StatusUnauthorized
-	case parley.EForbidden, parley.EDMNotAllowed, parley.ERequestLimit, parley.EEditWindow:
+	case parley.EForbidden, parley.EDMNotAllowed, parley.ERequestLimit, parley.EEditWindow, parley.ENotAssignee:
 		return http.StatusForbidden
 	case parley.EConflict, parley.EHandleTaken, parley.EGroupFull:
 		return http.StatusConflict

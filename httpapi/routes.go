@@ -90,6 +90,9 @@ func (s *Server) routes() {
 	s.auth("GET /api/v1/conversations/{id}/messages/{mid}/edits", s.editHistory)
 	s.auth("PUT /api/v1/conversations/{id}/messages/{mid}/reactions/{emoji}", s.react(true))
 	s.auth("DELETE /api/v1/conversations/{id}/messages/{mid}/reactions/{emoji}", s.react(false))
+
+	// Business inbox.
+	s.businessRoutes()
 }
 
 func ptr[T any](v T) *T { return &v }

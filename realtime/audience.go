@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/app"
 )
 
 // audienceCache remembers who may care about a conversation, so that a
@@ -49,6 +50,9 @@ var keepsAudience = map[string]bool{
 	parley.EventRead:            true,
 	parley.EventDelivered:       true,
 	parley.EventTyping:          true,
+	app.EventInboxUpdated:       true,
+	app.EventNoteCreated:        true,
+	app.EventInboxPresence:      true,
 }
 
 func newAudienceCache() *audienceCache {
@@ -57,6 +61,12 @@ func newAudienceCache() *audienceCache {
 
 // seen is called with every notification before it is handled.
 func (c *audienceCache) seen(n *notification) {
+	if n.Type == app.EventAgentsChanged {
+		// A business's team changed: the audience of every one of its
+		// conversations did. Such changes are rare; forget everything.
+		c.clear()
+		return
+	}
 	if n.ConversationID == "" || keepsAudience[n.Type] {
 		return
 	}

@@ -148,7 +148,11 @@ func (h *Hub) receive(data []byte) {
 			h.forUser(u, func(d *Device) { d.push(ev) })
 		}
 	case n.UserID != "":
-		h.forUser(n.UserID, (*Device).wake)
+		// Events of a business also wake its team (the audience the app
+		// chose at commit).
+		for _, u := range append([]string{n.UserID}, n.Audience...) {
+			h.forUser(u, (*Device).wake)
+		}
 	case n.ConversationID != "":
 		if !h.anyLocal() {
 			return

@@ -1,0 +1,1031 @@
+package app
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/parleyhq/parley"
+)
+
+// A customer conversation of a business has an inbox item from its
+// creation. Until the customer writes it is dormant (resolved, never
+// opened); each customer message after a resolve opens a new cycle, which
+// first-response and resolution times, SLAs and reports measure.
+
+// startInboxItem records a new direct conversation between a business and
+// someone else; other is the member who is not the creator.
+func startInboxItem(w *writer, c *parley.Conversation, creator, other *parley.User) error {
+	biz, customer := other, creator
+	if other.Kind != parley.KindBusiness {
+		if creator.Kind != parley.KindBusiness {
+			return nil
+		}
+		biz, customer = creator, other
+	}
+	ct, err := w.ContactByUser(biz.ID, customer.ID)
+	if parley.IsNotFound(err) {
+		ct = &parley.Contact{BusinessID: biz.ID, ID: newID(), UserID: customer.ID, Name: customer.DisplayName, CreatedAt: w.now, UpdatedAt: w.now}
+		if ct.Name == "" {
+			ct.Name = customer.Handle
+		}
+		if err := w.PutContact(ct); err != nil {
+			return err
+		}
+	} else if err != nil {
+		return err
+	}
+	return w.PutInboxItem(&parley.InboxItem{ConversationID: c.ID, BusinessID: biz.ID, ContactID: ct.ID, Status: parley.InboxResolved,
+		Priority: "normal", ActivityAt: w.now, UpdatedAt: w.now})
+}
+
+// inboxOnSend applies the business inbox rules to a message just written
+// into a direct conversation: the only-assignee rule, reply times and SLA
+// for business replies; reopening, auto-assignment, the away message and
+// CSAT answers for customer messages.
+func (a *App) inboxOnSend(w *writer, c *parley.Conversation, m *parley.Message, actor *Actor) error {
+	if c.Kind != parley.ConversationDirect {
+		return nil
+	}
+	it, err := w.InboxItem(c.ID)
+	if parley.IsNotFound(err) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	st, err := loadSettings(w, it.BusinessID)
+	if err != nil {
+		return err
+	}
+	if m.SenderID == it.BusinessID {
+		return a.businessReplied(w, c, it, st, m, actor)
+	}
+	return a.customerWrote(w, c, it, st, m)
+}
+
+func (a *App) businessReplied(w *writer, c *parley.Conversation, it *parley.InboxItem, st *BusinessSettings, m *parley.Message, actor *Actor) error {
+	if actor.Agent != nil && st.OnlyAssigneeReplies && it.AssigneeID != "" && it.AssigneeID != actor.Agent.ID {
+		ag, err := w.Agent(it.BusinessID, actor.Agent.ID)
+		if err != nil {
+			return err
+		}
+		if ag.Role != parley.AgentRoleAdmin {
+			return parley.Errorf(parley.ENotAssignee, "only the assignee may reply in this conversation; ask them or an admin to reassign it")
+		}
+	}
+	changed := false
+	it.WaitingSince = nil
+	if it.FirstReplyAt == nil && !it.OpenedAt.IsZero() && it.Status != parley.InboxResolved {
+		t := w.now
+		it.FirstReplyAt = &t
+		breached := it.FirstDueAt != nil && w.now.After(*it.FirstDueAt)
+		who := it.BusinessID
+		if actor.Agent != nil {
+			who = actor.Agent.ID
+		}
+		if err := auditRow(w, it.BusinessID, who, c.ID, parley.AuditFirstResponse, who, it.TeamID,
+			w.now.Sub(it.OpenedAt).Milliseconds(), map[string]any{"breached": breached}); err != nil {
+			return err
+		}
+		changed = true
+	}
+	if it.AssigneeID == "" && actor.Agent != nil && it.Status != parley.InboxResolved {
+		// Whoever answers an unassigned conversation takes it.
+		if err := setAssignee(w, it, actor.Agent.ID, it.TeamID, actor.Agent.ID, "replied"); err != nil {
+			return err
+		}
+		changed = true
+	}
+	it.ActivityAt, it.UpdatedAt = w.now, w.now
+	if err := w.PutInboxItem(it); err != nil {
+		return err
+	}
+	if changed {
+		return inboxUpdated(w, it, m.SenderID)
+	}
+	return nil
+}
+
+func (a *App) customerWrote(w *writer, c *parley.Conversation, it *parley.InboxItem, st *BusinessSettings, m *parley.Message) error {
+	it.ActivityAt, it.UpdatedAt = w.now, w.now
+	if it.CSATMessageID != "" {
+		pending := it.CSATMessageID
+		it.CSATMessageID = ""
+		if r := parseRating(m.Text); r > 0 {
+			if err := auditRow(w, it.BusinessID, m.SenderID, c.ID, parley.AuditCSAT, it.AssigneeID, it.TeamID, int64(r),
+				map[string]any{"request": pending}); err != nil {
+				return err
+			}
+			if err := w.PutInboxItem(it); err != nil {
+				return err
+			}
+			return inboxUpdated(w, it, m.SenderID)
+		}
+	}
+	changed := false
+	switch it.Status {
+	case parley.InboxResolved:
+		it.Status, it.OpenedAt = parley.InboxOpen, w.now
+		it.FirstReplyAt, it.ResolvedAt, it.SnoozedUntil = nil, nil, nil
+		setDues(it, st)
+		if err := auditRow(w, it.BusinessID, m.SenderID, c.ID, parley.AuditOpened, "", it.TeamID, 0, nil); err != nil {
+			return err
+		}
+		if it.AssigneeID == "" || !agentActive(w, it.BusinessID, it.AssigneeID) {
+			it.AssigneeID = ""
+			if err := a.autoAssign(w, it, st, ""); err != nil {
+				return err
+			}
+		}
+		changed = true
+	case parley.InboxSnoozed, parley.InboxPending:
+		it.Status, it.SnoozedUntil = parley.InboxOpen, nil
+		changed = true
+	}
+	if it.WaitingSince == nil {
+		t := w.now
+		it.WaitingSince = &t
+		changed = true
+	}
+	if st.AwayMessage != "" {
+		hours, err := hoursFor(w, it, st)
+		if err != nil {
+			return err
+		}
+		if hours != nil && !hours.IsOpen(w.now) && (it.AwaySentAt == nil || hours.openBetween(*it.AwaySentAt, w.now)) {
+			if _, err := autoMessage(w, c, it.BusinessID, st.AwayMessage, ""); err != nil {
+				return err
+			}
+			t := w.now
+			it.AwaySentAt = &t
+			if err := auditRow(w, it.BusinessID, it.BusinessID, c.ID, parley.AuditAway, "", it.TeamID, 0, nil); err != nil {
+				return err
+			}
+		}
+	}
+	if err := w.PutInboxItem(it); err != nil {
+		return err
+	}
+	if changed {
+		return inboxUpdated(w, it, m.SenderID)
+	}
+	return nil
+}
+
+func agentActive(tx parley.Tx, businessID, userID string) bool {
+	ag, err := tx.Agent(businessID, userID)
+	return err == nil && ag.Active
+}
+
+// parseRating reads a CSAT answer: "1".."5", optionally with stars or words
+// around ("5 ⭐", "4/5").
+func parseRating(s string) int {
+	s = strings.TrimSpace(s)
+	if s == "" || utf8.RuneCountInString(s) > 12 {
+		return 0
+	}
+	d := s[0]
+	if d < '1' || d > '5' {
+		return 0
+	}
+	if len(s) > 1 && s[1] >= '0' && s[1] <= '9' {
+		return 0 // "10", "42"
+	}
+	return int(d - '0')
+}
+
+// setDues sets the cycle's SLA targets from its priority.
+func setDues(it *parley.InboxItem, st *BusinessSettings) {
+	it.FirstDueAt, it.ResolveDueAt = nil, nil
+	if it.OpenedAt.IsZero() {
+		return
+	}
+	t, ok := st.SLA[it.Priority]
+	if !ok {
+		return
+	}
+	if t.FirstResponseMinutes > 0 {
+		d := it.OpenedAt.Add(time.Duration(t.FirstResponseMinutes) * time.Minute)
+		it.FirstDueAt = &d
+	}
+	if t.ResolutionMinutes > 0 {
+		d := it.OpenedAt.Add(time.Duration(t.ResolutionMinutes) * time.Minute)
+		it.ResolveDueAt = &d
+	}
+}
+
+// hoursFor returns the business hours that apply to an item: its team's,
+// else the business's, else nil (always open).
+func hoursFor(tx parley.Tx, it *parley.InboxItem, st *BusinessSettings) (*Hours, error) {
+	if it.TeamID != "" {
+		t, err := tx.Team(it.BusinessID, it.TeamID)
+		if err != nil && !parley.IsNotFound(err) {
+			return nil, err
+		}
+		if t != nil && len(t.Hours) > 0 {
+			h := &Hours{}
+			if json.Unmarshal(t.Hours, h) == nil && h.compile("hours") == nil {
+				return h, nil
+			}
+		}
+	}
+	return st.Hours, nil
+}
+
+// autoMessage writes a message from the business that no agent wrote (the
+// away message, the CSAT request). It does not count as a reply.
+func autoMessage(w *writer, c *parley.Conversation, businessID, text, data string) (*parley.Message, error) {
+	seq, err := w.AllocSeq(c.ID, w.now)
+	if err != nil {
+		return nil, err
+	}
+	m := &parley.Message{ID: newSortableID(w.now), ConversationID: c.ID, Seq: seq, SenderID: businessID,
+		Kind: parley.MessageText, Text: text, Data: data, CreatedAt: w.now}
+	if err := w.CreateMessage(m); err != nil {
+		return nil, err
+	}
+	w.messageCreated(m)
+	return m, nil
+}
+
+// autoAssign gives an item to an available agent when its team (or the
+// business, for items without one) assigns automatically. exclude is an
+// agent not to pick (the one being replaced).
+func (a *App) autoAssign(w *writer, it *parley.InboxItem, st *BusinessSettings, exclude string) error {
+	mode := st.AutoAssign
+	if it.TeamID == "" && st.DefaultTeam != "" {
+		it.TeamID = st.DefaultTeam
+	}
+	var pool map[string]bool // nil: every agent
+	if it.TeamID != "" {
+		t, err := w.Team(it.BusinessID, it.TeamID)
+		if parley.IsNotFound(err) {
+			it.TeamID = ""
+		} else if err != nil {
+			return err
+		} else {
+			mode = t.Assign
+			ids, err := w.TeamMembers(t.ID)
+			if err != nil {
+				return err
+			}
+			pool = map[string]bool{}
+			for _, id := range ids {
+				pool[id] = true
+			}
+		}
+	}
+	if mode == AssignManual {
+		return nil
+	}
+	pick, err := a.pickAgent(w, it.BusinessID, pool, mode, st.MaxOpenPerAgent, exclude)
+	if err != nil || pick == "" {
+		return err
+	}
+	return setAssignee(w, it, pick, it.TeamID, it.BusinessID, "auto_"+mode)
+}
+
+// pickAgent chooses among the business's active agents (limited to pool
+// when it is not nil) who are online, not away and under their cap:
+// round-robin takes the one assigned longest ago, least-load the one with
+// the fewest unresolved conversations (then the one assigned longest ago).
+func (a *App) pickAgent(tx parley.Tx, businessID string, pool map[string]bool, mode string, defCap int, exclude string) (string, error) {
+	ags, err := tx.Agents(businessID)
+	if err != nil {
+		return "", err
+	}
+	loads, err := tx.OpenLoads(businessID)
+	if err != nil {
+		return "", err
+	}
+	var best *parley.Agent
+	better := func(x, y *parley.Agent) bool {
+		if mode == AssignLeastLoad && loads[x.UserID] != loads[y.UserID] {
+			return loads[x.UserID] < loads[y.UserID]
+		}
+		if !x.LastAssignedAt.Equal(y.LastAssignedAt) {
+			return x.LastAssignedAt.Before(y.LastAssignedAt)
+		}
+		return x.UserID < y.UserID
+	}
+	for _, ag := range ags {
+		if !ag.Active || ag.Away || ag.UserID == exclude || (pool != nil && !pool[ag.UserID]) || !a.isOnline(ag.UserID) {
+			continue
+		}
+		limit := ag.MaxOpen
+		if limit == 0 {
+			limit = defCap
+		}
+		if limit > 0 && loads[ag.UserID] >= limit {
+			continue
+		}
+		if best == nil || better(ag, best) {
+			best = ag
+		}
+	}
+	if best == nil {
+		return "", nil
+	}
+	return best.UserID, nil
+}
+
+// setAssignee assigns an item (assignee "" unassigns) and records it.
+func setAssignee(w *writer, it *parley.InboxItem, assigneeID, teamID, actorID, reason string) error {
+	if it.AssigneeID == assigneeID && it.TeamID == teamID {
+		return nil
+	}
+	it.AssigneeID, it.TeamID = assigneeID, teamID
+	it.AssignedAt = nil
+	if assigneeID != "" {
+		t := w.now
+		it.AssignedAt = &t
+		ag, err := w.Agent(it.BusinessID, assigneeID)
+		if err != nil {
+			return err
+		}
+		ag.LastAssignedAt = w.now
+		if err := w.PutAgent(ag); err != nil {
+			return err
+		}
+	}
+	return auditRow(w, it.BusinessID, actorID, it.ConversationID, parley.AuditAssigned, assigneeID, teamID, 0, map[string]any{"reason": reason})
+}
+
+// assign is setAssignee for an acting team member, saving the item.
+func assign(w *writer, ba *BusinessActor, it *parley.InboxItem, assigneeID, teamID, reason string) error {
+	if err := setAssignee(w, it, assigneeID, teamID, ba.agentID(), reason); err != nil {
+		return err
+	}
+	it.UpdatedAt = w.now
+	if err := w.PutInboxItem(it); err != nil {
+		return err
+	}
+	return inboxUpdated(w, it, ba.agentID())
+}
+
+func auditRow(w *writer, businessID, actorID, convID, action, agentID, teamID string, value int64, data map[string]any) error {
+	row := &parley.InboxAudit{BusinessID: businessID, ConversationID: convID, ActorID: actorID, Action: action,
+		AgentID: agentID, TeamID: teamID, Value: value, At: w.now}
+	if data != nil {
+		row.Data = mustJSON(data)
+	}
+	return w.AppendAudit(row)
+}
+
+// inboxUpdated tells the business's team that an item changed.
+func inboxUpdated(w *writer, it *parley.InboxItem, actorID string) error {
+	return businessEvent(w, &parley.Event{Type: EventInboxUpdated, ConversationID: it.ConversationID, ActorID: actorID,
+		Data: mustJSON(map[string]any{"status": it.Status, "assignee": it.AssigneeID, "team": it.TeamID, "priority": it.Priority})}, it.BusinessID)
+}
+
+// InboxItemView is a customer conversation as the business's team sees it
+// in a list.
+type InboxItemView struct {
+	ConversationID string            `json:"conversation_id"`
+	Contact        *ContactSummary   `json:"contact"`
+	Status         string            `json:"status"`
+	SnoozedUntil   *time.Time        `json:"snoozed_until,omitempty"`
+	Priority       string            `json:"priority"`
+	Assignee       *UserSummary      `json:"assignee,omitempty"`
+	TeamID         string            `json:"team_id,omitempty"`
+	Labels         []string          `json:"labels"`
+	Attributes     map[string]string `json:"attributes"`
+	OpenedAt       *time.Time        `json:"opened_at,omitempty"`
+	WaitingSince   *time.Time        `json:"waiting_since,omitempty"`
+	FirstReplyAt   *time.Time        `json:"first_reply_at,omitempty"`
+	ResolvedAt     *time.Time        `json:"resolved_at,omitempty"`
+	FirstDueAt     *time.Time        `json:"first_due_at,omitempty"`
+	ResolveDueAt   *time.Time        `json:"resolve_due_at,omitempty"`
+	// Overdue is true when an SLA target of the open cycle has passed.
+	Overdue     bool         `json:"overdue"`
+	ActivityAt  time.Time    `json:"activity_at"`
+	LastMessage *MessageView `json:"last_message,omitempty"`
+}
+
+// ContactSummary names a contact inside other objects.
+type ContactSummary struct {
+	ID   string       `json:"id"`
+	Name string       `json:"name"`
+	User *UserSummary `json:"user,omitempty"`
+}
+
+func overdue(it *parley.InboxItem, now time.Time) bool {
+	if it.Status == parley.InboxResolved {
+		return false
+	}
+	return (it.FirstDueAt != nil && it.FirstReplyAt == nil && now.After(*it.FirstDueAt)) ||
+		(it.ResolveDueAt != nil && now.After(*it.ResolveDueAt))
+}
+
+// itemViews builds list views with a handful of point queries per item.
+func itemViews(tx parley.Tx, items []*parley.InboxItem, now time.Time) ([]*InboxItemView, error) {
+	out := make([]*InboxItemView, 0, len(items))
+	userIDs := map[string]bool{}
+	contacts := map[string]*parley.Contact{}
+	for _, it := range items {
+		if it.AssigneeID != "" {
+			userIDs[it.AssigneeID] = true
+		}
+		if _, ok := contacts[it.ContactID]; !ok && it.ContactID != "" {
+			ct, err := tx.Contact(it.BusinessID, it.ContactID)
+			if err != nil && !parley.IsNotFound(err) {
+				return nil, err
+			}
+			contacts[it.ContactID] = ct
+			if ct != nil && ct.UserID != "" {
+				userIDs[ct.UserID] = true
+			}
+		}
+	}
+	users, err := tx.UsersByIDs(keys(userIDs))
+	if err != nil {
+		return nil, err
+	}
+	for _, it := range items {
+		v := &InboxItemView{ConversationID: it.ConversationID, Status: string(it.Status), SnoozedUntil: it.SnoozedUntil,
+			Priority: it.Priority, TeamID: it.TeamID, Labels: it.Labels, Attributes: it.Attributes, WaitingSince: it.WaitingSince,
+			FirstReplyAt: it.FirstReplyAt, ResolvedAt: it.ResolvedAt, FirstDueAt: it.FirstDueAt, ResolveDueAt: it.ResolveDueAt,
+			Overdue: overdue(it, now), ActivityAt: it.ActivityAt}
+		if v.Labels == nil {
+			v.Labels = []string{}
+		}
+		if v.Attributes == nil {
+			v.Attributes = map[string]string{}
+		}
+		if !it.OpenedAt.IsZero() {
+			t := it.OpenedAt
+			v.OpenedAt = &t
+		}
+		if it.AssigneeID != "" {
+			v.Assignee = summarize(users[it.AssigneeID])
+		}
+		if ct := contacts[it.ContactID]; ct != nil {
+			v.Contact = &ContactSummary{ID: ct.ID, Name: ct.Name, User: summarize(users[ct.UserID])}
+		}
+		last, err := tx.Messages(parley.MessageRange{ConversationID: it.ConversationID, Limit: 1, Descending: true})
+		if err != nil {
+			return nil, err
+		}
+		if len(last) == 1 {
+			m := last[0]
+			v.LastMessage = &MessageView{ID: m.ID, ConversationID: m.ConversationID, Seq: m.Seq, Sender: &UserSummary{ID: m.SenderID},
+				Kind: string(m.Kind), Text: truncate(m.Text, 140), CreatedAt: m.CreatedAt, Deleted: m.DeletedAt != nil}
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// InboxQuery selects a view of the inbox. View is "mine", "unassigned",
+// "all", "overdue" or "team" (with Team); Status narrows to one status
+// (default: open and pending, or every status for "all").
+type InboxQuery struct {
+	View     string
+	Status   string
+	Team     string
+	Label    string
+	Assignee string // a handle
+	Contact  string
+	Cursor   string
+	Limit    int
+}
+
+// Inbox lists a page of the business's customer conversations, newest
+// activity first.
+func (a *App) Inbox(ctx context.Context, ba *BusinessActor, q InboxQuery) (*Page[*InboxItemView], error) {
+	limit, err := pageLimit(q.Limit, 25)
+	if err != nil {
+		return nil, err
+	}
+	f := parley.InboxFilter{BusinessID: ba.Business.ID, TeamID: q.Team, Label: q.Label, ContactID: q.Contact, Limit: limit + 1}
+	now := a.clock()
+	switch q.View {
+	case "", "all":
+	case "mine":
+		f.AssigneeID = ba.agentID()
+	case "unassigned":
+		f.Unassigned = true
+	case "overdue":
+		f.OverdueAt = &now
+	case "team":
+		if q.Team == "" {
+			return nil, parley.Invalid("team", "the team view needs team")
+		}
+	default:
+		return nil, parley.Invalid("view", "view is mine, unassigned, team, overdue or all")
+	}
+	switch {
+	case q.Status != "":
+		st := parley.InboxStatus(q.Status)
+		if !st.Valid() {
+			return nil, parley.Invalid("status", "status is open, pending, snoozed or resolved")
+		}
+		f.Statuses = []parley.InboxStatus{st}
+	case q.View == "overdue":
+		f.Statuses = []parley.InboxStatus{parley.InboxOpen, parley.InboxPending, parley.InboxSnoozed}
+	case q.View != "" && q.View != "all":
+		f.Statuses = []parley.InboxStatus{parley.InboxOpen, parley.InboxPending}
+	}
+	if q.Cursor != "" {
+		c, err := decodeInboxCursor(q.Cursor)
+		if err != nil {
+			return nil, err
+		}
+		f.After = c
+	}
+	page := &Page[*InboxItemView]{Items: []*InboxItemView{}}
+	err = a.view(ctx, func(tx parley.Tx) error {
+		if q.Assignee != "" {
+			u, err := userByHandle(tx, q.Assignee)
+			if err != nil {
+				return err
+			}
+			f.AssigneeID = u.ID
+		}
+		items, err := tx.InboxItems(f)
+		if err != nil {
+			return err
+		}
+		if len(items) > limit {
+			items = items[:limit]
+			last := items[limit-1]
+			page.NextCursor = encodeInboxCursor(parley.InboxCursor{ActivityAt: last.ActivityAt, ConversationID: last.ConversationID})
+		}
+		page.Items, err = itemViews(tx, items, now)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return page, nil
+}
+
+func encodeInboxCursor(c parley.InboxCursor) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.ActivityAt.UnixNano(), 10) + ":" + c.ConversationID))
+}
+
+func decodeInboxCursor(s string) (*parley.InboxCursor, error) {
+	bad := parley.Invalid("cursor", "cursor is not one this server gave")
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(b) > 200 {
+		return nil, bad
+	}
+	ts, id, ok := strings.Cut(string(b), ":")
+	n, err := strconv.ParseInt(ts, 10, 64)
+	if !ok || err != nil || id == "" {
+		return nil, bad
+	}
+	return &parley.InboxCursor{ActivityAt: time.Unix(0, n).UTC(), ConversationID: id}, nil
+}
+
+// InboxCounts are the badges of the main views.
+type InboxCounts struct {
+	Mine       int `json:"mine"`
+	Unassigned int `json:"unassigned"`
+	Overdue    int `json:"overdue"`
+	Open       int `json:"open"`
+}
+
+// Counts counts the main views, each up to 1000.
+func (a *App) Counts(ctx context.Context, ba *BusinessActor) (*InboxCounts, error) {
+	c := &InboxCounts{}
+	now := a.clock()
+	active := []parley.InboxStatus{parley.InboxOpen, parley.InboxPending}
+	err := a.view(ctx, func(tx parley.Tx) error {
+		for _, q := range []struct {
+			f   parley.InboxFilter
+			out *int
+		}{
+			{parley.InboxFilter{AssigneeID: ba.agentID(), Statuses: active}, &c.Mine},
+			{parley.InboxFilter{Unassigned: true, Statuses: active}, &c.Unassigned},
+			{parley.InboxFilter{OverdueAt: &now, Statuses: []parley.InboxStatus{parley.InboxOpen, parley.InboxPending, parley.InboxSnoozed}}, &c.Overdue},
+			{parley.InboxFilter{Statuses: active}, &c.Open},
+		} {
+			q.f.BusinessID = ba.Business.ID
+			n, err := tx.CountInbox(q.f, 1000)
+			if err != nil {
+				return err
+			}
+			*q.out = n
+		}
+		return nil
+	})
+	return c, err
+}
+
+// itemOf returns the business's item of a conversation; any other
+// conversation is not found.
+func itemOf(tx parley.Tx, ba *BusinessActor, convID string) (*parley.InboxItem, error) {
+	it, err := tx.InboxItem(convID)
+	if parley.IsNotFound(err) || (err == nil && it.BusinessID != ba.Business.ID) {
+		return nil, parley.Errorf(parley.ENotFound, "conversation not found")
+	}
+	return it, err
+}
+
+// InboxDetail is one customer conversation for the team: the item, the
+// conversation as the business sees it, and the contact.
+type InboxDetail struct {
+	Item         *InboxItemView    `json:"item"`
+	Conversation *ConversationView `json:"conversation"`
+	Contact      *ContactView      `json:"contact,omitempty"`
+}
+
+// InboxConversation returns one customer conversation of the business.
+func (a *App) InboxConversation(ctx context.Context, ba *BusinessActor, convID string) (*InboxDetail, error) {
+	d := &InboxDetail{}
+	err := a.view(ctx, func(tx parley.Tx) error {
+		it, err := itemOf(tx, ba, convID)
+		if err != nil {
+			return err
+		}
+		vs, err := itemViews(tx, []*parley.InboxItem{it}, a.clock())
+		if err != nil {
+			return err
+		}
+		d.Item = vs[0]
+		c, me, err := membership(tx, convID, ba.Business.ID)
+		if err != nil {
+			return err
+		}
+		if d.Conversation, err = conversationView(tx, ba.Business.ID, c, me, true); err != nil {
+			return err
+		}
+		if it.ContactID != "" {
+			ct, err := tx.Contact(ba.Business.ID, it.ContactID)
+			if err != nil && !parley.IsNotFound(err) {
+				return err
+			}
+			if ct != nil {
+				d.Contact, err = contactView(tx, ct, false, a.clock())
+				return err
+			}
+		}
+		return nil
+	})
+	return d, err
+}
+
+// ItemChange changes a customer conversation; nil fields stay. Attributes
+// set the given keys; a null value deletes one.
+type ItemChange struct {
+	Status       *string            `json:"status"`
+	SnoozedUntil *time.Time         `json:"snoozed_until"`
+	Priority     *string            `json:"priority"`
+	Assignee     *string            `json:"assignee"` // a handle, "" to unassign
+	Team         *string            `json:"team"`     // a team id, "" for none
+	Labels       *[]string          `json:"labels"`
+	Attributes   map[string]*string `json:"attributes"`
+}
+
+// Label and attribute limits.
+const (
+	maxLabels     = 20
+	maxLabelLen   = 40
+	maxAttributes = 50
+	maxAttrKey    = 40
+	maxAttrValue  = 500
+)
+
+func cleanLabels(in []string) ([]string, error) {
+	if len(in) > maxLabels {
+		return nil, parley.Invalid("labels", "at most %d labels", maxLabels)
+	}
+	out := []string{}
+	for _, l := range in {
+		l = strings.ToLower(strings.TrimSpace(l))
+		if l == "" || utf8.RuneCountInString(l) > maxLabelLen || strings.ContainsAny(l, ",\n\r\t") {
+			return nil, parley.Invalid("labels", "a label has 1 to %d characters and no commas", maxLabelLen)
+		}
+		if !slices.Contains(out, l) {
+			out = append(out, l)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+func applyAttributes(cur map[string]string, ch map[string]*string) (map[string]string, error) {
+	out := map[string]string{}
+	for k, v := range cur {
+		out[k] = v
+	}
+	for k, v := range ch {
+		if k == "" || len(k) > maxAttrKey || strings.ContainsAny(k, " {}\n\t.") {
+			return nil, parley.Invalid("attributes", "attribute names have 1 to %d characters, no spaces, dots or braces", maxAttrKey)
+		}
+		if v == nil {
+			delete(out, k)
+			continue
+		}
+		if utf8.RuneCountInString(*v) > maxAttrValue {
+			return nil, parley.Invalid("attributes", "attribute values have at most %d characters", maxAttrValue)
+		}
+		out[k] = *v
+	}
+	if len(out) > maxAttributes {
+		return nil, parley.Invalid("attributes", "at most %d attributes", maxAttributes)
+	}
+	return out, nil
+}
+
+// UpdateItem changes status, priority, assignment, labels or attributes
+// of a customer conversation, records each change in the audit log and
+// tells the team. Resolving sends the CSAT request when the business
+// asks for ratings.
+func (a *App) UpdateItem(ctx context.Context, ba *BusinessActor, convID string, ch ItemChange) (*InboxItemView, error) {
+	var labels []string
+	if ch.Labels != nil {
+		var err error
+		if labels, err = cleanLabels(*ch.Labels); err != nil {
+			return nil, err
+		}
+	}
+	if ch.Priority != nil && !slices.Contains(Priorities, *ch.Priority) {
+		return nil, parley.Invalid("priority", "priority is low, normal, high or urgent")
+	}
+	if ch.Status != nil && !parley.InboxStatus(*ch.Status).Valid() {
+		return nil, parley.Invalid("status", "status is open, pending, snoozed or resolved")
+	}
+	var view *InboxItemView
+	err := a.update(ctx, func(w *writer) error {
+		it, err := itemOf(w, ba, convID)
+		if err != nil {
+			return err
+		}
+		st, err := loadSettings(w, ba.Business.ID)
+		if err != nil {
+			return err
+		}
+		actorID := ba.agentID()
+		if ch.Priority != nil && *ch.Priority != it.Priority {
+			if err := auditRow(w, it.BusinessID, actorID, convID, parley.AuditPriority, "", "", 0, map[string]any{"from": it.Priority, "to": *ch.Priority}); err != nil {
+				return err
+			}
+			it.Priority = *ch.Priority
+			setDues(it, st)
+		}
+		if ch.Labels != nil && !slices.Equal(labels, it.Labels) {
+			if err := auditRow(w, it.BusinessID, actorID, convID, parley.AuditLabels, "", "", 0, map[string]any{"labels": labels}); err != nil {
+				return err
+			}
+			it.Labels = labels
+		}
+		if ch.Attributes != nil {
+			if it.Attributes, err = applyAttributes(it.Attributes, ch.Attributes); err != nil {
+				return err
+			}
+		}
+		if ch.Assignee != nil || ch.Team != nil {
+			assignee, team := it.AssigneeID, it.TeamID
+			if ch.Team != nil {
+				team = *ch.Team
+				if team != "" {
+					if _, err := w.Team(ba.Business.ID, team); parley.IsNotFound(err) {
+						return parley.Invalid("team", "no such team")
+					} else if err != nil {
+						return err
+					}
+				}
+			}
+			if ch.Assignee != nil {
+				assignee = ""
+				if *ch.Assignee != "" {
+					u, err := userByHandle(w, *ch.Assignee)
+					if err != nil {
+						return parley.Invalid("assignee", "no team member %q", *ch.Assignee)
+					}
+					if !agentActive(w, ba.Business.ID, u.ID) {
+						return parley.Invalid("assignee", "%s is not on the business's team", *ch.Assignee)
+					}
+					assignee = u.ID
+				}
+			}
+			if err := setAssignee(w, it, assignee, team, actorID, "manual"); err != nil {
+				return err
+			}
+		}
+		if ch.Status != nil && parley.InboxStatus(*ch.Status) != it.Status || ch.SnoozedUntil != nil {
+			to := it.Status
+			if ch.Status != nil {
+				to = parley.InboxStatus(*ch.Status)
+			}
+			if err := a.setItemStatus(w, it, st, to, ch.SnoozedUntil, actorID); err != nil {
+				return err
+			}
+		}
+		it.UpdatedAt = w.now
+		if err := w.PutInboxItem(it); err != nil {
+			return err
+		}
+		if err := inboxUpdated(w, it, actorID); err != nil {
+			return err
+		}
+		vs, err := itemViews(w, []*parley.InboxItem{it}, w.now)
+		if err != nil {
+			return err
+		}
+		view = vs[0]
+		return nil
+	})
+	return view, err
+}
+
+// setItemStatus moves an item to a status. Resolving closes the cycle
+// (resolution time, SLA) and may ask for a rating; reopening by hand starts
+// the clock again only if the cycle was closed.
+func (a *App) setItemStatus(w *writer, it *parley.InboxItem, st *BusinessSettings, to parley.InboxStatus, until *time.Time, actorID string) error {
+	from := it.Status
+	switch to {
+	case parley.InboxSnoozed:
+		if until == nil || !until.After(w.now) {
+			return parley.Invalid("snoozed_until", "snoozing needs snoozed_until in the future")
+		}
+		if until.Sub(w.now) > 366*24*time.Hour {
+			return parley.Invalid("snoozed_until", "snooze for at most a year")
+		}
+		u := until.UTC()
+		it.SnoozedUntil = &u
+	case parley.InboxResolved:
+		it.SnoozedUntil = nil
+		if from == parley.InboxResolved {
+			return nil
+		}
+		t := w.now
+		it.ResolvedAt, it.WaitingSince = &t, nil
+		if !it.OpenedAt.IsZero() {
+			breached := it.ResolveDueAt != nil && w.now.After(*it.ResolveDueAt)
+			if err := auditRow(w, it.BusinessID, actorID, it.ConversationID, parley.AuditResolved, it.AssigneeID, it.TeamID,
+				w.now.Sub(it.OpenedAt).Milliseconds(), map[string]any{"breached": breached}); err != nil {
+				return err
+			}
+		}
+		if st.CSAT {
+			c, err := w.ConversationByID(it.ConversationID)
+			if err != nil {
+				return err
+			}
+			if peer, blocked, err := w.Peer(c.ID, it.BusinessID, contactUser(w, it)); err == nil && !blocked && peer.Status == parley.StatusActive {
+				q := st.CSATQuestion
+				if q == "" {
+					q = defaultCSATQuestion
+				}
+				m, err := autoMessage(w, c, it.BusinessID, q, csatQuickReplies)
+				if err != nil {
+					return err
+				}
+				it.CSATMessageID = m.ID
+			} else if err != nil && !parley.IsNotFound(err) {
+				return err
+			}
+		}
+	default:
+		it.SnoozedUntil = nil
+		if from == parley.InboxResolved {
+			it.ResolvedAt = nil
+			if it.OpenedAt.IsZero() {
+				it.OpenedAt = w.now
+			}
+		}
+	}
+	it.Status = to
+	if from != to {
+		return auditRow(w, it.BusinessID, actorID, it.ConversationID, parley.AuditStatus, "", "", 0, map[string]any{"from": from, "to": to})
+	}
+	return nil
+}
+
+// csatQuickReplies are the choices of the rating request; a client that
+// does not show them still reads the question, and a typed "4" counts.
+var csatQuickReplies = string(mustJSON(map[string]any{"quick_replies": []map[string]string{
+	{"title": "1", "payload": "1"}, {"title": "2", "payload": "2"}, {"title": "3", "payload": "3"},
+	{"title": "4", "payload": "4"}, {"title": "5", "payload": "5"}}}))
+
+func contactUser(tx parley.Tx, it *parley.InboxItem) string {
+	ct, err := tx.Contact(it.BusinessID, it.ContactID)
+	if err != nil {
+		return ""
+	}
+	return ct.UserID
+}
+
+// InboxTick runs the inbox's timed rules once: snoozes that ended reopen,
+// and conversations whose assignee has not answered within the business's
+// reassign time go to another available agent. serve calls it every few
+// seconds; tests call it with a fake clock.
+func (a *App) InboxTick(ctx context.Context) error {
+	now := a.clock()
+	for {
+		var n int
+		err := a.update(ctx, func(w *writer) error {
+			items, err := w.DueSnoozes(now, 100)
+			if err != nil {
+				return err
+			}
+			n = len(items)
+			for _, it := range items {
+				it.Status, it.SnoozedUntil, it.UpdatedAt = parley.InboxOpen, nil, w.now
+				if err := auditRow(w, it.BusinessID, it.BusinessID, it.ConversationID, parley.AuditStatus, "", "", 0,
+					map[string]any{"from": parley.InboxSnoozed, "to": parley.InboxOpen, "reason": "snooze_ended"}); err != nil {
+					return err
+				}
+				if err := w.PutInboxItem(it); err != nil {
+					return err
+				}
+				if err := inboxUpdated(w, it, it.BusinessID); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if n < 100 {
+			break
+		}
+	}
+	return a.update(ctx, func(w *writer) error {
+		items, err := w.Unanswered(now.Add(-time.Minute), 200)
+		if err != nil {
+			return err
+		}
+		settings := map[string]*BusinessSettings{}
+		for _, it := range items {
+			st, ok := settings[it.BusinessID]
+			if !ok {
+				if st, err = loadSettings(w, it.BusinessID); err != nil {
+					return err
+				}
+				settings[it.BusinessID] = st
+			}
+			if st.ReassignAfterMinutes <= 0 {
+				continue
+			}
+			limit := now.Add(-time.Duration(st.ReassignAfterMinutes) * time.Minute)
+			if it.WaitingSince.After(limit) || (it.AssignedAt != nil && it.AssignedAt.After(limit)) {
+				continue
+			}
+			prev := it.AssigneeID
+			var pool map[string]bool
+			if it.TeamID != "" {
+				ids, err := w.TeamMembers(it.TeamID)
+				if err != nil {
+					return err
+				}
+				pool = map[string]bool{}
+				for _, id := range ids {
+					pool[id] = true
+				}
+			}
+			pick, err := a.pickAgent(w, it.BusinessID, pool, AssignLeastLoad, st.MaxOpenPerAgent, prev)
+			if err != nil {
+				return err
+			}
+			if pick == "" {
+				continue
+			}
+			if err := setAssignee(w, it, pick, it.TeamID, it.BusinessID, "no_reply"); err != nil {
+				return err
+			}
+			it.UpdatedAt = w.now
+			if err := w.PutInboxItem(it); err != nil {
+				return err
+			}
+			if err := inboxUpdated(w, it, it.BusinessID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// RunInbox calls InboxTick every interval until ctx ends.
+func (a *App) RunInbox(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := a.InboxTick(ctx); err != nil && ctx.Err() == nil {
+				a.log.Warn("inbox timers", "err", err)
+			}
+		}
+	}
+}
+
+// CheckInboxConversation reports ENotFound unless the conversation is a
+// customer conversation of the business.
+func (a *App) CheckInboxConversation(ctx context.Context, ba *BusinessActor, convID string) error {
+	return a.view(ctx, func(tx parley.Tx) error {
+		_, err := itemOf(tx, ba, convID)
+		return err
+	})
+}
