@@ -83,7 +83,7 @@ type Server struct {
 	debug    *http.Server
 	stopGC   chan struct{}
 	stopOnce sync.Once
-	gcDone   chan struct{}
+	bg       sync.WaitGroup // the background loops, which use the store
 }
 
 // MediaGCInterval is how often unused media is collected.
@@ -92,7 +92,7 @@ const MediaGCInterval = 10 * time.Minute
 // collectMedia deletes unsent uploads past their time, the media of
 // unsent messages, and the blobs nothing uses, until Shutdown.
 func (s *Server) collectMedia() {
-	defer close(s.gcDone)
+	defer s.bg.Done()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() { <-s.stopGC; cancel() }()
@@ -111,6 +111,18 @@ func (s *Server) collectMedia() {
 			s.log.Info("media collected", "rows", rows, "blobs", blobs)
 		}
 	}
+}
+
+// InboxTickInterval is how often the business inbox's timers run (ended
+// snoozes, reassignment of unanswered conversations).
+const InboxTickInterval = 15 * time.Second
+
+func (s *Server) inboxTimers() {
+	defer s.bg.Done()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { <-s.stopGC; cancel() }()
+	s.App.RunInbox(ctx, InboxTickInterval)
 }
 
 // OpenStore opens the store that cfg names, creating the data directory.
@@ -196,8 +208,10 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 	gw := wsgateway.New(a, hub, wsgateway.Options{Logger: log, OriginPatterns: cfg.AllowedOrigins, WriteTimeout: cfg.StreamWriteTimeout})
 	api := httpapi.New(a, httpapi.Options{Logger: log, TrustProxy: cfg.TrustProxy, Hub: hub, Streamer: gw})
 	s := &Server{cfg: cfg, log: log, Store: st, App: a, Bus: bus, Hub: hub, blobs: blobs, gateway: gw, ln: ln,
-		stopGC: make(chan struct{}), gcDone: make(chan struct{})}
+		stopGC: make(chan struct{})}
+	s.bg.Add(2)
 	go s.collectMedia()
+	go s.inboxTimers()
 	root := http.NewServeMux()
 	root.Handle("/api/", api)
 	root.Handle("/healthz", api)
@@ -255,7 +269,7 @@ func (s *Server) Serve() error {
 // acknowledged write is on disk.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.stopOnce.Do(func() { close(s.stopGC) })
-	<-s.gcDone // the collector uses the store, closed below
+	s.bg.Wait() // the background loops use the store, closed below
 	herr := s.Hub.Close()
 	werr := s.gateway.Wait(ctx)
 	err := s.http.Shutdown(ctx)
