@@ -711,3 +711,12 @@ func (a *App) isOnline(userID string) bool {
 	defer a.online.mu.Unlock()
 	return a.online.n[userID]
 }
+
+// ValidateSettings checks settings as PutSettings would, compiling their
+// business hours, and returns them ready for use.
+func ValidateSettings(s *BusinessSettings) (*BusinessSettings, error) {
+	if err := s.validate(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}

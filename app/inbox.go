@@ -69,6 +69,10 @@ func (a *App) inboxOnSend(w *writer, c *parley.Conversation, m *parley.Message, 
 }
 
 func (a *App) businessReplied(w *writer, c *parley.Conversation, it *parley.InboxItem, st *BusinessSettings, m *parley.Message, actor *Actor) error {
+	if actor.Agent != nil && !agentActive(w, it.BusinessID, actor.Agent.ID) {
+		// Removed between the request's check and this commit.
+		return parley.Errorf(parley.ENotFound, "conversation not found")
+	}
 	if actor.Agent != nil && st.OnlyAssigneeReplies && it.AssigneeID != "" && it.AssigneeID != actor.Agent.ID {
 		ag, err := w.Agent(it.BusinessID, actor.Agent.ID)
 		if err != nil {
