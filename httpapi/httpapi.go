@@ -40,6 +40,9 @@ type Server struct {
 	trustProxy bool
 	hub        *realtime.Hub
 	streamer   Streamer
+	// patterns are the routes in the order registered; the OpenAPI test
+	// compares them with openapi.json.
+	patterns []string
 }
 
 // Options configure a Server.
@@ -124,6 +127,7 @@ type handler func(w http.ResponseWriter, r *http.Request) error
 type authed func(w http.ResponseWriter, r *http.Request, actor *app.Actor) error
 
 func (s *Server) handle(pattern string, h handler) {
+	s.patterns = append(s.patterns, pattern)
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		if err := h(w, r); err != nil {
 			s.problem(w, r, err)
