@@ -419,24 +419,47 @@ func (t *tx) loadLabels(items []*parley.InboxItem) error {
 	return nil
 }
 
+// allStatuses are the four inbox statuses: a listing without a status
+// filter is the union of one ordered index walk per status.
+var allStatuses = []parley.InboxStatus{parley.InboxOpen, parley.InboxPending, parley.InboxSnoozed, parley.InboxResolved}
+
+// overdueIDs selects the ids of a business's unresolved items past an SLA
+// target through the partial indexes inbox_first_due and
+// inbox_resolve_due, so that the overdue view costs what is overdue, not
+// what is open.
+const overdueIDs = `SELECT conversation_id FROM inbox_items WHERE business_id = ? AND status != 'resolved'
+		AND first_due_at < ? AND first_reply_at IS NULL
+	UNION SELECT conversation_id FROM inbox_items WHERE business_id = ? AND status != 'resolved' AND resolve_due_at < ?`
+
 // inboxWhere returns the WHERE clause of f (without After) and its
 // arguments. The clause text depends only on which filters are set (and
 // on how many statuses), so the statement cache holds a bounded number of
 // variants. One status is an equality, so that inbox_by_status,
 // inbox_by_assignee or inbox_by_team also gives the order and a page stops
-// after Limit rows; several are an IN list on the same index, sorted.
+// after Limit rows; several are an IN list (InboxItems splits them into
+// one walk per status instead). With OverdueAt the rows come from
+// overdueIDs, and the other terms are written +i.col so that the planner
+// does not walk an index for them instead.
 //
 // Unassigned wins over AssigneeID.
 func inboxWhere(f *parley.InboxFilter) (string, []any) {
 	var b strings.Builder
-	args := []any{f.BusinessID}
-	b.WriteString(`i.business_id = ?`)
+	var args []any
+	col := "i."
+	if f.OverdueAt != nil {
+		n := toNanos(*f.OverdueAt)
+		b.WriteString(`i.conversation_id IN (` + overdueIDs + `) AND `)
+		args = append(args, f.BusinessID, n, f.BusinessID, n)
+		col = "+i."
+	}
+	b.WriteString(col + `business_id = ?`)
+	args = append(args, f.BusinessID)
 	if f.Unassigned || f.AssigneeID != "" {
 		assignee := f.AssigneeID
 		if f.Unassigned {
 			assignee = ""
 		}
-		b.WriteString(` AND i.assignee_id = ?`)
+		b.WriteString(` AND ` + col + `assignee_id = ?`)
 		args = append(args, assignee)
 	}
 	statuses := make([]string, len(f.Statuses))
@@ -446,48 +469,109 @@ func inboxWhere(f *parley.InboxFilter) (string, []any) {
 	switch statuses = uniqueIDs(statuses); len(statuses) {
 	case 0:
 	case 1:
-		b.WriteString(` AND i.status = ?`)
+		b.WriteString(` AND ` + col + `status = ?`)
 		args = append(args, statuses[0])
 	default:
 		// A list of parameters rather than json_each: the planner knows
 		// how many there are. There are only four statuses.
-		b.WriteString(` AND i.status IN (?` + strings.Repeat(`, ?`, len(statuses)-1) + `)`)
+		b.WriteString(` AND ` + col + `status IN (?` + strings.Repeat(`, ?`, len(statuses)-1) + `)`)
 		for _, s := range statuses {
 			args = append(args, s)
 		}
 	}
 	if f.TeamID != "" {
 		// team_id != '' lets the partial index inbox_by_team serve.
-		b.WriteString(` AND i.team_id = ? AND i.team_id != ''`)
+		b.WriteString(` AND ` + col + `team_id = ? AND ` + col + `team_id != ''`)
 		args = append(args, f.TeamID)
 	}
 	if f.ContactID != "" {
-		b.WriteString(` AND i.contact_id = ?`)
+		b.WriteString(` AND ` + col + `contact_id = ?`)
 		args = append(args, f.ContactID)
 	}
 	if f.Label != "" {
 		b.WriteString(` AND EXISTS (SELECT 1 FROM inbox_labels l WHERE l.conversation_id = i.conversation_id AND l.label = ?)`)
 		args = append(args, f.Label)
 	}
-	if f.OverdueAt != nil {
-		n := toNanos(*f.OverdueAt)
-		b.WriteString(` AND i.status != 'resolved' AND ((i.first_due_at IS NOT NULL AND i.first_due_at < ?
-			AND i.first_reply_at IS NULL) OR (i.resolve_due_at IS NOT NULL AND i.resolve_due_at < ?))`)
-		args = append(args, n, n)
-	}
 	return b.String(), args
 }
 
 // inboxItemsQuery returns the statement of InboxItems and its arguments.
+// Several statuses (or none, which is all four) become one ordered walk
+// per status, each stopping after limit rows, merged: sorting every open
+// item of a large business for one page would cost what the inbox holds.
 func inboxItemsQuery(f parley.InboxFilter) (string, []any) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	statuses := f.Statuses
+	if len(statuses) == 0 && f.ContactID == "" {
+		statuses = allStatuses
+	}
+	if f.OverdueAt != nil && f.AssigneeID == "" && !f.Unassigned && f.TeamID == "" && f.ContactID == "" && f.Label == "" &&
+		allUnresolved(f.Statuses) {
+		return overdueQuery(f, limit)
+	}
+	if f.OverdueAt != nil || len(statuses) < 2 {
+		return inboxWalk(f, limit)
+	}
+	var parts []string
+	var args []any
+	for _, st := range statuses {
+		one := f
+		one.Statuses = []parley.InboxStatus{st}
+		q, a := inboxWalk(one, limit)
+		parts = append(parts, `SELECT * FROM (`+q+`)`)
+		args = append(args, a...)
+	}
+	return strings.Join(parts, ` UNION ALL `) + ` ORDER BY activity_at DESC, conversation_id DESC LIMIT ?`, append(args, limit)
+}
+
+// overdueQuery lists a business's overdue items (any unresolved status)
+// by reading only the covering partial indexes: the page is chosen and
+// ordered inside them, and only its rows are fetched.
+func overdueQuery(f parley.InboxFilter, limit int) (string, []any) {
+	n := toNanos(*f.OverdueAt)
+	after, afterArgs := "", []any(nil)
+	if f.After != nil {
+		after = ` AND (activity_at, conversation_id) < (?, ?)`
+		afterArgs = []any{toNanos(f.After.ActivityAt), f.After.ConversationID}
+	}
+	args := []any{f.BusinessID, n}
+	args = append(args, afterArgs...)
+	args = append(args, f.BusinessID, n)
+	args = append(args, afterArgs...)
+	args = append(args, limit)
+	q := `SELECT ` + inboxColsI + ` FROM inbox_items i WHERE i.conversation_id IN (
+		SELECT conversation_id FROM (
+			SELECT activity_at, conversation_id FROM inbox_items WHERE business_id = ? AND status != 'resolved'
+				AND first_due_at < ? AND first_reply_at IS NULL` + after + `
+			UNION SELECT activity_at, conversation_id FROM inbox_items WHERE business_id = ? AND status != 'resolved'
+				AND resolve_due_at < ?` + after + `)
+		ORDER BY activity_at DESC, conversation_id DESC LIMIT ?)`
+	return q + ` ORDER BY i.activity_at DESC, i.conversation_id DESC`, args
+}
+
+// allUnresolved reports whether sts is empty or names every unresolved
+// status, so that an overdue listing needs no status filter.
+func allUnresolved(sts []parley.InboxStatus) bool {
+	if len(sts) == 0 {
+		return true
+	}
+	for _, want := range []parley.InboxStatus{parley.InboxOpen, parley.InboxPending, parley.InboxSnoozed} {
+		if !slices.Contains(sts, want) {
+			return false
+		}
+	}
+	return true
+}
+
+// inboxWalk is the statement of one ordered walk.
+func inboxWalk(f parley.InboxFilter, limit int) (string, []any) {
 	where, args := inboxWhere(&f)
 	if f.After != nil {
 		where += ` AND (i.activity_at, i.conversation_id) < (?, ?)`
 		args = append(args, toNanos(f.After.ActivityAt), f.After.ConversationID)
-	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 50
 	}
 	args = append(args, limit)
 	return `SELECT ` + inboxColsI + ` FROM inbox_items i WHERE ` + where +

@@ -71,6 +71,14 @@ func TestInboxQueryPlans(t *testing.T) {
 			t.Errorf("%s: count plan\n%s\nwant index %s", tc.name, plan, tc.index)
 		}
 	}
+	// The overdue view reads the two covering partial indexes, never a
+	// walk over every open item.
+	q, args := inboxItemsQuery(parley.InboxFilter{BusinessID: "b", OverdueAt: &now, Limit: 26,
+		Statuses: []parley.InboxStatus{parley.InboxOpen, parley.InboxPending, parley.InboxSnoozed}})
+	if plan := queryPlan(t, db, q, args...); !strings.Contains(plan, "COVERING INDEX inbox_first_due") ||
+		!strings.Contains(plan, "COVERING INDEX inbox_resolve_due") || strings.Contains(plan, "inbox_by_status") {
+		t.Errorf("overdue: plan\n%s\nwant the covering due indexes", plan)
+	}
 	for _, tc := range []struct {
 		name, q, index string
 		args           []any

@@ -67,8 +67,11 @@ CREATE INDEX inbox_by_team ON inbox_items(business_id, team_id, status, activity
 CREATE INDEX inbox_by_contact ON inbox_items(business_id, contact_id, activity_at DESC);
 CREATE INDEX inbox_snoozed ON inbox_items(snoozed_until) WHERE status = 'snoozed';
 CREATE INDEX inbox_waiting ON inbox_items(waiting_since) WHERE status = 'open' AND assignee_id != '' AND waiting_since IS NOT NULL;
-CREATE INDEX inbox_first_due ON inbox_items(business_id, first_due_at) WHERE first_due_at IS NOT NULL AND status != 'resolved';
-CREATE INDEX inbox_resolve_due ON inbox_items(business_id, resolve_due_at) WHERE resolve_due_at IS NOT NULL AND status != 'resolved';
+-- The overdue view reads these alone: they carry the listing order too.
+CREATE INDEX inbox_first_due ON inbox_items(business_id, first_due_at, first_reply_at, activity_at, conversation_id, status)
+    WHERE first_due_at IS NOT NULL AND status != 'resolved';
+CREATE INDEX inbox_resolve_due ON inbox_items(business_id, resolve_due_at, activity_at, conversation_id, status)
+    WHERE resolve_due_at IS NOT NULL AND status != 'resolved';
 
 CREATE TABLE inbox_labels (
     conversation_id TEXT NOT NULL REFERENCES inbox_items(conversation_id) ON DELETE CASCADE,
