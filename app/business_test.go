@@ -489,7 +489,7 @@ func TestSLABreachAndOverdueView(t *testing.T) {
 	if rep.Totals.FirstResponses != 2 || rep.Totals.FirstResponseBreak != 1 {
 		t.Fatalf("report: %d first responses, %d breaches; want 2 and 1", rep.Totals.FirstResponses, rep.Totals.FirstResponseBreak)
 	}
-	if rep.Totals.FirstResponseP50 != (10 * time.Minute).Milliseconds() || rep.Totals.FirstResponseP90 != (35*time.Minute).Milliseconds() {
+	if rep.Totals.FirstResponseP50 != (10*time.Minute).Milliseconds() || rep.Totals.FirstResponseP90 != (35*time.Minute).Milliseconds() {
 		t.Fatalf("first response p50 %d p90 %d", rep.Totals.FirstResponseP50, rep.Totals.FirstResponseP90)
 	}
 	if rep.OverdueNow != 3 || rep.Totals.Opened != 3 {

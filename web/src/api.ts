@@ -17,7 +17,11 @@ export interface Message {
   id: string; conversation_id: string; seq: number; sender: UserSummary; client_id?: string; kind: string;
   text?: string; system?: Record<string, unknown>; reply_to?: ReplyPreview; created_at: string; edited_at?: string;
   deleted?: boolean; reactions?: ReactionCount[]; attachments?: Attachment[]; card?: Card;
+  /** agent wrote a business's message (the business's side only); agent_name is what customers see. */
+  agent?: UserSummary; agent_name?: string; quick_replies?: QuickReply[];
 }
+/** QuickReply is a tappable choice: tapping sends payload as text. */
+export interface QuickReply { title: string; payload: string }
 export interface Member { user: UserSummary; role: string; status: string; read_seq: number }
 export interface Conversation {
   id: string; kind: "direct" | "group"; title?: string; last_seq: number; last_activity_at: string; member_count: number;
@@ -27,6 +31,8 @@ export interface Conversation {
 export interface SyncEvent {
   pos?: number; type: string; conversation_id?: string; actor_id?: string; seq?: number; message?: Message;
   data?: Record<string, unknown>; created_at: string;
+  /** as is the business's id on the changes a team member receives for it. */
+  as?: string;
 }
 export interface Page<T> { items: T[]; next_cursor?: string }
 export interface MediaView extends Attachment { created_at: string; sent: boolean }
@@ -93,6 +99,13 @@ export class Client {
     const blob = await res.blob();
     return URL.createObjectURL(forceType ? new Blob([blob], { type: forceType }) : blob);
   }
+  /** download fetches an authorized file as a Blob. */
+  async download(path: string): Promise<Blob> {
+    const res = await this.fetchFn(this.base + "/api/v1" + path, { headers: { Authorization: "Bearer " + this.token } });
+    if (!res.ok) throw new ApiError(res.status, "internal", res.statusText || "download failed");
+    return res.blob();
+  }
+  businesses() { return this.request<{ items: BusinessMembership[] }>("GET", "/business"); }
   ticket() { return this.request<{ ticket: string; expires_at: string }>("POST", "/stream/tickets"); }
   updateMe(p: Partial<Pick<Me, "display_name" | "bio" | "dm_policy" | "show_presence">>) { return this.request<Me>("PATCH", "/me", p); }
   sessions() { return this.request<Page<SessionView>>("GET", "/sessions"); }
@@ -114,6 +127,108 @@ export class Client {
   }
 }
 
+// The business inbox (routes under /api/v1/business/{handle}).
+export interface BusinessMembership { business: UserSummary; role: "agent" | "admin"; away: boolean }
+export interface AgentView {
+  user: UserSummary; role: "agent" | "admin"; away: boolean; online: boolean; max_open: number; open: number; teams: string[]; created_at: string;
+}
+export interface ContactSummary { id: string; name: string; user?: UserSummary }
+export type InboxStatus = "open" | "pending" | "snoozed" | "resolved";
+export interface InboxItem {
+  conversation_id: string; contact?: ContactSummary; status: InboxStatus; snoozed_until?: string; priority: string;
+  assignee?: UserSummary; team_id?: string; labels: string[]; attributes: Record<string, string>; opened_at?: string;
+  waiting_since?: string; first_reply_at?: string; resolved_at?: string; first_due_at?: string; resolve_due_at?: string;
+  overdue: boolean; activity_at: string; last_message?: Message;
+}
+export interface InboxCounts { mine: number; unassigned: number; overdue: number; open: number }
+export interface ContactView {
+  id: string; name: string; user?: UserSummary; attributes: Record<string, string>; labels: string[]; notes: string;
+  created_at: string; conversations?: InboxItem[];
+}
+export interface InboxDetail { item: InboxItem; conversation: Conversation; contact?: ContactView }
+export interface ItemChange {
+  status?: InboxStatus; snoozed_until?: string; priority?: string; assignee?: string; team?: string; labels?: string[];
+  attributes?: Record<string, string | null>;
+}
+export interface Note { id: string; conversation_id: string; author: UserSummary; text: string; mentions: UserSummary[]; created_at: string }
+export interface SavedReply { id: string; shortcut: string; title: string; body: string; variables: string[]; created_by: string; updated_at: string }
+export interface RenderedReply { text: string; missing: string[] }
+export interface Hours { time_zone: string; days: Record<string, string[]>; holidays?: string[] }
+export interface SLATarget { first_response_minutes: number; resolution_minutes: number }
+export interface BusinessSettings {
+  show_agent_names: boolean; only_assignee_replies: boolean; auto_assign: "" | "round_robin" | "least_load"; default_team?: string;
+  max_open_per_agent: number; reassign_after_minutes: number; hours?: Hours; away_message?: string;
+  sla?: Record<string, SLATarget>; csat: boolean; csat_question?: string;
+}
+export interface VolumeBucket { start: string; opened: number; resolved: number }
+export interface ReportRow {
+  agent?: UserSummary; team_id?: string; team_name?: string; opened: number; resolved: number; first_responses: number;
+  first_response_p50_ms: number; first_response_p90_ms: number; resolution_p50_ms: number; resolution_p90_ms: number;
+  first_response_breaches: number; resolution_breaches: number; csat_count: number; csat_average: number;
+}
+export interface Report {
+  from: string; to: string; bucket: "hour" | "day"; time_zone: string; volume: VolumeBucket[]; totals: ReportRow;
+  agents: ReportRow[]; teams: ReportRow[]; overdue_now: number; csat_histogram: number[];
+}
+export interface InboxQuery { view: string; status?: string; label?: string; cursor?: string }
+export interface ReportQuery { from?: string; to?: string; bucket?: string; tz?: string }
+
+/** Business is the typed client of one business's inbox. */
+export class Business {
+  private base: string;
+  constructor(private c: Client, public handle: string) { this.base = "/business/" + encodeURIComponent(handle); }
+  private conv(id: string) { return `${this.base}/conversations/${encodeURIComponent(id)}`; }
+  agents() { return this.c.request<{ items: AgentView[] }>("GET", this.base + "/agents"); }
+  putAgent(handle: string, ch: { role?: string; away?: boolean; max_open?: number }) {
+    return this.c.request<AgentView>("PUT", `${this.base}/agents/${encodeURIComponent(handle)}`, ch);
+  }
+  removeAgent(handle: string) { return this.c.request<void>("DELETE", `${this.base}/agents/${encodeURIComponent(handle)}`); }
+  settings() { return this.c.request<BusinessSettings>("GET", this.base + "/settings"); }
+  putSettings(s: BusinessSettings) { return this.c.request<BusinessSettings>("PUT", this.base + "/settings", s); }
+  inbox(q: InboxQuery) {
+    const p = new URLSearchParams({ view: q.view });
+    if (q.status) p.set("status", q.status);
+    if (q.label) p.set("label", q.label);
+    if (q.cursor) p.set("cursor", q.cursor);
+    return this.c.request<Page<InboxItem>>("GET", `${this.base}/conversations?${p}`);
+  }
+  counts() { return this.c.request<InboxCounts>("GET", this.base + "/counts"); }
+  detail(id: string) { return this.c.request<InboxDetail>("GET", this.conv(id)); }
+  update(id: string, ch: ItemChange) { return this.c.request<InboxItem>("PATCH", this.conv(id), ch); }
+  messages(id: string, beforeSeq?: number) {
+    return this.c.request<Page<Message>>("GET", `${this.conv(id)}/messages?limit=50${beforeSeq ? "&before_seq=" + beforeSeq : ""}`);
+  }
+  send(id: string, body: { client_id: string; text?: string; saved_reply?: string }) {
+    return this.c.request<Message>("POST", `${this.conv(id)}/messages`, body);
+  }
+  markRead(id: string, seq: number) { return this.c.request<unknown>("POST", `${this.conv(id)}/read`, { seq }); }
+  presence(id: string, state: "viewing" | "typing" | "left") { return this.c.request<void>("POST", `${this.conv(id)}/presence`, { state }); }
+  notes(id: string) { return this.c.request<{ items: Note[] }>("GET", `${this.conv(id)}/notes`); }
+  addNote(id: string, text: string) { return this.c.request<Note>("POST", `${this.conv(id)}/notes`, { text }); }
+  savedReplies(q = "") { return this.c.request<{ items: SavedReply[] }>("GET", `${this.base}/saved-replies?q=${encodeURIComponent(q)}`); }
+  saveReply(id: string | null, r: { shortcut?: string; title?: string; body?: string }) {
+    return id ? this.c.request<SavedReply>("PATCH", `${this.base}/saved-replies/${encodeURIComponent(id)}`, r)
+      : this.c.request<SavedReply>("POST", `${this.base}/saved-replies`, r);
+  }
+  deleteReply(id: string) { return this.c.request<void>("DELETE", `${this.base}/saved-replies/${encodeURIComponent(id)}`); }
+  renderReply(id: string, conversation: string) {
+    return this.c.request<RenderedReply>("GET", `${this.base}/saved-replies/${encodeURIComponent(id)}/render?conversation=${encodeURIComponent(conversation)}`);
+  }
+  contact(id: string) { return this.c.request<ContactView>("GET", `${this.base}/contacts/${encodeURIComponent(id)}`); }
+  updateContact(id: string, ch: { name?: string; notes?: string; labels?: string[]; attributes?: Record<string, string | null> }) {
+    return this.c.request<ContactView>("PATCH", `${this.base}/contacts/${encodeURIComponent(id)}`, ch);
+  }
+  private reportQuery(q: ReportQuery, format = "") {
+    const p = new URLSearchParams();
+    for (const [k, v] of Object.entries(q)) if (v) p.set(k, v);
+    if (format) p.set("format", format);
+    return `${this.base}/reports?${p}`;
+  }
+  report(q: ReportQuery) { return this.c.request<Report>("GET", this.reportQuery(q)); }
+  /** reportCSV fetches the CSV with the token (a link cannot send it). */
+  reportCSV(q: ReportQuery) { return this.c.download(this.reportQuery(q, "csv")); }
+}
+
 export interface SessionView { id: string; device: string; created_at: string; last_used_at: string; current: boolean }
 
 /** The API routes this client uses, checked against openapi.json in a test. */
@@ -128,6 +243,17 @@ export const usedRoutes = [
   "DELETE /api/v1/users/{handle}/block", "POST /api/v1/conversations/{id}/members", "POST /api/v1/conversations/{id}/leave",
   "PATCH /api/v1/conversations/{id}/messages/{mid}", "DELETE /api/v1/conversations/{id}/messages/{mid}",
   "PUT /api/v1/conversations/{id}/messages/{mid}/reactions/{emoji}", "DELETE /api/v1/conversations/{id}/messages/{mid}/reactions/{emoji}",
+  "GET /api/v1/business", "GET /api/v1/business/{business}/agents", "PUT /api/v1/business/{business}/agents/{handle}",
+  "DELETE /api/v1/business/{business}/agents/{handle}", "GET /api/v1/business/{business}/settings", "PUT /api/v1/business/{business}/settings",
+  "GET /api/v1/business/{business}/conversations", "GET /api/v1/business/{business}/counts", "GET /api/v1/business/{business}/conversations/{id}",
+  "PATCH /api/v1/business/{business}/conversations/{id}", "GET /api/v1/business/{business}/conversations/{id}/messages",
+  "POST /api/v1/business/{business}/conversations/{id}/messages", "POST /api/v1/business/{business}/conversations/{id}/read",
+  "POST /api/v1/business/{business}/conversations/{id}/presence", "GET /api/v1/business/{business}/conversations/{id}/notes",
+  "POST /api/v1/business/{business}/conversations/{id}/notes", "GET /api/v1/business/{business}/saved-replies",
+  "POST /api/v1/business/{business}/saved-replies", "PATCH /api/v1/business/{business}/saved-replies/{reply}",
+  "DELETE /api/v1/business/{business}/saved-replies/{reply}", "GET /api/v1/business/{business}/saved-replies/{reply}/render",
+  "GET /api/v1/business/{business}/contacts/{contact}", "PATCH /api/v1/business/{business}/contacts/{contact}",
+  "GET /api/v1/business/{business}/reports",
 ];
 
 /** newClientID makes an idempotency key for a send. */

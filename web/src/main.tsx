@@ -1,11 +1,13 @@
 import { render } from "preact";
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
 import { ApiError, Client, newClientID } from "./api";
-import type { Attachment, Conversation, Me, Message } from "./api";
+import type { BusinessMembership, Conversation, Me, Message, SyncEvent } from "./api";
 import { Stream } from "./stream";
 import type { StreamStatus } from "./stream";
 import { applyEvent, dayLabel, deliveryState, emptyState, mergeMessages, safeLink, sortConversations, splitLinks, typingUsers } from "./state";
 import { NewGroup, Settings } from "./panels";
+import { AttachmentView, MediaImage } from "./media";
+import { TeamInbox } from "./inbox";
 import type { State } from "./state";
 
 const TOKEN_KEY = "parley.token";
@@ -70,6 +72,19 @@ function Shell({ client, onSignOut }: { client: Client; onSignOut(): void }) {
   const [error, setError] = useState("");
   const [showSettings, setShowSettings] = useState(false);
   const [notify, setNotify] = useState(typeof Notification !== "undefined" ? Notification.permission : "denied");
+  // The team inboxes the user works in, and which mode is on screen:
+  // "chats" or a business's id.
+  const [businesses, setBusinesses] = useState<BusinessMembership[]>([]);
+  const [mode, setMode] = useState("chats");
+  const bizIDs = useRef(new Set<string>());
+  const listeners = useRef(new Set<(ev: SyncEvent) => void>());
+  const subscribe = (fn: (ev: SyncEvent) => void) => { listeners.current.add(fn); return () => { listeners.current.delete(fn); }; };
+  const emit = (ev: SyncEvent) => { for (const fn of [...listeners.current]) fn(ev); };
+  const loadBusinesses = () => client.businesses().then((r) => {
+    bizIDs.current = new Set(r.items.map((b) => b.business.id));
+    setBusinesses(r.items);
+    setMode((m) => (m === "chats" || bizIDs.current.has(m) ? m : "chats"));
+  }).catch(() => {});
   const openRef = useRef<string | null>(null);
   openRef.current = open;
   const meRef = useRef("");
@@ -88,8 +103,16 @@ function Shell({ client, onSignOut }: { client: Client; onSignOut(): void }) {
       setMe(m);
       meRef.current = m.id;
       void loadLists();
+      void loadBusinesses();
       const st = new Stream(client, {
         event: (ev) => {
+          // A business's changes (as) belong to its team inbox, not to the
+          // user's own chats; a business new to this list means the user
+          // was just added to its team.
+          if (ev.as && !bizIDs.current.has(ev.as)) void loadBusinesses();
+          if (ev.type === "inbox.removed") void loadBusinesses();
+          emit(ev);
+          if (ev.as) return;
           setState((s) => applyEvent(s, ev, meRef.current, openRef.current));
           const m = ev.message;
           if (ev.type === "message.created" && m && m.sender.id !== meRef.current) {
@@ -101,7 +124,7 @@ function Shell({ client, onSignOut }: { client: Client; onSignOut(): void }) {
             }
           }
         },
-        resync: () => void loadLists(),
+        resync: () => { void loadLists(); void loadBusinesses(); emit({ type: "resync", created_at: new Date().toISOString() }); },
         status: setStatus,
         revoked: onSignOut,
       });
@@ -117,6 +140,26 @@ function Shell({ client, onSignOut }: { client: Client; onSignOut(): void }) {
   useEffect(() => { document.title = unread > 0 ? `(${unread}) Parley` : "Parley"; }, [unread]);
 
   if (!me) return <main class="loading">Loading…</main>;
+  const modes = businesses.length > 0 && (
+    <nav class="modes" aria-label="Mode">
+      <button aria-current={mode === "chats"} onClick={() => setMode("chats")}>Chats</button>
+      {businesses.map((b) => (
+        <button key={b.business.id} aria-current={mode === b.business.id} onClick={() => setMode(b.business.id)}>
+          Team inbox: {b.business.display_name || b.business.handle}
+        </button>
+      ))}
+    </nav>
+  );
+  const membership = businesses.find((b) => b.business.id === mode);
+  if (membership) {
+    return (
+      <>
+        {status !== "live" && <div class="banner" role="status">{status === "offline" ? "Offline — reconnecting…" : "Connecting…"}</div>}
+        <TeamInbox key={membership.business.id} client={client} me={me} membership={membership} subscribe={subscribe} modes={modes}
+          onRemoved={() => { setMode("chats"); void loadBusinesses(); }} />
+      </>
+    );
+  }
   const list = sortConversations(Object.values(state.conversations).filter((c) => c.folder === folder))
     .filter((c) => title(c, me.id).toLowerCase().includes(filter.toLowerCase()));
   const startDM = async (e: Event) => {
@@ -144,6 +187,7 @@ function Shell({ client, onSignOut }: { client: Client; onSignOut(): void }) {
             <button class="link" onClick={async () => { try { await client.logout(); } finally { onSignOut(); } }}>Sign out</button>
           </span>
         </header>
+        {modes}
         {notify === "default" && <button class="link" onClick={async () => setNotify(await Notification.requestPermission())}>Turn on notifications</button>}
         <nav class="folders">
           {folders.map(([f, label]) => {
@@ -366,6 +410,7 @@ function ConversationView({ client, me, conv, state, setState, stream, onGone }:
   const mineLast = [...messages].reverse().find((m) => m.sender.id === me.id && m.kind !== "system");
   const delivery = mineLast ? deliveryState(state, conv.id, mineLast.seq, (conv.members ?? []).filter((m) => m.user.id !== me.id).map((m) => m.read_seq)) : "";
   const actions: MessageActions = {
+    quick: (payload) => void send({ text: payload }),
     reply: (m) => { setEditing(null); setReplyTo(m); document.getElementById("composer-text")?.focus(); },
     edit: (m) => { setReplyTo(null); setEditing(m); setText(m.text ?? ""); document.getElementById("composer-text")?.focus(); },
     unsend: async (m) => {
@@ -402,7 +447,7 @@ function ConversationView({ client, me, conv, state, setState, stream, onGone }:
           const sep = day !== lastDay ? (lastDay = day) : "";
           return [
             sep && <li class="day" key={"d" + m.id}>{sep}</li>,
-            <MessageItem key={m.id} m={m} mine={m.sender.id === me.id} client={client} request={conv.request} actions={actions} />,
+            <MessageItem key={m.id} m={m} mine={m.sender.id === me.id} client={client} request={conv.request} actions={actions} last={m.id === last?.id} />,
           ];
         })}
         {below > 0 && <li class="newer" ref={bottomRef}><button onClick={() => { setBelow(0); anchor.current = null; }}>Jump to the latest</button></li>}
@@ -434,6 +479,8 @@ function ConversationView({ client, me, conv, state, setState, stream, onGone }:
 }
 
 interface MessageActions {
+  /** quick sends a quick reply's payload as text */
+  quick(payload: string): void;
   reply(m: Message): void;
   edit(m: Message): void;
   unsend(m: Message): void;
@@ -446,11 +493,11 @@ const quickReactions = ["👍", "❤️", "😂"];
 const WINDOW = 150;
 const STEP = 50;
 
-function MessageItem({ m, mine, client, request, actions }: { m: Message; mine: boolean; client: Client; request: boolean; actions: MessageActions }) {
+function MessageItem({ m, mine, client, request, actions, last }: { m: Message; mine: boolean; client: Client; request: boolean; actions: MessageActions; last: boolean }) {
   if (m.kind === "system") return <li class="system">{String(m.system?.action ?? "").replace(/_/g, " ")}</li>;
   return (
     <li class={"message" + (mine ? " mine" : "")} data-seq={m.seq} data-id={m.id} tabIndex={0}>
-      <span class="sender">{m.sender.display_name || m.sender.handle}</span>
+      <span class="sender">{m.sender.display_name || m.sender.handle}{m.agent_name ? ` · ${m.agent_name}` : ""}</span>
       {m.reply_to && <blockquote class="reply">{m.reply_to.deleted ? "Unsent message" : m.reply_to.text ?? "A message"}</blockquote>}
       {m.deleted ? <em class="unsent">Message unsent</em> : (
         <div class="body">
@@ -466,6 +513,12 @@ function MessageItem({ m, mine, client, request, actions }: { m: Message; mine: 
               {m.card.site_name && <small>{m.card.site_name}</small>}
             </a>
           )}
+          {/* Choices answer the latest message only (a rating request). */}
+          {!mine && last && !request && m.quick_replies && m.quick_replies.length > 0 && (
+            <span class="quick-replies" role="group" aria-label="Quick replies">
+              {m.quick_replies.map((q, i) => <button key={i} onClick={() => actions.quick(q.payload)}>{q.title}</button>)}
+            </span>
+          )}
           {m.reactions && m.reactions.length > 0 && <span class="reactions">{m.reactions.map((r) => `${r.emoji} ${r.count}`).join("  ")}</span>}
         </div>
       )}
@@ -480,52 +533,6 @@ function MessageItem({ m, mine, client, request, actions }: { m: Message; mine: 
       )}
     </li>
   );
-}
-
-function AttachmentView({ a, client }: { a: Attachment; client: Client }) {
-  if (a.hidden || !a.id) return <span class="hidden-media">[{a.kind} hidden until you accept]</span>;
-  if (a.kind === "image" || a.kind === "gif" || a.kind === "sticker") {
-    return <MediaImage client={client} id={a.id} thumb={!!a.thumbnail} alt={`${a.kind} attachment`} />;
-  }
-  if (a.kind === "audio") return <MediaAudio client={client} id={a.id} />;
-  return <MediaLink client={client} a={a} />;
-}
-
-/** useMediaURL fetches a media file with the token into a blob: URL,
- * revoked when the component goes. */
-function useMediaURL(client: Client, id: string, thumb = false): string {
-  const [src, setSrc] = useState("");
-  useEffect(() => {
-    let url = "";
-    client.mediaURL(id, thumb).then((u) => { url = u; setSrc(u); }).catch(() => {});
-    return () => { if (url) URL.revokeObjectURL(url); };
-  }, [id, thumb]);
-  return src;
-}
-
-function MediaImage({ client, id, thumb, alt }: { client: Client; id: string; thumb?: boolean; alt: string }) {
-  const src = useMediaURL(client, id, thumb);
-  return src ? <img class="media" src={src} alt={alt} /> : <span class="media loading">Loading image…</span>;
-}
-
-function MediaAudio({ client, id }: { client: Client; id: string }) {
-  const src = useMediaURL(client, id);
-  return src ? <audio class="voice" controls src={src} aria-label="Voice note" /> : <span class="voice-loading">Loading voice note…</span>;
-}
-
-function MediaLink({ client, a }: { client: Client; a: Attachment }) {
-  // Downloaded, never opened in the app's origin: a blob: URL would not
-  // carry the server's sandbox, so the bytes go out as a file to save.
-  const open = async () => {
-    const u = await client.mediaURL(a.id!, false, "application/octet-stream");
-    const link = document.createElement("a");
-    link.href = u;
-    link.download = `${a.kind}-${a.id}`;
-    link.click();
-    setTimeout(() => URL.revokeObjectURL(u), 10000);
-  };
-  const size = a.size ? ` · ${(a.size / 1024).toFixed(0)} KB` : "";
-  return <button class="file-link" onClick={open}>{a.kind}: {a.content_type}{size}</button>;
 }
 
 render(<App />, document.getElementById("app")!);
