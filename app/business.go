@@ -314,6 +314,10 @@ func (a *App) PutAgent(ctx context.Context, ba *BusinessActor, handle string, ch
 			return parley.Errorf(parley.EForbidden, "only admins of the business may add team members")
 		}
 		before := *ag
+		if added {
+			// Someone re-added starts afresh, not with the role they had.
+			ag.Role, ag.Away, ag.MaxOpen = parley.AgentRoleAgent, false, 0
+		}
 		ag.Active = true
 		if ch.Role != nil {
 			ag.Role = parley.AgentRole(*ch.Role)
@@ -375,10 +379,10 @@ func (a *App) RemoveAgent(ctx context.Context, ba *BusinessActor, handle string)
 				return err
 			}
 		}
-		// Hand their open conversations back to the queue.
-		statuses := []parley.InboxStatus{parley.InboxOpen, parley.InboxPending, parley.InboxSnoozed}
+		// Hand their conversations back to the queue, resolved ones too:
+		// one reopened later must not wait for someone who is gone.
 		for {
-			items, err := w.InboxItems(parley.InboxFilter{BusinessID: ba.Business.ID, AssigneeID: u.ID, Statuses: statuses, Limit: 500})
+			items, err := w.InboxItems(parley.InboxFilter{BusinessID: ba.Business.ID, AssigneeID: u.ID, Limit: 500})
 			if err != nil {
 				return err
 			}

@@ -343,6 +343,16 @@ func (a *App) Typing(ctx context.Context, actor *Actor, convID string, typing bo
 			}
 			if other.Status == parley.StatusActive {
 				audience = []string{other.UserID}
+				// A customer typing to a business shows in its team's inbox.
+				if it, err := tx.InboxItem(c.ID); err == nil && it.BusinessID == other.UserID {
+					team, err := activeAgentIDs(tx, it.BusinessID)
+					if err != nil {
+						return err
+					}
+					audience = append(audience, team...)
+				} else if err != nil && !parley.IsNotFound(err) {
+					return err
+				}
 			}
 		} else {
 			ms, err := tx.Members(c.ID)
