@@ -1,0 +1,207 @@
+// End-to-end test of the team inbox in a real headless Chromium against
+// the real parley binary (as run.mjs): a business, an agent and a
+// customer; the agent picks the conversation from Unassigned, writes a
+// private note, answers with a saved reply, resolves; the customer rates
+// with a quick reply; the agent sees the rating in Reports.
+//
+//   PARLEY_BIN=/path/to/parley CHROMIUM=/usr/bin/chromium node e2e/inbox.mjs
+//
+// Screenshots go to SCREENSHOTS (default ../docs/screenshots).
+import { chromium } from "playwright-core";
+import { spawn } from "node:child_process";
+import { mkdtempSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import assert from "node:assert/strict";
+
+const bin = process.env.PARLEY_BIN;
+if (!bin) throw new Error("set PARLEY_BIN to the parley binary");
+const shots = process.env.SCREENSHOTS ?? new URL("../../docs/screenshots/", import.meta.url).pathname;
+mkdirSync(shots, { recursive: true });
+const dataDir = mkdtempSync(join(tmpdir(), "parley-e2e-inbox-"));
+const port = await new Promise((resolve) => {
+  const s = createServer().listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => resolve(p)); });
+});
+const base = `http://127.0.0.1:${port}`;
+const server = spawn(bin, ["serve"], { env: { ...process.env, PARLEY_LISTEN: `127.0.0.1:${port}`, PARLEY_DATA_DIR: dataDir, PARLEY_LOG_LEVEL: "warn" }, stdio: ["ignore", "inherit", "inherit"] });
+const password = "correct horse battery staple";
+
+async function api(token, method, path, body) {
+  const r = await fetch(base + "/api/v1" + path, { method, headers: { Authorization: "Bearer " + token, "Content-Type": "application/json" }, body: body && JSON.stringify(body) });
+  if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`);
+  return r.status === 204 ? null : r.json();
+}
+const register = (handle, display_name, kind = "person") => api("", "POST", "/accounts", { handle, password, display_name, kind });
+
+let browser;
+const failures = [];
+const pages = {};
+const note = "@ben please check the warehouse, order 4411 is stuck";
+try {
+  for (let i = 0; i < 300; i++) {
+    try { if ((await fetch(base + "/readyz")).ok) break; } catch {}
+    await new Promise((r) => setTimeout(r, 50));
+  }
+
+  // Set-up through the API: the business, its team, a saved reply, CSAT.
+  const shop = await register("acme", "Acme Outdoor", "business");
+  await register("ann", "Ann Agent");
+  const ben = await register("ben", "Ben Builder");
+  await register("cara", "Cara Customer");
+  await api(shop.token, "PUT", "/business/acme/agents/ann", {});
+  await api(shop.token, "PUT", "/business/acme/agents/ben", {});
+  await api(shop.token, "POST", "/business/acme/saved-replies", { shortcut: "hi", title: "Greeting", body: "Hello {{contact.first_name}}, {{agent.first_name}} here" });
+  await api(shop.token, "POST", "/business/acme/saved-replies", { shortcut: "order", title: "Order status", body: "Your order {{conversation.order_id}} ships today" });
+  const settings = await api(shop.token, "GET", "/business/acme/settings");
+  await api(shop.token, "PUT", "/business/acme/settings", { ...settings, csat: true, show_agent_names: true });
+
+  browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", args: ["--no-sandbox", "--disable-gpu"] });
+  async function signIn(handle) {
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
+    const page = await ctx.newPage();
+    pages[handle] = page;
+    page.on("pageerror", (e) => failures.push(`${handle}: page error: ${e.message}`));
+    page.on("console", (m) => { if (m.type() === "error" && /Content Security Policy/.test(m.text())) failures.push(`${handle}: CSP violation: ${m.text()}`); });
+    await page.goto(base + "/");
+    await page.getByLabel("Handle").fill(handle);
+    await page.getByLabel("Password").fill(password);
+    await page.getByRole("button", { name: "Sign in", exact: true }).last().click();
+    await page.getByText("Choose a conversation.").waitFor();
+    return page;
+  }
+  const ann = await signIn("ann");
+  const cara = await signIn("cara");
+
+  // The customer writes to the business from the ordinary chat view.
+  await cara.getByLabel("New message to").fill("acme");
+  await cara.getByRole("button", { name: "Start" }).click();
+  await cara.getByLabel("Message", { exact: true }).fill("Hi! My tent has not arrived yet.");
+  await cara.keyboard.press("Enter");
+  await cara.locator(".message.mine", { hasText: "My tent has not arrived" }).waitFor();
+  // Customers never get the mode switch.
+  assert.equal(await cara.getByRole("navigation", { name: "Mode" }).count(), 0, "a customer sees the team inbox switch");
+
+  // The agent switches to the team inbox; the conversation is unassigned.
+  await ann.getByRole("button", { name: "Team inbox: Acme Outdoor" }).click();
+  await ann.getByRole("button", { name: /^Unassigned/ }).click();
+  const row = ann.locator(".inbox-items .item", { hasText: "Cara Customer" });
+  await row.waitFor();
+  assert.match(await row.textContent(), /open/);
+  assert.match(await row.textContent(), /Unassigned/);
+  await ann.getByRole("button", { name: /^Unassigned/ }).locator(".count", { hasText: "1" }).waitFor();
+  await row.click();
+  await ann.locator(".inbox-conv .message", { hasText: "My tent has not arrived" }).waitFor();
+  const convID = await row.getAttribute("data-conversation");
+
+  // Collision warning: another agent opens and types in it.
+  await api(ben.token, "POST", `/business/acme/conversations/${convID}/presence`, { state: "viewing" });
+  await ann.locator(".collision", { hasText: "Ben Builder is viewing" }).waitFor();
+  await api(ben.token, "POST", `/business/acme/conversations/${convID}/presence`, { state: "typing" });
+  await ann.locator(".collision", { hasText: "Ben Builder is typing" }).waitFor();
+  await ann.screenshot({ path: join(shots, "inbox.png") });
+  await api(ben.token, "POST", `/business/acme/conversations/${convID}/presence`, { state: "left" });
+  await ann.locator(".collision").waitFor({ state: "detached" });
+
+  // Assign to me: the view counts follow.
+  await ann.getByRole("button", { name: "Assign to me" }).click();
+  await ann.getByLabel("Assignee").locator("option:checked", { hasText: "Ann Agent" }).waitFor({ state: "attached" });
+  await ann.getByRole("button", { name: /^Mine/ }).locator(".count", { hasText: "1" }).waitFor();
+
+  // A private note with a mention, by keyboard.
+  await ann.getByRole("button", { name: "Private note" }).click();
+  await ann.getByLabel("Private note", { exact: true }).fill(note);
+  await ann.keyboard.press("Enter");
+  const noteItem = ann.locator(".inbox-conv .note", { hasText: "order 4411 is stuck" });
+  await noteItem.waitFor();
+  assert.match(await noteItem.locator(".note-label").textContent(), /^Private note · Ann Agent/);
+  assert.equal(await noteItem.locator(".mention").textContent(), "@ben");
+  await ann.getByRole("button", { name: "Private note" }).click(); // back to replies
+
+  // A saved reply whose variable has no value is shown, not sent.
+  const composer = ann.getByLabel("Reply", { exact: true });
+  await composer.pressSequentially("/order", { delay: 30 });
+  await ann.getByRole("option", { name: /\/order/ }).waitFor();
+  await composer.press("Enter");
+  const preview = ann.getByRole("region", { name: "Saved reply preview" });
+  await preview.getByText("{{conversation.order_id}} has no value in this conversation").waitFor();
+  assert.ok(await preview.getByRole("button", { name: "Send saved reply" }).isDisabled(), "a reply with a missing variable can be sent");
+  await composer.press("Escape");
+
+  // "/hi" sends the rendered greeting.
+  await composer.pressSequentially("/hi", { delay: 30 });
+  await ann.getByRole("option", { name: /\/hi/ }).waitFor();
+  await composer.press("Enter");
+  await preview.getByText("Hello Cara, Ann here").waitFor();
+  await ann.screenshot({ path: join(shots, "inbox-note.png") });
+  await composer.press("Enter");
+  await preview.waitFor({ state: "detached" });
+  await ann.locator(".inbox-conv .message.mine", { hasText: "Hello Cara, Ann here" }).waitFor();
+
+  // The customer gets the greeting with the agent's first name, never the note.
+  await cara.locator(".message", { hasText: "Hello Cara, Ann here" }).locator(".sender", { hasText: "Acme Outdoor · Ann" }).waitFor({ timeout: 15000 });
+  assert.ok(!(await cara.content()).includes("order 4411"), "the customer's page shows the private note");
+
+  // Resolve: the customer is asked for a rating and taps 4.
+  await ann.getByRole("button", { name: "Resolve" }).click();
+  await ann.locator(".inbox-conv header .status", { hasText: "resolved" }).waitFor();
+  const rating = cara.getByRole("group", { name: "Quick replies" });
+  await rating.waitFor({ timeout: 15000 });
+  assert.deepEqual(await rating.getByRole("button").allTextContents(), ["1", "2", "3", "4", "5"]);
+  await cara.screenshot({ path: join(shots, "inbox-customer.png") });
+  await rating.getByRole("button", { name: "4" }).click();
+  await cara.locator(".message.mine .text", { hasText: /^4$/ }).waitFor();
+  await rating.waitFor({ state: "detached" }); // the choices answer the latest message only
+  assert.ok(!(await cara.content()).includes("order 4411"), "the customer's page shows the private note");
+  // Nothing the customer's devices may sync mentions the note either.
+  const caraToken = (await api("", "POST", "/sessions", { handle: "cara", password })).token;
+  const caraSync = await api(caraToken, "GET", "/sync?since=1");
+  assert.ok(!JSON.stringify(caraSync).includes("order 4411"), "the note reached the customer's sync");
+
+  // Reports: CSAT 4.00, the histogram, the CSV.
+  await ann.getByRole("button", { name: "Reports" }).click();
+  await ann.locator(".csat-avg", { hasText: "CSAT 4.00 from 1 rating" }).waitFor();
+  await ann.getByRole("table", { name: "SLA breaches and satisfaction" }).getByRole("row", { name: /Agent: Ann Agent/ }).getByRole("cell", { name: "4.00" }).waitFor();
+  assert.match(await ann.locator(".histogram svg").getAttribute("aria-label"), /4: 1/);
+  const [download] = await Promise.all([ann.waitForEvent("download"), ann.getByRole("button", { name: "Download CSV" }).click()]);
+  const csv = readFileSync(await download.path(), "utf8");
+  assert.match(csv, /^scope,name,opened,resolved/);
+  assert.match(csv, /agent,ann,.*,1,4\.00/);
+  await ann.screenshot({ path: join(shots, "inbox-reports.png") });
+
+  // Settings (the business account is an admin of its own inbox).
+  const shopPage = await signIn("acme");
+  await shopPage.getByRole("button", { name: "Team inbox: Acme Outdoor" }).click();
+  await shopPage.getByRole("button", { name: "Settings" }).click();
+  await shopPage.getByText("Ben Builder @ben").waitFor();
+  await shopPage.getByLabel("Only the assignee may reply").check();
+  await shopPage.getByLabel("urgent first response minutes").fill("15");
+  await shopPage.getByRole("button", { name: "Save settings" }).click();
+  await shopPage.getByText("Settings saved.").waitFor();
+  const saved = await api(shop.token, "GET", "/business/acme/settings");
+  assert.equal(saved.only_assignee_replies, true);
+  assert.equal(saved.sla.urgent.first_response_minutes, 15);
+  assert.equal(saved.csat, true, "saving the form lost a setting");
+
+  // A phone-sized screen: the list gives way to the open conversation.
+  await ann.setViewportSize({ width: 390, height: 800 });
+  await ann.getByRole("button", { name: /^All/ }).click();
+  await ann.locator(".inbox-items .item", { hasText: "Cara Customer" }).click();
+  await ann.getByRole("button", { name: "Back" }).click();
+  await ann.locator(".inbox-items .item", { hasText: "Cara Customer" }).waitFor();
+
+  if (failures.length) throw new Error(failures.join("\n"));
+  console.log("e2e inbox: ok (screenshots in " + shots + ")");
+} catch (e) {
+  console.error("e2e inbox: FAILED", e);
+  for (const [n, p] of Object.entries(pages)) {
+    try { await p.screenshot({ path: join(shots, `failure-inbox-${n}.png`) }); console.error(n, "errors:", await p.locator(".error").allTextContents()); } catch {}
+  }
+  process.exitCode = 1;
+} finally {
+  await browser?.close();
+  const done = new Promise((r) => server.once("exit", r));
+  server.kill("SIGTERM");
+  await done;
+  rmSync(dataDir, { recursive: true, force: true });
+}
