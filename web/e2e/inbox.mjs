@@ -103,6 +103,11 @@ try {
   await api(ben.token, "POST", `/business/acme/conversations/${convID}/presence`, { state: "left" });
   await ann.locator(".collision").waitFor({ state: "detached" });
 
+  // The customer typing shows in the inbox.
+  await cara.getByLabel("Message", { exact: true }).pressSequentially("still there?", { delay: 20 });
+  await ann.getByText("Cara Customer is typing…").waitFor({ timeout: 10000 });
+  await cara.getByLabel("Message", { exact: true }).fill("");
+
   // Assign to me: the view counts follow.
   await ann.getByRole("button", { name: "Assign to me" }).click();
   await ann.getByLabel("Assignee").locator("option:checked", { hasText: "Ann Agent" }).waitFor({ state: "attached" });

@@ -15,7 +15,7 @@ import {
   parseLabels, slashQuery, timeline,
 } from "./inbox-state";
 import type { Presence, Thread } from "./inbox-state";
-import { mergeMessages, splitLinks } from "./state";
+import { mergeMessages, splitLinks, TYPING_TTL } from "./state";
 import { AttachmentView } from "./media";
 import { InboxSettings, Reports } from "./inbox-admin";
 
@@ -200,6 +200,7 @@ function InboxConversation(p: ConvProps) {
   const [showContact, setShowContact] = useState(false);
   const [labels, setLabels] = useState("");
   const [snooze, setSnooze] = useState("");
+  const [customerTyping, setCustomerTyping] = useState(0); // until when
   const typingSent = useRef(0);
   const lookup = useRef(0);
   const readUpTo = useRef(0);
@@ -219,6 +220,12 @@ function InboxConversation(p: ConvProps) {
     const t = setInterval(hello, 60000);
     const ctx = { business: business.id, me: me.id };
     const off = p.subscribe((ev) => {
+      // The customer's typing reaches the team as it reaches the business
+      // (ephemeral, without `as`): matched by the conversation.
+      if (ev.type === "typing" && ev.conversation_id === id && ev.actor_id !== business.id) {
+        return setCustomerTyping(ev.data?.typing ? Date.now() + TYPING_TTL : 0);
+      }
+      if (ev.type === "message.created" && ev.conversation_id === id && ev.message?.sender.id !== business.id) setCustomerTyping(0);
       if (ev.conversation_id !== id || !forInbox(ev, ctx)) return;
       setThread((t) => applyThreadEvent(t, ev, id));
       if (inboxEffect(ev, id).item) void loadItem();
@@ -391,6 +398,7 @@ function InboxConversation(p: ConvProps) {
             ? <NoteItem key={"n" + e.n.id} n={e.n} />
             : <InboxMessage key={e.m.id} m={e.m} mine={e.m.sender.id === business.id} business={who(business)} contact={contactName} client={p.client} />)}
         </ol>
+        <div class="status-line" aria-live="polite">{customerTyping > Date.now() ? `${contactName} is typing…` : ""}</div>
         {error && <p class="error" role="alert">{error}</p>}
         {preview && (
           <div class="reply-preview" role="region" aria-label="Saved reply preview">
