@@ -9,23 +9,24 @@ import (
 // Error codes are stable, machine-readable strings that clients may switch on.
 // The list is append-only: a code, once shipped, keeps its meaning.
 const (
-	EInternal       = "internal"            // a bug or an outage; the cause is logged, never shown
-	EInvalid        = "invalid"             // the request is malformed or a field is wrong
-	ENotFound       = "not_found"           // no such thing, or the caller may not know it exists
-	EUnauthorized   = "unauthorized"        // no valid credentials
-	EForbidden      = "forbidden"           // authenticated, but not allowed
-	EConflict       = "conflict"            // the change clashes with current state
-	EHandleTaken    = "handle_taken"        // registration with a handle already in use
-	EDMNotAllowed   = "dm_not_allowed"      // privacy rules or a block refuse the conversation
-	ERequestLimit   = "request_limit"       // too many messages into a request not yet accepted
-	ERateLimited    = "rate_limited"        // slow down; RetryAfter says for how long
-	ETooLarge       = "too_large"           // a body or field exceeds its limit
-	EEditWindow     = "edit_window_closed"  // the message is too old to edit
-	EGroupFull      = "group_full"          // the group has reached its member limit
-	EBadCredentials = "bad_credentials"     // login or password check failed
-	EMalformed      = "malformed_request"   // the body is not the JSON the route takes
-	ENotAssignee    = "not_assignee"        // the business lets only the assignee reply
-	EUnresolvedVar  = "unresolved_variable" // a saved reply's variable has no value for this contact
+	EInternal          = "internal"            // a bug or an outage; the cause is logged, never shown
+	EInvalid           = "invalid"             // the request is malformed or a field is wrong
+	ENotFound          = "not_found"           // no such thing, or the caller may not know it exists
+	EUnauthorized      = "unauthorized"        // no valid credentials
+	EForbidden         = "forbidden"           // authenticated, but not allowed
+	EConflict          = "conflict"            // the change clashes with current state
+	EHandleTaken       = "handle_taken"        // registration with a handle already in use
+	EDMNotAllowed      = "dm_not_allowed"      // privacy rules or a block refuse the conversation
+	ERequestLimit      = "request_limit"       // too many messages into a request not yet accepted
+	ERateLimited       = "rate_limited"        // slow down; RetryAfter says for how long
+	ETooLarge          = "too_large"           // a body or field exceeds its limit
+	EEditWindow        = "edit_window_closed"  // the message is too old to edit
+	EGroupFull         = "group_full"          // the group has reached its member limit
+	EBadCredentials    = "bad_credentials"     // login or password check failed
+	EMalformed         = "malformed_request"   // the body is not the JSON the route takes
+	ENotAssignee       = "not_assignee"        // the business lets only the assignee reply
+	EUnresolvedVar     = "unresolved_variable" // a saved reply's variable has no value for this contact
+	EInsufficientScope = "insufficient_scope"  // the API token's scopes do not cover the request
 )
 
 // Error is an error meant for the client: Code is stable, Message is safe to

@@ -50,6 +50,15 @@ type User struct {
 	UpdatedAt    time.Time
 }
 
+// Session kinds.
+const (
+	// SessionDevice is a signed-in device: it may do everything.
+	SessionDevice = "device"
+	// SessionToken is an API token: it may do what its scopes allow, and
+	// never manage the account's sessions, tokens or password.
+	SessionToken = "token"
+)
+
 // Session is one signed-in device or API token. The token itself is never
 // stored: only its SHA-256 hash.
 type Session struct {
@@ -59,6 +68,12 @@ type Session struct {
 	Device     string // a name the client gave, e.g. "Firefox on Linux"
 	CreatedAt  time.Time
 	LastUsedAt time.Time
+	// Kind is SessionDevice or SessionToken.
+	Kind string
+	// Name, Scopes and ExpiresAt describe an API token.
+	Name      string
+	Scopes    []string
+	ExpiresAt *time.Time
 }
 
 // Report is a complaint about a user or a message, stored for admins.

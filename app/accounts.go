@@ -32,6 +32,8 @@ type Actor struct {
 	// Agent, when set, is the person acting on behalf of User, a business
 	// (see ActAs); the business's rules then apply to what they do.
 	Agent *parley.User
+	// Scopes limit an API token (nil for a signed-in device: everything).
+	Scopes []string
 }
 
 // Register creates an account and signs it in.
@@ -121,6 +123,7 @@ func (a *App) Login(ctx context.Context, handle, password, device, address strin
 	}
 	ok := checkPassword(password, hash)
 	if u == nil || !ok {
+		a.obs.LoginFailed()
 		return nil, parley.Errorf(parley.EBadCredentials, "wrong handle or password")
 	}
 	token, tokenHash := newToken()
@@ -152,7 +155,8 @@ func (a *App) Authenticate(ctx context.Context, token string) (*Actor, error) {
 		u, err = tx.UserByID(s.UserID)
 		return err
 	})
-	if parley.IsNotFound(err) || (err == nil && subtle.ConstantTimeCompare(s.TokenHash, hash) != 1) {
+	if parley.IsNotFound(err) || (err == nil && subtle.ConstantTimeCompare(s.TokenHash, hash) != 1) ||
+		(err == nil && s.ExpiresAt != nil && !a.clock().Before(*s.ExpiresAt)) {
 		return nil, parley.Errorf(parley.EUnauthorized, "invalid or expired token")
 	} else if err != nil {
 		return nil, err
@@ -162,7 +166,11 @@ func (a *App) Authenticate(ctx context.Context, token string) (*Actor, error) {
 			a.log.Warn("touch session", "err", err)
 		}
 	}
-	return &Actor{User: u, SessionID: s.ID}, nil
+	actor := &Actor{User: u, SessionID: s.ID}
+	if s.Kind == parley.SessionToken {
+		actor.Scopes = append([]string{}, s.Scopes...)
+	}
+	return actor, nil
 }
 
 // SessionAlive reports whether the actor's session still exists: a stream
@@ -192,6 +200,7 @@ func (a *App) Logout(ctx context.Context, actor *Actor) error {
 
 // endSessions deletes every session of a user but keep and returns the ids
 // that went, for revocation.
+// API tokens stay: they are revoked one by one, in settings.
 func endSessions(w *writer, userID, keep string) ([]string, error) {
 	ss, err := w.Sessions(userID)
 	if err != nil {
@@ -199,16 +208,21 @@ func endSessions(w *writer, userID, keep string) ([]string, error) {
 	}
 	var ids []string
 	for _, s := range ss {
-		if s.ID != keep {
+		if s.ID != keep && s.Kind != parley.SessionToken {
+			if err := w.DeleteSession(userID, s.ID); err != nil {
+				return nil, err
+			}
 			ids = append(ids, s.ID)
 		}
 	}
-	_, err = w.DeleteSessionsExcept(userID, keep)
-	return ids, err
+	return ids, nil
 }
 
 // LogoutEverywhere ends every session of the actor, the current one included.
 func (a *App) LogoutEverywhere(ctx context.Context, actor *Actor) (int, error) {
+	if err := actor.RequireScope(ScopeAccount); err != nil {
+		return 0, err
+	}
 	var ended []string
 	err := a.update(ctx, func(w *writer) error {
 		var err error
@@ -224,6 +238,9 @@ func (a *App) LogoutEverywhere(ctx context.Context, actor *Actor) (int, error) {
 
 // Sessions lists the actor's sessions.
 func (a *App) Sessions(ctx context.Context, actor *Actor) ([]SessionView, error) {
+	if err := actor.RequireScope(ScopeAccount); err != nil {
+		return nil, err
+	}
 	var out []SessionView
 	err := a.view(ctx, func(tx parley.Tx) error {
 		ss, err := tx.Sessions(actor.User.ID)
@@ -232,6 +249,9 @@ func (a *App) Sessions(ctx context.Context, actor *Actor) ([]SessionView, error)
 		}
 		out = make([]SessionView, 0, len(ss))
 		for _, s := range ss {
+			if s.Kind == parley.SessionToken {
+				continue // listed under tokens
+			}
 			out = append(out, SessionView{ID: s.ID, Device: s.Device, CreatedAt: s.CreatedAt, LastUsedAt: s.LastUsedAt, Current: s.ID == actor.SessionID})
 		}
 		return nil
@@ -241,6 +261,9 @@ func (a *App) Sessions(ctx context.Context, actor *Actor) ([]SessionView, error)
 
 // RevokeSession ends one of the actor's sessions.
 func (a *App) RevokeSession(ctx context.Context, actor *Actor, sessionID string) error {
+	if err := actor.RequireScope(ScopeAccount); err != nil {
+		return err
+	}
 	if err := a.update(ctx, func(w *writer) error { return w.DeleteSession(actor.User.ID, sessionID) }); err != nil {
 		return err
 	}
@@ -251,6 +274,9 @@ func (a *App) RevokeSession(ctx context.Context, actor *Actor, sessionID string)
 // ChangePassword replaces the actor's password after checking the current
 // one, and ends every other session.
 func (a *App) ChangePassword(ctx context.Context, actor *Actor, current, next string) error {
+	if err := actor.RequireScope(ScopeAccount); err != nil {
+		return err
+	}
 	// Guessing the current password through a stolen session is limited
 	// like logins are.
 	if ok, wait := a.loginByHandle.Allow("handle:" + actor.User.Handle); !ok {

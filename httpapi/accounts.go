@@ -158,3 +158,31 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request, actor *app.Actor
 	}
 	return writeJSON(w, http.StatusCreated, map[string]string{"id": id})
 }
+
+func (s *Server) listTokens(w http.ResponseWriter, r *http.Request, actor *app.Actor) error {
+	ts, err := s.app.Tokens(r.Context(), actor)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"items": ts, "scopes": app.TokenScopes})
+}
+
+func (s *Server) createToken(w http.ResponseWriter, r *http.Request, actor *app.Actor) error {
+	var in app.TokenInput
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	t, err := s.app.CreateToken(r.Context(), actor, in)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	return writeJSON(w, http.StatusCreated, t)
+}
+
+func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, actor *app.Actor) error {
+	if err := s.app.RevokeToken(r.Context(), actor, r.PathValue("id")); err != nil {
+		return err
+	}
+	return noContent(w)
+}

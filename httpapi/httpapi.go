@@ -136,10 +136,16 @@ func (s *Server) handle(pattern string, h handler) {
 }
 
 func (s *Server) auth(pattern string, h authed) {
+	scope := requiredScope(pattern)
 	s.handle(pattern, func(w http.ResponseWriter, r *http.Request) error {
 		actor, err := s.authenticate(r)
 		if err != nil {
 			return err
+		}
+		if scope != "" {
+			if err := actor.RequireScope(scope); err != nil {
+				return err
+			}
 		}
 		return h(w, r, actor)
 	})
@@ -180,7 +186,8 @@ func statusOf(code string) int {
 		return http.StatusNotFound
 	case parley.EUnauthorized, parley.EBadCredentials:
 		return http.StatusUnauthorized
-	case parley.EForbidden, parley.EDMNotAllowed, parley.ERequestLimit, parley.EEditWindow, parley.ENotAssignee:
+	case parley.EForbidden, parley.EDMNotAllowed, parley.ERequestLimit, parley.EEditWindow, parley.ENotAssignee,
+		parley.EInsufficientScope:
 		return http.StatusForbidden
 	case parley.EConflict, parley.EHandleTaken, parley.EGroupFull:
 		return http.StatusConflict

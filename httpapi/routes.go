@@ -39,6 +39,9 @@ func (s *Server) routes() {
 	s.auth("PATCH /api/v1/me", s.patchMe)
 	s.auth("PUT /api/v1/me/password", s.changePassword)
 	s.auth("GET /api/v1/me/blocks", s.listBlocks)
+	s.auth("GET /api/v1/tokens", s.listTokens)
+	s.auth("POST /api/v1/tokens", s.createToken)
+	s.auth("DELETE /api/v1/tokens/{id}", s.revokeToken)
 
 	// Other users.
 	s.auth("GET /api/v1/users/{handle}", s.getUser)

@@ -319,6 +319,13 @@ func (s *stream) readLoop() {
 			s.reply(reply{Type: "error", Code: parley.EMalformed, Detail: err.Error()})
 			continue
 		}
+		if f.Type != "ping" {
+			// Typing and markers write: a read-only token may not.
+			if err := s.actor.RequireScope(app.ScopeMessages); err != nil {
+				s.reply(reply{Type: "error", ID: f.ID, Code: parley.ErrorCode(err), Detail: parley.ErrorMessage(err)})
+				continue
+			}
+		}
 		switch f.Type {
 		case "ping":
 			s.reply(reply{Type: "pong", ID: f.ID})

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -98,24 +99,34 @@ func (t *tx) UpdateUser(u *parley.User) error {
 	return mustAffect(res, "user")
 }
 
-const sessionCols = `id, user_id, token_hash, device, created_at, last_used_at`
+const sessionCols = `id, user_id, token_hash, device, created_at, last_used_at, kind, name, scopes, expires_at`
 
 // scanSession reads one row of sessionCols.
 func scanSession(s scanner) (*parley.Session, error) {
 	var x parley.Session
 	var created, used int64
-	if err := s.Scan(&x.ID, &x.UserID, &x.TokenHash, &x.Device, &created, &used); err != nil {
+	var scopes string
+	var expires sql.NullInt64
+	if err := s.Scan(&x.ID, &x.UserID, &x.TokenHash, &x.Device, &created, &used, &x.Kind, &x.Name, &scopes, &expires); err != nil {
 		return nil, err
 	}
-	x.CreatedAt, x.LastUsedAt = fromNanos(created), fromNanos(used)
+	x.CreatedAt, x.LastUsedAt, x.ExpiresAt = fromNanos(created), fromNanos(used), fromNullNanos(expires)
+	if scopes != "" {
+		x.Scopes = strings.Split(scopes, " ")
+	}
 	return &x, nil
 }
 
 // CreateSession implements parley.SessionTx; EConflict if the id or the
 // token hash exists.
 func (t *tx) CreateSession(s *parley.Session) error {
-	_, err := t.exec(`INSERT INTO sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?)`,
-		s.ID, s.UserID, s.TokenHash, s.Device, toNanos(s.CreatedAt), toNanos(s.LastUsedAt))
+	kind := s.Kind
+	if kind == "" {
+		kind = parley.SessionDevice
+	}
+	_, err := t.exec(`INSERT INTO sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		s.ID, s.UserID, s.TokenHash, s.Device, toNanos(s.CreatedAt), toNanos(s.LastUsedAt), kind, s.Name,
+		strings.Join(s.Scopes, " "), toNullNanos(s.ExpiresAt))
 	if isUnique(err) {
 		return parley.Errorf(parley.EConflict, "session exists")
 	} else if err != nil {

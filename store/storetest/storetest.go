@@ -32,6 +32,7 @@ func Run(t *testing.T, open func(t *testing.T) parley.Store) {
 		{"User/Update", testUserUpdate},
 		{"User/UsersByIDs", testUsersByIDs},
 		{"Session/CreateAndLookup", testSessionCreateLookup},
+		{"Session/Token", testSessionToken},
 		{"Session/ListAndTouch", testSessionListTouch},
 		{"Session/Delete", testSessionDelete},
 		{"Graph/Follow", testFollow},

@@ -113,7 +113,7 @@ func manyIDs(n int, real ...string) []string {
 func newSession(id, userID string, created int) *parley.Session {
 	return &parley.Session{
 		ID: id, UserID: userID, TokenHash: []byte("hash-" + id), Device: "device " + id,
-		CreatedAt: at(created), LastUsedAt: at(created),
+		CreatedAt: at(created), LastUsedAt: at(created), Kind: parley.SessionDevice,
 	}
 }
 
@@ -123,6 +123,23 @@ func sessionIDs(ss []*parley.Session) []string {
 		ids = append(ids, s.ID)
 	}
 	return ids
+}
+
+func testSessionToken(t *testing.T, s parley.Store) {
+	mkUsers(t, s, "u1")
+	exp := at(500)
+	tok := &parley.Session{ID: "t1", UserID: "u1", TokenHash: []byte("hash-t1"), CreatedAt: at(1), LastUsedAt: at(1),
+		Kind: parley.SessionToken, Name: "deploy bot", Scopes: []string{"read", "messages:write"}, ExpiresAt: &exp}
+	update(t, s, func(tx parley.Tx) error { return tx.CreateSession(tok) })
+	got := view(t, s, func(tx parley.Tx) (*parley.Session, error) { return tx.SessionByTokenHash([]byte("hash-t1")) })
+	wantEqual(t, "token round trip", got, tok)
+	// A session created without a kind is a device.
+	dev := &parley.Session{ID: "d1", UserID: "u1", TokenHash: []byte("hash-d1"), CreatedAt: at(2), LastUsedAt: at(2)}
+	update(t, s, func(tx parley.Tx) error { return tx.CreateSession(dev) })
+	got = view(t, s, func(tx parley.Tx) (*parley.Session, error) { return tx.SessionByTokenHash([]byte("hash-d1")) })
+	if got.Kind != parley.SessionDevice || got.Scopes != nil || got.ExpiresAt != nil {
+		t.Fatalf("default session: %+v", got)
+	}
 }
 
 func testSessionCreateLookup(t *testing.T, s parley.Store) {
