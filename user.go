@@ -46,8 +46,11 @@ type User struct {
 	PasswordHash string
 	// ShowPresence lets others see when the user is online.
 	ShowPresence bool
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// HideReadReceipts keeps the user's read markers to themselves — and,
+	// in return, hides others' from them.
+	HideReadReceipts bool
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
 }
 
 // Session kinds.

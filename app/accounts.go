@@ -316,6 +316,8 @@ type ProfileUpdate struct {
 	Bio          *string
 	DMPolicy     *parley.DMPolicy
 	ShowPresence *bool
+	// ReadReceipts on (true) or off.
+	ReadReceipts *bool
 }
 
 // UpdateProfile changes the actor's own profile and privacy settings.
@@ -351,6 +353,9 @@ func (a *App) UpdateProfile(ctx context.Context, actor *Actor, p ProfileUpdate) 
 		}
 		if p.DMPolicy != nil {
 			u.DMPolicy = *p.DMPolicy
+		}
+		if p.ReadReceipts != nil {
+			u.HideReadReceipts = !*p.ReadReceipts
 		}
 		if p.ShowPresence != nil {
 			u.ShowPresence = *p.ShowPresence

@@ -405,8 +405,9 @@ func conversationView(tx parley.Tx, viewerID string, c *parley.Conversation, me 
 				case parley.StatusPending:
 					mv.ReadSeq = 0 // no read receipts from an unaccepted request
 				}
-				if hideReads {
-					mv.ReadSeq = 0
+				if hideReads || (users[m.UserID] != nil && users[m.UserID].HideReadReceipts) ||
+					(users[viewerID] != nil && users[viewerID].HideReadReceipts) {
+					mv.ReadSeq = 0 // read receipts off on either side
 				}
 			}
 			if mv.User == nil {

@@ -235,6 +235,7 @@ func (a *App) hydrate(tx parley.Tx, viewerID string, msgs []*parley.Message, evs
 		out = append(out, &SyncEvent{Pos: m.Pos, Type: parley.EventMessageCreated, ConversationID: m.ConversationID,
 			ActorID: m.SenderID, Seq: m.Seq, Message: views[m.ID], CreatedAt: m.CreatedAt})
 	}
+	var hidesReads *bool // the viewer's read-receipt setting, loaded at the first read marker of another
 	for _, e := range evs {
 		if e.Type == parley.EventRead || e.Type == parley.EventDelivered {
 			// A marker past what the viewer may read says nothing they need.
@@ -244,6 +245,20 @@ func (a *App) hydrate(tx parley.Tx, viewerID string, msgs []*parley.Message, evs
 				} else if !me.CanRead(e.Seq) && e.ActorID != viewerID {
 					continue
 				}
+			}
+		}
+		if e.Type == parley.EventRead && e.UserID == "" && e.ActorID != viewerID {
+			// Who hides their own read receipts sees no one else's.
+			if hidesReads == nil {
+				u, err := tx.UserByID(viewerID)
+				if err != nil && !parley.IsNotFound(err) {
+					return nil, err
+				}
+				h := u != nil && u.HideReadReceipts
+				hidesReads = &h
+			}
+			if *hidesReads {
+				continue
 			}
 		}
 		se := &SyncEvent{Pos: e.Pos, Type: e.Type, ConversationID: e.ConversationID, ActorID: e.ActorID, Seq: e.Seq, CreatedAt: e.CreatedAt}

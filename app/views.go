@@ -32,11 +32,12 @@ type Me struct {
 	Bio          string    `json:"bio"`
 	DMPolicy     string    `json:"dm_policy"`
 	ShowPresence bool      `json:"show_presence"`
+	ReadReceipts bool      `json:"read_receipts"`
 	CreatedAt    time.Time `json:"created_at"`
 }
 
 func meView(u *parley.User) *Me {
-	return &Me{UserSummary: *summarize(u), Bio: u.Bio, DMPolicy: string(u.DMPolicy), ShowPresence: u.ShowPresence, CreatedAt: u.CreatedAt}
+	return &Me{UserSummary: *summarize(u), Bio: u.Bio, DMPolicy: string(u.DMPolicy), ShowPresence: u.ShowPresence, ReadReceipts: !u.HideReadReceipts, CreatedAt: u.CreatedAt}
 }
 
 // Profile is another user as the viewer may see them. When either blocks

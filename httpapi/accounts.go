@@ -80,11 +80,12 @@ func (s *Server) patchMe(w http.ResponseWriter, r *http.Request, actor *app.Acto
 		Bio          *string `json:"bio"`
 		DMPolicy     *string `json:"dm_policy"`
 		ShowPresence *bool   `json:"show_presence"`
+		ReadReceipts *bool   `json:"read_receipts"`
 	}
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	p := app.ProfileUpdate{DisplayName: in.DisplayName, Bio: in.Bio, ShowPresence: in.ShowPresence}
+	p := app.ProfileUpdate{DisplayName: in.DisplayName, Bio: in.Bio, ShowPresence: in.ShowPresence, ReadReceipts: in.ReadReceipts}
 	if in.DMPolicy != nil {
 		p.DMPolicy = ptr(parley.DMPolicy(*in.DMPolicy))
 	}
