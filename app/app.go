@@ -77,6 +77,7 @@ type App struct {
 	now    func() time.Time
 	notify func([]*parley.Event)
 	revoke func(userID string, sessionIDs []string)
+	obs    Observer
 	reads  *readBatcher
 	blobs  parley.BlobStore
 	media  *mediaState
@@ -121,6 +122,7 @@ func New(store parley.Store, cfg Config, opts ...Option) *App {
 		now:       time.Now,
 		notify:    func([]*parley.Event) {},
 		revoke:    func(string, []string) {},
+		obs:       NopObserver{},
 		reads:     newReadBatcher(),
 		cardSlots: make(chan struct{}, maxCardFetches),
 	}
@@ -128,8 +130,8 @@ func New(store parley.Store, cfg Config, opts ...Option) *App {
 		o(a)
 	}
 	a.media = newMediaState(cfg.Media.DecodeBudget)
-	a.loginByHandle = NewLimiter(float64(cfg.LoginPerHandle)/60, cfg.LoginPerHandle, a.now)
-	a.loginByAddress = NewLimiter(float64(cfg.LoginPerAddress)/60, cfg.LoginPerAddress, a.now)
+	a.loginByHandle = a.limiter("login_handle", float64(cfg.LoginPerHandle)/60, cfg.LoginPerHandle)
+	a.loginByAddress = a.limiter("login_address", float64(cfg.LoginPerAddress)/60, cfg.LoginPerAddress)
 	a.dummyHash = hashPassword("parley-dummy-password", a.cfg.Password)
 	return a
 }

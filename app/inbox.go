@@ -922,8 +922,10 @@ func contactUser(tx parley.Tx, it *parley.InboxItem) string {
 // and conversations whose assignee has not answered within the business's
 // reassign time go to another available agent. serve calls it every few
 // seconds; tests call it with a fake clock.
-func (a *App) InboxTick(ctx context.Context) error {
+func (a *App) InboxTick(ctx context.Context) (err error) {
 	now := a.clock()
+	var woken, reassigned int
+	defer func() { a.obs.InboxTick(woken, reassigned, err) }()
 	for {
 		var n int
 		err := a.update(ctx, func(w *writer) error {
@@ -950,11 +952,13 @@ func (a *App) InboxTick(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		woken += n
 		if n < 100 {
 			break
 		}
 	}
 	return a.update(ctx, func(w *writer) error {
+		reassigned = 0 // the store may run this more than once
 		items, err := w.Unanswered(now.Add(-time.Minute), 200)
 		if err != nil {
 			return err
@@ -1004,6 +1008,7 @@ func (a *App) InboxTick(ctx context.Context) error {
 			if err := inboxUpdated(w, it, it.BusinessID); err != nil {
 				return err
 			}
+			reassigned++
 		}
 		return nil
 	})

@@ -17,6 +17,8 @@ type Limiter struct {
 	now     func() time.Time
 	buckets map[string]*bucket
 	sweepAt time.Time
+	// refused, when set, is called after each refusal (for metrics).
+	refused func()
 }
 
 type bucket struct {
@@ -30,6 +32,13 @@ const maxBuckets = 100000
 // NewLimiter allows perSecond events per key, with bursts of burst.
 func NewLimiter(perSecond float64, burst int, now func() time.Time) *Limiter {
 	return &Limiter{limit: rate.Limit(perSecond), burst: burst, now: now, buckets: map[string]*bucket{}}
+}
+
+// limiter returns a Limiter whose refusals the observer counts under name.
+func (a *App) limiter(name string, perSecond float64, burst int) *Limiter {
+	l := NewLimiter(perSecond, burst, a.now)
+	l.refused = func() { a.obs.RateLimited(name) }
+	return l
 }
 
 // Allow takes one token for key. When none is left it returns false and how
@@ -48,6 +57,9 @@ func (l *Limiter) Allow(key string) (bool, time.Duration) {
 	r := b.lim.ReserveN(now, 1)
 	if d := r.DelayFrom(now); d > 0 {
 		r.CancelAt(now)
+		if l.refused != nil {
+			l.refused()
+		}
 		return false, time.Duration(math.Ceil(d.Seconds())) * time.Second
 	}
 	return true, 0

@@ -43,6 +43,7 @@ func checkClientID(id string) error {
 // Send appends a message to a conversation and returns it once it is
 // committed. created is false when ClientID repeated an earlier send.
 func (a *App) Send(ctx context.Context, actor *Actor, convID string, in SendInput) (view *MessageView, created bool, err error) {
+	defer a.observeSend()(&created, &err)
 	if in.Kind == "" {
 		in.Kind = parley.MessageText
 	}
@@ -535,5 +536,6 @@ func (a *App) moveMarker(ctx context.Context, actor *Actor, convID string, seq i
 		}
 		return w.event(e)
 	})
+	a.observeMarker(read, err)
 	return result, err
 }

@@ -90,6 +90,7 @@ func (a *App) runReads() {
 // runBatch runs a batch in one read transaction. A call's error is its own;
 // a failure to open the transaction is every call's.
 func (a *App) runBatch(batch []*readCall) {
+	a.obs.ReadBatch(len(batch))
 	defer func() {
 		for _, c := range batch {
 			close(c.done)

@@ -74,6 +74,9 @@ func (a *App) AddNote(ctx context.Context, ba *BusinessActor, convID, text strin
 		view = vs[0]
 		return businessEvent(w, &parley.Event{Type: EventNoteCreated, ConversationID: convID, ActorID: ba.agentID(), Data: mustJSON(view)}, ba.Business.ID)
 	})
+	if err == nil {
+		a.obs.NoteAdded()
+	}
 	return view, err
 }
 
