@@ -50,7 +50,22 @@ type BusinessSettings struct {
 	CSAT bool `json:"csat"`
 	// CSATQuestion is the text of that request.
 	CSATQuestion string `json:"csat_question,omitempty"`
+	// Views are saved views the whole team sees: named inbox filters.
+	Views []SavedView `json:"views,omitempty"`
 }
+
+// SavedView is a named inbox filter, as InboxQuery takes it.
+type SavedView struct {
+	Name     string `json:"name"`
+	View     string `json:"view,omitempty"`
+	Status   string `json:"status,omitempty"`
+	Team     string `json:"team,omitempty"`
+	Label    string `json:"label,omitempty"`
+	Assignee string `json:"assignee,omitempty"`
+}
+
+// maxSavedViews caps a business's saved views.
+const maxSavedViews = 50
 
 // SLATarget is a first-response and a resolution target in minutes (0: none).
 type SLATarget struct {
@@ -90,6 +105,33 @@ func (s *BusinessSettings) validate() error {
 	}
 	if len(s.AwayMessage) > 2000 || len(s.CSATQuestion) > 500 {
 		return parley.Invalid("away_message", "away_message has at most 2000 and csat_question at most 500 characters")
+	}
+	if len(s.Views) > maxSavedViews {
+		return parley.Invalid("views", "at most %d saved views", maxSavedViews)
+	}
+	names := map[string]bool{}
+	for i, v := range s.Views {
+		name, err := cleanText("views", v.Name, 60, false)
+		if err != nil {
+			return err
+		}
+		if name = strings.TrimSpace(name); name == "" || names[strings.ToLower(name)] {
+			return parley.Invalid("views", "saved views need distinct names")
+		}
+		names[strings.ToLower(name)] = true
+		s.Views[i].Name = name
+		if !slices.Contains([]string{"", "all", "mine", "unassigned", "overdue", "team"}, v.View) {
+			return parley.Invalid("views", "view %q: view is mine, unassigned, team, overdue or all", name)
+		}
+		if v.Status != "" && !parley.InboxStatus(v.Status).Valid() {
+			return parley.Invalid("views", "view %q: status is open, pending, snoozed or resolved", name)
+		}
+		if v.View == "team" && v.Team == "" {
+			return parley.Invalid("views", "view %q: a team view names its team", name)
+		}
+		if len(v.Team) > 64 || len(v.Label) > maxLabelLen || len(v.Assignee) > 64 {
+			return parley.Invalid("views", "view %q: team, label or assignee too long", name)
+		}
 	}
 	for p, t := range s.SLA {
 		if !slices.Contains(Priorities, p) {

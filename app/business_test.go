@@ -868,3 +868,27 @@ func TestContactsMerge(t *testing.T) {
 		t.Fatalf("contact %+v %v", full, err)
 	}
 }
+
+func TestSavedViews(t *testing.T) {
+	s := newShop(t)
+	_, ann := s.agent("ann", "Ann", true)
+	s.settings(func(st *app.BusinessSettings) {
+		st.Views = []app.SavedView{{Name: "VIP waiting", View: "unassigned", Label: "vip"}, {Name: "My pending", View: "mine", Status: "pending"}}
+	})
+	st, err := s.a.Settings(s.ctx, ann)
+	if err != nil || len(st.Views) != 2 || st.Views[0].Label != "vip" {
+		t.Fatalf("agents see saved views: %+v %v", st, err)
+	}
+	for _, bad := range [][]app.SavedView{
+		{{Name: ""}},
+		{{Name: "a"}, {Name: "A"}},
+		{{Name: "x", View: "everything"}},
+		{{Name: "x", Status: "closed"}},
+		{{Name: "x", View: "team"}},
+	} {
+		st.Views = bad
+		if _, err := s.a.PutSettings(s.ctx, s.admin, st); parley.ErrorCode(err) != parley.EInvalid {
+			t.Errorf("views %+v accepted: %v", bad, err)
+		}
+	}
+}
