@@ -35,6 +35,10 @@ type Options struct {
 	MaxBatch int
 	// ReadConns is the size of the read connection pool (default 2×CPUs).
 	ReadConns int
+	// OnCommit, when set, is told about every batch the committer ran
+	// (for metrics). It runs on the committer goroutine, between two
+	// batches: it must be quick and must not block.
+	OnCommit func(CommitInfo)
 }
 
 // DB is a Parley store on one SQLite file.
@@ -67,6 +71,7 @@ type DB struct {
 	// committer goroutine touches it.
 	lastFailed bool
 	maxBatch   int
+	onCommit   func(CommitInfo)
 	done       chan struct{}
 	closeMu    sync.RWMutex
 	closed     bool
@@ -139,7 +144,7 @@ func Open(path string, opts Options) (*DB, error) {
 	db := &DB{
 		path: path, write: write, read: read, ckpt: ckpt, stopCkpt: make(chan struct{}), ckptDone: make(chan struct{}),
 		wstmts: map[string]*sql.Stmt{}, rstmts: map[string]*sql.Stmt{},
-		reqs: make(chan *updateReq, opts.MaxBatch), maxBatch: opts.MaxBatch,
+		reqs: make(chan *updateReq, opts.MaxBatch), maxBatch: opts.MaxBatch, onCommit: opts.OnCommit,
 		done: make(chan struct{}), cache: newWriteCache(),
 	}
 	if err := db.migrate(context.Background()); err != nil {
@@ -251,36 +256,50 @@ func (db *DB) commitLoop() {
 // its own writes. After a failed batch the next one starts on the slow
 // path, so a stream of refused sends does not pay for everything twice.
 func (db *DB) runBatch(batch []*updateReq) {
+	info := CommitInfo{Updates: len(batch)}
+	start := time.Now()
 	if !db.lastFailed {
-		if errs, ok := db.tryBatch(batch, false); ok {
-			db.answer(batch, errs)
+		if errs, ok := db.tryBatch(batch, false, &info); ok {
+			db.answer(batch, errs, start, &info)
 			return
 		}
+		info.Retried = true
 	}
-	errs, _ := db.tryBatch(batch, true)
+	errs, _ := db.tryBatch(batch, true, &info)
 	db.lastFailed = false
 	for _, err := range errs {
 		if err != nil {
 			db.lastFailed = true
 		}
 	}
-	db.answer(batch, errs)
+	db.answer(batch, errs, start, &info)
 }
 
-func (db *DB) answer(batch []*updateReq, errs []error) {
+func (db *DB) answer(batch []*updateReq, errs []error, start time.Time, info *CommitInfo) {
 	for i, r := range batch {
 		r.errc <- errs[i]
+	}
+	if db.onCommit != nil {
+		info.Duration = time.Since(start)
+		for _, err := range errs {
+			if err != nil {
+				info.Failed++
+			}
+		}
+		db.onCommit(*info)
 	}
 }
 
 // tryBatch runs a batch in one transaction. Without savepoints it gives up
 // (ok false, nothing committed) at the first failing fn; with them it runs
 // everything and commits what succeeded. A commit failure fails them all.
-func (db *DB) tryBatch(batch []*updateReq, savepoints bool) (errs []error, ok bool) {
+// It notes in info how long the commit took, or where the batch failed.
+func (db *DB) tryBatch(batch []*updateReq, savepoints bool, info *CommitInfo) (errs []error, ok bool) {
 	ctx := context.Background()
 	errs = make([]error, len(batch))
 	stx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
+		info.FailedAt = "begin"
 		for i := range errs {
 			errs[i] = fmt.Errorf("begin: %w", err)
 		}
@@ -296,6 +315,7 @@ func (db *DB) tryBatch(batch []*updateReq, savepoints bool) (errs []error, ok bo
 		if savepoints {
 			errs[i] = db.runOne(t, r)
 			if t.broken {
+				info.FailedAt = "rollback"
 				stx.Rollback()
 				db.cache.reset()
 				for j := range errs {
@@ -310,6 +330,7 @@ func (db *DB) tryBatch(batch []*updateReq, savepoints bool) (errs []error, ok bo
 		}
 	}
 	if _, err := t.exec(`UPDATE positions SET next = ? WHERE id = 1`, db.pos); err != nil {
+		info.FailedAt = "save_position"
 		stx.Rollback()
 		db.cache.reset()
 		for i := range errs {
@@ -317,7 +338,11 @@ func (db *DB) tryBatch(batch []*updateReq, savepoints bool) (errs []error, ok bo
 		}
 		return errs, true
 	}
-	if err := stx.Commit(); err != nil {
+	cstart := time.Now()
+	err = stx.Commit()
+	info.Commit = time.Since(cstart)
+	if err != nil {
+		info.FailedAt = "commit"
 		stx.Rollback()
 		db.cache.reset()
 		for i := range errs {
