@@ -67,6 +67,7 @@ func (d *Device) push(e *app.SyncEvent) {
 	select {
 	case d.pushC <- e:
 	default:
+		d.hub.obs.EphemeralDropped()
 	}
 	d.kicked()
 }

@@ -47,6 +47,7 @@ type Hub struct {
 	log *slog.Logger
 	sub parley.Subscription
 	aud *audienceCache
+	obs Observer
 
 	mu      sync.Mutex
 	users   map[string]map[*Device]struct{}
@@ -63,12 +64,42 @@ type ticket struct {
 // TicketTTL is how long a stream ticket may wait to be used.
 const TicketTTL = 30 * time.Second
 
+// Observer is told what the hub gave up on or refused, for metrics. Its
+// methods run on the bus delivery goroutine and in requests: they must be
+// quick and must not block.
+type Observer interface {
+	// EphemeralDropped reports a typing or presence event not queued for
+	// a device whose queue was full.
+	EphemeralDropped()
+	// NotificationsLost reports that the bus dropped notifications for
+	// this node, so every local device was woken to sync.
+	NotificationsLost()
+	// RateLimited reports a refusal by the named limit
+	// ("stream_tickets": too many tickets waiting).
+	RateLimited(limit string)
+}
+
+type nopObserver struct{}
+
+func (nopObserver) EphemeralDropped()  {}
+func (nopObserver) NotificationsLost() {}
+func (nopObserver) RateLimited(string) {}
+
+// Option configures a Hub.
+type Option func(*Hub)
+
+// WithObserver sets the hub's observer.
+func WithObserver(o Observer) Option { return func(h *Hub) { h.obs = o } }
+
 // New returns a hub subscribed to bus. Call Publish from the app's notifier.
-func New(a *app.App, bus parley.Bus, log *slog.Logger) (*Hub, error) {
+func New(a *app.App, bus parley.Bus, log *slog.Logger, opts ...Option) (*Hub, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	h := &Hub{app: a, bus: bus, log: log, aud: newAudienceCache(), users: map[string]map[*Device]struct{}{}, streams: map[string]int{}, tickets: map[string]ticket{}}
+	h := &Hub{app: a, bus: bus, log: log, aud: newAudienceCache(), obs: nopObserver{}, users: map[string]map[*Device]struct{}{}, streams: map[string]int{}, tickets: map[string]ticket{}}
+	for _, o := range opts {
+		o(h)
+	}
 	sub, err := bus.Subscribe(Subject, h.receive)
 	if err != nil {
 		return nil, err
@@ -126,6 +157,7 @@ func (h *Hub) RevokeSessions(userID string, sessionIDs []string) {
 // so every local device syncs.
 func (h *Hub) receive(data []byte) {
 	if data == nil {
+		h.obs.NotificationsLost()
 		h.aud.clear()
 		h.wakeAll()
 		// A dropped notification may have been a revocation: check every
@@ -356,6 +388,7 @@ func (h *Hub) IssueTicket(actor *app.Actor) (string, time.Time, error) {
 		}
 	}
 	if mine >= maxTicketsPerSession || len(h.tickets) >= maxTickets {
+		h.obs.RateLimited("stream_tickets")
 		return "", time.Time{}, &parley.Error{Code: parley.ERateLimited, Message: "too many stream tickets waiting; use one first", RetryAfter: TicketTTL}
 	}
 	h.tickets[t] = ticket{actor: actor, expires: exp}

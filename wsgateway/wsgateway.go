@@ -53,6 +53,9 @@ type Options struct {
 	// PingInterval is how often the server pings to detect dead
 	// connections (default 30 s).
 	PingInterval time.Duration
+	// Observer, when set, is told about streams and the events they
+	// deliver (for metrics).
+	Observer Observer
 }
 
 // Gateway serves streams.
@@ -77,6 +80,9 @@ func New(a *app.App, hub *realtime.Hub, opts Options) *Gateway {
 	}
 	if opts.PingInterval <= 0 {
 		opts.PingInterval = 30 * time.Second
+	}
+	if opts.Observer == nil {
+		opts.Observer = nopObserver{}
 	}
 	return &Gateway{app: a, hub: hub, opts: opts, log: opts.Logger}
 }
@@ -134,6 +140,7 @@ func (g *Gateway) Stream(w http.ResponseWriter, r *http.Request, actor *app.Acto
 		ws.Close(websocket.StatusGoingAway, "server shutting down: reconnect with since")
 		return nil
 	}
+	g.opts.Observer.StreamOpened()
 	ws.SetReadLimit(MaxFrame)
 	ctx, cancel := context.WithCancel(context.Background())
 	wctx, wcancel := context.WithCancel(ctx)
@@ -161,6 +168,10 @@ func (g *Gateway) Stream(w http.ResponseWriter, r *http.Request, actor *app.Acto
 		g.hub.Unregister(dev)
 		st.waitIdle()
 		ws.CloseNow()
+		st.mu.Lock()
+		code := st.closeCode
+		st.mu.Unlock()
+		g.opts.Observer.StreamClosed(int(code))
 	}()
 	return nil
 }
@@ -216,6 +227,8 @@ type stream struct {
 	replies  []reply       // answers to client frames, bounded
 	pingNow  bool
 	finished bool // the stream was closed by the writer
+	// closeCode is the code the writer closed the stream with.
+	closeCode websocket.StatusCode
 	pos      int64
 	first    bool
 	// typing records, for the reader only, when this stream last announced
@@ -354,6 +367,7 @@ func (s *stream) writeLoop() {
 		if stop {
 			s.mu.Lock()
 			s.finished = true // no new writer from now on
+			s.closeCode = status
 			s.mu.Unlock()
 			s.g.close(s.ws, status, reason)
 			s.cancel()
@@ -440,6 +454,7 @@ func (s *stream) writeDue() (websocket.StatusCode, string, bool) {
 			if err := s.write(e); err != nil {
 				return s.writeFailed(err)
 			}
+			g.opts.Observer.Delivered(true)
 		default:
 			pushed = false
 		}
@@ -493,6 +508,7 @@ func (s *stream) syncAll() (websocket.StatusCode, string, bool) {
 			if err := s.write(e); err != nil {
 				return s.writeFailed(err)
 			}
+			g.opts.Observer.Delivered(false)
 		}
 		s.pos = page.Next
 		if !page.More {
