@@ -48,4 +48,7 @@ type Event struct {
 	CreatedAt      time.Time
 	// Audience, for ephemeral events only, lists the users they go to.
 	Audience []string
+	// As, for ephemeral events to a business's team, is the business the
+	// audience acts for (devices see it as SyncEvent.As).
+	As string
 }

@@ -382,10 +382,23 @@ func (a *App) PutAgent(ctx context.Context, ba *BusinessActor, handle string, ch
 		if err := agentsChanged(w, ba.Business.ID, ba.agentID()); err != nil {
 			return err
 		}
-		view = &AgentView{User: summarize(u), Role: string(ag.Role), Away: ag.Away, Online: a.isOnline(u.ID), MaxOpen: ag.MaxOpen, Teams: []string{}, CreatedAt: ag.CreatedAt}
+		view = &AgentView{User: summarize(u)}
 		return nil
 	})
-	return view, err
+	if err != nil {
+		return nil, err
+	}
+	// The same view as the team list, load and teams included.
+	all, err := a.Agents(ctx, ba)
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range all {
+		if v.User != nil && v.User.ID == view.User.ID {
+			return v, nil
+		}
+	}
+	return nil, parley.Errorf(parley.ENotFound, "not a member of the team")
 }
 
 // RemoveAgent takes a user off the business's team: from the commit on

@@ -110,7 +110,11 @@ func (a *App) businessReplied(w *writer, c *parley.Conversation, it *parley.Inbo
 		return err
 	}
 	if changed {
-		return inboxUpdated(w, it, m.SenderID)
+		who := m.SenderID
+		if actor.Agent != nil {
+			who = actor.Agent.ID
+		}
+		return inboxUpdated(w, it, who)
 	}
 	return nil
 }
@@ -446,6 +450,17 @@ func itemViews(tx parley.Tx, items []*parley.InboxItem, now time.Time) ([]*Inbox
 			}
 		}
 	}
+	lasts := map[string]*parley.Message{}
+	for _, it := range items {
+		last, err := tx.Messages(parley.MessageRange{ConversationID: it.ConversationID, Limit: 1, Descending: true})
+		if err != nil {
+			return nil, err
+		}
+		if len(last) == 1 {
+			lasts[it.ConversationID] = last[0]
+			userIDs[last[0].SenderID] = true
+		}
+	}
 	users, err := tx.UsersByIDs(keys(userIDs))
 	if err != nil {
 		return nil, err
@@ -471,14 +486,15 @@ func itemViews(tx parley.Tx, items []*parley.InboxItem, now time.Time) ([]*Inbox
 		if ct := contacts[it.ContactID]; ct != nil {
 			v.Contact = &ContactSummary{ID: ct.ID, Name: ct.Name, User: summarize(users[ct.UserID])}
 		}
-		last, err := tx.Messages(parley.MessageRange{ConversationID: it.ConversationID, Limit: 1, Descending: true})
-		if err != nil {
-			return nil, err
-		}
-		if len(last) == 1 {
-			m := last[0]
-			v.LastMessage = &MessageView{ID: m.ID, ConversationID: m.ConversationID, Seq: m.Seq, Sender: &UserSummary{ID: m.SenderID},
+		if m := lasts[it.ConversationID]; m != nil {
+			v.LastMessage = &MessageView{ID: m.ID, ConversationID: m.ConversationID, Seq: m.Seq, Sender: summarize(users[m.SenderID]),
 				Kind: string(m.Kind), Text: truncate(m.Text, 140), CreatedAt: m.CreatedAt, Deleted: m.DeletedAt != nil}
+			if v.LastMessage.Sender == nil {
+				v.LastMessage.Sender = &UserSummary{ID: m.SenderID}
+			}
+			if m.DeletedAt != nil {
+				v.LastMessage.Text = ""
+			}
 		}
 		out = append(out, v)
 	}

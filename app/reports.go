@@ -49,6 +49,10 @@ type ReportRow struct {
 	ResolutionBreaches int          `json:"resolution_breaches"`
 	CSATCount          int          `json:"csat_count"`
 	CSATAverage        float64      `json:"csat_average"`
+	CSATHistogram      [5]int       `json:"csat_histogram"`
+	// Assigned counts assignments to the agent (or into the team),
+	// automatic and by hand; Opened is counted for the business and teams.
+	Assigned int `json:"assigned"`
 
 	firstMS, resolveMS []int64
 	csatSum            int64
@@ -129,7 +133,7 @@ func (a *App) InboxReport(ctx context.Context, ba *BusinessActor, from, to time.
 		var after int64
 		for {
 			rows, err := tx.Audit(parley.AuditFilter{BusinessID: ba.Business.ID, From: from, To: to, AfterID: after, Limit: 5000,
-				Actions: []string{parley.AuditOpened, parley.AuditFirstResponse, parley.AuditResolved, parley.AuditCSAT}})
+				Actions: []string{parley.AuditOpened, parley.AuditFirstResponse, parley.AuditResolved, parley.AuditCSAT, parley.AuditAssigned}})
 			if err != nil {
 				return err
 			}
@@ -168,12 +172,21 @@ func (a *App) InboxReport(ctx context.Context, ba *BusinessActor, from, to time.
 						}
 					}
 				case parley.AuditCSAT:
-					if r.Value >= 1 && r.Value <= 5 {
-						rep.CSATHistogram[r.Value-1]++
+					if r.Value < 1 || r.Value > 5 {
+						break
 					}
+					rep.CSATHistogram[r.Value-1]++
 					for _, row := range rowsFor(r.AgentID, r.TeamID) {
 						row.CSATCount++
 						row.csatSum += r.Value
+						row.CSATHistogram[r.Value-1]++
+					}
+				case parley.AuditAssigned:
+					if r.AgentID == "" && r.TeamID == "" {
+						break // an unassignment
+					}
+					for _, row := range rowsFor(r.AgentID, r.TeamID) {
+						row.Assigned++
 					}
 				}
 				after = r.ID

@@ -341,7 +341,7 @@ func (a *App) AudienceOf(ctx context.Context, convID string) ([]string, error) {
 // silence the group). The event is ephemeral: it goes to the notifier and is
 // never stored.
 func (a *App) Typing(ctx context.Context, actor *Actor, convID string, typing bool) error {
-	var ev *parley.Event
+	var ev, teamEv *parley.Event
 	err := a.view(ctx, func(tx parley.Tx) error {
 		c, _, err := activeMembership(tx, convID, actor.User.ID)
 		if err != nil {
@@ -358,13 +358,15 @@ func (a *App) Typing(ctx context.Context, actor *Actor, convID string, typing bo
 			}
 			if other.Status == parley.StatusActive {
 				audience = []string{other.UserID}
-				// A customer typing to a business shows in its team's inbox.
+				// A customer typing to a business shows in its team's
+				// inbox, tagged with the business like the team's sync.
 				if it, err := tx.InboxItem(c.ID); err == nil && it.BusinessID == other.UserID {
 					team, err := activeAgentIDs(tx, it.BusinessID)
 					if err != nil {
 						return err
 					}
-					audience = append(audience, team...)
+					teamEv = &parley.Event{Type: parley.EventTyping, ConversationID: c.ID, ActorID: actor.User.ID,
+						Data: mustJSON(map[string]bool{"typing": typing}), CreatedAt: a.clock(), Audience: team, As: it.BusinessID}
 				} else if err != nil && !parley.IsNotFound(err) {
 					return err
 				}
@@ -389,6 +391,9 @@ func (a *App) Typing(ctx context.Context, actor *Actor, convID string, typing bo
 	}
 	if len(ev.Audience) > 0 {
 		a.notify([]*parley.Event{ev})
+	}
+	if teamEv != nil && len(teamEv.Audience) > 0 {
+		a.notify([]*parley.Event{teamEv})
 	}
 	return nil
 }

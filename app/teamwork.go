@@ -419,7 +419,8 @@ func (a *App) InboxPresence(ctx context.Context, ba *BusinessActor, convID, stat
 	}
 	if len(audience) > 0 {
 		a.notify([]*parley.Event{{Type: EventInboxPresence, ConversationID: convID, ActorID: ba.agentID(),
-			Data: mustJSON(map[string]string{"state": state, "business": ba.Business.ID}), CreatedAt: a.clock(), Audience: audience}})
+			Data: mustJSON(map[string]string{"state": state, "business": ba.Business.ID}), CreatedAt: a.clock(), Audience: audience,
+			As: ba.Business.ID}})
 	}
 	if state == "typing" || state == "left" {
 		if err := a.Typing(ctx, ba.Actor, convID, state == "typing"); err != nil && parley.ErrorCode(err) != parley.EForbidden {

@@ -303,7 +303,8 @@ func (s *Server) audit(w http.ResponseWriter, r *http.Request, ba *app.BusinessA
 	return writeJSON(w, http.StatusOK, map[string]any{"items": rows})
 }
 
-func queryTime(r *http.Request, name string) (time.Time, error) {
+// queryTime reads an RFC 3339 time, or a date meaning its midnight in loc.
+func queryTime(r *http.Request, name string, loc *time.Location) (time.Time, error) {
 	v := r.URL.Query().Get(name)
 	if v == "" {
 		return time.Time{}, nil
@@ -311,7 +312,7 @@ func queryTime(r *http.Request, name string) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, v); err == nil {
 		return t, nil
 	}
-	t, err := time.Parse(time.DateOnly, v)
+	t, err := time.ParseInLocation(time.DateOnly, v, loc)
 	if err != nil {
 		return time.Time{}, parley.Invalid(name, "%s is an RFC 3339 time or a date like 2026-11-27", name)
 	}
@@ -321,15 +322,23 @@ func queryTime(r *http.Request, name string) (time.Time, error) {
 // inboxReport serves the inbox report as JSON, or as CSV (one row per agent
 // and team, then the totals) with format=csv.
 func (s *Server) inboxReport(w http.ResponseWriter, r *http.Request, ba *app.BusinessActor) error {
-	from, err := queryTime(r, "from")
-	if err != nil {
-		return err
-	}
-	to, err := queryTime(r, "to")
-	if err != nil {
-		return err
-	}
 	q := r.URL.Query()
+	// Dates are midnights in the report's zone (an unknown zone is
+	// refused by the app below).
+	loc := time.UTC
+	if tz := q.Get("tz"); tz != "" && tz != "Local" {
+		if l, err := time.LoadLocation(tz); err == nil {
+			loc = l
+		}
+	}
+	from, err := queryTime(r, "from", loc)
+	if err != nil {
+		return err
+	}
+	to, err := queryTime(r, "to", loc)
+	if err != nil {
+		return err
+	}
 	rep, err := s.app.InboxReport(r.Context(), ba, from, to, q.Get("bucket"), q.Get("tz"))
 	if err != nil {
 		return err

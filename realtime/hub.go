@@ -32,6 +32,7 @@ type notification struct {
 	ActorID        string          `json:"a,omitempty"`
 	Audience       []string        `json:"aud,omitempty"`
 	Data           json.RawMessage `json:"d,omitempty"`
+	As             string          `json:"as,omitempty"`
 	CreatedAt      time.Time       `json:"at"`
 }
 
@@ -114,7 +115,7 @@ func New(a *app.App, bus parley.Bus, log *slog.Logger, opts ...Option) (*Hub, er
 func (h *Hub) Publish(events []*parley.Event) {
 	for _, e := range events {
 		n := notification{Type: e.Type, Pos: e.Pos, ConversationID: e.ConversationID, UserID: e.UserID,
-			ActorID: e.ActorID, Audience: e.Audience, CreatedAt: e.CreatedAt}
+			ActorID: e.ActorID, Audience: e.Audience, As: e.As, CreatedAt: e.CreatedAt}
 		switch {
 		case e.Pos == 0: // ephemeral: the payload travels with it
 			n.Data = e.Data
@@ -175,7 +176,7 @@ func (h *Hub) receive(data []byte) {
 	case n.Type == typeRevokeSessions:
 		h.revoke(n.UserID, n.Audience)
 	case n.Pos == 0: // ephemeral
-		ev := &app.SyncEvent{Type: n.Type, ConversationID: n.ConversationID, ActorID: n.ActorID, Data: n.Data, CreatedAt: n.CreatedAt}
+		ev := &app.SyncEvent{Type: n.Type, ConversationID: n.ConversationID, ActorID: n.ActorID, Data: n.Data, As: n.As, CreatedAt: n.CreatedAt}
 		for _, u := range n.Audience {
 			h.forUser(u, func(d *Device) { d.push(ev) })
 		}
