@@ -531,7 +531,8 @@ func (a *App) moveMarker(ctx context.Context, actor *Actor, convID string, seq i
 			return err
 		}
 		e := &parley.Event{Type: typ, ConversationID: c.ID, ActorID: actor.User.ID, Seq: seq}
-		if me.Status != parley.StatusActive || refuseIfBlocked(w, c, actor.User.ID) != nil {
+		if me.Status != parley.StatusActive || refuseIfBlocked(w, c, actor.User.ID) != nil ||
+			(read && actor.User.HideReadReceipts) {
 			e.UserID = actor.User.ID // the marker stays private
 		}
 		return w.event(e)
