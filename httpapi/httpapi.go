@@ -40,6 +40,7 @@ type Server struct {
 	trustProxy bool
 	hub        *realtime.Hub
 	streamer   Streamer
+	obs        Observer
 	// patterns are the routes in the order registered; the OpenAPI test
 	// compares them with openapi.json.
 	patterns []string
@@ -55,6 +56,9 @@ type Options struct {
 	Hub *realtime.Hub
 	// Streamer, when set with Hub, serves GET /api/v1/stream.
 	Streamer Streamer
+	// Observer, when set, is told about every request and long-poll
+	// (for metrics).
+	Observer Observer
 }
 
 // New returns the API handler for a.
@@ -62,7 +66,10 @@ func New(a *app.App, opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	s := &Server{app: a, log: opts.Logger, mux: http.NewServeMux(), trustProxy: opts.TrustProxy, hub: opts.Hub, streamer: opts.Streamer}
+	if opts.Observer == nil {
+		opts.Observer = nopObserver{}
+	}
+	s := &Server{app: a, log: opts.Logger, mux: http.NewServeMux(), trustProxy: opts.TrustProxy, hub: opts.Hub, streamer: opts.Streamer, obs: opts.Observer}
 	s.routes()
 	return s
 }
@@ -90,7 +97,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				s.problem(rw, r, errors.New("panic"))
 			}
 		}
-		s.log.Debug("request", "rid", rid, "method", r.Method, "path", r.URL.Path, "status", rw.status, "dur", time.Since(start))
+		d := time.Since(start)
+		if s.obs != nil { // nil in tests that build a bare Server
+			// r.Pattern, set by the router, is the route: never the
+			// path, so that ids do not become metric labels.
+			s.obs.Request(r.Pattern, rw.status, d)
+		}
+		s.log.Debug("request", "rid", rid, "method", r.Method, "path", r.URL.Path, "status", rw.status, "dur", d)
 	}()
 	s.mux.ServeHTTP(rw, r)
 }

@@ -37,17 +37,24 @@ func (s *Server) sync(w http.ResponseWriter, r *http.Request, actor *app.Actor) 
 	if err != nil {
 		return err
 	}
+	answer := func(page *app.SyncPage) error {
+		s.obs.Synced(len(page.Events))
+		return writeJSON(w, http.StatusOK, page)
+	}
 	if s.hub == nil || timeout == 0 {
 		page, err := s.app.Sync(r.Context(), actor, since, int(limit))
 		if err != nil {
 			return err
 		}
-		return writeJSON(w, http.StatusOK, page)
+		return answer(page)
 	}
 	// Register first, so that a change committed between the first query
 	// and the wait still wakes us.
 	dev := s.hub.Register(actor, nil, true)
 	defer s.hub.Unregister(dev)
+	result := PollError
+	s.obs.PollStarted()
+	defer func() { s.obs.PollEnded(result) }()
 	ctx, cancel := context.WithTimeout(r.Context(), time.Duration(timeout)*time.Second)
 	defer cancel()
 	for {
@@ -56,21 +63,29 @@ func (s *Server) sync(w http.ResponseWriter, r *http.Request, actor *app.Actor) 
 			return err
 		}
 		if len(page.Events) > 0 || page.Limited || ctx.Err() != nil {
-			return writeJSON(w, http.StatusOK, page)
+			result = PollChanges
+			if len(page.Events) == 0 && !page.Limited {
+				result = PollTimeout
+			}
+			return answer(page)
 		}
 		if !dev.Wait(ctx) {
 			select {
 			case <-dev.Revoked():
 				if dev.ShuttingDown() {
-					return writeJSON(w, http.StatusOK, page) // retry elsewhere or later
+					result = PollShutdown
+					return answer(page) // retry elsewhere or later
 				}
+				result = PollSessionEnded
 				return parley.Errorf(parley.EUnauthorized, "the session ended")
 			default:
 			}
 			if r.Context().Err() != nil {
+				result = PollClientGone
 				return nil // the client went away
 			}
-			return writeJSON(w, http.StatusOK, page) // timeout: nothing new
+			result = PollTimeout
+			return answer(page) // timeout: nothing new
 		}
 	}
 }

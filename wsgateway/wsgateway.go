@@ -367,7 +367,9 @@ func (s *stream) writeLoop() {
 		if stop {
 			s.mu.Lock()
 			s.finished = true // no new writer from now on
-			s.closeCode = status
+			if status != websocket.StatusNormalClosure { // 1000: the client went
+				s.closeCode = status
+			}
 			s.mu.Unlock()
 			s.g.close(s.ws, status, reason)
 			s.cancel()
