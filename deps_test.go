@@ -63,7 +63,7 @@ func packages(t *testing.T) map[string]struct {
 // TestDependencies enforces the layering of DESIGN.md §4: the root package
 // uses the standard library only; rules live in app, which knows no store
 // or transport; transports never import a concrete store; stores know no
-// rules or transports.
+// rules or transports; only package metrics imports Prometheus.
 func TestDependencies(t *testing.T) {
 	pkgs := packages(t)
 	if _, err := os.Stat("go.mod"); err != nil {
@@ -102,6 +102,11 @@ func TestDependencies(t *testing.T) {
 				if strings.HasPrefix(rel, "store/") || rel == "server" {
 					t.Errorf("%s imports %s; transports never import a concrete store", dir, imp)
 				}
+			}
+			// Only package metrics speaks Prometheus; the others report
+			// through observer interfaces it implements.
+			if strings.HasPrefix(imp, "github.com/prometheus/") && dir != "metrics" {
+				t.Errorf("%s imports %s; report through an observer that package metrics implements", dir, imp)
 			}
 		}
 	}
