@@ -169,7 +169,7 @@ func (g *Gateway) Stream(w http.ResponseWriter, r *http.Request, actor *app.Acto
 		st.waitIdle()
 		ws.CloseNow()
 		st.mu.Lock()
-		code := st.closeCode
+		code := st.closedAs
 		st.mu.Unlock()
 		g.opts.Observer.StreamClosed(int(code))
 	}()
@@ -227,8 +227,8 @@ type stream struct {
 	replies  []reply       // answers to client frames, bounded
 	pingNow  bool
 	finished bool // the stream was closed by the writer
-	// closeCode is the code the writer closed the stream with.
-	closeCode websocket.StatusCode
+	// closedAs is the code the writer closed with, for metrics.
+	closedAs websocket.StatusCode
 	pos      int64
 	first    bool
 	// typing records, for the reader only, when this stream last announced
@@ -367,8 +367,9 @@ func (s *stream) writeLoop() {
 		if stop {
 			s.mu.Lock()
 			s.finished = true // no new writer from now on
-			if status != websocket.StatusNormalClosure { // 1000: the client went
-				s.closeCode = status
+			// 1000 means the client went: a close of the client's.
+			if status != websocket.StatusNormalClosure {
+				s.closedAs = status
 			}
 			s.mu.Unlock()
 			s.g.close(s.ws, status, reason)
