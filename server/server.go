@@ -22,6 +22,7 @@ import (
 	"github.com/parleyhq/parley/blob"
 	"github.com/parleyhq/parley/bus/inproc"
 	"github.com/parleyhq/parley/httpapi"
+	"github.com/parleyhq/parley/metrics"
 	"github.com/parleyhq/parley/outbound"
 	"github.com/parleyhq/parley/realtime"
 	"github.com/parleyhq/parley/store/sqlite"
@@ -50,6 +51,12 @@ type Config struct {
 	// DebugListen, when set, is a second address serving Go's profiler
 	// (/debug/pprof/). Keep it on loopback: it is not authenticated.
 	DebugListen string
+	// MetricsListen says where GET /metrics is served
+	// (PARLEY_METRICS_LISTEN): empty for the main listener, an address
+	// for a listener of its own (and not the main one), "off" for
+	// nowhere. The endpoint is not authenticated: on the main listener,
+	// restrict it at the reverse proxy.
+	MetricsListen string
 	// App holds the rule limits.
 	App app.Config
 	// NoLinkPreviews turns link cards off (PARLEY_LINK_PREVIEWS=false):
@@ -75,12 +82,15 @@ type Server struct {
 	App      *app.App
 	Bus      parley.Bus
 	Hub      *realtime.Hub
+	Metrics  *metrics.Metrics // this node's, on a registry of its own
 	blobs    parley.BlobStore
 	gateway  *wsgateway.Gateway
 	ln       net.Listener
 	http     *http.Server
 	debugLn  net.Listener
 	debug    *http.Server
+	promLn   net.Listener // PARLEY_METRICS_LISTEN's, when set
+	prom     *http.Server
 	stopGC   chan struct{}
 	stopOnce sync.Once
 	bg       sync.WaitGroup // the background loops, which use the store
@@ -126,7 +136,10 @@ func (s *Server) inboxTimers() {
 }
 
 // OpenStore opens the store that cfg names, creating the data directory.
-func OpenStore(cfg Config) (parley.Store, error) {
+func OpenStore(cfg Config) (parley.Store, error) { return openStore(cfg, nil) }
+
+// openStore opens the store, reporting its commits to m when m is set.
+func openStore(cfg Config, m *metrics.Metrics) (parley.Store, error) {
 	path, err := sqlitePath(cfg)
 	if err != nil {
 		return nil, err
@@ -134,7 +147,21 @@ func OpenStore(cfg Config) (parley.Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	return sqlite.Open(path, sqlite.Options{})
+	var opts sqlite.Options
+	if m != nil {
+		opts.OnCommit = func(c sqlite.CommitInfo) {
+			m.Committed(metrics.Batch{Updates: c.Updates, Failed: c.Failed, Retried: c.Retried,
+				Duration: c.Duration, Commit: c.Commit, FailedAt: c.FailedAt})
+		}
+	}
+	db, err := sqlite.Open(path, opts)
+	if err != nil {
+		return nil, err
+	}
+	if m != nil {
+		m.WatchPools(db.PoolStats)
+	}
+	return db, nil
 }
 
 func sqlitePath(cfg Config) (string, error) {
@@ -160,7 +187,11 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	st, err := OpenStore(cfg)
+	if err := checkMetricsListen(cfg); err != nil {
+		return nil, err
+	}
+	m := metrics.New()
+	st, err := openStore(cfg, m)
 	if err != nil {
 		return nil, err
 	}
@@ -178,7 +209,8 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 	var hub *realtime.Hub
 	opts := []app.Option{app.WithLogger(log), app.WithBlobs(blobs),
 		app.WithNotify(func(evs []*parley.Event) { hub.Publish(evs) }),
-		app.WithRevoke(func(user string, sessions []string) { hub.RevokeSessions(user, sessions) })}
+		app.WithRevoke(func(user string, sessions []string) { hub.RevokeSessions(user, sessions) }),
+		app.WithObserver(m)}
 	if cfg.Clock != nil {
 		opts = append(opts, app.WithClock(cfg.Clock))
 	}
@@ -193,7 +225,7 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 		}))
 	}
 	a := app.New(st, cfg.App, opts...)
-	if hub, err = realtime.New(a, bus, log); err != nil {
+	if hub, err = realtime.New(a, bus, log, realtime.WithObserver(m)); err != nil {
 		bus.Close()
 		st.Close()
 		return nil, err
@@ -205,10 +237,21 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 		st.Close()
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
-	gw := wsgateway.New(a, hub, wsgateway.Options{Logger: log, OriginPatterns: cfg.AllowedOrigins, WriteTimeout: cfg.StreamWriteTimeout})
-	api := httpapi.New(a, httpapi.Options{Logger: log, TrustProxy: cfg.TrustProxy, Hub: hub, Streamer: gw})
-	s := &Server{cfg: cfg, log: log, Store: st, App: a, Bus: bus, Hub: hub, blobs: blobs, gateway: gw, ln: ln,
-		stopGC: make(chan struct{})}
+	var promLn net.Listener
+	if cfg.MetricsListen != "" && cfg.MetricsListen != "off" {
+		if promLn, err = net.Listen("tcp", cfg.MetricsListen); err != nil {
+			ln.Close()
+			hub.Close()
+			bus.Close()
+			st.Close()
+			return nil, fmt.Errorf("metrics listen on %s: %w", cfg.MetricsListen, err)
+		}
+	}
+	m.WatchDevices(hub.Devices)
+	gw := wsgateway.New(a, hub, wsgateway.Options{Logger: log, OriginPatterns: cfg.AllowedOrigins, WriteTimeout: cfg.StreamWriteTimeout, Observer: m})
+	api := httpapi.New(a, httpapi.Options{Logger: log, TrustProxy: cfg.TrustProxy, Hub: hub, Streamer: gw, Observer: m})
+	s := &Server{cfg: cfg, log: log, Store: st, App: a, Bus: bus, Hub: hub, Metrics: m, blobs: blobs, gateway: gw, ln: ln,
+		promLn: promLn, stopGC: make(chan struct{})}
 	s.bg.Add(2)
 	go s.collectMedia()
 	go s.inboxTimers()
@@ -216,7 +259,15 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 	root.Handle("/api/", api)
 	root.Handle("/healthz", api)
 	root.Handle("/readyz", api)
-	root.Handle("/", web.Handler())
+	metricsHandler := m.Instrument("GET /metrics", m.Handler())
+	if cfg.MetricsListen == "" {
+		root.Handle("GET /metrics", metricsHandler)
+	} else if promLn != nil {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", metricsHandler)
+		s.prom = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	}
+	root.Handle("/", m.Instrument("web", web.Handler()))
 	s.http = &http.Server{
 		Handler:           root,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -227,6 +278,9 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	if cfg.DebugListen != "" {
 		if s.debugLn, err = net.Listen("tcp", cfg.DebugListen); err != nil {
+			if promLn != nil {
+				promLn.Close()
+			}
 			ln.Close()
 			hub.Close()
 			bus.Close()
@@ -244,6 +298,27 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 	return s, nil
 }
 
+// checkMetricsListen refuses a PARLEY_METRICS_LISTEN that is neither
+// empty, "off" nor a host:port.
+func checkMetricsListen(cfg Config) error {
+	if cfg.MetricsListen == "" || cfg.MetricsListen == "off" {
+		return nil
+	}
+	if _, _, err := net.SplitHostPort(cfg.MetricsListen); err != nil {
+		return fmt.Errorf("PARLEY_METRICS_LISTEN: %q is not host:port (or empty for the main listener, off for none): %w", cfg.MetricsListen, err)
+	}
+	return nil
+}
+
+// MetricsAddr is the address of the metrics listener, or "" when /metrics
+// is on the main listener or off.
+func (s *Server) MetricsAddr() string {
+	if s.promLn == nil {
+		return ""
+	}
+	return s.promLn.Addr().String()
+}
+
 // Addr is the address the server listens on (useful with port 0).
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
@@ -256,6 +331,10 @@ func (s *Server) Serve() error {
 	if s.debug != nil {
 		s.log.Info("profiler listening", "addr", s.debugLn.Addr().String())
 		go s.debug.Serve(s.debugLn)
+	}
+	if s.prom != nil {
+		s.log.Info("metrics listening", "addr", s.promLn.Addr().String())
+		go s.prom.Serve(s.promLn)
 	}
 	if err := s.http.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
@@ -273,9 +352,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	herr := s.Hub.Close()
 	werr := s.gateway.Wait(ctx)
 	err := s.http.Shutdown(ctx)
-	var derr error
+	var derr, merr error
 	if s.debug != nil {
 		derr = s.debug.Close()
 	}
-	return errors.Join(herr, werr, err, derr, s.Bus.Close(), s.Store.Close())
+	if s.prom != nil {
+		merr = s.prom.Close()
+	}
+	return errors.Join(herr, werr, err, derr, merr, s.Bus.Close(), s.Store.Close())
 }

@@ -159,6 +159,7 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	fs.StringVar(&cfg.DataDir, "data-dir", str("PARLEY_DATA_DIR", cfg.DataDir), "data directory (PARLEY_DATA_DIR)")
 	fs.StringVar(&cfg.DatabaseURL, "database-url", str("PARLEY_DATABASE_URL", ""), "database: empty for SQLite in the data dir, or sqlite:PATH (PARLEY_DATABASE_URL)")
 	fs.StringVar(&cfg.DebugListen, "debug-listen", str("PARLEY_DEBUG_LISTEN", ""), "address for Go's profiler (/debug/pprof/); off when empty, keep it on loopback (PARLEY_DEBUG_LISTEN)")
+	fs.StringVar(&cfg.MetricsListen, "metrics-listen", str("PARLEY_METRICS_LISTEN", ""), "where GET /metrics is served: empty for the main listener (restrict it at the proxy), host:port for its own listener, off for nowhere (PARLEY_METRICS_LISTEN)")
 	logLevel := fs.String("log-level", str("PARLEY_LOG_LEVEL", "info"), "debug, info, warn or error (PARLEY_LOG_LEVEL)")
 	fs.BoolVar(&cfg.TrustProxy, "trust-proxy", trust, "take client addresses from X-Forwarded-For (PARLEY_TRUST_PROXY)")
 	admins := fs.String("admins", str("PARLEY_ADMINS", ""), "comma-separated handles of the server's administrators (PARLEY_ADMINS)")
