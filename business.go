@@ -14,9 +14,12 @@ const (
 	AgentRoleAgent AgentRole = "agent"
 	// AgentRoleAdmin also manages members, teams, saved replies and settings.
 	AgentRoleAdmin AgentRole = "admin"
+	// AgentRoleBot is a bot account answering for the business while it
+	// holds control of a conversation; it is never assigned conversations.
+	AgentRoleBot AgentRole = "bot"
 )
 
-// Valid reports whether r is a known role.
+// Valid reports whether r is a role people may be given.
 func (r AgentRole) Valid() bool { return r == AgentRoleAgent || r == AgentRoleAdmin }
 
 // Agent is a user's membership of a business's team: they act on behalf
@@ -100,9 +103,18 @@ type InboxItem struct {
 	AwaySentAt *time.Time
 	// CSATMessageID is the rating request waiting for an answer.
 	CSATMessageID string
+	// Control is who answers: ControlBot (the business's bot) or
+	// ControlHuman ("" is human too).
+	Control string
 	ActivityAt    time.Time
 	UpdatedAt     time.Time
 }
+
+// Handover states of an inbox item.
+const (
+	ControlBot   = "bot"
+	ControlHuman = "human"
+)
 
 // InboxFilter selects a page of a business's inbox, newest activity first.
 // Empty fields do not filter.

@@ -27,6 +27,7 @@ const (
 	ENotAssignee       = "not_assignee"        // the business lets only the assignee reply
 	EUnresolvedVar     = "unresolved_variable" // a saved reply's variable has no value for this contact
 	EInsufficientScope = "insufficient_scope"  // the API token's scopes do not cover the request
+	EHumanControl      = "human_control"       // people hold the conversation; its bot may not send
 )
 
 // Error is an error meant for the client: Code is stable, Message is safe to

@@ -54,8 +54,11 @@ type UserTx interface {
 	UserByHandle(handle string) (*User, error)
 	// UsersByIDs returns the users that exist, keyed by id.
 	UsersByIDs(ids []string) (map[string]*User, error)
-	// UpdateUser saves every field of u but ID and CreatedAt; ENotFound if gone.
+	// UpdateUser saves every field of u but ID, CreatedAt and OwnerID;
+	// ENotFound if gone.
 	UpdateUser(u *User) error
+	// UsersByOwner lists the bots an account owns, oldest first.
+	UsersByOwner(ownerID string) ([]*User, error)
 }
 
 // SessionTx stores sessions (device tokens).

@@ -49,6 +49,9 @@ type User struct {
 	// HideReadReceipts keeps the user's read markers to themselves — and,
 	// in return, hides others' from them.
 	HideReadReceipts bool
+	// OwnerID is the account that created and controls a bot ("" for
+	// people and businesses).
+	OwnerID string
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
 }

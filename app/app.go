@@ -39,6 +39,11 @@ type Config struct {
 	// Admins are the handles of the server's administrators (sticker
 	// packs for now).
 	Admins []string
+	// BotPerConversation and BotPerSecond limit what a bot sends: per
+	// conversation (default 1 a second, bursts of 3) and in all (default
+	// 30 a second).
+	BotPerConversation float64
+	BotPerSecond       float64
 }
 
 func (c *Config) setDefaults() {
@@ -63,6 +68,12 @@ func (c *Config) setDefaults() {
 	if c.LoginPerAddress <= 0 {
 		c.LoginPerAddress = 30
 	}
+	if c.BotPerConversation <= 0 {
+		c.BotPerConversation = 1
+	}
+	if c.BotPerSecond <= 0 {
+		c.BotPerSecond = 30
+	}
 	c.Media.setDefaults()
 	for i, h := range c.Admins {
 		c.Admins[i] = strings.ToLower(strings.TrimSpace(h))
@@ -86,6 +97,8 @@ type App struct {
 	cardSlots chan struct{}
 
 	online onlineSet
+
+	botPerConv, botPerBot *Limiter
 
 	loginByHandle  *Limiter
 	loginByAddress *Limiter
@@ -132,6 +145,8 @@ func New(store parley.Store, cfg Config, opts ...Option) *App {
 	a.media = newMediaState(cfg.Media.DecodeBudget)
 	a.loginByHandle = a.limiter("login_handle", float64(cfg.LoginPerHandle)/60, cfg.LoginPerHandle)
 	a.loginByAddress = a.limiter("login_address", float64(cfg.LoginPerAddress)/60, cfg.LoginPerAddress)
+	a.botPerConv = a.limiter("bot_conversation", a.cfg.BotPerConversation, max(1, int(a.cfg.BotPerConversation*3)))
+	a.botPerBot = a.limiter("bot", a.cfg.BotPerSecond, max(1, int(a.cfg.BotPerSecond)))
 	a.dummyHash = hashPassword("parley-dummy-password", a.cfg.Password)
 	return a
 }

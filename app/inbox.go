@@ -73,7 +73,20 @@ func (a *App) businessReplied(w *writer, c *parley.Conversation, it *parley.Inbo
 		// Removed between the request's check and this commit.
 		return parley.Errorf(parley.ENotFound, "conversation not found")
 	}
-	if actor.Agent != nil && st.OnlyAssigneeReplies && it.AssigneeID != "" && it.AssigneeID != actor.Agent.ID {
+	changed := false
+	if actor.Agent != nil && actor.Agent.Kind == parley.KindBot {
+		if it.Control != parley.ControlBot {
+			return parley.Errorf(parley.EHumanControl, "a person is handling this conversation; the bot may send again when it is handed back")
+		}
+	} else if it.Control == parley.ControlBot {
+		// A person answering takes the conversation from the bot.
+		it.Control = parley.ControlHuman
+		if err := handoverRecord(w, it, actorOf(actor), "agent_replied"); err != nil {
+			return err
+		}
+		changed = true
+	}
+	if actor.Agent != nil && actor.Agent.Kind != parley.KindBot && st.OnlyAssigneeReplies && it.AssigneeID != "" && it.AssigneeID != actor.Agent.ID {
 		ag, err := w.Agent(it.BusinessID, actor.Agent.ID)
 		if err != nil {
 			return err
@@ -82,7 +95,6 @@ func (a *App) businessReplied(w *writer, c *parley.Conversation, it *parley.Inbo
 			return parley.Errorf(parley.ENotAssignee, "only the assignee may reply in this conversation; ask them or an admin to reassign it")
 		}
 	}
-	changed := false
 	it.WaitingSince = nil
 	if it.FirstReplyAt == nil && !it.OpenedAt.IsZero() && it.Status != parley.InboxResolved {
 		t := w.now
@@ -98,7 +110,7 @@ func (a *App) businessReplied(w *writer, c *parley.Conversation, it *parley.Inbo
 		}
 		changed = true
 	}
-	if it.AssigneeID == "" && actor.Agent != nil && it.Status != parley.InboxResolved {
+	if it.AssigneeID == "" && actor.Agent != nil && actor.Agent.Kind != parley.KindBot && it.Status != parley.InboxResolved {
 		// Whoever answers an unassigned conversation takes it.
 		if err := setAssignee(w, it, actor.Agent.ID, it.TeamID, actor.Agent.ID, "replied"); err != nil {
 			return err
@@ -144,10 +156,21 @@ func (a *App) customerWrote(w *writer, c *parley.Conversation, it *parley.InboxI
 		if err := auditRow(w, it.BusinessID, m.SenderID, c.ID, parley.AuditOpened, "", it.TeamID, 0, nil); err != nil {
 			return err
 		}
+		// The business's bot answers first when it has one.
+		bot, err := hasBot(w, it.BusinessID)
+		if err != nil {
+			return err
+		}
+		it.Control = parley.ControlHuman
+		if bot {
+			it.Control = parley.ControlBot
+		}
 		if it.AssigneeID == "" || !agentActive(w, it.BusinessID, it.AssigneeID) {
 			it.AssigneeID = ""
-			if err := a.autoAssign(w, it, st, ""); err != nil {
-				return err
+			if !bot {
+				if err := a.autoAssign(w, it, st, ""); err != nil {
+					return err
+				}
 			}
 		}
 		changed = true
@@ -158,6 +181,22 @@ func (a *App) customerWrote(w *writer, c *parley.Conversation, it *parley.InboxI
 	if it.WaitingSince == nil {
 		t := w.now
 		it.WaitingSince = &t
+		changed = true
+	}
+	if it.Control == parley.ControlBot && asksForHuman(m.Text) {
+		// A customer can always reach a person.
+		it.Control = parley.ControlHuman
+		if err := handoverRecord(w, it, m.SenderID, "customer_asked"); err != nil {
+			return err
+		}
+		if it.AssigneeID == "" {
+			if err := a.autoAssign(w, it, st, ""); err != nil {
+				return err
+			}
+		}
+		if _, err := autoMessage(w, c, it.BusinessID, "Thanks — a person from our team will answer here.", ""); err != nil {
+			return err
+		}
 		changed = true
 	}
 	if st.AwayMessage != "" {
@@ -252,8 +291,13 @@ func autoMessage(w *writer, c *parley.Conversation, businessID, text, data strin
 	if err != nil {
 		return nil, err
 	}
+	d := parseData(data)
+	d.Automated = true
+	if d.structured() && d.Body == "" {
+		d.Body = text
+	}
 	m := &parley.Message{ID: newSortableID(w.now), ConversationID: c.ID, Seq: seq, SenderID: businessID,
-		Kind: parley.MessageText, Text: text, Data: data, CreatedAt: w.now}
+		Kind: parley.MessageText, Text: text, Data: d.encode(), CreatedAt: w.now}
 	if err := w.CreateMessage(m); err != nil {
 		return nil, err
 	}
@@ -322,7 +366,7 @@ func (a *App) pickAgent(tx parley.Tx, businessID string, pool map[string]bool, m
 		return x.UserID < y.UserID
 	}
 	for _, ag := range ags {
-		if !ag.Active || ag.Away || ag.UserID == exclude || (pool != nil && !pool[ag.UserID]) || !a.isOnline(ag.UserID) {
+		if !ag.Active || ag.Away || ag.Role == parley.AgentRoleBot || ag.UserID == exclude || (pool != nil && !pool[ag.UserID]) || !a.isOnline(ag.UserID) {
 			continue
 		}
 		limit := ag.MaxOpen
@@ -388,7 +432,8 @@ func auditRow(w *writer, businessID, actorID, convID, action, agentID, teamID st
 // inboxUpdated tells the business's team that an item changed.
 func inboxUpdated(w *writer, it *parley.InboxItem, actorID string) error {
 	return businessEvent(w, &parley.Event{Type: EventInboxUpdated, ConversationID: it.ConversationID, ActorID: actorID,
-		Data: mustJSON(map[string]any{"status": it.Status, "assignee": it.AssigneeID, "team": it.TeamID, "priority": it.Priority})}, it.BusinessID)
+		Data: mustJSON(map[string]any{"status": it.Status, "assignee": it.AssigneeID, "team": it.TeamID, "priority": it.Priority,
+			"control": controlOf(it)})}, it.BusinessID)
 }
 
 // InboxItemView is a customer conversation as the business's team sees it
@@ -409,6 +454,8 @@ type InboxItemView struct {
 	ResolvedAt     *time.Time        `json:"resolved_at,omitempty"`
 	FirstDueAt     *time.Time        `json:"first_due_at,omitempty"`
 	ResolveDueAt   *time.Time        `json:"resolve_due_at,omitempty"`
+	// Control is who answers: "bot" (the business's bot) or "human".
+	Control string `json:"control"`
 	// Overdue is true when an SLA target of the open cycle has passed.
 	Overdue     bool         `json:"overdue"`
 	ActivityAt  time.Time    `json:"activity_at"`
@@ -469,7 +516,7 @@ func itemViews(tx parley.Tx, items []*parley.InboxItem, now time.Time) ([]*Inbox
 		v := &InboxItemView{ConversationID: it.ConversationID, Status: string(it.Status), SnoozedUntil: it.SnoozedUntil,
 			Priority: it.Priority, TeamID: it.TeamID, Labels: it.Labels, Attributes: it.Attributes, WaitingSince: it.WaitingSince,
 			FirstReplyAt: it.FirstReplyAt, ResolvedAt: it.ResolvedAt, FirstDueAt: it.FirstDueAt, ResolveDueAt: it.ResolveDueAt,
-			Overdue: overdue(it, now), ActivityAt: it.ActivityAt}
+			Overdue: overdue(it, now), ActivityAt: it.ActivityAt, Control: controlOf(it)}
 		if v.Labels == nil {
 			v.Labels = []string{}
 		}
@@ -820,8 +867,8 @@ func (a *App) UpdateItem(ctx context.Context, ba *BusinessActor, convID string, 
 					if err != nil {
 						return parley.Invalid("assignee", "no team member %q", *ch.Assignee)
 					}
-					if !agentActive(w, ba.Business.ID, u.ID) {
-						return parley.Invalid("assignee", "%s is not on the business's team", *ch.Assignee)
+					if ag, err := w.Agent(ba.Business.ID, u.ID); err != nil || !ag.Active || ag.Role == parley.AgentRoleBot {
+						return parley.Invalid("assignee", "%s is not a person on the business's team", *ch.Assignee)
 					}
 					assignee = u.ID
 				}
@@ -922,9 +969,9 @@ func (a *App) setItemStatus(w *writer, it *parley.InboxItem, st *BusinessSetting
 
 // csatQuickReplies are the choices of the rating request; a client that
 // does not show them still reads the question, and a typed "4" counts.
-var csatQuickReplies = string(mustJSON(map[string]any{"quick_replies": []map[string]string{
-	{"title": "1", "payload": "1"}, {"title": "2", "payload": "2"}, {"title": "3", "payload": "3"},
-	{"title": "4", "payload": "4"}, {"title": "5", "payload": "5"}}}))
+var csatQuickReplies = (&messageData{QuickReplies: []QuickReply{
+	{Title: "1", Payload: "1"}, {Title: "2", Payload: "2"}, {Title: "3", Payload: "3"},
+	{Title: "4", Payload: "4"}, {Title: "5", Payload: "5"}}}).encode()
 
 func contactUser(tx parley.Tx, it *parley.InboxItem) string {
 	ct, err := tx.Contact(it.BusinessID, it.ContactID)
@@ -1053,4 +1100,124 @@ func (a *App) CheckInboxConversation(ctx context.Context, ba *BusinessActor, con
 		_, err := itemOf(tx, ba, convID)
 		return err
 	})
+}
+
+func controlOf(it *parley.InboxItem) string {
+	if it.Control == parley.ControlBot {
+		return parley.ControlBot
+	}
+	return parley.ControlHuman
+}
+
+// actorOf is who acts: the agent, or the account itself.
+func actorOf(actor *Actor) string {
+	if actor.Agent != nil {
+		return actor.Agent.ID
+	}
+	return actor.User.ID
+}
+
+// hasBot reports whether a business has an active bot on its team.
+func hasBot(tx parley.Tx, businessID string) (bool, error) {
+	ags, err := tx.Agents(businessID)
+	if err != nil {
+		return false, err
+	}
+	for _, ag := range ags {
+		if ag.Active && ag.Role == parley.AgentRoleBot {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// humanWords are what a customer types to reach a person, alone in a message.
+var humanWords = map[string]bool{"human": true, "agent": true, "person": true, "representative": true,
+	"operator": true, "talk to a human": true, "talk to a person": true, "real person": true, "speak to a human": true}
+
+func asksForHuman(text string) bool {
+	t := strings.Trim(strings.ToLower(strings.TrimSpace(text)), ".!? ")
+	return humanWords[t]
+}
+
+// handoverRecord audits and announces a change of control.
+func handoverRecord(w *writer, it *parley.InboxItem, actorID, reason string) error {
+	if err := auditRow(w, it.BusinessID, actorID, it.ConversationID, "handover", "", it.TeamID, 0,
+		map[string]any{"to": controlOf(it), "reason": reason}); err != nil {
+		return err
+	}
+	return businessEvent(w, &parley.Event{Type: EventHandover, ConversationID: it.ConversationID, ActorID: actorID,
+		Data: mustJSON(map[string]string{"control": controlOf(it), "reason": reason})}, it.BusinessID)
+}
+
+// Handover passes control of a customer conversation: the bot hands over
+// to people (with a reason), a person takes control or gives it back to
+// the bot. While people hold it, the bot still receives events but its
+// sends are refused (human_control).
+func (a *App) Handover(ctx context.Context, ba *BusinessActor, convID, to, reason string) (*InboxItemView, error) {
+	if to != parley.ControlBot && to != parley.ControlHuman {
+		return nil, parley.Invalid("to", "to is bot or human")
+	}
+	if len(reason) > 500 {
+		return nil, parley.Invalid("reason", "reason has at most 500 characters")
+	}
+	var view *InboxItemView
+	err := a.update(ctx, func(w *writer) error {
+		it, err := itemOf(w, ba, convID)
+		if err != nil {
+			return err
+		}
+		isBot := ba.Role == parley.AgentRoleBot
+		if isBot && to == parley.ControlBot {
+			return parley.Errorf(parley.EForbidden, "a bot cannot take control; people give it back")
+		}
+		if to == parley.ControlBot {
+			if ok, err := hasBot(w, ba.Business.ID); err != nil {
+				return err
+			} else if !ok {
+				return parley.Errorf(parley.EConflict, "the business has no bot to hand over to")
+			}
+		}
+		if controlOf(it) == to {
+			vs, err := itemViews(w, []*parley.InboxItem{it}, w.now)
+			if err == nil {
+				view = vs[0]
+			}
+			return err
+		}
+		it.Control, it.UpdatedAt = to, w.now
+		if reason == "" {
+			reason = "manual"
+		}
+		if err := handoverRecord(w, it, ba.agentID(), reason); err != nil {
+			return err
+		}
+		if to == parley.ControlHuman && it.AssigneeID == "" && !isBot && ba.Agent != nil {
+			// A person taking control takes the conversation.
+			if err := setAssignee(w, it, ba.Agent.ID, it.TeamID, ba.Agent.ID, "took_control"); err != nil {
+				return err
+			}
+		} else if to == parley.ControlHuman && it.AssigneeID == "" && isBot {
+			st, err := loadSettings(w, ba.Business.ID)
+			if err != nil {
+				return err
+			}
+			if err := a.autoAssign(w, it, st, ""); err != nil {
+				return err
+			}
+		}
+		if err := w.PutInboxItem(it); err != nil {
+			return err
+		}
+		if err := inboxUpdated(w, it, ba.agentID()); err != nil {
+			return err
+		}
+		vs, err := itemViews(w, []*parley.InboxItem{it}, w.now)
+		if err != nil {
+			return err
+		}
+		view = vs[0]
+		return nil
+	})
+	return view, err
 }

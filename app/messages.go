@@ -6,6 +6,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/parleyhq/parley"
 )
@@ -23,6 +24,13 @@ type SendInput struct {
 	Attachments []string
 	// StickerID is the sticker of a sticker message.
 	StickerID string
+	// QuickReplies, Buttons and Cards make a structured message (bots and
+	// businesses only); the stored text gets a readable fallback.
+	QuickReplies []QuickReply
+	Buttons      []Button
+	Cards        []Card
+	// QuickReply is the payload of the quick reply this message answers.
+	QuickReply string
 }
 
 // maxReactionsPerUser caps the distinct emoji one user puts on one message.
@@ -74,6 +82,30 @@ func (a *App) Send(ctx context.Context, actor *Actor, convID string, in SendInpu
 	case len(in.Attachments) > MaxAttachments:
 		return nil, false, parley.Invalid("attachments", "a message has at most %d attachments", MaxAttachments)
 	}
+	var data *messageData
+	if len(in.QuickReplies)+len(in.Buttons)+len(in.Cards) > 0 {
+		if in.Kind != parley.MessageText {
+			return nil, false, parley.Invalid("kind", "quick replies, buttons and cards go with kind text")
+		}
+		if actor.User.Kind == parley.KindPerson {
+			return nil, false, parley.Invalid("buttons", "quick replies, buttons and cards are for bots and businesses")
+		}
+		if data, text, err = structure(text, in.QuickReplies, in.Buttons, in.Cards); err != nil {
+			return nil, false, err
+		}
+		if utf8.RuneCountInString(text) > a.cfg.MaxTextLen {
+			return nil, false, parley.Errorf(parley.ETooLarge, "the message with its text fallback is over %d characters", a.cfg.MaxTextLen)
+		}
+	}
+	if in.QuickReply != "" {
+		if len(in.QuickReply) > maxPayload || data != nil {
+			return nil, false, parley.Invalid("quick_reply", "quick_reply is the payload (at most %d bytes) of the choice tapped", maxPayload)
+		}
+		data = &messageData{QuickReply: in.QuickReply}
+	}
+	if err := a.botLimit(actor, convID); err != nil {
+		return nil, false, err
+	}
 	err = a.update(ctx, func(w *writer) error {
 		view, created = nil, false // the store may run this more than once
 		c, me, err := membership(w, convID, actor.User.ID)
@@ -108,6 +140,9 @@ func (a *App) Send(ctx context.Context, actor *Actor, convID string, in SendInpu
 		if actor.Agent != nil {
 			m.AgentID = actor.Agent.ID
 		}
+		if data != nil {
+			m.Data = data.encode()
+		}
 		if err := w.CreateMessage(m); parley.ErrorCode(err) == parley.EConflict && in.ClientID != "" {
 			// Idempotency rides on the unique index rather than a lookup
 			// before every insert: the savepoint undoes the seq taken.
@@ -130,7 +165,9 @@ func (a *App) Send(ctx context.Context, actor *Actor, convID string, in SendInpu
 		w.messageCreated(m)
 		created = true
 		view = &MessageView{ID: m.ID, ConversationID: c.ID, Seq: seq, Sender: summarize(actor.User), ClientID: m.ClientID,
-			Kind: string(m.Kind), Text: m.Text, CreatedAt: m.CreatedAt, Attachments: atts}
+			Kind: string(m.Kind), Text: m.Text, CreatedAt: m.CreatedAt, Attachments: atts,
+			Automated: actor.User.Kind == parley.KindBot || (actor.Agent != nil && actor.Agent.Kind == parley.KindBot)}
+		view.applyData(m.Data)
 		if reply != nil {
 			view.ReplyTo = replyPreview(reply)
 		}

@@ -84,6 +84,11 @@ func (a *App) CreateToken(ctx context.Context, actor *Actor, in TokenInput) (*To
 	if err := actor.RequireScope(ScopeAccount); err != nil {
 		return nil, err
 	}
+	return a.createToken(ctx, actor.User, in)
+}
+
+// createToken makes an API token for user (the actor, or a bot of theirs).
+func (a *App) createToken(ctx context.Context, user *parley.User, in TokenInput) (*TokenView, error) {
 	name, err := cleanText("name", in.Name, 100, false)
 	if err != nil {
 		return nil, err
@@ -109,14 +114,14 @@ func (a *App) CreateToken(ctx context.Context, actor *Actor, in TokenInput) (*To
 	}
 	now := a.clock()
 	token, hash := newToken()
-	s := &parley.Session{ID: newID(), UserID: actor.User.ID, TokenHash: hash, Device: "API token", CreatedAt: now, LastUsedAt: now,
+	s := &parley.Session{ID: newID(), UserID: user.ID, TokenHash: hash, Device: "API token", CreatedAt: now, LastUsedAt: now,
 		Kind: parley.SessionToken, Name: name, Scopes: scopes}
 	if in.ExpiresInDays > 0 {
 		exp := now.Add(time.Duration(in.ExpiresInDays) * 24 * time.Hour)
 		s.ExpiresAt = &exp
 	}
 	err = a.update(ctx, func(w *writer) error {
-		ss, err := w.Sessions(actor.User.ID)
+		ss, err := w.Sessions(user.ID)
 		if err != nil {
 			return err
 		}

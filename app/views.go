@@ -145,9 +145,33 @@ type MessageView struct {
 	// when the business shows agent names.
 	Agent     *UserSummary `json:"agent,omitempty"`
 	AgentName string       `json:"agent_name,omitempty"`
-	// QuickReplies are the choices of a structured message (a rating
-	// request); the text alone still reads well without them.
+	// QuickReplies, Buttons and Cards are the parts of a structured
+	// message; Text always reads well without them (it ends with a
+	// fallback listing them), and Body is the text without that fallback,
+	// for clients that draw the parts.
 	QuickReplies []QuickReply `json:"quick_replies,omitempty"`
+	Buttons      []Button     `json:"buttons,omitempty"`
+	Cards        []Card       `json:"cards,omitempty"`
+	Body         *string      `json:"body,omitempty"`
+	// Automated marks messages no person wrote: sent by a bot, or by
+	// the server for a business (away message, rating request, rules).
+	Automated bool `json:"automated,omitempty"`
+	// QuickReply is the payload of the quick reply this message answers.
+	QuickReply string `json:"quick_reply,omitempty"`
+}
+
+// applyData fills the structured parts of a view from Message.Data.
+func (v *MessageView) applyData(data string) {
+	if data == "" {
+		return
+	}
+	d := parseData(data)
+	v.QuickReplies, v.Buttons, v.Cards, v.QuickReply = d.QuickReplies, d.Buttons, d.Cards, d.QuickReply
+	v.Automated = v.Automated || d.Automated
+	if d.structured() {
+		body := d.Body
+		v.Body = &body
+	}
 }
 
 // QuickReply is one tappable choice; tapping sends Payload as text.
@@ -156,18 +180,7 @@ type QuickReply struct {
 	Payload string `json:"payload"`
 }
 
-func quickReplies(data string) []QuickReply {
-	if data == "" {
-		return nil
-	}
-	var d struct {
-		QuickReplies []QuickReply `json:"quick_replies"`
-	}
-	if json.Unmarshal([]byte(data), &d) != nil {
-		return nil
-	}
-	return d.QuickReplies
-}
+
 
 // EditView is a previous version of a message.
 type EditView struct {
@@ -261,7 +274,13 @@ func messageViews(tx parley.Tx, c *parley.Conversation, viewer *parley.Member, m
 			}
 		}
 		if m.DeletedAt == nil {
-			v.QuickReplies = quickReplies(m.Data)
+			v.applyData(m.Data)
+			if u := users[m.SenderID]; u != nil && u.Kind == parley.KindBot {
+				v.Automated = true
+			}
+			if u := users[m.AgentID]; m.AgentID != "" && u != nil && u.Kind == parley.KindBot {
+				v.Automated = true
+			}
 		}
 		if m.System != "" {
 			v.System = json.RawMessage(m.System)

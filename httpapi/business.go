@@ -271,12 +271,13 @@ func (s *Server) businessSend(w http.ResponseWriter, r *http.Request, ba *app.Bu
 		ReplyTo     string   `json:"reply_to"`
 		Attachments []string `json:"attachments"`
 		SavedReply  string   `json:"saved_reply"`
+		structuredInput
 	}
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	m, created, err := s.app.BusinessSend(r.Context(), ba, r.PathValue("id"), in.SavedReply, app.SendInput{ClientID: in.ClientID,
-		Kind: parley.MessageKind(in.Kind), Text: in.Text, ReplyTo: in.ReplyTo, Attachments: in.Attachments})
+	m, created, err := s.app.BusinessSend(r.Context(), ba, r.PathValue("id"), in.SavedReply, in.apply(app.SendInput{ClientID: in.ClientID,
+		Kind: parley.MessageKind(in.Kind), Text: in.Text, ReplyTo: in.ReplyTo, Attachments: in.Attachments}))
 	if err != nil {
 		return err
 	}

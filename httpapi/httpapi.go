@@ -202,7 +202,7 @@ func statusOf(code string) int {
 	case parley.EForbidden, parley.EDMNotAllowed, parley.ERequestLimit, parley.EEditWindow, parley.ENotAssignee,
 		parley.EInsufficientScope:
 		return http.StatusForbidden
-	case parley.EConflict, parley.EHandleTaken, parley.EGroupFull:
+	case parley.EConflict, parley.EHandleTaken, parley.EGroupFull, parley.EHumanControl:
 		return http.StatusConflict
 	case parley.ERateLimited:
 		return http.StatusTooManyRequests

@@ -15,11 +15,12 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request, actor *app.Actor) 
 		ReplyTo     string   `json:"reply_to"`
 		Attachments []string `json:"attachments"`
 		StickerID   string   `json:"sticker_id"`
+		structuredInput
 	}
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	m, created, err := s.app.Send(r.Context(), actor, r.PathValue("id"), app.SendInput{ClientID: in.ClientID, Kind: parley.MessageKind(in.Kind), Text: in.Text, ReplyTo: in.ReplyTo, Attachments: in.Attachments, StickerID: in.StickerID})
+	m, created, err := s.app.Send(r.Context(), actor, r.PathValue("id"), in.apply(app.SendInput{ClientID: in.ClientID, Kind: parley.MessageKind(in.Kind), Text: in.Text, ReplyTo: in.ReplyTo, Attachments: in.Attachments, StickerID: in.StickerID}))
 	if err != nil {
 		return err
 	}
@@ -89,4 +90,17 @@ func (s *Server) react(on bool) authed {
 		}
 		return noContent(w)
 	}
+}
+
+// structuredInput is the structured part of a send body.
+type structuredInput struct {
+	QuickReplies []app.QuickReply `json:"quick_replies"`
+	Buttons      []app.Button     `json:"buttons"`
+	Cards        []app.Card       `json:"cards"`
+	QuickReply   string           `json:"quick_reply"`
+}
+
+func (si structuredInput) apply(in app.SendInput) app.SendInput {
+	in.QuickReplies, in.Buttons, in.Cards, in.QuickReply = si.QuickReplies, si.Buttons, si.Cards, si.QuickReply
+	return in
 }

@@ -96,6 +96,9 @@ func (s *Server) routes() {
 
 	// Business inbox.
 	s.businessRoutes()
+
+	// Bots.
+	s.botRoutes()
 }
 
 func ptr[T any](v T) *T { return &v }

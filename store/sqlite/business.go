@@ -271,7 +271,7 @@ func (t *tx) TeamMembers(teamID string) ([]string, error) {
 
 const inboxCols = `conversation_id, business_id, contact_id, status, snoozed_until, priority, assignee_id,
 	team_id, attributes, opened_at, waiting_since, first_reply_at, assigned_at, resolved_at, first_due_at,
-	resolve_due_at, away_sent_at, csat_message_id, activity_at, updated_at`
+	resolve_due_at, away_sent_at, csat_message_id, activity_at, updated_at, control`
 
 func scanInboxItem(s scanner) (*parley.InboxItem, error) {
 	var it parley.InboxItem
@@ -280,7 +280,7 @@ func scanInboxItem(s scanner) (*parley.InboxItem, error) {
 	var opened, activity, updated int64
 	if err := s.Scan(&it.ConversationID, &it.BusinessID, &it.ContactID, &status, &snoozed, &it.Priority,
 		&it.AssigneeID, &it.TeamID, &attrs, &opened, &waiting, &firstReply, &assigned, &resolved, &firstDue,
-		&resolveDue, &away, &it.CSATMessageID, &activity, &updated); err != nil {
+		&resolveDue, &away, &it.CSATMessageID, &activity, &updated, &it.Control); err != nil {
 		return nil, err
 	}
 	if err := fromJSON(attrs, &it.Attributes); err != nil {
@@ -309,7 +309,7 @@ func (t *tx) PutInboxItem(it *parley.InboxItem) error {
 		return fmt.Errorf("put inbox item: attributes: %w", err)
 	}
 	_, err = t.exec(`INSERT INTO inbox_items (`+inboxCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (conversation_id) DO UPDATE SET business_id = excluded.business_id,
 		contact_id = excluded.contact_id, status = excluded.status, snoozed_until = excluded.snoozed_until,
 		priority = excluded.priority, assignee_id = excluded.assignee_id, team_id = excluded.team_id,
@@ -318,12 +318,12 @@ func (t *tx) PutInboxItem(it *parley.InboxItem) error {
 		resolved_at = excluded.resolved_at, first_due_at = excluded.first_due_at,
 		resolve_due_at = excluded.resolve_due_at, away_sent_at = excluded.away_sent_at,
 		csat_message_id = excluded.csat_message_id, activity_at = excluded.activity_at,
-		updated_at = excluded.updated_at`,
+		updated_at = excluded.updated_at, control = excluded.control`,
 		it.ConversationID, it.BusinessID, it.ContactID, string(it.Status), toNullNanos(it.SnoozedUntil), it.Priority,
 		it.AssigneeID, it.TeamID, attrs, toNanos(it.OpenedAt), toNullNanos(it.WaitingSince),
 		toNullNanos(it.FirstReplyAt), toNullNanos(it.AssignedAt), toNullNanos(it.ResolvedAt),
 		toNullNanos(it.FirstDueAt), toNullNanos(it.ResolveDueAt), toNullNanos(it.AwaySentAt), it.CSATMessageID,
-		toNanos(it.ActivityAt), toNanos(it.UpdatedAt))
+		toNanos(it.ActivityAt), toNanos(it.UpdatedAt), it.Control)
 	if isForeignKey(err) {
 		return notFound("conversation")
 	} else if err != nil {
@@ -581,7 +581,8 @@ func inboxWalk(f parley.InboxFilter, limit int) (string, []any) {
 // inboxColsI is inboxCols qualified with the alias i.
 const inboxColsI = `i.conversation_id, i.business_id, i.contact_id, i.status, i.snoozed_until, i.priority,
 	i.assignee_id, i.team_id, i.attributes, i.opened_at, i.waiting_since, i.first_reply_at, i.assigned_at,
-	i.resolved_at, i.first_due_at, i.resolve_due_at, i.away_sent_at, i.csat_message_id, i.activity_at, i.updated_at`
+	i.resolved_at, i.first_due_at, i.resolve_due_at, i.away_sent_at, i.csat_message_id, i.activity_at, i.updated_at,
+	i.control`
 
 // InboxItems implements parley.BusinessTx.
 func (t *tx) InboxItems(f parley.InboxFilter) ([]*parley.InboxItem, error) {

@@ -10,14 +10,14 @@ import (
 )
 
 const userCols = `id, handle, display_name, bio, kind, dm_policy, password_hash, created_at, updated_at,
-	show_presence, hide_read_receipts`
+	show_presence, hide_read_receipts, owner_id`
 
 // scanUser reads one row of userCols.
 func scanUser(s scanner) (*parley.User, error) {
 	var u parley.User
 	var created, updated int64
 	if err := s.Scan(&u.ID, &u.Handle, &u.DisplayName, &u.Bio, &u.Kind, &u.DMPolicy,
-		&u.PasswordHash, &created, &updated, &u.ShowPresence, &u.HideReadReceipts); err != nil {
+		&u.PasswordHash, &created, &updated, &u.ShowPresence, &u.HideReadReceipts, &u.OwnerID); err != nil {
 		return nil, err
 	}
 	u.CreatedAt, u.UpdatedAt = fromNanos(created), fromNanos(updated)
@@ -38,9 +38,9 @@ func userWriteErr(err error, op string) error {
 // CreateUser implements parley.UserTx. The handle is stored lower-case.
 func (t *tx) CreateUser(u *parley.User) error {
 	u.Handle = strings.ToLower(u.Handle)
-	_, err := t.exec(`INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := t.exec(`INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		u.ID, u.Handle, u.DisplayName, u.Bio, string(u.Kind), string(u.DMPolicy),
-		u.PasswordHash, toNanos(u.CreatedAt), toNanos(u.UpdatedAt), u.ShowPresence, u.HideReadReceipts)
+		u.PasswordHash, toNanos(u.CreatedAt), toNanos(u.UpdatedAt), u.ShowPresence, u.HideReadReceipts, u.OwnerID)
 	if err != nil {
 		return userWriteErr(err, "create")
 	}
@@ -82,6 +82,30 @@ func (t *tx) UsersByIDs(ids []string) (map[string]*parley.User, error) {
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("load users: %w", err)
+	}
+	return out, nil
+}
+
+// UsersByOwner implements parley.UserTx.
+func (t *tx) UsersByOwner(ownerID string) ([]*parley.User, error) {
+	if ownerID == "" {
+		return []*parley.User{}, nil
+	}
+	rows, err := t.query(`SELECT `+userCols+` FROM users WHERE owner_id = ? ORDER BY created_at, id`, ownerID)
+	if err != nil {
+		return nil, fmt.Errorf("users by owner: %w", err)
+	}
+	defer rows.Close()
+	out := []*parley.User{}
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scan user: %w", err)
+		}
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("users by owner: %w", err)
 	}
 	return out, nil
 }

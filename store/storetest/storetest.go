@@ -31,6 +31,7 @@ func Run(t *testing.T, open func(t *testing.T) parley.Store) {
 		{"User/NotFound", testUserNotFound},
 		{"User/Update", testUserUpdate},
 		{"User/UsersByIDs", testUsersByIDs},
+		{"User/ByOwner", testUsersByOwner},
 		{"Session/CreateAndLookup", testSessionCreateLookup},
 		{"Session/Token", testSessionToken},
 		{"Session/ListAndTouch", testSessionListTouch},

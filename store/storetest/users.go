@@ -334,3 +334,34 @@ func testReport(t *testing.T, s parley.Store) {
 	})
 	wantCode(t, s.Update(ctx, func(tx parley.Tx) error { return tx.CreateReport(r) }), parley.EConflict)
 }
+
+func testUsersByOwner(t *testing.T, s parley.Store) {
+	mkUsers(t, s, "owner", "other")
+	update(t, s, func(tx parley.Tx) error {
+		for i, id := range []string{"bot2", "bot1"} {
+			u := newUser(id)
+			u.Kind, u.OwnerID, u.CreatedAt = parley.KindBot, "owner", at(10+i)
+			if err := tx.CreateUser(u); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	got := view(t, s, func(tx parley.Tx) ([]*parley.User, error) { return tx.UsersByOwner("owner") })
+	if len(got) != 2 || got[0].ID != "bot2" || got[1].ID != "bot1" || got[0].OwnerID != "owner" {
+		t.Fatalf("UsersByOwner: %+v", got)
+	}
+	// Updates keep the owner.
+	got[0].DisplayName = "renamed"
+	got[0].OwnerID = "other"
+	update(t, s, func(tx parley.Tx) error { return tx.UpdateUser(got[0]) })
+	u := view(t, s, func(tx parley.Tx) (*parley.User, error) { return tx.UserByID("bot2") })
+	if u.OwnerID != "owner" || u.DisplayName != "renamed" {
+		t.Fatalf("after update: %+v", u)
+	}
+	for _, owner := range []string{"other", ""} {
+		if got := view(t, s, func(tx parley.Tx) ([]*parley.User, error) { return tx.UsersByOwner(owner) }); len(got) != 0 {
+			t.Fatalf("UsersByOwner(%q): %+v", owner, got)
+		}
+	}
+}
