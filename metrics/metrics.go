@@ -60,6 +60,9 @@ type Metrics struct {
 
 	// Children resolved once: these are counted per event on hot paths.
 	deliveredStream, deliveredEphemeral, deliveredSync prometheus.Counter
+
+	// names are the names of Parley's own metrics, for the docs test.
+	names []string
 }
 
 // The observers Metrics implements.
@@ -96,8 +99,8 @@ var (
 // process and build collectors.
 func New() *Metrics {
 	reg := prometheus.NewRegistry()
-	f := factory{reg}
 	m := &Metrics{reg: reg}
+	f := factory{reg: reg, names: &m.names}
 
 	m.httpRequests = f.counterVec("parley_http_requests_total", "HTTP requests answered, by route pattern (never the raw path) and status code.", "route", "code")
 	m.httpDuration = f.histogramVec("parley_http_request_duration_seconds", "Time to answer an HTTP request, by route pattern; long-polls count their wait.", requestBuckets, "route")
@@ -163,34 +166,42 @@ func New() *Metrics {
 	return m
 }
 
-// factory creates metrics and registers them.
-type factory struct{ reg prometheus.Registerer }
+// factory creates metrics, registers them and notes their names.
+type factory struct {
+	reg   prometheus.Registerer
+	names *[]string
+}
 
 func (f factory) counter(name, help string) prometheus.Counter {
+	*f.names = append(*f.names, name)
 	c := prometheus.NewCounter(prometheus.CounterOpts{Name: name, Help: help})
 	f.reg.MustRegister(c)
 	return c
 }
 
 func (f factory) counterVec(name, help string, labels ...string) *prometheus.CounterVec {
+	*f.names = append(*f.names, name)
 	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
 	f.reg.MustRegister(c)
 	return c
 }
 
 func (f factory) gauge(name, help string) prometheus.Gauge {
+	*f.names = append(*f.names, name)
 	g := prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: help})
 	f.reg.MustRegister(g)
 	return g
 }
 
 func (f factory) histogram(name, help string, buckets []float64) prometheus.Histogram {
+	*f.names = append(*f.names, name)
 	h := prometheus.NewHistogram(prometheus.HistogramOpts{Name: name, Help: help, Buckets: buckets})
 	f.reg.MustRegister(h)
 	return h
 }
 
 func (f factory) histogramVec(name, help string, buckets []float64, labels ...string) *prometheus.HistogramVec {
+	*f.names = append(*f.names, name)
 	h := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: buckets}, labels)
 	f.reg.MustRegister(h)
 	return h
@@ -199,8 +210,8 @@ func (f factory) histogramVec(name, help string, buckets []float64, labels ...st
 // Registry returns the registry the metrics are on, to add collectors.
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
-// Handler serves the metrics in the Prometheus text format (or
-// OpenMetrics when asked), counting its own scrapes.
+// Handler serves the metrics in the Prometheus text format, counting its
+// own scrapes.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.InstrumentMetricHandler(m.reg, promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
 		Registry: m.reg, MaxRequestsInFlight: 4, Timeout: 10 * time.Second,
@@ -331,6 +342,7 @@ func (m *Metrics) Committed(b Batch) {
 // WatchDevices reports devices(), the devices connected to this node
 // (streams and waiting long-polls), at every scrape.
 func (m *Metrics) WatchDevices(devices func() int) {
+	m.names = append(m.names, "parley_realtime_devices")
 	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "parley_realtime_devices",
 		Help: "Devices connected to this node: WebSocket streams and waiting long-polls.",
@@ -340,5 +352,5 @@ func (m *Metrics) WatchDevices(devices func() int) {
 // WatchPools reports the database/sql statistics of the store's
 // connection pools, by pool name, at every scrape.
 func (m *Metrics) WatchPools(stats func() map[string]sql.DBStats) {
-	m.reg.MustRegister(newPoolCollector(stats))
+	m.reg.MustRegister(newPoolCollector(stats, &m.names))
 }

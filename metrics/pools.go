@@ -17,8 +17,9 @@ type poolCollector struct {
 	waitCount, waitDuration, idleClosed, idleTimeClosed, lifetimeClosed *prometheus.Desc
 }
 
-func newPoolCollector(stats func() map[string]sql.DBStats) *poolCollector {
+func newPoolCollector(stats func() map[string]sql.DBStats, names *[]string) *poolCollector {
 	d := func(name, help string) *prometheus.Desc {
+		*names = append(*names, "parley_db_"+name)
 		return prometheus.NewDesc("parley_db_"+name, help, []string{"pool"}, nil)
 	}
 	return &poolCollector{
