@@ -52,6 +52,13 @@ type BusinessSettings struct {
 	CSATQuestion string `json:"csat_question,omitempty"`
 	// Views are saved views the whole team sees: named inbox filters.
 	Views []SavedView `json:"views,omitempty"`
+	// Welcome greets a customer's first message (automated).
+	Welcome string `json:"welcome,omitempty"`
+	// IceBreakers are up to 4 starter questions customers see before
+	// writing (on the business's profile).
+	IceBreakers []string `json:"ice_breakers,omitempty"`
+	// Rules are the automation rules, in order.
+	Rules []Rule `json:"rules,omitempty"`
 }
 
 // SavedView is a named inbox filter, as InboxQuery takes it.
@@ -105,6 +112,9 @@ func (s *BusinessSettings) validate() error {
 	}
 	if len(s.AwayMessage) > 2000 || len(s.CSATQuestion) > 500 {
 		return parley.Invalid("away_message", "away_message has at most 2000 and csat_question at most 500 characters")
+	}
+	if err := s.validateAutomation(); err != nil {
+		return err
 	}
 	if len(s.Views) > maxSavedViews {
 		return parley.Invalid("views", "at most %d saved views", maxSavedViews)

@@ -56,6 +56,13 @@ func (a *App) Profile(ctx context.Context, actor *Actor, handle string) (*Profil
 		}
 		c := Contact{RecipientKind: u.Kind, RecipientPolicy: u.DMPolicy, RecipientFollowsSender: p.FollowsMe}
 		p.CanMessage = string(RouteDM(c))
+		if u.Kind == parley.KindBusiness {
+			st, err := loadSettings(tx, u.ID)
+			if err != nil {
+				return err
+			}
+			p.IceBreakers = st.IceBreakers
+		}
 		return nil
 	})
 	return p, err

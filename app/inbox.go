@@ -148,6 +148,7 @@ func (a *App) customerWrote(w *writer, c *parley.Conversation, it *parley.InboxI
 		}
 	}
 	changed := false
+	first := it.OpenedAt.IsZero() // the conversation's first customer message
 	switch it.Status {
 	case parley.InboxResolved:
 		it.Status, it.OpenedAt = parley.InboxOpen, w.now
@@ -199,11 +200,25 @@ func (a *App) customerWrote(w *writer, c *parley.Conversation, it *parley.InboxI
 		}
 		changed = true
 	}
-	if st.AwayMessage != "" {
-		hours, err := hoursFor(w, it, st)
-		if err != nil {
+	hours, err := hoursFor(w, it, st)
+	if err != nil {
+		return err
+	}
+	if first && strings.TrimSpace(st.Welcome) != "" {
+		if _, err := autoMessage(w, c, it.BusinessID, st.Welcome, ""); err != nil {
 			return err
 		}
+	}
+	if len(st.Rules) > 0 {
+		in := RuleInput{Event: "message", Text: m.Text, Open: hours.IsOpen(w.now)}
+		if first {
+			in.Event = "first_message"
+		}
+		if err := a.runRules(w, c, it, st, in, m.SenderID); err != nil {
+			return err
+		}
+	}
+	if st.AwayMessage != "" {
 		if hours != nil && !hours.IsOpen(w.now) && (it.AwaySentAt == nil || hours.openBetween(*it.AwaySentAt, w.now)) {
 			if _, err := autoMessage(w, c, it.BusinessID, st.AwayMessage, ""); err != nil {
 				return err
@@ -837,11 +852,30 @@ func (a *App) UpdateItem(ctx context.Context, ba *BusinessActor, convID string, 
 			it.Priority = *ch.Priority
 			setDues(it, st)
 		}
+		var added []string
 		if ch.Labels != nil && !slices.Equal(labels, it.Labels) {
 			if err := auditRow(w, it.BusinessID, actorID, convID, parley.AuditLabels, "", "", 0, map[string]any{"labels": labels}); err != nil {
 				return err
 			}
+			for _, l := range labels {
+				if !slices.Contains(it.Labels, l) {
+					added = append(added, l)
+				}
+			}
 			it.Labels = labels
+		}
+		if len(added) > 0 && len(st.Rules) > 0 {
+			c, err := w.ConversationByID(convID)
+			if err != nil {
+				return err
+			}
+			hours, err := hoursFor(w, it, st)
+			if err != nil {
+				return err
+			}
+			if err := a.runRules(w, c, it, st, RuleInput{Event: "label_added", Labels: added, Open: hours.IsOpen(w.now)}, actorID); err != nil {
+				return err
+			}
 		}
 		if ch.Attributes != nil {
 			if it.Attributes, err = applyAttributes(it.Attributes, ch.Attributes); err != nil {

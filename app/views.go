@@ -57,6 +57,9 @@ type Profile struct {
 	// CanMessage says what starting a conversation would do: "inbox",
 	// "requests" or "refused".
 	CanMessage string `json:"can_message,omitempty"`
+	// IceBreakers are a business's starter questions, offered before the
+	// first message.
+	IceBreakers []string `json:"ice_breakers,omitempty"`
 }
 
 // SessionView is one device session.
@@ -179,8 +182,6 @@ type QuickReply struct {
 	Title   string `json:"title"`
 	Payload string `json:"payload"`
 }
-
-
 
 // EditView is a previous version of a message.
 type EditView struct {

@@ -78,6 +78,14 @@ func (s *Server) botRoutes() {
 		}
 		return noContent(w)
 	})
+	s.biz("POST /api/v1/business/{business}/rules/test", func(w http.ResponseWriter, r *http.Request, ba *app.BusinessActor) error {
+		var in app.RuleTest
+		if err := decode(w, r, &in); err != nil {
+			return err
+		}
+		res, err := s.app.TestRules(r.Context(), ba, in)
+		return reply(w, res, err)
+	})
 	s.biz("POST /api/v1/business/{business}/conversations/{id}/handover", func(w http.ResponseWriter, r *http.Request, ba *app.BusinessActor) error {
 		var in struct {
 			To     string `json:"to"`
