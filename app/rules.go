@@ -157,6 +157,8 @@ type RuleInput struct {
 	Open bool
 	// Labels added, for label_added.
 	Labels []string
+
+	lower string // Text lower-cased, once per message
 }
 
 // regexCache keeps compiled rule patterns; rules change rarely and are
@@ -218,7 +220,10 @@ func (r *Rule) Matches(in RuleInput) bool {
 		return false
 	}
 	if len(r.When.Keywords) > 0 {
-		text := strings.ToLower(in.Text)
+		text := in.lower
+		if text == "" {
+			text = strings.ToLower(in.Text)
+		}
 		found := false
 		for _, k := range r.When.Keywords {
 			if hasWord(text, k) {
@@ -241,6 +246,7 @@ func (r *Rule) Matches(in RuleInput) bool {
 
 // matchRules returns the rules that fire for in, in order, honouring Stop.
 func matchRules(rules []Rule, in RuleInput) []*Rule {
+	in.lower = strings.ToLower(in.Text)
 	var out []*Rule
 	for i := range rules {
 		if rules[i].Matches(in) {
@@ -382,3 +388,6 @@ func (a *App) TestRules(ctx context.Context, ba *BusinessActor, in RuleTest) (*R
 	}
 	return res, nil
 }
+
+// MatchRules counts the rules that fire for in (for benchmarks and tools).
+func MatchRules(rules []Rule, in RuleInput) int { return len(matchRules(rules, in)) }
