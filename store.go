@@ -42,6 +42,7 @@ type Tx interface {
 	MediaTx
 	StickerTx
 	BusinessTx
+	WebhookTx
 }
 
 // UserTx stores accounts.
