@@ -145,6 +145,25 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 			return cfg, "", fmt.Errorf("PARLEY_MEDIA_TYPES: %w", err)
 		}
 	}
+	rate := func(k string) (float64, error) {
+		v := env(k)
+		if v == "" {
+			return 0, nil
+		}
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f < 0 {
+			return 0, fmt.Errorf("%s: %q is not a rate (messages a second, e.g. 1 or 0.5)", k, v)
+		}
+		return f, nil
+	}
+	botConv, err := rate("PARLEY_BOT_PER_CONVERSATION")
+	if err != nil {
+		return cfg, "", err
+	}
+	botAll, err := rate("PARLEY_BOT_PER_SECOND")
+	if err != nil {
+		return cfg, "", err
+	}
 	previews := true
 	if v := env("PARLEY_LINK_PREVIEWS"); v != "" {
 		if previews, err = strconv.ParseBool(v); err != nil {
@@ -168,6 +187,8 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	fs.DurationVar(&cfg.App.EditWindow, "edit-window", editWindow, "how long a message stays editable; 0 = 15m (PARLEY_EDIT_WINDOW)")
 	fs.IntVar(&cfg.App.MaxGroupMembers, "max-group-members", maxMembers, "group size limit; 0 = 1000 (PARLEY_MAX_GROUP_MEMBERS)")
 	fs.BoolVar(&previews, "link-previews", previews, "fetch link cards for URLs in messages (PARLEY_LINK_PREVIEWS)")
+	fs.Float64Var(&cfg.App.BotPerConversation, "bot-per-conversation", botConv, "messages a second a bot may send into one conversation; 0 = 1 (PARLEY_BOT_PER_CONVERSATION)")
+	fs.Float64Var(&cfg.App.BotPerSecond, "bot-per-second", botAll, "messages a second a bot may send in all; 0 = 30 (PARLEY_BOT_PER_SECOND)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, "", err
 	}
