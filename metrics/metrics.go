@@ -91,7 +91,7 @@ var (
 	sendResults  = []string{app.SendCreated, app.SendRepeat, app.SendRefused, app.SendFailed}
 	ackKinds     = []string{"delivered", "read"}
 	pollResults  = []string{httpapi.PollChanges, httpapi.PollTimeout, httpapi.PollShutdown, httpapi.PollSessionEnded, httpapi.PollClientGone, httpapi.PollError}
-	limiters     = []string{"login_address", "login_handle", "stream_tickets"}
+	limiters     = []string{"login_address", "login_handle", "bot", "bot_conversation", "stream_tickets"}
 	commitStages = []string{"begin", "rollback", "save_position", "commit"}
 )
 
