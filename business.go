@@ -105,9 +105,9 @@ type InboxItem struct {
 	CSATMessageID string
 	// Control is who answers: ControlBot (the business's bot) or
 	// ControlHuman ("" is human too).
-	Control string
-	ActivityAt    time.Time
-	UpdatedAt     time.Time
+	Control    string
+	ActivityAt time.Time
+	UpdatedAt  time.Time
 }
 
 // Handover states of an inbox item.

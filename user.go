@@ -51,9 +51,9 @@ type User struct {
 	HideReadReceipts bool
 	// OwnerID is the account that created and controls a bot ("" for
 	// people and businesses).
-	OwnerID string
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
+	OwnerID   string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Session kinds.
