@@ -34,6 +34,35 @@ async function api(token, method, path, body) {
 }
 const register = (handle, display_name, kind = "person") => api("", "POST", "/accounts", { handle, password, display_name, kind });
 
+// unnamed lists the controls without an accessible name (as in run.mjs).
+function unnamed(page) {
+  return page.evaluate(() => {
+    const nameOf = (el) => {
+      const aria = el.getAttribute("aria-label")?.trim();
+      if (aria) return aria;
+      const by = el.getAttribute("aria-labelledby");
+      if (by) {
+        const t = by.split(/\s+/).map((id) => document.getElementById(id)?.textContent ?? "").join(" ").trim();
+        if (t) return t;
+      }
+      if (el.labels?.length) {
+        const t = [...el.labels].map((l) => l.textContent).join(" ").trim();
+        if (t) return t;
+      }
+      if (!["INPUT", "SELECT", "TEXTAREA"].includes(el.tagName)) {
+        const t = (el.textContent ?? "").trim() || el.querySelector("img[alt]")?.getAttribute("alt")?.trim();
+        if (t) return t;
+      }
+      return el.getAttribute("title")?.trim() ?? "";
+    };
+    const sel = 'button, input:not([type="hidden"]), select, textarea, a[href], summary, [tabindex]:not([tabindex="-1"]), [role="switch"], [role="tab"], [role="option"]';
+    return [...document.querySelectorAll(sel)].filter((el) => !nameOf(el)).map((el) => el.outerHTML.slice(0, 160));
+  });
+}
+async function allNamed(page, screen) {
+  assert.deepEqual(await unnamed(page), [], `controls without an accessible name on the ${screen} screen`);
+}
+
 let browser;
 const failures = [];
 const pages = {};
@@ -92,6 +121,9 @@ try {
   await ann.getByRole("button", { name: /^Unassigned/ }).locator(".count", { hasText: "1" }).waitFor();
   await row.click();
   await ann.locator(".inbox-conv .message", { hasText: "My tent has not arrived" }).waitFor();
+  await allNamed(ann, "team inbox");
+  // Opening a conversation puts the focus in the reply box.
+  assert.equal(await ann.evaluate(() => document.activeElement?.id), "inbox-composer");
   const convID = await row.getAttribute("data-conversation");
 
   // Collision warning: another agent opens and types in it.
@@ -179,6 +211,27 @@ try {
   await shopPage.getByRole("button", { name: "Team inbox: Acme Outdoor" }).click();
   await shopPage.getByRole("button", { name: "Settings" }).click();
   await shopPage.getByText("Ben Builder @ben").waitFor();
+  shopPage.on("dialog", (d) => d.accept());
+
+  // Saved views: the admin adds two and removes one; the team sees them
+  // after the built-in views, with their filters.
+  const addView = async (name, fill) => {
+    await shopPage.getByLabel("View name").fill(name);
+    await fill();
+    await shopPage.getByRole("button", { name: "Add view" }).click();
+    await shopPage.getByText(`View "${name}" added.`).waitFor();
+  };
+  await addView("Closed cases", () => shopPage.locator('select[name="view_status"]').selectOption("resolved"));
+  await addView("Wholesale", () => shopPage.locator('input[name="view_label"]').fill("Wholesale"));
+  await addView("Unassigned open", async () => {
+    await shopPage.getByLabel("Shows").selectOption("unassigned");
+    await shopPage.locator('select[name="view_status"]').selectOption("open");
+  });
+  await shopPage.getByRole("button", { name: "Remove view Unassigned open" }).click();
+  await shopPage.getByText('View "Unassigned open" removed.').waitFor();
+  await allNamed(shopPage, "inbox settings");
+  const stored = await api(shop.token, "GET", "/business/acme/settings");
+  assert.deepEqual(stored.views, [{ name: "Closed cases", status: "resolved" }, { name: "Wholesale", label: "wholesale" }]);
   await shopPage.getByLabel("Only the assignee may reply").check();
   await shopPage.getByLabel("urgent first response minutes").fill("15");
   await shopPage.getByRole("button", { name: "Save settings" }).click();
@@ -187,6 +240,23 @@ try {
   assert.equal(saved.only_assignee_replies, true);
   assert.equal(saved.sla.urgent.first_response_minutes, 15);
   assert.equal(saved.csat, true, "saving the form lost a setting");
+  assert.equal(saved.views?.length, 2, "saving the rules lost the saved views");
+
+  // The agent sees the saved views (on her next load) and they filter.
+  await ann.reload();
+  await ann.getByRole("button", { name: "Team inbox: Acme Outdoor" }).click();
+  const views = ann.getByRole("navigation", { name: "Views" });
+  await views.getByRole("button", { name: "Wholesale", exact: true }).waitFor();
+  assert.deepEqual((await views.getByRole("button").allTextContents()).map((t) => t.replace(/\d+$/, "")),
+    ["Mine", "Unassigned", "All", "Overdue", "Closed cases", "Wholesale"]);
+  await views.getByRole("button", { name: "Closed cases", exact: true }).click();
+  await ann.locator(".inbox-items .item", { hasText: "Cara Customer" }).waitFor();
+  assert.equal(await views.getByRole("button", { name: "Closed cases", exact: true }).getAttribute("aria-current"), "true");
+  assert.equal(await ann.getByLabel("Status").inputValue(), "resolved");
+  await views.getByRole("button", { name: "Wholesale", exact: true }).click();
+  await ann.getByText("No conversations here.").waitFor();
+  await views.getByRole("button", { name: /^Mine/ }).click();
+  assert.equal(await ann.getByLabel("Status").inputValue(), "", "a saved view's filter outlived it");
 
   // A phone-sized screen: the list gives way to the open conversation.
   await ann.setViewportSize({ width: 390, height: 800 });

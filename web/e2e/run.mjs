@@ -59,8 +59,85 @@ const xss = [
   '<a href="javascript:window.__xss=1">click</a>',
 ];
 
+async function api(token, method, path, body) {
+  const r = await fetch(base + "/api/v1" + path, { method, headers: { Authorization: "Bearer " + token, "Content-Type": "application/json" }, body: body && JSON.stringify(body) });
+  if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`);
+  return r.status === 204 ? null : r.json();
+}
+async function until(f, what, ms = 10000) {
+  const end = Date.now() + ms;
+  while (!(await f())) {
+    if (Date.now() > end) throw new Error("timed out waiting until " + what);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+const tokenOf = (page) => page.evaluate(() => localStorage.getItem("parley.token"));
+
+// unnamed lists the controls on the page without an accessible name (an
+// aria-label, aria-labelledby, a <label>, or their text), hidden ones
+// included: message actions show only on hover or focus.
+function unnamed(page) {
+  return page.evaluate(() => {
+    const nameOf = (el) => {
+      const aria = el.getAttribute("aria-label")?.trim();
+      if (aria) return aria;
+      const by = el.getAttribute("aria-labelledby");
+      if (by) {
+        const t = by.split(/\s+/).map((id) => document.getElementById(id)?.textContent ?? "").join(" ").trim();
+        if (t) return t;
+      }
+      if (el.labels?.length) {
+        const t = [...el.labels].map((l) => l.textContent).join(" ").trim();
+        if (t) return t;
+      }
+      if (!["INPUT", "SELECT", "TEXTAREA"].includes(el.tagName)) {
+        const t = (el.textContent ?? "").trim() || el.querySelector("img[alt]")?.getAttribute("alt")?.trim();
+        if (t) return t;
+      }
+      return el.getAttribute("title")?.trim() ?? "";
+    };
+    const sel = 'button, input:not([type="hidden"]), select, textarea, a[href], summary, [tabindex]:not([tabindex="-1"]), [role="switch"], [role="tab"], [role="separator"]';
+    return [...document.querySelectorAll(sel)].filter((el) => !nameOf(el)).map((el) => el.outerHTML.slice(0, 160));
+  });
+}
+async function allNamed(page, screen) {
+  const bad = await unnamed(page);
+  assert.deepEqual(bad, [], `controls without an accessible name on the ${screen} screen`);
+}
+
+// focused describes the focused element and whether a focus ring shows
+// (the composer's file input shows it on its label).
+function focused(page) {
+  return page.evaluate(() => {
+    const el = document.activeElement;
+    if (!el || el === document.body) return { tag: "body", ring: false, text: "" };
+    const shown = el.classList.contains("visually-hidden") ? el.closest("label") ?? el : el;
+    const cs = getComputedStyle(shown);
+    return {
+      tag: el.tagName.toLowerCase(), id: el.id, conversation: el.dataset.conversation ?? "", role: el.getAttribute("role") ?? "",
+      text: (el.getAttribute("aria-label") || (el.labels?.[0]?.textContent) || el.textContent || "").trim().slice(0, 60),
+      ring: cs.outlineStyle !== "none" && parseFloat(cs.outlineWidth) >= 2,
+    };
+  });
+}
+// tabUntil presses Tab until done(focused) holds, checking that every
+// stop on the way shows its focus ring; it returns the stops.
+async function tabUntil(page, done, max = 60, key = "Tab") {
+  const stops = [];
+  for (let i = 0; i < max; i++) {
+    await page.keyboard.press(key);
+    const f = await focused(page);
+    stops.push(f);
+    assert.ok(f.tag !== "body", `Tab left the page after ${stops.map((x) => x.text).join(" → ")}`);
+    assert.ok(f.ring, `no visible focus ring on ${f.tag} "${f.text}"`);
+    if (done(f)) return stops;
+  }
+  throw new Error("not reached by Tab: " + stops.map((x) => `${x.tag} "${x.text}"`).join(" → "));
+}
+
 let browser;
 const failures = [];
+const consoleText = [];
 try {
   await startServer();
   browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", args: ["--no-sandbox", "--disable-gpu", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"] });
@@ -73,12 +150,14 @@ try {
   if (process.env.E2E_DEBUG) { alice.on("websocket", (ws) => ws.on("framereceived", (f) => console.log("alice <", String(f.payload).slice(0, 160)))); bob.on("websocket", (ws) => { console.log("bob ws open", ws.url().slice(0, 60)); ws.on("close", () => console.log("bob ws closed")); ws.on("framesent", (f) => console.log("bob >", String(f.payload).slice(0, 160))); ws.on("framereceived", (f) => console.log("bob <", String(f.payload).slice(0, 100))); }); }
   for (const p of [alice, bob]) {
     p.on("pageerror", (e) => failures.push("page error: " + e.message));
+    p.on("console", (m) => consoleText.push(m.text()));
     p.on("console", (m) => { if (m.type() === "error" && /Content Security Policy/.test(m.text())) failures.push("CSP violation: " + m.text()); });
   }
 
   async function register(page, handle, name) {
     await page.goto(base + "/");
     await page.getByRole("tab", { name: "Create account" }).click();
+    if (handle === "alice") await allNamed(page, "sign-up");
     await page.getByLabel("Handle").fill(handle);
     await page.getByLabel("Display name").fill(name);
     await page.getByLabel("Password").fill("correct horse battery staple");
@@ -98,6 +177,7 @@ try {
   await alice.getByRole("button", { name: /^Requests/ }).click();
   await alice.locator(".conv").first().click();
   await alice.getByRole("region", { name: "Message request" }).waitFor();
+  await allNamed(alice, "request");
   // In a request, links are plain text.
   assert.equal(await alice.locator(".messages a").count(), 0, "links are clickable in a request");
   await alice.screenshot({ path: join(shots, "request.png") });
@@ -113,6 +193,44 @@ try {
   await alice.getByRole("button", { name: "Send" }).click();
   await bob.locator(".message .text", { hasText: "Yes! Size M?" }).waitFor();
   await alice.getByText("Seen").waitFor({ timeout: 10000 });
+
+  // By keyboard alone: from a fresh load, Tab through the sidebar in order
+  // to the conversation, Enter opens it with the focus in the composer,
+  // Enter sends. Every stop shows a focus ring.
+  await alice.goto(base + "/");
+  await alice.getByText("Choose a conversation.").waitFor();
+  await alice.locator(".conv", { hasText: /^Bob/ }).waitFor();
+  const stops = await tabUntil(alice, (f) => f.conversation !== "");
+  const at = (pred) => stops.findIndex(pred);
+  const order = [at((f) => f.text === "Settings"), at((f) => /^Inbox/.test(f.text)), at((f) => f.text.startsWith("New message to")), at((f) => f.text === "Search"), stops.length - 1];
+  assert.ok(order.every((i, k) => i >= 0 && (k === 0 || i > order[k - 1])), "Tab order: " + stops.map((f) => f.text).join(" → "));
+  await alice.keyboard.press("Enter");
+  await alice.waitForFunction(() => document.activeElement?.id === "composer-text");
+  await alice.keyboard.type("Sent without the mouse");
+  await alice.keyboard.press("Enter");
+  await bob.locator(".message .text", { hasText: "Sent without the mouse" }).waitFor();
+  // Shift+Tab from the composer reaches the newest message and its actions.
+  const back = await tabUntil(alice, (f) => f.tag === "li", 10, "Shift+Tab");
+  assert.match(back[back.length - 1].text, /Sent without the mouse/);
+  // Settings open by keyboard with the focus on their title; Escape
+  // closes them and gives the focus back to the Settings button.
+  await alice.goto(base + "/");
+  await alice.getByText("Choose a conversation.").waitFor();
+  await tabUntil(alice, (f) => f.text === "Settings");
+  await alice.keyboard.press("Enter");
+  await alice.waitForFunction(() => document.activeElement?.textContent === "Settings" && document.activeElement.tagName === "H2");
+  await tabUntil(alice, (f) => f.role === "switch");
+  await alice.keyboard.press("Escape");
+  await alice.getByRole("region", { name: "Settings" }).waitFor({ state: "detached" });
+  await alice.waitForFunction(() => document.activeElement?.textContent === "Settings" && document.activeElement.tagName === "BUTTON", null, { timeout: 2000 });
+  // The new-group form folds away with Escape too.
+  await alice.getByText("New group").focus();
+  await alice.keyboard.press("Enter");
+  await alice.getByLabel("Group name").focus();
+  await alice.keyboard.press("Escape");
+  assert.equal(await alice.locator("details.group-form").evaluate((d) => d.open), false, "Escape left the new-group form open");
+  assert.equal((await focused(alice)).text, "New group");
+  await alice.locator(".conv", { hasText: /^Bob/ }).click();
 
   // An attachment round trip.
   await alice.locator('.composer input[type="file"]').setInputFiles({ name: "jacket.png", mimeType: "image/png", buffer: png(24, 16) });
@@ -140,6 +258,7 @@ try {
   }
   for (const x of xss) assert.ok(await alice.locator(".message .text", { hasText: x }).count() > 0, "missing as text: " + x);
   await alice.screenshot({ path: join(shots, "conversation.png") });
+  await allNamed(alice, "conversation");
 
   // Reactions, replies, edits and unsends, live on the other side. The
   // action buttons are used from the keyboard: Tab onto the message, then
@@ -187,6 +306,36 @@ try {
   await alice.keyboard.press("Enter");
   await bob.locator(".message", { hasText: "Welcome to the launch group" }).waitFor();
 
+  // "New messages": Bob writes twice in the direct conversation while
+  // Alice is in the group; opening it shows the divider above the first
+  // unread message, where it stays while she is there; the next time she
+  // opens it, it is gone.
+  const bobToken = await tokenOf(bob), aliceToken = await tokenOf(alice);
+  const bobRow = alice.locator(".conv", { hasText: /^Bob/ });
+  const dmAB = await bobRow.getAttribute("data-conversation");
+  for (const t of ["First unread", "Second unread"]) await api(bobToken, "POST", `/conversations/${dmAB}/messages`, { text: t, client_id: "u-" + t.replace(/ /g, "-") });
+  await bobRow.locator(".badge", { hasText: "2" }).waitFor();
+  await bobRow.click();
+  const divider = alice.getByRole("separator", { name: "New messages" });
+  await divider.waitFor();
+  const below = () => divider.evaluate((el) => el.closest("li").nextElementSibling?.textContent ?? "");
+  assert.match(await below(), /First unread/);
+  await bobRow.locator(".badge").waitFor({ state: "detached" }); // read
+  await api(bobToken, "POST", `/conversations/${dmAB}/messages`, { text: "Third, while open", client_id: "u-third" });
+  await alice.locator(".message .text", { hasText: "Third, while open" }).waitFor();
+  assert.match(await below(), /First unread/);
+  assert.equal(await alice.getByRole("separator").count(), 1);
+  // The message that arrived while open was read out by the live region.
+  await alice.locator('[aria-live="polite"]', { hasText: "Third, while open" }).waitFor({ state: "attached" });
+  await alice.locator(".conv", { hasText: "Spring launch" }).click();
+  await bobRow.click();
+  await alice.locator(".message .text", { hasText: "Third, while open" }).waitFor();
+  assert.equal(await alice.getByRole("separator", { name: "New messages" }).count(), 0, "the divider is back after reading");
+  // Nothing was unread on opening: what arrives now brings no divider.
+  await api(bobToken, "POST", `/conversations/${dmAB}/messages`, { text: "Fourth, live", client_id: "u-fourth" });
+  await alice.locator(".message .text", { hasText: "Fourth, live" }).waitFor();
+  assert.equal(await alice.getByRole("separator", { name: "New messages" }).count(), 0, "a divider for a message that arrived while open");
+
   // Settings: a name change, a closed inbox, the devices list.
   await bob.getByRole("button", { name: "Settings" }).click();
   await bob.getByLabel("Display name").fill("Bob B.");
@@ -195,14 +344,107 @@ try {
   await bob.getByText("Saved.").waitFor();
   await bob.getByText("(this one)").waitFor();
   await bob.screenshot({ path: join(shots, "settings.png") });
+
+  // API tokens: one that may only read, its secret shown once.
+  await ctxB.grantPermissions(["clipboard-read", "clipboard-write"], { origin: base });
+  await bob.getByLabel("Token name").fill("ci-bot");
+  assert.ok(await bob.getByLabel("Read conversations and messages").isChecked(), "read is not the default scope");
+  assert.ok(!(await bob.getByLabel("Send and edit messages").isChecked()));
+  await bob.getByLabel("Expires").selectOption({ label: "In 30 days" });
+  await bob.getByRole("button", { name: "Create token" }).click();
+  const fresh = bob.getByRole("region", { name: "New API token" });
+  await fresh.getByText("you will not see it again").waitFor();
+  const secretField = fresh.getByLabel("Token", { exact: true });
+  assert.ok(await secretField.evaluate((el) => el === document.activeElement), "the new token does not have the focus");
+  const secret = await secretField.inputValue();
+  assert.match(secret, /^prl_/);
+  await fresh.getByRole("button", { name: "Copy" }).click();
+  await fresh.getByText("Copied.").waitFor();
+  assert.equal(await bob.evaluate(() => navigator.clipboard.readText()), secret, "Copy did not copy the token");
+  const tokenRow = bob.locator(".tokens li", { hasText: "ci-bot" });
+  await tokenRow.waitFor();
+  assert.match(await tokenRow.textContent(), /read · created .* · not used yet · expires /);
+  await bob.setViewportSize({ width: 1100, height: 1000 });
+  await bob.getByRole("heading", { name: "API tokens" }).evaluate((el) => el.scrollIntoView({ block: "start" }));
+  await bob.screenshot({ path: join(shots, "settings-tokens.png") });
+  await allNamed(bob, "settings");
+  // From a script it may read, not write.
+  const asToken = (method, path, body) => fetch(base + "/api/v1" + path,
+    { method, headers: { Authorization: "Bearer " + secret, "Content-Type": "application/json" }, body: body && JSON.stringify(body) });
+  let r = await asToken("GET", "/conversations");
+  assert.equal(r.status, 200, "GET with a read token");
+  const someConv = (await r.json()).items[0];
+  r = await asToken("POST", `/conversations/${someConv.id}/messages`, { text: "from a script", client_id: "script-1" });
+  assert.equal(r.status, 403, "POST a message with a read-only token");
+  assert.equal((await r.json()).code, "insufficient_scope");
+  // The secret is never stored or logged, and leaves the page on "Done".
+  const stored = await bob.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }));
+  assert.ok(!stored.includes(secret), "the token's secret is in the browser's storage");
+  assert.ok(!consoleText.some((t) => t.includes(secret)), "the token's secret was logged");
+  await fresh.getByRole("button", { name: "Done" }).click();
+  await fresh.waitFor({ state: "detached" });
+  assert.ok(!(await bob.content()).includes(secret), "the secret is still in the page");
+  // Revoked (after a confirmation), it stops working at once.
+  await tokenRow.getByRole("button", { name: "Revoke ci-bot" }).click();
+  await tokenRow.waitFor({ state: "detached" });
+  assert.equal((await asToken("GET", "/conversations")).status, 401, "a revoked token still works");
+  await bob.setViewportSize({ width: 1100, height: 720 });
   await bob.getByRole("button", { name: "Close" }).click();
 
+  // Read receipts off (Alice): she sees no one's "Seen", not even the one
+  // she saw before, and Bob does not see hers.
+  const aliceRow = bob.locator(".conv", { hasText: /^Alice/ });
+  await aliceRow.click();
+  await alice.getByLabel("Message", { exact: true }).fill("Before receipts go off");
+  await alice.keyboard.press("Enter");
+  await bob.locator(".message .text", { hasText: "Before receipts go off" }).waitFor();
+  await alice.locator(".status-line", { hasText: "Seen" }).waitFor({ timeout: 10000 });
+  await alice.getByRole("button", { name: "Settings" }).click();
+  const receipts = alice.getByRole("switch", { name: "Read receipts" });
+  assert.ok(await receipts.isChecked(), "read receipts start off");
+  await alice.getByText("When off, people won't see when you've read their messages, and you won't see theirs.").waitFor();
+  await receipts.press("Space");
+  await alice.getByText("Read receipts are off.").waitFor();
+  assert.equal((await api(aliceToken, "GET", "/me")).read_receipts, false);
+  // Escape closes the settings; the conversation comes back and the focus
+  // goes to the Settings button, not to the conversation.
+  await alice.keyboard.press("Escape");
+  await alice.locator(".status-line").waitFor();
+  await alice.waitForTimeout(300);
+  assert.equal(await alice.evaluate(() => document.activeElement?.textContent), "Settings", "the focus did not return to Settings");
+  const status = (page) => page.locator(".status-line").textContent();
+  await alice.waitForFunction(() => /^(Delivered|Sent)$/.test(document.querySelector(".status-line")?.textContent ?? ""), null, { timeout: 5000 });
+  const seqOf = async (page, text) => Number(await page.locator(".message", { hasText: text }).getAttribute("data-seq"));
+  const readSeq = async (token) => (await api(token, "GET", `/conversations/${dmAB}`)).read_seq;
+  await bob.getByLabel("Message", { exact: true }).fill("Did you read this?");
+  await bob.keyboard.press("Enter");
+  await alice.locator(".message .text", { hasText: "Did you read this?" }).waitFor();
+  const asked = await seqOf(alice, "Did you read this?");
+  await until(async () => (await readSeq(aliceToken)) >= asked, "Alice's device read Bob's question");
+  await bob.locator(".status-line", { hasText: "Delivered" }).waitFor();
+  await bob.waitForTimeout(1000);
+  assert.doesNotMatch(await status(bob), /Seen/, "Bob sees Alice's read receipt while she has them off");
+  await alice.getByLabel("Message", { exact: true }).fill("I did, privately");
+  await alice.keyboard.press("Enter");
+  await bob.locator(".message .text", { hasText: "I did, privately" }).waitFor();
+  const answered = await seqOf(bob, "I did, privately");
+  await until(async () => (await readSeq(bobToken)) >= answered, "Bob's device read Alice's answer");
+  await alice.waitForTimeout(1000);
+  assert.doesNotMatch(await status(alice), /Seen/, "Alice sees Bob's read receipt while hers are off");
+  // Bob's page loaded afresh (member read positions from the server) shows no "Seen" either.
+  await bob.reload();
+  await aliceRow.click();
+  await bob.locator(".message .text", { hasText: "I did, privately" }).waitFor();
+  await bob.getByLabel("Message", { exact: true }).fill("Still there?");
+  await bob.keyboard.press("Enter");
+  await alice.locator(".message .text", { hasText: "Still there?" }).waitFor();
+  const still = await seqOf(alice, "Still there?");
+  await until(async () => (await readSeq(aliceToken)) >= still, "Alice's device read Bob's second question");
+  await bob.waitForTimeout(1000);
+  assert.doesNotMatch(await status(bob), /Seen/, "Bob sees Alice's read receipt after a reload");
+  await bob.locator(".conv", { hasText: "Spring launch" }).click();
+
   // Long history: scrolling to the top loads earlier pages by itself.
-  const api = async (token, method, path, body) => {
-    const r = await fetch(base + "/api/v1" + path, { method, headers: { Authorization: "Bearer " + token, "Content-Type": "application/json" }, body: body && JSON.stringify(body) });
-    if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`);
-    return r.status === 204 ? null : r.json();
-  };
   const carol = await api("", "POST", "/accounts", { handle: "carol", password: "correct horse battery staple" });
   await api(carol.token, "PUT", "/users/alice/follow");
   await api((await api("", "POST", "/sessions", { handle: "alice", password: "correct horse battery staple" })).token, "PUT", "/users/carol/follow");
@@ -232,8 +474,8 @@ try {
   await stopServer();
   await alice.getByText(/Offline|Connecting/).waitFor({ timeout: 15000 });
   await startServer();
-  await alice.locator(".banner").waitFor({ state: "detached", timeout: 30000 });
-  await bob.locator(".banner").waitFor({ state: "detached", timeout: 30000 });
+  await alice.locator(".banner").waitFor({ state: "hidden", timeout: 30000 });
+  await bob.locator(".banner").waitFor({ state: "hidden", timeout: 30000 });
   await bob.getByLabel("Message", { exact: true }).fill("after the restart");
   await bob.keyboard.press("Enter");
   await alice.locator(".message .text", { hasText: "after the restart" }).waitFor({ timeout: 15000 });

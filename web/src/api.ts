@@ -3,7 +3,7 @@
 // here exist in that document.
 
 export interface UserSummary { id: string; handle: string; display_name: string; kind: string }
-export interface Me extends UserSummary { bio: string; dm_policy: string; show_presence: boolean; created_at: string }
+export interface Me extends UserSummary { bio: string; dm_policy: string; show_presence: boolean; read_receipts: boolean; created_at: string }
 export interface Auth { user: Me; token: string; session_id: string }
 export interface ReactionCount { emoji: string; count: number; me: boolean }
 export interface Thumbnail { content_type: string; width: number; height: number }
@@ -107,7 +107,14 @@ export class Client {
   }
   businesses() { return this.request<{ items: BusinessMembership[] }>("GET", "/business"); }
   ticket() { return this.request<{ ticket: string; expires_at: string }>("POST", "/stream/tickets"); }
-  updateMe(p: Partial<Pick<Me, "display_name" | "bio" | "dm_policy" | "show_presence">>) { return this.request<Me>("PATCH", "/me", p); }
+  updateMe(p: Partial<Pick<Me, "display_name" | "bio" | "dm_policy" | "show_presence" | "read_receipts">>) { return this.request<Me>("PATCH", "/me", p); }
+  /** API tokens for scripts and bots; a token's secret is only in the
+   * answer to createToken, shown once and never stored. */
+  tokens() { return this.request<{ items: TokenView[]; scopes: string[] }>("GET", "/tokens"); }
+  createToken(name: string, scopes: string[], expires_in_days: number) {
+    return this.request<TokenView>("POST", "/tokens", { name, scopes, expires_in_days });
+  }
+  revokeToken(id: string) { return this.request<void>("DELETE", "/tokens/" + encodeURIComponent(id)); }
   sessions() { return this.request<Page<SessionView>>("GET", "/sessions"); }
   revokeSession(id: string) { return this.request<void>("DELETE", "/sessions/" + encodeURIComponent(id)); }
   blocks() { return this.request<Page<UserSummary>>("GET", "/me/blocks"); }
@@ -158,8 +165,12 @@ export interface SLATarget { first_response_minutes: number; resolution_minutes:
 export interface BusinessSettings {
   show_agent_names: boolean; only_assignee_replies: boolean; auto_assign: "" | "round_robin" | "least_load"; default_team?: string;
   max_open_per_agent: number; reassign_after_minutes: number; hours?: Hours; away_message?: string;
-  sla?: Record<string, SLATarget>; csat: boolean; csat_question?: string;
+  sla?: Record<string, SLATarget>; csat: boolean; csat_question?: string; views?: SavedView[];
 }
+/** SavedView is a named inbox filter the whole team sees; its fields are
+ * the inbox query's (view "" means all). */
+export interface SavedView { name: string; view?: string; status?: string; team?: string; label?: string; assignee?: string }
+export interface TeamView { id: string; name: string; members: UserSummary[] }
 export interface VolumeBucket { start: string; opened: number; resolved: number }
 export interface ReportRow {
   agent?: UserSummary; team_id?: string; team_name?: string; opened: number; resolved: number; first_responses: number;
@@ -170,7 +181,7 @@ export interface Report {
   from: string; to: string; bucket: "hour" | "day"; time_zone: string; volume: VolumeBucket[]; totals: ReportRow;
   agents: ReportRow[]; teams: ReportRow[]; overdue_now: number; csat_histogram: number[];
 }
-export interface InboxQuery { view: string; status?: string; label?: string; cursor?: string }
+export interface InboxQuery { view: string; status?: string; label?: string; team?: string; assignee?: string; cursor?: string }
 export interface ReportQuery { from?: string; to?: string; bucket?: string; tz?: string }
 
 /** Business is the typed client of one business's inbox. */
@@ -183,12 +194,15 @@ export class Business {
     return this.c.request<AgentView>("PUT", `${this.base}/agents/${encodeURIComponent(handle)}`, ch);
   }
   removeAgent(handle: string) { return this.c.request<void>("DELETE", `${this.base}/agents/${encodeURIComponent(handle)}`); }
+  teams() { return this.c.request<{ items: TeamView[] }>("GET", this.base + "/teams"); }
   settings() { return this.c.request<BusinessSettings>("GET", this.base + "/settings"); }
   putSettings(s: BusinessSettings) { return this.c.request<BusinessSettings>("PUT", this.base + "/settings", s); }
   inbox(q: InboxQuery) {
     const p = new URLSearchParams({ view: q.view });
     if (q.status) p.set("status", q.status);
     if (q.label) p.set("label", q.label);
+    if (q.team) p.set("team", q.team);
+    if (q.assignee) p.set("assignee", q.assignee);
     if (q.cursor) p.set("cursor", q.cursor);
     return this.c.request<Page<InboxItem>>("GET", `${this.base}/conversations?${p}`);
   }
@@ -230,6 +244,11 @@ export class Business {
 }
 
 export interface SessionView { id: string; device: string; created_at: string; last_used_at: string; current: boolean }
+export interface TokenView {
+  id: string; name: string; scopes: string[]; created_at: string; last_used_at: string; expires_at?: string;
+  /** the secret: only in the answer that created the token */
+  token?: string;
+}
 
 /** The API routes this client uses, checked against openapi.json in a test. */
 export const usedRoutes = [
@@ -253,7 +272,8 @@ export const usedRoutes = [
   "POST /api/v1/business/{business}/saved-replies", "PATCH /api/v1/business/{business}/saved-replies/{reply}",
   "DELETE /api/v1/business/{business}/saved-replies/{reply}", "GET /api/v1/business/{business}/saved-replies/{reply}/render",
   "GET /api/v1/business/{business}/contacts/{contact}", "PATCH /api/v1/business/{business}/contacts/{contact}",
-  "GET /api/v1/business/{business}/reports",
+  "GET /api/v1/business/{business}/reports", "GET /api/v1/business/{business}/teams",
+  "GET /api/v1/tokens", "POST /api/v1/tokens", "DELETE /api/v1/tokens/{id}",
 ];
 
 /** newClientID makes an idempotency key for a send. */

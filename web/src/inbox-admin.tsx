@@ -1,9 +1,10 @@
 // The team inbox's reports (a volume chart, response times, SLA, CSAT,
 // a CSV download) and, for admins, its settings: team members, saved
-// replies, hours, away message, SLAs, CSAT and assignment rules.
+// replies, saved views, hours, away message, SLAs, CSAT and assignment
+// rules.
 import { useEffect, useState } from "preact/hooks";
-import type { AgentView, Business, BusinessSettings, Report, ReportQuery, ReportRow, SavedReply, VolumeBucket } from "./api";
-import { duration, errText, parseIntervals, volumeBars, weekdays } from "./inbox-state";
+import type { AgentView, Business, BusinessSettings, Report, ReportQuery, ReportRow, SavedReply, SavedView, TeamView, VolumeBucket } from "./api";
+import { cleanView, describeView, duration, errText, parseIntervals, volumeBars, weekdays } from "./inbox-state";
 
 const localZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
 const dateInput = (d: Date) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
@@ -160,7 +161,7 @@ function Histogram({ counts }: { counts: number[] }) {
   );
 }
 
-export function InboxSettings({ biz }: { biz: Business }) {
+export function InboxSettings({ biz, onViews }: { biz: Business; onViews(v: SavedView[]): void }) {
   const [s, setS] = useState<BusinessSettings | null>(null);
   const [hoursOn, setHoursOn] = useState(false);
   const [tz, setTz] = useState(localZone);
@@ -188,7 +189,9 @@ export function InboxSettings({ biz }: { biz: Business }) {
       hours: hoursOn ? { time_zone: tz.trim(), days: Object.fromEntries(weekdays.map((d) => [d, parseIntervals(days[d] ?? "")]).filter(([, v]) => v.length > 0)), holidays: s.hours?.holidays } : undefined,
     };
     try {
-      setS(await biz.putSettings(out));
+      const st = await biz.putSettings(out);
+      setS(st);
+      onViews(st.views ?? []);
       setNote("Settings saved.");
     } catch (err) {
       setNote(errText(err, "Not saved"));
@@ -199,6 +202,7 @@ export function InboxSettings({ biz }: { biz: Business }) {
       <header><h2>Inbox settings</h2></header>
       <TeamMembers biz={biz} />
       <SavedReplies biz={biz} />
+      <SavedViews biz={biz} views={s.views ?? []} onChange={(views) => { setS((cur) => cur && { ...cur, views }); onViews(views); }} />
       <h3>Rules</h3>
       <form onSubmit={save}>
         <label>Automatic assignment
@@ -282,7 +286,7 @@ function TeamMembers({ biz }: { biz: Business }) {
                 <option value="agent">agent</option>
                 <option value="admin">admin</option>
               </select>
-              <button onClick={() => { if (confirm(`Remove @${a.user.handle} from the team?`)) void run(() => biz.removeAgent(a.user.handle), "Removed."); }}>Remove</button>
+              <button aria-label={`Remove @${a.user.handle}`} onClick={() => { if (confirm(`Remove @${a.user.handle} from the team?`)) void run(() => biz.removeAgent(a.user.handle), "Removed."); }}>Remove</button>
             </span>
           </li>
         ))}
@@ -340,8 +344,8 @@ function SavedReplies({ biz }: { biz: Business }) {
           <li key={r.id}>
             <span><strong>/{r.shortcut}</strong> {r.title} <span class="muted">{r.body.slice(0, 60)}</span></span>
             <span class="row-actions">
-              <button onClick={() => edit(r)}>Edit</button>
-              <button onClick={async () => {
+              <button aria-label={`Edit /${r.shortcut}`} onClick={() => edit(r)}>Edit</button>
+              <button aria-label={`Delete /${r.shortcut}`} onClick={async () => {
                 if (!confirm(`Delete /${r.shortcut}?`)) return;
                 try { await biz.deleteReply(r.id); await reload(); } catch (err) { setNote(errText(err, "Not deleted")); }
               }}>Delete</button>
@@ -361,6 +365,91 @@ function SavedReplies({ biz }: { biz: Business }) {
         {editing && <button type="button" class="link" onClick={() => edit(null)}>Cancel</button>}
         {note && <p role="status">{note}</p>}
       </form>
+    </>
+  );
+}
+
+const viewChoices = [["all", "All"], ["mine", "Mine (whoever looks)"], ["unassigned", "Unassigned"], ["overdue", "Overdue"], ["team", "A team's"]] as const;
+const emptyView = (): SavedView => ({ name: "", view: "all", status: "", team: "", label: "", assignee: "" });
+
+/** SavedViews adds and removes the named filters the whole team sees in
+ * its view list. A change is saved at once, on top of the settings as
+ * stored (the rules form below keeps its own unsaved edits). */
+function SavedViews({ biz, views, onChange }: { biz: Business; views: SavedView[]; onChange(v: SavedView[]): void }) {
+  const [form, setForm] = useState<SavedView>(emptyView);
+  const [teams, setTeams] = useState<TeamView[]>([]);
+  const [agents, setAgents] = useState<AgentView[]>([]);
+  const [note, setNote] = useState("");
+  useEffect(() => {
+    biz.teams().then((r) => setTeams(r.items)).catch(() => {});
+    biz.agents().then((r) => setAgents(r.items)).catch(() => {});
+  }, [biz]);
+  const teamName = (id: string) => teams.find((t) => t.id === id)?.name ?? "a deleted team";
+  const persist = async (next: SavedView[], done: string) => {
+    try {
+      const cur = await biz.settings();
+      const st = await biz.putSettings({ ...cur, views: next });
+      onChange(st.views ?? []);
+      setNote(done);
+      return true;
+    } catch (err) {
+      setNote(errText(err, "Not saved"));
+      return false;
+    }
+  };
+  const add = async (e: Event) => {
+    e.preventDefault();
+    const { view, error } = cleanView(form, views);
+    if (!view) return setNote(error ?? "");
+    if (await persist([...views, view], `View "${view.name}" added.`)) setForm(emptyView());
+  };
+  const set = (k: keyof SavedView, v: string) => setForm((f) => ({ ...f, [k]: v }));
+  return (
+    <>
+      <h3>Saved views</h3>
+      <p class="muted">Named filters shown to the whole team after Mine, Unassigned, All and Overdue.</p>
+      <ul class="rows">
+        {views.map((v) => (
+          <li key={v.name}>
+            <span><strong>{v.name}</strong> <span class="muted">{describeView(v, teamName)}</span></span>
+            <button aria-label={`Remove view ${v.name}`} onClick={() => {
+              if (confirm(`Remove the view "${v.name}" for the whole team?`)) void persist(views.filter((x) => x.name !== v.name), `View "${v.name}" removed.`);
+            }}>Remove</button>
+          </li>
+        ))}
+        {views.length === 0 && <li>None yet.</li>}
+      </ul>
+      <form class="inline-form saved-view-form" onSubmit={add}>
+        <label>View name<input name="view_name" value={form.name} maxLength={60} onInput={(e) => set("name", e.currentTarget.value)} required /></label>
+        <label>Shows
+          <select name="view_view" value={form.view} onChange={(e) => set("view", e.currentTarget.value)}>
+            {viewChoices.filter(([v]) => v !== "team" || teams.length > 0).map(([v, l]) => <option key={v} value={v}>{l}</option>)}
+          </select>
+        </label>
+        {teams.length > 0 && (
+          <label>Team
+            <select name="view_team" value={form.team} onChange={(e) => set("team", e.currentTarget.value)}>
+              <option value="">Any team</option>
+              {teams.map((t) => <option key={t.id} value={t.id}>{t.name}</option>)}
+            </select>
+          </label>
+        )}
+        <label>Status
+          <select name="view_status" value={form.status} onChange={(e) => set("status", e.currentTarget.value)}>
+            <option value="">Any</option>
+            {["open", "pending", "snoozed", "resolved"].map((x) => <option key={x} value={x}>{x}</option>)}
+          </select>
+        </label>
+        <label>Label<input name="view_label" value={form.label} placeholder="any" onInput={(e) => set("label", e.currentTarget.value)} /></label>
+        <label>Assignee
+          <select name="view_assignee" value={form.assignee} onChange={(e) => set("assignee", e.currentTarget.value)}>
+            <option value="">Anyone</option>
+            {agents.map((a) => <option key={a.user.id} value={a.user.handle}>{a.user.display_name || a.user.handle}</option>)}
+          </select>
+        </label>
+        <button type="submit">Add view</button>
+      </form>
+      {note && <p role="status">{note}</p>}
     </>
   );
 }

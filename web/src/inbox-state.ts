@@ -3,7 +3,7 @@
 // collision warning, saved-reply lookups and report figures. Free of the
 // DOM so that unit tests cover them.
 import { ApiError } from "./api";
-import type { Message, Note, SyncEvent, VolumeBucket } from "./api";
+import type { InboxQuery, Message, Note, SavedView, SyncEvent, VolumeBucket } from "./api";
 import { mergeMessages } from "./state";
 
 /** Who the inbox is for: the business, and the signed-in user. */
@@ -213,4 +213,43 @@ export function parseIntervals(s: string): string[] {
 /** errText is an error's message for people: the server's for API errors. */
 export function errText(err: unknown, fallback: string): string {
   return err instanceof ApiError ? err.message : fallback;
+}
+
+/** viewQuery is the inbox query of a saved view: its own view (none means
+ * all), status, team, label and assignee. */
+export function viewQuery(v: SavedView): InboxQuery {
+  const q: InboxQuery = { view: v.view || "all" };
+  for (const k of ["status", "team", "label", "assignee"] as const) if (v[k]) q[k] = v[k];
+  return q;
+}
+
+const viewNames: Record<string, string> = { all: "All", mine: "Mine", unassigned: "Unassigned", overdue: "Overdue", team: "Team" };
+
+/** describeView says in words what a saved view shows, e.g.
+ * "Unassigned · pending · label vip · assigned to @ann". */
+export function describeView(v: SavedView, teamName: (id: string) => string = (id) => id): string {
+  const parts = [v.view === "team" ? `Team ${teamName(v.team ?? "")}` : viewNames[v.view || "all"] ?? v.view ?? "All"];
+  if (v.team && v.view !== "team") parts.push(`team ${teamName(v.team)}`);
+  if (v.status) parts.push(v.status);
+  if (v.label) parts.push(`label ${v.label}`);
+  if (v.assignee) parts.push(`assigned to @${v.assignee}`);
+  return parts.join(" · ");
+}
+
+/** cleanView trims a saved view from the form and drops empty fields; it
+ * returns an error text when the view cannot be saved as it is. */
+export function cleanView(v: SavedView, existing: SavedView[]): { view?: SavedView; error?: string } {
+  const name = v.name.trim();
+  if (!name) return { error: "Give the view a name." };
+  if (existing.some((x) => x.name.toLowerCase() === name.toLowerCase())) return { error: `There is already a view named "${name}".` };
+  if (v.view === "team" && !v.team) return { error: "A team view needs its team." };
+  const out: SavedView = { name };
+  if (v.view && v.view !== "all") out.view = v.view;
+  for (const k of ["status", "team", "label", "assignee"] as const) {
+    let x = (v[k] ?? "").trim();
+    if (k === "assignee") x = x.replace(/^@/, "");
+    if (k === "label") x = x.toLowerCase();
+    if (x) out[k] = x;
+  }
+  return { view: out };
 }

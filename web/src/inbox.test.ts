@@ -3,7 +3,7 @@ import type { Message, Note, SyncEvent } from "./api";
 import { Business, Client } from "./api";
 import {
   applyPresence, applyThreadEvent, collisionWarning, duration, emptyThread, forInbox, inboxEffect, mentionParts, missingText,
-  parseIntervals, parseLabels, slashQuery, timeline, volumeBars,
+  parseIntervals, parseLabels, slashQuery, timeline, volumeBars, viewQuery, describeView, cleanView,
 } from "./inbox-state";
 import type { Thread } from "./inbox-state";
 
@@ -148,5 +148,34 @@ describe("helpers", () => {
     expect(tallest).toMatchObject({ h: 50, y: 0, series: "opened", label: "b" });
     expect(bars.find((b) => b.label === "a" && b.series === "resolved")!.h).toBe(12.5);
     expect(bars.every((b) => b.x >= 0 && b.x + b.w <= 100)).toBe(true);
+  });
+});
+
+describe("saved views", () => {
+  it("turn into the inbox query they stand for", () => {
+    expect(viewQuery({ name: "VIP" })).toEqual({ view: "all" });
+    expect(viewQuery({ name: "Waiting", view: "unassigned", status: "pending", label: "vip", team: "", assignee: "ann" }))
+      .toEqual({ view: "unassigned", status: "pending", label: "vip", assignee: "ann" });
+  });
+
+  it("describe themselves in words", () => {
+    expect(describeView({ name: "x" })).toBe("All");
+    expect(describeView({ name: "x", view: "team", team: "t1", status: "open" }, () => "Billing")).toBe("Team Billing · open");
+    expect(describeView({ name: "x", view: "mine", label: "vip", assignee: "ann" })).toBe("Mine · label vip · assigned to @ann");
+  });
+
+  it("are cleaned and checked before saving", () => {
+    expect(cleanView({ name: "  VIP ", view: "all", status: "", label: " VIP ", assignee: "@ann", team: "" }, []))
+      .toEqual({ view: { name: "VIP", label: "vip", assignee: "ann" } });
+    expect(cleanView({ name: "vip" }, [{ name: "VIP" }]).error).toMatch(/already/);
+    expect(cleanView({ name: " " }, []).error).toMatch(/name/);
+    expect(cleanView({ name: "T", view: "team" }, []).error).toMatch(/team/);
+  });
+
+  it("reach the inbox as query parameters", async () => {
+    let url = "";
+    const biz = new Business(new Client("t", "", async (u) => { url = u; return new Response(JSON.stringify({ items: [] })); }), "shop");
+    await biz.inbox({ view: "all", status: "open", team: "t1", assignee: "ann", label: "vip" });
+    expect(url).toBe("/api/v1/business/shop/conversations?view=all&status=open&label=vip&team=t1&assignee=ann");
   });
 });

@@ -8,14 +8,14 @@ import type { ComponentChildren } from "preact";
 import { ApiError, Business, newClientID } from "./api";
 import type {
   AgentView, BusinessMembership, Client, ContactView, InboxCounts, InboxDetail, InboxItem, ItemChange, Me, Message, Note,
-  RenderedReply, SavedReply, SyncEvent, UserSummary,
+  RenderedReply, SavedReply, SavedView, SyncEvent, UserSummary,
 } from "./api";
 import {
   applyPresence, applyThreadEvent, collisionWarning, emptyThread, errText, forInbox, inboxEffect, mentionParts, mergeNotes, missingText,
-  parseLabels, slashQuery, timeline,
+  parseLabels, slashQuery, timeline, viewQuery, describeView,
 } from "./inbox-state";
 import type { Presence, Thread } from "./inbox-state";
-import { mergeMessages, splitLinks, TYPING_TTL } from "./state";
+import { announcement, mergeMessages, splitLinks, TYPING_TTL } from "./state";
 import { AttachmentView } from "./media";
 import { InboxSettings, Reports } from "./inbox-admin";
 
@@ -46,6 +46,13 @@ export function TeamInbox({ client, me, membership, subscribe, modes, onRemoved 
   const [view, setView] = useState<string>(isBusiness ? "all" : "mine");
   const [status, setStatus] = useState("");
   const [label, setLabel] = useState("");
+  // A saved view adds team and assignee filters; saved is its name while
+  // it is the one on screen.
+  const [team, setTeam] = useState("");
+  const [assignee, setAssignee] = useState("");
+  const [saved, setSaved] = useState<string | null>(null);
+  const [savedViews, setSavedViews] = useState<SavedView[]>([]);
+  const [teamNames, setTeamNames] = useState<Record<string, string>>({});
   const [items, setItems] = useState<InboxItem[]>([]);
   const [next, setNext] = useState<string | undefined>();
   const [counts, setCounts] = useState<InboxCounts | null>(null);
@@ -60,7 +67,7 @@ export function TeamInbox({ client, me, membership, subscribe, modes, onRemoved 
 
   const load = async () => {
     try {
-      const [page, c] = await Promise.all([biz.inbox({ view, status, label }), biz.counts()]);
+      const [page, c] = await Promise.all([biz.inbox({ view, status, label, team, assignee }), biz.counts()]);
       setItems(page.items);
       setNext(page.next_cursor);
       setCounts(c);
@@ -73,7 +80,7 @@ export function TeamInbox({ client, me, membership, subscribe, modes, onRemoved 
   loadRef.current = load;
   const more = async () => {
     try {
-      const page = await biz.inbox({ view, status, label, cursor: next });
+      const page = await biz.inbox({ view, status, label, team, assignee, cursor: next });
       setItems((cur) => [...cur, ...page.items.filter((it) => !cur.some((c) => c.conversation_id === it.conversation_id))]);
       setNext(page.next_cursor);
     } catch (err) {
@@ -81,9 +88,36 @@ export function TeamInbox({ client, me, membership, subscribe, modes, onRemoved 
     }
   };
   const loadAgents = () => void biz.agents().then((r) => setAgents(r.items)).catch(() => {});
-  useEffect(() => { void load(); }, [biz, view, status, label]);
+  useEffect(() => { void load(); }, [biz, view, status, label, team, assignee]);
+  const showViews = (vs: SavedView[]) => {
+    setSavedViews(vs);
+    if (vs.some((v) => v.team)) biz.teams().then((r) => setTeamNames(Object.fromEntries(r.items.map((t) => [t.id, t.name])))).catch(() => {});
+  };
+  const loadViews = () => void biz.settings().then((st) => showViews(st.views ?? [])).catch(() => {});
+  const pickView = (v: string) => {
+    // Leaving a saved view drops its filters.
+    if (saved !== null) { setStatus(""); setLabel(""); }
+    setSaved(null);
+    setTeam("");
+    setAssignee("");
+    setScreen("inbox");
+    setView(v);
+    if (matchMedia("(max-width: 700px)").matches) setOpen(null); // on a phone the list replaces the conversation
+  };
+  const pickSaved = (sv: SavedView) => {
+    const q = viewQuery(sv);
+    setSaved(sv.name);
+    setView(q.view);
+    setStatus(q.status ?? "");
+    setLabel(q.label ?? "");
+    setTeam(q.team ?? "");
+    setAssignee(q.assignee ?? "");
+    setScreen("inbox");
+    if (matchMedia("(max-width: 700px)").matches) setOpen(null);
+  };
   useEffect(() => {
     loadAgents();
+    loadViews();
     const ctx = { business: business.id, me: me.id };
     let timer: ReturnType<typeof setTimeout> | null = null;
     const t = setInterval(() => tick((n) => n + 1), 3000); // presence lapses
@@ -93,6 +127,7 @@ export function TeamInbox({ client, me, membership, subscribe, modes, onRemoved 
       const e = inboxEffect(ev, openRef.current);
       if (e.removed) return onRemoved();
       if (e.agents) loadAgents();
+      if (ev.type === "resync") loadViews();
       // Bursts (a customer sending three lines) cost one fetch.
       if (e.list && !timer) timer = setTimeout(() => { timer = null; void loadRef.current(); }, 250);
     });
@@ -124,13 +159,13 @@ export function TeamInbox({ client, me, membership, subscribe, modes, onRemoved 
         )}
         <nav class="folders views" aria-label="Views">
           {views.map(([v, l]) => (
-            <button key={v} aria-current={screen === "inbox" && view === v} onClick={() => {
-              setScreen("inbox");
-              setView(v);
-              if (matchMedia("(max-width: 700px)").matches) setOpen(null); // on a phone the list replaces the conversation
-            }}>
+            <button key={v} aria-current={screen === "inbox" && saved === null && view === v} onClick={() => pickView(v)}>
               {l}{count(v) !== null && <span class={"count" + (v === "overdue" && count(v) ? " hot" : "")}>{count(v)}</span>}
             </button>
+          ))}
+          {savedViews.map((sv) => (
+            <button key={"sv-" + sv.name} class="saved-view" aria-current={screen === "inbox" && saved === sv.name}
+              title={describeView(sv, (id) => teamNames[id] ?? "a team")} onClick={() => pickSaved(sv)}>{sv.name}</button>
           ))}
         </nav>
         <div class="filters">
@@ -153,7 +188,7 @@ export function TeamInbox({ client, me, membership, subscribe, modes, onRemoved 
       </aside>
       <main class="pane">
         {screen === "reports" ? <Reports biz={biz} />
-          : screen === "settings" ? <InboxSettings biz={biz} />
+          : screen === "settings" ? <InboxSettings biz={biz} onViews={showViews} />
           : open ? <InboxConversation key={open} client={client} biz={biz} business={business} me={me} id={open} agents={agents}
               presence={presence} name={name} subscribe={subscribe} onClose={() => setOpen(null)} onOpen={pick} onChanged={() => void load()} />
           : <p class="placeholder">Choose a conversation.</p>}
@@ -236,6 +271,15 @@ function InboxConversation(p: ConvProps) {
   const entries = timeline(thread);
   const last = thread.messages[thread.messages.length - 1];
   useEffect(() => { listRef.current?.lastElementChild?.scrollIntoView({ block: "end" }); }, [entries.length]);
+  useEffect(() => { inputRef.current?.focus(); }, []);
+  // The customer's messages that arrive while it is open are read out.
+  const [said, setSaid] = useState("");
+  const seenLast = useRef("");
+  useEffect(() => {
+    if (!last) return;
+    if (seenLast.current && seenLast.current !== last.id && last.sender.id !== business.id && last.kind !== "system") setSaid(announcement(last));
+    seenLast.current = last.id;
+  }, [last?.id]);
   useEffect(() => {
     // The customer sees "Seen" when someone on the team read it.
     if (last && last.sender.id !== business.id && last.seq > readUpTo.current) {
@@ -399,6 +443,7 @@ function InboxConversation(p: ConvProps) {
             : <InboxMessage key={e.m.id} m={e.m} mine={e.m.sender.id === business.id} business={who(business)} contact={contactName} client={p.client} />)}
         </ol>
         <div class="status-line" aria-live="polite">{customerTyping > Date.now() ? `${contactName} is typing…` : ""}</div>
+        <div class="visually-hidden" aria-live="polite">{said}</div>
         {error && <p class="error" role="alert">{error}</p>}
         {preview && (
           <div class="reply-preview" role="region" aria-label="Saved reply preview">

@@ -4,7 +4,9 @@ import { ApiError, Client, newClientID } from "./api";
 import type { BusinessMembership, Conversation, Me, Message, SyncEvent } from "./api";
 import { Stream } from "./stream";
 import type { StreamStatus } from "./stream";
-import { applyEvent, dayLabel, deliveryState, emptyState, mergeMessages, safeLink, sortConversations, splitLinks, typingUsers } from "./state";
+import {
+  announcement, applyEvent, dayLabel, deliveryState, emptyState, firstUnread, mergeMessages, safeLink, sortConversations, splitLinks, typingUsers,
+} from "./state";
 import { NewGroup, Settings } from "./panels";
 import { AttachmentView, MediaImage } from "./media";
 import { TeamInbox } from "./inbox";
@@ -40,11 +42,17 @@ function AuthScreen({ client, onAuth }: { client: Client; onAuth(token: string):
   return (
     <main class="auth">
       <h1>Parley</h1>
-      <div class="tabs" role="tablist">
-        <button role="tab" aria-selected={mode === "in"} onClick={() => setMode("in")}>Sign in</button>
-        <button role="tab" aria-selected={mode === "up"} onClick={() => setMode("up")}>Create account</button>
+      <div class="tabs" role="tablist" aria-label="Sign in or create an account" onKeyDown={(e) => {
+        // Arrow keys move between the two tabs (the ARIA tabs pattern).
+        if (e.key !== "ArrowLeft" && e.key !== "ArrowRight") return;
+        const next = mode === "in" ? "up" : "in";
+        setMode(next);
+        document.getElementById("tab-" + next)?.focus();
+      }}>
+        <button role="tab" id="tab-in" aria-selected={mode === "in"} aria-controls="auth-form" tabIndex={mode === "in" ? 0 : -1} onClick={() => setMode("in")}>Sign in</button>
+        <button role="tab" id="tab-up" aria-selected={mode === "up"} aria-controls="auth-form" tabIndex={mode === "up" ? 0 : -1} onClick={() => setMode("up")}>Create account</button>
       </div>
-      <form onSubmit={submit}>
+      <form id="auth-form" role="tabpanel" aria-labelledby={"tab-" + mode} onSubmit={submit}>
         <label>Handle<input name="handle" autocomplete="username" value={handle} onInput={(e) => setHandle(e.currentTarget.value)} required /></label>
         {mode === "up" && <label>Display name<input name="display_name" value={name} onInput={(e) => setName(e.currentTarget.value)} /></label>}
         <label>Password<input name="password" type="password" autocomplete={mode === "in" ? "current-password" : "new-password"} value={password} onInput={(e) => setPassword(e.currentTarget.value)} required /></label>
@@ -53,6 +61,17 @@ function AuthScreen({ client, onAuth }: { client: Client; onAuth(token: string):
       </form>
     </main>
   );
+}
+
+/** Banner says when the stream is down. The live region stays in the page
+ * so that screen readers announce its text when it appears. */
+function Banner({ status }: { status: StreamStatus }) {
+  return <div class="banner" role="status" aria-live="polite">{status === "live" ? "" : status === "offline" ? "Offline — reconnecting…" : "Connecting…"}</div>;
+}
+
+/** Badge is an unread count that reads as "3 unread". */
+function Badge({ n }: { n: number }) {
+  return <span class="badge">{n}<span class="visually-hidden"> unread</span></span>;
 }
 
 function title(c: Conversation, me: string): string {
@@ -77,6 +96,11 @@ function Shell({ client, onSignOut }: { client: Client; onSignOut(): void }) {
   const [businesses, setBusinesses] = useState<BusinessMembership[]>([]);
   const [mode, setMode] = useState("chats");
   const bizIDs = useRef(new Set<string>());
+  const settingsBtn = useRef<HTMLButtonElement>(null);
+  // Set when the user opens a conversation: it then takes the focus (not
+  // when it comes back on screen as settings close).
+  const focusNext = useRef(false);
+  const openConversation = (id: string) => { focusNext.current = true; setOpen(id); };
   const listeners = useRef(new Set<(ev: SyncEvent) => void>());
   const subscribe = (fn: (ev: SyncEvent) => void) => { listeners.current.add(fn); return () => { listeners.current.delete(fn); }; };
   const emit = (ev: SyncEvent) => { for (const fn of [...listeners.current]) fn(ev); };
@@ -154,7 +178,7 @@ function Shell({ client, onSignOut }: { client: Client; onSignOut(): void }) {
   if (membership) {
     return (
       <>
-        {status !== "live" && <div class="banner" role="status">{status === "offline" ? "Offline — reconnecting…" : "Connecting…"}</div>}
+        <Banner status={status} />
         <TeamInbox key={membership.business.id} client={client} me={me} membership={membership} subscribe={subscribe} modes={modes}
           onRemoved={() => { setMode("chats"); void loadBusinesses(); }} />
       </>
@@ -170,7 +194,7 @@ function Shell({ client, onSignOut }: { client: Client; onSignOut(): void }) {
       setNewHandle("");
       await loadLists();
       setFolder(c.folder);
-      setOpen(c.id);
+      openConversation(c.id);
     } catch (err) {
       setError(err instanceof ApiError ? err.message : "Cannot start the conversation");
     }
@@ -178,21 +202,21 @@ function Shell({ client, onSignOut }: { client: Client; onSignOut(): void }) {
   const current = open ? state.conversations[open] : undefined;
   return (
     <div class="shell">
-      {status !== "live" && <div class="banner" role="status">{status === "offline" ? "Offline — reconnecting…" : "Connecting…"}</div>}
+      <Banner status={status} />
       <aside class="sidebar" aria-label="Conversations">
         <header>
           <strong>{me.display_name || me.handle}</strong>
           <span>
-            <button class="link" onClick={() => setShowSettings(true)}>Settings</button>
+            <button class="link" ref={settingsBtn} aria-current={showSettings} onClick={() => setShowSettings(true)}>Settings</button>
             <button class="link" onClick={async () => { try { await client.logout(); } finally { onSignOut(); } }}>Sign out</button>
           </span>
         </header>
         {modes}
         {notify === "default" && <button class="link" onClick={async () => setNotify(await Notification.requestPermission())}>Turn on notifications</button>}
-        <nav class="folders">
+        <nav class="folders" aria-label="Folders">
           {folders.map(([f, label]) => {
             const n = Object.values(state.conversations).filter((c) => c.folder === f).reduce((a, c) => a + c.unread_count, 0);
-            return <button key={f} aria-current={folder === f} onClick={() => setFolder(f)}>{label}{n > 0 && <span class="badge" aria-label={`${n} unread`}>{n}</span>}</button>;
+            return <button key={f} aria-current={folder === f} onClick={() => setFolder(f)}>{label}{n > 0 && <Badge n={n} />}</button>;
           })}
         </nav>
         <form class="new" onSubmit={startDM}>
@@ -200,16 +224,20 @@ function Shell({ client, onSignOut }: { client: Client; onSignOut(): void }) {
           <button type="submit">Start</button>
         </form>
         {error && <p class="error" role="alert">{error}</p>}
-        <details class="group-form"><summary>New group</summary>
-          <NewGroup client={client} onCreated={async (id) => { await loadLists(); setFolder("inbox"); setOpen(id); }} />
+        <details class="group-form" onKeyDown={(e) => {
+          // Escape folds the form away and leaves the focus on its summary.
+          const d = e.currentTarget;
+          if (e.key === "Escape" && d.open) { e.preventDefault(); d.open = false; d.querySelector("summary")?.focus(); }
+        }}><summary>New group</summary>
+          <NewGroup client={client} onCreated={async (id) => { await loadLists(); setFolder("inbox"); openConversation(id); }} />
         </details>
         <label class="search">Search<input type="search" value={filter} onInput={(e) => setFilter(e.currentTarget.value)} /></label>
-        <ul class="list">
+        <ul class="list" aria-label={`${folders.find(([f]) => f === folder)?.[1]} conversations`}>
           {list.map((c) => (
             <li key={c.id}>
-              <button class={"conv" + (c.id === open ? " open" : "")} onClick={() => { setShowSettings(false); setOpen(c.id); }} data-conversation={c.id}>
+              <button class={"conv" + (c.id === open ? " open" : "")} aria-current={c.id === open} onClick={() => { setShowSettings(false); openConversation(c.id); }} data-conversation={c.id}>
                 <span class="name">{title(c, me.id)}</span>
-                {c.unread_count > 0 && <span class="badge">{c.unread_count}</span>}
+                {c.unread_count > 0 && <Badge n={c.unread_count} />}
                 <span class="preview">{c.request ? "Message request" : c.last_message?.deleted ? "Unsent" : c.last_message?.text ?? (c.last_message ? `[${c.last_message.kind}]` : "")}</span>
               </button>
             </li>
@@ -218,8 +246,9 @@ function Shell({ client, onSignOut }: { client: Client; onSignOut(): void }) {
         </ul>
       </aside>
       <main class="pane">
-        {showSettings ? <Settings client={client} me={me} onSaved={setMe} onClose={() => setShowSettings(false)} />
-          : current ? <ConversationView key={current.id} client={client} me={me} conv={current} state={state} setState={setState} stream={streamRef.current} onGone={() => { setOpen(null); void loadLists(); }} />
+        {showSettings ? <Settings client={client} me={me} onSaved={setMe} onClose={() => { setShowSettings(false); setTimeout(() => settingsBtn.current?.focus()); }} />
+          : current ? <ConversationView key={current.id} client={client} me={me} conv={current} state={state} setState={setState} stream={streamRef.current}
+              claimFocus={() => { const f = focusNext.current; focusNext.current = false; return f; }} onGone={() => { setOpen(null); void loadLists(); }} />
           : <p class="placeholder">Choose a conversation.</p>}
       </main>
     </div>
@@ -229,9 +258,11 @@ function Shell({ client, onSignOut }: { client: Client; onSignOut(): void }) {
 interface ViewProps {
   client: Client; me: Me; conv: Conversation; state: State; setState(f: (s: State) => State): void;
   stream: Stream | null; onGone(): void;
+  /** claimFocus says (once) whether the user just opened the conversation */
+  claimFocus(): boolean;
 }
 
-function ConversationView({ client, me, conv, state, setState, stream, onGone }: ViewProps) {
+function ConversationView({ client, me, conv, state, setState, stream, onGone, claimFocus }: ViewProps) {
   const [text, setText] = useState("");
   const [error, setError] = useState("");
   const [older, setOlder] = useState(true);
@@ -246,6 +277,18 @@ function ConversationView({ client, me, conv, state, setState, stream, onGone }:
   const typingSent = useRef(0);
   const messages = state.messages[conv.id] ?? [];
   const [, tick] = useState(0);
+  // The reader's place when the conversation was opened: the "New
+  // messages" divider stays above the first message after it until the
+  // conversation is closed.
+  const [openedAt] = useState(() => ({ read: conv.read_seq, last: conv.last_seq }));
+  const unreadID = firstUnread(messages, openedAt.read, openedAt.last, me.id);
+  // What the live region last said about a message that arrived.
+  const [said, setSaid] = useState("");
+  const placed = useRef(false);
+  const seenLast = useRef("");
+  // Opening a conversation puts the focus where one writes (or on its
+  // title for a request, which has no composer).
+  useEffect(() => { if (claimFocus()) (inputRef.current ?? document.getElementById("conv-title"))?.focus(); }, []);
 
   useEffect(() => {
     client.messages(conv.id).then((p) => {
@@ -281,8 +324,16 @@ function ConversationView({ client, me, conv, state, setState, stream, onGone }:
 
   const last = messages[messages.length - 1];
   useEffect(() => {
-    if (below === 0) listRef.current?.lastElementChild?.scrollIntoView({ block: "end" });
+    // The first time, the divider (if any) comes into view; afterwards
+    // the newest message does, unless the reader went far up.
+    const divider = !placed.current && listRef.current?.querySelector(".unread-divider");
+    if (divider) divider.scrollIntoView({ block: "start" });
+    else if (below === 0) listRef.current?.lastElementChild?.scrollIntoView({ block: "end" });
     if (last && !conv.request && last.seq > conv.read_seq) void client.markRead(conv.id, last.seq).catch(() => {});
+    // A message from someone else that arrives while the conversation is
+    // open is read out (not the history shown on opening).
+    if (last && placed.current && seenLast.current !== last.id && last.sender.id !== me.id && last.kind !== "system") setSaid(announcement(last));
+    if (last) { placed.current = true; seenLast.current = last.id; }
   }, [last?.id]);
 
   // Reaching the top shows earlier messages, fetching them when needed;
@@ -408,7 +459,7 @@ function ConversationView({ client, me, conv, state, setState, stream, onGone }:
     }
   };
   const mineLast = [...messages].reverse().find((m) => m.sender.id === me.id && m.kind !== "system");
-  const delivery = mineLast ? deliveryState(state, conv.id, mineLast.seq, (conv.members ?? []).filter((m) => m.user.id !== me.id).map((m) => m.read_seq)) : "";
+  const delivery = mineLast ? deliveryState(state, conv.id, mineLast.seq, (conv.members ?? []).filter((m) => m.user.id !== me.id).map((m) => m.read_seq), me.read_receipts !== false) : "";
   const actions: MessageActions = {
     quick: (payload) => void send({ text: payload }),
     reply: (m) => { setEditing(null); setReplyTo(m); document.getElementById("composer-text")?.focus(); },
@@ -428,7 +479,7 @@ function ConversationView({ client, me, conv, state, setState, stream, onGone }:
     <section class="conversation" aria-label={title(conv, me.id)}
       onDragOver={(e) => e.preventDefault()} onDrop={(e) => { e.preventDefault(); if (e.dataTransfer?.files) void attach(e.dataTransfer.files); }}>
       <header>
-        <h2>{title(conv, me.id)}</h2>
+        <h2 id="conv-title" tabIndex={-1}>{title(conv, me.id)}</h2>
         {conv.kind === "group" && <span class="members">{conv.member_count} members</span>}
         {conv.kind === "group" && !conv.request && <button class="link" onClick={async () => { if (confirm("Leave this group?")) { await client.leave(conv.id); onGone(); } }}>Leave</button>}
       </header>
@@ -440,13 +491,14 @@ function ConversationView({ client, me, conv, state, setState, stream, onGone }:
           <button onClick={async () => { const o = conv.members?.find((m) => m.user.id !== me.id); if (o) { await client.block(o.user.handle); onGone(); } }}>Block</button>
         </div>
       )}
-      <ol class="messages" ref={listRef}>
+      <ol class="messages" ref={listRef} aria-label="Messages">
         {(older || start > 0) && messages.length > 0 && <li class="older" ref={topRef}><button onClick={() => { keepPlace(); if (start > 0) setBelow((b) => Math.min(b + STEP, messages.length - WINDOW)); else void loadOlder(); }}>Earlier messages</button></li>}
         {shown.map((m) => {
           const day = dayLabel(m.created_at);
           const sep = day !== lastDay ? (lastDay = day) : "";
           return [
             sep && <li class="day" key={"d" + m.id}>{sep}</li>,
+            m.id === unreadID && <li class="unread-divider" key="unread"><span role="separator" aria-label="New messages">New messages</span></li>,
             <MessageItem key={m.id} m={m} mine={m.sender.id === me.id} client={client} request={conv.request} actions={actions} last={m.id === last?.id} />,
           ];
         })}
@@ -455,6 +507,7 @@ function ConversationView({ client, me, conv, state, setState, stream, onGone }:
       <div class="status-line" aria-live="polite">
         {typers.length > 0 ? `${typers.join(", ")} typing…` : delivery}
       </div>
+      <div class="visually-hidden" aria-live="polite" data-testid="new-message-live">{said}</div>
       {error && <p class="error" role="alert">{error}</p>}
       {(replyTo || editing) && (
         <div class="composer-mode" role="status">
@@ -464,13 +517,16 @@ function ConversationView({ client, me, conv, state, setState, stream, onGone }:
       )}
       {!conv.request && (
         <form class="composer" onSubmit={submit}>
-          <label class="file">Attach<input type="file" multiple onChange={(e) => { const f = e.currentTarget.files; if (f) void attach(f); e.currentTarget.value = ""; }} /></label>
+          <label class="file">Attach<input type="file" class="visually-hidden" multiple onChange={(e) => { const f = e.currentTarget.files; if (f) void attach(f); e.currentTarget.value = ""; }} /></label>
           {canRecord && <button type="button" class={recording ? "recording" : ""} aria-pressed={recording} onClick={() => void toggleRecording()}>{recording ? "Stop and send" : "Record"}</button>}
           <label class="visually-hidden" for="composer-text">Message</label>
           <textarea id="composer-text" ref={inputRef} name="message" rows={1} value={text} placeholder="Message…"
             onInput={(e) => onType(e.currentTarget.value)}
             onPaste={(e) => { const f = e.clipboardData?.files; if (f && f.length) { e.preventDefault(); void attach(f); } }}
-            onKeyDown={(e) => { if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); void submit(e); } }} />
+            onKeyDown={(e) => {
+              if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); void submit(e); }
+              if (e.key === "Escape" && (replyTo || editing)) { e.preventDefault(); setReplyTo(null); setEditing(null); setText(""); }
+            }} />
           <button type="submit">Send</button>
         </form>
       )}

@@ -1,7 +1,8 @@
-// Settings and the new-group form.
-import { useEffect, useState } from "preact/hooks";
+// Settings (profile, privacy, devices, API tokens, blocked users) and the
+// new-group form.
+import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError } from "./api";
-import type { Client, Me, SessionView, UserSummary } from "./api";
+import type { Client, Me, SessionView, TokenView, UserSummary } from "./api";
 
 export function Settings({ client, me, onSaved, onClose }: { client: Client; me: Me; onSaved(m: Me): void; onClose(): void }) {
   const [name, setName] = useState(me.display_name);
@@ -15,7 +16,8 @@ export function Settings({ client, me, onSaved, onClose }: { client: Client; me:
     setSessions((await client.sessions()).items);
     setBlocked((await client.blocks()).items);
   };
-  useEffect(() => { void reload(); }, []);
+  const heading = useRef<HTMLHeadingElement>(null);
+  useEffect(() => { void reload(); heading.current?.focus(); }, []);
   const save = async (e: Event) => {
     e.preventDefault();
     try {
@@ -26,8 +28,8 @@ export function Settings({ client, me, onSaved, onClose }: { client: Client; me:
     }
   };
   return (
-    <section class="settings" aria-label="Settings">
-      <header><h2>Settings</h2><button class="link" onClick={onClose}>Close</button></header>
+    <section class="settings" aria-label="Settings" onKeyDown={(e) => { if (e.key === "Escape" && !e.defaultPrevented) { e.preventDefault(); onClose(); } }}>
+      <header><h2 tabIndex={-1} ref={heading}>Settings</h2><button class="link" onClick={onClose}>Close</button></header>
       <form onSubmit={save}>
         <label>Display name<input name="display_name" value={name} onInput={(e) => setName(e.currentTarget.value)} /></label>
         <label>Bio<textarea name="bio" rows={2} value={bio} onInput={(e) => setBio(e.currentTarget.value)} /></label>
@@ -42,23 +44,166 @@ export function Settings({ client, me, onSaved, onClose }: { client: Client; me:
         <button type="submit">Save</button>
         {note && <p role="status">{note}</p>}
       </form>
+      <ReadReceipts client={client} me={me} onSaved={onSaved} />
       <h3>Devices</h3>
       <ul class="rows">
         {sessions.map((s) => (
           <li key={s.id}>
             <span>{s.device || "device"}{s.current ? " (this one)" : ""} · last used {new Date(s.last_used_at).toLocaleString()}</span>
-            {!s.current && <button onClick={async () => { await client.revokeSession(s.id); await reload(); }}>Sign out</button>}
+            {!s.current && <button aria-label={`Sign out ${s.device || "device"} last used ${new Date(s.last_used_at).toLocaleString()}`}
+              onClick={async () => { await client.revokeSession(s.id); await reload(); }}>Sign out</button>}
           </li>
         ))}
       </ul>
+      <ApiTokens client={client} />
       <h3>Blocked</h3>
       <ul class="rows">
         {blocked.map((u) => (
-          <li key={u.id}><span>@{u.handle}</span><button onClick={async () => { await client.unblock(u.handle); await reload(); }}>Unblock</button></li>
+          <li key={u.id}><span>@{u.handle}</span><button aria-label={`Unblock @${u.handle}`} onClick={async () => { await client.unblock(u.handle); await reload(); }}>Unblock</button></li>
         ))}
         {blocked.length === 0 && <li>Nobody.</li>}
       </ul>
     </section>
+  );
+}
+
+/** ReadReceipts is the privacy switch; it applies at once. */
+function ReadReceipts({ client, me, onSaved }: { client: Client; me: Me; onSaved(m: Me): void }) {
+  const [note, setNote] = useState("");
+  const flip = async (on: boolean) => {
+    try {
+      onSaved(await client.updateMe({ read_receipts: on }));
+      setNote(on ? "Read receipts are on." : "Read receipts are off.");
+    } catch (err) {
+      setNote(err instanceof ApiError ? err.message : "Not changed");
+    }
+  };
+  return (
+    <>
+      <h3>Privacy</h3>
+      <label class="check switch">
+        <input type="checkbox" role="switch" name="read_receipts" checked={me.read_receipts} aria-describedby="receipts-help"
+          onChange={(e) => void flip(e.currentTarget.checked)} /> Read receipts
+      </label>
+      <p id="receipts-help" class="muted">When off, people won't see when you've read their messages, and you won't see theirs.</p>
+      {note && <p role="status">{note}</p>}
+    </>
+  );
+}
+
+/** The scopes a token may have, in plain words. */
+export const scopeLabels: Record<string, string> = {
+  read: "Read conversations and messages",
+  "messages:write": "Send and edit messages",
+  "conversations:write": "Start and manage conversations",
+  "profile:write": "Edit profile, follows and blocks",
+  "media:write": "Upload media",
+  "business:write": "Work in business inboxes",
+};
+const expiries = [[0, "Never"], [30, "In 30 days"], [90, "In 90 days"], [365, "In a year"]] as const;
+
+/** ApiTokens lists, creates and revokes the user's API tokens. A new
+ * token's secret lives in this component's state only, until "Done": it is
+ * never stored (no localStorage) and never logged. */
+function ApiTokens({ client }: { client: Client }) {
+  const [list, setList] = useState<TokenView[]>([]);
+  const [scopes, setScopes] = useState<string[]>(Object.keys(scopeLabels));
+  const [name, setName] = useState("");
+  const [chosen, setChosen] = useState<string[]>(["read"]);
+  const [days, setDays] = useState(90);
+  const [made, setMade] = useState<{ name: string; secret: string } | null>(null);
+  const [copied, setCopied] = useState("");
+  const [note, setNote] = useState("");
+  const secretRef = useRef<HTMLInputElement>(null);
+  const reload = () => client.tokens().then((r) => { setList(r.items); if (r.scopes?.length) setScopes(r.scopes); })
+    .catch((err) => setNote(err instanceof ApiError ? err.message : "Cannot load the tokens"));
+  useEffect(() => { void reload(); }, []);
+  useEffect(() => { if (made) secretRef.current?.focus(); }, [made]);
+  const create = async (e: Event) => {
+    e.preventDefault();
+    setNote("");
+    if (chosen.length === 0) return setNote("Choose at least one permission.");
+    try {
+      const t = await client.createToken(name.trim(), scopes.filter((x) => chosen.includes(x)), days);
+      setMade({ name: t.name, secret: t.token ?? "" });
+      setCopied("");
+      setName("");
+      await reload();
+    } catch (err) {
+      setNote(err instanceof ApiError ? err.message : "The token was not created");
+    }
+  };
+  const copy = async () => {
+    if (!made) return;
+    try {
+      await navigator.clipboard.writeText(made.secret);
+      setCopied("Copied.");
+    } catch {
+      secretRef.current?.select(); // the browser refused: select it for Ctrl+C
+      setCopied("Press Ctrl+C (⌘C) to copy the selected token.");
+    }
+  };
+  const revoke = async (t: TokenView) => {
+    if (!confirm(`Revoke the token "${t.name}"? Anything using it stops working at once.`)) return;
+    try {
+      await client.revokeToken(t.id);
+      setNote(`Token "${t.name}" revoked.`);
+      await reload();
+    } catch (err) {
+      setNote(err instanceof ApiError ? err.message : "Not revoked");
+    }
+  };
+  const when = (iso: string) => new Date(iso).toLocaleDateString();
+  return (
+    <>
+      <h3>API tokens</h3>
+      <p class="muted">Tokens let scripts and bots use your account through the API, with only the permissions you give them.</p>
+      {made && (
+        <div class="secret" role="region" aria-label="New API token">
+          <p><strong>Copy your new token "{made.name}" now: you will not see it again.</strong> Keep it like a password.</p>
+          <div class="secret-row">
+            <label class="grow">Token<input ref={secretRef} name="token_secret" readOnly value={made.secret} autocomplete="off" spellcheck={false}
+              onFocus={(e) => e.currentTarget.select()} /></label>
+            <button type="button" onClick={() => void copy()}>Copy</button>
+            <button type="button" onClick={() => setMade(null)}>Done</button>
+          </div>
+          <p role="status" class="muted">{copied}</p>
+        </div>
+      )}
+      <ul class="rows tokens">
+        {list.map((t) => (
+          <li key={t.id}>
+            <span>
+              <strong>{t.name}</strong> · {t.scopes.join(", ")}
+              <span class="muted"> · created {when(t.created_at)} · {Date.parse(t.last_used_at) - Date.parse(t.created_at) > 1000 ? `last used ${when(t.last_used_at)}` : "not used yet"}
+                {" · "}{!t.expires_at ? "never expires" : Date.parse(t.expires_at) < Date.now() ? "expired" : `expires ${when(t.expires_at)}`}</span>
+            </span>
+            <button aria-label={`Revoke ${t.name}`} onClick={() => void revoke(t)}>Revoke</button>
+          </li>
+        ))}
+        {list.length === 0 && <li>No tokens.</li>}
+      </ul>
+      <form class="token-form" onSubmit={create}>
+        <label>Token name<input name="token_name" value={name} maxLength={100} placeholder="e.g. backup script" onInput={(e) => setName(e.currentTarget.value)} required /></label>
+        <fieldset>
+          <legend>What it may do</legend>
+          {scopes.map((x) => (
+            <label key={x} class="check">
+              <input type="checkbox" name="token_scope" value={x} checked={chosen.includes(x)}
+                onChange={(e) => { const on = e.currentTarget.checked; setChosen((c) => on ? [...c, x] : c.filter((y) => y !== x)); }} />
+              {" "}{scopeLabels[x] ?? x}
+            </label>
+          ))}
+        </fieldset>
+        <label>Expires
+          <select name="token_expiry" value={String(days)} onChange={(e) => setDays(Number(e.currentTarget.value))}>
+            {expiries.map(([d, l]) => <option key={d} value={String(d)}>{l}</option>)}
+          </select>
+        </label>
+        <button type="submit">Create token</button>
+        {note && <p role="status">{note}</p>}
+      </form>
+    </>
   );
 }
 

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { ApiError, Client, usedRoutes } from "./api";
 import type { Conversation, Message, SyncEvent } from "./api";
 import type { State } from "./state";
-import { applyEvent, backoff, deliveryState, emptyState, mergeMessages, sortConversations, splitLinks, typingUsers } from "./state";
+import { announcement, applyEvent, backoff, deliveryState, emptyState, firstUnread, mergeMessages, sortConversations, splitLinks, typingUsers } from "./state";
 
 const user = (id: string) => ({ id, handle: id, display_name: id.toUpperCase(), kind: "person" });
 const msg = (id: string, seq: number, sender = "bob", text = "hi"): Message =>
@@ -79,6 +79,56 @@ describe("deliveryState", () => {
     s = applyEvent(s, ev("read", { actor_id: "bob", seq: 3 }), "me", null);
     expect(deliveryState(s, "c1", 3)).toBe("Seen");
     expect(deliveryState(s, "c1", 4)).toBe("Sent"); // a newer message: not yet
+  });
+});
+
+describe("deliveryState with read receipts off", () => {
+  it("never says Seen, not even from markers received before", () => {
+    let s: State = { ...emptyState(), conversations: { c1: conv() } };
+    s = applyEvent(s, ev("delivered", { actor_id: "bob", seq: 3 }), "me", null);
+    s = applyEvent(s, ev("read", { actor_id: "bob", seq: 3 }), "me", null);
+    expect(deliveryState(s, "c1", 3, [3], false)).toBe("Delivered");
+    expect(deliveryState({ ...s, deliveredBy: {} }, "c1", 3, [5], false)).toBe("Sent");
+    expect(deliveryState(s, "c1", 3, [], true)).toBe("Seen");
+  });
+});
+
+describe("firstUnread", () => {
+  const history = [msg("a", 1), msg("b", 2, "me"), msg("c", 3), msg("d", 4, "me"), msg("e", 5)];
+
+  it("goes above the first message after the reader's marker", () => {
+    expect(firstUnread(history, 2, 5, "me")).toBe("c");
+    expect(firstUnread(history, 0, 5, "me")).toBe("a");
+  });
+
+  it("skips the reader's own messages and system messages", () => {
+    expect(firstUnread(history, 3, 5, "me")).toBe("e");
+    const sys = { ...msg("s", 6), kind: "system", system: { action: "member_joined" } };
+    expect(firstUnread([...history, sys, msg("f", 7)], 5, 7, "me")).toBe("f");
+  });
+
+  it("is none when everything is read or only the reader wrote since", () => {
+    expect(firstUnread(history, 5, 5, "me")).toBeNull();
+    expect(firstUnread(history.slice(0, 4), 3, 4, "me")).toBeNull();
+    expect(firstUnread([], 0, 0, "me")).toBeNull();
+  });
+
+  it("ignores what arrives while the conversation is open", () => {
+    expect(firstUnread(history, 3, 4, "me")).toBeNull(); // 5 came after opening
+    expect(firstUnread([...history, msg("f", 6)], 1, 3, "me")).toBe("c"); // the divider stays where it was
+  });
+
+  it("waits while the first unread message is not loaded", () => {
+    const page = [msg("x", 551), msg("y", 552)]; // 600 unread, the newest page loaded
+    expect(firstUnread(page, 0, 600, "me")).toBeNull();
+    expect(firstUnread(page, 550, 600, "me")).toBe("x");
+  });
+});
+
+describe("announcement", () => {
+  it("says who wrote what, in text", () => {
+    expect(announcement(msg("a", 1, "bob", "<b>hi</b>"))).toBe("BOB: <b>hi</b>");
+    expect(announcement({ ...msg("a", 1), text: undefined, kind: "image" })).toBe("BOB: sent an image");
   });
 });
 

@@ -146,10 +146,33 @@ export function splitLinks(text: string): { text: string; href?: string }[] {
 
 /** deliveryState says how far the viewer's last message got: "Seen" when
  * another member read it, "Delivered" when it reached another member's
- * device, "Sent" once the server has it. */
-export function deliveryState(s: State, cid: string, mySeq: number, memberReadSeqs: number[] = []): "Seen" | "Delivered" | "Sent" {
-  const read = Math.max(0, ...Object.values(s.readBy[cid] ?? {}), ...memberReadSeqs);
+ * device, "Sent" once the server has it. With read receipts off (receipts
+ * false) it never says "Seen", not even from markers received before. */
+export function deliveryState(s: State, cid: string, mySeq: number, memberReadSeqs: number[] = [], receipts = true): "Seen" | "Delivered" | "Sent" {
+  const read = receipts ? Math.max(0, ...Object.values(s.readBy[cid] ?? {}), ...memberReadSeqs) : 0;
   if (read >= mySeq) return "Seen";
   const delivered = Math.max(0, ...Object.values(s.deliveredBy[cid] ?? {}));
   return delivered >= mySeq ? "Delivered" : "Sent";
+}
+
+/** firstUnread is the id of the message a "New messages" divider goes
+ * above: the first message after readSeq (the reader's marker when the
+ * conversation was opened) up to lastSeq (the newest message then) written
+ * by someone else; what arrives while the conversation is open is no
+ * reason for a divider. None when nothing was unread, or when the first
+ * unread message is not loaded yet (the loaded history starts after
+ * readSeq + 1): the divider appears once earlier history brings it in.
+ * messages are ascending by seq without gaps. */
+export function firstUnread(messages: Message[], readSeq: number, lastSeq: number, me: string): string | null {
+  if (messages.length === 0 || messages[0].seq > readSeq + 1) return null;
+  const m = messages.find((x) => x.seq > readSeq && x.seq <= lastSeq && x.sender.id !== me && x.kind !== "system");
+  return m ? m.id : null;
+}
+
+/** announcement is what the open conversation's live region says about a
+ * newly arrived message (text only, read by screen readers). */
+export function announcement(m: Message): string {
+  const who = m.sender.display_name || m.sender.handle;
+  const what = m.deleted ? "unsent a message" : m.text ? m.text.slice(0, 200) : `sent ${m.kind === "image" ? "an image" : m.kind === "audio" ? "a voice note" : "a " + m.kind}`;
+  return `${who}: ${what}`;
 }
