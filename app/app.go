@@ -98,6 +98,9 @@ type App struct {
 
 	online onlineSet
 
+	// webhooks knows who has webhooks and their options (webhooks.go).
+	webhooks webhookState
+
 	botPerConv, botPerBot *Limiter
 
 	loginByHandle  *Limiter
@@ -190,16 +193,24 @@ func newSortableID(t time.Time) string {
 // the notifier after commit.
 func (a *App) update(ctx context.Context, fn func(w *writer) error) error {
 	var events []*parley.Event
+	var hooks webhookWrites
 	err := a.store.Update(ctx, func(tx parley.Tx) error {
 		w := &writer{Tx: tx, now: a.clock()}
 		if err := fn(w); err != nil {
 			return err
 		}
-		events = w.events
+		// The outbox rows of the events commit with them (webhooks.go).
+		if err := a.enqueueWebhooks(w); err != nil {
+			return err
+		}
+		events, hooks = w.events, w.webhooks
 		return nil
 	})
 	if err == nil && len(events) > 0 {
 		a.notify(events)
+	}
+	if err == nil {
+		a.webhooksCommitted(hooks)
 	}
 	return err
 }
@@ -213,6 +224,8 @@ type writer struct {
 	parley.Tx
 	now    time.Time
 	events []*parley.Event
+	// webhooks notes what the transaction changed for webhooks.
+	webhooks webhookWrites
 }
 
 // messageCreated records, for the notifier only, the creation of m: the

@@ -19,12 +19,13 @@ const (
 	ScopeProfile       = "profile:write"       // profile, follows, blocks, reports
 	ScopeMedia         = "media:write"         // uploads
 	ScopeBusiness      = "business:write"      // act in a business inbox the user works for
+	ScopeWebhooks      = "webhooks:write"      // manage the account's webhooks (listing them too)
 	// ScopeAccount is never granted to a token.
 	ScopeAccount = "account"
 )
 
 // TokenScopes lists the scopes a token may have.
-var TokenScopes = []string{ScopeRead, ScopeMessages, ScopeConversations, ScopeProfile, ScopeMedia, ScopeBusiness}
+var TokenScopes = []string{ScopeRead, ScopeMessages, ScopeConversations, ScopeProfile, ScopeMedia, ScopeBusiness, ScopeWebhooks}
 
 // Token limits.
 const (

@@ -7,6 +7,7 @@
 package outbound
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -37,6 +38,19 @@ type Options struct {
 	// public ones) and nothing else of loopback: tests use it to show that
 	// a redirect to another loopback port is refused.
 	AllowOnly []netip.AddrPort
+	// AllowPrefixes lets requests reach these addresses even though they
+	// are not public: an operator's explicit exceptions (an internal
+	// webhook receiver, say).
+	AllowPrefixes []netip.Prefix
+	// AllowHosts lets requests reach these host names (exact, any case)
+	// whatever they resolve to: operator exceptions too.
+	AllowHosts []string
+	// NoRedirects answers a redirect as it is instead of following it
+	// (webhooks: a POST is not replayed elsewhere).
+	NoRedirects bool
+	// MaxConnsPerHost caps idle connections kept per host (default 2, as
+	// net/http); a client that posts a lot to one receiver raises it.
+	MaxConnsPerHost int
 	// UserAgent is sent with every request.
 	UserAgent string
 }
@@ -70,17 +84,35 @@ func New(opts Options) *Client {
 					return nil
 				}
 			}
+			for _, p := range opts.AllowPrefixes {
+				if p.Contains(ap.Addr().Unmap()) {
+					return nil
+				}
+			}
 			if !Allowed(ap.Addr(), opts.AllowLoopback) {
 				return fmt.Errorf("%w: %s", ErrBlocked, ap.Addr())
 			}
 			return nil
 		},
 	}
+	// Host names the operator allows are dialed without the address check.
+	plain := &net.Dialer{Timeout: opts.Timeout}
+	dial := func(ctx context.Context, network, address string) (net.Conn, error) {
+		if host, _, err := net.SplitHostPort(address); err == nil {
+			for _, h := range opts.AllowHosts {
+				if strings.EqualFold(strings.TrimSuffix(host, "."), strings.TrimSuffix(h, ".")) {
+					return plain.DialContext(ctx, network, address)
+				}
+			}
+		}
+		return dialer.DialContext(ctx, network, address)
+	}
 	tr := &http.Transport{
 		Proxy:                  nil, // a proxy would dial for us, unchecked
-		DialContext:            dialer.DialContext,
+		DialContext:            dial,
 		ForceAttemptHTTP2:      true,
-		MaxIdleConns:           20,
+		MaxIdleConns:           max(20, 2*opts.MaxConnsPerHost),
+		MaxIdleConnsPerHost:    opts.MaxConnsPerHost,
 		IdleConnTimeout:        30 * time.Second,
 		TLSHandshakeTimeout:    opts.Timeout,
 		ResponseHeaderTimeout:  opts.Timeout,
@@ -91,6 +123,9 @@ func New(opts Options) *Client {
 		Transport: tr,
 		Timeout:   opts.Timeout,
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if opts.NoRedirects {
+				return http.ErrUseLastResponse
+			}
 			if len(via) > opts.MaxRedirects {
 				return fmt.Errorf("more than %d redirects", opts.MaxRedirects)
 			}
@@ -231,6 +266,31 @@ func (c *Client) Get(ctx context.Context, rawURL string, maxBody int64, accept s
 	if accept != "" {
 		req.Header.Set("Accept", accept)
 	}
+	return c.do(req, maxBody)
+}
+
+// Post sends body to rawURL with the given headers and reads at most
+// maxBody bytes of the answer.
+func (c *Client) Post(ctx context.Context, rawURL string, header http.Header, body []byte, maxBody int64) (*Response, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("bad URL: %w", err)
+	}
+	if err := CheckURL(u); err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	for k, vs := range header {
+		req.Header[k] = vs
+	}
+	req.Header.Set("User-Agent", c.opts.UserAgent)
+	return c.do(req, maxBody)
+}
+
+func (c *Client) do(req *http.Request, maxBody int64) (*Response, error) {
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return nil, err

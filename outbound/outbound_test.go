@@ -120,3 +120,53 @@ func TestClientRefusesAtDialTime(t *testing.T) {
 		}
 	}
 }
+
+// TestOperatorExceptionsAndPost: an operator may allow address ranges and
+// host names that are not public; a POST sends its body and headers and,
+// with NoRedirects, answers a redirect as it is.
+func TestOperatorExceptionsAndPost(t *testing.T) {
+	var got struct {
+		body, sig string
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/moved" {
+			http.Redirect(w, r, "/elsewhere", http.StatusFound)
+			return
+		}
+		b := make([]byte, 100)
+		n, _ := r.Body.Read(b)
+		got.body, got.sig = string(b[:n]), r.Header.Get("Webhook-Signature")
+		w.WriteHeader(http.StatusAccepted)
+		fmt.Fprint(w, "thanks")
+	}))
+	defer srv.Close()
+	port := srv.URL[strings.LastIndex(srv.URL, ":")+1:]
+	ctx := context.Background()
+	h := http.Header{"Webhook-Signature": {"v1,abc"}}
+
+	if _, err := outbound.New(outbound.Options{}).Post(ctx, srv.URL+"/", h, []byte("{}"), 10); !errors.Is(err, outbound.ErrBlocked) {
+		t.Fatalf("POST to loopback without an exception: %v", err)
+	}
+	byPrefix := outbound.New(outbound.Options{AllowPrefixes: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, NoRedirects: true})
+	r, err := byPrefix.Post(ctx, srv.URL+"/", h, []byte(`{"a":1}`), 3)
+	if err != nil || r.Status != http.StatusAccepted || string(r.Body) != "tha" || !r.Truncated {
+		t.Fatalf("POST: %v %+v", err, r)
+	}
+	if got.body != `{"a":1}` || got.sig != "v1,abc" {
+		t.Fatalf("the server got %+v", got)
+	}
+	if r, err := byPrefix.Post(ctx, srv.URL+"/moved", h, nil, 10); err != nil || r.Status != http.StatusFound {
+		t.Fatalf("redirect answered as it is: %v %+v", err, r)
+	}
+	if _, err := byPrefix.Get(ctx, "http://[::1]:"+port+"/", 10, ""); !errors.Is(err, outbound.ErrBlocked) {
+		t.Fatalf("::1 is outside the allowed prefix: %v", err)
+	}
+
+	byName := outbound.New(outbound.Options{AllowHosts: []string{"LOCALHOST"}})
+	if _, err := byName.Post(ctx, "http://localhost:"+port+"/", h, nil, 10); err != nil {
+		t.Fatalf("an allowed host name: %v", err)
+	}
+	if _, err := byName.Post(ctx, srv.URL+"/", h, nil, 10); !errors.Is(err, outbound.ErrBlocked) {
+		t.Fatalf("the same address by another name stays blocked: %v", err)
+	}
+}

@@ -1,0 +1,559 @@
+package app
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/parleyhq/parley"
+)
+
+// webhookBackoff is the wait after each failed attempt; the last step
+// repeats until the delivery has been retried for RetryFor. Each wait is
+// spread by ±10 % so that the retries of an outage do not arrive at once.
+var webhookBackoff = []time.Duration{10 * time.Second, 30 * time.Second, 2 * time.Minute, 10 * time.Minute,
+	30 * time.Minute, time.Hour, 2 * time.Hour, 4 * time.Hour, 8 * time.Hour}
+
+// WebhookBackoff returns the wait after the attempt-th failed attempt, before jitter.
+func WebhookBackoff(attempt int) time.Duration {
+	return webhookBackoff[min(max(attempt, 1), len(webhookBackoff))-1]
+}
+
+func jitter(d time.Duration) time.Duration {
+	return d + time.Duration((rand.Float64()*0.2-0.1)*float64(d))
+}
+
+// WebhookSend is a delivery ready to be posted.
+type WebhookSend struct {
+	// ID is sent as webhook-id; it is the same on every attempt.
+	ID        string
+	WebhookID string
+	URL       string
+	// Secrets sign the delivery, each giving one signature (two while a
+	// rotated-out secret still signs).
+	Secrets []string
+	// Body is the JSON payload.
+	Body []byte
+	// Attempt is this attempt's number, from 1.
+	Attempt int
+
+	d *parley.WebhookDelivery
+}
+
+// WebhookResult is the outcome of posting a WebhookSend.
+type WebhookResult struct {
+	Send *WebhookSend
+	// Status is the HTTP status answered (0 when none came).
+	Status int
+	// Err says why the attempt failed; "" when it was delivered (a 2xx
+	// status).
+	Err string
+}
+
+// WebhookPayload is the JSON body of a delivery.
+type WebhookPayload struct {
+	ID        string    `json:"id"`
+	Type      string    `json:"type"`
+	CreatedAt time.Time `json:"created_at"`
+	// Data is the event as its owner receives it from sync (a
+	// SyncEvent), or, for a ping, the webhook's id.
+	Data any `json:"data"`
+}
+
+// ClaimWebhooks takes up to limit due deliveries for lease (long enough to
+// post one), and renders each as its owner sees the event now. A delivery
+// whose event the owner may no longer see — they left, a request was
+// declined, the event is gone — is skipped, not sent.
+func (a *App) ClaimWebhooks(ctx context.Context, limit int, lease time.Duration) ([]*WebhookSend, error) {
+	now := a.clock()
+	var ds []*parley.WebhookDelivery
+	err := a.update(ctx, func(w *writer) error {
+		var err error
+		ds, err = w.ClaimDeliveries(now, now.Add(lease), limit)
+		return err
+	})
+	if err != nil || len(ds) == 0 {
+		return nil, err
+	}
+	slices.SortFunc(ds, func(x, y *parley.WebhookDelivery) int { return cmp.Compare(x.Seq, y.Seq) })
+	var sends []*WebhookSend
+	var skipped []*parley.WebhookDelivery
+	err = a.view(ctx, func(tx parley.Tx) error {
+		var err error
+		sends, skipped, err = a.renderDeliveries(tx, ds, now)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(skipped) > 0 {
+		results := make([]WebhookResult, len(skipped))
+		for i, d := range skipped {
+			results[i] = WebhookResult{Send: &WebhookSend{d: d}}
+		}
+		if err := a.finishWebhooks(ctx, results, true); err != nil {
+			return nil, err
+		}
+	}
+	return sends, nil
+}
+
+// renderDeliveries builds the payloads of claimed deliveries, grouped by
+// viewer so that each viewer's events are hydrated together.
+func (a *App) renderDeliveries(tx parley.Tx, ds []*parley.WebhookDelivery, now time.Time) (sends []*WebhookSend, skipped []*parley.WebhookDelivery, err error) {
+	hooks := map[string]*parley.Webhook{}
+	var positions []int64
+	for _, d := range ds {
+		if _, ok := hooks[d.WebhookID]; !ok {
+			h, err := tx.Webhook(d.WebhookID)
+			if err != nil && !parley.IsNotFound(err) {
+				return nil, nil, err
+			}
+			hooks[d.WebhookID] = h // nil when deleted meanwhile: its rows went with it
+		}
+		if d.Pos > 0 {
+			positions = append(positions, d.Pos)
+		}
+	}
+	msgs, evs, err := tx.EventsAt(positions)
+	if err != nil {
+		return nil, nil, err
+	}
+	msgAt := map[int64]*parley.Message{}
+	for _, m := range msgs {
+		msgAt[m.Pos] = m
+	}
+	evAt := map[int64]*parley.Event{}
+	for _, e := range evs {
+		evAt[e.Pos] = e
+	}
+	// The views, per viewer (the owner, or the business they work for).
+	views := map[string]map[int64]*SyncEvent{}
+	byViewer := map[string][]int64{}
+	for _, d := range ds {
+		if h := hooks[d.WebhookID]; h != nil && d.Pos > 0 {
+			v := h.OwnerID
+			if d.As != "" {
+				v = d.As
+			}
+			byViewer[v] = append(byViewer[v], d.Pos)
+		}
+	}
+	for viewer, ps := range byViewer {
+		var vm []*parley.Message
+		var ve []*parley.Event
+		for _, p := range ps {
+			if m := msgAt[p]; m != nil && !slices.Contains(vm, m) {
+				if ok, err := hookVisible(tx, viewer, m.ConversationID, "", 0, m.Seq, true); err != nil {
+					return nil, nil, err
+				} else if ok {
+					vm = append(vm, m)
+				}
+			} else if e := evAt[p]; e != nil && !slices.Contains(ve, e) {
+				if ok, err := hookVisible(tx, viewer, e.ConversationID, e.UserID, e.Pos, e.Seq, e.MessageID != ""); err != nil {
+					return nil, nil, err
+				} else if ok {
+					ve = append(ve, e)
+				}
+			}
+		}
+		out, err := a.hydrate(tx, viewer, vm, ve)
+		if err != nil {
+			return nil, nil, err
+		}
+		views[viewer] = map[int64]*SyncEvent{}
+		for _, se := range out {
+			views[viewer][se.Pos] = se
+		}
+	}
+	working := map[[2]string]bool{} // owner, business: whether the owner still works for it
+	for _, d := range ds {
+		h := hooks[d.WebhookID]
+		if h == nil {
+			continue
+		}
+		p := WebhookPayload{ID: d.ID, Type: d.Type, CreatedAt: d.CreatedAt}
+		if d.Pos == 0 {
+			p.Data = map[string]string{"webhook_id": h.ID}
+		} else {
+			viewer := h.OwnerID
+			if d.As != "" {
+				viewer = d.As
+				k := [2]string{h.OwnerID, d.As}
+				ok, seen := working[k]
+				if !seen {
+					ag, err := tx.Agent(d.As, h.OwnerID)
+					if err != nil && !parley.IsNotFound(err) {
+						return nil, nil, err
+					}
+					ok = err == nil && ag.Active
+					working[k] = ok
+				}
+				if !ok {
+					skipped = append(skipped, d)
+					continue
+				}
+			}
+			se := views[viewer][d.Pos]
+			if se == nil {
+				skipped = append(skipped, d)
+				continue
+			}
+			if d.As != "" {
+				c := *se
+				c.As = d.As
+				se = &c
+			}
+			p.CreatedAt, p.Data = se.CreatedAt, se
+		}
+		body, err := json.Marshal(p)
+		if err != nil {
+			return nil, nil, err
+		}
+		secrets := []string{h.Secret}
+		if h.PreviousSecret != "" && h.PreviousUntil != nil && h.PreviousUntil.After(now) {
+			secrets = append(secrets, h.PreviousSecret)
+		}
+		sends = append(sends, &WebhookSend{ID: d.ID, WebhookID: h.ID, URL: h.URL, Secrets: secrets, Body: body,
+			Attempt: d.Attempts + 1, d: d})
+	}
+	return sends, skipped, nil
+}
+
+// hookVisible applies sync's rule of who sees what (the queries of
+// SyncMessages and SyncEvents) to one change: an event addressed to
+// someone is theirs; anything else needs a membership that shows it.
+func hookVisible(tx parley.Tx, viewer, convID, userID string, pos, seq int64, aboutMessage bool) (bool, error) {
+	if userID != "" && userID != viewer {
+		return false, nil
+	}
+	if userID != "" && !aboutMessage {
+		return true, nil
+	}
+	if convID == "" {
+		return userID == viewer, nil
+	}
+	m, err := tx.Member(convID, viewer)
+	if parley.IsNotFound(err) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	switch {
+	case userID != "": // about a message: hydrate reads it as a member
+		return m.Status != parley.StatusDeclined, nil
+	case pos == 0: // a message
+		return m.CanRead(seq), nil
+	}
+	return m.SeesEvent(pos) && (!aboutMessage || m.CanRead(seq)), nil
+}
+
+// FinishWebhooks records the outcomes of attempts: delivered; or retried
+// after a backoff, until the delivery has failed for RetryFor and is
+// dead. A finished delivery lets the next one of its conversation go. A
+// webhook that has failed without a success for DisableAfter is disabled,
+// and its owner told by a webhook.disabled event.
+func (a *App) FinishWebhooks(ctx context.Context, results []WebhookResult) error {
+	return a.finishWebhooks(ctx, results, false)
+}
+
+func (a *App) finishWebhooks(ctx context.Context, results []WebhookResult, skip bool) error {
+	if len(results) == 0 {
+		return nil
+	}
+	now := a.clock()
+	opts := &a.webhooks.opts
+	return a.update(ctx, func(w *writer) error {
+		hooks := map[string]*parley.Webhook{}
+		var changed []*parley.Webhook
+		for _, r := range results {
+			d := *r.Send.d
+			h, ok := hooks[d.WebhookID]
+			if !ok {
+				var err error
+				if h, err = w.Webhook(d.WebhookID); parley.IsNotFound(err) {
+					h = nil
+				} else if err != nil {
+					return err
+				}
+				hooks[d.WebhookID] = h
+				if h != nil && !skip {
+					changed = append(changed, h)
+				}
+			}
+			if h == nil {
+				continue // deleted, with its deliveries
+			}
+			switch {
+			case skip:
+				d.Status = parley.DeliverySkipped
+			case r.Err == "":
+				t := now
+				d.Status, d.DeliveredAt, d.LastError = parley.DeliveryDelivered, &t, ""
+				h.FailingSince, h.LastSuccessAt = nil, &t
+			default:
+				d.LastError = cleanError(r.Err)
+				if d.FirstAttemptAt == nil {
+					t := now
+					d.FirstAttemptAt = &t
+				}
+				if now.Sub(*d.FirstAttemptAt) >= opts.retryFor() {
+					d.Status = parley.DeliveryDead
+				} else {
+					d.NextAt = now.Add(jitter(WebhookBackoff(d.Attempts + 1)))
+					if !h.Enabled {
+						d.NextAt = never
+					}
+				}
+				if h.FailingSince == nil {
+					t := now
+					h.FailingSince = &t
+				}
+			}
+			if !skip {
+				t := now
+				d.Attempts++
+				d.LastAttemptAt, d.LastStatus = &t, r.Status
+				if d.FirstAttemptAt == nil {
+					d.FirstAttemptAt = &t
+				}
+			}
+			if err := w.SaveDelivery(&d); parley.IsNotFound(err) {
+				continue
+			} else if err != nil {
+				return err
+			}
+			if d.Status.Final() {
+				due := now
+				if !h.Enabled {
+					due = never
+				}
+				if err := w.PromoteNext(d.WebhookID, d.ConversationID, due); err != nil {
+					return err
+				}
+				w.webhooks.queued = true
+			}
+		}
+		for _, h := range changed {
+			if h.Enabled && h.FailingSince != nil && now.Sub(*h.FailingSince) >= opts.disableAfter() {
+				t := now
+				h.Enabled, h.DisabledAt = false, &t
+				h.DisabledReason = "every delivery failed for " + opts.disableAfter().String() + "; fix the endpoint, then enable the webhook again"
+				if err := w.RescheduleDeliveries(h.ID, never); err != nil {
+					return err
+				}
+				if err := w.event(&parley.Event{Type: EventWebhookDisabled, UserID: h.OwnerID, ActorID: h.OwnerID,
+					Data: mustJSON(map[string]string{"webhook_id": h.ID, "url": h.URL, "reason": h.DisabledReason})}); err != nil {
+					return err
+				}
+				w.webhooks.owners = append(w.webhooks.owners, h.OwnerID)
+				a.log.Warn("webhook disabled", "webhook", h.ID, "owner", h.OwnerID, "failing_since", h.FailingSince)
+			}
+			h.UpdatedAt = now
+			if err := w.UpdateWebhook(h); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// cleanError keeps an error short and printable for the deliveries list.
+func cleanError(s string) string {
+	s = strings.ToValidUTF8(s, "?")
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
+	if utf8.RuneCountInString(s) > 300 {
+		s = truncate(s, 300)
+	}
+	return s
+}
+
+// PruneWebhooks deletes old final deliveries: delivered and skipped ones
+// after keepDone, dead ones (the dead-letter list) after keepDead. It
+// deletes in small transactions so that sends are not held up, and
+// returns how many went.
+func (a *App) PruneWebhooks(ctx context.Context, keepDone, keepDead time.Duration) (int, error) {
+	now := a.clock()
+	total := 0
+	for _, p := range []struct {
+		statuses []parley.DeliveryStatus
+		keep     time.Duration
+	}{{[]parley.DeliveryStatus{parley.DeliveryDelivered, parley.DeliverySkipped}, keepDone}, {[]parley.DeliveryStatus{parley.DeliveryDead}, keepDead}} {
+		for {
+			var n int
+			err := a.update(ctx, func(w *writer) error {
+				var err error
+				n, err = w.PruneDeliveries(p.statuses, now.Add(-p.keep), 1000)
+				return err
+			})
+			if err != nil {
+				return total, err
+			}
+			total += n
+			if n < 1000 || ctx.Err() != nil {
+				break
+			}
+		}
+	}
+	return total, nil
+}
+
+// ---- The deliveries list, replay and test ----
+
+// DeliveryView is one delivery as the webhook's owner sees it.
+type DeliveryView struct {
+	ID             string `json:"id"`
+	Type           string `json:"type"`
+	ConversationID string `json:"conversation_id,omitempty"`
+	// Status is queued (behind an earlier delivery of its conversation),
+	// pending, delivered, dead or skipped.
+	Status        string     `json:"status"`
+	Attempts      int        `json:"attempts"`
+	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
+	LastAttemptAt *time.Time `json:"last_attempt_at,omitempty"`
+	// LastStatusCode is the HTTP status of the last attempt (absent when
+	// no answer came).
+	LastStatusCode int        `json:"last_status_code,omitempty"`
+	LastError      string     `json:"last_error,omitempty"`
+	DeliveredAt    *time.Time `json:"delivered_at,omitempty"`
+	CreatedAt      time.Time  `json:"created_at"`
+}
+
+func deliveryView(d *parley.WebhookDelivery) *DeliveryView {
+	v := &DeliveryView{ID: d.ID, Type: d.Type, ConversationID: d.ConversationID, Status: string(d.Status), Attempts: d.Attempts,
+		LastAttemptAt: d.LastAttemptAt, LastStatusCode: d.LastStatus, LastError: d.LastError, DeliveredAt: d.DeliveredAt,
+		CreatedAt: d.CreatedAt}
+	if d.Status == parley.DeliveryPending && d.NextAt.Before(never) {
+		t := d.NextAt
+		v.NextAttemptAt = &t
+	}
+	return v
+}
+
+// DeliveryQuery selects a page of a webhook's deliveries. Status is
+// "failed" (being retried), "dead", "delivered", "pending" (not yet
+// delivered: queued or pending), "skipped", or "" for all.
+type DeliveryQuery struct {
+	Status string
+	Cursor string
+	Limit  int
+}
+
+// WebhookDeliveries lists a webhook's recent deliveries, newest first.
+func (a *App) WebhookDeliveries(ctx context.Context, actor *Actor, id string, q DeliveryQuery) (*Page[*DeliveryView], error) {
+	if err := actor.RequireScope(ScopeWebhooks); err != nil {
+		return nil, err
+	}
+	f := parley.DeliveryFilter{WebhookID: id, Limit: q.Limit}
+	switch q.Status {
+	case "":
+	case "failed":
+		f.Statuses, f.Attempted = []parley.DeliveryStatus{parley.DeliveryPending}, true
+	case "pending":
+		f.Statuses = []parley.DeliveryStatus{parley.DeliveryPending, parley.DeliveryQueued}
+	case "dead", "delivered", "skipped":
+		f.Statuses = []parley.DeliveryStatus{parley.DeliveryStatus(q.Status)}
+	default:
+		return nil, parley.Invalid("status", "status is failed, dead, delivered, pending or skipped")
+	}
+	if f.Limit <= 0 || f.Limit > 100 {
+		f.Limit = 50
+	}
+	if q.Cursor != "" {
+		n, err := strconv.ParseInt(q.Cursor, 10, 64)
+		if err != nil || n <= 0 {
+			return nil, parley.Invalid("cursor", "cursor is a next_cursor this server gave")
+		}
+		f.BeforeSeq = n
+	}
+	page := &Page[*DeliveryView]{Items: []*DeliveryView{}}
+	err := a.view(ctx, func(tx parley.Tx) error {
+		if _, err := ownWebhook(tx, actor, id); err != nil {
+			return err
+		}
+		f.Limit++
+		ds, err := tx.Deliveries(f)
+		if err != nil {
+			return err
+		}
+		if len(ds) == f.Limit {
+			ds = ds[:f.Limit-1]
+			page.NextCursor = strconv.FormatInt(ds[len(ds)-1].Seq, 10)
+		}
+		for _, d := range ds {
+			page.Items = append(page.Items, deliveryView(d))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return page, nil
+}
+
+// ReplayDelivery sends a finished delivery (dead, or delivered) again,
+// with the same id, after the unfinished deliveries of its conversation.
+func (a *App) ReplayDelivery(ctx context.Context, actor *Actor, id, deliveryID string) (*DeliveryView, error) {
+	if err := actor.RequireScope(ScopeWebhooks); err != nil {
+		return nil, err
+	}
+	var view *DeliveryView
+	err := a.update(ctx, func(w *writer) error {
+		h, err := ownWebhook(w, actor, id)
+		if err != nil {
+			return err
+		}
+		if !h.Enabled {
+			return parley.Errorf(parley.EConflict, "the webhook is disabled; enable it first")
+		}
+		d, err := w.ReplayDelivery(h.ID, deliveryID, w.now)
+		if parley.IsNotFound(err) {
+			if _, err := w.Delivery(h.ID, deliveryID); err == nil {
+				return parley.Errorf(parley.EConflict, "the delivery is not finished yet; only delivered, dead or skipped ones can be replayed")
+			}
+			return parley.Errorf(parley.ENotFound, "delivery not found")
+		} else if err != nil {
+			return err
+		}
+		w.webhooks.queued = true
+		view = deliveryView(d)
+		return nil
+	})
+	return view, err
+}
+
+// TestWebhook queues a ping to the webhook.
+func (a *App) TestWebhook(ctx context.Context, actor *Actor, id string) (*DeliveryView, error) {
+	if err := actor.RequireScope(ScopeWebhooks); err != nil {
+		return nil, err
+	}
+	var view *DeliveryView
+	err := a.update(ctx, func(w *writer) error {
+		h, err := ownWebhook(w, actor, id)
+		if err != nil {
+			return err
+		}
+		if !h.Enabled {
+			return parley.Errorf(parley.EConflict, "the webhook is disabled; enable it first")
+		}
+		d := &parley.WebhookDelivery{ID: "msg_" + newSortableID(w.now), WebhookID: h.ID, Type: HookPing, NextAt: w.now, CreatedAt: w.now}
+		if err := w.EnqueueDeliveries([]*parley.WebhookDelivery{d}); err != nil {
+			return err
+		}
+		w.webhooks.queued = true
+		view = deliveryView(d)
+		return nil
+	})
+	return view, err
+}
