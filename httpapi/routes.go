@@ -99,6 +99,9 @@ func (s *Server) routes() {
 
 	// Bots.
 	s.botRoutes()
+
+	// Webhooks.
+	s.webhookRoutes()
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -18,6 +18,8 @@ func requiredScope(pattern string) string {
 		return app.ScopeAccount
 	case strings.HasPrefix(path, "/api/v1/business"):
 		return app.ScopeBusiness
+	case strings.HasPrefix(path, "/api/v1/webhooks"): // GET too
+		return app.ScopeWebhooks
 	case method == "GET", path == "/api/v1/stream/tickets":
 		return app.ScopeRead
 	case path == "/api/v1/media", strings.HasPrefix(path, "/api/v1/sticker-packs"):
