@@ -99,6 +99,7 @@ export const scopeLabels: Record<string, string> = {
   "profile:write": "Edit profile, follows and blocks",
   "media:write": "Upload media",
   "business:write": "Work in business inboxes",
+  "webhooks:write": "Manage webhooks",
 };
 const expiries = [[0, "Never"], [30, "In 30 days"], [90, "In 90 days"], [365, "In a year"]] as const;
 
