@@ -102,6 +102,16 @@ func TestDependencies(t *testing.T) {
 				if strings.HasPrefix(rel, "store/") || rel == "server" {
 					t.Errorf("%s imports %s; transports never import a concrete store", dir, imp)
 				}
+			case dir == "client":
+				// The Go client stands alone: integrators import it
+				// without the server's packages.
+				if !std && imp != "github.com/coder/websocket" {
+					t.Errorf("client imports %s; it may use the standard library and coder/websocket only", imp)
+				}
+			case strings.HasPrefix(dir, "examples/"):
+				if internal && rel != "client" {
+					t.Errorf("%s imports %s; examples use the public API through package client only", dir, imp)
+				}
 			}
 			// Only package metrics speaks Prometheus; the others report
 			// through observer interfaces it implements.
