@@ -27,6 +27,7 @@ import (
 	"github.com/parleyhq/parley/realtime"
 	"github.com/parleyhq/parley/store/sqlite"
 	"github.com/parleyhq/parley/web"
+	"github.com/parleyhq/parley/webhook"
 	"github.com/parleyhq/parley/wsgateway"
 )
 
@@ -65,6 +66,18 @@ type Config struct {
 	// OutboundAllowLoopback lets link previews reach loopback addresses.
 	// Tests only: their web servers listen on loopback.
 	OutboundAllowLoopback bool
+	// WebhookAllow lists the operator's exceptions to the webhook SSRF
+	// rules (PARLEY_WEBHOOK_ALLOW): addresses, address:port pairs, CIDR
+	// ranges and host names that webhooks may reach, over plain HTTP
+	// too, though they are not public. Webhooks ignore
+	// OutboundAllowLoopback: a test allows its receiver here.
+	WebhookAllow []string
+	// WebhookTimeout bounds one webhook post (PARLEY_WEBHOOK_TIMEOUT,
+	// default 10 s).
+	WebhookTimeout time.Duration
+	// WebhookPoll is how often due webhook retries are looked for
+	// (default 1 s).
+	WebhookPoll time.Duration
 	// Clock replaces time.Now in the rules, for tests.
 	Clock func() time.Time
 }
@@ -91,6 +104,7 @@ type Server struct {
 	debug    *http.Server
 	promLn   net.Listener // PARLEY_METRICS_LISTEN's, when set
 	prom     *http.Server
+	hooks    *webhook.Worker
 	stopGC   chan struct{}
 	stopOnce sync.Once
 	bg       sync.WaitGroup // the background loops, which use the store
@@ -133,6 +147,15 @@ func (s *Server) inboxTimers() {
 	defer cancel()
 	go func() { <-s.stopGC; cancel() }()
 	s.App.RunInbox(ctx, InboxTickInterval)
+}
+
+// deliverWebhooks posts webhook deliveries until Shutdown.
+func (s *Server) deliverWebhooks() {
+	defer s.bg.Done()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { <-s.stopGC; cancel() }()
+	s.hooks.Run(ctx)
 }
 
 // OpenStore opens the store that cfg names, creating the data directory.
@@ -190,6 +213,10 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 	if err := checkMetricsListen(cfg); err != nil {
 		return nil, err
 	}
+	allow, err := webhook.ParseAllow(cfg.WebhookAllow)
+	if err != nil {
+		return nil, fmt.Errorf("PARLEY_WEBHOOK_ALLOW: %w", err)
+	}
 	m := metrics.New()
 	st, err := openStore(cfg, m)
 	if err != nil {
@@ -224,7 +251,17 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 			return &app.Fetched{URL: r.URL.String(), Status: r.Status, ContentType: r.ContentType, Body: r.Body}, nil
 		}))
 	}
+	// Webhooks go out through their own SSRF-safe client: only the
+	// operator's exceptions open private addresses to them.
+	hookOpts := webhook.Options{Logger: log, Timeout: cfg.WebhookTimeout, Poll: cfg.WebhookPoll}
+	hookClient := outbound.New(allow.ClientOptions(hookOpts.ClientOptions(outbound.Options{})))
+	opts = append(opts, app.WithWebhooks(app.WebhookOptions{CheckURL: allow.CheckURL}))
 	a := app.New(st, cfg.App, opts...)
+	if err := a.LoadWebhooks(context.Background()); err != nil {
+		bus.Close()
+		st.Close()
+		return nil, fmt.Errorf("load webhooks: %w", err)
+	}
 	if hub, err = realtime.New(a, bus, log, realtime.WithObserver(m)); err != nil {
 		bus.Close()
 		st.Close()
@@ -251,10 +288,11 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 	gw := wsgateway.New(a, hub, wsgateway.Options{Logger: log, OriginPatterns: cfg.AllowedOrigins, WriteTimeout: cfg.StreamWriteTimeout, Observer: m})
 	api := httpapi.New(a, httpapi.Options{Logger: log, TrustProxy: cfg.TrustProxy, Hub: hub, Streamer: gw, Observer: m})
 	s := &Server{cfg: cfg, log: log, Store: st, App: a, Bus: bus, Hub: hub, Metrics: m, blobs: blobs, gateway: gw, ln: ln,
-		promLn: promLn, stopGC: make(chan struct{})}
-	s.bg.Add(2)
+		promLn: promLn, hooks: webhook.New(a, hookClient, hookOpts), stopGC: make(chan struct{})}
+	s.bg.Add(3)
 	go s.collectMedia()
 	go s.inboxTimers()
+	go s.deliverWebhooks()
 	root := http.NewServeMux()
 	root.Handle("/api/", api)
 	root.Handle("/healthz", api)

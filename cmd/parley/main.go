@@ -164,6 +164,12 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	if err != nil {
 		return cfg, "", err
 	}
+	var hookTimeout time.Duration
+	if v := env("PARLEY_WEBHOOK_TIMEOUT"); v != "" {
+		if hookTimeout, err = time.ParseDuration(v); err != nil {
+			return cfg, "", fmt.Errorf("PARLEY_WEBHOOK_TIMEOUT: %w", err)
+		}
+	}
 	previews := true
 	if v := env("PARLEY_LINK_PREVIEWS"); v != "" {
 		if previews, err = strconv.ParseBool(v); err != nil {
@@ -189,10 +195,17 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	fs.BoolVar(&previews, "link-previews", previews, "fetch link cards for URLs in messages (PARLEY_LINK_PREVIEWS)")
 	fs.Float64Var(&cfg.App.BotPerConversation, "bot-per-conversation", botConv, "messages a second a bot may send into one conversation; 0 = 1 (PARLEY_BOT_PER_CONVERSATION)")
 	fs.Float64Var(&cfg.App.BotPerSecond, "bot-per-second", botAll, "messages a second a bot may send in all; 0 = 30 (PARLEY_BOT_PER_SECOND)")
+	hookAllow := fs.String("webhook-allow", str("PARLEY_WEBHOOK_ALLOW", ""), "comma-separated addresses, address:port pairs, CIDR ranges or host names that webhooks may reach though not public, over plain HTTP too (PARLEY_WEBHOOK_ALLOW)")
+	fs.DurationVar(&cfg.WebhookTimeout, "webhook-timeout", hookTimeout, "how long one webhook post may take; 0 = 10s (PARLEY_WEBHOOK_TIMEOUT)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, "", err
 	}
 	cfg.NoLinkPreviews = !previews
+	for _, h := range strings.Split(*hookAllow, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			cfg.WebhookAllow = append(cfg.WebhookAllow, h)
+		}
+	}
 	if fs.NArg() > 0 {
 		return cfg, "", fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
