@@ -231,7 +231,7 @@ func (c *Client) retrying(ctx context.Context, fn func() error) error {
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return fmt.Errorf("%w (while waiting to retry after: %v)", ctx.Err(), err)
+			return fmt.Errorf("%w (while waiting to retry after: %w)", ctx.Err(), err)
 		case <-t.C:
 		}
 	}

@@ -114,9 +114,9 @@ type Stream struct {
 // 0 for a new device, which first gets an EventLimited with the current
 // head (load conversations and history, then carry on).
 //
-// It makes the first connection before returning, and returns an error
-// only when retrying cannot help (no valid token: unauthorized,
-// insufficient_scope). Later failures are retried with backoff; the
+// It makes the first connection before returning (unless PollOnly), and
+// returns an error only when retrying cannot help (no valid token:
+// unauthorized, insufficient_scope). Later failures are retried with backoff; the
 // stream ends when ctx ends, Close is called, or the session ends (Err is
 // then an unauthorized *Error).
 func (c *Client) Stream(ctx context.Context, since int64, opts *StreamOptions) (*Stream, error) {
