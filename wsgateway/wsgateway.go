@@ -106,7 +106,9 @@ func (g *Gateway) Wait(ctx context.Context) error {
 // hello is the first frame of a stream.
 type hello struct {
 	Type string `json:"type"`
-	// Next is the position the stream continues from.
+	// Next is a position the device may resume from: for "hello", where
+	// the stream starts (what follows comes after it); for "position",
+	// how far the device has seen.
 	Next int64 `json:"next"`
 	// Limited means the device's position was too old (or absent): it
 	// should reload conversations and history; the stream continues live.
@@ -496,10 +498,18 @@ func (s *stream) syncAll() (websocket.StatusCode, string, bool) {
 		}
 		if s.first {
 			s.first = false
-			if err := s.write(hello{Type: "hello", Next: page.Next, Limited: page.Limited}); err != nil {
+			// The hello names where the stream starts (the head when the
+			// device must reload): a device that keeps it and drops
+			// before reading the backlog resumes without a gap.
+			start := s.pos
+			if page.Limited {
+				start = page.Next
+			}
+			if err := s.write(hello{Type: "hello", Next: start, Limited: page.Limited}); err != nil {
 				return s.writeFailed(err)
 			}
-		} else if len(page.Events) == 0 && page.Next > s.pos {
+		}
+		if len(page.Events) == 0 && page.Next > s.pos && !page.Limited {
 			if err := s.write(hello{Type: "position", Next: page.Next}); err != nil {
 				return s.writeFailed(err)
 			}
