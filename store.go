@@ -43,6 +43,7 @@ type Tx interface {
 	StickerTx
 	BusinessTx
 	WebhookTx
+	AdminTx
 }
 
 // UserTx stores accounts.

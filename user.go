@@ -51,7 +51,10 @@ type User struct {
 	HideReadReceipts bool
 	// OwnerID is the account that created and controls a bot ("" for
 	// people and businesses).
-	OwnerID   string
+	OwnerID string
+	// Suspended accounts cannot sign in or use their sessions and tokens;
+	// an administrator sets it (parley user suspend).
+	Suspended bool
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }

@@ -126,6 +126,9 @@ func (a *App) Login(ctx context.Context, handle, password, device, address strin
 		a.obs.LoginFailed()
 		return nil, parley.Errorf(parley.EBadCredentials, "wrong handle or password")
 	}
+	if u.Suspended {
+		return nil, errSuspended
+	}
 	token, tokenHash := newToken()
 	now := a.clock()
 	s := &parley.Session{ID: newID(), UserID: u.ID, TokenHash: tokenHash, Device: device, CreatedAt: now, LastUsedAt: now}
@@ -160,6 +163,8 @@ func (a *App) Authenticate(ctx context.Context, token string) (*Actor, error) {
 		return nil, parley.Errorf(parley.EUnauthorized, "invalid or expired token")
 	} else if err != nil {
 		return nil, err
+	} else if u.Suspended {
+		return nil, errSuspended
 	}
 	if now := a.clock(); now.Sub(s.LastUsedAt) > touchEvery {
 		if err := a.update(ctx, func(w *writer) error { return w.TouchSession(s.ID, now) }); err != nil {

@@ -200,7 +200,7 @@ func statusOf(code string) int {
 	case parley.EUnauthorized, parley.EBadCredentials:
 		return http.StatusUnauthorized
 	case parley.EForbidden, parley.EDMNotAllowed, parley.ERequestLimit, parley.EEditWindow, parley.ENotAssignee,
-		parley.EInsufficientScope:
+		parley.EInsufficientScope, parley.EAccountSuspended:
 		return http.StatusForbidden
 	case parley.EConflict, parley.EHandleTaken, parley.EGroupFull, parley.EHumanControl:
 		return http.StatusConflict

@@ -1,0 +1,212 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"time"
+
+	"github.com/parleyhq/parley"
+)
+
+// The functions below are for the server's operators, through the admin
+// CLI (parley user, business, token, stats). They take handles, not an
+// Actor: whoever can reach them already holds the data directory. The
+// rules still apply: a handle, a password or a token's scopes are checked
+// as they are for users.
+
+// errSuspended refuses a suspended account's logins and requests.
+var errSuspended = parley.Errorf(parley.EAccountSuspended, "this account is suspended; contact the server's administrator")
+
+// Account is an account as an operator sees it.
+type Account struct {
+	ID          string    `json:"id"`
+	Handle      string    `json:"handle"`
+	DisplayName string    `json:"display_name"`
+	Kind        string    `json:"kind"`
+	Suspended   bool      `json:"suspended"`
+	OwnerID     string    `json:"owner_id,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+func accountView(u *parley.User) *Account {
+	return &Account{ID: u.ID, Handle: u.Handle, DisplayName: u.DisplayName, Kind: string(u.Kind),
+		Suspended: u.Suspended, OwnerID: u.OwnerID, CreatedAt: u.CreatedAt}
+}
+
+// GeneratePassword returns a random password of 20 characters (100 bits),
+// for accounts an operator creates without choosing one.
+func GeneratePassword() string {
+	var b [13]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return idEncoding.EncodeToString(b[:])[:20]
+}
+
+// CreateAccount creates an account with the rules of Register, without
+// signing it in.
+func (a *App) CreateAccount(ctx context.Context, r Registration) (*Account, error) {
+	handle, err := normalizeHandle(r.Handle)
+	if err != nil {
+		return nil, err
+	}
+	if reservedHandles[handle] {
+		return nil, parley.Errorf(parley.EHandleTaken, "handle is reserved")
+	}
+	if err := checkPasswordRules(r.Password); err != nil {
+		return nil, err
+	}
+	if r.Kind == "" {
+		r.Kind = parley.KindPerson
+	}
+	if !r.Kind.Valid() {
+		return nil, parley.Invalid("kind", "kind is person, business or bot")
+	}
+	name, err := cleanText("display_name", r.DisplayName, 64, false)
+	if err != nil {
+		return nil, err
+	}
+	if name == "" {
+		name = handle
+	}
+	hash := hashPassword(r.Password, a.cfg.Password)
+	now := a.clock()
+	u := &parley.User{ID: newID(), Handle: handle, DisplayName: name, Kind: r.Kind, DMPolicy: parley.PolicyOpen,
+		PasswordHash: hash, ShowPresence: true, CreatedAt: now, UpdatedAt: now}
+	if err := a.update(ctx, func(w *writer) error { return w.CreateUser(u) }); err != nil {
+		return nil, err
+	}
+	return accountView(u), nil
+}
+
+// Accounts lists accounts in handle order (see parley.UserFilter).
+func (a *App) Accounts(ctx context.Context, f parley.UserFilter) ([]*Account, error) {
+	if f.Kind != "" && !f.Kind.Valid() {
+		return nil, parley.Invalid("kind", "kind is person, business or bot")
+	}
+	if f.Limit < 0 {
+		return nil, parley.Invalid("limit", "limit is 0 (all) or more")
+	}
+	out := []*Account{}
+	err := a.view(ctx, func(tx parley.Tx) error {
+		us, err := tx.Users(f)
+		for _, u := range us {
+			out = append(out, accountView(u))
+		}
+		return err
+	})
+	return out, err
+}
+
+// Suspend suspends (on) or restores an account. Suspending ends its
+// signed-in devices and closes every live connection of its devices and
+// API tokens; from then on Login and Authenticate refuse it with
+// account_suspended. Its tokens are kept, refused until it is restored.
+func (a *App) Suspend(ctx context.Context, handle string, on bool) (*Account, error) {
+	var u *parley.User
+	var ended []string
+	err := a.update(ctx, func(w *writer) error {
+		var err error
+		if u, err = userByHandle(w, handle); err != nil {
+			return err
+		}
+		u.Suspended, u.UpdatedAt = on, w.now
+		if err := w.UpdateUser(u); err != nil {
+			return err
+		}
+		if !on {
+			return nil
+		}
+		if ended, err = endSessions(w, u.ID, ""); err != nil {
+			return err
+		}
+		ss, err := w.Sessions(u.ID)
+		for _, s := range ss {
+			ended = append(ended, s.ID) // tokens: kept, but their streams end
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(ended) > 0 {
+		a.revoke(u.ID, ended)
+	}
+	return accountView(u), nil
+}
+
+// ResetPassword sets an account's password and ends its signed-in devices
+// (API tokens stay, as with a password change), returning how many ended.
+func (a *App) ResetPassword(ctx context.Context, handle, password string) (*Account, int, error) {
+	if err := checkPasswordRules(password); err != nil {
+		return nil, 0, err
+	}
+	hash := hashPassword(password, a.cfg.Password)
+	var u *parley.User
+	var ended []string
+	err := a.update(ctx, func(w *writer) error {
+		var err error
+		if u, err = userByHandle(w, handle); err != nil {
+			return err
+		}
+		u.PasswordHash, u.UpdatedAt = hash, w.now
+		if err := w.UpdateUser(u); err != nil {
+			return err
+		}
+		ended, err = endSessions(w, u.ID, "")
+		return err
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(ended) > 0 {
+		a.revoke(u.ID, ended)
+	}
+	return accountView(u), len(ended), nil
+}
+
+// CreateTokenFor makes an API token for the account with handle, with the
+// rules of CreateToken. The token is shown once.
+func (a *App) CreateTokenFor(ctx context.Context, handle string, in TokenInput) (*TokenView, error) {
+	var u *parley.User
+	err := a.view(ctx, func(tx parley.Tx) error {
+		var err error
+		u, err = userByHandle(tx, handle)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if u.Suspended {
+		return nil, errSuspended
+	}
+	return a.createToken(ctx, u, in)
+}
+
+// AsBusiness returns the business account with handle acting for itself,
+// with an admin's rights in its inbox (for PutAgent and the like).
+func (a *App) AsBusiness(ctx context.Context, handle string) (*BusinessActor, error) {
+	var b *parley.User
+	err := a.view(ctx, func(tx parley.Tx) error {
+		var err error
+		b, err = userByHandle(tx, handle)
+		return err
+	})
+	if parley.IsNotFound(err) || (err == nil && b.Kind != parley.KindBusiness) {
+		return nil, parley.Errorf(parley.ENotFound, "no business account %q", handle)
+	} else if err != nil {
+		return nil, err
+	}
+	return a.ActAs(ctx, &Actor{User: b}, b.Handle)
+}
+
+// Stats counts what the store holds.
+func (a *App) Stats(ctx context.Context) (*parley.Stats, error) {
+	var st *parley.Stats
+	err := a.view(ctx, func(tx parley.Tx) error {
+		var err error
+		st, err = tx.Stats()
+		return err
+	})
+	return st, err
+}
