@@ -363,7 +363,7 @@ try {
   assert.equal(await bob.evaluate(() => navigator.clipboard.readText()), secret, "Copy did not copy the token");
   const tokenRow = bob.locator(".tokens li", { hasText: "ci-bot" });
   await tokenRow.waitFor();
-  assert.match(await tokenRow.textContent(), /read · created .* · not used yet · expires /);
+  assert.match(await tokenRow.textContent(), /read · created .* · no use recorded yet · expires /);
   await bob.setViewportSize({ width: 1100, height: 1000 });
   await bob.getByRole("heading", { name: "API tokens" }).evaluate((el) => el.scrollIntoView({ block: "start" }));
   await bob.screenshot({ path: join(shots, "settings-tokens.png") });

@@ -176,7 +176,7 @@ function ApiTokens({ client }: { client: Client }) {
           <li key={t.id}>
             <span>
               <strong>{t.name}</strong> · {t.scopes.join(", ")}
-              <span class="muted"> · created {when(t.created_at)} · {Date.parse(t.last_used_at) - Date.parse(t.created_at) > 1000 ? `last used ${when(t.last_used_at)}` : "not used yet"}
+              <span class="muted"> · created {when(t.created_at)} · {Date.parse(t.last_used_at) - Date.parse(t.created_at) > 1000 ? `last used ${when(t.last_used_at)}` : "no use recorded yet"}
                 {" · "}{!t.expires_at ? "never expires" : Date.parse(t.expires_at) < Date.now() ? "expired" : `expires ${when(t.expires_at)}`}</span>
             </span>
             <button aria-label={`Revoke ${t.name}`} onClick={() => void revoke(t)}>Revoke</button>
