@@ -1,13 +1,15 @@
 // Command parley runs the Parley messaging server and its tools.
 //
-//	parley serve      run the server (the default)
-//	parley migrate    apply database migrations and exit
-//	parley load       drive a running server and measure it (docs/benchmarking.md)
-//	parley version    print the version
+//	parley serve          run the server (the default)
+//	parley migrate        apply database migrations and exit
+//	parley config print   show the effective configuration
+//	parley user …, business …, token create, stats   administer accounts
+//	parley load           drive a running server and measure it (docs/benchmarking.md)
+//	parley version        print the version
 package main
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -17,7 +19,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -31,38 +32,106 @@ import (
 var version = "dev"
 
 func main() {
-	if err := run(context.Background(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "parley:", err)
-		}
-		os.Exit(2)
+	err := runIO(context.Background(), os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	var reported exitStatus
+	if err != nil && !errors.Is(err, flag.ErrHelp) && !errors.As(err, &reported) {
+		fmt.Fprintln(os.Stderr, "parley:", err)
 	}
+	os.Exit(exitCode(err))
 }
 
+// Exit statuses: 0 success (and --help), 1 the command failed, 2 the
+// command line or the configuration is wrong.
+const (
+	exitFailed = 1
+	exitUsage  = 2
+)
+
+// usageError marks a mistake in the command line or the configuration.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+// exitStatus carries the exit status of an admin command that the server
+// ran and already reported.
+type exitStatus int
+
+func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+func exitCode(err error) int {
+	var us usageError
+	var st exitStatus
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &st):
+		return int(st)
+	case errors.As(err, &us):
+		return exitUsage
+	}
+	return exitFailed
+}
+
+const usageText = `usage: parley <command> [flags]
+
+  serve                 run the server (the default); parley serve -h lists the settings
+  migrate               apply database migrations and exit
+  config print          show the effective configuration and where each value comes from
+  user create|list|suspend|unsuspend|reset-password
+  business create|add-member
+  token create          make an API token for an account
+  stats                 count users, conversations, messages, media, sessions
+  load                  drive a running server and measure it (docs/benchmarking.md)
+  version               print the version
+
+Every command takes -h. The admin commands (user, business, token, stats)
+work on the data directory; while parley serve runs there, the server
+carries them out.
+`
+
+// run runs a command with no standard input.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	return runIO(ctx, args, getenv, strings.NewReader(""), stdout, stderr)
+}
+
+func runIO(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	cmd := "serve"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
 	case "serve":
-		cfg, logLevel, err := parseConfig("serve", args, getenv, stderr)
+		st, src, err := loadSettings("serve", args, getenv, stderr)
 		if err != nil {
 			return err
 		}
 		setGC(getenv, serveGCPercent)
-		return serve(ctx, cfg, newLogger(stderr, logLevel))
+		level := new(slog.LevelVar)
+		level.Set(st.LogLevel)
+		return serve(ctx, st, newLogger(stderr, st.LogFormat, level), level, func() (*settings, error) { return src.load(getenv) })
 	case "migrate":
-		cfg, _, err := parseConfig("migrate", args, getenv, stderr)
+		st, _, err := loadSettings("migrate", args, getenv, stderr)
 		if err != nil {
 			return err
 		}
-		st, err := server.OpenStore(cfg)
+		release, err := lockDataDir(ctx, st.Server.DataDir, 0)
+		if err != nil {
+			return fmt.Errorf("migrate: %w; the server applies migrations when it starts", err)
+		}
+		defer release()
+		store, err := server.OpenStore(st.Server)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintln(stdout, "migrations applied")
-		return st.Close()
+		return store.Close()
+	case "config":
+		return configCommand(args, getenv, stdout, stderr)
+	case "user", "business", "token", "stats":
+		return adminCommand(ctx, cmd, args, getenv, stdin, stdout, stderr)
 	case "load":
 		setGC(getenv, loadGCPercent)
 		return runLoadCmd(ctx, args, stdout, stderr)
@@ -70,227 +139,180 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintln(stdout, "parley", version)
 		return nil
 	case "help", "-h", "--help":
-		fmt.Fprintln(stdout, "usage: parley [serve|migrate|load|version] [flags]; parley serve -h and parley load -h list the flags")
+		fmt.Fprint(stdout, usageText)
 		return nil
 	}
-	return fmt.Errorf("unknown command %q (want serve, migrate or version)", cmd)
+	fmt.Fprint(stderr, usageText)
+	return usagef("unknown command %q", cmd)
 }
 
-// parseConfig reads, lowest precedence first: defaults, a config file
-// (KEY=VALUE lines of PARLEY_* variables), the environment, then flags.
-func parseConfig(name string, args []string, getenv func(string) string, stderr io.Writer) (server.Config, string, error) {
-	cfg := server.Defaults()
-	configFile := findConfigFlag(args, getenv("PARLEY_CONFIG"))
-	env := getenv
-	if configFile != "" {
-		fileVals, err := readConfigFile(configFile)
-		if err != nil {
-			return cfg, "", err
-		}
-		env = func(k string) string {
-			if v := getenv(k); v != "" {
-				return v
-			}
-			return fileVals[k]
-		}
-	}
-	str := func(k, def string) string {
-		if v := env(k); v != "" {
-			return v
-		}
-		return def
-	}
-	num := func(k string) (int, error) {
-		v := env(k)
-		if v == "" {
-			return 0, nil
-		}
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return 0, fmt.Errorf("%s: %q is not a number", k, v)
-		}
-		return n, nil
-	}
-	reqLimit, err := num("PARLEY_REQUEST_LIMIT")
-	if err != nil {
-		return cfg, "", err
-	}
-	maxMembers, err := num("PARLEY_MAX_GROUP_MEMBERS")
-	if err != nil {
-		return cfg, "", err
-	}
-	var editWindow time.Duration
-	if v := env("PARLEY_EDIT_WINDOW"); v != "" {
-		if editWindow, err = time.ParseDuration(v); err != nil {
-			return cfg, "", fmt.Errorf("PARLEY_EDIT_WINDOW: %w", err)
-		}
-	}
-	trust, _ := strconv.ParseBool(env("PARLEY_TRUST_PROXY"))
-	media := &cfg.App.Media
-	for k, dst := range map[string]*int64{"PARLEY_MEDIA_MAX_BYTES": &media.MaxFileBytes, "PARLEY_MEDIA_MAX_IMAGE_BYTES": &media.MaxImageBytes,
-		"PARLEY_MEDIA_MAX_PIXELS": &media.MaxPixels, "PARLEY_MEDIA_DAILY_BYTES": &media.DailyBytes} {
-		n, err := num(k)
-		if err != nil {
-			return cfg, "", err
-		}
-		*dst = int64(n)
-	}
-	if v := env("PARLEY_MEDIA_KEEP_METADATA"); v != "" {
-		if media.KeepMetadata, err = strconv.ParseBool(v); err != nil {
-			return cfg, "", fmt.Errorf("PARLEY_MEDIA_KEEP_METADATA: %w", err)
-		}
-	}
-	if v := env("PARLEY_MEDIA_TYPES"); v != "" {
-		if media.Types, err = parseMediaTypes(v); err != nil {
-			return cfg, "", fmt.Errorf("PARLEY_MEDIA_TYPES: %w", err)
-		}
-	}
-	rate := func(k string) (float64, error) {
-		v := env(k)
-		if v == "" {
-			return 0, nil
-		}
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || f < 0 {
-			return 0, fmt.Errorf("%s: %q is not a rate (messages a second, e.g. 1 or 0.5)", k, v)
-		}
-		return f, nil
-	}
-	botConv, err := rate("PARLEY_BOT_PER_CONVERSATION")
-	if err != nil {
-		return cfg, "", err
-	}
-	botAll, err := rate("PARLEY_BOT_PER_SECOND")
-	if err != nil {
-		return cfg, "", err
-	}
-	var hookTimeout time.Duration
-	if v := env("PARLEY_WEBHOOK_TIMEOUT"); v != "" {
-		if hookTimeout, err = time.ParseDuration(v); err != nil {
-			return cfg, "", fmt.Errorf("PARLEY_WEBHOOK_TIMEOUT: %w", err)
-		}
-	}
-	previews := true
-	if v := env("PARLEY_LINK_PREVIEWS"); v != "" {
-		if previews, err = strconv.ParseBool(v); err != nil {
-			return cfg, "", fmt.Errorf("PARLEY_LINK_PREVIEWS: %w", err)
-		}
-	}
-
+// loadSettings parses a command's flags (every setting has one) and
+// returns the effective configuration.
+func loadSettings(name string, args []string, getenv func(string) string, stderr io.Writer) (*settings, *configSource, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.String("config", configFile, "file of PARLEY_*=value lines (PARLEY_CONFIG)")
-	fs.StringVar(&cfg.Listen, "listen", str("PARLEY_LISTEN", cfg.Listen), "HTTP listen address (PARLEY_LISTEN)")
-	fs.StringVar(&cfg.DataDir, "data-dir", str("PARLEY_DATA_DIR", cfg.DataDir), "data directory (PARLEY_DATA_DIR)")
-	fs.StringVar(&cfg.DatabaseURL, "database-url", str("PARLEY_DATABASE_URL", ""), "database: empty for SQLite in the data dir, or sqlite:PATH (PARLEY_DATABASE_URL)")
-	fs.StringVar(&cfg.DebugListen, "debug-listen", str("PARLEY_DEBUG_LISTEN", ""), "address for Go's profiler (/debug/pprof/); off when empty, keep it on loopback (PARLEY_DEBUG_LISTEN)")
-	fs.StringVar(&cfg.MetricsListen, "metrics-listen", str("PARLEY_METRICS_LISTEN", ""), "where GET /metrics is served: empty for the main listener (restrict it at the proxy), host:port for its own listener, off for nowhere (PARLEY_METRICS_LISTEN)")
-	logLevel := fs.String("log-level", str("PARLEY_LOG_LEVEL", "info"), "debug, info, warn or error (PARLEY_LOG_LEVEL)")
-	fs.BoolVar(&cfg.TrustProxy, "trust-proxy", trust, "take client addresses from X-Forwarded-For (PARLEY_TRUST_PROXY)")
-	admins := fs.String("admins", str("PARLEY_ADMINS", ""), "comma-separated handles of the server's administrators (PARLEY_ADMINS)")
-	origins := fs.String("allowed-origins", str("PARLEY_ALLOWED_ORIGINS", ""), "comma-separated browser origins, besides the server's own, allowed to open the stream (PARLEY_ALLOWED_ORIGINS)")
-	fs.IntVar(&cfg.App.RequestLimit, "request-limit", reqLimit, "messages allowed into a request before it is accepted; 0 = 3 (PARLEY_REQUEST_LIMIT)")
-	fs.DurationVar(&cfg.App.EditWindow, "edit-window", editWindow, "how long a message stays editable; 0 = 15m (PARLEY_EDIT_WINDOW)")
-	fs.IntVar(&cfg.App.MaxGroupMembers, "max-group-members", maxMembers, "group size limit; 0 = 1000 (PARLEY_MAX_GROUP_MEMBERS)")
-	fs.BoolVar(&previews, "link-previews", previews, "fetch link cards for URLs in messages (PARLEY_LINK_PREVIEWS)")
-	fs.Float64Var(&cfg.App.BotPerConversation, "bot-per-conversation", botConv, "messages a second a bot may send into one conversation; 0 = 1 (PARLEY_BOT_PER_CONVERSATION)")
-	fs.Float64Var(&cfg.App.BotPerSecond, "bot-per-second", botAll, "messages a second a bot may send in all; 0 = 30 (PARLEY_BOT_PER_SECOND)")
-	hookAllow := fs.String("webhook-allow", str("PARLEY_WEBHOOK_ALLOW", ""), "comma-separated addresses, address:port pairs, CIDR ranges or host names that webhooks may reach though not public, over plain HTTP too (PARLEY_WEBHOOK_ALLOW)")
-	fs.DurationVar(&cfg.WebhookTimeout, "webhook-timeout", hookTimeout, "how long one webhook post may take; 0 = 10s (PARLEY_WEBHOOK_TIMEOUT)")
+	src := configFlags(fs)
 	if err := fs.Parse(args); err != nil {
-		return cfg, "", err
-	}
-	cfg.NoLinkPreviews = !previews
-	for _, h := range strings.Split(*hookAllow, ",") {
-		if h = strings.TrimSpace(h); h != "" {
-			cfg.WebhookAllow = append(cfg.WebhookAllow, h)
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, nil, err
 		}
+		return nil, nil, usageError{err}
 	}
 	if fs.NArg() > 0 {
-		return cfg, "", fmt.Errorf("unexpected arguments: %v", fs.Args())
+		return nil, nil, usagef("unexpected arguments: %v", fs.Args())
 	}
-	for _, h := range strings.Split(*admins, ",") {
-		if h = strings.TrimSpace(h); h != "" {
-			cfg.App.Admins = append(cfg.App.Admins, h)
-		}
-	}
-	for _, o := range strings.Split(*origins, ",") {
-		if o = strings.TrimSpace(o); o != "" {
-			cfg.AllowedOrigins = append(cfg.AllowedOrigins, o)
-		}
-	}
-	return cfg, *logLevel, nil
-}
-
-// findConfigFlag returns the value of -config in args, or def: the file
-// must be read before the other flags get their defaults from it.
-func findConfigFlag(args []string, def string) string {
-	for i, a := range args {
-		name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		if !strings.HasPrefix(a, "-") || name != "config" {
-			continue
-		}
-		if hasVal {
-			return val
-		}
-		if i+1 < len(args) {
-			return args[i+1]
-		}
-	}
-	return def
-}
-
-func readConfigFile(path string) (map[string]string, error) {
-	f, err := os.Open(path)
+	st, err := src.load(getenv)
 	if err != nil {
-		return nil, fmt.Errorf("config file: %w", err)
+		return nil, nil, usageError{err}
 	}
-	defer f.Close()
-	vals := map[string]string{}
-	sc := bufio.NewScanner(f)
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		k, v, ok := strings.Cut(line, "=")
-		k = strings.TrimSpace(k)
-		if !ok || !strings.HasPrefix(k, "PARLEY_") {
-			return nil, fmt.Errorf("config file %s:%d: want PARLEY_NAME=value", path, n)
-		}
-		vals[k] = strings.Trim(strings.TrimSpace(v), `"`)
-	}
-	return vals, sc.Err()
+	return st, src, nil
 }
 
-func newLogger(w io.Writer, level string) *slog.Logger {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		l = slog.LevelInfo
+// parseConfig returns the server configuration and log level of a
+// command line (for tests).
+func parseConfig(name string, args []string, getenv func(string) string, stderr io.Writer) (server.Config, string, error) {
+	st, _, err := loadSettings(name, args, getenv, stderr)
+	if err != nil {
+		return server.Config{}, "", err
 	}
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+	return st.Server, strings.ToLower(st.LogLevel.String()), nil
 }
 
-// serve runs until SIGINT or SIGTERM, then shuts down gracefully.
-func serve(ctx context.Context, cfg server.Config, log *slog.Logger) error {
+// configCommand runs parley config print.
+func configCommand(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "print" {
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+			fmt.Fprintln(stdout, "usage: parley config print [--json] [serve's flags]")
+			return nil
+		}
+		return usagef("usage: parley config print [--json] [serve's flags]")
+	}
+	fs := flag.NewFlagSet("config print", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	asJSON := fs.Bool("json", false, "print JSON")
+	src := configFlags(fs)
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected arguments: %v", fs.Args())
+	}
+	st, err := src.load(getenv)
+	if err != nil {
+		return usageError{err}
+	}
+	if *asJSON {
+		out := struct {
+			File     string         `json:"file,omitempty"`
+			Settings []settingValue `json:"settings"`
+		}{File: st.File, Settings: make([]settingValue, len(st.Values))}
+		for i, v := range st.Values {
+			v.Value = masked(v.Key, v.Value)
+			out.Settings[i] = v
+		}
+		return writeJSON(stdout, out)
+	}
+	var b bytes.Buffer
+	b.WriteString("# parley: the effective configuration; flags > environment > file > defaults\n")
+	if st.File != "" {
+		fmt.Fprintf(&b, "# config file: %s\n", st.File)
+	}
+	printTOML(&b, st.Values)
+	_, err = stdout.Write(b.Bytes())
+	return err
+}
+
+func newLogger(w io.Writer, format string, level slog.Leveler) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
+	if format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// serve runs until SIGINT or SIGTERM, then shuts down gracefully. SIGHUP
+// reads the configuration again and applies the log level; other changes
+// wait for a restart (the log says which).
+func serve(ctx context.Context, st *settings, log *slog.Logger, level *slog.LevelVar, reload func() (*settings, error)) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	s, err := server.Open(cfg, log)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	// One server per data directory: the store keeps its next position
+	// and a cache in memory, so a second writer would corrupt both.
+	release, err := lockDataDir(ctx, st.Server.DataDir, 10*time.Second)
 	if err != nil {
 		return err
+	}
+	defer release()
+	s, err := server.Open(st.Server, log)
+	if err != nil {
+		return err
+	}
+	admin, err := listenAdmin(st.Server.DataDir, s.App, log)
+	if err != nil {
+		log.Warn("admin socket: the admin commands cannot reach this server", "err", err)
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- s.Serve() }()
-	select {
-	case err := <-errc:
-		s.Shutdown(context.Background())
-		return err
-	case <-ctx.Done():
+	for {
+		select {
+		case err := <-errc:
+			admin.Close()
+			s.Shutdown(context.Background())
+			return err
+		case <-hup:
+			st = reloadSettings(st, reload, level, log)
+			continue
+		case <-ctx.Done():
+		}
+		break
 	}
 	log.Info("shutting down")
+	admin.Close()
 	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	return s.Shutdown(sctx)
+}
+
+// reloadSettings applies what SIGHUP may change (the settings marked
+// reload) and logs the changes that need a restart. A configuration that
+// does not load changes nothing.
+func reloadSettings(cur *settings, reload func() (*settings, error), level *slog.LevelVar, log *slog.Logger) *settings {
+	next, err := reload()
+	if err != nil {
+		log.Error("reload: configuration not applied", "err", err)
+		return cur
+	}
+	var restart []string
+	for i, v := range next.Values {
+		if v.Value == cur.Values[i].Value {
+			continue
+		}
+		if st, _ := settingByKey(v.Key); !st.reload {
+			restart = append(restart, v.Key)
+		}
+	}
+	if next.LogLevel != level.Level() {
+		level.Set(next.LogLevel)
+		log.Info("reload: log level set", "level", next.LogLevel.String())
+	}
+	if len(restart) > 0 {
+		log.Warn("reload: these settings changed and apply after a restart", "settings", restart)
+	}
+	log.Info("configuration reloaded")
+	// Keep the running values of what was not applied, so that the next
+	// reload reports them again.
+	for i, v := range next.Values {
+		if st, _ := settingByKey(v.Key); !st.reload {
+			next.Values[i] = cur.Values[i]
+		}
+	}
+	return next
 }
 
 // Garbage collector targets, used unless GOGC is set. Parley's live heap

@@ -1,0 +1,706 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"math"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml"
+	"github.com/pelletier/go-toml/v2"
+
+	"github.com/parleyhq/parley/server"
+	"github.com/parleyhq/parley/webhook"
+)
+
+// Configuration comes from four places; the first that sets a value wins:
+// flags, PARLEY_* environment variables, the config file (-config or
+// PARLEY_CONFIG), then the defaults. Every setting has all three names,
+// derived from its file key: media.max_bytes is PARLEY_MEDIA_MAX_BYTES and
+// -media-max-bytes.
+//
+// The file is TOML (.toml) or YAML (.yaml, .yml); any other name is read
+// as lines of PARLEY_NAME=value, the format Parley started with. Unknown
+// keys and invalid values stop the start with the key and the fix.
+
+// settings is the effective configuration of a command.
+type settings struct {
+	Server    server.Config
+	LogLevel  slog.Level
+	LogFormat string // json or text
+	// File is the config file read, or "".
+	File string
+	// Values lists every setting with its value and where it came from,
+	// in the order of the settings table.
+	Values []settingValue
+}
+
+// settingValue is one setting's effective value, as text.
+type settingValue struct {
+	Key    string `json:"key"`
+	Env    string `json:"env"`
+	Flag   string `json:"flag"`
+	Value  string `json:"value"`
+	Source string `json:"source"` // default, file NAME, env NAME or flag -NAME
+	kind   valueKind
+}
+
+// valueKind is how a setting's text is written in a TOML file.
+type valueKind int
+
+const (
+	kindString valueKind = iota
+	kindNumber           // an integer or a float: written bare
+	kindBool
+	kindList // comma-separated in the environment, an array in a file
+)
+
+// setting is one entry of the table below.
+type setting struct {
+	key   string
+	kind  valueKind
+	def   string
+	usage string
+	// reload is set for the settings SIGHUP applies without a restart.
+	reload bool
+	// apply parses v into s. Its error says what is wrong and how to
+	// write it; the caller adds where the value came from.
+	apply func(s *settings, v string) error
+}
+
+func (st setting) env() string {
+	return "PARLEY_" + strings.ToUpper(strings.ReplaceAll(st.key, ".", "_"))
+}
+
+func (st setting) flagName() string {
+	return strings.NewReplacer(".", "-", "_", "-").Replace(st.key)
+}
+
+// settingTable lists every setting of parley serve.
+var settingTable = []setting{
+	{key: "listen", def: "127.0.0.1:8080", usage: "HTTP listen address",
+		apply: func(s *settings, v string) error { s.Server.Listen = v; return checkAddr(v, false) }},
+	{key: "data_dir", def: "./parley-data", usage: "data directory: database, media, admin socket",
+		apply: func(s *settings, v string) error {
+			if v == "" {
+				return errors.New(`the data directory cannot be empty; write e.g. "/var/lib/parley"`)
+			}
+			s.Server.DataDir = v
+			return nil
+		}},
+	{key: "database_url", usage: "database: empty for SQLite in the data dir, or sqlite:PATH",
+		apply: func(s *settings, v string) error { s.Server.DatabaseURL = v; return checkDatabaseURL(v) }},
+	{key: "log_level", def: "info", reload: true, usage: "debug, info, warn or error; SIGHUP reloads it",
+		apply: func(s *settings, v string) error {
+			if err := s.LogLevel.UnmarshalText([]byte(v)); err != nil || !slices.Contains([]string{"debug", "info", "warn", "error"}, strings.ToLower(v)) {
+				return fmt.Errorf("%q is not a log level; write debug, info, warn or error", v)
+			}
+			return nil
+		}},
+	{key: "log_format", def: "json", usage: "json or text",
+		apply: func(s *settings, v string) error {
+			if v != "json" && v != "text" {
+				return fmt.Errorf("%q is not a log format; write json or text", v)
+			}
+			s.LogFormat = v
+			return nil
+		}},
+	{key: "trust_proxy", kind: kindBool, def: "false", usage: "take client addresses from X-Forwarded-For",
+		apply: func(s *settings, v string) error { return parseBool(v, &s.Server.TrustProxy) }},
+	{key: "allowed_origins", kind: kindList, usage: "comma-separated browser origins, besides the server's own, allowed to open the stream",
+		apply: func(s *settings, v string) error { s.Server.AllowedOrigins = splitList(v); return nil }},
+	{key: "debug_listen", usage: "address for Go's profiler (/debug/pprof/); off when empty, keep it on loopback",
+		apply: func(s *settings, v string) error { s.Server.DebugListen = v; return checkAddr(v, true) }},
+	{key: "metrics_listen", usage: "where GET /metrics is served: empty for the main listener, host:port for its own listener, off for nowhere",
+		apply: func(s *settings, v string) error {
+			s.Server.MetricsListen = v
+			if v == "off" {
+				return nil
+			}
+			return checkAddr(v, true)
+		}},
+	{key: "admins", kind: kindList, usage: "comma-separated handles of the server's administrators",
+		apply: func(s *settings, v string) error { s.Server.App.Admins = splitList(v); return nil }},
+	{key: "request_limit", kind: kindNumber, def: "3", usage: "messages allowed into a request before it is accepted",
+		apply: func(s *settings, v string) error { return parseCount(v, "3", &s.Server.App.RequestLimit) }},
+	{key: "edit_window", def: "15m", usage: "how long a message stays editable",
+		apply: func(s *settings, v string) error { return parseDuration(v, "15m", &s.Server.App.EditWindow) }},
+	{key: "max_group_members", kind: kindNumber, def: "1000", usage: "group size limit (invites count)",
+		apply: func(s *settings, v string) error { return parseCount(v, "1000", &s.Server.App.MaxGroupMembers) }},
+	{key: "link_previews", kind: kindBool, def: "true", usage: "fetch link cards for URLs in messages",
+		apply: func(s *settings, v string) error {
+			on := true
+			err := parseBool(v, &on)
+			s.Server.NoLinkPreviews = !on
+			return err
+		}},
+	{key: "media.max_bytes", kind: kindNumber, def: "26214400", usage: "largest upload, in bytes (25MiB)",
+		apply: func(s *settings, v string) error { return parseBytes(v, "26214400", &s.Server.App.Media.MaxFileBytes) }},
+	{key: "media.max_image_bytes", kind: kindNumber, def: "8388608", usage: "largest image or GIF, in bytes (8MiB)",
+		apply: func(s *settings, v string) error { return parseBytes(v, "8388608", &s.Server.App.Media.MaxImageBytes) }},
+	{key: "media.max_pixels", kind: kindNumber, def: "40000000", usage: "largest image, in pixels (width × height)",
+		apply: func(s *settings, v string) error { return parseInt64(v, "40000000", &s.Server.App.Media.MaxPixels) }},
+	{key: "media.daily_bytes", kind: kindNumber, def: "1073741824", usage: "what one user may upload in 24 hours, in bytes (1GiB)",
+		apply: func(s *settings, v string) error { return parseBytes(v, "1073741824", &s.Server.App.Media.DailyBytes) }},
+	{key: "media.types", usage: "allowed content types per kind, e.g. file=application/pdf,text/plain;image=image/png (empty: the built-in lists)",
+		apply: func(s *settings, v string) error {
+			if v == "" {
+				s.Server.App.Media.Types = nil
+				return nil
+			}
+			types, err := parseMediaTypes(v)
+			if err != nil {
+				return fmt.Errorf("%v; write e.g. file=application/pdf,text/plain;image=image/png,image/jpeg", err)
+			}
+			s.Server.App.Media.Types = types
+			return nil
+		}},
+	{key: "media.keep_metadata", kind: kindBool, def: "false", usage: "keep EXIF/XMP/IPTC (GPS) in stored images",
+		apply: func(s *settings, v string) error { return parseBool(v, &s.Server.App.Media.KeepMetadata) }},
+	{key: "bot.per_conversation", kind: kindNumber, def: "1", usage: "messages a second a bot may send into one conversation (bursts of 3)",
+		apply: func(s *settings, v string) error { return parseRate(v, &s.Server.App.BotPerConversation) }},
+	{key: "bot.per_second", kind: kindNumber, def: "30", usage: "messages a second a bot may send in all",
+		apply: func(s *settings, v string) error { return parseRate(v, &s.Server.App.BotPerSecond) }},
+	{key: "webhook.allow", kind: kindList, usage: "addresses, address:port pairs, CIDR ranges or host names webhooks may reach though not public",
+		apply: func(s *settings, v string) error {
+			s.Server.WebhookAllow = splitList(v)
+			if _, err := webhook.ParseAllow(s.Server.WebhookAllow); err != nil {
+				return fmt.Errorf("%v; write addresses (10.0.0.5), address:port pairs, CIDR ranges (10.0.0.0/8) or host names, comma-separated", err)
+			}
+			return nil
+		}},
+	{key: "webhook.timeout", def: "10s", usage: "how long one webhook post may take",
+		apply: func(s *settings, v string) error { return parseDuration(v, "10s", &s.Server.WebhookTimeout) }},
+}
+
+func settingByKey(key string) (setting, bool) {
+	for _, st := range settingTable {
+		if st.key == key {
+			return st, true
+		}
+	}
+	return setting{}, false
+}
+
+// configSource collects a command's configuration flags; load layers them
+// over the environment, the file and the defaults.
+type configSource struct {
+	file  *string
+	flags map[string]string // key → text, set by the flags given
+	names map[string]string // key → the flag name used, for messages
+}
+
+// configFlags registers -config and a flag for each setting in keys
+// (every setting when keys is empty) on fs.
+func configFlags(fs *flag.FlagSet, keys ...string) *configSource {
+	c := &configSource{flags: map[string]string{}, names: map[string]string{}}
+	c.file = fs.String("config", "", "config file: .toml, .yaml or PARLEY_NAME=value lines (PARLEY_CONFIG)")
+	for _, st := range settingTable {
+		if len(keys) > 0 && !slices.Contains(keys, st.key) {
+			continue
+		}
+		usage := st.usage + " (" + st.env() + ")"
+		if st.def != "" {
+			usage += "; default " + st.def
+		}
+		fs.Var(&flagValue{c: c, key: st.key, bool: st.kind == kindBool}, st.flagName(), usage)
+	}
+	return c
+}
+
+// flagValue records a flag's text; it is checked with the others in load.
+type flagValue struct {
+	c    *configSource
+	key  string
+	bool bool
+}
+
+func (f *flagValue) String() string { return "" }
+func (f *flagValue) Set(v string) error {
+	f.c.flags[f.key] = v
+	return nil
+}
+func (f *flagValue) IsBoolFlag() bool { return f.bool }
+
+// load returns the effective configuration.
+func (c *configSource) load(getenv func(string) string) (*settings, error) {
+	s := &settings{Server: server.Defaults()}
+	vals := make([]settingValue, len(settingTable))
+	for i, st := range settingTable {
+		vals[i] = settingValue{Key: st.key, Env: st.env(), Flag: "-" + st.flagName(), Value: st.def, Source: "default", kind: st.kind}
+	}
+	s.File = getenv("PARLEY_CONFIG")
+	if c.file != nil && *c.file != "" {
+		s.File = *c.file
+	}
+	var fileVals map[string]string
+	if s.File != "" {
+		var err error
+		if fileVals, err = readConfigFile(s.File); err != nil {
+			return nil, err
+		}
+	}
+	for i, st := range settingTable {
+		if v, ok := fileVals[st.key]; ok {
+			vals[i].Value, vals[i].Source = v, "file "+s.File
+		}
+		if v := getenv(st.env()); v != "" {
+			vals[i].Value, vals[i].Source = v, "env "+st.env()
+		}
+		if v, ok := c.flags[st.key]; ok {
+			vals[i].Value, vals[i].Source = v, "flag -"+st.flagName()
+		}
+	}
+	for i, st := range settingTable {
+		if err := st.apply(s, vals[i].Value); err != nil {
+			return nil, fmt.Errorf("%s: %w", where(vals[i], st, s.File), err)
+		}
+	}
+	s.Values = vals
+	if testConfigHook != nil {
+		testConfigHook(&s.Server)
+	}
+	return s, nil
+}
+
+// testConfigHook, set by tests only, adjusts every loaded configuration
+// (cheap password hashing).
+var testConfigHook func(*server.Config)
+
+// where names a value's origin in an error message.
+func where(v settingValue, st setting, file string) string {
+	switch {
+	case strings.HasPrefix(v.Source, "file "):
+		if isStructured(file) {
+			return "config " + file + ": " + st.key
+		}
+		return "config " + file + ": " + st.env()
+	case strings.HasPrefix(v.Source, "env "):
+		return st.env()
+	case strings.HasPrefix(v.Source, "flag "):
+		return strings.TrimPrefix(v.Source, "flag ")
+	}
+	return st.key + " (default)"
+}
+
+func isStructured(path string) bool {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".toml", ".yaml", ".yml":
+		return true
+	}
+	return false
+}
+
+// readConfigFile reads a config file into setting key → value text.
+func readConfigFile(path string) (map[string]string, error) {
+	buf, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config file: %w", err)
+	}
+	var tree map[string]any
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".toml":
+		if err := toml.Unmarshal(buf, &tree); err != nil {
+			var derr *toml.DecodeError
+			if errors.As(err, &derr) {
+				row, col := derr.Position()
+				return nil, fmt.Errorf("config %s:%d:%d: %v", path, row, col, derr)
+			}
+			return nil, fmt.Errorf("config %s: %w", path, err)
+		}
+	case ".yaml", ".yml":
+		if err := yaml.Unmarshal(buf, &tree); err != nil {
+			return nil, fmt.Errorf("config %s: %s", path, yaml.FormatError(err, false, false))
+		}
+	default:
+		return readEnvFile(path, buf)
+	}
+	out := map[string]string{}
+	if err := flatten(path, "", tree, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// flatten walks a decoded TOML or YAML document into dotted keys.
+func flatten(path, prefix string, tree map[string]any, out map[string]string) error {
+	keys := make([]string, 0, len(tree))
+	for k := range tree {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		key := prefix + k
+		v := tree[k]
+		if st, ok := settingByKey(key); ok {
+			text, err := fileText(st, v)
+			if err != nil {
+				return fmt.Errorf("config %s: %s: %w", path, key, err)
+			}
+			out[key] = text
+			continue
+		}
+		if sub, ok := v.(map[string]any); ok && isSection(key) {
+			if err := flatten(path, key+".", sub, out); err != nil {
+				return err
+			}
+			continue
+		}
+		return fmt.Errorf("config %s: unknown key %q; %s", path, key, suggest(key, false))
+	}
+	return nil
+}
+
+// isSection reports whether some setting's key starts with prefix + ".".
+func isSection(prefix string) bool {
+	for _, st := range settingTable {
+		if strings.HasPrefix(st.key, prefix+".") {
+			return true
+		}
+	}
+	return false
+}
+
+// fileText turns a TOML or YAML value into the text the environment
+// would carry.
+func fileText(st setting, v any) (string, error) {
+	switch x := v.(type) {
+	case string:
+		return x, nil
+	case bool:
+		return strconv.FormatBool(x), nil
+	case int64:
+		return strconv.FormatInt(x, 10), nil
+	case uint64:
+		return strconv.FormatUint(x, 10), nil
+	case int:
+		return strconv.Itoa(x), nil
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64), nil
+	case []any:
+		if st.kind != kindList {
+			return "", fmt.Errorf("a list is not allowed here; write one value, e.g. %s", example(st))
+		}
+		var parts []string
+		for _, e := range x {
+			s, ok := e.(string)
+			if !ok {
+				return "", fmt.Errorf("%v is not a string; write a list of strings, e.g. [\"a\", \"b\"]", e)
+			}
+			parts = append(parts, s)
+		}
+		return strings.Join(parts, ","), nil
+	case map[string]any:
+		if st.key == "media.types" {
+			return mediaTypesText(x)
+		}
+	case nil:
+		return "", nil
+	}
+	return "", fmt.Errorf("%v is not a value Parley reads here; write e.g. %s", v, example(st))
+}
+
+// mediaTypesText turns a [media.types] table (kind = ["type", …]) into
+// the environment's kind=type,type;kind=type.
+func mediaTypesText(m map[string]any) (string, error) {
+	kinds := make([]string, 0, len(m))
+	for k := range m {
+		kinds = append(kinds, k)
+	}
+	sort.Strings(kinds)
+	var entries []string
+	for _, k := range kinds {
+		var types []string
+		switch x := m[k].(type) {
+		case string:
+			types = []string{x}
+		case []any:
+			for _, e := range x {
+				s, ok := e.(string)
+				if !ok {
+					return "", fmt.Errorf("%s: %v is not a content type; write e.g. %s = [\"application/pdf\"]", k, e, k)
+				}
+				types = append(types, s)
+			}
+		default:
+			return "", fmt.Errorf("%s: write a list of content types, e.g. %s = [\"application/pdf\"]", k, k)
+		}
+		entries = append(entries, k+"="+strings.Join(types, ","))
+	}
+	return strings.Join(entries, ";"), nil
+}
+
+func example(st setting) string {
+	switch st.kind {
+	case kindBool:
+		return "true"
+	case kindList:
+		return `["a", "b"]`
+	}
+	if st.def != "" {
+		return strconv.Quote(st.def)
+	}
+	return `""`
+}
+
+// readEnvFile reads lines of PARLEY_NAME=value (# starts a comment).
+func readEnvFile(path string, buf []byte) (map[string]string, error) {
+	byEnv := map[string]string{}
+	for _, st := range settingTable {
+		byEnv[st.env()] = st.key
+	}
+	vals := map[string]string{}
+	sc := bufio.NewScanner(bytes.NewReader(buf))
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		k = strings.TrimSpace(k)
+		if !ok || !strings.HasPrefix(k, "PARLEY_") {
+			return nil, fmt.Errorf("config %s:%d: want PARLEY_NAME=value (or name the file .toml or .yaml)", path, n)
+		}
+		key, known := byEnv[k]
+		if !known {
+			return nil, fmt.Errorf("config %s:%d: unknown setting %s; %s", path, n, k, suggest(k, true))
+		}
+		vals[key] = strings.Trim(strings.TrimSpace(v), `"`)
+	}
+	return vals, sc.Err()
+}
+
+// suggest names the closest setting, or where to find them all.
+func suggest(name string, env bool) string {
+	best, bestD := "", 4
+	for _, st := range settingTable {
+		cand := st.key
+		if env {
+			cand = st.env()
+		}
+		if d := editDistance(strings.ToLower(name), strings.ToLower(cand)); d < bestD {
+			best, bestD = cand, d
+		}
+	}
+	if best != "" {
+		return fmt.Sprintf("did you mean %q? (parley config print lists every setting)", best)
+	}
+	return "parley config print lists every setting"
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// ---- value parsers: each error says what is wrong and how to write it ----
+
+func checkAddr(v string, optional bool) error {
+	if v == "" && optional {
+		return nil
+	}
+	if _, port, err := net.SplitHostPort(v); err != nil || port == "" {
+		return fmt.Errorf("%q is not host:port; write e.g. 127.0.0.1:8080 (or :8080 for every interface)", v)
+	}
+	return nil
+}
+
+func checkDatabaseURL(v string) error {
+	switch {
+	case v == "", strings.HasPrefix(v, "sqlite:") && len(v) > len("sqlite:"),
+		strings.HasPrefix(v, "postgres://"), strings.HasPrefix(v, "postgresql://"):
+		return nil
+	}
+	return fmt.Errorf("%q is not a database URL Parley knows; write sqlite:/var/lib/parley/parley.db, or leave it empty for SQLite in the data directory", maskURL(v))
+}
+
+func parseBool(v string, dst *bool) error {
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return fmt.Errorf("%q is not true or false; write true or false", v)
+	}
+	*dst = b
+	return nil
+}
+
+func parseCount(v, eg string, dst *int) error {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return fmt.Errorf("%q is not a whole number; write e.g. %s", v, eg)
+	}
+	*dst = n
+	return nil
+}
+
+func parseInt64(v, eg string, dst *int64) error {
+	n, err := strconv.ParseInt(strings.ReplaceAll(v, "_", ""), 10, 64)
+	if err != nil || n < 0 {
+		return fmt.Errorf("%q is not a whole number; write e.g. %s", v, eg)
+	}
+	*dst = n
+	return nil
+}
+
+func parseDuration(v, eg string, dst *time.Duration) error {
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return fmt.Errorf("%q is not a duration; write e.g. %s (units: s, m, h)", v, eg)
+	}
+	*dst = d
+	return nil
+}
+
+func parseRate(v string, dst *float64) error {
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f < 0 || math.IsInf(f, 0) || math.IsNaN(f) {
+		return fmt.Errorf("%q is not a rate; write messages a second, e.g. 1 or 0.5", v)
+	}
+	*dst = f
+	return nil
+}
+
+var byteUnits = map[string]int64{"": 1, "b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30}
+
+var bytesRE = regexp.MustCompile(`^\s*([0-9][0-9_]*)\s*([A-Za-z]*)\s*$`)
+
+// parseBytes reads a size: a number of bytes, or one with a unit (KB, MB,
+// GB in powers of 1000; KiB, MiB, GiB in powers of 1024).
+func parseBytes(v, eg string, dst *int64) error {
+	bad := fmt.Errorf("%q is not a number of bytes; write e.g. %s (or with a unit: 25MiB, 1GB)", v, eg)
+	m := bytesRE.FindStringSubmatch(v)
+	if m == nil {
+		return bad
+	}
+	unit, ok := byteUnits[strings.ToLower(m[2])]
+	if !ok {
+		return bad
+	}
+	n, err := strconv.ParseInt(strings.ReplaceAll(m[1], "_", ""), 10, 64)
+	if err != nil || n > math.MaxInt64/unit {
+		return bad
+	}
+	*dst = n * unit
+	return nil
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, e := range strings.Split(v, ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// ---- printing ----
+
+// secretWords mark settings whose values are never shown.
+var secretWords = []string{"secret", "token", "password", "key"}
+
+// masked returns the value as parley config print shows it: secrets
+// replaced, passwords in URLs hidden.
+func masked(key, value string) string {
+	if value == "" {
+		return ""
+	}
+	for _, w := range secretWords {
+		if strings.Contains(strings.ToLower(key), w) {
+			return "********"
+		}
+	}
+	if strings.Contains(value, "://") || strings.Contains(strings.ToLower(value), "password=") {
+		return maskURL(value)
+	}
+	return value
+}
+
+// maskURL hides the password of a URL's user info and of password=
+// parameters.
+func maskURL(v string) string {
+	u, err := url.Parse(v)
+	if err != nil {
+		return "********"
+	}
+	if u.User != nil {
+		if _, has := u.User.Password(); has {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+		}
+	}
+	if q := u.Query(); len(q) > 0 {
+		for k := range q {
+			if strings.Contains(strings.ToLower(k), "password") || strings.Contains(strings.ToLower(k), "secret") {
+				q.Set(k, "xxxxx")
+			}
+		}
+		u.RawQuery = q.Encode()
+	}
+	return strings.ReplaceAll(u.String(), "xxxxx", "********")
+}
+
+// printTOML writes the values as a TOML file, each with its source: the
+// output is itself a valid parley.toml.
+func printTOML(w *bytes.Buffer, vals []settingValue) {
+	section := ""
+	for _, v := range vals {
+		key := v.Key
+		if i := strings.IndexByte(key, '.'); i >= 0 {
+			if sec := key[:i]; sec != section {
+				section = sec
+				fmt.Fprintf(w, "\n[%s]\n", sec)
+			}
+			key = key[i+1:]
+		}
+		fmt.Fprintf(w, "%-22s = %-32s # %s\n", key, tomlValue(v), v.Source)
+	}
+}
+
+func tomlValue(v settingValue) string {
+	text := masked(v.Key, v.Value)
+	switch v.kind {
+	case kindBool:
+		if _, err := strconv.ParseBool(text); err == nil {
+			return strings.ToLower(text)
+		}
+	case kindNumber:
+		if _, err := strconv.ParseFloat(text, 64); err == nil {
+			return text
+		}
+	case kindList:
+		items := splitList(text)
+		q := make([]string, len(items))
+		for i, s := range items {
+			q[i] = strconv.Quote(s)
+		}
+		return "[" + strings.Join(q, ", ") + "]"
+	}
+	return strconv.Quote(text)
+}
