@@ -41,6 +41,7 @@ type Server struct {
 	hub        *realtime.Hub
 	streamer   Streamer
 	obs        Observer
+	ready      func(ctx context.Context) error
 	// patterns are the routes in the order registered; the OpenAPI test
 	// compares them with openapi.json.
 	patterns []string
@@ -59,6 +60,9 @@ type Options struct {
 	// Observer, when set, is told about every request and long-poll
 	// (for metrics).
 	Observer Observer
+	// Ready, when set, answers GET /readyz instead of the app's store
+	// check: the server adds what else the node needs (the bus).
+	Ready func(ctx context.Context) error
 }
 
 // New returns the API handler for a.
@@ -69,7 +73,10 @@ func New(a *app.App, opts Options) *Server {
 	if opts.Observer == nil {
 		opts.Observer = nopObserver{}
 	}
-	s := &Server{app: a, log: opts.Logger, mux: http.NewServeMux(), trustProxy: opts.TrustProxy, hub: opts.Hub, streamer: opts.Streamer, obs: opts.Observer}
+	s := &Server{app: a, log: opts.Logger, mux: http.NewServeMux(), trustProxy: opts.TrustProxy, hub: opts.Hub, streamer: opts.Streamer, obs: opts.Observer, ready: opts.Ready}
+	if s.ready == nil {
+		s.ready = func(ctx context.Context) error { return s.app.Ready(ctx) }
+	}
 	s.routes()
 	return s
 }

@@ -13,7 +13,7 @@ func (s *Server) routes() {
 		return writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	s.handle("GET /readyz", func(w http.ResponseWriter, r *http.Request) error {
-		if err := s.app.Ready(r.Context()); err != nil {
+		if err := s.ready(r.Context()); err != nil {
 			s.log.Warn("not ready", "err", err)
 			return writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
 		}

@@ -286,7 +286,8 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	m.WatchDevices(hub.Devices)
 	gw := wsgateway.New(a, hub, wsgateway.Options{Logger: log, OriginPatterns: cfg.AllowedOrigins, WriteTimeout: cfg.StreamWriteTimeout, Observer: m})
-	api := httpapi.New(a, httpapi.Options{Logger: log, TrustProxy: cfg.TrustProxy, Hub: hub, Streamer: gw, Observer: m})
+	api := httpapi.New(a, httpapi.Options{Logger: log, TrustProxy: cfg.TrustProxy, Hub: hub, Streamer: gw, Observer: m,
+		Ready: func(ctx context.Context) error { return ready(ctx, a, bus) }})
 	s := &Server{cfg: cfg, log: log, Store: st, App: a, Bus: bus, Hub: hub, Metrics: m, blobs: blobs, gateway: gw, ln: ln,
 		promLn: promLn, hooks: webhook.New(a, hookClient, hookOpts), stopGC: make(chan struct{})}
 	s.bg.Add(3)
@@ -334,6 +335,21 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 		s.debug = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	}
 	return s, nil
+}
+
+// ready is GET /readyz: the database answers with this build's schema
+// (every migration applied, none from a newer build), and the bus is
+// connected.
+func ready(ctx context.Context, a *app.App, bus parley.Bus) error {
+	if err := a.Ready(ctx); err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	if b, ok := bus.(interface{ Ready() error }); ok {
+		if err := b.Ready(); err != nil {
+			return fmt.Errorf("bus: %w", err)
+		}
+	}
+	return nil
 }
 
 // checkMetricsListen refuses a PARLEY_METRICS_LISTEN that is neither

@@ -154,6 +154,17 @@ func (s *subscription) stop() {
 	<-s.done
 }
 
+// Ready reports whether the bus carries notifications: an in-process
+// bus is connected until it is closed.
+func (b *Bus) Ready() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return errors.New("inproc: bus closed")
+	}
+	return nil
+}
+
 // Close implements parley.Bus.
 func (b *Bus) Close() error {
 	b.mu.Lock()

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -398,10 +399,39 @@ func (db *DB) View(ctx context.Context, fn func(parley.Tx) error) error {
 	return fn(t)
 }
 
-// Ping implements parley.Store.
+// Ping implements parley.Store. Besides answering, the database must
+// hold exactly the schema of this build: every embedded migration
+// applied, and none that only a newer build knows.
 func (db *DB) Ping(ctx context.Context) error {
-	var one int
-	return db.read.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+	rows, err := db.read.QueryContext(ctx, "SELECT name FROM schema_migrations ORDER BY name")
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var applied []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return err
+		}
+		applied = append(applied, name)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	known, err := fs.Glob(migrationFS, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	for _, name := range applied {
+		if !slices.Contains(known, name) {
+			return fmt.Errorf("schema: %s was applied by a newer build of Parley", name)
+		}
+	}
+	if len(applied) != len(known) {
+		return fmt.Errorf("schema: %d of %d migrations applied", len(applied), len(known))
+	}
+	return nil
 }
 
 // Close waits for pending updates, then closes the database.
