@@ -126,6 +126,9 @@ type WebhookTx interface {
 	// LastAttemptAt, LastStatus, LastError and DeliveredAt of an
 	// unfinished delivery; ENotFound if it is gone or already final.
 	SaveDelivery(d *WebhookDelivery) error
+	// QueuedDeliveries returns up to limit queued deliveries of a queue,
+	// oldest first.
+	QueuedDeliveries(webhookID, conversationID string, limit int) ([]*WebhookDelivery, error)
 	// PromoteNext makes the oldest queued delivery of a queue pending,
 	// due at at, when the queue has no pending one.
 	PromoteNext(webhookID, conversationID string, at time.Time) error

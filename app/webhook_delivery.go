@@ -42,9 +42,23 @@ type WebhookSend struct {
 	Body []byte
 	// Attempt is this attempt's number, from 1.
 	Attempt int
+	// LeaseUntil is when the claim on the delivery's chain runs out, by
+	// the app's clock (App.Now): another claim may then take it, so no
+	// post may start that could end later.
+	LeaseUntil time.Time
+	// Skip is set when the delivery is not to be posted: its owner may no
+	// longer see the event (they left, a request was declined, the event
+	// is gone). Report it like the others, with an empty result.
+	Skip bool
 
 	d *parley.WebhookDelivery
 }
+
+// WebhookChain is deliveries of one conversation (one queue), oldest
+// first: the first was due, the others were queued behind it. Post them
+// in order and stop at the first failure; report the outcomes of all that
+// were attempted (or skipped) together, in one FinishWebhooks call.
+type WebhookChain []*WebhookSend
 
 // WebhookResult is the outcome of posting a WebhookSend.
 type WebhookResult struct {
@@ -52,7 +66,7 @@ type WebhookResult struct {
 	// Status is the HTTP status answered (0 when none came).
 	Status int
 	// Err says why the attempt failed; "" when it was delivered (a 2xx
-	// status).
+	// status) or skipped.
 	Err string
 }
 
@@ -66,11 +80,29 @@ type WebhookPayload struct {
 	Data any `json:"data"`
 }
 
-// ClaimWebhooks takes up to limit due deliveries for lease (long enough to
-// post one), and renders each as its owner sees the event now. A delivery
-// whose event the owner may no longer see — they left, a request was
-// declined, the event is gone — is skipped, not sent.
-func (a *App) ClaimWebhooks(ctx context.Context, limit int, lease time.Duration) ([]*WebhookSend, error) {
+// WebhookClaim is a delivery claimed for posting, not yet rendered.
+type WebhookClaim struct {
+	d *parley.WebhookDelivery
+}
+
+// Now is the time by the app's clock (a test's, or the real one).
+func (a *App) Now() time.Time { return a.clock() }
+
+// ClaimWebhooks takes up to limit due deliveries for lease and renders
+// them, each with up to follow deliveries queued behind it (see
+// RenderWebhooks).
+func (a *App) ClaimWebhooks(ctx context.Context, limit, follow int, lease time.Duration) ([]WebhookChain, error) {
+	cs, err := a.ClaimWebhookDeliveries(ctx, limit, lease)
+	if err != nil || len(cs) == 0 {
+		return nil, err
+	}
+	return a.RenderWebhooks(ctx, cs, follow)
+}
+
+// ClaimWebhookDeliveries takes up to limit due deliveries, the oldest due
+// first, for lease: nobody claims them again until it runs out. Each is
+// the oldest unfinished delivery of its conversation.
+func (a *App) ClaimWebhookDeliveries(ctx context.Context, limit int, lease time.Duration) ([]*WebhookClaim, error) {
 	now := a.clock()
 	var ds []*parley.WebhookDelivery
 	err := a.update(ctx, func(w *writer) error {
@@ -78,42 +110,70 @@ func (a *App) ClaimWebhooks(ctx context.Context, limit int, lease time.Duration)
 		ds, err = w.ClaimDeliveries(now, now.Add(lease), limit)
 		return err
 	})
-	if err != nil || len(ds) == 0 {
-		return nil, err
-	}
-	slices.SortFunc(ds, func(x, y *parley.WebhookDelivery) int { return cmp.Compare(x.Seq, y.Seq) })
-	var sends []*WebhookSend
-	var skipped []*parley.WebhookDelivery
-	err = a.view(ctx, func(tx parley.Tx) error {
-		var err error
-		sends, skipped, err = a.renderDeliveries(tx, ds, now)
-		return err
-	})
 	if err != nil {
 		return nil, err
 	}
-	if len(skipped) > 0 {
-		results := make([]WebhookResult, len(skipped))
-		for i, d := range skipped {
-			results[i] = WebhookResult{Send: &WebhookSend{d: d}}
-		}
-		if err := a.finishWebhooks(ctx, results, true); err != nil {
-			return nil, err
-		}
+	slices.SortFunc(ds, func(x, y *parley.WebhookDelivery) int { return cmp.Compare(x.Seq, y.Seq) })
+	cs := make([]*WebhookClaim, len(ds))
+	for i, d := range ds {
+		cs[i] = &WebhookClaim{d: d}
 	}
-	return sends, nil
+	return cs, nil
 }
 
-// renderDeliveries builds the payloads of claimed deliveries, grouped by
-// viewer so that each viewer's events are hydrated together.
-func (a *App) renderDeliveries(tx parley.Tx, ds []*parley.WebhookDelivery, now time.Time) (sends []*WebhookSend, skipped []*parley.WebhookDelivery, err error) {
+// RenderWebhooks renders claimed deliveries in one read transaction, each
+// as a chain with up to follow of the deliveries queued behind it (they
+// are nobody else's to take while the first is claimed), and each as its
+// owner sees the event now.
+func (a *App) RenderWebhooks(ctx context.Context, cs []*WebhookClaim, follow int) ([]WebhookChain, error) {
+	if len(cs) == 0 {
+		return nil, nil
+	}
+	now := a.clock()
+	var chains []WebhookChain
+	err := a.view(ctx, func(tx parley.Tx) error {
+		var ds []*parley.WebhookDelivery
+		heads := map[int64]bool{}
+		for _, c := range cs {
+			ds = append(ds, c.d)
+			heads[c.d.Seq] = true
+			if follow > 0 {
+				more, err := tx.QueuedDeliveries(c.d.WebhookID, c.d.ConversationID, follow)
+				if err != nil {
+					return err
+				}
+				ds = append(ds, more...)
+			}
+		}
+		sends, err := a.renderDeliveries(tx, ds, now)
+		if err != nil {
+			return err
+		}
+		chains = nil
+		for _, s := range sends {
+			if heads[s.d.Seq] {
+				chains = append(chains, WebhookChain{s})
+			} else {
+				chains[len(chains)-1] = append(chains[len(chains)-1], s)
+			}
+			s.LeaseUntil = chains[len(chains)-1][0].d.NextAt
+		}
+		return nil
+	})
+	return chains, err
+}
+
+// renderDeliveries builds the payloads of deliveries, in their order,
+// grouped by viewer so that each viewer's events are hydrated together.
+// Deliveries of a webhook deleted meanwhile are left out.
+func (a *App) renderDeliveries(tx parley.Tx, ds []*parley.WebhookDelivery, now time.Time) ([]*WebhookSend, error) {
 	hooks := map[string]*parley.Webhook{}
 	var positions []int64
 	for _, d := range ds {
 		if _, ok := hooks[d.WebhookID]; !ok {
 			h, err := tx.Webhook(d.WebhookID)
 			if err != nil && !parley.IsNotFound(err) {
-				return nil, nil, err
+				return nil, err
 			}
 			hooks[d.WebhookID] = h // nil when deleted meanwhile: its rows went with it
 		}
@@ -123,7 +183,7 @@ func (a *App) renderDeliveries(tx parley.Tx, ds []*parley.WebhookDelivery, now t
 	}
 	msgs, evs, err := tx.EventsAt(positions)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	msgAt := map[int64]*parley.Message{}
 	for _, m := range msgs {
@@ -135,49 +195,76 @@ func (a *App) renderDeliveries(tx parley.Tx, ds []*parley.WebhookDelivery, now t
 	}
 	// The views, per viewer (the owner, or the business they work for).
 	views := map[string]map[int64]*SyncEvent{}
-	byViewer := map[string][]int64{}
+	byViewer := map[string]map[int64]bool{}
 	for _, d := range ds {
 		if h := hooks[d.WebhookID]; h != nil && d.Pos > 0 {
 			v := h.OwnerID
 			if d.As != "" {
 				v = d.As
 			}
-			byViewer[v] = append(byViewer[v], d.Pos)
+			if byViewer[v] == nil {
+				byViewer[v] = map[int64]bool{}
+			}
+			byViewer[v][d.Pos] = true
 		}
 	}
 	for viewer, ps := range byViewer {
-		var vm []*parley.Message
+		views[viewer] = map[int64]*SyncEvent{}
+		// New messages, by conversation: sync's rule (the member's
+		// readable range) and one hydration per conversation, with the
+		// membership loaded once.
+		byConv := map[string][]*parley.Message{}
 		var ve []*parley.Event
-		for _, p := range ps {
-			if m := msgAt[p]; m != nil && !slices.Contains(vm, m) {
-				if ok, err := hookVisible(tx, viewer, m.ConversationID, "", 0, m.Seq, true); err != nil {
-					return nil, nil, err
-				} else if ok {
-					vm = append(vm, m)
-				}
-			} else if e := evAt[p]; e != nil && !slices.Contains(ve, e) {
-				if ok, err := hookVisible(tx, viewer, e.ConversationID, e.UserID, e.Pos, e.Seq, e.MessageID != ""); err != nil {
-					return nil, nil, err
-				} else if ok {
-					ve = append(ve, e)
-				}
+		for _, m := range msgs {
+			if ps[m.Pos] {
+				byConv[m.ConversationID] = append(byConv[m.ConversationID], m)
 			}
 		}
-		out, err := a.hydrate(tx, viewer, vm, ve)
-		if err != nil {
-			return nil, nil, err
+		for _, e := range evs {
+			if !ps[e.Pos] {
+				continue
+			}
+			if ok, err := hookVisible(tx, viewer, e); err != nil {
+				return nil, err
+			} else if ok {
+				ve = append(ve, e)
+			}
 		}
-		views[viewer] = map[int64]*SyncEvent{}
+		for convID, ms := range byConv {
+			c, me, err := tx.ConversationMember(convID, viewer)
+			if parley.IsNotFound(err) {
+				continue
+			} else if err != nil {
+				return nil, err
+			}
+			ms = slices.DeleteFunc(ms, func(m *parley.Message) bool { return !me.CanRead(m.Seq) })
+			vs, err := messageViews(tx, c, me, ms)
+			if err != nil {
+				return nil, err
+			}
+			for i, m := range ms {
+				views[viewer][m.Pos] = &SyncEvent{Pos: m.Pos, Type: parley.EventMessageCreated, ConversationID: m.ConversationID,
+					ActorID: m.SenderID, Seq: m.Seq, Message: vs[i], CreatedAt: m.CreatedAt}
+			}
+		}
+		// Other events through hydrate, like sync.
+		out, err := a.hydrate(tx, viewer, nil, ve)
+		if err != nil {
+			return nil, err
+		}
 		for _, se := range out {
 			views[viewer][se.Pos] = se
 		}
 	}
 	working := map[[2]string]bool{} // owner, business: whether the owner still works for it
+	var sends []*WebhookSend
 	for _, d := range ds {
 		h := hooks[d.WebhookID]
 		if h == nil {
 			continue
 		}
+		s := &WebhookSend{ID: d.ID, WebhookID: h.ID, URL: h.URL, Attempt: d.Attempts + 1, d: d}
+		sends = append(sends, s)
 		p := WebhookPayload{ID: d.ID, Type: d.Type, CreatedAt: d.CreatedAt}
 		if d.Pos == 0 {
 			p.Data = map[string]string{"webhook_id": h.ID}
@@ -190,19 +277,19 @@ func (a *App) renderDeliveries(tx parley.Tx, ds []*parley.WebhookDelivery, now t
 				if !seen {
 					ag, err := tx.Agent(d.As, h.OwnerID)
 					if err != nil && !parley.IsNotFound(err) {
-						return nil, nil, err
+						return nil, err
 					}
 					ok = err == nil && ag.Active
 					working[k] = ok
 				}
 				if !ok {
-					skipped = append(skipped, d)
+					s.Skip = true
 					continue
 				}
 			}
 			se := views[viewer][d.Pos]
 			if se == nil {
-				skipped = append(skipped, d)
+				s.Skip = true
 				continue
 			}
 			if d.As != "" {
@@ -214,56 +301,46 @@ func (a *App) renderDeliveries(tx parley.Tx, ds []*parley.WebhookDelivery, now t
 		}
 		body, err := json.Marshal(p)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		secrets := []string{h.Secret}
+		s.Body, s.Secrets = body, []string{h.Secret}
 		if h.PreviousSecret != "" && h.PreviousUntil != nil && h.PreviousUntil.After(now) {
-			secrets = append(secrets, h.PreviousSecret)
+			s.Secrets = append(s.Secrets, h.PreviousSecret)
 		}
-		sends = append(sends, &WebhookSend{ID: d.ID, WebhookID: h.ID, URL: h.URL, Secrets: secrets, Body: body,
-			Attempt: d.Attempts + 1, d: d})
 	}
-	return sends, skipped, nil
+	return sends, nil
 }
 
-// hookVisible applies sync's rule of who sees what (the queries of
-// SyncMessages and SyncEvents) to one change: an event addressed to
-// someone is theirs; anything else needs a membership that shows it.
-func hookVisible(tx parley.Tx, viewer, convID, userID string, pos, seq int64, aboutMessage bool) (bool, error) {
-	if userID != "" && userID != viewer {
+// hookVisible applies sync's rule of who sees what (the query of
+// SyncEvents) to one stored event: an event addressed to someone is
+// theirs; a conversation-wide one needs a membership whose positions
+// show it.
+func hookVisible(tx parley.Tx, viewer string, e *parley.Event) (bool, error) {
+	if e.UserID != "" && e.UserID != viewer {
 		return false, nil
 	}
-	if userID != "" && !aboutMessage {
-		return true, nil
+	if e.UserID != "" && e.MessageID == "" || e.ConversationID == "" {
+		return e.UserID == viewer, nil
 	}
-	if convID == "" {
-		return userID == viewer, nil
-	}
-	m, err := tx.Member(convID, viewer)
+	m, err := tx.Member(e.ConversationID, viewer)
 	if parley.IsNotFound(err) {
 		return false, nil
 	} else if err != nil {
 		return false, err
 	}
-	switch {
-	case userID != "": // about a message: hydrate reads it as a member
+	if e.UserID != "" { // about a message: hydrate reads it as a member
 		return m.Status != parley.StatusDeclined, nil
-	case pos == 0: // a message
-		return m.CanRead(seq), nil
 	}
-	return m.SeesEvent(pos) && (!aboutMessage || m.CanRead(seq)), nil
+	return m.SeesEvent(e.Pos) && (e.MessageID == "" || m.CanRead(e.Seq)), nil
 }
 
-// FinishWebhooks records the outcomes of attempts: delivered; or retried
-// after a backoff, until the delivery has failed for RetryFor and is
-// dead. A finished delivery lets the next one of its conversation go. A
-// webhook that has failed without a success for DisableAfter is disabled,
-// and its owner told by a webhook.disabled event.
+// FinishWebhooks records the outcomes of attempts, in order (a chain's
+// together): delivered; or retried after a backoff, until the delivery has
+// failed for RetryFor and is dead; or skipped. A finished delivery lets
+// the next one of its conversation go. A webhook that has failed without a
+// success for DisableAfter is disabled, and its owner told by a
+// webhook.disabled event.
 func (a *App) FinishWebhooks(ctx context.Context, results []WebhookResult) error {
-	return a.finishWebhooks(ctx, results, false)
-}
-
-func (a *App) finishWebhooks(ctx context.Context, results []WebhookResult, skip bool) error {
 	if len(results) == 0 {
 		return nil
 	}
@@ -283,26 +360,28 @@ func (a *App) finishWebhooks(ctx context.Context, results []WebhookResult, skip 
 					return err
 				}
 				hooks[d.WebhookID] = h
-				if h != nil && !skip {
+				if h != nil {
 					changed = append(changed, h)
 				}
 			}
 			if h == nil {
 				continue // deleted, with its deliveries
 			}
+			t := now
 			switch {
-			case skip:
+			case r.Send.Skip:
 				d.Status = parley.DeliverySkipped
 			case r.Err == "":
-				t := now
 				d.Status, d.DeliveredAt, d.LastError = parley.DeliveryDelivered, &t, ""
 				h.FailingSince, h.LastSuccessAt = nil, &t
 			default:
 				d.LastError = cleanError(r.Err)
 				if d.FirstAttemptAt == nil {
-					t := now
 					d.FirstAttemptAt = &t
 				}
+				// A delivery that was queued behind one just delivered is
+				// now the head of its conversation.
+				d.Status = parley.DeliveryPending
 				if now.Sub(*d.FirstAttemptAt) >= opts.retryFor() {
 					d.Status = parley.DeliveryDead
 				} else {
@@ -312,12 +391,10 @@ func (a *App) finishWebhooks(ctx context.Context, results []WebhookResult, skip 
 					}
 				}
 				if h.FailingSince == nil {
-					t := now
 					h.FailingSince = &t
 				}
 			}
-			if !skip {
-				t := now
+			if !r.Send.Skip {
 				d.Attempts++
 				d.LastAttemptAt, d.LastStatus = &t, r.Status
 				if d.FirstAttemptAt == nil {

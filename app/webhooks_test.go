@@ -658,3 +658,38 @@ func TestWebhookValidation(t *testing.T) {
 		t.Fatalf("the 21st webhook: %v", err)
 	}
 }
+
+// TestWebhookChainStopsAtFailure: deliveries queued behind a due one go
+// with it, in order; a failure in the middle stops the rest, which wait
+// for the failed one's retry.
+func TestWebhookChainStopsAtFailure(t *testing.T) {
+	e := newHookEnv(t)
+	ann, bob := e.register("ann", parley.KindPerson), e.register("bob", parley.KindPerson)
+	if err := e.a.Follow(e.ctx, ann, "bob", true); err != nil {
+		t.Fatal(err)
+	}
+	e.hook(ann, app.HookMessageCreated)
+	ab := e.direct(bob, "ann")
+	failed := false
+	var mu sync.Mutex
+	e.rc.setAnswer(func(r received) int {
+		mu.Lock()
+		defer mu.Unlock()
+		if r.Text == "m3" && !failed {
+			failed = true
+			return http.StatusInternalServerError
+		}
+		return http.StatusOK
+	})
+	for i := 1; i <= 6; i++ {
+		e.say(bob, ab, fmt.Sprintf("m%d", i))
+	}
+	if got := texts(e.deliver()); !slices.Equal(got, []string{"message.created:m1", "message.created:m2", "message.created:m3"}) {
+		t.Fatalf("first run: %v", got)
+	}
+	e.clock.Advance(app.WebhookBackoff(1) * 12 / 10)
+	want := []string{"message.created:m3", "message.created:m4", "message.created:m5", "message.created:m6"}
+	if got := texts(e.deliver()); !slices.Equal(got, want) {
+		t.Fatalf("after the retry: %v, want %v", got, want)
+	}
+}

@@ -229,7 +229,7 @@ func TestWebhooksThroughFailures(t *testing.T) {
 		}
 		return true
 	}
-	eventually(t, clock, time.Minute, "every message delivered", delivered)
+	eventually(t, clock, 10*time.Second, "every message delivered", delivered)
 
 	arrivals := rc.all()
 	idOf := map[string]string{} // conversation/seq → webhook id

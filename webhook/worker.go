@@ -84,108 +84,196 @@ func New(a *app.App, client *outbound.Client, opts Options) *Worker {
 	return &Worker{app: a, client: client, opts: opts}
 }
 
+// renderers is how many claimed batches a Worker renders at once, each
+// in a read transaction of its own.
+const renderers = 4
+
+// follow is how many deliveries queued behind a due one (same webhook and
+// conversation) go with it: a conversation's backlog drains a batch per
+// claim instead of one delivery.
+const follow = 15
+
 // lease is how long a claim keeps a delivery: a post, and the commit of
 // its outcome. Only a worker that died lets a lease run out.
 func (w *Worker) lease() time.Duration { return w.opts.Timeout + 30*time.Second }
 
-// Run delivers until ctx ends. It claims only as many deliveries as it
-// has free senders, so that every claimed delivery is posted at once,
-// well within its lease. At the end, posts in flight are cut off; their
-// deliveries are posted again (with the same id) once the lease runs out,
-// after a restart.
+// Run delivers until ctx ends. One claimer takes due deliveries, as many
+// as there are idle senders, so that every claimed delivery is posted at
+// once, well within its lease; renderers turn them into payloads in
+// parallel, each with the deliveries queued behind it; a sender posts a
+// chain in order; a finisher records the outcomes in batches. At the end,
+// posts in flight are cut off; their deliveries are posted again (with
+// the same id) once the lease runs out, after a restart.
 func (w *Worker) Run(ctx context.Context) {
 	sendCtx, cancelSends := context.WithCancel(context.Background())
 	defer cancelSends()
 	go func() { <-ctx.Done(); cancelSends() }()
+	g := newGate(w.opts.Concurrency)
 
-	jobs := make(chan *app.WebhookSend, w.opts.Concurrency)
-	results := make(chan app.WebhookResult, w.opts.Concurrency)
-	free := make(chan struct{}, 1) // a finished batch freed senders
-	var slots sync.Mutex
-	inFlight := 0
-	release := func(n int) {
-		slots.Lock()
-		inFlight -= n
-		slots.Unlock()
-		select {
-		case free <- struct{}{}:
-		default:
-		}
+	claims := make(chan []*app.WebhookClaim, w.opts.Concurrency)
+	jobs := make(chan app.WebhookChain, w.opts.Concurrency)
+	results := make(chan []app.WebhookResult, w.opts.Concurrency)
+	var rendering, senders sync.WaitGroup
+	for range renderers {
+		rendering.Go(func() {
+			for cs := range claims {
+				// Not ctx: a claim taken is worth sending, or it waits for
+				// its lease.
+				chains, err := w.app.RenderWebhooks(sendCtx, cs, follow)
+				if err != nil && sendCtx.Err() == nil {
+					w.opts.Logger.Warn("webhooks: render", "err", err)
+				}
+				g.release(len(cs) - len(chains)) // gone, or not rendered
+				for _, c := range chains {
+					jobs <- c // never blocks: at most Concurrency are in flight
+				}
+			}
+		})
 	}
-
-	var senders sync.WaitGroup
 	for range w.opts.Concurrency {
 		senders.Go(func() {
-			for s := range jobs {
-				r := w.post(sendCtx, s)
-				if sendCtx.Err() != nil {
-					release(1) // cut off by shutdown: the lease brings it back
+			for c := range jobs {
+				rs := w.postChain(sendCtx, c)
+				if sendCtx.Err() != nil || len(rs) == 0 {
+					g.release(1) // cut off by shutdown or the claim: the lease brings it back
 					continue
 				}
-				results <- r
+				results <- rs
 			}
 		})
 	}
 	finished := make(chan struct{})
 	go func() {
 		defer close(finished)
-		w.finish(results, release)
+		w.finish(results, g.release)
 	}()
+	go w.pruneHourly(ctx)
 
-	lastPrune := time.Now()
+	// A claim is a write: claim in chunks worth a commit, and split them
+	// for the renderers.
+	chunk := max(1, w.opts.Concurrency/renderers)
 	for ctx.Err() == nil {
-		if time.Since(lastPrune) > time.Hour {
-			lastPrune = time.Now()
-			go w.prune(ctx)
-		}
-		slots.Lock()
-		room := w.opts.Concurrency - inFlight
-		slots.Unlock()
-		var sends []*app.WebhookSend
-		if room >= max(1, w.opts.Concurrency/8) {
-			var err error
-			sends, err = w.app.ClaimWebhooks(ctx, room, w.lease())
-			if err != nil && ctx.Err() == nil {
-				w.opts.Logger.Warn("webhooks: claim", "err", err)
+		room, freed := g.room()
+		if room < max(1, chunk/2) {
+			select {
+			case <-ctx.Done():
+			case <-freed:
 			}
+			continue
 		}
-		if len(sends) == 0 {
+		cs, err := w.app.ClaimWebhookDeliveries(ctx, room, w.lease())
+		if err != nil && ctx.Err() == nil {
+			w.opts.Logger.Warn("webhooks: claim", "err", err)
+		}
+		if len(cs) == 0 {
 			select {
 			case <-ctx.Done():
 			case <-w.app.WebhooksQueued():
-			case <-free:
 			case <-time.After(w.opts.Poll):
 			}
 			continue
 		}
-		slots.Lock()
-		inFlight += len(sends)
-		slots.Unlock()
-		for _, s := range sends {
-			jobs <- s // never blocks: at most Concurrency are claimed and unfinished
+		g.take(len(cs))
+		for len(cs) > 0 {
+			n := min(chunk, len(cs))
+			claims <- cs[:n]
+			cs = cs[n:]
 		}
 	}
+	close(claims)
+	rendering.Wait()
 	close(jobs)
 	senders.Wait()
 	close(results)
 	<-finished
 }
 
-// finish records outcomes in batches: whatever has arrived when the last
-// batch is committed goes in the next, so that commits keep up with any
-// rate without waiting to fill a batch.
-func (w *Worker) finish(results <-chan app.WebhookResult, release func(int)) {
+// postChain posts a chain in order and stops at the first failure, or
+// before a post that could outlast the claim on the chain: the rest stay
+// queued (or, for the first, claimed until the claim runs out). Skipped
+// deliveries are reported without a post.
+func (w *Worker) postChain(ctx context.Context, c app.WebhookChain) []app.WebhookResult {
+	rs := make([]app.WebhookResult, 0, len(c))
+	for _, s := range c {
+		if !w.app.Now().Add(w.opts.Timeout + 5*time.Second).Before(s.LeaseUntil) {
+			break
+		}
+		if s.Skip {
+			rs = append(rs, app.WebhookResult{Send: s})
+			continue
+		}
+		r := w.post(ctx, s)
+		rs = append(rs, r)
+		if r.Err != "" {
+			break
+		}
+	}
+	return rs
+}
+
+// gate counts the chains claimed and not yet finished.
+type gate struct {
+	mu       sync.Mutex
+	max, n   int
+	released chan struct{} // closed at the next release
+}
+
+func newGate(max int) *gate { return &gate{max: max, released: make(chan struct{})} }
+
+// room returns how many more may be claimed, and a channel closed when
+// some are released.
+func (g *gate) room() (int, <-chan struct{}) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.max - g.n, g.released
+}
+
+func (g *gate) take(n int) {
+	g.mu.Lock()
+	g.n += n
+	g.mu.Unlock()
+}
+
+func (g *gate) release(n int) {
+	if n <= 0 {
+		return
+	}
+	g.mu.Lock()
+	g.n -= n
+	close(g.released)
+	g.released = make(chan struct{})
+	g.mu.Unlock()
+}
+
+func (w *Worker) pruneHourly(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			w.prune(ctx)
+		}
+	}
+}
+
+// finish records outcomes in batches of whole chains: whatever has
+// arrived when the last batch is committed goes in the next, so that
+// commits keep up with any rate without waiting to fill a batch.
+func (w *Worker) finish(results <-chan []app.WebhookResult, release func(int)) {
 	var batch []app.WebhookResult
-	for r := range results {
-		batch = append(batch[:0], r)
+	for rs := range results {
+		batch = append(batch[:0], rs...)
+		chains := 1
 	more:
 		for len(batch) < 4*w.opts.Concurrency {
 			select {
-			case r, ok := <-results:
+			case rs, ok := <-results:
 				if !ok {
 					break more
 				}
-				batch = append(batch, r)
+				batch, chains = append(batch, rs...), chains+1
 			default:
 				break more
 			}
@@ -198,7 +286,7 @@ func (w *Worker) finish(results <-chan app.WebhookResult, release func(int)) {
 			w.opts.Logger.Warn("webhooks: recording outcomes", "err", err, "deliveries", len(batch))
 		}
 		cancel()
-		release(len(batch))
+		release(chains)
 	}
 }
 
@@ -248,18 +336,26 @@ func (w *Worker) post(ctx context.Context, s *app.WebhookSend) app.WebhookResult
 func (w *Worker) DeliverDue(ctx context.Context) (int, error) {
 	total := 0
 	for {
-		sends, err := w.app.ClaimWebhooks(ctx, w.opts.Concurrency, w.lease())
-		if err != nil || len(sends) == 0 {
+		chains, err := w.app.ClaimWebhooks(ctx, w.opts.Concurrency, follow, w.lease())
+		if err != nil || len(chains) == 0 {
 			return total, err
 		}
-		results := make([]app.WebhookResult, len(sends))
+		results := make([][]app.WebhookResult, len(chains))
 		var wg sync.WaitGroup
-		for i, s := range sends {
-			wg.Go(func() { results[i] = w.post(ctx, s) })
+		for i, c := range chains {
+			wg.Go(func() { results[i] = w.postChain(ctx, c) })
 		}
 		wg.Wait()
-		total += len(sends)
-		if err := w.app.FinishWebhooks(ctx, results); err != nil {
+		var all []app.WebhookResult
+		for _, rs := range results {
+			for _, r := range rs {
+				if !r.Send.Skip {
+					total++
+				}
+			}
+			all = append(all, rs...)
+		}
+		if err := w.app.FinishWebhooks(ctx, all); err != nil {
 			return total, err
 		}
 	}

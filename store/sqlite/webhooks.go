@@ -204,6 +204,16 @@ func (t *tx) SaveDelivery(d *parley.WebhookDelivery) error {
 	return mustAffect(res, "delivery")
 }
 
+// QueuedDeliveries implements parley.WebhookTx.
+func (t *tx) QueuedDeliveries(webhookID, conversationID string, limit int) ([]*parley.WebhookDelivery, error) {
+	out, err := t.scanDeliveries(`SELECT `+deliveryCols+` FROM webhook_deliveries
+		WHERE webhook_id = ? AND conversation_id = ? AND status = 'queued' ORDER BY seq LIMIT ?`, webhookID, conversationID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("queued deliveries: %w", err)
+	}
+	return out, nil
+}
+
 // PromoteNext implements parley.WebhookTx.
 func (t *tx) PromoteNext(webhookID, conversationID string, at time.Time) error {
 	_, err := t.exec(`UPDATE webhook_deliveries SET status = 'pending', next_at = ?3 WHERE seq = (

@@ -161,6 +161,19 @@ func testDeliveryQueues(t *testing.T, s parley.Store) {
 	if a3.Status != parley.DeliveryQueued {
 		t.Fatalf("a3 is %s behind a pending a1", a3.Status)
 	}
+	queued := func(webhook, conv string, limit int) []string {
+		ds := view(t, s, func(tx parley.Tx) ([]*parley.WebhookDelivery, error) {
+			return tx.QueuedDeliveries(webhook, conv, limit)
+		})
+		ids := []string{}
+		for _, d := range ds {
+			ids = append(ids, d.ID)
+		}
+		return ids
+	}
+	wantEqual(t, "queued behind a1", queued("h1", "ca", 10), []string{"a2", "a3"})
+	wantEqual(t, "queued, limited", queued("h1", "ca", 1), []string{"a2"})
+	wantEqual(t, "nothing queued in cb", queued("h1", "cb", 10), []string{})
 
 	// Due at 1 s: a1 and b1 (not x1, due at 2 s, nor the disabled one).
 	wantEqual(t, "claim at 1s", claim(t, s, at(1), at(100), 10), []string{"a1", "b1"})
