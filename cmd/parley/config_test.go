@@ -342,3 +342,39 @@ func TestReload(t *testing.T) {
 		t.Errorf("a broken file changed the level to %v: %s", level.Level(), logs.String())
 	}
 }
+
+// TestDocumentedConfigFiles loads every TOML and YAML example of the
+// operator docs, so that they never show a key or a value Parley refuses.
+// The complete parley.toml of operations.md must also be the defaults.
+func TestDocumentedConfigFiles(t *testing.T) {
+	n := 0
+	for _, doc := range []string{"../../docs/operations.md", "../../docs/deploy.md"} {
+		buf, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ext := range []string{"toml", "yaml"} {
+			parts := strings.Split(string(buf), "```"+ext+"\n")
+			for i, part := range parts[1:] {
+				block, _, _ := strings.Cut(part, "```")
+				path := writeFile(t, "example."+ext, block)
+				st, err := load(t, nil, map[string]string{"PARLEY_CONFIG": path})
+				if err != nil {
+					t.Errorf("%s: %s example %d: %v", doc, ext, i+1, err)
+					continue
+				}
+				n++
+				if doc == "../../docs/operations.md" && ext == "toml" && i == 0 { // the complete parley.toml
+					def, _ := load(t, nil, nil)
+					st.Server.App.Media.Types = nil
+					if !reflect.DeepEqual(st.Server, def.Server) || st.LogLevel != def.LogLevel || st.LogFormat != def.LogFormat {
+						t.Errorf("%s: the complete parley.toml is not the defaults:\n%+v\n%+v", doc, st.Server, def.Server)
+					}
+				}
+			}
+		}
+	}
+	if n < 3 {
+		t.Errorf("found %d examples", n)
+	}
+}
