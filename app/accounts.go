@@ -166,7 +166,9 @@ func (a *App) Authenticate(ctx context.Context, token string) (*Actor, error) {
 	} else if u.Suspended {
 		return nil, errSuspended
 	}
-	if now := a.clock(); now.Sub(s.LastUsedAt) > touchEvery {
+	// The first use is always recorded, so that "never used" can be told
+	// from "used in its first minute".
+	if now := a.clock(); now.Sub(s.LastUsedAt) > touchEvery || s.LastUsedAt.Equal(s.CreatedAt) {
 		if err := a.update(ctx, func(w *writer) error { return w.TouchSession(s.ID, now) }); err != nil {
 			a.log.Warn("touch session", "err", err)
 		}

@@ -14,11 +14,12 @@ import (
 // Business inbox events. They are addressed to the business (Event.UserID)
 // and woken on its agents' devices; customers never receive them.
 const (
-	EventInboxUpdated  = "inbox.updated"  // status, assignment, priority, labels, attributes
-	EventNoteCreated   = "note.created"   // a private note (Data is the note)
-	EventAgentsChanged = "inbox.agents"   // the business's team changed
-	EventAgentRemoved  = "inbox.removed"  // to the removed agent: the business is gone from their app
-	EventInboxPresence = "inbox.presence" // ephemeral: an agent views or types in a conversation
+	EventInboxUpdated    = "inbox.updated"  // status, assignment, priority, labels, attributes
+	EventNoteCreated     = "note.created"   // a private note (Data is the note)
+	EventAgentsChanged   = "inbox.agents"   // the business's team changed
+	EventAgentRemoved    = "inbox.removed"  // to the removed agent: the business is gone from their app
+	EventInboxPresence   = "inbox.presence" // ephemeral: an agent views or types in a conversation
+	EventSettingsChanged = "inbox.settings" // the business's inbox settings changed
 )
 
 // BusinessSettings are one business's inbox rules.
@@ -551,7 +552,11 @@ func (a *App) PutSettings(ctx context.Context, ba *BusinessActor, s *BusinessSet
 				return err
 			}
 		}
-		return w.PutBusinessSettings(ba.Business.ID, mustJSON(s), w.now)
+		if err := w.PutBusinessSettings(ba.Business.ID, mustJSON(s), w.now); err != nil {
+			return err
+		}
+		// The team's apps refresh saved views, rules and hours.
+		return businessEvent(w, &parley.Event{Type: EventSettingsChanged, ActorID: ba.agentID()}, ba.Business.ID)
 	})
 	return s, err
 }
