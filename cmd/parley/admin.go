@@ -10,6 +10,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -423,6 +425,12 @@ func adminCommand(ctx context.Context, group string, args []string, getenv func(
 	st, err := inv.src.load(getenv)
 	if err != nil {
 		return usageError{err}
+	}
+	// A mistyped data directory must not become a new, empty database.
+	if st.Server.DatabaseURL == "" {
+		if _, err := os.Stat(filepath.Join(st.Server.DataDir, "parley.db")); errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("no database in %s: is the data directory right? (parley serve or parley migrate creates one)", st.Server.DataDir)
+		}
 	}
 	release, conn, err := claimDataDir(ctx, st.Server.DataDir)
 	if err != nil {

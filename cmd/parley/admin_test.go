@@ -99,6 +99,15 @@ type account struct {
 // server holds.
 func TestAdminCommands(t *testing.T) {
 	c := newCLI(t)
+	if code, _, errs := c.run("", "stats"); code != exitFailed || !strings.Contains(errs, "no database in") {
+		t.Fatalf("stats on a data directory without a database: %d %s", code, errs)
+	}
+	if _, err := os.Stat(c.dir); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a command without a database made %s", c.dir)
+	}
+	if code, _, errs := c.run("", "migrate"); code != 0 {
+		t.Fatalf("migrate: %s", errs)
+	}
 	var alice account
 	c.ok(&alice, "", "user", "create", "alice", "--display-name", "Alice A")
 	if alice.User.Handle != "alice" || alice.User.Kind != "person" || alice.User.DisplayName != "Alice A" || len(alice.Password) != 20 {
@@ -318,6 +327,7 @@ func do(t *testing.T, req *http.Request, token string) (int, map[string]any) {
 // on the store directly again.
 func TestAdminOnRunningServer(t *testing.T) {
 	c := newCLI(t)
+	c.run("", "migrate")
 	c.ok(nil, "", "user", "create", "early") // before the server: on the store
 	url, stop := c.startServe()
 
