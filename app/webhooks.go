@@ -40,6 +40,8 @@ const (
 	HookInboxUpdated         = "inbox.updated"
 	HookNoteCreated          = "note.created"
 	HookPostback             = "postback"
+	HookHandover             = "handover"
+	HookRuleTriggered        = "rule.triggered"
 	HookOptIn                = "optin"
 	HookOptOut               = "optout"
 	// HookPing is the test event of POST /webhooks/{id}/test; every
@@ -49,9 +51,9 @@ const (
 
 // WebhookEvents lists the event names a webhook may subscribe to. optin
 // and optout are accepted before anything sends them.
-var WebhookEvents = []string{HookConversationAssigned, HookConversationCreated, HookConversationResolved, HookInboxUpdated,
-	HookMessageCreated, HookMessageEdited, HookMessageUnsent, HookNoteCreated, HookOptIn, HookOptOut, HookPostback,
-	HookReactionAdded, HookReactionRemoved, HookRead, HookRequestAccepted}
+var WebhookEvents = []string{HookConversationAssigned, HookConversationCreated, HookConversationResolved, HookHandover,
+	HookInboxUpdated, HookMessageCreated, HookMessageEdited, HookMessageUnsent, HookNoteCreated, HookOptIn, HookOptOut,
+	HookPostback, HookReactionAdded, HookReactionRemoved, HookRead, HookRequestAccepted, HookRuleTriggered}
 
 // EventWebhookDisabled tells a webhook's owner that it was disabled after
 // failing for too long (Data: webhook_id, url, reason).
@@ -71,6 +73,8 @@ var hookNames = map[string][]string{
 	EventInboxUpdated:               {HookConversationResolved, HookConversationAssigned, HookInboxUpdated},
 	EventNoteCreated:                {HookNoteCreated},
 	EventPostback:                   {HookPostback},
+	EventHandover:                   {HookHandover},
+	EventRuleTriggered:              {HookRuleTriggered},
 	"optin":                         {HookOptIn},
 	"optout":                        {HookOptOut},
 }

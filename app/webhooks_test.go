@@ -564,7 +564,16 @@ func TestWebhookBusinessInbox(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.hook(acme, app.HookConversationAssigned, app.HookConversationResolved)
+	e.hook(acme, app.HookConversationAssigned, app.HookConversationResolved, app.HookRuleTriggered)
+	st, err := e.a.Settings(e.ctx, admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Rules = []app.Rule{{Name: "parcels", When: app.RuleWhen{Event: "message", Keywords: []string{"parcel"}},
+		Actions: []app.RuleAction{{Type: "webhook"}}}}
+	if _, err := e.a.PutSettings(e.ctx, admin, st); err != nil {
+		t.Fatal(err)
+	}
 	e.register("dora", parley.KindPerson)
 	if _, err := e.a.PutAgent(e.ctx, admin, "dora", app.AgentChange{}); err != nil {
 		t.Fatal(err)
@@ -586,10 +595,17 @@ func TestWebhookBusinessInbox(t *testing.T) {
 	e.say(cust, conv, "where is my parcel?")
 	got := e.deliver()
 	var toBot []received
+	rules := 0
 	for _, r := range got {
-		if r.Type == "message.created" {
+		switch r.Type {
+		case "message.created":
 			toBot = append(toBot, r)
+		case "rule.triggered":
+			rules++
 		}
+	}
+	if rules != 1 {
+		t.Fatalf("the rule's webhook action: %v", texts(got))
 	}
 	if len(toBot) != 1 || toBot[0].As != acme.User.ID || toBot[0].Text != "where is my parcel?" {
 		t.Fatalf("the bot's webhook: %+v", got)
