@@ -709,3 +709,45 @@ func TestWebhookChainStopsAtFailure(t *testing.T) {
 		t.Fatalf("after the retry: %v, want %v", got, want)
 	}
 }
+
+// TestWebhookTeamChanges: a person with a webhook who joins a business's
+// team starts receiving its customer conversations (as the business); one
+// who leaves stops at once, even for events queued before.
+func TestWebhookTeamChanges(t *testing.T) {
+	e := newHookEnv(t)
+	acme := e.register("acme", parley.KindBusiness)
+	admin, err := e.a.ActAs(e.ctx, acme, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dora := e.register("dora", parley.KindPerson)
+	e.hook(dora, app.HookMessageCreated)
+	cust := e.register("cust", parley.KindPerson)
+	conv := e.direct(cust, "acme")
+	e.say(cust, conv, "before dora joined")
+	if got := e.deliver(); len(got) != 0 {
+		t.Fatalf("dora is not in the team yet: %v", texts(got))
+	}
+	if _, err := e.a.PutAgent(e.ctx, admin, "dora", app.AgentChange{}); err != nil {
+		t.Fatal(err)
+	}
+	e.say(cust, conv, "dora works here")
+	if got := e.deliver(); len(got) != 1 || got[0].Text != "dora works here" || got[0].As != acme.User.ID {
+		t.Fatalf("after joining: %+v", got)
+	}
+	e.say(cust, conv, "queued before she left")
+	if err := e.a.RemoveAgent(e.ctx, admin, "dora"); err != nil {
+		t.Fatal(err)
+	}
+	e.say(cust, conv, "after she left")
+	if got := e.deliver(); len(got) != 0 {
+		t.Fatalf("after leaving: %v", texts(got))
+	}
+	skipped, _ := e.a.WebhookDeliveries(e.ctx, dora, func() string {
+		hs, _ := e.a.Webhooks(e.ctx, dora)
+		return hs[0].ID
+	}(), app.DeliveryQuery{Status: "skipped"})
+	if len(skipped.Items) != 1 {
+		t.Fatalf("the delivery queued before she left: %+v", skipped.Items)
+	}
+}
