@@ -56,6 +56,9 @@ if [ "$status" -eq 0 ]; then
   if ! (cd web && PARLEY_BIN="$e2e_bin" CHROMIUM="$(command -v chromium)" SCREENSHOTS="$PWD/e2e/artifacts" node e2e/inbox.mjs); then
     status=1
   fi
+  if ! (cd web && PARLEY_BIN="$e2e_bin" CHROMIUM="$(command -v chromium)" SCREENSHOTS="$PWD/e2e/artifacts" node e2e/bots.mjs); then
+    status=1
+  fi
 fi
 
 passed=$(grep -c '^ok ' /tmp/parley-test.$$.log || true)

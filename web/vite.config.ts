@@ -9,7 +9,8 @@ export default defineConfig({
     emptyOutDir: true,
     assetsDir: "assets",
     sourcemap: false,
-    // One small bundle: the whole app is one screen.
+    // One small bundle for the app; the team inbox's reports and settings
+    // are a chunk of their own, fetched when first opened (inbox.tsx).
     rollupOptions: { output: { manualChunks: undefined } },
   },
   server: { proxy: { "/api": { target: "http://127.0.0.1:8080", ws: true } } },

@@ -19,9 +19,23 @@ export interface Message {
   deleted?: boolean; reactions?: ReactionCount[]; attachments?: Attachment[]; card?: Card;
   /** agent wrote a business's message (the business's side only); agent_name is what customers see. */
   agent?: UserSummary; agent_name?: string; quick_replies?: QuickReply[];
+  /** A structured message's parts; body is its text without the fallback
+   * that text ends with (the choices and links spelt out). */
+  buttons?: Button[]; cards?: RichCard[]; body?: string;
+  /** automated: no person wrote it (a bot, or the server for a business) */
+  automated?: boolean;
+  /** quick_reply: the payload of the quick reply this message answers */
+  quick_reply?: string;
 }
-/** QuickReply is a tappable choice: tapping sends payload as text. */
+/** QuickReply is a tappable choice: tapping sends its title as text with
+ * the payload as quick_reply. */
 export interface QuickReply { title: string; payload: string }
+/** Button is a postback (the sender receives the payload) or a link. */
+export interface Button { type: "postback" | "url"; title: string; payload?: string; url?: string }
+/** RichCard is one card of a carousel. */
+export interface RichCard { title: string; subtitle?: string; buttons?: Button[] }
+/** Profile is another user as GET /users/{handle} shows them. */
+export interface Profile extends Partial<UserSummary> { handle: string; bio?: string; ice_breakers?: string[]; can_message?: string }
 export interface Member { user: UserSummary; role: string; status: string; read_seq: number }
 export interface Conversation {
   id: string; kind: "direct" | "group"; title?: string; last_seq: number; last_activity_at: string; member_count: number;
@@ -39,7 +53,7 @@ export interface MediaView extends Attachment { created_at: string; sent: boolea
 
 /** ApiError is a problem+json answer: code is stable, message is for people. */
 export class ApiError extends Error {
-  constructor(public status: number, public code: string, message: string) { super(message); }
+  constructor(public status: number, public code: string, message: string, public field = "") { super(message); }
 }
 
 export type Fetch = (input: string, init?: RequestInit) => Promise<Response>;
@@ -57,7 +71,7 @@ export class Client {
     if (res.status === 204) return undefined as T;
     const text = await res.text();
     const data = text ? JSON.parse(text) : undefined;
-    if (!res.ok) throw new ApiError(res.status, data?.code ?? "internal", data?.detail ?? res.statusText);
+    if (!res.ok) throw new ApiError(res.status, data?.code ?? "internal", data?.detail ?? res.statusText, data?.field);
     return data as T;
   }
 
@@ -77,9 +91,14 @@ export class Client {
     const q = beforeSeq ? `?before_seq=${beforeSeq}&limit=50` : "?limit=50";
     return this.request<Page<Message>>("GET", `/conversations/${encodeURIComponent(id)}/messages${q}`);
   }
-  send(id: string, body: { client_id: string; text?: string; kind?: string; attachments?: string[]; reply_to?: string }) {
+  send(id: string, body: { client_id: string; text?: string; kind?: string; attachments?: string[]; reply_to?: string; quick_reply?: string }) {
     return this.request<Message>("POST", `/conversations/${encodeURIComponent(id)}/messages`, body);
   }
+  /** postback taps a postback button: the message's sender gets the payload. */
+  postback(id: string, mid: string, payload: string) {
+    return this.request<void>("POST", `/conversations/${encodeURIComponent(id)}/messages/${encodeURIComponent(mid)}/postback`, { payload });
+  }
+  profile(handle: string) { return this.request<Profile>("GET", "/users/" + encodeURIComponent(handle)); }
   markRead(id: string, seq: number) { return this.request<unknown>("POST", `/conversations/${encodeURIComponent(id)}/read`, { seq }); }
   /** upload sends a file; without a kind the server decides from the
    * content (a recorded voice note in WebM looks like video, so it says
@@ -115,6 +134,19 @@ export class Client {
     return this.request<TokenView>("POST", "/tokens", { name, scopes, expires_in_days });
   }
   revokeToken(id: string) { return this.request<void>("DELETE", "/tokens/" + encodeURIComponent(id)); }
+  /** Bots the user owns, and their tokens (made, rotated and revoked by the owner). */
+  bots() { return this.request<{ items: BotView[] }>("GET", "/bots"); }
+  createBot(handle: string, display_name: string) { return this.request<BotView>("POST", "/bots", { handle, display_name }); }
+  updateBot(handle: string, ch: { display_name?: string; bio?: string }) { return this.request<BotView>("PATCH", "/bots/" + encodeURIComponent(handle), ch); }
+  retireBot(handle: string) { return this.request<void>("DELETE", "/bots/" + encodeURIComponent(handle)); }
+  botTokens(handle: string) { return this.request<{ items: TokenView[]; scopes: string[] }>("GET", `/bots/${encodeURIComponent(handle)}/tokens`); }
+  createBotToken(handle: string, name: string, scopes: string[], expires_in_days: number) {
+    return this.request<TokenView>("POST", `/bots/${encodeURIComponent(handle)}/tokens`, { name, scopes, expires_in_days });
+  }
+  rotateBotToken(handle: string, id: string) {
+    return this.request<TokenView>("POST", `/bots/${encodeURIComponent(handle)}/tokens/${encodeURIComponent(id)}/rotate`);
+  }
+  revokeBotToken(handle: string, id: string) { return this.request<void>("DELETE", `/bots/${encodeURIComponent(handle)}/tokens/${encodeURIComponent(id)}`); }
   sessions() { return this.request<Page<SessionView>>("GET", "/sessions"); }
   revokeSession(id: string) { return this.request<void>("DELETE", "/sessions/" + encodeURIComponent(id)); }
   blocks() { return this.request<Page<UserSummary>>("GET", "/me/blocks"); }
@@ -137,7 +169,7 @@ export class Client {
 // The business inbox (routes under /api/v1/business/{handle}).
 export interface BusinessMembership { business: UserSummary; role: "agent" | "admin"; away: boolean }
 export interface AgentView {
-  user: UserSummary; role: "agent" | "admin"; away: boolean; online: boolean; max_open: number; open: number; teams: string[]; created_at: string;
+  user: UserSummary; role: "agent" | "admin" | "bot"; away: boolean; online: boolean; max_open: number; open: number; teams: string[]; created_at: string;
 }
 export interface ContactSummary { id: string; name: string; user?: UserSummary }
 export type InboxStatus = "open" | "pending" | "snoozed" | "resolved";
@@ -146,6 +178,8 @@ export interface InboxItem {
   assignee?: UserSummary; team_id?: string; labels: string[]; attributes: Record<string, string>; opened_at?: string;
   waiting_since?: string; first_reply_at?: string; resolved_at?: string; first_due_at?: string; resolve_due_at?: string;
   overdue: boolean; activity_at: string; last_message?: Message;
+  /** who answers: the business's bot or its people (handover) */
+  control?: "bot" | "human";
 }
 export interface InboxCounts { mine: number; unassigned: number; overdue: number; open: number }
 export interface ContactView {
@@ -166,7 +200,16 @@ export interface BusinessSettings {
   show_agent_names: boolean; only_assignee_replies: boolean; auto_assign: "" | "round_robin" | "least_load"; default_team?: string;
   max_open_per_agent: number; reassign_after_minutes: number; hours?: Hours; away_message?: string;
   sla?: Record<string, SLATarget>; csat: boolean; csat_question?: string; views?: SavedView[];
+  welcome?: string; ice_breakers?: string[]; rules?: Rule[];
 }
+/** Rule is an automation rule: when a customer message (or a label) matches, do actions. */
+export interface Rule { name: string; disabled?: boolean; when: RuleWhen; actions: RuleAction[]; stop?: boolean }
+export interface RuleWhen { event: "message" | "first_message" | "label_added"; keywords?: string[]; regex?: string; outside_hours?: boolean; label?: string }
+export interface RuleAction {
+  type: "reply" | "saved_reply" | "label" | "assign_team" | "priority" | "handover" | "webhook";
+  text?: string; saved_reply?: string; label?: string; team?: string; priority?: string;
+}
+export interface RuleTestResult { open: boolean; fired: Rule[] }
 /** SavedView is a named inbox filter the whole team sees; its fields are
  * the inbox query's (view "" means all). */
 export interface SavedView { name: string; view?: string; status?: string; team?: string; label?: string; assignee?: string }
@@ -241,8 +284,15 @@ export class Business {
   report(q: ReportQuery) { return this.c.request<Report>("GET", this.reportQuery(q)); }
   /** reportCSV fetches the CSV with the token (a link cannot send it). */
   reportCSV(q: ReportQuery) { return this.c.download(this.reportQuery(q, "csv")); }
+  /** handover passes control: to "human" (take over from the bot) or back to "bot". */
+  handover(id: string, to: "bot" | "human", reason?: string) {
+    return this.c.request<InboxItem>("POST", `${this.conv(id)}/handover`, reason ? { to, reason } : { to });
+  }
+  /** testRules is a dry run of rules (unsaved ones when given). */
+  testRules(t: { text: string; at?: string; rules?: Rule[] }) { return this.c.request<RuleTestResult>("POST", this.base + "/rules/test", t); }
 }
 
+export interface BotView { user: UserSummary; owner: UserSummary; bio: string; created_at: string; tokens: number }
 export interface SessionView { id: string; device: string; created_at: string; last_used_at: string; current: boolean }
 export interface TokenView {
   id: string; name: string; scopes: string[]; created_at: string; last_used_at: string; expires_at?: string;
@@ -274,6 +324,11 @@ export const usedRoutes = [
   "GET /api/v1/business/{business}/contacts/{contact}", "PATCH /api/v1/business/{business}/contacts/{contact}",
   "GET /api/v1/business/{business}/reports", "GET /api/v1/business/{business}/teams",
   "GET /api/v1/tokens", "POST /api/v1/tokens", "DELETE /api/v1/tokens/{id}",
+  "POST /api/v1/conversations/{id}/messages/{mid}/postback", "GET /api/v1/users/{handle}",
+  "GET /api/v1/bots", "POST /api/v1/bots", "PATCH /api/v1/bots/{handle}", "DELETE /api/v1/bots/{handle}",
+  "GET /api/v1/bots/{handle}/tokens", "POST /api/v1/bots/{handle}/tokens", "POST /api/v1/bots/{handle}/tokens/{id}/rotate",
+  "DELETE /api/v1/bots/{handle}/tokens/{id}", "POST /api/v1/business/{business}/conversations/{id}/handover",
+  "POST /api/v1/business/{business}/rules/test",
 ];
 
 /** newClientID makes an idempotency key for a send. */

@@ -1,10 +1,12 @@
 // The team inbox's reports (a volume chart, response times, SLA, CSAT,
 // a CSV download) and, for admins, its settings: team members, saved
 // replies, saved views, hours, away message, SLAs, CSAT and assignment
-// rules.
+// rules, and automation (inbox-rules.tsx). A chunk of its own, loaded when
+// reports or settings are first opened.
 import { useEffect, useState } from "preact/hooks";
 import type { AgentView, Business, BusinessSettings, Report, ReportQuery, ReportRow, SavedReply, SavedView, TeamView, VolumeBucket } from "./api";
 import { cleanView, describeView, duration, errText, parseIntervals, volumeBars, weekdays } from "./inbox-state";
+import { Automation } from "./inbox-rules";
 
 const localZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
 const dateInput = (d: Date) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
@@ -252,6 +254,7 @@ export function InboxSettings({ biz, onViews }: { biz: Business; onViews(v: Save
         <button type="submit" class="primary">Save settings</button>
         {note && <p role="status">{note}</p>}
       </form>
+      <Automation biz={biz} initial={s} onSaved={(st) => setS((cur) => cur && { ...cur, welcome: st.welcome, ice_breakers: st.ice_breakers, rules: st.rules })} />
     </section>
   );
 }
@@ -280,12 +283,12 @@ function TeamMembers({ biz }: { biz: Business }) {
       <ul class="rows">
         {agents.map((a) => (
           <li key={a.user.id}>
-            <span>{a.user.display_name || a.user.handle} @{a.user.handle}{a.away ? " (away)" : ""} · {a.open} open</span>
+            <span>{a.user.display_name || a.user.handle} @{a.user.handle}{a.role === "bot" ? <> <span class="bot-badge">Bot</span></> : a.away ? " (away)" : ""}{a.role === "bot" ? "" : ` · ${a.open} open`}</span>
             <span class="row-actions">
-              <select aria-label={`Role of ${a.user.handle}`} value={a.role} onChange={(e) => void run(() => biz.putAgent(a.user.handle, { role: e.currentTarget.value }), "Role changed.")}>
+              {a.role !== "bot" && <select aria-label={`Role of ${a.user.handle}`} value={a.role} onChange={(e) => void run(() => biz.putAgent(a.user.handle, { role: e.currentTarget.value }), "Role changed.")}>
                 <option value="agent">agent</option>
                 <option value="admin">admin</option>
-              </select>
+              </select>}
               <button aria-label={`Remove @${a.user.handle}`} onClick={() => { if (confirm(`Remove @${a.user.handle} from the team?`)) void run(() => biz.removeAgent(a.user.handle), "Removed."); }}>Remove</button>
             </span>
           </li>

@@ -40,6 +40,7 @@ export function inboxEffect(ev: SyncEvent, open: string | null): Effect {
   const here = !!open && ev.conversation_id === open;
   switch (ev.type) {
     case "inbox.updated":
+    case "handover":
       e.list = true;
       e.item = here;
       break;
@@ -62,11 +63,34 @@ export function inboxEffect(ev: SyncEvent, open: string | null): Effect {
   return e;
 }
 
-/** Thread is what the open conversation shows: its loaded messages and
- * its notes. complete is true when the history is loaded from the start. */
-export interface Thread { messages: Message[]; notes: Note[]; complete: boolean }
+/** Thread is what the open conversation shows: its loaded messages, its
+ * notes, and system lines for what happened while it was open (a postback
+ * tapped, a handover). complete is true when the history is loaded from
+ * the start. */
+export interface Thread { messages: Message[]; notes: Note[]; complete: boolean; lines?: Line[] }
 
-export const emptyThread = (): Thread => ({ messages: [], notes: [], complete: false });
+/** Line is a small system line of the timeline. */
+export interface Line { id: string; at: string; text: string }
+
+export const emptyThread = (): Thread => ({ messages: [], notes: [], complete: false, lines: [] });
+
+const handoverReasons: Record<string, string> = {
+  customer_asked: "the customer asked for a person", agent_replied: "a person replied", took_control: "", manual: "",
+};
+
+/** lineOf is the system line of a postback or handover event, or null. */
+export function lineOf(ev: SyncEvent): Line | null {
+  const d = ev.data ?? {};
+  const id = `${ev.type}-${ev.pos ?? ev.created_at}`;
+  if (ev.type === "postback" && typeof d.title === "string") return { id, at: ev.created_at, text: `Customer tapped “${d.title}”` };
+  if (ev.type === "handover") {
+    const raw = typeof d.reason === "string" ? d.reason : "";
+    const why = raw in handoverReasons ? handoverReasons[raw] : raw;
+    const what = d.control === "bot" ? "Given back to the bot" : "Handed over to people";
+    return { id, at: ev.created_at, text: why ? `${what}: ${why}` : what };
+  }
+  return null;
+}
 
 /** applyThreadEvent folds a message or note event of the open
  * conversation into its thread; any other event leaves it as it is. */
@@ -74,6 +98,8 @@ export function applyThreadEvent(t: Thread, ev: SyncEvent, open: string): Thread
   if (ev.conversation_id !== open) return t;
   if (messageTypes.has(ev.type) && ev.message) return { ...t, messages: mergeMessages(t.messages, [ev.message]) };
   if (ev.type === "note.created" && ev.data && typeof ev.data.id === "string") return { ...t, notes: mergeNotes(t.notes, [ev.data as unknown as Note]) };
+  const line = lineOf(ev);
+  if (line && !t.lines?.some((l) => l.id === line.id)) return { ...t, lines: [...(t.lines ?? []), line] };
   return t;
 }
 
@@ -84,24 +110,24 @@ export function mergeNotes(list: Note[], incoming: Note[]): Note[] {
   return [...byID.values()].sort((a, b) => a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id));
 }
 
-export type Entry = { kind: "message"; at: string; m: Message } | { kind: "note"; at: string; n: Note };
+export type Entry = { kind: "message"; at: string; m: Message } | { kind: "note"; at: string; n: Note } | { kind: "line"; at: string; l: Line };
 
-/** timeline merges messages and notes by time (a note written at the same
- * instant as a message comes after it). While earlier history is not
- * loaded, notes older than the first loaded message wait with it. */
+/** timeline merges messages, notes and system lines by time (a note or
+ * line of the same instant as a message comes after it). While earlier
+ * history is not loaded, notes older than the first loaded message wait
+ * with it. */
 export function timeline(t: Thread): Entry[] {
   const first = t.messages[0]?.created_at;
   const notes = t.complete || !first ? t.notes : t.notes.filter((n) => n.created_at >= first);
+  const extra: Entry[] = [...notes.map((n): Entry => ({ kind: "note", at: n.created_at, n })), ...(t.lines ?? []).map((l): Entry => ({ kind: "line", at: l.at, l }))]
+    .sort((a, b) => time(a.at) - time(b.at));
   const out: Entry[] = [];
   let i = 0;
   for (const m of t.messages) {
-    while (i < notes.length && time(notes[i].created_at) < time(m.created_at)) {
-      out.push({ kind: "note", at: notes[i].created_at, n: notes[i] });
-      i++;
-    }
+    while (i < extra.length && time(extra[i].at) < time(m.created_at)) out.push(extra[i++]);
     out.push({ kind: "message", at: m.created_at, m });
   }
-  for (; i < notes.length; i++) out.push({ kind: "note", at: notes[i].created_at, n: notes[i] });
+  for (; i < extra.length; i++) out.push(extra[i]);
   return out;
 }
 
@@ -213,6 +239,13 @@ export function parseIntervals(s: string): string[] {
 /** errText is an error's message for people: the server's for API errors. */
 export function errText(err: unknown, fallback: string): string {
   return err instanceof ApiError ? err.message : fallback;
+}
+
+/** handoverError explains a refused handover. */
+export function handoverError(err: unknown): string {
+  if (err instanceof ApiError && err.code === "human_control") return "A person is handling this conversation: the bot may answer again once it is given back.";
+  if (err instanceof ApiError && err.status === 409) return `Not changed: ${err.message}.`;
+  return errText(err, "Not changed: the server cannot be reached");
 }
 
 /** viewQuery is the inbox query of a saved view: its own view (none means

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { Message, Note, SyncEvent } from "./api";
-import { Business, Client } from "./api";
+import { ApiError, Business, Client } from "./api";
 import {
-  applyPresence, applyThreadEvent, collisionWarning, duration, emptyThread, forInbox, inboxEffect, mentionParts, missingText,
+  applyPresence, applyThreadEvent, collisionWarning, duration, emptyThread, forInbox, handoverError, inboxEffect, lineOf, mentionParts, missingText,
   parseIntervals, parseLabels, slashQuery, timeline, volumeBars, viewQuery, describeView, cleanView,
 } from "./inbox-state";
 import type { Thread } from "./inbox-state";
@@ -177,5 +177,35 @@ describe("saved views", () => {
     const biz = new Business(new Client("t", "", async (u) => { url = u; return new Response(JSON.stringify({ items: [] })); }), "shop");
     await biz.inbox({ view: "all", status: "open", team: "t1", assignee: "ann", label: "vip" });
     expect(url).toBe("/api/v1/business/shop/conversations?view=all&status=open&label=vip&team=t1&assignee=ann");
+  });
+});
+
+describe("handover and postbacks", () => {
+  it("refetch the item and the list on a handover", () => {
+    expect(inboxEffect(ev("handover", { as: "shop" }), "c1")).toEqual({ list: true, item: true, agents: false, removed: false });
+    expect(inboxEffect(ev("postback", { as: "shop" }), "c1")).toEqual({ list: false, item: false, agents: false, removed: false });
+  });
+
+  it("put a system line in the open conversation's timeline, once", () => {
+    const tap = ev("postback", { pos: 7, created_at: at(2), data: { payload: "TRACK", title: "Track order", message_id: "m1" } });
+    let t: Thread = { ...emptyThread(), messages: [msg("m1", 1, 1, "shop"), msg("m2", 2, 3)], complete: true };
+    t = applyThreadEvent(t, tap, "c1");
+    t = applyThreadEvent(t, tap, "c1"); // replayed
+    t = applyThreadEvent(t, ev("handover", { pos: 8, created_at: at(4), data: { control: "human", reason: "customer_asked" } }), "c1");
+    expect(timeline(t).map((e) => (e.kind === "line" ? e.l.text : e.kind === "message" ? e.m.id : e.n.id)))
+      .toEqual(["m1", "Customer tapped “Track order”", "m2", "Handed over to people: the customer asked for a person"]);
+  });
+
+  it("say who holds the conversation after a handover", () => {
+    expect(lineOf(ev("handover", { data: { control: "bot", reason: "manual" } }))?.text).toBe("Given back to the bot");
+    expect(lineOf(ev("handover", { data: { control: "human", reason: "refund over limit" } }))?.text).toBe("Handed over to people: refund over limit");
+    expect(lineOf(ev("handover", { data: { control: "human", reason: "took_control" } }))?.text).toBe("Handed over to people");
+    expect(lineOf(ev("inbox.updated"))).toBeNull();
+  });
+
+  it("explain a refused handover", () => {
+    expect(handoverError(new ApiError(409, "human_control", "a person is handling this conversation"))).toMatch(/^A person is handling this conversation/);
+    expect(handoverError(new ApiError(409, "conflict", "the business has no bot to hand over to"))).toBe("Not changed: the business has no bot to hand over to.");
+    expect(handoverError(new TypeError("fetch failed"))).toMatch(/cannot be reached/);
   });
 });

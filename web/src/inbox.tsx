@@ -1,8 +1,9 @@
 // The team inbox: a business's customer conversations for its team (and
 // for the business account itself). Views with counts, filters, the
 // conversation with private notes, saved replies after "/", assignment and
-// status, the collision warning and the contact panel. Reports and
-// settings are in inbox-admin.tsx; the rules are in inbox-state.ts.
+// status, the collision warning, handover between the bot and people, and
+// the contact panel. Reports and settings are in inbox-admin.tsx (loaded
+// when first opened); the rules are in inbox-state.ts.
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import type { ComponentChildren } from "preact";
 import { ApiError, Business, newClientID } from "./api";
@@ -11,13 +12,29 @@ import type {
   RenderedReply, SavedReply, SavedView, SyncEvent, UserSummary,
 } from "./api";
 import {
-  applyPresence, applyThreadEvent, collisionWarning, emptyThread, errText, forInbox, inboxEffect, mentionParts, mergeNotes, missingText,
+  applyPresence, applyThreadEvent, collisionWarning, emptyThread, errText, forInbox, handoverError, inboxEffect, mentionParts, mergeNotes, missingText,
   parseLabels, slashQuery, timeline, viewQuery, describeView,
 } from "./inbox-state";
 import type { Presence, Thread } from "./inbox-state";
 import { announcement, mergeMessages, splitLinks, TYPING_TTL } from "./state";
 import { AttachmentView } from "./media";
-import { InboxSettings, Reports } from "./inbox-admin";
+import { shownText } from "./rich";
+import { Automated, Parts } from "./parts";
+
+// Reports and settings (with the rules editor) load when first opened:
+// most people never open them, and the first load stays small.
+type AdminModule = typeof import("./inbox-admin");
+let adminModule: Promise<AdminModule> | null = null;
+
+function Admin({ biz, which, onViews }: { biz: Business; which: "reports" | "settings"; onViews(v: SavedView[]): void }) {
+  const [m, setM] = useState<AdminModule | null>(null);
+  const [failed, setFailed] = useState(false);
+  useEffect(() => {
+    (adminModule ??= import("./inbox-admin")).then((x) => setM(() => x)).catch(() => { adminModule = null; setFailed(true); });
+  }, []);
+  if (!m) return <section class="settings" aria-label={which === "reports" ? "Reports" : "Inbox settings"}><p role="status">{failed ? "Cannot load this screen: check the connection and open it again." : "Loading…"}</p></section>;
+  return which === "reports" ? <m.Reports biz={biz} /> : <m.InboxSettings biz={biz} onViews={onViews} />;
+}
 
 /** Subscribe registers a listener of the stream's events; it returns the
  * function that removes it. */
@@ -187,8 +204,7 @@ export function TeamInbox({ client, me, membership, subscribe, modes, onRemoved 
         {next && <button onClick={more}>More</button>}
       </aside>
       <main class="pane">
-        {screen === "reports" ? <Reports biz={biz} />
-          : screen === "settings" ? <InboxSettings biz={biz} onViews={showViews} />
+        {screen !== "inbox" ? <Admin key={screen} biz={biz} which={screen} onViews={showViews} />
           : open ? <InboxConversation key={open} client={client} biz={biz} business={business} me={me} id={open} agents={agents}
               presence={presence} name={name} subscribe={subscribe} onClose={() => setOpen(null)} onOpen={pick} onChanged={() => void load()} />
           : <p class="placeholder">Choose a conversation.</p>}
@@ -208,6 +224,7 @@ function ItemRow({ it, business, open, onOpen }: { it: InboxItem; business: stri
         <span class="preview">{preview}</span>
         <span class="meta">
           {it.overdue && <span class="overdue">Overdue</span>}
+          {it.control === "bot" && <span class="bot-badge" title="The bot is answering">Bot</span>}
           {it.priority !== "normal" && <span class={"prio p-" + it.priority}>{it.priority}</span>}
           <span class="assignee">{it.assignee ? who(it.assignee) : "Unassigned"}</span>
           {it.labels.map((l) => <span key={l} class="chip">{l}</span>)}
@@ -263,6 +280,8 @@ function InboxConversation(p: ConvProps) {
       if (ev.type === "message.created" && ev.conversation_id === id && ev.message?.sender.id !== business.id) setCustomerTyping(0);
       if (ev.conversation_id !== id || !forInbox(ev, ctx)) return;
       setThread((t) => applyThreadEvent(t, ev, id));
+      const control = ev.data?.control;
+      if (ev.type === "handover" && (control === "bot" || control === "human")) setDetail((d) => d && { ...d, item: { ...d.item, control } });
       if (inboxEffect(ev, id).item) void loadItem();
     });
     return () => { clearInterval(t); off(); void biz.presence(id, "left").catch(() => {}); };
@@ -296,6 +315,18 @@ function InboxConversation(p: ConvProps) {
       setThread((t) => ({ ...t, messages: mergeMessages(t.messages, page.items), complete: !page.next_cursor }));
     } catch (err) {
       setError(errText(err, "Cannot load earlier messages"));
+    }
+  };
+
+  const [handoverNote, setHandoverNote] = useState("");
+  const handover = async (to: "bot" | "human") => {
+    setHandoverNote("");
+    try {
+      const item = await biz.handover(id, to);
+      setDetail((d) => d && { ...d, item });
+      p.onChanged();
+    } catch (err) {
+      setHandoverNote(handoverError(err));
     }
   };
 
@@ -397,6 +428,8 @@ function InboxConversation(p: ConvProps) {
   const warnings = collisionWarning(p.presence, id, p.name);
   const mineAssigned = item?.assignee?.id === me.id;
   const isBusiness = me.id === business.id;
+  const people = p.agents.filter((a) => a.role !== "bot"); // bots are never assigned
+  const hasBot = p.agents.length > people.length;
   return (
     <section class={"conversation inbox-conv" + (showContact ? " show-contact" : "")} aria-label={contactName}>
       <div class="conv-main">
@@ -413,8 +446,8 @@ function InboxConversation(p: ConvProps) {
             <label>Assignee
               <select value={item.assignee?.handle ?? ""} onChange={(e) => void change({ assignee: e.currentTarget.value })}>
                 <option value="">Unassigned</option>
-                {item.assignee && !p.agents.some((a) => a.user.id === item.assignee!.id) && <option value={item.assignee.handle}>{who(item.assignee)}</option>}
-                {p.agents.map((a) => <option key={a.user.id} value={a.user.handle}>{who(a.user)}{a.user.id === me.id ? " (me)" : ""}{a.away ? " (away)" : ""}</option>)}
+                {item.assignee && !people.some((a) => a.user.id === item.assignee!.id) && <option value={item.assignee.handle}>{who(item.assignee)}</option>}
+                {people.map((a) => <option key={a.user.id} value={a.user.handle}>{who(a.user)}{a.user.id === me.id ? " (me)" : ""}{a.away ? " (away)" : ""}</option>)}
               </select>
             </label>
             {!mineAssigned && !isBusiness && <button onClick={() => void change({ assignee: me.handle })}>Assign to me</button>}
@@ -436,10 +469,21 @@ function InboxConversation(p: ConvProps) {
             </form>
           </div>
         )}
+        {item && (hasBot || item.control === "bot") && (
+          <div class="handover" role="group" aria-label="Handover">
+            <span class={"control c-" + item.control}>Control: {item.control === "bot" ? "Bot" : "Human"}</span>
+            {item.control === "bot"
+              ? <button onClick={() => void handover("human")}>Take over from the bot</button>
+              : <button onClick={() => void handover("bot")}>Give back to the bot</button>}
+            <span class="muted">{item.control === "bot" ? "The bot answers; replying takes over too." : "People answer; the bot's sends are refused."}</span>
+            {handoverNote && <p class="error" role="alert">{handoverNote}</p>}
+          </div>
+        )}
         <ol class="messages" ref={listRef} aria-label="Messages and private notes">
           {!thread.complete && thread.messages.length > 0 && <li class="older"><button onClick={loadOlder}>Earlier messages</button></li>}
           {entries.map((e) => e.kind === "note"
             ? <NoteItem key={"n" + e.n.id} n={e.n} />
+            : e.kind === "line" ? <li key={e.l.id} class="system line">{e.l.text}</li>
             : <InboxMessage key={e.m.id} m={e.m} mine={e.m.sender.id === business.id} business={who(business)} contact={contactName} client={p.client} />)}
         </ol>
         <div class="status-line" aria-live="polite">{customerTyping > Date.now() ? `${contactName} is typing…` : ""}</div>
@@ -485,15 +529,17 @@ function InboxConversation(p: ConvProps) {
 function InboxMessage({ m, mine, business, contact, client }: { m: Message; mine: boolean; business: string; contact: string; client: Client }) {
   if (m.kind === "system") return <li class="system">{String(m.system?.action ?? "").replace(/_/g, " ")}</li>;
   const sender = mine ? (m.agent ? `${who(m.agent)} · ${business}` : `${business} · automatic`) : contact;
+  const text = shownText(m);
   return (
     <li class={"message" + (mine ? " mine" : "")} data-id={m.id} tabIndex={0}>
-      <span class="sender">{sender}</span>
+      <span class="sender">{sender}{m.automated && <Automated />}</span>
       {m.deleted ? <em class="unsent">Message unsent</em> : (
         <div class="body">
-          {m.text && <p class="text">{splitLinks(m.text).map((part, i) => part.href
+          {text && <p class="text">{splitLinks(text).map((part, i) => part.href
             ? <a key={i} href={part.href} target="_blank" rel="noopener noreferrer nofollow">{part.text}</a>
             : <span key={i}>{part.text}</span>)}</p>}
           {m.attachments?.map((a, i) => <AttachmentView key={a.id ?? i} a={a} client={client} />)}
+          <Parts m={m} follow />
           {m.quick_replies && <span class="muted">Choices: {m.quick_replies.map((q) => q.title).join(" · ")}</span>}
         </div>
       )}

@@ -1,7 +1,7 @@
 import { render } from "preact";
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
 import { ApiError, Client, newClientID } from "./api";
-import type { BusinessMembership, Conversation, Me, Message, SyncEvent } from "./api";
+import type { Button, BusinessMembership, Conversation, Me, Message, QuickReply, SyncEvent } from "./api";
 import { Stream } from "./stream";
 import type { StreamStatus } from "./stream";
 import {
@@ -10,6 +10,8 @@ import {
 import { NewGroup, Settings } from "./panels";
 import { AttachmentView, MediaImage } from "./media";
 import { TeamInbox } from "./inbox";
+import { iceBreakerPeer, quickReplyTarget, shownText } from "./rich";
+import { Automated, Parts } from "./parts";
 import type { State } from "./state";
 
 const TOKEN_KEY = "parley.token";
@@ -365,7 +367,7 @@ function ConversationView({ client, me, conv, state, setState, stream, onGone, c
     setState((s) => ({ ...s, messages: { ...s.messages, [conv.id]: mergeMessages(s.messages[conv.id], p.items) } }));
   };
 
-  const send = async (body: { text?: string; kind?: string; attachments?: string[]; reply_to?: string }) => {
+  const send = async (body: { text?: string; kind?: string; attachments?: string[]; reply_to?: string; quick_reply?: string }) => {
     setError("");
     try {
       const m = await client.send(conv.id, { client_id: newClientID(), ...body });
@@ -460,8 +462,18 @@ function ConversationView({ client, me, conv, state, setState, stream, onGone, c
   };
   const mineLast = [...messages].reverse().find((m) => m.sender.id === me.id && m.kind !== "system");
   const delivery = mineLast ? deliveryState(state, conv.id, mineLast.seq, (conv.members ?? []).filter((m) => m.user.id !== me.id).map((m) => m.read_seq), me.read_receipts !== false) : "";
+  // Chips answer the latest message only; ice breakers open an empty
+  // conversation with a business.
+  const chipsOn = quickReplyTarget(messages, me.id);
+  const peer = iceBreakerPeer(conv, messages, me.id);
+  const [ice, setIce] = useState<string[]>([]);
+  useEffect(() => {
+    setIce([]);
+    if (peer) client.profile(peer).then((p) => setIce(p.ice_breakers ?? [])).catch(() => {});
+  }, [peer]);
   const actions: MessageActions = {
-    quick: (payload) => void send({ text: payload }),
+    quick: (q) => void send({ text: q.title, quick_reply: q.payload }),
+    postback: (m, b) => client.postback(conv.id, m.id, b.payload ?? ""),
     reply: (m) => { setEditing(null); setReplyTo(m); document.getElementById("composer-text")?.focus(); },
     edit: (m) => { setReplyTo(null); setEditing(m); setText(m.text ?? ""); document.getElementById("composer-text")?.focus(); },
     unsend: async (m) => {
@@ -499,7 +511,7 @@ function ConversationView({ client, me, conv, state, setState, stream, onGone, c
           return [
             sep && <li class="day" key={"d" + m.id}>{sep}</li>,
             m.id === unreadID && <li class="unread-divider" key="unread"><span role="separator" aria-label="New messages">New messages</span></li>,
-            <MessageItem key={m.id} m={m} mine={m.sender.id === me.id} client={client} request={conv.request} actions={actions} last={m.id === last?.id} />,
+            <MessageItem key={m.id} m={m} mine={m.sender.id === me.id} client={client} request={conv.request} actions={actions} chips={m.id === chipsOn} />,
           ];
         })}
         {below > 0 && <li class="newer" ref={bottomRef}><button onClick={() => { setBelow(0); anchor.current = null; }}>Jump to the latest</button></li>}
@@ -513,6 +525,12 @@ function ConversationView({ client, me, conv, state, setState, stream, onGone, c
         <div class="composer-mode" role="status">
           {replyTo ? `Replying to ${replyTo.sender.display_name || replyTo.sender.handle}: ${(replyTo.text ?? "").slice(0, 80)}` : "Editing your message"}
           <button class="link" onClick={() => { setReplyTo(null); setEditing(null); setText(""); }}>Cancel</button>
+        </div>
+      )}
+      {peer && ice.length > 0 && (
+        <div class="ice-breakers" role="group" aria-label="Suggested questions">
+          <span class="muted">Ask {title(conv, me.id)}:</span>
+          {ice.map((q) => <button key={q} type="button" onClick={() => void send({ text: q })}>{q}</button>)}
         </div>
       )}
       {!conv.request && (
@@ -535,8 +553,10 @@ function ConversationView({ client, me, conv, state, setState, stream, onGone, c
 }
 
 interface MessageActions {
-  /** quick sends a quick reply's payload as text */
-  quick(payload: string): void;
+  /** quick sends a quick reply: its title as text, with its payload */
+  quick(q: QuickReply): void;
+  /** postback taps a postback button of someone else's message */
+  postback(m: Message, b: Button): Promise<void>;
   reply(m: Message): void;
   edit(m: Message): void;
   unsend(m: Message): void;
@@ -549,15 +569,16 @@ const quickReactions = ["👍", "❤️", "😂"];
 const WINDOW = 150;
 const STEP = 50;
 
-function MessageItem({ m, mine, client, request, actions, last }: { m: Message; mine: boolean; client: Client; request: boolean; actions: MessageActions; last: boolean }) {
+function MessageItem({ m, mine, client, request, actions, chips }: { m: Message; mine: boolean; client: Client; request: boolean; actions: MessageActions; chips: boolean }) {
   if (m.kind === "system") return <li class="system">{String(m.system?.action ?? "").replace(/_/g, " ")}</li>;
+  const text = shownText(m);
   return (
     <li class={"message" + (mine ? " mine" : "")} data-seq={m.seq} data-id={m.id} tabIndex={0}>
-      <span class="sender">{m.sender.display_name || m.sender.handle}{m.agent_name ? ` · ${m.agent_name}` : ""}</span>
+      <span class="sender">{m.sender.display_name || m.sender.handle}{m.agent_name ? ` · ${m.agent_name}` : ""}{m.automated && <Automated />}</span>
       {m.reply_to && <blockquote class="reply">{m.reply_to.deleted ? "Unsent message" : m.reply_to.text ?? "A message"}</blockquote>}
       {m.deleted ? <em class="unsent">Message unsent</em> : (
         <div class="body">
-          {m.text && <p class="text">{splitLinks(m.text).map((part, i) => part.href && !request
+          {text && <p class="text">{splitLinks(text).map((part, i) => part.href && !request
             ? <a key={i} href={part.href} target="_blank" rel="noopener noreferrer nofollow">{part.text}</a>
             : <span key={i}>{part.text}</span>)}</p>}
           {m.attachments?.map((a, i) => <AttachmentView key={a.id ?? i} a={a} client={client} />)}
@@ -569,10 +590,12 @@ function MessageItem({ m, mine, client, request, actions, last }: { m: Message; 
               {m.card.site_name && <small>{m.card.site_name}</small>}
             </a>
           )}
+          {/* Buttons and links stay inert in a request, like its links. */}
+          <Parts m={m} follow={!request} tap={!mine && !request ? (b) => actions.postback(m, b) : undefined} />
           {/* Choices answer the latest message only (a rating request). */}
-          {!mine && last && !request && m.quick_replies && m.quick_replies.length > 0 && (
+          {chips && !request && m.quick_replies && (
             <span class="quick-replies" role="group" aria-label="Quick replies">
-              {m.quick_replies.map((q, i) => <button key={i} onClick={() => actions.quick(q.payload)}>{q.title}</button>)}
+              {m.quick_replies.map((q, i) => <button key={i} onClick={() => actions.quick(q)}>{q.title}</button>)}
             </span>
           )}
           {m.reactions && m.reactions.length > 0 && <span class="reactions">{m.reactions.map((r) => `${r.emoji} ${r.count}`).join("  ")}</span>}

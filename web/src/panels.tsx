@@ -1,8 +1,8 @@
-// Settings (profile, privacy, devices, API tokens, blocked users) and the
-// new-group form.
+// Settings (profile, privacy, devices, API tokens, bots, blocked users)
+// and the new-group form.
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError } from "./api";
-import type { Client, Me, SessionView, TokenView, UserSummary } from "./api";
+import type { BotView, Client, Me, SessionView, TokenView, UserSummary } from "./api";
 
 export function Settings({ client, me, onSaved, onClose }: { client: Client; me: Me; onSaved(m: Me): void; onClose(): void }) {
   const [name, setName] = useState(me.display_name);
@@ -56,6 +56,7 @@ export function Settings({ client, me, onSaved, onClose }: { client: Client; me:
         ))}
       </ul>
       <ApiTokens client={client} />
+      <Bots client={client} me={me} />
       <h3>Blocked</h3>
       <ul class="rows">
         {blocked.map((u) => (
@@ -103,45 +104,115 @@ export const scopeLabels: Record<string, string> = {
 };
 const expiries = [[0, "Never"], [30, "In 30 days"], [90, "In 90 days"], [365, "In a year"]] as const;
 
-/** ApiTokens lists, creates and revokes the user's API tokens. A new
- * token's secret lives in this component's state only, until "Done": it is
- * never stored (no localStorage) and never logged. */
-function ApiTokens({ client }: { client: Client }) {
-  const [list, setList] = useState<TokenView[]>([]);
-  const [scopes, setScopes] = useState<string[]>(Object.keys(scopeLabels));
-  const [name, setName] = useState("");
-  const [chosen, setChosen] = useState<string[]>(["read"]);
-  const [days, setDays] = useState(90);
-  const [made, setMade] = useState<{ name: string; secret: string } | null>(null);
+/** Made is a token just created or rotated: its secret lives in component
+ * state only, until "Done": never stored (no localStorage), never logged. */
+interface Made { name: string; secret: string }
+
+/** SecretShown shows a new token's secret once, with Copy. */
+function SecretShown({ made, label, onDone }: { made: Made; label: string; onDone(): void }) {
   const [copied, setCopied] = useState("");
-  const [note, setNote] = useState("");
-  const secretRef = useRef<HTMLInputElement>(null);
-  const reload = () => client.tokens().then((r) => { setList(r.items); if (r.scopes?.length) setScopes(r.scopes); })
-    .catch((err) => setNote(err instanceof ApiError ? err.message : "Cannot load the tokens"));
-  useEffect(() => { void reload(); }, []);
-  useEffect(() => { if (made) secretRef.current?.focus(); }, [made]);
-  const create = async (e: Event) => {
-    e.preventDefault();
-    setNote("");
-    if (chosen.length === 0) return setNote("Choose at least one permission.");
-    try {
-      const t = await client.createToken(name.trim(), scopes.filter((x) => chosen.includes(x)), days);
-      setMade({ name: t.name, secret: t.token ?? "" });
-      setCopied("");
-      setName("");
-      await reload();
-    } catch (err) {
-      setNote(err instanceof ApiError ? err.message : "The token was not created");
-    }
-  };
+  const ref = useRef<HTMLInputElement>(null);
+  useEffect(() => { setCopied(""); ref.current?.focus(); }, [made]);
   const copy = async () => {
-    if (!made) return;
     try {
       await navigator.clipboard.writeText(made.secret);
       setCopied("Copied.");
     } catch {
-      secretRef.current?.select(); // the browser refused: select it for Ctrl+C
+      ref.current?.select(); // the browser refused: select it for Ctrl+C
       setCopied("Press Ctrl+C (⌘C) to copy the selected token.");
+    }
+  };
+  return (
+    <div class="secret" role="region" aria-label={label}>
+      <p><strong>Copy your new token "{made.name}" now: you will not see it again.</strong> Keep it like a password.</p>
+      <div class="secret-row">
+        <label class="grow">Token<input ref={ref} name="token_secret" readOnly value={made.secret} autocomplete="off" spellcheck={false}
+          onFocus={(e) => e.currentTarget.select()} /></label>
+        <button type="button" onClick={() => void copy()}>Copy</button>
+        <button type="button" onClick={onDone}>Done</button>
+      </div>
+      <p role="status" class="muted">{copied}</p>
+    </div>
+  );
+}
+
+/** TokenRows lists tokens with Revoke (and Rotate, for a bot's). */
+function TokenRows({ list, cls, revoke, rotate }: { list: TokenView[]; cls: string; revoke(t: TokenView): void; rotate?(t: TokenView): void }) {
+  const when = (iso: string) => new Date(iso).toLocaleDateString();
+  return (
+    <ul class={"rows " + cls}>
+      {list.map((t) => (
+        <li key={t.id}>
+          <span>
+            <strong>{t.name}</strong> · {t.scopes.join(", ")}
+            <span class="muted"> · created {when(t.created_at)} · {Date.parse(t.last_used_at) - Date.parse(t.created_at) > 1000 ? `last used ${when(t.last_used_at)}` : "no use recorded yet"}
+              {" · "}{!t.expires_at ? "never expires" : Date.parse(t.expires_at) < Date.now() ? "expired" : `expires ${when(t.expires_at)}`}</span>
+          </span>
+          <span class="row-actions">
+            {rotate && <button aria-label={`Rotate ${t.name}`} onClick={() => rotate(t)}>Rotate</button>}
+            <button aria-label={`Revoke ${t.name}`} onClick={() => revoke(t)}>Revoke</button>
+          </span>
+        </li>
+      ))}
+      {list.length === 0 && <li>No tokens.</li>}
+    </ul>
+  );
+}
+
+/** TokenForm names a new token, its permissions and expiry. */
+function TokenForm({ scopes, initial, prefix, onCreate }: { scopes: string[]; initial: string[]; prefix: string; onCreate(name: string, scopes: string[], days: number): Promise<string> }) {
+  const [name, setName] = useState("");
+  const [chosen, setChosen] = useState<string[]>(initial);
+  const [days, setDays] = useState(90);
+  const [note, setNote] = useState("");
+  const create = async (e: Event) => {
+    e.preventDefault();
+    if (chosen.length === 0) return setNote("Choose at least one permission.");
+    const err = await onCreate(name.trim(), scopes.filter((x) => chosen.includes(x)), days);
+    setNote(err);
+    if (!err) setName("");
+  };
+  return (
+    <form class="token-form" onSubmit={create}>
+      <label>Token name<input name={prefix + "token_name"} value={name} maxLength={100} placeholder="e.g. backup script" onInput={(e) => setName(e.currentTarget.value)} required /></label>
+      <fieldset>
+        <legend>What it may do</legend>
+        {scopes.map((x) => (
+          <label key={x} class="check">
+            <input type="checkbox" name={prefix + "token_scope"} value={x} checked={chosen.includes(x)}
+              onChange={(e) => { const on = e.currentTarget.checked; setChosen((c) => on ? [...c, x] : c.filter((y) => y !== x)); }} />
+            {" "}{scopeLabels[x] ?? x}
+          </label>
+        ))}
+      </fieldset>
+      <label>Expires
+        <select name={prefix + "token_expiry"} value={String(days)} onChange={(e) => setDays(Number(e.currentTarget.value))}>
+          {expiries.map(([d, l]) => <option key={d} value={String(d)}>{l}</option>)}
+        </select>
+      </label>
+      <button type="submit">Create token</button>
+      {note && <p role="status">{note}</p>}
+    </form>
+  );
+}
+
+/** ApiTokens lists, creates and revokes the user's API tokens. */
+function ApiTokens({ client }: { client: Client }) {
+  const [list, setList] = useState<TokenView[]>([]);
+  const [scopes, setScopes] = useState<string[]>(Object.keys(scopeLabels));
+  const [made, setMade] = useState<Made | null>(null);
+  const [note, setNote] = useState("");
+  const reload = () => client.tokens().then((r) => { setList(r.items); if (r.scopes?.length) setScopes(r.scopes); })
+    .catch((err) => setNote(err instanceof ApiError ? err.message : "Cannot load the tokens"));
+  useEffect(() => { void reload(); }, []);
+  const create = async (name: string, sc: string[], days: number) => {
+    try {
+      const t = await client.createToken(name, sc, days);
+      setMade({ name: t.name, secret: t.token ?? "" });
+      await reload();
+      return "";
+    } catch (err) {
+      return err instanceof ApiError ? err.message : "The token was not created";
     }
   };
   const revoke = async (t: TokenView) => {
@@ -154,57 +225,142 @@ function ApiTokens({ client }: { client: Client }) {
       setNote(err instanceof ApiError ? err.message : "Not revoked");
     }
   };
-  const when = (iso: string) => new Date(iso).toLocaleDateString();
   return (
     <>
       <h3>API tokens</h3>
       <p class="muted">Tokens let scripts and bots use your account through the API, with only the permissions you give them.</p>
-      {made && (
-        <div class="secret" role="region" aria-label="New API token">
-          <p><strong>Copy your new token "{made.name}" now: you will not see it again.</strong> Keep it like a password.</p>
-          <div class="secret-row">
-            <label class="grow">Token<input ref={secretRef} name="token_secret" readOnly value={made.secret} autocomplete="off" spellcheck={false}
-              onFocus={(e) => e.currentTarget.select()} /></label>
-            <button type="button" onClick={() => void copy()}>Copy</button>
-            <button type="button" onClick={() => setMade(null)}>Done</button>
-          </div>
-          <p role="status" class="muted">{copied}</p>
-        </div>
-      )}
-      <ul class="rows tokens">
-        {list.map((t) => (
-          <li key={t.id}>
-            <span>
-              <strong>{t.name}</strong> · {t.scopes.join(", ")}
-              <span class="muted"> · created {when(t.created_at)} · {Date.parse(t.last_used_at) - Date.parse(t.created_at) > 1000 ? `last used ${when(t.last_used_at)}` : "no use recorded yet"}
-                {" · "}{!t.expires_at ? "never expires" : Date.parse(t.expires_at) < Date.now() ? "expired" : `expires ${when(t.expires_at)}`}</span>
-            </span>
-            <button aria-label={`Revoke ${t.name}`} onClick={() => void revoke(t)}>Revoke</button>
+      {made && <SecretShown made={made} label="New API token" onDone={() => setMade(null)} />}
+      <TokenRows list={list} cls="tokens" revoke={(t) => void revoke(t)} />
+      {note && <p role="status">{note}</p>}
+      <TokenForm scopes={scopes} initial={["read"]} prefix="" onCreate={create} />
+    </>
+  );
+}
+
+/** Bots lists the user's bots, creates, renames and retires them. A
+ * business's bots join its team inbox. */
+function Bots({ client, me }: { client: Client; me: Me }) {
+  const [list, setList] = useState<BotView[]>([]);
+  const [handle, setHandle] = useState("");
+  const [name, setName] = useState("");
+  const [open, setOpen] = useState("");
+  const [note, setNote] = useState("");
+  const business = me.kind === "business";
+  const reload = () => client.bots().then((r) => setList(r.items)).catch((err) => setNote(err instanceof ApiError ? err.message : "Cannot load the bots"));
+  useEffect(() => { void reload(); }, []);
+  const create = async (e: Event) => {
+    e.preventDefault();
+    try {
+      const b = await client.createBot(handle.trim().replace(/^@/, ""), name.trim());
+      setHandle("");
+      setName("");
+      setNote(`Bot @${b.user.handle} created${business ? " and added to your team inbox" : ""}. Make it a token below.`);
+      setOpen(b.user.handle);
+      await reload();
+    } catch (err) {
+      setNote(err instanceof ApiError ? err.message : "The bot was not created");
+    }
+  };
+  const retire = async (b: BotView) => {
+    if (!confirm(`Retire @${b.user.handle}? Its tokens stop working at once${business ? " and it leaves your team" : ""}; its messages stay.`)) return;
+    try {
+      await client.retireBot(b.user.handle);
+      setNote(`Bot @${b.user.handle} retired.`);
+      await reload();
+    } catch (err) {
+      setNote(err instanceof ApiError ? err.message : "Not retired");
+    }
+  };
+  return (
+    <>
+      <h3>Bots</h3>
+      <p class="muted">
+        A bot is an account of its own that acts only through tokens you make for it.{" "}
+        {business ? "Your bots join your team inbox and answer customers as you while they hold a conversation; give them a token that may read and work in business inboxes. " : ""}
+        Everything a bot sends is marked Automated.
+      </p>
+      <ul class="rows bots">
+        {list.map((b) => (
+          <li key={b.user.id} class="bot-row">
+            <div class="bot-head">
+              <span><strong>{b.user.display_name || b.user.handle}</strong> @{b.user.handle} · {b.tokens === 1 ? "1 token" : `${b.tokens} tokens`}</span>
+              <span class="row-actions">
+                <button aria-expanded={open === b.user.handle} aria-label={`Tokens of @${b.user.handle}`} onClick={() => setOpen(open === b.user.handle ? "" : b.user.handle)}>Tokens</button>
+                <button aria-label={`Retire @${b.user.handle}`} onClick={() => void retire(b)}>Retire</button>
+              </span>
+            </div>
+            {open === b.user.handle && <BotPanel client={client} bot={b} business={business} onChanged={() => void reload()} />}
           </li>
         ))}
-        {list.length === 0 && <li>No tokens.</li>}
+        {list.length === 0 && <li>No bots.</li>}
       </ul>
-      <form class="token-form" onSubmit={create}>
-        <label>Token name<input name="token_name" value={name} maxLength={100} placeholder="e.g. backup script" onInput={(e) => setName(e.currentTarget.value)} required /></label>
-        <fieldset>
-          <legend>What it may do</legend>
-          {scopes.map((x) => (
-            <label key={x} class="check">
-              <input type="checkbox" name="token_scope" value={x} checked={chosen.includes(x)}
-                onChange={(e) => { const on = e.currentTarget.checked; setChosen((c) => on ? [...c, x] : c.filter((y) => y !== x)); }} />
-              {" "}{scopeLabels[x] ?? x}
-            </label>
-          ))}
-        </fieldset>
-        <label>Expires
-          <select name="token_expiry" value={String(days)} onChange={(e) => setDays(Number(e.currentTarget.value))}>
-            {expiries.map(([d, l]) => <option key={d} value={String(d)}>{l}</option>)}
-          </select>
-        </label>
-        <button type="submit">Create token</button>
-        {note && <p role="status">{note}</p>}
+      <form class="inline-form bot-form" onSubmit={create}>
+        <label>Bot handle<input name="bot_handle" value={handle} placeholder="acmebot" onInput={(e) => setHandle(e.currentTarget.value)} required /></label>
+        <label>Bot name<input name="bot_name" value={name} maxLength={64} placeholder="Acme Assistant" onInput={(e) => setName(e.currentTarget.value)} /></label>
+        <button type="submit">Create bot</button>
       </form>
+      {note && <p role="status">{note}</p>}
     </>
+  );
+}
+
+/** BotPanel is one bot's name and tokens (made, rotated, revoked). */
+function BotPanel({ client, bot, business, onChanged }: { client: Client; bot: BotView; business: boolean; onChanged(): void }) {
+  const h = bot.user.handle;
+  const [list, setList] = useState<TokenView[]>([]);
+  const [scopes, setScopes] = useState<string[]>(Object.keys(scopeLabels));
+  const [made, setMade] = useState<Made | null>(null);
+  const [name, setName] = useState(bot.user.display_name);
+  const [note, setNote] = useState("");
+  const fail = (err: unknown, text: string) => setNote(err instanceof ApiError ? err.message : text);
+  const reload = () => client.botTokens(h).then((r) => { setList(r.items); if (r.scopes?.length) setScopes(r.scopes); onChanged(); })
+    .catch((err) => fail(err, "Cannot load the tokens"));
+  useEffect(() => { void client.botTokens(h).then((r) => { setList(r.items); if (r.scopes?.length) setScopes(r.scopes); }).catch((err) => fail(err, "Cannot load the tokens")); }, [h]);
+  const create = async (n: string, sc: string[], days: number) => {
+    try {
+      const t = await client.createBotToken(h, n, sc, days);
+      setMade({ name: t.name, secret: t.token ?? "" });
+      await reload();
+      return "";
+    } catch (err) {
+      return err instanceof ApiError ? err.message : "The token was not created";
+    }
+  };
+  const rotate = async (t: TokenView) => {
+    if (!confirm(`Rotate "${t.name}"? The current secret stops working at once.`)) return;
+    try {
+      const fresh = await client.rotateBotToken(h, t.id);
+      setMade({ name: fresh.name, secret: fresh.token ?? "" });
+      setNote(`Token "${t.name}" rotated.`);
+      await reload();
+    } catch (err) {
+      fail(err, "Not rotated");
+    }
+  };
+  const revoke = async (t: TokenView) => {
+    if (!confirm(`Revoke the token "${t.name}" of @${h}? Anything using it stops working at once.`)) return;
+    try {
+      await client.revokeBotToken(h, t.id);
+      setNote(`Token "${t.name}" revoked.`);
+      await reload();
+    } catch (err) {
+      fail(err, "Not revoked");
+    }
+  };
+  return (
+    <div class="bot-panel" role="region" aria-label={`Bot @${h}`}>
+      <form class="inline-form" onSubmit={async (e) => {
+        e.preventDefault();
+        try { await client.updateBot(h, { display_name: name.trim() }); setNote("Name saved."); onChanged(); } catch (err) { fail(err, "Not saved"); }
+      }}>
+        <label>Name of @{h}<input name="bot_display_name" value={name} maxLength={64} onInput={(e) => setName(e.currentTarget.value)} required /></label>
+        <button type="submit">Rename</button>
+      </form>
+      {made && <SecretShown made={made} label={`New token for @${h}`} onDone={() => setMade(null)} />}
+      <TokenRows list={list} cls="bot-tokens" revoke={(t) => void revoke(t)} rotate={(t) => void rotate(t)} />
+      {note && <p role="status">{note}</p>}
+      <TokenForm scopes={scopes} prefix="bot_" initial={business ? ["read", "messages:write", "business:write"] : ["read", "messages:write"]} onCreate={create} />
+    </div>
   );
 }
 
