@@ -132,6 +132,9 @@ type ConversationTx interface {
 	DirectPeers(userID string) ([]string, error)
 	// Members lists every membership of a conversation, oldest first.
 	Members(conversationID string) ([]*Member, error)
+	// CountConversationsCreatedBy counts the conversations a user created
+	// at or after since, stopping at max.
+	CountConversationsCreatedBy(userID string, since time.Time, max int) (int, error)
 	// Conversations lists a page of a user's conversations in one folder,
 	// pinned first, then newest activity first. It omits conversations
 	// whose member status is declined, and conversations with no message

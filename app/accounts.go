@@ -15,6 +15,8 @@ type Registration struct {
 	DisplayName string
 	Kind        parley.UserKind
 	Device      string
+	// Address is the client's IP address, for the sign-up limit.
+	Address string
 }
 
 // Auth is a signed-in user with a fresh token.
@@ -38,6 +40,9 @@ type Actor struct {
 
 // Register creates an account and signs it in.
 func (a *App) Register(ctx context.Context, r Registration) (*Auth, error) {
+	if err := a.registrationAllowed(r.Address); err != nil {
+		return nil, err
+	}
 	handle, err := normalizeHandle(r.Handle)
 	if err != nil {
 		return nil, err

@@ -39,6 +39,20 @@ type Config struct {
 	// Admins are the handles of the server's administrators (sticker
 	// packs for now).
 	Admins []string
+	// SendPerConversation and SendBurst limit what one account sends into
+	// one conversation, across its devices and tokens (defaults 5 a
+	// second, bursts of 30).
+	SendPerConversation float64
+	SendBurst           int
+	// NewConversationsPerDay caps the conversations an account starts in
+	// 24 hours (default 200); accounts younger than NewAccountAge (7 days)
+	// get NewConversationsPerDayNew (20).
+	NewConversationsPerDay    int
+	NewConversationsPerDayNew int
+	NewAccountAge             time.Duration
+	// RegistrationsPerHour caps sign-ups per client address (default 20;
+	// loopback is exempt — behind a proxy set the server's TrustProxy).
+	RegistrationsPerHour int
 	// BotPerConversation and BotPerSecond limit what a bot sends: per
 	// conversation (default 1 a second, bursts of 3) and in all (default
 	// 30 a second).
@@ -67,6 +81,24 @@ func (c *Config) setDefaults() {
 	}
 	if c.LoginPerAddress <= 0 {
 		c.LoginPerAddress = 30
+	}
+	if c.SendPerConversation <= 0 {
+		c.SendPerConversation = 5
+	}
+	if c.SendBurst <= 0 {
+		c.SendBurst = 30
+	}
+	if c.NewConversationsPerDay <= 0 {
+		c.NewConversationsPerDay = 200
+	}
+	if c.NewConversationsPerDayNew <= 0 {
+		c.NewConversationsPerDayNew = 20
+	}
+	if c.NewAccountAge <= 0 {
+		c.NewAccountAge = 7 * 24 * time.Hour
+	}
+	if c.RegistrationsPerHour <= 0 {
+		c.RegistrationsPerHour = 20
 	}
 	if c.BotPerConversation <= 0 {
 		c.BotPerConversation = 1
@@ -102,6 +134,8 @@ type App struct {
 	webhooks webhookState
 
 	botPerConv, botPerBot *Limiter
+	sendPerConv           *Limiter
+	registrations         *Limiter
 
 	loginByHandle  *Limiter
 	loginByAddress *Limiter
@@ -148,6 +182,8 @@ func New(store parley.Store, cfg Config, opts ...Option) *App {
 	a.media = newMediaState(cfg.Media.DecodeBudget)
 	a.loginByHandle = a.limiter("login_handle", float64(cfg.LoginPerHandle)/60, cfg.LoginPerHandle)
 	a.loginByAddress = a.limiter("login_address", float64(cfg.LoginPerAddress)/60, cfg.LoginPerAddress)
+	a.sendPerConv = a.limiter("send_conversation", a.cfg.SendPerConversation, a.cfg.SendBurst)
+	a.registrations = a.limiter("registration_address", float64(a.cfg.RegistrationsPerHour)/3600, a.cfg.RegistrationsPerHour)
 	a.botPerConv = a.limiter("bot_conversation", a.cfg.BotPerConversation, max(1, int(a.cfg.BotPerConversation*3)))
 	a.botPerBot = a.limiter("bot", a.cfg.BotPerSecond, max(1, int(a.cfg.BotPerSecond)))
 	a.dummyHash = hashPassword("parley-dummy-password", a.cfg.Password)

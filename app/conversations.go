@@ -131,6 +131,9 @@ func (a *App) CreateDirect(ctx context.Context, actor *Actor, handle string) (vi
 		if route == RouteRefused {
 			return refusal(ct)
 		}
+		if err := a.newConversationLimit(w, actor.User); err != nil {
+			return err
+		}
 		c = &parley.Conversation{ID: newID(), Kind: parley.ConversationDirect, CreatedBy: actor.User.ID, CreatedAt: w.now,
 			DirectKey: directKey(actor.User.ID, other.ID), LastActivityAt: w.now, MemberCount: 2}
 		if err := w.CreateConversation(c); err != nil {

@@ -55,6 +55,9 @@ func (a *App) CreateGroup(ctx context.Context, actor *Actor, in GroupInput) (*Co
 	var view *ConversationView
 	var results []AddResult
 	err = a.update(ctx, func(w *writer) error {
+		if err := a.newConversationLimit(w, actor.User); err != nil {
+			return err
+		}
 		c := &parley.Conversation{ID: newID(), Kind: parley.ConversationGroup, Title: title, CreatedBy: actor.User.ID,
 			CreatedAt: w.now, InvitePolicy: in.InvitePolicy, LastActivityAt: w.now, MemberCount: 1}
 		if err := w.CreateConversation(c); err != nil {

@@ -106,6 +106,22 @@ func (a *App) Send(ctx context.Context, actor *Actor, convID string, in SendInpu
 	if err := a.botLimit(actor, convID); err != nil {
 		return nil, false, err
 	}
+	// The per-conversation limit counts created messages only: a retry of
+	// a send that went through is answered, never refused.
+	limitKey := actor.User.ID + "/" + convID
+	if ok, wait := a.sendPerConv.Peek(limitKey); !ok {
+		if in.ClientID != "" {
+			if v, err := a.sentMessage(ctx, actor, convID, in.ClientID); err == nil {
+				return v, false, nil
+			}
+		}
+		return nil, false, &parley.Error{Code: parley.ERateLimited, Message: "you are sending too fast in this conversation", RetryAfter: wait}
+	}
+	defer func() {
+		if created && err == nil {
+			a.sendPerConv.Take(limitKey)
+		}
+	}()
 	err = a.update(ctx, func(w *writer) error {
 		view, created = nil, false // the store may run this more than once
 		c, me, err := membership(w, convID, actor.User.ID)

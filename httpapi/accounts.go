@@ -18,7 +18,7 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	auth, err := s.app.Register(r.Context(), app.Registration{Handle: in.Handle, Password: in.Password, DisplayName: in.DisplayName, Kind: parley.UserKind(in.Kind), Device: in.Device})
+	auth, err := s.app.Register(r.Context(), app.Registration{Handle: in.Handle, Password: in.Password, DisplayName: in.DisplayName, Kind: parley.UserKind(in.Kind), Device: in.Device, Address: s.clientAddress(r)})
 	if err != nil {
 		return err
 	}

@@ -62,7 +62,9 @@ func (n *node) start() {
 	n.t.Helper()
 	n.logs = &bytes.Buffer{}
 	n.cmd = exec.Command(binary, "serve")
-	n.cmd.Env = append(os.Environ(), "PARLEY_LISTEN="+n.addr, "PARLEY_DATA_DIR="+n.dir, "PARLEY_LOG_LEVEL=warn")
+	n.cmd.Env = append(os.Environ(), "PARLEY_LISTEN="+n.addr, "PARLEY_DATA_DIR="+n.dir, "PARLEY_LOG_LEVEL=warn",
+		// The drivers send faster per conversation than a person may.
+		"PARLEY_LIMITS_SEND_PER_CONVERSATION=1000000", "PARLEY_LIMITS_SEND_BURST=1000000")
 	n.cmd.Stdout, n.cmd.Stderr = n.logs, n.logs
 	if err := n.cmd.Start(); err != nil {
 		n.t.Fatal(err)

@@ -45,6 +45,9 @@ func openServer(tb testing.TB, log *slog.Logger, mutate ...func(*Config)) *Serve
 	cfg.Listen = "127.0.0.1:0"
 	cfg.DataDir = filepath.Join(tb.TempDir(), "data")
 	cfg.App.Password = cheapPasswords
+	// Tests send far faster per conversation than a person may; the
+	// limits have their own tests in app.
+	cfg.App.SendPerConversation, cfg.App.SendBurst = 1e6, 1e6
 	for _, m := range mutate {
 		m(&cfg)
 	}

@@ -22,6 +22,8 @@ func startLoadServer(t *testing.T) *server.Server {
 	cfg.Listen = "127.0.0.1:0"
 	cfg.DataDir = t.TempDir()
 	cfg.App.Password = app.PasswordParams{Time: 1, MemoryK: 1024, Threads: 1}
+	// A load test sends far faster per conversation than a person may.
+	cfg.App.SendPerConversation, cfg.App.SendBurst = 1e6, 1e6
 	s, err := server.Open(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)

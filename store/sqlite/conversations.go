@@ -352,3 +352,14 @@ func (t *tx) Conversations(f parley.ConversationFilter) ([]parley.MemberConversa
 	}
 	return out, nil
 }
+
+// CountConversationsCreatedBy implements parley.ConversationTx.
+func (t *tx) CountConversationsCreatedBy(userID string, since time.Time, max int) (int, error) {
+	var n int
+	err := t.queryRow(`SELECT COUNT(*) FROM (SELECT 1 FROM conversations WHERE created_by = ? AND created_at >= ? LIMIT ?)`,
+		userID, toNanos(since), max).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count conversations: %w", err)
+	}
+	return n, nil
+}

@@ -496,3 +496,24 @@ func testReadYourWrites(t *testing.T, s parley.Store) {
 		return nil
 	})
 }
+
+func testCountConversationsCreatedBy(t *testing.T, s parley.Store) {
+	update(t, s, func(tx parley.Tx) error {
+		for i := range 5 {
+			c := newConversation(fmt.Sprint("c", i), "a")
+			c.CreatedAt = at(i * 10)
+			if err := tx.CreateConversation(c); err != nil {
+				return err
+			}
+		}
+		return tx.CreateConversation(newConversation("b1", "b"))
+	})
+	for _, tc := range []struct {
+		since, max, want int
+	}{{0, 100, 5}, {10, 100, 4}, {41, 100, 0}, {0, 3, 3}} {
+		got := view(t, s, func(tx parley.Tx) (int, error) { return tx.CountConversationsCreatedBy("a", at(tc.since), tc.max) })
+		if got != tc.want {
+			t.Errorf("CountConversationsCreatedBy(a, %d, max %d) = %d, want %d", tc.since, tc.max, got, tc.want)
+		}
+	}
+}

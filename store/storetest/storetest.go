@@ -43,6 +43,7 @@ func Run(t *testing.T, open func(t *testing.T) parley.Store) {
 		{"Graph/Block", testBlock},
 		{"Graph/Report", testReport},
 		{"Conversation/CreateAndLookup", testConversationCreateLookup},
+		{"Conversation/CountCreatedBy", testCountConversationsCreatedBy},
 		{"Conversation/DirectKeyConflict", testDirectKeyConflict},
 		{"Conversation/Update", testConversationUpdate},
 		{"Conversation/AllocSeq", testAllocSeq},
