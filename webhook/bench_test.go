@@ -6,10 +6,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -126,10 +124,6 @@ func benchDelivery(b *testing.B, convs int) {
 	runCtx, stop := context.WithCancel(ctx)
 	var ran sync.WaitGroup
 	b.ResetTimer()
-	if f, _ := os.Create("/tmp/deliv.prof"); f != nil {
-		pprof.StartCPUProfile(f)
-		defer pprof.StopCPUProfile()
-	}
 	start := time.Now()
 	ran.Go(func() { w.Run(runCtx) })
 	select {

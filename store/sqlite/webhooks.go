@@ -175,9 +175,11 @@ func (t *tx) EnqueueDeliveries(ds []*parley.WebhookDelivery) error {
 }
 
 // claimDeliveries leases the earliest due heads of enabled webhooks. The
-// subquery walks the partial index of pending rows by due time.
+// subquery walks the partial index of pending rows by due time (named:
+// without statistics the planner would rather read every pending row by
+// status and sort them).
 const claimDeliveries = `UPDATE webhook_deliveries SET next_at = ?1 WHERE seq IN (
-	SELECT d.seq FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+	SELECT d.seq FROM webhook_deliveries d INDEXED BY webhook_deliveries_due JOIN webhooks w ON w.id = d.webhook_id
 	WHERE d.status = 'pending' AND d.next_at <= ?2 AND w.enabled = 1
 	ORDER BY d.next_at LIMIT ?3)
 	RETURNING ` + deliveryCols
@@ -206,8 +208,11 @@ func (t *tx) SaveDelivery(d *parley.WebhookDelivery) error {
 
 // QueuedDeliveries implements parley.WebhookTx.
 func (t *tx) QueuedDeliveries(webhookID, conversationID string, limit int) ([]*parley.WebhookDelivery, error) {
+	// The IN term names the partial index of unfinished rows, which the
+	// planner uses only when the query repeats its condition.
 	out, err := t.scanDeliveries(`SELECT `+deliveryCols+` FROM webhook_deliveries
-		WHERE webhook_id = ? AND conversation_id = ? AND status = 'queued' ORDER BY seq LIMIT ?`, webhookID, conversationID, limit)
+		WHERE webhook_id = ? AND conversation_id = ? AND status IN ('queued', 'pending') AND status = 'queued'
+		ORDER BY seq LIMIT ?`, webhookID, conversationID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("queued deliveries: %w", err)
 	}
