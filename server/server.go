@@ -107,7 +107,10 @@ type Server struct {
 	hooks    *webhook.Worker
 	stopGC   chan struct{}
 	stopOnce sync.Once
-	bg       sync.WaitGroup // the background loops, which use the store
+	// shutdownOnce makes Shutdown run once; later calls wait for it.
+	shutdownOnce sync.Once
+	shutdownErr  error
+	bg           sync.WaitGroup // the background loops, which use the store
 }
 
 // MediaGCInterval is how often unused media is collected.
@@ -400,7 +403,16 @@ func (s *Server) Serve() error {
 // another node or after the restart), stops accepting requests, waits for
 // those in flight (until ctx ends), then closes the store so that every
 // acknowledged write is on disk.
+//
+// Shutdown may be called more than once, and concurrently: every call
+// returns only after the first has finished (the store closed), with its
+// result.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.shutdownOnce.Do(func() { s.shutdownErr = s.shutdown(ctx) })
+	return s.shutdownErr
+}
+
+func (s *Server) shutdown(ctx context.Context) error {
 	s.stopOnce.Do(func() { close(s.stopGC) })
 	s.bg.Wait() // the background loops use the store, closed below
 	herr := s.Hub.Close()

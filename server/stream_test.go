@@ -311,7 +311,7 @@ func TestStreamShutdown(t *testing.T) {
 	ts := startServer(t)
 	_, bob, _ := friends(ts, "alice", "bob")
 	d := ts.dial(t, bob.Token, 0)
-	go ts.Shutdown(t.Context())
+	go ts.Shutdown(context.Background()) // the harness waits for it at cleanup
 	if code := d.waitClosed(); code != websocket.StatusGoingAway {
 		t.Errorf("close code %d, want 1001", code)
 	}
