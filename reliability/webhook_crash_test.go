@@ -141,7 +141,10 @@ func TestKillNineDuringWebhooks(t *testing.T) {
 		})
 	}
 	for range 2 {
-		time.Sleep(time.Duration(700+rng.IntN(800)) * time.Millisecond)
+		mu.Lock() // the receiver draws from rng too
+		wait := time.Duration(700+rng.IntN(800)) * time.Millisecond
+		mu.Unlock()
+		time.Sleep(wait)
 		n.kill()
 		n.start()
 	}
