@@ -38,11 +38,10 @@ type Actor struct {
 	Scopes []string
 }
 
-// Register creates an account and signs it in.
-func (a *App) Register(ctx context.Context, r Registration) (*Auth, error) {
-	if err := a.registrationAllowed(r.Address); err != nil {
-		return nil, err
-	}
+// newAccount checks a registration and returns the user to store, its
+// password already hashed — outside any transaction: argon2 takes tens of
+// milliseconds and must not hold up the committer.
+func (a *App) newAccount(r Registration) (*parley.User, error) {
 	handle, err := normalizeHandle(r.Handle)
 	if err != nil {
 		return nil, err
@@ -66,18 +65,25 @@ func (a *App) Register(ctx context.Context, r Registration) (*Auth, error) {
 	if name == "" {
 		name = handle
 	}
+	now := a.clock()
+	return &parley.User{ID: newID(), Handle: handle, DisplayName: name, Kind: r.Kind, DMPolicy: parley.PolicyOpen,
+		PasswordHash: hashPassword(r.Password, a.cfg.Password), ShowPresence: true, CreatedAt: now, UpdatedAt: now}, nil
+}
+
+// Register creates an account and signs it in.
+func (a *App) Register(ctx context.Context, r Registration) (*Auth, error) {
+	if err := a.registrationAllowed(r.Address); err != nil {
+		return nil, err
+	}
 	device, err := cleanText("device", r.Device, 100, false)
 	if err != nil {
 		return nil, err
 	}
-	// Hash outside the transaction: argon2 takes tens of milliseconds and
-	// must not hold up the committer.
-	hash := hashPassword(r.Password, a.cfg.Password)
-	now := a.clock()
-	u := &parley.User{
-		ID: newID(), Handle: handle, DisplayName: name, Kind: r.Kind,
-		DMPolicy: parley.PolicyOpen, PasswordHash: hash, ShowPresence: true, CreatedAt: now, UpdatedAt: now,
+	u, err := a.newAccount(r)
+	if err != nil {
+		return nil, err
 	}
+	now := u.CreatedAt
 	token, tokenHash := newToken()
 	s := &parley.Session{ID: newID(), UserID: u.ID, TokenHash: tokenHash, Device: device, CreatedAt: now, LastUsedAt: now}
 	err = a.update(ctx, func(w *writer) error {

@@ -46,33 +46,10 @@ func GeneratePassword() string {
 // CreateAccount creates an account with the rules of Register, without
 // signing it in.
 func (a *App) CreateAccount(ctx context.Context, r Registration) (*Account, error) {
-	handle, err := normalizeHandle(r.Handle)
+	u, err := a.newAccount(r)
 	if err != nil {
 		return nil, err
 	}
-	if reservedHandles[handle] {
-		return nil, parley.Errorf(parley.EHandleTaken, "handle is reserved")
-	}
-	if err := checkPasswordRules(r.Password); err != nil {
-		return nil, err
-	}
-	if r.Kind == "" {
-		r.Kind = parley.KindPerson
-	}
-	if !r.Kind.Valid() {
-		return nil, parley.Invalid("kind", "kind is person, business or bot")
-	}
-	name, err := cleanText("display_name", r.DisplayName, 64, false)
-	if err != nil {
-		return nil, err
-	}
-	if name == "" {
-		name = handle
-	}
-	hash := hashPassword(r.Password, a.cfg.Password)
-	now := a.clock()
-	u := &parley.User{ID: newID(), Handle: handle, DisplayName: name, Kind: r.Kind, DMPolicy: parley.PolicyOpen,
-		PasswordHash: hash, ShowPresence: true, CreatedAt: now, UpdatedAt: now}
 	if err := a.update(ctx, func(w *writer) error { return w.CreateUser(u) }); err != nil {
 		return nil, err
 	}
