@@ -28,6 +28,7 @@ const (
 	EUnresolvedVar     = "unresolved_variable" // a saved reply's variable has no value for this contact
 	EInsufficientScope = "insufficient_scope"  // the API token's scopes do not cover the request
 	EHumanControl      = "human_control"       // people hold the conversation; its bot may not send
+	ESensitiveData     = "sensitive_data"      // the text holds a card number, IBAN, secret or password; confirm to send it
 	EAccountSuspended  = "account_suspended"   // an administrator suspended the account
 )
 

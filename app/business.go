@@ -60,6 +60,9 @@ type BusinessSettings struct {
 	IceBreakers []string `json:"ice_breakers,omitempty"`
 	// Rules are the automation rules, in order.
 	Rules []Rule `json:"rules,omitempty"`
+	// ShowSensitive shows the team customers' card numbers, IBANs,
+	// secrets and passwords unmasked (default: masked).
+	ShowSensitive bool `json:"show_sensitive,omitempty"`
 }
 
 // SavedView is a named inbox filter, as InboxQuery takes it.

@@ -527,6 +527,7 @@ func itemViews(tx parley.Tx, items []*parley.InboxItem, now time.Time) ([]*Inbox
 	if err != nil {
 		return nil, err
 	}
+	var show *bool // the business's ShowSensitive, loaded at the first customer message
 	for _, it := range items {
 		v := &InboxItemView{ConversationID: it.ConversationID, Status: string(it.Status), SnoozedUntil: it.SnoozedUntil,
 			Priority: it.Priority, TeamID: it.TeamID, Labels: it.Labels, Attributes: it.Attributes, WaitingSince: it.WaitingSince,
@@ -549,8 +550,21 @@ func itemViews(tx parley.Tx, items []*parley.InboxItem, now time.Time) ([]*Inbox
 			v.Contact = &ContactSummary{ID: ct.ID, Name: ct.Name, User: summarize(users[ct.UserID])}
 		}
 		if m := lasts[it.ConversationID]; m != nil {
+			text := m.Text
+			if m.SenderID != it.BusinessID {
+				if show == nil {
+					st, err := loadSettings(tx, it.BusinessID)
+					if err != nil {
+						return nil, err
+					}
+					show = &st.ShowSensitive
+				}
+				if !*show {
+					text = MaskSensitive(text) // as in the conversation itself
+				}
+			}
 			v.LastMessage = &MessageView{ID: m.ID, ConversationID: m.ConversationID, Seq: m.Seq, Sender: summarize(users[m.SenderID]),
-				Kind: string(m.Kind), Text: truncate(m.Text, 140), CreatedAt: m.CreatedAt, Deleted: m.DeletedAt != nil}
+				Kind: string(m.Kind), Text: truncate(text, 140), CreatedAt: m.CreatedAt, Deleted: m.DeletedAt != nil}
 			if v.LastMessage.Sender == nil {
 				v.LastMessage.Sender = &UserSummary{ID: m.SenderID}
 			}

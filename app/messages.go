@@ -31,6 +31,9 @@ type SendInput struct {
 	Cards        []Card
 	// QuickReply is the payload of the quick reply this message answers.
 	QuickReply string
+	// ConfirmSensitive sends text the sensitive-data guard flagged (a card
+	// number, an IBAN, a secret, a password) after the sender was warned.
+	ConfirmSensitive bool
 }
 
 // maxReactionsPerUser caps the distinct emoji one user puts on one message.
@@ -81,6 +84,19 @@ func (a *App) Send(ctx context.Context, actor *Actor, convID string, in SendInpu
 		return nil, false, parley.Invalid("attachments", "a %s message needs attachments", in.Kind)
 	case len(in.Attachments) > MaxAttachments:
 		return nil, false, parley.Invalid("attachments", "a message has at most %d attachments", MaxAttachments)
+	}
+	if !in.ConfirmSensitive {
+		if fs := FindSensitive(text); len(fs) > 0 {
+			// A retry of a send that was confirmed went through already.
+			if in.ClientID != "" {
+				if v, err := a.sentMessage(ctx, actor, convID, in.ClientID); err == nil {
+					return v, false, nil
+				}
+			}
+			kinds := strings.ReplaceAll(strings.Join(sensitiveKinds(fs), ", "), "_", " ")
+			return nil, false, &parley.Error{Code: parley.ESensitiveData, Field: "text",
+				Message: "this message contains what looks like a " + kinds + "; send it again with confirm_sensitive if you mean to share it"}
+		}
 	}
 	var data *messageData
 	if len(in.QuickReplies)+len(in.Buttons)+len(in.Cards) > 0 {

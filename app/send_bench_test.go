@@ -24,7 +24,8 @@ func newApp(tb testing.TB) *app.App {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { db.Close() })
-	return app.New(db, app.Config{Password: cheap})
+	// Benchmarks send far faster per conversation than a person may.
+	return app.New(db, app.Config{Password: cheap, SendPerConversation: 1e9, SendBurst: 1e9})
 }
 
 // pair registers two users who follow each other and opens their direct

@@ -161,6 +161,9 @@ type MessageView struct {
 	Automated bool `json:"automated,omitempty"`
 	// QuickReply is the payload of the quick reply this message answers.
 	QuickReply string `json:"quick_reply,omitempty"`
+	// Masked is true when the business's team sees card numbers, IBANs,
+	// secrets or passwords of the customer's text masked.
+	Masked bool `json:"masked,omitempty"`
 }
 
 // applyData fills the structured parts of a view from Message.Data.
@@ -241,6 +244,7 @@ func messageViews(tx parley.Tx, c *parley.Conversation, viewer *parley.Member, m
 	}
 	out := make([]*MessageView, 0, len(msgs))
 	var showNames *bool // the business's setting, loaded at its first agent-written message
+	var maskCache *bool // whether the viewer is a business that masks its customers' data
 	for _, m := range msgs {
 		v := &MessageView{
 			ID: m.ID, ConversationID: m.ConversationID, Seq: m.Seq, Kind: string(m.Kind),
@@ -257,6 +261,10 @@ func messageViews(tx parley.Tx, c *parley.Conversation, viewer *parley.Member, m
 		}
 		if m.SenderID == viewerID {
 			v.ClientID = m.ClientID
+		}
+		if maskForTeam(tx, c, viewer, m, &maskCache) {
+			v.Text = MaskSensitive(v.Text)
+			v.Masked = v.Text != m.Text
 		}
 		if m.AgentID != "" && m.DeletedAt == nil {
 			if m.SenderID == viewerID {

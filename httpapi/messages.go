@@ -98,9 +98,12 @@ type structuredInput struct {
 	Buttons      []app.Button     `json:"buttons"`
 	Cards        []app.Card       `json:"cards"`
 	QuickReply   string           `json:"quick_reply"`
+	// ConfirmSensitive sends text the sensitive-data guard warned about.
+	ConfirmSensitive bool `json:"confirm_sensitive"`
 }
 
 func (si structuredInput) apply(in app.SendInput) app.SendInput {
 	in.QuickReplies, in.Buttons, in.Cards, in.QuickReply = si.QuickReplies, si.Buttons, si.Cards, si.QuickReply
+	in.ConfirmSensitive = si.ConfirmSensitive
 	return in
 }

@@ -1,0 +1,216 @@
+package app
+
+import (
+	"math/big"
+	"regexp"
+	"strings"
+
+	"github.com/parleyhq/parley"
+)
+
+// The sensitive-data guard finds card numbers (Luhn), IBANs (mod 97),
+// secrets and API keys, and passwords in message text. A sender is warned
+// before such a message goes out (the send is refused with
+// sensitive_data until it is confirmed), and a business's team sees the
+// values masked.
+
+// Sensitive kinds.
+const (
+	SensitiveCard     = "card_number"
+	SensitiveIBAN     = "iban"
+	SensitiveSecret   = "secret"
+	SensitivePassword = "password"
+)
+
+// Finding is one sensitive value in a text: its kind and byte range.
+type Finding struct {
+	Kind       string
+	Start, End int
+}
+
+var (
+	// cardRE finds 13 to 19 digits, optionally grouped by spaces or dashes.
+	cardRE = regexp.MustCompile(`\b\d(?:[ -]?\d){12,18}\b`)
+	// ibanRE finds a country code, two check digits and up to 30
+	// alphanumerics, optionally grouped by spaces.
+	ibanRE = regexp.MustCompile(`\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]){11,30}\b`)
+	// secretRE finds well-known key formats and private keys.
+	secretRE = regexp.MustCompile(`\b(?:sk_live_[0-9A-Za-z]{16,}|sk-[A-Za-z0-9_-]{32,}|AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{36,}|xox[abpr]-[0-9A-Za-z-]{10,}|AIza[0-9A-Za-z_-]{35}|prl_[A-Za-z0-9_-]{40,}|whsec_[A-Za-z0-9+/=]{20,})\b|-----BEGIN [A-Z ]*PRIVATE KEY-----`)
+	// passwordRE finds "password: xyz"-like statements.
+	passwordRE = regexp.MustCompile(`(?i)\b(?:password|passwd|pwd|passcode|pin)\s*(?:is|:|=)\s*(\S{4,})`)
+)
+
+// luhn reports whether digits passes the Luhn check.
+func luhn(digits string) bool {
+	sum, double := 0, false
+	for i := len(digits) - 1; i >= 0; i-- {
+		d := int(digits[i] - '0')
+		if double {
+			d *= 2
+			if d > 9 {
+				d -= 9
+			}
+		}
+		sum += d
+		double = !double
+	}
+	return sum%10 == 0
+}
+
+func onlyDigits(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, s)
+}
+
+// ibanValid checks an IBAN's length and mod-97 checksum.
+func ibanValid(s string) bool {
+	s = strings.ReplaceAll(s, " ", "")
+	if len(s) < 15 || len(s) > 34 {
+		return false
+	}
+	rearranged := s[4:] + s[:4]
+	var b strings.Builder
+	for _, r := range rearranged {
+		switch {
+		case r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case r >= 'A' && r <= 'Z':
+			b.WriteString(big.NewInt(int64(r - 'A' + 10)).String())
+		default:
+			return false
+		}
+	}
+	n, ok := new(big.Int).SetString(b.String(), 10)
+	return ok && new(big.Int).Mod(n, big.NewInt(97)).Int64() == 1
+}
+
+// FindSensitive lists the sensitive values in text, in order, without
+// overlaps.
+func FindSensitive(text string) []Finding {
+	if len(text) < 4 {
+		return nil
+	}
+	var out []Finding
+	add := func(kind string, start, end int) {
+		for _, f := range out {
+			if start < f.End && end > f.Start {
+				return
+			}
+		}
+		out = append(out, Finding{Kind: kind, Start: start, End: end})
+	}
+	// Cheap checks first: most messages hold none of the markers, and the
+	// guard runs on every send.
+	if containsAny(text, secretMarkers) {
+		for _, m := range secretRE.FindAllStringIndex(text, -1) {
+			add(SensitiveSecret, m[0], m[1])
+		}
+	}
+	if countDigits(text) >= 10 {
+		for _, m := range cardRE.FindAllStringIndex(text, -1) {
+			d := onlyDigits(text[m[0]:m[1]])
+			if len(d) >= 13 && len(d) <= 19 && luhn(d) && strings.Trim(d, "0") != "" {
+				add(SensitiveCard, m[0], m[1])
+			}
+		}
+		for _, m := range ibanRE.FindAllStringIndex(text, -1) {
+			if ibanValid(text[m[0]:m[1]]) {
+				add(SensitiveIBAN, m[0], m[1])
+			}
+		}
+	}
+	if lower := strings.ToLower(text); strings.Contains(lower, "pass") || strings.Contains(lower, "pwd") || strings.Contains(lower, "pin") {
+		for _, m := range passwordRE.FindAllStringSubmatchIndex(text, -1) {
+			add(SensitivePassword, m[2], m[3])
+		}
+	}
+	// Keep them in text order.
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && out[j].Start < out[j-1].Start; j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out
+}
+
+// sensitiveKinds lists the distinct kinds found, in order.
+func sensitiveKinds(fs []Finding) []string {
+	var kinds []string
+	for _, f := range fs {
+		if !strings.Contains(strings.Join(kinds, ","), f.Kind) {
+			kinds = append(kinds, f.Kind)
+		}
+	}
+	return kinds
+}
+
+// MaskSensitive replaces each sensitive value by bullets, keeping the last
+// four characters of card numbers and IBANs so that a customer's "the card
+// ending 4242" still makes sense.
+func MaskSensitive(text string) string {
+	fs := FindSensitive(text)
+	if len(fs) == 0 {
+		return text
+	}
+	var b strings.Builder
+	last := 0
+	for _, f := range fs {
+		b.WriteString(text[last:f.Start])
+		v := text[f.Start:f.End]
+		keep := ""
+		if f.Kind == SensitiveCard || f.Kind == SensitiveIBAN {
+			compact := strings.NewReplacer(" ", "", "-", "").Replace(v)
+			keep = compact[len(compact)-4:]
+		}
+		b.WriteString("••••" + keep)
+		last = f.End
+	}
+	b.WriteString(text[last:])
+	return b.String()
+}
+
+// maskForTeam reports whether a message's text is masked for the viewer:
+// a customer's message seen by a business (its account, its agents and
+// bots, who all view as the business) that has not turned masking off.
+// cache holds the answer for the viewer across a page.
+func maskForTeam(tx parley.Tx, c *parley.Conversation, viewer *parley.Member, m *parley.Message, cache **bool) bool {
+	if m.SenderID == viewer.UserID || m.DeletedAt != nil || m.Text == "" || c.Kind != parley.ConversationDirect {
+		return false
+	}
+	if *cache == nil {
+		on := false
+		if it, err := tx.InboxItem(c.ID); err == nil && it.BusinessID == viewer.UserID {
+			if st, err := loadSettings(tx, it.BusinessID); err == nil {
+				on = !st.ShowSensitive
+			}
+		}
+		*cache = &on
+	}
+	return **cache
+}
+
+// secretMarkers are substrings every secretRE match contains.
+var secretMarkers = []string{"sk_live_", "sk-", "AKIA", "gh", "xox", "AIza", "prl_", "whsec_", "PRIVATE KEY"}
+
+func containsAny(s string, subs []string) bool {
+	for _, x := range subs {
+		if strings.Contains(s, x) {
+			return true
+		}
+	}
+	return false
+}
+
+func countDigits(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] >= '0' && s[i] <= '9' {
+			n++
+		}
+	}
+	return n
+}
