@@ -288,6 +288,13 @@ try {
   await press(oops, "Unsend");
   await alice.locator(".message .unsent").first().waitFor();
   assert.equal(await alice.locator(".message", { hasText: "Great, I'll take it" }).count(), 0, "unsent text still shown");
+  // A card number is held until the sender confirms it.
+  await bob.getByLabel("Message", { exact: true }).fill("My card is 4242 4242 4242 4242");
+  await bob.keyboard.press("Enter");
+  await bob.getByRole("alert").filter({ hasText: "looks like it contains a card number. Anyone in this conversation will see it. Send anyway?" }).waitFor();
+  await bob.getByRole("button", { name: "Send anyway" }).click();
+  await alice.locator(".message .text", { hasText: "My card is 4242 4242 4242 4242" }).waitFor();
+  await bob.locator(".sensitive-confirm").waitFor({ state: "detached" });
 
   // A group, created by Alice, reaches Bob live — as an invite in his
   // requests, since he does not follow her.

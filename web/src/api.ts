@@ -26,6 +26,8 @@ export interface Message {
   automated?: boolean;
   /** quick_reply: the payload of the quick reply this message answers */
   quick_reply?: string;
+  /** masked: the server hid sensitive values in text (a business's team's view) */
+  masked?: boolean;
 }
 /** QuickReply is a tappable choice: tapping sends its title as text with
  * the payload as quick_reply. */
@@ -91,7 +93,7 @@ export class Client {
     const q = beforeSeq ? `?before_seq=${beforeSeq}&limit=50` : "?limit=50";
     return this.request<Page<Message>>("GET", `/conversations/${encodeURIComponent(id)}/messages${q}`);
   }
-  send(id: string, body: { client_id: string; text?: string; kind?: string; attachments?: string[]; reply_to?: string; quick_reply?: string }) {
+  send(id: string, body: { client_id: string; text?: string; kind?: string; attachments?: string[]; reply_to?: string; quick_reply?: string; confirm_sensitive?: boolean }) {
     return this.request<Message>("POST", `/conversations/${encodeURIComponent(id)}/messages`, body);
   }
   /** postback taps a postback button: the message's sender gets the payload. */
@@ -255,7 +257,7 @@ export class Business {
   messages(id: string, beforeSeq?: number) {
     return this.c.request<Page<Message>>("GET", `${this.conv(id)}/messages?limit=50${beforeSeq ? "&before_seq=" + beforeSeq : ""}`);
   }
-  send(id: string, body: { client_id: string; text?: string; saved_reply?: string }) {
+  send(id: string, body: { client_id: string; text?: string; saved_reply?: string; confirm_sensitive?: boolean }) {
     return this.c.request<Message>("POST", `${this.conv(id)}/messages`, body);
   }
   markRead(id: string, seq: number) { return this.c.request<unknown>("POST", `${this.conv(id)}/read`, { seq }); }

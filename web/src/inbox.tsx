@@ -19,7 +19,8 @@ import type { Presence, Thread } from "./inbox-state";
 import { announcement, mergeMessages, splitLinks, TYPING_TTL } from "./state";
 import { AttachmentView } from "./media";
 import { shownText } from "./rich";
-import { Automated, Parts } from "./parts";
+import { Automated, Masked, Parts, SensitiveConfirm } from "./parts";
+import { sensitiveQuestion } from "./sensitive";
 
 // Reports and settings (with the rules editor) load when first opened:
 // most people never open them, and the first load stays small.
@@ -253,6 +254,9 @@ function InboxConversation(p: ConvProps) {
   const [labels, setLabels] = useState("");
   const [snooze, setSnooze] = useState("");
   const [customerTyping, setCustomerTyping] = useState(0); // until when
+  // A reply the server held for sensitive data, waiting for the agent.
+  const [held, setHeld] = useState<{ text: string; client_id: string; question: string } | null>(null);
+  const [confirming, setConfirming] = useState(false);
   const typingSent = useRef(0);
   const lookup = useRef(0);
   const readUpTo = useRef(0);
@@ -389,18 +393,42 @@ function InboxConversation(p: ConvProps) {
     setText("");
     setError("");
     typingSent.current = 0;
+    const client_id = newClientID();
     try {
       if (noteMode) {
         const n = await biz.addNote(id, body);
         setThread((t) => ({ ...t, notes: mergeNotes(t.notes, [n]) }));
       } else {
-        addMessage(await biz.send(id, { client_id: newClientID(), text: body }));
+        addMessage(await biz.send(id, { client_id, text: body }));
         p.onChanged();
       }
     } catch (err) {
+      const question = noteMode ? "" : sensitiveQuestion(err);
+      if (question) return setHeld({ text: body, client_id, question });
       setText((cur) => cur || body);
       setError(errText(err, noteMode ? "The note was not saved" : "Not sent"));
     }
+  };
+  const sendAnyway = async () => {
+    if (!held) return;
+    setConfirming(true);
+    setError("");
+    try {
+      addMessage(await biz.send(id, { client_id: held.client_id, text: held.text, confirm_sensitive: true }));
+      setHeld(null);
+      p.onChanged();
+      inputRef.current?.focus();
+    } catch (err) {
+      setError(errText(err, "Not sent"));
+    } finally {
+      setConfirming(false);
+    }
+  };
+  const editHeld = () => {
+    if (!held) return;
+    setText((cur) => cur || held.text);
+    setHeld(null);
+    inputRef.current?.focus();
   };
   const onKey = (e: KeyboardEvent) => {
     if (replies.length > 0) {
@@ -489,6 +517,7 @@ function InboxConversation(p: ConvProps) {
         <div class="status-line" aria-live="polite">{customerTyping > Date.now() ? `${contactName} is typing…` : ""}</div>
         <div class="visually-hidden" aria-live="polite">{said}</div>
         {error && <p class="error" role="alert">{error}</p>}
+        {held && <SensitiveConfirm question={held.question} busy={confirming} onSend={() => void sendAnyway()} onEdit={editHeld} />}
         {preview && (
           <div class="reply-preview" role="region" aria-label="Saved reply preview">
             <strong>/{preview.reply.shortcut}{preview.reply.title ? ` — ${preview.reply.title}` : ""}</strong>
@@ -532,7 +561,7 @@ function InboxMessage({ m, mine, business, contact, client }: { m: Message; mine
   const text = shownText(m);
   return (
     <li class={"message" + (mine ? " mine" : "")} data-id={m.id} tabIndex={0}>
-      <span class="sender">{sender}{m.automated && <Automated />}</span>
+      <span class="sender">{sender}{m.automated && <Automated />}{m.masked && <Masked />}</span>
       {m.deleted ? <em class="unsent">Message unsent</em> : (
         <div class="body">
           {text && <p class="text">{splitLinks(text).map((part, i) => part.href

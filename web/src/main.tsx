@@ -11,7 +11,8 @@ import { NewGroup, Settings } from "./panels";
 import { AttachmentView, MediaImage } from "./media";
 import { TeamInbox } from "./inbox";
 import { iceBreakerPeer, quickReplyTarget, shownText } from "./rich";
-import { Automated, Parts } from "./parts";
+import { Automated, Parts, SensitiveConfirm } from "./parts";
+import { sensitiveQuestion } from "./sensitive";
 import type { State } from "./state";
 
 const TOKEN_KEY = "parley.token";
@@ -264,12 +265,17 @@ interface ViewProps {
   claimFocus(): boolean;
 }
 
+type SendBody = { text?: string; kind?: string; attachments?: string[]; reply_to?: string; quick_reply?: string };
+
 function ConversationView({ client, me, conv, state, setState, stream, onGone, claimFocus }: ViewProps) {
   const [text, setText] = useState("");
   const [error, setError] = useState("");
   const [older, setOlder] = useState(true);
   const [replyTo, setReplyTo] = useState<Message | null>(null);
   const [editing, setEditing] = useState<Message | null>(null);
+  // A send the server held for sensitive data, waiting for the sender.
+  const [held, setHeld] = useState<{ body: SendBody; client_id: string; question: string; reply: Message | null } | null>(null);
+  const [confirming, setConfirming] = useState(false);
   const topRef = useRef<HTMLLIElement>(null);
   const inputRef = useRef<HTMLTextAreaElement>(null);
   const recorder = useRef<MediaRecorder | null>(null);
@@ -367,16 +373,34 @@ function ConversationView({ client, me, conv, state, setState, stream, onGone, c
     setState((s) => ({ ...s, messages: { ...s.messages, [conv.id]: mergeMessages(s.messages[conv.id], p.items) } }));
   };
 
-  const send = async (body: { text?: string; kind?: string; attachments?: string[]; reply_to?: string; quick_reply?: string }) => {
+  // send answers true when sent, "held" when the server wants the sender
+  // to confirm sensitive data (the same client_id sends it then).
+  const send = async (body: SendBody, reply: Message | null = null, client_id = newClientID(), confirm = false): Promise<boolean | "held"> => {
     setError("");
     try {
-      const m = await client.send(conv.id, { client_id: newClientID(), ...body });
+      const m = await client.send(conv.id, { client_id, ...body, ...(confirm ? { confirm_sensitive: true } : {}) });
       setState((s) => ({ ...s, messages: { ...s.messages, [conv.id]: mergeMessages(s.messages[conv.id], [m]) } }));
       return true;
     } catch (err) {
+      const question = sensitiveQuestion(err);
+      if (question) { setHeld({ body, client_id, question, reply }); return "held"; }
       setError(err instanceof ApiError ? err.message : "Not sent: the server cannot be reached");
       return false;
     }
+  };
+  const sendAnyway = async () => {
+    if (!held) return;
+    setConfirming(true);
+    const ok = await send(held.body, held.reply, held.client_id, true);
+    setConfirming(false);
+    if (ok === true) { setHeld(null); inputRef.current?.focus(); }
+  };
+  const editHeld = () => {
+    if (!held) return;
+    setText((cur) => cur || (held.body.text ?? ""));
+    setReplyTo((cur) => cur ?? held.reply);
+    setHeld(null);
+    inputRef.current?.focus();
   };
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -403,7 +427,7 @@ function ConversationView({ client, me, conv, state, setState, stream, onGone, c
     setReplyTo(null);
     stream?.send({ type: "typing", conversation_id: conv.id, typing: false });
     typingSent.current = 0; // the next keystroke starts a new typing spell
-    if (!(await send(reply ? { text: body, reply_to: reply.id } : { text: body }))) {
+    if ((await send(reply ? { text: body, reply_to: reply.id } : { text: body }, reply)) === false) {
       setText((cur) => cur || body);
       setReplyTo((cur) => cur ?? reply);
     }
@@ -521,6 +545,7 @@ function ConversationView({ client, me, conv, state, setState, stream, onGone, c
       </div>
       <div class="visually-hidden" aria-live="polite" data-testid="new-message-live">{said}</div>
       {error && <p class="error" role="alert">{error}</p>}
+      {held && <SensitiveConfirm question={held.question} busy={confirming} onSend={() => void sendAnyway()} onEdit={editHeld} />}
       {(replyTo || editing) && (
         <div class="composer-mode" role="status">
           {replyTo ? `Replying to ${replyTo.sender.display_name || replyTo.sender.handle}: ${(replyTo.text ?? "").slice(0, 80)}` : "Editing your message"}

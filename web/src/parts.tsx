@@ -2,7 +2,7 @@
 // Everything is text in the DOM (no markup from messages); links are only
 // http(s) (rich.ts decides), opened in a new tab without the opener or a
 // referrer.
-import { useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import type { Button, Message } from "./api";
 import { ApiError } from "./api";
 import { buttonView } from "./rich";
@@ -11,6 +11,27 @@ import { buttonView } from "./rich";
  * business): every client shows it. */
 export function Automated() {
   return <span class="automated" role="img" aria-label="Automated message, not written by a person" title="Sent automatically, not written by a person">Automated</span>;
+}
+
+/** Masked marks a message whose sensitive values the server hid. */
+export function Masked() {
+  return <span class="masked" role="img" aria-label="Sensitive data hidden" title="Sensitive data hidden">masked</span>;
+}
+
+/** SensitiveConfirm asks, next to the composer, whether a message the
+ * server found sensitive data in should be sent anyway. The focus goes to
+ * Edit, the safe choice; Escape is Edit too. */
+export function SensitiveConfirm({ question, busy, onSend, onEdit }: { question: string; busy: boolean; onSend: () => void; onEdit: () => void }) {
+  const edit = useRef<HTMLButtonElement>(null);
+  useEffect(() => { edit.current?.focus(); }, [question]);
+  return (
+    <div class="sensitive-confirm" role="group" aria-labelledby="sensitive-question"
+      onKeyDown={(e) => { if (e.key === "Escape") { e.preventDefault(); onEdit(); } }}>
+      <p id="sensitive-question" role="alert">{question}</p>
+      <button type="button" class="primary" disabled={busy} onClick={onSend}>Send anyway</button>
+      <button type="button" ref={edit} disabled={busy} onClick={onEdit}>Edit</button>
+    </div>
+  );
 }
 
 /** Parts draws the buttons and the card carousel of a message. tap, when
