@@ -196,6 +196,7 @@ func (a *App) RetireBot(ctx context.Context, actor *Actor, handle string) error 
 	var botID string
 	var ended []string
 	err := a.update(ctx, func(w *writer) error {
+		ended = nil // the store may run this more than once
 		bot, err := a.ownedBot(w, actor, handle)
 		if err != nil {
 			return err

@@ -222,7 +222,7 @@ func actAs(tx parley.Tx, actor *Actor, handle string) (*BusinessActor, error) {
 		return nil, err
 	}
 	if b.ID == actor.User.ID {
-		return &BusinessActor{Actor: &Actor{User: b, SessionID: actor.SessionID}, Business: b, Role: parley.AgentRoleAdmin}, nil
+		return &BusinessActor{Actor: &Actor{User: b, SessionID: actor.SessionID, Scopes: actor.Scopes}, Business: b, Role: parley.AgentRoleAdmin}, nil
 	}
 	ag, err := tx.Agent(b.ID, actor.User.ID)
 	if parley.IsNotFound(err) || (err == nil && !ag.Active) {
@@ -230,7 +230,8 @@ func actAs(tx parley.Tx, actor *Actor, handle string) (*BusinessActor, error) {
 	} else if err != nil {
 		return nil, err
 	}
-	return &BusinessActor{Actor: &Actor{User: b, SessionID: actor.SessionID, Agent: actor.User}, Business: b, Agent: actor.User, Role: ag.Role}, nil
+	return &BusinessActor{Actor: &Actor{User: b, SessionID: actor.SessionID, Agent: actor.User, Scopes: actor.Scopes},
+		Business: b, Agent: actor.User, Role: ag.Role}, nil
 }
 
 func (b *BusinessActor) requireAdmin() error {

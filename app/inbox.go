@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -96,6 +97,7 @@ func (a *App) businessReplied(w *writer, c *parley.Conversation, it *parley.Inbo
 		}
 	}
 	it.WaitingSince = nil
+	it.CSATMessageID = "" // a reply after the rating request ends it
 	if it.FirstReplyAt == nil && !it.OpenedAt.IsZero() && it.Status != parley.InboxResolved {
 		t := w.now
 		it.FirstReplyAt = &t
@@ -136,7 +138,7 @@ func (a *App) customerWrote(w *writer, c *parley.Conversation, it *parley.InboxI
 	if it.CSATMessageID != "" {
 		pending := it.CSATMessageID
 		it.CSATMessageID = ""
-		if r := parseRating(m.Text); r > 0 {
+		if r := parseRating(m); r > 0 {
 			if err := auditRow(w, it.BusinessID, m.SenderID, c.ID, parley.AuditCSAT, it.AssigneeID, it.TeamID, int64(r),
 				map[string]any{"request": pending}); err != nil {
 				return err
@@ -244,21 +246,19 @@ func agentActive(tx parley.Tx, businessID, userID string) bool {
 	return err == nil && ag.Active
 }
 
-// parseRating reads a CSAT answer: "1".."5", optionally with stars or words
-// around ("5 ⭐", "4/5").
-func parseRating(s string) int {
-	s = strings.TrimSpace(s)
-	if s == "" || utf8.RuneCountInString(s) > 12 {
-		return 0
+// ratingRE is a whole message that is a rating: "4", "4/5", "4 ⭐", "4 stars".
+var ratingRE = regexp.MustCompile(`^\s*([1-5])\s*(?:/\s*5|⭐{1,5}|★{1,5}|stars?)?\s*[.!]?\s*$`)
+
+// parseRating reads a CSAT answer: the quick reply's payload, or a message
+// that is nothing but a rating ("3pm ok?" or "2 questions" are not).
+func parseRating(m *parley.Message) int {
+	if q := parseData(m.Data).QuickReply; len(q) == 1 && q[0] >= '1' && q[0] <= '5' {
+		return int(q[0] - '0')
 	}
-	d := s[0]
-	if d < '1' || d > '5' {
-		return 0
+	if sm := ratingRE.FindStringSubmatch(m.Text); sm != nil {
+		return int(sm[1][0] - '0')
 	}
-	if len(s) > 1 && s[1] >= '0' && s[1] <= '9' {
-		return 0 // "10", "42"
-	}
-	return int(d - '0')
+	return 0
 }
 
 // setDues sets the cycle's SLA targets from its priority.
@@ -1002,9 +1002,17 @@ func (a *App) setItemStatus(w *writer, it *parley.InboxItem, st *BusinessSetting
 	default:
 		it.SnoozedUntil = nil
 		if from == parley.InboxResolved {
-			it.ResolvedAt = nil
-			if it.OpenedAt.IsZero() {
-				it.OpenedAt = w.now
+			// Reopening by hand starts a new cycle, as a customer's
+			// message does: clocks, targets and the rating request anew.
+			it.ResolvedAt, it.FirstReplyAt, it.CSATMessageID = nil, nil, ""
+			it.OpenedAt = w.now
+			setDues(it, st)
+			if it.AssigneeID != "" && !agentActive(w, it.BusinessID, it.AssigneeID) {
+				it.AssigneeID, it.AssignedAt = "", nil
+			}
+			if err := auditRow(w, it.BusinessID, actorID, it.ConversationID, parley.AuditOpened, "", it.TeamID, 0,
+				map[string]any{"reason": "reopened"}); err != nil {
+				return err
 			}
 		}
 	}

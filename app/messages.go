@@ -409,6 +409,12 @@ func ownMessage(w *writer, actor *Actor, convID, msgID string) (*parley.Conversa
 	if m.SenderID != actor.User.ID || m.Kind == parley.MessageSystem {
 		return nil, nil, nil, parley.Errorf(parley.EForbidden, "you can only change your own messages")
 	}
+	if actor.Agent != nil && m.AgentID != actor.Agent.ID {
+		// For a business: its author, or an admin of the team.
+		if ag, err := w.Agent(actor.User.ID, actor.Agent.ID); err != nil || ag.Role != parley.AgentRoleAdmin {
+			return nil, nil, nil, parley.Errorf(parley.EForbidden, "only its author or an admin may change this message")
+		}
+	}
 	return c, me, m, nil
 }
 

@@ -287,6 +287,9 @@ func (a *App) runRules(w *writer, c *parley.Conversation, it *parley.InboxItem, 
 					}
 				}
 				if err == nil {
+					err = customerReachable(w, c, it)
+				}
+				if err == nil {
 					var out *RenderedReply
 					if out, err = render(w, ba, body, c.ID); err == nil && len(out.Missing) > 0 {
 						err = parley.Errorf(parley.EUnresolvedVar, "no value for %s", strings.Join(out.Missing, ", "))
@@ -391,3 +394,18 @@ func (a *App) TestRules(ctx context.Context, ba *BusinessActor, in RuleTest) (*R
 
 // MatchRules counts the rules that fire for in (for benchmarks and tools).
 func MatchRules(rules []Rule, in RuleInput) int { return len(matchRules(rules, in)) }
+
+// customerReachable refuses an automated message the customer may not get:
+// a block either way, or a request they have not accepted.
+func customerReachable(tx parley.Tx, c *parley.Conversation, it *parley.InboxItem) error {
+	peer, blocked, err := tx.Peer(c.ID, it.BusinessID, contactUser(tx, it))
+	if parley.IsNotFound(err) {
+		return parley.Errorf(parley.EDMNotAllowed, "the customer is not in the conversation")
+	} else if err != nil {
+		return err
+	}
+	if blocked || peer.Status != parley.StatusActive {
+		return parley.Errorf(parley.EDMNotAllowed, "the customer blocked the business or has not accepted its request")
+	}
+	return nil
+}

@@ -301,6 +301,9 @@ func messageViews(tx parley.Tx, c *parley.Conversation, viewer *parley.Member, m
 			}
 			if r != nil && viewer.CanRead(r.Seq) {
 				v.ReplyTo = replyPreview(r)
+				if maskForTeam(tx, c, viewer, r, &maskCache) {
+					v.ReplyTo.Text = MaskSensitive(v.ReplyTo.Text)
+				}
 			} else if r != nil {
 				v.ReplyTo = &ReplyPreview{ID: r.ID}
 			}
