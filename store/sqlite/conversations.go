@@ -271,24 +271,8 @@ func (t *tx) DirectPeers(userID string) ([]string, error) {
 
 // Members implements parley.ConversationTx.
 func (t *tx) Members(conversationID string) ([]*parley.Member, error) {
-	rows, err := t.query(`SELECT `+memberCols+` FROM members WHERE conversation_id = ?
+	return queryAll(t, "list members", scanMember, `SELECT `+memberCols+` FROM members WHERE conversation_id = ?
 		ORDER BY joined_at, user_id`, conversationID)
-	if err != nil {
-		return nil, fmt.Errorf("list members: %w", err)
-	}
-	defer rows.Close()
-	out := []*parley.Member{}
-	for rows.Next() {
-		m, err := scanMember(rows)
-		if err != nil {
-			return nil, fmt.Errorf("scan member: %w", err)
-		}
-		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list members: %w", err)
-	}
-	return out, nil
 }
 
 // The conversation list: one member's rows in a folder, in the order

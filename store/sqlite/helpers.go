@@ -141,3 +141,25 @@ func idList(ids []string) string {
 	b, _ := json.Marshal(uniqueIDs(ids))
 	return string(b)
 }
+
+// queryAll runs q and scans every row with scan; what names the list in
+// errors. The result is never nil.
+func queryAll[T any](t *tx, what string, scan func(scanner) (*T, error), q string, args ...any) ([]*T, error) {
+	rows, err := t.query(q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	defer rows.Close()
+	out := []*T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scan %s: %w", what, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return out, nil
+}

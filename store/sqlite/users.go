@@ -91,23 +91,7 @@ func (t *tx) UsersByOwner(ownerID string) ([]*parley.User, error) {
 	if ownerID == "" {
 		return []*parley.User{}, nil
 	}
-	rows, err := t.query(`SELECT `+userCols+` FROM users WHERE owner_id = ? ORDER BY created_at, id`, ownerID)
-	if err != nil {
-		return nil, fmt.Errorf("users by owner: %w", err)
-	}
-	defer rows.Close()
-	out := []*parley.User{}
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, fmt.Errorf("scan user: %w", err)
-		}
-		out = append(out, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("users by owner: %w", err)
-	}
-	return out, nil
+	return queryAll(t, "users by owner", scanUser, `SELECT `+userCols+` FROM users WHERE owner_id = ? ORDER BY created_at, id`, ownerID)
 }
 
 // UpdateUser implements parley.UserTx. The handle is stored lower-case.

@@ -379,24 +379,8 @@ func scanEvent(s scanner) (*parley.Event, error) {
 
 // MembersAmong implements parley.WebhookTx.
 func (t *tx) MembersAmong(conversationID string, userIDs []string) ([]*parley.Member, error) {
-	rows, err := t.query(`SELECT `+memberCols+` FROM members WHERE conversation_id = ?
+	return queryAll(t, "members among", scanMember, `SELECT `+memberCols+` FROM members WHERE conversation_id = ?
 		AND user_id IN (SELECT value FROM json_each(?)) ORDER BY user_id`, conversationID, idList(userIDs))
-	if err != nil {
-		return nil, fmt.Errorf("members among: %w", err)
-	}
-	defer rows.Close()
-	out := []*parley.Member{}
-	for rows.Next() {
-		m, err := scanMember(rows)
-		if err != nil {
-			return nil, fmt.Errorf("scan member: %w", err)
-		}
-		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("members among: %w", err)
-	}
-	return out, nil
 }
 
 // PreviousEvent implements parley.WebhookTx. It reads the conversation's
