@@ -8,70 +8,33 @@
 //
 // Screenshots go to SCREENSHOTS (default ../docs/screenshots).
 import { chromium } from "playwright-core";
-import { spawn } from "node:child_process";
 import { mkdtempSync, mkdirSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import assert from "node:assert/strict";
+import { allNamed as allNamedWith, apiClient, freePort, spawnParley, until, waitReady } from "./lib.mjs";
 
 const bin = process.env.PARLEY_BIN;
 if (!bin) throw new Error("set PARLEY_BIN to the parley binary");
 const shots = process.env.SCREENSHOTS ?? new URL("../../docs/screenshots/", import.meta.url).pathname;
 mkdirSync(shots, { recursive: true });
 const dataDir = mkdtempSync(join(tmpdir(), "parley-e2e-inbox-"));
-const port = await new Promise((resolve) => {
-  const s = createServer().listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => resolve(p)); });
-});
+const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
-const server = spawn(bin, ["serve"], { env: { ...process.env, PARLEY_LISTEN: `127.0.0.1:${port}`, PARLEY_DATA_DIR: dataDir, PARLEY_LOG_LEVEL: "warn" }, stdio: ["ignore", "inherit", "inherit"] });
+const server = spawnParley(bin, port, dataDir);
 const password = "correct horse battery staple";
 
-async function api(token, method, path, body) {
-  const r = await fetch(base + "/api/v1" + path, { method, headers: { Authorization: "Bearer " + token, "Content-Type": "application/json" }, body: body && JSON.stringify(body) });
-  if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`);
-  return r.status === 204 ? null : r.json();
-}
+const { api } = apiClient(base);
 const register = (handle, display_name, kind = "person") => api("", "POST", "/accounts", { handle, password, display_name, kind });
 
-// unnamed lists the controls without an accessible name (as in run.mjs).
-function unnamed(page) {
-  return page.evaluate(() => {
-    const nameOf = (el) => {
-      const aria = el.getAttribute("aria-label")?.trim();
-      if (aria) return aria;
-      const by = el.getAttribute("aria-labelledby");
-      if (by) {
-        const t = by.split(/\s+/).map((id) => document.getElementById(id)?.textContent ?? "").join(" ").trim();
-        if (t) return t;
-      }
-      if (el.labels?.length) {
-        const t = [...el.labels].map((l) => l.textContent).join(" ").trim();
-        if (t) return t;
-      }
-      if (!["INPUT", "SELECT", "TEXTAREA"].includes(el.tagName)) {
-        const t = (el.textContent ?? "").trim() || el.querySelector("img[alt]")?.getAttribute("alt")?.trim();
-        if (t) return t;
-      }
-      return el.getAttribute("title")?.trim() ?? "";
-    };
-    const sel = 'button, input:not([type="hidden"]), select, textarea, a[href], summary, [tabindex]:not([tabindex="-1"]), [role="switch"], [role="tab"], [role="option"]';
-    return [...document.querySelectorAll(sel)].filter((el) => !nameOf(el)).map((el) => el.outerHTML.slice(0, 160));
-  });
-}
-async function allNamed(page, screen) {
-  assert.deepEqual(await unnamed(page), [], `controls without an accessible name on the ${screen} screen`);
-}
+const allNamed = (page, screen) => allNamedWith(page, screen, ["switch", "tab", "option"]);
 
 let browser;
 const failures = [];
 const pages = {};
 const note = "@ben please check the warehouse, order 4411 is stuck";
 try {
-  for (let i = 0; i < 300; i++) {
-    try { if ((await fetch(base + "/readyz")).ok) break; } catch {}
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  if (!(await waitReady(base))) throw new Error("parley did not start");
 
   // Set-up through the API: the business, its team, a saved reply, CSAT.
   const shop = await register("acme", "Acme Outdoor", "business");

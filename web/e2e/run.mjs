@@ -7,13 +7,12 @@
 // Screenshots of the main screens go to SCREENSHOTS (default
 // ../docs/screenshots).
 import { chromium } from "playwright-core";
-import { spawn } from "node:child_process";
 import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import assert from "node:assert/strict";
 import zlib from "node:zlib";
+import { allNamed as allNamedWith, apiClient, freePort, spawnParley, until, waitReady } from "./lib.mjs";
 
 const bin = process.env.PARLEY_BIN;
 if (!bin) throw new Error("set PARLEY_BIN to the parley binary");
@@ -21,18 +20,12 @@ const shots = process.env.SCREENSHOTS ?? new URL("../../docs/screenshots/", impo
 mkdirSync(shots, { recursive: true });
 const dataDir = mkdtempSync(join(tmpdir(), "parley-e2e-"));
 
-const port = await new Promise((resolve) => {
-  const s = createServer().listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => resolve(p)); });
-});
+const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
 let server = null;
 async function startServer() {
-  server = spawn(bin, ["serve"], { env: { ...process.env, PARLEY_LISTEN: `127.0.0.1:${port}`, PARLEY_DATA_DIR: dataDir, PARLEY_LOG_LEVEL: "warn" }, stdio: ["ignore", "inherit", "inherit"] });
-  for (let i = 0; i < 300; i++) {
-    try { if ((await fetch(base + "/readyz")).ok) return; } catch {}
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error("parley did not start");
+  server = spawnParley(bin, port, dataDir);
+  if (!(await waitReady(base))) throw new Error("parley did not start");
 }
 async function stopServer() {
   const done = new Promise((r) => server.once("exit", r));
@@ -59,51 +52,10 @@ const xss = [
   '<a href="javascript:window.__xss=1">click</a>',
 ];
 
-async function api(token, method, path, body) {
-  const r = await fetch(base + "/api/v1" + path, { method, headers: { Authorization: "Bearer " + token, "Content-Type": "application/json" }, body: body && JSON.stringify(body) });
-  if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`);
-  return r.status === 204 ? null : r.json();
-}
-async function until(f, what, ms = 10000) {
-  const end = Date.now() + ms;
-  while (!(await f())) {
-    if (Date.now() > end) throw new Error("timed out waiting until " + what);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const { api } = apiClient(base);
 const tokenOf = (page) => page.evaluate(() => localStorage.getItem("parley.token"));
 
-// unnamed lists the controls on the page without an accessible name (an
-// aria-label, aria-labelledby, a <label>, or their text), hidden ones
-// included: message actions show only on hover or focus.
-function unnamed(page) {
-  return page.evaluate(() => {
-    const nameOf = (el) => {
-      const aria = el.getAttribute("aria-label")?.trim();
-      if (aria) return aria;
-      const by = el.getAttribute("aria-labelledby");
-      if (by) {
-        const t = by.split(/\s+/).map((id) => document.getElementById(id)?.textContent ?? "").join(" ").trim();
-        if (t) return t;
-      }
-      if (el.labels?.length) {
-        const t = [...el.labels].map((l) => l.textContent).join(" ").trim();
-        if (t) return t;
-      }
-      if (!["INPUT", "SELECT", "TEXTAREA"].includes(el.tagName)) {
-        const t = (el.textContent ?? "").trim() || el.querySelector("img[alt]")?.getAttribute("alt")?.trim();
-        if (t) return t;
-      }
-      return el.getAttribute("title")?.trim() ?? "";
-    };
-    const sel = 'button, input:not([type="hidden"]), select, textarea, a[href], summary, [tabindex]:not([tabindex="-1"]), [role="switch"], [role="tab"], [role="separator"]';
-    return [...document.querySelectorAll(sel)].filter((el) => !nameOf(el)).map((el) => el.outerHTML.slice(0, 160));
-  });
-}
-async function allNamed(page, screen) {
-  const bad = await unnamed(page);
-  assert.deepEqual(bad, [], `controls without an accessible name on the ${screen} screen`);
-}
+const allNamed = (page, screen) => allNamedWith(page, screen, ["switch", "tab", "separator"]);
 
 // focused describes the focused element and whether a focus ring shows
 // (the composer's file input shows it on its label).
