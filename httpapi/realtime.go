@@ -95,6 +95,12 @@ func (s *Server) issueTicket(w http.ResponseWriter, r *http.Request, actor *app.
 	if s.hub == nil {
 		return parley.Errorf(parley.ENotFound, "streaming is not enabled")
 	}
+	// The body is optional; one that is sent must be an empty object.
+	if r.ContentLength != 0 {
+		if err := decode(w, r, &struct{}{}); err != nil {
+			return err
+		}
+	}
 	t, exp, err := s.hub.IssueTicket(actor)
 	if err != nil {
 		return err
