@@ -216,8 +216,8 @@ func strictBodies(r biRoute) []string {
 		bodies = append(bodies,
 			`{`+q+`:`+strings.Repeat(`[`, 100)+strings.Repeat(`]`, 100)+`}`, // deep
 			`{`+q+`:1e400}`, `{`+q+`:9223372036854775808}`, // huge numbers
-			`{`+q+`:"`+strings.Repeat("é", 40<<10)+`"}`, // over the body limit in bytes
-			"{"+q+":\"a\xc0\xafb\"}", // overlong UTF-8
+			`{`+q+`:"`+strings.Repeat("é", 40<<10)+`"}`,                                          // over the body limit in bytes
+			"{"+q+":\"a\xc0\xafb\"}",                                                             // overlong UTF-8
 			`{`+q+`:null,`+q+`:null}`, `{`+q+`:null,`+strconv.Quote(strings.ToUpper(n))+`:null}`, // duplicated keys
 		)
 	}
