@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/parleyhq/parley"
@@ -176,7 +177,13 @@ func mediaView(m *parley.Media) *MediaView {
 // The bytes are streamed to a temporary file, never held in memory, and
 // the row is written only after the blob is on disk, so a crash leaves at
 // worst a blob without a row, which collection removes.
+// A full disk anywhere on the way is EStorageFull.
 func (a *App) Upload(ctx context.Context, actor *Actor, kind parley.MessageKind, r io.Reader) (*MediaView, error) {
+	v, err := a.upload(ctx, actor, kind, r)
+	return v, parley.StorageFull(err)
+}
+
+func (a *App) upload(ctx context.Context, actor *Actor, kind parley.MessageKind, r io.Reader) (*MediaView, error) {
 	if a.blobs == nil {
 		return nil, parley.Errorf(parley.EForbidden, "media uploads are not enabled on this server")
 	}
@@ -311,6 +318,9 @@ func (a *App) spool(r io.Reader, limit int64, what string) (*os.File, int64, err
 		var pe *parley.Error
 		if errors.As(err, &pe) {
 			return fail(err)
+		}
+		if errors.Is(err, syscall.ENOSPC) { // the disk, not the client
+			return fail(fmt.Errorf("upload: %w", err))
 		}
 		return fail(parley.Errorf(parley.EInvalid, "the upload was cut short"))
 	}

@@ -217,6 +217,8 @@ func statusOf(code string) int {
 		return http.StatusTooManyRequests
 	case parley.ETooLarge:
 		return http.StatusRequestEntityTooLarge
+	case parley.EStorageFull:
+		return http.StatusInsufficientStorage
 	}
 	return http.StatusInternalServerError
 }
