@@ -31,6 +31,7 @@ const (
 	EHumanControl      = "human_control"       // people hold the conversation; its bot may not send
 	ESensitiveData     = "sensitive_data"      // the text holds a card number, IBAN, secret or password; confirm to send it
 	EAccountSuspended  = "account_suspended"   // an administrator suspended the account
+	EViewOnceOpened    = "view_once_opened"    // the view-once media was opened already by this recipient
 )
 
 // EStorageFull says the server's disk is full: nothing was stored and the
