@@ -128,5 +128,10 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 	} else if actor, err = s.authenticate(r); err != nil {
 		return err
 	}
+	// Like sync, the stream needs the read scope (found by the
+	// authorization matrix: a messages:write-only token could open one).
+	if err := actor.RequireScope(app.ScopeRead); err != nil {
+		return err
+	}
 	return s.streamer.Stream(w, r, actor, since)
 }
