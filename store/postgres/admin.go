@@ -67,7 +67,7 @@ func (t *tx) Stats() (*parley.Stats, error) {
 		(SELECT COUNT(*) FROM users WHERE suspended != 0),
 		(SELECT COUNT(*) FROM messages),
 		(SELECT COUNT(*) FROM media),
-		(SELECT COALESCE(SUM(size), 0) FROM (SELECT MAX(size) AS size FROM media GROUP BY blob_key)),
+		(SELECT COALESCE(SUM(size), 0) FROM (SELECT MAX(size) AS size FROM media GROUP BY blob_key) AS x)::bigint,
 		(SELECT COUNT(DISTINCT business_id) FROM inbox_items),
 		(SELECT COUNT(*) FROM inbox_items),
 		(SELECT COUNT(*) FROM agents WHERE active = 1)`).Scan(&st.SuspendedUsers, &st.Messages, &st.MediaFiles,

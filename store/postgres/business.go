@@ -53,7 +53,7 @@ func likeContains(s string) string {
 
 // isForeignKey reports whether err is a FOREIGN KEY violation.
 func isForeignKey(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "FOREIGN KEY constraint failed")
+	return err != nil && isPgCode(err, "23503")
 }
 
 func boolInt(b bool) int {
@@ -81,7 +81,7 @@ func scanAgent(s scanner) (*parley.Agent, error) {
 
 // PutAgent implements parley.BusinessTx.
 func (t *tx) PutAgent(a *parley.Agent) error {
-	_, err := t.exec(`INSERT INTO agents (`+agentCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+	_, err := t.guarded(`INSERT INTO agents (`+agentCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (business_id, user_id) DO UPDATE SET role = excluded.role, active = excluded.active,
 		away = excluded.away, max_open = excluded.max_open, last_assigned_at = excluded.last_assigned_at,
 		created_at = excluded.created_at, updated_at = excluded.updated_at`,
@@ -153,11 +153,11 @@ func scanTeam(s scanner) (*parley.Team, error) {
 
 // CreateTeam implements parley.BusinessTx.
 func (t *tx) CreateTeam(tm *parley.Team) error {
-	_, err := t.exec(`INSERT INTO teams (`+teamCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+	_, err := t.guarded(`INSERT INTO teams (`+teamCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		tm.ID, tm.BusinessID, tm.Name, tm.Assign, string(tm.Hours), toNanos(tm.CreatedAt), toNanos(tm.UpdatedAt))
 	switch {
 	case isUnique(err):
-		if strings.Contains(err.Error(), "name") {
+		if strings.Contains(constraint(err), "name") {
 			return parley.Errorf(parley.EConflict, "a team named %q exists", tm.Name)
 		}
 		return parley.Errorf(parley.EConflict, "team %s exists", tm.ID)
@@ -171,7 +171,7 @@ func (t *tx) CreateTeam(tm *parley.Team) error {
 
 // UpdateTeam implements parley.BusinessTx. It saves UpdatedAt too.
 func (t *tx) UpdateTeam(tm *parley.Team) error {
-	res, err := t.exec(`UPDATE teams SET name = ?, assign = ?, hours = ?, updated_at = ?
+	res, err := t.guarded(`UPDATE teams SET name = ?, assign = ?, hours = ?, updated_at = ?
 		WHERE id = ? AND business_id = ?`,
 		tm.Name, tm.Assign, string(tm.Hours), toNanos(tm.UpdatedAt), tm.ID, tm.BusinessID)
 	if isUnique(err) {
@@ -236,7 +236,7 @@ func (t *tx) SetTeamMember(teamID, userID string, on bool) (bool, error) {
 	if on {
 		res, err = t.exec(`INSERT INTO team_members (team_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, teamID, userID)
 	} else {
-		res, err = t.exec(`DELETE FROM team_members WHERE team_id = ? AND user_id = ?`, teamID, userID)
+		res, err = t.guarded(`DELETE FROM team_members WHERE team_id = ? AND user_id = ?`, teamID, userID)
 	}
 	if isForeignKey(err) {
 		return false, notFound("team")
@@ -308,7 +308,7 @@ func (t *tx) PutInboxItem(it *parley.InboxItem) error {
 	if err != nil {
 		return fmt.Errorf("put inbox item: attributes: %w", err)
 	}
-	_, err = t.exec(`INSERT INTO inbox_items (`+inboxCols+`)
+	_, err = t.guarded(`INSERT INTO inbox_items (`+inboxCols+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (conversation_id) DO UPDATE SET business_id = excluded.business_id,
 		contact_id = excluded.contact_id, status = excluded.status, snoozed_until = excluded.snoozed_until,
@@ -362,7 +362,7 @@ func (t *tx) PutInboxItem(it *parley.InboxItem) error {
 	if len(want) > 0 {
 		b, _ := json.Marshal(want)
 		if _, err := t.exec(`INSERT INTO inbox_labels (conversation_id, label, business_id)
-			SELECT ?1, value, ?2 FROM json_each(?3)`, it.ConversationID, it.BusinessID, string(b)); err != nil {
+			SELECT ?1, value, ?2 FROM json_array_elements_text(?3::json) AS value`, it.ConversationID, it.BusinessID, string(b)); err != nil {
 			return fmt.Errorf("insert inbox labels: %w", err)
 		}
 	}
@@ -398,7 +398,7 @@ func (t *tx) loadLabels(items []*parley.InboxItem) error {
 		rows, err = t.query(`SELECT conversation_id, label FROM inbox_labels WHERE conversation_id = ? ORDER BY label`, ids[0])
 	} else {
 		rows, err = t.query(`SELECT conversation_id, label FROM inbox_labels
-			WHERE conversation_id IN (SELECT value FROM json_each(?)) ORDER BY conversation_id, label`, idList(ids))
+			WHERE conversation_id IN (SELECT json_array_elements_text(?::json)) ORDER BY conversation_id, label`, idList(ids))
 	}
 	if err != nil {
 		return fmt.Errorf("inbox labels: %w", err)
@@ -445,12 +445,11 @@ const overdueIDs = `SELECT conversation_id FROM inbox_items WHERE business_id = 
 func inboxWhere(f *parley.InboxFilter) (string, []any) {
 	var b strings.Builder
 	var args []any
-	col := "i."
+	const col = "i."
 	if f.OverdueAt != nil {
 		n := toNanos(*f.OverdueAt)
 		b.WriteString(`i.conversation_id IN (` + overdueIDs + `) AND `)
 		args = append(args, f.BusinessID, n, f.BusinessID, n)
-		col = "+i."
 	}
 	b.WriteString(col + `business_id = ?`)
 	args = append(args, f.BusinessID)
@@ -521,7 +520,7 @@ func inboxItemsQuery(f parley.InboxFilter) (string, []any) {
 		one := f
 		one.Statuses = []parley.InboxStatus{st}
 		q, a := inboxWalk(one, limit)
-		parts = append(parts, `SELECT * FROM (`+q+`)`)
+		parts = append(parts, `SELECT * FROM (`+q+`) AS x`)
 		args = append(args, a...)
 	}
 	return strings.Join(parts, ` UNION ALL `) + ` ORDER BY activity_at DESC, conversation_id DESC LIMIT ?`, append(args, limit)
@@ -547,7 +546,7 @@ func overdueQuery(f parley.InboxFilter, limit int) (string, []any) {
 			SELECT activity_at, conversation_id FROM inbox_items WHERE business_id = ? AND status != 'resolved'
 				AND first_due_at < ? AND first_reply_at IS NULL` + after + `
 			UNION SELECT activity_at, conversation_id FROM inbox_items WHERE business_id = ? AND status != 'resolved'
-				AND resolve_due_at < ?` + after + `)
+				AND resolve_due_at < ?` + after + `) AS x
 		ORDER BY activity_at DESC, conversation_id DESC LIMIT ?)`
 	return q + ` ORDER BY i.activity_at DESC, i.conversation_id DESC`, args
 }
@@ -619,9 +618,9 @@ func (t *tx) inboxItems(q string, args ...any) ([]*parley.InboxItem, error) {
 func countInboxQuery(f parley.InboxFilter, max int) (string, []any) {
 	where, args := inboxWhere(&f)
 	if max <= 0 {
-		max = -1 // no limit
+		return `SELECT COUNT(*) FROM inbox_items i WHERE ` + where, args
 	}
-	return `SELECT COUNT(*) FROM (SELECT 1 FROM inbox_items i WHERE ` + where + ` LIMIT ?)`, append(args, max)
+	return `SELECT COUNT(*) FROM (SELECT 1 FROM inbox_items i WHERE ` + where + ` LIMIT ?) AS x`, append(args, max)
 }
 
 // CountInbox implements parley.BusinessTx. max <= 0 counts everything.
@@ -697,7 +696,7 @@ func (t *tx) CreateNote(n *parley.Note) error {
 	if err != nil {
 		return fmt.Errorf("create note: mentions: %w", err)
 	}
-	_, err = t.exec(`INSERT INTO notes (`+noteCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+	_, err = t.guarded(`INSERT INTO notes (`+noteCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		n.ID, n.BusinessID, n.ConversationID, n.AuthorID, n.Text, mentions, toNanos(n.CreatedAt))
 	switch {
 	case isUnique(err):
@@ -754,11 +753,11 @@ func scanSavedReply(s scanner) (*parley.SavedReply, error) {
 
 // CreateSavedReply implements parley.BusinessTx.
 func (t *tx) CreateSavedReply(r *parley.SavedReply) error {
-	_, err := t.exec(`INSERT INTO saved_replies (`+savedReplyCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := t.guarded(`INSERT INTO saved_replies (`+savedReplyCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.ID, r.BusinessID, r.Shortcut, r.Title, r.Body, r.CreatedBy, toNanos(r.CreatedAt), toNanos(r.UpdatedAt))
 	switch {
 	case isUnique(err):
-		if strings.Contains(err.Error(), "shortcut") {
+		if strings.Contains(constraint(err), "shortcut") {
 			return parley.Errorf(parley.EConflict, "shortcut %q is taken", r.Shortcut)
 		}
 		return parley.Errorf(parley.EConflict, "saved reply %s exists", r.ID)
@@ -772,7 +771,7 @@ func (t *tx) CreateSavedReply(r *parley.SavedReply) error {
 
 // UpdateSavedReply implements parley.BusinessTx. It saves UpdatedAt too.
 func (t *tx) UpdateSavedReply(r *parley.SavedReply) error {
-	res, err := t.exec(`UPDATE saved_replies SET shortcut = ?, title = ?, body = ?, updated_at = ?
+	res, err := t.guarded(`UPDATE saved_replies SET shortcut = ?, title = ?, body = ?, updated_at = ?
 		WHERE id = ? AND business_id = ?`, r.Shortcut, r.Title, r.Body, toNanos(r.UpdatedAt), r.ID, r.BusinessID)
 	if isUnique(err) {
 		return parley.Errorf(parley.EConflict, "shortcut %q is taken", r.Shortcut)
@@ -811,7 +810,7 @@ func (t *tx) SavedReplies(businessID, query string) ([]*parley.SavedReply, error
 			ORDER BY shortcut`, businessID)
 	} else {
 		rows, err = t.query(`SELECT `+savedReplyCols+` FROM saved_replies WHERE business_id = ?1
-			AND (shortcut LIKE ?2 ESCAPE '\' OR title LIKE ?2 ESCAPE '\') ORDER BY shortcut`,
+			AND (shortcut ILIKE ?2 ESCAPE '\' OR title ILIKE ?2 ESCAPE '\') ORDER BY shortcut`,
 			businessID, likeContains(query))
 	}
 	if err != nil {
@@ -866,7 +865,7 @@ func (t *tx) PutContact(c *parley.Contact) error {
 	if err != nil {
 		return fmt.Errorf("put contact: labels: %w", err)
 	}
-	_, err = t.exec(`INSERT INTO contacts (`+contactCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	_, err = t.guarded(`INSERT INTO contacts (`+contactCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (business_id, id) DO UPDATE SET user_id = excluded.user_id, name = excluded.name,
 		attributes = excluded.attributes, labels = excluded.labels, notes = excluded.notes,
 		merged_into = excluded.merged_into, created_at = excluded.created_at,
@@ -916,7 +915,7 @@ func (t *tx) Contacts(businessID, query string, afterName, afterID string, limit
 	q := `SELECT ` + contactCols + ` FROM contacts WHERE business_id = ? AND merged_into = ''`
 	args := []any{businessID}
 	if query != "" {
-		q += ` AND name LIKE ? ESCAPE '\'`
+		q += ` AND name ILIKE ? ESCAPE '\'`
 		args = append(args, likeContains(query))
 	}
 	if afterID != "" {
@@ -969,7 +968,7 @@ func (t *tx) BusinessSettings(businessID string) (json.RawMessage, error) {
 
 // PutBusinessSettings implements parley.BusinessTx.
 func (t *tx) PutBusinessSettings(businessID string, settings json.RawMessage, at time.Time) error {
-	_, err := t.exec(`INSERT INTO business_settings (business_id, settings, updated_at) VALUES (?, ?, ?)
+	_, err := t.guarded(`INSERT INTO business_settings (business_id, settings, updated_at) VALUES (?, ?, ?)
 		ON CONFLICT (business_id) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at`,
 		businessID, string(settings), toNanos(at))
 	if isForeignKey(err) {
@@ -986,17 +985,12 @@ const auditCols = `id, business_id, conversation_id, actor_id, action, agent_id,
 
 // AppendAudit implements parley.BusinessTx.
 func (t *tx) AppendAudit(a *parley.InboxAudit) error {
-	res, err := t.exec(`INSERT INTO inbox_audit (business_id, conversation_id, actor_id, action, agent_id, team_id,
-		value, data, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		a.BusinessID, a.ConversationID, a.ActorID, a.Action, a.AgentID, a.TeamID, a.Value, string(a.Data), toNanos(a.At))
+	err := t.queryRow(`INSERT INTO inbox_audit (business_id, conversation_id, actor_id, action, agent_id, team_id,
+		value, data, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		a.BusinessID, a.ConversationID, a.ActorID, a.Action, a.AgentID, a.TeamID, a.Value, string(a.Data), toNanos(a.At)).Scan(&a.ID)
 	if err != nil {
 		return fmt.Errorf("append audit: %w", err)
 	}
-	id, err := res.LastInsertId()
-	if err != nil {
-		return fmt.Errorf("append audit: %w", err)
-	}
-	a.ID = id
 	return nil
 }
 
@@ -1015,7 +1009,7 @@ func (t *tx) Audit(f parley.AuditFilter) ([]*parley.InboxAudit, error) {
 		args = append(args, f.ConversationID)
 	}
 	if len(f.Actions) > 0 {
-		q += ` AND action IN (SELECT value FROM json_each(?))`
+		q += ` AND action IN (SELECT json_array_elements_text(?::json))`
 		args = append(args, idList(f.Actions))
 	}
 	if !f.From.IsZero() {

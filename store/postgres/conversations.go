@@ -75,11 +75,11 @@ func scanMember(s scanner) (*parley.Member, error) {
 
 // CreateConversation implements parley.ConversationTx.
 func (t *tx) CreateConversation(c *parley.Conversation) error {
-	_, err := t.exec(`INSERT INTO conversations (`+convCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := t.guarded(`INSERT INTO conversations (`+convCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, string(c.Kind), c.Title, c.CreatedBy, toNanos(c.CreatedAt), nullString(c.DirectKey),
 		c.InvitePolicy, c.LastSeq, toNanos(c.LastActivityAt), c.MemberCount, c.LastPos)
 	if isUnique(err) {
-		if strings.Contains(err.Error(), "direct_key") {
+		if strings.Contains(constraint(err), "direct_key") {
 			return parley.Errorf(parley.EConflict, "direct conversation exists")
 		}
 		return parley.Errorf(parley.EConflict, "conversation exists")
@@ -289,8 +289,8 @@ const (
 	// convListAfter keeps the rows strictly after a cursor (p, a, id) in
 	// list order.
 	convListAfter = convListFrom + `
-		AND ((m.pinned_at IS NOT NULL) < ?
-			OR ((m.pinned_at IS NOT NULL) = ? AND (c.last_activity_at < ?
+		AND ((m.pinned_at IS NOT NULL)::int < ?
+			OR ((m.pinned_at IS NOT NULL)::int = ? AND (c.last_activity_at < ?
 				OR (c.last_activity_at = ? AND c.id < ?))))` + convListOrder
 )
 
@@ -340,7 +340,7 @@ func (t *tx) Conversations(f parley.ConversationFilter) ([]parley.MemberConversa
 // CountConversationsCreatedBy implements parley.ConversationTx.
 func (t *tx) CountConversationsCreatedBy(userID string, since time.Time, max int) (int, error) {
 	var n int
-	err := t.queryRow(`SELECT COUNT(*) FROM (SELECT 1 FROM conversations WHERE created_by = ? AND created_at >= ? LIMIT ?)`,
+	err := t.queryRow(`SELECT COUNT(*) FROM (SELECT 1 FROM conversations WHERE created_by = ? AND created_at >= ? LIMIT ?) AS x`,
 		userID, toNanos(since), max).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count conversations: %w", err)

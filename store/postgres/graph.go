@@ -10,7 +10,7 @@ import (
 // SetFollow implements parley.GraphTx.
 func (t *tx) SetFollow(followerID, followeeID string, on bool, at time.Time) (bool, error) {
 	if on {
-		res, err := t.exec(`INSERT OR IGNORE INTO follows (follower_id, followee_id, created_at) VALUES (?, ?, ?)`,
+		res, err := t.exec(`INSERT INTO follows (follower_id, followee_id, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
 			followerID, followeeID, toNanos(at))
 		if err != nil {
 			return false, fmt.Errorf("follow: %w", err)
@@ -51,7 +51,7 @@ func (t *tx) SetBlock(blockerID, blockedID string, on bool, at time.Time) (bool,
 		delete(wc.blocks, pair(blockerID, blockedID))
 	}
 	if on {
-		res, err := t.exec(`INSERT OR IGNORE INTO blocks (blocker_id, blocked_id, created_at) VALUES (?, ?, ?)`,
+		res, err := t.exec(`INSERT INTO blocks (blocker_id, blocked_id, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
 			blockerID, blockedID, toNanos(at))
 		if err != nil {
 			return false, fmt.Errorf("block: %w", err)
@@ -111,7 +111,7 @@ func (t *tx) Blocked(userID string) ([]string, error) {
 
 // CreateReport implements parley.GraphTx; EConflict if the id exists.
 func (t *tx) CreateReport(r *parley.Report) error {
-	_, err := t.exec(`INSERT INTO reports (id, reporter_id, target_user_id, conversation_id, message_id,
+	_, err := t.guarded(`INSERT INTO reports (id, reporter_id, target_user_id, conversation_id, message_id,
 		reason, detail, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.ID, r.ReporterID, r.TargetUserID, r.ConversationID, r.MessageID, r.Reason, r.Detail, toNanos(r.CreatedAt))
 	if isUnique(err) {

@@ -73,8 +73,13 @@ func nullString(s string) any {
 
 // isUnique reports whether err is a UNIQUE or PRIMARY KEY violation.
 func isUnique(err error) bool {
+	return isPgCode(err, "23505")
+}
+
+// isPgCode reports whether err is a PostgreSQL error with that SQLSTATE.
+func isPgCode(err error, code string) bool {
 	var pe *pgconn.PgError
-	return errors.As(err, &pe) && pe.Code == "23505"
+	return errors.As(err, &pe) && pe.Code == code
 }
 
 // constraint returns the name of the constraint err broke, or "".

@@ -25,7 +25,7 @@ func scanMedia(s interface{ Scan(...any) error }) (*parley.Media, error) {
 
 // CreateMedia implements parley.MediaTx.
 func (t *tx) CreateMedia(m *parley.Media) error {
-	_, err := t.exec(`INSERT INTO media (`+mediaCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+	_, err := t.guarded(`INSERT INTO media (`+mediaCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		m.ID, m.OwnerID, string(m.Kind), m.ContentType, m.Size, m.Width, m.Height, m.DurationMS, m.BlobKey,
 		m.ThumbKey, m.ThumbType, m.ThumbWidth, m.ThumbHeight, m.ConversationID, m.MessageID, m.Position, toNanos(m.CreatedAt))
 	if isUnique(err) {
@@ -67,7 +67,7 @@ func (t *tx) MediaOfMessages(messageIDs []string) (map[string][]*parley.Media, e
 		return out, nil
 	}
 	rows, err := t.query(`SELECT `+mediaCols+` FROM media
-		WHERE message_id IN (SELECT value FROM json_each(?)) ORDER BY message_id, position`, idList(messageIDs))
+		WHERE message_id IN (SELECT json_array_elements_text(?::json)) ORDER BY message_id, position`, idList(messageIDs))
 	if err != nil {
 		return nil, fmt.Errorf("load attachments: %w", err)
 	}
@@ -125,7 +125,7 @@ func (t *tx) DeleteMedia(ids []string) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	if _, err := t.exec(`DELETE FROM media WHERE id IN (SELECT value FROM json_each(?))`, idList(ids)); err != nil {
+	if _, err := t.exec(`DELETE FROM media WHERE id IN (SELECT json_array_elements_text(?::json))`, idList(ids)); err != nil {
 		return fmt.Errorf("delete media: %w", err)
 	}
 	return nil
@@ -133,12 +133,12 @@ func (t *tx) DeleteMedia(ids []string) error {
 
 // BlobInUse implements parley.MediaTx.
 func (t *tx) BlobInUse(key string) (bool, error) {
-	var n int
+	var n bool
 	err := t.queryRow(`SELECT EXISTS (SELECT 1 FROM media WHERE blob_key = ?1)
 		OR EXISTS (SELECT 1 FROM media WHERE thumb_key = ?1 AND thumb_key != '')
 		OR EXISTS (SELECT 1 FROM stickers WHERE blob_key = ?1)`, key).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("blob in use: %w", err)
 	}
-	return n != 0, nil
+	return n, nil
 }

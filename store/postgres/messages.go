@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/parleyhq/parley"
@@ -33,23 +32,39 @@ func scanMessage(s scanner) (*parley.Message, error) {
 	return &m, nil
 }
 
-// CreateMessage implements parley.MessageTx.
+// CreateMessage implements parley.MessageTx. A conflict does not abort
+// the transaction (ON CONFLICT DO NOTHING); a second look says which key
+// was taken.
 func (t *tx) CreateMessage(m *parley.Message) error {
 	pos := t.nextPos()
-	_, err := t.exec(`INSERT INTO messages (`+messageCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	res, err := t.exec(`INSERT INTO messages (`+messageCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT DO NOTHING`,
 		m.ID, m.ConversationID, m.Seq, pos, m.SenderID, nullString(m.ClientID), string(m.Kind), m.Text,
 		m.ReplyTo, m.System, toNanos(m.CreatedAt), toNullNanos(m.EditedAt), toNullNanos(m.DeletedAt), m.Card,
 		m.AgentID, m.Data)
-	if isUnique(err) {
-		switch msg := err.Error(); {
-		case strings.Contains(msg, "client_id"):
-			return parley.Errorf(parley.EConflict, "client id already used")
-		case strings.Contains(msg, "seq"):
+	if err != nil {
+		return fmt.Errorf("create message: %w", err)
+	}
+	if ok, err := affected(res); err != nil {
+		return err
+	} else if !ok {
+		t.db.pos-- // nothing holds it
+		var taken int
+		if m.ClientID != "" {
+			if err := t.queryRow(`SELECT COUNT(*) FROM messages WHERE conversation_id = ? AND sender_id = ? AND client_id = ?`,
+				m.ConversationID, m.SenderID, m.ClientID).Scan(&taken); err != nil {
+				return fmt.Errorf("create message: %w", err)
+			} else if taken > 0 {
+				return parley.Errorf(parley.EConflict, "client id already used")
+			}
+		}
+		if err := t.queryRow(`SELECT COUNT(*) FROM messages WHERE conversation_id = ? AND seq = ?`,
+			m.ConversationID, m.Seq).Scan(&taken); err != nil {
+			return fmt.Errorf("create message: %w", err)
+		} else if taken > 0 {
 			return parley.Errorf(parley.EConflict, "sequence number taken")
 		}
 		return parley.Errorf(parley.EConflict, "message exists")
-	} else if err != nil {
-		return fmt.Errorf("create message: %w", err)
 	}
 	m.Pos = pos
 	return t.setLastPos(m.ConversationID, pos)
@@ -153,7 +168,7 @@ func (t *tx) AddMessageEdit(e *parley.MessageEdit) error {
 // MessageEdits implements parley.MessageTx.
 func (t *tx) MessageEdits(messageID string) ([]*parley.MessageEdit, error) {
 	rows, err := t.query(`SELECT message_id, body, edited_at FROM message_edits WHERE message_id = ?
-		ORDER BY edited_at, rowid`, messageID)
+		ORDER BY edited_at, id`, messageID)
 	if err != nil {
 		return nil, fmt.Errorf("list message edits: %w", err)
 	}
@@ -219,13 +234,13 @@ func (t *tx) CountMessagesBySender(conversationID, senderID string) (int, error)
 // CountUnread implements parley.MessageTx. System messages do not count;
 // max <= 0 means no cap.
 func (t *tx) CountUnread(conversationID, userID string, afterSeq int64, max int) (int, error) {
-	limit := int64(max)
+	var limit any = int64(max)
 	if max <= 0 {
-		limit = -1
+		limit = nil // LIMIT NULL: no limit
 	}
 	var n int
 	err := t.queryRow(`SELECT COUNT(*) FROM (SELECT 1 FROM messages WHERE conversation_id = ? AND seq > ?
-		AND sender_id != ? AND deleted_at IS NULL AND kind != 'system' LIMIT ?)`,
+		AND sender_id != ? AND deleted_at IS NULL AND kind != 'system' LIMIT ?) AS x`,
 		conversationID, afterSeq, userID, limit).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count unread: %w", err)
@@ -236,8 +251,8 @@ func (t *tx) CountUnread(conversationID, userID string, afterSeq int64, max int)
 // SetReaction implements parley.MessageTx.
 func (t *tx) SetReaction(r *parley.Reaction, on bool) (bool, error) {
 	if on {
-		res, err := t.exec(`INSERT OR IGNORE INTO reactions (message_id, user_id, emoji, created_at)
-			VALUES (?, ?, ?, ?)`, r.MessageID, r.UserID, r.Emoji, toNanos(r.CreatedAt))
+		res, err := t.exec(`INSERT INTO reactions (message_id, user_id, emoji, created_at)
+			VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`, r.MessageID, r.UserID, r.Emoji, toNanos(r.CreatedAt))
 		if err != nil {
 			return false, fmt.Errorf("add reaction: %w", err)
 		}
@@ -267,7 +282,7 @@ func (t *tx) CountUserReactions(messageID, userID string) (int, error) {
 func (t *tx) Reactions(messageIDs []string) (map[string][]*parley.Reaction, error) {
 	out := map[string][]*parley.Reaction{}
 	rows, err := t.query(`SELECT message_id, user_id, emoji, created_at FROM reactions
-		WHERE message_id IN (SELECT value FROM json_each(?))
+		WHERE message_id IN (SELECT json_array_elements_text(?::json))
 		ORDER BY message_id, created_at, user_id, emoji`, idList(messageIDs))
 	if err != nil {
 		return nil, fmt.Errorf("load reactions: %w", err)
@@ -380,7 +395,7 @@ const syncEvents = `SELECT ` + eventCols + ` FROM (
 	WHERE mb.user_id = ?1 AND c.last_pos > ?2 AND mb.status != 'declined'
 	  AND e.pos >= mb.joined_pos
 	  AND (mb.status IN ('active', 'pending') OR e.pos < mb.left_pos)
-) ORDER BY pos LIMIT ?3`
+) AS x ORDER BY pos LIMIT ?3`
 
 // SyncEvents implements parley.EventTx.
 func (t *tx) SyncEvents(userID string, since int64, limit int) ([]*parley.Event, error) {

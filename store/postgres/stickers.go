@@ -20,7 +20,7 @@ func scanSticker(s interface{ Scan(...any) error }) (*parley.Sticker, error) {
 
 // CreateStickerPack implements parley.StickerTx.
 func (t *tx) CreateStickerPack(p *parley.StickerPack) error {
-	if _, err := t.exec(`INSERT INTO sticker_packs (id, name, created_by, created_at) VALUES (?, ?, ?, ?)`,
+	if _, err := t.guarded(`INSERT INTO sticker_packs (id, name, created_by, created_at) VALUES (?, ?, ?, ?)`,
 		p.ID, p.Name, p.CreatedBy, toNanos(p.CreatedAt)); err != nil {
 		if isUnique(err) {
 			return parley.Errorf(parley.EConflict, "sticker pack %s exists", p.ID)

@@ -27,7 +27,7 @@ func scanUser(s scanner) (*parley.User, error) {
 // userWriteErr maps a failed insert or update of a user.
 func userWriteErr(err error, op string) error {
 	if isUnique(err) {
-		if strings.Contains(err.Error(), "users.handle") {
+		if strings.Contains(constraint(err), "handle") {
 			return parley.Errorf(parley.EHandleTaken, "handle is taken")
 		}
 		return parley.Errorf(parley.EConflict, "user exists")
@@ -38,7 +38,7 @@ func userWriteErr(err error, op string) error {
 // CreateUser implements parley.UserTx. The handle is stored lower-case.
 func (t *tx) CreateUser(u *parley.User) error {
 	u.Handle = strings.ToLower(u.Handle)
-	_, err := t.exec(`INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := t.guarded(`INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		u.ID, u.Handle, u.DisplayName, u.Bio, string(u.Kind), string(u.DMPolicy),
 		u.PasswordHash, toNanos(u.CreatedAt), toNanos(u.UpdatedAt), u.ShowPresence, u.HideReadReceipts, u.OwnerID, u.Suspended)
 	if err != nil {
@@ -68,7 +68,7 @@ func (t *tx) UserByHandle(handle string) (*parley.User, error) {
 // UsersByIDs implements parley.UserTx.
 func (t *tx) UsersByIDs(ids []string) (map[string]*parley.User, error) {
 	out := make(map[string]*parley.User, len(ids))
-	rows, err := t.query(`SELECT `+userCols+` FROM users WHERE id IN (SELECT value FROM json_each(?))`, idList(ids))
+	rows, err := t.query(`SELECT `+userCols+` FROM users WHERE id IN (SELECT json_array_elements_text(?::json))`, idList(ids))
 	if err != nil {
 		return nil, fmt.Errorf("load users: %w", err)
 	}
@@ -97,7 +97,7 @@ func (t *tx) UsersByOwner(ownerID string) ([]*parley.User, error) {
 // UpdateUser implements parley.UserTx. The handle is stored lower-case.
 func (t *tx) UpdateUser(u *parley.User) error {
 	u.Handle = strings.ToLower(u.Handle)
-	res, err := t.exec(`UPDATE users SET handle = ?, display_name = ?, bio = ?, kind = ?, dm_policy = ?,
+	res, err := t.guarded(`UPDATE users SET handle = ?, display_name = ?, bio = ?, kind = ?, dm_policy = ?,
 		password_hash = ?, updated_at = ?, show_presence = ?, hide_read_receipts = ?, suspended = ? WHERE id = ?`,
 		u.Handle, u.DisplayName, u.Bio, string(u.Kind), string(u.DMPolicy),
 		u.PasswordHash, toNanos(u.UpdatedAt), u.ShowPresence, u.HideReadReceipts, u.Suspended, u.ID)
@@ -132,7 +132,7 @@ func (t *tx) CreateSession(s *parley.Session) error {
 	if kind == "" {
 		kind = parley.SessionDevice
 	}
-	_, err := t.exec(`INSERT INTO sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := t.guarded(`INSERT INTO sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		s.ID, s.UserID, s.TokenHash, s.Device, toNanos(s.CreatedAt), toNanos(s.LastUsedAt), kind, s.Name,
 		strings.Join(s.Scopes, " "), toNullNanos(s.ExpiresAt))
 	if isUnique(err) {
@@ -199,7 +199,7 @@ func (t *tx) DeleteSessionsExcept(userID, keepID string) (int, error) {
 // TouchSession implements parley.SessionTx. LastUsedAt never moves
 // backwards; ENotFound if the session is gone.
 func (t *tx) TouchSession(id string, at time.Time) error {
-	res, err := t.exec(`UPDATE sessions SET last_used_at = MAX(last_used_at, ?) WHERE id = ?`, toNanos(at), id)
+	res, err := t.exec(`UPDATE sessions SET last_used_at = GREATEST(last_used_at, ?::bigint) WHERE id = ?`, toNanos(at), id)
 	if err != nil {
 		return fmt.Errorf("touch session: %w", err)
 	}

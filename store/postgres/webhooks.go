@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -32,7 +33,7 @@ func scanWebhook(s scanner) (*parley.Webhook, error) {
 
 // CreateWebhook implements parley.WebhookTx.
 func (t *tx) CreateWebhook(h *parley.Webhook) error {
-	_, err := t.exec(`INSERT INTO webhooks (`+webhookCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := t.guarded(`INSERT INTO webhooks (`+webhookCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		h.ID, h.OwnerID, h.URL, h.Description, strings.Join(h.Events, " "), h.Secret, h.PreviousSecret,
 		toNullNanos(h.PreviousUntil), h.Enabled, h.DisabledReason, toNullNanos(h.DisabledAt), toNullNanos(h.FailingSince),
 		toNullNanos(h.LastSuccessAt), toNanos(h.CreatedAt), toNanos(h.UpdatedAt))
@@ -156,6 +157,7 @@ const enqueueDelivery = `INSERT INTO webhook_deliveries (id, webhook_id, pos, ty
 	SELECT ?1, ?2, ?3, ?4, ?5, ?6, CASE WHEN EXISTS (SELECT 1 FROM webhook_deliveries
 		WHERE webhook_id = ?2 AND conversation_id = ?6 AND status IN ('queued', 'pending')) THEN 'queued' ELSE 'pending' END,
 	?7, ?8
+	ON CONFLICT DO NOTHING
 	RETURNING seq, status`
 
 // EnqueueDeliveries implements parley.WebhookTx.
@@ -164,7 +166,7 @@ func (t *tx) EnqueueDeliveries(ds []*parley.WebhookDelivery) error {
 		var status string
 		err := t.queryRow(enqueueDelivery, d.ID, d.WebhookID, d.Pos, d.Type, d.As, d.ConversationID,
 			toNanos(d.NextAt), toNanos(d.CreatedAt)).Scan(&d.Seq, &status)
-		if isUnique(err) {
+		if errors.Is(err, sql.ErrNoRows) {
 			return parley.Errorf(parley.EConflict, "delivery id taken")
 		} else if err != nil {
 			return fmt.Errorf("enqueue delivery: %w", err)
@@ -179,7 +181,7 @@ func (t *tx) EnqueueDeliveries(ds []*parley.WebhookDelivery) error {
 // without statistics the planner would rather read every pending row by
 // status and sort them).
 const claimDeliveries = `UPDATE webhook_deliveries SET next_at = ?1 WHERE seq IN (
-	SELECT d.seq FROM webhook_deliveries d INDEXED BY webhook_deliveries_due JOIN webhooks w ON w.id = d.webhook_id
+	SELECT d.seq FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
 	WHERE d.status = 'pending' AND d.next_at <= ?2 AND w.enabled = 1
 	ORDER BY d.next_at LIMIT ?3)
 	RETURNING ` + deliveryCols
@@ -281,7 +283,7 @@ func (t *tx) Deliveries(f parley.DeliveryFilter) ([]*parley.WebhookDelivery, err
 			statuses[i] = string(s)
 		}
 		out, err = t.scanDeliveries(`SELECT `+deliveryCols+` FROM webhook_deliveries
-			WHERE webhook_id = ? AND status IN (SELECT value FROM json_each(?)) AND seq < ? AND attempts >= ?
+			WHERE webhook_id = ? AND status IN (SELECT json_array_elements_text(?::json)) AND seq < ? AND attempts >= ?
 			ORDER BY seq DESC LIMIT ?`, f.WebhookID, idList(statuses), before, attempted, limit)
 	}
 	if err != nil {
@@ -315,7 +317,7 @@ func (t *tx) PruneDeliveries(statuses []parley.DeliveryStatus, before time.Time,
 		ss[i] = string(s)
 	}
 	res, err := t.exec(`DELETE FROM webhook_deliveries WHERE seq IN (SELECT seq FROM webhook_deliveries
-		WHERE status IN (SELECT value FROM json_each(?)) AND created_at < ? LIMIT ?)`, idList(ss), toNanos(before), limit)
+		WHERE status IN (SELECT json_array_elements_text(?::json)) AND created_at < ? LIMIT ?)`, idList(ss), toNanos(before), limit)
 	if err != nil {
 		return 0, fmt.Errorf("prune deliveries: %w", err)
 	}
@@ -328,12 +330,12 @@ func (t *tx) PruneDeliveries(statuses []parley.DeliveryStatus, before time.Time,
 // EventsAt implements parley.WebhookTx.
 func (t *tx) EventsAt(positions []int64) ([]*parley.Message, []*parley.Event, error) {
 	list := positionList(positions)
-	msgs, err := t.scanMessages(`SELECT `+messageCols+` FROM messages WHERE pos IN (SELECT value FROM json_each(?))
+	msgs, err := t.scanMessages(`SELECT `+messageCols+` FROM messages WHERE pos IN (SELECT json_array_elements_text(?::json)::bigint)
 		ORDER BY pos`, list)
 	if err != nil {
 		return nil, nil, fmt.Errorf("messages at: %w", err)
 	}
-	rows, err := t.query(`SELECT `+eventCols+` FROM events WHERE pos IN (SELECT value FROM json_each(?)) ORDER BY pos`, list)
+	rows, err := t.query(`SELECT `+eventCols+` FROM events WHERE pos IN (SELECT json_array_elements_text(?::json)::bigint) ORDER BY pos`, list)
 	if err != nil {
 		return nil, nil, fmt.Errorf("events at: %w", err)
 	}
@@ -380,7 +382,7 @@ func scanEvent(s scanner) (*parley.Event, error) {
 // MembersAmong implements parley.WebhookTx.
 func (t *tx) MembersAmong(conversationID string, userIDs []string) ([]*parley.Member, error) {
 	return queryAll(t, "members among", scanMember, `SELECT `+memberCols+` FROM members WHERE conversation_id = ?
-		AND user_id IN (SELECT value FROM json_each(?)) ORDER BY user_id`, conversationID, idList(userIDs))
+		AND user_id IN (SELECT json_array_elements_text(?::json)) ORDER BY user_id`, conversationID, idList(userIDs))
 }
 
 // PreviousEvent implements parley.WebhookTx. It reads the conversation's
