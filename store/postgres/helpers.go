@@ -160,6 +160,29 @@ func pgArgs(args []any) []any {
 	return out
 }
 
+// storageErr marks err as EStorageFull when the disk is full
+// (PostgreSQL's disk_full, 53100, or ENOSPC from the operating system),
+// keeping the cause in the chain for the log; anything else comes back
+// unchanged.
+func storageErr(err error) error {
+	if err == nil || parley.ErrorCode(err) != parley.EInternal {
+		return err
+	}
+	if isPgCode(err, "53100") {
+		return fmt.Errorf("%w: %w", parley.Errorf(parley.EStorageFull, "the server's storage is full; nothing was stored, try again later"), err)
+	}
+	return parley.StorageFull(err)
+}
+
+// limitArg is the argument of a LIMIT: n, or NULL (no limit) when n <= 0,
+// where SQLite's code wrote LIMIT -1.
+func limitArg(n int) any {
+	if n <= 0 {
+		return nil
+	}
+	return n
+}
+
 // notFound returns the ENotFound error for a kind of thing.
 func notFound(what string) error {
 	return parley.Errorf(parley.ENotFound, "%s not found", what)
