@@ -58,6 +58,8 @@ type Config struct {
 	// 30 a second).
 	BotPerConversation float64
 	BotPerSecond       float64
+	// Retention is the server's retention policy (default: keep for ever).
+	Retention RetentionConfig
 }
 
 func (c *Config) setDefaults() {
@@ -133,6 +135,9 @@ type App struct {
 	// webhooks knows who has webhooks and their options (webhooks.go).
 	webhooks webhookState
 
+	// retentionWake tells RunRetention a run was queued.
+	retentionWake chan struct{}
+
 	botPerConv, botPerBot *Limiter
 	sendPerConv           *Limiter
 	registrations         *Limiter
@@ -175,6 +180,8 @@ func New(store parley.Store, cfg Config, opts ...Option) *App {
 		obs:       NopObserver{},
 		reads:     newReadBatcher(),
 		cardSlots: make(chan struct{}, maxCardFetches),
+
+		retentionWake: make(chan struct{}, 1),
 	}
 	for _, o := range opts {
 		o(a)

@@ -30,8 +30,11 @@ type chat struct {
 	n        int
 }
 
-func newChat(t *testing.T) *chat {
+func newChat(t *testing.T) *chat { return newChatWith(t, app.Config{}) }
+
+func newChatWith(t *testing.T, cfg app.Config) *chat {
 	t.Helper()
+	cfg.Password = cheap
 	dir := t.TempDir()
 	db, err := sqlite.Open(filepath.Join(dir, "parley.db"), sqlite.Options{})
 	if err != nil {
@@ -44,7 +47,7 @@ func newChat(t *testing.T) *chat {
 	}
 	c := &chat{t: t, ctx: context.Background(), db: db, blobDir: filepath.Join(dir, "blobs"),
 		clock: &fakeClock{t: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}}
-	c.a = app.New(db, app.Config{Password: cheap}, app.WithClock(c.clock.Now), app.WithBlobs(blobs))
+	c.a = app.New(db, cfg, app.WithClock(c.clock.Now), app.WithBlobs(blobs))
 	c.ann, c.bob = c.register("ann"), c.register("bob")
 	if err := c.a.Follow(c.ctx, c.bob, "ann", true); err != nil {
 		t.Fatal(err)
