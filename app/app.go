@@ -10,6 +10,7 @@ import (
 	"encoding/base32"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/parleyhq/parley"
@@ -135,8 +136,10 @@ type App struct {
 	// webhooks knows who has webhooks and their options (webhooks.go).
 	webhooks webhookState
 
-	// retentionWake tells RunRetention a run was queued.
+	// retentionWake tells RunRetention a run was queued; retentionMu
+	// lets one runner at a time work through the queued runs.
 	retentionWake chan struct{}
+	retentionMu   sync.Mutex
 
 	botPerConv, botPerBot *Limiter
 	sendPerConv           *Limiter

@@ -175,6 +175,9 @@ func (a *App) RetentionJob(ctx context.Context, id string) (*RetentionJobView, e
 // first. A run commits its progress (cursor and counts) with each batch's
 // purges, so after a crash it resumes where it stopped.
 func (a *App) RunRetentionJobs(ctx context.Context) error {
+	// One runner at a time: the background loop and an operator's run.
+	a.retentionMu.Lock()
+	defer a.retentionMu.Unlock()
 	var jobs []*parley.RetentionJob
 	if err := a.view(ctx, func(tx parley.Tx) error {
 		var err error
