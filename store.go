@@ -44,6 +44,7 @@ type Tx interface {
 	BusinessTx
 	WebhookTx
 	AdminTx
+	AuditLogTx
 	RetentionTx
 }
 

@@ -4,6 +4,7 @@
 //	parley migrate        apply database migrations and exit
 //	parley config print   show the effective configuration
 //	parley user …, business …, token create, stats   administer accounts
+//	parley audit list|export|verify   read and verify the audit log
 //	parley load           drive a running server and measure it (docs/benchmarking.md)
 //	parley version        print the version
 package main
@@ -86,12 +87,13 @@ const usageText = `usage: parley <command> [flags]
   retention run         apply the retention policies now (--dry-run counts only)
   token create          make an API token for an account
   stats                 count users, conversations, messages, media, sessions
+  audit list|export|verify  read, export (JSON lines) and verify the audit log
   load                  drive a running server and measure it (docs/benchmarking.md)
   version               print the version
 
 Every command takes -h. The admin commands (user, business, token, stats,
-hold, retention) work on the data directory; while parley serve runs there,
-the server carries them out.
+audit, hold, retention) work on the data directory; while parley serve runs
+there, the server carries them out.
 `
 
 // run runs a command with no standard input.
@@ -132,7 +134,7 @@ func runIO(ctx context.Context, args []string, getenv func(string) string, stdin
 		return store.Close()
 	case "config":
 		return configCommand(args, getenv, stdout, stderr)
-	case "user", "business", "token", "stats", "hold", "retention":
+	case "user", "business", "token", "stats", "audit", "hold", "retention":
 		return adminCommand(ctx, cmd, args, getenv, stdin, stdout, stderr)
 	case "load":
 		setGC(getenv, loadGCPercent)
