@@ -356,6 +356,19 @@ func TestLegalHoldFreezesReaper(t *testing.T) {
 	if c.stored(m.ID).Text != "" {
 		t.Fatal("overdue message kept after the release")
 	}
+	// Both are in the audit log, which still verifies.
+	for _, action := range []string{app.AuditHoldPlace, app.AuditHoldRelease} {
+		rs, _, err := c.a.AuditLog(c.ctx, app.AuditQuery{Action: action, Target: h.ID})
+		if err != nil || len(rs) != 1 {
+			t.Fatalf("audit %s: %v %v", action, rs, err)
+		}
+		if rs[0].ActorID != "operator:root" || rs[0].Details["scope"] != "conversation" || rs[0].Details["reason"] != "case 12" {
+			t.Fatalf("audit %s: %+v", action, rs[0])
+		}
+	}
+	if v, err := c.a.VerifyAuditLog(c.ctx); err != nil || !v.OK {
+		t.Fatalf("audit log does not verify: %+v %v", v, err)
+	}
 
 	// An account hold covers the account's conversations.
 	m2 := c.send(c.bob, app.SendInput{Text: "second"})

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/parleyhq/parley"
@@ -94,6 +95,10 @@ func (a *App) SetRetentionPolicy(ctx context.Context, ba *BusinessActor, maxAgeD
 		return nil, parley.Invalid("after_resolution_days", "after_resolution_days is 0 (off) to %d", maxRetentionDays)
 	}
 	err := a.update(ctx, func(w *writer) error {
+		if err := a.audit(w, AuditEntry{ActorID: ba.agentID(), Action: AuditRetentionPolicy, TargetType: "business", TargetID: ba.Business.ID,
+			Details: map[string]string{"max_age_days": strconv.Itoa(maxAgeDays), "after_resolution_days": strconv.Itoa(afterResolutionDays)}}); err != nil {
+			return err
+		}
 		if maxAgeDays == 0 && afterResolutionDays == 0 {
 			return w.DeleteRetentionPolicy(ba.Business.ID, parley.RetentionCustomer)
 		}
@@ -127,7 +132,14 @@ func (a *App) startJob(ctx context.Context, businessID, by string, dryRun bool) 
 	err := a.update(ctx, func(w *writer) error {
 		j = &parley.RetentionJob{ID: newID(), BusinessID: businessID, DryRun: dryRun, State: parley.JobRunning,
 			CreatedBy: by, CreatedAt: w.now}
-		return w.CreateRetentionJob(j)
+		if err := w.CreateRetentionJob(j); err != nil {
+			return err
+		}
+		if dryRun {
+			return nil // counts only: nothing to answer for
+		}
+		return a.audit(w, AuditEntry{ActorID: by, Action: AuditRetentionRun, TargetType: "retention_job", TargetID: j.ID,
+			Details: map[string]string{"business": businessID}})
 	})
 	if err != nil {
 		return nil, err
