@@ -19,7 +19,7 @@ import (
 // chat is two people in a direct conversation on an app with a fake clock,
 // a real SQLite store and a real disk blob store.
 type chat struct {
-	t        *testing.T
+	t        testing.TB
 	ctx      context.Context
 	a        *app.App
 	db       *sqlite.DB
@@ -32,7 +32,12 @@ type chat struct {
 
 func newChat(t *testing.T) *chat { return newChatWith(t, app.Config{}) }
 
-func newChatWith(t *testing.T, cfg app.Config) *chat {
+// newChatB is newChat for benchmarks: no per-conversation send limit.
+func newChatB(b *testing.B) *chat {
+	return newChatWith(b, app.Config{SendPerConversation: 1e9, SendBurst: 1e9})
+}
+
+func newChatWith(t testing.TB, cfg app.Config) *chat {
 	t.Helper()
 	cfg.Password = cheap
 	dir := t.TempDir()
