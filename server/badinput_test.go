@@ -13,7 +13,8 @@ import (
 	"strings"
 	"testing"
 
-	_ "modernc.org/sqlite" // to read the node's database without the store
+	_ "github.com/jackc/pgx/v5/stdlib" // to read the node's database without the store
+	_ "modernc.org/sqlite"
 )
 
 // TestBadInput sends broken requests to every body-taking route shape and
@@ -237,12 +238,18 @@ var unicodeValues = []string{
 // a refused request is shown to have written nothing at all.
 func dbDigest(t *testing.T, ts *testServer) map[string]string {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(ts.cfg.DataDir, "parley.db")+"?mode=ro")
+	driver, dsn := "sqlite", "file:"+filepath.Join(ts.cfg.DataDir, "parley.db")+"?mode=ro"
+	list := `SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`
+	if strings.HasPrefix(ts.cfg.DatabaseURL, "postgres") {
+		driver, dsn = "pgx", ts.cfg.DatabaseURL
+		list = `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY 1`
+	}
+	db, err := sql.Open(driver, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	rows, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`)
+	rows, err := db.Query(list)
 	if err != nil {
 		t.Fatal(err)
 	}
