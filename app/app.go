@@ -252,7 +252,7 @@ func (a *App) update(ctx context.Context, fn func(w *writer) error) error {
 }
 
 func (a *App) view(ctx context.Context, fn func(tx parley.Tx) error) error {
-	return a.store.View(ctx, fn)
+	return a.store.View(ctx, func(tx parley.Tx) error { return fn(&reader{Tx: tx, now: a.clock()}) })
 }
 
 // writer is a transaction plus the events it has appended.

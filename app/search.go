@@ -309,6 +309,9 @@ func searchResults(tx parley.Tx, hits []parley.SearchHit, viewers []string, term
 			return nil, err
 		}
 		v := vs[0]
+		if v.Deleted {
+			continue // past its expiry: gone for every reader before the reaper comes
+		}
 		snippet, found := makeSnippet(v.Text, terms)
 		if !found && v.Masked {
 			continue

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/app"
@@ -85,6 +86,23 @@ func TestSearchAuthorization(t *testing.T) {
 	s.wantSearch("edited, old text", bea, "banana")
 	s.wantSearch("edited, new text", bea, "cherry", "cherry pie tonight")
 	s.wantSearch("removed carl, later text", carl, "cherry")
+
+	// A disappearing message is not found once it expired, before and
+	// after the reaper purges it.
+	if _, err := s.a.SetDisappearing(s.ctx, alice, group.ID, 3600); err != nil {
+		t.Fatal(err)
+	}
+	s.say(alice, group.ID, "guava for an hour")
+	s.wantSearch("before expiry", bea, "guava", "guava for an hour")
+	s.clock.Advance(time.Hour)
+	s.wantSearch("expired, not reaped", bea, "guava")
+	if _, err := s.a.Reap(s.ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.wantSearch("expired, reaped", bea, "guava")
+	if _, err := s.a.SetDisappearing(s.ctx, alice, group.ID, 0); err != nil {
+		t.Fatal(err)
+	}
 
 	// A declined request: the sender still finds what they wrote, the
 	// one who declined does not.

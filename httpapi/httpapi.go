@@ -211,10 +211,14 @@ func statusOf(code string) int {
 		return http.StatusForbidden
 	case parley.EConflict, parley.EHandleTaken, parley.EGroupFull, parley.EHumanControl:
 		return http.StatusConflict
+	case parley.EViewOnceOpened:
+		return http.StatusGone
 	case parley.ERateLimited:
 		return http.StatusTooManyRequests
 	case parley.ETooLarge:
 		return http.StatusRequestEntityTooLarge
+	case parley.EStorageFull:
+		return http.StatusInsufficientStorage
 	}
 	return http.StatusInternalServerError
 }
