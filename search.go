@@ -70,8 +70,15 @@ type SearchHit struct {
 	Score   float64
 }
 
-// MaxSearchTerms caps the words of a query that count.
-const MaxSearchTerms = 16
+// Query limits.
+const (
+	// MaxSearchTerms caps the words of a query that count.
+	MaxSearchTerms = 16
+	// SearchPrefixRunes is how long the last word of a query must be to
+	// match as a prefix ("zeb" finds "zebra"): shorter prefixes would
+	// expand to too many words to be quick.
+	SearchPrefixRunes = 3
+)
 
 // SearchTerms splits a query into its words: runs of letters, digits and
 // combining marks, as the stores' tokenizers split text. Everything else

@@ -8,10 +8,6 @@ import (
 	"github.com/parleyhq/parley"
 )
 
-// minPrefixRunes is how long the last word of a query must be to match as
-// a prefix: shorter prefixes expand to too many words to be quick.
-const minPrefixRunes = 3
-
 // ftsQuery turns what a user typed into an FTS5 query that has no
 // operator of theirs: each word is quoted (words hold only letters,
 // digits and marks, so never a quote), words are ANDed, and the last one
@@ -25,7 +21,7 @@ func ftsQuery(q string) string {
 	}
 	last := len(terms) - 1
 	star := ""
-	if len([]rune(terms[last])) >= minPrefixRunes {
+	if len([]rune(terms[last])) >= parley.SearchPrefixRunes {
 		star = "*"
 	}
 	quoted := make([]string, len(terms))
