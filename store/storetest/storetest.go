@@ -90,6 +90,7 @@ func Run(t *testing.T, open func(t *testing.T) parley.Store) {
 		{"Business/Contacts", testContacts},
 		{"Business/Settings", testBusinessSettings},
 		{"Business/Audit", testAudit},
+		{"AuditLog/AppendAndList", testAuditLog},
 		{"Webhook/RoundTrip", testWebhooks},
 		{"Webhook/Queues", testDeliveryQueues},
 		{"Webhook/ListAndReplay", testDeliveryListAndReplay},
