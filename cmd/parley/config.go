@@ -101,7 +101,7 @@ var settingTable = []setting{
 			s.Server.DataDir = v
 			return nil
 		}},
-	{key: "database_url", usage: "database: empty for SQLite in the data dir, or sqlite:PATH",
+	{key: "database_url", usage: "database: empty for SQLite in the data dir, sqlite:PATH, or postgres://USER:PASSWORD@HOST/DB for PostgreSQL (several nodes)",
 		apply: func(s *settings, v string) error { s.Server.DatabaseURL = v; return checkDatabaseURL(v) }},
 	{key: "log_level", def: "info", reload: true, usage: "debug, info, warn or error; SIGHUP reloads it",
 		apply: func(s *settings, v string) error {
@@ -551,7 +551,7 @@ func checkDatabaseURL(v string) error {
 		strings.HasPrefix(v, "postgres://"), strings.HasPrefix(v, "postgresql://"):
 		return nil
 	}
-	return fmt.Errorf("%q is not a database URL Parley knows; write sqlite:/var/lib/parley/parley.db, or leave it empty for SQLite in the data directory", maskURL(v))
+	return fmt.Errorf("%q is not a database URL Parley knows; write sqlite:/var/lib/parley/parley.db or postgres://parley:secret@db.example/parley, or leave it empty for SQLite in the data directory", maskURL(v))
 }
 
 func parseBool(v string, dst *bool) error {

@@ -119,11 +119,16 @@ func runIO(ctx context.Context, args []string, getenv func(string) string, stdin
 		if err != nil {
 			return err
 		}
-		release, err := lockDataDir(ctx, st.Server.DataDir, 0)
-		if err != nil {
-			return fmt.Errorf("migrate: %w; the server applies migrations when it starts", err)
+		// On PostgreSQL an advisory lock keeps concurrent migrations
+		// apart, and running nodes may stay up; SQLite's file is guarded
+		// by the data directory's lock.
+		if !server.IsPostgresURL(st.Server.DatabaseURL) {
+			release, err := lockDataDir(ctx, st.Server.DataDir, 0)
+			if err != nil {
+				return fmt.Errorf("migrate: %w; the server applies migrations when it starts", err)
+			}
+			defer release()
 		}
-		defer release()
 		store, err := server.OpenStore(st.Server)
 		if err != nil {
 			return err
