@@ -62,6 +62,9 @@ type Config struct {
 	MetricsListen string
 	// App holds the rule limits.
 	App app.Config
+	// RetentionInterval is how often retention runs over the server when
+	// a policy is set (default 24 h); queued runs start at once.
+	RetentionInterval time.Duration
 	// NoLinkPreviews turns link cards off (PARLEY_LINK_PREVIEWS=false):
 	// the server then never fetches a URL found in a message.
 	NoLinkPreviews bool
@@ -164,6 +167,19 @@ func (s *Server) reap() {
 	defer cancel()
 	go func() { <-s.stopGC; cancel() }()
 	s.App.RunReaper(ctx, ReaperInterval)
+}
+
+// retain runs retention jobs until Shutdown.
+func (s *Server) retain() {
+	defer s.bg.Done()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { <-s.stopGC; cancel() }()
+	every := s.cfg.RetentionInterval
+	if every <= 0 {
+		every = 24 * time.Hour
+	}
+	s.App.RunRetention(ctx, every)
 }
 
 // deliverWebhooks posts webhook deliveries until Shutdown.
@@ -334,8 +350,9 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 		Ready: func(ctx context.Context) error { return ready(ctx, a, bus) }})
 	s := &Server{cfg: cfg, log: log, Store: st, App: a, Bus: bus, Hub: hub, Metrics: m, blobs: blobs, gateway: gw, ln: ln,
 		promLn: promLn, hooks: webhook.New(a, hookClient, hookOpts), stopGC: make(chan struct{})}
-	s.bg.Add(4)
+	s.bg.Add(5)
 	go s.reap()
+	go s.retain()
 	go s.collectMedia()
 	go s.inboxTimers()
 	go s.deliverWebhooks()

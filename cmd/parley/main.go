@@ -83,15 +83,17 @@ const usageText = `usage: parley <command> [flags]
   config print          show the effective configuration and where each value comes from
   user create|list|suspend|unsuspend|reset-password
   business create|add-member
+  hold place|release|list   legal holds (kept from disappearing timers and retention)
+  retention run         apply the retention policies now (--dry-run counts only)
   token create          make an API token for an account
   stats                 count users, conversations, messages, media, sessions
   audit list|export|verify  read, export (JSON lines) and verify the audit log
   load                  drive a running server and measure it (docs/benchmarking.md)
   version               print the version
 
-Every command takes -h. The admin commands (user, business, token, stats, audit)
-work on the data directory; while parley serve runs there, the server
-carries them out.
+Every command takes -h. The admin commands (user, business, token, stats,
+audit, hold, retention) work on the data directory; while parley serve runs
+there, the server carries them out.
 `
 
 // run runs a command with no standard input.
@@ -137,7 +139,7 @@ func runIO(ctx context.Context, args []string, getenv func(string) string, stdin
 		return store.Close()
 	case "config":
 		return configCommand(args, getenv, stdout, stderr)
-	case "user", "business", "token", "stats", "audit":
+	case "user", "business", "token", "stats", "audit", "hold", "retention":
 		return adminCommand(ctx, cmd, args, getenv, stdin, stdout, stderr)
 	case "load":
 		setGC(getenv, loadGCPercent)
