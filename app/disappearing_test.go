@@ -34,7 +34,7 @@ func newChat(t *testing.T) *chat { return newChatWith(t, app.Config{}) }
 
 // newChatB is newChat for benchmarks: no per-conversation send limit.
 func newChatB(b *testing.B) *chat {
-	return newChatWith(b, app.Config{SendPerConversation: 1e9, SendBurst: 1e9})
+	return newChatWith(b, app.Config{SendPerConversation: 1e9, SendBurst: 1e9, NewConversationsPerDayNew: 1000, NewConversationsPerDay: 1000})
 }
 
 func newChatWith(t testing.TB, cfg app.Config) *chat {
