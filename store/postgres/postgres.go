@@ -61,6 +61,11 @@ type DB struct {
 	// batch runs: the batch reads it under the lock of the positions row
 	// and saves it before committing. Only the committer touches it.
 	pos int64
+	// cache serves the committer's repeated reads (see writeCache); gen
+	// is positions.gen as this node's last commit left it, -1 when the
+	// cache must not be trusted. Only the committer touches them.
+	cache *writeCache
+	gen   int64
 	// lastFailed is set when the last batch had a failing update; only the
 	// committer goroutine touches it.
 	lastFailed bool
@@ -107,7 +112,7 @@ func Open(dsn string, opts Options) (*DB, error) {
 	db := &DB{
 		write: write, read: read,
 		reqs: make(chan *updateReq, opts.MaxBatch), maxBatch: opts.MaxBatch, onCommit: opts.OnCommit,
-		done: make(chan struct{}),
+		done: make(chan struct{}), cache: newWriteCache(), gen: -1,
 	}
 	ctx := context.Background()
 	if !opts.NoMigrate {
@@ -286,12 +291,16 @@ func (db *DB) tryBatch(batch []*updateReq, savepoints bool, info *CommitInfo) (e
 	// run one at a time, from here to the commit: positions are handed out
 	// in commit order, so a reader that saw position p has seen every
 	// position below p (docs/architecture.md, "Positions across nodes").
-	if err := stx.QueryRowContext(ctx, `SELECT next FROM positions WHERE id = 1 FOR UPDATE`).Scan(&db.pos); err != nil {
+	var gen int64
+	if err := stx.QueryRowContext(ctx, `SELECT next, gen FROM positions WHERE id = 1 FOR UPDATE`).Scan(&db.pos, &gen); err != nil {
 		info.FailedAt = "begin"
 		stx.Rollback()
+		db.forget()
 		return failAll(errs, fmt.Errorf("lock positions: %w", err)), true
 	}
-	start := db.pos
+	if gen != db.gen {
+		db.cache.reset() // another node wrote since this node's last commit
+	}
 	t := &tx{db: db, sqlTx: stx, ctx: ctx, write: true}
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
@@ -303,28 +312,39 @@ func (db *DB) tryBatch(batch []*updateReq, savepoints bool, info *CommitInfo) (e
 			if t.broken {
 				info.FailedAt = "rollback"
 				stx.Rollback()
+				db.forget()
 				return failAll(errs, fmt.Errorf("batch abandoned: %w", errs[i])), true
 			}
 		} else if errs[i] = runFn(t, r); errs[i] != nil {
 			stx.Rollback()
+			db.forget()
 			return nil, false
 		}
 	}
-	if db.pos != start {
-		if _, err := t.exec(`UPDATE positions SET next = ? WHERE id = 1`, db.pos); err != nil {
-			info.FailedAt = "save_position"
-			stx.Rollback()
-			return failAll(errs, fmt.Errorf("save position: %w", err)), true
-		}
+	// Every batch bumps gen, so that other nodes know their caches are stale.
+	if err := t.queryRow(`UPDATE positions SET next = ?, gen = gen + 1 WHERE id = 1 RETURNING gen`, db.pos).Scan(&gen); err != nil {
+		info.FailedAt = "save_position"
+		stx.Rollback()
+		db.forget()
+		return failAll(errs, fmt.Errorf("save position: %w", err)), true
 	}
 	cstart := time.Now()
 	err = stx.Commit()
 	info.Commit = time.Since(cstart)
 	if err != nil {
 		info.FailedAt = "commit"
+		db.forget()
 		return failAll(errs, fmt.Errorf("commit: %w", err)), true
 	}
+	db.gen = gen
 	return errs, true
+}
+
+// forget drops the committer's cache after a rollback, or when what was
+// committed is unknown.
+func (db *DB) forget() {
+	db.cache.reset()
+	db.gen = -1
 }
 
 // runFn runs one fn, turning a panic into an error.
@@ -345,6 +365,7 @@ func (db *DB) runOne(t *tx, r *updateReq) (err error) {
 	}
 	pos := db.pos
 	if err = runFn(t, r); err != nil {
+		db.cache.reset()
 		if _, rerr := t.sqlTx.ExecContext(t.ctx, "ROLLBACK TO SAVEPOINT u"); rerr != nil {
 			// The failed update's writes could not be undone: nothing of
 			// this batch may commit.
