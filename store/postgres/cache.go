@@ -12,9 +12,10 @@ import "github.com/parleyhq/parley"
 // these rows updates or drops the entry (see the calls to cache in
 // conversations.go and graph.go), and any rollback — of a batch or of one
 // savepoint — throws the whole cache away. Other nodes write too: every
-// batch bumps positions.gen under the positions lock, and a batch that
-// finds gen other than what its node's last commit left there knows that
-// another node wrote in between, and starts from an empty cache.
+// batch that writes takes nextval('write_gen') under the positions lock,
+// and a batch that finds the sequence's last value other than what its
+// node's last commit took knows that another node wrote in between, and
+// starts from an empty cache.
 // Read transactions never use it. Entries are values, copied in and out,
 // because callers modify what they get.
 type writeCache struct {

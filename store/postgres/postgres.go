@@ -20,6 +20,7 @@ import (
 	"runtime"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -291,8 +292,14 @@ func (db *DB) tryBatch(batch []*updateReq, savepoints bool, info *CommitInfo) (e
 	// run one at a time, from here to the commit: positions are handed out
 	// in commit order, so a reader that saw position p has seen every
 	// position below p (docs/architecture.md, "Positions across nodes").
+	// The sequence is read after the lock is held (a second statement):
+	// read in the locking statement, it could predate the wait.
 	var gen int64
-	if err := stx.QueryRowContext(ctx, `SELECT next, gen FROM positions WHERE id = 1 FOR UPDATE`).Scan(&db.pos, &gen); err != nil {
+	err = stx.QueryRowContext(ctx, `SELECT next FROM positions WHERE id = 1 FOR UPDATE`).Scan(&db.pos)
+	if err == nil {
+		err = stx.QueryRowContext(ctx, `SELECT last_value FROM write_gen`).Scan(&gen)
+	}
+	if err != nil {
 		info.FailedAt = "begin"
 		stx.Rollback()
 		db.forget()
@@ -301,6 +308,7 @@ func (db *DB) tryBatch(batch []*updateReq, savepoints bool, info *CommitInfo) (e
 	if gen != db.gen {
 		db.cache.reset() // another node wrote since this node's last commit
 	}
+	startGen, startPos := gen, db.pos
 	t := &tx{db: db, sqlTx: stx, ctx: ctx, write: true}
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
@@ -321,8 +329,26 @@ func (db *DB) tryBatch(batch []*updateReq, savepoints bool, info *CommitInfo) (e
 			return nil, false
 		}
 	}
-	// Every batch bumps gen, so that other nodes know their caches are stale.
-	if err := t.queryRow(`UPDATE positions SET next = ?, gen = gen + 1 WHERE id = 1 RETURNING gen`, db.pos).Scan(&gen); err != nil {
+	if !t.wrote || !slices.ContainsFunc(errs, func(err error) bool { return err == nil }) {
+		// Nothing written, or every update refused (and undone): nothing
+		// changes, not even gen, so other nodes keep their caches.
+		// A refusal dropped this node's cache already.
+		if err := stx.Rollback(); err != nil {
+			db.forget()
+		} else {
+			db.gen = startGen
+		}
+		return errs, true
+	}
+	// Every batch that writes takes a new gen, so that other nodes know
+	// their caches are stale.
+	var row *sql.Row
+	if db.pos != startPos {
+		row = stx.QueryRowContext(ctx, `UPDATE positions SET next = $1 WHERE id = 1 RETURNING nextval('write_gen')`, db.pos)
+	} else {
+		row = stx.QueryRowContext(ctx, `SELECT nextval('write_gen')`)
+	}
+	if err := row.Scan(&gen); err != nil {
 		info.FailedAt = "save_position"
 		stx.Rollback()
 		db.forget()
@@ -453,6 +479,8 @@ type tx struct {
 	write bool
 	// broken is set when a failed update's writes could not be undone.
 	broken bool
+	// wrote is set by the first statement that may write.
+	wrote bool
 	// purged is set when the transaction unsent a message (SQLite needs
 	// it to truncate its log; PostgreSQL's own vacuum removes old rows).
 	purged bool
@@ -460,18 +488,30 @@ type tx struct {
 
 var _ parley.Tx = (*tx)(nil)
 
+// noteWrite records that the transaction ran a statement that may write
+// (anything but a SELECT): a batch that wrote nothing leaves the positions
+// row, gen included, untouched.
+func (t *tx) noteWrite(query string) {
+	if t.write && !t.wrote && !strings.HasPrefix(strings.TrimSpace(query), "SELECT") {
+		t.wrote = true
+	}
+}
+
 // exec runs a statement written with SQLite's ? placeholders.
 func (t *tx) exec(query string, args ...any) (sql.Result, error) {
+	t.noteWrite(query)
 	return t.sqlTx.ExecContext(t.ctx, rebind(query), pgArgs(args)...)
 }
 
 // query runs a query written with SQLite's ? placeholders.
 func (t *tx) query(query string, args ...any) (*sql.Rows, error) {
+	t.noteWrite(query)
 	return t.sqlTx.QueryContext(t.ctx, rebind(query), pgArgs(args)...)
 }
 
 // queryRow runs a one-row query written with SQLite's ? placeholders.
 func (t *tx) queryRow(query string, args ...any) *sql.Row {
+	t.noteWrite(query)
 	return t.sqlTx.QueryRowContext(t.ctx, rebind(query), pgArgs(args)...)
 }
 
