@@ -45,6 +45,7 @@ type Tx interface {
 	WebhookTx
 	AdminTx
 	AuditLogTx
+	TwoFactorTx
 	RetentionTx
 }
 

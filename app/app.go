@@ -58,6 +58,11 @@ type Config struct {
 	// 30 a second).
 	BotPerConversation float64
 	BotPerSecond       float64
+	// EncryptionKey (32 bytes), when set, seals secrets the server must
+	// keep readable — TOTP secrets — with AES-256-GCM (app/seal.go).
+	EncryptionKey []byte
+	// TOTPIssuer names the server in authenticator apps (default "Parley").
+	TOTPIssuer string
 }
 
 func (c *Config) setDefaults() {
@@ -105,6 +110,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.BotPerSecond <= 0 {
 		c.BotPerSecond = 30
+	}
+	if c.TOTPIssuer == "" {
+		c.TOTPIssuer = "Parley"
 	}
 	c.Media.setDefaults()
 	for i, h := range c.Admins {
