@@ -322,7 +322,13 @@ func (a *App) RevokeSession(ctx context.Context, actor *Actor, sessionID string)
 	if err := actor.RequireScope(ScopeAccount); err != nil {
 		return err
 	}
-	if err := a.update(ctx, func(w *writer) error { return w.DeleteSession(actor.User.ID, sessionID) }); err != nil {
+	err := a.update(ctx, func(w *writer) error {
+		if err := w.DeleteSession(actor.User.ID, sessionID); err != nil {
+			return err
+		}
+		return a.audit(w, AuditEntry{ActorID: actor.User.ID, Action: AuditSessionRevoke, TargetType: "session", TargetID: sessionID})
+	})
+	if err != nil {
 		return err
 	}
 	a.revoke(actor.User.ID, []string{sessionID})

@@ -55,6 +55,8 @@ const (
 	AuditLoginSuccess     = "login.success"
 	AuditLoginFailure     = "login.failure"
 	AuditLogoutEverywhere = "logout.everywhere"
+	// AuditSessionRevoke: one device signed out from another.
+	AuditSessionRevoke    = "session.revoke"
 	AuditPasswordChange   = "password.change"
 	AuditTwoFactorEnable  = "twofactor.enable"
 	AuditTwoFactorDisable = "twofactor.disable"
