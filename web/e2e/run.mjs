@@ -479,8 +479,9 @@ try {
   await dana.screenshot({ path: join(shots, "settings-2fa.png") });
   await recovery.getByRole("button", { name: "Done, I saved them" }).click();
   await tfa.getByText("On · 10 recovery codes left.").waitFor();
-  await dana.getByRole("button", { name: "Sign out" }).click();
-  await dana.getByLabel("Handle").fill("dana");
+  await dana.getByRole("button", { name: "Sign out", exact: true }).click();
+  await dana.getByRole("tab", { name: "Sign in" }).click();
+  await dana.getByLabel("Handle", { exact: true }).fill("dana");
   await dana.getByLabel("Password").fill("correct horse battery staple");
   await dana.getByRole("button", { name: "Sign in", exact: true }).last().click();
   const step2 = dana.getByRole("form", { name: "Two-factor authentication" });
