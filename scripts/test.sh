@@ -72,9 +72,15 @@ if [ "${PIPESTATUS[0]}" -ne 0 ]; then status=1; fi
 
 if [ "$status" -eq 0 ]; then
   echo "== short fuzz runs (long runs: docs/testing.md)"
-  for target in "FuzzDecodeFrame ./wsgateway" "FuzzInspect ./media"; do
+  # 10 s each: the property of each target is in its doc comment.
+  for target in "FuzzDecodeFrame ./wsgateway" "FuzzInspect ./media" \
+    "FuzzDecode ./httpapi" "FuzzQueryInt ./httpapi" \
+    "FuzzNormalizeHandle ./app" "FuzzCheckEmoji ./app" "FuzzCleanText ./app" \
+    "FuzzHistoryCursor ./app" "FuzzConversationCursor ./app" "FuzzInboxCursor ./app" \
+    "FuzzFirstURL ./app" "FuzzLinkCardText ./app" \
+    "FuzzAllowed ./outbound" "FuzzCheckURL ./outbound" "FuzzSignVerify ./webhook"; do
     set -- $target
-    go test -run '^$' -fuzz "$1" -fuzztime 15s "$2" 2>&1 | tail -3 | tee -a /tmp/parley-test.$$.log
+    go test -run '^$' -fuzz "^$1\$" -fuzztime 10s "$2" 2>&1 | tail -3 | tee -a /tmp/parley-test.$$.log
     if [ "${PIPESTATUS[0]}" -ne 0 ]; then status=1; fi
   done
 fi
