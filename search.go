@@ -52,6 +52,10 @@ type SearchFilter struct {
 	// that messages sent while a client pages do not shift its pages.
 	MaxPos int64
 	Order  SearchOrder
+	// Window, when set, bounds the work of a SearchRelevance search: only
+	// the Window newest matching messages (the other filters applied) are
+	// ranked, so that a common word costs what a recent search costs.
+	Window int
 	// After, when set, continues after that hit of the previous page.
 	After *SearchCursor
 	Limit int

@@ -59,13 +59,17 @@ const searchWhere = ` FROM message_search s
 
 // The two orders. bm25 is negative, lower is better: the score is its
 // opposite. ?9 and ?10 are the cursor's score and position (?10 = 0: the
-// first page), ?11 the limit.
+// first page), ?11 the limit, ?12 the window (-1: none). The window is
+// taken newest first straight from the index, which is how FTS5 reads it
+// without sorting; bm25 is computed for its rows only.
 const (
-	searchByRelevance = `SELECT ` + messageColsM + `, -bm25(message_search) AS score` + searchWhere + `
-	  AND (?10 = 0 OR -bm25(message_search) < ?9 OR -bm25(message_search) = ?9 AND m.pos < ?10)
-	ORDER BY score DESC, m.pos DESC LIMIT ?11`
+	searchByRelevance = `SELECT * FROM (SELECT ` + messageColsM + `, -bm25(message_search) AS score` + searchWhere + `
+	  AND (?8 = 0 OR s.rowid <= ?8)
+	  ORDER BY s.rowid DESC LIMIT ?12)
+	WHERE ?10 = 0 OR score < ?9 OR score = ?9 AND pos < ?10
+	ORDER BY score DESC, pos DESC LIMIT ?11`
 	searchByRecency = `SELECT ` + messageColsM + `, 0.0 AS score` + searchWhere + `
-	  AND (?10 = 0 OR s.rowid < ?10)
+	  AND (?8 = 0 OR s.rowid <= ?8) AND (?10 = 0 OR s.rowid < ?10)
 	ORDER BY s.rowid DESC LIMIT ?11`
 )
 
@@ -104,8 +108,12 @@ func (t *tx) SearchMessages(f parley.SearchFilter) ([]parley.SearchHit, error) {
 	if f.Order == parley.SearchRecent {
 		q = searchByRecency
 	}
+	window := -1
+	if f.Window > 0 {
+		window = f.Window
+	}
 	rows, err := t.query(q, match, idList(f.ViewerIDs), f.ConversationID, f.SenderID, since, until,
-		string(kindList), f.MaxPos, curScore, curPos, limit)
+		string(kindList), f.MaxPos, curScore, curPos, limit, window)
 	if err != nil {
 		return nil, fmt.Errorf("search: %w", err)
 	}
