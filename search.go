@@ -23,9 +23,9 @@ type SearchOrder string
 
 // The search orders.
 const (
-	// SearchRelevance orders by score (bm25: rarer words count more,
-	// words found together as typed count more), best first, then newest
-	// first.
+	// SearchRelevance orders by score (BM25-like: the words more often
+	// in a short message, and together as typed, count more), best first,
+	// then newest first.
 	SearchRelevance SearchOrder = "relevance"
 	// SearchRecent orders newest first.
 	SearchRecent SearchOrder = "recent"
