@@ -27,7 +27,7 @@ const (
 	// search costs, instead of growing with the whole server (see
 	// BENCHMARKS.md). Older matches are found with sort=recent or a
 	// narrower query.
-	RelevanceWindow = 500
+	RelevanceWindow = 100
 	// snippetRunes is about how much text a snippet shows around the
 	// first word found.
 	snippetRunes = 160
