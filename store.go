@@ -46,6 +46,7 @@ type Tx interface {
 	WebhookTx
 	AdminTx
 	AuditLogTx
+	TwoFactorTx
 	RetentionTx
 }
 

@@ -59,6 +59,11 @@ type Config struct {
 	// 30 a second).
 	BotPerConversation float64
 	BotPerSecond       float64
+	// EncryptionKey (32 bytes), when set, seals secrets the server must
+	// keep readable — TOTP secrets — with AES-256-GCM (app/seal.go).
+	EncryptionKey []byte
+	// TOTPIssuer names the server in authenticator apps (default "Parley").
+	TOTPIssuer string
 	// Retention is the server's retention policy (default: keep for ever).
 	Retention RetentionConfig
 }
@@ -108,6 +113,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.BotPerSecond <= 0 {
 		c.BotPerSecond = 30
+	}
+	if c.TOTPIssuer == "" {
+		c.TOTPIssuer = "Parley"
 	}
 	c.Media.setDefaults()
 	for i, h := range c.Admins {

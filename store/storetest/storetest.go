@@ -91,6 +91,8 @@ func Run(t *testing.T, open func(t *testing.T) parley.Store) {
 		{"Business/Settings", testBusinessSettings},
 		{"Business/Audit", testAudit},
 		{"AuditLog/AppendAndList", testAuditLog},
+		{"TwoFactor/RoundTrip", testTwoFactor},
+		{"TwoFactor/LoginChallenges", testLoginChallenges},
 		{"Webhook/RoundTrip", testWebhooks},
 		{"Webhook/Queues", testDeliveryQueues},
 		{"Webhook/ListAndReplay", testDeliveryListAndReplay},

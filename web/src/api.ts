@@ -7,6 +7,12 @@ import { searchPath, type SearchResult } from "./search";
 export interface UserSummary { id: string; handle: string; display_name: string; kind: string }
 export interface Me extends UserSummary { bio: string; dm_policy: string; show_presence: boolean; read_receipts: boolean; created_at: string }
 export interface Auth { user: Me; token: string; session_id: string }
+/** SecondFactor is a login's answer when the account has 2FA: the code
+ * goes to completeLogin with the challenge. */
+export interface SecondFactor { second_factor: { challenge: string; expires_at: string; methods: string[] } }
+export interface TwoFactorStatus { enabled: boolean; pending: boolean; recovery_codes_left: number }
+export interface TwoFactorSetup { secret: string; otpauth_uri: string; qr_png: string }
+export interface RecoveryCodes { recovery_codes: string[] }
 export interface ReactionCount { emoji: string; count: number; me: boolean }
 export interface Thumbnail { content_type: string; width: number; height: number }
 export interface Attachment {
@@ -91,7 +97,13 @@ export class Client {
   register(handle: string, password: string, display_name: string) {
     return this.request<Auth>("POST", "/accounts", { handle, password, display_name, kind: "person" });
   }
-  login(handle: string, password: string) { return this.request<Auth>("POST", "/sessions", { handle, password, device: "web" }); }
+  login(handle: string, password: string) { return this.request<Auth | SecondFactor>("POST", "/sessions", { handle, password, device: "web" }); }
+  completeLogin(challenge: string, code: string) { return this.request<Auth>("POST", "/sessions/second-factor", { challenge, code }); }
+  twoFactor() { return this.request<TwoFactorStatus>("GET", "/me/2fa"); }
+  setupTwoFactor(password: string) { return this.request<TwoFactorSetup>("POST", "/me/2fa/setup", { password }); }
+  confirmTwoFactor(code: string) { return this.request<RecoveryCodes>("POST", "/me/2fa/confirm", { code }); }
+  disableTwoFactor(password: string, code: string) { return this.request<void>("POST", "/me/2fa/disable", { password, code }); }
+  newRecoveryCodes(password: string, code: string) { return this.request<RecoveryCodes>("POST", "/me/2fa/recovery-codes", { password, code }); }
   logout() { return this.request<void>("DELETE", "/sessions/current"); }
   me() { return this.request<Me>("GET", "/me"); }
   /** search finds messages the user may read (see GET /api/v1/search). */
@@ -350,6 +362,8 @@ export const usedRoutes = [
   "GET /api/v1/bots/{handle}/tokens", "POST /api/v1/bots/{handle}/tokens", "POST /api/v1/bots/{handle}/tokens/{id}/rotate",
   "DELETE /api/v1/bots/{handle}/tokens/{id}", "POST /api/v1/business/{business}/conversations/{id}/handover",
   "POST /api/v1/business/{business}/rules/test",
+  "POST /api/v1/sessions/second-factor", "GET /api/v1/me/2fa", "POST /api/v1/me/2fa/setup", "POST /api/v1/me/2fa/confirm",
+  "POST /api/v1/me/2fa/disable", "POST /api/v1/me/2fa/recovery-codes",
 ];
 
 /** newClientID makes an idempotency key for a send. */

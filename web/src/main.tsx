@@ -36,16 +36,22 @@ function AuthScreen({ client, onAuth }: { client: Client; onAuth(token: string):
   const [password, setPassword] = useState("");
   const [name, setName] = useState("");
   const [error, setError] = useState("");
+  // challenge is set while the second step of a two-step login waits.
+  const [challenge, setChallenge] = useState("");
   const submit = async (e: Event) => {
     e.preventDefault();
     setError("");
     try {
       const auth = mode === "in" ? await client.login(handle, password) : await client.register(handle, password, name);
-      onAuth(auth.token);
+      if ("second_factor" in auth) setChallenge(auth.second_factor.challenge);
+      else onAuth(auth.token);
     } catch (err) {
       setError(err instanceof ApiError ? err.message : "Cannot reach the server");
     }
   };
+  if (challenge) {
+    return <SecondStep client={client} challenge={challenge} onAuth={onAuth} onBack={() => { setChallenge(""); setPassword(""); }} />;
+  }
   return (
     <main class="auth">
       <h1>Parley</h1>
@@ -65,6 +71,35 @@ function AuthScreen({ client, onAuth }: { client: Client; onAuth(token: string):
         <label>Password<input name="password" type="password" autocomplete={mode === "in" ? "current-password" : "new-password"} value={password} onInput={(e) => setPassword(e.currentTarget.value)} required /></label>
         {error && <p class="error" role="alert">{error}</p>}
         <button type="submit">{mode === "in" ? "Sign in" : "Create account"}</button>
+      </form>
+    </main>
+  );
+}
+
+/** SecondStep asks for the code of a two-step login. */
+function SecondStep({ client, challenge, onAuth, onBack }: { client: Client; challenge: string; onAuth(token: string): void; onBack(): void }) {
+  const [code, setCode] = useState("");
+  const [error, setError] = useState("");
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setError("");
+    try {
+      onAuth((await client.completeLogin(challenge, code)).token);
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401 && err.code === "unauthorized") { onBack(); return; }
+      setError(err instanceof ApiError ? err.message : "Cannot reach the server");
+    }
+  };
+  return (
+    <main class="auth">
+      <h1>Parley</h1>
+      <form aria-label="Two-factor authentication" onSubmit={submit}>
+        <label>Code from your authenticator app, or a recovery code
+          <input name="code" autocomplete="one-time-code" inputMode="text" autoFocus value={code} onInput={(e) => setCode(e.currentTarget.value)} required />
+        </label>
+        {error && <p class="error" role="alert">{error}</p>}
+        <button type="submit">Verify</button>
+        <button type="button" class="link" onClick={onBack}>Back</button>
       </form>
     </main>
   );
