@@ -44,6 +44,7 @@ type Tx interface {
 	BusinessTx
 	WebhookTx
 	AdminTx
+	ModerationTx
 }
 
 // UserTx stores accounts.
