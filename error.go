@@ -30,6 +30,7 @@ const (
 	EHumanControl      = "human_control"       // people hold the conversation; its bot may not send
 	ESensitiveData     = "sensitive_data"      // the text holds a card number, IBAN, secret or password; confirm to send it
 	EAccountSuspended  = "account_suspended"   // an administrator suspended the account
+	EBlockedContent    = "blocked_content"     // the server's filters refuse the text (a blocked word, pattern or link)
 )
 
 // Error is an error meant for the client: Code is stable, Message is safe to

@@ -103,6 +103,9 @@ type ConversationView struct {
 	// Members lists the members (for groups in GET only, for direct always).
 	Members     []MemberView `json:"members,omitempty"`
 	LastMessage *MessageView `json:"last_message,omitempty"`
+	// Triage is the spam score of a request and why, for its recipient
+	// only.
+	Triage *Triage `json:"triage,omitempty"`
 }
 
 // ReactionCount is one emoji's count on a message.
@@ -136,7 +139,10 @@ type MessageView struct {
 	EditedAt       *time.Time      `json:"edited_at,omitempty"`
 	Deleted        bool            `json:"deleted,omitempty"`
 	DeletedAt      *time.Time      `json:"deleted_at,omitempty"`
-	Reactions      []ReactionCount `json:"reactions,omitempty"`
+	// Hidden is set when a moderator hid the sender's messages (a ban):
+	// the content is gone for everyone but the sender.
+	Hidden    bool            `json:"hidden,omitempty"`
+	Reactions []ReactionCount `json:"reactions,omitempty"`
 	// Attachments are the media of image, video, audio, file and gif
 	// messages, in order.
 	Attachments []AttachmentView `json:"attachments,omitempty"`
@@ -261,6 +267,10 @@ func messageViews(tx parley.Tx, c *parley.Conversation, viewer *parley.Member, m
 		}
 		if m.SenderID == viewerID {
 			v.ClientID = m.ClientID
+		} else if u := users[m.SenderID]; u != nil && u.MessagesHidden && m.DeletedAt == nil {
+			v.Text, v.Hidden = "", true
+			out = append(out, v)
+			continue
 		}
 		if maskForTeam(tx, c, viewer, m, &maskCache) {
 			v.Text = MaskSensitive(v.Text)
