@@ -31,7 +31,7 @@ import (
 const (
 	maxFilterPattern   = 200  // bytes of a word, phrase or domain
 	maxFilterRegex     = 200  // bytes of a regular expression
-	maxRegexInsts      = 2000 // compiled instructions of one regular expression
+	maxRegexInsts      = 1000 // compiled instructions of one regular expression
 	maxAccountFilters  = 100
 	maxServerFilters   = 500
 	maxFilterText      = 64 << 10
@@ -143,6 +143,12 @@ type compiledFilter struct {
 	phrase string         // FilterWord: the folded phrase with spaces at each end
 	re     *regexp.Regexp // FilterRegex
 	domain string         // the domain kinds
+}
+
+// key says when two filters are the same: the same kind and pattern,
+// once folded.
+func (c *compiledFilter) key() string {
+	return c.f.Kind + "\x00" + c.phrase + "\x00" + c.domain + "\x00" + map[bool]string{true: c.f.Pattern}[c.re != nil]
 }
 
 // FilterInput is a new filter.
@@ -422,13 +428,19 @@ func (a *App) AddFilter(ctx context.Context, actor *Actor, server bool, in Filte
 		in.Action = parley.FilterHide
 	}
 	f := &parley.Filter{ID: newID(), OwnerID: owner, Kind: in.Kind, Pattern: strings.TrimSpace(in.Pattern), Action: in.Action, CreatedBy: actor.User.ID}
-	if _, err := compileFilter(f, server); err != nil {
+	nc, err := compileFilter(f, server)
+	if err != nil {
 		return nil, err
 	}
 	err = a.update(ctx, func(w *writer) error {
 		fs, err := w.Filters(owner)
 		if err != nil {
 			return err
+		}
+		for _, old := range fs {
+			if oc, err := compileFilter(old, server); err == nil && oc.key() == nc.key() {
+				return parley.Errorf(parley.EConflict, "this filter exists")
+			}
 		}
 		if limit := map[bool]int{false: maxAccountFilters, true: maxServerFilters}[server]; len(fs) >= limit {
 			return parley.Errorf(parley.ETooLarge, "at most %d filters", limit)

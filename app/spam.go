@@ -223,10 +223,8 @@ func fingerprintFolded(folded string) string {
 // requestTexts returns the texts the sender wrote in a conversation so far
 // (the first maxRequestTexts messages).
 func requestTexts(tx parley.Tx, c *parley.Conversation, senderID string) ([]string, error) {
-	if c.LastSeq == 0 {
-		return nil, nil
-	}
-	ms, err := tx.Messages(parley.MessageRange{ConversationID: c.ID, MinSeq: 1, MaxSeq: c.LastSeq, Limit: maxRequestTexts})
+	// c.LastSeq may predate the message being sent: read from the start.
+	ms, err := tx.Messages(parley.MessageRange{ConversationID: c.ID, MinSeq: 1, MaxSeq: math.MaxInt64, Limit: maxRequestTexts})
 	if err != nil {
 		return nil, err
 	}
