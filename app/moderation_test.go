@@ -276,7 +276,7 @@ func TestAccountFilters(t *testing.T) {
 		{"bitcorn is a joke", false},
 		{"see https://shop.example.com/x", true},
 		{"see http://example.com", true},
-		{"see https://badexample.com", false},           // a lookalike
+		{"see https://badexample.com", false},             // a lookalike
 		{"see https://example.com.evil.net/login", false}, // not example.com
 	}
 	for i, c := range cases {

@@ -34,10 +34,13 @@ type Me struct {
 	ShowPresence bool      `json:"show_presence"`
 	ReadReceipts bool      `json:"read_receipts"`
 	CreatedAt    time.Time `json:"created_at"`
+	// ServerAdmin is set for the server's administrators (moderation).
+	ServerAdmin bool `json:"server_admin,omitempty"`
 }
 
 func meView(u *parley.User) *Me {
-	return &Me{UserSummary: *summarize(u), Bio: u.Bio, DMPolicy: string(u.DMPolicy), ShowPresence: u.ShowPresence, ReadReceipts: !u.HideReadReceipts, CreatedAt: u.CreatedAt}
+	return &Me{UserSummary: *summarize(u), Bio: u.Bio, DMPolicy: string(u.DMPolicy), ShowPresence: u.ShowPresence, ReadReceipts: !u.HideReadReceipts, CreatedAt: u.CreatedAt,
+		ServerAdmin: u.ServerAdmin}
 }
 
 // Profile is another user as the viewer may see them. When either blocks
