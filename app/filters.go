@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"regexp"
 	"regexp/syntax"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -85,42 +86,102 @@ func FoldText(s string) string {
 	return b.String()
 }
 
-// linkRE finds links in text: with a scheme, starting with www., or a bare
-// domain with a common top-level domain (so that "file.txt" is not one).
-var linkRE = regexp.MustCompile(`(?i)\bhttps?://[^\s<>"']+|\bwww\.[^\s<>"']+|\b(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:com|net|org|io|co|info|biz|xyz|top|me|ly|gl|app|dev|link|click|site|online|shop|store|live|ru|cn|uk|de|fr|es|it|nl|tk|ml|ga|cf|gq|us|ca|au|in|br|pl|be|ch|at|se|no|dk|fi|pt|cz|gr|ro|hu|tv|cc|ws|to|gg|sh|ai|so|one|club|vip|win|bet|money|loan|work)\b(?:/[^\s<>"']*)?`)
+// linkTLDs are the top-level domains a bare domain (no scheme, no www.)
+// must end in to count as a link, so that "file.txt" or "e.g." do not.
+var linkTLDs = map[string]bool{}
+
+func init() {
+	for _, t := range strings.Fields(`com net org io co info biz xyz top me ly gl app dev link click site online shop store live
+		ru cn uk de fr es it nl tk ml ga cf gq us ca au in br pl be ch at se no dk fi pt cz gr ro hu tv cc ws to gg sh ai so
+		one club vip win bet money loan work eu jp kr su ua ir tr vn id za mx ar cl nz page blog news email tech`) {
+		linkTLDs[t] = true
+	}
+}
 
 // LinkHosts returns the host names of the links in text, lower-case, in
-// ASCII (IDNA), without a trailing dot or port, in order, each once.
+// ASCII (IDNA), without a trailing dot or port, in order, each once. A
+// link is a word with a scheme (https://…), one starting with www., or a
+// bare domain whose top-level domain is a common one. It scans the text
+// once, without regular expressions: it runs on every message.
 func LinkHosts(text string) []string {
 	if !strings.ContainsRune(text, '.') {
 		return nil
 	}
 	var out []string
-	seen := map[string]bool{}
-	for _, raw := range linkRE.FindAllString(text, 50) {
-		raw = strings.TrimRight(raw, ".,;:!?)]}")
-		if !strings.Contains(strings.ToLower(raw[:min(len(raw), 8)]), "://") {
-			raw = "http://" + raw
+	for i := 0; i < len(text) && len(out) < 50; {
+		// One word: up to the next space.
+		j := i
+		for j < len(text) && !isLinkSpace(text[j]) {
+			j++
 		}
-		u, err := url.Parse(raw)
-		if err != nil {
-			continue
+		if w := text[i:j]; strings.IndexByte(w, '.') >= 0 {
+			if h, ok := wordHost(w); ok && !slices.Contains(out, h) {
+				out = append(out, h)
+			}
 		}
-		h, ok := normalizeHost(u.Hostname())
-		if !ok || seen[h] {
-			continue
+		for j < len(text) && isLinkSpace(text[j]) {
+			j++
 		}
-		seen[h] = true
-		out = append(out, h)
+		i = j
 	}
 	return out
+}
+
+func isLinkSpace(c byte) bool {
+	return c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '<' || c == '>' || c == '"' || c == '\''
+}
+
+// wordHost returns the host of a word that is a link.
+func wordHost(w string) (string, bool) {
+	if k := strings.Index(w, "://"); k >= 0 {
+		start := k
+		for start > 0 && isSchemeChar(w[start-1]) {
+			start--
+		}
+		scheme := strings.ToLower(w[start:k])
+		if scheme != "http" && scheme != "https" {
+			return "", false
+		}
+		u, err := url.Parse(strings.TrimRight(w[start:], ".,;:!?)]}"))
+		if err != nil {
+			return "", false
+		}
+		return normalizeHost(u.Hostname())
+	}
+	w = strings.TrimLeft(w, "([{*_~")
+	host := w
+	if k := strings.IndexAny(host, "/?#"); k >= 0 {
+		host = host[:k]
+	}
+	host = strings.TrimRight(host, ".,;:!?)]}*_~")
+	if k := strings.LastIndexByte(host, ':'); k >= 0 { // a port
+		host = host[:k]
+	}
+	lower := strings.ToLower(host)
+	if !strings.HasPrefix(lower, "www.") {
+		dot := strings.LastIndexByte(lower, '.')
+		if dot <= 0 || !linkTLDs[lower[dot+1:]] {
+			return "", false
+		}
+	}
+	for i := 0; i < len(host); i++ {
+		c := host[i]
+		if c < 0x80 && !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
+			return "", false
+		}
+	}
+	return normalizeHost(host)
+}
+
+func isSchemeChar(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
 
 // normalizeHost lowers a host name, drops a trailing dot and converts it
 // to ASCII; ok is false for what is not a host name with a dot.
 func normalizeHost(h string) (string, bool) {
 	h = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(h)), ".")
-	if h == "" || !strings.Contains(h, ".") {
+	if h == "" || !strings.Contains(h, ".") || strings.Contains(h, "..") || strings.HasPrefix(h, ".") {
 		return "", false
 	}
 	a, err := idna.Lookup.ToASCII(h)
@@ -142,7 +203,10 @@ type compiledFilter struct {
 	f      *parley.Filter
 	phrase string         // FilterWord: the folded phrase with spaces at each end
 	re     *regexp.Regexp // FilterRegex
-	domain string         // the domain kinds
+	// lit is a lower-case ASCII literal every match of re contains ("" if
+	// none is known): a text without it is not run through re.
+	lit    string
+	domain string // the domain kinds
 }
 
 // key says when two filters are the same: the same kind and pattern,
@@ -190,6 +254,7 @@ func compileFilter(f *parley.Filter, server bool) (*compiledFilter, error) {
 		if c.re, err = regexp.Compile("(?i)" + f.Pattern); err != nil {
 			return nil, parley.Invalid("pattern", "the regular expression does not compile: %s", regexError(err))
 		}
+		c.lit = requiredLiteral(re)
 	case parley.FilterDomainDeny, parley.FilterDomainAllow:
 		if f.Kind == parley.FilterDomainAllow && !server {
 			return nil, parley.Invalid("kind", "allowed domains are a server filter")
@@ -216,6 +281,43 @@ func compileFilter(f *parley.Filter, server bool) (*compiledFilter, error) {
 	return c, nil
 }
 
+// requiredLiteral returns the longest ASCII literal (lower-cased, at least
+// 3 bytes) that every match of re contains: one reached from the top
+// through concatenations, groups and repeats of at least one.
+func requiredLiteral(re *syntax.Regexp) string {
+	best := ""
+	var walk func(r *syntax.Regexp)
+	walk = func(r *syntax.Regexp) {
+		switch r.Op {
+		case syntax.OpLiteral:
+			lit := strings.ToLower(string(r.Rune))
+			for i := 0; i < len(lit); i++ {
+				if lit[i] >= utf8.RuneSelf {
+					return
+				}
+			}
+			if len(lit) > len(best) {
+				best = lit
+			}
+		case syntax.OpConcat:
+			for _, sub := range r.Sub {
+				walk(sub)
+			}
+		case syntax.OpCapture, syntax.OpPlus:
+			walk(r.Sub[0])
+		case syntax.OpRepeat:
+			if r.Min >= 1 {
+				walk(r.Sub[0])
+			}
+		}
+	}
+	walk(re)
+	if len(best) < 3 {
+		return ""
+	}
+	return best
+}
+
 func regexError(err error) string {
 	var e *syntax.Error
 	if errors.As(err, &e) {
@@ -228,12 +330,16 @@ func regexError(err error) string {
 type FilterSet struct {
 	filters []*compiledFilter
 	allow   []string // allowed domains (server): others match
+	// anyRE is every regex filter without a required literal in one
+	// alternation: one pass over a text finds whether any matches.
+	anyRE *regexp.Regexp
 }
 
 // newFilterSet compiles stored filters; one that no longer compiles is
 // skipped (it was checked when created).
 func newFilterSet(fs []*parley.Filter, server bool) *FilterSet {
 	s := &FilterSet{}
+	var res []string
 	for _, f := range fs {
 		c, err := compileFilter(f, server)
 		if err != nil {
@@ -244,6 +350,12 @@ func newFilterSet(fs []*parley.Filter, server bool) *FilterSet {
 			continue
 		}
 		s.filters = append(s.filters, c)
+		if c.re != nil && c.lit == "" {
+			res = append(res, "(?:"+f.Pattern+")")
+		}
+	}
+	if len(res) > 0 {
+		s.anyRE, _ = regexp.Compile("(?i)" + strings.Join(res, "|")) // each part compiled alone
 	}
 	return s
 }
@@ -272,6 +384,8 @@ func (s *FilterSet) Match(text, folded string, hosts []string) []FilterMatch {
 		hosts = LinkHosts(text)
 	}
 	var out []FilterMatch
+	regexes := s.anyRE != nil && s.anyRE.MatchString(text)
+	lower := ""
 	add := func(c *compiledFilter) {
 		out = append(out, FilterMatch{FilterID: c.f.ID, Kind: c.f.Kind, Pattern: c.f.Pattern, Action: c.f.Action})
 	}
@@ -282,7 +396,17 @@ func (s *FilterSet) Match(text, folded string, hosts []string) []FilterMatch {
 				add(c)
 			}
 		case parley.FilterRegex:
-			if c.re.MatchString(text) || c.re.MatchString(folded) {
+			if c.lit != "" {
+				if lower == "" {
+					lower = strings.ToLower(text)
+				}
+				if !strings.Contains(lower, c.lit) {
+					continue
+				}
+			} else if !regexes {
+				continue
+			}
+			if c.re.MatchString(text) {
 				add(c)
 			}
 		case parley.FilterDomainDeny:

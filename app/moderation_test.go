@@ -239,6 +239,9 @@ func TestFoldAndLinks(t *testing.T) {
 		{"bare example.net and evil.com.", []string{"example.net", "evil.com"}},
 		{"a file.txt is not a link, neither is e.g. or 3.14", nil},
 		{"idn https://bücher.de/x", []string{"xn--bcher-kva.de"}},
+		{"(https://a.example.com/x) and see:https://Evil.COM/login, ftp://files.example.net", []string{"a.example.com", "evil.com"}},
+		{"EXAMPLE.COM:8443/path and a..b.com and .com", []string{"example.com"}},
+		{"javascript://evil.com/%0aalert(1)", nil},
 	}
 	for _, c := range cases {
 		got := app.LinkHosts(c.text)
