@@ -574,7 +574,7 @@ func (a *App) AddFilter(ctx context.Context, actor *Actor, server bool, in Filte
 			return err
 		}
 		if server {
-			return a.auditModeration(w, actor, "filter.create", "filter:"+f.ID, map[string]any{"kind": f.Kind, "pattern": f.Pattern, "action": f.Action})
+			return a.auditModeration(w, actor, AuditFilterCreate, auditTargetFilter, f.ID, map[string]string{"kind": f.Kind, "pattern": f.Pattern, "action": f.Action})
 		}
 		return nil
 	})
@@ -598,7 +598,7 @@ func (a *App) DeleteFilter(ctx context.Context, actor *Actor, server bool, id st
 			return err
 		}
 		if server {
-			return a.auditModeration(w, actor, "filter.delete", "filter:"+id, nil)
+			return a.auditModeration(w, actor, AuditFilterDelete, auditTargetFilter, id, nil)
 		}
 		return nil
 	})

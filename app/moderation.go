@@ -24,19 +24,30 @@ const (
 	ResolveBan     = "ban"
 )
 
-// auditModeration records an administrator's action. actor is nil for the
-// admin CLI.
-//
-// TODO(audit): the server-wide audit log (migration 0011) is being built
-// in parallel; until it lands this writes a structured log line, which is
-// not tamper-evident.
-func (a *App) auditModeration(w *writer, actor *Actor, action, target string, details map[string]any) error {
-	who := "cli"
+// Audit actions of moderation (docs/records.md lists them).
+const (
+	AuditReportDismiss = "report.dismiss"
+	AuditReportSuspend = "report.suspend"
+	AuditReportBan     = "report.ban"
+	AuditUserBan       = "user.ban"
+	AuditUserPromote   = "user.promote"
+	AuditUserDemote    = "user.demote"
+	AuditFilterCreate  = "filter.create"
+	AuditFilterDelete  = "filter.delete"
+	auditTargetReport  = "report"
+	auditTargetUser    = "user"
+	auditTargetFilter  = "filter"
+)
+
+// auditModeration records an administrator's action in the server-wide
+// audit log, in the transaction of the action. actor is nil for the admin
+// CLI (the origin then names it).
+func (a *App) auditModeration(w *writer, actor *Actor, action, targetType, targetID string, details map[string]string) error {
+	e := AuditEntry{Action: action, TargetType: targetType, TargetID: targetID, Details: details}
 	if actor != nil {
-		who = actor.User.ID
+		e.ActorID = actor.User.ID
 	}
-	a.log.Info("moderation", "actor", who, "action", action, "target", target, "details", details, "at", w.now)
-	return nil
+	return a.audit(w, e)
 }
 
 // fileFilterReport files a report about a message a flagging server filter
@@ -261,8 +272,14 @@ func (a *App) ResolveReport(ctx context.Context, actor *Actor, id string, in Res
 		if err := w.ResolveReport(r); err != nil {
 			return err
 		}
-		if err := a.auditModeration(w, actor, "report."+in.Action, "report:"+r.ID,
-			map[string]any{"target_user": r.TargetUserID, "hide_messages": in.HideMessages, "note": note}); err != nil {
+		details := map[string]string{"target_user": r.TargetUserID, "reason": r.Reason}
+		if in.HideMessages {
+			details["hide_messages"] = "true"
+		}
+		if note != "" {
+			details["note"] = note
+		}
+		if err := a.auditModeration(w, actor, "report."+in.Action, auditTargetReport, r.ID, details); err != nil {
 			return err
 		}
 		view, err = reportView(w, r)
@@ -292,7 +309,8 @@ func (a *App) Ban(ctx context.Context, handle string, hideMessages bool) (*Accou
 		if ended, err = suspendUser(w, u, true); err != nil {
 			return err
 		}
-		return a.auditModeration(w, nil, "user.ban", "user:"+u.ID, map[string]any{"hide_messages": hideMessages, "via": "cli"})
+		return a.auditModeration(w, nil, AuditUserBan, auditTargetUser, u.ID,
+			map[string]string{"handle": u.Handle, "hide_messages": fmt.Sprint(hideMessages)})
 	})
 	if err != nil {
 		return nil, err
@@ -319,7 +337,11 @@ func (a *App) SetServerAdmin(ctx context.Context, handle string, on bool) (*Acco
 		if err := w.UpdateUser(u); err != nil {
 			return err
 		}
-		return a.auditModeration(w, nil, map[bool]string{true: "user.promote", false: "user.demote"}[on], "user:"+u.ID, map[string]any{"via": "cli"})
+		action := AuditUserPromote
+		if !on {
+			action = AuditUserDemote
+		}
+		return a.auditModeration(w, nil, action, auditTargetUser, u.ID, map[string]string{"handle": u.Handle})
 	})
 	if err != nil {
 		return nil, err

@@ -382,6 +382,9 @@ func TestServerFilters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if recs, _, err := s.a.AuditLog(s.ctx, app.AuditQuery{Action: app.AuditFilterCreate}); err != nil || len(recs) != 3 {
+		t.Fatalf("audit of server filters: %+v %v", recs, err)
+	}
 	if len(page.Items) != 1 || page.Items[0].Reason != app.ReportFilterReason || page.Items[0].Reporter != nil ||
 		page.Items[0].Target.Handle != "ann" || len(page.Items[0].Context) == 0 {
 		t.Fatalf("flag reports: %+v", page.Items)
@@ -571,6 +574,18 @@ func TestReportsQueue(t *testing.T) {
 	}
 	if got := s.history(ann, conv.ID); strings.Contains(got, "awful") {
 		t.Fatalf("hidden message still shown: %s", got)
+	}
+	// Every admin action is in the audit log, under the moderator.
+	recs, _, err := s.a.AuditLog(s.ctx, app.AuditQuery{Action: app.AuditReportBan})
+	if err != nil || len(recs) != 1 || recs[0].ActorID != mod.User.ID || recs[0].TargetID != r.ID ||
+		recs[0].Details["target_user"] != troll.User.ID || recs[0].Details["hide_messages"] != "true" {
+		t.Fatalf("audit of the ban: %+v %v", recs, err)
+	}
+	if recs, _, err := s.a.AuditLog(s.ctx, app.AuditQuery{Action: app.AuditUserPromote}); err != nil || len(recs) != 1 {
+		t.Fatalf("audit of the promotion: %+v %v", recs, err)
+	}
+	if v, err := s.a.VerifyAuditLog(s.ctx); err != nil || !v.OK {
+		t.Fatalf("audit chain: %+v %v", v, err)
 	}
 	empty, err := s.a.Reports(s.ctx, mod, "open", "", 10)
 	if err != nil || len(empty.Items) != 0 {

@@ -103,7 +103,7 @@ func testSpamModel(t *testing.T, s parley.Store) {
 	counts := view(t, s, func(tx parley.Tx) (map[string]parley.TokenCounts, error) {
 		return tx.SpamTokens([]string{"win", "money", "lunch", "unknown"})
 	})
-	wantEqual(t, "counts", counts, map[string]parley.TokenCounts{"win": {2, 1}, "money": {1, 0}, "lunch": {0, 1}})
+	wantEqual(t, "counts", counts, map[string]parley.TokenCounts{"win": {Spam: 2, Ham: 1}, "money": {Spam: 1, Ham: 0}, "lunch": {Spam: 0, Ham: 1}})
 	// Forgetting takes back, never below zero.
 	update(t, s, func(tx parley.Tx) error { return tx.LearnSpam([]string{"win", "money"}, true, -1) })
 	update(t, s, func(tx parley.Tx) error { return tx.LearnSpam([]string{"lunch"}, false, -1) })
@@ -112,7 +112,7 @@ func testSpamModel(t *testing.T, s parley.Store) {
 	counts = view(t, s, func(tx parley.Tx) (map[string]parley.TokenCounts, error) {
 		return tx.SpamTokens([]string{"win", "money", "lunch"})
 	})
-	wantEqual(t, "counts after forgetting", counts, map[string]parley.TokenCounts{"win": {1, 1}, "money": {0, 0}, "lunch": {0, 0}})
+	wantEqual(t, "counts after forgetting", counts, map[string]parley.TokenCounts{"win": {Spam: 1, Ham: 1}, "money": {Spam: 0, Ham: 0}, "lunch": {Spam: 0, Ham: 0}})
 	empty := view(t, s, func(tx parley.Tx) (map[string]parley.TokenCounts, error) { return tx.SpamTokens(nil) })
 	if len(empty) != 0 {
 		t.Fatalf("no tokens: %v", empty)
