@@ -202,10 +202,12 @@ func hostMatches(host, domain string) bool {
 type compiledFilter struct {
 	f      *parley.Filter
 	phrase string         // FilterWord: the folded phrase with spaces at each end
+	single bool           // the phrase is one word
 	re     *regexp.Regexp // FilterRegex
-	// lit is a lower-case ASCII literal every match of re contains ("" if
-	// none is known): a text without it is not run through re.
-	lit    string
+	// lits are lower-case ASCII literals one of which every match of re
+	// contains (nil if none is known): a text without any is not run
+	// through re.
+	lits   []string
 	domain string // the domain kinds
 }
 
@@ -236,6 +238,7 @@ func compileFilter(f *parley.Filter, server bool) (*compiledFilter, error) {
 		if strings.TrimSpace(c.phrase) == "" {
 			return nil, parley.Invalid("pattern", "a word filter needs letters or digits")
 		}
+		c.single = strings.Count(c.phrase, " ") == 2
 	case parley.FilterRegex:
 		if len(f.Pattern) > maxFilterRegex {
 			return nil, parley.Invalid("pattern", "a regular expression has at most %d bytes", maxFilterRegex)
@@ -254,7 +257,7 @@ func compileFilter(f *parley.Filter, server bool) (*compiledFilter, error) {
 		if c.re, err = regexp.Compile("(?i)" + f.Pattern); err != nil {
 			return nil, parley.Invalid("pattern", "the regular expression does not compile: %s", regexError(err))
 		}
-		c.lit = requiredLiteral(re)
+		c.lits = requiredLiterals(re)
 	case parley.FilterDomainDeny, parley.FilterDomainAllow:
 		if f.Kind == parley.FilterDomainAllow && !server {
 			return nil, parley.Invalid("kind", "allowed domains are a server filter")
@@ -281,41 +284,56 @@ func compileFilter(f *parley.Filter, server bool) (*compiledFilter, error) {
 	return c, nil
 }
 
-// requiredLiteral returns the longest ASCII literal (lower-cased, at least
-// 3 bytes) that every match of re contains: one reached from the top
-// through concatenations, groups and repeats of at least one.
-func requiredLiteral(re *syntax.Regexp) string {
-	best := ""
-	var walk func(r *syntax.Regexp)
-	walk = func(r *syntax.Regexp) {
-		switch r.Op {
-		case syntax.OpLiteral:
-			lit := strings.ToLower(string(r.Rune))
-			for i := 0; i < len(lit); i++ {
-				if lit[i] >= utf8.RuneSelf {
-					return
-				}
-			}
-			if len(lit) > len(best) {
-				best = lit
-			}
-		case syntax.OpConcat:
-			for _, sub := range r.Sub {
-				walk(sub)
-			}
-		case syntax.OpCapture, syntax.OpPlus:
-			walk(r.Sub[0])
-		case syntax.OpRepeat:
-			if r.Min >= 1 {
-				walk(r.Sub[0])
+// requiredLiterals returns ASCII literals (lower-cased, at least 3 bytes)
+// one of which every match of re contains, or nil when none is known:
+// literals reached from the top through concatenations, groups, repeats
+// of at least one, and alternations whose every branch has one.
+func requiredLiterals(re *syntax.Regexp) []string {
+	shortest := func(ls []string) int {
+		n := 1 << 30
+		for _, l := range ls {
+			n = min(n, len(l))
+		}
+		return n
+	}
+	switch re.Op {
+	case syntax.OpLiteral:
+		lit := strings.ToLower(string(re.Rune))
+		for i := 0; i < len(lit); i++ {
+			if lit[i] >= utf8.RuneSelf {
+				return nil
 			}
 		}
+		if len(lit) < 3 {
+			return nil
+		}
+		return []string{lit}
+	case syntax.OpConcat:
+		var best []string
+		for _, sub := range re.Sub {
+			if ls := requiredLiterals(sub); ls != nil && (best == nil || shortest(ls) > shortest(best)) {
+				best = ls
+			}
+		}
+		return best
+	case syntax.OpCapture, syntax.OpPlus:
+		return requiredLiterals(re.Sub[0])
+	case syntax.OpRepeat:
+		if re.Min >= 1 {
+			return requiredLiterals(re.Sub[0])
+		}
+	case syntax.OpAlternate:
+		var all []string
+		for _, sub := range re.Sub {
+			ls := requiredLiterals(sub)
+			if ls == nil {
+				return nil
+			}
+			all = append(all, ls...)
+		}
+		return all
 	}
-	walk(re)
-	if len(best) < 3 {
-		return ""
-	}
-	return best
+	return nil
 }
 
 func regexError(err error) string {
@@ -324,6 +342,15 @@ func regexError(err error) string {
 		return fmt.Sprintf("%s in %q", e.Code, e.Expr)
 	}
 	return err.Error()
+}
+
+// wordSet returns the words of a folded text.
+func wordSet(folded string) map[string]bool {
+	m := make(map[string]bool, strings.Count(folded, " "))
+	for w := range strings.FieldsSeq(folded) {
+		m[w] = true
+	}
+	return m
 }
 
 // FilterSet is a compiled list of filters.
@@ -350,7 +377,7 @@ func newFilterSet(fs []*parley.Filter, server bool) *FilterSet {
 			continue
 		}
 		s.filters = append(s.filters, c)
-		if c.re != nil && c.lit == "" {
+		if c.re != nil && c.lits == nil {
 			res = append(res, "(?:"+f.Pattern+")")
 		}
 	}
@@ -386,21 +413,36 @@ func (s *FilterSet) Match(text, folded string, hosts []string) []FilterMatch {
 	var out []FilterMatch
 	regexes := s.anyRE != nil && s.anyRE.MatchString(text)
 	lower := ""
+	var words map[string]bool
 	add := func(c *compiledFilter) {
 		out = append(out, FilterMatch{FilterID: c.f.ID, Kind: c.f.Kind, Pattern: c.f.Pattern, Action: c.f.Action})
 	}
 	for _, c := range s.filters {
 		switch c.f.Kind {
 		case parley.FilterWord:
-			if strings.Contains(folded, c.phrase) {
+			if c.single {
+				if words == nil {
+					words = wordSet(folded)
+				}
+				if words[c.phrase[1:len(c.phrase)-1]] {
+					add(c)
+				}
+			} else if strings.Contains(folded, c.phrase) {
 				add(c)
 			}
 		case parley.FilterRegex:
-			if c.lit != "" {
+			if c.lits != nil {
 				if lower == "" {
 					lower = strings.ToLower(text)
 				}
-				if !strings.Contains(lower, c.lit) {
+				found := false
+				for _, l := range c.lits {
+					if strings.Contains(lower, l) {
+						found = true
+						break
+					}
+				}
+				if !found {
 					continue
 				}
 			} else if !regexes {

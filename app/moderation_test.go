@@ -260,6 +260,8 @@ func TestAccountFilters(t *testing.T) {
 		{Kind: "word", Pattern: "Crème brûlée"},
 		{Kind: "word", Pattern: "ass"},
 		{Kind: "regex", Pattern: `b[i1]tc[o0]in`},
+		{Kind: "regex", Pattern: `(?:viagra|cialis)`},
+		{Kind: "regex", Pattern: `click\s+here`},
 		{Kind: "domain_deny", Pattern: "*.Example.com"},
 	} {
 		if _, err := s.a.AddFilter(s.ctx, me, false, f); err != nil {
@@ -277,6 +279,10 @@ func TestAccountFilters(t *testing.T) {
 		{"our class starts at 9", false}, // "ass" inside a word
 		{"buy B1TCOIN now", true},
 		{"bitcorn is a joke", false},
+		{"Buy CIALIS here", true},
+		{"cialxs and viagrx", false},
+		{"CLICK   here for more", true},
+		{"click-here", false},
 		{"see https://shop.example.com/x", true},
 		{"see http://example.com", true},
 		{"see https://badexample.com", false},             // a lookalike
@@ -321,7 +327,7 @@ func TestAccountFilters(t *testing.T) {
 		}
 	}
 	fs, err := s.a.Filters(s.ctx, me, false)
-	if err != nil || len(fs) != 4 {
+	if err != nil || len(fs) != 6 {
 		t.Fatalf("filters: %v %v", fs, err)
 	}
 	if err := s.a.DeleteFilter(s.ctx, me, false, fs[0].ID); err != nil {
