@@ -1,6 +1,7 @@
 // Settings (profile, privacy, devices, API tokens, bots, blocked users)
 // and the new-group form.
 import { useEffect, useRef, useState } from "preact/hooks";
+import { FilterList } from "./moderation-ui";
 import { ApiError } from "./api";
 import type { BotView, Client, Me, SessionView, TokenView, UserSummary } from "./api";
 
@@ -55,6 +56,7 @@ export function Settings({ client, me, onSaved, onClose }: { client: Client; me:
           </li>
         ))}
       </ul>
+      <FilterList client={client} server={false} />
       <ApiTokens client={client} />
       <Bots client={client} me={me} />
       <h3>Blocked</h3>
