@@ -67,6 +67,11 @@ type Config struct {
 	SpamRepeatWindow time.Duration
 	// BulkMax caps the requests one bulk action takes (default 100).
 	BulkMax int
+	// EncryptionKey (32 bytes), when set, seals secrets the server must
+	// keep readable — TOTP secrets — with AES-256-GCM (app/seal.go).
+	EncryptionKey []byte
+	// TOTPIssuer names the server in authenticator apps (default "Parley").
+	TOTPIssuer string
 	// Retention is the server's retention policy (default: keep for ever).
 	Retention RetentionConfig
 }
@@ -125,6 +130,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.BulkMax <= 0 {
 		c.BulkMax = 100
+	}
+	if c.TOTPIssuer == "" {
+		c.TOTPIssuer = "Parley"
 	}
 	c.Media.setDefaults()
 	for i, h := range c.Admins {
