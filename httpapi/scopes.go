@@ -15,7 +15,7 @@ func requiredScope(pattern string) string {
 	case path == "/api/v1/sessions/current" && method == "DELETE":
 		return ""
 	case strings.HasPrefix(path, "/api/v1/sessions"), strings.HasPrefix(path, "/api/v1/tokens"), path == "/api/v1/me/password",
-		strings.HasPrefix(path, "/api/v1/me/2fa"):
+		strings.HasPrefix(path, "/api/v1/me/2fa"), strings.HasPrefix(path, "/api/v1/admin/audit-log"):
 		return app.ScopeAccount
 	case strings.HasPrefix(path, "/api/v1/business"):
 		return app.ScopeBusiness
