@@ -79,6 +79,18 @@ func (s *Server) routes() {
 	s.auth("POST /api/v1/conversations/{id}/read", s.markRead)
 	s.auth("PUT /api/v1/conversations/{id}/disappearing", s.setDisappearing)
 
+	// Request triage, filters and moderation.
+	s.auth("POST /api/v1/conversations/{id}/report-spam", s.reportSpam)
+	s.auth("POST /api/v1/conversations/requests/bulk", s.bulkRequests)
+	s.auth("GET /api/v1/me/filters", s.listFilters(false))
+	s.auth("POST /api/v1/me/filters", s.addFilter(false))
+	s.auth("DELETE /api/v1/me/filters/{id}", s.deleteFilter(false))
+	s.auth("GET /api/v1/admin/filters", s.listFilters(true))
+	s.auth("POST /api/v1/admin/filters", s.addFilter(true))
+	s.auth("DELETE /api/v1/admin/filters/{id}", s.deleteFilter(true))
+	s.auth("GET /api/v1/admin/reports", s.listReports)
+	s.auth("POST /api/v1/admin/reports/{id}/resolve", s.resolveReport)
+
 	// Real time.
 	s.auth("GET /api/v1/sync", s.sync)
 	s.auth("POST /api/v1/stream/tickets", s.issueTicket)
