@@ -44,6 +44,8 @@ func (s *Server) routes() {
 	s.auth("POST /api/v1/me/2fa/confirm", s.confirmTwoFactor)
 	s.auth("POST /api/v1/me/2fa/disable", s.disableTwoFactor)
 	s.auth("POST /api/v1/me/2fa/recovery-codes", s.regenerateRecoveryCodes)
+	s.auth("GET /api/v1/admin/audit-log", s.listAuditLog)
+	s.auth("GET /api/v1/admin/audit-log/verify", s.verifyAuditLog)
 	s.auth("GET /api/v1/me/blocks", s.listBlocks)
 	s.auth("GET /api/v1/tokens", s.listTokens)
 	s.auth("POST /api/v1/tokens", s.createToken)
