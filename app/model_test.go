@@ -99,7 +99,7 @@ type mWorld struct {
 	owner  int // the group's owner in the system, -1 when none
 	log    []string
 	seed   uint64
-	dirty  *mConv // the conversation the last step touched
+	dirty  *mConv  // the conversation the last step touched
 	pos    []int64 // each user's sync position
 }
 
