@@ -95,6 +95,10 @@ func (s *Server) routes() {
 	s.auth("PUT /api/v1/conversations/{id}/messages/{mid}/reactions/{emoji}", s.react(true))
 	s.auth("DELETE /api/v1/conversations/{id}/messages/{mid}/reactions/{emoji}", s.react(false))
 
+	// Search.
+	s.auth("GET /api/v1/search", s.search)
+	s.biz("GET /api/v1/business/{business}/search", s.businessSearch)
+
 	// Business inbox.
 	s.businessRoutes()
 	s.retentionRoutes()

@@ -21,6 +21,7 @@ import (
 	"github.com/parleyhq/parley/app"
 	"github.com/parleyhq/parley/blob"
 	"github.com/parleyhq/parley/bus/inproc"
+	"github.com/parleyhq/parley/bus/natsbus"
 	"github.com/parleyhq/parley/httpapi"
 	"github.com/parleyhq/parley/metrics"
 	"github.com/parleyhq/parley/outbound"
@@ -43,6 +44,9 @@ type Config struct {
 	// in DataDir, "sqlite:PATH" for another SQLite file, "postgres://..."
 	// for PostgreSQL (media stay in DataDir: share it between nodes).
 	DatabaseURL string
+	// NATSURL, when set, carries notifications between nodes through NATS
+	// (PARLEY_NATS_URL); empty means the in-process bus of one node.
+	NATSURL string
 	// TrustProxy takes client addresses from X-Forwarded-For.
 	TrustProxy bool
 	// AllowedOrigins are browser origins, besides the server's own, that
@@ -290,7 +294,15 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 	if cfg.App.Media.TempDir == "" {
 		cfg.App.Media.TempDir = filepath.Join(cfg.DataDir, "media", "tmp")
 	}
-	bus := inproc.New(0)
+	var bus parley.Bus = inproc.New(0)
+	if cfg.NATSURL != "" {
+		nb, err := natsbus.Open(cfg.NATSURL, natsbus.Options{Logger: log})
+		if err != nil {
+			st.Close()
+			return nil, fmt.Errorf("PARLEY_NATS_URL: %w", err)
+		}
+		bus = nb
+	}
 	// The hub needs the app and the app notifies the hub: tie the knot
 	// through a variable.
 	var hub *realtime.Hub

@@ -103,6 +103,8 @@ var settingTable = []setting{
 		}},
 	{key: "database_url", usage: "database: empty for SQLite in the data dir, sqlite:PATH, or postgres://USER:PASSWORD@HOST/DB for PostgreSQL (several nodes)",
 		apply: func(s *settings, v string) error { s.Server.DatabaseURL = v; return checkDatabaseURL(v) }},
+	{key: "nats_url", usage: "NATS server(s) that carry notifications between nodes (nats://HOST:4222, comma-separated); empty: one node, in-process",
+		apply: func(s *settings, v string) error { s.Server.NATSURL = v; return checkNATSURL(v) }},
 	{key: "log_level", def: "info", reload: true, usage: "debug, info, warn or error; SIGHUP reloads it",
 		apply: func(s *settings, v string) error {
 			if err := s.LogLevel.UnmarshalText([]byte(v)); err != nil || !slices.Contains([]string{"debug", "info", "warn", "error"}, strings.ToLower(v)) {
@@ -561,6 +563,18 @@ func checkAddr(v string, optional bool) error {
 	}
 	if _, port, err := net.SplitHostPort(v); err != nil || port == "" {
 		return fmt.Errorf("%q is not host:port; write e.g. 127.0.0.1:8080 (or :8080 for every interface)", v)
+	}
+	return nil
+}
+
+func checkNATSURL(v string) error {
+	for _, u := range strings.Split(v, ",") {
+		if v == "" {
+			return nil
+		}
+		if u = strings.TrimSpace(u); !strings.HasPrefix(u, "nats://") && !strings.HasPrefix(u, "tls://") {
+			return fmt.Errorf("%q is not a NATS URL; write nats://127.0.0.1:4222 (several, comma-separated), or leave it empty for one node", maskURL(u))
+		}
 	}
 	return nil
 }
