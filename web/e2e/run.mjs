@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import assert from "node:assert/strict";
 import zlib from "node:zlib";
+import { execFileSync } from "node:child_process";
 import { allNamed as allNamedWith, apiClient, freePort, spawnParley, until, waitReady } from "./lib.mjs";
 
 const bin = process.env.PARLEY_BIN;
@@ -306,6 +307,24 @@ try {
   await api(bobToken, "POST", `/conversations/${dmAB}/messages`, { text: "Fourth, live", client_id: "u-fourth" });
   await alice.locator(".message .text", { hasText: "Fourth, live" }).waitFor();
   assert.equal(await alice.getByRole("separator", { name: "New messages" }).count(), 0, "a divider for a message that arrived while open");
+
+  // Disappearing messages: Alice sets a timer; a system line says so, the
+  // next message carries the timer mark; then she turns it off again.
+  await alice.getByLabel("Disappearing messages").selectOption("300");
+  await alice.locator(".system", { hasText: /set disappearing messages to 5 minutes$/ }).waitFor();
+  await alice.getByLabel("Message", { exact: true }).fill("This one disappears");
+  await alice.keyboard.press("Enter");
+  await alice.locator(".message", { hasText: "This one disappears" }).getByRole("img", { name: /^Disappears / }).waitFor();
+  await alice.getByLabel("Disappearing messages").selectOption("0");
+  await alice.locator(".system", { hasText: /turned off disappearing messages$/ }).waitFor();
+  // A legal hold placed by the server's administrator (the admin CLI,
+  // through the running server) shows as a banner, live, until released.
+  const adminCLI = (...args) => JSON.parse(execFileSync(bin, [...args, "--json"], { env: { ...process.env, PARLEY_DATA_DIR: dataDir } }).toString());
+  const hold = adminCLI("hold", "place", "conversation", dmAB, "--reason", "e2e");
+  await alice.getByRole("status").filter({ hasText: "Messages are kept: legal hold" }).waitFor();
+  await alice.screenshot({ path: join(shots, "legal-hold.png") });
+  adminCLI("hold", "release", hold.id);
+  await alice.locator(".legal-hold").waitFor({ state: "detached" });
 
   // Settings: a name change, a closed inbox, the devices list.
   await bob.getByRole("button", { name: "Settings" }).click();

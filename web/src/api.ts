@@ -30,6 +30,11 @@ export interface Message {
   quick_reply?: string;
   /** masked: the server hid sensitive values in text (a business's team's view) */
   masked?: boolean;
+  /** expires_at: when a disappearing message goes; expired: it went (a tombstone). */
+  expires_at?: string; expired?: boolean;
+  /** view_once: each recipient may open the attachment once; opened: a
+   * recipient did (for the sender: someone did). */
+  view_once?: boolean; opened?: boolean;
 }
 /** QuickReply is a tappable choice: tapping sends its title as text with
  * the payload as quick_reply. */
@@ -45,6 +50,10 @@ export interface Conversation {
   id: string; kind: "direct" | "group"; title?: string; last_seq: number; last_activity_at: string; member_count: number;
   folder: string; status: string; role: string; pinned: boolean; read_seq: number; unread_count: number;
   request: boolean; members?: Member[]; last_message?: Message;
+  /** disappear_after: the disappearing-messages timer in seconds (0: off). */
+  disappear_after?: number;
+  /** legal_hold: a legal hold keeps the messages (timers and retention frozen). */
+  legal_hold?: boolean;
 }
 export interface SyncEvent {
   pos?: number; type: string; conversation_id?: string; actor_id?: string; seq?: number; message?: Message;
@@ -99,7 +108,11 @@ export class Client {
     const q = beforeSeq ? `?before_seq=${beforeSeq}&limit=50` : "?limit=50";
     return this.request<Page<Message>>("GET", `/conversations/${encodeURIComponent(id)}/messages${q}`);
   }
-  send(id: string, body: { client_id: string; text?: string; kind?: string; attachments?: string[]; reply_to?: string; quick_reply?: string; confirm_sensitive?: boolean }) {
+  /** setDisappearing sets the conversation's timer (seconds, one of DISAPPEAR_TIMERS). */
+  setDisappearing(id: string, seconds: number) {
+    return this.request<Conversation>("PUT", `/conversations/${encodeURIComponent(id)}/disappearing`, { disappear_after: seconds });
+  }
+  send(id: string, body: { client_id: string; text?: string; kind?: string; attachments?: string[]; reply_to?: string; quick_reply?: string; confirm_sensitive?: boolean; view_once?: boolean }) {
     return this.request<Message>("POST", `/conversations/${encodeURIComponent(id)}/messages`, body);
   }
   /** postback taps a postback button: the message's sender gets the payload. */

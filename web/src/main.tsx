@@ -5,8 +5,10 @@ import type { Button, BusinessMembership, Conversation, Me, Message, QuickReply,
 import { Stream } from "./stream";
 import type { StreamStatus } from "./stream";
 import {
-  announcement, applyEvent, dayLabel, deliveryState, emptyState, firstUnread, mergeMessages, safeLink, sortConversations, splitLinks, typingUsers,
+  announcement, applyEvent, dayLabel, deliveryState, emptyState, expireLocally, firstUnread, mergeMessages, safeLink, sortConversations, splitLinks,
+  systemLine, typingUsers,
 } from "./state";
+import { LegalHoldBanner, TimerMark, TimerPicker, ViewOnce } from "./disappearing";
 import { NewGroup, Settings } from "./panels";
 import { AttachmentView, MediaImage } from "./media";
 import { TeamInbox } from "./inbox";
@@ -319,7 +321,7 @@ interface ViewProps {
   jumpTo?: string | null; onJumped?(): void;
 }
 
-type SendBody = { text?: string; kind?: string; attachments?: string[]; reply_to?: string; quick_reply?: string };
+type SendBody = { text?: string; kind?: string; attachments?: string[]; reply_to?: string; quick_reply?: string; view_once?: boolean };
 
 function ConversationView({ client, me, conv, state, setState, stream, onGone, claimFocus, jumpTo, onJumped }: ViewProps) {
   const [text, setText] = useState("");
@@ -330,6 +332,8 @@ function ConversationView({ client, me, conv, state, setState, stream, onGone, c
   // A send the server held for sensitive data, waiting for the sender.
   const [held, setHeld] = useState<{ body: SendBody; client_id: string; question: string; reply: Message | null } | null>(null);
   const [confirming, setConfirming] = useState(false);
+  // The next picture or file goes as view-once media.
+  const [viewOnce, setViewOnce] = useState(false);
   const topRef = useRef<HTMLLIElement>(null);
   const inputRef = useRef<HTMLTextAreaElement>(null);
   const recorder = useRef<MediaRecorder | null>(null);
@@ -509,11 +513,12 @@ function ConversationView({ client, me, conv, state, setState, stream, onGone, c
     for (const f of Array.from(files).slice(0, 10)) {
       try {
         const up = await client.upload(f, f.name);
-        await send({ kind: up.kind, attachments: [up.id!] });
+        await send({ kind: up.kind, attachments: [up.id!], ...(viewOnce ? { view_once: true } : {}) });
       } catch (err) {
         setError(err instanceof ApiError ? err.message : "Upload failed");
       }
     }
+    setViewOnce(false);
   };
 
   // A voice note: record from the microphone, then upload and send it as
@@ -583,7 +588,9 @@ function ConversationView({ client, me, conv, state, setState, stream, onGone, c
         <h2 id="conv-title" tabIndex={-1}>{title(conv, me.id)}</h2>
         {conv.kind === "group" && <span class="members">{conv.member_count} members</span>}
         {conv.kind === "group" && !conv.request && <button class="link" onClick={async () => { if (confirm("Leave this group?")) { await client.leave(conv.id); onGone(); } }}>Leave</button>}
+        <TimerPicker client={client} conv={conv} onError={setError} />
       </header>
+      {conv.legal_hold && <LegalHoldBanner />}
       {conv.request && (
         <div class="request" role="region" aria-label="Message request">
           <p>This is a message request. Media is hidden and links are not clickable until you accept.</p>
@@ -600,7 +607,7 @@ function ConversationView({ client, me, conv, state, setState, stream, onGone, c
           return [
             sep && <li class="day" key={"d" + m.id}>{sep}</li>,
             m.id === unreadID && <li class="unread-divider" key="unread"><span role="separator" aria-label="New messages">New messages</span></li>,
-            <MessageItem key={m.id} m={m} mine={m.sender.id === me.id} client={client} request={conv.request} actions={actions} chips={m.id === chipsOn} />,
+            <MessageItem key={m.id} m={expireLocally(m, !!conv.legal_hold)} mine={m.sender.id === me.id} client={client} request={conv.request} actions={actions} chips={m.id === chipsOn} />,
           ];
         })}
         {below > 0 && <li class="newer" ref={bottomRef}><button onClick={() => { setBelow(0); anchor.current = null; }}>Jump to the latest</button></li>}
@@ -625,6 +632,8 @@ function ConversationView({ client, me, conv, state, setState, stream, onGone, c
       )}
       {!conv.request && (
         <form class="composer" onSubmit={submit}>
+          <button type="button" class={"view-once-toggle" + (viewOnce ? " on" : "")} aria-pressed={viewOnce} title="Send the next picture or file as view once"
+            onClick={() => setViewOnce((v) => !v)}>View once</button>
           <label class="file">Attach<input type="file" class="visually-hidden" multiple onChange={(e) => { const f = e.currentTarget.files; if (f) void attach(f); e.currentTarget.value = ""; }} /></label>
           {canRecord && <button type="button" class={recording ? "recording" : ""} aria-pressed={recording} onClick={() => void toggleRecording()}>{recording ? "Stop and send" : "Record"}</button>}
           <label class="visually-hidden" for="composer-text">Message</label>
@@ -660,18 +669,20 @@ const WINDOW = 150;
 const STEP = 50;
 
 function MessageItem({ m, mine, client, request, actions, chips }: { m: Message; mine: boolean; client: Client; request: boolean; actions: MessageActions; chips: boolean }) {
-  if (m.kind === "system") return <li class="system">{String(m.system?.action ?? "").replace(/_/g, " ")}</li>;
+  if (m.kind === "system") return <li class="system">{systemLine(m)}</li>;
   const text = shownText(m);
   return (
     <li class={"message" + (mine ? " mine" : "")} data-seq={m.seq} data-id={m.id} tabIndex={0}>
       <span class="sender">{m.sender.display_name || m.sender.handle}{m.agent_name ? ` · ${m.agent_name}` : ""}{m.automated && <Automated />}</span>
       {m.reply_to && <blockquote class="reply">{m.reply_to.deleted ? "Unsent message" : m.reply_to.text ?? "A message"}</blockquote>}
-      {m.deleted ? <em class="unsent">Message unsent</em> : (
+      {m.deleted ? <em class="unsent">{m.expired ? "Message expired" : "Message unsent"}</em> : (
         <div class="body">
           {text && <p class="text">{splitLinks(text).map((part, i) => part.href && !request
             ? <a key={i} href={part.href} target="_blank" rel="noopener noreferrer nofollow">{part.text}</a>
             : <span key={i}>{part.text}</span>)}</p>}
-          {m.attachments?.map((a, i) => <AttachmentView key={a.id ?? i} a={a} client={client} />)}
+          {m.attachments?.map((a, i) => m.view_once && !a.hidden && a.id
+            ? <ViewOnce key={a.id} m={m} a={a} mine={mine} client={client} />
+            : <AttachmentView key={a.id ?? i} a={a} client={client} />)}
           {m.card && !request && safeLink(m.card.url) && (
             <a class="card" href={safeLink(m.card.url)!} target="_blank" rel="noopener noreferrer nofollow">
               {m.card.image && <MediaImage client={client} id={m.card.image.id} alt="" />}
@@ -692,6 +703,7 @@ function MessageItem({ m, mine, client, request, actions, chips }: { m: Message;
         </div>
       )}
       <time dateTime={m.created_at}>{new Date(m.created_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}{m.edited_at ? " · edited" : ""}</time>
+      {m.expires_at && !m.deleted && <TimerMark at={m.expires_at} />}
       {!m.deleted && !request && (
         <span class="actions">
           {quickReactions.map((e) => <button key={e} aria-label={`React ${e}`} onClick={() => actions.react(m, e)}>{e}</button>)}
