@@ -45,7 +45,9 @@ type Tx interface {
 	BusinessTx
 	WebhookTx
 	AdminTx
+	ModerationTx
 	AuditLogTx
+	TwoFactorTx
 	RetentionTx
 }
 
