@@ -44,6 +44,8 @@ type Tx interface {
 	BusinessTx
 	WebhookTx
 	AdminTx
+	ChainTx
+	ExportTx
 }
 
 // UserTx stores accounts.

@@ -264,17 +264,26 @@ type writer struct {
 	webhooks webhookWrites
 }
 
-// messageCreated records, for the notifier only, the creation of m: the
-// message row itself is the stored event.
-func (w *writer) messageCreated(m *parley.Message) {
+// messageCreated appends m to its conversation's hash chain and records,
+// for the notifier only, its creation: the message row itself is the
+// stored event. Call it after m's attachments are attached.
+func (w *writer) messageCreated(m *parley.Message) error {
+	if err := w.chainMessage(m); err != nil {
+		return err
+	}
 	w.events = append(w.events, &parley.Event{Pos: m.Pos, Type: parley.EventMessageCreated, ConversationID: m.ConversationID,
 		ActorID: m.SenderID, MessageID: m.ID, Seq: m.Seq, CreatedAt: m.CreatedAt})
+	return nil
 }
 
-// event appends e to the log with the transaction's time.
+// event appends e to the log with the transaction's time, and to its
+// conversation's hash chain when it changes content or membership.
 func (w *writer) event(e *parley.Event) error {
 	e.CreatedAt = w.now
 	if err := w.AppendEvent(e); err != nil {
+		return err
+	}
+	if err := w.chainEvent(e); err != nil {
 		return err
 	}
 	w.events = append(w.events, e)

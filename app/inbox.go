@@ -316,7 +316,9 @@ func autoMessage(w *writer, c *parley.Conversation, businessID, text, data strin
 	if err := w.CreateMessage(m); err != nil {
 		return nil, err
 	}
-	w.messageCreated(m)
+	if err := w.messageCreated(m); err != nil {
+		return nil, err
+	}
 	return m, nil
 }
 

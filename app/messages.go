@@ -194,7 +194,9 @@ func (a *App) Send(ctx context.Context, actor *Actor, convID string, in SendInpu
 		if err := a.inboxOnSend(w, c, m, actor); err != nil {
 			return err
 		}
-		w.messageCreated(m)
+		if err := w.messageCreated(m); err != nil {
+			return err
+		}
 		created = true
 		view = &MessageView{ID: m.ID, ConversationID: c.ID, Seq: seq, Sender: summarize(actor.User), ClientID: m.ClientID,
 			Kind: string(m.Kind), Text: m.Text, CreatedAt: m.CreatedAt, Attachments: atts,
