@@ -30,6 +30,8 @@ const (
 	EHumanControl      = "human_control"       // people hold the conversation; its bot may not send
 	ESensitiveData     = "sensitive_data"      // the text holds a card number, IBAN, secret or password; confirm to send it
 	EAccountSuspended  = "account_suspended"   // an administrator suspended the account
+	ELinkExpired       = "link_expired"        // a download link past its expiry (or never valid)
+	ENotReady          = "not_ready"           // the export job has not finished (or failed)
 )
 
 // Error is an error meant for the client: Code is stable, Message is safe to

@@ -17,7 +17,7 @@ const (
 )
 
 // ExportJob is an export asked for by a user: what it covers, how far it
-// got, and the file it made. The download token is kept as a hash only.
+// got, and the file it made.
 type ExportJob struct {
 	ID      string
 	OwnerID string
@@ -30,7 +30,6 @@ type ExportJob struct {
 	Done       int64
 	Total      int64
 	Error      string
-	TokenHash  []byte
 	// File is the ZIP's name in the server's export directory.
 	File       string
 	Size       int64
@@ -47,7 +46,7 @@ type ExportTx interface {
 	CreateExportJob(j *ExportJob) error
 	// ExportJobByID returns the job or ENotFound.
 	ExportJobByID(id string) (*ExportJob, error)
-	// UpdateExportJob saves State, Done, Total, Error, TokenHash, File,
+	// UpdateExportJob saves State, Done, Total, Error, File,
 	// Size, FinishedAt and ExpiresAt; ENotFound if gone.
 	UpdateExportJob(j *ExportJob) error
 	// ExportJobs lists a user's jobs, newest first, at most limit.

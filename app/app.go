@@ -58,6 +58,8 @@ type Config struct {
 	// 30 a second).
 	BotPerConversation float64
 	BotPerSecond       float64
+	// Records configures exports (and their signing key).
+	Records RecordsConfig
 }
 
 func (c *Config) setDefaults() {
@@ -107,6 +109,7 @@ func (c *Config) setDefaults() {
 		c.BotPerSecond = 30
 	}
 	c.Media.setDefaults()
+	c.Records.setDefaults()
 	for i, h := range c.Admins {
 		c.Admins[i] = strings.ToLower(strings.TrimSpace(h))
 	}
@@ -129,6 +132,9 @@ type App struct {
 	cardSlots chan struct{}
 
 	online onlineSet
+
+	// exp runs export jobs (exports.go).
+	exp exportState
 
 	// webhooks knows who has webhooks and their options (webhooks.go).
 	webhooks webhookState

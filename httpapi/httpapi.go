@@ -215,6 +215,10 @@ func statusOf(code string) int {
 		return http.StatusTooManyRequests
 	case parley.ETooLarge:
 		return http.StatusRequestEntityTooLarge
+	case parley.ELinkExpired:
+		return http.StatusGone
+	case parley.ENotReady:
+		return http.StatusConflict
 	}
 	return http.StatusInternalServerError
 }

@@ -120,14 +120,14 @@ func nullBytes(b []byte) any {
 }
 
 // exportJobCols are the columns scanExportJob reads.
-const exportJobCols = `id, owner_id, scope, conversation_id, business_id, state, done, total, error, token_hash, file, size,
+const exportJobCols = `id, owner_id, scope, conversation_id, business_id, state, done, total, error, file, size,
 	created_at, finished_at, expires_at`
 
 func scanExportJob(s scanner) (*parley.ExportJob, error) {
 	j := &parley.ExportJob{}
 	var created, finished, expires int64
 	if err := s.Scan(&j.ID, &j.OwnerID, &j.Scope, &j.ConversationID, &j.BusinessID, &j.State, &j.Done, &j.Total, &j.Error,
-		&j.TokenHash, &j.File, &j.Size, &created, &finished, &expires); err != nil {
+		&j.File, &j.Size, &created, &finished, &expires); err != nil {
 		return nil, err
 	}
 	j.CreatedAt, j.FinishedAt, j.ExpiresAt = fromNanos(created), fromNanos(finished), fromNanos(expires)
@@ -136,8 +136,8 @@ func scanExportJob(s scanner) (*parley.ExportJob, error) {
 
 // CreateExportJob implements parley.ExportTx.
 func (t *tx) CreateExportJob(j *parley.ExportJob) error {
-	_, err := t.exec(`INSERT INTO export_jobs (`+exportJobCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		j.ID, j.OwnerID, j.Scope, j.ConversationID, j.BusinessID, j.State, j.Done, j.Total, j.Error, nullBytes(j.TokenHash),
+	_, err := t.exec(`INSERT INTO export_jobs (`+exportJobCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		j.ID, j.OwnerID, j.Scope, j.ConversationID, j.BusinessID, j.State, j.Done, j.Total, j.Error,
 		j.File, j.Size, toNanos(j.CreatedAt), toNanos(j.FinishedAt), toNanos(j.ExpiresAt))
 	if isUnique(err) {
 		return parley.Errorf(parley.EConflict, "export job %s exists", j.ID)
@@ -158,8 +158,8 @@ func (t *tx) ExportJobByID(id string) (*parley.ExportJob, error) {
 
 // UpdateExportJob implements parley.ExportTx.
 func (t *tx) UpdateExportJob(j *parley.ExportJob) error {
-	res, err := t.exec(`UPDATE export_jobs SET state = ?, done = ?, total = ?, error = ?, token_hash = ?, file = ?, size = ?,
-		finished_at = ?, expires_at = ? WHERE id = ?`, j.State, j.Done, j.Total, j.Error, nullBytes(j.TokenHash), j.File, j.Size,
+	res, err := t.exec(`UPDATE export_jobs SET state = ?, done = ?, total = ?, error = ?, file = ?, size = ?,
+		finished_at = ?, expires_at = ? WHERE id = ?`, j.State, j.Done, j.Total, j.Error, j.File, j.Size,
 		toNanos(j.FinishedAt), toNanos(j.ExpiresAt), j.ID)
 	if err != nil {
 		return fmt.Errorf("update export job: %w", err)

@@ -147,7 +147,7 @@ func testExportJobs(t *testing.T, s parley.Store) {
 	j1 := &parley.ExportJob{ID: "j1", OwnerID: "a", Scope: parley.ExportConversation, ConversationID: "c1", State: parley.ExportQueued, CreatedAt: at(1)}
 	j2 := &parley.ExportJob{ID: "j2", OwnerID: "a", Scope: parley.ExportAccount, State: parley.ExportRunning, Total: 10, CreatedAt: at(2)}
 	j3 := &parley.ExportJob{ID: "j3", OwnerID: "b", Scope: parley.ExportConversation, ConversationID: "c1", BusinessID: "biz",
-		State: parley.ExportDone, Done: 5, Total: 5, TokenHash: []byte{1, 2, 3}, File: "j3.zip", Size: 99, CreatedAt: at(3),
+		State: parley.ExportDone, Done: 5, Total: 5, File: "j3.zip", Size: 99, CreatedAt: at(3),
 		FinishedAt: at(4), ExpiresAt: at(100)}
 	update(t, s, func(tx parley.Tx) error {
 		for _, j := range []*parley.ExportJob{j1, j2, j3} {
@@ -161,7 +161,7 @@ func testExportJobs(t *testing.T, s parley.Store) {
 	wantEqual(t, "ExportJobByID(j3)", view(t, s, func(tx parley.Tx) (*parley.ExportJob, error) { return tx.ExportJobByID("j3") }), j3)
 	wantNotFound(t, s, "ExportJobByID(nope)", func(tx parley.Tx) (*parley.ExportJob, error) { return tx.ExportJobByID("nope") })
 
-	j1.State, j1.Done, j1.Total, j1.Error, j1.TokenHash, j1.File, j1.Size = parley.ExportDone, 7, 7, "", []byte{9}, "j1.zip", 1234
+	j1.State, j1.Done, j1.Total, j1.Error, j1.File, j1.Size = parley.ExportDone, 7, 7, "", "j1.zip", 1234
 	j1.FinishedAt, j1.ExpiresAt = at(5), at(50)
 	update(t, s, func(tx parley.Tx) error { return tx.UpdateExportJob(j1) })
 	wantEqual(t, "ExportJobByID(j1) after update", view(t, s, func(tx parley.Tx) (*parley.ExportJob, error) { return tx.ExportJobByID("j1") }), j1)

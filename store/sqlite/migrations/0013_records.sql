@@ -15,8 +15,8 @@ CREATE TABLE chain_entries (
     PRIMARY KEY (conversation_id, idx)
 ) WITHOUT ROWID;
 
--- Export jobs: one row per export asked for, with its progress and the
--- hash of its download token.
+-- Export jobs: one row per export asked for, with its progress. Download
+-- links are signed with the server's key, so no token is stored.
 CREATE TABLE export_jobs (
     id              TEXT PRIMARY KEY,
     owner_id        TEXT NOT NULL,
@@ -27,7 +27,6 @@ CREATE TABLE export_jobs (
     done            INTEGER NOT NULL DEFAULT 0,
     total           INTEGER NOT NULL DEFAULT 0,
     error           TEXT NOT NULL DEFAULT '',
-    token_hash      BLOB,
     file            TEXT NOT NULL DEFAULT '',
     size            INTEGER NOT NULL DEFAULT 0,
     created_at      INTEGER NOT NULL,
