@@ -31,7 +31,6 @@ const (
 	ESensitiveData     = "sensitive_data"      // the text holds a card number, IBAN, secret or password; confirm to send it
 	EAccountSuspended  = "account_suspended"   // an administrator suspended the account
 	ELinkExpired       = "link_expired"        // a download link past its expiry (or never valid)
-	ENotReady          = "not_ready"           // the export job has not finished (or failed)
 )
 
 // Error is an error meant for the client: Code is stable, Message is safe to

@@ -217,8 +217,6 @@ func statusOf(code string) int {
 		return http.StatusRequestEntityTooLarge
 	case parley.ELinkExpired:
 		return http.StatusGone
-	case parley.ENotReady:
-		return http.StatusConflict
 	}
 	return http.StatusInternalServerError
 }

@@ -80,6 +80,10 @@ type Config struct {
 	WebhookPoll time.Duration
 	// Clock replaces time.Now in the rules, for tests.
 	Clock func() time.Time
+	// RecordsKeyFile is the Ed25519 key (PEM, PKCS #8) that signs exports
+	// (PARLEY_RECORDS_KEY_FILE); empty: records-ed25519.key in DataDir,
+	// made on the first start.
+	RecordsKeyFile string
 }
 
 // Defaults returns the zero-config settings.
@@ -233,6 +237,15 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 	if cfg.App.Media.TempDir == "" {
 		cfg.App.Media.TempDir = filepath.Join(cfg.DataDir, "media", "tmp")
 	}
+	if cfg.App.Records.Key == nil {
+		if cfg.App.Records.Key, err = LoadRecordsKey(cfg); err != nil {
+			st.Close()
+			return nil, err
+		}
+	}
+	if cfg.App.Records.Dir == "" {
+		cfg.App.Records.Dir = filepath.Join(cfg.DataDir, "exports")
+	}
 	bus := inproc.New(0)
 	// The hub needs the app and the app notifies the hub: tie the knot
 	// through a variable.
@@ -293,7 +306,8 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 		Ready: func(ctx context.Context) error { return ready(ctx, a, bus) }})
 	s := &Server{cfg: cfg, log: log, Store: st, App: a, Bus: bus, Hub: hub, Metrics: m, blobs: blobs, gateway: gw, ln: ln,
 		promLn: promLn, hooks: webhook.New(a, hookClient, hookOpts), stopGC: make(chan struct{})}
-	s.bg.Add(3)
+	s.bg.Add(4)
+	go s.cleanExports()
 	go s.collectMedia()
 	go s.inboxTimers()
 	go s.deliverWebhooks()
@@ -415,6 +429,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) shutdown(ctx context.Context) error {
 	s.stopOnce.Do(func() { close(s.stopGC) })
 	s.bg.Wait() // the background loops use the store, closed below
+	s.App.StopExports()
 	herr := s.Hub.Close()
 	werr := s.gateway.Wait(ctx)
 	err := s.http.Shutdown(ctx)
