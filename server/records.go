@@ -241,7 +241,8 @@ func IntegrityCheck(ctx context.Context, path string) error {
 	return nil
 }
 
-// emptyDir makes dir if needed and fails unless it is empty.
+// emptyDir makes dir if needed and fails unless it is empty but for the
+// lock file of parley restore, which holds the directory meanwhile.
 func emptyDir(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
@@ -250,8 +251,10 @@ func emptyDir(dir string) error {
 	if err != nil {
 		return err
 	}
-	if len(ents) > 0 {
-		return fmt.Errorf("%s is not empty", dir)
+	for _, e := range ents {
+		if e.Name() != "parley.lock" {
+			return fmt.Errorf("%s is not empty", dir)
+		}
 	}
 	return nil
 }

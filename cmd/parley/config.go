@@ -196,6 +196,10 @@ var settingTable = []setting{
 		}},
 	{key: "webhook.timeout", def: "10s", usage: "how long one webhook post may take",
 		apply: func(s *settings, v string) error { return parseDuration(v, "10s", &s.Server.WebhookTimeout) }},
+	{key: "records.key_file", usage: "Ed25519 key (PEM, PKCS #8) that signs exports; empty: records-ed25519.key in the data directory, made on first start",
+		apply: func(s *settings, v string) error { s.Server.RecordsKeyFile = v; return nil }},
+	{key: "records.link_ttl", def: "24h", usage: "how long an export's download link works (the file is deleted after)",
+		apply: func(s *settings, v string) error { return parseDuration(v, "24h", &s.Server.App.Records.LinkTTL) }},
 }
 
 func settingByKey(key string) (setting, bool) {

@@ -4,6 +4,8 @@
 //	parley migrate        apply database migrations and exit
 //	parley config print   show the effective configuration
 //	parley user …, business …, token create, stats   administer accounts
+//	parley verify         check an export ZIP (docs/records.md)
+//	parley backup, restore  online backup of the data directory, and its restore
 //	parley load           drive a running server and measure it (docs/benchmarking.md)
 //	parley version        print the version
 package main
@@ -84,6 +86,9 @@ const usageText = `usage: parley <command> [flags]
   business create|add-member
   token create          make an API token for an account
   stats                 count users, conversations, messages, media, sessions
+  verify EXPORT.zip     check an export: complete, unaltered, signed (docs/records.md)
+  backup DEST           consistent online backup of the database, media and signing key
+  restore SRC           restore a backup into an empty data directory
   load                  drive a running server and measure it (docs/benchmarking.md)
   version               print the version
 
@@ -132,6 +137,12 @@ func runIO(ctx context.Context, args []string, getenv func(string) string, stdin
 		return configCommand(args, getenv, stdout, stderr)
 	case "user", "business", "token", "stats":
 		return adminCommand(ctx, cmd, args, getenv, stdin, stdout, stderr)
+	case "verify":
+		return verifyCommand(args, stdout, stderr)
+	case "backup":
+		return backupCommand(ctx, args, getenv, stdout, stderr)
+	case "restore":
+		return restoreCommand(ctx, args, getenv, stdout, stderr)
 	case "load":
 		setGC(getenv, loadGCPercent)
 		return runLoadCmd(ctx, args, stdout, stderr)
@@ -253,7 +264,7 @@ func serve(ctx context.Context, st *settings, log *slog.Logger, level *slog.Leve
 	if err != nil {
 		return err
 	}
-	admin, err := listenAdmin(st.Server.DataDir, s.App, log)
+	admin, err := listenAdmin(st.Server.DataDir, s.App, s.Backup, log)
 	if err != nil {
 		log.Warn("admin socket: the admin commands cannot reach this server", "err", err)
 	}
