@@ -47,8 +47,8 @@ const adminTimeout = time.Minute
 
 // adminServer answers the admin commands on the server's socket.
 type adminServer struct {
-	ln     net.Listener
-	app    *app.App
+	ln  net.Listener
+	app *app.App
 	// backup snapshots the running server's data (parley backup).
 	backup func(ctx context.Context, dest string) (*server.BackupResult, error)
 	log    *slog.Logger
