@@ -3,6 +3,7 @@ package parley
 import (
 	"errors"
 	"fmt"
+	"syscall"
 	"time"
 )
 
@@ -31,7 +32,26 @@ const (
 	ESensitiveData     = "sensitive_data"      // the text holds a card number, IBAN, secret or password; confirm to send it
 	EAccountSuspended  = "account_suspended"   // an administrator suspended the account
 	ELinkExpired       = "link_expired"        // a download link past its expiry (or never valid)
+	EViewOnceOpened    = "view_once_opened"    // the view-once media was opened already by this recipient
 )
+
+// EStorageFull says the server's disk is full: nothing was stored and the
+// request may be retried once an operator frees space. It is kept apart
+// from the list above because it describes the server, not the request.
+const EStorageFull = "storage_full"
+
+// errStorageFull is what a client is told when the disk is full.
+var errStorageFull = &Error{Code: EStorageFull, Message: "the server's storage is full; nothing was stored, try again later"}
+
+// StorageFull returns err marked EStorageFull, its cause kept in the chain
+// for the log, when the operating system said the disk is full (ENOSPC);
+// any other error comes back unchanged.
+func StorageFull(err error) error {
+	if err != nil && errors.Is(err, syscall.ENOSPC) && ErrorCode(err) == EInternal {
+		return fmt.Errorf("%w: %w", errStorageFull, err)
+	}
+	return err
+}
 
 // Error is an error meant for the client: Code is stable, Message is safe to
 // show. Anything that is not an *Error reaches clients as EInternal.

@@ -6,10 +6,6 @@ import (
 	"github.com/parleyhq/parley"
 )
 
-// EventMessageExpired is the event of a disappearing message whose
-// content was purged; the chain records it as an expiry.
-const EventMessageExpired = "message.expired"
-
 // chainKinds maps conversation-wide event types to the chain entry they
 // append. Events not listed (reactions, receipts, folder moves, link
 // cards) change neither content nor membership and stay out of the chain.
@@ -17,7 +13,7 @@ var chainKinds = map[string]string{
 	parley.EventConversationCreated: parley.ChainCreate,
 	parley.EventMessageEdited:       parley.ChainEdit,
 	parley.EventMessageUnsent:       parley.ChainUnsend,
-	EventMessageExpired:             parley.ChainExpire,
+	parley.EventMessageExpired:      parley.ChainExpire,
 	parley.EventMemberJoined:        parley.ChainJoin,
 	parley.EventMemberInvited:       parley.ChainInvite,
 	parley.EventMemberLeft:          parley.ChainLeave,

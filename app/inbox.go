@@ -312,7 +312,7 @@ func autoMessage(w *writer, c *parley.Conversation, businessID, text, data strin
 		d.Body = text
 	}
 	m := &parley.Message{ID: newSortableID(w.now), ConversationID: c.ID, Seq: seq, SenderID: businessID,
-		Kind: parley.MessageText, Text: text, Data: d.encode(), CreatedAt: w.now}
+		Kind: parley.MessageText, Text: text, Data: d.encode(), CreatedAt: w.now, ExpiresAt: expiry(c, w.now)}
 	if err := w.CreateMessage(m); err != nil {
 		return nil, err
 	}

@@ -54,8 +54,12 @@ func (d *Disk) path(key string) (string, error) {
 	return filepath.Join(d.dir, key[0:2], key[2:4], key), nil
 }
 
-// Put implements parley.BlobStore.
-func (d *Disk) Put(ctx context.Context, key string, r io.Reader) (err error) {
+// Put implements parley.BlobStore. A full disk is EStorageFull.
+func (d *Disk) Put(ctx context.Context, key string, r io.Reader) error {
+	return parley.StorageFull(d.put(ctx, key, r))
+}
+
+func (d *Disk) put(ctx context.Context, key string, r io.Reader) (err error) {
 	final, err := d.path(key)
 	if err != nil {
 		return err

@@ -6,6 +6,7 @@
 //	parley user …, business …, token create, stats   administer accounts
 //	parley verify         check an export ZIP (docs/records.md)
 //	parley backup, restore  online backup of the data directory, and its restore
+//	parley audit list|export|verify   read and verify the audit log
 //	parley load           drive a running server and measure it (docs/benchmarking.md)
 //	parley version        print the version
 package main
@@ -89,10 +90,11 @@ const usageText = `usage: parley <command> [flags]
   verify EXPORT.zip     check an export: complete, unaltered, signed (docs/records.md)
   backup DEST           consistent online backup of the database, media and signing key
   restore SRC           restore a backup into an empty data directory
+  audit list|export|verify  read, export (JSON lines) and verify the audit log
   load                  drive a running server and measure it (docs/benchmarking.md)
   version               print the version
 
-Every command takes -h. The admin commands (user, business, token, stats)
+Every command takes -h. The admin commands (user, business, token, stats, audit)
 work on the data directory; while parley serve runs there, the server
 carries them out.
 `
@@ -135,7 +137,7 @@ func runIO(ctx context.Context, args []string, getenv func(string) string, stdin
 		return store.Close()
 	case "config":
 		return configCommand(args, getenv, stdout, stderr)
-	case "user", "business", "token", "stats":
+	case "user", "business", "token", "stats", "audit":
 		return adminCommand(ctx, cmd, args, getenv, stdin, stdout, stderr)
 	case "verify":
 		return verifyCommand(args, stdout, stderr)

@@ -86,6 +86,24 @@ func isUnique(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
 }
 
+// sqliteFull is SQLite's primary result code for a full disk or a
+// database that reached its size limit.
+const sqliteFull = 13
+
+// storageErr marks err as EStorageFull when the disk is full (SQLite's
+// SQLITE_FULL, or ENOSPC from the operating system), keeping the cause in
+// the chain for the log; anything else comes back unchanged.
+func storageErr(err error) error {
+	if err == nil || parley.ErrorCode(err) != parley.EInternal {
+		return err
+	}
+	var se *sqlite3.Error
+	if (errors.As(err, &se) && se.Code()&0xff == sqliteFull) || strings.Contains(err.Error(), "database or disk is full") {
+		return fmt.Errorf("%w: %w", parley.Errorf(parley.EStorageFull, "the server's storage is full; nothing was stored, try again later"), err)
+	}
+	return parley.StorageFull(err)
+}
+
 // notFound returns the ENotFound error for a kind of thing.
 func notFound(what string) error {
 	return parley.Errorf(parley.ENotFound, "%s not found", what)

@@ -278,6 +278,7 @@ func (db *DB) runBatch(batch []*updateReq) {
 
 func (db *DB) answer(batch []*updateReq, errs []error, start time.Time, info *CommitInfo) {
 	for i, r := range batch {
+		errs[i] = storageErr(errs[i])
 		r.errc <- errs[i]
 	}
 	if db.onCommit != nil {
