@@ -530,3 +530,35 @@ func TestExportAuthorization(t *testing.T) {
 		t.Fatalf("job after cleanup: %v", err)
 	}
 }
+
+// TestExportAfterExpiry: the reaper purges disappearing messages; the
+// chain keeps their content hashes and an expire entry, and the export
+// still verifies, with the expired message as a tombstone.
+func TestExportAfterExpiry(t *testing.T) {
+	e := newRecordsApp(t)
+	direct, _ := e.fixture(t)
+	ctx := context.Background()
+	alice := e.user(t, "alice")
+	if _, err := e.a.SetDisappearing(ctx, alice, direct, 300); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.a.Send(ctx, alice, direct, app.SendInput{Text: "this one disappears"}); err != nil {
+		t.Fatal(err)
+	}
+	e.clk.add(6 * time.Minute)
+	if _, err := e.a.Reap(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, zipBytes := e.export(t, alice, app.ExportInput{Scope: parley.ExportConversation, ConversationID: direct})
+	rep := verify(t, zipBytes, e.key.Public().(ed25519.PublicKey))
+	if !rep.OK || rep.Conversations[0].Purged != 2 {
+		t.Fatalf("export after expiry: %+v", rep)
+	}
+	if strings.Contains(string(rezipConcat(t, zipBytes)), "this one disappears") {
+		t.Fatal("expired content in the export")
+	}
+	chain := string(readZip(t, zipBytes, records.ConversationDir(direct)+"chain.jsonl"))
+	if !strings.Contains(chain, `"kind":"expire"`) {
+		t.Fatal("no expire entry in the chain")
+	}
+}
