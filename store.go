@@ -38,6 +38,7 @@ type Tx interface {
 	GraphTx
 	ConversationTx
 	MessageTx
+	SearchTx
 	EventTx
 	MediaTx
 	StickerTx

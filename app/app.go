@@ -10,6 +10,7 @@ import (
 	"encoding/base32"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/parleyhq/parley"
@@ -60,6 +61,8 @@ type Config struct {
 	BotPerSecond       float64
 	// Records configures exports (and their signing key).
 	Records RecordsConfig
+	// Retention is the server's retention policy (default: keep for ever).
+	Retention RetentionConfig
 }
 
 func (c *Config) setDefaults() {
@@ -139,6 +142,11 @@ type App struct {
 	// webhooks knows who has webhooks and their options (webhooks.go).
 	webhooks webhookState
 
+	// retentionWake tells RunRetention a run was queued; retentionMu
+	// lets one runner at a time work through the queued runs.
+	retentionWake chan struct{}
+	retentionMu   sync.Mutex
+
 	botPerConv, botPerBot *Limiter
 	sendPerConv           *Limiter
 	registrations         *Limiter
@@ -181,6 +189,8 @@ func New(store parley.Store, cfg Config, opts ...Option) *App {
 		obs:       NopObserver{},
 		reads:     newReadBatcher(),
 		cardSlots: make(chan struct{}, maxCardFetches),
+
+		retentionWake: make(chan struct{}, 1),
 	}
 	for _, o := range opts {
 		o(a)

@@ -22,7 +22,6 @@ import (
 	"github.com/parleyhq/parley/blob"
 	"github.com/parleyhq/parley/internal/mediatest"
 	"github.com/parleyhq/parley/records"
-	"github.com/parleyhq/parley/store/sqlite"
 )
 
 // clock is a settable clock for expiry tests.
@@ -53,10 +52,7 @@ type recordsEnv struct {
 func newRecordsApp(t testing.TB) *recordsEnv {
 	t.Helper()
 	dir := t.TempDir()
-	db, err := sqlite.Open(filepath.Join(dir, "parley.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openStore(t)
 	blobs, err := blob.OpenDisk(filepath.Join(dir, "media"))
 	if err == nil {
 		err = os.MkdirAll(filepath.Join(dir, "tmp"), 0o700)
@@ -73,10 +69,7 @@ func newRecordsApp(t testing.TB) *recordsEnv {
 		Media:   app.MediaConfig{TempDir: filepath.Join(dir, "tmp")},
 		Records: app.RecordsConfig{Dir: filepath.Join(dir, "exports"), Key: key, ProgressEvery: 7}},
 		app.WithBlobs(blobs), app.WithClock(clk.now))
-	t.Cleanup(func() {
-		a.StopExports()
-		db.Close()
-	})
+	t.Cleanup(a.StopExports) // before the store closes (cleanups run last first)
 	return &recordsEnv{a: a, clk: clk, key: key, users: map[string]*app.Actor{}}
 }
 

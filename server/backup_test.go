@@ -20,6 +20,7 @@ import (
 // PRAGMA integrity_check, holds every message acknowledged before the
 // snapshot began, its media and the signing key, and a server starts on it.
 func TestBackupUnderWriteLoad(t *testing.T) {
+	sqliteOnly(t) // PostgreSQL is backed up with its own tools
 	s := openServer(t, nil)
 	ctx := context.Background()
 	reg := func(h string) *app.Actor {

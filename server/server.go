@@ -21,10 +21,12 @@ import (
 	"github.com/parleyhq/parley/app"
 	"github.com/parleyhq/parley/blob"
 	"github.com/parleyhq/parley/bus/inproc"
+	"github.com/parleyhq/parley/bus/natsbus"
 	"github.com/parleyhq/parley/httpapi"
 	"github.com/parleyhq/parley/metrics"
 	"github.com/parleyhq/parley/outbound"
 	"github.com/parleyhq/parley/realtime"
+	"github.com/parleyhq/parley/store/postgres"
 	"github.com/parleyhq/parley/store/sqlite"
 	"github.com/parleyhq/parley/web"
 	"github.com/parleyhq/parley/webhook"
@@ -39,8 +41,12 @@ type Config struct {
 	// default ./parley-data).
 	DataDir string
 	// DatabaseURL selects the store (PARLEY_DATABASE_URL): empty for SQLite
-	// in DataDir, "sqlite:PATH" for another SQLite file.
+	// in DataDir, "sqlite:PATH" for another SQLite file, "postgres://..."
+	// for PostgreSQL (media stay in DataDir: share it between nodes).
 	DatabaseURL string
+	// NATSURL, when set, carries notifications between nodes through NATS
+	// (PARLEY_NATS_URL); empty means the in-process bus of one node.
+	NATSURL string
 	// TrustProxy takes client addresses from X-Forwarded-For.
 	TrustProxy bool
 	// AllowedOrigins are browser origins, besides the server's own, that
@@ -60,6 +66,9 @@ type Config struct {
 	MetricsListen string
 	// App holds the rule limits.
 	App app.Config
+	// RetentionInterval is how often retention runs over the server when
+	// a policy is set (default 24 h); queued runs start at once.
+	RetentionInterval time.Duration
 	// NoLinkPreviews turns link cards off (PARLEY_LINK_PREVIEWS=false):
 	// the server then never fetches a URL found in a message.
 	NoLinkPreviews bool
@@ -168,6 +177,19 @@ func (s *Server) reap() {
 	s.App.RunReaper(ctx, ReaperInterval)
 }
 
+// retain runs retention jobs until Shutdown.
+func (s *Server) retain() {
+	defer s.bg.Done()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { <-s.stopGC; cancel() }()
+	every := s.cfg.RetentionInterval
+	if every <= 0 {
+		every = 24 * time.Hour
+	}
+	s.App.RunRetention(ctx, every)
+}
+
 // deliverWebhooks posts webhook deliveries until Shutdown.
 func (s *Server) deliverWebhooks() {
 	defer s.bg.Done()
@@ -182,6 +204,29 @@ func OpenStore(cfg Config) (parley.Store, error) { return openStore(cfg, nil) }
 
 // openStore opens the store, reporting its commits to m when m is set.
 func openStore(cfg Config, m *metrics.Metrics) (parley.Store, error) {
+	var onCommit func(updates, failed int, retried bool, duration, commit time.Duration, failedAt string)
+	if m != nil {
+		onCommit = func(updates, failed int, retried bool, duration, commit time.Duration, failedAt string) {
+			m.Committed(metrics.Batch{Updates: updates, Failed: failed, Retried: retried,
+				Duration: duration, Commit: commit, FailedAt: failedAt})
+		}
+	}
+	if IsPostgresURL(cfg.DatabaseURL) {
+		var opts postgres.Options
+		if onCommit != nil {
+			opts.OnCommit = func(c postgres.CommitInfo) {
+				onCommit(c.Updates, c.Failed, c.Retried, c.Duration, c.Commit, c.FailedAt)
+			}
+		}
+		db, err := postgres.Open(cfg.DatabaseURL, opts)
+		if err != nil {
+			return nil, err
+		}
+		if m != nil {
+			m.WatchPools(db.PoolStats)
+		}
+		return db, nil
+	}
 	path, err := sqlitePath(cfg)
 	if err != nil {
 		return nil, err
@@ -190,10 +235,9 @@ func openStore(cfg Config, m *metrics.Metrics) (parley.Store, error) {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
 	var opts sqlite.Options
-	if m != nil {
+	if onCommit != nil {
 		opts.OnCommit = func(c sqlite.CommitInfo) {
-			m.Committed(metrics.Batch{Updates: c.Updates, Failed: c.Failed, Retried: c.Retried,
-				Duration: c.Duration, Commit: c.Commit, FailedAt: c.FailedAt})
+			onCommit(c.Updates, c.Failed, c.Retried, c.Duration, c.Commit, c.FailedAt)
 		}
 	}
 	db, err := sqlite.Open(path, opts)
@@ -204,6 +248,11 @@ func openStore(cfg Config, m *metrics.Metrics) (parley.Store, error) {
 		m.WatchPools(db.PoolStats)
 	}
 	return db, nil
+}
+
+// IsPostgresURL reports whether a PARLEY_DATABASE_URL names PostgreSQL.
+func IsPostgresURL(u string) bool {
+	return strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://")
 }
 
 func sqlitePath(cfg Config) (string, error) {
@@ -217,8 +266,8 @@ func sqlitePath(cfg Config) (string, error) {
 			return "", errors.New("PARLEY_DATABASE_URL: sqlite: needs a path")
 		}
 		return p, nil
-	case strings.HasPrefix(u, "postgres://"), strings.HasPrefix(u, "postgresql://"):
-		return "", errors.New("PARLEY_DATABASE_URL: PostgreSQL is not supported by this build yet; leave it empty for the embedded store")
+	case IsPostgresURL(u):
+		return "", errors.New("PARLEY_DATABASE_URL: a PostgreSQL database has no SQLite file")
 	}
 	return "", fmt.Errorf("PARLEY_DATABASE_URL: unknown scheme in %q (want empty, sqlite:PATH or postgres://)", u)
 }
@@ -258,7 +307,15 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 	if cfg.App.Records.Dir == "" {
 		cfg.App.Records.Dir = filepath.Join(cfg.DataDir, "exports")
 	}
-	bus := inproc.New(0)
+	var bus parley.Bus = inproc.New(0)
+	if cfg.NATSURL != "" {
+		nb, err := natsbus.Open(cfg.NATSURL, natsbus.Options{Logger: log})
+		if err != nil {
+			st.Close()
+			return nil, fmt.Errorf("PARLEY_NATS_URL: %w", err)
+		}
+		bus = nb
+	}
 	// The hub needs the app and the app notifies the hub: tie the knot
 	// through a variable.
 	var hub *realtime.Hub
@@ -318,9 +375,10 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 		Ready: func(ctx context.Context) error { return ready(ctx, a, bus) }})
 	s := &Server{cfg: cfg, log: log, Store: st, App: a, Bus: bus, Hub: hub, Metrics: m, blobs: blobs, gateway: gw, ln: ln,
 		promLn: promLn, hooks: webhook.New(a, hookClient, hookOpts), stopGC: make(chan struct{})}
-	s.bg.Add(5)
+	s.bg.Add(6)
 	go s.cleanExports()
 	go s.reap()
+	go s.retain()
 	go s.collectMedia()
 	go s.inboxTimers()
 	go s.deliverWebhooks()

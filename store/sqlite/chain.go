@@ -185,8 +185,8 @@ func (t *tx) ExportJobsExpiredBefore(before time.Time, unfinished bool, limit in
 		limit = 100
 	}
 	return queryAll(t, "list expired export jobs", scanExportJob, `SELECT `+exportJobCols+` FROM export_jobs
-		WHERE (expires_at > 0 AND expires_at < ?) OR (? AND state IN ('queued', 'running'))
-		ORDER BY created_at LIMIT ?`, toNanos(before), unfinished, limit)
+		WHERE (expires_at > 0 AND expires_at < ?) OR (? = 1 AND state IN ('queued', 'running'))
+		ORDER BY created_at LIMIT ?`, toNanos(before), boolInt(unfinished), limit)
 }
 
 // DeleteExportJob implements parley.ExportTx.

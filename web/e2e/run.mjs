@@ -247,6 +247,18 @@ try {
   await bob.getByRole("button", { name: "Send anyway" }).click();
   await alice.locator(".message .text", { hasText: "My card is 4242 4242 4242 4242" }).waitFor();
   await bob.locator(".sensitive-confirm").waitFor({ state: "detached" });
+  // Search: Alice finds Bob's question by a word of it; the word is
+  // marked, and the result opens the conversation at that message.
+  await alice.getByLabel("Search messages").fill("jacket");
+  await alice.getByRole("button", { name: "Find" }).click();
+  const results = alice.getByRole("region", { name: "Search results" });
+  const hit = results.locator(".result", { hasText: "blue jacket in stock" });
+  await hit.waitFor();
+  assert.equal(await hit.locator("mark").first().textContent(), "jacket");
+  await hit.click();
+  await alice.locator(".message.found", { hasText: "blue jacket" }).waitFor();
+  await results.getByRole("button", { name: "Clear" }).click();
+  await results.waitFor({ state: "detached" });
 
   // A group, created by Alice, reaches Bob live — as an invite in his
   // requests, since he does not follow her.

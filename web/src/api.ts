@@ -2,6 +2,8 @@
 // /api/v1/openapi.json (components.schemas); a test checks the routes used
 // here exist in that document.
 
+import { searchPath, type SearchResult } from "./search";
+
 export interface UserSummary { id: string; handle: string; display_name: string; kind: string }
 export interface Me extends UserSummary { bio: string; dm_policy: string; show_presence: boolean; read_receipts: boolean; created_at: string }
 export interface Auth { user: Me; token: string; session_id: string }
@@ -83,6 +85,10 @@ export class Client {
   login(handle: string, password: string) { return this.request<Auth>("POST", "/sessions", { handle, password, device: "web" }); }
   logout() { return this.request<void>("DELETE", "/sessions/current"); }
   me() { return this.request<Me>("GET", "/me"); }
+  /** search finds messages the user may read (see GET /api/v1/search). */
+  search(q: string, opts: { cursor?: string; conversation?: string; limit?: number } = {}) {
+    return this.request<Page<SearchResult>>("GET", searchPath(q, opts));
+  }
   conversations(folder: string) { return this.request<Page<Conversation>>("GET", "/conversations?folder=" + encodeURIComponent(folder)); }
   conversation(id: string) { return this.request<Conversation>("GET", "/conversations/" + encodeURIComponent(id)); }
   startDirect(handle: string) { return this.request<Conversation>("POST", "/conversations", { kind: "direct", with: handle }); }
@@ -304,7 +310,7 @@ export interface TokenView {
 
 /** The API routes this client uses, checked against openapi.json in a test. */
 export const usedRoutes = [
-  "POST /api/v1/accounts", "POST /api/v1/sessions", "DELETE /api/v1/sessions/current", "GET /api/v1/me",
+  "POST /api/v1/accounts", "POST /api/v1/sessions", "GET /api/v1/search", "DELETE /api/v1/sessions/current", "GET /api/v1/me",
   "GET /api/v1/conversations", "GET /api/v1/conversations/{id}", "POST /api/v1/conversations",
   "POST /api/v1/conversations/{id}/accept", "POST /api/v1/conversations/{id}/decline", "PUT /api/v1/users/{handle}/block",
   "GET /api/v1/conversations/{id}/messages", "POST /api/v1/conversations/{id}/messages",

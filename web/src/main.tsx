@@ -13,6 +13,8 @@ import { TeamInbox } from "./inbox";
 import { iceBreakerPeer, quickReplyTarget, shownText } from "./rich";
 import { Automated, Parts, SensitiveConfirm } from "./parts";
 import { sensitiveQuestion } from "./sensitive";
+import type { SearchResult } from "./search";
+import { Snippet } from "./snippet";
 import type { State } from "./state";
 
 const TOKEN_KEY = "parley.token";
@@ -90,6 +92,11 @@ function Shell({ client, onSignOut }: { client: Client; onSignOut(): void }) {
   const [open, setOpen] = useState<string | null>(null);
   const [status, setStatus] = useState<StreamStatus>("connecting");
   const [filter, setFilter] = useState("");
+  // Message search: the query typed, the results shown (null: none), and
+  // the message a result opened, to bring into view.
+  const [query, setQuery] = useState("");
+  const [found, setFound] = useState<{ q: string; items: SearchResult[]; next?: string; error?: string } | null>(null);
+  const [jump, setJump] = useState<string | null>(null);
   const [newHandle, setNewHandle] = useState("");
   const [error, setError] = useState("");
   const [showSettings, setShowSettings] = useState(false);
@@ -202,6 +209,24 @@ function Shell({ client, onSignOut }: { client: Client; onSignOut(): void }) {
       setError(err instanceof ApiError ? err.message : "Cannot start the conversation");
     }
   };
+  // Results found through a business the user works for (as) belong to
+  // its team inbox; the chats list shows the user's own.
+  const search = async (q: string, cursor?: string) => {
+    try {
+      const page = await client.search(q, { cursor });
+      const items = page.items.filter((r) => !r.as);
+      setFound((f) => ({ q, items: cursor && f ? [...f.items, ...items] : items, next: page.next_cursor }));
+    } catch (err) {
+      setFound({ q, items: [], error: err instanceof ApiError ? err.message : "Search failed" });
+    }
+  };
+  const openResult = (r: SearchResult) => {
+    const c = state.conversations[r.message.conversation_id];
+    if (c) setFolder(c.folder);
+    setShowSettings(false);
+    setJump(r.message.id);
+    openConversation(r.message.conversation_id);
+  };
   const current = open ? state.conversations[open] : undefined;
   return (
     <div class="shell">
@@ -235,6 +260,32 @@ function Shell({ client, onSignOut }: { client: Client; onSignOut(): void }) {
           <NewGroup client={client} onCreated={async (id) => { await loadLists(); setFolder("inbox"); openConversation(id); }} />
         </details>
         <label class="search">Search<input type="search" value={filter} onInput={(e) => setFilter(e.currentTarget.value)} /></label>
+        <form class="msg-search" role="search" onSubmit={(e) => { e.preventDefault(); if (query.trim()) void search(query.trim()); }}>
+          <label>Search messages<input type="search" name="q" maxLength={256} value={query} onInput={(e) => setQuery(e.currentTarget.value)} /></label>
+          <button type="submit">Find</button>
+        </form>
+        {found && (
+          <section class="results" aria-label="Search results">
+            <header>
+              <span role="status">{found.error ?? (found.items.length === 0 ? "No messages found." : `Messages with “${found.q}”`)}</span>
+              <button class="link" onClick={() => { setFound(null); setQuery(""); }}>Clear</button>
+            </header>
+            <ul>
+              {found.items.map((r) => {
+                const c = state.conversations[r.message.conversation_id];
+                return (
+                  <li key={r.message.id}>
+                    <button class="result" data-message={r.message.id} onClick={() => openResult(r)}>
+                      <span class="name">{c ? title(c, me.id) : "Conversation"} · {r.message.sender.display_name || r.message.sender.handle}</span>
+                      <Snippet parts={r.snippet} />
+                    </button>
+                  </li>
+                );
+              })}
+            </ul>
+            {found.next && <button class="link" onClick={() => void search(found.q, found.next)}>More results</button>}
+          </section>
+        )}
         <ul class="list" aria-label={`${folders.find(([f]) => f === folder)?.[1]} conversations`}>
           {list.map((c) => (
             <li key={c.id}>
@@ -251,7 +302,8 @@ function Shell({ client, onSignOut }: { client: Client; onSignOut(): void }) {
       <main class="pane">
         {showSettings ? <Settings client={client} me={me} onSaved={setMe} onClose={() => { setShowSettings(false); setTimeout(() => settingsBtn.current?.focus()); }} />
           : current ? <ConversationView key={current.id} client={client} me={me} conv={current} state={state} setState={setState} stream={streamRef.current}
-              claimFocus={() => { const f = focusNext.current; focusNext.current = false; return f; }} onGone={() => { setOpen(null); void loadLists(); }} />
+              claimFocus={() => { const f = focusNext.current; focusNext.current = false; return f; }} onGone={() => { setOpen(null); void loadLists(); }}
+              jumpTo={jump} onJumped={() => setJump(null)} />
           : <p class="placeholder">Choose a conversation.</p>}
       </main>
     </div>
@@ -263,11 +315,13 @@ interface ViewProps {
   stream: Stream | null; onGone(): void;
   /** claimFocus says (once) whether the user just opened the conversation */
   claimFocus(): boolean;
+  /** jumpTo is a message (a search result) to bring into view once loaded */
+  jumpTo?: string | null; onJumped?(): void;
 }
 
 type SendBody = { text?: string; kind?: string; attachments?: string[]; reply_to?: string; quick_reply?: string };
 
-function ConversationView({ client, me, conv, state, setState, stream, onGone, claimFocus }: ViewProps) {
+function ConversationView({ client, me, conv, state, setState, stream, onGone, claimFocus, jumpTo, onJumped }: ViewProps) {
   const [text, setText] = useState("");
   const [error, setError] = useState("");
   const [older, setOlder] = useState(true);
@@ -343,6 +397,17 @@ function ConversationView({ client, me, conv, state, setState, stream, onGone, c
     if (last && placed.current && seenLast.current !== last.id && last.sender.id !== me.id && last.kind !== "system") setSaid(announcement(last));
     if (last) { placed.current = true; seenLast.current = last.id; }
   }, [last?.id]);
+
+  // A search result opened here: once its message is on the page, it
+  // comes into view with the focus. (One older than the loaded history
+  // is not fetched: the conversation just opens.)
+  useEffect(() => {
+    if (!jumpTo) return;
+    const el = listRef.current?.querySelector<HTMLElement>(`.message[data-id="${CSS.escape(jumpTo)}"]`);
+    if (!el) return;
+    // After the effect that shows the newest message on opening.
+    setTimeout(() => { el.scrollIntoView({ block: "center" }); el.focus(); el.classList.add("found"); onJumped?.(); });
+  }, [jumpTo, messages.length]);
 
   // Reaching the top shows earlier messages, fetching them when needed;
   // reaching the bottom of a window moved up brings the newer ones back.
