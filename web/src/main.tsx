@@ -8,6 +8,7 @@ import {
   announcement, applyEvent, dayLabel, deliveryState, emptyState, firstUnread, mergeMessages, safeLink, sortConversations, splitLinks, typingUsers,
 } from "./state";
 import { NewGroup, Settings } from "./panels";
+import { ExportButton } from "./exports";
 import { AttachmentView, MediaImage } from "./media";
 import { TeamInbox } from "./inbox";
 import { iceBreakerPeer, quickReplyTarget, shownText } from "./rich";
@@ -322,6 +323,7 @@ interface ViewProps {
 type SendBody = { text?: string; kind?: string; attachments?: string[]; reply_to?: string; quick_reply?: string };
 
 function ConversationView({ client, me, conv, state, setState, stream, onGone, claimFocus, jumpTo, onJumped }: ViewProps) {
+  const [exporting, setExporting] = useState(false);
   const [text, setText] = useState("");
   const [error, setError] = useState("");
   const [older, setOlder] = useState(true);
@@ -583,7 +585,9 @@ function ConversationView({ client, me, conv, state, setState, stream, onGone, c
         <h2 id="conv-title" tabIndex={-1}>{title(conv, me.id)}</h2>
         {conv.kind === "group" && <span class="members">{conv.member_count} members</span>}
         {conv.kind === "group" && !conv.request && <button class="link" onClick={async () => { if (confirm("Leave this group?")) { await client.leave(conv.id); onGone(); } }}>Leave</button>}
+        {!conv.request && <button class="link" aria-expanded={exporting} onClick={() => setExporting((v) => !v)}>Export</button>}
       </header>
+      {exporting && <ExportButton key={conv.id} client={client} label="Export conversation" request={{ scope: "conversation", conversation_id: conv.id }} />}
       {conv.request && (
         <div class="request" role="region" aria-label="Message request">
           <p>This is a message request. Media is hidden and links are not clickable until you accept.</p>

@@ -2,6 +2,7 @@
 // and the new-group form.
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError } from "./api";
+import { YourData } from "./exports";
 import type { BotView, Client, Me, SessionView, TokenView, UserSummary } from "./api";
 
 export function Settings({ client, me, onSaved, onClose }: { client: Client; me: Me; onSaved(m: Me): void; onClose(): void }) {
@@ -57,6 +58,7 @@ export function Settings({ client, me, onSaved, onClose }: { client: Client; me:
       </ul>
       <ApiTokens client={client} />
       <Bots client={client} me={me} />
+      <YourData client={client} />
       <h3>Blocked</h3>
       <ul class="rows">
         {blocked.map((u) => (
