@@ -20,7 +20,7 @@ func requiredScope(pattern string) string {
 		return app.ScopeBusiness
 	case strings.HasPrefix(path, "/api/v1/webhooks"): // GET too
 		return app.ScopeWebhooks
-	case method == "GET", path == "/api/v1/stream/tickets", path == "/api/v1/exports/verify":
+	case method == "GET", path == "/api/v1/stream/tickets":
 		return app.ScopeRead
 	case path == "/api/v1/media", strings.HasPrefix(path, "/api/v1/sticker-packs"):
 		return app.ScopeMedia

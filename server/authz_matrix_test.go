@@ -168,6 +168,8 @@ func (w *mxWorld) path(t *testing.T, pattern string) string {
 		id = w.hook
 	case strings.HasPrefix(p, "/api/v1/bots/"):
 		id, handle = "0nonexistenttoken00000000", w.bot
+	case strings.HasPrefix(p, "/api/v1/exports/"):
+		id = "0nonexistentexport0000000"
 	}
 	p = strings.NewReplacer("{business}", a.biz.Handle, "{id}", id, "{mid}", a.mid, "{handle}", handle, "{team}", a.team,
 		"{reply}", a.reply, "{contact}", a.contact, "{emoji}", url.PathEscape("👍"), "{did}", "msg_0nonexistent").Replace(p)
