@@ -32,6 +32,9 @@ const (
 	ESensitiveData     = "sensitive_data"      // the text holds a card number, IBAN, secret or password; confirm to send it
 	EAccountSuspended  = "account_suspended"   // an administrator suspended the account
 	ELinkExpired       = "link_expired"        // a download link past its expiry (or never valid)
+	EBlockedContent    = "blocked_content"     // the server's filters refuse the text (a blocked word, pattern or link)
+	EWeakPassword      = "weak_password"       // the new password is one of the most common ones
+	ETwoFactorRequired = "two_factor_required" // the business requires its team to use two-factor authentication
 	EViewOnceOpened    = "view_once_opened"    // the view-once media was opened already by this recipient
 )
 

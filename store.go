@@ -47,7 +47,9 @@ type Tx interface {
 	AdminTx
 	ChainTx
 	ExportTx
+	ModerationTx
 	AuditLogTx
+	TwoFactorTx
 	RetentionTx
 }
 

@@ -61,6 +61,19 @@ type Config struct {
 	BotPerSecond       float64
 	// Records configures exports (and their signing key).
 	Records RecordsConfig
+	// SpamThreshold is the request score (0 to 1) from which a request is
+	// filed under "filtered" (default 0.8).
+	SpamThreshold float64
+	// SpamRepeatWindow is how long the same text sent to many recipients
+	// counts against a sender (default 24 hours).
+	SpamRepeatWindow time.Duration
+	// BulkMax caps the requests one bulk action takes (default 100).
+	BulkMax int
+	// EncryptionKey (32 bytes), when set, seals secrets the server must
+	// keep readable — TOTP secrets — with AES-256-GCM (app/seal.go).
+	EncryptionKey []byte
+	// TOTPIssuer names the server in authenticator apps (default "Parley").
+	TOTPIssuer string
 	// Retention is the server's retention policy (default: keep for ever).
 	Retention RetentionConfig
 }
@@ -111,6 +124,18 @@ func (c *Config) setDefaults() {
 	if c.BotPerSecond <= 0 {
 		c.BotPerSecond = 30
 	}
+	if c.SpamThreshold <= 0 || c.SpamThreshold > 1 {
+		c.SpamThreshold = 0.8
+	}
+	if c.SpamRepeatWindow <= 0 {
+		c.SpamRepeatWindow = 24 * time.Hour
+	}
+	if c.BulkMax <= 0 {
+		c.BulkMax = 100
+	}
+	if c.TOTPIssuer == "" {
+		c.TOTPIssuer = "Parley"
+	}
 	c.Media.setDefaults()
 	c.Records.setDefaults()
 	for i, h := range c.Admins {
@@ -138,6 +163,8 @@ type App struct {
 
 	// exp runs export jobs (exports.go).
 	exp exportState
+	// sfilters caches the server's content filters (filters.go).
+	sfilters serverFilters
 
 	// webhooks knows who has webhooks and their options (webhooks.go).
 	webhooks webhookState

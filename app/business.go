@@ -64,6 +64,9 @@ type BusinessSettings struct {
 	// ShowSensitive shows the team customers' card numbers, IBANs,
 	// secrets and passwords unmasked (default: masked).
 	ShowSensitive bool `json:"show_sensitive,omitempty"`
+	// RequireTwoFactor lets only team members with two-factor
+	// authentication on act as the business (two_factor_required).
+	RequireTwoFactor bool `json:"require_two_factor,omitempty"`
 }
 
 // SavedView is a named inbox filter, as InboxQuery takes it.
@@ -229,6 +232,9 @@ func actAs(tx parley.Tx, actor *Actor, handle string) (*BusinessActor, error) {
 	if parley.IsNotFound(err) || (err == nil && !ag.Active) {
 		return nil, notFound // outsiders may not learn who has an inbox here
 	} else if err != nil {
+		return nil, err
+	}
+	if err := requireTwoFactor(tx, b, actor.User); err != nil {
 		return nil, err
 	}
 	return &BusinessActor{Actor: &Actor{User: b, SessionID: actor.SessionID, Agent: actor.User, Scopes: actor.Scopes},

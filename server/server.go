@@ -93,6 +93,15 @@ type Config struct {
 	// (PARLEY_RECORDS_KEY_FILE); empty: records-ed25519.key in DataDir,
 	// made on the first start.
 	RecordsKeyFile string
+	// TLSCert and TLSKey are PEM files (PARLEY_TLS_CERT, PARLEY_TLS_KEY):
+	// both set, the server speaks HTTPS itself (tls.go).
+	TLSCert, TLSKey string
+	// TLSRedirectListen, with TLS, is an address answering plain HTTP
+	// with a redirect to HTTPS (PARLEY_TLS_REDIRECT_LISTEN).
+	TLSRedirectListen string
+	// PublicURL is where users reach the server (PARLEY_PUBLIC_URL);
+	// https:// (or built-in TLS) turns HSTS on.
+	PublicURL string
 }
 
 // Defaults returns the zero-config settings.
@@ -117,6 +126,8 @@ type Server struct {
 	debug    *http.Server
 	promLn   net.Listener // PARLEY_METRICS_LISTEN's, when set
 	prom     *http.Server
+	redirLn  net.Listener // PARLEY_TLS_REDIRECT_LISTEN's, when set
+	redir    *http.Server
 	hooks    *webhook.Worker
 	stopGC   chan struct{}
 	stopOnce sync.Once
@@ -359,6 +370,21 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 		st.Close()
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
+	var redirLn net.Listener
+	if cfg.tlsOn() {
+		tln, terr := tlsListener(cfg, ln)
+		if terr == nil && cfg.TLSRedirectListen != "" {
+			redirLn, terr = net.Listen("tcp", cfg.TLSRedirectListen)
+		}
+		if terr != nil {
+			ln.Close()
+			hub.Close()
+			bus.Close()
+			st.Close()
+			return nil, terr
+		}
+		ln = tln
+	}
 	var promLn net.Listener
 	if cfg.MetricsListen != "" && cfg.MetricsListen != "off" {
 		if promLn, err = net.Listen("tcp", cfg.MetricsListen); err != nil {
@@ -374,7 +400,10 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 	api := httpapi.New(a, httpapi.Options{Logger: log, TrustProxy: cfg.TrustProxy, Hub: hub, Streamer: gw, Observer: m,
 		Ready: func(ctx context.Context) error { return ready(ctx, a, bus) }})
 	s := &Server{cfg: cfg, log: log, Store: st, App: a, Bus: bus, Hub: hub, Metrics: m, blobs: blobs, gateway: gw, ln: ln,
-		promLn: promLn, hooks: webhook.New(a, hookClient, hookOpts), stopGC: make(chan struct{})}
+		promLn: promLn, redirLn: redirLn, hooks: webhook.New(a, hookClient, hookOpts), stopGC: make(chan struct{})}
+	if redirLn != nil {
+		s.redir = newRedirectServer(cfg, ln.Addr().String())
+	}
 	s.bg.Add(6)
 	go s.cleanExports()
 	go s.reap()
@@ -396,7 +425,9 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	root.Handle("/", m.Instrument("web", web.Handler()))
 	s.http = &http.Server{
-		Handler:           root,
+		// Every answer — API, web app, media, metrics, errors — carries
+		// the security headers.
+		Handler:           httpapi.SecurityHeaders(root, cfg.HTTPS()),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,
@@ -465,7 +496,12 @@ func (s *Server) MetricsAddr() string {
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
 // URL is the server's base URL.
-func (s *Server) URL() string { return "http://" + s.Addr() }
+func (s *Server) URL() string {
+	if s.cfg.tlsOn() {
+		return "https://" + s.Addr()
+	}
+	return "http://" + s.Addr()
+}
 
 // Serve answers requests until Shutdown.
 func (s *Server) Serve() error {
@@ -477,6 +513,10 @@ func (s *Server) Serve() error {
 	if s.prom != nil {
 		s.log.Info("metrics listening", "addr", s.promLn.Addr().String())
 		go s.prom.Serve(s.promLn)
+	}
+	if s.redir != nil {
+		s.log.Info("redirecting plain HTTP to HTTPS", "addr", s.redirLn.Addr().String())
+		go s.redir.Serve(s.redirLn)
 	}
 	if err := s.http.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
@@ -510,6 +550,9 @@ func (s *Server) shutdown(ctx context.Context) error {
 	}
 	if s.prom != nil {
 		merr = s.prom.Close()
+	}
+	if s.redir != nil {
+		s.redir.Close()
 	}
 	return errors.Join(herr, werr, err, derr, merr, s.Bus.Close(), s.Store.Close())
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -134,6 +136,26 @@ var settingTable = []setting{
 			}
 			return checkAddr(v, true)
 		}},
+	{key: "public_url", usage: "the https:// (or http://) address users reach the server at; https turns HSTS on",
+		apply: func(s *settings, v string) error {
+			s.Server.PublicURL = v
+			if u, err := url.Parse(v); v != "" && (err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "") {
+				return fmt.Errorf("%q is not a URL; write e.g. https://chat.example.com", v)
+			}
+			return nil
+		}},
+	{key: "tls_cert", usage: "PEM certificate file (chain first): with tls_key, serve HTTPS directly",
+		apply: func(s *settings, v string) error { s.Server.TLSCert = v; return nil }},
+	{key: "tls_key", usage: "PEM private key file of tls_cert",
+		apply: func(s *settings, v string) error { s.Server.TLSKey = v; return nil }},
+	{key: "tls_redirect_listen", usage: "with TLS, an address (e.g. :80) answering plain HTTP with a redirect to HTTPS; off when empty",
+		apply: func(s *settings, v string) error { s.Server.TLSRedirectListen = v; return checkAddr(v, true) }},
+	{key: "encryption_key", usage: "32-byte key, 64 hex digits or base64: seals TOTP secrets at rest (AES-256-GCM); keep it outside the data directory",
+		apply: func(s *settings, v string) error {
+			key, err := parseKey(v)
+			s.Server.App.EncryptionKey = key
+			return err
+		}},
 	{key: "admins", kind: kindList, usage: "comma-separated handles of the server's administrators",
 		apply: func(s *settings, v string) error { s.Server.App.Admins = splitList(v); return nil }},
 	{key: "request_limit", kind: kindNumber, def: "3", usage: "messages allowed into a request before it is accepted",
@@ -184,6 +206,19 @@ var settingTable = []setting{
 		apply: func(s *settings, v string) error { return parseDuration(v, "168h", &s.Server.App.NewAccountAge) }},
 	{key: "limits.registrations_per_hour", kind: kindNumber, def: "20", usage: "sign-ups per client address an hour (loopback exempt)",
 		apply: func(s *settings, v string) error { return parseCount(v, "20", &s.Server.App.RegistrationsPerHour) }},
+	{key: "triage.threshold", kind: kindNumber, def: "0.8", usage: "the spam score (0 to 1) from which a message request goes to the hidden filtered sub-folder",
+		apply: func(s *settings, v string) error {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil || f <= 0 || f > 1 {
+				return fmt.Errorf("%q is not a score; write a number above 0 and at most 1, e.g. 0.8", v)
+			}
+			s.Server.App.SpamThreshold = f
+			return nil
+		}},
+	{key: "triage.repeat_window", def: "24h", usage: "how long the same text sent to many people counts against its sender",
+		apply: func(s *settings, v string) error { return parseDuration(v, "24h", &s.Server.App.SpamRepeatWindow) }},
+	{key: "triage.bulk_max", kind: kindNumber, def: "100", usage: "requests one bulk accept/decline/delete/spam call may take",
+		apply: func(s *settings, v string) error { return parseCount(v, "100", &s.Server.App.BulkMax) }},
 	{key: "bot.per_conversation", kind: kindNumber, def: "1", usage: "messages a second a bot may send into one conversation (bursts of 3)",
 		apply: func(s *settings, v string) error { return parseRate(v, &s.Server.App.BotPerConversation) }},
 	{key: "bot.per_second", kind: kindNumber, def: "30", usage: "messages a second a bot may send in all",
@@ -590,6 +625,20 @@ func checkDatabaseURL(v string) error {
 		return nil
 	}
 	return fmt.Errorf("%q is not a database URL Parley knows; write sqlite:/var/lib/parley/parley.db or postgres://parley:secret@db.example/parley, or leave it empty for SQLite in the data directory", maskURL(v))
+}
+
+// parseKey reads a 32-byte key written as 64 hex digits or base64.
+func parseKey(v string) ([]byte, error) {
+	if v == "" {
+		return nil, nil
+	}
+	if b, err := hex.DecodeString(v); err == nil && len(b) == 32 {
+		return b, nil
+	}
+	if b, err := base64.StdEncoding.DecodeString(v); err == nil && len(b) == 32 {
+		return b, nil
+	}
+	return nil, errors.New("the key is not 32 bytes as 64 hex digits or base64; make one with: openssl rand -hex 32")
 }
 
 func parseBool(v string, dst *bool) error {

@@ -5,8 +5,10 @@ import type { Button, BusinessMembership, Conversation, Me, Message, QuickReply,
 import { Stream } from "./stream";
 import type { StreamStatus } from "./stream";
 import {
-  announcement, applyEvent, dayLabel, deliveryState, emptyState, firstUnread, mergeMessages, safeLink, sortConversations, splitLinks, typingUsers,
+  announcement, applyEvent, dayLabel, deliveryState, emptyState, expireLocally, firstUnread, mergeMessages, safeLink, sortConversations, splitLinks,
+  systemLine, typingUsers,
 } from "./state";
+import { LegalHoldBanner, TimerMark, TimerPicker, ViewOnce } from "./disappearing";
 import { NewGroup, Settings } from "./panels";
 import { ExportButton } from "./exports";
 import { AttachmentView, MediaImage } from "./media";
@@ -14,6 +16,8 @@ import { TeamInbox } from "./inbox";
 import { iceBreakerPeer, quickReplyTarget, shownText } from "./rich";
 import { Automated, Parts, SensitiveConfirm } from "./parts";
 import { sensitiveQuestion } from "./sensitive";
+import { BulkBar, Moderation, TriageNote } from "./moderation-ui";
+import { isFiltered, sortRequests, toggle, whyFiltered } from "./moderation";
 import type { SearchResult } from "./search";
 import { Snippet } from "./snippet";
 import type { State } from "./state";
@@ -35,16 +39,22 @@ function AuthScreen({ client, onAuth }: { client: Client; onAuth(token: string):
   const [password, setPassword] = useState("");
   const [name, setName] = useState("");
   const [error, setError] = useState("");
+  // challenge is set while the second step of a two-step login waits.
+  const [challenge, setChallenge] = useState("");
   const submit = async (e: Event) => {
     e.preventDefault();
     setError("");
     try {
       const auth = mode === "in" ? await client.login(handle, password) : await client.register(handle, password, name);
-      onAuth(auth.token);
+      if ("second_factor" in auth) setChallenge(auth.second_factor.challenge);
+      else onAuth(auth.token);
     } catch (err) {
       setError(err instanceof ApiError ? err.message : "Cannot reach the server");
     }
   };
+  if (challenge) {
+    return <SecondStep client={client} challenge={challenge} onAuth={onAuth} onBack={() => { setChallenge(""); setPassword(""); }} />;
+  }
   return (
     <main class="auth">
       <h1>Parley</h1>
@@ -64,6 +74,35 @@ function AuthScreen({ client, onAuth }: { client: Client; onAuth(token: string):
         <label>Password<input name="password" type="password" autocomplete={mode === "in" ? "current-password" : "new-password"} value={password} onInput={(e) => setPassword(e.currentTarget.value)} required /></label>
         {error && <p class="error" role="alert">{error}</p>}
         <button type="submit">{mode === "in" ? "Sign in" : "Create account"}</button>
+      </form>
+    </main>
+  );
+}
+
+/** SecondStep asks for the code of a two-step login. */
+function SecondStep({ client, challenge, onAuth, onBack }: { client: Client; challenge: string; onAuth(token: string): void; onBack(): void }) {
+  const [code, setCode] = useState("");
+  const [error, setError] = useState("");
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setError("");
+    try {
+      onAuth((await client.completeLogin(challenge, code)).token);
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401 && err.code === "unauthorized") { onBack(); return; }
+      setError(err instanceof ApiError ? err.message : "Cannot reach the server");
+    }
+  };
+  return (
+    <main class="auth">
+      <h1>Parley</h1>
+      <form aria-label="Two-factor authentication" onSubmit={submit}>
+        <label>Code from your authenticator app, or a recovery code
+          <input name="code" autocomplete="one-time-code" inputMode="text" autoFocus value={code} onInput={(e) => setCode(e.currentTarget.value)} required />
+        </label>
+        {error && <p class="error" role="alert">{error}</p>}
+        <button type="submit">Verify</button>
+        <button type="button" class="link" onClick={onBack}>Back</button>
       </form>
     </main>
   );
@@ -101,6 +140,11 @@ function Shell({ client, onSignOut }: { client: Client; onSignOut(): void }) {
   const [newHandle, setNewHandle] = useState("");
   const [error, setError] = useState("");
   const [showSettings, setShowSettings] = useState(false);
+  const [showModeration, setShowModeration] = useState(false);
+  // In the requests folder: the requests themselves or the hidden
+  // "filtered" ones, and the requests selected for a bulk action.
+  const [sub, setSub] = useState<"requests" | "filtered">("requests");
+  const [selected, setSelected] = useState<Set<string>>(new Set());
   const [notify, setNotify] = useState(typeof Notification !== "undefined" ? Notification.permission : "denied");
   // The team inboxes the user works in, and which mode is on screen:
   // "chats" or a business's id.
@@ -128,6 +172,7 @@ function Shell({ client, onSignOut }: { client: Client; onSignOut(): void }) {
   const loadLists = async () => {
     const all: Conversation[] = [];
     for (const [f] of folders) all.push(...(await client.conversations(f)).items);
+    all.push(...(await client.conversations("requests", true)).items);
     setState((s) => ({ ...s, listStale: false, conversations: Object.fromEntries(all.map((c) => [c.id, c])) }));
   };
 
@@ -195,7 +240,9 @@ function Shell({ client, onSignOut }: { client: Client; onSignOut(): void }) {
       </>
     );
   }
-  const list = sortConversations(Object.values(state.conversations).filter((c) => c.folder === folder))
+  const inFolder = Object.values(state.conversations).filter((c) => c.folder === folder);
+  const filteredCount = inFolder.filter(isFiltered).length;
+  const list = (folder === "requests" ? sortRequests(inFolder.filter((c) => isFiltered(c) === (sub === "filtered"))) : sortConversations(inFolder))
     .filter((c) => title(c, me.id).toLowerCase().includes(filter.toLowerCase()));
   const startDM = async (e: Event) => {
     e.preventDefault();
@@ -236,7 +283,8 @@ function Shell({ client, onSignOut }: { client: Client; onSignOut(): void }) {
         <header>
           <strong>{me.display_name || me.handle}</strong>
           <span>
-            <button class="link" ref={settingsBtn} aria-current={showSettings} onClick={() => setShowSettings(true)}>Settings</button>
+            <button class="link" ref={settingsBtn} aria-current={showSettings} onClick={() => { setShowModeration(false); setShowSettings(true); }}>Settings</button>
+            {me.server_admin && <button class="link" aria-current={showModeration} onClick={() => { setShowSettings(false); setShowModeration(true); }}>Reports</button>}
             <button class="link" onClick={async () => { try { await client.logout(); } finally { onSignOut(); } }}>Sign out</button>
           </span>
         </header>
@@ -244,7 +292,7 @@ function Shell({ client, onSignOut }: { client: Client; onSignOut(): void }) {
         {notify === "default" && <button class="link" onClick={async () => setNotify(await Notification.requestPermission())}>Turn on notifications</button>}
         <nav class="folders" aria-label="Folders">
           {folders.map(([f, label]) => {
-            const n = Object.values(state.conversations).filter((c) => c.folder === f).reduce((a, c) => a + c.unread_count, 0);
+            const n = Object.values(state.conversations).filter((c) => c.folder === f && !isFiltered(c)).reduce((a, c) => a + c.unread_count, 0);
             return <button key={f} aria-current={folder === f} onClick={() => setFolder(f)}>{label}{n > 0 && <Badge n={n} />}</button>;
           })}
         </nav>
@@ -261,6 +309,15 @@ function Shell({ client, onSignOut }: { client: Client; onSignOut(): void }) {
           <NewGroup client={client} onCreated={async (id) => { await loadLists(); setFolder("inbox"); openConversation(id); }} />
         </details>
         <label class="search">Search<input type="search" value={filter} onInput={(e) => setFilter(e.currentTarget.value)} /></label>
+        {folder === "requests" && (
+          <>
+            <nav class="subfolders" aria-label="Requests">
+              <button aria-current={sub === "requests"} onClick={() => { setSub("requests"); setSelected(new Set()); }}>Requests</button>
+              <button aria-current={sub === "filtered"} onClick={() => { setSub("filtered"); setSelected(new Set()); }}>Filtered ({filteredCount})</button>
+            </nav>
+            <BulkBar client={client} selected={selected} onDone={() => { setSelected(new Set()); setOpen(null); void loadLists(); }} />
+          </>
+        )}
         <form class="msg-search" role="search" onSubmit={(e) => { e.preventDefault(); if (query.trim()) void search(query.trim()); }}>
           <label>Search messages<input type="search" name="q" maxLength={256} value={query} onInput={(e) => setQuery(e.currentTarget.value)} /></label>
           <button type="submit">Find</button>
@@ -289,11 +346,14 @@ function Shell({ client, onSignOut }: { client: Client; onSignOut(): void }) {
         )}
         <ul class="list" aria-label={`${folders.find(([f]) => f === folder)?.[1]} conversations`}>
           {list.map((c) => (
-            <li key={c.id}>
+            <li key={c.id} class={folder === "requests" ? "selectable" : ""}>
+              {folder === "requests" && (
+                <input type="checkbox" aria-label={`Select ${title(c, me.id)}`} checked={selected.has(c.id)} onChange={() => setSelected((s) => toggle(s, c.id))} />
+              )}
               <button class={"conv" + (c.id === open ? " open" : "")} aria-current={c.id === open} onClick={() => { setShowSettings(false); openConversation(c.id); }} data-conversation={c.id}>
                 <span class="name">{title(c, me.id)}</span>
                 {c.unread_count > 0 && <Badge n={c.unread_count} />}
-                <span class="preview">{c.request ? "Message request" : c.last_message?.deleted ? "Unsent" : c.last_message?.text ?? (c.last_message ? `[${c.last_message.kind}]` : "")}</span>
+                <span class="preview">{isFiltered(c) ? whyFiltered(c.triage) : c.request ? "Message request" : c.last_message?.deleted ? "Unsent" : c.last_message?.text ?? (c.last_message ? `[${c.last_message.kind}]` : "")}</span>
               </button>
             </li>
           ))}
@@ -301,7 +361,8 @@ function Shell({ client, onSignOut }: { client: Client; onSignOut(): void }) {
         </ul>
       </aside>
       <main class="pane">
-        {showSettings ? <Settings client={client} me={me} onSaved={setMe} onClose={() => { setShowSettings(false); setTimeout(() => settingsBtn.current?.focus()); }} />
+        {showModeration ? <Moderation client={client} onClose={() => setShowModeration(false)} />
+          : showSettings ? <Settings client={client} me={me} onSaved={setMe} onClose={() => { setShowSettings(false); setTimeout(() => settingsBtn.current?.focus()); }} />
           : current ? <ConversationView key={current.id} client={client} me={me} conv={current} state={state} setState={setState} stream={streamRef.current}
               claimFocus={() => { const f = focusNext.current; focusNext.current = false; return f; }} onGone={() => { setOpen(null); void loadLists(); }}
               jumpTo={jump} onJumped={() => setJump(null)} />
@@ -320,7 +381,7 @@ interface ViewProps {
   jumpTo?: string | null; onJumped?(): void;
 }
 
-type SendBody = { text?: string; kind?: string; attachments?: string[]; reply_to?: string; quick_reply?: string };
+type SendBody = { text?: string; kind?: string; attachments?: string[]; reply_to?: string; quick_reply?: string; view_once?: boolean };
 
 function ConversationView({ client, me, conv, state, setState, stream, onGone, claimFocus, jumpTo, onJumped }: ViewProps) {
   const [exporting, setExporting] = useState(false);
@@ -332,6 +393,8 @@ function ConversationView({ client, me, conv, state, setState, stream, onGone, c
   // A send the server held for sensitive data, waiting for the sender.
   const [held, setHeld] = useState<{ body: SendBody; client_id: string; question: string; reply: Message | null } | null>(null);
   const [confirming, setConfirming] = useState(false);
+  // The next picture or file goes as view-once media.
+  const [viewOnce, setViewOnce] = useState(false);
   const topRef = useRef<HTMLLIElement>(null);
   const inputRef = useRef<HTMLTextAreaElement>(null);
   const recorder = useRef<MediaRecorder | null>(null);
@@ -511,11 +574,12 @@ function ConversationView({ client, me, conv, state, setState, stream, onGone, c
     for (const f of Array.from(files).slice(0, 10)) {
       try {
         const up = await client.upload(f, f.name);
-        await send({ kind: up.kind, attachments: [up.id!] });
+        await send({ kind: up.kind, attachments: [up.id!], ...(viewOnce ? { view_once: true } : {}) });
       } catch (err) {
         setError(err instanceof ApiError ? err.message : "Upload failed");
       }
     }
+    setViewOnce(false);
   };
 
   // A voice note: record from the microphone, then upload and send it as
@@ -585,14 +649,18 @@ function ConversationView({ client, me, conv, state, setState, stream, onGone, c
         <h2 id="conv-title" tabIndex={-1}>{title(conv, me.id)}</h2>
         {conv.kind === "group" && <span class="members">{conv.member_count} members</span>}
         {conv.kind === "group" && !conv.request && <button class="link" onClick={async () => { if (confirm("Leave this group?")) { await client.leave(conv.id); onGone(); } }}>Leave</button>}
+        <TimerPicker client={client} conv={conv} onError={setError} />
         {!conv.request && <button class="link" aria-expanded={exporting} onClick={() => setExporting((v) => !v)}>Export</button>}
       </header>
       {exporting && <ExportButton key={conv.id} client={client} label="Export conversation" request={{ scope: "conversation", conversation_id: conv.id }} />}
+      {conv.legal_hold && <LegalHoldBanner />}
       {conv.request && (
         <div class="request" role="region" aria-label="Message request">
           <p>This is a message request. Media is hidden and links are not clickable until you accept.</p>
+          <TriageNote triage={conv.triage} />
           <button onClick={async () => { await client.accept(conv.id); setState((s) => ({ ...s, listStale: true })); }}>Accept</button>
           <button onClick={async () => { await client.decline(conv.id); onGone(); }}>Decline</button>
+          {conv.kind === "direct" && <button onClick={async () => { await client.reportSpam(conv.id); onGone(); }}>Report spam</button>}
           <button onClick={async () => { const o = conv.members?.find((m) => m.user.id !== me.id); if (o) { await client.block(o.user.handle); onGone(); } }}>Block</button>
         </div>
       )}
@@ -604,7 +672,7 @@ function ConversationView({ client, me, conv, state, setState, stream, onGone, c
           return [
             sep && <li class="day" key={"d" + m.id}>{sep}</li>,
             m.id === unreadID && <li class="unread-divider" key="unread"><span role="separator" aria-label="New messages">New messages</span></li>,
-            <MessageItem key={m.id} m={m} mine={m.sender.id === me.id} client={client} request={conv.request} actions={actions} chips={m.id === chipsOn} />,
+            <MessageItem key={m.id} m={expireLocally(m, !!conv.legal_hold)} mine={m.sender.id === me.id} client={client} request={conv.request} actions={actions} chips={m.id === chipsOn} />,
           ];
         })}
         {below > 0 && <li class="newer" ref={bottomRef}><button onClick={() => { setBelow(0); anchor.current = null; }}>Jump to the latest</button></li>}
@@ -629,6 +697,8 @@ function ConversationView({ client, me, conv, state, setState, stream, onGone, c
       )}
       {!conv.request && (
         <form class="composer" onSubmit={submit}>
+          <button type="button" class={"view-once-toggle" + (viewOnce ? " on" : "")} aria-pressed={viewOnce} title="Send the next picture or file as view once"
+            onClick={() => setViewOnce((v) => !v)}>View once</button>
           <label class="file">Attach<input type="file" class="visually-hidden" multiple onChange={(e) => { const f = e.currentTarget.files; if (f) void attach(f); e.currentTarget.value = ""; }} /></label>
           {canRecord && <button type="button" class={recording ? "recording" : ""} aria-pressed={recording} onClick={() => void toggleRecording()}>{recording ? "Stop and send" : "Record"}</button>}
           <label class="visually-hidden" for="composer-text">Message</label>
@@ -664,18 +734,20 @@ const WINDOW = 150;
 const STEP = 50;
 
 function MessageItem({ m, mine, client, request, actions, chips }: { m: Message; mine: boolean; client: Client; request: boolean; actions: MessageActions; chips: boolean }) {
-  if (m.kind === "system") return <li class="system">{String(m.system?.action ?? "").replace(/_/g, " ")}</li>;
+  if (m.kind === "system") return <li class="system">{systemLine(m)}</li>;
   const text = shownText(m);
   return (
     <li class={"message" + (mine ? " mine" : "")} data-seq={m.seq} data-id={m.id} tabIndex={0}>
       <span class="sender">{m.sender.display_name || m.sender.handle}{m.agent_name ? ` · ${m.agent_name}` : ""}{m.automated && <Automated />}</span>
       {m.reply_to && <blockquote class="reply">{m.reply_to.deleted ? "Unsent message" : m.reply_to.text ?? "A message"}</blockquote>}
-      {m.deleted ? <em class="unsent">Message unsent</em> : (
+      {m.deleted ? <em class="unsent">{m.expired ? "Message expired" : "Message unsent"}</em> : (
         <div class="body">
           {text && <p class="text">{splitLinks(text).map((part, i) => part.href && !request
             ? <a key={i} href={part.href} target="_blank" rel="noopener noreferrer nofollow">{part.text}</a>
             : <span key={i}>{part.text}</span>)}</p>}
-          {m.attachments?.map((a, i) => <AttachmentView key={a.id ?? i} a={a} client={client} />)}
+          {m.attachments?.map((a, i) => m.view_once && !a.hidden && a.id
+            ? <ViewOnce key={a.id} m={m} a={a} mine={mine} client={client} />
+            : <AttachmentView key={a.id ?? i} a={a} client={client} />)}
           {m.card && !request && safeLink(m.card.url) && (
             <a class="card" href={safeLink(m.card.url)!} target="_blank" rel="noopener noreferrer nofollow">
               {m.card.image && <MediaImage client={client} id={m.card.image.id} alt="" />}
@@ -696,6 +768,7 @@ function MessageItem({ m, mine, client, request, actions, chips }: { m: Message;
         </div>
       )}
       <time dateTime={m.created_at}>{new Date(m.created_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}{m.edited_at ? " · edited" : ""}</time>
+      {m.expires_at && !m.deleted && <TimerMark at={m.expires_at} />}
       {!m.deleted && !request && (
         <span class="actions">
           {quickReactions.map((e) => <button key={e} aria-label={`React ${e}`} onClick={() => actions.react(m, e)}>{e}</button>)}

@@ -1,9 +1,11 @@
-// Settings (profile, privacy, devices, API tokens, bots, blocked users)
+// Settings (profile, privacy, devices, two-factor, API tokens, bots, blocked users)
 // and the new-group form.
 import { useEffect, useRef, useState } from "preact/hooks";
+import { FilterList } from "./moderation-ui";
 import { ApiError } from "./api";
 import { YourData } from "./exports";
 import type { BotView, Client, Me, SessionView, TokenView, UserSummary } from "./api";
+import { TwoFactor } from "./twofactor";
 
 export function Settings({ client, me, onSaved, onClose }: { client: Client; me: Me; onSaved(m: Me): void; onClose(): void }) {
   const [name, setName] = useState(me.display_name);
@@ -56,6 +58,8 @@ export function Settings({ client, me, onSaved, onClose }: { client: Client; me:
           </li>
         ))}
       </ul>
+      <FilterList client={client} server={false} />
+      <TwoFactor client={client} />
       <ApiTokens client={client} />
       <Bots client={client} me={me} />
       <YourData client={client} />
