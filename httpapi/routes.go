@@ -130,6 +130,7 @@ func (s *Server) routes() {
 	// Business inbox.
 	s.businessRoutes()
 	s.retentionRoutes()
+	s.adminRetentionRoutes()
 
 	// Bots.
 	s.botRoutes()
