@@ -44,6 +44,7 @@ type Tx interface {
 	BusinessTx
 	WebhookTx
 	AdminTx
+	CampaignTx
 }
 
 // UserTx stores accounts.
