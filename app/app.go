@@ -58,6 +58,10 @@ type Config struct {
 	// 30 a second).
 	BotPerConversation float64
 	BotPerSecond       float64
+	// CampaignRate is a campaign's default messages per second (100);
+	// CampaignConcurrency caps the sends a campaign has in flight (64).
+	CampaignRate        float64
+	CampaignConcurrency int
 }
 
 func (c *Config) setDefaults() {
@@ -106,6 +110,12 @@ func (c *Config) setDefaults() {
 	if c.BotPerSecond <= 0 {
 		c.BotPerSecond = 30
 	}
+	if c.CampaignRate <= 0 {
+		c.CampaignRate = 100
+	}
+	if c.CampaignConcurrency <= 0 {
+		c.CampaignConcurrency = 64
+	}
 	c.Media.setDefaults()
 	for i, h := range c.Admins {
 		c.Admins[i] = strings.ToLower(strings.TrimSpace(h))
@@ -129,6 +139,9 @@ type App struct {
 	cardSlots chan struct{}
 
 	online onlineSet
+
+	// campaigns is the campaign worker's state (campaign_worker.go).
+	campaigns campaignRunner
 
 	// webhooks knows who has webhooks and their options (webhooks.go).
 	webhooks webhookState
@@ -180,6 +193,7 @@ func New(store parley.Store, cfg Config, opts ...Option) *App {
 		o(a)
 	}
 	a.media = newMediaState(cfg.Media.DecodeBudget)
+	a.campaigns.init()
 	a.loginByHandle = a.limiter("login_handle", float64(cfg.LoginPerHandle)/60, cfg.LoginPerHandle)
 	a.loginByAddress = a.limiter("login_address", float64(cfg.LoginPerAddress)/60, cfg.LoginPerAddress)
 	a.sendPerConv = a.limiter("send_conversation", a.cfg.SendPerConversation, a.cfg.SendBurst)

@@ -34,6 +34,12 @@ type SendInput struct {
 	// ConfirmSensitive sends text the sensitive-data guard flagged (a card
 	// number, an IBAN, a secret, a password) after the sender was warned.
 	ConfirmSensitive bool
+	// Template is the id of an approved template to send (BusinessSend
+	// only): its variables are filled in for the conversation.
+	Template string
+	// class tells the messaging policy what a business message is (a
+	// template, a campaign's); nil is a free-form message.
+	class *sendClass
 }
 
 // maxReactionsPerUser caps the distinct emoji one user puts on one message.
@@ -65,6 +71,9 @@ func (a *App) Send(ctx context.Context, actor *Actor, convID string, in SendInpu
 	}
 	if err := checkClientID(in.ClientID); err != nil {
 		return nil, false, err
+	}
+	if in.Template != "" && in.class == nil {
+		return nil, false, parley.Invalid("template", "templates are sent by a business from its inbox")
 	}
 	text, err := cleanText("text", in.Text, a.cfg.MaxTextLen, true)
 	if err != nil {
@@ -191,7 +200,7 @@ func (a *App) Send(ctx context.Context, actor *Actor, convID string, in SendInpu
 		if err != nil {
 			return err
 		}
-		if err := a.inboxOnSend(w, c, m, actor); err != nil {
+		if err := a.inboxOnSend(w, c, m, actor, in.class); err != nil {
 			return err
 		}
 		w.messageCreated(m)

@@ -207,9 +207,9 @@ func statusOf(code string) int {
 	case parley.EUnauthorized, parley.EBadCredentials:
 		return http.StatusUnauthorized
 	case parley.EForbidden, parley.EDMNotAllowed, parley.ERequestLimit, parley.EEditWindow, parley.ENotAssignee,
-		parley.EInsufficientScope, parley.EAccountSuspended:
+		parley.EInsufficientScope, parley.EAccountSuspended, parley.EWindowClosed, parley.ENoConsent:
 		return http.StatusForbidden
-	case parley.EConflict, parley.EHandleTaken, parley.EGroupFull, parley.EHumanControl:
+	case parley.EConflict, parley.EHandleTaken, parley.EGroupFull, parley.EHumanControl, parley.EFrequencyCap, parley.EQuietHours:
 		return http.StatusConflict
 	case parley.ERateLimited:
 		return http.StatusTooManyRequests
