@@ -27,10 +27,10 @@ const consentPayload = "consent:"
 
 // TopicView is a topic as the business's team sees it.
 type TopicView struct {
-	ID          string    `json:"id"`
-	Name        string    `json:"name"`
-	Description string    `json:"description"`
-	Keyword     string    `json:"keyword"`
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	Keyword     string `json:"keyword"`
 	// FormToken is the secret of the opt-in link: /api/v1/consent/{token}.
 	FormToken string    `json:"form_token"`
 	FormPath  string    `json:"form_path"`
