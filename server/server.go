@@ -152,6 +152,19 @@ func (s *Server) inboxTimers() {
 	s.App.RunInbox(ctx, InboxTickInterval)
 }
 
+// CampaignTickInterval is how often the campaign worker looks for due
+// work when nothing wakes it (a campaign started or resumed wakes it).
+const CampaignTickInterval = time.Second
+
+// runCampaigns runs the campaign worker until Shutdown.
+func (s *Server) runCampaigns() {
+	defer s.bg.Done()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { <-s.stopGC; cancel() }()
+	s.App.RunCampaigns(ctx, CampaignTickInterval)
+}
+
 // deliverWebhooks posts webhook deliveries until Shutdown.
 func (s *Server) deliverWebhooks() {
 	defer s.bg.Done()
@@ -293,9 +306,10 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 		Ready: func(ctx context.Context) error { return ready(ctx, a, bus) }})
 	s := &Server{cfg: cfg, log: log, Store: st, App: a, Bus: bus, Hub: hub, Metrics: m, blobs: blobs, gateway: gw, ln: ln,
 		promLn: promLn, hooks: webhook.New(a, hookClient, hookOpts), stopGC: make(chan struct{})}
-	s.bg.Add(3)
+	s.bg.Add(4)
 	go s.collectMedia()
 	go s.inboxTimers()
+	go s.runCampaigns()
 	go s.deliverWebhooks()
 	root := http.NewServeMux()
 	root.Handle("/api/", api)
