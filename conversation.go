@@ -32,6 +32,9 @@ type Conversation struct {
 	// LastPos is the position of the newest message or conversation-wide
 	// event; sync skips conversations with nothing after a device's position.
 	LastPos int64
+	// DisappearAfter is the disappearing-messages timer (0: off): a message
+	// sent while it is on expires that long after it was sent.
+	DisappearAfter time.Duration
 }
 
 // Role is a member's role in a group. Direct members are all RoleMember.

@@ -35,6 +35,7 @@ const (
 	ENoConsent         = "no_consent"          // the contact has not opted in to the topic of this promotional message (or sent STOP)
 	EFrequencyCap      = "frequency_cap"       // the contact had as many promotional messages as the business's cap allows for now
 	EQuietHours        = "quiet_hours"         // it is the quiet hours in the contact's time zone; promotional messages wait
+	EViewOnceOpened    = "view_once_opened"    // the view-once media was opened already by this recipient
 )
 
 // EStorageFull says the server's disk is full: nothing was stored and the

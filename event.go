@@ -13,6 +13,8 @@ const (
 	EventMessageEdited       = "message.edited"
 	EventMessageUnsent       = "message.unsent"
 	EventMessageUpdated      = "message.updated" // the server added to a message (a link card)
+	EventMessageExpired      = "message.expired" // a disappearing message reached its expiry and was purged
+	EventMessageOpened       = "message.opened"  // a recipient opened a view-once message
 	EventReactionAdded       = "reaction.added"
 	EventReactionRemoved     = "reaction.removed"
 	EventRead                = "read"

@@ -47,6 +47,11 @@ type Message struct {
 	CreatedAt time.Time
 	EditedAt  *time.Time
 	DeletedAt *time.Time
+	// ExpiresAt is when a disappearing message is due for purging (nil:
+	// never); the reaper purges it then unless a legal hold keeps it.
+	ExpiresAt *time.Time
+	// ViewOnce marks a media message each recipient may open once.
+	ViewOnce bool
 }
 
 // MessageEdit is a previous version of an edited message.

@@ -45,6 +45,8 @@ type Tx interface {
 	WebhookTx
 	AdminTx
 	CampaignTx
+	AuditLogTx
+	RetentionTx
 }
 
 // UserTx stores accounts.
@@ -112,8 +114,8 @@ type ConversationTx interface {
 	// DirectConversation returns the direct conversation with that key or
 	// ENotFound.
 	DirectConversation(directKey string) (*Conversation, error)
-	// UpdateConversation saves Title, InvitePolicy, LastActivityAt and
-	// MemberCount; ENotFound if gone.
+	// UpdateConversation saves Title, InvitePolicy, LastActivityAt,
+	// MemberCount and DisappearAfter; ENotFound if gone.
 	UpdateConversation(c *Conversation) error
 	// AllocSeq atomically takes the next sequence number of a conversation,
 	// sets LastSeq to it and LastActivityAt to at, and returns it.
@@ -180,6 +182,25 @@ type MessageTx interface {
 	// Reactions returns the reactions of the given messages keyed by
 	// message id, oldest first.
 	Reactions(messageIDs []string) (map[string][]*Reaction, error)
+	// ExpiredMessages returns, by (ExpiresAt, Pos), up to limit messages
+	// not yet purged whose ExpiresAt is at or before due and after the
+	// cursor (zero cursor: from the start).
+	ExpiredMessages(due time.Time, after ExpiryCursor, limit int) ([]*Message, error)
+	// RetentionCandidates returns, by Pos, up to limit messages not yet
+	// purged with Pos after afterPos that were created before createdBefore.
+	RetentionCandidates(afterPos int64, createdBefore time.Time, limit int) ([]*Message, error)
+	// RecordOpen records that a user opened a view-once message and
+	// reports whether this was their first time.
+	RecordOpen(messageID, userID string, at time.Time) (bool, error)
+	// MessageOpens returns, keyed by message id, who opened each of the
+	// given messages.
+	MessageOpens(messageIDs []string) (map[string][]string, error)
+}
+
+// ExpiryCursor is a place in the order of ExpiredMessages.
+type ExpiryCursor struct {
+	ExpiresAt time.Time
+	Pos       int64
 }
 
 // EventTx stores the event log and finds what a device has not seen.

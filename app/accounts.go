@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"crypto/subtle"
+	"strconv"
 	"time"
 
 	"github.com/parleyhq/parley"
@@ -135,18 +136,39 @@ func (a *App) Login(ctx context.Context, handle, password, device, address strin
 	ok := checkPassword(password, hash)
 	if u == nil || !ok {
 		a.obs.LoginFailed()
+		a.loginFailed(ctx, u, h, "password")
 		return nil, parley.Errorf(parley.EBadCredentials, "wrong handle or password")
 	}
 	if u.Suspended {
+		a.loginFailed(ctx, u, h, "suspended")
 		return nil, errSuspended
 	}
 	token, tokenHash := newToken()
 	now := a.clock()
 	s := &parley.Session{ID: newID(), UserID: u.ID, TokenHash: tokenHash, Device: device, CreatedAt: now, LastUsedAt: now}
-	if err := a.update(ctx, func(w *writer) error { return w.CreateSession(s) }); err != nil {
+	err = a.update(ctx, func(w *writer) error {
+		if err := w.CreateSession(s); err != nil {
+			return err
+		}
+		return a.audit(w, AuditEntry{ActorID: u.ID, Action: AuditLoginSuccess, TargetType: "session", TargetID: s.ID,
+			Details: map[string]string{"device": device}})
+	})
+	if err != nil {
 		return nil, err
 	}
 	return &Auth{User: meView(u), Token: token, SessionID: s.ID}, nil
+}
+
+// loginFailed records a refused login in the audit log; u is nil for an
+// unknown handle. The attempt is refused whether or not the row is written.
+func (a *App) loginFailed(ctx context.Context, u *parley.User, handle, reason string) {
+	e := AuditEntry{Action: AuditLoginFailure, Details: map[string]string{"handle": handle, "reason": reason}}
+	if u != nil {
+		e.ActorID, e.TargetType, e.TargetID = u.ID, "user", u.ID
+	}
+	if err := a.update(ctx, func(w *writer) error { return a.audit(w, e) }); err != nil {
+		a.log.Warn("audit a failed login", "err", err)
+	}
 }
 
 // touchEvery is how stale a session's last-used time may get before a
@@ -244,8 +266,11 @@ func (a *App) LogoutEverywhere(ctx context.Context, actor *Actor) (int, error) {
 	var ended []string
 	err := a.update(ctx, func(w *writer) error {
 		var err error
-		ended, err = endSessions(w, actor.User.ID, "")
-		return err
+		if ended, err = endSessions(w, actor.User.ID, ""); err != nil {
+			return err
+		}
+		return a.audit(w, AuditEntry{ActorID: actor.User.ID, Action: AuditLogoutEverywhere, TargetType: "user", TargetID: actor.User.ID,
+			Details: map[string]string{"sessions_ended": strconv.Itoa(len(ended))}})
 	})
 	if err != nil {
 		return 0, err
@@ -318,8 +343,11 @@ func (a *App) ChangePassword(ctx context.Context, actor *Actor, current, next st
 		if err := w.UpdateUser(u); err != nil {
 			return err
 		}
-		ended, err = endSessions(w, u.ID, actor.SessionID)
-		return err
+		if ended, err = endSessions(w, u.ID, actor.SessionID); err != nil {
+			return err
+		}
+		return a.audit(w, AuditEntry{ActorID: u.ID, Action: AuditPasswordChange, TargetType: "user", TargetID: u.ID,
+			Details: map[string]string{"sessions_ended": strconv.Itoa(len(ended))}})
 	})
 	if err != nil {
 		return err

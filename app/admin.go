@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"crypto/rand"
+	"strconv"
 	"time"
 
 	"github.com/parleyhq/parley"
@@ -50,7 +51,14 @@ func (a *App) CreateAccount(ctx context.Context, r Registration) (*Account, erro
 	if err != nil {
 		return nil, err
 	}
-	if err := a.update(ctx, func(w *writer) error { return w.CreateUser(u) }); err != nil {
+	err = a.update(ctx, func(w *writer) error {
+		if err := w.CreateUser(u); err != nil {
+			return err
+		}
+		return a.audit(w, AuditEntry{Action: AuditUserCreate, TargetType: "user", TargetID: u.ID,
+			Details: map[string]string{"handle": u.Handle, "kind": string(u.Kind)}})
+	})
+	if err != nil {
 		return nil, err
 	}
 	return accountView(u), nil
@@ -89,6 +97,14 @@ func (a *App) Suspend(ctx context.Context, handle string, on bool) (*Account, er
 		}
 		u.Suspended, u.UpdatedAt = on, w.now
 		if err := w.UpdateUser(u); err != nil {
+			return err
+		}
+		action := AuditUserSuspend
+		if !on {
+			action = AuditUserUnsuspend
+		}
+		if err := a.audit(w, AuditEntry{Action: action, TargetType: "user", TargetID: u.ID,
+			Details: map[string]string{"handle": u.Handle}}); err != nil {
 			return err
 		}
 		if !on {
@@ -130,8 +146,11 @@ func (a *App) ResetPassword(ctx context.Context, handle, password string) (*Acco
 		if err := w.UpdateUser(u); err != nil {
 			return err
 		}
-		ended, err = endSessions(w, u.ID, "")
-		return err
+		if ended, err = endSessions(w, u.ID, ""); err != nil {
+			return err
+		}
+		return a.audit(w, AuditEntry{Action: AuditUserResetPassword, TargetType: "user", TargetID: u.ID,
+			Details: map[string]string{"handle": u.Handle, "sessions_ended": strconv.Itoa(len(ended))}})
 	})
 	if err != nil {
 		return nil, 0, err
@@ -157,7 +176,7 @@ func (a *App) CreateTokenFor(ctx context.Context, handle string, in TokenInput) 
 	if u.Suspended {
 		return nil, errSuspended
 	}
-	return a.createToken(ctx, u, in)
+	return a.createToken(ctx, "", u, in)
 }
 
 // AsBusiness returns the business account with handle acting for itself,

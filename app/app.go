@@ -245,7 +245,7 @@ func (a *App) update(ctx context.Context, fn func(w *writer) error) error {
 	var events []*parley.Event
 	var hooks webhookWrites
 	err := a.store.Update(ctx, func(tx parley.Tx) error {
-		w := &writer{Tx: tx, now: a.clock()}
+		w := &writer{Tx: tx, now: a.clock(), origin: OriginFrom(ctx)}
 		if err := fn(w); err != nil {
 			return err
 		}
@@ -266,7 +266,7 @@ func (a *App) update(ctx context.Context, fn func(w *writer) error) error {
 }
 
 func (a *App) view(ctx context.Context, fn func(tx parley.Tx) error) error {
-	return a.store.View(ctx, fn)
+	return a.store.View(ctx, func(tx parley.Tx) error { return fn(&reader{Tx: tx, now: a.clock()}) })
 }
 
 // writer is a transaction plus the events it has appended.
@@ -276,6 +276,8 @@ type writer struct {
 	events []*parley.Event
 	// webhooks notes what the transaction changed for webhooks.
 	webhooks webhookWrites
+	// origin says where the call came from, for the audit log.
+	origin Origin
 }
 
 // messageCreated records, for the notifier only, the creation of m: the

@@ -243,7 +243,7 @@ func (a *App) CreateBotToken(ctx context.Context, actor *Actor, handle string, i
 	}); err != nil {
 		return nil, err
 	}
-	return a.createToken(ctx, bot, in)
+	return a.createToken(ctx, actor.User.ID, bot, in)
 }
 
 // BotTokens lists a bot's tokens.
@@ -320,7 +320,7 @@ func (a *App) RotateBotToken(ctx context.Context, actor *Actor, handle, id strin
 	if old.ExpiresAt != nil {
 		in.ExpiresInDays = max(1, int(old.ExpiresAt.Sub(old.CreatedAt).Hours()/24))
 	}
-	fresh, err := a.createToken(ctx, bot, in)
+	fresh, err := a.createToken(ctx, actor.User.ID, bot, in)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -397,6 +398,12 @@ func (a *App) PutAgent(ctx context.Context, ba *BusinessActor, handle string, ch
 		}
 		if added || before.Role != ag.Role {
 			if err := auditRow(w, ba.Business.ID, ba.agentID(), "", parley.AuditMember, u.ID, "", 0, map[string]any{"role": ag.Role, "added": added}); err != nil {
+				return err
+			}
+			// The server-wide log too: team membership grants access to
+			// customers' conversations.
+			if err := a.audit(w, AuditEntry{ActorID: ba.agentID(), Action: AuditBusinessMember, TargetType: "business", TargetID: ba.Business.ID,
+				Details: map[string]string{"user_id": u.ID, "handle": u.Handle, "role": string(ag.Role), "added": strconv.FormatBool(added)}}); err != nil {
 				return err
 			}
 		}

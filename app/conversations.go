@@ -346,7 +346,13 @@ func conversationView(tx parley.Tx, viewerID string, c *parley.Conversation, me 
 		InvitePolicy: c.InvitePolicy, LastSeq: c.LastSeq, LastActivityAt: c.LastActivityAt, MemberCount: c.MemberCount,
 		Folder: string(me.Folder), Status: string(me.Status), Role: string(me.Role), Pinned: me.PinnedAt != nil,
 		MutedUntil: me.MutedUntil, ReadSeq: me.ReadSeq, Request: me.Status == parley.StatusPending,
+		DisappearAfter: int64(c.DisappearAfter / time.Second),
 	}
+	held, err := conversationHeld(tx, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	v.LegalHold = held
 	visibleMax := me.MaxReadable(c.LastSeq)
 	if former := me.Status == parley.StatusLeft || me.Status == parley.StatusRemoved; former {
 		// A former member sees the conversation as it was when they went.

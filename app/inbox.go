@@ -334,7 +334,7 @@ func (a *App) autoMessage(w *writer, c *parley.Conversation, it *parley.InboxIte
 		d.Body = text
 	}
 	m := &parley.Message{ID: newSortableID(w.now), ConversationID: c.ID, Seq: seq, SenderID: businessID,
-		Kind: parley.MessageText, Text: text, Data: d.encode(), CreatedAt: w.now}
+		Kind: parley.MessageText, Text: text, Data: d.encode(), CreatedAt: w.now, ExpiresAt: expiry(c, w.now)}
 	if err := w.CreateMessage(m); err != nil {
 		return nil, err
 	}

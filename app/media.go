@@ -392,6 +392,8 @@ func (a *App) OpenMedia(ctx context.Context, actor *Actor, id string, thumb bool
 		return nil, notFound
 	}
 	var m *parley.Media
+	var once *parley.Message // a view-once message the viewer receives
+	var viewer *parley.Member
 	err := a.view(ctx, func(tx parley.Tx) error {
 		var err error
 		if m, err = tx.MediaByID(id); err != nil {
@@ -414,8 +416,26 @@ func (a *App) OpenMedia(ctx context.Context, actor *Actor, id string, thumb bool
 		if err != nil {
 			return err
 		}
+		if msgs, err := hideExpired(tx, []*parley.Message{msg}); err != nil {
+			return err
+		} else {
+			msg = msgs[0]
+		}
 		if msg.DeletedAt != nil || !me.CanRead(msg.Seq) || attachmentsHidden(me, msg) {
 			return notFound
+		}
+		if msg.ViewOnce && msg.SenderID != me.UserID {
+			if thumb {
+				return parley.Errorf(parley.ENotFound, "view-once media has no preview")
+			}
+			opens, err := tx.MessageOpens([]string{msg.ID})
+			if err != nil {
+				return err
+			}
+			if slices.Contains(opens[msg.ID], me.UserID) {
+				return viewOnceOpened
+			}
+			once, viewer = msg, me
 		}
 		return nil
 	})
@@ -438,7 +458,34 @@ func (a *App) OpenMedia(ctx context.Context, actor *Actor, id string, thumb bool
 	} else if err != nil {
 		return nil, err
 	}
+	if once != nil {
+		// The open counts once the bytes are at hand: a recipient who
+		// raced another device of theirs gets view_once_opened.
+		if err := a.recordOpen(ctx, once, viewer.UserID); err != nil {
+			f.Close()
+			return nil, err
+		}
+	}
 	return &MediaFile{BlobFile: f, ContentType: ct, Inline: media.InlineSafe(ct), Name: m.ID + media.Extension(ct)}, nil
+}
+
+// viewOnceOpened refuses a second open of view-once media.
+var viewOnceOpened = parley.Errorf(parley.EViewOnceOpened, "this view-once media was opened already")
+
+// recordOpen records a recipient's one open of a view-once message and
+// tells the conversation (the sender sees "opened").
+func (a *App) recordOpen(ctx context.Context, msg *parley.Message, userID string) error {
+	return a.update(ctx, func(w *writer) error {
+		first, err := w.RecordOpen(msg.ID, userID, w.now)
+		if err != nil {
+			return err
+		}
+		if !first {
+			return viewOnceOpened
+		}
+		return w.event(&parley.Event{Type: parley.EventMessageOpened, ConversationID: msg.ConversationID, ActorID: userID,
+			MessageID: msg.ID, Seq: msg.Seq})
+	})
 }
 
 // attachmentsHidden reports whether the viewer sees only placeholders for

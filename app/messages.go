@@ -40,6 +40,9 @@ type SendInput struct {
 	// class tells the messaging policy what a business message is (a
 	// template, a campaign's); nil is a free-form message.
 	class *sendClass
+	// ViewOnce makes a media message (image, video, audio, file, gif)
+	// that each recipient may open once.
+	ViewOnce bool
 }
 
 // maxReactionsPerUser caps the distinct emoji one user puts on one message.
@@ -93,6 +96,8 @@ func (a *App) Send(ctx context.Context, actor *Actor, convID string, in SendInpu
 		return nil, false, parley.Invalid("attachments", "a %s message needs attachments", in.Kind)
 	case len(in.Attachments) > MaxAttachments:
 		return nil, false, parley.Invalid("attachments", "a message has at most %d attachments", MaxAttachments)
+	case in.ViewOnce && (!withMedia || len(in.Attachments) != 1):
+		return nil, false, parley.Invalid("view_once", "view_once goes with a media message of one attachment")
 	}
 	if !in.ConfirmSensitive {
 		if fs := FindSensitive(text); len(fs) > 0 {
@@ -177,7 +182,7 @@ func (a *App) Send(ctx context.Context, actor *Actor, convID string, in SendInpu
 			return err
 		}
 		m := &parley.Message{ID: newSortableID(w.now), ConversationID: c.ID, Seq: seq, SenderID: actor.User.ID, ClientID: in.ClientID,
-			Kind: in.Kind, Text: text, ReplyTo: in.ReplyTo, CreatedAt: w.now}
+			Kind: in.Kind, Text: text, ReplyTo: in.ReplyTo, CreatedAt: w.now, ExpiresAt: expiry(c, w.now), ViewOnce: in.ViewOnce}
 		if actor.Agent != nil {
 			m.AgentID = actor.Agent.ID
 		}
@@ -206,7 +211,7 @@ func (a *App) Send(ctx context.Context, actor *Actor, convID string, in SendInpu
 		w.messageCreated(m)
 		created = true
 		view = &MessageView{ID: m.ID, ConversationID: c.ID, Seq: seq, Sender: summarize(actor.User), ClientID: m.ClientID,
-			Kind: string(m.Kind), Text: m.Text, CreatedAt: m.CreatedAt, Attachments: atts,
+			Kind: string(m.Kind), Text: m.Text, CreatedAt: m.CreatedAt, Attachments: atts, ExpiresAt: m.ExpiresAt, ViewOnce: m.ViewOnce,
 			Automated: actor.User.Kind == parley.KindBot || (actor.Agent != nil && actor.Agent.Kind == parley.KindBot)}
 		view.applyData(m.Data)
 		if reply != nil {

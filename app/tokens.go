@@ -85,11 +85,12 @@ func (a *App) CreateToken(ctx context.Context, actor *Actor, in TokenInput) (*To
 	if err := actor.RequireScope(ScopeAccount); err != nil {
 		return nil, err
 	}
-	return a.createToken(ctx, actor.User, in)
+	return a.createToken(ctx, actor.User.ID, actor.User, in)
 }
 
-// createToken makes an API token for user (the actor, or a bot of theirs).
-func (a *App) createToken(ctx context.Context, user *parley.User, in TokenInput) (*TokenView, error) {
+// createToken makes an API token for user (the actor, or a bot of
+// theirs); actorID is who asks, for the audit log.
+func (a *App) createToken(ctx context.Context, actorID string, user *parley.User, in TokenInput) (*TokenView, error) {
 	name, err := cleanText("name", in.Name, 100, false)
 	if err != nil {
 		return nil, err
@@ -135,7 +136,11 @@ func (a *App) createToken(ctx context.Context, user *parley.User, in TokenInput)
 		if n >= maxTokensPerUser {
 			return parley.Errorf(parley.EConflict, "an account has at most %d API tokens; revoke one first", maxTokensPerUser)
 		}
-		return w.CreateSession(s)
+		if err := w.CreateSession(s); err != nil {
+			return err
+		}
+		return a.audit(w, AuditEntry{ActorID: actorID, Action: AuditTokenCreate, TargetType: "token", TargetID: s.ID,
+			Details: map[string]string{"user_id": user.ID, "name": name, "scopes": strings.Join(scopes, ",")}})
 	})
 	if err != nil {
 		return nil, err
@@ -175,7 +180,11 @@ func (a *App) RevokeToken(ctx context.Context, actor *Actor, id string) error {
 		}
 		for _, s := range ss {
 			if s.ID == id && s.Kind == parley.SessionToken {
-				return w.DeleteSession(actor.User.ID, id)
+				if err := w.DeleteSession(actor.User.ID, id); err != nil {
+					return err
+				}
+				return a.audit(w, AuditEntry{ActorID: actor.User.ID, Action: AuditTokenRevoke, TargetType: "token", TargetID: id,
+					Details: map[string]string{"user_id": actor.User.ID, "name": s.Name}})
 			}
 		}
 		return parley.Errorf(parley.ENotFound, "token not found")

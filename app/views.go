@@ -103,6 +103,11 @@ type ConversationView struct {
 	// Members lists the members (for groups in GET only, for direct always).
 	Members     []MemberView `json:"members,omitempty"`
 	LastMessage *MessageView `json:"last_message,omitempty"`
+	// DisappearAfter is the disappearing-messages timer in seconds (0: off).
+	DisappearAfter int64 `json:"disappear_after"`
+	// LegalHold is true while a legal hold keeps the conversation's
+	// messages: timers and retention are frozen.
+	LegalHold bool `json:"legal_hold"`
 }
 
 // ReactionCount is one emoji's count on a message.
@@ -164,6 +169,14 @@ type MessageView struct {
 	// Masked is true when the business's team sees card numbers, IBANs,
 	// secrets or passwords of the customer's text masked.
 	Masked bool `json:"masked,omitempty"`
+	// ExpiresAt is when a disappearing message is purged (unless a legal
+	// hold keeps it); Expired marks the tombstone of one that was.
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	Expired   bool       `json:"expired,omitempty"`
+	// ViewOnce media may be opened once by each recipient. Opened tells a
+	// recipient they opened it, and the sender that someone did.
+	ViewOnce bool `json:"view_once,omitempty"`
+	Opened   bool `json:"opened,omitempty"`
 }
 
 // applyData fills the structured parts of a view from Message.Data.
@@ -209,6 +222,10 @@ func messageViews(tx parley.Tx, c *parley.Conversation, viewer *parley.Member, m
 	if len(msgs) == 0 {
 		return []*MessageView{}, nil
 	}
+	msgs, err := hideExpired(tx, msgs)
+	if err != nil {
+		return nil, err
+	}
 	ids := make([]string, 0, len(msgs))
 	userIDs := map[string]bool{}
 	for _, m := range msgs {
@@ -216,6 +233,12 @@ func messageViews(tx parley.Tx, c *parley.Conversation, viewer *parley.Member, m
 		userIDs[m.SenderID] = true
 		if m.AgentID != "" {
 			userIDs[m.AgentID] = true
+		}
+	}
+	var opens map[string][]string
+	if onceIDs := viewOnceIDs(msgs); len(onceIDs) > 0 {
+		if opens, err = tx.MessageOpens(onceIDs); err != nil {
+			return nil, err
 		}
 	}
 	users, err := tx.UsersByIDs(keys(userIDs))
@@ -249,7 +272,15 @@ func messageViews(tx parley.Tx, c *parley.Conversation, viewer *parley.Member, m
 		v := &MessageView{
 			ID: m.ID, ConversationID: m.ConversationID, Seq: m.Seq, Kind: string(m.Kind),
 			Text: m.Text, CreatedAt: m.CreatedAt, EditedAt: m.EditedAt, DeletedAt: m.DeletedAt,
-			Deleted: m.DeletedAt != nil,
+			Deleted: m.DeletedAt != nil, ExpiresAt: m.ExpiresAt, ViewOnce: m.ViewOnce,
+			Expired: m.DeletedAt != nil && m.ExpiresAt != nil && !m.DeletedAt.Before(*m.ExpiresAt),
+		}
+		if m.ViewOnce {
+			for _, u := range opens[m.ID] {
+				if u == viewerID || m.SenderID == viewerID {
+					v.Opened = true
+				}
+			}
 		}
 		switch u := users[m.SenderID]; {
 		case u == nil:
@@ -299,6 +330,13 @@ func messageViews(tx parley.Tx, c *parley.Conversation, viewer *parley.Member, m
 			if err != nil && !parley.IsNotFound(err) {
 				return nil, err
 			}
+			if r != nil && expired(r, txNow(tx)) {
+				if held, err := conversationHeld(tx, r.ConversationID); err != nil {
+					return nil, err
+				} else if !held {
+					r = tombstone(r)
+				}
+			}
 			if r != nil && viewer.CanRead(r.Seq) {
 				v.ReplyTo = replyPreview(r)
 				if maskForTeam(tx, c, viewer, r, &maskCache) {
@@ -308,7 +346,9 @@ func messageViews(tx parley.Tx, c *parley.Conversation, viewer *parley.Member, m
 				v.ReplyTo = &ReplyPreview{ID: r.ID}
 			}
 		}
-		v.Reactions = countReactions(reactions[m.ID], viewerID)
+		if m.DeletedAt == nil {
+			v.Reactions = countReactions(reactions[m.ID], viewerID)
+		}
 		if !attachmentsHidden(viewer, m) {
 			v.Card = cardView(m.Card)
 		}
@@ -338,6 +378,17 @@ func blockedPeer(tx parley.Tx, c *parley.Conversation, viewer *parley.Member) (s
 		return "", err
 	}
 	return other.UserID, nil
+}
+
+// viewOnceIDs lists the view-once messages of msgs not purged.
+func viewOnceIDs(msgs []*parley.Message) []string {
+	var out []string
+	for _, m := range msgs {
+		if m.ViewOnce && m.DeletedAt == nil {
+			out = append(out, m.ID)
+		}
+	}
+	return out
 }
 
 func replyPreview(r *parley.Message) *ReplyPreview {

@@ -93,7 +93,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "no-store")
 	h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
 	rw := &statusWriter{ResponseWriter: w, status: 200}
-	r = r.WithContext(context.WithValue(r.Context(), ridKey{}, rid))
+	ctx := context.WithValue(r.Context(), ridKey{}, rid)
+	ctx = app.WithOrigin(ctx, app.Origin{Address: s.clientAddress(r), UserAgent: r.UserAgent()})
+	r = r.WithContext(ctx)
 	defer func() {
 		if p := recover(); p != nil {
 			if p == http.ErrAbortHandler {
@@ -211,6 +213,8 @@ func statusOf(code string) int {
 		return http.StatusForbidden
 	case parley.EConflict, parley.EHandleTaken, parley.EGroupFull, parley.EHumanControl, parley.EFrequencyCap, parley.EQuietHours:
 		return http.StatusConflict
+	case parley.EViewOnceOpened:
+		return http.StatusGone
 	case parley.ERateLimited:
 		return http.StatusTooManyRequests
 	case parley.ETooLarge:

@@ -165,6 +165,18 @@ func (s *Server) runCampaigns() {
 	s.App.RunCampaigns(ctx, CampaignTickInterval)
 }
 
+// ReaperInterval is how often expired disappearing messages are purged.
+const ReaperInterval = 30 * time.Second
+
+// reap runs the reaper of disappearing messages until Shutdown.
+func (s *Server) reap() {
+	defer s.bg.Done()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { <-s.stopGC; cancel() }()
+	s.App.RunReaper(ctx, ReaperInterval)
+}
+
 // deliverWebhooks posts webhook deliveries until Shutdown.
 func (s *Server) deliverWebhooks() {
 	defer s.bg.Done()
@@ -306,7 +318,8 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 		Ready: func(ctx context.Context) error { return ready(ctx, a, bus) }})
 	s := &Server{cfg: cfg, log: log, Store: st, App: a, Bus: bus, Hub: hub, Metrics: m, blobs: blobs, gateway: gw, ln: ln,
 		promLn: promLn, hooks: webhook.New(a, hookClient, hookOpts), stopGC: make(chan struct{})}
-	s.bg.Add(4)
+	s.bg.Add(5)
+	go s.reap()
 	go s.collectMedia()
 	go s.inboxTimers()
 	go s.runCampaigns()

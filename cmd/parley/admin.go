@@ -42,7 +42,10 @@ type adminCmd struct {
 // is printed otherwise.
 type adminRun func(ctx context.Context, a *app.App, args []string, stdin io.Reader) (result any, text string, err error)
 
-var adminCmds = []adminCmd{
+// adminCmds are every admin command: the accounts' and the audit log's.
+var adminCmds = slices.Concat(accountCmds, auditCmds)
+
+var accountCmds = []adminCmd{
 	{group: "user", verb: "create", args: []string{"handle"}, summary: "create an account; prints a generated password unless --password-stdin",
 		setup: func(fs *flag.FlagSet) adminRun {
 			kind := fs.String("kind", "person", "person, business or bot")
@@ -367,6 +370,9 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 
 // exec runs the command on a and prints its result.
 func (inv *adminInvocation) exec(ctx context.Context, a *app.App, stdin io.Reader, stdout io.Writer) error {
+	// What an admin command changes is the operator's doing, in the audit log.
+	ctx = app.WithOrigin(ctx, app.Origin{ActorID: parley.AuditOperator, Address: "local",
+		UserAgent: strings.TrimSpace("parley " + inv.cmd.group + " " + inv.cmd.verb)})
 	result, text, err := inv.runner(ctx, a, inv.args, stdin)
 	if err != nil {
 		if inv.json {

@@ -4,6 +4,7 @@
 //	parley migrate        apply database migrations and exit
 //	parley config print   show the effective configuration
 //	parley user …, business …, token create, stats   administer accounts
+//	parley audit list|export|verify   read and verify the audit log
 //	parley load           drive a running server and measure it (docs/benchmarking.md)
 //	parley version        print the version
 package main
@@ -84,10 +85,11 @@ const usageText = `usage: parley <command> [flags]
   business create|add-member
   token create          make an API token for an account
   stats                 count users, conversations, messages, media, sessions
+  audit list|export|verify  read, export (JSON lines) and verify the audit log
   load                  drive a running server and measure it (docs/benchmarking.md)
   version               print the version
 
-Every command takes -h. The admin commands (user, business, token, stats)
+Every command takes -h. The admin commands (user, business, token, stats, audit)
 work on the data directory; while parley serve runs there, the server
 carries them out.
 `
@@ -130,7 +132,7 @@ func runIO(ctx context.Context, args []string, getenv func(string) string, stdin
 		return store.Close()
 	case "config":
 		return configCommand(args, getenv, stdout, stderr)
-	case "user", "business", "token", "stats":
+	case "user", "business", "token", "stats", "audit":
 		return adminCommand(ctx, cmd, args, getenv, stdin, stdout, stderr)
 	case "load":
 		setGC(getenv, loadGCPercent)

@@ -10,17 +10,30 @@ import (
 )
 
 const convCols = `id, kind, title, created_by, created_at, direct_key, invite_policy, last_seq,
-	last_activity_at, member_count, last_pos`
+	last_activity_at, member_count, last_pos, disappear_after`
 
 // convColsC is convCols qualified with the alias c.
 const convColsC = `c.id, c.kind, c.title, c.created_by, c.created_at, c.direct_key, c.invite_policy,
-	c.last_seq, c.last_activity_at, c.member_count, c.last_pos`
+	c.last_seq, c.last_activity_at, c.member_count, c.last_pos, c.disappear_after`
 
 // scanConvDest returns the scan destinations of convCols; times and the
 // direct key go to the extra arguments.
 func scanConvDest(c *parley.Conversation, created, activity *int64, directKey *sql.NullString) []any {
 	return []any{&c.ID, &c.Kind, &c.Title, &c.CreatedBy, created, directKey, &c.InvitePolicy,
-		&c.LastSeq, activity, &c.MemberCount, &c.LastPos}
+		&c.LastSeq, activity, &c.MemberCount, &c.LastPos, (*durationSeconds)(&c.DisappearAfter)}
+}
+
+// durationSeconds scans a duration stored as whole seconds.
+type durationSeconds time.Duration
+
+// Scan implements sql.Scanner.
+func (d *durationSeconds) Scan(v any) error {
+	n, ok := v.(int64)
+	if !ok {
+		return fmt.Errorf("duration: %T is not an integer", v)
+	}
+	*d = durationSeconds(time.Duration(n) * time.Second)
+	return nil
 }
 
 // scanConversation reads one row of convCols.
@@ -75,9 +88,9 @@ func scanMember(s scanner) (*parley.Member, error) {
 
 // CreateConversation implements parley.ConversationTx.
 func (t *tx) CreateConversation(c *parley.Conversation) error {
-	_, err := t.exec(`INSERT INTO conversations (`+convCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := t.exec(`INSERT INTO conversations (`+convCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, string(c.Kind), c.Title, c.CreatedBy, toNanos(c.CreatedAt), nullString(c.DirectKey),
-		c.InvitePolicy, c.LastSeq, toNanos(c.LastActivityAt), c.MemberCount, c.LastPos)
+		c.InvitePolicy, c.LastSeq, toNanos(c.LastActivityAt), c.MemberCount, c.LastPos, int64(c.DisappearAfter/time.Second))
 	if isUnique(err) {
 		if strings.Contains(err.Error(), "direct_key") {
 			return parley.Errorf(parley.EConflict, "direct conversation exists")
@@ -121,8 +134,8 @@ func (t *tx) DirectConversation(directKey string) (*parley.Conversation, error) 
 // UpdateConversation implements parley.ConversationTx.
 func (t *tx) UpdateConversation(c *parley.Conversation) error {
 	res, err := t.exec(`UPDATE conversations SET title = ?, invite_policy = ?, last_activity_at = ?,
-		member_count = ? WHERE id = ?`,
-		c.Title, c.InvitePolicy, toNanos(c.LastActivityAt), c.MemberCount, c.ID)
+		member_count = ?, disappear_after = ? WHERE id = ?`,
+		c.Title, c.InvitePolicy, toNanos(c.LastActivityAt), c.MemberCount, int64(c.DisappearAfter/time.Second), c.ID)
 	if err != nil {
 		return fmt.Errorf("update conversation: %w", err)
 	}
