@@ -302,6 +302,8 @@ func (a *App) deliverOne(ctx context.Context, ba *BusinessActor, tp *parley.Temp
 		return err
 	})
 	switch {
+	case err != nil && ctx.Err() != nil:
+		return true // the worker is stopping
 	case err != nil:
 		a.log.Warn("campaign recipient", "campaign", c.ID, "contact", r.ContactID, "err", err)
 		return a.settle(ctx, c, r.ContactID, parley.RecipientPending, "error", a.clock().Add(30*time.Second))
@@ -381,10 +383,10 @@ func (a *App) settle(ctx context.Context, c *parley.Campaign, contactID, state, 
 		cc.UpdatedAt = w.now
 		return w.UpdateCampaign(cc)
 	})
-	if err != nil {
+	if err != nil && ctx.Err() == nil {
 		a.log.Warn("campaign recipient", "campaign", c.ID, "contact", contactID, "err", err)
 	}
-	return halted
+	return halted || ctx.Err() != nil
 }
 
 // campaignProgress tells the business's team how a campaign stands: at
