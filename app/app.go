@@ -10,6 +10,7 @@ import (
 	"encoding/base32"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/parleyhq/parley"
@@ -62,6 +63,8 @@ type Config struct {
 	// CampaignConcurrency caps the sends a campaign has in flight (64).
 	CampaignRate        float64
 	CampaignConcurrency int
+	// Retention is the server's retention policy (default: keep for ever).
+	Retention RetentionConfig
 }
 
 func (c *Config) setDefaults() {
@@ -146,6 +149,11 @@ type App struct {
 	// webhooks knows who has webhooks and their options (webhooks.go).
 	webhooks webhookState
 
+	// retentionWake tells RunRetention a run was queued; retentionMu
+	// lets one runner at a time work through the queued runs.
+	retentionWake chan struct{}
+	retentionMu   sync.Mutex
+
 	botPerConv, botPerBot *Limiter
 	sendPerConv           *Limiter
 	registrations         *Limiter
@@ -188,6 +196,8 @@ func New(store parley.Store, cfg Config, opts ...Option) *App {
 		obs:       NopObserver{},
 		reads:     newReadBatcher(),
 		cardSlots: make(chan struct{}, maxCardFetches),
+
+		retentionWake: make(chan struct{}, 1),
 	}
 	for _, o := range opts {
 		o(a)

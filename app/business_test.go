@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/app"
-	"github.com/parleyhq/parley/store/sqlite"
 )
 
 // fakeClock is a settable clock shared by the app and the test.
@@ -52,11 +50,7 @@ type shop struct {
 
 func newShop(t *testing.T) *shop {
 	t.Helper()
-	db, err := sqlite.Open(filepath.Join(t.TempDir(), "parley.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := openStore(t)
 	clock := &fakeClock{t: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)} // a Monday
 	s := &shop{t: t, clock: clock, ctx: context.Background()}
 	s.a = app.New(db, app.Config{Password: cheap}, app.WithClock(clock.Now))

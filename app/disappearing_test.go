@@ -19,7 +19,7 @@ import (
 // chat is two people in a direct conversation on an app with a fake clock,
 // a real SQLite store and a real disk blob store.
 type chat struct {
-	t        *testing.T
+	t        testing.TB
 	ctx      context.Context
 	a        *app.App
 	db       *sqlite.DB
@@ -30,8 +30,16 @@ type chat struct {
 	n        int
 }
 
-func newChat(t *testing.T) *chat {
+func newChat(t *testing.T) *chat { return newChatWith(t, app.Config{}) }
+
+// newChatB is newChat for benchmarks: no per-conversation send limit.
+func newChatB(b *testing.B) *chat {
+	return newChatWith(b, app.Config{SendPerConversation: 1e9, SendBurst: 1e9})
+}
+
+func newChatWith(t testing.TB, cfg app.Config) *chat {
 	t.Helper()
+	cfg.Password = cheap
 	dir := t.TempDir()
 	db, err := sqlite.Open(filepath.Join(dir, "parley.db"), sqlite.Options{})
 	if err != nil {
@@ -44,7 +52,7 @@ func newChat(t *testing.T) *chat {
 	}
 	c := &chat{t: t, ctx: context.Background(), db: db, blobDir: filepath.Join(dir, "blobs"),
 		clock: &fakeClock{t: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}}
-	c.a = app.New(db, app.Config{Password: cheap}, app.WithClock(c.clock.Now), app.WithBlobs(blobs))
+	c.a = app.New(db, cfg, app.WithClock(c.clock.Now), app.WithBlobs(blobs))
 	c.ann, c.bob = c.register("ann"), c.register("bob")
 	if err := c.a.Follow(c.ctx, c.bob, "ann", true); err != nil {
 		t.Fatal(err)
@@ -352,6 +360,19 @@ func TestLegalHoldFreezesReaper(t *testing.T) {
 	}
 	if c.stored(m.ID).Text != "" {
 		t.Fatal("overdue message kept after the release")
+	}
+	// Both are in the audit log, which still verifies.
+	for _, action := range []string{app.AuditHoldPlace, app.AuditHoldRelease} {
+		rs, _, err := c.a.AuditLog(c.ctx, app.AuditQuery{Action: action, Target: h.ID})
+		if err != nil || len(rs) != 1 {
+			t.Fatalf("audit %s: %v %v", action, rs, err)
+		}
+		if rs[0].ActorID != "operator:root" || rs[0].Details["scope"] != "conversation" || rs[0].Details["reason"] != "case 12" {
+			t.Fatalf("audit %s: %+v", action, rs[0])
+		}
+	}
+	if v, err := c.a.VerifyAuditLog(c.ctx); err != nil || !v.OK {
+		t.Fatalf("audit log does not verify: %+v %v", v, err)
 	}
 
 	// An account hold covers the account's conversations.

@@ -177,7 +177,7 @@ func (a *App) PlaceHold(ctx context.Context, by string, in HoldInput) (*HoldView
 		if err := w.CreateHold(h); err != nil {
 			return err
 		}
-		if err := holdChanged(w, h, true); err != nil {
+		if err := a.holdChanged(w, h, true); err != nil {
 			return err
 		}
 		view = holdView(h)
@@ -198,7 +198,7 @@ func (a *App) ReleaseHold(ctx context.Context, by, id string) (*HoldView, error)
 		if err != nil {
 			return err
 		}
-		if h, err = release(w, h, operator(by)); err != nil {
+		if h, err = a.release(w, h, operator(by)); err != nil {
 			return err
 		}
 		view = holdView(h)
@@ -207,7 +207,7 @@ func (a *App) ReleaseHold(ctx context.Context, by, id string) (*HoldView, error)
 	return view, err
 }
 
-func release(w *writer, h *parley.LegalHold, by string) (*parley.LegalHold, error) {
+func (a *App) release(w *writer, h *parley.LegalHold, by string) (*parley.LegalHold, error) {
 	if h.ReleasedAt != nil {
 		return nil, parley.Errorf(parley.EConflict, "the hold was released already")
 	}
@@ -215,7 +215,7 @@ func release(w *writer, h *parley.LegalHold, by string) (*parley.LegalHold, erro
 		return nil, err
 	}
 	h.ReleasedBy, h.ReleasedAt = by, &w.now
-	return h, holdChanged(w, h, false)
+	return h, a.holdChanged(w, h, false)
 }
 
 // Holds lists every hold, newest first (the admin CLI).
@@ -235,11 +235,31 @@ func (a *App) listHolds(ctx context.Context, businessID string) ([]*HoldView, er
 	return out, err
 }
 
-// holdChanged tells the members of the conversations a conversation or
+// The audit actions of holds and retention.
+const (
+	AuditHoldPlace       = "hold.place"
+	AuditHoldRelease     = "hold.release"
+	AuditRetentionPolicy = "retention.policy"
+	AuditRetentionRun    = "retention.run"
+)
+
+// holdChanged records a hold's placing or release in the audit log and
+// tells the members of the conversations a conversation or
 // contact hold covers that their legal_hold flag changed. (An account
 // hold can cover thousands of conversations; their members see the flag
 // the next time they load the conversation.)
-func holdChanged(w *writer, h *parley.LegalHold, on bool) error {
+func (a *App) holdChanged(w *writer, h *parley.LegalHold, on bool) error {
+	e := AuditEntry{ActorID: h.CreatedBy, Action: AuditHoldPlace, TargetType: "hold", TargetID: h.ID,
+		Details: map[string]string{"scope": string(h.Scope), "target": h.TargetID, "reason": h.Reason}}
+	if h.BusinessID != "" {
+		e.Details["business"] = h.BusinessID
+	}
+	if !on {
+		e.ActorID, e.Action = h.ReleasedBy, AuditHoldRelease
+	}
+	if err := a.audit(w, e); err != nil {
+		return err
+	}
 	var convs []string
 	switch h.Scope {
 	case parley.HoldConversation:
@@ -297,7 +317,7 @@ func (a *App) PlaceBusinessHold(ctx context.Context, ba *BusinessActor, in HoldI
 		if err := w.CreateHold(h); err != nil {
 			return err
 		}
-		if err := holdChanged(w, h, true); err != nil {
+		if err := a.holdChanged(w, h, true); err != nil {
 			return err
 		}
 		view = holdView(h)
@@ -323,7 +343,7 @@ func (a *App) ReleaseBusinessHold(ctx context.Context, ba *BusinessActor, id str
 		if strings.HasPrefix(h.CreatedBy, operator("")) {
 			return parley.Errorf(parley.EForbidden, "the server's administrators placed this hold; they release it")
 		}
-		if h, err = release(w, h, ba.agentID()); err != nil {
+		if h, err = a.release(w, h, ba.agentID()); err != nil {
 			return err
 		}
 		view = holdView(h)

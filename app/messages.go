@@ -347,18 +347,40 @@ type HistoryQuery struct {
 	Limit     int
 }
 
+// encodeHistoryCursor names the page after seq ("a12") or before it ("b12").
+func encodeHistoryCursor(after bool, seq int64) string {
+	if after {
+		return "a" + strconv.FormatInt(seq, 10)
+	}
+	return "b" + strconv.FormatInt(seq, 10)
+}
+
+// decodeHistoryCursor reads a cursor of encodeHistoryCursor: exactly one of
+// after and before is set, to a sequence number ≥ 0. Only the canonical
+// spelling is accepted ("a+5" and "a05" are not), so a cursor names one page.
+func decodeHistoryCursor(s string) (after, before *int64, err error) {
+	bad := parley.Invalid("cursor", "cursor is not one this server gave")
+	if len(s) < 2 || (s[0] != 'a' && s[0] != 'b') {
+		return nil, nil, bad
+	}
+	n, perr := strconv.ParseInt(s[1:], 10, 64)
+	if perr != nil || n < 0 || strconv.FormatInt(n, 10) != s[1:] {
+		return nil, nil, bad
+	}
+	if s[0] == 'a' {
+		return &n, nil, nil
+	}
+	return nil, &n, nil
+}
+
 // Messages returns a page of a conversation's history the actor may see.
 func (a *App) Messages(ctx context.Context, actor *Actor, convID string, q HistoryQuery) (*Page[*MessageView], error) {
 	if q.Cursor != "" {
-		n, err := strconv.ParseInt(q.Cursor[min(1, len(q.Cursor)):], 10, 64)
-		if err != nil || n < 0 || (q.Cursor[0] != 'a' && q.Cursor[0] != 'b') {
-			return nil, parley.Invalid("cursor", "cursor is not one this server gave")
+		after, before, err := decodeHistoryCursor(q.Cursor)
+		if err != nil {
+			return nil, err
 		}
-		if q.Cursor[0] == 'a' {
-			q.AfterSeq, q.BeforeSeq = &n, nil
-		} else {
-			q.AfterSeq, q.BeforeSeq = nil, &n
-		}
+		q.AfterSeq, q.BeforeSeq = after, before
 	}
 	if q.AfterSeq != nil && q.BeforeSeq != nil {
 		return nil, parley.Invalid("after_seq", "give after_seq or before_seq, not both")
@@ -395,10 +417,10 @@ func (a *App) Messages(ctx context.Context, actor *Actor, convID string, q Histo
 		if len(msgs) > limit {
 			if r.Descending {
 				msgs = msgs[1:]
-				page.NextCursor = "b" + strconv.FormatInt(msgs[0].Seq, 10)
+				page.NextCursor = encodeHistoryCursor(false, msgs[0].Seq)
 			} else {
 				msgs = msgs[:limit]
-				page.NextCursor = "a" + strconv.FormatInt(msgs[len(msgs)-1].Seq, 10)
+				page.NextCursor = encodeHistoryCursor(true, msgs[len(msgs)-1].Seq)
 			}
 		}
 		page.Items, err = messageViews(tx, c, me, msgs)

@@ -3,7 +3,6 @@ package app_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -11,19 +10,14 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley/app"
-	"github.com/parleyhq/parley/store/sqlite"
 )
 
 var cheap = app.PasswordParams{Time: 1, MemoryK: 1024, Threads: 1}
 
-// newApp returns an App on a fresh SQLite store (WAL, synchronous=FULL).
+// newApp returns an App on a fresh store (see openStore).
 func newApp(tb testing.TB) *app.App {
 	tb.Helper()
-	db, err := sqlite.Open(filepath.Join(tb.TempDir(), "parley.db"), sqlite.Options{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { db.Close() })
+	db := openStore(tb)
 	// Benchmarks send far faster per conversation than a person may.
 	return app.New(db, app.Config{Password: cheap, SendPerConversation: 1e9, SendBurst: 1e9})
 }

@@ -90,8 +90,13 @@ func checkEmoji(e string) error {
 			return parley.Invalid("emoji", "a reaction is one emoji")
 		}
 	}
-	// Keycap sequences (#️⃣, 1️⃣) are the only ones allowed to start in ASCII.
-	if r, _ := utf8.DecodeRuneInString(e); r < 0x80 && !strings.ContainsRune(e, 0x20E3) {
+	// Keycap sequences (#️⃣, 1️⃣) are the only ones allowed to hold ASCII
+	// (found by FuzzCheckEmoji: "\u05960" passed when only the first rune
+	// was checked), and nothing starts with a combining mark.
+	if strings.IndexFunc(e, func(r rune) bool { return r < 0x80 }) >= 0 && !strings.ContainsRune(e, 0x20E3) {
+		return parley.Invalid("emoji", "a reaction is one emoji")
+	}
+	if r, _ := utf8.DecodeRuneInString(e); unicode.Is(unicode.M, r) {
 		return parley.Invalid("emoji", "a reaction is one emoji")
 	}
 	return nil

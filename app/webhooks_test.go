@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -17,7 +16,6 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/app"
 	"github.com/parleyhq/parley/outbound"
-	"github.com/parleyhq/parley/store/sqlite"
 	"github.com/parleyhq/parley/webhook"
 )
 
@@ -110,11 +108,7 @@ type hookEnv struct {
 
 func newHookEnv(t *testing.T) *hookEnv {
 	t.Helper()
-	db, err := sqlite.Open(filepath.Join(t.TempDir(), "parley.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := openStore(t)
 	rc := newReceiver(t)
 	allow, err := webhook.ParseAllow([]string{strings.TrimPrefix(rc.srv.URL, "http://")})
 	if err != nil {

@@ -100,10 +100,12 @@ type structuredInput struct {
 	QuickReply   string           `json:"quick_reply"`
 	// ConfirmSensitive sends text the sensitive-data guard warned about.
 	ConfirmSensitive bool `json:"confirm_sensitive"`
+	// ViewOnce makes a media message each recipient may open once.
+	ViewOnce bool `json:"view_once"`
 }
 
 func (si structuredInput) apply(in app.SendInput) app.SendInput {
 	in.QuickReplies, in.Buttons, in.Cards, in.QuickReply = si.QuickReplies, si.Buttons, si.Cards, si.QuickReply
-	in.ConfirmSensitive = si.ConfirmSensitive
+	in.ConfirmSensitive, in.ViewOnce = si.ConfirmSensitive, si.ViewOnce
 	return in
 }

@@ -95,6 +95,12 @@ func (s *Server) issueTicket(w http.ResponseWriter, r *http.Request, actor *app.
 	if s.hub == nil {
 		return parley.Errorf(parley.ENotFound, "streaming is not enabled")
 	}
+	// The body is optional; one that is sent must be an empty object.
+	if r.ContentLength != 0 {
+		if err := decode(w, r, &struct{}{}); err != nil {
+			return err
+		}
+	}
 	t, exp, err := s.hub.IssueTicket(actor)
 	if err != nil {
 		return err
@@ -120,6 +126,11 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 		}
 		actor = a
 	} else if actor, err = s.authenticate(r); err != nil {
+		return err
+	}
+	// Like sync, the stream needs the read scope (found by the
+	// authorization matrix: a messages:write-only token could open one).
+	if err := actor.RequireScope(app.ScopeRead); err != nil {
 		return err
 	}
 	return s.streamer.Stream(w, r, actor, since)

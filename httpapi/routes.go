@@ -69,6 +69,7 @@ func (s *Server) routes() {
 	s.auth("PUT /api/v1/conversations/{id}/members/{handle}/role", s.setRole)
 	s.auth("POST /api/v1/conversations/{id}/leave", s.leave)
 	s.auth("POST /api/v1/conversations/{id}/read", s.markRead)
+	s.auth("PUT /api/v1/conversations/{id}/disappearing", s.setDisappearing)
 
 	// Real time.
 	s.auth("GET /api/v1/sync", s.sync)
@@ -96,6 +97,7 @@ func (s *Server) routes() {
 
 	// Business inbox.
 	s.businessRoutes()
+	s.retentionRoutes()
 
 	// Bots.
 	s.botRoutes()

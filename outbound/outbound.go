@@ -165,10 +165,9 @@ func CheckURL(u *url.URL) error {
 func looksNumeric(host string) bool {
 	h := strings.ToLower(strings.TrimSuffix(host, "."))
 	for _, part := range strings.Split(h, ".") {
+		// An empty label (".0", "1..2") is no name either: treated as
+		// numeric, so refused (found by FuzzCheckURL).
 		p := strings.TrimPrefix(part, "0x")
-		if p == "" && part != "0x" {
-			return false
-		}
 		for _, r := range p {
 			if !(r >= '0' && r <= '9' || part != p && r >= 'a' && r <= 'f') {
 				return false

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs Parley's whole test suite on a fresh machine: formatting, vet, and
-# every test with the race detector. It installs what the tests need and
-# starts nothing by hand: the tests start Parley themselves on 127.0.0.1:0.
+# every test with the race detector, on SQLite and again on PostgreSQL. It
+# installs what the tests need and starts a throwaway PostgreSQL cluster;
+# the tests start Parley themselves on 127.0.0.1:0.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,16 +28,59 @@ if [ -n "$(git status --porcelain -- web/dist 2>/dev/null)" ]; then
 fi
 (cd web && npx vitest run --reporter=dot)
 
-echo "== go test -race"
+echo "== PostgreSQL: a throwaway cluster for the PostgreSQL runs (Debian's package, installed if missing)"
+# The PostgreSQL store's suite, and the app and server suites a second
+# time, run on it. It lives in a temp dir, listens on loopback and on a
+# socket in that dir, and is stopped and deleted on exit.
+pg_bindir() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1; }
+if [ -z "$(pg_bindir)" ]; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >/dev/null
+fi
+PGBIN=$(pg_bindir)
+pgdir=$(mktemp -d /tmp/parley-pg.XXXXXX)
+# PostgreSQL refuses to run as root: as root, the cluster is the postgres user's.
+as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+[ "$(id -u)" -eq 0 ] && chown postgres "$pgdir"
+stop_postgres() {
+  as_pg "$PGBIN/pg_ctl" -D "$pgdir/data" -m immediate stop >/dev/null 2>&1 || true
+  rm -rf "$pgdir"
+}
+trap stop_postgres EXIT
+as_pg "$PGBIN/initdb" -D "$pgdir/data" -U postgres --auth=trust -E UTF8 --locale=C >"$pgdir/initdb.log" 2>&1 \
+  || { cat "$pgdir/initdb.log"; exit 1; }
+pgport=""
+for attempt in 1 2 3 4 5 6 7 8; do
+  port=$((20000 + RANDOM % 40000))
+  if as_pg "$PGBIN/pg_ctl" -D "$pgdir/data" -l "$pgdir/log" -w -t 60 \
+      -o "-p $port -k $pgdir -c listen_addresses=127.0.0.1 -c max_connections=300 -c synchronous_commit=on" start >/dev/null; then
+    pgport=$port; break
+  fi
+done
+if [ -z "$pgport" ]; then echo "PostgreSQL did not start:"; cat "$pgdir/log"; exit 1; fi
+export PARLEY_TEST_POSTGRES="postgres://postgres@127.0.0.1:$pgport/postgres?sslmode=disable"
+"$PGBIN/postgres" --version
+
+echo "== go test -race (SQLite; store/postgres on PostgreSQL)"
 # -race needs cgo (gcc); the race detector keeps concurrency honest.
 CGO_ENABLED=1 go test -race -count=1 -timeout 30m ./... 2>&1 | tee /tmp/parley-test.$$.log
 status=${PIPESTATUS[0]}
 
+echo "== go test -race again on PostgreSQL: the app and API suites"
+CGO_ENABLED=1 PARLEY_TEST_STORE=postgres go test -race -count=1 -timeout 30m ./app ./server 2>&1 | tee -a /tmp/parley-test.$$.log
+if [ "${PIPESTATUS[0]}" -ne 0 ]; then status=1; fi
+
 if [ "$status" -eq 0 ]; then
   echo "== short fuzz runs (long runs: docs/testing.md)"
-  for target in "FuzzDecodeFrame ./wsgateway" "FuzzInspect ./media"; do
+  # 10 s each: the property of each target is in its doc comment.
+  for target in "FuzzDecodeFrame ./wsgateway" "FuzzInspect ./media" \
+    "FuzzDecode ./httpapi" "FuzzQueryInt ./httpapi" \
+    "FuzzNormalizeHandle ./app" "FuzzCheckEmoji ./app" "FuzzCleanText ./app" \
+    "FuzzHistoryCursor ./app" "FuzzConversationCursor ./app" "FuzzInboxCursor ./app" \
+    "FuzzFirstURL ./app" "FuzzLinkCardText ./app" \
+    "FuzzAllowed ./outbound" "FuzzCheckURL ./outbound" "FuzzSignVerify ./webhook"; do
     set -- $target
-    go test -run '^$' -fuzz "$1" -fuzztime 15s "$2" 2>&1 | tail -3 | tee -a /tmp/parley-test.$$.log
+    go test -run '^$' -fuzz "^$1\$" -fuzztime 10s "$2" 2>&1 | tail -3 | tee -a /tmp/parley-test.$$.log
     if [ "${PIPESTATUS[0]}" -ne 0 ]; then status=1; fi
   done
 fi

@@ -68,6 +68,7 @@ func azConvRoutes(conv string, mids, handles []string, self string) []azRoute {
 	add(azPersonal, "PUT", "/mute", "/mute", map[string]any{"duration_seconds": 3600}, "")
 	add(azPersonal, "PUT", "/mute", "/mute", nil, "")
 	add(azPersonal, "DELETE", "/mute", "/mute", nil, "")
+	add(azWrite, "PUT", "/disappearing", "/disappearing", map[string]any{"disappear_after": 300}, "")
 	add(azWrite, "POST", "/members", "/members", map[string]any{"members": []string{self}}, "")
 	for _, h := range handles {
 		add(azWrite, "POST", "/members", "/members", map[string]any{"members": []string{h}}, "")

@@ -8,12 +8,15 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/parleyhq/parley/app"
+	"github.com/parleyhq/parley/store/postgres/pgtest"
 )
 
 // testServer is a real Parley node on 127.0.0.1:0 with a fresh data dir.
@@ -51,6 +54,9 @@ func openServer(tb testing.TB, log *slog.Logger, mutate ...func(*Config)) *Serve
 	for _, m := range mutate {
 		m(&cfg)
 	}
+	if cfg.DatabaseURL == "" && testStore() == "postgres" {
+		cfg.DatabaseURL = postgresFor(tb, cfg.DataDir)
+	}
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -67,6 +73,32 @@ func openServer(tb testing.TB, log *slog.Logger, mutate ...func(*Config)) *Serve
 		}
 	})
 	return s
+}
+
+// testStore is the store the tests run on: PARLEY_TEST_STORE=postgres
+// puts every test server on a fresh PostgreSQL database (scripts/test.sh
+// runs the package a second time so); anything else means SQLite.
+func testStore() string { return os.Getenv("PARLEY_TEST_STORE") }
+
+// pgByDir remembers each data directory's database, so that a test that
+// restarts a server on the same directory finds its data again.
+var pgByDir sync.Map
+
+func postgresFor(tb testing.TB, dataDir string) string {
+	if dsn, ok := pgByDir.Load(dataDir); ok {
+		return dsn.(string)
+	}
+	dsn := pgtest.DSN(tb)
+	pgByDir.Store(dataDir, dsn)
+	return dsn
+}
+
+// sqliteOnly skips a test that looks inside SQLite's files.
+func sqliteOnly(tb testing.TB) {
+	tb.Helper()
+	if testStore() == "postgres" {
+		tb.Skip("looks inside the SQLite database file")
+	}
 }
 
 type testWriter struct{ t *testing.T }

@@ -25,6 +25,7 @@ import (
 	"github.com/parleyhq/parley/metrics"
 	"github.com/parleyhq/parley/outbound"
 	"github.com/parleyhq/parley/realtime"
+	"github.com/parleyhq/parley/store/postgres"
 	"github.com/parleyhq/parley/store/sqlite"
 	"github.com/parleyhq/parley/web"
 	"github.com/parleyhq/parley/webhook"
@@ -39,7 +40,8 @@ type Config struct {
 	// default ./parley-data).
 	DataDir string
 	// DatabaseURL selects the store (PARLEY_DATABASE_URL): empty for SQLite
-	// in DataDir, "sqlite:PATH" for another SQLite file.
+	// in DataDir, "sqlite:PATH" for another SQLite file, "postgres://..."
+	// for PostgreSQL (media stay in DataDir: share it between nodes).
 	DatabaseURL string
 	// TrustProxy takes client addresses from X-Forwarded-For.
 	TrustProxy bool
@@ -60,6 +62,9 @@ type Config struct {
 	MetricsListen string
 	// App holds the rule limits.
 	App app.Config
+	// RetentionInterval is how often retention runs over the server when
+	// a policy is set (default 24 h); queued runs start at once.
+	RetentionInterval time.Duration
 	// NoLinkPreviews turns link cards off (PARLEY_LINK_PREVIEWS=false):
 	// the server then never fetches a URL found in a message.
 	NoLinkPreviews bool
@@ -177,6 +182,19 @@ func (s *Server) reap() {
 	s.App.RunReaper(ctx, ReaperInterval)
 }
 
+// retain runs retention jobs until Shutdown.
+func (s *Server) retain() {
+	defer s.bg.Done()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { <-s.stopGC; cancel() }()
+	every := s.cfg.RetentionInterval
+	if every <= 0 {
+		every = 24 * time.Hour
+	}
+	s.App.RunRetention(ctx, every)
+}
+
 // deliverWebhooks posts webhook deliveries until Shutdown.
 func (s *Server) deliverWebhooks() {
 	defer s.bg.Done()
@@ -191,6 +209,29 @@ func OpenStore(cfg Config) (parley.Store, error) { return openStore(cfg, nil) }
 
 // openStore opens the store, reporting its commits to m when m is set.
 func openStore(cfg Config, m *metrics.Metrics) (parley.Store, error) {
+	var onCommit func(updates, failed int, retried bool, duration, commit time.Duration, failedAt string)
+	if m != nil {
+		onCommit = func(updates, failed int, retried bool, duration, commit time.Duration, failedAt string) {
+			m.Committed(metrics.Batch{Updates: updates, Failed: failed, Retried: retried,
+				Duration: duration, Commit: commit, FailedAt: failedAt})
+		}
+	}
+	if IsPostgresURL(cfg.DatabaseURL) {
+		var opts postgres.Options
+		if onCommit != nil {
+			opts.OnCommit = func(c postgres.CommitInfo) {
+				onCommit(c.Updates, c.Failed, c.Retried, c.Duration, c.Commit, c.FailedAt)
+			}
+		}
+		db, err := postgres.Open(cfg.DatabaseURL, opts)
+		if err != nil {
+			return nil, err
+		}
+		if m != nil {
+			m.WatchPools(db.PoolStats)
+		}
+		return db, nil
+	}
 	path, err := sqlitePath(cfg)
 	if err != nil {
 		return nil, err
@@ -199,10 +240,9 @@ func openStore(cfg Config, m *metrics.Metrics) (parley.Store, error) {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
 	var opts sqlite.Options
-	if m != nil {
+	if onCommit != nil {
 		opts.OnCommit = func(c sqlite.CommitInfo) {
-			m.Committed(metrics.Batch{Updates: c.Updates, Failed: c.Failed, Retried: c.Retried,
-				Duration: c.Duration, Commit: c.Commit, FailedAt: c.FailedAt})
+			onCommit(c.Updates, c.Failed, c.Retried, c.Duration, c.Commit, c.FailedAt)
 		}
 	}
 	db, err := sqlite.Open(path, opts)
@@ -213,6 +253,11 @@ func openStore(cfg Config, m *metrics.Metrics) (parley.Store, error) {
 		m.WatchPools(db.PoolStats)
 	}
 	return db, nil
+}
+
+// IsPostgresURL reports whether a PARLEY_DATABASE_URL names PostgreSQL.
+func IsPostgresURL(u string) bool {
+	return strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://")
 }
 
 func sqlitePath(cfg Config) (string, error) {
@@ -226,8 +271,8 @@ func sqlitePath(cfg Config) (string, error) {
 			return "", errors.New("PARLEY_DATABASE_URL: sqlite: needs a path")
 		}
 		return p, nil
-	case strings.HasPrefix(u, "postgres://"), strings.HasPrefix(u, "postgresql://"):
-		return "", errors.New("PARLEY_DATABASE_URL: PostgreSQL is not supported by this build yet; leave it empty for the embedded store")
+	case IsPostgresURL(u):
+		return "", errors.New("PARLEY_DATABASE_URL: a PostgreSQL database has no SQLite file")
 	}
 	return "", fmt.Errorf("PARLEY_DATABASE_URL: unknown scheme in %q (want empty, sqlite:PATH or postgres://)", u)
 }
@@ -320,6 +365,7 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 		promLn: promLn, hooks: webhook.New(a, hookClient, hookOpts), stopGC: make(chan struct{})}
 	s.bg.Add(5)
 	go s.reap()
+	go s.retain()
 	go s.collectMedia()
 	go s.inboxTimers()
 	go s.runCampaigns()

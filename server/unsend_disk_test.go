@@ -16,6 +16,7 @@ import (
 // message and then searches every file in the data directory for its
 // texts: SQLite's secure_delete and a checkpoint must leave none.
 func TestUnsendLeavesNoTraceOnDisk(t *testing.T) {
+	sqliteOnly(t)
 	ts := startServer(t)
 	alice, bob, conv := friends(ts, "alice", "bob")
 	secrets := []string{"zq-original-secret-7781", "zq-edited-secret-4410"}

@@ -166,6 +166,14 @@ var accountCmds = []adminCmd{
 				return tok, text, nil
 			}
 		}},
+	{group: "hold", verb: "place", args: []string{"scope", "target"}, summary: "place a legal hold: scope conversation (target: its id), account (a handle) or contact (business-handle/contact-id)",
+		setup: placeHold},
+	{group: "hold", verb: "release", args: []string{"id"}, summary: "release a legal hold",
+		setup: releaseHold},
+	{group: "hold", verb: "list", summary: "list legal holds, newest first",
+		setup: listHolds},
+	{group: "retention", verb: "run", summary: "apply the retention policies now, and wait for the run to end",
+		setup: runRetention},
 	{group: "stats", summary: "count users, conversations, messages, media, sessions and business inboxes",
 		setup: func(fs *flag.FlagSet) adminRun {
 			return func(ctx context.Context, a *app.App, _ []string, _ io.Reader) (any, string, error) {

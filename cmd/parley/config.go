@@ -101,7 +101,7 @@ var settingTable = []setting{
 			s.Server.DataDir = v
 			return nil
 		}},
-	{key: "database_url", usage: "database: empty for SQLite in the data dir, or sqlite:PATH",
+	{key: "database_url", usage: "database: empty for SQLite in the data dir, sqlite:PATH, or postgres://USER:PASSWORD@HOST/DB for PostgreSQL (several nodes)",
 		apply: func(s *settings, v string) error { s.Server.DatabaseURL = v; return checkDatabaseURL(v) }},
 	{key: "log_level", def: "info", reload: true, usage: "debug, info, warn or error; SIGHUP reloads it",
 		apply: func(s *settings, v string) error {
@@ -200,6 +200,26 @@ var settingTable = []setting{
 		}},
 	{key: "webhook.timeout", def: "10s", usage: "how long one webhook post may take",
 		apply: func(s *settings, v string) error { return parseDuration(v, "10s", &s.Server.WebhookTimeout) }},
+	{key: "retention.direct_days", kind: kindNumber, def: "0", usage: "purge direct conversations' messages this many days after they were sent (0: keep)",
+		apply: func(s *settings, v string) error { return parseDays(v, &s.Server.App.Retention.Direct) }},
+	{key: "retention.group_days", kind: kindNumber, def: "0", usage: "the same for group conversations",
+		apply: func(s *settings, v string) error { return parseDays(v, &s.Server.App.Retention.Group) }},
+	{key: "retention.customer_days", kind: kindNumber, def: "0", usage: "the same for businesses' customer conversations",
+		apply: func(s *settings, v string) error { return parseDays(v, &s.Server.App.Retention.Customer) }},
+	{key: "retention.customer_resolved_days", kind: kindNumber, def: "0", usage: "purge a resolved customer conversation's messages this many days after it was resolved (0: keep)",
+		apply: func(s *settings, v string) error { return parseDays(v, &s.Server.App.Retention.CustomerResolved) }},
+	{key: "retention.interval", def: "24h", usage: "how often retention runs over the whole server (when a policy is set)",
+		apply: func(s *settings, v string) error { return parseDuration(v, "24h", &s.Server.RetentionInterval) }},
+}
+
+// parseDays reads a whole number of days (0 to 36500).
+func parseDays(v string, dst *time.Duration) error {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 || n > 36500 {
+		return fmt.Errorf("%q is not a number of days; write e.g. 730 (0 keeps for ever)", v)
+	}
+	*dst = time.Duration(n) * 24 * time.Hour
+	return nil
 }
 
 func settingByKey(key string) (setting, bool) {
@@ -555,7 +575,7 @@ func checkDatabaseURL(v string) error {
 		strings.HasPrefix(v, "postgres://"), strings.HasPrefix(v, "postgresql://"):
 		return nil
 	}
-	return fmt.Errorf("%q is not a database URL Parley knows; write sqlite:/var/lib/parley/parley.db, or leave it empty for SQLite in the data directory", maskURL(v))
+	return fmt.Errorf("%q is not a database URL Parley knows; write sqlite:/var/lib/parley/parley.db or postgres://parley:secret@db.example/parley, or leave it empty for SQLite in the data directory", maskURL(v))
 }
 
 func parseBool(v string, dst *bool) error {

@@ -83,15 +83,17 @@ const usageText = `usage: parley <command> [flags]
   config print          show the effective configuration and where each value comes from
   user create|list|suspend|unsuspend|reset-password
   business create|add-member
+  hold place|release|list   legal holds (kept from disappearing timers and retention)
+  retention run         apply the retention policies now (--dry-run counts only)
   token create          make an API token for an account
   stats                 count users, conversations, messages, media, sessions
   audit list|export|verify  read, export (JSON lines) and verify the audit log
   load                  drive a running server and measure it (docs/benchmarking.md)
   version               print the version
 
-Every command takes -h. The admin commands (user, business, token, stats, audit)
-work on the data directory; while parley serve runs there, the server
-carries them out.
+Every command takes -h. The admin commands (user, business, token, stats,
+audit, hold, retention) work on the data directory; while parley serve runs
+there, the server carries them out.
 `
 
 // run runs a command with no standard input.
@@ -119,11 +121,16 @@ func runIO(ctx context.Context, args []string, getenv func(string) string, stdin
 		if err != nil {
 			return err
 		}
-		release, err := lockDataDir(ctx, st.Server.DataDir, 0)
-		if err != nil {
-			return fmt.Errorf("migrate: %w; the server applies migrations when it starts", err)
+		// On PostgreSQL an advisory lock keeps concurrent migrations
+		// apart, and running nodes may stay up; SQLite's file is guarded
+		// by the data directory's lock.
+		if !server.IsPostgresURL(st.Server.DatabaseURL) {
+			release, err := lockDataDir(ctx, st.Server.DataDir, 0)
+			if err != nil {
+				return fmt.Errorf("migrate: %w; the server applies migrations when it starts", err)
+			}
+			defer release()
 		}
-		defer release()
 		store, err := server.OpenStore(st.Server)
 		if err != nil {
 			return err
@@ -132,7 +139,7 @@ func runIO(ctx context.Context, args []string, getenv func(string) string, stdin
 		return store.Close()
 	case "config":
 		return configCommand(args, getenv, stdout, stderr)
-	case "user", "business", "token", "stats", "audit":
+	case "user", "business", "token", "stats", "audit", "hold", "retention":
 		return adminCommand(ctx, cmd, args, getenv, stdin, stdout, stderr)
 	case "load":
 		setGC(getenv, loadGCPercent)

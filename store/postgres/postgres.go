@@ -1,0 +1,491 @@
+// Package postgres is Parley's store on PostgreSQL, for running several
+// nodes on one database. It talks to PostgreSQL through pgx's database/sql
+// driver (the code keeps the shape of store/sqlite, and pgx prepares and
+// caches every statement per connection). synchronous_commit stays on.
+//
+// Writes are group-committed as in store/sqlite: each DB has one committer
+// connection, and concurrent Update calls share its transaction. Every
+// batch first locks the single row of the positions table, so that write
+// batches of all nodes run one after another; see docs/architecture.md for
+// why that keeps sync positions correct across nodes.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"runtime"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/parleyhq/parley"
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+var _ parley.Store = (*DB)(nil)
+
+// migrationLock is the key of the advisory lock held while migrating, so
+// that nodes starting at once apply each migration once.
+const migrationLock = 0x7061726c6579 // "parley"
+
+// Options tune a DB. The zero value is the production default.
+type Options struct {
+	// MaxBatch caps how many Update calls share one commit (default 256).
+	MaxBatch int
+	// ReadConns is the size of the read connection pool (default 4×CPUs).
+	ReadConns int
+	// OnCommit, when set, is told about every batch the committer ran
+	// (for metrics). It runs on the committer goroutine, between two
+	// batches: it must be quick and must not block.
+	OnCommit func(CommitInfo)
+	// NoMigrate leaves the schema alone (parley migrate applies it).
+	NoMigrate bool
+}
+
+// DB is a Parley store on one PostgreSQL database.
+type DB struct {
+	write *sql.DB // one connection, owned by the committer goroutine
+	read  *sql.DB // a pool for View
+
+	reqs chan *updateReq
+	// pos is the next position for a message or event, valid while a
+	// batch runs: the batch reads it under the lock of the positions row
+	// and saves it before committing. Only the committer touches it.
+	pos int64
+	// lastFailed is set when the last batch had a failing update; only the
+	// committer goroutine touches it.
+	lastFailed bool
+	maxBatch   int
+	onCommit   func(CommitInfo)
+	done       chan struct{}
+	closeMu    sync.RWMutex
+	closed     bool
+}
+
+type updateReq struct {
+	ctx  context.Context
+	fn   func(parley.Tx) error
+	errc chan error
+}
+
+// Open connects to the database at dsn (a postgres:// URL or a key=value
+// string), applies pending migrations unless opts.NoMigrate, and starts
+// the committer.
+func Open(dsn string, opts Options) (*DB, error) {
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 256
+	}
+	if opts.ReadConns <= 0 {
+		opts.ReadConns = 4 * runtime.NumCPU()
+	}
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: parse url: %w", err)
+	}
+	// A send is acknowledged after its commit: the commit must be durable
+	// whatever the server's default is.
+	cfg.RuntimeParams["synchronous_commit"] = "on"
+	if cfg.RuntimeParams["application_name"] == "" {
+		cfg.RuntimeParams["application_name"] = "parley"
+	}
+	write := stdlib.OpenDB(*cfg)
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxLifetime(0)
+	read := stdlib.OpenDB(*cfg)
+	read.SetMaxOpenConns(opts.ReadConns)
+	read.SetMaxIdleConns(opts.ReadConns)
+	db := &DB{
+		write: write, read: read,
+		reqs: make(chan *updateReq, opts.MaxBatch), maxBatch: opts.MaxBatch, onCommit: opts.OnCommit,
+		done: make(chan struct{}),
+	}
+	ctx := context.Background()
+	if !opts.NoMigrate {
+		if err := db.Migrate(ctx); err != nil {
+			write.Close()
+			read.Close()
+			return nil, err
+		}
+	} else if err := read.PingContext(ctx); err != nil {
+		write.Close()
+		read.Close()
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	go db.commitLoop()
+	return db, nil
+}
+
+// Migrate applies each embedded migration not yet recorded, one
+// transaction each, holding an advisory lock so that several nodes
+// starting at once do not race.
+func (db *DB) Migrate(ctx context.Context) error {
+	conn, err := db.read.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("postgres: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, int64(migrationLock)); err != nil {
+		return fmt.Errorf("postgres: migration lock: %w", err)
+	}
+	defer conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock($1)`, int64(migrationLock))
+	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+		return fmt.Errorf("create migrations table: %w", err)
+	}
+	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if err := migrateFile(ctx, conn, name); err != nil {
+			return fmt.Errorf("migration %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func migrateFile(ctx context.Context, conn *sql.Conn, name string) error {
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE name = $1`, name).Scan(&n); err != nil {
+		return err
+	} else if n > 0 {
+		return nil
+	}
+	buf, err := fs.ReadFile(migrationFS, name)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, string(buf)); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (name, applied_at) VALUES ($1, $2)`, name, time.Now().UnixNano()); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Update implements parley.Store with group commit.
+func (db *DB) Update(ctx context.Context, fn func(parley.Tx) error) error {
+	db.closeMu.RLock()
+	if db.closed {
+		db.closeMu.RUnlock()
+		return errors.New("postgres: store closed")
+	}
+	req := &updateReq{ctx: ctx, fn: fn, errc: make(chan error, 1)}
+	db.reqs <- req
+	db.closeMu.RUnlock()
+	// Wait for the commit even if ctx ends meanwhile: the caller must know
+	// whether its write is durable.
+	return <-req.errc
+}
+
+// commitLoop is this node's only writer. It takes every request waiting
+// (up to MaxBatch), runs each in one transaction, commits once and then
+// answers them all.
+func (db *DB) commitLoop() {
+	defer close(db.done)
+	batch := make([]*updateReq, 0, db.maxBatch)
+	for {
+		req, ok := <-db.reqs
+		if !ok {
+			return
+		}
+		batch = append(batch[:0], req)
+	fill:
+		for len(batch) < db.maxBatch {
+			select {
+			case r, ok := <-db.reqs:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		db.runBatch(batch)
+	}
+}
+
+// runBatch commits a batch: first every fn straight in one transaction,
+// and if one fails, the batch again with a savepoint around each fn so
+// that one failure undoes only its own writes (a failed statement aborts
+// a PostgreSQL transaction until the savepoint is rolled back). After a
+// failed batch the next one starts on the slow path.
+func (db *DB) runBatch(batch []*updateReq) {
+	info := CommitInfo{Updates: len(batch)}
+	start := time.Now()
+	if !db.lastFailed {
+		if errs, ok := db.tryBatch(batch, false, &info); ok {
+			db.answer(batch, errs, start, &info)
+			return
+		}
+		info.Retried = true
+	}
+	errs, _ := db.tryBatch(batch, true, &info)
+	db.lastFailed = false
+	for _, err := range errs {
+		if err != nil {
+			db.lastFailed = true
+		}
+	}
+	db.answer(batch, errs, start, &info)
+}
+
+func (db *DB) answer(batch []*updateReq, errs []error, start time.Time, info *CommitInfo) {
+	for i, r := range batch {
+		errs[i] = storageErr(errs[i])
+		r.errc <- errs[i]
+	}
+	if db.onCommit != nil {
+		info.Duration = time.Since(start)
+		for _, err := range errs {
+			if err != nil {
+				info.Failed++
+			}
+		}
+		db.onCommit(*info)
+	}
+}
+
+// failAll gives every update of a batch the same error.
+func failAll(errs []error, err error) []error {
+	for i := range errs {
+		errs[i] = err
+	}
+	return errs
+}
+
+// tryBatch runs a batch in one transaction. Without savepoints it gives up
+// (ok false, nothing committed) at the first failing fn; with them it runs
+// everything and commits what succeeded. A commit failure fails them all.
+func (db *DB) tryBatch(batch []*updateReq, savepoints bool, info *CommitInfo) (errs []error, ok bool) {
+	ctx := context.Background()
+	errs = make([]error, len(batch))
+	stx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		info.FailedAt = "begin"
+		return failAll(errs, fmt.Errorf("begin: %w", err)), true
+	}
+	// The lock on the positions row makes the write batches of every node
+	// run one at a time, from here to the commit: positions are handed out
+	// in commit order, so a reader that saw position p has seen every
+	// position below p (docs/architecture.md, "Positions across nodes").
+	if err := stx.QueryRowContext(ctx, `SELECT next FROM positions WHERE id = 1 FOR UPDATE`).Scan(&db.pos); err != nil {
+		info.FailedAt = "begin"
+		stx.Rollback()
+		return failAll(errs, fmt.Errorf("lock positions: %w", err)), true
+	}
+	start := db.pos
+	t := &tx{db: db, sqlTx: stx, ctx: ctx, write: true}
+	for i, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			errs[i] = err
+			continue
+		}
+		if savepoints {
+			errs[i] = db.runOne(t, r)
+			if t.broken {
+				info.FailedAt = "rollback"
+				stx.Rollback()
+				return failAll(errs, fmt.Errorf("batch abandoned: %w", errs[i])), true
+			}
+		} else if errs[i] = runFn(t, r); errs[i] != nil {
+			stx.Rollback()
+			return nil, false
+		}
+	}
+	if db.pos != start {
+		if _, err := t.exec(`UPDATE positions SET next = ? WHERE id = 1`, db.pos); err != nil {
+			info.FailedAt = "save_position"
+			stx.Rollback()
+			return failAll(errs, fmt.Errorf("save position: %w", err)), true
+		}
+	}
+	cstart := time.Now()
+	err = stx.Commit()
+	info.Commit = time.Since(cstart)
+	if err != nil {
+		info.FailedAt = "commit"
+		return failAll(errs, fmt.Errorf("commit: %w", err)), true
+	}
+	return errs, true
+}
+
+// runFn runs one fn, turning a panic into an error.
+func runFn(t *tx, r *updateReq) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("postgres: update panicked: %v", p)
+		}
+	}()
+	return r.fn(t)
+}
+
+// runOne runs one request in a savepoint, undoing its writes on error or panic.
+func (db *DB) runOne(t *tx, r *updateReq) (err error) {
+	if _, err := t.sqlTx.ExecContext(t.ctx, "SAVEPOINT u"); err != nil {
+		t.broken = true
+		return fmt.Errorf("savepoint: %w", err)
+	}
+	pos := db.pos
+	if err = runFn(t, r); err != nil {
+		if _, rerr := t.sqlTx.ExecContext(t.ctx, "ROLLBACK TO SAVEPOINT u"); rerr != nil {
+			// The failed update's writes could not be undone: nothing of
+			// this batch may commit.
+			t.broken = true
+			return errors.Join(err, fmt.Errorf("rollback to savepoint: %w", rerr))
+		}
+		// Its positions are free again: positions may have gaps, but a
+		// gap-free run is nicer to read.
+		db.pos = pos
+	}
+	if _, rerr := t.sqlTx.ExecContext(t.ctx, "RELEASE SAVEPOINT u"); rerr != nil {
+		t.broken = true
+		if err == nil {
+			err = fmt.Errorf("release savepoint: %w", rerr)
+		}
+	}
+	return err
+}
+
+// View implements parley.Store: a read-only, repeatable-read transaction
+// sees one snapshot throughout.
+func (db *DB) View(ctx context.Context, fn func(parley.Tx) error) error {
+	stx, err := db.read.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("begin read: %w", err)
+	}
+	defer stx.Rollback()
+	return fn(&tx{db: db, sqlTx: stx, ctx: ctx})
+}
+
+// Ping implements parley.Store. Besides answering, the database must
+// hold exactly the schema of this build: every embedded migration
+// applied, and none that only a newer build knows.
+func (db *DB) Ping(ctx context.Context) error {
+	rows, err := db.read.QueryContext(ctx, "SELECT name FROM schema_migrations ORDER BY name")
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var applied []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return err
+		}
+		applied = append(applied, name)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	known, err := fs.Glob(migrationFS, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	for _, name := range applied {
+		if !slices.Contains(known, name) {
+			return fmt.Errorf("schema: %s was applied by a newer build of Parley", name)
+		}
+	}
+	if len(applied) != len(known) {
+		return fmt.Errorf("schema: %d of %d migrations applied", len(applied), len(known))
+	}
+	return nil
+}
+
+// Close waits for pending updates, then closes the connections.
+func (db *DB) Close() error {
+	db.closeMu.Lock()
+	if db.closed {
+		db.closeMu.Unlock()
+		return nil
+	}
+	db.closed = true
+	close(db.reqs)
+	db.closeMu.Unlock()
+	<-db.done
+	return errors.Join(db.read.Close(), db.write.Close())
+}
+
+// tx implements parley.Tx on one *sql.Tx.
+type tx struct {
+	db    *DB
+	sqlTx *sql.Tx
+	ctx   context.Context
+	write bool
+	// broken is set when a failed update's writes could not be undone.
+	broken bool
+	// purged is set when the transaction unsent a message (SQLite needs
+	// it to truncate its log; PostgreSQL's own vacuum removes old rows).
+	purged bool
+}
+
+var _ parley.Tx = (*tx)(nil)
+
+// exec runs a statement written with SQLite's ? placeholders.
+func (t *tx) exec(query string, args ...any) (sql.Result, error) {
+	return t.sqlTx.ExecContext(t.ctx, rebind(query), pgArgs(args)...)
+}
+
+// query runs a query written with SQLite's ? placeholders.
+func (t *tx) query(query string, args ...any) (*sql.Rows, error) {
+	return t.sqlTx.QueryContext(t.ctx, rebind(query), pgArgs(args)...)
+}
+
+// queryRow runs a one-row query written with SQLite's ? placeholders.
+func (t *tx) queryRow(query string, args ...any) *sql.Row {
+	return t.sqlTx.QueryRowContext(t.ctx, rebind(query), pgArgs(args)...)
+}
+
+// guarded runs a statement that may break a unique constraint inside a
+// savepoint of its own: a failed statement aborts a PostgreSQL
+// transaction, and the caller goes on after a conflict.
+func (t *tx) guarded(query string, args ...any) (sql.Result, error) {
+	if _, err := t.sqlTx.ExecContext(t.ctx, "SAVEPOINT g"); err != nil {
+		return nil, fmt.Errorf("savepoint: %w", err)
+	}
+	res, err := t.exec(query, args...)
+	if err != nil {
+		if _, rerr := t.sqlTx.ExecContext(t.ctx, "ROLLBACK TO SAVEPOINT g"); rerr != nil {
+			return nil, errors.Join(err, rerr)
+		}
+	}
+	if _, rerr := t.sqlTx.ExecContext(t.ctx, "RELEASE SAVEPOINT g"); rerr != nil && err == nil {
+		return nil, rerr
+	}
+	return res, err
+}
+
+// guardedRow is guarded for a statement with RETURNING: scan reads its one row.
+func (t *tx) guardedRow(scan func(*sql.Row) error, query string, args ...any) error {
+	if _, err := t.sqlTx.ExecContext(t.ctx, "SAVEPOINT g"); err != nil {
+		return fmt.Errorf("savepoint: %w", err)
+	}
+	err := scan(t.queryRow(query, args...))
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		if _, rerr := t.sqlTx.ExecContext(t.ctx, "ROLLBACK TO SAVEPOINT g"); rerr != nil {
+			return errors.Join(err, rerr)
+		}
+	}
+	if _, rerr := t.sqlTx.ExecContext(t.ctx, "RELEASE SAVEPOINT g"); rerr != nil && err == nil {
+		return rerr
+	}
+	return err
+}
