@@ -363,7 +363,7 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 		Ready: func(ctx context.Context) error { return ready(ctx, a, bus) }})
 	s := &Server{cfg: cfg, log: log, Store: st, App: a, Bus: bus, Hub: hub, Metrics: m, blobs: blobs, gateway: gw, ln: ln,
 		promLn: promLn, hooks: webhook.New(a, hookClient, hookOpts), stopGC: make(chan struct{})}
-	s.bg.Add(5)
+	s.bg.Add(6)
 	go s.reap()
 	go s.retain()
 	go s.collectMedia()
