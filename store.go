@@ -38,6 +38,7 @@ type Tx interface {
 	GraphTx
 	ConversationTx
 	MessageTx
+	SearchTx
 	EventTx
 	MediaTx
 	StickerTx
@@ -46,6 +47,7 @@ type Tx interface {
 	AdminTx
 	CampaignTx
 	AuditLogTx
+	TwoFactorTx
 	RetentionTx
 }
 

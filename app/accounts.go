@@ -26,6 +26,9 @@ type Auth struct {
 	Token string `json:"token"`
 	// SessionID names the session the token belongs to.
 	SessionID string `json:"session_id"`
+	// SecondFactor, when set, is all there is: the password was right and
+	// the account wants a code (CompleteLogin); User and Token are empty.
+	SecondFactor *SecondFactorChallenge `json:"second_factor,omitempty"`
 }
 
 // Actor is an authenticated caller: the user and the session they use.
@@ -100,7 +103,8 @@ func (a *App) Register(ctx context.Context, r Registration) (*Auth, error) {
 }
 
 // Login checks a handle and password and opens a new session. Attempts are
-// limited per handle and per client address.
+// limited per handle and per client address. An account with a second
+// factor gets a challenge instead (Auth.SecondFactor), for CompleteLogin.
 func (a *App) Login(ctx context.Context, handle, password, device, address string) (*Auth, error) {
 	h, herr := normalizeHandle(handle)
 	if herr != nil {
@@ -117,10 +121,14 @@ func (a *App) Login(ctx context.Context, handle, password, device, address strin
 		return nil, err
 	}
 	var u *parley.User
+	var secondFactor bool
 	if herr == nil {
 		err = a.view(ctx, func(tx parley.Tx) error {
 			var err error
-			u, err = tx.UserByHandle(h)
+			if u, err = tx.UserByHandle(h); err != nil {
+				return err
+			}
+			secondFactor, err = twoFactorOn(tx, u.ID)
 			return err
 		})
 		if err != nil && !parley.IsNotFound(err) {
@@ -142,6 +150,13 @@ func (a *App) Login(ctx context.Context, handle, password, device, address strin
 	if u.Suspended {
 		a.loginFailed(ctx, u, h, "suspended")
 		return nil, errSuspended
+	}
+	if secondFactor {
+		ch, err := a.loginChallenge(ctx, u, device)
+		if err != nil {
+			return nil, err
+		}
+		return &Auth{SecondFactor: ch}, nil
 	}
 	token, tokenHash := newToken()
 	now := a.clock()
@@ -307,7 +322,13 @@ func (a *App) RevokeSession(ctx context.Context, actor *Actor, sessionID string)
 	if err := actor.RequireScope(ScopeAccount); err != nil {
 		return err
 	}
-	if err := a.update(ctx, func(w *writer) error { return w.DeleteSession(actor.User.ID, sessionID) }); err != nil {
+	err := a.update(ctx, func(w *writer) error {
+		if err := w.DeleteSession(actor.User.ID, sessionID); err != nil {
+			return err
+		}
+		return a.audit(w, AuditEntry{ActorID: actor.User.ID, Action: AuditSessionRevoke, TargetType: "session", TargetID: sessionID})
+	})
+	if err != nil {
 		return err
 	}
 	a.revoke(actor.User.ID, []string{sessionID})

@@ -63,6 +63,11 @@ type Config struct {
 	// CampaignConcurrency caps the sends a campaign has in flight (64).
 	CampaignRate        float64
 	CampaignConcurrency int
+	// EncryptionKey (32 bytes), when set, seals secrets the server must
+	// keep readable — TOTP secrets — with AES-256-GCM (app/seal.go).
+	EncryptionKey []byte
+	// TOTPIssuer names the server in authenticator apps (default "Parley").
+	TOTPIssuer string
 	// Retention is the server's retention policy (default: keep for ever).
 	Retention RetentionConfig
 }
@@ -118,6 +123,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.CampaignConcurrency <= 0 {
 		c.CampaignConcurrency = 64
+	}
+	if c.TOTPIssuer == "" {
+		c.TOTPIssuer = "Parley"
 	}
 	c.Media.setDefaults()
 	for i, h := range c.Admins {

@@ -52,20 +52,24 @@ type AuditEntry struct {
 // The audit actions recorded so far; docs/records.md lists them. Features
 // add their own, named object.verb.
 const (
-	AuditLoginSuccess      = "login.success"
-	AuditLoginFailure      = "login.failure"
-	AuditLogoutEverywhere  = "logout.everywhere"
-	AuditPasswordChange    = "password.change"
-	AuditTwoFactorEnable   = "twofactor.enable"
-	AuditTwoFactorDisable  = "twofactor.disable"
-	AuditRecoveryCodeUse   = "twofactor.recovery_code"
-	AuditTokenCreate       = "token.create"
-	AuditTokenRevoke       = "token.revoke"
-	AuditUserCreate        = "user.create"
-	AuditUserSuspend       = "user.suspend"
-	AuditUserUnsuspend     = "user.unsuspend"
-	AuditUserResetPassword = "user.reset_password"
-	AuditBusinessMember    = "business.member_put"
+	AuditLoginSuccess     = "login.success"
+	AuditLoginFailure     = "login.failure"
+	AuditLogoutEverywhere = "logout.everywhere"
+	// AuditSessionRevoke: one device signed out from another.
+	AuditSessionRevoke    = "session.revoke"
+	AuditPasswordChange   = "password.change"
+	AuditTwoFactorEnable  = "twofactor.enable"
+	AuditTwoFactorDisable = "twofactor.disable"
+	AuditRecoveryCodeUse  = "twofactor.recovery_code"
+	// AuditRecoveryCodesRenew: a new set of recovery codes replaced the old.
+	AuditRecoveryCodesRenew = "twofactor.recovery_codes_renew"
+	AuditTokenCreate        = "token.create"
+	AuditTokenRevoke        = "token.revoke"
+	AuditUserCreate         = "user.create"
+	AuditUserSuspend        = "user.suspend"
+	AuditUserUnsuspend      = "user.unsuspend"
+	AuditUserResetPassword  = "user.reset_password"
+	AuditBusinessMember     = "business.member_put"
 )
 
 // Audit log limits: a row stays small whatever a client sends.

@@ -280,9 +280,11 @@ func (a *App) RevokeBotToken(ctx context.Context, actor *Actor, handle, id strin
 		botID = bot.ID
 		if err := w.DeleteSession(bot.ID, id); parley.IsNotFound(err) {
 			return parley.Errorf(parley.ENotFound, "token not found")
-		} else {
+		} else if err != nil {
 			return err
 		}
+		return a.audit(w, AuditEntry{ActorID: actor.User.ID, Action: AuditTokenRevoke, TargetType: "token", TargetID: id,
+			Details: map[string]string{"user_id": bot.ID, "bot": bot.Handle}})
 	})
 	if err == nil {
 		a.revoke(botID, []string{id})

@@ -67,6 +67,9 @@ type BusinessSettings struct {
 	// Messaging is the messaging policy: window, frequency cap, quiet
 	// hours, STOP keywords (policy.go).
 	Messaging MessagingPolicy `json:"messaging"`
+	// RequireTwoFactor lets only team members with two-factor
+	// authentication on act as the business (two_factor_required).
+	RequireTwoFactor bool `json:"require_two_factor,omitempty"`
 }
 
 // SavedView is a named inbox filter, as InboxQuery takes it.
@@ -235,6 +238,9 @@ func actAs(tx parley.Tx, actor *Actor, handle string) (*BusinessActor, error) {
 	if parley.IsNotFound(err) || (err == nil && !ag.Active) {
 		return nil, notFound // outsiders may not learn who has an inbox here
 	} else if err != nil {
+		return nil, err
+	}
+	if err := requireTwoFactor(tx, b, actor.User); err != nil {
 		return nil, err
 	}
 	return &BusinessActor{Actor: &Actor{User: b, SessionID: actor.SessionID, Agent: actor.User, Scopes: actor.Scopes},

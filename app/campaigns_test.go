@@ -128,10 +128,10 @@ func TestCampaignDeliversAndCounts(t *testing.T) {
 		t.Fatalf("third campaign: %+v (customer 4 has %d)", v, s.countText(custs[4], convs[4], "sale today"))
 	}
 	_, err = s.a.SetCampaignStatus(s.ctx, s.admin, c3.ID, app.CampaignChange{Status: parley.CampaignRunning})
-	wantCode(t, err, parley.EConflict)
+	wantCode(t, "", err, parley.EConflict)
 	_, agent := s.agent("ivy", "Ivy", true)
 	_, err = s.a.CreateCampaign(s.ctx, agent, app.CampaignInput{Name: "x", Template: tp.ID})
-	wantCode(t, err, parley.EForbidden)
+	wantCode(t, "", err, parley.EForbidden)
 }
 
 // TestCampaignProperties: random contacts, consents, opt-outs, time

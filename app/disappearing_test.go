@@ -25,6 +25,7 @@ type chat struct {
 	db       *sqlite.DB
 	clock    *fakeClock
 	blobDir  string
+	dir      string // the data directory: parley.db, blobs
 	ann, bob *app.Actor
 	conv     string
 	n        int
@@ -34,7 +35,7 @@ func newChat(t *testing.T) *chat { return newChatWith(t, app.Config{}) }
 
 // newChatB is newChat for benchmarks: no per-conversation send limit.
 func newChatB(b *testing.B) *chat {
-	return newChatWith(b, app.Config{SendPerConversation: 1e9, SendBurst: 1e9})
+	return newChatWith(b, app.Config{SendPerConversation: 1e9, SendBurst: 1e9, NewConversationsPerDayNew: 1000, NewConversationsPerDay: 1000})
 }
 
 func newChatWith(t testing.TB, cfg app.Config) *chat {
@@ -50,7 +51,7 @@ func newChatWith(t testing.TB, cfg app.Config) *chat {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &chat{t: t, ctx: context.Background(), db: db, blobDir: filepath.Join(dir, "blobs"),
+	c := &chat{t: t, ctx: context.Background(), db: db, blobDir: filepath.Join(dir, "blobs"), dir: dir,
 		clock: &fakeClock{t: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}}
 	c.a = app.New(db, cfg, app.WithClock(c.clock.Now), app.WithBlobs(blobs))
 	c.ann, c.bob = c.register("ann"), c.register("bob")

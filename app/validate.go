@@ -65,17 +65,6 @@ func cleanText(field, s string, max int, multiline bool) (string, error) {
 	return s, nil
 }
 
-// checkPasswordRules enforces the password length (8–256 bytes).
-func checkPasswordRules(pw string) error {
-	if utf8.RuneCountInString(pw) < 8 {
-		return parley.Invalid("password", "a password has at least 8 characters")
-	}
-	if len(pw) > 256 {
-		return parley.Invalid("password", "a password has at most 256 bytes")
-	}
-	return nil
-}
-
 // checkEmoji accepts a short emoji sequence: 1–16 runes, no letters, digits,
 // spaces, punctuation or control characters.
 func checkEmoji(e string) error {

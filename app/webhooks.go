@@ -30,6 +30,7 @@ const (
 	HookMessageCreated       = "message.created"
 	HookMessageEdited        = "message.edited"
 	HookMessageUnsent        = "message.unsent"
+	HookMessageExpired       = "message.expired" // purged at its expiry or by retention: delete your copy
 	HookReactionAdded        = "reaction.added"
 	HookReactionRemoved      = "reaction.removed"
 	HookRead                 = "read"
@@ -52,7 +53,7 @@ const (
 // WebhookEvents lists the event names a webhook may subscribe to. optin
 // and optout are accepted before anything sends them.
 var WebhookEvents = []string{HookConversationAssigned, HookConversationCreated, HookConversationResolved, HookHandover,
-	HookInboxUpdated, HookMessageCreated, HookMessageEdited, HookMessageUnsent, HookNoteCreated, HookOptIn, HookOptOut,
+	HookInboxUpdated, HookMessageCreated, HookMessageEdited, HookMessageExpired, HookMessageUnsent, HookNoteCreated, HookOptIn, HookOptOut,
 	HookPostback, HookReactionAdded, HookReactionRemoved, HookRead, HookRequestAccepted, HookRuleTriggered}
 
 // EventWebhookDisabled tells a webhook's owner that it was disabled after
@@ -65,6 +66,7 @@ var hookNames = map[string][]string{
 	parley.EventMessageCreated:      {HookMessageCreated},
 	parley.EventMessageEdited:       {HookMessageEdited},
 	parley.EventMessageUnsent:       {HookMessageUnsent},
+	parley.EventMessageExpired:      {HookMessageExpired},
 	parley.EventReactionAdded:       {HookReactionAdded},
 	parley.EventReactionRemoved:     {HookReactionRemoved},
 	parley.EventRead:                {HookRead},

@@ -38,6 +38,10 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if auth.SecondFactor != nil {
+		// Not signed in yet: the code goes to POST /api/v1/sessions/second-factor.
+		return writeJSON(w, http.StatusOK, map[string]any{"second_factor": auth.SecondFactor})
+	}
 	return writeJSON(w, http.StatusCreated, auth)
 }
 

@@ -91,7 +91,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+	h.Set("Content-Security-Policy", APICSP)
+	h.Set("X-Frame-Options", "DENY")
 	rw := &statusWriter{ResponseWriter: w, status: 200}
 	ctx := context.WithValue(r.Context(), ridKey{}, rid)
 	ctx = app.WithOrigin(ctx, app.Origin{Address: s.clientAddress(r), UserAgent: r.UserAgent()})
@@ -200,7 +201,7 @@ func (s *Server) clientAddress(r *http.Request) string {
 // statusOf maps an error code to its HTTP status: the one place that does.
 func statusOf(code string) int {
 	switch code {
-	case parley.EInvalid, parley.EUnresolvedVar, parley.ESensitiveData:
+	case parley.EInvalid, parley.EUnresolvedVar, parley.ESensitiveData, parley.EWeakPassword:
 		return http.StatusUnprocessableEntity
 	case parley.EMalformed:
 		return http.StatusBadRequest
@@ -209,7 +210,7 @@ func statusOf(code string) int {
 	case parley.EUnauthorized, parley.EBadCredentials:
 		return http.StatusUnauthorized
 	case parley.EForbidden, parley.EDMNotAllowed, parley.ERequestLimit, parley.EEditWindow, parley.ENotAssignee,
-		parley.EInsufficientScope, parley.EAccountSuspended, parley.EWindowClosed, parley.ENoConsent:
+		parley.EInsufficientScope, parley.EAccountSuspended, parley.ETwoFactorRequired, parley.EWindowClosed, parley.ENoConsent:
 		return http.StatusForbidden
 	case parley.EConflict, parley.EHandleTaken, parley.EGroupFull, parley.EHumanControl, parley.EFrequencyCap, parley.EQuietHours:
 		return http.StatusConflict
@@ -401,4 +402,27 @@ func queryInt(r *http.Request, name string) (int64, error) {
 		return 0, parley.Invalid(name, "%s is an integer", name)
 	}
 	return n, nil
+}
+
+// APICSP is the Content-Security-Policy of everything but the web app:
+// API answers are data, never a document to render or frame.
+const APICSP = "default-src 'none'; frame-ancestors 'none'"
+
+// SecurityHeaders sets the headers every answer of the server carries,
+// whoever writes it (API, web app, media, metrics, errors, 404s): a CSP
+// that a handler may tighten or replace (the web app sets its own),
+// nosniff, no framing, no referrer, and HSTS when the server is reached
+// over HTTPS.
+func SecurityHeaders(next http.Handler, https bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", APICSP)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "no-referrer")
+		if https {
+			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+		}
+		next.ServeHTTP(w, r)
+	})
 }

@@ -38,6 +38,12 @@ func (s *Server) routes() {
 	s.auth("GET /api/v1/me", s.getMe)
 	s.auth("PATCH /api/v1/me", s.patchMe)
 	s.auth("PUT /api/v1/me/password", s.changePassword)
+	s.handle("POST /api/v1/sessions/second-factor", s.completeLogin)
+	s.auth("GET /api/v1/me/2fa", s.twoFactorStatus)
+	s.auth("POST /api/v1/me/2fa/setup", s.setupTwoFactor)
+	s.auth("POST /api/v1/me/2fa/confirm", s.confirmTwoFactor)
+	s.auth("POST /api/v1/me/2fa/disable", s.disableTwoFactor)
+	s.auth("POST /api/v1/me/2fa/recovery-codes", s.regenerateRecoveryCodes)
 	s.auth("GET /api/v1/me/blocks", s.listBlocks)
 	s.auth("GET /api/v1/tokens", s.listTokens)
 	s.auth("POST /api/v1/tokens", s.createToken)
@@ -94,6 +100,10 @@ func (s *Server) routes() {
 	s.auth("GET /api/v1/conversations/{id}/messages/{mid}/edits", s.editHistory)
 	s.auth("PUT /api/v1/conversations/{id}/messages/{mid}/reactions/{emoji}", s.react(true))
 	s.auth("DELETE /api/v1/conversations/{id}/messages/{mid}/reactions/{emoji}", s.react(false))
+
+	// Search.
+	s.auth("GET /api/v1/search", s.search)
+	s.biz("GET /api/v1/business/{business}/search", s.businessSearch)
 
 	// Business inbox.
 	s.businessRoutes()

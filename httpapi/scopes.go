@@ -14,7 +14,8 @@ func requiredScope(pattern string) string {
 	switch {
 	case path == "/api/v1/sessions/current" && method == "DELETE":
 		return ""
-	case strings.HasPrefix(path, "/api/v1/sessions"), strings.HasPrefix(path, "/api/v1/tokens"), path == "/api/v1/me/password":
+	case strings.HasPrefix(path, "/api/v1/sessions"), strings.HasPrefix(path, "/api/v1/tokens"), path == "/api/v1/me/password",
+		strings.HasPrefix(path, "/api/v1/me/2fa"):
 		return app.ScopeAccount
 	case strings.HasPrefix(path, "/api/v1/business"):
 		return app.ScopeBusiness

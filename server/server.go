@@ -21,6 +21,7 @@ import (
 	"github.com/parleyhq/parley/app"
 	"github.com/parleyhq/parley/blob"
 	"github.com/parleyhq/parley/bus/inproc"
+	"github.com/parleyhq/parley/bus/natsbus"
 	"github.com/parleyhq/parley/httpapi"
 	"github.com/parleyhq/parley/metrics"
 	"github.com/parleyhq/parley/outbound"
@@ -43,6 +44,9 @@ type Config struct {
 	// in DataDir, "sqlite:PATH" for another SQLite file, "postgres://..."
 	// for PostgreSQL (media stay in DataDir: share it between nodes).
 	DatabaseURL string
+	// NATSURL, when set, carries notifications between nodes through NATS
+	// (PARLEY_NATS_URL); empty means the in-process bus of one node.
+	NATSURL string
 	// TrustProxy takes client addresses from X-Forwarded-For.
 	TrustProxy bool
 	// AllowedOrigins are browser origins, besides the server's own, that
@@ -85,6 +89,15 @@ type Config struct {
 	WebhookPoll time.Duration
 	// Clock replaces time.Now in the rules, for tests.
 	Clock func() time.Time
+	// TLSCert and TLSKey are PEM files (PARLEY_TLS_CERT, PARLEY_TLS_KEY):
+	// both set, the server speaks HTTPS itself (tls.go).
+	TLSCert, TLSKey string
+	// TLSRedirectListen, with TLS, is an address answering plain HTTP
+	// with a redirect to HTTPS (PARLEY_TLS_REDIRECT_LISTEN).
+	TLSRedirectListen string
+	// PublicURL is where users reach the server (PARLEY_PUBLIC_URL);
+	// https:// (or built-in TLS) turns HSTS on.
+	PublicURL string
 }
 
 // Defaults returns the zero-config settings.
@@ -109,6 +122,8 @@ type Server struct {
 	debug    *http.Server
 	promLn   net.Listener // PARLEY_METRICS_LISTEN's, when set
 	prom     *http.Server
+	redirLn  net.Listener // PARLEY_TLS_REDIRECT_LISTEN's, when set
+	redir    *http.Server
 	hooks    *webhook.Worker
 	stopGC   chan struct{}
 	stopOnce sync.Once
@@ -303,7 +318,15 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 	if cfg.App.Media.TempDir == "" {
 		cfg.App.Media.TempDir = filepath.Join(cfg.DataDir, "media", "tmp")
 	}
-	bus := inproc.New(0)
+	var bus parley.Bus = inproc.New(0)
+	if cfg.NATSURL != "" {
+		nb, err := natsbus.Open(cfg.NATSURL, natsbus.Options{Logger: log})
+		if err != nil {
+			st.Close()
+			return nil, fmt.Errorf("PARLEY_NATS_URL: %w", err)
+		}
+		bus = nb
+	}
 	// The hub needs the app and the app notifies the hub: tie the knot
 	// through a variable.
 	var hub *realtime.Hub
@@ -347,6 +370,21 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 		st.Close()
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
+	var redirLn net.Listener
+	if cfg.tlsOn() {
+		tln, terr := tlsListener(cfg, ln)
+		if terr == nil && cfg.TLSRedirectListen != "" {
+			redirLn, terr = net.Listen("tcp", cfg.TLSRedirectListen)
+		}
+		if terr != nil {
+			ln.Close()
+			hub.Close()
+			bus.Close()
+			st.Close()
+			return nil, terr
+		}
+		ln = tln
+	}
 	var promLn net.Listener
 	if cfg.MetricsListen != "" && cfg.MetricsListen != "off" {
 		if promLn, err = net.Listen("tcp", cfg.MetricsListen); err != nil {
@@ -362,7 +400,10 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 	api := httpapi.New(a, httpapi.Options{Logger: log, TrustProxy: cfg.TrustProxy, Hub: hub, Streamer: gw, Observer: m,
 		Ready: func(ctx context.Context) error { return ready(ctx, a, bus) }})
 	s := &Server{cfg: cfg, log: log, Store: st, App: a, Bus: bus, Hub: hub, Metrics: m, blobs: blobs, gateway: gw, ln: ln,
-		promLn: promLn, hooks: webhook.New(a, hookClient, hookOpts), stopGC: make(chan struct{})}
+		promLn: promLn, redirLn: redirLn, hooks: webhook.New(a, hookClient, hookOpts), stopGC: make(chan struct{})}
+	if redirLn != nil {
+		s.redir = newRedirectServer(cfg, ln.Addr().String())
+	}
 	s.bg.Add(6)
 	go s.reap()
 	go s.retain()
@@ -384,7 +425,9 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	root.Handle("/", m.Instrument("web", web.Handler()))
 	s.http = &http.Server{
-		Handler:           root,
+		// Every answer — API, web app, media, metrics, errors — carries
+		// the security headers.
+		Handler:           httpapi.SecurityHeaders(root, cfg.HTTPS()),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,
@@ -453,7 +496,12 @@ func (s *Server) MetricsAddr() string {
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
 // URL is the server's base URL.
-func (s *Server) URL() string { return "http://" + s.Addr() }
+func (s *Server) URL() string {
+	if s.cfg.tlsOn() {
+		return "https://" + s.Addr()
+	}
+	return "http://" + s.Addr()
+}
 
 // Serve answers requests until Shutdown.
 func (s *Server) Serve() error {
@@ -465,6 +513,10 @@ func (s *Server) Serve() error {
 	if s.prom != nil {
 		s.log.Info("metrics listening", "addr", s.promLn.Addr().String())
 		go s.prom.Serve(s.promLn)
+	}
+	if s.redir != nil {
+		s.log.Info("redirecting plain HTTP to HTTPS", "addr", s.redirLn.Addr().String())
+		go s.redir.Serve(s.redirLn)
 	}
 	if err := s.http.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
@@ -497,6 +549,9 @@ func (s *Server) shutdown(ctx context.Context) error {
 	}
 	if s.prom != nil {
 		merr = s.prom.Close()
+	}
+	if s.redir != nil {
+		s.redir.Close()
 	}
 	return errors.Join(herr, werr, err, derr, merr, s.Bus.Close(), s.Store.Close())
 }

@@ -28,6 +28,8 @@ func TestMain(m *testing.M) {
 type cli struct {
 	t   *testing.T
 	dir string
+	// extra holds more environment variables.
+	extra map[string]string
 }
 
 func newCLI(t *testing.T) *cli {
@@ -38,7 +40,7 @@ func (c *cli) env(k string) string {
 	if k == "PARLEY_DATA_DIR" {
 		return c.dir
 	}
-	return ""
+	return c.extra[k]
 }
 
 // run runs a command line with stdin and returns its exit status and output.

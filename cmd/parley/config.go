@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -103,6 +105,8 @@ var settingTable = []setting{
 		}},
 	{key: "database_url", usage: "database: empty for SQLite in the data dir, sqlite:PATH, or postgres://USER:PASSWORD@HOST/DB for PostgreSQL (several nodes)",
 		apply: func(s *settings, v string) error { s.Server.DatabaseURL = v; return checkDatabaseURL(v) }},
+	{key: "nats_url", usage: "NATS server(s) that carry notifications between nodes (nats://HOST:4222, comma-separated); empty: one node, in-process",
+		apply: func(s *settings, v string) error { s.Server.NATSURL = v; return checkNATSURL(v) }},
 	{key: "log_level", def: "info", reload: true, usage: "debug, info, warn or error; SIGHUP reloads it",
 		apply: func(s *settings, v string) error {
 			if err := s.LogLevel.UnmarshalText([]byte(v)); err != nil || !slices.Contains([]string{"debug", "info", "warn", "error"}, strings.ToLower(v)) {
@@ -131,6 +135,26 @@ var settingTable = []setting{
 				return nil
 			}
 			return checkAddr(v, true)
+		}},
+	{key: "public_url", usage: "the https:// (or http://) address users reach the server at; https turns HSTS on",
+		apply: func(s *settings, v string) error {
+			s.Server.PublicURL = v
+			if u, err := url.Parse(v); v != "" && (err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "") {
+				return fmt.Errorf("%q is not a URL; write e.g. https://chat.example.com", v)
+			}
+			return nil
+		}},
+	{key: "tls_cert", usage: "PEM certificate file (chain first): with tls_key, serve HTTPS directly",
+		apply: func(s *settings, v string) error { s.Server.TLSCert = v; return nil }},
+	{key: "tls_key", usage: "PEM private key file of tls_cert",
+		apply: func(s *settings, v string) error { s.Server.TLSKey = v; return nil }},
+	{key: "tls_redirect_listen", usage: "with TLS, an address (e.g. :80) answering plain HTTP with a redirect to HTTPS; off when empty",
+		apply: func(s *settings, v string) error { s.Server.TLSRedirectListen = v; return checkAddr(v, true) }},
+	{key: "encryption_key", usage: "32-byte key, 64 hex digits or base64: seals TOTP secrets at rest (AES-256-GCM); keep it outside the data directory",
+		apply: func(s *settings, v string) error {
+			key, err := parseKey(v)
+			s.Server.App.EncryptionKey = key
+			return err
 		}},
 	{key: "admins", kind: kindList, usage: "comma-separated handles of the server's administrators",
 		apply: func(s *settings, v string) error { s.Server.App.Admins = splitList(v); return nil }},
@@ -569,6 +593,18 @@ func checkAddr(v string, optional bool) error {
 	return nil
 }
 
+func checkNATSURL(v string) error {
+	for _, u := range strings.Split(v, ",") {
+		if v == "" {
+			return nil
+		}
+		if u = strings.TrimSpace(u); !strings.HasPrefix(u, "nats://") && !strings.HasPrefix(u, "tls://") {
+			return fmt.Errorf("%q is not a NATS URL; write nats://127.0.0.1:4222 (several, comma-separated), or leave it empty for one node", maskURL(u))
+		}
+	}
+	return nil
+}
+
 func checkDatabaseURL(v string) error {
 	switch {
 	case v == "", strings.HasPrefix(v, "sqlite:") && len(v) > len("sqlite:"),
@@ -576,6 +612,20 @@ func checkDatabaseURL(v string) error {
 		return nil
 	}
 	return fmt.Errorf("%q is not a database URL Parley knows; write sqlite:/var/lib/parley/parley.db or postgres://parley:secret@db.example/parley, or leave it empty for SQLite in the data directory", maskURL(v))
+}
+
+// parseKey reads a 32-byte key written as 64 hex digits or base64.
+func parseKey(v string) ([]byte, error) {
+	if v == "" {
+		return nil, nil
+	}
+	if b, err := hex.DecodeString(v); err == nil && len(b) == 32 {
+		return b, nil
+	}
+	if b, err := base64.StdEncoding.DecodeString(v); err == nil && len(b) == 32 {
+		return b, nil
+	}
+	return nil, errors.New("the key is not 32 bytes as 64 hex digits or base64; make one with: openssl rand -hex 32")
 }
 
 func parseBool(v string, dst *bool) error {

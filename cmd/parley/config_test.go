@@ -161,6 +161,7 @@ func TestConfigDefaultsMatchApp(t *testing.T) {
 	}
 	// Fields the configuration does not set keep their zero value.
 	got.MaxTextLen, got.LoginPerHandle, got.LoginPerAddress = want.MaxTextLen, want.LoginPerHandle, want.LoginPerAddress
+	got.TOTPIssuer = want.TOTPIssuer
 	got.Media.MaxGIFFrames, got.Media.UnsentTTL, got.Media.DecodeBudget = want.Media.MaxGIFFrames, want.Media.UnsentTTL, want.Media.DecodeBudget
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("defaults differ:\nconfig %+v\napp    %+v", got, want)

@@ -2,6 +2,7 @@
 //
 //	parley serve          run the server (the default)
 //	parley migrate        apply database migrations and exit
+//	parley migrate-data   copy an SQLite installation into PostgreSQL
 //	parley config print   show the effective configuration
 //	parley user …, business …, token create, stats   administer accounts
 //	parley audit list|export|verify   read and verify the audit log
@@ -80,6 +81,7 @@ const usageText = `usage: parley <command> [flags]
 
   serve                 run the server (the default); parley serve -h lists the settings
   migrate               apply database migrations and exit
+  migrate-data          copy an embedded (SQLite) installation into PostgreSQL, then verify it
   config print          show the effective configuration and where each value comes from
   user create|list|suspend|unsuspend|reset-password
   business create|add-member
@@ -137,6 +139,8 @@ func runIO(ctx context.Context, args []string, getenv func(string) string, stdin
 		}
 		fmt.Fprintln(stdout, "migrations applied")
 		return store.Close()
+	case "migrate-data":
+		return migrateDataCmd(ctx, args, stdout, stderr)
 	case "config":
 		return configCommand(args, getenv, stdout, stderr)
 	case "user", "business", "token", "stats", "audit", "hold", "retention":

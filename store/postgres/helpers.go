@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/parleyhq/parley"
@@ -140,19 +141,33 @@ func rebind(q string) string {
 	return out
 }
 
-// pgArgs stores booleans as 0 and 1, as the SQLite schema did.
+// pgArgs stores booleans as 0 and 1, as the SQLite schema did, and makes
+// strings storable: PostgreSQL's text holds neither NUL characters nor
+// invalid UTF-8, which SQLite keeps and a hostile request may carry (in a
+// path, say). Both become U+FFFD, so a lookup by such a string finds
+// nothing, as on SQLite, instead of failing, and text keeps its length.
 func pgArgs(args []any) []any {
 	var out []any
 	for i, a := range args {
-		if v, ok := a.(bool); ok {
-			if out == nil {
-				out = slices.Clone(args)
+		var v any
+		switch a := a.(type) {
+		case bool:
+			v = int64(0)
+			if a {
+				v = int64(1)
 			}
-			out[i] = int64(0)
-			if v {
-				out[i] = int64(1)
+		case string:
+			if strings.IndexByte(a, 0) < 0 && utf8.ValidString(a) {
+				continue
 			}
+			v = strings.ReplaceAll(strings.ToValidUTF8(a, "\uFFFD"), "\x00", "\uFFFD")
+		default:
+			continue
 		}
+		if out == nil {
+			out = slices.Clone(args)
+		}
+		out[i] = v
 	}
 	if out == nil {
 		return args

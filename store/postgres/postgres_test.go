@@ -177,3 +177,39 @@ func TestNodesShareSequences(t *testing.T) {
 		t.Fatalf("%d messages stored, want %d", count, total)
 	}
 }
+
+// TestUnstorableText: PostgreSQL's text holds no NUL and no invalid UTF-8,
+// which hostile requests carry: a lookup by such a string finds nothing
+// (as on SQLite) instead of failing, and text with them is stored with
+// U+FFFD in their place.
+func TestUnstorableText(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.Open(t, postgres.Options{})
+	now := time.Unix(1700000000, 0).UTC()
+	err := db.Update(ctx, func(tx parley.Tx) error {
+		return tx.CreateUser(&parley.User{ID: "u1", Handle: "alice", DisplayName: "a\x00b\xffc", Kind: parley.KindPerson,
+			DMPolicy: parley.PolicyOpen, CreatedAt: now, UpdatedAt: now})
+	})
+	if err != nil {
+		t.Fatalf("CreateUser with a NUL and invalid UTF-8: %v", err)
+	}
+	err = db.View(ctx, func(tx parley.Tx) error {
+		if _, err := tx.UserByHandle("al\x00ice"); parley.ErrorCode(err) != parley.ENotFound {
+			return fmt.Errorf("lookup by a handle with a NUL: %v, want not found", err)
+		}
+		if _, err := tx.UserByID("u1\xff"); parley.ErrorCode(err) != parley.ENotFound {
+			return fmt.Errorf("lookup by invalid UTF-8: %v, want not found", err)
+		}
+		u, err := tx.UserByID("u1")
+		if err != nil {
+			return err
+		}
+		if u.DisplayName != "a\uFFFDb\uFFFDc" {
+			return fmt.Errorf("display name %q", u.DisplayName)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

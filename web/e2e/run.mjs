@@ -12,6 +12,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import assert from "node:assert/strict";
 import zlib from "node:zlib";
+import { createHmac } from "node:crypto";
+import { execFileSync } from "node:child_process";
 import { allNamed as allNamedWith, apiClient, freePort, spawnParley, until, waitReady } from "./lib.mjs";
 
 const bin = process.env.PARLEY_BIN;
@@ -42,6 +44,18 @@ function png(w, h) {
   const raw = Buffer.alloc((w * 3 + 1) * h);
   for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) raw.set([48, 86, 211], y * (w * 3 + 1) + 1 + x * 3);
   return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk("IHDR", ihdr), chunk("IDAT", zlib.deflateSync(raw)), chunk("IEND", Buffer.alloc(0))]);
+}
+
+// totp computes an RFC 6238 code (SHA-1, 6 digits, 30 s) here, from the
+// base32 secret the app shows, independently of the server.
+function totp(secret, ms = Date.now()) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  const bits = [...secret.replace(/=+$/, "")].map((c) => alphabet.indexOf(c).toString(2).padStart(5, "0")).join("");
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(ms / 30000)));
+  const h = createHmac("sha1", key).update(counter).digest();
+  return String((h.readUInt32BE(h[19] & 15) & 0x7fffffff) % 1e6).padStart(6, "0");
 }
 
 const xss = [
@@ -247,6 +261,18 @@ try {
   await bob.getByRole("button", { name: "Send anyway" }).click();
   await alice.locator(".message .text", { hasText: "My card is 4242 4242 4242 4242" }).waitFor();
   await bob.locator(".sensitive-confirm").waitFor({ state: "detached" });
+  // Search: Alice finds Bob's question by a word of it; the word is
+  // marked, and the result opens the conversation at that message.
+  await alice.getByLabel("Search messages").fill("jacket");
+  await alice.getByRole("button", { name: "Find" }).click();
+  const results = alice.getByRole("region", { name: "Search results" });
+  const hit = results.locator(".result", { hasText: "blue jacket in stock" });
+  await hit.waitFor();
+  assert.equal(await hit.locator("mark").first().textContent(), "jacket");
+  await hit.click();
+  await alice.locator(".message.found", { hasText: "blue jacket" }).waitFor();
+  await results.getByRole("button", { name: "Clear" }).click();
+  await results.waitFor({ state: "detached" });
 
   // A group, created by Alice, reaches Bob live — as an invite in his
   // requests, since he does not follow her.
@@ -294,6 +320,24 @@ try {
   await api(bobToken, "POST", `/conversations/${dmAB}/messages`, { text: "Fourth, live", client_id: "u-fourth" });
   await alice.locator(".message .text", { hasText: "Fourth, live" }).waitFor();
   assert.equal(await alice.getByRole("separator", { name: "New messages" }).count(), 0, "a divider for a message that arrived while open");
+
+  // Disappearing messages: Alice sets a timer; a system line says so, the
+  // next message carries the timer mark; then she turns it off again.
+  await alice.getByLabel("Disappearing messages").selectOption("300");
+  await alice.locator(".system", { hasText: /set disappearing messages to 5 minutes$/ }).waitFor();
+  await alice.getByLabel("Message", { exact: true }).fill("This one disappears");
+  await alice.keyboard.press("Enter");
+  await alice.locator(".message", { hasText: "This one disappears" }).getByRole("img", { name: /^Disappears / }).waitFor();
+  await alice.getByLabel("Disappearing messages").selectOption("0");
+  await alice.locator(".system", { hasText: /turned off disappearing messages$/ }).waitFor();
+  // A legal hold placed by the server's administrator (the admin CLI,
+  // through the running server) shows as a banner, live, until released.
+  const adminCLI = (...args) => JSON.parse(execFileSync(bin, [...args, "--json"], { env: { ...process.env, PARLEY_DATA_DIR: dataDir } }).toString());
+  const hold = adminCLI("hold", "place", "conversation", dmAB, "--reason", "e2e");
+  await alice.getByRole("status").filter({ hasText: "Messages are kept: legal hold" }).waitFor();
+  await alice.screenshot({ path: join(shots, "legal-hold.png") });
+  adminCLI("hold", "release", hold.id);
+  await alice.locator(".legal-hold").waitFor({ state: "detached" });
 
   // Settings: a name change, a closed inbox, the devices list.
   await bob.getByRole("button", { name: "Settings" }).click();
@@ -438,6 +482,47 @@ try {
   await bob.getByLabel("Message", { exact: true }).fill("after the restart");
   await bob.keyboard.press("Enter");
   await alice.locator(".message .text", { hasText: "after the restart" }).waitFor({ timeout: 15000 });
+
+  // Two-factor authentication: Dana turns it on in settings with a code
+  // computed here, gets recovery codes once, and the next sign-in asks
+  // for a code. The login uses the next 30-second step (one step of skew
+  // is accepted): the confirming code's step is spent.
+  const ctxD = await browser.newContext({ viewport: { width: 1100, height: 1000 } });
+  const dana = await ctxD.newPage();
+  dana.on("pageerror", (e) => failures.push("page error: " + e.message));
+  dana.on("console", (m) => { if (m.type() === "error" && /Content Security Policy/.test(m.text())) failures.push("CSP violation: " + m.text()); });
+  await register(dana, "dana", "Dana");
+  await dana.getByRole("button", { name: "Settings" }).click();
+  const tfa = dana.getByRole("region", { name: "Two-factor authentication" });
+  await tfa.getByLabel("Password").fill("correct horse battery staple");
+  await tfa.getByRole("button", { name: "Set up" }).click();
+  const qr = tfa.getByRole("img", { name: "QR code for your authenticator app" });
+  await qr.waitFor();
+  assert.ok(await qr.evaluate((img) => img.complete && img.naturalWidth > 0), "the QR code did not load");
+  const totpSecret = (await tfa.getByTestId("totp-secret").textContent()).trim();
+  assert.match(totpSecret, /^[A-Z2-7]{32}$/);
+  await tfa.getByLabel("Code from the app").fill(totp(totpSecret));
+  await tfa.getByRole("button", { name: "Turn on" }).click();
+  const recovery = tfa.getByRole("group", { name: "Recovery codes" });
+  await recovery.waitFor();
+  assert.equal(await recovery.locator("li").count(), 10, "ten recovery codes");
+  await allNamed(dana, "two-factor");
+  await dana.screenshot({ path: join(shots, "settings-2fa.png") });
+  await recovery.getByRole("button", { name: "Done, I saved them" }).click();
+  await tfa.getByText("On · 10 recovery codes left.").waitFor();
+  await dana.getByRole("button", { name: "Sign out", exact: true }).click();
+  await dana.getByRole("tab", { name: "Sign in" }).click();
+  await dana.getByLabel("Handle", { exact: true }).fill("dana");
+  await dana.getByLabel("Password").fill("correct horse battery staple");
+  await dana.getByRole("button", { name: "Sign in", exact: true }).last().click();
+  const step2 = dana.getByRole("form", { name: "Two-factor authentication" });
+  await step2.getByLabel("Code from your authenticator app, or a recovery code").fill("000000");
+  await step2.getByRole("button", { name: "Verify" }).click();
+  await step2.getByRole("alert").waitFor();
+  await step2.getByLabel("Code from your authenticator app, or a recovery code").fill(totp(totpSecret, Date.now() + 30000));
+  await step2.getByRole("button", { name: "Verify" }).click();
+  await dana.getByText("Choose a conversation.").waitFor();
+  await ctxD.close();
 
   // A phone-sized screen.
   await alice.setViewportSize({ width: 390, height: 800 });

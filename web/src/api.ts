@@ -2,9 +2,17 @@
 // /api/v1/openapi.json (components.schemas); a test checks the routes used
 // here exist in that document.
 
+import { searchPath, type SearchResult } from "./search";
+
 export interface UserSummary { id: string; handle: string; display_name: string; kind: string }
 export interface Me extends UserSummary { bio: string; dm_policy: string; show_presence: boolean; read_receipts: boolean; created_at: string }
 export interface Auth { user: Me; token: string; session_id: string }
+/** SecondFactor is a login's answer when the account has 2FA: the code
+ * goes to completeLogin with the challenge. */
+export interface SecondFactor { second_factor: { challenge: string; expires_at: string; methods: string[] } }
+export interface TwoFactorStatus { enabled: boolean; pending: boolean; recovery_codes_left: number }
+export interface TwoFactorSetup { secret: string; otpauth_uri: string; qr_png: string }
+export interface RecoveryCodes { recovery_codes: string[] }
 export interface ReactionCount { emoji: string; count: number; me: boolean }
 export interface Thumbnail { content_type: string; width: number; height: number }
 export interface Attachment {
@@ -28,6 +36,11 @@ export interface Message {
   quick_reply?: string;
   /** masked: the server hid sensitive values in text (a business's team's view) */
   masked?: boolean;
+  /** expires_at: when a disappearing message goes; expired: it went (a tombstone). */
+  expires_at?: string; expired?: boolean;
+  /** view_once: each recipient may open the attachment once; opened: a
+   * recipient did (for the sender: someone did). */
+  view_once?: boolean; opened?: boolean;
 }
 /** QuickReply is a tappable choice: tapping sends its title as text with
  * the payload as quick_reply. */
@@ -43,6 +56,10 @@ export interface Conversation {
   id: string; kind: "direct" | "group"; title?: string; last_seq: number; last_activity_at: string; member_count: number;
   folder: string; status: string; role: string; pinned: boolean; read_seq: number; unread_count: number;
   request: boolean; members?: Member[]; last_message?: Message;
+  /** disappear_after: the disappearing-messages timer in seconds (0: off). */
+  disappear_after?: number;
+  /** legal_hold: a legal hold keeps the messages (timers and retention frozen). */
+  legal_hold?: boolean;
 }
 export interface SyncEvent {
   pos?: number; type: string; conversation_id?: string; actor_id?: string; seq?: number; message?: Message;
@@ -80,9 +97,19 @@ export class Client {
   register(handle: string, password: string, display_name: string) {
     return this.request<Auth>("POST", "/accounts", { handle, password, display_name, kind: "person" });
   }
-  login(handle: string, password: string) { return this.request<Auth>("POST", "/sessions", { handle, password, device: "web" }); }
+  login(handle: string, password: string) { return this.request<Auth | SecondFactor>("POST", "/sessions", { handle, password, device: "web" }); }
+  completeLogin(challenge: string, code: string) { return this.request<Auth>("POST", "/sessions/second-factor", { challenge, code }); }
+  twoFactor() { return this.request<TwoFactorStatus>("GET", "/me/2fa"); }
+  setupTwoFactor(password: string) { return this.request<TwoFactorSetup>("POST", "/me/2fa/setup", { password }); }
+  confirmTwoFactor(code: string) { return this.request<RecoveryCodes>("POST", "/me/2fa/confirm", { code }); }
+  disableTwoFactor(password: string, code: string) { return this.request<void>("POST", "/me/2fa/disable", { password, code }); }
+  newRecoveryCodes(password: string, code: string) { return this.request<RecoveryCodes>("POST", "/me/2fa/recovery-codes", { password, code }); }
   logout() { return this.request<void>("DELETE", "/sessions/current"); }
   me() { return this.request<Me>("GET", "/me"); }
+  /** search finds messages the user may read (see GET /api/v1/search). */
+  search(q: string, opts: { cursor?: string; conversation?: string; limit?: number } = {}) {
+    return this.request<Page<SearchResult>>("GET", searchPath(q, opts));
+  }
   conversations(folder: string) { return this.request<Page<Conversation>>("GET", "/conversations?folder=" + encodeURIComponent(folder)); }
   conversation(id: string) { return this.request<Conversation>("GET", "/conversations/" + encodeURIComponent(id)); }
   startDirect(handle: string) { return this.request<Conversation>("POST", "/conversations", { kind: "direct", with: handle }); }
@@ -93,7 +120,11 @@ export class Client {
     const q = beforeSeq ? `?before_seq=${beforeSeq}&limit=50` : "?limit=50";
     return this.request<Page<Message>>("GET", `/conversations/${encodeURIComponent(id)}/messages${q}`);
   }
-  send(id: string, body: { client_id: string; text?: string; kind?: string; attachments?: string[]; reply_to?: string; quick_reply?: string; confirm_sensitive?: boolean }) {
+  /** setDisappearing sets the conversation's timer (seconds, one of DISAPPEAR_TIMERS). */
+  setDisappearing(id: string, seconds: number) {
+    return this.request<Conversation>("PUT", `/conversations/${encodeURIComponent(id)}/disappearing`, { disappear_after: seconds });
+  }
+  send(id: string, body: { client_id: string; text?: string; kind?: string; attachments?: string[]; reply_to?: string; quick_reply?: string; confirm_sensitive?: boolean; view_once?: boolean }) {
     return this.request<Message>("POST", `/conversations/${encodeURIComponent(id)}/messages`, body);
   }
   /** postback taps a postback button: the message's sender gets the payload. */
@@ -304,7 +335,7 @@ export interface TokenView {
 
 /** The API routes this client uses, checked against openapi.json in a test. */
 export const usedRoutes = [
-  "POST /api/v1/accounts", "POST /api/v1/sessions", "DELETE /api/v1/sessions/current", "GET /api/v1/me",
+  "POST /api/v1/accounts", "POST /api/v1/sessions", "GET /api/v1/search", "DELETE /api/v1/sessions/current", "GET /api/v1/me",
   "GET /api/v1/conversations", "GET /api/v1/conversations/{id}", "POST /api/v1/conversations",
   "POST /api/v1/conversations/{id}/accept", "POST /api/v1/conversations/{id}/decline", "PUT /api/v1/users/{handle}/block",
   "GET /api/v1/conversations/{id}/messages", "POST /api/v1/conversations/{id}/messages",
@@ -331,6 +362,8 @@ export const usedRoutes = [
   "GET /api/v1/bots/{handle}/tokens", "POST /api/v1/bots/{handle}/tokens", "POST /api/v1/bots/{handle}/tokens/{id}/rotate",
   "DELETE /api/v1/bots/{handle}/tokens/{id}", "POST /api/v1/business/{business}/conversations/{id}/handover",
   "POST /api/v1/business/{business}/rules/test",
+  "POST /api/v1/sessions/second-factor", "GET /api/v1/me/2fa", "POST /api/v1/me/2fa/setup", "POST /api/v1/me/2fa/confirm",
+  "POST /api/v1/me/2fa/disable", "POST /api/v1/me/2fa/recovery-codes",
 ];
 
 /** newClientID makes an idempotency key for a send. */

@@ -5,14 +5,18 @@ import type { Button, BusinessMembership, Conversation, Me, Message, QuickReply,
 import { Stream } from "./stream";
 import type { StreamStatus } from "./stream";
 import {
-  announcement, applyEvent, dayLabel, deliveryState, emptyState, firstUnread, mergeMessages, safeLink, sortConversations, splitLinks, typingUsers,
+  announcement, applyEvent, dayLabel, deliveryState, emptyState, expireLocally, firstUnread, mergeMessages, safeLink, sortConversations, splitLinks,
+  systemLine, typingUsers,
 } from "./state";
+import { LegalHoldBanner, TimerMark, TimerPicker, ViewOnce } from "./disappearing";
 import { NewGroup, Settings } from "./panels";
 import { AttachmentView, MediaImage } from "./media";
 import { TeamInbox } from "./inbox";
 import { iceBreakerPeer, quickReplyTarget, shownText } from "./rich";
 import { Automated, Parts, SensitiveConfirm } from "./parts";
 import { sensitiveQuestion } from "./sensitive";
+import type { SearchResult } from "./search";
+import { Snippet } from "./snippet";
 import type { State } from "./state";
 
 const TOKEN_KEY = "parley.token";
@@ -32,16 +36,22 @@ function AuthScreen({ client, onAuth }: { client: Client; onAuth(token: string):
   const [password, setPassword] = useState("");
   const [name, setName] = useState("");
   const [error, setError] = useState("");
+  // challenge is set while the second step of a two-step login waits.
+  const [challenge, setChallenge] = useState("");
   const submit = async (e: Event) => {
     e.preventDefault();
     setError("");
     try {
       const auth = mode === "in" ? await client.login(handle, password) : await client.register(handle, password, name);
-      onAuth(auth.token);
+      if ("second_factor" in auth) setChallenge(auth.second_factor.challenge);
+      else onAuth(auth.token);
     } catch (err) {
       setError(err instanceof ApiError ? err.message : "Cannot reach the server");
     }
   };
+  if (challenge) {
+    return <SecondStep client={client} challenge={challenge} onAuth={onAuth} onBack={() => { setChallenge(""); setPassword(""); }} />;
+  }
   return (
     <main class="auth">
       <h1>Parley</h1>
@@ -61,6 +71,35 @@ function AuthScreen({ client, onAuth }: { client: Client; onAuth(token: string):
         <label>Password<input name="password" type="password" autocomplete={mode === "in" ? "current-password" : "new-password"} value={password} onInput={(e) => setPassword(e.currentTarget.value)} required /></label>
         {error && <p class="error" role="alert">{error}</p>}
         <button type="submit">{mode === "in" ? "Sign in" : "Create account"}</button>
+      </form>
+    </main>
+  );
+}
+
+/** SecondStep asks for the code of a two-step login. */
+function SecondStep({ client, challenge, onAuth, onBack }: { client: Client; challenge: string; onAuth(token: string): void; onBack(): void }) {
+  const [code, setCode] = useState("");
+  const [error, setError] = useState("");
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setError("");
+    try {
+      onAuth((await client.completeLogin(challenge, code)).token);
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401 && err.code === "unauthorized") { onBack(); return; }
+      setError(err instanceof ApiError ? err.message : "Cannot reach the server");
+    }
+  };
+  return (
+    <main class="auth">
+      <h1>Parley</h1>
+      <form aria-label="Two-factor authentication" onSubmit={submit}>
+        <label>Code from your authenticator app, or a recovery code
+          <input name="code" autocomplete="one-time-code" inputMode="text" autoFocus value={code} onInput={(e) => setCode(e.currentTarget.value)} required />
+        </label>
+        {error && <p class="error" role="alert">{error}</p>}
+        <button type="submit">Verify</button>
+        <button type="button" class="link" onClick={onBack}>Back</button>
       </form>
     </main>
   );
@@ -90,6 +129,11 @@ function Shell({ client, onSignOut }: { client: Client; onSignOut(): void }) {
   const [open, setOpen] = useState<string | null>(null);
   const [status, setStatus] = useState<StreamStatus>("connecting");
   const [filter, setFilter] = useState("");
+  // Message search: the query typed, the results shown (null: none), and
+  // the message a result opened, to bring into view.
+  const [query, setQuery] = useState("");
+  const [found, setFound] = useState<{ q: string; items: SearchResult[]; next?: string; error?: string } | null>(null);
+  const [jump, setJump] = useState<string | null>(null);
   const [newHandle, setNewHandle] = useState("");
   const [error, setError] = useState("");
   const [showSettings, setShowSettings] = useState(false);
@@ -202,6 +246,24 @@ function Shell({ client, onSignOut }: { client: Client; onSignOut(): void }) {
       setError(err instanceof ApiError ? err.message : "Cannot start the conversation");
     }
   };
+  // Results found through a business the user works for (as) belong to
+  // its team inbox; the chats list shows the user's own.
+  const search = async (q: string, cursor?: string) => {
+    try {
+      const page = await client.search(q, { cursor });
+      const items = page.items.filter((r) => !r.as);
+      setFound((f) => ({ q, items: cursor && f ? [...f.items, ...items] : items, next: page.next_cursor }));
+    } catch (err) {
+      setFound({ q, items: [], error: err instanceof ApiError ? err.message : "Search failed" });
+    }
+  };
+  const openResult = (r: SearchResult) => {
+    const c = state.conversations[r.message.conversation_id];
+    if (c) setFolder(c.folder);
+    setShowSettings(false);
+    setJump(r.message.id);
+    openConversation(r.message.conversation_id);
+  };
   const current = open ? state.conversations[open] : undefined;
   return (
     <div class="shell">
@@ -235,6 +297,32 @@ function Shell({ client, onSignOut }: { client: Client; onSignOut(): void }) {
           <NewGroup client={client} onCreated={async (id) => { await loadLists(); setFolder("inbox"); openConversation(id); }} />
         </details>
         <label class="search">Search<input type="search" value={filter} onInput={(e) => setFilter(e.currentTarget.value)} /></label>
+        <form class="msg-search" role="search" onSubmit={(e) => { e.preventDefault(); if (query.trim()) void search(query.trim()); }}>
+          <label>Search messages<input type="search" name="q" maxLength={256} value={query} onInput={(e) => setQuery(e.currentTarget.value)} /></label>
+          <button type="submit">Find</button>
+        </form>
+        {found && (
+          <section class="results" aria-label="Search results">
+            <header>
+              <span role="status">{found.error ?? (found.items.length === 0 ? "No messages found." : `Messages with “${found.q}”`)}</span>
+              <button class="link" onClick={() => { setFound(null); setQuery(""); }}>Clear</button>
+            </header>
+            <ul>
+              {found.items.map((r) => {
+                const c = state.conversations[r.message.conversation_id];
+                return (
+                  <li key={r.message.id}>
+                    <button class="result" data-message={r.message.id} onClick={() => openResult(r)}>
+                      <span class="name">{c ? title(c, me.id) : "Conversation"} · {r.message.sender.display_name || r.message.sender.handle}</span>
+                      <Snippet parts={r.snippet} />
+                    </button>
+                  </li>
+                );
+              })}
+            </ul>
+            {found.next && <button class="link" onClick={() => void search(found.q, found.next)}>More results</button>}
+          </section>
+        )}
         <ul class="list" aria-label={`${folders.find(([f]) => f === folder)?.[1]} conversations`}>
           {list.map((c) => (
             <li key={c.id}>
@@ -251,7 +339,8 @@ function Shell({ client, onSignOut }: { client: Client; onSignOut(): void }) {
       <main class="pane">
         {showSettings ? <Settings client={client} me={me} onSaved={setMe} onClose={() => { setShowSettings(false); setTimeout(() => settingsBtn.current?.focus()); }} />
           : current ? <ConversationView key={current.id} client={client} me={me} conv={current} state={state} setState={setState} stream={streamRef.current}
-              claimFocus={() => { const f = focusNext.current; focusNext.current = false; return f; }} onGone={() => { setOpen(null); void loadLists(); }} />
+              claimFocus={() => { const f = focusNext.current; focusNext.current = false; return f; }} onGone={() => { setOpen(null); void loadLists(); }}
+              jumpTo={jump} onJumped={() => setJump(null)} />
           : <p class="placeholder">Choose a conversation.</p>}
       </main>
     </div>
@@ -263,11 +352,13 @@ interface ViewProps {
   stream: Stream | null; onGone(): void;
   /** claimFocus says (once) whether the user just opened the conversation */
   claimFocus(): boolean;
+  /** jumpTo is a message (a search result) to bring into view once loaded */
+  jumpTo?: string | null; onJumped?(): void;
 }
 
-type SendBody = { text?: string; kind?: string; attachments?: string[]; reply_to?: string; quick_reply?: string };
+type SendBody = { text?: string; kind?: string; attachments?: string[]; reply_to?: string; quick_reply?: string; view_once?: boolean };
 
-function ConversationView({ client, me, conv, state, setState, stream, onGone, claimFocus }: ViewProps) {
+function ConversationView({ client, me, conv, state, setState, stream, onGone, claimFocus, jumpTo, onJumped }: ViewProps) {
   const [text, setText] = useState("");
   const [error, setError] = useState("");
   const [older, setOlder] = useState(true);
@@ -276,6 +367,8 @@ function ConversationView({ client, me, conv, state, setState, stream, onGone, c
   // A send the server held for sensitive data, waiting for the sender.
   const [held, setHeld] = useState<{ body: SendBody; client_id: string; question: string; reply: Message | null } | null>(null);
   const [confirming, setConfirming] = useState(false);
+  // The next picture or file goes as view-once media.
+  const [viewOnce, setViewOnce] = useState(false);
   const topRef = useRef<HTMLLIElement>(null);
   const inputRef = useRef<HTMLTextAreaElement>(null);
   const recorder = useRef<MediaRecorder | null>(null);
@@ -343,6 +436,17 @@ function ConversationView({ client, me, conv, state, setState, stream, onGone, c
     if (last && placed.current && seenLast.current !== last.id && last.sender.id !== me.id && last.kind !== "system") setSaid(announcement(last));
     if (last) { placed.current = true; seenLast.current = last.id; }
   }, [last?.id]);
+
+  // A search result opened here: once its message is on the page, it
+  // comes into view with the focus. (One older than the loaded history
+  // is not fetched: the conversation just opens.)
+  useEffect(() => {
+    if (!jumpTo) return;
+    const el = listRef.current?.querySelector<HTMLElement>(`.message[data-id="${CSS.escape(jumpTo)}"]`);
+    if (!el) return;
+    // After the effect that shows the newest message on opening.
+    setTimeout(() => { el.scrollIntoView({ block: "center" }); el.focus(); el.classList.add("found"); onJumped?.(); });
+  }, [jumpTo, messages.length]);
 
   // Reaching the top shows earlier messages, fetching them when needed;
   // reaching the bottom of a window moved up brings the newer ones back.
@@ -444,11 +548,12 @@ function ConversationView({ client, me, conv, state, setState, stream, onGone, c
     for (const f of Array.from(files).slice(0, 10)) {
       try {
         const up = await client.upload(f, f.name);
-        await send({ kind: up.kind, attachments: [up.id!] });
+        await send({ kind: up.kind, attachments: [up.id!], ...(viewOnce ? { view_once: true } : {}) });
       } catch (err) {
         setError(err instanceof ApiError ? err.message : "Upload failed");
       }
     }
+    setViewOnce(false);
   };
 
   // A voice note: record from the microphone, then upload and send it as
@@ -518,7 +623,9 @@ function ConversationView({ client, me, conv, state, setState, stream, onGone, c
         <h2 id="conv-title" tabIndex={-1}>{title(conv, me.id)}</h2>
         {conv.kind === "group" && <span class="members">{conv.member_count} members</span>}
         {conv.kind === "group" && !conv.request && <button class="link" onClick={async () => { if (confirm("Leave this group?")) { await client.leave(conv.id); onGone(); } }}>Leave</button>}
+        <TimerPicker client={client} conv={conv} onError={setError} />
       </header>
+      {conv.legal_hold && <LegalHoldBanner />}
       {conv.request && (
         <div class="request" role="region" aria-label="Message request">
           <p>This is a message request. Media is hidden and links are not clickable until you accept.</p>
@@ -535,7 +642,7 @@ function ConversationView({ client, me, conv, state, setState, stream, onGone, c
           return [
             sep && <li class="day" key={"d" + m.id}>{sep}</li>,
             m.id === unreadID && <li class="unread-divider" key="unread"><span role="separator" aria-label="New messages">New messages</span></li>,
-            <MessageItem key={m.id} m={m} mine={m.sender.id === me.id} client={client} request={conv.request} actions={actions} chips={m.id === chipsOn} />,
+            <MessageItem key={m.id} m={expireLocally(m, !!conv.legal_hold)} mine={m.sender.id === me.id} client={client} request={conv.request} actions={actions} chips={m.id === chipsOn} />,
           ];
         })}
         {below > 0 && <li class="newer" ref={bottomRef}><button onClick={() => { setBelow(0); anchor.current = null; }}>Jump to the latest</button></li>}
@@ -560,6 +667,8 @@ function ConversationView({ client, me, conv, state, setState, stream, onGone, c
       )}
       {!conv.request && (
         <form class="composer" onSubmit={submit}>
+          <button type="button" class={"view-once-toggle" + (viewOnce ? " on" : "")} aria-pressed={viewOnce} title="Send the next picture or file as view once"
+            onClick={() => setViewOnce((v) => !v)}>View once</button>
           <label class="file">Attach<input type="file" class="visually-hidden" multiple onChange={(e) => { const f = e.currentTarget.files; if (f) void attach(f); e.currentTarget.value = ""; }} /></label>
           {canRecord && <button type="button" class={recording ? "recording" : ""} aria-pressed={recording} onClick={() => void toggleRecording()}>{recording ? "Stop and send" : "Record"}</button>}
           <label class="visually-hidden" for="composer-text">Message</label>
@@ -595,18 +704,20 @@ const WINDOW = 150;
 const STEP = 50;
 
 function MessageItem({ m, mine, client, request, actions, chips }: { m: Message; mine: boolean; client: Client; request: boolean; actions: MessageActions; chips: boolean }) {
-  if (m.kind === "system") return <li class="system">{String(m.system?.action ?? "").replace(/_/g, " ")}</li>;
+  if (m.kind === "system") return <li class="system">{systemLine(m)}</li>;
   const text = shownText(m);
   return (
     <li class={"message" + (mine ? " mine" : "")} data-seq={m.seq} data-id={m.id} tabIndex={0}>
       <span class="sender">{m.sender.display_name || m.sender.handle}{m.agent_name ? ` · ${m.agent_name}` : ""}{m.automated && <Automated />}</span>
       {m.reply_to && <blockquote class="reply">{m.reply_to.deleted ? "Unsent message" : m.reply_to.text ?? "A message"}</blockquote>}
-      {m.deleted ? <em class="unsent">Message unsent</em> : (
+      {m.deleted ? <em class="unsent">{m.expired ? "Message expired" : "Message unsent"}</em> : (
         <div class="body">
           {text && <p class="text">{splitLinks(text).map((part, i) => part.href && !request
             ? <a key={i} href={part.href} target="_blank" rel="noopener noreferrer nofollow">{part.text}</a>
             : <span key={i}>{part.text}</span>)}</p>}
-          {m.attachments?.map((a, i) => <AttachmentView key={a.id ?? i} a={a} client={client} />)}
+          {m.attachments?.map((a, i) => m.view_once && !a.hidden && a.id
+            ? <ViewOnce key={a.id} m={m} a={a} mine={mine} client={client} />
+            : <AttachmentView key={a.id ?? i} a={a} client={client} />)}
           {m.card && !request && safeLink(m.card.url) && (
             <a class="card" href={safeLink(m.card.url)!} target="_blank" rel="noopener noreferrer nofollow">
               {m.card.image && <MediaImage client={client} id={m.card.image.id} alt="" />}
@@ -627,6 +738,7 @@ function MessageItem({ m, mine, client, request, actions, chips }: { m: Message;
         </div>
       )}
       <time dateTime={m.created_at}>{new Date(m.created_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}{m.edited_at ? " · edited" : ""}</time>
+      {m.expires_at && !m.deleted && <TimerMark at={m.expires_at} />}
       {!m.deleted && !request && (
         <span class="actions">
           {quickReactions.map((e) => <button key={e} aria-label={`React ${e}`} onClick={() => actions.react(m, e)}>{e}</button>)}

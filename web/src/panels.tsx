@@ -1,8 +1,9 @@
-// Settings (profile, privacy, devices, API tokens, bots, blocked users)
+// Settings (profile, privacy, devices, two-factor, API tokens, bots, blocked users)
 // and the new-group form.
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError } from "./api";
 import type { BotView, Client, Me, SessionView, TokenView, UserSummary } from "./api";
+import { TwoFactor } from "./twofactor";
 
 export function Settings({ client, me, onSaved, onClose }: { client: Client; me: Me; onSaved(m: Me): void; onClose(): void }) {
   const [name, setName] = useState(me.display_name);
@@ -55,6 +56,7 @@ export function Settings({ client, me, onSaved, onClose }: { client: Client; me:
           </li>
         ))}
       </ul>
+      <TwoFactor client={client} />
       <ApiTokens client={client} />
       <Bots client={client} me={me} />
       <h3>Blocked</h3>

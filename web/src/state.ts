@@ -27,7 +27,8 @@ export function mergeMessages(list: Message[] | undefined, incoming: Message[]):
   return [...byID.values()].sort((a, b) => a.seq - b.seq);
 }
 
-const messageEvents = new Set(["message.created", "message.edited", "message.unsent", "message.updated", "reaction.added", "reaction.removed"]);
+const messageEvents = new Set(["message.created", "message.edited", "message.unsent", "message.updated", "message.expired", "message.opened",
+  "reaction.added", "reaction.removed"]);
 const listEvents = new Set(["conversation.created", "conversation.updated", "conversation.folder", "request.accepted",
   "member.joined", "member.invited", "member.left", "member.removed", "member.role"]);
 
@@ -83,8 +84,53 @@ export function applyEvent(s: State, ev: SyncEvent, me: string, open: string | n
     else delete t[ev.actor_id];
     return { ...s, typing: { ...s.typing, [cid]: t } };
   }
+  if (ev.type === "conversation.updated" && s.conversations[cid] && ev.data) {
+    // The timer and the hold apply at once; the list reload brings the rest.
+    const patch: Partial<Conversation> = {};
+    if (typeof ev.data.disappear_after === "number") patch.disappear_after = ev.data.disappear_after;
+    if (typeof ev.data.legal_hold === "boolean") patch.legal_hold = ev.data.legal_hold;
+    return { ...s, listStale: true, conversations: { ...s.conversations, [cid]: { ...s.conversations[cid], ...patch } } };
+  }
   if (listEvents.has(ev.type)) return { ...s, listStale: true };
   return s;
+}
+
+/** DISAPPEAR_TIMERS are the timers a conversation may have, in seconds. */
+export const DISAPPEAR_TIMERS = [0, 300, 3600, 86400, 604800, 7776000];
+
+/** timerLabel names a disappearing-messages timer. */
+export function timerLabel(seconds: number): string {
+  if (!seconds) return "Off";
+  const units: [number, string][] = [[86400, "day"], [3600, "hour"], [60, "minute"], [1, "second"]];
+  for (const [n, name] of units) {
+    if (seconds % n === 0) {
+      const k = seconds / n;
+      // 24 hours reads better than 1 day, as the big apps say it.
+      if (name === "day" && k === 1) return "24 hours";
+      return `${k} ${name}${k === 1 ? "" : "s"}`;
+    }
+  }
+  return `${seconds} seconds`;
+}
+
+/** systemLine is the text of a system message. */
+export function systemLine(m: Message): string {
+  const who = m.sender.display_name || m.sender.handle;
+  const action = String(m.system?.action ?? "");
+  if (action === "disappearing_set") {
+    const n = Number(m.system?.disappear_after ?? 0);
+    return n ? `${who} set disappearing messages to ${timerLabel(n)}` : `${who} turned off disappearing messages`;
+  }
+  return action.replace(/_/g, " ");
+}
+
+/** expireLocally shows a message past its expiry as the server will: a
+ * tombstone. An open view removes disappearing content on time without
+ * waiting for the message.expired event (a legal hold keeps it). */
+export function expireLocally(m: Message, held: boolean, now = Date.now()): Message {
+  if (held || m.deleted || !m.expires_at || Date.parse(m.expires_at) > now) return m;
+  return { ...m, deleted: true, expired: true, text: undefined, body: undefined, attachments: undefined, card: undefined,
+    reactions: undefined, quick_replies: undefined, buttons: undefined, cards: undefined };
 }
 
 /** typingNames lists who is typing in a conversation now. */

@@ -1,0 +1,302 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/parleyhq/parley/app"
+	"github.com/parleyhq/parley/server"
+	"github.com/parleyhq/parley/store/postgres"
+	"github.com/parleyhq/parley/store/sqlite"
+)
+
+// migrateDataCmd is parley migrate-data --from sqlite:PATH --to
+// postgres://…: it copies every table of a stopped embedded installation
+// into an empty PostgreSQL database, then checks that every table holds
+// as many rows on both sides and that the audit log's hash chain still
+// verifies on PostgreSQL.
+func migrateDataCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("migrate-data", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	from := fs.String("from", "", "the SQLite database: sqlite:PATH (stop parley serve first)")
+	to := fs.String("to", "", "the empty PostgreSQL database: postgres://USER:PASSWORD@HOST/DB")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: parley migrate-data --from sqlite:/var/lib/parley/parley.db --to postgres://parley:secret@db/parley")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	path := strings.TrimPrefix(strings.TrimPrefix(*from, "sqlite:"), "//")
+	if !strings.HasPrefix(*from, "sqlite:") || path == "" {
+		return usagef("--from must be sqlite:PATH")
+	}
+	if !server.IsPostgresURL(*to) {
+		return usagef("--to must be a postgres:// URL")
+	}
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("migrate-data: %w", err)
+	}
+	// Both schemas up to date first: the source through its own
+	// migrations (a no-op on a database this build already served), the
+	// target created from this build's.
+	src, err := sqlite.Open(path, sqlite.Options{})
+	if err != nil {
+		return fmt.Errorf("migrate-data: open %s: %w", path, err)
+	}
+	if err := src.Close(); err != nil {
+		return err
+	}
+	dst, err := postgres.Open(*to, postgres.Options{})
+	if err != nil {
+		return fmt.Errorf("migrate-data: open PostgreSQL: %w", err)
+	}
+	if err := dst.Close(); err != nil {
+		return err
+	}
+	in, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := pgx.Connect(ctx, *to)
+	if err != nil {
+		return fmt.Errorf("migrate-data: %w", err)
+	}
+	defer out.Close(context.Background())
+	if err := copyAll(ctx, in, out, stdout); err != nil {
+		return fmt.Errorf("migrate-data: %w", err)
+	}
+
+	// The copy as the server will read it: the audit chain recomputed
+	// from the rows in PostgreSQL.
+	st, err := postgres.Open(*to, postgres.Options{NoMigrate: true})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	v, err := app.New(st, app.Config{}).VerifyAuditLog(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate-data: verify the audit log: %w", err)
+	}
+	if !v.OK {
+		return fmt.Errorf("migrate-data: the audit log's chain breaks at row %d on PostgreSQL: %s", v.BrokenSeq, v.Problem)
+	}
+	fmt.Fprintf(stdout, "audit log: %d rows, chain verified\n", v.Rows)
+	fmt.Fprintln(stdout, "done: point PARLEY_DATABASE_URL at the PostgreSQL database and start parley serve")
+	return nil
+}
+
+// copyAll copies every table of PostgreSQL's schema, parents before the
+// tables that refer to them, in one transaction, and compares counts.
+func copyAll(ctx context.Context, in *sql.DB, out *pgx.Conn, stdout io.Writer) error {
+	tables, err := copyOrder(ctx, out)
+	if err != nil {
+		return err
+	}
+	tx, err := out.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(context.Background())
+	var n int64
+	if err := tx.QueryRow(ctx, `SELECT (SELECT COUNT(*) FROM users) + (SELECT COUNT(*) FROM messages)`).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return errors.New("the PostgreSQL database already holds users or messages; migrate into an empty one")
+	}
+	// The migrations seeded the positions row; the source's replaces it.
+	if _, err := tx.Exec(ctx, `DELETE FROM positions`); err != nil {
+		return err
+	}
+	for _, table := range tables {
+		cols, err := copyColumns(ctx, tx, in, table)
+		if err != nil {
+			return fmt.Errorf("%s: %w", table, err)
+		}
+		rows, err := in.QueryContext(ctx, `SELECT `+strings.Join(cols, ", ")+` FROM `+table)
+		if err != nil {
+			return fmt.Errorf("%s: %w", table, err)
+		}
+		src := &sqlRows{rows: rows, vals: make([]any, len(cols))}
+		copied, err := tx.CopyFrom(ctx, pgx.Identifier{table}, cols, src)
+		rows.Close()
+		if err == nil {
+			err = src.err
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", table, err)
+		}
+		var want int64
+		if err := in.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+table).Scan(&want); err != nil {
+			return fmt.Errorf("%s: count: %w", table, err)
+		}
+		var got int64
+		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM `+pgx.Identifier{table}.Sanitize()).Scan(&got); err != nil {
+			return fmt.Errorf("%s: count: %w", table, err)
+		}
+		if got != want || copied != want {
+			return fmt.Errorf("%s: %d rows in SQLite, %d copied, %d in PostgreSQL", table, want, copied, got)
+		}
+		fmt.Fprintf(stdout, "%-24s %10d rows copied and counted\n", table, got)
+	}
+	// Identity columns go on after the highest copied value.
+	ids, err := tx.Query(ctx, `SELECT table_name, column_name FROM information_schema.columns
+		WHERE table_schema = current_schema() AND is_identity = 'YES'`)
+	if err != nil {
+		return err
+	}
+	var idCols [][2]string
+	for ids.Next() {
+		var t, c string
+		if err := ids.Scan(&t, &c); err != nil {
+			return err
+		}
+		idCols = append(idCols, [2]string{t, c})
+	}
+	if err := ids.Err(); err != nil {
+		return err
+	}
+	for _, tc := range idCols {
+		t, c := pgx.Identifier{tc[0]}.Sanitize(), pgx.Identifier{tc[1]}.Sanitize()
+		if _, err := tx.Exec(ctx, `SELECT setval(pg_get_serial_sequence($1, $2), COALESCE((SELECT MAX(`+c+`) FROM `+t+`), 0) + 1, false)`,
+			tc[0], tc[1]); err != nil {
+			return fmt.Errorf("%s.%s: %w", tc[0], tc[1], err)
+		}
+	}
+	return tx.Commit(ctx)
+}
+
+// copyOrder lists PostgreSQL's tables with every table after those its
+// foreign keys point to.
+func copyOrder(ctx context.Context, out *pgx.Conn) ([]string, error) {
+	rows, err := out.Query(ctx, `SELECT table_name FROM information_schema.tables
+		WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' AND table_name != 'schema_migrations'
+		ORDER BY table_name`)
+	if err != nil {
+		return nil, err
+	}
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, err
+	}
+	rows, err = out.Query(ctx, `SELECT c.conrelid::regclass::text, c.confrelid::regclass::text FROM pg_constraint c
+		WHERE c.contype = 'f' AND c.conrelid != c.confrelid`)
+	if err != nil {
+		return nil, err
+	}
+	parents := map[string][]string{}
+	for rows.Next() {
+		var child, parent string
+		if err := rows.Scan(&child, &parent); err != nil {
+			return nil, err
+		}
+		parents[child] = append(parents[child], parent)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	var order []string
+	done := map[string]bool{}
+	var visit func(t string, depth int) error
+	visit = func(t string, depth int) error {
+		if done[t] {
+			return nil
+		}
+		if depth > len(tables) {
+			return fmt.Errorf("foreign keys form a cycle at %s", t)
+		}
+		for _, p := range parents[t] {
+			if err := visit(p, depth+1); err != nil {
+				return err
+			}
+		}
+		done[t] = true
+		order = append(order, t)
+		return nil
+	}
+	for _, t := range tables {
+		if err := visit(t, 0); err != nil {
+			return nil, err
+		}
+	}
+	return order, nil
+}
+
+// copyColumns lists the columns to copy into a table: those PostgreSQL
+// lets us write (not generated, not always-identity) and SQLite has.
+func copyColumns(ctx context.Context, tx pgx.Tx, in *sql.DB, table string) ([]string, error) {
+	rows, err := tx.Query(ctx, `SELECT column_name FROM information_schema.columns
+		WHERE table_schema = current_schema() AND table_name = $1 AND is_generated = 'NEVER'
+		  AND COALESCE(identity_generation, '') != 'ALWAYS' ORDER BY ordinal_position`, table)
+	if err != nil {
+		return nil, err
+	}
+	pgCols, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, err
+	}
+	srows, err := in.QueryContext(ctx, `SELECT name FROM pragma_table_info(?)`, table)
+	if err != nil {
+		return nil, err
+	}
+	defer srows.Close()
+	var have []string
+	for srows.Next() {
+		var c string
+		if err := srows.Scan(&c); err != nil {
+			return nil, err
+		}
+		have = append(have, c)
+	}
+	if err := srows.Err(); err != nil {
+		return nil, err
+	}
+	if len(have) == 0 {
+		return nil, errors.New("missing in SQLite: is the source from an older build?")
+	}
+	var cols []string
+	for _, c := range pgCols {
+		if slices.Contains(have, c) {
+			cols = append(cols, c)
+		}
+	}
+	return cols, nil
+}
+
+// sqlRows feeds database/sql rows to pgx's COPY.
+type sqlRows struct {
+	rows *sql.Rows
+	vals []any
+	err  error
+}
+
+func (r *sqlRows) Next() bool { return r.err == nil && r.rows.Next() }
+
+func (r *sqlRows) Values() ([]any, error) {
+	ptrs := make([]any, len(r.vals))
+	for i := range r.vals {
+		ptrs[i] = &r.vals[i]
+	}
+	if err := r.rows.Scan(ptrs...); err != nil {
+		r.err = err
+		return nil, err
+	}
+	return r.vals, nil
+}
+
+func (r *sqlRows) Err() error {
+	if r.err != nil {
+		return r.err
+	}
+	return r.rows.Err()
+}
