@@ -35,6 +35,7 @@ const (
 	ENoConsent         = "no_consent"          // the contact has not opted in to the topic of this promotional message (or sent STOP)
 	EFrequencyCap      = "frequency_cap"       // the contact had as many promotional messages as the business's cap allows for now
 	EQuietHours        = "quiet_hours"         // it is the quiet hours in the contact's time zone; promotional messages wait
+	EBlockedContent    = "blocked_content"     // the server's filters refuse the text (a blocked word, pattern or link)
 	EWeakPassword      = "weak_password"       // the new password is one of the most common ones
 	ETwoFactorRequired = "two_factor_required" // the business requires its team to use two-factor authentication
 	EViewOnceOpened    = "view_once_opened"    // the view-once media was opened already by this recipient

@@ -46,6 +46,7 @@ type Tx interface {
 	WebhookTx
 	AdminTx
 	CampaignTx
+	ModerationTx
 	AuditLogTx
 	TwoFactorTx
 	RetentionTx

@@ -55,8 +55,16 @@ type User struct {
 	// Suspended accounts cannot sign in or use their sessions and tokens;
 	// an administrator sets it (parley user suspend).
 	Suspended bool
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	// ServerAdmin accounts moderate the server: the reports queue, bans
+	// and server filters (parley user create --admin, parley user promote).
+	ServerAdmin bool
+	// Banned accounts are suspended for good: restoring them is refused.
+	Banned bool
+	// MessagesHidden hides the account's messages from everyone else (a
+	// ban may set it).
+	MessagesHidden bool
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }
 
 // Session kinds.
@@ -95,6 +103,13 @@ type Report struct {
 	Reason         string // one of ReportReasons
 	Detail         string
 	CreatedAt      time.Time
+	// Status is ReportOpen until a moderator resolves it.
+	Status string
+	// Resolution is what the moderator did: "dismiss", "suspend" or "ban".
+	Resolution string
+	ResolvedBy string
+	ResolvedAt *time.Time
+	Note       string
 }
 
 // ReportReasons are the accepted values of Report.Reason.

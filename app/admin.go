@@ -25,13 +25,15 @@ type Account struct {
 	DisplayName string    `json:"display_name"`
 	Kind        string    `json:"kind"`
 	Suspended   bool      `json:"suspended"`
+	Banned      bool      `json:"banned,omitempty"`
+	ServerAdmin bool      `json:"server_admin,omitempty"`
 	OwnerID     string    `json:"owner_id,omitempty"`
 	CreatedAt   time.Time `json:"created_at"`
 }
 
 func accountView(u *parley.User) *Account {
 	return &Account{ID: u.ID, Handle: u.Handle, DisplayName: u.DisplayName, Kind: string(u.Kind),
-		Suspended: u.Suspended, OwnerID: u.OwnerID, CreatedAt: u.CreatedAt}
+		Suspended: u.Suspended, Banned: u.Banned, ServerAdmin: u.ServerAdmin, OwnerID: u.OwnerID, CreatedAt: u.CreatedAt}
 }
 
 // GeneratePassword returns a random password of 20 characters (100 bits),
@@ -87,6 +89,7 @@ func (a *App) Accounts(ctx context.Context, f parley.UserFilter) ([]*Account, er
 // signed-in devices and closes every live connection of its devices and
 // API tokens; from then on Login and Authenticate refuse it with
 // account_suspended. Its tokens are kept, refused until it is restored.
+// A banned account cannot be restored.
 func (a *App) Suspend(ctx context.Context, handle string, on bool) (*Account, error) {
 	var u *parley.User
 	var ended []string
@@ -95,29 +98,15 @@ func (a *App) Suspend(ctx context.Context, handle string, on bool) (*Account, er
 		if u, err = userByHandle(w, handle); err != nil {
 			return err
 		}
-		u.Suspended, u.UpdatedAt = on, w.now
-		if err := w.UpdateUser(u); err != nil {
+		if ended, err = suspendUser(w, u, on); err != nil {
 			return err
 		}
 		action := AuditUserSuspend
 		if !on {
 			action = AuditUserUnsuspend
 		}
-		if err := a.audit(w, AuditEntry{Action: action, TargetType: "user", TargetID: u.ID,
-			Details: map[string]string{"handle": u.Handle}}); err != nil {
-			return err
-		}
-		if !on {
-			return nil
-		}
-		if ended, err = endSessions(w, u.ID, ""); err != nil {
-			return err
-		}
-		ss, err := w.Sessions(u.ID)
-		for _, s := range ss {
-			ended = append(ended, s.ID) // tokens: kept, but their streams end
-		}
-		return err
+		return a.audit(w, AuditEntry{Action: action, TargetType: "user", TargetID: u.ID,
+			Details: map[string]string{"handle": u.Handle}})
 	})
 	if err != nil {
 		return nil, err
@@ -126,6 +115,30 @@ func (a *App) Suspend(ctx context.Context, handle string, on bool) (*Account, er
 		a.revoke(u.ID, ended)
 	}
 	return accountView(u), nil
+}
+
+// suspendUser suspends (on) or restores u and returns the sessions whose
+// connections must close.
+func suspendUser(w *writer, u *parley.User, on bool) ([]string, error) {
+	if !on && u.Banned {
+		return nil, parley.Errorf(parley.EConflict, "@%s is banned; a ban is permanent", u.Handle)
+	}
+	u.Suspended, u.UpdatedAt = on, w.now
+	if err := w.UpdateUser(u); err != nil {
+		return nil, err
+	}
+	if !on {
+		return nil, nil
+	}
+	ended, err := endSessions(w, u.ID, "")
+	if err != nil {
+		return nil, err
+	}
+	ss, err := w.Sessions(u.ID)
+	for _, s := range ss {
+		ended = append(ended, s.ID) // tokens: kept, but their streams end
+	}
+	return ended, err
 }
 
 // ResetPassword sets an account's password and ends its signed-in devices

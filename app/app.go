@@ -63,6 +63,14 @@ type Config struct {
 	// CampaignConcurrency caps the sends a campaign has in flight (64).
 	CampaignRate        float64
 	CampaignConcurrency int
+	// SpamThreshold is the request score (0 to 1) from which a request is
+	// filed under "filtered" (default 0.8).
+	SpamThreshold float64
+	// SpamRepeatWindow is how long the same text sent to many recipients
+	// counts against a sender (default 24 hours).
+	SpamRepeatWindow time.Duration
+	// BulkMax caps the requests one bulk action takes (default 100).
+	BulkMax int
 	// EncryptionKey (32 bytes), when set, seals secrets the server must
 	// keep readable — TOTP secrets — with AES-256-GCM (app/seal.go).
 	EncryptionKey []byte
@@ -124,6 +132,15 @@ func (c *Config) setDefaults() {
 	if c.CampaignConcurrency <= 0 {
 		c.CampaignConcurrency = 64
 	}
+	if c.SpamThreshold <= 0 || c.SpamThreshold > 1 {
+		c.SpamThreshold = 0.8
+	}
+	if c.SpamRepeatWindow <= 0 {
+		c.SpamRepeatWindow = 24 * time.Hour
+	}
+	if c.BulkMax <= 0 {
+		c.BulkMax = 100
+	}
 	if c.TOTPIssuer == "" {
 		c.TOTPIssuer = "Parley"
 	}
@@ -153,6 +170,8 @@ type App struct {
 
 	// campaigns is the campaign worker's state (campaign_worker.go).
 	campaigns campaignRunner
+	// sfilters caches the server's content filters (filters.go).
+	sfilters serverFilters
 
 	// webhooks knows who has webhooks and their options (webhooks.go).
 	webhooks webhookState

@@ -53,7 +53,6 @@ func (s *shop) sendTemplate(conv, template string) (*app.MessageView, error) {
 	return m, err
 }
 
-
 // countText counts the messages of a conversation that contain sub.
 func (s *shop) countText(actor *app.Actor, conv, sub string) int {
 	return strings.Count(s.history(actor, conv), sub)

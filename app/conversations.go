@@ -151,6 +151,11 @@ func (a *App) CreateDirect(ctx context.Context, actor *Actor, handle string) (vi
 				return err
 			}
 		}
+		if route == RouteRequest {
+			if _, err := a.scoreRequest(w, c, them, actor.User, "", nil); err != nil {
+				return err
+			}
+		}
 		if err := startInboxItem(w, c, actor.User, other); err != nil {
 			return err
 		}
@@ -193,10 +198,15 @@ func (a *App) Accept(ctx context.Context, actor *Actor, convID string) (*Convers
 			return parley.Errorf(parley.EConflict, "this conversation is not a request")
 		}
 		if c.Kind == parley.ConversationDirect {
-			if _, blocked, err := otherMember(w, c, actor.User.ID); err != nil {
+			other, blocked, err := otherMember(w, c, actor.User.ID)
+			if err != nil {
 				return err
 			} else if blocked {
 				return parley.Errorf(parley.EDMNotAllowed, "you can't message this account")
+			}
+			// Accepting teaches the spam model what wanted requests say.
+			if err := a.learnRequest(w, c, actor.User.ID, other.UserID, false); err != nil {
+				return err
 			}
 		}
 		if err := acceptRequest(w, c, m); err != nil {
@@ -299,12 +309,17 @@ func decodeConvCursor(s string) (*parley.ConversationCursor, error) {
 
 // Conversations lists the actor's conversations in one folder, pinned first
 // and then newest activity first, with unread counts and last messages.
+// Requests are listed by Requests, lowest spam score first, without the
+// filtered ones.
 func (a *App) Conversations(ctx context.Context, actor *Actor, folder parley.Folder, cursor string, limit int) (*Page[*ConversationView], error) {
 	if folder == "" {
 		folder = parley.FolderInbox
 	}
 	if !folder.Valid() {
 		return nil, parley.Invalid("folder", "folder is inbox, requests or archived")
+	}
+	if folder == parley.FolderRequests {
+		return a.Requests(ctx, actor, false, cursor, limit) // by spam score
 	}
 	after, err := decodeConvCursor(cursor)
 	if err != nil {
@@ -378,6 +393,13 @@ func conversationView(tx parley.Tx, viewerID string, c *parley.Conversation, me 
 				return nil, err
 			}
 			v.LastMessage = mv[0]
+		}
+	}
+	if me.Status == parley.StatusPending && c.Kind == parley.ConversationDirect {
+		if rs, err := tx.RequestScore(c.ID, me.UserID); err == nil {
+			v.Triage = triageView(rs)
+		} else if !parley.IsNotFound(err) {
+			return nil, err
 		}
 	}
 	if withMembers {

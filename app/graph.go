@@ -190,7 +190,25 @@ func (a *App) Report(ctx context.Context, actor *Actor, handle string, in Report
 			}
 			r.ConversationID, r.MessageID = m.ConversationID, m.ID
 		}
-		return w.CreateReport(r)
+		if err := w.CreateReport(r); err != nil {
+			return err
+		}
+		if r.Reason != "spam" {
+			return nil
+		}
+		// Reporting the sender of a request as spam teaches the model.
+		c, err := w.DirectConversation(directKey(actor.User.ID, u.ID))
+		if parley.IsNotFound(err) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		if me, err := w.Member(c.ID, actor.User.ID); err != nil {
+			return err
+		} else if me.Status == parley.StatusPending || me.Status == parley.StatusDeclined {
+			return a.learnRequest(w, c, actor.User.ID, u.ID, true)
+		}
+		return nil
 	})
 	if err != nil {
 		return "", err

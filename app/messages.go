@@ -112,6 +112,12 @@ func (a *App) Send(ctx context.Context, actor *Actor, convID string, in SendInpu
 				Message: "this message contains what looks like a " + kinds + "; send it again with confirm_sensitive if you mean to share it"}
 		}
 	}
+	// The server's filters: a refusing match stops the send here; a
+	// flagging one files a report with the message.
+	filters, flags, err := a.checkServerFilters(ctx, text)
+	if err != nil {
+		return nil, false, err
+	}
 	var data *messageData
 	if len(in.QuickReplies)+len(in.Buttons)+len(in.Cards) > 0 {
 		if in.Kind != parley.MessageText {
@@ -158,7 +164,8 @@ func (a *App) Send(ctx context.Context, actor *Actor, convID string, in SendInpu
 		if err != nil {
 			return err
 		}
-		if err := a.checkSend(w, c, me, actor); err != nil {
+		request, err := a.checkSend(w, c, me, actor)
+		if err != nil {
 			// A retry of a send that was acknowledged before the rules
 			// changed (a block, the request limit) still gets its message.
 			if in.ClientID != "" {
@@ -207,6 +214,16 @@ func (a *App) Send(ctx context.Context, actor *Actor, convID string, in SendInpu
 		}
 		if err := a.inboxOnSend(w, c, m, actor, in.class); err != nil {
 			return err
+		}
+		if request != nil {
+			if _, err := a.scoreRequest(w, c, request, actor.User, m.Text, filters); err != nil {
+				return err
+			}
+		}
+		if len(flags) > 0 {
+			if err := fileFilterReport(w, m, flags[0]); err != nil {
+				return err
+			}
 		}
 		w.messageCreated(m)
 		created = true
@@ -292,48 +309,53 @@ func (a *App) sentMessage(ctx context.Context, actor *Actor, convID, clientID st
 // their limit, group membership. Replying to a request accepts it; a new
 // message brings an archived direct conversation back to the recipient's
 // inbox unless they muted it.
-func (a *App) checkSend(w *writer, c *parley.Conversation, me *parley.Member, actor *Actor) error {
+// It returns the recipient's membership when the message goes into a
+// direct request (the recipient has not accepted), for triage.
+func (a *App) checkSend(w *writer, c *parley.Conversation, me *parley.Member, actor *Actor) (request *parley.Member, err error) {
 	if c.Kind == parley.ConversationGroup {
 		if me.Status != parley.StatusActive {
 			_, _, err := activeMembership(w, c.ID, actor.User.ID)
-			return err
+			return nil, err
 		}
-		return nil
+		return nil, nil
 	}
 	other, blocked, err := otherMember(w, c, actor.User.ID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if blocked {
-		return parley.Errorf(parley.EDMNotAllowed, "you can't message this account")
+		return nil, parley.Errorf(parley.EDMNotAllowed, "you can't message this account")
 	}
 	if me.Status == parley.StatusPending {
 		if err := acceptRequest(w, c, me); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	switch other.Status {
 	case parley.StatusPending, parley.StatusDeclined:
+		if other.Status == parley.StatusPending {
+			request = other
+		}
 		n, err := w.CountMessagesBySender(c.ID, actor.User.ID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if n >= a.cfg.RequestLimit {
-			return parley.Errorf(parley.ERequestLimit, "you can send %d messages until they accept your request", a.cfg.RequestLimit)
+			return nil, parley.Errorf(parley.ERequestLimit, "you can send %d messages until they accept your request", a.cfg.RequestLimit)
 		}
 	case parley.StatusActive:
 		if other.Folder == parley.FolderArchived && (other.MutedUntil == nil || other.MutedUntil.Before(w.now)) {
 			other.Folder, other.UpdatedAt = parley.FolderInbox, w.now
 			if err := w.PutMember(other); err != nil {
-				return err
+				return nil, err
 			}
 			if err := w.event(&parley.Event{Type: parley.EventFolderChanged, ConversationID: c.ID, UserID: other.UserID, ActorID: actor.User.ID,
 				Data: mustJSON(map[string]any{"folder": other.Folder})}); err != nil {
-				return err
+				return nil, err
 			}
 		}
 	}
-	return nil
+	return request, nil
 }
 
 // HistoryQuery pages through a conversation by sequence number. With

@@ -46,10 +46,14 @@ func stickerView(s *parley.Sticker) StickerView {
 	return StickerView{ID: s.ID, PackID: s.PackID, Emoji: s.Emoji, ContentType: s.ContentType, Width: s.Width, Height: s.Height}
 }
 
-// IsAdmin reports whether the actor administers this server
-// (PARLEY_ADMINS lists their handles).
+// IsAdmin reports whether the actor administers this server: its account
+// is a server admin (parley user promote) or PARLEY_ADMINS lists its
+// handle. A business's agent acting for it does not count.
 func (a *App) IsAdmin(actor *Actor) bool {
-	return slices.Contains(a.cfg.Admins, strings.ToLower(actor.User.Handle))
+	if actor == nil || actor.User == nil || actor.Agent != nil {
+		return false
+	}
+	return actor.User.ServerAdmin || slices.Contains(a.cfg.Admins, strings.ToLower(actor.User.Handle))
 }
 
 func (a *App) requireAdmin(actor *Actor) error {

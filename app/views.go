@@ -34,10 +34,13 @@ type Me struct {
 	ShowPresence bool      `json:"show_presence"`
 	ReadReceipts bool      `json:"read_receipts"`
 	CreatedAt    time.Time `json:"created_at"`
+	// ServerAdmin is set for the server's administrators (moderation).
+	ServerAdmin bool `json:"server_admin,omitempty"`
 }
 
 func meView(u *parley.User) *Me {
-	return &Me{UserSummary: *summarize(u), Bio: u.Bio, DMPolicy: string(u.DMPolicy), ShowPresence: u.ShowPresence, ReadReceipts: !u.HideReadReceipts, CreatedAt: u.CreatedAt}
+	return &Me{UserSummary: *summarize(u), Bio: u.Bio, DMPolicy: string(u.DMPolicy), ShowPresence: u.ShowPresence, ReadReceipts: !u.HideReadReceipts, CreatedAt: u.CreatedAt,
+		ServerAdmin: u.ServerAdmin}
 }
 
 // Profile is another user as the viewer may see them. When either blocks
@@ -103,6 +106,9 @@ type ConversationView struct {
 	// Members lists the members (for groups in GET only, for direct always).
 	Members     []MemberView `json:"members,omitempty"`
 	LastMessage *MessageView `json:"last_message,omitempty"`
+	// Triage is the spam score of a request and why, for its recipient
+	// only.
+	Triage *Triage `json:"triage,omitempty"`
 	// DisappearAfter is the disappearing-messages timer in seconds (0: off).
 	DisappearAfter int64 `json:"disappear_after"`
 	// LegalHold is true while a legal hold keeps the conversation's
@@ -141,7 +147,10 @@ type MessageView struct {
 	EditedAt       *time.Time      `json:"edited_at,omitempty"`
 	Deleted        bool            `json:"deleted,omitempty"`
 	DeletedAt      *time.Time      `json:"deleted_at,omitempty"`
-	Reactions      []ReactionCount `json:"reactions,omitempty"`
+	// Hidden is set when a moderator hid the sender's messages (a ban):
+	// the content is gone for everyone but the sender.
+	Hidden    bool            `json:"hidden,omitempty"`
+	Reactions []ReactionCount `json:"reactions,omitempty"`
 	// Attachments are the media of image, video, audio, file and gif
 	// messages, in order.
 	Attachments []AttachmentView `json:"attachments,omitempty"`
@@ -292,6 +301,10 @@ func messageViews(tx parley.Tx, c *parley.Conversation, viewer *parley.Member, m
 		}
 		if m.SenderID == viewerID {
 			v.ClientID = m.ClientID
+		} else if u := users[m.SenderID]; u != nil && u.MessagesHidden && m.DeletedAt == nil {
+			v.Text, v.Hidden = "", true
+			out = append(out, v)
+			continue
 		}
 		if maskForTeam(tx, c, viewer, m, &maskCache) {
 			v.Text = MaskSensitive(v.Text)

@@ -58,7 +58,15 @@ func (s *Server) listConversations(w http.ResponseWriter, r *http.Request, actor
 		return err
 	}
 	q := r.URL.Query()
-	page, err := s.app.Conversations(r.Context(), actor, parley.Folder(q.Get("folder")), q.Get("cursor"), int(limit))
+	var page *app.Page[*app.ConversationView]
+	switch f := q.Get("filtered"); {
+	case f == "true" && q.Get("folder") == string(parley.FolderRequests):
+		page, err = s.app.Requests(r.Context(), actor, true, q.Get("cursor"), int(limit))
+	case f != "" && f != "false":
+		return parley.Invalid("filtered", "filtered is true (with folder=requests) or false")
+	default:
+		page, err = s.app.Conversations(r.Context(), actor, parley.Folder(q.Get("folder")), q.Get("cursor"), int(limit))
+	}
 	if err != nil {
 		return err
 	}

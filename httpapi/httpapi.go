@@ -201,7 +201,7 @@ func (s *Server) clientAddress(r *http.Request) string {
 // statusOf maps an error code to its HTTP status: the one place that does.
 func statusOf(code string) int {
 	switch code {
-	case parley.EInvalid, parley.EUnresolvedVar, parley.ESensitiveData, parley.EWeakPassword:
+	case parley.EInvalid, parley.EUnresolvedVar, parley.ESensitiveData, parley.EBlockedContent, parley.EWeakPassword:
 		return http.StatusUnprocessableEntity
 	case parley.EMalformed:
 		return http.StatusBadRequest

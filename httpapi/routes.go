@@ -44,6 +44,8 @@ func (s *Server) routes() {
 	s.auth("POST /api/v1/me/2fa/confirm", s.confirmTwoFactor)
 	s.auth("POST /api/v1/me/2fa/disable", s.disableTwoFactor)
 	s.auth("POST /api/v1/me/2fa/recovery-codes", s.regenerateRecoveryCodes)
+	s.auth("GET /api/v1/admin/audit-log", s.listAuditLog)
+	s.auth("GET /api/v1/admin/audit-log/verify", s.verifyAuditLog)
 	s.auth("GET /api/v1/me/blocks", s.listBlocks)
 	s.auth("GET /api/v1/tokens", s.listTokens)
 	s.auth("POST /api/v1/tokens", s.createToken)
@@ -76,6 +78,18 @@ func (s *Server) routes() {
 	s.auth("POST /api/v1/conversations/{id}/leave", s.leave)
 	s.auth("POST /api/v1/conversations/{id}/read", s.markRead)
 	s.auth("PUT /api/v1/conversations/{id}/disappearing", s.setDisappearing)
+
+	// Request triage, filters and moderation.
+	s.auth("POST /api/v1/conversations/{id}/report-spam", s.reportSpam)
+	s.auth("POST /api/v1/conversations/requests/bulk", s.bulkRequests)
+	s.auth("GET /api/v1/me/filters", s.listFilters(false))
+	s.auth("POST /api/v1/me/filters", s.addFilter(false))
+	s.auth("DELETE /api/v1/me/filters/{id}", s.deleteFilter(false))
+	s.auth("GET /api/v1/admin/filters", s.listFilters(true))
+	s.auth("POST /api/v1/admin/filters", s.addFilter(true))
+	s.auth("DELETE /api/v1/admin/filters/{id}", s.deleteFilter(true))
+	s.auth("GET /api/v1/admin/reports", s.listReports)
+	s.auth("POST /api/v1/admin/reports/{id}/resolve", s.resolveReport)
 
 	// Real time.
 	s.auth("GET /api/v1/sync", s.sync)

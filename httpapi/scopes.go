@@ -17,6 +17,8 @@ func requiredScope(pattern string) string {
 	case strings.HasPrefix(path, "/api/v1/sessions"), strings.HasPrefix(path, "/api/v1/tokens"), path == "/api/v1/me/password",
 		strings.HasPrefix(path, "/api/v1/me/2fa"):
 		return app.ScopeAccount
+	case strings.HasPrefix(path, "/api/v1/admin"): // GET too: the reports queue holds others' messages
+		return app.ScopeAccount
 	case strings.HasPrefix(path, "/api/v1/business"):
 		return app.ScopeBusiness
 	case strings.HasPrefix(path, "/api/v1/webhooks"): // GET too

@@ -177,6 +177,8 @@ func (w *mxWorld) path(t *testing.T, pattern string) string {
 		id = w.hook
 	case strings.HasPrefix(p, "/api/v1/bots/"):
 		id, handle = "0nonexistenttoken00000000", w.bot
+	case strings.HasPrefix(p, "/api/v1/admin/"), strings.HasPrefix(p, "/api/v1/me/filters/"):
+		id = "0nonexistent0000000000000" // reports and filters: none of A's to name
 	}
 	p = strings.NewReplacer("{business}", a.biz.Handle, "{id}", id, "{mid}", a.mid, "{handle}", handle, "{team}", a.team,
 		"{reply}", a.reply, "{contact}", a.contact, "{emoji}", url.PathEscape("👍"), "{did}", "msg_0nonexistent",

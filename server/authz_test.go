@@ -61,6 +61,7 @@ func azConvRoutes(conv string, mids, handles []string, self string) []azRoute {
 	add(azWrite, "PATCH", "", "", map[string]any{"invite_policy": "members"}, "")
 	add(azState, "POST", "/accept", "/accept", nil, "")
 	add(azState, "POST", "/decline", "/decline", nil, "")
+	add(azState, "POST", "/report-spam", "/report-spam", nil, "")
 	add(azPersonal, "PUT", "/archive", "/archive", nil, "")
 	add(azPersonal, "DELETE", "/archive", "/archive", nil, "")
 	add(azPersonal, "PUT", "/pin", "/pin", nil, "")

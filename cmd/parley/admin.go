@@ -49,7 +49,8 @@ var accountCmds = []adminCmd{
 	{group: "user", verb: "create", args: []string{"handle"}, summary: "create an account; prints a generated password unless --password-stdin",
 		setup: func(fs *flag.FlagSet) adminRun {
 			kind := fs.String("kind", "person", "person, business or bot")
-			return createAccount(fs, kind)
+			admin := fs.Bool("admin", false, "make the account a server administrator (moderation: reports, bans, server filters)")
+			return createAccount(fs, kind, admin)
 		}},
 	{group: "user", verb: "list", summary: "list accounts in handle order",
 		setup: func(fs *flag.FlagSet) adminRun {
@@ -97,6 +98,21 @@ var accountCmds = []adminCmd{
 		setup: func(fs *flag.FlagSet) adminRun { return suspend(true) }},
 	{group: "user", verb: "unsuspend", args: []string{"handle"}, summary: "restore a suspended account",
 		setup: func(fs *flag.FlagSet) adminRun { return suspend(false) }},
+	{group: "user", verb: "promote", args: []string{"handle"}, summary: "make a person's account a server administrator (reports queue, bans, server filters)",
+		setup: func(fs *flag.FlagSet) adminRun { return promote(true) }},
+	{group: "user", verb: "demote", args: []string{"handle"}, summary: "take server administration away from an account",
+		setup: func(fs *flag.FlagSet) adminRun { return promote(false) }},
+	{group: "user", verb: "ban", args: []string{"handle"}, summary: "ban an account for good: suspended, signed out, never restored",
+		setup: func(fs *flag.FlagSet) adminRun {
+			hide := fs.Bool("hide-messages", false, "also hide the account's messages from everyone else")
+			return func(ctx context.Context, a *app.App, args []string, _ io.Reader) (any, string, error) {
+				acc, err := a.Ban(ctx, args[0], *hide)
+				if err != nil {
+					return nil, "", accountErr(err, args[0])
+				}
+				return acc, fmt.Sprintf("%s is banned and signed out\n", acc.Handle), nil
+			}
+		}},
 	{group: "user", verb: "reset-password", args: []string{"handle"}, summary: "set a new password (generated unless --password-stdin) and sign the account out",
 		setup: func(fs *flag.FlagSet) adminRun {
 			fromStdin := fs.Bool("password-stdin", false, "read the new password from the first line of standard input")
@@ -125,7 +141,7 @@ var accountCmds = []adminCmd{
 	{group: "business", verb: "create", args: []string{"handle"}, summary: "create a business account; prints a generated password unless --password-stdin",
 		setup: func(fs *flag.FlagSet) adminRun {
 			kind := string(parley.KindBusiness)
-			return createAccount(fs, &kind)
+			return createAccount(fs, &kind, nil)
 		}},
 	{group: "business", verb: "add-member", args: []string{"business", "handle"}, summary: "add a person to a business's team, or change their role",
 		setup: func(fs *flag.FlagSet) adminRun {
@@ -198,7 +214,7 @@ var accountCmds = []adminCmd{
 		}},
 }
 
-func createAccount(fs *flag.FlagSet, kind *string) adminRun {
+func createAccount(fs *flag.FlagSet, kind *string, admin *bool) adminRun {
 	display := fs.String("display-name", "", "the name shown (default: the handle)")
 	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
 	return func(ctx context.Context, a *app.App, args []string, stdin io.Reader) (any, string, error) {
@@ -209,6 +225,11 @@ func createAccount(fs *flag.FlagSet, kind *string) adminRun {
 		acc, err := a.CreateAccount(ctx, app.Registration{Handle: args[0], Password: pw, DisplayName: *display, Kind: parley.UserKind(*kind)})
 		if err != nil {
 			return nil, "", err
+		}
+		if admin != nil && *admin {
+			if acc, err = a.SetServerAdmin(ctx, acc.Handle, true); err != nil {
+				return nil, "", err
+			}
 		}
 		res := struct {
 			User     *app.Account `json:"user"`
@@ -233,6 +254,19 @@ func suspend(on bool) adminRun {
 			return acc, fmt.Sprintf("%s is suspended and signed out\n", acc.Handle), nil
 		}
 		return acc, fmt.Sprintf("%s is active again\n", acc.Handle), nil
+	}
+}
+
+func promote(on bool) adminRun {
+	return func(ctx context.Context, a *app.App, args []string, _ io.Reader) (any, string, error) {
+		acc, err := a.SetServerAdmin(ctx, args[0], on)
+		if err != nil {
+			return nil, "", accountErr(err, args[0])
+		}
+		if on {
+			return acc, fmt.Sprintf("%s is a server administrator\n", acc.Handle), nil
+		}
+		return acc, fmt.Sprintf("%s is no longer a server administrator\n", acc.Handle), nil
 	}
 }
 

@@ -92,6 +92,7 @@ type account struct {
 		ID, Handle, Kind string
 		DisplayName      string `json:"display_name"`
 		Suspended        bool
+		ServerAdmin      bool `json:"server_admin"`
 	}
 	Password      string
 	SessionsEnded *int `json:"sessions_ended"`
@@ -402,4 +403,37 @@ func TestOneServerPerDataDir(t *testing.T) {
 	if !errors.Is(err, errDataDirBusy) {
 		t.Fatalf("second lock: %v", err)
 	}
+}
+
+// TestAdminModerationCommands: server administrators are made by user
+// create --admin and user promote, unmade by demote; a ban is for good.
+func TestAdminModerationCommands(t *testing.T) {
+	c := newCLI(t)
+	if code, _, errs := c.run("", "migrate"); code != 0 {
+		t.Fatalf("migrate: %s", errs)
+	}
+	var mod account
+	c.ok(&mod, "", "user", "create", "mod", "--admin")
+	if !mod.User.ServerAdmin {
+		t.Fatalf("create --admin: %+v", mod)
+	}
+	c.ok(nil, "", "user", "create", "eve")
+	var acc app.Account
+	c.ok(&acc, "", "user", "promote", "eve")
+	if !acc.ServerAdmin {
+		t.Errorf("promote: %+v", acc)
+	}
+	var demoted app.Account
+	c.ok(&demoted, "", "user", "demote", "eve")
+	if demoted.ServerAdmin {
+		t.Errorf("demote: %+v", acc)
+	}
+	c.ok(nil, "", "business", "create", "shop")
+	c.fails(exitFailed, "invalid", "", "user", "promote", "shop") // people only
+	c.fails(exitFailed, "not_found", "", "user", "promote", "nobody")
+	c.ok(&acc, "", "user", "ban", "eve", "--hide-messages")
+	if !acc.Banned || !acc.Suspended {
+		t.Errorf("ban: %+v", acc)
+	}
+	c.fails(exitFailed, "conflict", "", "user", "unsuspend", "eve")
 }

@@ -206,6 +206,19 @@ var settingTable = []setting{
 		apply: func(s *settings, v string) error { return parseDuration(v, "168h", &s.Server.App.NewAccountAge) }},
 	{key: "limits.registrations_per_hour", kind: kindNumber, def: "20", usage: "sign-ups per client address an hour (loopback exempt)",
 		apply: func(s *settings, v string) error { return parseCount(v, "20", &s.Server.App.RegistrationsPerHour) }},
+	{key: "triage.threshold", kind: kindNumber, def: "0.8", usage: "the spam score (0 to 1) from which a message request goes to the hidden filtered sub-folder",
+		apply: func(s *settings, v string) error {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil || f <= 0 || f > 1 {
+				return fmt.Errorf("%q is not a score; write a number above 0 and at most 1, e.g. 0.8", v)
+			}
+			s.Server.App.SpamThreshold = f
+			return nil
+		}},
+	{key: "triage.repeat_window", def: "24h", usage: "how long the same text sent to many people counts against its sender",
+		apply: func(s *settings, v string) error { return parseDuration(v, "24h", &s.Server.App.SpamRepeatWindow) }},
+	{key: "triage.bulk_max", kind: kindNumber, def: "100", usage: "requests one bulk accept/decline/delete/spam call may take",
+		apply: func(s *settings, v string) error { return parseCount(v, "100", &s.Server.App.BulkMax) }},
 	{key: "bot.per_conversation", kind: kindNumber, def: "1", usage: "messages a second a bot may send into one conversation (bursts of 3)",
 		apply: func(s *settings, v string) error { return parseRate(v, &s.Server.App.BotPerConversation) }},
 	{key: "bot.per_second", kind: kindNumber, def: "30", usage: "messages a second a bot may send in all",

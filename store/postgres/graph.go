@@ -111,9 +111,12 @@ func (t *tx) Blocked(userID string) ([]string, error) {
 
 // CreateReport implements parley.GraphTx; EConflict if the id exists.
 func (t *tx) CreateReport(r *parley.Report) error {
+	if r.Status == "" {
+		r.Status = parley.ReportOpen
+	}
 	_, err := t.guarded(`INSERT INTO reports (id, reporter_id, target_user_id, conversation_id, message_id,
-		reason, detail, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		r.ID, r.ReporterID, r.TargetUserID, r.ConversationID, r.MessageID, r.Reason, r.Detail, toNanos(r.CreatedAt))
+		reason, detail, created_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.ID, r.ReporterID, r.TargetUserID, r.ConversationID, r.MessageID, r.Reason, r.Detail, toNanos(r.CreatedAt), r.Status)
 	if isUnique(err) {
 		return parley.Errorf(parley.EConflict, "report exists")
 	} else if err != nil {

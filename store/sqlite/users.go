@@ -10,14 +10,15 @@ import (
 )
 
 const userCols = `id, handle, display_name, bio, kind, dm_policy, password_hash, created_at, updated_at,
-	show_presence, hide_read_receipts, owner_id, suspended`
+	show_presence, hide_read_receipts, owner_id, suspended, server_admin, banned, messages_hidden`
 
 // scanUser reads one row of userCols.
 func scanUser(s scanner) (*parley.User, error) {
 	var u parley.User
 	var created, updated int64
 	if err := s.Scan(&u.ID, &u.Handle, &u.DisplayName, &u.Bio, &u.Kind, &u.DMPolicy,
-		&u.PasswordHash, &created, &updated, &u.ShowPresence, &u.HideReadReceipts, &u.OwnerID, &u.Suspended); err != nil {
+		&u.PasswordHash, &created, &updated, &u.ShowPresence, &u.HideReadReceipts, &u.OwnerID, &u.Suspended,
+		&u.ServerAdmin, &u.Banned, &u.MessagesHidden); err != nil {
 		return nil, err
 	}
 	u.CreatedAt, u.UpdatedAt = fromNanos(created), fromNanos(updated)
@@ -38,9 +39,10 @@ func userWriteErr(err error, op string) error {
 // CreateUser implements parley.UserTx. The handle is stored lower-case.
 func (t *tx) CreateUser(u *parley.User) error {
 	u.Handle = strings.ToLower(u.Handle)
-	_, err := t.exec(`INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := t.exec(`INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		u.ID, u.Handle, u.DisplayName, u.Bio, string(u.Kind), string(u.DMPolicy),
-		u.PasswordHash, toNanos(u.CreatedAt), toNanos(u.UpdatedAt), u.ShowPresence, u.HideReadReceipts, u.OwnerID, u.Suspended)
+		u.PasswordHash, toNanos(u.CreatedAt), toNanos(u.UpdatedAt), u.ShowPresence, u.HideReadReceipts, u.OwnerID, u.Suspended,
+		u.ServerAdmin, u.Banned, u.MessagesHidden)
 	if err != nil {
 		return userWriteErr(err, "create")
 	}
@@ -98,9 +100,11 @@ func (t *tx) UsersByOwner(ownerID string) ([]*parley.User, error) {
 func (t *tx) UpdateUser(u *parley.User) error {
 	u.Handle = strings.ToLower(u.Handle)
 	res, err := t.exec(`UPDATE users SET handle = ?, display_name = ?, bio = ?, kind = ?, dm_policy = ?,
-		password_hash = ?, updated_at = ?, show_presence = ?, hide_read_receipts = ?, suspended = ? WHERE id = ?`,
+		password_hash = ?, updated_at = ?, show_presence = ?, hide_read_receipts = ?, suspended = ?,
+		server_admin = ?, banned = ?, messages_hidden = ? WHERE id = ?`,
 		u.Handle, u.DisplayName, u.Bio, string(u.Kind), string(u.DMPolicy),
-		u.PasswordHash, toNanos(u.UpdatedAt), u.ShowPresence, u.HideReadReceipts, u.Suspended, u.ID)
+		u.PasswordHash, toNanos(u.UpdatedAt), u.ShowPresence, u.HideReadReceipts, u.Suspended,
+		u.ServerAdmin, u.Banned, u.MessagesHidden, u.ID)
 	if err != nil {
 		return userWriteErr(err, "update")
 	}

@@ -5,7 +5,7 @@
 import { searchPath, type SearchResult } from "./search";
 
 export interface UserSummary { id: string; handle: string; display_name: string; kind: string }
-export interface Me extends UserSummary { bio: string; dm_policy: string; show_presence: boolean; read_receipts: boolean; created_at: string }
+export interface Me extends UserSummary { bio: string; dm_policy: string; show_presence: boolean; read_receipts: boolean; created_at: string; server_admin?: boolean }
 export interface Auth { user: Me; token: string; session_id: string }
 /** SecondFactor is a login's answer when the account has 2FA: the code
  * goes to completeLogin with the challenge. */
@@ -60,6 +60,19 @@ export interface Conversation {
   disappear_after?: number;
   /** legal_hold: a legal hold keeps the messages (timers and retention frozen). */
   legal_hold?: boolean;
+  /** triage: a request's spam score and why (its recipient only). */
+  triage?: Triage;
+}
+/** Triage is a request's spam score: the logistic of its signals' sum. */
+export interface Triage { score: number; filtered: boolean; signals: Signal[] }
+export interface Signal { name: string; detail: string; contribution: number }
+export interface BulkResult { id: string; ok: boolean; code?: string; detail?: string }
+export interface Filter { id: string; kind: "word" | "regex" | "domain_deny" | "domain_allow"; pattern: string; action: "hide" | "refuse" | "flag"; created_at: string }
+export interface AccountView { id: string; handle: string; display_name: string; kind: string; suspended: boolean; banned?: boolean; created_at: string }
+export interface ReportedMessage { id: string; seq: number; sender: UserSummary; kind: string; text: string; created_at: string; deleted?: boolean; reported?: boolean }
+export interface ModReport {
+  id: string; reason: string; detail?: string; created_at: string; status: "open" | "resolved"; resolution?: string;
+  resolved_by?: UserSummary; note?: string; reporter?: UserSummary; target: AccountView; context?: ReportedMessage[];
 }
 export interface SyncEvent {
   pos?: number; type: string; conversation_id?: string; actor_id?: string; seq?: number; message?: Message;
@@ -110,7 +123,24 @@ export class Client {
   search(q: string, opts: { cursor?: string; conversation?: string; limit?: number } = {}) {
     return this.request<Page<SearchResult>>("GET", searchPath(q, opts));
   }
-  conversations(folder: string) { return this.request<Page<Conversation>>("GET", "/conversations?folder=" + encodeURIComponent(folder)); }
+  conversations(folder: string, filtered = false) {
+    return this.request<Page<Conversation>>("GET", "/conversations?folder=" + encodeURIComponent(folder) + (filtered ? "&filtered=true" : ""));
+  }
+  /** bulkRequests accepts, declines, deletes or reports as spam many requests; each id gets its own result. */
+  bulkRequests(action: "accept" | "decline" | "delete" | "spam", ids: string[]) {
+    return this.request<{ results: BulkResult[] }>("POST", "/conversations/requests/bulk", { action, ids });
+  }
+  reportSpam(id: string) { return this.request<void>("POST", `/conversations/${encodeURIComponent(id)}/report-spam`); }
+  /** filters are the account's own (server false) or, for server admins, the server's. */
+  filters(server = false) { return this.request<{ items: Filter[] }>("GET", server ? "/admin/filters" : "/me/filters"); }
+  addFilter(server: boolean, f: { kind: string; pattern: string; action?: string }) {
+    return this.request<Filter>("POST", server ? "/admin/filters" : "/me/filters", f);
+  }
+  deleteFilter(server: boolean, id: string) { return this.request<void>("DELETE", (server ? "/admin/filters/" : "/me/filters/") + encodeURIComponent(id)); }
+  reports(status = "open") { return this.request<Page<ModReport>>("GET", "/admin/reports?status=" + encodeURIComponent(status)); }
+  resolveReport(id: string, action: "dismiss" | "suspend" | "ban", hide_messages = false, note = "") {
+    return this.request<ModReport>("POST", `/admin/reports/${encodeURIComponent(id)}/resolve`, { action, hide_messages, note });
+  }
   conversation(id: string) { return this.request<Conversation>("GET", "/conversations/" + encodeURIComponent(id)); }
   startDirect(handle: string) { return this.request<Conversation>("POST", "/conversations", { kind: "direct", with: handle }); }
   accept(id: string) { return this.request<Conversation>("POST", `/conversations/${encodeURIComponent(id)}/accept`); }
@@ -335,6 +365,10 @@ export interface TokenView {
 
 /** The API routes this client uses, checked against openapi.json in a test. */
 export const usedRoutes = [
+  "POST /api/v1/conversations/requests/bulk", "POST /api/v1/conversations/{id}/report-spam",
+  "GET /api/v1/me/filters", "POST /api/v1/me/filters", "DELETE /api/v1/me/filters/{id}",
+  "GET /api/v1/admin/filters", "POST /api/v1/admin/filters", "DELETE /api/v1/admin/filters/{id}",
+  "GET /api/v1/admin/reports", "POST /api/v1/admin/reports/{id}/resolve",
   "POST /api/v1/accounts", "POST /api/v1/sessions", "GET /api/v1/search", "DELETE /api/v1/sessions/current", "GET /api/v1/me",
   "GET /api/v1/conversations", "GET /api/v1/conversations/{id}", "POST /api/v1/conversations",
   "POST /api/v1/conversations/{id}/accept", "POST /api/v1/conversations/{id}/decline", "PUT /api/v1/users/{handle}/block",

@@ -15,6 +15,8 @@ import { TeamInbox } from "./inbox";
 import { iceBreakerPeer, quickReplyTarget, shownText } from "./rich";
 import { Automated, Parts, SensitiveConfirm } from "./parts";
 import { sensitiveQuestion } from "./sensitive";
+import { BulkBar, Moderation, TriageNote } from "./moderation-ui";
+import { isFiltered, sortRequests, toggle, whyFiltered } from "./moderation";
 import type { SearchResult } from "./search";
 import { Snippet } from "./snippet";
 import type { State } from "./state";
@@ -137,6 +139,11 @@ function Shell({ client, onSignOut }: { client: Client; onSignOut(): void }) {
   const [newHandle, setNewHandle] = useState("");
   const [error, setError] = useState("");
   const [showSettings, setShowSettings] = useState(false);
+  const [showModeration, setShowModeration] = useState(false);
+  // In the requests folder: the requests themselves or the hidden
+  // "filtered" ones, and the requests selected for a bulk action.
+  const [sub, setSub] = useState<"requests" | "filtered">("requests");
+  const [selected, setSelected] = useState<Set<string>>(new Set());
   const [notify, setNotify] = useState(typeof Notification !== "undefined" ? Notification.permission : "denied");
   // The team inboxes the user works in, and which mode is on screen:
   // "chats" or a business's id.
@@ -164,6 +171,7 @@ function Shell({ client, onSignOut }: { client: Client; onSignOut(): void }) {
   const loadLists = async () => {
     const all: Conversation[] = [];
     for (const [f] of folders) all.push(...(await client.conversations(f)).items);
+    all.push(...(await client.conversations("requests", true)).items);
     setState((s) => ({ ...s, listStale: false, conversations: Object.fromEntries(all.map((c) => [c.id, c])) }));
   };
 
@@ -231,7 +239,9 @@ function Shell({ client, onSignOut }: { client: Client; onSignOut(): void }) {
       </>
     );
   }
-  const list = sortConversations(Object.values(state.conversations).filter((c) => c.folder === folder))
+  const inFolder = Object.values(state.conversations).filter((c) => c.folder === folder);
+  const filteredCount = inFolder.filter(isFiltered).length;
+  const list = (folder === "requests" ? sortRequests(inFolder.filter((c) => isFiltered(c) === (sub === "filtered"))) : sortConversations(inFolder))
     .filter((c) => title(c, me.id).toLowerCase().includes(filter.toLowerCase()));
   const startDM = async (e: Event) => {
     e.preventDefault();
@@ -272,7 +282,8 @@ function Shell({ client, onSignOut }: { client: Client; onSignOut(): void }) {
         <header>
           <strong>{me.display_name || me.handle}</strong>
           <span>
-            <button class="link" ref={settingsBtn} aria-current={showSettings} onClick={() => setShowSettings(true)}>Settings</button>
+            <button class="link" ref={settingsBtn} aria-current={showSettings} onClick={() => { setShowModeration(false); setShowSettings(true); }}>Settings</button>
+            {me.server_admin && <button class="link" aria-current={showModeration} onClick={() => { setShowSettings(false); setShowModeration(true); }}>Reports</button>}
             <button class="link" onClick={async () => { try { await client.logout(); } finally { onSignOut(); } }}>Sign out</button>
           </span>
         </header>
@@ -280,7 +291,7 @@ function Shell({ client, onSignOut }: { client: Client; onSignOut(): void }) {
         {notify === "default" && <button class="link" onClick={async () => setNotify(await Notification.requestPermission())}>Turn on notifications</button>}
         <nav class="folders" aria-label="Folders">
           {folders.map(([f, label]) => {
-            const n = Object.values(state.conversations).filter((c) => c.folder === f).reduce((a, c) => a + c.unread_count, 0);
+            const n = Object.values(state.conversations).filter((c) => c.folder === f && !isFiltered(c)).reduce((a, c) => a + c.unread_count, 0);
             return <button key={f} aria-current={folder === f} onClick={() => setFolder(f)}>{label}{n > 0 && <Badge n={n} />}</button>;
           })}
         </nav>
@@ -297,6 +308,15 @@ function Shell({ client, onSignOut }: { client: Client; onSignOut(): void }) {
           <NewGroup client={client} onCreated={async (id) => { await loadLists(); setFolder("inbox"); openConversation(id); }} />
         </details>
         <label class="search">Search<input type="search" value={filter} onInput={(e) => setFilter(e.currentTarget.value)} /></label>
+        {folder === "requests" && (
+          <>
+            <nav class="subfolders" aria-label="Requests">
+              <button aria-current={sub === "requests"} onClick={() => { setSub("requests"); setSelected(new Set()); }}>Requests</button>
+              <button aria-current={sub === "filtered"} onClick={() => { setSub("filtered"); setSelected(new Set()); }}>Filtered ({filteredCount})</button>
+            </nav>
+            <BulkBar client={client} selected={selected} onDone={() => { setSelected(new Set()); setOpen(null); void loadLists(); }} />
+          </>
+        )}
         <form class="msg-search" role="search" onSubmit={(e) => { e.preventDefault(); if (query.trim()) void search(query.trim()); }}>
           <label>Search messages<input type="search" name="q" maxLength={256} value={query} onInput={(e) => setQuery(e.currentTarget.value)} /></label>
           <button type="submit">Find</button>
@@ -325,11 +345,14 @@ function Shell({ client, onSignOut }: { client: Client; onSignOut(): void }) {
         )}
         <ul class="list" aria-label={`${folders.find(([f]) => f === folder)?.[1]} conversations`}>
           {list.map((c) => (
-            <li key={c.id}>
+            <li key={c.id} class={folder === "requests" ? "selectable" : ""}>
+              {folder === "requests" && (
+                <input type="checkbox" aria-label={`Select ${title(c, me.id)}`} checked={selected.has(c.id)} onChange={() => setSelected((s) => toggle(s, c.id))} />
+              )}
               <button class={"conv" + (c.id === open ? " open" : "")} aria-current={c.id === open} onClick={() => { setShowSettings(false); openConversation(c.id); }} data-conversation={c.id}>
                 <span class="name">{title(c, me.id)}</span>
                 {c.unread_count > 0 && <Badge n={c.unread_count} />}
-                <span class="preview">{c.request ? "Message request" : c.last_message?.deleted ? "Unsent" : c.last_message?.text ?? (c.last_message ? `[${c.last_message.kind}]` : "")}</span>
+                <span class="preview">{isFiltered(c) ? whyFiltered(c.triage) : c.request ? "Message request" : c.last_message?.deleted ? "Unsent" : c.last_message?.text ?? (c.last_message ? `[${c.last_message.kind}]` : "")}</span>
               </button>
             </li>
           ))}
@@ -337,7 +360,8 @@ function Shell({ client, onSignOut }: { client: Client; onSignOut(): void }) {
         </ul>
       </aside>
       <main class="pane">
-        {showSettings ? <Settings client={client} me={me} onSaved={setMe} onClose={() => { setShowSettings(false); setTimeout(() => settingsBtn.current?.focus()); }} />
+        {showModeration ? <Moderation client={client} onClose={() => setShowModeration(false)} />
+          : showSettings ? <Settings client={client} me={me} onSaved={setMe} onClose={() => { setShowSettings(false); setTimeout(() => settingsBtn.current?.focus()); }} />
           : current ? <ConversationView key={current.id} client={client} me={me} conv={current} state={state} setState={setState} stream={streamRef.current}
               claimFocus={() => { const f = focusNext.current; focusNext.current = false; return f; }} onGone={() => { setOpen(null); void loadLists(); }}
               jumpTo={jump} onJumped={() => setJump(null)} />
@@ -629,8 +653,10 @@ function ConversationView({ client, me, conv, state, setState, stream, onGone, c
       {conv.request && (
         <div class="request" role="region" aria-label="Message request">
           <p>This is a message request. Media is hidden and links are not clickable until you accept.</p>
+          <TriageNote triage={conv.triage} />
           <button onClick={async () => { await client.accept(conv.id); setState((s) => ({ ...s, listStale: true })); }}>Accept</button>
           <button onClick={async () => { await client.decline(conv.id); onGone(); }}>Decline</button>
+          {conv.kind === "direct" && <button onClick={async () => { await client.reportSpam(conv.id); onGone(); }}>Report spam</button>}
           <button onClick={async () => { const o = conv.members?.find((m) => m.user.id !== me.id); if (o) { await client.block(o.user.handle); onGone(); } }}>Block</button>
         </div>
       )}

@@ -1,6 +1,7 @@
 // Settings (profile, privacy, devices, two-factor, API tokens, bots, blocked users)
 // and the new-group form.
 import { useEffect, useRef, useState } from "preact/hooks";
+import { FilterList } from "./moderation-ui";
 import { ApiError } from "./api";
 import type { BotView, Client, Me, SessionView, TokenView, UserSummary } from "./api";
 import { TwoFactor } from "./twofactor";
@@ -56,6 +57,7 @@ export function Settings({ client, me, onSaved, onClose }: { client: Client; me:
           </li>
         ))}
       </ul>
+      <FilterList client={client} server={false} />
       <TwoFactor client={client} />
       <ApiTokens client={client} />
       <Bots client={client} me={me} />

@@ -1,0 +1,221 @@
+package sqlite_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/store/sqlite"
+)
+
+// The search benchmark builds a corpus directly through the store and
+// measures one user's searches over it.
+//
+//	PARLEY_SEARCH_BENCH_MESSAGES  corpus size (default 20000, so that
+//	                              go test -bench stays quick)
+//	PARLEY_SEARCH_BENCH_DB        keep the corpus in this file and reuse
+//	                              it when it was built with the same size
+//	                              (default: a temporary file)
+//
+// The corpus: a vocabulary of 50,000 made-up words whose frequencies
+// follow Zipf's law (s = 1.1, like natural text), messages of 2 to 24
+// words, 50 messages per conversation on average, interleaved in time
+// across conversations; two members per conversation from 20,000 users,
+// and the searcher in searchConvs of them. Queries are drawn from the
+// same distribution as the text (what people write is what they look
+// for), in four shapes; see searchShapes.
+const (
+	vocabSize   = 50000
+	searchConvs = 500
+	benchUsers  = 20000
+)
+
+// benchWords makes the vocabulary: pronounceable, distinct, rank order.
+func benchWords() []string {
+	syll := []string{"ka", "lo", "mi", "ne", "ru", "ta", "vo", "shi", "pe", "da", "gu", "ber", "ton", "ral", "mis", "ek", "ol", "an", "ur", "ix"}
+	seen := map[string]bool{}
+	out := make([]string, 0, vocabSize)
+	r := rand.New(rand.NewPCG(7, 7))
+	for len(out) < vocabSize {
+		n := 1 + r.IntN(4)
+		var b strings.Builder
+		for range n {
+			b.WriteString(syll[r.IntN(len(syll))])
+		}
+		w := b.String()
+		if len(w) < 2 || seen[w] {
+			continue
+		}
+		seen[w] = true
+		out = append(out, w)
+	}
+	return out
+}
+
+// buildSearchCorpus fills db with n messages unless it holds them already.
+func buildSearchCorpus(tb testing.TB, db *sqlite.DB, n int) {
+	ctx := context.Background()
+	exists := func(id string) bool {
+		return db.View(ctx, func(tx parley.Tx) error { _, err := tx.MessageByID(id); return err }) == nil
+	}
+	if exists("m" + strconv.Itoa(n-1)) {
+		return
+	}
+	if exists("m0") {
+		tb.Fatalf("the corpus file holds another corpus: remove it")
+	}
+	start := time.Now()
+	words := benchWords()
+	r := rand.New(rand.NewPCG(1, 2))
+	zipf := rand.NewZipf(r, 1.1, 1, vocabSize-1)
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	convs := max(n/50, searchConvs*2)
+	must := func(err error) {
+		if err != nil {
+			tb.Fatal(err)
+		}
+	}
+	// Users, then conversations with their members, in batches.
+	const batch = 2000
+	for lo := 0; lo < benchUsers; lo += batch {
+		must(db.Update(ctx, func(tx parley.Tx) error {
+			for i := lo; i < min(lo+batch, benchUsers); i++ {
+				id := "u" + strconv.Itoa(i)
+				if err := tx.CreateUser(&parley.User{ID: id, Handle: id, Kind: parley.KindPerson, DMPolicy: parley.PolicyOpen,
+					CreatedAt: now, UpdatedAt: now}); err != nil {
+					return err
+				}
+			}
+			return nil
+		}))
+	}
+	// The searcher (u0) is in every convs/searchConvs-th conversation.
+	every := convs / searchConvs
+	for lo := 0; lo < convs; lo += batch {
+		must(db.Update(ctx, func(tx parley.Tx) error {
+			for i := lo; i < min(lo+batch, convs); i++ {
+				id := "c" + strconv.Itoa(i)
+				if err := tx.CreateConversation(&parley.Conversation{ID: id, Kind: parley.ConversationGroup, CreatedBy: "u1",
+					CreatedAt: now, LastActivityAt: now}); err != nil {
+					return err
+				}
+				a := 1 + (i*7919)%(benchUsers-1)
+				b := 1 + (i*104729+13)%(benchUsers-1)
+				if i%every == 0 {
+					a = 0
+				}
+				for _, u := range []int{a, b} {
+					if err := tx.PutMember(&parley.Member{ConversationID: id, UserID: "u" + strconv.Itoa(u), Role: parley.RoleMember,
+						Status: parley.StatusActive, Folder: parley.FolderInbox, JoinedAt: now, UpdatedAt: now}); err != nil && parley.ErrorCode(err) != parley.EConflict {
+						return err
+					}
+				}
+			}
+			return nil
+		}))
+	}
+	seqs := make([]int64, convs)
+	var text strings.Builder
+	for lo := 0; lo < n; lo += batch {
+		must(db.Update(ctx, func(tx parley.Tx) error {
+			for i := lo; i < min(lo+batch, n); i++ {
+				c := r.IntN(convs)
+				seqs[c]++
+				text.Reset()
+				for w := range 2 + r.IntN(23) {
+					if w > 0 {
+						text.WriteByte(' ')
+					}
+					text.WriteString(words[zipf.Uint64()])
+				}
+				at := now.Add(time.Duration(i) * time.Second)
+				if err := tx.CreateMessage(&parley.Message{ID: "m" + strconv.Itoa(i), ConversationID: "c" + strconv.Itoa(c),
+					Seq: seqs[c], SenderID: "u1", Kind: parley.MessageText, Text: text.String(), CreatedAt: at}); err != nil {
+					return err
+				}
+			}
+			return nil
+		}))
+		if lo > 0 && lo%(500*batch) == 0 {
+			tb.Logf("corpus: %d messages, %s", lo, time.Since(start).Round(time.Second))
+		}
+	}
+	tb.Logf("corpus of %d messages built in %s", n, time.Since(start).Round(time.Second))
+}
+
+// searchShapes are the kinds of queries measured: name, and how to make
+// one from the vocabulary and a Zipf source.
+var searchShapes = []struct {
+	name string
+	make func(words []string, z *rand.Zipf, r *rand.Rand) string
+}{
+	{"word", func(w []string, z *rand.Zipf, r *rand.Rand) string { return w[z.Uint64()] }},
+	{"two-words", func(w []string, z *rand.Zipf, r *rand.Rand) string { return w[z.Uint64()] + " " + w[z.Uint64()] }},
+	{"prefix", func(w []string, z *rand.Zipf, r *rand.Rand) string {
+		s := w[z.Uint64()]
+		return s[:min(len(s), 3+r.IntN(2))]
+	}},
+	{"rare-word", func(w []string, z *rand.Zipf, r *rand.Rand) string { return w[1000+r.IntN(vocabSize-1000)] }},
+}
+
+// BenchmarkSearch reports p50 and p99 of a user's searches (20 results)
+// by query shape and order. Run with -benchtime=200x or more for a stable p99.
+func BenchmarkSearch(b *testing.B) {
+	n := 20000
+	if s := os.Getenv("PARLEY_SEARCH_BENCH_MESSAGES"); s != "" {
+		var err error
+		if n, err = strconv.Atoi(s); err != nil || n < 1000 {
+			b.Fatalf("PARLEY_SEARCH_BENCH_MESSAGES=%q: a number of at least 1000", s)
+		}
+	}
+	path := os.Getenv("PARLEY_SEARCH_BENCH_DB")
+	if path == "" {
+		path = filepath.Join(b.TempDir(), "search.db")
+	}
+	db, err := sqlite.Open(path, sqlite.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	buildSearchCorpus(b, db, n)
+	words := benchWords()
+	ctx := context.Background()
+	for _, order := range []parley.SearchOrder{parley.SearchRelevance, parley.SearchRecent} {
+		for _, shape := range searchShapes {
+			b.Run(fmt.Sprintf("%s/%s", order, shape.name), func(b *testing.B) {
+				r := rand.New(rand.NewPCG(3, 4))
+				zipf := rand.NewZipf(r, 1.1, 1, vocabSize-1)
+				var took []time.Duration
+				found := 0
+				for b.Loop() {
+					q := shape.make(words, zipf, r)
+					t0 := time.Now()
+					err := db.View(ctx, func(tx parley.Tx) error {
+						hits, err := tx.SearchMessages(parley.SearchFilter{ViewerIDs: []string{"u0"}, Query: q, Order: order, Limit: 20})
+						found += len(hits)
+						return err
+					})
+					took = append(took, time.Since(t0))
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+				slices.Sort(took)
+				pct := func(p float64) float64 {
+					return float64(took[min(len(took)-1, int(p*float64(len(took))))].Microseconds()) / 1000
+				}
+				b.ReportMetric(pct(0.50), "p50-ms")
+				b.ReportMetric(pct(0.99), "p99-ms")
+				b.ReportMetric(float64(found)/float64(len(took)), "hits/query")
+			})
+		}
+	}
+}
