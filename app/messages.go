@@ -658,17 +658,28 @@ func (a *App) moveMarker(ctx context.Context, actor *Actor, convID string, seq i
 			return nil
 		}
 		*current, result = seq, seq
+		delivered := me.DeliveredSeq
 		me.DeliveredSeq = max(me.DeliveredSeq, me.ReadSeq)
 		me.UpdatedAt = w.now
 		if err := w.PutMember(me); err != nil {
 			return err
 		}
 		e := &parley.Event{Type: typ, ConversationID: c.ID, ActorID: actor.User.ID, Seq: seq}
-		if me.Status != parley.StatusActive || refuseIfBlocked(w, c, actor.User.ID) != nil ||
-			(read && actor.User.HideReadReceipts) {
+		private := me.Status != parley.StatusActive || refuseIfBlocked(w, c, actor.User.ID) != nil
+		if private || (read && actor.User.HideReadReceipts) {
 			e.UserID = actor.User.ID // the marker stays private
 		}
-		return w.event(e)
+		if err := w.event(e); err != nil {
+			return err
+		}
+		// Reading implies delivery: with read receipts off, the sender
+		// still learns that the message reached a device (a read that
+		// overtook the device's delivered frame would otherwise leave
+		// the sender at "Sent").
+		if read && !private && actor.User.HideReadReceipts && me.DeliveredSeq > delivered {
+			return w.event(&parley.Event{Type: parley.EventDelivered, ConversationID: c.ID, ActorID: actor.User.ID, Seq: me.DeliveredSeq})
+		}
+		return nil
 	})
 	a.observeMarker(read, err)
 	return result, err

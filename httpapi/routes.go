@@ -122,6 +122,7 @@ func (s *Server) routes() {
 	// Business inbox.
 	s.businessRoutes()
 	s.retentionRoutes()
+	s.adminRetentionRoutes()
 
 	// Bots.
 	s.botRoutes()
