@@ -575,6 +575,9 @@ func (a *App) PutSettings(ctx context.Context, ba *BusinessActor, s *BusinessSet
 				return err
 			}
 		}
+		if err := selfHasTwoFactor(w, ba, s); err != nil {
+			return err
+		}
 		if err := w.PutBusinessSettings(ba.Business.ID, mustJSON(s), w.now); err != nil {
 			return err
 		}

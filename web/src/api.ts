@@ -264,6 +264,8 @@ export interface BusinessSettings {
   max_open_per_agent: number; reassign_after_minutes: number; hours?: Hours; away_message?: string;
   sla?: Record<string, SLATarget>; csat: boolean; csat_question?: string; views?: SavedView[];
   welcome?: string; ice_breakers?: string[]; rules?: Rule[];
+  /** the team must use two-factor authentication to act as the business */
+  require_two_factor?: boolean;
 }
 /** Rule is an automation rule: when a customer message (or a label) matches, do actions. */
 export interface Rule { name: string; disabled?: boolean; when: RuleWhen; actions: RuleAction[]; stop?: boolean }
