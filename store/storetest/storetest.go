@@ -73,6 +73,7 @@ func Run(t *testing.T, open func(t *testing.T) parley.Store) {
 		{"Search/Filters", testSearchFilters},
 		{"Search/Relevance", testSearchRelevance},
 		{"Search/Pagination", testSearchPagination},
+		{"Search/Window", testSearchWindow},
 		{"Message/Expired", testExpiredMessages},
 		{"Message/RetentionCandidates", testRetentionCandidates},
 		{"Message/Opens", testMessageOpens},
