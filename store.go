@@ -45,6 +45,7 @@ type Tx interface {
 	BusinessTx
 	WebhookTx
 	AdminTx
+	CampaignTx
 	ModerationTx
 	AuditLogTx
 	TwoFactorTx
