@@ -47,6 +47,7 @@ type Tx interface {
 	AdminTx
 	ChainTx
 	ExportTx
+	CampaignTx
 	ModerationTx
 	AuditLogTx
 	TwoFactorTx

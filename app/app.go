@@ -61,6 +61,10 @@ type Config struct {
 	BotPerSecond       float64
 	// Records configures exports (and their signing key).
 	Records RecordsConfig
+	// CampaignRate is a campaign's default messages per second (100);
+	// CampaignConcurrency caps the sends a campaign has in flight (64).
+	CampaignRate        float64
+	CampaignConcurrency int
 	// SpamThreshold is the request score (0 to 1) from which a request is
 	// filed under "filtered" (default 0.8).
 	SpamThreshold float64
@@ -124,6 +128,12 @@ func (c *Config) setDefaults() {
 	if c.BotPerSecond <= 0 {
 		c.BotPerSecond = 30
 	}
+	if c.CampaignRate <= 0 {
+		c.CampaignRate = 100
+	}
+	if c.CampaignConcurrency <= 0 {
+		c.CampaignConcurrency = 64
+	}
 	if c.SpamThreshold <= 0 || c.SpamThreshold > 1 {
 		c.SpamThreshold = 0.8
 	}
@@ -163,6 +173,8 @@ type App struct {
 
 	// exp runs export jobs (exports.go).
 	exp exportState
+	// campaigns is the campaign worker's state (campaign_worker.go).
+	campaigns campaignRunner
 	// sfilters caches the server's content filters (filters.go).
 	sfilters serverFilters
 
@@ -223,6 +235,7 @@ func New(store parley.Store, cfg Config, opts ...Option) *App {
 		o(a)
 	}
 	a.media = newMediaState(cfg.Media.DecodeBudget)
+	a.campaigns.init()
 	a.loginByHandle = a.limiter("login_handle", float64(cfg.LoginPerHandle)/60, cfg.LoginPerHandle)
 	a.loginByAddress = a.limiter("login_address", float64(cfg.LoginPerAddress)/60, cfg.LoginPerAddress)
 	a.sendPerConv = a.limiter("send_conversation", a.cfg.SendPerConversation, a.cfg.SendBurst)

@@ -176,6 +176,19 @@ func (s *Server) inboxTimers() {
 	s.App.RunInbox(ctx, InboxTickInterval)
 }
 
+// CampaignTickInterval is how often the campaign worker looks for due
+// work when nothing wakes it (a campaign started or resumed wakes it).
+const CampaignTickInterval = time.Second
+
+// runCampaigns runs the campaign worker until Shutdown.
+func (s *Server) runCampaigns() {
+	defer s.bg.Done()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { <-s.stopGC; cancel() }()
+	s.App.RunCampaigns(ctx, CampaignTickInterval)
+}
+
 // ReaperInterval is how often expired disappearing messages are purged.
 const ReaperInterval = 30 * time.Second
 
@@ -404,12 +417,13 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 	if redirLn != nil {
 		s.redir = newRedirectServer(cfg, ln.Addr().String())
 	}
-	s.bg.Add(6)
+	s.bg.Add(7)
 	go s.cleanExports()
 	go s.reap()
 	go s.retain()
 	go s.collectMedia()
 	go s.inboxTimers()
+	go s.runCampaigns()
 	go s.deliverWebhooks()
 	root := http.NewServeMux()
 	root.Handle("/api/", api)

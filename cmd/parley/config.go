@@ -223,6 +223,10 @@ var settingTable = []setting{
 		apply: func(s *settings, v string) error { return parseRate(v, &s.Server.App.BotPerConversation) }},
 	{key: "bot.per_second", kind: kindNumber, def: "30", usage: "messages a second a bot may send in all",
 		apply: func(s *settings, v string) error { return parseRate(v, &s.Server.App.BotPerSecond) }},
+	{key: "campaign.rate", kind: kindNumber, def: "100", usage: "a campaign's default messages a second (each campaign may set its own)",
+		apply: func(s *settings, v string) error { return parseRate(v, &s.Server.App.CampaignRate) }},
+	{key: "campaign.concurrency", kind: kindNumber, def: "64", usage: "sends a campaign has in flight at once",
+		apply: func(s *settings, v string) error { return parseCount(v, "64", &s.Server.App.CampaignConcurrency) }},
 	{key: "webhook.allow", kind: kindList, usage: "addresses, address:port pairs, CIDR ranges or host names webhooks may reach though not public",
 		apply: func(s *settings, v string) error {
 			s.Server.WebhookAllow = splitList(v)
