@@ -3,7 +3,6 @@ package postgres
 import (
 	"database/sql"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -310,10 +309,7 @@ func (t *tx) Templates(businessID string) ([]*parley.Template, error) {
 // segmentSQL builds the query of a segment: the first condition drives
 // (an index range read in contact id order) and every other one is an
 // EXISTS probe of an index, so the cost is one index entry per candidate.
-//
-// order, when set, counts a condition's candidates so that the smallest
-// set drives.
-func segmentSQL(f parley.SegmentFilter, what, afterID string, order func(q string, args []any) int) (string, []any) {
+func segmentSQL(f parley.SegmentFilter, what, afterID string) (string, []any) {
 	type cond struct {
 		from  string // driver: selects contact_id AS id
 		probe string // EXISTS body, correlated on d.id
@@ -354,24 +350,6 @@ func segmentSQL(f parley.SegmentFilter, what, afterID string, order func(q strin
 	if len(cs) == 0 { // every contact is a candidate
 		cs = append(cs, cond{`SELECT id FROM contacts WHERE business_id = ? AND merged_into = ''`, "", []any{f.BusinessID}})
 	}
-	if order != nil && len(cs) > 1 {
-		// The smallest set drives: its index range is read, every
-		// other condition is one probe per candidate.
-		sizes := make([]int, len(cs))
-		for i, c := range cs {
-			sizes[i] = order(`SELECT count(*) FROM (`+c.from+`) d`, c.args)
-		}
-		idx := make([]int, len(cs))
-		for i := range idx {
-			idx[i] = i
-		}
-		sort.SliceStable(idx, func(i, j int) bool { return sizes[idx[i]] < sizes[idx[j]] })
-		sorted := make([]cond, len(cs))
-		for i, k := range idx {
-			sorted[i] = cs[k]
-		}
-		cs = sorted
-	}
 	if !f.InactiveSince.IsZero() {
 		cs = append(cs, cond{"",
 			`NOT EXISTS (SELECT 1 FROM contact_reach WHERE business_id = ? AND contact_id = d.id AND last_inbound_at >= ?)`,
@@ -391,17 +369,9 @@ func segmentSQL(f parley.SegmentFilter, what, afterID string, order func(q strin
 	return q, args
 }
 
-// countOf counts what q selects (0 when it fails: the query then fails
-// for real where it is run).
-func (t *tx) countOf(q string, args []any) int {
-	var n int
-	_ = t.queryRow(q, args...).Scan(&n)
-	return n
-}
-
 // CountSegment implements parley.CampaignTx.
 func (t *tx) CountSegment(f parley.SegmentFilter) (int, error) {
-	q, args := segmentSQL(f, "count(*)", "", t.countOf)
+	q, args := segmentSQL(f, "count(*)", "")
 	var n int
 	if err := t.queryRow(q, args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count segment: %w", err)
@@ -411,7 +381,7 @@ func (t *tx) CountSegment(f parley.SegmentFilter) (int, error) {
 
 // SegmentContacts implements parley.CampaignTx.
 func (t *tx) SegmentContacts(f parley.SegmentFilter, afterID string, limit int) ([]string, error) {
-	q, args := segmentSQL(f, "d.id", afterID, nil)
+	q, args := segmentSQL(f, "d.id", afterID)
 	q += ` ORDER BY d.id LIMIT ?`
 	args = append(args, limit)
 	rows, err := t.query(q, args...)
