@@ -23,9 +23,9 @@ type SearchOrder string
 
 // The search orders.
 const (
-	// SearchRelevance orders by score (bm25: rarer words count more,
-	// words found together as typed count more), best first, then newest
-	// first.
+	// SearchRelevance orders by score (BM25-like: the words more often
+	// in a short message, and together as typed, count more), best first,
+	// then newest first.
 	SearchRelevance SearchOrder = "relevance"
 	// SearchRecent orders newest first.
 	SearchRecent SearchOrder = "recent"
@@ -52,6 +52,10 @@ type SearchFilter struct {
 	// that messages sent while a client pages do not shift its pages.
 	MaxPos int64
 	Order  SearchOrder
+	// Window, when set, bounds the work of a SearchRelevance search: only
+	// the Window newest matching messages (the other filters applied) are
+	// ranked, so that a common word costs what a recent search costs.
+	Window int
 	// After, when set, continues after that hit of the previous page.
 	After *SearchCursor
 	Limit int

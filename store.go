@@ -45,6 +45,9 @@ type Tx interface {
 	BusinessTx
 	WebhookTx
 	AdminTx
+	ChainTx
+	ExportTx
+	CampaignTx
 	ModerationTx
 	AuditLogTx
 	TwoFactorTx

@@ -299,3 +299,32 @@ func (a *App) VerifyAuditLog(ctx context.Context) (*AuditVerification, error) {
 	}
 	return c.Result(), nil
 }
+
+// requireAuditReader lets the server's administrators (PARLEY_ADMINS)
+// read the audit log, from a signed-in device only.
+func (a *App) requireAuditReader(actor *Actor) error {
+	if err := actor.RequireScope(ScopeAccount); err != nil {
+		return err
+	}
+	if !a.IsAdmin(actor) {
+		return parley.Errorf(parley.EForbidden, "only the server's administrators read the audit log")
+	}
+	return nil
+}
+
+// AuditLogAs is AuditLog for a server administrator over the API.
+func (a *App) AuditLogAs(ctx context.Context, actor *Actor, q AuditQuery) ([]*AuditRecordView, int64, error) {
+	if err := a.requireAuditReader(actor); err != nil {
+		return nil, 0, err
+	}
+	return a.AuditLog(ctx, q)
+}
+
+// VerifyAuditLogAs is VerifyAuditLog for a server administrator over the
+// API.
+func (a *App) VerifyAuditLogAs(ctx context.Context, actor *Actor) (*AuditVerification, error) {
+	if err := a.requireAuditReader(actor); err != nil {
+		return nil, err
+	}
+	return a.VerifyAuditLog(ctx)
+}

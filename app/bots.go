@@ -361,6 +361,9 @@ func (a *App) Postback(ctx context.Context, actor *Actor, convID, msgID, payload
 		e := &parley.Event{Type: EventPostback, ConversationID: c.ID, ActorID: actor.User.ID, MessageID: m.ID, Seq: m.Seq,
 			Data: mustJSON(map[string]string{"payload": payload, "title": title, "message_id": m.ID})}
 		if it, err := w.InboxItem(c.ID); err == nil && it.BusinessID == m.SenderID {
+			if err := postbackConsent(w, it, m.ID, actor.User.ID, payload); err != nil {
+				return err
+			}
 			return businessEvent(w, e, m.SenderID)
 		} else if err != nil && !parley.IsNotFound(err) {
 			return err

@@ -64,6 +64,9 @@ type BusinessSettings struct {
 	// ShowSensitive shows the team customers' card numbers, IBANs,
 	// secrets and passwords unmasked (default: masked).
 	ShowSensitive bool `json:"show_sensitive,omitempty"`
+	// Messaging is the messaging policy: window, frequency cap, quiet
+	// hours, STOP keywords (policy.go).
+	Messaging MessagingPolicy `json:"messaging"`
 	// RequireTwoFactor lets only team members with two-factor
 	// authentication on act as the business (two_factor_required).
 	RequireTwoFactor bool `json:"require_two_factor,omitempty"`
@@ -122,6 +125,9 @@ func (s *BusinessSettings) validate() error {
 		return parley.Invalid("away_message", "away_message has at most 2000 and csat_question at most 500 characters")
 	}
 	if err := s.validateAutomation(); err != nil {
+		return err
+	}
+	if err := s.Messaging.validate(); err != nil {
 		return err
 	}
 	if len(s.Views) > maxSavedViews {
@@ -568,6 +574,9 @@ func (a *App) PutSettings(ctx context.Context, ba *BusinessActor, s *BusinessSet
 			} else if err != nil {
 				return err
 			}
+		}
+		if err := selfHasTwoFactor(w, ba, s); err != nil {
+			return err
 		}
 		if err := w.PutBusinessSettings(ba.Business.ID, mustJSON(s), w.now); err != nil {
 			return err

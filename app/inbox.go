@@ -49,7 +49,7 @@ func startInboxItem(w *writer, c *parley.Conversation, creator, other *parley.Us
 // into a direct conversation: the only-assignee rule, reply times and SLA
 // for business replies; reopening, auto-assignment, the away message and
 // CSAT answers for customer messages.
-func (a *App) inboxOnSend(w *writer, c *parley.Conversation, m *parley.Message, actor *Actor) error {
+func (a *App) inboxOnSend(w *writer, c *parley.Conversation, m *parley.Message, actor *Actor, sc *sendClass) error {
 	if c.Kind != parley.ConversationDirect {
 		return nil
 	}
@@ -64,7 +64,20 @@ func (a *App) inboxOnSend(w *writer, c *parley.Conversation, m *parley.Message, 
 		return err
 	}
 	if m.SenderID == it.BusinessID {
+		if sc == nil {
+			sc = &sendClass{}
+		}
+		if err := a.checkPolicy(w, it, st, actor, sc); err != nil {
+			return err
+		}
+		if sc.campaign != nil {
+			// A campaign message is no reply: the inbox item stays as it is.
+			return a.campaignSent(w, it, sc.campaign, m)
+		}
 		return a.businessReplied(w, c, it, st, m, actor)
+	}
+	if err := a.consentOnMessage(w, c, it, st, m); err != nil {
+		return err
 	}
 	return a.customerWrote(w, c, it, st, m)
 }
@@ -197,7 +210,7 @@ func (a *App) customerWrote(w *writer, c *parley.Conversation, it *parley.InboxI
 				return err
 			}
 		}
-		if _, err := autoMessage(w, c, it.BusinessID, "Thanks — a person from our team will answer here.", ""); err != nil {
+		if _, err := a.autoMessage(w, c, it, "Thanks — a person from our team will answer here.", ""); err != nil {
 			return err
 		}
 		changed = true
@@ -207,7 +220,7 @@ func (a *App) customerWrote(w *writer, c *parley.Conversation, it *parley.InboxI
 		return err
 	}
 	if first && strings.TrimSpace(st.Welcome) != "" {
-		if _, err := autoMessage(w, c, it.BusinessID, st.Welcome, ""); err != nil {
+		if _, err := a.autoMessage(w, c, it, st.Welcome, ""); err != nil {
 			return err
 		}
 	}
@@ -222,7 +235,7 @@ func (a *App) customerWrote(w *writer, c *parley.Conversation, it *parley.InboxI
 	}
 	if st.AwayMessage != "" {
 		if hours != nil && !hours.IsOpen(w.now) && (it.AwaySentAt == nil || hours.openBetween(*it.AwaySentAt, w.now)) {
-			if _, err := autoMessage(w, c, it.BusinessID, st.AwayMessage, ""); err != nil {
+			if _, err := a.autoMessage(w, c, it, st.AwayMessage, ""); err != nil {
 				return err
 			}
 			t := w.now
@@ -300,8 +313,17 @@ func hoursFor(tx parley.Tx, it *parley.InboxItem, st *BusinessSettings) (*Hours,
 }
 
 // autoMessage writes a message from the business that no agent wrote (the
-// away message, the CSAT request). It does not count as a reply.
-func autoMessage(w *writer, c *parley.Conversation, businessID, text, data string) (*parley.Message, error) {
+// away message, the CSAT request). It does not count as a reply. The
+// messaging policy applies to it like to any business message.
+func (a *App) autoMessage(w *writer, c *parley.Conversation, it *parley.InboxItem, text, data string) (*parley.Message, error) {
+	businessID := it.BusinessID
+	st, err := loadSettings(w, businessID)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.checkPolicy(w, it, st, nil, &sendClass{automated: true}); err != nil {
+		return nil, err
+	}
 	seq, err := w.AllocSeq(c.ID, w.now)
 	if err != nil {
 		return nil, err
@@ -316,7 +338,9 @@ func autoMessage(w *writer, c *parley.Conversation, businessID, text, data strin
 	if err := w.CreateMessage(m); err != nil {
 		return nil, err
 	}
-	w.messageCreated(m)
+	if err := w.messageCreated(m); err != nil {
+		return nil, err
+	}
 	return m, nil
 }
 
@@ -990,11 +1014,14 @@ func (a *App) setItemStatus(w *writer, it *parley.InboxItem, st *BusinessSetting
 				if q == "" {
 					q = defaultCSATQuestion
 				}
-				m, err := autoMessage(w, c, it.BusinessID, q, csatQuickReplies)
-				if err != nil {
+				m, err := a.autoMessage(w, c, it, q, csatQuickReplies)
+				if parley.ErrorCode(err) == parley.EWindowClosed {
+					// No rating request outside the messaging window.
+				} else if err != nil {
 					return err
+				} else {
+					it.CSATMessageID = m.ID
 				}
-				it.CSATMessageID = m.ID
 			} else if err != nil && !parley.IsNotFound(err) {
 				return err
 			}

@@ -34,6 +34,12 @@ type SendInput struct {
 	// ConfirmSensitive sends text the sensitive-data guard flagged (a card
 	// number, an IBAN, a secret, a password) after the sender was warned.
 	ConfirmSensitive bool
+	// Template is the id of an approved template to send (BusinessSend
+	// only): its variables are filled in for the conversation.
+	Template string
+	// class tells the messaging policy what a business message is (a
+	// template, a campaign's); nil is a free-form message.
+	class *sendClass
 	// ViewOnce makes a media message (image, video, audio, file, gif)
 	// that each recipient may open once.
 	ViewOnce bool
@@ -68,6 +74,9 @@ func (a *App) Send(ctx context.Context, actor *Actor, convID string, in SendInpu
 	}
 	if err := checkClientID(in.ClientID); err != nil {
 		return nil, false, err
+	}
+	if in.Template != "" && in.class == nil {
+		return nil, false, parley.Invalid("template", "templates are sent by a business from its inbox")
 	}
 	text, err := cleanText("text", in.Text, a.cfg.MaxTextLen, true)
 	if err != nil {
@@ -203,7 +212,7 @@ func (a *App) Send(ctx context.Context, actor *Actor, convID string, in SendInpu
 		if err != nil {
 			return err
 		}
-		if err := a.inboxOnSend(w, c, m, actor); err != nil {
+		if err := a.inboxOnSend(w, c, m, actor, in.class); err != nil {
 			return err
 		}
 		if request != nil {
@@ -216,7 +225,9 @@ func (a *App) Send(ctx context.Context, actor *Actor, convID string, in SendInpu
 				return err
 			}
 		}
-		w.messageCreated(m)
+		if err := w.messageCreated(m); err != nil {
+			return err
+		}
 		created = true
 		view = &MessageView{ID: m.ID, ConversationID: c.ID, Seq: seq, Sender: summarize(actor.User), ClientID: m.ClientID,
 			Kind: string(m.Kind), Text: m.Text, CreatedAt: m.CreatedAt, Attachments: atts, ExpiresAt: m.ExpiresAt, ViewOnce: m.ViewOnce,
@@ -649,17 +660,28 @@ func (a *App) moveMarker(ctx context.Context, actor *Actor, convID string, seq i
 			return nil
 		}
 		*current, result = seq, seq
+		delivered := me.DeliveredSeq
 		me.DeliveredSeq = max(me.DeliveredSeq, me.ReadSeq)
 		me.UpdatedAt = w.now
 		if err := w.PutMember(me); err != nil {
 			return err
 		}
 		e := &parley.Event{Type: typ, ConversationID: c.ID, ActorID: actor.User.ID, Seq: seq}
-		if me.Status != parley.StatusActive || refuseIfBlocked(w, c, actor.User.ID) != nil ||
-			(read && actor.User.HideReadReceipts) {
+		private := me.Status != parley.StatusActive || refuseIfBlocked(w, c, actor.User.ID) != nil
+		if private || (read && actor.User.HideReadReceipts) {
 			e.UserID = actor.User.ID // the marker stays private
 		}
-		return w.event(e)
+		if err := w.event(e); err != nil {
+			return err
+		}
+		// Reading implies delivery: with read receipts off, the sender
+		// still learns that the message reached a device (a read that
+		// overtook the device's delivered frame would otherwise leave
+		// the sender at "Sent").
+		if read && !private && actor.User.HideReadReceipts && me.DeliveredSeq > delivered {
+			return w.event(&parley.Event{Type: parley.EventDelivered, ConversationID: c.ID, ActorID: actor.User.ID, Seq: me.DeliveredSeq})
+		}
+		return nil
 	})
 	a.observeMarker(read, err)
 	return result, err

@@ -70,6 +70,21 @@ func TestReadReceiptsOff(t *testing.T) {
 	if memberRead(ben, ben.User.ID) != m1.Seq {
 		t.Fatal("ben's own read position lost")
 	}
+	// Reading implies delivery: ann learns that "one" reached ben even
+	// though ben's device never said "delivered" and his read stays hidden.
+	page, err := s.a.Sync(s.ctx, ann, head, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	delivered := false
+	for _, e := range page.Events {
+		if e.Type == parley.EventDelivered && e.ActorID == ben.User.ID && e.Seq == m1.Seq {
+			delivered = true
+		}
+	}
+	if !delivered {
+		t.Fatal("a read with receipts off did not tell the sender it was delivered")
+	}
 	on := true
 	if _, err := s.a.UpdateProfile(s.ctx, ben, app.ProfileUpdate{ReadReceipts: &on}); err != nil {
 		t.Fatal(err)

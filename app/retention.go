@@ -410,3 +410,31 @@ func (a *App) hasRetention(ctx context.Context) (bool, error) {
 	})
 	return n > 0, err
 }
+
+// StartRetentionAs queues a server-wide run for a server administrator
+// over the API.
+func (a *App) StartRetentionAs(ctx context.Context, actor *Actor, dryRun bool) (*RetentionJobView, error) {
+	if err := a.requireHoldAdmin(actor); err != nil {
+		return nil, err
+	}
+	return a.StartRetention(ctx, actor.User.Handle, dryRun)
+}
+
+// RetentionJobAs returns a server-wide run for a server administrator.
+func (a *App) RetentionJobAs(ctx context.Context, actor *Actor, id string) (*RetentionJobView, error) {
+	if err := a.requireHoldAdmin(actor); err != nil {
+		return nil, err
+	}
+	var v *RetentionJobView
+	err := a.view(ctx, func(tx parley.Tx) error {
+		j, err := tx.RetentionJob(id)
+		if parley.IsNotFound(err) || (err == nil && j.BusinessID != "") {
+			return parley.Errorf(parley.ENotFound, "retention job not found")
+		} else if err != nil {
+			return err
+		}
+		v = jobView(j)
+		return nil
+	})
+	return v, err
+}

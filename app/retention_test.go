@@ -130,3 +130,61 @@ func TestBusinessRetentionAfterResolution(t *testing.T) {
 		t.Fatalf("open conversation purged: %s", h)
 	}
 }
+
+// TestBusinessContactHold: a business's admin holds a contact; retention
+// skips that customer's conversation and purges another's; releasing it
+// lets the next run purge it; the hold is the business's alone.
+func TestBusinessContactHold(t *testing.T) {
+	s := newShop(t)
+	_, held := s.customer("Held")
+	_, free := s.customer("Free")
+	if _, err := s.a.SetRetentionPolicy(s.ctx, s.admin, 1, 0); err != nil {
+		t.Fatal(err)
+	}
+	d, err := s.a.InboxConversation(s.ctx, s.admin, held)
+	if err != nil || d.Contact == nil {
+		t.Fatalf("inbox detail: %+v %v", d, err)
+	}
+	if _, err := s.a.PlaceBusinessHold(s.ctx, s.admin, app.HoldInput{Scope: "account", Target: "cust001"}); parley.ErrorCode(err) != parley.EInvalid {
+		t.Fatalf("a business holds an account: %v", err)
+	}
+	h, err := s.a.PlaceBusinessHold(s.ctx, s.admin, app.HoldInput{Scope: "contact", Target: d.Contact.ID, Reason: "chargeback"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, err := s.a.InboxConversation(s.ctx, s.admin, held); err != nil || !d.Conversation.LegalHold {
+		t.Fatalf("held conversation does not say legal_hold: %v", err)
+	}
+	run := func() *app.RetentionJobView {
+		t.Helper()
+		j, err := s.a.StartBusinessRetention(s.ctx, s.admin, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.a.RunRetentionJobs(s.ctx); err != nil {
+			t.Fatal(err)
+		}
+		j, err = s.a.BusinessRetentionJob(s.ctx, s.admin, j.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return j
+	}
+	s.clock.Advance(48 * time.Hour)
+	if j := run(); j.Purged != 1 || j.HeldSkipped != 1 {
+		t.Fatalf("run under the contact hold: %+v", j)
+	}
+	if !strings.Contains(s.history(s.biz, held), "hello, I need help") || strings.Contains(s.history(s.biz, free), "hello, I need help") {
+		t.Fatal("the hold kept the wrong conversation")
+	}
+	other := s.register("othershop", "Other", parley.KindBusiness)
+	if _, err := s.a.ReleaseBusinessHold(s.ctx, s.actAs(other, "othershop"), h.ID); parley.ErrorCode(err) != parley.ENotFound {
+		t.Fatalf("another business releases the hold: %v", err)
+	}
+	if _, err := s.a.ReleaseBusinessHold(s.ctx, s.admin, h.ID); err != nil {
+		t.Fatal(err)
+	}
+	if j := run(); j.Purged != 1 || j.HeldSkipped != 0 {
+		t.Fatalf("run after the release: %+v", j)
+	}
+}

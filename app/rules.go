@@ -294,7 +294,7 @@ func (a *App) runRules(w *writer, c *parley.Conversation, it *parley.InboxItem, 
 					if out, err = render(w, ba, body, c.ID); err == nil && len(out.Missing) > 0 {
 						err = parley.Errorf(parley.EUnresolvedVar, "no value for %s", strings.Join(out.Missing, ", "))
 					} else if err == nil {
-						_, err = autoMessage(w, c, it.BusinessID, out.Text, "")
+						_, err = a.autoMessage(w, c, it, out.Text, "")
 					}
 				}
 			case "label":

@@ -22,6 +22,12 @@ const (
 	// DefaultSearchLimit and MaxSearchLimit are the page sizes of Search.
 	DefaultSearchLimit = 20
 	MaxSearchLimit     = 50
+	// RelevanceWindow is how many of the newest matches a relevance
+	// search ranks: a common word then costs about what a newest-first
+	// search costs, instead of growing with the whole server (see
+	// BENCHMARKS.md). Older matches are found with sort=recent or a
+	// narrower query.
+	RelevanceWindow = 100
 	// snippetRunes is about how much text a snippet shows around the
 	// first word found.
 	snippetRunes = 160
@@ -190,7 +196,7 @@ func parseSearch(q SearchQuery) (parley.SearchFilter, error) {
 	}
 	switch q.Sort {
 	case "", string(parley.SearchRelevance):
-		f.Order = parley.SearchRelevance
+		f.Order, f.Window = parley.SearchRelevance, RelevanceWindow
 	case string(parley.SearchRecent):
 		f.Order = parley.SearchRecent
 	default:

@@ -314,6 +314,12 @@ func render(tx parley.Tx, ba *BusinessActor, body, convID string) (*RenderedRepl
 	if err != nil {
 		return nil, err
 	}
+	return renderItem(tx, ba, body, it)
+}
+
+// renderItem fills body's variables for one customer conversation (or,
+// with only BusinessID and ContactID set, for a contact).
+func renderItem(tx parley.Tx, ba *BusinessActor, body string, it *parley.InboxItem) (*RenderedReply, error) {
 	vals := map[string]string{"business.name": ba.Business.DisplayName}
 	if vals["business.name"] == "" {
 		vals["business.name"] = ba.Business.Handle
@@ -369,6 +375,19 @@ func firstName(name string) string {
 // is that reply with its variables filled in; a variable without a value
 // refuses the send (unresolved_variable) rather than send it wrong.
 func (a *App) BusinessSend(ctx context.Context, ba *BusinessActor, convID, savedReply string, in SendInput) (*MessageView, bool, error) {
+	if in.Template != "" {
+		if savedReply != "" || strings.TrimSpace(in.Text) != "" || (in.Kind != "" && in.Kind != parley.MessageText) {
+			return nil, false, parley.Invalid("template", "send either text, a saved reply or a template")
+		}
+		tp, r, err := a.renderTemplate(ctx, ba, in.Template, convID)
+		if err != nil {
+			return nil, false, err
+		}
+		if len(r.Missing) > 0 {
+			return nil, false, parley.Errorf(parley.EUnresolvedVar, "no value for {{%s}} in this conversation; fill it in or edit the template", strings.Join(r.Missing, "}}, {{"))
+		}
+		in.Text, in.class = r.Text, &sendClass{template: tp}
+	}
 	if savedReply != "" {
 		if strings.TrimSpace(in.Text) != "" || (in.Kind != "" && in.Kind != parley.MessageText) {
 			return nil, false, parley.Invalid("saved_reply", "send either text or a saved reply")

@@ -480,3 +480,18 @@ func requireTwoFactor(tx parley.Tx, b, agent *parley.User) error {
 	}
 	return parley.Errorf(parley.ETwoFactorRequired, "%s requires its team to use two-factor authentication; turn it on in settings", b.Handle)
 }
+
+// selfHasTwoFactor keeps a team admin from requiring two-factor
+// authentication of the team without having it: they would lock
+// themselves out of the inbox with the same save.
+func selfHasTwoFactor(tx parley.Tx, ba *BusinessActor, s *BusinessSettings) error {
+	if !s.RequireTwoFactor || ba.Agent == nil {
+		return nil
+	}
+	on, err := twoFactorOn(tx, ba.Agent.ID)
+	if err != nil || on {
+		return err
+	}
+	return &parley.Error{Code: parley.ETwoFactorRequired, Field: "require_two_factor",
+		Message: "turn on two-factor authentication for yourself first, or you would lose access to the inbox"}
+}

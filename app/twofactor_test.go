@@ -282,9 +282,19 @@ func TestTwoFactorSecretSealed(t *testing.T) {
 // turn it on; the business's own account is not a team member.
 func TestBusinessRequiresTwoFactor(t *testing.T) {
 	s := newShop(t)
-	bea, _ := s.agent("bea", "Bea", false)
-	s.settings(func(st *app.BusinessSettings) { st.RequireTwoFactor = true })
-	_, err := s.a.ActAs(s.ctx, bea, "acme")
+	bea, beaBA := s.agent("bea", "Bea", false)
+	// A team admin without 2FA cannot require it: they would lock
+	// themselves out.
+	if _, err := s.a.PutAgent(s.ctx, s.admin, "bea", app.AgentChange{Role: ptr("admin")}); err != nil {
+		t.Fatal(err)
+	}
+	beaBA = s.actAs(bea, "acme")
+	st, _ := s.a.Settings(s.ctx, beaBA)
+	st.RequireTwoFactor = true
+	_, err := s.a.PutSettings(s.ctx, beaBA, st)
+	wantCode(t, "an admin without 2FA requires it", err, parley.ETwoFactorRequired)
+	s.settings(func(st *app.BusinessSettings) { st.RequireTwoFactor = true }) // the business's own account may
+	_, err = s.a.ActAs(s.ctx, bea, "acme")
 	wantCode(t, "agent without 2FA", err, parley.ETwoFactorRequired)
 	if _, err := s.a.ActAs(s.ctx, s.biz, "acme"); err != nil {
 		t.Fatalf("the business itself: %v", err)

@@ -221,6 +221,8 @@ func (s *Server) businessRoutes() {
 
 	// Reports.
 	s.biz("GET "+b+"/reports", s.inboxReport)
+
+	s.campaignRoutes()
 }
 
 // reply writes v as 200 JSON unless err.
@@ -271,13 +273,14 @@ func (s *Server) businessSend(w http.ResponseWriter, r *http.Request, ba *app.Bu
 		ReplyTo     string   `json:"reply_to"`
 		Attachments []string `json:"attachments"`
 		SavedReply  string   `json:"saved_reply"`
+		Template    string   `json:"template"`
 		structuredInput
 	}
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
 	m, created, err := s.app.BusinessSend(r.Context(), ba, r.PathValue("id"), in.SavedReply, in.apply(app.SendInput{ClientID: in.ClientID,
-		Kind: parley.MessageKind(in.Kind), Text: in.Text, ReplyTo: in.ReplyTo, Attachments: in.Attachments}))
+		Kind: parley.MessageKind(in.Kind), Text: in.Text, ReplyTo: in.ReplyTo, Attachments: in.Attachments, Template: in.Template}))
 	if err != nil {
 		return err
 	}

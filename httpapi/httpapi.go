@@ -210,11 +210,11 @@ func statusOf(code string) int {
 	case parley.EUnauthorized, parley.EBadCredentials:
 		return http.StatusUnauthorized
 	case parley.EForbidden, parley.EDMNotAllowed, parley.ERequestLimit, parley.EEditWindow, parley.ENotAssignee,
-		parley.EInsufficientScope, parley.EAccountSuspended, parley.ETwoFactorRequired:
+		parley.EInsufficientScope, parley.EAccountSuspended, parley.ETwoFactorRequired, parley.EWindowClosed, parley.ENoConsent:
 		return http.StatusForbidden
-	case parley.EConflict, parley.EHandleTaken, parley.EGroupFull, parley.EHumanControl:
+	case parley.EConflict, parley.EHandleTaken, parley.EGroupFull, parley.EHumanControl, parley.EFrequencyCap, parley.EQuietHours:
 		return http.StatusConflict
-	case parley.EViewOnceOpened:
+	case parley.EViewOnceOpened, parley.ELinkExpired:
 		return http.StatusGone
 	case parley.ERateLimited:
 		return http.StatusTooManyRequests

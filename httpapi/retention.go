@@ -63,6 +63,47 @@ func (s *Server) retentionRoutes() {
 	})
 }
 
+// adminRetentionRoutes are the server administrators' holds and
+// server-wide retention runs (the admin CLI does the same).
+func (s *Server) adminRetentionRoutes() {
+	s.auth("GET /api/v1/admin/holds", func(w http.ResponseWriter, r *http.Request, actor *app.Actor) error {
+		hs, err := s.app.HoldsAs(r.Context(), actor)
+		return reply(w, map[string]any{"items": hs}, err)
+	})
+	s.auth("POST /api/v1/admin/holds", func(w http.ResponseWriter, r *http.Request, actor *app.Actor) error {
+		var in app.HoldInput
+		if err := decode(w, r, &in); err != nil {
+			return err
+		}
+		h, err := s.app.PlaceHoldAs(r.Context(), actor, in)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusCreated, h)
+	})
+	s.auth("DELETE /api/v1/admin/holds/{hold}", func(w http.ResponseWriter, r *http.Request, actor *app.Actor) error {
+		h, err := s.app.ReleaseHoldAs(r.Context(), actor, r.PathValue("hold"))
+		return reply(w, h, err)
+	})
+	s.auth("POST /api/v1/admin/retention/jobs", func(w http.ResponseWriter, r *http.Request, actor *app.Actor) error {
+		var in struct {
+			DryRun bool `json:"dry_run"`
+		}
+		if err := decode(w, r, &in); err != nil {
+			return err
+		}
+		j, err := s.app.StartRetentionAs(r.Context(), actor, in.DryRun)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusAccepted, j)
+	})
+	s.auth("GET /api/v1/admin/retention/jobs/{job}", func(w http.ResponseWriter, r *http.Request, actor *app.Actor) error {
+		j, err := s.app.RetentionJobAs(r.Context(), actor, r.PathValue("job"))
+		return reply(w, j, err)
+	})
+}
+
 // setDisappearing sets a conversation's disappearing-messages timer.
 func (s *Server) setDisappearing(w http.ResponseWriter, r *http.Request, actor *app.Actor) error {
 	var in struct {

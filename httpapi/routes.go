@@ -44,6 +44,8 @@ func (s *Server) routes() {
 	s.auth("POST /api/v1/me/2fa/confirm", s.confirmTwoFactor)
 	s.auth("POST /api/v1/me/2fa/disable", s.disableTwoFactor)
 	s.auth("POST /api/v1/me/2fa/recovery-codes", s.regenerateRecoveryCodes)
+	s.auth("GET /api/v1/admin/audit-log", s.listAuditLog)
+	s.auth("GET /api/v1/admin/audit-log/verify", s.verifyAuditLog)
 	s.auth("GET /api/v1/me/blocks", s.listBlocks)
 	s.auth("GET /api/v1/tokens", s.listTokens)
 	s.auth("POST /api/v1/tokens", s.createToken)
@@ -94,6 +96,14 @@ func (s *Server) routes() {
 	s.auth("POST /api/v1/stream/tickets", s.issueTicket)
 	s.handle("GET /api/v1/stream", s.stream)
 
+	// Records: exports, their verification and the signing key.
+	s.auth("POST /api/v1/exports", s.startExport)
+	s.auth("GET /api/v1/exports", s.listExports)
+	s.auth("GET /api/v1/exports/{id}", s.getExport)
+	s.handle("GET /api/v1/exports/{id}/download", s.downloadExport)
+	s.auth("POST /api/v1/exports/verify", s.verifyExport)
+	s.handle("GET /api/v1/records/key", s.recordsKey)
+
 	// Media.
 	s.auth("POST /api/v1/media", s.upload)
 	s.auth("GET /api/v1/media/{id}", s.download(false))
@@ -120,6 +130,7 @@ func (s *Server) routes() {
 	// Business inbox.
 	s.businessRoutes()
 	s.retentionRoutes()
+	s.adminRetentionRoutes()
 
 	// Bots.
 	s.botRoutes()

@@ -29,7 +29,7 @@ func requiredScope(pattern string) string {
 		return app.ScopeMedia
 	case strings.Contains(path, "/messages"), strings.HasSuffix(path, "/read"):
 		return app.ScopeMessages
-	case strings.HasPrefix(path, "/api/v1/me"), strings.HasPrefix(path, "/api/v1/users/"):
+	case strings.HasPrefix(path, "/api/v1/me"), strings.HasPrefix(path, "/api/v1/users/"), strings.HasPrefix(path, "/api/v1/consent/"):
 		return app.ScopeProfile
 	case strings.HasPrefix(path, "/api/v1/conversations"):
 		return app.ScopeConversations

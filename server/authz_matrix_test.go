@@ -89,7 +89,7 @@ func mxScope(o mxOp) string {
 		return "account"
 	case strings.HasPrefix(p, "/api/v1/conversations/{id}/messages"), strings.HasSuffix(p, "/read"):
 		return "messages:write"
-	case strings.HasPrefix(p, "/api/v1/me"), strings.HasPrefix(p, "/api/v1/users/"):
+	case strings.HasPrefix(p, "/api/v1/me"), strings.HasPrefix(p, "/api/v1/users/"), strings.HasPrefix(p, "/api/v1/consent/"):
 		return "profile:write"
 	case strings.HasPrefix(p, "/api/v1/conversations"):
 		return "conversations:write"
@@ -111,6 +111,8 @@ type mxWorld struct {
 	session string // the admin's device session
 	secrets []string
 	ids     []string // A's object ids that must not show up in a refusal
+	// A's consent topic (and its link's token), template and campaign.
+	topic, formToken, template, campaign string
 }
 
 func mxSetup(t *testing.T) *mxWorld {
@@ -138,7 +140,14 @@ func mxSetup(t *testing.T) *mxWorld {
 	w.pack = "0nonexistentpack000000000" // packs are the server admins'; their routes are checked for scope and credentials
 	w.session = must(t, a.admin.do("GET", "/api/v1/sessions", nil), http.StatusOK).Items()[0]["id"].(string)
 	w.secrets = []string{a.noteText, "A reply from Acme Matrix", "Hello, I need help with my order"}
-	w.ids = []string{a.conv, a.mid, a.team, a.reply, a.contact, a.contact2, a.customerImg, a.agentImg, w.hook, w.pack, w.tokenID, w.session, a.customer.ID}
+	topic := must(t, a.admin.do("POST", bz(a.biz, "/topics"), map[string]any{"name": "Offers", "keyword": "join"}), http.StatusCreated).JSON()
+	w.topic, w.formToken = topic["id"].(string), topic["form_token"].(string)
+	w.template = must(t, a.admin.do("POST", bz(a.biz, "/templates"), map[string]any{"name": "Sale", "body": "Hi {{contact.first_name}}",
+		"topic": w.topic, "status": "approved"}), http.StatusCreated).JSON()["id"].(string)
+	w.campaign = must(t, a.admin.do("POST", bz(a.biz, "/campaigns"), map[string]any{"name": "Spring", "template": w.template}),
+		http.StatusCreated).JSON()["id"].(string)
+	w.ids = []string{a.conv, a.mid, a.team, a.reply, a.contact, a.contact2, a.customerImg, a.agentImg, w.hook, w.pack, w.tokenID, w.session, a.customer.ID,
+		w.topic, w.formToken, w.template, w.campaign}
 	return w
 }
 
@@ -168,11 +177,14 @@ func (w *mxWorld) path(t *testing.T, pattern string) string {
 		id = w.hook
 	case strings.HasPrefix(p, "/api/v1/bots/"):
 		id, handle = "0nonexistenttoken00000000", w.bot
+	case strings.HasPrefix(p, "/api/v1/exports/"):
+		id = "0nonexistentexport0000000"
 	case strings.HasPrefix(p, "/api/v1/admin/"), strings.HasPrefix(p, "/api/v1/me/filters/"):
 		id = "0nonexistent0000000000000" // reports and filters: none of A's to name
 	}
 	p = strings.NewReplacer("{business}", a.biz.Handle, "{id}", id, "{mid}", a.mid, "{handle}", handle, "{team}", a.team,
-		"{reply}", a.reply, "{contact}", a.contact, "{emoji}", url.PathEscape("👍"), "{did}", "msg_0nonexistent").Replace(p)
+		"{reply}", a.reply, "{contact}", a.contact, "{emoji}", url.PathEscape("👍"), "{did}", "msg_0nonexistent",
+		"{topic}", w.topic, "{template}", w.template, "{campaign}", w.campaign, "{token}", w.formToken).Replace(p)
 	// A parameter the matrix has no object for (a route added later)
 	// names one that does not exist: the route is still called.
 	return regexp.MustCompile(`\{[a-z_]+\}`).ReplaceAllString(p, "0nonexistent0000000000000")
@@ -284,7 +296,7 @@ func namesA(o mxOp) bool {
 	if strings.HasPrefix(p, "/api/v1/users/") {
 		return false // profiles, follows, blocks and reports are for anyone
 	}
-	return regexp.MustCompile(`\{(id|mid|business|team|reply|contact|handle)\}`).MatchString(p)
+	return regexp.MustCompile(`\{(id|mid|business|team|reply|contact|handle|topic|template|campaign)\}`).MatchString(p)
 }
 
 // TestAuthorizationMatrix runs the matrix. Destructive operations (DELETE,

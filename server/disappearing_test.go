@@ -97,3 +97,40 @@ func TestBusinessHoldsAndRetentionOverHTTP(t *testing.T) {
 		t.Fatalf("legal_hold after release: %v", c)
 	}
 }
+
+// TestAdminHoldsAndRetentionOverHTTP: the server's administrators hold an
+// account and run retention over the API; anyone else gets 403.
+func TestAdminHoldsAndRetentionOverHTTP(t *testing.T) {
+	ts := startServer(t, func(c *Config) { c.App.Admins = []string{"opsadmin"} })
+	root, eve := ts.register("opsadmin", "person"), ts.register("eve", "person")
+	wantProblem(t, eve.do("POST", "/api/v1/admin/holds", map[string]any{"scope": "account", "target": "eve"}), http.StatusForbidden, "forbidden")
+	wantProblem(t, eve.do("GET", "/api/v1/admin/holds", nil), http.StatusForbidden, "forbidden")
+	wantProblem(t, eve.do("POST", "/api/v1/admin/retention/jobs", map[string]any{}), http.StatusForbidden, "forbidden")
+	wantProblem(t, root.do("POST", "/api/v1/admin/holds", map[string]any{"scope": "account", "target": "nobody"}), http.StatusNotFound, "not_found")
+	h := must(t, root.do("POST", "/api/v1/admin/holds", map[string]any{"scope": "account", "target": "eve", "reason": "subpoena"}), http.StatusCreated).JSON()
+	if h["created_by"] != "operator:opsadmin" || h["active"] != true {
+		t.Fatalf("hold: %v", h)
+	}
+	if hs := must(t, root.do("GET", "/api/v1/admin/holds", nil), http.StatusOK).Items(); len(hs) != 1 {
+		t.Fatalf("holds: %v", hs)
+	}
+	conv := eve.direct("opsadmin")
+	if c := must(t, eve.do("GET", "/api/v1/conversations/"+conv, nil), http.StatusOK).JSON(); c["legal_hold"] != true {
+		t.Fatalf("account hold not shown: %v", c)
+	}
+	wantProblem(t, eve.do("DELETE", "/api/v1/admin/holds/"+h["id"].(string), nil), http.StatusForbidden, "forbidden")
+	must(t, root.do("DELETE", "/api/v1/admin/holds/"+h["id"].(string), nil), http.StatusOK)
+	wantProblem(t, root.do("DELETE", "/api/v1/admin/holds/nope", nil), http.StatusNotFound, "not_found")
+
+	j := must(t, root.do("POST", "/api/v1/admin/retention/jobs", map[string]any{"dry_run": true}), http.StatusAccepted).JSON()
+	path := "/api/v1/admin/retention/jobs/" + j["id"].(string)
+	deadline := time.Now().Add(10 * time.Second)
+	for j["state"] == "running" && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		j = must(t, root.do("GET", path, nil), http.StatusOK).JSON()
+	}
+	if j["state"] != "done" || j["dry_run"] != true {
+		t.Fatalf("job: %v", j)
+	}
+	wantProblem(t, eve.do("GET", path, nil), http.StatusForbidden, "forbidden")
+}

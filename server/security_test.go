@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -108,5 +109,35 @@ func TestSessionsEndAtOnce(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestAuditLogHTTP: the server's administrators read, export and verify
+// the audit log over the API; others may not.
+func TestAuditLogHTTP(t *testing.T) {
+	ts := startServer(t, func(c *Config) { c.App.Admins = []string{"ops"} })
+	ops := ts.register("ops", "person")
+	eve := ts.register("eve", "person")
+	wantProblem(t, ts.do("", "POST", "/api/v1/sessions", map[string]string{"handle": "eve", "password": "wrong password!"}), http.StatusUnauthorized, "bad_credentials")
+	ts.login(t, "eve", "phone")
+
+	wantProblem(t, eve.do("GET", "/api/v1/admin/audit-log", nil), http.StatusForbidden, "forbidden")
+	wantProblem(t, eve.do("GET", "/api/v1/admin/audit-log/verify", nil), http.StatusForbidden, "forbidden")
+	page := must(t, ops.do("GET", "/api/v1/admin/audit-log?actor=eve", nil), http.StatusOK).Items()
+	if len(page) != 2 || page[0]["action"] != "login.failure" || page[1]["action"] != "login.success" || page[0]["address"] != "127.0.0.1" {
+		t.Fatalf("eve's rows: %v", page)
+	}
+	first := must(t, ops.do("GET", "/api/v1/admin/audit-log?limit=1", nil), http.StatusOK).JSON()
+	if first["next_cursor"] != "1" {
+		t.Fatalf("first page: %v", first)
+	}
+	wantProblem(t, ops.do("GET", "/api/v1/admin/audit-log?from=yesterday", nil), http.StatusUnprocessableEntity, "invalid")
+	r := must(t, ops.do("GET", "/api/v1/admin/audit-log?format=jsonl", nil), http.StatusOK)
+	if r.Header.Get("Content-Type") != "application/x-ndjson" || strings.Count(string(r.Body), "\n") != 2 {
+		t.Fatalf("export: %s %q", r.Header.Get("Content-Type"), r.Body)
+	}
+	v := must(t, ops.do("GET", "/api/v1/admin/audit-log/verify", nil), http.StatusOK).JSON()
+	if v["ok"] != true || v["rows"] != float64(2) {
+		t.Fatalf("verify: %v", v)
 	}
 }

@@ -223,6 +223,10 @@ var settingTable = []setting{
 		apply: func(s *settings, v string) error { return parseRate(v, &s.Server.App.BotPerConversation) }},
 	{key: "bot.per_second", kind: kindNumber, def: "30", usage: "messages a second a bot may send in all",
 		apply: func(s *settings, v string) error { return parseRate(v, &s.Server.App.BotPerSecond) }},
+	{key: "campaign.rate", kind: kindNumber, def: "100", usage: "a campaign's default messages a second (each campaign may set its own)",
+		apply: func(s *settings, v string) error { return parseRate(v, &s.Server.App.CampaignRate) }},
+	{key: "campaign.concurrency", kind: kindNumber, def: "64", usage: "sends a campaign has in flight at once",
+		apply: func(s *settings, v string) error { return parseCount(v, "64", &s.Server.App.CampaignConcurrency) }},
 	{key: "webhook.allow", kind: kindList, usage: "addresses, address:port pairs, CIDR ranges or host names webhooks may reach though not public",
 		apply: func(s *settings, v string) error {
 			s.Server.WebhookAllow = splitList(v)
@@ -233,6 +237,10 @@ var settingTable = []setting{
 		}},
 	{key: "webhook.timeout", def: "10s", usage: "how long one webhook post may take",
 		apply: func(s *settings, v string) error { return parseDuration(v, "10s", &s.Server.WebhookTimeout) }},
+	{key: "records.key_file", usage: "Ed25519 key (PEM, PKCS #8) that signs exports; empty: records-ed25519.key in the data directory, made on first start",
+		apply: func(s *settings, v string) error { s.Server.RecordsKeyFile = v; return nil }},
+	{key: "records.link_ttl", def: "24h", usage: "how long an export's download link works (the file is deleted after)",
+		apply: func(s *settings, v string) error { return parseDuration(v, "24h", &s.Server.App.Records.LinkTTL) }},
 	{key: "retention.direct_days", kind: kindNumber, def: "0", usage: "purge direct conversations' messages this many days after they were sent (0: keep)",
 		apply: func(s *settings, v string) error { return parseDays(v, &s.Server.App.Retention.Direct) }},
 	{key: "retention.group_days", kind: kindNumber, def: "0", usage: "the same for group conversations",

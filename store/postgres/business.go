@@ -880,7 +880,7 @@ func (t *tx) PutContact(c *parley.Contact) error {
 	case err != nil:
 		return fmt.Errorf("put contact: %w", err)
 	}
-	return nil
+	return t.putContactTags(c)
 }
 
 // Contact implements parley.BusinessTx.

@@ -84,20 +84,30 @@ func (t *tx) SearchMessages(f parley.SearchFilter) ([]parley.SearchHit, error) {
 	if f.MaxPos > 0 {
 		add(`m.pos <= ?`, f.MaxPos)
 	}
-	if c := f.After; c != nil {
-		if f.Order == parley.SearchRecent {
-			add(`m.pos < ?`, c.Pos)
-		} else {
-			add(`(`+score+` < ? OR `+score+` = ? AND m.pos < ?)`, c.Score, c.Score, c.Pos)
-		}
-	}
+	q := b.String()
 	if f.Order == parley.SearchRecent {
-		b.WriteString("\n\t\tORDER BY m.pos DESC LIMIT ?")
+		if c := f.After; c != nil {
+			q += "\n\t\t  AND m.pos < ?"
+			args = append(args, c.Pos)
+		}
+		q += "\n\t\tORDER BY m.pos DESC LIMIT ?"
 	} else {
-		b.WriteString("\n\t\tORDER BY score DESC, m.pos DESC LIMIT ?")
+		// The window (the newest matches) is chosen before the cursor
+		// applies, so that every page ranks the same messages.
+		q += "\n\t\tORDER BY m.pos DESC"
+		if f.Window > 0 {
+			q += " LIMIT ?"
+			args = append(args, f.Window)
+		}
+		q = `SELECT * FROM (` + q + `) w`
+		if c := f.After; c != nil {
+			q += ` WHERE score < ? OR score = ? AND pos < ?`
+			args = append(args, c.Score, c.Score, c.Pos)
+		}
+		q += ` ORDER BY score DESC, pos DESC LIMIT ?`
 	}
 	args = append(args, limit)
-	rows, err := t.query(b.String(), args...)
+	rows, err := t.query(q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("search: %w", err)
 	}

@@ -1,8 +1,10 @@
 package sqlite
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/parleyhq/parley"
@@ -11,29 +13,20 @@ import (
 // ftsQuery turns what a user typed into an FTS5 query that has no
 // operator of theirs: each word is quoted (words hold only letters,
 // digits and marks, so never a quote), words are ANDed, and the last one
-// matches as a prefix. With several words, the words as one phrase are
-// ORed in: every match still holds all the words, and the ones that hold
-// them together, as typed, score higher. "" when q has no word.
+// matches as a prefix. "" when q has no word.
 func ftsQuery(q string) string {
 	terms := parley.SearchTerms(q)
 	if len(terms) == 0 {
 		return ""
 	}
-	last := len(terms) - 1
-	star := ""
-	if len([]rune(terms[last])) >= parley.SearchPrefixRunes {
-		star = "*"
-	}
 	quoted := make([]string, len(terms))
 	for i, t := range terms {
 		quoted[i] = `"` + strings.ReplaceAll(t, `"`, `""`) + `"`
 	}
-	quoted[last] += star
-	if len(terms) == 1 {
-		return quoted[0]
+	if last := len(terms) - 1; len([]rune(terms[last])) >= parley.SearchPrefixRunes {
+		quoted[last] += "*"
 	}
-	phrase := `"` + strings.ReplaceAll(strings.Join(terms, " "), `"`, `""`) + `"` + star
-	return "(" + phrase + ") OR (" + strings.Join(quoted, " AND ") + ")"
+	return strings.Join(quoted, " AND ")
 }
 
 // searchWhere is what every search keeps: a visible, live message of the
@@ -57,17 +50,14 @@ const searchWhere = ` FROM message_search s
 	          OR mb.status = 'pending' AND (mb.left_seq = 0 OR m.seq <= mb.left_seq)
 	          OR mb.status IN ('left', 'removed') AND m.seq <= mb.left_seq))`
 
-// The two orders. bm25 is negative, lower is better: the score is its
-// opposite. ?9 and ?10 are the cursor's score and position (?10 = 0: the
-// first page), ?11 the limit.
-const (
-	searchByRelevance = `SELECT ` + messageColsM + `, -bm25(message_search) AS score` + searchWhere + `
-	  AND (?10 = 0 OR -bm25(message_search) < ?9 OR -bm25(message_search) = ?9 AND m.pos < ?10)
-	ORDER BY score DESC, m.pos DESC LIMIT ?11`
-	searchByRecency = `SELECT ` + messageColsM + `, 0.0 AS score` + searchWhere + `
-	  AND (?10 = 0 OR s.rowid < ?10)
+// searchNewest finds the matches newest first, straight from the index
+// (FTS5 reads it in rowid order without sorting). ?9 is unused, ?10 the
+// position to continue before (0: from the newest), ?11 the limit (-1:
+// none). Recent searches page with it; relevance searches take their
+// window with it and rank that in Go (rankWindow).
+const searchNewest = `SELECT ` + messageColsM + searchWhere + `
+	  AND (?8 = 0 OR s.rowid <= ?8) AND (?10 = 0 OR s.rowid < ?10)
 	ORDER BY s.rowid DESC LIMIT ?11`
-)
 
 // SearchMessages implements parley.SearchTx. The default page size is 20.
 func (t *tx) SearchMessages(f parley.SearchFilter) ([]parley.SearchHit, error) {
@@ -95,39 +85,51 @@ func (t *tx) SearchMessages(f parley.SearchFilter) ([]parley.SearchHit, error) {
 	if !f.Until.IsZero() {
 		until = toNanos(f.Until)
 	}
-	var curScore float64
-	var curPos int64
-	if f.After != nil {
-		curScore, curPos = f.After.Score, f.After.Pos
-	}
-	q := searchByRelevance
 	if f.Order == parley.SearchRecent {
-		q = searchByRecency
-	}
-	rows, err := t.query(q, match, idList(f.ViewerIDs), f.ConversationID, f.SenderID, since, until,
-		string(kindList), f.MaxPos, curScore, curPos, limit)
-	if err != nil {
-		return nil, fmt.Errorf("search: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var score float64
-		m, err := scanMessage(scoreScanner{rows, &score})
+		var after int64
+		if f.After != nil {
+			after = f.After.Pos
+		}
+		msgs, err := t.scanMessages(searchNewest, match, idList(f.ViewerIDs), f.ConversationID, f.SenderID, since, until,
+			string(kindList), f.MaxPos, 0, after, limit)
 		if err != nil {
 			return nil, fmt.Errorf("search: %w", err)
 		}
-		out = append(out, parley.SearchHit{Message: m, Score: score})
+		for _, m := range msgs {
+			out = append(out, parley.SearchHit{Message: m})
+		}
+		return out, nil
 	}
-	if err := rows.Err(); err != nil {
+	// Relevance: the window (chosen before the cursor, so that every page
+	// ranks the same messages), ranked, then the page after the cursor.
+	window := -1
+	if f.Window > 0 {
+		window = f.Window
+	}
+	msgs, err := t.scanMessages(searchNewest, match, idList(f.ViewerIDs), f.ConversationID, f.SenderID, since, until,
+		string(kindList), f.MaxPos, 0, 0, window)
+	if err != nil {
 		return nil, fmt.Errorf("search: %w", err)
+	}
+	scores := rankWindow(msgs, f.Query)
+	hits := make([]parley.SearchHit, len(msgs))
+	for i, m := range msgs {
+		hits[i] = parley.SearchHit{Message: m, Score: scores[i]}
+	}
+	slices.SortStableFunc(hits, func(a, b parley.SearchHit) int {
+		if c := cmp.Compare(b.Score, a.Score); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.Message.Pos, a.Message.Pos)
+	})
+	for _, h := range hits {
+		if c := f.After; c != nil && !(h.Score < c.Score || h.Score == c.Score && h.Message.Pos < c.Pos) {
+			continue
+		}
+		out = append(out, h)
+		if len(out) == limit {
+			break
+		}
 	}
 	return out, nil
 }
-
-// scoreScanner reads a messageCols row followed by one more column.
-type scoreScanner struct {
-	s     scanner
-	score *float64
-}
-
-func (s scoreScanner) Scan(dest ...any) error { return s.s.Scan(append(dest, s.score)...) }

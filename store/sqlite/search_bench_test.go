@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/app"
 	"github.com/parleyhq/parley/store/sqlite"
 )
 
@@ -24,6 +25,8 @@ import (
 //	PARLEY_SEARCH_BENCH_DB        keep the corpus in this file and reuse
 //	                              it when it was built with the same size
 //	                              (default: a temporary file)
+//	PARLEY_SEARCH_BENCH_WINDOW    relevance window (default
+//	                              app.RelevanceWindow; 0: rank every match)
 //
 // The corpus: a vocabulary of 50,000 made-up words whose frequencies
 // follow Zipf's law (s = 1.1, like natural text), messages of 2 to 24
@@ -188,6 +191,12 @@ func BenchmarkSearch(b *testing.B) {
 	buildSearchCorpus(b, db, n)
 	words := benchWords()
 	ctx := context.Background()
+	// The window the app gives relevance searches; PARLEY_SEARCH_BENCH_WINDOW=0
+	// measures without it.
+	window := app.RelevanceWindow
+	if s := os.Getenv("PARLEY_SEARCH_BENCH_WINDOW"); s != "" {
+		window, _ = strconv.Atoi(s)
+	}
 	for _, order := range []parley.SearchOrder{parley.SearchRelevance, parley.SearchRecent} {
 		for _, shape := range searchShapes {
 			b.Run(fmt.Sprintf("%s/%s", order, shape.name), func(b *testing.B) {
@@ -199,7 +208,8 @@ func BenchmarkSearch(b *testing.B) {
 					q := shape.make(words, zipf, r)
 					t0 := time.Now()
 					err := db.View(ctx, func(tx parley.Tx) error {
-						hits, err := tx.SearchMessages(parley.SearchFilter{ViewerIDs: []string{"u0"}, Query: q, Order: order, Limit: 20})
+						hits, err := tx.SearchMessages(parley.SearchFilter{ViewerIDs: []string{"u0"}, Query: q, Order: order,
+							Window: window, Limit: 20})
 						found += len(hits)
 						return err
 					})

@@ -306,3 +306,45 @@ func testSearchPagination(t *testing.T, s parley.Store) {
 		}
 	}
 }
+
+// testSearchWindow checks that a relevance search with a window ranks
+// only the newest matches (other filters applied first), page after page.
+func testSearchWindow(t *testing.T, s parley.Store) {
+	mkUsers(t, s, "a")
+	mkConversation(t, s, "c1", "a")
+	putMember(t, s, "c1", "a", parley.StatusActive, 0, 0)
+	var ids []string
+	for i := range 10 {
+		// The oldest say it most: without the window they would rank first.
+		text := "plum"
+		for range 10 - i {
+			text += " plum"
+		}
+		ids = append(ids, mkMessage(t, s, "c1", "a", "", text, at(i)).ID)
+	}
+	mkMessage(t, s, "c1", "a", "", "no fruit here", at(20))
+	f := parley.SearchFilter{ViewerIDs: []string{"a"}, Query: "plum", Order: parley.SearchRelevance, Window: 4, Limit: 3}
+	var got []string
+	for pages := 0; pages < 5; pages++ {
+		hits := view(t, s, func(tx parley.Tx) ([]parley.SearchHit, error) { return tx.SearchMessages(f) })
+		for _, h := range hits {
+			got = append(got, h.Message.ID)
+		}
+		if len(hits) < f.Limit {
+			break
+		}
+		last := hits[len(hits)-1]
+		f.After = &parley.SearchCursor{Score: last.Score, Pos: last.Message.Pos}
+	}
+	if want := []string{ids[6], ids[7], ids[8], ids[9]}; !slices.Equal(got, want) {
+		t.Errorf("window of 4: %v, want %v (the newest four, the one saying it most first)", got, want)
+	}
+	f.After, f.Window, f.Limit = nil, 0, 20
+	if got := search(t, s, f); len(got) != 10 || got[0] != ids[0] {
+		t.Errorf("no window: %v", got)
+	}
+	f.Order, f.Window = parley.SearchRecent, 2
+	if got := search(t, s, f); len(got) != 10 || got[0] != ids[9] {
+		t.Errorf("the window is for relevance only: %v", got)
+	}
+}

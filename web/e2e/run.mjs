@@ -321,6 +321,15 @@ try {
   await alice.locator(".message .text", { hasText: "Fourth, live" }).waitFor();
   assert.equal(await alice.getByRole("separator", { name: "New messages" }).count(), 0, "a divider for a message that arrived while open");
 
+  // Export conversation: the job's progress, then a signed link to the ZIP.
+  await alice.getByRole("button", { name: "Export", exact: true }).click();
+  await alice.getByRole("button", { name: "Export conversation" }).click();
+  const convLink = alice.getByRole("link", { name: "Download (ZIP)" });
+  await convLink.waitFor({ timeout: 30000 });
+  assert.match(await alice.getByRole("status").filter({ hasText: "Export ready" }).first().innerText(), /Export ready: \d+ messages/);
+  const convZip = await alice.request.get(new URL(await convLink.getAttribute("href"), base).href);
+  assert.equal(convZip.status(), 200, "the export link does not download");
+  assert.equal((await convZip.body()).subarray(0, 2).toString(), "PK", "the export is not a ZIP");
   // Disappearing messages: Alice sets a timer; a system line says so, the
   // next message carries the timer mark; then she turns it off again.
   await alice.getByLabel("Disappearing messages").selectOption("300");
@@ -347,6 +356,9 @@ try {
   await bob.getByText("Saved.").waitFor();
   await bob.getByText("(this one)").waitFor();
   await bob.screenshot({ path: join(shots, "settings.png") });
+  // Export my data, from settings.
+  await bob.getByRole("button", { name: "Export my data" }).click();
+  await bob.getByRole("link", { name: "Download (ZIP)" }).first().waitFor({ timeout: 30000 });
 
   // API tokens: one that may only read, its secret shown once.
   await ctxB.grantPermissions(["clipboard-read", "clipboard-write"], { origin: base });

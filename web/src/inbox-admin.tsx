@@ -215,6 +215,7 @@ export function InboxSettings({ biz, onViews }: { biz: Business; onViews(v: Save
           </select>
         </label>
         <label class="check"><input type="checkbox" checked={s.only_assignee_replies} onChange={(e) => set("only_assignee_replies", e.currentTarget.checked)} /> Only the assignee may reply (admins always may)</label>
+        <label class="check"><input type="checkbox" checked={!!s.require_two_factor} onChange={(e) => set("require_two_factor", e.currentTarget.checked)} /> Team members must use two-factor authentication</label>
         <label class="check"><input type="checkbox" checked={s.show_agent_names} onChange={(e) => set("show_agent_names", e.currentTarget.checked)} /> Show customers the first name of the agent who replies</label>
         <label class="check"><input type="checkbox" checked={s.csat} onChange={(e) => set("csat", e.currentTarget.checked)} /> Ask for a rating (CSAT) when a conversation is resolved</label>
         {s.csat && <label>Rating question<input value={s.csat_question ?? ""} placeholder="How would you rate our help? …" onInput={(e) => set("csat_question", e.currentTarget.value)} /></label>}

@@ -1,0 +1,423 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/parleyhq/parley"
+	"golang.org/x/time/rate"
+)
+
+// The campaign worker. Its progress is the recipients' rows: a recipient
+// is pending until the transaction that stores its message (or records
+// why it was skipped or failed) says otherwise, and each message carries
+// the client id "cmp.<campaign>.<contact>", so running the worker again
+// after a crash, on any node, sends what is left and nothing twice.
+
+// campaignRunner is the worker's in-memory state: throttles and wakes.
+type campaignRunner struct {
+	wake       chan struct{}
+	mu         sync.Mutex
+	limiters   map[string]*rate.Limiter
+	progressAt map[string]time.Time
+}
+
+func (r *campaignRunner) init() {
+	r.wake = make(chan struct{}, 1)
+	r.limiters = map[string]*rate.Limiter{}
+	r.progressAt = map[string]time.Time{}
+}
+
+// poke wakes the worker (a campaign was started or resumed).
+func (r *campaignRunner) poke() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// limiter returns the campaign's throttle at its current rate.
+func (r *campaignRunner) limiter(id string, perSecond float64) *rate.Limiter {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	l := r.limiters[id]
+	burst := max(1, min(int(perSecond/10), 1000))
+	if l == nil {
+		l = rate.NewLimiter(rate.Limit(perSecond), burst)
+		r.limiters[id] = l
+	} else if l.Limit() != rate.Limit(perSecond) {
+		l.SetLimit(rate.Limit(perSecond))
+		l.SetBurst(burst)
+	}
+	return l
+}
+
+func (r *campaignRunner) forget(id string) {
+	r.mu.Lock()
+	delete(r.limiters, id)
+	delete(r.progressAt, id)
+	r.mu.Unlock()
+}
+
+// RunCampaigns runs CampaignTick every interval, and at once when a
+// campaign is started or resumed, until ctx ends.
+func (a *App) RunCampaigns(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if err := a.CampaignTick(ctx); err != nil && ctx.Err() == nil {
+			a.log.Warn("campaigns", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-a.campaigns.wake:
+		}
+	}
+}
+
+// campaignSlice is how long one campaign is served before the next gets
+// its turn.
+const campaignSlice = 2 * time.Second
+
+// CampaignTick takes the audience of campaigns whose time has come and
+// sends what is due of every running campaign (up to campaignSlice each).
+func (a *App) CampaignTick(ctx context.Context) error {
+	var cs []*parley.Campaign
+	if err := a.view(ctx, func(tx parley.Tx) error {
+		var err error
+		cs, err = tx.CampaignsToRun(a.clock())
+		return err
+	}); err != nil {
+		return err
+	}
+	for _, c := range cs {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if c.Status == parley.CampaignScheduled {
+			if err := a.startCampaign(ctx, c); errors.Is(err, errCampaignHalted) {
+				continue
+			} else if err != nil {
+				return err
+			}
+		}
+		if err := a.deliverCampaign(ctx, c.BusinessID, c.ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// startCampaign takes a scheduled campaign's audience (its segment and
+// its topic's opted-in contacts) as pending recipients, a page per
+// transaction, then marks it running. Run again after a crash it adds
+// only the recipients it lacks.
+func (a *App) startCampaign(ctx context.Context, c *parley.Campaign) error {
+	var seg Segment
+	if err := json.Unmarshal([]byte(c.Segment), &seg); err != nil {
+		return err
+	}
+	f, err := seg.filter(c.BusinessID, a.clock())
+	if err != nil {
+		return err
+	}
+	// The topic first: it is the index that drives the query.
+	f.Topics = append([]string{c.TopicID}, slices.DeleteFunc(f.Topics, func(t string) bool { return t == c.TopicID })...)
+	after := ""
+	for {
+		var ids []string
+		if err := a.view(ctx, func(tx parley.Tx) error {
+			var err error
+			ids, err = tx.SegmentContacts(f, after, 5000)
+			return err
+		}); err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			break
+		}
+		if err := a.update(ctx, func(w *writer) error {
+			cc, err := w.Campaign(c.BusinessID, c.ID)
+			if err != nil {
+				return err
+			}
+			if cc.Status != parley.CampaignScheduled {
+				return errCampaignHalted
+			}
+			n, err := w.AddRecipients(c.ID, ids, w.now)
+			if err != nil {
+				return err
+			}
+			cc.Total += n
+			cc.UpdatedAt = w.now
+			return w.UpdateCampaign(cc)
+		}); err != nil {
+			return err
+		}
+		after = ids[len(ids)-1]
+	}
+	return a.update(ctx, func(w *writer) error {
+		cc, err := w.Campaign(c.BusinessID, c.ID)
+		if err != nil {
+			return err
+		}
+		if cc.Status != parley.CampaignScheduled {
+			return errCampaignHalted
+		}
+		now := w.now
+		cc.Status, cc.StartedAt, cc.UpdatedAt = parley.CampaignRunning, &now, now
+		return w.UpdateCampaign(cc)
+	})
+}
+
+// deliverCampaign sends a running campaign's due recipients, throttled to
+// its rate, for up to campaignSlice; it ends the campaign when nobody is
+// left pending.
+func (a *App) deliverCampaign(ctx context.Context, businessID, id string) error {
+	until := time.Now().Add(campaignSlice)
+	for time.Now().Before(until) && ctx.Err() == nil {
+		var c *parley.Campaign
+		var tp *parley.Template
+		var biz *parley.User
+		var due []*parley.CampaignRecipient
+		err := a.view(ctx, func(tx parley.Tx) error {
+			var err error
+			if c, err = tx.Campaign(businessID, id); err != nil {
+				return err
+			}
+			if c.Status != parley.CampaignRunning {
+				return nil
+			}
+			if biz, err = tx.UserByID(businessID); err != nil {
+				return err
+			}
+			if tp, err = tx.Template(businessID, c.TemplateID); parley.IsNotFound(err) {
+				tp, err = nil, nil
+			} else if err != nil {
+				return err
+			}
+			batch := max(64, min(2048, int(c.Rate*2)))
+			due, err = tx.DueRecipients(id, a.clock(), batch)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if c.Status != parley.CampaignRunning {
+			a.campaignProgress(ctx, c, true)
+			a.campaigns.forget(id)
+			return nil
+		}
+		if len(due) == 0 {
+			return a.maybeFinish(ctx, c)
+		}
+		ba := &BusinessActor{Actor: &Actor{User: biz}, Business: biz, Role: parley.AgentRoleAdmin}
+		lim := a.campaigns.limiter(id, c.Rate)
+		sem := make(chan struct{}, a.cfg.CampaignConcurrency)
+		var wg sync.WaitGroup
+		var halted atomic.Bool
+		for _, r := range due {
+			if halted.Load() || lim.Wait(ctx) != nil {
+				break
+			}
+			sem <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				if a.deliverOne(ctx, ba, tp, c, r) {
+					halted.Store(true)
+				}
+			}()
+		}
+		wg.Wait()
+		a.campaignProgress(ctx, c, false)
+		if halted.Load() {
+			return nil // paused or cancelled: the next turn sees it
+		}
+	}
+	return nil
+}
+
+// maybeFinish ends a running campaign with no pending recipient.
+func (a *App) maybeFinish(ctx context.Context, c *parley.Campaign) error {
+	done := false
+	err := a.update(ctx, func(w *writer) error {
+		done = false
+		if _, err := w.NextPending(c.ID); err == nil || !parley.IsNotFound(err) {
+			return err // someone waits (quiet hours) or the store failed
+		}
+		cc, err := w.Campaign(c.BusinessID, c.ID)
+		if err != nil || cc.Status != parley.CampaignRunning {
+			return err
+		}
+		now := w.now
+		cc.Status, cc.EndedAt, cc.UpdatedAt = parley.CampaignDone, &now, now
+		done = true
+		return w.UpdateCampaign(cc)
+	})
+	if err == nil && done {
+		c.Status = parley.CampaignDone
+		a.campaignProgress(ctx, c, true)
+		a.campaigns.forget(c.ID)
+	}
+	return err
+}
+
+// deliverOne sends the campaign's message to one recipient through Send
+// and records the outcome; it reports whether the campaign halted.
+func (a *App) deliverOne(ctx context.Context, ba *BusinessActor, tp *parley.Template, c *parley.Campaign, r *parley.CampaignRecipient) bool {
+	if tp == nil {
+		return a.settle(ctx, c, r.ContactID, parley.RecipientFailed, "template_deleted", time.Time{})
+	}
+	var it *parley.InboxItem
+	var out *RenderedReply
+	skip := ""
+	err := a.view(ctx, func(tx parley.Tx) error {
+		ct, err := tx.Contact(c.BusinessID, r.ContactID)
+		if parley.IsNotFound(err) {
+			skip = "no_contact"
+			return nil
+		} else if err != nil {
+			return err
+		}
+		if ct.MergedInto != "" {
+			skip = "merged"
+			return nil
+		}
+		if it, err = contactItem(tx, ct); err != nil {
+			return err
+		}
+		if it.ConversationID == "" {
+			skip = "no_conversation"
+			return nil
+		}
+		out, err = renderItem(tx, ba, tp.Body, it)
+		return err
+	})
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return true // the worker is stopping
+	case err != nil:
+		a.log.Warn("campaign recipient", "campaign", c.ID, "contact", r.ContactID, "err", err)
+		return a.settle(ctx, c, r.ContactID, parley.RecipientPending, "error", a.clock().Add(30*time.Second))
+	case skip != "":
+		return a.settle(ctx, c, r.ContactID, parley.RecipientSkipped, skip, time.Time{})
+	case len(out.Missing) > 0:
+		return a.settle(ctx, c, r.ContactID, parley.RecipientSkipped, parley.EUnresolvedVar, time.Time{})
+	}
+	_, created, err := a.Send(ctx, ba.Actor, it.ConversationID, SendInput{ClientID: "cmp." + c.ID + "." + r.ContactID, Text: out.Text,
+		ConfirmSensitive: true, class: &sendClass{template: tp, campaign: &campaignMark{campaignID: c.ID, contactID: r.ContactID}}})
+	code := parley.ErrorCode(err)
+	switch {
+	case err == nil && created:
+		return false
+	case err == nil:
+		// Stored before, its recipient row not updated: cannot happen
+		// (one transaction), but the message exists, so it was sent.
+		return a.settle(ctx, c, r.ContactID, parley.RecipientSent, "", time.Time{})
+	case errors.Is(err, errCampaignHalted):
+		return true
+	case code == parley.EQuietHours || code == parley.ERateLimited:
+		var pe *parley.Error
+		wait := time.Minute
+		if errors.As(err, &pe) && pe.RetryAfter > 0 {
+			wait = pe.RetryAfter
+		}
+		return a.settle(ctx, c, r.ContactID, parley.RecipientPending, code, a.clock().Add(wait))
+	case code == parley.ENoConsent || code == parley.EWindowClosed || code == parley.EFrequencyCap:
+		return a.settle(ctx, c, r.ContactID, parley.RecipientSkipped, code, time.Time{})
+	case code == parley.EInternal || code == parley.EStorageFull:
+		if ctx.Err() != nil {
+			return true
+		}
+		a.log.Warn("campaign send", "campaign", c.ID, "contact", r.ContactID, "err", err)
+		return a.settle(ctx, c, r.ContactID, parley.RecipientPending, "error", a.clock().Add(30*time.Second))
+	default:
+		return a.settle(ctx, c, r.ContactID, parley.RecipientFailed, code, time.Time{})
+	}
+}
+
+// settle records what became of a pending recipient (a pending state
+// defers it to notBefore) and counts it; it reports whether the campaign
+// halted.
+func (a *App) settle(ctx context.Context, c *parley.Campaign, contactID, state, reason string, notBefore time.Time) bool {
+	halted := false
+	err := a.update(ctx, func(w *writer) error {
+		halted = false
+		cc, err := w.Campaign(c.BusinessID, c.ID)
+		if err != nil {
+			return err
+		}
+		if cc.Status != parley.CampaignRunning {
+			halted = true
+			return nil
+		}
+		r, err := w.Recipient(c.ID, contactID)
+		if err != nil || r.State != parley.RecipientPending {
+			return err
+		}
+		r.State, r.Reason, r.NotBefore, r.UpdatedAt = state, reason, notBefore, w.now
+		if err := w.PutRecipient(r); err != nil {
+			return err
+		}
+		switch state {
+		case parley.RecipientPending:
+			return nil
+		case parley.RecipientSent:
+			cc.Sent++
+		case parley.RecipientFailed:
+			cc.Failed++
+		case parley.RecipientSkipped:
+			if cc.Skipped == nil {
+				cc.Skipped = map[string]int{}
+			}
+			cc.Skipped[reason]++
+		}
+		cc.UpdatedAt = w.now
+		return w.UpdateCampaign(cc)
+	})
+	if err != nil && ctx.Err() == nil {
+		a.log.Warn("campaign recipient", "campaign", c.ID, "contact", contactID, "err", err)
+	}
+	return halted || ctx.Err() != nil
+}
+
+// campaignProgress tells the business's team how a campaign stands: at
+// most once a second, and always at its end (force).
+func (a *App) campaignProgress(ctx context.Context, c *parley.Campaign, force bool) {
+	now := time.Now()
+	a.campaigns.mu.Lock()
+	last := a.campaigns.progressAt[c.ID]
+	if !force && now.Sub(last) < time.Second {
+		a.campaigns.mu.Unlock()
+		return
+	}
+	a.campaigns.progressAt[c.ID] = now
+	a.campaigns.mu.Unlock()
+	var v *CampaignView
+	var audience []string
+	err := a.view(ctx, func(tx parley.Tx) error {
+		cc, err := tx.Campaign(c.BusinessID, c.ID)
+		if err != nil {
+			return err
+		}
+		if v, err = campaignView(tx, cc); err != nil {
+			return err
+		}
+		team, err := activeAgentIDs(tx, c.BusinessID)
+		audience = append(team, c.BusinessID)
+		return err
+	})
+	if err != nil {
+		return
+	}
+	a.notify([]*parley.Event{{Type: EventCampaignProgress, ActorID: c.BusinessID, Data: mustJSON(v), CreatedAt: a.clock(),
+		Audience: audience, As: c.BusinessID}})
+}

@@ -1,0 +1,322 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/app"
+	"github.com/parleyhq/parley/store/sqlite"
+)
+
+// runCampaign ticks the worker until the campaign ends or rounds run out,
+// moving the fake clock by step between ticks (deferred recipients wait
+// for it).
+func runCampaign(t *testing.T, a *app.App, ba *app.BusinessActor, clock *fakeClock, id string, step time.Duration, rounds int) *app.CampaignView {
+	t.Helper()
+	ctx := context.Background()
+	var v *app.CampaignView
+	for range rounds {
+		if err := a.CampaignTick(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var err error
+		if v, err = a.Campaign(ctx, ba, id); err != nil {
+			t.Fatal(err)
+		}
+		if v.Status == parley.CampaignDone || v.Status == parley.CampaignCancelled {
+			return v
+		}
+		clock.Advance(step)
+	}
+	return v
+}
+
+// TestCampaignDeliversAndCounts: a campaign reaches the segment's opted-in
+// contacts once each, skips those who opted out since, pauses, resumes,
+// and an opt-out during the campaign stops the sends to that contact.
+func TestCampaignDeliversAndCounts(t *testing.T) {
+	s := newShop(t)
+	offers := s.topic("Offers", "JOIN")
+	tp := s.template("Sale", "Hi {{contact.first_name}}, sale today", offers.ID)
+	var convs []string
+	var custs []*app.Actor
+	for i := range 12 {
+		c, conv := s.customer(fmt.Sprintf("Cust%d X", i))
+		custs, convs = append(custs, c), append(convs, conv)
+		if i%4 != 3 {
+			s.say(c, conv, "join")
+		}
+		if i%2 == 0 {
+			if _, err := s.a.UpdateContact(s.ctx, s.admin, s.contactOf(conv), app.ContactChange{Labels: &[]string{"vip"}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	n, err := s.a.CountSegment(s.ctx, s.admin, app.Segment{Labels: []string{"vip"}, Topics: []string{offers.ID}})
+	if err != nil || n != 6 { // the even ones, all opted in
+		t.Fatalf("segment count %d, %v", n, err)
+	}
+	c, err := s.a.CreateCampaign(s.ctx, s.admin, app.CampaignInput{Name: "Spring", Template: tp.ID, Segment: app.Segment{Labels: []string{"vip"}}, Rate: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Status != parley.CampaignDraft {
+		t.Fatalf("status %s", c.Status)
+	}
+	// Contact 0 opts out before the start; the worker skips nobody it
+	// never took: the audience is the opted-in ones at the start.
+	s.say(custs[0], convs[0], "STOP")
+	if _, err := s.a.SetCampaignStatus(s.ctx, s.admin, c.ID, app.CampaignChange{Status: parley.CampaignRunning}); err != nil {
+		t.Fatal(err)
+	}
+	v := runCampaign(t, s.a, s.admin, s.clock, c.ID, time.Minute, 20)
+	if v.Status != parley.CampaignDone || v.Total != 5 || v.Sent != 5 || v.Pending != 0 {
+		t.Fatalf("campaign: %+v", v)
+	}
+	for i, conv := range convs {
+		want := 0
+		if i%2 == 0 && i != 0 {
+			want = 1
+		}
+		if got := s.countText(custs[i], conv, "sale today"); got != want {
+			t.Fatalf("customer %d got %d campaign messages, want %d", i, got, want)
+		}
+	}
+	if got := s.countText(custs[2], convs[2], "Hi Cust2, sale today"); got != 1 {
+		t.Fatal("the template was not personalised")
+	}
+	// A second campaign a day later hits the frequency cap for everyone.
+	s.clock.Advance(24 * time.Hour)
+	c2, err := s.a.CreateCampaign(s.ctx, s.admin, app.CampaignInput{Name: "Again", Template: tp.ID, Segment: app.Segment{Labels: []string{"vip"}}, SendNow: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v = runCampaign(t, s.a, s.admin, s.clock, c2.ID, time.Minute, 20)
+	if v.Sent != 0 || v.Skipped[parley.EFrequencyCap] != 5 {
+		t.Fatalf("second campaign: %+v", v)
+	}
+	// Cancelled and paused campaigns send nothing; a resumed one goes on.
+	s.clock.Advance(8 * 24 * time.Hour)
+	c3, err := s.a.CreateCampaign(s.ctx, s.admin, app.CampaignInput{Name: "Third", Template: tp.ID, SendNow: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.a.SetCampaignStatus(s.ctx, s.admin, c3.ID, app.CampaignChange{Status: parley.CampaignPaused}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.a.CampaignTick(s.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := s.a.Campaign(s.ctx, s.admin, c3.ID); v.Sent != 0 || v.Status != parley.CampaignPaused {
+		t.Fatalf("paused campaign: %+v", v)
+	}
+	// Customer 4 opts out while the campaign is paused: resumed, it skips them.
+	s.say(custs[4], convs[4], "unsubscribe")
+	if _, err := s.a.SetCampaignStatus(s.ctx, s.admin, c3.ID, app.CampaignChange{Status: parley.CampaignRunning}); err != nil {
+		t.Fatal(err)
+	}
+	v = runCampaign(t, s.a, s.admin, s.clock, c3.ID, time.Minute, 20)
+	// Paused before its audience was taken, it takes it on resume: customer
+	// 4 has still only the first campaign's message.
+	if v.Status != parley.CampaignDone || v.Sent+v.Skipped[parley.ENoConsent] != v.Total || s.countText(custs[4], convs[4], "sale today") != 1 {
+		t.Fatalf("third campaign: %+v (customer 4 has %d)", v, s.countText(custs[4], convs[4], "sale today"))
+	}
+	_, err = s.a.SetCampaignStatus(s.ctx, s.admin, c3.ID, app.CampaignChange{Status: parley.CampaignRunning})
+	wantCode(t, "", err, parley.EConflict)
+	_, agent := s.agent("ivy", "Ivy", true)
+	_, err = s.a.CreateCampaign(s.ctx, agent, app.CampaignInput{Name: "x", Template: tp.ID})
+	wantCode(t, "", err, parley.EForbidden)
+}
+
+// TestCampaignProperties: random contacts, consents, opt-outs, time
+// zones and earlier promotions; a campaign run by a worker that is
+// stopped mid-campaign and started again (a new App on the same
+// database). Then: no message without consent at its time, none over the
+// cap, none in quiet hours, none twice, and the counts add up.
+func TestCampaignProperties(t *testing.T) {
+	for seed := range uint64(8) {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) { campaignProperty(t, seed) })
+	}
+}
+
+func campaignProperty(t *testing.T, seed uint64) {
+	rng := rand.New(rand.NewPCG(seed, 42))
+	path := filepath.Join(t.TempDir(), "parley.db")
+	db, err := sqlite.Open(path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	clock := &fakeClock{t: time.Date(2026, 11, 23, 18, 0, 0, 0, time.UTC)}
+	s := &shop{t: t, clock: clock, ctx: context.Background()}
+	s.a = app.New(db, app.Config{Password: cheap, CampaignConcurrency: 8}, app.WithClock(clock.Now))
+	s.biz = s.register("acme", "Acme Store", parley.KindBusiness)
+	s.admin = s.actAs(s.biz, "acme")
+	s.settings(func(st *app.BusinessSettings) {
+		st.Messaging.QuietStart, st.Messaging.QuietEnd = "21:00", "08:00"
+	})
+	offers := s.topic("Offers", "JOIN")
+	tp := s.template("Sale", "Hello {{contact.first_name}} sale", offers.ID)
+	zones := []string{"", "Asia/Tokyo", "America/New_York", "Europe/Oslo", "Australia/Sydney"}
+	type contact struct {
+		cust    *app.Actor
+		conv    string
+		id      string
+		zone    *time.Location
+		stopAt  int // the round at which they send STOP (-1 never)
+		stopped time.Time
+	}
+	var cs []*contact
+	for i := range 40 {
+		cust, conv := s.customer(fmt.Sprintf("P%d Q", i))
+		c := &contact{cust: cust, conv: conv, id: s.contactOf(conv), zone: time.UTC, stopAt: -1}
+		if z := zones[rng.IntN(len(zones))]; z != "" {
+			c.zone, _ = time.LoadLocation(z)
+			if _, err := s.a.UpdateContact(s.ctx, s.admin, c.id, app.ContactChange{Attributes: map[string]*string{"timezone": &z}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if rng.IntN(10) < 7 {
+			s.say(cust, conv, []string{"join", "JOIN", "Join!"}[rng.IntN(3)])
+			if rng.IntN(5) == 0 { // an earlier promotion: capped for this campaign
+				if _, err := s.sendTemplate(conv, tp.ID); err != nil && parley.ErrorCode(err) != parley.EQuietHours {
+					t.Fatal(err)
+				}
+			}
+		}
+		clock.Advance(time.Second)
+		switch rng.IntN(6) {
+		case 0:
+			s.say(cust, conv, "stop") // before the campaign
+			c.stopped = clock.Now()
+		case 1:
+			c.stopAt = 1 + rng.IntN(6) // during it
+		}
+		cs = append(cs, c)
+	}
+	clock.Advance(time.Hour)
+	cmp, err := s.a.CreateCampaign(s.ctx, s.admin, app.CampaignInput{Name: "P", Template: tp.ID, SendNow: true, Rate: 10000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// First worker: stopped in the middle of its first run.
+	ctx, cancel := context.WithCancel(s.ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = s.a.CampaignTick(ctx)
+	}()
+	for {
+		v, err := s.a.Campaign(s.ctx, s.admin, cmp.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.Sent+v.Failed > 2 || v.Status == parley.CampaignDone {
+			break
+		}
+		select {
+		case <-done:
+		case <-time.After(time.Millisecond):
+			continue
+		}
+		break
+	}
+	cancel()
+	<-done
+	clock.Advance(time.Minute)
+	// A new worker on the same database, hour by hour, with opt-outs in between.
+	a2 := app.New(db, app.Config{Password: cheap, CampaignConcurrency: 8}, app.WithClock(clock.Now))
+	s.a = a2
+	var v *app.CampaignView
+	for round := 1; round <= 48; round++ {
+		for _, c := range cs {
+			if c.stopAt == round {
+				s.say(c.cust, c.conv, "STOP")
+				c.stopped = clock.Now()
+			}
+		}
+		if err := a2.CampaignTick(s.ctx); err != nil {
+			t.Fatal(err)
+		}
+		if v, err = a2.Campaign(s.ctx, s.admin, cmp.ID); err != nil {
+			t.Fatal(err)
+		}
+		if v.Status == parley.CampaignDone {
+			break
+		}
+		clock.Advance(time.Hour)
+	}
+	if v.Status != parley.CampaignDone {
+		t.Fatalf("campaign not done after 48 hours: %+v", v)
+	}
+	skipped := 0
+	for _, n := range v.Skipped {
+		skipped += n
+	}
+	if v.Sent+v.Failed+skipped != v.Total {
+		t.Fatalf("counts do not add up: %+v", v)
+	}
+	sent := 0
+	for _, c := range cs {
+		page, err := s.a.Messages(s.ctx, c.cust, c.conv, app.HistoryQuery{Limit: 200})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var promos []*app.MessageView
+		for _, m := range page.Items {
+			if strings.HasSuffix(m.Text, " sale") {
+				promos = append(promos, m)
+			}
+		}
+		var campaign []*app.MessageView
+		for _, m := range promos {
+			if !m.CreatedAt.Before(cmp.CreatedAt) {
+				campaign = append(campaign, m)
+			}
+		}
+		sent += len(campaign)
+		if len(campaign) > 1 {
+			t.Fatalf("contact %s got the campaign %d times", c.id, len(campaign))
+		}
+		for i, m := range promos {
+			if i > 0 && m.CreatedAt.Sub(promos[i-1].CreatedAt) < 7*24*time.Hour {
+				t.Fatalf("contact %s: two promotions %v apart (cap 1 per 7 days)", c.id, m.CreatedAt.Sub(promos[i-1].CreatedAt))
+			}
+			local := m.CreatedAt.In(c.zone)
+			if h := local.Hour(); h >= 21 || h < 8 {
+				t.Fatalf("contact %s: promotion at %s local time (quiet hours)", c.id, local)
+			}
+			if !c.stopped.IsZero() && !m.CreatedAt.Before(c.stopped) {
+				t.Fatalf("contact %s: promotion at %s after STOP at %s", c.id, m.CreatedAt, c.stopped)
+			}
+		}
+		if len(campaign) == 1 {
+			v, err := s.a.ContactConsent(s.ctx, s.admin, c.id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The consent record that opted in predates the message.
+			ok := false
+			for _, r := range v.Records {
+				if r.OptedIn && r.Topic == offers.ID && r.At.Before(campaign[0].CreatedAt) {
+					ok = true
+				}
+			}
+			if !ok {
+				t.Fatalf("contact %s got the campaign without an opt-in before it", c.id)
+			}
+		}
+	}
+	if sent != v.Sent {
+		t.Fatalf("%d campaign messages in conversations, %d counted sent", sent, v.Sent)
+	}
+	if v.Sent == 0 {
+		t.Fatalf("nothing sent: the property holds vacuously: %+v", v)
+	}
+}
