@@ -31,6 +31,7 @@ const (
 	EHumanControl      = "human_control"       // people hold the conversation; its bot may not send
 	ESensitiveData     = "sensitive_data"      // the text holds a card number, IBAN, secret or password; confirm to send it
 	EAccountSuspended  = "account_suspended"   // an administrator suspended the account
+	ELinkExpired       = "link_expired"        // a download link past its expiry (or never valid)
 	EWindowClosed      = "window_closed"       // the contact's messaging window is closed: only approved templates for opted-in topics (or a person's reply within the agent window)
 	ENoConsent         = "no_consent"          // the contact has not opted in to the topic of this promotional message (or sent STOP)
 	EFrequencyCap      = "frequency_cap"       // the contact had as many promotional messages as the business's cap allows for now

@@ -45,6 +45,8 @@ type Tx interface {
 	BusinessTx
 	WebhookTx
 	AdminTx
+	ChainTx
+	ExportTx
 	CampaignTx
 	ModerationTx
 	AuditLogTx

@@ -59,6 +59,8 @@ type Config struct {
 	// 30 a second).
 	BotPerConversation float64
 	BotPerSecond       float64
+	// Records configures exports (and their signing key).
+	Records RecordsConfig
 	// CampaignRate is a campaign's default messages per second (100);
 	// CampaignConcurrency caps the sends a campaign has in flight (64).
 	CampaignRate        float64
@@ -145,6 +147,7 @@ func (c *Config) setDefaults() {
 		c.TOTPIssuer = "Parley"
 	}
 	c.Media.setDefaults()
+	c.Records.setDefaults()
 	for i, h := range c.Admins {
 		c.Admins[i] = strings.ToLower(strings.TrimSpace(h))
 	}
@@ -168,6 +171,8 @@ type App struct {
 
 	online onlineSet
 
+	// exp runs export jobs (exports.go).
+	exp exportState
 	// campaigns is the campaign worker's state (campaign_worker.go).
 	campaigns campaignRunner
 	// sfilters caches the server's content filters (filters.go).
@@ -317,17 +322,26 @@ type writer struct {
 	origin Origin
 }
 
-// messageCreated records, for the notifier only, the creation of m: the
-// message row itself is the stored event.
-func (w *writer) messageCreated(m *parley.Message) {
+// messageCreated appends m to its conversation's hash chain and records,
+// for the notifier only, its creation: the message row itself is the
+// stored event. Call it after m's attachments are attached.
+func (w *writer) messageCreated(m *parley.Message) error {
+	if err := w.chainMessage(m); err != nil {
+		return err
+	}
 	w.events = append(w.events, &parley.Event{Pos: m.Pos, Type: parley.EventMessageCreated, ConversationID: m.ConversationID,
 		ActorID: m.SenderID, MessageID: m.ID, Seq: m.Seq, CreatedAt: m.CreatedAt})
+	return nil
 }
 
-// event appends e to the log with the transaction's time.
+// event appends e to the log with the transaction's time, and to its
+// conversation's hash chain when it changes content or membership.
 func (w *writer) event(e *parley.Event) error {
 	e.CreatedAt = w.now
 	if err := w.AppendEvent(e); err != nil {
+		return err
+	}
+	if err := w.chainEvent(e); err != nil {
 		return err
 	}
 	w.events = append(w.events, e)

@@ -80,7 +80,9 @@ func systemMessage(w *writer, c *parley.Conversation, actorID string, data map[s
 	if err := w.CreateMessage(m); err != nil {
 		return nil, err
 	}
-	w.messageCreated(m)
+	if err := w.messageCreated(m); err != nil {
+		return nil, err
+	}
 	return m, nil
 }
 
@@ -235,7 +237,10 @@ func (a *App) Decline(ctx context.Context, actor *Actor, convID string) error {
 				return err
 			}
 		}
-		return setStatus(w, m, parley.StatusDeclined)
+		if err := setStatus(w, m, parley.StatusDeclined); err != nil {
+			return err
+		}
+		return w.chain(&parley.ChainEntry{ConversationID: c.ID, Kind: parley.ChainDecline, ActorID: actor.User.ID, SubjectID: actor.User.ID})
 	})
 }
 

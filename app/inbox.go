@@ -338,7 +338,9 @@ func (a *App) autoMessage(w *writer, c *parley.Conversation, it *parley.InboxIte
 	if err := w.CreateMessage(m); err != nil {
 		return nil, err
 	}
-	w.messageCreated(m)
+	if err := w.messageCreated(m); err != nil {
+		return nil, err
+	}
 	return m, nil
 }
 

@@ -225,7 +225,9 @@ func (a *App) Send(ctx context.Context, actor *Actor, convID string, in SendInpu
 				return err
 			}
 		}
-		w.messageCreated(m)
+		if err := w.messageCreated(m); err != nil {
+			return err
+		}
 		created = true
 		view = &MessageView{ID: m.ID, ConversationID: c.ID, Seq: seq, Sender: summarize(actor.User), ClientID: m.ClientID,
 			Kind: string(m.Kind), Text: m.Text, CreatedAt: m.CreatedAt, Attachments: atts, ExpiresAt: m.ExpiresAt, ViewOnce: m.ViewOnce,
@@ -501,6 +503,10 @@ func (a *App) Edit(ctx context.Context, actor *Actor, convID, msgID, text string
 	}
 	if strings.TrimSpace(text) == "" {
 		return nil, parley.Invalid("text", "a message needs text; unsend it instead")
+	}
+	// An edit may not bring in what the server's filters refuse.
+	if _, _, err := a.checkServerFilters(ctx, text); err != nil {
+		return nil, err
 	}
 	var view *MessageView
 	err = a.update(ctx, func(w *writer) error {

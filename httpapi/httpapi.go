@@ -214,7 +214,7 @@ func statusOf(code string) int {
 		return http.StatusForbidden
 	case parley.EConflict, parley.EHandleTaken, parley.EGroupFull, parley.EHumanControl, parley.EFrequencyCap, parley.EQuietHours:
 		return http.StatusConflict
-	case parley.EViewOnceOpened:
+	case parley.EViewOnceOpened, parley.ELinkExpired:
 		return http.StatusGone
 	case parley.ERateLimited:
 		return http.StatusTooManyRequests

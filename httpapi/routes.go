@@ -96,6 +96,14 @@ func (s *Server) routes() {
 	s.auth("POST /api/v1/stream/tickets", s.issueTicket)
 	s.handle("GET /api/v1/stream", s.stream)
 
+	// Records: exports, their verification and the signing key.
+	s.auth("POST /api/v1/exports", s.startExport)
+	s.auth("GET /api/v1/exports", s.listExports)
+	s.auth("GET /api/v1/exports/{id}", s.getExport)
+	s.handle("GET /api/v1/exports/{id}/download", s.downloadExport)
+	s.auth("POST /api/v1/exports/verify", s.verifyExport)
+	s.handle("GET /api/v1/records/key", s.recordsKey)
+
 	// Media.
 	s.auth("POST /api/v1/media", s.upload)
 	s.auth("GET /api/v1/media/{id}", s.download(false))

@@ -177,6 +177,8 @@ func (w *mxWorld) path(t *testing.T, pattern string) string {
 		id = w.hook
 	case strings.HasPrefix(p, "/api/v1/bots/"):
 		id, handle = "0nonexistenttoken00000000", w.bot
+	case strings.HasPrefix(p, "/api/v1/exports/"):
+		id = "0nonexistentexport0000000"
 	case strings.HasPrefix(p, "/api/v1/admin/"), strings.HasPrefix(p, "/api/v1/me/filters/"):
 		id = "0nonexistent0000000000000" // reports and filters: none of A's to name
 	}

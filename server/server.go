@@ -89,6 +89,10 @@ type Config struct {
 	WebhookPoll time.Duration
 	// Clock replaces time.Now in the rules, for tests.
 	Clock func() time.Time
+	// RecordsKeyFile is the Ed25519 key (PEM, PKCS #8) that signs exports
+	// (PARLEY_RECORDS_KEY_FILE); empty: records-ed25519.key in DataDir,
+	// made on the first start.
+	RecordsKeyFile string
 	// TLSCert and TLSKey are PEM files (PARLEY_TLS_CERT, PARLEY_TLS_KEY):
 	// both set, the server speaks HTTPS itself (tls.go).
 	TLSCert, TLSKey string
@@ -318,6 +322,15 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 	if cfg.App.Media.TempDir == "" {
 		cfg.App.Media.TempDir = filepath.Join(cfg.DataDir, "media", "tmp")
 	}
+	if cfg.App.Records.Key == nil {
+		if cfg.App.Records.Key, err = LoadRecordsKey(cfg); err != nil {
+			st.Close()
+			return nil, err
+		}
+	}
+	if cfg.App.Records.Dir == "" {
+		cfg.App.Records.Dir = filepath.Join(cfg.DataDir, "exports")
+	}
 	var bus parley.Bus = inproc.New(0)
 	if cfg.NATSURL != "" {
 		nb, err := natsbus.Open(cfg.NATSURL, natsbus.Options{Logger: log})
@@ -404,7 +417,8 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 	if redirLn != nil {
 		s.redir = newRedirectServer(cfg, ln.Addr().String())
 	}
-	s.bg.Add(6)
+	s.bg.Add(7)
+	go s.cleanExports()
 	go s.reap()
 	go s.retain()
 	go s.collectMedia()
@@ -540,6 +554,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) shutdown(ctx context.Context) error {
 	s.stopOnce.Do(func() { close(s.stopGC) })
 	s.bg.Wait() // the background loops use the store, closed below
+	s.App.StopExports()
 	herr := s.Hub.Close()
 	werr := s.gateway.Wait(ctx)
 	err := s.http.Shutdown(ctx)

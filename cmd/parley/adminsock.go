@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley/app"
+	"github.com/parleyhq/parley/server"
 )
 
 // errDataDirBusy: another process (a server, or an admin command) holds
@@ -46,8 +47,10 @@ const adminTimeout = time.Minute
 
 // adminServer answers the admin commands on the server's socket.
 type adminServer struct {
-	ln     net.Listener
-	app    *app.App
+	ln  net.Listener
+	app *app.App
+	// backup snapshots the running server's data (parley backup).
+	backup func(ctx context.Context, dest string) (*server.BackupResult, error)
 	log    *slog.Logger
 	wg     sync.WaitGroup
 	ctx    context.Context
@@ -56,7 +59,7 @@ type adminServer struct {
 
 // listenAdmin opens the admin socket. The caller holds the data
 // directory's lock, so a socket file found there is a dead server's.
-func listenAdmin(dataDir string, a *app.App, log *slog.Logger) (*adminServer, error) {
+func listenAdmin(dataDir string, a *app.App, backup func(context.Context, string) (*server.BackupResult, error), log *slog.Logger) (*adminServer, error) {
 	path := adminSocketPath(dataDir)
 	os.Remove(path)
 	ln, err := net.Listen("unix", path)
@@ -67,7 +70,7 @@ func listenAdmin(dataDir string, a *app.App, log *slog.Logger) (*adminServer, er
 		ln.Close()
 		return nil, err
 	}
-	s := &adminServer{ln: ln, app: a, log: log}
+	s := &adminServer{ln: ln, app: a, backup: backup, log: log}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.wg.Add(1)
 	go s.accept()
@@ -93,14 +96,19 @@ func (s *adminServer) accept() {
 func (s *adminServer) handle(conn net.Conn) {
 	conn.SetDeadline(time.Now().Add(adminTimeout + 5*time.Second))
 	var req adminRequest
-	if err := json.NewDecoder(io.LimitReader(conn, 1<<20)).Decode(&req); err != nil || len(req.Args) == 0 || !isAdminGroup(req.Args[0]) {
+	err := json.NewDecoder(io.LimitReader(conn, 1<<20)).Decode(&req)
+	if err == nil && len(req.Args) == 2 && req.Args[0] == backupVerb && s.backup != nil {
+		s.handleBackup(conn, req.Args[1])
+		return
+	}
+	if err != nil || len(req.Args) == 0 || !isAdminGroup(req.Args[0]) {
 		json.NewEncoder(conn).Encode(adminResponse{Exit: exitUsage, Error: "not an admin command"})
 		return
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, adminTimeout)
 	defer cancel()
 	var out, errb bytes.Buffer
-	err := runAdminHere(ctx, s.app, req.Args, strings.NewReader(req.Stdin), &out, &errb)
+	err = runAdminHere(ctx, s.app, req.Args, strings.NewReader(req.Stdin), &out, &errb)
 	resp := adminResponse{Stdout: out.String(), Stderr: errb.String(), Exit: exitCode(err)}
 	if err != nil && resp.Exit != 0 {
 		resp.Error = err.Error()
@@ -108,6 +116,24 @@ func (s *adminServer) handle(conn net.Conn) {
 	// The audit trail of the operators' commands; arguments are handles
 	// and flags, never secrets (passwords come on stdin).
 	s.log.Info("admin command", "args", req.Args, "exit", resp.Exit)
+	json.NewEncoder(conn).Encode(resp)
+}
+
+// handleBackup takes a backup with the server's live store.
+func (s *adminServer) handleBackup(conn net.Conn, dest string) {
+	conn.SetDeadline(time.Now().Add(backupTimeout + 5*time.Second))
+	ctx, cancel := context.WithTimeout(s.ctx, backupTimeout)
+	defer cancel()
+	resp := adminResponse{}
+	if !filepath.IsAbs(dest) {
+		resp.Exit, resp.Error = exitUsage, "the backup directory must be an absolute path"
+	} else if res, err := s.backup(ctx, dest); err != nil {
+		resp.Exit, resp.Error = exitFailed, err.Error()
+	} else {
+		b, _ := json.Marshal(res)
+		resp.Stdout = string(b)
+	}
+	s.log.Info("admin command", "args", []string{backupVerb, dest}, "exit", resp.Exit)
 	json.NewEncoder(conn).Encode(resp)
 }
 

@@ -163,6 +163,7 @@ func TestConfigDefaultsMatchApp(t *testing.T) {
 	got.MaxTextLen, got.LoginPerHandle, got.LoginPerAddress = want.MaxTextLen, want.LoginPerHandle, want.LoginPerAddress
 	got.TOTPIssuer = want.TOTPIssuer
 	got.Media.MaxGIFFrames, got.Media.UnsentTTL, got.Media.DecodeBudget = want.Media.MaxGIFFrames, want.Media.UnsentTTL, want.Media.DecodeBudget
+	got.Records.MaxRunning, got.Records.MaxPending, got.Records.ProgressEvery = want.Records.MaxRunning, want.Records.MaxPending, want.Records.ProgressEvery
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("defaults differ:\nconfig %+v\napp    %+v", got, want)
 	}

@@ -5,6 +5,8 @@
 //	parley migrate-data   copy an SQLite installation into PostgreSQL
 //	parley config print   show the effective configuration
 //	parley user …, business …, token create, stats   administer accounts
+//	parley verify         check an export ZIP (docs/records.md)
+//	parley backup, restore  online backup of the data directory, and its restore
 //	parley audit list|export|verify   read and verify the audit log
 //	parley load           drive a running server and measure it (docs/benchmarking.md)
 //	parley version        print the version
@@ -89,6 +91,9 @@ const usageText = `usage: parley <command> [flags]
   retention run         apply the retention policies now (--dry-run counts only)
   token create          make an API token for an account
   stats                 count users, conversations, messages, media, sessions
+  verify EXPORT.zip     check an export: complete, unaltered, signed (docs/records.md)
+  backup DEST           consistent online backup of the database, media and signing key
+  restore SRC           restore a backup into an empty data directory
   audit list|export|verify  read, export (JSON lines) and verify the audit log
   load                  drive a running server and measure it (docs/benchmarking.md)
   version               print the version
@@ -145,6 +150,12 @@ func runIO(ctx context.Context, args []string, getenv func(string) string, stdin
 		return configCommand(args, getenv, stdout, stderr)
 	case "user", "business", "token", "stats", "audit", "hold", "retention":
 		return adminCommand(ctx, cmd, args, getenv, stdin, stdout, stderr)
+	case "verify":
+		return verifyCommand(args, stdout, stderr)
+	case "backup":
+		return backupCommand(ctx, args, getenv, stdout, stderr)
+	case "restore":
+		return restoreCommand(ctx, args, getenv, stdout, stderr)
 	case "load":
 		setGC(getenv, loadGCPercent)
 		return runLoadCmd(ctx, args, stdout, stderr)
@@ -266,7 +277,7 @@ func serve(ctx context.Context, st *settings, log *slog.Logger, level *slog.Leve
 	if err != nil {
 		return err
 	}
-	admin, err := listenAdmin(st.Server.DataDir, s.App, log)
+	admin, err := listenAdmin(st.Server.DataDir, s.App, s.Backup, log)
 	if err != nil {
 		log.Warn("admin socket: the admin commands cannot reach this server", "err", err)
 	}

@@ -2,10 +2,22 @@ package postgres
 
 import "github.com/parleyhq/parley"
 
-// writeCache is store/sqlite's cache of the committer's reads. It is exact
-// there because SQLite has one writer; here other nodes write too, so the
-// PostgreSQL store keeps no such cache and cache returns nil: the methods
-// shared with store/sqlite read the database every time.
+// writeCache keeps the conversations, memberships and blocks that the
+// committer read or wrote, so that the checks of a send — is the sender a
+// member, is the peer blocked — cost a map lookup instead of two
+// statements inside the single writer. Only the committer goroutine uses
+// it, so it needs no lock.
+//
+// It is exact, not a guess: every write method of tx that changes one of
+// these rows updates or drops the entry (see the calls to cache in
+// conversations.go and graph.go), and any rollback — of a batch or of one
+// savepoint — throws the whole cache away. Other nodes write too: every
+// batch that writes takes nextval('write_gen') under the positions lock,
+// and a batch that finds the sequence's last value other than what its
+// node's last commit took knows that another node wrote in between, and
+// starts from an empty cache.
+// Read transactions never use it. Entries are values, copied in and out,
+// because callers modify what they get.
 type writeCache struct {
 	convs   map[string]parley.Conversation
 	members map[memberKey]parley.Member
@@ -14,6 +26,7 @@ type writeCache struct {
 
 type memberKey struct{ conv, user string }
 
+// pairKey is two user ids in sorted order: a block either way.
 type pairKey struct{ a, b string }
 
 func pair(a, b string) pairKey {
@@ -23,14 +36,54 @@ func pair(a, b string) pairKey {
 	return pairKey{a, b}
 }
 
-func (c *writeCache) putConv(v *parley.Conversation) {}
+// maxCached bounds the cache; past it everything is dropped and refilled.
+const maxCached = 50000
 
-func (c *writeCache) putMember(m *parley.Member) {}
+func newWriteCache() *writeCache {
+	c := &writeCache{}
+	c.reset()
+	return c
+}
 
-func (c *writeCache) putBlock(a, b string, blocked bool) {}
+// reset drops every entry.
+func (c *writeCache) reset() {
+	c.convs = map[string]parley.Conversation{}
+	c.members = map[memberKey]parley.Member{}
+	c.blocks = map[pairKey]bool{}
+}
 
-// cache returns nil: see writeCache.
-func (t *tx) cache() *writeCache { return nil }
+func (c *writeCache) full() bool {
+	return len(c.convs)+len(c.members)+len(c.blocks) > maxCached
+}
+
+func (c *writeCache) putConv(v *parley.Conversation) {
+	if c.full() {
+		c.reset()
+	}
+	c.convs[v.ID] = *v
+}
+
+func (c *writeCache) putMember(m *parley.Member) {
+	if c.full() {
+		c.reset()
+	}
+	c.members[memberKey{m.ConversationID, m.UserID}] = *m
+}
+
+func (c *writeCache) putBlock(a, b string, blocked bool) {
+	if c.full() {
+		c.reset()
+	}
+	c.blocks[pair(a, b)] = blocked
+}
+
+// cache returns the write cache in a write transaction and nil in a read one.
+func (t *tx) cache() *writeCache {
+	if !t.write {
+		return nil
+	}
+	return t.db.cache
+}
 
 // nextPos takes the next position; only write transactions may.
 func (t *tx) nextPos() int64 {

@@ -33,13 +33,15 @@ func scanMessage(s scanner) (*parley.Message, error) {
 	return &m, nil
 }
 
-// CreateMessage implements parley.MessageTx. A conflict does not abort
-// the transaction (ON CONFLICT DO NOTHING); a second look says which key
-// was taken.
+// CreateMessage implements parley.MessageTx. The insert and the
+// conversation's last_pos are one statement (one round trip of the
+// committer). A conflict does not abort the transaction (ON CONFLICT DO
+// NOTHING); a second look says which key was taken.
 func (t *tx) CreateMessage(m *parley.Message) error {
 	pos := t.nextPos()
-	res, err := t.exec(`INSERT INTO messages (`+messageCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT DO NOTHING`,
+	res, err := t.exec(`WITH m AS (INSERT INTO messages (`+messageCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT DO NOTHING RETURNING conversation_id, pos)
+		UPDATE conversations c SET last_pos = m.pos FROM m WHERE c.id = m.conversation_id`,
 		m.ID, m.ConversationID, m.Seq, pos, m.SenderID, nullString(m.ClientID), string(m.Kind), m.Text,
 		m.ReplyTo, m.System, toNanos(m.CreatedAt), toNullNanos(m.EditedAt), toNullNanos(m.DeletedAt), m.Card,
 		m.AgentID, m.Data, toNullNanos(m.ExpiresAt), m.ViewOnce)
@@ -68,7 +70,7 @@ func (t *tx) CreateMessage(m *parley.Message) error {
 		return parley.Errorf(parley.EConflict, "message exists")
 	}
 	m.Pos = pos
-	return t.setLastPos(m.ConversationID, pos)
+	return nil
 }
 
 // setLastPos records pos as the conversation's newest position.

@@ -20,6 +20,7 @@ import (
 	"runtime"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -61,6 +62,11 @@ type DB struct {
 	// batch runs: the batch reads it under the lock of the positions row
 	// and saves it before committing. Only the committer touches it.
 	pos int64
+	// cache serves the committer's repeated reads (see writeCache); gen
+	// is positions.gen as this node's last commit left it, -1 when the
+	// cache must not be trusted. Only the committer touches them.
+	cache *writeCache
+	gen   int64
 	// lastFailed is set when the last batch had a failing update; only the
 	// committer goroutine touches it.
 	lastFailed bool
@@ -107,7 +113,7 @@ func Open(dsn string, opts Options) (*DB, error) {
 	db := &DB{
 		write: write, read: read,
 		reqs: make(chan *updateReq, opts.MaxBatch), maxBatch: opts.MaxBatch, onCommit: opts.OnCommit,
-		done: make(chan struct{}),
+		done: make(chan struct{}), cache: newWriteCache(), gen: -1,
 	}
 	ctx := context.Background()
 	if !opts.NoMigrate {
@@ -286,12 +292,23 @@ func (db *DB) tryBatch(batch []*updateReq, savepoints bool, info *CommitInfo) (e
 	// run one at a time, from here to the commit: positions are handed out
 	// in commit order, so a reader that saw position p has seen every
 	// position below p (docs/architecture.md, "Positions across nodes").
-	if err := stx.QueryRowContext(ctx, `SELECT next FROM positions WHERE id = 1 FOR UPDATE`).Scan(&db.pos); err != nil {
+	// The sequence is read after the lock is held (a second statement):
+	// read in the locking statement, it could predate the wait.
+	var gen int64
+	err = stx.QueryRowContext(ctx, `SELECT next FROM positions WHERE id = 1 FOR UPDATE`).Scan(&db.pos)
+	if err == nil {
+		err = stx.QueryRowContext(ctx, `SELECT last_value FROM write_gen`).Scan(&gen)
+	}
+	if err != nil {
 		info.FailedAt = "begin"
 		stx.Rollback()
+		db.forget()
 		return failAll(errs, fmt.Errorf("lock positions: %w", err)), true
 	}
-	start := db.pos
+	if gen != db.gen {
+		db.cache.reset() // another node wrote since this node's last commit
+	}
+	startGen, startPos := gen, db.pos
 	t := &tx{db: db, sqlTx: stx, ctx: ctx, write: true}
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
@@ -303,28 +320,57 @@ func (db *DB) tryBatch(batch []*updateReq, savepoints bool, info *CommitInfo) (e
 			if t.broken {
 				info.FailedAt = "rollback"
 				stx.Rollback()
+				db.forget()
 				return failAll(errs, fmt.Errorf("batch abandoned: %w", errs[i])), true
 			}
 		} else if errs[i] = runFn(t, r); errs[i] != nil {
 			stx.Rollback()
+			db.forget()
 			return nil, false
 		}
 	}
-	if db.pos != start {
-		if _, err := t.exec(`UPDATE positions SET next = ? WHERE id = 1`, db.pos); err != nil {
-			info.FailedAt = "save_position"
-			stx.Rollback()
-			return failAll(errs, fmt.Errorf("save position: %w", err)), true
+	if !t.wrote || !slices.ContainsFunc(errs, func(err error) bool { return err == nil }) {
+		// Nothing written, or every update refused (and undone): nothing
+		// changes, not even gen, so other nodes keep their caches.
+		// A refusal dropped this node's cache already.
+		if err := stx.Rollback(); err != nil {
+			db.forget()
+		} else {
+			db.gen = startGen
 		}
+		return errs, true
+	}
+	// Every batch that writes takes a new gen, so that other nodes know
+	// their caches are stale.
+	var row *sql.Row
+	if db.pos != startPos {
+		row = stx.QueryRowContext(ctx, `UPDATE positions SET next = $1 WHERE id = 1 RETURNING nextval('write_gen')`, db.pos)
+	} else {
+		row = stx.QueryRowContext(ctx, `SELECT nextval('write_gen')`)
+	}
+	if err := row.Scan(&gen); err != nil {
+		info.FailedAt = "save_position"
+		stx.Rollback()
+		db.forget()
+		return failAll(errs, fmt.Errorf("save position: %w", err)), true
 	}
 	cstart := time.Now()
 	err = stx.Commit()
 	info.Commit = time.Since(cstart)
 	if err != nil {
 		info.FailedAt = "commit"
+		db.forget()
 		return failAll(errs, fmt.Errorf("commit: %w", err)), true
 	}
+	db.gen = gen
 	return errs, true
+}
+
+// forget drops the committer's cache after a rollback, or when what was
+// committed is unknown.
+func (db *DB) forget() {
+	db.cache.reset()
+	db.gen = -1
 }
 
 // runFn runs one fn, turning a panic into an error.
@@ -345,6 +391,7 @@ func (db *DB) runOne(t *tx, r *updateReq) (err error) {
 	}
 	pos := db.pos
 	if err = runFn(t, r); err != nil {
+		db.cache.reset()
 		if _, rerr := t.sqlTx.ExecContext(t.ctx, "ROLLBACK TO SAVEPOINT u"); rerr != nil {
 			// The failed update's writes could not be undone: nothing of
 			// this batch may commit.
@@ -432,6 +479,8 @@ type tx struct {
 	write bool
 	// broken is set when a failed update's writes could not be undone.
 	broken bool
+	// wrote is set by the first statement that may write.
+	wrote bool
 	// purged is set when the transaction unsent a message (SQLite needs
 	// it to truncate its log; PostgreSQL's own vacuum removes old rows).
 	purged bool
@@ -439,18 +488,30 @@ type tx struct {
 
 var _ parley.Tx = (*tx)(nil)
 
+// noteWrite records that the transaction ran a statement that may write
+// (anything but a SELECT): a batch that wrote nothing leaves the positions
+// row, gen included, untouched.
+func (t *tx) noteWrite(query string) {
+	if t.write && !t.wrote && !strings.HasPrefix(strings.TrimSpace(query), "SELECT") {
+		t.wrote = true
+	}
+}
+
 // exec runs a statement written with SQLite's ? placeholders.
 func (t *tx) exec(query string, args ...any) (sql.Result, error) {
+	t.noteWrite(query)
 	return t.sqlTx.ExecContext(t.ctx, rebind(query), pgArgs(args)...)
 }
 
 // query runs a query written with SQLite's ? placeholders.
 func (t *tx) query(query string, args ...any) (*sql.Rows, error) {
+	t.noteWrite(query)
 	return t.sqlTx.QueryContext(t.ctx, rebind(query), pgArgs(args)...)
 }
 
 // queryRow runs a one-row query written with SQLite's ? placeholders.
 func (t *tx) queryRow(query string, args ...any) *sql.Row {
+	t.noteWrite(query)
 	return t.sqlTx.QueryRowContext(t.ctx, rebind(query), pgArgs(args)...)
 }
 

@@ -213,3 +213,69 @@ func TestUnstorableText(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestCacheAcrossNodes: each node's committer caches memberships and
+// blocks, so another node's write must reach it. Node A reads a pair
+// (caching "not blocked"), node B blocks, and A's next write sees it.
+func TestCacheAcrossNodes(t *testing.T) {
+	ctx := context.Background()
+	dbs := openNodes(t, 2)
+	now := time.Unix(1700000000, 0).UTC()
+	err := dbs[0].Update(ctx, func(tx parley.Tx) error {
+		for _, id := range []string{"u1", "u2"} {
+			if err := tx.CreateUser(&parley.User{ID: id, Handle: id, Kind: parley.KindPerson,
+				DMPolicy: parley.PolicyOpen, CreatedAt: now, UpdatedAt: now}); err != nil {
+				return err
+			}
+		}
+		if err := tx.CreateConversation(&parley.Conversation{ID: "c1", Kind: parley.ConversationDirect,
+			CreatedBy: "u1", CreatedAt: now, LastActivityAt: now}); err != nil {
+			return err
+		}
+		for _, id := range []string{"u1", "u2"} {
+			if err := tx.PutMember(&parley.Member{ConversationID: "c1", UserID: id, Role: parley.RoleMember,
+				Status: parley.StatusActive, Folder: parley.FolderInbox, JoinedAt: now, UpdatedAt: now}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer := func(db *postgres.DB) (blocked bool, status parley.MemberStatus) {
+		t.Helper()
+		err := db.Update(ctx, func(tx parley.Tx) error {
+			m, b, err := tx.Peer("c1", "u1", "u2")
+			if err != nil {
+				return err
+			}
+			blocked, status = b, m.Status
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return blocked, status
+	}
+	if blocked, _ := peer(dbs[0]); blocked {
+		t.Fatal("blocked before any block")
+	}
+	err = dbs[1].Update(ctx, func(tx parley.Tx) error {
+		if _, err := tx.SetBlock("u2", "u1", true, now); err != nil {
+			return err
+		}
+		m, err := tx.Member("c1", "u2")
+		if err != nil {
+			return err
+		}
+		m.Status = parley.StatusLeft
+		return tx.PutMember(m)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if blocked, status := peer(dbs[0]); !blocked || status != parley.StatusLeft {
+		t.Fatalf("node A after node B's writes: blocked %v, peer status %q (a stale cache)", blocked, status)
+	}
+}

@@ -18,6 +18,8 @@ type writeCache struct {
 	convs   map[string]parley.Conversation
 	members map[memberKey]parley.Member
 	blocks  map[pairKey]bool
+	// heads holds the last chain entry of conversations (chain.go).
+	heads map[string]chainHead
 }
 
 type memberKey struct{ conv, user string }
@@ -46,10 +48,11 @@ func (c *writeCache) reset() {
 	c.convs = map[string]parley.Conversation{}
 	c.members = map[memberKey]parley.Member{}
 	c.blocks = map[pairKey]bool{}
+	c.heads = map[string]chainHead{}
 }
 
 func (c *writeCache) full() bool {
-	return len(c.convs)+len(c.members)+len(c.blocks) > maxCached
+	return len(c.convs)+len(c.members)+len(c.blocks)+len(c.heads) > maxCached
 }
 
 func (c *writeCache) putConv(v *parley.Conversation) {

@@ -501,10 +501,28 @@ func (db *DB) Checkpoint(ctx context.Context) error {
 	return nil
 }
 
-// Backup writes a consistent copy of the database to path (VACUUM INTO).
+// Backup writes a consistent copy of the database to path, which must
+// not exist (VACUUM INTO). The copy is one read transaction: it holds
+// every commit that finished before it began, and sends go on meanwhile.
+// It runs on a connection of its own: the read pool's are query-only,
+// which VACUUM INTO refuses, and the committer's must not wait for it.
 func (db *DB) Backup(ctx context.Context, path string) error {
-	_, err := db.read.ExecContext(ctx, "VACUUM INTO ?", path)
-	return err
+	conn, err := sql.Open("sqlite", "file:"+db.path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	conn.SetMaxOpenConns(1)
+	if _, err := conn.ExecContext(ctx, "VACUUM INTO ?", path); err != nil {
+		return fmt.Errorf("vacuum into %s: %w", path, err)
+	}
+	// VACUUM INTO does not sync what it wrote.
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
 }
 
 // stmt returns the prepared statement for query on the write or read pool,

@@ -147,7 +147,7 @@ try {
   // In a request, links are plain text.
   assert.equal(await alice.locator(".messages a").count(), 0, "links are clickable in a request");
   await alice.screenshot({ path: join(shots, "request.png") });
-  await alice.getByRole("button", { name: "Accept" }).click();
+  await alice.getByRole("button", { name: "Accept", exact: true }).click();
   await alice.getByRole("button", { name: /^Inbox/ }).click();
   await alice.locator(".conv").first().click();
 
@@ -283,7 +283,7 @@ try {
   await alice.getByRole("heading", { name: "Spring launch" }).waitFor();
   await bob.getByRole("button", { name: /^Requests/ }).click();
   await bob.locator(".conv", { hasText: "Spring launch" }).click();
-  await bob.getByRole("button", { name: "Accept" }).click();
+  await bob.getByRole("button", { name: "Accept", exact: true }).click();
   await bob.getByRole("button", { name: /^Inbox/ }).click();
   await bob.locator(".conv", { hasText: "Spring launch" }).click();
   await alice.locator(".system", { hasText: "member joined" }).waitFor();
@@ -321,6 +321,15 @@ try {
   await alice.locator(".message .text", { hasText: "Fourth, live" }).waitFor();
   assert.equal(await alice.getByRole("separator", { name: "New messages" }).count(), 0, "a divider for a message that arrived while open");
 
+  // Export conversation: the job's progress, then a signed link to the ZIP.
+  await alice.getByRole("button", { name: "Export", exact: true }).click();
+  await alice.getByRole("button", { name: "Export conversation" }).click();
+  const convLink = alice.getByRole("link", { name: "Download (ZIP)" });
+  await convLink.waitFor({ timeout: 30000 });
+  assert.match(await alice.getByRole("status").filter({ hasText: "Export ready" }).first().innerText(), /Export ready: \d+ messages/);
+  const convZip = await alice.request.get(new URL(await convLink.getAttribute("href"), base).href);
+  assert.equal(convZip.status(), 200, "the export link does not download");
+  assert.equal((await convZip.body()).subarray(0, 2).toString(), "PK", "the export is not a ZIP");
   // Disappearing messages: Alice sets a timer; a system line says so, the
   // next message carries the timer mark; then she turns it off again.
   await alice.getByLabel("Disappearing messages").selectOption("300");
@@ -347,6 +356,9 @@ try {
   await bob.getByText("Saved.").waitFor();
   await bob.getByText("(this one)").waitFor();
   await bob.screenshot({ path: join(shots, "settings.png") });
+  // Export my data, from settings.
+  await bob.getByRole("button", { name: "Export my data" }).click();
+  await bob.getByRole("link", { name: "Download (ZIP)" }).first().waitFor({ timeout: 30000 });
 
   // API tokens: one that may only read, its secret shown once.
   await ctxB.grantPermissions(["clipboard-read", "clipboard-write"], { origin: base });
@@ -523,6 +535,37 @@ try {
   await step2.getByRole("button", { name: "Verify" }).click();
   await dana.getByText("Choose a conversation.").waitFor();
   await ctxD.close();
+
+  // Request triage: Alice filters requests about crypto; a stranger's
+  // pitch lands in Filtered with the reason; she reports it as spam in
+  // bulk; made a moderator, she bans the sender from the Reports page.
+  await alice.getByRole("button", { name: "Settings" }).click();
+  await alice.getByRole("textbox", { name: "Pattern" }).fill("crypto");
+  await alice.getByRole("button", { name: "Add filter" }).click();
+  await alice.locator(".rows li", { hasText: "crypto" }).waitFor();
+  await alice.getByRole("region", { name: "Settings" }).getByRole("button", { name: "Close" }).click();
+  const eve = await api("", "POST", "/accounts", { handle: "eve", password: "correct horse battery staple" });
+  const ec = await api(eve.token, "POST", "/conversations", { kind: "direct", with: "alice" });
+  await api(eve.token, "POST", `/conversations/${ec.id}/messages`, { client_id: "e1", text: "Cheap CRYPTO deal, double your money" });
+  await alice.getByRole("button", { name: /^Requests/ }).first().click();
+  await alice.getByRole("button", { name: /^Filtered \(1\)/ }).click();
+  await alice.locator(".conv", { hasText: 'Matches your filter "crypto"' }).waitFor();
+  await allNamed(alice, "filtered requests");
+  await alice.screenshot({ path: join(shots, "requests-filtered.png") });
+  await alice.getByLabel("Select eve").check();
+  await alice.getByRole("group", { name: "Selected requests" }).getByRole("button", { name: "Report selected as spam" }).click();
+  await alice.getByText("1 done.").waitFor();
+  adminCLI("user", "promote", "alice");
+  await alice.reload();
+  await alice.getByRole("button", { name: "Reports", exact: true }).click();
+  const report = alice.getByRole("listitem", { name: "Report about @eve" });
+  await report.getByText("Cheap CRYPTO deal", { exact: false }).waitFor();
+  await allNamed(alice, "moderation");
+  await alice.screenshot({ path: join(shots, "moderation-reports.png") });
+  await report.getByRole("button", { name: "Ban @eve" }).click();
+  await alice.getByText("Banned: report about @eve.").waitFor();
+  assert.equal((await apiClient(base).call(eve.token, "GET", "/me")).status, 401, "the banned account's session still works");
+  await alice.getByRole("region", { name: "Moderation" }).getByRole("button", { name: "Close" }).click();
 
   // A phone-sized screen.
   await alice.setViewportSize({ width: 390, height: 800 });

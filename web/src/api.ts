@@ -81,6 +81,13 @@ export interface SyncEvent {
   as?: string;
 }
 export interface Page<T> { items: T[]; next_cursor?: string }
+/** ExportJob is an export being built, or built: download_url (signed,
+ * no token needed) is set until expires_at. */
+export interface ExportJob {
+  id: string; scope: "conversation" | "account"; conversation_id?: string; business?: string;
+  state: "queued" | "running" | "done" | "failed"; done: number; total: number; error?: string; size?: number;
+  created_at: string; finished_at?: string; expires_at?: string; download_url?: string;
+}
 export interface MediaView extends Attachment { created_at: string; sent: boolean }
 
 /** ApiError is a problem+json answer: code is stable, message is for people. */
@@ -219,6 +226,11 @@ export class Client {
   }
   addMembers(id: string, handles: string[]) { return this.request<unknown>("POST", `/conversations/${encodeURIComponent(id)}/members`, { members: handles }); }
   leave(id: string) { return this.request<void>("POST", `/conversations/${encodeURIComponent(id)}/leave`); }
+  startExport(body: { scope: "conversation" | "account"; conversation_id?: string; business?: string }) {
+    return this.request<ExportJob>("POST", "/exports", body);
+  }
+  exports() { return this.request<{ items: ExportJob[] }>("GET", "/exports"); }
+  exportJob(id: string) { return this.request<ExportJob>("GET", `/exports/${encodeURIComponent(id)}`); }
   edit(id: string, mid: string, text: string) {
     return this.request<Message>("PATCH", `/conversations/${encodeURIComponent(id)}/messages/${encodeURIComponent(mid)}`, { text });
   }
@@ -393,6 +405,7 @@ export const usedRoutes = [
   "GET /api/v1/business/{business}/contacts/{contact}", "PATCH /api/v1/business/{business}/contacts/{contact}",
   "GET /api/v1/business/{business}/reports", "GET /api/v1/business/{business}/teams",
   "GET /api/v1/tokens", "POST /api/v1/tokens", "DELETE /api/v1/tokens/{id}",
+  "POST /api/v1/exports", "GET /api/v1/exports", "GET /api/v1/exports/{id}", "GET /api/v1/exports/{id}/download",
   "POST /api/v1/conversations/{id}/messages/{mid}/postback", "GET /api/v1/users/{handle}",
   "GET /api/v1/bots", "POST /api/v1/bots", "PATCH /api/v1/bots/{handle}", "DELETE /api/v1/bots/{handle}",
   "GET /api/v1/bots/{handle}/tokens", "POST /api/v1/bots/{handle}/tokens", "POST /api/v1/bots/{handle}/tokens/{id}/rotate",

@@ -10,6 +10,7 @@ import {
 } from "./state";
 import { LegalHoldBanner, TimerMark, TimerPicker, ViewOnce } from "./disappearing";
 import { NewGroup, Settings } from "./panels";
+import { ExportButton } from "./exports";
 import { AttachmentView, MediaImage } from "./media";
 import { TeamInbox } from "./inbox";
 import { iceBreakerPeer, quickReplyTarget, shownText } from "./rich";
@@ -383,6 +384,7 @@ interface ViewProps {
 type SendBody = { text?: string; kind?: string; attachments?: string[]; reply_to?: string; quick_reply?: string; view_once?: boolean };
 
 function ConversationView({ client, me, conv, state, setState, stream, onGone, claimFocus, jumpTo, onJumped }: ViewProps) {
+  const [exporting, setExporting] = useState(false);
   const [text, setText] = useState("");
   const [error, setError] = useState("");
   const [older, setOlder] = useState(true);
@@ -648,7 +650,9 @@ function ConversationView({ client, me, conv, state, setState, stream, onGone, c
         {conv.kind === "group" && <span class="members">{conv.member_count} members</span>}
         {conv.kind === "group" && !conv.request && <button class="link" onClick={async () => { if (confirm("Leave this group?")) { await client.leave(conv.id); onGone(); } }}>Leave</button>}
         <TimerPicker client={client} conv={conv} onError={setError} />
+        {!conv.request && <button class="link" aria-expanded={exporting} onClick={() => setExporting((v) => !v)}>Export</button>}
       </header>
+      {exporting && <ExportButton key={conv.id} client={client} label="Export conversation" request={{ scope: "conversation", conversation_id: conv.id }} />}
       {conv.legal_hold && <LegalHoldBanner />}
       {conv.request && (
         <div class="request" role="region" aria-label="Message request">

@@ -3,6 +3,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { FilterList } from "./moderation-ui";
 import { ApiError } from "./api";
+import { YourData } from "./exports";
 import type { BotView, Client, Me, SessionView, TokenView, UserSummary } from "./api";
 import { TwoFactor } from "./twofactor";
 
@@ -61,6 +62,7 @@ export function Settings({ client, me, onSaved, onClose }: { client: Client; me:
       <TwoFactor client={client} />
       <ApiTokens client={client} />
       <Bots client={client} me={me} />
+      <YourData client={client} />
       <h3>Blocked</h3>
       <ul class="rows">
         {blocked.map((u) => (

@@ -1,0 +1,63 @@
+package parley
+
+import "time"
+
+// Export scopes.
+const (
+	ExportConversation = "conversation" // one conversation, as its owner sees it
+	ExportAccount      = "account"      // every conversation of the owner, and their profile
+)
+
+// Export job states.
+const (
+	ExportQueued  = "queued"
+	ExportRunning = "running"
+	ExportDone    = "done"
+	ExportFailed  = "failed"
+)
+
+// ExportJob is an export asked for by a user: what it covers, how far it
+// got, and the file it made.
+type ExportJob struct {
+	ID      string
+	OwnerID string
+	Scope   string
+	// ConversationID is the conversation of a conversation export.
+	ConversationID string
+	// BusinessID is set when a business admin exported as the business.
+	BusinessID string
+	State      string
+	Done       int64
+	Total      int64
+	Error      string
+	// File is the ZIP's name in the server's export directory.
+	File       string
+	Size       int64
+	CreatedAt  time.Time
+	FinishedAt time.Time
+	// ExpiresAt is when the download link stops working and the file is
+	// deleted (zero until done).
+	ExpiresAt time.Time
+}
+
+// ExportTx stores export jobs and reads what an export needs.
+type ExportTx interface {
+	// CreateExportJob inserts j.
+	CreateExportJob(j *ExportJob) error
+	// ExportJobByID returns the job or ENotFound.
+	ExportJobByID(id string) (*ExportJob, error)
+	// UpdateExportJob saves State, Done, Total, Error, File,
+	// Size, FinishedAt and ExpiresAt; ENotFound if gone.
+	UpdateExportJob(j *ExportJob) error
+	// ExportJobs lists a user's jobs, newest first, at most limit.
+	ExportJobs(ownerID string, limit int) ([]*ExportJob, error)
+	// ExportJobsExpiredBefore lists up to limit jobs whose ExpiresAt is
+	// set and before t, and jobs left queued or running (a restart
+	// interrupted them) when unfinished is set.
+	ExportJobsExpiredBefore(t time.Time, unfinished bool, limit int) ([]*ExportJob, error)
+	// DeleteExportJob deletes a job row; ENotFound if gone.
+	DeleteExportJob(id string) error
+	// Memberships lists every membership of a user (any status), oldest
+	// first.
+	Memberships(userID string) ([]*Member, error)
+}

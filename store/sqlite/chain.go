@@ -1,0 +1,208 @@
+package sqlite
+
+import (
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"github.com/parleyhq/parley"
+)
+
+// chainHead is the last entry of a conversation's chain, as the committer
+// cache keeps it: a send then appends its entry with one INSERT.
+type chainHead struct {
+	index int64
+	hash  string
+}
+
+// ChainHead implements parley.ChainTx.
+func (t *tx) ChainHead(conversationID string) (int64, string, error) {
+	if wc := t.cache(); wc != nil {
+		if h, ok := wc.heads[conversationID]; ok {
+			return h.index, h.hash, nil
+		}
+	}
+	var idx int64
+	var hash []byte
+	err := t.queryRow(`SELECT idx, hash FROM chain_entries WHERE conversation_id = ? ORDER BY idx DESC LIMIT 1`, conversationID).Scan(&idx, &hash)
+	if err == sql.ErrNoRows {
+		idx, hash = 0, nil
+	} else if err != nil {
+		return 0, "", fmt.Errorf("chain head: %w", err)
+	}
+	h := chainHead{idx, hexOrEmpty(hash)}
+	if wc := t.cache(); wc != nil {
+		if wc.full() {
+			wc.reset()
+		}
+		wc.heads[conversationID] = h
+	}
+	return h.index, h.hash, nil
+}
+
+// AppendChainEntry implements parley.ChainTx.
+func (t *tx) AppendChainEntry(e *parley.ChainEntry) error {
+	content, err := unhex(e.ContentHash)
+	if err != nil {
+		return err
+	}
+	prev, err := unhex(e.PrevHash)
+	if err != nil {
+		return err
+	}
+	hash, err := unhex(e.Hash)
+	if err != nil {
+		return err
+	}
+	if len(hash) == 0 || len(prev) == 0 {
+		return parley.Invalid("hash", "a chain entry needs its hash and the previous one")
+	}
+	_, err = t.exec(`INSERT INTO chain_entries (conversation_id, idx, kind, message_id, seq, actor_id, subject_id, at, content, prev, hash)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, e.ConversationID, e.Index, e.Kind, e.MessageID, e.Seq, e.ActorID, e.SubjectID,
+		toNanos(e.At), nullBytes(content), prev, hash)
+	if isUnique(err) {
+		if wc := t.cache(); wc != nil {
+			delete(wc.heads, e.ConversationID)
+		}
+		return parley.Errorf(parley.EConflict, "chain entry %d of conversation %s exists", e.Index, e.ConversationID)
+	} else if err != nil {
+		return fmt.Errorf("append chain entry: %w", err)
+	}
+	if wc := t.cache(); wc != nil {
+		if wc.full() {
+			wc.reset()
+		}
+		wc.heads[e.ConversationID] = chainHead{e.Index, e.Hash}
+	}
+	return nil
+}
+
+// ChainEntries implements parley.ChainTx.
+func (t *tx) ChainEntries(conversationID string, afterIndex int64, limit int) ([]*parley.ChainEntry, error) {
+	if limit <= 0 {
+		limit = 1000
+	}
+	return queryAll(t, "list chain entries", func(s scanner) (*parley.ChainEntry, error) {
+		e := &parley.ChainEntry{}
+		var at int64
+		var content, prev, hash []byte
+		if err := s.Scan(&e.ConversationID, &e.Index, &e.Kind, &e.MessageID, &e.Seq, &e.ActorID, &e.SubjectID, &at, &content, &prev, &hash); err != nil {
+			return nil, err
+		}
+		e.At = fromNanos(at)
+		e.ContentHash, e.PrevHash, e.Hash = hexOrEmpty(content), hexOrEmpty(prev), hexOrEmpty(hash)
+		return e, nil
+	}, `SELECT conversation_id, idx, kind, message_id, seq, actor_id, subject_id, at, content, prev, hash
+		FROM chain_entries WHERE conversation_id = ? AND idx > ? ORDER BY idx LIMIT ?`, conversationID, afterIndex, limit)
+}
+
+func hexOrEmpty(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return hex.EncodeToString(b)
+}
+
+func unhex(s string) ([]byte, error) {
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		return nil, parley.Invalid("hash", "a chain digest is hex")
+	}
+	return b, nil
+}
+
+func nullBytes(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}
+
+// exportJobCols are the columns scanExportJob reads.
+const exportJobCols = `id, owner_id, scope, conversation_id, business_id, state, done, total, error, file, size,
+	created_at, finished_at, expires_at`
+
+func scanExportJob(s scanner) (*parley.ExportJob, error) {
+	j := &parley.ExportJob{}
+	var created, finished, expires int64
+	if err := s.Scan(&j.ID, &j.OwnerID, &j.Scope, &j.ConversationID, &j.BusinessID, &j.State, &j.Done, &j.Total, &j.Error,
+		&j.File, &j.Size, &created, &finished, &expires); err != nil {
+		return nil, err
+	}
+	j.CreatedAt, j.FinishedAt, j.ExpiresAt = fromNanos(created), fromNanos(finished), fromNanos(expires)
+	return j, nil
+}
+
+// CreateExportJob implements parley.ExportTx.
+func (t *tx) CreateExportJob(j *parley.ExportJob) error {
+	_, err := t.exec(`INSERT INTO export_jobs (`+exportJobCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		j.ID, j.OwnerID, j.Scope, j.ConversationID, j.BusinessID, j.State, j.Done, j.Total, j.Error,
+		j.File, j.Size, toNanos(j.CreatedAt), toNanos(j.FinishedAt), toNanos(j.ExpiresAt))
+	if isUnique(err) {
+		return parley.Errorf(parley.EConflict, "export job %s exists", j.ID)
+	} else if err != nil {
+		return fmt.Errorf("create export job: %w", err)
+	}
+	return nil
+}
+
+// ExportJobByID implements parley.ExportTx.
+func (t *tx) ExportJobByID(id string) (*parley.ExportJob, error) {
+	j, err := scanExportJob(t.queryRow(`SELECT `+exportJobCols+` FROM export_jobs WHERE id = ?`, id))
+	if err != nil {
+		return nil, rowErr(err, "export")
+	}
+	return j, nil
+}
+
+// UpdateExportJob implements parley.ExportTx.
+func (t *tx) UpdateExportJob(j *parley.ExportJob) error {
+	res, err := t.exec(`UPDATE export_jobs SET state = ?, done = ?, total = ?, error = ?, file = ?, size = ?,
+		finished_at = ?, expires_at = ? WHERE id = ?`, j.State, j.Done, j.Total, j.Error, j.File, j.Size,
+		toNanos(j.FinishedAt), toNanos(j.ExpiresAt), j.ID)
+	if err != nil {
+		return fmt.Errorf("update export job: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound("export")
+	}
+	return nil
+}
+
+// ExportJobs implements parley.ExportTx.
+func (t *tx) ExportJobs(ownerID string, limit int) ([]*parley.ExportJob, error) {
+	if limit <= 0 {
+		limit = 50
+	}
+	return queryAll(t, "list export jobs", scanExportJob, `SELECT `+exportJobCols+` FROM export_jobs WHERE owner_id = ?
+		ORDER BY created_at DESC, id DESC LIMIT ?`, ownerID, limit)
+}
+
+// ExportJobsExpiredBefore implements parley.ExportTx.
+func (t *tx) ExportJobsExpiredBefore(before time.Time, unfinished bool, limit int) ([]*parley.ExportJob, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	return queryAll(t, "list expired export jobs", scanExportJob, `SELECT `+exportJobCols+` FROM export_jobs
+		WHERE (expires_at > 0 AND expires_at < ?) OR (? = 1 AND state IN ('queued', 'running'))
+		ORDER BY created_at LIMIT ?`, toNanos(before), boolInt(unfinished), limit)
+}
+
+// DeleteExportJob implements parley.ExportTx.
+func (t *tx) DeleteExportJob(id string) error {
+	res, err := t.exec(`DELETE FROM export_jobs WHERE id = ?`, id)
+	if err != nil {
+		return fmt.Errorf("delete export job: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound("export")
+	}
+	return nil
+}
+
+// Memberships implements parley.ExportTx.
+func (t *tx) Memberships(userID string) ([]*parley.Member, error) {
+	return queryAll(t, "list memberships", scanMember, `SELECT `+memberCols+` FROM members WHERE user_id = ?
+		ORDER BY joined_at, conversation_id`, userID)
+}
