@@ -504,6 +504,10 @@ func (a *App) Edit(ctx context.Context, actor *Actor, convID, msgID, text string
 	if strings.TrimSpace(text) == "" {
 		return nil, parley.Invalid("text", "a message needs text; unsend it instead")
 	}
+	// An edit may not bring in what the server's filters refuse.
+	if _, _, err := a.checkServerFilters(ctx, text); err != nil {
+		return nil, err
+	}
 	var view *MessageView
 	err = a.update(ctx, func(w *writer) error {
 		c, me, m, err := ownMessage(w, actor, convID, msgID)

@@ -378,11 +378,19 @@ func TestServerFilters(t *testing.T) {
 		{"see evil.com", parley.EBlockedContent},
 		{"I won the lottery", ""},
 	}
+	var sent *app.MessageView
 	for i, c := range cases {
-		_, _, err := s.a.Send(s.ctx, ann, conv.ID, app.SendInput{ClientID: fmt.Sprint(i), Text: c.text})
+		m, _, err := s.a.Send(s.ctx, ann, conv.ID, app.SendInput{ClientID: fmt.Sprint(i), Text: c.text})
 		if parley.ErrorCode(err) != c.code {
 			t.Errorf("%q: %v, want %q", c.text, err, c.code)
 		}
+		if err == nil && sent == nil {
+			sent = m
+		}
+	}
+	// An edit cannot bring a refused word in either.
+	if _, err := s.a.Edit(s.ctx, ann, conv.ID, sent.ID, "now: scam coin"); parley.ErrorCode(err) != parley.EBlockedContent {
+		t.Fatalf("edit to a refused word: %v", err)
 	}
 	page, err := s.a.Reports(s.ctx, mod, "open", "", 50)
 	if err != nil {

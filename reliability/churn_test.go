@@ -229,28 +229,36 @@ func TestSocketChurn(t *testing.T) {
 		go func() { defer dwg.Done(); d.run(ctx, proxy.l.Addr().String()) }()
 	}
 
-	// Open loop: one send every 1/rate, spread over the pairs and sides,
-	// each on its own goroutine so a slow answer does not slow the rate.
+	// Open loop: every 10 ms, as many sends as are due by now at rate,
+	// each on its own goroutine (at most 256 in flight) so that a slow
+	// answer does not slow the rate.
 	var sent, acked, failed atomic.Int64
 	var swg sync.WaitGroup
-	tick := time.NewTicker(time.Second / rate)
-	end := time.Now().Add(duration)
-	for k := 0; time.Now().Before(end); k++ {
+	inflight := make(chan struct{}, 256)
+	tick := time.NewTicker(10 * time.Millisecond)
+	start := time.Now()
+	k := 0
+	for time.Since(start) < duration {
 		<-tick.C
-		p := ps[k%pairs]
-		side := (k / pairs) % 2
-		swg.Add(1)
-		sent.Add(1)
-		go func() {
-			defer swg.Done()
-			cid := fmt.Sprintf("churn-%d", k)
-			code, err := call(n.addr, p.tokens[side], "POST", "/api/v1/conversations/"+p.conv+"/messages", map[string]string{"client_id": cid, "text": "hello " + cid}, nil)
-			if err != nil || code != 201 {
-				failed.Add(1)
-				return
-			}
-			acked.Add(1)
-		}()
+		due := int(time.Since(start).Seconds() * rate)
+		for ; k < due; k++ {
+			k, p, side := k, ps[k%pairs], (k/pairs)%2
+			inflight <- struct{}{}
+			swg.Add(1)
+			sent.Add(1)
+			go func() {
+				defer func() { <-inflight; swg.Done() }()
+				cid := fmt.Sprintf("churn-%d", k)
+				code, err := call(n.addr, p.tokens[side], "POST", "/api/v1/conversations/"+p.conv+"/messages", map[string]string{"client_id": cid, "text": "hello " + cid}, nil)
+				if err != nil || code != 201 {
+					if failed.Add(1) <= 3 {
+						t.Logf("send %s: %d %v", cid, code, err)
+					}
+					return
+				}
+				acked.Add(1)
+			}()
+		}
 	}
 	tick.Stop()
 	swg.Wait()

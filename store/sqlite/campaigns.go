@@ -209,12 +209,16 @@ func (t *tx) PutReach(r *parley.Reach) error {
 }
 
 // putContactTags replaces the index rows of a contact's labels and
-// attributes; a merged contact has none.
+// attributes; a merged contact has none, and its consents leave with
+// them (their records stay), so that no segment selects it.
 func (t *tx) putContactTags(c *parley.Contact) error {
 	if _, err := t.exec(`DELETE FROM contact_tags WHERE business_id = ? AND contact_id = ?`, c.BusinessID, c.ID); err != nil {
 		return fmt.Errorf("contact tags: %w", err)
 	}
 	if c.MergedInto != "" {
+		if _, err := t.exec(`DELETE FROM consents WHERE business_id = ? AND contact_id = ?`, c.BusinessID, c.ID); err != nil {
+			return fmt.Errorf("merged contact's consents: %w", err)
+		}
 		return nil
 	}
 	const ins = `INSERT OR IGNORE INTO contact_tags (business_id, kind, name, value, contact_id) VALUES (?, ?, ?, ?, ?)`
@@ -342,13 +346,8 @@ func segmentSQL(f parley.SegmentFilter, what, afterID string) (string, []any) {
 			`SELECT 1 FROM contact_reach WHERE business_id = ? AND contact_id = d.id AND last_inbound_at >= ?`,
 			[]any{f.BusinessID, toNanos(f.ActiveSince)}})
 	}
-	// Every contact is a candidate only when nothing narrower drives.
-	all := cond{`SELECT id FROM contacts WHERE business_id = ? AND merged_into = ''`,
-		`SELECT 1 FROM contacts WHERE business_id = ? AND id = d.id AND merged_into = ''`, []any{f.BusinessID}}
-	if len(cs) == 0 || len(f.Topics) > 0 {
-		// Consents outlive a merge; tags and reach rows are the
-		// surviving contact's only.
-		cs = append(cs, all)
+	if len(cs) == 0 { // every contact is a candidate
+		cs = append(cs, cond{`SELECT id FROM contacts WHERE business_id = ? AND merged_into = ''`, "", []any{f.BusinessID}})
 	}
 	if !f.InactiveSince.IsZero() {
 		cs = append(cs, cond{"",

@@ -147,7 +147,7 @@ try {
   // In a request, links are plain text.
   assert.equal(await alice.locator(".messages a").count(), 0, "links are clickable in a request");
   await alice.screenshot({ path: join(shots, "request.png") });
-  await alice.getByRole("button", { name: "Accept" }).click();
+  await alice.getByRole("button", { name: "Accept", exact: true }).click();
   await alice.getByRole("button", { name: /^Inbox/ }).click();
   await alice.locator(".conv").first().click();
 
@@ -283,7 +283,7 @@ try {
   await alice.getByRole("heading", { name: "Spring launch" }).waitFor();
   await bob.getByRole("button", { name: /^Requests/ }).click();
   await bob.locator(".conv", { hasText: "Spring launch" }).click();
-  await bob.getByRole("button", { name: "Accept" }).click();
+  await bob.getByRole("button", { name: "Accept", exact: true }).click();
   await bob.getByRole("button", { name: /^Inbox/ }).click();
   await bob.locator(".conv", { hasText: "Spring launch" }).click();
   await alice.locator(".system", { hasText: "member joined" }).waitFor();
@@ -535,6 +535,37 @@ try {
   await step2.getByRole("button", { name: "Verify" }).click();
   await dana.getByText("Choose a conversation.").waitFor();
   await ctxD.close();
+
+  // Request triage: Alice filters requests about crypto; a stranger's
+  // pitch lands in Filtered with the reason; she reports it as spam in
+  // bulk; made a moderator, she bans the sender from the Reports page.
+  await alice.getByRole("button", { name: "Settings" }).click();
+  await alice.getByRole("textbox", { name: "Pattern" }).fill("crypto");
+  await alice.getByRole("button", { name: "Add filter" }).click();
+  await alice.locator(".rows li", { hasText: "crypto" }).waitFor();
+  await alice.getByRole("region", { name: "Settings" }).getByRole("button", { name: "Close" }).click();
+  const eve = await api("", "POST", "/accounts", { handle: "eve", password: "correct horse battery staple" });
+  const ec = await api(eve.token, "POST", "/conversations", { kind: "direct", with: "alice" });
+  await api(eve.token, "POST", `/conversations/${ec.id}/messages`, { client_id: "e1", text: "Cheap CRYPTO deal, double your money" });
+  await alice.getByRole("button", { name: /^Requests/ }).first().click();
+  await alice.getByRole("button", { name: /^Filtered \(1\)/ }).click();
+  await alice.locator(".conv", { hasText: 'Matches your filter "crypto"' }).waitFor();
+  await allNamed(alice, "filtered requests");
+  await alice.screenshot({ path: join(shots, "requests-filtered.png") });
+  await alice.getByLabel("Select eve").check();
+  await alice.getByRole("group", { name: "Selected requests" }).getByRole("button", { name: "Report selected as spam" }).click();
+  await alice.getByText("1 done.").waitFor();
+  adminCLI("user", "promote", "alice");
+  await alice.reload();
+  await alice.getByRole("button", { name: "Reports", exact: true }).click();
+  const report = alice.getByRole("listitem", { name: "Report about @eve" });
+  await report.getByText("Cheap CRYPTO deal", { exact: false }).waitFor();
+  await allNamed(alice, "moderation");
+  await alice.screenshot({ path: join(shots, "moderation-reports.png") });
+  await report.getByRole("button", { name: "Ban @eve" }).click();
+  await alice.getByText("Banned: report about @eve.").waitFor();
+  assert.equal((await apiClient(base).call(eve.token, "GET", "/me")).status, 401, "the banned account's session still works");
+  await alice.getByRole("region", { name: "Moderation" }).getByRole("button", { name: "Close" }).click();
 
   // A phone-sized screen.
   await alice.setViewportSize({ width: 390, height: 800 });

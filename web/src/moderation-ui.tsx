@@ -23,10 +23,10 @@ export function BulkBar({ client, selected, onDone }: { client: Client; selected
   return (
     <div class="bulk" role="group" aria-label="Selected requests">
       <span>{n} selected</span>
-      <button disabled={n === 0} onClick={() => act("accept")}>Accept</button>
-      <button disabled={n === 0} onClick={() => act("decline")}>Decline</button>
-      <button disabled={n === 0} onClick={() => act("delete")}>Delete</button>
-      <button disabled={n === 0} onClick={() => act("spam")}>Report spam</button>
+      <button disabled={n === 0} onClick={() => act("accept")}>Accept selected</button>
+      <button disabled={n === 0} onClick={() => act("decline")}>Decline selected</button>
+      <button disabled={n === 0} onClick={() => act("delete")}>Delete selected</button>
+      <button disabled={n === 0} onClick={() => act("spam")}>Report selected as spam</button>
       <p role="status">{note}</p>
     </div>
   );
