@@ -2,7 +2,9 @@ package client
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -70,10 +72,32 @@ func (c *Client) Export(ctx context.Context, id string) (*ExportJob, error) {
 	return ret(&out, err)
 }
 
-// DownloadExport opens a finished export's ZIP; the caller closes its
-// Body.
-func (c *Client) DownloadExport(ctx context.Context, id string) (*Download, error) {
-	return c.download(ctx, "/exports/"+esc(id)+"/download")
+// DownloadExport opens a finished export's ZIP through the job's signed
+// DownloadURL (from Export, once State is ExportDone); the caller closes
+// its Body. After ExpiresAt the server answers link_expired.
+func (c *Client) DownloadExport(ctx context.Context, job *ExportJob) (*Download, error) {
+	if job == nil || job.DownloadURL == "" {
+		return nil, fmt.Errorf("parley: export %s has no download link yet (state %q)", jobID(job), jobState(job))
+	}
+	u := job.DownloadURL
+	if strings.HasPrefix(u, "/") {
+		u = c.root() + u
+	}
+	return c.downloadURL(ctx, u, "/exports/"+esc(job.ID)+"/download")
+}
+
+func jobID(j *ExportJob) string {
+	if j == nil {
+		return ""
+	}
+	return j.ID
+}
+
+func jobState(j *ExportJob) string {
+	if j == nil {
+		return ""
+	}
+	return j.State
 }
 
 // RecordsKey returns the public key that signs exports.
