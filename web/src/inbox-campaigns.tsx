@@ -11,6 +11,8 @@ import { campaignUpdate, describeSegment, emptySegment, progress, segmentBody, s
 import type { SegmentForm } from "./campaigns";
 import { errText } from "./inbox-state";
 
+// share is n's exact width in the bar (the text rounds down).
+const share = (n: number, total: number) => (total > 0 ? (n * 100) / total : 0) + "%";
 const when = (iso: string | null) => iso ? new Date(iso).toLocaleString() : "";
 
 export function Campaigns({ biz, subscribe }: { biz: Business; subscribe: Subscribe }) {
@@ -93,9 +95,9 @@ function CampaignDetail({ biz, c, subscribe, topicName, onChange, onClose }: {
       </p>
       <div class="progress-bar" role="progressbar" aria-label="Campaign progress" aria-valuemin={0} aria-valuemax={100} aria-valuenow={p.donePct}
         aria-valuetext={`${p.donePct}% handled: ${p.sent} sent, ${p.skipped} skipped, ${p.failed} failed of ${p.total}`}>
-        <span class="sent" style={{ width: p.sentPct + "%" }} />
-        <span class="skipped" style={{ width: p.skippedPct + "%" }} />
-        <span class="failed" style={{ width: p.failedPct + "%" }} />
+        <span class="sent" style={{ width: share(p.sent, p.total) }} />
+        <span class="skipped" style={{ width: share(p.skipped, p.total) }} />
+        <span class="failed" style={{ width: share(p.failed, p.total) }} />
       </div>
       <p class="stats" role="status" aria-live="polite">
         <span class="n-sent">{p.sent} sent</span> <span class="n-skipped">{p.skipped} skipped{skipped && ` (${skipped})`}</span>{" "}
@@ -224,7 +226,7 @@ function Templates({ biz, topics, templates, onChange }: { biz: Business; topics
       <ul class="template-list">
         {templates.map((t) => (
           <li key={t.id}>
-            <strong>{t.name}</strong> <span class={"badge " + t.status}>{t.status}</span> {t.topic ? <>· {t.topic.name}</> : <>· not promotional</>}
+            <strong>{t.name}</strong> <span class={"tpl-status " + t.status}>{t.status}</span> {t.topic ? <>· {t.topic.name}</> : <>· not promotional</>}
             <p class="template-body">{t.body}</p>
             {t.variables.length > 0 && <p class="muted">Variables: {t.variables.join(", ")}</p>}
             <button onClick={() => approve(t)}>{t.status === "approved" ? `Back to draft: ${t.name}` : `Approve ${t.name}`}</button>{" "}
