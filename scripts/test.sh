@@ -113,6 +113,9 @@ if [ "$status" -eq 0 ]; then
   if ! (cd web && PARLEY_BIN="$e2e_bin" CHROMIUM="$(command -v chromium)" SCREENSHOTS="$PWD/e2e/artifacts" node e2e/bots.mjs); then
     status=1
   fi
+  if ! (cd web && PARLEY_BIN="$e2e_bin" CHROMIUM="$(command -v chromium)" SCREENSHOTS="$PWD/e2e/artifacts" node e2e/campaigns.mjs); then
+    status=1
+  fi
   # 1,000+ XSS payloads in messages, names, titles and file names.
   if ! (cd web && PARLEY_BIN="$e2e_bin" CHROMIUM="$(command -v chromium)" node e2e/xss.mjs); then
     status=1
