@@ -9,6 +9,14 @@ cd "$(dirname "$0")/.."
 echo "== go version"
 go version
 
+echo "== tools the tests call (curl and jq run the API examples of docs/api.md)"
+missing=""
+for tool in curl jq; do command -v "$tool" >/dev/null || missing="$missing $tool"; done
+if [ -n "$missing" ]; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
+fi
+
 echo "== gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.git/*'))
 if [ -n "$unformatted" ]; then
@@ -103,6 +111,9 @@ if [ "$status" -eq 0 ]; then
     status=1
   fi
   if ! (cd web && PARLEY_BIN="$e2e_bin" CHROMIUM="$(command -v chromium)" SCREENSHOTS="$PWD/e2e/artifacts" node e2e/bots.mjs); then
+    status=1
+  fi
+  if ! (cd web && PARLEY_BIN="$e2e_bin" CHROMIUM="$(command -v chromium)" SCREENSHOTS="$PWD/e2e/artifacts" node e2e/campaigns.mjs); then
     status=1
   fi
   # 1,000+ XSS payloads in messages, names, titles and file names.

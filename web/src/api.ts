@@ -367,7 +367,42 @@ export class Business {
   }
   /** testRules is a dry run of rules (unsaved ones when given). */
   testRules(t: { text: string; at?: string; rules?: Rule[] }) { return this.c.request<RuleTestResult>("POST", this.base + "/rules/test", t); }
+  contacts(q = "") { return this.c.request<Page<ContactView>>("GET", `${this.base}/contacts?limit=50&q=${encodeURIComponent(q)}`); }
+  topics() { return this.c.request<{ items: TopicView[] }>("GET", this.base + "/topics"); }
+  createTopic(t: { name: string; description?: string; keyword?: string }) { return this.c.request<TopicView>("POST", this.base + "/topics", t); }
+  templates() { return this.c.request<{ items: TemplateView[] }>("GET", this.base + "/templates"); }
+  createTemplate(t: { name: string; body: string; topic?: string }) { return this.c.request<TemplateView>("POST", this.base + "/templates", t); }
+  updateTemplate(id: string, ch: { name?: string; body?: string; topic?: string; status?: "draft" | "approved" }) {
+    return this.c.request<TemplateView>("PATCH", `${this.base}/templates/${encodeURIComponent(id)}`, ch);
+  }
+  previewTemplate(id: string, contact: string) {
+    return this.c.request<{ text: string; missing: string[] }>("GET", `${this.base}/templates/${encodeURIComponent(id)}/preview?contact=${encodeURIComponent(contact)}`);
+  }
+  countSegment(s: Segment) { return this.c.request<{ count: number }>("POST", this.base + "/segments/count", s); }
+  campaigns() { return this.c.request<{ items: CampaignView[] }>("GET", this.base + "/campaigns"); }
+  campaign(id: string) { return this.c.request<CampaignView>("GET", `${this.base}/campaigns/${encodeURIComponent(id)}`); }
+  createCampaign(c: CampaignInput) { return this.c.request<CampaignView>("POST", this.base + "/campaigns", c); }
+  setCampaignStatus(id: string, status: "scheduled" | "running" | "paused" | "cancelled", scheduled_at?: string) {
+    return this.c.request<CampaignView>("PUT", `${this.base}/campaigns/${encodeURIComponent(id)}/status`, scheduled_at ? { status, scheduled_at } : { status });
+  }
 }
+
+export interface TopicView { id: string; name: string; description: string; keyword: string; form_path: string; payload: string; created_at: string }
+export interface TopicSummary { id: string; name: string }
+export interface TemplateView {
+  id: string; name: string; body: string; topic: TopicSummary | null; status: "draft" | "approved"; variables: string[];
+  approved_by?: string; approved_at?: string; created_at: string; updated_at: string;
+}
+/** Segment is an audience: every condition set must hold. */
+export interface Segment {
+  labels?: string[]; attributes?: Record<string, string>; topics?: string[]; active_within_days?: number; inactive_for_days?: number;
+}
+export interface CampaignView {
+  id: string; name: string; template: TemplateView | null; topic: TopicSummary | null; segment: Segment; status: string;
+  scheduled_at: string | null; rate: number; created_at: string; started_at: string | null; ended_at: string | null;
+  total: number; sent: number; failed: number; skipped: Record<string, number> | null; pending: number;
+}
+export interface CampaignInput { name: string; template: string; segment?: Segment; rate?: number; scheduled_at?: string; send_now?: boolean }
 
 export interface BotView { user: UserSummary; owner: UserSummary; bio: string; created_at: string; tokens: number }
 export interface SessionView { id: string; device: string; created_at: string; last_used_at: string; current: boolean }
@@ -411,6 +446,11 @@ export const usedRoutes = [
   "GET /api/v1/bots/{handle}/tokens", "POST /api/v1/bots/{handle}/tokens", "POST /api/v1/bots/{handle}/tokens/{id}/rotate",
   "DELETE /api/v1/bots/{handle}/tokens/{id}", "POST /api/v1/business/{business}/conversations/{id}/handover",
   "POST /api/v1/business/{business}/rules/test",
+  "GET /api/v1/business/{business}/contacts", "GET /api/v1/business/{business}/topics", "POST /api/v1/business/{business}/topics",
+  "GET /api/v1/business/{business}/templates", "POST /api/v1/business/{business}/templates", "PATCH /api/v1/business/{business}/templates/{template}",
+  "GET /api/v1/business/{business}/templates/{template}/preview", "POST /api/v1/business/{business}/segments/count",
+  "GET /api/v1/business/{business}/campaigns", "POST /api/v1/business/{business}/campaigns",
+  "GET /api/v1/business/{business}/campaigns/{campaign}", "PUT /api/v1/business/{business}/campaigns/{campaign}/status",
   "POST /api/v1/sessions/second-factor", "GET /api/v1/me/2fa", "POST /api/v1/me/2fa/setup", "POST /api/v1/me/2fa/confirm",
   "POST /api/v1/me/2fa/disable", "POST /api/v1/me/2fa/recovery-codes",
 ];

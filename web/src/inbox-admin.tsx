@@ -8,6 +8,8 @@ import type { AgentView, Business, BusinessSettings, Report, ReportQuery, Report
 import { cleanView, describeView, duration, errText, parseIntervals, volumeBars, weekdays } from "./inbox-state";
 import { Automation } from "./inbox-rules";
 
+export { Campaigns } from "./inbox-campaigns";
+
 const localZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
 const dateInput = (d: Date) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
 const localDay = (s: string, plusDays = 0) => {

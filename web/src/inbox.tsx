@@ -21,20 +21,24 @@ import { AttachmentView } from "./media";
 import { shownText } from "./rich";
 import { Automated, Masked, Parts, SensitiveConfirm } from "./parts";
 import { sensitiveQuestion } from "./sensitive";
+import { policyText } from "./campaigns";
 
 // Reports and settings (with the rules editor) load when first opened:
 // most people never open them, and the first load stays small.
 type AdminModule = typeof import("./inbox-admin");
 let adminModule: Promise<AdminModule> | null = null;
+type AdminScreen = "reports" | "settings" | "campaigns";
+const adminNames: Record<AdminScreen, string> = { reports: "Reports", settings: "Inbox settings", campaigns: "Campaigns" };
 
-function Admin({ biz, which, onViews }: { biz: Business; which: "reports" | "settings"; onViews(v: SavedView[]): void }) {
+function Admin({ biz, which, onViews, subscribe }: { biz: Business; which: AdminScreen; onViews(v: SavedView[]): void; subscribe: Subscribe }) {
   const [m, setM] = useState<AdminModule | null>(null);
   const [failed, setFailed] = useState(false);
   useEffect(() => {
     (adminModule ??= import("./inbox-admin")).then((x) => setM(() => x)).catch(() => { adminModule = null; setFailed(true); });
   }, []);
-  if (!m) return <section class="settings" aria-label={which === "reports" ? "Reports" : "Inbox settings"}><p role="status">{failed ? "Cannot load this screen: check the connection and open it again." : "Loading…"}</p></section>;
-  return which === "reports" ? <m.Reports biz={biz} /> : <m.InboxSettings biz={biz} onViews={onViews} />;
+  if (!m) return <section class="settings" aria-label={adminNames[which]}><p role="status">{failed ? "Cannot load this screen: check the connection and open it again." : "Loading…"}</p></section>;
+  return which === "reports" ? <m.Reports biz={biz} /> : which === "campaigns" ? <m.Campaigns biz={biz} subscribe={subscribe} />
+    : <m.InboxSettings biz={biz} onViews={onViews} />;
 }
 
 /** Subscribe registers a listener of the stream's events; it returns the
@@ -60,7 +64,7 @@ export function TeamInbox({ client, me, membership, subscribe, modes, onRemoved 
   const biz = useMemo(() => new Business(client, business.handle), [client, business.handle]);
   const admin = membership.role === "admin";
   const isBusiness = me.id === business.id;
-  const [screen, setScreen] = useState<"inbox" | "reports" | "settings">("inbox");
+  const [screen, setScreen] = useState<"inbox" | AdminScreen>("inbox");
   const [view, setView] = useState<string>(isBusiness ? "all" : "mine");
   const [status, setStatus] = useState("");
   const [label, setLabel] = useState("");
@@ -163,6 +167,7 @@ export function TeamInbox({ client, me, membership, subscribe, modes, onRemoved 
           <strong>{who(business)}</strong>
           <span>
             <button class="link" aria-current={screen === "reports"} onClick={() => setScreen("reports")}>Reports</button>
+            {admin && <button class="link" aria-current={screen === "campaigns"} onClick={() => setScreen("campaigns")}>Campaigns</button>}
             {admin && <button class="link" aria-current={screen === "settings"} onClick={() => setScreen("settings")}>Settings</button>}
           </span>
         </header>
@@ -205,7 +210,7 @@ export function TeamInbox({ client, me, membership, subscribe, modes, onRemoved 
         {next && <button onClick={more}>More</button>}
       </aside>
       <main class="pane">
-        {screen !== "inbox" ? <Admin key={screen} biz={biz} which={screen} onViews={showViews} />
+        {screen !== "inbox" ? <Admin key={screen} biz={biz} which={screen} onViews={showViews} subscribe={subscribe} />
           : open ? <InboxConversation key={open} client={client} biz={biz} business={business} me={me} id={open} agents={agents}
               presence={presence} name={name} subscribe={subscribe} onClose={() => setOpen(null)} onOpen={pick} onChanged={() => void load()} />
           : <p class="placeholder">Choose a conversation.</p>}
@@ -383,7 +388,7 @@ function InboxConversation(p: ConvProps) {
         // The contact changed since the preview: show what is missing now.
         biz.renderReply(preview.reply.id, id).then((r) => setPreview({ reply: preview.reply, r })).catch(() => {});
       }
-      setError(errText(err, "Not sent"));
+      setError(policyText(err, "Not sent"));
     }
   };
   const submit = async () => {
@@ -406,7 +411,7 @@ function InboxConversation(p: ConvProps) {
       const question = noteMode ? "" : sensitiveQuestion(err);
       if (question) return setHeld({ text: body, client_id, question });
       setText((cur) => cur || body);
-      setError(errText(err, noteMode ? "The note was not saved" : "Not sent"));
+      setError(policyText(err, noteMode ? "The note was not saved" : "Not sent"));
     }
   };
   const sendAnyway = async () => {
@@ -419,7 +424,7 @@ function InboxConversation(p: ConvProps) {
       p.onChanged();
       inputRef.current?.focus();
     } catch (err) {
-      setError(errText(err, "Not sent"));
+      setError(policyText(err, "Not sent"));
     } finally {
       setConfirming(false);
     }
