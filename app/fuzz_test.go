@@ -228,7 +228,7 @@ func FuzzInboxCursor(f *testing.F) {
 // (then no card is fetched: outbound.CheckURL refuses it).
 func FuzzFirstURL(f *testing.F) {
 	for _, s := range []string{"see https://example.com/a.", "HTTP://X.Y/(z)", "<a href=\"https://e.com\">x</a>", "javascript:alert(1)",
-		"http://", "https://[::1]:80/", "x https://a.b/c?d=e&f='g' y", "https://e.com/\u202e/x", "https://e.com\u200b/x", "http://a\xffb"} {
+		"http://", "https://[::1]:80/", "x https://a.b/c?d=e&f='g' y", "https://e.com/\u202e/x", "https://e.com\u200b/x", "http://a\xffb", "http://\v", "see http://a.b\vc"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, text string) {

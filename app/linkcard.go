@@ -68,7 +68,7 @@ const (
 	cardImagePosition = -1 // the media row of a card image, not an attachment
 )
 
-var urlPattern = regexp.MustCompile(`(?i)\bhttps?://[^\s<>"'` + "`" + `]+`)
+var urlPattern = regexp.MustCompile(`(?i)\bhttps?://[^\s\v<>"'` + "`" + `]+`) // RE2's \s leaves out \v
 
 // firstURL returns the first http(s) URL in text, without trailing
 // punctuation.

@@ -155,6 +155,22 @@ try {
   // A finished campaign offers no pause, resume or cancel.
   assert.equal(await detail.getByRole("button", { name: /^(Pause|Resume|Cancel campaign)$/ }).count(), 0);
 
+  // A second campaign scheduled for next month, then cancelled.
+  await screen.getByLabel("Campaign name").fill("Summer sale");
+  await screen.locator(".new-campaign select").selectOption({ label: "Spring sale (Offers)" });
+  await screen.getByRole("checkbox", { name: "Send now" }).uncheck();
+  const later = new Date(Date.now() + 30 * 86400000);
+  const local = `${later.getFullYear()}-${String(later.getMonth() + 1).padStart(2, "0")}-${String(later.getDate()).padStart(2, "0")}T10:00`;
+  await screen.getByLabel("Start at (leave empty for a draft)").fill(local);
+  await screen.getByRole("button", { name: "Create campaign" }).click();
+  await detail.getByRole("heading", { name: "Summer sale" }).waitFor();
+  await detail.locator(".status", { hasText: "scheduled" }).waitFor();
+  await detail.getByRole("button", { name: "Cancel campaign" }).click();
+  await detail.locator(".status", { hasText: "cancelled" }).waitFor();
+  const summer = (await api(shop.token, "GET", "/business/acme/campaigns")).items.find((x) => x.name === "Summer sale");
+  assert.equal(summer.status, "cancelled");
+  assert.equal(summer.sent, 0);
+
   if (failures.length) throw new Error(failures.join("\n"));
   console.log("e2e campaigns: ok (screenshots in " + shots + ")");
 } catch (e) {

@@ -103,7 +103,7 @@ function CampaignDetail({ biz, c, subscribe, topicName, onChange, onClose }: {
         <span class="n-sent">{p.sent} sent</span> <span class="n-skipped">{p.skipped} skipped{skipped && ` (${skipped})`}</span>{" "}
         <span class="n-failed">{p.failed} failed</span> <span class="n-pending">{p.pending} waiting</span> <span>of {p.total}</span>
       </p>
-      <p class="actions">
+      <p class="campaign-actions">
         {c.status === "running" && <button onClick={() => act("paused")}>Pause</button>}
         {(c.status === "paused" || c.status === "draft") && <button onClick={() => act("running")}>{c.status === "draft" ? "Send now" : "Resume"}</button>}
         {c.status !== "done" && c.status !== "cancelled" && <button onClick={() => act("cancelled")}>Cancel campaign</button>}
