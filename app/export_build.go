@@ -193,6 +193,7 @@ func (a *App) exportConversation(ctx context.Context, w *records.Writer, viewer,
 			}
 			return records.Person{ID: id}
 		}
+		hidden := func(senderID string) bool { return hiddenFor(users[senderID], viewer) }
 		rc := &records.Conversation{ID: c.ID, Kind: string(c.Kind), Title: c.Title, CreatedAt: c.CreatedAt, Members: []records.Member{},
 			Messages: []records.Message{}}
 		members, err := tx.Members(c.ID)
@@ -225,7 +226,7 @@ func (a *App) exportConversation(ctx context.Context, w *records.Writer, viewer,
 				break
 			}
 			after = page[len(page)-1].Seq
-			if err := a.exportMessages(ctx, tx, w, rc, page, editsIn, lookup, who); err != nil {
+			if err := a.exportMessages(ctx, tx, w, rc, page, editsIn, lookup, who, hidden); err != nil {
 				return err
 			}
 			progress(len(page))
@@ -242,7 +243,7 @@ func (a *App) exportConversation(ctx context.Context, w *records.Writer, viewer,
 // Removed messages keep their place without content; a message edited
 // after the viewer's range ends is shown as it was then.
 func (a *App) exportMessages(ctx context.Context, tx parley.Tx, w *records.Writer, rc *records.Conversation, page []*parley.Message,
-	editsIn map[string]int, lookup func([]string) error, who func(string) records.Person) error {
+	editsIn map[string]int, lookup func([]string) error, who func(string) records.Person, hidden func(string) bool) error {
 	var live, senders []string
 	for _, m := range page {
 		senders = append(senders, m.SenderID)
@@ -262,6 +263,13 @@ func (a *App) exportMessages(ctx context.Context, tx parley.Tx, w *records.Write
 			CreatedAt: m.CreatedAt, DeletedAt: m.DeletedAt}
 		if m.DeletedAt != nil {
 			rm.Purged = true
+			rc.Messages = append(rc.Messages, rm)
+			continue
+		}
+		if hidden(m.SenderID) {
+			// Hidden by a moderator: out of the export like a purged
+			// message; the chain keeps its place and content hash.
+			rm.Purged, rm.Hidden = true, true
 			rc.Messages = append(rc.Messages, rm)
 			continue
 		}

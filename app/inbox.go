@@ -594,6 +594,8 @@ func itemViews(tx parley.Tx, items []*parley.InboxItem, now time.Time) ([]*Inbox
 			}
 			if m.DeletedAt != nil {
 				v.LastMessage.Text = ""
+			} else if hiddenFor(users[m.SenderID], it.BusinessID) {
+				v.LastMessage.Text, v.LastMessage.Hidden = "", true
 			}
 		}
 		out = append(out, v)

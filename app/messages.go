@@ -235,6 +235,15 @@ func (a *App) Send(ctx context.Context, actor *Actor, convID string, in SendInpu
 		view.applyData(m.Data)
 		if reply != nil {
 			view.ReplyTo = replyPreview(reply)
+			if reply.SenderID != actor.User.ID {
+				rs, err := w.UserByID(reply.SenderID)
+				if err != nil && !parley.IsNotFound(err) {
+					return err
+				}
+				if hiddenFor(rs, actor.User.ID) {
+					view.ReplyTo.Text, view.ReplyTo.Hidden = "", true
+				}
+			}
 		}
 		if actor.Agent != nil {
 			view.Agent = summarize(actor.Agent)

@@ -315,8 +315,8 @@ func searchResults(tx parley.Tx, hits []parley.SearchHit, viewers []string, term
 			return nil, err
 		}
 		v := vs[0]
-		if v.Deleted {
-			continue // past its expiry: gone for every reader before the reaper comes
+		if v.Deleted || v.Hidden {
+			continue // past its expiry, or its sender's messages hidden by a moderator: gone for every reader
 		}
 		snippet, found := makeSnippet(v.Text, terms)
 		if !found && v.Masked {

@@ -130,6 +130,9 @@ type ReplyPreview struct {
 	SenderID string `json:"sender_id,omitempty"`
 	Text     string `json:"text,omitempty"`
 	Deleted  bool   `json:"deleted,omitempty"`
+	// Hidden is set when a moderator hid the replied-to message's sender
+	// (a ban with hide_messages): the preview carries no text.
+	Hidden bool `json:"hidden,omitempty"`
 }
 
 // MessageView is a message as a member sees it.
@@ -301,7 +304,7 @@ func messageViews(tx parley.Tx, c *parley.Conversation, viewer *parley.Member, m
 		}
 		if m.SenderID == viewerID {
 			v.ClientID = m.ClientID
-		} else if u := users[m.SenderID]; u != nil && u.MessagesHidden && m.DeletedAt == nil {
+		} else if hiddenFor(users[m.SenderID], viewerID) && m.DeletedAt == nil {
 			v.Text, v.Hidden = "", true
 			out = append(out, v)
 			continue
@@ -352,6 +355,14 @@ func messageViews(tx parley.Tx, c *parley.Conversation, viewer *parley.Member, m
 			}
 			if r != nil && viewer.CanRead(r.Seq) {
 				v.ReplyTo = replyPreview(r)
+				if _, ok := users[r.SenderID]; !ok {
+					if users[r.SenderID], err = tx.UserByID(r.SenderID); err != nil && !parley.IsNotFound(err) {
+						return nil, err
+					}
+				}
+				if hiddenFor(users[r.SenderID], viewerID) {
+					v.ReplyTo.Text, v.ReplyTo.Hidden = "", true
+				}
 				if maskForTeam(tx, c, viewer, r, &maskCache) {
 					v.ReplyTo.Text = MaskSensitive(v.ReplyTo.Text)
 				}
@@ -402,6 +413,15 @@ func viewOnceIDs(msgs []*parley.Message) []string {
 		}
 	}
 	return out
+}
+
+// hiddenFor reports whether a moderator hid sender's messages from
+// viewerID: a ban with hide_messages hides them from everyone but the
+// sender. Every path that shows message content to another user (views,
+// sync and the stream, search, exports, webhooks, inbox previews, reply
+// previews) asks this.
+func hiddenFor(sender *parley.User, viewerID string) bool {
+	return sender != nil && sender.MessagesHidden && sender.ID != viewerID
 }
 
 func replyPreview(r *parley.Message) *ReplyPreview {

@@ -138,6 +138,10 @@ type Message struct {
 	EditedAt  *time.Time `json:"edited_at,omitempty"`
 	DeletedAt *time.Time `json:"deleted_at,omitempty"`
 	Purged    bool       `json:"purged,omitempty"`
+	// Hidden is set, with Purged, on a message a moderator hid (its
+	// sender banned with hide_messages): exported without content, as a
+	// purged message is, though the server still holds it.
+	Hidden bool `json:"hidden,omitempty"`
 	// Versions are the earlier texts of an edited message, oldest first;
 	// the message's own Text is the latest.
 	Versions    []Version    `json:"versions,omitempty"`

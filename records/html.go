@@ -35,7 +35,8 @@ var transcriptTmpl = template.Must(template.New("t").Funcs(funcs).Parse(pageHead
 {{range $i, $m := .C.Members}}{{if $i}}, {{end}}{{$m.DisplayName}} (@{{$m.Handle}}, {{$m.Status}}){{end}}.</p>
 {{range .C.Messages}}<div class="m{{if .System}} sys{{end}}" id="seq-{{.Seq}}">
 <div class="meta">#{{.Seq}} · {{.Sender.DisplayName}} (@{{.Sender.Handle}}) · {{.CreatedAt.Format "2006-01-02 15:04:05 UTC"}}{{if .EditedAt}} · edited{{end}}</div>
-{{if .Purged}}<div class="gone">This message was removed{{if .DeletedAt}} on {{.DeletedAt.Format "2006-01-02 15:04 UTC"}}{{end}}; its content hash stays in the chain.</div>
+{{if .Hidden}}<div class="gone">This message was hidden by a moderator; its content hash stays in the chain.</div>
+{{else if .Purged}}<div class="gone">This message was removed{{if .DeletedAt}} on {{.DeletedAt.Format "2006-01-02 15:04 UTC"}}{{end}}; its content hash stays in the chain.</div>
 {{else}}{{if .System}}<div class="t">{{.System}}</div>{{end}}{{if .Text}}<div class="t">{{.Text}}</div>{{end}}
 {{range .Attachments}}{{$src := rel .File}}{{if isImage .ContentType}}<div><img src="{{$src}}" alt="image {{.SHA256}}"></div>
 {{else if isVideo .ContentType}}<div><video controls src="{{$src}}"></video></div>
