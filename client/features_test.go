@@ -255,3 +255,45 @@ func TestRequestsHoldsAndRetention(t *testing.T) {
 		t.Fatalf("a dry run purged %d messages", job.Purged)
 	}
 }
+
+// TestWebhooks registers, reads, changes, tests and deletes a webhook
+// against a real server (no delivery has to succeed).
+func TestWebhooks(t *testing.T) {
+	_, anon := start(t)
+	ctx := testContext(t)
+	bot := register(t, anon, "helper", "bot")
+	if _, err := bot.CreateWebhook(ctx, client.WebhookInput{URL: "http://127.0.0.1/x", Events: []string{"message.created"}}); err == nil {
+		t.Fatal("a plain-http loopback webhook was accepted")
+	}
+	hook, err := bot.CreateWebhook(ctx, client.WebhookInput{URL: "https://hooks.example.com/parley", Events: []string{"message.created"}})
+	if err != nil || hook.ID == "" || hook.Secret == "" || !hook.Enabled {
+		t.Fatalf("create webhook %+v %v", hook, err)
+	}
+	if hs, err := bot.Webhooks(ctx); err != nil || len(hs) != 1 || hs[0].ID != hook.ID || hs[0].Secret != "" {
+		t.Fatalf("webhooks %+v %v", hs, err)
+	}
+	off := false
+	if h, err := bot.UpdateWebhook(ctx, hook.ID, client.WebhookChange{Enabled: &off}); err != nil || h.Enabled {
+		t.Fatalf("disable webhook %+v %v", h, err)
+	}
+	if h, err := bot.Webhook(ctx, hook.ID); err != nil || h.Enabled || h.URL != hook.URL {
+		t.Fatalf("webhook %+v %v", h, err)
+	}
+	on := true
+	if _, err := bot.UpdateWebhook(ctx, hook.ID, client.WebhookChange{Enabled: &on}); err != nil {
+		t.Fatal(err)
+	}
+	d, err := bot.TestWebhook(ctx, hook.ID)
+	if err != nil || d.ID == "" {
+		t.Fatalf("test webhook %+v %v", d, err)
+	}
+	if ds, err := bot.Deliveries(ctx, hook.ID, client.DeliveryQuery{}); err != nil || len(ds.Items) == 0 || ds.Items[0].ID != d.ID {
+		t.Fatalf("deliveries %+v %v", ds, err)
+	}
+	if err := bot.DeleteWebhook(ctx, hook.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bot.Webhook(ctx, hook.ID); !client.IsNotFound(err) {
+		t.Fatalf("a deleted webhook: %v", err)
+	}
+}
