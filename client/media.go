@@ -76,7 +76,12 @@ func (c *Client) Thumbnail(ctx context.Context, id string) (*Download, error) {
 }
 
 func (c *Client) download(ctx context.Context, path string) (*Download, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.endpoint(path, nil), nil)
+	return c.downloadURL(ctx, c.endpoint(path, nil), path)
+}
+
+// downloadURL opens the file at the full URL u; path names it in errors.
+func (c *Client) downloadURL(ctx context.Context, u, path string) (*Download, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, fmt.Errorf("parley: %w", err)
 	}

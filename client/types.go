@@ -180,6 +180,10 @@ type Conversation struct {
 	Request     bool     `json:"request"`
 	Members     []Member `json:"members,omitempty"`
 	LastMessage *Message `json:"last_message,omitempty"`
+	// DisappearAfter is the disappearing-message timer in seconds (0: off).
+	DisappearAfter int64 `json:"disappear_after,omitempty"`
+	// LegalHold is true while a legal hold keeps its messages.
+	LegalHold bool `json:"legal_hold,omitempty"`
 	// Added is set on a group just created: what happened to each handle.
 	Added []AddResult `json:"added,omitempty"`
 }

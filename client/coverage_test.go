@@ -1,0 +1,154 @@
+package client_test
+
+import (
+	"encoding/json"
+	"os"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/parleyhq/parley/client"
+)
+
+// todo marks an operation the client does not cover yet: Do reaches it.
+const todo = "TODO: not yet in the client (use Client.Do)"
+
+// coverage maps every operationId of httpapi/openapi.json to the client
+// method that calls it ("Client.X" or "Business.X"), or to "-" and the
+// reason it is deliberately left out.
+var coverage = map[string]string{
+	"healthz":  "- probe for load balancers, not part of the API",
+	"readyz":   "- probe for load balancers, not part of the API",
+	"openapi":  "- the OpenAPI document itself",
+	"stream":   "Client.Stream",
+	"register": "Client.Register", "login": "Client.Login",
+	"listSessions": "Client.Sessions", "logoutEverywhere": "Client.LogoutEverywhere",
+	"logout": "Client.Logout", "revokeSession": "Client.EndSession",
+	"getMe": "Client.Me", "updateMe": "Client.UpdateMe", "changePassword": "Client.ChangePassword",
+	"listBlocks": "Client.Blocks", "getUser": "Client.User", "follow": "Client.Follow",
+	"unfollow": "Client.Unfollow", "block": "Client.Block", "unblock": "Client.Unblock",
+	"report":             "Client.Report",
+	"createConversation": "Client.StartDirect", "listConversations": "Client.Conversations",
+	"getConversation": "Client.Conversation", "updateGroup": "Client.UpdateGroup",
+	"accept": "Client.Accept", "decline": "Client.Decline", "archive": "Client.Archive",
+	"unarchive": "Client.Unarchive", "pin": "Client.Pin", "unpin": "Client.Unpin",
+	"mute": "Client.Mute", "unmute": "Client.Unmute", "addMembers": "Client.AddMembers",
+	"removeMember": "Client.RemoveMember", "setRole": "Client.SetRole", "leave": "Client.Leave",
+	"markRead": "Client.MarkRead", "sendMessage": "Client.Send", "listMessages": "Client.Messages",
+	"editMessage": "Client.Edit", "unsendMessage": "Client.Unsend", "editHistory": "Client.Edits",
+	"react": "Client.React", "unreact": "Client.Unreact", "sync": "Client.Sync",
+	"search": "Client.Search", "issueStreamTicket": "Client.NewStreamTicket",
+	"uploadMedia": "Client.Upload", "downloadMedia": "Client.Download",
+	"downloadThumbnail": "Client.Thumbnail", "listStickerPacks": "Client.StickerPacks",
+	"createStickerPack": todo, "deleteStickerPack": todo, "addSticker": todo, "stickerImage": todo,
+	"myBusinesses": "Client.Businesses",
+	"listAgents":   "Business.Agents", "putAgent": "Business.SetAgent", "removeAgent": "Business.RemoveAgent",
+	"listTeams": todo, "createTeam": todo, "updateTeam": todo, "deleteTeam": todo,
+	"addTeamMember": todo, "removeTeamMember": todo,
+	"getBusinessSettings": todo, "putBusinessSettings": todo,
+	"listInbox": "Business.Conversations", "inboxCounts": "Business.Counts",
+	"getInboxConversation": "Business.Conversation", "updateInboxConversation": "Business.UpdateConversation",
+	"businessSend": "Business.Send", "listInboxMessages": "Business.Messages",
+	"markInboxRead": "Business.MarkRead", "editInboxMessage": "Business.Edit",
+	"unsendInboxMessage": "Business.Unsend", "reactInbox": "Business.React",
+	"unreactInbox": "Business.Unreact", "inboxPresence": "Business.Presence",
+	"listNotes": "Business.Notes", "addNote": "Business.AddNote",
+	"conversationAudit": todo, "businessAudit": todo,
+	"listSavedReplies": "Business.SavedReplies", "createSavedReply": "Business.CreateSavedReply",
+	"updateSavedReply": "Business.UpdateSavedReply", "deleteSavedReply": "Business.DeleteSavedReply",
+	"renderSavedReply": "Business.RenderSavedReply", "searchBusiness": todo,
+	"listContacts": "Business.Contacts", "getContact": "Business.Contact",
+	"updateContact": todo, "mergeContact": todo, "inboxReport": todo,
+	"listTokens": "Client.Tokens", "createToken": "Client.CreateToken", "revokeToken": "Client.RevokeToken",
+	"listBots": "Client.Bots", "createBot": "Client.CreateBot", "updateBot": "Client.UpdateBot",
+	"retireBot": "Client.RetireBot", "listBotTokens": "Client.BotTokens",
+	"createBotToken": "Client.CreateBotToken", "rotateBotToken": "Client.RotateBotToken",
+	"revokeBotToken": "Client.RevokeBotToken", "postback": "Client.Postback",
+	"handover": "Business.Handover", "testRules": todo,
+	"listWebhooks": todo, "createWebhook": todo, "getWebhook": todo, "updateWebhook": todo,
+	"deleteWebhook": todo, "listDeliveries": todo, "replayDelivery": todo, "testWebhook": todo,
+	"setDisappearing": "Client.SetDisappearing",
+	"listHolds":       todo, "placeHold": todo, "releaseHold": todo, "getRetention": todo,
+	"setRetention": todo, "startRetention": todo, "getRetentionJob": todo,
+	"completeLogin": todo, "twoFactorStatus": "Client.TwoFactorStatus",
+	"setupTwoFactor": "Client.SetupTwoFactor", "confirmTwoFactor": "Client.ConfirmTwoFactor",
+	"disableTwoFactor": "Client.DisableTwoFactor", "regenerateRecoveryCodes": "Client.RegenerateRecoveryCodes",
+	"reportSpam": todo, "bulkRequests": todo,
+	"listMyFilters": "Client.Filters", "addMyFilter": "Client.AddFilter", "deleteMyFilter": "Client.DeleteFilter",
+	"listServerFilters": "Client.ServerFilters", "addServerFilter": "Client.AddServerFilter",
+	"deleteServerFilter": "Client.DeleteServerFilter",
+	"listReports":        todo, "resolveReport": todo, "listAuditLog": todo, "verifyAuditLog": todo,
+	"adminListHolds": todo, "adminPlaceHold": todo, "adminReleaseHold": todo,
+	"adminStartRetention": todo, "adminGetRetentionJob": todo,
+	"listTopics": "Business.Topics", "createTopic": "Business.CreateTopic",
+	"updateTopic": "Business.UpdateTopic", "deleteTopic": "Business.DeleteTopic",
+	"getConsent": todo, "optOutContact": todo, "optInContact": todo, "optOutContactTopic": todo,
+	"listTemplates": todo, "createTemplate": todo, "updateTemplate": todo, "deleteTemplate": todo,
+	"previewTemplate": todo, "countSegment": todo, "listCampaigns": todo, "createCampaign": todo,
+	"getCampaign": todo, "setCampaignStatus": todo, "listCampaignRecipients": todo,
+	"consentForm": todo, "consentFormSubmit": todo, "mySubscriptions": todo,
+	"unsubscribeAll": todo, "unsubscribeTopic": todo,
+	"startExport": "Client.StartExport", "listExports": "Client.Exports", "getExport": "Client.Export",
+	"downloadExport": "Client.DownloadExport", "verifyExport": todo, "recordsKey": "Client.RecordsKey",
+}
+
+// TestEveryOperationHasAMethod fails when an operation of the OpenAPI
+// document has no client method and no stated reason to be left out, or
+// when the table names a method that does not exist.
+func TestEveryOperationHasAMethod(t *testing.T) {
+	b, err := os.ReadFile("../httpapi/openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Paths map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	types := map[string]reflect.Type{
+		"Client":   reflect.TypeFor[*client.Client](),
+		"Business": reflect.TypeFor[*client.Business](),
+	}
+	seen := map[string]bool{}
+	var todos []string
+	for path, ops := range doc.Paths {
+		for method, raw := range ops {
+			var op struct {
+				OperationID string `json:"operationId"`
+			}
+			if json.Unmarshal(raw, &op) != nil || op.OperationID == "" {
+				continue
+			}
+			id := op.OperationID
+			seen[id] = true
+			entry, ok := coverage[id]
+			switch {
+			case !ok:
+				t.Errorf("%s %s (%s) has no client method: add one and an entry in coverage", strings.ToUpper(method), path, id)
+			case entry == todo:
+				todos = append(todos, id)
+			case strings.HasPrefix(entry, "- "):
+				// Deliberately left out, with the reason in the entry.
+			default:
+				recv, name, ok := strings.Cut(entry, ".")
+				typ := types[recv]
+				if !ok || typ == nil {
+					t.Errorf("%s: bad entry %q", id, entry)
+					continue
+				}
+				if _, ok := typ.MethodByName(name); !ok {
+					t.Errorf("%s: *client.%s has no method %s", id, recv, name)
+				}
+			}
+		}
+	}
+	for id := range coverage {
+		if !seen[id] {
+			t.Errorf("coverage lists %s, which the OpenAPI document no longer has", id)
+		}
+	}
+	sort.Strings(todos)
+	t.Logf("%d of %d operations not yet in the client: %s", len(todos), len(seen), strings.Join(todos, ", "))
+}

@@ -1,0 +1,168 @@
+package client_test
+
+import (
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pquerna/otp/totp"
+
+	"github.com/parleyhq/parley/client"
+)
+
+// TestSearchExportAndTimer searches a sent message, exports the
+// conversation and downloads the ZIP, and sets a disappearing timer, all
+// against a real server.
+func TestSearchExportAndTimer(t *testing.T) {
+	_, anon := start(t)
+	ctx := testContext(t)
+	alice := register(t, anon, "alice", "")
+	register(t, anon, "bob", "")
+	conv, err := alice.StartDirect(ctx, "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent, err := alice.Send(ctx, conv.ID, client.SendRequest{Text: "the lighthouse keeper waves"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alice.Send(ctx, conv.ID, client.SendRequest{Text: "unrelated words"}); err != nil {
+		t.Fatal(err)
+	}
+	var found *client.Page[client.SearchResult]
+	eventually(t, "search finds the message", func() bool {
+		found, err = alice.Search(ctx, client.SearchQuery{Q: "lighthouse", Conversation: conv.ID})
+		return err == nil && len(found.Items) == 1
+	})
+	if r := found.Items[0]; r.Message.ID != sent.ID || !hasHit(r.Snippet, "lighthouse") {
+		t.Fatalf("search result %+v", r)
+	}
+	if _, err := alice.Search(ctx, client.SearchQuery{}); err == nil {
+		t.Fatalf("an empty query: %v", err)
+	}
+
+	job, err := alice.StartExport(ctx, client.ExportRequest{Scope: "conversation", ConversationID: conv.ID})
+	if err != nil || job.ID == "" || job.Scope != "conversation" {
+		t.Fatalf("start export %+v %v", job, err)
+	}
+	eventually(t, "the export completes", func() bool {
+		job, err = alice.Export(ctx, job.ID)
+		if err != nil || job.State == client.ExportFailed {
+			t.Fatalf("export %+v %v", job, err)
+		}
+		return job.State == client.ExportDone
+	})
+	if jobs, err := alice.Exports(ctx); err != nil || len(jobs) != 1 || jobs[0].ID != job.ID {
+		t.Fatalf("exports %+v %v", jobs, err)
+	}
+	d, err := alice.DownloadExport(ctx, job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zip, err := io.ReadAll(d.Body)
+	d.Body.Close()
+	if err != nil || !strings.HasPrefix(string(zip), "PK") || int64(len(zip)) != job.Size {
+		t.Fatalf("download: %d bytes (job says %d), %v", len(zip), job.Size, err)
+	}
+	if key, err := alice.RecordsKey(ctx); err != nil || key.Algorithm != "ed25519" || key.PublicKey == "" {
+		t.Fatalf("records key %+v %v", key, err)
+	}
+
+	got, err := alice.SetDisappearing(ctx, conv.ID, client.Disappear1Hour)
+	if err != nil || got.DisappearAfter != 3600 {
+		t.Fatalf("set the timer %+v %v", got, err)
+	}
+	if _, err := alice.SetDisappearing(ctx, conv.ID, 42*time.Second); err == nil {
+		t.Fatal("a timer outside the allowed values was accepted")
+	}
+	if got, err := alice.Conversation(ctx, conv.ID); err != nil || got.DisappearAfter != 3600 {
+		t.Fatalf("the timer is not kept %+v %v", got, err)
+	}
+}
+
+func hasHit(parts []client.SnippetPart, word string) bool {
+	for _, p := range parts {
+		if p.Hit && strings.EqualFold(p.Text, word) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestTwoFactorAndFilters turns two-factor on and off and manages the
+// caller's filters against a real server.
+func TestTwoFactorAndFilters(t *testing.T) {
+	_, anon := start(t)
+	ctx := testContext(t)
+	alice := register(t, anon, "alice", "")
+	if _, err := alice.SetupTwoFactor(ctx, "wrong password"); err == nil {
+		t.Fatal("setup with a wrong password was accepted")
+	}
+	setup, err := alice.SetupTwoFactor(ctx, "correct horse battery")
+	if err != nil || setup.Secret == "" || !strings.HasPrefix(setup.OTPAuthURI, "otpauth://totp/") ||
+		!strings.HasPrefix(setup.QRPNG, "data:image/png;base64,") {
+		t.Fatalf("setup %+v %v", setup, err)
+	}
+	if st, err := alice.TwoFactorStatus(ctx); err != nil || st.Enabled || !st.Pending {
+		t.Fatalf("status after setup %+v %v", st, err)
+	}
+	code, err := totp.GenerateCode(setup.Secret, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes, err := alice.ConfirmTwoFactor(ctx, code)
+	if err != nil || len(codes) != 10 {
+		t.Fatalf("confirm %v %v", codes, err)
+	}
+	if st, err := alice.TwoFactorStatus(ctx); err != nil || !st.Enabled || st.RecoveryCodesLeft != 10 {
+		t.Fatalf("status after confirm %+v %v", st, err)
+	}
+	if err := alice.DisableTwoFactor(ctx, "correct horse battery", codes[0]); err != nil {
+		t.Fatalf("disable with a recovery code: %v", err)
+	}
+	if st, err := alice.TwoFactorStatus(ctx); err != nil || st.Enabled {
+		t.Fatalf("status after disable %+v %v", st, err)
+	}
+
+	f, err := alice.AddFilter(ctx, client.FilterInput{Kind: "word", Pattern: "casino"})
+	if err != nil || f.ID == "" || f.Action != "hide" {
+		t.Fatalf("add filter %+v %v", f, err)
+	}
+	if fs, err := alice.Filters(ctx); err != nil || len(fs) != 1 || fs[0].Pattern != "casino" {
+		t.Fatalf("filters %+v %v", fs, err)
+	}
+	if err := alice.DeleteFilter(ctx, f.ID); err != nil {
+		t.Fatal(err)
+	}
+	if fs, err := alice.Filters(ctx); err != nil || len(fs) != 0 {
+		t.Fatalf("filters after delete %+v %v", fs, err)
+	}
+	if _, err := alice.ServerFilters(ctx); err == nil {
+		t.Fatal("a non-admin read the server filters")
+	}
+}
+
+// TestConsentTopics creates, lists, renames and deletes a business's
+// consent topic against a real server.
+func TestConsentTopics(t *testing.T) {
+	_, anon := start(t)
+	ctx := testContext(t)
+	shop := register(t, anon, "shop", "business").Business("shop")
+	topic, err := shop.CreateTopic(ctx, client.TopicInput{Name: "Offers", Keyword: "OFFERS"})
+	if err != nil || topic.ID == "" || !strings.HasPrefix(topic.FormPath, "/api/v1/consent/") {
+		t.Fatalf("create topic %+v %v", topic, err)
+	}
+	if ts, err := shop.Topics(ctx); err != nil || len(ts) != 1 || ts[0].Name != "Offers" {
+		t.Fatalf("topics %+v %v", ts, err)
+	}
+	if up, err := shop.UpdateTopic(ctx, topic.ID, client.TopicInput{Name: "Deals"}); err != nil || up.Name != "Deals" {
+		t.Fatalf("update topic %+v %v", up, err)
+	}
+	if err := shop.DeleteTopic(ctx, topic.ID); err != nil {
+		t.Fatal(err)
+	}
+	if ts, err := shop.Topics(ctx); err != nil || len(ts) != 0 {
+		t.Fatalf("topics after delete %+v %v", ts, err)
+	}
+}

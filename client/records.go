@@ -1,0 +1,108 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Export job states.
+const (
+	ExportQueued  = "queued"
+	ExportRunning = "running"
+	ExportDone    = "done"
+	ExportFailed  = "failed"
+)
+
+// ExportRequest asks for a signed ZIP export of one conversation or of the
+// whole account.
+type ExportRequest struct {
+	// Scope is "conversation" or "account".
+	Scope          string `json:"scope"`
+	ConversationID string `json:"conversation_id,omitempty"`
+	// Business, for a business admin, exports on the business's behalf.
+	Business string `json:"business,omitempty"`
+}
+
+// ExportJob is an export's progress; DownloadURL is set once it is done.
+type ExportJob struct {
+	ID             string     `json:"id"`
+	Scope          string     `json:"scope"`
+	ConversationID string     `json:"conversation_id,omitempty"`
+	Business       string     `json:"business,omitempty"`
+	State          string     `json:"state"`
+	Done           int64      `json:"done"`
+	Total          int64      `json:"total"`
+	Error          string     `json:"error,omitempty"`
+	Size           int64      `json:"size,omitempty"`
+	CreatedAt      time.Time  `json:"created_at"`
+	FinishedAt     *time.Time `json:"finished_at,omitempty"`
+	ExpiresAt      *time.Time `json:"expires_at,omitempty"`
+	DownloadURL    string     `json:"download_url,omitempty"`
+}
+
+// RecordsKey is the server's public key that signs exports.
+type RecordsKey struct {
+	Algorithm string `json:"algorithm"`
+	// PublicKey is base64 (standard, padded), 32 bytes.
+	PublicKey   string `json:"public_key"`
+	Fingerprint string `json:"fingerprint"`
+}
+
+// StartExport queues an export job.
+func (c *Client) StartExport(ctx context.Context, in ExportRequest) (*ExportJob, error) {
+	var out ExportJob
+	_, err := c.call(ctx, http.MethodPost, "/exports", nil, in, &out)
+	return ret(&out, err)
+}
+
+// Exports lists the caller's export jobs.
+func (c *Client) Exports(ctx context.Context) ([]ExportJob, error) {
+	var out Page[ExportJob]
+	_, err := c.call(ctx, http.MethodGet, "/exports", nil, nil, &out)
+	return out.Items, err
+}
+
+// Export returns one export job.
+func (c *Client) Export(ctx context.Context, id string) (*ExportJob, error) {
+	var out ExportJob
+	_, err := c.call(ctx, http.MethodGet, "/exports/"+esc(id), nil, nil, &out)
+	return ret(&out, err)
+}
+
+// DownloadExport opens a finished export's ZIP through the job's signed
+// DownloadURL (from Export, once State is ExportDone); the caller closes
+// its Body. After ExpiresAt the server answers link_expired.
+func (c *Client) DownloadExport(ctx context.Context, job *ExportJob) (*Download, error) {
+	if job == nil || job.DownloadURL == "" {
+		return nil, fmt.Errorf("parley: export %s has no download link yet (state %q)", jobID(job), jobState(job))
+	}
+	u := job.DownloadURL
+	if strings.HasPrefix(u, "/") {
+		u = c.root() + u
+	}
+	return c.downloadURL(ctx, u, "/exports/"+esc(job.ID)+"/download")
+}
+
+func jobID(j *ExportJob) string {
+	if j == nil {
+		return ""
+	}
+	return j.ID
+}
+
+func jobState(j *ExportJob) string {
+	if j == nil {
+		return ""
+	}
+	return j.State
+}
+
+// RecordsKey returns the public key that signs exports.
+func (c *Client) RecordsKey(ctx context.Context) (*RecordsKey, error) {
+	var out RecordsKey
+	_, err := c.call(ctx, http.MethodGet, "/records/key", nil, nil, &out)
+	return ret(&out, err)
+}

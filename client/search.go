@@ -1,0 +1,66 @@
+package client
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// SearchQuery filters a full-text search of the caller's messages. Every
+// field but Q is optional.
+type SearchQuery struct {
+	// Q is the words to find (required).
+	Q string
+	// Conversation limits the search to one conversation.
+	Conversation string
+	// From limits it to messages sent by this handle.
+	From string
+	// After and Before bound the send time (zero means unbounded).
+	After, Before time.Time
+	// Has is "attachment", "link" … as docs/api.md lists.
+	Has string
+	// Sort is "relevance" (the default) or "newest".
+	Sort   string
+	Cursor string
+	Limit  int
+}
+
+// SnippetPart is a piece of a search result's snippet; Hit marks a word of
+// the query.
+type SnippetPart struct {
+	Text string `json:"text"`
+	Hit  bool   `json:"hit,omitempty"`
+}
+
+// SearchResult is one message found.
+type SearchResult struct {
+	Message Message       `json:"message"`
+	Snippet []SnippetPart `json:"snippet"`
+	// Score is the relevance (sort=relevance only).
+	Score float64 `json:"score,omitempty"`
+	// As is set when found through a business the caller works for: the
+	// business's id.
+	As string `json:"as,omitempty"`
+}
+
+// Search finds the caller's messages matching q.
+func (c *Client) Search(ctx context.Context, q SearchQuery) (*Page[SearchResult], error) {
+	v := url.Values{}
+	setString(v, "q", q.Q)
+	setString(v, "conversation", q.Conversation)
+	setString(v, "from", q.From)
+	if !q.After.IsZero() {
+		v.Set("after", q.After.UTC().Format(time.RFC3339Nano))
+	}
+	if !q.Before.IsZero() {
+		v.Set("before", q.Before.UTC().Format(time.RFC3339Nano))
+	}
+	setString(v, "has", q.Has)
+	setString(v, "sort", q.Sort)
+	setString(v, "cursor", q.Cursor)
+	setInt(v, "limit", int64(q.Limit))
+	var out Page[SearchResult]
+	_, err := c.call(ctx, http.MethodGet, "/search", v, nil, &out)
+	return ret(&out, err)
+}

@@ -1,0 +1,65 @@
+package client
+
+import (
+	"context"
+	"net/http"
+)
+
+// TwoFactorStatus says whether two-factor authentication is on.
+type TwoFactorStatus struct {
+	Enabled bool `json:"enabled"`
+	// Pending is set between SetupTwoFactor and ConfirmTwoFactor.
+	Pending           bool `json:"pending"`
+	RecoveryCodesLeft int  `json:"recovery_codes_left"`
+}
+
+// TwoFactorSetup is what an authenticator app needs.
+type TwoFactorSetup struct {
+	// Secret is the base32 TOTP key.
+	Secret string `json:"secret"`
+	// OTPAuthURI is the otpauth://totp/… URI (6 digits, 30 s, SHA-1).
+	OTPAuthURI string `json:"otpauth_uri"`
+	// QRPNG is the URI as a QR code, a data:image/png;base64 URL.
+	QRPNG string `json:"qr_png"`
+}
+
+// TwoFactorStatus reports the caller's two-factor state.
+func (c *Client) TwoFactorStatus(ctx context.Context) (*TwoFactorStatus, error) {
+	var out TwoFactorStatus
+	_, err := c.call(ctx, http.MethodGet, "/me/2fa", nil, nil, &out)
+	return ret(&out, err)
+}
+
+// SetupTwoFactor starts turning two-factor on (the password is checked);
+// ConfirmTwoFactor with a first code finishes it.
+func (c *Client) SetupTwoFactor(ctx context.Context, password string) (*TwoFactorSetup, error) {
+	var out TwoFactorSetup
+	_, err := c.call(ctx, http.MethodPost, "/me/2fa/setup", nil, map[string]string{"password": password}, &out)
+	return ret(&out, err)
+}
+
+// ConfirmTwoFactor turns two-factor on with a current code and returns the
+// ten recovery codes, shown this once.
+func (c *Client) ConfirmTwoFactor(ctx context.Context, code string) ([]string, error) {
+	var out struct {
+		RecoveryCodes []string `json:"recovery_codes"`
+	}
+	_, err := c.call(ctx, http.MethodPost, "/me/2fa/confirm", nil, map[string]string{"code": code}, &out)
+	return out.RecoveryCodes, err
+}
+
+// DisableTwoFactor turns two-factor off; code is a current code or a
+// recovery code.
+func (c *Client) DisableTwoFactor(ctx context.Context, password, code string) error {
+	return c.Do(ctx, http.MethodPost, "/me/2fa/disable", map[string]string{"password": password, "code": code}, nil)
+}
+
+// RegenerateRecoveryCodes replaces the recovery codes (the password and a
+// current code are required) and returns the new ten.
+func (c *Client) RegenerateRecoveryCodes(ctx context.Context, password, code string) ([]string, error) {
+	var out struct {
+		RecoveryCodes []string `json:"recovery_codes"`
+	}
+	_, err := c.call(ctx, http.MethodPost, "/me/2fa/recovery-codes", nil, map[string]string{"password": password, "code": code}, &out)
+	return out.RecoveryCodes, err
+}
