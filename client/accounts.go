@@ -13,7 +13,9 @@ func (c *Client) Register(ctx context.Context, in RegisterRequest) (*Auth, error
 	return ret(&out, err)
 }
 
-// Login opens a new session (one per device). Failed attempts are
+// Login opens a new session (one per device); for an account with
+// two-factor authentication the answer has SecondFactor instead of a
+// Token (see CompleteLogin). Failed attempts are
 // bad_credentials; too many are rate_limited with a RetryAfter.
 func (c *Client) Login(ctx context.Context, in LoginRequest) (*Auth, error) {
 	var out Auth

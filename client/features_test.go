@@ -118,6 +118,17 @@ func TestTwoFactorAndFilters(t *testing.T) {
 	if st, err := alice.TwoFactorStatus(ctx); err != nil || !st.Enabled || st.RecoveryCodesLeft != 10 {
 		t.Fatalf("status after confirm %+v %v", st, err)
 	}
+	auth, err := anon.Login(ctx, client.LoginRequest{Handle: "alice", Password: "correct horse battery"})
+	if err != nil || auth.Token != "" || auth.SecondFactor == nil || auth.SecondFactor.Challenge == "" {
+		t.Fatalf("login with two-factor on %+v %v", auth, err)
+	}
+	if _, err := anon.CompleteLogin(ctx, auth.SecondFactor.Challenge, "000000"); err == nil {
+		t.Fatal("a wrong code completed the login")
+	}
+	done, err := anon.CompleteLogin(ctx, auth.SecondFactor.Challenge, codes[1])
+	if err != nil || !strings.HasPrefix(done.Token, "prl_") || done.User.Handle != "alice" {
+		t.Fatalf("complete login with a recovery code %+v %v", done, err)
+	}
 	if err := alice.DisableTwoFactor(ctx, "correct horse battery", codes[0]); err != nil {
 		t.Fatalf("disable with a recovery code: %v", err)
 	}
@@ -164,5 +175,83 @@ func TestConsentTopics(t *testing.T) {
 	}
 	if ts, err := shop.Topics(ctx); err != nil || len(ts) != 0 {
 		t.Fatalf("topics after delete %+v %v", ts, err)
+	}
+}
+
+// TestRequestsHoldsAndRetention reports a request as spam, declines
+// requests in bulk, and manages a business's legal holds and retention
+// against a real server.
+func TestRequestsHoldsAndRetention(t *testing.T) {
+	_, anon := start(t)
+	ctx := testContext(t)
+	alice := register(t, anon, "alice", "")
+	bob := register(t, anon, "bob", "")
+	carol := register(t, anon, "carol", "")
+	spam, err := bob.StartDirect(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.Send(ctx, spam.ID, client.SendRequest{Text: "cheap watches"}); err != nil {
+		t.Fatal(err)
+	}
+	req, err := carol.StartDirect(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := carol.Send(ctx, req.ID, client.SendRequest{Text: "hello"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := alice.ReportSpam(ctx, spam.ID); err != nil {
+		t.Fatalf("report spam: %v", err)
+	}
+	res, err := alice.BulkRequests(ctx, "decline", []string{req.ID, "nonexistent"})
+	if err != nil || len(res) != 2 || !res[0].OK || res[0].ID != req.ID || res[1].OK || res[1].Code == "" {
+		t.Fatalf("bulk decline %+v %v", res, err)
+	}
+	if reqs, err := alice.Conversations(ctx, client.ConversationQuery{Folder: "requests"}); err != nil || len(reqs.Items) != 0 {
+		t.Fatalf("requests left %+v %v", reqs, err)
+	}
+
+	shop := register(t, anon, "shop", "business").Business("shop")
+	conv, err := alice.StartDirect(ctx, "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alice.Send(ctx, conv.ID, client.SendRequest{Text: "my order"}); err != nil {
+		t.Fatal(err)
+	}
+	hold, err := shop.PlaceHold(ctx, client.HoldInput{Scope: "conversation", Target: conv.ID, Reason: "dispute"})
+	if err != nil || !hold.Active || hold.TargetID != conv.ID {
+		t.Fatalf("place hold %+v %v", hold, err)
+	}
+	if hs, err := shop.Holds(ctx); err != nil || len(hs) != 1 || hs[0].ID != hold.ID {
+		t.Fatalf("holds %+v %v", hs, err)
+	}
+	if _, err := alice.Business("shop").Holds(ctx); err == nil {
+		t.Fatal("a customer listed the business's holds")
+	}
+	if r, err := shop.ReleaseHold(ctx, hold.ID); err != nil || r.Active || r.ReleasedAt == nil {
+		t.Fatalf("release hold %+v %v", r, err)
+	}
+	pol, err := shop.SetRetention(ctx, 30, 7)
+	if err != nil || pol.MaxAgeDays != 30 || pol.AfterResolutionDays != 7 {
+		t.Fatalf("set retention %+v %v", pol, err)
+	}
+	if got, err := shop.Retention(ctx); err != nil || *got != *pol {
+		t.Fatalf("retention %+v %v", got, err)
+	}
+	job, err := shop.StartRetention(ctx, true)
+	if err != nil || job.ID == "" || !job.DryRun {
+		t.Fatalf("start retention %+v %v", job, err)
+	}
+	eventually(t, "the dry run finishes", func() bool {
+		job, err = shop.RetentionJob(ctx, job.ID)
+		if err != nil || job.State == "failed" {
+			t.Fatalf("retention job %+v %v", job, err)
+		}
+		return job.State == "done"
+	})
+	if job.Purged != 0 {
+		t.Fatalf("a dry run purged %d messages", job.Purged)
 	}
 }

@@ -63,3 +63,27 @@ func (c *Client) AddServerFilter(ctx context.Context, in FilterInput) (*Filter, 
 func (c *Client) DeleteServerFilter(ctx context.Context, id string) error {
 	return c.Do(ctx, http.MethodDelete, "/admin/filters/"+esc(id), nil, nil)
 }
+
+// ReportSpam reports a message request as spam and declines it.
+func (c *Client) ReportSpam(ctx context.Context, id string) error {
+	return c.Do(ctx, http.MethodPost, "/conversations/"+esc(id)+"/report-spam", nil, nil)
+}
+
+// BulkResult is what happened to one request of BulkRequests; Code and
+// Detail say why when OK is false.
+type BulkResult struct {
+	ID     string `json:"id"`
+	OK     bool   `json:"ok"`
+	Code   string `json:"code,omitempty"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// BulkRequests applies action ("accept", "decline", "delete" or "spam")
+// to several message requests at once.
+func (c *Client) BulkRequests(ctx context.Context, action string, ids []string) ([]BulkResult, error) {
+	var out struct {
+		Results []BulkResult `json:"results"`
+	}
+	_, err := c.call(ctx, http.MethodPost, "/conversations/requests/bulk", nil, map[string]any{"action": action, "ids": ids}, &out)
+	return out.Results, err
+}

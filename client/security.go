@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"net/http"
+	"time"
 )
 
 // TwoFactorStatus says whether two-factor authentication is on.
@@ -62,4 +63,22 @@ func (c *Client) RegenerateRecoveryCodes(ctx context.Context, password, code str
 	}
 	_, err := c.call(ctx, http.MethodPost, "/me/2fa/recovery-codes", nil, map[string]string{"password": password, "code": code}, &out)
 	return out.RecoveryCodes, err
+}
+
+// SecondFactorChallenge is Login's answer for an account with two-factor
+// authentication: send a code with Challenge to CompleteLogin before
+// ExpiresAt (five wrong codes end it).
+type SecondFactorChallenge struct {
+	Challenge string    `json:"challenge"`
+	ExpiresAt time.Time `json:"expires_at"`
+	// Methods are "totp" and "recovery_code".
+	Methods []string `json:"methods"`
+}
+
+// CompleteLogin finishes a two-factor login with a current code or a
+// recovery code and returns the session.
+func (c *Client) CompleteLogin(ctx context.Context, challenge, code string) (*Auth, error) {
+	var out Auth
+	_, err := c.call(ctx, http.MethodPost, "/sessions/second-factor", nil, map[string]string{"challenge": challenge, "code": code}, &out)
+	return ret(&out, err)
 }

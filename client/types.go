@@ -42,6 +42,10 @@ type Auth struct {
 	User      Me     `json:"user"`
 	Token     string `json:"token"`
 	SessionID string `json:"session_id"`
+	// SecondFactor is set instead (and Token empty) when Login's password
+	// was right but the account has two-factor authentication: finish
+	// with CompleteLogin.
+	SecondFactor *SecondFactorChallenge `json:"second_factor,omitempty"`
 }
 
 // RegisterRequest creates an account.

@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/parleyhq/parley/store/postgres/pgtest"
 )
 
 // binary is the parley binary built once for the package's tests.
@@ -46,6 +48,8 @@ type node struct {
 	dir  string
 	cmd  *exec.Cmd
 	logs *bytes.Buffer
+	// env is added to the process's environment (PARLEY_DATABASE_URL …).
+	env []string
 }
 
 func freeAddr(t *testing.T) string {
@@ -65,6 +69,7 @@ func (n *node) start() {
 	n.cmd.Env = append(os.Environ(), "PARLEY_LISTEN="+n.addr, "PARLEY_DATA_DIR="+n.dir, "PARLEY_LOG_LEVEL=warn",
 		// The drivers send faster per conversation than a person may.
 		"PARLEY_LIMITS_SEND_PER_CONVERSATION=1000000", "PARLEY_LIMITS_SEND_BURST=1000000")
+	n.cmd.Env = append(n.cmd.Env, n.env...)
 	n.cmd.Stdout, n.cmd.Stderr = n.logs, n.logs
 	if err := n.cmd.Start(); err != nil {
 		n.t.Fatal(err)
@@ -140,8 +145,23 @@ func TestKillNineUnderLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills processes; skipped with -short")
 	}
+	killNineUnderLoad(t, nil)
+}
+
+// TestKillNineUnderLoadPostgres is the same crash test with the server on
+// PostgreSQL (a fresh database of the cluster PARLEY_TEST_POSTGRES names):
+// the server process dies, PostgreSQL does not, and every acknowledged
+// send must be there.
+func TestKillNineUnderLoadPostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills processes; skipped with -short")
+	}
+	killNineUnderLoad(t, []string{"PARLEY_DATABASE_URL=" + pgtest.DSN(t)})
+}
+
+func killNineUnderLoad(t *testing.T, env []string) {
 	const pairs = 50 // 100 clients, 50 conversations (docs/testing.md has the larger run)
-	n := &node{t: t, addr: freeAddr(t), dir: t.TempDir()}
+	n := &node{t: t, addr: freeAddr(t), dir: t.TempDir(), env: env}
 	n.start()
 	defer func() { n.kill() }()
 
@@ -169,7 +189,7 @@ func TestKillNineUnderLoad(t *testing.T) {
 			ID string `json:"id"`
 		}
 		if code, err := call(n.addr, a.Token, "POST", "/api/v1/conversations", map[string]string{"kind": "direct", "with": fmt.Sprintf("u%03d_1", i)}, &conv); err != nil || code != 201 {
-			t.Fatalf("conversation: %d %v", code, err)
+			t.Fatalf("conversation: %d %v\n%s", code, err, n.logs)
 		}
 		for _, tok := range []string{a.Token, b.Token} {
 			clients = append(clients, &clientState{token: tok, conv: conv.ID, acked: map[string]ack{}, attempted: map[string]bool{}})

@@ -71,6 +71,9 @@ export PARLEY_TEST_POSTGRES="postgres://postgres@127.0.0.1:$pgport/postgres?sslm
 
 echo "== go test -race (SQLite; store/postgres on PostgreSQL)"
 # -race needs cgo (gcc); the race detector keeps concurrency honest.
+# From here on each step records its failure in status and the script goes
+# on, so that one failure does not hide the others (set -e would stop it).
+set +e
 CGO_ENABLED=1 go test -race -count=1 -timeout 30m ./... 2>&1 | tee /tmp/parley-test.$$.log
 status=${PIPESTATUS[0]}
 
@@ -88,9 +91,17 @@ if [ "$status" -eq 0 ]; then
     "FuzzFirstURL ./app" "FuzzLinkCardText ./app" \
     "FuzzAllowed ./outbound" "FuzzCheckURL ./outbound" "FuzzSignVerify ./webhook"; do
     set -- $target
-    go test -run '^$' -fuzz "^$1\$" -fuzztime 10s "$2" 2>&1 | tail -3 | tee -a /tmp/parley-test.$$.log
-    if [ "${PIPESTATUS[0]}" -ne 0 ]; then status=1; fi
+    # A failing target must not end the script (set -e): record it, show
+    # its whole output, and go on with the others.
+    if go test -run '^$' -fuzz "^$1\$" -fuzztime 10s "$2" >/tmp/parley-fuzz.$$.log 2>&1; then
+      tail -2 /tmp/parley-fuzz.$$.log | tee -a /tmp/parley-test.$$.log
+    else
+      status=1
+      echo "FAIL fuzz $1 $2:"; tail -60 /tmp/parley-fuzz.$$.log
+      echo "FAIL fuzz $1 $2" >>/tmp/parley-test.$$.log
+    fi
   done
+  rm -f /tmp/parley-fuzz.$$.log
 fi
 
 if [ "$status" -eq 0 ]; then
