@@ -12,6 +12,7 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/app"
+	"github.com/parleyhq/parley/internal/mediatest"
 	"github.com/parleyhq/parley/records"
 )
 
@@ -134,6 +135,18 @@ func TestHiddenMessagesLeaveExports(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	up, err := e.a.Upload(ctx, bob, parley.MessageImage, bytes.NewReader(mediatest.PNG(20, 20)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.a.Send(ctx, bob, c.ID, app.SendInput{ClientID: "b2", Kind: parley.MessageImage, Attachments: []string{up.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := e.a.OpenMedia(ctx, alice, up.ID, false); err != nil {
+		t.Fatalf("alice opens bob's picture before the ban: %v", err)
+	} else {
+		f.Close()
+	}
 	pub := e.key.Public().(ed25519.PublicKey)
 	_, before := e.export(t, alice, app.ExportInput{Scope: parley.ExportAccount})
 	if !zipContains(t, before, "zebra") {
@@ -146,7 +159,10 @@ func TestHiddenMessagesLeaveExports(t *testing.T) {
 	if zipContains(t, after, "zebra") {
 		t.Fatal("alice's export holds the hidden text")
 	}
-	if rep := verify(t, after, pub); !rep.OK || rep.Conversations[0].Purged != 1 {
+	if _, err := e.a.OpenMedia(ctx, alice, up.ID, false); parley.ErrorCode(err) != parley.ENotFound {
+		t.Fatalf("alice opens a hidden picture: %v", err)
+	}
+	if rep := verify(t, after, pub); !rep.OK || rep.Conversations[0].Purged != 2 {
 		t.Fatalf("export after the ban: %+v", rep)
 	}
 	var conv records.Conversation

@@ -424,6 +424,15 @@ func (a *App) OpenMedia(ctx context.Context, actor *Actor, id string, thumb bool
 		if msg.DeletedAt != nil || !me.CanRead(msg.Seq) || attachmentsHidden(me, msg) {
 			return notFound
 		}
+		if msg.SenderID != me.UserID {
+			sender, err := tx.UserByID(msg.SenderID)
+			if err != nil && !parley.IsNotFound(err) {
+				return err
+			}
+			if hiddenFor(sender, me.UserID) {
+				return notFound // hidden by a moderator, media included
+			}
+		}
 		if msg.ViewOnce && msg.SenderID != me.UserID {
 			if thumb {
 				return parley.Errorf(parley.ENotFound, "view-once media has no preview")
