@@ -170,6 +170,22 @@ func TestConsentTopics(t *testing.T) {
 	if up, err := shop.UpdateTopic(ctx, topic.ID, client.TopicInput{Name: "Deals"}); err != nil || up.Name != "Deals" {
 		t.Fatalf("update topic %+v %v", up, err)
 	}
+	tpl, err := shop.CreateTemplate(ctx, client.TemplateInput{Name: "Sale", Body: "Hi {{contact.name}}, 20% off today", Topic: topic.ID})
+	if err != nil || tpl.ID == "" || tpl.Status != client.TemplateDraft || len(tpl.Variables) != 1 || tpl.Topic == nil || tpl.Topic.ID != topic.ID || tpl.Variables[0] != "contact.name" {
+		t.Fatalf("create template %+v %v", tpl, err)
+	}
+	if up, err := shop.UpdateTemplate(ctx, tpl.ID, client.TemplateInput{Status: client.TemplateApproved}); err != nil || up.Status != client.TemplateApproved {
+		t.Fatalf("approve template %+v %v", up, err)
+	}
+	if ts, err := shop.Templates(ctx); err != nil || len(ts) != 1 || ts[0].ID != tpl.ID {
+		t.Fatalf("templates %+v %v", ts, err)
+	}
+	if n, err := shop.CountSegment(ctx, client.Segment{Topics: []string{topic.ID}}); err != nil || n != 0 {
+		t.Fatalf("count segment %d %v", n, err)
+	}
+	if err := shop.DeleteTemplate(ctx, tpl.ID); err != nil {
+		t.Fatal(err)
+	}
 	if err := shop.DeleteTopic(ctx, topic.ID); err != nil {
 		t.Fatal(err)
 	}
