@@ -329,3 +329,51 @@ func TestWebhooks(t *testing.T) {
 		t.Fatalf("a deleted webhook: %v", err)
 	}
 }
+
+// TestConsentFormAndSubscriptions opts a person in through a topic's link,
+// reads their consent as the business, and unsubscribes them, against a
+// real server.
+func TestConsentFormAndSubscriptions(t *testing.T) {
+	_, anon := start(t)
+	ctx := testContext(t)
+	shop := register(t, anon, "shop", "business").Business("shop")
+	alice := register(t, anon, "alice", "")
+	topic, err := shop.CreateTopic(ctx, client.TopicInput{Name: "News"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	form, err := anon.ConsentForm(ctx, topic.FormToken)
+	if err != nil || form.Business.Handle != "shop" || form.Topic.ID != topic.ID {
+		t.Fatalf("consent form %+v %v", form, err)
+	}
+	sub, err := alice.SubmitConsentForm(ctx, topic.FormToken)
+	if err != nil || sub.Business.Handle != "shop" || len(sub.Topics) != 1 || !sub.Topics[0].OptedIn {
+		t.Fatalf("submit form %+v %v", sub, err)
+	}
+	if subs, err := alice.Subscriptions(ctx); err != nil || len(subs) != 1 || subs[0].Topics[0].Topic.ID != topic.ID {
+		t.Fatalf("subscriptions %+v %v", subs, err)
+	}
+	contacts, err := shop.Contacts(ctx, "", "", 0)
+	if err != nil || len(contacts.Items) != 1 {
+		t.Fatalf("contacts %+v %v", contacts, err)
+	}
+	contact := contacts.Items[0].ID
+	if c, err := shop.Consent(ctx, contact); err != nil || len(c.Topics) != 1 || !c.Topics[0].OptedIn || len(c.Records) == 0 {
+		t.Fatalf("consent %+v %v", c, err)
+	}
+	if c, err := shop.OptOut(ctx, contact, topic.ID); err != nil || c.Topics[0].OptedIn {
+		t.Fatalf("opt out %+v %v", c, err)
+	}
+	if c, err := shop.OptIn(ctx, contact, topic.ID); err != nil || !c.Topics[0].OptedIn {
+		t.Fatalf("opt in %+v %v", c, err)
+	}
+	if s, err := alice.UnsubscribeTopic(ctx, "shop", topic.ID); err != nil || s.Topics[0].OptedIn {
+		t.Fatalf("unsubscribe topic %+v %v", s, err)
+	}
+	if s, err := alice.Unsubscribe(ctx, "shop"); err != nil || s.StoppedAt == nil {
+		t.Fatalf("unsubscribe %+v %v", s, err)
+	}
+	if c, err := shop.OptOutAll(ctx, contact); err != nil || c.StoppedAt == nil {
+		t.Fatalf("opt out of all %+v %v", c, err)
+	}
+}
