@@ -183,6 +183,22 @@ func TestConsentTopics(t *testing.T) {
 	if n, err := shop.CountSegment(ctx, client.Segment{Topics: []string{topic.ID}}); err != nil || n != 0 {
 		t.Fatalf("count segment %d %v", n, err)
 	}
+	camp, err := shop.CreateCampaign(ctx, client.CampaignInput{Name: "Spring", Template: tpl.ID})
+	if err != nil || camp.ID == "" || camp.Status != "draft" || camp.Template == nil || camp.Template.ID != tpl.ID {
+		t.Fatalf("create campaign %+v %v", camp, err)
+	}
+	if cs, err := shop.Campaigns(ctx); err != nil || len(cs) != 1 || cs[0].ID != camp.ID {
+		t.Fatalf("campaigns %+v %v", cs, err)
+	}
+	if got, err := shop.SetCampaignStatus(ctx, camp.ID, "cancelled", nil); err != nil || got.Status != "cancelled" {
+		t.Fatalf("cancel campaign %+v %v", got, err)
+	}
+	if got, err := shop.Campaign(ctx, camp.ID); err != nil || got.Status != "cancelled" {
+		t.Fatalf("campaign %+v %v", got, err)
+	}
+	if rs, err := shop.CampaignRecipients(ctx, camp.ID, client.RecipientQuery{}); err != nil || len(rs.Items) != 0 {
+		t.Fatalf("recipients %+v %v", rs, err)
+	}
 	if err := shop.DeleteTemplate(ctx, tpl.ID); err != nil {
 		t.Fatal(err)
 	}
