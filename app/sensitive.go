@@ -9,17 +9,22 @@ import (
 )
 
 // The sensitive-data guard finds card numbers (Luhn), IBANs (mod 97),
-// secrets and API keys, and passwords in message text. A sender is warned
+// national identity numbers (US Social Security numbers written
+// AAA-GG-SSSS, UK National Insurance numbers), secrets and API keys, and
+// passwords in message text. Phone numbers are left alone on purpose:
+// customers give them to businesses so that someone calls back, and a
+// warning or a mask on every number would get in the way. A sender is warned
 // before such a message goes out (the send is refused with
 // sensitive_data until it is confirmed), and a business's team sees the
 // values masked.
 
 // Sensitive kinds.
 const (
-	SensitiveCard     = "card_number"
-	SensitiveIBAN     = "iban"
-	SensitiveSecret   = "secret"
-	SensitivePassword = "password"
+	SensitiveCard       = "card_number"
+	SensitiveIBAN       = "iban"
+	SensitiveSecret     = "secret"
+	SensitivePassword   = "password"
+	SensitiveNationalID = "national_id"
 )
 
 // Finding is one sensitive value in a text: its kind and byte range.
@@ -36,6 +41,14 @@ var (
 	ibanRE = regexp.MustCompile(`\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]){11,30}\b`)
 	// secretRE finds well-known key formats and private keys.
 	secretRE = regexp.MustCompile(`\b(?:sk_live_[0-9A-Za-z]{16,}|sk-[A-Za-z0-9_-]{32,}|AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{36,}|xox[abpr]-[0-9A-Za-z-]{10,}|AIza[0-9A-Za-z_-]{35}|prl_[A-Za-z0-9_-]{40,}|whsec_[A-Za-z0-9+/=]{20,})\b|-----BEGIN [A-Z ]*PRIVATE KEY-----`)
+	// ssnRE finds US Social Security numbers written with dashes (nine
+	// bare digits are too often something else); ssnValid drops the
+	// numbers never issued.
+	ssnRE = regexp.MustCompile(`\b(\d{3})-(\d{2})-(\d{4})\b`)
+	// ninoRE finds UK National Insurance numbers: two prefix letters (D,
+	// F, I, Q, U, V never; O never second), six digits (optionally in
+	// pairs), a suffix A–D.
+	ninoRE = regexp.MustCompile(`\b([A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]) ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b`)
 	// passwordRE finds "password: xyz"-like statements.
 	passwordRE = regexp.MustCompile(`(?i)\b(?:password|passwd|pwd|passcode|pin)\s*(?:is|:|=)\s*(\S{4,})`)
 )
@@ -123,6 +136,20 @@ func FindSensitive(text string) []Finding {
 			}
 		}
 	}
+	if countDigits(text) >= 6 {
+		for _, m := range ssnRE.FindAllStringSubmatchIndex(text, -1) {
+			if ssnValid(text[m[2]:m[3]], text[m[4]:m[5]], text[m[6]:m[7]]) {
+				add(SensitiveNationalID, m[0], m[1])
+			}
+		}
+		for _, m := range ninoRE.FindAllStringSubmatchIndex(text, -1) {
+			switch text[m[2]:m[3]] {
+			case "BG", "GB", "NK", "KN", "TN", "NT", "ZZ": // never issued
+			default:
+				add(SensitiveNationalID, m[0], m[1])
+			}
+		}
+	}
 	if lower := strings.ToLower(text); strings.Contains(lower, "pass") || strings.Contains(lower, "pwd") || strings.Contains(lower, "pin") {
 		for _, m := range passwordRE.FindAllStringSubmatchIndex(text, -1) {
 			add(SensitivePassword, m[2], m[3])
@@ -191,6 +218,12 @@ func maskForTeam(tx parley.Tx, c *parley.Conversation, viewer *parley.Member, m 
 		*cache = &on
 	}
 	return **cache
+}
+
+// ssnValid drops Social Security numbers that are never issued: area
+// 000, 666 or 900–999, group 00, serial 0000.
+func ssnValid(area, group, serial string) bool {
+	return area != "000" && area != "666" && area[0] != '9' && group != "00" && serial != "0000"
 }
 
 // secretMarkers are substrings every secretRE match contains.

@@ -32,6 +32,13 @@ func TestFindSensitive(t *testing.T) {
 		{"Password: s3cr3t!", []string{app.SensitivePassword}},
 		{"I forgot my password yesterday", nil},
 		{"pay 4242424242424242 to DE89370400440532013000, pwd=letmein1", []string{app.SensitiveCard, app.SensitiveIBAN, app.SensitivePassword}},
+		{"my SSN is 078-05-1120", []string{app.SensitiveNationalID}},
+		{"ssn 666-12-3456 / 000-12-3456 / 912-12-3456 / 123-00-4567 / 123-45-0000", nil}, // never issued
+		{"ticket 123456789", nil},        // bare digits: too often something else
+		{"NI number QQ 12 34 56 C", nil}, // Q is never a prefix letter
+		{"NI number AB 12 34 56 C please", []string{app.SensitiveNationalID}},
+		{"AB123456D", []string{app.SensitiveNationalID}},
+		{"GB123456A", nil}, // GB is never issued
 		{"nothing here", nil},
 	}
 	for _, c := range cases {

@@ -16,6 +16,7 @@ describe("sensitive data", () => {
     expect(sensitiveKinds(detail("card number"))).toBe("a card number");
     expect(sensitiveKinds(detail("iban"))).toBe("an IBAN");
     expect(sensitiveKinds(detail("card number, iban, password"))).toBe("a card number, an IBAN and a password");
+    expect(sensitiveKinds(detail("national id"))).toBe("a national ID number");
     expect(sensitiveKinds(detail("api key"))).toBe("an api key");
     expect(sensitiveKinds("something else")).toBe("sensitive data");
   });
