@@ -9,6 +9,7 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/parleyhq/parley/client"
+	"github.com/parleyhq/parley/server"
 )
 
 // TestSearchExportAndTimer searches a sent message, exports the
@@ -376,4 +377,37 @@ func TestConsentFormAndSubscriptions(t *testing.T) {
 	if c, err := shop.OptOutAll(ctx, contact); err != nil || c.StoppedAt == nil {
 		t.Fatalf("opt out of all %+v %v", c, err)
 	}
+}
+
+// TestAdminHoldsAndRetention places and releases a server-wide hold and
+// runs a dry retention pass as a server admin, against a real server.
+func TestAdminHoldsAndRetention(t *testing.T) {
+	_, anon := start(t, func(c *server.Config) { c.App.Admins = []string{"operator"} })
+	ctx := testContext(t)
+	root := register(t, anon, "operator", "")
+	alice := register(t, anon, "alice", "")
+	if _, err := alice.AdminHolds(ctx); err == nil {
+		t.Fatal("a non-admin listed the holds")
+	}
+	hold, err := root.AdminPlaceHold(ctx, client.AdminHoldInput{Scope: "account", Target: "alice", Reason: "court order"})
+	if err != nil || !hold.Active || hold.Scope != "account" {
+		t.Fatalf("place hold %+v %v", hold, err)
+	}
+	if hs, err := root.AdminHolds(ctx); err != nil || len(hs) != 1 || hs[0].ID != hold.ID {
+		t.Fatalf("holds %+v %v", hs, err)
+	}
+	if r, err := root.AdminReleaseHold(ctx, hold.ID); err != nil || r.Active {
+		t.Fatalf("release %+v %v", r, err)
+	}
+	job, err := root.AdminStartRetention(ctx, true)
+	if err != nil || !job.DryRun {
+		t.Fatalf("start retention %+v %v", job, err)
+	}
+	eventually(t, "the dry run finishes", func() bool {
+		job, err = root.AdminRetentionJob(ctx, job.ID)
+		if err != nil || job.State == "failed" {
+			t.Fatalf("retention job %+v %v", job, err)
+		}
+		return job.State == "done"
+	})
 }
