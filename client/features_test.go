@@ -411,3 +411,40 @@ func TestAdminHoldsAndRetention(t *testing.T) {
 		return job.State == "done"
 	})
 }
+
+// TestTeams creates a team with hours, adds and removes an agent, and
+// deletes it, against a real server.
+func TestTeams(t *testing.T) {
+	_, anon := start(t)
+	ctx := testContext(t)
+	shop := register(t, anon, "shop", "business").Business("shop")
+	register(t, anon, "ann", "")
+	agent := "agent"
+	if _, err := shop.SetAgent(ctx, "ann", client.AgentChange{Role: &agent}); err != nil {
+		t.Fatal(err)
+	}
+	name, rr := "Support", client.AssignRoundRobin
+	team, err := shop.CreateTeam(ctx, client.TeamInput{Name: &name, Assign: &rr,
+		Hours: &client.Hours{TimeZone: "Europe/Berlin", Days: map[string][]string{"mon": {"09:00-17:00"}}}})
+	if err != nil || team.ID == "" || team.Assign != rr || team.Hours == nil || team.Hours.TimeZone != "Europe/Berlin" {
+		t.Fatalf("create team %+v %v", team, err)
+	}
+	if err := shop.AddTeamMember(ctx, team.ID, "ann"); err != nil {
+		t.Fatal(err)
+	}
+	if ts, err := shop.Teams(ctx); err != nil || len(ts) != 1 || len(ts[0].Members) != 1 || ts[0].Members[0].Handle != "ann" {
+		t.Fatalf("teams %+v %v", ts, err)
+	}
+	if up, err := shop.UpdateTeam(ctx, team.ID, client.TeamInput{ClearHours: true}); err != nil || up.Hours != nil || up.Name != name {
+		t.Fatalf("update team %+v %v", up, err)
+	}
+	if err := shop.RemoveTeamMember(ctx, team.ID, "ann"); err != nil {
+		t.Fatal(err)
+	}
+	if err := shop.DeleteTeam(ctx, team.ID); err != nil {
+		t.Fatal(err)
+	}
+	if ts, err := shop.Teams(ctx); err != nil || len(ts) != 0 {
+		t.Fatalf("teams after delete %+v %v", ts, err)
+	}
+}
