@@ -39,6 +39,9 @@ func TestSearchExportAndTimer(t *testing.T) {
 	if r := found.Items[0]; r.Message.ID != sent.ID || !hasHit(r.Snippet, "lighthouse") {
 		t.Fatalf("search result %+v", r)
 	}
+	if _, err := alice.Business("bob").Search(ctx, client.SearchQuery{Q: "lighthouse"}); err == nil {
+		t.Fatal("a non-member searched a business")
+	}
 	if _, err := alice.Search(ctx, client.SearchQuery{}); err == nil {
 		t.Fatalf("an empty query: %v", err)
 	}
@@ -389,6 +392,20 @@ func TestAdminHoldsAndRetention(t *testing.T) {
 	if _, err := alice.AdminHolds(ctx); err == nil {
 		t.Fatal("a non-admin listed the holds")
 	}
+	bob := register(t, anon, "bob", "")
+	if _, err := alice.Report(ctx, "bob", client.ReportRequest{Reason: "spam", Detail: "ads"}); err != nil {
+		t.Fatal(err)
+	}
+	reports, err := root.Reports(ctx, "open", "", 0)
+	if err != nil || len(reports.Items) != 1 || reports.Items[0].Target.Handle != "bob" || reports.Items[0].Reason != "spam" {
+		t.Fatalf("reports %+v %v", reports, err)
+	}
+	if r, err := root.ResolveReport(ctx, reports.Items[0].ID, client.ResolveRequest{Action: "dismiss"}); err != nil || r.Status != "resolved" || r.Resolution != "dismiss" {
+		t.Fatalf("resolve %+v %v", r, err)
+	}
+	if _, err := bob.Reports(ctx, "", "", 0); err == nil {
+		t.Fatal("a non-admin read the reports")
+	}
 	hold, err := root.AdminPlaceHold(ctx, client.AdminHoldInput{Scope: "account", Target: "alice", Reason: "court order"})
 	if err != nil || !hold.Active || hold.Scope != "account" {
 		t.Fatalf("place hold %+v %v", hold, err)
@@ -447,4 +464,17 @@ func TestTeams(t *testing.T) {
 	if ts, err := shop.Teams(ctx); err != nil || len(ts) != 0 {
 		t.Fatalf("teams after delete %+v %v", ts, err)
 	}
+
+	alice := register(t, anon, "alice", "")
+	conv, err := alice.StartDirect(ctx, "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alice.Send(ctx, conv.ID, client.SendRequest{Text: "my parcel never arrived"}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the business search finds the message", func() bool {
+		res, err := shop.Search(ctx, client.SearchQuery{Q: "parcel"})
+		return err == nil && len(res.Items) == 1 && res.Items[0].Message.ConversationID == conv.ID
+	})
 }

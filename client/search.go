@@ -46,6 +46,20 @@ type SearchResult struct {
 
 // Search finds the caller's messages matching q.
 func (c *Client) Search(ctx context.Context, q SearchQuery) (*Page[SearchResult], error) {
+	var out Page[SearchResult]
+	_, err := c.call(ctx, http.MethodGet, "/search", q.values(), nil, &out)
+	return ret(&out, err)
+}
+
+// Search finds messages of the business's conversations (agents and
+// admins), with the same filters as Client.Search.
+func (b *Business) Search(ctx context.Context, q SearchQuery) (*Page[SearchResult], error) {
+	var out Page[SearchResult]
+	_, err := b.c.call(ctx, http.MethodGet, b.path("/search"), q.values(), nil, &out)
+	return ret(&out, err)
+}
+
+func (q SearchQuery) values() url.Values {
 	v := url.Values{}
 	setString(v, "q", q.Q)
 	setString(v, "conversation", q.Conversation)
@@ -60,7 +74,5 @@ func (c *Client) Search(ctx context.Context, q SearchQuery) (*Page[SearchResult]
 	setString(v, "sort", q.Sort)
 	setString(v, "cursor", q.Cursor)
 	setInt(v, "limit", int64(q.Limit))
-	var out Page[SearchResult]
-	_, err := c.call(ctx, http.MethodGet, "/search", v, nil, &out)
-	return ret(&out, err)
+	return v
 }
