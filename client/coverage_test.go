@@ -59,7 +59,7 @@ var coverage = map[string]string{
 	"updateSavedReply": "Business.UpdateSavedReply", "deleteSavedReply": "Business.DeleteSavedReply",
 	"renderSavedReply": "Business.RenderSavedReply", "searchBusiness": "Business.Search",
 	"listContacts": "Business.Contacts", "getContact": "Business.Contact",
-	"updateContact": todo, "mergeContact": todo, "inboxReport": todo,
+	"updateContact": "Business.UpdateContact", "mergeContact": "Business.MergeContact", "inboxReport": todo,
 	"listTokens": "Client.Tokens", "createToken": "Client.CreateToken", "revokeToken": "Client.RevokeToken",
 	"listBots": "Client.Bots", "createBot": "Client.CreateBot", "updateBot": "Client.UpdateBot",
 	"retireBot": "Client.RetireBot", "listBotTokens": "Client.BotTokens",

@@ -365,6 +365,14 @@ func TestConsentFormAndSubscriptions(t *testing.T) {
 	if c, err := shop.Consent(ctx, contact); err != nil || len(c.Topics) != 1 || !c.Topics[0].OptedIn || len(c.Records) == 0 {
 		t.Fatalf("consent %+v %v", c, err)
 	}
+	vip, note := "vip", "prefers mornings"
+	if c, err := shop.UpdateContact(ctx, contact, client.ContactChange{Attributes: map[string]*string{"tier": &vip}, Labels: []string{"loyal"}, Notes: &note}); err != nil ||
+		c.Attributes["tier"] != "vip" || len(c.Labels) != 1 || c.Labels[0] != "loyal" || c.Notes != note {
+		t.Fatalf("update contact %+v %v", c, err)
+	}
+	if _, err := shop.MergeContact(ctx, contact, contact); err == nil {
+		t.Fatal("a contact was merged into itself")
+	}
 	if c, err := shop.OptOut(ctx, contact, topic.ID); err != nil || c.Topics[0].OptedIn {
 		t.Fatalf("opt out %+v %v", c, err)
 	}
