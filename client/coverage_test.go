@@ -41,7 +41,7 @@ var coverage = map[string]string{
 	"search": "Client.Search", "issueStreamTicket": "Client.NewStreamTicket",
 	"uploadMedia": "Client.Upload", "downloadMedia": "Client.Download",
 	"downloadThumbnail": "Client.Thumbnail", "listStickerPacks": "Client.StickerPacks",
-	"createStickerPack": todo, "deleteStickerPack": todo, "addSticker": todo, "stickerImage": todo,
+	"createStickerPack": "Client.CreateStickerPack", "deleteStickerPack": "Client.DeleteStickerPack", "addSticker": todo, "stickerImage": "Client.StickerImage",
 	"myBusinesses": "Client.Businesses",
 	"listAgents":   "Business.Agents", "putAgent": "Business.SetAgent", "removeAgent": "Business.RemoveAgent",
 	"listTeams": "Business.Teams", "createTeam": "Business.CreateTeam", "updateTeam": "Business.UpdateTeam", "deleteTeam": "Business.DeleteTeam",

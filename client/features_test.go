@@ -414,6 +414,22 @@ func TestAdminHoldsAndRetention(t *testing.T) {
 	if _, err := bob.Reports(ctx, "", "", 0); err == nil {
 		t.Fatal("a non-admin read the reports")
 	}
+	pack, err := root.CreateStickerPack(ctx, "Cats")
+	if err != nil || pack.ID == "" || pack.Name != "Cats" {
+		t.Fatalf("create sticker pack %+v %v", pack, err)
+	}
+	if _, err := alice.CreateStickerPack(ctx, "Dogs"); err == nil {
+		t.Fatal("a non-admin created a sticker pack")
+	}
+	if _, err := alice.StickerImage(ctx, "nonexistent"); !client.IsNotFound(err) {
+		t.Fatalf("an unknown sticker: %v", err)
+	}
+	if err := root.DeleteStickerPack(ctx, pack.ID); err != nil {
+		t.Fatal(err)
+	}
+	if ps, err := alice.StickerPacks(ctx); err != nil || len(ps) != 0 {
+		t.Fatalf("packs after delete %+v %v", ps, err)
+	}
 	hold, err := root.AdminPlaceHold(ctx, client.AdminHoldInput{Scope: "account", Target: "alice", Reason: "court order"})
 	if err != nil || !hold.Active || hold.Scope != "account" {
 		t.Fatalf("place hold %+v %v", hold, err)
