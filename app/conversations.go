@@ -296,6 +296,23 @@ func encodeConvCursor(c parley.ConversationCursor) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+// cursorIDOK reports whether id can be the row id inside a cursor: 1–256
+// letters, digits, '-' and '_', what this server's ids are made of. JSON
+// would otherwise turn invalid UTF-8 into U+FFFD and hand back an id the
+// cursor never held.
+func cursorIDOK(id string) bool {
+	if id == "" || len(id) > 256 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
 func decodeConvCursor(s string) (*parley.ConversationCursor, error) {
 	if s == "" {
 		return nil, nil
@@ -306,7 +323,7 @@ func decodeConvCursor(s string) (*parley.ConversationCursor, error) {
 		return nil, bad
 	}
 	var c convCursor
-	if err := json.Unmarshal(b, &c); err != nil || c.I == "" {
+	if err := json.Unmarshal(b, &c); err != nil || !cursorIDOK(c.I) {
 		return nil, bad
 	}
 	return &parley.ConversationCursor{Pinned: c.P, ActivityAt: time.Unix(0, c.T).UTC(), ID: c.I}, nil

@@ -699,7 +699,7 @@ func decodeInboxCursor(s string) (*parley.InboxCursor, error) {
 	}
 	ts, id, ok := strings.Cut(string(b), ":")
 	n, err := strconv.ParseInt(ts, 10, 64)
-	if !ok || err != nil || id == "" {
+	if !ok || err != nil || !cursorIDOK(id) {
 		return nil, bad
 	}
 	return &parley.InboxCursor{ActivityAt: time.Unix(0, n).UTC(), ConversationID: id}, nil

@@ -83,6 +83,7 @@ if [ "${PIPESTATUS[0]}" -ne 0 ]; then status=1; fi
 
 if [ "$status" -eq 0 ]; then
   echo "== short fuzz runs (long runs: docs/testing.md)"
+  findings=0
   # 10 s each: the property of each target is in its doc comment.
   for target in "FuzzDecodeFrame ./wsgateway" "FuzzInspect ./media" \
     "FuzzDecode ./httpapi" "FuzzQueryInt ./httpapi" \
@@ -91,17 +92,19 @@ if [ "$status" -eq 0 ]; then
     "FuzzFirstURL ./app" "FuzzLinkCardText ./app" \
     "FuzzAllowed ./outbound" "FuzzCheckURL ./outbound" "FuzzSignVerify ./webhook"; do
     set -- $target
-    # A failing target must not end the script (set -e): record it, show
-    # its whole output, and go on with the others.
+    # These 10 s explore new random inputs, so what they find differs from
+    # run to run: a finding is shown in full (input and the command that
+    # replays it) but does not fail the build. Every committed seed and
+    # past finding (testdata/fuzz/) already ran as a blocking test above.
     if go test -run '^$' -fuzz "^$1\$" -fuzztime 10s "$2" >/tmp/parley-fuzz.$$.log 2>&1; then
-      tail -2 /tmp/parley-fuzz.$$.log | tee -a /tmp/parley-test.$$.log
+      tail -2 /tmp/parley-fuzz.$$.log
     else
-      status=1
-      echo "FAIL fuzz $1 $2:"; tail -60 /tmp/parley-fuzz.$$.log
-      echo "FAIL fuzz $1 $2" >>/tmp/parley-test.$$.log
+      findings=$((findings + 1))
+      echo "!!! FUZZ FINDING in $1 ($2): commit the input below as a seed with its fix"; tail -60 /tmp/parley-fuzz.$$.log
     fi
   done
   rm -f /tmp/parley-fuzz.$$.log
+  echo "fuzz findings: ${findings} (see above; they do not fail the build)"
 fi
 
 if [ "$status" -eq 0 ]; then
