@@ -235,6 +235,16 @@ func TestText(t *testing.T) {
 	if e, _ := r.SealText("", nil); e != "" {
 		t.Errorf("empty sealed to %q", e)
 	}
+	if !strings.HasPrefix(s, TextKeyPrefix(1)) {
+		t.Errorf("%q does not name key 1 in clear", s)
+	}
+	var none *Keyring
+	if got, _ := none.SealText("clear", nil); got != "clear" {
+		t.Errorf("nil keyring sealed to %q", got)
+	}
+	if _, err := none.OpenText(s, []byte("m1")); !errors.Is(err, ErrNoKeyring) {
+		t.Errorf("nil keyring opened a sealed value: %v", err)
+	}
 }
 
 func sealStream(t testing.TB, r *Keyring, pt, adata []byte) []byte {

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/sealed"
+	"github.com/parleyhq/parley/store/storeseal"
 )
 
 const messageCols = `id, conversation_id, seq, pos, sender_id, client_id, kind, body, reply_to, system,
@@ -36,11 +38,16 @@ func scanMessage(s scanner) (*parley.Message, error) {
 
 // CreateMessage implements parley.MessageTx.
 func (t *tx) CreateMessage(m *parley.Message) error {
+	k := t.db.seal.Get()
+	sc, err := storeseal.SealMessage(k, m)
+	if err != nil {
+		return fmt.Errorf("create message: %w", err)
+	}
 	pos := t.nextPos()
-	_, err := t.exec(`INSERT INTO messages (`+messageCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		m.ID, m.ConversationID, m.Seq, pos, m.SenderID, nullString(m.ClientID), string(m.Kind), m.Text,
-		m.ReplyTo, m.System, toNanos(m.CreatedAt), toNullNanos(m.EditedAt), toNullNanos(m.DeletedAt), m.Card,
-		m.AgentID, m.Data, toNullNanos(m.ExpiresAt), m.ViewOnce)
+	_, err = t.exec(`INSERT INTO messages (`+messageCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		m.ID, m.ConversationID, m.Seq, pos, m.SenderID, nullString(m.ClientID), string(m.Kind), sc.Body,
+		m.ReplyTo, m.System, toNanos(m.CreatedAt), toNullNanos(m.EditedAt), toNullNanos(m.DeletedAt), sc.Card,
+		m.AgentID, sc.Data, toNullNanos(m.ExpiresAt), m.ViewOnce)
 	if isUnique(err) {
 		switch msg := err.Error(); {
 		case strings.Contains(msg, "client_id"):
@@ -53,6 +60,13 @@ func (t *tx) CreateMessage(m *parley.Message) error {
 		return fmt.Errorf("create message: %w", err)
 	}
 	m.Pos = pos
+	// The search index triggers skip sealed bodies: index the plaintext
+	// here (migration 0017).
+	if sealed.IsSealedText(sc.Body) && m.DeletedAt == nil && m.Kind != parley.MessageSystem {
+		if _, err := t.exec(`INSERT INTO message_search (rowid, body) VALUES (?, ?)`, pos, m.Text); err != nil {
+			return fmt.Errorf("index message: %w", err)
+		}
+	}
 	return t.setLastPos(m.ConversationID, pos)
 }
 
@@ -76,7 +90,7 @@ func (t *tx) MessageByID(id string) (*parley.Message, error) {
 	if err != nil {
 		return nil, rowErr(err, "message")
 	}
-	return m, nil
+	return m, storeseal.OpenMessage(t.db.seal.Get(), m)
 }
 
 // MessageByClientID implements parley.MessageTx.
@@ -89,7 +103,7 @@ func (t *tx) MessageByClientID(conversationID, senderID, clientID string) (*parl
 	if err != nil {
 		return nil, rowErr(err, "message")
 	}
-	return m, nil
+	return m, storeseal.OpenMessage(t.db.seal.Get(), m)
 }
 
 // Messages implements parley.MessageTx. The default page size is 50.
@@ -131,20 +145,42 @@ func (t *tx) Messages(r parley.MessageRange) ([]*parley.Message, error) {
 // UpdateMessageText implements parley.MessageTx. A purged message cannot
 // be edited: it is reported as not found.
 func (t *tx) UpdateMessageText(id, text string, editedAt time.Time) error {
-	res, err := t.exec(`UPDATE messages SET body = ?, edited_at = ? WHERE id = ? AND deleted_at IS NULL`,
-		text, toNanos(editedAt), id)
+	body, err := storeseal.SealBody(t.db.seal.Get(), id, text)
 	if err != nil {
 		return fmt.Errorf("update message: %w", err)
 	}
-	return mustAffect(res, "message")
+	res, err := t.exec(`UPDATE messages SET body = ?, edited_at = ? WHERE id = ? AND deleted_at IS NULL`,
+		body, toNanos(editedAt), id)
+	if err != nil {
+		return fmt.Errorf("update message: %w", err)
+	}
+	if err := mustAffect(res, "message"); err != nil {
+		return err
+	}
+	if sealed.IsSealedText(body) {
+		// The triggers leave a sealed body's index row alone (a
+		// rotation keeps the words): replace it with the new words.
+		if _, err := t.exec(`DELETE FROM message_search WHERE rowid = (SELECT pos FROM messages WHERE id = ?)`, id); err != nil {
+			return fmt.Errorf("index message: %w", err)
+		}
+		if _, err := t.exec(`INSERT INTO message_search (rowid, body)
+			SELECT pos, ? FROM messages WHERE id = ? AND kind != 'system'`, text, id); err != nil {
+			return fmt.Errorf("index message: %w", err)
+		}
+	}
+	return nil
 }
 
 // AddMessageEdit implements parley.MessageTx; ENotFound if the message is
 // missing or purged, so that no text outlives an unsend.
 func (t *tx) AddMessageEdit(e *parley.MessageEdit) error {
+	body, err := storeseal.SealEdit(t.db.seal.Get(), e)
+	if err != nil {
+		return fmt.Errorf("add message edit: %w", err)
+	}
 	res, err := t.exec(`INSERT INTO message_edits (message_id, body, edited_at)
 		SELECT id, ?, ? FROM messages WHERE id = ? AND deleted_at IS NULL`,
-		e.Text, toNanos(e.EditedAt), e.MessageID)
+		body, toNanos(e.EditedAt), e.MessageID)
 	if err != nil {
 		return fmt.Errorf("add message edit: %w", err)
 	}
@@ -165,6 +201,9 @@ func (t *tx) MessageEdits(messageID string) ([]*parley.MessageEdit, error) {
 		var at int64
 		if err := rows.Scan(&e.MessageID, &e.Text, &at); err != nil {
 			return nil, fmt.Errorf("scan message edit: %w", err)
+		}
+		if err := storeseal.OpenEdit(t.db.seal.Get(), &e); err != nil {
+			return nil, err
 		}
 		e.EditedAt = fromNanos(at)
 		out = append(out, &e)
@@ -199,6 +238,10 @@ func (t *tx) PurgeMessage(id string, at time.Time) error {
 
 // SetMessageCard implements parley.MessageTx.
 func (t *tx) SetMessageCard(id, card string) (bool, error) {
+	card, err := storeseal.SealCard(t.db.seal.Get(), id, card)
+	if err != nil {
+		return false, fmt.Errorf("set card: %w", err)
+	}
 	res, err := t.exec(`UPDATE messages SET card = ? WHERE id = ? AND deleted_at IS NULL`, card, id)
 	if err != nil {
 		return false, fmt.Errorf("set card: %w", err)
@@ -357,10 +400,14 @@ func (t *tx) scanMessages(query string, args ...any) ([]*parley.Message, error) 
 		return nil, err
 	}
 	defer rows.Close()
+	k := t.db.seal.Get()
 	out := []*parley.Message{}
 	for rows.Next() {
 		m, err := scanMessage(rows)
 		if err != nil {
+			return nil, err
+		}
+		if err := storeseal.OpenMessage(k, m); err != nil {
 			return nil, err
 		}
 		out = append(out, m)

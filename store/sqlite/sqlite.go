@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/store/storeseal"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
 
@@ -45,6 +46,8 @@ type Options struct {
 // DB is a Parley store on one SQLite file.
 type DB struct {
 	path  string
+	// seal holds the keyring of encryption at rest (none: plaintext).
+	seal storeseal.Holder
 	write *sql.DB // one connection, owned by the committer goroutine
 	read  *sql.DB // a pool of read-only connections
 	ckpt  *sql.DB // one connection for background checkpoints
