@@ -56,7 +56,7 @@ type Options struct {
 // DB is a Parley store on one PostgreSQL database.
 type DB struct {
 	// seal holds the keyring of encryption at rest (none: plaintext).
-	seal storeseal.Holder
+	seal  storeseal.Holder
 	write *sql.DB // one connection, owned by the committer goroutine
 	read  *sql.DB // a pool for View
 

@@ -45,9 +45,9 @@ type Options struct {
 
 // DB is a Parley store on one SQLite file.
 type DB struct {
-	path  string
+	path string
 	// seal holds the keyring of encryption at rest (none: plaintext).
-	seal storeseal.Holder
+	seal  storeseal.Holder
 	write *sql.DB // one connection, owned by the committer goroutine
 	read  *sql.DB // a pool of read-only connections
 	ckpt  *sql.DB // one connection for background checkpoints

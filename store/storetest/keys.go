@@ -67,7 +67,9 @@ func testDataKeys(t *testing.T, s parley.Store) {
 		}
 		return tx.CreateDataKey(k1)
 	})
-	wantCode(t, s.Update(ctx, func(tx parley.Tx) error { return tx.CreateDataKey(&parley.DataKey{ID: 1, Wrapped: []byte{0}, CreatedAt: at(3)}) }), parley.EConflict)
+	wantCode(t, s.Update(ctx, func(tx parley.Tx) error {
+		return tx.CreateDataKey(&parley.DataKey{ID: 1, Wrapped: []byte{0}, CreatedAt: at(3)})
+	}), parley.EConflict)
 	keys = view(t, s, func(tx parley.Tx) ([]*parley.DataKey, error) { return tx.DataKeys() })
 	wantEqual(t, "DataKeys", keys, []*parley.DataKey{k1, k2})
 	k1.Wrapped = []byte{7, 7}
