@@ -26,6 +26,9 @@ import (
 // truncation at a segment boundary; the counter stops reordering; the
 // header in the additional data stops moving segments between streams.
 
+// StreamVersion is the first byte of a sealed stream.
+const StreamVersion = versionStream
+
 // SegmentSize is the plaintext size of every segment but the last.
 const SegmentSize = 64 << 10
 
