@@ -25,7 +25,8 @@ type KeyTx interface {
 	// first makes sure that DataKeyInUse is false.
 	DeleteDataKey(id int64) error
 	// DataKeyInUse reports whether any stored message text (body, link
-	// card, structured data, edit history) is sealed under data key id.
+	// card, structured data, edit history) or second-factor secret is
+	// sealed under data key id.
 	DataKeyInUse(id int64) (bool, error)
 	// ResealMessages reads up to limit messages with Pos after afterPos,
 	// in Pos order, and rewrites under the current data key those whose

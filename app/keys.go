@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/parleyhq/parley"
@@ -52,6 +53,7 @@ type ResealResult struct {
 	Resealed     int     `json:"messages_resealed"`
 	Blobs        int     `json:"blobs_read"`
 	BlobsSealed  int     `json:"blobs_resealed"`
+	Secrets      int     `json:"secrets_resealed"`
 	DroppedKeys  []int64 `json:"dropped_keys"`
 	Complete     bool    `json:"complete"`
 	NewKey       int64   `json:"new_key,omitempty"`
@@ -149,6 +151,11 @@ func (a *App) Reseal(ctx context.Context) (*ResealResult, error) {
 		after = last
 		a.log.Info("encryption: resealing messages", "at_pos", after, "resealed", res.Resealed)
 	}
+	n, err := a.resealSecrets(ctx)
+	res.Secrets = n
+	if err != nil {
+		return res, err
+	}
 	if rb, ok := a.blobs.(BlobResealer); ok {
 		err := a.blobs.Keys(ctx, a.now().Add(time.Hour), func(key string) error {
 			res.Blobs++
@@ -175,7 +182,7 @@ func (a *App) Reseal(ctx context.Context) (*ResealResult, error) {
 	// row names can go. (A blob's key is not in the database: the pass
 	// above is what shows no blob uses them.)
 	cur := int64(a.keyring.Current())
-	err := a.store.Update(ctx, func(tx parley.Tx) error {
+	err = a.store.Update(ctx, func(tx parley.Tx) error {
 		res.DroppedKeys = res.DroppedKeys[:0]
 		keys, err := tx.DataKeys()
 		if err != nil {
@@ -218,6 +225,11 @@ func (a *App) RewrapDataKeys(ctx context.Context, newMaster *sealed.MasterKey) (
 	if a.keyring == nil {
 		return 0, errNoEncryption
 	}
+	// Secrets sealed with the master key itself (before data keys) would
+	// not open with the new one: move them under a data key first.
+	if _, err := a.resealSecrets(ctx); err != nil {
+		return 0, err
+	}
 	old := a.keyring.Master()
 	n := 0
 	err := a.store.Update(ctx, func(tx parley.Tx) error {
@@ -245,4 +257,52 @@ func (a *App) RewrapDataKeys(ctx context.Context, newMaster *sealed.MasterKey) (
 	a.keyring.SetMaster(newMaster)
 	a.log.Info("encryption: data keys rewrapped with a new master key", "keys", n)
 	return n, nil
+}
+
+// resealSecrets re-encrypts the TOTP secrets that are not under the
+// current data key (sealed with the master key itself, or an older data
+// key) and returns how many it rewrote.
+func (a *App) resealSecrets(ctx context.Context) (int, error) {
+	cur := sealed.TextKeyPrefix(a.keyring.Current())
+	n, after := 0, ""
+	for {
+		var ids []string
+		done := 0
+		err := a.store.Update(ctx, func(tx parley.Tx) error {
+			var err error
+			done = 0
+			if ids, err = tx.TwoFactorUsers(after, resealBatch); err != nil {
+				return err
+			}
+			for _, id := range ids {
+				tf, err := tx.TwoFactor(id)
+				if err != nil {
+					return err
+				}
+				if strings.HasPrefix(tf.Secret, cur) {
+					continue
+				}
+				secret, err := a.unseal(tf.Secret, "totp:"+tf.UserID)
+				if err != nil {
+					return fmt.Errorf("second factor of %s: %w", id, err)
+				}
+				if tf.Secret, err = a.seal(secret, "totp:"+tf.UserID); err != nil {
+					return err
+				}
+				if err := tx.PutTwoFactor(tf); err != nil {
+					return err
+				}
+				done++
+			}
+			return nil
+		})
+		if err != nil {
+			return n, fmt.Errorf("reseal secrets: %w", err)
+		}
+		n += done
+		if len(ids) < resealBatch {
+			return n, nil
+		}
+		after = ids[len(ids)-1]
+	}
 }
