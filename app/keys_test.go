@@ -3,8 +3,11 @@ package app_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -121,5 +124,50 @@ func TestKeysAndSecondFactor(t *testing.T) {
 	c := app.New(db, app.Config{Password: cheap}, app.WithClock(clock.Now))
 	if _, err := c.RotateDataKey(ctx); parley.ErrorCode(err) != parley.EInvalid || !strings.Contains(err.Error(), "PARLEY_ENCRYPTION_KEY") {
 		t.Fatalf("rotate without a key: %v", err)
+	}
+}
+
+// BenchmarkSendEncryption measures acknowledged sends through app.Send
+// with encryption at rest off and on (the store seals body, card and data
+// under the current data key; the search index gets the plaintext), with
+// 1 and 16 concurrent senders. BENCHMARKS.md has the numbers.
+func BenchmarkSendEncryption(b *testing.B) {
+	for _, enc := range []string{"off", "on"} {
+		for _, senders := range []int{1, 16} {
+			b.Run(fmt.Sprintf("encryption=%s/senders=%d", enc, senders), func(b *testing.B) {
+				db, err := sqlite.Open(filepath.Join(b.TempDir(), "parley.db"), sqlite.Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer db.Close()
+				if enc == "on" {
+					db.SetKeyring(testKeyring(b))
+				}
+				a := app.New(db, app.Config{Password: cheap, SendPerConversation: 1e9, SendBurst: 1e9})
+				actors, convs := pairs(b, a, senders)
+				ctx := context.Background()
+				var next atomic.Int64
+				b.ResetTimer()
+				var wg sync.WaitGroup
+				for i := range senders {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for {
+							n := next.Add(1)
+							if n > int64(b.N) {
+								return
+							}
+							if _, _, err := a.Send(ctx, actors[i], convs[i], app.SendInput{ClientID: fmt.Sprint(n), Text: "hello, this is a benchmark message of ordinary length"}); err != nil {
+								b.Error(err)
+								return
+							}
+						}
+					}()
+				}
+				wg.Wait()
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "sends/s")
+			})
+		}
 	}
 }
