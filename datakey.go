@@ -30,8 +30,9 @@ type KeyTx interface {
 	DataKeyInUse(id int64) (bool, error)
 	// ResealMessages reads up to limit messages with Pos after afterPos,
 	// in Pos order, and rewrites under the current data key those whose
-	// text or edit history is plaintext or sealed under another key. It
-	// returns the last Pos read (0 when there was none) and how many
+	// text or edit history is plaintext or sealed under another key; it
+	// also indexes for search the live sealed bodies the index lacks (rows
+	// copied in by migrate-data). It returns the last Pos read (0 when there was none) and how many
 	// messages it rewrote. Without encryption configured it rewrites
 	// nothing.
 	ResealMessages(afterPos int64, limit int) (last int64, n int, err error)

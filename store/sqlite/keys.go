@@ -80,7 +80,9 @@ func (t *tx) DataKeyInUse(id int64) (bool, error) {
 // ResealMessages implements parley.KeyTx.
 func (t *tx) ResealMessages(afterPos int64, limit int) (int64, int, error) {
 	k := t.db.seal.Get()
-	rows, err := t.query(`SELECT id, pos, body, card, data FROM messages WHERE pos > ? ORDER BY pos LIMIT ?`, afterPos, limit)
+	rows, err := t.query(`SELECT id, pos, body, card, data,
+		deleted_at IS NULL AND kind != 'system' AND body != '' AND NOT EXISTS (SELECT 1 FROM message_search s WHERE s.rowid = messages.pos)
+		FROM messages WHERE pos > ? ORDER BY pos LIMIT ?`, afterPos, limit)
 	if err != nil {
 		return 0, 0, fmt.Errorf("reseal messages: %w", err)
 	}
@@ -88,11 +90,12 @@ func (t *tx) ResealMessages(afterPos int64, limit int) (int64, int, error) {
 		id               string
 		pos              int64
 		body, card, data string
+		unindexed        bool // live text missing from the search index
 	}
 	var batch []row
 	for rows.Next() {
 		var r row
-		if err := rows.Scan(&r.id, &r.pos, &r.body, &r.card, &r.data); err != nil {
+		if err := rows.Scan(&r.id, &r.pos, &r.body, &r.card, &r.data, &r.unindexed); err != nil {
 			rows.Close()
 			return 0, 0, fmt.Errorf("reseal messages: %w", err)
 		}
@@ -118,12 +121,23 @@ func (t *tx) ResealMessages(afterPos int64, limit int) (int64, int, error) {
 		for _, e := range edits {
 			editsCurrent = editsCurrent && storeseal.Current(k, e.Text)
 		}
-		if storeseal.Current(k, r.body) && storeseal.Current(k, r.card) && storeseal.Current(k, r.data) && editsCurrent {
+		current := storeseal.Current(k, r.body) && storeseal.Current(k, r.card) && storeseal.Current(k, r.data) && editsCurrent
+		if current && !(r.unindexed && sealed.IsSealedText(r.body)) {
 			continue
 		}
 		m := &parley.Message{ID: r.id, Text: r.body, Card: r.card, Data: r.data}
 		if err := storeseal.OpenMessage(k, m); err != nil {
 			return 0, 0, err
+		}
+		if r.unindexed && sealed.IsSealedText(r.body) {
+			// A sealed body the index lacks (copied in by migrate-data):
+			// index its plaintext.
+			if _, err := t.exec(`INSERT INTO message_search (rowid, body) VALUES (?, ?)`, r.pos, m.Text); err != nil {
+				return 0, 0, fmt.Errorf("reindex message: %w", err)
+			}
+		}
+		if current {
+			continue
 		}
 		sc, err := storeseal.SealMessage(k, m)
 		if err != nil {
