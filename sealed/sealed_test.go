@@ -372,3 +372,21 @@ func BenchmarkSeal(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkStream seals and opens 1 MiB of media (16 segments).
+func BenchmarkStream(b *testing.B) {
+	r, _ := newRing(b)
+	pt := make([]byte, 1<<20)
+	rand.Read(pt)
+	b.SetBytes(int64(len(pt)))
+	for b.Loop() {
+		ct := sealStream(b, r, pt, []byte("blob:k"))
+		sr, err := r.OpenStream(bytes.NewReader(ct), int64(len(ct)), []byte("blob:k"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.Copy(io.Discard, sr); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
