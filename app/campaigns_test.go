@@ -320,3 +320,89 @@ func campaignProperty(t *testing.T, seed uint64) {
 		t.Fatalf("nothing sent: the property holds vacuously: %+v", v)
 	}
 }
+
+// TestCampaignOpensConversationForSubscriber: people who subscribed
+// through the topic's link but never wrote get the campaign in a new
+// conversation in their inbox (whatever their dm_policy); one who blocked
+// the business and one who unsubscribed get nothing and no conversation.
+func TestCampaignOpensConversationForSubscriber(t *testing.T) {
+	s := newShop(t)
+	offers := s.topic("Offers", "JOIN")
+	tp := s.template("Sale", "Hi {{contact.first_name}}, sale today", offers.ID)
+	closed := parley.PolicyClosed
+	var people []*app.Actor
+	for i, name := range []string{"open", "closed", "blocker", "quitter"} {
+		p := s.register(name, fmt.Sprintf("P%d %s", i, name), parley.KindPerson)
+		if _, err := s.a.ConsentFormSubmit(s.ctx, p, offers.FormToken, "form test"); err != nil {
+			t.Fatal(err)
+		}
+		people = append(people, p)
+	}
+	if _, err := s.a.UpdateProfile(s.ctx, people[1], app.ProfileUpdate{DMPolicy: &closed}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.a.Block(s.ctx, people[2], "acme", true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.a.Unsubscribe(s.ctx, people[3], "acme", offers.ID, "settings"); err != nil {
+		t.Fatal(err)
+	}
+	// The audience is the three still subscribed: two reached, the
+	// blocker failed (dm_not_allowed) without a conversation.
+	c, err := s.a.CreateCampaign(s.ctx, s.admin, app.CampaignInput{Name: "Reach", Template: tp.ID, Rate: 1000, SendNow: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := runCampaign(t, s.a, s.admin, s.clock, c.ID, time.Minute, 20)
+	if v.Status != parley.CampaignDone || v.Total != 3 || v.Sent != 2 || v.Failed != 1 {
+		t.Fatalf("campaign: %+v", v)
+	}
+	for i, p := range people {
+		page, err := s.a.Conversations(s.ctx, p, parley.FolderInbox, "", 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := 0
+		if i < 2 {
+			want = 1
+		}
+		if len(page.Items) != want {
+			t.Fatalf("%s has %d conversations in the inbox, want %d", p.User.Handle, len(page.Items), want)
+		}
+		if want == 1 && s.countText(p, page.Items[0].ID, "sale today") != 1 {
+			t.Fatalf("%s did not get the campaign", p.User.Handle)
+		}
+		req, err := s.a.Conversations(s.ctx, p, parley.FolderRequests, "", 10)
+		if err != nil || len(req.Items) != 0 {
+			t.Fatalf("%s has requests %v, %v", p.User.Handle, req, err)
+		}
+	}
+	rs, err := s.a.CampaignRecipients(s.ctx, s.admin, c.ID, parley.RecipientFailed, "", 10)
+	if err != nil || len(rs.Items) != 1 || rs.Items[0].Reason != parley.EDMNotAllowed {
+		t.Fatalf("failed recipients %+v, %v", rs, err)
+	}
+}
+
+// TestDeleteTemplateInUse: a template cannot be deleted while a campaign
+// that may still send it exists; once the campaign is cancelled it can.
+func TestDeleteTemplateInUse(t *testing.T) {
+	s := newShop(t)
+	offers := s.topic("Offers", "JOIN")
+	tp := s.template("Sale", "Sale today", offers.ID)
+	at := s.clock.Now().Add(time.Hour)
+	c, err := s.a.CreateCampaign(s.ctx, s.admin, app.CampaignInput{Name: "Later", Template: tp.ID, ScheduledAt: &at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, "scheduled", s.a.DeleteTemplate(s.ctx, s.admin, tp.ID), parley.ETemplateInUse)
+	if _, err := s.a.SetCampaignStatus(s.ctx, s.admin, c.ID, app.CampaignChange{Status: parley.CampaignPaused}); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, "paused", s.a.DeleteTemplate(s.ctx, s.admin, tp.ID), parley.ETemplateInUse)
+	if _, err := s.a.SetCampaignStatus(s.ctx, s.admin, c.ID, app.CampaignChange{Status: parley.CampaignCancelled}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.a.DeleteTemplate(s.ctx, s.admin, tp.ID); err != nil {
+		t.Fatal(err)
+	}
+}
