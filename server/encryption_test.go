@@ -138,6 +138,29 @@ func TestEncryptionAtRest(t *testing.T) {
 			t.Errorf("the data directory holds the %s's bytes", what)
 		}
 	}
+
+	// What docs/security.md says stays in clear: the search index's terms.
+	// A word of a live message is in the file (as a term); once the message
+	// is unsent, secure-delete removes it.
+	term := "zqxylophonequartz"
+	um := alice.send(conv, "the code word is "+term)
+	db := ts.Store.(*sqlite.DB)
+	db.Checkpoint(context.Background())
+	if !dataContains(t, dir, term) {
+		t.Error("the search index holds no term of a sealed message: is it indexed?")
+	}
+	if dataContains(t, dir, "code word is "+term) {
+		t.Error("the data directory holds the sealed message's text")
+	}
+	must(t, alice.do("DELETE", "/api/v1/conversations/"+conv+"/messages/"+um["id"].(string), nil), http.StatusNoContent)
+	deadline := time.Now().Add(20 * time.Second)
+	for dataContains(t, dir, term) {
+		if time.Now().After(deadline) {
+			t.Fatal("an unsent sealed message's word is still in the data directory")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	sealedView = readViewAgain(t, bob, sealedView)
 	stop()
 
 	// Restart: with the key everything reads; wrong key or none fails.
@@ -240,7 +263,10 @@ func readViewAgain(t *testing.T, u *user, _ encView) encView {
 	ids := encIDs
 	var v encView
 	for _, it := range must(t, u.do("GET", "/api/v1/conversations/"+ids.conv+"/messages", nil), http.StatusOK).Items() {
-		line := it["text"].(string)
+		line, _ := it["text"].(string)
+		if it["deleted"] == true {
+			line = "(unsent)"
+		}
 		if rt, ok := it["reply_to"].(map[string]any); ok {
 			line += " | reply to: " + rt["text"].(string)
 		}

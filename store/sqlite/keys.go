@@ -80,8 +80,7 @@ func (t *tx) DataKeyInUse(id int64) (bool, error) {
 // ResealMessages implements parley.KeyTx.
 func (t *tx) ResealMessages(afterPos int64, limit int) (int64, int, error) {
 	k := t.db.seal.Get()
-	rows, err := t.query(`SELECT id, pos, body, card, data,
-		deleted_at IS NULL AND kind != 'system' AND body != '' AND NOT EXISTS (SELECT 1 FROM message_search s WHERE s.rowid = messages.pos)
+	rows, err := t.query(`SELECT id, pos, body, card, data, 0
 		FROM messages WHERE pos > ? ORDER BY pos LIMIT ?`, afterPos, limit)
 	if err != nil {
 		return 0, 0, fmt.Errorf("reseal messages: %w", err)
@@ -90,7 +89,7 @@ func (t *tx) ResealMessages(afterPos int64, limit int) (int64, int, error) {
 		id               string
 		pos              int64
 		body, card, data string
-		unindexed        bool // live text missing from the search index
+		unindexed        bool // live text missing from the search index (never: the triggers index every body)
 	}
 	var batch []row
 	for rows.Next() {
@@ -128,13 +127,6 @@ func (t *tx) ResealMessages(afterPos int64, limit int) (int64, int, error) {
 		m := &parley.Message{ID: r.id, Text: r.body, Card: r.card, Data: r.data}
 		if err := storeseal.OpenMessage(k, m); err != nil {
 			return 0, 0, err
-		}
-		if r.unindexed && sealed.IsSealedText(r.body) {
-			// A sealed body the index lacks (copied in by migrate-data):
-			// index its plaintext.
-			if _, err := t.exec(`INSERT INTO message_search (rowid, body) VALUES (?, ?)`, r.pos, m.Text); err != nil {
-				return 0, 0, fmt.Errorf("reindex message: %w", err)
-			}
 		}
 		if current {
 			continue

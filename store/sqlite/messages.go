@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley"
-	"github.com/parleyhq/parley/sealed"
 	"github.com/parleyhq/parley/store/storeseal"
 )
 
@@ -60,13 +59,6 @@ func (t *tx) CreateMessage(m *parley.Message) error {
 		return fmt.Errorf("create message: %w", err)
 	}
 	m.Pos = pos
-	// The search index triggers skip sealed bodies: index the plaintext
-	// here (migration 0017).
-	if sealed.IsSealedText(sc.Body) && m.DeletedAt == nil && m.Kind != parley.MessageSystem {
-		if _, err := t.exec(`INSERT INTO message_search (rowid, body) VALUES (?, ?)`, pos, m.Text); err != nil {
-			return fmt.Errorf("index message: %w", err)
-		}
-	}
 	return t.setLastPos(m.ConversationID, pos)
 }
 
@@ -154,21 +146,7 @@ func (t *tx) UpdateMessageText(id, text string, editedAt time.Time) error {
 	if err != nil {
 		return fmt.Errorf("update message: %w", err)
 	}
-	if err := mustAffect(res, "message"); err != nil {
-		return err
-	}
-	if sealed.IsSealedText(body) {
-		// The triggers leave a sealed body's index row alone (a
-		// rotation keeps the words): replace it with the new words.
-		if _, err := t.exec(`DELETE FROM message_search WHERE rowid = (SELECT pos FROM messages WHERE id = ?)`, id); err != nil {
-			return fmt.Errorf("index message: %w", err)
-		}
-		if _, err := t.exec(`INSERT INTO message_search (rowid, body)
-			SELECT pos, ? FROM messages WHERE id = ? AND kind != 'system'`, text, id); err != nil {
-			return fmt.Errorf("index message: %w", err)
-		}
-	}
-	return nil
+	return mustAffect(res, "message")
 }
 
 // AddMessageEdit implements parley.MessageTx; ENotFound if the message is

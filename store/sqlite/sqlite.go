@@ -90,6 +90,7 @@ type updateReq struct {
 // Open opens (creating if needed) the database at path, applies pending
 // migrations and starts the committer.
 func Open(path string, opts Options) (*DB, error) {
+	registerPlainFunc() // before any connection opens: the search triggers call it
 	if opts.MaxBatch <= 0 {
 		opts.MaxBatch = 256
 	}
@@ -162,6 +163,7 @@ func Open(path string, opts Options) (*DB, error) {
 		read.Close()
 		return nil, fmt.Errorf("load position: %w", err)
 	}
+	addPlainDB(db)
 	go db.commitLoop()
 	go db.checkpointLoop()
 	return db, nil
@@ -440,6 +442,7 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close waits for pending updates, then closes the database.
 func (db *DB) Close() error {
+	removePlainDB(db)
 	db.closeMu.Lock()
 	if db.closed {
 		db.closeMu.Unlock()

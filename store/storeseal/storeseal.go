@@ -56,6 +56,11 @@ func SealBody(k *sealed.Keyring, messageID, text string) (string, error) {
 	return k.SealText(text, ad(messageID, "body"))
 }
 
+// OpenBody returns the plaintext of a message's stored body.
+func OpenBody(k *sealed.Keyring, messageID, stored string) (string, error) {
+	return k.OpenText(stored, ad(messageID, "body"))
+}
+
 // SealCard returns the stored form of a message's link card.
 func SealCard(k *sealed.Keyring, messageID, card string) (string, error) {
 	return k.SealText(card, ad(messageID, "card"))
