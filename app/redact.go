@@ -93,7 +93,8 @@ func (a *App) mayRedact(w *writer, actor *Actor, c *parley.Conversation, m *parl
 	if m.Kind == parley.MessageSystem {
 		return parley.Errorf(parley.EForbidden, "system messages cannot be redacted")
 	}
-	teamAdmin := false
+	// The business itself, signed in, is its own admin.
+	teamAdmin := actor.Agent == nil && actor.User.Kind == parley.KindBusiness
 	if actor.Agent != nil {
 		ag, err := w.Agent(actor.User.ID, actor.Agent.ID)
 		if err != nil && !parley.IsNotFound(err) {
