@@ -59,8 +59,12 @@ func (a *App) BackfillChain(ctx context.Context, progress func(ChainBackfill)) (
 			if progress != nil {
 				progress(st)
 			}
+			if st.Conversations%1000 == 0 {
+				a.log.Info("chain backfill", "conversations", st.Conversations, "backfilled", st.Backfilled, "entries", st.Entries)
+			}
 		}
 		if len(ids) < 100 {
+			a.log.Info("chain backfill done", "conversations", st.Conversations, "backfilled", st.Backfilled, "messages", st.Messages, "entries", st.Entries)
 			return st, nil
 		}
 		after = ids[len(ids)-1]
