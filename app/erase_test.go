@@ -377,3 +377,32 @@ func mustToken(t *testing.T, e *recordsEnv, handle string) string {
 	}
 	return auth.Token
 }
+
+// TestDeleteAccountTwoFactor: with two-factor on, deletion needs a code;
+// a recovery code does.
+func TestDeleteAccountTwoFactor(t *testing.T) {
+	e := newRecordsApp(t)
+	ctx := context.Background()
+	ann := e.user(t, "ann")
+	setup, err := e.a.SetupTwoFactor(ctx, ann, erasePassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := e.a.ConfirmTwoFactor(ctx, ann, code(t, setup.Secret, e.clk.now()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []string{"", "000000"} {
+		_, err := e.a.DeleteAccount(ctx, ann, app.DeleteAccountInput{Password: erasePassword, Code: c})
+		if perr, ok := err.(*parley.Error); !ok || perr.Code != parley.EForbidden || perr.Field != "code" {
+			t.Fatalf("code %q: %v, want forbidden on code", c, err)
+		}
+	}
+	if _, err := e.a.DeleteAccount(ctx, ann, app.DeleteAccountInput{Password: erasePassword, Code: rc.Codes[0]}); err != nil {
+		t.Fatalf("with a recovery code: %v", err)
+	}
+	recs, _, err := e.a.AuditLog(ctx, app.AuditQuery{Action: app.AuditUserDelete})
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("audit: %v %+v", err, recs)
+	}
+}
