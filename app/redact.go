@@ -22,9 +22,9 @@ const AuditMessageRedact = "message.redact"
 // go, the search index drops it, a message.redacted event updates open
 // views, the hash chain gets a "redact" entry holding the redacted
 // content's hash, and the audit log records who redacted what and when.
-// Reactions and the message's place stay. Its sender may redact it (for
-// a business's message: its author or an admin of the team), even after
-// leaving the conversation; an admin of a business may redact any message
+// Reactions and the message's place stay. Its sender may redact it while
+// an active member, like unsending (for a business's message: its author
+// or an admin of the team); an admin of a business may redact any message
 // of the business's customer conversations. Redacting twice changes
 // nothing.
 func (a *App) Redact(ctx context.Context, actor *Actor, convID, msgID string) (*MessageView, error) {
@@ -32,7 +32,7 @@ func (a *App) Redact(ctx context.Context, actor *Actor, convID, msgID string) (*
 	var keys []string
 	err := a.update(ctx, func(w *writer) error {
 		keys = nil
-		c, me, err := membership(w, convID, actor.User.ID)
+		c, me, err := activeMembership(w, convID, actor.User.ID)
 		if err != nil {
 			return err
 		}
