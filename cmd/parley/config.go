@@ -271,23 +271,9 @@ var settingTable = []setting{
 	{key: "retention.interval", def: "24h", usage: "how often retention runs over the whole server (when a policy is set)",
 		apply: func(s *settings, v string) error { return parseDuration(v, "24h", &s.Server.RetentionInterval) }},
 	{key: "accounts.deletion", def: "erase", usage: "what deleting an account does to its messages: erase (content purged; what a legal hold covers is kept) or anonymise (kept, sender shown as \"Deleted account\")",
-		apply: func(s *settings, v string) error {
-			if v != "erase" && v != "anonymise" {
-				return fmt.Errorf("%q is not a deletion policy; write erase or anonymise", v)
-			}
-			s.Server.App.Deletion.Policy = v
-			return nil
-		}},
+		apply: applyDeletionPolicy},
 	{key: "accounts.handle_reserve_days", kind: kindNumber, def: "30", usage: "days a deleted account's handle stays reserved before anyone may register it",
-		apply: func(s *settings, v string) error {
-			if err := parseDays(v, &s.Server.App.Deletion.HandleReserve); err != nil {
-				return err
-			}
-			if s.Server.App.Deletion.HandleReserve == 0 {
-				s.Server.App.Deletion.HandleReserve = time.Nanosecond // 0: released at once
-			}
-			return nil
-		}},
+		apply: applyHandleReserve},
 }
 
 // parseDays reads a whole number of days (0 to 36500).

@@ -27,3 +27,26 @@ func TestUserDeleteAndBackfill(t *testing.T) {
 		t.Fatalf("backfill on a fresh server: %+v", st)
 	}
 }
+
+// TestAccountsSettings: accounts.deletion takes erase or anonymise only;
+// accounts.handle_reserve_days takes days, 0 releasing handles at once.
+func TestAccountsSettings(t *testing.T) {
+	var s settings
+	for _, v := range []string{"erase", "anonymise"} {
+		if err := applyDeletionPolicy(&s, v); err != nil || s.Server.App.Deletion.Policy != v {
+			t.Fatalf("policy %q: %v (%q)", v, err, s.Server.App.Deletion.Policy)
+		}
+	}
+	if err := applyDeletionPolicy(&s, "shred"); err == nil {
+		t.Fatal("an unknown policy was accepted")
+	}
+	if err := applyHandleReserve(&s, "7"); err != nil || s.Server.App.Deletion.HandleReserve.Hours() != 7*24 {
+		t.Fatalf("7 days: %v %v", err, s.Server.App.Deletion.HandleReserve)
+	}
+	if err := applyHandleReserve(&s, "0"); err != nil || s.Server.App.Deletion.HandleReserve <= 0 || s.Server.App.Deletion.HandleReserve.Seconds() > 1 {
+		t.Fatalf("0 days: %v %v", err, s.Server.App.Deletion.HandleReserve)
+	}
+	if err := applyHandleReserve(&s, "-1"); err == nil {
+		t.Fatal("negative days accepted")
+	}
+}
