@@ -331,7 +331,13 @@ func (t *tx) Position() int64 {
 // and in the others reads the (conversation_id, seq) index backwards only
 // as far as the device's position: positions grow with seq inside a
 // conversation, and the index entries carry the position (the rowid).
-const syncMessages = `SELECT ` + messageColsM + ` FROM members mb
+//
+// The inner query picks the page's positions from that index alone; only
+// the page's rows are then read from the table. Sorting whole rows would
+// read every message after the position to keep a page of them — for a
+// device thousands of messages behind, each page read them all again.
+const syncMessages = `SELECT ` + messageColsM + ` FROM messages m WHERE m.pos IN (
+	SELECT m.pos FROM members mb
 	JOIN conversations c ON c.id = mb.conversation_id
 	JOIN messages m ON m.conversation_id = mb.conversation_id
 	WHERE mb.user_id = ?1 AND c.last_pos > ?2 AND mb.status != 'declined'
@@ -339,7 +345,8 @@ const syncMessages = `SELECT ` + messageColsM + ` FROM members mb
 	      AND x.pos <= ?2 ORDER BY x.seq DESC LIMIT 1), 0)
 	  AND m.seq > mb.joined_seq
 	  AND (mb.status = 'active' OR mb.status = 'pending' AND mb.left_seq = 0 OR m.seq <= mb.left_seq)
-	ORDER BY m.pos LIMIT ?3`
+	ORDER BY m.pos LIMIT ?3)
+	ORDER BY m.pos`
 
 // SyncMessages implements parley.EventTx.
 func (t *tx) SyncMessages(userID string, since int64, limit int) ([]*parley.Message, error) {
