@@ -397,7 +397,13 @@ func conversationView(tx parley.Tx, viewerID string, c *parley.Conversation, me 
 		withMembers = false
 	}
 	if visibleMax > me.JoinedSeq {
-		n, err := tx.CountUnread(c.ID, viewerID, max(me.ReadSeq, me.JoinedSeq), maxUnread)
+		// Expired messages the reaper has not purged yet are not shown,
+		// so they are not unread either — unless a legal hold keeps them.
+		var expiredBy time.Time
+		if !held {
+			expiredBy = txNow(tx)
+		}
+		n, err := tx.CountUnread(c.ID, viewerID, max(me.ReadSeq, me.JoinedSeq), expiredBy, maxUnread)
 		if err != nil {
 			return nil, err
 		}
