@@ -423,7 +423,7 @@ func conversationView(tx parley.Tx, viewerID string, c *parley.Conversation, me 
 			v.LastMessage = mv[0]
 		}
 	}
-	if me.Status == parley.StatusPending && c.Kind == parley.ConversationDirect {
+	if me.Status == parley.StatusPending { // a direct request or a group invite
 		if rs, err := tx.RequestScore(c.ID, me.UserID); err == nil {
 			v.Triage = triageView(rs)
 		} else if !parley.IsNotFound(err) {
