@@ -122,7 +122,11 @@ func runIO(ctx context.Context, args []string, getenv func(string) string, stdin
 		setGC(getenv, serveGCPercent)
 		level := new(slog.LevelVar)
 		level.Set(st.LogLevel)
-		return serve(ctx, st, newLogger(stderr, st.LogFormat, level), level, func() (*settings, error) { return src.load(getenv) })
+		log := newLogger(stderr, st.LogFormat, level)
+		for _, w := range envTypos(environ()) {
+			log.Warn("configuration: " + w)
+		}
+		return serve(ctx, st, log, level, func() (*settings, error) { return src.load(getenv) })
 	case "migrate":
 		st, _, err := loadSettings("migrate", args, getenv, stderr)
 		if err != nil {
@@ -238,6 +242,9 @@ func configCommand(args []string, getenv func(string) string, stdout, stderr io.
 			out.Settings[i] = v
 		}
 		return writeJSON(stdout, out)
+	}
+	for _, w := range envTypos(environ()) {
+		fmt.Fprintln(stderr, "parley: warning:", w)
 	}
 	var b bytes.Buffer
 	b.WriteString("# parley: the effective configuration; flags > environment > file > defaults\n")
