@@ -270,6 +270,10 @@ var settingTable = []setting{
 		apply: func(s *settings, v string) error { return parseDays(v, &s.Server.App.Retention.CustomerResolved) }},
 	{key: "retention.interval", def: "24h", usage: "how often retention runs over the whole server (when a policy is set)",
 		apply: func(s *settings, v string) error { return parseDuration(v, "24h", &s.Server.RetentionInterval) }},
+	{key: "accounts.deletion", def: "erase", usage: "what deleting an account does to its messages: erase (content purged; what a legal hold covers is kept) or anonymise (kept, sender shown as \"Deleted account\")",
+		apply: applyDeletionPolicy},
+	{key: "accounts.handle_reserve_days", kind: kindNumber, def: "30", usage: "days a deleted account's handle stays reserved before anyone may register it",
+		apply: applyHandleReserve},
 }
 
 // parseDays reads a whole number of days (0 to 36500).
