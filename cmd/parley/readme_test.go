@@ -71,13 +71,3 @@ func TestREADMEConfigTable(t *testing.T) {
 		}
 	}
 }
-
-// settingByEnv finds a setting by its environment variable.
-func settingByEnv(env string) (setting, bool) {
-	for _, st := range settingTable {
-		if st.env() == env {
-			return st, true
-		}
-	}
-	return setting{}, false
-}

@@ -13,11 +13,11 @@ import (
 )
 
 const messageCols = `id, conversation_id, seq, pos, sender_id, client_id, kind, body, reply_to, system,
-	created_at, edited_at, deleted_at, card, agent_id, data, expires_at, view_once`
+	created_at, edited_at, deleted_at, card, agent_id, data, expires_at, view_once, redacted_at`
 
 // messageColsM is messageCols qualified with the alias m.
 const messageColsM = `m.id, m.conversation_id, m.seq, m.pos, m.sender_id, m.client_id, m.kind, m.body,
-	m.reply_to, m.system, m.created_at, m.edited_at, m.deleted_at, m.card, m.agent_id, m.data, m.expires_at, m.view_once`
+	m.reply_to, m.system, m.created_at, m.edited_at, m.deleted_at, m.card, m.agent_id, m.data, m.expires_at, m.view_once, m.redacted_at`
 
 // searchVector is the search column of a message whose body is sealed:
 // the words of the plaintext (the second argument) when the first is
@@ -38,11 +38,12 @@ func scanMessage(s scanner) (*parley.Message, error) {
 	var m parley.Message
 	var client sql.NullString
 	var created int64
-	var edited, deleted, expires sql.NullInt64
+	var edited, deleted, expires, redacted sql.NullInt64
 	if err := s.Scan(&m.ID, &m.ConversationID, &m.Seq, &m.Pos, &m.SenderID, &client, &m.Kind, &m.Text,
-		&m.ReplyTo, &m.System, &created, &edited, &deleted, &m.Card, &m.AgentID, &m.Data, &expires, &m.ViewOnce); err != nil {
+		&m.ReplyTo, &m.System, &created, &edited, &deleted, &m.Card, &m.AgentID, &m.Data, &expires, &m.ViewOnce, &redacted); err != nil {
 		return nil, err
 	}
+	m.RedactedAt = fromNullNanos(redacted)
 	m.ClientID, m.CreatedAt = client.String, fromNanos(created)
 	m.EditedAt, m.DeletedAt = fromNullNanos(edited), fromNullNanos(deleted)
 	m.ExpiresAt = fromNullNanos(expires)
@@ -61,12 +62,12 @@ func (t *tx) CreateMessage(m *parley.Message) error {
 	// A sealed body's search vector comes from the plaintext here; the
 	// trigger of migration 0017 computes a plaintext body's itself.
 	pos := t.nextPos()
-	res, err := t.exec(`WITH m AS (INSERT INTO messages (`+messageCols+`, search) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, `+searchVector+`)
+	res, err := t.exec(`WITH m AS (INSERT INTO messages (`+messageCols+`, search) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, `+searchVector+`)
 		ON CONFLICT DO NOTHING RETURNING conversation_id, pos)
 		UPDATE conversations c SET last_pos = m.pos FROM m WHERE c.id = m.conversation_id`,
 		m.ID, m.ConversationID, m.Seq, pos, m.SenderID, nullString(m.ClientID), string(m.Kind), sc.Body,
 		m.ReplyTo, m.System, toNanos(m.CreatedAt), toNullNanos(m.EditedAt), toNullNanos(m.DeletedAt), sc.Card,
-		m.AgentID, sc.Data, toNullNanos(m.ExpiresAt), m.ViewOnce, sealedFlag(sc.Body), m.Text)
+		m.AgentID, sc.Data, toNullNanos(m.ExpiresAt), m.ViewOnce, toNullNanos(m.RedactedAt), sealedFlag(sc.Body), m.Text)
 	if err != nil {
 		return fmt.Errorf("create message: %w", err)
 	}
@@ -273,15 +274,20 @@ func (t *tx) CountMessagesBySender(conversationID, senderID string) (int, error)
 
 // CountUnread implements parley.MessageTx. System messages do not count;
 // max <= 0 means no cap.
-func (t *tx) CountUnread(conversationID, userID string, afterSeq int64, max int) (int, error) {
+func (t *tx) CountUnread(conversationID, userID string, afterSeq int64, expiredBy time.Time, max int) (int, error) {
 	var limit any = int64(max)
 	if max <= 0 {
 		limit = nil // LIMIT NULL: no limit
 	}
+	var by int64
+	if !expiredBy.IsZero() {
+		by = toNanos(expiredBy)
+	}
 	var n int
 	err := t.queryRow(`SELECT COUNT(*) FROM (SELECT 1 FROM messages WHERE conversation_id = ? AND seq > ?
-		AND sender_id != ? AND deleted_at IS NULL AND kind != 'system' LIMIT ?) AS x`,
-		conversationID, afterSeq, userID, limit).Scan(&n)
+		AND sender_id != ? AND deleted_at IS NULL AND kind != 'system'
+		AND (?::bigint = 0 OR expires_at IS NULL OR expires_at > ?) LIMIT ?) AS x`,
+		conversationID, afterSeq, userID, by, by, limit).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count unread: %w", err)
 	}
