@@ -11,8 +11,16 @@ import (
 
 // ChainHead implements parley.ChainTx. In a write transaction it locks
 // the conversation's row first: nodes that append to one chain at once
-// then take turns (a send already holds that lock from AllocSeq).
+// then take turns. The committer's cache answers without a statement
+// when this node appended to or read the chain since its cache was last
+// valid: the positions lock then already keeps every other writer out.
 func (t *tx) ChainHead(conversationID string) (int64, string, error) {
+	wc := t.cache()
+	if wc != nil {
+		if h, ok := wc.chain[conversationID]; ok {
+			return h.idx, h.hash, nil
+		}
+	}
 	if t.write {
 		var one int
 		if err := t.queryRow(`SELECT 1 FROM conversations WHERE id = ? FOR UPDATE`, conversationID).Scan(&one); err != nil && err != sql.ErrNoRows {
@@ -22,10 +30,11 @@ func (t *tx) ChainHead(conversationID string) (int64, string, error) {
 	var idx int64
 	var hash []byte
 	err := t.queryRow(`SELECT idx, hash FROM chain_entries WHERE conversation_id = ? ORDER BY idx DESC LIMIT 1`, conversationID).Scan(&idx, &hash)
-	if err == sql.ErrNoRows {
-		return 0, "", nil
-	} else if err != nil {
+	if err != nil && err != sql.ErrNoRows {
 		return 0, "", fmt.Errorf("chain head: %w", err)
+	}
+	if wc != nil {
+		wc.putChain(conversationID, chainHead{idx, hexOrEmpty(hash)})
 	}
 	return idx, hexOrEmpty(hash), nil
 }
@@ -54,6 +63,9 @@ func (t *tx) AppendChainEntry(e *parley.ChainEntry) error {
 		return parley.Errorf(parley.EConflict, "chain entry %d of conversation %s exists", e.Index, e.ConversationID)
 	} else if err != nil {
 		return fmt.Errorf("append chain entry: %w", err)
+	}
+	if wc := t.cache(); wc != nil {
+		wc.putChain(e.ConversationID, chainHead{e.Index, hexOrEmpty(hash)})
 	}
 	return nil
 }

@@ -37,20 +37,33 @@ func scanMessage(s scanner) (*parley.Message, error) {
 // conversation's last_pos are one statement (one round trip of the
 // committer). A conflict does not abort the transaction (ON CONFLICT DO
 // NOTHING); a second look says which key was taken.
+//
+// A seq that AllocSeq counted without writing it (pending) is written by
+// the same statement.
 func (t *tx) CreateMessage(m *parley.Message) error {
 	pos := t.nextPos()
+	args := []any{m.ID, m.ConversationID, m.Seq, pos, m.SenderID, nullString(m.ClientID), string(m.Kind), m.Text,
+		m.ReplyTo, m.System, toNanos(m.CreatedAt), toNullNanos(m.EditedAt), toNullNanos(m.DeletedAt), m.Card,
+		m.AgentID, m.Data, toNullNanos(m.ExpiresAt), m.ViewOnce}
+	set := `last_pos = m.pos`
+	pending, withSeq := t.seqs[m.ConversationID]
+	if withSeq {
+		delete(t.seqs, m.ConversationID)
+		set += `, last_seq = ?, last_activity_at = ?`
+		args = append(args, pending.seq, pending.at)
+	}
 	res, err := t.exec(`WITH m AS (INSERT INTO messages (`+messageCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT DO NOTHING RETURNING conversation_id, pos)
-		UPDATE conversations c SET last_pos = m.pos FROM m WHERE c.id = m.conversation_id`,
-		m.ID, m.ConversationID, m.Seq, pos, m.SenderID, nullString(m.ClientID), string(m.Kind), m.Text,
-		m.ReplyTo, m.System, toNanos(m.CreatedAt), toNullNanos(m.EditedAt), toNullNanos(m.DeletedAt), m.Card,
-		m.AgentID, m.Data, toNullNanos(m.ExpiresAt), m.ViewOnce)
+		UPDATE conversations c SET `+set+` FROM m WHERE c.id = m.conversation_id`, args...)
 	if err != nil {
 		return fmt.Errorf("create message: %w", err)
 	}
 	if ok, err := affected(res); err != nil {
 		return err
 	} else if !ok {
+		if withSeq { // still to be written
+			t.seqs[m.ConversationID] = pending
+		}
 		t.db.pos-- // nothing holds it
 		var taken int
 		if m.ClientID != "" {
@@ -70,6 +83,12 @@ func (t *tx) CreateMessage(m *parley.Message) error {
 		return parley.Errorf(parley.EConflict, "message exists")
 	}
 	m.Pos = pos
+	if wc := t.cache(); wc != nil {
+		if c, ok := wc.convs[m.ConversationID]; ok {
+			c.LastPos = pos
+			wc.convs[m.ConversationID] = c
+		}
+	}
 	return nil
 }
 
