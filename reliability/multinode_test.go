@@ -1,12 +1,15 @@
 package reliability
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -21,6 +24,7 @@ import (
 
 	"github.com/parleyhq/parley/bus/natsbus/natstest"
 	pclient "github.com/parleyhq/parley/client"
+	"github.com/parleyhq/parley/records"
 	"github.com/parleyhq/parley/store/postgres/pgtest"
 )
 
@@ -35,14 +39,15 @@ type cluster struct {
 	alive []bool
 }
 
-// startCluster starts n nodes sharing dsn, a NATS server, the media
-// directory and the records key; extra is added to every node's
-// environment.
+// startCluster starts n nodes sharing a fresh database, a NATS server,
+// the media directory (PARLEY_MEDIA_URL) and the records key; extra is
+// added to every node's environment (and wins over those).
 func startCluster(t *testing.T, n int, extra ...string) *cluster {
 	dsn := pgtest.DSN(t) // skips loudly without PARLEY_TEST_POSTGRES
 	c := &cluster{t: t, nats: natstest.Start(t)}
 	shared := t.TempDir()
 	env := append([]string{"PARLEY_DATABASE_URL=" + dsn, "PARLEY_NATS_URL=" + c.nats.URL(),
+		"PARLEY_MEDIA_URL=file://" + shared,
 		"PARLEY_RECORDS_KEY_FILE=" + writeRecordsKey(t, shared)}, extra...)
 	// The first node makes the schema and the records key; the others
 	// then start at once (migrations under an advisory lock).
@@ -61,6 +66,9 @@ func startCluster(t *testing.T, n int, extra ...string) *cluster {
 		for i, nd := range c.nodes {
 			if c.isAlive(i) {
 				nd.kill()
+			}
+			if t.Failed() {
+				t.Logf("node %d's log:\n%s", i, nd.logs)
 			}
 		}
 	})
@@ -480,5 +488,104 @@ func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() boo
 			t.Fatalf("timed out waiting: %s", what)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestNodesShareMediaAndExports: with media in a shared place, a file
+// uploaded through one node downloads through another, and an export
+// built by one node downloads (same bytes, signed with the shared key)
+// through another. It runs on a shared directory (file://, the disk
+// store) and on a gocloud.dev bucket (fileblob://, the code path of
+// s3://).
+func TestNodesShareMediaAndExports(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts servers; skipped with -short")
+	}
+	for _, scheme := range []string{"file", "fileblob"} {
+		t.Run(scheme, func(t *testing.T) {
+			var extra []string
+			if scheme == "fileblob" {
+				extra = append(extra, "PARLEY_MEDIA_URL=fileblob://"+t.TempDir())
+			}
+			cl := startCluster(t, 2, extra...)
+			ctx := context.Background()
+			a, err := pclient.New(cl.url(0), "").Register(ctx, pclient.RegisterRequest{Handle: "sharer", Password: "shared media password"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := pclient.New(cl.url(1), "").Register(ctx, pclient.RegisterRequest{Handle: "viewer", Password: "shared media password"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			onA, onB := pclient.New(cl.url(0), a.Token), pclient.New(cl.url(1), b.Token)
+			if err := onB.Follow(ctx, "sharer"); err != nil {
+				t.Fatal(err)
+			}
+			conv, err := onA.StartDirect(ctx, "viewer")
+			if err != nil {
+				t.Fatal(err)
+			}
+			content := "a file uploaded to node A, " + strings.Repeat("read on node B. ", 64)
+			up, err := onA.Upload(ctx, "file", "notes.txt", strings.NewReader(content))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := onA.Send(ctx, conv.ID, pclient.SendRequest{Kind: "file", Text: "see attached", Attachments: []string{up.ID}}); err != nil {
+				t.Fatal(err)
+			}
+			dl, err := onB.Download(ctx, up.ID)
+			if err != nil {
+				t.Fatalf("download on node B: %v", err)
+			}
+			got, err := io.ReadAll(dl.Body)
+			dl.Body.Close()
+			if err != nil || string(got) != content {
+				t.Fatalf("node B served %d bytes (%v), want the %d uploaded on A", len(got), err, len(content))
+			}
+
+			job, err := onA.StartExport(ctx, pclient.ExportRequest{Scope: "conversation", ConversationID: conv.ID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			waitUntil(t, 60*time.Second, "export done", func() bool {
+				if job, err = onA.Export(ctx, job.ID); err != nil {
+					t.Fatal(err)
+				}
+				if job.State == "failed" {
+					t.Fatalf("export failed: %s", job.Error)
+				}
+				return job.State == "done"
+			})
+			zdl, err := onB.WithToken(a.Token).DownloadExport(ctx, job)
+			if err != nil {
+				t.Fatalf("export built on A, downloaded from B: %v", err)
+			}
+			data, err := io.ReadAll(zdl.Body)
+			zdl.Body.Close()
+			if err != nil || int64(len(data)) != job.Size {
+				t.Fatalf("export download: %d bytes (%v), job says %d", len(data), err, job.Size)
+			}
+			rep, err := records.Verify(bytes.NewReader(data), int64(len(data)), records.Options{})
+			if err != nil || !rep.OK {
+				t.Fatalf("the export does not verify: %v %+v", err, rep)
+			}
+			// The attachment, read from the shared store by the node that
+			// built the export, is in it.
+			zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			found := false
+			for _, f := range zr.File {
+				if rc, err := f.Open(); err == nil {
+					b, _ := io.ReadAll(rc)
+					rc.Close()
+					found = found || string(b) == content
+				}
+			}
+			if !found {
+				t.Fatal("the export lacks the attachment's bytes")
+			}
+		})
 	}
 }

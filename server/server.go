@@ -19,7 +19,6 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/app"
-	"github.com/parleyhq/parley/blob"
 	"github.com/parleyhq/parley/bus/inproc"
 	"github.com/parleyhq/parley/bus/natsbus"
 	"github.com/parleyhq/parley/httpapi"
@@ -44,6 +43,11 @@ type Config struct {
 	// in DataDir, "sqlite:PATH" for another SQLite file, "postgres://..."
 	// for PostgreSQL (media stay in DataDir: share it between nodes).
 	DatabaseURL string
+	// MediaURL is where media and finished exports live (PARLEY_MEDIA_URL):
+	// empty for the data directory; file:///DIR for a directory every
+	// node mounts (media/ and exports/ in it); s3://BUCKET?region=…
+	// for an S3-compatible bucket (media/ and exports/ prefixes).
+	MediaURL string
 	// NATSURL, when set, carries notifications between nodes through NATS
 	// (PARLEY_NATS_URL); empty means the in-process bus of one node.
 	NATSURL string
@@ -111,26 +115,28 @@ func Defaults() Config {
 
 // Server is a running Parley node.
 type Server struct {
-	cfg      Config
-	log      *slog.Logger
-	Store    parley.Store
-	App      *app.App
-	Bus      parley.Bus
-	Hub      *realtime.Hub
-	Metrics  *metrics.Metrics // this node's, on a registry of its own
-	blobs    parley.BlobStore
-	gateway  *wsgateway.Gateway
-	ln       net.Listener
-	http     *http.Server
-	debugLn  net.Listener
-	debug    *http.Server
-	promLn   net.Listener // PARLEY_METRICS_LISTEN's, when set
-	prom     *http.Server
-	redirLn  net.Listener // PARLEY_TLS_REDIRECT_LISTEN's, when set
-	redir    *http.Server
-	hooks    *webhook.Worker
-	stopGC   chan struct{}
-	stopOnce sync.Once
+	cfg     Config
+	log     *slog.Logger
+	Store   parley.Store
+	App     *app.App
+	Bus     parley.Bus
+	Hub     *realtime.Hub
+	Metrics *metrics.Metrics // this node's, on a registry of its own
+	blobs   parley.BlobStore
+	// closeBlobs releases the blob stores' bucket, if any.
+	closeBlobs func() error
+	gateway    *wsgateway.Gateway
+	ln         net.Listener
+	http       *http.Server
+	debugLn    net.Listener
+	debug      *http.Server
+	promLn     net.Listener // PARLEY_METRICS_LISTEN's, when set
+	prom       *http.Server
+	redirLn    net.Listener // PARLEY_TLS_REDIRECT_LISTEN's, when set
+	redir      *http.Server
+	hooks      *webhook.Worker
+	stopGC     chan struct{}
+	stopOnce   sync.Once
 	// shutdownOnce makes Shutdown run once; later calls wait for it.
 	shutdownOnce sync.Once
 	shutdownErr  error
@@ -314,13 +320,19 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	blobs, err := blob.OpenDisk(filepath.Join(cfg.DataDir, "media"))
+	blobs, exportFiles, closeBlobs, err := openBlobs(cfg)
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
+	cfg.App.Records.Files = exportFiles
 	if cfg.App.Media.TempDir == "" {
+		// Local even when media live elsewhere: uploads are inspected here.
 		cfg.App.Media.TempDir = filepath.Join(cfg.DataDir, "media", "tmp")
+		if err := os.MkdirAll(cfg.App.Media.TempDir, 0o700); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("media temp dir: %w", err)
+		}
 	}
 	if cfg.App.Records.Key == nil {
 		if cfg.App.Records.Key, err = LoadRecordsKey(cfg); err != nil {
@@ -412,7 +424,7 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 	gw := wsgateway.New(a, hub, wsgateway.Options{Logger: log, OriginPatterns: cfg.AllowedOrigins, WriteTimeout: cfg.StreamWriteTimeout, Observer: m})
 	api := httpapi.New(a, httpapi.Options{Logger: log, TrustProxy: cfg.TrustProxy, Hub: hub, Streamer: gw, Observer: m,
 		Ready: func(ctx context.Context) error { return ready(ctx, a, bus) }})
-	s := &Server{cfg: cfg, log: log, Store: st, App: a, Bus: bus, Hub: hub, Metrics: m, blobs: blobs, gateway: gw, ln: ln,
+	s := &Server{cfg: cfg, log: log, Store: st, App: a, Bus: bus, Hub: hub, Metrics: m, blobs: blobs, closeBlobs: closeBlobs, gateway: gw, ln: ln,
 		promLn: promLn, redirLn: redirLn, hooks: webhook.New(a, hookClient, hookOpts), stopGC: make(chan struct{})}
 	if redirLn != nil {
 		s.redir = newRedirectServer(cfg, ln.Addr().String())
@@ -568,5 +580,5 @@ func (s *Server) shutdown(ctx context.Context) error {
 	if s.redir != nil {
 		s.redir.Close()
 	}
-	return errors.Join(herr, werr, err, derr, merr, s.Bus.Close(), s.Store.Close())
+	return errors.Join(herr, werr, err, derr, merr, s.Bus.Close(), s.Store.Close(), s.closeBlobs())
 }
