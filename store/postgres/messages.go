@@ -52,9 +52,13 @@ func (t *tx) CreateMessage(m *parley.Message) error {
 		set += `, last_seq = ?, last_activity_at = ?`
 		args = append(args, pending.seq, pending.at)
 	}
-	res, err := t.exec(`WITH m AS (INSERT INTO messages (`+messageCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	// Not t.exec: the statement needs no pending write before it (its
+	// own seq is in it, and it reads nothing else), so the chain entries
+	// of a batch's sends stay pending and go out in one statement.
+	t.wrote = true
+	res, err := t.sqlTx.ExecContext(t.ctx, rebind(`WITH m AS (INSERT INTO messages (`+messageCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT DO NOTHING RETURNING conversation_id, pos)
-		UPDATE conversations c SET `+set+` FROM m WHERE c.id = m.conversation_id`, args...)
+		UPDATE conversations c SET `+set+` FROM m WHERE c.id = m.conversation_id`), pgArgs(args)...)
 	if err != nil {
 		return fmt.Errorf("create message: %w", err)
 	}

@@ -401,7 +401,7 @@ func (db *DB) runOne(t *tx, r *updateReq) (err error) {
 		err = t.flush() // inside this update's savepoint
 	}
 	if err != nil {
-		t.seqs = nil
+		t.drop()
 		db.cache.reset()
 		if _, rerr := t.sqlTx.ExecContext(t.ctx, "ROLLBACK TO SAVEPOINT u"); rerr != nil {
 			// The failed update's writes could not be undone: nothing of
@@ -498,16 +498,32 @@ type tx struct {
 	// seqs holds the sequence numbers AllocSeq counted from the cache
 	// and not yet written to their conversation rows; flush writes them.
 	seqs map[string]pendingSeq
+	// chains holds chain entries appended and not yet written.
+	chains []chainRow
+}
+
+// drop forgets what flush would write, after a rollback.
+func (t *tx) drop() {
+	t.seqs, t.chains = nil, nil
 }
 
 // pendingSeq is a conversation's last_seq and last_activity_at to write.
 type pendingSeq struct{ seq, at int64 }
 
-// flush writes the pending sequence numbers, in one statement. Every
+// flush writes the pending chain entries and sequence numbers, one
+// statement each. Every
 // other statement of the transaction runs after it, so that nothing reads
 // a conversation row without them; the committer flushes before each
 // savepoint release and before saving the position.
 func (t *tx) flush() error {
+	if len(t.chains) > 0 {
+		rows := t.chains
+		t.chains = nil
+		if err := t.insertChain(rows); err != nil {
+			t.seqs = nil
+			return err
+		}
+	}
 	if len(t.seqs) == 0 {
 		return nil
 	}
