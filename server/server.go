@@ -41,7 +41,7 @@ type Config struct {
 	DataDir string
 	// DatabaseURL selects the store (PARLEY_DATABASE_URL): empty for SQLite
 	// in DataDir, "sqlite:PATH" for another SQLite file, "postgres://..."
-	// for PostgreSQL (media stay in DataDir: share it between nodes).
+	// for PostgreSQL (with several nodes, share media through MediaURL).
 	DatabaseURL string
 	// MediaURL is where media and finished exports live (PARLEY_MEDIA_URL):
 	// empty for the data directory; file:///DIR for a directory every
