@@ -55,6 +55,7 @@ func Run(t *testing.T, open func(t *testing.T) parley.Store) {
 		{"Conversation/Update", testConversationUpdate},
 		{"Conversation/AllocSeq", testAllocSeq},
 		{"Conversation/AllocSeqConcurrent", testAllocSeqConcurrent},
+		{"Conversation/AllocSeqAfterLookup", testAllocSeqAfterLookup},
 		{"Conversation/Members", testMembers},
 		{"Conversation/ReadYourWrites", testReadYourWrites},
 		{"Conversation/List", testConversationList},
