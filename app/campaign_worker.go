@@ -163,7 +163,7 @@ func (a *App) startCampaign(ctx context.Context, c *parley.Campaign) error {
 		}
 		after = ids[len(ids)-1]
 	}
-	return a.update(ctx, func(w *writer) error {
+	err = a.update(ctx, func(w *writer) error {
 		cc, err := w.Campaign(c.BusinessID, c.ID)
 		if err != nil {
 			return err
@@ -175,6 +175,10 @@ func (a *App) startCampaign(ctx context.Context, c *parley.Campaign) error {
 		cc.Status, cc.StartedAt, cc.UpdatedAt = parley.CampaignRunning, &now, now
 		return w.UpdateCampaign(cc)
 	})
+	if err == nil {
+		a.obs.CampaignStarted()
+	}
+	return err
 }
 
 // deliverCampaign sends a running campaign's due recipients, throttled to
@@ -263,6 +267,7 @@ func (a *App) maybeFinish(ctx context.Context, c *parley.Campaign) error {
 		return w.UpdateCampaign(cc)
 	})
 	if err == nil && done {
+		a.obs.CampaignFinished()
 		c.Status = parley.CampaignDone
 		a.campaignProgress(ctx, c, true)
 		a.campaigns.forget(c.ID)
@@ -279,7 +284,8 @@ func (a *App) deliverOne(ctx context.Context, ba *BusinessActor, tp *parley.Temp
 	var it *parley.InboxItem
 	var out *RenderedReply
 	skip := ""
-	err := a.view(ctx, func(tx parley.Tx) error {
+	load := func(tx parley.Tx) error {
+		it, out, skip = nil, nil, ""
 		ct, err := tx.Contact(c.BusinessID, r.ContactID)
 		if parley.IsNotFound(err) {
 			skip = "no_contact"
@@ -295,12 +301,26 @@ func (a *App) deliverOne(ctx context.Context, ba *BusinessActor, tp *parley.Temp
 			return err
 		}
 		if it.ConversationID == "" {
-			skip = "no_conversation"
-			return nil
+			return nil // opened below
 		}
 		out, err = renderItem(tx, ba, tp.Body, it)
 		return err
-	})
+	}
+	err := a.view(ctx, load)
+	if err == nil && skip == "" && it.ConversationID == "" {
+		// Opted in without ever writing: the opt-in opens the
+		// conversation (campaign_open.go).
+		var convID string
+		convID, skip, err = a.openForCampaign(ctx, ba.Business, tp, r.ContactID)
+		if err == nil && skip == "" {
+			if err = a.view(ctx, load); err == nil && skip == "" && it.ConversationID != convID {
+				skip = "no_conversation" // cannot happen: the conversation was just opened
+			}
+		}
+		if code := parley.ErrorCode(err); err != nil && code != parley.EInternal {
+			return a.refused(ctx, c, r.ContactID, err)
+		}
+	}
 	switch {
 	case err != nil && ctx.Err() != nil:
 		return true // the worker is stopping
@@ -314,9 +334,10 @@ func (a *App) deliverOne(ctx context.Context, ba *BusinessActor, tp *parley.Temp
 	}
 	_, created, err := a.Send(ctx, ba.Actor, it.ConversationID, SendInput{ClientID: "cmp." + c.ID + "." + r.ContactID, Text: out.Text,
 		ConfirmSensitive: true, class: &sendClass{template: tp, campaign: &campaignMark{campaignID: c.ID, contactID: r.ContactID}}})
-	code := parley.ErrorCode(err)
 	switch {
 	case err == nil && created:
+		// The send marked the recipient sent in its own transaction.
+		a.obs.CampaignRecipient(parley.RecipientSent)
 		return false
 	case err == nil:
 		// Stored before, its recipient row not updated: cannot happen
@@ -324,6 +345,17 @@ func (a *App) deliverOne(ctx context.Context, ba *BusinessActor, tp *parley.Temp
 		return a.settle(ctx, c, r.ContactID, parley.RecipientSent, "", time.Time{})
 	case errors.Is(err, errCampaignHalted):
 		return true
+	}
+	return a.refused(ctx, c, r.ContactID, err)
+}
+
+// refused records why a recipient's message was not sent: it waits
+// (quiet hours, a rate limit, an error), is skipped (the policy) or
+// failed; it reports whether the campaign halted.
+func (a *App) refused(ctx context.Context, c *parley.Campaign, contactID string, err error) bool {
+	code := parley.ErrorCode(err)
+	r := &parley.CampaignRecipient{ContactID: contactID}
+	switch {
 	case code == parley.EQuietHours || code == parley.ERateLimited:
 		var pe *parley.Error
 		wait := time.Minute
@@ -348,9 +380,9 @@ func (a *App) deliverOne(ctx context.Context, ba *BusinessActor, tp *parley.Temp
 // defers it to notBefore) and counts it; it reports whether the campaign
 // halted.
 func (a *App) settle(ctx context.Context, c *parley.Campaign, contactID, state, reason string, notBefore time.Time) bool {
-	halted := false
+	halted, settled := false, false
 	err := a.update(ctx, func(w *writer) error {
-		halted = false
+		halted, settled = false, false
 		cc, err := w.Campaign(c.BusinessID, c.ID)
 		if err != nil {
 			return err
@@ -367,6 +399,7 @@ func (a *App) settle(ctx context.Context, c *parley.Campaign, contactID, state, 
 		if err := w.PutRecipient(r); err != nil {
 			return err
 		}
+		settled = true
 		switch state {
 		case parley.RecipientPending:
 			return nil
@@ -385,6 +418,9 @@ func (a *App) settle(ctx context.Context, c *parley.Campaign, contactID, state, 
 	})
 	if err != nil && ctx.Err() == nil {
 		a.log.Warn("campaign recipient", "campaign", c.ID, "contact", contactID, "err", err)
+	}
+	if err == nil && settled {
+		a.obs.CampaignRecipient(state)
 	}
 	return halted || ctx.Err() != nil
 }

@@ -31,7 +31,32 @@ type Observer interface {
 	// ReadBatch reports a batch of short reads that shared one read
 	// transaction.
 	ReadBatch(size int)
+	// WebhookAttempted reports the committed outcome of one delivery
+	// attempt: result is WebhookDelivered, WebhookFailed (retried later),
+	// WebhookDead (given up) or WebhookSkipped (no longer visible to its
+	// owner, not posted).
+	WebhookAttempted(result string)
+	// WebhookDisabled reports a webhook disabled after failing for too long.
+	WebhookDisabled()
+	// CampaignStarted and CampaignFinished report a campaign taking its
+	// audience and starting to send, and ending with nobody left pending.
+	CampaignStarted()
+	CampaignFinished()
+	// CampaignRecipient reports what became of one campaign recipient:
+	// parley.RecipientSent, RecipientSkipped or RecipientFailed, or
+	// RecipientPending when it was deferred (quiet hours, a rate limit,
+	// an error to retry).
+	CampaignRecipient(state string)
 }
+
+// Outcomes of a webhook delivery attempt, as reported to
+// Observer.WebhookAttempted.
+const (
+	WebhookDelivered = "delivered" // answered 2xx
+	WebhookFailed    = "failed"    // no 2xx in time; retried with backoff
+	WebhookDead      = "dead"      // failed for too long: given up
+	WebhookSkipped   = "skipped"   // its owner may no longer see the event
+)
 
 // Results of a send, as reported to Observer.MessageSent.
 const (
@@ -64,6 +89,21 @@ func (NopObserver) NoteAdded() {}
 
 // ReadBatch implements Observer.
 func (NopObserver) ReadBatch(int) {}
+
+// WebhookAttempted implements Observer.
+func (NopObserver) WebhookAttempted(string) {}
+
+// WebhookDisabled implements Observer.
+func (NopObserver) WebhookDisabled() {}
+
+// CampaignStarted implements Observer.
+func (NopObserver) CampaignStarted() {}
+
+// CampaignFinished implements Observer.
+func (NopObserver) CampaignFinished() {}
+
+// CampaignRecipient implements Observer.
+func (NopObserver) CampaignRecipient(string) {}
 
 var _ Observer = NopObserver{}
 
