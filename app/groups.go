@@ -169,6 +169,15 @@ func (a *App) addMembers(w *writer, actor *Actor, c *parley.Conversation, handle
 		if err := w.PutMember(m); err != nil {
 			return nil, err
 		}
+		if route == RouteRequest {
+			// An invite from a stranger is a request like a direct one:
+			// scored from the inviter's signals, the group's title and
+			// what the inviter wrote in it, and the same title sent to
+			// many strangers counts as repeated text.
+			if _, err := a.scoreRequest(w, c, m, actor.User, c.Title, nil); err != nil {
+				return nil, err
+			}
+		}
 		c.MemberCount++
 		if err := w.UpdateConversation(c); err != nil {
 			return nil, err
@@ -274,28 +283,37 @@ func (a *App) Leave(ctx context.Context, actor *Actor, convID string) error {
 			return parley.Errorf(parley.EConflict, "you are not an active member")
 		}
 		if me.Role == parley.RoleOwner {
-			ms, err := w.Members(c.ID)
-			if err != nil {
+			if err := handOver(w, c, me, actor.User.ID); err != nil {
 				return err
 			}
-			var heir *parley.Member
-			for _, m := range ms {
-				if m.UserID == me.UserID || m.Status != parley.StatusActive {
-					continue
-				}
-				if heir == nil || (m.Role == parley.RoleAdmin && heir.Role != parley.RoleAdmin) {
-					heir = m
-				}
-			}
-			if heir != nil {
-				if err := setRole(w, c, heir, parley.RoleOwner, actor.User.ID); err != nil {
-					return err
-				}
-			}
-			me.Role = parley.RoleMember
 		}
 		return departMember(w, c, me, parley.StatusLeft, actor.User.ID)
 	})
+}
+
+// handOver makes the longest-standing admin of a group, or else its
+// longest-standing member, the owner in place of me, who becomes a member.
+func handOver(w *writer, c *parley.Conversation, me *parley.Member, actorID string) error {
+	ms, err := w.Members(c.ID)
+	if err != nil {
+		return err
+	}
+	var heir *parley.Member
+	for _, m := range ms {
+		if m.UserID == me.UserID || m.Status != parley.StatusActive {
+			continue
+		}
+		if heir == nil || (m.Role == parley.RoleAdmin && heir.Role != parley.RoleAdmin) {
+			heir = m
+		}
+	}
+	if heir != nil {
+		if err := setRole(w, c, heir, parley.RoleOwner, actorID); err != nil {
+			return err
+		}
+	}
+	me.Role = parley.RoleMember
+	return nil
 }
 
 func setRole(w *writer, c *parley.Conversation, m *parley.Member, role parley.Role, actorID string) error {

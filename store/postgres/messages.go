@@ -11,22 +11,23 @@ import (
 )
 
 const messageCols = `id, conversation_id, seq, pos, sender_id, client_id, kind, body, reply_to, system,
-	created_at, edited_at, deleted_at, card, agent_id, data, expires_at, view_once`
+	created_at, edited_at, deleted_at, card, agent_id, data, expires_at, view_once, redacted_at`
 
 // messageColsM is messageCols qualified with the alias m.
 const messageColsM = `m.id, m.conversation_id, m.seq, m.pos, m.sender_id, m.client_id, m.kind, m.body,
-	m.reply_to, m.system, m.created_at, m.edited_at, m.deleted_at, m.card, m.agent_id, m.data, m.expires_at, m.view_once`
+	m.reply_to, m.system, m.created_at, m.edited_at, m.deleted_at, m.card, m.agent_id, m.data, m.expires_at, m.view_once, m.redacted_at`
 
 // scanMessage reads one row of messageCols.
 func scanMessage(s scanner) (*parley.Message, error) {
 	var m parley.Message
 	var client sql.NullString
 	var created int64
-	var edited, deleted, expires sql.NullInt64
+	var edited, deleted, expires, redacted sql.NullInt64
 	if err := s.Scan(&m.ID, &m.ConversationID, &m.Seq, &m.Pos, &m.SenderID, &client, &m.Kind, &m.Text,
-		&m.ReplyTo, &m.System, &created, &edited, &deleted, &m.Card, &m.AgentID, &m.Data, &expires, &m.ViewOnce); err != nil {
+		&m.ReplyTo, &m.System, &created, &edited, &deleted, &m.Card, &m.AgentID, &m.Data, &expires, &m.ViewOnce, &redacted); err != nil {
 		return nil, err
 	}
+	m.RedactedAt = fromNullNanos(redacted)
 	m.ClientID, m.CreatedAt = client.String, fromNanos(created)
 	m.EditedAt, m.DeletedAt = fromNullNanos(edited), fromNullNanos(deleted)
 	m.ExpiresAt = fromNullNanos(expires)
@@ -44,7 +45,7 @@ func (t *tx) CreateMessage(m *parley.Message) error {
 	pos := t.nextPos()
 	args := []any{m.ID, m.ConversationID, m.Seq, pos, m.SenderID, nullString(m.ClientID), string(m.Kind), m.Text,
 		m.ReplyTo, m.System, toNanos(m.CreatedAt), toNullNanos(m.EditedAt), toNullNanos(m.DeletedAt), m.Card,
-		m.AgentID, m.Data, toNullNanos(m.ExpiresAt), m.ViewOnce}
+		m.AgentID, m.Data, toNullNanos(m.ExpiresAt), m.ViewOnce, toNullNanos(m.RedactedAt)}
 	set := `last_pos = m.pos`
 	pending, withSeq := t.seqs[m.ConversationID]
 	if withSeq {
@@ -56,7 +57,7 @@ func (t *tx) CreateMessage(m *parley.Message) error {
 	// own seq is in it, and it reads nothing else), so the chain entries
 	// of a batch's sends stay pending and go out in one statement.
 	t.wrote = true
-	res, err := t.sqlTx.ExecContext(t.ctx, rebind(`WITH m AS (INSERT INTO messages (`+messageCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	res, err := t.sqlTx.ExecContext(t.ctx, rebind(`WITH m AS (INSERT INTO messages (`+messageCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT DO NOTHING RETURNING conversation_id, pos)
 		UPDATE conversations c SET `+set+` FROM m WHERE c.id = m.conversation_id`), pgArgs(args)...)
 	if err != nil {
@@ -259,15 +260,20 @@ func (t *tx) CountMessagesBySender(conversationID, senderID string) (int, error)
 
 // CountUnread implements parley.MessageTx. System messages do not count;
 // max <= 0 means no cap.
-func (t *tx) CountUnread(conversationID, userID string, afterSeq int64, max int) (int, error) {
+func (t *tx) CountUnread(conversationID, userID string, afterSeq int64, expiredBy time.Time, max int) (int, error) {
 	var limit any = int64(max)
 	if max <= 0 {
 		limit = nil // LIMIT NULL: no limit
 	}
+	var by int64
+	if !expiredBy.IsZero() {
+		by = toNanos(expiredBy)
+	}
 	var n int
 	err := t.queryRow(`SELECT COUNT(*) FROM (SELECT 1 FROM messages WHERE conversation_id = ? AND seq > ?
-		AND sender_id != ? AND deleted_at IS NULL AND kind != 'system' LIMIT ?) AS x`,
-		conversationID, afterSeq, userID, limit).Scan(&n)
+		AND sender_id != ? AND deleted_at IS NULL AND kind != 'system'
+		AND (?::bigint = 0 OR expires_at IS NULL OR expires_at > ?) LIMIT ?) AS x`,
+		conversationID, afterSeq, userID, by, by, limit).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count unread: %w", err)
 	}

@@ -12,22 +12,23 @@ import (
 )
 
 const messageCols = `id, conversation_id, seq, pos, sender_id, client_id, kind, body, reply_to, system,
-	created_at, edited_at, deleted_at, card, agent_id, data, expires_at, view_once`
+	created_at, edited_at, deleted_at, card, agent_id, data, expires_at, view_once, redacted_at`
 
 // messageColsM is messageCols qualified with the alias m.
 const messageColsM = `m.id, m.conversation_id, m.seq, m.pos, m.sender_id, m.client_id, m.kind, m.body,
-	m.reply_to, m.system, m.created_at, m.edited_at, m.deleted_at, m.card, m.agent_id, m.data, m.expires_at, m.view_once`
+	m.reply_to, m.system, m.created_at, m.edited_at, m.deleted_at, m.card, m.agent_id, m.data, m.expires_at, m.view_once, m.redacted_at`
 
 // scanMessage reads one row of messageCols.
 func scanMessage(s scanner) (*parley.Message, error) {
 	var m parley.Message
 	var client sql.NullString
 	var created int64
-	var edited, deleted, expires sql.NullInt64
+	var edited, deleted, expires, redacted sql.NullInt64
 	if err := s.Scan(&m.ID, &m.ConversationID, &m.Seq, &m.Pos, &m.SenderID, &client, &m.Kind, &m.Text,
-		&m.ReplyTo, &m.System, &created, &edited, &deleted, &m.Card, &m.AgentID, &m.Data, &expires, &m.ViewOnce); err != nil {
+		&m.ReplyTo, &m.System, &created, &edited, &deleted, &m.Card, &m.AgentID, &m.Data, &expires, &m.ViewOnce, &redacted); err != nil {
 		return nil, err
 	}
+	m.RedactedAt = fromNullNanos(redacted)
 	m.ClientID, m.CreatedAt = client.String, fromNanos(created)
 	m.EditedAt, m.DeletedAt = fromNullNanos(edited), fromNullNanos(deleted)
 	m.ExpiresAt = fromNullNanos(expires)
@@ -37,10 +38,10 @@ func scanMessage(s scanner) (*parley.Message, error) {
 // CreateMessage implements parley.MessageTx.
 func (t *tx) CreateMessage(m *parley.Message) error {
 	pos := t.nextPos()
-	_, err := t.exec(`INSERT INTO messages (`+messageCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := t.exec(`INSERT INTO messages (`+messageCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		m.ID, m.ConversationID, m.Seq, pos, m.SenderID, nullString(m.ClientID), string(m.Kind), m.Text,
 		m.ReplyTo, m.System, toNanos(m.CreatedAt), toNullNanos(m.EditedAt), toNullNanos(m.DeletedAt), m.Card,
-		m.AgentID, m.Data, toNullNanos(m.ExpiresAt), m.ViewOnce)
+		m.AgentID, m.Data, toNullNanos(m.ExpiresAt), m.ViewOnce, toNullNanos(m.RedactedAt))
 	if isUnique(err) {
 		switch msg := err.Error(); {
 		case strings.Contains(msg, "client_id"):
@@ -219,15 +220,20 @@ func (t *tx) CountMessagesBySender(conversationID, senderID string) (int, error)
 
 // CountUnread implements parley.MessageTx. System messages do not count;
 // max <= 0 means no cap.
-func (t *tx) CountUnread(conversationID, userID string, afterSeq int64, max int) (int, error) {
+func (t *tx) CountUnread(conversationID, userID string, afterSeq int64, expiredBy time.Time, max int) (int, error) {
 	limit := int64(max)
 	if max <= 0 {
 		limit = -1
 	}
+	var by int64
+	if !expiredBy.IsZero() {
+		by = toNanos(expiredBy)
+	}
 	var n int
 	err := t.queryRow(`SELECT COUNT(*) FROM (SELECT 1 FROM messages WHERE conversation_id = ? AND seq > ?
-		AND sender_id != ? AND deleted_at IS NULL AND kind != 'system' LIMIT ?)`,
-		conversationID, afterSeq, userID, limit).Scan(&n)
+		AND sender_id != ? AND deleted_at IS NULL AND kind != 'system'
+		AND (? = 0 OR expires_at IS NULL OR expires_at > ?) LIMIT ?)`,
+		conversationID, afterSeq, userID, by, by, limit).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count unread: %w", err)
 	}
@@ -331,7 +337,13 @@ func (t *tx) Position() int64 {
 // and in the others reads the (conversation_id, seq) index backwards only
 // as far as the device's position: positions grow with seq inside a
 // conversation, and the index entries carry the position (the rowid).
-const syncMessages = `SELECT ` + messageColsM + ` FROM members mb
+//
+// The inner query picks the page's positions from that index alone; only
+// the page's rows are then read from the table. Sorting whole rows would
+// read every message after the position to keep a page of them — for a
+// device thousands of messages behind, each page read them all again.
+const syncMessages = `SELECT ` + messageColsM + ` FROM messages m WHERE m.pos IN (
+	SELECT m.pos FROM members mb
 	JOIN conversations c ON c.id = mb.conversation_id
 	JOIN messages m ON m.conversation_id = mb.conversation_id
 	WHERE mb.user_id = ?1 AND c.last_pos > ?2 AND mb.status != 'declined'
@@ -339,7 +351,8 @@ const syncMessages = `SELECT ` + messageColsM + ` FROM members mb
 	      AND x.pos <= ?2 ORDER BY x.seq DESC LIMIT 1), 0)
 	  AND m.seq > mb.joined_seq
 	  AND (mb.status = 'active' OR mb.status = 'pending' AND mb.left_seq = 0 OR m.seq <= mb.left_seq)
-	ORDER BY m.pos LIMIT ?3`
+	ORDER BY m.pos LIMIT ?3)
+	ORDER BY m.pos`
 
 // SyncMessages implements parley.EventTx.
 func (t *tx) SyncMessages(userID string, since int64, limit int) ([]*parley.Message, error) {
