@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/channel"
 )
 
 // Config holds the tunable limits of the rules. The zero value of a field
@@ -181,6 +182,11 @@ type App struct {
 	// webhooks knows who has webhooks and their options (webhooks.go).
 	webhooks webhookState
 
+	// channels are the platforms connected by name (channels.go);
+	// channelWake wakes the channel send worker (channel_send.go).
+	channels    map[string]channel.Channel
+	channelWake chan struct{}
+
 	// retentionWake tells RunRetention a run was queued; retentionMu
 	// lets one runner at a time work through the queued runs.
 	retentionWake chan struct{}
@@ -230,6 +236,7 @@ func New(store parley.Store, cfg Config, opts ...Option) *App {
 		cardSlots: make(chan struct{}, maxCardFetches),
 
 		retentionWake: make(chan struct{}, 1),
+		channelWake:   make(chan struct{}, 1),
 	}
 	for _, o := range opts {
 		o(a)

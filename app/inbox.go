@@ -70,6 +70,10 @@ func (a *App) inboxOnSend(w *writer, c *parley.Conversation, m *parley.Message, 
 		if err := a.checkPolicy(w, it, st, actor, sc); err != nil {
 			return err
 		}
+		// A channel conversation: the platform's rules, then the outbox.
+		if err := a.channelOnSend(w, m, actor, sc); err != nil {
+			return err
+		}
 		if sc.campaign != nil {
 			// A campaign message is no reply: the inbox item stays as it is.
 			return a.campaignSent(w, it, sc.campaign, m)
@@ -336,6 +340,9 @@ func (a *App) autoMessage(w *writer, c *parley.Conversation, it *parley.InboxIte
 	m := &parley.Message{ID: newSortableID(w.now), ConversationID: c.ID, Seq: seq, SenderID: businessID,
 		Kind: parley.MessageText, Text: text, Data: d.encode(), CreatedAt: w.now, ExpiresAt: expiry(c, w.now)}
 	if err := w.CreateMessage(m); err != nil {
+		return nil, err
+	}
+	if err := a.channelOnSend(w, m, nil, &sendClass{automated: true}); err != nil {
 		return nil, err
 	}
 	if err := w.messageCreated(m); err != nil {

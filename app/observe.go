@@ -31,6 +31,13 @@ type Observer interface {
 	// ReadBatch reports a batch of short reads that shared one read
 	// transaction.
 	ReadBatch(size int)
+	// ChannelEvent reports one event of a platform's webhook (kind is
+	// channel.KindMessage ...); changed is false for a replay or an
+	// event about nothing Parley knows.
+	ChannelEvent(platform, kind string, changed bool)
+	// ChannelSend reports one Send API attempt: result is "sent",
+	// "retry" (rate limited or temporary) or "failed" (final).
+	ChannelSend(platform, result string)
 }
 
 // Results of a send, as reported to Observer.MessageSent.
@@ -64,6 +71,12 @@ func (NopObserver) NoteAdded() {}
 
 // ReadBatch implements Observer.
 func (NopObserver) ReadBatch(int) {}
+
+// ChannelEvent implements Observer.
+func (NopObserver) ChannelEvent(string, string, bool) {}
+
+// ChannelSend implements Observer.
+func (NopObserver) ChannelSend(string, string) {}
 
 var _ Observer = NopObserver{}
 
