@@ -321,7 +321,9 @@ func (m *Metrics) ChannelEvent(platform, kind string, changed bool) {
 }
 
 // ChannelSend implements app.Observer.
-func (m *Metrics) ChannelSend(platform, result string) { m.channelSends.WithLabelValues(platform, result).Inc() }
+func (m *Metrics) ChannelSend(platform, result string) {
+	m.channelSends.WithLabelValues(platform, result).Inc()
+}
 
 // ReadBatch implements app.Observer.
 func (m *Metrics) ReadBatch(size int) { m.readBatch.Observe(float64(size)) }
