@@ -237,6 +237,22 @@ var settingTable = []setting{
 		}},
 	{key: "webhook.timeout", def: "10s", usage: "how long one webhook post may take",
 		apply: func(s *settings, v string) error { return parseDuration(v, "10s", &s.Server.WebhookTimeout) }},
+	{key: "channels.messenger_url", def: "https://graph.facebook.com", usage: "Graph API base URL of the Messenger channel (a loopback URL is allowed for exactly its address: tests, a local proxy)",
+		apply: func(s *settings, v string) error { return parseBaseURL(v, &s.Server.Channels.MessengerURL) }},
+	{key: "channels.instagram_url", def: "https://graph.facebook.com", usage: "Graph API base URL of the Instagram channel",
+		apply: func(s *settings, v string) error { return parseBaseURL(v, &s.Server.Channels.InstagramURL) }},
+	{key: "channels.whatsapp_url", def: "https://graph.facebook.com", usage: "Graph API base URL of the WhatsApp Cloud API channel",
+		apply: func(s *settings, v string) error { return parseBaseURL(v, &s.Server.Channels.WhatsAppURL) }},
+	{key: "channels.graph_version", def: "v21.0", usage: "Graph API version in the Send API paths",
+		apply: func(s *settings, v string) error {
+			if v != "" && !regexp.MustCompile(`^v[0-9]{1,3}\.[0-9]{1,2}$`).MatchString(v) {
+				return fmt.Errorf("%q is not a Graph API version; write it as v21.0", v)
+			}
+			s.Server.Channels.GraphVersion = v
+			return nil
+		}},
+	{key: "channels.timeout", def: "10s", usage: "how long one Send API call may take",
+		apply: func(s *settings, v string) error { return parseDuration(v, "10s", &s.Server.Channels.Timeout) }},
 	{key: "records.key_file", usage: "Ed25519 key (PEM, PKCS #8) that signs exports; empty: records-ed25519.key in the data directory, made on first start",
 		apply: func(s *settings, v string) error { s.Server.RecordsKeyFile = v; return nil }},
 	{key: "records.link_ttl", def: "24h", usage: "how long an export's download link works (the file is deleted after)",
@@ -806,4 +822,18 @@ func tomlValue(v settingValue) string {
 		return "[" + strings.Join(q, ", ") + "]"
 	}
 	return strconv.Quote(text)
+}
+
+// parseBaseURL takes an http(s) base URL without query or fragment.
+func parseBaseURL(v string, dst *string) error {
+	if v == "" {
+		*dst = ""
+		return nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return fmt.Errorf("%q is not a base URL; write it as https://graph.facebook.com", v)
+	}
+	*dst = strings.TrimRight(v, "/")
+	return nil
 }
