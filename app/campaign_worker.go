@@ -163,7 +163,7 @@ func (a *App) startCampaign(ctx context.Context, c *parley.Campaign) error {
 		}
 		after = ids[len(ids)-1]
 	}
-	return a.update(ctx, func(w *writer) error {
+	err = a.update(ctx, func(w *writer) error {
 		cc, err := w.Campaign(c.BusinessID, c.ID)
 		if err != nil {
 			return err
@@ -175,6 +175,10 @@ func (a *App) startCampaign(ctx context.Context, c *parley.Campaign) error {
 		cc.Status, cc.StartedAt, cc.UpdatedAt = parley.CampaignRunning, &now, now
 		return w.UpdateCampaign(cc)
 	})
+	if err == nil {
+		a.obs.CampaignStarted()
+	}
+	return err
 }
 
 // deliverCampaign sends a running campaign's due recipients, throttled to
@@ -263,6 +267,7 @@ func (a *App) maybeFinish(ctx context.Context, c *parley.Campaign) error {
 		return w.UpdateCampaign(cc)
 	})
 	if err == nil && done {
+		a.obs.CampaignFinished()
 		c.Status = parley.CampaignDone
 		a.campaignProgress(ctx, c, true)
 		a.campaigns.forget(c.ID)
@@ -317,6 +322,8 @@ func (a *App) deliverOne(ctx context.Context, ba *BusinessActor, tp *parley.Temp
 	code := parley.ErrorCode(err)
 	switch {
 	case err == nil && created:
+		// The send marked the recipient sent in its own transaction.
+		a.obs.CampaignRecipient(parley.RecipientSent)
 		return false
 	case err == nil:
 		// Stored before, its recipient row not updated: cannot happen
@@ -348,9 +355,9 @@ func (a *App) deliverOne(ctx context.Context, ba *BusinessActor, tp *parley.Temp
 // defers it to notBefore) and counts it; it reports whether the campaign
 // halted.
 func (a *App) settle(ctx context.Context, c *parley.Campaign, contactID, state, reason string, notBefore time.Time) bool {
-	halted := false
+	halted, settled := false, false
 	err := a.update(ctx, func(w *writer) error {
-		halted = false
+		halted, settled = false, false
 		cc, err := w.Campaign(c.BusinessID, c.ID)
 		if err != nil {
 			return err
@@ -367,6 +374,7 @@ func (a *App) settle(ctx context.Context, c *parley.Campaign, contactID, state, 
 		if err := w.PutRecipient(r); err != nil {
 			return err
 		}
+		settled = true
 		switch state {
 		case parley.RecipientPending:
 			return nil
@@ -385,6 +393,9 @@ func (a *App) settle(ctx context.Context, c *parley.Campaign, contactID, state, 
 	})
 	if err != nil && ctx.Err() == nil {
 		a.log.Warn("campaign recipient", "campaign", c.ID, "contact", contactID, "err", err)
+	}
+	if err == nil && settled {
+		a.obs.CampaignRecipient(state)
 	}
 	return halted || ctx.Err() != nil
 }

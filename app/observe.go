@@ -31,6 +31,22 @@ type Observer interface {
 	// ReadBatch reports a batch of short reads that shared one read
 	// transaction.
 	ReadBatch(size int)
+	// WebhookAttempted reports the committed outcome of one delivery
+	// attempt: result is WebhookDelivered, WebhookFailed (retried later),
+	// WebhookDead (given up) or WebhookSkipped (no longer visible to its
+	// owner, not posted).
+	WebhookAttempted(result string)
+	// WebhookDisabled reports a webhook disabled after failing for too long.
+	WebhookDisabled()
+	// CampaignStarted and CampaignFinished report a campaign taking its
+	// audience and starting to send, and ending with nobody left pending.
+	CampaignStarted()
+	CampaignFinished()
+	// CampaignRecipient reports what became of one campaign recipient:
+	// parley.RecipientSent, RecipientSkipped or RecipientFailed, or
+	// RecipientPending when it was deferred (quiet hours, a rate limit,
+	// an error to retry).
+	CampaignRecipient(state string)
 	// ChannelEvent reports one event of a platform's webhook (kind is
 	// channel.KindMessage ...); changed is false for a replay or an
 	// event about nothing Parley knows.
@@ -39,6 +55,15 @@ type Observer interface {
 	// "retry" (rate limited or temporary) or "failed" (final).
 	ChannelSend(platform, result string)
 }
+
+// Outcomes of a webhook delivery attempt, as reported to
+// Observer.WebhookAttempted.
+const (
+	WebhookDelivered = "delivered" // answered 2xx
+	WebhookFailed    = "failed"    // no 2xx in time; retried with backoff
+	WebhookDead      = "dead"      // failed for too long: given up
+	WebhookSkipped   = "skipped"   // its owner may no longer see the event
+)
 
 // Results of a send, as reported to Observer.MessageSent.
 const (
@@ -71,6 +96,21 @@ func (NopObserver) NoteAdded() {}
 
 // ReadBatch implements Observer.
 func (NopObserver) ReadBatch(int) {}
+
+// WebhookAttempted implements Observer.
+func (NopObserver) WebhookAttempted(string) {}
+
+// WebhookDisabled implements Observer.
+func (NopObserver) WebhookDisabled() {}
+
+// CampaignStarted implements Observer.
+func (NopObserver) CampaignStarted() {}
+
+// CampaignFinished implements Observer.
+func (NopObserver) CampaignFinished() {}
+
+// CampaignRecipient implements Observer.
+func (NopObserver) CampaignRecipient(string) {}
 
 // ChannelEvent implements Observer.
 func (NopObserver) ChannelEvent(string, string, bool) {}

@@ -346,7 +346,12 @@ func (a *App) FinishWebhooks(ctx context.Context, results []WebhookResult) error
 	}
 	now := a.clock()
 	opts := &a.webhooks.opts
-	return a.update(ctx, func(w *writer) error {
+	// The outcomes, told to the observer once they are committed (the
+	// update may run twice: they are counted afresh each time).
+	var outcomes []string
+	disabled := 0
+	err := a.update(ctx, func(w *writer) error {
+		outcomes, disabled = outcomes[:0], 0
 		hooks := map[string]*parley.Webhook{}
 		var changed []*parley.Webhook
 		for _, r := range results {
@@ -406,6 +411,7 @@ func (a *App) FinishWebhooks(ctx context.Context, results []WebhookResult) error
 			} else if err != nil {
 				return err
 			}
+			outcomes = append(outcomes, webhookOutcome(d.Status))
 			if d.Status.Final() {
 				due := now
 				if !h.Enabled {
@@ -431,6 +437,7 @@ func (a *App) FinishWebhooks(ctx context.Context, results []WebhookResult) error
 				}
 				w.webhooks.owners = append(w.webhooks.owners, h.OwnerID)
 				a.log.Warn("webhook disabled", "webhook", h.ID, "owner", h.OwnerID, "failing_since", h.FailingSince)
+				disabled++
 			}
 			h.UpdatedAt = now
 			if err := w.UpdateWebhook(h); err != nil {
@@ -439,6 +446,29 @@ func (a *App) FinishWebhooks(ctx context.Context, results []WebhookResult) error
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	for _, o := range outcomes {
+		a.obs.WebhookAttempted(o)
+	}
+	for range disabled {
+		a.obs.WebhookDisabled()
+	}
+	return nil
+}
+
+// webhookOutcome names a saved delivery's status for the observer.
+func webhookOutcome(s parley.DeliveryStatus) string {
+	switch s {
+	case parley.DeliveryDelivered:
+		return WebhookDelivered
+	case parley.DeliverySkipped:
+		return WebhookSkipped
+	case parley.DeliveryDead:
+		return WebhookDead
+	}
+	return WebhookFailed
 }
 
 // cleanError keeps an error short and printable for the deliveries list.

@@ -17,12 +17,27 @@ import (
 // video, audio, file or gif; the type always comes from the bytes, not
 // from name. Uploads are not retried: r is read once.
 func (c *Client) Upload(ctx context.Context, kind, name string, r io.Reader) (*Media, error) {
+	var fields [][2]string
+	if kind != "" {
+		fields = append(fields, [2]string{"kind", kind})
+	}
+	var out Media
+	if err := c.postFile(ctx, "/media", fields, name, r, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// postFile streams a multipart/form-data body (fields first, then r as
+// the part "file" named name) to path, never holding the file in
+// memory, and decodes the JSON answer into out. It is not retried.
+func (c *Client) postFile(ctx context.Context, path string, fields [][2]string, name string, r io.Reader, out any) error {
 	pr, pw := io.Pipe()
 	mw := multipart.NewWriter(pw)
 	go func() {
 		err := func() error {
-			if kind != "" {
-				if err := mw.WriteField("kind", kind); err != nil {
+			for _, f := range fields {
+				if err := mw.WriteField(f[0], f[1]); err != nil {
 					return err
 				}
 			}
@@ -40,17 +55,16 @@ func (c *Client) Upload(ctx context.Context, kind, name string, r io.Reader) (*M
 		}()
 		pw.CloseWithError(err)
 	}()
-	resp, err := c.send(ctx, http.MethodPost, c.endpoint("/media", nil), pr, mw.FormDataContentType())
+	resp, err := c.send(ctx, http.MethodPost, c.endpoint(path, nil), pr, mw.FormDataContentType())
 	pr.Close() // stops the writer when the server answered early
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer resp.Body.Close()
-	var out Media
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		return nil, fmt.Errorf("parley: decode the upload: %w", err)
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("parley: decode the answer to POST %s: %w", path, err)
 	}
-	return &out, nil
+	return nil
 }
 
 // Download is a media file being read from the server. Close its Body.

@@ -2,7 +2,9 @@ package client
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -105,4 +107,48 @@ func (c *Client) RecordsKey(ctx context.Context) (*RecordsKey, error) {
 	var out RecordsKey
 	_, err := c.call(ctx, http.MethodGet, "/records/key", nil, nil, &out)
 	return ret(&out, err)
+}
+
+// VerifyReport is the server's verdict on an export: OK only when it is
+// complete, unaltered and consistently signed.
+type VerifyReport struct {
+	OK             bool   `json:"ok"`
+	SignatureValid bool   `json:"signature_valid"`
+	KeyFingerprint string `json:"key_fingerprint,omitempty"`
+	// TrustedKey says whether this server's key signed the export.
+	TrustedKey    bool                   `json:"trusted_key,omitempty"`
+	Scope         string                 `json:"scope,omitempty"`
+	Conversations []VerifiedConversation `json:"conversations"`
+	// Problems each name their place, e.g. "conversation X: entry 17:
+	// content hash mismatch for message Y".
+	Problems []string `json:"problems"`
+	// Truncated is set when more problems were found than listed.
+	Truncated bool `json:"truncated,omitempty"`
+}
+
+// VerifiedConversation sums up one conversation of a verified export.
+type VerifiedConversation struct {
+	ID       string `json:"id"`
+	Entries  int    `json:"entries"`
+	Messages int    `json:"messages"`
+	// Purged counts messages whose content was removed: their place and
+	// hash are verified, not their text.
+	Purged int  `json:"purged"`
+	OK     bool `json:"ok"`
+}
+
+// VerifyExport sends an export ZIP (at most 1 GiB) to the server, which
+// checks it against its hash chains and signature. A broken export is not
+// an error: the report says where it breaks. r is streamed, read once.
+func (c *Client) VerifyExport(ctx context.Context, r io.Reader) (*VerifyReport, error) {
+	resp, err := c.send(ctx, http.MethodPost, c.endpoint("/exports/verify", nil), r, "application/zip")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var out VerifyReport
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return nil, fmt.Errorf("parley: decode the verify report: %w", err)
+	}
+	return &out, nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/app"
 	"github.com/parleyhq/parley/httpapi"
 	"github.com/parleyhq/parley/realtime"
@@ -58,6 +59,11 @@ type Metrics struct {
 	reassigned   prometheus.Counter
 	notes        prometheus.Counter
 
+	webhooks         *prometheus.CounterVec
+	webhooksDisabled prometheus.Counter
+	campaigns        *prometheus.CounterVec
+	recipients       *prometheus.CounterVec
+
 	channelEvents *prometheus.CounterVec
 	channelSends  *prometheus.CounterVec
 
@@ -96,6 +102,10 @@ var (
 	pollResults  = []string{httpapi.PollChanges, httpapi.PollTimeout, httpapi.PollShutdown, httpapi.PollSessionEnded, httpapi.PollClientGone, httpapi.PollError}
 	limiters     = []string{"login_address", "login_handle", "bot", "bot_conversation", "stream_tickets"}
 	commitStages = []string{"begin", "rollback", "save_position", "commit"}
+	hookResults  = []string{app.WebhookDelivered, app.WebhookFailed, app.WebhookDead, app.WebhookSkipped}
+	// recipientResults name parley.RecipientSent, …Skipped, …Failed and
+	// a deferral (…Pending).
+	recipientResults = []string{parley.RecipientSent, parley.RecipientSkipped, parley.RecipientFailed, "deferred"}
 )
 
 // New returns metrics on a registry of their own, with the Go runtime,
@@ -138,6 +148,11 @@ func New() *Metrics {
 	m.channelEvents = f.counterVec("parley_channel_events_total", "Webhook events of connected channels, by platform, kind (message, reaction, read ...) and result (applied, ignored: a replay or about nothing Parley knows).", "platform", "kind", "result")
 	m.channelSends = f.counterVec("parley_channel_sends_total", "Send API attempts of connected channels, by platform and result (sent, retry: rate limited or temporary, failed: final).", "platform", "result")
 
+	m.webhooks = f.counterVec("parley_webhook_deliveries_total", "Webhook delivery attempts by outcome: delivered (2xx), failed (retried with backoff), dead (failed for the whole retry period), skipped (the owner may no longer see the event).", "result")
+	m.webhooksDisabled = f.counter("parley_webhooks_disabled_total", "Webhooks disabled because every delivery failed for too long.")
+	m.campaigns = f.counterVec("parley_campaigns_total", "Campaigns that started sending and that finished (nobody left pending), by event.", "event")
+	m.recipients = f.counterVec("parley_campaign_recipients_total", "Campaign recipients settled, by result: sent, skipped (no consent, frequency cap, …), failed, or deferred to after quiet hours.", "result")
+
 	for _, v := range sendResults {
 		m.sends.WithLabelValues(v)
 	}
@@ -158,6 +173,14 @@ func New() *Metrics {
 	m.inboxRuns.WithLabelValues("ok")
 	m.inboxRuns.WithLabelValues("error")
 	m.dropped.WithLabelValues("ephemeral_queue_full")
+	for _, v := range hookResults {
+		m.webhooks.WithLabelValues(v)
+	}
+	for _, v := range recipientResults {
+		m.recipients.WithLabelValues(v)
+	}
+	m.campaigns.WithLabelValues("started")
+	m.campaigns.WithLabelValues("finished")
 	m.streamsClosed.WithLabelValues("client")
 	m.deliveredStream = m.delivered.WithLabelValues("stream", "stored")
 	m.deliveredEphemeral = m.delivered.WithLabelValues("stream", "ephemeral")
@@ -327,6 +350,26 @@ func (m *Metrics) ChannelSend(platform, result string) {
 
 // ReadBatch implements app.Observer.
 func (m *Metrics) ReadBatch(size int) { m.readBatch.Observe(float64(size)) }
+
+// WebhookAttempted implements app.Observer.
+func (m *Metrics) WebhookAttempted(result string) { m.webhooks.WithLabelValues(result).Inc() }
+
+// WebhookDisabled implements app.Observer.
+func (m *Metrics) WebhookDisabled() { m.webhooksDisabled.Inc() }
+
+// CampaignStarted implements app.Observer.
+func (m *Metrics) CampaignStarted() { m.campaigns.WithLabelValues("started").Inc() }
+
+// CampaignFinished implements app.Observer.
+func (m *Metrics) CampaignFinished() { m.campaigns.WithLabelValues("finished").Inc() }
+
+// CampaignRecipient implements app.Observer.
+func (m *Metrics) CampaignRecipient(state string) {
+	if state == parley.RecipientPending {
+		state = "deferred"
+	}
+	m.recipients.WithLabelValues(state).Inc()
+}
 
 // Batch is one group commit of the store, as the store reports it.
 type Batch struct {

@@ -137,7 +137,8 @@ if [ "$status" -eq 0 ]; then
 fi
 
 passed=$(grep -c '^ok ' /tmp/parley-test.$$.log || true)
-failed=$(grep -c '^FAIL' /tmp/parley-test.$$.log || true)
+failed=$(grep -c $'^FAIL\t' /tmp/parley-test.$$.log || true)
+tests_failed=$(grep -c '^--- FAIL' /tmp/parley-test.$$.log || true)
 rm -f /tmp/parley-test.$$.log
-echo "packages: $passed passed, $failed failed"
+echo "packages: $passed passed, $failed failed; failing tests: $tests_failed"
 exit "$status"

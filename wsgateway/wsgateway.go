@@ -229,6 +229,7 @@ type stream struct {
 	replies  []reply       // answers to client frames, bounded
 	pingNow  bool
 	finished bool // the stream was closed by the writer
+	cutting  bool // a revoked stream's writes end after revokeGrace
 	// closedAs is the code the writer closed with, for metrics.
 	closedAs websocket.StatusCode
 	pos      int64
@@ -265,6 +266,13 @@ func (s *stream) typingAllowed(convID string, typing bool) bool {
 	return true
 }
 
+// revokeGrace is how long a write already in progress may go on after the
+// device was revoked (session ended, server shutting down) before it is
+// cut. Cutting at once would drop the connection without its close frame
+// whenever a revoke met a write, and the client could not tell "session
+// ended" or "going away" from a network failure.
+const revokeGrace = time.Second
+
 // maxReplies bounds the answers waiting for one client; a client flooding
 // pings loses pongs, not server memory.
 const maxReplies = 16
@@ -278,7 +286,13 @@ func (s *stream) schedule() {
 	}
 	select {
 	case <-s.dev.Revoked():
-		s.wcancel() // cut a write in progress; the writer then closes
+		// A write in progress normally ends in microseconds and the
+		// writer then sends the close frame; one stuck on a slow client
+		// is cut after a short grace, which closes the connection.
+		if !s.cutting {
+			s.cutting = true
+			time.AfterFunc(revokeGrace, s.wcancel)
+		}
 	default:
 	}
 	if s.writing {

@@ -150,11 +150,30 @@ var settingTable = []setting{
 		apply: func(s *settings, v string) error { s.Server.TLSKey = v; return nil }},
 	{key: "tls_redirect_listen", usage: "with TLS, an address (e.g. :80) answering plain HTTP with a redirect to HTTPS; off when empty",
 		apply: func(s *settings, v string) error { s.Server.TLSRedirectListen = v; return checkAddr(v, true) }},
-	{key: "encryption_key", usage: "32-byte key, 64 hex digits or base64: seals TOTP secrets at rest (AES-256-GCM); keep it outside the data directory",
+	{key: "encryption_key", usage: "master key, 32 bytes as 64 hex digits or base64 (openssl rand -hex 32): turns on encryption at rest of message bodies, media and TOTP secrets (AES-256-GCM); keep it outside the data directory and back it up",
 		apply: func(s *settings, v string) error {
 			key, err := parseKey(v)
 			s.Server.App.EncryptionKey = key
 			return err
+		}},
+	{key: "encryption_key_file", usage: "file holding the master key (instead of encryption_key), e.g. a mounted secret",
+		apply: func(s *settings, v string) error {
+			if v == "" {
+				return nil
+			}
+			if s.Server.App.EncryptionKey != nil {
+				return errors.New("encryption_key is set too; set one of encryption_key and encryption_key_file")
+			}
+			b, err := os.ReadFile(v)
+			if err != nil {
+				return fmt.Errorf("cannot read the key file: %v", err)
+			}
+			key, err := parseKey(strings.TrimSpace(string(b)))
+			if err != nil {
+				return fmt.Errorf("key file %s: %v", v, err)
+			}
+			s.Server.App.EncryptionKey = key
+			return nil
 		}},
 	{key: "admins", kind: kindList, usage: "comma-separated handles of the server's administrators",
 		apply: func(s *settings, v string) error { s.Server.App.Admins = splitList(v); return nil }},

@@ -380,3 +380,25 @@ func TestDocumentedConfigFiles(t *testing.T) {
 		t.Errorf("found %d examples", n)
 	}
 }
+
+// TestEncryptionKeyFile: the master key can come from a file; setting it
+// both ways is refused, and so is a file without a key.
+func TestEncryptionKeyFile(t *testing.T) {
+	hexKey := strings.Repeat("ab", 32)
+	st, err := load(t, nil, map[string]string{"PARLEY_ENCRYPTION_KEY_FILE": writeFile(t, "key", hexKey+"\n")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Server.App.EncryptionKey) != 32 || st.Server.App.EncryptionKey[0] != 0xab {
+		t.Fatalf("key from file: %x", st.Server.App.EncryptionKey)
+	}
+	if _, err := load(t, nil, map[string]string{"PARLEY_ENCRYPTION_KEY": hexKey, "PARLEY_ENCRYPTION_KEY_FILE": writeFile(t, "key", hexKey)}); err == nil || !strings.Contains(err.Error(), "set one of") {
+		t.Errorf("both set: %v", err)
+	}
+	if _, err := load(t, nil, map[string]string{"PARLEY_ENCRYPTION_KEY_FILE": writeFile(t, "key", "not a key")}); err == nil || !strings.Contains(err.Error(), "PARLEY_ENCRYPTION_KEY_FILE") {
+		t.Errorf("bad file: %v", err)
+	}
+	if _, err := load(t, nil, map[string]string{"PARLEY_ENCRYPTION_KEY_FILE": "/does/not/exist"}); err == nil {
+		t.Error("missing file accepted")
+	}
+}
