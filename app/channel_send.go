@@ -259,13 +259,21 @@ func (a *App) ChannelSendTick(ctx context.Context) (int, error) {
 			if j.ch, err = w.Channel(l.ChannelID); err != nil {
 				return err
 			}
+			// A row that cannot be sent is failed rather than left to
+			// block the queue.
 			th, err := w.ChannelThreadByConversation(l.ConversationID)
-			if err != nil {
+			if parley.IsNotFound(err) {
+				j.gone = "the conversation is no longer linked to the channel"
+				continue
+			} else if err != nil {
 				return err
 			}
 			j.to = th.ExternalUserID
 			m, err := w.MessageByID(l.MessageID)
-			if err != nil {
+			if parley.IsNotFound(err) {
+				j.gone = "the message no longer exists"
+				continue
+			} else if err != nil {
 				return err
 			}
 			j.text = m.Text

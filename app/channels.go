@@ -748,7 +748,9 @@ func clipError(s string) string {
 // deliveryEvent tells the business's team a message's platform status.
 func deliveryEvent(w *writer, businessID string, link *parley.ChannelMessage) error {
 	m, err := w.MessageByID(link.MessageID)
-	if err != nil {
+	if parley.IsNotFound(err) {
+		return nil
+	} else if err != nil {
 		return err
 	}
 	return businessEvent(w, &parley.Event{Type: EventChannelDelivery, ConversationID: link.ConversationID, MessageID: link.MessageID, Seq: m.Seq,

@@ -298,7 +298,7 @@ func TestChannelInboundIntoTheInbox(t *testing.T) {
 	}
 	conv := s.onlyConversation()
 	it := s.item(conv)
-	if it.Status != "open" || it.Assignee == nil || it.Assignee.ID != ann.User.ID || it.Attributes == nil {
+	if it.Status != "open" || it.Assignee == nil || it.Assignee.ID != ann.User.ID || it.Contact.Channel != "messenger" {
 		t.Fatalf("inbox item %+v", it)
 	}
 	ms := s.bizHistory(conv)

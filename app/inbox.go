@@ -513,6 +513,9 @@ type ContactSummary struct {
 	ID   string       `json:"id"`
 	Name string       `json:"name"`
 	User *UserSummary `json:"user,omitempty"`
+	// Channel is the platform (messenger, instagram, whatsapp) of a
+	// contact who writes through a connected channel.
+	Channel string `json:"channel,omitempty"`
 }
 
 func overdue(it *parley.InboxItem, now time.Time) bool {
@@ -579,6 +582,9 @@ func itemViews(tx parley.Tx, items []*parley.InboxItem, now time.Time) ([]*Inbox
 		}
 		if ct := contacts[it.ContactID]; ct != nil {
 			v.Contact = &ContactSummary{ID: ct.ID, Name: ct.Name, User: summarize(users[ct.UserID])}
+			if u := users[ct.UserID]; u != nil && u.Kind == parley.KindExternal {
+				v.Contact.Channel = ct.Attributes["channel"]
+			}
 		}
 		if m := lasts[it.ConversationID]; m != nil {
 			text := m.Text
