@@ -173,6 +173,40 @@ type CampaignRecipient struct {
 	UpdatedAt time.Time
 }
 
+// CampaignActivityQuery asks what happened to a campaign's recipients,
+// in buckets of time.
+type CampaignActivityQuery struct {
+	BusinessID string
+	CampaignID string
+	// TopicID is the campaign's topic: opting out of it (or of every
+	// topic, STOP) counts as an opt-out.
+	TopicID string
+	// Bucket is the width of a bucket; buckets start at multiples of it
+	// since the Unix epoch.
+	Bucket time.Duration
+	// Window bounds replies and opt-outs: only those within it after the
+	// campaign's message count.
+	Window time.Duration
+}
+
+// CampaignActivity is what happened to a campaign's recipients in one
+// bucket of time. Sent, Failed and Skipped (by reason) count recipients
+// settled in the bucket; Delivered and Read count the messages sent in
+// the bucket that reached one of the contact's devices and that the
+// contact read (markers say how far, not when); Replied and OptedOut
+// count contacts whose first reply, or first opt-out of the topic, within
+// the window after the message fell in the bucket.
+type CampaignActivity struct {
+	At        time.Time
+	Sent      int
+	Delivered int
+	Read      int
+	Replied   int
+	OptedOut  int
+	Failed    int
+	Skipped   map[string]int
+}
+
 // CampaignTx stores consent, the messaging policy's state, templates,
 // segments and campaigns.
 type CampaignTx interface {
@@ -248,4 +282,8 @@ type CampaignTx interface {
 	// Recipients lists a page of a campaign's recipients in one state
 	// ("" any), in contact id order, after afterID.
 	Recipients(campaignID, state, afterID string, limit int) ([]*CampaignRecipient, error)
+	// CampaignActivity lists, oldest first, the buckets of q's campaign
+	// in which something happened (none for a campaign without settled
+	// recipients).
+	CampaignActivity(q CampaignActivityQuery) ([]*CampaignActivity, error)
 }

@@ -40,6 +40,7 @@ const (
 	EWeakPassword      = "weak_password"       // the new password is one of the most common ones
 	ETwoFactorRequired = "two_factor_required" // the business requires its team to use two-factor authentication
 	EViewOnceOpened    = "view_once_opened"    // the view-once media was opened already by this recipient
+	ETemplateInUse     = "template_in_use"     // a campaign that may still send the template (draft, scheduled, running, paused) refuses its deletion
 )
 
 // EStorageFull says the server's disk is full: nothing was stored and the

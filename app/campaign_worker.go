@@ -284,7 +284,8 @@ func (a *App) deliverOne(ctx context.Context, ba *BusinessActor, tp *parley.Temp
 	var it *parley.InboxItem
 	var out *RenderedReply
 	skip := ""
-	err := a.view(ctx, func(tx parley.Tx) error {
+	load := func(tx parley.Tx) error {
+		it, out, skip = nil, nil, ""
 		ct, err := tx.Contact(c.BusinessID, r.ContactID)
 		if parley.IsNotFound(err) {
 			skip = "no_contact"
@@ -300,12 +301,26 @@ func (a *App) deliverOne(ctx context.Context, ba *BusinessActor, tp *parley.Temp
 			return err
 		}
 		if it.ConversationID == "" {
-			skip = "no_conversation"
-			return nil
+			return nil // opened below
 		}
 		out, err = renderItem(tx, ba, tp.Body, it)
 		return err
-	})
+	}
+	err := a.view(ctx, load)
+	if err == nil && skip == "" && it.ConversationID == "" {
+		// Opted in without ever writing: the opt-in opens the
+		// conversation (campaign_open.go).
+		var convID string
+		convID, skip, err = a.openForCampaign(ctx, ba.Business, tp, r.ContactID)
+		if err == nil && skip == "" {
+			if err = a.view(ctx, load); err == nil && skip == "" && it.ConversationID != convID {
+				skip = "no_conversation" // cannot happen: the conversation was just opened
+			}
+		}
+		if code := parley.ErrorCode(err); err != nil && code != parley.EInternal {
+			return a.refused(ctx, c, r.ContactID, err)
+		}
+	}
 	switch {
 	case err != nil && ctx.Err() != nil:
 		return true // the worker is stopping
@@ -319,7 +334,6 @@ func (a *App) deliverOne(ctx context.Context, ba *BusinessActor, tp *parley.Temp
 	}
 	_, created, err := a.Send(ctx, ba.Actor, it.ConversationID, SendInput{ClientID: "cmp." + c.ID + "." + r.ContactID, Text: out.Text,
 		ConfirmSensitive: true, class: &sendClass{template: tp, campaign: &campaignMark{campaignID: c.ID, contactID: r.ContactID}}})
-	code := parley.ErrorCode(err)
 	switch {
 	case err == nil && created:
 		// The send marked the recipient sent in its own transaction.
@@ -331,6 +345,17 @@ func (a *App) deliverOne(ctx context.Context, ba *BusinessActor, tp *parley.Temp
 		return a.settle(ctx, c, r.ContactID, parley.RecipientSent, "", time.Time{})
 	case errors.Is(err, errCampaignHalted):
 		return true
+	}
+	return a.refused(ctx, c, r.ContactID, err)
+}
+
+// refused records why a recipient's message was not sent: it waits
+// (quiet hours, a rate limit, an error), is skipped (the policy) or
+// failed; it reports whether the campaign halted.
+func (a *App) refused(ctx context.Context, c *parley.Campaign, contactID string, err error) bool {
+	code := parley.ErrorCode(err)
+	r := &parley.CampaignRecipient{ContactID: contactID}
+	switch {
 	case code == parley.EQuietHours || code == parley.ERateLimited:
 		var pe *parley.Error
 		wait := time.Minute

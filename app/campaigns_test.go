@@ -320,3 +320,174 @@ func campaignProperty(t *testing.T, seed uint64) {
 		t.Fatalf("nothing sent: the property holds vacuously: %+v", v)
 	}
 }
+
+// TestCampaignOpensConversationForSubscriber: people who subscribed
+// through the topic's link but never wrote get the campaign in a new
+// conversation in their inbox (whatever their dm_policy); one who blocked
+// the business and one who unsubscribed get nothing and no conversation.
+func TestCampaignOpensConversationForSubscriber(t *testing.T) {
+	s := newShop(t)
+	offers := s.topic("Offers", "JOIN")
+	tp := s.template("Sale", "Hi {{contact.first_name}}, sale today", offers.ID)
+	closed := parley.PolicyClosed
+	var people []*app.Actor
+	for i, name := range []string{"open", "closed", "blocker", "quitter"} {
+		p := s.register(name, fmt.Sprintf("P%d %s", i, name), parley.KindPerson)
+		if _, err := s.a.ConsentFormSubmit(s.ctx, p, offers.FormToken, "form test"); err != nil {
+			t.Fatal(err)
+		}
+		people = append(people, p)
+	}
+	if _, err := s.a.UpdateProfile(s.ctx, people[1], app.ProfileUpdate{DMPolicy: &closed}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.a.Block(s.ctx, people[2], "acme", true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.a.Unsubscribe(s.ctx, people[3], "acme", offers.ID, "settings"); err != nil {
+		t.Fatal(err)
+	}
+	// The audience is the three still subscribed: two reached, the
+	// blocker failed (dm_not_allowed) without a conversation.
+	c, err := s.a.CreateCampaign(s.ctx, s.admin, app.CampaignInput{Name: "Reach", Template: tp.ID, Rate: 1000, SendNow: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := runCampaign(t, s.a, s.admin, s.clock, c.ID, time.Minute, 20)
+	if v.Status != parley.CampaignDone || v.Total != 3 || v.Sent != 2 || v.Failed != 1 {
+		t.Fatalf("campaign: %+v", v)
+	}
+	for i, p := range people {
+		page, err := s.a.Conversations(s.ctx, p, parley.FolderInbox, "", 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := 0
+		if i < 2 {
+			want = 1
+		}
+		if len(page.Items) != want {
+			t.Fatalf("%s has %d conversations in the inbox, want %d", p.User.Handle, len(page.Items), want)
+		}
+		if want == 1 && s.countText(p, page.Items[0].ID, "sale today") != 1 {
+			t.Fatalf("%s did not get the campaign", p.User.Handle)
+		}
+		req, err := s.a.Conversations(s.ctx, p, parley.FolderRequests, "", 10)
+		if err != nil || len(req.Items) != 0 {
+			t.Fatalf("%s has requests %v, %v", p.User.Handle, req, err)
+		}
+	}
+	rs, err := s.a.CampaignRecipients(s.ctx, s.admin, c.ID, parley.RecipientFailed, "", 10)
+	if err != nil || len(rs.Items) != 1 || rs.Items[0].Reason != parley.EDMNotAllowed {
+		t.Fatalf("failed recipients %+v, %v", rs, err)
+	}
+}
+
+// TestDeleteTemplateInUse: a template cannot be deleted while a campaign
+// that may still send it exists; once the campaign is cancelled it can.
+func TestDeleteTemplateInUse(t *testing.T) {
+	s := newShop(t)
+	offers := s.topic("Offers", "JOIN")
+	tp := s.template("Sale", "Sale today", offers.ID)
+	at := s.clock.Now().Add(time.Hour)
+	c, err := s.a.CreateCampaign(s.ctx, s.admin, app.CampaignInput{Name: "Later", Template: tp.ID, ScheduledAt: &at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, "scheduled", s.a.DeleteTemplate(s.ctx, s.admin, tp.ID), parley.ETemplateInUse)
+	if _, err := s.a.SetCampaignStatus(s.ctx, s.admin, c.ID, app.CampaignChange{Status: parley.CampaignPaused}); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, "paused", s.a.DeleteTemplate(s.ctx, s.admin, tp.ID), parley.ETemplateInUse)
+	if _, err := s.a.SetCampaignStatus(s.ctx, s.admin, c.ID, app.CampaignChange{Status: parley.CampaignCancelled}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.a.DeleteTemplate(s.ctx, s.admin, tp.ID); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCampaignStats: after a campaign, the stats count sent and skipped
+// recipients, the contacts' delivered and read markers, their replies and
+// their opt-outs, in total and per bucket; a reply after the attribution
+// window does not count; an unknown bucket is refused.
+func TestCampaignStats(t *testing.T) {
+	s := newShop(t)
+	offers := s.topic("Offers", "JOIN")
+	tp := s.template("Sale", "Hi {{contact.first_name}}, sale today", offers.ID)
+	var custs []*app.Actor
+	var convs []string
+	for i := range 5 {
+		c, conv := s.customer(fmt.Sprintf("Cust%d X", i))
+		if i != 4 {
+			s.say(c, conv, "join")
+		}
+		custs, convs = append(custs, c), append(convs, conv)
+	}
+	// Customer 4 never opted in: not in the audience.
+	c, err := s.a.CreateCampaign(s.ctx, s.admin, app.CampaignInput{Name: "Stats", Template: tp.ID, Rate: 1000, SendNow: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.a.CampaignTick(s.ctx); err != nil {
+		t.Fatal(err)
+	}
+	v, err := s.a.Campaign(s.ctx, s.admin, c.ID)
+	if err != nil || v.Status != parley.CampaignDone || v.Sent != 4 {
+		t.Fatalf("campaign %+v %v", v, err)
+	}
+	seqOf := func(i int) int64 {
+		page, err := s.a.Messages(s.ctx, custs[i], convs[i], app.HistoryQuery{Limit: 50})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range page.Items {
+			if strings.Contains(m.Text, "sale today") {
+				return m.Seq
+			}
+		}
+		t.Fatalf("customer %d has no campaign message", i)
+		return 0
+	}
+	// 0: delivered only; 1: read and replied; 2: delivered, STOP an hour
+	// later; 3: replies after the 7-day window.
+	if _, err := s.a.Delivered(s.ctx, custs[0], convs[0], seqOf(0)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.a.MarkRead(s.ctx, custs[1], convs[1], seqOf(1)); err != nil {
+		t.Fatal(err)
+	}
+	s.clock.Advance(10 * time.Minute)
+	s.say(custs[1], convs[1], "Thanks!")
+	if _, err := s.a.Delivered(s.ctx, custs[2], convs[2], seqOf(2)); err != nil {
+		t.Fatal(err)
+	}
+	s.clock.Advance(time.Hour)
+	s.say(custs[2], convs[2], "STOP")
+	s.clock.Advance(8 * 24 * time.Hour)
+	s.say(custs[3], convs[3], "hello again")
+	st, err := s.a.CampaignStats(s.ctx, s.admin, c.ID, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tot := st.Totals
+	if st.Total != 4 || st.Pending != 0 || tot.Sent != 4 || tot.Delivered != 3 || tot.Read != 1 || tot.Replied != 2 || tot.OptedOut != 1 || tot.Failed != 0 {
+		t.Fatalf("totals %+v of %+v", tot, st)
+	}
+	// Hourly: the sends in the first point, the reply too (10 minutes
+	// later, same hour); the STOP, a reply and an opt-out, in the next.
+	if st.BucketSeconds != 3600 || len(st.Series) != 2 || st.Series[0].Sent != 4 || st.Series[0].Replied != 1 || st.Series[1].OptedOut != 1 ||
+		st.Series[1].Replied != 1 || !st.Series[1].At.Equal(st.Series[0].At.Add(time.Hour)) {
+		t.Fatalf("series %+v", st.Series)
+	}
+	// The automatic bucket covers the campaign's life until its window
+	// closed (7 days): hours.
+	auto, err := s.a.CampaignStats(s.ctx, s.admin, c.ID, 0)
+	if err != nil || auto.BucketSeconds != 6*3600 || auto.Totals.Sent != 4 {
+		t.Fatalf("auto %+v %v", auto, err)
+	}
+	_, err = s.a.CampaignStats(s.ctx, s.admin, c.ID, 7*time.Second)
+	wantCode(t, "bucket", err, parley.EInvalid)
+	_, err = s.a.CampaignStats(s.ctx, s.admin, "nope", 0)
+	wantCode(t, "unknown", err, parley.ENotFound)
+}

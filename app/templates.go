@@ -174,12 +174,31 @@ func (a *App) SaveTemplate(ctx context.Context, ba *BusinessActor, id string, in
 	return view, err
 }
 
-// DeleteTemplate deletes a template; admins only.
+// DeleteTemplate deletes a template; admins only. A campaign that may still
+// send it (draft, scheduled, running, paused) refuses (ETemplateInUse).
 func (a *App) DeleteTemplate(ctx context.Context, ba *BusinessActor, id string) error {
 	if err := ba.requireAdmin(); err != nil {
 		return err
 	}
-	return a.update(ctx, func(w *writer) error { return w.DeleteTemplate(ba.Business.ID, id) })
+	return a.update(ctx, func(w *writer) error {
+		// Checked in the transaction that deletes: a campaign created or
+		// resumed meanwhile is seen.
+		cs, err := w.Campaigns(ba.Business.ID)
+		if err != nil {
+			return err
+		}
+		for _, c := range cs {
+			if c.TemplateID == id && campaignMaySend(c.Status) {
+				return parley.Errorf(parley.ETemplateInUse, "campaign %q (%s) sends this template; cancel it or let it finish first", c.Name, c.Status)
+			}
+		}
+		return w.DeleteTemplate(ba.Business.ID, id)
+	})
+}
+
+// campaignMaySend reports whether a campaign in this state may still send.
+func campaignMaySend(status string) bool {
+	return status != parley.CampaignDone && status != parley.CampaignCancelled
 }
 
 // PreviewTemplate fills a template in for one contact (their newest

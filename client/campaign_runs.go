@@ -106,3 +106,40 @@ func (b *Business) CampaignRecipients(ctx context.Context, id string, q Recipien
 	_, err := b.c.call(ctx, http.MethodGet, b.path("/campaigns/"+esc(id)+"/recipients"), v, nil, &out)
 	return ret(&out, err)
 }
+
+// CampaignPoint is what happened to a campaign's recipients in one bucket
+// of time (At its start), or over the whole campaign (At nil).
+type CampaignPoint struct {
+	At        *time.Time `json:"at,omitempty"`
+	Sent      int        `json:"sent"`
+	Delivered int        `json:"delivered"`
+	Read      int        `json:"read"`
+	Replied   int        `json:"replied"`
+	OptedOut  int        `json:"opted_out"`
+	Failed    int        `json:"failed"`
+	// Skipped counts recipients by reason.
+	Skipped map[string]int `json:"skipped"`
+}
+
+// CampaignStats is a campaign's outcome: totals and a series over time.
+type CampaignStats struct {
+	Campaign         string          `json:"campaign"`
+	Status           string          `json:"status"`
+	Total            int             `json:"total"`
+	Pending          int             `json:"pending"`
+	BucketSeconds    int             `json:"bucket_seconds"`
+	AttributionHours int             `json:"attribution_hours"`
+	Totals           CampaignPoint   `json:"totals"`
+	Series           []CampaignPoint `json:"series"`
+}
+
+// CampaignStats returns a campaign's statistics; bucket is the width of
+// a point of the series (0: the server picks one; else 1m, 5m, 15m, 1h,
+// 6h or 24h).
+func (b *Business) CampaignStats(ctx context.Context, id string, bucket time.Duration) (*CampaignStats, error) {
+	v := url.Values{}
+	setInt(v, "bucket", int64(bucket/time.Second))
+	var out CampaignStats
+	_, err := b.c.call(ctx, http.MethodGet, b.path("/campaigns/"+esc(id)+"/stats"), v, nil, &out)
+	return ret(&out, err)
+}

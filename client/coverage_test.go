@@ -82,7 +82,7 @@ var coverage = map[string]string{
 	"getConsent": "Business.Consent", "optOutContact": "Business.OptOutAll", "optInContact": "Business.OptIn", "optOutContactTopic": "Business.OptOut",
 	"listTemplates": "Business.Templates", "createTemplate": "Business.CreateTemplate", "updateTemplate": "Business.UpdateTemplate", "deleteTemplate": "Business.DeleteTemplate",
 	"previewTemplate": "Business.PreviewTemplate", "countSegment": "Business.CountSegment", "listCampaigns": "Business.Campaigns", "createCampaign": "Business.CreateCampaign",
-	"getCampaign": "Business.Campaign", "setCampaignStatus": "Business.SetCampaignStatus", "listCampaignRecipients": "Business.CampaignRecipients",
+	"getCampaign": "Business.Campaign", "setCampaignStatus": "Business.SetCampaignStatus", "listCampaignRecipients": "Business.CampaignRecipients", "getCampaignStats": "Business.CampaignStats",
 	"consentForm": "Client.ConsentForm", "consentFormSubmit": "Client.SubmitConsentForm", "mySubscriptions": "Client.Subscriptions",
 	"unsubscribeAll": "Client.Unsubscribe", "unsubscribeTopic": "Client.UnsubscribeTopic",
 	"startExport": "Client.StartExport", "listExports": "Client.Exports", "getExport": "Client.Export",

@@ -203,6 +203,12 @@ func TestConsentTopics(t *testing.T) {
 	if rs, err := shop.CampaignRecipients(ctx, camp.ID, client.RecipientQuery{}); err != nil || len(rs.Items) != 0 {
 		t.Fatalf("recipients %+v %v", rs, err)
 	}
+	if st, err := shop.CampaignStats(ctx, camp.ID, 0); err != nil || st.Campaign != camp.ID || st.Status != "cancelled" || len(st.Series) != 0 || st.AttributionHours != 168 {
+		t.Fatalf("stats %+v %v", st, err)
+	}
+	if _, err := shop.CampaignStats(ctx, camp.ID, 7*time.Second); !client.IsCode(err, "invalid") {
+		t.Fatalf("stats with a bad bucket: %v", err)
+	}
 	if err := shop.DeleteTemplate(ctx, tpl.ID); err != nil {
 		t.Fatal(err)
 	}

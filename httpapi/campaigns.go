@@ -2,7 +2,9 @@ package httpapi
 
 import (
 	"net/http"
+	"time"
 
+	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/app"
 )
 
@@ -118,6 +120,17 @@ func (s *Server) campaignRoutes() {
 		q := r.URL.Query()
 		page, err := s.app.CampaignRecipients(r.Context(), ba, r.PathValue("campaign"), q.Get("state"), q.Get("cursor"), int(limit))
 		return reply(w, page, err)
+	})
+	s.biz("GET "+b+"/campaigns/{campaign}/stats", func(w http.ResponseWriter, r *http.Request, ba *app.BusinessActor) error {
+		secs, err := queryInt(r, "bucket")
+		if err != nil {
+			return err
+		}
+		if secs < 0 || secs > 86400 {
+			return parley.Invalid("bucket", "bucket is 60, 300, 900, 3600, 21600 or 86400 seconds")
+		}
+		st, err := s.app.CampaignStats(r.Context(), ba, r.PathValue("campaign"), time.Duration(secs)*time.Second)
+		return reply(w, st, err)
 	})
 
 	// The opt-in link of a topic, and a person's own subscriptions.

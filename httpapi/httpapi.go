@@ -212,7 +212,8 @@ func statusOf(code string) int {
 	case parley.EForbidden, parley.EDMNotAllowed, parley.ERequestLimit, parley.EEditWindow, parley.ENotAssignee,
 		parley.EInsufficientScope, parley.EAccountSuspended, parley.ETwoFactorRequired, parley.EWindowClosed, parley.ENoConsent:
 		return http.StatusForbidden
-	case parley.EConflict, parley.EHandleTaken, parley.EGroupFull, parley.EHumanControl, parley.EFrequencyCap, parley.EQuietHours:
+	case parley.EConflict, parley.EHandleTaken, parley.EGroupFull, parley.EHumanControl, parley.EFrequencyCap, parley.EQuietHours,
+		parley.ETemplateInUse:
 		return http.StatusConflict
 	case parley.EViewOnceOpened, parley.ELinkExpired:
 		return http.StatusGone

@@ -323,7 +323,7 @@ func reloadSettings(cur *settings, reload func() (*settings, error), level *slog
 	}
 	if next.LogLevel != level.Level() {
 		level.Set(next.LogLevel)
-		log.Info("reload: log level set", "level", next.LogLevel.String())
+		log.Info("reload: log level set", "log_level", next.LogLevel.String())
 	}
 	if len(restart) > 0 {
 		log.Warn("reload: these settings changed and apply after a restart", "settings", restart)

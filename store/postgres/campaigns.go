@@ -556,3 +556,8 @@ func (t *tx) Recipients(campaignID, state, afterID string, limit int) ([]*parley
 	return queryAll(t, "recipients", scanRecipient, `SELECT `+recipientCols+` FROM campaign_recipients
 		WHERE campaign_id = ? AND state = ? AND contact_id > ? ORDER BY contact_id LIMIT ?`, campaignID, state, afterID, limit)
 }
+
+// CampaignActivity implements parley.CampaignTx.
+func (t *tx) CampaignActivity(q parley.CampaignActivityQuery) ([]*parley.CampaignActivity, error) {
+	return campaignActivity(t.query, q)
+}

@@ -101,6 +101,7 @@ func Run(t *testing.T, open func(t *testing.T) parley.Store) {
 		{"Campaign/Templates", testTemplates},
 		{"Campaign/Segments", testSegments},
 		{"Campaign/Campaigns", testCampaigns},
+		{"Campaign/Activity", testCampaignActivity},
 		{"Business/Settings", testBusinessSettings},
 		{"Business/Audit", testAudit},
 		{"AuditLog/AppendAndList", testAuditLog},
