@@ -263,13 +263,7 @@ var settingTable = []setting{
 	{key: "channels.whatsapp_url", def: "https://graph.facebook.com", usage: "Graph API base URL of the WhatsApp Cloud API channel",
 		apply: func(s *settings, v string) error { return parseBaseURL(v, &s.Server.Channels.WhatsAppURL) }},
 	{key: "channels.graph_version", def: "v21.0", usage: "Graph API version in the Send API paths",
-		apply: func(s *settings, v string) error {
-			if v != "" && !regexp.MustCompile(`^v[0-9]{1,3}\.[0-9]{1,2}$`).MatchString(v) {
-				return fmt.Errorf("%q is not a Graph API version; write it as v21.0", v)
-			}
-			s.Server.Channels.GraphVersion = v
-			return nil
-		}},
+		apply: func(s *settings, v string) error { return parseGraphVersion(v, &s.Server.Channels.GraphVersion) }},
 	{key: "channels.timeout", def: "10s", usage: "how long one Send API call may take",
 		apply: func(s *settings, v string) error { return parseDuration(v, "10s", &s.Server.Channels.Timeout) }},
 	{key: "records.key_file", usage: "Ed25519 key (PEM, PKCS #8) that signs exports; empty: records-ed25519.key in the data directory, made on first start",
@@ -286,6 +280,10 @@ var settingTable = []setting{
 		apply: func(s *settings, v string) error { return parseDays(v, &s.Server.App.Retention.CustomerResolved) }},
 	{key: "retention.interval", def: "24h", usage: "how often retention runs over the whole server (when a policy is set)",
 		apply: func(s *settings, v string) error { return parseDuration(v, "24h", &s.Server.RetentionInterval) }},
+	{key: "accounts.deletion", def: "erase", usage: "what deleting an account does to its messages: erase (content purged; what a legal hold covers is kept) or anonymise (kept, sender shown as \"Deleted account\")",
+		apply: applyDeletionPolicy},
+	{key: "accounts.handle_reserve_days", kind: kindNumber, def: "30", usage: "days a deleted account's handle stays reserved before anyone may register it",
+		apply: applyHandleReserve},
 }
 
 // parseDays reads a whole number of days (0 to 36500).
@@ -595,44 +593,6 @@ func readEnvFile(path string, buf []byte) (map[string]string, error) {
 	return vals, sc.Err()
 }
 
-// suggest names the closest setting, or where to find them all.
-func suggest(name string, env bool) string {
-	best, bestD := "", 4
-	for _, st := range settingTable {
-		cand := st.key
-		if env {
-			cand = st.env()
-		}
-		if d := editDistance(strings.ToLower(name), strings.ToLower(cand)); d < bestD {
-			best, bestD = cand, d
-		}
-	}
-	if best != "" {
-		return fmt.Sprintf("did you mean %q? (parley config print lists every setting)", best)
-	}
-	return "parley config print lists every setting"
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
-
 // ---- value parsers: each error says what is wrong and how to write it ----
 
 func checkAddr(v string, optional bool) error {
@@ -841,18 +801,4 @@ func tomlValue(v settingValue) string {
 		return "[" + strings.Join(q, ", ") + "]"
 	}
 	return strconv.Quote(text)
-}
-
-// parseBaseURL takes an http(s) base URL without query or fragment.
-func parseBaseURL(v string, dst *string) error {
-	if v == "" {
-		*dst = ""
-		return nil
-	}
-	u, err := url.Parse(v)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return fmt.Errorf("%q is not a base URL; write it as https://graph.facebook.com", v)
-	}
-	*dst = strings.TrimRight(v, "/")
-	return nil
 }
