@@ -220,15 +220,20 @@ func (t *tx) CountMessagesBySender(conversationID, senderID string) (int, error)
 
 // CountUnread implements parley.MessageTx. System messages do not count;
 // max <= 0 means no cap.
-func (t *tx) CountUnread(conversationID, userID string, afterSeq int64, max int) (int, error) {
+func (t *tx) CountUnread(conversationID, userID string, afterSeq int64, expiredBy time.Time, max int) (int, error) {
 	limit := int64(max)
 	if max <= 0 {
 		limit = -1
 	}
+	var by int64
+	if !expiredBy.IsZero() {
+		by = toNanos(expiredBy)
+	}
 	var n int
 	err := t.queryRow(`SELECT COUNT(*) FROM (SELECT 1 FROM messages WHERE conversation_id = ? AND seq > ?
-		AND sender_id != ? AND deleted_at IS NULL AND kind != 'system' LIMIT ?)`,
-		conversationID, afterSeq, userID, limit).Scan(&n)
+		AND sender_id != ? AND deleted_at IS NULL AND kind != 'system'
+		AND (? = 0 OR expires_at IS NULL OR expires_at > ?) LIMIT ?)`,
+		conversationID, afterSeq, userID, by, by, limit).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count unread: %w", err)
 	}
@@ -332,7 +337,13 @@ func (t *tx) Position() int64 {
 // and in the others reads the (conversation_id, seq) index backwards only
 // as far as the device's position: positions grow with seq inside a
 // conversation, and the index entries carry the position (the rowid).
-const syncMessages = `SELECT ` + messageColsM + ` FROM members mb
+//
+// The inner query picks the page's positions from that index alone; only
+// the page's rows are then read from the table. Sorting whole rows would
+// read every message after the position to keep a page of them — for a
+// device thousands of messages behind, each page read them all again.
+const syncMessages = `SELECT ` + messageColsM + ` FROM messages m WHERE m.pos IN (
+	SELECT m.pos FROM members mb
 	JOIN conversations c ON c.id = mb.conversation_id
 	JOIN messages m ON m.conversation_id = mb.conversation_id
 	WHERE mb.user_id = ?1 AND c.last_pos > ?2 AND mb.status != 'declined'
@@ -340,7 +351,8 @@ const syncMessages = `SELECT ` + messageColsM + ` FROM members mb
 	      AND x.pos <= ?2 ORDER BY x.seq DESC LIMIT 1), 0)
 	  AND m.seq > mb.joined_seq
 	  AND (mb.status = 'active' OR mb.status = 'pending' AND mb.left_seq = 0 OR m.seq <= mb.left_seq)
-	ORDER BY m.pos LIMIT ?3`
+	ORDER BY m.pos LIMIT ?3)
+	ORDER BY m.pos`
 
 // SyncMessages implements parley.EventTx.
 func (t *tx) SyncMessages(userID string, since int64, limit int) ([]*parley.Message, error) {
