@@ -53,6 +53,7 @@ type Tx interface {
 	TwoFactorTx
 	RetentionTx
 	ChannelTx
+	KeyTx
 }
 
 // UserTx stores accounts.
