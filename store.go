@@ -52,6 +52,8 @@ type Tx interface {
 	AuditLogTx
 	TwoFactorTx
 	RetentionTx
+	ChannelTx
+	KeyTx
 }
 
 // UserTx stores accounts.

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/channel"
+	"github.com/parleyhq/parley/sealed"
 )
 
 // Config holds the tunable limits of the rules. The zero value of a field
@@ -168,8 +170,10 @@ type App struct {
 	obs    Observer
 	reads  *readBatcher
 	blobs  parley.BlobStore
-	media  *mediaState
-	fetch  LinkFetcher
+	// keyring is encryption at rest's (keys.go); nil when off.
+	keyring *sealed.Keyring
+	media   *mediaState
+	fetch   LinkFetcher
 	// cardSlots bounds the link cards fetched at once.
 	cardSlots chan struct{}
 
@@ -184,6 +188,11 @@ type App struct {
 
 	// webhooks knows who has webhooks and their options (webhooks.go).
 	webhooks webhookState
+
+	// channels are the platforms connected by name (channels.go);
+	// channelWake wakes the channel send worker (channel_send.go).
+	channels    map[string]channel.Channel
+	channelWake chan struct{}
 
 	// retentionWake tells RunRetention a run was queued; retentionMu
 	// lets one runner at a time work through the queued runs.
@@ -234,6 +243,7 @@ func New(store parley.Store, cfg Config, opts ...Option) *App {
 		cardSlots: make(chan struct{}, maxCardFetches),
 
 		retentionWake: make(chan struct{}, 1),
+		channelWake:   make(chan struct{}, 1),
 	}
 	for _, o := range opts {
 		o(a)

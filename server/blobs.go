@@ -11,12 +11,22 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/blob"
 	"github.com/parleyhq/parley/blob/gocloud"
+	"github.com/parleyhq/parley/sealed"
 )
 
-// openBlobs opens the stores of media and of finished exports that
-// cfg.MediaURL names. With no URL, media stay in the data directory and
-// exports (nil store) in its exports/ folder, as on a single node.
-func openBlobs(cfg Config) (media, exports parley.BlobStore, closeFn func() error, err error) {
+// openBlobs opens the stores of media (sealed under ring when encryption
+// at rest is on) and of finished exports that cfg.MediaURL names. With no
+// URL, media stay in the data directory and exports (nil store) in its
+// exports/ folder, as on a single node.
+func openBlobs(cfg Config, ring *sealed.Keyring) (media, exports parley.BlobStore, closeFn func() error, err error) {
+	media, exports, closeFn, err = openPlainBlobs(cfg)
+	if err != nil || ring == nil {
+		return media, exports, closeFn, err
+	}
+	return blob.NewSealed(media, ring), exports, closeFn, nil
+}
+
+func openPlainBlobs(cfg Config) (media, exports parley.BlobStore, closeFn func() error, err error) {
 	noop := func() error { return nil }
 	u := cfg.MediaURL
 	switch {

@@ -11,6 +11,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,10 +23,15 @@ import (
 	"github.com/parleyhq/parley/app"
 	"github.com/parleyhq/parley/bus/inproc"
 	"github.com/parleyhq/parley/bus/natsbus"
+	"github.com/parleyhq/parley/channel"
+	"github.com/parleyhq/parley/channel/instagram"
+	"github.com/parleyhq/parley/channel/messenger"
+	"github.com/parleyhq/parley/channel/whatsapp"
 	"github.com/parleyhq/parley/httpapi"
 	"github.com/parleyhq/parley/metrics"
 	"github.com/parleyhq/parley/outbound"
 	"github.com/parleyhq/parley/realtime"
+	"github.com/parleyhq/parley/sealed"
 	"github.com/parleyhq/parley/store/postgres"
 	"github.com/parleyhq/parley/store/sqlite"
 	"github.com/parleyhq/parley/web"
@@ -106,6 +113,70 @@ type Config struct {
 	// PublicURL is where users reach the server (PARLEY_PUBLIC_URL);
 	// https:// (or built-in TLS) turns HSTS on.
 	PublicURL string
+	// Channels configures the Messenger, Instagram and WhatsApp
+	// connectors (docs/channels.md).
+	Channels ChannelsConfig
+}
+
+// ChannelsConfig is where the platforms' APIs are. A base URL on a
+// loopback address (a test's local server, a local egress proxy) is
+// allowed through the SSRF-safe client for exactly that address and
+// port; other private addresses stay refused.
+type ChannelsConfig struct {
+	// MessengerURL, InstagramURL and WhatsAppURL are the Graph API base
+	// URLs (default https://graph.facebook.com).
+	MessengerURL, InstagramURL, WhatsAppURL string
+	// GraphVersion is the Graph API version in the paths (default v21.0).
+	GraphVersion string
+	// SendPoll is how often due retries of channel sends are looked for
+	// (default 1 s); a new send wakes the worker at once.
+	SendPoll time.Duration
+	// Timeout bounds one Send API call (default 10 s).
+	Timeout time.Duration
+}
+
+// DefaultGraphVersion is the Graph API version used unless configured.
+const DefaultGraphVersion = "v21.0"
+
+// channelClient is the SSRF-safe client of the Send API calls, allowing
+// the configured base URLs that are on loopback.
+func channelClient(cfg ChannelsConfig) channel.Poster {
+	opts := outbound.Options{Timeout: cfg.Timeout, NoRedirects: true, UserAgent: "Parley (channels)", MaxConnsPerHost: 8}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 10 * time.Second
+	}
+	for _, raw := range []string{cfg.MessengerURL, cfg.InstagramURL, cfg.WhatsAppURL} {
+		u, err := url.Parse(raw)
+		if err != nil || raw == "" {
+			continue
+		}
+		port := u.Port()
+		if port == "" {
+			port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+		}
+		if ap, err := netip.ParseAddrPort(net.JoinHostPort(u.Hostname(), port)); err == nil && ap.Addr().IsLoopback() {
+			opts.AllowOnly = append(opts.AllowOnly, ap)
+		}
+	}
+	client := outbound.New(opts)
+	return channel.PosterFunc(func(ctx context.Context, rawURL string, h http.Header, body []byte) (int, http.Header, []byte, error) {
+		r, err := client.Post(ctx, rawURL, h, body, channel.MaxAnswer)
+		if err != nil {
+			return 0, nil, nil, err
+		}
+		return r.Status, r.Header, r.Body, nil
+	})
+}
+
+// channels builds the platforms' connectors.
+func channels(cfg ChannelsConfig) []channel.Channel {
+	v := cfg.GraphVersion
+	if v == "" {
+		v = DefaultGraphVersion
+	}
+	post := channelClient(cfg)
+	return []channel.Channel{messenger.New(post, cfg.MessengerURL, v), instagram.New(post, cfg.InstagramURL, v),
+		whatsapp.New(post, cfg.WhatsAppURL, v)}
 }
 
 // Defaults returns the zero-config settings.
@@ -229,11 +300,62 @@ func (s *Server) deliverWebhooks() {
 	s.hooks.Run(ctx)
 }
 
-// OpenStore opens the store that cfg names, creating the data directory.
-func OpenStore(cfg Config) (parley.Store, error) { return openStore(cfg, nil) }
+// sendChannels runs the channel send worker until Shutdown.
+func (s *Server) sendChannels() {
+	defer s.bg.Done()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { <-s.stopGC; cancel() }()
+	poll := s.cfg.Channels.SendPoll
+	if poll <= 0 {
+		poll = time.Second
+	}
+	s.App.RunChannelSends(ctx, poll)
+}
 
-// openStore opens the store, reporting its commits to m when m is set.
-func openStore(cfg Config, m *metrics.Metrics) (parley.Store, error) {
+// OpenStore opens the store that cfg names, creating the data directory.
+// With an encryption key, message text is sealed at rest.
+func OpenStore(cfg Config) (parley.Store, error) {
+	st, _, err := OpenStoreKeyring(cfg)
+	return st, err
+}
+
+// OpenStoreKeyring is OpenStore that also returns the keyring of
+// encryption at rest (nil when no key is configured), for commands that
+// manage keys or read media.
+func OpenStoreKeyring(cfg Config) (parley.Store, *sealed.Keyring, error) {
+	return openStore(cfg, nil)
+}
+
+// openStore opens the store, reporting its commits to m when m is set,
+// and sets up encryption at rest.
+func openStore(cfg Config, m *metrics.Metrics) (parley.Store, *sealed.Keyring, error) {
+	st, err := openPlainStore(cfg, m)
+	if err != nil {
+		return nil, nil, err
+	}
+	now := time.Now
+	if cfg.Clock != nil {
+		now = cfg.Clock
+	}
+	ring, err := openKeyring(context.Background(), st.(keyringStore), cfg.App.EncryptionKey, now)
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return st, ring, nil
+}
+
+// OpenBlobs opens the media blob store that cfg.MediaURL names (the data
+// directory's media/ by default), sealed under ring when encryption at
+// rest is on. It is for short-lived commands: the store is not closed.
+func OpenBlobs(cfg Config, ring *sealed.Keyring) (parley.BlobStore, error) {
+	media, _, _, err := openBlobs(cfg, ring)
+	return media, err
+}
+
+// openPlainStore opens the store, reporting its commits to m when m is set.
+func openPlainStore(cfg Config, m *metrics.Metrics) (parley.Store, error) {
 	var onCommit func(updates, failed int, retried bool, duration, commit time.Duration, failedAt string)
 	if m != nil {
 		onCommit = func(updates, failed int, retried bool, duration, commit time.Duration, failedAt string) {
@@ -316,11 +438,16 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, fmt.Errorf("PARLEY_WEBHOOK_ALLOW: %w", err)
 	}
 	m := metrics.New()
-	st, err := openStore(cfg, m)
+	st, ring, err := openStore(cfg, m)
 	if err != nil {
 		return nil, err
 	}
-	blobs, exportFiles, closeBlobs, err := openBlobs(cfg)
+	if ring == nil {
+		log.Warn("encryption at rest is off: message text and media are stored in clear; set PARLEY_ENCRYPTION_KEY to encrypt them (docs/security.md)")
+	} else {
+		log.Info("encryption at rest is on", "data_key", ring.Current())
+	}
+	blobs, exportFiles, closeBlobs, err := openBlobs(cfg, ring)
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -355,7 +482,7 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 	// The hub needs the app and the app notifies the hub: tie the knot
 	// through a variable.
 	var hub *realtime.Hub
-	opts := []app.Option{app.WithLogger(log), app.WithBlobs(blobs),
+	opts := []app.Option{app.WithLogger(log), app.WithBlobs(blobs), app.WithKeyring(ring),
 		app.WithNotify(func(evs []*parley.Event) { hub.Publish(evs) }),
 		app.WithRevoke(func(user string, sessions []string) { hub.RevokeSessions(user, sessions) }),
 		app.WithObserver(m)}
@@ -377,6 +504,7 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 	hookOpts := webhook.Options{Logger: log, Timeout: cfg.WebhookTimeout, Poll: cfg.WebhookPoll}
 	hookClient := outbound.New(allow.ClientOptions(hookOpts.ClientOptions(outbound.Options{})))
 	opts = append(opts, app.WithWebhooks(app.WebhookOptions{CheckURL: allow.CheckURL}))
+	opts = append(opts, app.WithChannels(channels(cfg.Channels)...))
 	a := app.New(st, cfg.App, opts...)
 	if err := a.LoadWebhooks(context.Background()); err != nil {
 		bus.Close()
@@ -429,7 +557,7 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 	if redirLn != nil {
 		s.redir = newRedirectServer(cfg, ln.Addr().String())
 	}
-	s.bg.Add(7)
+	s.bg.Add(8)
 	go s.cleanExports()
 	go s.reap()
 	go s.retain()
@@ -437,9 +565,11 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 	go s.inboxTimers()
 	go s.runCampaigns()
 	go s.deliverWebhooks()
+	go s.sendChannels()
 	root := http.NewServeMux()
 	root.Handle("/api/", api)
 	root.Handle("/healthz", api)
+	root.Handle("/hooks/", api)
 	root.Handle("/readyz", api)
 	metricsHandler := m.Instrument("GET /metrics", m.Handler())
 	if cfg.MetricsListen == "" {

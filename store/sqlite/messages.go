@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/store/storeseal"
 )
 
 const messageCols = `id, conversation_id, seq, pos, sender_id, client_id, kind, body, reply_to, system,
@@ -37,11 +38,16 @@ func scanMessage(s scanner) (*parley.Message, error) {
 
 // CreateMessage implements parley.MessageTx.
 func (t *tx) CreateMessage(m *parley.Message) error {
+	k := t.db.seal.Get()
+	sc, err := storeseal.SealMessage(k, m)
+	if err != nil {
+		return fmt.Errorf("create message: %w", err)
+	}
 	pos := t.nextPos()
-	_, err := t.exec(`INSERT INTO messages (`+messageCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		m.ID, m.ConversationID, m.Seq, pos, m.SenderID, nullString(m.ClientID), string(m.Kind), m.Text,
-		m.ReplyTo, m.System, toNanos(m.CreatedAt), toNullNanos(m.EditedAt), toNullNanos(m.DeletedAt), m.Card,
-		m.AgentID, m.Data, toNullNanos(m.ExpiresAt), m.ViewOnce, toNullNanos(m.RedactedAt))
+	_, err = t.exec(`INSERT INTO messages (`+messageCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		m.ID, m.ConversationID, m.Seq, pos, m.SenderID, nullString(m.ClientID), string(m.Kind), sc.Body,
+		m.ReplyTo, m.System, toNanos(m.CreatedAt), toNullNanos(m.EditedAt), toNullNanos(m.DeletedAt), sc.Card,
+		m.AgentID, sc.Data, toNullNanos(m.ExpiresAt), m.ViewOnce, toNullNanos(m.RedactedAt))
 	if isUnique(err) {
 		switch msg := err.Error(); {
 		case strings.Contains(msg, "client_id"):
@@ -77,7 +83,7 @@ func (t *tx) MessageByID(id string) (*parley.Message, error) {
 	if err != nil {
 		return nil, rowErr(err, "message")
 	}
-	return m, nil
+	return m, storeseal.OpenMessage(t.db.seal.Get(), m)
 }
 
 // MessageByClientID implements parley.MessageTx.
@@ -90,7 +96,7 @@ func (t *tx) MessageByClientID(conversationID, senderID, clientID string) (*parl
 	if err != nil {
 		return nil, rowErr(err, "message")
 	}
-	return m, nil
+	return m, storeseal.OpenMessage(t.db.seal.Get(), m)
 }
 
 // Messages implements parley.MessageTx. The default page size is 50.
@@ -132,8 +138,12 @@ func (t *tx) Messages(r parley.MessageRange) ([]*parley.Message, error) {
 // UpdateMessageText implements parley.MessageTx. A purged message cannot
 // be edited: it is reported as not found.
 func (t *tx) UpdateMessageText(id, text string, editedAt time.Time) error {
+	body, err := storeseal.SealBody(t.db.seal.Get(), id, text)
+	if err != nil {
+		return fmt.Errorf("update message: %w", err)
+	}
 	res, err := t.exec(`UPDATE messages SET body = ?, edited_at = ? WHERE id = ? AND deleted_at IS NULL`,
-		text, toNanos(editedAt), id)
+		body, toNanos(editedAt), id)
 	if err != nil {
 		return fmt.Errorf("update message: %w", err)
 	}
@@ -143,9 +153,13 @@ func (t *tx) UpdateMessageText(id, text string, editedAt time.Time) error {
 // AddMessageEdit implements parley.MessageTx; ENotFound if the message is
 // missing or purged, so that no text outlives an unsend.
 func (t *tx) AddMessageEdit(e *parley.MessageEdit) error {
+	body, err := storeseal.SealEdit(t.db.seal.Get(), e)
+	if err != nil {
+		return fmt.Errorf("add message edit: %w", err)
+	}
 	res, err := t.exec(`INSERT INTO message_edits (message_id, body, edited_at)
 		SELECT id, ?, ? FROM messages WHERE id = ? AND deleted_at IS NULL`,
-		e.Text, toNanos(e.EditedAt), e.MessageID)
+		body, toNanos(e.EditedAt), e.MessageID)
 	if err != nil {
 		return fmt.Errorf("add message edit: %w", err)
 	}
@@ -166,6 +180,9 @@ func (t *tx) MessageEdits(messageID string) ([]*parley.MessageEdit, error) {
 		var at int64
 		if err := rows.Scan(&e.MessageID, &e.Text, &at); err != nil {
 			return nil, fmt.Errorf("scan message edit: %w", err)
+		}
+		if err := storeseal.OpenEdit(t.db.seal.Get(), &e); err != nil {
+			return nil, err
 		}
 		e.EditedAt = fromNanos(at)
 		out = append(out, &e)
@@ -200,6 +217,10 @@ func (t *tx) PurgeMessage(id string, at time.Time) error {
 
 // SetMessageCard implements parley.MessageTx.
 func (t *tx) SetMessageCard(id, card string) (bool, error) {
+	card, err := storeseal.SealCard(t.db.seal.Get(), id, card)
+	if err != nil {
+		return false, fmt.Errorf("set card: %w", err)
+	}
 	res, err := t.exec(`UPDATE messages SET card = ? WHERE id = ? AND deleted_at IS NULL`, card, id)
 	if err != nil {
 		return false, fmt.Errorf("set card: %w", err)
@@ -370,10 +391,14 @@ func (t *tx) scanMessages(query string, args ...any) ([]*parley.Message, error) 
 		return nil, err
 	}
 	defer rows.Close()
+	k := t.db.seal.Get()
 	out := []*parley.Message{}
 	for rows.Next() {
 		m, err := scanMessage(rows)
 		if err != nil {
+			return nil, err
+		}
+		if err := storeseal.OpenMessage(k, m); err != nil {
 			return nil, err
 		}
 		out = append(out, m)
