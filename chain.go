@@ -25,6 +25,7 @@ const (
 	ChainRemove  = "remove"  // subject was removed by actor
 	ChainRole    = "role"    // subject's role changed (content: hash of the role name)
 	ChainErase   = "erase"   // the author's account was deleted and the message's content purged
+	ChainRedact  = "redact"  // the message's content was redacted (content: the redacted content's hash)
 )
 
 // ChainEntry is one link of a conversation's tamper-evident hash chain.
@@ -36,8 +37,8 @@ type ChainEntry struct {
 	ConversationID string
 	Index          int64
 	Kind           string
-	// MessageID and Seq name the message of message, edit, unsend, expire
-	// and erase entries ("" and 0 otherwise).
+	// MessageID and Seq name the message of message, edit, unsend, expire,
+	// erase and redact entries ("" and 0 otherwise).
 	MessageID string
 	Seq       int64
 	// ActorID is who made the change; SubjectID the member it concerns

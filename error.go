@@ -41,6 +41,7 @@ const (
 	ETwoFactorRequired = "two_factor_required" // the business requires its team to use two-factor authentication
 	EViewOnceOpened    = "view_once_opened"    // the view-once media was opened already by this recipient
 	ETemplateInUse     = "template_in_use"     // a campaign that may still send the template (draft, scheduled, running, paused) refuses its deletion
+	ELastAdmin         = "last_admin"          // the account is the last admin of a business: hand it over first
 )
 
 // EStorageFull says the server's disk is full: nothing was stored and the

@@ -12,9 +12,11 @@ const (
 	EventMessageCreated      = "message.created"
 	EventMessageEdited       = "message.edited"
 	EventMessageUnsent       = "message.unsent"
-	EventMessageUpdated      = "message.updated" // the server added to a message (a link card)
-	EventMessageExpired      = "message.expired" // a disappearing message reached its expiry and was purged
-	EventMessageOpened       = "message.opened"  // a recipient opened a view-once message
+	EventMessageUpdated      = "message.updated"  // the server added to a message (a link card)
+	EventMessageExpired      = "message.expired"  // a disappearing message reached its expiry and was purged
+	EventMessageOpened       = "message.opened"   // a recipient opened a view-once message
+	EventMessageErased       = "message.erased"   // the author's account was deleted and the message's content purged
+	EventMessageRedacted     = "message.redacted" // the owner (or a business admin) replaced the content by a placeholder
 	EventReactionAdded       = "reaction.added"
 	EventReactionRemoved     = "reaction.removed"
 	EventRead                = "read"

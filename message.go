@@ -52,6 +52,9 @@ type Message struct {
 	ExpiresAt *time.Time
 	// ViewOnce marks a media message each recipient may open once.
 	ViewOnce bool
+	// RedactedAt is when the message's owner (or a business admin)
+	// redacted it: its content is gone and views show a placeholder.
+	RedactedAt *time.Time
 }
 
 // MessageEdit is a previous version of an edited message.

@@ -148,6 +148,9 @@ type ConversationTx interface {
 	// whose member status is declined, and conversations with no message
 	// that the user did not create.
 	Conversations(f ConversationFilter) ([]MemberConversation, error)
+	// ConversationIDs returns, in id order, up to limit conversation ids
+	// greater than afterID ("" for the first page).
+	ConversationIDs(afterID string, limit int) ([]string, error)
 }
 
 // MessageTx stores messages, edits and reactions.
@@ -171,6 +174,13 @@ type MessageTx interface {
 	// PurgeMessage turns a message into a tombstone: text and reply link
 	// cleared, edits and reactions deleted, DeletedAt set.
 	PurgeMessage(id string, at time.Time) error
+	// RedactMessage replaces a message's content by nothing: text, link
+	// card and structured data cleared, edits deleted, EditedAt cleared
+	// and RedactedAt set (the first time kept); ENotFound if gone.
+	RedactMessage(id string, at time.Time) error
+	// MessagesBySender returns, by Pos, up to limit of a sender's messages
+	// (tombstones included) with Pos after afterPos, in every conversation.
+	MessagesBySender(senderID string, afterPos int64, limit int) ([]*Message, error)
 	// SetMessageCard stores a message's link card (JSON) unless the
 	// message was unsent, and reports whether it did.
 	SetMessageCard(id, card string) (bool, error)

@@ -65,6 +65,11 @@ type User struct {
 	MessagesHidden bool
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
+	// DeletedAt is when the account was deleted (nil: live). A deleted
+	// account keeps its row, profile wiped, so that messages kept under
+	// the anonymise policy or a legal hold still have a sender; it can
+	// neither sign in nor use a token.
+	DeletedAt *time.Time
 }
 
 // Session kinds.

@@ -91,6 +91,9 @@ func (a *App) Register(ctx context.Context, r Registration) (*Auth, error) {
 	token, tokenHash := newToken()
 	s := &parley.Session{ID: newID(), UserID: u.ID, TokenHash: tokenHash, Device: device, CreatedAt: now, LastUsedAt: now}
 	err = a.update(ctx, func(w *writer) error {
+		if err := a.releaseHandle(w, u.Handle); err != nil {
+			return err
+		}
 		if err := w.CreateUser(u); err != nil {
 			return err
 		}
@@ -142,7 +145,7 @@ func (a *App) Login(ctx context.Context, handle, password, device, address strin
 		hash = u.PasswordHash
 	}
 	ok := checkPassword(password, hash)
-	if u == nil || !ok {
+	if u == nil || !ok || accountGone(u) {
 		a.obs.LoginFailed()
 		a.loginFailed(ctx, u, h, "password")
 		return nil, parley.Errorf(parley.EBadCredentials, "wrong handle or password")
@@ -211,6 +214,8 @@ func (a *App) Authenticate(ctx context.Context, token string) (*Actor, error) {
 		return nil, parley.Errorf(parley.EUnauthorized, "invalid or expired token")
 	} else if err != nil {
 		return nil, err
+	} else if accountGone(u) {
+		return nil, parley.Errorf(parley.EUnauthorized, "invalid or expired token")
 	} else if u.Suspended {
 		return nil, errSuspended
 	}

@@ -54,6 +54,9 @@ func (a *App) CreateAccount(ctx context.Context, r Registration) (*Account, erro
 		return nil, err
 	}
 	err = a.update(ctx, func(w *writer) error {
+		if err := a.releaseHandle(w, u.Handle); err != nil {
+			return err
+		}
 		if err := w.CreateUser(u); err != nil {
 			return err
 		}

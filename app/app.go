@@ -80,12 +80,16 @@ type Config struct {
 	TOTPIssuer string
 	// Retention is the server's retention policy (default: keep for ever).
 	Retention RetentionConfig
+	// Deletion is the account deletion policy (default: erase, handles
+	// reserved 30 days).
+	Deletion DeletionConfig
 }
 
 func (c *Config) setDefaults() {
 	if c.RequestLimit <= 0 {
 		c.RequestLimit = 3
 	}
+	c.Deletion.setDefaults()
 	if c.EditWindow <= 0 {
 		c.EditWindow = 15 * time.Minute
 	}

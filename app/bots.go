@@ -117,6 +117,9 @@ func (a *App) CreateBot(ctx context.Context, actor *Actor, in BotInput) (*BotVie
 		// No password: "!" is not an argon2id hash, so no login matches it.
 		bot := &parley.User{ID: newID(), Handle: handle, DisplayName: name, Bio: bio, Kind: parley.KindBot, DMPolicy: parley.PolicyOpen,
 			PasswordHash: "!", ShowPresence: true, OwnerID: actor.User.ID, CreatedAt: w.now, UpdatedAt: w.now}
+		if err := a.releaseHandle(w, bot.Handle); err != nil {
+			return err
+		}
 		if err := w.CreateUser(bot); err != nil {
 			return err
 		}
@@ -202,32 +205,33 @@ func (a *App) RetireBot(ctx context.Context, actor *Actor, handle string) error 
 			return err
 		}
 		botID = bot.ID
-		ss, err := w.Sessions(bot.ID)
-		if err != nil {
-			return err
-		}
-		for _, s := range ss {
-			if err := w.DeleteSession(bot.ID, s.ID); err != nil {
-				return err
-			}
-			ended = append(ended, s.ID)
-		}
-		ag, err := w.Agent(actor.User.ID, bot.ID)
-		if err == nil && ag.Active {
-			ag.Active, ag.UpdatedAt = false, w.now
-			if err := w.PutAgent(ag); err != nil {
-				return err
-			}
-			return agentsChanged(w, actor.User.ID, actor.User.ID)
-		} else if err != nil && !parley.IsNotFound(err) {
-			return err
-		}
-		return nil
+		ended, err = retireBot(w, actor.User.ID, bot)
+		return err
 	})
 	if err == nil {
 		a.revoke(botID, ended)
 	}
 	return err
+}
+
+// retireBot ends a bot's tokens and takes it out of its owner's team; it
+// returns the sessions whose streams must close.
+func retireBot(w *writer, ownerID string, bot *parley.User) ([]string, error) {
+	ended, err := deleteAllSessions(w, bot.ID)
+	if err != nil {
+		return nil, err
+	}
+	ag, err := w.Agent(ownerID, bot.ID)
+	if err == nil && ag.Active {
+		ag.Active, ag.UpdatedAt = false, w.now
+		if err := w.PutAgent(ag); err != nil {
+			return nil, err
+		}
+		return ended, agentsChanged(w, ownerID, ownerID)
+	} else if err != nil && !parley.IsNotFound(err) {
+		return nil, err
+	}
+	return ended, nil
 }
 
 // CreateBotToken makes an API token for one of the actor's bots.

@@ -14,6 +14,8 @@ var chainKinds = map[string]string{
 	parley.EventMessageEdited:       parley.ChainEdit,
 	parley.EventMessageUnsent:       parley.ChainUnsend,
 	parley.EventMessageExpired:      parley.ChainExpire,
+	parley.EventMessageErased:       parley.ChainErase,
+	parley.EventMessageRedacted:     parley.ChainRedact,
 	parley.EventMemberJoined:        parley.ChainJoin,
 	parley.EventMemberInvited:       parley.ChainInvite,
 	parley.EventMemberLeft:          parley.ChainLeave,
@@ -96,7 +98,7 @@ func (w *writer) chainEvent(e *parley.Event) error {
 			}
 		}
 		return nil
-	case parley.ChainEdit:
+	case parley.ChainEdit, parley.ChainRedact:
 		m, err := w.MessageByID(e.MessageID)
 		if err != nil {
 			return err
@@ -106,7 +108,7 @@ func (w *writer) chainEvent(e *parley.Event) error {
 			return err
 		}
 		entry.MessageID, entry.Seq, entry.ContentHash = m.ID, m.Seq, content.Hash()
-	case parley.ChainUnsend, parley.ChainExpire:
+	case parley.ChainUnsend, parley.ChainExpire, parley.ChainErase:
 		entry.MessageID, entry.Seq = e.MessageID, e.Seq
 	case parley.ChainAccept:
 		entry.SubjectID = e.ActorID

@@ -105,6 +105,9 @@ func (a *App) writeExport(ctx context.Context, j *parley.ExportJob, out io.Write
 }
 
 func person(u *parley.User) records.Person {
+	if accountGone(u) {
+		return records.Person{ID: u.ID, DisplayName: DeletedAccountName}
+	}
 	return records.Person{ID: u.ID, Handle: u.Handle, DisplayName: u.DisplayName}
 }
 
@@ -263,6 +266,13 @@ func (a *App) exportMessages(ctx context.Context, tx parley.Tx, w *records.Write
 			CreatedAt: m.CreatedAt, DeletedAt: m.DeletedAt}
 		if m.DeletedAt != nil {
 			rm.Purged = true
+			rc.Messages = append(rc.Messages, rm)
+			continue
+		}
+		if m.RedactedAt != nil {
+			// Redacted: the content is gone; the chain's redact entry
+			// says when and holds the redacted content's hash.
+			rm.Purged, rm.Redacted, rm.RedactedAt = true, true, m.RedactedAt
 			rc.Messages = append(rc.Messages, rm)
 			continue
 		}

@@ -44,12 +44,17 @@ func (c *clock) add(d time.Duration) {
 
 type recordsEnv struct {
 	a     *app.App
+	db    parley.Store
+	blobs string // the blob directory
 	clk   *clock
 	key   ed25519.PrivateKey
 	users map[string]*app.Actor
 }
 
-func newRecordsApp(t testing.TB) *recordsEnv {
+func newRecordsApp(t testing.TB) *recordsEnv { return newRecordsAppWith(t, nil) }
+
+// newRecordsAppWith is newRecordsApp with cfg changed by tune first.
+func newRecordsAppWith(t testing.TB, tune func(*app.Config)) *recordsEnv {
 	t.Helper()
 	dir := t.TempDir()
 	db := openStore(t)
@@ -65,12 +70,15 @@ func newRecordsApp(t testing.TB) *recordsEnv {
 		t.Fatal(err)
 	}
 	clk := &clock{t: time.Now().UTC()}
-	a := app.New(db, app.Config{Password: cheap, SendPerConversation: 1e9, SendBurst: 1e9,
+	cfg := app.Config{Password: cheap, SendPerConversation: 1e9, SendBurst: 1e9,
 		Media:   app.MediaConfig{TempDir: filepath.Join(dir, "tmp")},
-		Records: app.RecordsConfig{Dir: filepath.Join(dir, "exports"), Key: key, ProgressEvery: 7}},
-		app.WithBlobs(blobs), app.WithClock(clk.now))
+		Records: app.RecordsConfig{Dir: filepath.Join(dir, "exports"), Key: key, ProgressEvery: 7}}
+	if tune != nil {
+		tune(&cfg)
+	}
+	a := app.New(db, cfg, app.WithBlobs(blobs), app.WithClock(clk.now))
 	t.Cleanup(a.StopExports) // before the store closes (cleanups run last first)
-	return &recordsEnv{a: a, clk: clk, key: key, users: map[string]*app.Actor{}}
+	return &recordsEnv{a: a, db: db, blobs: filepath.Join(dir, "media"), clk: clk, key: key, users: map[string]*app.Actor{}}
 }
 
 func (e *recordsEnv) user(t testing.TB, handle string) *app.Actor {

@@ -13,7 +13,11 @@ func userByHandle(tx parley.Tx, handle string) (*parley.User, error) {
 	if err != nil {
 		return nil, err
 	}
-	return tx.UserByHandle(h)
+	u, err := tx.UserByHandle(h)
+	if accountGone(u) {
+		return nil, parley.Errorf(parley.ENotFound, "user not found")
+	}
+	return u, err
 }
 
 // Profile returns another user as the actor may see them. A block in

@@ -274,28 +274,37 @@ func (a *App) Leave(ctx context.Context, actor *Actor, convID string) error {
 			return parley.Errorf(parley.EConflict, "you are not an active member")
 		}
 		if me.Role == parley.RoleOwner {
-			ms, err := w.Members(c.ID)
-			if err != nil {
+			if err := handOver(w, c, me, actor.User.ID); err != nil {
 				return err
 			}
-			var heir *parley.Member
-			for _, m := range ms {
-				if m.UserID == me.UserID || m.Status != parley.StatusActive {
-					continue
-				}
-				if heir == nil || (m.Role == parley.RoleAdmin && heir.Role != parley.RoleAdmin) {
-					heir = m
-				}
-			}
-			if heir != nil {
-				if err := setRole(w, c, heir, parley.RoleOwner, actor.User.ID); err != nil {
-					return err
-				}
-			}
-			me.Role = parley.RoleMember
 		}
 		return departMember(w, c, me, parley.StatusLeft, actor.User.ID)
 	})
+}
+
+// handOver makes the longest-standing admin of a group, or else its
+// longest-standing member, the owner in place of me, who becomes a member.
+func handOver(w *writer, c *parley.Conversation, me *parley.Member, actorID string) error {
+	ms, err := w.Members(c.ID)
+	if err != nil {
+		return err
+	}
+	var heir *parley.Member
+	for _, m := range ms {
+		if m.UserID == me.UserID || m.Status != parley.StatusActive {
+			continue
+		}
+		if heir == nil || (m.Role == parley.RoleAdmin && heir.Role != parley.RoleAdmin) {
+			heir = m
+		}
+	}
+	if heir != nil {
+		if err := setRole(w, c, heir, parley.RoleOwner, actorID); err != nil {
+			return err
+		}
+	}
+	me.Role = parley.RoleMember
+	return nil
 }
 
 func setRole(w *writer, c *parley.Conversation, m *parley.Member, role parley.Role, actorID string) error {

@@ -343,6 +343,9 @@ func (a *App) checkSend(w *writer, c *parley.Conversation, me *parley.Member, ac
 		}
 	}
 	switch other.Status {
+	case parley.StatusLeft, parley.StatusRemoved:
+		// Only account deletion takes a member out of a direct conversation.
+		return nil, parley.Errorf(parley.EDMNotAllowed, "this account was deleted")
 	case parley.StatusPending, parley.StatusDeclined:
 		if other.Status == parley.StatusPending {
 			request = other

@@ -17,11 +17,17 @@ type UserSummary struct {
 	Handle      string `json:"handle"`
 	DisplayName string `json:"display_name"`
 	Kind        string `json:"kind"`
+	// Deleted marks an account that was deleted: DisplayName is
+	// "Deleted account" and Handle is empty.
+	Deleted bool `json:"deleted,omitempty"`
 }
 
 func summarize(u *parley.User) *UserSummary {
 	if u == nil {
 		return nil
+	}
+	if accountGone(u) {
+		return &UserSummary{ID: u.ID, DisplayName: DeletedAccountName, Kind: string(u.Kind), Deleted: true}
 	}
 	return &UserSummary{ID: u.ID, Handle: u.Handle, DisplayName: u.DisplayName, Kind: string(u.Kind)}
 }
@@ -130,6 +136,9 @@ type ReplyPreview struct {
 	SenderID string `json:"sender_id,omitempty"`
 	Text     string `json:"text,omitempty"`
 	Deleted  bool   `json:"deleted,omitempty"`
+	// Redacted is set when the replied-to message was redacted: Text is
+	// the placeholder.
+	Redacted bool `json:"redacted,omitempty"`
 	// Hidden is set when a moderator hid the replied-to message's sender
 	// (a ban with hide_messages): the preview carries no text.
 	Hidden bool `json:"hidden,omitempty"`
@@ -152,8 +161,12 @@ type MessageView struct {
 	DeletedAt      *time.Time      `json:"deleted_at,omitempty"`
 	// Hidden is set when a moderator hid the sender's messages (a ban):
 	// the content is gone for everyone but the sender.
-	Hidden    bool            `json:"hidden,omitempty"`
-	Reactions []ReactionCount `json:"reactions,omitempty"`
+	Hidden bool `json:"hidden,omitempty"`
+	// Redacted is set when the sender (or a business admin) redacted the
+	// message: Text is the placeholder RedactedText, the rest is gone.
+	Redacted   bool            `json:"redacted,omitempty"`
+	RedactedAt *time.Time      `json:"redacted_at,omitempty"`
+	Reactions  []ReactionCount `json:"reactions,omitempty"`
 	// Attachments are the media of image, video, audio, file and gif
 	// messages, in order.
 	Attachments []AttachmentView `json:"attachments,omitempty"`
@@ -286,6 +299,9 @@ func messageViews(tx parley.Tx, c *parley.Conversation, viewer *parley.Member, m
 			Text: m.Text, CreatedAt: m.CreatedAt, EditedAt: m.EditedAt, DeletedAt: m.DeletedAt,
 			Deleted: m.DeletedAt != nil, ExpiresAt: m.ExpiresAt, ViewOnce: m.ViewOnce,
 			Expired: m.DeletedAt != nil && m.ExpiresAt != nil && !m.DeletedAt.Before(*m.ExpiresAt),
+		}
+		if m.RedactedAt != nil && m.DeletedAt == nil {
+			v.Text, v.Redacted, v.RedactedAt = RedactedText, true, m.RedactedAt
 		}
 		if m.ViewOnce {
 			for _, u := range opens[m.ID] {
@@ -425,7 +441,11 @@ func hiddenFor(sender *parley.User, viewerID string) bool {
 }
 
 func replyPreview(r *parley.Message) *ReplyPreview {
-	return &ReplyPreview{ID: r.ID, Seq: r.Seq, SenderID: r.SenderID, Text: truncate(r.Text, previewLen), Deleted: r.DeletedAt != nil}
+	p := &ReplyPreview{ID: r.ID, Seq: r.Seq, SenderID: r.SenderID, Text: truncate(r.Text, previewLen), Deleted: r.DeletedAt != nil}
+	if r.RedactedAt != nil && r.DeletedAt == nil {
+		p.Text, p.Redacted = RedactedText, true
+	}
+	return p
 }
 
 func countReactions(rs []*parley.Reaction, viewerID string) []ReactionCount {

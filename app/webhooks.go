@@ -63,10 +63,14 @@ const EventWebhookDisabled = "webhook.disabled"
 // hookNames maps the stored event types that webhooks may receive to their
 // public names; inbox.updated is refined by inboxHookNames.
 var hookNames = map[string][]string{
-	parley.EventMessageCreated:      {HookMessageCreated},
-	parley.EventMessageEdited:       {HookMessageEdited},
-	parley.EventMessageUnsent:       {HookMessageUnsent},
-	parley.EventMessageExpired:      {HookMessageExpired},
+	parley.EventMessageCreated: {HookMessageCreated},
+	parley.EventMessageEdited:  {HookMessageEdited},
+	parley.EventMessageUnsent:  {HookMessageUnsent},
+	parley.EventMessageExpired: {HookMessageExpired},
+	// An erased message reads as unsent to a receiver, a redacted one as
+	// edited (to the placeholder): both drop the content they stored.
+	parley.EventMessageErased:       {HookMessageUnsent},
+	parley.EventMessageRedacted:     {HookMessageEdited},
 	parley.EventReactionAdded:       {HookReactionAdded},
 	parley.EventReactionRemoved:     {HookReactionRemoved},
 	parley.EventRead:                {HookRead},

@@ -297,6 +297,14 @@ func (b *Business) Unsend(ctx context.Context, conversationID, messageID string)
 	return b.c.Do(ctx, http.MethodDelete, b.conv(conversationID)+"/messages/"+esc(messageID), nil, nil)
 }
 
+// Redact redacts a message of a customer conversation: an admin of the
+// business any message, an agent the business's messages they wrote.
+func (b *Business) Redact(ctx context.Context, conversationID, messageID string) (*Message, error) {
+	var out Message
+	_, err := b.c.call(ctx, http.MethodPost, b.conv(conversationID)+"/messages/"+esc(messageID)+"/redact", nil, map[string]any{}, &out)
+	return ret(&out, err)
+}
+
 // React reacts as the business.
 func (b *Business) React(ctx context.Context, conversationID, messageID, emoji string) error {
 	return b.c.Do(ctx, http.MethodPut, b.conv(conversationID)+"/messages/"+esc(messageID)+"/reactions/"+esc(emoji), nil, nil)

@@ -34,6 +34,7 @@ const (
 	CodeUnresolvedVar     = "unresolved_variable"
 	CodeRateLimited       = "rate_limited"
 	CodeInternal          = "internal"
+	CodeLastAdmin         = "last_admin"
 )
 
 // Error is an error answer of the server, decoded from its

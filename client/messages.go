@@ -97,6 +97,15 @@ func (c *Client) Unsend(ctx context.Context, conversationID, messageID string) e
 	return c.Do(ctx, http.MethodDelete, messagePath(conversationID, messageID), nil, nil)
 }
 
+// Redact replaces one of the caller's messages by a placeholder for
+// everyone: its content, attachments and edit history go; the audit log
+// and the hash chain record it.
+func (c *Client) Redact(ctx context.Context, conversationID, messageID string) (*Message, error) {
+	var out Message
+	_, err := c.call(ctx, http.MethodPost, messagePath(conversationID, messageID)+"/redact", nil, map[string]any{}, &out)
+	return ret(&out, err)
+}
+
 // Edits lists a message's previous versions, oldest first.
 func (c *Client) Edits(ctx context.Context, conversationID, messageID string) ([]Edit, error) {
 	var out Page[Edit]

@@ -55,6 +55,38 @@ func (c *Client) DisableTwoFactor(ctx context.Context, password, code string) er
 	return c.Do(ctx, http.MethodPost, "/me/2fa/disable", map[string]string{"password": password, "code": code}, nil)
 }
 
+// AccountDeletion is what deleting an account did.
+type AccountDeletion struct {
+	Handle string `json:"handle"`
+	// Policy is the server's: "erase" or "anonymise".
+	Policy string `json:"policy"`
+	// Erased messages lost their content; Kept ones stay under "Deleted
+	// account"; Held ones were kept by a legal hold (Note says so).
+	Erased              int       `json:"erased"`
+	Kept                int       `json:"kept"`
+	Held                int       `json:"held"`
+	Note                string    `json:"note,omitempty"`
+	MediaRows           int       `json:"media_rows"`
+	Blobs               int       `json:"blobs"`
+	SessionsEnded       int       `json:"sessions_ended"`
+	ConversationsLeft   int       `json:"conversations_left"`
+	BotsRetired         int       `json:"bots_retired"`
+	HandleReservedUntil time.Time `json:"handle_reserved_until"`
+}
+
+// DeleteAccount deletes the caller's account for good (a signed-in
+// device; code is needed when two-factor authentication is on). Every
+// token of the account, this client's included, stops working.
+func (c *Client) DeleteAccount(ctx context.Context, password, code string) (*AccountDeletion, error) {
+	var out AccountDeletion
+	body := map[string]string{"password": password}
+	if code != "" {
+		body["code"] = code
+	}
+	_, err := c.call(ctx, http.MethodDelete, "/me", nil, body, &out)
+	return ret(&out, err)
+}
+
 // RegenerateRecoveryCodes replaces the recovery codes (the password and a
 // current code are required) and returns the new ten.
 func (c *Client) RegenerateRecoveryCodes(ctx context.Context, password, code string) ([]string, error) {

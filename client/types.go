@@ -23,6 +23,9 @@ type UserSummary struct {
 	DisplayName string `json:"display_name"`
 	// Kind is "person", "business" or "bot".
 	Kind string `json:"kind"`
+	// Deleted marks a deleted account: DisplayName is "Deleted account"
+	// and Handle is empty.
+	Deleted bool `json:"deleted,omitempty"`
 }
 
 // Me is the signed-in account.
@@ -323,16 +326,20 @@ type Message struct {
 	Kind string `json:"kind"`
 	// Text always reads well alone: for structured messages it ends with
 	// a fallback listing the choices; Body is the text without it.
-	Text        string          `json:"text,omitempty"`
-	System      json.RawMessage `json:"system,omitempty"`
-	ReplyTo     *ReplyPreview   `json:"reply_to,omitempty"`
-	CreatedAt   time.Time       `json:"created_at"`
-	EditedAt    *time.Time      `json:"edited_at,omitempty"`
-	Deleted     bool            `json:"deleted,omitempty"`
-	DeletedAt   *time.Time      `json:"deleted_at,omitempty"`
-	Reactions   []Reaction      `json:"reactions,omitempty"`
-	Attachments []Attachment    `json:"attachments,omitempty"`
-	Card        *LinkCard       `json:"card,omitempty"`
+	Text      string          `json:"text,omitempty"`
+	System    json.RawMessage `json:"system,omitempty"`
+	ReplyTo   *ReplyPreview   `json:"reply_to,omitempty"`
+	CreatedAt time.Time       `json:"created_at"`
+	EditedAt  *time.Time      `json:"edited_at,omitempty"`
+	Deleted   bool            `json:"deleted,omitempty"`
+	DeletedAt *time.Time      `json:"deleted_at,omitempty"`
+	// Redacted is set when the sender (or a business admin) redacted the
+	// message: Text is the placeholder, the rest is gone.
+	Redacted    bool         `json:"redacted,omitempty"`
+	RedactedAt  *time.Time   `json:"redacted_at,omitempty"`
+	Reactions   []Reaction   `json:"reactions,omitempty"`
+	Attachments []Attachment `json:"attachments,omitempty"`
+	Card        *LinkCard    `json:"card,omitempty"`
 	// Agent is the team member who wrote a business's message (the
 	// business's side only); customers see AgentName when shown.
 	Agent        *UserSummary `json:"agent,omitempty"`

@@ -78,6 +78,20 @@ func (s *Server) getMe(w http.ResponseWriter, r *http.Request, actor *app.Actor)
 	return writeJSON(w, http.StatusOK, s.app.Me(actor))
 }
 
+// deleteMe deletes the caller's account (app.DeleteAccount) and answers
+// what happened to its content.
+func (s *Server) deleteMe(w http.ResponseWriter, r *http.Request, actor *app.Actor) error {
+	var in app.DeleteAccountInput
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	res, err := s.app.DeleteAccount(r.Context(), actor, in)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, res)
+}
+
 func (s *Server) patchMe(w http.ResponseWriter, r *http.Request, actor *app.Actor) error {
 	var in struct {
 		DisplayName  *string `json:"display_name"`

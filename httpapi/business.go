@@ -131,6 +131,7 @@ func (s *Server) businessRoutes() {
 	s.bizConv("POST "+b+"/conversations/{id}/read", s.markRead)
 	s.bizConv("PATCH "+b+"/conversations/{id}/messages/{mid}", s.editMessage)
 	s.bizConv("DELETE "+b+"/conversations/{id}/messages/{mid}", s.unsend)
+	s.bizConv("POST "+b+"/conversations/{id}/messages/{mid}/redact", s.redact)
 	s.bizConv("PUT "+b+"/conversations/{id}/messages/{mid}/reactions/{emoji}", s.react(true))
 	s.bizConv("DELETE "+b+"/conversations/{id}/messages/{mid}/reactions/{emoji}", s.react(false))
 	s.biz("POST "+b+"/conversations/{id}/presence", func(w http.ResponseWriter, r *http.Request, ba *app.BusinessActor) error {

@@ -75,6 +75,15 @@ func (s *Server) unsend(w http.ResponseWriter, r *http.Request, actor *app.Actor
 	return noContent(w)
 }
 
+// redact replaces a message's content by a placeholder (app.Redact).
+func (s *Server) redact(w http.ResponseWriter, r *http.Request, actor *app.Actor) error {
+	m, err := s.app.Redact(r.Context(), actor, r.PathValue("id"), r.PathValue("mid"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, m)
+}
+
 func (s *Server) editHistory(w http.ResponseWriter, r *http.Request, actor *app.Actor) error {
 	edits, err := s.app.EditHistory(r.Context(), actor, r.PathValue("id"), r.PathValue("mid"))
 	if err != nil {

@@ -14,6 +14,8 @@ func requiredScope(pattern string) string {
 	switch {
 	case path == "/api/v1/sessions/current" && method == "DELETE":
 		return ""
+	case path == "/api/v1/me" && method == "DELETE": // deleting the account: a device only
+		return app.ScopeAccount
 	case strings.HasPrefix(path, "/api/v1/sessions"), strings.HasPrefix(path, "/api/v1/tokens"), path == "/api/v1/me/password",
 		strings.HasPrefix(path, "/api/v1/me/2fa"):
 		return app.ScopeAccount

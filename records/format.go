@@ -121,7 +121,8 @@ type Member struct {
 	JoinedAt time.Time `json:"joined_at"`
 }
 
-// Message is one message. A purged message (unsent, expired, erased)
+// Message is one message. A purged message (unsent, expired, erased,
+// redacted)
 // keeps its place with Purged set and no content; the chain still holds
 // its content hash.
 type Message struct {
@@ -142,6 +143,11 @@ type Message struct {
 	// sender banned with hide_messages): exported without content, as a
 	// purged message is, though the server still holds it.
 	Hidden bool `json:"hidden,omitempty"`
+	// Redacted is set, with Purged, on a message its sender (or a
+	// business admin) redacted; RedactedAt says when. The chain's redact
+	// entry holds the hash of the redacted content.
+	Redacted   bool       `json:"redacted,omitempty"`
+	RedactedAt *time.Time `json:"redacted_at,omitempty"`
 	// Versions are the earlier texts of an edited message, oldest first;
 	// the message's own Text is the latest.
 	Versions    []Version    `json:"versions,omitempty"`

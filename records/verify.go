@@ -409,6 +409,10 @@ func (v *verifier) checkMessages(where string, conv *Conversation, entries []*pa
 			if m != nil && !m.Purged {
 				v.problem("%s: entry %d: message %s was removed but the export holds its content", where, e.Index, m.ID)
 			}
+		case parley.ChainRedact:
+			if m != nil && (!m.Purged || !m.Redacted) {
+				v.problem("%s: entry %d: message %s was redacted but the export does not show it redacted", where, e.Index, m.ID)
+			}
 		}
 	}
 	purged := 0

@@ -75,7 +75,8 @@ func mxScope(o mxOp) string {
 	switch {
 	case o.method == "DELETE" && p == "/api/v1/sessions/current":
 		return "" // a token may always end itself
-	case strings.HasPrefix(p, "/api/v1/sessions"), strings.HasPrefix(p, "/api/v1/tokens"), p == "/api/v1/me/password":
+	case strings.HasPrefix(p, "/api/v1/sessions"), strings.HasPrefix(p, "/api/v1/tokens"), p == "/api/v1/me/password",
+		p == "/api/v1/me" && o.method == "DELETE":
 		return "account"
 	case strings.HasPrefix(p, "/api/v1/business"):
 		return "business:write"

@@ -97,6 +97,7 @@ func azConvRoutes(conv string, mids, handles []string, self string) []azRoute {
 	// Unsend last, so that a wrongful success shows up as a change rather
 	// than spoiling the calls after it.
 	for _, mid := range mids {
+		add(azWrite, "POST", "/messages/{mid}/redact", "/messages/"+url.PathEscape(mid)+"/redact", map[string]any{}, mid)
 		add(azWrite, "DELETE", "/messages/{mid}", "/messages/"+url.PathEscape(mid), nil, mid)
 	}
 	// Leaving last of all: a wrongful success would end the membership.

@@ -404,6 +404,7 @@ func bizRoutes(biz string, ids bizIDs) []bizRoute {
 	add("GET", "/reports", "/reports?format=csv", nil, false)
 	add("GET", "/reports", "/reports?bucket=hour&from=2020-01-01&to=2020-01-02", nil, false)
 	// Destructive calls last.
+	add("POST", "/conversations/{id}/messages/{mid}/redact", m+"/redact", map[string]any{}, true)
 	add("DELETE", "/conversations/{id}/messages/{mid}", m, nil, true)
 	add("DELETE", "/saved-replies/{reply}", reply, nil, true)
 	add("DELETE", "/teams/{team}", team, nil, true)

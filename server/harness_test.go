@@ -196,6 +196,7 @@ func (ts *testServer) do(token, method, path string, body any) *response {
 	if resp.StatusCode >= 500 {
 		ts.t.Errorf("%s %s: server error %d: %s", method, path, resp.StatusCode, buf)
 	}
+	conform(ts.t, req, resp.StatusCode, resp.Header, buf)
 	return &response{Status: resp.StatusCode, Header: resp.Header, Body: buf}
 }
 

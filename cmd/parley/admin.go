@@ -138,6 +138,32 @@ var accountCmds = []adminCmd{
 				return res, text, nil
 			}
 		}},
+	{group: "user", verb: "delete", args: []string{"handle"}, summary: "delete an account: signed out, profile wiped, content erased or anonymised per accounts.deletion, handle reserved",
+		setup: func(fs *flag.FlagSet) adminRun {
+			return func(ctx context.Context, a *app.App, args []string, _ io.Reader) (any, string, error) {
+				res, err := a.DeleteAccountByHandle(ctx, args[0])
+				if err != nil {
+					return nil, "", accountErr(err, args[0])
+				}
+				text := fmt.Sprintf("%s is deleted (%s): %d messages erased, %d kept, %d signed-in devices and tokens ended, %d conversations left, %d bots retired; handle reserved until %s\n",
+					res.Handle, res.Policy, res.Erased, res.Kept, res.SessionsEnded, res.ConversationsLeft, res.BotsRetired, res.HandleReservedUntil.Format(time.RFC3339))
+				if res.Note != "" {
+					text += "note: " + res.Note + "\n"
+				}
+				return res, text, nil
+			}
+		}},
+	{group: "records", verb: "backfill-chain", summary: "append hash chain entries for history older than the chain (idempotent; run again if it stops)",
+		setup: func(fs *flag.FlagSet) adminRun {
+			return func(ctx context.Context, a *app.App, _ []string, _ io.Reader) (any, string, error) {
+				st, err := a.BackfillChain(ctx, nil)
+				if err != nil {
+					return nil, "", err
+				}
+				return st, fmt.Sprintf("chain backfill: %d conversations looked at, %d backfilled, %d messages, %d entries appended\n",
+					st.Conversations, st.Backfilled, st.Messages, st.Entries), nil
+			}
+		}},
 	{group: "business", verb: "create", args: []string{"handle"}, summary: "create a business account; prints a generated password unless --password-stdin",
 		setup: func(fs *flag.FlagSet) adminRun {
 			kind := string(parley.KindBusiness)

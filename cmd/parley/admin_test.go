@@ -229,10 +229,20 @@ func TestAdminCommands(t *testing.T) {
 	if code, out, errs := c.run("", "user", "suspend", "nobody"); code != exitFailed || out != "" || !strings.Contains(errs, `no account "nobody"`) {
 		t.Errorf("suspend nobody: %d %q %q", code, out, errs)
 	}
-	// Help is no failure.
-	for _, args := range [][]string{{"user", "create", "-h"}, {"user", "--help"}, {"stats", "-h"}, {"token", "create", "--help"}, {"help"}} {
+	// Help is no failure, for every admin command; it names the command.
+	for _, args := range [][]string{{"user", "--help"}, {"business", "--help"}, {"help"}} {
 		if code, out, errs := c.run("", args...); code != 0 || !strings.Contains(out+errs, "usage: parley") {
 			t.Errorf("%v: %d %q %q", args, code, out, errs)
+		}
+	}
+	for _, cmd := range [][]string{{"user", "create"}, {"user", "list"}, {"user", "suspend"}, {"user", "unsuspend"}, {"user", "reset-password"},
+		{"business", "create"}, {"business", "add-member"}, {"token", "create"}, {"stats"}} {
+		for _, h := range []string{"-h", "--help"} {
+			args := append(append([]string{}, cmd...), h)
+			if code, out, errs := c.run("", args...); code != 0 || !strings.Contains(out+errs, "usage: parley "+strings.Join(cmd, " ")) ||
+				!strings.Contains(out+errs, "-json") {
+				t.Errorf("%v: %d %q %q", args, code, out, errs)
+			}
 		}
 	}
 }

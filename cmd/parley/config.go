@@ -270,6 +270,10 @@ var settingTable = []setting{
 		apply: func(s *settings, v string) error { return parseDays(v, &s.Server.App.Retention.CustomerResolved) }},
 	{key: "retention.interval", def: "24h", usage: "how often retention runs over the whole server (when a policy is set)",
 		apply: func(s *settings, v string) error { return parseDuration(v, "24h", &s.Server.RetentionInterval) }},
+	{key: "accounts.deletion", def: "erase", usage: "what deleting an account does to its messages: erase (content purged; what a legal hold covers is kept) or anonymise (kept, sender shown as \"Deleted account\")",
+		apply: applyDeletionPolicy},
+	{key: "accounts.handle_reserve_days", kind: kindNumber, def: "30", usage: "days a deleted account's handle stays reserved before anyone may register it",
+		apply: applyHandleReserve},
 }
 
 // parseDays reads a whole number of days (0 to 36500).
@@ -577,44 +581,6 @@ func readEnvFile(path string, buf []byte) (map[string]string, error) {
 		vals[key] = strings.Trim(strings.TrimSpace(v), `"`)
 	}
 	return vals, sc.Err()
-}
-
-// suggest names the closest setting, or where to find them all.
-func suggest(name string, env bool) string {
-	best, bestD := "", 4
-	for _, st := range settingTable {
-		cand := st.key
-		if env {
-			cand = st.env()
-		}
-		if d := editDistance(strings.ToLower(name), strings.ToLower(cand)); d < bestD {
-			best, bestD = cand, d
-		}
-	}
-	if best != "" {
-		return fmt.Sprintf("did you mean %q? (parley config print lists every setting)", best)
-	}
-	return "parley config print lists every setting"
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // ---- value parsers: each error says what is wrong and how to write it ----

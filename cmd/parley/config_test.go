@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"flag"
 	"io"
@@ -400,5 +401,32 @@ func TestEncryptionKeyFile(t *testing.T) {
 	}
 	if _, err := load(t, nil, map[string]string{"PARLEY_ENCRYPTION_KEY_FILE": "/does/not/exist"}); err == nil {
 		t.Error("missing file accepted")
+	}
+}
+
+// TestEnvTypos: a PARLEY_ variable within two edits of a setting is named
+// with the setting it probably meant; settings, PARLEY_CONFIG and other
+// programs' PARLEY_ variables are not.
+func TestEnvTypos(t *testing.T) {
+	got := envTypos([]string{"PARLEY_LISTN=:80", "PARLEY_LISTEN=:8080", "PARLEY_CONFIG=x.toml", "PARLEY_TOKEN=prl_x",
+		"PARLEY_URL=http://x", "HOME=/root", "PARLEY_EDIT_WINDOWS=1m", "PARLEY_TEST_STORE=postgres"})
+	want := []string{
+		"PARLEY_LISTN is not a setting and is ignored; did you mean PARLEY_LISTEN?",
+		"PARLEY_EDIT_WINDOWS is not a setting and is ignored; did you mean PARLEY_EDIT_WINDOW?",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("envTypos = %q, want %q", got, want)
+	}
+
+	// parley config print warns on stderr and still prints.
+	defer func(f func() []string) { environ = f }(environ)
+	environ = func() []string { return []string{"PARLEY_DATA_DIRR=/srv"} }
+	var out, errb bytes.Buffer
+	if err := run(context.Background(), []string{"config", "print"}, func(string) string { return "" }, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(errb.String(), "PARLEY_DATA_DIRR is not a setting and is ignored; did you mean PARLEY_DATA_DIR?") ||
+		!strings.Contains(out.String(), "data_dir") {
+		t.Errorf("config print: %q %q", out.String(), errb.String())
 	}
 }

@@ -28,6 +28,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/loadkit"
 )
 
@@ -254,14 +255,11 @@ func runLoad(ctx context.Context, cfg loadConfig) (*loadResult, error) {
 		return nil, err
 	}
 
-	lc := &loadClient{
-		base: base.String() + "/api/v1",
-		http: &http.Client{Transport: &http.Transport{
-			MaxIdleConns:        maxInFlight,
-			MaxIdleConnsPerHost: maxInFlight,
-			IdleConnTimeout:     time.Minute,
-		}},
-	}
+	lc := newLoadClient(base.String(), &http.Client{Transport: &http.Transport{
+		MaxIdleConns:        maxInFlight,
+		MaxIdleConnsPerHost: maxInFlight,
+		IdleConnTimeout:     time.Minute,
+	}})
 	defer lc.http.CloseIdleConnections()
 	setupStart := time.Now()
 
@@ -277,12 +275,9 @@ func runLoad(ctx context.Context, cfg loadConfig) (*loadResult, error) {
 			kind = "business"
 		}
 		handle := prefix + "_" + strconv.Itoa(i)
-		var a struct {
-			Token string `json:"token"`
-		}
-		err := lc.call(ctx, "POST", "/accounts", "", map[string]string{
-			"handle": handle, "password": loadPassword, "kind": kind, "device": "parley load",
-		}, http.StatusCreated, &a)
+		a, err := lc.api.Register(ctx, client.RegisterRequest{
+			Handle: handle, Password: loadPassword, Kind: kind, Device: "parley load",
+		})
 		if err != nil {
 			return fmt.Errorf("register %s: %w", handle, err)
 		}

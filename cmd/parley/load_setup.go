@@ -8,11 +8,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/loadkit"
 
 	"github.com/coder/websocket"
@@ -79,14 +79,12 @@ func setupConversations(ctx context.Context, lc *loadClient, shape shapeSpec, us
 		return c
 	}
 	follow := func(from, to int) error {
-		return lc.call(ctx, "PUT", "/users/"+users[to].handle+"/follow", users[from].token, nil, http.StatusNoContent, nil)
+		return lc.as(users[from].token).Follow(ctx, users[to].handle)
 	}
 	direct := func(c *loadConv) error {
-		var v struct {
-			ID string `json:"id"`
-		}
 		a, b := c.members[0], c.members[1]
-		if err := lc.call(ctx, "POST", "/conversations", users[a].token, map[string]string{"kind": "direct", "with": users[b].handle}, http.StatusCreated, &v); err != nil {
+		v, err := lc.as(users[a].token).StartDirect(ctx, users[b].handle)
+		if err != nil {
 			return fmt.Errorf("direct conversation %s → %s: %w", users[a].handle, users[b].handle, err)
 		}
 		c.id = v.ID
@@ -144,17 +142,12 @@ func setupConversations(ctx context.Context, lc *loadClient, shape shapeSpec, us
 	}
 	return convs, loadkit.Parallel(ctx, workers, len(convs), func(i int) error {
 		c := convs[i]
-		owner := users[c.members[0]].token
+		owner := lc.as(users[c.members[0]].token)
 		handles := make([]string, 0, len(c.members)-1)
 		for _, u := range c.members[1:] {
 			handles = append(handles, users[u].handle)
 		}
-		type addResult struct {
-			Handle string `json:"handle"`
-			Result string `json:"result"`
-			Code   string `json:"code"`
-		}
-		check := func(rs []addResult) error {
+		check := func(rs []client.AddResult) error {
 			for _, r := range rs {
 				if r.Result != "added" {
 					return fmt.Errorf("adding %s to a group: %s %s", r.Handle, r.Result, r.Code)
@@ -164,11 +157,8 @@ func setupConversations(ctx context.Context, lc *loadClient, shape shapeSpec, us
 		}
 		const perRequest = 200 // the server's limit of handles per add
 		first := handles[:min(perRequest, len(handles))]
-		var v struct {
-			ID    string      `json:"id"`
-			Added []addResult `json:"added"`
-		}
-		if err := lc.call(ctx, "POST", "/conversations", owner, map[string]any{"kind": "group", "title": "load test", "members": first}, http.StatusCreated, &v); err != nil {
+		v, err := owner.CreateGroup(ctx, client.GroupRequest{Title: "load test", Members: first})
+		if err != nil {
 			return fmt.Errorf("create group: %w", err)
 		}
 		if err := check(v.Added); err != nil {
@@ -178,13 +168,11 @@ func setupConversations(ctx context.Context, lc *loadClient, shape shapeSpec, us
 		for rest := handles[len(first):]; len(rest) > 0; {
 			chunk := rest[:min(perRequest, len(rest))]
 			rest = rest[len(chunk):]
-			var r struct {
-				Items []addResult `json:"items"`
-			}
-			if err := lc.call(ctx, "POST", "/conversations/"+url.PathEscape(c.id)+"/members", owner, map[string]any{"members": chunk}, http.StatusOK, &r); err != nil {
+			rs, err := owner.AddMembers(ctx, c.id, chunk...)
+			if err != nil {
 				return fmt.Errorf("add group members: %w", err)
 			}
-			if err := check(r.Items); err != nil {
+			if err := check(rs); err != nil {
 				return err
 			}
 		}
@@ -192,11 +180,27 @@ func setupConversations(ctx context.Context, lc *loadClient, shape shapeSpec, us
 	})
 }
 
-// loadClient makes the API calls.
+// loadClient makes the API calls: the setup through package client (so
+// that the load generator exercises it), the measured sends by hand (one
+// attempt, a body built once, no retry and no decoding: what is timed is
+// the server).
 type loadClient struct {
 	base string // …/api/v1
 	http *http.Client
+	api  *client.Client // anonymous; as gives one per token
 }
+
+func newLoadClient(base string, hc *http.Client) *loadClient {
+	api := client.New(base, "")
+	// The same connections; a server that stops answering fails the
+	// setup instead of hanging it.
+	api.HTTP = &http.Client{Transport: hc.Transport, Timeout: time.Minute}
+	api.UserAgent = "parley load"
+	return &loadClient{base: base + "/api/v1", http: hc, api: api}
+}
+
+// as returns the API client acting with token.
+func (lc *loadClient) as(token string) *client.Client { return lc.api.WithToken(token) }
 
 // apiError is a non-success answer; code is the problem's code.
 type apiError struct {
@@ -207,46 +211,6 @@ type apiError struct {
 
 func (e *apiError) Error() string {
 	return fmt.Sprintf("status %d %s: %s", e.status, e.code, e.detail)
-}
-
-// call makes one setup request and decodes the answer into out.
-func (lc *loadClient) call(ctx context.Context, method, path, token string, body any, want int, out any) error {
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, lc.base+path, rd)
-	if err != nil {
-		return err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := lc.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != want {
-		return problem(resp.StatusCode, b)
-	}
-	if out != nil {
-		return json.Unmarshal(b, out)
-	}
-	return nil
 }
 
 func problem(status int, body []byte) *apiError {

@@ -85,10 +85,11 @@ const usageText = `usage: parley <command> [flags]
   migrate               apply database migrations and exit
   migrate-data          copy an embedded (SQLite) installation into PostgreSQL, then verify it
   config print          show the effective configuration and where each value comes from
-  user create|list|suspend|unsuspend|reset-password
+  user create|list|suspend|unsuspend|reset-password|delete
   business create|add-member
   hold place|release|list   legal holds (kept from disappearing timers and retention)
   retention run         apply the retention policies now (--dry-run counts only)
+  records backfill-chain  give pre-chain history its hash chain entries (idempotent)
   token create          make an API token for an account
   stats                 count users, conversations, messages, media, sessions
   verify EXPORT.zip     check an export: complete, unaltered, signed (docs/records.md)
@@ -99,7 +100,7 @@ const usageText = `usage: parley <command> [flags]
   version               print the version
 
 Every command takes -h. The admin commands (user, business, token, stats,
-audit, hold, retention) work on the data directory; while parley serve runs
+audit, hold, retention, records) work on the data directory; while parley serve runs
 there, the server carries them out.
 `
 
@@ -122,7 +123,11 @@ func runIO(ctx context.Context, args []string, getenv func(string) string, stdin
 		setGC(getenv, serveGCPercent)
 		level := new(slog.LevelVar)
 		level.Set(st.LogLevel)
-		return serve(ctx, st, newLogger(stderr, st.LogFormat, level), level, func() (*settings, error) { return src.load(getenv) })
+		log := newLogger(stderr, st.LogFormat, level)
+		for _, w := range envTypos(environ()) {
+			log.Warn("configuration: " + w)
+		}
+		return serve(ctx, st, log, level, func() (*settings, error) { return src.load(getenv) })
 	case "migrate":
 		st, _, err := loadSettings("migrate", args, getenv, stderr)
 		if err != nil {
@@ -148,7 +153,7 @@ func runIO(ctx context.Context, args []string, getenv func(string) string, stdin
 		return migrateDataCmd(ctx, args, stdout, stderr)
 	case "config":
 		return configCommand(args, getenv, stdout, stderr)
-	case "user", "business", "token", "stats", "audit", "hold", "retention":
+	case "user", "business", "token", "stats", "audit", "hold", "retention", "records":
 		return adminCommand(ctx, cmd, args, getenv, stdin, stdout, stderr)
 	case "verify":
 		return verifyCommand(args, stdout, stderr)
@@ -238,6 +243,9 @@ func configCommand(args []string, getenv func(string) string, stdout, stderr io.
 			out.Settings[i] = v
 		}
 		return writeJSON(stdout, out)
+	}
+	for _, w := range envTypos(environ()) {
+		fmt.Fprintln(stderr, "parley: warning:", w)
 	}
 	var b bytes.Buffer
 	b.WriteString("# parley: the effective configuration; flags > environment > file > defaults\n")

@@ -11,22 +11,23 @@ import (
 )
 
 const messageCols = `id, conversation_id, seq, pos, sender_id, client_id, kind, body, reply_to, system,
-	created_at, edited_at, deleted_at, card, agent_id, data, expires_at, view_once`
+	created_at, edited_at, deleted_at, card, agent_id, data, expires_at, view_once, redacted_at`
 
 // messageColsM is messageCols qualified with the alias m.
 const messageColsM = `m.id, m.conversation_id, m.seq, m.pos, m.sender_id, m.client_id, m.kind, m.body,
-	m.reply_to, m.system, m.created_at, m.edited_at, m.deleted_at, m.card, m.agent_id, m.data, m.expires_at, m.view_once`
+	m.reply_to, m.system, m.created_at, m.edited_at, m.deleted_at, m.card, m.agent_id, m.data, m.expires_at, m.view_once, m.redacted_at`
 
 // scanMessage reads one row of messageCols.
 func scanMessage(s scanner) (*parley.Message, error) {
 	var m parley.Message
 	var client sql.NullString
 	var created int64
-	var edited, deleted, expires sql.NullInt64
+	var edited, deleted, expires, redacted sql.NullInt64
 	if err := s.Scan(&m.ID, &m.ConversationID, &m.Seq, &m.Pos, &m.SenderID, &client, &m.Kind, &m.Text,
-		&m.ReplyTo, &m.System, &created, &edited, &deleted, &m.Card, &m.AgentID, &m.Data, &expires, &m.ViewOnce); err != nil {
+		&m.ReplyTo, &m.System, &created, &edited, &deleted, &m.Card, &m.AgentID, &m.Data, &expires, &m.ViewOnce, &redacted); err != nil {
 		return nil, err
 	}
+	m.RedactedAt = fromNullNanos(redacted)
 	m.ClientID, m.CreatedAt = client.String, fromNanos(created)
 	m.EditedAt, m.DeletedAt = fromNullNanos(edited), fromNullNanos(deleted)
 	m.ExpiresAt = fromNullNanos(expires)
@@ -39,12 +40,12 @@ func scanMessage(s scanner) (*parley.Message, error) {
 // NOTHING); a second look says which key was taken.
 func (t *tx) CreateMessage(m *parley.Message) error {
 	pos := t.nextPos()
-	res, err := t.exec(`WITH m AS (INSERT INTO messages (`+messageCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	res, err := t.exec(`WITH m AS (INSERT INTO messages (`+messageCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT DO NOTHING RETURNING conversation_id, pos)
 		UPDATE conversations c SET last_pos = m.pos FROM m WHERE c.id = m.conversation_id`,
 		m.ID, m.ConversationID, m.Seq, pos, m.SenderID, nullString(m.ClientID), string(m.Kind), m.Text,
 		m.ReplyTo, m.System, toNanos(m.CreatedAt), toNullNanos(m.EditedAt), toNullNanos(m.DeletedAt), m.Card,
-		m.AgentID, m.Data, toNullNanos(m.ExpiresAt), m.ViewOnce)
+		m.AgentID, m.Data, toNullNanos(m.ExpiresAt), m.ViewOnce, toNullNanos(m.RedactedAt))
 	if err != nil {
 		return fmt.Errorf("create message: %w", err)
 	}

@@ -518,6 +518,7 @@ try {
   const recovery = tfa.getByRole("group", { name: "Recovery codes" });
   await recovery.waitFor();
   assert.equal(await recovery.locator("li").count(), 10, "ten recovery codes");
+  const recoveryCode = (await recovery.locator("li").first().textContent()).trim();
   await allNamed(dana, "two-factor");
   await dana.screenshot({ path: join(shots, "settings-2fa.png") });
   await recovery.getByRole("button", { name: "Done, I saved them" }).click();
@@ -534,6 +535,26 @@ try {
   await step2.getByLabel("Code from your authenticator app, or a recovery code").fill(totp(totpSecret, Date.now() + 30000));
   await step2.getByRole("button", { name: "Verify" }).click();
   await dana.getByText("Choose a conversation.").waitFor();
+
+  // Dana deletes her account from settings: the password, a recovery
+  // code (two-factor is on) and her handle typed to confirm; she lands
+  // on the sign-in screen with a summary, and her password no longer works.
+  await dana.getByRole("button", { name: "Settings" }).click();
+  const del = dana.getByRole("region", { name: "Delete account" });
+  await del.getByRole("button", { name: "Delete account…" }).click();
+  const delForm = del.getByRole("form", { name: "Delete account" });
+  await delForm.getByLabel("Password").fill("correct horse battery staple");
+  await delForm.getByLabel("Two-factor code (if it is on)").fill(recoveryCode);
+  await delForm.getByLabel("Type your handle to confirm").fill("dan");
+  await delForm.getByRole("button", { name: "Delete my account for good" }).click();
+  await del.getByRole("alert").getByText("Type your handle, dana, to confirm.").waitFor();
+  await allNamed(dana, "delete account");
+  await dana.screenshot({ path: join(shots, "settings-delete-account.png") });
+  await delForm.getByLabel("Type your handle to confirm").fill("dana");
+  await delForm.getByRole("button", { name: "Delete my account for good" }).click();
+  await dana.getByRole("status").getByText("Your account @dana is deleted", { exact: false }).waitFor();
+  assert.equal((await apiClient(base).call("", "POST", "/sessions", { handle: "dana", password: "correct horse battery staple" })).status, 401,
+    "the deleted account still signs in");
   await ctxD.close();
 
   // Request triage: Alice filters requests about crypto; a stranger's

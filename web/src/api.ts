@@ -4,7 +4,12 @@
 
 import { searchPath, type SearchResult } from "./search";
 
-export interface UserSummary { id: string; handle: string; display_name: string; kind: string }
+export interface UserSummary { id: string; handle: string; display_name: string; kind: string; deleted?: boolean }
+/** AccountDeletion is what deleting the account did (DELETE /me). */
+export interface AccountDeletion {
+  handle: string; policy: "erase" | "anonymise"; erased: number; kept: number; held: number; note?: string;
+  sessions_ended: number; conversations_left: number; bots_retired: number; handle_reserved_until: string;
+}
 export interface Me extends UserSummary { bio: string; dm_policy: string; show_presence: boolean; read_receipts: boolean; created_at: string; server_admin?: boolean }
 export interface Auth { user: Me; token: string; session_id: string }
 /** SecondFactor is a login's answer when the account has 2FA: the code
@@ -20,11 +25,13 @@ export interface Attachment {
   duration_ms?: number; thumbnail?: Thumbnail; hidden?: boolean;
 }
 export interface Card { url: string; title?: string; description?: string; site_name?: string; image?: { id: string; width: number; height: number } }
-export interface ReplyPreview { id: string; seq?: number; sender_id?: string; text?: string; deleted?: boolean }
+export interface ReplyPreview { id: string; seq?: number; sender_id?: string; text?: string; deleted?: boolean; redacted?: boolean }
 export interface Message {
   id: string; conversation_id: string; seq: number; sender: UserSummary; client_id?: string; kind: string;
   text?: string; system?: Record<string, unknown>; reply_to?: ReplyPreview; created_at: string; edited_at?: string;
   deleted?: boolean; reactions?: ReactionCount[]; attachments?: Attachment[]; card?: Card;
+  /** redacted: the sender (or a business admin) replaced the content by a placeholder (text). */
+  redacted?: boolean;
   /** agent wrote a business's message (the business's side only); agent_name is what customers see. */
   agent?: UserSummary; agent_name?: string; quick_replies?: QuickReply[];
   /** A structured message's parts; body is its text without the fallback
@@ -122,6 +129,8 @@ export class Client {
   twoFactor() { return this.request<TwoFactorStatus>("GET", "/me/2fa"); }
   setupTwoFactor(password: string) { return this.request<TwoFactorSetup>("POST", "/me/2fa/setup", { password }); }
   confirmTwoFactor(code: string) { return this.request<RecoveryCodes>("POST", "/me/2fa/confirm", { code }); }
+  /** deleteAccount deletes the signed-in account for good; code only when two-factor is on. */
+  deleteAccount(password: string, code?: string) { return this.request<AccountDeletion>("DELETE", "/me", code ? { password, code } : { password }); }
   disableTwoFactor(password: string, code: string) { return this.request<void>("POST", "/me/2fa/disable", { password, code }); }
   newRecoveryCodes(password: string, code: string) { return this.request<RecoveryCodes>("POST", "/me/2fa/recovery-codes", { password, code }); }
   logout() { return this.request<void>("DELETE", "/sessions/current"); }
@@ -234,6 +243,7 @@ export class Client {
   edit(id: string, mid: string, text: string) {
     return this.request<Message>("PATCH", `/conversations/${encodeURIComponent(id)}/messages/${encodeURIComponent(mid)}`, { text });
   }
+  redact(id: string, mid: string) { return this.request<Message>("POST", `/conversations/${encodeURIComponent(id)}/messages/${encodeURIComponent(mid)}/redact`, {}); }
   unsend(id: string, mid: string) { return this.request<void>("DELETE", `/conversations/${encodeURIComponent(id)}/messages/${encodeURIComponent(mid)}`); }
   react(id: string, mid: string, emoji: string, on: boolean) {
     return this.request<void>(on ? "PUT" : "DELETE",

@@ -32,7 +32,8 @@ export interface Effect {
   removed: boolean;
 }
 
-const messageTypes = new Set(["message.created", "message.edited", "message.unsent", "message.updated", "reaction.added", "reaction.removed"]);
+const messageTypes = new Set(["message.created", "message.edited", "message.unsent", "message.updated", "message.erased", "message.redacted",
+  "reaction.added", "reaction.removed"]);
 
 /** inboxEffect decides what an event of this inbox changes on screen. */
 export function inboxEffect(ev: SyncEvent, open: string | null): Effect {
@@ -46,6 +47,8 @@ export function inboxEffect(ev: SyncEvent, open: string | null): Effect {
       break;
     case "message.created":
     case "message.unsent":
+    case "message.erased":
+    case "message.redacted":
     case "conversation.created":
       e.list = true; // the last message and the order change
       break;

@@ -28,12 +28,14 @@ const folders = [["inbox", "Inbox"], ["requests", "Requests"], ["archived", "Arc
 function App() {
   const [token, setToken] = useState(() => localStorage.getItem(TOKEN_KEY) ?? "");
   const client = useMemo(() => new Client(token), [token]);
-  const signIn = (t: string) => { localStorage.setItem(TOKEN_KEY, t); setToken(t); };
-  const signOut = () => { localStorage.removeItem(TOKEN_KEY); setToken(""); };
-  return token ? <Shell client={client} onSignOut={signOut} /> : <AuthScreen client={client} onAuth={signIn} />;
+  // notice is said on the sign-in screen after a sign-out (an account deletion's summary).
+  const [notice, setNotice] = useState("");
+  const signIn = (t: string) => { localStorage.setItem(TOKEN_KEY, t); setNotice(""); setToken(t); };
+  const signOut = (said?: string) => { localStorage.removeItem(TOKEN_KEY); if (said) setNotice(said); setToken(""); };
+  return token ? <Shell client={client} onSignOut={signOut} /> : <AuthScreen client={client} onAuth={signIn} notice={notice} />;
 }
 
-function AuthScreen({ client, onAuth }: { client: Client; onAuth(token: string): void }) {
+function AuthScreen({ client, onAuth, notice }: { client: Client; onAuth(token: string): void; notice?: string }) {
   const [mode, setMode] = useState<"in" | "up">("in");
   const [handle, setHandle] = useState("");
   const [password, setPassword] = useState("");
@@ -58,6 +60,7 @@ function AuthScreen({ client, onAuth }: { client: Client; onAuth(token: string):
   return (
     <main class="auth">
       <h1>Parley</h1>
+      {notice && <p class="notice" role="status">{notice}</p>}
       <div class="tabs" role="tablist" aria-label="Sign in or create an account" onKeyDown={(e) => {
         // Arrow keys move between the two tabs (the ARIA tabs pattern).
         if (e.key !== "ArrowLeft" && e.key !== "ArrowRight") return;
@@ -125,7 +128,7 @@ function title(c: Conversation, me: string): string {
   return other ? other.display_name || other.handle : "Conversation";
 }
 
-function Shell({ client, onSignOut }: { client: Client; onSignOut(): void }) {
+function Shell({ client, onSignOut }: { client: Client; onSignOut(said?: string): void }) {
   const [me, setMe] = useState<Me | null>(null);
   const [state, setState] = useState<State>(emptyState);
   const [folder, setFolder] = useState<string>("inbox");
@@ -206,7 +209,7 @@ function Shell({ client, onSignOut }: { client: Client; onSignOut(): void }) {
         },
         resync: () => { void loadLists(); void loadBusinesses(); emit({ type: "resync", created_at: new Date().toISOString() }); },
         status: setStatus,
-        revoked: onSignOut,
+        revoked: () => onSignOut(),
       });
       streamRef.current = st;
       st.start();
@@ -362,7 +365,8 @@ function Shell({ client, onSignOut }: { client: Client; onSignOut(): void }) {
       </aside>
       <main class="pane">
         {showModeration ? <Moderation client={client} onClose={() => setShowModeration(false)} />
-          : showSettings ? <Settings client={client} me={me} onSaved={setMe} onClose={() => { setShowSettings(false); setTimeout(() => settingsBtn.current?.focus()); }} />
+          : showSettings ? <Settings client={client} me={me} onSaved={setMe} onClose={() => { setShowSettings(false); setTimeout(() => settingsBtn.current?.focus()); }}
+            onDeleted={(summary) => onSignOut(summary)} />
           : current ? <ConversationView key={current.id} client={client} me={me} conv={current} state={state} setState={setState} stream={streamRef.current}
               claimFocus={() => { const f = focusNext.current; focusNext.current = false; return f; }} onGone={() => { setOpen(null); void loadLists(); }}
               jumpTo={jump} onJumped={() => setJump(null)} />
@@ -631,6 +635,10 @@ function ConversationView({ client, me, conv, state, setState, stream, onGone, c
     postback: (m, b) => client.postback(conv.id, m.id, b.payload ?? ""),
     reply: (m) => { setEditing(null); setReplyTo(m); document.getElementById("composer-text")?.focus(); },
     edit: (m) => { setReplyTo(null); setEditing(m); setText(m.text ?? ""); document.getElementById("composer-text")?.focus(); },
+    redact: async (m) => {
+      if (!confirm("Redact this message? Everyone will see \u201cThis message was redacted\u201d instead; its text, files and edit history are deleted.")) return;
+      try { await client.redact(conv.id, m.id); } catch (err) { setError(err instanceof ApiError ? err.message : "Not redacted"); }
+    },
     unsend: async (m) => {
       if (!confirm("Unsend this message for everyone?")) return;
       try { await client.unsend(conv.id, m.id); } catch (err) { setError(err instanceof ApiError ? err.message : "Not unsent"); }
@@ -724,6 +732,7 @@ interface MessageActions {
   reply(m: Message): void;
   edit(m: Message): void;
   unsend(m: Message): void;
+  redact(m: Message): void;
   react(m: Message, emoji: string): void;
 }
 
@@ -740,7 +749,7 @@ function MessageItem({ m, mine, client, request, actions, chips }: { m: Message;
     <li class={"message" + (mine ? " mine" : "")} data-seq={m.seq} data-id={m.id} tabIndex={0}>
       <span class="sender">{m.sender.display_name || m.sender.handle}{m.agent_name ? ` · ${m.agent_name}` : ""}{m.automated && <Automated />}</span>
       {m.reply_to && <blockquote class="reply">{m.reply_to.deleted ? "Unsent message" : m.reply_to.text ?? "A message"}</blockquote>}
-      {m.deleted ? <em class="unsent">{m.expired ? "Message expired" : "Message unsent"}</em> : (
+      {m.deleted ? <em class="unsent">{m.expired ? "Message expired" : "Message unsent"}</em> : m.redacted ? <em class="unsent">{m.text}</em> : (
         <div class="body">
           {text && <p class="text">{splitLinks(text).map((part, i) => part.href && !request
             ? <a key={i} href={part.href} target="_blank" rel="noopener noreferrer nofollow">{part.text}</a>
@@ -775,6 +784,7 @@ function MessageItem({ m, mine, client, request, actions, chips }: { m: Message;
           <button onClick={() => actions.reply(m)}>Reply</button>
           {mine && m.kind === "text" && <button onClick={() => actions.edit(m)}>Edit</button>}
           {mine && <button onClick={() => actions.unsend(m)}>Unsend</button>}
+          {mine && !m.redacted && <button onClick={() => actions.redact(m)}>Redact</button>}
         </span>
       )}
     </li>

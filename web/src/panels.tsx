@@ -6,8 +6,9 @@ import { ApiError } from "./api";
 import { YourData } from "./exports";
 import type { BotView, Client, Me, SessionView, TokenView, UserSummary } from "./api";
 import { TwoFactor } from "./twofactor";
+import { DeleteAccount } from "./deleteaccount";
 
-export function Settings({ client, me, onSaved, onClose }: { client: Client; me: Me; onSaved(m: Me): void; onClose(): void }) {
+export function Settings({ client, me, onSaved, onClose, onDeleted }: { client: Client; me: Me; onSaved(m: Me): void; onClose(): void; onDeleted(summary: string): void }) {
   const [name, setName] = useState(me.display_name);
   const [bio, setBio] = useState(me.bio);
   const [policy, setPolicy] = useState(me.dm_policy);
@@ -70,6 +71,7 @@ export function Settings({ client, me, onSaved, onClose }: { client: Client; me:
         ))}
         {blocked.length === 0 && <li>Nobody.</li>}
       </ul>
+      <DeleteAccount client={client} me={me} onDeleted={onDeleted} />
     </section>
   );
 }

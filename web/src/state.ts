@@ -28,6 +28,7 @@ export function mergeMessages(list: Message[] | undefined, incoming: Message[]):
 }
 
 const messageEvents = new Set(["message.created", "message.edited", "message.unsent", "message.updated", "message.expired", "message.opened",
+  "message.erased", "message.redacted",
   "reaction.added", "reaction.removed"]);
 const listEvents = new Set(["conversation.created", "conversation.updated", "conversation.folder", "request.accepted",
   "member.joined", "member.invited", "member.left", "member.removed", "member.role"]);
