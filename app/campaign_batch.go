@@ -123,8 +123,9 @@ func (a *App) deliverChunk(ctx context.Context, ba *BusinessActor, tp *parley.Te
 	items = sendable
 	var created []*MessageView
 	var later []*parley.CampaignRecipient
+	var outcomes []string // the state each recipient was given, for the metrics
 	err = a.update(ctx, func(w *writer) error {
-		created, later, halted = created[:0], later[:0], false
+		created, later, outcomes, halted = created[:0], later[:0], outcomes[:0], false
 		cc, err := w.Campaign(c.BusinessID, c.ID)
 		if err != nil {
 			return err
@@ -142,6 +143,7 @@ func (a *App) deliverChunk(ctx context.Context, ba *BusinessActor, tp *parley.Te
 			if err := w.PutRecipient(r); err != nil {
 				return err
 			}
+			outcomes = append(outcomes, state)
 			switch state {
 			case parley.RecipientFailed:
 				cc.Failed++
@@ -197,6 +199,7 @@ func (a *App) deliverChunk(ctx context.Context, ba *BusinessActor, tp *parley.Te
 				return err
 			}
 			cc.Sent++
+			outcomes = append(outcomes, parley.RecipientSent)
 			created = append(created, &MessageView{ID: m.ID, ConversationID: m.ConversationID, Seq: m.Seq, Sender: summarize(ba.Business),
 				ClientID: m.ClientID, Kind: string(m.Kind), Text: m.Text, CreatedAt: m.CreatedAt, ExpiresAt: m.ExpiresAt})
 		}
@@ -211,6 +214,9 @@ func (a *App) deliverChunk(ctx context.Context, ba *BusinessActor, tp *parley.Te
 	}
 	for range created {
 		a.obs.MessageSent(sendResult(true, nil), time.Since(start))
+	}
+	for _, state := range outcomes {
+		a.obs.CampaignRecipient(state)
 	}
 	return append(rest, later...), halted, nil
 }
