@@ -52,6 +52,7 @@ type Tx interface {
 	AuditLogTx
 	TwoFactorTx
 	RetentionTx
+	KeyTx
 }
 
 // UserTx stores accounts.
@@ -187,8 +188,9 @@ type MessageTx interface {
 	// CountMessagesBySender counts a sender's messages in a conversation.
 	CountMessagesBySender(conversationID, senderID string) (int, error)
 	// CountUnread counts messages after afterSeq not sent by userID and not
-	// unsent, stopping at max.
-	CountUnread(conversationID, userID string, afterSeq int64, max int) (int, error)
+	// unsent, stopping at max. When expiredBy is set, disappearing messages
+	// expired by then (which the reaper has not purged yet) do not count.
+	CountUnread(conversationID, userID string, afterSeq int64, expiredBy time.Time, max int) (int, error)
 	// SetReaction adds (on) or removes a reaction and reports whether
 	// anything changed.
 	SetReaction(r *Reaction, on bool) (bool, error)

@@ -39,6 +39,10 @@ type TwoFactorTx interface {
 	TwoFactor(userID string) (*TwoFactor, error)
 	// DeleteTwoFactor removes it; ENotFound if there is none.
 	DeleteTwoFactor(userID string) error
+	// TwoFactorUsers lists, in ascending order, up to limit ids of users
+	// with a second factor that sort after afterUserID ("" from the
+	// start): key rotation re-encrypts their secrets.
+	TwoFactorUsers(afterUserID string, limit int) ([]string, error)
 	// PutLoginChallenge inserts or replaces a challenge (by TokenHash).
 	PutLoginChallenge(c *LoginChallenge) error
 	// LoginChallenge returns a challenge or ENotFound.

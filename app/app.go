@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/sealed"
 )
 
 // Config holds the tunable limits of the rules. The zero value of a field
@@ -168,8 +169,10 @@ type App struct {
 	obs    Observer
 	reads  *readBatcher
 	blobs  parley.BlobStore
-	media  *mediaState
-	fetch  LinkFetcher
+	// keyring is encryption at rest's (keys.go); nil when off.
+	keyring *sealed.Keyring
+	media   *mediaState
+	fetch   LinkFetcher
 	// cardSlots bounds the link cards fetched at once.
 	cardSlots chan struct{}
 

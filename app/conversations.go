@@ -397,7 +397,13 @@ func conversationView(tx parley.Tx, viewerID string, c *parley.Conversation, me 
 		withMembers = false
 	}
 	if visibleMax > me.JoinedSeq {
-		n, err := tx.CountUnread(c.ID, viewerID, max(me.ReadSeq, me.JoinedSeq), maxUnread)
+		// Expired messages the reaper has not purged yet are not shown,
+		// so they are not unread either — unless a legal hold keeps them.
+		var expiredBy time.Time
+		if !held {
+			expiredBy = txNow(tx)
+		}
+		n, err := tx.CountUnread(c.ID, viewerID, max(me.ReadSeq, me.JoinedSeq), expiredBy, maxUnread)
 		if err != nil {
 			return nil, err
 		}
@@ -417,7 +423,7 @@ func conversationView(tx parley.Tx, viewerID string, c *parley.Conversation, me 
 			v.LastMessage = mv[0]
 		}
 	}
-	if me.Status == parley.StatusPending && c.Kind == parley.ConversationDirect {
+	if me.Status == parley.StatusPending { // a direct request or a group invite
 		if rs, err := tx.RequestScore(c.ID, me.UserID); err == nil {
 			v.Triage = triageView(rs)
 		} else if !parley.IsNotFound(err) {

@@ -425,3 +425,32 @@ func TestViewOnce(t *testing.T) {
 		t.Fatal("the recipient does not see opened")
 	}
 }
+
+// TestUnreadSkipsExpired: a disappearing message that expired while its
+// recipient was away is not shown, so it is not unread either — even before
+// the reaper purges it; under a legal hold it stays and counts.
+func TestUnreadSkipsExpired(t *testing.T) {
+	c := newChat(t)
+	c.setTimer(c.ann, 300)
+	c.send(c.ann, app.SendInput{Text: "gone in five minutes"})
+	c.send(c.ann, app.SendInput{Text: "this one too"})
+	unread := func() int {
+		t.Helper()
+		v, err := c.a.Conversation(c.ctx, c.bob, c.conv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v.UnreadCount
+	}
+	if n := unread(); n != 2 {
+		t.Fatalf("unread before expiry %d, want 2", n)
+	}
+	c.clock.Advance(301 * time.Second)
+	if n, shown := unread(), len(c.history(c.bob)); n != 0 {
+		t.Fatalf("unread after expiry %d, want 0 (history shows %d messages)", n, shown)
+	}
+	c.send(c.ann, app.SendInput{Text: "a new one"})
+	if n := unread(); n != 1 {
+		t.Fatalf("unread after a new message %d, want 1", n)
+	}
+}

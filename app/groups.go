@@ -169,6 +169,15 @@ func (a *App) addMembers(w *writer, actor *Actor, c *parley.Conversation, handle
 		if err := w.PutMember(m); err != nil {
 			return nil, err
 		}
+		if route == RouteRequest {
+			// An invite from a stranger is a request like a direct one:
+			// scored from the inviter's signals, the group's title and
+			// what the inviter wrote in it, and the same title sent to
+			// many strangers counts as repeated text.
+			if _, err := a.scoreRequest(w, c, m, actor.User, c.Title, nil); err != nil {
+				return nil, err
+			}
+		}
 		c.MemberCount++
 		if err := w.UpdateConversation(c); err != nil {
 			return nil, err

@@ -606,3 +606,53 @@ func TestReportsQueue(t *testing.T) {
 		t.Fatalf("open after resolving: %+v %v", empty, err)
 	}
 }
+
+// TestGroupInvitesAreScored: an invite to a group from a stranger is a
+// request and gets a spam score like a direct one — its title counts as
+// its text (links, repeats across invitees) — and the invitee's requests
+// list orders and filters it with the others.
+func TestGroupInvitesAreScored(t *testing.T) {
+	s := newShop(t)
+	spammer := s.register("grouper", "G", parley.KindPerson)
+	title := "FREE crypto giveaway http://win-big.example/claim"
+	var victims []*app.Actor
+	var handles []string
+	for i := range 6 {
+		h := fmt.Sprintf("invitee%d", i)
+		victims = append(victims, s.register(h, h, parley.KindPerson))
+		handles = append(handles, h)
+	}
+	g, res, err := s.a.CreateGroup(s.ctx, spammer, app.GroupInput{Title: title, Members: handles, InvitePolicy: app.InviteAdmins})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res {
+		if r.Result != "invited" {
+			t.Fatalf("%s: %s, want invited (strangers)", r.Handle, r.Result)
+		}
+	}
+	v, err := s.a.Conversation(s.ctx, victims[5], g.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Triage == nil {
+		t.Fatal("a group invite from a stranger has no spam score")
+	}
+	sig := signalNames(v.Triage)
+	if sig[app.SignalLinks] <= 0 || sig[app.SignalRepeatedText] <= 0 {
+		t.Fatalf("the title's link and its repetition to six strangers are not signals: %+v", v.Triage)
+	}
+	// Another stranger's invite to a plainly named group scores lower.
+	friend := s.register("friendly", "F", parley.KindPerson)
+	plain, _, err := s.a.CreateGroup(s.ctx, friend, app.GroupInput{Title: "Book club", Members: []string{"invitee5"}, InvitePolicy: app.InviteAdmins})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pv, err := s.a.Conversation(s.ctx, victims[5], plain.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pv.Triage == nil || pv.Triage.Score >= v.Triage.Score {
+		t.Fatalf("book club %+v not below the giveaway %+v", pv.Triage, v.Triage)
+	}
+}

@@ -7,10 +7,14 @@ import (
 	"encoding/base64"
 	"errors"
 	"strings"
+
+	"github.com/parleyhq/parley/sealed"
 )
 
 // sealPrefix marks a value encrypted with the server's encryption key
-// (AES-256-GCM; the nonce comes first).
+// itself (AES-256-GCM; the nonce comes first): how secrets were sealed
+// before data keys (keys.go). Such values still open; rotation and
+// rewrap move them under a data key.
 const sealPrefix = "aesgcm1:"
 
 // seal encrypts a secret for storage when the server has an encryption
@@ -18,6 +22,10 @@ const sealPrefix = "aesgcm1:"
 // copied to another row does not open. Without a key it returns the
 // secret as it is.
 func (a *App) seal(secret, context string) (string, error) {
+	if a.keyring != nil {
+		// Under a data key: rotation and a new master key cover it.
+		return a.keyring.SealText(secret, []byte(context))
+	}
 	if len(a.cfg.EncryptionKey) == 0 {
 		return secret, nil
 	}
@@ -36,8 +44,14 @@ func (a *App) seal(secret, context string) (string, error) {
 // unseal is the inverse of seal; a value stored before a key was
 // configured comes back as it is.
 func (a *App) unseal(stored, context string) (string, error) {
-	b64, sealed := strings.CutPrefix(stored, sealPrefix)
-	if !sealed {
+	if sealed.IsSealedText(stored) {
+		if a.keyring == nil {
+			return "", errors.New("a sealed secret, but the server has no encryption key (encryption_key)")
+		}
+		return a.keyring.OpenText(stored, []byte(context))
+	}
+	b64, isSealed := strings.CutPrefix(stored, sealPrefix)
+	if !isSealed {
 		return stored, nil
 	}
 	if len(a.cfg.EncryptionKey) == 0 {

@@ -246,6 +246,11 @@ func (a *App) scoreRequest(w *writer, c *parley.Conversation, rm *parley.Member,
 	if err != nil {
 		return nil, err
 	}
+	// A group invite shows its title before anything else: a spammer's
+	// group is named like their message.
+	if c.Kind == parley.ConversationGroup && c.Title != "" {
+		texts = append([]string{c.Title}, texts...)
+	}
 	joined := strings.Join(texts, "\n")
 	folded, hosts := FoldText(joined), LinkHosts(joined)
 	s := SpamSignals{AccountAge: w.now.Sub(sender.CreatedAt), Links: len(hosts)}

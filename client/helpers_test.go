@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -52,7 +53,9 @@ func startNode(t *testing.T, dir, listen string, mutate ...func(*server.Config))
 func start(t *testing.T, mutate ...func(*server.Config)) (*node, *client.Client) {
 	t.Helper()
 	n := startNode(t, filepath.Join(t.TempDir(), "data"), "127.0.0.1:0", mutate...)
-	return n, client.New(n.URL(), "")
+	c := client.New(n.URL(), "")
+	c.HTTP = &http.Client{Transport: conforming{t}}
+	return n, c
 }
 
 // stop shuts the node down (once).

@@ -81,6 +81,10 @@ echo "== go test -race again on PostgreSQL: the app and API suites"
 CGO_ENABLED=1 PARLEY_TEST_STORE=postgres go test -race -count=1 -timeout 30m ./app ./server 2>&1 | tee -a /tmp/parley-test.$$.log
 if [ "${PIPESTATUS[0]}" -ne 0 ]; then status=1; fi
 
+echo "== go test -race again with encryption at rest (PARLEY_TEST_ENCRYPTION=1): the app and API suites"
+CGO_ENABLED=1 PARLEY_TEST_ENCRYPTION=1 go test -race -count=1 -timeout 30m ./app ./server 2>&1 | tee -a /tmp/parley-test.$$.log
+if [ "${PIPESTATUS[0]}" -ne 0 ]; then status=1; fi
+
 if [ "$status" -eq 0 ]; then
   echo "== short fuzz runs (long runs: docs/testing.md)"
   findings=0

@@ -32,6 +32,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -227,7 +228,7 @@ func (r *Keyring) Add(k WrappedKey) error {
 	if k.ID == 0 {
 		return fmt.Errorf("sealed: data key id 0 is reserved")
 	}
-	raw, err := unwrap(r.master, k)
+	raw, err := unwrap(r.Master(), k)
 	if err != nil {
 		return err
 	}
@@ -244,8 +245,12 @@ func (r *Keyring) Add(k WrappedKey) error {
 	return nil
 }
 
-// Current returns the id of the key Seal uses (0 when there is none).
+// Current returns the id of the key Seal uses (0 when there is none or
+// the keyring is nil).
 func (r *Keyring) Current() uint32 {
+	if r == nil {
+		return 0
+	}
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	return r.current
@@ -255,8 +260,39 @@ func (r *Keyring) Current() uint32 {
 // highest known.
 func (r *Keyring) NextID() uint32 { return r.Current() + 1 }
 
-// Master returns the master key that unwrapped the keyring.
-func (r *Keyring) Master() *MasterKey { return r.master }
+// Master returns the master key that wraps the keyring's keys.
+func (r *Keyring) Master() *MasterKey {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.master
+}
+
+// SetMaster makes m the master key new data keys are wrapped with (after
+// the stored keys were rewrapped with it).
+func (r *Keyring) SetMaster(m *MasterKey) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.master = m
+}
+
+// IDs lists the ids of the keyring's data keys, lowest first.
+func (r *Keyring) IDs() []uint32 {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]uint32, 0, len(r.keys))
+	for id := range r.keys {
+		out = append(out, id)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Remove drops a data key: values under it no longer open.
+func (r *Keyring) Remove(id uint32) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.keys, id)
+}
 
 func (r *Keyring) key(id uint32) (cipher.AEAD, error) {
 	r.mu.RLock()

@@ -235,6 +235,16 @@ func TestText(t *testing.T) {
 	if e, _ := r.SealText("", nil); e != "" {
 		t.Errorf("empty sealed to %q", e)
 	}
+	if !strings.HasPrefix(s, TextKeyPrefix(1)) {
+		t.Errorf("%q does not name key 1 in clear", s)
+	}
+	var none *Keyring
+	if got, _ := none.SealText("clear", nil); got != "clear" {
+		t.Errorf("nil keyring sealed to %q", got)
+	}
+	if _, err := none.OpenText(s, []byte("m1")); !errors.Is(err, ErrNoKeyring) {
+		t.Errorf("nil keyring opened a sealed value: %v", err)
+	}
 }
 
 func sealStream(t testing.TB, r *Keyring, pt, adata []byte) []byte {
@@ -358,6 +368,24 @@ func BenchmarkSeal(b *testing.B) {
 	for b.Loop() {
 		ct, _ := r.Seal(pt, []byte("message:0123456789"))
 		if _, err := r.Open(ct, []byte("message:0123456789")); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkStream seals and opens 1 MiB of media (16 segments).
+func BenchmarkStream(b *testing.B) {
+	r, _ := newRing(b)
+	pt := make([]byte, 1<<20)
+	rand.Read(pt)
+	b.SetBytes(int64(len(pt)))
+	for b.Loop() {
+		ct := sealStream(b, r, pt, []byte("blob:k"))
+		sr, err := r.OpenStream(bytes.NewReader(ct), int64(len(ct)), []byte("blob:k"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.Copy(io.Discard, sr); err != nil {
 			b.Fatal(err)
 		}
 	}

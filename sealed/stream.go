@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 )
 
 // The stream format seals a large value (a media file) in fixed segments
@@ -25,6 +26,9 @@ import (
 // 64 KiB (0 only when the whole value is empty). The final flag stops
 // truncation at a segment boundary; the counter stops reordering; the
 // header in the additional data stops moving segments between streams.
+
+// StreamVersion is the first byte of a sealed stream.
+const StreamVersion = versionStream
 
 // SegmentSize is the plaintext size of every segment but the last.
 const SegmentSize = 64 << 10
@@ -181,13 +185,38 @@ type StreamReader struct {
 	size     int64
 	segments int64 // 0 for an empty stream, which still has one (empty) segment
 	pos      int64
+
+	// The last segment opened: sequential reads smaller than a segment
+	// open each segment once.
+	mu      sync.Mutex
+	lastIdx int64
+	lastPT  []byte
 }
 
 // Size returns the plaintext size.
 func (s *StreamReader) Size() int64 { return s.size }
 
-// segment opens segment i.
+// segment returns the plaintext of segment i; callers must not change it.
 func (s *StreamReader) segment(i int64) ([]byte, error) {
+	s.mu.Lock()
+	if s.lastPT != nil && s.lastIdx == i {
+		pt := s.lastPT
+		s.mu.Unlock()
+		return pt, nil
+	}
+	s.mu.Unlock()
+	pt, err := s.openSegment(i)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.lastIdx, s.lastPT = i, pt
+	s.mu.Unlock()
+	return pt, nil
+}
+
+// openSegment reads and opens segment i.
+func (s *StreamReader) openSegment(i int64) ([]byte, error) {
 	last := i == s.segments-1 || s.segments == 0
 	plainLen := int64(SegmentSize)
 	if last {

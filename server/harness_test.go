@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -51,6 +52,11 @@ func openServer(tb testing.TB, log *slog.Logger, mutate ...func(*Config)) *Serve
 	// Tests send far faster per conversation than a person may; the
 	// limits have their own tests in app.
 	cfg.App.SendPerConversation, cfg.App.SendBurst = 1e6, 1e6
+	// PARLEY_TEST_ENCRYPTION=1 runs every server test with encryption at
+	// rest on (scripts/test.sh does one such pass): answers must not change.
+	if os.Getenv("PARLEY_TEST_ENCRYPTION") == "1" {
+		cfg.App.EncryptionKey = testEncryptionKey()
+	}
 	for _, m := range mutate {
 		m(&cfg)
 	}
@@ -74,6 +80,15 @@ func openServer(tb testing.TB, log *slog.Logger, mutate ...func(*Config)) *Serve
 	})
 	return s
 }
+
+// testEncryptionKey is the master key of PARLEY_TEST_ENCRYPTION=1: one
+// per test process, so that tests restarting a node on its data directory
+// (or restoring a backup) find their data readable.
+var testEncryptionKey = sync.OnceValue(func() []byte {
+	k := make([]byte, 32)
+	rand.Read(k)
+	return k
+})
 
 // testStore is the store the tests run on: PARLEY_TEST_STORE=postgres
 // puts every test server on a fresh PostgreSQL database (scripts/test.sh

@@ -26,6 +26,7 @@ import (
 	"github.com/parleyhq/parley/metrics"
 	"github.com/parleyhq/parley/outbound"
 	"github.com/parleyhq/parley/realtime"
+	"github.com/parleyhq/parley/sealed"
 	"github.com/parleyhq/parley/store/postgres"
 	"github.com/parleyhq/parley/store/sqlite"
 	"github.com/parleyhq/parley/web"
@@ -224,10 +225,53 @@ func (s *Server) deliverWebhooks() {
 }
 
 // OpenStore opens the store that cfg names, creating the data directory.
-func OpenStore(cfg Config) (parley.Store, error) { return openStore(cfg, nil) }
+// With an encryption key, message text is sealed at rest.
+func OpenStore(cfg Config) (parley.Store, error) {
+	st, _, err := OpenStoreKeyring(cfg)
+	return st, err
+}
 
-// openStore opens the store, reporting its commits to m when m is set.
-func openStore(cfg Config, m *metrics.Metrics) (parley.Store, error) {
+// OpenStoreKeyring is OpenStore that also returns the keyring of
+// encryption at rest (nil when no key is configured), for commands that
+// manage keys or read media.
+func OpenStoreKeyring(cfg Config) (parley.Store, *sealed.Keyring, error) {
+	return openStore(cfg, nil)
+}
+
+// openStore opens the store, reporting its commits to m when m is set,
+// and sets up encryption at rest.
+func openStore(cfg Config, m *metrics.Metrics) (parley.Store, *sealed.Keyring, error) {
+	st, err := openPlainStore(cfg, m)
+	if err != nil {
+		return nil, nil, err
+	}
+	now := time.Now
+	if cfg.Clock != nil {
+		now = cfg.Clock
+	}
+	ring, err := openKeyring(context.Background(), st.(keyringStore), cfg.App.EncryptionKey, now)
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return st, ring, nil
+}
+
+// OpenBlobs opens the media blob store of the data directory, sealed
+// under ring when encryption at rest is on.
+func OpenBlobs(cfg Config, ring *sealed.Keyring) (parley.BlobStore, error) {
+	disk, err := blob.OpenDisk(filepath.Join(cfg.DataDir, "media"))
+	if err != nil {
+		return nil, err
+	}
+	if ring == nil {
+		return disk, nil
+	}
+	return blob.NewSealed(disk, ring), nil
+}
+
+// openPlainStore opens the store, reporting its commits to m when m is set.
+func openPlainStore(cfg Config, m *metrics.Metrics) (parley.Store, error) {
 	var onCommit func(updates, failed int, retried bool, duration, commit time.Duration, failedAt string)
 	if m != nil {
 		onCommit = func(updates, failed int, retried bool, duration, commit time.Duration, failedAt string) {
@@ -310,11 +354,16 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, fmt.Errorf("PARLEY_WEBHOOK_ALLOW: %w", err)
 	}
 	m := metrics.New()
-	st, err := openStore(cfg, m)
+	st, ring, err := openStore(cfg, m)
 	if err != nil {
 		return nil, err
 	}
-	blobs, err := blob.OpenDisk(filepath.Join(cfg.DataDir, "media"))
+	if ring == nil {
+		log.Warn("encryption at rest is off: message text and media are stored in clear; set PARLEY_ENCRYPTION_KEY to encrypt them (docs/security.md)")
+	} else {
+		log.Info("encryption at rest is on", "data_key", ring.Current())
+	}
+	blobs, err := OpenBlobs(cfg, ring)
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -343,7 +392,7 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 	// The hub needs the app and the app notifies the hub: tie the knot
 	// through a variable.
 	var hub *realtime.Hub
-	opts := []app.Option{app.WithLogger(log), app.WithBlobs(blobs),
+	opts := []app.Option{app.WithLogger(log), app.WithBlobs(blobs), app.WithKeyring(ring),
 		app.WithNotify(func(evs []*parley.Event) { hub.Publish(evs) }),
 		app.WithRevoke(func(user string, sessions []string) { hub.RevokeSessions(user, sessions) }),
 		app.WithObserver(m)}

@@ -17,6 +17,9 @@ import (
 // texts: SQLite's secure_delete and a checkpoint must leave none.
 func TestUnsendLeavesNoTraceOnDisk(t *testing.T) {
 	sqliteOnly(t)
+	if os.Getenv("PARLEY_TEST_ENCRYPTION") == "1" {
+		t.Skip("encrypted at rest, the text is never on disk to begin with (TestEncryptionAtRest)")
+	}
 	ts := startServer(t)
 	alice, bob, conv := friends(ts, "alice", "bob")
 	secrets := []string{"zq-original-secret-7781", "zq-edited-secret-4410"}

@@ -42,8 +42,9 @@ type adminCmd struct {
 // is printed otherwise.
 type adminRun func(ctx context.Context, a *app.App, args []string, stdin io.Reader) (result any, text string, err error)
 
-// adminCmds are every admin command: the accounts' and the audit log's.
-var adminCmds = slices.Concat(accountCmds, auditCmds)
+// adminCmds are every admin command: the accounts', the audit log's and
+// the encryption keys'.
+var adminCmds = slices.Concat(accountCmds, auditCmds, keyCmds)
 
 var accountCmds = []adminCmd{
 	{group: "user", verb: "create", args: []string{"handle"}, summary: "create an account; prints a generated password unless --password-stdin",
@@ -405,8 +406,10 @@ func parseAdmin(line []string, stdout, stderr io.Writer) (*adminInvocation, erro
 		fs.Usage()
 		return nil, usagef("%s takes %d argument(s), got %d", name, len(cmd.args), len(inv.args))
 	}
-	if f := fs.Lookup("password-stdin"); f != nil && f.Value.String() == "true" {
-		inv.stdin = true
+	for _, name := range []string{"password-stdin", "new-key-stdin"} {
+		if f := fs.Lookup(name); f != nil && f.Value.String() == "true" {
+			inv.stdin = true
+		}
 	}
 	return inv, nil
 }
@@ -514,14 +517,18 @@ func adminCommand(ctx context.Context, group string, args []string, getenv func(
 		return sendAdmin(conn, line, inv.stdin, stdin, stdout, stderr)
 	}
 	defer release()
-	store, err := server.OpenStore(st.Server)
+	store, ring, err := server.OpenStoreKeyring(st.Server)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
+	blobs, err := server.OpenBlobs(st.Server, ring)
+	if err != nil {
+		return err
+	}
 	// Warnings only: the command prints its own result.
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	a := app.New(store, st.Server.App, app.WithLogger(log))
+	a := app.New(store, st.Server.App, app.WithLogger(log), app.WithKeyring(ring), app.WithBlobs(blobs))
 	if err := a.LoadWebhooks(ctx); err != nil {
 		return fmt.Errorf("load webhooks: %w", err)
 	}

@@ -89,6 +89,7 @@ const usageText = `usage: parley <command> [flags]
   business create|add-member
   hold place|release|list   legal holds (kept from disappearing timers and retention)
   retention run         apply the retention policies now (--dry-run counts only)
+  keys status|rotate|reseal|rewrap  encryption at rest: data keys, rotation, a new master key
   records backfill-chain  give pre-chain history its hash chain entries (idempotent)
   token create          make an API token for an account
   stats                 count users, conversations, messages, media, sessions
@@ -100,7 +101,7 @@ const usageText = `usage: parley <command> [flags]
   version               print the version
 
 Every command takes -h. The admin commands (user, business, token, stats,
-audit, hold, retention, records) work on the data directory; while parley serve runs
+audit, hold, retention, records, keys) work on the data directory; while parley serve runs
 there, the server carries them out.
 `
 
@@ -153,7 +154,7 @@ func runIO(ctx context.Context, args []string, getenv func(string) string, stdin
 		return migrateDataCmd(ctx, args, stdout, stderr)
 	case "config":
 		return configCommand(args, getenv, stdout, stderr)
-	case "user", "business", "token", "stats", "audit", "hold", "retention", "records":
+	case "user", "business", "token", "stats", "audit", "hold", "retention", "records", "keys":
 		return adminCommand(ctx, cmd, args, getenv, stdin, stdout, stderr)
 	case "verify":
 		return verifyCommand(args, stdout, stderr)

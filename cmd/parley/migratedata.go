@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/app"
 	"github.com/parleyhq/parley/server"
 	"github.com/parleyhq/parley/store/postgres"
@@ -91,6 +92,19 @@ func migrateDataCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 		return fmt.Errorf("migrate-data: the audit log's chain breaks at row %d on PostgreSQL: %s", v.BrokenSeq, v.Problem)
 	}
 	fmt.Fprintf(stdout, "audit log: %d rows, chain verified\n", v.Rows)
+	var keys []*parley.DataKey
+	if err := st.View(ctx, func(tx parley.Tx) error {
+		var err error
+		keys, err = tx.DataKeys()
+		return err
+	}); err != nil {
+		return fmt.Errorf("migrate-data: %w", err)
+	}
+	if len(keys) > 0 {
+		// Encrypted message text was copied as it is; the search index
+		// of PostgreSQL can only be built from its plaintext.
+		fmt.Fprintln(stdout, "encrypted data: start with the same PARLEY_ENCRYPTION_KEY, then run parley keys reseal once to index encrypted messages for search")
+	}
 	fmt.Fprintln(stdout, "done: point PARLEY_DATABASE_URL at the PostgreSQL database and start parley serve")
 	return nil
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/sealed"
+	"github.com/parleyhq/parley/store/storeseal"
 )
 
 const messageCols = `id, conversation_id, seq, pos, sender_id, client_id, kind, body, reply_to, system,
@@ -16,6 +18,20 @@ const messageCols = `id, conversation_id, seq, pos, sender_id, client_id, kind, 
 // messageColsM is messageCols qualified with the alias m.
 const messageColsM = `m.id, m.conversation_id, m.seq, m.pos, m.sender_id, m.client_id, m.kind, m.body,
 	m.reply_to, m.system, m.created_at, m.edited_at, m.deleted_at, m.card, m.agent_id, m.data, m.expires_at, m.view_once, m.redacted_at`
+
+// searchVector is the search column of a message whose body is sealed:
+// the words of the plaintext (the second argument) when the first is
+// "sealed". Otherwise it is NULL here and the trigger of migration 0017
+// computes it from the plaintext body, or clears it for a tombstone.
+const searchVector = `CASE WHEN ?::text = 'sealed' THEN to_tsvector('simple'::regconfig, parley_search_text(?::text)) END`
+
+// sealedFlag is the first argument of searchVector.
+func sealedFlag(body string) string {
+	if sealed.IsSealedText(body) {
+		return "sealed"
+	}
+	return ""
+}
 
 // scanMessage reads one row of messageCols.
 func scanMessage(s scanner) (*parley.Message, error) {
@@ -39,13 +55,19 @@ func scanMessage(s scanner) (*parley.Message, error) {
 // committer). A conflict does not abort the transaction (ON CONFLICT DO
 // NOTHING); a second look says which key was taken.
 func (t *tx) CreateMessage(m *parley.Message) error {
+	sc, err := storeseal.SealMessage(t.db.seal.Get(), m)
+	if err != nil {
+		return fmt.Errorf("create message: %w", err)
+	}
+	// A sealed body's search vector comes from the plaintext here; the
+	// trigger of migration 0017 computes a plaintext body's itself.
 	pos := t.nextPos()
-	res, err := t.exec(`WITH m AS (INSERT INTO messages (`+messageCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	res, err := t.exec(`WITH m AS (INSERT INTO messages (`+messageCols+`, search) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, `+searchVector+`)
 		ON CONFLICT DO NOTHING RETURNING conversation_id, pos)
 		UPDATE conversations c SET last_pos = m.pos FROM m WHERE c.id = m.conversation_id`,
-		m.ID, m.ConversationID, m.Seq, pos, m.SenderID, nullString(m.ClientID), string(m.Kind), m.Text,
-		m.ReplyTo, m.System, toNanos(m.CreatedAt), toNullNanos(m.EditedAt), toNullNanos(m.DeletedAt), m.Card,
-		m.AgentID, m.Data, toNullNanos(m.ExpiresAt), m.ViewOnce, toNullNanos(m.RedactedAt))
+		m.ID, m.ConversationID, m.Seq, pos, m.SenderID, nullString(m.ClientID), string(m.Kind), sc.Body,
+		m.ReplyTo, m.System, toNanos(m.CreatedAt), toNullNanos(m.EditedAt), toNullNanos(m.DeletedAt), sc.Card,
+		m.AgentID, sc.Data, toNullNanos(m.ExpiresAt), m.ViewOnce, toNullNanos(m.RedactedAt), sealedFlag(sc.Body), m.Text)
 	if err != nil {
 		return fmt.Errorf("create message: %w", err)
 	}
@@ -94,7 +116,7 @@ func (t *tx) MessageByID(id string) (*parley.Message, error) {
 	if err != nil {
 		return nil, rowErr(err, "message")
 	}
-	return m, nil
+	return m, storeseal.OpenMessage(t.db.seal.Get(), m)
 }
 
 // MessageByClientID implements parley.MessageTx.
@@ -107,7 +129,7 @@ func (t *tx) MessageByClientID(conversationID, senderID, clientID string) (*parl
 	if err != nil {
 		return nil, rowErr(err, "message")
 	}
-	return m, nil
+	return m, storeseal.OpenMessage(t.db.seal.Get(), m)
 }
 
 // Messages implements parley.MessageTx. The default page size is 50.
@@ -149,8 +171,12 @@ func (t *tx) Messages(r parley.MessageRange) ([]*parley.Message, error) {
 // UpdateMessageText implements parley.MessageTx. A purged message cannot
 // be edited: it is reported as not found.
 func (t *tx) UpdateMessageText(id, text string, editedAt time.Time) error {
-	res, err := t.exec(`UPDATE messages SET body = ?, edited_at = ? WHERE id = ? AND deleted_at IS NULL`,
-		text, toNanos(editedAt), id)
+	body, err := storeseal.SealBody(t.db.seal.Get(), id, text)
+	if err != nil {
+		return fmt.Errorf("update message: %w", err)
+	}
+	res, err := t.exec(`UPDATE messages SET body = ?, edited_at = ?, search = `+searchVector+` WHERE id = ? AND deleted_at IS NULL`,
+		body, toNanos(editedAt), sealedFlag(body), text, id)
 	if err != nil {
 		return fmt.Errorf("update message: %w", err)
 	}
@@ -160,9 +186,13 @@ func (t *tx) UpdateMessageText(id, text string, editedAt time.Time) error {
 // AddMessageEdit implements parley.MessageTx; ENotFound if the message is
 // missing or purged, so that no text outlives an unsend.
 func (t *tx) AddMessageEdit(e *parley.MessageEdit) error {
+	body, err := storeseal.SealEdit(t.db.seal.Get(), e)
+	if err != nil {
+		return fmt.Errorf("add message edit: %w", err)
+	}
 	res, err := t.exec(`INSERT INTO message_edits (message_id, body, edited_at)
 		SELECT id, ?, ? FROM messages WHERE id = ? AND deleted_at IS NULL`,
-		e.Text, toNanos(e.EditedAt), e.MessageID)
+		body, toNanos(e.EditedAt), e.MessageID)
 	if err != nil {
 		return fmt.Errorf("add message edit: %w", err)
 	}
@@ -183,6 +213,9 @@ func (t *tx) MessageEdits(messageID string) ([]*parley.MessageEdit, error) {
 		var at int64
 		if err := rows.Scan(&e.MessageID, &e.Text, &at); err != nil {
 			return nil, fmt.Errorf("scan message edit: %w", err)
+		}
+		if err := storeseal.OpenEdit(t.db.seal.Get(), &e); err != nil {
+			return nil, err
 		}
 		e.EditedAt = fromNanos(at)
 		out = append(out, &e)
@@ -217,6 +250,10 @@ func (t *tx) PurgeMessage(id string, at time.Time) error {
 
 // SetMessageCard implements parley.MessageTx.
 func (t *tx) SetMessageCard(id, card string) (bool, error) {
+	card, err := storeseal.SealCard(t.db.seal.Get(), id, card)
+	if err != nil {
+		return false, fmt.Errorf("set card: %w", err)
+	}
 	res, err := t.exec(`UPDATE messages SET card = ? WHERE id = ? AND deleted_at IS NULL`, card, id)
 	if err != nil {
 		return false, fmt.Errorf("set card: %w", err)
@@ -237,15 +274,20 @@ func (t *tx) CountMessagesBySender(conversationID, senderID string) (int, error)
 
 // CountUnread implements parley.MessageTx. System messages do not count;
 // max <= 0 means no cap.
-func (t *tx) CountUnread(conversationID, userID string, afterSeq int64, max int) (int, error) {
+func (t *tx) CountUnread(conversationID, userID string, afterSeq int64, expiredBy time.Time, max int) (int, error) {
 	var limit any = int64(max)
 	if max <= 0 {
 		limit = nil // LIMIT NULL: no limit
 	}
+	var by int64
+	if !expiredBy.IsZero() {
+		by = toNanos(expiredBy)
+	}
 	var n int
 	err := t.queryRow(`SELECT COUNT(*) FROM (SELECT 1 FROM messages WHERE conversation_id = ? AND seq > ?
-		AND sender_id != ? AND deleted_at IS NULL AND kind != 'system' LIMIT ?) AS x`,
-		conversationID, afterSeq, userID, limit).Scan(&n)
+		AND sender_id != ? AND deleted_at IS NULL AND kind != 'system'
+		AND (?::bigint = 0 OR expires_at IS NULL OR expires_at > ?) LIMIT ?) AS x`,
+		conversationID, afterSeq, userID, by, by, limit).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count unread: %w", err)
 	}
@@ -375,10 +417,14 @@ func (t *tx) scanMessages(query string, args ...any) ([]*parley.Message, error) 
 		return nil, err
 	}
 	defer rows.Close()
+	k := t.db.seal.Get()
 	out := []*parley.Message{}
 	for rows.Next() {
 		m, err := scanMessage(rows)
 		if err != nil {
+			return nil, err
+		}
+		if err := storeseal.OpenMessage(k, m); err != nil {
 			return nil, err
 		}
 		out = append(out, m)

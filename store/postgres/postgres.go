@@ -27,6 +27,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/store/storeseal"
 )
 
 //go:embed migrations/*.sql
@@ -54,6 +55,8 @@ type Options struct {
 
 // DB is a Parley store on one PostgreSQL database.
 type DB struct {
+	// seal holds the keyring of encryption at rest (none: plaintext).
+	seal  storeseal.Holder
 	write *sql.DB // one connection, owned by the committer goroutine
 	read  *sql.DB // a pool for View
 

@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/store/storeseal"
 )
 
 // searchQuery is the tsquery of what a user typed, as SQL with its
@@ -117,6 +118,9 @@ func (t *tx) SearchMessages(f parley.SearchFilter) ([]parley.SearchHit, error) {
 		m, err := scanMessage(scoreScanner{rows, &score})
 		if err != nil {
 			return nil, fmt.Errorf("search: %w", err)
+		}
+		if err := storeseal.OpenMessage(t.db.seal.Get(), m); err != nil {
+			return nil, err
 		}
 		out = append(out, parley.SearchHit{Message: m, Score: score})
 	}

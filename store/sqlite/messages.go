@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/store/storeseal"
 )
 
 const messageCols = `id, conversation_id, seq, pos, sender_id, client_id, kind, body, reply_to, system,
@@ -37,11 +38,16 @@ func scanMessage(s scanner) (*parley.Message, error) {
 
 // CreateMessage implements parley.MessageTx.
 func (t *tx) CreateMessage(m *parley.Message) error {
+	k := t.db.seal.Get()
+	sc, err := storeseal.SealMessage(k, m)
+	if err != nil {
+		return fmt.Errorf("create message: %w", err)
+	}
 	pos := t.nextPos()
-	_, err := t.exec(`INSERT INTO messages (`+messageCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		m.ID, m.ConversationID, m.Seq, pos, m.SenderID, nullString(m.ClientID), string(m.Kind), m.Text,
-		m.ReplyTo, m.System, toNanos(m.CreatedAt), toNullNanos(m.EditedAt), toNullNanos(m.DeletedAt), m.Card,
-		m.AgentID, m.Data, toNullNanos(m.ExpiresAt), m.ViewOnce, toNullNanos(m.RedactedAt))
+	_, err = t.exec(`INSERT INTO messages (`+messageCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		m.ID, m.ConversationID, m.Seq, pos, m.SenderID, nullString(m.ClientID), string(m.Kind), sc.Body,
+		m.ReplyTo, m.System, toNanos(m.CreatedAt), toNullNanos(m.EditedAt), toNullNanos(m.DeletedAt), sc.Card,
+		m.AgentID, sc.Data, toNullNanos(m.ExpiresAt), m.ViewOnce, toNullNanos(m.RedactedAt))
 	if isUnique(err) {
 		switch msg := err.Error(); {
 		case strings.Contains(msg, "client_id"):
@@ -77,7 +83,7 @@ func (t *tx) MessageByID(id string) (*parley.Message, error) {
 	if err != nil {
 		return nil, rowErr(err, "message")
 	}
-	return m, nil
+	return m, storeseal.OpenMessage(t.db.seal.Get(), m)
 }
 
 // MessageByClientID implements parley.MessageTx.
@@ -90,7 +96,7 @@ func (t *tx) MessageByClientID(conversationID, senderID, clientID string) (*parl
 	if err != nil {
 		return nil, rowErr(err, "message")
 	}
-	return m, nil
+	return m, storeseal.OpenMessage(t.db.seal.Get(), m)
 }
 
 // Messages implements parley.MessageTx. The default page size is 50.
@@ -132,8 +138,12 @@ func (t *tx) Messages(r parley.MessageRange) ([]*parley.Message, error) {
 // UpdateMessageText implements parley.MessageTx. A purged message cannot
 // be edited: it is reported as not found.
 func (t *tx) UpdateMessageText(id, text string, editedAt time.Time) error {
+	body, err := storeseal.SealBody(t.db.seal.Get(), id, text)
+	if err != nil {
+		return fmt.Errorf("update message: %w", err)
+	}
 	res, err := t.exec(`UPDATE messages SET body = ?, edited_at = ? WHERE id = ? AND deleted_at IS NULL`,
-		text, toNanos(editedAt), id)
+		body, toNanos(editedAt), id)
 	if err != nil {
 		return fmt.Errorf("update message: %w", err)
 	}
@@ -143,9 +153,13 @@ func (t *tx) UpdateMessageText(id, text string, editedAt time.Time) error {
 // AddMessageEdit implements parley.MessageTx; ENotFound if the message is
 // missing or purged, so that no text outlives an unsend.
 func (t *tx) AddMessageEdit(e *parley.MessageEdit) error {
+	body, err := storeseal.SealEdit(t.db.seal.Get(), e)
+	if err != nil {
+		return fmt.Errorf("add message edit: %w", err)
+	}
 	res, err := t.exec(`INSERT INTO message_edits (message_id, body, edited_at)
 		SELECT id, ?, ? FROM messages WHERE id = ? AND deleted_at IS NULL`,
-		e.Text, toNanos(e.EditedAt), e.MessageID)
+		body, toNanos(e.EditedAt), e.MessageID)
 	if err != nil {
 		return fmt.Errorf("add message edit: %w", err)
 	}
@@ -166,6 +180,9 @@ func (t *tx) MessageEdits(messageID string) ([]*parley.MessageEdit, error) {
 		var at int64
 		if err := rows.Scan(&e.MessageID, &e.Text, &at); err != nil {
 			return nil, fmt.Errorf("scan message edit: %w", err)
+		}
+		if err := storeseal.OpenEdit(t.db.seal.Get(), &e); err != nil {
+			return nil, err
 		}
 		e.EditedAt = fromNanos(at)
 		out = append(out, &e)
@@ -200,6 +217,10 @@ func (t *tx) PurgeMessage(id string, at time.Time) error {
 
 // SetMessageCard implements parley.MessageTx.
 func (t *tx) SetMessageCard(id, card string) (bool, error) {
+	card, err := storeseal.SealCard(t.db.seal.Get(), id, card)
+	if err != nil {
+		return false, fmt.Errorf("set card: %w", err)
+	}
 	res, err := t.exec(`UPDATE messages SET card = ? WHERE id = ? AND deleted_at IS NULL`, card, id)
 	if err != nil {
 		return false, fmt.Errorf("set card: %w", err)
@@ -220,15 +241,20 @@ func (t *tx) CountMessagesBySender(conversationID, senderID string) (int, error)
 
 // CountUnread implements parley.MessageTx. System messages do not count;
 // max <= 0 means no cap.
-func (t *tx) CountUnread(conversationID, userID string, afterSeq int64, max int) (int, error) {
+func (t *tx) CountUnread(conversationID, userID string, afterSeq int64, expiredBy time.Time, max int) (int, error) {
 	limit := int64(max)
 	if max <= 0 {
 		limit = -1
 	}
+	var by int64
+	if !expiredBy.IsZero() {
+		by = toNanos(expiredBy)
+	}
 	var n int
 	err := t.queryRow(`SELECT COUNT(*) FROM (SELECT 1 FROM messages WHERE conversation_id = ? AND seq > ?
-		AND sender_id != ? AND deleted_at IS NULL AND kind != 'system' LIMIT ?)`,
-		conversationID, afterSeq, userID, limit).Scan(&n)
+		AND sender_id != ? AND deleted_at IS NULL AND kind != 'system'
+		AND (? = 0 OR expires_at IS NULL OR expires_at > ?) LIMIT ?)`,
+		conversationID, afterSeq, userID, by, by, limit).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count unread: %w", err)
 	}
@@ -332,7 +358,13 @@ func (t *tx) Position() int64 {
 // and in the others reads the (conversation_id, seq) index backwards only
 // as far as the device's position: positions grow with seq inside a
 // conversation, and the index entries carry the position (the rowid).
-const syncMessages = `SELECT ` + messageColsM + ` FROM members mb
+//
+// The inner query picks the page's positions from that index alone; only
+// the page's rows are then read from the table. Sorting whole rows would
+// read every message after the position to keep a page of them — for a
+// device thousands of messages behind, each page read them all again.
+const syncMessages = `SELECT ` + messageColsM + ` FROM messages m WHERE m.pos IN (
+	SELECT m.pos FROM members mb
 	JOIN conversations c ON c.id = mb.conversation_id
 	JOIN messages m ON m.conversation_id = mb.conversation_id
 	WHERE mb.user_id = ?1 AND c.last_pos > ?2 AND mb.status != 'declined'
@@ -340,7 +372,8 @@ const syncMessages = `SELECT ` + messageColsM + ` FROM members mb
 	      AND x.pos <= ?2 ORDER BY x.seq DESC LIMIT 1), 0)
 	  AND m.seq > mb.joined_seq
 	  AND (mb.status = 'active' OR mb.status = 'pending' AND mb.left_seq = 0 OR m.seq <= mb.left_seq)
-	ORDER BY m.pos LIMIT ?3`
+	ORDER BY m.pos LIMIT ?3)
+	ORDER BY m.pos`
 
 // SyncMessages implements parley.EventTx.
 func (t *tx) SyncMessages(userID string, since int64, limit int) ([]*parley.Message, error) {
@@ -358,10 +391,14 @@ func (t *tx) scanMessages(query string, args ...any) ([]*parley.Message, error) 
 		return nil, err
 	}
 	defer rows.Close()
+	k := t.db.seal.Get()
 	out := []*parley.Message{}
 	for rows.Next() {
 		m, err := scanMessage(rows)
 		if err != nil {
+			return nil, err
+		}
+		if err := storeseal.OpenMessage(k, m); err != nil {
 			return nil, err
 		}
 		out = append(out, m)

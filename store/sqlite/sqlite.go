@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/store/storeseal"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
 
@@ -44,7 +45,9 @@ type Options struct {
 
 // DB is a Parley store on one SQLite file.
 type DB struct {
-	path  string
+	path string
+	// seal holds the keyring of encryption at rest (none: plaintext).
+	seal  storeseal.Holder
 	write *sql.DB // one connection, owned by the committer goroutine
 	read  *sql.DB // a pool of read-only connections
 	ckpt  *sql.DB // one connection for background checkpoints
@@ -87,6 +90,7 @@ type updateReq struct {
 // Open opens (creating if needed) the database at path, applies pending
 // migrations and starts the committer.
 func Open(path string, opts Options) (*DB, error) {
+	registerPlainFunc() // before any connection opens: the search triggers call it
 	if opts.MaxBatch <= 0 {
 		opts.MaxBatch = 256
 	}
@@ -159,6 +163,7 @@ func Open(path string, opts Options) (*DB, error) {
 		read.Close()
 		return nil, fmt.Errorf("load position: %w", err)
 	}
+	addPlainDB(db)
 	go db.commitLoop()
 	go db.checkpointLoop()
 	return db, nil
@@ -437,6 +442,7 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close waits for pending updates, then closes the database.
 func (db *DB) Close() error {
+	removePlainDB(db)
 	db.closeMu.Lock()
 	if db.closed {
 		db.closeMu.Unlock()

@@ -103,3 +103,21 @@ func (t *tx) DeleteExpiredLoginChallenges(at time.Time) (int, error) {
 	n, err := res.RowsAffected()
 	return int(n), err
 }
+
+// TwoFactorUsers implements parley.TwoFactorTx.
+func (t *tx) TwoFactorUsers(afterUserID string, limit int) ([]string, error) {
+	rows, err := t.query(`SELECT user_id FROM two_factor WHERE user_id > ? ORDER BY user_id LIMIT ?`, afterUserID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list second factors: %w", err)
+	}
+	defer rows.Close()
+	out := []string{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("list second factors: %w", err)
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}

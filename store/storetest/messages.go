@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parleyhq/parley"
 )
@@ -316,9 +317,28 @@ func testCountUnread(t *testing.T, s parley.Store) {
 		{"c", 0, 100, 6},
 	}
 	for _, c := range cases {
-		got := view(t, s, func(tx parley.Tx) (int, error) { return tx.CountUnread("c1", c.user, c.after, c.max) })
+		got := view(t, s, func(tx parley.Tx) (int, error) { return tx.CountUnread("c1", c.user, c.after, time.Time{}, c.max) })
 		if got != c.want {
 			t.Errorf("CountUnread(c1, %s, %d, %d) = %d, want %d", c.user, c.after, c.max, got, c.want)
+		}
+	}
+	// A disappearing message past its expiry, not purged yet, counts only
+	// when expiredBy is zero (a legal hold keeps it visible).
+	update(t, s, func(tx parley.Tx) error {
+		if _, err := tx.AllocSeq("c1", at(9)); err != nil {
+			return err
+		}
+		exp := at(10)
+		return tx.CreateMessage(&parley.Message{ID: "m9", ConversationID: "c1", Seq: 9, SenderID: "b",
+			Kind: parley.MessageText, Text: "gone soon", CreatedAt: at(9), ExpiresAt: &exp})
+	})
+	for _, c := range []struct {
+		by   time.Time
+		want int
+	}{{time.Time{}, 5}, {at(9), 5}, {at(10), 4}, {at(11), 4}} {
+		got := view(t, s, func(tx parley.Tx) (int, error) { return tx.CountUnread("c1", "a", 0, c.by, 100) })
+		if got != c.want {
+			t.Errorf("CountUnread(c1, a, 0, expired by %v) = %d, want %d", c.by, got, c.want)
 		}
 	}
 }

@@ -125,9 +125,18 @@ func Run(t *testing.T, open func(t *testing.T) parley.Store) {
 		{"Tx/PanicRollsBack", testPanicRollsBack},
 		{"Tx/BatchIsolation", testBatchIsolation},
 		{"Tx/ViewSeesCommitted", testViewSeesCommitted},
+		{"Keys/DataKeys", testDataKeys},
+		{"Keys/SealedAtRest", testSealedAtRest},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
+	}
+	// The paths that write and read message text, again with encryption
+	// at rest: the answers must not change.
+	for _, tc := range tests {
+		if sealedTests[tc.name] {
+			t.Run("Sealed/"+tc.name, func(t *testing.T) { tc.fn(t, withKeyring(t, open(t))) })
+		}
 	}
 }
 

@@ -26,6 +26,16 @@ func testTwoFactor(t *testing.T, s parley.Store) {
 	_, err = viewErr(s, func(tx parley.Tx) (*parley.TwoFactor, error) { return tx.TwoFactor("bob") })
 	wantCode(t, err, parley.ENotFound)
 
+	other := &parley.TwoFactor{UserID: "bob", Secret: "sealed:def", RecoveryCodes: [][]byte{}, CreatedAt: at(3)}
+	update(t, s, func(tx parley.Tx) error { return tx.PutTwoFactor(other) })
+	ids := view(t, s, func(tx parley.Tx) ([]string, error) { return tx.TwoFactorUsers("", 10) })
+	wantEqual(t, "TwoFactorUsers", ids, []string{"ann", "bob"})
+	ids = view(t, s, func(tx parley.Tx) ([]string, error) { return tx.TwoFactorUsers("ann", 10) })
+	wantEqual(t, "TwoFactorUsers after ann", ids, []string{"bob"})
+	ids = view(t, s, func(tx parley.Tx) ([]string, error) { return tx.TwoFactorUsers("", 1) })
+	wantEqual(t, "TwoFactorUsers limit 1", ids, []string{"ann"})
+	update(t, s, func(tx parley.Tx) error { return tx.DeleteTwoFactor("bob") })
+
 	update(t, s, func(tx parley.Tx) error { return tx.DeleteTwoFactor("ann") })
 	_, err = viewErr(s, func(tx parley.Tx) (*parley.TwoFactor, error) { return tx.TwoFactor("ann") })
 	wantCode(t, err, parley.ENotFound)

@@ -1,0 +1,244 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/app"
+)
+
+// benchEnvInt reads a size from the environment, for running a benchmark
+// at another scale than its default.
+func benchEnvInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+// inParallel runs fn(0..n-1) on workers goroutines (so that the app's
+// group commit batches them) and fails tb on the first error.
+func inParallel(tb testing.TB, workers, n int, fn func(i int) error) {
+	tb.Helper()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var once sync.Once
+	var first error
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				if err := fn(i); err != nil {
+					once.Do(func() { first = err })
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if first != nil {
+		tb.Fatal(first)
+	}
+}
+
+// registerActor registers handle and returns its actor.
+func registerActor(tb testing.TB, a *app.App, handle string) *app.Actor {
+	tb.Helper()
+	ctx := context.Background()
+	auth, err := a.Register(ctx, app.Registration{Handle: handle, Password: "benchmark password"})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	actor, err := a.Authenticate(ctx, auth.Token)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return actor
+}
+
+// reportPercentiles reports p50, p99 and max of lat in milliseconds.
+func reportPercentiles(b *testing.B, lat []time.Duration) {
+	slices.Sort(lat)
+	if len(lat) == 0 {
+		return
+	}
+	b.ReportMetric(ms(lat[len(lat)/2]), "p50-ms")
+	b.ReportMetric(ms(lat[len(lat)*99/100]), "p99-ms")
+	b.ReportMetric(ms(lat[len(lat)-1]), "max-ms")
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// BenchmarkCatchUp measures the server time a device needs to catch up
+// when it is 5,000 messages behind (issue 12, "Catch-up": ≤ 100 ms): the
+// user talks with 50 people, who sent it 100 messages each while its
+// device was away, interleaved with as many messages of 50 other pairs
+// that the user must not see. One iteration is every Sync call, page after
+// page (500 events each, the default), from the device's old position
+// until nothing more waits — the work the server does for the device,
+// without the network. Every event is checked to be the user's.
+//
+//	go test ./app -run '^$' -bench CatchUp -benchtime 20x
+//
+// PARLEY_BENCH_BEHIND changes the 5,000.
+func BenchmarkCatchUp(b *testing.B) {
+	const peers = 50
+	behind := benchEnvInt("PARLEY_BENCH_BEHIND", 5000)
+	a := newApp(b)
+	ctx := context.Background()
+	me := registerActor(b, a, "catcher")
+	senders := make([]*app.Actor, peers)
+	convs := make([]string, peers)
+	inParallel(b, 8, peers, func(i int) error {
+		p := registerActor(b, a, fmt.Sprintf("peer%03d", i))
+		if err := a.Follow(ctx, me, p.User.Handle, true); err != nil {
+			return err
+		}
+		c, _, err := a.CreateDirect(ctx, p, "catcher")
+		if err != nil {
+			return err
+		}
+		senders[i], convs[i] = p, c.ID
+		return nil
+	})
+	others, otherConvs := pairsFrom(b, a, peers, 1000)
+	since, err := a.Head(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The backlog: the user's messages and the other pairs', interleaved
+	// by sending both at once.
+	inParallel(b, 32, 2*behind, func(i int) error {
+		k := i / 2
+		text := "a message of ordinary length while the phone was off " + strconv.Itoa(k)
+		if i%2 == 0 {
+			_, _, err := a.Send(ctx, senders[k%peers], convs[k%peers], app.SendInput{ClientID: "c" + strconv.Itoa(k), Text: text})
+			return err
+		}
+		_, _, err := a.Send(ctx, others[k%peers], otherConvs[k%peers], app.SendInput{ClientID: "o" + strconv.Itoa(k), Text: text})
+		return err
+	})
+	mine := map[string]bool{}
+	for _, c := range convs {
+		mine[c] = true
+	}
+	var lat []time.Duration
+	pages := 0
+	b.ResetTimer()
+	for b.Loop() {
+		t0 := time.Now()
+		pos, got := since, 0
+		pages = 0
+		for {
+			page, err := a.Sync(ctx, me, pos, 0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if page.Limited {
+				b.Fatal("the backlog was refused as too long")
+			}
+			pages++
+			for _, e := range page.Events {
+				if e.Type == parley.EventMessageCreated {
+					if !mine[e.ConversationID] {
+						b.Fatalf("an event of conversation %s reached the user", e.ConversationID)
+					}
+					got++
+				}
+			}
+			pos = page.Next
+			if !page.More {
+				break
+			}
+		}
+		lat = append(lat, time.Since(t0))
+		if got != behind {
+			b.Fatalf("caught up %d messages, want %d", got, behind)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(pages), "pages")
+	reportPercentiles(b, lat)
+}
+
+// pairsFrom is pairs with handles numbered from offset.
+func pairsFrom(tb testing.TB, a *app.App, n, offset int) ([]*app.Actor, []string) {
+	actors := make([]*app.Actor, n)
+	convs := make([]string, n)
+	inParallel(tb, 8, n, func(i int) error {
+		actors[i], convs[i] = pair(tb, a, offset+i)
+		return nil
+	})
+	return actors, convs
+}
+
+// BenchmarkConversationList measures the first page of the conversation
+// list (the default page, with unread counts and last messages) of a user
+// in 50,000 conversations (issue 12, "Conversation list": p99 ≤ 5 ms).
+// The conversations are groups the user created with one other member,
+// through the app; each has had a message in it, ten are pinned (the
+// most a user may pin) and one in 200 archived, as a heavy user's list
+// would be.
+//
+//	go test ./app -run '^$' -bench ConversationList -benchtime 2000x
+//
+// PARLEY_BENCH_CONVERSATIONS changes the 50,000.
+func BenchmarkConversationList(b *testing.B) {
+	n := benchEnvInt("PARLEY_BENCH_CONVERSATIONS", 50000)
+	// The list is what is measured, not the abuse limits on making it.
+	a := app.New(openStore(b), app.Config{Password: cheap, SendPerConversation: 1e9, SendBurst: 1e9,
+		NewConversationsPerDay: 1e9, NewConversationsPerDayNew: 1e9})
+	ctx := context.Background()
+	me := registerActor(b, a, "heavyuser")
+	friend := registerActor(b, a, "friend")
+	if err := a.Follow(ctx, friend, "heavyuser", true); err != nil {
+		b.Fatal(err)
+	}
+	t0 := time.Now()
+	inParallel(b, 32, n, func(i int) error {
+		g, _, err := a.CreateGroup(ctx, me, app.GroupInput{Title: "group " + strconv.Itoa(i), Members: []string{"friend"}, InvitePolicy: app.InviteAdmins})
+		if err != nil {
+			return err
+		}
+		if _, _, err := a.Send(ctx, friend, g.ID, app.SendInput{ClientID: "g" + strconv.Itoa(i), Text: "see you at eight " + strconv.Itoa(i)}); err != nil {
+			return err
+		}
+		switch {
+		case i%5000 == 0: // ten pinned, the most a user may pin
+			_, err = a.File(ctx, me, g.ID, app.FolderChange{Pinned: ptr(true)})
+		case i%200 == 1:
+			_, err = a.File(ctx, me, g.ID, app.FolderChange{Archived: ptr(true)})
+		}
+		return err
+	})
+	b.Logf("made %d conversations in %v", n, time.Since(t0).Round(time.Millisecond))
+	var lat []time.Duration
+	b.ResetTimer()
+	for b.Loop() {
+		t := time.Now()
+		page, err := a.Conversations(ctx, me, parley.FolderInbox, "", 0)
+		lat = append(lat, time.Since(t))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(page.Items) == 0 || page.NextCursor == "" {
+			b.Fatalf("first page: %d items, next %q", len(page.Items), page.NextCursor)
+		}
+		if !page.Items[0].Pinned {
+			b.Fatal("the first item is not a pinned conversation")
+		}
+	}
+	b.StopTimer()
+	reportPercentiles(b, lat)
+}
