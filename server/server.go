@@ -11,6 +11,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,6 +24,10 @@ import (
 	"github.com/parleyhq/parley/blob"
 	"github.com/parleyhq/parley/bus/inproc"
 	"github.com/parleyhq/parley/bus/natsbus"
+	"github.com/parleyhq/parley/channel"
+	"github.com/parleyhq/parley/channel/instagram"
+	"github.com/parleyhq/parley/channel/messenger"
+	"github.com/parleyhq/parley/channel/whatsapp"
 	"github.com/parleyhq/parley/httpapi"
 	"github.com/parleyhq/parley/metrics"
 	"github.com/parleyhq/parley/outbound"
@@ -103,6 +109,70 @@ type Config struct {
 	// PublicURL is where users reach the server (PARLEY_PUBLIC_URL);
 	// https:// (or built-in TLS) turns HSTS on.
 	PublicURL string
+	// Channels configures the Messenger, Instagram and WhatsApp
+	// connectors (docs/channels.md).
+	Channels ChannelsConfig
+}
+
+// ChannelsConfig is where the platforms' APIs are. A base URL on a
+// loopback address (a test's local server, a local egress proxy) is
+// allowed through the SSRF-safe client for exactly that address and
+// port; other private addresses stay refused.
+type ChannelsConfig struct {
+	// MessengerURL, InstagramURL and WhatsAppURL are the Graph API base
+	// URLs (default https://graph.facebook.com).
+	MessengerURL, InstagramURL, WhatsAppURL string
+	// GraphVersion is the Graph API version in the paths (default v21.0).
+	GraphVersion string
+	// SendPoll is how often due retries of channel sends are looked for
+	// (default 1 s); a new send wakes the worker at once.
+	SendPoll time.Duration
+	// Timeout bounds one Send API call (default 10 s).
+	Timeout time.Duration
+}
+
+// DefaultGraphVersion is the Graph API version used unless configured.
+const DefaultGraphVersion = "v21.0"
+
+// channelClient is the SSRF-safe client of the Send API calls, allowing
+// the configured base URLs that are on loopback.
+func channelClient(cfg ChannelsConfig) channel.Poster {
+	opts := outbound.Options{Timeout: cfg.Timeout, NoRedirects: true, UserAgent: "Parley (channels)", MaxConnsPerHost: 8}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 10 * time.Second
+	}
+	for _, raw := range []string{cfg.MessengerURL, cfg.InstagramURL, cfg.WhatsAppURL} {
+		u, err := url.Parse(raw)
+		if err != nil || raw == "" {
+			continue
+		}
+		port := u.Port()
+		if port == "" {
+			port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+		}
+		if ap, err := netip.ParseAddrPort(net.JoinHostPort(u.Hostname(), port)); err == nil && ap.Addr().IsLoopback() {
+			opts.AllowOnly = append(opts.AllowOnly, ap)
+		}
+	}
+	client := outbound.New(opts)
+	return channel.PosterFunc(func(ctx context.Context, rawURL string, h http.Header, body []byte) (int, http.Header, []byte, error) {
+		r, err := client.Post(ctx, rawURL, h, body, channel.MaxAnswer)
+		if err != nil {
+			return 0, nil, nil, err
+		}
+		return r.Status, r.Header, r.Body, nil
+	})
+}
+
+// channels builds the platforms' connectors.
+func channels(cfg ChannelsConfig) []channel.Channel {
+	v := cfg.GraphVersion
+	if v == "" {
+		v = DefaultGraphVersion
+	}
+	post := channelClient(cfg)
+	return []channel.Channel{messenger.New(post, cfg.MessengerURL, v), instagram.New(post, cfg.InstagramURL, v),
+		whatsapp.New(post, cfg.WhatsAppURL, v)}
 }
 
 // Defaults returns the zero-config settings.
@@ -222,6 +292,19 @@ func (s *Server) deliverWebhooks() {
 	defer cancel()
 	go func() { <-s.stopGC; cancel() }()
 	s.hooks.Run(ctx)
+}
+
+// sendChannels runs the channel send worker until Shutdown.
+func (s *Server) sendChannels() {
+	defer s.bg.Done()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { <-s.stopGC; cancel() }()
+	poll := s.cfg.Channels.SendPoll
+	if poll <= 0 {
+		poll = time.Second
+	}
+	s.App.RunChannelSends(ctx, poll)
 }
 
 // OpenStore opens the store that cfg names, creating the data directory.
@@ -414,6 +497,7 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 	hookOpts := webhook.Options{Logger: log, Timeout: cfg.WebhookTimeout, Poll: cfg.WebhookPoll}
 	hookClient := outbound.New(allow.ClientOptions(hookOpts.ClientOptions(outbound.Options{})))
 	opts = append(opts, app.WithWebhooks(app.WebhookOptions{CheckURL: allow.CheckURL}))
+	opts = append(opts, app.WithChannels(channels(cfg.Channels)...))
 	a := app.New(st, cfg.App, opts...)
 	if err := a.LoadWebhooks(context.Background()); err != nil {
 		bus.Close()
@@ -466,7 +550,7 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 	if redirLn != nil {
 		s.redir = newRedirectServer(cfg, ln.Addr().String())
 	}
-	s.bg.Add(7)
+	s.bg.Add(8)
 	go s.cleanExports()
 	go s.reap()
 	go s.retain()
@@ -474,9 +558,11 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 	go s.inboxTimers()
 	go s.runCampaigns()
 	go s.deliverWebhooks()
+	go s.sendChannels()
 	root := http.NewServeMux()
 	root.Handle("/api/", api)
 	root.Handle("/healthz", api)
+	root.Handle("/hooks/", api)
 	root.Handle("/readyz", api)
 	metricsHandler := m.Instrument("GET /metrics", m.Handler())
 	if cfg.MetricsListen == "" {

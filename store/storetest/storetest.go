@@ -109,6 +109,8 @@ func Run(t *testing.T, open func(t *testing.T) parley.Store) {
 		{"Business/Settings", testBusinessSettings},
 		{"Business/Audit", testAudit},
 		{"AuditLog/AppendAndList", testAuditLog},
+		{"Channel/RoundTrip", testChannels},
+		{"Channel/Messages", testChannelMessages},
 		{"TwoFactor/RoundTrip", testTwoFactor},
 		{"TwoFactor/LoginChallenges", testLoginChallenges},
 		{"Webhook/RoundTrip", testWebhooks},
