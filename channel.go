@@ -110,6 +110,9 @@ type ChannelTx interface {
 	Channel(id string) (*Channel, error)
 	// Channels lists a business's channels, oldest first.
 	Channels(businessID string) ([]*Channel, error)
+	// ChannelsAfter lists up to limit channels of every business with an
+	// id after afterID, by id (the encryption pass walks them).
+	ChannelsAfter(afterID string, limit int) ([]*Channel, error)
 	// DeleteChannel deletes a business's channel with its threads and
 	// message links (the conversations stay); ENotFound if none.
 	DeleteChannel(businessID, id string) error

@@ -61,6 +61,11 @@ func (t *tx) Channels(businessID string) ([]*parley.Channel, error) {
 	return queryAll(t, "channels", scanChannel, `SELECT `+channelCols+` FROM channels WHERE business_id = ? ORDER BY created_at, id`, businessID)
 }
 
+// ChannelsAfter implements parley.ChannelTx.
+func (t *tx) ChannelsAfter(afterID string, limit int) ([]*parley.Channel, error) {
+	return queryAll(t, "channels after", scanChannel, `SELECT `+channelCols+` FROM channels WHERE id > ? ORDER BY id LIMIT ?`, afterID, limit)
+}
+
 // DeleteChannel implements parley.ChannelTx.
 func (t *tx) DeleteChannel(businessID, id string) error {
 	if _, err := t.exec(`DELETE FROM channel_threads WHERE channel_id IN (SELECT id FROM channels WHERE id = ? AND business_id = ?)`, id, businessID); err != nil {

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/sealed"
 )
 
 func newChannel(id, business, platform, account string) *parley.Channel {
@@ -40,6 +41,18 @@ func testChannels(t *testing.T, s parley.Store) {
 	})
 	list := view(t, s, func(tx parley.Tx) ([]*parley.Channel, error) { return tx.Channels("biz") })
 	wantEqual(t, "biz's channels", list, []*parley.Channel{c1, c2})
+	var ids []string
+	for after := ""; ; {
+		page := view(t, s, func(tx parley.Tx) ([]*parley.Channel, error) { return tx.ChannelsAfter(after, 2) })
+		for _, c := range page {
+			ids = append(ids, c.ID)
+		}
+		if len(page) < 2 {
+			break
+		}
+		after = page[len(page)-1].ID
+	}
+	wantEqual(t, "every channel by id", ids, []string{"ch1", "ch2", "ch3", "ch5"})
 
 	c1.Name, c1.AccessToken, c1.Hint, c1.UpdatedAt = "Renamed", "sealed-token-2", `{"access_token":"ken2"}`, at(5)
 	update(t, s, func(tx parley.Tx) error { return tx.UpdateChannel(c1) })
@@ -162,4 +175,19 @@ func testChannelMessages(t *testing.T, s parley.Store) {
 	wantCode(t, s.Update(ctx, func(tx parley.Tx) error {
 		return tx.UpdateChannelMessage(&parley.ChannelMessage{MessageID: "gone", Status: parley.ChannelSent})
 	}), parley.ENotFound)
+}
+
+// testChannelSecretsKeepKeys: a data key that seals a channel's secret is
+// in use, so that a reseal never drops the key a channel needs.
+func testChannelSecretsKeepKeys(t *testing.T, s parley.Store) {
+	mkUsers(t, s, "biz")
+	c := newChannel("ch1", "biz", parley.PlatformMessenger, "page-1")
+	c.AppSecret = sealed.TextKeyPrefix(7) + "opaque"
+	update(t, s, func(tx parley.Tx) error { return tx.CreateChannel(c) })
+	if used := view(t, s, func(tx parley.Tx) (bool, error) { return tx.DataKeyInUse(7) }); !used {
+		t.Fatal("DataKeyInUse(7) = false though a channel's app secret is sealed with it")
+	}
+	if used := view(t, s, func(tx parley.Tx) (bool, error) { return tx.DataKeyInUse(8) }); used {
+		t.Fatal("DataKeyInUse(8) = true: nothing uses key 8")
+	}
 }

@@ -112,6 +112,7 @@ func Run(t *testing.T, open func(t *testing.T) parley.Store) {
 		{"AuditLog/AppendAndList", testAuditLog},
 		{"Channel/RoundTrip", testChannels},
 		{"Channel/Messages", testChannelMessages},
+		{"Channel/SecretsKeepKeys", testChannelSecretsKeepKeys},
 		{"TwoFactor/RoundTrip", testTwoFactor},
 		{"TwoFactor/LoginChallenges", testLoginChallenges},
 		{"Webhook/RoundTrip", testWebhooks},
