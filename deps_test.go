@@ -89,7 +89,9 @@ func TestDependencies(t *testing.T) {
 				// rule, store or transport), so rules may use it.
 				// records is one too: the export format and its verifier.
 				// sealed is a library too: the keyring and cipher formats.
-				if internal && rel != "" && rel != "media" && rel != "records" && rel != "sealed" {
+				// channel is one too: the platforms' formats (no rule,
+				// store or transport of Parley's).
+				if internal && rel != "" && rel != "media" && rel != "records" && rel != "sealed" && rel != "channel" {
 					t.Errorf("app imports %s; rules must not depend on adapters", imp)
 				}
 			case dir == "sealed":
@@ -99,6 +101,10 @@ func TestDependencies(t *testing.T) {
 			case dir == "records":
 				if internal && rel != "" {
 					t.Errorf("records imports %s; it is a library of its own", imp)
+				}
+			case dir == "channel" || strings.HasPrefix(dir, "channel/"):
+				if internal && rel != "" && rel != "channel" && rel != "channel/meta" {
+					t.Errorf("%s imports %s; the channels speak platforms' formats and nothing of Parley's but its names", dir, imp)
 				}
 			case dir == "media":
 				if internal {

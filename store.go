@@ -52,6 +52,7 @@ type Tx interface {
 	AuditLogTx
 	TwoFactorTx
 	RetentionTx
+	ChannelTx
 	KeyTx
 }
 

@@ -10,6 +10,11 @@ const (
 	KindPerson   UserKind = "person"
 	KindBusiness UserKind = "business"
 	KindBot      UserKind = "bot"
+	// KindExternal stands for a person on another platform (Instagram,
+	// Messenger, WhatsApp) writing to a business through a channel: it
+	// has no password, cannot sign in, and nobody can start a
+	// conversation with it. It is never a valid kind to register.
+	KindExternal UserKind = "external"
 )
 
 // Valid reports whether k is a known kind.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/channel"
 	"github.com/parleyhq/parley/sealed"
 )
 
@@ -188,6 +189,11 @@ type App struct {
 	// webhooks knows who has webhooks and their options (webhooks.go).
 	webhooks webhookState
 
+	// channels are the platforms connected by name (channels.go);
+	// channelWake wakes the channel send worker (channel_send.go).
+	channels    map[string]channel.Channel
+	channelWake chan struct{}
+
 	// retentionWake tells RunRetention a run was queued; retentionMu
 	// lets one runner at a time work through the queued runs.
 	retentionWake chan struct{}
@@ -237,6 +243,7 @@ func New(store parley.Store, cfg Config, opts ...Option) *App {
 		cardSlots: make(chan struct{}, maxCardFetches),
 
 		retentionWake: make(chan struct{}, 1),
+		channelWake:   make(chan struct{}, 1),
 	}
 	for _, o := range opts {
 		o(a)

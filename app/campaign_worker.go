@@ -224,19 +224,54 @@ func (a *App) deliverCampaign(ctx context.Context, businessID, id string) error 
 		}
 		ba := &BusinessActor{Actor: &Actor{User: biz}, Business: biz, Role: parley.AgentRoleAdmin}
 		lim := a.campaigns.limiter(id, c.Rate)
-		sem := make(chan struct{}, a.cfg.CampaignConcurrency)
+		// Chunks of up to a tenth of a second's sends, a transaction each
+		// (campaign_batch.go), a few in flight so that rendering one
+		// overlaps committing another.
+		size := max(1, min(256, int(c.Rate/10)))
+		sem := make(chan struct{}, max(1, min(4, a.cfg.CampaignConcurrency/size)))
 		var wg sync.WaitGroup
 		var halted atomic.Bool
-		for _, r := range due {
-			if halted.Load() || lim.Wait(ctx) != nil {
-				break
+	chunks:
+		for i := 0; i < len(due) && !halted.Load(); {
+			chunk := due[i:min(i+size, len(due))]
+			i += len(chunk)
+			for range chunk {
+				if lim.Wait(ctx) != nil {
+					break chunks
+				}
 			}
 			sem <- struct{}{}
 			wg.Add(1)
 			go func() {
 				defer func() { <-sem; wg.Done() }()
-				if a.deliverOne(ctx, ba, tp, c, r) {
+				if tp == nil {
+					for _, r := range chunk {
+						if a.deliverOne(ctx, ba, tp, c, r) {
+							halted.Store(true)
+							return
+						}
+					}
+					return
+				}
+				rest, h, err := a.deliverChunk(ctx, ba, tp, c, chunk)
+				switch {
+				case err != nil && ctx.Err() != nil:
 					halted.Store(true)
+					return
+				case err != nil:
+					// Nothing of the chunk was stored: one by one, each
+					// recipient gets the same checks and its own outcome.
+					a.log.Warn("campaign chunk", "campaign", c.ID, "err", err)
+					rest = chunk
+				case h:
+					halted.Store(true)
+					return
+				}
+				for _, r := range rest {
+					if a.deliverOne(ctx, ba, tp, c, r) {
+						halted.Store(true)
+						return
+					}
 				}
 			}()
 		}
@@ -353,27 +388,19 @@ func (a *App) deliverOne(ctx context.Context, ba *BusinessActor, tp *parley.Temp
 // (quiet hours, a rate limit, an error), is skipped (the policy) or
 // failed; it reports whether the campaign halted.
 func (a *App) refused(ctx context.Context, c *parley.Campaign, contactID string, err error) bool {
-	code := parley.ErrorCode(err)
-	r := &parley.CampaignRecipient{ContactID: contactID}
-	switch {
-	case code == parley.EQuietHours || code == parley.ERateLimited:
-		var pe *parley.Error
-		wait := time.Minute
-		if errors.As(err, &pe) && pe.RetryAfter > 0 {
-			wait = pe.RetryAfter
-		}
-		return a.settle(ctx, c, r.ContactID, parley.RecipientPending, code, a.clock().Add(wait))
-	case code == parley.ENoConsent || code == parley.EWindowClosed || code == parley.EFrequencyCap:
-		return a.settle(ctx, c, r.ContactID, parley.RecipientSkipped, code, time.Time{})
-	case code == parley.EInternal || code == parley.EStorageFull:
+	state, reason, wait, ok := recipientOutcome(err)
+	if !ok {
 		if ctx.Err() != nil {
 			return true
 		}
-		a.log.Warn("campaign send", "campaign", c.ID, "contact", r.ContactID, "err", err)
-		return a.settle(ctx, c, r.ContactID, parley.RecipientPending, "error", a.clock().Add(30*time.Second))
-	default:
-		return a.settle(ctx, c, r.ContactID, parley.RecipientFailed, code, time.Time{})
+		a.log.Warn("campaign send", "campaign", c.ID, "contact", contactID, "err", err)
+		return a.settle(ctx, c, contactID, parley.RecipientPending, "error", a.clock().Add(30*time.Second))
 	}
+	nb := time.Time{}
+	if wait > 0 {
+		nb = a.clock().Add(wait)
+	}
+	return a.settle(ctx, c, contactID, state, reason, nb)
 }
 
 // settle records what became of a pending recipient (a pending state

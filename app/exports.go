@@ -21,8 +21,13 @@ import (
 
 // RecordsConfig configures exports and their signatures.
 type RecordsConfig struct {
-	// Dir is where export ZIPs are written; exports are off when empty.
+	// Dir is where export ZIPs are written (built, and kept unless Files
+	// is set); exports are off when empty.
 	Dir string
+	// Files, when set, keeps finished export ZIPs (under the job id)
+	// instead of Dir: a store every node shares, so that a node serves
+	// the download of an export another node built.
+	Files parley.BlobStore
 	// Key signs export manifests (and, derived from it, download links).
 	Key ed25519.PrivateKey
 	// LinkTTL is how long a finished export can be downloaded (default 24 h).
@@ -264,7 +269,7 @@ func businessHandle(tx parley.Tx, id string) string {
 // OpenExport checks a download link (job id, expiry, signature) and
 // opens the finished ZIP. Links past their expiry, or with a signature
 // that does not match, are refused alike.
-func (a *App) OpenExport(ctx context.Context, id, expires, sig string) (*os.File, *ExportView, error) {
+func (a *App) OpenExport(ctx context.Context, id, expires, sig string) (parley.BlobFile, *ExportView, error) {
 	if err := a.exportsEnabled(); err != nil {
 		return nil, nil, err
 	}
@@ -290,8 +295,8 @@ func (a *App) OpenExport(ctx context.Context, id, expires, sig string) (*os.File
 	if j.State != parley.ExportDone || j.ExpiresAt.Unix() != exp {
 		return nil, nil, refused
 	}
-	f, err := os.Open(filepath.Join(a.cfg.Records.Dir, filepath.Base(j.File)))
-	if errors.Is(err, os.ErrNotExist) {
+	f, err := a.openExportFile(ctx, j)
+	if errors.Is(err, os.ErrNotExist) || errors.Is(err, parley.ErrBlobNotFound) {
 		return nil, nil, refused
 	} else if err != nil {
 		return nil, nil, err
@@ -334,7 +339,7 @@ func (a *App) CleanExports(ctx context.Context, interrupted bool) (int, error) {
 			continue
 		}
 		if j.File != "" {
-			if err := os.Remove(filepath.Join(a.cfg.Records.Dir, filepath.Base(j.File))); err != nil && !errors.Is(err, os.ErrNotExist) {
+			if err := a.removeExportFile(ctx, j); err != nil {
 				return n, err
 			}
 		}
@@ -421,7 +426,54 @@ func (a *App) buildExport(ctx context.Context, j *parley.ExportJob) (err error) 
 		return err
 	}
 	j.File, j.Size = j.ID+".zip", st.Size()
-	return os.Rename(tmp, filepath.Join(a.cfg.Records.Dir, j.File))
+	if a.cfg.Records.Files == nil {
+		return os.Rename(tmp, filepath.Join(a.cfg.Records.Dir, j.File))
+	}
+	defer os.Remove(tmp)
+	f, err = os.Open(tmp)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return a.cfg.Records.Files.Put(ctx, j.ID, f)
+}
+
+// osFile is an export ZIP in Records.Dir as a parley.BlobFile.
+type osFile struct {
+	*os.File
+	size int64
+	mod  time.Time
+}
+
+func (f *osFile) Size() int64        { return f.size }
+func (f *osFile) ModTime() time.Time { return f.mod }
+
+// openExportFile opens a finished job's ZIP, from Records.Files or Dir.
+func (a *App) openExportFile(ctx context.Context, j *parley.ExportJob) (parley.BlobFile, error) {
+	if a.cfg.Records.Files != nil {
+		return a.cfg.Records.Files.Open(ctx, j.ID)
+	}
+	f, err := os.Open(filepath.Join(a.cfg.Records.Dir, filepath.Base(j.File)))
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &osFile{File: f, size: st.Size(), mod: st.ModTime()}, nil
+}
+
+// removeExportFile deletes an expired job's ZIP; a missing one is fine.
+func (a *App) removeExportFile(ctx context.Context, j *parley.ExportJob) error {
+	if a.cfg.Records.Files != nil {
+		return a.cfg.Records.Files.Delete(ctx, j.ID)
+	}
+	if err := os.Remove(filepath.Join(a.cfg.Records.Dir, filepath.Base(j.File))); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
 }
 
 // exportError is a failure the owner may read.

@@ -70,6 +70,10 @@ func (a *App) inboxOnSend(w *writer, c *parley.Conversation, m *parley.Message, 
 		if err := a.checkPolicy(w, it, st, actor, sc); err != nil {
 			return err
 		}
+		// A channel conversation: the platform's rules, then the outbox.
+		if err := a.channelOnSend(w, m, actor, sc); err != nil {
+			return err
+		}
 		if sc.campaign != nil {
 			// A campaign message is no reply: the inbox item stays as it is.
 			return a.campaignSent(w, it, sc.campaign, m)
@@ -338,6 +342,9 @@ func (a *App) autoMessage(w *writer, c *parley.Conversation, it *parley.InboxIte
 	if err := w.CreateMessage(m); err != nil {
 		return nil, err
 	}
+	if err := a.channelOnSend(w, m, nil, &sendClass{automated: true}); err != nil {
+		return nil, err
+	}
 	if err := w.messageCreated(m); err != nil {
 		return nil, err
 	}
@@ -506,6 +513,9 @@ type ContactSummary struct {
 	ID   string       `json:"id"`
 	Name string       `json:"name"`
 	User *UserSummary `json:"user,omitempty"`
+	// Channel is the platform (messenger, instagram, whatsapp) of a
+	// contact who writes through a connected channel.
+	Channel string `json:"channel,omitempty"`
 }
 
 func overdue(it *parley.InboxItem, now time.Time) bool {
@@ -572,6 +582,9 @@ func itemViews(tx parley.Tx, items []*parley.InboxItem, now time.Time) ([]*Inbox
 		}
 		if ct := contacts[it.ContactID]; ct != nil {
 			v.Contact = &ContactSummary{ID: ct.ID, Name: ct.Name, User: summarize(users[ct.UserID])}
+			if u := users[ct.UserID]; u != nil && u.Kind == parley.KindExternal {
+				v.Contact.Channel = ct.Attributes["channel"]
+			}
 		}
 		if m := lasts[it.ConversationID]; m != nil {
 			text := m.Text

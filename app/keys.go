@@ -301,8 +301,61 @@ func (a *App) resealSecrets(ctx context.Context) (int, error) {
 		}
 		n += done
 		if len(ids) < resealBatch {
-			return n, nil
+			break
 		}
 		after = ids[len(ids)-1]
+	}
+	m, err := a.resealChannels(ctx, cur)
+	return n + m, err
+}
+
+// resealChannels seals again, under the current key, the secrets of every
+// channel (access token, app secret, verify token) not already under it.
+func (a *App) resealChannels(ctx context.Context, cur string) (int, error) {
+	n, after := 0, ""
+	for {
+		var page []*parley.Channel
+		done := 0
+		err := a.store.Update(ctx, func(tx parley.Tx) error {
+			var err error
+			done = 0
+			if page, err = tx.ChannelsAfter(after, resealBatch); err != nil {
+				return err
+			}
+			for _, c := range page {
+				changed := false
+				for _, f := range []struct {
+					field string
+					v     *string
+				}{{"access_token", &c.AccessToken}, {"app_secret", &c.AppSecret}, {"verify_token", &c.VerifyToken}} {
+					if strings.HasPrefix(*f.v, cur) {
+						continue
+					}
+					plain, err := a.unseal(*f.v, channelSecretContext(c.ID, f.field))
+					if err != nil {
+						return fmt.Errorf("channel %s %s: %w", c.ID, f.field, err)
+					}
+					if *f.v, err = a.seal(plain, channelSecretContext(c.ID, f.field)); err != nil {
+						return err
+					}
+					changed = true
+				}
+				if changed {
+					if err := tx.UpdateChannel(c); err != nil {
+						return err
+					}
+					done++
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return n, fmt.Errorf("reseal channel secrets: %w", err)
+		}
+		n += done
+		if len(page) < resealBatch {
+			return n, nil
+		}
+		after = page[len(page)-1].ID
 	}
 }

@@ -47,6 +47,13 @@ type Observer interface {
 	// RecipientPending when it was deferred (quiet hours, a rate limit,
 	// an error to retry).
 	CampaignRecipient(state string)
+	// ChannelEvent reports one event of a platform's webhook (kind is
+	// channel.KindMessage ...); changed is false for a replay or an
+	// event about nothing Parley knows.
+	ChannelEvent(platform, kind string, changed bool)
+	// ChannelSend reports one Send API attempt: result is "sent",
+	// "retry" (rate limited or temporary) or "failed" (final).
+	ChannelSend(platform, result string)
 }
 
 // Outcomes of a webhook delivery attempt, as reported to
@@ -104,6 +111,12 @@ func (NopObserver) CampaignFinished() {}
 
 // CampaignRecipient implements Observer.
 func (NopObserver) CampaignRecipient(string) {}
+
+// ChannelEvent implements Observer.
+func (NopObserver) ChannelEvent(string, string, bool) {}
+
+// ChannelSend implements Observer.
+func (NopObserver) ChannelSend(string, string) {}
 
 var _ Observer = NopObserver{}
 

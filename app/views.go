@@ -191,6 +191,9 @@ type MessageView struct {
 	Automated bool `json:"automated,omitempty"`
 	// QuickReply is the payload of the quick reply this message answers.
 	QuickReply string `json:"quick_reply,omitempty"`
+	// Channel, in a channel conversation, is the platform delivery
+	// status of the message (failures say why).
+	Channel *ChannelDelivery `json:"channel,omitempty"`
 	// Masked is true when the business's team sees card numbers, IBANs,
 	// secrets or passwords of the customer's text masked.
 	Masked bool `json:"masked,omitempty"`
@@ -290,6 +293,10 @@ func messageViews(tx parley.Tx, c *parley.Conversation, viewer *parley.Member, m
 			return nil, err
 		}
 	}
+	links, err := channelLinks(tx, c, users, ids)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]*MessageView, 0, len(msgs))
 	var showNames *bool // the business's setting, loaded at its first agent-written message
 	var maskCache *bool // whether the viewer is a business that masks its customers' data
@@ -344,6 +351,9 @@ func messageViews(tx parley.Tx, c *parley.Conversation, viewer *parley.Member, m
 					v.AgentName = firstName(users[m.AgentID].DisplayName)
 				}
 			}
+		}
+		if l := links[m.ID]; l != nil && l.Direction == parley.ChannelOut {
+			v.Channel = &ChannelDelivery{Platform: l.platform, Status: l.Status, Mode: l.Mode, Error: l.Error}
 		}
 		if m.DeletedAt == nil {
 			v.applyData(m.Data)

@@ -39,10 +39,14 @@ func OpenDisk(dir string) (*Disk, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o700); err != nil {
 		return nil, fmt.Errorf("blob store: %w", err)
 	}
-	// Temporary files left by a crash are never renamed: drop them.
+	// Temporary files left by a crash are never renamed: drop them once
+	// they are an hour old (the directory may be shared by several
+	// nodes, and another node's upload may be writing a younger one).
 	entries, _ := os.ReadDir(filepath.Join(dir, "tmp"))
 	for _, e := range entries {
-		os.Remove(filepath.Join(dir, "tmp", e.Name()))
+		if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > time.Hour {
+			os.Remove(filepath.Join(dir, "tmp", e.Name()))
+		}
 	}
 	return &Disk{dir: dir}, nil
 }

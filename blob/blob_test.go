@@ -86,12 +86,18 @@ func TestDiskFailedPutLeavesNothing(t *testing.T) {
 	if left, _ := os.ReadDir(filepath.Join(dir, "tmp")); len(left) != 0 {
 		t.Fatalf("temporary files left: %v", left)
 	}
-	os.WriteFile(filepath.Join(dir, "tmp", "put-crash"), []byte("x"), 0o600)
+	// An hour-old temporary is a crash's; a younger one may be another
+	// node's upload in progress (the directory may be shared).
+	crashed, writing := filepath.Join(dir, "tmp", "put-crash"), filepath.Join(dir, "tmp", "put-other-node")
+	os.WriteFile(crashed, []byte("x"), 0o600)
+	os.WriteFile(writing, []byte("x"), 0o600)
+	old := time.Now().Add(-2 * time.Hour)
+	os.Chtimes(crashed, old, old)
 	if _, err := blob.OpenDisk(dir); err != nil {
 		t.Fatal(err)
 	}
-	if left, _ := os.ReadDir(filepath.Join(dir, "tmp")); len(left) != 0 {
-		t.Fatalf("a crash's temporary file survived reopening: %v", left)
+	if left, _ := os.ReadDir(filepath.Join(dir, "tmp")); len(left) != 1 || left[0].Name() != "put-other-node" {
+		t.Fatalf("after reopening, tmp holds %v; want only the young file", left)
 	}
 }
 

@@ -88,6 +88,10 @@ var coverage = map[string]string{
 	"unsubscribeAll": "Client.Unsubscribe", "unsubscribeTopic": "Client.UnsubscribeTopic",
 	"startExport": "Client.StartExport", "listExports": "Client.Exports", "getExport": "Client.Export",
 	"downloadExport": "Client.DownloadExport", "verifyExport": "Client.VerifyExport", "recordsKey": "Client.RecordsKey",
+	"listChannels": "Business.Channels", "connectChannel": "Business.ConnectChannel", "getChannel": "Business.Channel",
+	"disconnectChannel": "Business.DisconnectChannel", "getSendModes": "Business.SendModes",
+	"verifyChannelWebhook":  "- called by Meta's servers (the subscription handshake), not by clients",
+	"receiveChannelWebhook": "- called by Meta's servers (signed with the app secret), not by clients",
 }
 
 // TestEveryOperationHasAMethod fails when an operation of the OpenAPI

@@ -60,17 +60,13 @@ func (s *Server) downloadExport(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return err
-	}
 	h := w.Header()
 	h.Set("Content-Type", "application/zip")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "private, no-store")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": "parley-export-" + v.ID + ".zip"}))
-	http.ServeContent(w, r, "", st.ModTime(), f)
+	http.ServeContent(w, r, "", f.ModTime(), f)
 	return nil
 }
 

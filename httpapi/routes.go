@@ -139,6 +139,9 @@ func (s *Server) routes() {
 
 	// Webhooks.
 	s.webhookRoutes()
+
+	// Channels: Messenger, Instagram and WhatsApp into the inbox.
+	s.channelRoutes()
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -64,6 +64,9 @@ type Metrics struct {
 	campaigns        *prometheus.CounterVec
 	recipients       *prometheus.CounterVec
 
+	channelEvents *prometheus.CounterVec
+	channelSends  *prometheus.CounterVec
+
 	// Children resolved once: these are counted per event on hot paths.
 	deliveredStream, deliveredEphemeral, deliveredSync prometheus.Counter
 
@@ -142,6 +145,8 @@ func New() *Metrics {
 	m.snoozesEnded = f.counter("parley_inbox_snoozes_ended_total", "Snoozed customer conversations reopened by the inbox timers.")
 	m.reassigned = f.counter("parley_inbox_reassignments_total", "Customer conversations reassigned by the inbox timers because the assignee did not answer in time.")
 	m.notes = f.counter("parley_inbox_notes_total", "Private notes added to customer conversations.")
+	m.channelEvents = f.counterVec("parley_channel_events_total", "Webhook events of connected channels, by platform, kind (message, reaction, read ...) and result (applied, ignored: a replay or about nothing Parley knows).", "platform", "kind", "result")
+	m.channelSends = f.counterVec("parley_channel_sends_total", "Send API attempts of connected channels, by platform and result (sent, retry: rate limited or temporary, failed: final).", "platform", "result")
 
 	m.webhooks = f.counterVec("parley_webhook_deliveries_total", "Webhook delivery attempts by outcome: delivered (2xx), failed (retried with backoff), dead (failed for the whole retry period), skipped (the owner may no longer see the event).", "result")
 	m.webhooksDisabled = f.counter("parley_webhooks_disabled_total", "Webhooks disabled because every delivery failed for too long.")
@@ -328,6 +333,20 @@ func (m *Metrics) InboxTick(snoozesEnded, reassigned int, err error) {
 
 // NoteAdded implements app.Observer.
 func (m *Metrics) NoteAdded() { m.notes.Inc() }
+
+// ChannelEvent implements app.Observer.
+func (m *Metrics) ChannelEvent(platform, kind string, changed bool) {
+	result := "ignored"
+	if changed {
+		result = "applied"
+	}
+	m.channelEvents.WithLabelValues(platform, kind, result).Inc()
+}
+
+// ChannelSend implements app.Observer.
+func (m *Metrics) ChannelSend(platform, result string) {
+	m.channelSends.WithLabelValues(platform, result).Inc()
+}
 
 // ReadBatch implements app.Observer.
 func (m *Metrics) ReadBatch(size int) { m.readBatch.Observe(float64(size)) }

@@ -243,7 +243,9 @@ type Response struct {
 	URL         *url.URL // after redirects
 	Status      int
 	ContentType string
-	Body        []byte
+	// Header is the answer's header (Retry-After, rate-limit usage).
+	Header http.Header
+	Body   []byte
 	// Truncated is true when the body was longer than the cap.
 	Truncated bool
 }
@@ -299,7 +301,7 @@ func (c *Client) do(req *http.Request, maxBody int64) (*Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &Response{URL: resp.Request.URL, Status: resp.StatusCode, ContentType: resp.Header.Get("Content-Type")}
+	out := &Response{URL: resp.Request.URL, Status: resp.StatusCode, ContentType: resp.Header.Get("Content-Type"), Header: resp.Header}
 	if int64(len(body)) > maxBody {
 		body, out.Truncated = body[:maxBody], true
 	}

@@ -114,6 +114,8 @@ type mxWorld struct {
 	ids     []string // A's object ids that must not show up in a refusal
 	// A's consent topic (and its link's token), template and campaign.
 	topic, formToken, template, campaign string
+	// A's Messenger channel.
+	channel string
 }
 
 func mxSetup(t *testing.T) *mxWorld {
@@ -147,8 +149,12 @@ func mxSetup(t *testing.T) *mxWorld {
 		"topic": w.topic, "status": "approved"}), http.StatusCreated).JSON()["id"].(string)
 	w.campaign = must(t, a.admin.do("POST", bz(a.biz, "/campaigns"), map[string]any{"name": "Spring", "template": w.template}),
 		http.StatusCreated).JSON()["id"].(string)
+	w.channel = must(t, a.admin.do("POST", bz(a.biz, "/channels"), map[string]any{"platform": "messenger", "account_id": "104857600000001",
+		"access_token": "EAAB-matrix-secret-token", "app_secret": "matrix-app-secret", "verify_token": "matrix-verify-token"}),
+		http.StatusCreated).JSON()["id"].(string)
+	w.secrets = append(w.secrets, "EAAB-matrix-secret-token", "matrix-app-secret", "matrix-verify-token")
 	w.ids = []string{a.conv, a.mid, a.team, a.reply, a.contact, a.contact2, a.customerImg, a.agentImg, w.hook, w.pack, w.tokenID, w.session, a.customer.ID,
-		w.topic, w.formToken, w.template, w.campaign}
+		w.topic, w.formToken, w.template, w.campaign, w.channel}
 	return w
 }
 
@@ -185,7 +191,7 @@ func (w *mxWorld) path(t *testing.T, pattern string) string {
 	}
 	p = strings.NewReplacer("{business}", a.biz.Handle, "{id}", id, "{mid}", a.mid, "{handle}", handle, "{team}", a.team,
 		"{reply}", a.reply, "{contact}", a.contact, "{emoji}", url.PathEscape("👍"), "{did}", "msg_0nonexistent",
-		"{topic}", w.topic, "{template}", w.template, "{campaign}", w.campaign, "{token}", w.formToken).Replace(p)
+		"{topic}", w.topic, "{template}", w.template, "{campaign}", w.campaign, "{token}", w.formToken, "{channel}", w.channel).Replace(p)
 	// A parameter the matrix has no object for (a route added later)
 	// names one that does not exist: the route is still called.
 	return regexp.MustCompile(`\{[a-z_]+\}`).ReplaceAllString(p, "0nonexistent0000000000000")
@@ -218,6 +224,8 @@ func mxBodies(w *mxWorld) map[string]any {
 		"PATCH /api/v1/webhooks/{id}":        map[string]any{"url": "https://evil.example.com/"},
 		"POST /api/v1/sticker-packs":         map[string]any{"name": "Pwned pack"},
 		"POST /api/v1/users/{handle}/report": map[string]any{"reason": "spam"},
+		"POST /api/v1/business/{business}/channels": map[string]any{"platform": "instagram", "account_id": "17841400000000001",
+			"access_token": "EAAB-pwned-token", "app_secret": "pwned-app-secret", "verify_token": "pwned-verify-token"},
 	} {
 		out[p] = b
 	}

@@ -11,6 +11,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,9 +21,12 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/app"
-	"github.com/parleyhq/parley/blob"
 	"github.com/parleyhq/parley/bus/inproc"
 	"github.com/parleyhq/parley/bus/natsbus"
+	"github.com/parleyhq/parley/channel"
+	"github.com/parleyhq/parley/channel/instagram"
+	"github.com/parleyhq/parley/channel/messenger"
+	"github.com/parleyhq/parley/channel/whatsapp"
 	"github.com/parleyhq/parley/httpapi"
 	"github.com/parleyhq/parley/metrics"
 	"github.com/parleyhq/parley/outbound"
@@ -43,8 +48,13 @@ type Config struct {
 	DataDir string
 	// DatabaseURL selects the store (PARLEY_DATABASE_URL): empty for SQLite
 	// in DataDir, "sqlite:PATH" for another SQLite file, "postgres://..."
-	// for PostgreSQL (media stay in DataDir: share it between nodes).
+	// for PostgreSQL (with several nodes, share media through MediaURL).
 	DatabaseURL string
+	// MediaURL is where media and finished exports live (PARLEY_MEDIA_URL):
+	// empty for the data directory; file:///DIR for a directory every
+	// node mounts (media/ and exports/ in it); s3://BUCKET?region=…
+	// for an S3-compatible bucket (media/ and exports/ prefixes).
+	MediaURL string
 	// NATSURL, when set, carries notifications between nodes through NATS
 	// (PARLEY_NATS_URL); empty means the in-process bus of one node.
 	NATSURL string
@@ -103,6 +113,70 @@ type Config struct {
 	// PublicURL is where users reach the server (PARLEY_PUBLIC_URL);
 	// https:// (or built-in TLS) turns HSTS on.
 	PublicURL string
+	// Channels configures the Messenger, Instagram and WhatsApp
+	// connectors (docs/channels.md).
+	Channels ChannelsConfig
+}
+
+// ChannelsConfig is where the platforms' APIs are. A base URL on a
+// loopback address (a test's local server, a local egress proxy) is
+// allowed through the SSRF-safe client for exactly that address and
+// port; other private addresses stay refused.
+type ChannelsConfig struct {
+	// MessengerURL, InstagramURL and WhatsAppURL are the Graph API base
+	// URLs (default https://graph.facebook.com).
+	MessengerURL, InstagramURL, WhatsAppURL string
+	// GraphVersion is the Graph API version in the paths (default v21.0).
+	GraphVersion string
+	// SendPoll is how often due retries of channel sends are looked for
+	// (default 1 s); a new send wakes the worker at once.
+	SendPoll time.Duration
+	// Timeout bounds one Send API call (default 10 s).
+	Timeout time.Duration
+}
+
+// DefaultGraphVersion is the Graph API version used unless configured.
+const DefaultGraphVersion = "v21.0"
+
+// channelClient is the SSRF-safe client of the Send API calls, allowing
+// the configured base URLs that are on loopback.
+func channelClient(cfg ChannelsConfig) channel.Poster {
+	opts := outbound.Options{Timeout: cfg.Timeout, NoRedirects: true, UserAgent: "Parley (channels)", MaxConnsPerHost: 8}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 10 * time.Second
+	}
+	for _, raw := range []string{cfg.MessengerURL, cfg.InstagramURL, cfg.WhatsAppURL} {
+		u, err := url.Parse(raw)
+		if err != nil || raw == "" {
+			continue
+		}
+		port := u.Port()
+		if port == "" {
+			port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+		}
+		if ap, err := netip.ParseAddrPort(net.JoinHostPort(u.Hostname(), port)); err == nil && ap.Addr().IsLoopback() {
+			opts.AllowOnly = append(opts.AllowOnly, ap)
+		}
+	}
+	client := outbound.New(opts)
+	return channel.PosterFunc(func(ctx context.Context, rawURL string, h http.Header, body []byte) (int, http.Header, []byte, error) {
+		r, err := client.Post(ctx, rawURL, h, body, channel.MaxAnswer)
+		if err != nil {
+			return 0, nil, nil, err
+		}
+		return r.Status, r.Header, r.Body, nil
+	})
+}
+
+// channels builds the platforms' connectors.
+func channels(cfg ChannelsConfig) []channel.Channel {
+	v := cfg.GraphVersion
+	if v == "" {
+		v = DefaultGraphVersion
+	}
+	post := channelClient(cfg)
+	return []channel.Channel{messenger.New(post, cfg.MessengerURL, v), instagram.New(post, cfg.InstagramURL, v),
+		whatsapp.New(post, cfg.WhatsAppURL, v)}
 }
 
 // Defaults returns the zero-config settings.
@@ -112,26 +186,28 @@ func Defaults() Config {
 
 // Server is a running Parley node.
 type Server struct {
-	cfg      Config
-	log      *slog.Logger
-	Store    parley.Store
-	App      *app.App
-	Bus      parley.Bus
-	Hub      *realtime.Hub
-	Metrics  *metrics.Metrics // this node's, on a registry of its own
-	blobs    parley.BlobStore
-	gateway  *wsgateway.Gateway
-	ln       net.Listener
-	http     *http.Server
-	debugLn  net.Listener
-	debug    *http.Server
-	promLn   net.Listener // PARLEY_METRICS_LISTEN's, when set
-	prom     *http.Server
-	redirLn  net.Listener // PARLEY_TLS_REDIRECT_LISTEN's, when set
-	redir    *http.Server
-	hooks    *webhook.Worker
-	stopGC   chan struct{}
-	stopOnce sync.Once
+	cfg     Config
+	log     *slog.Logger
+	Store   parley.Store
+	App     *app.App
+	Bus     parley.Bus
+	Hub     *realtime.Hub
+	Metrics *metrics.Metrics // this node's, on a registry of its own
+	blobs   parley.BlobStore
+	// closeBlobs releases the blob stores' bucket, if any.
+	closeBlobs func() error
+	gateway    *wsgateway.Gateway
+	ln         net.Listener
+	http       *http.Server
+	debugLn    net.Listener
+	debug      *http.Server
+	promLn     net.Listener // PARLEY_METRICS_LISTEN's, when set
+	prom       *http.Server
+	redirLn    net.Listener // PARLEY_TLS_REDIRECT_LISTEN's, when set
+	redir      *http.Server
+	hooks      *webhook.Worker
+	stopGC     chan struct{}
+	stopOnce   sync.Once
 	// shutdownOnce makes Shutdown run once; later calls wait for it.
 	shutdownOnce sync.Once
 	shutdownErr  error
@@ -224,6 +300,19 @@ func (s *Server) deliverWebhooks() {
 	s.hooks.Run(ctx)
 }
 
+// sendChannels runs the channel send worker until Shutdown.
+func (s *Server) sendChannels() {
+	defer s.bg.Done()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { <-s.stopGC; cancel() }()
+	poll := s.cfg.Channels.SendPoll
+	if poll <= 0 {
+		poll = time.Second
+	}
+	s.App.RunChannelSends(ctx, poll)
+}
+
 // OpenStore opens the store that cfg names, creating the data directory.
 // With an encryption key, message text is sealed at rest.
 func OpenStore(cfg Config) (parley.Store, error) {
@@ -257,17 +346,12 @@ func openStore(cfg Config, m *metrics.Metrics) (parley.Store, *sealed.Keyring, e
 	return st, ring, nil
 }
 
-// OpenBlobs opens the media blob store of the data directory, sealed
-// under ring when encryption at rest is on.
+// OpenBlobs opens the media blob store that cfg.MediaURL names (the data
+// directory's media/ by default), sealed under ring when encryption at
+// rest is on. It is for short-lived commands: the store is not closed.
 func OpenBlobs(cfg Config, ring *sealed.Keyring) (parley.BlobStore, error) {
-	disk, err := blob.OpenDisk(filepath.Join(cfg.DataDir, "media"))
-	if err != nil {
-		return nil, err
-	}
-	if ring == nil {
-		return disk, nil
-	}
-	return blob.NewSealed(disk, ring), nil
+	media, _, _, err := openBlobs(cfg, ring)
+	return media, err
 }
 
 // openPlainStore opens the store, reporting its commits to m when m is set.
@@ -363,13 +447,19 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 	} else {
 		log.Info("encryption at rest is on", "data_key", ring.Current())
 	}
-	blobs, err := OpenBlobs(cfg, ring)
+	blobs, exportFiles, closeBlobs, err := openBlobs(cfg, ring)
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
+	cfg.App.Records.Files = exportFiles
 	if cfg.App.Media.TempDir == "" {
+		// Local even when media live elsewhere: uploads are inspected here.
 		cfg.App.Media.TempDir = filepath.Join(cfg.DataDir, "media", "tmp")
+		if err := os.MkdirAll(cfg.App.Media.TempDir, 0o700); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("media temp dir: %w", err)
+		}
 	}
 	if cfg.App.Records.Key == nil {
 		if cfg.App.Records.Key, err = LoadRecordsKey(cfg); err != nil {
@@ -414,6 +504,7 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 	hookOpts := webhook.Options{Logger: log, Timeout: cfg.WebhookTimeout, Poll: cfg.WebhookPoll}
 	hookClient := outbound.New(allow.ClientOptions(hookOpts.ClientOptions(outbound.Options{})))
 	opts = append(opts, app.WithWebhooks(app.WebhookOptions{CheckURL: allow.CheckURL}))
+	opts = append(opts, app.WithChannels(channels(cfg.Channels)...))
 	a := app.New(st, cfg.App, opts...)
 	if err := a.LoadWebhooks(context.Background()); err != nil {
 		bus.Close()
@@ -461,12 +552,12 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 	gw := wsgateway.New(a, hub, wsgateway.Options{Logger: log, OriginPatterns: cfg.AllowedOrigins, WriteTimeout: cfg.StreamWriteTimeout, Observer: m})
 	api := httpapi.New(a, httpapi.Options{Logger: log, TrustProxy: cfg.TrustProxy, Hub: hub, Streamer: gw, Observer: m,
 		Ready: func(ctx context.Context) error { return ready(ctx, a, bus) }})
-	s := &Server{cfg: cfg, log: log, Store: st, App: a, Bus: bus, Hub: hub, Metrics: m, blobs: blobs, gateway: gw, ln: ln,
+	s := &Server{cfg: cfg, log: log, Store: st, App: a, Bus: bus, Hub: hub, Metrics: m, blobs: blobs, closeBlobs: closeBlobs, gateway: gw, ln: ln,
 		promLn: promLn, redirLn: redirLn, hooks: webhook.New(a, hookClient, hookOpts), stopGC: make(chan struct{})}
 	if redirLn != nil {
 		s.redir = newRedirectServer(cfg, ln.Addr().String())
 	}
-	s.bg.Add(7)
+	s.bg.Add(8)
 	go s.cleanExports()
 	go s.reap()
 	go s.retain()
@@ -474,9 +565,11 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 	go s.inboxTimers()
 	go s.runCampaigns()
 	go s.deliverWebhooks()
+	go s.sendChannels()
 	root := http.NewServeMux()
 	root.Handle("/api/", api)
 	root.Handle("/healthz", api)
+	root.Handle("/hooks/", api)
 	root.Handle("/readyz", api)
 	metricsHandler := m.Instrument("GET /metrics", m.Handler())
 	if cfg.MetricsListen == "" {
@@ -617,5 +710,5 @@ func (s *Server) shutdown(ctx context.Context) error {
 	if s.redir != nil {
 		s.redir.Close()
 	}
-	return errors.Join(herr, werr, err, derr, merr, s.Bus.Close(), s.Store.Close())
+	return errors.Join(herr, werr, err, derr, merr, s.Bus.Close(), s.Store.Close(), s.closeBlobs())
 }

@@ -213,6 +213,8 @@ var settingTable = []setting{
 		}},
 	{key: "media.keep_metadata", kind: kindBool, def: "false", usage: "keep EXIF/XMP/IPTC (GPS) in stored images",
 		apply: func(s *settings, v string) error { return parseBool(v, &s.Server.App.Media.KeepMetadata) }},
+	{key: "media.url", usage: "where media and finished exports live: empty: the data directory; file:///DIR: a directory every node mounts; s3://BUCKET?region=R&endpoint=URL: an S3-compatible bucket (media/ and exports/ in it)",
+		apply: func(s *settings, v string) error { s.Server.MediaURL = v; return checkMediaURL(v) }},
 	{key: "limits.send_per_conversation", kind: kindNumber, def: "5", usage: "messages a second one account may send into one conversation, across its devices and tokens",
 		apply: func(s *settings, v string) error { return parseRate(v, &s.Server.App.SendPerConversation) }},
 	{key: "limits.send_burst", kind: kindNumber, def: "30", usage: "messages one account may send into one conversation at once before the rate applies",
@@ -256,6 +258,16 @@ var settingTable = []setting{
 		}},
 	{key: "webhook.timeout", def: "10s", usage: "how long one webhook post may take",
 		apply: func(s *settings, v string) error { return parseDuration(v, "10s", &s.Server.WebhookTimeout) }},
+	{key: "channels.messenger_url", def: "https://graph.facebook.com", usage: "Graph API base URL of the Messenger channel (a loopback URL is allowed for exactly its address: tests, a local proxy)",
+		apply: func(s *settings, v string) error { return parseBaseURL(v, &s.Server.Channels.MessengerURL) }},
+	{key: "channels.instagram_url", def: "https://graph.facebook.com", usage: "Graph API base URL of the Instagram channel",
+		apply: func(s *settings, v string) error { return parseBaseURL(v, &s.Server.Channels.InstagramURL) }},
+	{key: "channels.whatsapp_url", def: "https://graph.facebook.com", usage: "Graph API base URL of the WhatsApp Cloud API channel",
+		apply: func(s *settings, v string) error { return parseBaseURL(v, &s.Server.Channels.WhatsAppURL) }},
+	{key: "channels.graph_version", def: "v21.0", usage: "Graph API version in the Send API paths",
+		apply: func(s *settings, v string) error { return parseGraphVersion(v, &s.Server.Channels.GraphVersion) }},
+	{key: "channels.timeout", def: "10s", usage: "how long one Send API call may take",
+		apply: func(s *settings, v string) error { return parseDuration(v, "10s", &s.Server.Channels.Timeout) }},
 	{key: "records.key_file", usage: "Ed25519 key (PEM, PKCS #8) that signs exports; empty: records-ed25519.key in the data directory, made on first start",
 		apply: func(s *settings, v string) error { s.Server.RecordsKeyFile = v; return nil }},
 	{key: "records.link_ttl", def: "24h", usage: "how long an export's download link works (the file is deleted after)",
@@ -593,6 +605,20 @@ func checkAddr(v string, optional bool) error {
 		return fmt.Errorf("%q is not host:port; write e.g. 127.0.0.1:8080 (or :8080 for every interface)", v)
 	}
 	return nil
+}
+
+// checkMediaURL refuses a media.url of an unknown kind before start.
+func checkMediaURL(v string) error {
+	switch {
+	case v == "", strings.HasPrefix(v, "s3://"), strings.HasPrefix(v, "fileblob://"):
+		return nil
+	case strings.HasPrefix(v, "file://"):
+		if !strings.HasPrefix(v, "file:///") {
+			return fmt.Errorf("%q: write file:///ABSOLUTE/PATH", v)
+		}
+		return nil
+	}
+	return fmt.Errorf("%q: want file:///DIR or s3://BUCKET?region=…, or empty for the data directory", maskURL(v))
 }
 
 func checkNATSURL(v string) error {

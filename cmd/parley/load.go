@@ -389,13 +389,20 @@ func runLoad(ctx context.Context, cfg loadConfig) (*loadResult, error) {
 	sampleStart := sample(func(u *procUsage, rss, ticks int64, now time.Time) {
 		u.RSSStart, u.startTicks, u.measuredStart = rss, ticks, now
 	})
-	finishSample := sample(func(u *procUsage, rss, ticks int64, now time.Time) {
+	finishSampleOnce := sample(func(u *procUsage, rss, ticks int64, now time.Time) {
 		u.RSSEnd = rss
 		u.CPUSeconds = float64(ticks-u.startTicks) / clockTicks
 		if d := now.Sub(u.measuredStart).Seconds(); d > 0 {
 			u.CPUPercent = 100 * u.CPUSeconds / d
 		}
 	})
+	// The end sample reads what the start sample wrote, on other timer
+	// goroutines: taking the start first (a no-op once it ran) orders the
+	// two, and the final finishSample below orders both before the report.
+	finishSample := func() {
+		sampleStart()
+		finishSampleOnce()
+	}
 	startTimer := time.AfterFunc(time.Until(measureFrom), sampleStart)
 	defer startTimer.Stop()
 	endTimer := time.AfterFunc(time.Until(end), finishSample)

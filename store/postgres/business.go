@@ -304,6 +304,9 @@ func normLabels(labels []string) []string {
 // PutInboxItem implements parley.BusinessTx. The label rows are rewritten
 // only when they changed.
 func (t *tx) PutInboxItem(it *parley.InboxItem) error {
+	if wc := t.cache(); wc != nil {
+		delete(wc.noInbox, it.ConversationID)
+	}
 	attrs, err := toJSON(it.Attributes, len(it.Attributes) == 0)
 	if err != nil {
 		return fmt.Errorf("put inbox item: attributes: %w", err)
@@ -371,9 +374,16 @@ func (t *tx) PutInboxItem(it *parley.InboxItem) error {
 
 // InboxItem implements parley.BusinessTx.
 func (t *tx) InboxItem(conversationID string) (*parley.InboxItem, error) {
+	wc := t.cache()
+	if wc != nil && wc.noInbox[conversationID] {
+		return nil, notFound("inbox item")
+	}
 	it, err := scanInboxItem(t.queryRow(`SELECT `+inboxCols+` FROM inbox_items WHERE conversation_id = ?`,
 		conversationID))
 	if err != nil {
+		if wc != nil && errors.Is(err, sql.ErrNoRows) {
+			wc.putNoInbox(conversationID)
+		}
 		return nil, rowErr(err, "inbox item")
 	}
 	if err := t.loadLabels([]*parley.InboxItem{it}); err != nil {

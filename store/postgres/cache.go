@@ -22,6 +22,20 @@ type writeCache struct {
 	convs   map[string]parley.Conversation
 	members map[memberKey]parley.Member
 	blocks  map[pairKey]bool
+	// chain holds the head of each conversation's hash chain that the
+	// committer read or appended to (chain entries are only ever
+	// appended, by AppendChainEntry).
+	chain map[string]chainHead
+	// noInbox holds conversations known to have no business inbox item
+	// (only PutInboxItem makes one): a person-to-person send does not
+	// look again.
+	noInbox map[string]bool
+}
+
+// chainHead is the newest entry of a conversation's chain.
+type chainHead struct {
+	idx  int64
+	hash string
 }
 
 type memberKey struct{ conv, user string }
@@ -50,10 +64,12 @@ func (c *writeCache) reset() {
 	c.convs = map[string]parley.Conversation{}
 	c.members = map[memberKey]parley.Member{}
 	c.blocks = map[pairKey]bool{}
+	c.chain = map[string]chainHead{}
+	c.noInbox = map[string]bool{}
 }
 
 func (c *writeCache) full() bool {
-	return len(c.convs)+len(c.members)+len(c.blocks) > maxCached
+	return len(c.convs)+len(c.members)+len(c.blocks)+len(c.chain)+len(c.noInbox) > maxCached
 }
 
 func (c *writeCache) putConv(v *parley.Conversation) {
@@ -75,6 +91,20 @@ func (c *writeCache) putBlock(a, b string, blocked bool) {
 		c.reset()
 	}
 	c.blocks[pair(a, b)] = blocked
+}
+
+func (c *writeCache) putChain(conv string, h chainHead) {
+	if c.full() {
+		c.reset()
+	}
+	c.chain[conv] = h
+}
+
+func (c *writeCache) putNoInbox(conv string) {
+	if c.full() {
+		c.reset()
+	}
+	c.noInbox[conv] = true
 }
 
 // cache returns the write cache in a write transaction and nil in a read one.

@@ -11,8 +11,16 @@ import (
 
 // ChainHead implements parley.ChainTx. In a write transaction it locks
 // the conversation's row first: nodes that append to one chain at once
-// then take turns (a send already holds that lock from AllocSeq).
+// then take turns. The committer's cache answers without a statement
+// when this node appended to or read the chain since its cache was last
+// valid: the positions lock then already keeps every other writer out.
 func (t *tx) ChainHead(conversationID string) (int64, string, error) {
+	wc := t.cache()
+	if wc != nil {
+		if h, ok := wc.chain[conversationID]; ok {
+			return h.idx, h.hash, nil
+		}
+	}
 	if t.write {
 		var one int
 		if err := t.queryRow(`SELECT 1 FROM conversations WHERE id = ? FOR UPDATE`, conversationID).Scan(&one); err != nil && err != sql.ErrNoRows {
@@ -22,15 +30,20 @@ func (t *tx) ChainHead(conversationID string) (int64, string, error) {
 	var idx int64
 	var hash []byte
 	err := t.queryRow(`SELECT idx, hash FROM chain_entries WHERE conversation_id = ? ORDER BY idx DESC LIMIT 1`, conversationID).Scan(&idx, &hash)
-	if err == sql.ErrNoRows {
-		return 0, "", nil
-	} else if err != nil {
+	if err != nil && err != sql.ErrNoRows {
 		return 0, "", fmt.Errorf("chain head: %w", err)
+	}
+	if wc != nil {
+		wc.putChain(conversationID, chainHead{idx, hexOrEmpty(hash)})
 	}
 	return idx, hexOrEmpty(hash), nil
 }
 
-// AppendChainEntry implements parley.ChainTx.
+// AppendChainEntry implements parley.ChainTx. In a write transaction the
+// row is written later, with every other entry appended meanwhile, in one
+// multi-row INSERT (see tx.flush): a batch of sends costs one statement
+// for its chain entries. A taken index then fails the update at that
+// point, before its savepoint is released.
 func (t *tx) AppendChainEntry(e *parley.ChainEntry) error {
 	content, err := unhex(e.ContentHash)
 	if err != nil {
@@ -47,15 +60,76 @@ func (t *tx) AppendChainEntry(e *parley.ChainEntry) error {
 	if len(hash) == 0 || len(prev) == 0 {
 		return parley.Invalid("hash", "a chain entry needs its hash and the previous one")
 	}
-	_, err = t.exec(`INSERT INTO chain_entries (conversation_id, idx, kind, message_id, seq, actor_id, subject_id, at, content, prev, hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, e.ConversationID, e.Index, e.Kind, e.MessageID, e.Seq, e.ActorID, e.SubjectID,
-		toNanos(e.At), nullBytes(content), prev, hash)
+	row := chainRow{e.ConversationID, e.Index, e.Kind, e.MessageID, e.Seq, e.ActorID, e.SubjectID, toNanos(e.At), nullBytes(content), prev, hash}
+	if wc := t.cache(); wc != nil {
+		t.chains = append(t.chains, row)
+		wc.putChain(e.ConversationID, chainHead{e.Index, hexOrEmpty(hash)})
+		return nil
+	}
+	return t.insertChain([]chainRow{row})
+}
+
+// chainRow is one chain_entries row waiting to be written.
+type chainRow struct {
+	conv    string
+	idx     int64
+	kind    string
+	msg     string
+	seq     int64
+	actor   string
+	subject string
+	at      int64
+	content any // []byte or nil
+	prev    []byte
+	hash    []byte
+}
+
+// insertChain writes chain entries in one statement.
+func (t *tx) insertChain(rows []chainRow) error {
+	cols := make([][]any, 11)
+	for _, r := range rows {
+		for i, v := range []any{r.conv, r.idx, r.kind, r.msg, r.seq, r.actor, r.subject, r.at, r.content, r.prev, r.hash} {
+			cols[i] = append(cols[i], v)
+		}
+	}
+	t.wrote = true
+	_, err := t.sqlTx.ExecContext(t.ctx, `INSERT INTO chain_entries (conversation_id, idx, kind, message_id, seq, actor_id, subject_id, at, content, prev, hash)
+		SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::bigint[],
+			$9::bytea[], $10::bytea[], $11::bytea[])`,
+		textArr(cols[0]), intArr(cols[1]), textArr(cols[2]), textArr(cols[3]), intArr(cols[4]), textArr(cols[5]), textArr(cols[6]),
+		intArr(cols[7]), bytesArr(cols[8]), bytesArr(cols[9]), bytesArr(cols[10]))
 	if isUnique(err) {
-		return parley.Errorf(parley.EConflict, "chain entry %d of conversation %s exists", e.Index, e.ConversationID)
+		return parley.Errorf(parley.EConflict, "chain entry %d of conversation %s exists", rows[0].idx, rows[0].conv)
 	} else if err != nil {
 		return fmt.Errorf("append chain entry: %w", err)
 	}
 	return nil
+}
+
+func textArr(v []any) []string {
+	out := make([]string, len(v))
+	for i, x := range v {
+		out[i] = x.(string)
+	}
+	return out
+}
+
+func intArr(v []any) []int64 {
+	out := make([]int64, len(v))
+	for i, x := range v {
+		out[i] = x.(int64)
+	}
+	return out
+}
+
+func bytesArr(v []any) [][]byte {
+	out := make([][]byte, len(v))
+	for i, x := range v {
+		if b, ok := x.([]byte); ok {
+			out[i] = b
+		}
+	}
+	return out
 }
 
 // ChainEntries implements parley.ChainTx.

@@ -146,7 +146,24 @@ func (t *tx) UpdateConversation(c *parley.Conversation) error {
 }
 
 // AllocSeq implements parley.ConversationTx.
+//
+// When the committer's cache holds the conversation, its last_seq is
+// exact (the positions lock keeps every other writer out while the cache
+// is valid): the next seq is counted here and the row is written later,
+// by the message insert that uses it (one statement for both) or before
+// the next statement of the transaction (see tx.flush).
 func (t *tx) AllocSeq(conversationID string, at time.Time) (int64, error) {
+	if wc := t.cache(); wc != nil {
+		if c, ok := wc.convs[conversationID]; ok {
+			c.LastSeq, c.LastActivityAt = c.LastSeq+1, fromNanos(toNanos(at))
+			wc.convs[conversationID] = c
+			if t.seqs == nil {
+				t.seqs = map[string]pendingSeq{}
+			}
+			t.seqs[conversationID] = pendingSeq{c.LastSeq, toNanos(at)}
+			return c.LastSeq, nil
+		}
+	}
 	var seq int64
 	err := t.queryRow(`UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = ?
 		WHERE id = ? RETURNING last_seq`, toNanos(at), conversationID).Scan(&seq)

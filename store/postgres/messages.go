@@ -54,6 +54,9 @@ func scanMessage(s scanner) (*parley.Message, error) {
 // conversation's last_pos are one statement (one round trip of the
 // committer). A conflict does not abort the transaction (ON CONFLICT DO
 // NOTHING); a second look says which key was taken.
+//
+// A seq that AllocSeq counted without writing it (pending) is written by
+// the same statement.
 func (t *tx) CreateMessage(m *parley.Message) error {
 	sc, err := storeseal.SealMessage(t.db.seal.Get(), m)
 	if err != nil {
@@ -62,18 +65,32 @@ func (t *tx) CreateMessage(m *parley.Message) error {
 	// A sealed body's search vector comes from the plaintext here; the
 	// trigger of migration 0017 computes a plaintext body's itself.
 	pos := t.nextPos()
-	res, err := t.exec(`WITH m AS (INSERT INTO messages (`+messageCols+`, search) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, `+searchVector+`)
-		ON CONFLICT DO NOTHING RETURNING conversation_id, pos)
-		UPDATE conversations c SET last_pos = m.pos FROM m WHERE c.id = m.conversation_id`,
-		m.ID, m.ConversationID, m.Seq, pos, m.SenderID, nullString(m.ClientID), string(m.Kind), sc.Body,
+	args := []any{m.ID, m.ConversationID, m.Seq, pos, m.SenderID, nullString(m.ClientID), string(m.Kind), sc.Body,
 		m.ReplyTo, m.System, toNanos(m.CreatedAt), toNullNanos(m.EditedAt), toNullNanos(m.DeletedAt), sc.Card,
-		m.AgentID, sc.Data, toNullNanos(m.ExpiresAt), m.ViewOnce, toNullNanos(m.RedactedAt), sealedFlag(sc.Body), m.Text)
+		m.AgentID, sc.Data, toNullNanos(m.ExpiresAt), m.ViewOnce, toNullNanos(m.RedactedAt), sealedFlag(sc.Body), m.Text}
+	set := `last_pos = m.pos`
+	pending, withSeq := t.seqs[m.ConversationID]
+	if withSeq {
+		delete(t.seqs, m.ConversationID)
+		set += `, last_seq = ?, last_activity_at = ?`
+		args = append(args, pending.seq, pending.at)
+	}
+	// Not t.exec: the statement needs no pending write before it (its
+	// own seq is in it, and it reads nothing else), so the chain entries
+	// of a batch's sends stay pending and go out in one statement.
+	t.wrote = true
+	res, err := t.sqlTx.ExecContext(t.ctx, rebind(`WITH m AS (INSERT INTO messages (`+messageCols+`, search) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, `+searchVector+`)
+		ON CONFLICT DO NOTHING RETURNING conversation_id, pos)
+		UPDATE conversations c SET `+set+` FROM m WHERE c.id = m.conversation_id`), pgArgs(args)...)
 	if err != nil {
 		return fmt.Errorf("create message: %w", err)
 	}
 	if ok, err := affected(res); err != nil {
 		return err
 	} else if !ok {
+		if withSeq { // still to be written
+			t.seqs[m.ConversationID] = pending
+		}
 		t.db.pos-- // nothing holds it
 		var taken int
 		if m.ClientID != "" {
@@ -93,6 +110,12 @@ func (t *tx) CreateMessage(m *parley.Message) error {
 		return parley.Errorf(parley.EConflict, "message exists")
 	}
 	m.Pos = pos
+	if wc := t.cache(); wc != nil {
+		if c, ok := wc.convs[m.ConversationID]; ok {
+			c.LastPos = pos
+			wc.convs[m.ConversationID] = c
+		}
+	}
 	return nil
 }
 

@@ -332,6 +332,13 @@ func (db *DB) tryBatch(batch []*updateReq, savepoints bool, info *CommitInfo) (e
 			return nil, false
 		}
 	}
+	if err := t.flush(); err != nil {
+		// Without savepoints nobody can tell which update it belongs to:
+		// the batch runs again with them.
+		stx.Rollback()
+		db.forget()
+		return nil, false
+	}
 	if !t.wrote || !slices.ContainsFunc(errs, func(err error) bool { return err == nil }) {
 		// Nothing written, or every update refused (and undone): nothing
 		// changes, not even gen, so other nodes keep their caches.
@@ -393,7 +400,11 @@ func (db *DB) runOne(t *tx, r *updateReq) (err error) {
 		return fmt.Errorf("savepoint: %w", err)
 	}
 	pos := db.pos
-	if err = runFn(t, r); err != nil {
+	if err = runFn(t, r); err == nil {
+		err = t.flush() // inside this update's savepoint
+	}
+	if err != nil {
+		t.drop()
 		db.cache.reset()
 		if _, rerr := t.sqlTx.ExecContext(t.ctx, "ROLLBACK TO SAVEPOINT u"); rerr != nil {
 			// The failed update's writes could not be undone: nothing of
@@ -487,6 +498,52 @@ type tx struct {
 	// purged is set when the transaction unsent a message (SQLite needs
 	// it to truncate its log; PostgreSQL's own vacuum removes old rows).
 	purged bool
+	// seqs holds the sequence numbers AllocSeq counted from the cache
+	// and not yet written to their conversation rows; flush writes them.
+	seqs map[string]pendingSeq
+	// chains holds chain entries appended and not yet written.
+	chains []chainRow
+}
+
+// drop forgets what flush would write, after a rollback.
+func (t *tx) drop() {
+	t.seqs, t.chains = nil, nil
+}
+
+// pendingSeq is a conversation's last_seq and last_activity_at to write.
+type pendingSeq struct{ seq, at int64 }
+
+// flush writes the pending chain entries and sequence numbers, one
+// statement each. Every
+// other statement of the transaction runs after it, so that nothing reads
+// a conversation row without them; the committer flushes before each
+// savepoint release and before saving the position.
+func (t *tx) flush() error {
+	if len(t.chains) > 0 {
+		rows := t.chains
+		t.chains = nil
+		if err := t.insertChain(rows); err != nil {
+			t.seqs = nil
+			return err
+		}
+	}
+	if len(t.seqs) == 0 {
+		return nil
+	}
+	ids := make([]string, 0, len(t.seqs))
+	seqs := make([]int64, 0, len(t.seqs))
+	ats := make([]int64, 0, len(t.seqs))
+	for id, p := range t.seqs {
+		ids, seqs, ats = append(ids, id), append(seqs, p.seq), append(ats, p.at)
+	}
+	t.seqs = nil
+	t.wrote = true
+	_, err := t.sqlTx.ExecContext(t.ctx, `UPDATE conversations c SET last_seq = v.seq, last_activity_at = v.at
+		FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS v(id, seq, at) WHERE c.id = v.id`, ids, seqs, ats)
+	if err != nil {
+		return fmt.Errorf("write sequence numbers: %w", err)
+	}
+	return nil
 }
 
 var _ parley.Tx = (*tx)(nil)
@@ -502,18 +559,27 @@ func (t *tx) noteWrite(query string) {
 
 // exec runs a statement written with SQLite's ? placeholders.
 func (t *tx) exec(query string, args ...any) (sql.Result, error) {
+	if err := t.flush(); err != nil {
+		return nil, err
+	}
 	t.noteWrite(query)
 	return t.sqlTx.ExecContext(t.ctx, rebind(query), pgArgs(args)...)
 }
 
 // query runs a query written with SQLite's ? placeholders.
 func (t *tx) query(query string, args ...any) (*sql.Rows, error) {
+	if err := t.flush(); err != nil {
+		return nil, err
+	}
 	t.noteWrite(query)
 	return t.sqlTx.QueryContext(t.ctx, rebind(query), pgArgs(args)...)
 }
 
 // queryRow runs a one-row query written with SQLite's ? placeholders.
 func (t *tx) queryRow(query string, args ...any) *sql.Row {
+	// A failed flush aborts the PostgreSQL transaction: the query then
+	// fails too, and the caller sees an error.
+	t.flush()
 	t.noteWrite(query)
 	return t.sqlTx.QueryRowContext(t.ctx, rebind(query), pgArgs(args)...)
 }
@@ -522,6 +588,9 @@ func (t *tx) queryRow(query string, args ...any) *sql.Row {
 // savepoint of its own: a failed statement aborts a PostgreSQL
 // transaction, and the caller goes on after a conflict.
 func (t *tx) guarded(query string, args ...any) (sql.Result, error) {
+	if err := t.flush(); err != nil {
+		return nil, err
+	}
 	if _, err := t.sqlTx.ExecContext(t.ctx, "SAVEPOINT g"); err != nil {
 		return nil, fmt.Errorf("savepoint: %w", err)
 	}
@@ -539,6 +608,9 @@ func (t *tx) guarded(query string, args ...any) (sql.Result, error) {
 
 // guardedRow is guarded for a statement with RETURNING: scan reads its one row.
 func (t *tx) guardedRow(scan func(*sql.Row) error, query string, args ...any) error {
+	if err := t.flush(); err != nil {
+		return err
+	}
 	if _, err := t.sqlTx.ExecContext(t.ctx, "SAVEPOINT g"); err != nil {
 		return fmt.Errorf("savepoint: %w", err)
 	}

@@ -228,6 +228,10 @@ func testSegments(t *testing.T, s parley.Store) {
 		Attributes: []parley.AttributeCondition{{Key: "tier", Value: "gold"}, {Key: "city", Value: "Oslo"}}, ActiveSince: at(5), InactiveSince: at(25)},
 		func(i int) bool { return vip(i) && gold(i) && consented(i) && i >= 5 && i < 25 })
 	check("no match", parley.SegmentFilter{Labels: []string{"vip", "nobody"}}, func(int) bool { return false })
+	check("topic and label", parley.SegmentFilter{Topics: []string{"t1"}, Labels: []string{"vip"}}, func(i int) bool { return vip(i) && consented(i) })
+	check("label, attribute, attribute set, active", parley.SegmentFilter{Labels: []string{"vip"},
+		Attributes: []parley.AttributeCondition{{Key: "tier", Value: "gold"}, {Key: "city"}}, ActiveSince: at(10)},
+		func(i int) bool { return vip(i) && gold(i) && i >= 10 })
 
 	// Changing a contact moves it between segments; merging removes it.
 	update(t, s, func(tx parley.Tx) error {
@@ -248,6 +252,8 @@ func testSegments(t *testing.T, s parley.Store) {
 	})
 	check("label after changes", parley.SegmentFilter{Labels: []string{"vip"}}, func(i int) bool { return (vip(i) || i == 1) && i != 2 })
 	check("topic after merge", parley.SegmentFilter{Topics: []string{"t1"}}, func(i int) bool { return consented(i) && i != 2 })
+	check("topic and label after merge", parley.SegmentFilter{Topics: []string{"t1"}, Labels: []string{"vip"}},
+		func(i int) bool { return (vip(i) || i == 1) && i != 2 && consented(i) })
 }
 
 // testCampaigns: campaigns round-trip; CampaignsToRun finds running ones

@@ -145,6 +145,82 @@ func testAllocSeqConcurrent(t *testing.T, s parley.Store) {
 	wantEqual(t, "LastSeq", got.LastSeq, int64(n))
 }
 
+// testAllocSeqAfterLookup allocates the way a send does, after looking
+// the conversation up in the same update (a store may then count from
+// what it knows and write the row later): a query of the same update
+// sees the new last_seq, a failed update gives its seq back, and
+// concurrent updates, half of them failing, leave a gap-free run.
+func testAllocSeqAfterLookup(t *testing.T, s parley.Store) {
+	c := newConversation("d1", "a")
+	c.Kind, c.DirectKey, c.MemberCount = parley.ConversationDirect, "a|b", 2
+	update(t, s, func(tx parley.Tx) error { return tx.CreateConversation(c) })
+	alloc := func(when int, fail bool) (int64, error) {
+		var seq int64
+		err := s.Update(ctx, func(tx parley.Tx) error {
+			if _, err := tx.ConversationByID("d1"); err != nil {
+				return err
+			}
+			var err error
+			if seq, err = tx.AllocSeq("d1", at(when)); err != nil {
+				return err
+			}
+			// Another statement of the same update reads the row.
+			got, err := tx.DirectConversation("a|b")
+			if err != nil {
+				return err
+			}
+			if got.LastSeq != seq || !got.LastActivityAt.Equal(at(when)) {
+				return fmt.Errorf("in the update: LastSeq %d, LastActivityAt %v; want %d, %v", got.LastSeq, got.LastActivityAt, seq, at(when))
+			}
+			if fail {
+				return errBoom
+			}
+			return nil
+		})
+		return seq, err
+	}
+	if seq, err := alloc(1, false); err != nil || seq != 1 {
+		t.Fatalf("first: %d, %v", seq, err)
+	}
+	if _, err := alloc(2, true); !errors.Is(err, errBoom) {
+		t.Fatalf("failing update: %v", err)
+	}
+	if seq, err := alloc(3, false); err != nil || seq != 2 {
+		t.Fatalf("after a failed update: %d, %v; want 2", seq, err)
+	}
+	const n = 16
+	var mu sync.Mutex
+	var seqs []int64
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			seq, err := alloc(10+i, i%2 == 1)
+			if i%2 == 1 {
+				if !errors.Is(err, errBoom) {
+					t.Errorf("update %d: %v", i, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Errorf("update %d: %v", i, err)
+				return
+			}
+			mu.Lock()
+			seqs = append(seqs, seq)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	slices.Sort(seqs)
+	want := make([]int64, n/2)
+	for i := range want {
+		want[i] = int64(3 + i)
+	}
+	wantEqual(t, "allocated seqs", seqs, want)
+	got := view(t, s, func(tx parley.Tx) (*parley.Conversation, error) { return tx.ConversationByID("d1") })
+	wantEqual(t, "LastSeq", got.LastSeq, int64(2+n/2))
+}
+
 func testMembers(t *testing.T, s parley.Store) {
 	mkUsers(t, s, "a", "b", "c")
 	mkConversation(t, s, "c1", "a")

@@ -152,6 +152,24 @@ try {
   assert.deepEqual(await got("hal"), [], "Hal, who never opted in, got the campaign");
   assert.deepEqual(await got("fay"), [], "Fay, who sent STOP, got the campaign");
 
+  // Results: Dan reads and replies; reopened, the campaign shows it, and
+  // its chart draws the series.
+  const danMsgs = (await api(customers.dan.token, "GET", `/conversations/${customers.dan.conv}/messages?limit=50`)).items;
+  const promoMsg = danMsgs.find((m) => (m.text ?? "").includes(promo));
+  await api(customers.dan.token, "POST", `/conversations/${customers.dan.conv}/read`, { seq: promoMsg.seq });
+  await api(customers.dan.token, "POST", `/conversations/${customers.dan.conv}/messages`, { client_id: "thanks-1", text: "Thanks, I'll come by" });
+  const stats = await api(shop.token, "GET", `/business/acme/campaigns/${camps[0].id}/stats`);
+  assert.deepEqual({ sent: stats.totals.sent, read: stats.totals.read, replied: stats.totals.replied, opted_out: stats.totals.opted_out },
+    { sent: 2, read: 1, replied: 1, opted_out: 0 });
+  await detail.getByRole("button", { name: "Close" }).click();
+  await screen.locator(".campaign-list").getByRole("button", { name: "Spring sale 2026" }).click();
+  const results = detail.getByRole("region", { name: "Campaign statistics" });
+  await until(async () => (await results.locator(".n-replied").count()) > 0 && (await results.locator(".n-replied").textContent()) === "1 replied (50%)",
+    "the campaign's results with Dan's reply");
+  assert.equal(await results.locator(".n-read").textContent(), "1 read (50%)");
+  assert.match(await results.getByRole("img").getAttribute("aria-label"), /2 sent, 1 read, 1 replied, 0 opted out$/);
+  assert.ok(await results.locator("rect.bar.sent").count() >= 1, "the chart has bars");
+
   // A finished campaign offers no pause, resume or cancel.
   assert.equal(await detail.getByRole("button", { name: /^(Pause|Resume|Cancel campaign)$/ }).count(), 0);
 

@@ -391,6 +391,7 @@ export class Business {
   countSegment(s: Segment) { return this.c.request<{ count: number }>("POST", this.base + "/segments/count", s); }
   campaigns() { return this.c.request<{ items: CampaignView[] }>("GET", this.base + "/campaigns"); }
   campaign(id: string) { return this.c.request<CampaignView>("GET", `${this.base}/campaigns/${encodeURIComponent(id)}`); }
+  campaignStats(id: string) { return this.c.request<CampaignStats>("GET", `${this.base}/campaigns/${encodeURIComponent(id)}/stats`); }
   createCampaign(c: CampaignInput) { return this.c.request<CampaignView>("POST", this.base + "/campaigns", c); }
   setCampaignStatus(id: string, status: "scheduled" | "running" | "paused" | "cancelled", scheduled_at?: string) {
     return this.c.request<CampaignView>("PUT", `${this.base}/campaigns/${encodeURIComponent(id)}/status`, scheduled_at ? { status, scheduled_at } : { status });
@@ -411,6 +412,17 @@ export interface CampaignView {
   id: string; name: string; template: TemplateView | null; topic: TopicSummary | null; segment: Segment; status: string;
   scheduled_at: string | null; rate: number; created_at: string; started_at: string | null; ended_at: string | null;
   total: number; sent: number; failed: number; skipped: Record<string, number> | null; pending: number;
+}
+/** CampaignPoint is what happened to a campaign's recipients in one bucket
+ * of time (at its start), or over the whole campaign (no at). */
+export interface CampaignPoint {
+  at?: string; sent: number; delivered: number; read: number; replied: number; opted_out: number; failed: number;
+  skipped: Record<string, number>;
+}
+/** CampaignStats is a campaign's outcome: totals and a series over time. */
+export interface CampaignStats {
+  campaign: string; status: string; total: number; pending: number; bucket_seconds: number; attribution_hours: number;
+  totals: CampaignPoint; series: CampaignPoint[];
 }
 export interface CampaignInput { name: string; template: string; segment?: Segment; rate?: number; scheduled_at?: string; send_now?: boolean }
 
@@ -461,6 +473,7 @@ export const usedRoutes = [
   "GET /api/v1/business/{business}/templates/{template}/preview", "POST /api/v1/business/{business}/segments/count",
   "GET /api/v1/business/{business}/campaigns", "POST /api/v1/business/{business}/campaigns",
   "GET /api/v1/business/{business}/campaigns/{campaign}", "PUT /api/v1/business/{business}/campaigns/{campaign}/status",
+  "GET /api/v1/business/{business}/campaigns/{campaign}/stats",
   "POST /api/v1/sessions/second-factor", "GET /api/v1/me/2fa", "POST /api/v1/me/2fa/setup", "POST /api/v1/me/2fa/confirm",
   "POST /api/v1/me/2fa/disable", "POST /api/v1/me/2fa/recovery-codes",
 ];

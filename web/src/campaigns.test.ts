@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ApiError } from "./api";
 import type { CampaignView } from "./api";
-import { campaignUpdate, describeSegment, emptySegment, policyText, progress, segmentBody, skippedText } from "./campaigns";
+import { bucketLabel, campaignUpdate, describeSegment, emptySegment, policyText, progress, rate, segmentBody, skippedText, statBars } from "./campaigns";
 
 const camp = (c: Partial<CampaignView>): CampaignView => ({
   id: "c1", name: "Sale", template: null, topic: null, segment: {}, status: "running", scheduled_at: null, rate: 100,
@@ -62,5 +62,38 @@ describe("policyText", () => {
   it("keeps other errors as they are", () => {
     expect(policyText(new ApiError(404, "not_found", "no such conversation"), "x")).toBe("no such conversation");
     expect(policyText(new Error("boom"), "Not sent")).toBe("Not sent");
+  });
+});
+
+describe("statBars", () => {
+  const pt = (at: string, sent: number, read: number, replied: number, opted_out: number) =>
+    ({ at, sent, delivered: sent, read, replied, opted_out, failed: 0, skipped: {} });
+  it("groups four bars per bucket, the tallest at full height", () => {
+    const bars = statBars([pt("2026-11-27T10:00:00Z", 10, 5, 2, 0), pt("2026-11-27T11:00:00Z", 0, 0, 1, 1)], 600, 150);
+    expect(bars).toHaveLength(8);
+    expect(bars.map((b) => b.series)).toEqual(["sent", "read", "replied", "opted_out", "sent", "read", "replied", "opted_out"]);
+    expect(bars[0].h).toBe(150);
+    expect(bars[0].y).toBe(0);
+    expect(bars[1].h).toBe(75);
+    expect(bars[4].value).toBe(0);
+    expect(bars[4].x).toBeGreaterThanOrEqual(300); // the second bucket's half
+    expect(bars[7].at).toBe("2026-11-27T11:00:00Z");
+  });
+  it("draws nothing without points", () => {
+    expect(statBars([], 600, 150)).toEqual([]);
+  });
+});
+
+describe("rate and bucketLabel", () => {
+  it("rounds shares and names widths", () => {
+    expect(rate(1, 3)).toBe("33%");
+    expect(rate(0, 0)).toBe("–");
+    expect(bucketLabel(60)).toBe("per minute");
+    expect(bucketLabel(900)).toBe("per 15 minutes");
+    expect(bucketLabel(21600)).toBe("per 6 hours");
+    expect(bucketLabel(86400)).toBe("per day");
+  });
+  it("names the new skip reasons", () => {
+    expect(skippedText({ no_account: 2, dm_not_allowed: 1 })).toBe("2 no Parley account, 1 blocked you");
   });
 });

@@ -3,7 +3,7 @@
 // and policy refusals in words, and which stream events move a campaign.
 // Free of the DOM so that unit tests cover them.
 import { ApiError } from "./api";
-import type { CampaignView, Segment, SyncEvent } from "./api";
+import type { CampaignPoint, CampaignView, Segment, SyncEvent } from "./api";
 
 /** SegmentForm is what the segment builder holds: text as typed. */
 export interface SegmentForm {
@@ -82,8 +82,8 @@ export function progress(c: CampaignView): Progress {
 
 const reasons: Record<string, string> = {
   no_consent: "unsubscribed", frequency_cap: "frequency cap", window_closed: "window closed",
-  no_conversation: "never wrote to you", unresolved_variable: "missing a variable", merged: "contact merged",
-  quiet_hours: "quiet hours",
+  no_conversation: "never wrote to you", no_account: "no Parley account", unresolved_variable: "missing a variable", merged: "contact merged",
+  quiet_hours: "quiet hours", dm_not_allowed: "blocked you",
 };
 
 /** skipReason names a skip reason for people. */
@@ -124,4 +124,41 @@ export function policyText(err: unknown, fallback: string): string {
   if (!head) return err.message;
   const detail = err.message.trim();
   return detail ? `${head(detail)} (${detail}).` : head(detail) + ".";
+}
+
+/** The series of a campaign's chart, in the order they are drawn. */
+export const statSeries = ["sent", "read", "replied", "opted_out"] as const;
+export type StatSeries = typeof statSeries[number];
+
+/** StatBar is one bar of a campaign's chart. */
+export interface StatBar { x: number; y: number; w: number; h: number; value: number; series: StatSeries; at: string }
+
+/** statBars lays out a campaign's series as groups of bars (sent, read,
+ * replied, opted out) per bucket in a width × height box, the tallest bar
+ * at full height. */
+export function statBars(series: CampaignPoint[], width: number, height: number): StatBar[] {
+  const max = Math.max(1, ...series.flatMap((p) => statSeries.map((k) => p[k])));
+  const slot = series.length ? width / series.length : 0;
+  const w = Math.min(24, Math.max(0.5, (slot * 0.8) / statSeries.length));
+  const out: StatBar[] = [];
+  series.forEach((p, i) => {
+    statSeries.forEach((k, j) => {
+      const value = p[k];
+      const h = (value / max) * height;
+      out.push({ x: i * slot + slot * 0.1 + j * w, y: height - h, w, h, value, series: k, at: p.at ?? "" });
+    });
+  });
+  return out;
+}
+
+/** rate is part of whole as a whole percentage ("–" of nothing). */
+export function rate(part: number, whole: number): string {
+  return whole > 0 ? Math.round((part * 100) / whole) + "%" : "–";
+}
+
+/** bucketLabel names a bucket width: "per minute", "per 15 minutes", "per 6 hours", "per day". */
+export function bucketLabel(seconds: number): string {
+  if (seconds % 86400 === 0) return seconds === 86400 ? "per day" : `per ${seconds / 86400} days`;
+  if (seconds % 3600 === 0) return seconds === 3600 ? "per hour" : `per ${seconds / 3600} hours`;
+  return seconds === 60 ? "per minute" : `per ${Math.round(seconds / 60)} minutes`;
 }

@@ -5,9 +5,9 @@
 // campaign.progress events (polling too, in case the stream is down).
 // Loaded with inbox-admin.tsx.
 import { useEffect, useRef, useState } from "preact/hooks";
-import type { Business, CampaignView, ContactView, TemplateView, TopicView } from "./api";
+import type { Business, CampaignStats, CampaignView, ContactView, TemplateView, TopicView } from "./api";
 import type { Subscribe } from "./inbox";
-import { campaignUpdate, describeSegment, emptySegment, progress, segmentBody, skippedText } from "./campaigns";
+import { bucketLabel, campaignUpdate, describeSegment, emptySegment, progress, rate, segmentBody, skippedText, statBars, statSeries } from "./campaigns";
 import type { SegmentForm } from "./campaigns";
 import { errText } from "./inbox-state";
 
@@ -109,7 +109,65 @@ function CampaignDetail({ biz, c, subscribe, topicName, onChange, onClose }: {
         {c.status !== "done" && c.status !== "cancelled" && <button onClick={() => act("cancelled")}>Cancel campaign</button>}
       </p>
       {note && <p class="error" role="alert">{note}</p>}
+      <Stats biz={biz} c={c} />
     </article>
+  );
+}
+
+const seriesNames: Record<string, string> = { sent: "Sent", read: "Read", replied: "Replied", opted_out: "Opted out" };
+
+// Stats shows what the campaign did — delivered, read, replied, opted out —
+// and a chart over time; it reloads when the campaign's progress moves
+// (at most every 2 s while it runs).
+function Stats({ biz, c }: { biz: Business; c: CampaignView }) {
+  const [st, setSt] = useState<CampaignStats | null>(null);
+  const [err, setErr] = useState("");
+  const last = useRef(0);
+  const handled = c.sent + c.failed + Object.values(c.skipped ?? {}).reduce((a, b) => a + b, 0);
+  useEffect(() => {
+    const wait = Math.max(0, last.current + 2000 - Date.now());
+    const t = setTimeout(() => {
+      last.current = Date.now();
+      biz.campaignStats(c.id).then((v) => { setSt(v); setErr(""); }).catch((e) => setErr(errText(e, "Cannot load the statistics")));
+    }, wait);
+    return () => clearTimeout(t);
+  }, [c.id, handled, c.status]);
+  if (err) return <p class="error" role="alert">{err}</p>;
+  if (!st) return null;
+  const t = st.totals;
+  const W = 600, H = 150;
+  const bars = statBars(st.series, W, H);
+  const label = (iso: string) => new Date(iso).toLocaleString([], st.bucket_seconds >= 86400
+    ? { month: "short", day: "numeric" } : { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+  return (
+    <section class="campaign-stats" aria-label="Campaign statistics">
+      <h4>Results</h4>
+      <p class="stats" role="status">
+        <span class="n-delivered">{t.delivered} delivered ({rate(t.delivered, t.sent)})</span>{" "}
+        <span class="n-read">{t.read} read ({rate(t.read, t.sent)})</span>{" "}
+        <span class="n-replied">{t.replied} replied ({rate(t.replied, t.sent)})</span>{" "}
+        <span class="n-opted-out">{t.opted_out} opted out ({rate(t.opted_out, t.sent)})</span>
+      </p>
+      {st.series.length > 0 ? (
+        <figure class="chart">
+          <svg viewBox={`0 0 ${W} ${H + 18}`} role="img"
+            aria-label={`Campaign ${bucketLabel(st.bucket_seconds)}: ${t.sent} sent, ${t.read} read, ${t.replied} replied, ${t.opted_out} opted out`}>
+            {bars.map((b, i) => (
+              <rect key={i} class={"bar " + b.series} x={b.x} y={b.value ? Math.min(b.y, H - 1) : H} width={b.w} height={b.value ? Math.max(b.h, 1) : 0}>
+                <title>{`${label(b.at)}: ${b.value} ${seriesNames[b.series].toLowerCase()}`}</title>
+              </rect>
+            ))}
+            <line class="axis" x1={0} y1={H} x2={W} y2={H} />
+            <text class="tick" x={0} y={H + 14}>{label(st.series[0].at ?? "")}</text>
+            {st.series.length > 1 && <text class="tick" x={W} y={H + 14} text-anchor="end">{label(st.series[st.series.length - 1].at ?? "")}</text>}
+          </svg>
+          <figcaption>
+            {statSeries.map((k) => <span key={k} class={"key " + k}>{seriesNames[k]}</span>)} · {bucketLabel(st.bucket_seconds)};
+            replies and opt-outs count for {Math.round(st.attribution_hours / 24)} days after the message
+          </figcaption>
+        </figure>
+      ) : <p>Nothing sent yet.</p>}
+    </section>
   );
 }
 

@@ -1,0 +1,758 @@
+package app
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/channel"
+)
+
+// Channels: a business connects its Messenger Page, Instagram account or
+// WhatsApp number; the platform's webhook brings the DMs there into the
+// business's inbox as conversations with an external contact, and
+// replies go back through the platform's Send API (channel_send.go).
+
+// The audit actions of channels.
+const (
+	AuditChannelConnect    = "channel.connect"
+	AuditChannelDisconnect = "channel.disconnect"
+)
+
+// EventChannelDelivery tells the business's team that the platform
+// delivery status of one of its messages changed (Data: message_id,
+// status, error).
+const EventChannelDelivery = "channel.delivery"
+
+// WithChannels sets the platforms the server connects, by name
+// (parley.PlatformMessenger ...).
+func WithChannels(chs ...channel.Channel) Option {
+	return func(a *App) {
+		a.channels = map[string]channel.Channel{}
+		for _, c := range chs {
+			a.channels[c.Platform()] = c
+		}
+	}
+}
+
+// ChannelInput connects a channel.
+type ChannelInput struct {
+	Platform    string `json:"platform"`
+	Name        string `json:"name"`
+	AccountID   string `json:"account_id"`
+	AppID       string `json:"app_id"`
+	AccessToken string `json:"access_token"`
+	AppSecret   string `json:"app_secret"`
+	VerifyToken string `json:"verify_token"`
+	// Language is the WhatsApp template language (default en_US).
+	Language string `json:"language"`
+}
+
+// ChannelView is a channel as its business's admins see it: secrets are
+// shown by their last 4 characters only.
+type ChannelView struct {
+	ID          string    `json:"id"`
+	Platform    string    `json:"platform"`
+	Name        string    `json:"name"`
+	AccountID   string    `json:"account_id"`
+	AppID       string    `json:"app_id"`
+	Language    string    `json:"language,omitempty"`
+	AccessToken string    `json:"access_token"`
+	AppSecret   string    `json:"app_secret"`
+	VerifyToken string    `json:"verify_token"`
+	WebhookPath string    `json:"webhook_path"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+type channelHints struct {
+	AccessToken string `json:"access_token"`
+	AppSecret   string `json:"app_secret"`
+	VerifyToken string `json:"verify_token"`
+}
+
+func lastFour(s string) string {
+	r := []rune(s)
+	if len(r) <= 4 {
+		return "…"
+	}
+	return "…" + string(r[len(r)-4:])
+}
+
+func channelView(c *parley.Channel) *ChannelView {
+	var h channelHints
+	_ = json.Unmarshal([]byte(c.Hint), &h)
+	return &ChannelView{ID: c.ID, Platform: c.Platform, Name: c.Name, AccountID: c.AccountID, AppID: c.AppID, Language: c.Language,
+		AccessToken: h.AccessToken, AppSecret: h.AppSecret, VerifyToken: h.VerifyToken, WebhookPath: "/hooks/meta/" + c.ID, CreatedAt: c.CreatedAt}
+}
+
+func digits(s string, max int) bool {
+	if s == "" || len(s) > max {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func (in *ChannelInput) validate(known map[string]channel.Channel) error {
+	in.Platform = strings.ToLower(strings.TrimSpace(in.Platform))
+	in.Name, in.AccountID, in.AppID = strings.TrimSpace(in.Name), strings.TrimSpace(in.AccountID), strings.TrimSpace(in.AppID)
+	in.AccessToken, in.AppSecret, in.VerifyToken = strings.TrimSpace(in.AccessToken), strings.TrimSpace(in.AppSecret), strings.TrimSpace(in.VerifyToken)
+	in.Language = strings.TrimSpace(in.Language)
+	switch {
+	case !parley.ValidPlatform(in.Platform):
+		return parley.Invalid("platform", "platform is messenger, instagram or whatsapp")
+	case known[in.Platform] == nil:
+		return parley.Invalid("platform", "this server does not connect %s", in.Platform)
+	case !digits(in.AccountID, 32):
+		return parley.Invalid("account_id", "account_id is the Page id, Instagram account id or WhatsApp phone number id: digits")
+	case in.AppID != "" && !digits(in.AppID, 32):
+		return parley.Invalid("app_id", "app_id is the Meta app's id: digits")
+	case utf8.RuneCountInString(in.Name) > 100:
+		return parley.Invalid("name", "a name has at most 100 characters")
+	case len(in.AccessToken) < 8 || len(in.AccessToken) > 1024:
+		return parley.Invalid("access_token", "access_token has 8 to 1024 characters")
+	case len(in.AppSecret) < 8 || len(in.AppSecret) > 256:
+		return parley.Invalid("app_secret", "app_secret has 8 to 256 characters")
+	case len(in.VerifyToken) < 8 || len(in.VerifyToken) > 256:
+		return parley.Invalid("verify_token", "verify_token has 8 to 256 characters (choose a random one)")
+	case len(in.Language) > 15:
+		return parley.Invalid("language", "language is a template language code such as en_US")
+	}
+	for _, s := range []string{in.AccessToken, in.AppSecret, in.VerifyToken} {
+		if strings.ContainsFunc(s, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
+			return parley.Invalid("access_token", "tokens and secrets are printable ASCII without spaces")
+		}
+	}
+	if in.Platform == parley.PlatformWhatsApp && in.Language == "" {
+		in.Language = "en_US"
+	}
+	return nil
+}
+
+// channelSecretContext binds a sealed secret to its channel and field.
+func channelSecretContext(id, field string) string { return "channel:" + id + ":" + field }
+
+// ConnectChannel connects a platform account to the business's inbox
+// (admins only).
+func (a *App) ConnectChannel(ctx context.Context, ba *BusinessActor, in ChannelInput) (*ChannelView, error) {
+	if err := ba.requireAdmin(); err != nil {
+		return nil, err
+	}
+	if err := in.validate(a.channels); err != nil {
+		return nil, err
+	}
+	c := &parley.Channel{ID: newID(), BusinessID: ba.Business.ID, Platform: in.Platform, Name: in.Name, AccountID: in.AccountID,
+		AppID: in.AppID, Language: in.Language, CreatedBy: ba.agentID()}
+	hints, _ := json.Marshal(channelHints{AccessToken: lastFour(in.AccessToken), AppSecret: lastFour(in.AppSecret), VerifyToken: lastFour(in.VerifyToken)})
+	c.Hint = string(hints)
+	var err error
+	if c.AccessToken, err = a.seal(in.AccessToken, channelSecretContext(c.ID, "access_token")); err != nil {
+		return nil, err
+	}
+	if c.AppSecret, err = a.seal(in.AppSecret, channelSecretContext(c.ID, "app_secret")); err != nil {
+		return nil, err
+	}
+	if c.VerifyToken, err = a.seal(in.VerifyToken, channelSecretContext(c.ID, "verify_token")); err != nil {
+		return nil, err
+	}
+	err = a.update(ctx, func(w *writer) error {
+		c.CreatedAt, c.UpdatedAt = w.now, w.now
+		if err := w.CreateChannel(c); err != nil {
+			return err
+		}
+		return a.audit(w, AuditEntry{ActorID: ba.agentID(), Action: AuditChannelConnect, TargetType: "channel", TargetID: c.ID,
+			Details: map[string]string{"business": ba.Business.ID, "platform": c.Platform, "account_id": c.AccountID}})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return channelView(c), nil
+}
+
+// Channels lists the business's channels (admins only).
+func (a *App) Channels(ctx context.Context, ba *BusinessActor) ([]*ChannelView, error) {
+	if err := ba.requireAdmin(); err != nil {
+		return nil, err
+	}
+	out := []*ChannelView{}
+	err := a.view(ctx, func(tx parley.Tx) error {
+		cs, err := tx.Channels(ba.Business.ID)
+		for _, c := range cs {
+			out = append(out, channelView(c))
+		}
+		return err
+	})
+	return out, err
+}
+
+// Channel returns one of the business's channels (admins only).
+func (a *App) Channel(ctx context.Context, ba *BusinessActor, id string) (*ChannelView, error) {
+	if err := ba.requireAdmin(); err != nil {
+		return nil, err
+	}
+	var out *ChannelView
+	err := a.view(ctx, func(tx parley.Tx) error {
+		c, err := tx.Channel(id)
+		if err == nil && c.BusinessID != ba.Business.ID {
+			err = parley.Errorf(parley.ENotFound, "channel not found")
+		}
+		if err == nil {
+			out = channelView(c)
+		}
+		return err
+	})
+	return out, err
+}
+
+// DisconnectChannel deletes one of the business's channels (admins only):
+// its conversations stay in the inbox, but nothing more comes in or goes
+// out through it; queued sends are dropped.
+func (a *App) DisconnectChannel(ctx context.Context, ba *BusinessActor, id string) error {
+	if err := ba.requireAdmin(); err != nil {
+		return err
+	}
+	return a.update(ctx, func(w *writer) error {
+		if err := w.DeleteChannel(ba.Business.ID, id); err != nil {
+			return err
+		}
+		return a.audit(w, AuditEntry{ActorID: ba.agentID(), Action: AuditChannelDisconnect, TargetType: "channel", TargetID: id,
+			Details: map[string]string{"business": ba.Business.ID}})
+	})
+}
+
+// errHookUnauthorized answers every webhook call that does not prove it
+// comes from the platform, whatever the reason: an unknown channel and a
+// bad signature look the same.
+var errHookUnauthorized = parley.Errorf(parley.EUnauthorized, "the webhook call is not signed with the channel's app secret (X-Hub-Signature-256)")
+
+// VerifyChannelWebhook answers the platform's subscription handshake
+// (GET with hub.mode=subscribe, hub.verify_token, hub.challenge): the
+// challenge when the verify token is the channel's.
+func (a *App) VerifyChannelWebhook(ctx context.Context, id, mode, token, challenge string) (string, error) {
+	var c *parley.Channel
+	err := a.view(ctx, func(tx parley.Tx) error {
+		var err error
+		c, err = tx.Channel(id)
+		return err
+	})
+	refused := parley.Errorf(parley.EForbidden, "the verify token does not match the channel's")
+	if parley.IsNotFound(err) {
+		return "", refused
+	} else if err != nil {
+		return "", err
+	}
+	want, err := a.unseal(c.VerifyToken, channelSecretContext(c.ID, "verify_token"))
+	if err != nil {
+		return "", err
+	}
+	if mode != "subscribe" || subtle.ConstantTimeCompare([]byte(token), []byte(want)) != 1 {
+		return "", refused
+	}
+	if challenge == "" || len(challenge) > 256 {
+		return "", parley.Invalid("hub.challenge", "hub.challenge is missing or too long")
+	}
+	return challenge, nil
+}
+
+// ChannelWebhook takes one webhook call of a channel: the raw body is
+// verified against X-Hub-Signature-256 with the channel's app secret
+// before anything is parsed, then each event is applied in the
+// platform's order, each in a transaction of its own. A replayed call
+// changes nothing. It returns how many events changed something.
+func (a *App) ChannelWebhook(ctx context.Context, id string, body []byte, signature string) (int, error) {
+	var c *parley.Channel
+	err := a.view(ctx, func(tx parley.Tx) error {
+		var err error
+		c, err = tx.Channel(id)
+		return err
+	})
+	if parley.IsNotFound(err) {
+		return 0, errHookUnauthorized
+	} else if err != nil {
+		return 0, err
+	}
+	secret, err := a.unseal(c.AppSecret, channelSecretContext(c.ID, "app_secret"))
+	if err != nil {
+		return 0, err
+	}
+	if !channel.VerifySignature(secret, body, signature) {
+		return 0, errHookUnauthorized
+	}
+	impl := a.channels[c.Platform]
+	if impl == nil {
+		return 0, parley.Errorf(parley.ENotFound, "this server does not connect %s", c.Platform)
+	}
+	evs, err := impl.Parse(body)
+	if err != nil {
+		return 0, parley.Invalid("body", "the body is not a %s webhook: %v", c.Platform, err)
+	}
+	applied := 0
+	for _, ev := range evs {
+		if ev.AccountID != c.AccountID || ev.UserID == "" || ev.UserID == c.AccountID {
+			continue // another account of the same app, or nobody
+		}
+		var changed bool
+		err := a.update(ctx, func(w *writer) error {
+			var err error
+			changed, err = a.applyChannelEvent(w, c, ev)
+			return err
+		})
+		if err != nil {
+			return applied, err
+		}
+		if changed {
+			applied++
+		}
+		a.obs.ChannelEvent(c.Platform, ev.Kind, changed)
+	}
+	a.wakeChannelSends()
+	return applied, nil
+}
+
+// externalHandle names the account of a person on a platform: the "~"
+// keeps it out of the handles people can register or address.
+func externalHandle(platform string) string { return "~" + platform[:2] + "." + newID()[:20] }
+
+// channelThread returns the thread of the event's person, making their
+// account, contact and conversation on their first message.
+func (a *App) channelThread(w *writer, c *parley.Channel, ev channel.Event, create bool) (*parley.ChannelThread, error) {
+	th, err := w.ChannelThread(c.ID, ev.UserID)
+	if err == nil || !parley.IsNotFound(err) || !create {
+		return th, err
+	}
+	biz, err := w.UserByID(c.BusinessID)
+	if err != nil {
+		return nil, err
+	}
+	name := strings.TrimSpace(ev.UserName)
+	if name == "" {
+		name = strings.ToUpper(c.Platform[:1]) + c.Platform[1:] + " user " + lastFour(ev.UserID)[len("…"):]
+	}
+	if utf8.RuneCountInString(name) > 100 {
+		name = string([]rune(name)[:100])
+	}
+	u := &parley.User{ID: newID(), Handle: externalHandle(c.Platform), DisplayName: name, Kind: parley.KindExternal,
+		DMPolicy: parley.PolicyClosed, HideReadReceipts: false, CreatedAt: w.now, UpdatedAt: w.now}
+	if err := w.CreateUser(u); err != nil {
+		return nil, err
+	}
+	conv := &parley.Conversation{ID: newID(), Kind: parley.ConversationDirect, CreatedBy: u.ID, CreatedAt: w.now,
+		DirectKey: directKey(u.ID, biz.ID), LastActivityAt: w.now, MemberCount: 2}
+	if err := w.CreateConversation(conv); err != nil {
+		return nil, err
+	}
+	for _, id := range []string{u.ID, biz.ID} {
+		if err := w.PutMember(&parley.Member{ConversationID: conv.ID, UserID: id, Role: parley.RoleMember, Status: parley.StatusActive,
+			Folder: parley.FolderInbox, JoinedAt: w.now, UpdatedAt: w.now, JoinedPos: w.Position()}); err != nil {
+			return nil, err
+		}
+	}
+	if err := startInboxItem(w, conv, u, biz); err != nil {
+		return nil, err
+	}
+	it, err := w.InboxItem(conv.ID)
+	if err != nil {
+		return nil, err
+	}
+	ct, err := w.Contact(c.BusinessID, it.ContactID)
+	if err != nil {
+		return nil, err
+	}
+	if ct.Attributes == nil {
+		ct.Attributes = map[string]string{}
+	}
+	ct.Attributes["channel"] = c.Platform
+	ct.Attributes[c.Platform+"_id"] = ev.UserID
+	if err := w.PutContact(ct); err != nil {
+		return nil, err
+	}
+	if err := w.event(&parley.Event{Type: parley.EventConversationCreated, ConversationID: conv.ID, ActorID: u.ID}); err != nil {
+		return nil, err
+	}
+	th = &parley.ChannelThread{ChannelID: c.ID, ExternalUserID: ev.UserID, ContactID: ct.ID, UserID: u.ID, ConversationID: conv.ID, CreatedAt: w.now}
+	return th, w.PutChannelThread(th)
+}
+
+// applyChannelEvent applies one event and reports whether it changed
+// anything (a replay changes nothing).
+func (a *App) applyChannelEvent(w *writer, c *parley.Channel, ev channel.Event) (bool, error) {
+	if ev.Echo {
+		// The business's own message coming back: Parley's sends are
+		// linked already; one sent from the platform's app is not
+		// brought in (docs/channels.md).
+		return false, nil
+	}
+	switch ev.Kind {
+	case channel.KindMessage, channel.KindStoryMention, channel.KindPostback:
+		return a.channelInbound(w, c, ev)
+	case channel.KindReferral:
+		return a.channelReferral(w, c, ev)
+	}
+	th, err := a.channelThread(w, c, ev, false)
+	if parley.IsNotFound(err) {
+		return false, nil // about a conversation Parley never saw
+	} else if err != nil {
+		return false, err
+	}
+	switch ev.Kind {
+	case channel.KindReaction:
+		return a.channelReaction(w, c, th, ev)
+	case channel.KindEdit:
+		return a.channelEdit(w, c, th, ev)
+	case channel.KindUnsend:
+		return a.channelUnsend(w, c, th, ev)
+	case channel.KindRead, channel.KindDelivery, channel.KindStatus:
+		return a.channelReceipt(w, c, th, ev)
+	}
+	return false, nil
+}
+
+// channelText is the text an inbound event leaves in the conversation:
+// the person's text, then one line per attachment.
+func (a *App) channelText(ev channel.Event) string {
+	var b strings.Builder
+	switch ev.Kind {
+	case channel.KindStoryMention:
+		b.WriteString("Mentioned you in their story")
+	case channel.KindPostback:
+		b.WriteString(ev.Title)
+		if ev.Title == "" {
+			b.WriteString(ev.Payload)
+		}
+	default:
+		b.WriteString(ev.Text)
+	}
+	for _, at := range ev.Attachments {
+		if b.Len() > 0 {
+			b.WriteString("\n")
+		}
+		// Attachments stay links: the platform's CDN serves them (for a
+		// while) to whoever has the link; WhatsApp media need the
+		// channel's token and are named by id.
+		switch {
+		case at.URL != "":
+			b.WriteString("[" + at.Type + "] " + at.URL)
+		case at.MediaID != "":
+			b.WriteString("[" + at.Type + " " + at.MIME + "] whatsapp media " + at.MediaID)
+			if at.Name != "" {
+				b.WriteString(" (" + at.Name + ")")
+			}
+		default:
+			b.WriteString("[" + at.Type + "]")
+		}
+	}
+	text := strings.ToValidUTF8(b.String(), "\uFFFD")
+	if text == "" {
+		text = "[empty message]"
+	}
+	if utf8.RuneCountInString(text) > a.cfg.MaxTextLen {
+		text = string([]rune(text)[:a.cfg.MaxTextLen])
+	}
+	return text
+}
+
+// channelInbound stores a person's message, once per platform id, and
+// runs the inbox rules on it as on any customer message.
+func (a *App) channelInbound(w *writer, c *parley.Channel, ev channel.Event) (bool, error) {
+	mid := ev.MID
+	if mid == "" {
+		// Postbacks may come without one: their time and payload name them.
+		mid = "pb:" + ev.UserID + ":" + ev.At.Format(time.RFC3339Nano) + ":" + ev.Payload
+	}
+	if _, err := w.ChannelMessageByMID(c.ID, mid); err == nil {
+		return false, nil // a replay
+	} else if !parley.IsNotFound(err) {
+		return false, err
+	}
+	th, err := a.channelThread(w, c, ev, true)
+	if err != nil {
+		return false, err
+	}
+	conv, err := w.ConversationByID(th.ConversationID)
+	if err != nil {
+		return false, err
+	}
+	u, err := w.UserByID(th.UserID)
+	if err != nil {
+		return false, err
+	}
+	if name := strings.TrimSpace(ev.UserName); name != "" && name != u.DisplayName && utf8.RuneCountInString(name) <= 100 {
+		u.DisplayName, u.UpdatedAt = name, w.now
+		if err := w.UpdateUser(u); err != nil {
+			return false, err
+		}
+	}
+	seq, err := w.AllocSeq(conv.ID, w.now)
+	if err != nil {
+		return false, err
+	}
+	m := &parley.Message{ID: newSortableID(w.now), ConversationID: conv.ID, Seq: seq, SenderID: u.ID, Kind: parley.MessageText,
+		Text: a.channelText(ev), CreatedAt: w.now, ExpiresAt: expiry(conv, w.now)}
+	if ev.Payload != "" && len(ev.Payload) <= maxPayload {
+		// A postback or quick reply: bots and consent keywords read the
+		// payload as they do a tapped quick reply.
+		m.Data = (&messageData{QuickReply: ev.Payload}).encode()
+	}
+	if ev.ReplyTo != "" {
+		if link, err := w.ChannelMessageByMID(c.ID, ev.ReplyTo); err == nil && link.ConversationID == conv.ID {
+			m.ReplyTo = link.MessageID
+		}
+	}
+	if err := w.CreateMessage(m); err != nil {
+		return false, err
+	}
+	at := ev.At
+	if at.IsZero() {
+		at = w.now
+	}
+	if err := w.CreateChannelMessage(&parley.ChannelMessage{MessageID: m.ID, ChannelID: c.ID, ConversationID: conv.ID, Direction: parley.ChannelIn,
+		PlatformMID: mid, Status: parley.ChannelDelivered, PlatformAt: at, CreatedAt: w.now, UpdatedAt: w.now}); err != nil {
+		return false, err
+	}
+	if at.After(th.LastInboundAt) {
+		th.LastInboundAt = at
+		if err := w.PutChannelThread(th); err != nil {
+			return false, err
+		}
+	}
+	if err := a.inboxOnSend(w, conv, m, &Actor{User: u}, nil); err != nil {
+		return false, err
+	}
+	return true, w.messageCreated(m)
+}
+
+// channelReferral records how the person came (an ad, a link) on their
+// contact's attributes.
+func (a *App) channelReferral(w *writer, c *parley.Channel, ev channel.Event) (bool, error) {
+	th, err := a.channelThread(w, c, ev, true)
+	if err != nil {
+		return false, err
+	}
+	ct, err := w.Contact(c.BusinessID, th.ContactID)
+	if err != nil {
+		return false, err
+	}
+	if ct.Attributes == nil {
+		ct.Attributes = map[string]string{}
+	}
+	set := func(k, v string) {
+		if v = strings.TrimSpace(v); v != "" {
+			if len(v) > 200 {
+				v = v[:200]
+			}
+			ct.Attributes[k] = strings.ToValidUTF8(v, "")
+		}
+	}
+	set("referral_ref", ev.Ref)
+	set("referral_source", ev.Source)
+	set("referral_type", ev.Type)
+	set("referral_url", ev.Payload)
+	ct.UpdatedAt = w.now
+	return true, w.PutContact(ct)
+}
+
+// channelTarget finds the Parley message a platform id names in the
+// thread's conversation.
+func channelTarget(w *writer, c *parley.Channel, th *parley.ChannelThread, mid string) (*parley.Message, error) {
+	link, err := w.ChannelMessageByMID(c.ID, mid)
+	if err != nil {
+		return nil, err
+	}
+	if link.ConversationID != th.ConversationID {
+		return nil, parley.Errorf(parley.ENotFound, "message not found")
+	}
+	return w.MessageByID(link.MessageID)
+}
+
+func (a *App) channelReaction(w *writer, c *parley.Channel, th *parley.ChannelThread, ev channel.Event) (bool, error) {
+	m, err := channelTarget(w, c, th, ev.TargetMID)
+	if parley.IsNotFound(err) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	if m.DeletedAt != nil {
+		return false, nil
+	}
+	// The platforms keep one reaction per person and message: a new one
+	// replaces the old, an empty one removes it.
+	rs, err := w.Reactions([]string{m.ID})
+	if err != nil {
+		return false, err
+	}
+	changed := false
+	for _, r := range rs[m.ID] {
+		if r.UserID != th.UserID || r.Emoji == ev.Emoji {
+			continue
+		}
+		if ok, err := w.SetReaction(&parley.Reaction{MessageID: m.ID, UserID: th.UserID, Emoji: r.Emoji}, false); err != nil {
+			return false, err
+		} else if ok {
+			changed = true
+			if err := w.event(&parley.Event{Type: parley.EventReactionRemoved, ConversationID: m.ConversationID, ActorID: th.UserID,
+				MessageID: m.ID, Seq: m.Seq, Data: mustJSON(map[string]string{"emoji": r.Emoji})}); err != nil {
+				return false, err
+			}
+		}
+	}
+	if ev.Emoji != "" && checkEmoji(ev.Emoji) == nil {
+		ok, err := w.SetReaction(&parley.Reaction{MessageID: m.ID, UserID: th.UserID, Emoji: ev.Emoji, CreatedAt: w.now}, true)
+		if err != nil {
+			return false, err
+		}
+		if ok {
+			changed = true
+			if err := w.event(&parley.Event{Type: parley.EventReactionAdded, ConversationID: m.ConversationID, ActorID: th.UserID,
+				MessageID: m.ID, Seq: m.Seq, Data: mustJSON(map[string]string{"emoji": ev.Emoji})}); err != nil {
+				return false, err
+			}
+		}
+	}
+	return changed, nil
+}
+
+func (a *App) channelEdit(w *writer, c *parley.Channel, th *parley.ChannelThread, ev channel.Event) (bool, error) {
+	m, err := channelTarget(w, c, th, ev.TargetMID)
+	if parley.IsNotFound(err) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	text := a.channelText(channel.Event{Kind: channel.KindMessage, Text: ev.Text})
+	if m.SenderID != th.UserID || m.DeletedAt != nil || m.Text == text {
+		return false, nil // a replay, or not the person's message
+	}
+	if err := w.AddMessageEdit(&parley.MessageEdit{MessageID: m.ID, Text: m.Text, EditedAt: w.now}); err != nil {
+		return false, err
+	}
+	if err := w.UpdateMessageText(m.ID, text, w.now); err != nil {
+		return false, err
+	}
+	return true, w.event(&parley.Event{Type: parley.EventMessageEdited, ConversationID: m.ConversationID, ActorID: th.UserID, MessageID: m.ID, Seq: m.Seq})
+}
+
+func (a *App) channelUnsend(w *writer, c *parley.Channel, th *parley.ChannelThread, ev channel.Event) (bool, error) {
+	m, err := channelTarget(w, c, th, ev.TargetMID)
+	if parley.IsNotFound(err) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	if m.SenderID != th.UserID || m.DeletedAt != nil {
+		return false, nil
+	}
+	if err := w.PurgeMessage(m.ID, w.now); err != nil {
+		return false, err
+	}
+	return true, w.event(&parley.Event{Type: parley.EventMessageUnsent, ConversationID: m.ConversationID, ActorID: th.UserID, MessageID: m.ID, Seq: m.Seq})
+}
+
+// channelReceipt moves the delivery status of the business's messages
+// forward (never back) and the person's read marker with it.
+func (a *App) channelReceipt(w *writer, c *parley.Channel, th *parley.ChannelThread, ev channel.Event) (bool, error) {
+	status := parley.ChannelDelivered
+	switch {
+	case ev.Kind == channel.KindRead, ev.Status == "read":
+		status = parley.ChannelRead
+	case ev.Kind == channel.KindStatus && ev.Status == "failed":
+		status = parley.ChannelFailed
+	case ev.Kind == channel.KindStatus && ev.Status != "delivered":
+		return false, nil // "sent": the Send API said so already
+	}
+	mids := ev.MIDs
+	if ev.TargetMID != "" {
+		mids = append(mids, ev.TargetMID)
+	}
+	changed := false
+	var upTo int64
+	for _, mid := range mids {
+		link, err := w.ChannelMessageByMID(c.ID, mid)
+		if parley.IsNotFound(err) {
+			continue
+		} else if err != nil {
+			return false, err
+		}
+		if link.Direction != parley.ChannelOut || link.ConversationID != th.ConversationID || !laterStatus(link.Status, status) {
+			continue
+		}
+		link.Status, link.UpdatedAt = status, w.now
+		if status == parley.ChannelFailed {
+			link.Error = clipError(ev.Error)
+		}
+		if err := w.UpdateChannelMessage(link); err != nil {
+			return false, err
+		}
+		if err := deliveryEvent(w, c.BusinessID, link); err != nil {
+			return false, err
+		}
+		changed = true
+		if m, err := w.MessageByID(link.MessageID); err == nil && m.Seq > upTo {
+			upTo = m.Seq
+		}
+	}
+	if status == parley.ChannelFailed {
+		return changed, nil
+	}
+	conv, me, err := w.ConversationMember(th.ConversationID, th.UserID)
+	if err != nil {
+		return changed, err
+	}
+	if len(mids) == 0 && !ev.Watermark.IsZero() {
+		upTo = conv.LastSeq // Messenger's watermark: everything before it
+	}
+	marker := &me.DeliveredSeq
+	typ := parley.EventDelivered
+	if status == parley.ChannelRead {
+		marker, typ = &me.ReadSeq, parley.EventRead
+	}
+	if upTo <= *marker {
+		return changed, nil
+	}
+	*marker = upTo
+	me.DeliveredSeq = max(me.DeliveredSeq, me.ReadSeq)
+	me.UpdatedAt = w.now
+	if err := w.PutMember(me); err != nil {
+		return changed, err
+	}
+	return true, w.event(&parley.Event{Type: typ, ConversationID: conv.ID, ActorID: th.UserID, Seq: upTo})
+}
+
+// laterStatus reports whether to is further along than from.
+func laterStatus(from, to string) bool {
+	rank := map[string]int{parley.ChannelQueued: 0, parley.ChannelSent: 1, parley.ChannelDelivered: 2, parley.ChannelRead: 3}
+	if from == parley.ChannelFailed {
+		return false
+	}
+	if to == parley.ChannelFailed {
+		return true
+	}
+	return rank[to] > rank[from]
+}
+
+func clipError(s string) string {
+	s = strings.ToValidUTF8(s, "")
+	if len(s) > 300 {
+		s = s[:300]
+	}
+	return s
+}
+
+// deliveryEvent tells the business's team a message's platform status.
+func deliveryEvent(w *writer, businessID string, link *parley.ChannelMessage) error {
+	m, err := w.MessageByID(link.MessageID)
+	if parley.IsNotFound(err) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	return businessEvent(w, &parley.Event{Type: EventChannelDelivery, ConversationID: link.ConversationID, MessageID: link.MessageID, Seq: m.Seq,
+		Data: mustJSON(map[string]string{"message_id": link.MessageID, "status": link.Status, "error": link.Error})}, businessID)
+}

@@ -1,0 +1,145 @@
+package parley
+
+import "time"
+
+// Platforms a business can connect as a channel.
+const (
+	PlatformMessenger = "messenger"
+	PlatformInstagram = "instagram"
+	PlatformWhatsApp  = "whatsapp"
+)
+
+// ValidPlatform reports whether p is a platform Parley connects.
+func ValidPlatform(p string) bool {
+	return p == PlatformMessenger || p == PlatformInstagram || p == PlatformWhatsApp
+}
+
+// Channel is a business's account on another platform (a Facebook Page,
+// an Instagram professional account, a WhatsApp Cloud API phone number)
+// whose direct messages come into the business's inbox. The secrets are
+// stored sealed (app/seal.go): the store never sees them in the clear when
+// the server has an encryption key.
+type Channel struct {
+	ID         string
+	BusinessID string
+	Platform   string
+	Name       string
+	// AccountID is the platform's id of the business's account: the Page
+	// id (Messenger), the Instagram account id, or the WhatsApp phone
+	// number id. Messages are sent from it.
+	AccountID string
+	AppID     string
+	// AccessToken, AppSecret and VerifyToken are sealed; their Hint is
+	// the last 4 characters of each, for display.
+	AccessToken string
+	AppSecret   string
+	VerifyToken string
+	Hint        string
+	// Language is the WhatsApp template language code (e.g. "en_US").
+	Language  string
+	CreatedBy string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// ChannelThread links one person on a platform (their page-scoped id,
+// Instagram-scoped id or WhatsApp id) to the business's contact and the
+// Parley conversation that holds their messages.
+type ChannelThread struct {
+	ChannelID      string
+	ExternalUserID string
+	ContactID      string
+	// UserID is the Parley account standing for the external person
+	// (KindExternal): it is the sender of their messages.
+	UserID         string
+	ConversationID string
+	// LastInboundAt is when the person last wrote (the platform's
+	// timestamp): the platforms' messaging windows run from it.
+	LastInboundAt time.Time
+	CreatedAt     time.Time
+}
+
+// Channel message directions and delivery states.
+const (
+	ChannelIn  = "in"
+	ChannelOut = "out"
+
+	ChannelQueued    = "queued"
+	ChannelSent      = "sent"
+	ChannelDelivered = "delivered"
+	ChannelRead      = "read"
+	ChannelFailed    = "failed"
+)
+
+// ChannelMessage links a Parley message to its platform message. An
+// outbound one is also the durable outbox row of its Send API call.
+type ChannelMessage struct {
+	MessageID      string
+	ChannelID      string
+	ConversationID string
+	Direction      string
+	// PlatformMID is the platform's message id ("" until an outbound
+	// message is accepted by the platform).
+	PlatformMID string
+	// Mode is how an outbound message goes: "standard", "human_agent"
+	// (Messenger and Instagram's HUMAN_AGENT tag) or "template".
+	Mode string
+	// Template is the WhatsApp template name of a template message.
+	Template string
+	Status   string
+	Error    string
+	Attempts int
+	// NextAttemptAt is when a queued outbound message is due.
+	NextAttemptAt time.Time
+	// PlatformAt is the platform's timestamp of an inbound message.
+	PlatformAt time.Time
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+// ChannelTx stores channels, their threads and the link between Parley
+// and platform messages.
+type ChannelTx interface {
+	// CreateChannel inserts c; EConflict when the platform's account is
+	// connected already (to any business).
+	CreateChannel(c *Channel) error
+	// UpdateChannel saves Name, AppID, the secrets, Hint, Language and
+	// UpdatedAt; ENotFound if gone.
+	UpdateChannel(c *Channel) error
+	// Channel returns a channel by id or ENotFound.
+	Channel(id string) (*Channel, error)
+	// Channels lists a business's channels, oldest first.
+	Channels(businessID string) ([]*Channel, error)
+	// ChannelsAfter lists up to limit channels of every business with an
+	// id after afterID, by id (the encryption pass walks them).
+	ChannelsAfter(afterID string, limit int) ([]*Channel, error)
+	// DeleteChannel deletes a business's channel with its threads and
+	// message links (the conversations stay); ENotFound if none.
+	DeleteChannel(businessID, id string) error
+
+	// PutChannelThread inserts or replaces a thread.
+	PutChannelThread(t *ChannelThread) error
+	// ChannelThread returns the thread of a platform user or ENotFound.
+	ChannelThread(channelID, externalUserID string) (*ChannelThread, error)
+	// ChannelThreadByConversation returns the thread a conversation
+	// belongs to or ENotFound.
+	ChannelThreadByConversation(conversationID string) (*ChannelThread, error)
+
+	// CreateChannelMessage inserts m; EConflict when the message is
+	// linked already or the channel has its PlatformMID already.
+	CreateChannelMessage(m *ChannelMessage) error
+	// UpdateChannelMessage saves PlatformMID, Status, Error, Attempts,
+	// NextAttemptAt and UpdatedAt; ENotFound if gone.
+	UpdateChannelMessage(m *ChannelMessage) error
+	// ChannelMessage returns the link of a Parley message or ENotFound.
+	ChannelMessage(messageID string) (*ChannelMessage, error)
+	// ChannelMessageByMID returns the link of a platform message or
+	// ENotFound.
+	ChannelMessageByMID(channelID, mid string) (*ChannelMessage, error)
+	// ChannelMessages returns the links of the given messages that exist,
+	// keyed by message id.
+	ChannelMessages(messageIDs []string) (map[string]*ChannelMessage, error)
+	// DueChannelSends lists up to limit queued outbound messages with
+	// NextAttemptAt at or before due, earliest first.
+	DueChannelSends(due time.Time, limit int) ([]*ChannelMessage, error)
+}

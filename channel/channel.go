@@ -1,0 +1,281 @@
+// Package channel is what Parley needs of another messaging platform to
+// bring a business's direct messages there into its inbox: turning the
+// platform's webhook body into normalised events, sending a message
+// through the platform's Send API, and the platform's rules (its
+// messaging window, tags and templates). One package per platform
+// implements Channel: channel/messenger, channel/instagram (both on the
+// Messenger Platform, channel/meta) and channel/whatsapp.
+//
+// The business rules that use the capabilities live in app/; this package
+// only speaks the platforms' formats.
+package channel
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Event kinds.
+const (
+	// KindMessage is a new message (text and/or attachments).
+	KindMessage = "message"
+	// KindReaction adds (Emoji set) or removes (Emoji "") a reaction on
+	// TargetMID.
+	KindReaction = "reaction"
+	// KindRead says the person read the business's messages: up to
+	// Watermark, or TargetMID.
+	KindRead = "read"
+	// KindDelivery says the business's messages reached the person: the
+	// MIDs listed, or everything up to Watermark.
+	KindDelivery = "delivery"
+	// KindStatus is WhatsApp's status of one business message (TargetMID):
+	// Status is sent, delivered, read or failed (with Error).
+	KindStatus = "status"
+	// KindEdit replaces the text of TargetMID.
+	KindEdit = "edit"
+	// KindUnsend deletes TargetMID for everyone.
+	KindUnsend = "unsend"
+	// KindPostback is a tapped button: Title and Payload.
+	KindPostback = "postback"
+	// KindReferral says how the person came (an ad, a link, a QR code):
+	// Ref, Source and Type.
+	KindReferral = "referral"
+	// KindStoryMention is an Instagram story that mentions the business
+	// (Attachments holds its link).
+	KindStoryMention = "story_mention"
+)
+
+// Attachment is a file or link of a message. URL is where the platform
+// serves it (Messenger, Instagram: a CDN link that expires); MediaID is
+// WhatsApp's media id, resolved through the Graph API.
+type Attachment struct {
+	Type    string `json:"type"`
+	URL     string `json:"url,omitempty"`
+	MediaID string `json:"media_id,omitempty"`
+	MIME    string `json:"mime_type,omitempty"`
+	Name    string `json:"name,omitempty"`
+	Caption string `json:"caption,omitempty"`
+}
+
+// Event is one thing the platform told about a conversation between the
+// business's account (AccountID) and a person (UserID).
+type Event struct {
+	Kind      string
+	AccountID string
+	UserID    string
+	// UserName is the person's profile name when the platform sends it
+	// (WhatsApp).
+	UserName    string
+	MID         string
+	Text        string
+	Attachments []Attachment
+	// ReplyTo is the platform id of the message this one answers.
+	ReplyTo   string
+	TargetMID string
+	MIDs      []string
+	Emoji     string
+	Watermark time.Time
+	Title     string
+	Payload   string
+	Ref       string
+	Source    string
+	Type      string
+	Status    string
+	Error     string
+	// Echo marks a message the business's account sent itself (from the
+	// platform's own app, or Parley's send coming back).
+	Echo bool
+	// At is the platform's timestamp of the event.
+	At time.Time
+}
+
+// Send modes: how a business message goes out.
+const (
+	// ModeStandard is a free-form message within the platform's window.
+	ModeStandard = "standard"
+	// ModeHumanAgent is a free-form reply written by a person, after the
+	// standard window, within the human-agent window (Messenger and
+	// Instagram's HUMAN_AGENT tag).
+	ModeHumanAgent = "human_agent"
+	// ModeTemplate is a template the platform approved (WhatsApp).
+	ModeTemplate = "template"
+)
+
+// Capabilities are a platform's sending rules.
+type Capabilities struct {
+	// Window is the standard messaging window after the person's last
+	// message.
+	Window time.Duration
+	// HumanAgent is how long after the person's last message a person of
+	// the team may still reply with the HUMAN_AGENT tag (0: no such tag).
+	HumanAgent time.Duration
+	// Templates: outside the window only approved templates may be sent.
+	Templates bool
+	// Tags are the message tags the platform knows.
+	Tags []string
+}
+
+// Account is the business's account a message is sent from.
+type Account struct {
+	// ID is the Page, Instagram account or WhatsApp phone number id.
+	ID          string
+	AccessToken string
+}
+
+// Outgoing is a message to send.
+type Outgoing struct {
+	// To is the person's platform id.
+	To   string
+	Text string
+	// Mode is one of the send modes.
+	Mode string
+	// Template and Language name a WhatsApp template.
+	Template string
+	Language string
+}
+
+// Channel is one platform.
+type Channel interface {
+	// Platform is the platform's name (parley.PlatformMessenger, ...).
+	Platform() string
+	// Capabilities are the platform's sending rules.
+	Capabilities() Capabilities
+	// Parse turns a webhook body, already authenticated, into events in
+	// the order of the body. A body that is not the platform's format is
+	// an error; parts it does not know are skipped.
+	Parse(body []byte) ([]Event, error)
+	// Send posts one message through the Send API and returns the
+	// platform's message id. A refusal is a *SendError.
+	Send(ctx context.Context, acct Account, out Outgoing) (mid string, err error)
+}
+
+// Poster is what a Channel posts through; the server wires the SSRF-safe
+// client (package outbound) in. It returns the answer's status, header
+// and body, read up to MaxAnswer bytes.
+type Poster interface {
+	Post(ctx context.Context, rawURL string, header http.Header, body []byte) (status int, answer http.Header, answerBody []byte, err error)
+}
+
+// PosterFunc is a function that is a Poster.
+type PosterFunc func(ctx context.Context, rawURL string, header http.Header, body []byte) (int, http.Header, []byte, error)
+
+// Post implements Poster.
+func (f PosterFunc) Post(ctx context.Context, rawURL string, header http.Header, body []byte) (int, http.Header, []byte, error) {
+	return f(ctx, rawURL, header, body)
+}
+
+// MaxAnswer caps the Send API answer read.
+const MaxAnswer = 64 << 10
+
+// SendError is the platform's refusal of a send.
+type SendError struct {
+	// Status is the HTTP status (0: no answer, a network error).
+	Status  int
+	Code    int
+	Subcode int
+	Message string
+	// RateLimited: the platform asks to slow down; retry after
+	// RetryAfter (0: the caller's backoff).
+	RateLimited bool
+	RetryAfter  time.Duration
+	// Temporary: the same request may succeed later (5xx, network).
+	Temporary bool
+}
+
+func (e *SendError) Error() string {
+	if e.Code != 0 {
+		return fmt.Sprintf("%s (HTTP %d, code %d)", e.Message, e.Status, e.Code)
+	}
+	return fmt.Sprintf("%s (HTTP %d)", e.Message, e.Status)
+}
+
+// Retryable reports whether the send may be tried again.
+func (e *SendError) Retryable() bool { return e.RateLimited || e.Temporary }
+
+// Graph API error codes that mean "slow down" (Meta's documentation of
+// rate limiting and the WhatsApp Cloud API error codes).
+var rateLimitCodes = map[int]bool{
+	4: true, 17: true, 32: true, 613: true, 80001: true, 80006: true, 80007: true,
+	130429: true, 131048: true, 131056: true,
+}
+
+// Temporary Graph API codes: the service had a problem (1, 2) or the
+// WhatsApp service is unavailable (131016, 133004 ...).
+var temporaryCodes = map[int]bool{1: true, 2: true, 131000: true, 131016: true, 133004: true}
+
+// Classify builds the SendError of a Graph API answer that is not a
+// success: code and subcode from its error object, rate limits and
+// temporary failures told apart from refusals.
+func Classify(status int, header http.Header, code, subcode int, message string) *SendError {
+	e := &SendError{Status: status, Code: code, Subcode: subcode, Message: message}
+	if e.Message == "" {
+		e.Message = http.StatusText(status)
+	}
+	switch {
+	case status == http.StatusTooManyRequests || rateLimitCodes[code]:
+		e.RateLimited = true
+	case status >= 500 || temporaryCodes[code]:
+		e.Temporary = true
+	}
+	if v := header.Get("Retry-After"); v != "" {
+		var secs int
+		if _, err := fmt.Sscanf(v, "%d", &secs); err == nil && secs > 0 {
+			e.RetryAfter = time.Duration(secs) * time.Second
+		}
+	}
+	return e
+}
+
+// SignatureHeader is the header Meta signs webhook bodies in.
+const SignatureHeader = "X-Hub-Signature-256"
+
+// Sign returns the X-Hub-Signature-256 value of body: "sha256=" and the
+// hex HMAC-SHA256 of the raw body with the app secret.
+func Sign(secret string, body []byte) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write(body)
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+}
+
+// VerifySignature reports whether header is the signature of the raw
+// body with the app secret, comparing in constant time. An empty secret
+// verifies nothing.
+func VerifySignature(secret string, body []byte, header string) bool {
+	hexSig, ok := strings.CutPrefix(strings.TrimSpace(header), "sha256=")
+	if !ok || secret == "" {
+		return false
+	}
+	got, err := hex.DecodeString(hexSig)
+	if err != nil || len(got) != sha256.Size {
+		return false
+	}
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write(body)
+	return hmac.Equal(got, m.Sum(nil))
+}
+
+// Millis turns a platform's millisecond timestamp into a time (UTC).
+func Millis(ms int64) time.Time {
+	if ms <= 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}
+
+// Endpoint joins the platform's base URL, API version and path.
+func Endpoint(base, version string, parts ...string) string {
+	u := strings.TrimRight(base, "/")
+	if version != "" {
+		u += "/" + strings.Trim(version, "/")
+	}
+	for _, p := range parts {
+		u += "/" + strings.Trim(p, "/")
+	}
+	return u
+}

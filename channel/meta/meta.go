@@ -1,0 +1,312 @@
+// Package meta speaks the Messenger Platform, which Facebook Messenger
+// and Instagram messaging share: the webhook's entry[].messaging[] events
+// and the Send API (POST /{version}/{account-id}/messages). The
+// messenger and instagram packages are this with their platform's name,
+// webhook object and base URL.
+package meta
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/parleyhq/parley/channel"
+)
+
+// Options configure a Messenger Platform channel.
+type Options struct {
+	// Platform is the name the channel answers (messenger, instagram).
+	Platform string
+	// Object is the webhook body's "object" ("page", "instagram").
+	Object string
+	// BaseURL is the Graph API's base (https://graph.facebook.com); tests
+	// point it at a local server.
+	BaseURL string
+	// Version is the Graph API version ("v21.0").
+	Version string
+	// Client posts the Send API calls (the SSRF-safe client).
+	Client channel.Poster
+}
+
+// Channel is a Messenger Platform channel.
+type Channel struct{ opts Options }
+
+var _ channel.Channel = (*Channel)(nil)
+
+// New returns a channel.
+func New(opts Options) *Channel { return &Channel{opts: opts} }
+
+// Platform implements channel.Channel.
+func (c *Channel) Platform() string { return c.opts.Platform }
+
+// HumanAgentTag is the message tag of a person's reply after the
+// standard window.
+const HumanAgentTag = "HUMAN_AGENT"
+
+// Capabilities implements channel.Channel: the 24-hour standard window
+// and the HUMAN_AGENT tag for 7 days.
+func (c *Channel) Capabilities() channel.Capabilities {
+	return channel.Capabilities{Window: 24 * time.Hour, HumanAgent: 7 * 24 * time.Hour, Tags: []string{HumanAgentTag}}
+}
+
+type idObj struct {
+	ID string `json:"id"`
+}
+
+type body struct {
+	Object string  `json:"object"`
+	Entry  []entry `json:"entry"`
+}
+
+type entry struct {
+	ID        string      `json:"id"`
+	Time      int64       `json:"time"`
+	Messaging []messaging `json:"messaging"`
+}
+
+type attachment struct {
+	Type    string `json:"type"`
+	Payload struct {
+		URL   string `json:"url"`
+		Title string `json:"title"`
+	} `json:"payload"`
+}
+
+type messaging struct {
+	Sender    idObj `json:"sender"`
+	Recipient idObj `json:"recipient"`
+	Timestamp int64 `json:"timestamp"`
+	Message   *struct {
+		MID         string       `json:"mid"`
+		Text        string       `json:"text"`
+		IsEcho      bool         `json:"is_echo"`
+		IsDeleted   bool         `json:"is_deleted"`
+		Attachments []attachment `json:"attachments"`
+		QuickReply  *struct {
+			Payload string `json:"payload"`
+		} `json:"quick_reply"`
+		ReplyTo *struct {
+			MID string `json:"mid"`
+		} `json:"reply_to"`
+		Referral *referral `json:"referral"`
+	} `json:"message"`
+	Reaction *struct {
+		MID      string `json:"mid"`
+		Action   string `json:"action"`
+		Reaction string `json:"reaction"`
+		Emoji    string `json:"emoji"`
+	} `json:"reaction"`
+	Read *struct {
+		MID       string `json:"mid"`
+		Watermark int64  `json:"watermark"`
+	} `json:"read"`
+	Delivery *struct {
+		MIDs      []string `json:"mids"`
+		Watermark int64    `json:"watermark"`
+	} `json:"delivery"`
+	Postback *struct {
+		MID      string    `json:"mid"`
+		Title    string    `json:"title"`
+		Payload  string    `json:"payload"`
+		Referral *referral `json:"referral"`
+	} `json:"postback"`
+	Referral    *referral `json:"referral"`
+	MessageEdit *struct {
+		MID  string `json:"mid"`
+		Text string `json:"text"`
+	} `json:"message_edit"`
+}
+
+type referral struct {
+	Ref    string `json:"ref"`
+	Source string `json:"source"`
+	Type   string `json:"type"`
+}
+
+// ErrNotThisPlatform is returned for a body of another platform.
+var ErrNotThisPlatform = errors.New("the webhook body is not of this platform")
+
+// Parse implements channel.Channel.
+func (c *Channel) Parse(raw []byte) ([]channel.Event, error) {
+	var b body
+	if err := json.Unmarshal(raw, &b); err != nil {
+		return nil, fmt.Errorf("webhook body: %w", err)
+	}
+	if b.Object != c.opts.Object {
+		return nil, fmt.Errorf("%w: object %q, want %q", ErrNotThisPlatform, b.Object, c.opts.Object)
+	}
+	var out []channel.Event
+	for _, e := range b.Entry {
+		for _, m := range e.Messaging {
+			out = append(out, events(e.ID, m)...)
+		}
+	}
+	// The platform's order: by timestamp, the body's order among equals.
+	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
+	return out, nil
+}
+
+func events(account string, m messaging) []channel.Event {
+	ev := channel.Event{AccountID: account, UserID: m.Sender.ID, At: channel.Millis(m.Timestamp)}
+	if m.Sender.ID == account {
+		// An echo: the business's account is the sender.
+		ev.UserID, ev.Echo = m.Recipient.ID, true
+	}
+	var out []channel.Event
+	add := func(kind string, f func(e *channel.Event)) {
+		e := ev
+		e.Kind = kind
+		f(&e)
+		out = append(out, e)
+	}
+	switch {
+	case m.Message != nil && m.Message.IsDeleted:
+		add(channel.KindUnsend, func(e *channel.Event) { e.TargetMID = m.Message.MID })
+	case m.Message != nil:
+		msg := m.Message
+		ev.Echo = ev.Echo || msg.IsEcho
+		story := false
+		var atts []channel.Attachment
+		for _, a := range msg.Attachments {
+			if a.Type == "story_mention" {
+				story = true
+			}
+			atts = append(atts, channel.Attachment{Type: a.Type, URL: a.Payload.URL, Name: a.Payload.Title})
+		}
+		kind := channel.KindMessage
+		if story {
+			kind = channel.KindStoryMention
+		}
+		add(kind, func(e *channel.Event) {
+			e.MID, e.Text, e.Attachments = msg.MID, msg.Text, atts
+			if msg.QuickReply != nil {
+				e.Payload = msg.QuickReply.Payload
+			}
+			if msg.ReplyTo != nil {
+				e.ReplyTo = msg.ReplyTo.MID
+			}
+		})
+		if msg.Referral != nil {
+			add(channel.KindReferral, func(e *channel.Event) { setReferral(e, msg.Referral) })
+		}
+	case m.Reaction != nil:
+		add(channel.KindReaction, func(e *channel.Event) {
+			e.TargetMID = m.Reaction.MID
+			if m.Reaction.Action != "unreact" {
+				e.Emoji = m.Reaction.Emoji
+				if e.Emoji == "" {
+					e.Emoji = reactionEmoji[m.Reaction.Reaction]
+				}
+				if e.Emoji == "" {
+					e.Emoji = "❤️"
+				}
+			}
+		})
+	case m.Read != nil:
+		add(channel.KindRead, func(e *channel.Event) {
+			e.TargetMID, e.Watermark = m.Read.MID, channel.Millis(m.Read.Watermark)
+		})
+	case m.Delivery != nil:
+		add(channel.KindDelivery, func(e *channel.Event) {
+			e.MIDs, e.Watermark = m.Delivery.MIDs, channel.Millis(m.Delivery.Watermark)
+		})
+	case m.Postback != nil:
+		add(channel.KindPostback, func(e *channel.Event) {
+			e.MID, e.Title, e.Payload = m.Postback.MID, m.Postback.Title, m.Postback.Payload
+		})
+		if m.Postback.Referral != nil {
+			add(channel.KindReferral, func(e *channel.Event) { setReferral(e, m.Postback.Referral) })
+		}
+	case m.Referral != nil:
+		add(channel.KindReferral, func(e *channel.Event) { setReferral(e, m.Referral) })
+	case m.MessageEdit != nil:
+		add(channel.KindEdit, func(e *channel.Event) { e.TargetMID, e.Text = m.MessageEdit.MID, m.MessageEdit.Text })
+	}
+	return out
+}
+
+func setReferral(e *channel.Event, r *referral) { e.Ref, e.Source, e.Type = r.Ref, r.Source, r.Type }
+
+// reactionEmoji maps the Messenger Platform's reaction names to emoji
+// (for payloads that carry no emoji).
+var reactionEmoji = map[string]string{
+	"smile": "😆", "angry": "😠", "sad": "😢", "wow": "😮", "love": "❤️", "like": "👍", "dislike": "👎", "other": "",
+}
+
+type sendBody struct {
+	Recipient     idObj  `json:"recipient"`
+	MessagingType string `json:"messaging_type"`
+	Tag           string `json:"tag,omitempty"`
+	Message       struct {
+		Text string `json:"text"`
+	} `json:"message"`
+}
+
+type graphError struct {
+	Error *struct {
+		Message string `json:"message"`
+		Type    string `json:"type"`
+		Code    int    `json:"code"`
+		Subcode int    `json:"error_subcode"`
+	} `json:"error"`
+}
+
+// Send implements channel.Channel: POST /{version}/{account-id}/messages
+// with recipient, messaging_type (RESPONSE, or MESSAGE_TAG with the
+// HUMAN_AGENT tag) and message.
+func (c *Channel) Send(ctx context.Context, acct channel.Account, out channel.Outgoing) (string, error) {
+	var sb sendBody
+	sb.Recipient.ID = out.To
+	sb.Message.Text = out.Text
+	switch out.Mode {
+	case channel.ModeStandard, "":
+		sb.MessagingType = "RESPONSE"
+	case channel.ModeHumanAgent:
+		sb.MessagingType, sb.Tag = "MESSAGE_TAG", HumanAgentTag
+	default:
+		return "", &channel.SendError{Message: fmt.Sprintf("%s has no send mode %q", c.opts.Platform, out.Mode)}
+	}
+	raw, err := json.Marshal(sb)
+	if err != nil {
+		return "", err
+	}
+	var answer struct {
+		RecipientID string `json:"recipient_id"`
+		MessageID   string `json:"message_id"`
+	}
+	if err := Post(ctx, c.opts.Client, channel.Endpoint(c.opts.BaseURL, c.opts.Version, acct.ID, "messages"), acct.AccessToken, raw, &answer); err != nil {
+		return "", err
+	}
+	if answer.MessageID == "" {
+		return "", &channel.SendError{Status: http.StatusOK, Message: "the Send API answered without a message_id", Temporary: true}
+	}
+	return answer.MessageID, nil
+}
+
+// Post posts a Graph API call with the access token as a bearer token and
+// decodes a success into answer; a failure is a *channel.SendError.
+func Post(ctx context.Context, client channel.Poster, url, token string, body []byte, answer any) error {
+	h := http.Header{}
+	h.Set("Content-Type", "application/json")
+	h.Set("Authorization", "Bearer "+token)
+	status, ah, ab, err := client.Post(ctx, url, h, body)
+	if err != nil {
+		return &channel.SendError{Message: "the Send API did not answer: " + err.Error(), Temporary: true}
+	}
+	if status/100 != 2 {
+		var ge graphError
+		_ = json.Unmarshal(ab, &ge)
+		if ge.Error != nil {
+			return channel.Classify(status, ah, ge.Error.Code, ge.Error.Subcode, ge.Error.Message)
+		}
+		return channel.Classify(status, ah, 0, 0, "")
+	}
+	if err := json.Unmarshal(ab, answer); err != nil {
+		return &channel.SendError{Status: status, Message: "the Send API's answer is not JSON", Temporary: true}
+	}
+	return nil
+}

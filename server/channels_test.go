@@ -1,0 +1,185 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley/channel"
+)
+
+// metaServer stands in for the Graph API's Send endpoint on loopback and
+// records what it is sent.
+type metaServer struct {
+	*httptest.Server
+	mu    sync.Mutex
+	calls []map[string]any
+	paths []string
+}
+
+func newMetaServer(t *testing.T) *metaServer {
+	m := &metaServer{}
+	m.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body map[string]any
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		m.mu.Lock()
+		m.calls, m.paths = append(m.calls, body), append(m.paths, r.URL.Path+" "+r.Header.Get("Authorization"))
+		m.mu.Unlock()
+		_, _ = io.WriteString(w, `{"recipient_id":"6000000000000001","message_id":"m_from_graph"}`)
+	}))
+	t.Cleanup(m.Close)
+	return m
+}
+
+func (m *metaServer) recorded() ([]map[string]any, []string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]map[string]any(nil), m.calls...), append([]string(nil), m.paths...)
+}
+
+// hookPost posts a raw body to a channel's webhook with a signature
+// header ("" for none).
+func (ts *testServer) hookPost(t *testing.T, id string, body []byte, sig string) *response {
+	t.Helper()
+	req, err := http.NewRequest("POST", ts.URL()+"/hooks/meta/"+id, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if sig != "" {
+		req.Header.Set(channel.SignatureHeader, sig)
+	}
+	resp, err := ts.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode >= 400 && resp.Header.Get("Content-Type") != "application/problem+json" {
+		t.Errorf("webhook answer %d with Content-Type %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	return &response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+}
+
+// TestMessengerChannelEndToEnd runs a real node whose Messenger channel
+// points at a local server through the SSRF-safe client: the handshake,
+// signed and unsigned webhook calls, the conversation in the inbox, an
+// agent's reply going out through the Send API with the documented
+// shape, and the Page's secrets never coming back.
+func TestMessengerChannelEndToEnd(t *testing.T) {
+	graph := newMetaServer(t)
+	clock := &testClock{t: time.UnixMilli(1700000000000).UTC().Add(time.Minute)}
+	ts := startServer(t, func(c *Config) {
+		c.Clock = clock.Now
+		c.Channels = ChannelsConfig{MessengerURL: graph.URL, SendPoll: 20 * time.Millisecond}
+	})
+	w := newBizWorld(t, ts, "chn", "Channel Shop")
+	ch := must(t, w.admin.do("POST", bz(w.biz, "/channels"), map[string]any{"platform": "messenger", "name": "Shop Page",
+		"account_id": "104857600000001", "access_token": "EAAB-page-token-secret", "app_secret": "page-app-secret",
+		"verify_token": "page-verify-token"}), http.StatusCreated)
+	if strings.Contains(string(ch.Body), "EAAB-page") || strings.Contains(string(ch.Body), "page-app-secret") || strings.Contains(string(ch.Body), "page-verify-token") {
+		t.Fatalf("secrets in the answer: %s", ch.Body)
+	}
+	id := ch.JSON()["id"].(string)
+	list := must(t, w.admin.do("GET", bz(w.biz, "/channels"), nil), http.StatusOK)
+	if strings.Contains(string(list.Body), "EAAB-page") || len(list.Items()) != 1 {
+		t.Fatalf("list: %s", list.Body)
+	}
+	// Agents and other businesses' people do not manage channels.
+	wantProblem(t, w.agent1.do("GET", bz(w.biz, "/channels"), nil), http.StatusForbidden, "forbidden")
+	wantProblem(t, w.customer.do("GET", bz(w.biz, "/channels/"+id), nil), http.StatusNotFound, "not_found")
+
+	// The subscription handshake.
+	q := url.Values{"hub.mode": {"subscribe"}, "hub.verify_token": {"page-verify-token"}, "hub.challenge": {"CHALLENGE_ACCEPTED"}}
+	resp, err := ts.client.Get(ts.URL() + "/hooks/meta/" + id + "?" + q.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(b) != "CHALLENGE_ACCEPTED" {
+		t.Fatalf("handshake: %d %q", resp.StatusCode, b)
+	}
+	q.Set("hub.verify_token", "guess")
+	resp, err = ts.client.Get(ts.URL() + "/hooks/meta/" + id + "?" + q.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("handshake with a wrong token: %d", resp.StatusCode)
+	}
+
+	body, err := os.ReadFile("../channel/messenger/testdata/text.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantProblem(t, ts.hookPost(t, id, body, ""), http.StatusUnauthorized, "unauthorized")
+	wantProblem(t, ts.hookPost(t, id, body, channel.Sign("wrong-secret", body)), http.StatusUnauthorized, "unauthorized")
+	altered := bytes.Replace(body, []byte("shipped"), []byte("shopped"), 1)
+	wantProblem(t, ts.hookPost(t, id, altered, channel.Sign("page-app-secret", body)), http.StatusUnauthorized, "unauthorized")
+	big := append([]byte(`{"object":"page","pad":"`), bytes.Repeat([]byte("a"), 3<<20)...)
+	wantProblem(t, ts.hookPost(t, id, big, channel.Sign("page-app-secret", big)), http.StatusRequestEntityTooLarge, "too_large")
+	if r := must(t, ts.hookPost(t, id, body, channel.Sign("page-app-secret", body)), http.StatusOK).JSON(); r["applied"] != float64(1) {
+		t.Fatalf("applied %v", r)
+	}
+	if r := must(t, ts.hookPost(t, id, body, channel.Sign("page-app-secret", body)), http.StatusOK).JSON(); r["applied"] != float64(0) {
+		t.Fatalf("replay applied %v", r)
+	}
+
+	// The conversation is in the inbox like any other.
+	var conv string
+	for _, it := range must(t, w.agent1.do("GET", bz(w.biz, "/conversations?view=all"), nil), http.StatusOK).Items() {
+		if c, _ := it["contact"].(map[string]any); c != nil && strings.HasPrefix(c["name"].(string), "Messenger user") {
+			conv = it["conversation_id"].(string)
+		}
+	}
+	if conv == "" {
+		t.Fatal("the Messenger conversation is not in the inbox")
+	}
+	modes := must(t, w.agent1.do("GET", bz(w.biz, "/conversations/"+conv+"/send-modes"), nil), http.StatusOK).JSON()
+	if modes["channel"].(map[string]any)["platform"] != "messenger" {
+		t.Fatalf("send modes %v", modes)
+	}
+	bizReply(t, w.biz, w.agent1, conv, map[string]any{"text": "It ships today"}, http.StatusCreated)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		calls, paths := graph.recorded()
+		if len(calls) == 1 {
+			if paths[0] != "/v21.0/104857600000001/messages Bearer EAAB-page-token-secret" || calls[0]["messaging_type"] != "RESPONSE" ||
+				calls[0]["message"].(map[string]any)["text"] != "It ships today" || calls[0]["recipient"].(map[string]any)["id"] != "6000000000000001" {
+				t.Fatalf("Send API call %s %v", paths[0], calls[0])
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d Send API calls", len(calls))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// The message shows its delivery status to the team.
+	for {
+		ms := must(t, w.agent1.do("GET", bz(w.biz, "/conversations/"+conv+"/messages"), nil), http.StatusOK).Items()
+		last := ms[len(ms)-1]
+		if c, _ := last["channel"].(map[string]any); c != nil && c["status"] == "sent" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("last message %v", last)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// After 8 days nobody may write free-form.
+	clock.Advance(8 * 24 * time.Hour)
+	wantProblem(t, w.agent1.do("POST", bz(w.biz, "/conversations/"+conv+"/messages"), map[string]any{"text": "Hello?"}), http.StatusForbidden, "window_closed")
+	must(t, w.admin.do("DELETE", bz(w.biz, "/channels/"+id), nil), http.StatusNoContent)
+	wantProblem(t, ts.hookPost(t, id, body, channel.Sign("page-app-secret", body)), http.StatusUnauthorized, "unauthorized")
+}
