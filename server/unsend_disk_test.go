@@ -2,7 +2,6 @@ package server
 
 import (
 	"bytes"
-	"context"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -32,9 +31,7 @@ func TestUnsendLeavesNoTraceOnDisk(t *testing.T) {
 		bob.send(conv, "filler message to churn pages")
 	}
 	db := ts.Store.(*sqlite.DB)
-	if err := db.Checkpoint(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	checkpoint(t, db)
 	if !dataContains(t, ts.cfg.DataDir, secrets[0]) {
 		t.Fatal("the secret is not on disk before unsend: the search cannot find anything")
 	}
