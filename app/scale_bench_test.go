@@ -52,19 +52,25 @@ func inParallel(tb testing.TB, workers, n int, fn func(i int) error) {
 	}
 }
 
-// registerActor registers handle and returns its actor.
+// registerActor registers handle and returns its actor; on the test's
+// goroutine only (it fails tb).
 func registerActor(tb testing.TB, a *app.App, handle string) *app.Actor {
 	tb.Helper()
-	ctx := context.Background()
-	auth, err := a.Register(ctx, app.Registration{Handle: handle, Password: "benchmark password"})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	actor, err := a.Authenticate(ctx, auth.Token)
+	actor, err := register(a, handle)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	return actor
+}
+
+// register registers handle and returns its actor.
+func register(a *app.App, handle string) (*app.Actor, error) {
+	ctx := context.Background()
+	auth, err := a.Register(ctx, app.Registration{Handle: handle, Password: "benchmark password"})
+	if err != nil {
+		return nil, err
+	}
+	return a.Authenticate(ctx, auth.Token)
 }
 
 // reportPercentiles reports p50, p99 and max of lat in milliseconds.
@@ -101,7 +107,10 @@ func BenchmarkCatchUp(b *testing.B) {
 	senders := make([]*app.Actor, peers)
 	convs := make([]string, peers)
 	inParallel(b, 8, peers, func(i int) error {
-		p := registerActor(b, a, fmt.Sprintf("peer%03d", i))
+		p, err := register(a, fmt.Sprintf("peer%03d", i))
+		if err != nil {
+			return err
+		}
 		if err := a.Follow(ctx, me, p.User.Handle, true); err != nil {
 			return err
 		}
@@ -176,10 +185,9 @@ func BenchmarkCatchUp(b *testing.B) {
 func pairsFrom(tb testing.TB, a *app.App, n, offset int) ([]*app.Actor, []string) {
 	actors := make([]*app.Actor, n)
 	convs := make([]string, n)
-	inParallel(tb, 8, n, func(i int) error {
+	for i := range n {
 		actors[i], convs[i] = pair(tb, a, offset+i)
-		return nil
-	})
+	}
 	return actors, convs
 }
 

@@ -27,18 +27,7 @@ func newApp(tb testing.TB) *app.App {
 func pair(tb testing.TB, a *app.App, i int) (*app.Actor, string) {
 	tb.Helper()
 	ctx := context.Background()
-	reg := func(h string) *app.Actor {
-		auth, err := a.Register(ctx, app.Registration{Handle: h, Password: "benchmark password"})
-		if err != nil {
-			tb.Fatal(err)
-		}
-		actor, err := a.Authenticate(ctx, auth.Token)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		return actor
-	}
-	s, r := reg(fmt.Sprintf("sender%04d", i)), reg(fmt.Sprintf("rcpt%04d", i))
+	s, r := registerActor(tb, a, fmt.Sprintf("sender%04d", i)), registerActor(tb, a, fmt.Sprintf("rcpt%04d", i))
 	if err := a.Follow(ctx, r, s.User.Handle, true); err != nil {
 		tb.Fatal(err)
 	}
