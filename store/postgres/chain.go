@@ -60,6 +60,7 @@ func (t *tx) AppendChainEntry(e *parley.ChainEntry) error {
 	if len(hash) == 0 || len(prev) == 0 {
 		return parley.Invalid("hash", "a chain entry needs its hash and the previous one")
 	}
+	t.touchConv(e.ConversationID)
 	row := chainRow{e.ConversationID, e.Index, e.Kind, e.MessageID, e.Seq, e.ActorID, e.SubjectID, toNanos(e.At), nullBytes(content), prev, hash}
 	if wc := t.cache(); wc != nil {
 		t.chains = append(t.chains, row)
