@@ -164,9 +164,10 @@ func (t *tx) insertMessage(r msgRow) error {
 // the committer runs the batch again, where each insert says which.
 var errQueuedConflict = errors.New("postgres: a queued message met a taken client id or seq")
 
-// insertQueued writes the queued messages and the conversations' last_pos,
-// last_seq and last_activity_at (the pending seqs), in one statement.
-func (t *tx) insertQueued(rows []msgRow) error {
+// insertQueued writes the queued messages, the conversations' last_pos,
+// last_seq and last_activity_at (the pending seqs) and the pending chain
+// entries, in one statement.
+func (t *tx) insertQueued(rows []msgRow, chains []chainRow) error {
 	n := len(rows)
 	ids, convs, senders, kinds, bodies := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	replies, systems, cards, agents, datas := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
@@ -210,6 +211,9 @@ func (t *tx) insertQueued(rows []msgRow) error {
 	}
 	t.seqs = nil
 	t.wrote = true
+	ch, chainArgs := chainInsert(chains, 26)
+	args := []any{ids, convs, seqs, poss, senders, clients, kinds, bodies, replies, systems, created, edited, deleted, cards, agents, datas,
+		expires, viewOnce, redacted, sealedFl, texts, uconv, upos, useq, uat}
 	var inserted int
 	err := t.sqlTx.QueryRowContext(t.ctx, `WITH v AS (
 			SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[],
@@ -225,10 +229,8 @@ func (t *tx) insertQueued(rows []msgRow) error {
 			ON CONFLICT DO NOTHING RETURNING 1),
 		c AS (UPDATE conversations c SET last_pos = COALESCE(u.pos, c.last_pos), last_seq = COALESCE(u.seq, c.last_seq),
 				last_activity_at = COALESCE(u.at, c.last_activity_at)
-			FROM unnest($22::text[], $23::bigint[], $24::bigint[], $25::bigint[]) AS u(id, pos, seq, at) WHERE c.id = u.id)
-		SELECT COUNT(*) FROM m`,
-		ids, convs, seqs, poss, senders, clients, kinds, bodies, replies, systems, created, edited, deleted, cards, agents, datas,
-		expires, viewOnce, redacted, sealedFl, texts, uconv, upos, useq, uat).Scan(&inserted)
+			FROM unnest($22::text[], $23::bigint[], $24::bigint[], $25::bigint[]) AS u(id, pos, seq, at) WHERE c.id = u.id)`+ch+`
+		SELECT COUNT(*) FROM m`, append(args, chainArgs...)...).Scan(&inserted)
 	if err != nil {
 		return fmt.Errorf("create messages: %w", err)
 	}

@@ -389,36 +389,39 @@ const changeRing = 256
 // when cache_changes no longer holds every gen in between). It returns
 // the gen the cache is now valid for.
 func (db *DB) catchUp(ctx context.Context, stx *sql.Tx, info *CommitInfo) (int64, error) {
-	var gen int64
-	if err := stx.QueryRowContext(ctx, `SELECT last_value FROM write_gen`).Scan(&gen); err != nil {
-		return 0, err
-	}
-	switch {
-	case gen == db.gen:
-		return gen, nil
-	case db.gen < 0 || gen < db.gen || gen-db.gen >= changeRing:
-		db.cache.reset()
-		info.CacheReset = true
-		return gen, nil
-	}
-	rows, err := stx.QueryContext(ctx, `SELECT unnest(keys) FROM cache_changes WHERE gen > $1 AND gen <= $2`, db.gen, gen)
+	// One statement: the sequence's last value and the keys of the gens
+	// since this node's last commit (none when it has no valid cache, or
+	// when nothing was written since).
+	rows, err := stx.QueryContext(ctx, `SELECT w.last_value, c.k FROM write_gen w
+		LEFT JOIN LATERAL (SELECT unnest(keys) AS k FROM cache_changes
+			WHERE $1 >= 0 AND gen > $1 AND gen <= w.last_value AND w.last_value - $1 < $2) c ON true`, db.gen, changeRing)
 	if err != nil {
 		return 0, err
 	}
 	defer rows.Close()
+	var gen int64
 	var keys []string
 	for rows.Next() {
-		var k string
-		if err := rows.Scan(&k); err != nil {
+		var k sql.NullString
+		if err := rows.Scan(&gen, &k); err != nil {
 			return 0, err
 		}
-		keys = append(keys, k)
+		if k.Valid {
+			keys = append(keys, k.String)
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return 0, err
 	}
-	db.cache.invalidate(keys)
-	info.CacheDropped += len(keys)
+	switch {
+	case gen == db.gen:
+	case db.gen < 0 || gen < db.gen || gen-db.gen >= changeRing:
+		db.cache.reset()
+		info.CacheReset = true
+	default:
+		db.cache.invalidate(keys)
+		info.CacheDropped += len(keys)
+	}
 	return gen, nil
 }
 
@@ -564,15 +567,16 @@ func (t *tx) drop() {
 type pendingSeq struct{ seq, at int64 }
 
 // flush writes the pending messages with the conversations' sequence
-// numbers, and the pending chain entries, one statement each. Every
+// numbers and the pending chain entries in one statement (two when only
+// chain entries or sequence numbers are pending). Every
 // other statement of the transaction runs after it, so that nothing reads
 // a conversation row without them; the committer flushes before each
 // savepoint release and before saving the position.
 func (t *tx) flush() error {
 	if len(t.msgs) > 0 {
-		rows := t.msgs
-		t.msgs = nil
-		if err := t.insertQueued(rows); err != nil {
+		rows, chains := t.msgs, t.chains
+		t.msgs, t.chains = nil, nil
+		if err := t.insertQueued(rows, chains); err != nil {
 			t.seqs, t.chains = nil, nil
 			return err
 		}
