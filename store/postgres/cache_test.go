@@ -25,10 +25,28 @@ func (c *commits) add(i postgres.CommitInfo) {
 	c.mu.Unlock()
 }
 
-func (c *commits) last() postgres.CommitInfo {
+func (c *commits) count() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.infos[len(c.infos)-1]
+	return len(c.infos)
+}
+
+// after returns the info of the first batch after the first n; the
+// committer reports a batch after answering it, so it may come a little
+// after the Update returned.
+func (c *commits) after(t *testing.T, n int) postgres.CommitInfo {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		c.mu.Lock()
+		if len(c.infos) > n {
+			i := c.infos[n]
+			c.mu.Unlock()
+			return i
+		}
+		c.mu.Unlock()
+	}
+	t.Fatal("the batch was never reported")
+	return postgres.CommitInfo{}
 }
 
 // seedDirect makes users a and b and their direct conversation id.
@@ -112,6 +130,7 @@ func TestCacheSurvivesOtherNodes(t *testing.T) {
 			t.Fatalf("B send %d: %v", i, err)
 		}
 	}
+	n := seen[0].count()
 	seq, err := send(a, "c1", "u1", "u2", "")
 	if err != nil {
 		t.Fatal(err)
@@ -119,7 +138,7 @@ func TestCacheSurvivesOtherNodes(t *testing.T) {
 	if seq != 3 {
 		t.Fatalf("A's third send into c1 got seq %d, want 3", seq)
 	}
-	if got := seen[0].last(); got.CacheReset || got.CacheDropped != 2 {
+	if got := seen[0].after(t, n); got.CacheReset || got.CacheDropped != 2 {
 		t.Fatalf("A's batch after B's two: reset %v, %d keys dropped; want no reset and c2 dropped by each of B's batches", got.CacheReset, got.CacheDropped)
 	}
 	// B now writes into c1 (a send and a block): A must see both.
@@ -166,10 +185,11 @@ func TestCacheResetPastRing(t *testing.T) {
 			t.Fatalf("B send %d: %v", i, err)
 		}
 	}
+	n := seen.count()
 	if _, err := send(a, "c1", "u1", "u2", ""); err != nil {
 		t.Fatal(err)
 	}
-	if !seen.last().CacheReset {
+	if !seen.after(t, n).CacheReset {
 		t.Fatal("A kept its cache although cache_changes no longer held every batch since its last commit")
 	}
 }
