@@ -387,9 +387,11 @@ func openPlainStore(cfg Config, m *metrics.Metrics) (parley.Store, error) {
 	}
 	if IsPostgresURL(cfg.DatabaseURL) {
 		var opts postgres.Options
-		if onCommit != nil {
+		if m != nil {
 			opts.OnCommit = func(c postgres.CommitInfo) {
-				onCommit(c.Updates, c.Failed, c.Retried, c.Duration, c.Commit, c.FailedAt)
+				m.Committed(metrics.Batch{Updates: c.Updates, Failed: c.Failed, Retried: c.Retried,
+					Duration: c.Duration, Commit: c.Commit, FailedAt: c.FailedAt,
+					CacheReset: c.CacheReset, CacheDropped: c.CacheDropped})
 			}
 		}
 		db, err := postgres.Open(cfg.DatabaseURL, opts)
