@@ -82,7 +82,10 @@ type Template struct {
 	Body       string
 	// TopicID makes the template promotional: it goes only to contacts
 	// opted in to the topic ("" a service template).
-	TopicID    string
+	TopicID string
+	// Components are the WhatsApp header and button parameters with
+	// their variables, as app-owned JSON ("" none).
+	Components string
 	Status     string
 	CreatedBy  string
 	ApprovedBy string

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/channel"
 )
 
 // Campaign messages go out a chunk per transaction: one read transaction
@@ -52,6 +53,9 @@ type chunkItem struct {
 	convID string
 	text   string
 	params []string
+	// header and buttons are the template's WhatsApp parts, filled in.
+	header  *channel.TemplateHeader
+	buttons []channel.TemplateButton
 	// skip, when set, settles the recipient without a send.
 	skip string
 }
@@ -86,7 +90,7 @@ func (a *App) deliverChunk(ctx context.Context, ba *BusinessActor, tp *parley.Te
 				rest = append(rest, r)
 				continue
 			}
-			out, err := renderItem(tx, ba, tp.Body, it)
+			out, err := renderTemplateItem(tx, ba, tp, it)
 			if err != nil {
 				return err
 			}
@@ -94,7 +98,7 @@ func (a *App) deliverChunk(ctx context.Context, ba *BusinessActor, tp *parley.Te
 				items = append(items, &chunkItem{r: r, skip: parley.EUnresolvedVar})
 				continue
 			}
-			items = append(items, &chunkItem{r: r, convID: it.ConversationID, text: out.Text, params: out.params})
+			items = append(items, &chunkItem{r: r, convID: it.ConversationID, text: out.Text, params: out.params, header: out.header, buttons: out.buttons})
 		}
 		return nil
 	})
@@ -255,7 +259,7 @@ func (a *App) chunkSend(w *writer, ba *BusinessActor, tp *parley.Template, st *B
 	if it.ContactID != item.r.ContactID {
 		return nil, nil, errChunkFallback // the conversation moved to another contact (a merge)
 	}
-	sc := &sendClass{template: tp, params: item.params, campaign: &campaignMark{campaignID: c.ID, contactID: item.r.ContactID}}
+	sc := &sendClass{template: tp, params: item.params, header: item.header, buttons: item.buttons, campaign: &campaignMark{campaignID: c.ID, contactID: item.r.ContactID}}
 	if err := a.checkPolicy(w, it, st, ba.Actor, sc); err != nil {
 		if parley.ErrorCode(err) == parley.EInternal {
 			return nil, nil, err

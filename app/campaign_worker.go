@@ -338,7 +338,7 @@ func (a *App) deliverOne(ctx context.Context, ba *BusinessActor, tp *parley.Temp
 		if it.ConversationID == "" {
 			return nil // opened below
 		}
-		out, err = renderItem(tx, ba, tp.Body, it)
+		out, err = renderTemplateItem(tx, ba, tp, it)
 		return err
 	}
 	err := a.view(ctx, load)
@@ -368,7 +368,7 @@ func (a *App) deliverOne(ctx context.Context, ba *BusinessActor, tp *parley.Temp
 		return a.settle(ctx, c, r.ContactID, parley.RecipientSkipped, parley.EUnresolvedVar, time.Time{})
 	}
 	_, created, err := a.Send(ctx, ba.Actor, it.ConversationID, SendInput{ClientID: "cmp." + c.ID + "." + r.ContactID, Text: out.Text,
-		ConfirmSensitive: true, class: &sendClass{template: tp, params: out.params, campaign: &campaignMark{campaignID: c.ID, contactID: r.ContactID}}})
+		ConfirmSensitive: true, class: &sendClass{template: tp, params: out.params, header: out.header, buttons: out.buttons, campaign: &campaignMark{campaignID: c.ID, contactID: r.ContactID}}})
 	switch {
 	case err == nil && created:
 		// The send marked the recipient sent in its own transaction.

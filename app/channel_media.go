@@ -32,6 +32,10 @@ type channelWork struct {
 	Fetch []*fetchItem `json:"fetch,omitempty"`
 	// Params are a template's variable values, in order.
 	Params []string `json:"params,omitempty"`
+	// Header and Buttons are a template's WhatsApp header and button
+	// parameters, filled in.
+	Header  *channel.TemplateHeader  `json:"header,omitempty"`
+	Buttons []channel.TemplateButton `json:"buttons,omitempty"`
 	// Media is the media sent in an outbound message.
 	Media string `json:"media,omitempty"`
 	// React is the business's reaction the platform should show on an

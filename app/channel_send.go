@@ -145,7 +145,7 @@ func (a *App) channelOnSend(w *writer, m *parley.Message, actor *Actor, sc *send
 		work.Media = id
 	}
 	if sc != nil && sc.template != nil {
-		work.Params = sc.params
+		work.Params, work.Header, work.Buttons = sc.params, sc.header, sc.buttons
 	}
 	link.Data = work.encode()
 	mode, why := pickMode(impl.Capabilities(), c.Platform, th, w.now, m, actor, sc)
@@ -263,16 +263,18 @@ func ChannelBackoff(attempt int) time.Duration {
 }
 
 type channelJob struct {
-	link   *parley.ChannelMessage
-	ch     *parley.Channel
-	to     string
-	text   string
-	media  *parley.Media
-	params []string
-	gone   string // why it cannot be sent at all
-	impl   channel.Channel
-	result error
-	mid    string
+	link    *parley.ChannelMessage
+	ch      *parley.Channel
+	to      string
+	text    string
+	media   *parley.Media
+	params  []string
+	header  *channel.TemplateHeader
+	buttons []channel.TemplateButton
+	gone    string // why it cannot be sent at all
+	impl    channel.Channel
+	result  error
+	mid     string
 }
 
 // ChannelSendTick sends the due queued messages once and returns how many
@@ -319,7 +321,7 @@ func (a *App) ChannelSendTick(ctx context.Context) (int, error) {
 				j.gone = "unsent before it went out"
 			}
 			cw := readWork(l)
-			j.params = cw.Params
+			j.params, j.header, j.buttons = cw.Params, cw.Header, cw.Buttons
 			if cw.Media != "" && j.gone == "" {
 				if j.media, err = w.MediaByID(cw.Media); parley.IsNotFound(err) {
 					j.gone = "the file no longer exists"
@@ -346,7 +348,8 @@ func (a *App) ChannelSendTick(ctx context.Context) (int, error) {
 			a.log.Error("channel token", "channel", j.ch.ID, "err", err)
 			continue
 		}
-		out := channel.Outgoing{To: j.to, Text: j.text, Mode: j.link.Mode, Template: j.link.Template, Language: j.ch.Language, Params: j.params}
+		out := channel.Outgoing{To: j.to, Text: j.text, Mode: j.link.Mode, Template: j.link.Template, Language: j.ch.Language, Params: j.params,
+			Header: j.header, Buttons: j.buttons}
 		if j.media != nil {
 			link, err := a.channelMediaLink(j.ch, j.media.ID)
 			if err != nil {

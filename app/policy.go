@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/channel"
 )
 
 // MessagingPolicy is what a business may send to a contact and when: the
@@ -178,6 +179,10 @@ type sendClass struct {
 	// params are the template's variable values, in order of first use
 	// (WhatsApp fills its template's {{1}}, {{2}} ... with them).
 	params []string
+	// header and buttons are the template's WhatsApp header and button
+	// parameters, filled in.
+	header  *channel.TemplateHeader
+	buttons []channel.TemplateButton
 }
 
 // human reports whether a person of the team wrote the message from a

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/channel"
 )
 
 // NoteView is a private note as the team sees it.
@@ -295,6 +296,10 @@ type RenderedReply struct {
 	// params are the values of the variables in order of first use (a
 	// WhatsApp template's {{1}}, {{2}} ...).
 	params []string
+	// header and buttons are a WhatsApp template's header and button
+	// parameters, filled in (templateparts.go).
+	header  *channel.TemplateHeader
+	buttons []channel.TemplateButton
 }
 
 // RenderReply fills a saved reply's variables for a conversation. Missing
@@ -323,6 +328,37 @@ func render(tx parley.Tx, ba *BusinessActor, body, convID string) (*RenderedRepl
 // renderItem fills body's variables for one customer conversation (or,
 // with only BusinessID and ContactID set, for a contact).
 func renderItem(tx parley.Tx, ba *BusinessActor, body string, it *parley.InboxItem) (*RenderedReply, error) {
+	vals, err := itemVals(tx, ba, it)
+	if err != nil {
+		return nil, err
+	}
+	out := &RenderedReply{Missing: []string{}}
+	for _, name := range templateVars(body) {
+		out.params = append(out.params, strings.TrimSpace(vals[name]))
+	}
+	out.Text = fillVars(body, vals, &out.Missing)
+	return out, nil
+}
+
+// fillVars replaces s's variables by their values; a variable without a
+// value stays as written and is added to missing (once).
+func fillVars(s string, vals map[string]string, missing *[]string) string {
+	return varRE.ReplaceAllStringFunc(s, func(s string) string {
+		name := varRE.FindStringSubmatch(s)[1]
+		v := strings.TrimSpace(vals[name])
+		if v == "" {
+			if !slices.Contains(*missing, name) {
+				*missing = append(*missing, name)
+			}
+			return s
+		}
+		return v
+	})
+}
+
+// itemVals are the variables' values for one customer conversation (or
+// a contact).
+func itemVals(tx parley.Tx, ba *BusinessActor, it *parley.InboxItem) (map[string]string, error) {
 	vals := map[string]string{"business.name": ba.Business.DisplayName}
 	if vals["business.name"] == "" {
 		vals["business.name"] = ba.Business.Handle
@@ -354,22 +390,7 @@ func renderItem(tx parley.Tx, ba *BusinessActor, body string, it *parley.InboxIt
 	} else if !parley.IsNotFound(err) {
 		return nil, err
 	}
-	out := &RenderedReply{Missing: []string{}}
-	for _, name := range templateVars(body) {
-		out.params = append(out.params, strings.TrimSpace(vals[name]))
-	}
-	out.Text = varRE.ReplaceAllStringFunc(body, func(s string) string {
-		name := varRE.FindStringSubmatch(s)[1]
-		v := strings.TrimSpace(vals[name])
-		if v == "" {
-			if !slices.Contains(out.Missing, name) {
-				out.Missing = append(out.Missing, name)
-			}
-			return s
-		}
-		return v
-	})
-	return out, nil
+	return vals, nil
 }
 
 func firstName(name string) string {
@@ -392,7 +413,7 @@ func (a *App) BusinessSend(ctx context.Context, ba *BusinessActor, convID, saved
 		if len(r.Missing) > 0 {
 			return nil, false, parley.Errorf(parley.EUnresolvedVar, "no value for {{%s}} in this conversation; fill it in or edit the template", strings.Join(r.Missing, "}}, {{"))
 		}
-		in.Text, in.class = r.Text, &sendClass{template: tp, params: r.params}
+		in.Text, in.class = r.Text, &sendClass{template: tp, params: r.params, header: r.header, buttons: r.buttons}
 	}
 	if savedReply != "" {
 		if strings.TrimSpace(in.Text) != "" || (in.Kind != "" && in.Kind != parley.MessageText) {

@@ -15,21 +15,23 @@ import (
 
 // TemplateView is a template as the team sees it.
 type TemplateView struct {
-	ID         string        `json:"id"`
-	Name       string        `json:"name"`
-	Body       string        `json:"body"`
-	Topic      *TopicSummary `json:"topic"`
-	Status     string        `json:"status"`
-	Variables  []string      `json:"variables"`
-	CreatedBy  string        `json:"created_by"`
-	ApprovedBy string        `json:"approved_by,omitempty"`
-	ApprovedAt *time.Time    `json:"approved_at,omitempty"`
-	CreatedAt  time.Time     `json:"created_at"`
-	UpdatedAt  time.Time     `json:"updated_at"`
+	ID     string        `json:"id"`
+	Name   string        `json:"name"`
+	Body   string        `json:"body"`
+	Topic  *TopicSummary `json:"topic"`
+	Status string        `json:"status"`
+	// WhatsApp are the header and button parameters sent to WhatsApp.
+	WhatsApp   *TemplateWhatsApp `json:"whatsapp,omitempty"`
+	Variables  []string          `json:"variables"`
+	CreatedBy  string            `json:"created_by"`
+	ApprovedBy string            `json:"approved_by,omitempty"`
+	ApprovedAt *time.Time        `json:"approved_at,omitempty"`
+	CreatedAt  time.Time         `json:"created_at"`
+	UpdatedAt  time.Time         `json:"updated_at"`
 }
 
 func templateView(tx parley.Tx, t *parley.Template) (*TemplateView, error) {
-	v := &TemplateView{ID: t.ID, Name: t.Name, Body: t.Body, Status: t.Status, Variables: templateVars(t.Body), CreatedBy: t.CreatedBy,
+	v := &TemplateView{ID: t.ID, Name: t.Name, Body: t.Body, Status: t.Status, WhatsApp: templateParts(t), Variables: templateVars(t.Body), CreatedBy: t.CreatedBy,
 		ApprovedBy: t.ApprovedBy, ApprovedAt: t.ApprovedAt, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
 	if t.TopicID != "" {
 		tp, err := tx.Topic(t.BusinessID, t.TopicID)
@@ -52,6 +54,9 @@ type TemplateInput struct {
 	Body   *string `json:"body"`
 	Topic  *string `json:"topic"`
 	Status *string `json:"status"`
+	// WhatsApp replaces the WhatsApp header and button parameters (an
+	// empty object removes them).
+	WhatsApp *TemplateWhatsApp `json:"whatsapp"`
 }
 
 // maxTemplates caps a business's templates.
@@ -137,6 +142,16 @@ func (a *App) SaveTemplate(ctx context.Context, ba *BusinessActor, id string, in
 				return parley.Invalid("body", "a template has no agent: {{%s}} cannot be filled", v)
 			}
 		}
+		if in.WhatsApp != nil {
+			if err := in.WhatsApp.check(); err != nil {
+				return err
+			}
+			c := in.WhatsApp.encode()
+			if c != t.Components && t.Status == parley.TemplateApproved {
+				t.Status, t.ApprovedBy, t.ApprovedAt = parley.TemplateDraft, "", nil
+			}
+			t.Components = c
+		}
 		if in.Topic != nil {
 			if *in.Topic != "" {
 				if _, err := w.Topic(ba.Business.ID, *in.Topic); parley.IsNotFound(err) {
@@ -221,7 +236,7 @@ func (a *App) PreviewTemplate(ctx context.Context, ba *BusinessActor, id, contac
 		if err != nil {
 			return err
 		}
-		out, err = renderItem(tx, ba, t.Body, it)
+		out, err = renderTemplateItem(tx, ba, t, it)
 		return err
 	})
 	return out, err
@@ -255,7 +270,11 @@ func (a *App) renderTemplate(ctx context.Context, ba *BusinessActor, id, convID 
 		if t.Status != parley.TemplateApproved {
 			return parley.Invalid("template", "template %q is not approved; an admin approves templates before they are sent", t.Name)
 		}
-		out, err = render(tx, ba, t.Body, convID)
+		it, err := itemOf(tx, ba, convID)
+		if err != nil {
+			return err
+		}
+		out, err = renderTemplateItem(tx, ba, t, it)
 		return err
 	})
 	return t, out, err

@@ -152,6 +152,10 @@ type Outgoing struct {
 	Template string
 	Language string
 	Params   []string
+	// Header and Buttons are the template's header and button
+	// parameters (nil: none).
+	Header  *TemplateHeader
+	Buttons []TemplateButton
 	// Media is a file to send, fetched by the platform from its URL
 	// (nil: a text message).
 	Media *OutMedia
@@ -355,3 +359,38 @@ func Endpoint(base, version string, parts ...string) string {
 	}
 	return u
 }
+
+// TemplateHeader is the parameter of a template's header.
+type TemplateHeader struct {
+	// Type is text, image or document.
+	Type string `json:"type"`
+	// Text is a text header's parameter.
+	Text string `json:"text,omitempty"`
+	// Link is the https address the platform fetches an image or a
+	// document from; Filename names a document.
+	Link     string `json:"link,omitempty"`
+	Filename string `json:"filename,omitempty"`
+}
+
+// Template header types.
+const (
+	HeaderText     = "text"
+	HeaderImage    = "image"
+	HeaderDocument = "document"
+)
+
+// TemplateButton is the parameter of one of a template's buttons.
+type TemplateButton struct {
+	// SubType is quick_reply (Param is the payload sent back when the
+	// person taps it) or url (Param completes the button's URL).
+	SubType string `json:"sub_type"`
+	// Index is the button's position in the template, from 0.
+	Index int    `json:"index"`
+	Param string `json:"parameter"`
+}
+
+// Template button sub-types.
+const (
+	ButtonQuickReply = "quick_reply"
+	ButtonURL        = "url"
+)

@@ -295,12 +295,58 @@ type template struct {
 
 type component struct {
 	Type       string      `json:"type"`
+	SubType    string      `json:"sub_type,omitempty"`
+	Index      string      `json:"index,omitempty"`
 	Parameters []parameter `json:"parameters"`
 }
 
 type parameter struct {
-	Type string `json:"type"`
-	Text string `json:"text"`
+	Type     string     `json:"type"`
+	Text     string     `json:"text,omitempty"`
+	Payload  string     `json:"payload,omitempty"`
+	Image    *sendMedia `json:"image,omitempty"`
+	Document *sendMedia `json:"document,omitempty"`
+}
+
+// templateComponents are the Cloud API's components of a template
+// message: the header's parameter, the body's ({{1}}, {{2}} ... in
+// order) and each button's.
+func templateComponents(out channel.Outgoing) ([]component, error) {
+	var cs []component
+	if h := out.Header; h != nil {
+		p := parameter{Type: h.Type}
+		switch h.Type {
+		case channel.HeaderText:
+			p.Text = h.Text
+		case channel.HeaderImage:
+			p.Image = &sendMedia{Link: h.Link}
+		case channel.HeaderDocument:
+			p.Document = &sendMedia{Link: h.Link, Filename: h.Filename}
+		default:
+			return nil, &channel.SendError{Message: fmt.Sprintf("whatsapp has no template header of type %q", h.Type)}
+		}
+		cs = append(cs, component{Type: "header", Parameters: []parameter{p}})
+	}
+	if len(out.Params) > 0 {
+		body := component{Type: "body"}
+		for _, p := range out.Params {
+			body.Parameters = append(body.Parameters, parameter{Type: "text", Text: p})
+		}
+		cs = append(cs, body)
+	}
+	for _, b := range out.Buttons {
+		c := component{Type: "button", SubType: b.SubType, Index: strconv.Itoa(b.Index)}
+		switch b.SubType {
+		case channel.ButtonQuickReply:
+			c.Parameters = []parameter{{Type: "payload", Payload: b.Param}}
+		case channel.ButtonURL:
+			c.Parameters = []parameter{{Type: "text", Text: b.Param}}
+		default:
+			return nil, &channel.SendError{Message: fmt.Sprintf("whatsapp has no template button of sub_type %q", b.SubType)}
+		}
+		cs = append(cs, c)
+	}
+	return cs, nil
 }
 
 // Send implements channel.Channel: POST /{version}/{phone-number-id}/messages
@@ -337,15 +383,11 @@ func (c *Channel) Send(ctx context.Context, acct channel.Account, out channel.Ou
 		if sb.Template.Language.Code == "" {
 			sb.Template.Language.Code = "en_US"
 		}
-		if len(out.Params) > 0 {
-			// The template's variables, in order, fill {{1}}, {{2}} ...
-			// of its body.
-			body := component{Type: "body"}
-			for _, p := range out.Params {
-				body.Parameters = append(body.Parameters, parameter{Type: "text", Text: p})
-			}
-			sb.Template.Components = []component{body}
+		cs, err := templateComponents(out)
+		if err != nil {
+			return "", err
 		}
+		sb.Template.Components = cs
 	default:
 		return "", &channel.SendError{Message: fmt.Sprintf("whatsapp has no send mode %q", out.Mode)}
 	}

@@ -238,14 +238,14 @@ func (t *tx) putContactTags(c *parley.Contact) error {
 
 // ---- Templates ----
 
-const templateCols = `business_id, id, name, body, topic_id, status, created_by, approved_by, approved_at, created_at, updated_at`
+const templateCols = `business_id, id, name, body, topic_id, status, created_by, approved_by, approved_at, created_at, updated_at, components`
 
 func scanTemplate(s scanner) (*parley.Template, error) {
 	var tp parley.Template
 	var approved sql.NullInt64
 	var created, updated int64
 	if err := s.Scan(&tp.BusinessID, &tp.ID, &tp.Name, &tp.Body, &tp.TopicID, &tp.Status, &tp.CreatedBy, &tp.ApprovedBy,
-		&approved, &created, &updated); err != nil {
+		&approved, &created, &updated, &tp.Components); err != nil {
 		return nil, err
 	}
 	tp.ApprovedAt, tp.CreatedAt, tp.UpdatedAt = fromNullNanos(approved), fromNanos(created), fromNanos(updated)
@@ -254,9 +254,9 @@ func scanTemplate(s scanner) (*parley.Template, error) {
 
 // CreateTemplate implements parley.CampaignTx.
 func (t *tx) CreateTemplate(tp *parley.Template) error {
-	_, err := t.guarded(`INSERT INTO templates (`+templateCols+`, name_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := t.guarded(`INSERT INTO templates (`+templateCols+`, name_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		tp.BusinessID, tp.ID, tp.Name, tp.Body, tp.TopicID, tp.Status, tp.CreatedBy, tp.ApprovedBy, toNullNanos(tp.ApprovedAt),
-		toNanos(tp.CreatedAt), toNanos(tp.UpdatedAt), strings.ToLower(tp.Name))
+		toNanos(tp.CreatedAt), toNanos(tp.UpdatedAt), tp.Components, strings.ToLower(tp.Name))
 	switch {
 	case isUnique(err):
 		return parley.Errorf(parley.EConflict, "the business has a template with this name")
@@ -271,8 +271,8 @@ func (t *tx) CreateTemplate(tp *parley.Template) error {
 // UpdateTemplate implements parley.CampaignTx.
 func (t *tx) UpdateTemplate(tp *parley.Template) error {
 	res, err := t.guarded(`UPDATE templates SET name = ?, name_key = ?, body = ?, topic_id = ?, status = ?, approved_by = ?,
-		approved_at = ?, updated_at = ? WHERE business_id = ? AND id = ?`, tp.Name, strings.ToLower(tp.Name), tp.Body, tp.TopicID,
-		tp.Status, tp.ApprovedBy, toNullNanos(tp.ApprovedAt), toNanos(tp.UpdatedAt), tp.BusinessID, tp.ID)
+		approved_at = ?, updated_at = ?, components = ? WHERE business_id = ? AND id = ?`, tp.Name, strings.ToLower(tp.Name), tp.Body, tp.TopicID,
+		tp.Status, tp.ApprovedBy, toNullNanos(tp.ApprovedAt), toNanos(tp.UpdatedAt), tp.Components, tp.BusinessID, tp.ID)
 	if isUnique(err) {
 		return parley.Errorf(parley.EConflict, "the business has a template with this name")
 	} else if err != nil {
