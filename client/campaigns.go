@@ -74,6 +74,35 @@ type TemplateInput struct {
 	Topic string `json:"topic,omitempty"`
 	// Status is TemplateDraft or TemplateApproved.
 	Status string `json:"status,omitempty"`
+	// WhatsApp replaces the WhatsApp header and button parameters (nil
+	// keeps them, an empty value removes them).
+	WhatsApp *TemplateWhatsApp `json:"whatsapp,omitempty"`
+}
+
+// TemplateWhatsApp are a template's WhatsApp header and button
+// parameters; each text may hold the template's {{variables}}.
+type TemplateWhatsApp struct {
+	Header  *TemplateHeader  `json:"header,omitempty"`
+	Buttons []TemplateButton `json:"buttons,omitempty"`
+}
+
+// TemplateHeader is a WhatsApp template header's parameter: Type text
+// with Text, or image or document with an https Link (and a document's
+// Filename).
+type TemplateHeader struct {
+	Type     string `json:"type"`
+	Text     string `json:"text,omitempty"`
+	Link     string `json:"link,omitempty"`
+	Filename string `json:"filename,omitempty"`
+}
+
+// TemplateButton is a WhatsApp template button's parameter: SubType
+// quick_reply (Parameter is the payload) or url (the end of the address),
+// Index its position from 0.
+type TemplateButton struct {
+	SubType   string `json:"sub_type"`
+	Index     int    `json:"index"`
+	Parameter string `json:"parameter"`
 }
 
 // TopicSummary names a consent topic inside other objects.
@@ -88,14 +117,15 @@ type Template struct {
 	Name string `json:"name"`
 	Body string `json:"body"`
 	// Topic is the consent topic it belongs to, nil for none.
-	Topic      *TopicSummary `json:"topic"`
-	Status     string        `json:"status"`
-	Variables  []string      `json:"variables"`
-	CreatedBy  string        `json:"created_by"`
-	ApprovedBy string        `json:"approved_by,omitempty"`
-	ApprovedAt *time.Time    `json:"approved_at,omitempty"`
-	CreatedAt  time.Time     `json:"created_at"`
-	UpdatedAt  time.Time     `json:"updated_at"`
+	Topic      *TopicSummary     `json:"topic"`
+	Status     string            `json:"status"`
+	WhatsApp   *TemplateWhatsApp `json:"whatsapp,omitempty"`
+	Variables  []string          `json:"variables"`
+	CreatedBy  string            `json:"created_by"`
+	ApprovedBy string            `json:"approved_by,omitempty"`
+	ApprovedAt *time.Time        `json:"approved_at,omitempty"`
+	CreatedAt  time.Time         `json:"created_at"`
+	UpdatedAt  time.Time         `json:"updated_at"`
 }
 
 // RenderedTemplate is a template filled in for one contact; Missing names

@@ -125,7 +125,7 @@ func testConsents(t *testing.T, s parley.Store) {
 func testTemplates(t *testing.T, s parley.Store) {
 	mkUsers(t, s, "biz")
 	tp := &parley.Template{BusinessID: "biz", ID: "p1", Name: "Sale", Body: "Hi {{contact.first_name}}", TopicID: "t1",
-		Status: parley.TemplateDraft, CreatedBy: "a1", CreatedAt: at(1), UpdatedAt: at(1)}
+		Components: `{"buttons":[{"sub_type":"url","index":0,"parameter":"x"}]}`, Status: parley.TemplateDraft, CreatedBy: "a1", CreatedAt: at(1), UpdatedAt: at(1)}
 	tp2 := &parley.Template{BusinessID: "biz", ID: "p2", Name: "Account", Body: "x", Status: parley.TemplateDraft, CreatedBy: "a1",
 		CreatedAt: at(2), UpdatedAt: at(2)}
 	update(t, s, func(tx parley.Tx) error {
@@ -140,6 +140,7 @@ func testTemplates(t *testing.T, s parley.Store) {
 	}), parley.EConflict)
 	approved := *tp
 	approved.Status, approved.ApprovedBy, approved.ApprovedAt, approved.UpdatedAt, approved.Body = parley.TemplateApproved, "a2", ptr(at(5)), at(5), "Hello"
+	approved.Components = `{"header":{"type":"text","text":"{{contact.order}}"}}`
 	update(t, s, func(tx parley.Tx) error { return tx.UpdateTemplate(&approved) })
 	wantEqual(t, "templates", view(t, s, func(tx parley.Tx) ([]*parley.Template, error) { return tx.Templates("biz") }),
 		[]*parley.Template{tp2, &approved})
