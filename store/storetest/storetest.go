@@ -107,6 +107,7 @@ func Run(t *testing.T, open func(t *testing.T) parley.Store) {
 		{"Campaign/Segments", testSegments},
 		{"Campaign/Campaigns", testCampaigns},
 		{"Campaign/Activity", testCampaignActivity},
+		{"Campaign/Sets", testCampaignSets},
 		{"Business/Settings", testBusinessSettings},
 		{"Business/Audit", testAudit},
 		{"AuditLog/AppendAndList", testAuditLog},
