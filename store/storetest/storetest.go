@@ -72,6 +72,7 @@ func Run(t *testing.T, open func(t *testing.T) parley.Store) {
 		{"Message/CountBySender", testCountBySender},
 		{"Message/CountUnread", testCountUnread},
 		{"Message/Reactions", testReactions},
+		{"Message/CreateMessages", testCreateMessages},
 		{"Message/Card", testMessageCard},
 		{"Search/Visibility", testSearchVisibility},
 		{"Search/Index", testSearchIndex},
