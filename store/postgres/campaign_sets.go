@@ -53,12 +53,13 @@ func (t *tx) ContactsByIDs(businessID string, contactIDs []string) (map[string]*
 		businessID, idList(contactIDs))
 }
 
-// LatestInboxItems implements parley.CampaignTx: per contact, the first
-// row of inbox_by_contact (newest activity first).
+// LatestInboxItems implements parley.CampaignTx: per contact, one seek
+// into inbox_by_contact (newest activity first) for its conversation,
+// then that item's row.
 func (t *tx) LatestInboxItems(businessID string, contactIDs []string) (map[string]*parley.InboxItem, error) {
-	items, err := t.inboxItems(`SELECT `+inboxCols+` FROM (SELECT `+inboxColsI+`, row_number() OVER
-		(PARTITION BY i.contact_id ORDER BY i.activity_at DESC, i.conversation_id DESC) AS rn
-		FROM inbox_items i WHERE i.business_id = ? AND i.contact_id IN (SELECT json_array_elements_text(?::json))) x WHERE rn = 1`,
+	items, err := t.inboxItems(`SELECT `+inboxCols+` FROM inbox_items WHERE conversation_id IN
+		(SELECT (SELECT j.conversation_id FROM inbox_items j WHERE j.business_id = ? AND j.contact_id = c.id
+			ORDER BY j.activity_at DESC, j.conversation_id DESC LIMIT 1) FROM json_array_elements_text(?::json) AS c(id))`,
 		businessID, idList(contactIDs))
 	if err != nil {
 		return nil, fmt.Errorf("latest inbox items: %w", err)
