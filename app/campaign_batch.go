@@ -54,6 +54,7 @@ type chunkItem struct {
 	r      *parley.CampaignRecipient
 	convID string
 	text   string
+	params []string
 	// skip, when set, settles the recipient without a send.
 	skip string
 }
@@ -107,7 +108,7 @@ func (a *App) deliverChunk(ctx context.Context, ba *BusinessActor, tp *parley.Te
 				if out := renderWith(ba, tp.Body, it, ct, u); len(out.Missing) > 0 {
 					items = append(items, &chunkItem{r: r, skip: parley.EUnresolvedVar})
 				} else {
-					items = append(items, &chunkItem{r: r, convID: it.ConversationID, text: out.Text})
+					items = append(items, &chunkItem{r: r, convID: it.ConversationID, text: out.Text, params: out.params})
 				}
 			}
 		}
@@ -297,7 +298,7 @@ func (a *App) chunkSend(w *writer, src policyReads, it *parley.InboxItem, ba *Bu
 	if _, err := a.checkSend(w, conv, me, ba.Actor); err != nil {
 		return nil, err, nil
 	}
-	sc := &sendClass{template: tp, campaign: &campaignMark{campaignID: c.ID, contactID: item.r.ContactID}}
+	sc := &sendClass{template: tp, params: item.params, campaign: &campaignMark{campaignID: c.ID, contactID: item.r.ContactID}}
 	if err := a.checkPolicyFrom(w, src, it, st, ba.Actor, sc); err != nil {
 		if parley.ErrorCode(err) == parley.EInternal {
 			return nil, nil, err
