@@ -241,4 +241,17 @@ type EventTx interface {
 	// AppendEvent inserts e and sets e.Pos. Positions only grow and are
 	// never reused; they may have gaps.
 	AppendEvent(e *Event) error
+	// ChangesBefore returns, newest first, where the newest messages and
+	// events with a position below before sit (up to limit): not what
+	// they say. The hub uses it to tell which devices a change may skip.
+	ChangesBefore(before int64, limit int) ([]Change, error)
+}
+
+// Change is where one stored change sits in the order of positions.
+type Change struct {
+	Pos            int64
+	ConversationID string
+	// UserID is set for an event addressed to one user only; messages
+	// and conversation-wide events have none.
+	UserID string
 }

@@ -125,6 +125,8 @@ func Run(t *testing.T, open func(t *testing.T) parley.Store) {
 		{"Export/Memberships", testMemberships},
 		{"Event/Append", testAppendEvent},
 		{"Event/Positions", testPositions},
+		{"Event/ChangesBefore", testChangesBefore},
+		{"Business/AgentsAmong", testAgentsAmong},
 		{"Tx/ErrorRollsBack", testErrorRollsBack},
 		{"Tx/PanicRollsBack", testPanicRollsBack},
 		{"Tx/BatchIsolation", testBatchIsolation},
