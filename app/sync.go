@@ -315,23 +315,29 @@ func (a *App) AudienceOf(ctx context.Context, convID string) ([]string, error) {
 		if err != nil {
 			return err
 		}
-		for _, m := range ms {
-			if m.Status == parley.StatusActive || m.Status == parley.StatusPending {
-				ids = append(ids, m.UserID)
-			}
-		}
-		// A business's customer conversation also concerns its team.
-		it, err := tx.InboxItem(convID)
-		if parley.IsNotFound(err) {
-			return nil
-		} else if err != nil {
-			return err
-		}
-		team, err := activeAgentIDs(tx, it.BusinessID)
-		ids = append(ids, team...)
+		ids, err = audienceIn(tx, convID, ms)
 		return err
 	})
 	return ids, err
+}
+
+// audienceIn is AudienceOf for the members ms of convID.
+func audienceIn(tx parley.Tx, convID string, ms []*parley.Member) ([]string, error) {
+	var ids []string
+	for _, m := range ms {
+		if m.Status == parley.StatusActive || m.Status == parley.StatusPending {
+			ids = append(ids, m.UserID)
+		}
+	}
+	// A business's customer conversation also concerns its team.
+	it, err := tx.InboxItem(convID)
+	if parley.IsNotFound(err) {
+		return ids, nil
+	} else if err != nil {
+		return nil, err
+	}
+	team, err := activeAgentIDs(tx, it.BusinessID)
+	return append(ids, team...), err
 }
 
 // Typing announces that the actor is typing (or stopped) in a conversation.
