@@ -118,4 +118,3 @@ func TestFanoutPushesWhatSyncGives(t *testing.T) {
 	sameAsSync(ben, p2b)
 	sameAsSync(cid, p2c)
 }
-
