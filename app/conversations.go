@@ -223,11 +223,13 @@ func (a *App) Accept(ctx context.Context, actor *Actor, convID string) (*Convers
 // Decline hides a request from the actor. The sender is not told: to them
 // the request still looks pending.
 func (a *App) Decline(ctx context.Context, actor *Actor, convID string) error {
-	return a.update(ctx, func(w *writer) error {
+	var group *parley.Conversation
+	err := a.update(ctx, func(w *writer) error {
 		c, m, err := membership(w, convID, actor.User.ID)
 		if err != nil {
 			return err
 		}
+		group = c
 		if m.Status != parley.StatusPending {
 			return parley.Errorf(parley.EConflict, "this conversation is not a request")
 		}
@@ -242,6 +244,10 @@ func (a *App) Decline(ctx context.Context, actor *Actor, convID string) error {
 		}
 		return w.chain(&parley.ChainEntry{ConversationID: c.ID, Kind: parley.ChainDecline, ActorID: actor.User.ID, SubjectID: actor.User.ID})
 	})
+	if err == nil {
+		a.relist(ctx, group)
+	}
+	return err
 }
 
 // otherMember returns the member of a direct conversation who is not

@@ -61,6 +61,7 @@ func Run(t *testing.T, open func(t *testing.T) parley.Store) {
 		{"Conversation/ReadYourWrites", testReadYourWrites},
 		{"Conversation/List", testConversationList},
 		{"Conversation/ListPagination", testConversationListPagination},
+		{"Conversation/ListLarge", testConversationListLarge},
 		{"Conversation/IDs", testConversationIDs},
 		{"Message/CreateAndLookup", testMessageCreateLookup},
 		{"Message/Conflicts", testMessageConflicts},
