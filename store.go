@@ -138,6 +138,10 @@ type ConversationTx interface {
 	// ConversationMember returns a conversation and one user's membership
 	// of it in one lookup; ENotFound if either is missing.
 	ConversationMember(conversationID, userID string) (*Conversation, *Member, error)
+	// ConversationMembers returns, keyed by conversation id, each of the
+	// given conversations that userID is a member of (any status), with
+	// that membership; the others are absent.
+	ConversationMembers(userID string, conversationIDs []string) (map[string]MemberConversation, error)
 	// Peer returns another member of a conversation and whether either of
 	// userID and that member blocks the other; ENotFound if not a member.
 	Peer(conversationID, userID, peerID string) (peer *Member, blocked bool, err error)

@@ -211,6 +211,26 @@ func (a *App) hydrate(tx parley.Tx, viewerID string, msgs []*parley.Message, evs
 		_, m, err := load(convID)
 		return m, err
 	}
+	// The viewer's memberships of the page's conversations in one query.
+	var convIDs []string
+	for _, m := range msgs {
+		convIDs = append(convIDs, m.ConversationID)
+	}
+	for _, e := range evs {
+		if e.ConversationID != "" {
+			convIDs = append(convIDs, e.ConversationID)
+		}
+	}
+	slices.Sort(convIDs)
+	if convIDs = slices.Compact(convIDs); len(convIDs) > 1 {
+		rows, err := tx.ConversationMembers(viewerID, convIDs)
+		if err != nil {
+			return nil, err
+		}
+		for id, r := range rows {
+			loaded[id] = membership{r.Conversation, r.Member}
+		}
+	}
 	out := make([]*SyncEvent, 0, len(msgs)+len(evs))
 	// One hydration per page, not per conversation or message.
 	byConv := map[string][]*parley.Message{}

@@ -239,6 +239,24 @@ func (t *tx) ConversationMember(conversationID, userID string) (*parley.Conversa
 	return &c, &m, nil
 }
 
+// ConversationMembers implements parley.ConversationTx.
+func (t *tx) ConversationMembers(userID string, conversationIDs []string) (map[string]parley.MemberConversation, error) {
+	out := make(map[string]parley.MemberConversation, len(conversationIDs))
+	if len(conversationIDs) == 0 {
+		return out, nil
+	}
+	rows, err := t.convList(`SELECT `+convColsC+`, `+memberColsM+` FROM members m
+		JOIN conversations c ON c.id = m.conversation_id
+		WHERE m.user_id = ? AND m.conversation_id IN (SELECT value FROM json_each(?))`, userID, idList(conversationIDs))
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		out[r.Conversation.ID] = r
+	}
+	return out, nil
+}
+
 // Peer implements parley.ConversationTx.
 func (t *tx) Peer(conversationID, userID, peerID string) (*parley.Member, bool, error) {
 	wc := t.cache()

@@ -175,3 +175,55 @@ func testConversationListLarge(t *testing.T, s parley.Store) {
 	err = s.Update(ctx, func(tx parley.Tx) error { return tx.SetListFromConversation("nope", true) })
 	wantCode(t, err, parley.ENotFound)
 }
+
+// testConversationMembers checks the batched membership lookup: only the
+// conversations the user belongs to (whatever the status), each with the
+// user's own membership, and nothing for none asked.
+func testConversationMembers(t *testing.T, s parley.Store) {
+	mkUsers(t, s, "u", "o")
+	update(t, s, func(tx parley.Tx) error {
+		for i, st := range []parley.MemberStatus{parley.StatusActive, parley.StatusLeft, "", parley.StatusDeclined} {
+			id := fmt.Sprintf("c%d", i)
+			if err := tx.CreateConversation(newConversation(id, "o")); err != nil {
+				return err
+			}
+			if err := tx.PutMember(newMember(id, "o")); err != nil {
+				return err
+			}
+			if st == "" {
+				continue
+			}
+			m := newMember(id, "u")
+			m.Status, m.ReadSeq = st, int64(i)
+			if err := tx.PutMember(m); err != nil {
+				return err
+			}
+		}
+		_, err := tx.AllocSeq("c1", at(7))
+		return err
+	})
+	got := view(t, s, func(tx parley.Tx) (map[string]parley.MemberConversation, error) {
+		return tx.ConversationMembers("u", []string{"c0", "c1", "c2", "c3", "nope"})
+	})
+	ids := []string{}
+	for id, r := range got {
+		ids = append(ids, id)
+		if r.Member.UserID != "u" || r.Member.ConversationID != id || r.Conversation.ID != id {
+			t.Fatalf("%s: row %s / %s", id, show(r.Conversation), show(r.Member))
+		}
+	}
+	slices.Sort(ids)
+	wantEqual(t, "conversations", ids, []string{"c0", "c1", "c3"})
+	want := newMember("c1", "u")
+	want.Status, want.ReadSeq = parley.StatusLeft, 1
+	wantEqual(t, "c1 member", got["c1"].Member, want)
+	wantc := newConversation("c1", "o")
+	wantc.LastSeq, wantc.LastActivityAt = 1, at(7)
+	wantEqual(t, "c1 conversation", got["c1"].Conversation, wantc)
+	got = view(t, s, func(tx parley.Tx) (map[string]parley.MemberConversation, error) {
+		return tx.ConversationMembers("u", nil)
+	})
+	if len(got) != 0 {
+		t.Fatalf("no ids: %v", got)
+	}
+}

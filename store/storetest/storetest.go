@@ -62,6 +62,7 @@ func Run(t *testing.T, open func(t *testing.T) parley.Store) {
 		{"Conversation/List", testConversationList},
 		{"Conversation/ListPagination", testConversationListPagination},
 		{"Conversation/ListLarge", testConversationListLarge},
+		{"Conversation/ConversationMembers", testConversationMembers},
 		{"Conversation/IDs", testConversationIDs},
 		{"Message/CreateAndLookup", testMessageCreateLookup},
 		{"Message/Conflicts", testMessageConflicts},
