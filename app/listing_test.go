@@ -96,6 +96,7 @@ func TestListAcrossGroupSizes(t *testing.T) {
 	}
 
 	// 5 members > 4: the group moves, and its activity still orders it.
+	tick()
 	if _, err := a.AddMembers(ctx, own, g.ID, []string{"mem2", "mem3"}); err != nil {
 		t.Fatal(err)
 	}
@@ -113,6 +114,7 @@ func TestListAcrossGroupSizes(t *testing.T) {
 	wantList(ms[0], d.ID, g.ID, h.ID)
 
 	// Down to 3 (> 4/2) it stays; at 2 it moves back.
+	tick() // the removals' system messages come after the last send
 	if err := a.RemoveMember(ctx, own, g.ID, "mem3"); err != nil {
 		t.Fatal(err)
 	}
