@@ -149,8 +149,7 @@ func (g *Gateway) Stream(w http.ResponseWriter, r *http.Request, actor *app.Acto
 	g.opts.Observer.StreamOpened()
 	ws.SetReadLimit(MaxFrame)
 	ctx, cancel := context.WithCancel(context.Background())
-	wctx, wcancel := context.WithCancel(ctx)
-	st := &stream{g: g, ws: ws, wire: hj.wire, actor: actor, pos: since, ctx: ctx, cancel: cancel, wctx: wctx, wcancel: wcancel,
+	st := &stream{g: g, ws: ws, wire: hj.wire, actor: actor, pos: since, ctx: ctx, cancel: cancel,
 		first: true, idle: make(chan struct{})}
 	close(st.idle)
 	st.ping = time.AfterFunc(g.opts.PingInterval, st.pingDue)
@@ -213,10 +212,10 @@ func (g *Gateway) enter() bool {
 	return true
 }
 
-// smallBuffers hands coder/websocket small buffers instead of net/http's
-// 4 KiB reader and writer, which would otherwise stay with every idle
-// connection, and reads through a wireConn. Bytes the server already
-// buffered are carried over.
+// smallBuffers hands coder/websocket small buffers (256 B to read, 1 KiB
+// to write) instead of net/http's 4 KiB reader and writer, which would
+// otherwise stay with every idle connection, and reads through a
+// wireConn. Bytes the server already buffered are carried over.
 type smallBuffers struct {
 	http.ResponseWriter
 	wire *wireConn
@@ -233,7 +232,7 @@ func (s *smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		b, _ := brw.Reader.Peek(n)
 		w.prefix = bytes.Clone(b)
 	}
-	w.br = bufio.NewReaderSize(w, 512)
+	w.br = bufio.NewReaderSize(w, 256) // client frames are small; bigger ones take a few reads
 	s.wire = w
 	return w, bufio.NewReadWriter(w.br, bufio.NewWriterSize(c, 1024)), nil
 }
@@ -252,10 +251,6 @@ type stream struct {
 	actor   *app.Actor
 	ctx     context.Context
 	cancel  context.CancelFunc
-	// wctx bounds writes; it ends when the device is revoked, so that a
-	// write stuck on a slow client cannot keep a revoked stream alive.
-	wctx    context.Context
-	wcancel context.CancelFunc
 	ping    *time.Timer
 
 	mu       sync.Mutex
@@ -327,7 +322,8 @@ func (s *stream) schedule() {
 		// is cut after a short grace, which closes the connection.
 		if !s.cutting {
 			s.cutting = true
-			time.AfterFunc(revokeGrace, s.wcancel)
+			// Closing the socket ends a write stuck on a slow client.
+			time.AfterFunc(revokeGrace, func() { s.ws.CloseNow() })
 		}
 	default:
 	}
@@ -385,7 +381,11 @@ func (s *stream) readWoken() {
 	s.wire.wake.Store(1)
 	for {
 		woken := s.wire.woken.Load()
-		typ, b, err := s.ws.Read(s.ctx)
+		// No deadline or cancellation here: a woken read waits only for
+		// the rest of a frame that has begun, and finish closes the
+		// socket under it. A cancellable context would cost each idle
+		// stream an entry in its context's children, kept by the map.
+		typ, b, err := s.ws.Read(context.Background())
 		if err != nil {
 			s.end()
 			return
@@ -521,7 +521,7 @@ func (s *stream) writeDue() (websocket.StatusCode, string, bool) {
 		}
 	}
 	if pingNow {
-		pctx, cancel := context.WithTimeout(s.wctx, g.opts.WriteTimeout)
+		pctx, cancel := context.WithTimeout(s.ctx, g.opts.WriteTimeout)
 		err := s.ws.Ping(pctx)
 		cancel()
 		if err != nil {
@@ -615,7 +615,7 @@ func (s *stream) write(v any) error {
 	if err != nil {
 		return err
 	}
-	wctx, cancel := context.WithTimeout(s.wctx, s.g.opts.WriteTimeout)
+	wctx, cancel := context.WithTimeout(s.ctx, s.g.opts.WriteTimeout)
 	defer cancel()
 	return s.ws.Write(wctx, websocket.MessageText, b)
 }
