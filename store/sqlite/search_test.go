@@ -118,12 +118,14 @@ func TestSearchFollowsDeletes(t *testing.T) {
 	}
 }
 
-// TestSearchBackfill checks that migration 0010 indexes the messages
-// sent before it, live ones only.
-func TestSearchBackfill(t *testing.T) {
+// TestSearchMigrationConverts checks that migration 0021 converts the
+// index of 0010/0017 (rowid = position) into the index by conversation
+// ranges, with live messages only, and that the converted index follows
+// later changes.
+func TestSearchMigrationConverts(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "parley.db")
 	db := openAt(t, path)
-	seedSearch(t, db, "old otter", "old otter unsent", "")
+	seedSearch(t, db, "old otter", "old otter unsent", "", "caféteria otters")
 	if err := db.Update(context.Background(), func(tx parley.Tx) error {
 		return tx.PurgeMessage("m2", time.Now())
 	}); err != nil {
@@ -131,29 +133,71 @@ func TestSearchBackfill(t *testing.T) {
 	}
 	db.Close()
 
-	// Undo the migration, as if these messages predated it.
+	// Put back the index as 0017 left it, as if 0021 had not run.
 	raw := rawDB(t, path)
 	for _, q := range []string{
 		`DROP TRIGGER message_search_insert`,
 		`DROP TRIGGER message_search_update`,
 		`DROP TRIGGER message_search_delete`,
 		`DROP TABLE message_search`,
-		`DELETE FROM schema_migrations WHERE name LIKE '%0010_search.sql'`,
-		`UPDATE messages SET body = 'old otter unsent' WHERE id = 'm2'`, // a tombstone that kept its text must stay out too
+		`DROP TRIGGER conversations_search_num`,
+		`DROP TRIGGER conversations_delete_messages`,
+		`DROP INDEX conversations_search_num`,
+		`ALTER TABLE conversations DROP COLUMN search_num`,
+		`DELETE FROM schema_migrations WHERE name LIKE '%0021_search_ranges.sql'`,
+		`CREATE VIRTUAL TABLE message_search USING fts5(body, content = '', tokenize = 'unicode61 remove_diacritics 2')`,
+		`INSERT INTO message_search (rowid, body)
+			SELECT pos, body FROM messages WHERE deleted_at IS NULL AND body != '' AND kind != 'system'`,
+		`CREATE TRIGGER message_search_insert AFTER INSERT ON messages
+			WHEN new.deleted_at IS NULL AND new.body != '' AND new.kind != 'system'
+			BEGIN INSERT INTO message_search (rowid, body) VALUES (new.pos, parley_plain(new.id, new.body)); END`,
+		`CREATE TRIGGER message_search_update AFTER UPDATE OF body ON messages BEGIN SELECT 1; END`,
+		`CREATE TRIGGER message_search_delete AFTER DELETE ON messages BEGIN SELECT 1; END`,
+		`UPDATE messages SET body = 'old otter unsent' WHERE id = 'm2'`, // a tombstone that kept its text must stay out
 	} {
 		if _, err := raw.Exec(q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	var triggers int
-	if err := raw.QueryRow(`SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'message_search%'`).Scan(&triggers); err != nil || triggers != 0 {
-		t.Fatalf("triggers left: %d, %v", triggers, err)
-	}
 	raw.Close()
 
 	db = openAt(t, path)
 	defer db.Close()
-	if got := searchIDs(t, db, "otter"); !slices.Equal(got, []string{"m1"}) {
-		t.Fatalf("backfilled: %v, want [m1] (the unsent one stays out)", got)
+	if got := searchIDs(t, db, "otter"); !slices.Equal(got, []string{"m1", "m4"}) {
+		t.Fatalf("converted: %v, want [m1 m4] (the unsent one stays out)", got)
+	}
+	if got := searchIDs(t, db, "cafeteria"); !slices.Equal(got, []string{"m4"}) {
+		t.Fatalf("converted, folded: %v", got)
+	}
+	// The new triggers index what comes next, in a new conversation too.
+	now := time.Date(2025, 1, 3, 0, 0, 0, 0, time.UTC)
+	if err := db.Update(context.Background(), func(tx parley.Tx) error {
+		if err := tx.CreateConversation(&parley.Conversation{ID: "c2", Kind: parley.ConversationGroup, CreatedBy: "a",
+			CreatedAt: now, LastActivityAt: now}); err != nil {
+			return err
+		}
+		if err := tx.PutMember(&parley.Member{ConversationID: "c2", UserID: "a", Role: parley.RoleOwner,
+			Status: parley.StatusActive, Folder: parley.FolderInbox, JoinedAt: now, UpdatedAt: now}); err != nil {
+			return err
+		}
+		if err := tx.CreateMessage(&parley.Message{ID: "n1", ConversationID: "c2", Seq: 1, SenderID: "a",
+			Kind: parley.MessageText, Text: "new otter", CreatedAt: now}); err != nil {
+			return err
+		}
+		return tx.UpdateMessageText("m1", "old beaver", now)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := searchIDs(t, db, "otter"); !slices.Equal(got, []string{"m4", "n1"}) {
+		t.Fatalf("after new messages: %v, want [m4 n1]", got)
+	}
+	raw = rawDB(t, path)
+	if _, err := raw.Exec(`INSERT INTO message_search (message_search, rank) VALUES ('integrity-check', 0)`); err != nil {
+		t.Fatalf("integrity-check: %v", err)
+	}
+	var nums, distinct int
+	if err := raw.QueryRow(`SELECT COUNT(search_num), COUNT(DISTINCT search_num) FROM conversations`).Scan(&nums, &distinct); err != nil ||
+		nums != 2 || distinct != 2 {
+		t.Fatalf("search_num: %d set, %d distinct (%v), want 2 and 2", nums, distinct, err)
 	}
 }
