@@ -16,9 +16,9 @@ import (
 )
 
 // The search index (migration 0021) has one row per live message, whose
-// rowid is the conversation's search_num << 32 | the message's seq: each
-// conversation is a range of rowids, and what a member may read a
-// sub-range. A search visits the ranges of the searcher's conversations,
+// rowid is the conversation's search_num << 32 | (maxSearchSeq - the
+// message's seq): each conversation is a range of rowids, newest first,
+// and what a member may read a sub-range. A search visits the ranges of the searcher's conversations,
 // newest conversation first, takes each one's matches newest first, and
 // stops as soon as no conversation left can hold a match newer than the
 // ones it has: its cost follows the searcher's conversations and the
@@ -34,9 +34,9 @@ const (
 	// probe pays: below it, visiting every range is as cheap.
 	searchProbeRanges = 16
 	// searchPrefixIndex is the longest prefix the index holds (0021's
-	// prefix = '3 4'). A longer last word is looked up by its first
+	// prefix = '3 4 5 6'). A longer last word is looked up by its first
 	// searchPrefixIndex letters and checked whole on the text.
-	searchPrefixIndex = 4
+	searchPrefixIndex = 6
 	// maxSearchSeq is the highest seq a rowid holds.
 	maxSearchSeq = 1<<32 - 1
 )
@@ -221,7 +221,7 @@ func (t *tx) pruneRanges(match string, ranges []searchRange) ([]searchRange, err
 // since, until, kinds (JSON array, "[]" for any), the highest position
 // and the position to stay below (0: none).
 const searchInRange = `SELECT ` + messageColsM + ` FROM message_search s
-	JOIN messages m ON m.conversation_id = ?2 AND m.seq = (s.rowid & 4294967295)
+	JOIN messages m ON m.conversation_id = ?2 AND m.seq = 4294967295 - (s.rowid & 4294967295)
 	WHERE message_search MATCH ?1 AND s.rowid >= ?3 AND s.rowid <= ?4
 	  AND m.deleted_at IS NULL
 	  AND (?5 = '' OR m.sender_id = ?5 OR m.agent_id = ?5)
@@ -230,7 +230,7 @@ const searchInRange = `SELECT ` + messageColsM + ` FROM message_search s
 	  AND (?8 = '[]' OR m.kind IN (SELECT value FROM json_each(?8)))
 	  AND (?9 = 0 OR m.pos <= ?9)
 	  AND (?10 = 0 OR m.pos < ?10)
-	ORDER BY s.rowid DESC`
+	ORDER BY s.rowid`
 
 // newest keeps the k newest messages offered (k < 0: all of them).
 type newest struct {
@@ -378,10 +378,10 @@ func (t *tx) SearchMessages(f parley.SearchFilter) ([]parley.SearchHit, error) {
 // searchRange offers keep the matches of one range, newest first, until
 // keep holds only newer ones. A conversation's positions grow with its
 // sequence numbers (both are given in commit order), so the index's
-// order within a range is newest first.
+// ascending order within a range is newest first.
 func (t *tx) searchRange(sq searchQuery, r searchRange, keep *newest, k *sealed.Keyring, sender string,
 	since, until int64, kinds string, maxPos, before int64) error {
-	rows, err := t.query(searchInRange, sq.match, r.conv, r.num<<32|r.lo, r.num<<32|min(r.hi, maxSearchSeq),
+	rows, err := t.query(searchInRange, sq.match, r.conv, r.num<<32|(maxSearchSeq-min(r.hi, maxSearchSeq)), r.num<<32|(maxSearchSeq-r.lo),
 		sender, since, until, kinds, maxPos, before)
 	if err != nil {
 		return err

@@ -1,3 +1,5 @@
+//go:build unix
+
 package sqlite_test
 
 import (
@@ -10,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -70,8 +73,10 @@ func benchWords() []string {
 // the messages table with SQL in large transactions, so that 10 million
 // take minutes rather than the hours of one Update per batch of sends.
 // They are the rows CreateMessage writes (same columns, positions after
-// the store's, sequence numbers gap-free per conversation), and the
-// search index is filled by the same triggers that index a send.
+// the store's, sequence numbers gap-free per conversation). The search
+// index is then built as migration 0021 builds it on a server that has
+// messages already (its insert trigger is off meanwhile): the state of
+// an upgraded server, whose later sends add small segments on top.
 func buildSearchCorpus(tb testing.TB, path string, n int) {
 	ctx := context.Background()
 	db := openAt(tb, path)
@@ -144,6 +149,10 @@ func buildSearchCorpus(tb testing.TB, path string, n int) {
 	raw.SetMaxOpenConns(1)
 	var pos int64
 	must(raw.QueryRow(`SELECT MAX(COALESCE((SELECT MAX(pos) FROM messages), 0), COALESCE((SELECT MAX(pos) FROM events), 0)) + 1`).Scan(&pos))
+	var trigger string
+	must(raw.QueryRow(`SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'message_search_insert'`).Scan(&trigger))
+	_, err = raw.Exec(`DROP TRIGGER message_search_insert`)
+	must(err)
 	words := benchWords()
 	r := rand.New(rand.NewPCG(1, 2))
 	zipf := rand.NewZipf(r, 1.1, 1, vocabSize-1)
@@ -176,6 +185,16 @@ func buildSearchCorpus(tb testing.TB, path string, n int) {
 			tb.Logf("corpus: %d messages, %s", done, time.Since(start).Round(time.Second))
 		}
 	}
+	// The index, as 0021 fills it (the same statement).
+	_, err = raw.Exec(`INSERT INTO message_search (rowid, body)
+		SELECT c.search_num << 32 | (4294967295 - m.seq), parley_plain(m.id, m.body)
+		FROM conversations c JOIN messages m ON m.conversation_id = c.id
+		WHERE m.deleted_at IS NULL AND m.body != '' AND m.kind != 'system'
+		ORDER BY c.search_num, m.seq DESC`)
+	must(err)
+	_, err = raw.Exec(trigger)
+	must(err)
+	tb.Logf("corpus: search index built, %s", time.Since(start).Round(time.Second))
 	// What CreateMessage's callers keep on the conversation.
 	_, err = raw.Exec(`UPDATE conversations SET last_seq = x.seq, last_pos = x.pos, last_activity_at = x.at
 		FROM (SELECT conversation_id, MAX(seq) AS seq, MAX(pos) AS pos, MAX(created_at) AS at FROM messages GROUP BY conversation_id) AS x
@@ -202,7 +221,10 @@ var searchShapes = []struct {
 }
 
 // BenchmarkSearch reports p50 and p99 of a user's searches (20 results)
-// by query shape and order. Run with -benchtime=200x or more for a stable p99.
+// by query shape and order: wall-clock time, and the CPU time the process
+// spent (user + system, from getrusage), which on a machine shared with
+// other work is the steadier of the two: a query waiting for a core
+// counts in the first, not in the second. Run with -benchtime=200x or more for a stable p99.
 func BenchmarkSearch(b *testing.B) {
 	n := 20000
 	if s := os.Getenv("PARLEY_SEARCH_BENCH_MESSAGES"); s != "" {
@@ -231,10 +253,11 @@ func BenchmarkSearch(b *testing.B) {
 			b.Run(fmt.Sprintf("%s/%s", order, shape.name), func(b *testing.B) {
 				r := rand.New(rand.NewPCG(3, 4))
 				zipf := rand.NewZipf(r, 1.1, 1, vocabSize-1)
-				var took []time.Duration
+				var took, cpu []time.Duration
 				found := 0
 				for b.Loop() {
 					q := shape.make(words, zipf, r)
+					c0 := cpuTime()
 					t0 := time.Now()
 					err := db.View(ctx, func(tx parley.Tx) error {
 						hits, err := tx.SearchMessages(parley.SearchFilter{ViewerIDs: []string{"u0"}, Query: q, Order: order,
@@ -243,18 +266,31 @@ func BenchmarkSearch(b *testing.B) {
 						return err
 					})
 					took = append(took, time.Since(t0))
+					cpu = append(cpu, cpuTime()-c0)
 					if err != nil {
 						b.Fatal(err)
 					}
 				}
 				slices.Sort(took)
-				pct := func(p float64) float64 {
-					return float64(took[min(len(took)-1, int(p*float64(len(took))))].Microseconds()) / 1000
+				slices.Sort(cpu)
+				pct := func(d []time.Duration, p float64) float64 {
+					return float64(d[min(len(d)-1, int(p*float64(len(d))))].Microseconds()) / 1000
 				}
-				b.ReportMetric(pct(0.50), "p50-ms")
-				b.ReportMetric(pct(0.99), "p99-ms")
+				b.ReportMetric(pct(took, 0.50), "p50-ms")
+				b.ReportMetric(pct(took, 0.99), "p99-ms")
+				b.ReportMetric(pct(cpu, 0.50), "cpu-p50-ms")
+				b.ReportMetric(pct(cpu, 0.99), "cpu-p99-ms")
 				b.ReportMetric(float64(found)/float64(len(took)), "hits/query")
 			})
 		}
 	}
+}
+
+// cpuTime is the CPU time (user + system) the process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -201,3 +201,104 @@ func TestSearchMigrationConverts(t *testing.T) {
 		t.Fatalf("search_num: %d set, %d distinct (%v), want 2 and 2", nums, distinct, err)
 	}
 }
+
+// TestSearchCommonWord checks a word with more matches in the index than
+// the probe reads (so every conversation of the searcher is visited, not
+// only those the probe saw), and words the index splits in several
+// tokens.
+func TestSearchCommonWord(t *testing.T) {
+	db := openAt(t, filepath.Join(t.TempDir(), "parley.db"))
+	defer db.Close()
+	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	const convs, msgs = 30, 5000
+	var figs, namaste []string // a's matches, newest first
+	err := db.Update(context.Background(), func(tx parley.Tx) error {
+		for _, u := range []string{"a", "b"} {
+			if err := tx.CreateUser(&parley.User{ID: u, Handle: u, Kind: parley.KindPerson, DMPolicy: parley.PolicyOpen,
+				CreatedAt: now, UpdatedAt: now}); err != nil {
+				return err
+			}
+		}
+		for i := range convs {
+			id := fmt.Sprint("c", i)
+			if err := tx.CreateConversation(&parley.Conversation{ID: id, Kind: parley.ConversationGroup, CreatedBy: "b",
+				CreatedAt: now, LastActivityAt: now}); err != nil {
+				return err
+			}
+			if i%3 != 0 {
+				continue // a is in every third conversation
+			}
+			if err := tx.PutMember(&parley.Member{ConversationID: id, UserID: "a", Role: parley.RoleMember,
+				Status: parley.StatusActive, Folder: parley.FolderInbox, JoinedAt: now, UpdatedAt: now}); err != nil {
+				return err
+			}
+		}
+		for i := range msgs {
+			c := (i * 7) % convs
+			text := "fig tree"
+			switch i % 4 {
+			case 1:
+				text = "a fig"
+			case 2:
+				text = "नमस्ते fig"
+			case 3:
+				text = "नमस दोस्त ते figure"
+			}
+			seq, err := tx.AllocSeq(fmt.Sprint("c", c), now)
+			if err != nil {
+				return err
+			}
+			m := &parley.Message{ID: fmt.Sprint("m", i), ConversationID: fmt.Sprint("c", c), Seq: seq, SenderID: "b",
+				Kind: parley.MessageText, Text: text, CreatedAt: now.Add(time.Duration(i) * time.Second)}
+			if err := tx.CreateMessage(m); err != nil {
+				return err
+			}
+			if c%3 == 0 {
+				figs = append([]string{m.ID}, figs...)
+				if i%4 == 2 {
+					namaste = append([]string{m.ID}, namaste...)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := func(q string, after int64, limit int) []parley.SearchHit {
+		var hits []parley.SearchHit
+		if err := db.View(context.Background(), func(tx parley.Tx) error {
+			f := parley.SearchFilter{ViewerIDs: []string{"a"}, Query: q, Order: parley.SearchRecent, Limit: limit}
+			if after > 0 {
+				f.After = &parley.SearchCursor{Pos: after}
+			}
+			var err error
+			hits, err = tx.SearchMessages(f)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return hits
+	}
+	all := func(q string) []string {
+		var got []string
+		for after := int64(0); ; {
+			hits := page(q, after, 50)
+			for _, h := range hits {
+				got = append(got, h.Message.ID)
+			}
+			if len(hits) < 50 {
+				return got
+			}
+			after = hits[len(hits)-1].Message.Pos
+		}
+	}
+	// "fig" is the last word, so a prefix: "figure" matches too.
+	if got := all("fig"); !slices.Equal(got, figs) {
+		t.Errorf("fig: %d hits, want %d", len(got), len(figs))
+	}
+	// A word the index splits at its combining marks is found whole.
+	if got := all("नमस्ते"); !slices.Equal(got, namaste) {
+		t.Errorf("नमस्ते: %d hits, want %d", len(got), len(namaste))
+	}
+}

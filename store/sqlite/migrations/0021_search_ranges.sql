@@ -5,14 +5,17 @@
 -- searcher's membership of each, so a common word cost work in
 -- proportion to the whole server. Here the index's rowid is
 --
---     search_num << 32 | seq
+--     search_num << 32 | (4294967295 - seq)
 --
 -- where search_num numbers the conversation (below) and seq is the
 -- message's sequence number in it. A conversation's messages are then one
--- rowid range, and what a member may read (Member.CanRead: joined_seq <
--- seq <= left_seq) a sub-range of it; a search asks the index for the
--- searcher's ranges only, newest conversations first, and stops when it
--- has enough (store/sqlite/search.go).
+-- rowid range, newest first, and what a member may read (Member.CanRead:
+-- joined_seq < seq <= left_seq) a sub-range of it; a search asks the
+-- index for the searcher's ranges only, newest conversations first, and
+-- stops when it has enough (store/sqlite/search.go). Newest first is
+-- ascending rowids because FTS5 seeks to a lower bound through its
+-- doclist index but walks down to an upper bound one entry at a time: a
+-- descending range near the start of a long doclist read all of it.
 --
 -- The index changes in three other ways:
 --   detail = none: it keeps which messages hold a word, not where. The
@@ -20,11 +23,11 @@
 --     were dead weight: without them the index is about a third of the
 --     size and a scan reads fewer pages. A query of several words is an
 --     AND of words, checked for the exact words by the store afterwards.
---   prefix = '3 4': the words' first 3 and 4 letters are indexed too, so
---     the last word typed ("zeb" -> zebra) is one index lookup in each
+--   prefix = '3 4 5 6': the words' first 3 to 6 letters are indexed too,
+--     so the last word typed ("zeb" -> zebra) is one index lookup in each
 --     range instead of an expansion into every word it starts (which
 --     FTS5 does over the whole index, whatever the range). A longer
---     last word is looked up by its first 4 letters and the store keeps
+--     last word is looked up by its first 6 letters and the store keeps
 --     the messages holding a word that starts with all of it.
 --   The tokenizer, contentlessness and secure-delete stay as in 0010.
 
@@ -59,7 +62,7 @@ CREATE VIRTUAL TABLE message_search USING fts5(
     body,
     content = '',
     detail = none,
-    prefix = '3 4',
+    prefix = '3 4 5 6',
     tokenize = 'unicode61 remove_diacritics 2'
 );
 INSERT INTO message_search (message_search, rank) VALUES ('secure-delete', 1);
@@ -69,7 +72,7 @@ CREATE TRIGGER message_search_insert AFTER INSERT ON messages
 WHEN new.deleted_at IS NULL AND new.body != '' AND new.kind != 'system'
 BEGIN
     INSERT INTO message_search (rowid, body)
-    VALUES ((SELECT search_num FROM conversations WHERE id = new.conversation_id) << 32 | new.seq,
+    VALUES ((SELECT search_num FROM conversations WHERE id = new.conversation_id) << 32 | (4294967295 - new.seq),
             parley_plain(new.id, new.body));
 END;
 
@@ -77,11 +80,11 @@ CREATE TRIGGER message_search_update AFTER UPDATE OF body, deleted_at, kind ON m
 WHEN old.body IS NOT new.body OR old.deleted_at IS NOT new.deleted_at OR old.kind IS NOT new.kind
 BEGIN
     INSERT INTO message_search (message_search, rowid, body)
-        SELECT 'delete', (SELECT search_num FROM conversations WHERE id = old.conversation_id) << 32 | old.seq,
+        SELECT 'delete', (SELECT search_num FROM conversations WHERE id = old.conversation_id) << 32 | (4294967295 - old.seq),
                parley_plain(old.id, old.body)
         WHERE old.deleted_at IS NULL AND old.body != '' AND old.kind != 'system';
     INSERT INTO message_search (rowid, body)
-        SELECT (SELECT search_num FROM conversations WHERE id = new.conversation_id) << 32 | new.seq,
+        SELECT (SELECT search_num FROM conversations WHERE id = new.conversation_id) << 32 | (4294967295 - new.seq),
                parley_plain(new.id, new.body)
         WHERE new.deleted_at IS NULL AND new.body != '' AND new.kind != 'system';
 END;
@@ -90,14 +93,14 @@ CREATE TRIGGER message_search_delete AFTER DELETE ON messages
 WHEN old.deleted_at IS NULL AND old.body != '' AND old.kind != 'system'
 BEGIN
     INSERT INTO message_search (message_search, rowid, body)
-    VALUES ('delete', (SELECT search_num FROM conversations WHERE id = old.conversation_id) << 32 | old.seq,
+    VALUES ('delete', (SELECT search_num FROM conversations WHERE id = old.conversation_id) << 32 | (4294967295 - old.seq),
             parley_plain(old.id, old.body));
 END;
 
 -- Rebuild the index from the messages, in the new rowid order (FTS5
 -- builds its segments fastest from ascending rowids).
 INSERT INTO message_search (rowid, body)
-    SELECT c.search_num << 32 | m.seq, parley_plain(m.id, m.body)
+    SELECT c.search_num << 32 | (4294967295 - m.seq), parley_plain(m.id, m.body)
     FROM conversations c JOIN messages m ON m.conversation_id = c.id
     WHERE m.deleted_at IS NULL AND m.body != '' AND m.kind != 'system'
-    ORDER BY c.search_num, m.seq;
+    ORDER BY c.search_num, m.seq DESC;
