@@ -210,7 +210,7 @@ func TestSearchCommonWord(t *testing.T) {
 	db := openAt(t, filepath.Join(t.TempDir(), "parley.db"))
 	defer db.Close()
 	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
-	const convs, msgs = 30, 5000
+	const convs, msgs = 40, 5000
 	var figs, namaste []string // a's matches, newest first
 	err := db.Update(context.Background(), func(tx parley.Tx) error {
 		for _, u := range []string{"a", "b"} {
@@ -225,8 +225,8 @@ func TestSearchCommonWord(t *testing.T) {
 				CreatedAt: now, LastActivityAt: now}); err != nil {
 				return err
 			}
-			if i%3 != 0 {
-				continue // a is in every third conversation
+			if i%2 != 0 {
+				continue // a is in every other conversation: 20, enough for the probe to run
 			}
 			if err := tx.PutMember(&parley.Member{ConversationID: id, UserID: "a", Role: parley.RoleMember,
 				Status: parley.StatusActive, Folder: parley.FolderInbox, JoinedAt: now, UpdatedAt: now}); err != nil {
@@ -234,7 +234,7 @@ func TestSearchCommonWord(t *testing.T) {
 			}
 		}
 		for i := range msgs {
-			c := (i * 7) % convs
+			c := (i * 7) % convs // 7 and 40 are coprime: every conversation gets messages
 			text := "fig tree"
 			switch i % 4 {
 			case 1:
@@ -253,7 +253,7 @@ func TestSearchCommonWord(t *testing.T) {
 			if err := tx.CreateMessage(m); err != nil {
 				return err
 			}
-			if c%3 == 0 {
+			if c%2 == 0 {
 				figs = append([]string{m.ID}, figs...)
 				if i%4 == 2 {
 					namaste = append([]string{m.ID}, namaste...)
