@@ -58,6 +58,18 @@ DROP TRIGGER message_search_update;
 DROP TRIGGER message_search_delete;
 DROP TABLE message_search;
 
+-- Sealed bodies (encryption at rest) cannot be read here: migrations run
+-- when the store opens, before the server gives it the keyring (which
+-- needs data_keys, in this database). Their messages wait in
+-- search_pending and the store indexes them when it gets the keyring
+-- (DB.SetKeyring). Until then the triggers must not remove from the
+-- index what is not in it: a contentless, secure-delete index would be
+-- corrupted.
+CREATE TABLE search_pending (pos INTEGER PRIMARY KEY);
+INSERT INTO search_pending (pos)
+    SELECT pos FROM messages
+    WHERE deleted_at IS NULL AND body != '' AND kind != 'system' AND substr(body, 1, 9) = char(1) || 'sealed1:';
+
 CREATE VIRTUAL TABLE message_search USING fts5(
     body,
     content = '',
@@ -82,7 +94,9 @@ BEGIN
     INSERT INTO message_search (message_search, rowid, body)
         SELECT 'delete', (SELECT search_num FROM conversations WHERE id = old.conversation_id) << 32 | (4294967295 - old.seq),
                parley_plain(old.id, old.body)
-        WHERE old.deleted_at IS NULL AND old.body != '' AND old.kind != 'system';
+        WHERE old.deleted_at IS NULL AND old.body != '' AND old.kind != 'system'
+          AND NOT EXISTS (SELECT 1 FROM search_pending WHERE pos = old.pos);
+    DELETE FROM search_pending WHERE pos = old.pos;
     INSERT INTO message_search (rowid, body)
         SELECT (SELECT search_num FROM conversations WHERE id = new.conversation_id) << 32 | (4294967295 - new.seq),
                parley_plain(new.id, new.body)
@@ -93,14 +107,17 @@ CREATE TRIGGER message_search_delete AFTER DELETE ON messages
 WHEN old.deleted_at IS NULL AND old.body != '' AND old.kind != 'system'
 BEGIN
     INSERT INTO message_search (message_search, rowid, body)
-    VALUES ('delete', (SELECT search_num FROM conversations WHERE id = old.conversation_id) << 32 | (4294967295 - old.seq),
-            parley_plain(old.id, old.body));
+        SELECT 'delete', (SELECT search_num FROM conversations WHERE id = old.conversation_id) << 32 | (4294967295 - old.seq),
+               parley_plain(old.id, old.body)
+        WHERE NOT EXISTS (SELECT 1 FROM search_pending WHERE pos = old.pos);
+    DELETE FROM search_pending WHERE pos = old.pos;
 END;
 
--- Rebuild the index from the messages, in the new rowid order (FTS5
+-- Rebuild the index from the messages (plaintext ones), in the new rowid order (FTS5
 -- builds its segments fastest from ascending rowids).
 INSERT INTO message_search (rowid, body)
     SELECT c.search_num << 32 | (4294967295 - m.seq), parley_plain(m.id, m.body)
     FROM conversations c JOIN messages m ON m.conversation_id = c.id
     WHERE m.deleted_at IS NULL AND m.body != '' AND m.kind != 'system'
+      AND NOT EXISTS (SELECT 1 FROM search_pending p WHERE p.pos = m.pos)
     ORDER BY c.search_num, m.seq DESC;
