@@ -52,6 +52,12 @@ type searchQuery struct {
 	// and when exact is false possibly more.
 	match string
 	exact bool
+	// When the last word is longer than the prefix index, match looks it
+	// up by its first letters, which may find far more than the word:
+	// whole is the query with the word as a prefix in full (FTS5 expands
+	// it over the whole index, which costs what the expansion holds), and
+	// word the query with the word as a whole word (a bounded lookup).
+	whole, word string
 	// terms are the folded words; prefix tells whether the last one
 	// matches as a prefix.
 	terms  []string
@@ -79,7 +85,7 @@ func newSearchQuery(q string) searchQuery {
 		return searchQuery{}
 	}
 	sq := searchQuery{exact: true, prefix: utf8.RuneCountInString(words[len(words)-1]) >= parley.SearchPrefixRunes}
-	var parts []string
+	var parts, whole, word []string
 	for i, w := range words {
 		sq.terms = append(sq.terms, foldWord(w))
 		toks := ftsTokens(w)
@@ -88,7 +94,9 @@ func newSearchQuery(q string) searchQuery {
 		}
 		for j, tok := range toks {
 			part := `"` + tok + `"`
+			whole, word = append(whole, part), append(word, part)
 			if i == len(words)-1 && j == len(toks)-1 && sq.prefix {
+				whole[len(whole)-1] += "*"
 				if runes := []rune(tok); len(runes) > searchPrefixIndex {
 					part = `"` + string(runes[:searchPrefixIndex]) + `"`
 					sq.exact = false
@@ -102,6 +110,11 @@ func newSearchQuery(q string) searchQuery {
 		return searchQuery{}
 	}
 	sq.match = strings.Join(parts, " AND ")
+	if sq.whole = strings.Join(whole, " AND "); sq.whole == sq.match {
+		sq.whole = ""
+	} else {
+		sq.word = strings.Join(word, " AND ")
+	}
 	return sq
 }
 
@@ -195,8 +208,24 @@ const searchProbeQuery = `SELECT rowid >> 32, COUNT(*)
 // pruneRanges keeps the ranges of the conversations holding a match when
 // the whole index holds few of them (see searchProbe): a rare word then
 // costs a look at a few conversations instead of all of the searcher's.
-func (t *tx) pruneRanges(match string, ranges []searchRange) ([]searchRange, error) {
+// A long last word is probed as itself, not by the first letters the
+// ranges are searched with (too common a prefix would leave every range
+// in): first as a whole word, a bounded lookup that tells a common word
+// (then every range stays), then as the prefix it is.
+func (t *tx) pruneRanges(sq searchQuery, ranges []searchRange) ([]searchRange, error) {
 	probe := min(max(searchProbe*len(ranges), searchProbeMin), searchProbeMax)
+	match := sq.match
+	if sq.whole != "" {
+		var n int
+		if err := t.queryRow(`SELECT COUNT(*) FROM (SELECT 1 FROM message_search WHERE message_search MATCH ?1 LIMIT ?2)`,
+			sq.word, probe+1).Scan(&n); err != nil {
+			return nil, err
+		}
+		if n > probe {
+			return ranges, nil
+		}
+		match = sq.whole
+	}
 	rows, err := t.query(searchProbeQuery, match, probe+1)
 	if err != nil {
 		return nil, err
@@ -308,7 +337,7 @@ func (t *tx) SearchMessages(f parley.SearchFilter) ([]parley.SearchHit, error) {
 		return nil, fmt.Errorf("search: %w", err)
 	}
 	if len(ranges) > searchProbeRanges {
-		if ranges, err = t.pruneRanges(sq.match, ranges); err != nil {
+		if ranges, err = t.pruneRanges(sq, ranges); err != nil {
 			return nil, fmt.Errorf("search: %w", err)
 		}
 	}
