@@ -158,14 +158,36 @@ func channelClient(cfg ChannelsConfig) channel.Poster {
 			opts.AllowOnly = append(opts.AllowOnly, ap)
 		}
 	}
-	client := outbound.New(opts)
-	return channel.PosterFunc(func(ctx context.Context, rawURL string, h http.Header, body []byte) (int, http.Header, []byte, error) {
-		r, err := client.Post(ctx, rawURL, h, body, channel.MaxAnswer)
-		if err != nil {
-			return 0, nil, nil, err
-		}
-		return r.Status, r.Header, r.Body, nil
-	})
+	post := outbound.New(opts)
+	// Attachments are downloaded through a client of their own: the CDN
+	// may redirect (each hop is checked again), and a file takes longer
+	// than a Send API call.
+	opts.NoRedirects, opts.Timeout, opts.UserAgent = false, max(opts.Timeout, time.Minute), "Parley (channel media)"
+	return &channelHTTP{post: post, get: outbound.New(opts)}
+}
+
+// channelHTTP is the channels' SSRF-safe client: Send API posts and
+// attachment downloads.
+type channelHTTP struct{ post, get *outbound.Client }
+
+var _ channel.Getter = (*channelHTTP)(nil)
+
+// Post implements channel.Poster.
+func (c *channelHTTP) Post(ctx context.Context, rawURL string, h http.Header, body []byte) (int, http.Header, []byte, error) {
+	r, err := c.post.Post(ctx, rawURL, h, body, channel.MaxAnswer)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	return r.Status, r.Header, r.Body, nil
+}
+
+// Get implements channel.Getter.
+func (c *channelHTTP) Get(ctx context.Context, rawURL string, h http.Header, maxBody int64) (int, http.Header, []byte, error) {
+	r, err := c.get.GetWithHeader(ctx, rawURL, h, maxBody+1)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	return r.Status, r.Header, r.Body, nil
 }
 
 // channels builds the platforms' connectors.
@@ -365,9 +387,11 @@ func openPlainStore(cfg Config, m *metrics.Metrics) (parley.Store, error) {
 	}
 	if IsPostgresURL(cfg.DatabaseURL) {
 		var opts postgres.Options
-		if onCommit != nil {
+		if m != nil {
 			opts.OnCommit = func(c postgres.CommitInfo) {
-				onCommit(c.Updates, c.Failed, c.Retried, c.Duration, c.Commit, c.FailedAt)
+				m.Committed(metrics.Batch{Updates: c.Updates, Failed: c.Failed, Retried: c.Retried,
+					Duration: c.Duration, Commit: c.Commit, FailedAt: c.FailedAt,
+					CacheReset: c.CacheReset, CacheDropped: c.CacheDropped})
 			}
 		}
 		db, err := postgres.Open(cfg.DatabaseURL, opts)
@@ -504,7 +528,7 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 	hookOpts := webhook.Options{Logger: log, Timeout: cfg.WebhookTimeout, Poll: cfg.WebhookPoll}
 	hookClient := outbound.New(allow.ClientOptions(hookOpts.ClientOptions(outbound.Options{})))
 	opts = append(opts, app.WithWebhooks(app.WebhookOptions{CheckURL: allow.CheckURL}))
-	opts = append(opts, app.WithChannels(channels(cfg.Channels)...))
+	opts = append(opts, app.WithChannels(channels(cfg.Channels)...), app.WithPublicURL(cfg.PublicURL))
 	a := app.New(st, cfg.App, opts...)
 	if err := a.LoadWebhooks(context.Background()); err != nil {
 		bus.Close()
