@@ -66,6 +66,9 @@ type Config struct {
 	// StreamWriteTimeout is how long a stream write may wait for a slow
 	// client before it is cut off (default 10 s).
 	StreamWriteTimeout time.Duration
+	// StreamPingInterval is how often an idle stream is pinged to detect
+	// dead connections (default 30 s).
+	StreamPingInterval time.Duration
 	// DebugListen, when set, is a second address serving Go's profiler
 	// (/debug/pprof/). Keep it on loopback: it is not authenticated.
 	DebugListen string
@@ -573,7 +576,7 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 		}
 	}
 	m.WatchDevices(hub.Devices)
-	gw := wsgateway.New(a, hub, wsgateway.Options{Logger: log, OriginPatterns: cfg.AllowedOrigins, WriteTimeout: cfg.StreamWriteTimeout, Observer: m})
+	gw := wsgateway.New(a, hub, wsgateway.Options{Logger: log, OriginPatterns: cfg.AllowedOrigins, WriteTimeout: cfg.StreamWriteTimeout, PingInterval: cfg.StreamPingInterval, Observer: m})
 	api := httpapi.New(a, httpapi.Options{Logger: log, TrustProxy: cfg.TrustProxy, Hub: hub, Streamer: gw, Observer: m,
 		Ready: func(ctx context.Context) error { return ready(ctx, a, bus) }})
 	s := &Server{cfg: cfg, log: log, Store: st, App: a, Bus: bus, Hub: hub, Metrics: m, blobs: blobs, closeBlobs: closeBlobs, gateway: gw, ln: ln,
