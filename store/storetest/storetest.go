@@ -61,6 +61,8 @@ func Run(t *testing.T, open func(t *testing.T) parley.Store) {
 		{"Conversation/ReadYourWrites", testReadYourWrites},
 		{"Conversation/List", testConversationList},
 		{"Conversation/ListPagination", testConversationListPagination},
+		{"Conversation/ListLarge", testConversationListLarge},
+		{"Conversation/ConversationMembers", testConversationMembers},
 		{"Conversation/IDs", testConversationIDs},
 		{"Message/CreateAndLookup", testMessageCreateLookup},
 		{"Message/Conflicts", testMessageConflicts},
