@@ -81,6 +81,7 @@ func Run(t *testing.T, open func(t *testing.T) parley.Store) {
 		{"Search/Relevance", testSearchRelevance},
 		{"Search/Pagination", testSearchPagination},
 		{"Search/Window", testSearchWindow},
+		{"Search/Conversations", testSearchConversations},
 		{"Message/Expired", testExpiredMessages},
 		{"Message/RetentionCandidates", testRetentionCandidates},
 		{"Message/Opens", testMessageOpens},
