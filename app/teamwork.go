@@ -328,16 +328,43 @@ func render(tx parley.Tx, ba *BusinessActor, body, convID string) (*RenderedRepl
 // renderItem fills body's variables for one customer conversation (or,
 // with only BusinessID and ContactID set, for a contact).
 func renderItem(tx parley.Tx, ba *BusinessActor, body string, it *parley.InboxItem) (*RenderedReply, error) {
-	vals, err := itemVals(tx, ba, it)
+	ct, u, err := itemContact(tx, ba, it)
 	if err != nil {
 		return nil, err
 	}
+	return renderWith(ba, body, it, ct, u), nil
+}
+
+// itemContact is an inbox item's contact and the contact's account (nil:
+// gone).
+func itemContact(tx parley.Tx, ba *BusinessActor, it *parley.InboxItem) (*parley.Contact, *parley.User, error) {
+	ct, err := tx.Contact(ba.Business.ID, it.ContactID)
+	if parley.IsNotFound(err) {
+		return nil, nil, nil
+	} else if err != nil {
+		return nil, nil, err
+	}
+	var u *parley.User
+	if ct.UserID != "" {
+		if u, err = tx.UserByID(ct.UserID); parley.IsNotFound(err) {
+			u = nil
+		} else if err != nil {
+			return nil, nil, err
+		}
+	}
+	return ct, u, nil
+}
+
+// renderWith fills body's variables from a conversation's inbox item, its
+// contact and the contact's account (either may be nil: gone).
+func renderWith(ba *BusinessActor, body string, it *parley.InboxItem, ct *parley.Contact, u *parley.User) *RenderedReply {
+	vals := varsWith(ba, it, ct, u)
 	out := &RenderedReply{Missing: []string{}}
 	for _, name := range templateVars(body) {
 		out.params = append(out.params, strings.TrimSpace(vals[name]))
 	}
 	out.Text = fillVars(body, vals, &out.Missing)
-	return out, nil
+	return out
 }
 
 // fillVars replaces s's variables by their values; a variable without a
@@ -356,9 +383,9 @@ func fillVars(s string, vals map[string]string, missing *[]string) string {
 	})
 }
 
-// itemVals are the variables' values for one customer conversation (or
-// a contact).
-func itemVals(tx parley.Tx, ba *BusinessActor, it *parley.InboxItem) (map[string]string, error) {
+// varsWith are the variables' values for a conversation's inbox item, its
+// contact and the contact's account (either may be nil).
+func varsWith(ba *BusinessActor, it *parley.InboxItem, ct *parley.Contact, u *parley.User) map[string]string {
 	vals := map[string]string{"business.name": ba.Business.DisplayName}
 	if vals["business.name"] == "" {
 		vals["business.name"] = ba.Business.Handle
@@ -372,7 +399,7 @@ func itemVals(tx parley.Tx, ba *BusinessActor, it *parley.InboxItem) (map[string
 	for k, v := range it.Attributes {
 		vals["conversation."+k] = v
 	}
-	if ct, err := tx.Contact(ba.Business.ID, it.ContactID); err == nil {
+	if ct != nil {
 		vals["contact.name"] = ct.Name
 		vals["contact.first_name"] = firstName(ct.Name)
 		for k, v := range ct.Attributes {
@@ -380,17 +407,11 @@ func itemVals(tx parley.Tx, ba *BusinessActor, it *parley.InboxItem) (map[string
 				vals["contact."+k] = v
 			}
 		}
-		if ct.UserID != "" {
-			if u, err := tx.UserByID(ct.UserID); err == nil {
-				vals["contact.handle"] = u.Handle
-			} else if !parley.IsNotFound(err) {
-				return nil, err
-			}
+		if u != nil {
+			vals["contact.handle"] = u.Handle
 		}
-	} else if !parley.IsNotFound(err) {
-		return nil, err
 	}
-	return vals, nil
+	return vals
 }
 
 func firstName(name string) string {

@@ -117,18 +117,22 @@ func templateParts(t *parley.Template) *TemplateWhatsApp {
 // contact): its body and its WhatsApp parts, whose missing variables
 // join the body's.
 func renderTemplateItem(tx parley.Tx, ba *BusinessActor, t *parley.Template, it *parley.InboxItem) (*RenderedReply, error) {
-	out, err := renderItem(tx, ba, t.Body, it)
+	ct, u, err := itemContact(tx, ba, it)
 	if err != nil {
 		return nil, err
 	}
+	return templateWith(ba, t, it, ct, u), nil
+}
+
+// templateWith is renderTemplateItem with the contact and its account
+// loaded (either may be nil: gone).
+func templateWith(ba *BusinessActor, t *parley.Template, it *parley.InboxItem, ct *parley.Contact, u *parley.User) *RenderedReply {
+	out := renderWith(ba, t.Body, it, ct, u)
 	tw := templateParts(t)
 	if tw == nil {
-		return out, nil
+		return out
 	}
-	vals, err := itemVals(tx, ba, it)
-	if err != nil {
-		return nil, err
-	}
+	vals := varsWith(ba, it, ct, u)
 	var linkVars []string
 	if tw.Header != nil {
 		linkVars = templateVars(tw.Header.Link)
@@ -146,7 +150,7 @@ func renderTemplateItem(tx parley.Tx, ba *BusinessActor, t *parley.Template, it 
 		}
 	}
 	out.header, out.buttons = tw.Header, tw.Buttons
-	return out, nil
+	return out
 }
 
 // httpsLink reports whether s is an https address the platform can fetch.

@@ -4,6 +4,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -66,6 +67,13 @@ type Config struct {
 	// StreamWriteTimeout is how long a stream write may wait for a slow
 	// client before it is cut off (default 10 s).
 	StreamWriteTimeout time.Duration
+	// StreamPingInterval is how often an idle stream is pinged to detect
+	// dead connections (default 30 s).
+	StreamPingInterval time.Duration
+	// FanoutMin is the smallest audience a group's new message is
+	// hydrated once for and pushed to (default realtime.FanoutMin); tests
+	// lower it to take that path with a few members.
+	FanoutMin int
 	// DebugListen, when set, is a second address serving Go's profiler
 	// (/debug/pprof/). Keep it on loopback: it is not authenticated.
 	DebugListen string
@@ -535,7 +543,7 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 		st.Close()
 		return nil, fmt.Errorf("load webhooks: %w", err)
 	}
-	if hub, err = realtime.New(a, bus, log, realtime.WithObserver(m)); err != nil {
+	if hub, err = realtime.New(a, bus, log, realtime.WithObserver(m), realtime.WithFanoutMin(cmp.Or(cfg.FanoutMin, realtime.FanoutMin))); err != nil {
 		bus.Close()
 		st.Close()
 		return nil, err
@@ -573,7 +581,7 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 		}
 	}
 	m.WatchDevices(hub.Devices)
-	gw := wsgateway.New(a, hub, wsgateway.Options{Logger: log, OriginPatterns: cfg.AllowedOrigins, WriteTimeout: cfg.StreamWriteTimeout, Observer: m})
+	gw := wsgateway.New(a, hub, wsgateway.Options{Logger: log, OriginPatterns: cfg.AllowedOrigins, WriteTimeout: cfg.StreamWriteTimeout, PingInterval: cfg.StreamPingInterval, Observer: m})
 	api := httpapi.New(a, httpapi.Options{Logger: log, TrustProxy: cfg.TrustProxy, Hub: hub, Streamer: gw, Observer: m,
 		Ready: func(ctx context.Context) error { return ready(ctx, a, bus) }})
 	s := &Server{cfg: cfg, log: log, Store: st, App: a, Bus: bus, Hub: hub, Metrics: m, blobs: blobs, closeBlobs: closeBlobs, gateway: gw, ln: ln,
