@@ -42,6 +42,7 @@ const (
 	EViewOnceOpened    = "view_once_opened"    // the view-once media was opened already by this recipient
 	ETemplateInUse     = "template_in_use"     // a campaign that may still send the template (draft, scheduled, running, paused) refuses its deletion
 	ELastAdmin         = "last_admin"          // the account is the last admin of a business: hand it over first
+	ELegalHold         = "legal_hold"          // a legal hold covers the content: it cannot be redacted until the hold is released
 )
 
 // EStorageFull says the server's disk is full: nothing was stored and the
