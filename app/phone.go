@@ -77,6 +77,25 @@ func PhoneRegion() string {
 	return "US"
 }
 
+// longestDigitRun counts the digits of the longest run of digits and the
+// separators a phone number uses (space . - ( ) +): one pass over the
+// bytes, so that a message whose numbers are all short ("page 12", "at
+// 7", a year) never reaches the regular expression.
+func longestDigitRun(text string) int {
+	best, cur := 0, 0
+	for i := 0; i < len(text); i++ {
+		switch c := text[i]; {
+		case c >= '0' && c <= '9':
+			cur++
+			best = max(best, cur)
+		case c == ' ' || c == '.' || c == '-' || c == '(' || c == ')' || c == '+':
+		default:
+			cur = 0
+		}
+	}
+	return best
+}
+
 // findPhones adds the phone numbers of text.
 func findPhones(text string, add func(kind string, start, end int)) {
 	var lower string // made at the first bare candidate

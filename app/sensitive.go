@@ -154,7 +154,7 @@ func FindSensitive(text string) []Finding {
 	}
 	// Phone numbers last: a card number or an IBAN that is also a
 	// valid-looking phone number stays what it is.
-	if countDigits(text) >= minPhoneDigits {
+	if longestDigitRun(text) >= minPhoneDigits {
 		findPhones(text, add)
 	}
 	if lower := strings.ToLower(text); strings.Contains(lower, "pass") || strings.Contains(lower, "pwd") || strings.Contains(lower, "pin") {
