@@ -93,8 +93,16 @@ type ChannelMessage struct {
 	NextAttemptAt time.Time
 	// PlatformAt is the platform's timestamp of an inbound message.
 	PlatformAt time.Time
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// Data is what the channel workers need besides the send, owned by
+	// the app (JSON): an inbound message's attachments still to fetch,
+	// an outbound message's media and template parameters, the
+	// business's reaction to forward. The store keeps it as given.
+	Data string
+	// WorkAt is when work on Data is due (attachments to fetch, a
+	// reaction to forward); zero when there is none.
+	WorkAt    time.Time
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // ChannelTx stores channels, their threads and the link between Parley
@@ -129,7 +137,7 @@ type ChannelTx interface {
 	// linked already or the channel has its PlatformMID already.
 	CreateChannelMessage(m *ChannelMessage) error
 	// UpdateChannelMessage saves PlatformMID, Status, Error, Attempts,
-	// NextAttemptAt and UpdatedAt; ENotFound if gone.
+	// NextAttemptAt, Data, WorkAt and UpdatedAt; ENotFound if gone.
 	UpdateChannelMessage(m *ChannelMessage) error
 	// ChannelMessage returns the link of a Parley message or ENotFound.
 	ChannelMessage(messageID string) (*ChannelMessage, error)
@@ -142,4 +150,7 @@ type ChannelTx interface {
 	// DueChannelSends lists up to limit queued outbound messages with
 	// NextAttemptAt at or before due, earliest first.
 	DueChannelSends(due time.Time, limit int) ([]*ChannelMessage, error)
+	// DueChannelWork lists up to limit links (of any status) whose
+	// WorkAt is set and at or before due, earliest first.
+	DueChannelWork(due time.Time, limit int) ([]*ChannelMessage, error)
 }

@@ -200,6 +200,8 @@ type App struct {
 	// channelWake wakes the channel send worker (channel_send.go).
 	channels    map[string]channel.Channel
 	channelWake chan struct{}
+	// publicURL is where platforms fetch outbound channel media.
+	publicURL string
 
 	// retentionWake tells RunRetention a run was queued; retentionMu
 	// lets one runner at a time work through the queued runs.

@@ -51,6 +51,7 @@ type chunkItem struct {
 	r      *parley.CampaignRecipient
 	convID string
 	text   string
+	params []string
 	// skip, when set, settles the recipient without a send.
 	skip string
 }
@@ -93,7 +94,7 @@ func (a *App) deliverChunk(ctx context.Context, ba *BusinessActor, tp *parley.Te
 				items = append(items, &chunkItem{r: r, skip: parley.EUnresolvedVar})
 				continue
 			}
-			items = append(items, &chunkItem{r: r, convID: it.ConversationID, text: out.Text})
+			items = append(items, &chunkItem{r: r, convID: it.ConversationID, text: out.Text, params: out.params})
 		}
 		return nil
 	})
@@ -254,7 +255,7 @@ func (a *App) chunkSend(w *writer, ba *BusinessActor, tp *parley.Template, st *B
 	if it.ContactID != item.r.ContactID {
 		return nil, nil, errChunkFallback // the conversation moved to another contact (a merge)
 	}
-	sc := &sendClass{template: tp, campaign: &campaignMark{campaignID: c.ID, contactID: item.r.ContactID}}
+	sc := &sendClass{template: tp, params: item.params, campaign: &campaignMark{campaignID: c.ID, contactID: item.r.ContactID}}
 	if err := a.checkPolicy(w, it, st, ba.Actor, sc); err != nil {
 		if parley.ErrorCode(err) == parley.EInternal {
 			return nil, nil, err

@@ -368,7 +368,7 @@ func (a *App) deliverOne(ctx context.Context, ba *BusinessActor, tp *parley.Temp
 		return a.settle(ctx, c, r.ContactID, parley.RecipientSkipped, parley.EUnresolvedVar, time.Time{})
 	}
 	_, created, err := a.Send(ctx, ba.Actor, it.ConversationID, SendInput{ClientID: "cmp." + c.ID + "." + r.ContactID, Text: out.Text,
-		ConfirmSensitive: true, class: &sendClass{template: tp, campaign: &campaignMark{campaignID: c.ID, contactID: r.ContactID}}})
+		ConfirmSensitive: true, class: &sendClass{template: tp, params: out.params, campaign: &campaignMark{campaignID: c.ID, contactID: r.ContactID}}})
 	switch {
 	case err == nil && created:
 		// The send marked the recipient sent in its own transaction.

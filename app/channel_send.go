@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/channel"
+	"github.com/parleyhq/parley/media"
 )
 
 // Outbound: every business message in a channel conversation — an
@@ -134,6 +136,18 @@ func (a *App) channelOnSend(w *writer, m *parley.Message, actor *Actor, sc *send
 	}
 	link := &parley.ChannelMessage{MessageID: m.ID, ChannelID: c.ID, ConversationID: m.ConversationID, Direction: parley.ChannelOut,
 		Status: parley.ChannelQueued, NextAttemptAt: w.now, CreatedAt: w.now, UpdatedAt: w.now}
+	work := &channelWork{}
+	if mediaKinds[m.Kind] {
+		id, err := a.channelMediaCheck(w, c, impl, m)
+		if err != nil {
+			return err
+		}
+		work.Media = id
+	}
+	if sc != nil && sc.template != nil {
+		work.Params = sc.params
+	}
+	link.Data = work.encode()
 	mode, why := pickMode(impl.Capabilities(), c.Platform, th, w.now, m, actor, sc)
 	if mode == "" {
 		if sc == nil || !sc.automated {
@@ -156,10 +170,32 @@ func (a *App) channelOnSend(w *writer, m *parley.Message, actor *Actor, sc *send
 	return nil
 }
 
+// channelMediaCheck checks that a media message can go out to the
+// platform: one file (a platform message carries one), a caption only
+// where the platform takes one, and a public address the platform can
+// fetch the file from. It returns the media's id.
+func (a *App) channelMediaCheck(w *writer, c *parley.Channel, impl channel.Channel, m *parley.Message) (string, error) {
+	ms, err := w.MediaOfMessages([]string{m.ID})
+	if err != nil {
+		return "", err
+	}
+	atts := ms[m.ID]
+	name := platformName(c.Platform)
+	switch {
+	case len(atts) != 1:
+		return "", parley.Invalid("attachments", "a message to %s carries one file: send each file in its own message", name)
+	case strings.TrimSpace(m.Text) != "" && (!impl.Capabilities().Caption || atts[0].Kind == parley.MessageAudio):
+		return "", parley.Invalid("text", "%s takes a file or a text in one message, not both here: send the text in its own message", name)
+	case a.publicURL == "":
+		return "", parley.Invalid("attachments", "%s fetches files from the server's public address, which is not set (PARLEY_PUBLIC_URL)", name)
+	}
+	return atts[0].ID, nil
+}
+
 // pickMode chooses how a message goes out, or says why it may not.
 func pickMode(caps channel.Capabilities, platform string, th *parley.ChannelThread, now time.Time, m *parley.Message, actor *Actor, sc *sendClass) (string, string) {
-	if m.Kind != parley.MessageText {
-		return "", fmt.Sprintf("only text messages and templates go out to %s; send a link to the file instead", platform)
+	if m.Kind != parley.MessageText && !mediaKinds[m.Kind] {
+		return "", fmt.Sprintf("only text, files and templates go out to %s; %s messages do not", platform, m.Kind)
 	}
 	modes := sendModes(caps, platform, th, now)
 	open := func(mode string) bool {
@@ -231,6 +267,8 @@ type channelJob struct {
 	ch     *parley.Channel
 	to     string
 	text   string
+	media  *parley.Media
+	params []string
 	gone   string // why it cannot be sent at all
 	impl   channel.Channel
 	result error
@@ -280,6 +318,15 @@ func (a *App) ChannelSendTick(ctx context.Context) (int, error) {
 			if m.DeletedAt != nil {
 				j.gone = "unsent before it went out"
 			}
+			cw := readWork(l)
+			j.params = cw.Params
+			if cw.Media != "" && j.gone == "" {
+				if j.media, err = w.MediaByID(cw.Media); parley.IsNotFound(err) {
+					j.gone = "the file no longer exists"
+				} else if err != nil {
+					return err
+				}
+			}
 			if j.impl = a.channels[j.ch.Platform]; j.impl == nil {
 				j.gone = "this server no longer connects " + j.ch.Platform
 			}
@@ -299,8 +346,19 @@ func (a *App) ChannelSendTick(ctx context.Context) (int, error) {
 			a.log.Error("channel token", "channel", j.ch.ID, "err", err)
 			continue
 		}
-		j.mid, j.result = j.impl.Send(ctx, channel.Account{ID: j.ch.AccountID, AccessToken: token},
-			channel.Outgoing{To: j.to, Text: j.text, Mode: j.link.Mode, Template: j.link.Template, Language: j.ch.Language})
+		out := channel.Outgoing{To: j.to, Text: j.text, Mode: j.link.Mode, Template: j.link.Template, Language: j.ch.Language, Params: j.params}
+		if j.media != nil {
+			link, err := a.channelMediaLink(j.ch, j.media.ID)
+			if err != nil {
+				j.gone = "the file cannot be linked: " + err.Error()
+				continue
+			}
+			out.Media = &channel.OutMedia{Type: string(j.media.Kind), URL: link, Name: j.media.ID + media.Extension(j.media.ContentType)}
+			if out.Media.Type == string(parley.MessageGIF) {
+				out.Media.Type = "image"
+			}
+		}
+		j.mid, j.result = j.impl.Send(ctx, channel.Account{ID: j.ch.AccountID, AccessToken: token}, out)
 	}
 	err = a.update(ctx, func(w *writer) error {
 		for _, j := range jobs {
@@ -359,7 +417,11 @@ func (a *App) RunChannelSends(ctx context.Context, poll time.Duration) {
 		if err != nil && ctx.Err() == nil {
 			a.log.Warn("channel sends", "err", err)
 		}
-		if n == channelSendBatch {
+		k, err := a.ChannelWorkTick(ctx)
+		if err != nil && ctx.Err() == nil {
+			a.log.Warn("channel work", "err", err)
+		}
+		if n == channelSendBatch || k == channelWorkBatch {
 			continue // more may be due
 		}
 		select {
@@ -377,6 +439,9 @@ type ChannelDelivery struct {
 	Status   string `json:"status"`
 	Mode     string `json:"mode,omitempty"`
 	Error    string `json:"error,omitempty"`
+	// Attachments are an inbound message's files not in Parley: being
+	// fetched from the platform, or failed (with the reason).
+	Attachments []ChannelAttachmentState `json:"attachments,omitempty"`
 }
 
 type channelLink struct {

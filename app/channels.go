@@ -21,6 +21,7 @@ import (
 const (
 	AuditChannelConnect    = "channel.connect"
 	AuditChannelDisconnect = "channel.disconnect"
+	AuditChannelUpdate     = "channel.update"
 )
 
 // EventChannelDelivery tells the business's team that the platform
@@ -66,6 +67,7 @@ type ChannelView struct {
 	VerifyToken string    `json:"verify_token"`
 	WebhookPath string    `json:"webhook_path"`
 	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
 }
 
 type channelHints struct {
@@ -86,7 +88,7 @@ func channelView(c *parley.Channel) *ChannelView {
 	var h channelHints
 	_ = json.Unmarshal([]byte(c.Hint), &h)
 	return &ChannelView{ID: c.ID, Platform: c.Platform, Name: c.Name, AccountID: c.AccountID, AppID: c.AppID, Language: c.Language,
-		AccessToken: h.AccessToken, AppSecret: h.AppSecret, VerifyToken: h.VerifyToken, WebhookPath: "/hooks/meta/" + c.ID, CreatedAt: c.CreatedAt}
+		AccessToken: h.AccessToken, AppSecret: h.AppSecret, VerifyToken: h.VerifyToken, WebhookPath: "/hooks/meta/" + c.ID, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
 }
 
 func digits(s string, max int) bool {
@@ -208,6 +210,93 @@ func (a *App) Channel(ctx context.Context, ba *BusinessActor, id string) (*Chann
 			out = channelView(c)
 		}
 		return err
+	})
+	return out, err
+}
+
+// ChannelChange changes a channel: its name, app id, language, or its
+// credentials (a rotated access token, app secret or verify token). Nil
+// fields stay as they are.
+type ChannelChange struct {
+	Name        *string `json:"name"`
+	AppID       *string `json:"app_id"`
+	Language    *string `json:"language"`
+	AccessToken *string `json:"access_token"`
+	AppSecret   *string `json:"app_secret"`
+	VerifyToken *string `json:"verify_token"`
+}
+
+// UpdateChannel changes one of the business's channels (admins only). New
+// secrets are sealed as on connect and never shown again; the audit entry
+// names the fields changed, never their values. A new app secret checks
+// the next webhook calls; a new verify token answers the next handshake.
+func (a *App) UpdateChannel(ctx context.Context, ba *BusinessActor, id string, ch ChannelChange) (*ChannelView, error) {
+	if err := ba.requireAdmin(); err != nil {
+		return nil, err
+	}
+	var out *ChannelView
+	err := a.update(ctx, func(w *writer) error {
+		c, err := w.Channel(id)
+		if err == nil && c.BusinessID != ba.Business.ID {
+			err = parley.Errorf(parley.ENotFound, "channel not found")
+		}
+		if err != nil {
+			return err
+		}
+		var h channelHints
+		_ = json.Unmarshal([]byte(c.Hint), &h)
+		// The same rules as a connect: the current values stand in for
+		// the fields not changed.
+		in := ChannelInput{Platform: c.Platform, Name: c.Name, AccountID: c.AccountID, AppID: c.AppID, Language: c.Language,
+			AccessToken: "unchanged", AppSecret: "unchanged", VerifyToken: "unchanged"}
+		var changed []string
+		set := func(field string, dst *string, v *string) {
+			if v != nil {
+				*dst = *v
+				changed = append(changed, field)
+			}
+		}
+		set("name", &in.Name, ch.Name)
+		set("app_id", &in.AppID, ch.AppID)
+		set("language", &in.Language, ch.Language)
+		set("access_token", &in.AccessToken, ch.AccessToken)
+		set("app_secret", &in.AppSecret, ch.AppSecret)
+		set("verify_token", &in.VerifyToken, ch.VerifyToken)
+		if len(changed) == 0 {
+			return parley.Invalid("name", "nothing to change: send name, app_id, language, access_token, app_secret or verify_token")
+		}
+		if err := in.validate(a.channels); err != nil {
+			return err
+		}
+		c.Name, c.AppID, c.Language = in.Name, in.AppID, in.Language
+		secrets := []struct {
+			field string
+			given *string
+			value string
+			dst   *string
+			hint  *string
+		}{
+			{"access_token", ch.AccessToken, in.AccessToken, &c.AccessToken, &h.AccessToken},
+			{"app_secret", ch.AppSecret, in.AppSecret, &c.AppSecret, &h.AppSecret},
+			{"verify_token", ch.VerifyToken, in.VerifyToken, &c.VerifyToken, &h.VerifyToken},
+		}
+		for _, s := range secrets {
+			if s.given == nil {
+				continue
+			}
+			if *s.dst, err = a.seal(s.value, channelSecretContext(c.ID, s.field)); err != nil {
+				return err
+			}
+			*s.hint = lastFour(s.value)
+		}
+		hints, _ := json.Marshal(h)
+		c.Hint, c.UpdatedAt = string(hints), w.now
+		if err := w.UpdateChannel(c); err != nil {
+			return err
+		}
+		out = channelView(c)
+		return a.audit(w, AuditEntry{ActorID: ba.agentID(), Action: AuditChannelUpdate, TargetType: "channel", TargetID: c.ID,
+			Details: map[string]string{"business": ba.Business.ID, "platform": c.Platform, "changed": strings.Join(changed, ",")}})
 	})
 	return out, err
 }
@@ -431,6 +520,9 @@ func (a *App) channelText(ev channel.Event) string {
 		b.WriteString(ev.Text)
 	}
 	for _, at := range ev.Attachments {
+		if ev.Kind == channel.KindMessage && fetchable(at) {
+			continue // fetched into Parley media (channel_media.go)
+		}
 		if b.Len() > 0 {
 			b.WriteString("\n")
 		}
@@ -450,7 +542,7 @@ func (a *App) channelText(ev channel.Event) string {
 		}
 	}
 	text := strings.ToValidUTF8(b.String(), "\uFFFD")
-	if text == "" {
+	if text == "" && (ev.Kind != channel.KindMessage || len(fetchItems(ev)) == 0) {
 		text = "[empty message]"
 	}
 	if utf8.RuneCountInString(text) > a.cfg.MaxTextLen {
@@ -496,6 +588,19 @@ func (a *App) channelInbound(w *writer, c *parley.Channel, ev channel.Event) (bo
 	}
 	m := &parley.Message{ID: newSortableID(w.now), ConversationID: conv.ID, Seq: seq, SenderID: u.ID, Kind: parley.MessageText,
 		Text: a.channelText(ev), CreatedAt: w.now, ExpiresAt: expiry(conv, w.now)}
+	// Files are fetched into Parley media after the webhook is answered;
+	// the message shows them as being fetched until then.
+	work := &channelWork{}
+	if ev.Kind == channel.KindMessage {
+		var atts []channel.Attachment
+		for _, at := range fetchItems(ev) {
+			work.Fetch = append(work.Fetch, &fetchItem{Attachment: at, State: fetchPending})
+			atts = append(atts, at)
+		}
+		if len(atts) > 0 {
+			m.Kind = inboundKind(atts)
+		}
+	}
 	if ev.Payload != "" && len(ev.Payload) <= maxPayload {
 		// A postback or quick reply: bots and consent keywords read the
 		// payload as they do a tapped quick reply.
@@ -513,8 +618,12 @@ func (a *App) channelInbound(w *writer, c *parley.Channel, ev channel.Event) (bo
 	if at.IsZero() {
 		at = w.now
 	}
-	if err := w.CreateChannelMessage(&parley.ChannelMessage{MessageID: m.ID, ChannelID: c.ID, ConversationID: conv.ID, Direction: parley.ChannelIn,
-		PlatformMID: mid, Status: parley.ChannelDelivered, PlatformAt: at, CreatedAt: w.now, UpdatedAt: w.now}); err != nil {
+	link := &parley.ChannelMessage{MessageID: m.ID, ChannelID: c.ID, ConversationID: conv.ID, Direction: parley.ChannelIn,
+		PlatformMID: mid, Status: parley.ChannelDelivered, PlatformAt: at, Data: work.encode(), CreatedAt: w.now, UpdatedAt: w.now}
+	if len(work.Fetch) > 0 {
+		link.WorkAt = w.now
+	}
+	if err := w.CreateChannelMessage(link); err != nil {
 		return false, err
 	}
 	if at.After(th.LastInboundAt) {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/app"
+	"github.com/parleyhq/parley/blob"
 	"github.com/parleyhq/parley/channel"
 	"github.com/parleyhq/parley/channel/instagram"
 	"github.com/parleyhq/parley/channel/messenger"
@@ -31,6 +32,11 @@ type graph struct {
 	got []graphCall
 	// answers are served first, then success.
 	answers []graphAnswer
+	// files are served to GET by path (the platforms' CDN, WhatsApp's
+	// media endpoints); fails answers a path's next GETs with 500.
+	files map[string][]byte
+	fails map[string]int
+	gets  []graphCall
 }
 
 type graphCall struct {
@@ -44,8 +50,12 @@ type graphAnswer struct {
 }
 
 func newGraph(t *testing.T) *graph {
-	g := &graph{t: t}
+	g := &graph{t: t, files: map[string][]byte{}, fails: map[string]int{}}
 	g.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet {
+			g.get(w, r)
+			return
+		}
 		var body map[string]any
 		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
 			t.Errorf("graph: body is not JSON: %v", err)
@@ -74,6 +84,37 @@ func newGraph(t *testing.T) *graph {
 	return g
 }
 
+func (g *graph) get(w http.ResponseWriter, r *http.Request) {
+	g.mu.Lock()
+	g.gets = append(g.gets, graphCall{Path: r.URL.Path, Auth: r.Header.Get("Authorization")})
+	b, ok := g.files[r.URL.Path]
+	fail := g.fails[r.URL.Path] > 0
+	if fail {
+		g.fails[r.URL.Path]--
+	}
+	g.mu.Unlock()
+	switch {
+	case fail:
+		http.Error(w, "try later", http.StatusInternalServerError)
+	case !ok:
+		http.NotFound(w, r)
+	default:
+		_, _ = w.Write(b)
+	}
+}
+
+func (g *graph) serve(path string, b []byte) {
+	g.mu.Lock()
+	g.files[path] = b
+	g.mu.Unlock()
+}
+
+func (g *graph) getCalls() []graphCall {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return append([]graphCall(nil), g.gets...)
+}
+
 func (g *graph) calls() []graphCall {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -86,22 +127,38 @@ func (g *graph) answer(status int, body string) {
 	g.mu.Unlock()
 }
 
-// plainPoster posts with net/http: the app tests talk to their own
-// loopback server (the server wires the SSRF-safe client instead).
-var plainPoster = channel.PosterFunc(func(ctx context.Context, url string, h http.Header, body []byte) (int, http.Header, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+// plainHTTP posts and gets with net/http: the app tests talk to their
+// own loopback server (the server wires the SSRF-safe client instead).
+type plainHTTP struct{}
+
+var plainPoster plainHTTP
+
+var _ channel.Getter = plainHTTP{}
+
+func (plainHTTP) Post(ctx context.Context, url string, h http.Header, body []byte) (int, http.Header, []byte, error) {
+	return plainDo(ctx, http.MethodPost, url, h, bytes.NewReader(body), channel.MaxAnswer)
+}
+
+func (plainHTTP) Get(ctx context.Context, url string, h http.Header, maxBody int64) (int, http.Header, []byte, error) {
+	return plainDo(ctx, http.MethodGet, url, h, nil, maxBody+1)
+}
+
+func plainDo(ctx context.Context, method, url string, h http.Header, body io.Reader, max int64) (int, http.Header, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, method, url, body)
 	if err != nil {
 		return 0, nil, nil, err
 	}
-	req.Header = h
+	if h != nil {
+		req.Header = h
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0, nil, nil, err
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, channel.MaxAnswer))
+	b, err := io.ReadAll(io.LimitReader(resp.Body, max))
 	return resp.StatusCode, resp.Header, b, err
-})
+}
 
 // channelShop is a shop whose app connects the three platforms to a
 // local graph server, with an encryption key.
@@ -116,7 +173,12 @@ func channelShopStore(t *testing.T) (*shop, *graph, parley.Store) {
 	db := openStore(t)
 	clock := &fakeClock{t: time.Date(2023, 11, 14, 22, 0, 0, 0, time.UTC)} // just after the fixtures' timestamps
 	s := &shop{t: t, clock: clock, ctx: context.Background()}
+	blobs, err := blob.OpenDisk(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
 	s.a = app.New(db, app.Config{Password: cheap, EncryptionKey: bytes.Repeat([]byte{7}, 32)}, app.WithClock(clock.Now),
+		app.WithBlobs(blobs), app.WithPublicURL("https://parley.example"),
 		app.WithChannels(messenger.New(plainPoster, g.srv.URL, "v21.0"), instagram.New(plainPoster, g.srv.URL, "v21.0"),
 			whatsapp.New(plainPoster, g.srv.URL, "v21.0")))
 	s.biz = s.register("acme", "Acme Store", parley.KindBusiness)
@@ -314,10 +376,14 @@ func TestChannelInboundIntoTheInbox(t *testing.T) {
 	for _, m := range ms {
 		texts = append(texts, m.Text)
 	}
-	want := []string{"Hello, is my order shipped?", "Here is a photo of the damaged box",
-		"[image] https://scontent.example.net/v/t1/photo.jpg", "Talk to a person"}
+	// The photo is an image message whose file is being fetched
+	// (channel_media_test.go follows the fetch).
+	want := []string{"Hello, is my order shipped?", "Here is a photo of the damaged box", "", "Talk to a person"}
 	if strings.Join(texts, "|") != strings.Join(want, "|") {
 		t.Fatalf("history\n got %q\nwant %q", texts, want)
+	}
+	if ms[2].Kind != "image" || ms[2].Channel == nil || len(ms[2].Channel.Attachments) != 1 || ms[2].Channel.Attachments[0].Status != "fetching" {
+		t.Fatalf("the photo: %+v", ms[2])
 	}
 	if ms[1].EditedAt == nil || ms[1].ReplyTo == nil || ms[1].ReplyTo.ID != ms[0].ID || len(ms[1].Reactions) != 1 || ms[1].Reactions[0].Emoji != "❤️" {
 		t.Fatalf("edit, reply and reaction: %+v", ms[1])

@@ -557,6 +557,9 @@ func (a *App) EditMessage(ctx context.Context, actor *Actor, convID, msgID strin
 		if w.now.Sub(m.CreatedAt) > a.cfg.EditWindow {
 			return parley.Errorf(parley.EEditWindow, "messages can be edited for %s after sending", a.cfg.EditWindow)
 		}
+		if err := a.channelOnEdit(w, m); err != nil {
+			return err
+		}
 		if m.Text != text {
 			if err := w.AddMessageEdit(&parley.MessageEdit{MessageID: m.ID, Text: m.Text, EditedAt: w.now}); err != nil {
 				return err
@@ -589,6 +592,9 @@ func (a *App) Unsend(ctx context.Context, actor *Actor, convID, msgID string) er
 		}
 		if m.DeletedAt != nil {
 			return nil
+		}
+		if err := a.channelOnUnsend(w, m); err != nil {
+			return err
 		}
 		if err := w.PurgeMessage(m.ID, w.now); err != nil {
 			return err
@@ -660,6 +666,9 @@ func (a *App) React(ctx context.Context, actor *Actor, convID, msgID, emoji stri
 		}
 		changed, err := w.SetReaction(&parley.Reaction{MessageID: m.ID, UserID: actor.User.ID, Emoji: emoji, CreatedAt: w.now}, on)
 		if err != nil || !changed {
+			return err
+		}
+		if err := a.channelOnReact(w, m, actor, emoji, on); err != nil {
 			return err
 		}
 		typ := parley.EventReactionAdded

@@ -175,6 +175,9 @@ type sendClass struct {
 	automated bool
 	// campaign, when set, is the campaign recipient this message is for.
 	campaign *campaignMark
+	// params are the template's variable values, in order of first use
+	// (WhatsApp fills its template's {{1}}, {{2}} ... with them).
+	params []string
 }
 
 // human reports whether a person of the team wrote the message from a

@@ -292,6 +292,9 @@ func badVars(body string) string {
 type RenderedReply struct {
 	Text    string   `json:"text"`
 	Missing []string `json:"missing"`
+	// params are the values of the variables in order of first use (a
+	// WhatsApp template's {{1}}, {{2}} ...).
+	params []string
 }
 
 // RenderReply fills a saved reply's variables for a conversation. Missing
@@ -352,6 +355,9 @@ func renderItem(tx parley.Tx, ba *BusinessActor, body string, it *parley.InboxIt
 		return nil, err
 	}
 	out := &RenderedReply{Missing: []string{}}
+	for _, name := range templateVars(body) {
+		out.params = append(out.params, strings.TrimSpace(vals[name]))
+	}
 	out.Text = varRE.ReplaceAllStringFunc(body, func(s string) string {
 		name := varRE.FindStringSubmatch(s)[1]
 		v := strings.TrimSpace(vals[name])
@@ -386,7 +392,7 @@ func (a *App) BusinessSend(ctx context.Context, ba *BusinessActor, convID, saved
 		if len(r.Missing) > 0 {
 			return nil, false, parley.Errorf(parley.EUnresolvedVar, "no value for {{%s}} in this conversation; fill it in or edit the template", strings.Join(r.Missing, "}}, {{"))
 		}
-		in.Text, in.class = r.Text, &sendClass{template: tp}
+		in.Text, in.class = r.Text, &sendClass{template: tp, params: r.params}
 	}
 	if savedReply != "" {
 		if strings.TrimSpace(in.Text) != "" || (in.Kind != "" && in.Kind != parley.MessageText) {

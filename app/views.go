@@ -357,6 +357,10 @@ func messageViews(tx parley.Tx, c *parley.Conversation, viewer *parley.Member, m
 		}
 		if l := links[m.ID]; l != nil && l.Direction == parley.ChannelOut {
 			v.Channel = &ChannelDelivery{Platform: l.platform, Status: l.Status, Mode: l.Mode, Error: l.Error}
+		} else if l != nil && m.DeletedAt == nil {
+			if pa := pendingAttachments(l.ChannelMessage); len(pa) > 0 {
+				v.Channel = &ChannelDelivery{Platform: l.platform, Status: l.Status, Attachments: pa}
+			}
 		}
 		if m.DeletedAt == nil {
 			v.applyData(m.Data)

@@ -119,6 +119,18 @@ type Capabilities struct {
 	Templates bool
 	// Tags are the message tags the platform knows.
 	Tags []string
+	// Caption: a media message may carry text (WhatsApp's image, video
+	// and document captions); without it a file and a text are two
+	// messages.
+	Caption bool
+	// React: the business may react to the person's messages through
+	// the Send API (Reactor).
+	React bool
+	// Edit and Unsend: the platform takes edits and deletions of the
+	// business's sent messages. None of the three does today; the app
+	// refuses them on platform conversations rather than let the two
+	// sides differ.
+	Edit, Unsend bool
 }
 
 // Account is the business's account a message is sent from.
@@ -135,9 +147,48 @@ type Outgoing struct {
 	Text string
 	// Mode is one of the send modes.
 	Mode string
-	// Template and Language name a WhatsApp template.
+	// Template and Language name a WhatsApp template; Params are the
+	// values of its variables in order ({{1}}, {{2}} ...).
 	Template string
 	Language string
+	Params   []string
+	// Media is a file to send, fetched by the platform from its URL
+	// (nil: a text message).
+	Media *OutMedia
+}
+
+// OutMedia is a file the platform fetches from URL: a signed link to
+// Parley media that expires.
+type OutMedia struct {
+	// Type is image, video, audio or file.
+	Type string
+	URL  string
+	// Name is a file's download name.
+	Name string
+}
+
+// Getter is what a Channel downloads attachments through; the server
+// wires the SSRF-safe client in. It reads at most maxBody+1 bytes of the
+// answer, so that a caller sees a body that is too long.
+type Getter interface {
+	Get(ctx context.Context, rawURL string, header http.Header, maxBody int64) (status int, answer http.Header, body []byte, err error)
+}
+
+// Fetcher is a Channel that downloads the attachments of inbound
+// messages (from the platform's CDN link, or by WhatsApp media id through
+// the Graph API with the access token).
+type Fetcher interface {
+	// Fetch returns the bytes of att, at most maxBytes. A failure is a
+	// *SendError: Retryable says whether to try again later.
+	Fetch(ctx context.Context, acct Account, att Attachment, maxBytes int64) ([]byte, error)
+}
+
+// Reactor is a Channel through which the business reacts to a person's
+// message (emoji "" removes the reaction).
+type Reactor interface {
+	// React sets or removes the business's reaction on the platform
+	// message mid of the person to. A failure is a *SendError.
+	React(ctx context.Context, acct Account, to, mid, emoji string) error
 }
 
 // Channel is one platform.
@@ -172,6 +223,31 @@ func (f PosterFunc) Post(ctx context.Context, rawURL string, header http.Header,
 
 // MaxAnswer caps the Send API answer read.
 const MaxAnswer = 64 << 10
+
+// Download gets rawURL through g and returns its body, refusing one
+// longer than maxBytes; errors are *SendError (temporary for 5xx, 429
+// and network failures).
+func Download(ctx context.Context, g Getter, rawURL string, header http.Header, maxBytes int64) ([]byte, error) {
+	if g == nil {
+		return nil, &SendError{Message: "this server does not download attachments"}
+	}
+	status, ah, body, err := g.Get(ctx, rawURL, header, maxBytes)
+	if err != nil {
+		return nil, &SendError{Message: "the download failed: " + err.Error(), Temporary: true}
+	}
+	if status/100 != 2 {
+		e := Classify(status, ah, 0, 0, "")
+		e.Message = "the download answered " + e.Message
+		return nil, e
+	}
+	if int64(len(body)) > maxBytes {
+		return nil, &SendError{Status: status, Message: fmt.Sprintf("the file is larger than %d bytes", maxBytes)}
+	}
+	if len(body) == 0 {
+		return nil, &SendError{Status: status, Message: "the file is empty"}
+	}
+	return body, nil
+}
 
 // SendError is the platform's refusal of a send.
 type SendError struct {

@@ -37,6 +37,18 @@ type Channel struct {
 	VerifyToken string    `json:"verify_token"`
 	WebhookPath string    `json:"webhook_path"`
 	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+// ChannelChange changes a channel; nil fields stay. Rotated secrets are
+// stored encrypted and never shown again.
+type ChannelChange struct {
+	Name        *string `json:"name,omitempty"`
+	AppID       *string `json:"app_id,omitempty"`
+	Language    *string `json:"language,omitempty"`
+	AccessToken *string `json:"access_token,omitempty"`
+	AppSecret   *string `json:"app_secret,omitempty"`
+	VerifyToken *string `json:"verify_token,omitempty"`
 }
 
 // SendMode is one way a business message may go out in a conversation.
@@ -78,6 +90,14 @@ func (b *Business) ConnectChannel(ctx context.Context, in ChannelInput) (*Channe
 func (b *Business) Channel(ctx context.Context, id string) (*Channel, error) {
 	var out Channel
 	_, err := b.c.call(ctx, http.MethodGet, b.path("/channels/"+esc(id)), nil, nil, &out)
+	return ret(&out, err)
+}
+
+// UpdateChannel changes a channel (admins): its name, or rotated
+// credentials.
+func (b *Business) UpdateChannel(ctx context.Context, id string, ch ChannelChange) (*Channel, error) {
+	var out Channel
+	_, err := b.c.call(ctx, http.MethodPatch, b.path("/channels/"+esc(id)), nil, ch, &out)
 	return ret(&out, err)
 }
 

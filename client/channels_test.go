@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parleyhq/parley/client"
 )
@@ -31,7 +32,16 @@ func TestChannels(t *testing.T) {
 	if got, err := b.Channel(ctx, ch.ID); err != nil || got.AccountID != "106540352242922" {
 		t.Fatalf("channel %+v %v", got, err)
 	}
+	// Rotating the access token: the answer shows its new last 4.
+	tok := "EAAB-rotated-token-9876"
+	if got, err := b.UpdateChannel(ctx, ch.ID, client.ChannelChange{AccessToken: &tok}); err != nil || got.AccessToken != "…9876" ||
+		got.AppSecret != ch.AppSecret || !got.UpdatedAt.After(ch.CreatedAt.Add(-time.Second)) {
+		t.Fatalf("update %+v %v", got, err)
+	}
 	var e *client.Error
+	if _, err := b.UpdateChannel(ctx, ch.ID, client.ChannelChange{}); !errors.As(err, &e) || e.Status != 422 {
+		t.Fatalf("an empty change: %v", err)
+	}
 	if _, err := alice.Business("shop").Channels(ctx); !errors.As(err, &e) || e.Status != 404 {
 		t.Fatalf("a stranger lists channels: %v", err)
 	}

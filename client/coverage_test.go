@@ -89,7 +89,8 @@ var coverage = map[string]string{
 	"startExport": "Client.StartExport", "listExports": "Client.Exports", "getExport": "Client.Export",
 	"downloadExport": "Client.DownloadExport", "verifyExport": "Client.VerifyExport", "recordsKey": "Client.RecordsKey",
 	"listChannels": "Business.Channels", "connectChannel": "Business.ConnectChannel", "getChannel": "Business.Channel",
-	"disconnectChannel": "Business.DisconnectChannel", "getSendModes": "Business.SendModes",
+	"disconnectChannel": "Business.DisconnectChannel", "getSendModes": "Business.SendModes", "updateChannel": "Business.UpdateChannel",
+	"getChannelMedia":       "- fetched by Meta's servers (a signed link given in a Send API call), not by clients",
 	"verifyChannelWebhook":  "- called by Meta's servers (the subscription handshake), not by clients",
 	"receiveChannelWebhook": "- called by Meta's servers (signed with the app secret), not by clients",
 }

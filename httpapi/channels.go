@@ -37,6 +37,14 @@ func (s *Server) channelRoutes() {
 		c, err := s.app.Channel(r.Context(), ba, r.PathValue("channel"))
 		return reply(w, c, err)
 	})
+	s.biz("PATCH "+b+"/channels/{channel}", func(w http.ResponseWriter, r *http.Request, ba *app.BusinessActor) error {
+		var in app.ChannelChange
+		if err := decode(w, r, &in); err != nil {
+			return err
+		}
+		c, err := s.app.UpdateChannel(r.Context(), ba, r.PathValue("channel"), in)
+		return reply(w, c, err)
+	})
 	s.biz("DELETE "+b+"/channels/{channel}", func(w http.ResponseWriter, r *http.Request, ba *app.BusinessActor) error {
 		if err := s.app.DisconnectChannel(r.Context(), ba, r.PathValue("channel")); err != nil {
 			return err
@@ -60,6 +68,18 @@ func (s *Server) channelRoutes() {
 		w.WriteHeader(http.StatusOK)
 		_, err = io.WriteString(w, challenge)
 		return err
+	})
+	// A file of an outbound message, fetched by the platform through the
+	// signed link the Send API call gave it (app.OpenChannelMedia).
+	s.handle("GET /hooks/meta/{channel}/media/{media}", func(w http.ResponseWriter, r *http.Request) error {
+		q := r.URL.Query()
+		f, err := s.app.OpenChannelMedia(r.Context(), r.PathValue("channel"), r.PathValue("media"), q.Get("exp"), q.Get("sig"))
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		serveFile(w, r, f)
+		return nil
 	})
 	s.handle("POST /hooks/meta/{channel}", func(w http.ResponseWriter, r *http.Request) error {
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxHookBody))

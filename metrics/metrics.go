@@ -41,6 +41,8 @@ type Metrics struct {
 	commitLatency prometheus.Histogram
 	commitErrors  *prometheus.CounterVec
 	batchRetries  prometheus.Counter
+	cacheResets   prometheus.Counter
+	cacheDropped  prometheus.Counter
 	updates       *prometheus.CounterVec
 	readBatch     prometheus.Histogram
 
@@ -128,6 +130,8 @@ func New() *Metrics {
 	m.commitLatency = f.histogram("parley_store_commit_duration_seconds", "Time of COMMIT alone: the write-ahead log written and synced (fsync).", commitBuckets)
 	m.commitErrors = f.counterVec("parley_store_commit_errors_total", "Group commits that committed nothing, by the stage that failed (begin, rollback, save_position, commit).", "stage")
 	m.batchRetries = f.counter("parley_store_commit_retries_total", "Group commits run a second time with a savepoint per update because one update failed.")
+	m.cacheResets = f.counter("parley_store_cache_resets_total", "PostgreSQL: group commits that started with an empty committer cache because other nodes' changes since this node's last commit could not be told apart.")
+	m.cacheDropped = f.counter("parley_store_cache_keys_dropped_total", "PostgreSQL: committer-cache keys (conversations, block pairs) dropped because another node changed them.")
 	m.updates = f.counterVec("parley_store_updates_total", "Update calls by result: committed, or failed (refused by a rule or failed with the batch).", "result")
 	m.readBatch = f.histogram("parley_store_read_batch_size", "Short reads (device syncs, session checks) answered from one shared read transaction.", batchBuckets)
 
@@ -381,6 +385,10 @@ type Batch struct {
 	Duration, Commit time.Duration
 	// FailedAt names the stage that failed when nothing was committed.
 	FailedAt string
+	// CacheReset and CacheDropped (PostgreSQL): the batch started with an
+	// empty committer cache, or dropped that many keys other nodes changed.
+	CacheReset   bool
+	CacheDropped int
 }
 
 // Committed records a group commit.
@@ -390,6 +398,10 @@ func (m *Metrics) Committed(b Batch) {
 	if b.Retried {
 		m.batchRetries.Inc()
 	}
+	if b.CacheReset {
+		m.cacheResets.Inc()
+	}
+	m.cacheDropped.Add(float64(b.CacheDropped))
 	if b.FailedAt != "" {
 		m.commitErrors.WithLabelValues(b.FailedAt).Inc()
 		m.updates.WithLabelValues("failed").Add(float64(b.Updates))

@@ -43,8 +43,8 @@ func counter(t *testing.T, fams map[string]*dto.MetricFamily, name, label, value
 
 func TestCommitted(t *testing.T) {
 	m := New()
-	m.Committed(Batch{Updates: 10, Failed: 2, Retried: true, Duration: 3 * time.Millisecond, Commit: time.Millisecond})
-	m.Committed(Batch{Updates: 4, Failed: 4, Duration: time.Millisecond, FailedAt: "commit"})
+	m.Committed(Batch{Updates: 10, Failed: 2, Retried: true, Duration: 3 * time.Millisecond, Commit: time.Millisecond, CacheDropped: 5})
+	m.Committed(Batch{Updates: 4, Failed: 4, Duration: time.Millisecond, FailedAt: "commit", CacheReset: true, CacheDropped: 2})
 	f := gather(t, m)
 	for _, c := range []struct {
 		name, label, value string
@@ -56,6 +56,8 @@ func TestCommitted(t *testing.T) {
 		{"parley_store_updates_total", "result", "failed", 6},
 		{"parley_store_commit_errors_total", "stage", "commit", 1},
 		{"parley_store_commit_errors_total", "stage", "begin", 0},
+		{"parley_store_cache_resets_total", "", "", 1},
+		{"parley_store_cache_keys_dropped_total", "", "", 7},
 	} {
 		if got := counter(t, f, c.name, c.label, c.value); got != c.want {
 			t.Errorf("%s{%s=%q} = %v, want %v", c.name, c.label, c.value, got, c.want)

@@ -270,6 +270,27 @@ func (c *Client) Get(ctx context.Context, rawURL string, maxBody int64, accept s
 	return c.do(req, maxBody)
 }
 
+// GetWithHeader fetches rawURL with the given headers (an access token)
+// and at most maxBody bytes of body.
+func (c *Client) GetWithHeader(ctx context.Context, rawURL string, header http.Header, maxBody int64) (*Response, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("bad URL: %w", err)
+	}
+	if err := CheckURL(u); err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	for k, vs := range header {
+		req.Header[k] = vs
+	}
+	req.Header.Set("User-Agent", c.opts.UserAgent)
+	return c.do(req, maxBody)
+}
+
 // Post sends body to rawURL with the given headers and reads at most
 // maxBody bytes of the answer.
 func (c *Client) Post(ctx context.Context, rawURL string, header http.Header, body []byte, maxBody int64) (*Response, error) {

@@ -170,3 +170,24 @@ func TestOperatorExceptionsAndPost(t *testing.T) {
 		t.Fatalf("the same address by another name stays blocked: %v", err)
 	}
 }
+
+// TestGetWithHeader: the headers reach the server (a channel's access
+// token), the body is capped, and the address check still applies.
+func TestGetWithHeader(t *testing.T) {
+	var auth string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auth = r.Header.Get("Authorization")
+		fmt.Fprint(w, "0123456789")
+	}))
+	defer srv.Close()
+	ctx := context.Background()
+	h := http.Header{"Authorization": {"Bearer tok"}}
+	if _, err := outbound.New(outbound.Options{}).GetWithHeader(ctx, srv.URL+"/", h, 10); !errors.Is(err, outbound.ErrBlocked) {
+		t.Fatalf("GET to loopback without an exception: %v", err)
+	}
+	c := outbound.New(outbound.Options{AllowLoopback: true})
+	r, err := c.GetWithHeader(ctx, srv.URL+"/", h, 4)
+	if err != nil || auth != "Bearer tok" || string(r.Body) != "0123" || !r.Truncated {
+		t.Fatalf("GET: %v %+v (auth %q)", err, r, auth)
+	}
+}

@@ -66,6 +66,9 @@ type Config struct {
 	// StreamWriteTimeout is how long a stream write may wait for a slow
 	// client before it is cut off (default 10 s).
 	StreamWriteTimeout time.Duration
+	// StreamPingInterval is how often an idle stream is pinged to detect
+	// dead connections (default 30 s).
+	StreamPingInterval time.Duration
 	// DebugListen, when set, is a second address serving Go's profiler
 	// (/debug/pprof/). Keep it on loopback: it is not authenticated.
 	DebugListen string
@@ -158,14 +161,36 @@ func channelClient(cfg ChannelsConfig) channel.Poster {
 			opts.AllowOnly = append(opts.AllowOnly, ap)
 		}
 	}
-	client := outbound.New(opts)
-	return channel.PosterFunc(func(ctx context.Context, rawURL string, h http.Header, body []byte) (int, http.Header, []byte, error) {
-		r, err := client.Post(ctx, rawURL, h, body, channel.MaxAnswer)
-		if err != nil {
-			return 0, nil, nil, err
-		}
-		return r.Status, r.Header, r.Body, nil
-	})
+	post := outbound.New(opts)
+	// Attachments are downloaded through a client of their own: the CDN
+	// may redirect (each hop is checked again), and a file takes longer
+	// than a Send API call.
+	opts.NoRedirects, opts.Timeout, opts.UserAgent = false, max(opts.Timeout, time.Minute), "Parley (channel media)"
+	return &channelHTTP{post: post, get: outbound.New(opts)}
+}
+
+// channelHTTP is the channels' SSRF-safe client: Send API posts and
+// attachment downloads.
+type channelHTTP struct{ post, get *outbound.Client }
+
+var _ channel.Getter = (*channelHTTP)(nil)
+
+// Post implements channel.Poster.
+func (c *channelHTTP) Post(ctx context.Context, rawURL string, h http.Header, body []byte) (int, http.Header, []byte, error) {
+	r, err := c.post.Post(ctx, rawURL, h, body, channel.MaxAnswer)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	return r.Status, r.Header, r.Body, nil
+}
+
+// Get implements channel.Getter.
+func (c *channelHTTP) Get(ctx context.Context, rawURL string, h http.Header, maxBody int64) (int, http.Header, []byte, error) {
+	r, err := c.get.GetWithHeader(ctx, rawURL, h, maxBody+1)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	return r.Status, r.Header, r.Body, nil
 }
 
 // channels builds the platforms' connectors.
@@ -365,9 +390,11 @@ func openPlainStore(cfg Config, m *metrics.Metrics) (parley.Store, error) {
 	}
 	if IsPostgresURL(cfg.DatabaseURL) {
 		var opts postgres.Options
-		if onCommit != nil {
+		if m != nil {
 			opts.OnCommit = func(c postgres.CommitInfo) {
-				onCommit(c.Updates, c.Failed, c.Retried, c.Duration, c.Commit, c.FailedAt)
+				m.Committed(metrics.Batch{Updates: c.Updates, Failed: c.Failed, Retried: c.Retried,
+					Duration: c.Duration, Commit: c.Commit, FailedAt: c.FailedAt,
+					CacheReset: c.CacheReset, CacheDropped: c.CacheDropped})
 			}
 		}
 		db, err := postgres.Open(cfg.DatabaseURL, opts)
@@ -504,7 +531,7 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 	hookOpts := webhook.Options{Logger: log, Timeout: cfg.WebhookTimeout, Poll: cfg.WebhookPoll}
 	hookClient := outbound.New(allow.ClientOptions(hookOpts.ClientOptions(outbound.Options{})))
 	opts = append(opts, app.WithWebhooks(app.WebhookOptions{CheckURL: allow.CheckURL}))
-	opts = append(opts, app.WithChannels(channels(cfg.Channels)...))
+	opts = append(opts, app.WithChannels(channels(cfg.Channels)...), app.WithPublicURL(cfg.PublicURL))
 	a := app.New(st, cfg.App, opts...)
 	if err := a.LoadWebhooks(context.Background()); err != nil {
 		bus.Close()
@@ -549,7 +576,7 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 		}
 	}
 	m.WatchDevices(hub.Devices)
-	gw := wsgateway.New(a, hub, wsgateway.Options{Logger: log, OriginPatterns: cfg.AllowedOrigins, WriteTimeout: cfg.StreamWriteTimeout, Observer: m})
+	gw := wsgateway.New(a, hub, wsgateway.Options{Logger: log, OriginPatterns: cfg.AllowedOrigins, WriteTimeout: cfg.StreamWriteTimeout, PingInterval: cfg.StreamPingInterval, Observer: m})
 	api := httpapi.New(a, httpapi.Options{Logger: log, TrustProxy: cfg.TrustProxy, Hub: hub, Streamer: gw, Observer: m,
 		Ready: func(ctx context.Context) error { return ready(ctx, a, bus) }})
 	s := &Server{cfg: cfg, log: log, Store: st, App: a, Bus: bus, Hub: hub, Metrics: m, blobs: blobs, closeBlobs: closeBlobs, gateway: gw, ln: ln,

@@ -12,12 +12,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"runtime/debug"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/coder/websocket"
@@ -65,6 +65,7 @@ type Gateway struct {
 	opts Options
 	log  *slog.Logger
 	wg   sync.WaitGroup
+	poll *poller
 
 	mu      sync.Mutex
 	closing bool // Wait was called: no new streams
@@ -84,7 +85,7 @@ func New(a *app.App, hub *realtime.Hub, opts Options) *Gateway {
 	if opts.Observer == nil {
 		opts.Observer = nopObserver{}
 	}
-	return &Gateway{app: a, hub: hub, opts: opts, log: opts.Logger}
+	return &Gateway{app: a, hub: hub, opts: opts, log: opts.Logger, poll: newPoller(opts.Logger)}
 }
 
 // Wait blocks until every stream has ended (after the hub closed them) or
@@ -125,16 +126,19 @@ type reply struct {
 // Stream upgrades an authenticated request and serves the stream until the
 // client goes, the session ends or the server shuts down.
 //
-// An idle stream costs one goroutine: the handler's own, blocked reading
-// client frames. Writing happens on a goroutine started when there is
-// something to write (a change to sync, a typing event, a pong, a ping, a
-// close) and ended when there is nothing left, so that ten thousand quiet
-// devices do not hold ten thousand writer stacks.
+// An idle stream holds no goroutine on Linux: the gateway's poller wakes
+// a reader when the client sends something (see wire.go), and writing
+// happens on a goroutine started when there is something to write (a
+// change to sync, a typing event, a pong, a ping, a close) and ended when
+// there is nothing left, so that a hundred thousand quiet devices do not
+// hold a hundred thousand stacks. Elsewhere, and for connections that are
+// not sockets, one goroutine per stream reads client frames.
 func (g *Gateway) Stream(w http.ResponseWriter, r *http.Request, actor *app.Actor, since int64) error {
 	if since < 0 {
 		return parley.Invalid("since", "since is a position this server gave")
 	}
-	ws, err := websocket.Accept(smallBuffers{w}, r, &websocket.AcceptOptions{OriginPatterns: g.opts.OriginPatterns})
+	hj := &smallBuffers{ResponseWriter: w}
+	ws, err := websocket.Accept(hj, r, &websocket.AcceptOptions{OriginPatterns: g.opts.OriginPatterns})
 	if err != nil {
 		return nil // Accept has answered the client already
 	}
@@ -145,8 +149,7 @@ func (g *Gateway) Stream(w http.ResponseWriter, r *http.Request, actor *app.Acto
 	g.opts.Observer.StreamOpened()
 	ws.SetReadLimit(MaxFrame)
 	ctx, cancel := context.WithCancel(context.Background())
-	wctx, wcancel := context.WithCancel(ctx)
-	st := &stream{g: g, ws: ws, actor: actor, pos: since, ctx: ctx, cancel: cancel, wctx: wctx, wcancel: wcancel,
+	st := &stream{g: g, ws: ws, wire: hj.wire, actor: actor, pos: since, ctx: ctx, cancel: cancel,
 		first: true, idle: make(chan struct{})}
 	close(st.idle)
 	st.ping = time.AfterFunc(g.opts.PingInterval, st.pingDue)
@@ -158,24 +161,44 @@ func (g *Gateway) Stream(w http.ResponseWriter, r *http.Request, actor *app.Acto
 	st.dev = dev
 	st.mu.Unlock()
 	st.schedule()
-	// Read on a fresh goroutine and let the handler return: its stack,
-	// grown deep by authentication and the upgrade, and the request go
-	// with it, and an idle stream keeps only a small reading goroutine.
+	// Let the handler return: its stack, grown deep by authentication and
+	// the upgrade, and the request go with it. An idle stream is then a
+	// socket in the poller's set, or (without a poller) a small reading
+	// goroutine.
+	if g.poll.watch(st) {
+		if st.wire.pending() { // the client wrote right after the upgrade
+			go st.readWoken() // which arms the poller when done
+		} else if err := g.poll.rearm(st); err != nil {
+			st.end()
+		}
+		return nil
+	}
 	go func() {
-		defer g.wg.Done()
 		st.readLoop()
-		// The client went, or the writer closed the connection.
-		cancel()
-		st.ping.Stop()
-		g.hub.Unregister(dev)
-		st.waitIdle()
-		ws.CloseNow()
-		st.mu.Lock()
-		code := st.closedAs
-		st.mu.Unlock()
-		g.opts.Observer.StreamClosed(int(code))
+		st.end()
 	}()
 	return nil
+}
+
+// end tears the stream down once, after the client went or the writer
+// closed the connection.
+func (s *stream) end() {
+	s.endOnce.Do(func() { go s.finish() })
+}
+
+func (s *stream) finish() {
+	g := s.g
+	defer g.wg.Done()
+	s.cancel()
+	s.ping.Stop()
+	g.hub.Unregister(s.dev)
+	g.poll.unwatch(s)
+	s.waitIdle()
+	s.ws.CloseNow()
+	s.mu.Lock()
+	code := s.closedAs
+	s.mu.Unlock()
+	g.opts.Observer.StreamClosed(int(code))
 }
 
 // enter counts a new stream unless the gateway is shutting down.
@@ -189,37 +212,45 @@ func (g *Gateway) enter() bool {
 	return true
 }
 
-// smallBuffers hands coder/websocket small buffers instead of net/http's
-// 4 KiB reader and writer, which would otherwise stay with every idle
-// connection. Bytes the server already buffered are carried over.
-type smallBuffers struct{ http.ResponseWriter }
+// smallBuffers hands coder/websocket small buffers (256 B to read, 1 KiB
+// to write) instead of net/http's 4 KiB reader and writer, which would
+// otherwise stay with every idle connection, and reads through a
+// wireConn. Bytes the server already buffered are carried over.
+type smallBuffers struct {
+	http.ResponseWriter
+	wire *wireConn
+}
 
 // Hijack implements http.Hijacker.
-func (s smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+func (s *smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	c, brw, err := http.NewResponseController(s.ResponseWriter).Hijack()
 	if err != nil {
 		return nil, nil, err
 	}
-	var rd io.Reader = c
+	w := &wireConn{Conn: c}
 	if n := brw.Reader.Buffered(); n > 0 {
 		b, _ := brw.Reader.Peek(n)
-		rd = io.MultiReader(bytes.NewReader(bytes.Clone(b)), c)
+		w.prefix = bytes.Clone(b)
 	}
-	return c, bufio.NewReadWriter(bufio.NewReaderSize(rd, 512), bufio.NewWriterSize(c, 1024)), nil
+	w.br = bufio.NewReaderSize(w, 256) // client frames are small; bigger ones take a few reads
+	s.wire = w
+	return w, bufio.NewReadWriter(w.br, bufio.NewWriterSize(c, 1024)), nil
 }
 
 // stream is one WebSocket connection.
 type stream struct {
-	g      *Gateway
-	ws     *websocket.Conn
-	dev    *realtime.Device
-	actor  *app.Actor
-	ctx    context.Context
-	cancel context.CancelFunc
-	// wctx bounds writes; it ends when the device is revoked, so that a
-	// write stuck on a slow client cannot keep a revoked stream alive.
-	wctx    context.Context
-	wcancel context.CancelFunc
+	g    *Gateway
+	ws   *websocket.Conn
+	wire *wireConn
+	// pollID and raw are the stream's registration with the poller.
+	pollID  uint64
+	raw     syscall.RawConn
+	armed   bool // in the poller's set (guarded by the poller)
+	endOnce sync.Once
+	dev     *realtime.Device
+	actor   *app.Actor
+	ctx     context.Context
+	cancel  context.CancelFunc
 	ping    *time.Timer
 
 	mu       sync.Mutex
@@ -291,7 +322,8 @@ func (s *stream) schedule() {
 		// is cut after a short grace, which closes the connection.
 		if !s.cutting {
 			s.cutting = true
-			time.AfterFunc(revokeGrace, s.wcancel)
+			// Closing the socket ends a write stuck on a slow client.
+			time.AfterFunc(revokeGrace, func() { s.ws.CloseNow() })
 		}
 	default:
 	}
@@ -333,45 +365,76 @@ func (s *stream) reply(r reply) {
 
 // readLoop handles client frames until the connection fails.
 func (s *stream) readLoop() {
-	g, ctx := s.g, s.ctx
 	for {
-		typ, b, err := s.ws.Read(ctx)
+		typ, b, err := s.ws.Read(s.ctx)
 		if err != nil {
 			return
 		}
-		if typ != websocket.MessageText {
-			s.reply(reply{Type: "error", Code: parley.EMalformed, Detail: "frames are JSON text"})
-			continue
-		}
-		f, err := DecodeFrame(b)
+		s.handle(typ, b)
+	}
+}
+
+// readWoken runs when the poller saw the client send something: it
+// handles every frame that arrived, then re-arms the poller and ends. The
+// wireConn ends the last read with a wakeFrame once the socket is empty.
+func (s *stream) readWoken() {
+	s.wire.wake.Store(1)
+	for {
+		woken := s.wire.woken.Load()
+		// No deadline or cancellation here: a woken read waits only for
+		// the rest of a frame that has begun, and finish closes the
+		// socket under it. A cancellable context would cost each idle
+		// stream an entry in its context's children, kept by the map.
+		typ, b, err := s.ws.Read(context.Background())
 		if err != nil {
-			s.reply(reply{Type: "error", Code: parley.EMalformed, Detail: err.Error()})
-			continue
+			s.end()
+			return
 		}
-		if f.Type != "ping" {
-			// Typing and markers write: a read-only token may not.
-			if err := s.actor.RequireScope(app.ScopeMessages); err != nil {
-				s.reply(reply{Type: "error", ID: f.ID, Code: parley.ErrorCode(err), Detail: parley.ErrorMessage(err)})
-				continue
-			}
+		if s.wire.woken.Load() != woken {
+			break // the wakeFrame: nothing more to read
 		}
-		switch f.Type {
-		case "ping":
-			s.reply(reply{Type: "pong", ID: f.ID})
-			continue
-		case "typing":
-			if !s.typingAllowed(f.ConversationID, *f.Typing) {
-				continue // a repeat within the interval says nothing new
-			}
-			err = g.app.Typing(ctx, s.actor, f.ConversationID, *f.Typing)
-		case "delivered":
-			_, err = g.app.Delivered(ctx, s.actor, f.ConversationID, f.Seq)
-		case "read":
-			_, err = g.app.MarkRead(ctx, s.actor, f.ConversationID, f.Seq)
-		}
-		if err != nil && ctx.Err() == nil {
+		s.handle(typ, b)
+	}
+	if err := s.g.poll.rearm(s); err != nil {
+		s.end()
+	}
+}
+
+// handle answers one client frame.
+func (s *stream) handle(typ websocket.MessageType, b []byte) {
+	g, ctx := s.g, s.ctx
+	if typ != websocket.MessageText {
+		s.reply(reply{Type: "error", Code: parley.EMalformed, Detail: "frames are JSON text"})
+		return
+	}
+	f, err := DecodeFrame(b)
+	if err != nil {
+		s.reply(reply{Type: "error", Code: parley.EMalformed, Detail: err.Error()})
+		return
+	}
+	if f.Type != "ping" {
+		// Typing and markers write: a read-only token may not.
+		if err := s.actor.RequireScope(app.ScopeMessages); err != nil {
 			s.reply(reply{Type: "error", ID: f.ID, Code: parley.ErrorCode(err), Detail: parley.ErrorMessage(err)})
+			return
 		}
+	}
+	switch f.Type {
+	case "ping":
+		s.reply(reply{Type: "pong", ID: f.ID})
+		return
+	case "typing":
+		if !s.typingAllowed(f.ConversationID, *f.Typing) {
+			return // a repeat within the interval says nothing new
+		}
+		err = g.app.Typing(ctx, s.actor, f.ConversationID, *f.Typing)
+	case "delivered":
+		_, err = g.app.Delivered(ctx, s.actor, f.ConversationID, f.Seq)
+	case "read":
+		_, err = g.app.MarkRead(ctx, s.actor, f.ConversationID, f.Seq)
+	}
+	if err != nil && ctx.Err() == nil {
+		s.reply(reply{Type: "error", ID: f.ID, Code: parley.ErrorCode(err), Detail: parley.ErrorMessage(err)})
 	}
 }
 
@@ -390,6 +453,7 @@ func (s *stream) writeLoop() {
 			s.mu.Unlock()
 			s.g.close(s.ws, status, reason)
 			s.cancel()
+			s.end() // a polled stream has no reader to notice
 			s.mu.Lock()
 			s.writing = false
 			close(s.idle)
@@ -457,7 +521,7 @@ func (s *stream) writeDue() (websocket.StatusCode, string, bool) {
 		}
 	}
 	if pingNow {
-		pctx, cancel := context.WithTimeout(s.wctx, g.opts.WriteTimeout)
+		pctx, cancel := context.WithTimeout(s.ctx, g.opts.WriteTimeout)
 		err := s.ws.Ping(pctx)
 		cancel()
 		if err != nil {
@@ -551,7 +615,7 @@ func (s *stream) write(v any) error {
 	if err != nil {
 		return err
 	}
-	wctx, cancel := context.WithTimeout(s.wctx, s.g.opts.WriteTimeout)
+	wctx, cancel := context.WithTimeout(s.ctx, s.g.opts.WriteTimeout)
 	defer cancel()
 	return s.ws.Write(wctx, websocket.MessageText, b)
 }

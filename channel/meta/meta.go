@@ -28,14 +28,19 @@ type Options struct {
 	BaseURL string
 	// Version is the Graph API version ("v21.0").
 	Version string
-	// Client posts the Send API calls (the SSRF-safe client).
+	// Client posts the Send API calls (the SSRF-safe client); when it is
+	// also a channel.Getter, attachments are downloaded through it.
 	Client channel.Poster
 }
 
 // Channel is a Messenger Platform channel.
 type Channel struct{ opts Options }
 
-var _ channel.Channel = (*Channel)(nil)
+var (
+	_ channel.Channel = (*Channel)(nil)
+	_ channel.Fetcher = (*Channel)(nil)
+	_ channel.Reactor = (*Channel)(nil)
+)
 
 // New returns a channel.
 func New(opts Options) *Channel { return &Channel{opts: opts} }
@@ -50,7 +55,7 @@ const HumanAgentTag = "HUMAN_AGENT"
 // Capabilities implements channel.Channel: the 24-hour standard window
 // and the HUMAN_AGENT tag for 7 days.
 func (c *Channel) Capabilities() channel.Capabilities {
-	return channel.Capabilities{Window: 24 * time.Hour, HumanAgent: 7 * 24 * time.Hour, Tags: []string{HumanAgentTag}}
+	return channel.Capabilities{Window: 24 * time.Hour, HumanAgent: 7 * 24 * time.Hour, Tags: []string{HumanAgentTag}, React: true}
 }
 
 type idObj struct {
@@ -238,12 +243,24 @@ var reactionEmoji = map[string]string{
 }
 
 type sendBody struct {
-	Recipient     idObj  `json:"recipient"`
-	MessagingType string `json:"messaging_type"`
-	Tag           string `json:"tag,omitempty"`
-	Message       struct {
-		Text string `json:"text"`
-	} `json:"message"`
+	Recipient     idObj       `json:"recipient"`
+	MessagingType string      `json:"messaging_type"`
+	Tag           string      `json:"tag,omitempty"`
+	Message       sendMessage `json:"message"`
+}
+
+type sendMessage struct {
+	Text       string          `json:"text,omitempty"`
+	Attachment *sendAttachment `json:"attachment,omitempty"`
+}
+
+// sendAttachment is a file the platform fetches from payload.url.
+type sendAttachment struct {
+	Type    string `json:"type"`
+	Payload struct {
+		URL        string `json:"url"`
+		IsReusable bool   `json:"is_reusable"`
+	} `json:"payload"`
 }
 
 type graphError struct {
@@ -261,7 +278,18 @@ type graphError struct {
 func (c *Channel) Send(ctx context.Context, acct channel.Account, out channel.Outgoing) (string, error) {
 	var sb sendBody
 	sb.Recipient.ID = out.To
-	sb.Message.Text = out.Text
+	if out.Media != nil {
+		// The Messenger Platform takes a file or a text per message;
+		// the app sends one file per message, without text.
+		a := &sendAttachment{Type: out.Media.Type}
+		if a.Type != "image" && a.Type != "video" && a.Type != "audio" {
+			a.Type = "file"
+		}
+		a.Payload.URL = out.Media.URL
+		sb.Message.Attachment = a
+	} else {
+		sb.Message.Text = out.Text
+	}
 	switch out.Mode {
 	case channel.ModeStandard, "":
 		sb.MessagingType = "RESPONSE"
@@ -309,4 +337,47 @@ func Post(ctx context.Context, client channel.Poster, url, token string, body []
 		return &channel.SendError{Status: status, Message: "the Send API's answer is not JSON", Temporary: true}
 	}
 	return nil
+}
+
+// Fetch implements channel.Fetcher: the attachment's URL is a CDN link
+// that needs no token (it expires after a while).
+func (c *Channel) Fetch(ctx context.Context, _ channel.Account, att channel.Attachment, maxBytes int64) ([]byte, error) {
+	if att.URL == "" {
+		return nil, &channel.SendError{Message: "the attachment has no URL"}
+	}
+	g, _ := c.opts.Client.(channel.Getter)
+	return channel.Download(ctx, g, att.URL, nil, maxBytes)
+}
+
+type reactBody struct {
+	Recipient    idObj  `json:"recipient"`
+	SenderAction string `json:"sender_action"`
+	Payload      struct {
+		MessageID string `json:"message_id"`
+		Reaction  string `json:"reaction,omitempty"`
+	} `json:"payload"`
+}
+
+// React implements channel.Reactor: a sender action "react" (or
+// "unreact") on the person's message. Instagram takes only the "love"
+// reaction, so any emoji is sent as that there.
+func (c *Channel) React(ctx context.Context, acct channel.Account, to, mid, emoji string) error {
+	var rb reactBody
+	rb.Recipient.ID, rb.SenderAction, rb.Payload.MessageID = to, "react", mid
+	switch {
+	case emoji == "":
+		rb.SenderAction = "unreact"
+	case c.opts.Object == "instagram":
+		rb.Payload.Reaction = "love"
+	default:
+		rb.Payload.Reaction = emoji
+	}
+	raw, err := json.Marshal(rb)
+	if err != nil {
+		return err
+	}
+	var answer struct {
+		RecipientID string `json:"recipient_id"`
+	}
+	return Post(ctx, c.opts.Client, channel.Endpoint(c.opts.BaseURL, c.opts.Version, acct.ID, "messages"), acct.AccessToken, raw, &answer)
 }

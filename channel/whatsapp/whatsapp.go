@@ -7,11 +7,15 @@ package whatsapp
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/parleyhq/parley"
@@ -29,7 +33,11 @@ type Channel struct {
 	version string
 }
 
-var _ channel.Channel = (*Channel)(nil)
+var (
+	_ channel.Channel = (*Channel)(nil)
+	_ channel.Fetcher = (*Channel)(nil)
+	_ channel.Reactor = (*Channel)(nil)
+)
 
 // New returns the WhatsApp channel posting through client to baseURL
 // (DefaultBaseURL when empty) with the Graph API version.
@@ -46,7 +54,7 @@ func (c *Channel) Platform() string { return parley.PlatformWhatsApp }
 // Capabilities implements channel.Channel: the 24-hour customer service
 // window, templates outside it, no human-agent tag.
 func (c *Channel) Capabilities() channel.Capabilities {
-	return channel.Capabilities{Window: 24 * time.Hour, Templates: true}
+	return channel.Capabilities{Window: 24 * time.Hour, Templates: true, Caption: true, React: true}
 }
 
 type body struct {
@@ -257,7 +265,24 @@ type sendBody struct {
 	Text             *struct {
 		Body string `json:"body"`
 	} `json:"text,omitempty"`
-	Template *template `json:"template,omitempty"`
+	Template *template  `json:"template,omitempty"`
+	Image    *sendMedia `json:"image,omitempty"`
+	Video    *sendMedia `json:"video,omitempty"`
+	Audio    *sendMedia `json:"audio,omitempty"`
+	Document *sendMedia `json:"document,omitempty"`
+	Reaction *reaction  `json:"reaction,omitempty"`
+}
+
+// sendMedia is a file the Cloud API fetches from link.
+type sendMedia struct {
+	Link     string `json:"link"`
+	Caption  string `json:"caption,omitempty"`
+	Filename string `json:"filename,omitempty"`
+}
+
+type reaction struct {
+	MessageID string `json:"message_id"`
+	Emoji     string `json:"emoji"`
 }
 
 type template struct {
@@ -265,6 +290,17 @@ type template struct {
 	Language struct {
 		Code string `json:"code"`
 	} `json:"language"`
+	Components []component `json:"components,omitempty"`
+}
+
+type component struct {
+	Type       string      `json:"type"`
+	Parameters []parameter `json:"parameters"`
+}
+
+type parameter struct {
+	Type string `json:"type"`
+	Text string `json:"text"`
 }
 
 // Send implements channel.Channel: POST /{version}/{phone-number-id}/messages
@@ -273,6 +309,20 @@ func (c *Channel) Send(ctx context.Context, acct channel.Account, out channel.Ou
 	sb := sendBody{MessagingProduct: "whatsapp", RecipientType: "individual", To: out.To}
 	switch out.Mode {
 	case channel.ModeStandard, "":
+		if md := out.Media; md != nil {
+			m := &sendMedia{Link: md.URL}
+			switch md.Type {
+			case "image":
+				sb.Type, sb.Image, m.Caption = "image", m, out.Text
+			case "video":
+				sb.Type, sb.Video, m.Caption = "video", m, out.Text
+			case "audio":
+				sb.Type, sb.Audio = "audio", m // audio takes no caption
+			default:
+				sb.Type, sb.Document, m.Caption, m.Filename = "document", m, out.Text, md.Name
+			}
+			break
+		}
 		sb.Type = "text"
 		sb.Text = &struct {
 			Body string `json:"body"`
@@ -286,6 +336,15 @@ func (c *Channel) Send(ctx context.Context, acct channel.Account, out channel.Ou
 		sb.Template.Language.Code = out.Language
 		if sb.Template.Language.Code == "" {
 			sb.Template.Language.Code = "en_US"
+		}
+		if len(out.Params) > 0 {
+			// The template's variables, in order, fill {{1}}, {{2}} ...
+			// of its body.
+			body := component{Type: "body"}
+			for _, p := range out.Params {
+				body.Parameters = append(body.Parameters, parameter{Type: "text", Text: p})
+			}
+			sb.Template.Components = []component{body}
 		}
 	default:
 		return "", &channel.SendError{Message: fmt.Sprintf("whatsapp has no send mode %q", out.Mode)}
@@ -306,4 +365,63 @@ func (c *Channel) Send(ctx context.Context, acct channel.Account, out channel.Ou
 		return "", &channel.SendError{Status: http.StatusOK, Message: "the Cloud API answered without a message id", Temporary: true}
 	}
 	return answer.Messages[0].ID, nil
+}
+
+// Fetch implements channel.Fetcher: GET /{version}/{media-id} with the
+// access token gives the media's URL (valid for minutes), which is then
+// downloaded with the same token; the SHA-256 the Graph API gives is
+// checked.
+func (c *Channel) Fetch(ctx context.Context, acct channel.Account, att channel.Attachment, maxBytes int64) ([]byte, error) {
+	if att.MediaID == "" {
+		return nil, &channel.SendError{Message: "the attachment has no media id"}
+	}
+	g, _ := c.client.(channel.Getter)
+	h := http.Header{}
+	h.Set("Authorization", "Bearer "+acct.AccessToken)
+	raw, err := channel.Download(ctx, g, channel.Endpoint(c.base, c.version, att.MediaID), h, channel.MaxAnswer)
+	if err != nil {
+		return nil, err
+	}
+	var info struct {
+		URL    string `json:"url"`
+		MIME   string `json:"mime_type"`
+		SHA256 string `json:"sha256"`
+		// FileSize is a number or a string of digits (both are seen).
+		FileSize json.Number `json:"file_size"`
+	}
+	if err := json.Unmarshal(raw, &info); err != nil || info.URL == "" {
+		return nil, &channel.SendError{Message: "the media endpoint answered without a url", Temporary: true}
+	}
+	if n, err := info.FileSize.Int64(); err == nil && n > maxBytes {
+		return nil, &channel.SendError{Message: fmt.Sprintf("the file has %d bytes, more than %d", n, maxBytes)}
+	}
+	body, err := channel.Download(ctx, g, info.URL, h, maxBytes)
+	if err != nil {
+		return nil, err
+	}
+	if info.SHA256 != "" {
+		// Hex in the media endpoint's answer, base64 in webhooks: take either.
+		sum := sha256.Sum256(body)
+		if !strings.EqualFold(hex.EncodeToString(sum[:]), info.SHA256) && base64.StdEncoding.EncodeToString(sum[:]) != info.SHA256 {
+			return nil, &channel.SendError{Message: "the downloaded file does not match its SHA-256", Temporary: true}
+		}
+	}
+	return body, nil
+}
+
+// React implements channel.Reactor: a message of type reaction on the
+// person's message (an empty emoji removes it).
+func (c *Channel) React(ctx context.Context, acct channel.Account, to, mid, emoji string) error {
+	sb := sendBody{MessagingProduct: "whatsapp", RecipientType: "individual", To: to, Type: "reaction",
+		Reaction: &reaction{MessageID: mid, Emoji: emoji}}
+	raw, err := json.Marshal(sb)
+	if err != nil {
+		return err
+	}
+	var answer struct {
+		Messages []struct {
+			ID string `json:"id"`
+		} `json:"messages"`
+	}
+	return meta.Post(ctx, c.client, channel.Endpoint(c.base, c.version, acct.ID, "messages"), acct.AccessToken, raw, &answer)
 }

@@ -65,6 +65,7 @@ type options struct {
 	timeout    time.Duration
 	json       bool
 	serverLog  bool
+	sources    int
 }
 
 // sample is the server's memory at one point.
@@ -103,8 +104,12 @@ func main() {
 	flag.DurationVar(&o.timeout, "timeout", 9*time.Minute, "give up after this long")
 	flag.BoolVar(&o.json, "json", false, "print the result as JSON")
 	flag.BoolVar(&o.serverLog, "server-log", false, "pass the server's log through to stderr")
+	flag.IntVar(&o.sources, "sources", 0, "source addresses 127.0.0.1 … 127.0.0.<sources> to spread the streams over (one address has ~28,000 ephemeral ports); 0: one per 20,000 streams")
 	flag.Parse()
-	if o.bin == "" || o.n <= 0 || o.perUser <= 0 || o.parallel <= 0 || o.regWorkers <= 0 {
+	if o.sources == 0 {
+		o.sources = (o.n + 19999) / 20000
+	}
+	if o.bin == "" || o.n <= 0 || o.sources < 1 || o.sources > 254 || o.perUser <= 0 || o.parallel <= 0 || o.regWorkers <= 0 {
 		fmt.Fprintln(os.Stderr, "usage: parley-wsmem -bin /path/to/parley [-n 10000] [-json]")
 		flag.PrintDefaults()
 		os.Exit(2)
@@ -121,7 +126,9 @@ func main() {
 }
 
 func run(ctx context.Context, o options, stdout io.Writer) error {
-	if err := loadkit.RaiseFileLimit(uint64(o.n)+1024, "lower -n"); err != nil {
+	// This process holds the client end of every stream, and the server
+	// (which inherits the limit) the other: both need a descriptor each.
+	if err := loadkit.RaiseFileLimit(uint64(o.n)+1024, "lower -n, or raise the hard limit (ulimit -Hn; docs/operations.md)"); err != nil {
 		return err
 	}
 	dir, err := os.MkdirTemp("", "parley-wsmem-")
@@ -178,6 +185,7 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 	}
 	start := time.Now()
 	half := o.n / 2
+	cl.sources = o.sources
 	if err := cl.open(ctx, addr, tokens, 0, half, o.parallel); err != nil {
 		return err
 	}
@@ -402,6 +410,24 @@ type clients struct {
 	frames atomic.Int64 // frames after the hello (presence and the like)
 	closed atomic.Int64 // streams that ended while we held them
 	ending atomic.Bool
+	// sources is how many loopback source addresses the streams are
+	// spread over: one address pair has only the ephemeral port range
+	// (~28,000 by default) for connections to one server port.
+	sources int
+	httpc   []*http.Client
+}
+
+// client returns the HTTP client dialing from 127.0.0.<1 + i % sources>.
+func (c *clients) client(i int) *http.Client {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.httpc == nil {
+		for k := range max(c.sources, 1) {
+			d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(1+k))}, Timeout: 30 * time.Second}
+			c.httpc = append(c.httpc, &http.Client{Transport: &http.Transport{DialContext: d.DialContext}})
+		}
+	}
+	return c.httpc[i%len(c.httpc)]
 }
 
 // open dials streams from..to-1; stream i uses the token of user i/per-user
@@ -413,7 +439,7 @@ func (c *clients) open(ctx context.Context, addr string, tokens []string, from, 
 		token := tokens[i%len(tokens)]
 		dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
-		conn, _, err := websocket.Dial(dctx, u, &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + token}}})
+		conn, _, err := websocket.Dial(dctx, u, &websocket.DialOptions{HTTPClient: c.client(i), HTTPHeader: http.Header{"Authorization": {"Bearer " + token}}})
 		if err != nil {
 			return fmt.Errorf("stream %d: %w", i, err)
 		}

@@ -290,6 +290,8 @@ func serve(ctx context.Context, st *settings, log *slog.Logger, level *slog.Leve
 	if err != nil {
 		log.Warn("admin socket: the admin commands cannot reach this server", "err", err)
 	}
+	logFileLimit(log)
+	go releaseWhenQuiet(ctx, log)
 	errc := make(chan error, 1)
 	go func() { errc <- s.Serve() }()
 	for {

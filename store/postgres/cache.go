@@ -1,6 +1,10 @@
 package postgres
 
-import "github.com/parleyhq/parley"
+import (
+	"strings"
+
+	"github.com/parleyhq/parley"
+)
 
 // writeCache keeps the conversations, memberships and blocks that the
 // committer read or wrote, so that the checks of a send — is the sender a
@@ -11,17 +15,27 @@ import "github.com/parleyhq/parley"
 // It is exact, not a guess: every write method of tx that changes one of
 // these rows updates or drops the entry (see the calls to cache in
 // conversations.go and graph.go), and any rollback — of a batch or of one
-// savepoint — throws the whole cache away. Other nodes write too: every
-// batch that writes takes nextval('write_gen') under the positions lock,
-// and a batch that finds the sequence's last value other than what its
-// node's last commit took knows that another node wrote in between, and
-// starts from an empty cache.
+// savepoint — throws the whole cache away.
+//
+// Other nodes write too. Each of those write methods also names what it
+// changed (tx.touchConv, tx.touchBlock), and every batch that writes
+// records these keys in cache_changes under its gen (nextval('write_gen')
+// under the positions lock), in its own transaction. A batch that finds
+// the sequence's last value other than what its node's last commit took
+// reads the rows of the gens in between and drops only the entries they
+// name (invalidate); when the ring no longer holds them all, it starts
+// from an empty cache. The bus plays no part: a dropped notification
+// cannot leave a stale entry.
 // Read transactions never use it. Entries are values, copied in and out,
 // because callers modify what they get.
 type writeCache struct {
 	convs   map[string]parley.Conversation
 	members map[memberKey]parley.Member
-	blocks  map[pairKey]bool
+	// byConv lists, per conversation, the users whose member rows may be
+	// in members (a superset), so that a conversation's entries can be
+	// dropped without a walk over every member.
+	byConv map[string][]string
+	blocks map[pairKey]bool
 	// chain holds the head of each conversation's hash chain that the
 	// committer read or appended to (chain entries are only ever
 	// appended, by AppendChainEntry).
@@ -63,6 +77,7 @@ func newWriteCache() *writeCache {
 func (c *writeCache) reset() {
 	c.convs = map[string]parley.Conversation{}
 	c.members = map[memberKey]parley.Member{}
+	c.byConv = map[string][]string{}
 	c.blocks = map[pairKey]bool{}
 	c.chain = map[string]chainHead{}
 	c.noInbox = map[string]bool{}
@@ -83,7 +98,69 @@ func (c *writeCache) putMember(m *parley.Member) {
 	if c.full() {
 		c.reset()
 	}
-	c.members[memberKey{m.ConversationID, m.UserID}] = *m
+	k := memberKey{m.ConversationID, m.UserID}
+	if _, ok := c.members[k]; !ok {
+		c.byConv[k.conv] = append(c.byConv[k.conv], k.user)
+	}
+	c.members[k] = *m
+}
+
+// dropConv forgets a conversation: its row, its members, its chain head
+// and whether it has an inbox item.
+func (c *writeCache) dropConv(id string) {
+	delete(c.convs, id)
+	delete(c.chain, id)
+	delete(c.noInbox, id)
+	for _, u := range c.byConv[id] {
+		delete(c.members, memberKey{id, u})
+	}
+	delete(c.byConv, id)
+}
+
+// invalidate drops the entries that cache_changes keys name; "*" drops
+// everything.
+func (c *writeCache) invalidate(keys []string) {
+	for _, k := range keys {
+		switch {
+		case k == "*":
+			c.reset()
+			return
+		case strings.HasPrefix(k, "c:"):
+			c.dropConv(k[2:])
+		case strings.HasPrefix(k, "b:"):
+			if a, b, ok := strings.Cut(k[2:], "|"); ok {
+				delete(c.blocks, pairKey{a, b})
+			}
+		default: // a key of a newer build: play safe
+			c.reset()
+			return
+		}
+	}
+}
+
+// convKey and blockKey are the cache_changes keys of a conversation and
+// of a block between two users.
+func convKey(id string) string { return "c:" + id }
+
+func blockKey(a, b string) string {
+	p := pair(a, b)
+	return "b:" + p.a + "|" + p.b
+}
+
+// touchConv records that this write transaction changed a conversation's
+// row, a member of it, its chain or its inbox item: other nodes' caches
+// drop it.
+func (t *tx) touchConv(id string) {
+	if t.write {
+		t.db.touched[convKey(id)] = struct{}{}
+	}
+}
+
+// touchBlock records a change of the block between a and b.
+func (t *tx) touchBlock(a, b string) {
+	if t.write {
+		t.db.touched[blockKey(a, b)] = struct{}{}
+	}
 }
 
 func (c *writeCache) putBlock(a, b string, blocked bool) {

@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/parleyhq/parley"
@@ -60,6 +61,7 @@ func (t *tx) AppendChainEntry(e *parley.ChainEntry) error {
 	if len(hash) == 0 || len(prev) == 0 {
 		return parley.Invalid("hash", "a chain entry needs its hash and the previous one")
 	}
+	t.touchConv(e.ConversationID)
 	row := chainRow{e.ConversationID, e.Index, e.Kind, e.MessageID, e.Seq, e.ActorID, e.SubjectID, toNanos(e.At), nullBytes(content), prev, hash}
 	if wc := t.cache(); wc != nil {
 		t.chains = append(t.chains, row)
@@ -84,20 +86,35 @@ type chainRow struct {
 	hash    []byte
 }
 
-// insertChain writes chain entries in one statement.
-func (t *tx) insertChain(rows []chainRow) error {
+// chainInsert returns the INSERT of rows as a data-modifying WITH item
+// (", ch AS (…)"; empty without rows) whose parameters are numbered from
+// first, and its arguments.
+func chainInsert(rows []chainRow, first int) (string, []any) {
+	if len(rows) == 0 {
+		return "", nil
+	}
 	cols := make([][]any, 11)
 	for _, r := range rows {
 		for i, v := range []any{r.conv, r.idx, r.kind, r.msg, r.seq, r.actor, r.subject, r.at, r.content, r.prev, r.hash} {
 			cols[i] = append(cols[i], v)
 		}
 	}
+	types := []string{"text", "bigint", "text", "text", "bigint", "text", "text", "bigint", "bytea", "bytea", "bytea"}
+	params := make([]string, len(types))
+	for i, ty := range types {
+		params[i] = fmt.Sprintf("$%d::%s[]", first+i, ty)
+	}
+	return `, ch AS (INSERT INTO chain_entries (conversation_id, idx, kind, message_id, seq, actor_id, subject_id, at, content, prev, hash)
+		SELECT * FROM unnest(` + strings.Join(params, ", ") + `))`,
+		[]any{textArr(cols[0]), intArr(cols[1]), textArr(cols[2]), textArr(cols[3]), intArr(cols[4]), textArr(cols[5]), textArr(cols[6]),
+			intArr(cols[7]), bytesArr(cols[8]), bytesArr(cols[9]), bytesArr(cols[10])}
+}
+
+// insertChain writes chain entries in one statement.
+func (t *tx) insertChain(rows []chainRow) error {
+	ch, args := chainInsert(rows, 1)
 	t.wrote = true
-	_, err := t.sqlTx.ExecContext(t.ctx, `INSERT INTO chain_entries (conversation_id, idx, kind, message_id, seq, actor_id, subject_id, at, content, prev, hash)
-		SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::bigint[],
-			$9::bytea[], $10::bytea[], $11::bytea[])`,
-		textArr(cols[0]), intArr(cols[1]), textArr(cols[2]), textArr(cols[3]), intArr(cols[4]), textArr(cols[5]), textArr(cols[6]),
-		intArr(cols[7]), bytesArr(cols[8]), bytesArr(cols[9]), bytesArr(cols[10]))
+	_, err := t.sqlTx.ExecContext(t.ctx, `WITH x AS (SELECT 1)`+ch+` SELECT 1`, args...)
 	if isUnique(err) {
 		return parley.Errorf(parley.EConflict, "chain entry %d of conversation %s exists", rows[0].idx, rows[0].conv)
 	} else if err != nil {

@@ -124,24 +124,25 @@ func (t *tx) ChannelThreadByConversation(conversationID string) (*parley.Channel
 }
 
 const channelMessageCols = `message_id, channel_id, conversation_id, direction, platform_mid, mode, template, status, error, attempts,
-	next_attempt_at, platform_at, created_at, updated_at`
+	next_attempt_at, platform_at, data, work_at, created_at, updated_at`
 
 func scanChannelMessage(s scanner) (*parley.ChannelMessage, error) {
 	var m parley.ChannelMessage
-	var next, pat, created, updated int64
+	var next, pat, work, created, updated int64
 	if err := s.Scan(&m.MessageID, &m.ChannelID, &m.ConversationID, &m.Direction, &m.PlatformMID, &m.Mode, &m.Template, &m.Status,
-		&m.Error, &m.Attempts, &next, &pat, &created, &updated); err != nil {
+		&m.Error, &m.Attempts, &next, &pat, &m.Data, &work, &created, &updated); err != nil {
 		return nil, err
 	}
-	m.NextAttemptAt, m.PlatformAt, m.CreatedAt, m.UpdatedAt = fromNanos(next), fromNanos(pat), fromNanos(created), fromNanos(updated)
+	m.NextAttemptAt, m.PlatformAt, m.WorkAt = fromNanos(next), fromNanos(pat), fromNanos(work)
+	m.CreatedAt, m.UpdatedAt = fromNanos(created), fromNanos(updated)
 	return &m, nil
 }
 
 // CreateChannelMessage implements parley.ChannelTx.
 func (t *tx) CreateChannelMessage(m *parley.ChannelMessage) error {
-	_, err := t.guarded(`INSERT INTO channel_messages (`+channelMessageCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := t.guarded(`INSERT INTO channel_messages (`+channelMessageCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		m.MessageID, m.ChannelID, m.ConversationID, m.Direction, m.PlatformMID, m.Mode, m.Template, m.Status, m.Error, m.Attempts,
-		toNanos(m.NextAttemptAt), toNanos(m.PlatformAt), toNanos(m.CreatedAt), toNanos(m.UpdatedAt))
+		toNanos(m.NextAttemptAt), toNanos(m.PlatformAt), m.Data, toNanos(m.WorkAt), toNanos(m.CreatedAt), toNanos(m.UpdatedAt))
 	if isUnique(err) {
 		return parley.Errorf(parley.EConflict, "the message is linked already")
 	} else if err != nil {
@@ -153,7 +154,8 @@ func (t *tx) CreateChannelMessage(m *parley.ChannelMessage) error {
 // UpdateChannelMessage implements parley.ChannelTx.
 func (t *tx) UpdateChannelMessage(m *parley.ChannelMessage) error {
 	res, err := t.guarded(`UPDATE channel_messages SET platform_mid = ?, status = ?, error = ?, attempts = ?, next_attempt_at = ?,
-		updated_at = ? WHERE message_id = ?`, m.PlatformMID, m.Status, m.Error, m.Attempts, toNanos(m.NextAttemptAt), toNanos(m.UpdatedAt), m.MessageID)
+		data = ?, work_at = ?, updated_at = ? WHERE message_id = ?`, m.PlatformMID, m.Status, m.Error, m.Attempts, toNanos(m.NextAttemptAt),
+		m.Data, toNanos(m.WorkAt), toNanos(m.UpdatedAt), m.MessageID)
 	if isUnique(err) {
 		return parley.Errorf(parley.EConflict, "the platform message is linked already")
 	} else if err != nil {
@@ -204,4 +206,10 @@ func (t *tx) ChannelMessages(messageIDs []string) (map[string]*parley.ChannelMes
 func (t *tx) DueChannelSends(due time.Time, limit int) ([]*parley.ChannelMessage, error) {
 	return queryAll(t, "due channel sends", scanChannelMessage, `SELECT `+channelMessageCols+` FROM channel_messages
 		WHERE status = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at, message_id LIMIT ?`, toNanos(due), limit)
+}
+
+// DueChannelWork implements parley.ChannelTx.
+func (t *tx) DueChannelWork(due time.Time, limit int) ([]*parley.ChannelMessage, error) {
+	return queryAll(t, "due channel work", scanChannelMessage, `SELECT `+channelMessageCols+` FROM channel_messages
+		WHERE work_at > 0 AND work_at <= ? ORDER BY work_at, message_id LIMIT ?`, toNanos(due), limit)
 }

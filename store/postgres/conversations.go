@@ -91,6 +91,7 @@ func (t *tx) CreateConversation(c *parley.Conversation) error {
 	_, err := t.guarded(`INSERT INTO conversations (`+convCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, string(c.Kind), c.Title, c.CreatedBy, toNanos(c.CreatedAt), nullString(c.DirectKey),
 		c.InvitePolicy, c.LastSeq, toNanos(c.LastActivityAt), c.MemberCount, c.LastPos, int64(c.DisappearAfter/time.Second))
+	t.touchConv(c.ID)
 	if isUnique(err) {
 		if strings.Contains(constraint(err), "direct_key") {
 			return parley.Errorf(parley.EConflict, "direct conversation exists")
@@ -139,6 +140,7 @@ func (t *tx) UpdateConversation(c *parley.Conversation) error {
 	if err != nil {
 		return fmt.Errorf("update conversation: %w", err)
 	}
+	t.touchConv(c.ID)
 	if wc := t.cache(); wc != nil {
 		delete(wc.convs, c.ID)
 	}
@@ -153,6 +155,7 @@ func (t *tx) UpdateConversation(c *parley.Conversation) error {
 // by the message insert that uses it (one statement for both) or before
 // the next statement of the transaction (see tx.flush).
 func (t *tx) AllocSeq(conversationID string, at time.Time) (int64, error) {
+	t.touchConv(conversationID)
 	if wc := t.cache(); wc != nil {
 		if c, ok := wc.convs[conversationID]; ok {
 			c.LastSeq, c.LastActivityAt = c.LastSeq+1, fromNanos(toNanos(at))
@@ -195,6 +198,7 @@ func (t *tx) PutMember(m *parley.Member) error {
 	if err != nil {
 		return fmt.Errorf("put member: %w", err)
 	}
+	t.touchConv(m.ConversationID)
 	if wc := t.cache(); wc != nil {
 		delete(wc.members, memberKey{m.ConversationID, m.UserID})
 	}

@@ -47,6 +47,7 @@ func (t *tx) FollowCounts(userID string) (followers, following int, err error) {
 
 // SetBlock implements parley.GraphTx.
 func (t *tx) SetBlock(blockerID, blockedID string, on bool, at time.Time) (bool, error) {
+	t.touchBlock(blockerID, blockedID)
 	if wc := t.cache(); wc != nil {
 		delete(wc.blocks, pair(blockerID, blockedID))
 	}

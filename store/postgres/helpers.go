@@ -175,6 +175,15 @@ func pgArgs(args []any) []any {
 	return out
 }
 
+// pgText is what pgArgs makes of a string argument, for strings sent in
+// arrays.
+func pgText(s string) string {
+	if strings.IndexByte(s, 0) < 0 && utf8.ValidString(s) {
+		return s
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
+}
+
 // storageErr marks err as EStorageFull when the disk is full
 // (PostgreSQL's disk_full, 53100, or ENOSPC from the operating system),
 // keeping the cause in the chain for the log; anything else comes back

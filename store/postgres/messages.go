@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"database/sql"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -50,64 +51,33 @@ func scanMessage(s scanner) (*parley.Message, error) {
 	return &m, nil
 }
 
-// CreateMessage implements parley.MessageTx. The insert and the
-// conversation's last_pos are one statement (one round trip of the
-// committer). A conflict does not abort the transaction (ON CONFLICT DO
-// NOTHING); a second look says which key was taken.
+// CreateMessage implements parley.MessageTx.
 //
-// A seq that AllocSeq counted without writing it (pending) is written by
-// the same statement.
+// In the committer's first run of a batch (no savepoints) the row is
+// queued and written at the next flush, with every other message of the
+// batch, in one multi-row INSERT (see tx.flush): a batch of sends then
+// costs a few statements whatever its size. A taken client id or seq
+// then fails the flush instead of this call, and the committer runs the
+// batch again with a savepoint per update, where the insert is immediate
+// (insertMessage) and a conflict comes back here as EConflict, which the
+// app's idempotent send needs.
 func (t *tx) CreateMessage(m *parley.Message) error {
 	sc, err := storeseal.SealMessage(t.db.seal.Get(), m)
 	if err != nil {
 		return fmt.Errorf("create message: %w", err)
 	}
-	// A sealed body's search vector comes from the plaintext here; the
-	// trigger of migration 0017 computes a plaintext body's itself.
 	pos := t.nextPos()
-	args := []any{m.ID, m.ConversationID, m.Seq, pos, m.SenderID, nullString(m.ClientID), string(m.Kind), sc.Body,
-		m.ReplyTo, m.System, toNanos(m.CreatedAt), toNullNanos(m.EditedAt), toNullNanos(m.DeletedAt), sc.Card,
-		m.AgentID, sc.Data, toNullNanos(m.ExpiresAt), m.ViewOnce, toNullNanos(m.RedactedAt), sealedFlag(sc.Body), m.Text}
-	set := `last_pos = m.pos`
-	pending, withSeq := t.seqs[m.ConversationID]
-	if withSeq {
-		delete(t.seqs, m.ConversationID)
-		set += `, last_seq = ?, last_activity_at = ?`
-		args = append(args, pending.seq, pending.at)
-	}
-	// Not t.exec: the statement needs no pending write before it (its
-	// own seq is in it, and it reads nothing else), so the chain entries
-	// of a batch's sends stay pending and go out in one statement.
-	t.wrote = true
-	res, err := t.sqlTx.ExecContext(t.ctx, rebind(`WITH m AS (INSERT INTO messages (`+messageCols+`, search) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, `+searchVector+`)
-		ON CONFLICT DO NOTHING RETURNING conversation_id, pos)
-		UPDATE conversations c SET `+set+` FROM m WHERE c.id = m.conversation_id`), pgArgs(args)...)
-	if err != nil {
-		return fmt.Errorf("create message: %w", err)
-	}
-	if ok, err := affected(res); err != nil {
-		return err
-	} else if !ok {
-		if withSeq { // still to be written
-			t.seqs[m.ConversationID] = pending
-		}
+	row := msgRow{id: m.ID, conv: m.ConversationID, seq: m.Seq, pos: pos, sender: m.SenderID, client: nullString(m.ClientID),
+		kind: string(m.Kind), body: sc.Body, replyTo: m.ReplyTo, system: m.System, created: toNanos(m.CreatedAt),
+		edited: toNullNanos(m.EditedAt), deleted: toNullNanos(m.DeletedAt), card: sc.Card, agent: m.AgentID, data: sc.Data,
+		expires: toNullNanos(m.ExpiresAt), viewOnce: m.ViewOnce, redacted: toNullNanos(m.RedactedAt),
+		sealed: sealedFlag(sc.Body), text: m.Text}
+	if t.queueWrites {
+		t.msgs = append(t.msgs, row)
+		t.touchConv(m.ConversationID)
+	} else if err := t.insertMessage(row); err != nil {
 		t.db.pos-- // nothing holds it
-		var taken int
-		if m.ClientID != "" {
-			if err := t.queryRow(`SELECT COUNT(*) FROM messages WHERE conversation_id = ? AND sender_id = ? AND client_id = ?`,
-				m.ConversationID, m.SenderID, m.ClientID).Scan(&taken); err != nil {
-				return fmt.Errorf("create message: %w", err)
-			} else if taken > 0 {
-				return parley.Errorf(parley.EConflict, "client id already used")
-			}
-		}
-		if err := t.queryRow(`SELECT COUNT(*) FROM messages WHERE conversation_id = ? AND seq = ?`,
-			m.ConversationID, m.Seq).Scan(&taken); err != nil {
-			return fmt.Errorf("create message: %w", err)
-		} else if taken > 0 {
-			return parley.Errorf(parley.EConflict, "sequence number taken")
-		}
-		return parley.Errorf(parley.EConflict, "message exists")
+		return err
 	}
 	m.Pos = pos
 	if wc := t.cache(); wc != nil {
@@ -119,8 +89,168 @@ func (t *tx) CreateMessage(m *parley.Message) error {
 	return nil
 }
 
+// msgRow is one messages row to write.
+type msgRow struct {
+	id, conv                    string
+	seq, pos                    int64
+	sender                      string
+	client                      any // string or nil
+	kind, body, replyTo, system string
+	created                     int64
+	edited, deleted             any // int64 or nil
+	card, agent, data           string
+	expires                     any
+	viewOnce                    bool
+	redacted                    any
+	sealed, text                string // searchVector's arguments
+}
+
+// insertMessage writes one message now. The insert and the
+// conversation's last_pos are one statement (one round trip of the
+// committer). A conflict does not abort the transaction (ON CONFLICT DO
+// NOTHING); a second look says which key was taken.
+//
+// A seq that AllocSeq counted without writing it (pending) is written by
+// the same statement.
+func (t *tx) insertMessage(r msgRow) error {
+	args := []any{r.id, r.conv, r.seq, r.pos, r.sender, r.client, r.kind, r.body,
+		r.replyTo, r.system, r.created, r.edited, r.deleted, r.card,
+		r.agent, r.data, r.expires, r.viewOnce, r.redacted, r.sealed, r.text}
+	set := `last_pos = m.pos`
+	pending, withSeq := t.seqs[r.conv]
+	if withSeq {
+		delete(t.seqs, r.conv)
+		set += `, last_seq = ?, last_activity_at = ?`
+		args = append(args, pending.seq, pending.at)
+	}
+	// Not t.exec: the statement needs no pending write before it (its
+	// own seq is in it, and it reads nothing else), so the chain entries
+	// of a batch's sends stay pending and go out in one statement.
+	t.wrote = true
+	t.touchConv(r.conv)
+	res, err := t.sqlTx.ExecContext(t.ctx, rebind(`WITH m AS (INSERT INTO messages (`+messageCols+`, search) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, `+searchVector+`)
+		ON CONFLICT DO NOTHING RETURNING conversation_id, pos)
+		UPDATE conversations c SET `+set+` FROM m WHERE c.id = m.conversation_id`), pgArgs(args)...)
+	if err != nil {
+		return fmt.Errorf("create message: %w", err)
+	}
+	if ok, err := affected(res); err != nil {
+		return err
+	} else if ok {
+		return nil
+	}
+	if withSeq { // still to be written
+		t.seqs[r.conv] = pending
+	}
+	var taken int
+	if r.client != nil {
+		if err := t.queryRow(`SELECT COUNT(*) FROM messages WHERE conversation_id = ? AND sender_id = ? AND client_id = ?`,
+			r.conv, r.sender, r.client).Scan(&taken); err != nil {
+			return fmt.Errorf("create message: %w", err)
+		} else if taken > 0 {
+			return parley.Errorf(parley.EConflict, "client id already used")
+		}
+	}
+	if err := t.queryRow(`SELECT COUNT(*) FROM messages WHERE conversation_id = ? AND seq = ?`,
+		r.conv, r.seq).Scan(&taken); err != nil {
+		return fmt.Errorf("create message: %w", err)
+	} else if taken > 0 {
+		return parley.Errorf(parley.EConflict, "sequence number taken")
+	}
+	return parley.Errorf(parley.EConflict, "message exists")
+}
+
+// errQueuedConflict fails a flush whose queued messages met a taken key:
+// the committer runs the batch again, where each insert says which.
+var errQueuedConflict = errors.New("postgres: a queued message met a taken client id or seq")
+
+// insertQueued writes the queued messages, the conversations' last_pos,
+// last_seq and last_activity_at (the pending seqs) and the pending chain
+// entries, in one statement.
+func (t *tx) insertQueued(rows []msgRow, chains []chainRow) error {
+	n := len(rows)
+	ids, convs, senders, kinds, bodies := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	replies, systems, cards, agents, datas := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	sealedFl, texts := make([]string, n), make([]string, n)
+	seqs, poss, created, viewOnce := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+	clients := make([]*string, n)
+	edited, deleted, expires, redacted := make([]*int64, n), make([]*int64, n), make([]*int64, n), make([]*int64, n)
+	lastPos := map[string]int64{}
+	for i, r := range rows {
+		ids[i], convs[i], senders[i], kinds[i], bodies[i] = pgText(r.id), pgText(r.conv), pgText(r.sender), pgText(r.kind), pgText(r.body)
+		replies[i], systems[i], cards[i], agents[i], datas[i] = pgText(r.replyTo), pgText(r.system), pgText(r.card), pgText(r.agent), pgText(r.data)
+		sealedFl[i], texts[i] = r.sealed, pgText(r.text)
+		seqs[i], poss[i], created[i] = r.seq, r.pos, r.created
+		if r.viewOnce {
+			viewOnce[i] = 1
+		}
+		if s, ok := r.client.(string); ok {
+			s = pgText(s)
+			clients[i] = &s
+		}
+		edited[i], deleted[i], expires[i], redacted[i] = nullInt(r.edited), nullInt(r.deleted), nullInt(r.expires), nullInt(r.redacted)
+		lastPos[r.conv] = max(lastPos[r.conv], r.pos)
+	}
+	// Every conversation of a queued message gets its last_pos; those with
+	// a pending seq get it too (and the others keep theirs).
+	uconv := make([]string, 0, len(lastPos)+len(t.seqs))
+	upos, useq, uat := []*int64{}, []*int64{}, []*int64{}
+	for id, p := range lastPos {
+		p := p
+		uconv, upos = append(uconv, pgText(id)), append(upos, &p)
+		if s, ok := t.seqs[id]; ok {
+			useq, uat = append(useq, &s.seq), append(uat, &s.at)
+			delete(t.seqs, id)
+		} else {
+			useq, uat = append(useq, nil), append(uat, nil)
+		}
+	}
+	for id, s := range t.seqs {
+		s := s
+		uconv, upos, useq, uat = append(uconv, pgText(id)), append(upos, nil), append(useq, &s.seq), append(uat, &s.at)
+	}
+	t.seqs = nil
+	t.wrote = true
+	ch, chainArgs := chainInsert(chains, 26)
+	args := []any{ids, convs, seqs, poss, senders, clients, kinds, bodies, replies, systems, created, edited, deleted, cards, agents, datas,
+		expires, viewOnce, redacted, sealedFl, texts, uconv, upos, useq, uat}
+	var inserted int
+	err := t.sqlTx.QueryRowContext(t.ctx, `WITH v AS (
+			SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[],
+				$9::text[], $10::text[], $11::bigint[], $12::bigint[], $13::bigint[], $14::text[], $15::text[], $16::text[],
+				$17::bigint[], $18::bigint[], $19::bigint[], $20::text[], $21::text[])
+			AS v(id, conversation_id, seq, pos, sender_id, client_id, kind, body, reply_to, system, created_at, edited_at,
+				deleted_at, card, agent_id, data, expires_at, view_once, redacted_at, sealed, plain)),
+		m AS (INSERT INTO messages (`+messageCols+`, search)
+			SELECT id, conversation_id, seq, pos, sender_id, client_id, kind, body, reply_to, system, created_at, edited_at,
+				deleted_at, card, agent_id, data, expires_at, view_once, redacted_at,
+				CASE WHEN sealed = 'sealed' THEN to_tsvector('simple'::regconfig, parley_search_text(plain)) END
+			FROM v ORDER BY pos
+			ON CONFLICT DO NOTHING RETURNING 1),
+		c AS (UPDATE conversations c SET last_pos = COALESCE(u.pos, c.last_pos), last_seq = COALESCE(u.seq, c.last_seq),
+				last_activity_at = COALESCE(u.at, c.last_activity_at)
+			FROM unnest($22::text[], $23::bigint[], $24::bigint[], $25::bigint[]) AS u(id, pos, seq, at) WHERE c.id = u.id)`+ch+`
+		SELECT COUNT(*) FROM m`, append(args, chainArgs...)...).Scan(&inserted)
+	if err != nil {
+		return fmt.Errorf("create messages: %w", err)
+	}
+	if inserted != n {
+		return errQueuedConflict
+	}
+	return nil
+}
+
+// nullInt is a nullable BIGINT argument (int64 or nil) as a pointer.
+func nullInt(v any) *int64 {
+	if n, ok := v.(int64); ok {
+		return &n
+	}
+	return nil
+}
+
 // setLastPos records pos as the conversation's newest position.
 func (t *tx) setLastPos(conversationID string, pos int64) error {
+	t.touchConv(conversationID)
 	if _, err := t.exec(`UPDATE conversations SET last_pos = ? WHERE id = ?`, pos, conversationID); err != nil {
 		return fmt.Errorf("set last position: %w", err)
 	}

@@ -70,6 +70,9 @@ type DB struct {
 	// cache must not be trusted. Only the committer touches them.
 	cache *writeCache
 	gen   int64
+	// touched holds the cache_changes keys of the running batch (see
+	// tx.touchConv); only the committer touches it.
+	touched map[string]struct{}
 	// lastFailed is set when the last batch had a failing update; only the
 	// committer goroutine touches it.
 	lastFailed bool
@@ -116,7 +119,7 @@ func Open(dsn string, opts Options) (*DB, error) {
 	db := &DB{
 		write: write, read: read,
 		reqs: make(chan *updateReq, opts.MaxBatch), maxBatch: opts.MaxBatch, onCommit: opts.OnCommit,
-		done: make(chan struct{}), cache: newWriteCache(), gen: -1,
+		done: make(chan struct{}), cache: newWriteCache(), gen: -1, touched: map[string]struct{}{},
 	}
 	ctx := context.Background()
 	if !opts.NoMigrate {
@@ -297,10 +300,10 @@ func (db *DB) tryBatch(batch []*updateReq, savepoints bool, info *CommitInfo) (e
 	// position below p (docs/architecture.md, "Positions across nodes").
 	// The sequence is read after the lock is held (a second statement):
 	// read in the locking statement, it could predate the wait.
-	var gen int64
 	err = stx.QueryRowContext(ctx, `SELECT next FROM positions WHERE id = 1 FOR UPDATE`).Scan(&db.pos)
+	var gen int64
 	if err == nil {
-		err = stx.QueryRowContext(ctx, `SELECT last_value FROM write_gen`).Scan(&gen)
+		gen, err = db.catchUp(ctx, stx, info)
 	}
 	if err != nil {
 		info.FailedAt = "begin"
@@ -308,11 +311,9 @@ func (db *DB) tryBatch(batch []*updateReq, savepoints bool, info *CommitInfo) (e
 		db.forget()
 		return failAll(errs, fmt.Errorf("lock positions: %w", err)), true
 	}
-	if gen != db.gen {
-		db.cache.reset() // another node wrote since this node's last commit
-	}
-	startGen, startPos := gen, db.pos
-	t := &tx{db: db, sqlTx: stx, ctx: ctx, write: true}
+	startGen := gen
+	clear(db.touched)
+	t := &tx{db: db, sqlTx: stx, ctx: ctx, write: true, queueWrites: !savepoints}
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			errs[i] = err
@@ -350,15 +351,18 @@ func (db *DB) tryBatch(batch []*updateReq, savepoints bool, info *CommitInfo) (e
 		}
 		return errs, true
 	}
-	// Every batch that writes takes a new gen, so that other nodes know
-	// their caches are stale.
-	var row *sql.Row
-	if db.pos != startPos {
-		row = stx.QueryRowContext(ctx, `UPDATE positions SET next = $1 WHERE id = 1 RETURNING nextval('write_gen')`, db.pos)
-	} else {
-		row = stx.QueryRowContext(ctx, `SELECT nextval('write_gen')`)
+	// Every batch that writes takes a new gen and records what it
+	// changed under it, so that other nodes drop those cache entries.
+	keys := make([]string, 0, len(db.touched))
+	for k := range db.touched {
+		keys = append(keys, k)
 	}
-	if err := row.Scan(&gen); err != nil {
+	err = stx.QueryRowContext(ctx, `WITH g AS (SELECT nextval('write_gen') AS gen),
+		p AS (UPDATE positions SET next = $1 WHERE id = 1 AND next <> $1),
+		c AS (INSERT INTO cache_changes (slot, gen, keys) SELECT gen % $3, gen, $2 FROM g
+			ON CONFLICT (slot) DO UPDATE SET gen = excluded.gen, keys = excluded.keys)
+		SELECT gen FROM g`, db.pos, keys, changeRing).Scan(&gen)
+	if err != nil {
 		info.FailedAt = "save_position"
 		stx.Rollback()
 		db.forget()
@@ -374,6 +378,51 @@ func (db *DB) tryBatch(batch []*updateReq, savepoints bool, info *CommitInfo) (e
 	}
 	db.gen = gen
 	return errs, true
+}
+
+// changeRing is the number of slots of cache_changes (migration 0023).
+const changeRing = 256
+
+// catchUp runs under the positions lock at the start of a batch: it
+// reads write_gen and, when other nodes wrote since this node's last
+// commit, drops the cache entries their batches changed (or all of them
+// when cache_changes no longer holds every gen in between). It returns
+// the gen the cache is now valid for.
+func (db *DB) catchUp(ctx context.Context, stx *sql.Tx, info *CommitInfo) (int64, error) {
+	// One statement: the sequence's last value and the keys of the gens
+	// since this node's last commit (none when it has no valid cache, or
+	// when nothing was written since).
+	rows, err := stx.QueryContext(ctx, `SELECT w.last_value, c.k FROM write_gen w
+		LEFT JOIN LATERAL (SELECT unnest(keys) AS k FROM cache_changes
+			WHERE $1 >= 0 AND gen > $1 AND gen <= w.last_value AND w.last_value - $1 < $2) c ON true`, db.gen, changeRing)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	var gen int64
+	var keys []string
+	for rows.Next() {
+		var k sql.NullString
+		if err := rows.Scan(&gen, &k); err != nil {
+			return 0, err
+		}
+		if k.Valid {
+			keys = append(keys, k.String)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	switch {
+	case gen == db.gen:
+	case db.gen < 0 || gen < db.gen || gen-db.gen >= changeRing:
+		db.cache.reset()
+		info.CacheReset = true
+	default:
+		db.cache.invalidate(keys)
+		info.CacheDropped += len(keys)
+	}
+	return gen, nil
 }
 
 // forget drops the committer's cache after a rollback, or when what was
@@ -503,22 +552,35 @@ type tx struct {
 	seqs map[string]pendingSeq
 	// chains holds chain entries appended and not yet written.
 	chains []chainRow
+	// queueWrites is set in the committer's first run of a batch:
+	// CreateMessage then queues its row in msgs for flush to write.
+	queueWrites bool
+	msgs        []msgRow
 }
 
 // drop forgets what flush would write, after a rollback.
 func (t *tx) drop() {
-	t.seqs, t.chains = nil, nil
+	t.seqs, t.chains, t.msgs = nil, nil, nil
 }
 
 // pendingSeq is a conversation's last_seq and last_activity_at to write.
 type pendingSeq struct{ seq, at int64 }
 
-// flush writes the pending chain entries and sequence numbers, one
-// statement each. Every
+// flush writes the pending messages with the conversations' sequence
+// numbers and the pending chain entries in one statement (two when only
+// chain entries or sequence numbers are pending). Every
 // other statement of the transaction runs after it, so that nothing reads
 // a conversation row without them; the committer flushes before each
 // savepoint release and before saving the position.
 func (t *tx) flush() error {
+	if len(t.msgs) > 0 {
+		rows, chains := t.msgs, t.chains
+		t.msgs, t.chains = nil, nil
+		if err := t.insertQueued(rows, chains); err != nil {
+			t.seqs, t.chains = nil, nil
+			return err
+		}
+	}
 	if len(t.chains) > 0 {
 		rows := t.chains
 		t.chains = nil
@@ -535,6 +597,7 @@ func (t *tx) flush() error {
 	ats := make([]int64, 0, len(t.seqs))
 	for id, p := range t.seqs {
 		ids, seqs, ats = append(ids, id), append(seqs, p.seq), append(ats, p.at)
+		t.touchConv(id)
 	}
 	t.seqs = nil
 	t.wrote = true

@@ -23,6 +23,13 @@ type CommitInfo struct {
 	// undone), "save_position" or "commit". A failing batch after "begin"
 	// (its lock on the positions row) is reported as "begin" too.
 	FailedAt string
+	// CacheReset is set when the batch started from an empty committer
+	// cache because another node's changes could not be told apart (this
+	// node's first batch, or more batches of other nodes since its last
+	// commit than cache_changes holds); CacheDropped counts the keys of
+	// other nodes' changes it dropped from the cache instead.
+	CacheReset   bool
+	CacheDropped int
 }
 
 // PoolStats returns the database/sql statistics of the store's connection

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"testing"
+	"time"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/sealed"
@@ -175,6 +176,56 @@ func testChannelMessages(t *testing.T, s parley.Store) {
 	wantCode(t, s.Update(ctx, func(tx parley.Tx) error {
 		return tx.UpdateChannelMessage(&parley.ChannelMessage{MessageID: "gone", Status: parley.ChannelSent})
 	}), parley.ENotFound)
+}
+
+// testChannelWork: a link's Data and WorkAt round-trip through create and
+// update, and DueChannelWork lists the links whose work is due, of any
+// status, earliest first; a link whose work is done (WorkAt zero) is not
+// listed.
+func testChannelWork(t *testing.T, s parley.Store) {
+	mkUsers(t, s, "biz")
+	update(t, s, func(tx parley.Tx) error {
+		return tx.CreateChannel(newChannel("ch1", "biz", parley.PlatformWhatsApp, "phone-1"))
+	})
+	in := &parley.ChannelMessage{MessageID: "m1", ChannelID: "ch1", ConversationID: "conv1", Direction: parley.ChannelIn,
+		PlatformMID: "wamid.1", Status: parley.ChannelDelivered, Data: `{"fetch":[{"type":"image","media_id":"9"}]}`, WorkAt: at(20),
+		PlatformAt: at(10), CreatedAt: at(11), UpdatedAt: at(11)}
+	sent := &parley.ChannelMessage{MessageID: "m2", ChannelID: "ch1", ConversationID: "conv1", Direction: parley.ChannelOut,
+		PlatformMID: "wamid.2", Status: parley.ChannelSent, Data: `{"react":"👍"}`, WorkAt: at(15), CreatedAt: at(12), UpdatedAt: at(12)}
+	idle := &parley.ChannelMessage{MessageID: "m3", ChannelID: "ch1", ConversationID: "conv1", Direction: parley.ChannelOut,
+		Status: parley.ChannelQueued, Data: `{"params":["Ada"]}`, NextAttemptAt: at(5), CreatedAt: at(13), UpdatedAt: at(13)}
+	update(t, s, func(tx parley.Tx) error {
+		for _, m := range []*parley.ChannelMessage{in, sent, idle} {
+			if err := tx.CreateChannelMessage(m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	got := view(t, s, func(tx parley.Tx) (*parley.ChannelMessage, error) { return tx.ChannelMessage("m3") })
+	wantEqual(t, "data without work", got, idle)
+	due := view(t, s, func(tx parley.Tx) ([]*parley.ChannelMessage, error) { return tx.DueChannelWork(at(30), 10) })
+	wantEqual(t, "due at 30", due, []*parley.ChannelMessage{sent, in})
+	due = view(t, s, func(tx parley.Tx) ([]*parley.ChannelMessage, error) { return tx.DueChannelWork(at(16), 10) })
+	wantEqual(t, "due at 16", due, []*parley.ChannelMessage{sent})
+	due = view(t, s, func(tx parley.Tx) ([]*parley.ChannelMessage, error) { return tx.DueChannelWork(at(30), 1) })
+	wantEqual(t, "limit", due, []*parley.ChannelMessage{sent})
+
+	sent.Data, sent.WorkAt, sent.UpdatedAt = `{"react":"👍","reacted":"👍"}`, time.Time{}, at(16)
+	in.Data, in.WorkAt, in.UpdatedAt = `{"fetch":[{"type":"image","media_id":"9","tries":1}]}`, at(40), at(21)
+	update(t, s, func(tx parley.Tx) error {
+		if err := tx.UpdateChannelMessage(sent); err != nil {
+			return err
+		}
+		return tx.UpdateChannelMessage(in)
+	})
+	wantEqual(t, "updated", view(t, s, func(tx parley.Tx) (*parley.ChannelMessage, error) { return tx.ChannelMessage("m2") }), sent)
+	due = view(t, s, func(tx parley.Tx) ([]*parley.ChannelMessage, error) { return tx.DueChannelWork(at(30), 10) })
+	if len(due) != 0 {
+		t.Fatalf("after updates at 30: %d due, want none", len(due))
+	}
+	due = view(t, s, func(tx parley.Tx) ([]*parley.ChannelMessage, error) { return tx.DueChannelWork(at(40), 10) })
+	wantEqual(t, "after updates at 40", due, []*parley.ChannelMessage{in})
 }
 
 // testChannelSecretsKeepKeys: a data key that seals a channel's secret is

@@ -111,6 +111,7 @@ func Run(t *testing.T, open func(t *testing.T) parley.Store) {
 		{"Business/Audit", testAudit},
 		{"AuditLog/AppendAndList", testAuditLog},
 		{"Channel/RoundTrip", testChannels},
+		{"Channel/Work", testChannelWork},
 		{"Channel/Messages", testChannelMessages},
 		{"Channel/SecretsKeepKeys", testChannelSecretsKeepKeys},
 		{"TwoFactor/RoundTrip", testTwoFactor},

@@ -2,7 +2,9 @@
 // the real parley binary (as run.mjs): a business, an agent and a
 // customer; the agent picks the conversation from Unassigned, writes a
 // private note, answers with a saved reply, resolves; the customer rates
-// with a quick reply; the agent sees the rating in Reports.
+// with a quick reply; the agent sees the rating in Reports. The business
+// connects a Messenger channel; a signed webhook brings a person's
+// message in, shown with the Messenger badge.
 //
 //   PARLEY_BIN=/path/to/parley CHROMIUM=/usr/bin/chromium node e2e/inbox.mjs
 //
@@ -12,6 +14,7 @@ import { mkdtempSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
 import { allNamed as allNamedWith, apiClient, freePort, spawnParley, until, waitReady } from "./lib.mjs";
 
 const bin = process.env.PARLEY_BIN;
@@ -227,6 +230,47 @@ try {
   await ann.locator(".inbox-items .item", { hasText: "Cara Customer" }).click();
   await ann.getByRole("button", { name: "Back" }).click();
   await ann.locator(".inbox-items .item", { hasText: "Cara Customer" }).waitFor();
+
+  // Channels: the business connects a Messenger Page in its settings; a
+  // person writes on Messenger (a webhook POST signed by the test as Meta
+  // signs it) and the conversation carries the Messenger badge.
+  await shopPage.getByRole("button", { name: "Channels", exact: true }).click();
+  const chs = shopPage.getByRole("region", { name: "Channels" });
+  await chs.getByLabel("Platform").selectOption("messenger");
+  await chs.getByLabel("Name", { exact: true }).fill("Acme Page");
+  await chs.getByLabel("Facebook Page id", { exact: true }).fill("104857600000001");
+  await chs.getByLabel("Access token", { exact: true }).fill("EAAB-e2e-page-token");
+  await chs.getByLabel("App secret", { exact: true }).fill("e2e-app-secret-123");
+  await chs.getByLabel("Verify token", { exact: true }).fill("e2e-verify-token");
+  await chs.getByRole("button", { name: "Connect", exact: true }).click();
+  await chs.getByText("Connected.", { exact: true }).waitFor();
+  const chRow = chs.getByRole("list", { name: "Connected channels" }).locator("li[data-channel]");
+  await chRow.getByText("…oken", { exact: false }).first().waitFor();
+  const chID = await chRow.getAttribute("data-channel");
+  const hook = `${base}/hooks/meta/${chID}`;
+  assert.equal(await (await fetch(`${hook}?hub.mode=subscribe&hub.verify_token=e2e-verify-token&hub.challenge=c42`)).text(), "c42");
+  const now = Date.now();
+  const hookBody = JSON.stringify({ object: "page", entry: [{ id: "104857600000001", time: now, messaging: [
+    { sender: { id: "7000000000000009" }, recipient: { id: "104857600000001" }, timestamp: now, message: { mid: "m_e2e_1", text: "Hi from Messenger" } }] }] });
+  const signature = "sha256=" + createHmac("sha256", "e2e-app-secret-123").update(hookBody).digest("hex");
+  assert.equal((await fetch(hook, { method: "POST", headers: { "Content-Type": "application/json" }, body: hookBody })).status, 401, "an unsigned webhook was taken");
+  const hooked = await fetch(hook, { method: "POST", headers: { "Content-Type": "application/json", "X-Hub-Signature-256": signature }, body: hookBody });
+  assert.equal(hooked.status, 200, "the signed webhook was refused");
+  await shopPage.getByRole("button", { name: /^All/ }).click();
+  const chItem = shopPage.locator(".inbox-items .item", { hasText: "Hi from Messenger" });
+  await chItem.locator(".channel-badge", { hasText: "Messenger" }).waitFor();
+  await chItem.click();
+  await shopPage.locator(".inbox-conv header .channel-badge", { hasText: "Messenger" }).waitFor();
+  const modesNote = shopPage.getByRole("note", { name: "Sending on Messenger" });
+  await modesNote.getByText(/Reply until/).waitFor();
+  await shopPage.screenshot({ path: join(shots, "inbox-channel.png") });
+  // Rotating the access token: the list shows its new last 4.
+  await shopPage.getByRole("button", { name: "Channels", exact: true }).click();
+  await chs.getByRole("button", { name: "Update credentials" }).click();
+  await chs.getByLabel("New access token", { exact: true }).fill("EAAB-rotated-9999");
+  await chs.getByRole("button", { name: "Save credentials" }).click();
+  await chs.getByText("Credentials updated.", { exact: true }).waitFor();
+  await chRow.getByText("…9999", { exact: false }).first().waitFor();
 
   if (failures.length) throw new Error(failures.join("\n"));
   console.log("e2e inbox: ok (screenshots in " + shots + ")");

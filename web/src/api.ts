@@ -45,6 +45,10 @@ export interface Message {
   quick_reply?: string;
   /** masked: the server hid sensitive values in text (a business's team's view) */
   masked?: boolean;
+  /** channel: a business message's delivery on Messenger, Instagram or
+   * WhatsApp (status, and why it failed), or a person's files still being
+   * fetched from the platform (the team's view). */
+  channel?: ChannelDelivery;
   /** expires_at: when a disappearing message goes; expired: it went (a tombstone). */
   expires_at?: string; expired?: boolean;
   /** view_once: each recipient may open the attachment once; opened: a
@@ -259,7 +263,24 @@ export interface BusinessMembership { business: UserSummary; role: "agent" | "ad
 export interface AgentView {
   user: UserSummary; role: "agent" | "admin" | "bot"; away: boolean; online: boolean; max_open: number; open: number; teams: string[]; created_at: string;
 }
-export interface ContactSummary { id: string; name: string; user?: UserSummary }
+export interface ContactSummary { id: string; name: string; user?: UserSummary; channel?: Platform }
+export type Platform = "messenger" | "instagram" | "whatsapp";
+export interface ChannelDelivery {
+  platform: Platform; status: string; mode?: string; error?: string;
+  attachments?: { type: string; name?: string; status: "fetching" | "failed"; error?: string }[];
+}
+export interface ChannelView {
+  id: string; platform: Platform; name: string; account_id: string; app_id: string; language?: string;
+  access_token: string; app_secret: string; verify_token: string; webhook_path: string; created_at: string; updated_at?: string;
+}
+export interface ChannelInput {
+  platform: Platform; name: string; account_id: string; app_id?: string; access_token: string; app_secret: string; verify_token: string; language?: string;
+}
+export type ChannelChange = Partial<Pick<ChannelInput, "name" | "app_id" | "language" | "access_token" | "app_secret" | "verify_token">>;
+export interface SendModes {
+  channel: { id: string; platform: Platform; name: string } | null; last_inbound_at?: string;
+  modes: { mode: string; open: boolean; until?: string; reason: string }[];
+}
 export type InboxStatus = "open" | "pending" | "snoozed" | "resolved";
 export interface InboxItem {
   conversation_id: string; contact?: ContactSummary; status: InboxStatus; snoozed_until?: string; priority: string;
@@ -333,6 +354,11 @@ export class Business {
   removeAgent(handle: string) { return this.c.request<void>("DELETE", `${this.base}/agents/${encodeURIComponent(handle)}`); }
   teams() { return this.c.request<{ items: TeamView[] }>("GET", this.base + "/teams"); }
   settings() { return this.c.request<BusinessSettings>("GET", this.base + "/settings"); }
+  channels() { return this.c.request<{ items: ChannelView[] }>("GET", this.base + "/channels"); }
+  connectChannel(in_: ChannelInput) { return this.c.request<ChannelView>("POST", this.base + "/channels", in_); }
+  updateChannel(id: string, ch: ChannelChange) { return this.c.request<ChannelView>("PATCH", `${this.base}/channels/${encodeURIComponent(id)}`, ch); }
+  deleteChannel(id: string) { return this.c.request<void>("DELETE", `${this.base}/channels/${encodeURIComponent(id)}`); }
+  sendModes(conv: string) { return this.c.request<SendModes>("GET", `${this.conv(conv)}/send-modes`); }
   putSettings(s: BusinessSettings) { return this.c.request<BusinessSettings>("PUT", this.base + "/settings", s); }
   inbox(q: InboxQuery) {
     const p = new URLSearchParams({ view: q.view });
@@ -483,6 +509,9 @@ export const usedRoutes = [
   "GET /api/v1/business/{business}/campaigns/{campaign}/stats",
   "POST /api/v1/sessions/second-factor", "GET /api/v1/me/2fa", "POST /api/v1/me/2fa/setup", "POST /api/v1/me/2fa/confirm",
   "POST /api/v1/me/2fa/disable", "POST /api/v1/me/2fa/recovery-codes",
+  "GET /api/v1/business/{business}/channels", "POST /api/v1/business/{business}/channels",
+  "PATCH /api/v1/business/{business}/channels/{channel}", "DELETE /api/v1/business/{business}/channels/{channel}",
+  "GET /api/v1/business/{business}/conversations/{id}/send-modes",
 ];
 
 /** newClientID makes an idempotency key for a send. */

@@ -9,6 +9,7 @@ import { cleanView, describeView, duration, errText, parseIntervals, volumeBars,
 import { Automation } from "./inbox-rules";
 
 export { Campaigns } from "./inbox-campaigns";
+export { Channels } from "./inbox-channels";
 
 const localZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
 const dateInput = (d: Date) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;

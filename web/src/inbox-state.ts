@@ -100,6 +100,13 @@ export function lineOf(ev: SyncEvent): Line | null {
 export function applyThreadEvent(t: Thread, ev: SyncEvent, open: string): Thread {
   if (ev.conversation_id !== open) return t;
   if (messageTypes.has(ev.type) && ev.message) return { ...t, messages: mergeMessages(t.messages, [ev.message]) };
+  if (ev.type === "channel.delivery" && typeof ev.data?.message_id === "string") {
+    // A business message's status on Messenger, Instagram or WhatsApp
+    // moved (or it failed, with the reason).
+    const id = ev.data.message_id, status = String(ev.data.status ?? ""), error = String(ev.data.error ?? "");
+    if (!t.messages.some((m) => m.id === id && m.channel)) return t;
+    return { ...t, messages: t.messages.map((m) => m.id === id && m.channel ? { ...m, channel: { ...m.channel, status, error: error || undefined } } : m) };
+  }
   if (ev.type === "note.created" && ev.data && typeof ev.data.id === "string") return { ...t, notes: mergeNotes(t.notes, [ev.data as unknown as Note]) };
   const line = lineOf(ev);
   if (line && !t.lines?.some((l) => l.id === line.id)) return { ...t, lines: [...(t.lines ?? []), line] };

@@ -57,6 +57,18 @@ describe("applyThreadEvent", () => {
     const other = applyThreadEvent(t, ev("message.created", { conversation_id: "c2", message: { ...msg("x", 1, 0), conversation_id: "c2" } }), "c1");
     expect(other).toBe(t);
   });
+
+  it("moves a channel message's delivery status and shows why it failed", () => {
+    let t = { ...emptyThread(), messages: [{ ...msg("m1", 1, 0, "shop"), channel: { platform: "whatsapp" as const, status: "queued" } }, msg("m2", 2, 1)] };
+    t = applyThreadEvent(t, ev("channel.delivery", { data: { message_id: "m1", status: "sent", error: "" } }), "c1");
+    expect(t.messages[0].channel).toEqual({ platform: "whatsapp", status: "sent", error: undefined });
+    t = applyThreadEvent(t, ev("channel.delivery", { data: { message_id: "m1", status: "failed", error: "Message undeliverable (code 131026)" } }), "c1");
+    expect(t.messages[0].channel?.status).toBe("failed");
+    expect(t.messages[0].channel?.error).toBe("Message undeliverable (code 131026)");
+    // A message without a channel status, or not loaded, is left alone.
+    const same = applyThreadEvent(t, ev("channel.delivery", { data: { message_id: "m2", status: "sent" } }), "c1");
+    expect(same).toBe(t);
+  });
 });
 
 describe("inbox events", () => {

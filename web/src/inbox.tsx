@@ -9,7 +9,7 @@ import type { ComponentChildren } from "preact";
 import { ApiError, Business, newClientID } from "./api";
 import type {
   AgentView, BusinessMembership, Client, ContactView, InboxCounts, InboxDetail, InboxItem, ItemChange, Me, Message, Note,
-  RenderedReply, SavedReply, SavedView, SyncEvent, UserSummary,
+  RenderedReply, SavedReply, SavedView, SendModes, SyncEvent, UserSummary,
 } from "./api";
 import {
   applyPresence, applyThreadEvent, collisionWarning, emptyThread, errText, forInbox, handoverError, inboxEffect, mentionParts, mergeNotes, missingText,
@@ -22,13 +22,14 @@ import { shownText } from "./rich";
 import { Automated, Masked, Parts, SensitiveConfirm } from "./parts";
 import { sensitiveQuestion } from "./sensitive";
 import { policyText } from "./campaigns";
+import { deliveryText, modesText, pendingFiles, platformName } from "./channels";
 
 // Reports and settings (with the rules editor) load when first opened:
 // most people never open them, and the first load stays small.
 type AdminModule = typeof import("./inbox-admin");
 let adminModule: Promise<AdminModule> | null = null;
-type AdminScreen = "reports" | "settings" | "campaigns";
-const adminNames: Record<AdminScreen, string> = { reports: "Reports", settings: "Inbox settings", campaigns: "Campaigns" };
+type AdminScreen = "reports" | "settings" | "campaigns" | "channels";
+const adminNames: Record<AdminScreen, string> = { reports: "Reports", settings: "Inbox settings", campaigns: "Campaigns", channels: "Channels" };
 
 function Admin({ biz, which, onViews, subscribe }: { biz: Business; which: AdminScreen; onViews(v: SavedView[]): void; subscribe: Subscribe }) {
   const [m, setM] = useState<AdminModule | null>(null);
@@ -38,6 +39,7 @@ function Admin({ biz, which, onViews, subscribe }: { biz: Business; which: Admin
   }, []);
   if (!m) return <section class="settings" aria-label={adminNames[which]}><p role="status">{failed ? "Cannot load this screen: check the connection and open it again." : "Loading…"}</p></section>;
   return which === "reports" ? <m.Reports biz={biz} /> : which === "campaigns" ? <m.Campaigns biz={biz} subscribe={subscribe} />
+    : which === "channels" ? <m.Channels biz={biz} />
     : <m.InboxSettings biz={biz} onViews={onViews} />;
 }
 
@@ -168,6 +170,7 @@ export function TeamInbox({ client, me, membership, subscribe, modes, onRemoved 
           <span>
             <button class="link" aria-current={screen === "reports"} onClick={() => setScreen("reports")}>Reports</button>
             {admin && <button class="link" aria-current={screen === "campaigns"} onClick={() => setScreen("campaigns")}>Campaigns</button>}
+            {admin && <button class="link" aria-current={screen === "channels"} onClick={() => setScreen("channels")}>Channels</button>}
             {admin && <button class="link" aria-current={screen === "settings"} onClick={() => setScreen("settings")}>Settings</button>}
           </span>
         </header>
@@ -219,6 +222,11 @@ export function TeamInbox({ client, me, membership, subscribe, modes, onRemoved 
   );
 }
 
+function ChannelBadge({ platform }: { platform: string }) {
+  const name = platformName(platform);
+  return name ? <span class={"channel-badge ch-" + platform} title={`Writes through ${name}`}>{name}</span> : null;
+}
+
 function ItemRow({ it, business, open, onOpen }: { it: InboxItem; business: string; open: boolean; onOpen(id: string): void }) {
   const m = it.last_message;
   const preview = !m ? "" : (m.sender.id === business ? "You: " : "") + (m.deleted ? "Unsent" : m.text ?? `[${m.kind}]`);
@@ -226,6 +234,7 @@ function ItemRow({ it, business, open, onOpen }: { it: InboxItem; business: stri
     <li>
       <button class={"conv item" + (open ? " open" : "")} aria-current={open} onClick={() => onOpen(it.conversation_id)} data-conversation={it.conversation_id}>
         <span class="name">{it.contact?.name ?? "Customer"}</span>
+        {it.contact?.channel && <ChannelBadge platform={it.contact.channel} />}
         <span class={"status s-" + it.status}>{it.status}</span>
         <span class="preview">{preview}</span>
         <span class="meta">
@@ -268,8 +277,13 @@ function InboxConversation(p: ConvProps) {
   const listRef = useRef<HTMLOListElement>(null);
   const inputRef = useRef<HTMLTextAreaElement>(null);
 
-  const loadItem = () => biz.detail(id).then((d) => { setDetail(d); setLabels(d.item.labels.join(", ")); })
-    .catch((err) => setError(errText(err, "Cannot load the conversation")));
+  const [modes, setModes] = useState<SendModes | null>(null);
+  const loadModes = () => void biz.sendModes(id).then(setModes).catch(() => setModes(null));
+  const loadItem = () => biz.detail(id).then((d) => {
+    setDetail(d);
+    setLabels(d.item.labels.join(", "));
+    if (d.item.contact?.channel) loadModes();
+  }).catch((err) => setError(errText(err, "Cannot load the conversation")));
   useEffect(() => {
     void loadItem();
     Promise.all([biz.messages(id), biz.notes(id)])
@@ -286,7 +300,10 @@ function InboxConversation(p: ConvProps) {
       if (ev.type === "typing" && ev.conversation_id === id && ev.actor_id !== business.id) {
         return setCustomerTyping(ev.data?.typing ? Date.now() + TYPING_TTL : 0);
       }
-      if (ev.type === "message.created" && ev.conversation_id === id && ev.message?.sender.id !== business.id) setCustomerTyping(0);
+      if (ev.type === "message.created" && ev.conversation_id === id && ev.message?.sender.id !== business.id) {
+        setCustomerTyping(0);
+        loadModes(); // the person wrote: a channel's window opens again
+      }
       if (ev.conversation_id !== id || !forInbox(ev, ctx)) return;
       setThread((t) => applyThreadEvent(t, ev, id));
       const control = ev.data?.control;
@@ -469,6 +486,7 @@ function InboxConversation(p: ConvProps) {
         <header>
           <button class="link back" onClick={p.onClose}>Back</button>
           <h2>{contactName}</h2>
+          {item?.contact?.channel && <ChannelBadge platform={item.contact.channel} />}
           {item && <span class={"status s-" + item.status}>{item.status}{item.snoozed_until && item.status === "snoozed" ? ` until ${new Date(item.snoozed_until).toLocaleString()}` : ""}</span>}
           {item?.overdue && <span class="overdue">Overdue</span>}
           <button class="link contact-toggle" aria-expanded={showContact} onClick={() => setShowContact((v) => !v)}>Contact</button>
@@ -542,6 +560,7 @@ function InboxConversation(p: ConvProps) {
             ))}
           </ul>
         )}
+        {!noteMode && <SendModesLine modes={modes} />}
         <form class={"composer" + (noteMode ? " note-mode" : "")} onSubmit={(e) => { e.preventDefault(); void submit(); }}>
           <button type="button" class="note-toggle" aria-pressed={noteMode} onClick={() => { setNoteMode((v) => !v); setReplies([]); setPreview(null); inputRef.current?.focus(); }}>
             Private note
@@ -564,6 +583,7 @@ function InboxMessage({ m, mine, business, contact, client }: { m: Message; mine
   if (m.kind === "system") return <li class="system">{String(m.system?.action ?? "").replace(/_/g, " ")}</li>;
   const sender = mine ? (m.agent ? `${who(m.agent)} · ${business}` : `${business} · automatic`) : contact;
   const text = shownText(m);
+  const delivery = mine && !m.deleted ? deliveryText(m.channel) : null;
   return (
     <li class={"message" + (mine ? " mine" : "")} data-id={m.id} tabIndex={0}>
       <span class="sender">{sender}{m.automated && <Automated />}{m.masked && <Masked />}</span>
@@ -573,12 +593,28 @@ function InboxMessage({ m, mine, business, contact, client }: { m: Message; mine
             ? <a key={i} href={part.href} target="_blank" rel="noopener noreferrer nofollow">{part.text}</a>
             : <span key={i}>{part.text}</span>)}</p>}
           {m.attachments?.map((a, i) => <AttachmentView key={a.id ?? i} a={a} client={client} />)}
+          {pendingFiles(m).map((f, i) => <p key={"pf" + i} class={"channel-file" + (f.failed ? " failed" : "")} role={f.failed ? "note" : undefined}>{f.text}</p>)}
           <Parts m={m} follow />
           {m.quick_replies && <span class="muted">Choices: {m.quick_replies.map((q) => q.title).join(" · ")}</span>}
         </div>
       )}
       <time dateTime={m.created_at}>{new Date(m.created_at).toLocaleString([], { dateStyle: "short", timeStyle: "short" })}</time>
+      {delivery && <span class={"delivery" + (delivery.failed ? " failed" : "")}>{delivery.text}</span>}
     </li>
+  );
+}
+
+/** SendModesLine tells the agent how a reply goes out in a channel
+ * conversation: the modes open now and why the others are not. */
+function SendModesLine({ modes }: { modes: SendModes | null }) {
+  const t = modesText(modes);
+  if (!t || !modes?.channel) return null;
+  const name = platformName(modes.channel.platform);
+  return (
+    <div class="send-modes" role="note" aria-label={`Sending on ${name}`}>
+      <span>{name}: {t.open.length ? "open — " + t.open.join(" · ") : "no free-form reply is possible now"}</span>
+      {t.closed.length > 0 && <ul>{t.closed.map((c, i) => <li key={i} class="muted">{c}</li>)}</ul>}
+    </div>
   );
 }
 

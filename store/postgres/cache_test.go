@@ -1,0 +1,256 @@
+package postgres_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/store/postgres"
+	"github.com/parleyhq/parley/store/postgres/pgtest"
+)
+
+// commits records the CommitInfo of a node's batches.
+type commits struct {
+	mu    sync.Mutex
+	infos []postgres.CommitInfo
+}
+
+func (c *commits) add(i postgres.CommitInfo) {
+	c.mu.Lock()
+	c.infos = append(c.infos, i)
+	c.mu.Unlock()
+}
+
+func (c *commits) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.infos)
+}
+
+// after returns the info of the first batch after the first n; the
+// committer reports a batch after answering it, so it may come a little
+// after the Update returned.
+func (c *commits) after(t *testing.T, n int) postgres.CommitInfo {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		c.mu.Lock()
+		if len(c.infos) > n {
+			i := c.infos[n]
+			c.mu.Unlock()
+			return i
+		}
+		c.mu.Unlock()
+	}
+	t.Fatal("the batch was never reported")
+	return postgres.CommitInfo{}
+}
+
+// seedDirect makes users a and b and their direct conversation id.
+func seedDirect(t *testing.T, db *postgres.DB, id, a, b string) {
+	t.Helper()
+	now := time.Unix(1700000000, 0).UTC()
+	err := db.Update(context.Background(), func(tx parley.Tx) error {
+		for _, u := range []string{a, b} {
+			if err := tx.CreateUser(&parley.User{ID: u, Handle: u, Kind: parley.KindPerson,
+				DMPolicy: parley.PolicyOpen, CreatedAt: now, UpdatedAt: now}); err != nil {
+				return err
+			}
+		}
+		if err := tx.CreateConversation(&parley.Conversation{ID: id, Kind: parley.ConversationDirect,
+			CreatedBy: a, CreatedAt: now, LastActivityAt: now}); err != nil {
+			return err
+		}
+		for _, u := range []string{a, b} {
+			if err := tx.PutMember(&parley.Member{ConversationID: id, UserID: u, Role: parley.RoleMember,
+				Status: parley.StatusActive, Folder: parley.FolderInbox, JoinedAt: now, UpdatedAt: now}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// send appends one message from sender to conv the way app.Send does:
+// membership and peer lookups (served by the committer cache when warm),
+// a seq, the message.
+func send(db *postgres.DB, conv, sender, peer, clientID string) (int64, error) {
+	var seq int64
+	err := db.Update(context.Background(), func(tx parley.Tx) error {
+		if _, _, err := tx.ConversationMember(conv, sender); err != nil {
+			return err
+		}
+		if _, blocked, err := tx.Peer(conv, sender, peer); err != nil {
+			return err
+		} else if blocked {
+			return parley.Errorf(parley.EForbidden, "blocked")
+		}
+		var err error
+		if seq, err = tx.AllocSeq(conv, time.Now()); err != nil {
+			return err
+		}
+		return tx.CreateMessage(&parley.Message{ID: fmt.Sprintf("m-%s-%d", conv, seq), ConversationID: conv, Seq: seq,
+			SenderID: sender, ClientID: clientID, Kind: parley.MessageText, Text: "hi", CreatedAt: time.Now().UTC()})
+	})
+	return seq, err
+}
+
+// TestCacheSurvivesOtherNodes: a write of another node drops from a node's
+// committer cache only what it changed (cache_changes), not everything,
+// and what it changed is read again.
+func TestCacheSurvivesOtherNodes(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	var seen [2]commits
+	dbs := make([]*postgres.DB, 2)
+	for i := range dbs {
+		db, err := postgres.Open(dsn, postgres.Options{OnCommit: seen[i].add})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		dbs[i] = db
+	}
+	a, b := dbs[0], dbs[1]
+	seedDirect(t, a, "c1", "u1", "u2")
+	seedDirect(t, a, "c2", "u3", "u4")
+	// A warms its cache with c1; B then sends into c2 twice.
+	for i := range 2 {
+		if _, err := send(a, "c1", "u1", "u2", ""); err != nil {
+			t.Fatalf("A send %d: %v", i, err)
+		}
+	}
+	for i := range 2 {
+		if _, err := send(b, "c2", "u3", "u4", ""); err != nil {
+			t.Fatalf("B send %d: %v", i, err)
+		}
+	}
+	n := seen[0].count()
+	seq, err := send(a, "c1", "u1", "u2", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seq != 3 {
+		t.Fatalf("A's third send into c1 got seq %d, want 3", seq)
+	}
+	if got := seen[0].after(t, n); got.CacheReset || got.CacheDropped != 2 {
+		t.Fatalf("A's batch after B's two: reset %v, %d keys dropped; want no reset and c2 dropped by each of B's batches", got.CacheReset, got.CacheDropped)
+	}
+	// B now writes into c1 (a send and a block): A must see both.
+	if seq, err := send(b, "c1", "u2", "u1", ""); err != nil || seq != 4 {
+		t.Fatalf("B's send into c1: seq %d, %v; want 4", seq, err)
+	}
+	if seq, err := send(a, "c1", "u1", "u2", ""); err != nil || seq != 5 {
+		t.Fatalf("A's send after B's: seq %d, %v; want 5 (a stale cached last_seq gives 4)", seq, err)
+	}
+	err = b.Update(context.Background(), func(tx parley.Tx) error {
+		_, err := tx.SetBlock("u2", "u1", true, time.Now())
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := send(a, "c1", "u1", "u2", ""); parley.ErrorCode(err) != parley.EForbidden {
+		t.Fatalf("A's send after B's block: %v, want the block seen", err)
+	}
+}
+
+// TestCacheResetPastRing: a node that finds more of other nodes' batches
+// since its last commit than cache_changes holds drops its whole cache.
+func TestCacheResetPastRing(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	var seen commits
+	a, err := postgres.Open(dsn, postgres.Options{OnCommit: seen.add})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := postgres.Open(dsn, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	seedDirect(t, a, "c1", "u1", "u2")
+	seedDirect(t, a, "c2", "u3", "u4")
+	if _, err := send(a, "c1", "u1", "u2", ""); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 260 { // more than the ring's 256 slots, one batch each
+		if _, err := send(b, "c2", "u3", "u4", ""); err != nil {
+			t.Fatalf("B send %d: %v", i, err)
+		}
+	}
+	n := seen.count()
+	if _, err := send(a, "c1", "u1", "u2", ""); err != nil {
+		t.Fatal(err)
+	}
+	if !seen.after(t, n).CacheReset {
+		t.Fatal("A kept its cache although cache_changes no longer held every batch since its last commit")
+	}
+}
+
+// TestQueuedClientIDConflict: sends of one batch are inserted together at
+// the flush, so a client id used twice in one batch (a client retrying
+// before its first answer) surfaces there; the committer runs the batch
+// again and exactly one send wins, the others get EConflict.
+func TestQueuedClientIDConflict(t *testing.T) {
+	db := pgtest.Open(t, postgres.Options{})
+	seedDirect(t, db, "c1", "u1", "u2")
+	const n = 24
+	var wins, conflicts atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cid := "dup"
+			if i%3 == 0 {
+				cid = fmt.Sprint("own-", i)
+			}
+			_, err := send(db, "c1", "u1", "u2", cid)
+			switch {
+			case err == nil:
+				if cid == "dup" {
+					wins.Add(1)
+				}
+			case parley.ErrorCode(err) == parley.EConflict && cid == "dup":
+				conflicts.Add(1)
+			default:
+				errs <- fmt.Errorf("send %d (%s): %v", i, cid, err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if wins.Load() != 1 || conflicts.Load() != n-n/3-1 {
+		t.Fatalf("client id used %d times: %d stored, %d conflicts; want 1 and %d", n-n/3, wins.Load(), conflicts.Load(), n-n/3-1)
+	}
+	// Seqs stay gap-free: the conflicting sends gave theirs back.
+	err := db.View(context.Background(), func(tx parley.Tx) error {
+		ms, err := tx.Messages(parley.MessageRange{ConversationID: "c1", Limit: 100})
+		if err != nil {
+			return err
+		}
+		if len(ms) != n/3+1 {
+			return fmt.Errorf("%d messages stored, want %d", len(ms), n/3+1)
+		}
+		for i, m := range ms {
+			if m.Seq != int64(i+1) {
+				return fmt.Errorf("message %d has seq %d", i, m.Seq)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

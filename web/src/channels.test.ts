@@ -1,0 +1,46 @@
+import { describe, expect, it } from "vitest";
+import { deliveryText, modesText, pendingFiles, platformName } from "./channels";
+import type { Message } from "./api";
+
+const msg = (channel: Message["channel"]): Message => ({
+  id: "m1", conversation_id: "c1", seq: 1, sender: { id: "u", handle: "~wh.x", display_name: "P", kind: "external" } as Message["sender"],
+  kind: "image", created_at: "2026-11-27T10:00:00Z", channel,
+});
+
+describe("channels", () => {
+  it("names platforms", () => {
+    expect(platformName("whatsapp")).toBe("WhatsApp");
+    expect(platformName("nope")).toBe("");
+    expect(platformName(undefined)).toBe("");
+  });
+  it("shows delivery and failures with the reason", () => {
+    expect(deliveryText({ platform: "messenger", status: "delivered", mode: "standard" })).toEqual({ text: "Messenger: delivered", failed: false });
+    expect(deliveryText({ platform: "whatsapp", status: "failed", error: "Re-engagement message (code 131047)" }))
+      .toEqual({ text: "WhatsApp: not delivered — Re-engagement message (code 131047)", failed: true });
+    expect(deliveryText({ platform: "instagram", status: "queued", error: "rate limited" })?.text).toBe("Instagram: sending — retrying: rate limited");
+    expect(deliveryText({ platform: "messenger", status: "sent", mode: "human_agent" })?.text).toBe("Messenger: sent (human agent tag)");
+    expect(deliveryText(undefined)).toBeNull();
+  });
+  it("describes files being fetched or failed", () => {
+    expect(pendingFiles(msg(undefined))).toEqual([]);
+    const files = pendingFiles(msg({ platform: "whatsapp", status: "delivered", attachments: [
+      { type: "image", status: "fetching" }, { type: "file", name: "invoice.pdf", status: "failed", error: "the download answered Not Found (HTTP 404)" },
+    ] }));
+    expect(files[0]).toEqual({ text: "Fetching the image from WhatsApp…", failed: false });
+    expect(files[1].failed).toBe(true);
+    expect(files[1].text).toContain("“invoice.pdf” could not be fetched from WhatsApp: the download answered Not Found");
+    // A person's message with pending files has no delivery line.
+    expect(deliveryText(msg({ platform: "whatsapp", status: "delivered", attachments: [] }).channel)).toBeNull();
+  });
+  it("lists the open send modes and why the others are closed", () => {
+    expect(modesText(null)).toBeNull();
+    expect(modesText({ channel: null, modes: [{ mode: "standard", open: true, reason: "x" }] })).toBeNull();
+    const t = modesText({ channel: { id: "c", platform: "messenger", name: "Page" }, modes: [
+      { mode: "standard", open: false, reason: "the 24-hour window closed at 2026-11-26T10:00:00Z" },
+      { mode: "human_agent", open: true, until: "2026-12-02T10:00:00Z", reason: "a reply written by a person" },
+    ] }, new Date("2026-11-27T10:00:00Z"));
+    expect(t?.open.length).toBe(1);
+    expect(t?.open[0]).toMatch(/^Human agent reply until /);
+    expect(t?.closed).toEqual(["Reply: the 24-hour window closed at 2026-11-26T10:00:00Z"]);
+  });
+});

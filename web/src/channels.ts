@@ -1,0 +1,63 @@
+// Channels (Messenger, Instagram, WhatsApp) as the team inbox shows them:
+// the platform's name on badges, a message's delivery line, the files of
+// a person's message still being fetched, and the composer's send modes.
+// Pure functions; the settings screen is inbox-channels.tsx.
+import type { ChannelDelivery, Message, Platform, SendModes } from "./api";
+
+export const platformNames: Record<Platform, string> = { messenger: "Messenger", instagram: "Instagram", whatsapp: "WhatsApp" };
+
+/** platformName is a platform's name for people ("" for none). */
+export function platformName(p?: string): string {
+  return p && p in platformNames ? platformNames[p as Platform] : "";
+}
+
+const statusWords: Record<string, string> = {
+  queued: "sending", sent: "sent", delivered: "delivered", read: "read", failed: "not delivered",
+};
+
+/** deliveryText is the line under a business message in a channel
+ * conversation: its status on the platform and, when it failed (or a try
+ * failed and it is retried), why. */
+export function deliveryText(d?: ChannelDelivery): { text: string; failed: boolean } | null {
+  if (!d || !d.status || d.attachments) return null;
+  const name = platformName(d.platform);
+  const word = statusWords[d.status] ?? d.status;
+  let text = `${name}: ${word}`;
+  if (d.mode === "human_agent") text += " (human agent tag)";
+  if (d.mode === "template") text += " (template)";
+  if (d.error) text += d.status === "queued" ? ` — retrying: ${d.error}` : ` — ${d.error}`;
+  return { text, failed: d.status === "failed" };
+}
+
+/** pendingFiles describes a person's files not (yet) in Parley. */
+export function pendingFiles(m: Message): { text: string; failed: boolean }[] {
+  const d = m.channel;
+  if (!d?.attachments) return [];
+  const name = platformName(d.platform);
+  return d.attachments.map((a) => {
+    const what = a.name ? `${a.type} “${a.name}”` : a.type;
+    return a.status === "failed"
+      ? { text: `The ${what} could not be fetched from ${name}${a.error ? ": " + a.error : ""}. Open ${name} to see it.`, failed: true }
+      : { text: `Fetching the ${what} from ${name}…`, failed: false };
+  });
+}
+
+const modeNames: Record<string, string> = { standard: "Reply", human_agent: "Human agent reply", template: "Template" };
+
+/** modesText is what the composer says about sending in a channel
+ * conversation: the modes open (until when) and why the others are not. */
+export function modesText(s: SendModes | null, now = new Date()): { open: string[]; closed: string[] } | null {
+  if (!s?.channel) return null;
+  const open: string[] = [];
+  const closed: string[] = [];
+  for (const m of s.modes) {
+    const name = modeNames[m.mode] ?? m.mode;
+    if (m.open) {
+      const until = m.until ? new Date(m.until) : null;
+      open.push(until ? `${name} until ${until.toLocaleString([], { dateStyle: "short", timeStyle: "short" })}${until < now ? " (closed now)" : ""}` : name);
+    } else {
+      closed.push(`${name}: ${m.reason}`);
+    }
+  }
+  return { open, closed };
+}
