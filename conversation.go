@@ -35,6 +35,12 @@ type Conversation struct {
 	// DisappearAfter is the disappearing-messages timer (0: off): a message
 	// sent while it is on expires that long after it was sent.
 	DisappearAfter time.Duration
+	// ListFromConversation marks a large group: its members' conversation
+	// lists find it through this row's LastActivityAt, where every other
+	// conversation keeps a copy of it on each member row (the list's index)
+	// that each message updates. The app sets it above a group size, so
+	// that a message to a large group does not update a row per member.
+	ListFromConversation bool
 }
 
 // Role is a member's role in a group. Direct members are all RoleMember.

@@ -124,6 +124,10 @@ type ConversationTx interface {
 	// UpdateConversation saves Title, InvitePolicy, LastActivityAt,
 	// MemberCount and DisappearAfter; ENotFound if gone.
 	UpdateConversation(c *Conversation) error
+	// SetListFromConversation sets a conversation's ListFromConversation
+	// and moves its member rows' copy of the last activity with it, in the
+	// same transaction; ENotFound if gone.
+	SetListFromConversation(conversationID string, on bool) error
 	// AllocSeq atomically takes the next sequence number of a conversation,
 	// sets LastSeq to it and LastActivityAt to at, and returns it.
 	AllocSeq(conversationID string, at time.Time) (int64, error)
@@ -134,6 +138,10 @@ type ConversationTx interface {
 	// ConversationMember returns a conversation and one user's membership
 	// of it in one lookup; ENotFound if either is missing.
 	ConversationMember(conversationID, userID string) (*Conversation, *Member, error)
+	// ConversationMembers returns, keyed by conversation id, each of the
+	// given conversations that userID is a member of (any status), with
+	// that membership; the others are absent.
+	ConversationMembers(userID string, conversationIDs []string) (map[string]MemberConversation, error)
 	// Peer returns another member of a conversation and whether either of
 	// userID and that member blocks the other; ENotFound if not a member.
 	Peer(conversationID, userID, peerID string) (peer *Member, blocked bool, err error)
@@ -146,7 +154,10 @@ type ConversationTx interface {
 	// at or after since, stopping at max.
 	CountConversationsCreatedBy(userID string, since time.Time, max int) (int, error)
 	// Conversations lists a page of a user's conversations in one folder,
-	// pinned first, then newest activity first. It omits conversations
+	// pinned first, then newest activity first, then id descending, after
+	// f.After when set. Its cost follows the page, not the number of the
+	// user's conversations, except for the large groups
+	// (ListFromConversation) the user is in. It omits conversations
 	// whose member status is declined, and conversations with no message
 	// that the user did not create.
 	Conversations(f ConversationFilter) ([]MemberConversation, error)
@@ -161,6 +172,11 @@ type MessageTx interface {
 	// events; EConflict when (conversation, sender, client id) or
 	// (conversation, seq) exists.
 	CreateMessage(m *Message) error
+	// CreateMessages inserts ms as CreateMessage does each, in order, and
+	// sets their Pos; after an EConflict the caller abandons the
+	// transaction (some may be stored). A store may write them in one
+	// statement (the campaign worker's chunks).
+	CreateMessages(ms []*Message) error
 	// MessageByID returns the message or ENotFound.
 	MessageByID(id string) (*Message, error)
 	// MessageByClientID finds a sender's message by client id or ENotFound.
@@ -241,6 +257,19 @@ type EventTx interface {
 	// AppendEvent inserts e and sets e.Pos. Positions only grow and are
 	// never reused; they may have gaps.
 	AppendEvent(e *Event) error
+	// ChangesBefore returns, newest first, where the newest messages and
+	// events with a position below before sit (up to limit): not what
+	// they say. The hub uses it to tell which devices a change may skip.
+	ChangesBefore(before int64, limit int) ([]Change, error)
+}
+
+// Change is where one stored change sits in the order of positions.
+type Change struct {
+	Pos            int64
+	ConversationID string
+	// UserID is set for an event addressed to one user only; messages
+	// and conversation-wide events have none.
+	UserID string
 }
 
 // Locker is a store's cluster-wide named locks: a lock held through one

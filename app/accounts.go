@@ -201,7 +201,7 @@ func (a *App) Authenticate(ctx context.Context, token string) (*Actor, error) {
 	hash := hashToken(token)
 	var s *parley.Session
 	var u *parley.User
-	err := a.shortView(ctx, func(tx parley.Tx) error {
+	err := a.urgentView(ctx, func(tx parley.Tx) error {
 		var err error
 		if s, err = tx.SessionByTokenHash(hash); err != nil {
 			return err

@@ -29,6 +29,10 @@ type Config struct {
 	EditWindow time.Duration
 	// MaxGroupMembers caps active and invited members of a group (default 1000).
 	MaxGroupMembers int
+	// LargeGroupMembers is the group size above which the conversation
+	// list finds a group through its own row (default
+	// DefaultLargeGroupMembers; see app/listing.go).
+	LargeGroupMembers int
 	// MaxTextLen caps a message's text in characters (default 10,000).
 	MaxTextLen int
 	// Password sets the argon2id cost (default PasswordDefault).
@@ -104,6 +108,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.PhoneRegion == "" {
 		c.PhoneRegion = "US"
+	}
+	if c.LargeGroupMembers <= 0 {
+		c.LargeGroupMembers = DefaultLargeGroupMembers
 	}
 	if c.MaxTextLen <= 0 {
 		c.MaxTextLen = 10000

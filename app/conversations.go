@@ -223,11 +223,13 @@ func (a *App) Accept(ctx context.Context, actor *Actor, convID string) (*Convers
 // Decline hides a request from the actor. The sender is not told: to them
 // the request still looks pending.
 func (a *App) Decline(ctx context.Context, actor *Actor, convID string) error {
-	return a.update(ctx, func(w *writer) error {
+	var group *parley.Conversation
+	err := a.update(ctx, func(w *writer) error {
 		c, m, err := membership(w, convID, actor.User.ID)
 		if err != nil {
 			return err
 		}
+		group = c
 		if m.Status != parley.StatusPending {
 			return parley.Errorf(parley.EConflict, "this conversation is not a request")
 		}
@@ -242,6 +244,10 @@ func (a *App) Decline(ctx context.Context, actor *Actor, convID string) error {
 		}
 		return w.chain(&parley.ChainEntry{ConversationID: c.ID, Kind: parley.ChainDecline, ActorID: actor.User.ID, SubjectID: actor.User.ID})
 	})
+	if err == nil {
+		a.relist(ctx, group)
+	}
+	return err
 }
 
 // otherMember returns the member of a direct conversation who is not
@@ -361,14 +367,8 @@ func (a *App) Conversations(ctx context.Context, actor *Actor, folder parley.Fol
 			last := rows[limit-1]
 			page.NextCursor = encodeConvCursor(parley.ConversationCursor{Pinned: last.Member.PinnedAt != nil, ActivityAt: last.Conversation.LastActivityAt, ID: last.Conversation.ID})
 		}
-		for _, r := range rows {
-			v, err := conversationView(tx, actor.User.ID, r.Conversation, r.Member, r.Conversation.Kind == parley.ConversationDirect)
-			if err != nil {
-				return err
-			}
-			page.Items = append(page.Items, v)
-		}
-		return nil
+		page.Items, err = conversationViews(tx, actor.User.ID, rows)
+		return err
 	})
 	return page, err
 }
@@ -378,6 +378,60 @@ const maxUnread = 1000
 
 // conversationView builds the viewer's view of a conversation.
 func conversationView(tx parley.Tx, viewerID string, c *parley.Conversation, me *parley.Member, withMembers bool) (*ConversationView, error) {
+	holds, err := loadHolds(tx)
+	if err != nil {
+		return nil, err
+	}
+	v, last, err := conversationViewBase(tx, viewerID, c, me, withMembers, holds)
+	if err != nil || last == nil {
+		return v, err
+	}
+	mv, err := messageViews(tx, c, me, []*parley.Message{last})
+	if err != nil {
+		return nil, err
+	}
+	v.LastMessage = mv[0]
+	return v, nil
+}
+
+// conversationViews builds the views of a page of the conversation list:
+// conversationView for each row, with the legal holds read once and the
+// last messages hydrated together (messageViewsOf).
+func conversationViews(tx parley.Tx, viewerID string, rows []parley.MemberConversation) ([]*ConversationView, error) {
+	holds, err := loadHolds(tx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*ConversationView, 0, len(rows))
+	var lasts []convMessages
+	var withLast []*ConversationView
+	for _, r := range rows {
+		v, last, err := conversationViewBase(tx, viewerID, r.Conversation, r.Member, r.Conversation.Kind == parley.ConversationDirect, holds)
+		if err != nil {
+			return nil, err
+		}
+		if last != nil {
+			lasts = append(lasts, convMessages{r.Conversation, r.Member, []*parley.Message{last}})
+			withLast = append(withLast, v)
+		}
+		out = append(out, v)
+	}
+	if len(lasts) > 0 {
+		vs, err := messageViewsOf(tx, lasts)
+		if err != nil {
+			return nil, err
+		}
+		for i, v := range withLast {
+			v.LastMessage = vs[i][0]
+		}
+	}
+	return out, nil
+}
+
+// conversationViewBase is conversationView without the hydration of the
+// last message, which it returns (nil when none is visible).
+func conversationViewBase(tx parley.Tx, viewerID string, c *parley.Conversation, me *parley.Member, withMembers bool,
+	holds *holdSet) (*ConversationView, *parley.Message, error) {
 	v := &ConversationView{
 		ID: c.ID, Kind: string(c.Kind), Title: c.Title, CreatedBy: c.CreatedBy, CreatedAt: c.CreatedAt,
 		InvitePolicy: c.InvitePolicy, LastSeq: c.LastSeq, LastActivityAt: c.LastActivityAt, MemberCount: c.MemberCount,
@@ -385,11 +439,12 @@ func conversationView(tx parley.Tx, viewerID string, c *parley.Conversation, me 
 		MutedUntil: me.MutedUntil, ReadSeq: me.ReadSeq, Request: me.Status == parley.StatusPending,
 		DisappearAfter: int64(c.DisappearAfter / time.Second),
 	}
-	held, err := conversationHeld(tx, c.ID)
+	held, err := holds.held(tx, c.ID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	v.LegalHold = held
+	var last *parley.Message
 	visibleMax := me.MaxReadable(c.LastSeq)
 	if former := me.Status == parley.StatusLeft || me.Status == parley.StatusRemoved; former {
 		// A former member sees the conversation as it was when they went.
@@ -405,43 +460,39 @@ func conversationView(tx parley.Tx, viewerID string, c *parley.Conversation, me 
 		}
 		n, err := tx.CountUnread(c.ID, viewerID, max(me.ReadSeq, me.JoinedSeq), expiredBy, maxUnread)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if visibleMax < c.LastSeq {
 			n = 0 // a former member or an invitee has nothing new to read
 		}
 		v.UnreadCount = n
-		last, err := tx.Messages(parley.MessageRange{ConversationID: c.ID, MinSeq: me.JoinedSeq + 1, MaxSeq: visibleMax, Limit: 1, Descending: true})
+		msgs, err := tx.Messages(parley.MessageRange{ConversationID: c.ID, MinSeq: me.JoinedSeq + 1, MaxSeq: visibleMax, Limit: 1, Descending: true})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		if len(last) == 1 {
-			mv, err := messageViews(tx, c, me, last)
-			if err != nil {
-				return nil, err
-			}
-			v.LastMessage = mv[0]
+		if len(msgs) == 1 {
+			last = msgs[0]
 		}
 	}
 	if me.Status == parley.StatusPending { // a direct request or a group invite
 		if rs, err := tx.RequestScore(c.ID, me.UserID); err == nil {
 			v.Triage = triageView(rs)
 		} else if !parley.IsNotFound(err) {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	if withMembers {
 		hideReads := false
 		if c.Kind == parley.ConversationDirect {
 			if _, blocked, err := otherMember(tx, c, viewerID); err != nil {
-				return nil, err
+				return nil, nil, err
 			} else if blocked {
 				hideReads = true // no read receipts across a block
 			}
 		}
 		ms, err := tx.Members(c.ID)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		ids := make([]string, 0, len(ms))
 		for _, m := range ms {
@@ -449,7 +500,7 @@ func conversationView(tx parley.Tx, viewerID string, c *parley.Conversation, me 
 		}
 		users, err := tx.UsersByIDs(ids)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, m := range ms {
 			mv := MemberView{User: summarize(users[m.UserID]), Role: string(m.Role), Status: string(m.Status), ReadSeq: m.ReadSeq}
@@ -477,7 +528,7 @@ func conversationView(tx parley.Tx, viewerID string, c *parley.Conversation, me 
 			v.Members = append(v.Members, mv)
 		}
 	}
-	return v, nil
+	return v, last, nil
 }
 
 // FolderChange is a change to the actor's own filing of a conversation.

@@ -54,6 +54,7 @@ func (a *App) CreateGroup(ctx context.Context, actor *Actor, in GroupInput) (*Co
 	}
 	var view *ConversationView
 	var results []AddResult
+	var group *parley.Conversation
 	err = a.update(ctx, func(w *writer) error {
 		if err := a.newConversationLimit(w, actor.User); err != nil {
 			return err
@@ -78,9 +79,13 @@ func (a *App) CreateGroup(ctx context.Context, actor *Actor, in GroupInput) (*Co
 		if results, err = a.addMembers(w, actor, c, in.Members); err != nil {
 			return err
 		}
+		group = c
 		view, err = conversationView(w, actor.User.ID, c, me, true)
 		return err
 	})
+	if err == nil {
+		a.relist(ctx, group)
+	}
 	return view, results, err
 }
 
@@ -96,6 +101,7 @@ func (a *App) AddMembers(ctx context.Context, actor *Actor, convID string, handl
 		return nil, parley.Invalid("members", "add at most %d members per request", MaxAddPerRequest)
 	}
 	var results []AddResult
+	var group *parley.Conversation
 	err := a.update(ctx, func(w *writer) error {
 		c, me, err := activeMembership(w, convID, actor.User.ID)
 		if err != nil {
@@ -107,9 +113,13 @@ func (a *App) AddMembers(ctx context.Context, actor *Actor, convID string, handl
 		if c.InvitePolicy == InviteAdmins && me.Role == parley.RoleMember {
 			return parley.Errorf(parley.EForbidden, "only admins may add members to this group")
 		}
+		group = c
 		results, err = a.addMembers(w, actor, c, handles)
 		return err
 	})
+	if err == nil {
+		a.relist(ctx, group)
+	}
 	return results, err
 }
 
@@ -204,11 +214,13 @@ func (a *App) addMembers(w *writer, actor *Actor, c *parley.Conversation, handle
 // RemoveMember removes handle from a group. Owners remove anyone; admins
 // remove members only.
 func (a *App) RemoveMember(ctx context.Context, actor *Actor, convID, handle string) error {
-	return a.update(ctx, func(w *writer) error {
+	var group *parley.Conversation
+	err := a.update(ctx, func(w *writer) error {
 		c, me, err := activeMembership(w, convID, actor.User.ID)
 		if err != nil {
 			return err
 		}
+		group = c
 		if c.Kind != parley.ConversationGroup {
 			return parley.Errorf(parley.EConflict, "members can only be removed from groups")
 		}
@@ -230,6 +242,10 @@ func (a *App) RemoveMember(ctx context.Context, actor *Actor, convID, handle str
 		}
 		return departMember(w, c, target, parley.StatusRemoved, actor.User.ID)
 	})
+	if err == nil {
+		a.relist(ctx, group)
+	}
+	return err
 }
 
 // outranks reports whether a member with role a may remove or demote one with role b.
@@ -271,11 +287,13 @@ func departMember(w *writer, c *parley.Conversation, m *parley.Member, st parley
 // Leave takes the actor out of a group. An owner who leaves hands the group
 // to the longest-standing admin, or else the longest-standing member.
 func (a *App) Leave(ctx context.Context, actor *Actor, convID string) error {
-	return a.update(ctx, func(w *writer) error {
+	var group *parley.Conversation
+	err := a.update(ctx, func(w *writer) error {
 		c, me, err := membership(w, convID, actor.User.ID)
 		if err != nil {
 			return err
 		}
+		group = c
 		if c.Kind != parley.ConversationGroup {
 			return parley.Errorf(parley.EConflict, "you can archive a direct conversation, not leave it")
 		}
@@ -289,6 +307,10 @@ func (a *App) Leave(ctx context.Context, actor *Actor, convID string) error {
 		}
 		return departMember(w, c, me, parley.StatusLeft, actor.User.ID)
 	})
+	if err == nil {
+		a.relist(ctx, group)
+	}
+	return err
 }
 
 // handOver makes the longest-standing admin of a group, or else its

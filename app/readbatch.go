@@ -24,6 +24,7 @@ import (
 type readBatcher struct {
 	mu      sync.Mutex
 	queue   []*readCall
+	urgent  int // how many calls at the head of queue are urgent ones
 	running int
 	runners int
 }
@@ -45,10 +46,32 @@ func newReadBatcher() *readBatcher {
 // shortView runs fn in a read transaction shared with other short reads.
 // fn must be short: the reads batched with it wait for it.
 func (a *App) shortView(ctx context.Context, fn func(parley.Tx) error) error {
+	return a.batchedView(ctx, fn, false)
+}
+
+// urgentView is shortView for reads a request waits on before it can do
+// anything (the session check of every request, a send's included): it
+// joins the next batch ahead of the device syncs queued, which are many
+// when a busy conversation wakes its devices and which nobody waits on
+// as directly. Without it, a send's check queued behind a batch of 64
+// syncs, and that wait was part of the send's acknowledgement.
+func (a *App) urgentView(ctx context.Context, fn func(parley.Tx) error) error {
+	return a.batchedView(ctx, fn, true)
+}
+
+func (a *App) batchedView(ctx context.Context, fn func(parley.Tx) error, urgent bool) error {
 	b := a.reads
 	c := &readCall{ctx: ctx, fn: fn, done: make(chan struct{})}
 	b.mu.Lock()
-	b.queue = append(b.queue, c)
+	if urgent {
+		b.queue = append(b.queue, nil)
+		n := b.urgent
+		copy(b.queue[n+1:], b.queue[n:])
+		b.queue[n] = c
+		b.urgent++
+	} else {
+		b.queue = append(b.queue, c)
+	}
 	start := b.running < b.runners
 	if start {
 		b.running++
@@ -82,6 +105,7 @@ func (a *App) runReads() {
 		batch := make([]*readCall, n)
 		copy(batch, b.queue)
 		b.queue = append(b.queue[:0], b.queue[n:]...)
+		b.urgent = max(0, b.urgent-n)
 		b.mu.Unlock()
 		a.runBatch(batch)
 	}

@@ -211,22 +211,47 @@ func (a *App) hydrate(tx parley.Tx, viewerID string, msgs []*parley.Message, evs
 		_, m, err := load(convID)
 		return m, err
 	}
+	// The viewer's memberships of the page's conversations in one query.
+	var convIDs []string
+	for _, m := range msgs {
+		convIDs = append(convIDs, m.ConversationID)
+	}
+	for _, e := range evs {
+		if e.ConversationID != "" {
+			convIDs = append(convIDs, e.ConversationID)
+		}
+	}
+	slices.Sort(convIDs)
+	if convIDs = slices.Compact(convIDs); len(convIDs) > 1 {
+		rows, err := tx.ConversationMembers(viewerID, convIDs)
+		if err != nil {
+			return nil, err
+		}
+		for id, r := range rows {
+			loaded[id] = membership{r.Conversation, r.Member}
+		}
+	}
 	out := make([]*SyncEvent, 0, len(msgs)+len(evs))
-	// One hydration per conversation, not per message.
+	// One hydration per page, not per conversation or message.
 	byConv := map[string][]*parley.Message{}
 	for _, m := range msgs {
 		byConv[m.ConversationID] = append(byConv[m.ConversationID], m)
 	}
-	views := map[string]*MessageView{}
+	groups := make([]convMessages, 0, len(byConv))
 	for convID, group := range byConv {
 		c, me, err := load(convID)
 		if err != nil {
 			return nil, err
 		}
-		vs, err := messageViews(tx, c, me, group)
-		if err != nil {
-			return nil, err
-		}
+		groups = append(groups, convMessages{c, me, group})
+	}
+	// Senders, reactions and media of the whole page at once.
+	hydrated, err := messageViewsOf(tx, groups)
+	if err != nil {
+		return nil, err
+	}
+	views := map[string]*MessageView{}
+	for _, vs := range hydrated {
 		for _, v := range vs {
 			views[v.ID] = v
 		}
@@ -315,23 +340,29 @@ func (a *App) AudienceOf(ctx context.Context, convID string) ([]string, error) {
 		if err != nil {
 			return err
 		}
-		for _, m := range ms {
-			if m.Status == parley.StatusActive || m.Status == parley.StatusPending {
-				ids = append(ids, m.UserID)
-			}
-		}
-		// A business's customer conversation also concerns its team.
-		it, err := tx.InboxItem(convID)
-		if parley.IsNotFound(err) {
-			return nil
-		} else if err != nil {
-			return err
-		}
-		team, err := activeAgentIDs(tx, it.BusinessID)
-		ids = append(ids, team...)
+		ids, err = audienceIn(tx, convID, ms)
 		return err
 	})
 	return ids, err
+}
+
+// audienceIn is AudienceOf for the members ms of convID.
+func audienceIn(tx parley.Tx, convID string, ms []*parley.Member) ([]string, error) {
+	var ids []string
+	for _, m := range ms {
+		if m.Status == parley.StatusActive || m.Status == parley.StatusPending {
+			ids = append(ids, m.UserID)
+		}
+	}
+	// A business's customer conversation also concerns its team.
+	it, err := tx.InboxItem(convID)
+	if parley.IsNotFound(err) {
+		return ids, nil
+	} else if err != nil {
+		return nil, err
+	}
+	team, err := activeAgentIDs(tx, it.BusinessID)
+	return append(ids, team...), err
 }
 
 // Typing announces that the actor is typing (or stopped) in a conversation.

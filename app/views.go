@@ -249,17 +249,43 @@ const previewLen = 140
 // queries for the whole page. A reply to a message the viewer may not read
 // (from before they joined) shows only that it is a reply.
 func messageViews(tx parley.Tx, c *parley.Conversation, viewer *parley.Member, msgs []*parley.Message) ([]*MessageView, error) {
-	viewerID := viewer.UserID
 	if len(msgs) == 0 {
 		return []*MessageView{}, nil
 	}
-	msgs, err := hideExpired(tx, msgs)
+	vs, err := messageViewsOf(tx, []convMessages{{c, viewer, msgs}})
 	if err != nil {
 		return nil, err
 	}
-	ids := make([]string, 0, len(msgs))
+	return vs[0], nil
+}
+
+// convMessages is the messages of one conversation to hydrate for one of
+// its members.
+type convMessages struct {
+	c      *parley.Conversation
+	viewer *parley.Member
+	msgs   []*parley.Message
+}
+
+// messageViewsOf hydrates the messages of several conversations at once,
+// each for its viewer, as messageViews does: what does not depend on the
+// conversation (senders, reactions, attachments, view-once opens) is one
+// query per kind for all of them, so that a sync page or a list page
+// touching 50 conversations costs a handful of queries, not 50 handfuls.
+// It returns the views of each group in order.
+func messageViewsOf(tx parley.Tx, groups []convMessages) ([][]*MessageView, error) {
+	var all []*parley.Message
+	for i, g := range groups {
+		msgs, err := hideExpired(tx, g.msgs)
+		if err != nil {
+			return nil, err
+		}
+		groups[i].msgs = msgs
+		all = append(all, msgs...)
+	}
+	ids := make([]string, 0, len(all))
 	userIDs := map[string]bool{}
-	for _, m := range msgs {
+	for _, m := range all {
 		ids = append(ids, m.ID)
 		userIDs[m.SenderID] = true
 		if m.AgentID != "" {
@@ -267,25 +293,26 @@ func messageViews(tx parley.Tx, c *parley.Conversation, viewer *parley.Member, m
 		}
 	}
 	var opens map[string][]string
-	if onceIDs := viewOnceIDs(msgs); len(onceIDs) > 0 {
+	var err error
+	if onceIDs := viewOnceIDs(all); len(onceIDs) > 0 {
 		if opens, err = tx.MessageOpens(onceIDs); err != nil {
 			return nil, err
 		}
 	}
-	users, err := tx.UsersByIDs(keys(userIDs))
-	if err != nil {
-		return nil, err
+	users := map[string]*parley.User{}
+	if len(userIDs) > 0 {
+		if users, err = tx.UsersByIDs(keys(userIDs)); err != nil {
+			return nil, err
+		}
 	}
-	hidden, err := blockedPeer(tx, c, viewer)
-	if err != nil {
-		return nil, err
-	}
-	reactions, err := tx.Reactions(ids)
-	if err != nil {
-		return nil, err
+	var reactions map[string][]*parley.Reaction
+	if len(ids) > 0 {
+		if reactions, err = tx.Reactions(ids); err != nil {
+			return nil, err
+		}
 	}
 	var withMedia []string
-	for _, m := range msgs {
+	for _, m := range all {
 		if (mediaKinds[m.Kind] || m.Kind == parley.MessageSticker) && m.DeletedAt == nil {
 			withMedia = append(withMedia, m.ID)
 		}
@@ -296,7 +323,36 @@ func messageViews(tx parley.Tx, c *parley.Conversation, viewer *parley.Member, m
 			return nil, err
 		}
 	}
-	links, err := channelLinks(tx, c, users, ids)
+	out := make([][]*MessageView, len(groups))
+	for i, g := range groups {
+		if out[i], err = renderMessages(tx, g.c, g.viewer, g.msgs, users, reactions, attachments, opens); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// renderMessages builds the views of one conversation's messages from
+// what messageViewsOf loaded; users gains the senders of reply targets.
+func renderMessages(tx parley.Tx, c *parley.Conversation, viewer *parley.Member, msgs []*parley.Message,
+	users map[string]*parley.User, reactions map[string][]*parley.Reaction, attachments map[string][]*parley.Media,
+	opens map[string][]string) ([]*MessageView, error) {
+	viewerID := viewer.UserID
+	hidden, err := blockedPeer(tx, c, viewer)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, len(msgs))
+	mine := map[string]*parley.User{} // this conversation's writers, for channelLinks
+	for _, m := range msgs {
+		ids = append(ids, m.ID)
+		for _, id := range []string{m.SenderID, m.AgentID} {
+			if u := users[id]; u != nil {
+				mine[id] = u
+			}
+		}
+	}
+	links, err := channelLinks(tx, c, mine, ids)
 	if err != nil {
 		return nil, err
 	}

@@ -29,6 +29,9 @@ type audienceCache struct {
 
 type audienceEntry struct {
 	users []string
+	// large marks an audience too big to keep: looked up every time
+	// (the fan-out reads it with the message anyway).
+	large bool
 	at    time.Time
 }
 
@@ -82,24 +85,27 @@ func (c *audienceCache) clear() {
 	c.mu.Unlock()
 }
 
-func (c *audienceCache) get(convID string) ([]string, bool) {
+// get returns the cached audience of a conversation; large (with ok and
+// no users) says it is bigger than maxCachedUsers.
+func (c *audienceCache) get(convID string) (users []string, large, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.entries[convID]
 	if !ok || c.now().Sub(e.at) > audienceTTL {
-		return nil, false
+		return nil, false, false
 	}
-	return e.users, true
+	return e.users, e.large, true
 }
 
 func (c *audienceCache) put(convID string, users []string) {
+	e := audienceEntry{users: users, at: c.now()}
 	if len(users) > maxCachedUsers {
-		return
+		e = audienceEntry{large: true, at: e.at}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.entries) >= maxAudiences {
 		c.entries = map[string]audienceEntry{}
 	}
-	c.entries[convID] = audienceEntry{users: users, at: c.now()}
+	c.entries[convID] = e
 }

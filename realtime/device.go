@@ -11,6 +11,10 @@ import (
 // device; past it they are dropped (they are ephemeral by nature).
 const ephemeralQueue = 8
 
+// deliverQueue bounds the pushed changes waiting for one device; past it
+// the device syncs.
+const deliverQueue = 16
+
 // Device is one connected device (a WebSocket, or a long-poll waiting).
 type Device struct {
 	UserID    string
@@ -19,6 +23,9 @@ type Device struct {
 
 	wakeC chan struct{} // something new may exist: sync
 	pushC chan *app.SyncEvent
+	// deliverC holds stored changes hydrated once for many devices
+	// (fanout.go); each is taken only by a device caught up to it.
+	deliverC chan *app.Push
 
 	once     sync.Once
 	revoked  chan struct{}
@@ -41,6 +48,12 @@ func (d *Device) kicked() {
 // Wake returns a channel that receives when the device should sync.
 func (d *Device) Wake() <-chan struct{} { return d.wakeC }
 
+// Delivered returns the channel of stored changes pushed to the device
+// as they are. The device may write a push p only when its position is
+// at least p.After and below p.Pos, and then moves to p.Pos; a push at
+// or below its position is old news; any other means it must sync.
+func (d *Device) Delivered() <-chan *app.Push { return d.deliverC }
+
 // Pushed returns the channel of ephemeral events for the device.
 func (d *Device) Pushed() <-chan *app.SyncEvent { return d.pushC }
 
@@ -61,6 +74,21 @@ func (d *Device) wake() {
 	default: // a sync is already due; it will see this change too
 	}
 	d.kicked()
+}
+
+// deliver queues a pushed change; a long-poll, or a device whose queue is
+// full, syncs instead.
+func (d *Device) deliver(p *app.Push) {
+	if d.poll {
+		d.wake()
+		return
+	}
+	select {
+	case d.deliverC <- p:
+		d.kicked()
+	default:
+		d.wake()
+	}
 }
 
 func (d *Device) push(e *app.SyncEvent) {

@@ -25,15 +25,17 @@ const Subject = "parley.changes"
 // notification is what travels on the bus: enough to know whom to wake,
 // never message content.
 type notification struct {
-	Type           string          `json:"t"`
-	Pos            int64           `json:"p,omitempty"`
-	ConversationID string          `json:"c,omitempty"`
-	UserID         string          `json:"u,omitempty"`
-	ActorID        string          `json:"a,omitempty"`
-	Audience       []string        `json:"aud,omitempty"`
-	Data           json.RawMessage `json:"d,omitempty"`
-	As             string          `json:"as,omitempty"`
-	CreatedAt      time.Time       `json:"at"`
+	Type           string `json:"t"`
+	Pos            int64  `json:"p,omitempty"`
+	ConversationID string `json:"c,omitempty"`
+	UserID         string `json:"u,omitempty"`
+	// MessageID names a new message, so that the fan-out can load it.
+	MessageID string          `json:"m,omitempty"`
+	ActorID   string          `json:"a,omitempty"`
+	Audience  []string        `json:"aud,omitempty"`
+	Data      json.RawMessage `json:"d,omitempty"`
+	As        string          `json:"as,omitempty"`
+	CreatedAt time.Time       `json:"at"`
 }
 
 // Revocation types travel on the bus too; they are not stored.
@@ -49,6 +51,9 @@ type Hub struct {
 	sub parley.Subscription
 	aud *audienceCache
 	obs Observer
+	fan *fanout
+	// fanoutMin is the smallest audience a new message is fanned out to.
+	fanoutMin int
 
 	mu      sync.Mutex
 	users   map[string]map[*Device]struct{}
@@ -97,7 +102,9 @@ func New(a *app.App, bus parley.Bus, log *slog.Logger, opts ...Option) (*Hub, er
 	if log == nil {
 		log = slog.Default()
 	}
-	h := &Hub{app: a, bus: bus, log: log, aud: newAudienceCache(), obs: nopObserver{}, users: map[string]map[*Device]struct{}{}, streams: map[string]int{}, tickets: map[string]ticket{}}
+	h := &Hub{app: a, bus: bus, log: log, aud: newAudienceCache(), obs: nopObserver{}, fanoutMin: FanoutMin,
+		users: map[string]map[*Device]struct{}{}, streams: map[string]int{}, tickets: map[string]ticket{}}
+	h.fan = &fanout{h: h}
 	for _, o := range opts {
 		o(h)
 	}
@@ -119,6 +126,8 @@ func (h *Hub) Publish(events []*parley.Event) {
 		switch {
 		case e.Pos == 0: // ephemeral: the payload travels with it
 			n.Data = e.Data
+		case e.Type == parley.EventMessageCreated:
+			n.MessageID = e.MessageID
 		case e.Type == parley.EventMemberLeft || e.Type == parley.EventMemberRemoved:
 			// Names the member who went ({"user": id}): no longer in
 			// the audience, they are woken for this one event.
@@ -190,8 +199,13 @@ func (h *Hub) receive(data []byte) {
 		if !h.anyLocal() {
 			return
 		}
-		ids, ok := h.aud.get(n.ConversationID)
-		if !ok {
+		// A new message of a large group is hydrated once and pushed
+		// (fanout.go); everything else wakes its audience to sync.
+		ids, large, ok := h.aud.get(n.ConversationID)
+		if h.fansOut(&n, ids, large, ok) && h.fan.enqueue(n) {
+			return
+		}
+		if !ok || large {
 			var err error
 			ids, err = h.app.AudienceOf(context.Background(), n.ConversationID)
 			if err != nil {
@@ -200,6 +214,9 @@ func (h *Hub) receive(data []byte) {
 				return
 			}
 			h.aud.put(n.ConversationID, ids)
+			if !large && h.fansOut(&n, ids, false, true) && h.fan.enqueue(n) {
+				return
+			}
 		}
 		for _, u := range ids {
 			h.forUser(u, (*Device).wake)
@@ -296,7 +313,8 @@ func (h *Hub) revoke(userID string, sessions []string) {
 // otherwise flap online and offline with every request.
 func (h *Hub) Register(actor *app.Actor, kick func(), poll bool) *Device {
 	d := &Device{UserID: actor.User.ID, SessionID: actor.SessionID, hub: h, kick: kick, poll: poll,
-		wakeC: make(chan struct{}, 1), pushC: make(chan *app.SyncEvent, ephemeralQueue), revoked: make(chan struct{})}
+		wakeC: make(chan struct{}, 1), pushC: make(chan *app.SyncEvent, ephemeralQueue),
+		deliverC: make(chan *app.Push, deliverQueue), revoked: make(chan struct{})}
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
@@ -416,6 +434,7 @@ func (h *Hub) RedeemTicket(t string) (*app.Actor, bool) {
 
 // Close unsubscribes and tells every device the server is going away.
 func (h *Hub) Close() error {
+	h.fan.close()
 	for _, d := range h.all(true) {
 		d.shutdown()
 	}

@@ -4,6 +4,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -69,6 +70,10 @@ type Config struct {
 	// StreamPingInterval is how often an idle stream is pinged to detect
 	// dead connections (default 30 s).
 	StreamPingInterval time.Duration
+	// FanoutMin is the smallest audience a group's new message is
+	// hydrated once for and pushed to (default realtime.FanoutMin); tests
+	// lower it to take that path with a few members.
+	FanoutMin int
 	// DebugListen, when set, is a second address serving Go's profiler
 	// (/debug/pprof/). Keep it on loopback: it is not authenticated.
 	DebugListen string
@@ -538,7 +543,7 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 		st.Close()
 		return nil, fmt.Errorf("load webhooks: %w", err)
 	}
-	if hub, err = realtime.New(a, bus, log, realtime.WithObserver(m)); err != nil {
+	if hub, err = realtime.New(a, bus, log, realtime.WithObserver(m), realtime.WithFanoutMin(cmp.Or(cfg.FanoutMin, realtime.FanoutMin))); err != nil {
 		bus.Close()
 		st.Close()
 		return nil, err

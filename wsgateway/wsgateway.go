@@ -542,10 +542,39 @@ func (s *stream) writeDue() (websocket.StatusCode, string, bool) {
 			pushed = false
 		}
 	}
+	// Changes pushed as they are (a large group's new message, hydrated
+	// once on the hub): written only when the stream's position shows
+	// that nothing before them is missing; otherwise the stream syncs,
+	// which also brings them.
+	needSync := false
+	for pushed := true; pushed; {
+		select {
+		case p := <-dev.Delivered():
+			switch {
+			case p.Pos <= s.pos: // a sync already brought it
+			case !needSync && s.pos >= p.After:
+				if status, reason, stop := s.revokedClose(); stop {
+					return status, reason, stop
+				}
+				if err := s.writeFrame(p.Frame); err != nil {
+					return s.writeFailed(err)
+				}
+				s.pos = p.Pos
+				g.opts.Observer.Delivered(false)
+			default:
+				needSync = true
+			}
+		default:
+			pushed = false
+		}
+	}
 	select {
 	case <-dev.Wake():
-		return s.syncAll()
+		needSync = true
 	default:
+	}
+	if needSync {
+		return s.syncAll()
 	}
 	return 0, "", false
 }
@@ -615,6 +644,11 @@ func (s *stream) write(v any) error {
 	if err != nil {
 		return err
 	}
+	return s.writeFrame(b)
+}
+
+// writeFrame writes an encoded frame like write.
+func (s *stream) writeFrame(b []byte) error {
 	wctx, cancel := context.WithTimeout(s.ctx, s.g.opts.WriteTimeout)
 	defer cancel()
 	return s.ws.Write(wctx, websocket.MessageText, b)

@@ -10,17 +10,17 @@ import (
 )
 
 const convCols = `id, kind, title, created_by, created_at, direct_key, invite_policy, last_seq,
-	last_activity_at, member_count, last_pos, disappear_after`
+	last_activity_at, member_count, last_pos, disappear_after, list_from_conversation`
 
 // convColsC is convCols qualified with the alias c.
 const convColsC = `c.id, c.kind, c.title, c.created_by, c.created_at, c.direct_key, c.invite_policy,
-	c.last_seq, c.last_activity_at, c.member_count, c.last_pos, c.disappear_after`
+	c.last_seq, c.last_activity_at, c.member_count, c.last_pos, c.disappear_after, c.list_from_conversation`
 
 // scanConvDest returns the scan destinations of convCols; times and the
 // direct key go to the extra arguments.
 func scanConvDest(c *parley.Conversation, created, activity *int64, directKey *sql.NullString) []any {
 	return []any{&c.ID, &c.Kind, &c.Title, &c.CreatedBy, created, directKey, &c.InvitePolicy,
-		&c.LastSeq, activity, &c.MemberCount, &c.LastPos, (*durationSeconds)(&c.DisappearAfter)}
+		&c.LastSeq, activity, &c.MemberCount, &c.LastPos, (*durationSeconds)(&c.DisappearAfter), &c.ListFromConversation}
 }
 
 // durationSeconds scans a duration stored as whole seconds.
@@ -88,9 +88,10 @@ func scanMember(s scanner) (*parley.Member, error) {
 
 // CreateConversation implements parley.ConversationTx.
 func (t *tx) CreateConversation(c *parley.Conversation) error {
-	_, err := t.exec(`INSERT INTO conversations (`+convCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := t.exec(`INSERT INTO conversations (`+convCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, string(c.Kind), c.Title, c.CreatedBy, toNanos(c.CreatedAt), nullString(c.DirectKey),
-		c.InvitePolicy, c.LastSeq, toNanos(c.LastActivityAt), c.MemberCount, c.LastPos, int64(c.DisappearAfter/time.Second))
+		c.InvitePolicy, c.LastSeq, toNanos(c.LastActivityAt), c.MemberCount, c.LastPos, int64(c.DisappearAfter/time.Second),
+		c.ListFromConversation)
 	if isUnique(err) {
 		if strings.Contains(err.Error(), "direct_key") {
 			return parley.Errorf(parley.EConflict, "direct conversation exists")
@@ -164,7 +165,11 @@ func (t *tx) AllocSeq(conversationID string, at time.Time) (int64, error) {
 
 // PutMember implements parley.ConversationTx.
 func (t *tx) PutMember(m *parley.Member) error {
-	_, err := t.exec(`INSERT INTO members (`+memberCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	// A new row takes its copy of the conversation's last activity,
+	// unless the conversation is listed from its own row (migration 0019);
+	// an existing row keeps its copy, which the conversation's writes keep.
+	_, err := t.exec(`INSERT INTO members (`+memberCols+`, activity_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+			(SELECT CASE WHEN c.list_from_conversation = 0 THEN c.last_activity_at END FROM conversations c WHERE c.id = ?))
 		ON CONFLICT (conversation_id, user_id) DO UPDATE SET role = excluded.role,
 		joined_pos = excluded.joined_pos, left_pos = excluded.left_pos, delivered_seq = excluded.delivered_seq,
 		status = excluded.status, folder = excluded.folder, pinned_at = excluded.pinned_at,
@@ -174,7 +179,7 @@ func (t *tx) PutMember(m *parley.Member) error {
 		updated_at = excluded.updated_at`,
 		m.ConversationID, m.UserID, string(m.Role), string(m.Status), string(m.Folder),
 		toNullNanos(m.PinnedAt), toNullNanos(m.MutedUntil), m.ReadSeq, m.JoinedSeq, m.LeftSeq,
-		m.InvitedBy, toNanos(m.JoinedAt), toNanos(m.UpdatedAt), m.JoinedPos, m.LeftPos, m.DeliveredSeq)
+		m.InvitedBy, toNanos(m.JoinedAt), toNanos(m.UpdatedAt), m.JoinedPos, m.LeftPos, m.DeliveredSeq, m.ConversationID)
 	if err != nil {
 		return fmt.Errorf("put member: %w", err)
 	}
@@ -234,6 +239,24 @@ func (t *tx) ConversationMember(conversationID, userID string) (*parley.Conversa
 	return &c, &m, nil
 }
 
+// ConversationMembers implements parley.ConversationTx.
+func (t *tx) ConversationMembers(userID string, conversationIDs []string) (map[string]parley.MemberConversation, error) {
+	out := make(map[string]parley.MemberConversation, len(conversationIDs))
+	if len(conversationIDs) == 0 {
+		return out, nil
+	}
+	rows, err := t.convList(`SELECT `+convColsC+`, `+memberColsM+` FROM members m
+		JOIN conversations c ON c.id = m.conversation_id
+		WHERE m.user_id = ? AND m.conversation_id IN (SELECT value FROM json_each(?))`, userID, idList(conversationIDs))
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		out[r.Conversation.ID] = r
+	}
+	return out, nil
+}
+
 // Peer implements parley.ConversationTx.
 func (t *tx) Peer(conversationID, userID, peerID string) (*parley.Member, bool, error) {
 	wc := t.cache()
@@ -289,22 +312,36 @@ func (t *tx) Members(conversationID string) ([]*parley.Member, error) {
 }
 
 // The conversation list: one member's rows in a folder, in the order
-// pinned first, newest activity first, then id descending.
+// pinned first, newest activity first, then id descending. Each of the
+// two sections (pinned, then not) has two parts (migration 0019): the
+// member rows that carry the sort key (activity_at, a copy of the
+// conversation's last activity), read in order from the members_list
+// index from the cursor on and stopping after the page, and the
+// memberships of large groups (activity_at NULL), found through
+// members_list_large and sorted by the conversation's own last activity
+// — a user is in few of those. Conversations merges them. The pinned flag
+// is an equality in each query, so that the cursor's (activity, id) is a
+// range of the index rather than a filter over every row before it.
+//
+// The sorted part names members first with CROSS JOIN, which SQLite's
+// planner keeps as the outer loop: the walk must follow members_list.
 const (
-	convListFrom = `SELECT ` + convColsC + `, ` + memberColsM + `
-		FROM members m JOIN conversations c ON c.id = m.conversation_id
+	convListWhere = `
 		WHERE m.user_id = ? AND m.folder = ? AND m.status != 'declined'
-		AND (c.last_seq > 0 OR c.created_by = m.user_id)`
-	convListOrder = `
-		ORDER BY (m.pinned_at IS NOT NULL) DESC, c.last_activity_at DESC, c.id DESC
-		LIMIT ?`
-	convListFirst = convListFrom + convListOrder
-	// convListAfter keeps the rows strictly after a cursor (p, a, id) in
-	// list order.
-	convListAfter = convListFrom + `
-		AND ((m.pinned_at IS NOT NULL) < ?
-			OR ((m.pinned_at IS NOT NULL) = ? AND (c.last_activity_at < ?
-				OR (c.last_activity_at = ? AND c.id < ?))))` + convListOrder
+		AND (c.last_seq > 0 OR c.created_by = m.user_id) AND (m.pinned_at IS NOT NULL) = ?`
+	convListSorted = `SELECT ` + convColsC + `, ` + memberColsM + `
+		FROM members m CROSS JOIN conversations c ON c.id = m.conversation_id` + convListWhere + ` AND m.activity_at IS NOT NULL`
+	convListSortedOrder = `
+		ORDER BY m.activity_at DESC, m.conversation_id DESC LIMIT ?`
+	// convListSortedAfter keeps the rows strictly after a cursor.
+	convListSortedAfter = convListSorted + `
+		AND (m.activity_at, m.conversation_id) < (?, ?)` + convListSortedOrder
+	convListLarge = `SELECT ` + convColsC + `, ` + memberColsM + `
+		FROM members m JOIN conversations c ON c.id = m.conversation_id` + convListWhere + ` AND m.activity_at IS NULL`
+	convListLargeOrder = `
+		ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ?`
+	convListLargeAfter = convListLarge + `
+		AND (c.last_activity_at, c.id) < (?, ?)` + convListLargeOrder
 )
 
 // Conversations implements parley.ConversationTx. The default page size
@@ -314,17 +351,51 @@ func (t *tx) Conversations(f parley.ConversationFilter) ([]parley.MemberConversa
 	if limit <= 0 {
 		limit = 50
 	}
-	var rows *sql.Rows
-	var err error
-	if a := f.After; a != nil {
-		p, at := 0, toNanos(a.ActivityAt)
-		if a.Pinned {
-			p = 1
+	out := []parley.MemberConversation{}
+	after := f.After
+	if after == nil || after.Pinned {
+		rows, err := t.convSection(f, 1, after, limit)
+		if err != nil {
+			return nil, err
 		}
-		rows, err = t.query(convListAfter, f.UserID, string(f.Folder), p, p, at, at, a.ID, limit)
-	} else {
-		rows, err = t.query(convListFirst, f.UserID, string(f.Folder), limit)
+		out, after = append(out, rows...), nil
 	}
+	if len(out) < limit {
+		rows, err := t.convSection(f, 0, after, limit-len(out))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rows...)
+	}
+	return out, nil
+}
+
+// convSection lists up to limit rows of one section of the list (pinned
+// 1 or 0) after the cursor (nil: from its start).
+func (t *tx) convSection(f parley.ConversationFilter, pinned int, after *parley.ConversationCursor, limit int) ([]parley.MemberConversation, error) {
+	var sorted, large []parley.MemberConversation
+	var err error
+	if after != nil {
+		at := toNanos(after.ActivityAt)
+		if sorted, err = t.convList(convListSortedAfter, f.UserID, string(f.Folder), pinned, at, after.ID, limit); err != nil {
+			return nil, err
+		}
+		large, err = t.convList(convListLargeAfter, f.UserID, string(f.Folder), pinned, at, after.ID, limit)
+	} else {
+		if sorted, err = t.convList(convListSorted+convListSortedOrder, f.UserID, string(f.Folder), pinned, limit); err != nil {
+			return nil, err
+		}
+		large, err = t.convList(convListLarge+convListLargeOrder, f.UserID, string(f.Folder), pinned, limit)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return mergeConvList(sorted, large, limit), nil
+}
+
+// convList runs one part of the conversation list.
+func (t *tx) convList(query string, args ...any) ([]parley.MemberConversation, error) {
+	rows, err := t.query(query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list conversations: %w", err)
 	}
@@ -348,6 +419,47 @@ func (t *tx) Conversations(f parley.ConversationFilter) ([]parley.MemberConversa
 		return nil, fmt.Errorf("list conversations: %w", err)
 	}
 	return out, nil
+}
+
+// mergeConvList merges the two ordered parts of a list page, up to limit.
+// A member row's activity_at always equals its conversation's
+// last_activity_at (the same transaction writes both), so both parts
+// compare by the conversation's.
+func mergeConvList(a, b []parley.MemberConversation, limit int) []parley.MemberConversation {
+	if len(b) == 0 {
+		return a
+	}
+	out := make([]parley.MemberConversation, 0, min(limit, len(a)+len(b)))
+	for len(out) < limit && (len(a) > 0 || len(b) > 0) {
+		if len(b) == 0 || (len(a) > 0 && convListBefore(a[0], b[0])) {
+			out, a = append(out, a[0]), a[1:]
+		} else {
+			out, b = append(out, b[0]), b[1:]
+		}
+	}
+	return out
+}
+
+// convListBefore reports whether x comes before y in the list order of
+// one section.
+func convListBefore(x, y parley.MemberConversation) bool {
+	if ax, ay := x.Conversation.LastActivityAt, y.Conversation.LastActivityAt; !ax.Equal(ay) {
+		return ax.After(ay)
+	}
+	return x.Conversation.ID > y.Conversation.ID
+}
+
+// SetListFromConversation implements parley.ConversationTx; the trigger
+// of migration 0019 moves the member rows.
+func (t *tx) SetListFromConversation(conversationID string, on bool) error {
+	res, err := t.exec(`UPDATE conversations SET list_from_conversation = ? WHERE id = ?`, on, conversationID)
+	if err != nil {
+		return fmt.Errorf("set list from conversation: %w", err)
+	}
+	if wc := t.cache(); wc != nil {
+		delete(wc.convs, conversationID)
+	}
+	return mustAffect(res, "conversation")
 }
 
 // CountConversationsCreatedBy implements parley.ConversationTx.

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/parleyhq/parley"
@@ -11,7 +12,35 @@ import (
 // SetKeyring turns on encryption at rest: message text written from now
 // on is sealed under k's current data key, and sealed text read is
 // opened. nil turns it off for writes (sealed rows then fail to read).
-func (db *DB) SetKeyring(k *sealed.Keyring) { db.seal.Set(k) }
+// With a keyring, it also indexes for search the sealed messages that
+// migration 0021 could not read (search_pending); if that fails they
+// wait for the next start.
+func (db *DB) SetKeyring(k *sealed.Keyring) {
+	db.seal.Set(k)
+	if k != nil {
+		_ = db.indexPending(context.Background())
+	}
+}
+
+// indexPending adds the messages of search_pending to the search index.
+func (db *DB) indexPending(ctx context.Context) error {
+	var n int
+	if err := db.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM search_pending`).Scan(&n); err != nil || n == 0 {
+		return err
+	}
+	return db.Update(ctx, func(ptx parley.Tx) error {
+		t := ptx.(*tx)
+		if _, err := t.exec(`INSERT INTO message_search (rowid, body)
+			SELECT c.search_num << 32 | (4294967295 - m.seq), parley_plain(m.id, m.body)
+			FROM search_pending p JOIN messages m ON m.pos = p.pos JOIN conversations c ON c.id = m.conversation_id
+			WHERE m.deleted_at IS NULL AND m.body != '' AND m.kind != 'system'
+			ORDER BY c.search_num, m.seq DESC`); err != nil {
+			return fmt.Errorf("index sealed messages: %w", err)
+		}
+		_, err := t.exec(`DELETE FROM search_pending`)
+		return err
+	})
+}
 
 // DataKeys implements parley.KeyTx.
 func (t *tx) DataKeys() ([]*parley.DataKey, error) {

@@ -21,7 +21,7 @@ const (
 // out: every message of the window holds every word of the query, so it
 // would only weigh the words against each other. The words found next to
 // each other in the order typed count once more, as a phrase, like the
-// phrase ftsQuery ORs in.
+// phrase FTS5 itself cannot see (the index keeps no positions).
 func rankWindow(msgs []*parley.Message, query string) []float64 {
 	terms := parley.SearchTerms(query)
 	prefix := len(terms) > 0 && len([]rune(terms[len(terms)-1])) >= parley.SearchPrefixRunes

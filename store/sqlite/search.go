@@ -2,68 +2,315 @@ package sqlite
 
 import (
 	"cmp"
+	"container/heap"
 	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/sealed"
+	"github.com/parleyhq/parley/store/storeseal"
 )
 
-// ftsQuery turns what a user typed into an FTS5 query that has no
-// operator of theirs: each word is quoted (words hold only letters,
-// digits and marks, so never a quote), words are ANDed, and the last one
-// matches as a prefix. "" when q has no word.
-func ftsQuery(q string) string {
-	terms := parley.SearchTerms(q)
-	if len(terms) == 0 {
-		return ""
-	}
-	quoted := make([]string, len(terms))
-	for i, t := range terms {
-		quoted[i] = `"` + strings.ReplaceAll(t, `"`, `""`) + `"`
-	}
-	if last := len(terms) - 1; len([]rune(terms[last])) >= parley.SearchPrefixRunes {
-		quoted[last] += "*"
-	}
-	return strings.Join(quoted, " AND ")
+// The search index (migration 0021) has one row per live message, whose
+// rowid is the conversation's search_num << 32 | (maxSearchSeq - the
+// message's seq): each conversation is a range of rowids, newest first,
+// and what a member may read a sub-range. A search visits the ranges of the searcher's conversations,
+// newest conversation first, takes each one's matches newest first, and
+// stops as soon as no conversation left can hold a match newer than the
+// ones it has: its cost follows the searcher's conversations and the
+// page asked for, not the size of the server.
+
+// Search tuning.
+const (
+	// searchProbe is how many matches in the whole index a search reads,
+	// per conversation of the searcher, to tell a rare query from a
+	// common one (at least searchProbeMin, at most searchProbeMax). A
+	// query with at most that many visits only the conversations holding
+	// one of them. Measured on the pure-Go driver: reading a match costs
+	// about 0.5 µs, visiting a conversation about 250 µs.
+	searchProbe    = 16
+	searchProbeMin = 4096
+	searchProbeMax = 65536
+	// searchProbeRanges is the number of conversations from which the
+	// probe pays: below it, visiting every range is as cheap.
+	searchProbeRanges = 16
+	// searchPrefixIndex is the longest prefix the index holds (0021's
+	// prefix = '3 4 5 6'). A longer last word is looked up by its first
+	// searchPrefixIndex letters and checked whole on the text.
+	searchPrefixIndex = 6
+	// maxSearchSeq is the highest seq a rowid holds.
+	maxSearchSeq = 1<<32 - 1
+)
+
+// searchQuery is a query as the index is asked it.
+type searchQuery struct {
+	// match is the FTS5 query. It finds every message the query finds,
+	// and when exact is false possibly more.
+	match string
+	exact bool
+	// When the last word is longer than the prefix index, match looks it
+	// up by its first letters, which may find far more than the word:
+	// whole is the query with the word as a prefix in full (FTS5 expands
+	// it over the whole index, which costs what the expansion holds), and
+	// word the query with the word as a whole word (a bounded lookup).
+	whole, word string
+	// terms are the folded words; prefix tells whether the last one
+	// matches as a prefix.
+	terms  []string
+	prefix bool
 }
 
-// searchWhere is what every search keeps: a visible, live message of the
-// filter. ?1 is the FTS query, ?2 the viewers (JSON array), then
-// conversation, sender, since, until, kinds (JSON array, "[]" for any),
-// max position.
-const searchWhere = ` FROM message_search s
-	JOIN messages m ON m.pos = s.rowid
-	WHERE message_search MATCH ?1
-	  AND m.deleted_at IS NULL
-	  AND (?3 = '' OR m.conversation_id = ?3)
-	  AND (?4 = '' OR m.sender_id = ?4 OR m.agent_id = ?4)
-	  AND (?5 = 0 OR m.created_at >= ?5)
-	  AND (?6 = 0 OR m.created_at < ?6)
-	  AND (?7 = '[]' OR m.kind IN (SELECT value FROM json_each(?7)))
-	  AND (?8 = 0 OR m.pos <= ?8)
-	  AND EXISTS (SELECT 1 FROM members mb
-	      WHERE mb.conversation_id = m.conversation_id AND mb.user_id IN (SELECT value FROM json_each(?2))
-	        AND m.seq > mb.joined_seq
-	        AND (mb.status = 'active'
-	          OR mb.status = 'pending' AND (mb.left_seq = 0 OR m.seq <= mb.left_seq)
-	          OR mb.status IN ('left', 'removed') AND m.seq <= mb.left_seq))`
+// ftsTokens splits a word as the unicode61 tokenizer does: its token
+// characters are letters, numbers and private-use characters, so a
+// word with combining marks (Devanagari, for one) is several tokens.
+func ftsTokens(word string) []string {
+	return strings.FieldsFunc(word, func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsNumber(r) && !unicode.Is(unicode.Co, r)
+	})
+}
 
-// searchNewest finds the matches newest first, straight from the index
-// (FTS5 reads it in rowid order without sorting). ?9 is unused, ?10 the
-// position to continue before (0: from the newest), ?11 the limit (-1:
-// none). Recent searches page with it; relevance searches take their
-// window with it and rank that in Go (rankWindow).
-const searchNewest = `SELECT ` + messageColsM + searchWhere + `
-	  AND (?8 = 0 OR s.rowid <= ?8) AND (?10 = 0 OR s.rowid < ?10)
-	ORDER BY s.rowid DESC LIMIT ?11`
+// newSearchQuery turns what a user typed into an FTS5 query that has no
+// operator of theirs: each token is quoted (tokens hold only letters,
+// digits and marks, so never a quote) and the tokens are ANDed (the index
+// keeps no positions, so there are no phrases). The last word matches as
+// a prefix when it has at least parley.SearchPrefixRunes letters, through
+// the index's prefix index. Its match is "" when q has no word.
+func newSearchQuery(q string) searchQuery {
+	words := parley.SearchTerms(q)
+	if len(words) == 0 {
+		return searchQuery{}
+	}
+	sq := searchQuery{exact: true, prefix: utf8.RuneCountInString(words[len(words)-1]) >= parley.SearchPrefixRunes}
+	var parts, whole, word []string
+	for i, w := range words {
+		sq.terms = append(sq.terms, foldWord(w))
+		toks := ftsTokens(w)
+		if len(toks) != 1 {
+			sq.exact = false // several tokens (or none left): the store checks the word
+		}
+		for j, tok := range toks {
+			part := `"` + tok + `"`
+			whole, word = append(whole, part), append(word, part)
+			if i == len(words)-1 && j == len(toks)-1 && sq.prefix {
+				whole[len(whole)-1] += "*"
+				if runes := []rune(tok); len(runes) > searchPrefixIndex {
+					part = `"` + string(runes[:searchPrefixIndex]) + `"`
+					sq.exact = false
+				}
+				part += "*"
+			}
+			parts = append(parts, part)
+		}
+	}
+	if len(parts) == 0 {
+		return searchQuery{}
+	}
+	sq.match = strings.Join(parts, " AND ")
+	if sq.whole = strings.Join(whole, " AND "); sq.whole == sq.match {
+		sq.whole = ""
+	} else {
+		sq.word = strings.Join(word, " AND ")
+	}
+	return sq
+}
+
+// holds reports whether a text holds the query's words: each as a word
+// of the text, the last one as a prefix when sq.prefix.
+func (sq searchQuery) holds(text string) bool {
+	var words []string
+	for _, w := range strings.FieldsFunc(text, func(r rune) bool { return !parley.IsWordRune(r) }) {
+		words = append(words, foldWord(w))
+	}
+	for i, t := range sq.terms {
+		pre := sq.prefix && i == len(sq.terms)-1
+		if !slices.ContainsFunc(words, func(w string) bool { return w == t || pre && strings.HasPrefix(w, t) }) {
+			return false
+		}
+	}
+	return true
+}
+
+// searchRange is the part of a conversation a search may find: the
+// index's rowids num<<32|lo to num<<32|hi.
+type searchRange struct {
+	conv    string
+	num     int64
+	lo, hi  int64 // seq, both included
+	lastPos int64 // the conversation's newest position
+}
+
+// searchMembers lists the viewers' memberships that show anything.
+const searchMembers = `SELECT c.id, c.search_num, c.last_pos, mb.status, mb.joined_seq, mb.left_seq
+	FROM members mb JOIN conversations c ON c.id = mb.conversation_id
+	WHERE mb.user_id IN (SELECT value FROM json_each(?1)) AND mb.status != 'declined'
+	  AND (?2 = '' OR mb.conversation_id = ?2)`
+
+// searchRanges returns the ranges the viewers may read (Member.CanRead),
+// one or more per conversation (several viewers' ranges merged), newest
+// conversation first.
+func (t *tx) searchRanges(viewers []string, convID string) ([]searchRange, error) {
+	rows, err := t.query(searchMembers, idList(viewers), convID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var all []searchRange
+	for rows.Next() {
+		var r searchRange
+		var status string
+		var joined, left int64
+		if err := rows.Scan(&r.conv, &r.num, &r.lastPos, &status, &joined, &left); err != nil {
+			return nil, err
+		}
+		r.lo, r.hi = joined+1, int64(maxSearchSeq)
+		switch parley.MemberStatus(status) {
+		case parley.StatusActive:
+		case parley.StatusPending:
+			if left > 0 {
+				r.hi = left
+			}
+		case parley.StatusLeft, parley.StatusRemoved:
+			r.hi = left
+		default:
+			continue
+		}
+		if r.lo <= r.hi {
+			all = append(all, r)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	// Merge the ranges of one conversation that overlap or touch.
+	slices.SortFunc(all, func(a, b searchRange) int {
+		return cmp.Or(cmp.Compare(b.lastPos, a.lastPos), cmp.Compare(a.conv, b.conv), cmp.Compare(a.lo, b.lo))
+	})
+	out := all[:0]
+	for _, r := range all {
+		if n := len(out); n > 0 && out[n-1].conv == r.conv && r.lo <= out[n-1].hi+1 {
+			out[n-1].hi = max(out[n-1].hi, r.hi)
+			continue
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// searchProbeQuery reads up to ?2 matches of the whole index, by
+// conversation number.
+const searchProbeQuery = `SELECT rowid >> 32, COUNT(*)
+	FROM (SELECT rowid FROM message_search WHERE message_search MATCH ?1 LIMIT ?2) GROUP BY 1`
+
+// pruneRanges keeps the ranges of the conversations holding a match when
+// the whole index holds few of them (see searchProbe): a rare word then
+// costs a look at a few conversations instead of all of the searcher's.
+// A long last word is probed as itself, not by the first letters the
+// ranges are searched with (too common a prefix would leave every range
+// in): first as a whole word, a bounded lookup that tells a common word
+// (then every range stays), then as the prefix it is.
+func (t *tx) pruneRanges(sq searchQuery, ranges []searchRange) ([]searchRange, error) {
+	probe := min(max(searchProbe*len(ranges), searchProbeMin), searchProbeMax)
+	match := sq.match
+	if sq.whole != "" {
+		var n int
+		if err := t.queryRow(`SELECT COUNT(*) FROM (SELECT 1 FROM message_search WHERE message_search MATCH ?1 LIMIT ?2)`,
+			sq.word, probe+1).Scan(&n); err != nil {
+			return nil, err
+		}
+		if n > probe {
+			return ranges, nil
+		}
+		match = sq.whole
+	}
+	rows, err := t.query(searchProbeQuery, match, probe+1)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	found := map[int64]bool{}
+	total := 0
+	for rows.Next() {
+		var num int64
+		var n int
+		if err := rows.Scan(&num, &n); err != nil {
+			return nil, err
+		}
+		found[num] = true
+		total += n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if total > probe {
+		return ranges, nil
+	}
+	return slices.DeleteFunc(ranges, func(r searchRange) bool { return !found[r.num] }), nil
+}
+
+// searchInRange finds the matches of one range, newest first. ?1 is the
+// FTS query, ?2 the conversation, ?3 and ?4 the rowids, then sender,
+// since, until, kinds (JSON array, "[]" for any), the highest position
+// and the position to stay below (0: none).
+const searchInRange = `SELECT ` + messageColsM + ` FROM message_search s
+	JOIN messages m ON m.conversation_id = ?2 AND m.seq = 4294967295 - (s.rowid & 4294967295)
+	WHERE message_search MATCH ?1 AND s.rowid >= ?3 AND s.rowid <= ?4
+	  AND m.deleted_at IS NULL
+	  AND (?5 = '' OR m.sender_id = ?5 OR m.agent_id = ?5)
+	  AND (?6 = 0 OR m.created_at >= ?6)
+	  AND (?7 = 0 OR m.created_at < ?7)
+	  AND (?8 = '[]' OR m.kind IN (SELECT value FROM json_each(?8)))
+	  AND (?9 = 0 OR m.pos <= ?9)
+	  AND (?10 = 0 OR m.pos < ?10)
+	ORDER BY s.rowid`
+
+// newest keeps the k newest messages offered (k < 0: all of them).
+type newest struct {
+	k    int
+	msgs posHeap
+}
+
+func (n *newest) full() bool { return n.k >= 0 && len(n.msgs) >= n.k }
+
+// oldest is the position of the oldest message kept, meaningful when full.
+func (n *newest) oldest() int64 { return n.msgs[0].Pos }
+
+func (n *newest) add(m *parley.Message) {
+	if n.k == 0 {
+		return
+	}
+	if !n.full() {
+		heap.Push(&n.msgs, m)
+		return
+	}
+	if m.Pos > n.msgs[0].Pos {
+		n.msgs[0] = m
+		heap.Fix(&n.msgs, 0)
+	}
+}
+
+// posHeap is a min-heap of messages by position.
+type posHeap []*parley.Message
+
+func (h posHeap) Len() int           { return len(h) }
+func (h posHeap) Less(i, j int) bool { return h[i].Pos < h[j].Pos }
+func (h posHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *posHeap) Push(x any)        { *h = append(*h, x.(*parley.Message)) }
+func (h *posHeap) Pop() any {
+	old := *h
+	m := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return m
+}
 
 // SearchMessages implements parley.SearchTx. The default page size is 20.
 func (t *tx) SearchMessages(f parley.SearchFilter) ([]parley.SearchHit, error) {
 	out := []parley.SearchHit{}
-	match := ftsQuery(f.Query)
-	if match == "" || len(f.ViewerIDs) == 0 {
+	sq := newSearchQuery(f.Query)
+	if sq.match == "" || len(f.ViewerIDs) == 0 {
 		return out, nil
 	}
 	limit := f.Limit
@@ -85,31 +332,60 @@ func (t *tx) SearchMessages(f parley.SearchFilter) ([]parley.SearchHit, error) {
 	if !f.Until.IsZero() {
 		until = toNanos(f.Until)
 	}
-	if f.Order == parley.SearchRecent {
-		var after int64
-		if f.After != nil {
-			after = f.After.Pos
-		}
-		msgs, err := t.scanMessages(searchNewest, match, idList(f.ViewerIDs), f.ConversationID, f.SenderID, since, until,
-			string(kindList), f.MaxPos, 0, after, limit)
-		if err != nil {
+	ranges, err := t.searchRanges(f.ViewerIDs, f.ConversationID)
+	if err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	if len(ranges) > searchProbeRanges {
+		if ranges, err = t.pruneRanges(sq, ranges); err != nil {
 			return nil, fmt.Errorf("search: %w", err)
 		}
+	}
+	// Recent searches take the page after the cursor; relevance searches
+	// their window (chosen before the cursor, so that every page ranks the
+	// same messages), ranked in Go (rankWindow).
+	keep := &newest{k: limit}
+	var before int64
+	if f.Order == parley.SearchRecent {
+		if f.After != nil {
+			before = f.After.Pos
+		}
+	} else {
+		keep.k = -1
+		if f.Window > 0 {
+			keep.k = f.Window
+		}
+	}
+	// The newest position a range may hold, given the filters.
+	bound := func(r searchRange) int64 {
+		p := r.lastPos
+		if f.MaxPos > 0 {
+			p = min(p, f.MaxPos)
+		}
+		if before > 0 {
+			p = min(p, before-1)
+		}
+		return p
+	}
+	k := t.db.seal.Get()
+	for _, r := range ranges {
+		// Ranges come newest conversation first: once the ones kept are
+		// all newer than anything this one holds, no later one can do
+		// better either.
+		if keep.full() && bound(r) <= keep.oldest() {
+			break
+		}
+		if err := t.searchRange(sq, r, keep, k, f.SenderID, since, until, string(kindList), f.MaxPos, before); err != nil {
+			return nil, fmt.Errorf("search: %w", err)
+		}
+	}
+	msgs := []*parley.Message(keep.msgs)
+	slices.SortFunc(msgs, func(a, b *parley.Message) int { return cmp.Compare(b.Pos, a.Pos) })
+	if f.Order == parley.SearchRecent {
 		for _, m := range msgs {
 			out = append(out, parley.SearchHit{Message: m})
 		}
 		return out, nil
-	}
-	// Relevance: the window (chosen before the cursor, so that every page
-	// ranks the same messages), ranked, then the page after the cursor.
-	window := -1
-	if f.Window > 0 {
-		window = f.Window
-	}
-	msgs, err := t.scanMessages(searchNewest, match, idList(f.ViewerIDs), f.ConversationID, f.SenderID, since, until,
-		string(kindList), f.MaxPos, 0, 0, window)
-	if err != nil {
-		return nil, fmt.Errorf("search: %w", err)
 	}
 	scores := rankWindow(msgs, f.Query)
 	hits := make([]parley.SearchHit, len(msgs))
@@ -132,4 +408,35 @@ func (t *tx) SearchMessages(f parley.SearchFilter) ([]parley.SearchHit, error) {
 		}
 	}
 	return out, nil
+}
+
+// searchRange offers keep the matches of one range, newest first, until
+// keep holds only newer ones. A conversation's positions grow with its
+// sequence numbers (both are given in commit order), so the index's
+// ascending order within a range is newest first.
+func (t *tx) searchRange(sq searchQuery, r searchRange, keep *newest, k *sealed.Keyring, sender string,
+	since, until int64, kinds string, maxPos, before int64) error {
+	rows, err := t.query(searchInRange, sq.match, r.conv, r.num<<32|(maxSearchSeq-min(r.hi, maxSearchSeq)), r.num<<32|(maxSearchSeq-r.lo),
+		sender, since, until, kinds, maxPos, before)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return err
+		}
+		if keep.full() && m.Pos <= keep.oldest() {
+			break
+		}
+		if err := storeseal.OpenMessage(k, m); err != nil {
+			return err
+		}
+		if !sq.exact && !sq.holds(m.Text) {
+			continue
+		}
+		keep.add(m)
+	}
+	return rows.Err()
 }

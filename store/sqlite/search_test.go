@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/sealed"
+	"github.com/parleyhq/parley/store/sqlite"
 )
 
 // searchIDs searches as user a and returns the ids found, sorted.
@@ -118,12 +120,14 @@ func TestSearchFollowsDeletes(t *testing.T) {
 	}
 }
 
-// TestSearchBackfill checks that migration 0010 indexes the messages
-// sent before it, live ones only.
-func TestSearchBackfill(t *testing.T) {
+// TestSearchMigrationConverts checks that migration 0021 converts the
+// index of 0010/0017 (rowid = position) into the index by conversation
+// ranges, with live messages only, and that the converted index follows
+// later changes.
+func TestSearchMigrationConverts(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "parley.db")
 	db := openAt(t, path)
-	seedSearch(t, db, "old otter", "old otter unsent", "")
+	seedSearch(t, db, "old otter", "old otter unsent", "", "caféteria otters")
 	if err := db.Update(context.Background(), func(tx parley.Tx) error {
 		return tx.PurgeMessage("m2", time.Now())
 	}); err != nil {
@@ -131,29 +135,240 @@ func TestSearchBackfill(t *testing.T) {
 	}
 	db.Close()
 
-	// Undo the migration, as if these messages predated it.
+	undo0021(t, path)
+
+	db = openAt(t, path)
+	defer db.Close()
+	if got := searchIDs(t, db, "otter"); !slices.Equal(got, []string{"m1", "m4"}) {
+		t.Fatalf("converted: %v, want [m1 m4] (the unsent one stays out)", got)
+	}
+	convertedFollows(t, db, path)
+}
+
+// undo0021 puts back the index as 0017 left it, as if 0021 had not run.
+func undo0021(t *testing.T, path string) {
+	t.Helper()
 	raw := rawDB(t, path)
 	for _, q := range []string{
 		`DROP TRIGGER message_search_insert`,
 		`DROP TRIGGER message_search_update`,
 		`DROP TRIGGER message_search_delete`,
 		`DROP TABLE message_search`,
-		`DELETE FROM schema_migrations WHERE name LIKE '%0010_search.sql'`,
-		`UPDATE messages SET body = 'old otter unsent' WHERE id = 'm2'`, // a tombstone that kept its text must stay out too
+		`DROP TRIGGER conversations_search_num`,
+		`DROP TRIGGER conversations_delete_messages`,
+		`DROP INDEX conversations_search_num`,
+		`DROP TABLE search_pending`,
+		`ALTER TABLE conversations DROP COLUMN search_num`,
+		`DELETE FROM schema_migrations WHERE name LIKE '%0021_search_ranges.sql'`,
+		`CREATE VIRTUAL TABLE message_search USING fts5(body, content = '', tokenize = 'unicode61 remove_diacritics 2')`,
+		`INSERT INTO message_search (rowid, body)
+			SELECT pos, body FROM messages WHERE deleted_at IS NULL AND body != '' AND kind != 'system'`,
+		`CREATE TRIGGER message_search_insert AFTER INSERT ON messages
+			WHEN new.deleted_at IS NULL AND new.body != '' AND new.kind != 'system'
+			BEGIN INSERT INTO message_search (rowid, body) VALUES (new.pos, parley_plain(new.id, new.body)); END`,
+		`CREATE TRIGGER message_search_update AFTER UPDATE OF body ON messages BEGIN SELECT 1; END`,
+		`CREATE TRIGGER message_search_delete AFTER DELETE ON messages BEGIN SELECT 1; END`,
+		`UPDATE messages SET body = 'old otter unsent' WHERE id = 'm2'`, // a tombstone that kept its text must stay out
 	} {
 		if _, err := raw.Exec(q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	var triggers int
-	if err := raw.QueryRow(`SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'message_search%'`).Scan(&triggers); err != nil || triggers != 0 {
-		t.Fatalf("triggers left: %d, %v", triggers, err)
-	}
 	raw.Close()
+}
 
-	db = openAt(t, path)
+// convertedFollows checks a converted index (of seedSearch's messages
+// "old otter", unsent, "", "caféteria otters") and that it follows later
+// changes.
+func convertedFollows(t *testing.T, db *sqlite.DB, path string) {
+	t.Helper()
+	if got := searchIDs(t, db, "cafeteria"); !slices.Equal(got, []string{"m4"}) {
+		t.Fatalf("converted, folded: %v", got)
+	}
+	// The new triggers index what comes next, in a new conversation too.
+	now := time.Date(2025, 1, 3, 0, 0, 0, 0, time.UTC)
+	if err := db.Update(context.Background(), func(tx parley.Tx) error {
+		if err := tx.CreateConversation(&parley.Conversation{ID: "c2", Kind: parley.ConversationGroup, CreatedBy: "a",
+			CreatedAt: now, LastActivityAt: now}); err != nil {
+			return err
+		}
+		if err := tx.PutMember(&parley.Member{ConversationID: "c2", UserID: "a", Role: parley.RoleOwner,
+			Status: parley.StatusActive, Folder: parley.FolderInbox, JoinedAt: now, UpdatedAt: now}); err != nil {
+			return err
+		}
+		if err := tx.CreateMessage(&parley.Message{ID: "n1", ConversationID: "c2", Seq: 1, SenderID: "a",
+			Kind: parley.MessageText, Text: "new otter", CreatedAt: now}); err != nil {
+			return err
+		}
+		return tx.UpdateMessageText("m1", "old beaver", now)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := searchIDs(t, db, "otter"); !slices.Equal(got, []string{"m4", "n1"}) {
+		t.Fatalf("after new messages: %v, want [m4 n1]", got)
+	}
+	raw := rawDB(t, path)
+	if _, err := raw.Exec(`INSERT INTO message_search (message_search, rank) VALUES ('integrity-check', 0)`); err != nil {
+		t.Fatalf("integrity-check: %v", err)
+	}
+	var nums, distinct int
+	if err := raw.QueryRow(`SELECT COUNT(search_num), COUNT(DISTINCT search_num) FROM conversations`).Scan(&nums, &distinct); err != nil ||
+		nums != 2 || distinct != 2 {
+		t.Fatalf("search_num: %d set, %d distinct (%v), want 2 and 2", nums, distinct, err)
+	}
+}
+
+// TestSearchMigrationSealed checks that 0021 leaves sealed messages
+// (encryption at rest: the migration runs before the store has the
+// keyring) out of the index without failing, and that the store indexes
+// them when it gets the keyring.
+func TestSearchMigrationSealed(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "parley.db")
+	db := openAt(t, path)
+	ring := testRing(t)
+	db.SetKeyring(ring)
+	seedSearch(t, db, "old otter", "old otter unsent", "", "caféteria otters")
+	if err := db.Update(context.Background(), func(tx parley.Tx) error {
+		return tx.PurgeMessage("m2", time.Now())
+	}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	undo0021(t, path)
+
+	db = openAt(t, path) // no keyring yet: 0021 runs and skips the sealed bodies
 	defer db.Close()
-	if got := searchIDs(t, db, "otter"); !slices.Equal(got, []string{"m1"}) {
-		t.Fatalf("backfilled: %v, want [m1] (the unsent one stays out)", got)
+	var pending int
+	raw := rawDB(t, path)
+	if err := raw.QueryRow(`SELECT COUNT(*) FROM search_pending`).Scan(&pending); err != nil || pending != 2 {
+		t.Fatalf("pending: %d (%v), want the 2 live sealed messages", pending, err)
+	}
+	db.SetKeyring(ring)
+	if got := searchIDs(t, db, "otter"); !slices.Equal(got, []string{"m1", "m4"}) {
+		t.Fatalf("sealed, indexed with the keyring: %v, want [m1 m4]", got)
+	}
+	if err := raw.QueryRow(`SELECT COUNT(*) FROM search_pending`).Scan(&pending); err != nil || pending != 0 {
+		t.Fatalf("pending after: %d (%v)", pending, err)
+	}
+	convertedFollows(t, db, path)
+}
+
+func testRing(t *testing.T) *sealed.Keyring {
+	t.Helper()
+	m, err := sealed.NewMasterKey(bytes.Repeat([]byte{7}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := sealed.NewDataKey(m, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := sealed.NewKeyring(m, []sealed.WrappedKey{k})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// TestSearchCommonWord checks a word with more matches in the index than
+// the probe reads (so every conversation of the searcher is visited, not
+// only those the probe saw), and words the index splits in several
+// tokens.
+func TestSearchCommonWord(t *testing.T) {
+	db := openAt(t, filepath.Join(t.TempDir(), "parley.db"))
+	defer db.Close()
+	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	const convs, msgs = 40, 5000
+	var figs, namaste []string // a's matches, newest first
+	err := db.Update(context.Background(), func(tx parley.Tx) error {
+		for _, u := range []string{"a", "b"} {
+			if err := tx.CreateUser(&parley.User{ID: u, Handle: u, Kind: parley.KindPerson, DMPolicy: parley.PolicyOpen,
+				CreatedAt: now, UpdatedAt: now}); err != nil {
+				return err
+			}
+		}
+		for i := range convs {
+			id := fmt.Sprint("c", i)
+			if err := tx.CreateConversation(&parley.Conversation{ID: id, Kind: parley.ConversationGroup, CreatedBy: "b",
+				CreatedAt: now, LastActivityAt: now}); err != nil {
+				return err
+			}
+			if i%2 != 0 {
+				continue // a is in every other conversation: 20, enough for the probe to run
+			}
+			if err := tx.PutMember(&parley.Member{ConversationID: id, UserID: "a", Role: parley.RoleMember,
+				Status: parley.StatusActive, Folder: parley.FolderInbox, JoinedAt: now, UpdatedAt: now}); err != nil {
+				return err
+			}
+		}
+		for i := range msgs {
+			c := (i * 7) % convs // 7 and 40 are coprime: every conversation gets messages
+			text := "fig tree"
+			switch i % 4 {
+			case 1:
+				text = "a fig"
+			case 2:
+				text = "नमस्ते fig"
+			case 3:
+				text = "नमस दोस्त ते figure"
+			}
+			seq, err := tx.AllocSeq(fmt.Sprint("c", c), now)
+			if err != nil {
+				return err
+			}
+			m := &parley.Message{ID: fmt.Sprint("m", i), ConversationID: fmt.Sprint("c", c), Seq: seq, SenderID: "b",
+				Kind: parley.MessageText, Text: text, CreatedAt: now.Add(time.Duration(i) * time.Second)}
+			if err := tx.CreateMessage(m); err != nil {
+				return err
+			}
+			if c%2 == 0 {
+				figs = append([]string{m.ID}, figs...)
+				if i%4 == 2 {
+					namaste = append([]string{m.ID}, namaste...)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := func(q string, after int64, limit int) []parley.SearchHit {
+		var hits []parley.SearchHit
+		if err := db.View(context.Background(), func(tx parley.Tx) error {
+			f := parley.SearchFilter{ViewerIDs: []string{"a"}, Query: q, Order: parley.SearchRecent, Limit: limit}
+			if after > 0 {
+				f.After = &parley.SearchCursor{Pos: after}
+			}
+			var err error
+			hits, err = tx.SearchMessages(f)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return hits
+	}
+	// The first three pages (all of them would take minutes under -race).
+	first := func(q string) []string {
+		var got []string
+		for after := int64(0); len(got) < 150; {
+			hits := page(q, after, 50)
+			for _, h := range hits {
+				got = append(got, h.Message.ID)
+			}
+			if len(hits) < 50 {
+				break
+			}
+			after = hits[len(hits)-1].Message.Pos
+		}
+		return got
+	}
+	// "fig" is the last word, so a prefix: "figure" matches too.
+	if got := first("fig"); !slices.Equal(got, figs[:150]) {
+		t.Errorf("fig: %v, want %v", got, figs[:150])
+	}
+	// A word the index splits at its combining marks is found whole.
+	if got := first("नमस्ते"); !slices.Equal(got, namaste[:150]) {
+		t.Errorf("नमस्ते: %v, want %v", got, namaste[:150])
 	}
 }

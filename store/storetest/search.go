@@ -3,6 +3,7 @@ package storetest
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/parleyhq/parley"
@@ -346,5 +347,100 @@ func testSearchWindow(t *testing.T, s parley.Store) {
 	f.Order, f.Window = parley.SearchRecent, 2
 	if got := search(t, s, f); len(got) != 10 || got[0] != ids[9] {
 		t.Errorf("the window is for relevance only: %v", got)
+	}
+}
+
+// testSearchConversations checks a search over many conversations with
+// different views of each: the newest-first order across them, pages,
+// the relevance window (the newest matches of all of them), a long last
+// word matched as a prefix, and that several viewers see each message once.
+func testSearchConversations(t *testing.T, s parley.Store) {
+	mkUsers(t, s, "a", "b")
+	type conv struct {
+		id                 string
+		status             parley.MemberStatus
+		joinedSeq, leftSeq int64
+	}
+	var convs []conv
+	for i := range 30 { // the viewer sees 20: more than the SQLite store's probe threshold
+		c := conv{id: fmt.Sprintf("c%02d", i), status: parley.StatusActive}
+		switch i % 6 {
+		case 1:
+			c.joinedSeq = 3 // joined late
+		case 2:
+			c.status, c.leftSeq = parley.StatusLeft, 4
+		case 3:
+			c.status = parley.StatusDeclined
+		case 4:
+			c.status = "" // not a member
+		}
+		convs = append(convs, c)
+		mkConversation(t, s, c.id, "b")
+		putMember(t, s, c.id, "b", parley.StatusActive, 0, 0)
+		if c.status != "" {
+			putMember(t, s, c.id, "a", c.status, c.joinedSeq, c.leftSeq)
+		}
+	}
+	texts := []string{"kumquat jam", "kumquats in season", "a kumquit is not a fruit", "plain toast", "kumquat kumquat tart"}
+	type sent struct {
+		m    *parley.Message
+		conv conv
+	}
+	var all []sent
+	for i := range 150 {
+		c := convs[(i*7)%len(convs)]
+		all = append(all, sent{mkMessage(t, s, c.id, "b", "", texts[i%len(texts)], at(i)), c})
+	}
+	// want: what a should find for a query, newest first, by brute force.
+	want := func(holds func(string) bool) []string {
+		var ids []string
+		for i := len(all) - 1; i >= 0; i-- {
+			e := all[i]
+			mb := parley.Member{Status: e.conv.status, JoinedSeq: e.conv.joinedSeq, LeftSeq: e.conv.leftSeq}
+			if holds(e.m.Text) && mb.CanRead(e.m.Seq) {
+				ids = append(ids, e.m.ID)
+			}
+		}
+		return ids
+	}
+	kumquat := want(func(s string) bool { return strings.Contains(s, "kumquat") })
+	if len(kumquat) < 40 {
+		t.Fatalf("the corpus is too small: %d visible matches", len(kumquat))
+	}
+	f := parley.SearchFilter{ViewerIDs: []string{"a"}, Query: "kumqua", Order: parley.SearchRecent, Limit: 200}
+	if got := search(t, s, f); !slices.Equal(got, kumquat) {
+		t.Fatalf("recent, long prefix: %v\nwant %v", got, kumquat)
+	}
+	if got := search(t, s, parley.SearchFilter{ViewerIDs: []string{"a"}, Query: "kumquit", Limit: 200}); len(got) != len(want(func(s string) bool {
+		return strings.Contains(s, "kumquit")
+	})) {
+		t.Errorf("kumquit: %d hits", len(got))
+	}
+	// Pages of 7 give the same order.
+	var paged []string
+	f.Limit = 7
+	for range 50 {
+		hits := view(t, s, func(tx parley.Tx) ([]parley.SearchHit, error) { return tx.SearchMessages(f) })
+		for _, h := range hits {
+			paged = append(paged, h.Message.ID)
+		}
+		if len(hits) < f.Limit {
+			break
+		}
+		f.After = &parley.SearchCursor{Pos: hits[len(hits)-1].Message.Pos}
+	}
+	if !slices.Equal(paged, kumquat) {
+		t.Fatalf("recent in pages of 7: %v\nwant %v", paged, kumquat)
+	}
+	// The window ranks the 10 newest matches of all the conversations.
+	f = parley.SearchFilter{ViewerIDs: []string{"a"}, Query: "kumquat", Order: parley.SearchRelevance, Window: 10, Limit: 50}
+	got := search(t, s, f)
+	if g, w := slices.Sorted(slices.Values(got)), slices.Sorted(slices.Values(kumquat[:10])); !slices.Equal(g, w) {
+		t.Fatalf("window of 10: %v, want %v", g, w)
+	}
+	// Two viewers: each message once, the union of what they see.
+	f = parley.SearchFilter{ViewerIDs: []string{"a", "b"}, Query: "toast", Order: parley.SearchRecent, Limit: 200}
+	if got := search(t, s, f); len(got) != 30 {
+		t.Errorf("a and b: %d hits for toast, want the 30 sent", len(got))
 	}
 }

@@ -1,0 +1,175 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/parleyhq/parley"
+)
+
+// Push is one stored change, hydrated and encoded once, for the devices of
+// one user that are caught up to just before it. A device whose position
+// is at least After and below Pos may write Frame and move its position
+// to Pos: nothing else that concerns its user lies between. Any other
+// device syncs instead.
+type Push struct {
+	Pos   int64
+	After int64
+	// Frame is the SyncEvent as the stream writes it, byte for byte what
+	// Sync would have given this user.
+	Frame []byte
+}
+
+// Fanout is a new message of a large group, hydrated once per class of
+// viewer instead of once per device.
+type Fanout struct {
+	// Audience is everyone the change may concern (AudienceOf).
+	Audience []string
+	pushes   map[string]*Push
+}
+
+// For returns the push for userID's devices, or false when they must sync.
+func (f *Fanout) For(userID string) (*Push, bool) {
+	p, ok := f.pushes[userID]
+	return p, ok
+}
+
+// fanoutScan is how many changes before a message Fanout looks at to find
+// what each member may still be missing. A device further behind than
+// that syncs.
+const fanoutScan = 256
+
+// Fanout prepares the delivery of message messageID (at position pos) of
+// conversation convID. When the audience has fewer than minAudience
+// users, or the message cannot be shown the same way to many viewers, it
+// returns only the audience and every device syncs.
+//
+// What a member sees of a group message depends on who they are only in
+// ways this checks for: the sender sees their client id, a view-once
+// message its opens, reactions their own mark, a reply preview the
+// replied-to message only if they could read it. Masks, blocks and agent
+// names apply to direct conversations only, which never take this path.
+// So the members are split by whether they may read the replied-to
+// message, one member of each class is hydrated through messageViews (the
+// path Sync takes), and the sender, agents (whose sync merges their
+// businesses' changes) and anyone not an active member who may read the
+// message sync instead.
+//
+// Each push says how far a device must have come: past every change
+// before the message that concerns the user, as far as the last
+// fanoutScan changes show. A change concerns a user when it is an event
+// addressed to them, or a message or conversation-wide event of a
+// conversation where they have a member row of any status — a superset of
+// what their Sync returns. All of it is read in one transaction that
+// holds the message, so every position below it is final.
+func (a *App) Fanout(ctx context.Context, convID, messageID string, pos int64, minAudience int) (*Fanout, error) {
+	f := &Fanout{}
+	err := a.view(ctx, func(tx parley.Tx) error {
+		ms, err := tx.Members(convID)
+		if err != nil {
+			return err
+		}
+		if f.Audience, err = audienceIn(tx, convID, ms); err != nil || len(f.Audience) < minAudience {
+			return err
+		}
+		c, err := tx.ConversationByID(convID)
+		if err != nil || c.Kind != parley.ConversationGroup {
+			return err
+		}
+		m, err := tx.MessageByID(messageID)
+		if parley.IsNotFound(err) {
+			return nil // gone already: the devices sync
+		} else if err != nil {
+			return err
+		}
+		if m.Pos != pos || m.ConversationID != convID || m.ViewOnce {
+			return nil
+		}
+		var reply *parley.Message
+		if m.ReplyTo != "" {
+			if reply, err = tx.MessageByID(m.ReplyTo); err != nil && !parley.IsNotFound(err) {
+				return err
+			}
+		}
+		pushes, err := a.fanoutPushes(tx, c, m, reply, ms)
+		f.pushes = pushes
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+func (a *App) fanoutPushes(tx parley.Tx, c *parley.Conversation, m, reply *parley.Message, ms []*parley.Member) (map[string]*Push, error) {
+	// How far each user must have come.
+	changes, err := tx.ChangesBefore(m.Pos, fanoutScan)
+	if err != nil {
+		return nil, err
+	}
+	var floor, inConv int64
+	if len(changes) == fanoutScan {
+		floor = changes[len(changes)-1].Pos // older changes were not looked at
+	}
+	concern := map[string]int64{}
+	others := map[string]int64{} // other conversations: their newest change here
+	for _, ch := range changes {
+		switch {
+		case ch.UserID != "":
+			concern[ch.UserID] = max(concern[ch.UserID], ch.Pos)
+		case ch.ConversationID == c.ID:
+			inConv = max(inConv, ch.Pos)
+		default:
+			others[ch.ConversationID] = max(others[ch.ConversationID], ch.Pos)
+		}
+	}
+	for convID, p := range others {
+		oms, err := tx.Members(convID)
+		if err != nil && !parley.IsNotFound(err) {
+			return nil, err
+		}
+		for _, om := range oms {
+			concern[om.UserID] = max(concern[om.UserID], p)
+		}
+	}
+	ids := make([]string, 0, len(ms))
+	for _, mb := range ms {
+		ids = append(ids, mb.UserID)
+	}
+	agentIDs, err := tx.AgentsAmong(ids)
+	if err != nil {
+		return nil, err
+	}
+	agents := make(map[string]bool, len(agentIDs))
+	for _, id := range agentIDs {
+		agents[id] = true
+	}
+	// One hydration per class of viewer.
+	frames := map[bool][]byte{}
+	pushes := make(map[string]*Push, len(ms))
+	for _, mb := range ms {
+		if mb.Status != parley.StatusActive || !mb.CanRead(m.Seq) || mb.UserID == m.SenderID || agents[mb.UserID] ||
+			reply != nil && mb.UserID == reply.SenderID {
+			continue
+		}
+		class := reply != nil && mb.CanRead(reply.Seq)
+		frame, ok := frames[class]
+		if !ok {
+			vs, err := messageViews(tx, c, mb, []*parley.Message{m})
+			if err != nil {
+				return nil, err
+			}
+			v := vs[0]
+			if len(v.Reactions) > 0 || v.Opened {
+				return nil, nil // marks of one viewer: everyone syncs
+			}
+			if frame, err = json.Marshal(&SyncEvent{Pos: m.Pos, Type: parley.EventMessageCreated, ConversationID: m.ConversationID,
+				ActorID: m.SenderID, Seq: m.Seq, Message: v, CreatedAt: m.CreatedAt}); err != nil {
+				return nil, err
+			}
+			frames[class] = frame
+		}
+		pushes[mb.UserID] = &Push{Pos: m.Pos, After: max(floor, inConv, concern[mb.UserID]), Frame: frame}
+	}
+	return pushes, nil
+}

@@ -1,0 +1,99 @@
+package realtime
+
+import (
+	"context"
+	"sync"
+
+	"github.com/parleyhq/parley"
+)
+
+// FanoutMin is the smallest audience for which a new message is hydrated
+// once on the hub (app.Fanout) and pushed to every caught-up device,
+// instead of waking each device to run its own sync. Below it, waking is
+// as cheap and keeps one path.
+const FanoutMin = 64
+
+// fanoutQueue bounds the messages waiting for the fan-out goroutine; past
+// it a notification wakes its audience as before.
+const fanoutQueue = 1024
+
+// fanout hydrates the new messages of large groups one after another, off
+// the bus delivery goroutine, in the order the notifications arrived.
+type fanout struct {
+	h *Hub
+
+	mu      sync.Mutex
+	queue   []notification
+	running bool
+	closed  bool
+}
+
+// enqueue hands n to the fan-out goroutine and reports whether it took it.
+func (f *fanout) enqueue(n notification) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed || len(f.queue) >= fanoutQueue {
+		return false
+	}
+	f.queue = append(f.queue, n)
+	if !f.running {
+		f.running = true
+		go f.run()
+	}
+	return true
+}
+
+func (f *fanout) close() {
+	f.mu.Lock()
+	f.closed = true
+	f.queue = nil
+	f.mu.Unlock()
+}
+
+func (f *fanout) run() {
+	for {
+		f.mu.Lock()
+		if len(f.queue) == 0 || f.closed {
+			f.running = false
+			f.mu.Unlock()
+			return
+		}
+		n := f.queue[0]
+		f.queue = f.queue[1:]
+		f.mu.Unlock()
+		f.deliver(n)
+	}
+}
+
+// deliver pushes n's message to the devices that may take it as it is and
+// wakes the others. A failure wakes everyone the conversation concerns,
+// or every device when even that is unknown: they sync.
+func (f *fanout) deliver(n notification) {
+	h := f.h
+	fo, err := h.app.Fanout(context.Background(), n.ConversationID, n.MessageID, n.Pos, h.fanoutMin)
+	if err != nil {
+		h.log.Warn("fan-out", "conversation", n.ConversationID, "err", err)
+		h.wakeAll()
+		return
+	}
+	for _, u := range fo.Audience {
+		if p, ok := fo.For(u); ok {
+			h.forUser(u, func(d *Device) { d.deliver(p) })
+		} else {
+			h.forUser(u, (*Device).wake)
+		}
+	}
+}
+
+// fansOut reports whether n is a new message that the fan-out goroutine
+// should deliver, given what the hub knows of its audience.
+func (h *Hub) fansOut(n *notification, ids []string, large, known bool) bool {
+	if n.Type != parley.EventMessageCreated || n.MessageID == "" {
+		return false
+	}
+	return large || known && len(ids) >= h.fanoutMin
+}
+
+// WithFanoutMin sets the smallest audience the hub fans out to (tests use
+// small groups).
+func WithFanoutMin(n int) Option { return func(h *Hub) { h.fanoutMin = max(1, n) } }
