@@ -282,6 +282,20 @@ type CampaignTx interface {
 	// Recipients lists a page of a campaign's recipients in one state
 	// ("" any), in contact id order, after afterID.
 	Recipients(campaignID, state, afterID string, limit int) ([]*CampaignRecipient, error)
+	// The set reads of the campaign worker, one statement each for a
+	// chunk of recipients. Each returns, keyed by contact id, the rows of
+	// the contacts in contactIDs that have one: a contact without one is
+	// absent, and no ids give an empty map. ReachOf returns their policy
+	// state; TopicConsents their consent to one topic; RecipientsOf their
+	// recipient rows of a campaign; ContactsByIDs the contacts themselves
+	// (merged ones too); LatestInboxItems, for each, the inbox item of its
+	// conversation with the newest activity (the one InboxItems with
+	// ContactID and Limit 1 returns), labels included.
+	ReachOf(businessID string, contactIDs []string) (map[string]*Reach, error)
+	TopicConsents(businessID, topicID string, contactIDs []string) (map[string]*Consent, error)
+	RecipientsOf(campaignID string, contactIDs []string) (map[string]*CampaignRecipient, error)
+	ContactsByIDs(businessID string, contactIDs []string) (map[string]*Contact, error)
+	LatestInboxItems(businessID string, contactIDs []string) (map[string]*InboxItem, error)
 	// CampaignActivity lists, oldest first, the buckets of q's campaign
 	// in which something happened (none for a campaign without settled
 	// recipients).

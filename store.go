@@ -172,6 +172,11 @@ type MessageTx interface {
 	// events; EConflict when (conversation, sender, client id) or
 	// (conversation, seq) exists.
 	CreateMessage(m *Message) error
+	// CreateMessages inserts ms as CreateMessage does each, in order, and
+	// sets their Pos; after an EConflict the caller abandons the
+	// transaction (some may be stored). A store may write them in one
+	// statement (the campaign worker's chunks).
+	CreateMessages(ms []*Message) error
 	// MessageByID returns the message or ENotFound.
 	MessageByID(id string) (*Message, error)
 	// MessageByClientID finds a sender's message by client id or ENotFound.

@@ -9,16 +9,19 @@ import (
 )
 
 // Campaign messages go out a chunk per transaction: one read transaction
-// renders the chunk, one write transaction sends it. In the write, each
-// recipient passes the same checks as any business message — membership
-// and blocks (checkSend), then the messaging policy (checkPolicy: consent,
-// STOP, the frequency cap, quiet hours, the window) — and either gets its
-// message, its recipient row marked sent, or its row marked with why not;
-// the campaign's counters are written once per chunk. Everything a chunk
-// decides commits together or not at all, so a crash still neither skips
-// nor repeats anyone. Recipients the chunk cannot take as they are (no
-// conversation yet, a conversation that is a request or archived, a text a
-// server filter flags) go through deliverOne, the message-by-message path.
+// renders the chunk, one write transaction sends it. Both read what they
+// need of the whole chunk with set reads (a statement per kind of row,
+// not per recipient). In the write, each recipient passes the same checks
+// as any business message — membership and blocks (checkSend), then the
+// messaging policy (checkPolicyFrom: consent, STOP, the frequency cap,
+// quiet hours, the window), fed from the chunk's set reads made in that
+// same transaction — and either gets its message, its recipient row
+// marked sent, or its row marked with why not; the campaign's counters
+// are written once per chunk. Everything a chunk decides commits together
+// or not at all, so a crash still neither skips nor repeats anyone.
+// Recipients the chunk cannot take as they are (no conversation yet, a
+// conversation that is a request or archived, a text a server filter
+// flags) go through deliverOne, the message-by-message path.
 
 // errChunkFallback rolls back a chunk so that its recipients go one by
 // one.
@@ -64,37 +67,50 @@ func (a *App) deliverChunk(ctx context.Context, ba *BusinessActor, tp *parley.Te
 	due []*parley.CampaignRecipient) (rest []*parley.CampaignRecipient, halted bool, err error) {
 	start := time.Now()
 	items := make([]*chunkItem, 0, len(due))
+	ids := make([]string, len(due))
+	for i, r := range due {
+		ids[i] = r.ContactID
+	}
 	err = a.view(ctx, func(tx parley.Tx) error {
 		items, rest = items[:0], rest[:0]
+		cts, err := tx.ContactsByIDs(c.BusinessID, ids)
+		if err != nil {
+			return err
+		}
+		latest, err := tx.LatestInboxItems(c.BusinessID, ids)
+		if err != nil {
+			return err
+		}
+		var userIDs []string
+		for _, ct := range cts {
+			if ct.UserID != "" {
+				userIDs = append(userIDs, ct.UserID)
+			}
+		}
+		users, err := tx.UsersByIDs(userIDs)
+		if err != nil {
+			return err
+		}
 		for _, r := range due {
-			ct, err := tx.Contact(c.BusinessID, r.ContactID)
-			if parley.IsNotFound(err) {
+			ct := cts[r.ContactID]
+			switch it := latest[r.ContactID]; {
+			case ct == nil:
 				items = append(items, &chunkItem{r: r, skip: "no_contact"})
-				continue
-			} else if err != nil {
-				return err
-			}
-			if ct.MergedInto != "" {
+			case ct.MergedInto != "":
 				items = append(items, &chunkItem{r: r, skip: "merged"})
-				continue
+			case it == nil:
+				rest = append(rest, r) // no conversation yet: deliverOne opens one
+			default:
+				var u *parley.User
+				if ct.UserID != "" {
+					u = users[ct.UserID]
+				}
+				if out := renderWith(ba, tp.Body, it, ct, u); len(out.Missing) > 0 {
+					items = append(items, &chunkItem{r: r, skip: parley.EUnresolvedVar})
+				} else {
+					items = append(items, &chunkItem{r: r, convID: it.ConversationID, text: out.Text, params: out.params})
+				}
 			}
-			it, err := contactItem(tx, ct)
-			if err != nil {
-				return err
-			}
-			if it.ConversationID == "" {
-				rest = append(rest, r)
-				continue
-			}
-			out, err := renderItem(tx, ba, tp.Body, it)
-			if err != nil {
-				return err
-			}
-			if len(out.Missing) > 0 {
-				items = append(items, &chunkItem{r: r, skip: parley.EUnresolvedVar})
-				continue
-			}
-			items = append(items, &chunkItem{r: r, convID: it.ConversationID, text: out.Text, params: out.params})
 		}
 		return nil
 	})
@@ -127,6 +143,7 @@ func (a *App) deliverChunk(ctx context.Context, ba *BusinessActor, tp *parley.Te
 	var outcomes []string // the state each recipient was given, for the metrics
 	err = a.update(ctx, func(w *writer) error {
 		created, later, outcomes, halted = created[:0], later[:0], outcomes[:0], false
+		var ms []*parley.Message
 		cc, err := w.Campaign(c.BusinessID, c.ID)
 		if err != nil {
 			return err
@@ -136,6 +153,23 @@ func (a *App) deliverChunk(ctx context.Context, ba *BusinessActor, tp *parley.Te
 			return nil
 		}
 		st, err := loadSettings(w, c.BusinessID)
+		if err != nil {
+			return err
+		}
+		// The chunk's rows, one set read each, in this transaction.
+		ids := make([]string, 0, len(items))
+		for _, item := range items {
+			ids = append(ids, item.r.ContactID)
+		}
+		recs, err := w.RecipientsOf(c.ID, ids)
+		if err != nil {
+			return err
+		}
+		latest, err := w.LatestInboxItems(c.BusinessID, ids)
+		if err != nil {
+			return err
+		}
+		src, err := loadChunkPolicy(w, c.BusinessID, tp.TopicID, &st.Messaging, ids)
 		if err != nil {
 			return err
 		}
@@ -157,11 +191,8 @@ func (a *App) deliverChunk(ctx context.Context, ba *BusinessActor, tp *parley.Te
 			return nil
 		}
 		for _, item := range items {
-			r, err := w.Recipient(c.ID, item.r.ContactID)
-			if err != nil {
-				return err
-			}
-			if r.State != parley.RecipientPending {
+			r := recs[item.r.ContactID]
+			if r == nil || r.State != parley.RecipientPending {
 				continue // settled meanwhile (another node)
 			}
 			if item.skip != "" {
@@ -174,7 +205,7 @@ func (a *App) deliverChunk(ctx context.Context, ba *BusinessActor, tp *parley.Te
 				}
 				continue
 			}
-			m, refusal, err := a.chunkSend(w, ba, tp, st, c, item)
+			m, refusal, err := a.chunkSend(w, src, latest[item.r.ContactID], ba, tp, st, c, item)
 			switch {
 			case errors.Is(err, errChunkFallback):
 				later = append(later, item.r)
@@ -201,8 +232,21 @@ func (a *App) deliverChunk(ctx context.Context, ba *BusinessActor, tp *parley.Te
 			}
 			cc.Sent++
 			outcomes = append(outcomes, parley.RecipientSent)
+			ms = append(ms, m)
 			created = append(created, &MessageView{ID: m.ID, ConversationID: m.ConversationID, Seq: m.Seq, Sender: summarize(ba.Business),
 				ClientID: m.ClientID, Kind: string(m.Kind), Text: m.Text, CreatedAt: m.CreatedAt, ExpiresAt: m.ExpiresAt})
+		}
+		// The chunk's messages in one statement (the search index then
+		// writes one segment for them all), then their chain entries. A
+		// taken client id cannot be: each recipient was pending in this
+		// transaction.
+		if err := w.CreateMessages(ms); err != nil {
+			return err
+		}
+		for _, m := range ms {
+			if err := w.messageCreated(m); err != nil {
+				return err
+			}
 		}
 		cc.UpdatedAt = w.now
 		return w.UpdateCampaign(cc)
@@ -222,15 +266,21 @@ func (a *App) deliverChunk(ctx context.Context, ba *BusinessActor, tp *parley.Te
 	return append(rest, later...), halted, nil
 }
 
-// chunkSend stores one campaign message in a chunk's transaction, after
+// chunkSend makes one campaign message in a chunk's transaction, after
 // the checks every business message passes, in an order that writes
-// nothing before the last of them: membership and blocks (checkSend), then
-// the messaging policy (checkPolicy, which counts the promotion against
-// the cap as it passes). refusal is a check's answer; errChunkFallback
-// sends the recipient through deliverOne (a conversation that is a
-// request or archived: Send's way of handling them writes first).
-func (a *App) chunkSend(w *writer, ba *BusinessActor, tp *parley.Template, st *BusinessSettings, c *parley.Campaign,
-	item *chunkItem) (m *parley.Message, refusal error, err error) {
+// nothing before the last of them (then it takes a sequence number; the
+// caller stores the chunk's messages together): membership and blocks (checkSend), then
+// the messaging policy (checkPolicyFrom with the chunk's reads, which
+// counts the promotion against the cap as it passes). it is the contact's
+// newest inbox item in this transaction (nil: none). refusal is a check's
+// answer; errChunkFallback sends the recipient through deliverOne (a
+// conversation that is a request or archived: Send's way of handling them
+// writes first).
+func (a *App) chunkSend(w *writer, src policyReads, it *parley.InboxItem, ba *BusinessActor, tp *parley.Template, st *BusinessSettings,
+	c *parley.Campaign, item *chunkItem) (m *parley.Message, refusal error, err error) {
+	if it == nil || it.ConversationID != item.convID {
+		return nil, nil, errChunkFallback // the contact's conversation changed since rendering (a merge, a new one)
+	}
 	conv, me, err := membership(w, item.convID, ba.Business.ID)
 	if err != nil {
 		return nil, err, nil
@@ -248,15 +298,8 @@ func (a *App) chunkSend(w *writer, ba *BusinessActor, tp *parley.Template, st *B
 	if _, err := a.checkSend(w, conv, me, ba.Actor); err != nil {
 		return nil, err, nil
 	}
-	it, err := w.InboxItem(conv.ID)
-	if err != nil {
-		return nil, nil, err
-	}
-	if it.ContactID != item.r.ContactID {
-		return nil, nil, errChunkFallback // the conversation moved to another contact (a merge)
-	}
 	sc := &sendClass{template: tp, params: item.params, campaign: &campaignMark{campaignID: c.ID, contactID: item.r.ContactID}}
-	if err := a.checkPolicy(w, it, st, ba.Actor, sc); err != nil {
+	if err := a.checkPolicyFrom(w, src, it, st, ba.Actor, sc); err != nil {
 		if parley.ErrorCode(err) == parley.EInternal {
 			return nil, nil, err
 		}
@@ -269,11 +312,105 @@ func (a *App) chunkSend(w *writer, ba *BusinessActor, tp *parley.Template, st *B
 	m = &parley.Message{ID: newSortableID(w.now), ConversationID: conv.ID, Seq: seq, SenderID: ba.Business.ID,
 		ClientID: "cmp." + c.ID + "." + item.r.ContactID, Kind: parley.MessageText, Text: item.text, CreatedAt: w.now,
 		ExpiresAt: expiry(conv, w.now)}
-	if err := w.CreateMessage(m); err != nil {
-		return nil, nil, err // a duplicate client id cannot be: the recipient was pending in this transaction
-	}
-	if err := w.messageCreated(m); err != nil {
-		return nil, nil, err
-	}
 	return m, nil, nil
+}
+
+// chunkPolicy answers the policy's reads for a chunk's contacts from set
+// reads made once, in the transaction that sends the chunk; anything else
+// it reads row by row.
+type chunkPolicy struct {
+	txPolicy
+	ids       map[string]bool // the chunk's contacts
+	reaches   map[string]*parley.Reach
+	topicID   string
+	consents  map[string]*parley.Consent // to topicID
+	contacts  map[string]*parley.Contact // nil: read row by row
+	templates map[string]*parley.Template
+	topics    map[string]*parley.Topic
+}
+
+// loadChunkPolicy reads the policy state of contactIDs and their consent
+// to topicID (a promotional template's topic, "" none), and their
+// contacts when quiet hours need their time zones.
+func loadChunkPolicy(tx parley.Tx, businessID, topicID string, p *MessagingPolicy, contactIDs []string) (*chunkPolicy, error) {
+	cp := &chunkPolicy{txPolicy: txPolicy{tx}, ids: make(map[string]bool, len(contactIDs)), topicID: topicID,
+		templates: map[string]*parley.Template{}, topics: map[string]*parley.Topic{}}
+	for _, id := range contactIDs {
+		cp.ids[id] = true
+	}
+	var err error
+	if cp.reaches, err = tx.ReachOf(businessID, contactIDs); err != nil {
+		return nil, err
+	}
+	if topicID != "" {
+		if cp.consents, err = tx.TopicConsents(businessID, topicID, contactIDs); err != nil {
+			return nil, err
+		}
+	}
+	if p.QuietStart != "" {
+		if cp.contacts, err = tx.ContactsByIDs(businessID, contactIDs); err != nil {
+			return nil, err
+		}
+	}
+	return cp, nil
+}
+
+func (cp *chunkPolicy) reach(businessID, contactID string) (*parley.Reach, error) {
+	if !cp.ids[contactID] {
+		return cp.txPolicy.reach(businessID, contactID)
+	}
+	if r := cp.reaches[contactID]; r != nil {
+		return r, nil
+	}
+	return nil, parley.Errorf(parley.ENotFound, "no reach")
+}
+
+func (cp *chunkPolicy) optedIn(businessID, contactID, topicID string) (bool, error) {
+	if !cp.ids[contactID] || topicID != cp.topicID || cp.consents == nil {
+		return cp.txPolicy.optedIn(businessID, contactID, topicID)
+	}
+	c := cp.consents[contactID]
+	return c != nil && c.OptedIn, nil
+}
+
+func (cp *chunkPolicy) contact(businessID, id string) (*parley.Contact, error) {
+	if !cp.ids[id] || cp.contacts == nil {
+		return cp.txPolicy.contact(businessID, id)
+	}
+	if c := cp.contacts[id]; c != nil {
+		return c, nil
+	}
+	return nil, parley.Errorf(parley.ENotFound, "no contact")
+}
+
+// template and topic are read once per chunk: the same rows for every
+// recipient, as of this transaction.
+func (cp *chunkPolicy) template(businessID, id string) (*parley.Template, error) {
+	if t, ok := cp.templates[id]; ok {
+		if t == nil {
+			return nil, parley.Errorf(parley.ENotFound, "no template")
+		}
+		return t, nil
+	}
+	t, err := cp.txPolicy.template(businessID, id)
+	if err != nil && !parley.IsNotFound(err) {
+		return nil, err
+	}
+	cp.templates[id] = t
+	return t, err
+}
+
+func (cp *chunkPolicy) topic(businessID, id string) (*parley.Topic, error) {
+	if t, ok := cp.topics[id]; ok {
+		if t == nil {
+			return nil, parley.Errorf(parley.ENotFound, "no topic")
+		}
+		return t, nil
+	}
+	t, err := cp.txPolicy.topic(businessID, id)
+	if err != nil && !parley.IsNotFound(err) {
+		return nil, err
+	}
+	cp.topics[id] = t
+	return t, err
 }

@@ -203,12 +203,52 @@ func policyErr(code string, retry time.Duration, format string, args ...any) err
 // for everything. A promotional message that passes is counted against
 // the cap in the same transaction.
 func (a *App) checkPolicy(w *writer, it *parley.InboxItem, st *BusinessSettings, actor *Actor, sc *sendClass) error {
+	return a.checkPolicyFrom(w, txPolicy{w}, it, st, actor, sc)
+}
+
+// policyReads is what the policy reads of a contact, in the transaction
+// that stores the message: row by row for one send (txPolicy), or from
+// set reads made once for a chunk of campaign recipients (chunkPolicy in
+// campaign_batch.go). The decisions are checkPolicyFrom's either way.
+type policyReads interface {
+	// reach is the contact's policy state, ENotFound when it has none.
+	reach(businessID, contactID string) (*parley.Reach, error)
+	template(businessID, id string) (*parley.Template, error)
+	topic(businessID, id string) (*parley.Topic, error)
+	// optedIn reports whether the contact opted in to the topic.
+	optedIn(businessID, contactID, topicID string) (bool, error)
+	contact(businessID, id string) (*parley.Contact, error)
+}
+
+// txPolicy reads the policy's rows one by one.
+type txPolicy struct{ tx parley.Tx }
+
+func (r txPolicy) reach(b, c string) (*parley.Reach, error)        { return r.tx.Reach(b, c) }
+func (r txPolicy) template(b, id string) (*parley.Template, error) { return r.tx.Template(b, id) }
+func (r txPolicy) topic(b, id string) (*parley.Topic, error)       { return r.tx.Topic(b, id) }
+func (r txPolicy) contact(b, id string) (*parley.Contact, error)   { return r.tx.Contact(b, id) }
+
+func (r txPolicy) optedIn(b, c, topicID string) (bool, error) {
+	consents, err := r.tx.Consents(b, c)
+	if err != nil {
+		return false, err
+	}
+	for _, c := range consents {
+		if c.TopicID == topicID {
+			return c.OptedIn, nil
+		}
+	}
+	return false, nil
+}
+
+// checkPolicyFrom is checkPolicy reading through src.
+func (a *App) checkPolicyFrom(w *writer, src policyReads, it *parley.InboxItem, st *BusinessSettings, actor *Actor, sc *sendClass) error {
 	p := &st.Messaging
 	promo := sc.template != nil && sc.template.TopicID != ""
 	if sc.template == nil && p.WindowHours == 0 {
 		return nil // the common case reads nothing more
 	}
-	r, err := w.Reach(it.BusinessID, it.ContactID)
+	r, err := src.reach(it.BusinessID, it.ContactID)
 	if parley.IsNotFound(err) {
 		r = &parley.Reach{BusinessID: it.BusinessID, ContactID: it.ContactID}
 	} else if err != nil {
@@ -217,7 +257,7 @@ func (a *App) checkPolicy(w *writer, it *parley.InboxItem, st *BusinessSettings,
 	if sc.template != nil {
 		// The template is read again here: an approval withdrawn after
 		// the text was rendered counts.
-		tp, err := w.Template(it.BusinessID, sc.template.ID)
+		tp, err := src.template(it.BusinessID, sc.template.ID)
 		if parley.IsNotFound(err) {
 			return parley.Invalid("template", "the template was deleted")
 		} else if err != nil {
@@ -230,7 +270,7 @@ func (a *App) checkPolicy(w *writer, it *parley.InboxItem, st *BusinessSettings,
 		promo = tp.TopicID != ""
 	}
 	if promo {
-		if err := a.checkPromo(w, it, p, r, sc.template); err != nil {
+		if err := a.checkPromoFrom(w, src, it, p, r, sc.template); err != nil {
 			return err
 		}
 	}
@@ -269,7 +309,12 @@ func (a *App) checkPolicy(w *writer, it *parley.InboxItem, st *BusinessSettings,
 // checkPromo applies consent, the frequency cap and quiet hours to a
 // promotional message.
 func (a *App) checkPromo(w *writer, it *parley.InboxItem, p *MessagingPolicy, r *parley.Reach, tp *parley.Template) error {
-	topic, err := w.Topic(it.BusinessID, tp.TopicID)
+	return a.checkPromoFrom(w, txPolicy{w}, it, p, r, tp)
+}
+
+// checkPromoFrom is checkPromo reading through src.
+func (a *App) checkPromoFrom(w *writer, src policyReads, it *parley.InboxItem, p *MessagingPolicy, r *parley.Reach, tp *parley.Template) error {
+	topic, err := src.topic(it.BusinessID, tp.TopicID)
 	if parley.IsNotFound(err) {
 		return policyErr(parley.ENoConsent, 0, "the template's topic was deleted, so no contact has opted in to it")
 	} else if err != nil {
@@ -278,15 +323,9 @@ func (a *App) checkPromo(w *writer, it *parley.InboxItem, p *MessagingPolicy, r 
 	if r.StoppedAt != nil {
 		return policyErr(parley.ENoConsent, 0, "the contact opted out of all promotional messages (STOP) on %s", r.StoppedAt.Format(time.RFC3339))
 	}
-	consents, err := w.Consents(it.BusinessID, it.ContactID)
+	in, err := src.optedIn(it.BusinessID, it.ContactID, topic.ID)
 	if err != nil {
 		return err
-	}
-	in := false
-	for _, c := range consents {
-		if c.TopicID == topic.ID {
-			in = c.OptedIn
-		}
 	}
 	if !in {
 		return policyErr(parley.ENoConsent, 0, "the contact has not opted in to %q", topic.Name)
@@ -298,7 +337,7 @@ func (a *App) checkPromo(w *writer, it *parley.InboxItem, p *MessagingPolicy, r 
 			len(recent), int(period/(24*time.Hour)), w.now.Add(wait).Format(time.RFC3339))
 	}
 	if p.QuietStart != "" {
-		loc, name, err := a.contactZone(w, it, p)
+		loc, name, err := a.contactZone(src, it, p)
 		if err != nil {
 			return err
 		}
@@ -312,9 +351,9 @@ func (a *App) checkPromo(w *writer, it *parley.InboxItem, p *MessagingPolicy, r 
 
 // contactZone is the contact's "timezone" attribute, else the business's
 // default, else UTC.
-func (a *App) contactZone(tx parley.Tx, it *parley.InboxItem, p *MessagingPolicy) (*time.Location, string, error) {
+func (a *App) contactZone(src policyReads, it *parley.InboxItem, p *MessagingPolicy) (*time.Location, string, error) {
 	name := p.TimeZone
-	ct, err := tx.Contact(it.BusinessID, it.ContactID)
+	ct, err := src.contact(it.BusinessID, it.ContactID)
 	if err != nil && !parley.IsNotFound(err) {
 		return nil, "", err
 	}

@@ -323,6 +323,26 @@ func render(tx parley.Tx, ba *BusinessActor, body, convID string) (*RenderedRepl
 // renderItem fills body's variables for one customer conversation (or,
 // with only BusinessID and ContactID set, for a contact).
 func renderItem(tx parley.Tx, ba *BusinessActor, body string, it *parley.InboxItem) (*RenderedReply, error) {
+	ct, err := tx.Contact(ba.Business.ID, it.ContactID)
+	if parley.IsNotFound(err) {
+		return renderWith(ba, body, it, nil, nil), nil
+	} else if err != nil {
+		return nil, err
+	}
+	var u *parley.User
+	if ct.UserID != "" {
+		if u, err = tx.UserByID(ct.UserID); parley.IsNotFound(err) {
+			u = nil
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	return renderWith(ba, body, it, ct, u), nil
+}
+
+// renderWith fills body's variables from a conversation's inbox item, its
+// contact and the contact's account (either may be nil: gone).
+func renderWith(ba *BusinessActor, body string, it *parley.InboxItem, ct *parley.Contact, u *parley.User) *RenderedReply {
 	vals := map[string]string{"business.name": ba.Business.DisplayName}
 	if vals["business.name"] == "" {
 		vals["business.name"] = ba.Business.Handle
@@ -336,7 +356,7 @@ func renderItem(tx parley.Tx, ba *BusinessActor, body string, it *parley.InboxIt
 	for k, v := range it.Attributes {
 		vals["conversation."+k] = v
 	}
-	if ct, err := tx.Contact(ba.Business.ID, it.ContactID); err == nil {
+	if ct != nil {
 		vals["contact.name"] = ct.Name
 		vals["contact.first_name"] = firstName(ct.Name)
 		for k, v := range ct.Attributes {
@@ -344,15 +364,9 @@ func renderItem(tx parley.Tx, ba *BusinessActor, body string, it *parley.InboxIt
 				vals["contact."+k] = v
 			}
 		}
-		if ct.UserID != "" {
-			if u, err := tx.UserByID(ct.UserID); err == nil {
-				vals["contact.handle"] = u.Handle
-			} else if !parley.IsNotFound(err) {
-				return nil, err
-			}
+		if u != nil {
+			vals["contact.handle"] = u.Handle
 		}
-	} else if !parley.IsNotFound(err) {
-		return nil, err
 	}
 	out := &RenderedReply{Missing: []string{}}
 	for _, name := range templateVars(body) {
@@ -369,7 +383,7 @@ func renderItem(tx parley.Tx, ba *BusinessActor, body string, it *parley.InboxIt
 		}
 		return v
 	})
-	return out, nil
+	return out
 }
 
 func firstName(name string) string {

@@ -623,3 +623,15 @@ func (t *tx) SyncEvents(userID string, since int64, limit int) ([]*parley.Event,
 	}
 	return out, nil
 }
+
+// CreateMessages implements parley.MessageTx, one CreateMessage each: on
+// PostgreSQL a send's statements are already few (CreateMessage folds the
+// sequence and position updates into its INSERT).
+func (t *tx) CreateMessages(ms []*parley.Message) error {
+	for _, m := range ms {
+		if err := t.CreateMessage(m); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -168,21 +168,30 @@ func (t *tx) ContactsOfUser(userID string) ([]*parley.Contact, error) {
 
 // Reach implements parley.CampaignTx.
 func (t *tx) Reach(businessID, contactID string) (*parley.Reach, error) {
+	r, err := scanReach(t.queryRow(`SELECT `+reachCols+` FROM contact_reach WHERE business_id = ? AND contact_id = ?`,
+		businessID, contactID))
+	if err != nil {
+		return nil, rowErr(err, "reach")
+	}
+	return r, nil
+}
+
+const reachCols = `business_id, contact_id, last_inbound_at, stopped_at, promos`
+
+func scanReach(s scanner) (*parley.Reach, error) {
 	var r parley.Reach
 	var last int64
 	var stopped sql.NullInt64
 	var promos string
-	err := t.queryRow(`SELECT business_id, contact_id, last_inbound_at, stopped_at, promos FROM contact_reach
-		WHERE business_id = ? AND contact_id = ?`, businessID, contactID).Scan(&r.BusinessID, &r.ContactID, &last, &stopped, &promos)
-	if err != nil {
-		return nil, rowErr(err, "reach")
+	if err := s.Scan(&r.BusinessID, &r.ContactID, &last, &stopped, &promos); err != nil {
+		return nil, err
 	}
 	r.LastInboundAt, r.StoppedAt = fromNanos(last), fromNullNanos(stopped)
 	if promos != "" {
 		for _, p := range strings.Split(promos, ",") {
 			var n int64
 			if _, err := fmt.Sscan(p, &n); err != nil {
-				return nil, fmt.Errorf("promos of contact %s: %w", contactID, err)
+				return nil, fmt.Errorf("promos of contact %s: %w", r.ContactID, err)
 			}
 			r.Promos = append(r.Promos, fromNanos(n))
 		}

@@ -3,11 +3,13 @@ package sqlite_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/store/sqlite"
 )
 
 // BenchmarkSegmentCount counts segments over 1,000,000 contacts of one
@@ -15,12 +17,57 @@ import (
 // opted in to the topic, activity spread over 100 days), as
 // POST …/segments/count does. Setup takes a while; run with
 // -run '^$' -bench SegmentCount -benchtime=10x (BENCHMARKS.md).
+//
+// PARLEY_BENCH_SEGMENT_DB names a database file to keep between runs: it
+// is built when it does not exist and reused (migrations applied on open)
+// when it does.
 func BenchmarkSegmentCount(b *testing.B) {
 	const n = 1_000_000
-	db := openAt(b, filepath.Join(b.TempDir(), "parley.db"))
+	path, reuse := os.Getenv("PARLEY_BENCH_SEGMENT_DB"), false
+	if path == "" {
+		path = filepath.Join(b.TempDir(), "parley.db")
+	} else if _, err := os.Stat(path); err == nil {
+		reuse = true
+	}
+	db := openAt(b, path)
 	defer db.Close()
 	ctx := context.Background()
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	if !reuse {
+		buildSegmentContacts(b, db, n, t0)
+	}
+	for _, bc := range []struct {
+		name string
+		f    parley.SegmentFilter
+	}{
+		{"all", parley.SegmentFilter{}},
+		{"topic", parley.SegmentFilter{Topics: []string{"offers"}}},
+		{"label", parley.SegmentFilter{Labels: []string{"vip"}}},
+		{"topic+label", parley.SegmentFilter{Topics: []string{"offers"}, Labels: []string{"vip"}}},
+		{"label+attribute+active", parley.SegmentFilter{Labels: []string{"vip"}, Attributes: []parley.AttributeCondition{{Key: "tier", Value: "gold"}},
+			ActiveSince: t0.Add(50 * 24 * time.Hour)}},
+	} {
+		bc.f.BusinessID = "biz"
+		b.Run(bc.name, func(b *testing.B) {
+			var count int
+			for range b.N {
+				if err := db.View(ctx, func(tx parley.Tx) error {
+					var err error
+					count, err = tx.CountSegment(bc.f)
+					return err
+				}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(count), "contacts")
+		})
+	}
+}
+
+// buildSegmentContacts stores BenchmarkSegmentCount's n contacts of
+// business "biz".
+func buildSegmentContacts(b *testing.B, db *sqlite.DB, n int, t0 time.Time) {
+	ctx := context.Background()
 	if err := db.Update(ctx, func(tx parley.Tx) error {
 		return tx.CreateUser(&parley.User{ID: "biz", Handle: "biz", Kind: parley.KindBusiness, CreatedAt: t0})
 	}); err != nil {
@@ -54,31 +101,5 @@ func BenchmarkSegmentCount(b *testing.B) {
 		}); err != nil {
 			b.Fatal(err)
 		}
-	}
-	for _, bc := range []struct {
-		name string
-		f    parley.SegmentFilter
-	}{
-		{"all", parley.SegmentFilter{}},
-		{"topic", parley.SegmentFilter{Topics: []string{"offers"}}},
-		{"label", parley.SegmentFilter{Labels: []string{"vip"}}},
-		{"topic+label", parley.SegmentFilter{Topics: []string{"offers"}, Labels: []string{"vip"}}},
-		{"label+attribute+active", parley.SegmentFilter{Labels: []string{"vip"}, Attributes: []parley.AttributeCondition{{Key: "tier", Value: "gold"}},
-			ActiveSince: t0.Add(50 * 24 * time.Hour)}},
-	} {
-		bc.f.BusinessID = "biz"
-		b.Run(bc.name, func(b *testing.B) {
-			var count int
-			for range b.N {
-				if err := db.View(ctx, func(tx parley.Tx) error {
-					var err error
-					count, err = tx.CountSegment(bc.f)
-					return err
-				}); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.ReportMetric(float64(count), "contacts")
-		})
 	}
 }

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -444,3 +445,76 @@ func (t *tx) SyncEvents(userID string, since int64, limit int) ([]*parley.Event,
 	}
 	return out, nil
 }
+
+// CreateMessages implements parley.MessageTx: one INSERT of every row,
+// then one UPDATE of the conversations' last positions. One statement
+// matters beyond its parsing: the search index (FTS5) writes what it
+// holds at the start of each statement that follows, so messages
+// inserted one statement each leave one index segment each, and one
+// statement leaves one for all.
+func (t *tx) CreateMessages(ms []*parley.Message) error {
+	if len(ms) == 0 {
+		return nil
+	}
+	if len(ms) > maxMessagesPerInsert {
+		if err := t.CreateMessages(ms[:maxMessagesPerInsert]); err != nil {
+			return err
+		}
+		return t.CreateMessages(ms[maxMessagesPerInsert:])
+	}
+	k := t.db.seal.Get()
+	var q strings.Builder
+	q.WriteString(`INSERT INTO messages (` + messageCols + `) VALUES `)
+	args := make([]any, 0, len(ms)*19)
+	pos := make([]int64, len(ms))
+	last := map[string]int64{}
+	for i, m := range ms {
+		sc, err := storeseal.SealMessage(k, m)
+		if err != nil {
+			return fmt.Errorf("create messages: %w", err)
+		}
+		if i > 0 {
+			q.WriteString(`, `)
+		}
+		q.WriteString(`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		pos[i] = t.nextPos()
+		last[m.ConversationID] = pos[i]
+		args = append(args, m.ID, m.ConversationID, m.Seq, pos[i], m.SenderID, nullString(m.ClientID), string(m.Kind), sc.Body,
+			m.ReplyTo, m.System, toNanos(m.CreatedAt), toNullNanos(m.EditedAt), toNullNanos(m.DeletedAt), sc.Card,
+			m.AgentID, sc.Data, toNullNanos(m.ExpiresAt), m.ViewOnce, toNullNanos(m.RedactedAt))
+	}
+	// Not t.exec: a statement per row count would fill the statement
+	// cache; parsing one per chunk costs little.
+	if _, err := t.sqlTx.ExecContext(t.ctx, q.String(), args...); isUnique(err) {
+		return parley.Errorf(parley.EConflict, "a message exists (client id or sequence number taken)")
+	} else if err != nil {
+		return fmt.Errorf("create messages: %w", err)
+	}
+	lp := make([][2]any, 0, len(last))
+	for id, p := range last {
+		lp = append(lp, [2]any{id, p})
+	}
+	b, err := json.Marshal(lp)
+	if err != nil {
+		return fmt.Errorf("create messages: %w", err)
+	}
+	if _, err := t.exec(`UPDATE conversations SET last_pos = p.value ->> 1
+		FROM json_each(?) p WHERE conversations.id = p.value ->> 0`, string(b)); err != nil {
+		return fmt.Errorf("set last positions: %w", err)
+	}
+	wc := t.cache()
+	for i, m := range ms {
+		m.Pos = pos[i]
+		if wc != nil {
+			if c, ok := wc.convs[m.ConversationID]; ok {
+				c.LastPos = last[m.ConversationID]
+				wc.convs[m.ConversationID] = c
+			}
+		}
+	}
+	return nil
+}
+
+// maxMessagesPerInsert keeps an INSERT of CreateMessages under SQLite's
+// 32,766 bound parameters (19 a row).
+const maxMessagesPerInsert = 1000

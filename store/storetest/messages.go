@@ -436,3 +436,41 @@ func testPositions(t *testing.T, s parley.Store) {
 	update(t, s, func(tx parley.Tx) error { return tx.AppendEvent(e) })
 	next("event after a rollback", e.Pos)
 }
+
+// testCreateMessages: CreateMessages stores each message as CreateMessage
+// does, positions in order, each conversation's last position its newest
+// message's; a taken client id fails the call with EConflict.
+func testCreateMessages(t *testing.T, s parley.Store) {
+	mkUsers(t, s, "a")
+	mkConversation(t, s, "c1", "a")
+	mkConversation(t, s, "c2", "a")
+	msg := func(id, conv string, seq int64, clientID string) *parley.Message {
+		return &parley.Message{ID: id, ConversationID: conv, Seq: seq, SenderID: "a", ClientID: clientID,
+			Kind: parley.MessageText, Text: "text of " + id, CreatedAt: at(int(seq))}
+	}
+	ms := []*parley.Message{msg("m1", "c1", 1, "k1"), msg("m2", "c2", 1, "k2"), msg("m3", "c1", 2, "")}
+	update(t, s, func(tx parley.Tx) error {
+		if err := tx.CreateMessages(nil); err != nil {
+			return err
+		}
+		return tx.CreateMessages(ms)
+	})
+	for i, m := range ms {
+		if i > 0 && m.Pos <= ms[i-1].Pos {
+			t.Fatalf("positions out of order: %d after %d", m.Pos, ms[i-1].Pos)
+		}
+		wantEqual(t, "stored "+m.ID, view(t, s, func(tx parley.Tx) (*parley.Message, error) { return tx.MessageByID(m.ID) }), m)
+	}
+	for conv, want := range map[string]int64{"c1": ms[2].Pos, "c2": ms[1].Pos} {
+		c := view(t, s, func(tx parley.Tx) (*parley.Conversation, error) { return tx.ConversationByID(conv) })
+		wantEqual(t, "last position of "+conv, c.LastPos, want)
+	}
+	wantEqual(t, "range", len(view(t, s, func(tx parley.Tx) ([]*parley.Message, error) {
+		return tx.Messages(parley.MessageRange{ConversationID: "c1", Limit: 10})
+	})), 2)
+	err := s.Update(ctx, func(tx parley.Tx) error {
+		return tx.CreateMessages([]*parley.Message{msg("m4", "c2", 2, "k4"), msg("m5", "c1", 3, "k1")})
+	})
+	wantCode(t, err, parley.EConflict)
+	wantNotFound(t, s, "message of a failed call", func(tx parley.Tx) (*parley.Message, error) { return tx.MessageByID("m4") })
+}
