@@ -286,6 +286,8 @@ var settingTable = []setting{
 		apply: applyDeletionPolicy},
 	{key: "accounts.handle_reserve_days", kind: kindNumber, def: "30", usage: "days a deleted account's handle stays reserved before anyone may register it",
 		apply: applyHandleReserve},
+	{key: "guard.phone_region", def: "US", usage: "ISO 3166 region whose national phone-number format the sensitive-data guard recognises (international +CC numbers are found in any case)",
+		apply: applyPhoneRegion},
 }
 
 // parseDays reads a whole number of days (0 to 36500).
