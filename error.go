@@ -43,6 +43,7 @@ const (
 	ETemplateInUse      = "template_in_use"     // a campaign that may still send the template (draft, scheduled, running, paused) refuses its deletion
 	ELastAdmin          = "last_admin"          // the account is the last admin of a business: hand it over first
 	EChannelUnsupported = "channel_unsupported" // the platform of a channel conversation (Messenger, Instagram, WhatsApp) cannot carry this change (an edit, an unsend of a sent message)
+	ELegalHold          = "legal_hold"          // a legal hold covers the content: it cannot be redacted until the hold is released
 )
 
 // EStorageFull says the server's disk is full: nothing was stored and the

@@ -38,6 +38,10 @@ type ExportJob struct {
 	// ExpiresAt is when the download link stops working and the file is
 	// deleted (zero until done).
 	ExpiresAt time.Time
+	// LeaseUntil is how long the node building a queued or running job
+	// vouches for it: the node renews it while it works, and a job whose
+	// lease ran out (its node stopped) is failed by any node's cleanup.
+	LeaseUntil time.Time
 }
 
 // ExportTx stores export jobs and reads what an export needs.
@@ -47,14 +51,17 @@ type ExportTx interface {
 	// ExportJobByID returns the job or ENotFound.
 	ExportJobByID(id string) (*ExportJob, error)
 	// UpdateExportJob saves State, Done, Total, Error, File,
-	// Size, FinishedAt and ExpiresAt; ENotFound if gone.
+	// Size, FinishedAt, ExpiresAt and LeaseUntil; ENotFound if gone.
 	UpdateExportJob(j *ExportJob) error
 	// ExportJobs lists a user's jobs, newest first, at most limit.
 	ExportJobs(ownerID string, limit int) ([]*ExportJob, error)
 	// ExportJobsExpiredBefore lists up to limit jobs whose ExpiresAt is
-	// set and before t, and jobs left queued or running (a restart
-	// interrupted them) when unfinished is set.
+	// set and before t, and, when unfinished is set, jobs left queued or
+	// running whose LeaseUntil is before t (their node stopped).
 	ExportJobsExpiredBefore(t time.Time, unfinished bool, limit int) ([]*ExportJob, error)
+	// RenewExportLease sets LeaseUntil of a job that is still queued or
+	// running (and nothing else); ENotFound if there is no such job.
+	RenewExportLease(id string, until time.Time) error
 	// DeleteExportJob deletes a job row; ENotFound if gone.
 	DeleteExportJob(id string) error
 	// Memberships lists every membership of a user (any status), oldest

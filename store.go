@@ -271,3 +271,19 @@ type Change struct {
 	// and conversation-wide events have none.
 	UserID string
 }
+
+// Locker is a store's cluster-wide named locks: a lock held through one
+// handle excludes every other handle on the same database — other nodes
+// on a shared PostgreSQL, other goroutines of this node. The app uses it
+// for work only one node may do at a time (media collection) and to
+// order blob writes against their deletion. A holder that dies (its
+// connection drops) loses its locks. Stores for one node (SQLite) lock
+// within the process.
+type Locker interface {
+	// Lock waits until it holds the lock name, or ctx ends (ctx's error).
+	// unlock releases it; calling it twice is harmless.
+	Lock(ctx context.Context, name string) (unlock func(), err error)
+	// TryLock takes the lock name if no one holds it; ok is false (and
+	// unlock nil) when someone does.
+	TryLock(ctx context.Context, name string) (unlock func(), ok bool, err error)
+}

@@ -54,6 +54,9 @@ type User struct {
 	// HideReadReceipts keeps the user's read markers to themselves — and,
 	// in return, hides others' from them.
 	HideReadReceipts bool
+	// WarnPhone makes the sensitive-data guard warn the user before they
+	// send a phone number (other kinds always warn).
+	WarnPhone bool
 	// OwnerID is the account that created and controls a bot ("" for
 	// people and businesses).
 	OwnerID string

@@ -390,6 +390,9 @@ type ProfileUpdate struct {
 	ShowPresence *bool
 	// ReadReceipts on (true) or off.
 	ReadReceipts *bool
+	// WarnPhone makes the sensitive-data guard warn before sending a
+	// phone number (off by default).
+	WarnPhone *bool
 }
 
 // UpdateProfile changes the actor's own profile and privacy settings.
@@ -431,6 +434,9 @@ func (a *App) UpdateProfile(ctx context.Context, actor *Actor, p ProfileUpdate) 
 		}
 		if p.ShowPresence != nil {
 			u.ShowPresence = *p.ShowPresence
+		}
+		if p.WarnPhone != nil {
+			u.WarnPhone = *p.WarnPhone
 		}
 		u.UpdatedAt = w.now
 		out = u

@@ -46,6 +46,10 @@ type Config struct {
 	// Admins are the handles of the server's administrators (sticker
 	// packs for now).
 	Admins []string
+	// PhoneRegion is the ISO 3166 region whose national phone-number
+	// format the sensitive-data guard recognises (default US; see
+	// SetPhoneRegion: the setting is process-wide).
+	PhoneRegion string
 	// SendPerConversation and SendBurst limit what one account sends into
 	// one conversation, across its devices and tokens (defaults 5 a
 	// second, bursts of 30).
@@ -101,6 +105,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxGroupMembers <= 0 {
 		c.MaxGroupMembers = 1000
+	}
+	if c.PhoneRegion == "" {
+		c.PhoneRegion = "US"
 	}
 	if c.LargeGroupMembers <= 0 {
 		c.LargeGroupMembers = DefaultLargeGroupMembers
@@ -258,6 +265,9 @@ func New(store parley.Store, cfg Config, opts ...Option) *App {
 		o(a)
 	}
 	a.media = newMediaState(cfg.Media.DecodeBudget)
+	if cfg.PhoneRegion != "" && cfg.PhoneRegion != PhoneRegion() {
+		SetPhoneRegion(cfg.PhoneRegion) // an unknown region keeps the last one (config checks it)
+	}
 	a.campaigns.init()
 	a.loginByHandle = a.limiter("login_handle", float64(cfg.LoginPerHandle)/60, cfg.LoginPerHandle)
 	a.loginByAddress = a.limiter("login_address", float64(cfg.LoginPerAddress)/60, cfg.LoginPerAddress)

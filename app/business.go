@@ -62,8 +62,11 @@ type BusinessSettings struct {
 	// Rules are the automation rules, in order.
 	Rules []Rule `json:"rules,omitempty"`
 	// ShowSensitive shows the team customers' card numbers, IBANs,
-	// secrets and passwords unmasked (default: masked).
+	// national ids, secrets and passwords unmasked (default: masked).
 	ShowSensitive bool `json:"show_sensitive,omitempty"`
+	// ShowPhoneNumbers shows the team customers' phone numbers unmasked
+	// (default: masked) — for a team that calls customers back.
+	ShowPhoneNumbers bool `json:"show_phone_numbers,omitempty"`
 	// Messaging is the messaging policy: window, frequency cap, quiet
 	// hours, STOP keywords (policy.go).
 	Messaging MessagingPolicy `json:"messaging"`

@@ -162,7 +162,8 @@ func (a *App) StartExport(ctx context.Context, actor *Actor, in ExportInput) (*E
 	if err := a.exportsEnabled(); err != nil {
 		return nil, err
 	}
-	job := &parley.ExportJob{ID: newID(), OwnerID: actor.User.ID, Scope: in.Scope, State: parley.ExportQueued}
+	job := &parley.ExportJob{ID: newID(), OwnerID: actor.User.ID, Scope: in.Scope, State: parley.ExportQueued,
+		LeaseUntil: a.clock().Add(ExportLease)}
 	switch in.Scope {
 	case parley.ExportConversation:
 		if in.ConversationID == "" {
@@ -314,7 +315,9 @@ func (a *App) VerifyExport(r io.ReaderAt, size int64) (*records.Report, error) {
 }
 
 // CleanExports deletes the files and rows of exports past their expiry
-// and, with interrupted set (at start), fails jobs a stop cut short.
+// and, with interrupted set, fails the queued and running jobs whose lease
+// ran out (their node stopped or was cut off; see ExportLease) — never a
+// job a live node, this one or another, is still building.
 func (a *App) CleanExports(ctx context.Context, interrupted bool) (int, error) {
 	if a.cfg.Records.Dir == "" {
 		return 0, nil
@@ -331,6 +334,8 @@ func (a *App) CleanExports(ctx context.Context, interrupted bool) (int, error) {
 	n := 0
 	for _, j := range jobs {
 		if j.State == parley.ExportQueued || j.State == parley.ExportRunning {
+			// Its lease ran out: the node building it stopped. (A live
+			// node's jobs, this one's or another's, are never listed.)
 			j.State, j.Error, j.FinishedAt = parley.ExportFailed, "interrupted by a server restart; ask for the export again", a.clock()
 			os.Remove(filepath.Join(a.cfg.Records.Dir, j.ID+".zip.tmp"))
 			if err := a.update(ctx, func(w *writer) error { return w.UpdateExportJob(j) }); err != nil {
@@ -351,29 +356,69 @@ func (a *App) CleanExports(ctx context.Context, interrupted bool) (int, error) {
 	return n, nil
 }
 
-// saveJob stores a job's progress or outcome.
+// saveJob stores a job's progress or outcome; a queued or running job's
+// lease is renewed with it.
 func (a *App) saveJob(j *parley.ExportJob) error {
 	cp := *j
+	if cp.State == parley.ExportQueued || cp.State == parley.ExportRunning {
+		cp.LeaseUntil = a.clock().Add(ExportLease)
+	}
 	return a.update(context.Background(), func(w *writer) error { return w.UpdateExportJob(&cp) })
+}
+
+// ExportLease is how long a queued or running export stays this node's
+// without a renewal; the node renews it every ExportLease/4 while the job
+// waits or runs. Cleanup (CleanExports) fails only unfinished jobs whose
+// lease ran out, so a node starting or cleaning up never fails another
+// live node's exports.
+const ExportLease = 2 * time.Minute
+
+// keepLease renews a job's lease until stop is closed.
+func (a *App) keepLease(id string, stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	t := time.NewTicker(ExportLease / 4)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		err := a.update(context.Background(), func(w *writer) error { return w.RenewExportLease(id, w.now.Add(ExportLease)) })
+		if parley.IsNotFound(err) {
+			return // finished, or deleted
+		} else if err != nil {
+			a.log.Warn("export lease", "job", id, "err", err)
+		}
+	}
 }
 
 // runExport builds a job's ZIP and records the outcome.
 func (a *App) runExport(ctx context.Context, j *parley.ExportJob) {
+	stop, stopped := make(chan struct{}), make(chan struct{})
+	go a.keepLease(j.ID, stop, stopped)
+	// The keeper stops before the outcome is saved. (A late renewal could
+	// not undo it anyway: RenewExportLease touches unfinished jobs only,
+	// and only their lease.)
+	halt := func() { close(stop); <-stopped }
 	e := a.exports()
 	select {
 	case e.slots <- struct{}{}:
 		defer func() { <-e.slots }()
 	case <-ctx.Done():
+		halt()
 		j.State, j.Error, j.FinishedAt = parley.ExportFailed, "interrupted; ask for the export again", a.clock()
 		a.saveJob(j)
 		return
 	}
 	j.State = parley.ExportRunning
 	if err := a.saveJob(j); err != nil {
+		halt()
 		a.log.Error("export", "job", j.ID, "err", err)
 		return
 	}
 	err := a.buildExport(ctx, j)
+	halt()
 	j.FinishedAt = a.clock()
 	if err != nil {
 		j.State = parley.ExportFailed

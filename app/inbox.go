@@ -561,7 +561,7 @@ func itemViews(tx parley.Tx, items []*parley.InboxItem, now time.Time) ([]*Inbox
 	if err != nil {
 		return nil, err
 	}
-	var show *bool // the business's ShowSensitive, loaded at the first customer message
+	var mask *teamMask // what the business masks, loaded at the first customer message
 	for _, it := range items {
 		v := &InboxItemView{ConversationID: it.ConversationID, Status: string(it.Status), SnoozedUntil: it.SnoozedUntil,
 			Priority: it.Priority, TeamID: it.TeamID, Labels: it.Labels, Attributes: it.Attributes, WaitingSince: it.WaitingSince,
@@ -589,16 +589,15 @@ func itemViews(tx parley.Tx, items []*parley.InboxItem, now time.Time) ([]*Inbox
 		if m := lasts[it.ConversationID]; m != nil {
 			text := m.Text
 			if m.SenderID != it.BusinessID {
-				if show == nil {
+				if mask == nil {
 					st, err := loadSettings(tx, it.BusinessID)
 					if err != nil {
 						return nil, err
 					}
-					show = &st.ShowSensitive
+					m := teamMaskOf(st)
+					mask = &m
 				}
-				if !*show {
-					text = MaskSensitive(text) // as in the conversation itself
-				}
+				text = maskText(text, *mask) // as in the conversation itself
 			}
 			v.LastMessage = &MessageView{ID: m.ID, ConversationID: m.ConversationID, Seq: m.Seq, Sender: summarize(users[m.SenderID]),
 				Kind: string(m.Kind), Text: truncate(text, 140), CreatedAt: m.CreatedAt, Deleted: m.DeletedAt != nil}

@@ -155,11 +155,17 @@ func (a *App) fetchCard(ctx context.Context, convID, msgID, senderID, link strin
 			a.log.Debug("link card image", "url", src, "err", err)
 		}
 	}
-	a.media.blobMu.Lock()
-	defer a.media.blobMu.Unlock()
+	var key string
 	if thumb != nil && a.blobs != nil {
 		sum := sha256.Sum256(thumb.Data)
-		key := hex.EncodeToString(sum[:])
+		key = hex.EncodeToString(sum[:])
+	}
+	unlock, err := a.lockBlobs(ctx, key)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if key != "" {
 		if err := a.blobs.Put(ctx, key, bytes.NewReader(thumb.Data)); err != nil {
 			return err
 		}

@@ -119,8 +119,46 @@ type mediaState struct {
 	// blobMu orders blob writes with the row that makes them live against
 	// garbage collection, which deletes a blob only when no row uses it:
 	// without it a collection could delete a blob between an upload's
-	// write and its row's insert.
+	// write and its row's insert. Across nodes, lockBlobs adds the
+	// store's cluster-wide lock of each blob key.
 	blobMu sync.Mutex
+}
+
+// MediaCollectLock names the cluster-wide lock CollectMedia holds while it
+// runs: one node collects at a time.
+const MediaCollectLock = "media.collect"
+
+// lockBlobs orders the writes of blobs keys with the rows that use them
+// against their collection: blobMu within the node, and the store's
+// cluster-wide lock of each key (parley.Locker, on PostgreSQL an advisory
+// lock) against the other nodes. Keys are locked in order, so two holders
+// never wait for each other.
+func (a *App) lockBlobs(ctx context.Context, keys ...string) (unlock func(), err error) {
+	a.media.blobMu.Lock()
+	l, ok := a.store.(parley.Locker)
+	if !ok {
+		return a.media.blobMu.Unlock, nil
+	}
+	keys = slices.Compact(slices.Sorted(slices.Values(keys)))
+	var held []func()
+	unlock = func() {
+		for i := len(held) - 1; i >= 0; i-- {
+			held[i]()
+		}
+		a.media.blobMu.Unlock()
+	}
+	for _, k := range keys {
+		if k == "" {
+			continue
+		}
+		u, err := l.Lock(ctx, "blob:"+k)
+		if err != nil {
+			unlock()
+			return nil, err
+		}
+		held = append(held, u)
+	}
+	return unlock, nil
 }
 
 func newMediaState(budget int64) *mediaState {
@@ -269,8 +307,11 @@ func (a *App) upload(ctx context.Context, actor *Actor, kind parley.MessageKind,
 		m.ThumbKey, m.ThumbType, m.ThumbWidth, m.ThumbHeight = hex.EncodeToString(sum[:]), thumb.ContentType, thumb.Width, thumb.Height
 	}
 
-	a.media.blobMu.Lock()
-	defer a.media.blobMu.Unlock()
+	unlock, err := a.lockBlobs(ctx, key, m.ThumbKey)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	if err := a.blobs.Put(ctx, key, io.NewSectionReader(final, 0, size)); err != nil {
 		return nil, err
 	}
@@ -508,9 +549,20 @@ func attachmentsHidden(viewer *parley.Member, msg *parley.Message) bool {
 // of unsent messages, then the blobs no row uses any more (and blobs left
 // without a row by a crash, once they are an hour old). It returns how
 // many rows and blobs it deleted.
+//
+// One node collects at a time: on a store that is a parley.Locker (both
+// stores; on PostgreSQL the lock is cluster-wide), a node that finds
+// MediaCollectLock held returns at once with nothing done.
 func (a *App) CollectMedia(ctx context.Context) (rows, blobs int, err error) {
 	if a.blobs == nil {
 		return 0, 0, nil
+	}
+	if l, ok := a.store.(parley.Locker); ok {
+		unlock, ok, err := l.TryLock(ctx, MediaCollectLock)
+		if err != nil || !ok {
+			return 0, 0, err
+		}
+		defer unlock()
 	}
 	for {
 		var batch []*parley.Media
@@ -557,8 +609,11 @@ func (a *App) CollectMedia(ctx context.Context) (rows, blobs int, err error) {
 }
 
 func (a *App) dropBlobIfUnused(ctx context.Context, key string) (bool, error) {
-	a.media.blobMu.Lock()
-	defer a.media.blobMu.Unlock()
+	unlock, err := a.lockBlobs(ctx, key)
+	if err != nil {
+		return false, err
+	}
+	defer unlock()
 	var used bool
 	if err := a.view(ctx, func(tx parley.Tx) error {
 		var err error

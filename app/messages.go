@@ -100,16 +100,14 @@ func (a *App) Send(ctx context.Context, actor *Actor, convID string, in SendInpu
 		return nil, false, parley.Invalid("view_once", "view_once goes with a media message of one attachment")
 	}
 	if !in.ConfirmSensitive {
-		if fs := FindSensitive(text); len(fs) > 0 {
+		if err := sensitiveWarning(text, actor.User, "send"); err != nil {
 			// A retry of a send that was confirmed went through already.
 			if in.ClientID != "" {
 				if v, err := a.sentMessage(ctx, actor, convID, in.ClientID); err == nil {
 					return v, false, nil
 				}
 			}
-			kinds := strings.ReplaceAll(strings.Join(sensitiveKinds(fs), ", "), "_", " ")
-			return nil, false, &parley.Error{Code: parley.ESensitiveData, Field: "text",
-				Message: "this message contains what looks like a " + kinds + "; send it again with confirm_sensitive if you mean to share it"}
+			return nil, false, err
 		}
 	}
 	// The server's filters: a refusing match stops the send here; a
@@ -507,14 +505,38 @@ func refuseIfBlocked(tx parley.Tx, c *parley.Conversation, userID string) error 
 }
 
 // Edit replaces the text of the actor's own message within the edit window,
-// keeping the previous version.
+// keeping the previous version: EditMessage without confirm_sensitive.
 func (a *App) Edit(ctx context.Context, actor *Actor, convID, msgID, text string) (*MessageView, error) {
-	text, err := cleanText("text", text, a.cfg.MaxTextLen, true)
+	return a.EditMessage(ctx, actor, convID, msgID, EditInput{Text: text})
+}
+
+// EditInput is a message's new text.
+type EditInput struct {
+	Text string
+	// ConfirmSensitive saves text the sensitive-data guard flagged, after
+	// the sender was warned (as on a send).
+	ConfirmSensitive bool
+}
+
+// EditMessage replaces the text of the actor's own message within the
+// edit window, keeping the previous version. The new text goes through
+// the sensitive-data guard and the server's filters like a send.
+func (a *App) EditMessage(ctx context.Context, actor *Actor, convID, msgID string, in EditInput) (*MessageView, error) {
+	confirm := in.ConfirmSensitive
+	text, err := cleanText("text", in.Text, a.cfg.MaxTextLen, true)
 	if err != nil {
 		return nil, err
 	}
 	if strings.TrimSpace(text) == "" {
 		return nil, parley.Invalid("text", "a message needs text; unsend it instead")
+	}
+	// The guard looks at the edit as a whole: an edit that keeps a value
+	// the sender confirmed at send time warns again, which is the safe
+	// side (the client shows the same dialog).
+	if !confirm {
+		if err := sensitiveWarning(text, actor.User, "edit"); err != nil {
+			return nil, err
+		}
 	}
 	// An edit may not bring in what the server's filters refuse.
 	if _, _, err := a.checkServerFilters(ctx, text); err != nil {
@@ -599,9 +621,11 @@ func (a *App) EditHistory(ctx context.Context, actor *Actor, convID, msgID strin
 		if err != nil {
 			return err
 		}
+		var cache *teamMask
+		mask := maskForTeam(tx, c, me, m, &cache) // earlier versions are masked like the message
 		out = make([]EditView, 0, len(edits))
 		for _, e := range edits {
-			out = append(out, EditView{Text: e.Text, EditedAt: e.EditedAt})
+			out = append(out, EditView{Text: maskText(e.Text, mask), EditedAt: e.EditedAt})
 		}
 		return nil
 	})

@@ -16,13 +16,23 @@ const RedactedText = "This message was redacted"
 // the conversation, the sequence number and the sender, never the content.
 const AuditMessageRedact = "message.redact"
 
+// AuditMessageRedactRefused is the audit action of a redaction a legal
+// hold refused (details as for AuditMessageRedact, and reason legal_hold).
+const AuditMessageRedactRefused = "message.redact_refused"
+
+// errLegalHold refuses to redact held content.
+var errLegalHold = parley.Errorf(parley.ELegalHold, "a legal hold covers this conversation: its content is kept as it is until the hold is released, so the message cannot be redacted now")
+
 // Redact replaces a message's content by a placeholder for everyone (issue
 // 9, the sensitive-data guard): its text, structured data, link card,
 // attachments (blobs no other message uses are deleted) and edit history
 // go, the search index drops it, a message.redacted event updates open
 // views, the hash chain gets a "redact" entry holding the redacted
 // content's hash, and the audit log records who redacted what and when.
-// Reactions and the message's place stay. Its sender may redact it while
+// Reactions and the message's place stay. While a legal hold covers the
+// conversation (directly, through the customer's contact or through a
+// member's account) the redaction is refused with legal_hold and the
+// refusal audited; once the hold is released it goes through. Its sender may redact it while
 // an active member, like unsending (for a business's message: its author
 // or an admin of the team); an admin of a business may redact any message
 // of the business's customer conversations. Redacting twice changes
@@ -30,8 +40,9 @@ const AuditMessageRedact = "message.redact"
 func (a *App) Redact(ctx context.Context, actor *Actor, convID, msgID string) (*MessageView, error) {
 	var view *MessageView
 	var keys []string
+	var refused *AuditEntry
 	err := a.update(ctx, func(w *writer) error {
-		keys = nil
+		keys, refused = nil, nil
 		c, me, err := activeMembership(w, convID, actor.User.ID)
 		if err != nil {
 			return err
@@ -49,6 +60,18 @@ func (a *App) Redact(ctx context.Context, actor *Actor, convID, msgID string) (*
 			return parley.Errorf(parley.EConflict, "the message's content is gone already (unsent, expired or erased)")
 		}
 		if m.RedactedAt == nil {
+			// A legal hold keeps content as it is: the redaction is refused
+			// (and the refusal audited) until the hold is released.
+			if held, err := conversationHeld(w, c.ID); err != nil {
+				return err
+			} else if held {
+				refused = &AuditEntry{ActorID: actor.User.ID, Action: AuditMessageRedactRefused, TargetType: "message", TargetID: m.ID,
+					Details: map[string]string{"conversation": c.ID, "seq": strconv.FormatInt(m.Seq, 10), "sender": m.SenderID, "reason": "legal_hold"}}
+				if actor.Agent != nil {
+					refused.ActorID, refused.Details["business"] = actor.Agent.ID, actor.User.ID
+				}
+				return errLegalHold
+			}
 			if err := w.RedactMessage(m.ID, w.now); err != nil {
 				return err
 			}
@@ -79,6 +102,12 @@ func (a *App) Redact(ctx context.Context, actor *Actor, convID, msgID string) (*
 		view = vs[0]
 		return nil
 	})
+	if refused != nil && parley.ErrorCode(err) == parley.ELegalHold {
+		// The refusal's own transaction: the refused one rolled back.
+		if aerr := a.update(ctx, func(w *writer) error { return a.audit(w, *refused) }); aerr != nil {
+			a.log.Warn("redact: audit the refusal", "err", aerr)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -198,3 +198,139 @@ func TestRedactByBusinessAdmin(t *testing.T) {
 		t.Fatalf("audit of the admin's redaction: %+v", recs)
 	}
 }
+
+// TestRedactUnderLegalHold: a hold on the conversation, on a member's
+// account or on the customer's contact refuses the redaction with
+// legal_hold (audited as refused, the content kept as it was); once the
+// hold is released the redaction goes through.
+func TestRedactUnderLegalHold(t *testing.T) {
+	e := newRecordsApp(t)
+	ctx := context.Background()
+	a := e.a
+	if _, err := a.Register(ctx, app.Registration{Handle: "shop", Password: "shop password ok", Kind: parley.KindBusiness}); err != nil {
+		t.Fatal(err)
+	}
+	alice, bob, boss := e.user(t, "alice"), e.user(t, "bob"), e.user(t, "boss")
+	conv, _, err := a.CreateDirect(ctx, alice, "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := "my card is 4111 1111 1111 1111"
+	send := func(who *app.Actor, conv string) *app.MessageView {
+		t.Helper()
+		m, _, err := a.Send(ctx, who, conv, app.SendInput{Text: text, ConfirmSensitive: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	refused := func(who *app.Actor, conv string, m *app.MessageView) {
+		t.Helper()
+		if _, err := a.Redact(ctx, who, conv, m.ID); parley.ErrorCode(err) != parley.ELegalHold {
+			t.Fatalf("redact under a hold: %v, want legal_hold", err)
+		}
+		page, err := a.Messages(ctx, who, conv, app.HistoryQuery{Limit: 50})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := byID(page.Items, m.ID); got == nil || got.Redacted || got.Text != text {
+			t.Fatalf("held message after a refused redaction: %+v", got)
+		}
+	}
+	audits := func(action string) []*app.AuditRecordView {
+		t.Helper()
+		recs, _, err := a.AuditLog(ctx, app.AuditQuery{Action: action})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return recs
+	}
+
+	// A conversation hold.
+	m1 := send(alice, conv.ID)
+	h, err := a.PlaceHold(ctx, "ops", app.HoldInput{Scope: "conversation", Target: conv.ID, Reason: "dispute"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused(alice, conv.ID, m1)
+	recs := audits(app.AuditMessageRedactRefused)
+	if len(recs) != 1 || recs[0].ActorID != alice.User.ID || recs[0].TargetID != m1.ID || recs[0].Details["reason"] != "legal_hold" {
+		t.Fatalf("audit of the refusal: %+v", recs)
+	}
+	if n := len(audits(app.AuditMessageRedact)); n != 0 {
+		t.Fatalf("%d redactions audited under the hold", n)
+	}
+	if _, err := a.ReleaseHold(ctx, "ops", h.ID); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := a.Redact(ctx, alice, conv.ID, m1.ID); err != nil || !v.Redacted {
+		t.Fatalf("redact after the release: %v %+v", err, v)
+	}
+	if n := len(audits(app.AuditMessageRedact)); n != 1 {
+		t.Fatalf("%d redactions audited after the release, want 1", n)
+	}
+
+	// An account hold on the other member covers the conversation too.
+	m2 := send(alice, conv.ID)
+	h, err = a.PlaceHold(ctx, "ops", app.HoldInput{Scope: "account", Target: "bob"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused(alice, conv.ID, m2)
+	if _, err := a.ReleaseHold(ctx, "ops", h.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Redact(ctx, alice, conv.ID, m2.ID); err != nil {
+		t.Fatalf("redact after the account hold's release: %v", err)
+	}
+	_ = bob
+
+	// A business's contact hold refuses its admin's redaction.
+	ba, err := a.AsBusiness(ctx, "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	role := "admin"
+	if _, err := a.PutAgent(ctx, ba, "boss", app.AgentChange{Role: &role}); err != nil {
+		t.Fatal(err)
+	}
+	cust, _, err := a.CreateDirect(ctx, alice, "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m3 := send(alice, cust.ID)
+	asAdmin, err := a.ActAs(ctx, boss, "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := a.InboxConversation(ctx, asAdmin, cust.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bh, err := a.PlaceBusinessHold(ctx, asAdmin, app.HoldInput{Scope: "contact", Target: d.Item.Contact.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Redact(ctx, asAdmin.Actor, cust.ID, m3.ID); parley.ErrorCode(err) != parley.ELegalHold {
+		t.Fatalf("admin redacts under a contact hold: %v, want legal_hold", err)
+	}
+	recs = audits(app.AuditMessageRedactRefused)
+	if len(recs) != 3 {
+		t.Fatalf("%d refusals audited, want 3", len(recs))
+	}
+	var byAdmin int
+	for _, r := range recs {
+		if r.ActorID == boss.User.ID && r.TargetID == m3.ID && r.Details["business"] != "" {
+			byAdmin++
+		}
+	}
+	if byAdmin != 1 {
+		t.Fatalf("audit of the admin's refused redaction: %d entries", byAdmin)
+	}
+	if _, err := a.ReleaseBusinessHold(ctx, asAdmin, bh.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Redact(ctx, asAdmin.Actor, cust.ID, m3.ID); err != nil {
+		t.Fatalf("admin redacts after the release: %v", err)
+	}
+}

@@ -10,13 +10,14 @@ import (
 
 // The sensitive-data guard finds card numbers (Luhn), IBANs (mod 97),
 // national identity numbers (US Social Security numbers written
-// AAA-GG-SSSS, UK National Insurance numbers), secrets and API keys, and
-// passwords in message text. Phone numbers are left alone on purpose:
-// customers give them to businesses so that someone calls back, and a
-// warning or a mask on every number would get in the way. A sender is warned
-// before such a message goes out (the send is refused with
-// sensitive_data until it is confirmed), and a business's team sees the
-// values masked.
+// AAA-GG-SSSS, UK National Insurance numbers), phone numbers (validated
+// with libphonenumber's metadata, phone.go), secrets and API keys, and
+// passwords in message text. A sender is warned before such a message goes
+// out (the send or edit is refused with sensitive_data until it is
+// confirmed) — except for phone numbers, which people give on purpose all
+// the time: they warn only senders who asked for it (User.WarnPhone). A
+// business's team sees the values masked unless the business turned
+// show_sensitive (phone numbers: show_phone_numbers) on.
 
 // Sensitive kinds.
 const (
@@ -25,6 +26,7 @@ const (
 	SensitiveSecret     = "secret"
 	SensitivePassword   = "password"
 	SensitiveNationalID = "national_id"
+	SensitivePhone      = "phone"
 )
 
 // Finding is one sensitive value in a text: its kind and byte range.
@@ -150,6 +152,11 @@ func FindSensitive(text string) []Finding {
 			}
 		}
 	}
+	// Phone numbers last: a card number or an IBAN that is also a
+	// valid-looking phone number stays what it is.
+	if longestDigitRun(text) >= minPhoneDigits {
+		findPhones(text, add)
+	}
 	if lower := strings.ToLower(text); strings.Contains(lower, "pass") || strings.Contains(lower, "pwd") || strings.Contains(lower, "pin") {
 		for _, m := range passwordRE.FindAllStringSubmatchIndex(text, -1) {
 			add(SensitivePassword, m[2], m[3])
@@ -162,6 +169,18 @@ func FindSensitive(text string) []Finding {
 		}
 	}
 	return out
+}
+
+// sensitiveWarning is the guard's refusal of a send or an edit (what) of
+// text by sender, or nil when nothing in it warns.
+func sensitiveWarning(text string, sender *parley.User, what string) error {
+	fs := guardFindings(text, sender)
+	if len(fs) == 0 {
+		return nil
+	}
+	kinds := strings.ReplaceAll(strings.Join(sensitiveKinds(fs), ", "), "_", " ")
+	return &parley.Error{Code: parley.ESensitiveData, Field: "text",
+		Message: "this message contains what looks like a " + kinds + "; " + what + " it again with confirm_sensitive if you mean to share it"}
 }
 
 // sensitiveKinds lists the distinct kinds found, in order.
@@ -177,8 +196,38 @@ func sensitiveKinds(fs []Finding) []string {
 
 // MaskSensitive replaces each sensitive value by bullets, keeping the last
 // four characters of card numbers and IBANs so that a customer's "the card
-// ending 4242" still makes sense.
+// ending 4242" still makes sense. Phone numbers are masked too.
 func MaskSensitive(text string) string {
+	return maskText(text, teamMask{sensitive: true, phones: true})
+}
+
+// teamMask says which kinds a business's team sees masked.
+type teamMask struct {
+	sensitive bool // every kind but phone numbers (show_sensitive off)
+	phones    bool // phone numbers (show_phone_numbers off)
+}
+
+func (m teamMask) any() bool { return m.sensitive || m.phones }
+
+// covers reports whether the mask hides a finding of kind.
+func (m teamMask) covers(kind string) bool {
+	if kind == SensitivePhone {
+		return m.phones
+	}
+	return m.sensitive
+}
+
+// teamMaskOf is what a business's settings mask.
+func teamMaskOf(st *BusinessSettings) teamMask {
+	return teamMask{sensitive: !st.ShowSensitive, phones: !st.ShowPhoneNumbers}
+}
+
+// maskText masks the findings m covers. A phone number keeps nothing:
+// its last digits identify a person better than a card's.
+func maskText(text string, m teamMask) string {
+	if !m.any() {
+		return text
+	}
 	fs := FindSensitive(text)
 	if len(fs) == 0 {
 		return text
@@ -186,6 +235,9 @@ func MaskSensitive(text string) string {
 	var b strings.Builder
 	last := 0
 	for _, f := range fs {
+		if !m.covers(f.Kind) {
+			continue
+		}
 		b.WriteString(text[last:f.Start])
 		v := text[f.Start:f.End]
 		keep := ""
@@ -196,28 +248,47 @@ func MaskSensitive(text string) string {
 		b.WriteString("••••" + keep)
 		last = f.End
 	}
+	if last == 0 {
+		return text
+	}
 	b.WriteString(text[last:])
 	return b.String()
 }
 
-// maskForTeam reports whether a message's text is masked for the viewer:
-// a customer's message seen by a business (its account, its agents and
-// bots, who all view as the business) that has not turned masking off.
-// cache holds the answer for the viewer across a page.
-func maskForTeam(tx parley.Tx, c *parley.Conversation, viewer *parley.Member, m *parley.Message, cache **bool) bool {
+// maskForTeam says what of a message's text is masked for the viewer: a
+// customer's message seen by a business (its account, its agents and
+// bots, who all view as the business) masks what the business's settings
+// do not show. cache holds the answer for the viewer across a page.
+func maskForTeam(tx parley.Tx, c *parley.Conversation, viewer *parley.Member, m *parley.Message, cache **teamMask) teamMask {
 	if m.SenderID == viewer.UserID || m.DeletedAt != nil || m.Text == "" || c.Kind != parley.ConversationDirect {
-		return false
+		return teamMask{}
 	}
 	if *cache == nil {
-		on := false
+		var on teamMask
 		if it, err := tx.InboxItem(c.ID); err == nil && it.BusinessID == viewer.UserID {
 			if st, err := loadSettings(tx, it.BusinessID); err == nil {
-				on = !st.ShowSensitive
+				on = teamMaskOf(st)
 			}
 		}
 		*cache = &on
 	}
 	return **cache
+}
+
+// guardFindings are the findings that warn a sender: every kind but phone
+// numbers, and phone numbers too for a sender who asked (WarnPhone).
+func guardFindings(text string, sender *parley.User) []Finding {
+	fs := FindSensitive(text)
+	if len(fs) == 0 || sender.WarnPhone {
+		return fs
+	}
+	out := fs[:0:0]
+	for _, f := range fs {
+		if f.Kind != SensitivePhone {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // ssnValid drops Social Security numbers that are never issued: area

@@ -118,8 +118,11 @@ func (a *App) AddSticker(ctx context.Context, actor *Actor, packID, emoji string
 	}
 	st := &parley.Sticker{ID: "stk_" + newID(), PackID: packID, Emoji: emoji, ContentType: info.ContentType, Size: size,
 		Width: info.Width, Height: info.Height, BlobKey: key, CreatedAt: a.clock()}
-	a.media.blobMu.Lock()
-	defer a.media.blobMu.Unlock()
+	unlock, err := a.lockBlobs(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	if err := a.blobs.Put(ctx, key, io.NewSectionReader(tmp, 0, size)); err != nil {
 		return nil, err
 	}

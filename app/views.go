@@ -42,11 +42,14 @@ type Me struct {
 	CreatedAt    time.Time `json:"created_at"`
 	// ServerAdmin is set for the server's administrators (moderation).
 	ServerAdmin bool `json:"server_admin,omitempty"`
+	// WarnPhone: the sensitive-data guard warns before the user sends a
+	// phone number.
+	WarnPhone bool `json:"warn_phone"`
 }
 
 func meView(u *parley.User) *Me {
 	return &Me{UserSummary: *summarize(u), Bio: u.Bio, DMPolicy: string(u.DMPolicy), ShowPresence: u.ShowPresence, ReadReceipts: !u.HideReadReceipts, CreatedAt: u.CreatedAt,
-		ServerAdmin: u.ServerAdmin}
+		ServerAdmin: u.ServerAdmin, WarnPhone: u.WarnPhone}
 }
 
 // Profile is another user as the viewer may see them. When either blocks
@@ -354,8 +357,8 @@ func renderMessages(tx parley.Tx, c *parley.Conversation, viewer *parley.Member,
 		return nil, err
 	}
 	out := make([]*MessageView, 0, len(msgs))
-	var showNames *bool // the business's setting, loaded at its first agent-written message
-	var maskCache *bool // whether the viewer is a business that masks its customers' data
+	var showNames *bool     // the business's setting, loaded at its first agent-written message
+	var maskCache *teamMask // what the viewer masks of its customers' data, for a business
 	for _, m := range msgs {
 		v := &MessageView{
 			ID: m.ID, ConversationID: m.ConversationID, Seq: m.Seq, Kind: string(m.Kind),
@@ -388,8 +391,8 @@ func renderMessages(tx parley.Tx, c *parley.Conversation, viewer *parley.Member,
 			out = append(out, v)
 			continue
 		}
-		if maskForTeam(tx, c, viewer, m, &maskCache) {
-			v.Text = MaskSensitive(v.Text)
+		if mask := maskForTeam(tx, c, viewer, m, &maskCache); mask.any() {
+			v.Text = maskText(v.Text, mask)
 			v.Masked = v.Text != m.Text
 		}
 		if m.AgentID != "" && m.DeletedAt == nil {
@@ -449,8 +452,8 @@ func renderMessages(tx parley.Tx, c *parley.Conversation, viewer *parley.Member,
 				if hiddenFor(users[r.SenderID], viewerID) {
 					v.ReplyTo.Text, v.ReplyTo.Hidden = "", true
 				}
-				if maskForTeam(tx, c, viewer, r, &maskCache) {
-					v.ReplyTo.Text = MaskSensitive(v.ReplyTo.Text)
+				if mask := maskForTeam(tx, c, viewer, r, &maskCache); mask.any() {
+					v.ReplyTo.Text = maskText(v.ReplyTo.Text, mask)
 				}
 			} else if r != nil {
 				v.ReplyTo = &ReplyPreview{ID: r.ID}

@@ -35,6 +35,7 @@ const (
 	CodeRateLimited       = "rate_limited"
 	CodeInternal          = "internal"
 	CodeLastAdmin         = "last_admin"
+	CodeLegalHold         = "legal_hold"
 )
 
 // Error is an error answer of the server, decoded from its

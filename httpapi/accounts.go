@@ -99,11 +99,12 @@ func (s *Server) patchMe(w http.ResponseWriter, r *http.Request, actor *app.Acto
 		DMPolicy     *string `json:"dm_policy"`
 		ShowPresence *bool   `json:"show_presence"`
 		ReadReceipts *bool   `json:"read_receipts"`
+		WarnPhone    *bool   `json:"warn_phone"`
 	}
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	p := app.ProfileUpdate{DisplayName: in.DisplayName, Bio: in.Bio, ShowPresence: in.ShowPresence, ReadReceipts: in.ReadReceipts}
+	p := app.ProfileUpdate{DisplayName: in.DisplayName, Bio: in.Bio, ShowPresence: in.ShowPresence, ReadReceipts: in.ReadReceipts, WarnPhone: in.WarnPhone}
 	if in.DMPolicy != nil {
 		p.DMPolicy = ptr(parley.DMPolicy(*in.DMPolicy))
 	}

@@ -213,7 +213,7 @@ func statusOf(code string) int {
 		parley.EInsufficientScope, parley.EAccountSuspended, parley.ETwoFactorRequired, parley.EWindowClosed, parley.ENoConsent:
 		return http.StatusForbidden
 	case parley.EConflict, parley.EHandleTaken, parley.EGroupFull, parley.EHumanControl, parley.EFrequencyCap, parley.EQuietHours,
-		parley.ETemplateInUse, parley.ELastAdmin, parley.EChannelUnsupported:
+		parley.ETemplateInUse, parley.ELastAdmin, parley.EChannelUnsupported, parley.ELegalHold:
 		return http.StatusConflict
 	case parley.EViewOnceOpened, parley.ELinkExpired:
 		return http.StatusGone

@@ -39,6 +39,7 @@ func TestStatusOfEveryCode(t *testing.T) {
 		{"bad_credentials", 401}, {"forbidden", 403}, {"dm_not_allowed", 403}, {"request_limit", 403},
 		{"edit_window_closed", 403}, {"conflict", 409}, {"handle_taken", 409}, {"group_full", 409},
 		{"channel_unsupported", 409}, {"rate_limited", 429}, {"too_large", 413}, {"internal", 500}, {"anything else", 500},
+		{"legal_hold", 409}, {"sensitive_data", 422},
 	}
 	for _, tt := range tests {
 		if got := statusOf(tt.code); got != tt.want {

@@ -57,11 +57,13 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, actor *app
 func (s *Server) editMessage(w http.ResponseWriter, r *http.Request, actor *app.Actor) error {
 	var in struct {
 		Text string `json:"text"`
+		// ConfirmSensitive saves text the sensitive-data guard warned about.
+		ConfirmSensitive bool `json:"confirm_sensitive"`
 	}
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	m, err := s.app.Edit(r.Context(), actor, r.PathValue("id"), r.PathValue("mid"), in.Text)
+	m, err := s.app.EditMessage(r.Context(), actor, r.PathValue("id"), r.PathValue("mid"), app.EditInput{Text: in.Text, ConfirmSensitive: in.ConfirmSensitive})
 	if err != nil {
 		return err
 	}

@@ -83,3 +83,26 @@ func TestRedactOverHTTP(t *testing.T) {
 		t.Fatalf("search finds redacted text: %s", r.Body)
 	}
 }
+
+// TestSensitiveGuardOverHTTP: an edit is guarded like a send and
+// confirmed the same way; a phone number warns only a user who turned
+// warn_phone on.
+func TestSensitiveGuardOverHTTP(t *testing.T) {
+	ts := startServer(t)
+	alice, _, conv := friends(ts, "alice", "bob")
+	m := alice.send(conv, "my card number follows")
+	path := "/api/v1/conversations/" + conv + "/messages/" + m["id"].(string)
+	wantProblem(t, alice.do("PATCH", path, map[string]any{"text": "card 4242 4242 4242 4242"}), http.StatusUnprocessableEntity, "sensitive_data")
+	v := must(t, alice.do("PATCH", path, map[string]any{"text": "card 4242 4242 4242 4242", "confirm_sensitive": true}), http.StatusOK).JSON()
+	if v["text"] != "card 4242 4242 4242 4242" {
+		t.Fatalf("confirmed edit: %v", v)
+	}
+	msgs := "/api/v1/conversations/" + conv + "/messages"
+	must(t, alice.do("POST", msgs, map[string]any{"client_id": "p1", "text": "call me on +44 20 7946 0958"}), http.StatusCreated)
+	me := must(t, alice.do("PATCH", "/api/v1/me", map[string]any{"warn_phone": true}), http.StatusOK).JSON()
+	if me["warn_phone"] != true {
+		t.Fatalf("PATCH /me warn_phone: %v", me)
+	}
+	wantProblem(t, alice.do("POST", msgs, map[string]any{"client_id": "p2", "text": "or on +44 20 7946 0959"}), http.StatusUnprocessableEntity, "sensitive_data")
+	must(t, alice.do("POST", msgs, map[string]any{"client_id": "p2", "text": "or on +44 20 7946 0959", "confirm_sensitive": true}), http.StatusCreated)
+}

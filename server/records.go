@@ -17,6 +17,8 @@ import (
 	"time"
 
 	_ "modernc.org/sqlite" // the driver the restore check opens the copy with
+
+	"github.com/parleyhq/parley/app"
 )
 
 // RecordsKeyName is the signing key's file in the data directory when
@@ -97,26 +99,26 @@ func writeFileSync(path string, b []byte, mode os.FileMode) error {
 	return os.Rename(tmp, path)
 }
 
-// ExportCleanInterval is how often expired exports are deleted.
-const ExportCleanInterval = 10 * time.Minute
+// ExportCleanInterval is how often expired exports are deleted and
+// exports whose node stopped (their lease ran out) are failed.
+const ExportCleanInterval = app.ExportLease
 
-// cleanExports fails the exports a stop interrupted, then deletes
-// expired ones every ExportCleanInterval, until Shutdown.
+// cleanExports fails the exports whose node stopped and deletes expired
+// ones, at start and every ExportCleanInterval, until Shutdown. Exports
+// other live nodes are building keep their lease and are left alone.
 func (s *Server) cleanExports() {
 	defer s.bg.Done()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() { <-s.stopGC; cancel() }()
-	interrupted := true
 	t := time.NewTicker(ExportCleanInterval)
 	defer t.Stop()
 	for {
-		if n, err := s.App.CleanExports(ctx, interrupted); err != nil && ctx.Err() == nil {
+		if n, err := s.App.CleanExports(ctx, true); err != nil && ctx.Err() == nil {
 			s.log.Warn("export cleanup", "err", err)
 		} else if n > 0 {
 			s.log.Info("expired exports deleted", "count", n)
 		}
-		interrupted = false
 		select {
 		case <-s.stopGC:
 			return

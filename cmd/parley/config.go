@@ -183,6 +183,8 @@ var settingTable = []setting{
 		apply: func(s *settings, v string) error { return parseDuration(v, "15m", &s.Server.App.EditWindow) }},
 	{key: "max_group_members", kind: kindNumber, def: "1000", usage: "group size limit (invites count)",
 		apply: func(s *settings, v string) error { return parseCount(v, "1000", &s.Server.App.MaxGroupMembers) }},
+	{key: "large_group_members", kind: kindNumber, def: "256", usage: "group size above which the conversation list reaches a group through the group, not its member rows",
+		apply: func(s *settings, v string) error { return parseCount(v, "256", &s.Server.App.LargeGroupMembers) }},
 	{key: "link_previews", kind: kindBool, def: "true", usage: "fetch link cards for URLs in messages",
 		apply: func(s *settings, v string) error {
 			on := true
@@ -286,6 +288,8 @@ var settingTable = []setting{
 		apply: applyDeletionPolicy},
 	{key: "accounts.handle_reserve_days", kind: kindNumber, def: "30", usage: "days a deleted account's handle stays reserved before anyone may register it",
 		apply: applyHandleReserve},
+	{key: "guard.phone_region", def: "US", usage: "ISO 3166 region whose national phone-number format the sensitive-data guard recognises (international +CC numbers are found in any case)",
+		apply: applyPhoneRegion},
 }
 
 // parseDays reads a whole number of days (0 to 36500).

@@ -2,7 +2,10 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"time"
+
+	"github.com/parleyhq/parley/app"
 )
 
 // applyDeletionPolicy sets accounts.deletion: erase or anonymise.
@@ -23,5 +26,19 @@ func applyHandleReserve(s *settings, v string) error {
 	if s.Server.App.Deletion.HandleReserve == 0 {
 		s.Server.App.Deletion.HandleReserve = time.Nanosecond // the app's 0 means the default
 	}
+	return nil
+}
+
+// applyPhoneRegion sets guard.phone_region after checking the region is
+// one libphonenumber knows.
+func applyPhoneRegion(s *settings, v string) error {
+	v = strings.ToUpper(strings.TrimSpace(v))
+	if v == "" {
+		v = "US"
+	}
+	if !app.ValidPhoneRegion(v) {
+		return fmt.Errorf("%q is not a region with phone numbers; write an ISO 3166 code such as US, GB or DE", v)
+	}
+	s.Server.App.PhoneRegion = v
 	return nil
 }

@@ -10,7 +10,7 @@ import (
 )
 
 const userCols = `id, handle, display_name, bio, kind, dm_policy, password_hash, created_at, updated_at,
-	show_presence, hide_read_receipts, owner_id, suspended, server_admin, banned, messages_hidden, deleted_at`
+	show_presence, hide_read_receipts, owner_id, suspended, server_admin, banned, messages_hidden, deleted_at, warn_phone`
 
 // scanUser reads one row of userCols.
 func scanUser(s scanner) (*parley.User, error) {
@@ -19,7 +19,7 @@ func scanUser(s scanner) (*parley.User, error) {
 	var deleted sql.NullInt64
 	if err := s.Scan(&u.ID, &u.Handle, &u.DisplayName, &u.Bio, &u.Kind, &u.DMPolicy,
 		&u.PasswordHash, &created, &updated, &u.ShowPresence, &u.HideReadReceipts, &u.OwnerID, &u.Suspended,
-		&u.ServerAdmin, &u.Banned, &u.MessagesHidden, &deleted); err != nil {
+		&u.ServerAdmin, &u.Banned, &u.MessagesHidden, &deleted, &u.WarnPhone); err != nil {
 		return nil, err
 	}
 	u.CreatedAt, u.UpdatedAt = fromNanos(created), fromNanos(updated)
@@ -41,10 +41,10 @@ func userWriteErr(err error, op string) error {
 // CreateUser implements parley.UserTx. The handle is stored lower-case.
 func (t *tx) CreateUser(u *parley.User) error {
 	u.Handle = strings.ToLower(u.Handle)
-	_, err := t.guarded(`INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := t.guarded(`INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		u.ID, u.Handle, u.DisplayName, u.Bio, string(u.Kind), string(u.DMPolicy),
 		u.PasswordHash, toNanos(u.CreatedAt), toNanos(u.UpdatedAt), u.ShowPresence, u.HideReadReceipts, u.OwnerID, u.Suspended,
-		u.ServerAdmin, u.Banned, u.MessagesHidden, toNullNanos(u.DeletedAt))
+		u.ServerAdmin, u.Banned, u.MessagesHidden, toNullNanos(u.DeletedAt), u.WarnPhone)
 	if err != nil {
 		return userWriteErr(err, "create")
 	}
@@ -103,10 +103,10 @@ func (t *tx) UpdateUser(u *parley.User) error {
 	u.Handle = strings.ToLower(u.Handle)
 	res, err := t.guarded(`UPDATE users SET handle = ?, display_name = ?, bio = ?, kind = ?, dm_policy = ?,
 		password_hash = ?, updated_at = ?, show_presence = ?, hide_read_receipts = ?, suspended = ?,
-		server_admin = ?, banned = ?, messages_hidden = ?, deleted_at = ? WHERE id = ?`,
+		server_admin = ?, banned = ?, messages_hidden = ?, deleted_at = ?, warn_phone = ? WHERE id = ?`,
 		u.Handle, u.DisplayName, u.Bio, string(u.Kind), string(u.DMPolicy),
 		u.PasswordHash, toNanos(u.UpdatedAt), u.ShowPresence, u.HideReadReceipts, u.Suspended,
-		u.ServerAdmin, u.Banned, u.MessagesHidden, toNullNanos(u.DeletedAt), u.ID)
+		u.ServerAdmin, u.Banned, u.MessagesHidden, toNullNanos(u.DeletedAt), u.WarnPhone, u.ID)
 	if err != nil {
 		return userWriteErr(err, "update")
 	}

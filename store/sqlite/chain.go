@@ -121,24 +121,24 @@ func nullBytes(b []byte) any {
 
 // exportJobCols are the columns scanExportJob reads.
 const exportJobCols = `id, owner_id, scope, conversation_id, business_id, state, done, total, error, file, size,
-	created_at, finished_at, expires_at`
+	created_at, finished_at, expires_at, lease_until`
 
 func scanExportJob(s scanner) (*parley.ExportJob, error) {
 	j := &parley.ExportJob{}
-	var created, finished, expires int64
+	var created, finished, expires, lease int64
 	if err := s.Scan(&j.ID, &j.OwnerID, &j.Scope, &j.ConversationID, &j.BusinessID, &j.State, &j.Done, &j.Total, &j.Error,
-		&j.File, &j.Size, &created, &finished, &expires); err != nil {
+		&j.File, &j.Size, &created, &finished, &expires, &lease); err != nil {
 		return nil, err
 	}
-	j.CreatedAt, j.FinishedAt, j.ExpiresAt = fromNanos(created), fromNanos(finished), fromNanos(expires)
+	j.CreatedAt, j.FinishedAt, j.ExpiresAt, j.LeaseUntil = fromNanos(created), fromNanos(finished), fromNanos(expires), fromNanos(lease)
 	return j, nil
 }
 
 // CreateExportJob implements parley.ExportTx.
 func (t *tx) CreateExportJob(j *parley.ExportJob) error {
-	_, err := t.exec(`INSERT INTO export_jobs (`+exportJobCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := t.exec(`INSERT INTO export_jobs (`+exportJobCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		j.ID, j.OwnerID, j.Scope, j.ConversationID, j.BusinessID, j.State, j.Done, j.Total, j.Error,
-		j.File, j.Size, toNanos(j.CreatedAt), toNanos(j.FinishedAt), toNanos(j.ExpiresAt))
+		j.File, j.Size, toNanos(j.CreatedAt), toNanos(j.FinishedAt), toNanos(j.ExpiresAt), toNanos(j.LeaseUntil))
 	if isUnique(err) {
 		return parley.Errorf(parley.EConflict, "export job %s exists", j.ID)
 	} else if err != nil {
@@ -159,8 +159,8 @@ func (t *tx) ExportJobByID(id string) (*parley.ExportJob, error) {
 // UpdateExportJob implements parley.ExportTx.
 func (t *tx) UpdateExportJob(j *parley.ExportJob) error {
 	res, err := t.exec(`UPDATE export_jobs SET state = ?, done = ?, total = ?, error = ?, file = ?, size = ?,
-		finished_at = ?, expires_at = ? WHERE id = ?`, j.State, j.Done, j.Total, j.Error, j.File, j.Size,
-		toNanos(j.FinishedAt), toNanos(j.ExpiresAt), j.ID)
+		finished_at = ?, expires_at = ?, lease_until = ? WHERE id = ?`, j.State, j.Done, j.Total, j.Error, j.File, j.Size,
+		toNanos(j.FinishedAt), toNanos(j.ExpiresAt), toNanos(j.LeaseUntil), j.ID)
 	if err != nil {
 		return fmt.Errorf("update export job: %w", err)
 	}
@@ -185,8 +185,20 @@ func (t *tx) ExportJobsExpiredBefore(before time.Time, unfinished bool, limit in
 		limit = 100
 	}
 	return queryAll(t, "list expired export jobs", scanExportJob, `SELECT `+exportJobCols+` FROM export_jobs
-		WHERE (expires_at > 0 AND expires_at < ?) OR (? = 1 AND state IN ('queued', 'running'))
-		ORDER BY created_at LIMIT ?`, toNanos(before), boolInt(unfinished), limit)
+		WHERE (expires_at > 0 AND expires_at < ?) OR (? = 1 AND state IN ('queued', 'running') AND lease_until < ?)
+		ORDER BY created_at LIMIT ?`, toNanos(before), boolInt(unfinished), toNanos(before), limit)
+}
+
+// RenewExportLease implements parley.ExportTx.
+func (t *tx) RenewExportLease(id string, until time.Time) error {
+	res, err := t.exec(`UPDATE export_jobs SET lease_until = ? WHERE id = ? AND state IN ('queued', 'running')`, toNanos(until), id)
+	if err != nil {
+		return fmt.Errorf("renew export lease: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound("export")
+	}
+	return nil
 }
 
 // DeleteExportJob implements parley.ExportTx.

@@ -55,6 +55,8 @@ type DB struct {
 	stopCkpt chan struct{}
 	ckptDone chan struct{}
 
+	locks namedLocks // parley.Locker's
+
 	stmtMu sync.Mutex
 	wstmts map[string]*sql.Stmt
 	rstmts map[string]*sql.Stmt

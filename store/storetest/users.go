@@ -50,6 +50,7 @@ func testUserUpdate(t *testing.T, s parley.Store) {
 	u := newUser("u1")
 	u.Handle, u.DisplayName, u.Bio = "renamed", "New Name", "new bio"
 	u.Kind, u.DMPolicy, u.PasswordHash = parley.KindBusiness, parley.PolicyClosed, "newhash"
+	u.WarnPhone = true
 	u.UpdatedAt = at(60)
 	u.CreatedAt = at(999) // ignored
 	update(t, s, func(tx parley.Tx) error { return tx.UpdateUser(u) })

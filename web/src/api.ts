@@ -10,7 +10,9 @@ export interface AccountDeletion {
   handle: string; policy: "erase" | "anonymise"; erased: number; kept: number; held: number; note?: string;
   sessions_ended: number; conversations_left: number; bots_retired: number; handle_reserved_until: string;
 }
-export interface Me extends UserSummary { bio: string; dm_policy: string; show_presence: boolean; read_receipts: boolean; created_at: string; server_admin?: boolean }
+export interface Me extends UserSummary { bio: string; dm_policy: string; show_presence: boolean; read_receipts: boolean; created_at: string; server_admin?: boolean;
+  /** the sensitive-data guard warns before sending a phone number */
+  warn_phone?: boolean }
 export interface Auth { user: Me; token: string; session_id: string }
 /** SecondFactor is a login's answer when the account has 2FA: the code
  * goes to completeLogin with the challenge. */
@@ -209,7 +211,7 @@ export class Client {
   }
   businesses() { return this.request<{ items: BusinessMembership[] }>("GET", "/business"); }
   ticket() { return this.request<{ ticket: string; expires_at: string }>("POST", "/stream/tickets"); }
-  updateMe(p: Partial<Pick<Me, "display_name" | "bio" | "dm_policy" | "show_presence" | "read_receipts">>) { return this.request<Me>("PATCH", "/me", p); }
+  updateMe(p: Partial<Pick<Me, "display_name" | "bio" | "dm_policy" | "show_presence" | "read_receipts" | "warn_phone">>) { return this.request<Me>("PATCH", "/me", p); }
   /** API tokens for scripts and bots; a token's secret is only in the
    * answer to createToken, shown once and never stored. */
   tokens() { return this.request<{ items: TokenView[]; scopes: string[] }>("GET", "/tokens"); }
@@ -244,8 +246,9 @@ export class Client {
   }
   exports() { return this.request<{ items: ExportJob[] }>("GET", "/exports"); }
   exportJob(id: string) { return this.request<ExportJob>("GET", `/exports/${encodeURIComponent(id)}`); }
-  edit(id: string, mid: string, text: string) {
-    return this.request<Message>("PATCH", `/conversations/${encodeURIComponent(id)}/messages/${encodeURIComponent(mid)}`, { text });
+  edit(id: string, mid: string, text: string, confirmSensitive = false) {
+    return this.request<Message>("PATCH", `/conversations/${encodeURIComponent(id)}/messages/${encodeURIComponent(mid)}`,
+      confirmSensitive ? { text, confirm_sensitive: true } : { text });
   }
   redact(id: string, mid: string) { return this.request<Message>("POST", `/conversations/${encodeURIComponent(id)}/messages/${encodeURIComponent(mid)}/redact`, {}); }
   unsend(id: string, mid: string) { return this.request<void>("DELETE", `/conversations/${encodeURIComponent(id)}/messages/${encodeURIComponent(mid)}`); }
@@ -309,6 +312,10 @@ export interface BusinessSettings {
   welcome?: string; ice_breakers?: string[]; rules?: Rule[];
   /** the team must use two-factor authentication to act as the business */
   require_two_factor?: boolean;
+  /** show the team customers' card numbers, IBANs, ids, secrets, passwords unmasked */
+  show_sensitive?: boolean;
+  /** show the team customers' phone numbers unmasked (call-backs) */
+  show_phone_numbers?: boolean;
 }
 /** Rule is an automation rule: when a customer message (or a label) matches, do actions. */
 export interface Rule { name: string; disabled?: boolean; when: RuleWhen; actions: RuleAction[]; stop?: boolean }

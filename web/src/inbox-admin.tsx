@@ -220,6 +220,8 @@ export function InboxSettings({ biz, onViews }: { biz: Business; onViews(v: Save
         <label class="check"><input type="checkbox" checked={s.only_assignee_replies} onChange={(e) => set("only_assignee_replies", e.currentTarget.checked)} /> Only the assignee may reply (admins always may)</label>
         <label class="check"><input type="checkbox" checked={!!s.require_two_factor} onChange={(e) => set("require_two_factor", e.currentTarget.checked)} /> Team members must use two-factor authentication</label>
         <label class="check"><input type="checkbox" checked={s.show_agent_names} onChange={(e) => set("show_agent_names", e.currentTarget.checked)} /> Show customers the first name of the agent who replies</label>
+        <label class="check"><input type="checkbox" name="show_phone_numbers" checked={!!s.show_phone_numbers} onChange={(e) => set("show_phone_numbers", e.currentTarget.checked)} /> Show the team customers' phone numbers (for call-backs; masked otherwise)</label>
+        <label class="check"><input type="checkbox" name="show_sensitive" checked={!!s.show_sensitive} onChange={(e) => set("show_sensitive", e.currentTarget.checked)} /> Show the team customers' card numbers, IBANs, ID numbers, secrets and passwords (masked otherwise)</label>
         <label class="check"><input type="checkbox" checked={s.csat} onChange={(e) => set("csat", e.currentTarget.checked)} /> Ask for a rating (CSAT) when a conversation is resolved</label>
         {s.csat && <label>Rating question<input value={s.csat_question ?? ""} placeholder="How would you rate our help? …" onInput={(e) => set("csat_question", e.currentTarget.value)} /></label>}
         <fieldset>

@@ -544,7 +544,16 @@ function ConversationView({ client, me, conv, state, setState, stream, onGone, c
     if (!text.trim()) return;
     if (editing) {
       try {
-        const m = await client.edit(conv.id, editing.id, text);
+        let m: Message;
+        try {
+          m = await client.edit(conv.id, editing.id, text);
+        } catch (err) {
+          // The guard checks edits too: ask, then save with the confirmation.
+          const question = sensitiveQuestion(err);
+          if (!question) throw err;
+          if (!window.confirm(question.replace("Send anyway?", "Save anyway?"))) return;
+          m = await client.edit(conv.id, editing.id, text, true);
+        }
         setState((s) => ({ ...s, messages: { ...s.messages, [conv.id]: mergeMessages(s.messages[conv.id], [m]) } }));
         setEditing(null);
         setText("");

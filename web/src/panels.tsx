@@ -87,6 +87,14 @@ function ReadReceipts({ client, me, onSaved }: { client: Client; me: Me; onSaved
       setNote(err instanceof ApiError ? err.message : "Not changed");
     }
   };
+  const flipPhone = async (on: boolean) => {
+    try {
+      onSaved(await client.updateMe({ warn_phone: on }));
+      setNote(on ? "You'll be asked before sending a phone number." : "Phone numbers send without asking.");
+    } catch (err) {
+      setNote(err instanceof ApiError ? err.message : "Not changed");
+    }
+  };
   return (
     <>
       <h3>Privacy</h3>
@@ -95,6 +103,11 @@ function ReadReceipts({ client, me, onSaved }: { client: Client; me: Me; onSaved
           onChange={(e) => void flip(e.currentTarget.checked)} /> Read receipts
       </label>
       <p id="receipts-help" class="muted">When off, people won't see when you've read their messages, and you won't see theirs.</p>
+      <label class="check switch">
+        <input type="checkbox" role="switch" name="warn_phone" checked={!!me.warn_phone} aria-describedby="warn-phone-help"
+          onChange={(e) => void flipPhone(e.currentTarget.checked)} /> Ask before sending a phone number
+      </label>
+      <p id="warn-phone-help" class="muted">Card numbers, IBANs, ID numbers, passwords and keys always ask first. Phone numbers only do when this is on.</p>
       {note && <p role="status">{note}</p>}
     </>
   );

@@ -17,6 +17,8 @@ describe("sensitive data", () => {
     expect(sensitiveKinds(detail("iban"))).toBe("an IBAN");
     expect(sensitiveKinds(detail("card number, iban, password"))).toBe("a card number, an IBAN and a password");
     expect(sensitiveKinds(detail("national id"))).toBe("a national ID number");
+    expect(sensitiveKinds(detail("phone"))).toBe("a phone number");
+    expect(sensitiveKinds(detail("card number, phone"))).toBe("a card number and a phone number");
     expect(sensitiveKinds(detail("api key"))).toBe("an api key");
     expect(sensitiveKinds("something else")).toBe("sensitive data");
   });

@@ -7,7 +7,7 @@ export function isSensitive(err: unknown): err is { code: string; message: strin
   return typeof err === "object" && err !== null && (err as { code?: unknown }).code === "sensitive_data";
 }
 
-const names: Record<string, string> = { "card number": "a card number", iban: "an IBAN", secret: "a secret", password: "a password", "national id": "a national ID number" };
+const names: Record<string, string> = { "card number": "a card number", iban: "an IBAN", secret: "a secret", password: "a password", "national id": "a national ID number", phone: "a phone number" };
 
 /** sensitiveKinds reads what was found from the server's detail ("…what
  * looks like a card number, iban; send it again…"), in words for people:
