@@ -40,6 +40,23 @@ type Channel struct {
 	CreatedBy string
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// Health, recorded by the app where it happens (NoteChannel): the
+	// last failure of a send, an attachment fetch or a webhook signature
+	// or handshake, and the last webhook event and accepted send.
+	LastError      string
+	LastErrorAt    time.Time
+	LastInboundAt  time.Time
+	LastOutboundAt time.Time
+}
+
+// ChannelNote is what NoteChannel records on a channel: each non-zero
+// time replaces an earlier one (never a later one); Error is recorded
+// with ErrorAt.
+type ChannelNote struct {
+	Error      string
+	ErrorAt    time.Time
+	InboundAt  time.Time
+	OutboundAt time.Time
 }
 
 // ChannelThread links one person on a platform (their page-scoped id,
@@ -121,6 +138,11 @@ type ChannelTx interface {
 	// ChannelsAfter lists up to limit channels of every business with an
 	// id after afterID, by id (the encryption pass walks them).
 	ChannelsAfter(afterID string, limit int) ([]*Channel, error)
+	// NoteChannel records n on a channel's health columns; a channel
+	// gone meanwhile is no error.
+	NoteChannel(id string, n ChannelNote) error
+	// QueuedChannelSends counts a channel's queued outbound messages.
+	QueuedChannelSends(channelID string) (int, error)
 	// DeleteChannel deletes a business's channel with its threads and
 	// message links (the conversations stay); ENotFound if none.
 	DeleteChannel(businessID, id string) error

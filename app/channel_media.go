@@ -311,6 +311,9 @@ func (a *App) finishWork(w *writer, j *workJob) error {
 		}
 		it.Tries++
 		it.Error = clipError(fetchReason(err))
+		if err := w.NoteChannel(j.ch.ID, parley.ChannelNote{Error: clipError("attachment fetch: " + it.Error), ErrorAt: w.now}); err != nil {
+			return err
+		}
 		var se *channel.SendError
 		retry := !errors.As(err, &se) || se.Retryable()
 		if pe := (*parley.Error)(nil); errors.As(err, &pe) {

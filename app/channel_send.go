@@ -389,6 +389,19 @@ func (a *App) ChannelSendTick(ctx context.Context) (int, error) {
 				l.Status, l.Error, result = parley.ChannelFailed, clipError(j.result.Error()), "failed"
 			}
 			a.obs.ChannelSend(j.ch.Platform, result)
+			// The channel's health: an accepted send, or the platform's
+			// refusal (not a message unsent or gone meanwhile).
+			var note *parley.ChannelNote
+			if j.result != nil {
+				note = &parley.ChannelNote{Error: clipError("send: " + j.result.Error()), ErrorAt: w.now}
+			} else if result == "sent" {
+				note = &parley.ChannelNote{OutboundAt: w.now}
+			}
+			if note != nil {
+				if err := w.NoteChannel(j.ch.ID, *note); err != nil {
+					return err
+				}
+			}
 			if err := w.UpdateChannelMessage(l); parley.ErrorCode(err) == parley.EConflict {
 				// The platform gave an id another message holds: keep
 				// the send, without the id.

@@ -68,6 +68,51 @@ type ChannelView struct {
 	WebhookPath string    `json:"webhook_path"`
 	CreatedAt   time.Time `json:"created_at"`
 	UpdatedAt   time.Time `json:"updated_at"`
+	// Status is "ok", or "failing" when the last error is newer than the
+	// last webhook event and the last accepted send.
+	Status         string     `json:"status"`
+	LastError      string     `json:"last_error,omitempty"`
+	LastErrorAt    *time.Time `json:"last_error_at,omitempty"`
+	LastInboundAt  *time.Time `json:"last_inbound_at,omitempty"`
+	LastOutboundAt *time.Time `json:"last_outbound_at,omitempty"`
+	// Queued counts the outbound messages waiting for their send.
+	Queued int `json:"queued"`
+}
+
+// Channel health states.
+const (
+	ChannelStatusOK      = "ok"
+	ChannelStatusFailing = "failing"
+)
+
+func timeOrNil(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	t = t.UTC()
+	return &t
+}
+
+// channelHealth fills the view's health from the channel's row and one
+// count of its queued sends.
+func channelHealth(tx parley.Tx, v *ChannelView, c *parley.Channel) error {
+	v.Status = ChannelStatusOK
+	if !c.LastErrorAt.IsZero() && c.LastErrorAt.After(c.LastInboundAt) && c.LastErrorAt.After(c.LastOutboundAt) {
+		v.Status = ChannelStatusFailing
+	}
+	v.LastError, v.LastErrorAt = c.LastError, timeOrNil(c.LastErrorAt)
+	v.LastInboundAt, v.LastOutboundAt = timeOrNil(c.LastInboundAt), timeOrNil(c.LastOutboundAt)
+	n, err := tx.QueuedChannelSends(c.ID)
+	v.Queued = n
+	return err
+}
+
+// noteChannel records a channel's health, logging rather than failing
+// the caller's work when it cannot.
+func (a *App) noteChannel(ctx context.Context, id string, n parley.ChannelNote) {
+	if err := a.update(ctx, func(w *writer) error { return w.NoteChannel(id, n) }); err != nil {
+		a.log.Warn("channel health", "channel", id, "err", err)
+	}
 }
 
 type channelHints struct {
@@ -188,7 +233,11 @@ func (a *App) Channels(ctx context.Context, ba *BusinessActor) ([]*ChannelView, 
 	err := a.view(ctx, func(tx parley.Tx) error {
 		cs, err := tx.Channels(ba.Business.ID)
 		for _, c := range cs {
-			out = append(out, channelView(c))
+			v := channelView(c)
+			if err := channelHealth(tx, v, c); err != nil {
+				return err
+			}
+			out = append(out, v)
 		}
 		return err
 	})
@@ -208,6 +257,7 @@ func (a *App) Channel(ctx context.Context, ba *BusinessActor, id string) (*Chann
 		}
 		if err == nil {
 			out = channelView(c)
+			err = channelHealth(tx, out, c)
 		}
 		return err
 	})
@@ -343,6 +393,7 @@ func (a *App) VerifyChannelWebhook(ctx context.Context, id, mode, token, challen
 		return "", err
 	}
 	if mode != "subscribe" || subtle.ConstantTimeCompare([]byte(token), []byte(want)) != 1 {
+		a.noteChannel(ctx, c.ID, parley.ChannelNote{Error: "webhook handshake refused: the verify token does not match", ErrorAt: a.clock()})
 		return "", refused
 	}
 	if challenge == "" || len(challenge) > 256 {
@@ -373,6 +424,11 @@ func (a *App) ChannelWebhook(ctx context.Context, id string, body []byte, signat
 		return 0, err
 	}
 	if !channel.VerifySignature(secret, body, signature) {
+		why := "webhook refused: the X-Hub-Signature-256 signature does not match the app secret"
+		if signature == "" {
+			why = "webhook refused: no X-Hub-Signature-256 signature"
+		}
+		a.noteChannel(ctx, c.ID, parley.ChannelNote{Error: why, ErrorAt: a.clock()})
 		return 0, errHookUnauthorized
 	}
 	impl := a.channels[c.Platform]
@@ -392,6 +448,9 @@ func (a *App) ChannelWebhook(ctx context.Context, id string, body []byte, signat
 		err := a.update(ctx, func(w *writer) error {
 			var err error
 			changed, err = a.applyChannelEvent(w, c, ev)
+			if err == nil {
+				err = w.NoteChannel(c.ID, parley.ChannelNote{InboundAt: w.now})
+			}
 			return err
 		})
 		if err != nil {

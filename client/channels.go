@@ -38,6 +38,15 @@ type Channel struct {
 	WebhookPath string    `json:"webhook_path"`
 	CreatedAt   time.Time `json:"created_at"`
 	UpdatedAt   time.Time `json:"updated_at"`
+	// Status is "ok" or "failing" (the last error is newer than the last
+	// webhook event and the last accepted send).
+	Status         string     `json:"status"`
+	LastError      string     `json:"last_error,omitempty"`
+	LastErrorAt    *time.Time `json:"last_error_at,omitempty"`
+	LastInboundAt  *time.Time `json:"last_inbound_at,omitempty"`
+	LastOutboundAt *time.Time `json:"last_outbound_at,omitempty"`
+	// Queued counts the outbound messages waiting for their send.
+	Queued int `json:"queued"`
 }
 
 // ChannelChange changes a channel; nil fields stay. Rotated secrets are

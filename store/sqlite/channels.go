@@ -10,24 +10,26 @@ import (
 // Channels, their threads and message links (migration 0016).
 
 const channelCols = `id, business_id, platform, name, account_id, app_id, access_token, app_secret, verify_token, hint, language,
-	created_by, created_at, updated_at`
+	created_by, created_at, updated_at, last_error, last_error_at, last_inbound_at, last_outbound_at`
 
 func scanChannel(s scanner) (*parley.Channel, error) {
 	var c parley.Channel
-	var created, updated int64
+	var created, updated, errAt, inAt, outAt int64
 	if err := s.Scan(&c.ID, &c.BusinessID, &c.Platform, &c.Name, &c.AccountID, &c.AppID, &c.AccessToken, &c.AppSecret,
-		&c.VerifyToken, &c.Hint, &c.Language, &c.CreatedBy, &created, &updated); err != nil {
+		&c.VerifyToken, &c.Hint, &c.Language, &c.CreatedBy, &created, &updated, &c.LastError, &errAt, &inAt, &outAt); err != nil {
 		return nil, err
 	}
 	c.CreatedAt, c.UpdatedAt = fromNanos(created), fromNanos(updated)
+	c.LastErrorAt, c.LastInboundAt, c.LastOutboundAt = fromNanos(errAt), fromNanos(inAt), fromNanos(outAt)
 	return &c, nil
 }
 
 // CreateChannel implements parley.ChannelTx.
 func (t *tx) CreateChannel(c *parley.Channel) error {
-	_, err := t.exec(`INSERT INTO channels (`+channelCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := t.exec(`INSERT INTO channels (`+channelCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, c.BusinessID, c.Platform, c.Name, c.AccountID, c.AppID, c.AccessToken, c.AppSecret, c.VerifyToken, c.Hint,
-		c.Language, c.CreatedBy, toNanos(c.CreatedAt), toNanos(c.UpdatedAt))
+		c.Language, c.CreatedBy, toNanos(c.CreatedAt), toNanos(c.UpdatedAt), c.LastError, toNanos(c.LastErrorAt),
+		toNanos(c.LastInboundAt), toNanos(c.LastOutboundAt))
 	if isUnique(err) {
 		return parley.Errorf(parley.EConflict, "this %s account is connected already", c.Platform)
 	} else if err != nil {
@@ -64,6 +66,34 @@ func (t *tx) Channels(businessID string) ([]*parley.Channel, error) {
 // ChannelsAfter implements parley.ChannelTx.
 func (t *tx) ChannelsAfter(afterID string, limit int) ([]*parley.Channel, error) {
 	return queryAll(t, "channels after", scanChannel, `SELECT `+channelCols+` FROM channels WHERE id > ? ORDER BY id LIMIT ?`, afterID, limit)
+}
+
+// NoteChannel implements parley.ChannelTx: one UPDATE of the channel's
+// row (migration 0020c), a time moving only forward.
+func (t *tx) NoteChannel(id string, n parley.ChannelNote) error {
+	errAt := int64(0)
+	if n.Error != "" {
+		errAt = toNanos(n.ErrorAt)
+	}
+	_, err := t.exec(`UPDATE channels SET
+		last_error = CASE WHEN ? > last_error_at THEN ? ELSE last_error END,
+		last_error_at = MAX(last_error_at, ?),
+		last_inbound_at = MAX(last_inbound_at, ?),
+		last_outbound_at = MAX(last_outbound_at, ?)
+		WHERE id = ?`, errAt, n.Error, errAt, toNanos(n.InboundAt), toNanos(n.OutboundAt), id)
+	if err != nil {
+		return fmt.Errorf("note channel: %w", err)
+	}
+	return nil
+}
+
+// QueuedChannelSends implements parley.ChannelTx.
+func (t *tx) QueuedChannelSends(channelID string) (int, error) {
+	var n int
+	if err := t.queryRow(`SELECT COUNT(*) FROM channel_messages WHERE channel_id = ? AND status = 'queued'`, channelID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("queued channel sends: %w", err)
+	}
+	return n, nil
 }
 
 // DeleteChannel implements parley.ChannelTx.

@@ -119,6 +119,7 @@ func Run(t *testing.T, open func(t *testing.T) parley.Store) {
 		{"Channel/Work", testChannelWork},
 		{"Channel/Messages", testChannelMessages},
 		{"Channel/SecretsKeepKeys", testChannelSecretsKeepKeys},
+		{"Channel/Health", testChannelHealth},
 		{"TwoFactor/RoundTrip", testTwoFactor},
 		{"TwoFactor/LoginChallenges", testLoginChallenges},
 		{"Webhook/RoundTrip", testWebhooks},

@@ -271,6 +271,12 @@ try {
   await chs.getByRole("button", { name: "Save credentials" }).click();
   await chs.getByText("Credentials updated.", { exact: true }).waitFor();
   await chRow.getByText("…9999", { exact: false }).first().waitFor();
+  // Health: the unsigned call was the last error, the signed one came
+  // after it, so the channel is OK and shows both.
+  await chRow.locator(".channel-status", { hasText: "OK" }).waitFor();
+  assert.equal(await chRow.getAttribute("data-status"), "ok");
+  await chRow.locator(".channel-error", { hasText: "no X-Hub-Signature-256 signature" }).waitFor();
+  assert.ok(!(await chRow.locator(".channel-times").textContent()).includes("Last in: never"), "no last inbound time shown");
 
   if (failures.length) throw new Error(failures.join("\n"));
   console.log("e2e inbox: ok (screenshots in " + shots + ")");

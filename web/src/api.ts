@@ -272,6 +272,7 @@ export interface ChannelDelivery {
 export interface ChannelView {
   id: string; platform: Platform; name: string; account_id: string; app_id: string; language?: string;
   access_token: string; app_secret: string; verify_token: string; webhook_path: string; created_at: string; updated_at?: string;
+  status: "ok" | "failing"; last_error?: string; last_error_at?: string; last_inbound_at?: string; last_outbound_at?: string; queued: number;
 }
 export interface ChannelInput {
   platform: Platform; name: string; account_id: string; app_id?: string; access_token: string; app_secret: string; verify_token: string; language?: string;

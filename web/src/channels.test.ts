@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { deliveryText, modesText, pendingFiles, platformName } from "./channels";
+import { deliveryText, healthText, modesText, pendingFiles, platformName } from "./channels";
 import type { Message } from "./api";
 
 const msg = (channel: Message["channel"]): Message => ({
@@ -8,6 +8,17 @@ const msg = (channel: Message["channel"]): Message => ({
 });
 
 describe("channels", () => {
+  it("shows a channel's health", () => {
+    const ok = healthText({ status: "ok", queued: 0 });
+    expect(ok).toEqual({ pill: "OK", failing: false, error: "", times: "Last in: never · last out: never" });
+    const bad = healthText({ status: "failing", last_error: "send: token expired", last_error_at: "2026-11-27T10:00:00Z",
+      last_inbound_at: "2026-11-27T09:00:00Z", queued: 2 });
+    expect(bad.pill).toBe("Failing");
+    expect(bad.failing).toBe(true);
+    expect(bad.error).toMatch(/^Last error \(.+\): send: token expired$/);
+    expect(bad.times).toMatch(/^Last in: .+ · last out: never · 2 queued$/);
+    expect(bad.times).not.toContain("Last in: never");
+  });
   it("names platforms", () => {
     expect(platformName("whatsapp")).toBe("WhatsApp");
     expect(platformName("nope")).toBe("");

@@ -2,7 +2,7 @@
 // the platform's name on badges, a message's delivery line, the files of
 // a person's message still being fetched, and the composer's send modes.
 // Pure functions; the settings screen is inbox-channels.tsx.
-import type { ChannelDelivery, Message, Platform, SendModes } from "./api";
+import type { ChannelDelivery, ChannelView, Message, Platform, SendModes } from "./api";
 
 export const platformNames: Record<Platform, string> = { messenger: "Messenger", instagram: "Instagram", whatsapp: "WhatsApp" };
 
@@ -60,4 +60,19 @@ export function modesText(s: SendModes | null, now = new Date()): { open: string
     }
   }
   return { open, closed };
+}
+
+const when = (t?: string) => (t ? new Date(t).toLocaleString() : "never");
+
+/** healthText is a channel's health on the Channels screen: its status
+ * pill, the last error with its time, and the last messages in and out. */
+export function healthText(c: Pick<ChannelView, "status" | "last_error" | "last_error_at" | "last_inbound_at" | "last_outbound_at" | "queued">):
+  { pill: string; failing: boolean; error: string; times: string } {
+  const failing = c.status === "failing";
+  return {
+    pill: failing ? "Failing" : "OK",
+    failing,
+    error: c.last_error ? `Last error (${when(c.last_error_at)}): ${c.last_error}` : "",
+    times: `Last in: ${when(c.last_inbound_at)} · last out: ${when(c.last_outbound_at)}` + (c.queued ? ` · ${c.queued} queued` : ""),
+  };
 }

@@ -5,7 +5,7 @@
 import { useEffect, useState } from "preact/hooks";
 import type { Business, ChannelChange, ChannelInput, ChannelView, Platform } from "./api";
 import { errText } from "./inbox-state";
-import { platformNames } from "./channels";
+import { healthText, platformNames } from "./channels";
 
 const accountLabel: Record<Platform, string> = {
   messenger: "Facebook Page id", instagram: "Instagram account id", whatsapp: "WhatsApp phone number id",
@@ -48,12 +48,15 @@ export function Channels({ biz }: { biz: Business }) {
       {error && <p class="error" role="alert">{error}</p>}
       {note && <p role="status">{note}</p>}
       <ul class="rows channel-list" aria-label="Connected channels">
-        {list.map((c) => (
-          <li key={c.id} data-channel={c.id}>
+        {list.map((c) => { const h = healthText(c); return (
+          <li key={c.id} data-channel={c.id} data-status={c.status}>
             <span>
               <span class={"channel-badge ch-" + c.platform}>{platformNames[c.platform]}</span> <strong>{c.name || c.account_id}</strong>
+              {" "}<span class={"pill channel-status " + (h.failing ? "failing" : "ok")} title="Channel status">{h.pill}</span>
               <span class="muted"> · {accountLabel[c.platform]} {c.account_id} · webhook <code>{c.webhook_path}</code> · token {c.access_token} · app secret {c.app_secret}
                 {c.updated_at && c.updated_at !== c.created_at ? ` · updated ${new Date(c.updated_at).toLocaleString()}` : ` · connected ${new Date(c.created_at).toLocaleString()}`}</span>
+              <span class="muted channel-times"> · {h.times}</span>
+              {h.error && <span class={"channel-error" + (h.failing ? " error" : " muted")}> · {h.error}</span>}
             </span>
             <span class="row-actions">
               <button aria-expanded={editing === c.id} onClick={() => { setEditing(editing === c.id ? null : c.id); setChange({}); }}>Update credentials</button>
@@ -73,7 +76,7 @@ export function Channels({ biz }: { biz: Business }) {
               </form>
             )}
           </li>
-        ))}
+        ); })}
         {list.length === 0 && <li>No channel connected.</li>}
       </ul>
       <h3>Connect a channel</h3>
