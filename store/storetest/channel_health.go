@@ -36,7 +36,7 @@ func testChannelHealth(t *testing.T, s parley.Store) {
 	note("ch1", parley.ChannelNote{Error: "send: token expired", ErrorAt: at(15)})
 	note("ch1", parley.ChannelNote{InboundAt: at(5), OutboundAt: at(6)})        // older: kept out
 	note("ch1", parley.ChannelNote{Error: "an older failure", ErrorAt: at(14)}) // older: kept out
-	note("ch1", parley.ChannelNote{Error: "", ErrorAt: at(30)})                  // no error: nothing
+	note("ch1", parley.ChannelNote{Error: "", ErrorAt: at(30)})                 // no error: nothing
 	note("nope", parley.ChannelNote{Error: "x", ErrorAt: at(1)})
 	c = get("ch1")
 	wantEqual(t, "last error", c.LastError, "send: token expired")
