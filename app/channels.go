@@ -93,15 +93,8 @@ func timeOrNil(t time.Time) *time.Time {
 	return &t
 }
 
-// channelHealth fills the view's health from the channel's row and one
-// count of its queued sends.
+// channelHealth counts the channel's queued sends into its view.
 func channelHealth(tx parley.Tx, v *ChannelView, c *parley.Channel) error {
-	v.Status = ChannelStatusOK
-	if !c.LastErrorAt.IsZero() && c.LastErrorAt.After(c.LastInboundAt) && c.LastErrorAt.After(c.LastOutboundAt) {
-		v.Status = ChannelStatusFailing
-	}
-	v.LastError, v.LastErrorAt = c.LastError, timeOrNil(c.LastErrorAt)
-	v.LastInboundAt, v.LastOutboundAt = timeOrNil(c.LastInboundAt), timeOrNil(c.LastOutboundAt)
 	n, err := tx.QueuedChannelSends(c.ID)
 	v.Queued = n
 	return err
@@ -132,8 +125,14 @@ func lastFour(s string) string {
 func channelView(c *parley.Channel) *ChannelView {
 	var h channelHints
 	_ = json.Unmarshal([]byte(c.Hint), &h)
-	return &ChannelView{ID: c.ID, Platform: c.Platform, Name: c.Name, AccountID: c.AccountID, AppID: c.AppID, Language: c.Language,
-		AccessToken: h.AccessToken, AppSecret: h.AppSecret, VerifyToken: h.VerifyToken, WebhookPath: "/hooks/meta/" + c.ID, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+	v := &ChannelView{ID: c.ID, Platform: c.Platform, Name: c.Name, AccountID: c.AccountID, AppID: c.AppID, Language: c.Language,
+		AccessToken: h.AccessToken, AppSecret: h.AppSecret, VerifyToken: h.VerifyToken, WebhookPath: "/hooks/meta/" + c.ID, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+		Status: ChannelStatusOK, LastError: c.LastError, LastErrorAt: timeOrNil(c.LastErrorAt),
+		LastInboundAt: timeOrNil(c.LastInboundAt), LastOutboundAt: timeOrNil(c.LastOutboundAt)}
+	if !c.LastErrorAt.IsZero() && c.LastErrorAt.After(c.LastInboundAt) && c.LastErrorAt.After(c.LastOutboundAt) {
+		v.Status = ChannelStatusFailing
+	}
+	return v
 }
 
 func digits(s string, max int) bool {
@@ -345,6 +344,9 @@ func (a *App) UpdateChannel(ctx context.Context, ba *BusinessActor, id string, c
 			return err
 		}
 		out = channelView(c)
+		if err := channelHealth(w, out, c); err != nil {
+			return err
+		}
 		return a.audit(w, AuditEntry{ActorID: ba.agentID(), Action: AuditChannelUpdate, TargetType: "channel", TargetID: c.ID,
 			Details: map[string]string{"business": ba.Business.ID, "platform": c.Platform, "changed": strings.Join(changed, ",")}})
 	})
