@@ -52,13 +52,25 @@ type node struct {
 	env []string
 }
 
+// freeAddr picks a free loopback port below Linux's ephemeral range
+// (32768–60999). A port the kernel hands out for 127.0.0.1:0 comes from
+// that range, and so do the source ports of every outgoing connection on
+// the machine: between our check and the server's bind (and again across
+// a kill -9 and restart) a client socket of another test could take it —
+// CI saw "bind: address already in use". Below the range only another
+// listener can, and the random pick makes that unlikely.
 func freeAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for i := 0; i < 200; i++ {
+		addr := fmt.Sprintf("127.0.0.1:%d", 20000+rand.IntN(12000))
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			continue
+		}
+		l.Close()
+		return addr
 	}
-	defer l.Close()
-	return l.Addr().String()
+	t.Fatal("no free port in 20000-31999")
+	return ""
 }
 
 // start runs the binary and waits until it is ready.

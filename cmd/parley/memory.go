@@ -24,7 +24,8 @@ const (
 	// quietRate is the allocation rate under which the server counts as
 	// quiet (an idle node pinging 100,000 streams allocates far less).
 	quietRate = 2 << 20 // bytes per second
-	// quietFreeMin is the free heap below which nothing is worth returning.
+	// quietFreeMin is the reclaimable heap (free, or garbage the collector
+	// has not reached yet) below which nothing is worth returning.
 	quietFreeMin = 32 << 20
 )
 
@@ -32,6 +33,8 @@ func releaseWhenQuiet(ctx context.Context, log *slog.Logger) {
 	samples := []metrics.Sample{
 		{Name: "/gc/heap/allocs:bytes"},
 		{Name: "/memory/classes/heap/free:bytes"},
+		{Name: "/memory/classes/heap/objects:bytes"},
+		{Name: "/gc/heap/live:bytes"},
 	}
 	metrics.Read(samples)
 	last := samples[0].Value.Uint64()
@@ -47,7 +50,8 @@ func releaseWhenQuiet(ctx context.Context, log *slog.Logger) {
 		allocs, free := samples[0].Value.Uint64(), samples[1].Value.Uint64()
 		allocated := allocs - last
 		last = allocs
-		if allocated > uint64(quietRate*quietInterval.Seconds()) || free < quietFreeMin {
+		if reclaimable(free, samples[2].Value.Uint64(), samples[3].Value.Uint64()) < quietFreeMin ||
+			allocated > uint64(quietRate*quietInterval.Seconds()) {
 			continue
 		}
 		start := time.Now()
@@ -56,4 +60,16 @@ func releaseWhenQuiet(ctx context.Context, log *slog.Logger) {
 		last = samples[0].Value.Uint64()
 		log.Debug("quiet: returned free memory to the system", "free_bytes", free, "took", time.Since(start))
 	}
+}
+
+// reclaimable is what a full collection could give back: the free heap
+// plus the garbage among the heap's objects (objects minus what the last
+// collection found live). With the 400 % target the garbage is most of it:
+// a burst of handshakes leaves it dead but uncollected, so free alone
+// stays small and the memory was never returned.
+func reclaimable(free, objects, live uint64) uint64 {
+	if objects > live {
+		return free + objects - live
+	}
+	return free
 }
