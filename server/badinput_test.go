@@ -264,6 +264,13 @@ func dbDigest(t *testing.T, ts *testServer) map[string]string {
 	rows.Close()
 	out := map[string]string{}
 	for _, tb := range tables {
+		if tb == "cache_changes" {
+			// PostgreSQL's ring of which keys each committed write batch
+			// touched, for other nodes' caches: node bookkeeping, not
+			// data (it changed under this test while every data table
+			// stayed the same; which batch commits there is not known).
+			continue
+		}
 		rs, err := db.Query(`SELECT * FROM "` + tb + `"`)
 		if err != nil {
 			t.Fatal(err)

@@ -235,6 +235,11 @@ func (t *tx) insertQueued(rows []msgRow, chains []chainRow) error {
 		return fmt.Errorf("create messages: %w", err)
 	}
 	if inserted != n {
+		// The statement's other parts (last_seq, chain entries) did run:
+		// this transaction must not commit, whatever the caller does with
+		// the error (an update that ignores a failed write would otherwise
+		// commit a sequence number without its message).
+		t.queueFailed = true
 		return errQueuedConflict
 	}
 	return nil

@@ -333,7 +333,7 @@ func (db *DB) tryBatch(batch []*updateReq, savepoints bool, info *CommitInfo) (e
 			return nil, false
 		}
 	}
-	if err := t.flush(); err != nil {
+	if err := t.flush(); err != nil || t.queueFailed {
 		// Without savepoints nobody can tell which update it belongs to:
 		// the batch runs again with them.
 		stx.Rollback()
@@ -556,6 +556,9 @@ type tx struct {
 	// CreateMessage then queues its row in msgs for flush to write.
 	queueWrites bool
 	msgs        []msgRow
+	// queueFailed is set when a flush of queued messages met a taken key:
+	// the batch runs again with savepoints, never commits as it is.
+	queueFailed bool
 }
 
 // drop forgets what flush would write, after a rollback.
