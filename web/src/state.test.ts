@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { ApiError, Client, usedRoutes } from "./api";
 import type { Conversation, Message, SyncEvent } from "./api";
 import type { State } from "./state";
-import { announcement, applyEvent, backoff, deliveryState, emptyState, firstUnread, mergeMessages, sortConversations, splitLinks, typingUsers } from "./state";
+import { announcement, applyEvent, backoff, deliveryState, emptyState, firstUnread, mergeList, mergeMessages, sortConversations, splitLinks, typingUsers } from "./state";
 
 const user = (id: string) => ({ id, handle: id, display_name: id.toUpperCase(), kind: "person" });
 const msg = (id: string, seq: number, sender = "bob", text = "hi"): Message =>
@@ -19,6 +19,23 @@ describe("mergeMessages", () => {
     const out = mergeMessages([msg("a", 1), msg("b", 2)], [msg("c", 4), msg("b", 2, "bob", "edited"), msg("d", 3)]);
     expect(out.map((m) => m.id)).toEqual(["a", "b", "d", "c"]);
     expect(out[1].text).toBe("edited");
+  });
+});
+
+describe("mergeList", () => {
+  it("takes the fetched list as the set of conversations but keeps newer messages learned meanwhile", () => {
+    const have = { c1: conv({ last_seq: 5, last_message: msg("e", 5), unread_count: 4 }), gone: conv({ id: "gone" }) };
+    const out = mergeList(have, [conv({ last_seq: 3, unread_count: 2 }), conv({ id: "c2", last_seq: 7 })]);
+    expect(Object.keys(out).sort()).toEqual(["c1", "c2"]);
+    expect(out.c1.last_seq).toBe(5);
+    expect(out.c1.last_message?.id).toBe("e");
+    expect(out.c1.unread_count).toBe(4);
+    expect(out.c2.last_seq).toBe(7);
+  });
+  it("takes the fetched conversation when it is as new or newer", () => {
+    const out = mergeList({ c1: conv({ last_seq: 2, unread_count: 1 }) }, [conv({ last_seq: 4, unread_count: 0, read_seq: 4 })]);
+    expect(out.c1.last_seq).toBe(4);
+    expect(out.c1.unread_count).toBe(0);
   });
 });
 

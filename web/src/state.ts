@@ -33,6 +33,21 @@ const messageEvents = new Set(["message.created", "message.edited", "message.uns
 const listEvents = new Set(["conversation.created", "conversation.updated", "conversation.folder", "request.accepted",
   "member.joined", "member.invited", "member.left", "member.removed", "member.role"]);
 
+/** mergeList takes a freshly fetched conversation list as the truth for
+ * which conversations exist, but keeps what this device already learned
+ * from events that arrived while the fetch ran: a newer last message, and
+ * the unread count that went with it. */
+export function mergeList(have: Record<string, Conversation>, fetched: Conversation[]): Record<string, Conversation> {
+  const out: Record<string, Conversation> = {};
+  for (const c of fetched) {
+    const old = have[c.id];
+    if (old && old.last_seq > c.last_seq) {
+      out[c.id] = { ...c, last_seq: old.last_seq, last_message: old.last_message, last_activity_at: old.last_activity_at, unread_count: Math.max(c.unread_count, old.unread_count), read_seq: Math.max(c.read_seq, old.read_seq) };
+    } else out[c.id] = c;
+  }
+  return out;
+}
+
 /** TYPING_TTL is how long a typing indicator lasts without a refresh. */
 export const TYPING_TTL = 6000;
 
