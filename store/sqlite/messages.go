@@ -61,6 +61,7 @@ func (t *tx) CreateMessage(m *parley.Message) error {
 		return fmt.Errorf("create message: %w", err)
 	}
 	m.Pos = pos
+	t.markUnindexed() // its search index entries follow at the flush (flush.go)
 	return t.setLastPos(m.ConversationID, pos)
 }
 
