@@ -205,8 +205,9 @@ type ChannelOptin struct {
 	// TopicID is the business's topic (parley.Topic) the person opted in
 	// to.
 	TopicID string
-	// Token is the platform's notification_messages_token, sealed by the
-	// app.
+	// Token is the platform's notification_messages_token. It is kept
+	// as given: it sends nothing without the channel's access token,
+	// which is sealed.
 	Token string
 	// Frequency is the platform's DAILY, WEEKLY or MONTHLY.
 	Frequency string
