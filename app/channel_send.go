@@ -685,11 +685,11 @@ func channelLinks(tx parley.Tx, c *parley.Conversation, users map[string]*parley
 // when it is sent (a stop after it was queued keeps it from going). It
 // returns why not instead.
 func notificationToken(tx parley.Tx, l *parley.ChannelMessage, th *parley.ChannelThread, topic string) (token, gone string, err error) {
-	os, err := tx.ChannelOptins(l.ChannelID, th.ExternalUserID)
+	optins, err := tx.ChannelOptins(l.ChannelID, th.ExternalUserID)
 	if err != nil {
 		return "", "", err
 	}
-	for _, o := range os {
+	for _, o := range optins {
 		if o.TopicID != topic {
 			continue
 		}
