@@ -264,7 +264,11 @@ func TestChannelNotificationMessages(t *testing.T) {
 	}
 
 	// Opted in again, the token expires: nothing opens after it.
-	s.hook(ch, optinBody(s.clock.Now(), "Weekly deals", "NOTIF_TOKEN_2", "", last.Add(40*24*time.Hour)))
+	// An opt-in older than the stop (a late delivery) changes nothing.
+	if n := s.hook(ch, optinBody(last.Add(2*time.Hour), "Weekly deals", "NOTIF_TOKEN_1", "", expires)); n != 0 || s.optedIn(contact, deals.ID) {
+		t.Fatalf("a late opt-in applied %d", n)
+	}
+	s.hook(ch, optinBody(s.clock.Now().Add(time.Minute), "Weekly deals", "NOTIF_TOKEN_2", "", last.Add(40*24*time.Hour)))
 	if !s.optedIn(contact, deals.ID) {
 		t.Fatal("the new opt-in is not the contact's consent")
 	}
@@ -422,5 +426,29 @@ func TestCampaignWaitsForPausedChannel(t *testing.T) {
 	}
 	if calls := g.calls(); len(calls) != 1 || calls[0].Body["messaging_type"] != "RESPONSE" {
 		t.Fatalf("calls: %+v", calls)
+	}
+}
+
+// TestChannelOptinFixture replays the documented opt-in webhook: the
+// opt-in names its topic by title, the stop (later in time, first in the
+// body) by token only; the checkbox plugin's opt-in is skipped.
+func TestChannelOptinFixture(t *testing.T) {
+	s, _ := channelShop(t)
+	_, agent := s.agent("ann", "Ann", true)
+	ch := s.connect(parley.PlatformMessenger, pageID)
+	s.hook(ch, fixture(t, "messenger", "text.json"))
+	conv := s.onlyConversation()
+	deals := s.topic("Weekly deals", "DEALS")
+	if n := s.hook(ch, fixture(t, "messenger", "optin.json")); n != 2 {
+		t.Fatalf("applied %d, want the opt-in and the stop", n)
+	}
+	if s.optedIn(s.contactOf(conv), deals.ID) {
+		t.Fatal("opted in after the stop")
+	}
+	if nm := modeOf(t, mustModes(t, s, agent, conv), "notification_message"); nm.Open || !strings.Contains(nm.Reason, `"Weekly deals": stopped`) {
+		t.Fatalf("after the fixture: %+v", nm)
+	}
+	if n := s.hook(ch, fixture(t, "messenger", "optin.json")); n != 0 {
+		t.Fatalf("the replay applied %d", n)
 	}
 }

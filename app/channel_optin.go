@@ -101,8 +101,16 @@ func (a *App) channelOptin(w *writer, c *parley.Channel, ev channel.Event) (bool
 		a.log.Info("channel optin for no known topic", "channel", c.ID, "payload", o.Payload, "title", o.Title)
 		return false, nil
 	}
+	at := ev.At
+	if at.IsZero() {
+		at = w.now
+	}
 	if cur == nil {
 		cur = &parley.ChannelOptin{ChannelID: c.ID, ExternalUserID: th.ExternalUserID, TopicID: tp.ID, CreatedAt: w.now}
+	} else if !at.After(cur.UpdatedAt) {
+		// An answer older than the one applied (or the same): a replayed
+		// or late webhook changes nothing.
+		return false, nil
 	}
 	before := *cur
 	switch {
@@ -133,7 +141,7 @@ func (a *App) channelOptin(w *writer, c *parley.Channel, ev channel.Event) (bool
 	if sameOptin(cur, &before) {
 		return false, nil // a replay
 	}
-	cur.UpdatedAt = w.now
+	cur.UpdatedAt = at
 	if err := w.PutChannelOptin(cur); err != nil {
 		return false, err
 	}

@@ -284,7 +284,7 @@ func (a *App) channelOnSend(w *writer, m *parley.Message, actor *Actor, sc *send
 	if optin != nil {
 		// The token carries one message per period: this one.
 		work.Topic = optin.TopicID
-		optin.LastSentAt, optin.UpdatedAt = w.now, w.now
+		optin.LastSentAt = w.now
 		if err := w.PutChannelOptin(optin); err != nil {
 			return err
 		}

@@ -149,7 +149,7 @@ func TestParseOptin(t *testing.T) {
 		in.Title != "Weekly deals" || !in.Expires.Equal(time.UnixMilli(1723600100000)) || in.Stopped || in.Resumed {
 		t.Fatalf("opt-in: %+v", in)
 	}
-	if !stop.Stopped || stop.Token != "NOTIF_TOKEN_PLACEHOLDER_2" || stop.Payload != "topic-deals" || evs[1].UserID != "6000000000000001" {
+	if !stop.Stopped || stop.Token != "NOTIF_TOKEN_PLACEHOLDER_1" || stop.Payload != "topic-deals" || evs[1].UserID != "6000000000000001" {
 		t.Fatalf("stop: %+v", stop)
 	}
 }
