@@ -5,9 +5,9 @@ import "fmt"
 // Writes made once per group-commit batch (migration 0025). A send moves
 // its conversation's last activity and adds a message; the conversation
 // list's sort key on the member rows and the message's search index
-// entries follow from those, and writing them per message cost sends a
-// third of their throughput (two members_list index moves, one FTS5
-// segment). The tx notes what is due (markMoved, markUnindexed) and flush
+// entries follow from those, and writing them per message cost sends
+// about a quarter of their throughput each (two members_list index moves;
+// one FTS5 segment). The tx notes what is due (markMoved, markUnindexed) and flush
 // writes it: at the end of the batch, at the end of each update when the
 // batch runs with savepoints, and before anything in the transaction
 // reads it (the conversation list, search).

@@ -8,7 +8,7 @@
 -- in message_search (one INSERT statement per message, and FTS5 writes a
 -- segment each time: at every statement's savepoint, and whenever a rowid
 -- is lower than the one before — a conversation's newer messages have
--- lower rowids). Together they cost sends on SQLite about 40 %.
+-- lower rowids). Together they cost sends on SQLite 25–40 %.
 --
 -- Now the store writes both at the end of the update (batch or savepoint)
 -- that made them due, in the same transaction (DB.flush, sqlite.go):
