@@ -219,5 +219,7 @@ type ChannelOptin struct {
 	// LastSentAt is when the last message went out with the token.
 	LastSentAt time.Time
 	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// UpdatedAt is the platform's time of the last opt-in event applied:
+	// an older one (a replay, a late delivery) changes nothing.
+	UpdatedAt time.Time
 }

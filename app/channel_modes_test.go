@@ -264,7 +264,11 @@ func TestChannelNotificationMessages(t *testing.T) {
 	}
 
 	// Opted in again, the token expires: nothing opens after it.
-	s.hook(ch, optinBody(s.clock.Now(), "Weekly deals", "NOTIF_TOKEN_2", "", last.Add(40*24*time.Hour)))
+	// An opt-in older than the stop (a late delivery) changes nothing.
+	if n := s.hook(ch, optinBody(last.Add(2*time.Hour), "Weekly deals", "NOTIF_TOKEN_1", "", expires)); n != 0 || s.optedIn(contact, deals.ID) {
+		t.Fatalf("a late opt-in applied %d", n)
+	}
+	s.hook(ch, optinBody(s.clock.Now().Add(time.Minute), "Weekly deals", "NOTIF_TOKEN_2", "", last.Add(40*24*time.Hour)))
 	if !s.optedIn(contact, deals.ID) {
 		t.Fatal("the new opt-in is not the contact's consent")
 	}
@@ -292,8 +296,9 @@ func mustModes(t *testing.T, s *shop, ba *app.BusinessActor, conv string) *app.S
 
 // TestChannelPause: a paused channel refuses sends with channel_disabled
 // and closes every send mode, holds the replies queued before the pause
-// (counted, not sent), still takes its webhooks, and sends the held
-// replies once resumed. Pausing twice changes nothing.
+// (counted, not sent), still takes its webhooks, keeps an automated
+// message in Parley marked failed, and sends the held replies once
+// resumed. Pausing twice changes nothing.
 func TestChannelPause(t *testing.T) {
 	s, g := channelShop(t)
 	_, agent := s.agent("ann", "Ann", true)
@@ -347,6 +352,17 @@ func TestChannelPause(t *testing.T) {
 	if v := s.health(ch.ID); v.Status != app.ChannelStatusDisabled || v.Queued != 1 || v.LastInboundAt == nil {
 		t.Fatalf("health while paused: %+v", v)
 	}
+	// An automated message (the CSAT request on resolve) is not refused:
+	// it stays in Parley, marked failed, and never goes out.
+	s.settings(func(st *app.BusinessSettings) { st.CSAT = true })
+	resolved := "resolved"
+	if _, err := s.a.UpdateItem(s.ctx, agent, conv, app.ItemChange{Status: &resolved}); err != nil {
+		t.Fatalf("resolving while paused: %v", err)
+	}
+	ms := s.bizHistory(conv)
+	if d := ms[len(ms)-1].Channel; len(ms[len(ms)-1].QuickReplies) != 5 || d == nil || d.Status != "failed" || !strings.Contains(d.Error, "paused") {
+		t.Fatalf("the CSAT request while paused: %+v", ms[len(ms)-1])
+	}
 
 	v, err = s.a.UpdateChannel(s.ctx, s.admin, ch.ID, app.ChannelChange{Disabled: &no})
 	if err != nil || v.Disabled || v.Status != app.ChannelStatusOK || v.DisabledAt != nil {
@@ -373,5 +389,66 @@ func TestChannelPause(t *testing.T) {
 	}
 	if changes != 2 {
 		t.Fatalf("%d audited pause/resume, want 2: %+v", changes, rows)
+	}
+}
+
+// TestCampaignWaitsForPausedChannel: a campaign's recipient whose channel
+// is paused waits (pending) rather than being skipped or failed, and is
+// sent once the channel is resumed.
+func TestCampaignWaitsForPausedChannel(t *testing.T) {
+	s, g := channelShop(t)
+	ch := s.connect(parley.PlatformMessenger, pageID)
+	s.hook(ch, fixture(t, "messenger", "text.json"))
+	last := time.UnixMilli(1700000000000).UTC()
+	deals := s.topic("Weekly deals", "DEALS")
+	tp := s.template("deals", "This week's deals", deals.ID)
+	s.clock.Set(last.Add(time.Hour))
+	s.hook(ch, optinBody(last.Add(time.Hour), "Weekly deals", "NOTIF_TOKEN_1", "", last.Add(90*24*time.Hour)))
+	yes, no := true, false
+	if _, err := s.a.UpdateChannel(s.ctx, s.admin, ch.ID, app.ChannelChange{Disabled: &yes}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.a.CreateCampaign(s.ctx, s.admin, app.CampaignInput{Name: "Paused", Template: tp.ID, SendNow: true, Rate: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := runCampaign(t, s.a, s.admin, s.clock, c.ID, time.Minute, 4); v.Sent != 0 || v.Pending != 1 || v.Failed != 0 || len(v.Skipped) != 0 {
+		t.Fatalf("campaign while paused: %+v", v)
+	}
+	if _, err := s.a.UpdateChannel(s.ctx, s.admin, ch.ID, app.ChannelChange{Disabled: &no}); err != nil {
+		t.Fatal(err)
+	}
+	if v := runCampaign(t, s.a, s.admin, s.clock, c.ID, 5*time.Minute, 4); v.Sent != 1 || v.Status != parley.CampaignDone {
+		t.Fatalf("campaign after the resume: %+v", v)
+	}
+	if _, err := s.a.ChannelSendTick(s.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if calls := g.calls(); len(calls) != 1 || calls[0].Body["messaging_type"] != "RESPONSE" {
+		t.Fatalf("calls: %+v", calls)
+	}
+}
+
+// TestChannelOptinFixture replays the documented opt-in webhook: the
+// opt-in names its topic by title, the stop (later in time, first in the
+// body) by token only; the checkbox plugin's opt-in is skipped.
+func TestChannelOptinFixture(t *testing.T) {
+	s, _ := channelShop(t)
+	_, agent := s.agent("ann", "Ann", true)
+	ch := s.connect(parley.PlatformMessenger, pageID)
+	s.hook(ch, fixture(t, "messenger", "text.json"))
+	conv := s.onlyConversation()
+	deals := s.topic("Weekly deals", "DEALS")
+	if n := s.hook(ch, fixture(t, "messenger", "optin.json")); n != 2 {
+		t.Fatalf("applied %d, want the opt-in and the stop", n)
+	}
+	if s.optedIn(s.contactOf(conv), deals.ID) {
+		t.Fatal("opted in after the stop")
+	}
+	if nm := modeOf(t, mustModes(t, s, agent, conv), "notification_message"); nm.Open || !strings.Contains(nm.Reason, `"Weekly deals": stopped`) {
+		t.Fatalf("after the fixture: %+v", nm)
+	}
+	if n := s.hook(ch, fixture(t, "messenger", "optin.json")); n != 0 {
+		t.Fatalf("the replay applied %d", n)
 	}
 }

@@ -18,18 +18,18 @@ import (
 
 // loadModeState reads what a thread's send modes depend on: the
 // channel's pause, and — when the platform has notification messages and
-// optins is set — the person's opt-ins with their topics' names.
-func loadModeState(tx parley.Tx, c *parley.Channel, th *parley.ChannelThread, caps channel.Capabilities, optins bool) (modeState, error) {
+// withOptins is set — the person's opt-ins with their topics' names.
+func loadModeState(tx parley.Tx, c *parley.Channel, th *parley.ChannelThread, caps channel.Capabilities, withOptins bool) (modeState, error) {
 	st := modeState{paused: !c.DisabledAt.IsZero()}
-	if !caps.Notifications || !optins {
+	if !caps.Notifications || !withOptins {
 		return st, nil
 	}
-	os, err := tx.ChannelOptins(c.ID, th.ExternalUserID)
-	if err != nil || len(os) == 0 {
+	optins, err := tx.ChannelOptins(c.ID, th.ExternalUserID)
+	if err != nil || len(optins) == 0 {
 		return st, err
 	}
-	st.optins, st.topics = os, map[string]string{}
-	for _, o := range os {
+	st.optins, st.topics = optins, map[string]string{}
+	for _, o := range optins {
 		tp, err := tx.Topic(c.BusinessID, o.TopicID)
 		if parley.IsNotFound(err) {
 			continue
@@ -101,8 +101,16 @@ func (a *App) channelOptin(w *writer, c *parley.Channel, ev channel.Event) (bool
 		a.log.Info("channel optin for no known topic", "channel", c.ID, "payload", o.Payload, "title", o.Title)
 		return false, nil
 	}
+	at := ev.At
+	if at.IsZero() {
+		at = w.now
+	}
 	if cur == nil {
 		cur = &parley.ChannelOptin{ChannelID: c.ID, ExternalUserID: th.ExternalUserID, TopicID: tp.ID, CreatedAt: w.now}
+	} else if !at.After(cur.UpdatedAt) {
+		// An answer older than the one applied (or the same): a replayed
+		// or late webhook changes nothing.
+		return false, nil
 	}
 	before := *cur
 	switch {
@@ -130,11 +138,10 @@ func (a *App) channelOptin(w *writer, c *parley.Channel, ev channel.Event) (bool
 	if cur.Frequency == "" {
 		cur.Frequency = "DAILY"
 	}
-	cur.UpdatedAt = before.UpdatedAt
-	if *cur == before {
+	if sameOptin(cur, &before) {
 		return false, nil // a replay
 	}
-	cur.UpdatedAt = w.now
+	cur.UpdatedAt = at
 	if err := w.PutChannelOptin(cur); err != nil {
 		return false, err
 	}
@@ -155,4 +162,11 @@ func (a *App) channelOptin(w *writer, c *parley.Channel, ev channel.Event) (bool
 		return false, err
 	}
 	return true, w.PutReach(r)
+}
+
+// sameOptin reports whether an opt-in's answer is unchanged (a replayed
+// webhook).
+func sameOptin(a, b *parley.ChannelOptin) bool {
+	return a.Token == b.Token && a.Status == b.Status && a.Frequency == b.Frequency && a.Timezone == b.Timezone &&
+		a.ExpiresAt.Equal(b.ExpiresAt) && a.TopicID == b.TopicID
 }

@@ -186,6 +186,8 @@ type sendClass struct {
 	// mode is the platform send mode the sender chose ("" for the first
 	// that fits): a message tag, for instance (channel conversations).
 	mode string
+	// optin is the opt-in request of send mode optin_request.
+	optin *OptinRequestView
 }
 
 // requested is the send mode the sender chose ("" none).
