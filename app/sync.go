@@ -336,7 +336,7 @@ func (a *App) Delivered(ctx context.Context, actor *Actor, convID string, seq in
 func (a *App) AudienceOf(ctx context.Context, convID string) ([]string, error) {
 	var ids []string
 	err := a.view(ctx, func(tx parley.Tx) error {
-		ms, err := tx.Members(convID)
+		ms, err := tx.MemberStates(convID)
 		if err != nil {
 			return err
 		}
@@ -347,8 +347,8 @@ func (a *App) AudienceOf(ctx context.Context, convID string) ([]string, error) {
 }
 
 // audienceIn is AudienceOf for the members ms of convID.
-func audienceIn(tx parley.Tx, convID string, ms []*parley.Member) ([]string, error) {
-	var ids []string
+func audienceIn(tx parley.Tx, convID string, ms []parley.MemberState) ([]string, error) {
+	ids := make([]string, 0, len(ms))
 	for _, m := range ms {
 		if m.Status == parley.StatusActive || m.Status == parley.StatusPending {
 			ids = append(ids, m.UserID)
@@ -403,7 +403,7 @@ func (a *App) Typing(ctx context.Context, actor *Actor, convID string, typing bo
 				}
 			}
 		} else {
-			ms, err := tx.Members(c.ID)
+			ms, err := tx.MemberStates(c.ID)
 			if err != nil {
 				return err
 			}
