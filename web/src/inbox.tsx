@@ -16,7 +16,7 @@ import {
   parseLabels, slashQuery, timeline, viewQuery, describeView,
 } from "./inbox-state";
 import type { Presence, Thread } from "./inbox-state";
-import { announcement, mergeMessages, splitLinks, TYPING_TTL } from "./state";
+import { announcement, coalesce, mergeMessages, splitLinks, TYPING_TTL } from "./state";
 import { AttachmentView } from "./media";
 import { shownText } from "./rich";
 import { Automated, Masked, Parts, SensitiveConfirm } from "./parts";
@@ -102,6 +102,9 @@ export function TeamInbox({ client, me, membership, subscribe, modes, onRemoved 
   };
   const loadRef = useRef(load);
   loadRef.current = load;
+  // Loads never overlap, so an older answer never lands after a newer one
+  // (each run uses the filters of its time).
+  const reload = useMemo(() => coalesce(() => loadRef.current()), []);
   const more = async () => {
     try {
       const page = await biz.inbox({ view, status, label, team, assignee, cursor: next });
@@ -112,7 +115,7 @@ export function TeamInbox({ client, me, membership, subscribe, modes, onRemoved 
     }
   };
   const loadAgents = () => void biz.agents().then((r) => setAgents(r.items)).catch(() => {});
-  useEffect(() => { void load(); }, [biz, view, status, label, team, assignee]);
+  useEffect(() => { void reload(); }, [biz, view, status, label, team, assignee]);
   const showViews = (vs: SavedView[]) => {
     setSavedViews(vs);
     if (vs.some((v) => v.team)) biz.teams().then((r) => setTeamNames(Object.fromEntries(r.items.map((t) => [t.id, t.name])))).catch(() => {});
@@ -153,7 +156,7 @@ export function TeamInbox({ client, me, membership, subscribe, modes, onRemoved 
       if (e.agents) loadAgents();
       if (ev.type === "resync") loadViews();
       // Bursts (a customer sending three lines) cost one fetch.
-      if (e.list && !timer) timer = setTimeout(() => { timer = null; void loadRef.current(); }, 250);
+      if (e.list && !timer) timer = setTimeout(() => { timer = null; void reload(); }, 250);
     });
     return () => { off(); clearInterval(t); if (timer) clearTimeout(timer); };
   }, [biz]);
@@ -215,7 +218,7 @@ export function TeamInbox({ client, me, membership, subscribe, modes, onRemoved 
       <main class="pane">
         {screen !== "inbox" ? <Admin key={screen} biz={biz} which={screen} onViews={showViews} subscribe={subscribe} />
           : open ? <InboxConversation key={open} client={client} biz={biz} business={business} me={me} id={open} agents={agents}
-              presence={presence} name={name} subscribe={subscribe} onClose={() => setOpen(null)} onOpen={pick} onChanged={() => void load()} />
+              presence={presence} name={name} subscribe={subscribe} onClose={() => setOpen(null)} onOpen={pick} onChanged={() => void reload()} />
           : <p class="placeholder">Choose a conversation.</p>}
       </main>
     </div>
