@@ -22,7 +22,7 @@ import { shownText } from "./rich";
 import { Automated, Masked, Parts, SensitiveConfirm } from "./parts";
 import { sensitiveQuestion } from "./sensitive";
 import { policyText } from "./campaigns";
-import { deliveryText, modesText, pendingFiles, platformName } from "./channels";
+import { deliveryText, modesText, pendingFiles, tagChoices, platformName } from "./channels";
 
 // Reports and settings (with the rules editor) load when first opened:
 // most people never open them, and the first load stays small.
@@ -281,6 +281,9 @@ function InboxConversation(p: ConvProps) {
   const inputRef = useRef<HTMLTextAreaElement>(null);
 
   const [modes, setModes] = useState<SendModes | null>(null);
+  // sendAs is the update tag the next reply goes with ("" : the first
+  // mode that fits).
+  const [sendAs, setSendAs] = useState("");
   const loadModes = () => void biz.sendModes(id).then(setModes).catch(() => setModes(null));
   const loadItem = () => biz.detail(id).then((d) => {
     setDetail(d);
@@ -424,7 +427,8 @@ function InboxConversation(p: ConvProps) {
         const n = await biz.addNote(id, body);
         setThread((t) => ({ ...t, notes: mergeNotes(t.notes, [n]) }));
       } else {
-        addMessage(await biz.send(id, { client_id, text: body }));
+        addMessage(await biz.send(id, { client_id, text: body, ...(sendAs ? { send_mode: sendAs } : {}) }));
+        setSendAs("");
         p.onChanged();
       }
     } catch (err) {
@@ -439,7 +443,8 @@ function InboxConversation(p: ConvProps) {
     setConfirming(true);
     setError("");
     try {
-      addMessage(await biz.send(id, { client_id: held.client_id, text: held.text, confirm_sensitive: true }));
+      addMessage(await biz.send(id, { client_id: held.client_id, text: held.text, confirm_sensitive: true, ...(sendAs ? { send_mode: sendAs } : {}) }));
+      setSendAs("");
       setHeld(null);
       p.onChanged();
       inputRef.current?.focus();
@@ -563,7 +568,7 @@ function InboxConversation(p: ConvProps) {
             ))}
           </ul>
         )}
-        {!noteMode && <SendModesLine modes={modes} />}
+        {!noteMode && <SendModesLine modes={modes} sendAs={sendAs} setSendAs={setSendAs} />}
         <form class={"composer" + (noteMode ? " note-mode" : "")} onSubmit={(e) => { e.preventDefault(); void submit(); }}>
           <button type="button" class="note-toggle" aria-pressed={noteMode} onClick={() => { setNoteMode((v) => !v); setReplies([]); setPreview(null); inputRef.current?.focus(); }}>
             Private note
@@ -609,13 +614,22 @@ function InboxMessage({ m, mine, business, contact, client }: { m: Message; mine
 
 /** SendModesLine tells the agent how a reply goes out in a channel
  * conversation: the modes open now and why the others are not. */
-function SendModesLine({ modes }: { modes: SendModes | null }) {
+function SendModesLine({ modes, sendAs, setSendAs }: { modes: SendModes | null; sendAs: string; setSendAs: (m: string) => void }) {
   const t = modesText(modes);
   if (!t || !modes?.channel) return null;
   const name = platformName(modes.channel.platform);
+  const tags = tagChoices(modes);
   return (
-    <div class="send-modes" role="note" aria-label={`Sending on ${name}`}>
-      <span>{name}: {t.open.length ? "open — " + t.open.join(" · ") : "no free-form reply is possible now"}</span>
+    <div class={"send-modes" + (modes.channel.disabled ? " paused" : "")} role="note" aria-label={`Sending on ${name}`}>
+      <span>{name}: {modes.channel.disabled ? "paused — nothing is sent" : t.open.length ? "open — " + t.open.join(" · ") : "no free-form reply is possible now"}</span>
+      {tags.length > 0 && (
+        <label class="send-as">Send as{" "}
+          <select value={sendAs} onChange={(e) => setSendAs((e.currentTarget as HTMLSelectElement).value)}>
+            <option value="">Reply (the mode that fits)</option>
+            {tags.map((m) => <option key={m.mode} value={m.mode}>{m.name} (not promotional)</option>)}
+          </select>
+        </label>
+      )}
       {t.closed.length > 0 && <ul>{t.closed.map((c, i) => <li key={i} class="muted">{c}</li>)}</ul>}
     </div>
   );
