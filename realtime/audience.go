@@ -33,6 +33,8 @@ type audienceEntry struct {
 	// (the fan-out reads it with the message anyway).
 	large bool
 	at    time.Time
+	// pos is the position the audience was read at (app.AudienceAt).
+	pos int64
 }
 
 const (
@@ -87,20 +89,21 @@ func (c *audienceCache) clear() {
 
 // get returns the cached audience of a conversation; large (with ok and
 // no users) says it is bigger than maxCachedUsers.
-func (c *audienceCache) get(convID string) (users []string, large, ok bool) {
+// pos is the position the audience was read at.
+func (c *audienceCache) get(convID string) (users []string, pos int64, large, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.entries[convID]
 	if !ok || c.now().Sub(e.at) > audienceTTL {
-		return nil, false, false
+		return nil, 0, false, false
 	}
-	return e.users, e.large, true
+	return e.users, e.pos, e.large, true
 }
 
-func (c *audienceCache) put(convID string, users []string) {
-	e := audienceEntry{users: users, at: c.now()}
+func (c *audienceCache) put(convID string, users []string, pos int64) {
+	e := audienceEntry{users: users, at: c.now(), pos: pos}
 	if len(users) > maxCachedUsers {
-		e = audienceEntry{large: true, at: e.at}
+		e = audienceEntry{large: true, at: e.at, pos: pos}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
