@@ -24,7 +24,7 @@ func TestCoverageAfter(t *testing.T) {
 		{"u", 13, 10, false}, // 11 and 12 are others'
 		{"v", 13, 11, false},
 		{"w", 13, 12, false},
-		{"x", 13, 9, true}, // nothing known below 10
+		{"x", 13, 9, true},  // nothing known below 10
 		{"u", 15, 14, true}, // 13 and 14 not notified yet
 	} {
 		after, hole := c.after(tc.user, tc.pos)
