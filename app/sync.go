@@ -340,28 +340,40 @@ func (a *App) Delivered(ctx context.Context, actor *Actor, convID string, seq in
 // former member when the conversation is busy. The notifier wakes a
 // departing member once, for their own departure.
 func (a *App) AudienceOf(ctx context.Context, convID string) ([]string, error) {
-	ids, _, err := a.AudienceAt(ctx, convID)
+	ids, _, _, err := a.AudienceAt(ctx, convID)
 	return ids, err
 }
 
-// AudienceAt is AudienceOf with the position it is exact at: the newest
-// committed position in the snapshot it was read from.
-func (a *App) AudienceAt(ctx context.Context, convID string) ([]string, int64, error) {
-	var ids []string
-	var head int64
-	err := a.view(ctx, func(tx parley.Tx) error {
+// AudienceAt is AudienceOf, with everyone the conversation's changes may
+// concern in a sync (rows gives every user with a member row of any
+// status, and the team of a business, as of the snapshot: a superset of
+// whose Sync may return them) and the position both were read at (the
+// newest committed position of the snapshot).
+func (a *App) AudienceAt(ctx context.Context, convID string) (ids, rows []string, at int64, err error) {
+	err = a.view(ctx, func(tx parley.Tx) error {
 		var err error
-		if head, err = tx.Head(); err != nil {
+		if at, err = tx.Head(); err != nil {
 			return err
 		}
 		ms, err := tx.Members(convID)
 		if err != nil {
 			return err
 		}
-		ids, err = audienceIn(tx, convID, ms)
-		return err
+		if ids, err = audienceIn(tx, convID, ms); err != nil {
+			return err
+		}
+		rows = make([]string, 0, len(ms))
+		for _, m := range ms {
+			rows = append(rows, m.UserID)
+		}
+		for _, id := range ids {
+			if !slices.Contains(rows, id) {
+				rows = append(rows, id) // the team
+			}
+		}
+		return nil
 	})
-	return ids, head, err
+	return ids, rows, at, err
 }
 
 // audienceIn is AudienceOf for the members ms of convID.

@@ -34,6 +34,11 @@ type coverage struct {
 type concern struct {
 	users []string
 	all   bool // unknown: it may concern anyone
+	// For a conversation's change: the conversation, and the position
+	// its audience was read at. The audience holds for the change only
+	// if no change of membership came between (see after and taint).
+	conv string
+	at   int64
 }
 
 const (
@@ -50,8 +55,16 @@ const (
 
 func newCoverage() *coverage { return &coverage{recs: map[int64]concern{}} }
 
-// record notes the change at pos and whom it concerns.
+// record notes the change at pos and whom it concerns: users, or anyone
+// when all is set. A conversation's change names the conversation and
+// the position at which users was read.
 func (c *coverage) record(pos int64, users []string, all bool) {
+	c.recordConv(pos, concern{users: users, all: all, at: pos})
+}
+
+// recordConv is record for a change of conversation r.conv whose audience
+// r.users was read at position r.at.
+func (c *coverage) recordConv(pos int64, r concern) {
 	if pos <= 0 {
 		return
 	}
@@ -60,7 +73,7 @@ func (c *coverage) record(pos int64, users []string, all bool) {
 	if len(c.recs) == 0 && c.contig == c.base {
 		c.base, c.contig = pos-1, pos-1
 	}
-	c.recs[pos] = concern{users: users, all: all}
+	c.recs[pos] = r
 	c.high = max(c.high, pos)
 	if pos <= c.base {
 		return
@@ -91,29 +104,36 @@ func (c *coverage) record(pos int64, users []string, all bool) {
 	}
 }
 
-// complete reports whether every change in (from, to) was recorded, so
-// that an audience read at position from is still exact at to: each
-// change of membership is a change of its own, whose notification drops
-// the cached audience.
-func (c *coverage) complete(from, to int64) bool {
-	if from >= to-1 {
-		return true
-	}
+// taint marks the recorded changes above pos whose audience was read
+// before pos as concerning anyone: the change at pos changed who may
+// see conversation conv (every conversation when conv is ""), and they
+// were recorded before it with what was known then.
+func (c *coverage) taint(pos int64, conv string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return from >= c.base && c.contig >= to-1
+	for p := pos + 1; p <= c.high; p++ {
+		if r, ok := c.recs[p]; ok && !r.all && r.at < pos && (conv == "" || r.conv == conv) {
+			r.all = true
+			c.recs[p] = r
+		}
+	}
 }
 
 // after returns the lowest position from which a device of userID may
 // take the change at pos as it is (see coverage); hole reports that the
 // walk stopped at a position not recorded (yet).
+//
+// A conversation's change whose audience was read at a position below it
+// holds only when every change between was recorded here: a change of
+// membership among them recorded after it has tainted it (taint); one
+// not recorded yet might be one.
 func (c *coverage) after(userID string, pos int64) (after int64, hole bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	stop := max(0, pos-1-coverageScan)
 	for p := pos - 1; p > stop; p-- {
 		r, ok := c.recs[p]
-		if !ok || r.all || slices.Contains(r.users, userID) {
+		if !ok || r.all || slices.Contains(r.users, userID) || r.at < p-1 && (r.at < c.base || c.contig < p-1) {
 			return p, !ok
 		}
 	}

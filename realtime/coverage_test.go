@@ -43,45 +43,49 @@ func TestCoverageAfter(t *testing.T) {
 	}
 }
 
-// TestCoverageComplete: an audience read at one position is exact at a
-// later one only when every change between them was notified here.
-func TestCoverageComplete(t *testing.T) {
+// TestCoverageAudienceRead: a conversation's change whose audience was
+// read before it holds only once every change between was notified here,
+// and not when one of them changed the conversation's membership.
+func TestCoverageAudienceRead(t *testing.T) {
 	c := newCoverage()
-	for p := int64(100); p <= 110; p++ {
-		if p != 105 {
-			c.record(p, nil, false)
-		}
+	c.record(100, []string{"x"}, false)
+	c.recordConv(103, concern{users: []string{"v"}, conv: "C", at: 100})
+	c.record(104, []string{"x"}, false)
+	if after, _ := c.after("u", 105); after != 103 {
+		t.Errorf("after(u, 105) = %d with 101 and 102 unknown, want 103", after)
 	}
-	if !c.complete(101, 105) || !c.complete(99, 105) {
-		t.Error("complete up to the hole")
+	c.record(101, []string{"x"}, false)
+	c.record(102, []string{"x"}, false)
+	if after, _ := c.after("u", 105); after != 99 {
+		t.Errorf("after(u, 105) = %d once 101 and 102 came, want 99 (nothing known below 100)", after)
 	}
-	if c.complete(101, 107) {
-		t.Error("complete across the missing 105")
+	if after, _ := c.after("v", 105); after != 103 {
+		t.Errorf("after(v, 105) = %d, want 103", after)
 	}
-	if c.complete(90, 102) {
-		t.Error("complete below what was ever notified")
+	c.taint(101, "D") // another conversation's membership: no matter
+	if after, _ := c.after("u", 105); after != 99 {
+		t.Errorf("after(u, 105) = %d after another conversation changed, want 99", after)
 	}
-	if !c.complete(200, 150) || !c.complete(106, 107) {
-		t.Error("an audience read at or after the position is exact")
+	c.taint(102, "C") // C's membership changed after its audience was read
+	if after, _ := c.after("u", 105); after != 103 {
+		t.Errorf("after(u, 105) = %d after C's membership changed, want 103", after)
 	}
-	c.record(105, nil, false)
-	if !c.complete(101, 111) {
-		t.Error("the hole filled: complete")
-	}
+
 	// A position that never comes is given up on once far behind; the
 	// run starts again above it, and it is never taken as notified.
+	c = newCoverage()
+	c.record(110, nil, false)
 	for p := int64(112); p < 112+coverageStall+10; p++ {
 		c.record(p, nil, false)
 	}
 	last := int64(112 + coverageStall + 9)
-	if !c.complete(112, last) {
-		t.Error("no run again above a position that never came")
+	c.recordConv(last+1, concern{conv: "C", at: 110})
+	c.recordConv(last+2, concern{conv: "C", at: 112})
+	if after, hole := c.after("u", last+2); after != last+1 || hole {
+		t.Errorf("after(u, %d) = %d, %v; want %d: read before the missing 111", last+2, after, hole, last+1)
 	}
-	if c.complete(110, last) {
-		t.Error("complete across a position that never came")
-	}
-	if after, hole := c.after("u", 113); after != 111 || !hole {
-		t.Errorf("after(u, 113) = %d, %v; want the missing 111", after, hole)
+	if after, hole := c.after("u", last+1); after != 111 || !hole {
+		t.Errorf("after(u, %d) = %d, %v; want the missing 111", last+1, after, hole)
 	}
 }
 

@@ -226,6 +226,11 @@ func (h *Hub) receive(data []byte) {
 			h.forUser(u, func(d *Device) { d.push(ev) })
 		}
 	case n.UserID != "":
+		if n.Type == app.EventAgentsChanged {
+			// A business's team changed: the audience of each of its
+			// conversations did.
+			h.cov.taint(n.Pos, "")
+		}
 		// Events of a business also wake its team (the audience the app
 		// chose at commit).
 		users := append([]string{n.UserID}, n.Audience...)
@@ -247,31 +252,39 @@ func (h *Hub) receive(data []byte) {
 // audience to sync. Every change is recorded with whom it concerns, as
 // far as the hub knows it exactly.
 func (h *Hub) conversationChange(n *notification) {
+	if !keepsAudience[n.Type] {
+		// Who may see the conversation changed: what was recorded above
+		// it with an audience read before it no longer holds.
+		h.cov.taint(n.Pos, n.ConversationID)
+	}
 	if !h.anyLocal() {
 		h.cov.record(n.Pos, nil, true)
 		return
 	}
-	ids, at, large, ok := h.aud.get(n.ConversationID)
+	ids, rows, at, large, ok := h.aud.get(n.ConversationID)
+	record := func() {
+		h.cov.recordConv(n.Pos, concern{users: rows, all: large || !ok, conv: n.ConversationID, at: at})
+	}
 	if h.fansOut(n, ids, large, ok) && h.fan.enqueue(*n) {
-		h.cov.record(n.Pos, ids, large || !h.cov.complete(at, n.Pos))
+		record()
 		return
 	}
 	if !ok || large {
 		var err error
-		ids, at, err = h.app.AudienceAt(context.Background(), n.ConversationID)
+		ids, rows, at, err = h.app.AudienceAt(context.Background(), n.ConversationID)
 		if err != nil {
 			h.log.Warn("audience", "conversation", n.ConversationID, "err", err)
 			h.cov.record(n.Pos, nil, true)
 			h.wakeAll()
 			return
 		}
-		h.aud.put(n.ConversationID, ids, at)
-		if !large && h.fansOut(n, ids, false, true) && h.fan.enqueue(*n) {
-			h.cov.record(n.Pos, ids, !h.cov.complete(at, n.Pos))
+		h.aud.put(n.ConversationID, ids, rows, at)
+		ok, large = true, false
+		if h.fansOut(n, ids, false, true) && h.fan.enqueue(*n) {
+			record()
 			return
 		}
 	}
-	concerned := ids
 	var gone string
 	if n.Type == parley.EventMemberLeft || n.Type == parley.EventMemberRemoved {
 		// The member who went is no longer in the audience: woken for
@@ -281,10 +294,10 @@ func (h *Hub) conversationChange(n *notification) {
 		}
 		if json.Unmarshal(n.Data, &d) == nil && d.User != "" {
 			gone = d.User
-			concerned = append(slices.Clip(ids), gone)
+			rows = append(slices.Clip(rows), gone)
 		}
 	}
-	h.cov.record(n.Pos, concerned, !h.cov.complete(at, n.Pos))
+	record()
 	for u, frame := range n.Frames {
 		if len(frame) > 0 && h.Online(u) {
 			h.hold.push(u, &app.Push{Pos: n.Pos, Frame: frame})
