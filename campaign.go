@@ -26,6 +26,9 @@ const (
 	ConsentAPI        = "api"
 	ConsentSettings   = "settings"
 	ConsentStop       = "stop"
+	// ConsentNotification is an opt-in (or stop) of Messenger's
+	// notification messages for the topic.
+	ConsentNotification = "notification_messages"
 )
 
 // Consent is a contact's current answer for one topic of a business,

@@ -47,6 +47,10 @@ type Channel struct {
 	LastErrorAt    time.Time
 	LastInboundAt  time.Time
 	LastOutboundAt time.Time
+	// DisabledAt is when an admin paused the channel (zero: it runs).
+	// A paused channel still takes its webhooks; its outbox holds the
+	// queued sends until it is resumed (DueChannelSends skips them).
+	DisabledAt time.Time
 }
 
 // ChannelNote is what NoteChannel records on a channel: each non-zero
@@ -128,8 +132,8 @@ type ChannelTx interface {
 	// CreateChannel inserts c; EConflict when the platform's account is
 	// connected already (to any business).
 	CreateChannel(c *Channel) error
-	// UpdateChannel saves Name, AppID, the secrets, Hint, Language and
-	// UpdatedAt; ENotFound if gone.
+	// UpdateChannel saves Name, AppID, the secrets, Hint, Language,
+	// DisabledAt and UpdatedAt; ENotFound if gone.
 	UpdateChannel(c *Channel) error
 	// Channel returns a channel by id or ENotFound.
 	Channel(id string) (*Channel, error)
@@ -170,9 +174,52 @@ type ChannelTx interface {
 	// keyed by message id.
 	ChannelMessages(messageIDs []string) (map[string]*ChannelMessage, error)
 	// DueChannelSends lists up to limit queued outbound messages with
-	// NextAttemptAt at or before due, earliest first.
+	// NextAttemptAt at or before due, earliest first, leaving out those
+	// of a paused channel (DisabledAt set): they wait for its resume.
 	DueChannelSends(due time.Time, limit int) ([]*ChannelMessage, error)
 	// DueChannelWork lists up to limit links (of any status) whose
 	// WorkAt is set and at or before due, earliest first.
 	DueChannelWork(due time.Time, limit int) ([]*ChannelMessage, error)
+
+	// PutChannelOptin inserts or replaces the opt-in of a person of a
+	// channel to a topic (one per channel, person and topic).
+	PutChannelOptin(o *ChannelOptin) error
+	// ChannelOptins lists a person's opt-ins on a channel, by topic id.
+	ChannelOptins(channelID, externalUserID string) ([]*ChannelOptin, error)
+}
+
+// Channel opt-in states.
+const (
+	OptinActive  = "active"
+	OptinStopped = "stopped"
+)
+
+// ChannelOptin is a person's opt-in, on the platform, to the business's
+// messages of one topic outside the messaging window: Messenger's
+// notification messages (recurring notifications, "Marketing Messages").
+// The platform gives a token for it, valid until ExpiresAt, that allows
+// one message per Frequency period.
+type ChannelOptin struct {
+	ChannelID      string
+	ExternalUserID string
+	// TopicID is the business's topic (parley.Topic) the person opted in
+	// to.
+	TopicID string
+	// Token is the platform's notification_messages_token. It is kept
+	// as given: it sends nothing without the channel's access token,
+	// which is sealed.
+	Token string
+	// Frequency is the platform's DAILY, WEEKLY or MONTHLY.
+	Frequency string
+	Timezone  string
+	// Status is OptinActive, or OptinStopped after the person stopped
+	// the notifications.
+	Status    string
+	ExpiresAt time.Time
+	// LastSentAt is when the last message went out with the token.
+	LastSentAt time.Time
+	CreatedAt  time.Time
+	// UpdatedAt is the platform's time of the last opt-in event applied:
+	// an older one (a replay, a late delivery) changes nothing.
+	UpdatedAt time.Time
 }

@@ -44,6 +44,8 @@ const (
 	ELastAdmin          = "last_admin"          // the account is the last admin of a business: hand it over first
 	EChannelUnsupported = "channel_unsupported" // the platform of a channel conversation (Messenger, Instagram, WhatsApp) cannot carry this change (an edit, an unsend of a sent message)
 	ELegalHold          = "legal_hold"          // a legal hold covers the content: it cannot be redacted until the hold is released
+	EChannelDisabled    = "channel_disabled"    // the conversation's channel (Messenger, Instagram, WhatsApp) is paused: nothing is sent through it until an admin resumes it
+	ETagNotAllowed      = "tag_not_allowed"     // a message tag (or notification token) was asked for a message it may not carry: promotional content, a campaign
 )
 
 // EStorageFull says the server's disk is full: nothing was stored and the

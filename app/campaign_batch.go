@@ -41,7 +41,11 @@ func recipientOutcome(err error) (state, reason string, wait time.Duration, ok b
 			wait = pe.RetryAfter
 		}
 		return parley.RecipientPending, code, wait, true
-	case code == parley.ENoConsent || code == parley.EWindowClosed || code == parley.EFrequencyCap:
+	case code == parley.EChannelDisabled:
+		// The contact's channel is paused: the recipient waits for its
+		// resume, like the held outbox.
+		return parley.RecipientPending, code, channelPausedPoll, true
+	case code == parley.ENoConsent || code == parley.EWindowClosed || code == parley.EFrequencyCap || code == parley.ETagNotAllowed:
 		return parley.RecipientSkipped, code, 0, true
 	case code == parley.EInternal || code == parley.EStorageFull:
 		return "", "", 0, false
@@ -108,6 +112,13 @@ func (a *App) deliverChunk(ctx context.Context, ba *BusinessActor, tp *parley.Te
 				var u *parley.User
 				if ct.UserID != "" {
 					u = users[ct.UserID]
+				}
+				if u != nil && u.Kind == parley.KindExternal {
+					// A person on Messenger, Instagram or WhatsApp: the
+					// platform's rules and the outbox (channelOnSend)
+					// are Send's, so deliverOne sends it.
+					rest = append(rest, r)
+					continue
 				}
 				if out := templateWith(ba, tp, it, ct, u); len(out.Missing) > 0 {
 					items = append(items, &chunkItem{r: r, skip: parley.EUnresolvedVar})

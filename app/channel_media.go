@@ -42,6 +42,9 @@ type channelWork struct {
 	// inbound message; Reacted is the one it shows.
 	React   string `json:"react,omitempty"`
 	Reacted string `json:"reacted,omitempty"`
+	// Topic is the topic of a notification message: its token is the
+	// person's opt-in to it, read when it is sent.
+	Topic string `json:"topic,omitempty"`
 }
 
 // fetchItem is one attachment to fetch.
@@ -257,7 +260,7 @@ func (a *App) doWork(ctx context.Context, j *workJob) {
 		j.errs[i] = err
 		a.log.Warn("channel attachment", "channel", j.ch.ID, "message", j.link.MessageID, "err", err)
 	}
-	if j.work.React != j.work.Reacted && j.link.PlatformMID != "" {
+	if j.work.React != j.work.Reacted && j.link.PlatformMID != "" && j.ch.DisabledAt.IsZero() {
 		if r, ok := j.impl.(channel.Reactor); ok {
 			j.sent = j.work.React
 			j.react = r.React(ctx, acct, j.to, j.link.PlatformMID, j.work.React)
@@ -340,8 +343,13 @@ func (a *App) finishWork(w *writer, j *workJob) error {
 			later(w.now.Add(ChannelBackoff(2)))
 		}
 	}
-	if cw.React != cw.Reacted && l.PlatformMID != "" {
-		later(w.now)
+	switch {
+	case cw.React == cw.Reacted || l.PlatformMID == "":
+	case !j.ch.DisabledAt.IsZero():
+		// A paused channel forwards nothing: look again later.
+		later(w.now.Add(channelPausedPoll))
+	case j.react == nil:
+		later(w.now) // changed during the call
 	}
 	l.Data, l.WorkAt, l.UpdatedAt = cw.encode(), next, w.now
 	if err := w.UpdateChannelMessage(l); err != nil {
@@ -354,6 +362,10 @@ func (a *App) finishWork(w *writer, j *workJob) error {
 	}
 	return nil
 }
+
+// channelPausedPoll is how often a paused channel's held reactions are
+// looked at again (they go within this after it is resumed).
+const channelPausedPoll = 5 * time.Minute
 
 // fetchReason is the reason a fetch failed as the team reads it.
 func fetchReason(err error) string {

@@ -42,10 +42,23 @@ type ChannelSummary struct {
 	ID       string `json:"id"`
 	Platform string `json:"platform"`
 	Name     string `json:"name"`
+	// Disabled: the channel is paused (send-modes only).
+	Disabled bool `json:"disabled,omitempty"`
+}
+
+// modeState is what the modes of a thread depend on besides the
+// platform and the clock.
+type modeState struct {
+	// paused: the channel is paused (nothing is sent).
+	paused bool
+	// optins are the person's notification messages opt-ins on the
+	// channel; topics names their topics.
+	optins []*parley.ChannelOptin
+	topics map[string]string
 }
 
 // sendModes lists the platform's modes at now for a thread.
-func sendModes(caps channel.Capabilities, platform string, th *parley.ChannelThread, now time.Time) []SendMode {
+func sendModes(caps channel.Capabilities, platform string, th *parley.ChannelThread, now time.Time, st modeState) []SendMode {
 	last := th.LastInboundAt
 	window := last.Add(caps.Window)
 	std := SendMode{Mode: channel.ModeStandard}
@@ -73,11 +86,103 @@ func sendModes(caps channel.Capabilities, platform string, th *parley.ChannelThr
 		}
 		out = append(out, ha)
 	}
+	for _, mode := range channel.UpdateTagModes {
+		tag := channel.TagOf(mode)
+		if !caps.HasTag(tag) {
+			continue
+		}
+		tm := SendMode{Mode: mode}
+		if last.IsZero() {
+			tm.Reason = "the person has not written yet"
+		} else {
+			tm.Open = true
+			tm.Reason = tagUse[mode] + ", chosen explicitly, at any time; sent with the " + tag + " tag — never promotional content or a campaign"
+		}
+		out = append(out, tm)
+	}
+	if caps.Notifications {
+		out = append(out, notificationMode(st, now))
+	}
 	if caps.Templates {
 		out = append(out, SendMode{Mode: channel.ModeTemplate, Open: true,
 			Reason: "an approved template, whose name is the template's name approved in WhatsApp Manager, may be sent at any time"})
 	}
+	if st.paused {
+		for i := range out {
+			out[i].Open, out[i].Until = false, nil
+			out[i].Reason = "the channel is paused: nothing is sent through it until an admin resumes it"
+		}
+	}
 	return out
+}
+
+// tagUse says what each update tag is for (Meta's message tag policy).
+var tagUse = map[string]string{
+	channel.ModeConfirmedEvent: "a reminder or update about an event the person registered for (CONFIRMED_EVENT_UPDATE)",
+	channel.ModePostPurchase:   "an update about the person's purchase: receipt, shipping, order status (POST_PURCHASE_UPDATE)",
+	channel.ModeAccountUpdate:  "a change to the person's account or application: status, alert (ACCOUNT_UPDATE)",
+}
+
+// Notification message frequencies and the period each allows one
+// message in.
+var notificationPeriods = map[string]time.Duration{
+	"DAILY":   24 * time.Hour,
+	"WEEKLY":  7 * 24 * time.Hour,
+	"MONTHLY": 30 * 24 * time.Hour,
+}
+
+// optinUsable says whether an opt-in's token may carry a message now,
+// or why not.
+func optinUsable(o *parley.ChannelOptin, now time.Time) (bool, string) {
+	switch {
+	case o.Status != parley.OptinActive:
+		return false, "stopped the notifications"
+	case !o.ExpiresAt.IsZero() && !now.Before(o.ExpiresAt):
+		return false, "the token expired at " + o.ExpiresAt.Format(time.RFC3339)
+	}
+	period, ok := notificationPeriods[o.Frequency]
+	if !ok {
+		period = notificationPeriods["DAILY"]
+	}
+	if next := o.LastSentAt.Add(period); !o.LastSentAt.IsZero() && now.Before(next) {
+		return false, fmt.Sprintf("one message per %s (%s): the next from %s", strings.ToLower(o.Frequency), period, next.Format(time.RFC3339))
+	}
+	return true, ""
+}
+
+// notificationMode says whether a campaign may reach the person through
+// a notification messages token, and for which topics.
+func notificationMode(st modeState, now time.Time) SendMode {
+	nm := SendMode{Mode: channel.ModeNotification}
+	var open, closed []string
+	for _, o := range st.optins {
+		name := st.topics[o.TopicID]
+		if name == "" {
+			name = o.TopicID
+		}
+		if ok, why := optinUsable(o, now); ok {
+			open = append(open, fmt.Sprintf("%q", name))
+			if !o.ExpiresAt.IsZero() && (nm.Until == nil || o.ExpiresAt.After(*nm.Until)) {
+				t := o.ExpiresAt
+				nm.Until = &t
+			}
+		} else {
+			closed = append(closed, fmt.Sprintf("%q: %s", name, why))
+		}
+	}
+	switch {
+	case len(open) > 0:
+		nm.Open = true
+		nm.Reason = "a campaign of a topic the person opted in to on Messenger (" + strings.Join(open, ", ") + ") goes out with their notification messages token, outside the window"
+		if len(closed) > 0 {
+			nm.Reason += "; not " + strings.Join(closed, "; ")
+		}
+	case len(closed) > 0:
+		nm.Reason = "no notification messages now: " + strings.Join(closed, "; ")
+	default:
+		nm.Reason = "the person has not opted in to notification messages of any topic"
+	}
+	return nm
 }
 
 // SendModes says which send modes are open in one of the business's
@@ -104,8 +209,12 @@ func (a *App) SendModes(ctx context.Context, ba *BusinessActor, convID string) (
 		if impl == nil {
 			return parley.Errorf(parley.ENotFound, "this server does not connect %s", c.Platform)
 		}
-		out = &SendModesView{Channel: &ChannelSummary{ID: c.ID, Platform: c.Platform, Name: c.Name},
-			Modes: sendModes(impl.Capabilities(), c.Platform, th, a.clock())}
+		st, err := loadModeState(tx, c, th, impl.Capabilities(), true)
+		if err != nil {
+			return err
+		}
+		out = &SendModesView{Channel: &ChannelSummary{ID: c.ID, Platform: c.Platform, Name: c.Name, Disabled: st.paused},
+			Modes: sendModes(impl.Capabilities(), c.Platform, th, a.clock(), st)}
 		if !th.LastInboundAt.IsZero() {
 			t := th.LastInboundAt
 			out.LastInboundAt = &t
@@ -122,6 +231,9 @@ func (a *App) SendModes(ctx context.Context, ba *BusinessActor, convID string) (
 func (a *App) channelOnSend(w *writer, m *parley.Message, actor *Actor, sc *sendClass) error {
 	th, err := w.ChannelThreadByConversation(m.ConversationID)
 	if parley.IsNotFound(err) {
+		if sc.requested() != "" {
+			return parley.Invalid("send_mode", "send_mode is for conversations with a person on Messenger, Instagram or WhatsApp")
+		}
 		return nil
 	} else if err != nil {
 		return err
@@ -147,13 +259,19 @@ func (a *App) channelOnSend(w *writer, m *parley.Message, actor *Actor, sc *send
 	if sc != nil && sc.template != nil {
 		work.Params, work.Header, work.Buttons = sc.params, sc.header, sc.buttons
 	}
-	link.Data = work.encode()
-	mode, why := pickMode(impl.Capabilities(), c.Platform, th, w.now, m, actor, sc)
-	if mode == "" {
+	st, err := loadModeState(w, c, th, impl.Capabilities(), sc != nil && sc.campaign != nil)
+	if err != nil {
+		return err
+	}
+	mode, optin, err := pickMode(impl.Capabilities(), c.Platform, th, w.now, m, actor, sc, st)
+	if code := parley.ErrorCode(err); code == parley.EInternal {
+		return err
+	} else if err != nil {
 		if sc == nil || !sc.automated {
-			return policyErr(parley.EWindowClosed, 0, "%s", why)
+			return err
 		}
-		link.Status, link.Error = parley.ChannelFailed, clipError("not sent: "+why)
+		link.Data = work.encode()
+		link.Status, link.Error = parley.ChannelFailed, clipError("not sent: "+parley.ErrorMessage(err))
 		if err := w.CreateChannelMessage(link); err != nil {
 			return err
 		}
@@ -163,6 +281,15 @@ func (a *App) channelOnSend(w *writer, m *parley.Message, actor *Actor, sc *send
 	if mode == channel.ModeTemplate {
 		link.Template = sc.template.Name
 	}
+	if optin != nil {
+		// The token carries one message per period: this one.
+		work.Topic = optin.TopicID
+		optin.LastSentAt = w.now
+		if err := w.PutChannelOptin(optin); err != nil {
+			return err
+		}
+	}
+	link.Data = work.encode()
 	if err := w.CreateChannelMessage(link); err != nil {
 		return err
 	}
@@ -192,32 +319,72 @@ func (a *App) channelMediaCheck(w *writer, c *parley.Channel, impl channel.Chann
 	return atts[0].ID, nil
 }
 
-// pickMode chooses how a message goes out, or says why it may not.
-func pickMode(caps channel.Capabilities, platform string, th *parley.ChannelThread, now time.Time, m *parley.Message, actor *Actor, sc *sendClass) (string, string) {
-	if m.Kind != parley.MessageText && !mediaKinds[m.Kind] {
-		return "", fmt.Sprintf("only text, files and templates go out to %s; %s messages do not", platform, m.Kind)
+// pickMode chooses how a message goes out — the mode the sender asked
+// for (sc.mode), or the first that fits — or refuses it with the reason.
+// A notification message returns the opt-in whose token it uses.
+func pickMode(caps channel.Capabilities, platform string, th *parley.ChannelThread, now time.Time, m *parley.Message, actor *Actor, sc *sendClass, st modeState) (string, *parley.ChannelOptin, error) {
+	closed := func(format string, args ...any) (string, *parley.ChannelOptin, error) {
+		return "", nil, policyErr(parley.EWindowClosed, 0, format, args...)
 	}
-	modes := sendModes(caps, platform, th, now)
-	open := func(mode string) bool {
-		for _, sm := range modes {
-			if sm.Mode == mode {
-				return sm.Open
+	if m.Kind != parley.MessageText && !mediaKinds[m.Kind] {
+		return closed("only text, files and templates go out to %s; %s messages do not", platform, m.Kind)
+	}
+	modes := sendModes(caps, platform, th, now, st)
+	find := func(mode string) *SendMode {
+		for i := range modes {
+			if modes[i].Mode == mode {
+				return &modes[i]
 			}
 		}
-		return false
+		return nil
 	}
-	if sc != nil && sc.template != nil && caps.Templates {
-		return channel.ModeTemplate, ""
-	}
-	if open(channel.ModeStandard) {
-		return channel.ModeStandard, ""
-	}
+	open := func(mode string) bool { sm := find(mode); return sm != nil && sm.Open }
 	human := sc == nil || sc.human(actor)
-	if sc != nil && sc.campaign != nil {
+	campaign := sc != nil && sc.campaign != nil
+	if campaign {
 		human = false
 	}
+	promo := campaign || (sc != nil && sc.template != nil && sc.template.TopicID != "")
+	if st.paused {
+		return "", nil, parley.Errorf(parley.EChannelDisabled, "the %s channel is paused: nothing is sent through it until an admin resumes it", platformName(platform))
+	}
+	if want := sc.requested(); want != "" {
+		sm := find(want)
+		switch {
+		case sm == nil:
+			return "", nil, parley.Invalid("send_mode", "%s has no send mode %q", platformName(platform), want)
+		case channel.TagOf(want) != "" && want != channel.ModeHumanAgent && promo:
+			return "", nil, policyErr(parley.ETagNotAllowed, 0, "the %s tag is for non-promotional updates: a campaign or a template of a topic (promotional) may not use it", channel.TagOf(want))
+		case want == channel.ModeNotification:
+			return "", nil, policyErr(parley.ETagNotAllowed, 0, "notification messages go out only as a campaign of the topic the person opted in to, never chosen for a single message")
+		case want == channel.ModeTemplate && (sc.template == nil || !caps.Templates):
+			return "", nil, parley.Invalid("send_mode", "the template mode sends an approved template: give its id in template")
+		case want == channel.ModeHumanAgent && !human:
+			return closed("only a reply written by a person of the team on a signed-in device (not a bot, rule, API token or campaign) may use the HUMAN_AGENT tag")
+		case !sm.Open:
+			return closed("the %s mode is not open: %s", want, sm.Reason)
+		}
+		return want, nil, nil
+	}
+	if sc != nil && sc.template != nil && caps.Templates {
+		return channel.ModeTemplate, nil, nil
+	}
+	if open(channel.ModeStandard) {
+		return channel.ModeStandard, nil, nil
+	}
 	if open(channel.ModeHumanAgent) && human {
-		return channel.ModeHumanAgent, ""
+		return channel.ModeHumanAgent, nil, nil
+	}
+	// A campaign of a topic the person opted in to on the platform goes
+	// with their notification messages token.
+	if campaign && caps.Notifications && sc.template != nil && sc.template.TopicID != "" {
+		for _, o := range st.optins {
+			if o.TopicID == sc.template.TopicID {
+				if ok, _ := optinUsable(o, now); ok {
+					return channel.ModeNotification, o, nil
+				}
+			}
+		}
 	}
 	why := fmt.Sprintf("the %s messaging window is closed: %s", platform, modes[0].Reason)
 	switch {
@@ -228,7 +395,12 @@ func pickMode(caps channel.Capabilities, platform string, th *parley.ChannelThre
 	case caps.HumanAgent > 0:
 		why += "; " + modes[1].Reason
 	}
-	return "", why
+	if campaign && caps.Notifications {
+		why += "; " + find(channel.ModeNotification).Reason
+	} else if len(caps.Tags) > 1 && !th.LastInboundAt.IsZero() && !promo {
+		why += "; a non-promotional update may still go out with a message tag chosen explicitly (send_mode)"
+	}
+	return closed("%s", why)
 }
 
 // wakeChannelSends tells the send worker there is work.
@@ -272,6 +444,7 @@ type channelJob struct {
 	header  *channel.TemplateHeader
 	buttons []channel.TemplateButton
 	gone    string // why it cannot be sent at all
+	token   string // a notification message's token
 	impl    channel.Channel
 	result  error
 	mid     string
@@ -332,6 +505,12 @@ func (a *App) ChannelSendTick(ctx context.Context) (int, error) {
 			if j.impl = a.channels[j.ch.Platform]; j.impl == nil {
 				j.gone = "this server no longer connects " + j.ch.Platform
 			}
+			if l.Mode == channel.ModeNotification && j.gone == "" {
+				j.token, j.gone, err = notificationToken(w, l, th, cw.Topic)
+				if err != nil {
+					return err
+				}
+			}
 		}
 		return nil
 	})
@@ -349,7 +528,7 @@ func (a *App) ChannelSendTick(ctx context.Context) (int, error) {
 			continue
 		}
 		out := channel.Outgoing{To: j.to, Text: j.text, Mode: j.link.Mode, Template: j.link.Template, Language: j.ch.Language, Params: j.params,
-			Header: j.header, Buttons: j.buttons}
+			Header: j.header, Buttons: j.buttons, NotificationToken: j.token}
 		if j.media != nil {
 			link, err := a.channelMediaLink(j.ch, j.media.ID)
 			if err != nil {
@@ -499,4 +678,28 @@ func channelLinks(tx parley.Tx, c *parley.Conversation, users map[string]*parley
 		out[id] = &channelLink{ChannelMessage: l, platform: p}
 	}
 	return out, nil
+}
+
+// notificationToken reads the token a queued notification message goes
+// with: the person's opt-in to its topic, still active and unexpired
+// when it is sent (a stop after it was queued keeps it from going). It
+// returns why not instead.
+func notificationToken(tx parley.Tx, l *parley.ChannelMessage, th *parley.ChannelThread, topic string) (token, gone string, err error) {
+	optins, err := tx.ChannelOptins(l.ChannelID, th.ExternalUserID)
+	if err != nil {
+		return "", "", err
+	}
+	for _, o := range optins {
+		if o.TopicID != topic {
+			continue
+		}
+		switch {
+		case o.Status != parley.OptinActive:
+			return "", "the person stopped notification messages before it went out", nil
+		case !o.ExpiresAt.IsZero() && !l.UpdatedAt.Before(o.ExpiresAt):
+			return "", "the notification messages token expired before it went out", nil
+		}
+		return o.Token, "", nil
+	}
+	return "", "the person's notification messages opt-in is gone", nil
 }

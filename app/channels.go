@@ -75,14 +75,20 @@ type ChannelView struct {
 	LastErrorAt    *time.Time `json:"last_error_at,omitempty"`
 	LastInboundAt  *time.Time `json:"last_inbound_at,omitempty"`
 	LastOutboundAt *time.Time `json:"last_outbound_at,omitempty"`
-	// Queued counts the outbound messages waiting for their send.
+	// Queued counts the outbound messages waiting for their send (held
+	// while the channel is paused).
 	Queued int `json:"queued"`
+	// Disabled: an admin paused the channel (since DisabledAt).
+	Disabled   bool       `json:"disabled"`
+	DisabledAt *time.Time `json:"disabled_at,omitempty"`
 }
 
 // Channel health states.
 const (
 	ChannelStatusOK      = "ok"
 	ChannelStatusFailing = "failing"
+	// ChannelStatusDisabled is a paused channel, whatever its errors.
+	ChannelStatusDisabled = "disabled"
 )
 
 func timeOrNil(t time.Time) *time.Time {
@@ -131,6 +137,9 @@ func channelView(c *parley.Channel) *ChannelView {
 		LastInboundAt: timeOrNil(c.LastInboundAt), LastOutboundAt: timeOrNil(c.LastOutboundAt)}
 	if !c.LastErrorAt.IsZero() && c.LastErrorAt.After(c.LastInboundAt) && c.LastErrorAt.After(c.LastOutboundAt) {
 		v.Status = ChannelStatusFailing
+	}
+	if !c.DisabledAt.IsZero() {
+		v.Status, v.Disabled, v.DisabledAt = ChannelStatusDisabled, true, timeOrNil(c.DisabledAt)
 	}
 	return v
 }
@@ -273,6 +282,9 @@ type ChannelChange struct {
 	AccessToken *string `json:"access_token"`
 	AppSecret   *string `json:"app_secret"`
 	VerifyToken *string `json:"verify_token"`
+	// Disabled pauses (true) or resumes (false) the channel: while paused
+	// its webhooks are still taken, its sends refused and its outbox held.
+	Disabled *bool `json:"disabled"`
 }
 
 // UpdateChannel changes one of the business's channels (admins only). New
@@ -311,8 +323,21 @@ func (a *App) UpdateChannel(ctx context.Context, ba *BusinessActor, id string, c
 		set("access_token", &in.AccessToken, ch.AccessToken)
 		set("app_secret", &in.AppSecret, ch.AppSecret)
 		set("verify_token", &in.VerifyToken, ch.VerifyToken)
+		if ch.Disabled != nil && *ch.Disabled != !c.DisabledAt.IsZero() {
+			changed = append(changed, "disabled")
+			if *ch.Disabled {
+				c.DisabledAt = w.now
+			} else {
+				c.DisabledAt = time.Time{}
+			}
+		} else if ch.Disabled != nil && len(changed) == 0 {
+			// Pausing a paused channel (or resuming a running one)
+			// changes nothing.
+			out = channelView(c)
+			return channelHealth(w, out, c)
+		}
 		if len(changed) == 0 {
-			return parley.Invalid("name", "nothing to change: send name, app_id, language, access_token, app_secret or verify_token")
+			return parley.Invalid("name", "nothing to change: send name, app_id, language, access_token, app_secret, verify_token or disabled")
 		}
 		if err := in.validate(a.channels); err != nil {
 			return err
@@ -350,6 +375,9 @@ func (a *App) UpdateChannel(ctx context.Context, ba *BusinessActor, id string, c
 		return a.audit(w, AuditEntry{ActorID: ba.agentID(), Action: AuditChannelUpdate, TargetType: "channel", TargetID: c.ID,
 			Details: map[string]string{"business": ba.Business.ID, "platform": c.Platform, "changed": strings.Join(changed, ",")}})
 	})
+	if err == nil && ch.Disabled != nil && !*ch.Disabled {
+		a.wakeChannelSends() // the held outbox, if it was paused
+	}
 	return out, err
 }
 
@@ -545,6 +573,8 @@ func (a *App) applyChannelEvent(w *writer, c *parley.Channel, ev channel.Event) 
 		return a.channelInbound(w, c, ev)
 	case channel.KindReferral:
 		return a.channelReferral(w, c, ev)
+	case channel.KindOptin:
+		return a.channelOptin(w, c, ev)
 	}
 	th, err := a.channelThread(w, c, ev, false)
 	if parley.IsNotFound(err) {

@@ -37,6 +37,10 @@ type SendInput struct {
 	// Template is the id of an approved template to send (BusinessSend
 	// only): its variables are filled in for the conversation.
 	Template string
+	// SendMode is the platform send mode a business chooses for a reply
+	// in a channel conversation (BusinessSend only): a message tag such
+	// as "post_purchase_update" ("" picks the first that fits).
+	SendMode string
 	// class tells the messaging policy what a business message is (a
 	// template, a campaign's); nil is a free-form message.
 	class *sendClass
@@ -77,6 +81,9 @@ func (a *App) Send(ctx context.Context, actor *Actor, convID string, in SendInpu
 	}
 	if in.Template != "" && in.class == nil {
 		return nil, false, parley.Invalid("template", "templates are sent by a business from its inbox")
+	}
+	if in.SendMode != "" && in.class == nil {
+		return nil, false, parley.Invalid("send_mode", "send_mode is for a business's replies in a channel conversation")
 	}
 	text, err := cleanText("text", in.Text, a.cfg.MaxTextLen, true)
 	if err != nil {

@@ -183,6 +183,17 @@ type sendClass struct {
 	// parameters, filled in.
 	header  *channel.TemplateHeader
 	buttons []channel.TemplateButton
+	// mode is the platform send mode the sender chose ("" for the first
+	// that fits): a message tag, for instance (channel conversations).
+	mode string
+}
+
+// requested is the send mode the sender chose ("" none).
+func (sc *sendClass) requested() string {
+	if sc == nil {
+		return ""
+	}
+	return sc.mode
 }
 
 // human reports whether a person of the team wrote the message from a

@@ -435,6 +435,11 @@ func (a *App) BusinessSend(ctx context.Context, ba *BusinessActor, convID, saved
 			return nil, false, parley.Errorf(parley.EUnresolvedVar, "no value for {{%s}} in this conversation; fill it in or edit the template", strings.Join(r.Missing, "}}, {{"))
 		}
 		in.Text, in.class = r.Text, &sendClass{template: tp, params: r.params, header: r.header, buttons: r.buttons}
+		if tag := channel.TagOf(in.SendMode); tag != "" && in.SendMode != channel.ModeHumanAgent && tp.TopicID != "" {
+			// Checked before consent: whoever the contact is, a
+			// promotion never goes with an update tag.
+			return nil, false, parley.Errorf(parley.ETagNotAllowed, "the %s tag is for non-promotional updates: template %q is promotional (it has a topic)", tag, tp.Name)
+		}
 	}
 	if savedReply != "" {
 		if strings.TrimSpace(in.Text) != "" || (in.Kind != "" && in.Kind != parley.MessageText) {
@@ -450,6 +455,15 @@ func (a *App) BusinessSend(ctx context.Context, ba *BusinessActor, convID, saved
 			return nil, false, parley.Errorf(parley.EUnresolvedVar, "no value for {{%s}} in this conversation; fill it in or edit the reply", strings.Join(r.Missing, "}}, {{"))
 		}
 		in.Text = r.Text
+	}
+	if in.SendMode != "" {
+		if len(in.SendMode) > 64 {
+			return nil, false, parley.Invalid("send_mode", "send_mode is one of the conversation's send modes")
+		}
+		if in.class == nil {
+			in.class = &sendClass{}
+		}
+		in.class.mode = in.SendMode
 	}
 	if err := a.view(ctx, func(tx parley.Tx) error { _, err := itemOf(tx, ba, convID); return err }); err != nil {
 		return nil, false, err

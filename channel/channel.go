@@ -49,7 +49,31 @@ const (
 	// KindStoryMention is an Instagram story that mentions the business
 	// (Attachments holds its link).
 	KindStoryMention = "story_mention"
+	// KindOptin is the person's answer to a notification messages
+	// request (Messenger): Optin holds the token, its frequency and
+	// expiry, or that they stopped (or resumed) the notifications.
+	KindOptin = "optin"
 )
+
+// Optin is a person's opt-in to the business's notification messages
+// (Messenger's recurring notifications / Marketing Messages): the token
+// to send with, how often and until when.
+type Optin struct {
+	// Token is the notification_messages_token.
+	Token string
+	// Frequency is DAILY, WEEKLY or MONTHLY.
+	Frequency string
+	Timezone  string
+	// Expires is when the token stops working (zero: not said).
+	Expires time.Time
+	// Payload is what the business put in its request (Parley: the
+	// topic id); Title is the request's title the person saw.
+	Payload string
+	Title   string
+	// Stopped: the person stopped the notifications
+	// (STOP_NOTIFICATIONS); Resumed: they turned them on again.
+	Stopped, Resumed bool
+}
 
 // Attachment is a file or link of a message. URL is where the platform
 // serves it (Messenger, Instagram: a CDN link that expires); MediaID is
@@ -93,6 +117,8 @@ type Event struct {
 	Echo bool
 	// At is the platform's timestamp of the event.
 	At time.Time
+	// Optin is set on a KindOptin event.
+	Optin *Optin
 }
 
 // Send modes: how a business message goes out.
@@ -105,7 +131,54 @@ const (
 	ModeHumanAgent = "human_agent"
 	// ModeTemplate is a template the platform approved (WhatsApp).
 	ModeTemplate = "template"
+	// ModeConfirmedEvent, ModePostPurchase and ModeAccountUpdate are
+	// Messenger's message tags for non-promotional updates after the
+	// standard window, chosen explicitly by the sender.
+	ModeConfirmedEvent = "confirmed_event_update"
+	ModePostPurchase   = "post_purchase_update"
+	ModeAccountUpdate  = "account_update"
+	// ModeNotification is a message sent with the person's notification
+	// messages token (Messenger), for a topic they opted in to.
+	ModeNotification = "notification_message"
 )
+
+// Message tags of the Messenger Platform.
+const (
+	TagHumanAgent     = "HUMAN_AGENT"
+	TagConfirmedEvent = "CONFIRMED_EVENT_UPDATE"
+	TagPostPurchase   = "POST_PURCHASE_UPDATE"
+	TagAccountUpdate  = "ACCOUNT_UPDATE"
+)
+
+// TagOf is the message tag a send mode goes out with ("" for a mode
+// that is no tag).
+func TagOf(mode string) string {
+	switch mode {
+	case ModeHumanAgent:
+		return TagHumanAgent
+	case ModeConfirmedEvent:
+		return TagConfirmedEvent
+	case ModePostPurchase:
+		return TagPostPurchase
+	case ModeAccountUpdate:
+		return TagAccountUpdate
+	}
+	return ""
+}
+
+// UpdateTagModes are the send modes of the update tags (not
+// HUMAN_AGENT), in the order the composer offers them.
+var UpdateTagModes = []string{ModeConfirmedEvent, ModePostPurchase, ModeAccountUpdate}
+
+// HasTag reports whether the platform knows the message tag.
+func (c Capabilities) HasTag(tag string) bool {
+	for _, t := range c.Tags {
+		if t == tag {
+			return true
+		}
+	}
+	return false
+}
 
 // Capabilities are a platform's sending rules.
 type Capabilities struct {
@@ -117,8 +190,11 @@ type Capabilities struct {
 	HumanAgent time.Duration
 	// Templates: outside the window only approved templates may be sent.
 	Templates bool
-	// Tags are the message tags the platform knows.
+	// Tags are the message tags the platform knows (TagHumanAgent ...).
 	Tags []string
+	// Notifications: the person may opt in to notification messages of
+	// a topic, sent outside the window with a token (Messenger).
+	Notifications bool
 	// Caption: a media message may carry text (WhatsApp's image, video
 	// and document captions); without it a file and a text are two
 	// messages.
@@ -159,6 +235,9 @@ type Outgoing struct {
 	// Media is a file to send, fetched by the platform from its URL
 	// (nil: a text message).
 	Media *OutMedia
+	// NotificationToken is the person's notification messages token of
+	// a ModeNotification message: it stands for the recipient.
+	NotificationToken string
 }
 
 // OutMedia is a file the platform fetches from URL: a signed link to

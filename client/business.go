@@ -130,6 +130,9 @@ type BusinessSendRequest struct {
 	QuickReplies []QuickReply `json:"quick_replies,omitempty"`
 	Buttons      []Button     `json:"buttons,omitempty"`
 	Cards        []Card       `json:"cards,omitempty"`
+	// SendMode chooses the platform send mode in a channel conversation
+	// (a message tag such as "post_purchase_update"; see SendModes).
+	SendMode string `json:"send_mode,omitempty"`
 }
 
 // Note is a private note of the team; it never reaches the customer.

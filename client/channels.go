@@ -38,15 +38,19 @@ type Channel struct {
 	WebhookPath string    `json:"webhook_path"`
 	CreatedAt   time.Time `json:"created_at"`
 	UpdatedAt   time.Time `json:"updated_at"`
-	// Status is "ok" or "failing" (the last error is newer than the last
-	// webhook event and the last accepted send).
+	// Status is "ok", "failing" (the last error is newer than the last
+	// webhook event and the last accepted send) or "disabled" (paused).
 	Status         string     `json:"status"`
 	LastError      string     `json:"last_error,omitempty"`
 	LastErrorAt    *time.Time `json:"last_error_at,omitempty"`
 	LastInboundAt  *time.Time `json:"last_inbound_at,omitempty"`
 	LastOutboundAt *time.Time `json:"last_outbound_at,omitempty"`
-	// Queued counts the outbound messages waiting for their send.
+	// Queued counts the outbound messages waiting for their send (held
+	// while the channel is paused).
 	Queued int `json:"queued"`
+	// Disabled: an admin paused the channel (since DisabledAt).
+	Disabled   bool       `json:"disabled"`
+	DisabledAt *time.Time `json:"disabled_at,omitempty"`
 }
 
 // ChannelChange changes a channel; nil fields stay. Rotated secrets are
@@ -58,11 +62,15 @@ type ChannelChange struct {
 	AccessToken *string `json:"access_token,omitempty"`
 	AppSecret   *string `json:"app_secret,omitempty"`
 	VerifyToken *string `json:"verify_token,omitempty"`
+	// Disabled pauses (true) or resumes (false) the channel.
+	Disabled *bool `json:"disabled,omitempty"`
 }
 
 // SendMode is one way a business message may go out in a conversation.
 type SendMode struct {
-	// Mode is "standard", "human_agent" or "template".
+	// Mode is "standard", "human_agent", "confirmed_event_update",
+	// "post_purchase_update", "account_update", "notification_message"
+	// or "template".
 	Mode   string     `json:"mode"`
 	Open   bool       `json:"open"`
 	Until  *time.Time `json:"until,omitempty"`
@@ -76,6 +84,8 @@ type SendModes struct {
 		ID       string `json:"id"`
 		Platform string `json:"platform"`
 		Name     string `json:"name"`
+		// Disabled: the channel is paused.
+		Disabled bool `json:"disabled,omitempty"`
 	} `json:"channel"`
 	LastInboundAt *time.Time `json:"last_inbound_at,omitempty"`
 	Modes         []SendMode `json:"modes"`
@@ -102,8 +112,8 @@ func (b *Business) Channel(ctx context.Context, id string) (*Channel, error) {
 	return ret(&out, err)
 }
 
-// UpdateChannel changes a channel (admins): its name, or rotated
-// credentials.
+// UpdateChannel changes a channel (admins): its name, rotated
+// credentials, or pauses and resumes it (Disabled).
 func (b *Business) UpdateChannel(ctx context.Context, id string, ch ChannelChange) (*Channel, error) {
 	var out Channel
 	_, err := b.c.call(ctx, http.MethodPatch, b.path("/channels/"+esc(id)), nil, ch, &out)

@@ -55,6 +55,18 @@ func TestChannels(t *testing.T) {
 	if m, err := b.SendModes(ctx, conv.ID); err != nil || m.Channel != nil || len(m.Modes) != 1 || !m.Modes[0].Open {
 		t.Fatalf("send modes %+v %v", m, err)
 	}
+	// A send mode is for channel conversations only.
+	if _, err := b.Send(ctx, conv.ID, client.BusinessSendRequest{Text: "Shipped", SendMode: "post_purchase_update"}); !errors.As(err, &e) || e.Code != "invalid" {
+		t.Fatalf("send_mode in a Parley conversation: %v", err)
+	}
+	// Pause, then resume.
+	yes, no := true, false
+	if got, err := b.UpdateChannel(ctx, ch.ID, client.ChannelChange{Disabled: &yes}); err != nil || !got.Disabled || got.Status != "disabled" || got.DisabledAt == nil {
+		t.Fatalf("pause %+v %v", got, err)
+	}
+	if got, err := b.UpdateChannel(ctx, ch.ID, client.ChannelChange{Disabled: &no}); err != nil || got.Disabled || got.Status != "ok" || got.DisabledAt != nil {
+		t.Fatalf("resume %+v %v", got, err)
+	}
 	if err := b.DisconnectChannel(ctx, ch.ID); err != nil {
 		t.Fatal(err)
 	}

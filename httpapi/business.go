@@ -275,13 +275,15 @@ func (s *Server) businessSend(w http.ResponseWriter, r *http.Request, ba *app.Bu
 		Attachments []string `json:"attachments"`
 		SavedReply  string   `json:"saved_reply"`
 		Template    string   `json:"template"`
+		SendMode    string   `json:"send_mode"`
 		structuredInput
 	}
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
 	m, created, err := s.app.BusinessSend(r.Context(), ba, r.PathValue("id"), in.SavedReply, in.apply(app.SendInput{ClientID: in.ClientID,
-		Kind: parley.MessageKind(in.Kind), Text: in.Text, ReplyTo: in.ReplyTo, Attachments: in.Attachments, Template: in.Template}))
+		Kind: parley.MessageKind(in.Kind), Text: in.Text, ReplyTo: in.ReplyTo, Attachments: in.Attachments, Template: in.Template,
+		SendMode: in.SendMode}))
 	if err != nil {
 		return err
 	}

@@ -210,10 +210,11 @@ func statusOf(code string) int {
 	case parley.EUnauthorized, parley.EBadCredentials:
 		return http.StatusUnauthorized
 	case parley.EForbidden, parley.EDMNotAllowed, parley.ERequestLimit, parley.EEditWindow, parley.ENotAssignee,
-		parley.EInsufficientScope, parley.EAccountSuspended, parley.ETwoFactorRequired, parley.EWindowClosed, parley.ENoConsent:
+		parley.EInsufficientScope, parley.EAccountSuspended, parley.ETwoFactorRequired, parley.EWindowClosed, parley.ENoConsent,
+		parley.ETagNotAllowed:
 		return http.StatusForbidden
 	case parley.EConflict, parley.EHandleTaken, parley.EGroupFull, parley.EHumanControl, parley.EFrequencyCap, parley.EQuietHours,
-		parley.ETemplateInUse, parley.ELastAdmin, parley.EChannelUnsupported, parley.ELegalHold:
+		parley.ETemplateInUse, parley.ELastAdmin, parley.EChannelUnsupported, parley.ELegalHold, parley.EChannelDisabled:
 		return http.StatusConflict
 	case parley.EViewOnceOpened, parley.ELinkExpired:
 		return http.StatusGone

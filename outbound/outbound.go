@@ -252,48 +252,28 @@ type Response struct {
 
 // Get fetches rawURL with at most maxBody bytes of body.
 func (c *Client) Get(ctx context.Context, rawURL string, maxBody int64, accept string) (*Response, error) {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return nil, fmt.Errorf("bad URL: %w", err)
-	}
-	if err := CheckURL(u); err != nil {
-		return nil, err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("User-Agent", c.opts.UserAgent)
+	var h http.Header
 	if accept != "" {
-		req.Header.Set("Accept", accept)
+		h = http.Header{"Accept": {accept}}
 	}
-	return c.do(req, maxBody)
+	return c.send(ctx, http.MethodGet, rawURL, h, nil, maxBody)
 }
 
 // GetWithHeader fetches rawURL with the given headers (an access token)
 // and at most maxBody bytes of body.
 func (c *Client) GetWithHeader(ctx context.Context, rawURL string, header http.Header, maxBody int64) (*Response, error) {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return nil, fmt.Errorf("bad URL: %w", err)
-	}
-	if err := CheckURL(u); err != nil {
-		return nil, err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-	if err != nil {
-		return nil, err
-	}
-	for k, vs := range header {
-		req.Header[k] = vs
-	}
-	req.Header.Set("User-Agent", c.opts.UserAgent)
-	return c.do(req, maxBody)
+	return c.send(ctx, http.MethodGet, rawURL, header, nil, maxBody)
 }
 
 // Post sends body to rawURL with the given headers and reads at most
 // maxBody bytes of the answer.
 func (c *Client) Post(ctx context.Context, rawURL string, header http.Header, body []byte, maxBody int64) (*Response, error) {
+	return c.send(ctx, http.MethodPost, rawURL, header, body, maxBody)
+}
+
+// send checks rawURL, builds the request with the headers (the client's
+// User-Agent always) and runs it.
+func (c *Client) send(ctx context.Context, method, rawURL string, header http.Header, body []byte, maxBody int64) (*Response, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("bad URL: %w", err)
@@ -301,7 +281,11 @@ func (c *Client) Post(ctx context.Context, rawURL string, header http.Header, bo
 	if err := CheckURL(u); err != nil {
 		return nil, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
 	if err != nil {
 		return nil, err
 	}

@@ -177,9 +177,37 @@ func TestMessengerChannelEndToEnd(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	// After 8 days nobody may write free-form.
+	// After 8 days nobody may write free-form; a non-promotional update
+	// goes with the tag the agent chooses.
 	clock.Advance(8 * 24 * time.Hour)
 	wantProblem(t, w.agent1.do("POST", bz(w.biz, "/conversations/"+conv+"/messages"), map[string]any{"text": "Hello?"}), http.StatusForbidden, "window_closed")
+	bizReply(t, w.biz, w.agent1, conv, map[string]any{"text": "Your parcel was delivered", "send_mode": "post_purchase_update"}, http.StatusCreated)
+	for {
+		calls, _ := graph.recorded()
+		if len(calls) == 2 {
+			if calls[1]["messaging_type"] != "MESSAGE_TAG" || calls[1]["tag"] != "POST_PURCHASE_UPDATE" {
+				t.Fatalf("tagged Send API call %v", calls[1])
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d Send API calls", len(calls))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// Paused: the webhook still takes messages, replies are 409
+	// channel_disabled, the channel says disabled; resumed, it says ok.
+	paused := must(t, w.admin.do("PATCH", bz(w.biz, "/channels/"+id), map[string]any{"disabled": true}), http.StatusOK).JSON()
+	if paused["status"] != "disabled" || paused["disabled"] != true {
+		t.Fatalf("paused channel %v", paused)
+	}
+	wantProblem(t, w.agent1.do("POST", bz(w.biz, "/conversations/"+conv+"/messages"), map[string]any{"text": "Paused?", "send_mode": "account_update"}),
+		http.StatusConflict, "channel_disabled")
+	must(t, ts.hookPost(t, id, body, channel.Sign("page-app-secret", body)), http.StatusOK)
+	resumed := must(t, w.admin.do("PATCH", bz(w.biz, "/channels/"+id), map[string]any{"disabled": false}), http.StatusOK).JSON()
+	if resumed["status"] == "disabled" || resumed["disabled"] != false {
+		t.Fatalf("resumed channel %v", resumed)
+	}
 	must(t, w.admin.do("DELETE", bz(w.biz, "/channels/"+id), nil), http.StatusNoContent)
 	wantProblem(t, ts.hookPost(t, id, body, channel.Sign("page-app-secret", body)), http.StatusUnauthorized, "unauthorized")
 }

@@ -19,5 +19,8 @@ func New(client channel.Poster, baseURL, version string) channel.Channel {
 	if baseURL == "" {
 		baseURL = DefaultBaseURL
 	}
-	return meta.New(meta.Options{Platform: parley.PlatformInstagram, Object: "instagram", BaseURL: baseURL, Version: version, Client: client})
+	// Instagram messaging takes the HUMAN_AGENT tag only, and has no
+	// notification messages.
+	return meta.New(meta.Options{Platform: parley.PlatformInstagram, Object: "instagram", BaseURL: baseURL, Version: version, Client: client,
+		Tags: []string{channel.TagHumanAgent}})
 }

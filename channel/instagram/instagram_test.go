@@ -1,6 +1,8 @@
 package instagram_test
 
 import (
+	"context"
+	"net/http"
 	"os"
 	"testing"
 
@@ -39,5 +41,29 @@ func TestParseDocumentedPayloads(t *testing.T) {
 	}
 	if ch.Capabilities().HumanAgent == 0 {
 		t.Fatal("Instagram has the HUMAN_AGENT tag")
+	}
+}
+
+// TestOnlyHumanAgentTag: Instagram messaging takes HUMAN_AGENT and no
+// other tag, and has no notification messages: such a send is refused
+// before any request.
+func TestOnlyHumanAgentTag(t *testing.T) {
+	posted := 0
+	ch := instagram.New(channel.PosterFunc(func(context.Context, string, http.Header, []byte) (int, http.Header, []byte, error) {
+		posted++
+		return 200, nil, []byte(`{"recipient_id":"1","message_id":"m"}`), nil
+	}), "http://127.0.0.1:1", "v21.0")
+	caps := ch.Capabilities()
+	if !caps.HasTag(channel.TagHumanAgent) || caps.HasTag(channel.TagPostPurchase) || caps.Notifications {
+		t.Fatalf("capabilities: %+v", caps)
+	}
+	for _, mode := range []string{channel.ModeConfirmedEvent, channel.ModePostPurchase, channel.ModeAccountUpdate, channel.ModeNotification} {
+		if _, err := ch.Send(context.Background(), channel.Account{ID: "1", AccessToken: "t"},
+			channel.Outgoing{To: "2", Text: "x", Mode: mode, NotificationToken: "tok"}); err == nil {
+			t.Fatalf("Instagram sent %s", mode)
+		}
+	}
+	if _, err := ch.Send(context.Background(), channel.Account{ID: "1", AccessToken: "t"}, channel.Outgoing{To: "2", Text: "x", Mode: channel.ModeHumanAgent}); err != nil || posted != 1 {
+		t.Fatalf("human agent: %v, %d posts", err, posted)
 	}
 }

@@ -17,5 +17,6 @@ func New(client channel.Poster, baseURL, version string) channel.Channel {
 	if baseURL == "" {
 		baseURL = DefaultBaseURL
 	}
-	return meta.New(meta.Options{Platform: parley.PlatformMessenger, Object: "page", BaseURL: baseURL, Version: version, Client: client})
+	return meta.New(meta.Options{Platform: parley.PlatformMessenger, Object: "page", BaseURL: baseURL, Version: version, Client: client,
+		Tags: []string{channel.TagHumanAgent, channel.TagConfirmedEvent, channel.TagPostPurchase, channel.TagAccountUpdate}, Notifications: true})
 }

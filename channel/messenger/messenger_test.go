@@ -133,3 +133,74 @@ func TestSendRateLimited(t *testing.T) {
 		t.Fatalf("err %#v", err)
 	}
 }
+
+func TestParseOptin(t *testing.T) {
+	evs, err := messenger.New(poster, "", "v21.0").Parse(fixture(t, "optin.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The checkbox plugin's opt-in is no notification messages opt-in:
+	// skipped. The opt-in comes before the stop (timestamps).
+	if len(evs) != 2 || evs[0].Kind != channel.KindOptin || evs[1].Kind != channel.KindOptin {
+		t.Fatalf("events: %+v", evs)
+	}
+	in, stop := evs[0].Optin, evs[1].Optin
+	if in.Token != "NOTIF_TOKEN_PLACEHOLDER_1" || in.Frequency != "WEEKLY" || in.Timezone != "Europe/Paris" || in.Payload != "topic-deals" ||
+		in.Title != "Weekly deals" || !in.Expires.Equal(time.UnixMilli(1723600100000)) || in.Stopped || in.Resumed {
+		t.Fatalf("opt-in: %+v", in)
+	}
+	if !stop.Stopped || stop.Token != "NOTIF_TOKEN_PLACEHOLDER_1" || stop.Payload != "topic-deals" || evs[1].UserID != "6000000000000001" {
+		t.Fatalf("stop: %+v", stop)
+	}
+}
+
+// TestSendTagsAndNotifications checks the documented shapes of the update
+// tags (messaging_type MESSAGE_TAG with the tag) and of a notification
+// message (recipient by token, no messaging_type), and that a
+// notification message without a token is not sent.
+func TestSendTagsAndNotifications(t *testing.T) {
+	var got []map[string]any
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var m map[string]any
+		if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
+			t.Errorf("body: %v", err)
+		}
+		got = append(got, m)
+		_ = json.NewEncoder(w).Encode(map[string]string{"recipient_id": "6000000000000001", "message_id": "m_sent"})
+	}))
+	defer srv.Close()
+	ch := messenger.New(poster, srv.URL, "v21.0")
+	acct := channel.Account{ID: "104857600000001", AccessToken: "page-token"}
+	for _, tc := range []struct{ mode, tag string }{
+		{channel.ModeConfirmedEvent, "CONFIRMED_EVENT_UPDATE"},
+		{channel.ModePostPurchase, "POST_PURCHASE_UPDATE"},
+		{channel.ModeAccountUpdate, "ACCOUNT_UPDATE"},
+	} {
+		got = nil
+		if _, err := ch.Send(context.Background(), acct, channel.Outgoing{To: "6000000000000001", Text: "Your order shipped", Mode: tc.mode}); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || got[0]["messaging_type"] != "MESSAGE_TAG" || got[0]["tag"] != tc.tag ||
+			got[0]["recipient"].(map[string]any)["id"] != "6000000000000001" {
+			t.Fatalf("%s: %v", tc.mode, got)
+		}
+	}
+	got = nil
+	if _, err := ch.Send(context.Background(), acct, channel.Outgoing{To: "6000000000000001", Text: "This week's deals", Mode: channel.ModeNotification,
+		NotificationToken: "NOTIF_TOKEN_1"}); err != nil {
+		t.Fatal(err)
+	}
+	rcpt := got[0]["recipient"].(map[string]any)
+	if len(rcpt) != 1 || rcpt["notification_messages_token"] != "NOTIF_TOKEN_1" || got[0]["messaging_type"] != nil || got[0]["tag"] != nil ||
+		got[0]["message"].(map[string]any)["text"] != "This week's deals" {
+		t.Fatalf("notification message: %v", got[0])
+	}
+	got = nil
+	if _, err := ch.Send(context.Background(), acct, channel.Outgoing{To: "6000000000000001", Text: "x", Mode: channel.ModeNotification}); err == nil || len(got) != 0 {
+		t.Fatalf("a notification message without a token went out: %v %v", err, got)
+	}
+	caps := ch.Capabilities()
+	if !caps.Notifications || !caps.HasTag(channel.TagPostPurchase) || !caps.HasTag(channel.TagHumanAgent) {
+		t.Fatalf("capabilities: %+v", caps)
+	}
+}

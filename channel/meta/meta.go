@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/parleyhq/parley/channel"
@@ -31,6 +32,12 @@ type Options struct {
 	// Client posts the Send API calls (the SSRF-safe client); when it is
 	// also a channel.Getter, attachments are downloaded through it.
 	Client channel.Poster
+	// Tags are the message tags the platform takes (Messenger: all four;
+	// Instagram: HUMAN_AGENT only).
+	Tags []string
+	// Notifications: the platform has notification messages
+	// (Messenger).
+	Notifications bool
 }
 
 // Channel is a Messenger Platform channel.
@@ -50,12 +57,17 @@ func (c *Channel) Platform() string { return c.opts.Platform }
 
 // HumanAgentTag is the message tag of a person's reply after the
 // standard window.
-const HumanAgentTag = "HUMAN_AGENT"
+const HumanAgentTag = channel.TagHumanAgent
 
-// Capabilities implements channel.Channel: the 24-hour standard window
-// and the HUMAN_AGENT tag for 7 days.
+// Capabilities implements channel.Channel: the 24-hour standard window,
+// the HUMAN_AGENT tag for 7 days, the platform's other tags and
+// notification messages.
 func (c *Channel) Capabilities() channel.Capabilities {
-	return channel.Capabilities{Window: 24 * time.Hour, HumanAgent: 7 * 24 * time.Hour, Tags: []string{HumanAgentTag}, React: true}
+	tags := c.opts.Tags
+	if len(tags) == 0 {
+		tags = []string{HumanAgentTag}
+	}
+	return channel.Capabilities{Window: 24 * time.Hour, HumanAgent: 7 * 24 * time.Hour, Tags: tags, Notifications: c.opts.Notifications, React: true}
 }
 
 type idObj struct {
@@ -124,6 +136,21 @@ type messaging struct {
 		MID  string `json:"mid"`
 		Text string `json:"text"`
 	} `json:"message_edit"`
+	Optin *optin `json:"optin"`
+}
+
+// optin is the messaging_optins event of a notification messages
+// request: the token with its frequency and expiry, or a stop/resume.
+type optin struct {
+	Type      string `json:"type"`
+	Payload   string `json:"payload"`
+	Title     string `json:"title"`
+	Token     string `json:"notification_messages_token"`
+	Frequency string `json:"notification_messages_frequency"`
+	Timezone  string `json:"notification_messages_timezone"`
+	// Expiry is in milliseconds since the epoch.
+	Expiry int64  `json:"token_expiry_timestamp"`
+	Status string `json:"notification_messages_status"`
 }
 
 type referral struct {
@@ -230,6 +257,14 @@ func events(account string, m messaging) []channel.Event {
 		add(channel.KindReferral, func(e *channel.Event) { setReferral(e, m.Referral) })
 	case m.MessageEdit != nil:
 		add(channel.KindEdit, func(e *channel.Event) { e.TargetMID, e.Text = m.MessageEdit.MID, m.MessageEdit.Text })
+	case m.Optin != nil && m.Optin.Type == "notification_messages":
+		o := m.Optin
+		status := strings.ToUpper(strings.ReplaceAll(strings.TrimSpace(o.Status), " ", "_"))
+		add(channel.KindOptin, func(e *channel.Event) {
+			e.Optin = &channel.Optin{Token: o.Token, Frequency: strings.ToUpper(o.Frequency), Timezone: o.Timezone,
+				Expires: channel.Millis(o.Expiry), Payload: o.Payload, Title: o.Title,
+				Stopped: status == "STOP_NOTIFICATIONS", Resumed: status == "RESUME_NOTIFICATIONS"}
+		})
 	}
 	return out
 }
@@ -243,10 +278,17 @@ var reactionEmoji = map[string]string{
 }
 
 type sendBody struct {
-	Recipient     idObj       `json:"recipient"`
-	MessagingType string      `json:"messaging_type"`
+	Recipient     recipient   `json:"recipient"`
+	MessagingType string      `json:"messaging_type,omitempty"`
 	Tag           string      `json:"tag,omitempty"`
 	Message       sendMessage `json:"message"`
+}
+
+// recipient is the person by id, or by their notification messages
+// token.
+type recipient struct {
+	ID    string `json:"id,omitempty"`
+	Token string `json:"notification_messages_token,omitempty"`
 }
 
 type sendMessage struct {
@@ -273,8 +315,9 @@ type graphError struct {
 }
 
 // Send implements channel.Channel: POST /{version}/{account-id}/messages
-// with recipient, messaging_type (RESPONSE, or MESSAGE_TAG with the
-// HUMAN_AGENT tag) and message.
+// with recipient, messaging_type (RESPONSE, or MESSAGE_TAG with one of
+// the platform's tags) and message; a notification message names its
+// recipient by the token, without messaging_type.
 func (c *Channel) Send(ctx context.Context, acct channel.Account, out channel.Outgoing) (string, error) {
 	var sb sendBody
 	sb.Recipient.ID = out.To
@@ -290,11 +333,14 @@ func (c *Channel) Send(ctx context.Context, acct channel.Account, out channel.Ou
 	} else {
 		sb.Message.Text = out.Text
 	}
-	switch out.Mode {
-	case channel.ModeStandard, "":
+	caps := c.Capabilities()
+	switch tag := channel.TagOf(out.Mode); {
+	case out.Mode == channel.ModeStandard || out.Mode == "":
 		sb.MessagingType = "RESPONSE"
-	case channel.ModeHumanAgent:
-		sb.MessagingType, sb.Tag = "MESSAGE_TAG", HumanAgentTag
+	case tag != "" && caps.HasTag(tag):
+		sb.MessagingType, sb.Tag = "MESSAGE_TAG", tag
+	case out.Mode == channel.ModeNotification && caps.Notifications && out.NotificationToken != "":
+		sb.Recipient = recipient{Token: out.NotificationToken}
 	default:
 		return "", &channel.SendError{Message: fmt.Sprintf("%s has no send mode %q", c.opts.Platform, out.Mode)}
 	}

@@ -10,26 +10,27 @@ import (
 // Channels, their threads and message links (migration 0016).
 
 const channelCols = `id, business_id, platform, name, account_id, app_id, access_token, app_secret, verify_token, hint, language,
-	created_by, created_at, updated_at, last_error, last_error_at, last_inbound_at, last_outbound_at`
+	created_by, created_at, updated_at, last_error, last_error_at, last_inbound_at, last_outbound_at, disabled_at`
 
 func scanChannel(s scanner) (*parley.Channel, error) {
 	var c parley.Channel
-	var created, updated, errAt, inAt, outAt int64
+	var created, updated, errAt, inAt, outAt, disabled int64
 	if err := s.Scan(&c.ID, &c.BusinessID, &c.Platform, &c.Name, &c.AccountID, &c.AppID, &c.AccessToken, &c.AppSecret,
-		&c.VerifyToken, &c.Hint, &c.Language, &c.CreatedBy, &created, &updated, &c.LastError, &errAt, &inAt, &outAt); err != nil {
+		&c.VerifyToken, &c.Hint, &c.Language, &c.CreatedBy, &created, &updated, &c.LastError, &errAt, &inAt, &outAt, &disabled); err != nil {
 		return nil, err
 	}
 	c.CreatedAt, c.UpdatedAt = fromNanos(created), fromNanos(updated)
 	c.LastErrorAt, c.LastInboundAt, c.LastOutboundAt = fromNanos(errAt), fromNanos(inAt), fromNanos(outAt)
+	c.DisabledAt = fromNanos(disabled)
 	return &c, nil
 }
 
 // CreateChannel implements parley.ChannelTx.
 func (t *tx) CreateChannel(c *parley.Channel) error {
-	_, err := t.exec(`INSERT INTO channels (`+channelCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := t.exec(`INSERT INTO channels (`+channelCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, c.BusinessID, c.Platform, c.Name, c.AccountID, c.AppID, c.AccessToken, c.AppSecret, c.VerifyToken, c.Hint,
 		c.Language, c.CreatedBy, toNanos(c.CreatedAt), toNanos(c.UpdatedAt), c.LastError, toNanos(c.LastErrorAt),
-		toNanos(c.LastInboundAt), toNanos(c.LastOutboundAt))
+		toNanos(c.LastInboundAt), toNanos(c.LastOutboundAt), toNanos(c.DisabledAt))
 	if isUnique(err) {
 		return parley.Errorf(parley.EConflict, "this %s account is connected already", c.Platform)
 	} else if err != nil {
@@ -41,8 +42,8 @@ func (t *tx) CreateChannel(c *parley.Channel) error {
 // UpdateChannel implements parley.ChannelTx.
 func (t *tx) UpdateChannel(c *parley.Channel) error {
 	res, err := t.exec(`UPDATE channels SET name = ?, app_id = ?, access_token = ?, app_secret = ?, verify_token = ?, hint = ?,
-		language = ?, updated_at = ? WHERE id = ?`, c.Name, c.AppID, c.AccessToken, c.AppSecret, c.VerifyToken, c.Hint, c.Language,
-		toNanos(c.UpdatedAt), c.ID)
+		language = ?, disabled_at = ?, updated_at = ? WHERE id = ?`, c.Name, c.AppID, c.AccessToken, c.AppSecret, c.VerifyToken, c.Hint, c.Language,
+		toNanos(c.DisabledAt), toNanos(c.UpdatedAt), c.ID)
 	if err != nil {
 		return fmt.Errorf("update channel: %w", err)
 	}
@@ -100,6 +101,9 @@ func (t *tx) QueuedChannelSends(channelID string) (int, error) {
 func (t *tx) DeleteChannel(businessID, id string) error {
 	if _, err := t.exec(`DELETE FROM channel_threads WHERE channel_id IN (SELECT id FROM channels WHERE id = ? AND business_id = ?)`, id, businessID); err != nil {
 		return fmt.Errorf("delete channel threads: %w", err)
+	}
+	if _, err := t.exec(`DELETE FROM channel_optins WHERE channel_id IN (SELECT id FROM channels WHERE id = ? AND business_id = ?)`, id, businessID); err != nil {
+		return fmt.Errorf("delete channel optins: %w", err)
 	}
 	if _, err := t.exec(`DELETE FROM channel_messages WHERE channel_id IN (SELECT id FROM channels WHERE id = ? AND business_id = ?)`, id, businessID); err != nil {
 		return fmt.Errorf("delete channel messages: %w", err)
@@ -233,11 +237,45 @@ func (t *tx) ChannelMessages(messageIDs []string) (map[string]*parley.ChannelMes
 // DueChannelSends implements parley.ChannelTx.
 func (t *tx) DueChannelSends(due time.Time, limit int) ([]*parley.ChannelMessage, error) {
 	return queryAll(t, "due channel sends", scanChannelMessage, `SELECT `+channelMessageCols+` FROM channel_messages
-		WHERE status = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at, message_id LIMIT ?`, toNanos(due), limit)
+		WHERE status = 'queued' AND next_attempt_at <= ?
+		AND NOT EXISTS (SELECT 1 FROM channels c WHERE c.id = channel_messages.channel_id AND c.disabled_at > 0)
+		ORDER BY next_attempt_at, message_id LIMIT ?`, toNanos(due), limit)
 }
 
 // DueChannelWork implements parley.ChannelTx.
 func (t *tx) DueChannelWork(due time.Time, limit int) ([]*parley.ChannelMessage, error) {
 	return queryAll(t, "due channel work", scanChannelMessage, `SELECT `+channelMessageCols+` FROM channel_messages
 		WHERE work_at > 0 AND work_at <= ? ORDER BY work_at, message_id LIMIT ?`, toNanos(due), limit)
+}
+
+// Opt-ins to a topic on a platform (migration 0026).
+
+const optinCols = `channel_id, external_user_id, topic_id, token, frequency, timezone, status, expires_at, last_sent_at, created_at, updated_at`
+
+func scanOptin(s scanner) (*parley.ChannelOptin, error) {
+	var o parley.ChannelOptin
+	var exp, last, created, updated int64
+	if err := s.Scan(&o.ChannelID, &o.ExternalUserID, &o.TopicID, &o.Token, &o.Frequency, &o.Timezone, &o.Status, &exp, &last,
+		&created, &updated); err != nil {
+		return nil, err
+	}
+	o.ExpiresAt, o.LastSentAt, o.CreatedAt, o.UpdatedAt = fromNanos(exp), fromNanos(last), fromNanos(created), fromNanos(updated)
+	return &o, nil
+}
+
+// PutChannelOptin implements parley.ChannelTx.
+func (t *tx) PutChannelOptin(o *parley.ChannelOptin) error {
+	_, err := t.exec(`INSERT OR REPLACE INTO channel_optins (`+optinCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		o.ChannelID, o.ExternalUserID, o.TopicID, o.Token, o.Frequency, o.Timezone, o.Status, toNanos(o.ExpiresAt), toNanos(o.LastSentAt),
+		toNanos(o.CreatedAt), toNanos(o.UpdatedAt))
+	if err != nil {
+		return fmt.Errorf("put channel optin: %w", err)
+	}
+	return nil
+}
+
+// ChannelOptins implements parley.ChannelTx.
+func (t *tx) ChannelOptins(channelID, externalUserID string) ([]*parley.ChannelOptin, error) {
+	return queryAll(t, "channel optins", scanOptin, `SELECT `+optinCols+` FROM channel_optins
+		WHERE channel_id = ? AND external_user_id = ? ORDER BY topic_id`, channelID, externalUserID)
 }

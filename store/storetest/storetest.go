@@ -120,6 +120,8 @@ func Run(t *testing.T, open func(t *testing.T) parley.Store) {
 		{"Channel/Messages", testChannelMessages},
 		{"Channel/SecretsKeepKeys", testChannelSecretsKeepKeys},
 		{"Channel/Health", testChannelHealth},
+		{"Channel/Pause", testChannelPause},
+		{"Channel/Optins", testChannelOptins},
 		{"TwoFactor/RoundTrip", testTwoFactor},
 		{"TwoFactor/LoginChallenges", testLoginChallenges},
 		{"Webhook/RoundTrip", testWebhooks},

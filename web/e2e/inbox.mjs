@@ -3,7 +3,7 @@
 // customer; the agent picks the conversation from Unassigned, writes a
 // private note, answers with a saved reply, resolves; the customer rates
 // with a quick reply; the agent sees the rating in Reports. The business
-// connects a Messenger channel; a signed webhook brings a person's
+// connects a Messenger channel (then pauses and resumes it); a signed webhook brings a person's
 // message in, shown with the Messenger badge.
 //
 //   PARLEY_BIN=/path/to/parley CHROMIUM=/usr/bin/chromium node e2e/inbox.mjs
@@ -277,6 +277,34 @@ try {
   assert.equal(await chRow.getAttribute("data-status"), "ok");
   await chRow.locator(".channel-error", { hasText: "no X-Hub-Signature-256 signature" }).waitFor();
   assert.ok(!(await chRow.locator(".channel-times").textContent()).includes("Last in: never"), "no last inbound time shown");
+
+  // Pause: the pill says Paused; a signed webhook is still taken and
+  // lands in the inbox; the composer says the channel is paused and a
+  // reply is refused with the reason. Resume: OK again.
+  await chRow.getByRole("button", { name: "Pause Acme Page" }).click();
+  await chs.getByText("Paused: nothing is sent until you resume it.", { exact: true }).waitFor();
+  await chRow.locator(".channel-status", { hasText: "Paused" }).waitFor();
+  assert.equal(await chRow.getAttribute("data-status"), "disabled");
+  const pausedBody = JSON.stringify({ object: "page", entry: [{ id: "104857600000001", time: now + 1000, messaging: [
+    { sender: { id: "7000000000000009" }, recipient: { id: "104857600000001" }, timestamp: now + 1000, message: { mid: "m_e2e_2", text: "Still there while paused?" } }] }] });
+  const pausedHook = await fetch(hook, { method: "POST", headers: { "Content-Type": "application/json",
+    "X-Hub-Signature-256": "sha256=" + createHmac("sha256", "e2e-app-secret-123").update(pausedBody).digest("hex") }, body: pausedBody });
+  assert.equal(pausedHook.status, 200, "a paused channel refused its webhook");
+  await shopPage.getByRole("button", { name: /^All/ }).click();
+  await shopPage.locator(".inbox-items .item", { hasText: "Still there while paused?" }).click();
+  await shopPage.locator(".inbox-conv .message", { hasText: "Still there while paused?" }).waitFor();
+  await modesNote.getByText(/paused — nothing is sent/).waitFor();
+  const shopComposer = shopPage.getByLabel("Reply", { exact: true });
+  await shopComposer.fill("A reply while paused");
+  await shopComposer.press("Enter");
+  await shopPage.getByRole("alert").filter({ hasText: "channel is paused" }).waitFor();
+  await shopPage.screenshot({ path: join(shots, "inbox-channel-paused.png") });
+  assert.equal(await shopPage.locator(".inbox-conv .message.mine", { hasText: "A reply while paused" }).count(), 0, "a reply went into a paused channel");
+  await shopPage.getByRole("button", { name: "Channels", exact: true }).click();
+  await chRow.getByRole("button", { name: "Resume Acme Page" }).click();
+  await chs.getByText("Resumed.", { exact: true }).waitFor();
+  await chRow.locator(".channel-status", { hasText: "OK" }).waitFor();
+  assert.equal(await chRow.getAttribute("data-status"), "ok");
 
   if (failures.length) throw new Error(failures.join("\n"));
   console.log("e2e inbox: ok (screenshots in " + shots + ")");

@@ -272,14 +272,16 @@ export interface ChannelDelivery {
 export interface ChannelView {
   id: string; platform: Platform; name: string; account_id: string; app_id: string; language?: string;
   access_token: string; app_secret: string; verify_token: string; webhook_path: string; created_at: string; updated_at?: string;
-  status: "ok" | "failing"; last_error?: string; last_error_at?: string; last_inbound_at?: string; last_outbound_at?: string; queued: number;
+  status: "ok" | "failing" | "disabled"; last_error?: string; last_error_at?: string; last_inbound_at?: string; last_outbound_at?: string; queued: number;
+  /** paused by an admin: webhooks still taken, sends refused, the outbox held */
+  disabled?: boolean; disabled_at?: string;
 }
 export interface ChannelInput {
   platform: Platform; name: string; account_id: string; app_id?: string; access_token: string; app_secret: string; verify_token: string; language?: string;
 }
-export type ChannelChange = Partial<Pick<ChannelInput, "name" | "app_id" | "language" | "access_token" | "app_secret" | "verify_token">>;
+export type ChannelChange = Partial<Pick<ChannelInput, "name" | "app_id" | "language" | "access_token" | "app_secret" | "verify_token">> & { disabled?: boolean };
 export interface SendModes {
-  channel: { id: string; platform: Platform; name: string } | null; last_inbound_at?: string;
+  channel: { id: string; platform: Platform; name: string; disabled?: boolean } | null; last_inbound_at?: string;
   modes: { mode: string; open: boolean; until?: string; reason: string }[];
 }
 export type InboxStatus = "open" | "pending" | "snoozed" | "resolved";
@@ -376,7 +378,7 @@ export class Business {
   messages(id: string, beforeSeq?: number) {
     return this.c.request<Page<Message>>("GET", `${this.conv(id)}/messages?limit=50${beforeSeq ? "&before_seq=" + beforeSeq : ""}`);
   }
-  send(id: string, body: { client_id: string; text?: string; saved_reply?: string; confirm_sensitive?: boolean }) {
+  send(id: string, body: { client_id: string; text?: string; saved_reply?: string; confirm_sensitive?: boolean; send_mode?: string }) {
     return this.c.request<Message>("POST", `${this.conv(id)}/messages`, body);
   }
   markRead(id: string, seq: number) { return this.c.request<unknown>("POST", `${this.conv(id)}/read`, { seq }); }

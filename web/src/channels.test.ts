@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { deliveryText, healthText, modesText, pendingFiles, platformName } from "./channels";
+import { deliveryText, healthText, modesText, pendingFiles, platformName, tagChoices } from "./channels";
 import type { Message } from "./api";
 
 const msg = (channel: Message["channel"]): Message => ({
@@ -10,7 +10,7 @@ const msg = (channel: Message["channel"]): Message => ({
 describe("channels", () => {
   it("shows a channel's health", () => {
     const ok = healthText({ status: "ok", queued: 0 });
-    expect(ok).toEqual({ pill: "OK", failing: false, error: "", times: "Last in: never · last out: never" });
+    expect(ok).toEqual({ pill: "OK", failing: false, paused: false, error: "", times: "Last in: never · last out: never" });
     const bad = healthText({ status: "failing", last_error: "send: token expired", last_error_at: "2026-11-27T10:00:00Z",
       last_inbound_at: "2026-11-27T09:00:00Z", queued: 2 });
     expect(bad.pill).toBe("Failing");
@@ -53,5 +53,33 @@ describe("channels", () => {
     expect(t?.open.length).toBe(1);
     expect(t?.open[0]).toMatch(/^Human agent reply until /);
     expect(t?.closed).toEqual(["Reply: the 24-hour window closed at 2026-11-26T10:00:00Z"]);
+  });
+  it("shows a paused channel and its held outbox", () => {
+    const h = healthText({ status: "disabled", last_error: "send: token expired", last_error_at: "2026-11-27T10:00:00Z", queued: 3 });
+    expect(h.pill).toBe("Paused");
+    expect(h.paused).toBe(true);
+    expect(h.failing).toBe(false);
+    expect(h.times).toMatch(/ · 3 queued \(held until resumed\)$/);
+    const modes = { channel: { id: "c", platform: "messenger" as const, name: "Page", disabled: true }, modes: [
+      { mode: "standard", open: false, reason: "the channel is paused: nothing is sent through it until an admin resumes it" },
+      { mode: "post_purchase_update", open: false, reason: "the channel is paused: nothing is sent through it until an admin resumes it" },
+    ] };
+    expect(modesText(modes)).toEqual({ open: [], closed: ["the channel is paused: nothing is sent through it until an admin resumes it"] });
+    expect(tagChoices(modes)).toEqual([]);
+  });
+  it("offers the open update tags to send as, and names them on delivery", () => {
+    const modes = { channel: { id: "c", platform: "messenger" as const, name: "Page" }, modes: [
+      { mode: "standard", open: false, reason: "closed" },
+      { mode: "confirmed_event_update", open: true, reason: "x" },
+      { mode: "post_purchase_update", open: true, reason: "x" },
+      { mode: "account_update", open: false, reason: "the person has not written yet" },
+      { mode: "notification_message", open: true, reason: "campaigns" },
+    ] };
+    expect(tagChoices(modes)).toEqual([
+      { mode: "confirmed_event_update", name: "Confirmed event update" }, { mode: "post_purchase_update", name: "Post-purchase update" },
+    ]);
+    expect(modesText(modes)?.open).toEqual(["Confirmed event update", "Post-purchase update", "Notification message (campaigns)"]);
+    expect(deliveryText({ platform: "messenger", status: "sent", mode: "post_purchase_update" })?.text).toBe("Messenger: sent (post-purchase update tag)");
+    expect(deliveryText({ platform: "messenger", status: "sent", mode: "notification_message" })?.text).toBe("Messenger: sent (notification message)");
   });
 });

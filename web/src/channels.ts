@@ -25,6 +25,8 @@ export function deliveryText(d?: ChannelDelivery): { text: string; failed: boole
   let text = `${name}: ${word}`;
   if (d.mode === "human_agent") text += " (human agent tag)";
   if (d.mode === "template") text += " (template)";
+  if (d.mode && tagModeNames[d.mode]) text += ` (${tagModeNames[d.mode].toLowerCase()} tag)`;
+  if (d.mode === "notification_message") text += " (notification message)";
   if (d.error) text += d.status === "queued" ? ` — retrying: ${d.error}` : ` — ${d.error}`;
   return { text, failed: d.status === "failed" };
 }
@@ -42,7 +44,21 @@ export function pendingFiles(m: Message): { text: string; failed: boolean }[] {
   });
 }
 
-const modeNames: Record<string, string> = { standard: "Reply", human_agent: "Human agent reply", template: "Template" };
+/** tagModeNames are Messenger's update tags, which the sender chooses. */
+export const tagModeNames: Record<string, string> = {
+  confirmed_event_update: "Confirmed event update", post_purchase_update: "Post-purchase update", account_update: "Account update",
+};
+
+const modeNames: Record<string, string> = {
+  standard: "Reply", human_agent: "Human agent reply", template: "Template", notification_message: "Notification message (campaigns)", ...tagModeNames,
+};
+
+/** tagChoices are the update tags the composer may send the next reply
+ * with ("Send as"): the open ones of the conversation's send modes. */
+export function tagChoices(s: SendModes | null): { mode: string; name: string }[] {
+  if (!s?.channel || s.channel.disabled) return [];
+  return s.modes.filter((m) => m.open && tagModeNames[m.mode]).map((m) => ({ mode: m.mode, name: tagModeNames[m.mode] }));
+}
 
 /** modesText is what the composer says about sending in a channel
  * conversation: the modes open (until when) and why the others are not. */
@@ -50,6 +66,7 @@ export function modesText(s: SendModes | null, now = new Date()): { open: string
   if (!s?.channel) return null;
   const open: string[] = [];
   const closed: string[] = [];
+  if (s.channel.disabled) return { open, closed: [s.modes[0]?.reason ?? "the channel is paused"] };
   for (const m of s.modes) {
     const name = modeNames[m.mode] ?? m.mode;
     if (m.open) {
@@ -67,12 +84,14 @@ const when = (t?: string) => (t ? new Date(t).toLocaleString() : "never");
 /** healthText is a channel's health on the Channels screen: its status
  * pill, the last error with its time, and the last messages in and out. */
 export function healthText(c: Pick<ChannelView, "status" | "last_error" | "last_error_at" | "last_inbound_at" | "last_outbound_at" | "queued">):
-  { pill: string; failing: boolean; error: string; times: string } {
+  { pill: string; failing: boolean; paused: boolean; error: string; times: string } {
   const failing = c.status === "failing";
+  const paused = c.status === "disabled";
   return {
-    pill: failing ? "Failing" : "OK",
+    pill: paused ? "Paused" : failing ? "Failing" : "OK",
     failing,
+    paused,
     error: c.last_error ? `Last error (${when(c.last_error_at)}): ${c.last_error}` : "",
-    times: `Last in: ${when(c.last_inbound_at)} · last out: ${when(c.last_outbound_at)}` + (c.queued ? ` · ${c.queued} queued` : ""),
+    times: `Last in: ${when(c.last_inbound_at)} · last out: ${when(c.last_outbound_at)}` + (c.queued ? ` · ${c.queued} queued${paused ? " (held until resumed)" : ""}` : ""),
   };
 }

@@ -1,6 +1,7 @@
 // A business's channels (Messenger, Instagram, WhatsApp) for its admins:
 // connect one with the platform's credentials, see them with their
-// webhook path, rotate credentials, disconnect. Part of the admin chunk
+// webhook path and health, rotate credentials, pause and resume,
+// disconnect. Part of the admin chunk
 // (loaded when a settings screen is first opened). docs/channels.md.
 import { useEffect, useState } from "preact/hooks";
 import type { Business, ChannelChange, ChannelInput, ChannelView, Platform } from "./api";
@@ -36,7 +37,7 @@ export function Channels({ biz }: { biz: Business }) {
     }
   };
   const set = (k: keyof ChannelInput) => (e: Event) => setForm((f) => ({ ...f, [k]: (e.currentTarget as HTMLInputElement).value }));
-  const setCh = (k: keyof ChannelChange) => (e: Event) => {
+  const setCh = (k: "access_token" | "app_secret" | "verify_token") => (e: Event) => {
     const v = (e.currentTarget as HTMLInputElement).value;
     setChange((c) => { const n = { ...c }; if (v) n[k] = v; else delete n[k]; return n; });
   };
@@ -52,7 +53,7 @@ export function Channels({ biz }: { biz: Business }) {
           <li key={c.id} data-channel={c.id} data-status={c.status}>
             <span>
               <span class={"channel-badge ch-" + c.platform}>{platformNames[c.platform]}</span> <strong>{c.name || c.account_id}</strong>
-              {" "}<span class={"pill channel-status " + (h.failing ? "failing" : "ok")} title="Channel status">{h.pill}</span>
+              {" "}<span class={"pill channel-status " + (h.paused ? "paused" : h.failing ? "failing" : "ok")} title="Channel status">{h.pill}</span>
               <span class="muted"> · {accountLabel[c.platform]} {c.account_id} · webhook <code>{c.webhook_path}</code> · token {c.access_token} · app secret {c.app_secret}
                 {c.updated_at && c.updated_at !== c.created_at ? ` · updated ${new Date(c.updated_at).toLocaleString()}` : ` · connected ${new Date(c.created_at).toLocaleString()}`}</span>
               <span class="muted channel-times"> · {h.times}</span>
@@ -60,6 +61,11 @@ export function Channels({ biz }: { biz: Business }) {
             </span>
             <span class="row-actions">
               <button aria-expanded={editing === c.id} onClick={() => { setEditing(editing === c.id ? null : c.id); setChange({}); }}>Update credentials</button>
+              <button aria-label={`${c.disabled ? "Resume" : "Pause"} ${c.name || c.account_id}`} aria-pressed={!!c.disabled}
+                title={c.disabled ? "Send again; the held replies go out" : "Stop sending: webhooks are still taken, replies are refused and queued ones held"}
+                onClick={() => void run(() => biz.updateChannel(c.id, { disabled: !c.disabled }), c.disabled ? "Resumed." : "Paused: nothing is sent until you resume it.")}>
+                {c.disabled ? "Resume" : "Pause"}
+              </button>
               <button aria-label={`Disconnect ${c.name || c.account_id}`} onClick={() => {
                 if (confirm(`Disconnect ${c.name || c.account_id}? Its conversations stay; nothing more comes in or goes out.`)) void run(() => biz.deleteChannel(c.id), "Disconnected.");
               }}>Disconnect</button>

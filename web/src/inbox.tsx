@@ -16,13 +16,13 @@ import {
   parseLabels, slashQuery, timeline, viewQuery, describeView,
 } from "./inbox-state";
 import type { Presence, Thread } from "./inbox-state";
-import { announcement, mergeMessages, splitLinks, TYPING_TTL } from "./state";
+import { announcement, coalesce, mergeMessages, splitLinks, TYPING_TTL } from "./state";
 import { AttachmentView } from "./media";
 import { shownText } from "./rich";
 import { Automated, Masked, Parts, SensitiveConfirm } from "./parts";
 import { sensitiveQuestion } from "./sensitive";
 import { policyText } from "./campaigns";
-import { deliveryText, modesText, pendingFiles, platformName } from "./channels";
+import { deliveryText, modesText, pendingFiles, tagChoices, platformName } from "./channels";
 
 // Reports and settings (with the rules editor) load when first opened:
 // most people never open them, and the first load stays small.
@@ -102,6 +102,9 @@ export function TeamInbox({ client, me, membership, subscribe, modes, onRemoved 
   };
   const loadRef = useRef(load);
   loadRef.current = load;
+  // Loads never overlap, so an older answer never lands after a newer one
+  // (each run uses the filters of its time).
+  const reload = useMemo(() => coalesce(() => loadRef.current()), []);
   const more = async () => {
     try {
       const page = await biz.inbox({ view, status, label, team, assignee, cursor: next });
@@ -112,7 +115,7 @@ export function TeamInbox({ client, me, membership, subscribe, modes, onRemoved 
     }
   };
   const loadAgents = () => void biz.agents().then((r) => setAgents(r.items)).catch(() => {});
-  useEffect(() => { void load(); }, [biz, view, status, label, team, assignee]);
+  useEffect(() => { void reload(); }, [biz, view, status, label, team, assignee]);
   const showViews = (vs: SavedView[]) => {
     setSavedViews(vs);
     if (vs.some((v) => v.team)) biz.teams().then((r) => setTeamNames(Object.fromEntries(r.items.map((t) => [t.id, t.name])))).catch(() => {});
@@ -153,7 +156,7 @@ export function TeamInbox({ client, me, membership, subscribe, modes, onRemoved 
       if (e.agents) loadAgents();
       if (ev.type === "resync") loadViews();
       // Bursts (a customer sending three lines) cost one fetch.
-      if (e.list && !timer) timer = setTimeout(() => { timer = null; void loadRef.current(); }, 250);
+      if (e.list && !timer) timer = setTimeout(() => { timer = null; void reload(); }, 250);
     });
     return () => { off(); clearInterval(t); if (timer) clearTimeout(timer); };
   }, [biz]);
@@ -215,7 +218,7 @@ export function TeamInbox({ client, me, membership, subscribe, modes, onRemoved 
       <main class="pane">
         {screen !== "inbox" ? <Admin key={screen} biz={biz} which={screen} onViews={showViews} subscribe={subscribe} />
           : open ? <InboxConversation key={open} client={client} biz={biz} business={business} me={me} id={open} agents={agents}
-              presence={presence} name={name} subscribe={subscribe} onClose={() => setOpen(null)} onOpen={pick} onChanged={() => void load()} />
+              presence={presence} name={name} subscribe={subscribe} onClose={() => setOpen(null)} onOpen={pick} onChanged={() => void reload()} />
           : <p class="placeholder">Choose a conversation.</p>}
       </main>
     </div>
@@ -278,6 +281,9 @@ function InboxConversation(p: ConvProps) {
   const inputRef = useRef<HTMLTextAreaElement>(null);
 
   const [modes, setModes] = useState<SendModes | null>(null);
+  // sendAs is the update tag the next reply goes with ("" : the first
+  // mode that fits).
+  const [sendAs, setSendAs] = useState("");
   const loadModes = () => void biz.sendModes(id).then(setModes).catch(() => setModes(null));
   const loadItem = () => biz.detail(id).then((d) => {
     setDetail(d);
@@ -421,7 +427,8 @@ function InboxConversation(p: ConvProps) {
         const n = await biz.addNote(id, body);
         setThread((t) => ({ ...t, notes: mergeNotes(t.notes, [n]) }));
       } else {
-        addMessage(await biz.send(id, { client_id, text: body }));
+        addMessage(await biz.send(id, { client_id, text: body, ...(sendAs ? { send_mode: sendAs } : {}) }));
+        setSendAs("");
         p.onChanged();
       }
     } catch (err) {
@@ -436,7 +443,8 @@ function InboxConversation(p: ConvProps) {
     setConfirming(true);
     setError("");
     try {
-      addMessage(await biz.send(id, { client_id: held.client_id, text: held.text, confirm_sensitive: true }));
+      addMessage(await biz.send(id, { client_id: held.client_id, text: held.text, confirm_sensitive: true, ...(sendAs ? { send_mode: sendAs } : {}) }));
+      setSendAs("");
       setHeld(null);
       p.onChanged();
       inputRef.current?.focus();
@@ -560,7 +568,7 @@ function InboxConversation(p: ConvProps) {
             ))}
           </ul>
         )}
-        {!noteMode && <SendModesLine modes={modes} />}
+        {!noteMode && <SendModesLine modes={modes} sendAs={sendAs} setSendAs={setSendAs} />}
         <form class={"composer" + (noteMode ? " note-mode" : "")} onSubmit={(e) => { e.preventDefault(); void submit(); }}>
           <button type="button" class="note-toggle" aria-pressed={noteMode} onClick={() => { setNoteMode((v) => !v); setReplies([]); setPreview(null); inputRef.current?.focus(); }}>
             Private note
@@ -606,13 +614,22 @@ function InboxMessage({ m, mine, business, contact, client }: { m: Message; mine
 
 /** SendModesLine tells the agent how a reply goes out in a channel
  * conversation: the modes open now and why the others are not. */
-function SendModesLine({ modes }: { modes: SendModes | null }) {
+function SendModesLine({ modes, sendAs, setSendAs }: { modes: SendModes | null; sendAs: string; setSendAs: (m: string) => void }) {
   const t = modesText(modes);
   if (!t || !modes?.channel) return null;
   const name = platformName(modes.channel.platform);
+  const tags = tagChoices(modes);
   return (
-    <div class="send-modes" role="note" aria-label={`Sending on ${name}`}>
-      <span>{name}: {t.open.length ? "open — " + t.open.join(" · ") : "no free-form reply is possible now"}</span>
+    <div class={"send-modes" + (modes.channel.disabled ? " paused" : "")} role="note" aria-label={`Sending on ${name}`}>
+      <span>{name}: {modes.channel.disabled ? "paused — nothing is sent" : t.open.length ? "open — " + t.open.join(" · ") : "no free-form reply is possible now"}</span>
+      {tags.length > 0 && (
+        <label class="send-as">Send as{" "}
+          <select value={sendAs} onChange={(e) => setSendAs((e.currentTarget as HTMLSelectElement).value)}>
+            <option value="">Reply (the mode that fits)</option>
+            {tags.map((m) => <option key={m.mode} value={m.mode}>{m.name} (not promotional)</option>)}
+          </select>
+        </label>
+      )}
       {t.closed.length > 0 && <ul>{t.closed.map((c, i) => <li key={i} class="muted">{c}</li>)}</ul>}
     </div>
   );

@@ -5,7 +5,7 @@ import type { Button, BusinessMembership, Conversation, Me, Message, QuickReply,
 import { Stream } from "./stream";
 import type { StreamStatus } from "./stream";
 import {
-  announcement, applyEvent, dayLabel, deliveryState, emptyState, expireLocally, firstUnread, mergeList, mergeMessages, safeLink, sortConversations, splitLinks,
+  announcement, applyEvent, coalesce, dayLabel, deliveryState, emptyState, expireLocally, firstUnread, mergeList, mergeMessages, safeLink, sortConversations, splitLinks,
   systemLine, typingUsers,
 } from "./state";
 import { LegalHoldBanner, TimerMark, TimerPicker, ViewOnce } from "./disappearing";
@@ -174,32 +174,16 @@ function Shell({ client, onSignOut }: { client: Client; onSignOut(said?: string)
 
   // loadLists fetches the lists again. The stale mark is cleared before the
   // fetch, so an event that arrives while it runs marks the list stale again
-  // and one more fetch follows; fetches never overlap; a failed fetch is
-  // retried. (Clearing it after the fetch lost a conversation created while
-  // an earlier fetch was under way.)
-  const listLoad = useRef<{ running: boolean; again: boolean }>({ running: false, again: false });
-  const loadLists = async () => {
-    const l = listLoad.current;
-    if (l.running) { l.again = true; return; }
-    l.running = true;
-    try {
-      do {
-        l.again = false;
-        setState((s) => (s.listStale ? { ...s, listStale: false } : s));
-        try {
-          const all: Conversation[] = [];
-          for (const [f] of folders) all.push(...(await client.conversations(f)).items);
-          all.push(...(await client.conversations("requests", true)).items);
-          setState((s) => ({ ...s, conversations: mergeList(s.conversations, all) }));
-        } catch {
-          await new Promise((r) => setTimeout(r, 1000));
-          l.again = true;
-        }
-      } while (l.again);
-    } finally {
-      l.running = false;
-    }
-  };
+  // and one more fetch follows (coalesce); fetches never overlap. (Clearing
+  // it after the fetch lost a conversation created while an earlier fetch
+  // was under way.)
+  const loadLists = useMemo(() => coalesce(async () => {
+    setState((s) => (s.listStale ? { ...s, listStale: false } : s));
+    const all: Conversation[] = [];
+    for (const [f] of folders) all.push(...(await client.conversations(f)).items);
+    all.push(...(await client.conversations("requests", true)).items);
+    setState((s) => ({ ...s, conversations: mergeList(s.conversations, all) }));
+  }), [client]);
 
   useEffect(() => {
     let done = false;

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { ApiError, Client, usedRoutes } from "./api";
 import type { Conversation, Message, SyncEvent } from "./api";
 import type { State } from "./state";
-import { announcement, applyEvent, backoff, deliveryState, emptyState, firstUnread, mergeList, mergeMessages, sortConversations, splitLinks, typingUsers } from "./state";
+import { announcement, applyEvent, backoff, coalesce, deliveryState, emptyState, firstUnread, mergeList, mergeMessages, sortConversations, splitLinks, typingUsers } from "./state";
 
 const user = (id: string) => ({ id, handle: id, display_name: id.toUpperCase(), kind: "person" });
 const msg = (id: string, seq: number, sender = "bob", text = "hi"): Message =>
@@ -19,6 +19,40 @@ describe("mergeMessages", () => {
     const out = mergeMessages([msg("a", 1), msg("b", 2)], [msg("c", 4), msg("b", 2, "bob", "edited"), msg("d", 3)]);
     expect(out.map((m) => m.id)).toEqual(["a", "b", "d", "c"]);
     expect(out[1].text).toBe("edited");
+  });
+});
+
+describe("coalesce", () => {
+  const tick = () => new Promise((r) => setTimeout(r, 0));
+  it("never overlaps runs and runs once more for calls made during a run", async () => {
+    let active = 0, runs = 0, maxActive = 0;
+    const gates: (() => void)[] = [];
+    const load = coalesce(async () => {
+      active++; runs++; maxActive = Math.max(maxActive, active);
+      await new Promise<void>((r) => gates.push(r));
+      active--;
+    });
+    const first = load();
+    await tick();
+    let secondDone = false;
+    const second = load().then(() => { secondDone = true; });
+    load(); load(); // share the follow-up run
+    expect(runs).toBe(1);
+    gates.shift()!();
+    await first;
+    await tick();
+    expect(runs).toBe(2); // the follow-up started after the calls
+    expect(secondDone).toBe(false);
+    gates.shift()!();
+    await second;
+    expect(runs).toBe(2);
+    expect(maxActive).toBe(1);
+  });
+  it("retries a failed run", async () => {
+    let calls = 0;
+    const load = coalesce(async () => { if (++calls < 3) throw new Error("offline"); }, 1, 5);
+    await load();
+    expect(calls).toBe(3);
   });
 });
 

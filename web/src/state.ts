@@ -33,6 +33,35 @@ const messageEvents = new Set(["message.created", "message.edited", "message.uns
 const listEvents = new Set(["conversation.created", "conversation.updated", "conversation.folder", "request.accepted",
   "member.joined", "member.invited", "member.left", "member.removed", "member.role"]);
 
+/** coalesce wraps an async reload so that calls never overlap and none is
+ * lost: a call made while a run is under way makes one more run follow it,
+ * and every call's promise settles only after a run that started after the
+ * call. A failed run is retried after retryMs, at most tries times. */
+export function coalesce(run: () => Promise<void>, retryMs = 1000, tries = 3): () => Promise<void> {
+  let running: Promise<void> | null = null;
+  let pending: Promise<void> | null = null;
+  const once = async () => {
+    for (let i = 1; ; i++) {
+      try {
+        return await run();
+      } catch {
+        if (i >= tries) return;
+        await new Promise((r) => setTimeout(r, retryMs));
+      }
+    }
+  };
+  const call = (): Promise<void> => {
+    if (!running) {
+      running = once().finally(() => { running = null; });
+      return running;
+    }
+    // One run follows the current one, shared by every call made meanwhile.
+    if (!pending) pending = running.then(() => { pending = null; return call(); });
+    return pending;
+  };
+  return call;
+}
+
 /** mergeList takes a freshly fetched conversation list as the truth for
  * which conversations exist, but keeps what this device already learned
  * from events that arrived while the fetch ran: a newer last message, and
