@@ -66,6 +66,8 @@ type Hub struct {
 	fanoutMin int
 	// pushed counts changes queued to devices as they are (no sync).
 	pushed atomic.Int64
+	// rendered counts new messages published with their frames.
+	rendered atomic.Int64
 
 	mu      sync.Mutex
 	users   map[string]map[*Device]struct{}
@@ -464,6 +466,10 @@ func (h *Hub) Online(userID string) bool {
 // hydrated once, instead of waking them to sync. A device that turns out
 // not to be caught up still syncs.
 func (h *Hub) Pushed() int64 { return h.pushed.Load() }
+
+// Rendered counts the new messages this node published with their
+// frames (app.DirectFrames); the others' devices sync.
+func (h *Hub) Rendered() int64 { return h.rendered.Load() }
 
 // Devices counts the devices connected to this node.
 func (h *Hub) Devices() int {

@@ -3,6 +3,7 @@ package realtime
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/parleyhq/parley"
 )
@@ -10,6 +11,17 @@ import (
 // publishQueue bounds the events waiting for the publisher; past it a
 // batch is published at once, without frames (its devices sync).
 const publishQueue = 4096
+
+// Rendering must not hold notifications back for long: when the oldest
+// batch waiting has waited renderBacklog, everything waiting is published
+// without frames, and a render that takes longer than renderTimeout is
+// given up. So on a node short of CPU or database time, devices sync as
+// they did before pushes, and notifications are late by tens of
+// milliseconds at most, not by a queue.
+const (
+	renderBacklog = 10 * time.Millisecond
+	renderTimeout = 25 * time.Millisecond
+)
 
 // publisher publishes the batches of events that hold new messages, in
 // the order they committed, off the committing request: it first renders
@@ -22,7 +34,8 @@ type publisher struct {
 
 	mu      sync.Mutex
 	queue   [][]*parley.Event
-	waiting int // events in queue
+	oldest  time.Time // when the first batch in queue came
+	waiting int       // events in queue
 	running bool
 	closed  bool
 }
@@ -33,6 +46,9 @@ func (p *publisher) enqueue(events []*parley.Event) bool {
 	defer p.mu.Unlock()
 	if p.closed || p.waiting+len(events) > publishQueue {
 		return false
+	}
+	if len(p.queue) == 0 {
+		p.oldest = time.Now()
 	}
 	p.queue = append(p.queue, events)
 	p.waiting += len(events)
@@ -53,7 +69,7 @@ func (p *publisher) run() {
 	h := p.h
 	for {
 		p.mu.Lock()
-		batches := p.queue
+		batches, oldest := p.queue, p.oldest
 		p.queue, p.waiting = nil, 0
 		if len(batches) == 0 {
 			p.running = false
@@ -65,12 +81,21 @@ func (p *publisher) run() {
 		for _, b := range batches {
 			all = append(all, b...)
 		}
-		frames, err := h.app.DirectFrames(context.Background(), all)
-		if err != nil {
-			// Published without frames: the devices sync.
-			h.log.Warn("render direct frames", "err", err)
-			frames = nil
+		var frames map[int64]map[string][]byte
+		if time.Since(oldest) < renderBacklog {
+			ctx, cancel := context.WithTimeout(context.Background(), renderTimeout)
+			var err error
+			frames, err = h.app.DirectFrames(ctx, all)
+			cancel()
+			if err != nil {
+				// Published without frames: the devices sync.
+				if ctx.Err() == nil {
+					h.log.Warn("render direct frames", "err", err)
+				}
+				frames = nil
+			}
 		}
+		h.rendered.Add(int64(len(frames)))
 		h.publishEvents(all, frames)
 	}
 }
