@@ -244,6 +244,11 @@ type CampaignTx interface {
 	// inserts or replaces it.
 	Reach(businessID, contactID string) (*Reach, error)
 	PutReach(r *Reach) error
+	// PutReaches does what PutReach does for each of rs (a contact at
+	// most once; EInvalid otherwise), in one statement where the store
+	// can: the campaign worker's chunks. ENotFound when a business is
+	// gone; the caller then abandons the transaction.
+	PutReaches(rs []*Reach) error
 
 	// CreateTemplate inserts t (EConflict when the name is taken);
 	// UpdateTemplate saves every field but CreatedAt and CreatedBy;
@@ -285,6 +290,11 @@ type CampaignTx interface {
 	// State, Reason, MessageID, NotBefore and UpdatedAt (ENotFound if gone).
 	Recipient(campaignID, contactID string) (*CampaignRecipient, error)
 	PutRecipient(r *CampaignRecipient) error
+	// PutRecipients does what PutRecipient does for each of rs (a
+	// recipient at most once; EInvalid otherwise), in one statement where
+	// the store can. ENotFound when any is gone; the caller then abandons
+	// the transaction (some may be saved).
+	PutRecipients(rs []*CampaignRecipient) error
 	// Recipients lists a page of a campaign's recipients in one state
 	// ("" any), in contact id order, after afterID.
 	Recipients(campaignID, state, afterID string, limit int) ([]*CampaignRecipient, error)

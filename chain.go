@@ -182,6 +182,11 @@ type ChainTx interface {
 	// AppendChainEntry stores e, which must follow the head (e.Index =
 	// head + 1); EConflict when that index exists.
 	AppendChainEntry(e *ChainEntry) error
+	// AppendChainEntries does what AppendChainEntry does for each of es,
+	// in order (so one conversation's entries may follow each other), in
+	// one statement where the store can. EConflict when an index exists;
+	// the caller then abandons the transaction (some may be stored).
+	AppendChainEntries(es []*ChainEntry) error
 	// ChainEntries returns up to limit entries of a conversation with an
 	// index after afterIndex, ascending.
 	ChainEntries(conversationID string, afterIndex int64, limit int) ([]*ChainEntry, error)

@@ -131,6 +131,12 @@ type ConversationTx interface {
 	// AllocSeq atomically takes the next sequence number of a conversation,
 	// sets LastSeq to it and LastActivityAt to at, and returns it.
 	AllocSeq(conversationID string, at time.Time) (int64, error)
+	// AllocSeqs does what AllocSeq does for each of conversationIDs (each
+	// at most once; EInvalid otherwise) and returns the numbers taken,
+	// keyed by conversation id, in one statement where the store can (the
+	// campaign worker's chunks). ENotFound when any is missing; the caller
+	// then abandons the transaction (some may be taken).
+	AllocSeqs(conversationIDs []string, at time.Time) (map[string]int64, error)
 	// PutMember inserts or replaces a membership.
 	PutMember(m *Member) error
 	// Member returns one membership or ENotFound.

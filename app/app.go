@@ -362,9 +362,26 @@ func (w *writer) messageCreated(m *parley.Message) error {
 	if err := w.chainMessage(m); err != nil {
 		return err
 	}
+	w.messageEvent(m)
+	return nil
+}
+
+// messagesCreated is messageCreated for stored messages, their chain
+// entries written together.
+func (w *writer) messagesCreated(ms []*parley.Message) error {
+	if err := w.chainMessages(ms); err != nil {
+		return err
+	}
+	for _, m := range ms {
+		w.messageEvent(m)
+	}
+	return nil
+}
+
+// messageEvent queues the notification of a stored message.
+func (w *writer) messageEvent(m *parley.Message) {
 	w.events = append(w.events, &parley.Event{Pos: m.Pos, Type: parley.EventMessageCreated, ConversationID: m.ConversationID,
 		ActorID: m.SenderID, MessageID: m.ID, Seq: m.Seq, CreatedAt: m.CreatedAt})
-	return nil
 }
 
 // event appends e to the log with the transaction's time, and to its

@@ -40,6 +40,7 @@ func (c *fakeClock) Advance(d time.Duration) {
 // shop is a business with a team, on an app with a fake clock.
 type shop struct {
 	t     *testing.T
+	db    parley.Store
 	a     *app.App
 	clock *fakeClock
 	ctx   context.Context
@@ -52,7 +53,7 @@ func newShop(t *testing.T) *shop {
 	t.Helper()
 	db := openStore(t)
 	clock := &fakeClock{t: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)} // a Monday
-	s := &shop{t: t, clock: clock, ctx: context.Background()}
+	s := &shop{t: t, db: db, clock: clock, ctx: context.Background()}
 	s.a = app.New(db, app.Config{Password: cheap}, app.WithClock(clock.Now))
 	s.biz = s.register("acme", "Acme Store", parley.KindBusiness)
 	s.admin = s.actAs(s.biz, "acme")

@@ -159,7 +159,6 @@ func (a *App) deliverChunk(ctx context.Context, ba *BusinessActor, tp *parley.Te
 	var outcomes []string // the state each recipient was given, for the metrics
 	err = a.update(ctx, func(w *writer) error {
 		created, later, outcomes, halted = created[:0], later[:0], outcomes[:0], false
-		var ms []*parley.Message
 		cc, err := w.Campaign(c.BusinessID, c.ID)
 		if err != nil {
 			return err
@@ -189,11 +188,15 @@ func (a *App) deliverChunk(ctx context.Context, ba *BusinessActor, tp *parley.Te
 		if err != nil {
 			return err
 		}
-		settle := func(r *parley.CampaignRecipient, state, reason string, notBefore time.Time) error {
+		// What the chunk decides, written below with a statement per kind
+		// of row: the recipients' rows, the messages (with their sequence
+		// numbers and chain entries) and the caps.
+		var settled []*parley.CampaignRecipient
+		var ms []*parley.Message
+		convs := map[string]bool{}
+		settle := func(r *parley.CampaignRecipient, state, reason string, notBefore time.Time) {
 			r.State, r.Reason, r.NotBefore, r.UpdatedAt = state, reason, notBefore, w.now
-			if err := w.PutRecipient(r); err != nil {
-				return err
-			}
+			settled = append(settled, r)
 			outcomes = append(outcomes, state)
 			switch state {
 			case parley.RecipientFailed:
@@ -204,7 +207,6 @@ func (a *App) deliverChunk(ctx context.Context, ba *BusinessActor, tp *parley.Te
 				}
 				cc.Skipped[reason]++
 			}
-			return nil
 		}
 		for _, item := range items {
 			r := recs[item.r.ContactID]
@@ -216,9 +218,12 @@ func (a *App) deliverChunk(ctx context.Context, ba *BusinessActor, tp *parley.Te
 				if item.skip != "no_contact" && item.skip != "merged" && item.skip != parley.EUnresolvedVar {
 					state = parley.RecipientFailed
 				}
-				if err := settle(r, state, item.skip, time.Time{}); err != nil {
-					return err
-				}
+				settle(r, state, item.skip, time.Time{})
+				continue
+			}
+			if convs[item.convID] {
+				// Two contacts of one conversation: the second goes alone.
+				later = append(later, item.r)
 				continue
 			}
 			m, refusal, err := a.chunkSend(w, src, latest[item.r.ContactID], ba, tp, st, c, item)
@@ -237,32 +242,47 @@ func (a *App) deliverChunk(ctx context.Context, ba *BusinessActor, tp *parley.Te
 				if wait > 0 {
 					nb = w.now.Add(wait)
 				}
-				if err := settle(r, state, reason, nb); err != nil {
-					return err
-				}
+				settle(r, state, reason, nb)
 				continue
 			}
+			convs[item.convID] = true
 			r.State, r.Reason, r.MessageID, r.NotBefore, r.UpdatedAt = parley.RecipientSent, "", m.ID, time.Time{}, w.now
-			if err := w.PutRecipient(r); err != nil {
-				return err
-			}
+			settled = append(settled, r)
 			cc.Sent++
 			outcomes = append(outcomes, parley.RecipientSent)
 			ms = append(ms, m)
-			created = append(created, &MessageView{ID: m.ID, ConversationID: m.ConversationID, Seq: m.Seq, Sender: summarize(ba.Business),
-				ClientID: m.ClientID, Kind: string(m.Kind), Text: m.Text, CreatedAt: m.CreatedAt, ExpiresAt: m.ExpiresAt})
 		}
-		// The chunk's messages in one statement (the search index then
-		// writes one segment for them all), then their chain entries. A
-		// taken client id cannot be: each recipient was pending in this
+		// The chunk's sequence numbers, then its messages in one
+		// statement (the search index then writes one segment for them
+		// all), their chain entries, the recipients' rows and the caps.
+		// A taken client id cannot be: each recipient was pending in this
 		// transaction.
-		if err := w.CreateMessages(ms); err != nil {
+		convIDs := make([]string, len(ms))
+		for i, m := range ms {
+			convIDs[i] = m.ConversationID
+		}
+		seqs, err := w.AllocSeqs(convIDs, w.now)
+		if err != nil {
 			return err
 		}
 		for _, m := range ms {
-			if err := w.messageCreated(m); err != nil {
-				return err
-			}
+			m.Seq = seqs[m.ConversationID]
+		}
+		if err := w.CreateMessages(ms); err != nil {
+			return err
+		}
+		if err := w.messagesCreated(ms); err != nil {
+			return err
+		}
+		if err := w.PutRecipients(settled); err != nil {
+			return err
+		}
+		if err := src.flush(); err != nil {
+			return err
+		}
+		for _, m := range ms {
+			created = append(created, &MessageView{ID: m.ID, ConversationID: m.ConversationID, Seq: m.Seq, Sender: summarize(ba.Business),
+				ClientID: m.ClientID, Kind: string(m.Kind), Text: m.Text, CreatedAt: m.CreatedAt, ExpiresAt: m.ExpiresAt})
 		}
 		cc.UpdatedAt = w.now
 		return w.UpdateCampaign(cc)
@@ -283,11 +303,12 @@ func (a *App) deliverChunk(ctx context.Context, ba *BusinessActor, tp *parley.Te
 }
 
 // chunkSend makes one campaign message in a chunk's transaction, after
-// the checks every business message passes, in an order that writes
-// nothing before the last of them (then it takes a sequence number; the
-// caller stores the chunk's messages together): membership and blocks (checkSend), then
-// the messaging policy (checkPolicyFrom with the chunk's reads, which
-// counts the promotion against the cap as it passes). it is the contact's
+// the checks every business message passes, and writes nothing itself:
+// membership and blocks (checkSend), then the messaging policy
+// (checkPolicyFrom with the chunk's reads, which counts the promotion
+// against the cap as it passes, written with the chunk's). The caller
+// takes the chunk's sequence numbers and stores its messages together,
+// so the message comes back without its Seq. it is the contact's
 // newest inbox item in this transaction (nil: none). refusal is a check's
 // answer; errChunkFallback sends the recipient through deliverOne (a
 // conversation that is a request or archived: Send's way of handling them
@@ -321,36 +342,36 @@ func (a *App) chunkSend(w *writer, src policyReads, it *parley.InboxItem, ba *Bu
 		}
 		return nil, err, nil
 	}
-	seq, err := w.AllocSeq(conv.ID, w.now)
-	if err != nil {
-		return nil, nil, err
-	}
-	m = &parley.Message{ID: newSortableID(w.now), ConversationID: conv.ID, Seq: seq, SenderID: ba.Business.ID,
+	m = &parley.Message{ID: newSortableID(w.now), ConversationID: conv.ID, SenderID: ba.Business.ID,
 		ClientID: "cmp." + c.ID + "." + item.r.ContactID, Kind: parley.MessageText, Text: item.text, CreatedAt: w.now,
 		ExpiresAt: expiry(conv, w.now)}
 	return m, nil, nil
 }
 
 // chunkPolicy answers the policy's reads for a chunk's contacts from set
-// reads made once, in the transaction that sends the chunk; anything else
-// it reads row by row.
+// reads made once, in the transaction that sends the chunk, and keeps
+// their caps' writes for one statement (flush); anything else it reads
+// and writes row by row.
 type chunkPolicy struct {
 	txPolicy
-	ids       map[string]bool // the chunk's contacts
-	reaches   map[string]*parley.Reach
-	topicID   string
-	consents  map[string]*parley.Consent // to topicID
-	contacts  map[string]*parley.Contact // nil: read row by row
-	templates map[string]*parley.Template
-	topics    map[string]*parley.Topic
+	businessID string
+	ids        map[string]bool // the chunk's contacts
+	reaches    map[string]*parley.Reach
+	put        []*parley.Reach // the chunk's contacts' reaches to write, each once
+	putSet     map[string]bool
+	topicID    string
+	consents   map[string]*parley.Consent // to topicID
+	contacts   map[string]*parley.Contact // nil: read row by row
+	templates  map[string]*parley.Template
+	topics     map[string]*parley.Topic
 }
 
 // loadChunkPolicy reads the policy state of contactIDs and their consent
 // to topicID (a promotional template's topic, "" none), and their
 // contacts when quiet hours need their time zones.
 func loadChunkPolicy(tx parley.Tx, businessID, topicID string, p *MessagingPolicy, contactIDs []string) (*chunkPolicy, error) {
-	cp := &chunkPolicy{txPolicy: txPolicy{tx}, ids: make(map[string]bool, len(contactIDs)), topicID: topicID,
-		templates: map[string]*parley.Template{}, topics: map[string]*parley.Topic{}}
+	cp := &chunkPolicy{txPolicy: txPolicy{tx}, businessID: businessID, ids: make(map[string]bool, len(contactIDs)), topicID: topicID,
+		templates: map[string]*parley.Template{}, topics: map[string]*parley.Topic{}, putSet: map[string]bool{}}
 	for _, id := range contactIDs {
 		cp.ids[id] = true
 	}
@@ -379,6 +400,31 @@ func (cp *chunkPolicy) reach(businessID, contactID string) (*parley.Reach, error
 		return r, nil
 	}
 	return nil, parley.Errorf(parley.ENotFound, "no reach")
+}
+
+func (cp *chunkPolicy) putReach(r *parley.Reach) error {
+	if !cp.ids[r.ContactID] || r.BusinessID != cp.businessID {
+		return cp.txPolicy.putReach(r)
+	}
+	if !cp.putSet[r.ContactID] {
+		cp.put = append(cp.put, r)
+		cp.putSet[r.ContactID] = true
+	} else {
+		for i, p := range cp.put {
+			if p.ContactID == r.ContactID {
+				cp.put[i] = r // the newest state of a contact written twice
+			}
+		}
+	}
+	cp.reaches[r.ContactID] = r // what the next read sees
+	return nil
+}
+
+// flush writes the reaches putReach kept.
+func (cp *chunkPolicy) flush() error {
+	err := cp.tx.PutReaches(cp.put)
+	cp.put, cp.putSet = nil, map[string]bool{}
+	return err
 }
 
 func (cp *chunkPolicy) optedIn(businessID, contactID, topicID string) (bool, error) {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"runtime/pprof"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -20,7 +22,10 @@ import (
 // policy check and its recipient marked in the same transaction. Run with
 // -benchtime=1x; the metrics are msgs/s and the process's CPU time per
 // message during delivery (cpu-µs/msg: on a shared machine it moves far
-// less with the load than msgs/s). PARLEY_BENCH_CPUPROFILE names a file
+// less with the load than msgs/s), and the bytes and write calls the
+// process made per message (written-B/msg, writes/msg: WAL frames and
+// checkpoints, from /proc/self/io; they do not move with the load at
+// all). PARLEY_BENCH_CPUPROFILE names a file
 // for a CPU profile of the deliveries alone, without the setup
 // (BENCHMARKS.md).
 func BenchmarkCampaignDelivery(b *testing.B) {
@@ -95,13 +100,14 @@ func BenchmarkCampaignDelivery(b *testing.B) {
 	}
 	b.ResetTimer()
 	var total, cpu time.Duration
+	var wbytes, writes int64
 	sent := 0
 	for range b.N {
 		c, err := a.CreateCampaign(ctx, admin, app.CampaignInput{Name: fmt.Sprint("bench ", time.Now().UnixNano()), Template: tp.ID, Rate: 1e5, SendNow: true})
 		if err != nil {
 			b.Fatal(err)
 		}
-		start, cpu0 := time.Now(), processCPU(b)
+		start, cpu0, io0 := time.Now(), processCPU(b), processIO()
 		var v *app.CampaignView
 		for v == nil || v.Status != parley.CampaignDone {
 			if err := a.CampaignTick(ctx); err != nil {
@@ -113,6 +119,8 @@ func BenchmarkCampaignDelivery(b *testing.B) {
 		}
 		total += time.Since(start)
 		cpu += processCPU(b) - cpu0
+		io1 := processIO()
+		wbytes, writes = wbytes+io1.wchar-io0.wchar, writes+io1.syscw-io0.syscw
 		if v.Sent != customers {
 			b.Fatalf("sent %d of %d: %+v", v.Sent, customers, v)
 		}
@@ -120,6 +128,37 @@ func BenchmarkCampaignDelivery(b *testing.B) {
 	}
 	b.ReportMetric(float64(sent)/total.Seconds(), "msgs/s")
 	b.ReportMetric(float64(cpu.Microseconds())/float64(sent), "cpu-µs/msg")
+	if writes > 0 {
+		b.ReportMetric(float64(wbytes)/float64(sent), "written-B/msg")
+		b.ReportMetric(float64(writes)/float64(sent), "writes/msg")
+	}
+}
+
+// ioCounts are the process's write counters from /proc/self/io: bytes
+// passed to write calls (WAL frames, checkpoints) and how many calls.
+type ioCounts struct{ wchar, syscw int64 }
+
+// processIO reads them; zero where /proc is missing.
+func processIO() ioCounts {
+	var c ioCounts
+	data, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		return c
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		k, v, ok := strings.Cut(line, ": ")
+		if !ok {
+			continue
+		}
+		n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		switch k {
+		case "wchar":
+			c.wchar = n
+		case "syscw":
+			c.syscw = n
+		}
+	}
+	return c
 }
 
 // processCPU is the CPU time (user and system) the process used so far.

@@ -82,6 +82,17 @@ func (a *App) RunCampaigns(ctx context.Context, interval time.Duration) {
 	}
 }
 
+// maxCampaignChunk bounds a chunk (one write transaction). Most of a
+// campaign message's cost on SQLite is the pages it dirties (its
+// conversation's row, both members' rows and list-index entries, its
+// message's indexes, its chain entry), each written to the log and again
+// at the checkpoint; a chunk writes a page its messages share once, so
+// bytes written per message fall as chunks grow (BENCHMARKS.md: about
+// 40 KB at 256, 20 KB at 1,024 for 5,000 contacts). The price is the
+// writer held longer: a chunk of 1,024 holds it for roughly a tenth of a
+// second, and other sends committed in the same batch wait for it.
+const maxCampaignChunk = 1024
+
 // campaignSlice is how long one campaign is served before the next gets
 // its turn.
 const campaignSlice = 2 * time.Second
@@ -225,10 +236,10 @@ func (a *App) deliverCampaign(ctx context.Context, businessID, id string) error 
 		ba := &BusinessActor{Actor: &Actor{User: biz}, Business: biz, Role: parley.AgentRoleAdmin}
 		lim := a.campaigns.limiter(id, c.Rate)
 		// Chunks of up to a tenth of a second's sends, a transaction each
-		// (campaign_batch.go), a few in flight so that rendering one
-		// overlaps committing another.
-		size := max(1, min(256, int(c.Rate/10)))
-		sem := make(chan struct{}, max(1, min(4, a.cfg.CampaignConcurrency/size)))
+		// (campaign_batch.go), at least two in flight so that rendering
+		// one overlaps committing the one before it.
+		size := max(1, min(maxCampaignChunk, int(c.Rate/10)))
+		sem := make(chan struct{}, max(2, min(4, a.cfg.CampaignConcurrency/size)))
 		var wg sync.WaitGroup
 		var halted atomic.Bool
 	chunks:

@@ -91,6 +91,12 @@ func TestCampaignDeliversAndCounts(t *testing.T) {
 	if got := s.countText(custs[2], convs[2], "Hi Cust2, sale today"); got != 1 {
 		t.Fatal("the template was not personalised")
 	}
+	// The chunk wrote its messages' chain entries together: each
+	// conversation's chain still links, and the campaign message's entry
+	// holds its content.
+	for i, conv := range convs {
+		s.wantChain(conv, i%2 == 0 && i != 0)
+	}
 	// A second campaign a day later hits the frequency cap for everyone.
 	s.clock.Advance(24 * time.Hour)
 	c2, err := s.a.CreateCampaign(s.ctx, s.admin, app.CampaignInput{Name: "Again", Template: tp.ID, Segment: app.Segment{Labels: []string{"vip"}}, SendNow: true})
@@ -132,6 +138,47 @@ func TestCampaignDeliversAndCounts(t *testing.T) {
 	_, agent := s.agent("ivy", "Ivy", true)
 	_, err = s.a.CreateCampaign(s.ctx, agent, app.CampaignInput{Name: "x", Template: tp.ID})
 	wantCode(t, "", err, parley.EForbidden)
+}
+
+// wantChain fails unless conv's hash chain links from the genesis, each
+// entry's hash is its own, and each message entry's content hash is its
+// message's; campaign says whether a campaign message must be among them.
+func (s *shop) wantChain(conv string, campaign bool) {
+	s.t.Helper()
+	var es []*parley.ChainEntry
+	msgs := map[string]*parley.Message{}
+	if err := s.db.View(s.ctx, func(tx parley.Tx) error {
+		var err error
+		if es, err = tx.ChainEntries(conv, 0, 1000); err != nil {
+			return err
+		}
+		for _, e := range es {
+			if e.Kind == parley.ChainMessage {
+				if msgs[e.MessageID], err = tx.MessageByID(e.MessageID); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}); err != nil {
+		s.t.Fatal(err)
+	}
+	prev, found := parley.ChainGenesis, false
+	for i, e := range es {
+		if e.Index != int64(i+1) || e.PrevHash != prev || e.Hash != e.ComputeHash() {
+			s.t.Fatalf("conversation %s: entry %d does not link: %+v", conv, i+1, e)
+		}
+		prev = e.Hash
+		if m := msgs[e.MessageID]; e.Kind == parley.ChainMessage {
+			if got := parley.ContentOf(m, nil).Hash(); got != e.ContentHash || e.Seq != m.Seq {
+				s.t.Fatalf("conversation %s: entry %d content %s seq %d, message %s seq %d", conv, i+1, e.ContentHash, e.Seq, got, m.Seq)
+			}
+			found = found || strings.HasPrefix(m.ClientID, "cmp.")
+		}
+	}
+	if found != campaign {
+		s.t.Fatalf("conversation %s: campaign entry %v, want %v", conv, found, campaign)
+	}
 }
 
 // TestCampaignProperties: random contacts, consents, opt-outs, time

@@ -47,6 +47,35 @@ func (w *writer) chainMessage(m *parley.Message) error {
 		Seq: m.Seq, ActorID: m.SenderID, ContentHash: content.Hash()})
 }
 
+// chainMessages appends the entries of new messages, in order, with one
+// AppendChainEntries (the campaign worker's chunks).
+func (w *writer) chainMessages(ms []*parley.Message) error {
+	type head struct {
+		index int64
+		hash  string
+	}
+	heads := map[string]head{}
+	es := make([]*parley.ChainEntry, 0, len(ms))
+	for _, m := range ms {
+		content, err := messageContent(w, m)
+		if err != nil {
+			return err
+		}
+		h, ok := heads[m.ConversationID]
+		if !ok {
+			if h.index, h.hash, err = w.ChainHead(m.ConversationID); err != nil {
+				return err
+			}
+		}
+		e := &parley.ChainEntry{ConversationID: m.ConversationID, Kind: parley.ChainMessage, MessageID: m.ID,
+			Seq: m.Seq, ActorID: m.SenderID, ContentHash: content.Hash(), At: w.now}
+		e.Seal(h.index, h.hash)
+		heads[m.ConversationID] = head{e.Index, e.Hash}
+		es = append(es, e)
+	}
+	return w.AppendChainEntries(es)
+}
+
 // messageContent returns what m's content hash covers; only media,
 // sticker and file messages cost a lookup of their attachments.
 func messageContent(tx parley.Tx, m *parley.Message) (*parley.MessageContent, error) {

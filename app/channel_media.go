@@ -45,6 +45,8 @@ type channelWork struct {
 	// Topic is the topic of a notification message: its token is the
 	// person's opt-in to it, read when it is sent.
 	Topic string `json:"topic,omitempty"`
+	// Optin is an opt-in request to send (its image is Media).
+	Optin *channel.OptinRequest `json:"optin,omitempty"`
 }
 
 // fetchItem is one attachment to fetch.

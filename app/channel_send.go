@@ -101,7 +101,7 @@ func sendModes(caps channel.Capabilities, platform string, th *parley.ChannelThr
 		out = append(out, tm)
 	}
 	if caps.Notifications {
-		out = append(out, notificationMode(st, now))
+		out = append(out, optinRequestMode(std), notificationMode(st, now))
 	}
 	if caps.Templates {
 		out = append(out, SendMode{Mode: channel.ModeTemplate, Open: true,
@@ -259,6 +259,11 @@ func (a *App) channelOnSend(w *writer, m *parley.Message, actor *Actor, sc *send
 	if sc != nil && sc.template != nil {
 		work.Params, work.Header, work.Buttons = sc.params, sc.header, sc.buttons
 	}
+	if sc != nil && sc.optin != nil {
+		if err := a.optinRequestWork(c, work, sc.optin); err != nil {
+			return err
+		}
+	}
 	st, err := loadModeState(w, c, th, impl.Capabilities(), sc != nil && sc.campaign != nil)
 	if err != nil {
 		return err
@@ -351,12 +356,16 @@ func pickMode(caps channel.Capabilities, platform string, th *parley.ChannelThre
 	if want := sc.requested(); want != "" {
 		sm := find(want)
 		switch {
+		case want == channel.ModeOptinRequest && !caps.Notifications:
+			return "", nil, parley.Errorf(parley.EChannelUnsupported, "%s has no notification messages: an opt-in request goes only to a person on Messenger", platformName(platform))
 		case sm == nil:
 			return "", nil, parley.Invalid("send_mode", "%s has no send mode %q", platformName(platform), want)
 		case channel.TagOf(want) != "" && want != channel.ModeHumanAgent && promo:
 			return "", nil, policyErr(parley.ETagNotAllowed, 0, "the %s tag is for non-promotional updates: a campaign or a template of a topic (promotional) may not use it", channel.TagOf(want))
 		case want == channel.ModeNotification:
 			return "", nil, policyErr(parley.ETagNotAllowed, 0, "notification messages go out only as a campaign of the topic the person opted in to, never chosen for a single message")
+		case want == channel.ModeOptinRequest && sc.optin == nil:
+			return "", nil, parley.Invalid("optin_request", "send_mode optin_request goes with optin_request: topic, title, frequency")
 		case want == channel.ModeTemplate && (sc.template == nil || !caps.Templates):
 			return "", nil, parley.Invalid("send_mode", "the template mode sends an approved template: give its id in template")
 		case want == channel.ModeHumanAgent && !human:
@@ -445,6 +454,7 @@ type channelJob struct {
 	buttons []channel.TemplateButton
 	gone    string // why it cannot be sent at all
 	token   string // a notification message's token
+	optin   *channel.OptinRequest
 	impl    channel.Channel
 	result  error
 	mid     string
@@ -494,7 +504,7 @@ func (a *App) ChannelSendTick(ctx context.Context) (int, error) {
 				j.gone = "unsent before it went out"
 			}
 			cw := readWork(l)
-			j.params, j.header, j.buttons = cw.Params, cw.Header, cw.Buttons
+			j.params, j.header, j.buttons, j.optin = cw.Params, cw.Header, cw.Buttons, cw.Optin
 			if cw.Media != "" && j.gone == "" {
 				if j.media, err = w.MediaByID(cw.Media); parley.IsNotFound(err) {
 					j.gone = "the file no longer exists"
@@ -528,16 +538,20 @@ func (a *App) ChannelSendTick(ctx context.Context) (int, error) {
 			continue
 		}
 		out := channel.Outgoing{To: j.to, Text: j.text, Mode: j.link.Mode, Template: j.link.Template, Language: j.ch.Language, Params: j.params,
-			Header: j.header, Buttons: j.buttons, NotificationToken: j.token}
+			Header: j.header, Buttons: j.buttons, NotificationToken: j.token, Optin: j.optin}
 		if j.media != nil {
 			link, err := a.channelMediaLink(j.ch, j.media.ID)
 			if err != nil {
 				j.gone = "the file cannot be linked: " + err.Error()
 				continue
 			}
-			out.Media = &channel.OutMedia{Type: string(j.media.Kind), URL: link, Name: j.media.ID + media.Extension(j.media.ContentType)}
-			if out.Media.Type == string(parley.MessageGIF) {
-				out.Media.Type = "image"
+			if out.Optin != nil {
+				out.Optin.ImageURL = link // the request's image
+			} else {
+				out.Media = &channel.OutMedia{Type: string(j.media.Kind), URL: link, Name: j.media.ID + media.Extension(j.media.ContentType)}
+				if out.Media.Type == string(parley.MessageGIF) {
+					out.Media.Type = "image"
+				}
 			}
 		}
 		j.mid, j.result = j.impl.Send(ctx, channel.Account{ID: j.ch.AccountID, AccessToken: token}, out)

@@ -431,7 +431,7 @@ func TestChannelWindowAndTags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if modes.Channel == nil || modes.Channel.Platform != "messenger" || len(modes.Modes) != 6 || !modes.Modes[0].Open || !modes.Modes[1].Open {
+	if modes.Channel == nil || modes.Channel.Platform != "messenger" || len(modes.Modes) != 7 || !modes.Modes[0].Open || !modes.Modes[1].Open {
 		t.Fatalf("modes within the window: %+v", modes)
 	}
 	if _, err := s.reply(agent, conv, "Yes, it ships today"); err != nil {

@@ -41,6 +41,9 @@ type SendInput struct {
 	// in a channel conversation (BusinessSend only): a message tag such
 	// as "post_purchase_update" ("" picks the first that fits).
 	SendMode string
+	// OptinRequest is the request of send mode optin_request
+	// (BusinessSend only, Messenger): the text is made from it.
+	OptinRequest *OptinRequestInput
 	// class tells the messaging policy what a business message is (a
 	// template, a campaign's); nil is a free-form message.
 	class *sendClass
@@ -138,6 +141,9 @@ func (a *App) Send(ctx context.Context, actor *Actor, convID string, in SendInpu
 			return nil, false, parley.Errorf(parley.ETooLarge, "the message with its text fallback is over %d characters", a.cfg.MaxTextLen)
 		}
 	}
+	if in.class != nil && in.class.optin != nil {
+		data = &messageData{Optin: in.class.optin}
+	}
 	if in.QuickReply != "" {
 		if len(in.QuickReply) > maxPayload || data != nil {
 			return nil, false, parley.Invalid("quick_reply", "quick_reply is the payload (at most %d bytes) of the choice tapped", maxPayload)
@@ -216,6 +222,15 @@ func (a *App) Send(ctx context.Context, actor *Actor, convID string, in SendInpu
 		}
 		if err != nil {
 			return err
+		}
+		if in.class != nil && in.class.optin != nil && in.class.optin.Image != "" {
+			// The request's image is the message's: the team sees it and
+			// the platform fetches it by the channel's signed link.
+			img, err := attach(w, actor, &parley.Message{ID: m.ID, ConversationID: m.ConversationID, Kind: parley.MessageImage}, []string{in.class.optin.Image})
+			if err != nil {
+				return parley.Invalid("optin_request.image", "%s", strings.Replace(parley.ErrorMessage(err), "attachments", "image", 1))
+			}
+			atts = append(atts, img...)
 		}
 		if err := a.inboxOnSend(w, c, m, actor, in.class); err != nil {
 			return err

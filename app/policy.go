@@ -186,6 +186,8 @@ type sendClass struct {
 	// mode is the platform send mode the sender chose ("" for the first
 	// that fits): a message tag, for instance (channel conversations).
 	mode string
+	// optin is the opt-in request of send mode optin_request.
+	optin *OptinRequestView
 }
 
 // requested is the send mode the sender chose ("" none).
@@ -223,12 +225,17 @@ func (a *App) checkPolicy(w *writer, it *parley.InboxItem, st *BusinessSettings,
 }
 
 // policyReads is what the policy reads of a contact, in the transaction
-// that stores the message: row by row for one send (txPolicy), or from
-// set reads made once for a chunk of campaign recipients (chunkPolicy in
-// campaign_batch.go). The decisions are checkPolicyFrom's either way.
+// that stores the message, and where it counts a promotion against the
+// cap: row by row for one send (txPolicy), or from set reads made once
+// for a chunk of campaign recipients, the caps written for the chunk
+// together (chunkPolicy in campaign_batch.go). The decisions are
+// checkPolicyFrom's either way.
 type policyReads interface {
 	// reach is the contact's policy state, ENotFound when it has none.
 	reach(businessID, contactID string) (*parley.Reach, error)
+	// putReach saves a contact's policy state in this transaction (at
+	// the latest before it commits).
+	putReach(r *parley.Reach) error
 	template(businessID, id string) (*parley.Template, error)
 	topic(businessID, id string) (*parley.Topic, error)
 	// optedIn reports whether the contact opted in to the topic.
@@ -240,6 +247,7 @@ type policyReads interface {
 type txPolicy struct{ tx parley.Tx }
 
 func (r txPolicy) reach(b, c string) (*parley.Reach, error)        { return r.tx.Reach(b, c) }
+func (r txPolicy) putReach(v *parley.Reach) error                  { return r.tx.PutReach(v) }
 func (r txPolicy) template(b, id string) (*parley.Template, error) { return r.tx.Template(b, id) }
 func (r txPolicy) topic(b, id string) (*parley.Topic, error)       { return r.tx.Topic(b, id) }
 func (r txPolicy) contact(b, id string) (*parley.Contact, error)   { return r.tx.Contact(b, id) }
@@ -317,7 +325,7 @@ func (a *App) checkPolicyFrom(w *writer, src policyReads, it *parley.InboxItem, 
 		if len(r.Promos) > n {
 			r.Promos = r.Promos[len(r.Promos)-n:]
 		}
-		return w.PutReach(r)
+		return src.putReach(r)
 	}
 	return nil
 }

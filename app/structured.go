@@ -54,6 +54,8 @@ type messageData struct {
 	Automated bool `json:"automated,omitempty"`
 	// QuickReply is the payload of the quick reply a customer tapped.
 	QuickReply string `json:"quick_reply,omitempty"`
+	// Optin is a notification messages opt-in request (Messenger).
+	Optin *OptinRequestView `json:"optin_request,omitempty"`
 }
 
 func parseData(s string) *messageData {
@@ -69,7 +71,7 @@ func (d *messageData) structured() bool {
 }
 
 func (d *messageData) encode() string {
-	if !d.structured() && !d.Automated && d.QuickReply == "" {
+	if !d.structured() && !d.Automated && d.QuickReply == "" && d.Optin == nil {
 		return ""
 	}
 	return string(mustJSON(d))

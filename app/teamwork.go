@@ -456,6 +456,20 @@ func (a *App) BusinessSend(ctx context.Context, ba *BusinessActor, convID, saved
 		}
 		in.Text = r.Text
 	}
+	if in.OptinRequest != nil || in.SendMode == channel.ModeOptinRequest {
+		switch {
+		case in.OptinRequest == nil || in.SendMode != channel.ModeOptinRequest:
+			return nil, false, parley.Invalid("optin_request", "an opt-in request is send_mode optin_request with optin_request: topic, title, frequency")
+		case savedReply != "" || in.Template != "" || strings.TrimSpace(in.Text) != "" || len(in.Attachments) > 0 || (in.Kind != "" && in.Kind != parley.MessageText) ||
+			len(in.QuickReplies)+len(in.Buttons)+len(in.Cards) > 0 || in.QuickReply != "":
+			return nil, false, parley.Invalid("optin_request", "an opt-in request is sent alone: no text, saved reply, template, attachments or buttons")
+		}
+		v, err := a.prepareOptinRequest(ctx, ba, in.OptinRequest)
+		if err != nil {
+			return nil, false, err
+		}
+		in.Kind, in.Text, in.class = parley.MessageText, optinRequestText(v), &sendClass{optin: v}
+	}
 	if in.SendMode != "" {
 		if len(in.SendMode) > 64 {
 			return nil, false, parley.Invalid("send_mode", "send_mode is one of the conversation's send modes")

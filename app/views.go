@@ -194,6 +194,9 @@ type MessageView struct {
 	Automated bool `json:"automated,omitempty"`
 	// QuickReply is the payload of the quick reply this message answers.
 	QuickReply string `json:"quick_reply,omitempty"`
+	// OptinRequest is a notification messages opt-in request sent to a
+	// person on Messenger (Text says it in words).
+	OptinRequest *OptinRequestView `json:"optin_request,omitempty"`
 	// Channel, in a channel conversation, is the platform delivery
 	// status of the message (failures say why).
 	Channel *ChannelDelivery `json:"channel,omitempty"`
@@ -216,7 +219,7 @@ func (v *MessageView) applyData(data string) {
 		return
 	}
 	d := parseData(data)
-	v.QuickReplies, v.Buttons, v.Cards, v.QuickReply = d.QuickReplies, d.Buttons, d.Cards, d.QuickReply
+	v.QuickReplies, v.Buttons, v.Cards, v.QuickReply, v.OptinRequest = d.QuickReplies, d.Buttons, d.Cards, d.QuickReply, d.Optin
 	v.Automated = v.Automated || d.Automated
 	if d.structured() {
 		body := d.Body

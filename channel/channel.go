@@ -140,7 +140,33 @@ const (
 	// ModeNotification is a message sent with the person's notification
 	// messages token (Messenger), for a topic they opted in to.
 	ModeNotification = "notification_message"
+	// ModeOptinRequest is Messenger's notification messages opt-in
+	// request (a notification_messages template), sent within the
+	// standard window.
+	ModeOptinRequest = "optin_request"
 )
+
+// Notification messages frequencies a person is asked to opt in to.
+const (
+	FrequencyDaily   = "DAILY"
+	FrequencyWeekly  = "WEEKLY"
+	FrequencyMonthly = "MONTHLY"
+)
+
+// OptinRequest is a request to opt in to the business's notification
+// messages (Messenger's notification_messages template).
+type OptinRequest struct {
+	// Title is what the person sees (at most 65 characters).
+	Title string
+	// Payload comes back in the optin webhook (Parley: the topic id).
+	Payload string
+	// Frequency is DAILY, WEEKLY or MONTHLY.
+	Frequency string
+	// Timezone is an IANA zone name ("" : the platform's default).
+	Timezone string
+	// ImageURL is an image the platform fetches ("" : none).
+	ImageURL string
+}
 
 // Message tags of the Messenger Platform.
 const (
@@ -238,6 +264,8 @@ type Outgoing struct {
 	// NotificationToken is the person's notification messages token of
 	// a ModeNotification message: it stands for the recipient.
 	NotificationToken string
+	// Optin is the request of a ModeOptinRequest message.
+	Optin *OptinRequest
 }
 
 // OutMedia is a file the platform fetches from URL: a signed link to

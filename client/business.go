@@ -133,6 +133,20 @@ type BusinessSendRequest struct {
 	// SendMode chooses the platform send mode in a channel conversation
 	// (a message tag such as "post_purchase_update"; see SendModes).
 	SendMode string `json:"send_mode,omitempty"`
+	// OptinRequest asks a person on Messenger to opt in to a topic's
+	// notification messages (with SendMode "optin_request", nothing
+	// else).
+	OptinRequest *OptinRequest `json:"optin_request,omitempty"`
+}
+
+// OptinRequest is a notification messages opt-in request: a topic id,
+// the title the person sees (at most 65 characters), the frequency
+// (DAILY, WEEKLY or MONTHLY) and an optional uploaded image's media id.
+type OptinRequest struct {
+	Topic     string `json:"topic"`
+	Title     string `json:"title"`
+	Frequency string `json:"frequency"`
+	Image     string `json:"image,omitempty"`
 }
 
 // Note is a private note of the team; it never reaches the customer.

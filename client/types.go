@@ -352,6 +352,19 @@ type Message struct {
 	Automated bool `json:"automated,omitempty"`
 	// QuickReply is the payload of the quick reply this message answers.
 	QuickReply string `json:"quick_reply,omitempty"`
+	// OptinRequest is a notification messages opt-in request sent to a
+	// person on Messenger.
+	OptinRequest *OptinRequestView `json:"optin_request,omitempty"`
+}
+
+// OptinRequestView is an opt-in request as its message shows it.
+type OptinRequestView struct {
+	TopicID   string `json:"topic_id"`
+	Topic     string `json:"topic"`
+	Title     string `json:"title"`
+	Frequency string `json:"frequency"`
+	TimeZone  string `json:"time_zone,omitempty"`
+	Image     string `json:"image,omitempty"`
 }
 
 // SendRequest is a message to send. Send fills ClientID when empty.

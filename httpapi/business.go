@@ -276,6 +276,8 @@ func (s *Server) businessSend(w http.ResponseWriter, r *http.Request, ba *app.Bu
 		SavedReply  string   `json:"saved_reply"`
 		Template    string   `json:"template"`
 		SendMode    string   `json:"send_mode"`
+		// OptinRequest goes with send_mode optin_request (Messenger).
+		OptinRequest *app.OptinRequestInput `json:"optin_request"`
 		structuredInput
 	}
 	if err := decode(w, r, &in); err != nil {
@@ -283,7 +285,7 @@ func (s *Server) businessSend(w http.ResponseWriter, r *http.Request, ba *app.Bu
 	}
 	m, created, err := s.app.BusinessSend(r.Context(), ba, r.PathValue("id"), in.SavedReply, in.apply(app.SendInput{ClientID: in.ClientID,
 		Kind: parley.MessageKind(in.Kind), Text: in.Text, ReplyTo: in.ReplyTo, Attachments: in.Attachments, Template: in.Template,
-		SendMode: in.SendMode}))
+		SendMode: in.SendMode, OptinRequest: in.OptinRequest}))
 	if err != nil {
 		return err
 	}

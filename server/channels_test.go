@@ -136,10 +136,10 @@ func TestMessengerChannelEndToEnd(t *testing.T) {
 	}
 
 	// The conversation is in the inbox like any other.
-	var conv string
+	var conv, contact string
 	for _, it := range must(t, w.agent1.do("GET", bz(w.biz, "/conversations?view=all"), nil), http.StatusOK).Items() {
 		if c, _ := it["contact"].(map[string]any); c != nil && strings.HasPrefix(c["name"].(string), "Messenger user") {
-			conv = it["conversation_id"].(string)
+			conv, contact = it["conversation_id"].(string), c["id"].(string)
 		}
 	}
 	if conv == "" {
@@ -177,6 +177,48 @@ func TestMessengerChannelEndToEnd(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	// Within the window the agent asks the person to opt in to a topic:
+	// the notification_messages template with the topic id as payload;
+	// the person's optin webhook for that payload is their consent.
+	topic := must(t, w.admin.do("POST", bz(w.biz, "/topics"), map[string]any{"name": "Weekly deals"}), http.StatusCreated).JSON()["id"].(string)
+	wantProblem(t, w.agent1.do("POST", bz(w.biz, "/conversations/"+conv+"/messages"), map[string]any{"send_mode": "optin_request",
+		"optin_request": map[string]any{"topic": "nope", "title": "Deals", "frequency": "WEEKLY"}}), http.StatusUnprocessableEntity, "invalid")
+	req := bizReply(t, w.biz, w.agent1, conv, map[string]any{"send_mode": "optin_request",
+		"optin_request": map[string]any{"topic": topic, "title": "Get our weekly deals", "frequency": "WEEKLY"}}, http.StatusCreated)
+	if or, _ := req["optin_request"].(map[string]any); or == nil || or["topic_id"] != topic || or["topic"] != "Weekly deals" {
+		t.Fatalf("opt-in request message %v", req)
+	}
+	for {
+		calls, _ := graph.recorded()
+		if len(calls) == 2 {
+			att, _ := calls[1]["message"].(map[string]any)["attachment"].(map[string]any)
+			if att == nil || calls[1]["messaging_type"] != "RESPONSE" || att["payload"].(map[string]any)["template_type"] != "notification_messages" ||
+				att["payload"].(map[string]any)["payload"] != topic {
+				t.Fatalf("opt-in request Send API call %v", calls[1])
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d Send API calls", len(calls))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	optin := []byte(`{"object":"page","entry":[{"id":"104857600000001","time":1700000120000,"messaging":[{"sender":{"id":"6000000000000001"},` +
+		`"recipient":{"id":"104857600000001"},"timestamp":1700000120000,"optin":{"type":"notification_messages","payload":"` + topic +
+		`","title":"Get our weekly deals","notification_messages_token":"NOTIF_TOKEN_E2E","notification_messages_frequency":"WEEKLY"}}]}]}`)
+	if r := must(t, ts.hookPost(t, id, optin, channel.Sign("page-app-secret", optin)), http.StatusOK).JSON(); r["applied"] != float64(1) {
+		t.Fatalf("opt-in applied %v", r)
+	}
+	consent := must(t, w.agent1.do("GET", bz(w.biz, "/contacts/"+contact+"/consent"), nil), http.StatusOK).JSON()
+	optedIn := false
+	for _, tc := range consent["topics"].([]any) {
+		tc := tc.(map[string]any)
+		optedIn = optedIn || (tc["topic"].(map[string]any)["id"] == topic && tc["opted_in"] == true)
+	}
+	if !optedIn {
+		t.Fatalf("consent after the opt-in: %v", consent)
+	}
+
 	// After 8 days nobody may write free-form; a non-promotional update
 	// goes with the tag the agent chooses.
 	clock.Advance(8 * 24 * time.Hour)
@@ -184,9 +226,9 @@ func TestMessengerChannelEndToEnd(t *testing.T) {
 	bizReply(t, w.biz, w.agent1, conv, map[string]any{"text": "Your parcel was delivered", "send_mode": "post_purchase_update"}, http.StatusCreated)
 	for {
 		calls, _ := graph.recorded()
-		if len(calls) == 2 {
-			if calls[1]["messaging_type"] != "MESSAGE_TAG" || calls[1]["tag"] != "POST_PURCHASE_UPDATE" {
-				t.Fatalf("tagged Send API call %v", calls[1])
+		if len(calls) == 3 {
+			if calls[2]["messaging_type"] != "MESSAGE_TAG" || calls[2]["tag"] != "POST_PURCHASE_UPDATE" {
+				t.Fatalf("tagged Send API call %v", calls[2])
 			}
 			break
 		}

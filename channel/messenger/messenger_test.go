@@ -204,3 +204,51 @@ func TestSendTagsAndNotifications(t *testing.T) {
 		t.Fatalf("capabilities: %+v", caps)
 	}
 }
+
+// TestSendOptinRequest checks the documented shape of the notification
+// messages opt-in request: messaging_type RESPONSE, recipient by id, the
+// notification_messages template with title, payload, frequency and the
+// optional image and time zone; without a request it is not sent.
+func TestSendOptinRequest(t *testing.T) {
+	var got []map[string]any
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var m map[string]any
+		if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
+			t.Errorf("body: %v", err)
+		}
+		got = append(got, m)
+		_ = json.NewEncoder(w).Encode(map[string]string{"recipient_id": "6000000000000001", "message_id": "m_req"})
+	}))
+	defer srv.Close()
+	ch := messenger.New(poster, srv.URL, "v21.0")
+	acct := channel.Account{ID: "104857600000001", AccessToken: "page-token"}
+	req := &channel.OptinRequest{Title: "Weekly deals", Payload: "topic_1", Frequency: channel.FrequencyWeekly, Timezone: "Europe/Paris",
+		ImageURL: "https://parley.example/hooks/meta/ch/media/m1?exp=1&sig=x"}
+	mid, err := ch.Send(context.Background(), acct, channel.Outgoing{To: "6000000000000001", Text: "fallback", Mode: channel.ModeOptinRequest, Optin: req})
+	if err != nil || mid != "m_req" {
+		t.Fatalf("send: %q %v", mid, err)
+	}
+	b := got[0]
+	msg := b["message"].(map[string]any)
+	att := msg["attachment"].(map[string]any)
+	p := att["payload"].(map[string]any)
+	if b["messaging_type"] != "RESPONSE" || b["tag"] != nil || b["recipient"].(map[string]any)["id"] != "6000000000000001" || msg["text"] != nil ||
+		att["type"] != "template" || p["template_type"] != "notification_messages" || p["title"] != "Weekly deals" || p["payload"] != "topic_1" ||
+		p["notification_messages_frequency"] != "WEEKLY" || p["notification_messages_timezone"] != "Europe/Paris" || p["image_url"] != req.ImageURL || len(p) != 6 {
+		t.Fatalf("opt-in request: %v", b)
+	}
+	// Without image and time zone the keys are left out.
+	got = nil
+	if _, err := ch.Send(context.Background(), acct, channel.Outgoing{To: "6000000000000001", Mode: channel.ModeOptinRequest,
+		Optin: &channel.OptinRequest{Title: "Daily tips", Payload: "topic_2", Frequency: channel.FrequencyDaily}}); err != nil {
+		t.Fatal(err)
+	}
+	p = got[0]["message"].(map[string]any)["attachment"].(map[string]any)["payload"].(map[string]any)
+	if _, ok := p["image_url"]; ok || p["notification_messages_timezone"] != nil || p["notification_messages_frequency"] != "DAILY" {
+		t.Fatalf("plain opt-in request: %v", p)
+	}
+	got = nil
+	if _, err := ch.Send(context.Background(), acct, channel.Outgoing{To: "6000000000000001", Mode: channel.ModeOptinRequest}); err == nil || len(got) != 0 {
+		t.Fatalf("an opt-in request without its request went out: %v %v", err, got)
+	}
+}

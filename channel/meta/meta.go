@@ -292,8 +292,25 @@ type recipient struct {
 }
 
 type sendMessage struct {
-	Text       string          `json:"text,omitempty"`
-	Attachment *sendAttachment `json:"attachment,omitempty"`
+	Text string `json:"text,omitempty"`
+	// Attachment is a *sendAttachment or a *templateAttachment.
+	Attachment any `json:"attachment,omitempty"`
+}
+
+// templateAttachment is the notification messages opt-in request
+// template.
+type templateAttachment struct {
+	Type    string       `json:"type"`
+	Payload optinPayload `json:"payload"`
+}
+
+type optinPayload struct {
+	TemplateType string `json:"template_type"`
+	Title        string `json:"title"`
+	ImageURL     string `json:"image_url,omitempty"`
+	Payload      string `json:"payload"`
+	Frequency    string `json:"notification_messages_frequency"`
+	Timezone     string `json:"notification_messages_timezone,omitempty"`
 }
 
 // sendAttachment is a file the platform fetches from payload.url.
@@ -317,7 +334,8 @@ type graphError struct {
 // Send implements channel.Channel: POST /{version}/{account-id}/messages
 // with recipient, messaging_type (RESPONSE, or MESSAGE_TAG with one of
 // the platform's tags) and message; a notification message names its
-// recipient by the token, without messaging_type.
+// recipient by the token, without messaging_type; an opt-in request is
+// the notification_messages template with messaging_type RESPONSE.
 func (c *Channel) Send(ctx context.Context, acct channel.Account, out channel.Outgoing) (string, error) {
 	var sb sendBody
 	sb.Recipient.ID = out.To
@@ -341,6 +359,13 @@ func (c *Channel) Send(ctx context.Context, acct channel.Account, out channel.Ou
 		sb.MessagingType, sb.Tag = "MESSAGE_TAG", tag
 	case out.Mode == channel.ModeNotification && caps.Notifications && out.NotificationToken != "":
 		sb.Recipient = recipient{Token: out.NotificationToken}
+	case out.Mode == channel.ModeOptinRequest && caps.Notifications && out.Optin != nil:
+		// The request goes within the standard window, as a reply; the
+		// template replaces the message's text.
+		o := out.Optin
+		sb.MessagingType = "RESPONSE"
+		sb.Message = sendMessage{Attachment: &templateAttachment{Type: "template", Payload: optinPayload{TemplateType: "notification_messages",
+			Title: o.Title, ImageURL: o.ImageURL, Payload: o.Payload, Frequency: o.Frequency, Timezone: o.Timezone}}}
 	default:
 		return "", &channel.SendError{Message: fmt.Sprintf("%s has no send mode %q", c.opts.Platform, out.Mode)}
 	}

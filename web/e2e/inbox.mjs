@@ -306,6 +306,19 @@ try {
   await chRow.locator(".channel-status", { hasText: "OK" }).waitFor();
   assert.equal(await chRow.getAttribute("data-status"), "ok");
 
+  // Within the window the team asks the person to opt in to a topic's
+  // updates ("Ask for updates…"): the request shows as a card.
+  await api(shop.token, "POST", "/business/acme/topics", { name: "Weekly deals" });
+  await shopPage.getByRole("button", { name: /^All/ }).click();
+  await shopPage.locator(".inbox-items .item", { hasText: "Still there while paused?" }).click();
+  await shopPage.getByRole("button", { name: "Ask for updates…" }).click();
+  const ask = shopPage.getByRole("form", { name: "Ask for updates" });
+  await ask.getByLabel("Title").fill("Get our weekly deals");
+  await ask.getByLabel("Frequency").selectOption("WEEKLY");
+  await ask.getByRole("button", { name: "Send request" }).click();
+  await shopPage.locator(".inbox-conv .optin-card", { hasText: "Asked to get Weekly deals updates weekly" }).waitFor();
+  await shopPage.screenshot({ path: join(shots, "inbox-optin-request.png") });
+
   if (failures.length) throw new Error(failures.join("\n"));
   console.log("e2e inbox: ok (screenshots in " + shots + ")");
 } catch (e) {

@@ -28,6 +28,10 @@ export interface Attachment {
 }
 export interface Card { url: string; title?: string; description?: string; site_name?: string; image?: { id: string; width: number; height: number } }
 export interface ReplyPreview { id: string; seq?: number; sender_id?: string; text?: string; deleted?: boolean; redacted?: boolean }
+/** OptinRequestView is a Messenger opt-in request as its message shows it. */
+export interface OptinRequestView { topic_id: string; topic: string; title: string; frequency: string; time_zone?: string; image?: string }
+/** OptinRequest asks a person on Messenger to opt in to a topic's updates. */
+export interface OptinRequest { topic: string; title: string; frequency: "DAILY" | "WEEKLY" | "MONTHLY"; image?: string }
 export interface Message {
   id: string; conversation_id: string; seq: number; sender: UserSummary; client_id?: string; kind: string;
   text?: string; system?: Record<string, unknown>; reply_to?: ReplyPreview; created_at: string; edited_at?: string;
@@ -43,6 +47,8 @@ export interface Message {
   automated?: boolean;
   /** quick_reply: the payload of the quick reply this message answers */
   quick_reply?: string;
+  /** optin_request: a notification messages opt-in request sent to a person on Messenger */
+  optin_request?: OptinRequestView;
   /** masked: the server hid sensitive values in text (a business's team's view) */
   masked?: boolean;
   /** channel: a business message's delivery on Messenger, Instagram or
@@ -378,7 +384,7 @@ export class Business {
   messages(id: string, beforeSeq?: number) {
     return this.c.request<Page<Message>>("GET", `${this.conv(id)}/messages?limit=50${beforeSeq ? "&before_seq=" + beforeSeq : ""}`);
   }
-  send(id: string, body: { client_id: string; text?: string; saved_reply?: string; confirm_sensitive?: boolean; send_mode?: string }) {
+  send(id: string, body: { client_id: string; text?: string; saved_reply?: string; confirm_sensitive?: boolean; send_mode?: string; optin_request?: OptinRequest }) {
     return this.c.request<Message>("POST", `${this.conv(id)}/messages`, body);
   }
   markRead(id: string, seq: number) { return this.c.request<unknown>("POST", `${this.conv(id)}/read`, { seq }); }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { deliveryText, healthText, modesText, pendingFiles, platformName, tagChoices } from "./channels";
+import { deliveryText, healthText, modesText, optinCardText, optinRequestOpen, pendingFiles, platformName, tagChoices } from "./channels";
 import type { Message } from "./api";
 
 const msg = (channel: Message["channel"]): Message => ({
@@ -81,5 +81,23 @@ describe("channels", () => {
     expect(modesText(modes)?.open).toEqual(["Confirmed event update", "Post-purchase update", "Notification message (campaigns)"]);
     expect(deliveryText({ platform: "messenger", status: "sent", mode: "post_purchase_update" })?.text).toBe("Messenger: sent (post-purchase update tag)");
     expect(deliveryText({ platform: "messenger", status: "sent", mode: "notification_message" })?.text).toBe("Messenger: sent (notification message)");
+  });
+});
+
+describe("opt-in requests", () => {
+  const modes = (open: boolean, disabled = false) => ({
+    channel: { id: "ch", platform: "messenger" as const, name: "Page", disabled },
+    modes: [{ mode: "standard", open, reason: "" }, { mode: "optin_request", open, reason: open ? "" : "an opt-in request goes only within the standard window" }],
+  });
+  it("draws the card of a request", () => {
+    expect(optinCardText({ topic_id: "t1", topic: "Weekly deals", title: "Get our deals", frequency: "WEEKLY" })).toBe("Asked to get Weekly deals updates weekly");
+  });
+  it("offers the request only while the mode is open", () => {
+    expect(optinRequestOpen(modes(true))).toBe(true);
+    expect(optinRequestOpen(modes(false))).toBe(false);
+    expect(optinRequestOpen(modes(true, true))).toBe(false);
+    expect(optinRequestOpen(null)).toBe(false);
+    expect(modesText(modes(false))?.closed).toContain("Opt-in request: an opt-in request goes only within the standard window");
+    expect(deliveryText({ platform: "messenger", status: "sent", mode: "optin_request" })?.text).toBe("Messenger: sent (opt-in request)");
   });
 });

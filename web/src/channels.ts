@@ -2,7 +2,7 @@
 // the platform's name on badges, a message's delivery line, the files of
 // a person's message still being fetched, and the composer's send modes.
 // Pure functions; the settings screen is inbox-channels.tsx.
-import type { ChannelDelivery, ChannelView, Message, Platform, SendModes } from "./api";
+import type { ChannelDelivery, ChannelView, Message, OptinRequestView, Platform, SendModes } from "./api";
 
 export const platformNames: Record<Platform, string> = { messenger: "Messenger", instagram: "Instagram", whatsapp: "WhatsApp" };
 
@@ -27,6 +27,7 @@ export function deliveryText(d?: ChannelDelivery): { text: string; failed: boole
   if (d.mode === "template") text += " (template)";
   if (d.mode && tagModeNames[d.mode]) text += ` (${tagModeNames[d.mode].toLowerCase()} tag)`;
   if (d.mode === "notification_message") text += " (notification message)";
+  if (d.mode === "optin_request") text += " (opt-in request)";
   if (d.error) text += d.status === "queued" ? ` — retrying: ${d.error}` : ` — ${d.error}`;
   return { text, failed: d.status === "failed" };
 }
@@ -50,7 +51,8 @@ export const tagModeNames: Record<string, string> = {
 };
 
 const modeNames: Record<string, string> = {
-  standard: "Reply", human_agent: "Human agent reply", template: "Template", notification_message: "Notification message (campaigns)", ...tagModeNames,
+  standard: "Reply", human_agent: "Human agent reply", template: "Template", notification_message: "Notification message (campaigns)",
+  optin_request: "Opt-in request", ...tagModeNames,
 };
 
 /** tagChoices are the update tags the composer may send the next reply
@@ -58,6 +60,18 @@ const modeNames: Record<string, string> = {
 export function tagChoices(s: SendModes | null): { mode: string; name: string }[] {
   if (!s?.channel || s.channel.disabled) return [];
   return s.modes.filter((m) => m.open && tagModeNames[m.mode]).map((m) => ({ mode: m.mode, name: tagModeNames[m.mode] }));
+}
+
+/** optinCardText is the card of an opt-in request in the conversation. */
+export function optinCardText(o: OptinRequestView): string {
+  return `Asked to get ${o.topic} updates ${o.frequency.toLowerCase()}`;
+}
+
+/** optinRequestOpen says whether the composer may ask the person to opt
+ * in to a topic now (Messenger, within the window, channel not paused). */
+export function optinRequestOpen(s: SendModes | null): boolean {
+  if (!s?.channel || s.channel.disabled) return false;
+  return s.modes.some((m) => m.mode === "optin_request" && m.open);
 }
 
 /** modesText is what the composer says about sending in a channel

@@ -22,7 +22,8 @@ import { shownText } from "./rich";
 import { Automated, Masked, Parts, SensitiveConfirm } from "./parts";
 import { sensitiveQuestion } from "./sensitive";
 import { policyText } from "./campaigns";
-import { deliveryText, modesText, pendingFiles, tagChoices, platformName } from "./channels";
+import { deliveryText, modesText, optinCardText, optinRequestOpen, pendingFiles, tagChoices, platformName } from "./channels";
+import { AskForUpdates } from "./optinrequest";
 
 // Reports and settings (with the rules editor) load when first opened:
 // most people never open them, and the first load stays small.
@@ -569,6 +570,7 @@ function InboxConversation(p: ConvProps) {
           </ul>
         )}
         {!noteMode && <SendModesLine modes={modes} sendAs={sendAs} setSendAs={setSendAs} />}
+        {!noteMode && optinRequestOpen(modes) && <AskForUpdates biz={biz} conv={id} onSent={(m) => { addMessage(m); p.onChanged(); }} />}
         <form class={"composer" + (noteMode ? " note-mode" : "")} onSubmit={(e) => { e.preventDefault(); void submit(); }}>
           <button type="button" class="note-toggle" aria-pressed={noteMode} onClick={() => { setNoteMode((v) => !v); setReplies([]); setPreview(null); inputRef.current?.focus(); }}>
             Private note
@@ -590,7 +592,8 @@ function InboxConversation(p: ConvProps) {
 function InboxMessage({ m, mine, business, contact, client }: { m: Message; mine: boolean; business: string; contact: string; client: Client }) {
   if (m.kind === "system") return <li class="system">{String(m.system?.action ?? "").replace(/_/g, " ")}</li>;
   const sender = mine ? (m.agent ? `${who(m.agent)} · ${business}` : `${business} · automatic`) : contact;
-  const text = shownText(m);
+  // An opt-in request shows as its card, not its words.
+  const text = m.optin_request ? "" : shownText(m);
   const delivery = mine && !m.deleted ? deliveryText(m.channel) : null;
   return (
     <li class={"message" + (mine ? " mine" : "")} data-id={m.id} tabIndex={0}>
@@ -602,6 +605,9 @@ function InboxMessage({ m, mine, business, contact, client }: { m: Message; mine
             : <span key={i}>{part.text}</span>)}</p>}
           {m.attachments?.map((a, i) => <AttachmentView key={a.id ?? i} a={a} client={client} />)}
           {pendingFiles(m).map((f, i) => <p key={"pf" + i} class={"channel-file" + (f.failed ? " failed" : "")} role={f.failed ? "note" : undefined}>{f.text}</p>)}
+          {m.optin_request && (
+            <p class="optin-card" role="note"><strong>{optinCardText(m.optin_request)}</strong> — “{m.optin_request.title}”</p>
+          )}
           <Parts m={m} follow />
           {m.quick_replies && <span class="muted">Choices: {m.quick_replies.map((q) => q.title).join(" · ")}</span>}
         </div>

@@ -1,0 +1,206 @@
+package sqlite
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/parleyhq/parley"
+)
+
+// The set writes of the campaign worker: one statement for a chunk's
+// sequence numbers, recipient rows, caps and chain entries instead of one
+// per recipient. Besides its parsing and stepping, each statement in a
+// transaction copies every page it first touches into the statement
+// journal, so one statement over a chunk copies a shared page once.
+
+// distinct reports whether ids has no repeats.
+func distinct(ids []string) bool {
+	seen := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		if seen[id] {
+			return false
+		}
+		seen[id] = true
+	}
+	return true
+}
+
+// AllocSeqs implements parley.ConversationTx.
+func (t *tx) AllocSeqs(conversationIDs []string, at time.Time) (map[string]int64, error) {
+	out := make(map[string]int64, len(conversationIDs))
+	if len(conversationIDs) == 0 {
+		return out, nil
+	}
+	if !distinct(conversationIDs) {
+		return nil, parley.Invalid("conversation_ids", "a conversation appears twice")
+	}
+	b, err := json.Marshal(conversationIDs)
+	if err != nil {
+		return nil, fmt.Errorf("alloc seqs: %w", err)
+	}
+	rows, err := t.query(`UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = ?
+		WHERE id IN (SELECT value FROM json_each(?)) RETURNING id, last_seq`, toNanos(at), string(b))
+	if err != nil {
+		return nil, fmt.Errorf("alloc seqs: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var seq int64
+		if err := rows.Scan(&id, &seq); err != nil {
+			return nil, fmt.Errorf("alloc seqs: %w", err)
+		}
+		out[id] = seq
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("alloc seqs: %w", err)
+	}
+	if wc := t.cache(); wc != nil {
+		for id, seq := range out {
+			if c, ok := wc.convs[id]; ok {
+				c.LastSeq, c.LastActivityAt = seq, fromNanos(toNanos(at))
+				wc.convs[id] = c
+			}
+		}
+	}
+	if len(out) != len(conversationIDs) {
+		return nil, notFound("conversation")
+	}
+	return out, nil
+}
+
+// PutRecipients implements parley.CampaignTx.
+func (t *tx) PutRecipients(rs []*parley.CampaignRecipient) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	keys := make([]string, len(rs))
+	rows := make([][7]any, len(rs))
+	for i, r := range rs {
+		keys[i] = r.CampaignID + "\x00" + r.ContactID
+		rows[i] = [7]any{r.CampaignID, r.ContactID, r.State, r.Reason, r.MessageID, toNanos(r.NotBefore), toNanos(r.UpdatedAt)}
+	}
+	if !distinct(keys) {
+		return parley.Invalid("recipients", "a recipient appears twice")
+	}
+	b, err := json.Marshal(rows)
+	if err != nil {
+		return fmt.Errorf("put recipients: %w", err)
+	}
+	res, err := t.exec(`UPDATE campaign_recipients SET state = r.value ->> 2, reason = r.value ->> 3, message_id = r.value ->> 4,
+		not_before = r.value ->> 5, updated_at = r.value ->> 6
+		FROM json_each(?) r WHERE campaign_id = r.value ->> 0 AND contact_id = r.value ->> 1`, string(b))
+	if err != nil {
+		return fmt.Errorf("put recipients: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("put recipients: %w", err)
+	}
+	if int(n) != len(rs) {
+		return notFound("recipient")
+	}
+	return nil
+}
+
+// PutReaches implements parley.CampaignTx.
+func (t *tx) PutReaches(rs []*parley.Reach) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	keys := make([]string, len(rs))
+	rows := make([][5]any, len(rs))
+	for i, r := range rs {
+		keys[i] = r.BusinessID + "\x00" + r.ContactID
+		ps := make([]string, len(r.Promos))
+		for j, p := range r.Promos {
+			ps[j] = fmt.Sprint(toNanos(p))
+		}
+		rows[i] = [5]any{r.BusinessID, r.ContactID, toNanos(r.LastInboundAt), toNullNanos(r.StoppedAt), strings.Join(ps, ",")}
+	}
+	if !distinct(keys) {
+		return parley.Invalid("reaches", "a contact appears twice")
+	}
+	b, err := json.Marshal(rows)
+	if err != nil {
+		return fmt.Errorf("put reaches: %w", err)
+	}
+	// WHERE true: without it SQLite would read ON CONFLICT as a join's ON.
+	_, err = t.exec(`INSERT INTO contact_reach (business_id, contact_id, last_inbound_at, stopped_at, promos)
+		SELECT r.value ->> 0, r.value ->> 1, r.value ->> 2, r.value ->> 3, r.value ->> 4 FROM json_each(?) r WHERE true
+		ON CONFLICT (business_id, contact_id) DO UPDATE SET last_inbound_at = excluded.last_inbound_at,
+		stopped_at = excluded.stopped_at, promos = excluded.promos`, string(b))
+	if isForeignKey(err) {
+		return notFound("business")
+	} else if err != nil {
+		return fmt.Errorf("put reaches: %w", err)
+	}
+	return nil
+}
+
+// maxChainPerInsert keeps an INSERT of AppendChainEntries under SQLite's
+// 32,766 bound parameters (11 a row).
+const maxChainPerInsert = 2000
+
+// AppendChainEntries implements parley.ChainTx.
+func (t *tx) AppendChainEntries(es []*parley.ChainEntry) error {
+	if len(es) == 0 {
+		return nil
+	}
+	if len(es) > maxChainPerInsert {
+		if err := t.AppendChainEntries(es[:maxChainPerInsert]); err != nil {
+			return err
+		}
+		return t.AppendChainEntries(es[maxChainPerInsert:])
+	}
+	var q strings.Builder
+	q.WriteString(`INSERT INTO chain_entries (conversation_id, idx, kind, message_id, seq, actor_id, subject_id, at, content, prev, hash) VALUES `)
+	args := make([]any, 0, len(es)*11)
+	for i, e := range es {
+		content, err := unhex(e.ContentHash)
+		if err != nil {
+			return err
+		}
+		prev, err := unhex(e.PrevHash)
+		if err != nil {
+			return err
+		}
+		hash, err := unhex(e.Hash)
+		if err != nil {
+			return err
+		}
+		if len(hash) == 0 || len(prev) == 0 {
+			return parley.Invalid("hash", "a chain entry needs its hash and the previous one")
+		}
+		if i > 0 {
+			q.WriteString(`, `)
+		}
+		q.WriteString(`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		args = append(args, e.ConversationID, e.Index, e.Kind, e.MessageID, e.Seq, e.ActorID, e.SubjectID,
+			toNanos(e.At), nullBytes(content), prev, hash)
+	}
+	// Not t.exec: a statement per row count would fill the statement cache.
+	_, err := t.sqlTx.ExecContext(t.ctx, q.String(), args...)
+	wc := t.cache()
+	if isUnique(err) {
+		if wc != nil {
+			for _, e := range es {
+				delete(wc.heads, e.ConversationID)
+			}
+		}
+		return parley.Errorf(parley.EConflict, "a chain entry exists (index taken)")
+	} else if err != nil {
+		return fmt.Errorf("append chain entries: %w", err)
+	}
+	if wc != nil {
+		for _, e := range es {
+			if wc.full() {
+				wc.reset()
+			}
+			wc.heads[e.ConversationID] = chainHead{e.Index, e.Hash}
+		}
+	}
+	return nil
+}
