@@ -53,6 +53,7 @@ func (t *tx) AllocSeqs(conversationIDs []string, at time.Time) (map[string]int64
 			return nil, fmt.Errorf("alloc seqs: %w", err)
 		}
 		out[id] = seq
+		t.markMoved(id) // the list's sort key follows at the flush (flush.go)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("alloc seqs: %w", err)

@@ -143,7 +143,11 @@ func (t *tx) UpdateConversation(c *parley.Conversation) error {
 	if wc := t.cache(); wc != nil {
 		delete(wc.convs, c.ID)
 	}
-	return mustAffect(res, "conversation")
+	if err := mustAffect(res, "conversation"); err != nil {
+		return err
+	}
+	t.markMoved(c.ID) // the list's sort key follows at the flush (flush.go)
+	return nil
 }
 
 // AllocSeq implements parley.ConversationTx.
@@ -154,6 +158,7 @@ func (t *tx) AllocSeq(conversationID string, at time.Time) (int64, error) {
 	if err != nil {
 		return 0, rowErr(err, "conversation")
 	}
+	t.markMoved(conversationID) // the list's sort key follows at the flush (flush.go)
 	if wc := t.cache(); wc != nil {
 		if c, ok := wc.convs[conversationID]; ok {
 			c.LastSeq, c.LastActivityAt = seq, fromNanos(toNanos(at))
@@ -347,6 +352,9 @@ const (
 // Conversations implements parley.ConversationTx. The default page size
 // is 50.
 func (t *tx) Conversations(f parley.ConversationFilter) ([]parley.MemberConversation, error) {
+	if err := t.flush(); err != nil { // the sort keys this transaction moved
+		return nil, err
+	}
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 50
@@ -423,7 +431,7 @@ func (t *tx) convList(query string, args ...any) ([]parley.MemberConversation, e
 
 // mergeConvList merges the two ordered parts of a list page, up to limit.
 // A member row's activity_at always equals its conversation's
-// last_activity_at (the same transaction writes both), so both parts
+// last_activity_at (the same transaction writes both; flush.go), so both parts
 // compare by the conversation's.
 func mergeConvList(a, b []parley.MemberConversation, limit int) []parley.MemberConversation {
 	if len(b) == 0 {

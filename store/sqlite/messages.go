@@ -61,6 +61,7 @@ func (t *tx) CreateMessage(m *parley.Message) error {
 		return fmt.Errorf("create message: %w", err)
 	}
 	m.Pos = pos
+	t.markUnindexed() // its search index entries follow at the flush (flush.go)
 	return t.setLastPos(m.ConversationID, pos)
 }
 
@@ -447,11 +448,8 @@ func (t *tx) SyncEvents(userID string, since int64, limit int) ([]*parley.Event,
 }
 
 // CreateMessages implements parley.MessageTx: one INSERT of every row,
-// then one UPDATE of the conversations' last positions. One statement
-// matters beyond its parsing: the search index (FTS5) writes what it
-// holds at the start of each statement that follows, so messages
-// inserted one statement each leave one index segment each, and one
-// statement leaves one for all.
+// then one UPDATE of the conversations' last positions; their search
+// index entries are written with the batch's (flush.go).
 func (t *tx) CreateMessages(ms []*parley.Message) error {
 	if len(ms) == 0 {
 		return nil
@@ -502,6 +500,7 @@ func (t *tx) CreateMessages(ms []*parley.Message) error {
 		FROM json_each(?) p WHERE conversations.id = p.value ->> 0`, string(b)); err != nil {
 		return fmt.Errorf("set last positions: %w", err)
 	}
+	t.markUnindexed() // their search index entries follow at the flush (flush.go)
 	wc := t.cache()
 	for i, m := range ms {
 		m.Pos = pos[i]

@@ -308,6 +308,9 @@ func (h *posHeap) Pop() any {
 
 // SearchMessages implements parley.SearchTx. The default page size is 20.
 func (t *tx) SearchMessages(f parley.SearchFilter) ([]parley.SearchHit, error) {
+	if err := t.flush(); err != nil { // the messages this transaction created
+		return nil, err
+	}
 	out := []parley.SearchHit{}
 	sq := newSearchQuery(f.Query)
 	if sq.match == "" || len(f.ViewerIDs) == 0 {

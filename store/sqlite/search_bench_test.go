@@ -149,10 +149,9 @@ func buildSearchCorpus(tb testing.TB, path string, n int) {
 	raw.SetMaxOpenConns(1)
 	var pos int64
 	must(raw.QueryRow(`SELECT MAX(COALESCE((SELECT MAX(pos) FROM messages), 0), COALESCE((SELECT MAX(pos) FROM events), 0)) + 1`).Scan(&pos))
-	var trigger string
-	must(raw.QueryRow(`SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'message_search_insert'`).Scan(&trigger))
-	_, err = raw.Exec(`DROP TRIGGER message_search_insert`)
-	must(err)
+	// No trigger indexes these rows (migration 0025: the store indexes a
+	// batch's messages when it commits); the index is built below, and
+	// Open moves positions.next past them.
 	words := benchWords()
 	r := rand.New(rand.NewPCG(1, 2))
 	zipf := rand.NewZipf(r, 1.1, 1, vocabSize-1)
@@ -191,8 +190,6 @@ func buildSearchCorpus(tb testing.TB, path string, n int) {
 		FROM conversations c JOIN messages m ON m.conversation_id = c.id
 		WHERE m.deleted_at IS NULL AND m.body != '' AND m.kind != 'system'
 		ORDER BY c.search_num, m.seq DESC`)
-	must(err)
-	_, err = raw.Exec(trigger)
 	must(err)
 	tb.Logf("corpus: search index built, %s", time.Since(start).Round(time.Second))
 	// What CreateMessage's callers keep on the conversation.

@@ -165,6 +165,13 @@ func Open(path string, opts Options) (*DB, error) {
 		read.Close()
 		return nil, fmt.Errorf("load position: %w", err)
 	}
+	// positions.next is the search index's watermark too (migration
+	// 0025): no committed message may sit at or above it.
+	if _, err := db.write.Exec(`UPDATE positions SET next = ? WHERE id = 1 AND next < ?`, db.pos, db.pos); err != nil {
+		write.Close()
+		read.Close()
+		return nil, fmt.Errorf("save position: %w", err)
+	}
 	addPlainDB(db)
 	go db.commitLoop()
 	go db.checkpointLoop()
@@ -338,12 +345,23 @@ func (db *DB) tryBatch(batch []*updateReq, savepoints bool, info *CommitInfo) (e
 			return nil, false
 		}
 	}
-	if _, err := t.exec(`UPDATE positions SET next = ? WHERE id = 1`, db.pos); err != nil {
+	if !savepoints {
+		// What the updates left for the end of the batch; in the slow
+		// path each update flushed its own, inside its savepoint. A
+		// failure here is retried that way, so that it fails only the
+		// update it belongs to.
+		if err := t.flush(); err != nil {
+			stx.Rollback()
+			db.cache.reset()
+			return nil, false
+		}
+	}
+	if err := t.savePos(); err != nil {
 		info.FailedAt = "save_position"
 		stx.Rollback()
 		db.cache.reset()
 		for i := range errs {
-			errs[i] = fmt.Errorf("save position: %w", err)
+			errs[i] = err
 		}
 		return errs, true
 	}
@@ -380,8 +398,13 @@ func (db *DB) runOne(t *tx, r *updateReq) (err error) {
 	if _, err := t.exec("SAVEPOINT u"); err != nil {
 		return fmt.Errorf("savepoint: %w", err)
 	}
-	if err = runFn(t, r); err != nil {
+	if err = runFn(t, r); err == nil {
+		err = t.flush()
+	}
+	if err != nil {
 		db.cache.reset()
+		// What is still due belongs to this update, which is undone.
+		t.dropDue()
 		if _, rerr := t.exec("ROLLBACK TO u"); rerr != nil {
 			// The failed update's writes could not be undone: nothing of
 			// this batch may commit.
@@ -593,6 +616,16 @@ type tx struct {
 	// transaction serves a whole batch and runs the same few statements
 	// hundreds of times.
 	bound map[string]*sql.Stmt
+
+	// What flush writes (migration 0025). moved holds the conversations
+	// whose last activity moved since the last flush: their member rows'
+	// copy of it, the list's sort key, is due. unindexed is set when
+	// messages were created since the last flush: their search index
+	// entries are due. savedPos is the position this transaction last
+	// wrote to positions.next (0: none yet).
+	moved     map[string]struct{}
+	unindexed bool
+	savedPos  int64
 }
 
 var _ parley.Tx = (*tx)(nil)

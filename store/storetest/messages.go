@@ -473,4 +473,8 @@ func testCreateMessages(t *testing.T, s parley.Store) {
 	})
 	wantCode(t, err, parley.EConflict)
 	wantNotFound(t, s, "message of a failed call", func(tx parley.Tx) (*parley.Message, error) { return tx.MessageByID("m4") })
+	// Searchable like CreateMessage's (the index is the store's to keep).
+	putMember(t, s, "c1", "a", parley.StatusActive, 0, 0)
+	putMember(t, s, "c2", "a", parley.StatusActive, 0, 0)
+	wantFound(t, s, "search", parley.SearchFilter{ViewerIDs: []string{"a"}, Query: "text", Limit: 10}, "m1", "m2", "m3")
 }

@@ -78,6 +78,7 @@ func Run(t *testing.T, open func(t *testing.T) parley.Store) {
 		{"Message/Card", testMessageCard},
 		{"Search/Visibility", testSearchVisibility},
 		{"Search/Index", testSearchIndex},
+		{"Search/DerivedWritesFollowTheUpdate", testDerivedWritesFollowTheUpdate},
 		{"Search/Filters", testSearchFilters},
 		{"Search/Relevance", testSearchRelevance},
 		{"Search/Pagination", testSearchPagination},

@@ -1,0 +1,81 @@
+package sqlite
+
+import "fmt"
+
+// Writes made once per group-commit batch (migration 0025). A send moves
+// its conversation's last activity and adds a message; the conversation
+// list's sort key on the member rows and the message's search index
+// entries follow from those, and writing them per message cost sends
+// about a quarter of their throughput each (two members_list index moves;
+// one FTS5 segment). The tx notes what is due (markMoved, markUnindexed) and flush
+// writes it: at the end of the batch, at the end of each update when the
+// batch runs with savepoints, and before anything in the transaction
+// reads it (the conversation list, search).
+
+// markMoved notes that conversationID's last activity changed.
+func (t *tx) markMoved(conversationID string) {
+	if t.moved == nil {
+		t.moved = map[string]struct{}{}
+	}
+	t.moved[conversationID] = struct{}{}
+}
+
+// markUnindexed notes that a message was created.
+func (t *tx) markUnindexed() { t.unindexed = true }
+
+// dropDue forgets what is due: the update that made it was rolled back.
+// The savepoint's rollback also undid any positions.next it wrote.
+func (t *tx) dropDue() {
+	clear(t.moved)
+	t.unindexed = false
+	t.savedPos = 0
+}
+
+// flush writes what is due: each moved conversation's last activity onto
+// its member rows (unless it is listed from its own row), in one
+// statement, and the search index entries of the messages created since
+// the last flush — those at or above positions.next — in one statement,
+// in ascending rowid order so that FTS5 writes one segment; then
+// positions.next moves past them. Nothing is due in a read transaction.
+func (t *tx) flush() error {
+	if len(t.moved) > 0 {
+		ids := make([]string, 0, len(t.moved))
+		for id := range t.moved {
+			ids = append(ids, id)
+		}
+		if _, err := t.exec(`UPDATE members SET activity_at = c.last_activity_at
+			FROM conversations c
+			WHERE members.conversation_id IN (SELECT value FROM json_each(?))
+			  AND c.id = members.conversation_id AND c.list_from_conversation = 0
+			  AND members.activity_at IS NOT c.last_activity_at`, idList(ids)); err != nil {
+			return fmt.Errorf("write list sort keys: %w", err)
+		}
+		clear(t.moved)
+	}
+	if t.unindexed {
+		if _, err := t.exec(`INSERT INTO message_search (rowid, body)
+			SELECT c.search_num << 32 | (4294967295 - m.seq), parley_plain(m.id, m.body)
+			FROM messages m JOIN conversations c ON c.id = m.conversation_id
+			WHERE m.pos >= (SELECT next FROM positions WHERE id = 1)
+			  AND m.deleted_at IS NULL AND m.body != '' AND m.kind != 'system'
+			ORDER BY 1`); err != nil {
+			return fmt.Errorf("index messages: %w", err)
+		}
+		t.unindexed = false
+		return t.savePos()
+	}
+	return nil
+}
+
+// savePos saves the next position (positions.next), unless this
+// transaction already saved it.
+func (t *tx) savePos() error {
+	if t.savedPos == t.db.pos {
+		return nil
+	}
+	if _, err := t.exec(`UPDATE positions SET next = ? WHERE id = 1`, t.db.pos); err != nil {
+		return fmt.Errorf("save position: %w", err)
+	}
+	t.savedPos = t.db.pos
+	return nil
+}
