@@ -55,6 +55,30 @@ func (t *tx) changes(q string, args ...any) ([]parley.Change, error) {
 	return out, nil
 }
 
+// AgentsAmong implements parley.BusinessTx.
+func (t *tx) AgentsAmong(userIDs []string) ([]string, error) {
+	out := []string{}
+	if len(userIDs) == 0 {
+		return out, nil
+	}
+	rows, err := t.query(`SELECT DISTINCT user_id FROM agents WHERE active = 1 AND user_id IN (SELECT json_array_elements_text(?::json))`, idList(userIDs))
+	if err != nil {
+		return nil, fmt.Errorf("agents among: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("scan agent: %w", err)
+		}
+		out = append(out, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("agents among: %w", err)
+	}
+	return out, nil
+}
+
 // AgentMembers implements parley.BusinessTx.
 func (t *tx) AgentMembers(conversationID string) ([]string, error) {
 	rows, err := t.query(`SELECT DISTINCT a.user_id FROM members m JOIN agents a ON a.user_id = m.user_id AND a.active = 1

@@ -36,6 +36,30 @@ func testChangesBefore(t *testing.T, s parley.Store) {
 	}
 }
 
+// testAgentsAmong: only active agents, each once, only from the list.
+func testAgentsAmong(t *testing.T, s parley.Store) {
+	mkUsers(t, s, "biz", "biz2", "a1", "a2", "a3", "p")
+	gone := newAgent("biz", "a3", 3)
+	gone.Active = false
+	update(t, s, func(tx parley.Tx) error {
+		for _, a := range []*parley.Agent{newAgent("biz", "a1", 1), newAgent("biz2", "a1", 2), newAgent("biz", "a2", 2), gone} {
+			if err := tx.PutAgent(a); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	among := func(ids ...string) []string {
+		got := view(t, s, func(tx parley.Tx) ([]string, error) { return tx.AgentsAmong(ids) })
+		slices.Sort(got)
+		return got
+	}
+	wantEqual(t, "agents among all", among("a1", "a2", "a3", "p", "biz", "nobody"), []string{"a1", "a2"})
+	wantEqual(t, "agents among some", among("a2", "p", "a2"), []string{"a2"})
+	wantEqual(t, "agents among none", among(), []string{})
+	wantEqual(t, "no agent among", among("p", "a3"), []string{})
+}
+
 // testAgentMembers: the conversation's members who are active agents,
 // each once (an agent of two businesses), any member status, no one else.
 func testAgentMembers(t *testing.T, s parley.Store) {
