@@ -238,6 +238,10 @@ type BusinessTx interface {
 	// AgentsAmong returns, in no order, the users among userIDs who are
 	// active agents of some business.
 	AgentsAmong(userIDs []string) ([]string, error)
+	// AgentMembers returns, in no order, the members (any status) of a
+	// conversation who are active agents of some business: AgentsAmong
+	// of its members, without sending their ids.
+	AgentMembers(conversationID string) ([]string, error)
 
 	// CreateTeam inserts t; UpdateTeam saves Name, Assign, Hours.
 	CreateTeam(t *Team) error

@@ -53,6 +53,23 @@ type ChainEntry struct {
 	Hash        string
 }
 
+// Digests decodes the entry's three hex digests for storage: content is
+// empty when the entry has none; prev and hash are required.
+func (e *ChainEntry) Digests() (content, prev, hash []byte, err error) {
+	for _, d := range []struct {
+		s   string
+		dst *[]byte
+	}{{e.ContentHash, &content}, {e.PrevHash, &prev}, {e.Hash, &hash}} {
+		if *d.dst, err = hex.DecodeString(d.s); err != nil {
+			return nil, nil, nil, Invalid("hash", "a chain digest is hex")
+		}
+	}
+	if len(hash) == 0 || len(prev) == 0 {
+		return nil, nil, nil, Invalid("hash", "a chain entry needs its hash and the previous one")
+	}
+	return content, prev, hash, nil
+}
+
 // ChainGenesis is the PrevHash of a conversation's first entry.
 var ChainGenesis = strings.Repeat("0", 64)
 

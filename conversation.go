@@ -133,6 +133,28 @@ func (m *Member) SeesEvent(pos int64) bool {
 // A pending member with LeftSeq set (a group invitee) previews only up to
 // it: the invite, not the group's traffic.
 func (m *Member) CanRead(seq int64) bool {
+	return m.State().CanRead(seq)
+}
+
+// State returns the part of the membership that says what its user may
+// read.
+func (m *Member) State() MemberState {
+	return MemberState{UserID: m.UserID, Status: m.Status, JoinedSeq: m.JoinedSeq, LeftSeq: m.LeftSeq}
+}
+
+// MemberState is the part of a membership that decides who hears of a
+// conversation and which of its messages they may read: what an audience
+// or the fan-out of a large group needs of each of thousands of members,
+// without the rest of the row.
+type MemberState struct {
+	UserID    string
+	Status    MemberStatus
+	JoinedSeq int64
+	LeftSeq   int64
+}
+
+// CanRead is Member.CanRead.
+func (m MemberState) CanRead(seq int64) bool {
 	switch m.Status {
 	case StatusActive:
 		return seq > m.JoinedSeq

@@ -156,6 +156,10 @@ type ConversationTx interface {
 	DirectPeers(userID string) ([]string, error)
 	// Members lists every membership of a conversation, oldest first.
 	Members(conversationID string) ([]*Member, error)
+	// MemberStates lists the state of every membership of a conversation
+	// (any status), in no order: Members without the rest of the rows and
+	// the sort, for audiences of thousands.
+	MemberStates(conversationID string) ([]MemberState, error)
 	// CountConversationsCreatedBy counts the conversations a user created
 	// at or after since, stopping at max.
 	CountConversationsCreatedBy(userID string, since time.Time, max int) (int, error)

@@ -65,7 +65,7 @@ const fanoutScan = 256
 func (a *App) Fanout(ctx context.Context, convID, messageID string, pos int64, minAudience int) (*Fanout, error) {
 	f := &Fanout{}
 	err := a.view(ctx, func(tx parley.Tx) error {
-		ms, err := tx.Members(convID)
+		ms, err := tx.MemberStates(convID)
 		if err != nil {
 			return err
 		}
@@ -101,7 +101,7 @@ func (a *App) Fanout(ctx context.Context, convID, messageID string, pos int64, m
 	return f, nil
 }
 
-func (a *App) fanoutPushes(tx parley.Tx, c *parley.Conversation, m, reply *parley.Message, ms []*parley.Member) (map[string]*Push, error) {
+func (a *App) fanoutPushes(tx parley.Tx, c *parley.Conversation, m, reply *parley.Message, ms []parley.MemberState) (map[string]*Push, error) {
 	// How far each user must have come.
 	changes, err := tx.ChangesBefore(m.Pos, fanoutScan)
 	if err != nil {
@@ -124,7 +124,7 @@ func (a *App) fanoutPushes(tx parley.Tx, c *parley.Conversation, m, reply *parle
 		}
 	}
 	for convID, p := range others {
-		oms, err := tx.Members(convID)
+		oms, err := tx.MemberStates(convID)
 		if err != nil && !parley.IsNotFound(err) {
 			return nil, err
 		}
@@ -132,11 +132,7 @@ func (a *App) fanoutPushes(tx parley.Tx, c *parley.Conversation, m, reply *parle
 			concern[om.UserID] = max(concern[om.UserID], p)
 		}
 	}
-	ids := make([]string, 0, len(ms))
-	for _, mb := range ms {
-		ids = append(ids, mb.UserID)
-	}
-	agentIDs, err := tx.AgentsAmong(ids)
+	agentIDs, err := tx.AgentMembers(c.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -155,7 +151,12 @@ func (a *App) fanoutPushes(tx parley.Tx, c *parley.Conversation, m, reply *parle
 		class := reply != nil && mb.CanRead(reply.Seq)
 		frame, ok := frames[class]
 		if !ok {
-			vs, err := messageViews(tx, c, mb, []*parley.Message{m})
+			// This member's whole row stands for the class.
+			full, err := tx.Member(c.ID, mb.UserID)
+			if err != nil {
+				return nil, err
+			}
+			vs, err := messageViews(tx, c, full, []*parley.Message{m})
 			if err != nil {
 				return nil, err
 			}

@@ -257,8 +257,7 @@ func (a *App) hydrate(tx parley.Tx, viewerID string, msgs []*parley.Message, evs
 		}
 	}
 	for _, m := range msgs {
-		out = append(out, &SyncEvent{Pos: m.Pos, Type: parley.EventMessageCreated, ConversationID: m.ConversationID,
-			ActorID: m.SenderID, Seq: m.Seq, Message: views[m.ID], CreatedAt: m.CreatedAt})
+		out = append(out, messageEvent(m, views[m.ID]))
 	}
 	var hidesReads *bool // the viewer's read-receipt setting, loaded at the first read marker of another
 	for _, e := range evs {
@@ -320,6 +319,13 @@ func (a *App) hydrate(tx parley.Tx, viewerID string, msgs []*parley.Message, evs
 	return out, nil
 }
 
+// messageEvent is the change a new message is in a sync page, with the
+// message as its viewer sees it (DirectFrames renders the same).
+func messageEvent(m *parley.Message, v *MessageView) *SyncEvent {
+	return &SyncEvent{Pos: m.Pos, Type: parley.EventMessageCreated, ConversationID: m.ConversationID,
+		ActorID: m.SenderID, Seq: m.Seq, Message: v, CreatedAt: m.CreatedAt}
+}
+
 // Delivered moves the actor's delivered marker up to seq (never back).
 // Like read markers, it stays private while a request is pending or a block
 // stands between the two members of a direct conversation.
@@ -334,21 +340,45 @@ func (a *App) Delivered(ctx context.Context, actor *Actor, convID string, seq in
 // former member when the conversation is busy. The notifier wakes a
 // departing member once, for their own departure.
 func (a *App) AudienceOf(ctx context.Context, convID string) ([]string, error) {
-	var ids []string
-	err := a.view(ctx, func(tx parley.Tx) error {
-		ms, err := tx.Members(convID)
-		if err != nil {
-			return err
-		}
-		ids, err = audienceIn(tx, convID, ms)
-		return err
-	})
+	ids, _, _, err := a.AudienceAt(ctx, convID)
 	return ids, err
 }
 
+// AudienceAt is AudienceOf, with everyone the conversation's changes may
+// concern in a sync (rows gives every user with a member row of any
+// status, and the team of a business, as of the snapshot: a superset of
+// whose Sync may return them) and the position both were read at (the
+// newest committed position of the snapshot).
+func (a *App) AudienceAt(ctx context.Context, convID string) (ids, rows []string, at int64, err error) {
+	err = a.view(ctx, func(tx parley.Tx) error {
+		var err error
+		if at, err = tx.Head(); err != nil {
+			return err
+		}
+		ms, err := tx.MemberStates(convID)
+		if err != nil {
+			return err
+		}
+		if ids, err = audienceIn(tx, convID, ms); err != nil {
+			return err
+		}
+		rows = make([]string, 0, len(ms))
+		for _, m := range ms {
+			rows = append(rows, m.UserID)
+		}
+		for _, id := range ids {
+			if !slices.Contains(rows, id) {
+				rows = append(rows, id) // the team
+			}
+		}
+		return nil
+	})
+	return ids, rows, at, err
+}
+
 // audienceIn is AudienceOf for the members ms of convID.
-func audienceIn(tx parley.Tx, convID string, ms []*parley.Member) ([]string, error) {
-	var ids []string
+func audienceIn(tx parley.Tx, convID string, ms []parley.MemberState) ([]string, error) {
+	ids := make([]string, 0, len(ms))
 	for _, m := range ms {
 		if m.Status == parley.StatusActive || m.Status == parley.StatusPending {
 			ids = append(ids, m.UserID)
@@ -403,7 +433,7 @@ func (a *App) Typing(ctx context.Context, actor *Actor, convID string, typing bo
 				}
 			}
 		} else {
-			ms, err := tx.Members(c.ID)
+			ms, err := tx.MemberStates(c.ID)
 			if err != nil {
 				return err
 			}

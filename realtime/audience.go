@@ -33,6 +33,11 @@ type audienceEntry struct {
 	// (the fan-out reads it with the message anyway).
 	large bool
 	at    time.Time
+	// rows is everyone the conversation's changes may concern in a
+	// sync (app.AudienceAt), for coverage.
+	rows []string
+	// pos is the position the audience was read at (app.AudienceAt).
+	pos int64
 }
 
 const (
@@ -87,20 +92,21 @@ func (c *audienceCache) clear() {
 
 // get returns the cached audience of a conversation; large (with ok and
 // no users) says it is bigger than maxCachedUsers.
-func (c *audienceCache) get(convID string) (users []string, large, ok bool) {
+// rows and pos are the entry's (see audienceEntry).
+func (c *audienceCache) get(convID string) (users, rows []string, pos int64, large, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.entries[convID]
 	if !ok || c.now().Sub(e.at) > audienceTTL {
-		return nil, false, false
+		return nil, nil, 0, false, false
 	}
-	return e.users, e.large, true
+	return e.users, e.rows, e.pos, e.large, true
 }
 
-func (c *audienceCache) put(convID string, users []string) {
-	e := audienceEntry{users: users, at: c.now()}
-	if len(users) > maxCachedUsers {
-		e = audienceEntry{large: true, at: e.at}
+func (c *audienceCache) put(convID string, users, rows []string, pos int64) {
+	e := audienceEntry{users: users, rows: rows, at: c.now(), pos: pos}
+	if len(rows) > maxCachedUsers {
+		e = audienceEntry{large: true, at: e.at, pos: pos}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()

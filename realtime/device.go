@@ -85,6 +85,7 @@ func (d *Device) deliver(p *app.Push) {
 	}
 	select {
 	case d.deliverC <- p:
+		d.hub.pushed.Add(1)
 		d.kicked()
 	default:
 		d.wake()

@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/app"
 )
 
 // FanoutMin is the smallest audience for which a new message is hydrated
@@ -68,6 +69,9 @@ func (f *fanout) run() {
 // deliver pushes n's message to the devices that may take it as it is and
 // wakes the others. A failure wakes everyone the conversation concerns,
 // or every device when even that is unknown: they sync.
+//
+// The devices are looked up under one hold of the hub's lock, not one
+// per user: a 10,000-member group is 10,000 lookups per message.
 func (f *fanout) deliver(n notification) {
 	h := f.h
 	fo, err := h.app.Fanout(context.Background(), n.ConversationID, n.MessageID, n.Pos, h.fanoutMin)
@@ -76,11 +80,31 @@ func (f *fanout) deliver(n notification) {
 		h.wakeAll()
 		return
 	}
+	type target struct {
+		d *Device
+		p *app.Push // nil: the device syncs
+	}
+	var targets []target
+	h.mu.Lock()
 	for _, u := range fo.Audience {
-		if p, ok := fo.For(u); ok {
-			h.forUser(u, func(d *Device) { d.deliver(p) })
+		ds := h.users[u]
+		if len(ds) == 0 {
+			continue
+		}
+		if targets == nil {
+			targets = make([]target, 0, len(fo.Audience))
+		}
+		p, _ := fo.For(u)
+		for d := range ds {
+			targets = append(targets, target{d, p})
+		}
+	}
+	h.mu.Unlock()
+	for _, t := range targets {
+		if t.p != nil {
+			t.d.deliver(t.p)
 		} else {
-			h.forUser(u, (*Device).wake)
+			t.d.wake()
 		}
 	}
 }

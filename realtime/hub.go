@@ -12,7 +12,9 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"log/slog"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/parleyhq/parley"
@@ -36,6 +38,11 @@ type notification struct {
 	Data      json.RawMessage `json:"d,omitempty"`
 	As        string          `json:"as,omitempty"`
 	CreatedAt time.Time       `json:"at"`
+	// Frames, for a new message of a direct conversation, holds the
+	// frame each member's Sync gives for it (app.DirectFrames), by user
+	// id: the one piece of content a notification carries, so that the
+	// receiving node may push it to caught-up devices without a read.
+	Frames map[string]json.RawMessage `json:"f,omitempty"`
 }
 
 // Revocation types travel on the bus too; they are not stored.
@@ -45,15 +52,22 @@ const (
 
 // Hub knows the devices connected to this node.
 type Hub struct {
-	app *app.App
-	bus parley.Bus
-	log *slog.Logger
-	sub parley.Subscription
-	aud *audienceCache
-	obs Observer
-	fan *fanout
+	app  *app.App
+	bus  parley.Bus
+	log  *slog.Logger
+	sub  parley.Subscription
+	aud  *audienceCache
+	cov  *coverage
+	pub  *publisher
+	hold *holder
+	obs  Observer
+	fan  *fanout
 	// fanoutMin is the smallest audience a new message is fanned out to.
 	fanoutMin int
+	// pushed counts changes queued to devices as they are (no sync).
+	pushed atomic.Int64
+	// rendered counts new messages published with their frames.
+	rendered atomic.Int64
 
 	mu      sync.Mutex
 	users   map[string]map[*Device]struct{}
@@ -102,9 +116,11 @@ func New(a *app.App, bus parley.Bus, log *slog.Logger, opts ...Option) (*Hub, er
 	if log == nil {
 		log = slog.Default()
 	}
-	h := &Hub{app: a, bus: bus, log: log, aud: newAudienceCache(), obs: nopObserver{}, fanoutMin: FanoutMin,
+	h := &Hub{app: a, bus: bus, log: log, aud: newAudienceCache(), cov: newCoverage(), obs: nopObserver{}, fanoutMin: FanoutMin,
 		users: map[string]map[*Device]struct{}{}, streams: map[string]int{}, tickets: map[string]ticket{}}
 	h.fan = &fanout{h: h}
+	h.pub = &publisher{h: h}
+	h.hold = &holder{h: h}
 	for _, o := range opts {
 		o(h)
 	}
@@ -121,6 +137,17 @@ func New(a *app.App, bus parley.Bus, log *slog.Logger, opts ...Option) (*Hub, er
 // lost notification costs latency, and devices converge through sync.
 func (h *Hub) Publish(events []*parley.Event) {
 	for _, e := range events {
+		if e.Type == parley.EventMessageCreated && e.Pos > 0 && h.pub.enqueue(events) {
+			return // published in order, with frames, by the publisher
+		}
+	}
+	h.publishEvents(events, nil)
+}
+
+// publishEvents publishes events in order; frames holds, by position, the
+// frames of new messages of direct conversations (app.DirectFrames).
+func (h *Hub) publishEvents(events []*parley.Event, frames map[int64]map[string][]byte) {
+	for _, e := range events {
 		n := notification{Type: e.Type, Pos: e.Pos, ConversationID: e.ConversationID, UserID: e.UserID,
 			ActorID: e.ActorID, Audience: e.Audience, As: e.As, CreatedAt: e.CreatedAt}
 		switch {
@@ -128,6 +155,12 @@ func (h *Hub) Publish(events []*parley.Event) {
 			n.Data = e.Data
 		case e.Type == parley.EventMessageCreated:
 			n.MessageID = e.MessageID
+			if fs := frames[e.Pos]; len(fs) > 0 {
+				n.Frames = make(map[string]json.RawMessage, len(fs))
+				for u, f := range fs {
+					n.Frames[u] = f
+				}
+			}
 		case e.Type == parley.EventMemberLeft || e.Type == parley.EventMemberRemoved:
 			// Names the member who went ({"user": id}): no longer in
 			// the audience, they are woken for this one event.
@@ -169,6 +202,7 @@ func (h *Hub) receive(data []byte) {
 	if data == nil {
 		h.obs.NotificationsLost()
 		h.aud.clear()
+		h.cov.reset()
 		h.wakeAll()
 		// A dropped notification may have been a revocation: check every
 		// local device's session, off the delivery path.
@@ -181,6 +215,10 @@ func (h *Hub) receive(data []byte) {
 		return
 	}
 	h.aud.seen(&n)
+	if n.Pos > 0 {
+		// A position recorded may let held pushes go.
+		defer h.hold.recheck()
+	}
 	switch {
 	case n.Type == typeRevokeSessions:
 		h.revoke(n.UserID, n.Audience)
@@ -190,45 +228,90 @@ func (h *Hub) receive(data []byte) {
 			h.forUser(u, func(d *Device) { d.push(ev) })
 		}
 	case n.UserID != "":
+		if n.Type == app.EventAgentsChanged {
+			// A business's team changed: the audience of each of its
+			// conversations did.
+			h.cov.taint(n.Pos, "")
+		}
 		// Events of a business also wake its team (the audience the app
 		// chose at commit).
-		for _, u := range append([]string{n.UserID}, n.Audience...) {
+		users := append([]string{n.UserID}, n.Audience...)
+		h.cov.record(n.Pos, users, false)
+		for _, u := range users {
 			h.forUser(u, (*Device).wake)
 		}
 	case n.ConversationID != "":
-		if !h.anyLocal() {
+		h.conversationChange(&n)
+	default:
+		h.cov.record(n.Pos, nil, true)
+	}
+}
+
+// conversationChange handles a stored change of a conversation: a new
+// message of a large group is hydrated once and pushed (fanout.go), one
+// of a direct conversation that came with its frames is pushed to the
+// devices caught up to it (coverage.go), and everything else wakes its
+// audience to sync. Every change is recorded with whom it concerns, as
+// far as the hub knows it exactly.
+func (h *Hub) conversationChange(n *notification) {
+	if !keepsAudience[n.Type] {
+		// Who may see the conversation changed: what was recorded above
+		// it with an audience read before it no longer holds.
+		h.cov.taint(n.Pos, n.ConversationID)
+	}
+	if !h.anyLocal() {
+		h.cov.record(n.Pos, nil, true)
+		return
+	}
+	ids, rows, at, large, ok := h.aud.get(n.ConversationID)
+	record := func() {
+		h.cov.recordConv(n.Pos, concern{users: rows, all: large || !ok, conv: n.ConversationID, at: at})
+	}
+	if h.fansOut(n, ids, large, ok) && h.fan.enqueue(*n) {
+		record()
+		return
+	}
+	if !ok || large {
+		var err error
+		ids, rows, at, err = h.app.AudienceAt(context.Background(), n.ConversationID)
+		if err != nil {
+			h.log.Warn("audience", "conversation", n.ConversationID, "err", err)
+			h.cov.record(n.Pos, nil, true)
+			h.wakeAll()
 			return
 		}
-		// A new message of a large group is hydrated once and pushed
-		// (fanout.go); everything else wakes its audience to sync.
-		ids, large, ok := h.aud.get(n.ConversationID)
-		if h.fansOut(&n, ids, large, ok) && h.fan.enqueue(n) {
+		h.aud.put(n.ConversationID, ids, rows, at)
+		ok, large = true, false
+		if h.fansOut(n, ids, false, true) && h.fan.enqueue(*n) {
+			record()
 			return
 		}
-		if !ok || large {
-			var err error
-			ids, err = h.app.AudienceOf(context.Background(), n.ConversationID)
-			if err != nil {
-				h.log.Warn("audience", "conversation", n.ConversationID, "err", err)
-				h.wakeAll()
-				return
-			}
-			h.aud.put(n.ConversationID, ids)
-			if !large && h.fansOut(&n, ids, false, true) && h.fan.enqueue(n) {
-				return
-			}
+	}
+	var gone string
+	if n.Type == parley.EventMemberLeft || n.Type == parley.EventMemberRemoved {
+		// The member who went is no longer in the audience: woken for
+		// this one change.
+		var d struct {
+			User string `json:"user"`
 		}
-		for _, u := range ids {
+		if json.Unmarshal(n.Data, &d) == nil && d.User != "" {
+			gone = d.User
+			rows = append(slices.Clip(rows), gone)
+		}
+	}
+	record()
+	for u, frame := range n.Frames {
+		if len(frame) > 0 && h.Online(u) {
+			h.hold.push(u, &app.Push{Pos: n.Pos, Frame: frame})
+		}
+	}
+	for _, u := range ids {
+		if _, pushed := n.Frames[u]; !pushed {
 			h.forUser(u, (*Device).wake)
 		}
-		if n.Type == parley.EventMemberLeft || n.Type == parley.EventMemberRemoved {
-			var d struct {
-				User string `json:"user"`
-			}
-			if json.Unmarshal(n.Data, &d) == nil && d.User != "" {
-				h.forUser(d.User, (*Device).wake)
-			}
-		}
+	}
+	if gone != "" {
+		h.forUser(gone, (*Device).wake)
 	}
 }
 
@@ -379,6 +462,15 @@ func (h *Hub) Online(userID string) bool {
 	return len(h.users[userID]) > 0
 }
 
+// Pushed counts the stored changes handed to local devices as they are,
+// hydrated once, instead of waking them to sync. A device that turns out
+// not to be caught up still syncs.
+func (h *Hub) Pushed() int64 { return h.pushed.Load() }
+
+// Rendered counts the new messages this node published with their
+// frames (app.DirectFrames); the others' devices sync.
+func (h *Hub) Rendered() int64 { return h.rendered.Load() }
+
 // Devices counts the devices connected to this node.
 func (h *Hub) Devices() int {
 	h.mu.Lock()
@@ -435,6 +527,7 @@ func (h *Hub) RedeemTicket(t string) (*app.Actor, bool) {
 // Close unsubscribes and tells every device the server is going away.
 func (h *Hub) Close() error {
 	h.fan.close()
+	h.pub.close()
 	for _, d := range h.all(true) {
 		d.shutdown()
 	}

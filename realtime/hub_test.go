@@ -207,7 +207,7 @@ func TestAudienceFollowsMembership(t *testing.T) {
 	cached := func() bool {
 		deadline := time.Now().Add(10 * time.Second)
 		for { // the hub handles notifications on its own goroutine
-			if _, _, ok := h.aud.get(g.ID); ok || time.Now().After(deadline) {
+			if _, _, _, _, ok := h.aud.get(g.ID); ok || time.Now().After(deadline) {
 				return ok
 			}
 			time.Sleep(5 * time.Millisecond)

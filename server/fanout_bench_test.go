@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -42,7 +44,11 @@ func fanoutSize() int {
 //
 // The 9,800 client sockets and their readers run in the same process and
 // share the machine's CPUs with the server: the numbers include their cost
-// (JSON decoding of every frame is the readers' main cost).
+// (a read system call and a frame parse per delivery; they look for the
+// message's text without decoding the JSON). With PARLEY_BENCH_CPUPROFILE
+// set, the measured loop alone is profiled, the readers labelled
+// side=client; writes/delivery counts the process's write system calls
+// per delivery.
 //
 //	go test -run '^$' -bench GroupFanout -benchtime 20x -timeout 30m ./server
 //
@@ -141,9 +147,15 @@ func BenchmarkGroupFanout(b *testing.B) {
 			return fmt.Errorf("member %d hello: %v %s", i, err, hello)
 		}
 		conns[i] = c
-		go func() {
+		// Labelled, so that a profile (PARLEY_BENCH_CPUPROFILE) tells
+		// the benchmark's readers from the server: -tagignore side=client.
+		go pprof.Do(ctx, pprof.Labels("side", "client"), func(ctx context.Context) {
 			for {
-				_, data, err := c.Read(ctx)
+				// No cancellable context: coder/websocket would arm and
+				// disarm a context.AfterFunc around every read, a cost
+				// of the benchmark's clients, not of the server; the
+				// cleanup's CloseNow ends the read.
+				_, data, err := c.Read(context.Background())
 				at := time.Now()
 				if err != nil {
 					return
@@ -171,7 +183,7 @@ func BenchmarkGroupFanout(b *testing.B) {
 					}
 				}
 			}
-		}()
+		})
 		return nil
 	})
 	if n := srv.Hub.Devices(); n != online {
@@ -181,6 +193,8 @@ func BenchmarkGroupFanout(b *testing.B) {
 	url := "http://" + srv.Addr() + "/api/v1/conversations/" + g.ID + "/messages"
 	var lastOne []time.Duration
 	n := 0
+	stopProfile := benchProfile(b)
+	writes0 := writeSyscalls()
 	b.ResetTimer()
 	for b.Loop() {
 		if n == maxMsgs {
@@ -208,6 +222,8 @@ func BenchmarkGroupFanout(b *testing.B) {
 		n++
 	}
 	b.StopTimer()
+	writes := writeSyscalls() - writes0
+	stopProfile()
 	time.Sleep(time.Second) // late duplicates would show here
 	for i := range got {
 		for k := range n {
@@ -224,4 +240,48 @@ func BenchmarkGroupFanout(b *testing.B) {
 	b.ReportMetric(pct(lat, 0.99), "p99-ms")
 	b.ReportMetric(ms(lat[len(lat)-1]), "max-ms")
 	b.ReportMetric(pct(lastOne, 0.99), "last-member-p99-ms")
+	if writes >= 0 {
+		b.ReportMetric(float64(writes)/float64(n*online), "writes/delivery")
+	}
+}
+
+// benchProfile starts a CPU profile of the measured part of a benchmark
+// into the file PARLEY_BENCH_CPUPROFILE names (-cpuprofile would include
+// building the group); the returned func stops it.
+func benchProfile(b *testing.B) func() {
+	path := os.Getenv("PARLEY_BENCH_CPUPROFILE")
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		b.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
+}
+
+// writeSyscalls returns how many write system calls the process has made
+// (syscw in /proc/self/io), or -1 where that is not known. The clients
+// in the benchmark only read, so the difference over the measured loop
+// is the server's writes: frames, the send's HTTP answer.
+func writeSyscalls() int64 {
+	b, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		return -1
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "syscw: "); ok {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err == nil {
+				return n
+			}
+		}
+	}
+	return -1
 }

@@ -24,6 +24,8 @@ type streamEvent struct {
 	Code           string          `json:"code"`
 	Message        json.RawMessage `json:"message"`
 	Data           json.RawMessage `json:"data"`
+	// raw is the frame as it came.
+	raw []byte
 }
 
 // text returns the text of the event's message.
@@ -77,6 +79,7 @@ func (ts *testServer) dial(t *testing.T, token string, since int64) *streamClien
 				t.Errorf("bad frame %s: %v", b, err)
 				continue
 			}
+			e.raw = b
 			c.frames <- e
 		}
 	}()

@@ -160,20 +160,9 @@ func (t *tx) AppendChainEntries(es []*parley.ChainEntry) error {
 	q.WriteString(`INSERT INTO chain_entries (conversation_id, idx, kind, message_id, seq, actor_id, subject_id, at, content, prev, hash) VALUES `)
 	args := make([]any, 0, len(es)*11)
 	for i, e := range es {
-		content, err := unhex(e.ContentHash)
+		content, prev, hash, err := e.Digests()
 		if err != nil {
 			return err
-		}
-		prev, err := unhex(e.PrevHash)
-		if err != nil {
-			return err
-		}
-		hash, err := unhex(e.Hash)
-		if err != nil {
-			return err
-		}
-		if len(hash) == 0 || len(prev) == 0 {
-			return parley.Invalid("hash", "a chain entry needs its hash and the previous one")
 		}
 		if i > 0 {
 			q.WriteString(`, `)

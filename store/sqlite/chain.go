@@ -43,20 +43,9 @@ func (t *tx) ChainHead(conversationID string) (int64, string, error) {
 
 // AppendChainEntry implements parley.ChainTx.
 func (t *tx) AppendChainEntry(e *parley.ChainEntry) error {
-	content, err := unhex(e.ContentHash)
+	content, prev, hash, err := e.Digests()
 	if err != nil {
 		return err
-	}
-	prev, err := unhex(e.PrevHash)
-	if err != nil {
-		return err
-	}
-	hash, err := unhex(e.Hash)
-	if err != nil {
-		return err
-	}
-	if len(hash) == 0 || len(prev) == 0 {
-		return parley.Invalid("hash", "a chain entry needs its hash and the previous one")
 	}
 	_, err = t.exec(`INSERT INTO chain_entries (conversation_id, idx, kind, message_id, seq, actor_id, subject_id, at, content, prev, hash)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, e.ConversationID, e.Index, e.Kind, e.MessageID, e.Seq, e.ActorID, e.SubjectID,
@@ -102,14 +91,6 @@ func hexOrEmpty(b []byte) string {
 		return ""
 	}
 	return hex.EncodeToString(b)
-}
-
-func unhex(s string) ([]byte, error) {
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		return nil, parley.Invalid("hash", "a chain digest is hex")
-	}
-	return b, nil
 }
 
 func nullBytes(b []byte) any {

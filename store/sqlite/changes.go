@@ -78,3 +78,25 @@ func (t *tx) AgentsAmong(userIDs []string) ([]string, error) {
 	}
 	return out, nil
 }
+
+// AgentMembers implements parley.BusinessTx.
+func (t *tx) AgentMembers(conversationID string) ([]string, error) {
+	rows, err := t.query(`SELECT DISTINCT a.user_id FROM members m JOIN agents a ON a.user_id = m.user_id AND a.active = 1
+		WHERE m.conversation_id = ?`, conversationID)
+	if err != nil {
+		return nil, fmt.Errorf("agent members: %w", err)
+	}
+	defer rows.Close()
+	out := []string{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("scan agent: %w", err)
+		}
+		out = append(out, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("agent members: %w", err)
+	}
+	return out, nil
+}

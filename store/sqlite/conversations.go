@@ -316,6 +316,28 @@ func (t *tx) Members(conversationID string) ([]*parley.Member, error) {
 		ORDER BY joined_at, user_id`, conversationID)
 }
 
+// MemberStates implements parley.ConversationTx: four columns of the
+// conversation's range of the primary key, unsorted.
+func (t *tx) MemberStates(conversationID string) ([]parley.MemberState, error) {
+	rows, err := t.query(`SELECT user_id, status, joined_seq, left_seq FROM members WHERE conversation_id = ?`, conversationID)
+	if err != nil {
+		return nil, fmt.Errorf("member states: %w", err)
+	}
+	defer rows.Close()
+	out := []parley.MemberState{}
+	for rows.Next() {
+		var m parley.MemberState
+		if err := rows.Scan(&m.UserID, &m.Status, &m.JoinedSeq, &m.LeftSeq); err != nil {
+			return nil, fmt.Errorf("scan member state: %w", err)
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("member states: %w", err)
+	}
+	return out, nil
+}
+
 // The conversation list: one member's rows in a folder, in the order
 // pinned first, newest activity first, then id descending. Each of the
 // two sections (pinned, then not) has two parts (migration 0019): the

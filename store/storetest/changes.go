@@ -59,3 +59,38 @@ func testAgentsAmong(t *testing.T, s parley.Store) {
 	wantEqual(t, "agents among none", among(), []string{})
 	wantEqual(t, "no agent among", among("p", "a3"), []string{})
 }
+
+// testAgentMembers: the conversation's members who are active agents,
+// each once (an agent of two businesses), any member status, no one else.
+func testAgentMembers(t *testing.T, s parley.Store) {
+	mkUsers(t, s, "biz", "biz2", "a1", "a2", "a3", "a4", "p")
+	mkConversation(t, s, "c1", "p")
+	mkConversation(t, s, "c2", "p")
+	gone := newAgent("biz", "a3", 3)
+	gone.Active = false
+	left := newMember("c1", "a2")
+	left.Status = parley.StatusLeft
+	update(t, s, func(tx parley.Tx) error {
+		for _, a := range []*parley.Agent{newAgent("biz", "a1", 1), newAgent("biz2", "a1", 2), newAgent("biz", "a2", 2), gone,
+			newAgent("biz", "a4", 4)} {
+			if err := tx.PutAgent(a); err != nil {
+				return err
+			}
+		}
+		for _, m := range []*parley.Member{newMember("c1", "p"), newMember("c1", "a1"), left, newMember("c1", "a3"),
+			newMember("c2", "a4")} {
+			if err := tx.PutMember(m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	in := func(conv string) []string {
+		got := view(t, s, func(tx parley.Tx) ([]string, error) { return tx.AgentMembers(conv) })
+		slices.Sort(got)
+		return got
+	}
+	wantEqual(t, "agents in c1", in("c1"), []string{"a1", "a2"})
+	wantEqual(t, "agents in c2", in("c2"), []string{"a4"})
+	wantEqual(t, "agents in a conversation without members", in("nowhere"), []string{})
+}

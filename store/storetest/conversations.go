@@ -221,6 +221,38 @@ func testAllocSeqAfterLookup(t *testing.T, s parley.Store) {
 	wantEqual(t, "LastSeq", got.LastSeq, int64(2+n/2))
 }
 
+// testMemberStates: every membership of the conversation, any status,
+// with the four fields that decide what it may read, and nothing of other
+// conversations.
+func testMemberStates(t *testing.T, s parley.Store) {
+	mkUsers(t, s, "a", "b", "c", "d")
+	mkConversation(t, s, "c1", "a")
+	mkConversation(t, s, "c2", "a")
+	a := newMember("c1", "a")
+	a.JoinedSeq = 3
+	b := newMember("c1", "b")
+	b.Status, b.JoinedSeq, b.LeftSeq = parley.StatusPending, 4, 5
+	c := newMember("c1", "c")
+	c.Status, c.JoinedSeq, c.LeftSeq = parley.StatusRemoved, 1, 9
+	update(t, s, func(tx parley.Tx) error {
+		for _, m := range []*parley.Member{a, b, c, newMember("c2", "d")} {
+			if err := tx.PutMember(m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	got := view(t, s, func(tx parley.Tx) ([]parley.MemberState, error) { return tx.MemberStates("c1") })
+	slices.SortFunc(got, func(x, y parley.MemberState) int { return cmp.Compare(x.UserID, y.UserID) })
+	wantEqual(t, "MemberStates(c1)", got, []parley.MemberState{
+		{UserID: "a", Status: parley.StatusActive, JoinedSeq: 3},
+		{UserID: "b", Status: parley.StatusPending, JoinedSeq: 4, LeftSeq: 5},
+		{UserID: "c", Status: parley.StatusRemoved, JoinedSeq: 1, LeftSeq: 9},
+	})
+	none := view(t, s, func(tx parley.Tx) ([]parley.MemberState, error) { return tx.MemberStates("nowhere") })
+	wantEqual(t, "MemberStates of no conversation", none, []parley.MemberState{})
+}
+
 func testMembers(t *testing.T, s parley.Store) {
 	mkUsers(t, s, "a", "b", "c")
 	mkConversation(t, s, "c1", "a")

@@ -1,0 +1,114 @@
+package realtime
+
+import (
+	"sync"
+	"time"
+
+	"github.com/parleyhq/parley/app"
+)
+
+// holdFor is how long a push waits for the notifications of the
+// positions just below it. Nodes publish in the order they commit, but
+// the notifications of two nodes may cross on the way: a message whose
+// predecessor from another node is still on its way would otherwise make
+// a caught-up device sync. Past it the push goes with what is known.
+const holdFor = 5 * time.Millisecond
+
+// maxHeld bounds the pushes waiting; past it they go at once.
+const maxHeld = 4096
+
+// held is a push waiting for a hole below it to fill.
+type held struct {
+	user     string
+	push     *app.Push
+	deadline time.Time
+}
+
+// holder keeps the pushes that wait, in arrival order, and hands each to
+// its user's devices once the walk below it no longer stops at a missing
+// position, or its time is up. A user's later pushes wait behind an
+// earlier one, so that each device gets them in order.
+type holder struct {
+	h     *Hub
+	mu    sync.Mutex
+	queue []held
+	timer *time.Timer
+}
+
+// push hands p to userID's devices now, or holds it.
+func (o *holder) push(userID string, p *app.Push) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	after, hole := o.h.cov.after(userID, p.Pos)
+	if (!hole || len(o.queue) >= maxHeld) && !o.waitingLocked(userID) {
+		p.After = after
+		o.deliverLocked(userID, p)
+		return
+	}
+	o.queue = append(o.queue, held{user: userID, push: p, deadline: time.Now().Add(holdFor)})
+	if o.timer == nil {
+		o.timer = time.AfterFunc(holdFor, o.recheck)
+	}
+}
+
+func (o *holder) waitingLocked(userID string) bool {
+	for _, w := range o.queue {
+		if w.user == userID {
+			return true
+		}
+	}
+	return false
+}
+
+func (o *holder) deliverLocked(userID string, p *app.Push) {
+	o.h.forUser(userID, func(d *Device) { d.deliver(p) })
+}
+
+// recheck hands over what may go: called after each recorded position
+// and by the timer.
+func (o *holder) recheck() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if len(o.queue) == 0 {
+		if o.timer != nil {
+			o.timer.Stop()
+			o.timer = nil
+		}
+		return
+	}
+	now := time.Now()
+	blocked := map[string]bool{}
+	keep := o.queue[:0]
+	var next time.Time
+	for _, w := range o.queue {
+		if !blocked[w.user] {
+			after, hole := o.h.cov.after(w.user, w.push.Pos)
+			if !hole || !now.Before(w.deadline) {
+				w.push.After = after
+				o.deliverLocked(w.user, w.push)
+				continue
+			}
+		}
+		blocked[w.user] = true
+		keep = append(keep, w)
+		if next.IsZero() || w.deadline.Before(next) {
+			next = w.deadline
+		}
+	}
+	clear(o.queue[len(keep):])
+	o.queue = keep
+	if o.timer != nil {
+		o.timer.Stop()
+		o.timer = nil
+	}
+	if len(keep) > 0 {
+		o.timer = time.AfterFunc(max(time.Until(next), 100*time.Microsecond), o.recheck)
+	}
+}
+
+// wait is the pushes held (tests).
+func (o *holder) waiting() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return len(o.queue)
+}

@@ -1,0 +1,101 @@
+package realtime
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/parleyhq/parley"
+)
+
+// publishQueue bounds the events waiting for the publisher; past it a
+// batch is published at once, without frames (its devices sync).
+const publishQueue = 4096
+
+// Rendering must not hold notifications back for long: when the oldest
+// batch waiting has waited renderBacklog, everything waiting is published
+// without frames, and a render that takes longer than renderTimeout is
+// given up. So on a node short of CPU or database time, devices sync as
+// they did before pushes, and notifications are late by tens of
+// milliseconds at most, not by a queue.
+const (
+	renderBacklog = 10 * time.Millisecond
+	renderTimeout = 25 * time.Millisecond
+)
+
+// publisher publishes the batches of events that hold new messages, in
+// the order they committed, off the committing request: it first renders
+// the frames of the new messages of direct conversations
+// (app.DirectFrames), every batch waiting at the time in one read, so
+// that the nodes of the members' devices can push them without a read of
+// their own.
+type publisher struct {
+	h *Hub
+
+	mu      sync.Mutex
+	queue   [][]*parley.Event
+	oldest  time.Time // when the first batch in queue came
+	waiting int       // events in queue
+	running bool
+	closed  bool
+}
+
+// enqueue hands events to the publisher and reports whether it took them.
+func (p *publisher) enqueue(events []*parley.Event) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed || p.waiting+len(events) > publishQueue {
+		return false
+	}
+	if len(p.queue) == 0 {
+		p.oldest = time.Now()
+	}
+	p.queue = append(p.queue, events)
+	p.waiting += len(events)
+	if !p.running {
+		p.running = true
+		go p.run()
+	}
+	return true
+}
+
+func (p *publisher) close() {
+	p.mu.Lock()
+	p.closed = true
+	p.mu.Unlock()
+}
+
+func (p *publisher) run() {
+	h := p.h
+	for {
+		p.mu.Lock()
+		batches, oldest := p.queue, p.oldest
+		p.queue, p.waiting = nil, 0
+		if len(batches) == 0 {
+			p.running = false
+			p.mu.Unlock()
+			return
+		}
+		p.mu.Unlock()
+		var all []*parley.Event
+		for _, b := range batches {
+			all = append(all, b...)
+		}
+		var frames map[int64]map[string][]byte
+		if time.Since(oldest) < renderBacklog {
+			ctx, cancel := context.WithTimeout(context.Background(), renderTimeout)
+			var err error
+			frames, err = h.app.DirectFrames(ctx, all)
+			cancel()
+			if err != nil {
+				// Published without frames: the devices sync.
+				if ctx.Err() == nil {
+					h.log.Warn("render direct frames", "err", err)
+				}
+				frames = nil
+			}
+		}
+		h.rendered.Add(int64(len(frames)))
+		h.publishEvents(all, frames)
+	}
+}
