@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -885,5 +886,29 @@ func TestSavedViews(t *testing.T) {
 		if _, err := s.a.PutSettings(s.ctx, s.admin, st); parley.ErrorCode(err) != parley.EInvalid {
 			t.Errorf("views %+v accepted: %v", bad, err)
 		}
+	}
+}
+
+// TestAudienceAtRows: the rows of a customer conversation are its members
+// with a row and the business's team, each once.
+func TestAudienceAtRows(t *testing.T) {
+	s := newShop(t)
+	ann, _ := s.agent("ann", "Ann", true)
+	c, conv := s.customer("C")
+	ids, rows, at, err := s.a.AudienceAt(s.ctx, conv)
+	if err != nil || at <= 0 {
+		t.Fatalf("audience at %d: %v", at, err)
+	}
+	for _, want := range []string{c.User.ID, s.biz.User.ID, ann.User.ID} {
+		if !slices.Contains(ids, want) || !slices.Contains(rows, want) {
+			t.Fatalf("%s missing: ids %v rows %v", want, ids, rows)
+		}
+	}
+	seen := map[string]bool{}
+	for _, id := range rows {
+		if seen[id] {
+			t.Fatalf("%s twice in rows %v", id, rows)
+		}
+		seen[id] = true
 	}
 }
