@@ -97,6 +97,11 @@ func TestHeldPushWaitsForAHole(t *testing.T) {
 	ann := actor(t, a, "ann")
 	d := h.Register(ann, nil, false)
 	uid := ann.User.ID
+	// Waits that outlast the checks below on any machine; the last part
+	// shortens them again to see a wait end.
+	h.hold.mu.Lock()
+	h.hold.wait = time.Hour
+	h.hold.mu.Unlock()
 	h.cov.record(50, []string{uid}, false)
 	h.hold.push(uid, &app.Push{Pos: 53, Frame: []byte(`{}`)})
 	if h.hold.waiting() != 1 {
@@ -123,6 +128,9 @@ func TestHeldPushWaitsForAHole(t *testing.T) {
 	}
 	// 60 never comes: the push at 61 goes when its time is up, to be
 	// taken only by a device at 60 or beyond.
+	h.hold.mu.Lock()
+	h.hold.wait = holdFor
+	h.hold.mu.Unlock()
 	h.hold.push(uid, &app.Push{Pos: 61, Frame: []byte(`{}`)})
 	select {
 	case p := <-d.Delivered():

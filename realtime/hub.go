@@ -120,7 +120,7 @@ func New(a *app.App, bus parley.Bus, log *slog.Logger, opts ...Option) (*Hub, er
 		users: map[string]map[*Device]struct{}{}, streams: map[string]int{}, tickets: map[string]ticket{}}
 	h.fan = &fanout{h: h}
 	h.pub = &publisher{h: h}
-	h.hold = &holder{h: h}
+	h.hold = &holder{h: h, wait: holdFor}
 	for _, o := range opts {
 		o(h)
 	}
