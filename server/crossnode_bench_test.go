@@ -145,54 +145,19 @@ func BenchmarkCrossNodeLatency(b *testing.B) {
 
 	rng := rand.New(rand.NewPCG(7, 8))
 	var (
-		sends    sync.WaitGroup
-		sendErrs atomic.Int64
-		firstErr atomic.Value
-		idsMu    sync.Mutex
-		ids      = map[int]string{}
-		start    time.Time
-		i        int
+		idsMu sync.Mutex
+		ids   = map[int]string{}
 	)
-	for b.Loop() {
-		if i == 0 {
-			start = time.Now()
+	openLoop(b, tr, rng, crossBenchPairs, interval, func(n, from, pair int) error {
+		id, err := crossPost(client, url(from, pair), users[from].token, "b"+strconv.Itoa(n), benchText(n))
+		if err != nil {
+			return err
 		}
-		pair := rng.IntN(crossBenchPairs)
-		from, to := 2*pair, 2*pair+1
-		if rng.IntN(2) == 1 {
-			from, to = to, from
-		}
-		due := start.Add(time.Duration(i) * interval)
-		n := tr.add(due, from, to)
-		if d := time.Until(due); d > 0 {
-			time.Sleep(d)
-		}
-		sends.Add(1)
-		go func(n, from, pair int) {
-			defer sends.Done()
-			id, err := crossPost(client, url(from, pair), users[from].token, "b"+strconv.Itoa(n), benchText(n))
-			if err != nil {
-				if sendErrs.Add(1) == 1 {
-					firstErr.Store(err)
-				}
-				return
-			}
-			tr.acked(n, time.Now())
-			idsMu.Lock()
-			ids[n] = id
-			idsMu.Unlock()
-		}(n, from, pair)
-		i++
-	}
-	sends.Wait()
-	if n := sendErrs.Load(); n > 0 {
-		b.Fatalf("%d sends failed, first: %v", n, firstErr.Load())
-	}
-	deadline := tr.lastDue().Add(streamBenchLostWait)
-	for !tr.allReceived() && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	time.Sleep(streamBenchDupGrace)
+		idsMu.Lock()
+		ids[n] = id
+		idsMu.Unlock()
+		return nil
+	})
 	cancel()
 
 	st := tr.stats()

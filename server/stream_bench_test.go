@@ -128,54 +128,9 @@ func BenchmarkStreamLatency(b *testing.B) {
 	time.Sleep(time.Second)
 
 	rng := rand.New(rand.NewPCG(1, 3)) // the same sequence of senders every run
-	var (
-		sendErrs atomic.Int64
-		firstErr atomic.Value
-		sends    sync.WaitGroup
-		start    time.Time
-		i        int
-	)
-	for b.Loop() {
-		if i == 0 {
-			start = time.Now()
-		}
-		pair := rng.IntN(streamBenchPairs)
-		from, to := 2*pair, 2*pair+1
-		if rng.IntN(2) == 1 {
-			from, to = to, from
-		}
-		due := start.Add(time.Duration(i) * interval)
-		n := tr.add(due, from, to)
-		if d := time.Until(due); d > 0 {
-			time.Sleep(d)
-		}
-		// One goroutine per send keeps the loop open: a slow send does not
-		// delay the next one, and its latency counts from its due time.
-		sends.Add(1)
-		go func(n int, token, conv string) {
-			defer sends.Done()
-			if err := benchSend(client, base+conv+"/messages", token, n); err != nil {
-				if sendErrs.Add(1) == 1 {
-					firstErr.Store(err)
-				}
-				return
-			}
-			tr.acked(n, time.Now())
-		}(n, users[from].token, convs[pair])
-		i++
-	}
-	offeredEnd := time.Now()
-	sends.Wait()
-	if n := sendErrs.Load(); n > 0 {
-		b.Fatalf("%d sends failed, first: %v", n, firstErr.Load())
-	}
-	// Wait for every message (or the lost deadline), then a little more
-	// for duplicates.
-	deadline := tr.lastDue().Add(streamBenchLostWait)
-	for !tr.allReceived() && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	time.Sleep(streamBenchDupGrace)
+	start, offeredEnd := openLoop(b, tr, rng, streamBenchPairs, interval, func(n, from, pair int) error {
+		return benchSend(client, base+convs[pair]+"/messages", users[from].token, n)
+	})
 	cancel()
 
 	st := tr.stats()
@@ -515,3 +470,56 @@ func (t *benchTracker) dump(path string, start time.Time) error {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// openLoop offers b.N sends between random pairs (either direction), one
+// per interval from the first: each on a goroutine of its own, so that a
+// slow send does not delay the next and its latency counts from its due
+// time. It fails b if any send failed, then waits for every message (or
+// the lost deadline) and a little more for duplicates, and returns when
+// the offered period started and ended.
+func openLoop(b *testing.B, tr *benchTracker, rng *rand.Rand, pairs int, interval time.Duration, send func(n, from, pair int) error) (start, offeredEnd time.Time) {
+	var (
+		sendErrs atomic.Int64
+		firstErr atomic.Value
+		sends    sync.WaitGroup
+		i        int
+	)
+	for b.Loop() {
+		if i == 0 {
+			start = time.Now()
+		}
+		pair := rng.IntN(pairs)
+		from, to := 2*pair, 2*pair+1
+		if rng.IntN(2) == 1 {
+			from, to = to, from
+		}
+		due := start.Add(time.Duration(i) * interval)
+		n := tr.add(due, from, to)
+		if d := time.Until(due); d > 0 {
+			time.Sleep(d)
+		}
+		sends.Add(1)
+		go func() {
+			defer sends.Done()
+			if err := send(n, from, pair); err != nil {
+				if sendErrs.Add(1) == 1 {
+					firstErr.Store(err)
+				}
+				return
+			}
+			tr.acked(n, time.Now())
+		}()
+		i++
+	}
+	offeredEnd = time.Now()
+	sends.Wait()
+	if n := sendErrs.Load(); n > 0 {
+		b.Fatalf("%d sends failed, first: %v", n, firstErr.Load())
+	}
+	deadline := tr.lastDue().Add(streamBenchLostWait)
+	for !tr.allReceived() && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(streamBenchDupGrace)
+	return start, offeredEnd
+}
