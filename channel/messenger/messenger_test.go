@@ -160,15 +160,7 @@ func TestParseOptin(t *testing.T) {
 // notification message without a token is not sent.
 func TestSendTagsAndNotifications(t *testing.T) {
 	var got []map[string]any
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var m map[string]any
-		if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
-			t.Errorf("body: %v", err)
-		}
-		got = append(got, m)
-		_ = json.NewEncoder(w).Encode(map[string]string{"recipient_id": "6000000000000001", "message_id": "m_sent"})
-	}))
-	defer srv.Close()
+	srv := sendAPI(t, &got, "m_sent")
 	ch := messenger.New(poster, srv.URL, "v21.0")
 	acct := channel.Account{ID: "104857600000001", AccessToken: "page-token"}
 	for _, tc := range []struct{ mode, tag string }{
@@ -211,15 +203,7 @@ func TestSendTagsAndNotifications(t *testing.T) {
 // optional image and time zone; without a request it is not sent.
 func TestSendOptinRequest(t *testing.T) {
 	var got []map[string]any
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var m map[string]any
-		if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
-			t.Errorf("body: %v", err)
-		}
-		got = append(got, m)
-		_ = json.NewEncoder(w).Encode(map[string]string{"recipient_id": "6000000000000001", "message_id": "m_req"})
-	}))
-	defer srv.Close()
+	srv := sendAPI(t, &got, "m_req")
 	ch := messenger.New(poster, srv.URL, "v21.0")
 	acct := channel.Account{ID: "104857600000001", AccessToken: "page-token"}
 	req := &channel.OptinRequest{Title: "Weekly deals", Payload: "topic_1", Frequency: channel.FrequencyWeekly, Timezone: "Europe/Paris",
@@ -251,4 +235,20 @@ func TestSendOptinRequest(t *testing.T) {
 	if _, err := ch.Send(context.Background(), acct, channel.Outgoing{To: "6000000000000001", Mode: channel.ModeOptinRequest}); err == nil || len(got) != 0 {
 		t.Fatalf("an opt-in request without its request went out: %v %v", err, got)
 	}
+}
+
+// sendAPI is a local Send API: it appends each request's JSON body to got
+// and answers with messageID.
+func sendAPI(t *testing.T, got *[]map[string]any, messageID string) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var m map[string]any
+		if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
+			t.Errorf("body: %v", err)
+		}
+		*got = append(*got, m)
+		_ = json.NewEncoder(w).Encode(map[string]string{"recipient_id": "6000000000000001", "message_id": messageID})
+	}))
+	t.Cleanup(srv.Close)
+	return srv
 }
