@@ -71,14 +71,25 @@ func benchWords() []string {
 // that ids come in index order and the id index grows at its end.
 func corpusMsgID(i int) string { return fmt.Sprintf("m%09d", i) }
 
-// searchIndexFormat names the state buildSearchIndex leaves the index
-// in; a corpus whose index was built otherwise gets its index rebuilt
-// (its rows are kept).
-const searchIndexFormat = "0021+0030"
+// searchIndexSteps are the migrations' steps that build the search index
+// of a server upgraded with messages (buildSearchIndex), in order; the
+// corpus records which it has had (search_bench_index), so that a new
+// step runs alone on a corpus that had the earlier ones.
+var searchIndexSteps = []struct{ name, sql string }{
+	// 0021: the whole index from the messages, in rowid order (the same
+	// statement).
+	{"0021", `INSERT INTO message_search (rowid, body)
+		SELECT c.search_num << 32 | (4294967295 - m.seq), parley_plain(m.id, m.body)
+		FROM conversations c JOIN messages m ON m.conversation_id = c.id
+		WHERE m.deleted_at IS NULL AND m.body != '' AND m.kind != 'system'
+		ORDER BY c.search_num, m.seq DESC`},
+	// 0030: one segment.
+	{"0030", `INSERT INTO message_search (message_search) VALUES ('optimize')`},
+}
 
 // buildSearchCorpus fills the store at path with n messages unless it
 // holds them already, then builds the search index unless it was built
-// in the current format (searchIndexFormat). Users, conversations and
+// with every step of searchIndexSteps. Users, conversations and
 // members go through the store; the messages, which are nearly all the
 // work, go straight into the messages table with SQL in large
 // transactions with a large page cache (the message indexes stay in
@@ -86,9 +97,10 @@ const searchIndexFormat = "0021+0030"
 // Update per batch of sends. They are the rows CreateMessage writes (same
 // columns, positions after the store's, sequence numbers gap-free per
 // conversation). The search index is then built as the migrations build
-// it on a server that has messages already (buildSearchIndex): the
+// it on a server that has messages already (searchIndexSteps): the
 // state of an upgraded server, whose later sends add small segments on
-// top. With PARLEY_SEARCH_BENCH_BUILD=rows it stops after the rows.
+// top. PARLEY_SEARCH_BENCH_BUILD=rows (or a step's name) stops after the
+// rows (or that step).
 func buildSearchCorpus(tb testing.TB, path string, n int) {
 	ctx := context.Background()
 	db := openAt(tb, path)
@@ -119,38 +131,36 @@ func buildSearchCorpus(tb testing.TB, path string, n int) {
 	defer raw.Close()
 	raw.SetMaxOpenConns(1)
 	must(raw.Ping())
-	var format string
-	_, err = raw.Exec(`CREATE TABLE IF NOT EXISTS search_bench_index (format TEXT NOT NULL)`)
+	_, err = raw.Exec(`CREATE TABLE IF NOT EXISTS search_bench_index (step TEXT NOT NULL)`)
 	must(err)
-	if err := raw.QueryRow(`SELECT format FROM search_bench_index`).Scan(&format); err != nil && err != sql.ErrNoRows {
-		tb.Fatal(err)
+	done := map[string]bool{}
+	rows, err := raw.Query(`SELECT step FROM search_bench_index`)
+	must(err)
+	for rows.Next() {
+		var step string
+		must(rows.Scan(&step))
+		done[step] = true
 	}
-	if format == searchIndexFormat {
-		return
-	}
-	t0 := time.Now()
-	buildSearchIndex(tb, raw)
-	_, err = raw.Exec(`DELETE FROM search_bench_index; INSERT INTO search_bench_index (format) VALUES (?)`, searchIndexFormat)
-	must(err)
-	_, err = raw.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
-	must(err)
-	tb.Logf("corpus: search index (%s) built in %s", searchIndexFormat, time.Since(t0).Round(time.Second))
-}
-
-// buildSearchIndex fills the search index from the messages as migration
-// 0021 does (the same statement), after emptying it, then does what
-// migration 0030 does to an existing index.
-func buildSearchIndex(tb testing.TB, raw *sql.DB) {
-	for _, q := range []string{
-		`INSERT INTO message_search (message_search) VALUES ('delete-all')`,
-		`INSERT INTO message_search (rowid, body)
-		SELECT c.search_num << 32 | (4294967295 - m.seq), parley_plain(m.id, m.body)
-		FROM conversations c JOIN messages m ON m.conversation_id = c.id
-		WHERE m.deleted_at IS NULL AND m.body != '' AND m.kind != 'system'
-		ORDER BY c.search_num, m.seq DESC`,
-	} {
-		if _, err := raw.Exec(q); err != nil {
-			tb.Fatal(err)
+	must(rows.Err())
+	rows.Close()
+	for i, step := range searchIndexSteps {
+		if done[step.name] {
+			continue
+		}
+		if i == 0 { // from scratch
+			_, err = raw.Exec(`INSERT INTO message_search (message_search) VALUES ('delete-all'); DELETE FROM search_bench_index`)
+			must(err)
+		}
+		t0 := time.Now()
+		_, err = raw.Exec(step.sql)
+		must(err)
+		_, err = raw.Exec(`INSERT INTO search_bench_index (step) VALUES (?)`, step.name)
+		must(err)
+		_, err = raw.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
+		must(err)
+		tb.Logf("corpus: search index step %s in %s", step.name, time.Since(t0).Round(time.Second))
+		if os.Getenv("PARLEY_SEARCH_BENCH_BUILD") == step.name {
+			return
 		}
 	}
 }
@@ -229,6 +239,7 @@ func buildSearchRows(tb testing.TB, db interface {
 	r := rand.New(rand.NewPCG(1, 2))
 	zipf := rand.NewZipf(r, 1.1, 1, vocabSize-1)
 	seqs := make([]int64, convs)
+	last := make([]int, convs) // each conversation's newest message
 	var text strings.Builder
 	const bulk = 200000
 	for lo := 0; lo < n; lo += bulk {
@@ -240,6 +251,7 @@ func buildSearchRows(tb testing.TB, db interface {
 		for i := lo; i < min(lo+bulk, n); i++ {
 			c := r.IntN(convs)
 			seqs[c]++
+			last[c] = i
 			text.Reset()
 			for w := range 2 + r.IntN(23) {
 				if w > 0 {
@@ -258,10 +270,18 @@ func buildSearchRows(tb testing.TB, db interface {
 		}
 	}
 	// What CreateMessage's callers keep on the conversation.
-	_, err = raw.Exec(`UPDATE conversations SET last_seq = x.seq, last_pos = x.pos, last_activity_at = x.at
-		FROM (SELECT conversation_id, MAX(seq) AS seq, MAX(pos) AS pos, MAX(created_at) AS at FROM messages GROUP BY conversation_id) AS x
-		WHERE x.conversation_id = conversations.id`)
+	tx, err := raw.Begin()
 	must(err)
+	upd, err := tx.Prepare(`UPDATE conversations SET last_seq = ?, last_pos = ?, last_activity_at = ? WHERE id = ?`)
+	must(err)
+	for c, seq := range seqs {
+		if seq > 0 {
+			_, err := upd.Exec(seq, pos+int64(last[c]), now.Add(time.Duration(last[c])*time.Second).UnixNano(), "c"+strconv.Itoa(c))
+			must(err)
+		}
+	}
+	must(upd.Close())
+	must(tx.Commit())
 	_, err = raw.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
 	must(err)
 }
