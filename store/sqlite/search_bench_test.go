@@ -76,11 +76,14 @@ func corpusMsgID(i int) string { return fmt.Sprintf("m%09d", i) }
 // corpus records which it has had (search_bench_index), so that a new
 // step runs alone on a corpus that had the earlier ones.
 var searchIndexSteps = []struct{ name, sql string }{
-	// 0021: the whole index from the messages, in rowid order (the same
-	// statement).
+	// 0021: the whole index from the messages, in rowid order: the same
+	// statement but for CROSS JOIN, which makes SQLite read the messages
+	// conversation by conversation instead of sorting all of them with
+	// their text (3.8 GB and still sorting after 5 minutes at 10 million).
+	// FTS5 gets the same rows in the same order.
 	{"0021", `INSERT INTO message_search (rowid, body)
 		SELECT c.search_num << 32 | (4294967295 - m.seq), parley_plain(m.id, m.body)
-		FROM conversations c JOIN messages m ON m.conversation_id = c.id
+		FROM conversations c CROSS JOIN messages m ON m.conversation_id = c.id
 		WHERE m.deleted_at IS NULL AND m.body != '' AND m.kind != 'system'
 		ORDER BY c.search_num, m.seq DESC`},
 	// 0030: one segment.
