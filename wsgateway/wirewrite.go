@@ -35,9 +35,16 @@ func (w *wireConn) Write(p []byte) (int, error) {
 
 // startNonblocking puts the connection in non-blocking mode and reports
 // whether it did: not when it cannot write without waiting (not a polled
-// socket) or a backlog waits for the writer.
+// socket), a backlog waits for the writer, or another write is under
+// way (the library's pong or close frame, which may be waiting for the
+// client: the caller would wait behind it for the library's write lock).
+// A pong that begins between this and the caller's write can still make
+// it wait, for that one frame, at most the library's 5 s control frame
+// timeout.
 func (w *wireConn) startNonblocking() bool {
-	w.wmu.Lock()
+	if !w.wmu.TryLock() {
+		return false
+	}
 	defer w.wmu.Unlock()
 	if w.tryWrite == nil || len(w.backlog) > 0 {
 		return false

@@ -111,3 +111,27 @@ func TestFlushWaitsUnderDeadline(t *testing.T) {
 		t.Fatalf("flush to a client that does not read: %v, backlog %v", err, w.backlogged())
 	}
 }
+
+// TestNoNonblockingBehindAWaitingWrite: while another write waits for the
+// client (the library's pong to a client that does not read), the
+// fan-out does not start a write of its own, which would wait behind it
+// for the library's write lock.
+func TestNoNonblockingBehindAWaitingWrite(t *testing.T) {
+	w, client := tcpPair(t)
+	waiting := make(chan error, 1)
+	go func() {
+		_, err := w.Write(make([]byte, 64<<20)) // far more than the socket buffers hold
+		waiting <- err
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for w.startNonblocking() {
+		w.endNonblocking()
+		if time.Now().After(deadline) {
+			t.Fatal("non-blocking mode began while a write waited for the client")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	client.Close() // the waiting write ends
+	w.SetWriteDeadline(time.Now())
+	<-waiting
+}
