@@ -58,9 +58,8 @@ type searchQuery struct {
 	// whole is the query with the word as a prefix in full (FTS5 expands
 	// it over the whole index, which costs what the expansion holds).
 	whole string
-	// stem is the last word's indexed first letters as a prefix query,
-	// and last the last word alone as a whole word, when whole is set.
-	stem, last string
+	// last is the last word alone as a whole word, when whole is set.
+	last string
 	// terms are the folded words; prefix tells whether the last one
 	// matches as a prefix.
 	terms  []string
@@ -105,7 +104,7 @@ func newSearchQuery(q string) searchQuery {
 					sq.exact = false
 				}
 				part += "*"
-				sq.stem, sq.last = part, `"`+tok+`"`
+				sq.last = `"` + tok + `"`
 			}
 			parts = append(parts, part)
 		}
@@ -115,7 +114,7 @@ func newSearchQuery(q string) searchQuery {
 	}
 	sq.match = strings.Join(parts, " AND ")
 	if sq.whole = strings.Join(whole, " AND "); sq.whole == sq.match {
-		sq.whole, sq.stem, sq.last = "", "", ""
+		sq.whole, sq.last = "", ""
 	}
 	return sq
 }
@@ -220,27 +219,24 @@ const searchProbeQuery = `SELECT rowid >> 32, COUNT(*)
 // (sq.match), which may match far more than the word, so it is probed as
 // the prefix it is (sq.whole) when that is cheap: FTS5 expands such a
 // prefix over the whole index, at the cost of every entry of the words it
-// starts, which is small when its indexed first letters (sq.stem) or the
-// word itself (sq.last) are rare (bounded counts tell). Otherwise — a
-// common word, where the expansion would cost most — sq.match probes,
-// which finds every range the word is in.
+// starts, which is small when the word itself (sq.last) is rare (a bounded
+// count tells; the old rule counted the whole query, so a rare first word
+// made a common last word expand). Otherwise sq.match probes, which finds
+// every range the word is in.
 func (t *tx) pruneRanges(sq searchQuery, ranges []searchRange) ([]searchRange, error) {
 	probe := min(max(searchProbe*len(ranges), searchProbeMin), searchProbeMax)
 	match := sq.match
 	if sq.whole != "" {
-		// The expansion is cheap when the indexed first letters are rare
-		// (it holds some of their entries), and as a rule when the word
-		// itself is: the words it starts are then rarer still.
-		for _, q := range []string{sq.stem, sq.last} {
-			var n int
-			if err := t.queryRow(`SELECT COUNT(*) FROM (SELECT 1 FROM message_search WHERE message_search MATCH ?1 LIMIT ?2)`,
-				q, probe+1).Scan(&n); err != nil {
-				return nil, err
-			}
-			if n <= probe {
-				match = sq.whole
-				break
-			}
+		// The expansion is cheap, as a rule, when the word itself is rare:
+		// the longer words it starts are rarer still. (When it is common,
+		// so are its indexed first letters, and the probe could not prune.)
+		var n int
+		if err := t.queryRow(`SELECT COUNT(*) FROM (SELECT 1 FROM message_search WHERE message_search MATCH ?1 LIMIT ?2)`,
+			sq.last, probe+1).Scan(&n); err != nil {
+			return nil, err
+		}
+		if n <= probe {
+			match = sq.whole
 		}
 	}
 	rows, err := t.query(searchProbeQuery, match, probe+1)
