@@ -99,6 +99,7 @@ func Run(t *testing.T, open func(t *testing.T) parley.Store) {
 		{"Business/Agents", testAgents},
 		{"Business/Teams", testTeams},
 		{"Business/InboxItemRoundTrip", testInboxItemRoundTrip},
+		{"Business/InboxItemAfterMiss", testInboxItemAfterMiss},
 		{"Business/InboxPagination", testInboxPagination},
 		{"Business/InboxFilters", testInboxFilters},
 		{"Business/InboxOverdue", testInboxOverdue},
