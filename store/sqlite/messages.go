@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -61,22 +60,30 @@ func (t *tx) CreateMessage(m *parley.Message) error {
 		return fmt.Errorf("create message: %w", err)
 	}
 	m.Pos = pos
-	t.markUnindexed() // its search index entries follow at the flush (flush.go)
-	return t.setLastPos(m.ConversationID, pos)
+	t.markUnindexed()                     // its search index entries follow at the flush (flush.go)
+	t.cacheLastPos(m.ConversationID, pos) // the row's was set by the INSERT's trigger (0031)
+	return nil
 }
 
-// setLastPos records pos as the conversation's newest position.
+// setLastPos records pos as the conversation's newest position. A
+// message's is set by the trigger messages_last_pos (migration 0031).
 func (t *tx) setLastPos(conversationID string, pos int64) error {
 	if _, err := t.exec(`UPDATE conversations SET last_pos = ? WHERE id = ?`, pos, conversationID); err != nil {
 		return fmt.Errorf("set last position: %w", err)
 	}
+	t.cacheLastPos(conversationID, pos)
+	return nil
+}
+
+// cacheLastPos notes a conversation's new last position in the write
+// cache, if the conversation is cached.
+func (t *tx) cacheLastPos(conversationID string, pos int64) {
 	if wc := t.cache(); wc != nil {
 		if c, ok := wc.convs[conversationID]; ok {
 			c.LastPos = pos
 			wc.convs[conversationID] = c
 		}
 	}
-	return nil
 }
 
 // MessageByID implements parley.MessageTx.
@@ -447,8 +454,8 @@ func (t *tx) SyncEvents(userID string, since int64, limit int) ([]*parley.Event,
 	return out, nil
 }
 
-// CreateMessages implements parley.MessageTx: one INSERT of every row,
-// then one UPDATE of the conversations' last positions; their search
+// CreateMessages implements parley.MessageTx: one INSERT of every row
+// (its trigger sets the conversations' last positions); their search
 // index entries are written with the batch's (flush.go).
 func (t *tx) CreateMessages(ms []*parley.Message) error {
 	if len(ms) == 0 {
@@ -488,28 +495,12 @@ func (t *tx) CreateMessages(ms []*parley.Message) error {
 	} else if err != nil {
 		return fmt.Errorf("create messages: %w", err)
 	}
-	lp := make([][2]any, 0, len(last))
-	for id, p := range last {
-		lp = append(lp, [2]any{id, p})
-	}
-	b, err := json.Marshal(lp)
-	if err != nil {
-		return fmt.Errorf("create messages: %w", err)
-	}
-	if _, err := t.exec(`UPDATE conversations SET last_pos = p.value ->> 1
-		FROM json_each(?) p WHERE conversations.id = p.value ->> 0`, string(b)); err != nil {
-		return fmt.Errorf("set last positions: %w", err)
-	}
+	// The conversations' last positions were set by the INSERT's
+	// trigger (migration 0031).
 	t.markUnindexed() // their search index entries follow at the flush (flush.go)
-	wc := t.cache()
 	for i, m := range ms {
 		m.Pos = pos[i]
-		if wc != nil {
-			if c, ok := wc.convs[m.ConversationID]; ok {
-				c.LastPos = last[m.ConversationID]
-				wc.convs[m.ConversationID] = c
-			}
-		}
+		t.cacheLastPos(m.ConversationID, last[m.ConversationID])
 	}
 	return nil
 }

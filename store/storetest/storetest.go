@@ -76,6 +76,7 @@ func Run(t *testing.T, open func(t *testing.T) parley.Store) {
 		{"Message/CountUnread", testCountUnread},
 		{"Message/Reactions", testReactions},
 		{"Message/CreateMessages", testCreateMessages},
+		{"Message/LastPos", testMessageLastPos},
 		{"Message/Card", testMessageCard},
 		{"Search/Visibility", testSearchVisibility},
 		{"Search/Index", testSearchIndex},
