@@ -144,6 +144,7 @@ func Run(t *testing.T, open func(t *testing.T) parley.Store) {
 		{"Event/Append", testAppendEvent},
 		{"Event/Positions", testPositions},
 		{"Event/ChangesBefore", testChangesBefore},
+		{"Event/SyncMessagesPages", testSyncMessagesPages},
 		{"Business/AgentsAmong", testAgentsAmong},
 		{"Business/AgentMembers", testAgentMembers},
 		{"Tx/ErrorRollsBack", testErrorRollsBack},
