@@ -108,6 +108,9 @@ type GraphTx interface {
 	BlockedEither(a, b string) (bool, error)
 	// Blocked lists the ids the user blocks, newest first.
 	Blocked(userID string) ([]string, error)
+	// BlocksAmong returns the ids among others that a block stands
+	// between with the user, in either direction (each mapped to true).
+	BlocksAmong(userID string, others []string) (map[string]bool, error)
 	// CreateReport stores a report.
 	CreateReport(r *Report) error
 }

@@ -253,15 +253,24 @@ func (a *App) Decline(ctx context.Context, actor *Actor, convID string) error {
 // otherMember returns the member of a direct conversation who is not
 // userID, and whether either of the two blocks the other.
 func otherMember(tx parley.Tx, c *parley.Conversation, userID string) (*parley.Member, bool, error) {
-	a, b, ok := strings.Cut(c.DirectKey, ":")
-	if !ok || (a != userID && b != userID) {
-		return nil, false, fmt.Errorf("direct conversation %s: key %q does not hold %s", c.ID, c.DirectKey, userID)
-	}
-	other := a
-	if a == userID {
-		other = b
+	other, err := directPeer(c, userID)
+	if err != nil {
+		return nil, false, err
 	}
 	return tx.Peer(c.ID, userID, other)
+}
+
+// directPeer returns the id of the other member of userID's direct
+// conversation c, from its key.
+func directPeer(c *parley.Conversation, userID string) (string, error) {
+	a, b, ok := strings.Cut(c.DirectKey, ":")
+	if !ok || (a != userID && b != userID) {
+		return "", fmt.Errorf("direct conversation %s: key %q does not hold %s", c.ID, c.DirectKey, userID)
+	}
+	if a == userID {
+		return b, nil
+	}
+	return a, nil
 }
 
 // Conversation returns one conversation with its members.
