@@ -196,6 +196,11 @@ type MessageTx interface {
 	MessageByClientID(conversationID, senderID, clientID string) (*Message, error)
 	// Messages returns messages in the range, ascending by seq.
 	Messages(r MessageRange) ([]*Message, error)
+	// LastMessages returns, by conversation id, the newest message of each
+	// range's conversation with a seq in [MinSeq, MaxSeq] (absent when
+	// there is none): a page of the conversation list in one query. Only
+	// ConversationID, MinSeq and MaxSeq are read.
+	LastMessages(ranges []MessageRange) (map[string]*Message, error)
 	// UpdateMessageText sets a message's text and EditedAt.
 	UpdateMessageText(id, text string, editedAt time.Time) error
 	// AddMessageEdit stores a previous version.

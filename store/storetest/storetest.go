@@ -145,6 +145,7 @@ func Run(t *testing.T, open func(t *testing.T) parley.Store) {
 		{"Event/Positions", testPositions},
 		{"Event/ChangesBefore", testChangesBefore},
 		{"Event/SyncMessagesPages", testSyncMessagesPages},
+		{"Message/LastMessages", testLastMessages},
 		{"Business/AgentsAmong", testAgentsAmong},
 		{"Business/AgentMembers", testAgentMembers},
 		{"Tx/ErrorRollsBack", testErrorRollsBack},

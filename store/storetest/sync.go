@@ -125,3 +125,40 @@ func testSyncMessagesPages(t *testing.T, s parley.Store) {
 		t.Fatalf("rows not read whole: %+v", got)
 	}
 }
+
+// testLastMessages: the newest message within each range, by
+// conversation; none for a range without messages, an empty range or a
+// conversation without any; rows read whole.
+func testLastMessages(t *testing.T, s parley.Store) {
+	mkUsers(t, s, "a", "b")
+	for _, c := range []string{"c1", "c2", "c3", "c4"} {
+		mkConversation(t, s, c, "a")
+	}
+	for i := range 5 {
+		mkMessage(t, s, "c1", "a", fmt.Sprintf("x%d", i), fmt.Sprintf("one %d", i+1), at(i))
+	}
+	for i := range 3 {
+		mkMessage(t, s, "c2", "b", fmt.Sprintf("y%d", i), fmt.Sprintf("two %d", i+1), at(10+i))
+	}
+	mkMessage(t, s, "c4", "b", "z", "four", at(20))
+	last := func(rs ...parley.MessageRange) map[string]string {
+		got := view(t, s, func(tx parley.Tx) (map[string]*parley.Message, error) { return tx.LastMessages(rs) })
+		out := map[string]string{}
+		for id, m := range got {
+			if m.ConversationID != id || m.CreatedAt.IsZero() {
+				t.Fatalf("LastMessages: %s → %+v", id, m)
+			}
+			out[id] = fmt.Sprintf("%d %s", m.Seq, m.Text)
+		}
+		return out
+	}
+	wantEqual(t, "last messages", last(
+		parley.MessageRange{ConversationID: "c1", MinSeq: 2, MaxSeq: 4},
+		parley.MessageRange{ConversationID: "c2", MinSeq: 1, MaxSeq: 10},
+		parley.MessageRange{ConversationID: "c3", MinSeq: 1, MaxSeq: 5},
+		parley.MessageRange{ConversationID: "c4", MinSeq: 2, MaxSeq: 9},
+	), map[string]string{"c1": "4 one 4", "c2": "3 two 3"})
+	wantEqual(t, "an empty range", last(parley.MessageRange{ConversationID: "c1", MinSeq: 4, MaxSeq: 3}), map[string]string{})
+	wantEqual(t, "one seq", last(parley.MessageRange{ConversationID: "c1", MinSeq: 1, MaxSeq: 1}), map[string]string{"c1": "1 one 1"})
+	wantEqual(t, "no ranges", last(), map[string]string{})
+}
