@@ -121,7 +121,9 @@ func runIO(ctx context.Context, args []string, getenv func(string) string, stdin
 		if err != nil {
 			return err
 		}
-		setGC(getenv, serveGCPercent)
+		if setGC(getenv, serveGCPercent) {
+			go tuneGC(ctx, serveGCPercent)
+		}
 		level := new(slog.LevelVar)
 		level.Set(st.LogLevel)
 		log := newLogger(stderr, st.LogFormat, level)
@@ -353,17 +355,22 @@ func reloadSettings(cur *settings, reload func() (*settings, error), level *slog
 // Garbage collector targets, used unless GOGC is set. Parley's live heap
 // is small (tens of MiB), so Go's default of 100 collects many times a
 // second under load; each cycle takes CPU from requests and adds to tail
-// latency. The server trades a few times its live heap for fewer cycles;
-// the load generator, which must not disturb what it measures, more.
+// latency. The server trades a few times its live heap for fewer cycles
+// (and lowers the target as the live heap grows: tuneGC); the load
+// generator, which must not disturb what it measures, more.
 const (
 	serveGCPercent = 400
 	loadGCPercent  = 800
 )
 
-func setGC(getenv func(string) string, percent int) {
-	if getenv("GOGC") == "" {
-		debug.SetGCPercent(percent)
+// setGC sets the collector's target unless GOGC is set, and reports
+// whether it did.
+func setGC(getenv func(string) string, percent int) bool {
+	if getenv("GOGC") != "" {
+		return false
 	}
+	debug.SetGCPercent(percent)
+	return true
 }
 
 // parseMediaTypes reads "kind=type,type;kind=type": the content types each

@@ -62,6 +62,57 @@ func releaseWhenQuiet(ctx context.Context, log *slog.Logger) {
 	}
 }
 
+// The collector's headroom. A 400 % target buys few cycles while the live
+// heap is small, but it also lets a burst of allocation spread across five
+// times the live heap: a node that accepts thousands of WebSocket streams
+// interleaves each stream's long-lived objects with its handshake's
+// garbage, and the spans those objects pin stay resident after the
+// garbage is gone (measured: 10.3 KiB of RSS per idle stream at 400 %,
+// 8.7 KiB at 100, with 18,900 streams; BENCHMARKS.md). tuneGC therefore
+// keeps the headroom above the live heap at gcHeadroom once the maximum
+// target would exceed it, never going under Go's default of 100 %: a
+// large heap collects as rarely, in bytes allocated, as a small one.
+const (
+	gcHeadroom     = 128 << 20
+	gcTuneInterval = time.Second
+)
+
+// gcPercentFor is the target for a live heap: most while most % of it is
+// within gcHeadroom, then gcHeadroom as a share of the live heap, at
+// least 100.
+func gcPercentFor(live uint64, most int) int {
+	if live == 0 || live*uint64(most) <= gcHeadroom*100 {
+		return most
+	}
+	return int(min(uint64(most), max(100, gcHeadroom*100/live)))
+}
+
+// tuneGC follows the live heap after each collection and moves the
+// target when it differs by more than a tenth from the one in force.
+func tuneGC(ctx context.Context, most int) {
+	samples := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/gc/cycles/total:gc-cycles"}}
+	cur, cycles := most, uint64(0)
+	t := time.NewTicker(gcTuneInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		metrics.Read(samples)
+		c := samples[1].Value.Uint64()
+		if c == cycles {
+			continue // the live heap is only measured by a collection
+		}
+		cycles = c
+		if p := gcPercentFor(samples[0].Value.Uint64(), most); p*10 < cur*9 || p*10 > cur*11 {
+			debug.SetGCPercent(p)
+			cur = p
+		}
+	}
+}
+
 // reclaimable is what a full collection could give back: the free heap
 // plus the garbage among the heap's objects (objects minus what the last
 // collection found live). With the 400 % target the garbage is most of it:

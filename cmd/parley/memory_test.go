@@ -13,3 +13,21 @@ func TestReclaimable(t *testing.T) {
 		}
 	}
 }
+
+func TestGCPercentFor(t *testing.T) {
+	for _, c := range []struct {
+		live uint64
+		want int
+	}{
+		{live: 0, want: 400},
+		{live: 20 << 20, want: 400},  // small heap: the full target
+		{live: 32 << 20, want: 400},  // 4 × 32 MiB is the headroom exactly
+		{live: 64 << 20, want: 200},  // the headroom stays 128 MiB
+		{live: 100 << 20, want: 128}, // 18,900 idle streams
+		{live: 512 << 20, want: 100}, // never under Go's default
+	} {
+		if got := gcPercentFor(c.live, 400); got != c.want {
+			t.Errorf("gcPercentFor(%d MiB) = %d, want %d", c.live>>20, got, c.want)
+		}
+	}
+}

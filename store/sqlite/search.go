@@ -5,6 +5,7 @@ import (
 	"container/heap"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"unicode"
@@ -55,9 +56,10 @@ type searchQuery struct {
 	// When the last word is longer than the prefix index, match looks it
 	// up by its first letters, which may find far more than the word:
 	// whole is the query with the word as a prefix in full (FTS5 expands
-	// it over the whole index, which costs what the expansion holds), and
-	// word the query with the word as a whole word (a bounded lookup).
-	whole, word string
+	// it over the whole index, which costs what the expansion holds).
+	whole string
+	// last is the last word alone as a whole word, when whole is set.
+	last string
 	// terms are the folded words; prefix tells whether the last one
 	// matches as a prefix.
 	terms  []string
@@ -85,7 +87,7 @@ func newSearchQuery(q string) searchQuery {
 		return searchQuery{}
 	}
 	sq := searchQuery{exact: true, prefix: utf8.RuneCountInString(words[len(words)-1]) >= parley.SearchPrefixRunes}
-	var parts, whole, word []string
+	var parts, whole []string
 	for i, w := range words {
 		sq.terms = append(sq.terms, foldWord(w))
 		toks := ftsTokens(w)
@@ -94,7 +96,7 @@ func newSearchQuery(q string) searchQuery {
 		}
 		for j, tok := range toks {
 			part := `"` + tok + `"`
-			whole, word = append(whole, part), append(word, part)
+			whole = append(whole, part)
 			if i == len(words)-1 && j == len(toks)-1 && sq.prefix {
 				whole[len(whole)-1] += "*"
 				if runes := []rune(tok); len(runes) > searchPrefixIndex {
@@ -102,6 +104,7 @@ func newSearchQuery(q string) searchQuery {
 					sq.exact = false
 				}
 				part += "*"
+				sq.last = `"` + tok + `"`
 			}
 			parts = append(parts, part)
 		}
@@ -111,9 +114,7 @@ func newSearchQuery(q string) searchQuery {
 	}
 	sq.match = strings.Join(parts, " AND ")
 	if sq.whole = strings.Join(whole, " AND "); sq.whole == sq.match {
-		sq.whole = ""
-	} else {
-		sq.word = strings.Join(word, " AND ")
+		sq.whole, sq.last = "", ""
 	}
 	return sq
 }
@@ -200,31 +201,43 @@ func (t *tx) searchRanges(viewers []string, convID string) ([]searchRange, error
 	return out, nil
 }
 
-// searchProbeQuery reads up to ?2 matches of the whole index, by
-// conversation number.
+// searchProbeQuery reads the first ?2 matches of the whole index in
+// rowid order, by conversation number.
 const searchProbeQuery = `SELECT rowid >> 32, COUNT(*)
-	FROM (SELECT rowid FROM message_search WHERE message_search MATCH ?1 LIMIT ?2) GROUP BY 1`
+	FROM (SELECT rowid FROM message_search WHERE message_search MATCH ?1 ORDER BY rowid LIMIT ?2) GROUP BY 1`
 
-// pruneRanges keeps the ranges of the conversations holding a match when
-// the whole index holds few of them (see searchProbe): a rare word then
-// costs a look at a few conversations instead of all of the searcher's.
-// A long last word is probed as itself, not by the first letters the
-// ranges are searched with (too common a prefix would leave every range
-// in): first as a whole word, a bounded lookup that tells a common word
-// (then every range stays), then as the prefix it is.
+// pruneRanges drops the ranges of conversations that hold no match, as
+// far as a bounded probe of the whole index tells (see searchProbe): it
+// reads the index's first matches in rowid order, that is by conversation
+// number, so every conversation numbered below the last one it reached
+// has been seen whole. When the whole index holds few matches (a rare
+// word), only the conversations holding one stay, and the search costs
+// a look at a few of them instead of all of the searcher's; a commoner
+// word keeps the ranges the probe did not reach and the ones it found.
+//
+// A long last word is searched in the ranges by its first letters
+// (sq.match), which may match far more than the word, so it is probed as
+// the prefix it is (sq.whole) when that is cheap: FTS5 expands such a
+// prefix over the whole index, at the cost of every entry of the words it
+// starts, which is small when the word itself (sq.last) is rare (a bounded
+// count tells; the old rule counted the whole query, so a rare first word
+// made a common last word expand). Otherwise sq.match probes, which finds
+// every range the word is in.
 func (t *tx) pruneRanges(sq searchQuery, ranges []searchRange) ([]searchRange, error) {
 	probe := min(max(searchProbe*len(ranges), searchProbeMin), searchProbeMax)
 	match := sq.match
 	if sq.whole != "" {
+		// The expansion is cheap, as a rule, when the word itself is rare:
+		// the longer words it starts are rarer still. (When it is common,
+		// so are its indexed first letters, and the probe could not prune.)
 		var n int
 		if err := t.queryRow(`SELECT COUNT(*) FROM (SELECT 1 FROM message_search WHERE message_search MATCH ?1 LIMIT ?2)`,
-			sq.word, probe+1).Scan(&n); err != nil {
+			sq.last, probe+1).Scan(&n); err != nil {
 			return nil, err
 		}
-		if n > probe {
-			return ranges, nil
+		if n <= probe {
+			match = sq.whole
 		}
-		match = sq.whole
 	}
 	rows, err := t.query(searchProbeQuery, match, probe+1)
 	if err != nil {
@@ -233,6 +246,7 @@ func (t *tx) pruneRanges(sq searchQuery, ranges []searchRange) ([]searchRange, e
 	defer rows.Close()
 	found := map[int64]bool{}
 	total := 0
+	var last int64 = -1 // the highest conversation number read
 	for rows.Next() {
 		var num int64
 		var n int
@@ -241,14 +255,15 @@ func (t *tx) pruneRanges(sq searchQuery, ranges []searchRange) ([]searchRange, e
 		}
 		found[num] = true
 		total += n
+		last = max(last, num)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	if total > probe {
-		return ranges, nil
+	if total <= probe { // the probe read every match
+		last = math.MaxInt64
 	}
-	return slices.DeleteFunc(ranges, func(r searchRange) bool { return !found[r.num] }), nil
+	return slices.DeleteFunc(ranges, func(r searchRange) bool { return r.num < last && !found[r.num] }), nil
 }
 
 // searchInRange finds the matches of one range, newest first. ?1 is the

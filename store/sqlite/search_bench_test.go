@@ -67,30 +67,114 @@ func benchWords() []string {
 	return out
 }
 
+// corpusMsgID is the id of the corpus's i-th message: fixed width, so
+// that ids come in index order and the id index grows at its end.
+func corpusMsgID(i int) string { return fmt.Sprintf("m%09d", i) }
+
+// searchIndexSteps are the migrations' steps that build the search index
+// of a server upgraded with messages (buildSearchIndex), in order; the
+// corpus records which it has had (search_bench_index), so that a new
+// step runs alone on a corpus that had the earlier ones.
+var searchIndexSteps = []struct{ name, sql string }{
+	// 0021: the whole index from the messages, in rowid order: the same
+	// statement but for CROSS JOIN, which makes SQLite read the messages
+	// conversation by conversation instead of sorting all of them with
+	// their text (3.8 GB and still sorting after 5 minutes at 10 million).
+	// FTS5 gets the same rows in the same order.
+	{"0021", `INSERT INTO message_search (rowid, body)
+		SELECT c.search_num << 32 | (4294967295 - m.seq), parley_plain(m.id, m.body)
+		FROM conversations c CROSS JOIN messages m ON m.conversation_id = c.id
+		WHERE m.deleted_at IS NULL AND m.body != '' AND m.kind != 'system'
+		ORDER BY c.search_num, m.seq DESC`},
+	// 0030: one segment.
+	{"0030", `INSERT INTO message_search (message_search) VALUES ('optimize')`},
+}
+
 // buildSearchCorpus fills the store at path with n messages unless it
-// holds them already. Users, conversations and members go through the
-// store; the messages, which are nearly all the work, go straight into
-// the messages table with SQL in large transactions, so that 10 million
-// take minutes rather than the hours of one Update per batch of sends.
-// They are the rows CreateMessage writes (same columns, positions after
-// the store's, sequence numbers gap-free per conversation). The search
-// index is then built as migration 0021 builds it on a server that has
-// messages already (its insert trigger is off meanwhile): the state of
-// an upgraded server, whose later sends add small segments on top.
+// holds them already, then builds the search index unless it was built
+// with every step of searchIndexSteps. Users, conversations and
+// members go through the store; the messages, which are nearly all the
+// work, go straight into the messages table with SQL in large
+// transactions with a large page cache (the message indexes stay in
+// memory), so that 10 million take minutes rather than the hours of one
+// Update per batch of sends. They are the rows CreateMessage writes (same
+// columns, positions after the store's, sequence numbers gap-free per
+// conversation). The search index is then built as the migrations build
+// it on a server that has messages already (searchIndexSteps): the
+// state of an upgraded server, whose later sends add small segments on
+// top. PARLEY_SEARCH_BENCH_BUILD=rows (or a step's name) stops after the
+// rows (or that step).
 func buildSearchCorpus(tb testing.TB, path string, n int) {
 	ctx := context.Background()
 	db := openAt(tb, path)
 	exists := func(id string) bool {
 		return db.View(ctx, func(tx parley.Tx) error { _, err := tx.MessageByID(id); return err }) == nil
 	}
-	if exists("m" + strconv.Itoa(n-1)) {
+	must := func(err error) {
+		if err != nil {
+			tb.Fatal(err)
+		}
+	}
+	start := time.Now()
+	if !exists(corpusMsgID(n - 1)) {
+		if exists(corpusMsgID(0)) || exists("m0") {
+			db.Close()
+			tb.Fatalf("%s holds another corpus: remove it", path)
+		}
+		buildSearchRows(tb, db, path, n)
+		tb.Logf("corpus: %d messages in %s", n, time.Since(start).Round(time.Second))
+	} else {
 		db.Close()
+	}
+	if os.Getenv("PARLEY_SEARCH_BENCH_BUILD") == "rows" {
 		return
 	}
-	if exists("m0") {
-		db.Close()
-		tb.Fatalf("%s holds another corpus: remove it", path)
+	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(OFF)&_pragma=cache_size(-1000000)&_pragma=temp_store(MEMORY)")
+	must(err)
+	defer raw.Close()
+	raw.SetMaxOpenConns(1)
+	must(raw.Ping())
+	_, err = raw.Exec(`CREATE TABLE IF NOT EXISTS search_bench_index (step TEXT NOT NULL)`)
+	must(err)
+	done := map[string]bool{}
+	rows, err := raw.Query(`SELECT step FROM search_bench_index`)
+	must(err)
+	for rows.Next() {
+		var step string
+		must(rows.Scan(&step))
+		done[step] = true
 	}
+	must(rows.Err())
+	rows.Close()
+	for i, step := range searchIndexSteps {
+		if done[step.name] {
+			continue
+		}
+		if i == 0 { // from scratch
+			_, err = raw.Exec(`INSERT INTO message_search (message_search) VALUES ('delete-all'); DELETE FROM search_bench_index`)
+			must(err)
+		}
+		t0 := time.Now()
+		_, err = raw.Exec(step.sql)
+		must(err)
+		_, err = raw.Exec(`INSERT INTO search_bench_index (step) VALUES (?)`, step.name)
+		must(err)
+		_, err = raw.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
+		must(err)
+		tb.Logf("corpus: search index step %s in %s", step.name, time.Since(t0).Round(time.Second))
+		if os.Getenv("PARLEY_SEARCH_BENCH_BUILD") == step.name {
+			return
+		}
+	}
+}
+
+// buildSearchRows writes the corpus's users, conversations, members and
+// messages; it closes db.
+func buildSearchRows(tb testing.TB, db interface {
+	parley.Store
+	Close() error
+}, path string, n int) {
+	ctx := context.Background()
 	start := time.Now()
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	convs := max(n/50, searchConvs*2)
@@ -142,22 +226,25 @@ func buildSearchCorpus(tb testing.TB, path string, n int) {
 	tb.Logf("corpus: %d users and %d conversations in %s", benchUsers, convs, time.Since(start).Round(time.Second))
 
 	// The messages, with SQL. The store's trigger functions are
-	// registered with the driver by Open above.
-	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(OFF)&_pragma=cache_size(-262144)")
+	// registered with the driver by Open above. A page cache of 1.5 GB
+	// holds the messages' indexes at 10 million (ids and (conversation,
+	// seq) come in an order the rows do not), so inserting costs no reads.
+	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(OFF)&_pragma=cache_size(-1500000)&_pragma=temp_store(MEMORY)")
 	must(err)
 	defer raw.Close()
 	raw.SetMaxOpenConns(1)
 	var pos int64
 	must(raw.QueryRow(`SELECT MAX(COALESCE((SELECT MAX(pos) FROM messages), 0), COALESCE((SELECT MAX(pos) FROM events), 0)) + 1`).Scan(&pos))
 	// No trigger indexes these rows (migration 0025: the store indexes a
-	// batch's messages when it commits); the index is built below, and
-	// Open moves positions.next past them.
+	// batch's messages when it commits); the index is built afterwards
+	// (buildSearchIndex), and Open moves positions.next past them.
 	words := benchWords()
 	r := rand.New(rand.NewPCG(1, 2))
 	zipf := rand.NewZipf(r, 1.1, 1, vocabSize-1)
 	seqs := make([]int64, convs)
+	last := make([]int, convs) // each conversation's newest message
 	var text strings.Builder
-	const bulk = 50000
+	const bulk = 200000
 	for lo := 0; lo < n; lo += bulk {
 		tx, err := raw.Begin()
 		must(err)
@@ -167,6 +254,7 @@ func buildSearchCorpus(tb testing.TB, path string, n int) {
 		for i := lo; i < min(lo+bulk, n); i++ {
 			c := r.IntN(convs)
 			seqs[c]++
+			last[c] = i
 			text.Reset()
 			for w := range 2 + r.IntN(23) {
 				if w > 0 {
@@ -174,32 +262,31 @@ func buildSearchCorpus(tb testing.TB, path string, n int) {
 				}
 				text.WriteString(words[zipf.Uint64()])
 			}
-			_, err := ins.Exec("m"+strconv.Itoa(i), "c"+strconv.Itoa(c), seqs[c], pos+int64(i), text.String(),
+			_, err := ins.Exec(corpusMsgID(i), "c"+strconv.Itoa(c), seqs[c], pos+int64(i), text.String(),
 				now.Add(time.Duration(i)*time.Second).UnixNano())
 			must(err)
 		}
 		must(ins.Close())
 		must(tx.Commit())
-		if done := lo + bulk; done%(20*bulk) == 0 {
+		if done := lo + bulk; done%(5*bulk) == 0 {
 			tb.Logf("corpus: %d messages, %s", done, time.Since(start).Round(time.Second))
 		}
 	}
-	// The index, as 0021 fills it (the same statement).
-	_, err = raw.Exec(`INSERT INTO message_search (rowid, body)
-		SELECT c.search_num << 32 | (4294967295 - m.seq), parley_plain(m.id, m.body)
-		FROM conversations c JOIN messages m ON m.conversation_id = c.id
-		WHERE m.deleted_at IS NULL AND m.body != '' AND m.kind != 'system'
-		ORDER BY c.search_num, m.seq DESC`)
-	must(err)
-	tb.Logf("corpus: search index built, %s", time.Since(start).Round(time.Second))
 	// What CreateMessage's callers keep on the conversation.
-	_, err = raw.Exec(`UPDATE conversations SET last_seq = x.seq, last_pos = x.pos, last_activity_at = x.at
-		FROM (SELECT conversation_id, MAX(seq) AS seq, MAX(pos) AS pos, MAX(created_at) AS at FROM messages GROUP BY conversation_id) AS x
-		WHERE x.conversation_id = conversations.id`)
+	tx, err := raw.Begin()
 	must(err)
+	upd, err := tx.Prepare(`UPDATE conversations SET last_seq = ?, last_pos = ?, last_activity_at = ? WHERE id = ?`)
+	must(err)
+	for c, seq := range seqs {
+		if seq > 0 {
+			_, err := upd.Exec(seq, pos+int64(last[c]), now.Add(time.Duration(last[c])*time.Second).UnixNano(), "c"+strconv.Itoa(c))
+			must(err)
+		}
+	}
+	must(upd.Close())
+	must(tx.Commit())
 	_, err = raw.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
 	must(err)
-	tb.Logf("corpus of %d messages built in %s", n, time.Since(start).Round(time.Second))
 }
 
 // searchShapes are the kinds of queries measured: name, and how to make

@@ -373,3 +373,84 @@ func TestSearchCommonWord(t *testing.T) {
 		t.Errorf("नमस्ते: %v, want %v", got, namaste[:150])
 	}
 }
+
+// TestSearchProbeStopsPartway checks the ranges a probe that read only
+// part of a word's matches keeps: the searcher's conversations numbered
+// below the last one it reached and holding no match are dropped, every
+// other one is searched, so no match is lost either side of the cut.
+func TestSearchProbeStopsPartway(t *testing.T) {
+	db := openAt(t, filepath.Join(t.TempDir(), "parley.db"))
+	defer db.Close()
+	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	// Conversations in number order: the searcher's s0..s19 around two
+	// busy conversations of others (b0, b1) that hold more matches than the
+	// probe reads (4096 at least), so that it stops inside b1.
+	order := []string{"s0", "s1", "b0", "s2", "s3", "b1"}
+	for i := 4; i < 20; i++ {
+		order = append(order, fmt.Sprint("s", i))
+	}
+	holds := map[string]int{"s1": 3, "b0": 2100, "s3": 2, "b1": 2100, "s5": 1, "s11": 4, "s19": 2}
+	var want []string // the searcher's matches, newest first
+	err := db.Update(context.Background(), func(tx parley.Tx) error {
+		for _, u := range []string{"a", "b"} {
+			if err := tx.CreateUser(&parley.User{ID: u, Handle: u, Kind: parley.KindPerson, DMPolicy: parley.PolicyOpen,
+				CreatedAt: now, UpdatedAt: now}); err != nil {
+				return err
+			}
+		}
+		n := 0
+		for _, id := range order {
+			if err := tx.CreateConversation(&parley.Conversation{ID: id, Kind: parley.ConversationGroup, CreatedBy: "b",
+				CreatedAt: now, LastActivityAt: now}); err != nil {
+				return err
+			}
+			if id[0] == 's' {
+				if err := tx.PutMember(&parley.Member{ConversationID: id, UserID: "a", Role: parley.RoleMember,
+					Status: parley.StatusActive, Folder: parley.FolderInbox, JoinedAt: now, UpdatedAt: now}); err != nil {
+					return err
+				}
+			}
+			for k := range holds[id] + 2 { // two messages without the word each
+				text := "plum tart"
+				if k >= 2 {
+					text = "kiwi tart"
+				}
+				seq, err := tx.AllocSeq(id, now)
+				if err != nil {
+					return err
+				}
+				n++
+				m := &parley.Message{ID: fmt.Sprint("m", n), ConversationID: id, Seq: seq, SenderID: "b",
+					Kind: parley.MessageText, Text: text, CreatedAt: now.Add(time.Duration(n) * time.Second)}
+				if err := tx.CreateMessage(m); err != nil {
+					return err
+				}
+				if k >= 2 && id[0] == 's' {
+					want = append([]string{m.ID}, want...)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, order := range []parley.SearchOrder{parley.SearchRecent, parley.SearchRelevance} {
+		var got []string
+		if err := db.View(context.Background(), func(tx parley.Tx) error {
+			hits, err := tx.SearchMessages(parley.SearchFilter{ViewerIDs: []string{"a"}, Query: "kiwi", Order: order, Limit: 100})
+			for _, h := range hits {
+				got = append(got, h.Message.ID)
+			}
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(got)
+		w := slices.Clone(want)
+		slices.Sort(w)
+		if !slices.Equal(got, w) {
+			t.Errorf("%s: %v, want %v", order, got, w)
+		}
+	}
+}
