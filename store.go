@@ -185,7 +185,10 @@ type MessageTx interface {
 	// CreateMessages inserts ms as CreateMessage does each, in order, and
 	// sets their Pos; after an EConflict the caller abandons the
 	// transaction (some may be stored). A store may write them in one
-	// statement (the campaign worker's chunks).
+	// statement (the campaign worker's chunks), and may give a message
+	// numbered by AllocSeqs in this transaction the position it took with
+	// the number (in AllocSeqs' order); each conversation's last position
+	// is its newest either way.
 	CreateMessages(ms []*Message) error
 	// MessageByID returns the message or ENotFound.
 	MessageByID(id string) (*Message, error)

@@ -475,8 +475,16 @@ func (t *tx) CreateMessages(ms []*parley.Message) error {
 			q.WriteString(`, `)
 		}
 		q.WriteString(`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-		pos[i] = t.nextPos()
-		last[m.ConversationID] = pos[i]
+		if r, ok := t.reserved[m.ConversationID]; ok && r.seq == m.Seq {
+			// AllocSeqs took this position with the number and wrote it
+			// as the conversation's last; a later message of the
+			// conversation here takes a newer one below.
+			pos[i] = r.pos
+			delete(t.reserved, m.ConversationID)
+		} else {
+			pos[i] = t.nextPos()
+			last[m.ConversationID] = pos[i]
+		}
 		args = append(args, m.ID, m.ConversationID, m.Seq, pos[i], m.SenderID, nullString(m.ClientID), string(m.Kind), sc.Body,
 			m.ReplyTo, m.System, toNanos(m.CreatedAt), toNullNanos(m.EditedAt), toNullNanos(m.DeletedAt), sc.Card,
 			m.AgentID, sc.Data, toNullNanos(m.ExpiresAt), m.ViewOnce, toNullNanos(m.RedactedAt))
@@ -487,6 +495,13 @@ func (t *tx) CreateMessages(ms []*parley.Message) error {
 		return parley.Errorf(parley.EConflict, "a message exists (client id or sequence number taken)")
 	} else if err != nil {
 		return fmt.Errorf("create messages: %w", err)
+	}
+	t.markUnindexed() // their search index entries follow at the flush (flush.go)
+	for i, m := range ms {
+		m.Pos = pos[i]
+	}
+	if len(last) == 0 {
+		return nil
 	}
 	lp := make([][2]any, 0, len(last))
 	for id, p := range last {
@@ -500,14 +515,11 @@ func (t *tx) CreateMessages(ms []*parley.Message) error {
 		FROM json_each(?) p WHERE conversations.id = p.value ->> 0`, string(b)); err != nil {
 		return fmt.Errorf("set last positions: %w", err)
 	}
-	t.markUnindexed() // their search index entries follow at the flush (flush.go)
-	wc := t.cache()
-	for i, m := range ms {
-		m.Pos = pos[i]
-		if wc != nil {
-			if c, ok := wc.convs[m.ConversationID]; ok {
-				c.LastPos = last[m.ConversationID]
-				wc.convs[m.ConversationID] = c
+	if wc := t.cache(); wc != nil {
+		for id, p := range last {
+			if c, ok := wc.convs[id]; ok {
+				c.LastPos = p
+				wc.convs[id] = c
 			}
 		}
 	}

@@ -117,6 +117,7 @@ func Run(t *testing.T, open func(t *testing.T) parley.Store) {
 		{"Campaign/PutRecipients", testPutRecipients},
 		{"Campaign/PutReaches", testPutReaches},
 		{"Conversation/AllocSeqs", testAllocSeqs},
+		{"Conversation/AllocSeqsThenCreateMessages", testAllocSeqsThenCreateMessages},
 		{"Chain/AppendEntries", testAppendChainEntries},
 		{"Business/Settings", testBusinessSettings},
 		{"Business/Audit", testAudit},
