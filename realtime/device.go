@@ -37,6 +37,9 @@ type Device struct {
 	// kick, when set, is called after every signal (wake, push, revoke),
 	// so that a connection needs no goroutine of its own to wait for them.
 	kick func()
+	// offer, when set, is tried by the fan-out before a push is queued:
+	// see RegisterStream.
+	offer func(*app.Push) bool
 }
 
 func (d *Device) kicked() {
@@ -90,6 +93,17 @@ func (d *Device) deliver(p *app.Push) {
 	default:
 		d.wake()
 	}
+}
+
+// handOver gives p to the device on the caller's goroutine when the
+// device's offer takes it, and queues it otherwise; it reports whether
+// the offer took it.
+func (d *Device) handOver(p *app.Push) bool {
+	if d.offer != nil && d.offer(p) {
+		return true
+	}
+	d.deliver(p)
+	return false
 }
 
 func (d *Device) push(e *app.SyncEvent) {

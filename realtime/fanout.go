@@ -2,6 +2,7 @@ package realtime
 
 import (
 	"context"
+	"runtime"
 	"sync"
 
 	"github.com/parleyhq/parley"
@@ -80,10 +81,6 @@ func (f *fanout) deliver(n notification) {
 		h.wakeAll()
 		return
 	}
-	type target struct {
-		d *Device
-		p *app.Push // nil: the device syncs
-	}
 	var targets []target
 	h.mu.Lock()
 	for _, u := range fo.Audience {
@@ -100,13 +97,54 @@ func (f *fanout) deliver(n notification) {
 		}
 	}
 	h.mu.Unlock()
+	f.handOut(targets)
+}
+
+// target is one device of a fan-out and what it gets: p, or a wake
+// when p is nil.
+type target struct {
+	d *Device
+	p *app.Push
+}
+
+// fanoutChunk is the fewest devices worth a goroutine of their own when
+// a fan-out is split between the CPUs.
+const fanoutChunk = 512
+
+// handOut gives every target its push, or wakes it. A stream device
+// that can take its push at once is written to right here (RegisterStream):
+// the fan-out then costs each device its socket write, not also a writer
+// goroutine woken for it. Large fan-outs are split into contiguous runs,
+// one per CPU, each handed out in audience order.
+func (f *fanout) handOut(targets []target) {
+	workers := min(runtime.GOMAXPROCS(0), (len(targets)+fanoutChunk-1)/fanoutChunk)
+	if workers <= 1 {
+		f.h.pushed.Add(handOutRun(targets))
+		return
+	}
+	var wg sync.WaitGroup
+	per := (len(targets) + workers - 1) / workers
+	for lo := per; lo < len(targets); lo += per {
+		run := targets[lo:min(lo+per, len(targets))]
+		wg.Go(func() { f.h.pushed.Add(handOutRun(run)) })
+	}
+	f.h.pushed.Add(handOutRun(targets[:per]))
+	wg.Wait()
+}
+
+// handOutRun hands out one run of targets and returns how many pushes
+// devices took at once (a queued push counts itself, Device.deliver).
+func handOutRun(targets []target) int64 {
+	var n int64
 	for _, t := range targets {
-		if t.p != nil {
-			t.d.deliver(t.p)
-		} else {
+		switch {
+		case t.p == nil:
 			t.d.wake()
+		case t.d.handOver(t.p):
+			n++
 		}
 	}
+	return n
 }
 
 // fansOut reports whether n is a new message that the fan-out goroutine

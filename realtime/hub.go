@@ -395,7 +395,23 @@ func (h *Hub) revoke(userID string, sessions []string) {
 // requests) do not count for presence: a client polling in a loop would
 // otherwise flap online and offline with every request.
 func (h *Hub) Register(actor *app.Actor, kick func(), poll bool) *Device {
-	d := &Device{UserID: actor.User.ID, SessionID: actor.SessionID, hub: h, kick: kick, poll: poll,
+	return h.register(actor, kick, nil, poll)
+}
+
+// RegisterStream is Register for a stream that can take a push on the
+// fan-out's own goroutine: offer writes p there and then, and reports
+// true, when that cannot wait (nothing else is due for the device, it is
+// caught up to p.After, its socket has room) or p is old news for it;
+// otherwise it returns false at once and the push is queued as for any
+// device (Delivered, then kick). A large group's new message then costs
+// each idle device a write, not a goroutine woken to make it. offer must
+// never block, and must only write what the device's writer would.
+func (h *Hub) RegisterStream(actor *app.Actor, kick func(), offer func(*app.Push) bool) *Device {
+	return h.register(actor, kick, offer, false)
+}
+
+func (h *Hub) register(actor *app.Actor, kick func(), offer func(*app.Push) bool, poll bool) *Device {
+	d := &Device{UserID: actor.User.ID, SessionID: actor.SessionID, hub: h, kick: kick, offer: offer, poll: poll,
 		wakeC: make(chan struct{}, 1), pushC: make(chan *app.SyncEvent, ephemeralQueue),
 		deliverC: make(chan *app.Push, deliverQueue), revoked: make(chan struct{})}
 	h.mu.Lock()

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"runtime/pprof"
+	"runtime/trace"
 	"slices"
 	"strconv"
 	"strings"
@@ -232,6 +233,13 @@ func BenchmarkGroupFanout(b *testing.B) {
 			}
 		}
 	}
+	// In sending order, so that one slow message (the p99 of 20 is the
+	// slowest) shows where it fell.
+	lastMs := make([]string, len(lastOne))
+	for i, d := range lastOne {
+		lastMs[i] = strconv.Itoa(int(ms(d)))
+	}
+	b.Logf("last member per message, ms: %s", strings.Join(lastMs, " "))
 	slices.Sort(lat)
 	slices.Sort(lastOne)
 	pct := func(s []time.Duration, p float64) float64 { return ms(s[min(len(s)-1, int(float64(len(s))*p))]) }
@@ -247,22 +255,41 @@ func BenchmarkGroupFanout(b *testing.B) {
 
 // benchProfile starts a CPU profile of the measured part of a benchmark
 // into the file PARLEY_BENCH_CPUPROFILE names (-cpuprofile would include
-// building the group); the returned func stops it.
+// building the group), and an execution trace into the file
+// PARLEY_BENCH_TRACE names (go tool trace: which goroutines ran when,
+// scheduler latency); the returned func stops both.
 func benchProfile(b *testing.B) func() {
-	path := os.Getenv("PARLEY_BENCH_CPUPROFILE")
-	if path == "" {
-		return func() {}
+	var stops []func()
+	if path := os.Getenv("PARLEY_BENCH_CPUPROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			b.Fatal(err)
+		}
+		stops = append(stops, func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		})
 	}
-	f, err := os.Create(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		b.Fatal(err)
+	if path := os.Getenv("PARLEY_BENCH_TRACE"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := trace.Start(f); err != nil {
+			b.Fatal(err)
+		}
+		stops = append(stops, func() {
+			trace.Stop()
+			f.Close()
+		})
 	}
 	return func() {
-		pprof.StopCPUProfile()
-		f.Close()
+		for _, stop := range stops {
+			stop()
+		}
 	}
 }
 

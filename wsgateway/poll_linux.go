@@ -65,6 +65,9 @@ func (p *poller) watch(s *stream) bool {
 	p.mu.Unlock()
 	s.pollID, s.raw = id, rc
 	s.wire.tryRead = func(b []byte) (int, error) { return tryRead(rc, b) }
+	s.wire.wmu.Lock() // a fan-out may already offer a push (offer)
+	s.wire.tryWrite = func(b []byte) (int, error) { return tryWrite(rc, b) }
+	s.wire.wmu.Unlock()
 	return true
 }
 
@@ -158,6 +161,30 @@ func tryRead(rc syscall.RawConn, b []byte) (int, error) {
 		return 0, rerr
 	case n == 0:
 		return 0, io.EOF
+	}
+	return n, nil
+}
+
+// tryWrite writes what the socket takes now without waiting: 0 when its
+// send buffer is full.
+func tryWrite(rc syscall.RawConn, b []byte) (int, error) {
+	var n int
+	var werr error
+	err := rc.Write(func(fd uintptr) bool {
+		for {
+			n, werr = unix.Write(int(fd), b)
+			if werr != unix.EINTR {
+				return true // never wait: the caller keeps the rest
+			}
+		}
+	})
+	switch {
+	case err != nil:
+		return 0, err
+	case werr == unix.EAGAIN:
+		return 0, nil
+	case werr != nil:
+		return 0, werr
 	}
 	return n, nil
 }

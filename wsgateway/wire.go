@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"net"
+	"sync"
 	"sync/atomic"
 )
 
@@ -103,6 +104,14 @@ type wireConn struct {
 	wake atomic.Int32
 	// woken counts wakeFrames handed out.
 	woken atomic.Int64
+
+	// The write side (wirewrite.go). tryWrite writes what the socket
+	// takes now, without waiting (0 when it takes nothing); nil when the
+	// connection is not a polled socket.
+	tryWrite func(p []byte) (int, error)
+	wmu      sync.Mutex
+	nonblock bool   // writes do not wait: what is not taken is kept
+	backlog  []byte // bytes written in non-blocking mode, not sent yet
 }
 
 // Read implements io.Reader.

@@ -157,7 +157,7 @@ func (g *Gateway) Stream(w http.ResponseWriter, r *http.Request, actor *app.Acto
 	// Register before the first sync so that no change between the two
 	// goes unnoticed. Signals that arrive before dev is set are picked up
 	// by the schedule below, which sends the hello and the backlog.
-	dev := g.hub.Register(actor, st.schedule, false)
+	dev := g.hub.RegisterStream(actor, st.schedule, st.offer)
 	st.mu.Lock()
 	st.dev = dev
 	st.mu.Unlock()
@@ -238,7 +238,7 @@ func (s *smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	}
 	w.br = bufio.NewReaderSize(w, 256) // client frames are small; bigger ones take a few reads
 	s.wire = w
-	return w, bufio.NewReadWriter(w.br, bufio.NewWriterSize(c, 1024)), nil
+	return w, bufio.NewReadWriter(w.br, bufio.NewWriterSize(w, 1024)), nil
 }
 
 // stream is one WebSocket connection.
@@ -448,32 +448,121 @@ func (s *stream) writeLoop() {
 	for {
 		status, reason, stop := s.safeWriteDue()
 		if stop {
-			s.mu.Lock()
-			s.finished = true // no new writer from now on
-			// 1000 means the client went: a close of the client's.
-			if status != websocket.StatusNormalClosure {
-				s.closedAs = status
-			}
-			s.mu.Unlock()
-			s.g.close(s.ws, status, reason)
-			s.cancel()
-			s.end() // a polled stream has no reader to notice
-			s.mu.Lock()
-			s.writing = false
-			close(s.idle)
-			s.mu.Unlock()
+			s.stopWriting(status, reason)
 			return
 		}
-		s.mu.Lock()
-		if !s.again {
-			s.writing = false
-			close(s.idle)
-			s.mu.Unlock()
-			return
+		if !s.doneWriting() {
+			continue
 		}
-		s.again = false
-		s.mu.Unlock()
+		return
 	}
+}
+
+// doneWriting ends the writer's turn unless something arrived meanwhile;
+// it reports whether the turn ended.
+func (s *stream) doneWriting() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.again {
+		s.again = false
+		return false
+	}
+	s.writing = false
+	close(s.idle)
+	return true
+}
+
+// stopWriting closes the stream with status after the writer's turn
+// ended in stop.
+func (s *stream) stopWriting(status websocket.StatusCode, reason string) {
+	s.mu.Lock()
+	s.finished = true // no new writer from now on
+	// 1000 means the client went: a close of the client's.
+	if status != websocket.StatusNormalClosure {
+		s.closedAs = status
+	}
+	s.mu.Unlock()
+	s.g.close(s.ws, status, reason)
+	s.cancel()
+	s.end() // a polled stream has no reader to notice
+	s.mu.Lock()
+	s.writing = false
+	close(s.idle)
+	s.mu.Unlock()
+}
+
+// offer is the stream's side of realtime.RegisterStream: it writes p on
+// the caller's goroutine (the hub's fan-out) when the stream's writer
+// would write it now, and reports whether p was taken (written, or old
+// news). It takes the writer's turn the way schedule does, so the writer
+// and offer never write at once, and gives p back (false, nothing
+// written) when a writer runs, when anything else is due first (the
+// hello, replies, a ping, earlier pushes, a wake, typing), when the
+// device is revoked, and when the stream is not caught up to p.After
+// (the queued push then makes the writer sync, as it would).
+//
+// The write never waits for the client: it is made in the connection's
+// non-blocking mode (wirewrite.go), and what the socket does not take
+// at once is left to the writer, which sends it under the write timeout
+// like any write: a slow client costs the fan-out nothing and is cut as
+// before.
+func (s *stream) offer(p *app.Push) bool {
+	s.mu.Lock()
+	dev := s.dev
+	if dev == nil || s.finished || s.writing || s.first || s.cutting || len(s.replies) > 0 || s.pingNow ||
+		len(dev.Delivered()) > 0 || len(dev.Wake()) > 0 || len(dev.Pushed()) > 0 || s.ctx.Err() != nil {
+		s.mu.Unlock()
+		return false
+	}
+	select {
+	case <-dev.Revoked():
+		s.mu.Unlock()
+		return false
+	default:
+	}
+	s.writing, s.again = true, false
+	s.idle = make(chan struct{})
+	s.mu.Unlock()
+
+	took, backlog := true, false
+	var err error
+	switch {
+	case p.Pos <= s.pos: // a sync already brought it
+	case s.pos >= p.After && s.wire.startNonblocking():
+		err = s.ws.Write(context.Background(), websocket.MessageText, p.Frame)
+		backlog = s.wire.endNonblocking()
+		if err == nil {
+			s.pos = p.Pos
+			s.g.opts.Observer.Delivered(false)
+		}
+	default:
+		took = false
+	}
+	switch {
+	case err != nil:
+		status, reason, _ := s.writeFailed(err)
+		go s.stopWriting(status, reason)
+	case backlog || !s.doneWriting():
+		// The writer takes over the turn: to send what the socket did
+		// not take, or what arrived meanwhile.
+		go s.writeLoop()
+	}
+	return took
+}
+
+// flushBacklog sends what an offer left unsent, under the write timeout.
+func (s *stream) flushBacklog() error {
+	if err := s.wire.SetWriteDeadline(time.Now().Add(s.g.opts.WriteTimeout)); err != nil {
+		return err
+	}
+	if err := s.ctx.Err(); err != nil {
+		return err
+	}
+	err := s.wire.flush()
+	if err == nil {
+		err = s.wire.SetWriteDeadline(time.Time{})
+	}
+	return err
 }
 
 // safeWriteDue is writeDue with a panic turned into a closed stream: a bug
@@ -509,6 +598,11 @@ func (s *stream) writeDue() (websocket.StatusCode, string, bool) {
 	}
 	if ctx.Err() != nil {
 		return websocket.StatusNormalClosure, "", true
+	}
+	if s.wire.backlogged() { // the rest of an offer's write goes first
+		if err := s.flushBacklog(); err != nil {
+			return s.writeFailed(err)
+		}
 	}
 	if s.first { // the hello comes before anything else
 		if status, reason, stop := s.syncAll(); stop {

@@ -562,8 +562,15 @@ func (t *tx) Recipients(campaignID, state, afterID string, limit int) ([]*parley
 		return queryAll(t, "recipients", scanRecipient, `SELECT `+recipientCols+` FROM campaign_recipients
 			WHERE campaign_id = ? AND contact_id > ? ORDER BY contact_id LIMIT ?`, campaignID, afterID, limit)
 	}
+	// Failed and skipped recipients have an index of their own (a
+	// campaign may have few among many); the literal term lets the
+	// planner see that it applies. The others are read in key order.
+	unsent := ""
+	if state == parley.RecipientFailed || state == parley.RecipientSkipped {
+		unsent = ` AND state IN ('failed', 'skipped')`
+	}
 	return queryAll(t, "recipients", scanRecipient, `SELECT `+recipientCols+` FROM campaign_recipients
-		WHERE campaign_id = ? AND state = ? AND contact_id > ? ORDER BY contact_id LIMIT ?`, campaignID, state, afterID, limit)
+		WHERE campaign_id = ? AND state = ?`+unsent+` AND contact_id > ? ORDER BY contact_id LIMIT ?`, campaignID, state, afterID, limit)
 }
 
 // CampaignActivity implements parley.CampaignTx.

@@ -27,7 +27,14 @@ func distinct(ids []string) bool {
 	return true
 }
 
-// AllocSeqs implements parley.ConversationTx.
+// seqPos is a sequence number and the position taken with it.
+type seqPos struct{ seq, pos int64 }
+
+// AllocSeqs implements parley.ConversationTx. Each conversation's next
+// position is taken here too, in the order given, and written as its
+// last_pos by the same statement: the message CreateMessages stores with
+// that number gets that position, and the conversation row is not
+// written a second time for it.
 func (t *tx) AllocSeqs(conversationIDs []string, at time.Time) (map[string]int64, error) {
 	out := make(map[string]int64, len(conversationIDs))
 	if len(conversationIDs) == 0 {
@@ -36,32 +43,45 @@ func (t *tx) AllocSeqs(conversationIDs []string, at time.Time) (map[string]int64
 	if !distinct(conversationIDs) {
 		return nil, parley.Invalid("conversation_ids", "a conversation appears twice")
 	}
-	b, err := json.Marshal(conversationIDs)
+	rows := make([][2]any, len(conversationIDs))
+	pos := make(map[string]int64, len(conversationIDs))
+	for i, id := range conversationIDs {
+		pos[id] = t.nextPos()
+		rows[i] = [2]any{id, pos[id]}
+	}
+	b, err := json.Marshal(rows)
 	if err != nil {
 		return nil, fmt.Errorf("alloc seqs: %w", err)
 	}
-	rows, err := t.query(`UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = ?
-		WHERE id IN (SELECT value FROM json_each(?)) RETURNING id, last_seq`, toNanos(at), string(b))
+	res, err := t.query(`UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = ?, last_pos = p.value ->> 1
+		FROM json_each(?) p WHERE conversations.id = p.value ->> 0 RETURNING conversations.id, conversations.last_seq`,
+		toNanos(at), string(b))
 	if err != nil {
 		return nil, fmt.Errorf("alloc seqs: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
+	defer res.Close()
+	for res.Next() {
 		var id string
 		var seq int64
-		if err := rows.Scan(&id, &seq); err != nil {
+		if err := res.Scan(&id, &seq); err != nil {
 			return nil, fmt.Errorf("alloc seqs: %w", err)
 		}
 		out[id] = seq
 		t.markMoved(id) // the list's sort key follows at the flush (flush.go)
 	}
-	if err := rows.Err(); err != nil {
+	if err := res.Err(); err != nil {
 		return nil, fmt.Errorf("alloc seqs: %w", err)
+	}
+	if t.reserved == nil {
+		t.reserved = make(map[string]seqPos, len(out))
+	}
+	for id, seq := range out {
+		t.reserved[id] = seqPos{seq, pos[id]}
 	}
 	if wc := t.cache(); wc != nil {
 		for id, seq := range out {
 			if c, ok := wc.convs[id]; ok {
-				c.LastSeq, c.LastActivityAt = seq, fromNanos(toNanos(at))
+				c.LastSeq, c.LastActivityAt, c.LastPos = seq, fromNanos(toNanos(at)), pos[id]
 				wc.convs[id] = c
 			}
 		}

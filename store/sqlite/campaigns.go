@@ -611,8 +611,17 @@ func (t *tx) Recipients(campaignID, state, afterID string, limit int) ([]*parley
 		return queryAll(t, "recipients", scanRecipient, `SELECT `+recipientCols+` FROM campaign_recipients
 			WHERE campaign_id = ? AND contact_id > ? ORDER BY contact_id LIMIT ?`, campaignID, afterID, limit)
 	}
-	return queryAll(t, "recipients", scanRecipient, `SELECT `+recipientCols+` FROM campaign_recipients
-		WHERE campaign_id = ? AND state = ? AND contact_id > ? ORDER BY contact_id LIMIT ?`, campaignID, state, afterID, limit)
+	// Failed and skipped recipients have an index of their own (a
+	// campaign may have few among many; without statistics the planner
+	// would walk the primary key instead). The others are read in key
+	// order.
+	from := `campaign_recipients`
+	unsent := ""
+	if state == parley.RecipientFailed || state == parley.RecipientSkipped {
+		from, unsent = `campaign_recipients INDEXED BY campaign_recipients_unsent`, ` AND state IN ('failed', 'skipped')`
+	}
+	return queryAll(t, "recipients", scanRecipient, `SELECT `+recipientCols+` FROM `+from+`
+		WHERE campaign_id = ? AND state = ?`+unsent+` AND contact_id > ? ORDER BY contact_id LIMIT ?`, campaignID, state, afterID, limit)
 }
 
 // CampaignActivity implements parley.CampaignTx.

@@ -27,6 +27,7 @@ func (t *tx) markUnindexed() { t.unindexed = true }
 // The savepoint's rollback also undid any positions.next it wrote.
 func (t *tx) dropDue() {
 	clear(t.moved)
+	clear(t.reserved)
 	t.unindexed = false
 	t.savedPos = 0
 }

@@ -362,37 +362,6 @@ func (t *tx) Position() int64 {
 	return t.db.pos
 }
 
-// syncMessages finds the user's messages after a position. It starts from
-// the user's memberships, skips conversations whose last_pos is not newer,
-// and in the others reads the (conversation_id, seq) index backwards only
-// as far as the device's position: positions grow with seq inside a
-// conversation, and the index entries carry the position (the rowid).
-//
-// The inner query picks the page's positions from that index alone; only
-// the page's rows are then read from the table. Sorting whole rows would
-// read every message after the position to keep a page of them — for a
-// device thousands of messages behind, each page read them all again.
-const syncMessages = `SELECT ` + messageColsM + ` FROM messages m WHERE m.pos IN (
-	SELECT m.pos FROM members mb
-	JOIN conversations c ON c.id = mb.conversation_id
-	JOIN messages m ON m.conversation_id = mb.conversation_id
-	WHERE mb.user_id = ?1 AND c.last_pos > ?2 AND mb.status != 'declined'
-	  AND m.seq > COALESCE((SELECT x.seq FROM messages x WHERE x.conversation_id = mb.conversation_id
-	      AND x.pos <= ?2 ORDER BY x.seq DESC LIMIT 1), 0)
-	  AND m.seq > mb.joined_seq
-	  AND (mb.status = 'active' OR mb.status = 'pending' AND mb.left_seq = 0 OR m.seq <= mb.left_seq)
-	ORDER BY m.pos LIMIT ?3)
-	ORDER BY m.pos`
-
-// SyncMessages implements parley.EventTx.
-func (t *tx) SyncMessages(userID string, since int64, limit int) ([]*parley.Message, error) {
-	out, err := t.scanMessages(syncMessages, userID, since, limit)
-	if err != nil {
-		return nil, fmt.Errorf("sync messages: %w", err)
-	}
-	return out, nil
-}
-
 // scanMessages runs a query of messageCols and reads every row.
 func (t *tx) scanMessages(query string, args ...any) ([]*parley.Message, error) {
 	rows, err := t.query(query, args...)
@@ -482,8 +451,16 @@ func (t *tx) CreateMessages(ms []*parley.Message) error {
 			q.WriteString(`, `)
 		}
 		q.WriteString(`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-		pos[i] = t.nextPos()
-		last[m.ConversationID] = pos[i]
+		if r, ok := t.reserved[m.ConversationID]; ok && r.seq == m.Seq {
+			// AllocSeqs took this position with the number and wrote it
+			// as the conversation's last; a later message of the
+			// conversation here takes a newer one below.
+			pos[i] = r.pos
+			delete(t.reserved, m.ConversationID)
+		} else {
+			pos[i] = t.nextPos()
+			last[m.ConversationID] = pos[i]
+		}
 		args = append(args, m.ID, m.ConversationID, m.Seq, pos[i], m.SenderID, nullString(m.ClientID), string(m.Kind), sc.Body,
 			m.ReplyTo, m.System, toNanos(m.CreatedAt), toNullNanos(m.EditedAt), toNullNanos(m.DeletedAt), sc.Card,
 			m.AgentID, sc.Data, toNullNanos(m.ExpiresAt), m.ViewOnce, toNullNanos(m.RedactedAt))
@@ -496,11 +473,14 @@ func (t *tx) CreateMessages(ms []*parley.Message) error {
 		return fmt.Errorf("create messages: %w", err)
 	}
 	// The conversations' last positions were set by the INSERT's
-	// trigger (migration 0031).
+	// trigger (migration 0031); a reserved position was already the
+	// last (AllocSeqs).
 	t.markUnindexed() // their search index entries follow at the flush (flush.go)
 	for i, m := range ms {
 		m.Pos = pos[i]
-		t.cacheLastPos(m.ConversationID, last[m.ConversationID])
+	}
+	for id, p := range last {
+		t.cacheLastPos(id, p)
 	}
 	return nil
 }

@@ -633,6 +633,11 @@ type tx struct {
 	moved     map[string]struct{}
 	unindexed bool
 	savedPos  int64
+	// reserved holds the positions AllocSeqs took with the sequence
+	// numbers, keyed by conversation: CreateMessages gives them to the
+	// messages of those numbers, whose conversations already point at
+	// them (campaign_writes.go).
+	reserved map[string]seqPos
 }
 
 var _ parley.Tx = (*tx)(nil)

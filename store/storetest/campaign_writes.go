@@ -230,3 +230,53 @@ func testAppendChainEntries(t *testing.T, s parley.Store) {
 		return err
 	})
 }
+
+// testAllocSeqsThenCreateMessages: the campaign worker's way of storing a
+// chunk, AllocSeqs then CreateMessages, leaves each conversation's last
+// position at the newest position of its messages (also with a second
+// message of a conversation in the same call, stored before the first,
+// and a message of a conversation whose number came from AllocSeq), every
+// position distinct.
+func testAllocSeqsThenCreateMessages(t *testing.T, s parley.Store) {
+	mkUsers(t, s, "a")
+	for _, id := range []string{"c1", "c2", "c3"} {
+		mkConversation(t, s, id, "a")
+	}
+	msg := func(id, conv string, seq int64) *parley.Message {
+		return &parley.Message{ID: id, ConversationID: conv, Seq: seq, SenderID: "a", ClientID: "k" + id,
+			Kind: parley.MessageText, Text: "text of " + id, CreatedAt: at(int(seq))}
+	}
+	var ms []*parley.Message
+	update(t, s, func(tx parley.Tx) error {
+		seqs, err := tx.AllocSeqs([]string{"c2", "c1"}, at(5))
+		if err != nil {
+			return err
+		}
+		seq3, err := tx.AllocSeq("c3", at(5))
+		if err != nil {
+			return err
+		}
+		// c1's second message is numbered after the set allocation and
+		// stored before the first.
+		seq1b, err := tx.AllocSeq("c1", at(6))
+		if err != nil {
+			return err
+		}
+		ms = []*parley.Message{msg("m1b", "c1", seq1b), msg("m3", "c3", seq3), msg("m1", "c1", seqs["c1"]), msg("m2", "c2", seqs["c2"])}
+		return tx.CreateMessages(ms)
+	})
+	seen := map[int64]string{}
+	newest := map[string]int64{}
+	for _, m := range ms {
+		if other, dup := seen[m.Pos]; dup || m.Pos <= 0 {
+			t.Fatalf("position %d of %s (also %q)", m.Pos, m.ID, other)
+		}
+		seen[m.Pos] = m.ID
+		newest[m.ConversationID] = max(newest[m.ConversationID], m.Pos)
+		wantEqual(t, "stored "+m.ID, view(t, s, func(tx parley.Tx) (*parley.Message, error) { return tx.MessageByID(m.ID) }), m)
+	}
+	for conv, want := range newest {
+		c := view(t, s, func(tx parley.Tx) (*parley.Conversation, error) { return tx.ConversationByID(conv) })
+		wantEqual(t, "last position of "+conv, c.LastPos, want)
+	}
+}
