@@ -108,6 +108,9 @@ type GraphTx interface {
 	BlockedEither(a, b string) (bool, error)
 	// Blocked lists the ids the user blocks, newest first.
 	Blocked(userID string) ([]string, error)
+	// BlocksAmong returns the ids among others that a block stands
+	// between with the user, in either direction (each mapped to true).
+	BlocksAmong(userID string, others []string) (map[string]bool, error)
 	// CreateReport stores a report.
 	CreateReport(r *Report) error
 }
@@ -196,6 +199,11 @@ type MessageTx interface {
 	MessageByClientID(conversationID, senderID, clientID string) (*Message, error)
 	// Messages returns messages in the range, ascending by seq.
 	Messages(r MessageRange) ([]*Message, error)
+	// LastMessages returns, by conversation id, the newest message of each
+	// range's conversation with a seq in [MinSeq, MaxSeq] (absent when
+	// there is none): a page of the conversation list in one query. Only
+	// ConversationID, MinSeq and MaxSeq are read.
+	LastMessages(ranges []MessageRange) (map[string]*Message, error)
 	// UpdateMessageText sets a message's text and EditedAt.
 	UpdateMessageText(id, text string, editedAt time.Time) error
 	// AddMessageEdit stores a previous version.

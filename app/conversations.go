@@ -253,15 +253,24 @@ func (a *App) Decline(ctx context.Context, actor *Actor, convID string) error {
 // otherMember returns the member of a direct conversation who is not
 // userID, and whether either of the two blocks the other.
 func otherMember(tx parley.Tx, c *parley.Conversation, userID string) (*parley.Member, bool, error) {
-	a, b, ok := strings.Cut(c.DirectKey, ":")
-	if !ok || (a != userID && b != userID) {
-		return nil, false, fmt.Errorf("direct conversation %s: key %q does not hold %s", c.ID, c.DirectKey, userID)
-	}
-	other := a
-	if a == userID {
-		other = b
+	other, err := directPeer(c, userID)
+	if err != nil {
+		return nil, false, err
 	}
 	return tx.Peer(c.ID, userID, other)
+}
+
+// directPeer returns the id of the other member of userID's direct
+// conversation c, from its key.
+func directPeer(c *parley.Conversation, userID string) (string, error) {
+	a, b, ok := strings.Cut(c.DirectKey, ":")
+	if !ok || (a != userID && b != userID) {
+		return "", fmt.Errorf("direct conversation %s: key %q does not hold %s", c.ID, c.DirectKey, userID)
+	}
+	if a == userID {
+		return b, nil
+	}
+	return a, nil
 }
 
 // Conversation returns one conversation with its members.
@@ -382,7 +391,7 @@ func conversationView(tx parley.Tx, viewerID string, c *parley.Conversation, me 
 	if err != nil {
 		return nil, err
 	}
-	v, last, err := conversationViewBase(tx, viewerID, c, me, withMembers, holds)
+	v, last, err := conversationViewBase(tx, viewerID, c, me, withMembers, holds, nil)
 	if err != nil || last == nil {
 		return v, err
 	}
@@ -402,11 +411,22 @@ func conversationViews(tx parley.Tx, viewerID string, rows []parley.MemberConver
 	if err != nil {
 		return nil, err
 	}
+	// The rows' last messages in one query, not one per row.
+	ranges := make([]parley.MessageRange, 0, len(rows))
+	for _, r := range rows {
+		if lo, hi, ok := lastMessageRange(r.Conversation, r.Member); ok {
+			ranges = append(ranges, parley.MessageRange{ConversationID: r.Conversation.ID, MinSeq: lo, MaxSeq: hi})
+		}
+	}
+	lastOf, err := tx.LastMessages(ranges)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]*ConversationView, 0, len(rows))
 	var lasts []convMessages
 	var withLast []*ConversationView
 	for _, r := range rows {
-		v, last, err := conversationViewBase(tx, viewerID, r.Conversation, r.Member, r.Conversation.Kind == parley.ConversationDirect, holds)
+		v, last, err := conversationViewBase(tx, viewerID, r.Conversation, r.Member, r.Conversation.Kind == parley.ConversationDirect, holds, lastOf)
 		if err != nil {
 			return nil, err
 		}
@@ -428,10 +448,19 @@ func conversationViews(tx parley.Tx, viewerID string, rows []parley.MemberConver
 	return out, nil
 }
 
+// lastMessageRange is the range of seqs in which the member's view of c
+// finds its last message; ok is false when they may read none.
+func lastMessageRange(c *parley.Conversation, me *parley.Member) (lo, hi int64, ok bool) {
+	hi = me.MaxReadable(c.LastSeq)
+	return me.JoinedSeq + 1, hi, hi > me.JoinedSeq
+}
+
 // conversationViewBase is conversationView without the hydration of the
-// last message, which it returns (nil when none is visible).
+// last message, which it returns (nil when none is visible). lastOf, when
+// not nil, holds the last messages of a page (LastMessages over
+// lastMessageRange); otherwise the last message is read here.
 func conversationViewBase(tx parley.Tx, viewerID string, c *parley.Conversation, me *parley.Member, withMembers bool,
-	holds *holdSet) (*ConversationView, *parley.Message, error) {
+	holds *holdSet, lastOf map[string]*parley.Message) (*ConversationView, *parley.Message, error) {
 	v := &ConversationView{
 		ID: c.ID, Kind: string(c.Kind), Title: c.Title, CreatedBy: c.CreatedBy, CreatedAt: c.CreatedAt,
 		InvitePolicy: c.InvitePolicy, LastSeq: c.LastSeq, LastActivityAt: c.LastActivityAt, MemberCount: c.MemberCount,
@@ -466,12 +495,16 @@ func conversationViewBase(tx parley.Tx, viewerID string, c *parley.Conversation,
 			n = 0 // a former member or an invitee has nothing new to read
 		}
 		v.UnreadCount = n
-		msgs, err := tx.Messages(parley.MessageRange{ConversationID: c.ID, MinSeq: me.JoinedSeq + 1, MaxSeq: visibleMax, Limit: 1, Descending: true})
-		if err != nil {
-			return nil, nil, err
-		}
-		if len(msgs) == 1 {
-			last = msgs[0]
+		if lastOf != nil {
+			last = lastOf[c.ID]
+		} else {
+			msgs, err := tx.Messages(parley.MessageRange{ConversationID: c.ID, MinSeq: me.JoinedSeq + 1, MaxSeq: visibleMax, Limit: 1, Descending: true})
+			if err != nil {
+				return nil, nil, err
+			}
+			if len(msgs) == 1 {
+				last = msgs[0]
+			}
 		}
 	}
 	if me.Status == parley.StatusPending { // a direct request or a group invite

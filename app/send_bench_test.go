@@ -55,13 +55,15 @@ func pairs(tb testing.TB, a *app.App, n int) ([]*app.Actor, []string) {
 func BenchmarkSend(b *testing.B) {
 	for _, senders := range []int{1, 16, 256} {
 		b.Run(fmt.Sprintf("senders=%d", senders), func(b *testing.B) {
-			a := newApp(b)
+			st, batches := openCountingStore(b)
+			a := app.New(st, app.Config{Password: cheap, SendPerConversation: 1e9, SendBurst: 1e9})
 			actors, convs := pairs(b, a, senders)
 			ctx := context.Background()
 			var next atomic.Int64
 			lat := make([][]time.Duration, senders)
 			b.ResetTimer()
 			start := time.Now()
+			batches.start(b)
 			var wg sync.WaitGroup
 			for i := range senders {
 				wg.Add(1)
@@ -84,6 +86,7 @@ func BenchmarkSend(b *testing.B) {
 			}
 			wg.Wait()
 			reportLatency(b, time.Since(start), lat)
+			batches.report(b)
 		})
 	}
 }

@@ -288,6 +288,9 @@ func messageViewsOf(tx parley.Tx, groups []convMessages) ([][]*MessageView, erro
 	}
 	ids := make([]string, 0, len(all))
 	userIDs := map[string]bool{}
+	for _, g := range groups {
+		userIDs[g.viewer.UserID] = true // whether a viewer may mask (maskForTeam)
+	}
 	for _, m := range all {
 		ids = append(ids, m.ID)
 		userIDs[m.SenderID] = true
@@ -326,10 +329,49 @@ func messageViewsOf(tx parley.Tx, groups []convMessages) ([][]*MessageView, erro
 			return nil, err
 		}
 	}
+	hidden, err := blockedPeers(tx, groups)
+	if err != nil {
+		return nil, err
+	}
 	out := make([][]*MessageView, len(groups))
 	for i, g := range groups {
-		if out[i], err = renderMessages(tx, g.c, g.viewer, g.msgs, users, reactions, attachments, opens); err != nil {
+		if out[i], err = renderMessages(tx, g.c, g.viewer, g.msgs, hidden[i], users, reactions, attachments, opens); err != nil {
 			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// blockedPeers is blockedPeer for each group with messages, with the
+// blocks between each viewer and the other members of their direct
+// conversations read in one query per viewer (a sync page's 50 direct
+// conversations are one query, not 50).
+func blockedPeers(tx parley.Tx, groups []convMessages) ([]string, error) {
+	out := make([]string, len(groups))
+	others := map[string][]string{} // viewer → the other members
+	peer := make([]string, len(groups))
+	for i, g := range groups {
+		if g.c.Kind != parley.ConversationDirect || len(g.msgs) == 0 {
+			continue
+		}
+		other, err := directPeer(g.c, g.viewer.UserID)
+		if err != nil {
+			return nil, err
+		}
+		peer[i] = other
+		others[g.viewer.UserID] = append(others[g.viewer.UserID], other)
+	}
+	blocks := map[string]map[string]bool{}
+	for viewer, ids := range others {
+		b, err := tx.BlocksAmong(viewer, ids)
+		if err != nil {
+			return nil, err
+		}
+		blocks[viewer] = b
+	}
+	for i, g := range groups {
+		if peer[i] != "" && blocks[g.viewer.UserID][peer[i]] {
+			out[i] = peer[i]
 		}
 	}
 	return out, nil
@@ -337,14 +379,12 @@ func messageViewsOf(tx parley.Tx, groups []convMessages) ([][]*MessageView, erro
 
 // renderMessages builds the views of one conversation's messages from
 // what messageViewsOf loaded; users gains the senders of reply targets.
-func renderMessages(tx parley.Tx, c *parley.Conversation, viewer *parley.Member, msgs []*parley.Message,
+// hidden is the other member of a direct conversation when a block
+// stands between them and the viewer (blockedPeers).
+func renderMessages(tx parley.Tx, c *parley.Conversation, viewer *parley.Member, msgs []*parley.Message, hidden string,
 	users map[string]*parley.User, reactions map[string][]*parley.Reaction, attachments map[string][]*parley.Media,
 	opens map[string][]string) ([]*MessageView, error) {
 	viewerID := viewer.UserID
-	hidden, err := blockedPeer(tx, c, viewer)
-	if err != nil {
-		return nil, err
-	}
 	ids := make([]string, 0, len(msgs))
 	mine := map[string]*parley.User{} // this conversation's writers, for channelLinks
 	for _, m := range msgs {
@@ -362,6 +402,9 @@ func renderMessages(tx parley.Tx, c *parley.Conversation, viewer *parley.Member,
 	out := make([]*MessageView, 0, len(msgs))
 	var showNames *bool     // the business's setting, loaded at its first agent-written message
 	var maskCache *teamMask // what the viewer masks of its customers' data, for a business
+	if u := users[viewerID]; u != nil && u.Kind != parley.KindBusiness {
+		maskCache = &teamMask{} // only a business has customers (an inbox item names one)
+	}
 	for _, m := range msgs {
 		v := &MessageView{
 			ID: m.ID, ConversationID: m.ConversationID, Seq: m.Seq, Kind: string(m.Kind),
@@ -481,19 +524,6 @@ func renderMessages(tx parley.Tx, c *parley.Conversation, viewer *parley.Member,
 		out = append(out, v)
 	}
 	return out, nil
-}
-
-// blockedPeer returns the other member of the viewer's direct conversation
-// when a block stands between the two, and "" otherwise.
-func blockedPeer(tx parley.Tx, c *parley.Conversation, viewer *parley.Member) (string, error) {
-	if c.Kind != parley.ConversationDirect {
-		return "", nil
-	}
-	other, blocked, err := otherMember(tx, c, viewer.UserID)
-	if err != nil || !blocked {
-		return "", err
-	}
-	return other.UserID, nil
 }
 
 // viewOnceIDs lists the view-once messages of msgs not purged.

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,11 +19,14 @@ import (
 // PostgreSQL) holds the collection lock, CollectMedia does nothing; after
 // it is released, the collection runs.
 func TestMediaCollectOneNodeAtATime(t *testing.T) {
-	now := time.Now()
-	ts := startServer(t, func(c *Config) { c.Clock = func() time.Time { return now } })
+	// The server's background loops read the clock too: the skew is
+	// atomic (a plain variable was a data race under -race).
+	start := time.Now()
+	var skew atomic.Int64
+	ts := startServer(t, func(c *Config) { c.Clock = func() time.Time { return start.Add(time.Duration(skew.Load())) } })
 	alice := ts.register("alice", "person")
 	must(t, alice.upload("image", "a.png", mediatest.PNG(40, 40)), http.StatusCreated)
-	now = now.Add(25 * time.Hour) // the upload was never sent: collectable
+	skew.Store(int64(25 * time.Hour)) // the upload was never sent: collectable
 
 	l, ok := ts.Store.(parley.Locker)
 	if !ok {

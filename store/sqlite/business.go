@@ -304,6 +304,9 @@ func normLabels(labels []string) []string {
 // PutInboxItem implements parley.BusinessTx. The label rows are rewritten
 // only when they changed.
 func (t *tx) PutInboxItem(it *parley.InboxItem) error {
+	if wc := t.cache(); wc != nil {
+		delete(wc.noInbox, it.ConversationID)
+	}
 	attrs, err := toJSON(it.Attributes, len(it.Attributes) == 0)
 	if err != nil {
 		return fmt.Errorf("put inbox item: attributes: %w", err)
@@ -371,10 +374,20 @@ func (t *tx) PutInboxItem(it *parley.InboxItem) error {
 
 // InboxItem implements parley.BusinessTx.
 func (t *tx) InboxItem(conversationID string) (*parley.InboxItem, error) {
+	wc := t.cache()
+	if wc != nil {
+		if _, ok := wc.noInbox[conversationID]; ok {
+			return nil, notFound("inbox item")
+		}
+	}
 	it, err := scanInboxItem(t.queryRow(`SELECT `+inboxCols+` FROM inbox_items WHERE conversation_id = ?`,
 		conversationID))
 	if err != nil {
-		return nil, rowErr(err, "inbox item")
+		err = rowErr(err, "inbox item")
+		if wc != nil && parley.IsNotFound(err) {
+			wc.putNoInbox(conversationID)
+		}
+		return nil, err
 	}
 	if err := t.loadLabels([]*parley.InboxItem{it}); err != nil {
 		return nil, err

@@ -20,6 +20,10 @@ type writeCache struct {
 	blocks  map[pairKey]bool
 	// heads holds the last chain entry of conversations (chain.go).
 	heads map[string]chainHead
+	// noInbox holds conversations known to have no inbox item: a send
+	// into a direct conversation looks for one every time, and most have
+	// none. PutInboxItem, the only writer of inbox_items, drops the entry.
+	noInbox map[string]struct{}
 }
 
 type memberKey struct{ conv, user string }
@@ -49,10 +53,11 @@ func (c *writeCache) reset() {
 	c.members = map[memberKey]parley.Member{}
 	c.blocks = map[pairKey]bool{}
 	c.heads = map[string]chainHead{}
+	c.noInbox = map[string]struct{}{}
 }
 
 func (c *writeCache) full() bool {
-	return len(c.convs)+len(c.members)+len(c.blocks)+len(c.heads) > maxCached
+	return len(c.convs)+len(c.members)+len(c.blocks)+len(c.heads)+len(c.noInbox) > maxCached
 }
 
 func (c *writeCache) putConv(v *parley.Conversation) {
@@ -67,6 +72,13 @@ func (c *writeCache) putMember(m *parley.Member) {
 		c.reset()
 	}
 	c.members[memberKey{m.ConversationID, m.UserID}] = *m
+}
+
+func (c *writeCache) putNoInbox(conversationID string) {
+	if c.full() {
+		c.reset()
+	}
+	c.noInbox[conversationID] = struct{}{}
 }
 
 func (c *writeCache) putBlock(a, b string, blocked bool) {

@@ -124,3 +124,29 @@ func (t *tx) CreateReport(r *parley.Report) error {
 	}
 	return nil
 }
+
+// BlocksAmong implements parley.GraphTx.
+func (t *tx) BlocksAmong(userID string, others []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	if len(others) == 0 {
+		return out, nil
+	}
+	rows, err := t.query(`SELECT blocked_id FROM blocks WHERE blocker_id = ?1 AND blocked_id IN (SELECT value FROM json_each(?2))
+		UNION SELECT blocker_id FROM blocks WHERE blocked_id = ?1 AND blocker_id IN (SELECT value FROM json_each(?2))`,
+		userID, idList(others))
+	if err != nil {
+		return nil, fmt.Errorf("blocks among: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("blocks among: %w", err)
+		}
+		out[id] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("blocks among: %w", err)
+	}
+	return out, nil
+}

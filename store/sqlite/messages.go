@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -61,22 +60,30 @@ func (t *tx) CreateMessage(m *parley.Message) error {
 		return fmt.Errorf("create message: %w", err)
 	}
 	m.Pos = pos
-	t.markUnindexed() // its search index entries follow at the flush (flush.go)
-	return t.setLastPos(m.ConversationID, pos)
+	t.markUnindexed()                     // its search index entries follow at the flush (flush.go)
+	t.cacheLastPos(m.ConversationID, pos) // the row's was set by the INSERT's trigger (0031)
+	return nil
 }
 
-// setLastPos records pos as the conversation's newest position.
+// setLastPos records pos as the conversation's newest position. A
+// message's is set by the trigger messages_last_pos (migration 0031).
 func (t *tx) setLastPos(conversationID string, pos int64) error {
 	if _, err := t.exec(`UPDATE conversations SET last_pos = ? WHERE id = ?`, pos, conversationID); err != nil {
 		return fmt.Errorf("set last position: %w", err)
 	}
+	t.cacheLastPos(conversationID, pos)
+	return nil
+}
+
+// cacheLastPos notes a conversation's new last position in the write
+// cache, if the conversation is cached.
+func (t *tx) cacheLastPos(conversationID string, pos int64) {
 	if wc := t.cache(); wc != nil {
 		if c, ok := wc.convs[conversationID]; ok {
 			c.LastPos = pos
 			wc.convs[conversationID] = c
 		}
 	}
-	return nil
 }
 
 // MessageByID implements parley.MessageTx.
@@ -355,37 +362,6 @@ func (t *tx) Position() int64 {
 	return t.db.pos
 }
 
-// syncMessages finds the user's messages after a position. It starts from
-// the user's memberships, skips conversations whose last_pos is not newer,
-// and in the others reads the (conversation_id, seq) index backwards only
-// as far as the device's position: positions grow with seq inside a
-// conversation, and the index entries carry the position (the rowid).
-//
-// The inner query picks the page's positions from that index alone; only
-// the page's rows are then read from the table. Sorting whole rows would
-// read every message after the position to keep a page of them — for a
-// device thousands of messages behind, each page read them all again.
-const syncMessages = `SELECT ` + messageColsM + ` FROM messages m WHERE m.pos IN (
-	SELECT m.pos FROM members mb
-	JOIN conversations c ON c.id = mb.conversation_id
-	JOIN messages m ON m.conversation_id = mb.conversation_id
-	WHERE mb.user_id = ?1 AND c.last_pos > ?2 AND mb.status != 'declined'
-	  AND m.seq > COALESCE((SELECT x.seq FROM messages x WHERE x.conversation_id = mb.conversation_id
-	      AND x.pos <= ?2 ORDER BY x.seq DESC LIMIT 1), 0)
-	  AND m.seq > mb.joined_seq
-	  AND (mb.status = 'active' OR mb.status = 'pending' AND mb.left_seq = 0 OR m.seq <= mb.left_seq)
-	ORDER BY m.pos LIMIT ?3)
-	ORDER BY m.pos`
-
-// SyncMessages implements parley.EventTx.
-func (t *tx) SyncMessages(userID string, since int64, limit int) ([]*parley.Message, error) {
-	out, err := t.scanMessages(syncMessages, userID, since, limit)
-	if err != nil {
-		return nil, fmt.Errorf("sync messages: %w", err)
-	}
-	return out, nil
-}
-
 // scanMessages runs a query of messageCols and reads every row.
 func (t *tx) scanMessages(query string, args ...any) ([]*parley.Message, error) {
 	rows, err := t.query(query, args...)
@@ -447,8 +423,8 @@ func (t *tx) SyncEvents(userID string, since int64, limit int) ([]*parley.Event,
 	return out, nil
 }
 
-// CreateMessages implements parley.MessageTx: one INSERT of every row,
-// then one UPDATE of the conversations' last positions; their search
+// CreateMessages implements parley.MessageTx: one INSERT of every row
+// (its trigger sets the conversations' last positions); their search
 // index entries are written with the batch's (flush.go).
 func (t *tx) CreateMessages(ms []*parley.Message) error {
 	if len(ms) == 0 {
@@ -496,32 +472,15 @@ func (t *tx) CreateMessages(ms []*parley.Message) error {
 	} else if err != nil {
 		return fmt.Errorf("create messages: %w", err)
 	}
+	// The conversations' last positions were set by the INSERT's
+	// trigger (migration 0031); a reserved position was already the
+	// last (AllocSeqs).
 	t.markUnindexed() // their search index entries follow at the flush (flush.go)
 	for i, m := range ms {
 		m.Pos = pos[i]
 	}
-	if len(last) == 0 {
-		return nil
-	}
-	lp := make([][2]any, 0, len(last))
 	for id, p := range last {
-		lp = append(lp, [2]any{id, p})
-	}
-	b, err := json.Marshal(lp)
-	if err != nil {
-		return fmt.Errorf("create messages: %w", err)
-	}
-	if _, err := t.exec(`UPDATE conversations SET last_pos = p.value ->> 1
-		FROM json_each(?) p WHERE conversations.id = p.value ->> 0`, string(b)); err != nil {
-		return fmt.Errorf("set last positions: %w", err)
-	}
-	if wc := t.cache(); wc != nil {
-		for id, p := range last {
-			if c, ok := wc.convs[id]; ok {
-				c.LastPos = p
-				wc.convs[id] = c
-			}
-		}
+		t.cacheLastPos(id, p)
 	}
 	return nil
 }

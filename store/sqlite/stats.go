@@ -18,6 +18,10 @@ type CommitInfo struct {
 	// runs of a retried batch included; Commit is the COMMIT alone, where
 	// the log is written and synced.
 	Duration, Commit time.Duration
+	// Statements is how many SQL statements the batch's updates and its
+	// end-of-batch writes ran (BEGIN and COMMIT not counted), both runs
+	// of a retried batch included.
+	Statements int
 	// FailedAt, when not empty, says why nothing of the batch was
 	// committed: "begin", "rollback" (a failed update could not be
 	// undone), "save_position" or "commit".

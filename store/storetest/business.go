@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -206,6 +207,58 @@ func inboxIDs(items []*parley.InboxItem) []string {
 func inboxItems(t *testing.T, s parley.Store, f parley.InboxFilter) []*parley.InboxItem {
 	t.Helper()
 	return view(t, s, func(tx parley.Tx) ([]*parley.InboxItem, error) { return tx.InboxItems(f) })
+}
+
+// testInboxItemAfterMiss: an update that found no inbox item for a
+// conversation sees the item once it is put, in the same update or a
+// later one, and a rolled-back put leaves no item behind: a store that
+// remembers misses for its writer must forget them exactly.
+func testInboxItemAfterMiss(t *testing.T, s parley.Store) {
+	mkUsers(t, s, "biz")
+	for _, id := range []string{"c1", "c2", "c3"} {
+		mkConversation(t, s, id, "biz")
+	}
+	miss := func(tx parley.Tx, conv string) {
+		t.Helper()
+		if it, err := tx.InboxItem(conv); !parley.IsNotFound(err) {
+			t.Errorf("InboxItem(%s) = %+v, %v; want not found", conv, it, err)
+		}
+	}
+	hit := func(tx parley.Tx, conv string) {
+		t.Helper()
+		if it, err := tx.InboxItem(conv); err != nil || it.ConversationID != conv || it.BusinessID != "biz" {
+			t.Errorf("InboxItem(%s) = %+v, %v; want the item put", conv, it, err)
+		}
+	}
+	// Same update: miss, put, hit.
+	update(t, s, func(tx parley.Tx) error {
+		miss(tx, "c1")
+		miss(tx, "c1") // a second miss is still a miss
+		if err := tx.PutInboxItem(newInboxItem("c1", "biz", 1)); err != nil {
+			return err
+		}
+		hit(tx, "c1")
+		return nil
+	})
+	// Across updates: a miss, then a put in a later update, then a hit.
+	update(t, s, func(tx parley.Tx) error { miss(tx, "c2"); return nil })
+	update(t, s, func(tx parley.Tx) error { return tx.PutInboxItem(newInboxItem("c2", "biz", 2)) })
+	update(t, s, func(tx parley.Tx) error { hit(tx, "c2"); hit(tx, "c1"); return nil })
+	// A put that is rolled back: the next update still misses.
+	update(t, s, func(tx parley.Tx) error { miss(tx, "c3"); return nil })
+	if err := s.Update(ctx, func(tx parley.Tx) error {
+		if err := tx.PutInboxItem(newInboxItem("c3", "biz", 3)); err != nil {
+			return err
+		}
+		hit(tx, "c3")
+		return errors.New("roll me back")
+	}); err == nil {
+		t.Fatal("failing update returned nil")
+	}
+	update(t, s, func(tx parley.Tx) error { miss(tx, "c3"); return nil })
+	if it := inboxItem(t, s, "c2"); it.ConversationID != "c2" {
+		t.Errorf("read after commit: %+v", it)
+	}
 }
 
 // testInboxItemRoundTrip: every field survives, nil times stay nil and

@@ -437,6 +437,70 @@ func testPositions(t *testing.T, s parley.Store) {
 	next("event after a rollback", e.Pos)
 }
 
+// testMessageLastPos: a conversation's last position is its newest
+// message's or event's, seen inside the update that wrote it (whether the
+// conversation was read before or not) and after commit; a rolled-back
+// message leaves it as it was.
+func testMessageLastPos(t *testing.T, s parley.Store) {
+	mkUsers(t, s, "a")
+	mkConversation(t, s, "c1", "a")
+	mkConversation(t, s, "c2", "a")
+	// Inside an update only t.Errorf: the function runs on the store's
+	// writer, where t.Fatal would stop the writer instead of the test.
+	lastPos := func(tx parley.Tx, conv string) int64 {
+		t.Helper()
+		c, err := tx.ConversationByID(conv)
+		if err != nil {
+			t.Errorf("ConversationByID(%s): %v", conv, err)
+			return -1
+		}
+		return c.LastPos
+	}
+	inUpdate := func(what string, got, want int64) {
+		t.Helper()
+		if got != want {
+			t.Errorf("%s: got %d, want %d", what, got, want)
+		}
+	}
+	msg := func(id, conv string, seq int64) *parley.Message {
+		return &parley.Message{ID: id, ConversationID: conv, Seq: seq, SenderID: "a", ClientID: id,
+			Kind: parley.MessageText, Text: "text of " + id, CreatedAt: at(int(seq))}
+	}
+	m1, m2, m3 := msg("m1", "c1", 1), msg("m2", "c2", 1), msg("m3", "c1", 2)
+	update(t, s, func(tx parley.Tx) error {
+		lastPos(tx, "c1") // c1 read before its message, c2 not
+		for _, m := range []*parley.Message{m1, m2, m3} {
+			if err := tx.CreateMessage(m); err != nil {
+				return err
+			}
+		}
+		inUpdate("c1's last position in the update", lastPos(tx, "c1"), m3.Pos)
+		inUpdate("c2's last position in the update", lastPos(tx, "c2"), m2.Pos)
+		return nil
+	})
+	committed := func(conv string) int64 {
+		return view(t, s, func(tx parley.Tx) (int64, error) { return lastPos(tx, conv), nil })
+	}
+	wantEqual(t, "c1's last position", committed("c1"), m3.Pos)
+	wantEqual(t, "c2's last position", committed("c2"), m2.Pos)
+	e := &parley.Event{Type: parley.EventReactionAdded, ConversationID: "c2", CreatedAt: at(5)}
+	update(t, s, func(tx parley.Tx) error { return tx.AppendEvent(e) })
+	wantEqual(t, "c2's last position after an event", committed("c2"), e.Pos)
+	if err := s.Update(ctx, func(tx parley.Tx) error {
+		if err := tx.CreateMessage(msg("m4", "c1", 3)); err != nil {
+			return err
+		}
+		return fmt.Errorf("roll back")
+	}); err == nil {
+		t.Fatal("failing update returned nil")
+	}
+	wantEqual(t, "c1's last position after a rollback", committed("c1"), m3.Pos)
+	update(t, s, func(tx parley.Tx) error {
+		inUpdate("c1's last position in an update after a rollback", lastPos(tx, "c1"), m3.Pos)
+		return nil
+	})
+}
+
 // testCreateMessages: CreateMessages stores each message as CreateMessage
 // does, positions in order, each conversation's last position its newest
 // message's; a taken client id fails the call with EConflict.

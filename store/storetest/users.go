@@ -321,6 +321,15 @@ func testBlock(t *testing.T, s parley.Store) {
 	if len(got) != 0 {
 		t.Fatalf("Blocked(b) = %v", got)
 	}
+	// BlocksAmong: both directions, only the ids asked about.
+	among := func(user string, others ...string) map[string]bool {
+		return view(t, s, func(tx parley.Tx) (map[string]bool, error) { return tx.BlocksAmong(user, others) })
+	}
+	wantEqual(t, "BlocksAmong(a)", among("a", "b", "c", "d", "a", "nobody"), map[string]bool{"b": true, "c": true, "d": true})
+	wantEqual(t, "BlocksAmong(a) some", among("a", "d", "d"), map[string]bool{"d": true})
+	wantEqual(t, "BlocksAmong(b), blocked by a", among("b", "a", "c", "d"), map[string]bool{"a": true})
+	wantEqual(t, "BlocksAmong(c), blocked by a", among("c", "b", "d"), map[string]bool{})
+	wantEqual(t, "BlocksAmong none", among("a"), map[string]bool{})
 }
 
 func testReport(t *testing.T, s parley.Store) {
