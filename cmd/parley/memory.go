@@ -38,28 +38,21 @@ func releaseWhenQuiet(ctx context.Context, log *slog.Logger) {
 	}
 	metrics.Read(samples)
 	last := samples[0].Value.Uint64()
-	t := time.NewTicker(quietInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, quietInterval, func() {
 		metrics.Read(samples)
 		allocs, free := samples[0].Value.Uint64(), samples[1].Value.Uint64()
 		allocated := allocs - last
 		last = allocs
 		if reclaimable(free, samples[2].Value.Uint64(), samples[3].Value.Uint64()) < quietFreeMin ||
 			allocated > uint64(quietRate*quietInterval.Seconds()) {
-			continue
+			return
 		}
 		start := time.Now()
 		debug.FreeOSMemory()
 		metrics.Read(samples)
 		last = samples[0].Value.Uint64()
 		log.Debug("quiet: returned free memory to the system", "free_bytes", free, "took", time.Since(start))
-	}
+	})
 }
 
 // The collector's headroom. A 400 % target buys few cycles while the live
@@ -92,23 +85,30 @@ func gcPercentFor(live uint64, most int) int {
 func tuneGC(ctx context.Context, most int) {
 	samples := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/gc/cycles/total:gc-cycles"}}
 	cur, cycles := most, uint64(0)
-	t := time.NewTicker(gcTuneInterval)
+	every(ctx, gcTuneInterval, func() {
+		metrics.Read(samples)
+		c := samples[1].Value.Uint64()
+		if c == cycles {
+			return // the live heap is only measured by a collection
+		}
+		cycles = c
+		if p := gcPercentFor(samples[0].Value.Uint64(), most); p*10 < cur*9 || p*10 > cur*11 {
+			debug.SetGCPercent(p)
+			cur = p
+		}
+	})
+}
+
+// every runs fn every interval until ctx is done.
+func every(ctx context.Context, interval time.Duration, fn func()) {
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-		}
-		metrics.Read(samples)
-		c := samples[1].Value.Uint64()
-		if c == cycles {
-			continue // the live heap is only measured by a collection
-		}
-		cycles = c
-		if p := gcPercentFor(samples[0].Value.Uint64(), most); p*10 < cur*9 || p*10 > cur*11 {
-			debug.SetGCPercent(p)
-			cur = p
+			fn()
 		}
 	}
 }
