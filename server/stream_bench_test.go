@@ -52,6 +52,9 @@ const (
 //
 //	go test -run '^$' -bench StreamLatency -benchtime 10000x ./server
 //
+// PARLEY_BENCH_CPUPROFILE and PARLEY_BENCH_TRACE profile the measured
+// part alone (benchProfile).
+//
 // PARLEY_BENCH_DUMP=file.csv writes one line per message (due, ack and
 // receive times in ms from the start) to see when latency builds up.
 //
@@ -128,9 +131,11 @@ func BenchmarkStreamLatency(b *testing.B) {
 	time.Sleep(time.Second)
 
 	rng := rand.New(rand.NewPCG(1, 3)) // the same sequence of senders every run
+	stopProfile := benchProfile(b)
 	start, offeredEnd := openLoop(b, tr, rng, streamBenchPairs, interval, func(n, from, pair int) error {
 		return benchSend(client, base+convs[pair]+"/messages", users[from].token, n)
 	})
+	stopProfile()
 	cancel()
 
 	st := tr.stats()
