@@ -55,4 +55,9 @@ type Event struct {
 	// As, for ephemeral events to a business's team, is the business the
 	// audience acts for (devices see it as SyncEvent.As).
 	As string
+	// Hand, on the node that committed the event only, is what its
+	// transaction had in hand for the notifier (the app's; nil when it
+	// had nothing to give). It never leaves the process: what travels on
+	// the bus is built from the other fields.
+	Hand any
 }

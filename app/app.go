@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/parleyhq/parley"
@@ -222,6 +223,12 @@ type App struct {
 	loginByHandle  *Limiter
 	loginByAddress *Limiter
 	dummyHash      string
+
+	// frameWrites counts the runs of updates that may change how a
+	// message already sent renders (every update but sends and markers):
+	// a send's message renders from what its transaction had in hand
+	// only while no such update ran after it (directpush.go).
+	frameWrites atomic.Uint64
 }
 
 // Option configures an App.
@@ -317,9 +324,29 @@ func newSortableID(t time.Time) string {
 // update runs fn in a write transaction and hands the events it records to
 // the notifier after commit.
 func (a *App) update(ctx context.Context, fn func(w *writer) error) error {
+	return a.updateFrames(ctx, false, fn)
+}
+
+// updateKeepingFrames is update for an update that changes nothing of how
+// a message sent before it renders for anyone: a send (which adds its own
+// message, moves a request to active and an archived conversation to the
+// inbox, none of which shows in another message's view) and a marker.
+// Only such updates may run between a send and the rendering of its
+// message from what the send had in hand (directpush.go); declaring one
+// that is not would let a stale frame through.
+func (a *App) updateKeepingFrames(ctx context.Context, fn func(w *writer) error) error {
+	return a.updateFrames(ctx, true, fn)
+}
+
+func (a *App) updateFrames(ctx context.Context, keepsFrames bool, fn func(w *writer) error) error {
 	var events []*parley.Event
 	var hooks webhookWrites
 	err := a.store.Update(ctx, func(tx parley.Tx) error {
+		if !keepsFrames {
+			// Counted before it writes anything (and on every run of
+			// it): a send that ran earlier sees the count moved.
+			a.frameWrites.Add(1)
+		}
 		w := &writer{Tx: tx, now: a.clock(), origin: OriginFrom(ctx)}
 		if err := fn(w); err != nil {
 			return err

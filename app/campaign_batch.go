@@ -332,7 +332,7 @@ func (a *App) chunkSend(w *writer, src policyReads, it *parley.InboxItem, ba *Bu
 	if other.Status != parley.StatusActive || other.Folder == parley.FolderArchived {
 		return nil, nil, errChunkFallback
 	}
-	if _, err := a.checkSend(w, conv, me, ba.Actor); err != nil {
+	if _, _, err := a.checkSend(w, conv, me, ba.Actor); err != nil {
 		return nil, err, nil
 	}
 	sc := &sendClass{template: tp, params: item.params, header: item.header, buttons: item.buttons, campaign: &campaignMark{campaignID: c.ID, contactID: item.r.ContactID}}

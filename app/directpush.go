@@ -39,8 +39,20 @@ func (a *App) DirectFrames(ctx context.Context, events []*parley.Event) (map[int
 	todo = todo[:min(len(todo), maxDirectFrames)]
 	var out map[int64]map[string][]byte
 	err := a.view(ctx, func(tx parley.Tx) error {
+		// What sends had in hand holds while no update that may change
+		// a frame ran after them (App.frameWrites). The count is checked
+		// before rendering and again after, when the snapshot of tx
+		// (taken at its first read) is older than the check: if it
+		// moved, the frames are rendered again from the store alone.
+		count := a.frameWrites.Load()
+		ht := handsOf(tx, todo, count)
 		var err error
-		out, err = directFrames(tx, todo)
+		if out, err = directFrames(ht, todo); err != nil || ht.empty() {
+			return err
+		}
+		if a.frameWrites.Load() != count {
+			out, err = directFrames(tx, todo)
+		}
 		return err
 	})
 	return out, err

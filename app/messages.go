@@ -169,13 +169,16 @@ func (a *App) Send(ctx context.Context, actor *Actor, convID string, in SendInpu
 			a.sendPerConv.Take(limitKey)
 		}
 	}()
-	err = a.update(ctx, func(w *writer) error {
+	err = a.updateKeepingFrames(ctx, func(w *writer) error {
 		view, created = nil, false // the store may run this more than once
+		// Before any read: an update that may change the message's frame
+		// and runs after this one moves the count (directpush.go).
+		frames := a.frameWrites.Load()
 		c, me, err := membership(w, convID, actor.User.ID)
 		if err != nil {
 			return err
 		}
-		request, err := a.checkSend(w, c, me, actor)
+		request, other, err := a.checkSend(w, c, me, actor)
 		if err != nil {
 			// A retry of a send that was acknowledged before the rules
 			// changed (a block, the request limit) still gets its message.
@@ -247,6 +250,9 @@ func (a *App) Send(ctx context.Context, actor *Actor, convID string, in SendInpu
 		}
 		if err := w.messageCreated(m); err != nil {
 			return err
+		}
+		if other != nil {
+			w.handOver(frames, c, m, me, other)
 		}
 		created = true
 		view = &MessageView{ID: m.ID, ConversationID: c.ID, Seq: seq, Sender: summarize(actor.User), ClientID: m.ClientID,
@@ -341,55 +347,57 @@ func (a *App) sentMessage(ctx context.Context, actor *Actor, convID, clientID st
 // message brings an archived direct conversation back to the recipient's
 // inbox unless they muted it.
 // It returns the recipient's membership when the message goes into a
-// direct request (the recipient has not accepted), for triage.
-func (a *App) checkSend(w *writer, c *parley.Conversation, me *parley.Member, actor *Actor) (request *parley.Member, err error) {
+// direct request (the recipient has not accepted), for triage, and the
+// other member of a direct conversation as it now stands (no block
+// stands between the two).
+func (a *App) checkSend(w *writer, c *parley.Conversation, me *parley.Member, actor *Actor) (request, other *parley.Member, err error) {
 	if c.Kind == parley.ConversationGroup {
 		if me.Status != parley.StatusActive {
 			_, _, err := activeMembership(w, c.ID, actor.User.ID)
-			return nil, err
+			return nil, nil, err
 		}
-		return nil, nil
+		return nil, nil, nil
 	}
 	other, blocked, err := otherMember(w, c, actor.User.ID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if blocked {
-		return nil, parley.Errorf(parley.EDMNotAllowed, "you can't message this account")
+		return nil, nil, parley.Errorf(parley.EDMNotAllowed, "you can't message this account")
 	}
 	if me.Status == parley.StatusPending {
 		if err := acceptRequest(w, c, me); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	switch other.Status {
 	case parley.StatusLeft, parley.StatusRemoved:
 		// Only account deletion takes a member out of a direct conversation.
-		return nil, parley.Errorf(parley.EDMNotAllowed, "this account was deleted")
+		return nil, nil, parley.Errorf(parley.EDMNotAllowed, "this account was deleted")
 	case parley.StatusPending, parley.StatusDeclined:
 		if other.Status == parley.StatusPending {
 			request = other
 		}
 		n, err := w.CountMessagesBySender(c.ID, actor.User.ID)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if n >= a.cfg.RequestLimit {
-			return nil, parley.Errorf(parley.ERequestLimit, "you can send %d messages until they accept your request", a.cfg.RequestLimit)
+			return nil, nil, parley.Errorf(parley.ERequestLimit, "you can send %d messages until they accept your request", a.cfg.RequestLimit)
 		}
 	case parley.StatusActive:
 		if other.Folder == parley.FolderArchived && (other.MutedUntil == nil || other.MutedUntil.Before(w.now)) {
 			other.Folder, other.UpdatedAt = parley.FolderInbox, w.now
 			if err := w.PutMember(other); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			if err := w.event(&parley.Event{Type: parley.EventFolderChanged, ConversationID: c.ID, UserID: other.UserID, ActorID: actor.User.ID,
 				Data: mustJSON(map[string]any{"folder": other.Folder})}); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 	}
-	return request, nil
+	return request, other, nil
 }
 
 // HistoryQuery pages through a conversation by sequence number. With
@@ -715,7 +723,8 @@ func (a *App) moveMarker(ctx context.Context, actor *Actor, convID string, seq i
 		return 0, parley.Invalid("seq", "seq is a positive sequence number")
 	}
 	var result int64
-	err := a.update(ctx, func(w *writer) error {
+	// A marker is no part of any message's view.
+	err := a.updateKeepingFrames(ctx, func(w *writer) error {
 		c, me, err := membership(w, convID, actor.User.ID)
 		if err != nil {
 			return err
