@@ -1,6 +1,7 @@
 package app
 
 import (
+	"slices"
 	"time"
 
 	"github.com/parleyhq/parley"
@@ -36,22 +37,64 @@ type sentHand struct {
 	c       parley.Conversation
 	m       parley.Message
 	members [2]parley.Member
+	// users holds the two members and the message's agent, and agents
+	// those of them on a business's team, when the store's reads cost
+	// no round trip (inProcess): the send read them too, so that the
+	// frames need no read at all. Nil otherwise.
+	users  map[string]*parley.User
+	agents map[string]bool
 }
+
+// inProcess is a transaction whose reads cost no round trip (SQLite's
+// committer, whose page cache is warm). On PostgreSQL, reads in the
+// committer would hold every node's batches (the positions lock) for
+// their round trips: there the frames read the users after the commit.
+type inProcess interface{ ReadsInProcess() bool }
 
 // handOver attaches to the event of m, a new message of direct
 // conversation c, what the send has in hand: me and other are the two
 // memberships as the send leaves them, frames the count it noted before
 // reading anything. Call it after messageCreated.
-func (w *writer) handOver(frames uint64, c *parley.Conversation, m *parley.Message, me, other *parley.Member) {
+func (w *writer) handOver(frames uint64, c *parley.Conversation, m *parley.Message, me, other *parley.Member) error {
 	if c.Kind != parley.ConversationDirect {
-		return
+		return nil
 	}
-	for i := len(w.events) - 1; i >= 0; i-- {
-		if e := w.events[i]; e.Type == parley.EventMessageCreated && e.MessageID == m.ID {
-			e.Hand = &sentHand{frames: frames, c: *c, m: *m, members: [2]parley.Member{*me, *other}}
-			return
+	var e *parley.Event
+	for i := len(w.events) - 1; i >= 0 && e == nil; i-- {
+		if ev := w.events[i]; ev.Type == parley.EventMessageCreated && ev.MessageID == m.ID {
+			e = ev
 		}
 	}
+	if e == nil {
+		return nil
+	}
+	h := &sentHand{frames: frames, c: *c, m: *m, members: [2]parley.Member{*me, *other}}
+	if p, ok := w.Tx.(inProcess); ok && p.ReadsInProcess() {
+		ids := []string{me.UserID, other.UserID}
+		if m.AgentID != "" {
+			ids = append(ids, m.AgentID)
+		}
+		var err error
+		if h.users, err = w.UsersByIDs(ids); err != nil {
+			return err
+		}
+		agents, err := w.AgentsAmong(ids)
+		if err != nil {
+			return err
+		}
+		h.agents = map[string]bool{}
+		for _, id := range agents {
+			h.agents[id] = true
+		}
+		for _, id := range ids {
+			if h.users[id] == nil {
+				h.users, h.agents = nil, nil // read them after the commit, as before
+				break
+			}
+		}
+	}
+	e.Hand = h
+	return nil
 }
 
 // handTx answers from sends' hands the reads that rendering their
@@ -65,6 +108,10 @@ type handTx struct {
 	// unblocked holds, per user, the other members of their direct
 	// conversations in hand: no block stands between them.
 	unblocked map[string]map[string]bool
+	// users and agents are the users sends read, and which of them are
+	// agents (sentHand.users).
+	users  map[string]*parley.User
+	agents map[string]bool
 }
 
 // handsOf returns tx with the hands of the events in todo that still hold
@@ -81,6 +128,15 @@ func handsOf(tx parley.Tx, todo []*parley.Event, count uint64) *handTx {
 			ht.members, ht.unblocked = map[string][2]parley.Member{}, map[string]map[string]bool{}
 		}
 		ht.convs[h.c.ID], ht.msgs[h.m.ID], ht.members[h.c.ID] = &h.c, &h.m, h.members
+		if h.users != nil {
+			if ht.users == nil {
+				ht.users, ht.agents = map[string]*parley.User{}, map[string]bool{}
+			}
+			for id, u := range h.users {
+				// A later send's read is as new as an earlier one's.
+				ht.users[id], ht.agents[id] = u, h.agents[id]
+			}
+		}
 		a, b := h.members[0].UserID, h.members[1].UserID
 		for _, p := range [][2]string{{a, b}, {b, a}} {
 			if ht.unblocked[p[0]] == nil {
@@ -160,4 +216,33 @@ func (h *handTx) notInHand(ids []string) []string {
 		}
 	}
 	return rest
+}
+
+// UsersByIDs implements parley.Tx.
+func (h *handTx) UsersByIDs(ids []string) (map[string]*parley.User, error) {
+	out := make(map[string]*parley.User, len(ids))
+	for _, id := range ids {
+		u, ok := h.users[id]
+		if !ok {
+			return h.Tx.UsersByIDs(ids)
+		}
+		uc := *u
+		out[id] = &uc
+	}
+	return out, nil
+}
+
+// AgentsAmong implements parley.Tx.
+func (h *handTx) AgentsAmong(userIDs []string) ([]string, error) {
+	out := []string{}
+	for _, id := range userIDs {
+		agent, ok := h.agents[id]
+		if !ok {
+			return h.Tx.AgentsAmong(userIDs)
+		}
+		if agent && !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out, nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -109,8 +110,14 @@ func (e *frameEnv) send(from *app.Actor, conv string, in app.SendInput) *parley.
 // and the users with a frame for evs[0] must be want.
 func (e *frameEnv) check(name string, evs []*parley.Event, hands int, want ...*app.Actor) {
 	e.t.Helper()
-	if got := e.a.HandsHold(evs); got != hands {
+	got, users := e.a.HandsHold(evs)
+	if got != hands {
 		e.t.Errorf("%s: %d hands hold, want %d", name, got, hands)
+	}
+	// On SQLite the send read the users too (no read after the commit);
+	// on PostgreSQL they are read after it.
+	if inProcess := os.Getenv("PARLEY_TEST_STORE") != "postgres"; (users > 0) != (inProcess && hands > 0) {
+		e.t.Errorf("%s: hands hold %d users (SQLite: %v)", name, users, inProcess)
 	}
 	frames, err := e.a.DirectFrames(e.ctx, evs)
 	if err != nil {

@@ -25,7 +25,8 @@ func (a *App) DirectFramesFromStore(ctx context.Context, events []*parley.Event)
 }
 
 // HandsHold reports how many of events carry a send's hand that
-// DirectFrames would use now.
-func (a *App) HandsHold(events []*parley.Event) int {
-	return len(handsOf(nil, events, a.frameWrites.Load()).msgs)
+// DirectFrames would use now, and how many users those hands hold.
+func (a *App) HandsHold(events []*parley.Event) (hands, users int) {
+	ht := handsOf(nil, events, a.frameWrites.Load())
+	return len(ht.msgs), len(ht.users)
 }

@@ -252,7 +252,9 @@ func (a *App) Send(ctx context.Context, actor *Actor, convID string, in SendInpu
 			return err
 		}
 		if other != nil {
-			w.handOver(frames, c, m, me, other)
+			if err := w.handOver(frames, c, m, me, other); err != nil {
+				return err
+			}
 		}
 		created = true
 		view = &MessageView{ID: m.ID, ConversationID: c.ID, Seq: seq, Sender: summarize(actor.User), ClientID: m.ClientID,

@@ -711,3 +711,9 @@ func (t *tx) queryRow(query string, args ...any) *sql.Row {
 	}
 	return t.sqlTx.QueryRowContext(t.ctx, query, args...)
 }
+
+// ReadsInProcess reports that reads cost no round trip to a server: the
+// app reads in a send's transaction what its frames need (app/directhand.go)
+// rather than in a read transaction after the commit, whose page cache the
+// commit emptied.
+func (t *tx) ReadsInProcess() bool { return true }
