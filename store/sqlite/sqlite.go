@@ -42,6 +42,8 @@ type Options struct {
 	// (for metrics). It runs on the committer goroutine, between two
 	// batches: it must be quick and must not block.
 	OnCommit func(CommitInfo)
+	// index overrides when search index steps run (tests).
+	index indexPolicy
 }
 
 // DB is a Parley store on one SQLite file.
@@ -77,11 +79,18 @@ type DB struct {
 	// lastFailed is set when the last batch had a failing update; only the
 	// committer goroutine touches it.
 	lastFailed bool
-	maxBatch   int
-	onCommit   func(CommitInfo)
-	done       chan struct{}
-	closeMu    sync.RWMutex
-	closed     bool
+	// What the committer knows of the messages waiting for the search
+	// index (indexer.go): how many, since when, and when to try again
+	// after a step failed. Only the committer goroutine touches them.
+	backlog      int
+	backlogAt    time.Time
+	indexRetryAt time.Time
+	index        indexPolicy
+	maxBatch     int
+	onCommit     func(CommitInfo)
+	done         chan struct{}
+	closeMu      sync.RWMutex
+	closed       bool
 }
 
 type updateReq struct {
@@ -99,6 +108,12 @@ func Open(path string, opts Options) (*DB, error) {
 	}
 	if opts.ReadConns <= 0 {
 		opts.ReadConns = 2 * runtime.NumCPU()
+	}
+	if opts.index.every <= 0 {
+		opts.index.every = indexEvery
+	}
+	if opts.index.delay <= 0 {
+		opts.index.delay = indexDelay
 	}
 	// secure_delete zeroes freed content so that unsent messages leave no
 	// trace in the file; a 64 MiB page cache keeps hot indexes in memory.
@@ -153,7 +168,7 @@ func Open(path string, opts Options) (*DB, error) {
 		path: path, write: write, read: read, ckpt: ckpt, stopCkpt: make(chan struct{}), ckptDone: make(chan struct{}),
 		wstmts: map[string]*sql.Stmt{}, rstmts: map[string]*sql.Stmt{},
 		reqs: make(chan *updateReq, opts.MaxBatch), maxBatch: opts.MaxBatch, onCommit: opts.OnCommit,
-		done: make(chan struct{}), cache: newWriteCache(),
+		done: make(chan struct{}), cache: newWriteCache(), index: opts.index,
 	}
 	if err := db.migrate(context.Background()); err != nil {
 		write.Close()
@@ -166,12 +181,22 @@ func Open(path string, opts Options) (*DB, error) {
 		read.Close()
 		return nil, fmt.Errorf("load position: %w", err)
 	}
-	// positions.next is the search index's watermark too (migration
-	// 0025): no committed message may sit at or above it.
 	if _, err := db.write.Exec(`UPDATE positions SET next = ? WHERE id = 1 AND next < ?`, db.pos, db.pos); err != nil {
 		write.Close()
 		read.Close()
 		return nil, fmt.Errorf("save position: %w", err)
+	}
+	// Messages the last run left waiting for the search index (a crash,
+	// or a key missing at close) get their step once the store has had
+	// time to get its keyring (SetKeyring).
+	var waiting bool
+	if err := db.write.QueryRow(`SELECT EXISTS (SELECT 1 FROM messages
+		WHERE pos >= (SELECT indexed FROM positions WHERE id = 1))`).Scan(&waiting); err != nil {
+		write.Close()
+		read.Close()
+		return nil, fmt.Errorf("read the index watermark: %w", err)
+	} else if waiting {
+		db.backlog, db.backlogAt = 1, time.Now()
 	}
 	addPlainDB(db)
 	// The label lets a CPU profile isolate the single writer, whose CPU
@@ -241,13 +266,41 @@ func (db *DB) Update(ctx context.Context, fn func(parley.Tx) error) error {
 
 // commitLoop is the only writer. It takes every request waiting (up to
 // MaxBatch), runs each in a savepoint of one transaction, commits once and
-// then answers them all.
+// then answers them all. Idle, it catches the search index up when
+// messages have waited for it long enough (indexer.go), and once more
+// before the store closes.
 func (db *DB) commitLoop() {
 	defer close(db.done)
 	batch := make([]*updateReq, 0, db.maxBatch)
+	idle := time.NewTimer(time.Hour)
+	idle.Stop()
 	for {
-		req, ok := <-db.reqs
+		var req *updateReq
+		ok := true
+		if wait, waiting := db.idleWait(time.Now()); !waiting {
+			req, ok = <-db.reqs
+		} else if wait <= 0 {
+			select {
+			case req, ok = <-db.reqs:
+			default:
+				db.runBatch(nil)
+				continue
+			}
+		} else {
+			idle.Reset(wait)
+			select {
+			case req, ok = <-db.reqs:
+				idle.Stop()
+			case <-idle.C:
+				db.runBatch(nil)
+				continue
+			}
+		}
 		if !ok {
+			if db.backlog > 0 {
+				db.indexRetryAt = time.Time{}
+				db.runBatch(nil)
+			}
 			return
 		}
 		batch = append(batch[:0], req)
@@ -324,7 +377,7 @@ func (db *DB) tryBatch(batch []*updateReq, savepoints bool, info *CommitInfo) (e
 		}
 		return errs, true
 	}
-	t := &tx{db: db, sqlTx: stx, ctx: ctx, write: true}
+	t := &tx{db: db, sqlTx: stx, ctx: ctx, write: true, startPos: db.pos}
 	defer t.prepareMisses() // the write connection is free again by then
 	defer func() { info.Statements += t.statements }()
 	for i, r := range batch {
@@ -360,6 +413,25 @@ func (db *DB) tryBatch(batch []*updateReq, savepoints bool, info *CommitInfo) (e
 			return nil, false
 		}
 	}
+	// The search index, when it is due (indexer.go). A step that fails
+	// leaves the messages waiting and is tried again later.
+	now := time.Now()
+	if db.indexDue(t, len(batch), now) {
+		info.Indexed = true
+		stepErr, fatal := t.indexStep()
+		if stepErr != nil {
+			db.indexRetryAt = now.Add(db.index.delay)
+		}
+		if fatal != nil {
+			info.FailedAt = "index"
+			stx.Rollback()
+			db.cache.reset()
+			for i := range errs {
+				errs[i] = fmt.Errorf("batch abandoned: %w", fatal)
+			}
+			return errs, true
+		}
+	}
 	if err := t.savePos(); err != nil {
 		info.FailedAt = "save_position"
 		stx.Rollback()
@@ -379,10 +451,16 @@ func (db *DB) tryBatch(batch []*updateReq, savepoints bool, info *CommitInfo) (e
 		for i := range errs {
 			errs[i] = fmt.Errorf("commit: %w", err)
 		}
-	} else if t.purged {
-		// Only now: a checkpoint before this commit would copy the old
-		// content into the file and leave it there.
-		db.purged.Store(true)
+	} else {
+		db.committed(t, now)
+		if t.purged {
+			// Only now: a checkpoint before this commit would copy the
+			// old content into the file and leave it there.
+			db.purged.Store(true)
+		}
+	}
+	if err != nil && info.Indexed {
+		db.indexRetryAt = now.Add(db.index.delay)
 	}
 	return errs, true
 }
@@ -402,6 +480,7 @@ func (db *DB) runOne(t *tx, r *updateReq) (err error) {
 	if _, err := t.exec("SAVEPOINT u"); err != nil {
 		return fmt.Errorf("savepoint: %w", err)
 	}
+	created, indexed := t.created, t.indexed
 	if err = runFn(t, r); err == nil {
 		err = t.flush()
 	}
@@ -409,6 +488,7 @@ func (db *DB) runOne(t *tx, r *updateReq) (err error) {
 		db.cache.reset()
 		// What is still due belongs to this update, which is undone.
 		t.dropDue()
+		t.created, t.indexed = created, indexed
 		if _, rerr := t.exec("ROLLBACK TO u"); rerr != nil {
 			// The failed update's writes could not be undone: nothing of
 			// this batch may commit.
@@ -422,13 +502,28 @@ func (db *DB) runOne(t *tx, r *updateReq) (err error) {
 	return err
 }
 
-// View implements parley.Store.
+// View implements parley.Store. A search that finds messages waiting for
+// the search index in its snapshot (indexer.go) has the writer index
+// them, then fn runs again in a newer snapshot.
 func (db *DB) View(ctx context.Context, fn func(parley.Tx) error) error {
+	err := db.view(ctx, fn, false)
+	if !errors.Is(err, errSearchBehind) {
+		return err
+	}
+	if err := db.Update(ctx, func(ptx parley.Tx) error { return ptx.(*tx).indexBacklog() }); err != nil {
+		return fmt.Errorf("search: catch the index up: %w", err)
+	}
+	return db.view(ctx, fn, true)
+}
+
+// view runs fn in a read transaction; caughtUp marks the run after an
+// index step (tx.caughtUp).
+func (db *DB) view(ctx context.Context, fn func(parley.Tx) error, caughtUp bool) error {
 	stx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return fmt.Errorf("begin read: %w", err)
 	}
-	t := &tx{db: db, sqlTx: stx, ctx: ctx}
+	t := &tx{db: db, sqlTx: stx, ctx: ctx, caughtUp: caughtUp}
 	defer t.prepareMisses() // runs after Rollback has freed the connection
 	defer stx.Rollback()
 	return fn(t)
@@ -626,13 +721,20 @@ type tx struct {
 
 	// What flush writes (migration 0025). moved holds the conversations
 	// whose last activity moved since the last flush: their member rows'
-	// copy of it, the list's sort key, is due. unindexed is set when
-	// messages were created since the last flush: their search index
-	// entries are due. savedPos is the position this transaction last
-	// wrote to positions.next (0: none yet).
-	moved     map[string]struct{}
-	unindexed bool
-	savedPos  int64
+	// copy of it, the list's sort key, is due. savedPos is the position
+	// this transaction last wrote to positions.next (0: none yet);
+	// startPos is the next position when it began.
+	moved    map[string]struct{}
+	savedPos int64
+	startPos int64
+	// The search index (indexer.go): created counts the messages this
+	// transaction created since its last index step; indexed is set once
+	// it ran one. caughtUp marks a read transaction that View began after
+	// an index step: its search reads the index as it is, and Head says
+	// no more than the index holds.
+	created  int
+	indexed  bool
+	caughtUp bool
 	// reserved holds the positions AllocSeqs took with the sequence
 	// numbers, keyed by conversation: CreateMessages gives them to the
 	// messages of those numbers, whose conversations already point at
