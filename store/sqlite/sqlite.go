@@ -510,10 +510,20 @@ func (db *DB) View(ctx context.Context, fn func(parley.Tx) error) error {
 	if !errors.Is(err, errSearchBehind) {
 		return err
 	}
-	if err := db.Update(ctx, func(ptx parley.Tx) error { return ptx.(*tx).indexBacklog() }); err != nil {
-		return fmt.Errorf("search: catch the index up: %w", err)
+	if err := db.CatchUpSearch(ctx); err != nil {
+		return fmt.Errorf("search: %w", err)
 	}
 	return db.view(ctx, fn, true)
+}
+
+// CatchUpSearch adds to the search index every message waiting for it
+// (indexer.go). Searches do it themselves when they need it; tests and
+// tools that look at the database file call it to see the index whole.
+func (db *DB) CatchUpSearch(ctx context.Context) error {
+	if err := db.Update(ctx, func(ptx parley.Tx) error { return ptx.(*tx).indexBacklog() }); err != nil {
+		return fmt.Errorf("catch the search index up: %w", err)
+	}
+	return nil
 }
 
 // view runs fn in a read transaction; caughtUp marks the run after an
