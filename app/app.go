@@ -181,11 +181,13 @@ type App struct {
 	now    func() time.Time
 	notify func([]*parley.Event)
 	revoke func(userID string, sessionIDs []string)
+
 	// auth caches verified tokens (authcache.go); authChanged tells the
 	// other nodes whose to forget.
 	auth        *authCache
 	authChanged func(userIDs []string)
-	obs         Observer
+
+	obs    Observer
 	reads  *readBatcher
 	blobs  parley.BlobStore
 	// keyring is encryption at rest's (keys.go); nil when off.
@@ -258,12 +260,12 @@ func New(store parley.Store, cfg Config, opts ...Option) *App {
 		now:       time.Now,
 		notify:    func([]*parley.Event) {},
 		revoke:    func(string, []string) {},
-		auth:      newAuthCache(authMaxAge),
-
-		authChanged: func([]string) {},
 		obs:       NopObserver{},
 		reads:     newReadBatcher(),
 		cardSlots: make(chan struct{}, maxCardFetches),
+
+		auth:        newAuthCache(authMaxAge),
+		authChanged: func([]string) {},
 
 		retentionWake: make(chan struct{}, 1),
 		channelWake:   make(chan struct{}, 1),

@@ -37,11 +37,11 @@ import (
 // entry first (all entries have the same lifetime, so that is also the one
 // closest to expiry).
 const (
-	authMaxAge      = 5 * time.Second
-	authShards      = 16
-	authShardSize   = 512 // 8,192 entries, a few MiB at most
-	authEpochSlots  = 4096
-	authHashSize    = 32 // SHA-256
+	authMaxAge     = 5 * time.Second
+	authShards     = 16
+	authShardSize  = 512 // 8,192 entries, a few MiB at most
+	authEpochSlots = 4096
+	authHashSize   = 32 // SHA-256
 )
 
 // authCache holds recently verified tokens.
