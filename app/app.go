@@ -181,15 +181,13 @@ type App struct {
 	now    func() time.Time
 	notify func([]*parley.Event)
 	revoke func(userID string, sessionIDs []string)
-
+	obs    Observer
+	reads  *readBatcher
+	blobs  parley.BlobStore
 	// auth caches verified tokens (authcache.go); authChanged tells the
 	// other nodes whose to forget.
 	auth        *authCache
 	authChanged func(userIDs []string)
-
-	obs    Observer
-	reads  *readBatcher
-	blobs  parley.BlobStore
 	// keyring is encryption at rest's (keys.go); nil when off.
 	keyring *sealed.Keyring
 	media   *mediaState
