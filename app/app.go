@@ -184,6 +184,10 @@ type App struct {
 	obs    Observer
 	reads  *readBatcher
 	blobs  parley.BlobStore
+	// auth caches verified tokens (authcache.go); authChanged tells the
+	// other nodes whose to forget.
+	auth        *authCache
+	authChanged func(userIDs []string)
 	// keyring is encryption at rest's (keys.go); nil when off.
 	keyring *sealed.Keyring
 	media   *mediaState
@@ -258,6 +262,9 @@ func New(store parley.Store, cfg Config, opts ...Option) *App {
 		reads:     newReadBatcher(),
 		cardSlots: make(chan struct{}, maxCardFetches),
 
+		auth:        newAuthCache(authMaxAge),
+		authChanged: func([]string) {},
+
 		retentionWake: make(chan struct{}, 1),
 		channelWake:   make(chan struct{}, 1),
 	}
@@ -319,9 +326,12 @@ func newSortableID(t time.Time) string {
 func (a *App) update(ctx context.Context, fn func(w *writer) error) error {
 	var events []*parley.Event
 	var hooks webhookWrites
+	var authUsers []string
 	err := a.store.Update(ctx, func(tx parley.Tx) error {
 		w := &writer{Tx: tx, now: a.clock(), origin: OriginFrom(ctx)}
-		if err := fn(w); err != nil {
+		err := fn(w)
+		authUsers = w.authUsers
+		if err != nil {
 			return err
 		}
 		// The outbox rows of the events commit with them (webhooks.go).
@@ -331,6 +341,9 @@ func (a *App) update(ctx context.Context, fn func(w *writer) error) error {
 		events, hooks = w.events, w.webhooks
 		return nil
 	})
+	// Cached tokens go before the change is answered, even after an error:
+	// a failed commit may have happened, and forgetting costs a refill.
+	a.authWrites(authUsers)
 	if err == nil && len(events) > 0 {
 		a.notify(events)
 	}
@@ -353,6 +366,9 @@ type writer struct {
 	webhooks webhookWrites
 	// origin says where the call came from, for the audit log.
 	origin Origin
+	// authUsers are the users whose rows or sessions changed: their
+	// cached tokens go after commit (authcache.go).
+	authUsers []string
 }
 
 // messageCreated appends m to its conversation's hash chain and records,

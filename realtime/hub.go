@@ -201,6 +201,7 @@ func (h *Hub) RevokeSessions(userID string, sessionIDs []string) {
 func (h *Hub) receive(data []byte) {
 	if data == nil {
 		h.obs.NotificationsLost()
+		h.app.ForgetAllAuth() // it may have said a token went
 		h.aud.clear()
 		h.cov.reset()
 		h.wakeAll()
@@ -212,6 +213,9 @@ func (h *Hub) receive(data []byte) {
 	var n notification
 	if err := json.Unmarshal(data, &n); err != nil {
 		h.log.Warn("bad notification", "err", err)
+		return
+	}
+	if h.authNotice(&n) {
 		return
 	}
 	h.aud.seen(&n)

@@ -53,6 +53,8 @@ const (
 //	PARLEY_TEST_POSTGRES=postgres://… go test -run '^$' -bench CrossNode -benchtime 5000x ./server
 //
 // PARLEY_BENCH_RATE=n offers n messages per second instead.
+// PARLEY_BENCH_CPUPROFILE and PARLEY_BENCH_TRACE profile the measured part
+// alone (benchProfile).
 //
 // Reported: p50/p99 of each stage in ms, the messages published with
 // their frames and the pushes queued to devices (per message; a device
@@ -144,6 +146,7 @@ func BenchmarkCrossNodeLatency(b *testing.B) {
 	renderedBefore := nodes[0].Hub.Rendered() + nodes[1].Hub.Rendered()
 
 	rng := rand.New(rand.NewPCG(7, 8))
+	stopProfile := benchProfile(b)
 	var (
 		idsMu sync.Mutex
 		ids   = map[int]string{}
@@ -158,6 +161,7 @@ func BenchmarkCrossNodeLatency(b *testing.B) {
 		idsMu.Unlock()
 		return nil
 	})
+	stopProfile()
 	cancel()
 
 	st := tr.stats()
