@@ -24,6 +24,8 @@ type Store interface {
 	// accumulate them.
 	Update(ctx context.Context, fn func(tx Tx) error) error
 	// View runs fn in a read-only transaction with a consistent snapshot.
+	// fn may run more than once, each time in a new snapshot (SQLite runs
+	// a search again after catching its index up).
 	View(ctx context.Context, fn func(tx Tx) error) error
 	// Ping reports whether the store can serve requests.
 	Ping(ctx context.Context) error

@@ -185,6 +185,10 @@ type App struct {
 	obs    Observer
 	reads  *readBatcher
 	blobs  parley.BlobStore
+	// auth caches verified tokens (authcache.go); authChanged tells the
+	// other nodes whose to forget.
+	auth        *authCache
+	authChanged func(userIDs []string)
 	// keyring is encryption at rest's (keys.go); nil when off.
 	keyring *sealed.Keyring
 	media   *mediaState
@@ -265,6 +269,9 @@ func New(store parley.Store, cfg Config, opts ...Option) *App {
 		reads:     newReadBatcher(),
 		cardSlots: make(chan struct{}, maxCardFetches),
 
+		auth:        newAuthCache(authMaxAge),
+		authChanged: func([]string) {},
+
 		retentionWake: make(chan struct{}, 1),
 		channelWake:   make(chan struct{}, 1),
 	}
@@ -341,6 +348,7 @@ func (a *App) updateKeepingFrames(ctx context.Context, fn func(w *writer) error)
 func (a *App) updateFrames(ctx context.Context, keepsFrames bool, fn func(w *writer) error) error {
 	var events []*parley.Event
 	var hooks webhookWrites
+	var authUsers []string
 	err := a.store.Update(ctx, func(tx parley.Tx) error {
 		if !keepsFrames {
 			// Counted before it writes anything (and on every run of
@@ -348,7 +356,9 @@ func (a *App) updateFrames(ctx context.Context, keepsFrames bool, fn func(w *wri
 			a.frameWrites.Add(1)
 		}
 		w := &writer{Tx: tx, now: a.clock(), origin: OriginFrom(ctx)}
-		if err := fn(w); err != nil {
+		err := fn(w)
+		authUsers = w.authUsers
+		if err != nil {
 			return err
 		}
 		// The outbox rows of the events commit with them (webhooks.go).
@@ -358,6 +368,9 @@ func (a *App) updateFrames(ctx context.Context, keepsFrames bool, fn func(w *wri
 		events, hooks = w.events, w.webhooks
 		return nil
 	})
+	// Cached tokens go before the change is answered, even after an error:
+	// a failed commit may have happened, and forgetting costs a refill.
+	a.authWrites(authUsers)
 	if err == nil && len(events) > 0 {
 		a.notify(events)
 	}
@@ -380,6 +393,9 @@ type writer struct {
 	webhooks webhookWrites
 	// origin says where the call came from, for the audit log.
 	origin Origin
+	// authUsers are the users whose rows or sessions changed: their
+	// cached tokens go after commit (authcache.go).
+	authUsers []string
 }
 
 // messageCreated appends m to its conversation's hash chain and records,

@@ -63,8 +63,16 @@ func (o *holder) waitingLocked(userID string) bool {
 	return false
 }
 
+// deliverLocked hands p to each of the user's devices: a stream that can
+// take it at once is written to right here (RegisterStream), as the
+// fan-out does, instead of waking a writer goroutine to write it; the
+// others queue it.
 func (o *holder) deliverLocked(userID string, p *app.Push) {
-	o.h.forUser(userID, func(d *Device) { d.deliver(p) })
+	o.h.forUser(userID, func(d *Device) {
+		if d.handOver(p) {
+			o.h.pushed.Add(1)
+		}
+	})
 }
 
 // recheck hands over what may go: called after each recorded position

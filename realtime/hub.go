@@ -201,6 +201,7 @@ func (h *Hub) RevokeSessions(userID string, sessionIDs []string) {
 func (h *Hub) receive(data []byte) {
 	if data == nil {
 		h.obs.NotificationsLost()
+		h.app.ForgetAllAuth() // it may have said a token went
 		h.aud.clear()
 		h.cov.reset()
 		h.wakeAll()
@@ -212,6 +213,9 @@ func (h *Hub) receive(data []byte) {
 	var n notification
 	if err := json.Unmarshal(data, &n); err != nil {
 		h.log.Warn("bad notification", "err", err)
+		return
+	}
+	if h.authNotice(&n) {
 		return
 	}
 	h.aud.seen(&n)
@@ -331,8 +335,9 @@ func (h *Hub) anyLocal() bool {
 }
 
 func (h *Hub) forUser(userID string, fn func(*Device)) {
+	var buf [4]*Device // most users have a device or two: no allocation
 	h.mu.Lock()
-	devs := make([]*Device, 0, len(h.users[userID]))
+	devs := buf[:0]
 	for d := range h.users[userID] {
 		devs = append(devs, d)
 	}
@@ -399,12 +404,13 @@ func (h *Hub) Register(actor *app.Actor, kick func(), poll bool) *Device {
 }
 
 // RegisterStream is Register for a stream that can take a push on the
-// fan-out's own goroutine: offer writes p there and then, and reports
+// hub's goroutine (the fan-out's, or the bus delivery's for a direct
+// message's push): offer writes p there and then, and reports
 // true, when that cannot wait (nothing else is due for the device, it is
 // caught up to p.After, its socket has room) or p is old news for it;
 // otherwise it returns false at once and the push is queued as for any
-// device (Delivered, then kick). A large group's new message then costs
-// each idle device a write, not a goroutine woken to make it. offer must
+// device (Delivered, then kick). A new message then costs each idle
+// device a write, not a goroutine woken to make it. offer must
 // never block, and must only write what the device's writer would.
 func (h *Hub) RegisterStream(actor *app.Actor, kick func(), offer func(*app.Push) bool) *Device {
 	return h.register(actor, kick, offer, false)

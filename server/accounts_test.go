@@ -60,7 +60,9 @@ func TestAccountsAndSessions(t *testing.T) {
 		t.Errorf("%d current sessions", current)
 	}
 
-	// Revoke the laptop from the phone: the laptop token dies at once.
+	// Revoke the laptop from the phone: the laptop token dies at once,
+	// though it was verified (and cached) a moment ago.
+	must(t, ts.do(laptopTok, "GET", "/api/v1/me", nil), http.StatusOK)
 	must(t, ts.do(phoneTok, "DELETE", "/api/v1/sessions/"+laptop["session_id"].(string), nil), http.StatusNoContent)
 	wantProblem(t, ts.do(laptopTok, "GET", "/api/v1/me", nil), http.StatusUnauthorized, "unauthorized")
 	must(t, ts.do(phoneTok, "GET", "/api/v1/me", nil), http.StatusOK)
@@ -68,13 +70,18 @@ func TestAccountsAndSessions(t *testing.T) {
 	bob := ts.register("bob", "person")
 	wantProblem(t, bob.do("DELETE", "/api/v1/sessions/"+phone["session_id"].(string), nil), http.StatusNotFound, "not_found")
 
-	// Log out of the phone: other devices stay.
+	// Log out of the phone: other devices stay. A profile edit shows at once.
+	must(t, ts.do(phoneTok, "PATCH", "/api/v1/me", map[string]any{"display_name": "Alice A."}), http.StatusOK)
+	if me := must(t, alice.do("GET", "/api/v1/me", nil), http.StatusOK).JSON(); me["display_name"] != "Alice A." {
+		t.Errorf("display name %v after the edit", me["display_name"])
+	}
 	must(t, ts.do(phoneTok, "DELETE", "/api/v1/sessions/current", nil), http.StatusNoContent)
 	wantProblem(t, ts.do(phoneTok, "GET", "/api/v1/me", nil), http.StatusUnauthorized, "unauthorized")
 	must(t, alice.do("GET", "/api/v1/me", nil), http.StatusOK)
 
 	// Change password: other sessions die, this one stays, new password works.
 	tablet := must(t, login("correct horse battery", "tablet"), http.StatusCreated).JSON()["token"].(string)
+	must(t, ts.do(tablet, "GET", "/api/v1/me", nil), http.StatusOK)
 	wantProblem(t, alice.do("PUT", "/api/v1/me/password", map[string]string{"current_password": "nope nope", "new_password": "a new password"}), http.StatusForbidden, "forbidden")
 	must(t, alice.do("PUT", "/api/v1/me/password", map[string]string{"current_password": "correct horse battery", "new_password": "a new password"}), http.StatusNoContent)
 	wantProblem(t, ts.do(tablet, "GET", "/api/v1/me", nil), http.StatusUnauthorized, "unauthorized")

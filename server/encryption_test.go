@@ -143,6 +143,9 @@ func TestEncryptionAtRest(t *testing.T) {
 	term := "zqxylophonequartz"
 	um := alice.send(conv, "the code word is "+term)
 	db := ts.Store.(*sqlite.DB)
+	if err := db.CatchUpSearch(context.Background()); err != nil { // the index takes new messages in steps
+		t.Fatal(err)
+	}
 	checkpoint(t, db)
 	if !dataContains(t, dir, term) {
 		t.Error("the search index holds no term of a sealed message: is it indexed?")

@@ -257,7 +257,8 @@ func BenchmarkGroupFanout(b *testing.B) {
 // into the file PARLEY_BENCH_CPUPROFILE names (-cpuprofile would include
 // building the group), and an execution trace into the file
 // PARLEY_BENCH_TRACE names (go tool trace: which goroutines ran when,
-// scheduler latency); the returned func stops both.
+// scheduler latency), and heap profiles at its start and end into
+// PARLEY_BENCH_MEMPROFILE.start and .end; the returned func stops them.
 func benchProfile(b *testing.B) func() {
 	var stops []func()
 	if path := os.Getenv("PARLEY_BENCH_CPUPROFILE"); path != "" {
@@ -285,6 +286,23 @@ func benchProfile(b *testing.B) func() {
 			trace.Stop()
 			f.Close()
 		})
+	}
+	if path := os.Getenv("PARLEY_BENCH_MEMPROFILE"); path != "" {
+		// Two heap profiles, at the start and at the end: what the
+		// measured part allocated is the difference
+		// (go tool pprof -sample_index=alloc_space -base path.start path.end).
+		writeHeap := func(name string) {
+			f, err := os.Create(name)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer f.Close()
+			if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+				b.Fatal(err)
+			}
+		}
+		writeHeap(path + ".start")
+		stops = append(stops, func() { writeHeap(path + ".end") })
 	}
 	return func() {
 		for _, stop := range stops {

@@ -517,6 +517,7 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 	opts := []app.Option{app.WithLogger(log), app.WithBlobs(blobs), app.WithKeyring(ring),
 		app.WithNotify(func(evs []*parley.Event) { hub.Publish(evs) }),
 		app.WithRevoke(func(user string, sessions []string) { hub.RevokeSessions(user, sessions) }),
+		app.WithAuthChanged(func(users []string) { hub.AuthChanged(users) }),
 		app.WithObserver(m)}
 	if cfg.Clock != nil {
 		opts = append(opts, app.WithClock(cfg.Clock))

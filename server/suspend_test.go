@@ -21,6 +21,9 @@ func TestSuspend(t *testing.T) {
 		t.Fatal(err)
 	}
 	stream := ts.dial(t, eve.Token, 0)
+	// Both were verified a moment ago (and so are cached): still refused.
+	must(t, ts.do(tok.Token, "GET", "/api/v1/me", nil), http.StatusOK)
+	must(t, eve.do("GET", "/api/v1/me", nil), http.StatusOK)
 
 	acc, err := ts.App.Suspend(context.Background(), "eve", true)
 	if err != nil || !acc.Suspended {

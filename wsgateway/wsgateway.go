@@ -492,7 +492,8 @@ func (s *stream) stopWriting(status websocket.StatusCode, reason string) {
 }
 
 // offer is the stream's side of realtime.RegisterStream: it writes p on
-// the caller's goroutine (the hub's fan-out) when the stream's writer
+// the caller's goroutine (the hub's fan-out, or the hub handing out a
+// direct message's push) when the stream's writer
 // would write it now, and reports whether p was taken (written, or old
 // news). It takes the writer's turn the way schedule does, so the writer
 // and offer never write at once, and gives p back (false, nothing
@@ -504,7 +505,7 @@ func (s *stream) stopWriting(status websocket.StatusCode, reason string) {
 // The write never waits for the client: it is made in the connection's
 // non-blocking mode (wirewrite.go), and what the socket does not take
 // at once is left to the writer, which sends it under the write timeout
-// like any write: a slow client costs the fan-out nothing and is cut as
+// like any write: a slow client costs the hub nothing and is cut as
 // before.
 func (s *stream) offer(p *app.Push) bool {
 	s.mu.Lock()

@@ -7,10 +7,12 @@ import "fmt"
 // list's sort key on the member rows and the message's search index
 // entries follow from those, and writing them per message cost sends
 // about a quarter of their throughput each (two members_list index moves;
-// one FTS5 segment). The tx notes what is due (markMoved, markUnindexed) and flush
-// writes it: at the end of the batch, at the end of each update when the
-// batch runs with savepoints, and before anything in the transaction
-// reads it (the conversation list, search).
+// one FTS5 segment). The tx notes what is due (markMoved, markUnindexed)
+// and flush writes the sort keys: at the end of the batch, at the end of
+// each update when the batch runs with savepoints, and before anything
+// in the transaction reads them (the conversation list). The search
+// index entries wait longer, for several batches (indexer.go, migration
+// 0034).
 
 // markMoved notes that conversationID's last activity changed.
 func (t *tx) markMoved(conversationID string) {
@@ -20,58 +22,44 @@ func (t *tx) markMoved(conversationID string) {
 	t.moved[conversationID] = struct{}{}
 }
 
-// markUnindexed notes that a message was created.
-func (t *tx) markUnindexed() { t.unindexed = true }
+// markUnindexed notes that n messages were created: they wait for the
+// next index step (indexer.go).
+func (t *tx) markUnindexed(n int) { t.created += n }
 
 // dropDue forgets what is due: the update that made it was rolled back.
 // The savepoint's rollback also undid any positions.next it wrote.
 func (t *tx) dropDue() {
 	clear(t.moved)
 	clear(t.reserved)
-	t.unindexed = false
 	t.savedPos = 0
 }
 
 // flush writes what is due: each moved conversation's last activity onto
 // its member rows (unless it is listed from its own row), in one
-// statement, and the search index entries of the messages created since
-// the last flush — those at or above positions.next — in one statement,
-// in ascending rowid order so that FTS5 writes one segment; then
-// positions.next moves past them. Nothing is due in a read transaction.
+// statement. Nothing is due in a read transaction.
 func (t *tx) flush() error {
-	if len(t.moved) > 0 {
-		ids := make([]string, 0, len(t.moved))
-		for id := range t.moved {
-			ids = append(ids, id)
-		}
-		if _, err := t.exec(`UPDATE members SET activity_at = c.last_activity_at
-			FROM conversations c
-			WHERE members.conversation_id IN (SELECT value FROM json_each(?))
-			  AND c.id = members.conversation_id AND c.list_from_conversation = 0
-			  AND members.activity_at IS NOT c.last_activity_at`, idList(ids)); err != nil {
-			return fmt.Errorf("write list sort keys: %w", err)
-		}
-		clear(t.moved)
+	if len(t.moved) == 0 {
+		return nil
 	}
-	if t.unindexed {
-		if _, err := t.exec(`INSERT INTO message_search (rowid, body)
-			SELECT c.search_num << 32 | (4294967295 - m.seq), parley_plain(m.id, m.body)
-			FROM messages m JOIN conversations c ON c.id = m.conversation_id
-			WHERE m.pos >= (SELECT next FROM positions WHERE id = 1)
-			  AND m.deleted_at IS NULL AND m.body != '' AND m.kind != 'system'
-			ORDER BY 1`); err != nil {
-			return fmt.Errorf("index messages: %w", err)
-		}
-		t.unindexed = false
-		return t.savePos()
+	ids := make([]string, 0, len(t.moved))
+	for id := range t.moved {
+		ids = append(ids, id)
 	}
+	if _, err := t.exec(`UPDATE members SET activity_at = c.last_activity_at
+		FROM conversations c
+		WHERE members.conversation_id IN (SELECT value FROM json_each(?))
+		  AND c.id = members.conversation_id AND c.list_from_conversation = 0
+		  AND members.activity_at IS NOT c.last_activity_at`, idList(ids)); err != nil {
+		return fmt.Errorf("write list sort keys: %w", err)
+	}
+	clear(t.moved)
 	return nil
 }
 
 // savePos saves the next position (positions.next), unless this
-// transaction already saved it.
+// transaction already saved it or took none.
 func (t *tx) savePos() error {
-	if t.savedPos == t.db.pos {
+	if t.savedPos == t.db.pos || t.savedPos == 0 && t.startPos == t.db.pos {
 		return nil
 	}
 	if _, err := t.exec(`UPDATE positions SET next = ? WHERE id = 1`, t.db.pos); err != nil {

@@ -60,7 +60,7 @@ func (t *tx) CreateMessage(m *parley.Message) error {
 		return fmt.Errorf("create message: %w", err)
 	}
 	m.Pos = pos
-	t.markUnindexed()                     // its search index entries follow at the flush (flush.go)
+	t.markUnindexed(1)                    // its search index entries follow at an index step (indexer.go)
 	t.cacheLastPos(m.ConversationID, pos) // the row's was set by the INSERT's trigger (0031)
 	return nil
 }
@@ -351,6 +351,16 @@ func (t *tx) Head() (int64, error) {
 	if err := t.queryRow(`SELECT next FROM positions WHERE id = 1`).Scan(&next); err != nil {
 		return 0, fmt.Errorf("head: %w", err)
 	}
+	if t.caughtUp {
+		// A search's run after an index step reads as of the index's
+		// watermark (SearchMessages); its Head says so, so that the
+		// pages after the first keep to the same messages.
+		mark, err := t.indexedBelow()
+		if err != nil {
+			return 0, fmt.Errorf("head: %w", err)
+		}
+		next = min(next, mark)
+	}
 	return next - 1, nil
 }
 
@@ -475,7 +485,7 @@ func (t *tx) CreateMessages(ms []*parley.Message) error {
 	// The conversations' last positions were set by the INSERT's
 	// trigger (migration 0031); a reserved position was already the
 	// last (AllocSeqs).
-	t.markUnindexed() // their search index entries follow at the flush (flush.go)
+	t.markUnindexed(len(ms)) // their search index entries follow at an index step (indexer.go)
 	for i, m := range ms {
 		m.Pos = pos[i]
 	}

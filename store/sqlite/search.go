@@ -323,8 +323,31 @@ func (h *posHeap) Pop() any {
 
 // SearchMessages implements parley.SearchTx. The default page size is 20.
 func (t *tx) SearchMessages(f parley.SearchFilter) ([]parley.SearchHit, error) {
-	if err := t.flush(); err != nil { // the messages this transaction created
-		return nil, err
+	// The index holds the messages below its watermark (indexer.go).
+	switch {
+	case t.write:
+		// Those this transaction created, and any still waiting.
+		if !t.indexed || t.created > 0 || t.db.backlog > 0 {
+			if err := t.indexBacklog(); err != nil {
+				return nil, err
+			}
+		}
+	case t.caughtUp:
+		// After an index step: what came in after it is newer than the
+		// search, which reads as of the watermark (so does Head).
+		mark, err := t.indexedBelow()
+		if err != nil {
+			return nil, err
+		}
+		if f.MaxPos <= 0 || f.MaxPos >= mark {
+			f.MaxPos = mark - 1
+		}
+	default:
+		if behind, err := t.behind(f.MaxPos); err != nil {
+			return nil, err
+		} else if behind {
+			return nil, errSearchBehind // View catches the index up and runs again
+		}
 	}
 	out := []parley.SearchHit{}
 	sq := newSearchQuery(f.Query)

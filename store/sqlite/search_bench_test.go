@@ -88,6 +88,9 @@ var searchIndexSteps = []struct{ name, sql string }{
 		ORDER BY c.search_num, m.seq DESC`},
 	// 0030: one segment.
 	{"0030", `INSERT INTO message_search (message_search) VALUES ('optimize')`},
+	// 0034: the index's watermark past the messages it now holds (a
+	// corpus built before 0034 got it from positions.next).
+	{"0034", `UPDATE positions SET indexed = MAX(indexed, (SELECT COALESCE(MAX(pos), 0) + 1 FROM messages)) WHERE id = 1`},
 }
 
 // buildSearchCorpus fills the store at path with n messages unless it
@@ -235,9 +238,10 @@ func buildSearchRows(tb testing.TB, db interface {
 	raw.SetMaxOpenConns(1)
 	var pos int64
 	must(raw.QueryRow(`SELECT MAX(COALESCE((SELECT MAX(pos) FROM messages), 0), COALESCE((SELECT MAX(pos) FROM events), 0)) + 1`).Scan(&pos))
-	// No trigger indexes these rows (migration 0025: the store indexes a
-	// batch's messages when it commits); the index is built afterwards
-	// (buildSearchIndex), and Open moves positions.next past them.
+	// No trigger indexes these rows (migration 0025: the store indexes
+	// messages in steps); the index is built afterwards (buildSearchIndex,
+	// which moves positions.indexed past them), and Open moves
+	// positions.next past them.
 	words := benchWords()
 	r := rand.New(rand.NewPCG(1, 2))
 	zipf := rand.NewZipf(r, 1.1, 1, vocabSize-1)

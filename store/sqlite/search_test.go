@@ -145,8 +145,8 @@ func TestSearchMigrationConverts(t *testing.T) {
 	convertedFollows(t, db, path)
 }
 
-// undo0021 puts back the index as 0017 left it, as if 0021 (and 0025,
-// which changes its triggers) had not run.
+// undo0021 puts back the index as 0017 left it, as if 0021 (and 0025
+// and 0034, which change its triggers) had not run.
 func undo0021(t *testing.T, path string) {
 	t.Helper()
 	raw := rawDB(t, path)
@@ -160,7 +160,9 @@ func undo0021(t *testing.T, path string) {
 		`DROP INDEX conversations_search_num`,
 		`DROP TABLE search_pending`,
 		`ALTER TABLE conversations DROP COLUMN search_num`,
-		`DELETE FROM schema_migrations WHERE name LIKE '%0021_search_ranges.sql' OR name LIKE '%0025_batch_sort_key_search.sql'`,
+		`ALTER TABLE positions DROP COLUMN indexed`,
+		`DELETE FROM schema_migrations WHERE name LIKE '%0021_search_ranges.sql' OR name LIKE '%0025_batch_sort_key_search.sql'
+			OR name LIKE '%0034_search_watermark.sql'`,
 		`CREATE VIRTUAL TABLE message_search USING fts5(body, content = '', tokenize = 'unicode61 remove_diacritics 2')`,
 		`INSERT INTO message_search (rowid, body)
 			SELECT pos, body FROM messages WHERE deleted_at IS NULL AND body != '' AND kind != 'system'`,

@@ -47,6 +47,8 @@ type Options struct {
 	// and the checkpoint interval (checkpointInterval).
 	walLimit        int64
 	checkpointEvery time.Duration
+	// index overrides when search index steps run (tests).
+	index indexPolicy
 }
 
 // DB is a Parley store on one SQLite file.
@@ -82,8 +84,15 @@ type DB struct {
 	// lastFailed is set when the last batch had a failing update; only the
 	// committer goroutine touches it.
 	lastFailed bool
-	maxBatch   int
-	onCommit   func(CommitInfo)
+	// What the committer knows of the messages waiting for the search
+	// index (indexer.go): how many, since when, and when to try again
+	// after a step failed. Only the committer goroutine touches them.
+	backlog      int
+	backlogAt    time.Time
+	indexRetryAt time.Time
+	index        indexPolicy
+	maxBatch     int
+	onCommit     func(CommitInfo)
 	// walLimit and ckptEvery: see checkpointLoop.
 	walLimit  int64
 	ckptEvery time.Duration
@@ -118,6 +127,12 @@ func Open(path string, opts Options) (*DB, error) {
 	}
 	if opts.ReadConns <= 0 {
 		opts.ReadConns = 2 * runtime.NumCPU()
+	}
+	if opts.index.every <= 0 {
+		opts.index.every = indexEvery
+	}
+	if opts.index.delay <= 0 {
+		opts.index.delay = indexDelay
 	}
 	// secure_delete zeroes freed content so that unsent messages leave no
 	// trace in the file; a 64 MiB page cache keeps hot indexes in memory.
@@ -175,7 +190,7 @@ func Open(path string, opts Options) (*DB, error) {
 		path: path, write: write, read: read, ckpt: ckpt, stopCkpt: make(chan struct{}), ckptDone: make(chan struct{}),
 		wstmts: map[string]*sql.Stmt{}, rstmts: map[string]*sql.Stmt{},
 		reqs: make(chan *updateReq, opts.MaxBatch), maxBatch: opts.MaxBatch, onCommit: opts.OnCommit,
-		done: make(chan struct{}), cache: newWriteCache(),
+		done: make(chan struct{}), cache: newWriteCache(), index: opts.index,
 		walLimit: opts.walLimit, ckptEvery: opts.checkpointEvery,
 	}
 	if err := db.migrate(context.Background()); err != nil {
@@ -189,12 +204,22 @@ func Open(path string, opts Options) (*DB, error) {
 		read.Close()
 		return nil, fmt.Errorf("load position: %w", err)
 	}
-	// positions.next is the search index's watermark too (migration
-	// 0025): no committed message may sit at or above it.
 	if _, err := db.write.Exec(`UPDATE positions SET next = ? WHERE id = 1 AND next < ?`, db.pos, db.pos); err != nil {
 		write.Close()
 		read.Close()
 		return nil, fmt.Errorf("save position: %w", err)
+	}
+	// Messages the last run left waiting for the search index (a crash,
+	// or a key missing at close) get their step once the store has had
+	// time to get its keyring (SetKeyring).
+	var waiting bool
+	if err := db.write.QueryRow(`SELECT EXISTS (SELECT 1 FROM messages
+		WHERE pos >= (SELECT indexed FROM positions WHERE id = 1))`).Scan(&waiting); err != nil {
+		write.Close()
+		read.Close()
+		return nil, fmt.Errorf("read the index watermark: %w", err)
+	} else if waiting {
+		db.backlog, db.backlogAt = 1, time.Now()
 	}
 	addPlainDB(db)
 	// The label lets a CPU profile isolate the single writer, whose CPU
@@ -264,13 +289,41 @@ func (db *DB) Update(ctx context.Context, fn func(parley.Tx) error) error {
 
 // commitLoop is the only writer. It takes every request waiting (up to
 // MaxBatch), runs each in a savepoint of one transaction, commits once and
-// then answers them all.
+// then answers them all. Idle, it catches the search index up when
+// messages have waited for it long enough (indexer.go), and once more
+// before the store closes.
 func (db *DB) commitLoop() {
 	defer close(db.done)
 	batch := make([]*updateReq, 0, db.maxBatch)
+	idle := time.NewTimer(time.Hour)
+	idle.Stop()
 	for {
-		req, ok := <-db.reqs
+		var req *updateReq
+		ok := true
+		if wait, waiting := db.idleWait(time.Now()); !waiting {
+			req, ok = <-db.reqs
+		} else if wait <= 0 {
+			select {
+			case req, ok = <-db.reqs:
+			default:
+				db.runBatch(nil)
+				continue
+			}
+		} else {
+			idle.Reset(wait)
+			select {
+			case req, ok = <-db.reqs:
+				idle.Stop()
+			case <-idle.C:
+				db.runBatch(nil)
+				continue
+			}
+		}
 		if !ok {
+			if db.backlog > 0 {
+				db.indexRetryAt = time.Time{}
+				db.runBatch(nil)
+			}
 			return
 		}
 		if req.ckpt != "" {
@@ -359,7 +412,7 @@ func (db *DB) tryBatch(batch []*updateReq, savepoints bool, info *CommitInfo) (e
 		}
 		return errs, true
 	}
-	t := &tx{db: db, sqlTx: stx, ctx: ctx, write: true}
+	t := &tx{db: db, sqlTx: stx, ctx: ctx, write: true, startPos: db.pos}
 	defer t.prepareMisses() // the write connection is free again by then
 	defer func() { info.Statements += t.statements }()
 	for i, r := range batch {
@@ -395,6 +448,25 @@ func (db *DB) tryBatch(batch []*updateReq, savepoints bool, info *CommitInfo) (e
 			return nil, false
 		}
 	}
+	// The search index, when it is due (indexer.go). A step that fails
+	// leaves the messages waiting and is tried again later.
+	now := time.Now()
+	if db.indexDue(t, len(batch), now) {
+		info.Indexed = true
+		stepErr, fatal := t.indexStep()
+		if stepErr != nil {
+			db.indexRetryAt = now.Add(db.index.delay)
+		}
+		if fatal != nil {
+			info.FailedAt = "index"
+			stx.Rollback()
+			db.cache.reset()
+			for i := range errs {
+				errs[i] = fmt.Errorf("batch abandoned: %w", fatal)
+			}
+			return errs, true
+		}
+	}
 	if err := t.savePos(); err != nil {
 		info.FailedAt = "save_position"
 		stx.Rollback()
@@ -414,10 +486,16 @@ func (db *DB) tryBatch(batch []*updateReq, savepoints bool, info *CommitInfo) (e
 		for i := range errs {
 			errs[i] = fmt.Errorf("commit: %w", err)
 		}
-	} else if t.purged {
-		// Only now: a checkpoint before this commit would copy the old
-		// content into the file and leave it there.
-		db.purged.Store(true)
+	} else {
+		db.committed(t, now)
+		if t.purged {
+			// Only now: a checkpoint before this commit would copy the
+			// old content into the file and leave it there.
+			db.purged.Store(true)
+		}
+	}
+	if err != nil && info.Indexed {
+		db.indexRetryAt = now.Add(db.index.delay)
 	}
 	return errs, true
 }
@@ -437,6 +515,7 @@ func (db *DB) runOne(t *tx, r *updateReq) (err error) {
 	if _, err := t.exec("SAVEPOINT u"); err != nil {
 		return fmt.Errorf("savepoint: %w", err)
 	}
+	created, indexed := t.created, t.indexed
 	if err = runFn(t, r); err == nil {
 		err = t.flush()
 	}
@@ -444,6 +523,7 @@ func (db *DB) runOne(t *tx, r *updateReq) (err error) {
 		db.cache.reset()
 		// What is still due belongs to this update, which is undone.
 		t.dropDue()
+		t.created, t.indexed = created, indexed
 		if _, rerr := t.exec("ROLLBACK TO u"); rerr != nil {
 			// The failed update's writes could not be undone: nothing of
 			// this batch may commit.
@@ -457,13 +537,38 @@ func (db *DB) runOne(t *tx, r *updateReq) (err error) {
 	return err
 }
 
-// View implements parley.Store.
+// View implements parley.Store. A search that finds messages waiting for
+// the search index in its snapshot (indexer.go) has the writer index
+// them, then fn runs again in a newer snapshot.
 func (db *DB) View(ctx context.Context, fn func(parley.Tx) error) error {
+	err := db.view(ctx, fn, false)
+	if !errors.Is(err, errSearchBehind) {
+		return err
+	}
+	if err := db.CatchUpSearch(ctx); err != nil {
+		return fmt.Errorf("search: %w", err)
+	}
+	return db.view(ctx, fn, true)
+}
+
+// CatchUpSearch adds to the search index every message waiting for it
+// (indexer.go). Searches do it themselves when they need it; tests and
+// tools that look at the database file call it to see the index whole.
+func (db *DB) CatchUpSearch(ctx context.Context) error {
+	if err := db.Update(ctx, func(ptx parley.Tx) error { return ptx.(*tx).indexBacklog() }); err != nil {
+		return fmt.Errorf("catch the search index up: %w", err)
+	}
+	return nil
+}
+
+// view runs fn in a read transaction; caughtUp marks the run after an
+// index step (tx.caughtUp).
+func (db *DB) view(ctx context.Context, fn func(parley.Tx) error, caughtUp bool) error {
 	stx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return fmt.Errorf("begin read: %w", err)
 	}
-	t := &tx{db: db, sqlTx: stx, ctx: ctx}
+	t := &tx{db: db, sqlTx: stx, ctx: ctx, caughtUp: caughtUp}
 	defer t.prepareMisses() // runs after Rollback has freed the connection
 	defer stx.Rollback()
 	return fn(t)
@@ -652,158 +757,6 @@ func (db *DB) Backup(ctx context.Context, path string) error {
 	}
 	defer f.Close()
 	return f.Sync()
-}
-
-// stmt returns the prepared statement for query on the write or read pool,
-// or nil when it has not been prepared yet.
-func (db *DB) stmt(write bool, query string) *sql.Stmt {
-	db.stmtMu.Lock()
-	defer db.stmtMu.Unlock()
-	if write {
-		return db.wstmts[query]
-	}
-	return db.rstmts[query]
-}
-
-// prepare prepares the queries that missed the cache. It must be called
-// holding no connection of the pool: preparing needs an idle connection, the
-// write pool has only one, and a read pool whose connections are all held by
-// transactions waiting to prepare would deadlock. A query that fails to
-// prepare is skipped; its caller already got the error.
-func (db *DB) prepare(write bool, queries []string) {
-	pool := db.read
-	if write {
-		pool = db.write
-	}
-	for _, q := range queries {
-		if db.stmt(write, q) != nil {
-			continue
-		}
-		s, err := pool.Prepare(q)
-		if err != nil {
-			continue
-		}
-		db.stmtMu.Lock()
-		m := db.rstmts
-		if write {
-			m = db.wstmts
-		}
-		if _, ok := m[q]; ok {
-			s.Close()
-		} else {
-			m[q] = s
-		}
-		db.stmtMu.Unlock()
-	}
-}
-
-// tx implements parley.Tx on one *sql.Tx.
-type tx struct {
-	db    *DB
-	sqlTx *sql.Tx
-	ctx   context.Context
-	write bool
-
-	mu     sync.Mutex
-	misses []string // queries run unprepared, to prepare once the tx ends
-	// broken is set when a failed update's writes could not be undone.
-	broken bool
-	// statements counts the statements a write transaction ran through
-	// exec, query and queryRow (CommitInfo.Statements).
-	statements int
-	// purged is set when the transaction unsent a message.
-	purged bool
-	// bound memoizes statements bound to this transaction: a write
-	// transaction serves a whole batch and runs the same few statements
-	// hundreds of times.
-	bound map[string]*sql.Stmt
-
-	// What flush writes (migration 0025). moved holds the conversations
-	// whose last activity moved since the last flush: their member rows'
-	// copy of it, the list's sort key, is due. unindexed is set when
-	// messages were created since the last flush: their search index
-	// entries are due. savedPos is the position this transaction last
-	// wrote to positions.next (0: none yet).
-	moved     map[string]struct{}
-	unindexed bool
-	savedPos  int64
-	// reserved holds the positions AllocSeqs took with the sequence
-	// numbers, keyed by conversation: CreateMessages gives them to the
-	// messages of those numbers, whose conversations already point at
-	// them (campaign_writes.go).
-	reserved map[string]seqPos
-}
-
-var _ parley.Tx = (*tx)(nil)
-
-// cached returns the statement for query bound to the transaction, or nil
-// after noting the miss: a statement cannot be prepared on the pool while
-// this transaction holds one of its connections (see DB.prepare).
-func (t *tx) cached(query string) *sql.Stmt {
-	if s, ok := t.bound[query]; ok {
-		return s
-	}
-	if s := t.db.stmt(t.write, query); s != nil {
-		bs := t.sqlTx.StmtContext(t.ctx, s)
-		if t.write {
-			if t.bound == nil {
-				t.bound = map[string]*sql.Stmt{}
-			}
-			t.bound[query] = bs
-		}
-		return bs
-	}
-	t.mu.Lock()
-	t.misses = append(t.misses, query)
-	t.mu.Unlock()
-	return nil
-}
-
-// prepareMisses prepares the queries that missed the cache; call it after
-// the transaction ended.
-func (t *tx) prepareMisses() {
-	t.mu.Lock()
-	misses := t.misses
-	t.misses = nil
-	t.mu.Unlock()
-	if len(misses) > 0 {
-		t.db.prepare(t.write, misses)
-	}
-}
-
-// counted counts a statement of a write transaction; read transactions
-// may be shared by goroutines and are not counted.
-func (t *tx) counted() {
-	if t.write {
-		t.statements++
-	}
-}
-
-// exec runs a statement through the prepared-statement cache.
-func (t *tx) exec(query string, args ...any) (sql.Result, error) {
-	t.counted()
-	if s := t.cached(query); s != nil {
-		return s.ExecContext(t.ctx, args...)
-	}
-	return t.sqlTx.ExecContext(t.ctx, query, args...)
-}
-
-// query runs a query through the prepared-statement cache.
-func (t *tx) query(query string, args ...any) (*sql.Rows, error) {
-	t.counted()
-	if s := t.cached(query); s != nil {
-		return s.QueryContext(t.ctx, args...)
-	}
-	return t.sqlTx.QueryContext(t.ctx, query, args...)
-}
-
-// queryRow runs a one-row query through the prepared-statement cache.
-func (t *tx) queryRow(query string, args ...any) *sql.Row {
-	t.counted()
-	if s := t.cached(query); s != nil {
-		return s.QueryRowContext(t.ctx, args...)
-	}
-	return t.sqlTx.QueryRowContext(t.ctx, query, args...)
 }
 
 // ReadsInProcess reports that reads cost no round trip to a server: the

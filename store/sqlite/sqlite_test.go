@@ -63,7 +63,9 @@ func TestReopen(t *testing.T) {
 			// The newest position is an event that is then deleted.
 			return tx.AppendEvent(&parley.Event{Type: parley.EventReactionAdded, ConversationID: "c1", CreatedAt: now})
 		})
-		raw, err := sql.Open("sqlite", path)
+		// The store may be writing (a search index step when its writer is
+		// idle): a second writer waits its turn.
+		raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -22,9 +22,13 @@ type CommitInfo struct {
 	// end-of-batch writes ran (BEGIN and COMMIT not counted), both runs
 	// of a retried batch included.
 	Statements int
+	// Indexed is set when the batch ran a search index step
+	// (indexer.go); a batch of no updates is such a step alone.
+	Indexed bool
 	// FailedAt, when not empty, says why nothing of the batch was
 	// committed: "begin", "rollback" (a failed update could not be
-	// undone), "save_position" or "commit".
+	// undone), "index" (nor could a failed index step), "save_position"
+	// or "commit".
 	FailedAt string
 }
 
