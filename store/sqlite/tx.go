@@ -60,6 +60,8 @@ type tx struct {
 	sqlTx *sql.Tx
 	ctx   context.Context
 	write bool
+	// batchLen is the number of updates in a write transaction's batch.
+	batchLen int
 
 	mu     sync.Mutex
 	misses []string // queries run unprepared, to prepare once the tx ends
