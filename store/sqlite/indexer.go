@@ -45,20 +45,32 @@ var errSearchBehind = errors.New("sqlite: the search index is behind")
 // statement in ascending rowid order (FTS5 writes one segment), and
 // moves the watermark past them.
 func (t *tx) indexBacklog() error {
-	if _, err := t.exec(`INSERT INTO message_search (rowid, body)
-		SELECT c.search_num << 32 | (4294967295 - m.seq), parley_plain(m.id, m.body)
-		FROM messages m JOIN conversations c ON c.id = m.conversation_id
-		WHERE m.pos >= (SELECT indexed FROM positions WHERE id = 1)
-		  AND m.deleted_at IS NULL AND m.body != '' AND m.kind != 'system'
-		ORDER BY 1`); err != nil {
-		return fmt.Errorf("index messages: %w", err)
-	}
 	// Every message below db.pos exists now or never will, except those
-	// a reserved position is still waiting for (AllocSeqs).
+	// a reserved position is still waiting for (AllocSeqs): the step
+	// indexes the messages below the mark and no others, so that none is
+	// left above it in the index to be added a second time.
 	mark := t.db.pos
 	for _, r := range t.reserved {
 		mark = min(mark, r.pos)
 	}
+	if _, err := t.exec(`INSERT INTO message_search (rowid, body)
+		SELECT c.search_num << 32 | (4294967295 - m.seq), parley_plain(m.id, m.body)
+		FROM messages m JOIN conversations c ON c.id = m.conversation_id
+		WHERE m.pos >= (SELECT indexed FROM positions WHERE id = 1) AND m.pos < ?
+		  AND m.deleted_at IS NULL AND m.body != '' AND m.kind != 'system'
+		ORDER BY 1`, mark); err != nil {
+		return fmt.Errorf("index messages: %w", err)
+	}
+	// positions.next must never be below the watermark: a position handed
+	// out by an attempt that rolled back is past it, and the store, once
+	// reopened, would give it again to a message the index then counts as
+	// indexed (Open also takes the watermark into account).
+	// (savePos would skip it when this transaction took no position
+	// itself.)
+	if _, err := t.exec(`UPDATE positions SET next = ? WHERE id = 1 AND next < ?`, t.db.pos, t.db.pos); err != nil {
+		return fmt.Errorf("save position: %w", err)
+	}
+	t.savedPos = t.db.pos
 	if _, err := t.exec(`UPDATE positions SET indexed = ? WHERE id = 1 AND indexed < ?`, mark, mark); err != nil {
 		return fmt.Errorf("move the index watermark: %w", err)
 	}

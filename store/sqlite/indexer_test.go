@@ -360,3 +360,52 @@ func copyFile(t *testing.T, from, to string) {
 		t.Fatal(err)
 	}
 }
+
+// TestIndexWatermarkNeverAboveNext checks that a position handed out by
+// an update that rolled back, and so never saved in positions.next, is
+// not given again after a reopen to a message that the index's
+// watermark, moved past it meanwhile, would count as indexed: such a
+// message would never be found.
+func TestIndexWatermarkNeverAboveNext(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "parley.db")
+	db := openIndexing(t, path, 1000, time.Hour)
+	seedConversation(t, db)
+	send(t, db, "m1", "possum")
+	// Fails twice: the first try takes a position and rolls back; the
+	// retry with savepoints fails before taking one, so the batch saves
+	// no position.
+	calls := 0
+	err := db.Update(context.Background(), func(tx parley.Tx) error {
+		calls++
+		if calls == 1 {
+			seq, err := tx.AllocSeq("c1", time.Now())
+			if err != nil {
+				return err
+			}
+			if err := tx.CreateMessage(&parley.Message{ID: "gone", ConversationID: "c1", Seq: seq, SenderID: "a",
+				Kind: parley.MessageText, Text: "gone", CreatedAt: time.Now()}); err != nil {
+				return err
+			}
+		}
+		return fmt.Errorf("refused (try %d)", calls)
+	})
+	if err == nil {
+		t.Fatal("the failing update succeeded")
+	}
+	// Close runs the last index step, which moves the watermark.
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = openIndexing(t, path, 1000, time.Hour)
+	send(t, db, "m2", "wombat")
+	if got := found(t, db, "wombat"); !slices.Equal(got, []string{"m2"}) {
+		t.Fatalf("search after reopen found %v, want [m2]", got)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := indexedRows(t, path, "wombat"); n != 1 {
+		t.Fatalf("%d index entries for the new message, want 1", n)
+	}
+	checkIndex(t, path)
+}

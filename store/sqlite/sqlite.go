@@ -198,7 +198,9 @@ func Open(path string, opts Options) (*DB, error) {
 		read.Close()
 		return nil, err
 	}
-	if err := db.write.QueryRow(`SELECT MAX(next, COALESCE((SELECT MAX(pos) FROM messages), 0) + 1,
+	// The search index's watermark counts too: no new message may take a
+	// position the index already counts as done (indexer.go).
+	if err := db.write.QueryRow(`SELECT MAX(next, indexed, COALESCE((SELECT MAX(pos) FROM messages), 0) + 1,
 		COALESCE((SELECT MAX(pos) FROM events), 0) + 1) FROM positions`).Scan(&db.pos); err != nil {
 		write.Close()
 		read.Close()
