@@ -4,11 +4,14 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	msqlite "modernc.org/sqlite"
 
 	"github.com/parleyhq/parley"
 )
@@ -186,5 +189,14 @@ func TestPurgeEmptiesTheLog(t *testing.T) {
 	}
 	if db.purged.Load() {
 		t.Fatal("purge still pending with the log emptied")
+	}
+}
+
+// On Linux the store commits with fdatasync(2), as native SQLite does
+// (useFdatasync).
+func TestCommitsWithFdatasync(t *testing.T) {
+	openCheckpointTest(t, 64<<20)
+	if runtime.GOOS == "linux" && !msqlite.FdatasyncEnabled() {
+		t.Fatal("SQLite still commits with fsync")
 	}
 }

@@ -77,3 +77,15 @@ func plainFunc(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, er
 	}
 	return nil, fmt.Errorf("search index: cannot decrypt message %s: %w", id, lastErr)
 }
+
+// useFdatasync makes SQLite commit with fdatasync(2) instead of fsync(2),
+// as native SQLite builds on Linux do: the data and the file's size reach
+// the disk all the same, but not its timestamps, whose update fsync pushes
+// through ext4's journal on every commit. The transpiled library keeps
+// fsync unless told (modernc.org/sqlite.Fdatasync); the setting is
+// process-wide. Where fdatasync does not exist it stays fsync.
+func useFdatasync() {
+	fdatasyncOnce.Do(func() { _, _ = sqlite.Fdatasync(true) })
+}
+
+var fdatasyncOnce sync.Once

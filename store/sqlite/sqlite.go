@@ -116,6 +116,7 @@ type updateReq struct {
 // migrations and starts the committer.
 func Open(path string, opts Options) (*DB, error) {
 	registerPlainFunc() // before any connection opens: the search triggers call it
+	useFdatasync()
 	if opts.MaxBatch <= 0 {
 		opts.MaxBatch = 256
 	}
