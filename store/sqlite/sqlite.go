@@ -277,16 +277,20 @@ func (db *DB) migrateFile(ctx context.Context, name string) error {
 
 // Update implements parley.Store with group commit.
 func (db *DB) Update(ctx context.Context, fn func(parley.Tx) error) error {
+	// Wait for the commit even if ctx ends meanwhile: the caller must know
+	// whether its write is durable, and the commit does not take long.
+	return db.submit(&updateReq{ctx: ctx, fn: fn, errc: make(chan error, 1)})
+}
+
+// submit hands req to the committer and waits for its answer.
+func (db *DB) submit(req *updateReq) error {
 	db.closeMu.RLock()
 	if db.closed {
 		db.closeMu.RUnlock()
 		return errors.New("sqlite: store closed")
 	}
-	req := &updateReq{ctx: ctx, fn: fn, errc: make(chan error, 1)}
 	db.reqs <- req
 	db.closeMu.RUnlock()
-	// Wait for the commit even if ctx ends meanwhile: the caller must know
-	// whether its write is durable, and the commit does not take long.
 	return <-req.errc
 }
 
@@ -691,15 +695,7 @@ func (db *DB) checkpointLoop() {
 // askCommitter has the committer run restartLog(mode) between two batches
 // and returns its result.
 func (db *DB) askCommitter(mode string) error {
-	db.closeMu.RLock()
-	if db.closed {
-		db.closeMu.RUnlock()
-		return errors.New("sqlite: store closed")
-	}
-	req := &updateReq{ckpt: mode, errc: make(chan error, 1)}
-	db.reqs <- req
-	db.closeMu.RUnlock()
-	return <-req.errc
+	return db.submit(&updateReq{ckpt: mode, errc: make(chan error, 1)})
 }
 
 // restartLog checkpoints the log in mode RESTART or TRUNCATE on the write
