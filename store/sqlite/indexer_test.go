@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/sealed"
 )
 
 // openIndexing opens a store at path whose index steps run only when
@@ -408,4 +410,33 @@ func TestIndexWatermarkNeverAboveNext(t *testing.T) {
 		t.Fatalf("%d index entries for the new message, want 1", n)
 	}
 	checkIndex(t, path)
+}
+
+// TestIndexOnCloseSealed checks that Close's last index step still has
+// the keyring: with encryption at rest the waiting messages' bodies are
+// sealed, and the step reads their words through parley_plain.
+func TestIndexOnCloseSealed(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "parley.db")
+	db := openIndexing(t, path, 1000, time.Hour)
+	m, err := sealed.NewMasterKey(bytes.Repeat([]byte{7}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := sealed.NewDataKey(m, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring, err := sealed.NewKeyring(m, []sealed.WrappedKey{k})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetKeyring(ring)
+	seedConversation(t, db)
+	send(t, db, "m1", "possum")
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := indexedRows(t, path, "possum"); n != 1 {
+		t.Fatalf("%d entries after Close, want 1", n)
+	}
 }

@@ -618,7 +618,6 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close waits for pending updates, then closes the database.
 func (db *DB) Close() error {
-	removePlainDB(db)
 	db.closeMu.Lock()
 	if db.closed {
 		db.closeMu.Unlock()
@@ -628,6 +627,9 @@ func (db *DB) Close() error {
 	close(db.reqs)
 	db.closeMu.Unlock()
 	<-db.done
+	// Only now: the committer's last index step reads sealed bodies
+	// through the keyring.
+	removePlainDB(db)
 	close(db.stopCkpt)
 	<-db.ckptDone
 	_, cerr := db.write.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
