@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley"
-	"github.com/parleyhq/parley/sealed"
 	"github.com/parleyhq/parley/store/sqlite"
 )
 
@@ -228,7 +227,7 @@ func convertedFollows(t *testing.T, db *sqlite.DB, path string) {
 func TestSearchMigrationSealed(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "parley.db")
 	db := openAt(t, path)
-	ring := testRing(t)
+	ring := sqlite.TestKeyring(t)
 	db.SetKeyring(ring)
 	seedSearch(t, db, "old otter", "old otter unsent", "", "caféteria otters")
 	if err := db.Update(context.Background(), func(tx parley.Tx) error {
@@ -254,23 +253,6 @@ func TestSearchMigrationSealed(t *testing.T) {
 		t.Fatalf("pending after: %d (%v)", pending, err)
 	}
 	convertedFollows(t, db, path)
-}
-
-func testRing(t *testing.T) *sealed.Keyring {
-	t.Helper()
-	m, err := sealed.NewMasterKey(bytes.Repeat([]byte{7}, 32))
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, err := sealed.NewDataKey(m, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := sealed.NewKeyring(m, []sealed.WrappedKey{k})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
 }
 
 // TestSearchCommonWord checks a word with more matches in the index than

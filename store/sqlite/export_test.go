@@ -1,0 +1,4 @@
+package sqlite
+
+// TestKeyring gives the external tests the keyring of testKeyring.
+var TestKeyring = testKeyring
