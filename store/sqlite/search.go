@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -323,6 +324,22 @@ const searchInRange = `SELECT ` + messageColsM + ` FROM message_search s
 	  AND (?10 = 0 OR m.pos < ?10)
 	ORDER BY s.rowid`
 
+// searchInRangePos is searchInRange for a search without filters on
+// the messages' columns (searchLight): the positions of the range's
+// matches, newest first, from the (conversation_id, seq) index alone. ?1
+// is the FTS query, ?2 the conversation, ?3 and ?4 the rowids, then the
+// highest position and the position to stay below (0: none).
+const searchInRangePos = `SELECT m.pos FROM message_search s
+	JOIN messages m ON m.conversation_id = ?2 AND m.seq = 4294967295 - (s.rowid & 4294967295)
+	WHERE message_search MATCH ?1 AND s.rowid >= ?3 AND s.rowid <= ?4
+	  AND (?5 = 0 OR m.pos <= ?5)
+	  AND (?6 = 0 OR m.pos < ?6)
+	ORDER BY s.rowid`
+
+// searchLoad reads the messages at the positions of a JSON array.
+const searchLoad = `SELECT ` + messageColsM + ` FROM messages m
+	WHERE m.pos IN (SELECT value FROM json_each(?1)) AND m.deleted_at IS NULL`
+
 // newest keeps the k newest messages offered (k < 0: all of them).
 type newest struct {
 	k    int
@@ -450,15 +467,48 @@ func (t *tx) SearchMessages(f parley.SearchFilter) ([]parley.SearchHit, error) {
 		return p
 	}
 	k := t.db.seal.Get()
-	for _, r := range ranges {
-		// Ranges come newest conversation first: once the ones kept are
-		// all newer than anything this one holds, no later one can do
-		// better either.
-		if keep.full() && bound(r) <= keep.oldest() {
-			break
+	// Without filters on the messages' columns, and when the index's
+	// matches need no check on the text, the walk reads positions only
+	// and the messages kept are read at the end (searchLight): a relevance
+	// search offers its window hundreds of matches it drops again, and a
+	// visit reads at least one match to tell that it holds nothing newer.
+	light := sq.exact && f.SenderID == "" && since == 0 && until == 0 && len(kinds) == 0
+	walk := func(light bool) error {
+		for _, r := range ranges {
+			// Ranges come newest conversation first: once the ones kept are
+			// all newer than anything this one holds, no later one can do
+			// better either.
+			if keep.full() && bound(r) <= keep.oldest() {
+				break
+			}
+			var err error
+			if light {
+				err = t.searchRangePos(sq, r, keep, f.MaxPos, before)
+			} else {
+				err = t.searchRange(sq, r, keep, k, f.SenderID, since, until, string(kindList), f.MaxPos, before)
+			}
+			if err != nil {
+				return err
+			}
 		}
-		if err := t.searchRange(sq, r, keep, k, f.SenderID, since, until, string(kindList), f.MaxPos, before); err != nil {
+		return nil
+	}
+	if err := walk(light); err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	if light {
+		ok, err := t.searchLoad(keep, k)
+		if err != nil {
 			return nil, fmt.Errorf("search: %w", err)
+		}
+		if !ok {
+			// A message the index holds was deleted (the index's triggers
+			// make this no more than a safeguard): the slow walk, which
+			// checks every row.
+			keep.msgs = keep.msgs[:0]
+			if err := walk(false); err != nil {
+				return nil, fmt.Errorf("search: %w", err)
+			}
 		}
 	}
 	msgs := []*parley.Message(keep.msgs)
@@ -521,4 +571,70 @@ func (t *tx) searchRange(sq searchQuery, r searchRange, keep *newest, k *sealed.
 		keep.add(m)
 	}
 	return rows.Err()
+}
+
+// searchRangePos is searchRange by positions (searchInRangePos): it
+// offers keep messages holding only their position, which searchLoad
+// replaces with the messages.
+func (t *tx) searchRangePos(sq searchQuery, r searchRange, keep *newest, maxPos, before int64) error {
+	rows, err := t.query(searchInRangePos, sq.match, r.conv, r.num<<32|(maxSearchSeq-min(r.hi, maxSearchSeq)), r.num<<32|(maxSearchSeq-r.lo),
+		maxPos, before)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var pos int64
+		if err := rows.Scan(&pos); err != nil {
+			return err
+		}
+		if keep.full() && pos <= keep.oldest() {
+			break
+		}
+		keep.add(&parley.Message{Pos: pos})
+	}
+	return rows.Err()
+}
+
+// searchLoad replaces the positions keep holds with their messages. It
+// reports false, and leaves keep as it was, when one is missing (deleted).
+func (t *tx) searchLoad(keep *newest, k *sealed.Keyring) (bool, error) {
+	if len(keep.msgs) == 0 {
+		return true, nil
+	}
+	var list strings.Builder
+	list.WriteByte('[')
+	for i, m := range keep.msgs {
+		if i > 0 {
+			list.WriteByte(',')
+		}
+		list.WriteString(strconv.FormatInt(m.Pos, 10))
+	}
+	list.WriteByte(']')
+	rows, err := t.query(searchLoad, list.String())
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	byPos := make(map[int64]*parley.Message, len(keep.msgs))
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return false, err
+		}
+		if err := storeseal.OpenMessage(k, m); err != nil {
+			return false, err
+		}
+		byPos[m.Pos] = m
+	}
+	if err := rows.Err(); err != nil {
+		return false, err
+	}
+	if len(byPos) != len(keep.msgs) {
+		return false, nil
+	}
+	for i, m := range keep.msgs {
+		keep.msgs[i] = byPos[m.Pos] // same positions: the heap stays ordered
+	}
+	return true, nil
 }
