@@ -447,3 +447,47 @@ func testKeyring(t testing.TB) *sealed.Keyring {
 	}
 	return r
 }
+
+// TestSearchLoadMissing checks the safeguard of a search by positions:
+// when a position it kept has no live message, searchLoad says so and
+// leaves what was kept alone (SearchMessages then walks again, checking
+// every row), and otherwise it replaces the positions with the messages.
+func TestSearchLoadMissing(t *testing.T) {
+	db := openIndexing(t, filepath.Join(t.TempDir(), "parley.db"), 1, time.Hour)
+	defer db.Close()
+	seedConversation(t, db)
+	send(t, db, "m1", "plum tart")
+	var pos int64
+	err := db.View(context.Background(), func(ptx parley.Tx) error {
+		m, err := ptx.MessageByID("m1")
+		pos = m.Pos
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.View(context.Background(), func(ptx parley.Tx) error {
+		t := ptx.(*tx)
+		keep := &newest{k: 10}
+		keep.add(&parley.Message{Pos: pos})
+		keep.add(&parley.Message{Pos: pos + 1000})
+		if ok, err := t.searchLoad(keep, nil); err != nil || ok {
+			return fmt.Errorf("with a missing position: %v, %v; want false", ok, err)
+		}
+		if len(keep.msgs) != 2 || keep.msgs[0].ID != "" || keep.msgs[1].ID != "" {
+			return fmt.Errorf("with a missing position, keep changed: %+v", keep.msgs)
+		}
+		keep = &newest{k: 10}
+		keep.add(&parley.Message{Pos: pos})
+		if ok, err := t.searchLoad(keep, nil); err != nil || !ok {
+			return fmt.Errorf("%v, %v; want true", ok, err)
+		}
+		if len(keep.msgs) != 1 || keep.msgs[0].ID != "m1" || keep.msgs[0].Text != "plum tart" {
+			return fmt.Errorf("loaded %+v, want m1", keep.msgs)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

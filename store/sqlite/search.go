@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -36,6 +37,9 @@ const (
 	searchProbe    = 16
 	searchProbeMin = 4096
 	searchProbeMax = 65536
+	// searchProbeFirst is how many matches the probe reads before it
+	// decides whether the rest would pay (probeMore).
+	searchProbeFirst = 1024
 	// searchProbeRanges is the number of conversations from which the
 	// probe pays: below it, visiting every range is as cheap.
 	searchProbeRanges = 16
@@ -202,9 +206,9 @@ func (t *tx) searchRanges(viewers []string, convID string) ([]searchRange, error
 }
 
 // searchProbeQuery reads the first ?2 matches of the whole index in
-// rowid order, by conversation number.
-const searchProbeQuery = `SELECT rowid >> 32, COUNT(*)
-	FROM (SELECT rowid FROM message_search WHERE message_search MATCH ?1 ORDER BY rowid LIMIT ?2) GROUP BY 1`
+// rowid order, by conversation number, from the rowid after ?3.
+const searchProbeQuery = `SELECT rowid >> 32, COUNT(*), MAX(rowid)
+	FROM (SELECT rowid FROM message_search WHERE message_search MATCH ?1 AND rowid > ?3 ORDER BY rowid LIMIT ?2) GROUP BY 1`
 
 // pruneRanges drops the ranges of conversations that hold no match, as
 // far as a bounded probe of the whole index tells (see searchProbe): it
@@ -214,6 +218,11 @@ const searchProbeQuery = `SELECT rowid >> 32, COUNT(*)
 // word), only the conversations holding one stay, and the search costs
 // a look at a few of them instead of all of the searcher's; a commoner
 // word keeps the ranges the probe did not reach and the ones it found.
+//
+// The probe reads its first searchProbeFirst matches, and the rest only
+// when they would reach far enough to pay (probeMore): a common word's
+// full probe reaches a few conversations of a large server, and cost a
+// quarter of such a search at 10 million messages.
 //
 // A long last word is searched in the ranges by its first letters
 // (sq.match), which may match far more than the word, so it is probed as
@@ -239,31 +248,64 @@ func (t *tx) pruneRanges(sq searchQuery, ranges []searchRange) ([]searchRange, e
 			match = sq.whole
 		}
 	}
-	rows, err := t.query(searchProbeQuery, match, probe+1)
+	found := map[int64]bool{}
+	var last int64 = -1 // the highest conversation number read
+	after := int64(-1)  // the highest rowid read
+	read := func(limit int) (all bool, err error) {
+		rows, err := t.query(searchProbeQuery, match, limit+1, after)
+		if err != nil {
+			return false, err
+		}
+		defer rows.Close()
+		got := 0
+		for rows.Next() {
+			var num, top int64
+			var n int
+			if err := rows.Scan(&num, &n, &top); err != nil {
+				return false, err
+			}
+			found[num] = true
+			got += n
+			last = max(last, num)
+			after = max(after, top)
+		}
+		if err := rows.Err(); err != nil {
+			return false, err
+		}
+		return got <= limit, nil
+	}
+	first := min(probe, searchProbeFirst)
+	all, err := read(first)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	found := map[int64]bool{}
-	total := 0
-	var last int64 = -1 // the highest conversation number read
-	for rows.Next() {
-		var num int64
-		var n int
-		if err := rows.Scan(&num, &n); err != nil {
+	if !all && probe > first && probeMore(ranges, last, first, probe) {
+		if all, err = read(probe - first); err != nil {
 			return nil, err
 		}
-		found[num] = true
-		total += n
-		last = max(last, num)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	if total <= probe { // the probe read every match
+	if all { // the probe read every match
 		last = math.MaxInt64
 	}
 	return slices.DeleteFunc(ranges, func(r searchRange) bool { return r.num < last && !found[r.num] }), nil
+}
+
+// probeMore reports whether the rest of a probe (to probe matches) is
+// worth reading after its first reached conversation number last in
+// first matches: when, at the same density, it would reach past at least
+// an eighth of the searcher's ranges. Reading a match costs about 0.5 µs,
+// visiting a conversation 60-250 µs, so the rest pays when it can spare
+// a few dozen visits; a word common enough to reach fewer is also one
+// that most conversations hold, which the probe could not prune anyway.
+func probeMore(ranges []searchRange, last int64, first, probe int) bool {
+	reach := float64(last+1) * float64(probe) / float64(first)
+	judged := 0
+	for _, r := range ranges {
+		if float64(r.num) < reach {
+			judged++
+		}
+	}
+	return judged*8 >= len(ranges)
 }
 
 // searchInRange finds the matches of one range, newest first. ?1 is the
@@ -281,6 +323,22 @@ const searchInRange = `SELECT ` + messageColsM + ` FROM message_search s
 	  AND (?9 = 0 OR m.pos <= ?9)
 	  AND (?10 = 0 OR m.pos < ?10)
 	ORDER BY s.rowid`
+
+// searchInRangePos is searchInRange for a search without filters on
+// the messages' columns (searchLight): the positions of the range's
+// matches, newest first, from the (conversation_id, seq) index alone. ?1
+// is the FTS query, ?2 the conversation, ?3 and ?4 the rowids, then the
+// highest position and the position to stay below (0: none).
+const searchInRangePos = `SELECT m.pos FROM message_search s
+	JOIN messages m ON m.conversation_id = ?2 AND m.seq = 4294967295 - (s.rowid & 4294967295)
+	WHERE message_search MATCH ?1 AND s.rowid >= ?3 AND s.rowid <= ?4
+	  AND (?5 = 0 OR m.pos <= ?5)
+	  AND (?6 = 0 OR m.pos < ?6)
+	ORDER BY s.rowid`
+
+// searchLoad reads the messages at the positions of a JSON array.
+const searchLoad = `SELECT ` + messageColsM + ` FROM messages m
+	WHERE m.pos IN (SELECT value FROM json_each(?1)) AND m.deleted_at IS NULL`
 
 // newest keeps the k newest messages offered (k < 0: all of them).
 type newest struct {
@@ -409,15 +467,48 @@ func (t *tx) SearchMessages(f parley.SearchFilter) ([]parley.SearchHit, error) {
 		return p
 	}
 	k := t.db.seal.Get()
-	for _, r := range ranges {
-		// Ranges come newest conversation first: once the ones kept are
-		// all newer than anything this one holds, no later one can do
-		// better either.
-		if keep.full() && bound(r) <= keep.oldest() {
-			break
+	// Without filters on the messages' columns, and when the index's
+	// matches need no check on the text, the walk reads positions only
+	// and the messages kept are read at the end (searchLight): a relevance
+	// search offers its window hundreds of matches it drops again, and a
+	// visit reads at least one match to tell that it holds nothing newer.
+	light := sq.exact && f.SenderID == "" && since == 0 && until == 0 && len(kinds) == 0
+	walk := func(light bool) error {
+		for _, r := range ranges {
+			// Ranges come newest conversation first: once the ones kept are
+			// all newer than anything this one holds, no later one can do
+			// better either.
+			if keep.full() && bound(r) <= keep.oldest() {
+				break
+			}
+			var err error
+			if light {
+				err = t.searchRangePos(sq, r, keep, f.MaxPos, before)
+			} else {
+				err = t.searchRange(sq, r, keep, k, f.SenderID, since, until, string(kindList), f.MaxPos, before)
+			}
+			if err != nil {
+				return err
+			}
 		}
-		if err := t.searchRange(sq, r, keep, k, f.SenderID, since, until, string(kindList), f.MaxPos, before); err != nil {
+		return nil
+	}
+	if err := walk(light); err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	if light {
+		ok, err := t.searchLoad(keep, k)
+		if err != nil {
 			return nil, fmt.Errorf("search: %w", err)
+		}
+		if !ok {
+			// A message the index holds was deleted (the index's triggers
+			// make this no more than a safeguard): the slow walk, which
+			// checks every row.
+			keep.msgs = keep.msgs[:0]
+			if err := walk(false); err != nil {
+				return nil, fmt.Errorf("search: %w", err)
+			}
 		}
 	}
 	msgs := []*parley.Message(keep.msgs)
@@ -480,4 +571,70 @@ func (t *tx) searchRange(sq searchQuery, r searchRange, keep *newest, k *sealed.
 		keep.add(m)
 	}
 	return rows.Err()
+}
+
+// searchRangePos is searchRange by positions (searchInRangePos): it
+// offers keep messages holding only their position, which searchLoad
+// replaces with the messages.
+func (t *tx) searchRangePos(sq searchQuery, r searchRange, keep *newest, maxPos, before int64) error {
+	rows, err := t.query(searchInRangePos, sq.match, r.conv, r.num<<32|(maxSearchSeq-min(r.hi, maxSearchSeq)), r.num<<32|(maxSearchSeq-r.lo),
+		maxPos, before)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var pos int64
+		if err := rows.Scan(&pos); err != nil {
+			return err
+		}
+		if keep.full() && pos <= keep.oldest() {
+			break
+		}
+		keep.add(&parley.Message{Pos: pos})
+	}
+	return rows.Err()
+}
+
+// searchLoad replaces the positions keep holds with their messages. It
+// reports false, and leaves keep as it was, when one is missing (deleted).
+func (t *tx) searchLoad(keep *newest, k *sealed.Keyring) (bool, error) {
+	if len(keep.msgs) == 0 {
+		return true, nil
+	}
+	var list strings.Builder
+	list.WriteByte('[')
+	for i, m := range keep.msgs {
+		if i > 0 {
+			list.WriteByte(',')
+		}
+		list.WriteString(strconv.FormatInt(m.Pos, 10))
+	}
+	list.WriteByte(']')
+	rows, err := t.query(searchLoad, list.String())
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	byPos := make(map[int64]*parley.Message, len(keep.msgs))
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return false, err
+		}
+		if err := storeseal.OpenMessage(k, m); err != nil {
+			return false, err
+		}
+		byPos[m.Pos] = m
+	}
+	if err := rows.Err(); err != nil {
+		return false, err
+	}
+	if len(byPos) != len(keep.msgs) {
+		return false, nil
+	}
+	for i, m := range keep.msgs {
+		keep.msgs[i] = byPos[m.Pos] // same positions: the heap stays ordered
+	}
+	return true, nil
 }

@@ -363,9 +363,6 @@ func TestSearchCommonWord(t *testing.T) {
 // below the last one it reached and holding no match are dropped, every
 // other one is searched, so no match is lost either side of the cut.
 func TestSearchProbeStopsPartway(t *testing.T) {
-	db := openAt(t, filepath.Join(t.TempDir(), "parley.db"))
-	defer db.Close()
-	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 	// Conversations in number order: the searcher's s0..s19 around two
 	// busy conversations of others (b0, b1) that hold more matches than the
 	// probe reads (4096 at least), so that it stops inside b1.
@@ -373,7 +370,36 @@ func TestSearchProbeStopsPartway(t *testing.T) {
 	for i := 4; i < 20; i++ {
 		order = append(order, fmt.Sprint("s", i))
 	}
-	holds := map[string]int{"s1": 3, "b0": 2100, "s3": 2, "b1": 2100, "s5": 1, "s11": 4, "s19": 2}
+	checkProbe(t, order, map[string]int{"s1": 3, "b0": 2100, "s3": 2, "b1": 2100, "s5": 1, "s11": 4, "s19": 2})
+}
+
+// TestSearchProbeFirstPart checks a probe that stops after its first
+// part (searchProbeFirst matches): a busy conversation of others comes
+// early and holds more than that, and the searcher's 100 conversations
+// after it are too many for the rest of the probe to reach enough of
+// them (probeMore), so it prunes with what the first part saw (s0,
+// without a match, goes).
+func TestSearchProbeFirstPart(t *testing.T) {
+	order := []string{"s0", "b0"}
+	holds := map[string]int{"b0": 1100}
+	for i := 1; i <= 100; i++ {
+		order = append(order, fmt.Sprint("s", i))
+		if i%7 == 0 {
+			holds[fmt.Sprint("s", i)] = i % 3
+		}
+	}
+	checkProbe(t, order, holds)
+}
+
+// checkProbe makes the conversations of order, in that order (their
+// search numbers), the searcher "a" a member of those named s..., each
+// holding "kiwi" in holds[id] messages and two messages without it, and
+// checks that a search for kiwi finds every one of the searcher's.
+func checkProbe(t *testing.T, order []string, holds map[string]int) {
+	t.Helper()
+	db := openAt(t, filepath.Join(t.TempDir(), "parley.db"))
+	defer db.Close()
+	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 	var want []string // the searcher's matches, newest first
 	err := db.Update(context.Background(), func(tx parley.Tx) error {
 		for _, u := range []string{"a", "b"} {
