@@ -54,7 +54,7 @@ func (c *writeCache) refreshTargets(keys []string) refreshSet {
 		if c.noInbox[id] {
 			r.noInbox = append(r.noInbox, id)
 		}
-		for _, u := range c.byConv[id] {
+		for u := range c.byConv[id] {
 			if _, ok := c.members[memberKey{id, u}]; ok {
 				r.members = append(r.members, memberKey{id, u})
 			}
