@@ -219,6 +219,17 @@ func WithAuthChanged(fn func(userIDs []string)) Option {
 	return func(a *App) { a.authChanged = fn }
 }
 
+// WithAuthMaxAge sets how long a verified token is remembered (default
+// 5 s). Tests lengthen it to show that a change reaches a node by its
+// notification and not by the entry's expiry.
+func WithAuthMaxAge(d time.Duration) Option {
+	return func(a *App) {
+		if d > 0 {
+			a.auth.maxAge = d
+		}
+	}
+}
+
 // authWrites forgets the cached tokens of the users a transaction changed
 // and tells the other nodes.
 func (a *App) authWrites(userIDs []string) {

@@ -25,13 +25,10 @@ type Push struct {
 type Fanout struct {
 	// Audience is everyone the change may concern (AudienceOf).
 	Audience []string
-	pushes   map[string]*Push
-}
-
-// For returns the push for userID's devices, or false when they must sync.
-func (f *Fanout) For(userID string) (*Push, bool) {
-	p, ok := f.pushes[userID]
-	return p, ok
+	// Pushes, when not nil, is as long as Audience: Pushes[i] is the
+	// push for the devices of Audience[i], or nil when they must sync.
+	// Members with the same class and After share one Push.
+	Pushes []*Push
 }
 
 // fanoutScan is how many changes before a message Fanout looks at to find
@@ -92,7 +89,12 @@ func (a *App) Fanout(ctx context.Context, convID, messageID string, pos int64, m
 			}
 		}
 		pushes, err := a.fanoutPushes(tx, c, m, reply, ms)
-		f.pushes = pushes
+		if pushes != nil {
+			for len(pushes) < len(f.Audience) {
+				pushes = append(pushes, nil) // a business's team syncs
+			}
+			f.Pushes = pushes
+		}
 		return err
 	})
 	if err != nil {
@@ -101,7 +103,10 @@ func (a *App) Fanout(ctx context.Context, convID, messageID string, pos int64, m
 	return f, nil
 }
 
-func (a *App) fanoutPushes(tx parley.Tx, c *parley.Conversation, m, reply *parley.Message, ms []parley.MemberState) (map[string]*Push, error) {
+// fanoutPushes returns the pushes of the members in ms who are in the
+// audience (active or pending, in the order of ms, as audienceIn lists
+// them), nil for those who sync; or nil when every device must sync.
+func (a *App) fanoutPushes(tx parley.Tx, c *parley.Conversation, m, reply *parley.Message, ms []parley.MemberState) ([]*Push, error) {
 	// How far each user must have come.
 	changes, err := tx.ChangesBefore(m.Pos, fanoutScan)
 	if err != nil {
@@ -140,10 +145,19 @@ func (a *App) fanoutPushes(tx parley.Tx, c *parley.Conversation, m, reply *parle
 	for _, id := range agentIDs {
 		agents[id] = true
 	}
-	// One hydration per class of viewer.
+	// One hydration per class of viewer, one Push per class and After.
+	type pushKey struct {
+		class bool
+		after int64
+	}
 	frames := map[bool][]byte{}
-	pushes := make(map[string]*Push, len(ms))
+	shared := map[pushKey]*Push{}
+	pushes := make([]*Push, 0, len(ms))
 	for _, mb := range ms {
+		if mb.Status != parley.StatusActive && mb.Status != parley.StatusPending {
+			continue // not in the audience (audienceIn)
+		}
+		pushes = append(pushes, nil)
 		if mb.Status != parley.StatusActive || !mb.CanRead(m.Seq) || mb.UserID == m.SenderID || agents[mb.UserID] ||
 			reply != nil && mb.UserID == reply.SenderID {
 			continue
@@ -170,7 +184,13 @@ func (a *App) fanoutPushes(tx parley.Tx, c *parley.Conversation, m, reply *parle
 			}
 			frames[class] = frame
 		}
-		pushes[mb.UserID] = &Push{Pos: m.Pos, After: max(floor, inConv, concern[mb.UserID]), Frame: frame}
+		k := pushKey{class, max(floor, inConv, concern[mb.UserID])}
+		p := shared[k]
+		if p == nil {
+			p = &Push{Pos: m.Pos, After: k.after, Frame: frame}
+			shared[k] = p
+		}
+		pushes[len(pushes)-1] = p
 	}
 	return pushes, nil
 }

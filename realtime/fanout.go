@@ -70,9 +70,6 @@ func (f *fanout) run() {
 // deliver pushes n's message to the devices that may take it as it is and
 // wakes the others. A failure wakes everyone the conversation concerns,
 // or every device when even that is unknown: they sync.
-//
-// The devices are looked up under one hold of the hub's lock, not one
-// per user: a 10,000-member group is 10,000 lookups per message.
 func (f *fanout) deliver(n notification) {
 	h := f.h
 	fo, err := h.app.Fanout(context.Background(), n.ConversationID, n.MessageID, n.Pos, h.fanoutMin)
@@ -81,23 +78,39 @@ func (f *fanout) deliver(n notification) {
 		h.wakeAll()
 		return
 	}
-	var targets []target
-	h.mu.Lock()
-	for _, u := range fo.Audience {
-		ds := h.users[u]
-		if len(ds) == 0 {
-			continue
-		}
-		if targets == nil {
-			targets = make([]target, 0, len(fo.Audience))
-		}
-		p, _ := fo.For(u)
-		for d := range ds {
-			targets = append(targets, target{d, p})
-		}
+	f.handOut(fo)
+}
+
+// fanoutChunk is the fewest users worth a goroutine of their own when a
+// fan-out is split between the CPUs.
+const fanoutChunk = 512
+
+// lookupRun is how many users' devices a fan-out looks up under one
+// hold of the hub's lock before it hands them out: the first devices
+// get the message without waiting for the lookup of the whole audience
+// (~5 ms for 10,000 users), and the lock is never held long.
+const lookupRun = 256
+
+// handOut gives every device of the audience its push, or wakes it. A
+// stream device that can take its push at once is written to right here
+// (RegisterStream): the fan-out then costs each device its socket write,
+// not also a writer goroutine woken for it. Large audiences are split
+// into contiguous runs, one per CPU, each looked up and handed out in
+// audience order.
+func (f *fanout) handOut(fo *app.Fanout) {
+	aud := fo.Audience
+	workers := min(runtime.GOMAXPROCS(0), (len(aud)+fanoutChunk-1)/fanoutChunk)
+	if workers <= 1 {
+		f.h.pushed.Add(f.handOutRun(fo, 0, len(aud)))
+		return
 	}
-	h.mu.Unlock()
-	f.handOut(targets)
+	var wg sync.WaitGroup
+	per := (len(aud) + workers - 1) / workers
+	for lo := per; lo < len(aud); lo += per {
+		wg.Go(func() { f.h.pushed.Add(f.handOutRun(fo, lo, min(lo+per, len(aud)))) })
+	}
+	f.h.pushed.Add(f.handOutRun(fo, 0, per))
+	wg.Wait()
 }
 
 // target is one device of a fan-out and what it gets: p, or a wake
@@ -107,41 +120,37 @@ type target struct {
 	p *app.Push
 }
 
-// fanoutChunk is the fewest devices worth a goroutine of their own when
-// a fan-out is split between the CPUs.
-const fanoutChunk = 512
-
-// handOut gives every target its push, or wakes it. A stream device
-// that can take its push at once is written to right here (RegisterStream):
-// the fan-out then costs each device its socket write, not also a writer
-// goroutine woken for it. Large fan-outs are split into contiguous runs,
-// one per CPU, each handed out in audience order.
-func (f *fanout) handOut(targets []target) {
-	workers := min(runtime.GOMAXPROCS(0), (len(targets)+fanoutChunk-1)/fanoutChunk)
-	if workers <= 1 {
-		f.h.pushed.Add(handOutRun(targets))
-		return
-	}
-	var wg sync.WaitGroup
-	per := (len(targets) + workers - 1) / workers
-	for lo := per; lo < len(targets); lo += per {
-		run := targets[lo:min(lo+per, len(targets))]
-		wg.Go(func() { f.h.pushed.Add(handOutRun(run)) })
-	}
-	f.h.pushed.Add(handOutRun(targets[:per]))
-	wg.Wait()
-}
-
-// handOutRun hands out one run of targets and returns how many pushes
-// devices took at once (a queued push counts itself, Device.deliver).
-func handOutRun(targets []target) int64 {
+// handOutRun hands out the audience from lo to hi, lookupRun users at a
+// time, and returns how many pushes devices took at once (a queued push
+// counts itself, Device.deliver).
+func (f *fanout) handOutRun(fo *app.Fanout, lo, hi int) int64 {
+	h := f.h
 	var n int64
-	for _, t := range targets {
-		switch {
-		case t.p == nil:
-			t.d.wake()
-		case t.d.handOver(t.p):
-			n++
+	targets := make([]target, 0, lookupRun)
+	for ; lo < hi; lo += lookupRun {
+		targets = targets[:0]
+		h.mu.RLock()
+		for i := lo; i < min(lo+lookupRun, hi); i++ {
+			ds := h.users[fo.Audience[i]]
+			if len(ds) == 0 {
+				continue
+			}
+			var p *app.Push
+			if fo.Pushes != nil {
+				p = fo.Pushes[i]
+			}
+			for d := range ds {
+				targets = append(targets, target{d, p})
+			}
+		}
+		h.mu.RUnlock()
+		for _, t := range targets {
+			switch {
+			case t.p == nil:
+				t.d.wake()
+			case t.d.handOver(t.p):
+				n++
+			}
 		}
 	}
 	return n

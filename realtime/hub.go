@@ -69,7 +69,9 @@ type Hub struct {
 	// rendered counts new messages published with their frames.
 	rendered atomic.Int64
 
-	mu      sync.Mutex
+	// mu is read-locked by lookups (the fan-out's workers look up at
+	// once).
+	mu      sync.RWMutex
 	users   map[string]map[*Device]struct{}
 	streams map[string]int // per user, devices that count for presence
 	tickets map[string]ticket
@@ -336,12 +338,12 @@ func (h *Hub) anyLocal() bool {
 
 func (h *Hub) forUser(userID string, fn func(*Device)) {
 	var buf [4]*Device // most users have a device or two: no allocation
-	h.mu.Lock()
+	h.mu.RLock()
 	devs := buf[:0]
 	for d := range h.users[userID] {
 		devs = append(devs, d)
 	}
-	h.mu.Unlock()
+	h.mu.RUnlock()
 	for _, d := range devs {
 		fn(d)
 	}

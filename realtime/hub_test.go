@@ -291,3 +291,37 @@ func TestFormerMemberNotWoken(t *testing.T) {
 	case <-time.After(300 * time.Millisecond):
 	}
 }
+
+// TestCloseSendsWhatIsQueued: the notifications of new messages waiting
+// for the publisher when the hub closes still go out on the bus (an
+// admin command publishes and exits at once).
+func TestCloseSendsWhatIsQueued(t *testing.T) {
+	h, a := newHub(t)
+	got := make(chan notification, 16)
+	sub, err := h.bus.Subscribe(Subject, func(b []byte) {
+		var n notification
+		if b != nil && json.Unmarshal(b, &n) == nil {
+			got <- n
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	ann := actor(t, a, "ann")
+	h.Publish([]*parley.Event{
+		{Type: parley.EventMessageCreated, Pos: 7, ConversationID: "c", MessageID: "m", Audience: []string{ann.User.ID}},
+		{Type: parley.EventMemberLeft, Pos: 8, ConversationID: "c", Audience: []string{ann.User.ID}},
+	})
+	h.Close()
+	for _, want := range []string{parley.EventMessageCreated, parley.EventMemberLeft} {
+		select {
+		case n := <-got:
+			if n.Type != want {
+				t.Fatalf("got %s, want %s", n.Type, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s never went out: the hub closed with it queued", want)
+		}
+	}
+}

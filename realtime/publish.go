@@ -21,6 +21,8 @@ const publishQueue = 4096
 const (
 	renderBacklog = 10 * time.Millisecond
 	renderTimeout = 25 * time.Millisecond
+	// closeWait bounds how long close waits for what is queued to go out.
+	closeWait = 2 * time.Second
 )
 
 // publisher publishes the batches of events that hold new messages, in
@@ -38,6 +40,8 @@ type publisher struct {
 	waiting int       // events in queue
 	running bool
 	closed  bool
+	// drained is closed when run returns after close was called.
+	drained chan struct{}
 }
 
 // enqueue hands events to the publisher and reports whether it took them.
@@ -59,10 +63,27 @@ func (p *publisher) enqueue(events []*parley.Event) bool {
 	return true
 }
 
+// close takes no more batches and waits (closeWait at most) until those
+// queued are published: a process that publishes and then exits (an
+// admin command, a node shutting down) must not drop its last
+// notifications, or the other nodes' devices would not hear of them
+// until they next sync.
 func (p *publisher) close() {
 	p.mu.Lock()
 	p.closed = true
+	if !p.running {
+		p.mu.Unlock()
+		return
+	}
+	if p.drained == nil {
+		p.drained = make(chan struct{})
+	}
+	drained := p.drained
 	p.mu.Unlock()
+	select {
+	case <-drained:
+	case <-time.After(closeWait):
+	}
 }
 
 func (p *publisher) run() {
@@ -73,6 +94,10 @@ func (p *publisher) run() {
 		p.queue, p.waiting = nil, 0
 		if len(batches) == 0 {
 			p.running = false
+			if p.drained != nil {
+				close(p.drained)
+				p.drained = nil
+			}
 			p.mu.Unlock()
 			return
 		}

@@ -108,6 +108,9 @@ type Config struct {
 	WebhookPoll time.Duration
 	// Clock replaces time.Now in the rules, for tests.
 	Clock func() time.Time
+	// AuthMaxAge is how long a verified token is remembered (default 5 s;
+	// app.WithAuthMaxAge), for tests.
+	AuthMaxAge time.Duration
 	// RecordsKeyFile is the Ed25519 key (PEM, PKCS #8) that signs exports
 	// (PARLEY_RECORDS_KEY_FILE); empty: records-ed25519.key in DataDir,
 	// made on the first start.
@@ -521,6 +524,9 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 		app.WithObserver(m)}
 	if cfg.Clock != nil {
 		opts = append(opts, app.WithClock(cfg.Clock))
+	}
+	if cfg.AuthMaxAge > 0 {
+		opts = append(opts, app.WithAuthMaxAge(cfg.AuthMaxAge))
 	}
 	if !cfg.NoLinkPreviews {
 		client := outbound.New(outbound.Options{AllowLoopback: cfg.OutboundAllowLoopback})

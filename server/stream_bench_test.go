@@ -55,6 +55,8 @@ const (
 // PARLEY_BENCH_CPUPROFILE and PARLEY_BENCH_TRACE profile the measured
 // part alone (benchProfile).
 //
+// PARLEY_BENCH_RATE=n offers n messages per second instead of 1,000.
+//
 // PARLEY_BENCH_DUMP=file.csv writes one line per message (due, ack and
 // receive times in ms from the start) to see when latency builds up.
 //
@@ -104,7 +106,11 @@ func BenchmarkStreamLatency(b *testing.B) {
 	}
 	b.Cleanup(client.CloseIdleConnections)
 	base := "http://" + srv.Addr() + "/api/v1/conversations/"
-	interval := time.Second / streamBenchRate
+	rate := streamBenchRate
+	if v, err := strconv.Atoi(os.Getenv("PARLEY_BENCH_RATE")); err == nil && v > 0 {
+		rate = v // a lower rate for a profile on a busy machine
+	}
+	interval := time.Second / time.Duration(rate)
 	// Warm up (statement caches, page cache, heap size, connections) at
 	// the same rate; these messages are not counted.
 	warm := rand.New(rand.NewPCG(2, 4))

@@ -528,7 +528,19 @@ func adminCommand(ctx context.Context, group string, args []string, getenv func(
 	}
 	// Warnings only: the command prints its own result.
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	a := app.New(store, st.Server.App, app.WithLogger(log), app.WithKeyring(ring), app.WithBlobs(blobs))
+	// On a database shared by nodes, the nodes hear of what the command
+	// changes (a suspension, a reset password) over their bus, as from
+	// one of them.
+	notifier, err := server.OpenNotifier(st.Server, log)
+	if err != nil {
+		return err
+	}
+	defer notifier.Close()
+	opts := append([]app.Option{app.WithLogger(log), app.WithKeyring(ring), app.WithBlobs(blobs)}, notifier.Options()...)
+	a := app.New(store, st.Server.App, opts...)
+	if err := notifier.Attach(a); err != nil {
+		return err
+	}
 	if err := a.LoadWebhooks(ctx); err != nil {
 		return fmt.Errorf("load webhooks: %w", err)
 	}

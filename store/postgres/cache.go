@@ -31,10 +31,10 @@ import (
 type writeCache struct {
 	convs   map[string]parley.Conversation
 	members map[memberKey]parley.Member
-	// byConv lists, per conversation, the users whose member rows may be
-	// in members (a superset), so that a conversation's entries can be
-	// dropped without a walk over every member.
-	byConv map[string][]string
+	// byConv holds, per conversation, the users whose member rows are in
+	// members, so that a conversation's entries can be dropped (or read
+	// again) without a walk over every member.
+	byConv map[string]map[string]struct{}
 	blocks map[pairKey]bool
 	// chain holds the head of each conversation's hash chain that the
 	// committer read or appended to (chain entries are only ever
@@ -77,7 +77,7 @@ func newWriteCache() *writeCache {
 func (c *writeCache) reset() {
 	c.convs = map[string]parley.Conversation{}
 	c.members = map[memberKey]parley.Member{}
-	c.byConv = map[string][]string{}
+	c.byConv = map[string]map[string]struct{}{}
 	c.blocks = map[pairKey]bool{}
 	c.chain = map[string]chainHead{}
 	c.noInbox = map[string]bool{}
@@ -99,10 +99,25 @@ func (c *writeCache) putMember(m *parley.Member) {
 		c.reset()
 	}
 	k := memberKey{m.ConversationID, m.UserID}
-	if _, ok := c.members[k]; !ok {
-		c.byConv[k.conv] = append(c.byConv[k.conv], k.user)
+	us := c.byConv[k.conv]
+	if us == nil {
+		us = map[string]struct{}{}
+		c.byConv[k.conv] = us
 	}
+	us[k.user] = struct{}{}
 	c.members[k] = *m
+}
+
+// dropMember forgets a member row (written in this batch: read again
+// when next wanted).
+func (c *writeCache) dropMember(k memberKey) {
+	delete(c.members, k)
+	if us := c.byConv[k.conv]; us != nil {
+		delete(us, k.user)
+		if len(us) == 0 {
+			delete(c.byConv, k.conv)
+		}
+	}
 }
 
 // dropConv forgets a conversation: its row, its members, its chain head
@@ -111,7 +126,7 @@ func (c *writeCache) dropConv(id string) {
 	delete(c.convs, id)
 	delete(c.chain, id)
 	delete(c.noInbox, id)
-	for _, u := range c.byConv[id] {
+	for u := range c.byConv[id] {
 		delete(c.members, memberKey{id, u})
 	}
 	delete(c.byConv, id)

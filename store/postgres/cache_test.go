@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -145,8 +146,70 @@ func TestCacheSurvivesOtherNodes(t *testing.T) {
 	if seq, err := send(b, "c1", "u2", "u1", ""); err != nil || seq != 4 {
 		t.Fatalf("B's send into c1: seq %d, %v; want 4", seq, err)
 	}
+	n = seen[0].count()
 	if seq, err := send(a, "c1", "u1", "u2", ""); err != nil || seq != 5 {
 		t.Fatalf("A's send after B's: seq %d, %v; want 5 (a stale cached last_seq gives 4)", seq, err)
+	}
+	// A had c1's row and both members cached: its batch read the three
+	// again at its start instead of dropping them.
+	if got := seen[0].after(t, n); got.CacheReset || got.CacheRefreshed != 3 {
+		t.Fatalf("A's send after B's: reset %v, %d entries refreshed; want c1 and its two members", got.CacheReset, got.CacheRefreshed)
+	}
+	// What a refresh puts back is what B wrote: a member's changed row and
+	// a chain head that moved, after A cached the old ones.
+	hash := func(b byte) string { return strings.Repeat(fmt.Sprintf("%02x", b), 32) }
+	var idx0 int64
+	err = a.Update(context.Background(), func(tx parley.Tx) error {
+		var err error
+		if _, err = tx.Member("c1", "u2"); err != nil {
+			return err
+		}
+		idx0, _, err = tx.ChainHead("c1")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = b.Update(context.Background(), func(tx parley.Tx) error {
+		m, err := tx.Member("c1", "u2")
+		if err != nil {
+			return err
+		}
+		m.Folder, m.ReadSeq = parley.FolderArchived, 5
+		if err := tx.PutMember(m); err != nil {
+			return err
+		}
+		return tx.AppendChainEntry(&parley.ChainEntry{ConversationID: "c1", Index: idx0 + 1, Kind: "message",
+			MessageID: "m-x", Seq: 5, ActorID: "u2", At: time.Unix(1700000100, 0), PrevHash: hash(1), Hash: hash(2)})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n = seen[0].count()
+	err = a.Update(context.Background(), func(tx parley.Tx) error {
+		m, err := tx.Member("c1", "u2")
+		if err != nil {
+			return err
+		}
+		if m.Folder != parley.FolderArchived || m.ReadSeq != 5 {
+			return fmt.Errorf("A reads u2's member row as folder %q, read_seq %d after B's change", m.Folder, m.ReadSeq)
+		}
+		idx, h, err := tx.ChainHead("c1")
+		if err != nil {
+			return err
+		}
+		if idx != idx0+1 || h != hash(2) {
+			return fmt.Errorf("A reads c1's chain head as %d %q after B appended %d", idx, h, idx0+1)
+		}
+		// A write, so that the batch commits and is reported.
+		_, err = tx.AllocSeq("c1", time.Now())
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := seen[0].after(t, n); got.CacheRefreshed == 0 {
+		t.Fatal("A's batch after B's member and chain changes refreshed nothing: the reads above came from statements, not the refresh")
 	}
 	err = b.Update(context.Background(), func(tx parley.Tx) error {
 		_, err := tx.SetBlock("u2", "u1", true, time.Now())

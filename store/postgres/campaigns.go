@@ -379,10 +379,43 @@ func segmentSQL(f parley.SegmentFilter, what, afterID string) (string, []any) {
 }
 
 // CountSegment implements parley.CampaignTx.
+//
+// Every condition's index lists its contacts in id order (0037 gives
+// contact_reach's primary key last_inbound_at), so the count is a merge of
+// ordered index-only scans. The planner prefers hashing them in parallel
+// workers, which on 1,000,000 contacts took about three times the CPU
+// and, even at low load, two to four times as long (BENCHMARKS.md, issue
+// 8); for this one statement, with two conditions or more, hash joins and
+// parallel workers are off. One condition is a single index range, which
+// parallel workers do count faster.
 func (t *tx) CountSegment(f parley.SegmentFilter) (int, error) {
 	q, args := segmentSQL(f, "count(*)", "")
+	conds := len(f.Topics) + len(f.Labels) + len(f.Attributes)
+	if !f.ActiveSince.IsZero() {
+		conds++
+	}
+	if !f.InactiveSince.IsZero() {
+		conds++
+	}
+	if conds < 2 {
+		var n int
+		if err := t.queryRow(q, args...).Scan(&n); err != nil {
+			return 0, fmt.Errorf("count segment: %w", err)
+		}
+		return n, nil
+	}
+	var hash, workers string
+	if err := t.queryRow(`SELECT current_setting('enable_hashjoin'), current_setting('max_parallel_workers_per_gather'),
+		set_config('enable_hashjoin', 'off', true), set_config('max_parallel_workers_per_gather', '0', true)`).
+		Scan(&hash, &workers, new(string), new(string)); err != nil {
+		return 0, fmt.Errorf("count segment: %w", err)
+	}
 	var n int
 	if err := t.queryRow(q, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count segment: %w", err)
+	}
+	if err := t.queryRow(`SELECT set_config('enable_hashjoin', ?, true), set_config('max_parallel_workers_per_gather', ?, true)`,
+		hash, workers).Scan(new(string), new(string)); err != nil {
 		return 0, fmt.Errorf("count segment: %w", err)
 	}
 	return n, nil

@@ -205,7 +205,7 @@ func (t *tx) PutMember(m *parley.Member) error {
 	}
 	t.touchConv(m.ConversationID)
 	if wc := t.cache(); wc != nil {
-		delete(wc.members, memberKey{m.ConversationID, m.UserID})
+		wc.dropMember(memberKey{m.ConversationID, m.UserID})
 	}
 	return nil
 }

@@ -386,7 +386,8 @@ const changeRing = 256
 // catchUp runs under the positions lock at the start of a batch: it
 // reads write_gen and, when other nodes wrote since this node's last
 // commit, drops the cache entries their batches changed (or all of them
-// when cache_changes no longer holds every gen in between). It returns
+// when cache_changes no longer holds every gen in between) and reads
+// again those of conversations it had cached (refresh). It returns
 // the gen the cache is now valid for.
 func (db *DB) catchUp(ctx context.Context, stx *sql.Tx, info *CommitInfo) (int64, error) {
 	// One statement: the sequence's last value and the keys of the gens
@@ -413,14 +414,26 @@ func (db *DB) catchUp(ctx context.Context, stx *sql.Tx, info *CommitInfo) (int64
 	if err := rows.Err(); err != nil {
 		return 0, err
 	}
+	rows.Close()
 	switch {
 	case gen == db.gen:
 	case db.gen < 0 || gen < db.gen || gen-db.gen >= changeRing:
 		db.cache.reset()
 		info.CacheReset = true
 	default:
+		// What this node had cached of the changed conversations is read
+		// again now, in two statements, rather than by each update of the
+		// batch that misses it (see refreshSet).
+		r := db.cache.refreshTargets(keys)
 		db.cache.invalidate(keys)
 		info.CacheDropped += len(keys)
+		if !r.empty() {
+			n, err := db.refresh(ctx, stx, r)
+			if err != nil {
+				return 0, err
+			}
+			info.CacheRefreshed += n
+		}
 	}
 	return gen, nil
 }

@@ -30,6 +30,10 @@ type CommitInfo struct {
 	// other nodes' changes it dropped from the cache instead.
 	CacheReset   bool
 	CacheDropped int
+	// CacheRefreshed counts the entries of conversations that other nodes
+	// changed that the batch read again, all at once, at its start: rows
+	// of conversations and members, chain heads, missing inbox items.
+	CacheRefreshed int
 }
 
 // PoolStats returns the database/sql statistics of the store's connection
