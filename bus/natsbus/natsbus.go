@@ -82,6 +82,16 @@ func Open(url string, opts Options) (*Bus, error) {
 		nats.ReconnectWait(opts.ReconnectWait),
 		nats.RetryOnFailedConnect(true),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			// Close disconnects too, and NATS calls this on its own
+			// goroutine, possibly after Close returned: nothing to
+			// report then (and the logger may be gone: an admin
+			// command's stderr).
+			b.mu.Lock()
+			closed := b.closed
+			b.mu.Unlock()
+			if closed {
+				return
+			}
 			opts.Logger.Warn("nats disconnected; notifications wait for the reconnect, devices catch up through sync", "err", err)
 		}),
 		nats.ReconnectHandler(func(*nats.Conn) {
