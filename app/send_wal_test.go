@@ -120,8 +120,12 @@ func TestSendWALFrames(t *testing.T) {
 	}
 	t.Log("\n" + b.String())
 	search := per["message_search_data"] + per["message_search_idx"] + per["message_search_docsize"]
-	if perCommit := float64(search) / float64(commits); perCommit > 0.5 {
-		t.Errorf("the search index wrote %.2f pages per commit, want at most 0.5 (index steps, not a segment per batch)", perCommit)
+	// A segment per batch (before migration 0034) wrote about 6 pages per
+	// commit; index steps write a few pages at idle moments, whose number
+	// grows when sends are slow (the race detector, a loaded machine:
+	// 0.58 seen in CI), so the bound separates the two, not the load.
+	if perCommit := float64(search) / float64(commits); perCommit > 2 {
+		t.Errorf("the search index wrote %.2f pages per commit, want at most 2 (index steps, not a segment per batch)", perCommit)
 	}
 	if perCommit := float64(frames) / float64(commits); perCommit > 15 {
 		t.Errorf("%.2f pages per commit, want at most 15 (12 when measured)", perCommit)
