@@ -14,6 +14,7 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/app"
 	"github.com/parleyhq/parley/sealed"
+	"github.com/parleyhq/parley/sealed/sealedtest"
 	"github.com/parleyhq/parley/store/sqlite"
 )
 
@@ -141,7 +142,7 @@ func BenchmarkSendEncryption(b *testing.B) {
 				}
 				defer db.Close()
 				if enc == "on" {
-					db.SetKeyring(testKeyring(b))
+					db.SetKeyring(sealedtest.Ring(b))
 				}
 				a := app.New(db, app.Config{Password: cheap, SendPerConversation: 1e9, SendBurst: 1e9})
 				actors, convs := pairs(b, a, senders)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/sealed"
+	"github.com/parleyhq/parley/sealed/sealedtest"
 	"github.com/parleyhq/parley/store/postgres"
 	"github.com/parleyhq/parley/store/postgres/pgtest"
 	"github.com/parleyhq/parley/store/sqlite"
@@ -33,25 +34,7 @@ func openStore(tb testing.TB) parley.Store {
 		st = db
 	}
 	if os.Getenv("PARLEY_TEST_ENCRYPTION") == "1" {
-		st.SetKeyring(testKeyring(tb))
+		st.SetKeyring(sealedtest.Ring(tb))
 	}
 	return st
-}
-
-// testKeyring returns a keyring with one data key under a new master key.
-func testKeyring(tb testing.TB) *sealed.Keyring {
-	tb.Helper()
-	m, _, err := sealed.GenerateMasterKey()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	k, err := sealed.NewDataKey(m, 1)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	r, err := sealed.NewKeyring(m, []sealed.WrappedKey{k})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return r
 }

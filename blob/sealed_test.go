@@ -12,24 +12,8 @@ import (
 
 	"github.com/parleyhq/parley/blob"
 	"github.com/parleyhq/parley/sealed"
+	"github.com/parleyhq/parley/sealed/sealedtest"
 )
-
-func keyring(t *testing.T) (*sealed.Keyring, *sealed.MasterKey) {
-	t.Helper()
-	m, _, err := sealed.GenerateMasterKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, err := sealed.NewDataKey(m, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := sealed.NewKeyring(m, []sealed.WrappedKey{k})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r, m
-}
 
 // rawFiles returns every file under dir, concatenated.
 func rawFiles(t *testing.T, dir string) []byte {
@@ -52,7 +36,7 @@ func TestSealedBlobs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ring, master := keyring(t)
+	ring, master, _ := sealedtest.Keyring(t)
 	s := blob.NewSealed(disk, ring)
 	secret := strings.Repeat("TOP SECRET PHOTO BYTES ", 10000) // ~230 KB, several segments
 	if err := s.Put(ctx, key, strings.NewReader(secret)); err != nil {
@@ -141,7 +125,7 @@ func TestSealedBlobTampered(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	disk, _ := blob.OpenDisk(dir)
-	ring, _ := keyring(t)
+	ring := sealedtest.Ring(t)
 	s := blob.NewSealed(disk, ring)
 	if err := s.Put(ctx, key, strings.NewReader(strings.Repeat("x", 100000))); err != nil {
 		t.Fatal(err)
@@ -164,7 +148,7 @@ func TestSealedBlobTampered(t *testing.T) {
 func TestSealedBlobPutError(t *testing.T) {
 	ctx := context.Background()
 	disk, _ := blob.OpenDisk(t.TempDir())
-	ring, _ := keyring(t)
+	ring := sealedtest.Ring(t)
 	s := blob.NewSealed(disk, ring)
 	boom := errors.New("boom")
 	if err := s.Put(ctx, key, io.MultiReader(strings.NewReader("partial"), errReader{boom})); !errors.Is(err, boom) {

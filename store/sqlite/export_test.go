@@ -1,4 +1,6 @@
 package sqlite
 
-// TestKeyring gives the external tests the keyring of testKeyring.
-var TestKeyring = testKeyring
+import "github.com/parleyhq/parley/sealed/sealedtest"
+
+// TestKeyring gives the external tests a keyring.
+var TestKeyring = sealedtest.Ring

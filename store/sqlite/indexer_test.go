@@ -1,7 +1,6 @@
 package sqlite
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
@@ -13,7 +12,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley"
-	"github.com/parleyhq/parley/sealed"
+	"github.com/parleyhq/parley/sealed/sealedtest"
 )
 
 // openIndexing opens a store at path whose index steps run only when
@@ -418,7 +417,7 @@ func TestIndexWatermarkNeverAboveNext(t *testing.T) {
 func TestIndexOnCloseSealed(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "parley.db")
 	db := openIndexing(t, path, 1000, time.Hour)
-	db.SetKeyring(testKeyring(t))
+	db.SetKeyring(sealedtest.Ring(t))
 	seedConversation(t, db)
 	send(t, db, "m1", "possum")
 	if err := db.Close(); err != nil {
@@ -427,25 +426,6 @@ func TestIndexOnCloseSealed(t *testing.T) {
 	if n := indexedRows(t, path, "possum"); n != 1 {
 		t.Fatalf("%d entries after Close, want 1", n)
 	}
-}
-
-// testKeyring is a fixed keyring of encryption at rest for tests (the
-// external tests use it as TestKeyring).
-func testKeyring(t testing.TB) *sealed.Keyring {
-	t.Helper()
-	m, err := sealed.NewMasterKey(bytes.Repeat([]byte{7}, 32))
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, err := sealed.NewDataKey(m, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := sealed.NewKeyring(m, []sealed.WrappedKey{k})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
 }
 
 // TestSearchLoadMissing checks the safeguard of a search by positions:

@@ -6,29 +6,13 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/sealed"
+	"github.com/parleyhq/parley/sealed/sealedtest"
 )
-
-func ring(tb testing.TB) *sealed.Keyring {
-	tb.Helper()
-	m, _, err := sealed.GenerateMasterKey()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	k, err := sealed.NewDataKey(m, 1)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	r, err := sealed.NewKeyring(m, []sealed.WrappedKey{k})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return r
-}
 
 // TestColumnsBound: a sealed column opens only as the same column of the
 // same message.
 func TestColumnsBound(t *testing.T) {
-	k := ring(t)
+	k := sealedtest.Ring(t)
 	m := &parley.Message{ID: "m1", Text: "body text", Card: `{"u":1}`, Data: `{"d":2}`}
 	c, err := SealMessage(k, m)
 	if err != nil {
@@ -56,7 +40,7 @@ func TestColumnsBound(t *testing.T) {
 // message: its body sealed on write and opened on read (card and data
 // empty, as for most messages).
 func BenchmarkSealOpenMessage(b *testing.B) {
-	k := ring(b)
+	k := sealedtest.Ring(b)
 	m := &parley.Message{ID: "0190f3c2a1b2c3d4e5f60718293a4b5c", Text: "hello, this is a benchmark message of ordinary length"}
 	for b.Loop() {
 		c, err := SealMessage(k, m)

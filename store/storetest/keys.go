@@ -6,6 +6,7 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/sealed"
+	"github.com/parleyhq/parley/sealed/sealedtest"
 )
 
 // Keyringer is what a store implements to seal message text at rest. The
@@ -24,32 +25,13 @@ var sealedTests = map[string]bool{
 	"Message/RetentionCandidates": true, "Conversation/List": true,
 }
 
-// testKeyring returns a keyring with data key 1 under a new master key,
-// and the wrapped key.
-func testKeyring(t *testing.T) (*sealed.Keyring, *sealed.MasterKey, sealed.WrappedKey) {
-	t.Helper()
-	m, _, err := sealed.GenerateMasterKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	k1, err := sealed.NewDataKey(m, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := sealed.NewKeyring(m, []sealed.WrappedKey{k1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r, m, k1
-}
-
 // withKeyring gives s a fresh keyring, or skips the test when s cannot seal.
 func withKeyring(t *testing.T, s parley.Store) parley.Store {
 	kr, ok := s.(Keyringer)
 	if !ok {
 		t.Skip("the store does not seal message text")
 	}
-	r, _, _ := testKeyring(t)
+	r, _, _ := sealedtest.Keyring(t)
 	kr.SetKeyring(r)
 	return s
 }
@@ -93,7 +75,7 @@ func testSealedAtRest(t *testing.T, s parley.Store) {
 	mkConversation(t, s, "c1", "a")
 	plain := mkMessage(t, s, "c1", "a", "", "written before encryption", at(1))
 
-	r, master, _ := testKeyring(t)
+	r, master, _ := sealedtest.Keyring(t)
 	kr.SetKeyring(r)
 	m := mkMessage(t, s, "c1", "a", "", "the harbour at dawn", at(2))
 	update(t, s, func(tx parley.Tx) error {
