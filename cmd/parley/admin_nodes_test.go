@@ -3,17 +3,13 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
 
-	"github.com/parleyhq/parley/app"
 	"github.com/parleyhq/parley/bus/natsbus/natstest"
 	"github.com/parleyhq/parley/server"
 	"github.com/parleyhq/parley/store/postgres/pgtest"
@@ -28,21 +24,9 @@ func TestAdminOnSharedDatabaseTellsNodes(t *testing.T) {
 	dsn := pgtest.DSN(t) // skips (loudly) without PostgreSQL
 	ns := natstest.Start(t)
 
-	cfg := server.Defaults()
-	cfg.Listen = "127.0.0.1:0"
-	cfg.DataDir = filepath.Join(t.TempDir(), "node")
-	cfg.DatabaseURL, cfg.NATSURL = dsn, ns.URL()
-	cfg.App.Password = app.PasswordParams{Time: 1, MemoryK: 1024, Threads: 1}
-	cfg.AuthMaxAge = time.Hour
-	node, err := server.Open(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	go node.Serve()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		node.Shutdown(ctx)
+	node := startNode(t, func(cfg *server.Config) {
+		cfg.DatabaseURL, cfg.NATSURL = dsn, ns.URL()
+		cfg.AuthMaxAge = time.Hour
 	})
 
 	// The admin's own data directory: no node there, so the command

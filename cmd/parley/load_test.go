@@ -15,15 +15,25 @@ import (
 )
 
 // startLoadServer runs a real node on 127.0.0.1:0 with cheap (but real)
-// argon2id.
+// argon2id and no per-conversation send limit.
 func startLoadServer(t *testing.T) *server.Server {
+	t.Helper()
+	return startNode(t, func(cfg *server.Config) {
+		// A load test sends far faster per conversation than a person may.
+		cfg.App.SendPerConversation, cfg.App.SendBurst = 1e6, 1e6
+	})
+}
+
+// startNode runs a real node on 127.0.0.1:0 in a temporary data
+// directory with cheap (but real) argon2id, after edit changed its
+// configuration, and shuts it down when the test ends.
+func startNode(t *testing.T, edit func(*server.Config)) *server.Server {
 	t.Helper()
 	cfg := server.Defaults()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.DataDir = t.TempDir()
 	cfg.App.Password = app.PasswordParams{Time: 1, MemoryK: 1024, Threads: 1}
-	// A load test sends far faster per conversation than a person may.
-	cfg.App.SendPerConversation, cfg.App.SendBurst = 1e6, 1e6
+	edit(&cfg)
 	s, err := server.Open(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
