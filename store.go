@@ -165,6 +165,12 @@ type ConversationTx interface {
 	// (any status), in no order: Members without the rest of the rows and
 	// the sort, for audiences of thousands.
 	MemberStates(conversationID string) ([]MemberState, error)
+	// MembersRevision returns the revision of a conversation's member
+	// states: it grows with every write that adds or removes a membership
+	// or changes its status, JoinedSeq or LeftSeq, and with nothing else,
+	// so two reads that give the same revision give the same
+	// MemberStates. ENotFound without the conversation.
+	MembersRevision(conversationID string) (int64, error)
 	// CountConversationsCreatedBy counts the conversations a user created
 	// at or after since, stopping at max.
 	CountConversationsCreatedBy(userID string, since time.Time, max int) (int, error)

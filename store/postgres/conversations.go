@@ -354,6 +354,18 @@ func (t *tx) MemberStates(conversationID string) ([]parley.MemberState, error) {
 	return out, nil
 }
 
+// MembersRevision implements parley.ConversationTx: the column the
+// triggers of migration 0042 bump, read from the database even in a
+// write transaction (the write cache's conversation rows do not follow
+// the triggers).
+func (t *tx) MembersRevision(conversationID string) (int64, error) {
+	var rev int64
+	if err := t.queryRow(`SELECT members_rev FROM conversations WHERE id = ?`, conversationID).Scan(&rev); err != nil {
+		return 0, rowErr(err, "conversation")
+	}
+	return rev, nil
+}
+
 // The conversation list: one member's rows in a folder, in the order
 // pinned first, newest activity first, then id descending. Each of the
 // two sections (pinned, then not) has two parts (migration 0019): the

@@ -251,6 +251,52 @@ func testMemberStates(t *testing.T, s parley.Store) {
 	})
 	none := view(t, s, func(tx parley.Tx) ([]parley.MemberState, error) { return tx.MemberStates("nowhere") })
 	wantEqual(t, "MemberStates of no conversation", none, []parley.MemberState{})
+
+	// The revision grows with every change of what MemberStates returns,
+	// and only then; a write transaction reads it as it stands.
+	rev := func(conv string) int64 {
+		t.Helper()
+		return view(t, s, func(tx parley.Tx) (int64, error) { return tx.MembersRevision(conv) })
+	}
+	r1, r2 := rev("c1"), rev("c2")
+	change := func(what string, m parley.Member, grows bool) {
+		t.Helper()
+		var inTx int64
+		update(t, s, func(tx parley.Tx) error {
+			if err := tx.PutMember(&m); err != nil {
+				return err
+			}
+			var err error
+			inTx, err = tx.MembersRevision("c1")
+			return err
+		})
+		got := rev("c1")
+		if grows && got <= r1 || !grows && got != r1 {
+			t.Fatalf("%s: revision %d after %d, want it to grow: %v", what, got, r1, grows)
+		}
+		if inTx != got {
+			t.Fatalf("%s: the write transaction read revision %d, then %d", what, inTx, got)
+		}
+		r1 = got
+	}
+	a2 := *a
+	a2.ReadSeq, a2.Folder, a2.PinnedAt, a2.UpdatedAt = 7, parley.FolderArchived, ptr(at(3)), at(30)
+	change("read marker, folder and pin", a2, false)
+	b2 := *b
+	b2.Status, b2.LeftSeq = parley.StatusActive, 0
+	change("request accepted", b2, true)
+	a2.LeftSeq, a2.Status = 8, parley.StatusLeft
+	change("left", a2, true)
+	a2.JoinedSeq, a2.LeftSeq, a2.Status = 9, 0, parley.StatusActive
+	change("joined again", a2, true)
+	change("a new member", *newMember("c1", "d"), true)
+	change("the same row again", *newMember("c1", "d"), false)
+	if got := rev("c2"); got != r2 {
+		t.Fatalf("c2's revision moved with c1's members: %d → %d", r2, got)
+	}
+	if _, err := viewErr(s, func(tx parley.Tx) (int64, error) { return tx.MembersRevision("nowhere") }); !parley.IsNotFound(err) {
+		t.Fatalf("MembersRevision of no conversation: %v, want ENotFound", err)
+	}
 }
 
 func testMembers(t *testing.T, s parley.Store) {
