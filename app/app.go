@@ -197,6 +197,8 @@ type App struct {
 	cardSlots chan struct{}
 
 	online onlineSet
+	// members keeps large groups' member states (membercache.go).
+	members memberCache
 
 	// exp runs export jobs (exports.go).
 	exp exportState

@@ -62,8 +62,10 @@ const fanoutScan = 256
 func (a *App) Fanout(ctx context.Context, convID, messageID string, pos int64, minAudience int) (*Fanout, error) {
 	f := &Fanout{}
 	err := a.view(ctx, func(tx parley.Tx) error {
-		ms, err := tx.MemberStates(convID)
-		if err != nil {
+		ms, err := a.memberStates(tx, convID)
+		if parley.IsNotFound(err) {
+			return nil // the conversation is gone: nobody to tell
+		} else if err != nil {
 			return err
 		}
 		if f.Audience, err = audienceIn(tx, convID, ms); err != nil || len(f.Audience) < minAudience {
