@@ -289,7 +289,16 @@ func failAll(errs []error, err error) []error {
 func (db *DB) tryBatch(batch []*updateReq, savepoints bool, info *CommitInfo) (errs []error, ok bool) {
 	ctx := context.Background()
 	errs = make([]error, len(batch))
-	stx, err := db.write.BeginTx(ctx, nil)
+	// The committer's one connection, held for the batch: besides the
+	// transaction, its pgx connection sends the lock and the catch-up as
+	// one pipelined round trip.
+	conn, err := db.write.Conn(ctx)
+	if err != nil {
+		info.FailedAt = "begin"
+		return failAll(errs, fmt.Errorf("begin: %w", err)), true
+	}
+	defer conn.Close()
+	stx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		info.FailedAt = "begin"
 		return failAll(errs, fmt.Errorf("begin: %w", err)), true
@@ -299,11 +308,20 @@ func (db *DB) tryBatch(batch []*updateReq, savepoints bool, info *CommitInfo) (e
 	// in commit order, so a reader that saw position p has seen every
 	// position below p (docs/architecture.md, "Positions across nodes").
 	// The sequence is read after the lock is held (a second statement):
-	// read in the locking statement, it could predate the wait.
-	err = stx.QueryRowContext(ctx, `SELECT next FROM positions WHERE id = 1 FOR UPDATE`).Scan(&db.pos)
+	// read in the locking statement, it could predate the wait. The two
+	// statements go out as one pipelined batch (one round trip instead of
+	// two while other nodes wait for the lock): PostgreSQL runs a
+	// pipeline's statements one after the other, and the catch-up, in
+	// READ COMMITTED, takes its snapshot when it starts, after the lock.
 	var gen int64
+	var keys []string // the keys other nodes changed; later this batch's
+	err = conn.Raw(func(dc any) error {
+		var err error
+		gen, keys, err = db.lockAndRead(ctx, dc.(*stdlib.Conn).Conn())
+		return err
+	})
 	if err == nil {
-		gen, err = db.catchUp(ctx, stx, info)
+		gen, err = db.catchUp(ctx, stx, gen, keys, info)
 	}
 	if err != nil {
 		info.FailedAt = "begin"
@@ -353,7 +371,7 @@ func (db *DB) tryBatch(batch []*updateReq, savepoints bool, info *CommitInfo) (e
 	}
 	// Every batch that writes takes a new gen and records what it
 	// changed under it, so that other nodes drop those cache entries.
-	keys := make([]string, 0, len(db.touched))
+	keys = make([]string, 0, len(db.touched))
 	for k := range db.touched {
 		keys = append(keys, k)
 	}
@@ -383,38 +401,54 @@ func (db *DB) tryBatch(batch []*updateReq, savepoints bool, info *CommitInfo) (e
 // changeRing is the number of slots of cache_changes (migration 0023).
 const changeRing = 256
 
-// catchUp runs under the positions lock at the start of a batch: it
-// reads write_gen and, when other nodes wrote since this node's last
-// commit, drops the cache entries their batches changed (or all of them
-// when cache_changes no longer holds every gen in between) and reads
-// again those of conversations it had cached (refresh). It returns
-// the gen the cache is now valid for.
-func (db *DB) catchUp(ctx context.Context, stx *sql.Tx, info *CommitInfo) (int64, error) {
-	// One statement: the sequence's last value and the keys of the gens
-	// since this node's last commit (none when it has no valid cache, or
-	// when nothing was written since).
-	rows, err := stx.QueryContext(ctx, `SELECT w.last_value, c.k FROM write_gen w
-		LEFT JOIN LATERAL (SELECT unnest(keys) AS k FROM cache_changes
-			WHERE $1 >= 0 AND gen > $1 AND gen <= w.last_value AND w.last_value - $1 < $2) c ON true`, db.gen, changeRing)
+// catchUpQuery reads, in one statement, write_gen's last value and the
+// keys of the gens since this node's last commit (none when it has no
+// valid cache, or when nothing was written since).
+const catchUpQuery = `SELECT w.last_value, c.k FROM write_gen w
+	LEFT JOIN LATERAL (SELECT unnest(keys) AS k FROM cache_changes
+		WHERE $1 >= 0 AND gen > $1 AND gen <= w.last_value AND w.last_value - $1 < $2) c ON true`
+
+// lockAndRead takes the positions lock, reads the next position into
+// db.pos and runs catchUpQuery, in one pipelined round trip over the
+// committer's connection (inside the transaction tryBatch began on it).
+func (db *DB) lockAndRead(ctx context.Context, pc *pgx.Conn) (gen int64, keys []string, err error) {
+	b := &pgx.Batch{}
+	b.Queue(`SELECT next FROM positions WHERE id = 1 FOR UPDATE`)
+	b.Queue(catchUpQuery, db.gen, changeRing)
+	br := pc.SendBatch(ctx, b)
+	defer func() {
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	if err := br.QueryRow().Scan(&db.pos); err != nil {
+		return 0, nil, err
+	}
+	rows, err := br.Query()
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	defer rows.Close()
-	var gen int64
-	var keys []string
 	for rows.Next() {
-		var k sql.NullString
+		var k *string
 		if err := rows.Scan(&gen, &k); err != nil {
-			return 0, err
+			return 0, nil, err
 		}
-		if k.Valid {
-			keys = append(keys, k.String)
+		if k != nil {
+			keys = append(keys, *k)
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return 0, err
-	}
-	rows.Close()
+	return gen, keys, rows.Err()
+}
+
+// catchUp runs under the positions lock at the start of a batch, with
+// write_gen's last value and the keys changed since this node's last
+// commit (lockAndRead): when other nodes wrote since, it drops the cache
+// entries their batches changed (or all of them when cache_changes no
+// longer holds every gen in between) and reads again those of
+// conversations it had cached (refresh). It returns the gen the cache is
+// now valid for.
+func (db *DB) catchUp(ctx context.Context, stx *sql.Tx, gen int64, keys []string, info *CommitInfo) (int64, error) {
 	switch {
 	case gen == db.gen:
 	case db.gen < 0 || gen < db.gen || gen-db.gen >= changeRing:
