@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"database/sql"
 	"fmt"
 
 	"github.com/parleyhq/parley"
@@ -51,6 +52,33 @@ func (t *tx) ContactsByIDs(businessID string, contactIDs []string) (map[string]*
 	return keyed(t, "contacts", scanContact, func(c *parley.Contact) string { return c.ID },
 		`SELECT `+contactCols+` FROM contacts WHERE business_id = ? AND id IN (SELECT value FROM json_each(?))`,
 		businessID, idList(contactIDs))
+}
+
+// LatestConversations implements parley.CampaignTx: LatestInboxItems's
+// seek alone, without the item's row.
+func (t *tx) LatestConversations(businessID string, contactIDs []string) (map[string]string, error) {
+	rows, err := t.query(`SELECT c.value, (SELECT j.conversation_id FROM inbox_items j
+		WHERE j.business_id = ? AND j.contact_id = c.value ORDER BY j.activity_at DESC, j.conversation_id DESC LIMIT 1)
+		FROM json_each(?) c`, businessID, idList(contactIDs))
+	if err != nil {
+		return nil, fmt.Errorf("latest conversations: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var contactID string
+		var convID sql.NullString
+		if err := rows.Scan(&contactID, &convID); err != nil {
+			return nil, fmt.Errorf("latest conversations: %w", err)
+		}
+		if convID.Valid {
+			out[contactID] = convID.String
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("latest conversations: %w", err)
+	}
+	return out, nil
 }
 
 // LatestInboxItems implements parley.CampaignTx: per contact, one seek
