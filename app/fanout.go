@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"sync"
 
 	"github.com/parleyhq/parley"
 )
@@ -18,6 +19,17 @@ type Push struct {
 	// Frame is the SyncEvent as the stream writes it, byte for byte what
 	// Sync would have given this user.
 	Frame []byte
+
+	wireOnce sync.Once
+	wire     []byte
+}
+
+// Wire returns encode(p.Frame), computed once however many devices write
+// the push: a transport's framing of the frame (the WebSocket gateway's
+// header and payload), the same bytes for every connection.
+func (p *Push) Wire(encode func([]byte) []byte) []byte {
+	p.wireOnce.Do(func() { p.wire = encode(p.Frame) })
+	return p.wire
 }
 
 // Fanout is a new message of a large group, hydrated once per class of

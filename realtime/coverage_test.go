@@ -119,7 +119,7 @@ func TestHeldPushWaitsForAHole(t *testing.T) {
 	h.cov.record(52, []string{"someone else"}, false)
 	h.cov.record(53, []string{uid}, false)
 	h.hold.recheck()
-	for _, want := range []app.Push{{Pos: 53, After: 50}, {Pos: 54, After: 53}} {
+	for _, want := range []struct{ Pos, After int64 }{{Pos: 53, After: 50}, {Pos: 54, After: 53}} {
 		select {
 		case p := <-d.Delivered():
 			if p.Pos != want.Pos || p.After != want.After {

@@ -36,6 +36,7 @@ type frameTracker struct {
 	need       int    // the header's length, once its second byte is in
 	left       uint64 // payload bytes of the current frame still to come
 	fragmented bool   // inside a message whose final frame has not come
+	closed     bool   // a close frame's header has gone by
 }
 
 // feed follows b, the next bytes of the stream.
@@ -76,6 +77,8 @@ func (t *frameTracker) feed(b []byte) {
 		}
 		if opcode := t.hdr[0] & 0x0f; opcode < 8 { // data: text, binary, continuation
 			t.fragmented = t.hdr[0]&0x80 == 0
+		} else if opcode == 8 {
+			t.closed = true
 		}
 		t.left, t.n, t.need = length, 0, 0
 	}
@@ -110,8 +113,10 @@ type wireConn struct {
 	// connection is not a polled socket.
 	tryWrite func(p []byte) (int, error)
 	wmu      sync.Mutex
-	nonblock bool   // writes do not wait: what is not taken is kept
-	backlog  []byte // bytes written in non-blocking mode, not sent yet
+	backlog  []byte // bytes of a push the socket did not take, not sent yet
+	// out follows the frames the library writes, so that pushFrame puts
+	// a frame of its own only between two of them.
+	out frameTracker
 }
 
 // Read implements io.Reader.

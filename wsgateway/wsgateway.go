@@ -518,11 +518,12 @@ func (s *stream) stopWriting(status websocket.StatusCode, reason string) {
 // device is revoked, and when the stream is not caught up to p.After
 // (the queued push then makes the writer sync, as it would).
 //
-// The write never waits for the client: it is made in the connection's
-// non-blocking mode (wirewrite.go), and what the socket does not take
-// at once is left to the writer, which sends it under the write timeout
-// like any write: a slow client costs the hub nothing and is cut as
-// before.
+// The write never waits for the client: the push's frame is written to
+// the socket without the library and without waiting (wireConn.pushFrame,
+// between two of the library's frames), and what the socket does not
+// take at once is left to the writer, which sends it under the write
+// timeout like any write: a slow client costs the hub nothing and is cut
+// as before.
 func (s *stream) offer(p *app.Push) bool {
 	s.mu.Lock()
 	dev := s.dev
@@ -544,10 +545,13 @@ func (s *stream) offer(p *app.Push) bool {
 	var err error
 	switch {
 	case p.Pos <= s.pos: // a sync already brought it
-	case s.pos >= p.After && s.wire.startNonblocking():
-		err = s.ws.Write(context.Background(), websocket.MessageText, p.Frame)
-		backlog = s.wire.endNonblocking()
-		if err == nil {
+	case s.pos >= p.After:
+		var sent bool
+		sent, backlog, err = s.wire.pushFrame(p.Wire(textFrame))
+		switch {
+		case !sent:
+			took = false
+		case err == nil:
 			s.pos = p.Pos
 			s.g.opts.Observer.Delivered(false)
 		}

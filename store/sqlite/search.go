@@ -3,7 +3,9 @@ package sqlite
 import (
 	"cmp"
 	"container/heap"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -43,6 +45,13 @@ const (
 	// searchProbeRanges is the number of conversations from which the
 	// probe pays: below it, visiting every range is as cheap.
 	searchProbeRanges = 16
+	// searchScanPerVisit is how many matches of the index a search reads
+	// in one pass (scanRanges) for the cost of visiting one conversation.
+	searchScanPerVisit = 200
+	// searchExpandMax is how many words longer than a long last word
+	// (one that starts them) a search asks the index for by name
+	// (expandLast); a word starting more is looked up by its first letters.
+	searchExpandMax = 16
 	// searchPrefixIndex is the longest prefix the index holds (0021's
 	// prefix = '3 4 5 6'). A longer last word is looked up by its first
 	// searchPrefixIndex letters and checked whole on the text.
@@ -57,6 +66,9 @@ type searchQuery struct {
 	// and when exact is false possibly more.
 	match string
 	exact bool
+	// tokens is false when a word is several tokens (or none): then even
+	// whole may find more than the query.
+	tokens bool
 	// When the last word is longer than the prefix index, match looks it
 	// up by its first letters, which may find far more than the word:
 	// whole is the query with the word as a prefix in full (FTS5 expands
@@ -90,13 +102,13 @@ func newSearchQuery(q string) searchQuery {
 	if len(words) == 0 {
 		return searchQuery{}
 	}
-	sq := searchQuery{exact: true, prefix: utf8.RuneCountInString(words[len(words)-1]) >= parley.SearchPrefixRunes}
+	sq := searchQuery{exact: true, tokens: true, prefix: utf8.RuneCountInString(words[len(words)-1]) >= parley.SearchPrefixRunes}
 	var parts, whole []string
 	for i, w := range words {
 		sq.terms = append(sq.terms, foldWord(w))
 		toks := ftsTokens(w)
 		if len(toks) != 1 {
-			sq.exact = false // several tokens (or none left): the store checks the word
+			sq.exact, sq.tokens = false, false // several tokens (or none left): the store checks the word
 		}
 		for j, tok := range toks {
 			part := `"` + tok + `"`
@@ -121,6 +133,73 @@ func newSearchQuery(q string) searchQuery {
 		sq.whole, sq.last = "", ""
 	}
 	return sq
+}
+
+// searchNextTerm is the first word of the index at or after ?1.
+const searchNextTerm = `SELECT term FROM message_search_terms WHERE term >= ?1 LIMIT 1`
+
+// expandLast makes a query whose long last word is looked up by its first
+// letters (sq.whole set) exact: it lists the index's words that start with
+// the word (migration 0039), each found by one seek past the one before,
+// and asks the index for those words by name, ORed. A word that starts
+// more than searchExpandMax words, or that is not plain ASCII (the
+// tokenizer folds other letters), keeps the inexact query.
+func (t *tx) expandLast(sq *searchQuery) error {
+	if sq.whole == "" || !sq.tokens {
+		return nil
+	}
+	typed := strings.Trim(sq.last, `"`)
+	for _, r := range typed {
+		if r >= utf8.RuneSelf {
+			return nil
+		}
+	}
+	word := strings.ToLower(typed) // as the tokenizer folds ASCII
+	terms := []string{word}
+	from := word + "\x01"
+	for {
+		var term string
+		err := t.queryRow(searchNextTerm, from).Scan(&term)
+		if errors.Is(err, sql.ErrNoRows) {
+			break
+		} else if err != nil {
+			return err
+		}
+		if !strings.HasPrefix(term, word) {
+			break
+		}
+		if len(terms) > searchExpandMax {
+			return nil
+		}
+		terms = append(terms, term)
+		from = term + "\x01"
+	}
+	for i, term := range terms {
+		terms[i] = `"` + term + `"`
+	}
+	last := terms[0]
+	if len(terms) > 1 {
+		last = "(" + strings.Join(terms, " OR ") + ")"
+	}
+	// The match's last part is the word's indexed first letters as a prefix.
+	cut := strings.LastIndex(sq.match, `"`+firstRunes(typed, searchPrefixIndex)+`"*`)
+	if cut < 0 {
+		return nil
+	}
+	sq.match = sq.match[:cut] + last
+	sq.exact, sq.whole, sq.last = true, "", ""
+	return nil
+}
+
+// firstRunes is the first n runes of s.
+func firstRunes(s string, n int) string {
+	for i := range s {
+		if n == 0 {
+			return s[:i]
+		}
+		n--
+	}
+	return s
 }
 
 // holds reports whether a text holds the query's words: each as a word
@@ -232,8 +311,12 @@ const searchProbeQuery = `SELECT rowid >> 32, COUNT(*), MAX(rowid)
 // count tells; the old rule counted the whole query, so a rare first word
 // made a common last word expand). Otherwise sq.match probes, which finds
 // every range the word is in.
-func (t *tx) pruneRanges(sq searchQuery, ranges []searchRange) ([]searchRange, error) {
+func (t *tx) pruneRanges(sq searchQuery, ranges []searchRange, scan bool) ([]searchRange, *searchScan, error) {
 	probe := min(max(searchProbe*len(ranges), searchProbeMin), searchProbeMax)
+	first := min(probe, searchProbeFirst)
+	// A scan reads one word's matches exactly: a query of one word of
+	// one token (a long last word by itself, sq.whole).
+	scan = scan && len(sq.terms) == 1 && sq.tokens
 	match := sq.match
 	if sq.whole != "" {
 		// The expansion is cheap, as a rule, when the word itself is rare:
@@ -242,7 +325,7 @@ func (t *tx) pruneRanges(sq searchQuery, ranges []searchRange) ([]searchRange, e
 		var n int
 		if err := t.queryRow(`SELECT COUNT(*) FROM (SELECT 1 FROM message_search WHERE message_search MATCH ?1 LIMIT ?2)`,
 			sq.last, probe+1).Scan(&n); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if n <= probe {
 			match = sq.whole
@@ -251,7 +334,7 @@ func (t *tx) pruneRanges(sq searchQuery, ranges []searchRange) ([]searchRange, e
 	found := map[int64]bool{}
 	var last int64 = -1 // the highest conversation number read
 	after := int64(-1)  // the highest rowid read
-	read := func(limit int) (all bool, err error) {
+	readMatch := func(match string, limit int) (all bool, err error) {
 		rows, err := t.query(searchProbeQuery, match, limit+1, after)
 		if err != nil {
 			return false, err
@@ -274,20 +357,120 @@ func (t *tx) pruneRanges(sq searchQuery, ranges []searchRange) ([]searchRange, e
 		}
 		return got <= limit, nil
 	}
-	first := min(probe, searchProbeFirst)
+	read := func(limit int) (bool, error) { return readMatch(match, limit) }
+	scanned := func(match string) ([]searchRange, *searchScan, error) {
+		sc, err := t.scanRanges(match, ranges)
+		if err != nil {
+			return nil, nil, err
+		}
+		return slices.DeleteFunc(ranges, func(r searchRange) bool { return len(sc.seqs[r.num]) == 0 }), sc, nil
+	}
+	if scan && match == sq.match && sq.whole != "" {
+		// A common long word: the word itself tells how far a scan of
+		// its matches (sq.whole, a prefix FTS5 expands once) would read.
+		// Without a scan the probe goes on with its first letters.
+		all, err := readMatch(sq.last, first)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !all && scanPays(ranges, last, first) {
+			return scanned(sq.whole)
+		}
+		clear(found)
+		last, after = -1, -1
+	}
 	all, err := read(first)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	if !all && scan && sq.whole == "" && scanPays(ranges, last, first) {
+		return scanned(sq.match)
 	}
 	if !all && probe > first && probeMore(ranges, last, first, probe) {
 		if all, err = read(probe - first); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	if all { // the probe read every match
 		last = math.MaxInt64
 	}
-	return slices.DeleteFunc(ranges, func(r searchRange) bool { return r.num < last && !found[r.num] }), nil
+	return slices.DeleteFunc(ranges, func(r searchRange) bool { return r.num < last && !found[r.num] }), nil, nil
+}
+
+// scanPays reports whether reading every match of the index in the
+// searcher's span of conversation numbers in one pass (scanRanges) is
+// estimated cheaper than visiting the searcher's conversations one by
+// one: the probe's first matches reached conversation number last, so
+// the span holds about first * span / last matches, each costing about
+// 1/searchScanPerVisit of a visit.
+func scanPays(ranges []searchRange, last int64, first int) bool {
+	if len(ranges) == 0 {
+		return false
+	}
+	lo, hi := ranges[0].num, ranges[0].num
+	for _, r := range ranges {
+		lo, hi = min(lo, r.num), max(hi, r.num)
+	}
+	if last < lo {
+		// Not one of the searcher's conversations reached: the word is
+		// commoner than the probe can tell; the walk's stop rule does best.
+		return false
+	}
+	est := float64(first) * float64(hi-lo+1) / float64(last-lo+1)
+	return est <= float64(len(ranges))*searchScanPerVisit
+}
+
+// searchScan is what scanRanges found: the seqs of the matches in each
+// of the searcher's conversations (by number), newest first, inside the
+// searcher's ranges.
+type searchScan struct {
+	seqs map[int64][]int64
+}
+
+// searchScanQuery reads the matches of the index between two rowids
+// whose conversation number is one of a JSON array's.
+const searchScanQuery = `SELECT rowid FROM message_search
+	WHERE message_search MATCH ?1 AND rowid >= ?2 AND rowid < ?3
+	  AND (rowid >> 32) IN (SELECT value FROM json_each(?4))`
+
+// scanRanges reads, in one pass over the index, the matches of sq.match in
+// the searcher's ranges.
+func (t *tx) scanRanges(match string, ranges []searchRange) (*searchScan, error) {
+	byNum := make(map[int64][]searchRange, len(ranges))
+	var list strings.Builder
+	list.WriteByte('[')
+	lo, hi := ranges[0].num, ranges[0].num
+	for _, r := range ranges {
+		if len(byNum[r.num]) == 0 {
+			if list.Len() > 1 {
+				list.WriteByte(',')
+			}
+			list.WriteString(strconv.FormatInt(r.num, 10))
+		}
+		byNum[r.num] = append(byNum[r.num], r)
+		lo, hi = min(lo, r.num), max(hi, r.num)
+	}
+	list.WriteByte(']')
+	rows, err := t.query(searchScanQuery, match, lo<<32, (hi+1)<<32, list.String())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	sc := &searchScan{seqs: map[int64][]int64{}}
+	for rows.Next() {
+		var rowid int64
+		if err := rows.Scan(&rowid); err != nil {
+			return nil, err
+		}
+		num, seq := rowid>>32, maxSearchSeq-rowid&maxSearchSeq
+		for _, r := range byNum[num] {
+			if seq >= r.lo && seq <= r.hi {
+				sc.seqs[num] = append(sc.seqs[num], seq)
+				break
+			}
+		}
+	}
+	return sc, rows.Err()
 }
 
 // probeMore reports whether the rest of a probe (to probe matches) is
@@ -435,9 +618,23 @@ func (t *tx) SearchMessages(f parley.SearchFilter) ([]parley.SearchHit, error) {
 	if err != nil {
 		return nil, fmt.Errorf("search: %w", err)
 	}
+	// Without filters on the messages' columns, and when the index's
+	// matches need no check on the text, the walk reads positions only
+	// and the messages kept are read at the end (searchLight): a relevance
+	// search offers its window hundreds of matches it drops again, and a
+	// visit reads at least one match to tell that it holds nothing newer.
+	if err := t.expandLast(&sq); err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	plain := f.SenderID == "" && since == 0 && until == 0 && len(kinds) == 0
+	light := sq.exact && plain
+	var scan *searchScan
 	if len(ranges) > searchProbeRanges {
-		if ranges, err = t.pruneRanges(sq, ranges); err != nil {
+		if ranges, scan, err = t.pruneRanges(sq, ranges, plain); err != nil {
 			return nil, fmt.Errorf("search: %w", err)
+		}
+		if scan != nil {
+			light = true // the scan's matches are the query's
 		}
 	}
 	// Recent searches take the page after the cursor; relevance searches
@@ -467,13 +664,10 @@ func (t *tx) SearchMessages(f parley.SearchFilter) ([]parley.SearchHit, error) {
 		return p
 	}
 	k := t.db.seal.Get()
-	// Without filters on the messages' columns, and when the index's
-	// matches need no check on the text, the walk reads positions only
-	// and the messages kept are read at the end (searchLight): a relevance
-	// search offers its window hundreds of matches it drops again, and a
-	// visit reads at least one match to tell that it holds nothing newer.
-	light := sq.exact && f.SenderID == "" && since == 0 && until == 0 && len(kinds) == 0
 	walk := func(light bool) error {
+		if light && scan != nil {
+			return t.searchScanned(scan, ranges, keep, bound, f.MaxPos, before)
+		}
 		for _, r := range ranges {
 			// Ranges come newest conversation first: once the ones kept are
 			// all newer than anything this one holds, no later one can do
@@ -540,6 +734,76 @@ func (t *tx) SearchMessages(f parley.SearchFilter) ([]parley.SearchHit, error) {
 		}
 	}
 	return out, nil
+}
+
+// searchScanLoad reads the positions of the messages of a JSON array of
+// [conversation id, seq] pairs, with the position bounds of searchInRangePos.
+const searchScanLoad = `SELECT m.pos FROM json_each(?1) j
+	JOIN messages m ON m.conversation_id = j.value ->> 0 AND m.seq = j.value ->> 1
+	WHERE (?2 = 0 OR m.pos <= ?2) AND (?3 = 0 OR m.pos < ?3)`
+
+// searchScanBatch is how many matches searchScanned looks up at once.
+const searchScanBatch = 256
+
+// searchScanned is the walk of searchRangePos over the matches a scan
+// found (scanRanges): it offers keep the positions of the ranges'
+// matches, ranges newest conversation first, looked up by batches from
+// the (conversation_id, seq) index, and stops as the walk does.
+func (t *tx) searchScanned(sc *searchScan, ranges []searchRange, keep *newest, bound func(searchRange) int64, maxPos, before int64) error {
+	var list strings.Builder
+	n := 0
+	flush := func() error {
+		if n == 0 {
+			return nil
+		}
+		list.WriteByte(']')
+		rows, err := t.query(searchScanLoad, list.String(), maxPos, before)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var pos int64
+			if err := rows.Scan(&pos); err != nil {
+				return err
+			}
+			keep.add(&parley.Message{Pos: pos})
+		}
+		list.Reset()
+		n = 0
+		return rows.Err()
+	}
+	for _, r := range ranges {
+		if n >= searchScanBatch {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		if keep.full() && bound(r) <= keep.oldest() {
+			break
+		}
+		conv, err := json.Marshal(r.conv)
+		if err != nil {
+			return err
+		}
+		for _, seq := range sc.seqs[r.num] {
+			if seq < r.lo || seq > r.hi {
+				continue
+			}
+			if n == 0 {
+				list.WriteByte('[')
+			} else {
+				list.WriteByte(',')
+			}
+			list.WriteByte('[')
+			list.Write(conv)
+			list.WriteByte(',')
+			list.WriteString(strconv.FormatInt(seq, 10))
+			list.WriteByte(']')
+			n++
+		}
+	}
+	return flush()
 }
 
 // searchRange offers keep the matches of one range, newest first, until

@@ -27,3 +27,38 @@ func TestProbeMore(t *testing.T) {
 		}
 	}
 }
+
+// TestScanPays: a scan is chosen when the matches the probe's first part
+// saw, spread over the searcher's span of conversation numbers, come to
+// at most searchScanPerVisit per range (TestSearchScan checks the results).
+func TestScanPays(t *testing.T) {
+	ranges := make([]searchRange, 500) // conversations 1000, 1400, …, 200,600
+	for i := range ranges {
+		ranges[i].num = 1000 + int64(i)*400
+	}
+	for _, c := range []struct {
+		last int64
+		want bool
+	}{
+		{900, false},   // no range of the searcher reached: too common to tell
+		{1000, false},  // 1024 in one conversation: ~200 million in the span
+		{3000, false},  // ~100,000 in the span, over 500*200
+		{3100, true},   // ~97,000
+		{199600, true}, // the whole span in ~1,000
+	} {
+		if got := scanPays(ranges, c.last, 1024); got != c.want {
+			t.Errorf("last %d: scanPays = %v, want %v", c.last, got, c.want)
+		}
+	}
+	// TestSearchScan's conversations: the searcher's 30 around b0 (10).
+	scan := make([]searchRange, 30)
+	for i := range scan {
+		scan[i].num = int64(i) + 1
+		if i >= 10 {
+			scan[i].num++
+		}
+	}
+	if !scanPays(scan, 11, 1024) {
+		t.Error("TestSearchScan's corpus does not scan")
+	}
+}

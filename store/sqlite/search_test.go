@@ -464,3 +464,66 @@ func checkProbe(t *testing.T, order []string, holds map[string]int) {
 		}
 	}
 }
+
+// TestSearchLongLastWord checks a last word longer than the index's
+// prefixes (6 letters): it is asked for as the words of the index it
+// starts (migration 0039's list of words), and found as a prefix whether
+// it starts a few words or more than the search names.
+func TestSearchLongLastWord(t *testing.T) {
+	db := openAt(t, filepath.Join(t.TempDir(), "parley.db"))
+	defer db.Close()
+	texts := []string{"vegetables", "a vegetable", "vegetarian", "green vegetablesoup", "vegetab", "vegetabl x"}
+	for i := range 20 { // more words starting with "vegetablo" than a search names
+		texts = append(texts, fmt.Sprintf("vegetablo%c", 'a'+i))
+	}
+	seedSearch(t, db, texts...)
+	ids := func(from, to int) []string {
+		var out []string
+		for i := from; i <= to; i++ {
+			out = append(out, fmt.Sprint("m", i))
+		}
+		slices.Sort(out)
+		return out
+	}
+	for _, c := range []struct {
+		q    string
+		want []string
+	}{
+		{"vegetab", slices.DeleteFunc(ids(1, 26), func(id string) bool { return id == "m3" })},
+		{"Vegetable", []string{"m1", "m2", "m4"}},
+		{"vegetables", []string{"m1", "m4"}},
+		{"green vegetab", []string{"m4"}},
+		{"vegetablo", ids(7, 26)},
+		{"vegetabloc", []string{"m9"}},
+		{"vegetablez", nil},
+		{"vegetari", []string{"m3"}},
+	} {
+		if got := searchIDs(t, db, c.q); !slices.Equal(got, c.want) {
+			t.Errorf("%q: %v, want %v", c.q, got, c.want)
+		}
+	}
+}
+
+// TestSearchScan checks a search that reads a word's matches in the
+// searcher's conversations in one pass (scanRanges): the probe's first
+// part stops inside a busy conversation of others after 10 of the
+// searcher's 30, which tells that the word's matches up to the last of
+// them are few enough to read at once. Every match is found, in both
+// orders.
+func TestSearchScan(t *testing.T) {
+	var order []string
+	holds := map[string]int{"b0": 1100}
+	for i := range 10 {
+		order = append(order, fmt.Sprint("s", i))
+	}
+	order = append(order, "b0")
+	for i := 10; i < 30; i++ {
+		order = append(order, fmt.Sprint("s", i))
+	}
+	for i := range 30 {
+		if i%4 != 1 {
+			holds[fmt.Sprint("s", i)] = i%3 + 1
+		}
+	}
+	checkProbe(t, order, holds)
+}

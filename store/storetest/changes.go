@@ -93,4 +93,23 @@ func testAgentMembers(t *testing.T, s parley.Store) {
 	wantEqual(t, "agents in c1", in("c1"), []string{"a1", "a2"})
 	wantEqual(t, "agents in c2", in("c2"), []string{"a4"})
 	wantEqual(t, "agents in a conversation without members", in("nowhere"), []string{})
+	// The same for a group with more members than the server has agents
+	// (a store may walk the agents then).
+	big := newConversation("big", "p")
+	big.Kind, big.MemberCount = parley.ConversationGroup, 5
+	update(t, s, func(tx parley.Tx) error {
+		if err := tx.CreateConversation(big); err != nil {
+			return err
+		}
+		left := newMember("big", "a2")
+		left.Status = parley.StatusLeft
+		for _, m := range []*parley.Member{newMember("big", "p"), newMember("big", "a1"), left, newMember("big", "a3"),
+			newMember("big", "biz")} {
+			if err := tx.PutMember(m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	wantEqual(t, "agents in a group larger than the team", in("big"), []string{"a1", "a2"})
 }
