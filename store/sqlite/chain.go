@@ -81,23 +81,26 @@ func (t *tx) flushChain() error {
 		return nil
 	}
 	due := t.chainDue
-	t.chainDue = t.chainDue[:0]
 	rest := due
 	for _, n := range chainChunks {
 		for len(rest) >= n {
 			if err := t.insertChain(rest[:n]); err != nil {
+				// They stay due, so that the transaction cannot commit
+				// without them even if the update that asked for the head
+				// drops the error: the end of the batch (or of the update)
+				// fails again, and its rollback drops them (dropDue).
 				if wc := t.cache(); wc != nil {
 					for _, e := range due {
 						delete(wc.heads, e.ConversationID)
 					}
 				}
-				clear(due)
 				return err
 			}
 			rest = rest[n:]
 		}
 	}
 	clear(due)
+	t.chainDue = due[:0]
 	return nil
 }
 
