@@ -46,8 +46,10 @@ const (
 	// probe pays: below it, visiting every range is as cheap.
 	searchProbeRanges = 16
 	// searchScanPerVisit is how many matches of the index a search reads
-	// in one pass (scanRanges) for the cost of visiting one conversation.
-	searchScanPerVisit = 200
+	// in one pass (scanRanges) for the cost of visiting one conversation
+	// (10 million messages, pure-Go driver: ~0.2 µs a match read, ~130 µs
+	// a visit by positions; less than their ratio, for the estimate's error).
+	searchScanPerVisit = 500
 	// searchExpandMax is how many words longer than a long last word
 	// (one that starts them) a search asks the index for by name
 	// (expandLast); a word starting more is looked up by its first letters.

@@ -30,7 +30,8 @@ func TestProbeMore(t *testing.T) {
 
 // TestScanPays: a scan is chosen when the matches the probe's first part
 // saw, spread over the searcher's span of conversation numbers, come to
-// at most searchScanPerVisit per range (TestSearchScan checks the results).
+// at most searchScanPerVisit (500) per range (TestSearchScan checks the
+// results).
 func TestScanPays(t *testing.T) {
 	ranges := make([]searchRange, 500) // conversations 1000, 1400, …, 200,600
 	for i := range ranges {
@@ -42,8 +43,8 @@ func TestScanPays(t *testing.T) {
 	}{
 		{900, false},   // no range of the searcher reached: too common to tell
 		{1000, false},  // 1024 in one conversation: ~200 million in the span
-		{3000, false},  // ~100,000 in the span, over 500*200
-		{3100, true},   // ~97,000
+		{1816, false},  // ~250,300 in the span, over 500*500
+		{1818, true},   // ~249,700
 		{199600, true}, // the whole span in ~1,000
 	} {
 		if got := scanPays(ranges, c.last, 1024); got != c.want {
