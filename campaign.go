@@ -306,12 +306,15 @@ type CampaignTx interface {
 	// recipient rows of a campaign; ContactsByIDs the contacts themselves
 	// (merged ones too); LatestInboxItems, for each, the inbox item of its
 	// conversation with the newest activity (the one InboxItems with
-	// ContactID and Limit 1 returns), labels included.
+	// ContactID and Limit 1 returns), labels included; LatestConversations
+	// only that item's conversation id (what a chunk's write transaction
+	// checks against what it rendered).
 	ReachOf(businessID string, contactIDs []string) (map[string]*Reach, error)
 	TopicConsents(businessID, topicID string, contactIDs []string) (map[string]*Consent, error)
 	RecipientsOf(campaignID string, contactIDs []string) (map[string]*CampaignRecipient, error)
 	ContactsByIDs(businessID string, contactIDs []string) (map[string]*Contact, error)
 	LatestInboxItems(businessID string, contactIDs []string) (map[string]*InboxItem, error)
+	LatestConversations(businessID string, contactIDs []string) (map[string]string, error)
 	// CampaignActivity lists, oldest first, the buckets of q's campaign
 	// in which something happened (none for a campaign without settled
 	// recipients).

@@ -180,7 +180,9 @@ func (a *App) deliverChunk(ctx context.Context, ba *BusinessActor, tp *parley.Te
 		if err != nil {
 			return err
 		}
-		latest, err := w.LatestInboxItems(c.BusinessID, ids)
+		// Each contact's newest conversation: the one the chunk rendered
+		// for, or the recipient goes alone (chunkSend).
+		latest, err := w.LatestConversations(c.BusinessID, ids)
 		if err != nil {
 			return err
 		}
@@ -308,16 +310,19 @@ func (a *App) deliverChunk(ctx context.Context, ba *BusinessActor, tp *parley.Te
 // (checkPolicyFrom with the chunk's reads, which counts the promotion
 // against the cap as it passes, written with the chunk's). The caller
 // takes the chunk's sequence numbers and stores its messages together,
-// so the message comes back without its Seq. it is the contact's
-// newest inbox item in this transaction (nil: none). refusal is a check's
+// so the message comes back without its Seq. latest is the conversation
+// of the contact's newest inbox item in this transaction ("" none).
+// refusal is a check's
 // answer; errChunkFallback sends the recipient through deliverOne (a
 // conversation that is a request or archived: Send's way of handling them
 // writes first).
-func (a *App) chunkSend(w *writer, src policyReads, it *parley.InboxItem, ba *BusinessActor, tp *parley.Template, st *BusinessSettings,
+func (a *App) chunkSend(w *writer, src policyReads, latest string, ba *BusinessActor, tp *parley.Template, st *BusinessSettings,
 	c *parley.Campaign, item *chunkItem) (m *parley.Message, refusal error, err error) {
-	if it == nil || it.ConversationID != item.convID {
+	if latest == "" || latest != item.convID {
 		return nil, nil, errChunkFallback // the contact's conversation changed since rendering (a merge, a new one)
 	}
+	// What the policy reads of the item: whose it is.
+	it := &parley.InboxItem{ConversationID: latest, BusinessID: c.BusinessID, ContactID: item.r.ContactID}
 	conv, me, err := membership(w, item.convID, ba.Business.ID)
 	if err != nil {
 		return nil, err, nil

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"slices"
 	"sync"
 
 	"github.com/parleyhq/parley"
@@ -31,7 +32,8 @@ const (
 	// memberCacheMin is the smallest conversation kept: below it a
 	// read of the rows costs about what the revision's read does.
 	memberCacheMin = 64
-	// memberCacheStates bounds the cache to about 20 MB of states.
+	// memberCacheStates bounds the cache to about 25 MB of states
+	// (~100 bytes each with their user ids).
 	memberCacheStates = 256 << 10
 )
 
@@ -73,6 +75,7 @@ func (a *App) memberStates(tx parley.Tx, convID string) ([]parley.MemberState, e
 	if c.entries == nil {
 		c.entries = map[string]memberEntry{}
 	}
+	ms = slices.Clone(ms) // without the spare capacity of the reads' appends
 	c.entries[convID] = memberEntry{rev: rev, states: ms}
 	c.states += len(ms)
 	return ms, nil

@@ -114,6 +114,9 @@ type wireConn struct {
 	tryWrite func(p []byte) (int, error)
 	wmu      sync.Mutex
 	backlog  []byte // bytes of a push the socket did not take, not sent yet
+	// broken is set by a failed write: what was sent may end inside a
+	// frame, so no push may follow.
+	broken bool
 	// out follows the frames the library writes, so that pushFrame puts
 	// a frame of its own only between two of them.
 	out frameTracker

@@ -18,11 +18,15 @@ import "encoding/binary"
 func (w *wireConn) Write(p []byte) (int, error) {
 	w.wmu.Lock()
 	defer w.wmu.Unlock()
-	w.out.feed(p) // what follows sends p, or ends the connection
 	if err := w.flushLocked(); err != nil {
 		return 0, err
 	}
-	return w.Conn.Write(p)
+	n, err := w.Conn.Write(p)
+	w.out.feed(p[:n])
+	if err != nil {
+		w.broken = true // the library's frame may stop partway
+	}
+	return n, err
 }
 
 // flush writes the backlog, waiting as any write does (the caller sets
@@ -47,6 +51,7 @@ func (w *wireConn) flushLocked() error {
 	n, err := w.Conn.Write(w.backlog)
 	if err != nil {
 		w.backlog = w.backlog[n:]
+		w.broken = true
 		return err
 	}
 	w.backlog = nil
@@ -66,9 +71,9 @@ func (w *wireConn) flushLocked() error {
 // every later write sends first.
 //
 // sent false means nothing was written (another write is under way, a
-// backlog waits, the library is inside a frame or closing, or the
-// connection is not a polled socket): the caller leaves the push to the
-// stream's writer. A pong that begins between this and the caller's next
+// backlog waits, the library is inside a frame or closing, a write
+// failed, or the connection is not a polled socket): the caller leaves
+// the push to the stream's writer. A pong that begins between this and the caller's next
 // write can still make that write wait, for that one frame, at most the
 // library's 5 s control frame timeout.
 func (w *wireConn) pushFrame(frame []byte) (sent, backlog bool, err error) {
@@ -76,11 +81,12 @@ func (w *wireConn) pushFrame(frame []byte) (sent, backlog bool, err error) {
 		return false, false, nil
 	}
 	defer w.wmu.Unlock()
-	if w.tryWrite == nil || len(w.backlog) > 0 || !w.out.atBoundary() || w.out.closed {
+	if w.tryWrite == nil || w.broken || len(w.backlog) > 0 || !w.out.atBoundary() || w.out.closed {
 		return false, false, nil
 	}
 	n, err := w.tryWrite(frame)
 	if err != nil {
+		w.broken = true
 		return true, false, err
 	}
 	if n < len(frame) {

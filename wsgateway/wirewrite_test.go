@@ -116,7 +116,18 @@ func TestNoPushBehindAWaitingWrite(t *testing.T) {
 	}()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		sent, _, err := w.pushFrame(textFrame([]byte("x")))
+		var sent bool
+		var err error
+		done := make(chan struct{})
+		go func() { // a push that waited would hang the test instead of failing it
+			defer close(done)
+			sent, _, err = w.pushFrame(textFrame([]byte("x")))
+		}()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatal("a push waited behind a write")
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -203,5 +214,19 @@ func TestPushOnlyBetweenMessages(t *testing.T) {
 		if !bytes.Equal(frames[i], want[i]) {
 			t.Fatalf("frame %d: %.20q…, want %.20q…", i, frames[i], want[i])
 		}
+	}
+}
+
+// TestNoPushAfterAFailedWrite: a write of the library's that failed may
+// have sent part of its frame; no push may follow it.
+func TestNoPushAfterAFailedWrite(t *testing.T) {
+	w, _ := tcpPair(t)
+	w.SetWriteDeadline(time.Now().Add(50 * time.Millisecond))
+	if n, err := w.Write(textFrame(make([]byte, 64<<20))); err == nil {
+		t.Fatalf("64 MiB to a client that does not read: %d bytes, no error", n)
+	}
+	w.SetWriteDeadline(time.Time{})
+	if sent, _, _ := w.pushFrame(textFrame([]byte("x"))); sent {
+		t.Fatal("a push followed a frame that stopped partway")
 	}
 }

@@ -53,6 +53,33 @@ func (t *tx) ContactsByIDs(businessID string, contactIDs []string) (map[string]*
 		businessID, idList(contactIDs))
 }
 
+// LatestConversations implements parley.CampaignTx: LatestInboxItems's
+// seek alone, without the item's row.
+func (t *tx) LatestConversations(businessID string, contactIDs []string) (map[string]string, error) {
+	rows, err := t.query(`SELECT c.id, (SELECT j.conversation_id FROM inbox_items j
+		WHERE j.business_id = ? AND j.contact_id = c.id ORDER BY j.activity_at DESC, j.conversation_id DESC LIMIT 1)
+		FROM json_array_elements_text(?::json) AS c(id)`, businessID, idList(contactIDs))
+	if err != nil {
+		return nil, fmt.Errorf("latest conversations: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var contactID string
+		var convID *string
+		if err := rows.Scan(&contactID, &convID); err != nil {
+			return nil, fmt.Errorf("latest conversations: %w", err)
+		}
+		if convID != nil {
+			out[contactID] = *convID
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("latest conversations: %w", err)
+	}
+	return out, nil
+}
+
 // LatestInboxItems implements parley.CampaignTx: per contact, one seek
 // into inbox_by_contact (newest activity first) for its conversation,
 // then that item's row.

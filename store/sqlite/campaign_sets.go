@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"database/sql"
 	"fmt"
 
 	"github.com/parleyhq/parley"
@@ -53,14 +54,43 @@ func (t *tx) ContactsByIDs(businessID string, contactIDs []string) (map[string]*
 		businessID, idList(contactIDs))
 }
 
+// LatestConversations implements parley.CampaignTx: LatestInboxItems's
+// seek alone, without the item's row.
+func (t *tx) LatestConversations(businessID string, contactIDs []string) (map[string]string, error) {
+	rows, err := t.query(`SELECT c.value, (SELECT j.conversation_id FROM inbox_items j
+		WHERE j.business_id = ? AND j.contact_id = c.value ORDER BY j.activity_at DESC, j.conversation_id DESC LIMIT 1)
+		FROM json_each(?) c`, businessID, idList(contactIDs))
+	if err != nil {
+		return nil, fmt.Errorf("latest conversations: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var contactID string
+		var convID sql.NullString
+		if err := rows.Scan(&contactID, &convID); err != nil {
+			return nil, fmt.Errorf("latest conversations: %w", err)
+		}
+		if convID.Valid {
+			out[contactID] = convID.String
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("latest conversations: %w", err)
+	}
+	return out, nil
+}
+
 // LatestInboxItems implements parley.CampaignTx: per contact, one seek
-// into inbox_by_contact (newest activity first) for its conversation,
-// then that item's row.
+// into inbox_by_contact (newest activity first) for its item's rowid,
+// then that row by rowid. (Was: the items whose conversation ids are IN
+// the list of those seeks, which built an ephemeral table of the ids and
+// then looked each up in the conversation_id index before its row.)
 func (t *tx) LatestInboxItems(businessID string, contactIDs []string) (map[string]*parley.InboxItem, error) {
-	items, err := t.inboxItems(`SELECT `+inboxCols+` FROM inbox_items WHERE conversation_id IN
-		(SELECT (SELECT j.conversation_id FROM inbox_items j WHERE j.business_id = ? AND j.contact_id = c.value
-			ORDER BY j.activity_at DESC, j.conversation_id DESC LIMIT 1) FROM json_each(?) c)`,
-		businessID, idList(contactIDs))
+	items, err := t.inboxItems(`SELECT `+inboxColsI+` FROM json_each(?) c JOIN inbox_items i ON i.rowid =
+		(SELECT j.rowid FROM inbox_items j WHERE j.business_id = ? AND j.contact_id = c.value
+			ORDER BY j.activity_at DESC, j.conversation_id DESC LIMIT 1)`,
+		idList(contactIDs), businessID)
 	if err != nil {
 		return nil, fmt.Errorf("latest inbox items: %w", err)
 	}

@@ -32,12 +32,17 @@ func (t *tx) dropDue() {
 	clear(t.moved)
 	clear(t.reserved)
 	t.savedPos = 0
+	t.chainDue = t.chainDue[:0]
 }
 
-// flush writes what is due: each moved conversation's last activity onto
+// flush writes what is due: the chain entries appended since the last
+// flush (chain.go), and each moved conversation's last activity onto
 // its member rows (unless it is listed from its own row), in one
-// statement. Nothing is due in a read transaction.
+// statement each. Nothing is due in a read transaction.
 func (t *tx) flush() error {
+	if err := t.flushChain(); err != nil {
+		return err
+	}
 	if len(t.moved) == 0 {
 		return nil
 	}

@@ -98,6 +98,9 @@ type tx struct {
 	// messages of those numbers, whose conversations already point at
 	// them (campaign_writes.go).
 	reserved map[string]seqPos
+	// chainDue holds the chain entries appended since the last flush, in
+	// order (chain.go).
+	chainDue []*parley.ChainEntry
 }
 
 var _ parley.Tx = (*tx)(nil)

@@ -84,12 +84,17 @@ func testCampaignSets(t *testing.T, s parley.Store) {
 	items := view(t, s, func(tx parley.Tx) (map[string]*parley.InboxItem, error) { return tx.LatestInboxItems("biz", asked) })
 	wantEqual(t, "latest inbox items", items, map[string]*parley.InboxItem{"c1": inboxItem(t, s, "v2"), "c3": inboxItem(t, s, "v3")})
 	wantEqual(t, "labels of the latest", items["c1"].Labels, []string{"hot", "new"})
+	wantEqual(t, "latest conversations", view(t, s, func(tx parley.Tx) (map[string]string, error) { return tx.LatestConversations("biz", asked) }),
+		map[string]string{"c1": "v2", "c3": "v3"})
 	for _, ids := range [][]string{nil, {}} {
 		if n := len(view(t, s, func(tx parley.Tx) (map[string]*parley.Reach, error) { return tx.ReachOf("biz", ids) })); n != 0 {
 			t.Fatalf("reach of no ids: %d", n)
 		}
 		if n := len(view(t, s, func(tx parley.Tx) (map[string]*parley.InboxItem, error) { return tx.LatestInboxItems("biz", ids) })); n != 0 {
 			t.Fatalf("inbox items of no ids: %d", n)
+		}
+		if n := len(view(t, s, func(tx parley.Tx) (map[string]string, error) { return tx.LatestConversations("biz", ids) })); n != 0 {
+			t.Fatalf("conversations of no ids: %d", n)
 		}
 	}
 }

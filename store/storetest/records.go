@@ -85,6 +85,21 @@ func testChainAppend(t *testing.T, s parley.Store) {
 		return tx.AppendChainEntry(chainEntry("c1", parley.ChainEdit, 2, third.Hash, at(6)))
 	})
 	wantCode(t, err, parley.EConflict)
+	// Many entries in one transaction, each after the one before.
+	var long []*parley.ChainEntry
+	update(t, s, func(tx parley.Tx) error {
+		long = long[:0]
+		for i := range 91 {
+			e, err := appendNext(tx, "long", parley.ChainMessage, at(i))
+			if err != nil {
+				return err
+			}
+			long = append(long, e)
+		}
+		return nil
+	})
+	got = view(t, s, func(tx parley.Tx) ([]*parley.ChainEntry, error) { return tx.ChainEntries("long", 0, 100) })
+	wantEqual(t, "ChainEntries(long)", got, long)
 }
 
 // testChainRollback checks that a failed update takes its entries and its

@@ -6,16 +6,32 @@
 -- with the same revision would return: the fan-out keeps the states of a
 -- large group between messages (app.memberCache) and checks the revision
 -- in its read transaction. Read markers and other columns do not bump it.
--- members_rev is in no index, so the bump is a HOT update.
-ALTER TABLE conversations ADD COLUMN members_rev BIGINT NOT NULL DEFAULT 0;
+--
+-- A transaction bumps it once however many members it writes
+-- (members_rev_xid holds the last bumping transaction): readers see all
+-- of a transaction's writes or none, and a row updated once per member
+-- would keep every version of itself until the commit, making a bulk add
+-- of 10,000 members (or migrate-data's COPY) quadratic. Neither column is
+-- in an index, so a bump is a HOT update.
+--
+-- Taken first, like every write batch does: the ALTER below locks
+-- conversations and CREATE TRIGGER members, the order opposite to a
+-- batch's, which a node still running during the upgrade would deadlock
+-- with.
+SELECT 1 FROM positions WHERE id = 1 FOR UPDATE;
+
+ALTER TABLE conversations ADD COLUMN members_rev BIGINT NOT NULL DEFAULT 0,
+    ADD COLUMN members_rev_xid xid8;
 
 CREATE FUNCTION parley_members_rev() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        UPDATE conversations SET members_rev = members_rev + 1 WHERE id = OLD.conversation_id;
+        UPDATE conversations SET members_rev = members_rev + 1, members_rev_xid = pg_current_xact_id()
+            WHERE id = OLD.conversation_id AND members_rev_xid IS DISTINCT FROM pg_current_xact_id();
     END IF;
     IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND NEW.conversation_id IS DISTINCT FROM OLD.conversation_id) THEN
-        UPDATE conversations SET members_rev = members_rev + 1 WHERE id = NEW.conversation_id;
+        UPDATE conversations SET members_rev = members_rev + 1, members_rev_xid = pg_current_xact_id()
+            WHERE id = NEW.conversation_id AND members_rev_xid IS DISTINCT FROM pg_current_xact_id();
     END IF;
     RETURN NULL;
 END

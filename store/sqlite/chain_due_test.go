@@ -1,0 +1,74 @@
+package sqlite_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley"
+)
+
+// TestChainTakenIndexInBatch: the store writes a batch's chain entries at
+// its end, in one statement; an update whose entry takes an index that
+// exists fails alone, and the entries of the updates that shared its
+// commit are stored.
+func TestChainTakenIndexInBatch(t *testing.T) {
+	db := openAt(t, filepath.Join(t.TempDir(), "parley.db"))
+	t.Cleanup(func() { db.Close() })
+	ctx := context.Background()
+	at := time.Unix(1700000000, 0).UTC()
+	entry := func(conv string, idx int64, head string) *parley.ChainEntry {
+		e := &parley.ChainEntry{ConversationID: conv, Kind: parley.ChainMessage, MessageID: "m", Seq: idx, ActorID: "a", At: at,
+			ContentHash: parley.TextHash(conv)}
+		e.Seal(idx, head)
+		return e
+	}
+	first := entry("c1", 0, "")
+	if err := db.Update(ctx, func(tx parley.Tx) error { return tx.AppendChainEntry(first) }); err != nil {
+		t.Fatal(err)
+	}
+	for round := range 20 {
+		var wg sync.WaitGroup
+		errs := make([]error, 16)
+		for i := range errs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = db.Update(ctx, func(tx parley.Tx) error {
+					if i == 5 {
+						return tx.AppendChainEntry(entry("c1", 0, "")) // index 1 exists
+					}
+					conv := fmt.Sprintf("r%d-%d", round, i)
+					idx, head, err := tx.ChainHead(conv)
+					if err != nil {
+						return err
+					}
+					return tx.AppendChainEntry(entry(conv, idx, head))
+				})
+			}()
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if i == 5 {
+				if parley.ErrorCode(err) != parley.EConflict {
+					t.Fatalf("taken index: %v, want %s", err, parley.EConflict)
+				}
+				continue
+			}
+			if err != nil {
+				t.Fatalf("update %d beside a taken index: %v", i, err)
+			}
+			var got []*parley.ChainEntry
+			err := db.View(ctx, func(tx parley.Tx) (err error) {
+				got, err = tx.ChainEntries(fmt.Sprintf("r%d-%d", round, i), 0, 10)
+				return err
+			})
+			if err != nil || len(got) != 1 || got[0].Index != 1 {
+				t.Fatalf("chain of update %d beside a taken index: %+v, %v", i, got, err)
+			}
+		}
+	}
+}
