@@ -197,7 +197,10 @@ type ChainTx interface {
 	// or 0 and "" when it has none.
 	ChainHead(conversationID string) (int64, string, error)
 	// AppendChainEntry stores e, which must follow the head (e.Index =
-	// head + 1); EConflict when that index exists.
+	// head + 1); EConflict when that index exists. A store may hold e
+	// and write it with later entries when the update ends (SQLite does),
+	// so the caller must not change e afterwards, and the conflict may
+	// fail the update at its end rather than here.
 	AppendChainEntry(e *ChainEntry) error
 	// AppendChainEntries does what AppendChainEntry does for each of es,
 	// in order (so one conversation's entries may follow each other), in
