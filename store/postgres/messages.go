@@ -546,17 +546,25 @@ func (t *tx) Position() int64 {
 
 // syncMessages finds the user's messages after a position. It starts from
 // the user's memberships, skips conversations whose last_pos is not newer,
-// and in the others reads the (conversation_id, seq) index backwards only
-// as far as the device's position: positions grow with seq inside a
-// conversation, and the index entries carry the position (the rowid).
+// and in each of the others reads the (conversation_id, seq) index from
+// the first seq past the device's position: positions grow with seq inside
+// a conversation. The per-conversation read is a LATERAL subquery ordered
+// by seq, so the plan is an index range scan per membership whatever the
+// planner's statistics say: with the join written flat, a young table
+// (statistics from when it was nearly empty) got a hash join over a
+// sequential scan of every message, ~4 ms a sync at a few thousand rows
+// and growing with the table (BENCHMARKS.md, issue 11, eighth session).
+// Each conversation gives at most limit rows: the first limit by pos
+// overall are among them.
 const syncMessages = `SELECT ` + messageColsM + ` FROM members mb
 	JOIN conversations c ON c.id = mb.conversation_id
-	JOIN messages m ON m.conversation_id = mb.conversation_id
+	CROSS JOIN LATERAL (SELECT ` + messageColsM + ` FROM messages m
+		WHERE m.conversation_id = mb.conversation_id
+		  AND m.seq > GREATEST(mb.joined_seq, COALESCE((SELECT x.seq FROM messages x WHERE x.conversation_id = mb.conversation_id
+		      AND x.pos <= ?2 ORDER BY x.seq DESC LIMIT 1), 0))
+		  AND (mb.status = 'active' OR mb.status = 'pending' AND mb.left_seq = 0 OR m.seq <= mb.left_seq)
+		ORDER BY m.seq LIMIT ?3) m
 	WHERE mb.user_id = ?1 AND c.last_pos > ?2 AND mb.status != 'declined'
-	  AND m.seq > COALESCE((SELECT x.seq FROM messages x WHERE x.conversation_id = mb.conversation_id
-	      AND x.pos <= ?2 ORDER BY x.seq DESC LIMIT 1), 0)
-	  AND m.seq > mb.joined_seq
-	  AND (mb.status = 'active' OR mb.status = 'pending' AND mb.left_seq = 0 OR m.seq <= mb.left_seq)
 	ORDER BY m.pos LIMIT ?3`
 
 // SyncMessages implements parley.EventTx.
