@@ -12,15 +12,21 @@ import (
 // batch is published at once, without frames (its devices sync).
 const publishQueue = 4096
 
-// Rendering must not hold notifications back for long: when the oldest
+// Rendering must not hold notifications back for long, yet giving it up
+// costs more than it saves: every device of a message published without
+// its frames syncs (a read transaction each), where one render reads for
+// every batch waiting at once. So the publisher sheds rendering only when
+// the database is in trouble, not when it is merely busy: when the oldest
 // batch waiting has waited renderBacklog, everything waiting is published
 // without frames, and a render that takes longer than renderTimeout is
-// given up. So on a node short of CPU or database time, devices sync as
-// they did before pushes, and notifications are late by tens of
-// milliseconds at most, not by a queue.
+// given up. Notifications are then late by ~0.2 s at most, not by a queue.
+// Shedding at 10 ms and 25 ms (before) tipped two loaded nodes on
+// PostgreSQL at 1,000 messages/s into syncing for nearly every message —
+// 0.1–0.5 pushes per message instead of 2, p99 1.2–1.7 s instead of
+// 0.16–0.34 s (BENCHMARKS.md, issue 11, eighth session).
 const (
-	renderBacklog = 10 * time.Millisecond
-	renderTimeout = 25 * time.Millisecond
+	renderBacklog = 100 * time.Millisecond
+	renderTimeout = 100 * time.Millisecond
 	// closeWait bounds how long close waits for what is queued to go out.
 	closeWait = 2 * time.Second
 )
