@@ -16,16 +16,21 @@ const publishQueue = 4096
 // costs more than it saves: every device of a message published without
 // its frames syncs (a read transaction each), where one render reads for
 // every batch waiting at once. So the publisher sheds rendering only when
-// the database is in trouble, not when it is merely busy: when the oldest
-// batch waiting has waited renderBacklog, everything waiting is published
-// without frames, and a render that takes longer than renderTimeout is
-// given up. Notifications are then late by ~0.2 s at most, not by a queue.
-// Shedding at 10 ms and 25 ms (before) tipped two loaded nodes on
-// PostgreSQL at 1,000 messages/s into syncing for nearly every message —
-// 0.1–0.5 pushes per message instead of 2, p99 1.2–1.7 s instead of
-// 0.16–0.34 s (BENCHMARKS.md, issue 11, eighth session).
+// the database falls well behind, not when it is merely busy: when the
+// oldest batch waiting has waited renderBacklog, everything waiting is
+// published without frames, and a render that takes longer than
+// renderTimeout is given up. The backlog bound is the shorter, so that
+// after a render that timed out (everything queued meanwhile has waited
+// longer) the next round sheds instead of timing out again: when every
+// render is slow, rounds alternate between rendering and shedding.
+// Notifications of new messages are late by about renderBacklog +
+// renderTimeout at most, not by a queue. Shedding at 10 ms and 25 ms
+// (before) tipped two loaded nodes on PostgreSQL at 1,000 messages/s into
+// syncing for nearly every message — 0.1–0.5 pushes per message instead
+// of 2, p99 1.2–2 s instead of 0.12–0.27 s (BENCHMARKS.md, issue 11,
+// eighth session).
 const (
-	renderBacklog = 100 * time.Millisecond
+	renderBacklog = 50 * time.Millisecond
 	renderTimeout = 100 * time.Millisecond
 	// closeWait bounds how long close waits for what is queued to go out.
 	closeWait = 2 * time.Second
