@@ -178,7 +178,10 @@ type workJob struct {
 // reactions) and returns how many links it worked on.
 func (a *App) ChannelWorkTick(ctx context.Context) (int, error) {
 	var jobs []*workJob
-	err := a.update(ctx, func(w *writer) error {
+	// Only the lease (work_at and the row's time): nothing a view shows,
+	// so the frames of sends rendered from their hands hold (see
+	// ChannelSendTick).
+	err := a.updateKeepingFrames(ctx, func(w *writer) error {
 		jobs = nil
 		due, err := w.DueChannelWork(w.now, channelWorkBatch)
 		if err != nil {

@@ -464,7 +464,12 @@ type channelJob struct {
 // it tried.
 func (a *App) ChannelSendTick(ctx context.Context) (int, error) {
 	var jobs []*channelJob
-	err := a.update(ctx, func(w *writer) error {
+	// Taking the lease changes nothing a message's view shows (attempts,
+	// the next attempt, the row's time; the status is written after the
+	// send, by update): it keeps the frames that sends rendered from what
+	// they had in hand (directhand.go). This runs every poll on an idle
+	// server too.
+	err := a.updateKeepingFrames(ctx, func(w *writer) error {
 		jobs = nil
 		due, err := w.DueChannelSends(w.now, channelSendBatch)
 		if err != nil {

@@ -296,3 +296,41 @@ func TestDirectFramesSkipAgents(t *testing.T) {
 	e.check("agent sends", []*parley.Event{e.send(agent, conv, app.SendInput{Text: "hi from work"})}, 1, friend)
 	e.check("agent receives", []*parley.Event{e.send(friend, conv, app.SendInput{Text: "hi"})}, 1, friend)
 }
+
+// TestIdleWorkersKeepHands: the background workers' polls on an idle
+// server (channel sends, channel work, webhook deliveries) take leases
+// that no message's view shows, so a send's frames may still be rendered
+// from what it had in hand after them; an update that may change a view
+// (an edit) still stops the hands.
+func TestIdleWorkersKeepHands(t *testing.T) {
+	e := newFrameEnv(t)
+	ann := e.register("ann", parley.KindPerson)
+	bob := e.register("bob", parley.KindPerson)
+	conv := e.direct(ann, bob, false)
+	ev := e.send(ann, conv, app.SendInput{Text: "lunch at one?"})
+	if hands, _ := e.a.HandsHold([]*parley.Event{ev}); hands != 1 {
+		t.Fatalf("right after the send: %d hands hold, want 1", hands)
+	}
+	for range 3 {
+		if _, err := e.a.ChannelSendTick(e.ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.a.ChannelWorkTick(e.ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.a.ClaimWebhookDeliveries(e.ctx, 16, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if hands, _ := e.a.HandsHold([]*parley.Event{ev}); hands != 1 {
+		t.Fatalf("after the workers' polls: %d hands hold, want 1", hands)
+	}
+	e.check("after the workers' polls", []*parley.Event{ev}, 1, ann, bob)
+	other := e.send(bob, conv, app.SendInput{Text: "sure"})
+	if _, err := e.a.Edit(e.ctx, ann, conv, ev.MessageID, "lunch at two?"); err != nil {
+		t.Fatal(err)
+	}
+	if hands, _ := e.a.HandsHold([]*parley.Event{other}); hands != 0 {
+		t.Fatalf("after an edit: %d hands hold, want 0", hands)
+	}
+}

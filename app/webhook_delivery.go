@@ -105,7 +105,9 @@ func (a *App) ClaimWebhooks(ctx context.Context, limit, follow int, lease time.D
 func (a *App) ClaimWebhookDeliveries(ctx context.Context, limit int, lease time.Duration) ([]*WebhookClaim, error) {
 	now := a.clock()
 	var ds []*parley.WebhookDelivery
-	err := a.update(ctx, func(w *writer) error {
+	// A webhook delivery's lease is nothing a message's view shows: the
+	// frames of sends rendered from their hands hold (directhand.go).
+	err := a.updateKeepingFrames(ctx, func(w *writer) error {
 		var err error
 		ds, err = w.ClaimDeliveries(now, now.Add(lease), limit)
 		return err
