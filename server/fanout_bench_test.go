@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"runtime/trace"
 	"slices"
@@ -16,8 +16,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/coder/websocket"
 
 	"github.com/parleyhq/parley/app"
 )
@@ -45,8 +43,9 @@ func fanoutSize() int {
 //
 // The 9,800 client sockets and their readers run in the same process and
 // share the machine's CPUs with the server: the numbers include their cost
-// (a read system call and a frame parse per delivery; they look for the
-// message's text without decoding the JSON). With PARLEY_BENCH_CPUPROFILE
+// (a read system call and a frame parse per delivery, on Linux from two
+// epoll sets rather than a goroutine per member: fanout_client_test.go;
+// they look for the message's text without decoding the JSON). With PARLEY_BENCH_CPUPROFILE
 // set, the measured loop alone is profiled, the readers labelled
 // side=client; writes/delivery counts the process's write system calls
 // per delivery.
@@ -127,72 +126,56 @@ func BenchmarkGroupFanout(b *testing.B) {
 		pending  atomic.Int64 // deliveries of the current message still to come
 		allThere = make(chan struct{}, 1)
 	)
-	conns := make([]*websocket.Conn, online)
+	// The members' reads (fanout_client_test.go): a delivery is handed
+	// over with the time its read returned.
+	onMessage := func(i int, data []byte, at time.Time) {
+		// Find "fanout N " without decoding the whole frame.
+		k := bytes.Index(data, []byte(`"fanout `))
+		if k < 0 || !bytes.Contains(data, []byte(`"message.created"`)) {
+			return
+		}
+		rest := data[k+len(`"fanout `):]
+		end := bytes.IndexByte(rest, ' ')
+		n, err := strconv.Atoi(string(rest[:max(end, 0)]))
+		if err != nil || n < 0 || n >= maxMsgs {
+			return
+		}
+		if got[n*online+i].Add(1) == 1 {
+			lat[n][i] = at.Sub(sentAt[n])
+			if pending.Add(-1) == 0 {
+				select {
+				case allThere <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}
+	// Labelled, so that a profile (PARLEY_BENCH_CPUPROFILE) tells the
+	// benchmark's readers from the server: -tagignore side=client (the
+	// readers' goroutines inherit the label).
+	var readers *memberReaders
+	pprof.Do(ctx, pprof.Labels("side", "client"), func(context.Context) {
+		readers, err = newMemberReaders(runtime.GOMAXPROCS(0), onMessage)
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	conns := make([]*memberConn, online)
 	b.Cleanup(func() {
 		for _, c := range conns {
 			if c != nil {
-				c.CloseNow()
+				c.nc.Close()
 			}
 		}
+		readers.close()
 	})
 	benchParallel(b, 32, online, func(i int) error {
-		dctx, dcancel := context.WithTimeout(ctx, time.Minute)
-		defer dcancel()
-		c, _, err := websocket.Dial(dctx, "ws://"+srv.Addr()+"/api/v1/stream",
-			&websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + tokens[i]}}})
+		c, err := dialMember(srv.Addr(), tokens[i], i, time.Minute)
 		if err != nil {
 			return fmt.Errorf("member %d: %w", i, err)
 		}
-		c.SetReadLimit(1 << 20)
-		if _, hello, err := c.Read(dctx); err != nil || !bytes.Contains(hello, []byte(`"type":"hello"`)) {
-			c.CloseNow()
-			return fmt.Errorf("member %d hello: %v %s", i, err, hello)
-		}
 		conns[i] = c
-		// Labelled, so that a profile (PARLEY_BENCH_CPUPROFILE) tells
-		// the benchmark's readers from the server: -tagignore side=client.
-		go pprof.Do(ctx, pprof.Labels("side", "client"), func(ctx context.Context) {
-			// One buffer per reader, reused for every frame: Read would
-			// allocate each frame's (io.ReadAll), ~20 MB per message
-			// with 9,900 readers, which brought the collector into the
-			// measured loop every ~10 messages. A cost of the
-			// benchmark's clients, not of the server.
-			buf := make([]byte, 0, 2048)
-			for {
-				// No cancellable context: coder/websocket would arm and
-				// disarm a context.AfterFunc around every read, a cost
-				// of the benchmark's clients, not of the server; the
-				// cleanup's CloseNow ends the read.
-				var err error
-				buf, err = readMessage(c, buf[:0])
-				at := time.Now()
-				if err != nil {
-					return
-				}
-				data := buf
-				// Find "fanout N " without decoding the whole frame.
-				k := bytes.Index(data, []byte(`"fanout `))
-				if k < 0 || !bytes.Contains(data, []byte(`"message.created"`)) {
-					continue
-				}
-				rest := data[k+len(`"fanout `):]
-				end := bytes.IndexByte(rest, ' ')
-				n, err := strconv.Atoi(string(rest[:max(end, 0)]))
-				if err != nil || n < 0 || n >= maxMsgs {
-					continue
-				}
-				if got[n*online+i].Add(1) == 1 {
-					lat[n][i] = at.Sub(sentAt[n])
-					if pending.Add(-1) == 0 {
-						select {
-						case allThere <- struct{}{}:
-						default:
-						}
-					}
-				}
-			}
-		})
-		return nil
+		return readers.add(c)
 	})
 	if n := srv.Hub.Devices(); n != online {
 		b.Fatalf("%d devices connected, want %d", n, online)
@@ -274,28 +257,6 @@ func BenchmarkGroupFanout(b *testing.B) {
 	b.ReportMetric(pct(lastOne, 0.99), "last-member-p99-ms")
 	if writes >= 0 {
 		b.ReportMetric(float64(writes)/float64((n-1)*online), "writes/delivery") // after the warm-up
-	}
-}
-
-// readMessage reads the next message of c into buf (grown as needed,
-// never shrunk) and returns it.
-func readMessage(c *websocket.Conn, buf []byte) ([]byte, error) {
-	_, r, err := c.Reader(context.Background())
-	if err != nil {
-		return buf, err
-	}
-	for {
-		if len(buf) == cap(buf) {
-			buf = slices.Grow(buf, len(buf))
-		}
-		k, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+k]
-		if err == io.EOF {
-			return buf, nil
-		}
-		if err != nil {
-			return buf, err
-		}
 	}
 }
 
