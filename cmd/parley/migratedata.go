@@ -76,6 +76,16 @@ func migrateDataCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err := copyAll(ctx, in, out, stdout); err != nil {
 		return fmt.Errorf("migrate-data: %w", err)
 	}
+	// The planner's statistics of the copied tables, before the first
+	// node starts: COPY does not gather them, and autovacuum's analyze
+	// comes a minute or more later. Until then a table's statistics say
+	// it is (nearly) empty, and queries over millions of rows get plans
+	// for a few hundred — a sequential scan where an index belongs (see
+	// PostgreSQL's "Populating a Database": run ANALYZE afterwards).
+	if _, err := out.Exec(ctx, `ANALYZE`); err != nil {
+		return fmt.Errorf("migrate-data: analyze: %w", err)
+	}
+	fmt.Fprintln(stdout, "statistics: every table analyzed")
 
 	// The copy as the server will read it: the audit chain recomputed
 	// from the rows in PostgreSQL.
