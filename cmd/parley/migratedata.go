@@ -81,11 +81,17 @@ func migrateDataCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 	// comes a minute or more later. Until then a table's statistics say
 	// it is (nearly) empty, and queries over millions of rows get plans
 	// for a few hundred — a sequential scan where an index belongs (see
-	// PostgreSQL's "Populating a Database": run ANALYZE afterwards).
-	if _, err := out.Exec(ctx, `ANALYZE`); err != nil {
-		return fmt.Errorf("migrate-data: analyze: %w", err)
+	// PostgreSQL's "Populating a Database": run ANALYZE afterwards). The
+	// copy has committed: a failure here is only a warning.
+	tables, err := copyOrder(ctx, out)
+	if err == nil {
+		err = analyzeTables(ctx, out, tables)
 	}
-	fmt.Fprintln(stdout, "statistics: every table analyzed")
+	if err != nil {
+		fmt.Fprintf(stdout, "statistics: ANALYZE failed (%v); run ANALYZE on the database before starting the nodes\n", err)
+	} else {
+		fmt.Fprintf(stdout, "statistics: %d tables analyzed\n", len(tables))
+	}
 
 	// The copy as the server will read it: the audit chain recomputed
 	// from the rows in PostgreSQL.
@@ -117,6 +123,20 @@ func migrateDataCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	fmt.Fprintln(stdout, "done: point PARLEY_DATABASE_URL at the PostgreSQL database and start parley serve")
 	return nil
+}
+
+// analyzeTables gathers the planner's statistics of tables (no time
+// limit: ANALYZE samples a bounded number of rows per table).
+func analyzeTables(ctx context.Context, out *pgx.Conn, tables []string) error {
+	if _, err := out.Exec(ctx, `SET statement_timeout = 0`); err != nil {
+		return err
+	}
+	names := make([]string, len(tables))
+	for i, t := range tables {
+		names[i] = pgx.Identifier{t}.Sanitize()
+	}
+	_, err := out.Exec(ctx, `ANALYZE `+strings.Join(names, ", "))
+	return err
 }
 
 // copyAll copies every table of PostgreSQL's schema, parents before the

@@ -63,26 +63,25 @@ func TestMigrateData(t *testing.T) {
 		t.Fatalf("migrate-data: %d\n%s\n%s", code, out, errs)
 	}
 	t.Log(out)
-	for _, want := range []string{"users", "messages", "reactions", "chain verified", "every table analyzed"} {
+	for _, want := range []string{"users", "messages", "reactions", "chain verified", "tables analyzed"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the report does not mention %q:\n%s", want, out)
 		}
 	}
-	// The planner knows the copied rows: the messages table was analyzed
-	// with its rows in it.
+	// The planner knows the copied rows: the messages table's estimate
+	// (pg_class.reltuples, written by ANALYZE in its own transaction;
+	// -1 until a table is first analyzed) counts them.
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	var analyzed bool
 	var tuples float64
-	if err := db.QueryRow(`SELECT s.last_analyze IS NOT NULL, c.reltuples FROM pg_stat_user_tables s
-		JOIN pg_class c ON c.oid = s.relid WHERE s.relname = 'messages'`).Scan(&analyzed, &tuples); err != nil {
+	if err := db.QueryRow(`SELECT reltuples FROM pg_class WHERE oid = 'messages'::regclass`).Scan(&tuples); err != nil {
 		t.Fatal(err)
 	}
-	if !analyzed || tuples < 1 {
-		t.Errorf("messages: analyzed %v, %v rows estimated", analyzed, tuples)
+	if tuples < 1 {
+		t.Errorf("messages: %v rows estimated after migrate-data", tuples)
 	}
 	// A second run refuses: the target is no longer empty.
 	if code, _, _ := c.run("", "migrate-data", "--from", "sqlite:"+filepath.Join(c.dir, "parley.db"), "--to", dsn); code == 0 {
