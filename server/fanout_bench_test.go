@@ -160,22 +160,17 @@ func BenchmarkGroupFanout(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	conns := make([]*memberConn, online)
-	b.Cleanup(func() {
-		for _, c := range conns {
-			if c != nil {
-				c.nc.Close()
-			}
-		}
-		readers.close()
-	})
+	b.Cleanup(readers.close) // and the members' connections
 	benchParallel(b, 32, online, func(i int) error {
 		c, err := dialMember(srv.Addr(), tokens[i], i, time.Minute)
 		if err != nil {
 			return fmt.Errorf("member %d: %w", i, err)
 		}
-		conns[i] = c
-		return readers.add(c)
+		if err := readers.add(c); err != nil {
+			c.nc.Close()
+			return err
+		}
+		return nil
 	})
 	if n := srv.Hub.Devices(); n != online {
 		b.Fatalf("%d devices connected, want %d", n, online)

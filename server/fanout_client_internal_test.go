@@ -42,6 +42,7 @@ func TestMemberConnFeed(t *testing.T) {
 	stream = append(stream, serverFrame(true, 0x1, []byte(`{"type":"a"}`))...)
 	stream = append(stream, serverFrame(true, 0x9, []byte("ping!"))...)
 	stream = append(stream, serverFrame(false, 0x1, []byte(`{"type":`))...)
+	stream = append(stream, serverFrame(true, 0x9, []byte("ping!"))...) // between fragments
 	stream = append(stream, serverFrame(true, 0x0, []byte(`"b"}`))...)
 	stream = append(stream, serverFrame(true, 0x1, bytes.Repeat([]byte("y"), 300))...)
 	stream = append(stream, serverFrame(true, 0x1, long)...)
@@ -70,15 +71,19 @@ func TestMemberConnFeed(t *testing.T) {
 				t.Fatalf("cut %d: message %d is %.40q", cut, k, got[k])
 			}
 		}
-		if len(pongs) != 1 || pongs[0][0] != 0x8a || pongs[0][1] != 0x80|5 {
-			t.Fatalf("cut %d: pongs %x", cut, pongs)
+		if len(pongs) != 2 {
+			t.Fatalf("cut %d: %d pongs, want 2", cut, len(pongs))
 		}
-		p := pongs[0]
-		for k := range 5 {
-			p[6+k] ^= p[2+k%4]
-		}
-		if string(p[6:]) != "ping!" {
-			t.Fatalf("cut %d: pong payload %q", cut, p[6:])
+		for _, p := range pongs {
+			if p[0] != 0x8a || p[1] != 0x80|5 {
+				t.Fatalf("cut %d: pong header %x", cut, p[:2])
+			}
+			for k := range 5 {
+				p[6+k] ^= p[2+k%4]
+			}
+			if string(p[6:]) != "ping!" {
+				t.Fatalf("cut %d: pong payload %q", cut, p[6:])
+			}
 		}
 	}
 	if (&memberConn{}).feed([]byte{0x81, 0x85, 1, 2, 3, 4, 'h', 'e', 'l', 'l', 'o'}, func(int, []byte) {}, func([]byte) {}) {
@@ -129,13 +134,11 @@ func TestMemberClientStaysConnected(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() {
-		c.nc.Close()
-		readers.close()
-	}()
 	if err := readers.add(c); err != nil {
+		c.nc.Close()
 		t.Fatal(err)
 	}
+	defer readers.close()              // and c
 	time.Sleep(500 * time.Millisecond) // about ten pings, each answered
 	if n := srv.Hub.Devices(); n != 1 {
 		t.Fatalf("%d devices connected after the pings, want 1", n)

@@ -185,8 +185,10 @@ func (c *memberConn) keep(data []byte) bool {
 }
 
 // pongFrame is a client's pong (masked, as every client frame must be)
-// carrying payload (at most 125 bytes, as every ping's).
+// carrying payload: at most 125 bytes, as every control frame's (RFC 6455
+// §5.5; longer is cut, which the server would refuse).
 func pongFrame(payload []byte) []byte {
+	payload = payload[:min(len(payload), 125)]
 	f := make([]byte, 6+len(payload))
 	f[0], f[1] = 0x8a, 0x80|byte(len(payload))
 	rand.Read(f[2:6])

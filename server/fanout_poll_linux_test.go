@@ -27,6 +27,7 @@ type memberSet struct {
 	epfd  int
 	mu    sync.Mutex
 	conns map[int32]*memberConn // by file descriptor
+	all   []*memberConn         // every connection added, for close
 }
 
 // newMemberReaders starts sets goroutines, each on its own epoll set.
@@ -65,10 +66,11 @@ func (r *memberReaders) add(c *memberConn) error {
 	if len(c.pend) > 0 {
 		data := c.pend
 		c.pend = nil
-		c.feed(data, func(i int, p []byte) { r.onMessage(i, p, time.Now()) }, func(p []byte) { unix.Write(fd, pongFrame(p)) })
+		c.feed(data, func(i int, p []byte) { r.onMessage(i, p, time.Now()) }, func(p []byte) { writeAll(fd, pongFrame(p)) })
 	}
 	s.mu.Lock()
 	s.conns[int32(fd)] = c
+	s.all = append(s.all, c)
 	s.mu.Unlock()
 	return unix.EpollCtl(s.epfd, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: int32(fd)})
 }
@@ -98,9 +100,12 @@ func (r *memberReaders) run(s *memberSet) {
 				continue
 			}
 			at := time.Now()
+			pongOK := true
 			ok := err == nil && k > 0 && c.feed(buf[:k], func(i int, p []byte) { r.onMessage(i, p, at) },
-				func(p []byte) { unix.Write(fd, pongFrame(p)) })
-			if !ok {
+				func(p []byte) { pongOK = writeAll(fd, pongFrame(p)) })
+			if !ok || !pongOK {
+				// The member is gone (its messages will be missing,
+				// which fails the benchmark).
 				unix.EpollCtl(s.epfd, unix.EPOLL_CTL_DEL, fd, nil)
 				s.mu.Lock()
 				delete(s.conns, ev.Fd)
@@ -110,12 +115,23 @@ func (r *memberReaders) run(s *memberSet) {
 	}
 }
 
-// close stops the readers (the connections are closed by their owner,
-// after).
+// writeAll writes a small frame to a non-blocking socket: whole, or it
+// reports false (a pong cut in two would corrupt the stream).
+func writeAll(fd int, f []byte) bool {
+	n, err := unix.Write(fd, f)
+	return err == nil && n == len(f)
+}
+
+// close stops the readers, then closes every connection added: in that
+// order, so that no reader touches a descriptor closed (or already
+// reused) under it.
 func (r *memberReaders) close() {
 	r.closed.Store(true)
 	r.wg.Wait()
 	for _, s := range r.sets {
+		for _, c := range s.all {
+			c.nc.Close()
+		}
 		unix.Close(s.epfd)
 	}
 }

@@ -12,6 +12,8 @@ import (
 type memberReaders struct {
 	onMessage func(i int, payload []byte, at time.Time)
 	wg        sync.WaitGroup
+	mu        sync.Mutex
+	all       []*memberConn
 }
 
 func newMemberReaders(sets int, onMessage func(i int, payload []byte, at time.Time)) (*memberReaders, error) {
@@ -19,6 +21,9 @@ func newMemberReaders(sets int, onMessage func(i int, payload []byte, at time.Ti
 }
 
 func (r *memberReaders) add(c *memberConn) error {
+	r.mu.Lock()
+	r.all = append(r.all, c)
+	r.mu.Unlock()
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
@@ -43,5 +48,13 @@ func (r *memberReaders) add(c *memberConn) error {
 	return nil
 }
 
-// close waits for the readers, which end when their connections close.
-func (r *memberReaders) close() { r.wg.Wait() }
+// close closes every connection added, which ends its reader, and waits
+// for the readers.
+func (r *memberReaders) close() {
+	r.mu.Lock()
+	for _, c := range r.all {
+		c.nc.Close()
+	}
+	r.mu.Unlock()
+	r.wg.Wait()
+}
