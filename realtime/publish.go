@@ -27,7 +27,7 @@ const publishQueue = 4096
 // renderTimeout at most, not by a queue. Shedding at 10 ms and 25 ms
 // (before) tipped two loaded nodes on PostgreSQL at 1,000 messages/s into
 // syncing for nearly every message — 0.1–0.5 pushes per message instead
-// of 2, p99 1.2–2 s instead of 0.12–0.27 s (BENCHMARKS.md, issue 11,
+// of 2, p99 1.2–4.3 s instead of 0.1–0.4 s (BENCHMARKS.md, issue 11,
 // eighth session).
 const (
 	renderBacklog = 50 * time.Millisecond
