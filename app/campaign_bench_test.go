@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -107,7 +106,7 @@ func BenchmarkCampaignDelivery(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		start, cpu0, io0 := time.Now(), processCPU(b), processIO()
+		start, cpu0, io0 := time.Now(), cpuTime(b), processIO()
 		var v *app.CampaignView
 		for v == nil || v.Status != parley.CampaignDone {
 			if err := a.CampaignTick(ctx); err != nil {
@@ -118,7 +117,7 @@ func BenchmarkCampaignDelivery(b *testing.B) {
 			}
 		}
 		total += time.Since(start)
-		cpu += processCPU(b) - cpu0
+		cpu += cpuTime(b) - cpu0
 		io1 := processIO()
 		wbytes, writes = wbytes+io1.wchar-io0.wchar, writes+io1.syscw-io0.syscw
 		if v.Sent != customers {
@@ -159,13 +158,4 @@ func processIO() ioCounts {
 		}
 	}
 	return c
-}
-
-// processCPU is the CPU time (user and system) the process used so far.
-func processCPU(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

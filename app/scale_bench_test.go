@@ -145,7 +145,7 @@ func BenchmarkCatchUp(b *testing.B) {
 	var lat []time.Duration
 	pages := 0
 	b.ResetTimer()
-	cpu0 := processCPU(b)
+	cpu0 := cpuTime(b)
 	for b.Loop() {
 		t0 := time.Now()
 		pos, got := since, 0
@@ -177,7 +177,7 @@ func BenchmarkCatchUp(b *testing.B) {
 			b.Fatalf("caught up %d messages, want %d", got, behind)
 		}
 	}
-	cpu := processCPU(b) - cpu0
+	cpu := cpuTime(b) - cpu0
 	b.StopTimer()
 	reportCPU(b, cpu)
 	b.ReportMetric(float64(pages), "pages")
@@ -260,7 +260,7 @@ func BenchmarkConversationList(b *testing.B) {
 	b.Logf("made %d conversations (%d through the app) in %v", n, built, time.Since(t0).Round(time.Millisecond))
 	var lat []time.Duration
 	b.ResetTimer()
-	cpu0 := processCPU(b)
+	cpu0 := cpuTime(b)
 	for b.Loop() {
 		t := time.Now()
 		page, err := a.Conversations(ctx, me, parley.FolderInbox, "", 0)
@@ -278,7 +278,7 @@ func BenchmarkConversationList(b *testing.B) {
 			b.Fatal("the last item has no last message")
 		}
 	}
-	cpu := processCPU(b) - cpu0
+	cpu := cpuTime(b) - cpu0
 	b.StopTimer()
 	reportCPU(b, cpu)
 	reportPercentiles(b, lat)

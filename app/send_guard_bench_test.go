@@ -5,22 +5,11 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/parleyhq/parley/app"
 )
-
-// cpuTime is the process's CPU time so far (user + system), every
-// goroutine included: the store's committer, the send path, the guard.
-func cpuTime(tb testing.TB) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		tb.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // BenchmarkSendGuard compares acknowledged sends with the sensitive-data
 // guard on and off (ConfirmSensitive skips it: the only difference), for

@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -56,16 +55,8 @@ func fanoutSize() int {
 // member got each message; the benchmark fails if any online member misses
 // a message or gets one twice.
 func BenchmarkGroupFanout(b *testing.B) {
-	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err == nil && lim.Cur < lim.Max {
-		old := lim.Cur
-		lim.Cur = lim.Max
-		if syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim) == nil {
-			b.Cleanup(func() { syscall.Setrlimit(syscall.RLIMIT_NOFILE, &syscall.Rlimit{Cur: old, Max: lim.Max}) })
-		}
-	}
 	fanoutMembers := fanoutSize()
-	online := min(fanoutMembers, int(lim.Cur)/2-100)
+	online := min(fanoutMembers, raiseFileLimit(b)/2-100)
 	srv := openServer(b, nil, func(c *Config) { c.App.MaxGroupMembers = fanoutMembers + 1 })
 	ctx, cancel := context.WithCancel(context.Background())
 	b.Cleanup(cancel)

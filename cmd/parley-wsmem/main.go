@@ -285,7 +285,7 @@ func startServer(ctx context.Context, o options, dir, addr string) (*server, err
 		out = io.MultiWriter(out, os.Stderr)
 	}
 	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlive us
+	cmd.SysProcAttr = childAttr()
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", o.bin, err)
 	}

@@ -18,6 +18,10 @@ import (
 	"github.com/parleyhq/parley/server"
 )
 
+// asMainEnv, set to 1, makes the test binary run main(): a test starts
+// the real program as a process of its own and sends it signals.
+const asMainEnv = "PARLEY_TEST_AS_MAIN"
+
 func TestMain(m *testing.M) {
 	// Real argon2id, cheap enough for many accounts under the race detector.
 	testConfigHook = func(c *server.Config) { c.App.Password = app.PasswordParams{Time: 1, MemoryK: 1024, Threads: 1} }

@@ -21,10 +21,6 @@ import (
 	"github.com/coder/websocket"
 )
 
-// asMainEnv, set to 1, makes the test binary run main(): a test starts
-// the real program as a process of its own and sends it signals.
-const asMainEnv = "PARLEY_TEST_AS_MAIN"
-
 // liveness bounds waits for what must happen; it is not a speed claim.
 const liveness = 30 * time.Second
 
