@@ -180,9 +180,9 @@ func (t *tx) AppendChainEntries(es []*parley.ChainEntry) error {
 	// OR FAIL: on a taken index the statement stops where it is instead
 	// of undoing its own rows, and the caller abandons the transaction
 	// (parley.ChainTx), so SQLite keeps no statement journal for it. With
-	// the default ABORT every page the statement first touches — one leaf
-	// of chain_entries per conversation of a chunk — was copied into that
-	// journal and freed again when the statement ended.
+	// the default ABORT every page the statement first touches — a leaf
+	// of the (conversation_id, idx) key per conversation of a chunk — was
+	// copied into that journal and freed again when the statement ended.
 	q.WriteString(`INSERT OR FAIL INTO chain_entries (conversation_id, idx, kind, message_id, seq, actor_id, subject_id, at, content, prev, hash) VALUES `)
 	args := make([]any, 0, len(es)*11)
 	for i, e := range es {
