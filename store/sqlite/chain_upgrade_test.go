@@ -101,11 +101,13 @@ func TestChainRowsUpgrade(t *testing.T) {
 		t.Fatal(err)
 	}
 	var rowTable, keyIndex int
+	var keyCols string
 	err = raw.QueryRow(`SELECT (SELECT count(*) FROM pragma_table_list WHERE name = 'chain_entries' AND wr = 0),
-		(SELECT count(*) FROM pragma_index_list('chain_entries') WHERE name = 'chain_entries_key' AND "unique" = 1)`).Scan(&rowTable, &keyIndex)
+		(SELECT count(*) FROM pragma_index_list('chain_entries') WHERE name = 'chain_entries_key' AND "unique" = 1),
+		(SELECT group_concat(name, ',') FROM (SELECT name FROM pragma_index_info('chain_entries_key') ORDER BY seqno))`).Scan(&rowTable, &keyIndex, &keyCols)
 	raw.Close()
-	if err != nil || rowTable != 1 || keyIndex != 1 {
-		t.Fatalf("after the upgrade: rowid table %d, unique key index %d (%v), want 1 and 1", rowTable, keyIndex, err)
+	if err != nil || rowTable != 1 || keyIndex != 1 || keyCols != "conversation_id,idx" {
+		t.Fatalf("after the upgrade: rowid table %d, unique key index %d on %q (%v), want 1 and 1 on conversation_id,idx", rowTable, keyIndex, keyCols, err)
 	}
 	for _, c := range convs {
 		if got := entries(db, c); !reflect.DeepEqual(got, before[c]) {
@@ -121,6 +123,21 @@ func TestChainRowsUpgrade(t *testing.T) {
 	var pe *parley.Error
 	if !errors.As(err, &pe) || pe.Code != parley.EConflict {
 		t.Fatalf("an index taken after the upgrade: %v, want a conflict", err)
+	}
+	// So it is for the campaigns' multi-row INSERT, a free index first.
+	err = db.Update(ctx, func(tx parley.Tx) error {
+		head := before["c3"][len(before["c3"])-1]
+		free := &parley.ChainEntry{ConversationID: "c3", Kind: parley.ChainEdit, ActorID: "a", At: when}
+		free.Seal(head.Index, head.Hash)
+		taken := &parley.ChainEntry{ConversationID: "c1", Kind: parley.ChainEdit, ActorID: "a", At: when}
+		taken.Seal(0, "")
+		return tx.AppendChainEntries([]*parley.ChainEntry{free, taken})
+	})
+	if !errors.As(err, &pe) || pe.Code != parley.EConflict {
+		t.Fatalf("AppendChainEntries with an index taken after the upgrade: %v, want a conflict", err)
+	}
+	if got := entries(db, "c3"); len(got) != len(before["c3"]) {
+		t.Fatalf("c3 after a failed AppendChainEntries: %d entries, want %d", len(got), len(before["c3"]))
 	}
 	// Appends go on from the copied heads.
 	appendTo(db, "c2", 2)
