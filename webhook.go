@@ -122,6 +122,11 @@ type WebhookTx interface {
 	// enabled webhooks, earliest due first, and moves their NextAt to
 	// until so that nobody else claims them meanwhile.
 	ClaimDeliveries(now, until time.Time, limit int) ([]*WebhookDelivery, error)
+	// DeliveriesDue reports whether ClaimDeliveries at now would take
+	// anything. It writes nothing: an idle worker's poll asks it in a read
+	// transaction instead of taking an empty write batch (on PostgreSQL,
+	// the positions lock that every node's writes wait for).
+	DeliveriesDue(now time.Time) (bool, error)
 	// SaveDelivery saves Status, Attempts, NextAt, FirstAttemptAt,
 	// LastAttemptAt, LastStatus, LastError and DeliveredAt of an
 	// unfinished delivery; ENotFound if it is gone or already final.

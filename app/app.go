@@ -336,6 +336,22 @@ func (a *App) update(ctx context.Context, fn func(w *writer) error) error {
 	return a.updateFrames(ctx, false, fn)
 }
 
+// anyDue asks a background worker's question "is anything due?" in a read
+// transaction, before the worker takes its leases in a write batch. Most
+// polls find nothing, and a write batch, even an empty one, takes the
+// writer (on PostgreSQL the positions lock, which every node's sends wait
+// for); a read takes nothing from the sends. Something that becomes due
+// just after is taken at the next poll.
+func (a *App) anyDue(ctx context.Context, due func(parley.Tx) (bool, error)) (bool, error) {
+	var any bool
+	err := a.view(ctx, func(tx parley.Tx) error {
+		var err error
+		any, err = due(tx)
+		return err
+	})
+	return any, err
+}
+
 // updateKeepingFrames is update for an update that changes nothing of how
 // a message sent before it renders for anyone: a send (which adds its own
 // message, moves a request to active and an archived conversation to the

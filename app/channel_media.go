@@ -177,6 +177,12 @@ type workJob struct {
 // ChannelWorkTick does the due channel work once (attachment fetches,
 // reactions) and returns how many links it worked on.
 func (a *App) ChannelWorkTick(ctx context.Context) (int, error) {
+	if due, err := a.anyDue(ctx, func(tx parley.Tx) (bool, error) {
+		ls, err := tx.DueChannelWork(a.clock(), 1)
+		return len(ls) > 0, err
+	}); err != nil || !due {
+		return 0, err
+	}
 	var jobs []*workJob
 	// Only the lease (work_at and the row's time): nothing a view shows,
 	// so the frames of sends rendered from their hands hold (see

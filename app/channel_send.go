@@ -463,12 +463,17 @@ type channelJob struct {
 // ChannelSendTick sends the due queued messages once and returns how many
 // it tried.
 func (a *App) ChannelSendTick(ctx context.Context) (int, error) {
+	if due, err := a.anyDue(ctx, func(tx parley.Tx) (bool, error) {
+		ls, err := tx.DueChannelSends(a.clock(), 1)
+		return len(ls) > 0, err
+	}); err != nil || !due {
+		return 0, err
+	}
 	var jobs []*channelJob
 	// Taking the lease changes nothing a message's view shows (attempts,
 	// the next attempt, the row's time; the status is written after the
 	// send, by update): it keeps the frames that sends rendered from what
-	// they had in hand (directhand.go). This runs every poll on an idle
-	// server too.
+	// they had in hand (directhand.go).
 	err := a.updateKeepingFrames(ctx, func(w *writer) error {
 		jobs = nil
 		due, err := w.DueChannelSends(w.now, channelSendBatch)

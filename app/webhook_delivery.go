@@ -104,6 +104,9 @@ func (a *App) ClaimWebhooks(ctx context.Context, limit, follow int, lease time.D
 // the oldest unfinished delivery of its conversation.
 func (a *App) ClaimWebhookDeliveries(ctx context.Context, limit int, lease time.Duration) ([]*WebhookClaim, error) {
 	now := a.clock()
+	if due, err := a.anyDue(ctx, func(tx parley.Tx) (bool, error) { return tx.DeliveriesDue(now) }); err != nil || !due {
+		return nil, err
+	}
 	var ds []*parley.WebhookDelivery
 	// A webhook delivery's lease is nothing a message's view shows: the
 	// frames of sends rendered from their hands hold (directhand.go).

@@ -193,6 +193,18 @@ func (t *tx) ClaimDeliveries(now, until time.Time, limit int) ([]*parley.Webhook
 	return out, nil
 }
 
+// DeliveriesDue implements parley.WebhookTx, with claimDeliveries'
+// condition.
+func (t *tx) DeliveriesDue(now time.Time) (bool, error) {
+	var due bool
+	err := t.queryRow(`SELECT EXISTS (SELECT 1 FROM webhook_deliveries d INDEXED BY webhook_deliveries_due JOIN webhooks w ON w.id = d.webhook_id
+		WHERE d.status = 'pending' AND d.next_at <= ? AND w.enabled = 1)`, toNanos(now)).Scan(&due)
+	if err != nil {
+		return false, fmt.Errorf("deliveries due: %w", err)
+	}
+	return due, nil
+}
+
 // SaveDelivery implements parley.WebhookTx.
 func (t *tx) SaveDelivery(d *parley.WebhookDelivery) error {
 	res, err := t.exec(`UPDATE webhook_deliveries SET status = ?, attempts = ?, next_at = ?, first_attempt_at = ?,

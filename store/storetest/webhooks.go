@@ -82,8 +82,11 @@ func enqueue(t *testing.T, s parley.Store, ds ...*parley.WebhookDelivery) {
 	update(t, s, func(tx parley.Tx) error { return tx.EnqueueDeliveries(ds) })
 }
 
+// claim claims deliveries, and checks that DeliveriesDue, asked just
+// before in a read transaction, said whether there would be any.
 func claim(t *testing.T, s parley.Store, now, until time.Time, limit int) []string {
 	t.Helper()
+	due := view(t, s, func(tx parley.Tx) (bool, error) { return tx.DeliveriesDue(now) })
 	var ids []string
 	update(t, s, func(tx parley.Tx) error {
 		ds, err := tx.ClaimDeliveries(now, until, limit)
@@ -93,6 +96,9 @@ func claim(t *testing.T, s parley.Store, now, until time.Time, limit int) []stri
 		}
 		return err
 	})
+	if limit > 0 && due != (len(ids) > 0) {
+		t.Fatalf("DeliveriesDue(%v) = %v, but the claim took %v", now, due, ids)
+	}
 	return sorted(ids)
 }
 
@@ -175,6 +181,10 @@ func testDeliveryQueues(t *testing.T, s parley.Store) {
 	wantEqual(t, "queued, limited", queued("h1", "ca", 1), []string{"a2"})
 	wantEqual(t, "nothing queued in cb", queued("h1", "cb", 10), []string{})
 
+	// Nothing is due before 0 s; o1, due then, is of a disabled webhook.
+	if due := view(t, s, func(tx parley.Tx) (bool, error) { return tx.DeliveriesDue(at(0).Add(-time.Nanosecond)) }); due {
+		t.Fatal("DeliveriesDue before anything is due: true")
+	}
 	// Due at 1 s: a1 and b1 (not x1, due at 2 s, nor the disabled one).
 	wantEqual(t, "claim at 1s", claim(t, s, at(1), at(100), 10), []string{"a1", "b1"})
 	if d := delivery(t, s, "h1", "a1"); !d.NextAt.Equal(at(100)) || d.Status != parley.DeliveryPending {
