@@ -1,0 +1,24 @@
+package server
+
+import (
+	"testing"
+
+	"github.com/parleyhq/parley/internal/loadkit"
+)
+
+// raiseFileLimit lifts the soft limit on open files to the hard one for
+// the test (each member holds two descriptors: its socket and the
+// server's) and returns the limit now in force.
+func raiseFileLimit(tb testing.TB) int {
+	soft, hard, err := loadkit.FileLimit()
+	if err != nil {
+		return 1024
+	}
+	if soft < hard {
+		if loadkit.SetFileLimit(hard) == nil {
+			tb.Cleanup(func() { loadkit.SetFileLimit(soft) })
+			soft = hard
+		}
+	}
+	return int(min(soft, 1<<30))
+}
