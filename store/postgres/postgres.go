@@ -12,8 +12,10 @@ package postgres
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -135,6 +137,27 @@ func Open(dsn string, opts Options) (*DB, error) {
 	}
 	go db.commitLoop()
 	return db, nil
+}
+
+// SchemaDigest is a hex SHA-256 of the embedded migrations, names and
+// contents in order: two builds with the same digest make the same
+// schema (pgtest names its shared template database by it).
+func SchemaDigest() string {
+	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+	if err != nil {
+		panic(err) // the pattern is constant
+	}
+	sort.Strings(names)
+	h := sha256.New()
+	for _, name := range names {
+		buf, err := fs.ReadFile(migrationFS, name)
+		if err != nil {
+			panic(err) // embedded
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00", name, len(buf))
+		h.Write(buf)
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // Migrate applies each embedded migration not yet recorded, one

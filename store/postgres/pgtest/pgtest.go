@@ -7,6 +7,7 @@ package pgtest
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	"github.com/parleyhq/parley/store/postgres"
 )
@@ -26,6 +28,7 @@ var (
 	mu       sync.Mutex
 	admin    *sql.DB
 	template string
+	prefix   string // this binary's, for its test databases' names
 	serial   atomic.Int64
 )
 
@@ -53,9 +56,14 @@ func withDatabase(dsn, name string) (string, error) {
 	return u.String(), nil
 }
 
-// prepare connects to the server and builds, once per test binary, a
-// template database holding the migrated schema: each test's database is
-// a copy of it, which is much faster than migrating every time.
+// prepare connects to the server and finds or builds the template
+// database holding the migrated schema: each test's database is a copy of
+// it, which is much faster than migrating every time. The template is
+// named by the schema's digest and shared by every test binary on the
+// server, so that none is left behind per binary: the first binary to
+// need it migrates a database of its own and renames it to the shared
+// name; a binary that loses that race drops its copy and uses the
+// winner's.
 func prepare() error {
 	if admin != nil {
 		return nil
@@ -65,28 +73,62 @@ func prepare() error {
 	if err != nil {
 		return err
 	}
-	name := fmt.Sprintf("parley_tpl_%d_%d", os.Getpid(), time.Now().UnixNano()%1e9)
-	// C collation: text sorts by bytes, as in SQLite.
-	if _, err := db.Exec(`CREATE DATABASE ` + name + ` TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'`); err != nil {
+	tpl := "parley_tpl_" + postgres.SchemaDigest()[:20]
+	prefix = fmt.Sprintf("parley_t%d_%d", os.Getpid(), time.Now().UnixNano()%1e9)
+	var exists bool
+	if err := db.QueryRow(`SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, tpl).Scan(&exists); err != nil {
 		db.Close()
+		return fmt.Errorf("look for the template database: %w", err)
+	}
+	if !exists {
+		if err := buildTemplate(db, dsn, tpl, prefix+"_tpl"); err != nil {
+			db.Close()
+			return err
+		}
+	}
+	admin, template = db, tpl
+	return nil
+}
+
+// buildTemplate migrates a new database named tmp and renames it to tpl,
+// or drops it when another binary renamed its own first.
+func buildTemplate(db *sql.DB, dsn, tpl, tmp string) error {
+	// C collation: text sorts by bytes, as in SQLite.
+	if _, err := db.Exec(`CREATE DATABASE ` + tmp + ` TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'`); err != nil {
 		return fmt.Errorf("create template database: %w", err)
 	}
-	tdsn, err := withDatabase(dsn, name)
+	tdsn, err := withDatabase(dsn, tmp)
 	if err != nil {
-		db.Close()
 		return err
 	}
 	s, err := postgres.Open(tdsn, postgres.Options{})
+	if err == nil {
+		err = s.Close()
+	}
+	if err == nil {
+		_, err = db.Exec(`ALTER DATABASE ` + tmp + ` RENAME TO ` + tpl)
+		if pgCode(err) == "42P04" { // duplicate_database: another binary's is there
+			err = nil
+		} else if err == nil {
+			return nil
+		}
+	}
+	if _, derr := db.Exec(`DROP DATABASE IF EXISTS ` + tmp + ` WITH (FORCE)`); derr != nil && err == nil {
+		err = derr
+	}
 	if err != nil {
-		db.Close()
-		return fmt.Errorf("migrate template database: %w", err)
+		return fmt.Errorf("template database: %w", err)
 	}
-	if err := s.Close(); err != nil {
-		db.Close()
-		return err
-	}
-	admin, template = db, name
 	return nil
+}
+
+// pgCode is err's SQLSTATE, or "".
+func pgCode(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code
+	}
+	return ""
 }
 
 // DSN creates a fresh, migrated database for tb, dropped when tb ends, and
@@ -103,12 +145,19 @@ func DSN(tb testing.TB) string {
 	if err != nil {
 		tb.Fatalf("pgtest: %v", err)
 	}
-	name := fmt.Sprintf("%s_%d", tpl, serial.Add(1))
-	// Copies of one template may not start while another copy is being
-	// made from it by a session still connected to it: the mutex keeps
-	// creations of this binary apart, and nothing connects to the template.
+	name := fmt.Sprintf("%s_%d", prefix, serial.Add(1))
+	// PostgreSQL refuses to copy a template while a session is connected
+	// to it (55006, object_in_use). Nothing connects to it once built,
+	// but another binary's copy may hold it for a moment: try again. The
+	// mutex keeps this binary's own copies apart.
 	mu.Lock()
-	_, err = a.Exec(`CREATE DATABASE ` + name + ` TEMPLATE ` + tpl)
+	for try := 0; ; try++ {
+		_, err = a.Exec(`CREATE DATABASE ` + name + ` TEMPLATE ` + tpl)
+		if pgCode(err) != "55006" || try == 50 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	mu.Unlock()
 	if err != nil {
 		tb.Fatalf("pgtest: create database: %v", err)
