@@ -372,6 +372,7 @@ func (a *App) updateFrames(ctx context.Context, keepsFrames bool, fn func(w *wri
 	var events []*parley.Event
 	var hooks webhookWrites
 	var authUsers []string
+	var wakeChannels bool
 	err := a.store.Update(ctx, func(tx parley.Tx) error {
 		if !keepsFrames {
 			// Counted before it writes anything (and on every run of
@@ -384,6 +385,7 @@ func (a *App) updateFrames(ctx context.Context, keepsFrames bool, fn func(w *wri
 		if err != nil {
 			return err
 		}
+		wakeChannels = w.wakeChannels
 		// The outbox rows of the events commit with them (webhooks.go).
 		if err := a.enqueueWebhooks(w); err != nil {
 			return err
@@ -399,6 +401,9 @@ func (a *App) updateFrames(ctx context.Context, keepsFrames bool, fn func(w *wri
 	}
 	if err == nil {
 		a.webhooksCommitted(hooks)
+		if wakeChannels {
+			a.wakeChannelSends()
+		}
 	}
 	return err
 }
@@ -419,6 +424,9 @@ type writer struct {
 	// authUsers are the users whose rows or sessions changed: their
 	// cached tokens go after commit (authcache.go).
 	authUsers []string
+	// wakeChannels is set when the transaction queued channel work: the
+	// channel worker is woken after the commit (wakeChannelSends).
+	wakeChannels bool
 }
 
 // messageCreated appends m to its conversation's hash chain and records,

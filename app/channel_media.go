@@ -538,7 +538,7 @@ func (a *App) channelOnReact(w *writer, m *parley.Message, actor *Actor, emoji s
 	if err := w.UpdateChannelMessage(l); err != nil {
 		return err
 	}
-	a.wakeChannelSends()
+	w.wakeChannels = true
 	return nil
 }
 

@@ -298,7 +298,7 @@ func (a *App) channelOnSend(w *writer, m *parley.Message, actor *Actor, sc *send
 	if err := w.CreateChannelMessage(link); err != nil {
 		return err
 	}
-	a.wakeChannelSends()
+	w.wakeChannels = true
 	return nil
 }
 
@@ -412,7 +412,10 @@ func pickMode(caps channel.Capabilities, platform string, th *parley.ChannelThre
 	return closed("%s", why)
 }
 
-// wakeChannelSends tells the send worker there is work.
+// wakeChannelSends tells the send worker there is work. A write that
+// queues work sets writer.wakeChannels instead, and updateFrames wakes the
+// worker after the commit: woken earlier, its read of what is due would
+// not see the work yet, and it would wait for the next poll.
 func (a *App) wakeChannelSends() {
 	select {
 	case a.channelWake <- struct{}{}:
