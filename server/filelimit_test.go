@@ -14,10 +14,11 @@ func raiseFileLimit(tb testing.TB) int {
 	if err != nil {
 		return 1024
 	}
-	if soft < hard {
-		if loadkit.SetFileLimit(hard) == nil {
-			tb.Cleanup(func() { loadkit.SetFileLimit(soft) })
-			soft = hard
+	if soft < hard && loadkit.SetFileLimit(hard) == nil {
+		tb.Cleanup(func() { loadkit.SetFileLimit(soft) })
+		// What is in force (macOS caps an unlimited hard limit).
+		if now, _, err := loadkit.FileLimit(); err == nil {
+			soft = now
 		}
 	}
 	return int(min(soft, 1<<30))

@@ -45,5 +45,16 @@ func RaiseFileLimit(want uint64, hint string) error {
 	if hard < want {
 		return fmt.Errorf("open file limit %d (hard) is below the %d needed; %s", hard, want, hint)
 	}
-	return SetFileLimit(hard)
+	if err := SetFileLimit(hard); err != nil {
+		return err
+	}
+	// macOS takes an unlimited hard limit but caps the soft one at
+	// kern.maxfilesperproc: what is in force is what counts.
+	if soft, _, err = FileLimit(); err != nil {
+		return err
+	}
+	if soft < want {
+		return fmt.Errorf("open file limit %d (in force) is below the %d needed; %s", soft, want, hint)
+	}
+	return nil
 }
