@@ -107,15 +107,21 @@ if [ "$status" -eq 0 ]; then
     # past finding (testdata/fuzz/) already ran as a blocking test above.
     if go test -run '^$' -fuzz "^$1\$" -fuzztime 10s "$2" >/tmp/parley-fuzz.$$.log 2>&1; then
       tail -2 /tmp/parley-fuzz.$$.log
-    elif grep -q 'Failing input written to' /tmp/parley-fuzz.$$.log; then
+      if grep -q 'no fuzz tests to fuzz' /tmp/parley-fuzz.$$.log; then
+        findings=$((findings + 1))
+        echo "!!! FUZZ TARGET $1 is not in $2 (renamed? update this list)"
+      fi
+    elif ! grep -q 'Failing input written to' /tmp/parley-fuzz.$$.log &&
+      grep -Eq 'context deadline exceeded|no crash will be recorded|communicating with fuzzing process' /tmp/parley-fuzz.$$.log; then
+      # The engine's own stops, with no input recorded (Go's
+      # internal/fuzz): -fuzztime ran out while it was talking to a
+      # worker, or a worker was killed by a signal no input causes (the
+      # OOM killer): they say nothing of the code under test.
+      engine=$((engine + 1))
+      echo "!!! fuzz run of $1 ($2) stopped by the fuzzing engine, no input recorded (not a finding):"; tail -15 /tmp/parley-fuzz.$$.log
+    else
       findings=$((findings + 1))
       echo "!!! FUZZ FINDING in $1 ($2): commit the input below as a seed with its fix"; tail -60 /tmp/parley-fuzz.$$.log
-    else
-      # No failing input: the engine itself stopped (a worker timed out
-      # on a loaded machine, or was killed), which says nothing of the
-      # code under test.
-      engine=$((engine + 1))
-      echo "!!! fuzz run of $1 ($2) stopped without a failing input (the fuzzing engine, not a finding):"; tail -15 /tmp/parley-fuzz.$$.log
     fi
   done
   rm -f /tmp/parley-fuzz.$$.log
