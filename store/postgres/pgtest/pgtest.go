@@ -147,16 +147,17 @@ func DSN(tb testing.TB) string {
 	}
 	name := fmt.Sprintf("%s_%d", prefix, serial.Add(1))
 	// PostgreSQL refuses to copy a template while a session is connected
-	// to it (55006, object_in_use). Nothing connects to it once built,
-	// but another binary's copy may hold it for a moment: try again. The
-	// mutex keeps this binary's own copies apart.
+	// to it (55006, object_in_use, after waiting 5 s itself). Nothing
+	// connects to the template once it is built, and copies made at once
+	// by several binaries only share a lock on it; two more tries cover a
+	// backend of the build still exiting. The mutex keeps this binary's
+	// own copies apart.
 	mu.Lock()
 	for try := 0; ; try++ {
 		_, err = a.Exec(`CREATE DATABASE ` + name + ` TEMPLATE ` + tpl)
-		if pgCode(err) != "55006" || try == 50 {
+		if pgCode(err) != "55006" || try == 2 {
 			break
 		}
-		time.Sleep(100 * time.Millisecond)
 	}
 	mu.Unlock()
 	if err != nil {
