@@ -137,12 +137,6 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 			t.Errorf("the log holds %q", s)
 		}
 	}
-	// The secrets were real: the receiver saw the body the log must not.
-	seen := false
-	for _, a := range rc.all() {
-		seen = seen || a.Text == body
-	}
-	if !seen {
-		t.Error("the webhook payload did not carry the body; the check above proves nothing for webhooks")
-	}
+	// The secrets were real: the wait above saw the receiver get the body
+	// the log must not hold.
 }
