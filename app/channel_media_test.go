@@ -222,12 +222,7 @@ func TestChannelOutboundMediaAsSignedLink(t *testing.T) {
 }
 
 func TestChannelOutboundMediaRulesOnMessenger(t *testing.T) {
-	s, g := channelShop(t)
-	_, agent := s.agent("ann", "Ann", true)
-	ch := s.connect(parley.PlatformMessenger, pageID)
-	s.hook(ch, fixture(t, "messenger", "text.json"))
-	conv := s.onlyConversation()
-	s.clock.Set(time.UnixMilli(1700000000000).Add(time.Minute))
+	s, g, ch, agent, conv := messengerThread(t)
 
 	// Messenger takes a file or a text per message, and one file.
 	id := s.uploadPNG(agent)

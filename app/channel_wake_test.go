@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"testing"
 	"time"
-
-	"github.com/parleyhq/parley"
 )
 
 // liveness bounds how long a test waits for what should happen at once;
@@ -19,12 +17,7 @@ const liveness = 10 * time.Second
 // sees the reply. Woken from inside the transaction, it read before the
 // commit, found nothing and slept until the poll.
 func TestChannelSendsWokenAfterCommit(t *testing.T) {
-	s, g := channelShop(t)
-	_, agent := s.agent("ann", "Ann", true)
-	ch := s.connect(parley.PlatformMessenger, pageID)
-	s.hook(ch, fixture(t, "messenger", "text.json"))
-	conv := s.onlyConversation()
-	s.clock.Set(time.UnixMilli(1700000000000).Add(time.Minute))
+	s, g, _, agent, conv := messengerThread(t)
 
 	ctx, cancel := context.WithCancel(s.ctx)
 	done := make(chan struct{})

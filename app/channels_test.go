@@ -186,6 +186,20 @@ func channelShopStore(t *testing.T) (*shop, *graph, parley.Store) {
 	return s, g, db
 }
 
+// messengerThread is a shop with an online agent (ann) and a Messenger
+// channel, one customer's conversation from the text fixture, and the
+// clock a minute after the customer wrote (the reply window open).
+func messengerThread(t *testing.T) (*shop, *graph, *app.ChannelView, *app.BusinessActor, string) {
+	t.Helper()
+	s, g := channelShop(t)
+	_, agent := s.agent("ann", "Ann", true)
+	ch := s.connect(parley.PlatformMessenger, pageID)
+	s.hook(ch, fixture(t, "messenger", "text.json"))
+	conv := s.onlyConversation()
+	s.clock.Set(time.UnixMilli(1700000000000).Add(time.Minute))
+	return s, g, ch, agent, conv
+}
+
 const (
 	pageID    = "104857600000001"
 	igID      = "17841400000000001"
@@ -563,12 +577,7 @@ func TestWhatsAppTemplatesOutsideTheWindow(t *testing.T) {
 }
 
 func TestChannelRateLimitBackoffAndFailure(t *testing.T) {
-	s, g := channelShop(t)
-	_, agent := s.agent("ann", "Ann", true)
-	ch := s.connect(parley.PlatformMessenger, pageID)
-	s.hook(ch, fixture(t, "messenger", "text.json"))
-	conv := s.onlyConversation()
-	s.clock.Set(time.UnixMilli(1700000000000).Add(time.Minute))
+	s, g, _, agent, conv := messengerThread(t)
 	g.answer(400, `{"error":{"message":"Calls to this api have exceeded the rate limit.","type":"OAuthException","code":613}}`)
 	if _, err := s.reply(agent, conv, "One moment"); err != nil {
 		t.Fatal(err)
