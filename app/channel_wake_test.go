@@ -9,7 +9,7 @@ import (
 
 // liveness bounds how long a test waits for what should happen at once;
 // it is no timing claim (a loaded CI machine may take seconds).
-const liveness = 10 * time.Second
+const liveness = 30 * time.Second
 
 // TestChannelSendsWokenAfterCommit: a reply queued for a channel goes out
 // through the running worker at once, not at its next poll (an hour here):
