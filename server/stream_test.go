@@ -256,7 +256,13 @@ func TestStreamPrivacy(t *testing.T) {
 		ed.until(func(e streamEvent) bool { return e.Type == "error" })
 	}
 	dave.send(req, "are you there?")
-	dd.until(isText("are you there?"))
+	// until hands back every frame up to the match: erin's read marker and
+	// typing came before it, so they are looked for there, not only after.
+	for _, e := range dd.until(isText("are you there?")) {
+		if (e.Type == "read" || e.Type == "typing") && e.ConversationID == req {
+			t.Errorf("the pending requester saw the recipient's %s: %s", e.Type, e.raw)
+		}
+	}
 
 	// Give stray deliveries a moment to show up, then look.
 	presence := func(e streamEvent) bool { return e.Type == "presence" }
