@@ -283,6 +283,12 @@ type EventTx interface {
 	// events of their conversations (declined ones excepted) between the
 	// member's JoinedPos and LeftPos.
 	SyncEvents(userID string, since int64, limit int) ([]*Event, error)
+	// SyncBacklog counts what SyncMessages and SyncEvents would return
+	// after since with no limit, but stops counting events once the count
+	// is past limit: a result above limit means "more than limit". It
+	// decides whether a device far behind may replay or must reload, so it
+	// reads index entries only, never the rows.
+	SyncBacklog(userID string, since int64, limit int) (int, error)
 	// AppendEvent inserts e and sets e.Pos. Positions only grow and are
 	// never reused; they may have gaps.
 	AppendEvent(e *Event) error

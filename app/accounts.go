@@ -439,7 +439,9 @@ func (a *App) UpdateProfile(ctx context.Context, actor *Actor, p ProfileUpdate) 
 		return nil, parley.Invalid("dm_policy", "dm_policy is open, following or closed")
 	}
 	var out *parley.User
+	presenceChanged := false
 	err = a.update(ctx, func(w *writer) error {
+		presenceChanged = false
 		u, err := w.UserByID(actor.User.ID)
 		if err != nil {
 			return err
@@ -457,6 +459,7 @@ func (a *App) UpdateProfile(ctx context.Context, actor *Actor, p ProfileUpdate) 
 			u.HideReadReceipts = !*p.ReadReceipts
 		}
 		if p.ShowPresence != nil {
+			presenceChanged = u.ShowPresence != *p.ShowPresence
 			u.ShowPresence = *p.ShowPresence
 		}
 		if p.WarnPhone != nil {
@@ -468,6 +471,15 @@ func (a *App) UpdateProfile(ctx context.Context, actor *Actor, p ProfileUpdate) 
 	})
 	if err != nil {
 		return nil, err
+	}
+	if presenceChanged && (!out.ShowPresence || a.isOnline(actor.User.ID)) {
+		// Peers see the change at once: hiding presence reads as going
+		// offline (the later real offline is not sent, and the device may
+		// be on another node: sent whatever this node knows), showing it
+		// while online as coming online.
+		if err := a.announcePresence(ctx, actor.User.ID, out.ShowPresence, true); err != nil {
+			a.log.Warn("presence", "user", actor.User.ID, "err", err)
+		}
 	}
 	return meView(out), nil
 }

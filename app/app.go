@@ -36,6 +36,10 @@ type Config struct {
 	LargeGroupMembers int
 	// MaxTextLen caps a message's text in characters (default 10,000).
 	MaxTextLen int
+	// SyncMaxBacklog is how many messages and events a device may have
+	// missed and still be sent them all by sync or the stream (default
+	// DefaultSyncMaxBacklog); further behind, it reloads (limited).
+	SyncMaxBacklog int
 	// Password sets the argon2id cost (default PasswordDefault).
 	Password PasswordParams
 	// LoginPerHandle and LoginPerAddress limit login attempts per minute
@@ -130,6 +134,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.SendBurst <= 0 {
 		c.SendBurst = 30
+	}
+	if c.SyncMaxBacklog <= 0 {
+		c.SyncMaxBacklog = DefaultSyncMaxBacklog
 	}
 	if c.NewConversationsPerDay <= 0 {
 		c.NewConversationsPerDay = 200

@@ -184,7 +184,7 @@ func newModelWorld(t *testing.T, a *app.App, db *sqlite.DB, seq int, seed uint64
 	w.loadIDs(gc)
 	w.pos = make([]int64, mUsers)
 	for i := range mUsers {
-		p, err := a.Sync(ctx, w.actors[i], 0, 0)
+		p, err := a.Sync(ctx, w.actors[i], app.SinceHead, 0)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -20,7 +20,7 @@ func TestRedact(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	start, err := a.Sync(ctx, w.bob, 0, 1) // a new device: the head to follow from
+	start, err := a.Sync(ctx, w.bob, app.SinceHead, 1) // a device that follows from the head
 	if err != nil {
 		t.Fatal(err)
 	}

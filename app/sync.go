@@ -34,9 +34,10 @@ type SyncPage struct {
 	Next int64 `json:"next"`
 	// More is true when more changes wait after Next.
 	More bool `json:"more,omitempty"`
-	// Limited is true when the backlog was too long to replay: Next is the
-	// current head, and the client reloads its conversations and pages
-	// their history instead.
+	// Limited is true when the device starts at the head without a
+	// replay — it asked to (SinceHead) or its backlog was too long: Next
+	// is the current head, and the client reloads its conversations and
+	// pages their history instead.
 	Limited bool `json:"limited,omitempty"`
 }
 
@@ -44,9 +45,14 @@ type SyncPage struct {
 const (
 	// DefaultSyncLimit is the page size of Sync.
 	DefaultSyncLimit = 500
-	// MaxBacklog is how far behind the head (in positions, across the
-	// whole store) a device may resume before it is told to reload.
-	MaxBacklog = 100000
+	// DefaultSyncMaxBacklog is Config.SyncMaxBacklog's default: a device
+	// may have missed this many of its own messages and events (not
+	// positions of the whole server) and still replay them — forty pages.
+	DefaultSyncMaxBacklog = 20000
+	// SinceHead asks Sync to start at the head, with no replay: a client
+	// that loads its conversations itself and then follows live
+	// (?since=now).
+	SinceHead int64 = -1
 )
 
 // Head returns the newest committed position.
@@ -61,11 +67,20 @@ func (a *App) Head(ctx context.Context) (int64, error) {
 }
 
 // Sync returns the actor's changes after position since, oldest first. A
-// since of 0 (a new device) or one too far behind gives Limited and the
-// current head, so that the device starts from its conversation list.
+// since of 0 (a new device) starts from the beginning of what the actor
+// may see. SinceHead, or a backlog longer than Config.SyncMaxBacklog
+// messages and events, gives Limited and the current head, so that the
+// device starts from its conversation list.
 //
 // Calls that arrive together share one read transaction (see readBatcher).
 func (a *App) Sync(ctx context.Context, actor *Actor, since int64, limit int) (*SyncPage, error) {
+	if since == SinceHead {
+		head, err := a.Head(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return &SyncPage{Events: []*SyncEvent{}, Next: head, Limited: true}, nil
+	}
 	if since < 0 {
 		return nil, parley.Invalid("since", "since is a position this server gave")
 	}
@@ -94,6 +109,12 @@ func (a *App) Sync(ctx context.Context, actor *Actor, since int64, limit int) (*
 			p, err := a.syncIn(tx, head, &Actor{User: &parley.User{ID: ag.BusinessID}}, since, limit)
 			if err != nil {
 				return err
+			}
+			if p.Limited {
+				// Too far behind in a business's inbox: the device reloads
+				// everything.
+				page = p
+				return nil
 			}
 			for _, e := range p.Events {
 				e.As = ag.BusinessID
@@ -142,9 +163,17 @@ func (a *App) syncIn(tx parley.Tx, head int64, actor *Actor, since int64, limit 
 	if since > head {
 		return nil, parley.Invalid("since", "since is ahead of this server; start again without it")
 	}
-	if since == 0 || head-since > MaxBacklog {
-		page.Next, page.Limited = head, true
-		return page, nil
+	if most := a.cfg.SyncMaxBacklog; head-since > int64(most) {
+		// Whole-server positions bound the user's backlog from above;
+		// only when they do not, the user's own is counted.
+		n, err := tx.SyncBacklog(actor.User.ID, since, most)
+		if err != nil {
+			return nil, err
+		}
+		if n > most {
+			page.Next, page.Limited = head, true
+			return page, nil
+		}
 	}
 	msgs, err := tx.SyncMessages(actor.User.ID, since, limit+1)
 	if err != nil {
@@ -469,10 +498,17 @@ func (a *App) Typing(ctx context.Context, actor *Actor, convID string, typing bo
 // connects and when the last one goes.
 func (a *App) Presence(ctx context.Context, userID string, online bool) error {
 	a.setOnline(userID, online)
+	return a.announcePresence(ctx, userID, online, false)
+}
+
+// announcePresence tells the user's direct peers that the user is online
+// or not: only when the user shows their presence, unless always (the
+// user just hid it, and peers who saw them online must see them go).
+func (a *App) announcePresence(ctx context.Context, userID string, online, always bool) error {
 	var ev *parley.Event
 	err := a.view(ctx, func(tx parley.Tx) error {
 		u, err := tx.UserByID(userID)
-		if err != nil || !u.ShowPresence {
+		if err != nil || !u.ShowPresence && !always {
 			return err
 		}
 		peers, err := tx.DirectPeers(userID)

@@ -301,6 +301,15 @@ func TestConversationsAndHistory(t *testing.T) {
 	if seq, err := bob.MarkRead(ctx, conv.ID, 7); err != nil || seq != 7 {
 		t.Fatalf("read %d %v", seq, err)
 	}
+	if seq, err := bob.MarkDelivered(ctx, conv.ID, 6); err != nil || seq != 7 {
+		t.Fatalf("delivered %d %v, want 7 (read implies delivered)", seq, err)
+	}
+	if err := bob.Typing(ctx, conv.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := bob.Typing(ctx, "no-such-conversation", false); !client.IsNotFound(err) {
+		t.Fatalf("typing in a conversation bob is not in: %v", err)
+	}
 
 	// Folders, pins and mutes are Bob's own.
 	if c, err := bob.Pin(ctx, conv.ID); err != nil || !c.Pinned {
@@ -378,9 +387,12 @@ func TestSync(t *testing.T) {
 	ctx := testContext(t)
 	alice := register(t, anon, "alice", "")
 	bob := register(t, anon, "bob", "")
-	page, err := bob.Sync(ctx, 0, 0)
+	page, err := bob.Sync(ctx, client.SinceNow, 0)
 	if err != nil || !page.Limited || page.Next <= 0 {
-		t.Fatalf("a new device: %+v %v", page, err)
+		t.Fatalf("a device that starts now: %+v %v", page, err)
+	}
+	if p, err := bob.Sync(ctx, 0, 0); err != nil || p.Limited || p.Next != page.Next {
+		t.Fatalf("a new device from the beginning: %+v %v", p, err)
 	}
 	conv, err := alice.StartDirect(ctx, "bob")
 	if err != nil {

@@ -95,6 +95,25 @@ func (c *Client) MarkRead(ctx context.Context, id string, seq int64) (int64, err
 	return c.markRead(ctx, "/conversations/"+esc(id)+"/read", seq)
 }
 
+// MarkDelivered moves the caller's delivered marker (the messages up to
+// seq reached a device) and returns it as it now stands. A Stream on a
+// WebSocket can send the same as a frame; this is for long-poll clients.
+func (c *Client) MarkDelivered(ctx context.Context, id string, seq int64) (int64, error) {
+	var out struct {
+		DeliveredSeq int64 `json:"delivered_seq"`
+	}
+	_, err := c.call(ctx, http.MethodPost, "/conversations/"+esc(id)+"/delivered", nil, map[string]int64{"seq": seq}, &out)
+	return out.DeliveredSeq, err
+}
+
+// Typing tells the conversation's other members that the caller is typing
+// (true) or stopped (false). The server ignores a repeat of true within
+// two seconds.
+func (c *Client) Typing(ctx context.Context, id string, typing bool) error {
+	_, err := c.call(ctx, http.MethodPost, "/conversations/"+esc(id)+"/typing", nil, map[string]bool{"typing": typing}, nil)
+	return err
+}
+
 func (c *Client) markRead(ctx context.Context, path string, seq int64) (int64, error) {
 	var out struct {
 		ReadSeq int64 `json:"read_seq"`

@@ -31,7 +31,7 @@ var coverage = map[string]string{
 	"unarchive": "Client.Unarchive", "pin": "Client.Pin", "unpin": "Client.Unpin",
 	"mute": "Client.Mute", "unmute": "Client.Unmute", "addMembers": "Client.AddMembers",
 	"removeMember": "Client.RemoveMember", "setRole": "Client.SetRole", "leave": "Client.Leave",
-	"markRead": "Client.MarkRead", "sendMessage": "Client.Send", "listMessages": "Client.Messages",
+	"markRead": "Client.MarkRead", "markDelivered": "Client.MarkDelivered", "typing": "Client.Typing", "sendMessage": "Client.Send", "listMessages": "Client.Messages",
 	"editMessage": "Client.Edit", "unsendMessage": "Client.Unsend", "redactMessage": "Client.Redact",
 	"deleteAccount": "Client.DeleteAccount", "redactInboxMessage": "Business.Redact", "editHistory": "Client.Edits",
 	"react": "Client.React", "unreact": "Client.Unreact", "sync": "Client.Sync",

@@ -315,12 +315,14 @@ func (s *Stream) limited(next int64) error {
 	return s.hand(Event{Type: EventLimited, Next: next, CreatedAt: time.Now().UTC()}, next)
 }
 
-// since is the position the next connection asks from.
+// since is the position the next connection asks from: SinceNow for a
+// new device or after the server refused the position, so that the
+// stream restarts at the head with an EventLimited.
 func (s *Stream) since() int64 {
-	if s.resync {
-		return 0
+	if p := s.pos.Load(); !s.resync && p > 0 {
+		return p
 	}
-	return s.pos.Load()
+	return SinceNow
 }
 
 // poll is one long-poll of sync; wait 0 answers at once.
@@ -351,6 +353,8 @@ func (s *Stream) dial() (*websocket.Conn, error) {
 	u := s.c.root() + "/api/v1/stream"
 	if since := s.since(); since > 0 {
 		u += "?since=" + strconv.FormatInt(since, 10)
+	} else {
+		u += "?since=now"
 	}
 	h := http.Header{}
 	s.c.authorize(h)

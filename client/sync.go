@@ -107,18 +107,28 @@ type SyncPage struct {
 	Next int64 `json:"next"`
 	// More is true when more changes wait: ask again at once.
 	More bool `json:"more,omitempty"`
-	// Limited is true when since was 0 or too old: Next is the current
-	// head; reload conversations and history, then sync from Next.
+	// Limited is true when since was SinceNow or too far behind: Next is
+	// the current head; reload conversations and history, then sync from
+	// Next.
 	Limited bool `json:"limited,omitempty"`
 }
 
+// SinceNow, as Sync's since, starts at the current head without
+// replaying anything (the answer is Limited with the head).
+const SinceNow int64 = -1
+
 // Sync returns the caller's changes after position since. When there are
 // none it waits up to wait (rounded up to whole seconds, at most a
-// minute) for the first to arrive. since 0 answers Limited with the
-// current head.
+// minute) for the first to arrive. since 0 starts from the beginning of
+// what the caller may see (Limited with the head when that is more than
+// the server replays); SinceNow answers Limited with the current head.
 func (c *Client) Sync(ctx context.Context, since int64, wait time.Duration) (*SyncPage, error) {
 	v := url.Values{}
-	setInt(v, "since", since)
+	if since == SinceNow {
+		v.Set("since", "now")
+	} else {
+		setInt(v, "since", since)
+	}
 	if wait > 0 {
 		v.Set("timeout", strconv.FormatInt(int64((wait+time.Second-1)/time.Second), 10))
 	}

@@ -214,3 +214,49 @@ func (s *Server) markRead(w http.ResponseWriter, r *http.Request, actor *app.Act
 	}
 	return writeJSON(w, http.StatusOK, map[string]int64{"read_seq": seq})
 }
+
+// markDelivered moves the delivered marker: what the stream's
+// "delivered" frame does, for clients on long-poll.
+func (s *Server) markDelivered(w http.ResponseWriter, r *http.Request, actor *app.Actor) error {
+	var in struct {
+		Seq int64 `json:"seq"`
+	}
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	seq, err := s.app.Delivered(r.Context(), actor, r.PathValue("id"), in.Seq)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]int64{"delivered_seq": seq})
+}
+
+// typingInterval is how often one user may announce "typing" in one
+// conversation over HTTP; a repeat within it is answered and ignored.
+const typingInterval = 2 * time.Second
+
+// typingNow announces typing (or stopped typing): what the stream's
+// "typing" frame does, for clients on long-poll.
+func (s *Server) typingNow(w http.ResponseWriter, r *http.Request, actor *app.Actor) error {
+	var in struct {
+		Typing *bool `json:"typing"`
+	}
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	if in.Typing == nil {
+		return parley.Invalid("typing", "typing is true or false")
+	}
+	conv := r.PathValue("id")
+	if *in.Typing {
+		if ok, _ := s.typing.Allow(actor.User.ID + "/" + conv); !ok {
+			w.WriteHeader(http.StatusNoContent) // a repeat says nothing new
+			return nil
+		}
+	}
+	if err := s.app.Typing(r.Context(), actor, conv, *in.Typing); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -45,6 +45,9 @@ type Server struct {
 	// patterns are the routes in the order registered; the OpenAPI test
 	// compares them with openapi.json.
 	patterns []string
+	// typing throttles "typing" over HTTP per user and conversation, as
+	// the stream does per socket.
+	typing *app.Limiter
 }
 
 // Options configure a Server.
@@ -73,7 +76,8 @@ func New(a *app.App, opts Options) *Server {
 	if opts.Observer == nil {
 		opts.Observer = nopObserver{}
 	}
-	s := &Server{app: a, log: opts.Logger, mux: http.NewServeMux(), trustProxy: opts.TrustProxy, hub: opts.Hub, streamer: opts.Streamer, obs: opts.Observer, ready: opts.Ready}
+	s := &Server{app: a, log: opts.Logger, mux: http.NewServeMux(), trustProxy: opts.TrustProxy, hub: opts.Hub, streamer: opts.Streamer, obs: opts.Observer, ready: opts.Ready,
+		typing: app.NewLimiter(1/typingInterval.Seconds(), 1, time.Now)}
 	if s.ready == nil {
 		s.ready = func(ctx context.Context) error { return s.app.Ready(ctx) }
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/app"
+	"github.com/parleyhq/parley/realtime"
 )
 
 // Streamer serves the WebSocket stream for an authenticated request
@@ -16,13 +17,27 @@ type Streamer interface {
 	Stream(w http.ResponseWriter, r *http.Request, actor *app.Actor, since int64) error
 }
 
+// querySince reads ?since=: a position this server gave, nothing or 0 for
+// the beginning of what the user may see, or "now" to start at the head
+// without a replay (app.SinceHead).
+func querySince(r *http.Request) (int64, error) {
+	if r.URL.Query().Get("since") == "now" {
+		return app.SinceHead, nil
+	}
+	n, err := queryInt(r, "since")
+	if err != nil || n < 0 {
+		return 0, parley.Invalid("since", "since is a position this server gave, or now")
+	}
+	return n, nil
+}
+
 // MaxSyncTimeout caps how long a long-poll sync waits.
 const MaxSyncTimeout = 60 * time.Second
 
 // sync is the long-poll: changes after since at once, or else the first
 // changes within timeout seconds.
 func (s *Server) sync(w http.ResponseWriter, r *http.Request, actor *app.Actor) error {
-	since, err := queryInt(r, "since")
+	since, err := querySince(r)
 	if err != nil {
 		return err
 	}
@@ -57,11 +72,17 @@ func (s *Server) sync(w http.ResponseWriter, r *http.Request, actor *app.Actor) 
 	defer func() { s.obs.PollEnded(result) }()
 	ctx, cancel := context.WithTimeout(r.Context(), time.Duration(timeout)*time.Second)
 	defer cancel()
+	var ephemeral []*app.SyncEvent
 	for {
 		page, err := s.app.Sync(r.Context(), actor, since, int(limit))
 		if err != nil {
 			return err
 		}
+		// Ephemeral changes (typing, presence) that reached this poll
+		// while it waited come with the page, after the stored ones; they
+		// have no position and do not move next.
+		ephemeral = append(ephemeral, drainEphemeral(dev)...)
+		page.Events = append(page.Events, ephemeral...)
 		if len(page.Events) > 0 || page.Limited || ctx.Err() != nil {
 			result = PollChanges
 			if len(page.Events) == 0 && !page.Limited {
@@ -69,7 +90,11 @@ func (s *Server) sync(w http.ResponseWriter, r *http.Request, actor *app.Actor) 
 			}
 			return answer(page)
 		}
-		if !dev.Wait(ctx) {
+		again, e := waitPoll(ctx, dev)
+		if e != nil {
+			ephemeral = append(ephemeral, e)
+		}
+		if !again {
 			select {
 			case <-dev.Revoked():
 				if dev.ShuttingDown() {
@@ -87,6 +112,35 @@ func (s *Server) sync(w http.ResponseWriter, r *http.Request, actor *app.Actor) 
 			result = PollTimeout
 			return answer(page) // timeout: nothing new
 		}
+	}
+}
+
+// drainEphemeral takes the ephemeral events queued for a long-poll.
+func drainEphemeral(dev *realtime.Device) []*app.SyncEvent {
+	var out []*app.SyncEvent
+	for {
+		select {
+		case e := <-dev.Pushed():
+			out = append(out, e)
+		default:
+			return out
+		}
+	}
+}
+
+// waitPoll blocks until the long-poll should sync again — a stored change
+// arrived, or an ephemeral one, which it returns — or it is revoked or ctx
+// ends; it reports whether to sync.
+func waitPoll(ctx context.Context, dev *realtime.Device) (bool, *app.SyncEvent) {
+	select {
+	case <-dev.Wake():
+		return true, nil
+	case e := <-dev.Pushed():
+		return true, e
+	case <-dev.Revoked():
+		return false, nil
+	case <-ctx.Done():
+		return false, nil
 	}
 }
 
@@ -114,7 +168,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 	if s.streamer == nil || s.hub == nil {
 		return parley.Errorf(parley.ENotFound, "streaming is not enabled")
 	}
-	since, err := queryInt(r, "since")
+	since, err := querySince(r)
 	if err != nil {
 		return err
 	}

@@ -78,6 +78,8 @@ func (s *Server) routes() {
 	s.auth("PUT /api/v1/conversations/{id}/members/{handle}/role", s.setRole)
 	s.auth("POST /api/v1/conversations/{id}/leave", s.leave)
 	s.auth("POST /api/v1/conversations/{id}/read", s.markRead)
+	s.auth("POST /api/v1/conversations/{id}/delivered", s.markDelivered)
+	s.auth("POST /api/v1/conversations/{id}/typing", s.typingNow)
 	s.auth("PUT /api/v1/conversations/{id}/disappearing", s.setDisappearing)
 
 	// Request triage, filters and moderation.

@@ -29,7 +29,8 @@ func requiredScope(pattern string) string {
 		return app.ScopeRead
 	case path == "/api/v1/media", strings.HasPrefix(path, "/api/v1/sticker-packs"):
 		return app.ScopeMedia
-	case strings.Contains(path, "/messages"), strings.HasSuffix(path, "/read"):
+	case strings.Contains(path, "/messages"), strings.HasSuffix(path, "/read"),
+		strings.HasSuffix(path, "/delivered"), strings.HasSuffix(path, "/typing"):
 		return app.ScopeMessages
 	case strings.HasPrefix(path, "/api/v1/me"), strings.HasPrefix(path, "/api/v1/users/"), strings.HasPrefix(path, "/api/v1/consent/"):
 		return app.ScopeProfile

@@ -218,7 +218,7 @@ func TestSocketChurn(t *testing.T) {
 	var head struct {
 		Next int64 `json:"next"`
 	}
-	if code, err := call(n.addr, ps[0].tokens[0], "GET", "/api/v1/sync", nil, &head); err != nil || code != 200 {
+	if code, err := call(n.addr, ps[0].tokens[0], "GET", "/api/v1/sync?since=now", nil, &head); err != nil || code != 200 {
 		t.Fatalf("sync: %d %v", code, err)
 	}
 	ctx, stopDevices := context.WithCancel(context.Background())

@@ -448,7 +448,7 @@ func TestAuthorizationMatrixRealtime(t *testing.T) {
 	a, b := w.a, w.b
 	var p0 int64
 	{
-		r := must(t, b.agent1.do("GET", "/api/v1/sync?since=0", nil), http.StatusOK).JSON()
+		r := must(t, b.agent1.do("GET", "/api/v1/sync?since=now", nil), http.StatusOK).JSON()
 		p0 = int64(r["next"].(float64))
 	}
 	sc := w.ts.dial(t, b.agent1.Token, p0)

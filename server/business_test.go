@@ -172,7 +172,7 @@ func syncHead(t *testing.T, u *user) int64 {
 		Next    int64 `json:"next"`
 		Limited bool  `json:"limited"`
 	}
-	decodeInto(t, must(t, u.do("GET", "/api/v1/sync", nil), http.StatusOK).Body, &p)
+	decodeInto(t, must(t, u.do("GET", "/api/v1/sync?since=now", nil), http.StatusOK).Body, &p)
 	if !p.Limited || p.Next <= 0 {
 		t.Fatalf("first sync of %s: %+v", u.Handle, p)
 	}
@@ -227,7 +227,7 @@ func dialBiz(t *testing.T, ts *testServer, u *user) *bizStream {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), liveness)
 	defer cancel()
-	conn, resp, err := websocket.Dial(ctx, "ws://"+ts.Addr()+"/api/v1/stream",
+	conn, resp, err := websocket.Dial(ctx, "ws://"+ts.Addr()+"/api/v1/stream?since=now",
 		&websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + u.Token}}})
 	if err != nil {
 		t.Fatalf("dial as %s: %v (%v)", u.Handle, err, resp)

@@ -42,7 +42,7 @@ func dialMember(addr, token string, i int, timeout time.Duration) (*memberConn, 
 	nc.SetDeadline(time.Now().Add(timeout))
 	var key [16]byte
 	rand.Read(key[:])
-	req, err := http.NewRequest(http.MethodGet, "http://"+addr+"/api/v1/stream", nil)
+	req, err := http.NewRequest(http.MethodGet, "http://"+addr+"/api/v1/stream?since=now", nil)
 	if err != nil {
 		nc.Close()
 		return nil, err

@@ -19,7 +19,7 @@ func TestSlowConsumerIsCutOff(t *testing.T) {
 	ts := startServer(t, func(c *Config) { c.StreamWriteTimeout = 300 * time.Millisecond })
 	alice, bob, conv := friends(ts, "alice", "bob")
 	ctx := context.Background()
-	stuck, _, err := websocket.Dial(ctx, "ws://"+ts.Addr()+"/api/v1/stream", &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + bob.Token}}})
+	stuck, _, err := websocket.Dial(ctx, "ws://"+ts.Addr()+"/api/v1/stream?since=now", &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + bob.Token}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +79,7 @@ func TestSlowConsumerInGroupFanout(t *testing.T) {
 	g := must(t, owner.do("POST", "/api/v1/conversations", map[string]any{"kind": "group", "title": "g", "members": []string{"ben", "cid"}}),
 		http.StatusCreated).JSON()["id"].(string)
 	ctx := context.Background()
-	stuck, _, err := websocket.Dial(ctx, "ws://"+ts.Addr()+"/api/v1/stream", &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + ben.Token}}})
+	stuck, _, err := websocket.Dial(ctx, "ws://"+ts.Addr()+"/api/v1/stream?since=now", &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + ben.Token}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -355,7 +355,7 @@ func (t *benchTracker) lastDue() time.Time {
 func (t *benchTracker) connect(ctx context.Context, addr string, u *benchUser) error {
 	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	conn, _, err := websocket.Dial(dctx, "ws://"+addr+"/api/v1/stream",
+	conn, _, err := websocket.Dial(dctx, "ws://"+addr+"/api/v1/stream?since=now",
 		&websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + u.token}}})
 	if err != nil {
 		return fmt.Errorf("dial device %d: %w", u.index, err)

@@ -50,13 +50,22 @@ type streamClient struct {
 // is a deadline for a hang, not a claim about speed.
 const liveness = 20 * time.Second
 
-// dial opens a stream as token from since (0: from now on, after the
+// dial opens a stream as token from since (0: since=now, from the head on, after the
 // hello) and reads the hello frame.
 func (ts *testServer) dial(t *testing.T, token string, since int64) *streamClient {
 	t.Helper()
-	u := "ws://" + ts.Addr() + "/api/v1/stream"
 	if since > 0 {
-		u += "?since=" + strconv.FormatInt(since, 10)
+		return ts.dialQuery(t, token, "since="+strconv.FormatInt(since, 10))
+	}
+	return ts.dialQuery(t, token, "since=now")
+}
+
+// dialQuery opens a stream as token with this query string.
+func (ts *testServer) dialQuery(t *testing.T, token, query string) *streamClient {
+	t.Helper()
+	u := "ws://" + ts.Addr() + "/api/v1/stream"
+	if query != "" {
+		u += "?" + query
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), liveness)
 	defer cancel()

@@ -105,6 +105,54 @@ func TestStreamDevices(t *testing.T) {
 	}
 }
 
+// TestStreamFromTheBeginning: a new device that gives no position — on
+// the stream or the long-poll — is sent its user's history from the
+// beginning, in order; since=now starts at the head with nothing
+// replayed; a negative or malformed position is refused.
+func TestStreamFromTheBeginning(t *testing.T) {
+	ts := startServer(t)
+	alice, bob, conv := friends(ts, "alice", "bob")
+	for i := range 3 {
+		alice.send(conv, fmt.Sprint("old ", i))
+	}
+	d := ts.dialQuery(t, bob.Token, "")
+	if d.hello.Limited || d.hello.Next != 0 {
+		t.Fatalf("hello without since: %+v, want a replay from 0", d.hello)
+	}
+	if got := messageTexts(d.until(isText("old 2"))); !slices.Equal(got, []string{"old 0", "old 1", "old 2"}) {
+		t.Fatalf("replayed %q", got)
+	}
+	alice.send(conv, "live")
+	d.until(isText("live"))
+
+	var page struct {
+		Events  []streamEvent `json:"events"`
+		Next    int64         `json:"next"`
+		More    bool          `json:"more"`
+		Limited bool          `json:"limited"`
+	}
+	decodeInto(t, must(t, bob.do("GET", "/api/v1/sync", nil), http.StatusOK).Body, &page)
+	if got := messageTexts(page.Events); page.Limited || !slices.Equal(got, []string{"old 0", "old 1", "old 2", "live"}) {
+		t.Fatalf("a first long-poll: limited %v, %q", page.Limited, got)
+	}
+	head := page.Next
+	decodeInto(t, must(t, bob.do("GET", "/api/v1/sync?since=now", nil), http.StatusOK).Body, &page)
+	if !page.Limited || page.Next != head || len(page.Events) != 0 {
+		t.Fatalf("since=now: %+v, want the head %d", page, head)
+	}
+	now := ts.dialQuery(t, bob.Token, "since=now")
+	if !now.hello.Limited || now.hello.Next != head {
+		t.Fatalf("stream since=now: hello %+v, want the head %d", now.hello, head)
+	}
+	alice.send(conv, "after now")
+	if got := messageTexts(now.until(isText("after now"))); !slices.Equal(got, []string{"after now"}) {
+		t.Fatalf("since=now replayed %q", got)
+	}
+	for _, q := range []string{"since=-1", "since=later", "since=1.5"} {
+		wantProblem(t, bob.do("GET", "/api/v1/sync?"+q, nil), http.StatusUnprocessableEntity, "invalid")
+	}
+}
+
 // TestStreamResume: a device that goes away while 1,000 messages arrive
 // resumes from its last position and gets all of them once, in order.
 func TestStreamResume(t *testing.T) {
@@ -144,7 +192,7 @@ func TestSyncAcrossRestart(t *testing.T) {
 	dir := t.TempDir()
 	ts := startServer(t, func(c *Config) { c.DataDir = dir })
 	alice, bob, conv := friends(ts, "alice", "bob")
-	head := must(t, bob.do("GET", "/api/v1/sync", nil), http.StatusOK).JSON()
+	head := must(t, bob.do("GET", "/api/v1/sync?since=now", nil), http.StatusOK).JSON()
 	if head["limited"] != true {
 		t.Fatalf("first sync without since: %v", head)
 	}
@@ -193,7 +241,7 @@ func texts(evs []streamEvent) []string { return messageTexts(evs) }
 func TestLongPoll(t *testing.T) {
 	ts := startServer(t)
 	alice, bob, conv := friends(ts, "alice", "bob")
-	since := int64(must(t, bob.do("GET", "/api/v1/sync", nil), http.StatusOK).JSON()["next"].(float64))
+	since := int64(must(t, bob.do("GET", "/api/v1/sync?since=now", nil), http.StatusOK).JSON()["next"].(float64))
 	done := make(chan syncResult, 1)
 	go func() {
 		r := bob.do("GET", fmt.Sprintf("/api/v1/sync?since=%d&timeout=30", since), nil)
@@ -212,7 +260,7 @@ func TestLongPoll(t *testing.T) {
 		t.Fatal("long poll did not return")
 	}
 	// Nothing new: it returns an empty page when the timeout ends.
-	head := int64(must(t, bob.do("GET", "/api/v1/sync", nil), http.StatusOK).JSON()["next"].(float64))
+	head := int64(must(t, bob.do("GET", "/api/v1/sync?since=now", nil), http.StatusOK).JSON()["next"].(float64))
 	var p syncResult
 	decodeInto(t, must(t, bob.do("GET", fmt.Sprintf("/api/v1/sync?since=%d&timeout=1", head), nil), http.StatusOK).Body, &p)
 	if len(p.Events) != 0 || p.Next != head {
@@ -220,6 +268,55 @@ func TestLongPoll(t *testing.T) {
 	}
 	wantProblem(t, bob.do("GET", fmt.Sprintf("/api/v1/sync?since=%d", head+1000000), nil), http.StatusUnprocessableEntity, "invalid")
 	wantProblem(t, bob.do("GET", "/api/v1/sync?timeout=61", nil), http.StatusUnprocessableEntity, "invalid")
+}
+
+// TestLongPollTypingAndDelivered: a client without WebSockets says it is
+// typing and that messages reached it over HTTP, and hears typing through
+// the long-poll (no position, next unmoved); a stranger may do neither.
+func TestLongPollTypingAndDelivered(t *testing.T) {
+	ts := startServer(t)
+	alice, bob, conv := friends(ts, "alice", "bob")
+	mallory := ts.register("mallory", "person")
+	head := int64(must(t, bob.do("GET", "/api/v1/sync?since=now", nil), http.StatusOK).JSON()["next"].(float64))
+	done := make(chan syncResult, 1)
+	go func() {
+		r := bob.do("GET", fmt.Sprintf("/api/v1/sync?since=%d&timeout=50", head), nil)
+		var p syncResult
+		decodeInto(t, r.Body, &p)
+		done <- p
+	}()
+	ts.eventually(t, "bob's long-poll waiting", func(s scrape) bool { return s.value(t, "parley_sync_polls_in_flight") == 1 })
+	typing := "/api/v1/conversations/" + conv + "/typing"
+	if r := must(t, alice.do("POST", typing, map[string]any{"typing": true}), http.StatusNoContent); len(r.Body) != 0 {
+		t.Fatalf("typing answered %s", r.Body)
+	}
+	select {
+	case p := <-done:
+		if len(p.Events) != 1 || p.Events[0].Type != "typing" || p.Events[0].ActorID != alice.ID ||
+			p.Events[0].ConversationID != conv || p.Events[0].Pos != 0 || p.Next != head {
+			t.Fatalf("long-poll after typing: %+v (head %d)", p, head)
+		}
+	case <-time.After(liveness):
+		t.Fatal("the long-poll did not return with the typing")
+	}
+
+	alice.send(conv, "did it arrive?")
+	delivered := "/api/v1/conversations/" + conv + "/delivered"
+	if got := must(t, bob.do("POST", delivered, map[string]any{"seq": 1}), http.StatusOK).JSON()["delivered_seq"]; got != float64(1) {
+		t.Fatalf("delivered_seq %v", got)
+	}
+	found := false
+	for _, e := range syncPage(t, alice, head).Events {
+		found = found || e.Type == "delivered" && e.ActorID == bob.ID && e.Seq == 1
+	}
+	if !found {
+		t.Fatal("alice did not see bob's delivered marker")
+	}
+
+	wantProblem(t, alice.do("POST", typing, map[string]any{}), http.StatusUnprocessableEntity, "invalid")
+	wantProblem(t, alice.do("POST", typing, map[string]any{"typing": "yes"}), http.StatusBadRequest, "malformed_request")
+	wantProblem(t, mallory.do("POST", typing, map[string]any{"typing": true}), http.StatusNotFound, "not_found")
+	wantProblem(t, mallory.do("POST", delivered, map[string]any{"seq": 1}), http.StatusNotFound, "not_found")
 }
 
 // TestStreamPrivacy: strangers see nothing; a removed member stops
@@ -362,7 +459,18 @@ func TestPresence(t *testing.T) {
 	ad.conn.Close(websocket.StatusNormalClosure, "")
 	bd.until(isPresence(false))
 
+	// Hiding presence while online reads as going offline at once, and
+	// showing it again as coming back.
+	ad = ts.dial(t, alice.Token, 0)
+	bd.until(isPresence(true))
 	must(t, alice.do("PATCH", "/api/v1/me", map[string]any{"show_presence": false}), http.StatusOK)
+	bd.until(isPresence(false))
+	must(t, alice.do("PATCH", "/api/v1/me", map[string]any{"show_presence": true}), http.StatusOK)
+	bd.until(isPresence(true))
+	must(t, alice.do("PATCH", "/api/v1/me", map[string]any{"show_presence": false}), http.StatusOK)
+	bd.until(isPresence(false))
+	ad.conn.Close(websocket.StatusNormalClosure, "")
+
 	ts.dial(t, alice.Token, 0)
 	bd.quiet(300*time.Millisecond, nil)
 	// A stranger never hears of alice.
@@ -382,7 +490,7 @@ func TestSyncSkipsPagesOfHiddenEvents(t *testing.T) {
 	eve := ts.register("eve", "person")
 	g := must(t, alice.do("POST", "/api/v1/conversations", map[string]any{"kind": "group", "title": "g", "members": []string{"eve"}}), http.StatusCreated).JSON()
 	group := g["id"].(string)
-	since := int64(must(t, eve.do("GET", "/api/v1/sync", nil), http.StatusOK).JSON()["next"].(float64))
+	since := int64(must(t, eve.do("GET", "/api/v1/sync?since=now", nil), http.StatusOK).JSON()["next"].(float64))
 	m := alice.send(group, "members only")
 	path := "/api/v1/conversations/" + group + "/messages/" + m["id"].(string) + "/reactions/👍"
 	for i := 0; i < 260; i++ {

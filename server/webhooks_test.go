@@ -301,7 +301,7 @@ func TestWebhooksDeadLettersAndDisable(t *testing.T) {
 		}
 		return http.StatusOK, 0
 	})
-	head := int64(must(t, erin.do("GET", "/api/v1/sync?since=0", nil), http.StatusOK).JSON()["next"].(float64))
+	head := int64(must(t, erin.do("GET", "/api/v1/sync?since=now", nil), http.StatusOK).JSON()["next"].(float64))
 	lost := carl.send(ac, "this one dies")["id"].(string)
 	bob.send(eb, "erin never gets this")
 	deadList := func(u *user, hook string) []map[string]any {

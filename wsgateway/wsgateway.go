@@ -135,7 +135,7 @@ type reply struct {
 // hold a hundred thousand stacks. Elsewhere, and for connections that are
 // not sockets, one goroutine per stream reads client frames.
 func (g *Gateway) Stream(w http.ResponseWriter, r *http.Request, actor *app.Actor, since int64) error {
-	if since < 0 {
+	if since < 0 && since != app.SinceHead {
 		return parley.Invalid("since", "since is a position this server gave")
 	}
 	hj := &smallBuffers{ResponseWriter: w}

@@ -433,7 +433,7 @@ func (c *clients) client(i int) *http.Client {
 // open dials streams from..to-1; stream i uses the token of user i/per-user
 // (spread evenly over the tokens).
 func (c *clients) open(ctx context.Context, addr string, tokens []string, from, to, workers int) error {
-	u := "ws://" + addr + "/api/v1/stream"
+	u := "ws://" + addr + "/api/v1/stream?since=now"
 	return loadkit.Parallel(ctx, workers, to-from, func(k int) error {
 		i := from + k
 		token := tokens[i%len(tokens)]

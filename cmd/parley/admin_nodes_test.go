@@ -58,7 +58,7 @@ func TestAdminOnSharedDatabaseTellsNodes(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(node.URL(), "http")+"/api/v1/stream",
+	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(node.URL(), "http")+"/api/v1/stream?since=now",
 		&websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + tok.Token}}})
 	if err != nil {
 		t.Fatal(err)

@@ -217,6 +217,8 @@ var settingTable = []setting{
 		apply: func(s *settings, v string) error { return parseDuration(v, "168h", &s.Server.App.NewAccountAge) }},
 	{key: "limits.registrations_per_hour", kind: kindNumber, def: "20", usage: "sign-ups per client address an hour (loopback exempt)",
 		apply: func(s *settings, v string) error { return parseCount(v, "20", &s.Server.App.RegistrationsPerHour) }},
+	{key: "sync.max_backlog", kind: kindNumber, def: "20000", usage: "messages and events a device may have missed and still be sent them all by sync or the stream; further behind, it reloads (limited)",
+		apply: func(s *settings, v string) error { return parseCount(v, "20000", &s.Server.App.SyncMaxBacklog) }},
 	{key: "triage.threshold", kind: kindNumber, def: "0.8", usage: "the spam score (0 to 1) from which a message request goes to the hidden filtered sub-folder",
 		apply: func(s *settings, v string) error {
 			f, err := strconv.ParseFloat(v, 64)

@@ -308,7 +308,7 @@ func runLoad(ctx context.Context, cfg loadConfig) (*loadResult, error) {
 	runCtx, cancelRun := context.WithCancel(ctx)
 	defer cancelRun()
 	tr := newTracker(convs, cfg.Devices, runID)
-	wsBase := "ws" + strings.TrimPrefix(base.String(), "http") + "/api/v1/stream"
+	wsBase := "ws" + strings.TrimPrefix(base.String(), "http") + "/api/v1/stream?since=now"
 	var conns connSet
 	defer conns.closeAll()
 	logf("connecting %d device streams and %d idle streams", cfg.Users*cfg.Devices, cfg.Idle)

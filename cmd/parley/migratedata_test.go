@@ -52,7 +52,7 @@ func TestMigrateData(t *testing.T) {
 	if code, r := post(t, url+"/api/v1/sessions", "", map[string]string{"handle": "bob", "password": "correct horse battery"}); code != http.StatusCreated {
 		t.Fatalf("login: %d %v", code, r)
 	}
-	_, page := get(t, url+"/api/v1/sync", bob)
+	_, page := get(t, url+"/api/v1/sync?since=now", bob)
 	since := int64(page["next"].(float64))
 	if err := stop(); err != nil {
 		t.Fatal(err)

@@ -161,7 +161,7 @@ func TestSignals(t *testing.T) {
 	// A stream and a waiting long-poll, then SIGTERM.
 	ctx, cancel := context.WithTimeout(context.Background(), liveness)
 	defer cancel()
-	conn, _, err := websocket.Dial(ctx, strings.Replace(url, "http", "ws", 1)+"/api/v1/stream",
+	conn, _, err := websocket.Dial(ctx, strings.Replace(url, "http", "ws", 1)+"/api/v1/stream?since=now",
 		&websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + token}}})
 	if err != nil {
 		t.Fatal(err)
@@ -175,7 +175,7 @@ func TestSignals(t *testing.T) {
 			}
 		}
 	}()
-	_, sync0 := get(t, url+"/api/v1/sync?since=0", token)
+	_, sync0 := get(t, url+"/api/v1/sync?since=now", token)
 	next := int64(sync0["next"].(float64))
 	polled := make(chan int, 1)
 	go func() {

@@ -72,6 +72,44 @@ func (t *tx) SyncMessages(userID string, since int64, limit int) ([]*parley.Mess
 	return out, nil
 }
 
+// syncBacklogMessages counts the messages of syncRanges: sequence numbers
+// are gap-free inside a conversation, so a range's length is its count.
+const syncBacklogMessages = `SELECT COALESCE(SUM(MAX(hi - lo, 0)), 0) FROM (SELECT mb.conversation_id,
+	MAX(mb.joined_seq, COALESCE((SELECT x.seq FROM messages x WHERE x.conversation_id = mb.conversation_id
+	    AND x.pos <= ?2 ORDER BY x.seq DESC LIMIT 1), 0)) AS lo,
+	CASE WHEN mb.status = 'active' OR mb.status = 'pending' AND mb.left_seq = 0 THEN c.last_seq
+	     ELSE MIN(mb.left_seq, c.last_seq) END AS hi
+	FROM members mb JOIN conversations c ON c.id = mb.conversation_id
+	WHERE mb.user_id = ?1 AND c.last_pos > ?2 AND mb.status != 'declined')`
+
+// syncBacklogEvents counts syncEvents' rows, up to ?3.
+const syncBacklogEvents = `SELECT count(*) FROM (
+	SELECT 1 FROM events e WHERE e.user_id = ?1 AND e.user_id != '' AND e.pos > ?2
+	UNION ALL
+	SELECT 1 FROM members mb
+	JOIN conversations c ON c.id = mb.conversation_id
+	JOIN events e ON e.conversation_id = mb.conversation_id AND e.user_id = '' AND e.pos > ?2
+	WHERE mb.user_id = ?1 AND c.last_pos > ?2 AND mb.status != 'declined'
+	  AND e.pos >= mb.joined_pos
+	  AND (mb.status IN ('active', 'pending') OR e.pos < mb.left_pos)
+	LIMIT ?3)`
+
+// SyncBacklog implements parley.EventTx.
+func (t *tx) SyncBacklog(userID string, since int64, limit int) (int, error) {
+	var msgs int
+	if err := t.queryRow(syncBacklogMessages, userID, since).Scan(&msgs); err != nil {
+		return 0, fmt.Errorf("sync backlog: %w", err)
+	}
+	if msgs > limit {
+		return msgs, nil
+	}
+	var evs int
+	if err := t.queryRow(syncBacklogEvents, userID, since, limit-msgs+1).Scan(&evs); err != nil {
+		return 0, fmt.Errorf("sync backlog: %w", err)
+	}
+	return msgs + evs, nil
+}
+
 func (t *tx) syncMessages(userID string, since int64, limit int) ([]*parley.Message, error) {
 	if limit <= 0 {
 		return []*parley.Message{}, nil

@@ -148,6 +148,7 @@ func Run(t *testing.T, open func(t *testing.T) parley.Store) {
 		{"Event/Positions", testPositions},
 		{"Event/ChangesBefore", testChangesBefore},
 		{"Event/SyncMessagesPages", testSyncMessagesPages},
+		{"Event/SyncBacklog", testSyncBacklog},
 		{"Message/LastMessages", testLastMessages},
 		{"Business/AgentsAmong", testAgentsAmong},
 		{"Business/AgentMembers", testAgentMembers},

@@ -162,3 +162,91 @@ func testLastMessages(t *testing.T, s parley.Store) {
 	wantEqual(t, "one seq", last(parley.MessageRange{ConversationID: "c1", MinSeq: 1, MaxSeq: 1}), map[string]string{"c1": "1 one 1"})
 	wantEqual(t, "no ranges", last(), map[string]string{})
 }
+
+// testSyncBacklog: SyncBacklog counts exactly what SyncMessages and
+// SyncEvents return after any position — messages within each
+// membership's range of sequence numbers, the user's own events, and the
+// conversation-wide events each membership lets the user see — and says
+// "more than limit" with a count above limit when there is more.
+func testSyncBacklog(t *testing.T, s parley.Store) {
+	mkUsers(t, s, "u", "p")
+	for _, c := range []struct {
+		id     string
+		status parley.MemberStatus
+		joined int64
+		left   int64
+	}{
+		{"busy", parley.StatusActive, 0, 0},
+		{"joined", parley.StatusActive, 4, 0},
+		{"left", parley.StatusLeft, 0, 6},
+		{"declined", parley.StatusDeclined, 0, 0},
+		{"pending", parley.StatusPending, 0, 0},
+		{"other", "", 0, 0},
+	} {
+		mkConversation(t, s, c.id, "p")
+		if c.status == "" {
+			continue
+		}
+		m := newMember(c.id, "u")
+		m.Status, m.JoinedSeq, m.LeftSeq = c.status, c.joined, c.left
+		if c.status == parley.StatusLeft {
+			m.LeftPos = 1 << 40 // set below, once positions are known
+		}
+		update(t, s, func(tx parley.Tx) error { return tx.PutMember(m) })
+	}
+	convs := []string{"busy", "joined", "left", "declined", "pending", "other"}
+	var positions []int64
+	update(t, s, func(tx parley.Tx) error {
+		for i := range 60 {
+			conv := convs[i%len(convs)]
+			if i%4 == 3 {
+				// Events: the user's own, and conversation-wide ones.
+				e := &parley.Event{Type: parley.EventReactionAdded, ConversationID: convs[(i/4)%len(convs)], CreatedAt: at(i)}
+				if i%12 == 7 {
+					e.UserID = "u"
+				}
+				if err := tx.AppendEvent(e); err != nil {
+					return err
+				}
+				positions = append(positions, e.Pos)
+				continue
+			}
+			seq, err := tx.AllocSeq(conv, at(i))
+			if err != nil {
+				return err
+			}
+			m := &parley.Message{ID: fmt.Sprintf("%s-m%d", conv, seq), ConversationID: conv, Seq: seq, SenderID: "p",
+				Kind: parley.MessageText, Text: fmt.Sprintf("message %d", i), CreatedAt: at(i)}
+			if err := tx.CreateMessage(m); err != nil {
+				return err
+			}
+			positions = append(positions, m.Pos)
+		}
+		return nil
+	})
+	// The member who left did so halfway: events after that are not theirs.
+	left := view(t, s, func(tx parley.Tx) (*parley.Member, error) { return tx.Member("left", "u") })
+	left.LeftPos = positions[len(positions)/2]
+	update(t, s, func(tx parley.Tx) error { return tx.PutMember(left) })
+
+	for _, since := range append([]int64{0}, positions...) {
+		want := len(view(t, s, func(tx parley.Tx) ([]*parley.Message, error) { return tx.SyncMessages("u", since, 1000) })) +
+			len(view(t, s, func(tx parley.Tx) ([]*parley.Event, error) { return tx.SyncEvents("u", since, 1000) }))
+		got := view(t, s, func(tx parley.Tx) (int, error) { return tx.SyncBacklog("u", since, 1000) })
+		wantEqual(t, fmt.Sprintf("backlog after %d", since), got, want)
+		for _, limit := range []int{0, 1, want / 2, want - 1} {
+			if limit < 0 || limit >= want {
+				continue
+			}
+			if got := view(t, s, func(tx parley.Tx) (int, error) { return tx.SyncBacklog("u", since, limit) }); got <= limit {
+				t.Fatalf("backlog after %d with limit %d: %d, want more than the limit (%d in all)", since, limit, got, want)
+			}
+		}
+		if got := view(t, s, func(tx parley.Tx) (int, error) { return tx.SyncBacklog("u", since, want) }); got != want {
+			t.Fatalf("backlog after %d with limit %d: %d", since, want, got)
+		}
+	}
+	if got := view(t, s, func(tx parley.Tx) (int, error) { return tx.SyncBacklog("p", 0, 1000) }); got != 0 {
+		t.Fatalf("a user in no conversation: backlog %d", got)
+	}
+}

@@ -58,7 +58,9 @@ export class Stream {
     }
     if (this.stopped) return; // stopped while the ticket was on its way
     const base = this.wsBase || `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}`;
-    const since = this.pos > 0 ? `&since=${this.pos}` : "";
+    // A fresh start loads the lists itself (resync) and follows from the
+    // head: since=now, not a replay of the history.
+    const since = this.pos > 0 ? `&since=${this.pos}` : "&since=now";
     const ws = new WebSocket(`${base}/api/v1/stream?ticket=${encodeURIComponent(ticket)}${since}`);
     this.ws = ws;
     ws.onmessage = (msg) => {
