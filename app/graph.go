@@ -97,8 +97,16 @@ func (a *App) Follow(ctx context.Context, actor *Actor, handle string, on bool) 
 
 // Block makes the actor block (on) or unblock handle. Blocking also drops
 // follows both ways and ends a pending request between the two.
+//
+// In real time: the actor's devices get a private conversation.updated
+// for the direct conversation between the two (data.blocked), so that
+// every device shows the block at once; the blocked side is not told.
+// Neither sees the other's presence any more, so each is shown the other
+// going offline rather than online for good.
 func (a *App) Block(ctx context.Context, actor *Actor, handle string, on bool) error {
-	return a.update(ctx, func(w *writer) error {
+	var other string
+	err := a.update(ctx, func(w *writer) error {
+		other = ""
 		u, err := userByHandle(w, handle)
 		if err != nil {
 			return err
@@ -107,20 +115,30 @@ func (a *App) Block(ctx context.Context, actor *Actor, handle string, on bool) e
 			return parley.Invalid("handle", "you cannot block yourself")
 		}
 		changed, err := w.SetBlock(actor.User.ID, u.ID, on, w.now)
-		if err != nil || !changed || !on {
+		if err != nil || !changed {
 			return err
 		}
-		if _, err := w.SetFollow(actor.User.ID, u.ID, false, w.now); err != nil {
-			return err
-		}
-		if _, err := w.SetFollow(u.ID, actor.User.ID, false, w.now); err != nil {
-			return err
+		other = u.ID
+		if on {
+			if _, err := w.SetFollow(actor.User.ID, u.ID, false, w.now); err != nil {
+				return err
+			}
+			if _, err := w.SetFollow(u.ID, actor.User.ID, false, w.now); err != nil {
+				return err
+			}
 		}
 		c, err := w.DirectConversation(directKey(actor.User.ID, u.ID))
 		if parley.IsNotFound(err) {
 			return nil
 		} else if err != nil {
 			return err
+		}
+		if err := w.event(&parley.Event{Type: parley.EventConversationUpdated, ConversationID: c.ID, UserID: actor.User.ID,
+			ActorID: actor.User.ID, Data: mustJSON(map[string]bool{"blocked": on})}); err != nil {
+			return err
+		}
+		if !on {
+			return nil
 		}
 		m, err := w.Member(c.ID, actor.User.ID)
 		if err != nil {
@@ -131,6 +149,14 @@ func (a *App) Block(ctx context.Context, actor *Actor, handle string, on bool) e
 		}
 		return nil
 	})
+	if err == nil && on && other != "" {
+		offline := mustJSON(map[string]bool{"online": false})
+		a.notify([]*parley.Event{
+			{Type: parley.EventPresence, ActorID: actor.User.ID, Data: offline, CreatedAt: a.clock(), Audience: []string{other}},
+			{Type: parley.EventPresence, ActorID: other, Data: offline, CreatedAt: a.clock(), Audience: []string{actor.User.ID}},
+		})
+	}
+	return err
 }
 
 // Blocked lists the accounts the actor blocks.

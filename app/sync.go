@@ -435,6 +435,13 @@ func audienceIn(tx parley.Tx, convID string, ms []parley.MemberState) ([]string,
 // silence the group). The event is ephemeral: it goes to the notifier and is
 // never stored.
 func (a *App) Typing(ctx context.Context, actor *Actor, convID string, typing bool) error {
+	return a.TypingIf(ctx, actor, convID, typing, nil)
+}
+
+// TypingIf is Typing that asks allow, once the actor may type in the
+// conversation, whether to announce it (a transport's throttle: a repeat
+// is answered as the first was, whoever asks, and says nothing new).
+func (a *App) TypingIf(ctx context.Context, actor *Actor, convID string, typing bool, allow func() bool) error {
 	var ev, teamEv *parley.Event
 	err := a.view(ctx, func(tx parley.Tx) error {
 		c, _, err := activeMembership(tx, convID, actor.User.ID)
@@ -482,6 +489,9 @@ func (a *App) Typing(ctx context.Context, actor *Actor, convID string, typing bo
 	})
 	if err != nil {
 		return err
+	}
+	if allow != nil && !allow() {
+		return nil
 	}
 	if len(ev.Audience) > 0 {
 		a.notify([]*parley.Event{ev})

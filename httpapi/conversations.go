@@ -248,13 +248,13 @@ func (s *Server) typingNow(w http.ResponseWriter, r *http.Request, actor *app.Ac
 		return parley.Invalid("typing", "typing is true or false")
 	}
 	conv := r.PathValue("id")
-	if *in.Typing {
-		if ok, _ := s.typing.Allow(actor.User.ID + "/" + conv); !ok {
-			w.WriteHeader(http.StatusNoContent) // a repeat says nothing new
-			return nil
-		}
+	allow := func() bool {
+		// Checked after the membership, so that a stranger's repeat is
+		// refused like the first; a stop always goes out.
+		ok, _ := s.typing.Allow(actor.User.ID + "/" + conv)
+		return ok || !*in.Typing
 	}
-	if err := s.app.Typing(r.Context(), actor, conv, *in.Typing); err != nil {
+	if err := s.app.TypingIf(r.Context(), actor, conv, *in.Typing, allow); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -88,7 +88,8 @@ func mxScope(o mxOp) string {
 		return "media:write"
 	case strings.HasPrefix(p, "/api/v1/bots"):
 		return "account"
-	case strings.HasPrefix(p, "/api/v1/conversations/{id}/messages"), strings.HasSuffix(p, "/read"):
+	case strings.HasPrefix(p, "/api/v1/conversations/{id}/messages"), strings.HasSuffix(p, "/read"),
+		strings.HasSuffix(p, "/delivered"), strings.HasSuffix(p, "/typing"):
 		return "messages:write"
 	case strings.HasPrefix(p, "/api/v1/me"), strings.HasPrefix(p, "/api/v1/users/"), strings.HasPrefix(p, "/api/v1/consent/"):
 		return "profile:write"

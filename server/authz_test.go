@@ -79,6 +79,10 @@ func azConvRoutes(conv string, mids, handles []string, self string) []azRoute {
 	}
 	add(azPersonal, "POST", "/read", "/read", map[string]any{"seq": 1}, "")
 	add(azPersonal, "POST", "/read", "/read", map[string]any{"seq": 1 << 40}, "")
+	add(azPersonal, "POST", "/delivered", "/delivered", map[string]any{"seq": 1}, "")
+	add(azPersonal, "POST", "/delivered", "/delivered", map[string]any{"seq": 1 << 40}, "")
+	add(azWrite, "POST", "/typing", "/typing", map[string]any{"typing": true}, "")
+	add(azWrite, "POST", "/typing", "/typing", map[string]any{"typing": false}, "")
 	add(azWrite, "POST", "/messages", "/messages", map[string]any{"text": "intruder message"}, "")
 	add(azWrite, "POST", "/messages", "/messages", map[string]any{"text": "intruder message", "client_id": "intruder-1"}, "")
 	add(azRead, "GET", "/messages", "/messages", nil, "")
@@ -545,6 +549,11 @@ func TestAuthorizationRemovedMember(t *testing.T) {
 		}
 		if l := f.leaks(r.Body, rt.path, f.postRemovalSecrets, f.groupPostMids, nil); len(l) > 0 {
 			t.Errorf("%s: %s: leaks what was sent after her removal %v: %s", who, rt, l, r.Body)
+		}
+		if ok2xx && rt.method == "POST" && strings.HasSuffix(rt.path, "/delivered") {
+			if got := int64(r.JSON()["delivered_seq"].(float64)); got > f.carolLeftSeq {
+				t.Errorf("%s: %s: delivered_seq %d beyond her removal at %d", who, rt, got, f.carolLeftSeq)
+			}
 		}
 		if ok2xx && rt.method == "POST" && strings.HasSuffix(rt.path, "/read") {
 			if got := int64(r.JSON()["read_seq"].(float64)); got > f.carolLeftSeq {

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -305,5 +306,39 @@ func TestMetricsListen(t *testing.T) {
 	cfg.Listen, cfg.DataDir, cfg.MetricsListen = "127.0.0.1:0", t.TempDir(), "9090"
 	if _, err := Open(cfg, nil); err == nil || !strings.Contains(err.Error(), "PARLEY_METRICS_LISTEN") {
 		t.Errorf("a bad PARLEY_METRICS_LISTEN gave %v", err)
+	}
+}
+
+// TestDebugListen: the profiler is served on its own listener only, with
+// the mutex and block profiles sampled.
+func TestDebugListen(t *testing.T) {
+	ts := startServer(t, func(c *Config) { c.DebugListen = "127.0.0.1:0" })
+	if ts.DebugAddr() == "" {
+		t.Fatal("no profiler address")
+	}
+	get := func(u string) (int, string) {
+		t.Helper()
+		resp, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for p, head := range map[string]string{"mutex": "--- mutex:", "block": "--- contention:"} {
+		code, body := get("http://" + ts.DebugAddr() + "/debug/pprof/" + p + "?debug=1")
+		if code != http.StatusOK || !strings.HasPrefix(body, head) {
+			t.Errorf("%s profile: %d %.200q", p, code, body)
+		}
+	}
+	if code, body := get("http://" + ts.DebugAddr() + "/debug/pprof/mutex?debug=1"); !strings.Contains(body, "sampling period=100") {
+		t.Errorf("mutex profile not sampled: %d %.200q", code, body)
+	}
+	if _, body := get("http://" + ts.DebugAddr() + "/debug/pprof/"); !strings.Contains(body, "goroutine") {
+		t.Errorf("no profiler index: %.200q", body)
+	}
+	if _, body := get(ts.URL() + "/debug/pprof/"); strings.Contains(body, "goroutine") {
+		t.Error("the main listener serves the profiler")
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -640,6 +641,12 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 			st.Close()
 			return nil, fmt.Errorf("debug listen on %s: %w", cfg.DebugListen, err)
 		}
+		// With the profiler on, the mutex and block profiles are
+		// sampled too (one contention event in 100, blocking events
+		// in proportion to 100 µs), so that /debug/pprof/mutex and
+		// /block show where goroutines wait on each other.
+		runtime.SetMutexProfileFraction(100)
+		runtime.SetBlockProfileRate(int(100 * time.Microsecond))
 		mux := http.NewServeMux()
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
@@ -676,6 +683,14 @@ func checkMetricsListen(cfg Config) error {
 		return fmt.Errorf("PARLEY_METRICS_LISTEN: %q is not host:port (or empty for the main listener, off for none): %w", cfg.MetricsListen, err)
 	}
 	return nil
+}
+
+// DebugAddr is the profiler's address ("" without DebugListen).
+func (s *Server) DebugAddr() string {
+	if s.debugLn == nil {
+		return ""
+	}
+	return s.debugLn.Addr().String()
 }
 
 // MetricsAddr is the address of the metrics listener, or "" when /metrics

@@ -481,6 +481,60 @@ func TestPresence(t *testing.T) {
 	md.quiet(300*time.Millisecond, nil)
 }
 
+// TestStreamBlock: a block shows at once on every device of the blocker
+// (a private conversation.updated), never on the blocked side; each side
+// sees the other go offline, and nothing of the other's after that:
+// neither typing nor presence. Unblocking shows on the blocker's devices
+// too.
+func TestStreamBlock(t *testing.T) {
+	ts := startServer(t)
+	alice, bob, conv := friends(ts, "alice", "bob")
+	presence := func(who *user, online bool) func(streamEvent) bool {
+		return func(e streamEvent) bool {
+			return e.Type == "presence" && e.ActorID == who.ID && string(e.Data) == fmt.Sprintf(`{"online":%v}`, online)
+		}
+	}
+	bd := ts.dial(t, bob.Token, 0)
+	a1 := ts.dial(t, alice.Token, 0)
+	bd.until(presence(alice, true))
+	a2 := ts.dial(t, ts.login(t, "alice", "tablet"), 0)
+	// bob comes online after alice: alice's devices see it.
+	bd.conn.Close(websocket.StatusNormalClosure, "")
+	a1.until(presence(bob, false))
+	bd = ts.dial(t, bob.Token, 0)
+	a1.until(presence(bob, true))
+	a2.until(presence(bob, true))
+
+	must(t, alice.do("PUT", "/api/v1/users/bob/block", nil), http.StatusNoContent)
+	blocked := func(on bool) func(streamEvent) bool {
+		return func(e streamEvent) bool {
+			return e.Type == "conversation.updated" && e.ConversationID == conv && string(e.Data) == fmt.Sprintf(`{"blocked":%v}`, on)
+		}
+	}
+	// The stored change and the ephemeral one come in either order.
+	both := func(d *streamClient) {
+		t.Helper()
+		var sawBlock, sawOffline bool
+		d.until(func(e streamEvent) bool {
+			sawBlock = sawBlock || blocked(true)(e)
+			sawOffline = sawOffline || presence(bob, false)(e)
+			return sawBlock && sawOffline
+		})
+	}
+	both(a1)
+	both(a2)
+	bd.until(presence(alice, false))
+	// Nothing of the block, nor of alice, reaches bob after that.
+	annStream := a1
+	annStream.send(map[string]any{"type": "typing", "conversation_id": conv, "typing": true})
+	wantProblem(t, bob.do("POST", "/api/v1/conversations/"+conv+"/typing", map[string]any{"typing": true}), http.StatusForbidden, "dm_not_allowed")
+	bd.quiet(300*time.Millisecond, nil)
+
+	must(t, alice.do("DELETE", "/api/v1/users/bob/block", nil), http.StatusNoContent)
+	a2.until(blocked(false))
+	bd.quiet(300*time.Millisecond, nil)
+}
+
 // TestSyncSkipsPagesOfHiddenEvents: a page whose events the viewer may not
 // see at all (reactions on a message before an invitee's view) moves the
 // position on instead of failing — it once crashed the stream writer.

@@ -329,7 +329,7 @@ func runLoad(ctx context.Context, cfg loadConfig) (*loadResult, error) {
 			return fmt.Errorf("idle stream %d: %w", i, err)
 		}
 		conns.add(conn)
-		go discard(runCtx, conn, &conns)
+		go discard(runCtx, conn, &conns, tr)
 		return nil
 	})
 	if err != nil {

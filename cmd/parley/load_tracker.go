@@ -44,14 +44,27 @@ func (s *connSet) closeAll() {
 	s.conns = nil
 }
 
-// discard reads an idle stream until it ends, so that pings are answered.
-func discard(ctx context.Context, conn *websocket.Conn, set *connSet) {
+// discard reads an idle stream until it ends, so that pings are
+// answered. Its user is in no conversation: a message reaching it is a
+// misdelivery (another user's message crossing over).
+func discard(ctx context.Context, conn *websocket.Conn, set *connSet, tr *tracker) {
 	for {
-		if _, _, err := conn.Read(ctx); err != nil {
+		_, b, err := conn.Read(ctx)
+		if err != nil {
 			set.lost(ctx)
 			return
 		}
+		if bytes.Contains(b, []byte(`"message.created"`)) {
+			tr.strayed()
+		}
 	}
+}
+
+// strayed counts a message delivered to a stream that should get none.
+func (t *tracker) strayed() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.misdelivered++
 }
 
 // tracker matches deliveries to sends.
