@@ -6,6 +6,11 @@
 #   OUT=/tmp/b.md scripts/bench.sh   # somewhere else
 #   QUICK=1 scripts/bench.sh         # smaller data sets, a first look in ~3 min
 #
+# After the Go benchmarks, two end-to-end runs of `parley load` against
+# `parley serve` as its own process (open loop at 1,000 msg/s, and closed
+# loop with 256 senders), parsed from `parley load -json` (needs python3
+# and curl).
+#
 # Run it on a quiet machine: every scenario's load driver runs in the same
 # process as the server and shares its CPUs, and anything else running
 # moves the tails (p99) most. The table records the machine, the load
@@ -65,6 +70,61 @@ for s in "${scenarios[@]}"; do
 	fi
 	cat "$raw" >&2
 	echo "| $name | $load | $result | \`${env:+$env }go test -run '^\$' $args\` |" >>"$out"
+done
+
+# End to end: `parley serve` as its own process, `parley load` against it
+# over HTTP and WebSockets (docs/benchmarking.md). The generator shares the
+# CPUs with the server.
+bin=$(mktemp -d /tmp/parley-bench-bin.XXXXXX)
+trap 'rm -f "$raw"; rm -rf "$bin"' EXIT
+if ! go build -o "$bin/parley" ./cmd/parley; then
+	echo "| parley load | – | FAILED: go build | – |" >>"$out"
+	cat "$out"
+	exit 1
+fi
+users=400
+if [ -n "${QUICK:-}" ]; then
+	users=100
+fi
+# name | parley load arguments
+loads=(
+	"end to end, $((users / 2)) pairs, 1,000 msg/s open loop|-users $users -shape pairs -rate 1000 -duration 20s"
+	"end to end, $((users / 2)) pairs, 256 senders closed loop|-users $users -shape pairs -rate 0 -senders 256 -duration 10s"
+)
+port=$((20000 + RANDOM % 20000))
+for l in "${loads[@]}"; do
+	IFS='|' read -r name args <<<"$l"
+	data=$(mktemp -d /tmp/parley-bench-data.XXXXXX)
+	PARLEY_DATA_DIR=$data/data PARLEY_LISTEN=127.0.0.1:$port PARLEY_LOG_LEVEL=warn \
+		PARLEY_LIMITS_SEND_PER_CONVERSATION=1000000 PARLEY_LIMITS_SEND_BURST=1000000 \
+		PARLEY_LIMITS_REGISTRATIONS_PER_HOUR=1000000 "$bin/parley" serve >"$data/server.log" 2>&1 &
+	server=$!
+	for _ in $(seq 100); do
+		curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	load=$(cut -d' ' -f1 /proc/loadavg)
+	echo "== $name" >&2
+	# shellcheck disable=SC2086
+	if "$bin/parley" load -target "http://127.0.0.1:$port" $args -pid "$server" -json -quiet >"$raw" 2>"$data/load.err"; then
+		result=$(python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))
+a, v, s = r["ack_latency"], r["receive_latency"], r.get("server") or {}
+print("%.0f acked/s; send→receive p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms; ack p99 %.2f ms; lost %d, duplicated %d, misdelivered %d; server CPU %.0f %%, RSS %.0f MiB" % (
+    r["acked_per_second"], v["p50_ms"], v["p99_ms"], v["p999_ms"], a["p99_ms"], r["lost"], r["duplicated"], r["misdelivered"],
+    s.get("cpu_percent", 0), s.get("rss_end_bytes", 0) / 1048576))
+' "$raw")
+	else
+		status=1
+		result="FAILED: $(head -c 300 "$data/load.err" | tr '|\n' '/ ')"
+	fi
+	cat "$raw" >&2
+	kill "$server" 2>/dev/null
+	wait "$server" 2>/dev/null
+	rm -rf "$data"
+	echo "| $name | $load | $result | \`parley load $args\` against \`parley serve\` (send limits lifted) |" >>"$out"
+	port=$((port + 1))
 done
 cat "$out"
 exit "$status"
