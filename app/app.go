@@ -204,6 +204,9 @@ type App struct {
 	cardSlots chan struct{}
 
 	online onlineSet
+	// onlineElsewhere, when set, says whether a user is online on
+	// another node (SetOnlineElsewhere).
+	onlineElsewhere atomic.Pointer[func(string) bool]
 	// members keeps large groups' member states (membercache.go).
 	members memberCache
 

@@ -811,8 +811,22 @@ func (a *App) setOnline(userID string, on bool) {
 
 func (a *App) isOnline(userID string) bool {
 	a.online.mu.Lock()
-	defer a.online.mu.Unlock()
-	return a.online.n[userID]
+	here := a.online.n[userID]
+	a.online.mu.Unlock()
+	if here {
+		return true
+	}
+	if f := a.onlineElsewhere.Load(); f != nil {
+		return (*f)(userID)
+	}
+	return false
+}
+
+// SetOnlineElsewhere tells the app how to learn whether a user is online
+// on another node (realtime.Hub, from the nodes' heartbeats): a team's
+// agents connected to other nodes count as online here.
+func (a *App) SetOnlineElsewhere(fn func(userID string) bool) {
+	a.onlineElsewhere.Store(&fn)
 }
 
 // ValidateSettings checks settings as PutSettings would, compiling their

@@ -76,6 +76,12 @@ type Hub struct {
 	streams map[string]int // per user, devices that count for presence
 	tickets map[string]ticket
 	closed  bool
+	// nodeID names this node to the others; peers is what they said of
+	// their online users (nodes.go); done ends the heartbeat.
+	nodeID string
+	peers  *peerNodes
+	done      chan struct{}
+	closeOnce sync.Once
 }
 
 type ticket struct {
@@ -119,7 +125,8 @@ func New(a *app.App, bus parley.Bus, log *slog.Logger, opts ...Option) (*Hub, er
 		log = slog.Default()
 	}
 	h := &Hub{app: a, bus: bus, log: log, aud: newAudienceCache(), cov: newCoverage(), obs: nopObserver{}, fanoutMin: FanoutMin,
-		users: map[string]map[*Device]struct{}{}, streams: map[string]int{}, tickets: map[string]ticket{}}
+		users: map[string]map[*Device]struct{}{}, streams: map[string]int{}, tickets: map[string]ticket{},
+		nodeID: newNodeID(), peers: newPeerNodes(), done: make(chan struct{})}
 	h.fan = &fanout{h: h}
 	h.pub = &publisher{h: h}
 	h.hold = &holder{h: h, wait: holdFor}
@@ -131,6 +138,8 @@ func New(a *app.App, bus parley.Bus, log *slog.Logger, opts ...Option) (*Hub, er
 		return nil, err
 	}
 	h.sub = sub
+	a.SetOnlineElsewhere(h.peers.online)
+	go h.heartbeat()
 	return h, nil
 }
 
@@ -217,7 +226,7 @@ func (h *Hub) receive(data []byte) {
 		h.log.Warn("bad notification", "err", err)
 		return
 	}
-	if h.authNotice(&n) {
+	if h.authNotice(&n) || h.nodeNotice(&n) {
 		return
 	}
 	h.aud.seen(&n)
@@ -474,6 +483,7 @@ func (h *Hub) Unregister(d *Device) {
 }
 
 func (h *Hub) presence(userID string, online bool) {
+	h.announceNode(userID, online)
 	if err := h.app.Presence(context.Background(), userID, online); err != nil {
 		h.log.Warn("presence", "user", userID, "err", err)
 	}
@@ -550,6 +560,7 @@ func (h *Hub) RedeemTicket(t string) (*app.Actor, bool) {
 
 // Close unsubscribes and tells every device the server is going away.
 func (h *Hub) Close() error {
+	h.closeOnce.Do(func() { close(h.done) })
 	h.fan.close()
 	h.pub.close()
 	for _, d := range h.all(true) {

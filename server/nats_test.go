@@ -2,9 +2,13 @@ package server
 
 import (
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
+
+	"github.com/coder/websocket"
 
 	"github.com/parleyhq/parley/bus/natsbus/natstest"
 	"github.com/parleyhq/parley/store/postgres/pgtest"
@@ -82,4 +86,60 @@ func TestTwoNodes(t *testing.T) {
 	if got := lastSeq(t, bob, conv); got != float64(len(want)) {
 		t.Fatalf("last_seq %v, want %d", got, len(want))
 	}
+}
+
+// TestTwoNodesAgentsOnline: an agent whose stream is connected to one
+// node counts as online on the other — the team list there says so, and a
+// customer writing through that node is assigned to them — and as offline
+// once the stream goes.
+func TestTwoNodesAgentsOnline(t *testing.T) {
+	dsn := pgtest.DSN(t) // skips (loudly) without PostgreSQL
+	nats := natstest.Start(t)
+	node := func() *testServer {
+		dir := filepath.Join(t.TempDir(), "node")
+		return startServer(t, func(c *Config) { c.DataDir, c.DatabaseURL, c.NATSURL = dir, dsn, nats.URL() })
+	}
+	a, b := node(), node()
+	biz := regNamed(a, "shop", "business", "Shop")
+	ann := a.register("ann", "person")
+	addAgent(t, biz, ann, "agent")
+	settings := must(t, biz.do("GET", bz(biz, "/settings"), nil), http.StatusOK).JSON()
+	settings["auto_assign"] = "round_robin"
+	must(t, biz.do("PUT", bz(biz, "/settings"), settings), http.StatusOK)
+
+	online := func() bool {
+		t.Helper()
+		for _, ag := range must(t, biz.do("GET", bz(biz, "/agents"), nil), http.StatusOK).Items() {
+			if ag["user"].(map[string]any)["handle"] == "ann" {
+				return ag["online"].(bool)
+			}
+		}
+		t.Fatal("ann is not on the team")
+		return false
+	}
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(liveness); !cond(); time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("node a never saw %s", what)
+			}
+		}
+	}
+	if online() {
+		t.Fatal("ann online before any stream")
+	}
+	ann.ts = b
+	d := b.dial(t, ann.Token, 0)
+	waitFor("ann online on node b", online)
+
+	cust := a.register("cust", "person")
+	conv := cust.direct("shop")
+	cust.send(conv, "hello, anyone there?")
+	item, _ := must(t, biz.do("GET", bz(biz, "/conversations/"+conv), nil), http.StatusOK).JSON()["item"].(map[string]any)
+	if as, _ := item["assignee"].(map[string]any); as == nil || as["handle"] != "ann" {
+		t.Fatalf("assigned to %v, want ann (online on the other node)", item["assignee"])
+	}
+
+	d.conn.Close(websocket.StatusNormalClosure, "")
+	waitFor("ann offline", func() bool { return !online() })
 }
