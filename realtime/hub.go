@@ -78,8 +78,8 @@ type Hub struct {
 	closed  bool
 	// nodeID names this node to the others; peers is what they said of
 	// their online users (nodes.go); done ends the heartbeat.
-	nodeID string
-	peers  *peerNodes
+	nodeID    string
+	peers     *peerNodes
 	done      chan struct{}
 	closeOnce sync.Once
 }
