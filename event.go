@@ -33,6 +33,10 @@ const (
 	// Ephemeral events are never stored and carry no position.
 	EventTyping   = "typing"
 	EventPresence = "presence"
+	// EventPresenceSnapshot, ephemeral, is the first word on presence a
+	// new stream gets: data.online lists the user's direct peers online
+	// now (those who show their presence, no block between them).
+	EventPresenceSnapshot = "presence.snapshot"
 )
 
 // Event is one change that devices learn about. Events of a conversation have

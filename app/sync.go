@@ -511,6 +511,45 @@ func (a *App) Presence(ctx context.Context, userID string, online bool) error {
 	return a.announcePresence(ctx, userID, online, false)
 }
 
+// OnlinePeers lists the user's direct peers who are online now (on any
+// node) and whom the user may see online: they show their presence and
+// no block stands between the two — the people whose presence events the
+// user would get. A new stream starts from it.
+func (a *App) OnlinePeers(ctx context.Context, userID string) ([]string, error) {
+	out := []string{}
+	err := a.view(ctx, func(tx parley.Tx) error {
+		peers, err := tx.DirectPeers(userID)
+		if err != nil {
+			return err
+		}
+		var online []string
+		for _, p := range peers {
+			if a.isOnline(p) {
+				online = append(online, p)
+			}
+		}
+		if len(online) == 0 {
+			return nil
+		}
+		users, err := tx.UsersByIDs(online)
+		if err != nil {
+			return err
+		}
+		for _, p := range online {
+			if u := users[p]; u == nil || !u.ShowPresence {
+				continue
+			}
+			if blocked, err := tx.BlockedEither(userID, p); err != nil {
+				return err
+			} else if !blocked {
+				out = append(out, p)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
 // announcePresence tells the user's direct peers that the user is online
 // or not: only when the user shows their presence, unless always (the
 // user just hid it, and peers who saw them online must see them go).

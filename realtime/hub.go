@@ -453,7 +453,22 @@ func (h *Hub) register(actor *app.Actor, kick func(), offer func(*app.Push) bool
 	if first {
 		go h.presence(d.UserID, true)
 	}
+	if !poll {
+		go h.presenceSnapshot(d)
+	}
 	return d
+}
+
+// presenceSnapshot tells a new stream who among its user's direct peers
+// is online now; presence events keep it current from there.
+func (h *Hub) presenceSnapshot(d *Device) {
+	online, err := h.app.OnlinePeers(context.Background(), d.UserID)
+	if err != nil {
+		h.log.Warn("presence snapshot", "user", d.UserID, "err", err)
+		return
+	}
+	data, _ := json.Marshal(map[string][]string{"online": online})
+	d.push(&app.SyncEvent{Type: parley.EventPresenceSnapshot, Data: data, CreatedAt: time.Now().UTC()})
 }
 
 // Unregister removes a device; presence goes offline with the last stream.

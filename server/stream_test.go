@@ -471,14 +471,38 @@ func TestPresence(t *testing.T) {
 	bd.until(isPresence(false))
 	ad.conn.Close(websocket.StatusNormalClosure, "")
 
-	ts.dial(t, alice.Token, 0)
+	ad = ts.dial(t, alice.Token, 0)
 	bd.quiet(300*time.Millisecond, nil)
+	// A new stream starts with who is online now: not alice, who hides.
+	snapshot := func(d *streamClient) []string {
+		t.Helper()
+		evs := d.until(func(e streamEvent) bool { return e.Type == "presence.snapshot" })
+		var data struct {
+			Online []string `json:"online"`
+		}
+		if err := json.Unmarshal(evs[len(evs)-1].Data, &data); err != nil || data.Online == nil {
+			t.Fatalf("snapshot %s: %v", evs[len(evs)-1].Data, err)
+		}
+		return data.Online
+	}
+	if got := snapshot(ts.dial(t, ts.login(t, "bob", "phone"), 0)); len(got) != 0 {
+		t.Fatalf("snapshot while alice hides: %v", got)
+	}
 	// A stranger never hears of alice.
 	mallory := ts.register("mallory", "person")
 	md := ts.dial(t, mallory.Token, 0)
+	snapshot(md)
 	must(t, alice.do("PATCH", "/api/v1/me", map[string]any{"show_presence": true}), http.StatusOK)
+	bd.until(isPresence(true))
 	ts.dial(t, ts.login(t, "alice", "laptop"), 0)
 	md.quiet(300*time.Millisecond, nil)
+	if got := snapshot(ts.dial(t, ts.login(t, "bob", "tablet"), 0)); !slices.Equal(got, []string{alice.ID}) {
+		t.Fatalf("snapshot while alice is online: %v, want [%s]", got, alice.ID)
+	}
+	if got := snapshot(ts.dial(t, ts.login(t, "mallory", "phone"), 0)); len(got) != 0 {
+		t.Fatalf("a stranger's snapshot: %v", got)
+	}
+	ad.conn.Close(websocket.StatusNormalClosure, "")
 }
 
 // TestStreamBlock: a block shows at once on every device of the blocker
