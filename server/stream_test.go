@@ -476,12 +476,17 @@ func TestPresence(t *testing.T) {
 	// A new stream starts with who is online now: not alice, who hides.
 	snapshot := func(d *streamClient) []string {
 		t.Helper()
-		evs := d.until(func(e streamEvent) bool { return e.Type == "presence.snapshot" })
+		var e streamEvent
+		select {
+		case e = <-d.snapshots:
+		case <-time.After(liveness):
+			t.Fatal("no presence snapshot")
+		}
 		var data struct {
 			Online []string `json:"online"`
 		}
-		if err := json.Unmarshal(evs[len(evs)-1].Data, &data); err != nil || data.Online == nil {
-			t.Fatalf("snapshot %s: %v", evs[len(evs)-1].Data, err)
+		if err := json.Unmarshal(e.Data, &data); err != nil || data.Online == nil {
+			t.Fatalf("snapshot %s: %v", e.Data, err)
 		}
 		return data.Online
 	}
