@@ -172,6 +172,8 @@ try {
   assert.ok(order.every((i, k) => i >= 0 && (k === 0 || i > order[k - 1])), "Tab order: " + stops.map((f) => f.text).join(" → "));
   await alice.keyboard.press("Enter");
   await alice.waitForFunction(() => document.activeElement?.id === "composer-text");
+  // The new stream's presence snapshot: Bob, whose page is open, is online.
+  await alice.locator(".conversation header .presence", { hasText: "Active now" }).waitFor({ timeout: 10000 });
   await alice.keyboard.type("Sent without the mouse");
   await alice.keyboard.press("Enter");
   await bob.locator(".message .text", { hasText: "Sent without the mouse" }).waitFor();

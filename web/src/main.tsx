@@ -671,6 +671,7 @@ function ConversationView({ client, me, conv, state, setState, stream, onGone, c
       <header>
         <h2 id="conv-title" tabIndex={-1}>{title(conv, me.id)}</h2>
         {conv.kind === "group" && <span class="members">{conv.member_count} members</span>}
+        {conv.kind === "direct" && conv.members?.some((m) => m.user.id !== me.id && state.online[m.user.id]) && <span class="presence">Active now</span>}
         {conv.kind === "group" && !conv.request && <button class="link" onClick={async () => { if (confirm("Leave this group?")) { await client.leave(conv.id); onGone(); } }}>Leave</button>}
         <TimerPicker client={client} conv={conv} onError={setError} />
         {!conv.request && <button class="link" aria-expanded={exporting} onClick={() => setExporting((v) => !v)}>Export</button>}

@@ -76,6 +76,17 @@ describe("mergeList", () => {
 describe("applyEvent", () => {
   const base = () => ({ ...emptyState(), conversations: { c1: conv() }, messages: { c1: [msg("a", 1)] } });
 
+  it("takes the presence snapshot whole, then follows presence events", () => {
+    let s = applyEvent(base(), ev("presence", { actor_id: "bob", data: { online: true } }), "me", null);
+    expect(s.online).toEqual({ bob: true });
+    s = applyEvent(s, ev("presence.snapshot", { data: { online: ["ann", "cat"] } }), "me", null);
+    expect(s.online).toEqual({ ann: true, cat: true });
+    s = applyEvent(s, ev("presence", { actor_id: "ann", data: { online: false } }), "me", null);
+    s = applyEvent(s, ev("presence", { actor_id: "dan", data: { online: true } }), "me", null);
+    s = applyEvent(s, ev("presence", { actor_id: "me", data: { online: true } }), "me", null);
+    expect(s.online).toEqual({ cat: true, dan: true });
+  });
+
   it("appends a new message once and counts it unread when not open", () => {
     let s = applyEvent(base(), ev("message.created", { pos: 10, message: msg("b", 2) }), "me", null);
     s = applyEvent(s, ev("message.created", { pos: 10, message: msg("b", 2) }), "me", null); // replayed after a resume

@@ -15,9 +15,12 @@ export interface State {
   typing: Record<string, Record<string, number>>;
   /** set when an event says the conversation list must be fetched again */
   listStale: boolean;
+  /** people online now, by user id: the stream's presence snapshot, kept
+   * current by presence events (only people who show their presence) */
+  online: Record<string, boolean>;
 }
 
-export const emptyState = (): State => ({ conversations: {}, messages: {}, readBy: {}, deliveredBy: {}, typing: {}, listStale: false });
+export const emptyState = (): State => ({ conversations: {}, messages: {}, readBy: {}, deliveredBy: {}, typing: {}, listStale: false, online: {} });
 
 /** mergeMessages adds or replaces messages by id and keeps seq order. */
 export function mergeMessages(list: Message[] | undefined, incoming: Message[]): Message[] {
@@ -122,6 +125,18 @@ export function applyEvent(s: State, ev: SyncEvent, me: string, open: string | n
   if (ev.type === "delivered" && ev.actor_id && ev.actor_id !== me && ev.seq !== undefined) {
     const prev = s.deliveredBy[cid]?.[ev.actor_id] ?? 0;
     return { ...s, deliveredBy: { ...s.deliveredBy, [cid]: { ...s.deliveredBy[cid], [ev.actor_id]: Math.max(prev, ev.seq) } } };
+  }
+  if (ev.type === "presence.snapshot" && Array.isArray(ev.data?.online)) {
+    // A new stream's first word on presence replaces what was known.
+    const online: Record<string, boolean> = {};
+    for (const id of ev.data.online) if (typeof id === "string") online[id] = true;
+    return { ...s, online };
+  }
+  if (ev.type === "presence" && ev.actor_id && ev.actor_id !== me && typeof ev.data?.online === "boolean") {
+    const online = { ...s.online };
+    if (ev.data.online) online[ev.actor_id] = true;
+    else delete online[ev.actor_id];
+    return { ...s, online };
   }
   if (ev.type === "typing" && ev.actor_id && ev.actor_id !== me) {
     const t = { ...s.typing[cid] };
