@@ -191,7 +191,9 @@ func acceptRequest(w *writer, c *parley.Conversation, m *parley.Member) error {
 // Accept moves a message request (or a group invite) to the inbox.
 func (a *App) Accept(ctx context.Context, actor *Actor, convID string) (*ConversationView, error) {
 	var view *ConversationView
+	var peer string
 	err := a.update(ctx, func(w *writer) error {
+		peer = ""
 		c, m, err := membership(w, convID, actor.User.ID)
 		if err != nil {
 			return err
@@ -210,6 +212,7 @@ func (a *App) Accept(ctx context.Context, actor *Actor, convID string) (*Convers
 			if err := a.learnRequest(w, c, actor.User.ID, other.UserID, false); err != nil {
 				return err
 			}
+			peer = other.UserID
 		}
 		if err := acceptRequest(w, c, m); err != nil {
 			return err
@@ -217,7 +220,38 @@ func (a *App) Accept(ctx context.Context, actor *Actor, convID string) (*Convers
 		view, err = conversationView(w, actor.User.ID, c, m, true)
 		return err
 	})
+	if err == nil && peer != "" {
+		a.introducePresence(ctx, actor.User.ID, peer)
+	}
 	return view, err
+}
+
+// introducePresence tells each of two people who just became direct
+// peers (a request accepted) that the other is online, when they are and
+// show it: their presence events go to direct peers only, so neither
+// would otherwise know until the other reconnected.
+func (a *App) introducePresence(ctx context.Context, x, y string) {
+	var evs []*parley.Event
+	err := a.view(ctx, func(tx parley.Tx) error {
+		users, err := tx.UsersByIDs([]string{x, y})
+		if err != nil {
+			return err
+		}
+		for _, p := range [][2]string{{x, y}, {y, x}} {
+			if u := users[p[0]]; u != nil && u.ShowPresence && a.isOnline(p[0]) {
+				evs = append(evs, &parley.Event{Type: parley.EventPresence, ActorID: p[0], Data: mustJSON(map[string]bool{"online": true}),
+					CreatedAt: a.clock(), Audience: []string{p[1]}})
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		a.log.Warn("presence", "err", err)
+		return
+	}
+	if len(evs) > 0 {
+		a.notify(evs)
+	}
 }
 
 // Decline hides a request from the actor. The sender is not told: to them

@@ -510,6 +510,26 @@ func TestPresence(t *testing.T) {
 	ad.conn.Close(websocket.StatusNormalClosure, "")
 }
 
+// TestPresenceAfterAccept: a request's sender hears nothing of the
+// recipient's presence while it is pending; once accepted, each learns at
+// once that the other is online.
+func TestPresenceAfterAccept(t *testing.T) {
+	ts := startServer(t)
+	alice := ts.register("alice", "person")
+	carol := ts.register("carol", "person")
+	online := func(who *user) func(streamEvent) bool {
+		return func(e streamEvent) bool { return e.Type == "presence" && e.ActorID == who.ID && string(e.Data) == `{"online":true}` }
+	}
+	ad := ts.dial(t, alice.Token, 0)
+	cd := ts.dial(t, carol.Token, 0)
+	conv := carol.direct("alice")
+	carol.send(conv, "hi, we have not met")
+	cd.quiet(300*time.Millisecond, func(e streamEvent) bool { return e.Type != "presence" })
+	must(t, alice.do("POST", "/api/v1/conversations/"+conv+"/accept", nil), http.StatusOK)
+	cd.until(online(alice))
+	ad.until(online(carol))
+}
+
 // TestStreamBlock: a block shows at once on every device of the blocker
 // (a private conversation.updated), never on the blocked side; each side
 // sees the other go offline, and nothing of the other's after that:
