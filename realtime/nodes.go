@@ -16,9 +16,11 @@ import (
 //   - node.online when a user's first stream connects to it or their last
 //     one goes (as it announces presence);
 //   - node.users, every nodeHeartbeat, the whole list of its users online,
-//     which both repairs a lost delta and keeps the node alive in the
-//     others' eyes: a node not heard of for nodeExpiry (killed, cut off
-//     from the bus) counts as having no one online.
+//     in messages of at most heartbeatChunk users (a NATS message is 1 MB
+//     at most), which both repairs a lost delta and keeps the users
+//     online in the others' eyes: a user not heard of for nodeExpiry
+//     (their node killed or cut off from the bus, an offline delta lost)
+//     counts as offline.
 //
 // Nothing is stored: a node that starts learns the others' users from
 // their next heartbeat.
@@ -30,26 +32,24 @@ const (
 )
 
 // nodeHeartbeat is how often a node lists its online users; nodeExpiry is
-// how long the others trust a list.
+// how long the others trust what they heard of a user.
 var (
-	nodeHeartbeat = 10 * time.Second
-	nodeExpiry    = 3 * nodeHeartbeat
+	nodeHeartbeat  = 10 * time.Second
+	nodeExpiry     = 3 * nodeHeartbeat
+	heartbeatChunk = 5000
 )
 
-// peerNodes is what this node knows of the others' online users.
+// peerNodes is what this node knows of the others' online users: when
+// each was last said to be online, by node.
 type peerNodes struct {
 	mu    sync.Mutex
-	nodes map[string]*peerNode
+	nodes map[string]map[string]time.Time
+	swept time.Time
 	now   func() time.Time
 }
 
-type peerNode struct {
-	users map[string]bool
-	seen  time.Time
-}
-
 func newPeerNodes() *peerNodes {
-	return &peerNodes{nodes: map[string]*peerNode{}, now: time.Now}
+	return &peerNodes{nodes: map[string]map[string]time.Time{}, now: time.Now}
 }
 
 func newNodeID() string {
@@ -58,18 +58,14 @@ func newNodeID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// online reports whether another node, heard of recently, has a stream
+// online reports whether another node said recently that it has a stream
 // of the user.
 func (p *peerNodes) online(userID string) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := p.now()
-	for id, n := range p.nodes {
-		if now.Sub(n.seen) > nodeExpiry {
-			delete(p.nodes, id)
-			continue
-		}
-		if n.users[userID] {
+	for _, users := range p.nodes {
+		if at, ok := users[userID]; ok && now.Sub(at) <= nodeExpiry {
 			return true
 		}
 	}
@@ -80,17 +76,16 @@ func (p *peerNodes) online(userID string) bool {
 func (p *peerNodes) heard(n *notification) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	node := p.nodes[n.ActorID]
-	if node == nil {
-		node = &peerNode{users: map[string]bool{}}
-		p.nodes[n.ActorID] = node
+	now := p.now()
+	users := p.nodes[n.ActorID]
+	if users == nil {
+		users = map[string]time.Time{}
+		p.nodes[n.ActorID] = users
 	}
-	node.seen = p.now()
 	switch n.Type {
 	case typeNodeUsers:
-		node.users = make(map[string]bool, len(n.Audience))
 		for _, u := range n.Audience {
-			node.users[u] = true
+			users[u] = now
 		}
 	case typeNodeOnline:
 		var d struct {
@@ -98,9 +93,23 @@ func (p *peerNodes) heard(n *notification) {
 		}
 		_ = json.Unmarshal(n.Data, &d)
 		if d.Online {
-			node.users[n.UserID] = true
+			users[n.UserID] = now
 		} else {
-			delete(node.users, n.UserID)
+			delete(users, n.UserID)
+		}
+	}
+	if now.Sub(p.swept) > nodeHeartbeat {
+		// Forget what expired, so that memory follows who is online.
+		p.swept = now
+		for id, users := range p.nodes {
+			for u, at := range users {
+				if now.Sub(at) > nodeExpiry {
+					delete(users, u)
+				}
+			}
+			if len(users) == 0 {
+				delete(p.nodes, id)
+			}
 		}
 	}
 }
@@ -150,6 +159,19 @@ func (h *Hub) heartbeat() {
 			users = append(users, u)
 		}
 		h.mu.RUnlock()
-		h.publish(notification{Type: typeNodeUsers, ActorID: h.nodeID, Audience: users, CreatedAt: time.Now().UTC()})
+		for _, chunk := range chunks(users, heartbeatChunk) {
+			h.publish(notification{Type: typeNodeUsers, ActorID: h.nodeID, Audience: chunk, CreatedAt: time.Now().UTC()})
+		}
 	}
+}
+
+// chunks splits list into pieces of at most n.
+func chunks(list []string, n int) [][]string {
+	var out [][]string
+	for len(list) > 0 {
+		c := list[:min(len(list), n)]
+		list = list[len(c):]
+		out = append(out, c)
+	}
+	return out
 }

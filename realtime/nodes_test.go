@@ -1,13 +1,15 @@
 package realtime
 
 import (
+	"fmt"
 	"testing"
 	"time"
 )
 
-// TestPeerNodes: another node's heartbeat lists its online users, its
-// deltas add and remove one, a newer heartbeat replaces the list, and a
-// node not heard of for nodeExpiry counts as having no one online.
+// TestPeerNodes: another node's heartbeats and deltas say who is online
+// there; an offline delta takes a user off at once; a user no heartbeat
+// or delta has named for nodeExpiry (their node gone silent, an offline
+// delta lost) counts as offline.
 func TestPeerNodes(t *testing.T) {
 	now := time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)
 	p := newPeerNodes()
@@ -26,14 +28,37 @@ func TestPeerNodes(t *testing.T) {
 	if p.online("bob") || !p.online("ann") {
 		t.Fatal("bob's last stream left n1")
 	}
+	// n1's next heartbeats (in two chunks) no longer name ann: her
+	// offline delta was lost. She stays online until nodeExpiry.
+	now = now.Add(nodeHeartbeat)
 	p.heard(&notification{Type: typeNodeUsers, ActorID: "n1", Audience: []string{"dan"}})
-	if p.online("ann") || !p.online("dan") {
-		t.Fatal("a heartbeat replaces the node's list")
-	}
-	now = now.Add(nodeExpiry - time.Second)
+	p.heard(&notification{Type: typeNodeUsers, ActorID: "n1", Audience: []string{"eve"}})
 	p.heard(&notification{Type: typeNodeUsers, ActorID: "n2", Audience: []string{"cat"}})
-	now = now.Add(2 * time.Second) // n1 silent for longer than nodeExpiry, n2 heard
-	if p.online("dan") || !p.online("cat") {
-		t.Fatal("a silent node's users still online, or a live one's gone")
+	if !p.online("ann") || !p.online("dan") || !p.online("eve") {
+		t.Fatal("a later chunk took users off")
+	}
+	now = now.Add(nodeExpiry - nodeHeartbeat + time.Second)
+	if p.online("ann") || !p.online("dan") || !p.online("cat") {
+		t.Fatal("ann, not named for longer than nodeExpiry, is online; or dan or cat went")
+	}
+	now = now.Add(nodeExpiry)
+	if p.online("dan") || p.online("cat") {
+		t.Fatal("silent nodes' users are online")
+	}
+	p.heard(&notification{Type: typeNodeUsers, ActorID: "n3", Audience: []string{"fay"}})
+	if len(p.nodes) != 1 {
+		t.Fatalf("expired nodes kept: %v", p.nodes)
+	}
+}
+
+// TestHeartbeatChunks: a node's list goes out in messages of at most
+// heartbeatChunk users, each user in one.
+func TestHeartbeatChunks(t *testing.T) {
+	got := chunks([]string{"a", "b", "c", "d", "e", "f", "g"}, 3)
+	if fmt.Sprint(got) != "[[a b c] [d e f] [g]]" {
+		t.Fatalf("chunks %v", got)
+	}
+	if got := chunks(nil, 3); len(got) != 0 {
+		t.Fatalf("chunks of nothing: %v", got)
 	}
 }
