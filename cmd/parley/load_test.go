@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -104,6 +106,43 @@ func TestLoadEndToEnd(t *testing.T) {
 				t.Errorf("table:\n%s", table.String())
 			}
 		})
+	}
+}
+
+// TestLoadJSON: parley load -json prints one JSON object that tooling can
+// read back, with the run's numbers in it.
+func TestLoadJSON(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the load generator for a second")
+	}
+	s := startLoadServer(t)
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"load", "-target", s.URL(), "-users", "4", "-rate", "50", "-duration", "1s",
+		"-warmup", "0s", "-idle", "2", "-pid", strconv.Itoa(os.Getpid()), "-json", "-quiet"}, func(string) string { return "" }, &stdout, &stderr)
+	if err != nil {
+		t.Fatalf("parley load -json: %v\n%s", err, stderr.String())
+	}
+	var res map[string]any
+	dec := json.NewDecoder(&stdout)
+	if err := dec.Decode(&res); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, stdout.String())
+	}
+	if dec.More() {
+		t.Fatal("more than one JSON value")
+	}
+	for _, k := range []string{"acked_per_second", "ack_latency", "receive_latency", "lost", "duplicated", "misdelivered", "server", "idle_streams"} {
+		if _, ok := res[k]; !ok {
+			t.Errorf("no %q in %v", k, res)
+		}
+	}
+	if res["acked"].(float64) <= 0 || res["lost"].(float64) != 0 || res["misdelivered"].(float64) != 0 || res["idle_streams"].(float64) != 2 {
+		t.Errorf("numbers: acked %v, lost %v, misdelivered %v, idle %v", res["acked"], res["lost"], res["misdelivered"], res["idle_streams"])
+	}
+	if rcv := res["receive_latency"].(map[string]any); rcv["count"].(float64) <= 0 || rcv["p99_ms"].(float64) <= 0 {
+		t.Errorf("receive latency %v", rcv)
+	}
+	if srv, _ := res["server"].(map[string]any); srv == nil || srv["rss_end_bytes"].(float64) <= 0 {
+		t.Errorf("server usage %v", res["server"])
 	}
 }
 
