@@ -6,11 +6,15 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 
 	"github.com/parleyhq/parley/app"
 	"github.com/parleyhq/parley/server"
@@ -184,5 +188,36 @@ func TestLoadFlags(t *testing.T) {
 		if _, err := parseShape(shape, 10); err == nil {
 			t.Errorf("shape %q accepted", shape)
 		}
+	}
+}
+
+// TestIdleStreamCountsStrayMessages: an idle stream's user is in no
+// conversation, so a message reaching it is counted as misdelivered;
+// other frames (hello, presence) are not.
+func TestIdleStreamCountsStrayMessages(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		ctx := r.Context()
+		for _, f := range []string{`{"type":"hello","next":5}`, `{"type":"presence.snapshot","data":{"online":[]}}`,
+			`{"pos":6,"type":"message.created","conversation_id":"c","message":{"text":"not yours"}}`} {
+			if err := c.Write(ctx, websocket.MessageText, []byte(f)); err != nil {
+				return
+			}
+		}
+		c.Close(websocket.StatusNormalClosure, "")
+	}))
+	defer srv.Close()
+	conn, _, err := websocket.Dial(context.Background(), "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := newTracker(nil, 1, "run")
+	var set connSet
+	discard(context.Background(), conn, &set, tr)
+	if tr.misdelivered != 1 {
+		t.Fatalf("misdelivered %d, want 1", tr.misdelivered)
 	}
 }
