@@ -518,7 +518,9 @@ func TestPresenceAfterAccept(t *testing.T) {
 	alice := ts.register("alice", "person")
 	carol := ts.register("carol", "person")
 	online := func(who *user) func(streamEvent) bool {
-		return func(e streamEvent) bool { return e.Type == "presence" && e.ActorID == who.ID && string(e.Data) == `{"online":true}` }
+		return func(e streamEvent) bool {
+			return e.Type == "presence" && e.ActorID == who.ID && string(e.Data) == `{"online":true}`
+		}
 	}
 	ad := ts.dial(t, alice.Token, 0)
 	cd := ts.dial(t, carol.Token, 0)
