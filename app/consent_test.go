@@ -96,9 +96,6 @@ func TestStopInEveryCasing(t *testing.T) {
 			if n := s.countText(cust, conv, "You are unsubscribed"); n != 1 {
 				t.Fatalf("%q repeated: %d confirmations, want 1", text, n)
 			}
-			if i > 1 {
-				break // the other casings of this word on fewer customers keep the test quick
-			}
 		}
 	}
 	// Opting in again and stopping again confirms again.

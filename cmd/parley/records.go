@@ -94,6 +94,11 @@ func printReport(w io.Writer, name string, rep *records.Report) {
 	}
 	if rep.OK {
 		fmt.Fprintf(w, "%s: verified — complete and unaltered, signed by %s\n", name, signer)
+		if rep.TrustedKey == nil {
+			// Anyone can re-sign a forged export with a key of their own:
+			// only a key known to be the server's proves who signed it.
+			fmt.Fprintf(w, "warning: the signer was checked against the export's own key only; to prove it is the server, compare %s with GET /api/v1/records/key or pass --key\n", rep.KeyFingerprint)
+		}
 	} else {
 		fmt.Fprintf(w, "%s: NOT verified (%d problems)\n", name, len(rep.Problems))
 	}
