@@ -70,6 +70,13 @@ const (
 	AuditUserUnsuspend      = "user.unsuspend"
 	AuditUserResetPassword  = "user.reset_password"
 	AuditBusinessMember     = "business.member_put"
+	// A business's team and settings, exports and campaigns: who may
+	// read customers' conversations, the rules every send follows, data
+	// leaving the server, and promotional messages going out.
+	AuditBusinessMemberRemove = "business.member_remove"
+	AuditBusinessSettings     = "business.settings"
+	AuditExportStart          = "export.start"
+	AuditCampaignStatus       = "campaign.status"
 )
 
 // Audit log limits: a row stays small whatever a client sends.

@@ -2,10 +2,13 @@ package app_test
 
 import (
 	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -287,5 +290,67 @@ func TestAuditCheckerNamesTheBrokenRow(t *testing.T) {
 		if v.OK || v.BrokenSeq != tc.broken || !strings.Contains(v.Problem, tc.says) {
 			t.Errorf("%s: %+v, want broken at %d (%s)", tc.name, v, tc.broken, tc.says)
 		}
+	}
+}
+
+// TestAuditLogRecordsBusinessActions: a business admin's settings, a team
+// member's removal, an export of a customer conversation and a campaign
+// started and cancelled each leave one row, with who did it and to what.
+func TestAuditLogRecordsBusinessActions(t *testing.T) {
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newShopConfig(t, app.Config{Records: app.RecordsConfig{Dir: t.TempDir(), Key: key}})
+	t.Cleanup(s.a.StopExports)
+	s.agent("ann", "Ann", false)
+	offers := s.topic("Offers", "JOIN")
+	tp := s.template("Sale", "Hi {{contact.first_name}}, sale today", offers.ID)
+	cust, conv := s.customer("Cust One")
+	s.say(cust, conv, "join")
+	before := len(auditRows(t, s.a, s))
+
+	s.settings(func(st *app.BusinessSettings) { st.AutoAssign = app.AssignRoundRobin })
+	if err := s.a.RemoveAgent(s.ctx, s.admin, "ann"); err != nil {
+		t.Fatal(err)
+	}
+	ex, err := s.a.StartExport(s.ctx, s.biz, app.ExportInput{Scope: parley.ExportConversation, ConversationID: conv, Business: "acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.a.CreateCampaign(s.ctx, s.admin, app.CampaignInput{Name: "Spring", Template: tp.ID, Segment: app.Segment{Topics: []string{offers.ID}}, Rate: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range []string{parley.CampaignRunning, parley.CampaignCancelled} {
+		if _, err := s.a.SetCampaignStatus(s.ctx, s.admin, c.ID, app.CampaignChange{Status: st}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows := auditRows(t, s.a, s)[before:]
+	want := []string{app.AuditBusinessSettings, app.AuditBusinessMemberRemove, app.AuditExportStart, app.AuditCampaignStatus, app.AuditCampaignStatus}
+	if got := auditActions(rows); !slices.Equal(got, want) {
+		t.Fatalf("actions %v, want %v", got, want)
+	}
+	bizID := s.biz.User.ID
+	for i, r := range rows {
+		if r.ActorID == "" {
+			t.Errorf("row %d (%s) has no actor", i, r.Action)
+		}
+	}
+	if rows[0].TargetID != bizID || !strings.Contains(rows[0].Details["settings"], "round_robin") {
+		t.Errorf("settings row %+v", rows[0])
+	}
+	if rows[1].TargetID != bizID || rows[1].Details["handle"] != "ann" {
+		t.Errorf("removal row %+v", rows[1])
+	}
+	if rows[2].TargetID != ex.ID || rows[2].Details["conversation_id"] != conv || rows[2].Details["business_id"] != bizID {
+		t.Errorf("export row %+v", rows[2])
+	}
+	if rows[3].TargetID != c.ID || rows[3].Details["requested"] != parley.CampaignRunning || rows[3].Details["status"] == "" || rows[4].Details["status"] != parley.CampaignCancelled {
+		t.Errorf("campaign rows %+v %+v", rows[3], rows[4])
+	}
+	if _, err := s.a.VerifyAuditLog(s.ctx); err != nil {
+		t.Fatalf("the chain does not verify: %v", err)
 	}
 }

@@ -490,6 +490,10 @@ func (a *App) RemoveAgent(ctx context.Context, ba *BusinessActor, handle string)
 		if err := auditRow(w, ba.Business.ID, ba.agentID(), "", parley.AuditMember, u.ID, "", 0, map[string]any{"removed": true}); err != nil {
 			return err
 		}
+		if err := a.audit(w, AuditEntry{ActorID: ba.agentID(), Action: AuditBusinessMemberRemove, TargetType: "business", TargetID: ba.Business.ID,
+			Details: map[string]string{"user_id": u.ID, "handle": u.Handle}}); err != nil {
+			return err
+		}
 		if err := w.event(&parley.Event{Type: EventAgentRemoved, UserID: u.ID, ActorID: ba.agentID(),
 			Data: mustJSON(map[string]any{"business": ba.Business.ID})}); err != nil {
 			return err
@@ -582,6 +586,10 @@ func (a *App) PutSettings(ctx context.Context, ba *BusinessActor, s *BusinessSet
 			return err
 		}
 		if err := w.PutBusinessSettings(ba.Business.ID, mustJSON(s), w.now); err != nil {
+			return err
+		}
+		if err := a.audit(w, AuditEntry{ActorID: ba.agentID(), Action: AuditBusinessSettings, TargetType: "business", TargetID: ba.Business.ID,
+			Details: map[string]string{"settings": string(mustJSON(s))}}); err != nil {
 			return err
 		}
 		// The team's apps refresh saved views, rules and hours.

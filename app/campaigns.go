@@ -320,6 +320,10 @@ func (a *App) SetCampaignStatus(ctx context.Context, ba *BusinessActor, id strin
 		if err := w.UpdateCampaign(c); err != nil {
 			return err
 		}
+		if err := a.audit(w, AuditEntry{ActorID: ba.agentID(), Action: AuditCampaignStatus, TargetType: "campaign", TargetID: c.ID,
+			Details: map[string]string{"business_id": ba.Business.ID, "requested": ch.Status, "status": string(c.Status), "name": c.Name}}); err != nil {
+			return err
+		}
 		v, err = campaignView(w, c)
 		return err
 	})

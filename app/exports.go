@@ -208,7 +208,11 @@ func (a *App) StartExport(ctx context.Context, actor *Actor, in ExportInput) (*E
 		if pending >= a.cfg.Records.MaxPending {
 			return &parley.Error{Code: parley.ERateLimited, Message: "you have exports still running; wait for them to finish", RetryAfter: 10 * time.Second}
 		}
-		return w.CreateExportJob(job)
+		if err := w.CreateExportJob(job); err != nil {
+			return err
+		}
+		return a.audit(w, AuditEntry{ActorID: actor.User.ID, Action: AuditExportStart, TargetType: "export", TargetID: job.ID,
+			Details: map[string]string{"scope": string(job.Scope), "conversation_id": job.ConversationID, "business_id": job.BusinessID}})
 	})
 	if err != nil {
 		return nil, err
