@@ -4,14 +4,12 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/app"
-	"github.com/parleyhq/parley/store/sqlite"
 )
 
 // runCampaign ticks the worker until the campaign ends or rounds run out,
@@ -194,12 +192,7 @@ func TestCampaignProperties(t *testing.T) {
 
 func campaignProperty(t *testing.T, seed uint64) {
 	rng := rand.New(rand.NewPCG(seed, 42))
-	path := filepath.Join(t.TempDir(), "parley.db")
-	db, err := sqlite.Open(path, sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openStore(t) // SQLite, or PostgreSQL with PARLEY_TEST_STORE=postgres
 	clock := &fakeClock{t: time.Date(2026, 11, 23, 18, 0, 0, 0, time.UTC)}
 	s := &shop{t: t, clock: clock, ctx: context.Background()}
 	s.a = app.New(db, app.Config{Password: cheap, CampaignConcurrency: 8}, app.WithClock(clock.Now))
