@@ -108,6 +108,11 @@ func migrateDataCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 		return fmt.Errorf("migrate-data: the audit log's chain breaks at row %d on PostgreSQL: %s", v.BrokenSeq, v.Problem)
 	}
 	fmt.Fprintf(stdout, "audit log: %d rows, chain verified\n", v.Rows)
+	convs, entries, err := verifyChains(ctx, out, st)
+	if err != nil {
+		return fmt.Errorf("migrate-data: %w", err)
+	}
+	fmt.Fprintf(stdout, "hash chains: %d conversations, %d entries, every chain verified\n", convs, entries)
 	var keys []*parley.DataKey
 	if err := st.View(ctx, func(tx parley.Tx) error {
 		var err error
@@ -123,6 +128,61 @@ func migrateDataCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	fmt.Fprintln(stdout, "done: point PARLEY_DATABASE_URL at the PostgreSQL database and start parley serve")
 	return nil
+}
+
+// verifyChains recomputes every conversation's hash chain from the rows
+// as PostgreSQL holds them: each entry follows the one before (index and
+// previous hash) and hashes to its stored hash. It names the first entry
+// that does not.
+func verifyChains(ctx context.Context, out *pgx.Conn, st parley.Store) (convs, entries int64, err error) {
+	rows, err := out.Query(ctx, `SELECT DISTINCT conversation_id FROM chain_entries ORDER BY conversation_id`)
+	if err != nil {
+		return 0, 0, fmt.Errorf("hash chains: %w", err)
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return 0, 0, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, 0, err
+	}
+	for _, id := range ids {
+		var index int64
+		prev := parley.ChainGenesis
+		for {
+			var page []*parley.ChainEntry
+			if err := st.View(ctx, func(tx parley.Tx) error {
+				var err error
+				page, err = tx.ChainEntries(id, index, 1000)
+				return err
+			}); err != nil {
+				return convs, entries, err
+			}
+			for _, e := range page {
+				switch {
+				case e.Index != index+1:
+					return convs, entries, fmt.Errorf("hash chain of conversation %s: entry %d follows entry %d", id, e.Index, index)
+				case e.PrevHash != prev:
+					return convs, entries, fmt.Errorf("hash chain of conversation %s breaks at entry %d: it does not name the entry before", id, e.Index)
+				case e.ComputeHash() != e.Hash:
+					return convs, entries, fmt.Errorf("hash chain of conversation %s breaks at entry %d: its hash does not match", id, e.Index)
+				}
+				index, prev = e.Index, e.Hash
+				entries++
+			}
+			if len(page) < 1000 {
+				break
+			}
+		}
+		convs++
+	}
+	return convs, entries, nil
 }
 
 // analyzeTables gathers the planner's statistics of tables (no time

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
 	"net/http"
@@ -8,6 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/parleyhq/parley/store/postgres"
 	"github.com/parleyhq/parley/store/postgres/pgtest"
 )
 
@@ -63,7 +67,7 @@ func TestMigrateData(t *testing.T) {
 		t.Fatalf("migrate-data: %d\n%s\n%s", code, out, errs)
 	}
 	t.Log(out)
-	for _, want := range []string{"users", "messages", "reactions", "chain verified", "tables analyzed"} {
+	for _, want := range []string{"users", "messages", "reactions", "chain verified", "tables analyzed", "every chain verified"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the report does not mention %q:\n%s", want, out)
 		}
@@ -82,6 +86,39 @@ func TestMigrateData(t *testing.T) {
 	}
 	if tuples < 1 {
 		t.Errorf("messages: %v rows estimated after migrate-data", tuples)
+	}
+	// A chain entry altered in PostgreSQL is found and named (then put back).
+	var tconv string
+	var tidx int64
+	var thash []byte
+	if err := db.QueryRow(`SELECT conversation_id, idx, hash FROM chain_entries ORDER BY conversation_id, idx OFFSET 1 LIMIT 1`).Scan(&tconv, &tidx, &thash); err != nil {
+		t.Fatal(err)
+	}
+	bad := append([]byte{}, thash...)
+	bad[0] ^= 1
+	if _, err := db.Exec(`UPDATE chain_entries SET hash = $1 WHERE conversation_id = $2 AND idx = $3`, bad, tconv, tidx); err != nil {
+		t.Fatal(err)
+	}
+	{
+		ctx := context.Background()
+		pc, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pst, err := postgres.Open(dsn, postgres.Options{NoMigrate: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, verr := verifyChains(ctx, pc, pst)
+		pst.Close()
+		pc.Close(ctx)
+		if verr == nil || !strings.Contains(verr.Error(), fmt.Sprintf("conversation %s breaks at entry %d", tconv, tidx)) &&
+			!strings.Contains(verr.Error(), fmt.Sprintf("conversation %s breaks at entry %d", tconv, tidx+1)) {
+			t.Errorf("a tampered entry %s/%d: %v", tconv, tidx, verr)
+		}
+	}
+	if _, err := db.Exec(`UPDATE chain_entries SET hash = $1 WHERE conversation_id = $2 AND idx = $3`, thash, tconv, tidx); err != nil {
+		t.Fatal(err)
 	}
 	// A second run refuses: the target is no longer empty.
 	if code, _, _ := c.run("", "migrate-data", "--from", "sqlite:"+filepath.Join(c.dir, "parley.db"), "--to", dsn); code == 0 {
