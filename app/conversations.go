@@ -233,6 +233,9 @@ func (a *App) Accept(ctx context.Context, actor *Actor, convID string) (*Convers
 func (a *App) introducePresence(ctx context.Context, x, y string) {
 	var evs []*parley.Event
 	err := a.view(ctx, func(tx parley.Tx) error {
+		if blocked, err := tx.BlockedEither(x, y); err != nil || blocked {
+			return err // a block since the accept: nothing to say
+		}
 		users, err := tx.UsersByIDs([]string{x, y})
 		if err != nil {
 			return err

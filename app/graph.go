@@ -101,12 +101,16 @@ func (a *App) Follow(ctx context.Context, actor *Actor, handle string, on bool) 
 // In real time: the actor's devices get a private conversation.updated
 // for the direct conversation between the two (data.blocked), so that
 // every device shows the block at once; the blocked side is not told.
-// Neither sees the other's presence any more, so each is shown the other
-// going offline rather than online for good.
+// Neither sees the other's presence any more, so when they were direct
+// peers who saw it, each is shown the other going offline rather than
+// online for good — only then: to anyone else a presence event would
+// tell of the block.
 func (a *App) Block(ctx context.Context, actor *Actor, handle string, on bool) error {
-	var other string
+	// offline holds, for each side whose presence the other saw (direct
+	// peers, shown, online), the event to send the other.
+	var offline []*parley.Event
 	err := a.update(ctx, func(w *writer) error {
-		other = ""
+		offline = nil
 		u, err := userByHandle(w, handle)
 		if err != nil {
 			return err
@@ -118,7 +122,6 @@ func (a *App) Block(ctx context.Context, actor *Actor, handle string, on bool) e
 		if err != nil || !changed {
 			return err
 		}
-		other = u.ID
 		if on {
 			if _, err := w.SetFollow(actor.User.ID, u.ID, false, w.now); err != nil {
 				return err
@@ -144,17 +147,30 @@ func (a *App) Block(ctx context.Context, actor *Actor, handle string, on bool) e
 		if err != nil {
 			return err
 		}
+		them, err := w.Member(c.ID, u.ID)
+		if err != nil && !parley.IsNotFound(err) {
+			return err
+		}
+		if them != nil && m.Status == parley.StatusActive && them.Status == parley.StatusActive {
+			me, err := w.UserByID(actor.User.ID)
+			if err != nil {
+				return err
+			}
+			gone := mustJSON(map[string]bool{"online": false})
+			for _, p := range [][2]*parley.User{{me, u}, {u, me}} {
+				if p[0].ShowPresence && a.isOnline(p[0].ID) {
+					offline = append(offline, &parley.Event{Type: parley.EventPresence, ActorID: p[0].ID, Data: gone,
+						CreatedAt: w.now, Audience: []string{p[1].ID}})
+				}
+			}
+		}
 		if m.Status == parley.StatusPending {
 			return setStatus(w, m, parley.StatusDeclined)
 		}
 		return nil
 	})
-	if err == nil && on && other != "" {
-		offline := mustJSON(map[string]bool{"online": false})
-		a.notify([]*parley.Event{
-			{Type: parley.EventPresence, ActorID: actor.User.ID, Data: offline, CreatedAt: a.clock(), Audience: []string{other}},
-			{Type: parley.EventPresence, ActorID: other, Data: offline, CreatedAt: a.clock(), Audience: []string{actor.User.ID}},
-		})
+	if err == nil && len(offline) > 0 {
+		a.notify(offline)
 	}
 	return err
 }

@@ -120,6 +120,9 @@ type Stream struct {
 // stream ends when ctx ends, Close is called, or the session ends (Err is
 // then an unauthorized *Error).
 func (c *Client) Stream(ctx context.Context, since int64, opts *StreamOptions) (*Stream, error) {
+	if since == SinceNow {
+		since = 0 // a new device: the stream starts at the head
+	}
 	if since < 0 {
 		return nil, fmt.Errorf("parley: stream: since %d is not a position", since)
 	}

@@ -250,9 +250,13 @@ func (s *Server) typingNow(w http.ResponseWriter, r *http.Request, actor *app.Ac
 	conv := r.PathValue("id")
 	allow := func() bool {
 		// Checked after the membership, so that a stranger's repeat is
-		// refused like the first; a stop always goes out.
+		// refused like the first; a stop always goes out and takes no
+		// token.
+		if !*in.Typing {
+			return true
+		}
 		ok, _ := s.typing.Allow(actor.User.ID + "/" + conv)
-		return ok || !*in.Typing
+		return ok
 	}
 	if err := s.app.TypingIf(r.Context(), actor, conv, *in.Typing, allow); err != nil {
 		return err

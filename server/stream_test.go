@@ -584,6 +584,20 @@ func TestStreamBlock(t *testing.T) {
 	must(t, alice.do("DELETE", "/api/v1/users/bob/block", nil), http.StatusNoContent)
 	a2.until(blocked(false))
 	bd.quiet(300*time.Millisecond, nil)
+
+	// Someone who never saw alice's presence learns nothing of her
+	// blocking them: a stranger, and the sender of a pending request.
+	mallory := ts.register("mallory", "person")
+	md := ts.dial(t, mallory.Token, 0)
+	carol := ts.register("carol", "person")
+	cd := ts.dial(t, carol.Token, 0)
+	req := carol.direct("alice")
+	carol.send(req, "a request")
+	cd.until(isText("a request"))
+	must(t, alice.do("PUT", "/api/v1/users/mallory/block", nil), http.StatusNoContent)
+	must(t, alice.do("PUT", "/api/v1/users/carol/block", nil), http.StatusNoContent)
+	md.quiet(300*time.Millisecond, nil)
+	cd.quiet(300*time.Millisecond, nil)
 }
 
 // TestSyncSkipsPagesOfHiddenEvents: a page whose events the viewer may not

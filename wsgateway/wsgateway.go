@@ -38,7 +38,7 @@ const (
 	// with since=<last position received>; nothing is lost.
 	CloseSlowConsumer websocket.StatusCode = 4008
 	// CloseResync: the device is too far behind to replay. Reload the
-	// conversation list and history, then reconnect without since.
+	// conversation list and history, then reconnect with since=now.
 	CloseResync websocket.StatusCode = 4009
 )
 
@@ -719,7 +719,7 @@ func (s *stream) syncAll() (websocket.StatusCode, string, bool) {
 			return websocket.StatusInternalError, "internal error", true
 		}
 		if !s.first && page.Limited {
-			return CloseResync, "too far behind: reload and reconnect without since", true
+			return CloseResync, "too far behind: reload and reconnect with since=now", true
 		}
 		if s.first {
 			s.first = false

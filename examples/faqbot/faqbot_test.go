@@ -224,7 +224,7 @@ func TestFAQBot(t *testing.T) {
 
 func mustHead(t *testing.T, ctx context.Context, c *client.Client) int64 {
 	t.Helper()
-	p, err := c.Sync(ctx, 0, 0)
+	p, err := c.Sync(ctx, client.SinceNow, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

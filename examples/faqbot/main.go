@@ -82,7 +82,7 @@ func (b *Bot) Start(ctx context.Context) (*client.Stream, error) {
 	b.misses = map[string]int{}
 	since := b.loadPosition()
 	if since == 0 { // first run: start from now, not from the history
-		page, err := b.Client.Sync(ctx, 0, 0)
+		page, err := b.Client.Sync(ctx, client.SinceNow, 0)
 		if err != nil {
 			return nil, err
 		}

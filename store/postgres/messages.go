@@ -561,7 +561,7 @@ const syncMessages = `SELECT ` + messageColsM + ` FROM members mb
 	CROSS JOIN LATERAL (SELECT ` + messageColsM + ` FROM messages m
 		WHERE m.conversation_id = mb.conversation_id
 		  AND m.seq > GREATEST(mb.joined_seq, COALESCE((SELECT x.seq FROM messages x WHERE x.conversation_id = mb.conversation_id
-		      AND x.pos <= ?2 ORDER BY x.seq DESC LIMIT 1), 0))
+		      AND x.pos <= ?2 AND x.seq > mb.joined_seq ORDER BY x.seq DESC LIMIT 1), 0))
 		  AND (mb.status = 'active' OR mb.status = 'pending' AND mb.left_seq = 0 OR m.seq <= mb.left_seq)
 		ORDER BY m.seq LIMIT ?3) m
 	WHERE mb.user_id = ?1 AND c.last_pos > ?2 AND mb.status != 'declined'
@@ -572,7 +572,7 @@ const syncMessages = `SELECT ` + messageColsM + ` FROM members mb
 // membership's count is the length of its range of unseen ones.
 const syncBacklogMessages = `SELECT COALESCE(SUM(GREATEST(r.hi - r.lo, 0)), 0)::bigint FROM (SELECT
 	GREATEST(mb.joined_seq, COALESCE((SELECT x.seq FROM messages x WHERE x.conversation_id = mb.conversation_id
-	    AND x.pos <= ?2 ORDER BY x.seq DESC LIMIT 1), 0)) AS lo,
+	    AND x.pos <= ?2 AND x.seq > mb.joined_seq ORDER BY x.seq DESC LIMIT 1), 0)) AS lo,
 	CASE WHEN mb.status = 'active' OR mb.status = 'pending' AND mb.left_seq = 0 THEN c.last_seq
 	     ELSE LEAST(mb.left_seq, c.last_seq) END AS hi
 	FROM members mb JOIN conversations c ON c.id = mb.conversation_id

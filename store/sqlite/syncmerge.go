@@ -35,7 +35,7 @@ import (
 // up to where they left or the conversation's last seq.
 const syncRanges = `SELECT mb.conversation_id,
 	MAX(mb.joined_seq, COALESCE((SELECT x.seq FROM messages x WHERE x.conversation_id = mb.conversation_id
-	    AND x.pos <= ?2 ORDER BY x.seq DESC LIMIT 1), 0)),
+	    AND x.pos <= ?2 AND x.seq > mb.joined_seq ORDER BY x.seq DESC LIMIT 1), 0)),
 	CASE WHEN mb.status = 'active' OR mb.status = 'pending' AND mb.left_seq = 0 THEN c.last_seq
 	     ELSE MIN(mb.left_seq, c.last_seq) END
 	FROM members mb JOIN conversations c ON c.id = mb.conversation_id
@@ -76,7 +76,7 @@ func (t *tx) SyncMessages(userID string, since int64, limit int) ([]*parley.Mess
 // are gap-free inside a conversation, so a range's length is its count.
 const syncBacklogMessages = `SELECT COALESCE(SUM(MAX(hi - lo, 0)), 0) FROM (SELECT mb.conversation_id,
 	MAX(mb.joined_seq, COALESCE((SELECT x.seq FROM messages x WHERE x.conversation_id = mb.conversation_id
-	    AND x.pos <= ?2 ORDER BY x.seq DESC LIMIT 1), 0)) AS lo,
+	    AND x.pos <= ?2 AND x.seq > mb.joined_seq ORDER BY x.seq DESC LIMIT 1), 0)) AS lo,
 	CASE WHEN mb.status = 'active' OR mb.status = 'pending' AND mb.left_seq = 0 THEN c.last_seq
 	     ELSE MIN(mb.left_seq, c.last_seq) END AS hi
 	FROM members mb JOIN conversations c ON c.id = mb.conversation_id

@@ -123,7 +123,7 @@ try {
   }, "the bot sees the customer's conversation");
   const convID = items[0].conversation_id;
   assert.equal(items[0].control, "bot");
-  let head = (await bot("GET", "/sync")).body.next;
+  let head = (await bot("GET", "/sync?since=now")).body.next;
   const botSend = async (body) => {
     for (;;) {
       const r = await bot("POST", `/business/acme/conversations/${convID}/messages`, { client_id: "bot-" + Math.random().toString(36).slice(2), ...body });
