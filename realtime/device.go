@@ -1,7 +1,6 @@
 package realtime
 
 import (
-	"context"
 	"sync"
 
 	"github.com/parleyhq/parley/app"
@@ -125,17 +124,4 @@ func (d *Device) shutdown() {
 	d.shutting = true
 	d.mu.Unlock()
 	d.revoke()
-}
-
-// Wait blocks until the device should sync, is revoked, or ctx ends. It
-// reports whether a sync is due.
-func (d *Device) Wait(ctx context.Context) bool {
-	select {
-	case <-d.wakeC:
-		return true
-	case <-d.revoked:
-		return false
-	case <-ctx.Done():
-		return false
-	}
 }
