@@ -22,7 +22,11 @@ func TestSyncQueryPlans(t *testing.T) {
 		args    []any
 		want    []string
 	}{
-		{"ranges", syncRanges, []any{"u", 10}, []string{"COVERING INDEX sqlite_autoindex_messages_2 (conversation_id=?)"}},
+		// The walk back to the device's position stops at the member's
+		// join: a new device (position 0) does not scan a long group's
+		// history from before it joined.
+		{"ranges", syncRanges, []any{"u", 10}, []string{"COVERING INDEX sqlite_autoindex_messages_2 (conversation_id=? AND seq>?)"}},
+		{"backlog", syncBacklogMessages, []any{"u", 10}, []string{"COVERING INDEX sqlite_autoindex_messages_2 (conversation_id=? AND seq>?)"}},
 		{"window", syncWindow, []any{`[["c",1,5]]`}, []string{"COVERING INDEX sqlite_autoindex_messages_2 (conversation_id=? AND seq>? AND seq<?)"}},
 		{"rows", syncRows, []any{`[1,2]`}, []string{"SEARCH m USING INTEGER PRIMARY KEY (rowid=?)"}},
 	} {
