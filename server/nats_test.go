@@ -55,17 +55,23 @@ func TestNATSOutage(t *testing.T) {
 	receiveTexts(t, dev, "after")
 }
 
-// TestTwoNodes runs two nodes on one PostgreSQL database and one NATS
-// server: a device on one node receives in real time what a user of the
-// other node sends, and sequence numbers are shared.
-func TestTwoNodes(t *testing.T) {
-	dsn := pgtest.DSN(t) // skips (loudly) without PostgreSQL
+// twoNodes starts two nodes on one PostgreSQL database and one NATS
+// server; it skips (loudly) without PostgreSQL.
+func twoNodes(t *testing.T) (*testServer, *testServer) {
+	dsn := pgtest.DSN(t)
 	nats := natstest.Start(t)
 	node := func() *testServer {
 		dir := filepath.Join(t.TempDir(), "node")
 		return startServer(t, func(c *Config) { c.DataDir, c.DatabaseURL, c.NATSURL = dir, dsn, nats.URL() })
 	}
-	a, b := node(), node()
+	return node(), node()
+}
+
+// TestTwoNodes runs two nodes on one PostgreSQL database and one NATS
+// server: a device on one node receives in real time what a user of the
+// other node sends, and sequence numbers are shared.
+func TestTwoNodes(t *testing.T) {
+	a, b := twoNodes(t)
 	alice, bob, conv := friends(a, "alice", "bob")
 	bob.ts = b
 	dev := b.dial(t, bob.Token, 0)
@@ -93,13 +99,7 @@ func TestTwoNodes(t *testing.T) {
 // customer writing through that node is assigned to them — and as offline
 // once the stream goes.
 func TestTwoNodesAgentsOnline(t *testing.T) {
-	dsn := pgtest.DSN(t) // skips (loudly) without PostgreSQL
-	nats := natstest.Start(t)
-	node := func() *testServer {
-		dir := filepath.Join(t.TempDir(), "node")
-		return startServer(t, func(c *Config) { c.DataDir, c.DatabaseURL, c.NATSURL = dir, dsn, nats.URL() })
-	}
-	a, b := node(), node()
+	a, b := twoNodes(t)
 	biz := regNamed(a, "shop", "business", "Shop")
 	ann := a.register("ann", "person")
 	addAgent(t, biz, ann, "agent")
