@@ -32,6 +32,8 @@ import (
 //	                              system's temporary directory)
 //	PARLEY_SEARCH_BENCH_WINDOW    relevance window (default
 //	                              app.RelevanceWindow; 0: rank every match)
+//	PARLEY_SEARCH_BENCH_TRACE     set: log each shape's eight slowest
+//	                              queries (text, wall time, hits)
 //
 // The corpus: a vocabulary of 50,000 made-up words whose frequencies
 // follow Zipf's law (s = 1.1, like natural text), messages of 2 to 24
@@ -374,6 +376,7 @@ func BenchmarkSearch(b *testing.B) {
 				r := rand.New(rand.NewPCG(3, 4))
 				zipf := rand.NewZipf(r, 1.1, 1, vocabSize-1)
 				var took, cpu []time.Duration
+				var slow []slowQuery
 				found := 0
 				for b.Loop() {
 					q := shape.make(words, zipf, r)
@@ -383,8 +386,15 @@ func BenchmarkSearch(b *testing.B) {
 					found += len(hits)
 					took = append(took, time.Since(t0))
 					cpu = append(cpu, cpuTime()-c0)
+					slow = append(slow, slowQuery{q, took[len(took)-1], len(hits)})
 					if err != nil {
 						b.Fatal(err)
+					}
+				}
+				if os.Getenv("PARLEY_SEARCH_BENCH_TRACE") != "" {
+					slices.SortFunc(slow, func(a, b slowQuery) int { return int(b.took - a.took) })
+					for _, s := range slow[:min(len(slow), 8)] {
+						b.Logf("slow: %q %s, %d hits", s.q, s.took.Round(100*time.Microsecond), s.hits)
 					}
 				}
 				slices.Sort(took)
@@ -400,6 +410,14 @@ func BenchmarkSearch(b *testing.B) {
 			})
 		}
 	}
+}
+
+// slowQuery is one timed search (PARLEY_SEARCH_BENCH_TRACE=1 logs the
+// slowest of each shape).
+type slowQuery struct {
+	q    string
+	took time.Duration
+	hits int
 }
 
 // readWhole reads the file at path once, which leaves it in the
