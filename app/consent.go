@@ -32,15 +32,18 @@ type TopicView struct {
 	Description string `json:"description"`
 	Keyword     string `json:"keyword"`
 	// FormToken is the secret of the opt-in link: /api/v1/consent/{token}.
-	FormToken string    `json:"form_token"`
-	FormPath  string    `json:"form_path"`
+	FormToken string `json:"form_token"`
+	FormPath  string `json:"form_path"`
+	// LinkPath is the web app's page for the link, the one to share:
+	// /subscribe/{token}.
+	LinkPath  string    `json:"link_path"`
 	Payload   string    `json:"payload"`
 	CreatedAt time.Time `json:"created_at"`
 }
 
 func topicView(t *parley.Topic) *TopicView {
 	return &TopicView{ID: t.ID, Name: t.Name, Description: t.Description, Keyword: t.Keyword, FormToken: t.FormToken,
-		FormPath: "/api/v1/consent/" + t.FormToken, Payload: consentPayload + t.ID, CreatedAt: t.CreatedAt}
+		FormPath: "/api/v1/consent/" + t.FormToken, LinkPath: "/subscribe/" + t.FormToken, Payload: consentPayload + t.ID, CreatedAt: t.CreatedAt}
 }
 
 // TopicInput creates or changes a topic; nil fields stay.

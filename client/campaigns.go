@@ -27,6 +27,9 @@ type Topic struct {
 	// FormToken is the secret of the shareable opt-in link at FormPath.
 	FormToken string `json:"form_token"`
 	FormPath  string `json:"form_path"`
+	// LinkPath is the web app's page for the link (/subscribe/{token}),
+	// the one to share with people.
+	LinkPath string `json:"link_path"`
 	// Payload is the quick-reply or postback payload that opts in.
 	Payload   string    `json:"payload"`
 	CreatedAt time.Time `json:"created_at"`

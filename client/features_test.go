@@ -165,7 +165,7 @@ func TestConsentTopics(t *testing.T) {
 	ctx := testContext(t)
 	shop := register(t, anon, "shop", "business").Business("shop")
 	topic, err := shop.CreateTopic(ctx, client.TopicInput{Name: "Offers", Keyword: "OFFERS"})
-	if err != nil || topic.ID == "" || !strings.HasPrefix(topic.FormPath, "/api/v1/consent/") {
+	if err != nil || topic.ID == "" || topic.FormPath != "/api/v1/consent/"+topic.FormToken || topic.LinkPath != "/subscribe/"+topic.FormToken {
 		t.Fatalf("create topic %+v %v", topic, err)
 	}
 	if ts, err := shop.Topics(ctx); err != nil || len(ts) != 1 || ts[0].Name != "Offers" {

@@ -5,7 +5,8 @@
 // count) and a campaign sent now; the customers opt in by keyword or the
 // API, one never does and one sends STOP. The progress reaches done with
 // 2 sent and 1 skipped, and the API shows that the customers who did not
-// consent got nothing.
+// consent got nothing. Then the topic's link as a page: a customer opens
+// it signed out, signs in, subscribes, and unsubscribes in Settings.
 //
 //   PARLEY_BIN=/path/to/parley CHROMIUM=/usr/bin/chromium node e2e/campaigns.mjs
 //
@@ -188,6 +189,47 @@ try {
   const summer = (await api(shop.token, "GET", "/business/acme/campaigns")).items.find((x) => x.name === "Summer sale");
   assert.equal(summer.status, "cancelled");
   assert.equal(summer.sent, 0);
+
+  // The topic's link as a page: Hal, who never opted in, opens it signed
+  // out, reads what it is for, signs in and subscribes; then he stops it
+  // from his own settings. The admin's topic list shows that link.
+  assert.equal(topic.link_path, "/subscribe/" + topic.form_token);
+  assert.match(await screen.locator(".topic-list li", { hasText: "Offers" }).textContent(), new RegExp(base + topic.link_path));
+  const halCtx = await browser.newContext({ viewport: { width: 1000, height: 800 } });
+  const hal = await halCtx.newPage();
+  hal.on("pageerror", (e) => failures.push(`page error (Hal): ${e.message}`));
+  hal.on("console", (m) => { if (m.type() === "error" && /Content Security Policy/.test(m.text())) failures.push(`CSP violation: ${m.text()}`); });
+  await hal.goto(base + topic.link_path);
+  await hal.getByText("Sign in or create an account to get Offers from Acme Outdoor.").waitFor();
+  await hal.getByLabel("Handle").fill("hal");
+  await hal.getByLabel("Password").fill(password);
+  await hal.getByRole("button", { name: "Sign in", exact: true }).last().click();
+  const sub = hal.getByRole("main", { name: "Subscribe" });
+  await sub.getByRole("heading", { name: "Offers" }).waitFor();
+  await sub.getByText("Sales and discounts, at most weekly").waitFor();
+  await sub.getByText("Acme Outdoor @acme would like to send you messages about this.").waitFor();
+  await allNamed(hal, "subscribe page", ["button"]);
+  await hal.screenshot({ path: join(shots, "subscribe.png"), fullPage: false });
+  await sub.getByRole("button", { name: "Subscribe" }).click();
+  await sub.getByRole("status").getByText("You will get Offers from Acme Outdoor.").waitFor();
+  const halConsent = await api(shop.token, "GET", `/business/acme/contacts/${customers.hal.contact}/consent`);
+  assert.deepEqual(halConsent.topics.filter((t) => t.topic.id === topic.id).map((t) => [t.opted_in, t.channel]), [[true, "form"]]);
+  await sub.getByRole("button", { name: "Open Parley" }).click();
+  await hal.getByText("Choose a conversation.").waitFor();
+  assert.equal(new URL(hal.url()).pathname, "/");
+  await hal.getByRole("button", { name: "Settings" }).click();
+  const settings = hal.getByRole("region", { name: "Settings" });
+  const row = settings.locator(".subscriptions li", { hasText: "Offers · Acme Outdoor" });
+  await row.waitFor();
+  await row.getByRole("button", { name: "Unsubscribe from Offers from Acme Outdoor" }).click();
+  await settings.getByText("Unsubscribed from Offers from Acme Outdoor.").waitFor();
+  await settings.locator(".subscriptions li", { hasText: "None." }).waitFor();
+  await until(async () => !(await api(shop.token, "GET", `/business/acme/contacts/${customers.hal.contact}/consent`)).topics
+    .some((t) => t.topic.id === topic.id && t.opted_in), "Hal's unsubscription reaches the business");
+  // A link that does not exist says so.
+  await hal.goto(base + "/subscribe/nosuchlinktoken2345");
+  await hal.getByRole("alert").getByText(/This subscription link does not work any more/).waitFor();
+  await halCtx.close();
 
   if (failures.length) throw new Error(failures.join("\n"));
   console.log("e2e campaigns: ok (screenshots in " + shots + ")");

@@ -1,7 +1,8 @@
 // XSS corpus in a real headless Chromium (issue 13, item 9): 1,000+
 // generated payloads — classic vectors, attribute breakouts, javascript:
 // URLs, SVG/onload, markdown-ish links, unicode tricks — are seeded through
-// the API into messages, display names, bios, group titles and file names
+// the API into messages, display names, bios, group titles, file names and
+// a business's consent topic
 // (link-card titles need a page the server may fetch, which the binary
 // refuses on loopback: app/fuzz_test.go's FuzzLinkCardText covers their
 // text), then every view that shows them is opened. Passes when no payload
@@ -229,6 +230,20 @@ try {
   await page.locator(".message").first().waitFor();
   await check("request");
   views++;
+  // A topic's opt-in page and the Subscriptions settings, with a business,
+  // topic and description named by payloads.
+  const shop = await api("", "POST", "/accounts", { handle: "xssshop", password: "correct horse battery staple", display_name: short[2], kind: "business" });
+  const topic = await api(shop.token, "POST", "/business/xssshop/topics", { name: short[4], description: short[6] });
+  await page.goto(base + topic.link_path);
+  const sub = page.getByRole("main", { name: "Subscribe" });
+  await sub.getByRole("button", { name: "Subscribe" }).waitFor();
+  await check("subscribe page");
+  await sub.getByRole("button", { name: "Subscribe" }).click();
+  await sub.getByRole("button", { name: "Open Parley" }).click();
+  await page.getByRole("button", { name: "Settings" }).click();
+  await page.locator(".subscriptions li button").first().waitFor();
+  await check("subscriptions");
+  views += 2;
   // The detector itself: markup made on purpose is found (the CSP keeps
   // its handler from running, which is why the DOM is searched at all).
   await page.evaluate(() => { const d = document.createElement("div"); d.id = "xss-canary"; d.innerHTML = '<img src=x onerror="__xssHit(0)"><a href="javascript:__xssHit(0)">x</a>'; document.body.append(d); });

@@ -147,6 +147,15 @@ export class Client {
   newRecoveryCodes(password: string, code: string) { return this.request<RecoveryCodes>("POST", "/me/2fa/recovery-codes", { password, code }); }
   logout() { return this.request<void>("DELETE", "/sessions/current"); }
   me() { return this.request<Me>("GET", "/me"); }
+  /** consentForm describes a topic's opt-in link; it needs no sign-in. */
+  consentForm(token: string) { return this.request<ConsentForm>("GET", "/consent/" + encodeURIComponent(token)); }
+  /** subscribe opts the signed-in person in to the link's topic. */
+  subscribe(token: string) { return this.request<SubscriptionView>("POST", "/consent/" + encodeURIComponent(token)); }
+  subscriptions() { return this.request<{ items: SubscriptionView[] }>("GET", "/me/subscriptions"); }
+  /** unsubscribe opts out of one topic of a business, or of all of them (no topic). */
+  unsubscribe(business: string, topic?: string) {
+    return this.request<SubscriptionView>("DELETE", "/me/subscriptions/" + encodeURIComponent(business) + (topic ? "/" + encodeURIComponent(topic) : ""));
+  }
   /** search finds messages the user may read (see GET /api/v1/search). */
   search(q: string, opts: { cursor?: string; conversation?: string; limit?: number } = {}) {
     return this.request<Page<SearchResult>>("GET", searchPath(q, opts));
@@ -440,7 +449,14 @@ export class Business {
   }
 }
 
-export interface TopicView { id: string; name: string; description: string; keyword: string; form_path: string; payload: string; created_at: string }
+export interface TopicView { id: string; name: string; description: string; keyword: string; form_path: string; link_path: string; payload: string; created_at: string }
+/** ConsentForm is what a topic's opt-in link subscribes to (GET /consent/{token}). */
+export interface ConsentForm { business: UserSummary; topic: { id: string; name: string }; description: string }
+/** SubscriptionView is a person's consent at one business, every topic of it. */
+export interface SubscriptionView {
+  business: UserSummary; stopped_at: string | null;
+  topics: { topic: { id: string; name: string }; opted_in: boolean; channel?: string; at?: string }[];
+}
 export interface TopicSummary { id: string; name: string }
 export interface TemplateView {
   id: string; name: string; body: string; topic: TopicSummary | null; status: "draft" | "approved"; variables: string[];

@@ -1,4 +1,5 @@
 import { render } from "preact";
+import type { ComponentChildren } from "preact";
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
 import { ApiError, Client, newClientID } from "./api";
 import type { Button, BusinessMembership, Conversation, Me, Message, QuickReply, SyncEvent } from "./api";
@@ -20,6 +21,7 @@ import { BulkBar, Moderation, TriageNote } from "./moderation-ui";
 import { isFiltered, sortRequests, toggle, whyFiltered } from "./moderation";
 import type { SearchResult } from "./search";
 import { Snippet } from "./snippet";
+import { SubscribeLead, SubscribePage, subscribeToken } from "./subscribe";
 import type { State } from "./state";
 
 const TOKEN_KEY = "parley.token";
@@ -32,10 +34,15 @@ function App() {
   const [notice, setNotice] = useState("");
   const signIn = (t: string) => { localStorage.setItem(TOKEN_KEY, t); setNotice(""); setToken(t); };
   const signOut = (said?: string) => { localStorage.removeItem(TOKEN_KEY); if (said) setNotice(said); setToken(""); };
-  return token ? <Shell client={client} onSignOut={signOut} /> : <AuthScreen client={client} onAuth={signIn} notice={notice} />;
+  // A topic's opt-in link (/subscribe/{token}) asks to confirm once signed in.
+  const [subscribe, setSubscribe] = useState(() => subscribeToken(location.pathname));
+  const leaveSubscribe = () => { history.replaceState(null, "", "/"); setSubscribe(""); };
+  if (!token) return <AuthScreen client={client} onAuth={signIn} notice={notice} lead={subscribe ? <SubscribeLead client={client} token={subscribe} /> : null} />;
+  if (subscribe) return <SubscribePage client={client} token={subscribe} onDone={leaveSubscribe} />;
+  return <Shell client={client} onSignOut={signOut} />;
 }
 
-function AuthScreen({ client, onAuth, notice }: { client: Client; onAuth(token: string): void; notice?: string }) {
+function AuthScreen({ client, onAuth, notice, lead }: { client: Client; onAuth(token: string): void; notice?: string; lead?: ComponentChildren }) {
   const [mode, setMode] = useState<"in" | "up">("in");
   const [handle, setHandle] = useState("");
   const [password, setPassword] = useState("");
@@ -60,6 +67,7 @@ function AuthScreen({ client, onAuth, notice }: { client: Client; onAuth(token: 
   return (
     <main class="auth">
       <h1>Parley</h1>
+      {lead}
       {notice && <p class="notice" role="status">{notice}</p>}
       <div class="tabs" role="tablist" aria-label="Sign in or create an account" onKeyDown={(e) => {
         // Arrow keys move between the two tabs (the ARIA tabs pattern).

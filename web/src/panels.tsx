@@ -1,4 +1,4 @@
-// Settings (profile, privacy, devices, two-factor, API tokens, bots, blocked users)
+// Settings (profile, privacy, devices, two-factor, API tokens, bots, subscriptions, blocked users)
 // and the new-group form.
 import { useEffect, useRef, useState } from "preact/hooks";
 import { FilterList } from "./moderation-ui";
@@ -7,6 +7,7 @@ import { YourData } from "./exports";
 import type { BotView, Client, Me, SessionView, TokenView, UserSummary } from "./api";
 import { TwoFactor } from "./twofactor";
 import { DeleteAccount } from "./deleteaccount";
+import { Subscriptions } from "./subscribe";
 
 export function Settings({ client, me, onSaved, onClose, onDeleted }: { client: Client; me: Me; onSaved(m: Me): void; onClose(): void; onDeleted(summary: string): void }) {
   const [name, setName] = useState(me.display_name);
@@ -63,6 +64,7 @@ export function Settings({ client, me, onSaved, onClose, onDeleted }: { client: 
       <TwoFactor client={client} />
       <ApiTokens client={client} />
       <Bots client={client} me={me} />
+      <Subscriptions client={client} />
       <YourData client={client} />
       <h3>Blocked</h3>
       <ul class="rows">
