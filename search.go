@@ -59,6 +59,10 @@ type SearchFilter struct {
 	// After, when set, continues after that hit of the previous page.
 	After *SearchCursor
 	Limit int
+	// WindowFull, when set, is told on the first page (After nil) of a
+	// SearchRelevance search with a Window whether the window was full:
+	// Window matches were ranked, and older ones may exist that were not.
+	WindowFull *bool
 }
 
 // SearchCursor is the place of the last hit of a page.

@@ -75,13 +75,26 @@ type SearchResult struct {
 	As string `json:"as,omitempty"`
 }
 
+// SearchPage is a page of search results.
+type SearchPage struct {
+	Items      []*SearchResult `json:"items"`
+	NextCursor string          `json:"next_cursor,omitempty"`
+	// Truncated is set, on every page, when a relevance search ranked
+	// only the RelevanceWindow newest matches and older ones may exist:
+	// sort=recent pages through all of them, and a narrower query (more
+	// words, a conversation, a sender, dates) ranks fewer.
+	Truncated bool `json:"truncated,omitempty"`
+}
+
 // searchCursor is what a search cursor encodes: the last hit, the
-// position the first page saw as the newest, and the order.
+// position the first page saw as the newest, the order, and whether the
+// first page's window was full.
 type searchCursor struct {
-	Score  float64 `json:"s"`
-	Pos    int64   `json:"p"`
-	MaxPos int64   `json:"m"`
-	Order  string  `json:"o"`
+	Score     float64 `json:"s"`
+	Pos       int64   `json:"p"`
+	MaxPos    int64   `json:"m"`
+	Order     string  `json:"o"`
+	Truncated bool    `json:"t,omitempty"`
 }
 
 // Search finds the messages the actor may read whose text holds the words
@@ -91,23 +104,23 @@ type searchCursor struct {
 // conversations of the businesses they work for, as those businesses see
 // them. A business's team never finds a customer's masked value by
 // searching for it.
-func (a *App) Search(ctx context.Context, actor *Actor, q SearchQuery) (*Page[*SearchResult], error) {
+func (a *App) Search(ctx context.Context, actor *Actor, q SearchQuery) (*SearchPage, error) {
 	return a.search(ctx, actor, q, false)
 }
 
 // BusinessSearch is Search in one business's conversations only, for its
 // team (see ActAs).
-func (a *App) BusinessSearch(ctx context.Context, ba *BusinessActor, q SearchQuery) (*Page[*SearchResult], error) {
+func (a *App) BusinessSearch(ctx context.Context, ba *BusinessActor, q SearchQuery) (*SearchPage, error) {
 	return a.search(ctx, &Actor{User: ba.Business}, q, true)
 }
 
-func (a *App) search(ctx context.Context, actor *Actor, q SearchQuery, only bool) (*Page[*SearchResult], error) {
-	f, err := parseSearch(q)
+func (a *App) search(ctx context.Context, actor *Actor, q SearchQuery, only bool) (*SearchPage, error) {
+	f, truncated, err := parseSearch(q)
 	if err != nil {
 		return nil, err
 	}
 	terms := foldTerms(parley.SearchTerms(q.Q))
-	page := &Page[*SearchResult]{Items: []*SearchResult{}}
+	page := &SearchPage{Items: []*SearchResult{}}
 	err = a.view(ctx, func(tx parley.Tx) error {
 		page.Items, page.NextCursor = []*SearchResult{}, ""
 		viewers := []string{actor.User.ID}
@@ -142,13 +155,19 @@ func (a *App) search(ctx context.Context, actor *Actor, q SearchQuery, only bool
 			}
 			f.MaxPos = max(head, 1)
 		}
+		full := truncated
+		if f.After == nil && f.Window > 0 {
+			f.WindowFull = &full
+		}
 		hits, err := tx.SearchMessages(f)
 		if err != nil {
 			return err
 		}
+		page.Truncated = full
 		if len(hits) == f.Limit {
 			last := hits[len(hits)-1]
-			page.NextCursor = encodeSearchCursor(searchCursor{Score: last.Score, Pos: last.Message.Pos, MaxPos: f.MaxPos, Order: string(f.Order)})
+			page.NextCursor = encodeSearchCursor(searchCursor{Score: last.Score, Pos: last.Message.Pos, MaxPos: f.MaxPos, Order: string(f.Order),
+				Truncated: full})
 		}
 		page.Items, err = searchResults(tx, hits, viewers, terms)
 		return err
@@ -160,30 +179,28 @@ func (a *App) search(ctx context.Context, actor *Actor, q SearchQuery, only bool
 }
 
 // parseSearch checks a query and turns it into a store filter (without
-// viewers or sender).
-func parseSearch(q SearchQuery) (parley.SearchFilter, error) {
-	var f parley.SearchFilter
+// viewers or sender); truncated is the cursor's (SearchPage.Truncated).
+func parseSearch(q SearchQuery) (f parley.SearchFilter, truncated bool, err error) {
 	text := strings.TrimSpace(q.Q)
 	switch {
 	case text == "":
-		return f, parley.Invalid("q", "q is the text to search for")
+		return f, false, parley.Invalid("q", "q is the text to search for")
 	case len(q.Q) > MaxSearchQuery:
-		return f, &parley.Error{Code: parley.ETooLarge, Field: "q", Message: fmt.Sprintf("q has at most %d bytes", MaxSearchQuery)}
+		return f, false, &parley.Error{Code: parley.ETooLarge, Field: "q", Message: fmt.Sprintf("q has at most %d bytes", MaxSearchQuery)}
 	case !utf8.ValidString(q.Q):
-		return f, parley.Invalid("q", "q is UTF-8 text")
+		return f, false, parley.Invalid("q", "q is UTF-8 text")
 	case len(parley.SearchTerms(text)) == 0:
-		return f, parley.Invalid("q", "q has no word to search for (letters or digits)")
+		return f, false, parley.Invalid("q", "q has no word to search for (letters or digits)")
 	}
 	f.Query, f.ConversationID = text, q.Conversation
-	var err error
 	if f.Since, err = searchTime("after", q.After); err != nil {
-		return f, err
+		return f, false, err
 	}
 	if f.Until, err = searchTime("before", q.Before); err != nil {
-		return f, err
+		return f, false, err
 	}
 	if !f.Since.IsZero() && !f.Until.IsZero() && !f.Since.Before(f.Until) {
-		return f, parley.Invalid("after", "after is before before")
+		return f, false, parley.Invalid("after", "after is before before")
 	}
 	switch q.Has {
 	case "":
@@ -192,7 +209,7 @@ func parseSearch(q SearchQuery) (parley.SearchFilter, error) {
 			f.Kinds = append(f.Kinds, k)
 		}
 	default:
-		return f, parley.Invalid("has", "has is media")
+		return f, false, parley.Invalid("has", "has is media")
 	}
 	switch q.Sort {
 	case "", string(parley.SearchRelevance):
@@ -200,25 +217,25 @@ func parseSearch(q SearchQuery) (parley.SearchFilter, error) {
 	case string(parley.SearchRecent):
 		f.Order = parley.SearchRecent
 	default:
-		return f, parley.Invalid("sort", "sort is relevance or recent")
+		return f, false, parley.Invalid("sort", "sort is relevance or recent")
 	}
 	switch {
 	case q.Limit == 0:
 		f.Limit = DefaultSearchLimit
 	case q.Limit < 0 || q.Limit > MaxSearchLimit:
-		return f, parley.Invalid("limit", "limit is between 1 and %d", MaxSearchLimit)
+		return f, false, parley.Invalid("limit", "limit is between 1 and %d", MaxSearchLimit)
 	default:
 		f.Limit = q.Limit
 	}
 	if q.Cursor == "" {
-		return f, nil
+		return f, false, nil
 	}
 	c, err := decodeSearchCursor(q.Cursor)
 	if err != nil || c.Order != string(f.Order) {
-		return f, parley.Invalid("cursor", "cursor is not one this server gave for this sort")
+		return f, false, parley.Invalid("cursor", "cursor is not one this server gave for this sort")
 	}
 	f.After, f.MaxPos = &parley.SearchCursor{Score: c.Score, Pos: c.Pos}, c.MaxPos
-	return f, nil
+	return f, c.Truncated, nil
 }
 
 // searchTime parses a time bound: RFC 3339, or a date at midnight UTC.

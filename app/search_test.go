@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -277,6 +278,51 @@ func TestSearchPages(t *testing.T) {
 				t.Errorf("%s: %s was sent after the first page", sort, id)
 			}
 		}
+	}
+}
+
+// TestSearchTruncated: a relevance search says, on every page, when it
+// ranked only the RelevanceWindow newest matches (older ones exist); one
+// with fewer matches, and a newest-first one, do not.
+func TestSearchTruncated(t *testing.T) {
+	s := newShopConfig(t, app.Config{SendPerConversation: 1e6, SendBurst: 1e6})
+	alice := s.register("alice", "Alice", parley.KindPerson)
+	bea := s.register("bea", "Bea", parley.KindPerson)
+	if err := s.a.Follow(s.ctx, bea, "alice", true); err != nil {
+		t.Fatal(err)
+	}
+	conv, _, err := s.a.CreateDirect(s.ctx, alice, "bea")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range app.RelevanceWindow + 1 {
+		s.say(alice, conv.ID, fmt.Sprint("lemon tart ", i))
+	}
+	for i := range 3 {
+		s.say(alice, conv.ID, fmt.Sprint("lime pie ", i))
+	}
+	pages := func(q app.SearchQuery) (truncated []bool, n int) {
+		for {
+			page, err := s.a.Search(s.ctx, bea, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			truncated = append(truncated, page.Truncated)
+			n += len(page.Items)
+			if page.NextCursor == "" {
+				return truncated, n
+			}
+			q.Cursor = page.NextCursor
+		}
+	}
+	if tr, n := pages(app.SearchQuery{Q: "lemon", Limit: 40}); !slices.Equal(tr, []bool{true, true, true}) || n != app.RelevanceWindow {
+		t.Errorf("lemon, relevance: truncated %v over %d results, want true on each of 3 pages, %d results", tr, n, app.RelevanceWindow)
+	}
+	if tr, n := pages(app.SearchQuery{Q: "lemon", Sort: "recent", Limit: 50}); slices.Contains(tr, true) || n != app.RelevanceWindow+1 {
+		t.Errorf("lemon, recent: truncated %v over %d results, want none and %d", tr, n, app.RelevanceWindow+1)
+	}
+	if tr, n := pages(app.SearchQuery{Q: "lime"}); !slices.Equal(tr, []bool{false}) || n != 3 {
+		t.Errorf("lime: truncated %v over %d results, want [false] and 3", tr, n)
 	}
 }
 

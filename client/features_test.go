@@ -31,7 +31,7 @@ func TestSearchExportAndTimer(t *testing.T) {
 	if _, err := alice.Send(ctx, conv.ID, client.SendRequest{Text: "unrelated words"}); err != nil {
 		t.Fatal(err)
 	}
-	var found *client.Page[client.SearchResult]
+	var found *client.SearchPage
 	eventually(t, "search finds the message", func() bool {
 		found, err = alice.Search(ctx, client.SearchQuery{Q: "lighthouse", Conversation: conv.ID})
 		return err == nil && len(found.Items) == 1

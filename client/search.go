@@ -18,9 +18,9 @@ type SearchQuery struct {
 	From string
 	// After and Before bound the send time (zero means unbounded).
 	After, Before time.Time
-	// Has is "attachment", "link" … as docs/api.md lists.
+	// Has is "media" (messages with attachments) or "".
 	Has string
-	// Sort is "relevance" (the default) or "newest".
+	// Sort is "relevance" (the default) or "recent" (newest first).
 	Sort   string
 	Cursor string
 	Limit  int
@@ -44,17 +44,26 @@ type SearchResult struct {
 	As string `json:"as,omitempty"`
 }
 
+// SearchPage is a page of search results.
+type SearchPage struct {
+	Page[SearchResult]
+	// Truncated is set when a relevance search ranked only the server's
+	// window of newest matches (100) and older ones may exist: sort
+	// "recent" pages through all of them.
+	Truncated bool `json:"truncated,omitempty"`
+}
+
 // Search finds the caller's messages matching q.
-func (c *Client) Search(ctx context.Context, q SearchQuery) (*Page[SearchResult], error) {
-	var out Page[SearchResult]
+func (c *Client) Search(ctx context.Context, q SearchQuery) (*SearchPage, error) {
+	var out SearchPage
 	_, err := c.call(ctx, http.MethodGet, "/search", q.values(), nil, &out)
 	return ret(&out, err)
 }
 
 // Search finds messages of the business's conversations (agents and
 // admins), with the same filters as Client.Search.
-func (b *Business) Search(ctx context.Context, q SearchQuery) (*Page[SearchResult], error) {
-	var out Page[SearchResult]
+func (b *Business) Search(ctx context.Context, q SearchQuery) (*SearchPage, error) {
+	var out SearchPage
 	_, err := b.c.call(ctx, http.MethodGet, b.path("/search"), q.values(), nil, &out)
 	return ret(&out, err)
 }

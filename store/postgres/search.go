@@ -46,6 +46,7 @@ func (t *tx) SearchMessages(f parley.SearchFilter) ([]parley.SearchHit, error) {
 	if f.Order == parley.SearchRecent {
 		score = `0::float8`
 	}
+	full := false // the rows carry the window's size (f.WindowFull)
 	var b strings.Builder
 	b.WriteString(`SELECT ` + messageColsM + `, ` + score + ` AS score
 		FROM (SELECT ` + tsq + ` AS q) sq JOIN messages m ON m.search @@ sq.q
@@ -100,7 +101,12 @@ func (t *tx) SearchMessages(f parley.SearchFilter) ([]parley.SearchHit, error) {
 			q += " LIMIT ?"
 			args = append(args, f.Window)
 		}
-		q = `SELECT * FROM (` + q + `) w`
+		if full = f.WindowFull != nil && f.After == nil && f.Window > 0; full {
+			// The window's size beside each row (f.WindowFull).
+			q = `SELECT * FROM (SELECT w.*, count(*) OVER () AS ranked FROM (` + q + `) w) w`
+		} else {
+			q = `SELECT * FROM (` + q + `) w`
+		}
 		if c := f.After; c != nil {
 			q += ` WHERE score < ? OR score = ? AND pos < ?`
 			args = append(args, c.Score, c.Score, c.Pos)
@@ -115,7 +121,12 @@ func (t *tx) SearchMessages(f parley.SearchFilter) ([]parley.SearchHit, error) {
 	defer rows.Close()
 	for rows.Next() {
 		var score float64
-		m, err := scanMessage(scoreScanner{rows, &score})
+		var ranked int
+		sc := scoreScanner{s: rows, extra: []any{&score}}
+		if full {
+			sc.extra = append(sc.extra, &ranked)
+		}
+		m, err := scanMessage(sc)
 		if err != nil {
 			return nil, fmt.Errorf("search: %w", err)
 		}
@@ -123,6 +134,9 @@ func (t *tx) SearchMessages(f parley.SearchFilter) ([]parley.SearchHit, error) {
 			return nil, err
 		}
 		out = append(out, parley.SearchHit{Message: m, Score: score})
+		if full {
+			*f.WindowFull = ranked >= f.Window
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("search: %w", err)
@@ -130,10 +144,10 @@ func (t *tx) SearchMessages(f parley.SearchFilter) ([]parley.SearchHit, error) {
 	return out, nil
 }
 
-// scoreScanner reads a messageCols row followed by one more column.
+// scoreScanner reads a messageCols row followed by more columns.
 type scoreScanner struct {
 	s     scanner
-	score *float64
+	extra []any
 }
 
-func (s scoreScanner) Scan(dest ...any) error { return s.s.Scan(append(dest, s.score)...) }
+func (s scoreScanner) Scan(dest ...any) error { return s.s.Scan(append(dest, s.extra...)...) }

@@ -715,6 +715,9 @@ func (t *tx) SearchMessages(f parley.SearchFilter) ([]parley.SearchHit, error) {
 		}
 		return out, nil
 	}
+	if f.WindowFull != nil && f.After == nil {
+		*f.WindowFull = keep.k > 0 && keep.full()
+	}
 	scores := rankWindow(msgs, f.Query)
 	hits := make([]parley.SearchHit, len(msgs))
 	for i, m := range msgs {

@@ -309,7 +309,8 @@ func testSearchPagination(t *testing.T, s parley.Store) {
 }
 
 // testSearchWindow checks that a relevance search with a window ranks
-// only the newest matches (other filters applied first), page after page.
+// only the newest matches (other filters applied first), page after page,
+// and says whether its window was full.
 func testSearchWindow(t *testing.T, s parley.Store) {
 	mkUsers(t, s, "a")
 	mkConversation(t, s, "c1", "a")
@@ -339,6 +340,19 @@ func testSearchWindow(t *testing.T, s parley.Store) {
 	}
 	if want := []string{ids[6], ids[7], ids[8], ids[9]}; !slices.Equal(got, want) {
 		t.Errorf("window of 4: %v, want %v (the newest four, the one saying it most first)", got, want)
+	}
+	// WindowFull: told on a first page whether the window was full (older
+	// matches may exist), whatever the page's size.
+	for _, c := range []struct {
+		window, limit int
+		want          bool
+	}{{4, 3, true}, {10, 3, true}, {11, 20, false}, {50, 1, false}} {
+		full := !c.want
+		g := parley.SearchFilter{ViewerIDs: []string{"a"}, Query: "plum", Order: parley.SearchRelevance, Window: c.window, Limit: c.limit, WindowFull: &full}
+		search(t, s, g)
+		if full != c.want {
+			t.Errorf("window of %d, page of %d: WindowFull %v, want %v", c.window, c.limit, full, c.want)
+		}
 	}
 	f.After, f.Window, f.Limit = nil, 0, 20
 	if got := search(t, s, f); len(got) != 10 || got[0] != ids[0] {

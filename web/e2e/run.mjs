@@ -599,6 +599,30 @@ try {
   const csp = res.headers.get("content-security-policy") ?? "";
   assert.match(csp, /script-src 'self'/);
   assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
+
+  // A relevance search ranks the 100 newest matches: with more, the
+  // results say so and offer every match, newest first.
+  await alice.setViewportSize({ width: 1100, height: 720 });
+  const launch = (await api(aliceToken, "GET", "/conversations?folder=inbox")).items.find((c) => c.title === "Spring launch");
+  for (let i = 0; i <= 100; i++) await api(aliceToken, "POST", `/conversations/${launch.id}/messages`, { text: `marmalade batch ${i}`, client_id: `marm-${i}` });
+  await alice.getByLabel("Search messages").fill("marmalade");
+  await alice.getByRole("button", { name: "Find" }).click();
+  const many = alice.getByRole("region", { name: "Search results" });
+  await many.getByText("Best matches among the 100 newest.").waitFor();
+  await many.getByRole("button", { name: "Show all, newest first" }).click();
+  await many.getByRole("status").getByText("Messages with “marmalade”, newest first").waitFor();
+  await many.locator(".result", { hasText: "marmalade batch 100" }).waitFor();
+  assert.equal(await many.getByText("Best matches among the 100 newest.").count(), 0, "a newest-first search says it was cut");
+  await many.getByRole("button", { name: "More results" }).click();
+  await many.locator(".result", { hasText: "marmalade batch 80" }).waitFor();
+  assert.equal(await many.locator(".result").count(), 40);
+  await many.getByRole("button", { name: "Clear" }).click();
+  // A search with fewer matches does not say so.
+  await alice.getByLabel("Search messages").fill("jacket");
+  await alice.getByRole("button", { name: "Find" }).click();
+  await many.locator(".result", { hasText: "blue jacket in stock" }).waitFor();
+  assert.equal(await many.getByText("Best matches among the 100 newest.").count(), 0, "a search with few matches says it was cut");
+
   if (failures.length) throw new Error(failures.join("\n"));
   console.log("e2e: ok (screenshots in " + shots + ")");
 } catch (e) {

@@ -2,7 +2,7 @@
 // /api/v1/openapi.json (components.schemas); a test checks the routes used
 // here exist in that document.
 
-import { searchPath, type SearchResult } from "./search";
+import { searchPath, type SearchPage, type SearchResult } from "./search";
 
 export interface UserSummary { id: string; handle: string; display_name: string; kind: string; deleted?: boolean }
 /** AccountDeletion is what deleting the account did (DELETE /me). */
@@ -157,8 +157,8 @@ export class Client {
     return this.request<SubscriptionView>("DELETE", "/me/subscriptions/" + encodeURIComponent(business) + (topic ? "/" + encodeURIComponent(topic) : ""));
   }
   /** search finds messages the user may read (see GET /api/v1/search). */
-  search(q: string, opts: { cursor?: string; conversation?: string; limit?: number } = {}) {
-    return this.request<Page<SearchResult>>("GET", searchPath(q, opts));
+  search(q: string, opts: { cursor?: string; conversation?: string; limit?: number; sort?: "relevance" | "recent" } = {}) {
+    return this.request<SearchPage>("GET", searchPath(q, opts));
   }
   conversations(folder: string, filtered = false) {
     return this.request<Page<Conversation>>("GET", "/conversations?folder=" + encodeURIComponent(folder) + (filtered ? "&filtered=true" : ""));

@@ -146,7 +146,8 @@ function Shell({ client, onSignOut }: { client: Client; onSignOut(said?: string)
   // Message search: the query typed, the results shown (null: none), and
   // the message a result opened, to bring into view.
   const [query, setQuery] = useState("");
-  const [found, setFound] = useState<{ q: string; items: SearchResult[]; next?: string; error?: string } | null>(null);
+  // truncated: a relevance search ranked only its 100 newest matches.
+  const [found, setFound] = useState<{ q: string; sort?: "recent"; items: SearchResult[]; next?: string; truncated?: boolean; error?: string } | null>(null);
   const [jump, setJump] = useState<string | null>(null);
   const [newHandle, setNewHandle] = useState("");
   const [error, setError] = useState("");
@@ -276,13 +277,13 @@ function Shell({ client, onSignOut }: { client: Client; onSignOut(said?: string)
   };
   // Results found through a business the user works for (as) belong to
   // its team inbox; the chats list shows the user's own.
-  const search = async (q: string, cursor?: string) => {
+  const search = async (q: string, cursor?: string, sort?: "recent") => {
     try {
-      const page = await client.search(q, { cursor });
+      const page = await client.search(q, { cursor, sort });
       const items = page.items.filter((r) => !r.as);
-      setFound((f) => ({ q, items: cursor && f ? [...f.items, ...items] : items, next: page.next_cursor }));
+      setFound((f) => ({ q, sort, items: cursor && f ? [...f.items, ...items] : items, next: page.next_cursor, truncated: page.truncated }));
     } catch (err) {
-      setFound({ q, items: [], error: err instanceof ApiError ? err.message : "Search failed" });
+      setFound({ q, sort, items: [], error: err instanceof ApiError ? err.message : "Search failed" });
     }
   };
   const openResult = (r: SearchResult) => {
@@ -342,9 +343,12 @@ function Shell({ client, onSignOut }: { client: Client; onSignOut(said?: string)
         {found && (
           <section class="results" aria-label="Search results">
             <header>
-              <span role="status">{found.error ?? (found.items.length === 0 ? "No messages found." : `Messages with “${found.q}”`)}</span>
+              <span role="status">{found.error ?? (found.items.length === 0 ? "No messages found." : `Messages with “${found.q}”${found.sort === "recent" ? ", newest first" : ""}`)}</span>
               <button class="link" onClick={() => { setFound(null); setQuery(""); }}>Clear</button>
             </header>
+            {found.truncated && (
+              <p class="muted search-truncated">Best matches among the 100 newest. <button class="link" onClick={() => void search(found.q, undefined, "recent")}>Show all, newest first</button></p>
+            )}
             <ul>
               {found.items.map((r) => {
                 const c = state.conversations[r.message.conversation_id];
@@ -358,7 +362,8 @@ function Shell({ client, onSignOut }: { client: Client; onSignOut(said?: string)
                 );
               })}
             </ul>
-            {found.next && <button class="link" onClick={() => void search(found.q, found.next)}>More results</button>}
+            {found.next && <button class="link" onClick={() => void search(found.q, found.next, found.sort)}>More results</button>}
+
           </section>
         )}
         <ul class="list" aria-label={`${folders.find(([f]) => f === folder)?.[1]} conversations`}>

@@ -33,5 +33,6 @@ describe("Snippet", () => {
 describe("searchPath", () => {
   it("encodes the query", () => {
     expect(searchPath("tea & cake?", { cursor: "abc", limit: 20 })).toBe("/search?q=tea+%26+cake%3F&cursor=abc&limit=20");
+    expect(searchPath("tea", { sort: "recent", cursor: "abc" })).toBe("/search?q=tea&sort=recent&cursor=abc");
   });
 });

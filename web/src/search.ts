@@ -7,6 +7,8 @@ import type { Message } from "./api";
 export interface SnippetPart { text: string; hit?: boolean }
 /** SearchResult is one message found (see GET /api/v1/search). */
 export interface SearchResult { message: Message; snippet: SnippetPart[]; score?: number; as?: string }
+/** SearchPage is a page of results; truncated: a relevance search ranked only its 100 newest matches. */
+export interface SearchPage { items: SearchResult[]; next_cursor?: string; truncated?: boolean }
 
 /** Segment is a run of snippet text to draw, marked or not. */
 export interface Segment { text: string; mark: boolean }
@@ -28,8 +30,9 @@ export function snippetSegments(parts: SnippetPart[] | undefined): Segment[] {
 }
 
 /** searchPath is the query string of a search. */
-export function searchPath(q: string, opts: { cursor?: string; conversation?: string; limit?: number } = {}): string {
+export function searchPath(q: string, opts: { cursor?: string; conversation?: string; limit?: number; sort?: "relevance" | "recent" } = {}): string {
   const p = new URLSearchParams({ q });
+  if (opts.sort) p.set("sort", opts.sort);
   if (opts.cursor) p.set("cursor", opts.cursor);
   if (opts.conversation) p.set("conversation", opts.conversation);
   if (opts.limit) p.set("limit", String(opts.limit));
