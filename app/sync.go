@@ -511,6 +511,11 @@ func (a *App) Presence(ctx context.Context, userID string, online bool) error {
 	return a.announcePresence(ctx, userID, online, false)
 }
 
+// PresenceHere records that a user's last device left this node without
+// announcing it to their peers: they are still online on another node
+// (the transport announces with Presence once they are not).
+func (a *App) PresenceHere(userID string, online bool) { a.setOnline(userID, online) }
+
 // OnlinePeers lists the user's direct peers who are online now (on any
 // node) and whom the user may see online: they show their presence and
 // no block stands between the two — the people whose presence events the

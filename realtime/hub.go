@@ -82,6 +82,10 @@ type Hub struct {
 	peers     *peerNodes
 	done      chan struct{}
 	closeOnce sync.Once
+	// away holds the users whose last stream here went while another
+	// node still had one: not announced offline yet (settleAway).
+	awayMu sync.Mutex
+	away   map[string]bool
 }
 
 type ticket struct {
@@ -126,7 +130,7 @@ func New(a *app.App, bus parley.Bus, log *slog.Logger, opts ...Option) (*Hub, er
 	}
 	h := &Hub{app: a, bus: bus, log: log, aud: newAudienceCache(), cov: newCoverage(), obs: nopObserver{}, fanoutMin: FanoutMin,
 		users: map[string]map[*Device]struct{}{}, streams: map[string]int{}, tickets: map[string]ticket{},
-		nodeID: newNodeID(), peers: newPeerNodes(), done: make(chan struct{})}
+		nodeID: newNodeID(), peers: newPeerNodes(), done: make(chan struct{}), away: map[string]bool{}}
 	h.fan = &fanout{h: h}
 	h.pub = &publisher{h: h}
 	h.hold = &holder{h: h, wait: holdFor}
@@ -497,8 +501,25 @@ func (h *Hub) Unregister(d *Device) {
 	}
 }
 
+// presence tells the other nodes and the user's peers that the user's
+// first stream came to this node or their last one left it. A user who
+// leaves this node while another still has a stream of theirs is not
+// offline to their peers: the node they leave last announces it, or, if
+// none does (they left both at once, a node died), this one once no node
+// has them (settleAway).
 func (h *Hub) presence(userID string, online bool) {
 	h.announceNode(userID, online)
+	if online {
+		h.awayMu.Lock()
+		delete(h.away, userID)
+		h.awayMu.Unlock()
+	} else if h.peers.online(userID) {
+		h.awayMu.Lock()
+		h.away[userID] = true
+		h.awayMu.Unlock()
+		h.app.PresenceHere(userID, false)
+		return
+	}
 	if err := h.app.Presence(context.Background(), userID, online); err != nil {
 		h.log.Warn("presence", "user", userID, "err", err)
 	}

@@ -1,6 +1,7 @@
 package realtime
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -122,8 +123,30 @@ func (h *Hub) nodeNotice(n *notification) bool {
 	}
 	if n.ActorID != h.nodeID {
 		h.peers.heard(n)
+		if n.Type == typeNodeOnline {
+			go h.settleAway(n.UserID)
+		}
 	}
 	return true
+}
+
+// settleAway announces offline those of users this node left while
+// another node still had them (Hub.presence) whom no node has now: the
+// other node said its last stream of them went, or its word expired.
+func (h *Hub) settleAway(users ...string) {
+	for _, u := range users {
+		h.awayMu.Lock()
+		gone := h.away[u] && !h.OnlineAnywhere(u)
+		if gone {
+			delete(h.away, u)
+		}
+		h.awayMu.Unlock()
+		if gone {
+			if err := h.app.Presence(context.Background(), u, false); err != nil {
+				h.log.Warn("presence", "user", u, "err", err)
+			}
+		}
+	}
 }
 
 // OnlineAnywhere reports whether the user has a stream on this node or,
@@ -134,6 +157,10 @@ func (h *Hub) OnlineAnywhere(userID string) bool {
 	h.mu.RUnlock()
 	return local || h.peers.online(userID)
 }
+
+// OnlineElsewhere reports whether, as far as the last word of the other
+// nodes says, one of them has a stream of the user.
+func (h *Hub) OnlineElsewhere(userID string) bool { return h.peers.online(userID) }
 
 // announceNode tells the other nodes that a user's first stream came to
 // this node, or their last one left it.
@@ -162,6 +189,13 @@ func (h *Hub) heartbeat() {
 		for _, chunk := range chunks(users, heartbeatChunk) {
 			h.publish(notification{Type: typeNodeUsers, ActorID: h.nodeID, Audience: chunk, CreatedAt: time.Now().UTC()})
 		}
+		h.awayMu.Lock()
+		away := make([]string, 0, len(h.away))
+		for u := range h.away {
+			away = append(away, u)
+		}
+		h.awayMu.Unlock()
+		h.settleAway(away...)
 	}
 }
 

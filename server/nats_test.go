@@ -94,6 +94,47 @@ func TestTwoNodes(t *testing.T) {
 	}
 }
 
+// TestTwoNodesPresence: a user with a stream on each of two nodes who
+// closes one is still online to their peers (the node they left knows the
+// other still has them); closing the other announces offline; and closing
+// both at once announces offline too, whichever node settles it.
+func TestTwoNodesPresence(t *testing.T) {
+	a, b := twoNodes(t)
+	alice, bob, _ := friends(a, "alice", "bob")
+	bd := a.dial(t, bob.Token, 0)
+	isPresence := func(online bool) func(streamEvent) bool {
+		return func(e streamEvent) bool {
+			return e.Type == "presence" && e.ActorID == alice.ID && string(e.Data) == fmt.Sprintf(`{"online":%v}`, online)
+		}
+	}
+	// onBoth opens a stream of alice on each node and waits until node a
+	// knows of the one on node b (b's node.online, or its heartbeat).
+	onBoth := func() (*streamClient, *streamClient) {
+		t.Helper()
+		da := a.dial(t, alice.Token, 0)
+		bd.until(isPresence(true))
+		db := b.dial(t, b.login(t, "alice", "laptop"), 0)
+		for deadline := time.Now().Add(liveness); !a.Hub.OnlineElsewhere(alice.ID); time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("node a never heard of alice's stream on node b")
+			}
+		}
+		return da, db
+	}
+	da, db := onBoth()
+	da.conn.Close(websocket.StatusNormalClosure, "")
+	// Not offline (node b's own "online" for its first stream of alice
+	// may still come: a repeat, which changes nothing for bob).
+	bd.quiet(500*time.Millisecond, func(e streamEvent) bool { return !isPresence(false)(e) })
+	db.conn.Close(websocket.StatusNormalClosure, "")
+	bd.until(isPresence(false))
+
+	da, db = onBoth()
+	da.conn.Close(websocket.StatusNormalClosure, "")
+	db.conn.Close(websocket.StatusNormalClosure, "")
+	bd.until(isPresence(false))
+}
+
 // TestTwoNodesAgentsOnline: an agent whose stream is connected to one
 // node counts as online on the other — the team list there says so, and a
 // customer writing through that node is assigned to them — and as offline
