@@ -64,6 +64,9 @@ type Hub struct {
 	fan  *fanout
 	// fanoutMin is the smallest audience a new message is fanned out to.
 	fanoutMin int
+	// pollHold is how long a long-poll request keeps its user online
+	// after it ends (PollHold).
+	pollHold time.Duration
 	// pushed counts changes queued to devices as they are (no sync).
 	pushed atomic.Int64
 	// rendered counts new messages published with their frames.
@@ -128,7 +131,7 @@ func New(a *app.App, bus parley.Bus, log *slog.Logger, opts ...Option) (*Hub, er
 	if log == nil {
 		log = slog.Default()
 	}
-	h := &Hub{app: a, bus: bus, log: log, aud: newAudienceCache(), cov: newCoverage(), obs: nopObserver{}, fanoutMin: FanoutMin,
+	h := &Hub{app: a, bus: bus, log: log, aud: newAudienceCache(), cov: newCoverage(), obs: nopObserver{}, fanoutMin: FanoutMin, pollHold: PollHold,
 		users: map[string]map[*Device]struct{}{}, streams: map[string]int{}, tickets: map[string]ticket{},
 		nodeID: newNodeID(), peers: newPeerNodes(), done: make(chan struct{}), away: map[string]bool{}}
 	h.fan = &fanout{h: h}
@@ -404,6 +407,21 @@ func (h *Hub) revoke(userID string, sessions []string) {
 	})
 }
 
+// PollHold is how long a long-poll request keeps its user online after
+// it answers: a client that polls in a loop asks again at once, so it
+// stays online without flapping between two requests, and goes offline
+// this long after it stops.
+const PollHold = 10 * time.Second
+
+// WithPollHold sets PollHold (tests).
+func WithPollHold(d time.Duration) Option {
+	return func(h *Hub) {
+		if d > 0 {
+			h.pollHold = d
+		}
+	}
+}
+
 // Register adds a device of actor. The caller must Unregister it.
 // Presence goes online with the user's first device on this node. kick,
 // if not nil, is called after every signal to the device; it must not
@@ -412,8 +430,9 @@ func (h *Hub) revoke(userID string, sessions []string) {
 // A device registered after the session ended, or while the hub shuts
 // down, is born revoked, so that a token or ticket checked just before a
 // logout cannot open a stream that outlives it. poll devices (long-poll
-// requests) do not count for presence: a client polling in a loop would
-// otherwise flap online and offline with every request.
+// requests) count for presence until PollHold after they end, so that a
+// client polling in a loop is online while it polls and does not flap
+// offline between two requests.
 func (h *Hub) Register(actor *app.Actor, kick func(), poll bool) *Device {
 	return h.register(actor, kick, nil, poll)
 }
@@ -441,14 +460,12 @@ func (h *Hub) register(actor *app.Actor, kick func(), offer func(*app.Push) bool
 		d.shutdown()
 		return d
 	}
-	first := !poll && h.streams[d.UserID] == 0
+	first := h.streams[d.UserID] == 0
 	if h.users[d.UserID] == nil {
 		h.users[d.UserID] = map[*Device]struct{}{}
 	}
 	h.users[d.UserID][d] = struct{}{}
-	if !poll {
-		h.streams[d.UserID]++
-	}
+	h.streams[d.UserID]++
 	h.mu.Unlock()
 	if !h.app.SessionAlive(context.Background(), actor) {
 		d.revoke()
@@ -475,7 +492,8 @@ func (h *Hub) presenceSnapshot(d *Device) {
 	d.push(&app.SyncEvent{Type: parley.EventPresenceSnapshot, Data: data, CreatedAt: time.Now().UTC()})
 }
 
-// Unregister removes a device; presence goes offline with the last stream.
+// Unregister removes a device; presence goes offline with the last stream
+// (a long-poll request's hold on it ends PollHold later).
 func (h *Hub) Unregister(d *Device) {
 	h.mu.Lock()
 	if _, ok := h.users[d.UserID][d]; !ok {
@@ -486,18 +504,26 @@ func (h *Hub) Unregister(d *Device) {
 	if len(h.users[d.UserID]) == 0 {
 		delete(h.users, d.UserID)
 	}
-	last := false
-	if !d.poll {
-		h.streams[d.UserID]--
-		last = h.streams[d.UserID] == 0
-		if last {
-			delete(h.streams, d.UserID)
-		}
+	h.mu.Unlock()
+	if d.poll {
+		time.AfterFunc(h.pollHold, func() { h.release(d.UserID) })
+		return
+	}
+	h.release(d.UserID)
+}
+
+// release ends a device's hold on its user's presence (Register's count).
+func (h *Hub) release(userID string) {
+	h.mu.Lock()
+	h.streams[userID]--
+	last := h.streams[userID] <= 0
+	if last {
+		delete(h.streams, userID)
 	}
 	closed := h.closed
 	h.mu.Unlock()
 	if last && !closed {
-		go h.presence(d.UserID, false)
+		go h.presence(userID, false)
 	}
 }
 

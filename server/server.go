@@ -75,6 +75,9 @@ type Config struct {
 	// hydrated once for and pushed to (default realtime.FanoutMin); tests
 	// lower it to take that path with a few members.
 	FanoutMin int
+	// PollPresenceHold is how long a long-poll request keeps its user
+	// online after it answers (default realtime.PollHold; tests).
+	PollPresenceHold time.Duration
 	// DebugListen, when set, is a second address serving Go's profiler
 	// (/debug/pprof/). Keep it on loopback: it is not authenticated.
 	DebugListen string
@@ -551,7 +554,8 @@ func Open(cfg Config, log *slog.Logger) (*Server, error) {
 		st.Close()
 		return nil, fmt.Errorf("load webhooks: %w", err)
 	}
-	if hub, err = realtime.New(a, bus, log, realtime.WithObserver(m), realtime.WithFanoutMin(cmp.Or(cfg.FanoutMin, realtime.FanoutMin))); err != nil {
+	if hub, err = realtime.New(a, bus, log, realtime.WithObserver(m), realtime.WithFanoutMin(cmp.Or(cfg.FanoutMin, realtime.FanoutMin)),
+		realtime.WithPollHold(cfg.PollPresenceHold)); err != nil {
 		bus.Close()
 		st.Close()
 		return nil, err

@@ -510,6 +510,52 @@ func TestPresence(t *testing.T) {
 	ad.conn.Close(websocket.StatusNormalClosure, "")
 }
 
+// TestPresenceLongPoll: a client without WebSockets is online while it
+// long-polls: the first request brings it online, the next requests (one
+// after another, as a client loops) keep it there without flapping, and
+// it goes offline PollPresenceHold after its last one answered.
+func TestPresenceLongPoll(t *testing.T) {
+	ts := startServer(t, func(c *Config) { c.PollPresenceHold = 300 * time.Millisecond })
+	alice, bob, _ := friends(ts, "alice", "bob")
+	bd := ts.dial(t, bob.Token, 0)
+	isPresence := func(online bool) func(streamEvent) bool {
+		return func(e streamEvent) bool {
+			return e.Type == "presence" && e.ActorID == alice.ID && string(e.Data) == fmt.Sprintf(`{"online":%v}`, online)
+		}
+	}
+	// The head, to wait from (since=now answers at once).
+	var head struct {
+		Next int64 `json:"next"`
+	}
+	decodeInto(t, must(t, alice.do("GET", "/api/v1/sync?since=now", nil), http.StatusOK).Body, &head)
+	wait := fmt.Sprintf("/api/v1/sync?since=%d&timeout=1", head.Next)
+	bd.quiet(500*time.Millisecond, nil) // a plain sync (no wait) brings no one online
+	poll := func() {
+		t.Helper()
+		must(t, alice.do("GET", wait, nil), http.StatusOK)
+	}
+	statuses := make(chan int, 3)
+	go func() {
+		defer close(statuses)
+		for range 3 { // about 3 s of polling, each request right after the last
+			statuses <- alice.do("GET", wait, nil).Status
+		}
+	}()
+	bd.until(isPresence(true))
+	// Polling on: no offline in between (the next request comes well
+	// within the hold), and no second online.
+	bd.quiet(1500*time.Millisecond, nil)
+	for code := range statuses {
+		if code != http.StatusOK {
+			t.Fatalf("long-poll: %d", code)
+		}
+	}
+	bd.until(isPresence(false))
+	poll()
+	bd.until(isPresence(true))
+	bd.until(isPresence(false))
+}
+
 // TestPresenceAfterAccept: a request's sender hears nothing of the
 // recipient's presence while it is pending; once accepted, each learns at
 // once that the other is online.
