@@ -10,6 +10,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/parleyhq/parley"
@@ -108,7 +109,7 @@ func migrateDataCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 		return fmt.Errorf("migrate-data: the audit log's chain breaks at row %d on PostgreSQL: %s", v.BrokenSeq, v.Problem)
 	}
 	fmt.Fprintf(stdout, "audit log: %d rows, chain verified\n", v.Rows)
-	convs, entries, err := verifyChains(ctx, out, st)
+	convs, entries, err := verifyChains(ctx, out, st, stdout)
 	if err != nil {
 		return fmt.Errorf("migrate-data: %w", err)
 	}
@@ -134,7 +135,7 @@ func migrateDataCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 // as PostgreSQL holds them: each entry follows the one before (index and
 // previous hash) and hashes to its stored hash. It names the first entry
 // that does not.
-func verifyChains(ctx context.Context, out *pgx.Conn, st parley.Store) (convs, entries int64, err error) {
+func verifyChains(ctx context.Context, out *pgx.Conn, st parley.Store, stdout io.Writer) (convs, entries int64, err error) {
 	rows, err := out.Query(ctx, `SELECT DISTINCT conversation_id FROM chain_entries ORDER BY conversation_id`)
 	if err != nil {
 		return 0, 0, fmt.Errorf("hash chains: %w", err)
@@ -152,7 +153,9 @@ func verifyChains(ctx context.Context, out *pgx.Conn, st parley.Store) (convs, e
 	if err := rows.Err(); err != nil {
 		return 0, 0, err
 	}
+	p := newProgress(stdout, "hash chains", "conversations verified", int64(len(ids)))
 	for _, id := range ids {
+		p.add(1)
 		var index int64
 		prev := parley.ChainGenesis
 		for {
@@ -227,11 +230,16 @@ func copyAll(ctx context.Context, in *sql.DB, out *pgx.Conn, stdout io.Writer) e
 		if err != nil {
 			return fmt.Errorf("%s: %w", table, err)
 		}
+		var want int64
+		if err := in.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+table).Scan(&want); err != nil {
+			return fmt.Errorf("%s: count: %w", table, err)
+		}
 		rows, err := in.QueryContext(ctx, `SELECT `+strings.Join(cols, ", ")+` FROM `+table)
 		if err != nil {
 			return fmt.Errorf("%s: %w", table, err)
 		}
-		src := &sqlRows{rows: rows, vals: make([]any, len(cols))}
+		p := newProgress(stdout, table, "rows copied", want)
+		src := &sqlRows{rows: rows, vals: make([]any, len(cols)), progress: p}
 		copied, err := tx.CopyFrom(ctx, pgx.Identifier{table}, cols, src)
 		rows.Close()
 		if err == nil {
@@ -239,10 +247,6 @@ func copyAll(ctx context.Context, in *sql.DB, out *pgx.Conn, stdout io.Writer) e
 		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", table, err)
-		}
-		var want int64
-		if err := in.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+table).Scan(&want); err != nil {
-			return fmt.Errorf("%s: count: %w", table, err)
 		}
 		var got int64
 		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM `+pgx.Identifier{table}.Sanitize()).Scan(&got); err != nil {
@@ -382,12 +386,19 @@ func copyColumns(ctx context.Context, tx pgx.Tx, in *sql.DB, table string) ([]st
 
 // sqlRows feeds database/sql rows to pgx's COPY.
 type sqlRows struct {
-	rows *sql.Rows
-	vals []any
-	err  error
+	rows     *sql.Rows
+	vals     []any
+	err      error
+	progress *progress
 }
 
-func (r *sqlRows) Next() bool { return r.err == nil && r.rows.Next() }
+func (r *sqlRows) Next() bool {
+	if r.err != nil || !r.rows.Next() {
+		return false
+	}
+	r.progress.add(1)
+	return true
+}
 
 func (r *sqlRows) Values() ([]any, error) {
 	ptrs := make([]any, len(r.vals))
@@ -406,4 +417,36 @@ func (r *sqlRows) Err() error {
 		return r.err
 	}
 	return r.rows.Err()
+}
+
+// progressEvery is how often a long step says how far it is.
+var progressEvery = 5 * time.Second
+
+// progress says, every progressEvery, how far a step of total items is:
+// "messages  1200000 of 10000000 rows copied (12 %)". A step done within
+// the first interval says nothing of it.
+type progress struct {
+	w           io.Writer
+	name, what  string
+	total, done int64
+	last        time.Time
+}
+
+func newProgress(w io.Writer, name, what string, total int64) *progress {
+	return &progress{w: w, name: name, what: what, total: total, last: time.Now()}
+}
+
+func (p *progress) add(n int64) {
+	p.done += n
+	if p.done%1024 != 0 && p.done != p.total {
+		return // the clock is read every 1,024 items
+	}
+	if now := time.Now(); now.Sub(p.last) >= progressEvery {
+		p.last = now
+		pct := 100.0
+		if p.total > 0 {
+			pct = 100 * float64(p.done) / float64(p.total)
+		}
+		fmt.Fprintf(p.w, "  %-22s %10d of %d %s (%.0f %%)\n", p.name, p.done, p.total, p.what, pct)
+	}
 }

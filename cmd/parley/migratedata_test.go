@@ -4,10 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"io"
 	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -62,12 +64,16 @@ func TestMigrateData(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Progress at every check (every 1,024 rows and each table's last).
+	defer func(d time.Duration) { progressEvery = d }(progressEvery)
+	progressEvery = 0
 	code, out, errs := c.run("", "migrate-data", "--from", "sqlite:"+filepath.Join(c.dir, "parley.db"), "--to", dsn)
 	if code != 0 {
 		t.Fatalf("migrate-data: %d\n%s\n%s", code, out, errs)
 	}
 	t.Log(out)
-	for _, want := range []string{"users", "messages", "reactions", "chain verified", "tables analyzed", "every chain verified"} {
+	for _, want := range []string{"users", "messages", "reactions", "chain verified", "tables analyzed", "every chain verified",
+		"rows copied (100 %)", "1 of 1 conversations verified (100 %)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the report does not mention %q:\n%s", want, out)
 		}
@@ -109,7 +115,7 @@ func TestMigrateData(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, _, verr := verifyChains(ctx, pc, pst)
+		_, _, verr := verifyChains(ctx, pc, pst, io.Discard)
 		pst.Close()
 		pc.Close(ctx)
 		if verr == nil || !strings.Contains(verr.Error(), fmt.Sprintf("conversation %s breaks at entry %d", tconv, tidx)) &&
@@ -149,5 +155,32 @@ func TestMigrateData(t *testing.T) {
 	evs := page["events"].([]any)
 	if len(evs) != 1 || evs[0].(map[string]any)["message"].(map[string]any)["text"] != "from PostgreSQL" {
 		t.Errorf("bob's sync from his old position: %v", evs)
+	}
+}
+
+// TestProgress: a long step says how far it is once per progressEvery,
+// checking the clock every 1,024 items and at the last one.
+func TestProgress(t *testing.T) {
+	defer func(d time.Duration) { progressEvery = d }(progressEvery)
+	var b strings.Builder
+	progressEvery = 0
+	p := newProgress(&b, "messages", "rows copied", 3000)
+	for range 3000 {
+		p.add(1)
+	}
+	want := "  messages                     1024 of 3000 rows copied (34 %)\n" +
+		"  messages                     2048 of 3000 rows copied (68 %)\n" +
+		"  messages                     3000 of 3000 rows copied (100 %)\n"
+	if b.String() != want {
+		t.Errorf("progress:\n%s\nwant:\n%s", b.String(), want)
+	}
+	b.Reset()
+	progressEvery = time.Hour
+	p = newProgress(&b, "messages", "rows copied", 3000)
+	for range 3000 {
+		p.add(1)
+	}
+	if b.Len() != 0 {
+		t.Errorf("a step within the first interval said %q", b.String())
 	}
 }
