@@ -6,6 +6,7 @@ import "time"
 const (
 	ExportConversation = "conversation" // one conversation, as its owner sees it
 	ExportAccount      = "account"      // every conversation of the owner, and their profile
+	ExportBusiness     = "business"     // every conversation of a business, as it sees them (its admins)
 )
 
 // Export job states.

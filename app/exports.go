@@ -96,11 +96,13 @@ func (a *App) RecordsKey() ed25519.PublicKey {
 
 // ExportInput asks for an export.
 type ExportInput struct {
-	// Scope is parley.ExportConversation or parley.ExportAccount.
+	// Scope is parley.ExportConversation, parley.ExportAccount or
+	// parley.ExportBusiness.
 	Scope          string
 	ConversationID string
-	// Business is the handle of a business whose conversation an admin
-	// of it exports (conversation scope only).
+	// Business is the handle of a business whose conversation (scope
+	// conversation) or conversations (scope business) an admin of it
+	// exports.
 	Business string
 }
 
@@ -174,8 +176,15 @@ func (a *App) StartExport(ctx context.Context, actor *Actor, in ExportInput) (*E
 		if in.ConversationID != "" || in.Business != "" {
 			return nil, parley.Invalid("scope", "an account export takes no conversation_id or business")
 		}
+	case parley.ExportBusiness:
+		if in.Business == "" {
+			return nil, parley.Invalid("business", "a business export names its business (its handle)")
+		}
+		if in.ConversationID != "" {
+			return nil, parley.Invalid("conversation_id", "a business export takes every conversation of the business: no conversation_id")
+		}
 	default:
-		return nil, parley.Invalid("scope", "scope is conversation or account")
+		return nil, parley.Invalid("scope", "scope is conversation, account or business")
 	}
 	err := a.update(ctx, func(w *writer) error {
 		job.CreatedAt = w.now

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -480,6 +481,81 @@ func TestExportAccountAndViews(t *testing.T) {
 	_, zipBytes = e.export(t, e.user(t, "alice"), app.ExportInput{Scope: parley.ExportAccount})
 	if rep := verify(t, zipBytes, pub); !rep.OK || len(rep.Conversations) != 2 {
 		t.Fatalf("alice's export: %+v", rep)
+	}
+}
+
+// TestExportBusiness: an admin of a business exports every conversation
+// of the business at once (scope business), as the business sees them;
+// an agent who is not an admin, an outsider and bad requests cannot.
+func TestExportBusiness(t *testing.T) {
+	e := newRecordsApp(t)
+	ctx := context.Background()
+	reg := func(handle string, kind parley.UserKind) *app.Actor {
+		auth, err := e.a.Register(ctx, app.Registration{Handle: handle, Password: "records password", Kind: kind})
+		if err != nil {
+			t.Fatal(err)
+		}
+		actor, err := e.a.Authenticate(ctx, auth.Token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.users[handle] = actor
+		return actor
+	}
+	shop := reg("shop", parley.KindBusiness)
+	owner, err := e.a.ActAs(ctx, shop, "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, agent := "admin", "agent"
+	ann, bo := e.user(t, "ann"), e.user(t, "bob")
+	if _, err := e.a.PutAgent(ctx, owner, "ann", app.AgentChange{Role: &admin}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.a.PutAgent(ctx, owner, "bob", app.AgentChange{Role: &agent}); err != nil {
+		t.Fatal(err)
+	}
+	var convs []string
+	for _, h := range []string{"cus1", "cus2"} {
+		c, _, err := e.a.CreateDirect(ctx, e.user(t, h), "shop")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := e.a.Send(ctx, e.user(t, h), c.ID, app.SendInput{Text: "hello from " + h}); err != nil {
+			t.Fatal(err)
+		}
+		convs = append(convs, c.ID)
+	}
+	v, zipBytes := e.export(t, ann, app.ExportInput{Scope: parley.ExportBusiness, Business: "shop"})
+	if v.Scope != parley.ExportBusiness || v.Business != "shop" || v.Total != 2 || v.Done != 2 {
+		t.Fatalf("job %+v", v)
+	}
+	rep := verify(t, zipBytes, e.key.Public().(ed25519.PublicKey))
+	var got []string
+	for _, c := range rep.Conversations {
+		got = append(got, c.ID)
+	}
+	slices.Sort(got)
+	slices.Sort(convs)
+	if !rep.OK || rep.Scope != parley.ExportBusiness || !slices.Equal(got, convs) {
+		t.Fatalf("the business's export: %+v, want conversations %v", rep, convs)
+	}
+	if !strings.Contains(string(readZip(t, zipBytes, records.ManifestPath)), `"handle": "shop"`) {
+		t.Fatal("the manifest does not name the business")
+	}
+	for _, c := range []struct {
+		who  *app.Actor
+		in   app.ExportInput
+		code string
+	}{
+		{bo, app.ExportInput{Scope: parley.ExportBusiness, Business: "shop"}, parley.EForbidden},
+		{e.user(t, "mallory"), app.ExportInput{Scope: parley.ExportBusiness, Business: "shop"}, parley.ENotFound},
+		{ann, app.ExportInput{Scope: parley.ExportBusiness}, parley.EInvalid},
+		{ann, app.ExportInput{Scope: parley.ExportBusiness, Business: "shop", ConversationID: convs[0]}, parley.EInvalid},
+	} {
+		if _, err := e.a.StartExport(ctx, c.who, c.in); parley.ErrorCode(err) != c.code {
+			t.Errorf("%s exporting %+v: %v, want %s", c.who.User.Handle, c.in, err, c.code)
+		}
 	}
 }
 

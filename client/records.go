@@ -18,13 +18,14 @@ const (
 	ExportFailed  = "failed"
 )
 
-// ExportRequest asks for a signed ZIP export of one conversation or of the
-// whole account.
+// ExportRequest asks for a signed ZIP export of one conversation, of the
+// whole account, or of every conversation of a business.
 type ExportRequest struct {
-	// Scope is "conversation" or "account".
+	// Scope is "conversation", "account" or "business".
 	Scope          string `json:"scope"`
 	ConversationID string `json:"conversation_id,omitempty"`
-	// Business, for a business admin, exports on the business's behalf.
+	// Business, for a business admin, exports on the business's behalf:
+	// one conversation (scope "conversation") or all of them ("business").
 	Business string `json:"business,omitempty"`
 }
 

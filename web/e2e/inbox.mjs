@@ -208,6 +208,21 @@ try {
   assert.equal(saved.csat, true, "saving the form lost a setting");
   assert.equal(saved.views?.length, 2, "saving the rules lost the saved views");
 
+  // Records: every conversation of the business in one signed export,
+  // followed to its link; the server's verify accepts the ZIP.
+  await shopPage.getByRole("button", { name: "Export all conversations" }).click();
+  const zipLink = shopPage.getByRole("link", { name: "Download (ZIP)" });
+  await zipLink.waitFor({ timeout: 30000 });
+  const zip = await (await fetch(base + (await zipLink.getAttribute("href")))).arrayBuffer();
+  const verified = await (await fetch(base + "/api/v1/exports/verify", { method: "POST",
+    headers: { Authorization: "Bearer " + shop.token, "Content-Type": "application/zip" }, body: zip })).json();
+  assert.equal(verified.ok, true, "the business's export does not verify: " + JSON.stringify(verified.problems));
+  assert.equal(verified.scope, "business");
+  let bizConvs = 0;
+  for (const st of ["open", "pending", "snoozed", "resolved"]) bizConvs += (await api(shop.token, "GET", `/business/acme/conversations?status=${st}&limit=50`)).items.length;
+  assert.ok(bizConvs >= 1 && verified.conversations.length === bizConvs,
+    `the export holds ${verified.conversations.length} conversations, the inbox ${bizConvs}`);
+
   // The agent sees the saved views (on her next load) and they filter.
   await ann.reload();
   await ann.getByRole("button", { name: "Team inbox: Acme Outdoor" }).click();

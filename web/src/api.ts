@@ -103,7 +103,7 @@ export interface Page<T> { items: T[]; next_cursor?: string }
 /** ExportJob is an export being built, or built: download_url (signed,
  * no token needed) is set until expires_at. */
 export interface ExportJob {
-  id: string; scope: "conversation" | "account"; conversation_id?: string; business?: string;
+  id: string; scope: "conversation" | "account" | "business"; conversation_id?: string; business?: string;
   state: "queued" | "running" | "done" | "failed"; done: number; total: number; error?: string; size?: number;
   created_at: string; finished_at?: string; expires_at?: string; download_url?: string;
 }
@@ -256,7 +256,7 @@ export class Client {
   }
   addMembers(id: string, handles: string[]) { return this.request<unknown>("POST", `/conversations/${encodeURIComponent(id)}/members`, { members: handles }); }
   leave(id: string) { return this.request<void>("POST", `/conversations/${encodeURIComponent(id)}/leave`); }
-  startExport(body: { scope: "conversation" | "account"; conversation_id?: string; business?: string }) {
+  startExport(body: { scope: "conversation" | "account" | "business"; conversation_id?: string; business?: string }) {
     return this.request<ExportJob>("POST", "/exports", body);
   }
   exports() { return this.request<{ items: ExportJob[] }>("GET", "/exports"); }
@@ -364,6 +364,8 @@ export interface ReportQuery { from?: string; to?: string; bucket?: string; tz?:
 export class Business {
   private base: string;
   constructor(private c: Client, public handle: string) { this.base = "/business/" + encodeURIComponent(handle); }
+  /** client is the signed-in user's, who acts for the business. */
+  get client(): Client { return this.c; }
   private conv(id: string) { return `${this.base}/conversations/${encodeURIComponent(id)}`; }
   agents() { return this.c.request<{ items: AgentView[] }>("GET", this.base + "/agents"); }
   putAgent(handle: string, ch: { role?: string; away?: boolean; max_open?: number }) {

@@ -24,7 +24,7 @@ export function formatSize(n: number): string {
 
 /** ExportButton starts an export and follows it to its download link. */
 export function ExportButton({ client, label, request }: {
-  client: Client; label: string; request: { scope: "conversation" | "account"; conversation_id?: string };
+  client: Client; label: string; request: { scope: "conversation" | "account" | "business"; conversation_id?: string; business?: string };
 }) {
   const [job, setJob] = useState<ExportJob | null>(null);
   const [error, setError] = useState("");

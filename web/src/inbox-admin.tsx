@@ -7,6 +7,7 @@ import { useEffect, useState } from "preact/hooks";
 import type { AgentView, Business, BusinessSettings, Report, ReportQuery, ReportRow, SavedReply, SavedView, TeamView, VolumeBucket } from "./api";
 import { cleanView, describeView, duration, errText, parseIntervals, volumeBars, weekdays } from "./inbox-state";
 import { Automation } from "./inbox-rules";
+import { ExportButton } from "./exports";
 
 export { Campaigns } from "./inbox-campaigns";
 export { Channels } from "./inbox-channels";
@@ -261,6 +262,9 @@ export function InboxSettings({ biz, onViews }: { biz: Business; onViews(v: Save
         {note && <p role="status">{note}</p>}
       </form>
       <Automation biz={biz} initial={s} onSaved={(st) => setS((cur) => cur && { ...cur, welcome: st.welcome, ice_breakers: st.ice_breakers, rules: st.rules })} />
+      <h3>Records</h3>
+      <p class="muted">A ZIP of every conversation of the business as the team sees it: JSON, a readable transcript with media, and a signed record anyone can check with <code>parley verify</code>. Admins only.</p>
+      <ExportButton client={biz.client} label="Export all conversations" request={{ scope: "business", business: biz.handle }} />
     </section>
   );
 }
