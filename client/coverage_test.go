@@ -34,7 +34,7 @@ var coverage = map[string]string{
 	"markRead": "Client.MarkRead", "markDelivered": "Client.MarkDelivered", "typing": "Client.Typing", "sendMessage": "Client.Send", "listMessages": "Client.Messages",
 	"editMessage": "Client.Edit", "unsendMessage": "Client.Unsend", "redactMessage": "Client.Redact",
 	"deleteAccount": "Client.DeleteAccount", "redactInboxMessage": "Business.Redact", "editHistory": "Client.Edits",
-	"react": "Client.React", "unreact": "Client.Unreact", "sync": "Client.Sync",
+	"react": "Client.React", "unreact": "Client.Unreact", "sync": "Client.Sync", "presence": "Client.OnlinePeers",
 	"search": "Client.Search", "issueStreamTicket": "Client.NewStreamTicket",
 	"uploadMedia": "Client.Upload", "downloadMedia": "Client.Download",
 	"downloadThumbnail": "Client.Thumbnail", "listStickerPacks": "Client.StickerPacks",

@@ -164,3 +164,17 @@ func isTerminal(err error) bool {
 	var e *Error
 	return errors.As(err, &e) && (e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden)
 }
+
+// OnlinePeers lists the ids of the caller's direct peers who are online
+// now and show their presence: what a new stream gets as
+// presence.snapshot, for a client that long-polls (presence events keep
+// it current).
+func (c *Client) OnlinePeers(ctx context.Context) ([]string, error) {
+	var out struct {
+		Online []string `json:"online"`
+	}
+	if _, err := c.call(ctx, http.MethodGet, "/presence", nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Online, nil
+}

@@ -189,3 +189,14 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 	}
 	return s.streamer.Stream(w, r, actor, since)
 }
+
+// presence lists who among the caller's direct peers is online now: what
+// a new WebSocket stream gets as presence.snapshot, for clients that
+// long-poll.
+func (s *Server) presence(w http.ResponseWriter, r *http.Request, actor *app.Actor) error {
+	online, err := s.app.OnlinePeers(r.Context(), actor.User.ID)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string][]string{"online": online})
+}

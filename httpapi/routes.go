@@ -96,6 +96,7 @@ func (s *Server) routes() {
 
 	// Real time.
 	s.auth("GET /api/v1/sync", s.sync)
+	s.auth("GET /api/v1/presence", s.presence)
 	s.auth("POST /api/v1/stream/tickets", s.issueTicket)
 	s.handle("GET /api/v1/stream", s.stream)
 

@@ -542,6 +542,22 @@ func TestPresenceLongPoll(t *testing.T) {
 		}
 	}()
 	bd.until(isPresence(true))
+	// Who is online, for a client that long-polls too: bob sees alice; a
+	// stranger sees no one.
+	online := func(u *user) []string {
+		t.Helper()
+		var p struct {
+			Online []string `json:"online"`
+		}
+		decodeInto(t, must(t, u.do("GET", "/api/v1/presence", nil), http.StatusOK).Body, &p)
+		return p.Online
+	}
+	if got := online(bob); !slices.Equal(got, []string{alice.ID}) {
+		t.Errorf("bob's peers online while alice polls: %v, want [%s]", got, alice.ID)
+	}
+	if got := online(ts.register("mallory", "person")); got == nil || len(got) != 0 {
+		t.Errorf("a stranger's peers online: %v, want []", got)
+	}
 	// Polling on: no offline in between (the next request comes well
 	// within the hold), and no second online.
 	bd.quiet(1500*time.Millisecond, nil)
