@@ -505,9 +505,14 @@ func (h *Hub) Unregister(d *Device) {
 		delete(h.users, d.UserID)
 	}
 	h.mu.Unlock()
-	if d.poll {
-		time.AfterFunc(h.pollHold, func() { h.release(d.UserID) })
-		return
+	select {
+	case <-d.revoked:
+		// Signed out (or the hub closing): no hold.
+	default:
+		if d.poll {
+			time.AfterFunc(h.pollHold, func() { h.release(d.UserID) })
+			return
+		}
 	}
 	h.release(d.UserID)
 }
@@ -534,15 +539,18 @@ func (h *Hub) release(userID string) {
 // none does (they left both at once, a node died), this one once no node
 // has them (settleAway).
 func (h *Hub) presence(userID string, online bool) {
-	h.announceNode(userID, online)
-	if online {
-		h.awayMu.Lock()
-		delete(h.away, userID)
-		h.awayMu.Unlock()
-	} else if h.peers.online(userID) {
-		h.awayMu.Lock()
+	h.awayMu.Lock()
+	away := !online && h.peers.online(userID)
+	if away {
 		h.away[userID] = true
-		h.awayMu.Unlock()
+	} else {
+		delete(h.away, userID)
+	}
+	h.awayMu.Unlock()
+	// The other nodes learn whether peers were told: a node that left the
+	// user away settles only an offline nobody announced (nodeNotice).
+	h.announceNode(userID, online, !away)
+	if away {
 		h.app.PresenceHere(userID, false)
 		return
 	}

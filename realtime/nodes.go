@@ -124,7 +124,20 @@ func (h *Hub) nodeNotice(n *notification) bool {
 	if n.ActorID != h.nodeID {
 		h.peers.heard(n)
 		if n.Type == typeNodeOnline {
-			go h.settleAway(n.UserID)
+			var d struct {
+				Online, Announced bool
+			}
+			_ = json.Unmarshal(n.Data, &d)
+			switch {
+			case d.Online:
+			case d.Announced:
+				// That node told the user's peers: nothing left to settle.
+				h.awayMu.Lock()
+				delete(h.away, n.UserID)
+				h.awayMu.Unlock()
+			default:
+				go h.settleAway(n.UserID)
+			}
 		}
 	}
 	return true
@@ -163,9 +176,10 @@ func (h *Hub) OnlineAnywhere(userID string) bool {
 func (h *Hub) OnlineElsewhere(userID string) bool { return h.peers.online(userID) }
 
 // announceNode tells the other nodes that a user's first stream came to
-// this node, or their last one left it.
-func (h *Hub) announceNode(userID string, online bool) {
-	d, _ := json.Marshal(map[string]bool{"online": online})
+// this node, or their last one left it, and whether the user's peers were
+// told (announced: false when another node still had them).
+func (h *Hub) announceNode(userID string, online, announced bool) {
+	d, _ := json.Marshal(map[string]bool{"online": online, "announced": announced})
 	h.publish(notification{Type: typeNodeOnline, ActorID: h.nodeID, UserID: userID, Data: d, CreatedAt: time.Now().UTC()})
 }
 

@@ -572,6 +572,24 @@ func TestPresenceLongPoll(t *testing.T) {
 	bd.until(isPresence(false))
 }
 
+// TestPresenceLongPollSignOut: a long-poll ended by signing out holds no
+// presence: its user goes offline at once, not PollPresenceHold later.
+func TestPresenceLongPollSignOut(t *testing.T) {
+	ts := startServer(t, func(c *Config) { c.PollPresenceHold = time.Hour })
+	alice, bob, _ := friends(ts, "alice", "bob")
+	bd := ts.dial(t, bob.Token, 0)
+	var head struct {
+		Next int64 `json:"next"`
+	}
+	decodeInto(t, must(t, alice.do("GET", "/api/v1/sync?since=now", nil), http.StatusOK).Body, &head)
+	polled := make(chan int, 1)
+	go func() { polled <- alice.do("GET", fmt.Sprintf("/api/v1/sync?since=%d&timeout=30", head.Next), nil).Status }()
+	bd.until(func(e streamEvent) bool { return e.Type == "presence" && e.ActorID == alice.ID && string(e.Data) == `{"online":true}` })
+	must(t, alice.do("DELETE", "/api/v1/sessions/current", nil), http.StatusNoContent)
+	bd.until(func(e streamEvent) bool { return e.Type == "presence" && e.ActorID == alice.ID && string(e.Data) == `{"online":false}` })
+	<-polled
+}
+
 // TestPresenceAfterAccept: a request's sender hears nothing of the
 // recipient's presence while it is pending; once accepted, each learns at
 // once that the other is online.

@@ -208,6 +208,7 @@ try {
   await sub.getByRole("heading", { name: "Offers" }).waitFor();
   await sub.getByText("Sales and discounts, at most weekly").waitFor();
   await sub.getByText("Acme Outdoor @acme would like to send you messages about this.").waitFor();
+  await sub.getByText("Signed in as @hal.").waitFor();
   await allNamed(hal, "subscribe page", ["button"]);
   await hal.screenshot({ path: join(shots, "subscribe.png"), fullPage: false });
   await sub.getByRole("button", { name: "Subscribe" }).click();
@@ -229,6 +230,15 @@ try {
   // A link that does not exist says so.
   await hal.goto(base + "/subscribe/nosuchlinktoken2345");
   await hal.getByRole("alert").getByText(/This subscription link does not work any more/).waitFor();
+  // A session that is over: the page signs out and keeps the link, and
+  // signing in comes back to it.
+  await hal.evaluate(() => localStorage.setItem("parley.token", "a-session-that-ended"));
+  await hal.goto(base + topic.link_path);
+  await hal.getByText("Sign in or create an account to get Offers from Acme Outdoor.").waitFor();
+  await hal.getByLabel("Handle").fill("hal");
+  await hal.getByLabel("Password").fill(password);
+  await hal.getByRole("button", { name: "Sign in", exact: true }).last().click();
+  await sub.getByRole("heading", { name: "Offers" }).waitFor();
   await halCtx.close();
 
   if (failures.length) throw new Error(failures.join("\n"));

@@ -38,7 +38,7 @@ function App() {
   const [subscribe, setSubscribe] = useState(() => subscribeToken(location.pathname));
   const leaveSubscribe = () => { history.replaceState(null, "", "/"); setSubscribe(""); };
   if (!token) return <AuthScreen client={client} onAuth={signIn} notice={notice} lead={subscribe ? <SubscribeLead client={client} token={subscribe} /> : null} />;
-  if (subscribe) return <SubscribePage client={client} token={subscribe} onDone={leaveSubscribe} />;
+  if (subscribe) return <SubscribePage client={client} token={subscribe} onDone={leaveSubscribe} onSignedOut={() => signOut()} />;
   return <Shell client={client} onSignOut={signOut} />;
 }
 

@@ -43,14 +43,21 @@ export function SubscribeLead({ client, token }: { client: Client; token: string
   return <p class="notice subscribe-lead">Sign in or create an account to get <strong>{form.topic.name}</strong> from {bizName(form.business)}.</p>;
 }
 
-/** SubscribePage asks a signed-in person to confirm a link's subscription. */
-export function SubscribePage({ client, token, onDone }: { client: Client; token: string; onDone(): void }) {
+/** SubscribePage asks a signed-in person to confirm a link's subscription.
+ * A session that turns out to be over (401) signs out and keeps the link:
+ * the sign-in screen says what it is for and comes back here. */
+export function SubscribePage({ client, token, onDone, onSignedOut }: { client: Client; token: string; onDone(): void; onSignedOut(): void }) {
   const { form, error } = useConsentForm(client, token);
+  const [me, setMe] = useState("");
   const [done, setDone] = useState(false);
   const [busy, setBusy] = useState(false);
   const [msg, setMsg] = useState("");
   const heading = useRef<HTMLHeadingElement>(null);
   useEffect(() => { heading.current?.focus(); }, [form, done]);
+  const signedOut = (err: unknown) => err instanceof ApiError && err.status === 401;
+  useEffect(() => {
+    client.me().then((m) => setMe(m.handle)).catch((err) => { if (signedOut(err)) onSignedOut(); });
+  }, [client]);
   const confirm = async () => {
     setBusy(true);
     setMsg("");
@@ -58,6 +65,7 @@ export function SubscribePage({ client, token, onDone }: { client: Client; token
       await client.subscribe(token);
       setDone(true);
     } catch (err) {
+      if (signedOut(err)) { onSignedOut(); return; }
       setMsg(linkError(err, "Not subscribed"));
     } finally {
       setBusy(false);
@@ -73,6 +81,7 @@ export function SubscribePage({ client, token, onDone }: { client: Client; token
           <p>{bizName(form.business)} <span class="muted">@{form.business.handle}</span> would like to send you messages about this.</p>
           {form.description && <p class="subscribe-description">{form.description}</p>}
           <p class="muted">You can stop any time: reply STOP in the conversation, or unsubscribe in Settings → Subscriptions.</p>
+          {me && <p class="muted">Signed in as @{me}.</p>}
           <button type="button" class="primary" disabled={busy} onClick={() => void confirm()}>Subscribe</button>
           <button type="button" class="link" onClick={onDone}>Not now</button>
           {msg && <p class="error" role="alert">{msg}</p>}
