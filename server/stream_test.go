@@ -583,10 +583,16 @@ func TestPresenceLongPollSignOut(t *testing.T) {
 	}
 	decodeInto(t, must(t, alice.do("GET", "/api/v1/sync?since=now", nil), http.StatusOK).Body, &head)
 	polled := make(chan int, 1)
-	go func() { polled <- alice.do("GET", fmt.Sprintf("/api/v1/sync?since=%d&timeout=30", head.Next), nil).Status }()
-	bd.until(func(e streamEvent) bool { return e.Type == "presence" && e.ActorID == alice.ID && string(e.Data) == `{"online":true}` })
+	go func() {
+		polled <- alice.do("GET", fmt.Sprintf("/api/v1/sync?since=%d&timeout=30", head.Next), nil).Status
+	}()
+	bd.until(func(e streamEvent) bool {
+		return e.Type == "presence" && e.ActorID == alice.ID && string(e.Data) == `{"online":true}`
+	})
 	must(t, alice.do("DELETE", "/api/v1/sessions/current", nil), http.StatusNoContent)
-	bd.until(func(e streamEvent) bool { return e.Type == "presence" && e.ActorID == alice.ID && string(e.Data) == `{"online":false}` })
+	bd.until(func(e streamEvent) bool {
+		return e.Type == "presence" && e.ActorID == alice.ID && string(e.Data) == `{"online":false}`
+	})
 	<-polled
 }
 
