@@ -53,13 +53,13 @@ type shop struct {
 func newShop(t *testing.T) *shop { t.Helper(); return newShopConfig(t, app.Config{}) }
 
 // newShopConfig is newShop with cfg (its password cost is the tests').
-func newShopConfig(t *testing.T, cfg app.Config) *shop {
+func newShopConfig(t *testing.T, cfg app.Config, opts ...app.Option) *shop {
 	t.Helper()
 	db := openStore(t)
 	clock := &fakeClock{t: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)} // a Monday
 	s := &shop{t: t, db: db, clock: clock, ctx: context.Background()}
 	cfg.Password = cheap
-	s.a = app.New(db, cfg, app.WithClock(clock.Now))
+	s.a = app.New(db, cfg, append([]app.Option{app.WithClock(clock.Now)}, opts...)...)
 	s.biz = s.register("acme", "Acme Store", parley.KindBusiness)
 	s.admin = s.actAs(s.biz, "acme")
 	return s

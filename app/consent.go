@@ -35,15 +35,21 @@ type TopicView struct {
 	FormToken string `json:"form_token"`
 	FormPath  string `json:"form_path"`
 	// LinkPath is the web app's page for the link, the one to share:
-	// /subscribe/{token}.
+	// /subscribe/{token}; LinkURL is it in full when the server knows its
+	// public address (PARLEY_PUBLIC_URL).
 	LinkPath  string    `json:"link_path"`
+	LinkURL   string    `json:"link_url,omitempty"`
 	Payload   string    `json:"payload"`
 	CreatedAt time.Time `json:"created_at"`
 }
 
-func topicView(t *parley.Topic) *TopicView {
-	return &TopicView{ID: t.ID, Name: t.Name, Description: t.Description, Keyword: t.Keyword, FormToken: t.FormToken,
+func (a *App) topicView(t *parley.Topic) *TopicView {
+	v := &TopicView{ID: t.ID, Name: t.Name, Description: t.Description, Keyword: t.Keyword, FormToken: t.FormToken,
 		FormPath: "/api/v1/consent/" + t.FormToken, LinkPath: "/subscribe/" + t.FormToken, Payload: consentPayload + t.ID, CreatedAt: t.CreatedAt}
+	if a.publicURL != "" {
+		v.LinkURL = strings.TrimRight(a.publicURL, "/") + v.LinkPath
+	}
+	return v
 }
 
 // TopicInput creates or changes a topic; nil fields stay.
@@ -67,7 +73,7 @@ func (a *App) Topics(ctx context.Context, ba *BusinessActor) ([]*TopicView, erro
 	err := a.view(ctx, func(tx parley.Tx) error {
 		ts, err := tx.Topics(ba.Business.ID)
 		for _, t := range ts {
-			out = append(out, topicView(t))
+			out = append(out, a.topicView(t))
 		}
 		return err
 	})
@@ -142,7 +148,7 @@ func (a *App) SaveTopic(ctx context.Context, ba *BusinessActor, id string, in To
 		} else {
 			err = w.UpdateTopic(t)
 		}
-		view = topicView(t)
+		view = a.topicView(t)
 		return err
 	})
 	return view, err

@@ -370,3 +370,16 @@ func TestMessagingWindow(t *testing.T) {
 	_, err = s.reply(agent, c2.ID, "hi")
 	wantCode(t, "", err, parley.EWindowClosed)
 }
+
+// TestTopicLinks: a topic's link is the web app's page; in full when the
+// server knows its public address.
+func TestTopicLinks(t *testing.T) {
+	tv := newShop(t).topic("Offers", "")
+	if tv.LinkPath != "/subscribe/"+tv.FormToken || tv.FormPath != "/api/v1/consent/"+tv.FormToken || tv.LinkURL != "" {
+		t.Fatalf("links without a public address: %+v", tv)
+	}
+	tv = newShopConfig(t, app.Config{}, app.WithPublicURL("https://chat.example.com/")).topic("Offers", "")
+	if tv.LinkURL != "https://chat.example.com/subscribe/"+tv.FormToken {
+		t.Fatalf("link_url %q", tv.LinkURL)
+	}
+}

@@ -30,6 +30,9 @@ type Topic struct {
 	// LinkPath is the web app's page for the link (/subscribe/{token}),
 	// the one to share with people.
 	LinkPath string `json:"link_path"`
+	// LinkURL is LinkPath in full when the server knows its public
+	// address (PARLEY_PUBLIC_URL).
+	LinkURL string `json:"link_url,omitempty"`
 	// Payload is the quick-reply or postback payload that opts in.
 	Payload   string    `json:"payload"`
 	CreatedAt time.Time `json:"created_at"`

@@ -451,7 +451,7 @@ export class Business {
   }
 }
 
-export interface TopicView { id: string; name: string; description: string; keyword: string; form_path: string; link_path: string; payload: string; created_at: string }
+export interface TopicView { id: string; name: string; description: string; keyword: string; form_path: string; link_path: string; link_url?: string; payload: string; created_at: string }
 /** ConsentForm is what a topic's opt-in link subscribes to (GET /consent/{token}). */
 export interface ConsentForm { business: UserSummary; topic: { id: string; name: string }; description: string }
 /** SubscriptionView is a person's consent at one business, every topic of it. */

@@ -335,7 +335,7 @@ function Topics({ biz, topics, onChange }: { biz: Business; topics: TopicView[];
       <ul class="topic-list">
         {topics.map((t) => (
           <li key={t.id}>
-            <strong>{t.name}</strong>{t.keyword && <> · keyword <code>{t.keyword}</code></>} · button payload <code>{t.payload}</code> · link <code>{location.origin + t.link_path}</code>
+            <strong>{t.name}</strong>{t.keyword && <> · keyword <code>{t.keyword}</code></>} · button payload <code>{t.payload}</code> · link <code>{t.link_url ?? location.origin + t.link_path}</code>
             {t.description && <p class="muted">{t.description}</p>}
           </li>
         ))}
