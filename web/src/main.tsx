@@ -277,12 +277,18 @@ function Shell({ client, onSignOut }: { client: Client; onSignOut(said?: string)
   };
   // Results found through a business the user works for (as) belong to
   // its team inbox; the chats list shows the user's own.
+  // searchSeq numbers the searches: an answer that comes after a newer
+  // search was asked (another query, "Show all", Clear) is dropped.
+  const searchSeq = useRef(0);
   const search = async (q: string, cursor?: string, sort?: "recent") => {
+    const seq = ++searchSeq.current;
     try {
       const page = await client.search(q, { cursor, sort });
+      if (seq !== searchSeq.current) return;
       const items = page.items.filter((r) => !r.as);
       setFound((f) => ({ q, sort, items: cursor && f ? [...f.items, ...items] : items, next: page.next_cursor, truncated: page.truncated }));
     } catch (err) {
+      if (seq !== searchSeq.current) return;
       setFound({ q, sort, items: [], error: err instanceof ApiError ? err.message : "Search failed" });
     }
   };
@@ -344,7 +350,7 @@ function Shell({ client, onSignOut }: { client: Client; onSignOut(said?: string)
           <section class="results" aria-label="Search results">
             <header>
               <span role="status">{found.error ?? (found.items.length === 0 ? "No messages found." : `Messages with “${found.q}”${found.sort === "recent" ? ", newest first" : ""}`)}</span>
-              <button class="link" onClick={() => { setFound(null); setQuery(""); }}>Clear</button>
+              <button class="link" onClick={() => { searchSeq.current++; setFound(null); setQuery(""); }}>Clear</button>
             </header>
             {found.truncated && (
               <p class="muted search-truncated">Best matches among the 100 newest. <button class="link" onClick={() => void search(found.q, undefined, "recent")}>Show all, newest first</button></p>
