@@ -84,11 +84,17 @@ func newRecordsAppWith(t testing.TB, tune func(*app.Config)) *recordsEnv {
 
 func (e *recordsEnv) user(t testing.TB, handle string) *app.Actor {
 	t.Helper()
+	return e.userKind(t, handle, "")
+}
+
+// userKind is user for an account of a kind ("": a person).
+func (e *recordsEnv) userKind(t testing.TB, handle string, kind parley.UserKind) *app.Actor {
+	t.Helper()
 	if u := e.users[handle]; u != nil {
 		return u
 	}
 	ctx := context.Background()
-	auth, err := e.a.Register(ctx, app.Registration{Handle: handle, Password: "records password"})
+	auth, err := e.a.Register(ctx, app.Registration{Handle: handle, Password: "records password", Kind: kind})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -490,19 +496,7 @@ func TestExportAccountAndViews(t *testing.T) {
 func TestExportBusiness(t *testing.T) {
 	e := newRecordsApp(t)
 	ctx := context.Background()
-	reg := func(handle string, kind parley.UserKind) *app.Actor {
-		auth, err := e.a.Register(ctx, app.Registration{Handle: handle, Password: "records password", Kind: kind})
-		if err != nil {
-			t.Fatal(err)
-		}
-		actor, err := e.a.Authenticate(ctx, auth.Token)
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.users[handle] = actor
-		return actor
-	}
-	shop := reg("shop", parley.KindBusiness)
+	shop := e.userKind(t, "shop", parley.KindBusiness)
 	owner, err := e.a.ActAs(ctx, shop, "shop")
 	if err != nil {
 		t.Fatal(err)

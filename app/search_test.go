@@ -233,17 +233,25 @@ func TestSearchInput(t *testing.T) {
 }
 
 // TestSearchPages checks that cursors walk the results once each.
-func TestSearchPages(t *testing.T) {
-	s := newShop(t)
-	alice := s.register("alice", "Alice", parley.KindPerson)
-	bea := s.register("bea", "Bea", parley.KindPerson)
+// alicesDirect registers alice and bea, who follows her, and starts
+// alice's direct conversation with bea.
+func (s *shop) alicesDirect() (alice, bea *app.Actor, conv *app.ConversationView) {
+	s.t.Helper()
+	alice = s.register("alice", "Alice", parley.KindPerson)
+	bea = s.register("bea", "Bea", parley.KindPerson)
 	if err := s.a.Follow(s.ctx, bea, "alice", true); err != nil {
-		t.Fatal(err)
+		s.t.Fatal(err)
 	}
 	conv, _, err := s.a.CreateDirect(s.ctx, alice, "bea")
 	if err != nil {
-		t.Fatal(err)
+		s.t.Fatal(err)
 	}
+	return alice, bea, conv
+}
+
+func TestSearchPages(t *testing.T) {
+	s := newShop(t)
+	alice, bea, conv := s.alicesDirect()
 	want := map[string]bool{}
 	for i := range 9 {
 		want[s.say(alice, conv.ID, strings.Repeat("lemon ", i%3+1)+"tart").ID] = true
@@ -286,15 +294,7 @@ func TestSearchPages(t *testing.T) {
 // with fewer matches, and a newest-first one, do not.
 func TestSearchTruncated(t *testing.T) {
 	s := newShopConfig(t, app.Config{SendPerConversation: 1e6, SendBurst: 1e6})
-	alice := s.register("alice", "Alice", parley.KindPerson)
-	bea := s.register("bea", "Bea", parley.KindPerson)
-	if err := s.a.Follow(s.ctx, bea, "alice", true); err != nil {
-		t.Fatal(err)
-	}
-	conv, _, err := s.a.CreateDirect(s.ctx, alice, "bea")
-	if err != nil {
-		t.Fatal(err)
-	}
+	alice, bea, conv := s.alicesDirect()
 	for i := range app.RelevanceWindow + 1 {
 		s.say(alice, conv.ID, fmt.Sprint("lemon tart ", i))
 	}
