@@ -278,12 +278,12 @@ func (s *Server) businessSend(w http.ResponseWriter, r *http.Request, ba *app.Bu
 		SendMode    string   `json:"send_mode"`
 		// OptinRequest goes with send_mode optin_request (Messenger).
 		OptinRequest *app.OptinRequestInput `json:"optin_request"`
-		structuredInput
+		app.StructuredBody
 	}
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	m, created, err := s.app.BusinessSend(r.Context(), ba, r.PathValue("id"), in.SavedReply, in.apply(app.SendInput{ClientID: in.ClientID,
+	m, created, err := s.app.BusinessSend(r.Context(), ba, r.PathValue("id"), in.SavedReply, in.Apply(app.SendInput{ClientID: in.ClientID,
 		Kind: parley.MessageKind(in.Kind), Text: in.Text, ReplyTo: in.ReplyTo, Attachments: in.Attachments, Template: in.Template,
 		SendMode: in.SendMode, OptinRequest: in.OptinRequest}))
 	if err != nil {

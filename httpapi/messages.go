@@ -3,24 +3,15 @@ package httpapi
 import (
 	"net/http"
 
-	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/app"
 )
 
 func (s *Server) send(w http.ResponseWriter, r *http.Request, actor *app.Actor) error {
-	var in struct {
-		ClientID    string   `json:"client_id"`
-		Kind        string   `json:"kind"`
-		Text        string   `json:"text"`
-		ReplyTo     string   `json:"reply_to"`
-		Attachments []string `json:"attachments"`
-		StickerID   string   `json:"sticker_id"`
-		structuredInput
-	}
+	var in app.SendBody
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	m, created, err := s.app.Send(r.Context(), actor, r.PathValue("id"), in.apply(app.SendInput{ClientID: in.ClientID, Kind: parley.MessageKind(in.Kind), Text: in.Text, ReplyTo: in.ReplyTo, Attachments: in.Attachments, StickerID: in.StickerID}))
+	m, created, err := s.app.Send(r.Context(), actor, r.PathValue("id"), in.Input())
 	if err != nil {
 		return err
 	}
@@ -101,22 +92,4 @@ func (s *Server) react(on bool) authed {
 		}
 		return noContent(w)
 	}
-}
-
-// structuredInput is the structured part of a send body.
-type structuredInput struct {
-	QuickReplies []app.QuickReply `json:"quick_replies"`
-	Buttons      []app.Button     `json:"buttons"`
-	Cards        []app.Card       `json:"cards"`
-	QuickReply   string           `json:"quick_reply"`
-	// ConfirmSensitive sends text the sensitive-data guard warned about.
-	ConfirmSensitive bool `json:"confirm_sensitive"`
-	// ViewOnce makes a media message each recipient may open once.
-	ViewOnce bool `json:"view_once"`
-}
-
-func (si structuredInput) apply(in app.SendInput) app.SendInput {
-	in.QuickReplies, in.Buttons, in.Cards, in.QuickReply = si.QuickReplies, si.Buttons, si.Cards, si.QuickReply
-	in.ConfirmSensitive, in.ViewOnce = si.ConfirmSensitive, si.ViewOnce
-	return in
 }

@@ -25,6 +25,17 @@ func TestDecodeFrame(t *testing.T) {
 		{"{\"type\":\"ping\",\"id\":\"\xff\"}", false},
 		{`{"type":"ping","id":"` + strings.Repeat("x", 65) + `"}`, false},
 		{`{"type":"ping","id":"` + strings.Repeat("x", MaxFrame) + `"}`, false},
+		{`{"type":"send","id":"s","conversation_id":"c","message":{"client_id":"k","text":"hi"}}`, true},
+		{`{"type":"send","id":"s","conversation_id":"c","message":{"text":"` + strings.Repeat("x", 60000) + `"}}`, true},
+		{`{"type":"send","id":"s","conversation_id":"c","message":{"text":"` + strings.Repeat("x", MaxSendFrame) + `"}}`, false},
+		{`{"type":"send","conversation_id":"c","message":{"text":"no id"}}`, false},
+		{`{"type":"send","id":"s","message":{"text":"nowhere"}}`, false},
+		{`{"type":"send","id":"s","conversation_id":"c"}`, false},
+		{`{"type":"send","id":"s","conversation_id":"c","message":null}`, false},
+		{`{"type":"send","id":"s","conversation_id":"c","message":"hi"}`, false},
+		{`{"type":"send","id":"s","conversation_id":"c","message":{"text":"x","colour":"red"}}`, false},
+		{`{"type":"send","id":"s","conversation_id":"c","seq":3,"message":{"text":"x"}}`, false},
+		{`{"type":"ping","message":{"text":"x"}}`, false},
 	}
 	for _, tt := range tests {
 		_, err := DecodeFrame([]byte(tt.in))
@@ -44,6 +55,7 @@ func FuzzDecodeFrame(f *testing.F) {
 		`{"type":"delivered","conversation_id":"abc","seq":-1}`,
 		`{"type":"ping"} `,
 		`{"type":"typing","conversation_id":"\u0000","typing":true}`,
+		`{"type":"send","id":"s","conversation_id":"c","message":{"text":"hi","attachments":["m"]}}`,
 		`{`, `null`, `"ping"`, `{"type":1}`,
 	} {
 		f.Add([]byte(s))
@@ -63,6 +75,14 @@ func FuzzDecodeFrame(f *testing.F) {
 			if fr.ConversationID == "" || fr.Seq <= 0 {
 				t.Fatalf("accepted marker without fields: %q", b)
 			}
+		case "send":
+			if fr.ConversationID == "" || fr.ID == "" || fr.Send == nil {
+				t.Fatalf("accepted send without fields: %q", b)
+			}
+			if len(b) > MaxSendFrame {
+				t.Fatalf("accepted a send of %d bytes", len(b))
+			}
+			return
 		default:
 			t.Fatalf("accepted type %q", fr.Type)
 		}

@@ -2,8 +2,8 @@
 // (GET /api/v1/stream): on connect it replays what the device missed after
 // its position, then streams every new change live, each event carrying
 // its position so the device can resume with since=<pos> after any
-// disconnect. Client frames carry typing, delivered and read markers, and
-// pings. Authentication happens before the upgrade, in httpapi.
+// disconnect. Client frames carry typing, delivered and read markers,
+// pings, and sends (send.go), answered once the message is stored. Authentication happens before the upgrade, in httpapi.
 package wsgateway
 
 import (
@@ -122,6 +122,11 @@ type reply struct {
 	ID     string `json:"id,omitempty"`
 	Code   string `json:"code,omitempty"`
 	Detail string `json:"detail,omitempty"`
+	// Field names the offending field of an invalid send.
+	Field string `json:"field,omitempty"`
+	// RetryAfter is how many seconds to wait before sending again, with
+	// rate_limited.
+	RetryAfter int `json:"retry_after,omitempty"`
 }
 
 // Stream upgrades an authenticated request and serves the stream until the
@@ -148,7 +153,7 @@ func (g *Gateway) Stream(w http.ResponseWriter, r *http.Request, actor *app.Acto
 		return nil
 	}
 	g.opts.Observer.StreamOpened()
-	ws.SetReadLimit(MaxFrame)
+	ws.SetReadLimit(MaxSendFrame)
 	ctx, cancel := context.WithCancel(context.Background())
 	st := &stream{g: g, ws: ws, wire: hj.wire, actor: actor, pos: since, ctx: ctx, cancel: cancel,
 		first: true}
@@ -190,6 +195,7 @@ func (s *stream) finish() {
 	g := s.g
 	defer g.wg.Done()
 	s.cancel()
+	s.waitLanes() // sends under way end (their context is gone) before the stream is counted out
 	// Cut a write in progress (see writeFrame); the close below needs
 	// no deadline.
 	s.wire.SetWriteDeadline(time.Now())
@@ -274,6 +280,18 @@ type stream struct {
 	// typing records, for the reader only, when this stream last announced
 	// typing per conversation.
 	typing map[string]time.Time
+
+	// sends runs the client's send frames; made by the reader at the
+	// first (send.go).
+	sends *sends
+	// answers holds the encoded answers to send frames, for the writer;
+	// each frees a slot of sends once written.
+	answers [][]byte
+	// lanesRunning counts the sends' runners; lanesIdle, when not nil,
+	// is closed when the last ends; ending stops new ones (finish).
+	lanesRunning int
+	lanesIdle    chan struct{}
+	ending       bool
 }
 
 // typingInterval is how often one stream may announce "typing" in one
@@ -435,7 +453,7 @@ func (s *stream) handle(typ websocket.MessageType, b []byte) {
 		return
 	}
 	if f.Type != "ping" {
-		// Typing and markers write: a read-only token may not.
+		// Sends, typing and markers write: a read-only token may not.
 		if err := s.actor.RequireScope(app.ScopeMessages); err != nil {
 			s.reply(reply{Type: "error", ID: f.ID, Code: parley.ErrorCode(err), Detail: parley.ErrorMessage(err)})
 			return
@@ -444,6 +462,9 @@ func (s *stream) handle(typ websocket.MessageType, b []byte) {
 	switch f.Type {
 	case "ping":
 		s.reply(reply{Type: "pong", ID: f.ID})
+		return
+	case "send":
+		s.takeSend(f) // answered when stored, while this reader goes on
 		return
 	case "typing":
 		if !s.typingAllowed(f.ConversationID, *f.Typing) {
@@ -527,7 +548,7 @@ func (s *stream) stopWriting(status websocket.StatusCode, reason string) {
 func (s *stream) offer(p *app.Push) bool {
 	s.mu.Lock()
 	dev := s.dev
-	if dev == nil || s.finished || s.writing || s.first || s.cutting || len(s.replies) > 0 || s.pingNow ||
+	if dev == nil || s.finished || s.writing || s.first || s.cutting || len(s.replies) > 0 || len(s.answers) > 0 || s.pingNow ||
 		len(dev.Delivered()) > 0 || len(dev.Wake()) > 0 || len(dev.Pushed()) > 0 || s.ctx.Err() != nil {
 		s.mu.Unlock()
 		return false
@@ -637,6 +658,9 @@ func (s *stream) writeDue() (websocket.StatusCode, string, bool) {
 		if err := s.write(r); err != nil {
 			return s.writeFailed(err)
 		}
+	}
+	if err := s.writeAnswers(); err != nil {
+		return s.writeFailed(err)
 	}
 	if pingNow {
 		pctx, cancel := context.WithTimeout(s.ctx, g.opts.WriteTimeout)
