@@ -39,6 +39,7 @@ type loadConfig struct {
 	Users       int           // users taking part in conversations
 	Devices     int           // streams per user
 	Shape       string        // pairs, group:N, biggroup or inbox
+	Via         string        // how messages are sent: http (POST) or ws (send frames on the sender's stream)
 	Rate        float64       // messages per second offered in total (open loop); 0 = closed loop
 	Senders     int           // concurrent senders in closed loop
 	Size        int           // bytes of message text
@@ -86,6 +87,7 @@ type loadResult struct {
 	Streams       int     `json:"streams"`
 	IdleStreams   int     `json:"idle_streams"`
 	Mode          string  `json:"mode"` // open or closed
+	Via           string  `json:"via"`  // http or ws
 	Rate          float64 `json:"rate,omitempty"`
 	Senders       int     `json:"senders,omitempty"`
 	Size          int     `json:"size_bytes"`
@@ -131,6 +133,7 @@ func runLoadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.IntVar(&cfg.Users, "users", 100, "users taking part in conversations")
 	fs.IntVar(&cfg.Devices, "devices", 1, "WebSocket devices (streams) per user")
 	fs.StringVar(&cfg.Shape, "shape", "pairs", "conversations: pairs, group:N (groups of N), biggroup (everyone in one group) or inbox (one business, the rest its customers)")
+	fs.StringVar(&cfg.Via, "via", "http", "how messages are sent: http (POST …/messages) or ws (send frames on the sender's first device stream)")
 	fs.Float64Var(&cfg.Rate, "rate", 100, "messages per second offered in total, on a fixed schedule (open loop); 0 = closed loop")
 	fs.IntVar(&cfg.Senders, "senders", 16, "concurrent senders in closed loop (-rate 0), each sending again after its ack")
 	fs.IntVar(&cfg.Size, "size", 64, "message text size in bytes (at least the ~20-byte match token, at most 10000)")
@@ -208,9 +211,14 @@ func runLoad(ctx context.Context, cfg loadConfig) (*loadResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Via == "" {
+		cfg.Via = "http"
+	}
 	switch {
 	case cfg.Devices < 1:
 		return nil, errors.New("-devices must be at least 1")
+	case cfg.Via != "http" && cfg.Via != "ws":
+		return nil, errors.New("-via is http or ws")
 	case cfg.Rate < 0 || math.IsInf(cfg.Rate, 0) || math.IsNaN(cfg.Rate):
 		return nil, errors.New("-rate must be ≥ 0")
 	case cfg.Rate == 0 && cfg.Senders < 1:
@@ -233,7 +241,7 @@ func runLoad(ctx context.Context, cfg loadConfig) (*loadResult, error) {
 	res := &loadResult{
 		Target: base.String(), Shape: cfg.Shape, Users: cfg.Users, Devices: cfg.Devices,
 		Size: cfg.Size, Warmup: cfg.Warmup.Seconds(), Duration: cfg.Duration.Seconds(),
-		IdleStreams: cfg.Idle, Errors: map[string]int64{},
+		IdleStreams: cfg.Idle, Errors: map[string]int64{}, Via: cfg.Via,
 	}
 	if cfg.Rate > 0 {
 		res.Mode, res.Rate = "open", cfg.Rate
@@ -320,6 +328,9 @@ func runLoad(ctx context.Context, cfg loadConfig) (*loadResult, error) {
 				return fmt.Errorf("device %d of user %d: %w", dev, user, err)
 			}
 			conns.add(conn)
+			if dev == 0 {
+				users[user].conn = conn // where its sends go with -via ws
+			}
 			go tr.read(runCtx, conn, user, dev, &conns)
 			return nil
 		}
@@ -357,7 +368,13 @@ func runLoad(ctx context.Context, cfg loadConfig) (*loadResult, error) {
 	send := func(n int, ci, user int) {
 		c := convs[ci]
 		clientID := runID + "-" + strconv.Itoa(n)
-		code, err := lc.send(sendCtx, c.url, users[user].token, clientID, tr.text(n, cfg.Size))
+		var code string
+		var err error
+		if cfg.Via == "ws" {
+			code, err = tr.sendFrame(sendCtx, users[user].conn, n, c.id, clientID, tr.text(n, cfg.Size))
+		} else {
+			code, err = lc.send(sendCtx, c.url, users[user].token, clientID, tr.text(n, cfg.Size))
+		}
 		if err != nil {
 			tr.failed(n, code)
 			return

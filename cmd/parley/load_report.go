@@ -40,6 +40,11 @@ func printLoadTable(w io.Writer, r *loadResult) {
 	}
 	fmt.Fprintf(w, "parley load against %s: shape %s, %d users × %d devices, %d conversations, %d streams (+%d idle)\n",
 		r.Target, r.Shape, r.Users, r.Devices, r.Conversations, r.Streams-r.IdleStreams, r.IdleStreams)
+	if r.Via == "ws" {
+		mode += ", sent as stream frames"
+	} else {
+		mode += ", sent over HTTP"
+	}
 	fmt.Fprintf(w, "%s, %d-byte messages, %gs measured after %gs warm-up (setup took %.1fs)\n\n", mode, r.Size, r.Duration, r.Warmup, r.SetupSeconds)
 	fmt.Fprintf(w, "%-10s %9s %9s %9s %9s %9s %9s %9s\n", "latency", "count", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "mean ms")
 	for _, l := range []struct {

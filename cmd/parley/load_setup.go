@@ -58,6 +58,7 @@ func parseShape(s string, users int) (shapeSpec, error) {
 type loadUser struct {
 	handle string
 	token  string
+	conn   *websocket.Conn // its first device's stream, for -via ws
 }
 
 // loadConv is a conversation and its members (user indexes).

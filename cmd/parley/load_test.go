@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"io"
@@ -68,6 +69,8 @@ func TestLoadEndToEnd(t *testing.T) {
 		{"groups", loadConfig{Users: 7, Devices: 1, Shape: "group:3", Rate: 100, Duration: time.Second}},
 		{"biggroup", loadConfig{Users: 6, Devices: 2, Shape: "biggroup", Rate: 50, Duration: time.Second}},
 		{"inbox closed loop", loadConfig{Users: 5, Devices: 2, Shape: "inbox", Senders: 4, Duration: time.Second, Idle: 3, PID: os.Getpid()}},
+		{"pairs over the stream", loadConfig{Users: 10, Devices: 2, Shape: "pairs", Rate: 100, Duration: time.Second, Via: "ws"}},
+		{"groups closed loop over the stream", loadConfig{Users: 7, Devices: 2, Shape: "group:3", Senders: 8, Duration: time.Second, Via: "ws"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -83,6 +86,9 @@ func TestLoadEndToEnd(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Logf("%+v", *res)
+			if want := cmp.Or(cfg.Via, "http"); res.Via != want {
+				t.Errorf("via %q, want %q", res.Via, want)
+			}
 			if res.Lost != 0 || res.Duplicated != 0 || res.Misdelivered != 0 {
 				t.Errorf("lost %d, duplicated %d, misdelivered %d", res.Lost, res.Duplicated, res.Misdelivered)
 			}
@@ -179,7 +185,7 @@ func TestLoadFlags(t *testing.T) {
 	if err == nil {
 		t.Fatal("-h: no error")
 	}
-	for _, flag := range []string{"-target", "-allow-remote", "-users", "-devices", "-shape", "-rate", "-senders", "-size", "-duration", "-warmup", "-idle", "-pid", "-json"} {
+	for _, flag := range []string{"-target", "-allow-remote", "-users", "-devices", "-shape", "-rate", "-senders", "-size", "-duration", "-warmup", "-idle", "-pid", "-json", "-via"} {
 		if !strings.Contains(stderr.String(), flag) {
 			t.Errorf("help does not mention %s", flag)
 		}

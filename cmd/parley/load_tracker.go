@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"strings"
 	"sync"
@@ -94,6 +95,10 @@ type tracker struct {
 	measuredAck  int64
 	measuredFail int64
 	measuredRecv int64
+
+	// answers holds, for each send frame waiting (-via ws), where its
+	// answer goes: "" when stored, else the error code.
+	answers sync.Map // message number → chan string
 }
 
 func newTracker(convs []*loadConv, devices int, runID string) *tracker {
@@ -227,6 +232,58 @@ func (t *tracker) progress() progressSnap {
 	return p
 }
 
+// sendFrame sends message n as a send frame on conn and waits for the
+// answer; like loadClient.send it returns the error code of a refusal.
+func (t *tracker) sendFrame(ctx context.Context, conn *websocket.Conn, n int, convID, clientID, text string) (string, error) {
+	frame, _ := json.Marshal(map[string]any{"type": "send", "id": strconv.Itoa(n), "conversation_id": convID,
+		"message": map[string]string{"client_id": clientID, "text": text}})
+	answer := make(chan string, 1)
+	t.answers.Store(n, answer)
+	defer t.answers.Delete(n)
+	if err := conn.Write(ctx, websocket.MessageText, frame); err != nil {
+		if ctx.Err() != nil {
+			return "timeout", err
+		}
+		return "transport", err
+	}
+	select {
+	case code := <-answer:
+		if code != "" {
+			return code, errors.New(code)
+		}
+		return "", nil
+	case <-ctx.Done():
+		return "timeout", ctx.Err()
+	}
+}
+
+// answered hands a send frame's answer to its sender.
+func (t *tracker) answered(data []byte) {
+	var a struct {
+		Type    string `json:"type"`
+		ID      string `json:"id"`
+		Code    string `json:"code"`
+		Created bool   `json:"created"`
+	}
+	if json.Unmarshal(data, &a) != nil {
+		return
+	}
+	n, err := strconv.Atoi(a.ID)
+	if err != nil {
+		return // an error frame about something else
+	}
+	code := a.Code
+	if a.Type == "sent" && !a.Created {
+		code = "repeated_client_id"
+	}
+	if ch, ok := t.answers.Load(n); ok {
+		select {
+		case ch.(chan string) <- code:
+		default: // a second answer to one frame: the sender has its first
+		}
+	}
+}
+
 // read takes one device's frames until ctx ends.
 func (t *tracker) read(ctx context.Context, conn *websocket.Conn, user, dev int, set *connSet) {
 	var f struct {
@@ -242,6 +299,10 @@ func (t *tracker) read(ctx context.Context, conn *websocket.Conn, user, dev int,
 		if err != nil {
 			set.lost(ctx)
 			return
+		}
+		if bytes.HasPrefix(data, []byte(`{"type":"sent"`)) || bytes.HasPrefix(data, []byte(`{"type":"error"`)) {
+			t.answered(data)
+			continue
 		}
 		if !bytes.Contains(data, []byte(`"message.created"`)) {
 			continue // presence, system messages' companions and the like
