@@ -6,9 +6,9 @@
 #   OUT=/tmp/b.md scripts/bench.sh   # somewhere else
 #   QUICK=1 scripts/bench.sh         # smaller data sets, a first look in ~3 min
 #
-# After the Go benchmarks, two end-to-end runs of `parley load` against
-# `parley serve` as its own process (open loop at 1,000 msg/s, and closed
-# loop with 256 senders), parsed from `parley load -json` (needs python3
+# After the Go benchmarks, end-to-end runs of `parley load` against
+# `parley serve` as its own process (open loop at 1,000 and 5,000 msg/s,
+# closed loop with 256 senders; over HTTP and as stream frames), parsed from `parley load -json` (needs python3
 # and curl).
 #
 # Run it on a quiet machine: every scenario's load driver runs in the same
@@ -89,7 +89,10 @@ fi
 # name | parley load arguments
 loads=(
 	"end to end, $((users / 2)) pairs, 1,000 msg/s open loop|-users $users -shape pairs -rate 1000 -duration 20s"
+	"end to end, $((users / 2)) pairs, 1,000 msg/s open loop, sent as stream frames|-users $users -shape pairs -rate 1000 -duration 20s -via ws"
+	"end to end, $((users / 2)) pairs, 5,000 msg/s open loop, sent as stream frames|-users $users -shape pairs -rate 5000 -duration 10s -via ws"
 	"end to end, $((users / 2)) pairs, 256 senders closed loop|-users $users -shape pairs -rate 0 -senders 256 -duration 10s"
+	"end to end, $((users / 2)) pairs, 256 senders closed loop, sent as stream frames|-users $users -shape pairs -rate 0 -senders 256 -duration 10s -via ws"
 )
 port=$((20000 + RANDOM % 20000))
 for l in "${loads[@]}"; do
