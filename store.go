@@ -22,6 +22,12 @@ type Store interface {
 	// than once (a shared batch is run again when another fn in it fails),
 	// so it must only assign its results to outer variables, never
 	// accumulate them.
+	//
+	// When ctx carries a function (WithCommitted), Update calls it once
+	// fn's writes committed, before returning, on the store's committing
+	// goroutine and in commit order: the updates of one commit in the
+	// order they ran, after those of the commits before. It must be
+	// quick and must not call the store.
 	Update(ctx context.Context, fn func(tx Tx) error) error
 	// View runs fn in a read-only transaction with a consistent snapshot.
 	// fn may run more than once, each time in a new snapshot (SQLite runs
@@ -321,4 +327,22 @@ type Locker interface {
 	// TryLock takes the lock name if no one holds it; ok is false (and
 	// unlock nil) when someone does.
 	TryLock(ctx context.Context, name string) (unlock func(), ok bool, err error)
+}
+
+type committedKey struct{}
+
+// WithCommitted returns ctx carrying f, which Store.Update calls in
+// commit order once the update committed (see Update). The app publishes
+// an update's events there, so that two updates of one group commit are
+// announced in the order of their positions and not in the order their
+// callers happen to wake up in.
+func WithCommitted(ctx context.Context, f func()) context.Context {
+	return context.WithValue(ctx, committedKey{}, f)
+}
+
+// Committed returns the function WithCommitted put in ctx, or nil; a
+// store calls it for each update that committed (parley.Store.Update).
+func Committed(ctx context.Context) func() {
+	f, _ := ctx.Value(committedKey{}).(func())
+	return f
 }

@@ -383,7 +383,19 @@ func (a *App) updateFrames(ctx context.Context, keepsFrames bool, fn func(w *wri
 	var hooks webhookWrites
 	var authUsers []string
 	var wakeChannels bool
-	err := a.store.Update(ctx, func(tx parley.Tx) error {
+	// The events are published in commit order, by the store once the
+	// update committed (parley.WithCommitted): published after Update
+	// returned, the updates of one batch came out in whatever order their
+	// goroutines woke up, and a message could reach the hub before the one
+	// below it — a device then synced instead of taking the pushed frame.
+	notified := false
+	committed := parley.WithCommitted(ctx, func() {
+		notified = true
+		if len(events) > 0 {
+			a.notify(events)
+		}
+	})
+	err := a.store.Update(committed, func(tx parley.Tx) error {
 		if !keepsFrames {
 			// Counted before it writes anything (and on every run of
 			// it): a send that ran earlier sees the count moved.
@@ -406,8 +418,8 @@ func (a *App) updateFrames(ctx context.Context, keepsFrames bool, fn func(w *wri
 	// Cached tokens go before the change is answered, even after an error:
 	// a failed commit may have happened, and forgetting costs a refill.
 	a.authWrites(authUsers)
-	if err == nil && len(events) > 0 {
-		a.notify(events)
+	if err == nil && !notified && len(events) > 0 {
+		a.notify(events) // a store that does not call WithCommitted's function
 	}
 	if err == nil {
 		a.webhooksCommitted(hooks)

@@ -145,6 +145,45 @@ func TestHeldPushWaitsForAHole(t *testing.T) {
 	}
 }
 
+// TestHeldPushesGoInPositionOrder: two messages of one batch may reach
+// the hub in the other order (each send publishes when its commit
+// returns); the higher one waits for the lower, and the lower goes first
+// when it comes, so that a caught-up device takes both without a sync.
+func TestHeldPushesGoInPositionOrder(t *testing.T) {
+	h, a := newHub(t)
+	ann := actor(t, a, "ann")
+	d := h.Register(ann, nil, false)
+	uid := ann.User.ID
+	h.hold.mu.Lock()
+	h.hold.wait = time.Hour
+	h.hold.mu.Unlock()
+	h.cov.record(70, []string{uid}, false)
+	h.cov.record(71, []string{"someone else"}, false)
+	// 73 comes first, with 72 still on its way.
+	h.cov.record(73, []string{uid}, false)
+	h.hold.push(uid, &app.Push{Pos: 73, Frame: []byte(`{}`)})
+	h.hold.recheck()
+	if h.hold.waiting() != 1 {
+		t.Fatal("73 went before 72 came")
+	}
+	h.cov.record(72, []string{uid}, false)
+	h.hold.push(uid, &app.Push{Pos: 72, Frame: []byte(`{}`)})
+	h.hold.recheck()
+	for _, want := range []struct{ Pos, After int64 }{{Pos: 72, After: 70}, {Pos: 73, After: 72}} {
+		select {
+		case p := <-d.Delivered():
+			if p.Pos != want.Pos || p.After != want.After {
+				t.Fatalf("push %d after %d, want %d after %d", p.Pos, p.After, want.Pos, want.After)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("push %d never came", want.Pos)
+		}
+	}
+	if h.hold.waiting() != 0 {
+		t.Fatalf("%d still held", h.hold.waiting())
+	}
+}
+
 // refCoverage is the walk coverage.after replaced, kept as the reference
 // its indexes must agree with (TestCoverageMatchesWalk).
 type refCoverage struct {

@@ -1,6 +1,7 @@
 package realtime
 
 import (
+	"slices"
 	"sync"
 	"time"
 
@@ -48,10 +49,28 @@ func (o *holder) push(userID string, p *app.Push) {
 		o.deliverLocked(userID, p)
 		return
 	}
-	o.queue = append(o.queue, held{user: userID, push: p, deadline: time.Now().Add(o.wait)})
+	o.insertLocked(held{user: userID, push: p, deadline: time.Now().Add(o.wait)})
 	if o.timer == nil {
 		o.timer = time.AfterFunc(o.wait, o.recheck)
 	}
+}
+
+// insertLocked queues w behind the pushes waiting, but before any of its
+// user's at a higher position: a user's pushes go in position order.
+// The sends of one batch commit together and each publishes its own
+// message when its commit returns, so two messages of one conversation
+// may reach the hub in the other order; the higher one waits for the
+// lower (a hole), and when the lower comes it must go first — queued
+// behind the higher one it would have let that go to a device short of
+// the lower, which would then sync for both.
+func (o *holder) insertLocked(w held) {
+	for i, q := range o.queue {
+		if q.user == w.user && q.push.Pos > w.push.Pos {
+			o.queue = slices.Insert(o.queue, i, w)
+			return
+		}
+	}
+	o.queue = append(o.queue, w)
 }
 
 func (o *holder) waitingLocked(userID string) bool {

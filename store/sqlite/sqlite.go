@@ -391,6 +391,11 @@ func (db *DB) runBatch(batch []*updateReq) {
 func (db *DB) answer(batch []*updateReq, errs []error, start time.Time, info *CommitInfo) {
 	for i, r := range batch {
 		errs[i] = storageErr(errs[i])
+		if errs[i] == nil {
+			if f := parley.Committed(r.ctx); f != nil {
+				f() // in commit order, before the update returns
+			}
+		}
 		r.errc <- errs[i]
 	}
 	if db.onCommit != nil {

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 
@@ -135,4 +136,72 @@ func testDerivedWritesFollowTheUpdate(t *testing.T, s parley.Store) {
 	wantFound(t, s, "after unsending", q("porpoise"))
 	wantFound(t, s, "after unsending the first", q("otter"))
 	wantListOrder(t, s, "a", []listModel{{id: "c1", activity: 50}, {id: "c2", activity: 41}, {id: "c3", activity: 25}})
+}
+
+// testCommittedInOrder: the function of parley.WithCommitted runs once
+// for each update that committed, before its Update returns, in commit
+// order — for concurrent updates that share commits, the order of the
+// sequence numbers they took — and never for one that failed.
+func testCommittedInOrder(t *testing.T, s parley.Store) {
+	mkUsers(t, s, "a")
+	mkConversation(t, s, "c1", "a")
+	const n = 64
+	var (
+		mu    sync.Mutex
+		order []int64
+		wg    sync.WaitGroup
+		start = make(chan struct{})
+		fails = errors.New("refused")
+	)
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			var seq int64
+			called := false
+			ctx := parley.WithCommitted(ctx, func() {
+				mu.Lock()
+				defer mu.Unlock()
+				if called {
+					t.Errorf("update %d: called twice", i)
+				}
+				called = true
+				order = append(order, seq)
+			})
+			err := s.Update(ctx, func(tx parley.Tx) error {
+				var err error
+				if seq, err = tx.AllocSeq("c1", at(i)); err != nil {
+					return err
+				}
+				m := &parley.Message{ID: fmt.Sprint("m", i), ConversationID: "c1", SenderID: "a", Kind: parley.MessageText,
+					Text: "x", Seq: seq, CreatedAt: at(i)}
+				if err := tx.CreateMessage(m); err != nil {
+					return err
+				}
+				if i%5 == 4 {
+					return fails
+				}
+				return nil
+			})
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case i%5 == 4 && !errors.Is(err, fails):
+				t.Errorf("update %d: %v, want refused", i, err)
+			case i%5 == 4 && called:
+				t.Errorf("update %d failed and its function ran", i)
+			case i%5 != 4 && (err != nil || !called):
+				t.Errorf("update %d: %v, function ran: %v (want nil, true)", i, err, called)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	if len(order) != n-n/5 {
+		t.Fatalf("%d functions ran, want %d", len(order), n-n/5)
+	}
+	for i := 1; i < len(order); i++ {
+		if order[i] <= order[i-1] {
+			t.Fatalf("functions ran out of commit order: %v", order)
+		}
+	}
 }

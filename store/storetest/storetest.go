@@ -81,6 +81,7 @@ func Run(t *testing.T, open func(t *testing.T) parley.Store) {
 		{"Search/Visibility", testSearchVisibility},
 		{"Search/Index", testSearchIndex},
 		{"Search/DerivedWritesFollowTheUpdate", testDerivedWritesFollowTheUpdate},
+		{"Update/CommittedInOrder", testCommittedInOrder},
 		{"Search/Filters", testSearchFilters},
 		{"Search/Relevance", testSearchRelevance},
 		{"Search/Pagination", testSearchPagination},
