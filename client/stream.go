@@ -107,6 +107,11 @@ type Stream struct {
 	mu        sync.Mutex
 	err       error
 	transport string
+	// conn is the WebSocket while it is greeted and read (for Send);
+	// waiting holds the answers Send waits for, by frame id.
+	conn    *websocket.Conn
+	waiting map[string]chan []byte
+	sendSeq atomic.Uint64
 }
 
 // Stream starts following the caller's changes after position since: the
@@ -416,6 +421,10 @@ func (s *Stream) read(conn *websocket.Conn) (healthy bool, err error) {
 			// hello.next is where the stream will be once the backlog
 			// that follows has been sent, so it moves nothing unless the
 			// position was dropped.
+			if !healthy {
+				s.attach(conn)
+				defer s.detach()
+			}
 			healthy = true
 			if f.Limited {
 				err = s.limited(f.Next)
@@ -425,13 +434,118 @@ func (s *Stream) read(conn *websocket.Conn) (healthy bool, err error) {
 			if f.Next > s.pos.Load() {
 				s.pos.Store(f.Next)
 			}
-		case "pong", "error":
+		case "sent", "error":
+			s.answered(b)
+		case "pong":
 		default:
 			err = s.deliver(f.Event)
 		}
 		if err != nil {
 			return healthy, err
 		}
+	}
+}
+
+// Send sends a message like Client.Send, on the stream's WebSocket while
+// it has one (no request per message; the answer comes once the message
+// is stored), and over HTTP otherwise. An empty ClientID is filled with
+// NewClientID, so that a send whose connection drops before the answer
+// is sent again over HTTP and stored at most once. A refusal on the
+// socket is asked again over HTTP, which stores nothing either, so that
+// errors are Client.Send's: an *Error with the HTTP status, and the same
+// retries after a 429.
+func (s *Stream) Send(ctx context.Context, conversationID string, m SendRequest) (*Message, error) {
+	if m.ClientID == "" {
+		m.ClientID = NewClientID()
+	}
+	if msg := s.sendFrame(ctx, conversationID, m); msg != nil {
+		return msg, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return s.c.Send(ctx, conversationID, m)
+}
+
+// sendFrame sends m as a send frame and returns the stored message, or
+// nil when there is no WebSocket, it failed, or the server refused.
+func (s *Stream) sendFrame(ctx context.Context, conversationID string, m SendRequest) *Message {
+	s.mu.Lock()
+	conn := s.conn
+	if conn == nil {
+		s.mu.Unlock()
+		return nil
+	}
+	id := strconv.FormatUint(s.sendSeq.Add(1), 10)
+	answer := make(chan []byte, 1)
+	s.waiting[id] = answer
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.waiting, id)
+		s.mu.Unlock()
+	}()
+	b, err := json.Marshal(struct {
+		Type           string      `json:"type"`
+		ID             string      `json:"id"`
+		ConversationID string      `json:"conversation_id"`
+		Message        SendRequest `json:"message"`
+	}{"send", id, conversationID, m})
+	if err != nil {
+		return nil
+	}
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	err = conn.Write(wctx, websocket.MessageText, b)
+	cancel()
+	if err != nil {
+		return nil
+	}
+	select {
+	case b, ok := <-answer:
+		var a struct {
+			Type    string   `json:"type"`
+			Message *Message `json:"message"`
+		}
+		if !ok || json.Unmarshal(b, &a) != nil || a.Type != "sent" || a.Message == nil {
+			return nil
+		}
+		return a.Message
+	case <-ctx.Done():
+		return nil
+	}
+}
+
+// attach makes conn the socket Send uses.
+func (s *Stream) attach(conn *websocket.Conn) {
+	s.mu.Lock()
+	s.conn, s.waiting = conn, map[string]chan []byte{}
+	s.mu.Unlock()
+}
+
+// detach forgets the socket; the sends waiting on it go over HTTP.
+func (s *Stream) detach() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.conn = nil
+	for id, ch := range s.waiting {
+		close(ch)
+		delete(s.waiting, id)
+	}
+}
+
+// answered hands the answer to a send frame to its Send.
+func (s *Stream) answered(b []byte) {
+	var a struct {
+		ID string `json:"id"`
+	}
+	if json.Unmarshal(b, &a) != nil || a.ID == "" {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ch, ok := s.waiting[a.ID]; ok {
+		ch <- b
+		delete(s.waiting, a.ID)
 	}
 }
 

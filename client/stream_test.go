@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -242,5 +245,90 @@ func TestStreamEndsWithTheSession(t *testing.T) {
 	}
 	if !errors.Is(s.Err(), context.Canceled) {
 		t.Fatalf("after cancel: %v", s.Err())
+	}
+}
+
+// countingPosts counts POSTs of messages that reach the server.
+type countingPosts struct {
+	next http.RoundTripper
+	n    atomic.Int64
+}
+
+func (c *countingPosts) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Method == http.MethodPost && strings.HasSuffix(req.URL.Path, "/messages") {
+		c.n.Add(1)
+	}
+	return c.next.RoundTrip(req)
+}
+
+// TestStreamSend: Stream.Send goes on the WebSocket (no request), is
+// stored once per client_id, answers refusals like Client.Send, and goes
+// over HTTP when the stream long-polls.
+func TestStreamSend(t *testing.T) {
+	_, anon := start(t)
+	alice, bob, conv := pair(t, anon)
+	posts := &countingPosts{next: alice.HTTP.Transport}
+	alice.HTTP = &http.Client{Transport: posts}
+	ctx := testContext(t)
+	s, err := alice.Stream(ctx, 0, fast)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	next(t, s, nil) // the limited event: the stream is greeted
+	m, err := s.Send(ctx, conv, client.SendRequest{ClientID: "k-1", Text: "on the socket"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Text != "on the socket" || m.ClientID != "k-1" || m.Seq != 1 || posts.n.Load() != 0 {
+		t.Fatalf("sent %+v with %d POSTs", m, posts.n.Load())
+	}
+	again, err := s.Send(ctx, conv, client.SendRequest{ClientID: "k-1", Text: "on the socket"})
+	if err != nil || again.ID != m.ID {
+		t.Fatalf("repeat: %+v, %v", again, err)
+	}
+	page, err := bob.Messages(ctx, conv, client.HistoryQuery{})
+	if err != nil || len(page.Items) != 1 || page.Items[0].ID != m.ID {
+		t.Fatalf("bob's history %+v, %v", page, err)
+	}
+	// Many at once from goroutines: each gets its own answer.
+	var wg sync.WaitGroup
+	seqs := make([]int64, 20)
+	for i := range seqs {
+		wg.Go(func() {
+			m, err := s.Send(ctx, conv, client.SendRequest{Text: fmt.Sprint("n", i)})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if m.Text != fmt.Sprint("n", i) {
+				t.Errorf("send %d answered %+v", i, m)
+			}
+			seqs[i] = m.Seq
+		})
+	}
+	wg.Wait()
+	slices.Sort(seqs)
+	for i, seq := range seqs {
+		if seq != int64(i+2) {
+			t.Fatalf("seqs %v", seqs)
+		}
+	}
+	// A refusal is Client.Send's error, asked again over HTTP.
+	_, err = s.Send(ctx, conv, client.SendRequest{Text: ""})
+	if e := client.AsError(err); e == nil || e.Status != http.StatusUnprocessableEntity || e.Code != client.CodeInvalid {
+		t.Fatalf("empty text: %v", err)
+	}
+	if n := posts.n.Load(); n != 1 {
+		t.Fatalf("%d POSTs, want 1 (the refusal)", n)
+	}
+	// Long-polling, the stream sends over HTTP.
+	ps, err := alice.Stream(ctx, 0, &client.StreamOptions{PollOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ps.Close()
+	if m, err := ps.Send(ctx, conv, client.SendRequest{Text: "by request"}); err != nil || m.Seq != 22 || posts.n.Load() != 2 {
+		t.Fatalf("poll-only send: %+v, %v, %d POSTs", m, err, posts.n.Load())
 	}
 }
