@@ -108,6 +108,13 @@ for l in "${loads[@]}"; do
 	done
 	load=$(cut -d' ' -f1 /proc/loadavg)
 	echo "== $name" >&2
+	if ! kill -0 "$server" 2>/dev/null; then
+		status=1
+		echo "| $name | $load | FAILED: parley serve exited: $(tail -c 300 "$data/server.log" | tr '|\n' '/ ') | |" >>"$out"
+		rm -rf "$data"
+		port=$((port + 1))
+		continue
+	fi
 	# shellcheck disable=SC2086
 	if "$bin/parley" load -target "http://127.0.0.1:$port" $args -pid "$server" -json -quiet >"$raw" 2>"$data/load.err"; then
 		result=$(python3 -c '
