@@ -2,6 +2,8 @@ package parley
 
 import (
 	"context"
+	"log/slog"
+	"runtime/debug"
 	"time"
 )
 
@@ -340,9 +342,25 @@ func WithCommitted(ctx context.Context, f func()) context.Context {
 	return context.WithValue(ctx, committedKey{}, f)
 }
 
-// Committed returns the function WithCommitted put in ctx, or nil; a
-// store calls it for each update that committed (parley.Store.Update).
+// Committed returns the function WithCommitted put in ctx, or nil.
 func Committed(ctx context.Context) func() {
 	f, _ := ctx.Value(committedKey{}).(func())
 	return f
+}
+
+// RunCommitted is what a store calls for each update that committed: the
+// function WithCommitted put in ctx, if any. A panic in it is logged and
+// goes no further, so that it can neither stop the store's committer nor
+// leave the rest of a batch unanswered.
+func RunCommitted(ctx context.Context) {
+	f := Committed(ctx)
+	if f == nil {
+		return
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			slog.Error("the function run after a commit panicked", "panic", p, "stack", string(debug.Stack()))
+		}
+	}()
+	f()
 }

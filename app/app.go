@@ -388,9 +388,11 @@ func (a *App) updateFrames(ctx context.Context, keepsFrames bool, fn func(w *wri
 	// returned, the updates of one batch came out in whatever order their
 	// goroutines woke up, and a message could reach the hub before the one
 	// below it — a device then synced instead of taking the pushed frame.
+	// Cached tokens go first, as below.
 	notified := false
 	committed := parley.WithCommitted(ctx, func() {
 		notified = true
+		a.authWrites(authUsers)
 		if len(events) > 0 {
 			a.notify(events)
 		}
@@ -417,7 +419,9 @@ func (a *App) updateFrames(ctx context.Context, keepsFrames bool, fn func(w *wri
 	})
 	// Cached tokens go before the change is answered, even after an error:
 	// a failed commit may have happened, and forgetting costs a refill.
-	a.authWrites(authUsers)
+	if !notified {
+		a.authWrites(authUsers)
+	}
 	if err == nil && !notified && len(events) > 0 {
 		a.notify(events) // a store that does not call WithCommitted's function
 	}

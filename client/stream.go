@@ -299,6 +299,14 @@ func (s *Stream) hand(e Event, pos int64) error {
 	select {
 	case s.events <- e:
 		return nil
+	default:
+	}
+	// The reader waits for the caller now, and no answer to a send frame
+	// can pass it: the sends waiting for one go over HTTP (Send).
+	s.releaseWaiting()
+	select {
+	case s.events <- e:
+		return nil
 	case <-s.ctx.Done():
 		s.pos.Store(old)
 		return s.ctx.Err()
@@ -448,7 +456,9 @@ func (s *Stream) read(conn *websocket.Conn) (healthy bool, err error) {
 
 // Send sends a message like Client.Send, on the stream's WebSocket while
 // it has one (no request per message; the answer comes once the message
-// is stored), and over HTTP otherwise. An empty ClientID is filled with
+// is stored), and over HTTP otherwise — also when the caller is behind
+// on Events (an answer comes after the events before it) or the answer
+// is late. An empty ClientID is filled with
 // NewClientID, so that a send whose connection drops before the answer
 // is sent again over HTTP and stored at most once. A refusal on the
 // socket is asked again over HTTP, which stores nothing either, so that
@@ -470,6 +480,15 @@ func (s *Stream) Send(ctx context.Context, conversationID string, m SendRequest)
 // sendFrame sends m as a send frame and returns the stored message, or
 // nil when there is no WebSocket, it failed, or the server refused.
 func (s *Stream) sendFrame(ctx context.Context, conversationID string, m SendRequest) *Message {
+	// The answer comes on the socket behind the events before it, which
+	// the reader hands to Events: a caller that reads Events and sends
+	// from the same goroutine would wait for an answer its own reading
+	// holds up. So a send goes over HTTP when the caller is behind on
+	// Events, when the reader finds Events full while it waits (hand),
+	// and when its answer does not come within frameAnswerWait.
+	if len(s.events) > cap(s.events)/2 {
+		return nil
+	}
 	s.mu.Lock()
 	conn := s.conn
 	if conn == nil {
@@ -500,7 +519,11 @@ func (s *Stream) sendFrame(ctx context.Context, conversationID string, m SendReq
 	if err != nil {
 		return nil
 	}
+	wait := time.NewTimer(frameAnswerWait)
+	defer wait.Stop()
 	select {
+	case <-wait.C:
+		return nil
 	case b, ok := <-answer:
 		var a struct {
 			Type    string   `json:"type"`
@@ -515,6 +538,11 @@ func (s *Stream) sendFrame(ctx context.Context, conversationID string, m SendReq
 	}
 }
 
+// frameAnswerWait is how long Send waits for the answer to a send frame
+// before it sends over HTTP (with the same client_id: stored at most
+// once). A commit takes milliseconds.
+const frameAnswerWait = 5 * time.Second
+
 // attach makes conn the socket Send uses.
 func (s *Stream) attach(conn *websocket.Conn) {
 	s.mu.Lock()
@@ -525,8 +553,15 @@ func (s *Stream) attach(conn *websocket.Conn) {
 // detach forgets the socket; the sends waiting on it go over HTTP.
 func (s *Stream) detach() {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.conn = nil
+	s.mu.Unlock()
+	s.releaseWaiting()
+}
+
+// releaseWaiting sends the sends waiting for an answer over HTTP.
+func (s *Stream) releaseWaiting() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	for id, ch := range s.waiting {
 		close(ch)
 		delete(s.waiting, id)

@@ -332,3 +332,42 @@ func TestStreamSend(t *testing.T) {
 		t.Fatalf("poll-only send: %+v, %v, %d POSTs", m, err, posts.n.Load())
 	}
 }
+
+// TestStreamSendFromTheEventLoop: a bot that answers each event from the
+// goroutine reading Events must not wait for an answer that its own
+// reading holds up behind the events before it.
+func TestStreamSendFromTheEventLoop(t *testing.T) {
+	_, anon := start(t)
+	alice, bob, conv := pair(t, anon)
+	ctx := testContext(t)
+	s, err := bob.Stream(ctx, 0, &client.StreamOptions{Buffer: 4, MinBackoff: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	next(t, s, nil) // greeted
+	const n = 40
+	go func() {
+		for i := range n {
+			if _, err := alice.Send(ctx, conv, client.SendRequest{Text: fmt.Sprint("ping ", i)}); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	replies := 0
+	for e := range s.Events() {
+		if e.Type != client.EventMessageCreated || e.Message == nil || !strings.HasPrefix(e.Message.Text, "ping ") {
+			continue
+		}
+		if _, err := s.Send(ctx, conv, client.SendRequest{Text: "pong for " + e.Message.Text}); err != nil {
+			t.Fatal(err)
+		}
+		if replies++; replies == n {
+			break
+		}
+	}
+	if replies != n {
+		t.Fatalf("%d replies, stream: %v", replies, s.Err())
+	}
+}

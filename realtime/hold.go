@@ -66,6 +66,11 @@ func (o *holder) push(userID string, p *app.Push) {
 func (o *holder) insertLocked(w held) {
 	for i, q := range o.queue {
 		if q.user == w.user && q.push.Pos > w.push.Pos {
+			// It goes no later than the push it overtakes would have:
+			// that one waits behind it now.
+			if q.deadline.Before(w.deadline) {
+				w.deadline = q.deadline
+			}
 			o.queue = slices.Insert(o.queue, i, w)
 			return
 		}

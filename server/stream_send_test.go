@@ -1,11 +1,13 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/coder/websocket"
 )
@@ -111,10 +113,18 @@ func TestStreamSend(t *testing.T) {
 	// A bad frame: no answer by id is possible without an id, so it is a
 	// malformed frame, as before.
 	ad.send(map[string]any{"type": "send", "conversation_id": conv, "message": map[string]any{"text": "no id"}})
+	if e := ad.until(func(e streamEvent) bool { return e.Type == "error" }); e[len(e)-1].Code != "malformed_request" {
+		t.Errorf("send without an id answered %+v", e[len(e)-1])
+	}
+	// A frame refused before it reached the app is answered with its id
+	// when it has one: an unknown field, a key given twice (as HTTP
+	// refuses), too deep.
 	ad.send(sendFrame("m2", conv, map[string]any{"text": "x", "colour": "red"}))
-	for range 2 {
-		if e := ad.until(func(e streamEvent) bool { return e.Type == "error" }); e[len(e)-1].Code != "malformed_request" {
-			t.Errorf("bad frame answered %+v", e[len(e)-1])
+	ad.sendRaw(`{"type":"send","id":"m3","conversation_id":"` + conv + `","message":{"text":"a","Text":"b"}}`)
+	ad.sendRaw(`{"type":"send","id":"m4","conversation_id":"` + conv + `","message":{"text":"a","cards":` + strings.Repeat("[", 40) + strings.Repeat("]", 40) + `}}`)
+	for id, a := range ad.answers("m2", "m3", "m4") {
+		if a.Type != "error" || a.Code != "malformed_request" {
+			t.Errorf("%s answered %+v", id, a)
 		}
 	}
 	ad.send(sendFrame("s3", conv, map[string]any{"text": "still open"}))
@@ -209,5 +219,48 @@ func TestStreamSendTooBig(t *testing.T) {
 	}
 	if got := lastSeq(t, alice, conv); got != 0 {
 		t.Fatalf("last_seq %v, want 0", got)
+	}
+}
+
+// TestStreamSendWhilePinged: the server's pings wait for pongs that its
+// reader reads, and a reader with every send slot taken waits for
+// answers: sends pipelined past the slots while pings come due must all
+// be answered, and the stream must stay open.
+func TestStreamSendWhilePinged(t *testing.T) {
+	ts := startServer(t, func(c *Config) {
+		c.StreamPingInterval = 5 * time.Millisecond
+		c.StreamWriteTimeout = 3 * time.Second
+	})
+	alice, _, conv := friends(ts, "alice", "bob")
+	ad := ts.dial(t, alice.Token, 0)
+	var ids []string
+	for round := range 3 {
+		for i := range 150 {
+			id := fmt.Sprintf("r%d-%d", round, i)
+			ids = append(ids, id)
+			ad.send(sendFrame(id, conv, map[string]any{"text": id}))
+		}
+		time.Sleep(20 * time.Millisecond) // pings come due
+	}
+	got := ad.answers(ids...)
+	for _, id := range ids {
+		if got[id].Type != "sent" {
+			t.Fatalf("%s answered %+v", id, got[id])
+		}
+	}
+	select {
+	case code := <-ad.closed:
+		t.Fatalf("stream closed with %d", code)
+	default:
+	}
+}
+
+// sendRaw writes a client frame as given.
+func (c *streamClient) sendRaw(frame string) {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), liveness)
+	defer cancel()
+	if err := c.conn.Write(ctx, websocket.MessageText, []byte(frame)); err != nil {
+		c.t.Fatal(err)
 	}
 }

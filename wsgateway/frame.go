@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"unicode/utf8"
 
+	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/app"
+	"github.com/parleyhq/parley/internal/jsonshape"
 )
 
 // MaxFrame is the largest frame a client may send, except a send frame.
@@ -48,6 +50,9 @@ func DecodeFrame(b []byte) (Frame, error) {
 	if !utf8.Valid(b) {
 		return f, errors.New("a frame is UTF-8 JSON")
 	}
+	if err := jsonshape.Check(b); err != nil {
+		return Frame{}, errors.New(parley.ErrorMessage(err))
+	}
 	if err := decodeStrict(b, &f); err != nil {
 		return Frame{}, errors.New("a frame is one JSON object with known fields")
 	}
@@ -77,7 +82,7 @@ func DecodeFrame(b []byte) (Frame, error) {
 		if err := decodeStrict(f.Message, &m); err != nil {
 			return Frame{}, errors.New("message is one JSON object with the fields of a send's body")
 		}
-		f.Send = &m
+		f.Send, f.Message = &m, nil // a queued send keeps one copy
 	case "ping":
 	default:
 		return Frame{}, errors.New("type is typing, delivered, read, send or ping")
@@ -99,4 +104,16 @@ func decodeStrict(b []byte, v any) error {
 		return errors.New("not an object")
 	}
 	return nil
+}
+
+// FrameID is the id of a frame DecodeFrame refused, when one can be read
+// from it, so that the error answer names the frame it answers.
+func FrameID(b []byte) string {
+	var f struct {
+		ID string `json:"id"`
+	}
+	if json.Unmarshal(b, &f) != nil || len(f.ID) > 64 || !utf8.ValidString(f.ID) {
+		return ""
+	}
+	return f.ID
 }

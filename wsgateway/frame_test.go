@@ -36,11 +36,26 @@ func TestDecodeFrame(t *testing.T) {
 		{`{"type":"send","id":"s","conversation_id":"c","message":{"text":"x","colour":"red"}}`, false},
 		{`{"type":"send","id":"s","conversation_id":"c","seq":3,"message":{"text":"x"}}`, false},
 		{`{"type":"ping","message":{"text":"x"}}`, false},
+		{`{"type":"send","id":"s","conversation_id":"c","message":{"text":"a","TEXT":"b"}}`, false},
+		{`{"type":"ping","type":"ping"}`, false},
 	}
 	for _, tt := range tests {
 		_, err := DecodeFrame([]byte(tt.in))
 		if (err == nil) != tt.ok {
 			t.Errorf("DecodeFrame(%.40q): err = %v, want ok=%v", tt.in, err, tt.ok)
+		}
+	}
+}
+
+func TestFrameID(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"type":"send","id":"s9","message":{"colour":1}}`: "s9",
+		`{"id":7}`: "",
+		`{"id":"` + strings.Repeat("x", 65) + `"}`: "",
+		`not json`: "",
+	} {
+		if got := FrameID([]byte(in)); got != want {
+			t.Errorf("FrameID(%.30q) = %q, want %q", in, got, want)
 		}
 	}
 }

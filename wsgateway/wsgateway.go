@@ -268,11 +268,14 @@ type stream struct {
 	// idle, when not nil, is closed when the writer's turn ends. It is
 	// made only for a waiter (waitIdle), not for every turn: a fan-out
 	// takes a turn on each of 10,000 streams per message.
-	idle     chan struct{}
-	replies  []reply // answers to client frames, bounded
-	pingNow  bool
-	finished bool // the stream was closed by the writer
-	cutting  bool // a revoked stream's writes end after revokeGrace
+	idle    chan struct{}
+	replies []reply // answers to client frames, bounded
+	pingNow bool
+	// pingFailed is why the last ping went unanswered: the writer closes
+	// the stream.
+	pingFailed error
+	finished   bool // the stream was closed by the writer
+	cutting    bool // a revoked stream's writes end after revokeGrace
 	// closedAs is the code the writer closed with, for metrics.
 	closedAs websocket.StatusCode
 	pos      int64
@@ -393,6 +396,25 @@ func (s *stream) pingDue() {
 	s.schedule()
 }
 
+// pingClient pings the client and waits for the pong; a client that does
+// not answer within the write timeout is cut off, as a slow one is.
+func (s *stream) pingClient() {
+	pctx, cancel := context.WithTimeout(s.ctx, s.g.opts.WriteTimeout)
+	err := s.ws.Ping(pctx)
+	cancel()
+	if s.ctx.Err() != nil {
+		return
+	}
+	if err != nil {
+		s.mu.Lock()
+		s.pingFailed = err
+		s.mu.Unlock()
+		s.schedule()
+		return
+	}
+	s.ping.Reset(s.g.opts.PingInterval)
+}
+
 // reply queues an answer to a client frame.
 func (s *stream) reply(r reply) {
 	s.mu.Lock()
@@ -449,7 +471,7 @@ func (s *stream) handle(typ websocket.MessageType, b []byte) {
 	}
 	f, err := DecodeFrame(b)
 	if err != nil {
-		s.reply(reply{Type: "error", Code: parley.EMalformed, Detail: err.Error()})
+		s.reply(reply{Type: "error", ID: FrameID(b), Code: parley.EMalformed, Detail: err.Error()})
 		return
 	}
 	if f.Type != "ping" {
@@ -548,7 +570,7 @@ func (s *stream) stopWriting(status websocket.StatusCode, reason string) {
 func (s *stream) offer(p *app.Push) bool {
 	s.mu.Lock()
 	dev := s.dev
-	if dev == nil || s.finished || s.writing || s.first || s.cutting || len(s.replies) > 0 || len(s.answers) > 0 || s.pingNow ||
+	if dev == nil || s.finished || s.writing || s.first || s.cutting || len(s.replies) > 0 || len(s.answers) > 0 || s.pingNow || s.pingFailed != nil ||
 		len(dev.Delivered()) > 0 || len(dev.Wake()) > 0 || len(dev.Pushed()) > 0 || s.ctx.Err() != nil {
 		s.mu.Unlock()
 		return false
@@ -651,9 +673,12 @@ func (s *stream) writeDue() (websocket.StatusCode, string, bool) {
 		}
 	}
 	s.mu.Lock()
-	replies, pingNow := s.replies, s.pingNow
+	replies, pingNow, pingFailed := s.replies, s.pingNow, s.pingFailed
 	s.replies, s.pingNow = nil, false
 	s.mu.Unlock()
+	if pingFailed != nil {
+		return s.writeFailed(pingFailed)
+	}
 	for _, r := range replies {
 		if err := s.write(r); err != nil {
 			return s.writeFailed(err)
@@ -663,15 +688,11 @@ func (s *stream) writeDue() (websocket.StatusCode, string, bool) {
 		return s.writeFailed(err)
 	}
 	if pingNow {
-		pctx, cancel := context.WithTimeout(s.ctx, g.opts.WriteTimeout)
-		err := s.ws.Ping(pctx)
-		cancel()
-		if err != nil {
-			return s.writeFailed(err)
-		}
-		if ctx.Err() == nil {
-			s.ping.Reset(g.opts.PingInterval)
-		}
+		// The ping waits for the pong, which the stream's reader reads; a
+		// reader waiting for a send's slot waits for this writer to write
+		// that send's answer. So the ping waits on its own goroutine and
+		// the writer goes on writing answers meanwhile.
+		go s.pingClient()
 	}
 	for pushed := true; pushed; {
 		select {

@@ -392,9 +392,7 @@ func (db *DB) answer(batch []*updateReq, errs []error, start time.Time, info *Co
 	for i, r := range batch {
 		errs[i] = storageErr(errs[i])
 		if errs[i] == nil {
-			if f := parley.Committed(r.ctx); f != nil {
-				f() // in commit order, before the update returns
-			}
+			parley.RunCommitted(r.ctx) // in commit order, before the update returns
 		}
 		r.errc <- errs[i]
 	}
