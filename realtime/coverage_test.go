@@ -119,16 +119,7 @@ func TestHeldPushWaitsForAHole(t *testing.T) {
 	h.cov.record(52, []string{"someone else"}, false)
 	h.cov.record(53, []string{uid}, false)
 	h.hold.recheck()
-	for _, want := range []struct{ Pos, After int64 }{{Pos: 53, After: 50}, {Pos: 54, After: 53}} {
-		select {
-		case p := <-d.Delivered():
-			if p.Pos != want.Pos || p.After != want.After {
-				t.Fatalf("push %d after %d, want %d after %d", p.Pos, p.After, want.Pos, want.After)
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatalf("push %d never came", want.Pos)
-		}
-	}
+	wantPushes(t, d, [][2]int64{{53, 50}, {54, 53}})
 	// 60 never comes: the push at 61 goes when its time is up, to be
 	// taken only by a device at 60 or beyond.
 	h.hold.mu.Lock()
@@ -169,18 +160,25 @@ func TestHeldPushesGoInPositionOrder(t *testing.T) {
 	h.cov.record(72, []string{uid}, false)
 	h.hold.push(uid, &app.Push{Pos: 72, Frame: []byte(`{}`)})
 	h.hold.recheck()
-	for _, want := range []struct{ Pos, After int64 }{{Pos: 72, After: 70}, {Pos: 73, After: 72}} {
-		select {
-		case p := <-d.Delivered():
-			if p.Pos != want.Pos || p.After != want.After {
-				t.Fatalf("push %d after %d, want %d after %d", p.Pos, p.After, want.Pos, want.After)
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatalf("push %d never came", want.Pos)
-		}
-	}
+	wantPushes(t, d, [][2]int64{{72, 70}, {73, 72}})
 	if h.hold.waiting() != 0 {
 		t.Fatalf("%d still held", h.hold.waiting())
+	}
+}
+
+// wantPushes reads d's next pushes and checks each one's position and
+// the position it comes after, in order.
+func wantPushes(t *testing.T, d *Device, want [][2]int64) {
+	t.Helper()
+	for _, w := range want {
+		select {
+		case p := <-d.Delivered():
+			if p.Pos != w[0] || p.After != w[1] {
+				t.Fatalf("push %d after %d, want %d after %d", p.Pos, p.After, w[0], w[1])
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("push %d never came", w[0])
+		}
 	}
 }
 
