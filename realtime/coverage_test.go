@@ -96,15 +96,8 @@ func TestCoverageAudienceRead(t *testing.T) {
 // waits for it, then goes with the position it must come after; one whose
 // hole never fills goes when its time is up, and a device behind it syncs.
 func TestHeldPushWaitsForAHole(t *testing.T) {
-	h, a := newHub(t)
-	ann := actor(t, a, "ann")
-	d := h.Register(ann, nil, false)
-	uid := ann.User.ID
-	// Waits that outlast the checks below on any machine; the last part
-	// shortens them again to see a wait end.
-	h.hold.mu.Lock()
-	h.hold.wait = time.Hour
-	h.hold.mu.Unlock()
+	// The last part shortens the waits again to see one end.
+	h, d, uid := holdingHub(t)
 	h.cov.record(50, []string{uid}, false)
 	h.hold.push(uid, &app.Push{Pos: 53, Frame: []byte(`{}`)})
 	if h.hold.waiting() != 1 {
@@ -141,13 +134,7 @@ func TestHeldPushWaitsForAHole(t *testing.T) {
 // returns); the higher one waits for the lower, and the lower goes first
 // when it comes, so that a caught-up device takes both without a sync.
 func TestHeldPushesGoInPositionOrder(t *testing.T) {
-	h, a := newHub(t)
-	ann := actor(t, a, "ann")
-	d := h.Register(ann, nil, false)
-	uid := ann.User.ID
-	h.hold.mu.Lock()
-	h.hold.wait = time.Hour
-	h.hold.mu.Unlock()
+	h, d, uid := holdingHub(t)
 	h.cov.record(70, []string{uid}, false)
 	h.cov.record(71, []string{"someone else"}, false)
 	// 73 comes first, with 72 still on its way.
@@ -164,6 +151,18 @@ func TestHeldPushesGoInPositionOrder(t *testing.T) {
 	if h.hold.waiting() != 0 {
 		t.Fatalf("%d still held", h.hold.waiting())
 	}
+}
+
+// holdingHub is a hub with one device of one user, whose held pushes
+// wait longer than the checks of a test on any machine.
+func holdingHub(t *testing.T) (*Hub, *Device, string) {
+	h, a := newHub(t)
+	ann := actor(t, a, "ann")
+	d := h.Register(ann, nil, false)
+	h.hold.mu.Lock()
+	h.hold.wait = time.Hour
+	h.hold.mu.Unlock()
+	return h, d, ann.User.ID
 }
 
 // wantPushes reads d's next pushes and checks each one's position and
