@@ -419,11 +419,11 @@ func (a *App) updateFrames(ctx context.Context, keepsFrames bool, fn func(w *wri
 	})
 	// Cached tokens go before the change is answered, even after an error:
 	// a failed commit may have happened, and forgetting costs a refill.
-	if !notified {
+	if !notified { // failed, or a store that does not run WithCommitted's function
 		a.authWrites(authUsers)
-	}
-	if err == nil && !notified && len(events) > 0 {
-		a.notify(events) // a store that does not call WithCommitted's function
+		if err == nil && len(events) > 0 {
+			a.notify(events)
+		}
 	}
 	if err == nil {
 		a.webhooksCommitted(hooks)

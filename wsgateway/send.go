@@ -159,8 +159,9 @@ func (s *stream) runSend(f Frame) (answer []byte) {
 	return b
 }
 
-// errorFrame encodes err as the error answer to the frame with this id.
-func errorFrame(id string, err error) []byte {
+// errorReply is the error answer to the frame with this id: the API's
+// code and message, the field at fault and when to retry, if err says.
+func errorReply(id string, err error) reply {
 	r := reply{Type: "error", ID: id, Code: parley.ErrorCode(err), Detail: parley.ErrorMessage(err)}
 	var pe *parley.Error
 	if errors.As(err, &pe) {
@@ -169,7 +170,12 @@ func errorFrame(id string, err error) []byte {
 			r.RetryAfter = int(math.Ceil(pe.RetryAfter.Seconds()))
 		}
 	}
-	b, _ := json.Marshal(r)
+	return r
+}
+
+// errorFrame encodes errorReply(id, err).
+func errorFrame(id string, err error) []byte {
+	b, _ := json.Marshal(errorReply(id, err))
 	return b
 }
 

@@ -477,7 +477,7 @@ func (s *stream) handle(typ websocket.MessageType, b []byte) {
 	if f.Type != "ping" {
 		// Sends, typing and markers write: a read-only token may not.
 		if err := s.actor.RequireScope(app.ScopeMessages); err != nil {
-			s.reply(reply{Type: "error", ID: f.ID, Code: parley.ErrorCode(err), Detail: parley.ErrorMessage(err)})
+			s.reply(errorReply(f.ID, err))
 			return
 		}
 	}
@@ -499,7 +499,7 @@ func (s *stream) handle(typ websocket.MessageType, b []byte) {
 		_, err = g.app.MarkRead(ctx, s.actor, f.ConversationID, f.Seq)
 	}
 	if err != nil && ctx.Err() == nil {
-		s.reply(reply{Type: "error", ID: f.ID, Code: parley.ErrorCode(err), Detail: parley.ErrorMessage(err)})
+		s.reply(errorReply(f.ID, err))
 	}
 }
 
