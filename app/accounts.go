@@ -76,7 +76,7 @@ func (a *App) newAccount(r Registration) (*parley.User, error) {
 
 // Register creates an account and signs it in.
 func (a *App) Register(ctx context.Context, r Registration) (*Auth, error) {
-	if err := a.registrationAllowed(r.Address); err != nil {
+	if err := a.registrationAllowed(ctx, r.Address); err != nil {
 		return nil, err
 	}
 	device, err := cleanText("device", r.Device, 100, false)
@@ -113,10 +113,10 @@ func (a *App) Login(ctx context.Context, handle, password, device, address strin
 	if herr != nil {
 		h = handle
 	}
-	if ok, wait := a.loginByAddress.Allow("addr:" + address); !ok {
+	if ok, wait := a.loginByAddress.Allow(ctx, "addr:"+address); !ok {
 		return nil, &parley.Error{Code: parley.ERateLimited, Message: "too many login attempts; try again later", RetryAfter: wait}
 	}
-	if ok, wait := a.loginByHandle.Allow("handle:" + h); !ok {
+	if ok, wait := a.loginByHandle.Allow(ctx, "handle:"+h); !ok {
 		return nil, &parley.Error{Code: parley.ERateLimited, Message: "too many login attempts; try again later", RetryAfter: wait}
 	}
 	device, err := cleanText("device", device, 100, false)
@@ -372,7 +372,7 @@ func (a *App) ChangePassword(ctx context.Context, actor *Actor, current, next st
 	}
 	// Guessing the current password through a stolen session is limited
 	// like logins are.
-	if ok, wait := a.loginByHandle.Allow("handle:" + actor.User.Handle); !ok {
+	if ok, wait := a.loginByHandle.Allow(ctx, "handle:"+actor.User.Handle); !ok {
 		return &parley.Error{Code: parley.ERateLimited, Message: "too many attempts; try again later", RetryAfter: wait}
 	}
 	if !checkPassword(current, actor.User.PasswordHash) {

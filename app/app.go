@@ -234,7 +234,10 @@ type App struct {
 
 	botPerConv, botPerBot *Limiter
 	sendPerConv           *Limiter
-	registrations         *Limiter
+	// sharedLimits is the store's rate-limit buckets, when it keeps them
+	// (PostgreSQL: every node's); nil keeps them in this node's memory.
+	sharedLimits  *sharedLimits
+	registrations *Limiter
 
 	loginByHandle  *Limiter
 	loginByAddress *Limiter
@@ -295,6 +298,12 @@ func New(store parley.Store, cfg Config, opts ...Option) *App {
 		SetPhoneRegion(cfg.PhoneRegion) // an unknown region keeps the last one (config checks it)
 	}
 	a.campaigns.init()
+	if rl, ok := store.(parley.RateLimits); ok {
+		now := func() time.Time { return a.now() }
+		a.sharedLimits = newSharedLimits(rl, now, warnEvery(time.Minute, now, func(err error) {
+			a.log.Warn("shared rate limits unavailable: this node decides alone", "err", err)
+		}))
+	}
 	a.loginByHandle = a.limiter("login_handle", float64(cfg.LoginPerHandle)/60, cfg.LoginPerHandle)
 	a.loginByAddress = a.limiter("login_address", float64(cfg.LoginPerAddress)/60, cfg.LoginPerAddress)
 	a.sendPerConv = a.limiter("send_conversation", a.cfg.SendPerConversation, a.cfg.SendBurst)

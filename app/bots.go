@@ -43,7 +43,7 @@ type BotInput struct {
 }
 
 // botLimit applies the bot send limits: per conversation and per bot.
-func (a *App) botLimit(actor *Actor, convID string) error {
+func (a *App) botLimit(ctx context.Context, actor *Actor, convID string) error {
 	bot := ""
 	switch {
 	case actor.Agent != nil && actor.Agent.Kind == parley.KindBot:
@@ -53,10 +53,10 @@ func (a *App) botLimit(actor *Actor, convID string) error {
 	default:
 		return nil
 	}
-	if ok, wait := a.botPerBot.Allow(bot); !ok {
+	if ok, wait := a.botPerBot.Allow(ctx, bot); !ok {
 		return &parley.Error{Code: parley.ERateLimited, Message: "this bot is sending too fast", RetryAfter: wait}
 	}
-	if ok, wait := a.botPerConv.Allow(bot + "/" + convID); !ok {
+	if ok, wait := a.botPerConv.Allow(ctx, bot+"/"+convID); !ok {
 		return &parley.Error{Code: parley.ERateLimited, Message: "this bot is sending too fast in this conversation", RetryAfter: wait}
 	}
 	return nil

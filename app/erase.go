@@ -106,7 +106,7 @@ func (a *App) DeleteAccount(ctx context.Context, actor *Actor, in DeleteAccountI
 	if actor.Agent != nil {
 		return nil, parley.Errorf(parley.EForbidden, "a business account is deleted by signing in as it")
 	}
-	if err := a.checkActorPassword(actor, in.Password); err != nil {
+	if err := a.checkActorPassword(ctx, actor, in.Password); err != nil {
 		return nil, err
 	}
 	return a.deleteAccount(ctx, actor.User.ID, "self", func(w *writer) error {

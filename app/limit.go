@@ -1,6 +1,9 @@
 package app
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"math"
 	"net/netip"
@@ -12,7 +15,11 @@ import (
 )
 
 // Limiter is a set of token buckets keyed by string (a handle, an address),
-// with bounded memory: idle buckets are dropped.
+// with bounded memory: idle buckets are dropped. On a store that keeps
+// rate limits (parley.RateLimits: PostgreSQL) the buckets that decide are
+// the store's, shared by every node; this node's own buckets then only
+// refuse early what the shared ones would refuse too, and decide alone
+// while the store cannot answer.
 type Limiter struct {
 	mu      sync.Mutex
 	limit   rate.Limit
@@ -22,6 +29,9 @@ type Limiter struct {
 	sweepAt time.Time
 	// refused, when set, is called after each refusal (for metrics).
 	refused func()
+	// name keys the limiter's buckets in shared (nil: this node only).
+	name   string
+	shared *sharedLimits
 }
 
 type bucket struct {
@@ -32,21 +42,110 @@ type bucket struct {
 // maxBuckets bounds a Limiter's memory; past it the oldest idle buckets go.
 const maxBuckets = 100000
 
-// NewLimiter allows perSecond events per key, with bursts of burst.
+// maxSharedBurst bounds the burst a shared bucket is asked for (the
+// store keeps it as a 32-bit integer); a larger one is no limit anyway.
+const maxSharedBurst = 1 << 30
+
+// NewLimiter allows perSecond events per key, with bursts of burst, on
+// this node.
 func NewLimiter(perSecond float64, burst int, now func() time.Time) *Limiter {
 	return &Limiter{limit: rate.Limit(perSecond), burst: burst, now: now, buckets: map[string]*bucket{}}
 }
 
-// limiter returns a Limiter whose refusals the observer counts under name.
+// limiter returns a Limiter whose refusals the observer counts under name,
+// on the store's shared buckets when it has them.
 func (a *App) limiter(name string, perSecond float64, burst int) *Limiter {
 	l := NewLimiter(perSecond, burst, a.now)
 	l.refused = func() { a.obs.RateLimited(name) }
+	l.name, l.shared = name, a.sharedLimits
 	return l
 }
 
 // Allow takes one token for key. When none is left it returns false and how
-// long until one is.
-func (l *Limiter) Allow(key string) (bool, time.Duration) {
+// long until one is (in whole seconds, for Retry-After).
+func (l *Limiter) Allow(ctx context.Context, key string) (bool, time.Duration) {
+	if l.shared == nil {
+		return l.reserve(key, false)
+	}
+	// Every token this node was granted is in the shared bucket too:
+	// what the node's bucket refuses, the shared one would.
+	if ok, wait := l.peek(key); !ok {
+		return false, wait
+	}
+	ok, wait, err := l.shared.take(ctx, l.sharedKey(key), tokenTake, l.every(), min(l.burst, maxSharedBurst))
+	switch {
+	case err != nil:
+		return l.reserve(key, false) // the store cannot answer: this node decides
+	case !ok:
+		if l.refused != nil {
+			l.refused()
+		}
+		return false, ceilSecond(wait)
+	}
+	l.reserve(key, true)
+	return true, 0
+}
+
+// Reserve is Allow for work that may not happen: it only looks for a
+// token, and done tells, when ok, whether the work happened, which takes
+// the token (even into debt). Only work that happened is counted (a send
+// that turned out to repeat one already stored costs nothing, and many
+// repeats of one send at once are never refused); concurrent callers may
+// overshoot by at most their number, on this node or across nodes.
+func (l *Limiter) Reserve(ctx context.Context, key string) (ok bool, wait time.Duration, done func(used bool)) {
+	if ok, wait := l.peek(key); !ok {
+		// Every token this node was granted is in the shared bucket
+		// too: what the node's bucket refuses, the shared one would.
+		return false, wait, nil
+	}
+	local := func(used bool) {
+		if used {
+			l.reserve(key, true)
+		}
+	}
+	if l.shared == nil {
+		return true, 0, local
+	}
+	skey, every, burst := l.sharedKey(key), l.every(), min(l.burst, maxSharedBurst)
+	ok, wait, err := l.shared.take(ctx, skey, tokenPeek, every, burst)
+	if err != nil {
+		return true, 0, local // the store cannot answer: this node decides
+	}
+	if !ok {
+		if l.refused != nil {
+			l.refused()
+		}
+		return false, ceilSecond(wait), nil
+	}
+	return true, 0, func(used bool) {
+		if used {
+			l.reserve(key, true)
+			// Nobody waits for it: the next Reserve sees it.
+			go l.shared.take(context.Background(), skey, tokenForce, every, burst)
+		}
+	}
+}
+
+// every is the time one token takes to refill.
+func (l *Limiter) every() time.Duration {
+	return time.Duration(float64(time.Second) / float64(l.limit))
+}
+
+// sharedKey names key's shared bucket: a hash of the limiter's name and
+// the key, so that whatever a client puts in a key (a handle that is not
+// one, invalid UTF-8) is a short, valid text for the store.
+func (l *Limiter) sharedKey(key string) string {
+	h := sha256.Sum256([]byte(l.name + "\x00" + key))
+	return hex.EncodeToString(h[:16])
+}
+
+func ceilSecond(d time.Duration) time.Duration {
+	return time.Duration(math.Ceil(d.Seconds())) * time.Second
+}
+
+// reserve takes one token of this node's bucket for key; with force even
+// into debt (a debt delays the next token).
+func (l *Limiter) reserve(key string, force bool) (bool, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
@@ -58,21 +157,19 @@ func (l *Limiter) Allow(key string) (bool, time.Duration) {
 	}
 	b.seen = now
 	r := b.lim.ReserveN(now, 1)
-	if d := r.DelayFrom(now); d > 0 {
+	if d := r.DelayFrom(now); d > 0 && !force {
 		r.CancelAt(now)
 		if l.refused != nil {
 			l.refused()
 		}
-		return false, time.Duration(math.Ceil(d.Seconds())) * time.Second
+		return false, ceilSecond(d)
 	}
 	return true, 0
 }
 
-// Peek reports whether key has a token, without taking it, and if not how
-// long until it has. With Take after the work succeeds, only successful
-// work is counted (a repeated idempotent send costs nothing); concurrent
-// callers may overshoot by at most their number.
-func (l *Limiter) Peek(key string) (bool, time.Duration) {
+// peek reports whether this node's bucket for key has a token, without
+// taking it, and if not how long until it has.
+func (l *Limiter) peek(key string) (bool, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	b, ok := l.buckets[key]
@@ -89,22 +186,7 @@ func (l *Limiter) Peek(key string) (bool, time.Duration) {
 	if l.refused != nil {
 		l.refused()
 	}
-	return false, time.Duration(math.Ceil(d.Seconds())) * time.Second
-}
-
-// Take takes one token for key, even when that leaves the bucket in debt.
-func (l *Limiter) Take(key string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	b, ok := l.buckets[key]
-	if !ok {
-		l.sweep(now)
-		b = &bucket{lim: rate.NewLimiter(l.limit, l.burst)}
-		l.buckets[key] = b
-	}
-	b.seen = now
-	b.lim.ReserveN(now, 1) // never cancelled: a debt delays the next Peek
+	return false, ceilSecond(d)
 }
 
 // sweep drops buckets that have refilled completely, at most once a minute
@@ -147,11 +229,11 @@ func (a *App) newConversationLimit(w *writer, u *parley.User) error {
 // registrationAllowed applies the sign-up limit per client address;
 // loopback and unknown addresses (the CLI, a proxy without TrustProxy)
 // are not limited.
-func (a *App) registrationAllowed(address string) error {
+func (a *App) registrationAllowed(ctx context.Context, address string) error {
 	if ip, err := netip.ParseAddr(address); err != nil || ip.IsLoopback() {
 		return nil
 	}
-	if ok, wait := a.registrations.Allow(address); !ok {
+	if ok, wait := a.registrations.Allow(ctx, address); !ok {
 		return &parley.Error{Code: parley.ERateLimited, Message: "too many sign-ups from this address; try again later", RetryAfter: wait}
 	}
 	return nil

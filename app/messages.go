@@ -150,13 +150,14 @@ func (a *App) Send(ctx context.Context, actor *Actor, convID string, in SendInpu
 		}
 		data = &messageData{QuickReply: in.QuickReply}
 	}
-	if err := a.botLimit(actor, convID); err != nil {
+	if err := a.botLimit(ctx, actor, convID); err != nil {
 		return nil, false, err
 	}
 	// The per-conversation limit counts created messages only: a retry of
-	// a send that went through is answered, never refused.
-	limitKey := actor.User.ID + "/" + convID
-	if ok, wait := a.sendPerConv.Peek(limitKey); !ok {
+	// a send that went through is answered, never refused, and a send
+	// that creates nothing gives its token back.
+	ok, wait, done := a.sendPerConv.Reserve(ctx, actor.User.ID+"/"+convID)
+	if !ok {
 		if in.ClientID != "" {
 			if v, err := a.sentMessage(ctx, actor, convID, in.ClientID); err == nil {
 				return v, false, nil
@@ -164,11 +165,7 @@ func (a *App) Send(ctx context.Context, actor *Actor, convID string, in SendInpu
 		}
 		return nil, false, &parley.Error{Code: parley.ERateLimited, Message: "you are sending too fast in this conversation", RetryAfter: wait}
 	}
-	defer func() {
-		if created && err == nil {
-			a.sendPerConv.Take(limitKey)
-		}
-	}()
+	defer func() { done(created && err == nil) }()
 	err = a.updateKeepingFrames(ctx, func(w *writer) error {
 		view, created = nil, false // the store may run this more than once
 		// Before any read: an update that may change the message's frame

@@ -86,8 +86,8 @@ func (a *App) TwoFactorStatus(ctx context.Context, actor *Actor) (*TwoFactorStat
 }
 
 // checkActorPassword checks the actor's password, limited like logins.
-func (a *App) checkActorPassword(actor *Actor, password string) error {
-	if ok, wait := a.loginByHandle.Allow("handle:" + actor.User.Handle); !ok {
+func (a *App) checkActorPassword(ctx context.Context, actor *Actor, password string) error {
+	if ok, wait := a.loginByHandle.Allow(ctx, "handle:"+actor.User.Handle); !ok {
 		return &parley.Error{Code: parley.ERateLimited, Message: "too many attempts; try again later", RetryAfter: wait}
 	}
 	if !checkPassword(password, actor.User.PasswordHash) {
@@ -104,7 +104,7 @@ func (a *App) SetupTwoFactor(ctx context.Context, actor *Actor, password string)
 	if err := actor.RequireScope(ScopeAccount); err != nil {
 		return nil, err
 	}
-	if err := a.checkActorPassword(actor, password); err != nil {
+	if err := a.checkActorPassword(ctx, actor, password); err != nil {
 		return nil, err
 	}
 	key, err := totp.Generate(totp.GenerateOpts{Issuer: a.cfg.TOTPIssuer, AccountName: actor.User.Handle, Period: totpPeriod,
@@ -146,7 +146,7 @@ func (a *App) ConfirmTwoFactor(ctx context.Context, actor *Actor, code string) (
 	if err := actor.RequireScope(ScopeAccount); err != nil {
 		return nil, err
 	}
-	if ok, wait := a.loginByHandle.Allow("handle:" + actor.User.Handle); !ok {
+	if ok, wait := a.loginByHandle.Allow(ctx, "handle:"+actor.User.Handle); !ok {
 		return nil, &parley.Error{Code: parley.ERateLimited, Message: "too many attempts; try again later", RetryAfter: wait}
 	}
 	codes, hashes := newRecoveryCodes()
@@ -190,7 +190,7 @@ func (a *App) DisableTwoFactor(ctx context.Context, actor *Actor, password, code
 	if err := actor.RequireScope(ScopeAccount); err != nil {
 		return err
 	}
-	if err := a.checkActorPassword(actor, password); err != nil {
+	if err := a.checkActorPassword(ctx, actor, password); err != nil {
 		return err
 	}
 	var wrong error
@@ -229,7 +229,7 @@ func (a *App) RegenerateRecoveryCodes(ctx context.Context, actor *Actor, passwor
 	if err := actor.RequireScope(ScopeAccount); err != nil {
 		return nil, err
 	}
-	if err := a.checkActorPassword(actor, password); err != nil {
+	if err := a.checkActorPassword(ctx, actor, password); err != nil {
 		return nil, err
 	}
 	codes, hashes := newRecoveryCodes()
@@ -356,7 +356,7 @@ var errChallenge = parley.Errorf(parley.EUnauthorized, "this sign-in has expired
 // TOTP code or a recovery code. Wrong codes count against the challenge
 // (five end it) and against the handle's and the address's login limits.
 func (a *App) CompleteLogin(ctx context.Context, challenge, code, address string) (*Auth, error) {
-	if ok, wait := a.loginByAddress.Allow("addr:" + address); !ok {
+	if ok, wait := a.loginByAddress.Allow(ctx, "addr:"+address); !ok {
 		return nil, &parley.Error{Code: parley.ERateLimited, Message: "too many login attempts; try again later", RetryAfter: wait}
 	}
 	if len(challenge) > 200 || len(code) > 100 {
@@ -378,7 +378,7 @@ func (a *App) CompleteLogin(ctx context.Context, challenge, code, address string
 	} else if err != nil {
 		return nil, err
 	}
-	if ok, wait := a.loginByHandle.Allow("handle:" + u.Handle); !ok {
+	if ok, wait := a.loginByHandle.Allow(ctx, "handle:"+u.Handle); !ok {
 		return nil, &parley.Error{Code: parley.ERateLimited, Message: "too many login attempts; try again later", RetryAfter: wait}
 	}
 	token, tokenHash := newToken()

@@ -255,7 +255,7 @@ func (s *Server) typingNow(w http.ResponseWriter, r *http.Request, actor *app.Ac
 		if !*in.Typing {
 			return true
 		}
-		ok, _ := s.typing.Allow(actor.User.ID + "/" + conv)
+		ok, _ := s.typing.Allow(r.Context(), actor.User.ID+"/"+conv)
 		return ok
 	}
 	if err := s.app.TypingIf(r.Context(), actor, conv, *in.Typing, allow); err != nil {

@@ -285,13 +285,14 @@ func copyAll(ctx context.Context, in *sql.DB, out *pgx.Conn, stdout io.Writer) e
 }
 
 // copyOrder lists PostgreSQL's tables with every table after those its
-// foreign keys point to. cache_changes is left out: it is PostgreSQL's own
-// ring of which rows each write batch changed, for the other nodes'
-// caches; SQLite has no such table and a fresh cluster starts empty.
+// foreign keys point to. cache_changes and rate_limits are left out: the
+// first is PostgreSQL's own ring of which rows each write batch changed,
+// for the other nodes' caches, the second the nodes' shared rate-limit
+// buckets; SQLite has neither and a fresh cluster starts them empty.
 func copyOrder(ctx context.Context, out *pgx.Conn) ([]string, error) {
 	rows, err := out.Query(ctx, `SELECT table_name FROM information_schema.tables
 		WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'
-		AND table_name NOT IN ('schema_migrations', 'cache_changes')
+		AND table_name NOT IN ('schema_migrations', 'cache_changes', 'rate_limits')
 		ORDER BY table_name`)
 	if err != nil {
 		return nil, err

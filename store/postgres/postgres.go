@@ -24,6 +24,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -80,9 +81,11 @@ type DB struct {
 	lastFailed bool
 	maxBatch   int
 	onCommit   func(CommitInfo)
-	done       chan struct{}
-	closeMu    sync.RWMutex
-	closed     bool
+	// rateSweepAt is when TakeTokens next deletes full buckets (µs).
+	rateSweepAt atomic.Int64
+	done        chan struct{}
+	closeMu     sync.RWMutex
+	closed      bool
 }
 
 type updateReq struct {
@@ -135,6 +138,7 @@ func Open(dsn string, opts Options) (*DB, error) {
 		read.Close()
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
+	db.rateSweepAt.Store(time.Now().Add(rateLimitSweep).UnixMicro())
 	go db.commitLoop()
 	return db, nil
 }

@@ -279,3 +279,46 @@ func TestCacheAcrossNodes(t *testing.T) {
 		t.Fatalf("node A after node B's writes: blocked %v, peer status %q (a stale cache)", blocked, status)
 	}
 }
+
+// TestNodesShareRateLimits takes tokens of a few buckets from many
+// goroutines through three stores on one database, all at one instant:
+// each bucket grants exactly its burst in total, whichever node asked.
+func TestNodesShareRateLimits(t *testing.T) {
+	const (
+		nodes   = 3
+		workers = 8 // per node
+		tries   = 20
+		burst   = 30
+		keys    = 3
+	)
+	dbs := openNodes(t, nodes)
+	now := time.Unix(1_800_000_000, 0)
+	var mu sync.Mutex
+	granted := map[string]int{}
+	var wg sync.WaitGroup
+	for n := range nodes {
+		for w := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range tries {
+					key := fmt.Sprint("k", (n+w+i)%keys)
+					g, err := dbs[n].TakeTokens(context.Background(), now, []parley.TokenRequest{{Key: key, Want: 1, Every: time.Second, Burst: burst}})
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					mu.Lock()
+					granted[key] += g[0].Granted
+					mu.Unlock()
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	for k := range keys {
+		if got := granted[fmt.Sprint("k", k)]; got != burst {
+			t.Errorf("bucket k%d granted %d across %d nodes, want its burst %d", k, got, nodes, burst)
+		}
+	}
+}

@@ -144,6 +144,7 @@ func Run(t *testing.T, open func(t *testing.T) parley.Store) {
 		{"Export/Leases", testExportLeases},
 		{"Locker/Exclusion", testLockerExclusion},
 		{"Locker/Wait", testLockerWait},
+		{"RateLimits/Buckets", testRateLimitsBuckets},
 		{"Export/Memberships", testMemberships},
 		{"Event/Append", testAppendEvent},
 		{"Event/Positions", testPositions},
