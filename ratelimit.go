@@ -2,8 +2,12 @@ package parley
 
 import (
 	"context"
+	"errors"
 	"time"
 )
+
+// ErrStoreClosed is what a store's RateLimits answer after Close.
+var ErrStoreClosed = errors.New("store closed")
 
 // RateLimits is rate-limit state kept in the store, so that a limit holds
 // across every node on one database (issue 11): a client whose requests a
@@ -20,6 +24,7 @@ import (
 type RateLimits interface {
 	// TakeTokens applies reqs at now, in one round trip, and returns one
 	// grant per request, in order. Keys must be distinct within a call.
+	// After Close it returns ErrStoreClosed.
 	TakeTokens(ctx context.Context, now time.Time, reqs []TokenRequest) ([]TokenGrant, error)
 }
 

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -132,7 +133,9 @@ func (s *sharedLimits) run(batch []*tokenCall) {
 	grants, err := s.store.TakeTokens(ctx, now, reqs)
 	cancel()
 	if err != nil {
-		s.warn(err)
+		if !errors.Is(err, parley.ErrStoreClosed) { // shutting down
+			s.warn(err)
+		}
 		for _, c := range batch {
 			c.err = err
 		}

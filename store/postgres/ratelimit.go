@@ -37,6 +37,12 @@ func (db *DB) TakeTokens(ctx context.Context, now time.Time, reqs []parley.Token
 	if len(reqs) == 0 {
 		return nil, nil
 	}
+	db.closeMu.RLock()
+	closed := db.closed
+	db.closeMu.RUnlock()
+	if closed {
+		return nil, parley.ErrStoreClosed
+	}
 	at := now.UnixMicro()
 	keys := make([]string, len(reqs))
 	wants := make([]int32, len(reqs))
