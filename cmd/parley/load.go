@@ -25,6 +25,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -113,6 +114,12 @@ type loadResult struct {
 	DeliveredDespite   int64            `json:"delivered_after_failed_send"`
 	Errors             map[string]int64 `json:"errors"`
 	StreamsClosedEarly int64            `json:"streams_closed_early"`
+	// StreamsResumed counts device streams the server ended during the
+	// run that reconnected with since = their last position (as a client
+	// does: nothing may be lost); ResumesLimited those of them the server
+	// could not replay (too far behind: hello.limited).
+	StreamsResumed int64 `json:"streams_resumed"`
+	ResumesLimited int64 `json:"resumes_limited"`
 
 	Server *procUsage `json:"server,omitempty"`
 	Client *procUsage `json:"client,omitempty"`
@@ -289,7 +296,7 @@ func runLoad(ctx context.Context, cfg loadConfig) (*loadResult, error) {
 		if err != nil {
 			return fmt.Errorf("register %s: %w", handle, err)
 		}
-		users[i] = loadUser{handle: handle, token: a.Token}
+		users[i] = loadUser{handle: handle, token: a.Token, conn: new(atomic.Pointer[devConn])}
 		return nil
 	})
 	if err != nil {
@@ -316,26 +323,29 @@ func runLoad(ctx context.Context, cfg loadConfig) (*loadResult, error) {
 	runCtx, cancelRun := context.WithCancel(ctx)
 	defer cancelRun()
 	tr := newTracker(convs, cfg.Devices, runID)
-	wsBase := "ws" + strings.TrimPrefix(base.String(), "http") + "/api/v1/stream?since=now"
+	wsBase := "ws" + strings.TrimPrefix(base.String(), "http") + "/api/v1/stream"
 	var conns connSet
 	defer conns.closeAll()
 	logf("connecting %d device streams and %d idle streams", cfg.Users*cfg.Devices, cfg.Idle)
 	err = loadkit.Parallel(ctx, 32, streams, func(k int) error {
 		if k < cfg.Users*cfg.Devices {
 			user, dev := k/cfg.Devices, k%cfg.Devices
-			conn, err := dialStream(ctx, wsBase, users[user].token)
+			conn, hello, err := dialStream(ctx, wsBase+"?since=now", users[user].token)
 			if err != nil {
 				return fmt.Errorf("device %d of user %d: %w", dev, user, err)
 			}
 			conns.add(conn)
-			if dev == 0 {
-				users[user].conn = conn // where its sends go with -via ws
+			dc := &devConn{conn: conn, dead: make(chan struct{})}
+			onConn := func(*devConn) {}
+			if dev == 0 { // where its sends go with -via ws
+				onConn = users[user].conn.Store
+				onConn(dc)
 			}
-			go tr.read(runCtx, conn, user, dev, &conns)
+			go tr.follow(runCtx, wsBase, users[user].token, dc, hello.Next, user, dev, &conns, onConn)
 			return nil
 		}
 		i := k - cfg.Users*cfg.Devices
-		conn, err := dialStream(ctx, wsBase, users[cfg.Users+i/idlePerUser].token)
+		conn, _, err := dialStream(ctx, wsBase+"?since=now", users[cfg.Users+i/idlePerUser].token)
 		if err != nil {
 			return fmt.Errorf("idle stream %d: %w", i, err)
 		}
@@ -371,7 +381,7 @@ func runLoad(ctx context.Context, cfg loadConfig) (*loadResult, error) {
 		var code string
 		var err error
 		if cfg.Via == "ws" {
-			code, err = tr.sendFrame(sendCtx, users[user].conn, n, c.id, clientID, tr.text(n, cfg.Size))
+			code, err = tr.sendFrame(sendCtx, users[user].conn.Load(), n, c.id, clientID, tr.text(n, cfg.Size))
 		} else {
 			code, err = lc.send(sendCtx, c.url, users[user].token, clientID, tr.text(n, cfg.Size))
 		}
@@ -515,6 +525,7 @@ func runLoad(ctx context.Context, cfg loadConfig) (*loadResult, error) {
 	conns.closeAll()
 	tr.finish(res)
 	res.StreamsClosedEarly = conns.closedEarly.Load()
+	res.StreamsResumed, res.ResumesLimited = conns.resumed.Load(), conns.limited.Load()
 	if res.StreamsClosedEarly > 0 {
 		res.Errors["stream_closed"] += res.StreamsClosedEarly
 	}

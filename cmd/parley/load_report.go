@@ -56,6 +56,9 @@ func printLoadTable(w io.Writer, r *loadResult) {
 	fmt.Fprintf(w, "\nsent %d, acked %d (%.0f/s), failed %d; deliveries %.0f/s\n", r.Sent, r.Acked, r.AckedPerSecond, r.Failed, r.DeliveredPerSec)
 	fmt.Fprintf(w, "deliveries (warm-up included): expected %d, received %d, lost %d, duplicated %d, misdelivered %d, after a failed send %d\n",
 		r.Expected, r.Received, r.Lost, r.Duplicated, r.Misdelivered, r.DeliveredDespite)
+	if r.StreamsResumed > 0 {
+		fmt.Fprintf(w, "streams ended by the server and resumed with since: %d (%d too far behind to replay)\n", r.StreamsResumed, r.ResumesLimited)
+	}
 	if len(r.Errors) == 0 {
 		fmt.Fprintln(w, "errors: none")
 	} else {

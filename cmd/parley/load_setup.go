@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/parleyhq/parley/client"
@@ -58,7 +59,23 @@ func parseShape(s string, users int) (shapeSpec, error) {
 type loadUser struct {
 	handle string
 	token  string
-	conn   *websocket.Conn // its first device's stream, for -via ws
+	// conn is its first device's stream, for -via ws: replaced when the
+	// stream resumes after the server closed it.
+	conn *atomic.Pointer[devConn]
+}
+
+// devConn is one connection of a device's stream; dead is closed when it
+// ended (sends waiting for an answer on it give up).
+type devConn struct {
+	conn *websocket.Conn
+	dead chan struct{}
+}
+
+// streamHello is a stream's first frame.
+type streamHello struct {
+	Type    string `json:"type"`
+	Next    int64  `json:"next"`
+	Limited bool   `json:"limited"`
 }
 
 // loadConv is a conversation and its members (user indexes).
@@ -259,22 +276,23 @@ func (lc *loadClient) send(ctx context.Context, path, token, clientID, text stri
 }
 
 // dialStream opens a device stream and waits for its hello.
-func dialStream(ctx context.Context, wsURL, token string) (*websocket.Conn, error) {
+func dialStream(ctx context.Context, wsURL, token string) (*websocket.Conn, streamHello, error) {
+	var h streamHello
 	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	conn, _, err := websocket.Dial(dctx, wsURL, &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + token}}})
 	if err != nil {
-		return nil, err
+		return nil, h, err
 	}
 	conn.SetReadLimit(1 << 20)
 	_, hello, err := conn.Read(dctx)
 	if err != nil {
 		conn.CloseNow()
-		return nil, fmt.Errorf("waiting for hello: %w", err)
+		return nil, h, fmt.Errorf("waiting for hello: %w", err)
 	}
-	if !bytes.Contains(hello, []byte(`"type":"hello"`)) {
+	if json.Unmarshal(hello, &h) != nil || h.Type != "hello" {
 		conn.CloseNow()
-		return nil, fmt.Errorf("first frame %.200s, want hello", hello)
+		return nil, h, fmt.Errorf("first frame %.200s, want hello", hello)
 	}
-	return conn, nil
+	return conn, h, nil
 }

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/parleyhq/parley/internal/loadkit"
+
 	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/coder/websocket"
 )
@@ -20,7 +22,9 @@ type connSet struct {
 	mu          sync.Mutex
 	conns       []*websocket.Conn
 	closing     atomic.Bool
-	closedEarly atomic.Int64 // streams that ended before we closed them
+	closedEarly atomic.Int64 // streams that ended before we closed them, for good
+	resumed     atomic.Int64 // device streams that ended and reconnected
+	limited     atomic.Int64 // of those, the ones the server could not replay
 }
 
 func (s *connSet) add(c *websocket.Conn) {
@@ -232,15 +236,17 @@ func (t *tracker) progress() progressSnap {
 	return p
 }
 
-// sendFrame sends message n as a send frame on conn and waits for the
+// sendFrame sends message n as a send frame on dc and waits for the
 // answer; like loadClient.send it returns the error code of a refusal.
-func (t *tracker) sendFrame(ctx context.Context, conn *websocket.Conn, n int, convID, clientID, text string) (string, error) {
+// A connection that ends first fails the send (stream_closed): its answer
+// is gone with it.
+func (t *tracker) sendFrame(ctx context.Context, dc *devConn, n int, convID, clientID, text string) (string, error) {
 	frame, _ := json.Marshal(map[string]any{"type": "send", "id": strconv.Itoa(n), "conversation_id": convID,
 		"message": map[string]string{"client_id": clientID, "text": text}})
 	answer := make(chan string, 1)
 	t.answers.Store(n, answer)
 	defer t.answers.Delete(n)
-	if err := conn.Write(ctx, websocket.MessageText, frame); err != nil {
+	if err := dc.conn.Write(ctx, websocket.MessageText, frame); err != nil {
 		if ctx.Err() != nil {
 			return "timeout", err
 		}
@@ -252,6 +258,8 @@ func (t *tracker) sendFrame(ctx context.Context, conn *websocket.Conn, n int, co
 			return code, errors.New(code)
 		}
 		return "", nil
+	case <-dc.dead:
+		return "stream_closed", errors.New("stream closed before the answer")
 	case <-ctx.Done():
 		return "timeout", ctx.Err()
 	}
@@ -284,10 +292,53 @@ func (t *tracker) answered(data []byte) {
 	}
 }
 
-// read takes one device's frames until ctx ends.
-func (t *tracker) read(ctx context.Context, conn *websocket.Conn, user, dev int, set *connSet) {
+// follow reads one device's stream until ctx ends. When the server ends
+// it first (a slow reader is cut off under overload), it reconnects with
+// since = the last position it handled, as a client must: what was
+// committed meanwhile is replayed, so nothing counts as lost that a real
+// device would get.
+func (t *tracker) follow(ctx context.Context, wsBase, token string, dc *devConn, next int64, user, dev int, set *connSet, onConn func(*devConn)) {
+	for {
+		next = t.read(ctx, dc.conn, user, dev, next)
+		close(dc.dead)
+		if ctx.Err() != nil || set.closing.Load() {
+			return
+		}
+		for attempt := 0; ; attempt++ {
+			conn, hello, err := dialStream(ctx, wsBase+"?since="+strconv.FormatInt(next, 10), token)
+			if err == nil {
+				set.add(conn)
+				set.resumed.Add(1)
+				if hello.Limited {
+					set.limited.Add(1)
+					next = hello.Next
+				}
+				dc = &devConn{conn: conn, dead: make(chan struct{})}
+				onConn(dc)
+				break
+			}
+			if ctx.Err() != nil || set.closing.Load() {
+				return
+			}
+			if attempt == 10 {
+				set.lost(ctx)
+				return
+			}
+			if loadkit.Sleep(ctx, min(50*time.Millisecond<<attempt, 2*time.Second)) != nil {
+				return
+			}
+		}
+	}
+}
+
+// read takes one device's frames until its connection ends and returns
+// the position to resume from: the highest pos or next it saw (resuming
+// from the last message's pos replays only what came after it).
+func (t *tracker) read(ctx context.Context, conn *websocket.Conn, user, dev int, next int64) int64 {
 	var f struct {
 		Type           string `json:"type"`
+		Pos            int64  `json:"pos"`
+		Next           int64  `json:"next"`
 		ConversationID string `json:"conversation_id"`
 		Message        struct {
 			Text string `json:"text"`
@@ -297,20 +348,27 @@ func (t *tracker) read(ctx context.Context, conn *websocket.Conn, user, dev int,
 		_, data, err := conn.Read(ctx)
 		at := time.Now()
 		if err != nil {
-			set.lost(ctx)
-			return
+			return next
 		}
 		if bytes.HasPrefix(data, []byte(`{"type":"sent"`)) || bytes.HasPrefix(data, []byte(`{"type":"error"`)) {
 			t.answered(data)
 			continue
 		}
+		if bytes.HasPrefix(data, []byte(`{"type":"position"`)) {
+			f.Next = 0
+			if json.Unmarshal(data, &f) == nil && f.Next > next {
+				next = f.Next
+			}
+			continue
+		}
 		if !bytes.Contains(data, []byte(`"message.created"`)) {
 			continue // presence, system messages' companions and the like
 		}
-		f.Type, f.ConversationID, f.Message.Text = "", "", ""
+		f.Type, f.Pos, f.ConversationID, f.Message.Text = "", 0, "", ""
 		if json.Unmarshal(data, &f) != nil || f.Type != "message.created" {
 			continue
 		}
+		next = max(next, f.Pos)
 		rest, ok := strings.CutPrefix(f.Message.Text, t.prefix)
 		if !ok {
 			continue // a system message, or not of this run
