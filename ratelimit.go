@@ -20,7 +20,10 @@ var ErrStoreClosed = errors.New("store closed")
 // every Every. The state is its theoretical arrival time (TAT): the
 // bucket is full when TAT ≤ now, and holds (now + Burst·Every − TAT) /
 // Every tokens otherwise. Losing the state (a crash, a restore) only
-// refills every bucket.
+// refills every bucket. A now before a bucket's last request (a clock set
+// back, a node running behind another) keeps the tokens the bucket had
+// then, as golang.org/x/time/rate does; nodes' clocks should still be
+// kept in step (NTP), as a node running ahead sees buckets fuller.
 type RateLimits interface {
 	// TakeTokens applies reqs at now, in one round trip, and returns one
 	// grant per request, in order. Keys must be distinct within a call.

@@ -42,9 +42,10 @@ type bucket struct {
 // maxBuckets bounds a Limiter's memory; past it the oldest idle buckets go.
 const maxBuckets = 100000
 
-// maxSharedBurst bounds the burst a shared bucket is asked for (the
-// store keeps it as a 32-bit integer); a larger one is no limit anyway.
-const maxSharedBurst = 1 << 30
+// maxSharedSpan bounds how long a shared bucket takes to refill from
+// empty (burst × every): the store counts in 64-bit microseconds, and a
+// larger burst is no limit anyway.
+const maxSharedSpan = 10 * 365 * 24 * time.Hour
 
 // NewLimiter allows perSecond events per key, with bursts of burst, on
 // this node.
@@ -72,15 +73,15 @@ func (l *Limiter) Allow(ctx context.Context, key string) (bool, time.Duration) {
 	if ok, wait := l.peek(key); !ok {
 		return false, wait
 	}
-	ok, wait, err := l.shared.take(ctx, l.sharedKey(key), tokenTake, l.every(), min(l.burst, maxSharedBurst))
+	every, burst := l.sharedBucket()
+	ok, wait, err := l.shared.take(ctx, l.sharedKey(key), tokenTake, every, burst)
 	switch {
+	case err != nil && ctx.Err() != nil:
+		return false, time.Second // the caller went; its answer is not read
 	case err != nil:
 		return l.reserve(key, false) // the store cannot answer: this node decides
 	case !ok:
-		if l.refused != nil {
-			l.refused()
-		}
-		return false, ceilSecond(wait)
+		return l.refuse(wait)
 	}
 	l.reserve(key, true)
 	return true, 0
@@ -89,9 +90,9 @@ func (l *Limiter) Allow(ctx context.Context, key string) (bool, time.Duration) {
 // Reserve is Allow for work that may not happen: it only looks for a
 // token, and done tells, when ok, whether the work happened, which takes
 // the token (even into debt). Only work that happened is counted (a send
-// that turned out to repeat one already stored costs nothing, and many
-// repeats of one send at once are never refused); concurrent callers may
-// overshoot by at most their number, on this node or across nodes.
+// that turned out to repeat one already stored costs nothing);
+// concurrent callers may overshoot by at most their number, on this node
+// or across nodes.
 func (l *Limiter) Reserve(ctx context.Context, key string) (ok bool, wait time.Duration, done func(used bool)) {
 	if ok, wait := l.peek(key); !ok {
 		// Every token this node was granted is in the shared bucket
@@ -106,16 +107,17 @@ func (l *Limiter) Reserve(ctx context.Context, key string) (ok bool, wait time.D
 	if l.shared == nil {
 		return true, 0, local
 	}
-	skey, every, burst := l.sharedKey(key), l.every(), min(l.burst, maxSharedBurst)
+	skey := l.sharedKey(key)
+	every, burst := l.sharedBucket()
 	ok, wait, err := l.shared.take(ctx, skey, tokenPeek, every, burst)
-	if err != nil {
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return false, time.Second, nil // the caller went; its answer is not read
+	case err != nil:
 		return true, 0, local // the store cannot answer: this node decides
-	}
-	if !ok {
-		if l.refused != nil {
-			l.refused()
-		}
-		return false, ceilSecond(wait), nil
+	case !ok:
+		ok, wait := l.refuse(wait)
+		return ok, wait, nil
 	}
 	return true, 0, func(used bool) {
 		if used {
@@ -126,9 +128,21 @@ func (l *Limiter) Reserve(ctx context.Context, key string) (ok bool, wait time.D
 	}
 }
 
-// every is the time one token takes to refill.
-func (l *Limiter) every() time.Duration {
-	return time.Duration(float64(time.Second) / float64(l.limit))
+// refuse counts a refusal of the shared bucket and says when to retry:
+// in whole seconds, at least one.
+func (l *Limiter) refuse(wait time.Duration) (bool, time.Duration) {
+	if l.refused != nil {
+		l.refused()
+	}
+	return false, max(time.Second, ceilSecond(wait))
+}
+
+// sharedBucket is the limiter's bucket for the store: one token every
+// every, in whole microseconds as the store counts them, and a burst
+// that refills from empty within maxSharedSpan.
+func (l *Limiter) sharedBucket() (time.Duration, int) {
+	every := max(time.Microsecond, time.Duration(float64(time.Second)/float64(l.limit)).Round(time.Microsecond))
+	return every, max(1, min(l.burst, 1<<30, int(maxSharedSpan/every))) // the store keeps 32 bits
 }
 
 // sharedKey names key's shared bucket: a hash of the limiter's name and

@@ -20,10 +20,22 @@ type sharedLimits struct {
 	now   func() time.Time
 	warn  func(err error)
 
+	// downUntil (Unix ns) is set when a round trip failed: until then
+	// every call fails at once, so that a store that does not answer
+	// costs one timeout, not one per request.
+	downUntil atomic.Int64
+
 	mu      sync.Mutex
 	pending []*tokenCall
 	running bool
 }
+
+// errSharedDown is the error of calls while the store is taken as down.
+var errSharedDown = errors.New("shared rate limits: the store did not answer a moment ago")
+
+// sharedDownFor is how long a failed round trip keeps the nodes' own
+// buckets in charge.
+const sharedDownFor = 5 * time.Second
 
 // What a tokenCall asks of its bucket.
 const (
@@ -52,6 +64,9 @@ func newSharedLimits(store parley.RateLimits, now func() time.Time, warn func(er
 // take asks the bucket key for what kind says and waits for the answer
 // of its batch, or ctx.
 func (s *sharedLimits) take(ctx context.Context, key string, kind int, every time.Duration, burst int) (bool, time.Duration, error) {
+	if s.now().UnixNano() < s.downUntil.Load() {
+		return false, 0, errSharedDown
+	}
 	c := &tokenCall{key: key, kind: kind, every: every, burst: burst, done: make(chan struct{})}
 	s.mu.Lock()
 	s.pending = append(s.pending, c)
@@ -134,6 +149,7 @@ func (s *sharedLimits) run(batch []*tokenCall) {
 	cancel()
 	if err != nil {
 		if !errors.Is(err, parley.ErrStoreClosed) { // shutting down
+			s.downUntil.Store(now.Add(sharedDownFor).UnixNano())
 			s.warn(err)
 		}
 		for _, c := range batch {

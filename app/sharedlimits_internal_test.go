@@ -17,7 +17,7 @@ import (
 // one request): exactly the burst is granted in all. Then a reservation
 // given back (a send that created nothing) leaves its token for the next
 // caller, on the other node; and reservations of a full bucket all go
-// through, then count.
+// through, then count once used.
 func TestSharedLimiterConcurrent(t *testing.T) {
 	dsn := pgtest.DSN(t) // skips (loudly) without PostgreSQL
 	const burst = 20
@@ -75,12 +75,13 @@ func TestSharedLimiterConcurrent(t *testing.T) {
 		t.Fatalf("node 1 reserved a token of an empty bucket (wait %v)", wait)
 	}
 
-	// Many reservations at once of a full bucket all go through (a
-	// burst of repeats of one send is never refused), and once they
-	// happened the bucket is in debt on both nodes.
+	// Reservations of a full bucket all go through when none has been
+	// used yet, and once they were used the bucket is in debt on every
+	// node, without waiting for the forced takes (nobody does).
 	var wg2 sync.WaitGroup
 	var refused atomic.Int64
-	for g := range 64 {
+	dones2 := make([]func(bool), 64)
+	for g := range dones2 {
 		wg2.Add(1)
 		go func() {
 			defer wg2.Done()
@@ -89,17 +90,20 @@ func TestSharedLimiterConcurrent(t *testing.T) {
 				refused.Add(1)
 				return
 			}
-			done(true)
+			dones2[g] = done
 		}()
 	}
 	wg2.Wait()
 	if n := refused.Load(); n != 0 {
-		t.Fatalf("%d of 64 simultaneous reservations of a full bucket refused", n)
+		t.Fatalf("%d of 64 reservations of a full bucket refused", n)
+	}
+	for _, d := range dones2 {
+		d(true)
 	}
 	// The third node has no tokens of its own in the bucket: what it
 	// sees is the shared bucket, 44 tokens in debt once every forced
-	// take has landed (they are not waited for).
-	every := limiters[2].every()
+	// take has landed.
+	every, _ := limiters[2].sharedBucket()
 	for i := 0; ; i++ {
 		ok, wait, _ := limiters[2].Reserve(ctx, "s")
 		if !ok && wait >= 44*every {

@@ -281,15 +281,17 @@ func TestCacheAcrossNodes(t *testing.T) {
 }
 
 // TestNodesShareRateLimits takes tokens of a few buckets from many
-// goroutines through three stores on one database, all at one instant:
-// each bucket grants exactly its burst in total, whichever node asked.
+// goroutines through three stores on one database, all at one instant,
+// each call asking for every bucket in an order of its own: each bucket
+// grants exactly its burst in total, whichever node asked, and no two
+// calls deadlock (rows are locked in key order whatever the order asked).
 func TestNodesShareRateLimits(t *testing.T) {
 	const (
 		nodes   = 3
 		workers = 8 // per node
 		tries   = 20
 		burst   = 30
-		keys    = 3
+		keys    = 4
 	)
 	dbs := openNodes(t, nodes)
 	now := time.Unix(1_800_000_000, 0)
@@ -302,14 +304,23 @@ func TestNodesShareRateLimits(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				for i := range tries {
-					key := fmt.Sprint("k", (n+w+i)%keys)
-					g, err := dbs[n].TakeTokens(context.Background(), now, []parley.TokenRequest{{Key: key, Want: 1, Every: time.Second, Burst: burst}})
+					var reqs []parley.TokenRequest
+					for k := range keys {
+						j := (n + w + i + k) % keys
+						if w%2 == 1 {
+							j = keys - 1 - j
+						}
+						reqs = append(reqs, parley.TokenRequest{Key: fmt.Sprint("k", j), Want: 1, Every: time.Second, Burst: burst})
+					}
+					gs, err := dbs[n].TakeTokens(context.Background(), now, reqs)
 					if err != nil {
 						t.Error(err)
 						return
 					}
 					mu.Lock()
-					granted[key] += g[0].Granted
+					for k, g := range gs {
+						granted[reqs[k].Key] += g.Granted
+					}
 					mu.Unlock()
 				}
 			}()

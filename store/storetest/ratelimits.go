@@ -91,6 +91,21 @@ func testRateLimitsBuckets(t *testing.T, s parley.Store) {
 	if g := adjust(t0.Add(2*time.Hour), "a", 9, 2); g.Granted != 3 {
 		t.Fatalf("2 forced then 9 of a full bucket of 5: granted %d, want 3", g.Granted)
 	}
+	// A clock set back (or a node running behind the last one): the
+	// bucket keeps the tokens it had, and refills from the new now.
+	back := t0.Add(-24 * time.Hour)
+	if g := take(back, "a", 1); g.Granted != 0 {
+		t.Fatalf("an empty bucket asked a day earlier granted %d", g.Granted)
+	}
+	if g := take(back.Add(every), "a", 2); g.Granted != 1 {
+		t.Fatalf("one interval after the clock went back: granted %d, want 1", g.Granted)
+	}
+	// … and is empty again when the clock comes forward.
+	if g := take(t0.Add(2*time.Hour), "a", 1); g.Granted != 1 {
+		t.Fatalf("back at 2 h, a day later: granted %d, want 1", g.Granted)
+	}
+	adjust(t0.Add(2*time.Hour), "a", 0, 5) // empty at 2 h, as before
+
 	// Several keys in one call, answered in order; "a" is empty now.
 	gs, err := rl.TakeTokens(ctx, t0.Add(2*time.Hour), []parley.TokenRequest{
 		{Key: "b", Want: 1, Every: time.Second, Burst: 1},

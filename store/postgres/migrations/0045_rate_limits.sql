@@ -1,8 +1,8 @@
 -- Rate-limit buckets shared by every node (parley.RateLimits, issue 11).
 --
 -- One row per bucket in use: tat is the bucket's theoretical arrival
--- time in microseconds since the Unix epoch (full when tat <= now). The
--- other columns carry a request's parameters into ON CONFLICT DO UPDATE
+-- time in microseconds since the Unix epoch (full when tat <= now), last
+-- the now of its last request. The other columns carry a request's parameters into ON CONFLICT DO UPDATE
 -- (EXCLUDED) and its grant back out (RETURNING); see ratelimit.go.
 --
 -- UNLOGGED: the buckets are not worth a WAL record, a synchronous commit
@@ -11,12 +11,22 @@
 CREATE UNLOGGED TABLE rate_limits (
     key TEXT PRIMARY KEY,
     tat BIGINT NOT NULL,
+    last BIGINT NOT NULL,
     want INTEGER NOT NULL,
     adjust INTEGER NOT NULL,
     every BIGINT NOT NULL,
     burst INTEGER NOT NULL,
     granted INTEGER NOT NULL
 );
+
+-- A bucket's TAT seen from now: when now is before the bucket's last
+-- request (the clock was set back, or the node asking runs behind the
+-- last one), the bucket keeps the tokens it had then, as
+-- golang.org/x/time/rate does on one node, instead of refusing
+-- everything until the clock catches up.
+CREATE FUNCTION rate_limit_back(tat BIGINT, last BIGINT, now BIGINT) RETURNS BIGINT
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS 'SELECT CASE WHEN now < last THEN tat - (last - now) ELSE tat END';
 
 -- A bucket's TAT after an adjustment of adjust tokens at now: a full
 -- bucket (tat <= now) counts from now, and giving tokens back never
