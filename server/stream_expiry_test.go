@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -31,7 +32,11 @@ func (c *streamClient) rest() []streamEvent {
 			}
 			got = append(got, e)
 		case <-time.After(liveness):
-			c.t.Fatalf("stream was not closed; got %d frames", len(got))
+			var raw []string
+			for _, e := range got {
+				raw = append(raw, string(e.raw))
+			}
+			c.t.Fatalf("stream was not closed; got %s", strings.Join(raw, " "))
 		}
 	}
 }
@@ -64,10 +69,19 @@ func TestStreamEndsAtTokenExpiry(t *testing.T) {
 	ts.eventually(t, "a long-poll in flight", func(s scrape) bool { return s.value(t, "parley_sync_polls_in_flight") == 1 })
 
 	clock.Advance(24*time.Hour + time.Minute)
+	// Nothing else happens meanwhile: the frame alone meets the expiry.
 	sd.send(sendFrame("s1", conv, map[string]any{"client_id": "late-1", "text": "too late"}))
+	for _, e := range sd.rest() {
+		if e.Type == "sent" || isText("too late")(e) {
+			t.Errorf("a send frame after the token expired was answered %s", e.raw)
+		}
+	}
+	if code := <-sd.closed; code != wsgateway.CloseSessionEnded {
+		t.Errorf("sender stream closed with %d, want %d", code, wsgateway.CloseSessionEnded)
+	}
 	alice.send(conv, "after")
 
-	for name, c := range map[string]*streamClient{"reader": rd, "sender": sd} {
+	for name, c := range map[string]*streamClient{"reader": rd} {
 		for _, e := range c.rest() {
 			if e.Type == "sent" || isText("after")(e) || isText("too late")(e) {
 				t.Errorf("%s stream got %s after its token expired", name, e.raw)
