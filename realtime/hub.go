@@ -432,10 +432,10 @@ func WithPollHold(d time.Duration) Option {
 // before a logout cannot open a stream that outlives it. A device of a
 // session with an expiry (actor.ExpiresAt: an API token's, fixed when it
 // was made) is revoked when the expiry passes by the app's clock, by a
-// timer of its own that Unregister stops; see also Device.Expired. poll devices (long-poll
-// requests) count for presence until PollHold after they end, so that a
-// client polling in a loop is online while it polls and does not flap
-// offline between two requests.
+// timer of its own that Unregister stops; see also Device.Expired.
+// poll devices (long-poll requests) count for presence until PollHold
+// after they end, so that a client polling in a loop is online while it
+// polls and does not flap offline between two requests.
 func (h *Hub) Register(actor *app.Actor, kick func(), poll bool) *Device {
 	return h.register(actor, kick, nil, poll)
 }
