@@ -40,6 +40,15 @@ type Actor struct {
 	Agent *parley.User
 	// Scopes limit an API token (nil for a signed-in device: everything).
 	Scopes []string
+	// ExpiresAt is when the session ends by itself (an API token's
+	// expiry; nil: never). Expiry is fixed when the token is made: use
+	// does not extend it. A stream opened as the actor ends then too.
+	ExpiresAt *time.Time
+}
+
+// Expired reports whether the actor's session is past its expiry at now.
+func (a *Actor) Expired(now time.Time) bool {
+	return a.ExpiresAt != nil && !now.Before(*a.ExpiresAt)
 }
 
 // newAccount checks a registration and returns the user to store, its
@@ -245,6 +254,10 @@ func (a *App) Authenticate(ctx context.Context, token string) (*Actor, error) {
 	if s.Kind == parley.SessionToken {
 		actor.Scopes = append([]string{}, s.Scopes...)
 	}
+	if s.ExpiresAt != nil {
+		exp := *s.ExpiresAt
+		actor.ExpiresAt = &exp
+	}
 	return actor, nil
 }
 
@@ -257,15 +270,17 @@ func (a *App) touchSession(ctx context.Context, id string, now time.Time) {
 	}
 }
 
-// SessionAlive reports whether the actor's session still exists: a stream
-// registered just as its session ended must not outlive it.
+// SessionAlive reports whether the actor's session still exists and is
+// not past its expiry by the app's clock: a stream registered just as its
+// session ended must not outlive it.
 func (a *App) SessionAlive(ctx context.Context, actor *Actor) bool {
 	alive := false
 	err := a.view(ctx, func(tx parley.Tx) error {
 		ss, err := tx.Sessions(actor.User.ID)
+		now := a.clock()
 		for _, s := range ss {
 			if s.ID == actor.SessionID {
-				alive = true
+				alive = s.ExpiresAt == nil || now.Before(*s.ExpiresAt)
 			}
 		}
 		return err

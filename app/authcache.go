@@ -201,6 +201,10 @@ func (e *authEntry) actor() *Actor {
 	if e.session.Kind == parley.SessionToken {
 		actor.Scopes = append([]string{}, e.session.Scopes...)
 	}
+	if e.session.ExpiresAt != nil {
+		exp := *e.session.ExpiresAt
+		actor.ExpiresAt = &exp
+	}
 	return actor
 }
 

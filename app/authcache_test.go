@@ -316,3 +316,39 @@ func TestAuthCacheOtherNode(t *testing.T) {
 		t.Fatalf("other node after ForgetAllAuth: %v", err)
 	}
 }
+
+// TestSessionAliveExpiry: SessionAlive is false for a token past its
+// expiry by the app's clock, though its row still exists; the actor
+// Authenticate gives carries the expiry, from the store and from the
+// cache alike.
+func TestSessionAliveExpiry(t *testing.T) {
+	f := newAuthFixture(t)
+	tok := f.register("ann")
+	api, err := f.a.CreateToken(f.ctx, f.authed(tok), app.TokenInput{Name: "ci", Scopes: []string{app.ScopeRead}, ExpiresInDays: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	device, stored, cached := f.authed(tok), f.authed(api.Token), f.authed(api.Token)
+	if device.ExpiresAt != nil {
+		t.Fatalf("a device session expires at %v", device.ExpiresAt)
+	}
+	for _, actor := range []*app.Actor{stored, cached} {
+		if actor.ExpiresAt == nil || !actor.ExpiresAt.Equal(*api.ExpiresAt) {
+			t.Fatalf("actor expires at %v, want %v", actor.ExpiresAt, api.ExpiresAt)
+		}
+	}
+	f.clock.Advance(24*time.Hour - time.Second)
+	if !f.a.SessionAlive(f.ctx, stored) || stored.Expired(f.clock.Now()) {
+		t.Fatal("the token is dead a second before its expiry")
+	}
+	f.clock.Advance(time.Second)
+	if f.a.SessionAlive(f.ctx, stored) {
+		t.Fatal("SessionAlive is true for a token past its expiry")
+	}
+	if !stored.Expired(f.clock.Now()) {
+		t.Fatal("the actor is not expired past its expiry")
+	}
+	if !f.a.SessionAlive(f.ctx, device) {
+		t.Fatal("the device session (no expiry) is dead")
+	}
+}

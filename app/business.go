@@ -235,7 +235,7 @@ func actAs(tx parley.Tx, actor *Actor, handle string) (*BusinessActor, error) {
 		return nil, err
 	}
 	if b.ID == actor.User.ID {
-		return &BusinessActor{Actor: &Actor{User: b, SessionID: actor.SessionID, Scopes: actor.Scopes}, Business: b, Role: parley.AgentRoleAdmin}, nil
+		return &BusinessActor{Actor: &Actor{User: b, SessionID: actor.SessionID, Scopes: actor.Scopes, ExpiresAt: actor.ExpiresAt}, Business: b, Role: parley.AgentRoleAdmin}, nil
 	}
 	ag, err := tx.Agent(b.ID, actor.User.ID)
 	if parley.IsNotFound(err) || (err == nil && !ag.Active) {
@@ -246,7 +246,7 @@ func actAs(tx parley.Tx, actor *Actor, handle string) (*BusinessActor, error) {
 	if err := requireTwoFactor(tx, b, actor.User); err != nil {
 		return nil, err
 	}
-	return &BusinessActor{Actor: &Actor{User: b, SessionID: actor.SessionID, Agent: actor.User, Scopes: actor.Scopes},
+	return &BusinessActor{Actor: &Actor{User: b, SessionID: actor.SessionID, Agent: actor.User, Scopes: actor.Scopes, ExpiresAt: actor.ExpiresAt},
 		Business: b, Agent: actor.User, Role: ag.Role}, nil
 }
 

@@ -74,6 +74,12 @@ func (s *Server) sync(w http.ResponseWriter, r *http.Request, actor *app.Actor) 
 	defer cancel()
 	var ephemeral []*app.SyncEvent
 	for {
+		if dev.Expired() {
+			// The token expired while the poll waited: nothing more
+			// (its timer revokes the device, maybe a moment later).
+			result = PollSessionEnded
+			return parley.Errorf(parley.EUnauthorized, "the session ended")
+		}
 		page, err := s.app.Sync(r.Context(), actor, since, int(limit))
 		if err != nil {
 			return err

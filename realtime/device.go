@@ -2,6 +2,7 @@ package realtime
 
 import (
 	"sync"
+	"time"
 
 	"github.com/parleyhq/parley/app"
 )
@@ -31,6 +32,14 @@ type Device struct {
 	mu       sync.Mutex
 	shutting bool
 
+	// expires is when the device's session ends by itself (zero: never),
+	// set before the device is registered and not changed after; expiry,
+	// guarded by mu, is the timer that revokes the device then, and gone
+	// stops it from being armed again once the device is unregistered.
+	expires time.Time
+	expiry  *time.Timer
+	gone    bool
+
 	// poll devices (long-poll requests) do not count for presence.
 	poll bool
 	// kick, when set, is called after every signal (wake, push, revoke),
@@ -59,9 +68,66 @@ func (d *Device) Delivered() <-chan *app.Push { return d.deliverC }
 // Pushed returns the channel of ephemeral events for the device.
 func (d *Device) Pushed() <-chan *app.SyncEvent { return d.pushC }
 
-// Revoked is closed when the device must stop: its session ended, or the
-// server is shutting down (then ShuttingDown is true).
+// Revoked is closed when the device must stop: its session ended (was
+// revoked, or reached its expiry), or the server is shutting down (then
+// ShuttingDown is true).
 func (d *Device) Revoked() <-chan struct{} { return d.revoked }
+
+// Expired reports whether the device's session is past its expiry by the
+// app's clock. The device's timer revokes it then, but a timer may fire
+// late (and a test's clock moves without it): what the device is about to
+// write or accept must check this too, and treat the device as revoked.
+func (d *Device) Expired() bool {
+	return !d.expires.IsZero() && !d.hub.app.Now().Before(d.expires)
+}
+
+// Ended reports whether the device must stop: revoked or expired. It
+// revokes an expired device, so it must not be called while the device's
+// kick cannot run (the kick may take the caller's locks).
+func (d *Device) Ended() bool {
+	select {
+	case <-d.revoked:
+		return true
+	default:
+	}
+	if d.Expired() {
+		d.revoke()
+		return true
+	}
+	return false
+}
+
+// armExpiry revokes the device once its session's expiry has passed by
+// the app's clock, and otherwise sets its timer for the time left, to
+// check again then (the app's clock may be a test's, which the timer
+// does not follow: it is the clock that decides).
+func (d *Device) armExpiry() {
+	left := d.expires.Sub(d.hub.app.Now())
+	if left <= 0 {
+		d.revoke()
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.gone {
+		return
+	}
+	if d.expiry == nil {
+		d.expiry = time.AfterFunc(left, d.armExpiry)
+	} else {
+		d.expiry.Reset(left)
+	}
+}
+
+// stopExpiry stops the device's expiry timer for good (Unregister).
+func (d *Device) stopExpiry() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.gone = true
+	if d.expiry != nil {
+		d.expiry.Stop()
+	}
+}
 
 // ShuttingDown reports whether Revoked was closed by a server shutdown.
 func (d *Device) ShuttingDown() bool {

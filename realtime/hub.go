@@ -427,12 +427,15 @@ func WithPollHold(d time.Duration) Option {
 // if not nil, is called after every signal to the device; it must not
 // block.
 //
-// A device registered after the session ended, or while the hub shuts
-// down, is born revoked, so that a token or ticket checked just before a
-// logout cannot open a stream that outlives it. poll devices (long-poll
-// requests) count for presence until PollHold after they end, so that a
-// client polling in a loop is online while it polls and does not flap
-// offline between two requests.
+// A device registered after the session ended (or expired), or while the
+// hub shuts down, is born revoked, so that a token or ticket checked just
+// before a logout cannot open a stream that outlives it. A device of a
+// session with an expiry (actor.ExpiresAt: an API token's, fixed when it
+// was made) is revoked when the expiry passes by the app's clock, by a
+// timer of its own that Unregister stops; see also Device.Expired.
+// poll devices (long-poll requests) count for presence until PollHold
+// after they end, so that a client polling in a loop is online while it
+// polls and does not flap offline between two requests.
 func (h *Hub) Register(actor *app.Actor, kick func(), poll bool) *Device {
 	return h.register(actor, kick, nil, poll)
 }
@@ -454,6 +457,9 @@ func (h *Hub) register(actor *app.Actor, kick func(), offer func(*app.Push) bool
 	d := &Device{UserID: actor.User.ID, SessionID: actor.SessionID, hub: h, kick: kick, offer: offer, poll: poll,
 		wakeC: make(chan struct{}, 1), pushC: make(chan *app.SyncEvent, ephemeralQueue),
 		deliverC: make(chan *app.Push, deliverQueue), revoked: make(chan struct{})}
+	if actor.ExpiresAt != nil {
+		d.expires = *actor.ExpiresAt
+	}
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
@@ -470,6 +476,11 @@ func (h *Hub) register(actor *app.Actor, kick func(), offer func(*app.Push) bool
 	if !h.app.SessionAlive(context.Background(), actor) {
 		d.revoke()
 		return d
+	}
+	if !d.expires.IsZero() {
+		// An API token with an expiry: the device is revoked when it
+		// passes, as if the token were revoked then.
+		d.armExpiry()
 	}
 	if first {
 		go h.presence(d.UserID, true)
@@ -505,11 +516,12 @@ func (h *Hub) Unregister(d *Device) {
 		delete(h.users, d.UserID)
 	}
 	h.mu.Unlock()
+	d.stopExpiry()
 	select {
 	case <-d.revoked:
 		// Signed out (or the hub closing): no hold.
 	default:
-		if d.poll {
+		if d.poll && !d.Expired() {
 			time.AfterFunc(h.pollHold, func() { h.release(d.UserID) })
 			return
 		}

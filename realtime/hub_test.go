@@ -13,7 +13,7 @@ import (
 	"github.com/parleyhq/parley/store/sqlite"
 )
 
-func newHub(t *testing.T) (*Hub, *app.App) {
+func newHub(t *testing.T, opts ...app.Option) (*Hub, *app.App) {
 	t.Helper()
 	db, err := sqlite.Open(filepath.Join(t.TempDir(), "p.db"), sqlite.Options{})
 	if err != nil {
@@ -22,7 +22,7 @@ func newHub(t *testing.T) (*Hub, *app.App) {
 	bus := inproc.New(0)
 	var h *Hub
 	a := app.New(db, app.Config{Password: app.PasswordParams{Time: 1, MemoryK: 1024, Threads: 1}},
-		app.WithNotify(func(evs []*parley.Event) { h.Publish(evs) }))
+		append([]app.Option{app.WithNotify(func(evs []*parley.Event) { h.Publish(evs) })}, opts...)...)
 	if h, err = New(a, bus, nil); err != nil {
 		t.Fatal(err)
 	}

@@ -139,10 +139,8 @@ func (s *stream) runSend(f Frame) (answer []byte) {
 	if s.ctx.Err() != nil {
 		return nil
 	}
-	select {
-	case <-s.dev.Revoked():
-		return errorFrame(f.ID, parley.Errorf(parley.EUnauthorized, "the session ended"))
-	default:
+	if s.dev.Ended() { // revoked, or past its expiry: store nothing
+		return errorFrame(f.ID, errSessionEnded)
 	}
 	m, created, err := s.g.app.Send(s.ctx, s.actor, f.ConversationID, f.Send.Input())
 	if err != nil {
@@ -158,6 +156,10 @@ func (s *stream) runSend(f Frame) (answer []byte) {
 	}
 	return b
 }
+
+// errSessionEnded refuses a frame of a stream whose session was revoked
+// or expired.
+var errSessionEnded = parley.Errorf(parley.EUnauthorized, "the session ended")
 
 // errorReply is the error answer to the frame with this id: the API's
 // code and message, the field at fault and when to retry, if err says.

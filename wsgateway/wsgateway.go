@@ -475,6 +475,12 @@ func (s *stream) handle(typ websocket.MessageType, b []byte) {
 		return
 	}
 	if f.Type != "ping" {
+		// Nothing is accepted once the session ended or expired, even
+		// before the writer has closed the stream.
+		if s.dev.Ended() {
+			s.reply(errorReply(f.ID, errSessionEnded))
+			return
+		}
 		// Sends, typing and markers write: a read-only token may not.
 		if err := s.actor.RequireScope(app.ScopeMessages); err != nil {
 			s.reply(errorReply(f.ID, err))
@@ -559,7 +565,8 @@ func (s *stream) stopWriting(status websocket.StatusCode, reason string) {
 // written) when a writer runs, when anything else is due first (the
 // hello, replies, a ping, earlier pushes, a wake, typing), when the
 // device is revoked, and when the stream is not caught up to p.After
-// (the queued push then makes the writer sync, as it would).
+// (the queued push then makes the writer sync, as it would), or past its
+// session's expiry (the writer then closes the stream).
 //
 // The write never waits for the client: the push's frame is written to
 // the socket without the library and without waiting (wireConn.pushFrame,
@@ -571,7 +578,7 @@ func (s *stream) offer(p *app.Push) bool {
 	s.mu.Lock()
 	dev := s.dev
 	if dev == nil || s.finished || s.writing || s.first || s.cutting || len(s.replies) > 0 || len(s.answers) > 0 || s.pingNow || s.pingFailed != nil ||
-		len(dev.Delivered()) > 0 || len(dev.Wake()) > 0 || len(dev.Pushed()) > 0 || s.ctx.Err() != nil {
+		len(dev.Delivered()) > 0 || len(dev.Wake()) > 0 || len(dev.Pushed()) > 0 || s.ctx.Err() != nil || dev.Expired() {
 		s.mu.Unlock()
 		return false
 	}
@@ -640,7 +647,9 @@ func (s *stream) safeWriteDue() (status websocket.StatusCode, reason string, sto
 	return s.writeDue()
 }
 
-// revokedClose returns the close for a revoked device, or stop false.
+// revokedClose returns the close for a revoked device, or one whose
+// session is past its expiry (its timer may not have fired yet), or stop
+// false.
 func (s *stream) revokedClose() (websocket.StatusCode, string, bool) {
 	select {
 	case <-s.dev.Revoked():
@@ -649,8 +658,11 @@ func (s *stream) revokedClose() (websocket.StatusCode, string, bool) {
 		}
 		return CloseSessionEnded, "session ended", true
 	default:
-		return 0, "", false
 	}
+	if s.dev.Expired() {
+		return CloseSessionEnded, "session ended", true
+	}
+	return 0, "", false
 }
 
 // writeDue writes what is due; stop says the stream must close.
