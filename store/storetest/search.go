@@ -140,6 +140,17 @@ func testSearchIndex(t *testing.T, s parley.Store) {
 	})
 	wantFound(t, s, "caption", q("sunset"), img.ID)
 	wantFound(t, s, "no word", q("  "))
+
+	// Case folds in every script, both ways; Latin accents fold too.
+	ru := mkMessage(t, s, "c1", "a", "", "ПРИВЕТ из Москвы", at(11))
+	de := mkMessage(t, s, "c1", "a", "", "Grüße ÜBER alles", at(12))
+	el := mkMessage(t, s, "c1", "a", "", "Καλημέρα ΑΘΗΝΑ", at(13))
+	wantFound(t, s, "Cyrillic capitals, asked in lower case", q("привет"), ru.ID)
+	wantFound(t, s, "Cyrillic lower case, asked in capitals", q("МОСКВЫ"), ru.ID)
+	wantFound(t, s, "Latin capitals with an accent, asked without", q("uber"), de.ID)
+	wantFound(t, s, "Latin, asked in capitals with the accent", q("GRÜßE"), de.ID)
+	wantFound(t, s, "Greek capitals, asked in lower case", q("αθηνα"), el.ID)
+	wantFound(t, s, "a prefix of Cyrillic capitals", q("прив"), ru.ID)
 }
 
 // testSearchFilters checks the conversation, sender, time, kind and
