@@ -8,6 +8,15 @@
 // bus/inproc: NATS's delivery goroutine only appends to the queue, so a slow
 // subscriber never makes the NATS server cut the connection as a slow
 // consumer, and memory stays bounded.
+//
+// Publishing is queued too, for one goroutine that hands the messages to
+// NATS in order: the NATS client writes its buffer to the socket inline
+// once it holds 32 KiB, and a server or network that stops reading would
+// hold that write — and the caller, a store's committer publishing after
+// each commit — for up to the write timeout. When the queue is full the
+// message is dropped, and before the next message on its subject goes out
+// the subscribers are told that some were lost (a message with the
+// Parley-Gap header, delivered to handlers as nil).
 package natsbus
 
 import (
@@ -28,11 +37,26 @@ var _ parley.Bus = (*Bus)(nil)
 // newer ones are dropped for it.
 const DefaultQueue = 8192
 
+// DefaultPublishQueue is how many published messages may wait for the
+// NATS connection before newer ones are dropped.
+const DefaultPublishQueue = 16384
+
+// gapHeader marks a message that only says others were dropped before it
+// reached NATS.
+const gapHeader = "Parley-Gap"
+
+// writeTimeout bounds one write to the NATS server; past it the client
+// takes the connection for broken and reconnects.
+const writeTimeout = 10 * time.Second
+
 // Options tune a Bus. The zero value is the production default.
 type Options struct {
 	// Queue is how many messages a subscription may have waiting
 	// (DefaultQueue when <= 0).
 	Queue int
+	// PublishQueue is how many published messages may wait to be handed
+	// to NATS (DefaultPublishQueue when <= 0).
+	PublishQueue int
 	// Prefix is put before every subject, so that several installations
 	// may share one NATS server (default "parley.").
 	Prefix string
@@ -53,6 +77,26 @@ type Bus struct {
 	mu     sync.Mutex
 	subs   map[*subscription]struct{}
 	closed bool
+
+	// out is the publish queue, drained by publisher; outMu guards its
+	// sends (read lock) against Close closing it (outClosed). sent is
+	// closed when publisher has returned.
+	outMu     sync.RWMutex
+	outClosed bool
+	out       chan outMsg
+	sent      chan struct{}
+	// dropped holds the subjects that lost a message to a full queue or
+	// a failed publish since their last gap marker (guarded by dropMu).
+	dropMu  sync.Mutex
+	dropped map[string]struct{}
+}
+
+// outMsg is a published message waiting for the connection, or (flushed
+// not nil) a mark that Flush waits for.
+type outMsg struct {
+	subject string
+	data    []byte
+	flushed chan struct{}
 }
 
 // Open connects to the NATS server(s) at url (comma-separated URLs). When
@@ -72,12 +116,17 @@ func Open(url string, opts Options) (*Bus, error) {
 	if opts.ReconnectWait <= 0 {
 		opts.ReconnectWait = 250 * time.Millisecond
 	}
+	if opts.PublishQueue <= 0 {
+		opts.PublishQueue = DefaultPublishQueue
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	b := &Bus{opts: opts, subs: map[*subscription]struct{}{}}
+	b := &Bus{opts: opts, subs: map[*subscription]struct{}{},
+		out: make(chan outMsg, opts.PublishQueue), sent: make(chan struct{}), dropped: map[string]struct{}{}}
 	nc, err := nats.Connect(url,
 		nats.Name(opts.Name),
+		nats.FlusherTimeout(writeTimeout),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(opts.ReconnectWait),
 		nats.RetryOnFailedConnect(true),
@@ -110,7 +159,47 @@ func Open(url string, opts Options) (*Bus, error) {
 		return nil, fmt.Errorf("natsbus: connect: %w", err)
 	}
 	b.nc = nc
+	go b.publisher()
 	return b, nil
+}
+
+// publisher hands the queued messages to NATS in order until Close,
+// each subject's gap marker first when it lost messages.
+func (b *Bus) publisher() {
+	defer close(b.sent)
+	var failed time.Time // last publish error logged
+	for m := range b.out {
+		if m.flushed != nil {
+			close(m.flushed)
+			continue
+		}
+		subject := b.opts.Prefix + m.subject
+		b.dropMu.Lock()
+		_, gap := b.dropped[m.subject]
+		delete(b.dropped, m.subject)
+		b.dropMu.Unlock()
+		var err error
+		if gap {
+			err = b.nc.PublishMsg(&nats.Msg{Subject: subject, Header: nats.Header{gapHeader: {"1"}}})
+		}
+		if err == nil {
+			err = b.nc.Publish(subject, m.data)
+		}
+		if err != nil {
+			b.drop(m.subject)
+			if time.Since(failed) > time.Minute {
+				failed = time.Now()
+				b.opts.Logger.Warn("nats publish failed: notifications dropped, subscribers will be told", "err", err)
+			}
+		}
+	}
+}
+
+// drop records that subject lost a message.
+func (b *Bus) drop(subject string) {
+	b.dropMu.Lock()
+	b.dropped[subject] = struct{}{}
+	b.dropMu.Unlock()
 }
 
 type item struct {
@@ -132,20 +221,23 @@ type subscription struct {
 	done    chan struct{}
 }
 
-// Publish implements parley.Bus. It does not wait for the server: while
-// disconnected, the client buffers a little, and past that the
-// notification is lost (the error says so).
+// Publish implements parley.Bus. It never waits for the server or the
+// network: the message is queued for the connection, and when the queue
+// is full it is dropped (the error says so) and the subscribers are told
+// before the subject's next message.
 func (b *Bus) Publish(ctx context.Context, subject string, data []byte) error {
-	b.mu.Lock()
-	closed := b.closed
-	b.mu.Unlock()
-	if closed {
+	b.outMu.RLock()
+	defer b.outMu.RUnlock()
+	if b.outClosed {
 		return errors.New("natsbus: bus closed")
 	}
-	if err := b.nc.Publish(b.opts.Prefix+subject, data); err != nil {
-		return fmt.Errorf("natsbus: publish: %w", err)
+	select {
+	case b.out <- outMsg{subject: subject, data: data}:
+		return nil
+	default:
+		b.drop(subject)
+		return errors.New("natsbus: publish queue full: notification dropped")
 	}
-	return nil
 }
 
 // Subscribe implements parley.Bus.
@@ -156,7 +248,13 @@ func (b *Bus) Subscribe(subject string, handler func([]byte)) (parley.Subscripti
 	if b.closed {
 		return nil, errors.New("natsbus: bus closed")
 	}
-	ns, err := b.nc.Subscribe(b.opts.Prefix+subject, func(m *nats.Msg) { s.push(m.Data, false) })
+	ns, err := b.nc.Subscribe(b.opts.Prefix+subject, func(m *nats.Msg) {
+		if m.Header.Get(gapHeader) != "" {
+			s.push(nil, true) // the publisher dropped some
+			return
+		}
+		s.push(m.Data, false)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("natsbus: subscribe: %w", err)
 	}
@@ -277,8 +375,29 @@ func (b *Bus) Ready() error {
 }
 
 // Flush waits until the server has processed everything sent so far,
-// subscriptions included.
-func (b *Bus) Flush() error { return b.nc.FlushTimeout(10 * time.Second) }
+// subscriptions included: first until the publish queue has handed it
+// to the connection.
+func (b *Bus) Flush() error {
+	done := make(chan struct{})
+	b.outMu.RLock()
+	if b.outClosed {
+		b.outMu.RUnlock()
+		return errors.New("natsbus: bus closed")
+	}
+	select {
+	case b.out <- outMsg{flushed: done}:
+	case <-time.After(10 * time.Second):
+		b.outMu.RUnlock()
+		return errors.New("natsbus: flush: publish queue full")
+	}
+	b.outMu.RUnlock()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		return errors.New("natsbus: flush: publish queue not drained")
+	}
+	return b.nc.FlushTimeout(10 * time.Second)
+}
 
 // Connected reports whether the connection to NATS is up right now.
 func (b *Bus) Connected() bool { return b.nc.IsConnected() }
@@ -298,6 +417,15 @@ func (b *Bus) Close() error {
 	}
 	b.subs = map[*subscription]struct{}{}
 	b.mu.Unlock()
+	b.outMu.Lock()
+	b.outClosed = true
+	close(b.out)
+	b.outMu.Unlock()
+	// What was published goes out first, unless the connection is stuck.
+	select {
+	case <-b.sent:
+	case <-time.After(writeTimeout):
+	}
 	if b.nc.IsConnected() {
 		b.nc.FlushTimeout(2 * time.Second)
 	}

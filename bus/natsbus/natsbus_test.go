@@ -2,6 +2,10 @@ package natsbus_test
 
 import (
 	"context"
+	"io"
+	"net"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -95,6 +99,7 @@ func TestOutageReportsGap(t *testing.T) {
 		}
 	}
 	flush(t, sub)
+	flush(t, pub) // the queue drains once the path flows
 	if err := pub.Publish(context.Background(), "events", []byte("after")); err != nil {
 		t.Fatal(err)
 	}
@@ -131,5 +136,161 @@ func waitFor(t *testing.T, cond func() bool) {
 		if time.Now().After(deadline) {
 			t.Fatal("condition not reached in 30s")
 		}
+	}
+}
+
+// stallProxy forwards TCP connections to target; while stalled it stops
+// reading from the clients, as a NATS server or a network that falls
+// behind does, so that the clients' writes fill the socket buffers and
+// block.
+type stallProxy struct {
+	ln      net.Listener
+	mu      sync.Mutex
+	stalled bool
+	resume  chan struct{}
+}
+
+func startStallProxy(t *testing.T, target string) *stallProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &stallProxy{ln: ln, resume: make(chan struct{})}
+	var conns []net.Conn
+	var connsMu sync.Mutex
+	t.Cleanup(func() {
+		ln.Close()
+		p.unstall()
+		connsMu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		connsMu.Unlock()
+	})
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			connsMu.Lock()
+			conns = append(conns, c, s)
+			connsMu.Unlock()
+			go io.Copy(c, s)
+			go func() { // client → server, held while stalled
+				buf := make([]byte, 4096)
+				for {
+					p.mu.Lock()
+					wait := p.resume
+					stalled := p.stalled
+					p.mu.Unlock()
+					if stalled {
+						<-wait
+					}
+					n, err := c.Read(buf)
+					if n > 0 {
+						if _, werr := s.Write(buf[:n]); werr != nil {
+							return
+						}
+					}
+					if err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return p
+}
+
+func (p *stallProxy) stall() {
+	p.mu.Lock()
+	p.stalled = true
+	p.resume = make(chan struct{})
+	p.mu.Unlock()
+}
+
+func (p *stallProxy) unstall() {
+	p.mu.Lock()
+	if p.stalled {
+		p.stalled = false
+		close(p.resume)
+	}
+	p.mu.Unlock()
+}
+
+// TestPublishNeverWaitsForNATS: with the path to the NATS server stalled
+// (nothing read: the client's socket buffers fill), publishing many
+// messages still returns — the publisher of a node is its store's
+// committer, which must not wait for the bus — dropping what the queue
+// cannot hold; once the path flows again, a subscriber elsewhere is told
+// that messages were lost (nil) and then receives new ones.
+func TestPublishNeverWaitsForNATS(t *testing.T) {
+	srv := natstest.Start(t)
+	proxy := startStallProxy(t, strings.TrimPrefix(srv.URL(), "nats://"))
+	pub, err := natsbus.Open("nats://"+proxy.ln.Addr().String(), natsbus.Options{PublishQueue: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	sub, err := natsbus.Open(srv.URL(), natsbus.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	got := make(chan []byte, 100000)
+	if _, err := sub.Subscribe("events", func(d []byte) { got <- d }); err != nil {
+		t.Fatal(err)
+	}
+	flush(t, sub)
+	flush(t, pub)
+
+	proxy.stall()
+	// 64 MiB in 64 KiB messages: far more than the sockets between the
+	// publisher and the stalled proxy hold.
+	payload := make([]byte, 64<<10)
+	published := make(chan int, 1)
+	go func() {
+		dropped := 0
+		for range 1024 {
+			if pub.Publish(context.Background(), "events", payload) != nil {
+				dropped++
+			}
+		}
+		published <- dropped
+	}()
+	var dropped int
+	select {
+	case dropped = <-published:
+	case <-time.After(30 * time.Second):
+		proxy.unstall()
+		t.Fatal("Publish waited for a NATS server that does not read")
+	}
+	proxy.unstall()
+	if dropped == 0 {
+		t.Fatal("64 MiB went through a stalled path without a drop: the test stalled nothing")
+	}
+	flush(t, pub) // the queue drains once the path flows
+	if err := pub.Publish(context.Background(), "events", []byte("after")); err != nil {
+		t.Fatal(err)
+	}
+	sawGap := false
+	for {
+		d := recv(t, got)
+		if d == nil {
+			sawGap = true
+		}
+		if string(d) == "after" {
+			break
+		}
+	}
+	if !sawGap {
+		t.Fatalf("%d of 1024 messages dropped, and the subscriber was not told", dropped)
 	}
 }
