@@ -155,9 +155,16 @@ try {
   await bob.getByLabel("Message", { exact: true }).pressSequentially("typing now", { delay: 20 });
   await alice.getByText(/typing…/).waitFor({ timeout: 10000 });
   await bob.getByLabel("Message", { exact: true }).fill("");
+  // With the stream live, the composer sends on it: no request of its own.
+  const posts = [];
+  const countPosts = (r) => { if (r.method() === "POST" && /\/messages$/.test(new URL(r.url()).pathname)) posts.push(r.url()); };
+  alice.on("request", countPosts);
   await alice.getByLabel("Message", { exact: true }).fill("Yes! Size M?");
   await alice.getByRole("button", { name: "Send" }).click();
   await bob.locator(".message .text", { hasText: "Yes! Size M?" }).waitFor();
+  await alice.locator(".message .text", { hasText: "Yes! Size M?" }).waitFor();
+  alice.off("request", countPosts);
+  assert.deepEqual(posts, [], "the composer sent over HTTP with the stream live");
   await alice.getByText("Seen").waitFor({ timeout: 10000 });
 
   // By keyboard alone: from a fresh load, Tab through the sidebar in order

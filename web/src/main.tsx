@@ -3,7 +3,7 @@ import type { ComponentChildren } from "preact";
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
 import { ApiError, Client, newClientID } from "./api";
 import type { Button, BusinessMembership, Conversation, Me, Message, QuickReply, SyncEvent } from "./api";
-import { Stream } from "./stream";
+import { Stream, StreamUnavailable } from "./stream";
 import type { StreamStatus } from "./stream";
 import {
   announcement, applyEvent, coalesce, dayLabel, deliveryState, emptyState, expireLocally, firstUnread, mergeList, mergeMessages, safeLink, sortConversations, splitLinks,
@@ -412,6 +412,22 @@ interface ViewProps {
 
 type SendBody = { text?: string; kind?: string; attachments?: string[]; reply_to?: string; quick_reply?: string; view_once?: boolean };
 
+/** sendMessage sends on the live stream, without a request of its own,
+ * and over HTTP when the stream cannot answer: not connected, dropped or
+ * late before the answer, or a refusal — with the same client_id, so a
+ * send that went through is answered with its message, and a refusal
+ * comes back whole (the sensitive-data question, the field at fault). */
+async function sendMessage(client: Client, stream: Stream | null, convID: string, body: Parameters<Client["send"]>[1]): Promise<Message> {
+  if (stream) {
+    try {
+      return await stream.sendMessage(convID, body);
+    } catch (err) {
+      if (!(err instanceof StreamUnavailable)) throw err;
+    }
+  }
+  return client.send(convID, body);
+}
+
 function ConversationView({ client, me, conv, state, setState, stream, onGone, claimFocus, jumpTo, onJumped }: ViewProps) {
   const [exporting, setExporting] = useState(false);
   const [text, setText] = useState("");
@@ -537,7 +553,7 @@ function ConversationView({ client, me, conv, state, setState, stream, onGone, c
   const send = async (body: SendBody, reply: Message | null = null, client_id = newClientID(), confirm = false): Promise<boolean | "held"> => {
     setError("");
     try {
-      const m = await client.send(conv.id, { client_id, ...body, ...(confirm ? { confirm_sensitive: true } : {}) });
+      const m = await sendMessage(client, stream, conv.id, { client_id, ...body, ...(confirm ? { confirm_sensitive: true } : {}) });
       setState((s) => ({ ...s, messages: { ...s.messages, [conv.id]: mergeMessages(s.messages[conv.id], [m]) } }));
       return true;
     } catch (err) {
