@@ -180,19 +180,29 @@ func (b *Bus) publisher() {
 		b.dropMu.Unlock()
 		var err error
 		if gap {
-			err = b.nc.PublishMsg(&nats.Msg{Subject: subject, Header: nats.Header{gapHeader: {"1"}}})
-		}
-		if err == nil {
-			err = b.nc.Publish(subject, m.data)
-		}
-		if err != nil {
-			b.drop(m.subject)
-			if time.Since(failed) > time.Minute {
-				failed = time.Now()
-				b.opts.Logger.Warn("nats publish failed: notifications dropped, subscribers will be told", "err", err)
+			// A marker that cannot go (not connected yet: headers count
+			// as unsupported until a server said otherwise) is tried
+			// again before the next message; this one goes regardless.
+			if err = b.nc.PublishMsg(&nats.Msg{Subject: subject, Header: nats.Header{gapHeader: {"1"}}}); err != nil {
+				b.drop(m.subject)
 			}
 		}
+		if perr := b.nc.Publish(subject, m.data); perr != nil {
+			b.drop(m.subject)
+			err = perr
+		}
+		if err != nil && time.Since(failed) > time.Minute && !b.isClosed() {
+			failed = time.Now()
+			b.opts.Logger.Warn("nats publish failed: notifications dropped, subscribers will be told", "err", err)
+		}
 	}
+}
+
+// isClosed reports whether Close was called (the logger may be gone).
+func (b *Bus) isClosed() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.closed
 }
 
 // drop records that subject lost a message.
@@ -379,18 +389,29 @@ func (b *Bus) Ready() error {
 // to the connection.
 func (b *Bus) Flush() error {
 	done := make(chan struct{})
-	b.outMu.RLock()
-	if b.outClosed {
+	// Never blocked while holding outMu: Close waits for it, and a
+	// waiting Close holds up every Publish.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		b.outMu.RLock()
+		if b.outClosed {
+			b.outMu.RUnlock()
+			return errors.New("natsbus: bus closed")
+		}
+		queued := false
+		select {
+		case b.out <- outMsg{flushed: done}:
+			queued = true
+		default:
+		}
 		b.outMu.RUnlock()
-		return errors.New("natsbus: bus closed")
+		if queued {
+			break
+		}
+		if time.Now().After(deadline) {
+			return errors.New("natsbus: flush: publish queue full")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
-	select {
-	case b.out <- outMsg{flushed: done}:
-	case <-time.After(10 * time.Second):
-		b.outMu.RUnlock()
-		return errors.New("natsbus: flush: publish queue full")
-	}
-	b.outMu.RUnlock()
 	select {
 	case <-done:
 	case <-time.After(10 * time.Second):

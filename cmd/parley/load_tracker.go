@@ -246,6 +246,11 @@ func (t *tracker) sendFrame(ctx context.Context, dc *devConn, n int, convID, cli
 	answer := make(chan string, 1)
 	t.answers.Store(n, answer)
 	defer t.answers.Delete(n)
+	select {
+	case <-dc.dead:
+		return "stream_closed", errors.New("stream closed before the send")
+	default:
+	}
 	if err := dc.conn.Write(ctx, websocket.MessageText, frame); err != nil {
 		if ctx.Err() != nil {
 			return "timeout", err

@@ -417,7 +417,21 @@ type SendBody = { text?: string; kind?: string; attachments?: string[]; reply_to
  * late before the answer, or a refusal — with the same client_id, so a
  * send that went through is answered with its message, and a refusal
  * comes back whole (the sensitive-data question, the field at fault). */
-async function sendMessage(client: Client, stream: Stream | null, convID: string, body: Parameters<Client["send"]>[1]): Promise<Message> {
+function sendMessage(client: Client, stream: Stream | null, convID: string, body: Parameters<Client["send"]>[1]): Promise<Message> {
+  // One conversation's messages go one after another: a send that falls
+  // back to HTTP after a silent stream must not be overtaken by the next
+  // one on the stream (the server keeps the order of one transport only).
+  const prev = sendChains.get(convID) ?? Promise.resolve();
+  const next = prev.catch(() => undefined).then(() => sendOnce(client, stream, convID, body));
+  const tail = next.catch(() => undefined);
+  sendChains.set(convID, tail);
+  void tail.then(() => { if (sendChains.get(convID) === tail) sendChains.delete(convID); });
+  return next;
+}
+
+const sendChains = new Map<string, Promise<unknown>>();
+
+async function sendOnce(client: Client, stream: Stream | null, convID: string, body: Parameters<Client["send"]>[1]): Promise<Message> {
   if (stream) {
     try {
       return await stream.sendMessage(convID, body);
