@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -14,56 +12,34 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/parleyhq/parley/internal/tcpproxy"
 )
 
 // chaosProxy forwards TCP connections to a target and cuts each one,
 // abruptly (no close frame, no FIN handshake on the WebSocket level),
 // after a random 1–5 s: a phone walking out of Wi-Fi.
 type chaosProxy struct {
-	l      net.Listener
-	target string
-	cuts   atomic.Int64
-	wg     sync.WaitGroup
+	*tcpproxy.Proxy
+	cuts atomic.Int64
 }
 
 func newChaosProxy(t *testing.T, target string, seed uint64) *chaosProxy {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &chaosProxy{l: l, target: target}
+	p := &chaosProxy{}
 	rng := rand.New(rand.NewPCG(seed, 1))
 	var rmu sync.Mutex
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		for {
-			in, err := l.Accept()
-			if err != nil {
-				return
-			}
-			out, err := net.Dial("tcp", target)
-			if err != nil {
-				in.Close()
-				continue
-			}
-			rmu.Lock()
-			life := time.Second + time.Duration(rng.Int64N(int64(4*time.Second)))
-			rmu.Unlock()
-			cut := time.AfterFunc(life, func() {
+	p.Proxy = tcpproxy.Start(t, target, func(cut func() bool) {
+		rmu.Lock()
+		life := time.Second + time.Duration(rng.Int64N(int64(4*time.Second)))
+		rmu.Unlock()
+		time.AfterFunc(life, func() {
+			if cut() {
 				p.cuts.Add(1)
-				in.Close()
-				out.Close()
-			})
-			p.wg.Add(2)
-			go func() { defer p.wg.Done(); io.Copy(out, in); out.Close(); cut.Stop() }()
-			go func() { defer p.wg.Done(); io.Copy(in, out); in.Close() }()
-		}
-	}()
+			}
+		})
+	})
 	return p
 }
-
-func (p *chaosProxy) close() { p.l.Close() }
 
 // frame is what the churn test reads of a stream frame.
 type frame struct {
@@ -180,7 +156,7 @@ func TestSocketChurn(t *testing.T) {
 	n.start()
 	defer func() { n.kill() }()
 	proxy := newChaosProxy(t, n.addr, uint64(time.Now().UnixNano()))
-	defer proxy.close()
+	defer proxy.Close()
 
 	type pair struct {
 		conv   string
@@ -226,7 +202,7 @@ func TestSocketChurn(t *testing.T) {
 	for _, d := range devices {
 		d.last = head.Next
 		dwg.Add(1)
-		go func() { defer dwg.Done(); d.run(ctx, proxy.l.Addr().String()) }()
+		go func() { defer dwg.Done(); d.run(ctx, proxy.Addr()) }()
 	}
 
 	// Open loop: every 10 ms, as many sends as are due by now at rate,

@@ -2,10 +2,7 @@ package natsbus_test
 
 import (
 	"context"
-	"io"
-	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +10,7 @@ import (
 	"github.com/parleyhq/parley/bus/bustest"
 	"github.com/parleyhq/parley/bus/natsbus"
 	"github.com/parleyhq/parley/bus/natsbus/natstest"
+	"github.com/parleyhq/parley/internal/tcpproxy"
 )
 
 func TestBus(t *testing.T) {
@@ -139,92 +137,6 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 }
 
-// stallProxy forwards TCP connections to target; while stalled it stops
-// reading from the clients, as a NATS server or a network that falls
-// behind does, so that the clients' writes fill the socket buffers and
-// block.
-type stallProxy struct {
-	ln      net.Listener
-	mu      sync.Mutex
-	stalled bool
-	resume  chan struct{}
-}
-
-func startStallProxy(t *testing.T, target string) *stallProxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &stallProxy{ln: ln, resume: make(chan struct{})}
-	var conns []net.Conn
-	var connsMu sync.Mutex
-	t.Cleanup(func() {
-		ln.Close()
-		p.unstall()
-		connsMu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		connsMu.Unlock()
-	})
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s, err := net.Dial("tcp", target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			connsMu.Lock()
-			conns = append(conns, c, s)
-			connsMu.Unlock()
-			go io.Copy(c, s)
-			go func() { // client → server, held while stalled
-				buf := make([]byte, 4096)
-				for {
-					p.mu.Lock()
-					wait := p.resume
-					stalled := p.stalled
-					p.mu.Unlock()
-					if stalled {
-						<-wait
-					}
-					n, err := c.Read(buf)
-					if n > 0 {
-						if _, werr := s.Write(buf[:n]); werr != nil {
-							return
-						}
-					}
-					if err != nil {
-						return
-					}
-				}
-			}()
-		}
-	}()
-	return p
-}
-
-func (p *stallProxy) stall() {
-	p.mu.Lock()
-	p.stalled = true
-	p.resume = make(chan struct{})
-	p.mu.Unlock()
-}
-
-func (p *stallProxy) unstall() {
-	p.mu.Lock()
-	if p.stalled {
-		p.stalled = false
-		close(p.resume)
-	}
-	p.mu.Unlock()
-}
-
 // TestPublishNeverWaitsForNATS: with the path to the NATS server stalled
 // (nothing read: the client's socket buffers fill), publishing many
 // messages still returns — the publisher of a node is its store's
@@ -233,8 +145,8 @@ func (p *stallProxy) unstall() {
 // that messages were lost (nil) and then receives new ones.
 func TestPublishNeverWaitsForNATS(t *testing.T) {
 	srv := natstest.Start(t)
-	proxy := startStallProxy(t, strings.TrimPrefix(srv.URL(), "nats://"))
-	pub, err := natsbus.Open("nats://"+proxy.ln.Addr().String(), natsbus.Options{PublishQueue: 64})
+	proxy := tcpproxy.Start(t, strings.TrimPrefix(srv.URL(), "nats://"), nil)
+	pub, err := natsbus.Open("nats://"+proxy.Addr(), natsbus.Options{PublishQueue: 64})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,7 +163,7 @@ func TestPublishNeverWaitsForNATS(t *testing.T) {
 	flush(t, sub)
 	flush(t, pub)
 
-	proxy.stall()
+	proxy.Stall()
 	// 64 MiB in 64 KiB messages: far more than the sockets between the
 	// publisher and the stalled proxy hold.
 	payload := make([]byte, 64<<10)
@@ -269,10 +181,10 @@ func TestPublishNeverWaitsForNATS(t *testing.T) {
 	select {
 	case dropped = <-published:
 	case <-time.After(30 * time.Second):
-		proxy.unstall()
+		proxy.Resume()
 		t.Fatal("Publish waited for a NATS server that does not read")
 	}
-	proxy.unstall()
+	proxy.Resume()
 	if dropped == 0 {
 		t.Fatal("64 MiB went through a stalled path without a drop: the test stalled nothing")
 	}

@@ -2,62 +2,13 @@ package main
 
 import (
 	"context"
-	"io"
-	"net"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/parleyhq/parley/internal/tcpproxy"
 )
-
-// cutProxy forwards TCP connections to a server and can cut every
-// connection it carries at once, as a server ending its streams (or a
-// network dropping them) does.
-type cutProxy struct {
-	ln    net.Listener
-	mu    sync.Mutex
-	conns []net.Conn
-}
-
-func startCutProxy(t *testing.T, target string) *cutProxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &cutProxy{ln: ln}
-	t.Cleanup(func() { ln.Close(); p.cut() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s, err := net.Dial("tcp", target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, c, s)
-			p.mu.Unlock()
-			go func() { io.Copy(s, c); s.Close() }()
-			go func() { io.Copy(c, s); c.Close() }()
-		}
-	}()
-	return p
-}
-
-func (p *cutProxy) cut() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, c := range p.conns {
-		c.Close()
-	}
-	n := len(p.conns) / 2
-	p.conns = nil
-	return n
-}
 
 type writerFunc func([]byte) (int, error)
 
@@ -73,7 +24,7 @@ func TestLoadResumesCutStreams(t *testing.T) {
 		t.Skip("runs the load generator for two seconds")
 	}
 	s := startLoadServer(t)
-	p := startCutProxy(t, strings.TrimPrefix(s.URL(), "http://"))
+	p := tcpproxy.Start(t, strings.TrimPrefix(s.URL(), "http://"), nil)
 	// The progress line of each measured second cuts every connection:
 	// twice during the run, once sends flow.
 	var mu sync.Mutex
@@ -82,11 +33,11 @@ func TestLoadResumesCutStreams(t *testing.T) {
 		mu.Lock()
 		defer mu.Unlock()
 		if strings.Contains(string(b), "measuring") && len(cuts) < 2 {
-			cuts = append(cuts, p.cut())
+			cuts = append(cuts, p.Cut())
 		}
 		return len(b), nil
 	})
-	cfg := loadConfig{Target: "http://" + p.ln.Addr().String(), Users: 10, Devices: 2, Shape: "pairs",
+	cfg := loadConfig{Target: "http://" + p.Addr(), Users: 10, Devices: 2, Shape: "pairs",
 		Rate: 200, Duration: 2500 * time.Millisecond, Warmup: 200 * time.Millisecond, Via: "ws",
 		Size: 100, Drain: 5 * time.Second, Workers: 4, Progress: progress}
 	ctx := context.Background()
