@@ -1,6 +1,9 @@
 package sqlite
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 // TestProbeMore: the rest of a probe is read only when, at the density
 // its first part showed, it would reach past an eighth of the searcher's
@@ -61,5 +64,49 @@ func TestScanPays(t *testing.T) {
 	}
 	if !scanPays(scan, 11, 1024) {
 		t.Error("TestSearchScan's corpus does not scan")
+	}
+}
+
+// TestProbePays: a probe goes on while the visits it saved (the ranges it
+// judged empty, at the cost of a visit) are worth more than it cost; the
+// cost of a visit follows the searches' walks.
+func TestProbePays(t *testing.T) {
+	ranges := []searchRange{{num: 1}, {num: 5}, {num: 9}, {num: 14}}
+	found := map[int64]bool{5: true, 14: true}
+	if n := absent(ranges, found, 10); n != 2 { // 1 and 9; 14 not reached
+		t.Errorf("absent = %d, want 2", n)
+	}
+	if n := absent(ranges, found, 9); n != 1 { // 9 is reached, not judged whole
+		t.Errorf("absent below 9 = %d, want 1", n)
+	}
+	for _, c := range []struct {
+		spent  time.Duration
+		absent int
+		want   bool
+	}{
+		{time.Millisecond, 0, false},        // judged nothing empty
+		{time.Millisecond, 20, false},       // 20 visits of 50 µs: even
+		{time.Millisecond, 21, true},        // saved more than it cost
+		{100 * time.Microsecond, 400, true}, // a cheap probe
+		{14 * time.Millisecond, 46, false},  // two common words, rarely together
+	} {
+		if got := probePays(c.spent, c.absent, 50*time.Microsecond); got != c.want {
+			t.Errorf("probePays(%v, %d) = %v, want %v", c.spent, c.absent, got, c.want)
+		}
+	}
+	db := &DB{}
+	if got := db.visitCosts(2); got != searchVisitAnd {
+		t.Errorf("before any walk: %v, want %v", got, searchVisitAnd)
+	}
+	db.noteVisits(2, 10, time.Second) // too few visits to count
+	if got := db.visitCosts(2); got != searchVisitAnd {
+		t.Errorf("after 10 visits: %v, want %v", got, searchVisitAnd)
+	}
+	db.noteVisits(2, 100, 100*140*time.Microsecond) // 140 µs a visit
+	if got, want := db.visitCosts(2), searchVisitAnd+(140*time.Microsecond-searchVisitAnd)/8; got != want {
+		t.Errorf("after a walk at 140 µs: %v, want %v", got, want)
+	}
+	if got := db.visitCosts(1); got != searchVisitOne {
+		t.Errorf("one word after a walk of two: %v, want %v", got, searchVisitOne)
 	}
 }

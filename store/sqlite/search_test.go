@@ -445,22 +445,30 @@ func checkProbe(t *testing.T, order []string, holds map[string]int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, order := range []parley.SearchOrder{parley.SearchRecent, parley.SearchRelevance} {
-		var got []string
-		if err := db.View(context.Background(), func(tx parley.Tx) error {
-			hits, err := tx.SearchMessages(parley.SearchFilter{ViewerIDs: []string{"a"}, Query: "kiwi", Order: order, Limit: 100})
-			for _, h := range hits {
-				got = append(got, h.Message.ID)
+	// One word and two (an AND, probed 256 matches at a time), with a
+	// probe that stops after its first part and one that reads on
+	// (probePays).
+	for _, visit := range []time.Duration{time.Nanosecond, time.Hour} {
+		sqlite.SetSearchVisitCost(db, visit)
+		for _, q := range []string{"kiwi", "kiwi tart"} {
+			for _, order := range []parley.SearchOrder{parley.SearchRecent, parley.SearchRelevance} {
+				var got []string
+				if err := db.View(context.Background(), func(tx parley.Tx) error {
+					hits, err := tx.SearchMessages(parley.SearchFilter{ViewerIDs: []string{"a"}, Query: q, Order: order, Limit: 100})
+					for _, h := range hits {
+						got = append(got, h.Message.ID)
+					}
+					return err
+				}); err != nil {
+					t.Fatal(err)
+				}
+				slices.Sort(got)
+				w := slices.Clone(want)
+				slices.Sort(w)
+				if !slices.Equal(got, w) {
+					t.Errorf("%q, %s, visit %v: %v, want %v", q, order, visit, got, w)
+				}
 			}
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
-		slices.Sort(got)
-		w := slices.Clone(want)
-		slices.Sort(w)
-		if !slices.Equal(got, w) {
-			t.Errorf("%s: %v, want %v", order, got, w)
 		}
 	}
 }

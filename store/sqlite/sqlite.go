@@ -81,6 +81,10 @@ type DB struct {
 	purged atomic.Bool
 	// cache serves the committer's repeated reads; see writeCache.
 	cache *writeCache
+	// visitCost is what a search's visit of one conversation has cost
+	// lately, in nanoseconds, for a query of one word [0] and of several
+	// [1] (search.go, visitCosts): what a probe's pruning saves.
+	visitCost [2]atomic.Int64
 	// lastFailed is set when the last batch had a failing update; only the
 	// committer goroutine touches it.
 	lastFailed bool
