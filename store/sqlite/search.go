@@ -52,6 +52,7 @@ const (
 	// driver, this project's 2-vCPU machine: 25–60 and 45–80 µs).
 	searchVisitOne = 30 * time.Microsecond
 	searchVisitAnd = 60 * time.Microsecond
+	searchVisitMax = time.Millisecond
 	// searchProbeRanges is the number of conversations from which the
 	// probe pays: below it, visiting every range is as cheap.
 	searchProbeRanges = 16
@@ -454,7 +455,8 @@ func (db *DB) visitCosts(terms int) time.Duration {
 
 // noteVisits records what a walk of visits conversations cost, as a
 // moving average (an eighth of the new cost) per kind of query; too few
-// visits tell little and are left out.
+// visits tell little and are left out, and a walk that stalled (a busy
+// machine) counts as at most searchVisitMax a visit.
 func (db *DB) noteVisits(terms, visits int, took time.Duration) {
 	if visits < 16 {
 		return
@@ -463,7 +465,7 @@ func (db *DB) noteVisits(terms, visits int, took time.Duration) {
 	if terms > 1 {
 		i = 1
 	}
-	cost := int64(took) / int64(visits)
+	cost := min(int64(took)/int64(visits), int64(searchVisitMax))
 	old := int64(db.visitCosts(terms))
 	db.visitCost[i].Store(old + (cost-old)/8)
 }

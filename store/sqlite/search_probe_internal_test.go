@@ -106,7 +106,11 @@ func TestProbePays(t *testing.T) {
 	if got, want := db.visitCosts(2), searchVisitAnd+(140*time.Microsecond-searchVisitAnd)/8; got != want {
 		t.Errorf("after a walk at 140 µs: %v, want %v", got, want)
 	}
-	if got := db.visitCosts(1); got != searchVisitOne {
-		t.Errorf("one word after a walk of two: %v, want %v", got, searchVisitOne)
+	db.noteVisits(1, 100, time.Minute) // a stall: at most searchVisitMax a visit
+	if got, want := db.visitCosts(1), searchVisitOne+(searchVisitMax-searchVisitOne)/8; got != want {
+		t.Errorf("after a stalled walk: %v, want %v", got, want)
+	}
+	if got := db.visitCosts(3); got != db.visitCosts(2) {
+		t.Errorf("three words: %v, want two words' %v", got, db.visitCosts(2))
 	}
 }
