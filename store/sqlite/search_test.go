@@ -5,9 +5,11 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -534,4 +536,120 @@ func TestSearchScan(t *testing.T) {
 		}
 	}
 	checkProbe(t, order, holds)
+}
+
+// TestSearchLastWordSplit checks searches whose long last word starts
+// other words of the index, with more of the searcher's conversations
+// than a search visits without a probe: the words it starts beyond
+// itself are rare here, so the search finds their matches in one pass
+// and walks the conversations with the word alone (splitLast). Every
+// search must find exactly what a check of each message's words finds,
+// each message once — also a message holding the word and a longer one.
+func TestSearchLastWordSplit(t *testing.T) {
+	db := openAt(t, filepath.Join(t.TempDir(), "parley.db"))
+	defer db.Close()
+	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	r := rand.New(rand.NewPCG(11, 12))
+	texts := map[string]string{}  // message id → text
+	readable := map[string]bool{} // the searcher's
+	err := db.Update(context.Background(), func(tx parley.Tx) error {
+		for _, u := range []string{"a", "b"} {
+			if err := tx.CreateUser(&parley.User{ID: u, Handle: u, Kind: parley.KindPerson, DMPolicy: parley.PolicyOpen,
+				CreatedAt: now, UpdatedAt: now}); err != nil {
+				return err
+			}
+		}
+		n := 0
+		for c := range 50 {
+			id := fmt.Sprintf("c%02d", c)
+			mine := c%5 != 4 // 40 of the 50 are the searcher's
+			if err := tx.CreateConversation(&parley.Conversation{ID: id, Kind: parley.ConversationGroup, CreatedBy: "b",
+				CreatedAt: now, LastActivityAt: now}); err != nil {
+				return err
+			}
+			if mine {
+				if err := tx.PutMember(&parley.Member{ConversationID: id, UserID: "a", Role: parley.RoleMember,
+					Status: parley.StatusActive, Folder: parley.FolderInbox, JoinedAt: now, UpdatedAt: now}); err != nil {
+					return err
+				}
+			}
+			for range 12 {
+				words := []string{"plum"}
+				for _, w := range []string{"raltamigu", "berberpe", "kiwi"} {
+					if r.IntN(3) == 0 {
+						words = append(words, w)
+					}
+				}
+				if r.IntN(100) == 0 { // rare: a few of the searcher's messages
+					words = append(words, []string{"berberpean", "berberpeek"}[r.IntN(2)])
+				}
+				r.Shuffle(len(words), func(i, j int) { words[i], words[j] = words[j], words[i] })
+				seq, err := tx.AllocSeq(id, now)
+				if err != nil {
+					return err
+				}
+				n++
+				m := &parley.Message{ID: fmt.Sprintf("m%03d", n), ConversationID: id, Seq: seq, SenderID: "b",
+					Kind: parley.MessageText, Text: strings.Join(words, " "), CreatedAt: now.Add(time.Duration(n) * time.Second)}
+				if err := tx.CreateMessage(m); err != nil {
+					return err
+				}
+				texts[m.ID] = m.Text
+				readable[m.ID] = mine
+			}
+		}
+		// A message with the word and a longer one, and one with the
+		// longer one only, in one of the searcher's conversations.
+		for i, text := range []string{"raltamigu berberpe berberpean", "raltamigu berberpeek kiwi"} {
+			seq, err := tx.AllocSeq("c00", now)
+			if err != nil {
+				return err
+			}
+			m := &parley.Message{ID: fmt.Sprintf("z%d", i), ConversationID: "c00", Seq: seq, SenderID: "b",
+				Kind: parley.MessageText, Text: text, CreatedAt: now.Add(time.Hour)}
+			if err := tx.CreateMessage(m); err != nil {
+				return err
+			}
+			texts[m.ID], readable[m.ID] = text, true
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	holds := func(text, query string) bool {
+		q := strings.Fields(query)
+		w := strings.Fields(text)
+		for i, term := range q {
+			if !slices.ContainsFunc(w, func(x string) bool { return x == term || i == len(q)-1 && strings.HasPrefix(x, term) }) {
+				return false
+			}
+		}
+		return true
+	}
+	for _, q := range []string{"raltamigu berberpe", "berberpe", "kiwi berberpe", "raltamigu berberpea", "raltamigu kiwi berberpe"} {
+		var want []string
+		for id, text := range texts {
+			if readable[id] && holds(text, q) {
+				want = append(want, id)
+			}
+		}
+		slices.Sort(want)
+		for _, order := range []parley.SearchOrder{parley.SearchRecent, parley.SearchRelevance} {
+			var got []string
+			if err := db.View(context.Background(), func(tx parley.Tx) error {
+				hits, err := tx.SearchMessages(parley.SearchFilter{ViewerIDs: []string{"a"}, Query: q, Order: order, Limit: 1000})
+				for _, h := range hits {
+					got = append(got, h.Message.ID)
+				}
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, want) {
+				t.Errorf("%q, %s: %d found %v, want %d %v", q, order, len(got), got, len(want), want)
+			}
+		}
+	}
 }
