@@ -16,3 +16,12 @@ func SetSearchVisitCost(db *DB, d time.Duration) {
 	db.visitCost[0].Store(int64(d))
 	db.visitCost[1].Store(int64(d))
 }
+
+// SearchCounts gives the parts probes read after their first and the
+// searches splitLast split, so far.
+func SearchCounts(db *DB) (probeParts, splits int64) {
+	return db.probeParts.Load(), db.splits.Load()
+}
+
+// SetSearchSplit turns splitLast on (the default) or off.
+func SetSearchSplit(db *DB, on bool) { db.noSplit = !on }

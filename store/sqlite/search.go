@@ -66,9 +66,10 @@ const (
 	// (expandLast); a word starting more is looked up by its first letters.
 	searchExpandMax = 16
 	// searchSplitPerVisit is how many matches of the words a long last
-	// word starts a search reads in one pass (splitLast) for each seek it
-	// saves a visit (the pure-Go driver: a seek into a word's list 5–10
-	// µs, a match read in one pass about 0.5 µs).
+	// word starts a search reads in one pass (splitLast) for each of the
+	// searcher's ranges, whose visits it spares a seek at least (the
+	// pure-Go driver: a seek into a word's list 5–10 µs, a match read in
+	// one pass about 0.5 µs).
 	searchSplitPerVisit = 8
 	// searchPrefixIndex is the longest prefix the index holds (0021's
 	// prefix = '3 4 5 6'). A longer last word is looked up by its first
@@ -221,19 +222,21 @@ func (t *tx) expandLast(sq *searchQuery) error {
 // every visit seeks each word of the expansion (eight seeks a visit for
 // a word that starts seven others), while those words' own matches in
 // all of the searcher's ranges come from one pass over the index
-// (scanRanges, about 0.5 µs a match). Each match found there is checked
-// against the whole query without the word itself (a seek per word, as
-// a visit: no message comes twice), and offered to keep (searchScanned);
-// sq.match is left asking for the word alone, and splitLast reports
-// whether it did. It goes ahead when those words have at most
-// searchSplitPerVisit matches in the whole index for each seek a visit
-// saves, and at most one match for every two of the searcher's ranges.
+// (scanRanges, about 0.5 µs a match). Those in the searcher's ranges are
+// offered to keep like a walk's (searchScanned, which stops as the walk
+// does), each checked first against the whole query without the word
+// itself (a seek per word, as a visit; without the word, no message
+// comes twice); sq.match is left asking for the word alone, and
+// splitLast reports whether it did. It goes ahead when those words have
+// at most searchSplitPerVisit matches in the whole index per range of
+// the searcher, and at most one in the searcher's ranges for every two
+// of them.
 func (t *tx) splitLast(sq *searchQuery, ranges []searchRange, keep *newest, bound func(searchRange) int64, maxPos, before int64) (bool, error) {
-	if len(sq.expanded) < 2 || len(ranges) <= searchProbeRanges {
+	if len(sq.expanded) < 2 || len(ranges) <= searchProbeRanges || t.db.noSplit {
 		return false, nil
 	}
 	word, others := sq.expanded[0], "("+strings.Join(sq.expanded[1:], " OR ")+")"
-	most := len(ranges) * (len(sq.expanded) - 1) * searchSplitPerVisit
+	most := len(ranges) * searchSplitPerVisit
 	var n int
 	if err := t.queryRow(`SELECT COUNT(*) FROM (SELECT 1 FROM message_search WHERE message_search MATCH ?1 LIMIT ?2)`,
 		others, most+1).Scan(&n); err != nil {
@@ -254,24 +257,19 @@ func (t *tx) splitLast(sq *searchQuery, ranges []searchRange, keep *newest, boun
 		return false, nil
 	}
 	whole := "(" + sq.head + others + ") NOT " + word
-	for num, seqs := range sc.seqs {
-		kept := seqs[:0]
-		for _, seq := range seqs {
-			var one int
-			err := t.queryRow(`SELECT 1 FROM message_search WHERE message_search MATCH ?1 AND rowid = ?2`,
-				whole, num<<32|(maxSearchSeq-seq)).Scan(&one)
-			if errors.Is(err, sql.ErrNoRows) {
-				continue
-			} else if err != nil {
-				return false, err
-			}
-			kept = append(kept, seq)
+	sc.check = func(num, seq int64) (bool, error) {
+		var one int
+		err := t.queryRow(`SELECT 1 FROM message_search WHERE message_search MATCH ?1 AND rowid = ?2`,
+			whole, num<<32|(maxSearchSeq-seq)).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return false, nil
 		}
-		sc.seqs[num] = kept
+		return err == nil, err
 	}
 	if err := t.searchScanned(sc, ranges, keep, bound, maxPos, before); err != nil {
 		return false, err
 	}
+	t.db.splits.Add(1)
 	sq.match = sq.head + word
 	return true, nil
 }
@@ -475,15 +473,18 @@ func (t *tx) pruneRanges(sq searchQuery, ranges []searchRange, scan bool) ([]sea
 	if !all && scan && sq.whole == "" && scanPays(ranges, last, first) {
 		return scanned(sq.match)
 	}
-	// The rest, a part at a time, while the probe has saved more visits
-	// than it cost (probePays): two words that are each common but
-	// rarely together cost a probe more per match than it prunes.
+	// The rest, in parts twice as large each time (each part is a query
+	// of its own, which seeks every word again), while the probe has
+	// saved more visits than it cost (probePays): two words that are each
+	// common but rarely together cost a probe more per match than it
+	// prunes.
 	visit := t.db.visitCosts(len(sq.terms))
-	for n := first; !all && n < probe && probeMore(ranges, last, n, probe) &&
-		probePays(time.Since(start), absent(ranges, found, last), visit); n += first {
-		if all, err = read(min(first, probe-n)); err != nil {
+	for n, part := first, first; !all && n < probe && probeMore(ranges, last, n, probe) &&
+		probePays(time.Since(start), absent(ranges, found, last), visit); n, part = n+part, part*2 {
+		if all, err = read(min(part, probe-n)); err != nil {
 			return nil, nil, err
 		}
+		t.db.probeParts.Add(1)
 	}
 	if all { // the probe read every match
 		last = math.MaxInt64
@@ -525,10 +526,11 @@ func (db *DB) visitCosts(terms int) time.Duration {
 	return d
 }
 
-// noteVisits records what a walk of visits conversations cost, as a
-// moving average (an eighth of the new cost) per kind of query; too few
-// visits tell little and are left out, and a walk that stalled (a busy
-// machine) counts as at most searchVisitMax a visit.
+// noteVisits records what visits of conversations that held no match
+// cost in a walk (what a probe saves), as a moving average (an eighth of
+// the new cost) per kind of query; too few visits tell little and are
+// left out, and a walk that stalled (a busy machine) counts as at most
+// searchVisitMax a visit.
 func (db *DB) noteVisits(terms, visits int, took time.Duration) {
 	if visits < 16 {
 		return
@@ -538,8 +540,16 @@ func (db *DB) noteVisits(terms, visits int, took time.Duration) {
 		i = 1
 	}
 	cost := min(int64(took)/int64(visits), int64(searchVisitMax))
-	old := int64(db.visitCosts(terms))
-	db.visitCost[i].Store(old + (cost-old)/8)
+	for {
+		cur := db.visitCost[i].Load()
+		old := cur
+		if old <= 0 {
+			old = int64(db.visitCosts(terms))
+		}
+		if db.visitCost[i].CompareAndSwap(cur, old+(cost-old)/8) {
+			return
+		}
+	}
 }
 
 // scanPays reports whether reading every match of the index in the
@@ -570,6 +580,9 @@ func scanPays(ranges []searchRange, last int64, first int) bool {
 // searcher's ranges.
 type searchScan struct {
 	seqs map[int64][]int64
+	// check, when set, tells whether a match is one to offer (splitLast);
+	// searchScanned asks it only of the matches it offers.
+	check func(num, seq int64) (bool, error)
 }
 
 // searchScanQuery reads the matches of the index between two rowids
@@ -813,8 +826,13 @@ func (t *tx) SearchMessages(f parley.SearchFilter) ([]parley.SearchHit, error) {
 		if light && scan != nil {
 			return t.searchScanned(scan, ranges, keep, bound, f.MaxPos, before)
 		}
-		visits, start := 0, time.Now()
-		defer func() { t.db.noteVisits(len(sq.terms), visits, time.Since(start)) }()
+		// What visits that found nothing cost, for the probe (noteVisits);
+		// the slow walk after a failed load is not a measure of them.
+		var empty int
+		var emptyTook time.Duration
+		if light {
+			defer func() { t.db.noteVisits(len(sq.terms), empty, emptyTook) }()
+		}
 		for _, r := range ranges {
 			// Ranges come newest conversation first: once the ones kept are
 			// all newer than anything this one holds, no later one can do
@@ -823,9 +841,13 @@ func (t *tx) SearchMessages(f parley.SearchFilter) ([]parley.SearchHit, error) {
 				break
 			}
 			var err error
-			visits++
 			if light {
-				err = t.searchRangePos(sq, r, keep, f.MaxPos, before)
+				t0 := time.Now()
+				var n int
+				if n, err = t.searchRangePos(sq, r, keep, f.MaxPos, before); n == 0 {
+					empty++
+					emptyTook += time.Since(t0)
+				}
 			} else {
 				err = t.searchRange(sq, r, keep, k, f.SenderID, since, until, string(kindList), f.MaxPos, before)
 			}
@@ -948,6 +970,13 @@ func (t *tx) searchScanned(sc *searchScan, ranges []searchRange, keep *newest, b
 			if seq < r.lo || seq > r.hi {
 				continue
 			}
+			if sc.check != nil {
+				if ok, err := sc.check(r.num, seq); err != nil {
+					return err
+				} else if !ok {
+					continue
+				}
+			}
 			if n == 0 {
 				list.WriteByte('[')
 			} else {
@@ -998,24 +1027,27 @@ func (t *tx) searchRange(sq searchQuery, r searchRange, keep *newest, k *sealed.
 // searchRangePos is searchRange by positions (searchInRangePos): it
 // offers keep messages holding only their position, which searchLoad
 // replaces with the messages.
-func (t *tx) searchRangePos(sq searchQuery, r searchRange, keep *newest, maxPos, before int64) error {
+// It returns how many matches it read.
+func (t *tx) searchRangePos(sq searchQuery, r searchRange, keep *newest, maxPos, before int64) (int, error) {
 	rows, err := t.query(searchInRangePos, sq.match, r.conv, r.num<<32|(maxSearchSeq-min(r.hi, maxSearchSeq)), r.num<<32|(maxSearchSeq-r.lo),
 		maxPos, before)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer rows.Close()
+	n := 0
 	for rows.Next() {
 		var pos int64
 		if err := rows.Scan(&pos); err != nil {
-			return err
+			return n, err
 		}
+		n++
 		if keep.full() && pos <= keep.oldest() {
 			break
 		}
 		keep.add(&parley.Message{Pos: pos})
 	}
-	return rows.Err()
+	return n, rows.Err()
 }
 
 // searchLoad replaces the positions keep holds with their messages. It

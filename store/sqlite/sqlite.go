@@ -85,6 +85,11 @@ type DB struct {
 	// lately, in nanoseconds, for a query of one word [0] and of several
 	// [1] (search.go, visitCosts): what a probe's pruning saves.
 	visitCost [2]atomic.Int64
+	// probeParts and splits count the probes' parts after the first and
+	// the searches split by splitLast (tests look at them); noSplit turns
+	// splitLast off (tests compare).
+	probeParts, splits atomic.Int64
+	noSplit            bool
 	// lastFailed is set when the last batch had a failing update; only the
 	// committer goroutine touches it.
 	lastFailed bool
