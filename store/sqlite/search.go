@@ -41,8 +41,9 @@ const (
 	searchProbeMin = 4096
 	searchProbeMax = 65536
 	// searchProbeFirst is how many matches the probe reads before it
-	// decides whether the rest would pay (probeMore, probePays), and then
-	// at a time; searchProbeFirstAnd for a query of several words, whose
+	// decides whether the rest would pay (probeMore, probePays), and the
+	// size of the rest's first part (each next part is twice the one
+	// before); searchProbeFirstAnd for a query of several words, whose
 	// matches cost a seek into each word's list, up to several µs each.
 	searchProbeFirst    = 1024
 	searchProbeFirstAnd = 256
