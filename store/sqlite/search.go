@@ -238,13 +238,8 @@ func (t *tx) splitLast(sq *searchQuery, ranges []searchRange, keep *newest, boun
 	}
 	word, others := sq.expanded[0], "("+strings.Join(sq.expanded[1:], " OR ")+")"
 	most := len(ranges) * searchSplitPerVisit
-	var n int
-	if err := t.queryRow(`SELECT COUNT(*) FROM (SELECT 1 FROM message_search WHERE message_search MATCH ?1 LIMIT ?2)`,
-		others, most+1).Scan(&n); err != nil {
+	if n, err := t.countMatches(others, most+1); err != nil || n > most {
 		return false, err
-	}
-	if n > most {
-		return false, nil
 	}
 	sc, err := t.scanRanges(others, ranges)
 	if err != nil {
@@ -410,9 +405,8 @@ func (t *tx) pruneRanges(sq searchQuery, ranges []searchRange, scan bool) ([]sea
 		// The expansion is cheap, as a rule, when the word itself is rare:
 		// the longer words it starts are rarer still. (When it is common,
 		// so are its indexed first letters, and the probe could not prune.)
-		var n int
-		if err := t.queryRow(`SELECT COUNT(*) FROM (SELECT 1 FROM message_search WHERE message_search MATCH ?1 LIMIT ?2)`,
-			sq.last, probe+1).Scan(&n); err != nil {
+		n, err := t.countMatches(sq.last, probe+1)
+		if err != nil {
 			return nil, nil, err
 		}
 		if n <= probe {
@@ -491,6 +485,15 @@ func (t *tx) pruneRanges(sq searchQuery, ranges []searchRange, scan bool) ([]sea
 		last = math.MaxInt64
 	}
 	return slices.DeleteFunc(ranges, func(r searchRange) bool { return r.num < last && !found[r.num] }), nil, nil
+}
+
+// countMatches counts the index's matches of match, reading at most
+// limit of them.
+func (t *tx) countMatches(match string, limit int) (int, error) {
+	var n int
+	err := t.queryRow(`SELECT COUNT(*) FROM (SELECT 1 FROM message_search WHERE message_search MATCH ?1 LIMIT ?2)`,
+		match, limit).Scan(&n)
+	return n, err
 }
 
 // absent counts the ranges a probe that reached conversation number
