@@ -25,3 +25,11 @@ func SearchCounts(db *DB) (probeParts, splits int64) {
 
 // SetSearchSplit turns splitLast on (the default) or off.
 func SetSearchSplit(db *DB, on bool) { db.noSplit = !on }
+
+// SearchRares gives the searches that read a rare part's matches
+// (rarePart) so far, and those of them that checked the matches one by
+// one.
+func SearchRares(db *DB) (plans, checked int64) { return db.rares.Load(), db.rareChecks.Load() }
+
+// SetSearchRare turns rarePart on (the default) or off.
+func SetSearchRare(db *DB, on bool) { db.noRare = !on }

@@ -72,6 +72,17 @@ const (
 	// pure-Go driver: a seek into a word's list 5–10 µs, a match read in
 	// one pass about 0.5 µs).
 	searchSplitPerVisit = 8
+	// searchRarePerRange is how many matches in the whole index, per
+	// range of the searcher, a word of a query of several may have for
+	// the search to read its matches in the searcher's ranges in one pass
+	// and check those against the whole query (rarePart): at ~0.15 µs a
+	// match read, 16 a range cost a few per cent of a walk's visits
+	// (50–100 µs each, each seeking every word: a common word's list holds
+	// millions). searchRareChecks is how many of those matches per range
+	// holding one the search checks one by one (a seek per word each,
+	// like a visit); with more it visits those ranges instead.
+	searchRarePerRange = 16
+	searchRareChecks   = 2
 	// searchPrefixIndex is the longest prefix the index holds (0021's
 	// prefix = '3 4 5 6'). A longer last word is looked up by its first
 	// searchPrefixIndex letters and checked whole on the text.
@@ -106,6 +117,9 @@ type searchQuery struct {
 	// itself first (splitLast).
 	head     string
 	expanded []string
+	// parts are match's ANDed parts: a word each, the last one as
+	// expandLast left it.
+	parts []string
 }
 
 // ftsTokens splits a word as the unicode61 tokenizer does: its token
@@ -155,6 +169,7 @@ func newSearchQuery(q string) searchQuery {
 		return searchQuery{}
 	}
 	sq.match = strings.Join(parts, " AND ")
+	sq.parts = parts
 	if sq.whole = strings.Join(whole, " AND "); sq.whole == sq.match {
 		sq.whole, sq.last = "", ""
 	}
@@ -214,6 +229,7 @@ func (t *tx) expandLast(sq *searchQuery) error {
 	}
 	sq.head, sq.expanded = sq.match[:cut], terms
 	sq.match = sq.match[:cut] + last
+	sq.parts = append(sq.parts[:len(sq.parts)-1:len(sq.parts)-1], last)
 	sq.exact, sq.whole, sq.last = true, "", ""
 	return nil
 }
@@ -268,6 +284,83 @@ func (t *tx) splitLast(sq *searchQuery, ranges []searchRange, keep *newest, boun
 	t.db.splits.Add(1)
 	sq.match = sq.head + word
 	return true, nil
+}
+
+// rarePart finds the matches of a query of several words through its
+// rarest part, when that part is rare in the whole index: at most
+// searchRarePerRange matches per range of the searcher. Two words of
+// which one is in most messages and the other in a few thousand cost a
+// walk a seek into the common word's list at each of the searcher's
+// conversations, and a probe of the AND such a seek per match; the rare
+// part's own matches in the searcher's ranges come from one pass over
+// the index (scanRanges) instead. Only the ranges holding one can hold a
+// match of the query, so the others are dropped (an exact pruning, no
+// probe needed). When those ranges hold few of the part's matches
+// (searchRareChecks a range), each is checked against the whole query
+// (a seek per word, by rowid) as searchScanned offers it, and the
+// returned scan stands for the walk; otherwise the walk visits the ranges
+// left. ok is false when no part is rare enough (ranges untouched).
+//
+// The parts are counted longest first (a bounded count each, which is
+// what a common word costs the search when none is rare), and once one
+// is rare enough, the others only up to its count.
+func (t *tx) rarePart(sq searchQuery, ranges []searchRange) (_ []searchRange, _ *searchScan, ok bool, err error) {
+	if len(sq.parts) < 2 || len(ranges) <= searchProbeRanges || !sq.exact || t.db.noRare {
+		return ranges, nil, false, nil
+	}
+	order := slices.Clone(sq.parts)
+	slices.SortStableFunc(order, func(a, b string) int {
+		// A short word's prefix (the index's prefixes) last: it matches
+		// every word it starts.
+		if pa, pb := strings.HasSuffix(a, "*"), strings.HasSuffix(b, "*"); pa != pb {
+			if pa {
+				return 1
+			}
+			return -1
+		}
+		return cmp.Compare(len(b), len(a))
+	})
+	best, most := "", len(ranges)*searchRarePerRange
+	for _, part := range order {
+		if best != "" && most == 0 {
+			break
+		}
+		n, err := t.countMatches(part, most+1)
+		if err != nil {
+			return ranges, nil, false, err
+		}
+		if n <= most {
+			best, most = part, n-1
+		}
+	}
+	if best == "" {
+		return ranges, nil, false, nil
+	}
+	sc, err := t.scanRanges(best, ranges)
+	if err != nil {
+		return ranges, nil, false, err
+	}
+	t.db.rares.Add(1)
+	found := 0
+	ranges = slices.DeleteFunc(ranges, func(r searchRange) bool {
+		found += len(sc.seqs[r.num])
+		return len(sc.seqs[r.num]) == 0
+	})
+	if found > len(ranges)*searchRareChecks {
+		return ranges, nil, true, nil
+	}
+	t.db.rareChecks.Add(1)
+	match := sq.match
+	sc.check = func(num, seq int64) (bool, error) {
+		var one int
+		err := t.queryRow(`SELECT 1 FROM message_search WHERE message_search MATCH ?1 AND rowid = ?2`,
+			match, num<<32|(maxSearchSeq-seq)).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return false, nil
+		}
+		return err == nil, err
+	}
+	return ranges, sc, true, nil
 }
 
 // firstRunes is the first n runes of s.
@@ -791,7 +884,13 @@ func (t *tx) SearchMessages(f parley.SearchFilter) ([]parley.SearchHit, error) {
 	plain := f.SenderID == "" && since == 0 && until == 0 && len(kinds) == 0
 	light := sq.exact && plain
 	var scan *searchScan
-	if len(ranges) > searchProbeRanges {
+	rare := false
+	if light {
+		if ranges, scan, rare, err = t.rarePart(sq, ranges); err != nil {
+			return nil, fmt.Errorf("search: %w", err)
+		}
+	}
+	if !rare && len(ranges) > searchProbeRanges {
 		if ranges, scan, err = t.pruneRanges(sq, ranges, plain); err != nil {
 			return nil, fmt.Errorf("search: %w", err)
 		}

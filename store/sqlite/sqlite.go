@@ -85,11 +85,13 @@ type DB struct {
 	// lately, in nanoseconds, for a query of one word [0] and of several
 	// [1] (search.go, visitCosts): what a probe's pruning saves.
 	visitCost [2]atomic.Int64
-	// probeParts and splits count the probes' parts after the first and
-	// the searches split by splitLast (tests look at them); noSplit turns
-	// splitLast off (tests compare).
-	probeParts, splits atomic.Int64
-	noSplit            bool
+	// probeParts, splits, rares and rareChecks count the probes' parts
+	// after the first, the searches split by splitLast, those that read a
+	// rare part's matches (rarePart) and those of them that checked the
+	// matches one by one (tests look at them); noSplit and noRare turn
+	// splitLast and rarePart off (tests compare).
+	probeParts, splits, rares, rareChecks atomic.Int64
+	noSplit, noRare                       bool
 	// lastFailed is set when the last batch had a failing update; only the
 	// committer goroutine touches it.
 	lastFailed bool
