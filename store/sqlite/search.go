@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -83,6 +84,10 @@ const (
 	// like a visit); with more it visits those ranges instead.
 	searchRarePerRange = 16
 	searchRareChecks   = 2
+	// searchCommonFor is how long a part of a query found common stays
+	// known as such (commonParts), for at most searchCommonMax parts.
+	searchCommonFor = 10 * time.Minute
+	searchCommonMax = 4096
 	// searchPrefixIndex is the longest prefix the index holds (0021's
 	// prefix = '3 4 5 6'). A longer last word is looked up by its first
 	// searchPrefixIndex letters and checked whole on the text.
@@ -325,12 +330,17 @@ func (t *tx) rarePart(sq searchQuery, ranges []searchRange) (_ []searchRange, _ 
 		if best != "" && most == 0 {
 			break
 		}
+		if best == "" && t.db.common.known(part, most) {
+			continue
+		}
 		n, err := t.countMatches(part, most+1)
 		if err != nil {
 			return ranges, nil, false, err
 		}
 		if n <= most {
 			best, most = part, n-1
+		} else if best == "" {
+			t.db.common.note(part, most)
 		}
 	}
 	if best == "" {
@@ -361,6 +371,40 @@ func (t *tx) rarePart(sq searchQuery, ranges []searchRange) (_ []searchRange, _ 
 		return err == nil, err
 	}
 	return ranges, sc, true, nil
+}
+
+// commonParts remembers, for a while, the parts of queries that had more
+// matches in the whole index than a search could read in one pass
+// (rarePart): a common word is in many queries, and counting it up to
+// the bound costs ~0.5 ms each time. What it remembers only chooses a
+// plan: a word that became rare meanwhile (messages deleted) is counted
+// again after searchCommonFor.
+type commonParts struct {
+	mu    sync.Mutex
+	parts map[string]commonPart
+}
+
+type commonPart struct {
+	most int // the part has more matches than this
+	at   time.Time
+}
+
+// known reports whether part was seen lately with more than most matches.
+func (c *commonParts) known(part string, most int) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p, ok := c.parts[part]
+	return ok && p.most >= most && time.Since(p.at) < searchCommonFor
+}
+
+// note records that part has more than most matches.
+func (c *commonParts) note(part string, most int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.parts == nil || len(c.parts) >= searchCommonMax {
+		c.parts = map[string]commonPart{}
+	}
+	c.parts[part] = commonPart{most: most, at: time.Now()}
 }
 
 // firstRunes is the first n runes of s.

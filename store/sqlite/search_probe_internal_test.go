@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"fmt"
 	"testing"
 	"time"
 )
@@ -112,5 +113,35 @@ func TestProbePays(t *testing.T) {
 	}
 	if got := db.visitCosts(3); got != db.visitCosts(2) {
 		t.Errorf("three words: %v, want two words' %v", got, db.visitCosts(2))
+	}
+}
+
+// TestCommonParts checks what rarePart remembers of common parts: a part
+// counted past a bound is known common for that bound and any lower one,
+// not a higher one, nor after searchCommonFor, and a full memory starts
+// again rather than grow.
+func TestCommonParts(t *testing.T) {
+	var c commonParts
+	if c.known(`"kiwi"`, 10) {
+		t.Error("known before any note")
+	}
+	c.note(`"kiwi"`, 100)
+	for most, want := range map[int]bool{50: true, 100: true, 101: false} {
+		if got := c.known(`"kiwi"`, most); got != want {
+			t.Errorf("known past %d: %v, want %v", most, got, want)
+		}
+	}
+	if c.known(`"plum"`, 10) {
+		t.Error("another part known")
+	}
+	c.parts[`"kiwi"`] = commonPart{most: 100, at: time.Now().Add(-searchCommonFor)}
+	if c.known(`"kiwi"`, 10) {
+		t.Error("known after searchCommonFor")
+	}
+	for i := range searchCommonMax + 1 {
+		c.note(fmt.Sprint(i), 1)
+	}
+	if len(c.parts) > searchCommonMax {
+		t.Errorf("%d parts kept, at most %d", len(c.parts), searchCommonMax)
 	}
 }

@@ -92,6 +92,8 @@ type DB struct {
 	// splitLast and rarePart off (tests compare).
 	probeParts, splits, rares, rareChecks atomic.Int64
 	noSplit, noRare                       bool
+	// common is what rarePart knows of common parts of queries.
+	common commonParts
 	// lastFailed is set when the last batch had a failing update; only the
 	// committer goroutine touches it.
 	lastFailed bool
