@@ -84,6 +84,11 @@ const (
 	// like a visit); with more it visits those ranges instead.
 	searchRarePerRange = 16
 	searchRareChecks   = 2
+	// searchRareMax bounds that count whatever the searcher's ranges (a
+	// business in 50,000 conversations): a newest-first walk may stop
+	// after a few of them, and a count or a pass of 800,000 matches
+	// would cost it 50–100 ms.
+	searchRareMax = 32768
 	// searchCommonFor is how long a part of a query found common stays
 	// known as such (commonParts), for at most searchCommonMax parts.
 	searchCommonFor = 10 * time.Minute
@@ -293,7 +298,8 @@ func (t *tx) splitLast(sq *searchQuery, ranges []searchRange, keep *newest, boun
 
 // rarePart finds the matches of a query of several words through its
 // rarest part, when that part is rare in the whole index: at most
-// searchRarePerRange matches per range of the searcher. Two words of
+// searchRarePerRange matches per range of the searcher, and at most
+// searchRareMax. Two words of
 // which one is in most messages and the other in a few thousand cost a
 // walk a seek into the common word's list at each of the searcher's
 // conversations, and a probe of the AND such a seek per match; the rare
@@ -325,7 +331,7 @@ func (t *tx) rarePart(sq searchQuery, ranges []searchRange) (_ []searchRange, _ 
 		}
 		return cmp.Compare(len(b), len(a))
 	})
-	best, most := "", len(ranges)*searchRarePerRange
+	best, most := "", min(len(ranges)*searchRarePerRange, searchRareMax)
 	for _, part := range order {
 		if best != "" && most == 0 {
 			break
