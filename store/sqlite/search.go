@@ -322,7 +322,9 @@ func (t *tx) rarePart(sq searchQuery, ranges []searchRange) (_ []searchRange, _ 
 	order := slices.Clone(sq.parts)
 	slices.SortStableFunc(order, func(a, b string) int {
 		// A short word's prefix (the index's prefixes) last: it matches
-		// every word it starts.
+		// every word it starts. A long last word's expansion, an OR of
+		// the words it starts, comes first by its length, as the long
+		// word it is.
 		if pa, pb := strings.HasSuffix(a, "*"), strings.HasSuffix(b, "*"); pa != pb {
 			if pa {
 				return 1
@@ -333,8 +335,8 @@ func (t *tx) rarePart(sq searchQuery, ranges []searchRange) (_ []searchRange, _ 
 	})
 	best, most := "", min(len(ranges)*searchRarePerRange, searchRareMax)
 	for _, part := range order {
-		if best != "" && most == 0 {
-			break
+		if best != "" && most <= 0 {
+			break // none can be rarer
 		}
 		if best == "" && t.db.common.known(part, most) {
 			continue
@@ -357,10 +359,19 @@ func (t *tx) rarePart(sq searchQuery, ranges []searchRange) (_ []searchRange, _ 
 		return ranges, nil, false, err
 	}
 	t.db.rares.Add(1)
+	// Each range by its own matches: a conversation can be several
+	// ranges (viewers' ranges merged apart), and the scan keeps its
+	// matches by conversation.
 	found := 0
 	ranges = slices.DeleteFunc(ranges, func(r searchRange) bool {
-		found += len(sc.seqs[r.num])
-		return len(sc.seqs[r.num]) == 0
+		n := 0
+		for _, seq := range sc.seqs[r.num] {
+			if seq >= r.lo && seq <= r.hi {
+				n++
+			}
+		}
+		found += n
+		return n == 0
 	})
 	if found > len(ranges)*searchRareChecks {
 		return ranges, nil, true, nil
@@ -1107,7 +1118,14 @@ func (t *tx) searchScanned(sc *searchScan, ranges []searchRange, keep *newest, b
 		return rows.Err()
 	}
 	for _, r := range ranges {
-		if n >= searchScanBatch {
+		// Matches checked one by one (sc.check) are looked up as soon as
+		// they could fill keep, so that the stop below comes as early as
+		// a walk's would, not after a batch's checks.
+		batch := searchScanBatch
+		if sc.check != nil && keep.k >= 0 {
+			batch = min(batch, max(keep.k-len(keep.msgs), 1))
+		}
+		if n >= batch {
 			if err := flush(); err != nil {
 				return err
 			}

@@ -283,7 +283,7 @@ func TestSearchRarePart(t *testing.T) {
 	}
 	// Both words common: no rare part.
 	plans, _ := sqlite.SearchRares(wc.db)
-	wc.check(t, []string{"kiwi plum"}, func(bool) {})
+	wc.check(t, []string{"kiwi plum"}, func(on bool) { sqlite.SetSearchRare(wc.db, on) })
 	if p, _ := sqlite.SearchRares(wc.db); p != plans {
 		t.Errorf("kiwi plum: %d searches by a rare part", p-plans)
 	}

@@ -1,9 +1,14 @@
 package sqlite
 
 import (
+	"context"
 	"fmt"
+	"path/filepath"
+	"slices"
 	"testing"
 	"time"
+
+	"github.com/parleyhq/parley"
 )
 
 // TestProbeMore: the rest of a probe is read only when, at the density
@@ -143,5 +148,167 @@ func TestCommonParts(t *testing.T) {
 	}
 	if len(c.parts) > searchCommonMax {
 		t.Errorf("%d parts kept, at most %d", len(c.parts), searchCommonMax)
+	}
+}
+
+// TestRarePartChooses checks rarePart's plan on a corpus of known
+// counts: the searcher a in 20 conversations of 10 messages ("plum" in
+// each, "kiwi" in every other), a busy conversation of others making both
+// common (600 and 500 matches, over the bound of 20 ranges × 16), "quince"
+// in three of a's messages and "fig" in every message of two of a's
+// conversations.
+func TestRarePartChooses(t *testing.T) {
+	db, err := Open(filepath.Join(t.TempDir(), "parley.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	quince := map[string]int64{"c02": 3, "c05": 7, "c11": 1} // conversation → seq
+	fig := map[string]bool{"c04": true, "c09": true}
+	err = db.Update(context.Background(), func(tx parley.Tx) error {
+		for _, u := range []string{"a", "b"} {
+			if err := tx.CreateUser(&parley.User{ID: u, Handle: u, Kind: parley.KindPerson, DMPolicy: parley.PolicyOpen,
+				CreatedAt: now, UpdatedAt: now}); err != nil {
+				return err
+			}
+		}
+		n := 0
+		send := func(conv, text string) error {
+			seq, err := tx.AllocSeq(conv, now)
+			if err != nil {
+				return err
+			}
+			n++
+			if quince[conv] == seq {
+				text += " quince"
+			}
+			if fig[conv] {
+				text += " fig"
+			}
+			return tx.CreateMessage(&parley.Message{ID: fmt.Sprint("m", n), ConversationID: conv, Seq: seq, SenderID: "b",
+				Kind: parley.MessageText, Text: text, CreatedAt: now})
+		}
+		for c := range 21 {
+			id := fmt.Sprintf("c%02d", c)
+			if c == 20 {
+				id = "busy"
+			}
+			if err := tx.CreateConversation(&parley.Conversation{ID: id, Kind: parley.ConversationGroup, CreatedBy: "b",
+				CreatedAt: now, LastActivityAt: now}); err != nil {
+				return err
+			}
+			if id == "busy" {
+				for range 400 {
+					if err := send(id, "plum kiwi"); err != nil {
+						return err
+					}
+				}
+				continue
+			}
+			if err := tx.PutMember(&parley.Member{ConversationID: id, UserID: "a", Role: parley.RoleMember,
+				Status: parley.StatusActive, Folder: parley.FolderInbox, JoinedAt: now, UpdatedAt: now}); err != nil {
+				return err
+			}
+			for i := range 10 {
+				text := "plum"
+				if i%2 == 0 {
+					text += " kiwi"
+				}
+				if err := send(id, text); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A search first, which has View bring the index up to date.
+	if err := db.View(context.Background(), func(tx parley.Tx) error {
+		_, err := tx.SearchMessages(parley.SearchFilter{ViewerIDs: []string{"a"}, Query: "zzz"})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// plan runs rarePart for query as a, after the search's own steps,
+	// and returns the conversations of the ranges it kept, the matches
+	// the scan found (nil: none) and whether it checks them one by one.
+	plan := func(query string) (ok bool, convs []string, seqs map[int64][]int64, checked bool) {
+		t.Helper()
+		err := db.View(context.Background(), func(ptx parley.Tx) error {
+			tx := ptx.(*tx)
+			ranges, err := tx.searchRanges([]string{"a"}, "")
+			if err != nil {
+				return err
+			}
+			if len(ranges) != 20 {
+				t.Fatalf("%d ranges, want 20", len(ranges))
+			}
+			sq := newSearchQuery(query)
+			if err := tx.expandLast(&sq); err != nil {
+				return err
+			}
+			kept, sc, rare, err := tx.rarePart(sq, ranges)
+			if err != nil {
+				return err
+			}
+			ok = rare
+			for _, r := range kept {
+				convs = append(convs, r.conv)
+			}
+			if sc != nil {
+				seqs, checked = sc.seqs, sc.check != nil
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(convs)
+		return ok, convs, seqs, checked
+	}
+	bound := 20 * searchRarePerRange
+	for _, c := range []struct {
+		query   string
+		ok      bool
+		convs   []string
+		checked bool
+	}{
+		{"plum quince", true, []string{"c02", "c05", "c11"}, true},
+		{"fig quince", true, []string{"c02", "c05", "c11"}, true}, // the rarer of two rare words
+		{"plum fig", true, []string{"c04", "c09"}, false},         // 20 matches in 2 ranges: walked
+		{"kiwi plum qui", true, []string{"c02", "c05", "c11"}, true},
+		{"plum zzz", true, nil, true}, // a word of no message: nothing left
+	} {
+		ok, convs, seqs, checked := plan(c.query)
+		if ok != c.ok || !slices.Equal(convs, c.convs) || checked != c.checked {
+			t.Errorf("%q: ok %v, ranges of %v, checked %v; want %v, %v, %v", c.query, ok, convs, checked, c.ok, c.convs, c.checked)
+		}
+		if c.checked && len(c.convs) == 3 {
+			n := 0
+			for _, s := range seqs {
+				n += len(s)
+			}
+			if n != 3 {
+				t.Errorf("%q: the scan found %d matches in a's ranges, want quince's 3", c.query, n)
+			}
+		}
+	}
+	// Both common: no plan, the ranges as they were, and both remembered.
+	if ok, convs, _, _ := plan("kiwi plum"); ok || len(convs) != 20 {
+		t.Errorf("kiwi plum: ok %v, %d ranges kept; want no plan, 20", ok, len(convs))
+	}
+	for _, part := range []string{`"kiwi"`, `"plum"`} {
+		if !db.common.known(part, bound) {
+			t.Errorf("%s not known common", part)
+		}
+	}
+	// A part known common is not counted: quince (the last word, so a
+	// prefix), said to be, leaves no rare part in "plum quince".
+	db.common.note(`"quince"*`, bound)
+	if ok, _, _, _ := plan("plum quince"); ok {
+		t.Error("plum quince: a plan although both parts are known common")
 	}
 }
