@@ -278,16 +278,7 @@ func (t *tx) splitLast(sq *searchQuery, ranges []searchRange, keep *newest, boun
 	if found*2 > len(ranges) {
 		return false, nil
 	}
-	whole := "(" + sq.head + others + ") NOT " + word
-	sc.check = func(num, seq int64) (bool, error) {
-		var one int
-		err := t.queryRow(`SELECT 1 FROM message_search WHERE message_search MATCH ?1 AND rowid = ?2`,
-			whole, num<<32|(maxSearchSeq-seq)).Scan(&one)
-		if errors.Is(err, sql.ErrNoRows) {
-			return false, nil
-		}
-		return err == nil, err
-	}
+	sc.check = t.matchCheck("(" + sq.head + others + ") NOT " + word)
 	if err := t.searchScanned(sc, ranges, keep, bound, maxPos, before); err != nil {
 		return false, err
 	}
@@ -377,8 +368,14 @@ func (t *tx) rarePart(sq searchQuery, ranges []searchRange) (_ []searchRange, _ 
 		return ranges, nil, true, nil
 	}
 	t.db.rareChecks.Add(1)
-	match := sq.match
-	sc.check = func(num, seq int64) (bool, error) {
+	sc.check = t.matchCheck(sq.match)
+	return ranges, sc, true, nil
+}
+
+// matchCheck returns a searchScan.check that tells whether the index's
+// entry of a conversation's message matches match (a seek per word).
+func (t *tx) matchCheck(match string) func(num, seq int64) (bool, error) {
+	return func(num, seq int64) (bool, error) {
 		var one int
 		err := t.queryRow(`SELECT 1 FROM message_search WHERE message_search MATCH ?1 AND rowid = ?2`,
 			match, num<<32|(maxSearchSeq-seq)).Scan(&one)
@@ -387,7 +384,6 @@ func (t *tx) rarePart(sq searchQuery, ranges []searchRange) (_ []searchRange, _ 
 		}
 		return err == nil, err
 	}
-	return ranges, sc, true, nil
 }
 
 // commonParts remembers, for a while, the parts of queries that had more
