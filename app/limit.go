@@ -89,10 +89,11 @@ func (l *Limiter) Allow(ctx context.Context, key string) (bool, time.Duration) {
 
 // Reserve is Allow for work that may not happen: it only looks for a
 // token, and done tells, when ok, whether the work happened, which takes
-// the token (even into debt). Only work that happened is counted (a send
-// that turned out to repeat one already stored costs nothing);
-// concurrent callers may overshoot by at most their number, on this node
-// or across nodes.
+// the token (even into debt) before done returns. Only work that
+// happened is counted (a send that turned out to repeat one already
+// stored costs nothing); concurrent callers may overshoot by at most
+// their number, on this node or across nodes, but one caller's next call
+// sees its last.
 func (l *Limiter) Reserve(ctx context.Context, key string) (ok bool, wait time.Duration, done func(used bool)) {
 	if ok, wait := l.peek(key); !ok {
 		// Every token this node was granted is in the shared bucket
@@ -122,8 +123,13 @@ func (l *Limiter) Reserve(ctx context.Context, key string) (ok bool, wait time.D
 	return true, 0, func(used bool) {
 		if used {
 			l.reserve(key, true)
-			// Nobody waits for it: the next Reserve sees it.
-			go l.shared.take(context.Background(), skey, tokenForce, every, burst)
+			// Taken before the caller answers, so that its client's next
+			// request sees it on whichever node it lands (a take left to
+			// a goroutine could come after it: one send too many). The
+			// take is queued with the node's others and goes to the store
+			// even if the caller leaves meanwhile; an error leaves the
+			// node's own bucket to decide, as above.
+			l.shared.take(ctx, skey, tokenForce, every, burst)
 		}
 	}
 }
