@@ -213,7 +213,7 @@ func TestStreamSendTooBig(t *testing.T) {
 	if e := ad.until(func(e streamEvent) bool { return e.Type == "error" }); e[len(e)-1].Code != "malformed_request" {
 		t.Fatalf("big ping answered %+v", e[len(e)-1])
 	}
-	ad.send(sendFrame("s", conv, map[string]any{"text": strings.Repeat("é", 40000)}))
+	ad.send(sendFrame("s", conv, map[string]any{"text": strings.Repeat("é", 300000)}))
 	if code := ad.waitClosed(); code != websocket.StatusMessageTooBig {
 		t.Fatalf("closed with %d, want 1009", code)
 	}
