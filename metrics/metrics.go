@@ -43,6 +43,7 @@ type Metrics struct {
 	batchRetries  prometheus.Counter
 	cacheResets   prometheus.Counter
 	cacheDropped  prometheus.Counter
+	lockWait      prometheus.Histogram
 	updates       *prometheus.CounterVec
 	readBatch     prometheus.Histogram
 
@@ -132,6 +133,7 @@ func New() *Metrics {
 	m.batchRetries = f.counter("parley_store_commit_retries_total", "Group commits run a second time with a savepoint per update because one update failed.")
 	m.cacheResets = f.counter("parley_store_cache_resets_total", "PostgreSQL: group commits that started with an empty committer cache because other nodes' changes since this node's last commit could not be told apart.")
 	m.cacheDropped = f.counter("parley_store_cache_keys_dropped_total", "PostgreSQL: committer-cache keys (conversations, block pairs) dropped because another node changed them.")
+	m.lockWait = f.histogram("parley_store_lock_wait_seconds", "PostgreSQL: time a group commit took to get the positions lock that orders every node's commits (other nodes' batches, plus one round trip).", commitBuckets)
 	m.updates = f.counterVec("parley_store_updates_total", "Update calls by result: committed, or failed (refused by a rule or failed with the batch).", "result")
 	m.readBatch = f.histogram("parley_store_read_batch_size", "Short reads (device syncs, session checks) answered from one shared read transaction.", batchBuckets)
 
@@ -389,6 +391,9 @@ type Batch struct {
 	// empty committer cache, or dropped that many keys other nodes changed.
 	CacheReset   bool
 	CacheDropped int
+	// Lock (PostgreSQL) is the wait for the positions lock that orders
+	// every node's commits; zero when the store has none.
+	Lock time.Duration
 }
 
 // Committed records a group commit.
@@ -402,6 +407,9 @@ func (m *Metrics) Committed(b Batch) {
 		m.cacheResets.Inc()
 	}
 	m.cacheDropped.Add(float64(b.CacheDropped))
+	if b.Lock > 0 {
+		m.lockWait.Observe(b.Lock.Seconds())
+	}
 	if b.FailedAt != "" {
 		m.commitErrors.WithLabelValues(b.FailedAt).Inc()
 		m.updates.WithLabelValues("failed").Add(float64(b.Updates))

@@ -43,7 +43,7 @@ func counter(t *testing.T, fams map[string]*dto.MetricFamily, name, label, value
 
 func TestCommitted(t *testing.T) {
 	m := New()
-	m.Committed(Batch{Updates: 10, Failed: 2, Retried: true, Duration: 3 * time.Millisecond, Commit: time.Millisecond, CacheDropped: 5})
+	m.Committed(Batch{Updates: 10, Failed: 2, Retried: true, Duration: 3 * time.Millisecond, Commit: time.Millisecond, CacheDropped: 5, Lock: 2 * time.Millisecond})
 	m.Committed(Batch{Updates: 4, Failed: 4, Duration: time.Millisecond, FailedAt: "commit", CacheReset: true, CacheDropped: 2})
 	f := gather(t, m)
 	for _, c := range []struct {
@@ -65,6 +65,10 @@ func TestCommitted(t *testing.T) {
 	}
 	if h := f["parley_store_commit_batch_size"].GetMetric()[0].GetHistogram(); h.GetSampleCount() != 2 || h.GetSampleSum() != 14 {
 		t.Errorf("batch size histogram: %d samples, sum %v", h.GetSampleCount(), h.GetSampleSum())
+	}
+	// Only the store with a positions lock reports its wait.
+	if h := f["parley_store_lock_wait_seconds"].GetMetric()[0].GetHistogram(); h.GetSampleCount() != 1 || h.GetSampleSum() != 0.002 {
+		t.Errorf("lock wait histogram: %d samples, sum %v", h.GetSampleCount(), h.GetSampleSum())
 	}
 	// A batch that committed nothing has no COMMIT time to report.
 	if n := f["parley_store_commit_duration_seconds"].GetMetric()[0].GetHistogram().GetSampleCount(); n != 1 {

@@ -406,7 +406,7 @@ func openPlainStore(cfg Config, m *metrics.Metrics) (parley.Store, error) {
 			opts.OnCommit = func(c postgres.CommitInfo) {
 				m.Committed(metrics.Batch{Updates: c.Updates, Failed: c.Failed, Retried: c.Retried,
 					Duration: c.Duration, Commit: c.Commit, FailedAt: c.FailedAt,
-					CacheReset: c.CacheReset, CacheDropped: c.CacheDropped})
+					CacheReset: c.CacheReset, CacheDropped: c.CacheDropped, Lock: c.Lock})
 			}
 		}
 		db, err := postgres.Open(cfg.DatabaseURL, opts)

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"sync"
@@ -315,5 +316,79 @@ func TestQueuedClientIDConflict(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestLockWaitReported: a batch that waits for another node's batch to
+// release the positions lock reports the wait (CommitInfo.Lock, the
+// parley_store_lock_wait_seconds metric): at least the time it was seen
+// waiting in pg_stat_activity while the other batch held the lock.
+func TestLockWaitReported(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	var seen commits
+	a, err := postgres.Open(dsn, postgres.Options{OnCommit: seen.add})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	b, err := postgres.Open(dsn, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	watch, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { watch.Close() })
+	seedDirect(t, a, "c1", "u1", "u2")
+	seedDirect(t, b, "c2", "u3", "u4")
+
+	// B's batch holds the lock until released.
+	held, release := make(chan struct{}), make(chan struct{})
+	bDone := make(chan error, 1)
+	go func() {
+		bDone <- b.Update(context.Background(), func(tx parley.Tx) error {
+			close(held)
+			<-release
+			_, err := tx.AllocSeq("c2", time.Now())
+			return err
+		})
+	}()
+	<-held
+	n := seen.count()
+	aDone := make(chan error, 1)
+	go func() {
+		_, err := send(a, "c1", "u1", "u2", "")
+		aDone <- err
+	}()
+	// A's committer is seen waiting for the row lock, then B holds on a
+	// little longer.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		var waiting int
+		if err := watch.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+			AND wait_event_type = 'Lock' AND query LIKE '%FROM positions WHERE id = 1 FOR UPDATE%'`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("A's batch was never seen waiting for the positions lock")
+		}
+	}
+	seenWaiting := time.Now()
+	time.Sleep(20 * time.Millisecond)
+	heldFor := time.Since(seenWaiting)
+	close(release)
+	if err := <-bDone; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-aDone; err != nil {
+		t.Fatal(err)
+	}
+	got := seen.after(t, n)
+	if got.Lock < heldFor || got.Lock > got.Duration {
+		t.Fatalf("A's batch reported a lock wait of %v (batch %v); it waited at least %v", got.Lock, got.Duration, heldFor)
 	}
 }

@@ -345,11 +345,13 @@ func (db *DB) tryBatch(batch []*updateReq, savepoints bool, info *CommitInfo) (e
 	// READ COMMITTED, takes its snapshot when it starts, after the lock.
 	var gen int64
 	var keys []string // the keys other nodes changed; later this batch's
+	lstart := time.Now()
 	err = conn.Raw(func(dc any) error {
 		var err error
 		gen, keys, err = db.lockAndRead(ctx, dc.(*stdlib.Conn).Conn())
 		return err
 	})
+	info.Lock += time.Since(lstart)
 	if err == nil {
 		gen, err = db.catchUp(ctx, stx, gen, keys, info)
 	}

@@ -18,6 +18,11 @@ type CommitInfo struct {
 	// runs of a retried batch included; Commit is the COMMIT alone, where
 	// the log is written and synced.
 	Duration, Commit time.Duration
+	// Lock is the time the batch took to get the positions lock, which
+	// orders every node's commits: the wait for other nodes' batches,
+	// plus one round trip (the catch-up read shares it). Both runs of a
+	// retried batch are counted.
+	Lock time.Duration
 	// FailedAt, when not empty, says why nothing of the batch was
 	// committed: "begin", "rollback" (a failed update could not be
 	// undone), "save_position" or "commit". A failing batch after "begin"
