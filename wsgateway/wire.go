@@ -4,11 +4,9 @@ import (
 	"bufio"
 	"encoding/binary"
 	"errors"
-	"io"
 	"net"
 	"sync"
 	"sync/atomic"
-	"time"
 )
 
 // An idle stream has no goroutine on Linux: the gateway's poller watches
@@ -161,23 +159,4 @@ func (w *wireConn) Read(p []byte) (int, error) {
 // handled.
 func (w *wireConn) pending() bool {
 	return len(w.prefix) > 0 || w.br.Buffered() > 0
-}
-
-// How much of an over-long frame finish reads and drops, and for how
-// long at most, before closing.
-const (
-	drainBytes = 4 << 20
-	drainWait  = time.Second
-)
-
-// drain reads and drops what the client is still sending, up to max
-// bytes, until the client closes or wait has passed. A socket closed with
-// unread bytes is reset, and a client still writing a frame over the
-// limit would see "connection reset" instead of the 1009 close the
-// library already sent it.
-func (w *wireConn) drain(max int64, wait time.Duration) {
-	if w.Conn.SetReadDeadline(time.Now().Add(wait)) != nil {
-		return
-	}
-	_, _ = io.CopyN(io.Discard, w.Conn, max)
 }

@@ -18,7 +18,6 @@ import (
 	"os"
 	"runtime/debug"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -204,9 +203,6 @@ func (s *stream) finish() {
 	g.hub.Unregister(s.dev)
 	g.poll.unwatch(s)
 	s.waitIdle()
-	if s.tooBig.Load() {
-		s.wire.drain(drainBytes, drainWait)
-	}
 	s.ws.CloseNow()
 	s.mu.Lock()
 	code := s.closedAs
@@ -299,9 +295,6 @@ type stream struct {
 	lanesRunning int
 	lanesIdle    chan struct{}
 	ending       bool
-	// tooBig is set by a reader that met a frame over the read limit: the
-	// library has sent 1009, and finish drains the rest (wireConn.drain).
-	tooBig atomic.Bool
 }
 
 // typingInterval is how often one stream may announce "typing" in one
@@ -437,7 +430,6 @@ func (s *stream) readLoop() {
 	for {
 		typ, b, err := s.ws.Read(s.ctx)
 		if err != nil {
-			s.readFailed(err)
 			return
 		}
 		s.handle(typ, b)
@@ -457,7 +449,6 @@ func (s *stream) readWoken() {
 		// stream an entry in its context's children, kept by the map.
 		typ, b, err := s.ws.Read(context.Background())
 		if err != nil {
-			s.readFailed(err)
 			s.end()
 			return
 		}
@@ -468,13 +459,6 @@ func (s *stream) readWoken() {
 	}
 	if err := s.g.poll.rearm(s); err != nil {
 		s.end()
-	}
-}
-
-// readFailed notes why the client's stream could not be read.
-func (s *stream) readFailed(err error) {
-	if errors.Is(err, websocket.ErrMessageTooBig) {
-		s.tooBig.Store(true)
 	}
 }
 
