@@ -3,8 +3,17 @@
 # every test with the race detector, on SQLite and again on PostgreSQL. It
 # installs what the tests need and starts a throwaway PostgreSQL cluster;
 # the tests start Parley themselves on 127.0.0.1:0.
+#
+# scripts/test.sh reliability runs only the reliability and security
+# suites of docs/reliability.md (crash, churn, disk full, several nodes,
+# authorization matrix, bad input, model test, fuzzing, XSS in Chromium).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+mode=${1:-all}
+case "$mode" in
+  all | reliability) ;;
+  *) echo "usage: scripts/test.sh [reliability]"; exit 2 ;;
+esac
 
 echo "== go version"
 go version
@@ -38,7 +47,7 @@ fi
 if [ -n "$(git status --porcelain -- web/dist 2>/dev/null)" ]; then
   echo "web/dist is stale: run (cd web && npm run build) and commit it"; git status --short -- web/dist; exit 1
 fi
-(cd web && npx vitest run --reporter=dot)
+if [ "$mode" = all ]; then (cd web && npx vitest run --reporter=dot); fi
 
 echo "== PostgreSQL: a throwaway cluster for the PostgreSQL runs (Debian's package, installed if missing)"
 # The PostgreSQL store's suite, and the app and server suites a second
@@ -73,21 +82,33 @@ if [ -z "$pgport" ]; then echo "PostgreSQL did not start:"; cat "$pgdir/log"; ex
 export PARLEY_TEST_POSTGRES="postgres://postgres@127.0.0.1:$pgport/postgres?sslmode=disable"
 "$PGBIN/postgres" --version
 
-echo "== go test -race (SQLite; store/postgres on PostgreSQL)"
-# -race needs cgo (gcc); the race detector keeps concurrency honest.
 # From here on each step records its failure in status and the script goes
 # on, so that one failure does not hide the others (set -e would stop it).
+# -race needs cgo (gcc); the race detector keeps concurrency honest.
 set +e
-CGO_ENABLED=1 go test -race -count=1 -timeout 30m ./... 2>&1 | tee /tmp/parley-test.$$.log
-status=${PIPESTATUS[0]}
+if [ "$mode" = reliability ]; then
+  echo "== reliability suites (docs/reliability.md): crash, churn, disk full, several nodes"
+  CGO_ENABLED=1 go test -race -count=1 -timeout 30m -v ./reliability 2>&1 | tee /tmp/parley-test.$$.log
+  status=${PIPESTATUS[0]}
+  echo "== authorization matrix, bad-input corpus, model-based property test"
+  CGO_ENABLED=1 go test -race -count=1 -timeout 30m -v \
+    -run 'TestAuthorization|TestUnauthenticated|TestBusinessAuthorization|TestBadInput' ./server 2>&1 | tee -a /tmp/parley-test.$$.log
+  if [ "${PIPESTATUS[0]}" -ne 0 ]; then status=1; fi
+  CGO_ENABLED=1 go test -race -count=1 -timeout 30m -v -run TestModel ./app 2>&1 | tee -a /tmp/parley-test.$$.log
+  if [ "${PIPESTATUS[0]}" -ne 0 ]; then status=1; fi
+else
+  echo "== go test -race (SQLite; store/postgres on PostgreSQL)"
+  CGO_ENABLED=1 go test -race -count=1 -timeout 30m ./... 2>&1 | tee /tmp/parley-test.$$.log
+  status=${PIPESTATUS[0]}
 
-echo "== go test -race again on PostgreSQL: the app and API suites"
-CGO_ENABLED=1 PARLEY_TEST_STORE=postgres go test -race -count=1 -timeout 30m ./app ./server 2>&1 | tee -a /tmp/parley-test.$$.log
-if [ "${PIPESTATUS[0]}" -ne 0 ]; then status=1; fi
+  echo "== go test -race again on PostgreSQL: the app and API suites"
+  CGO_ENABLED=1 PARLEY_TEST_STORE=postgres go test -race -count=1 -timeout 30m ./app ./server 2>&1 | tee -a /tmp/parley-test.$$.log
+  if [ "${PIPESTATUS[0]}" -ne 0 ]; then status=1; fi
 
-echo "== go test -race again with encryption at rest (PARLEY_TEST_ENCRYPTION=1): the app and API suites"
-CGO_ENABLED=1 PARLEY_TEST_ENCRYPTION=1 go test -race -count=1 -timeout 30m ./app ./server 2>&1 | tee -a /tmp/parley-test.$$.log
-if [ "${PIPESTATUS[0]}" -ne 0 ]; then status=1; fi
+  echo "== go test -race again with encryption at rest (PARLEY_TEST_ENCRYPTION=1): the app and API suites"
+  CGO_ENABLED=1 PARLEY_TEST_ENCRYPTION=1 go test -race -count=1 -timeout 30m ./app ./server 2>&1 | tee -a /tmp/parley-test.$$.log
+  if [ "${PIPESTATUS[0]}" -ne 0 ]; then status=1; fi
+fi
 
 if [ "$status" -eq 0 ]; then
   echo "== short fuzz runs (long runs: docs/testing.md)"
@@ -139,17 +160,12 @@ if [ "$status" -eq 0 ]; then
   mkdir -p web/e2e/artifacts
   # The browser tests seed long histories faster than a person may send.
   export PARLEY_LIMITS_SEND_PER_CONVERSATION=1000000 PARLEY_LIMITS_SEND_BURST=1000000
-  if ! (cd web && PARLEY_BIN="$e2e_bin" CHROMIUM="$(command -v chromium)" SCREENSHOTS="$PWD/e2e/artifacts" node e2e/run.mjs); then
-    status=1
-  fi
-  if ! (cd web && PARLEY_BIN="$e2e_bin" CHROMIUM="$(command -v chromium)" SCREENSHOTS="$PWD/e2e/artifacts" node e2e/inbox.mjs); then
-    status=1
-  fi
-  if ! (cd web && PARLEY_BIN="$e2e_bin" CHROMIUM="$(command -v chromium)" SCREENSHOTS="$PWD/e2e/artifacts" node e2e/bots.mjs); then
-    status=1
-  fi
-  if ! (cd web && PARLEY_BIN="$e2e_bin" CHROMIUM="$(command -v chromium)" SCREENSHOTS="$PWD/e2e/artifacts" node e2e/campaigns.mjs); then
-    status=1
+  if [ "$mode" = all ]; then
+    for suite in run inbox bots campaigns; do
+      if ! (cd web && PARLEY_BIN="$e2e_bin" CHROMIUM="$(command -v chromium)" SCREENSHOTS="$PWD/e2e/artifacts" node "e2e/$suite.mjs"); then
+        status=1
+      fi
+    done
   fi
   # 1,000+ XSS payloads in messages, names, titles and file names.
   if ! (cd web && PARLEY_BIN="$e2e_bin" CHROMIUM="$(command -v chromium)" node e2e/xss.mjs); then
