@@ -229,6 +229,11 @@ func (a *App) exportConversation(ctx context.Context, w *records.Writer, viewer,
 				break
 			}
 			after = page[len(page)-1].Seq
+			// Past its expiry but not yet reaped: gone for the export
+			// too, unless a legal hold keeps it.
+			if page, err = hideExpired(tx, page); err != nil {
+				return err
+			}
 			if err := a.exportMessages(ctx, tx, w, rc, page, editsIn, lookup, who, hidden); err != nil {
 				return err
 			}

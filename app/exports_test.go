@@ -617,11 +617,20 @@ func TestExportAfterExpiry(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.clk.add(6 * time.Minute)
+	// Expired, not yet reaped: the export leaves it out all the same.
+	_, zipBytes := e.export(t, alice, app.ExportInput{Scope: parley.ExportConversation, ConversationID: direct})
+	rep := verify(t, zipBytes, e.key.Public().(ed25519.PublicKey))
+	if !rep.OK || rep.Conversations[0].Purged != 2 {
+		t.Fatalf("export after expiry, before the reaper: %+v", rep)
+	}
+	if strings.Contains(string(rezipConcat(t, zipBytes)), "this one disappears") {
+		t.Fatal("expired content in the export before the reaper ran")
+	}
 	if _, err := e.a.Reap(ctx); err != nil {
 		t.Fatal(err)
 	}
-	_, zipBytes := e.export(t, alice, app.ExportInput{Scope: parley.ExportConversation, ConversationID: direct})
-	rep := verify(t, zipBytes, e.key.Public().(ed25519.PublicKey))
+	_, zipBytes = e.export(t, alice, app.ExportInput{Scope: parley.ExportConversation, ConversationID: direct})
+	rep = verify(t, zipBytes, e.key.Public().(ed25519.PublicKey))
 	if !rep.OK || rep.Conversations[0].Purged != 2 {
 		t.Fatalf("export after expiry: %+v", rep)
 	}
