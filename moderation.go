@@ -60,6 +60,9 @@ type ModerationTx interface {
 	// ResolveReport saves a report's Status, Resolution, ResolvedBy,
 	// ResolvedAt and Note; ENotFound if gone.
 	ResolveReport(r *Report) error
+	// SetReportDetail replaces a report's stored detail (sealed again
+	// under a new data key); ENotFound if gone.
+	SetReportDetail(id, detail string) error
 }
 
 // RequestScore is the triage of one message request for its recipient.

@@ -236,7 +236,7 @@ func (a *App) Report(ctx context.Context, actor *Actor, handle string, in Report
 			}
 			r.ConversationID, r.MessageID = m.ConversationID, m.ID
 		}
-		if err := w.CreateReport(r); err != nil {
+		if err := a.createReport(w, r); err != nil {
 			return err
 		}
 		if r.Reason != "spam" {

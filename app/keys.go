@@ -306,7 +306,56 @@ func (a *App) resealSecrets(ctx context.Context) (int, error) {
 		after = ids[len(ids)-1]
 	}
 	m, err := a.resealChannels(ctx, cur)
-	return n + m, err
+	if err != nil {
+		return n + m, err
+	}
+	r, err := a.resealReports(ctx, cur)
+	return n + m + r, err
+}
+
+// resealReports seals again, under the current key, every report detail
+// not already under it (plaintext written before encryption was on too).
+func (a *App) resealReports(ctx context.Context, cur string) (int, error) {
+	n := 0
+	f := parley.ReportFilter{Limit: resealBatch}
+	for {
+		var page []*parley.Report
+		done := 0
+		err := a.store.Update(ctx, func(tx parley.Tx) error {
+			var err error
+			done = 0
+			if page, err = tx.Reports(f); err != nil {
+				return err
+			}
+			for _, r := range page {
+				if r.Detail == "" || strings.HasPrefix(r.Detail, cur) {
+					continue
+				}
+				plain, err := a.keyring.OpenText(r.Detail, []byte(reportDetailContext(r.ID)))
+				if err != nil {
+					return fmt.Errorf("report %s: %w", r.ID, err)
+				}
+				stored, err := a.keyring.SealText(plain, []byte(reportDetailContext(r.ID)))
+				if err != nil {
+					return err
+				}
+				if err := tx.SetReportDetail(r.ID, stored); err != nil {
+					return err
+				}
+				done++
+			}
+			return nil
+		})
+		if err != nil {
+			return n, fmt.Errorf("reseal reports: %w", err)
+		}
+		n += done
+		if len(page) < resealBatch {
+			return n, nil
+		}
+		last := page[len(page)-1]
+		f.BeforeAt, f.BeforeID = last.CreatedAt, last.ID
+	}
 }
 
 // resealChannels seals again, under the current key, the secrets of every

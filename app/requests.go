@@ -156,7 +156,7 @@ func (a *App) declineRequest(ctx context.Context, actor *Actor, convID string, s
 				return err
 			}
 			detail := truncate(strings.Join(texts, "\n"), 500)
-			if err := w.CreateReport(&parley.Report{ID: newID(), ReporterID: actor.User.ID, TargetUserID: other.UserID,
+			if err := a.createReport(w, &parley.Report{ID: newID(), ReporterID: actor.User.ID, TargetUserID: other.UserID,
 				ConversationID: c.ID, Reason: "spam", Detail: detail, CreatedAt: w.now}); err != nil {
 				return err
 			}

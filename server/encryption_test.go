@@ -86,6 +86,7 @@ func TestEncryptionAtRest(t *testing.T) {
 		"meet me at the station tonight, bring the red folder",
 		"the vault code is four four seven one",
 	}
+	reportedText := "carol's offer: wire 900 dollars to account zq-7781 today"
 	fileText := []byte(strings.Repeat("zq confidential contract draft, clause nine: penalty 40000 EUR\n", 50))
 	mp4 := mediatest.MP4(5000, 200000)
 	png := mediatest.PNG(600, 400)
@@ -104,12 +105,34 @@ func TestEncryptionAtRest(t *testing.T) {
 		must(t, alice.sendMedia(conv, "video", vid), http.StatusCreated)
 		must(t, alice.sendMedia(conv, "image", img), http.StatusCreated)
 		must(t, alice.sendMedia(conv, "file", doc), http.StatusCreated)
+		// A request alice reports as spam: the report quotes it.
+		carol := ts.register("carol", "person")
+		spam := carol.direct("alice")
+		carol.send(spam, reportedText)
+		must(t, alice.do("POST", "/api/v1/conversations/requests/bulk", map[string]any{"action": "spam", "ids": []string{spam}}), http.StatusOK)
+		if _, err := ts.App.SetServerAdmin(context.Background(), "alice", true); err != nil {
+			t.Fatal(err)
+		}
 		return dir, readView(t, bob, conv, m["id"].(string), vid, img, doc), ts, stop
 	}
+	// reported is the detail of the spam report as the admin reads it.
+	reported := func(ts *testServer) string {
+		alice := &user{ts: ts, Handle: "alice", Token: login(t, ts, "alice")}
+		page := must(t, alice.do("GET", "/api/v1/admin/reports", nil), http.StatusOK).Items()
+		if len(page) != 1 {
+			t.Fatalf("reports: %v", page)
+		}
+		d, _ := page[0]["detail"].(string)
+		if !strings.Contains(d, reportedText) {
+			t.Fatalf("the report's detail %q does not quote the request", d)
+		}
+		return d
+	}
 
-	clearDir, clear, _, _ := run(t, nil)
+	clearDir, clear, clearTS, _ := run(t, nil)
+	clearReport := reported(clearTS)
 	// Without a key the same search finds them: the search below can fail.
-	for _, s := range []string{secrets[1], secrets[2], string(fileText[:64]), string(mp4[3000:3100])} {
+	for _, s := range []string{secrets[1], secrets[2], reportedText, string(fileText[:64]), string(mp4[3000:3100])} {
 		if !dataContains(t, clearDir, s) {
 			t.Fatalf("without encryption %q is not on disk: the search for plaintext proves nothing", s[:20])
 		}
@@ -119,6 +142,9 @@ func TestEncryptionAtRest(t *testing.T) {
 	if !reflect.DeepEqual(clear, sealedView) {
 		t.Fatalf("the API answers differently with encryption:\n%+v\n%+v", clear, sealedView)
 	}
+	if d := reported(ts); d != clearReport {
+		t.Fatalf("the report reads %q with encryption, %q without", d, clearReport)
+	}
 	checkpoint(t, ts.Store.(*sqlite.DB))
 	// Written again after the checkpoint, so the WAL holds sealed rows too.
 	alice := &user{ts: ts, Handle: "alice", Token: login(t, ts, "alice")}
@@ -126,7 +152,7 @@ func TestEncryptionAtRest(t *testing.T) {
 	alice.send(conv, "a fresh one for the write-ahead log, about the harbour")
 	bob := &user{ts: ts, Handle: "bob", Token: login(t, ts, "bob")}
 	sealedView = readViewAgain(t, bob, sealedView)
-	for _, s := range append(secrets, "a fresh one for the write-ahead log") {
+	for _, s := range append(secrets, "a fresh one for the write-ahead log", reportedText) {
 		if dataContains(t, dir, s) {
 			t.Errorf("the data directory holds the message text %q", s)
 		}
@@ -181,6 +207,7 @@ func TestEncryptionAtRest(t *testing.T) {
 	if !reflect.DeepEqual(v, sealedView) {
 		t.Fatalf("after a restart:\n%+v\n%+v", v, sealedView)
 	}
+	reported(ts)
 
 	// Rotation: a new data key, everything re-encrypted, key 1 dropped.
 	res, err := ts.App.RotateDataKey(context.Background())
@@ -199,6 +226,7 @@ func TestEncryptionAtRest(t *testing.T) {
 	if v := readViewAgain(t, bob, sealedView); !reflect.DeepEqual(v, sealedView) {
 		t.Fatalf("after rotation and restart:\n%+v\n%+v", v, sealedView)
 	}
+	reported(ts)
 	st, err := ts.App.KeyStatus(context.Background())
 	if err != nil || len(st.Keys) != 1 || st.Keys[0].ID != 2 || st.Current != 2 {
 		t.Fatalf("key status %+v %v", st, err)

@@ -161,7 +161,7 @@ func TestConfigDefaultsMatchApp(t *testing.T) {
 		got.Media.Types = app.DefaultMediaTypes
 	}
 	// Fields the configuration does not set keep their zero value.
-	got.MaxTextLen, got.LoginPerHandle, got.LoginPerAddress = want.MaxTextLen, want.LoginPerHandle, want.LoginPerAddress
+	got.MaxTextLen = want.MaxTextLen
 	got.TOTPIssuer = want.TOTPIssuer
 	got.Media.MaxGIFFrames, got.Media.UnsentTTL, got.Media.DecodeBudget = want.Media.MaxGIFFrames, want.Media.UnsentTTL, want.Media.DecodeBudget
 	got.Records.MaxRunning, got.Records.MaxPending, got.Records.ProgressEvery = want.Records.MaxRunning, want.Records.MaxPending, want.Records.ProgressEvery
@@ -428,5 +428,20 @@ func TestEnvTypos(t *testing.T) {
 	if !strings.Contains(errb.String(), "PARLEY_DATA_DIRR is not a setting and is ignored; did you mean PARLEY_DATA_DIR?") ||
 		!strings.Contains(out.String(), "data_dir") {
 		t.Errorf("config print: %q %q", out.String(), errb.String())
+	}
+}
+
+// TestLoginLimitsConfigured: the login limits are settings, by flag and
+// by environment, and reach the app.
+func TestLoginLimitsConfigured(t *testing.T) {
+	st, err := load(t, []string{"-limits-logins-per-address", "7"}, map[string]string{"PARLEY_LIMITS_LOGINS_PER_HANDLE": "3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := st.Server.App; got.LoginPerHandle != 3 || got.LoginPerAddress != 7 {
+		t.Fatalf("login limits %d per handle, %d per address", got.LoginPerHandle, got.LoginPerAddress)
+	}
+	if _, err := load(t, nil, map[string]string{"PARLEY_LIMITS_LOGINS_PER_HANDLE": "many"}); err == nil || !strings.Contains(err.Error(), "PARLEY_LIMITS_LOGINS_PER_HANDLE") {
+		t.Fatalf("a bad login limit: %v", err)
 	}
 }

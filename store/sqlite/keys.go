@@ -101,7 +101,8 @@ func (t *tx) DataKeyInUse(id int64) (bool, error) {
 		(SELECT COUNT(*) FROM (SELECT 1 FROM message_edits WHERE body LIKE ? ESCAPE '!' LIMIT 1) b) +
 		(SELECT COUNT(*) FROM (SELECT 1 FROM two_factor WHERE secret LIKE ? ESCAPE '!' LIMIT 1) c) +
 		(SELECT COUNT(*) FROM (SELECT 1 FROM channels WHERE access_token LIKE ? ESCAPE '!' OR app_secret LIKE ? ESCAPE '!'
-			OR verify_token LIKE ? ESCAPE '!' LIMIT 1) d)`, p, p, p, p, p, p, p, p).Scan(&n)
+			OR verify_token LIKE ? ESCAPE '!' LIMIT 1) d) +
+		(SELECT COUNT(*) FROM (SELECT 1 FROM reports WHERE detail LIKE ? ESCAPE '!' LIMIT 1) e)`, p, p, p, p, p, p, p, p, p).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("data key in use: %w", err)
 	}

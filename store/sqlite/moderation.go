@@ -301,3 +301,12 @@ func (t *tx) ResolveReport(r *parley.Report) error {
 	}
 	return mustAffect(res, "report")
 }
+
+// SetReportDetail implements parley.ModerationTx.
+func (t *tx) SetReportDetail(id, detail string) error {
+	res, err := t.exec(`UPDATE reports SET detail = ? WHERE id = ?`, detail, id)
+	if err != nil {
+		return fmt.Errorf("set report detail: %w", err)
+	}
+	return mustAffect(res, "report")
+}

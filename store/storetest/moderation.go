@@ -237,6 +237,13 @@ func testReportsQueue(t *testing.T, s parley.Store) {
 		t.Fatalf("resolved: %+v", got)
 	}
 	wantCode(t, s.Update(ctx, func(tx parley.Tx) error { return tx.ResolveReport(&parley.Report{ID: "nope", Status: "resolved"}) }), parley.ENotFound)
+	// The detail is rewritten alone (a reseal under a new data key).
+	update(t, s, func(tx parley.Tx) error { return tx.SetReportDetail("r5", "filter, resealed") })
+	got = view(t, s, func(tx parley.Tx) (*parley.Report, error) { return tx.ReportByID("r5") })
+	if got.Detail != "filter, resealed" || got.Status != parley.ReportResolved || got.Note != "fine" {
+		t.Fatalf("after a new detail: %+v", got)
+	}
+	wantCode(t, s.Update(ctx, func(tx parley.Tx) error { return tx.SetReportDetail("nope", "x") }), parley.ENotFound)
 	ids := func(f parley.ReportFilter) []string {
 		rs := view(t, s, func(tx parley.Tx) ([]*parley.Report, error) { return tx.Reports(f) })
 		out := []string{}
