@@ -75,6 +75,10 @@ type Error struct {
 	RetryAfter time.Duration
 	// Field names the offending input field for EInvalid, when there is one.
 	Field string
+	// Kinds, with ESensitiveData, are what the guard found (card_number,
+	// iban, secret, password, national_id, phone), so that a client
+	// words its question without parsing Message.
+	Kinds []string
 }
 
 func (e *Error) Error() string {

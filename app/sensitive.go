@@ -178,8 +178,9 @@ func sensitiveWarning(text string, sender *parley.User, what string) error {
 	if len(fs) == 0 {
 		return nil
 	}
-	kinds := strings.ReplaceAll(strings.Join(sensitiveKinds(fs), ", "), "_", " ")
-	return &parley.Error{Code: parley.ESensitiveData, Field: "text",
+	found := sensitiveKinds(fs)
+	kinds := strings.ReplaceAll(strings.Join(found, ", "), "_", " ")
+	return &parley.Error{Code: parley.ESensitiveData, Field: "text", Kinds: found,
 		Message: "this message contains what looks like a " + kinds + "; " + what + " it again with confirm_sensitive if you mean to share it"}
 }
 

@@ -36,6 +36,7 @@ const (
 	CodeInternal          = "internal"
 	CodeLastAdmin         = "last_admin"
 	CodeLegalHold         = "legal_hold"
+	CodeSensitiveData     = "sensitive_data"
 )
 
 // Error is an error answer of the server, decoded from its
@@ -53,6 +54,9 @@ type Error struct {
 	Detail string
 	// Field names the input field at fault, when there is one.
 	Field string
+	// Kinds, with CodeSensitiveData, are what the guard found
+	// (card_number, iban, secret, password, national_id, phone).
+	Kinds []string
 	// RequestID identifies the request in the server's log; quote it in
 	// bug reports.
 	RequestID string
@@ -138,15 +142,16 @@ func errorFrom(resp *http.Response) *Error {
 	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	if mt == "application/problem+json" || mt == "application/json" {
 		var p struct {
-			Title     string `json:"title"`
-			Status    int    `json:"status"`
-			Detail    string `json:"detail"`
-			Code      string `json:"code"`
-			Field     string `json:"field"`
-			RequestID string `json:"request_id"`
+			Title     string   `json:"title"`
+			Status    int      `json:"status"`
+			Detail    string   `json:"detail"`
+			Code      string   `json:"code"`
+			Field     string   `json:"field"`
+			Kinds     []string `json:"kinds"`
+			RequestID string   `json:"request_id"`
 		}
 		if json.Unmarshal(b, &p) == nil {
-			e.Code, e.Detail, e.Field, e.RequestID = p.Code, p.Detail, p.Field, p.RequestID
+			e.Code, e.Detail, e.Field, e.Kinds, e.RequestID = p.Code, p.Detail, p.Field, p.Kinds, p.RequestID
 			if p.Title != "" {
 				e.Title = p.Title
 			}

@@ -235,13 +235,15 @@ func statusOf(code string) int {
 
 // Problem is an RFC 9457 problem document with Parley's stable code.
 type Problem struct {
-	Type      string `json:"type"`
-	Title     string `json:"title"`
-	Status    int    `json:"status"`
-	Detail    string `json:"detail"`
-	Code      string `json:"code"`
-	Field     string `json:"field,omitempty"`
-	RequestID string `json:"request_id,omitempty"`
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail"`
+	Code   string `json:"code"`
+	Field  string `json:"field,omitempty"`
+	// Kinds: what the sensitive-data guard found (sensitive_data only).
+	Kinds     []string `json:"kinds,omitempty"`
+	RequestID string   `json:"request_id,omitempty"`
 }
 
 // problem writes err as problem+json. Internal errors are logged with the
@@ -256,7 +258,7 @@ func (s *Server) problem(w http.ResponseWriter, r *http.Request, err error) {
 	p := Problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: parley.ErrorMessage(err), Code: code, RequestID: rid}
 	var pe *parley.Error
 	if errors.As(err, &pe) {
-		p.Field = pe.Field
+		p.Field, p.Kinds = pe.Field, pe.Kinds
 		if pe.RetryAfter > 0 {
 			w.Header().Set("Retry-After", strconv.Itoa(int(pe.RetryAfter.Seconds())))
 		}

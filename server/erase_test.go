@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"net/http"
 	"testing"
 )
@@ -92,7 +93,11 @@ func TestSensitiveGuardOverHTTP(t *testing.T) {
 	alice, _, conv := friends(ts, "alice", "bob")
 	m := alice.send(conv, "my card number follows")
 	path := "/api/v1/conversations/" + conv + "/messages/" + m["id"].(string)
-	wantProblem(t, alice.do("PATCH", path, map[string]any{"text": "card 4242 4242 4242 4242"}), http.StatusUnprocessableEntity, "sensitive_data")
+	r := alice.do("PATCH", path, map[string]any{"text": "card 4242 4242 4242 4242, password is hunter2hunter2, and again 4242 4242 4242 4242"})
+	wantProblem(t, r, http.StatusUnprocessableEntity, "sensitive_data")
+	if kinds := fmt.Sprint(r.JSON()["kinds"]); kinds != "[card_number password]" {
+		t.Fatalf("kinds %s: %s", kinds, r.Body)
+	}
 	v := must(t, alice.do("PATCH", path, map[string]any{"text": "card 4242 4242 4242 4242", "confirm_sensitive": true}), http.StatusOK).JSON()
 	if v["text"] != "card 4242 4242 4242 4242" {
 		t.Fatalf("confirmed edit: %v", v)
@@ -103,6 +108,10 @@ func TestSensitiveGuardOverHTTP(t *testing.T) {
 	if me["warn_phone"] != true {
 		t.Fatalf("PATCH /me warn_phone: %v", me)
 	}
-	wantProblem(t, alice.do("POST", msgs, map[string]any{"client_id": "p2", "text": "or on +44 20 7946 0959"}), http.StatusUnprocessableEntity, "sensitive_data")
+	r = alice.do("POST", msgs, map[string]any{"client_id": "p2", "text": "or on +44 20 7946 0959"})
+	wantProblem(t, r, http.StatusUnprocessableEntity, "sensitive_data")
+	if kinds := fmt.Sprint(r.JSON()["kinds"]); kinds != "[phone]" {
+		t.Fatalf("kinds %s: %s", kinds, r.Body)
+	}
 	must(t, alice.do("POST", msgs, map[string]any{"client_id": "p2", "text": "or on +44 20 7946 0959", "confirm_sensitive": true}), http.StatusCreated)
 }

@@ -16,12 +16,13 @@ import (
 
 // sentAnswer is the answer to a send frame: "sent" or "error".
 type sentAnswer struct {
-	Type       string `json:"type"`
-	ID         string `json:"id"`
-	Created    bool   `json:"created"`
-	Code       string `json:"code"`
-	Field      string `json:"field"`
-	RetryAfter int    `json:"retry_after"`
+	Type       string   `json:"type"`
+	ID         string   `json:"id"`
+	Created    bool     `json:"created"`
+	Code       string   `json:"code"`
+	Field      string   `json:"field"`
+	RetryAfter int      `json:"retry_after"`
+	Kinds      []string `json:"kinds"`
 	Message    struct {
 		ID       string `json:"id"`
 		Seq      int64  `json:"seq"`
@@ -103,14 +104,18 @@ func TestStreamSend(t *testing.T) {
 	ad.send(sendFrame("e2", conv, map[string]any{"text": strings.Repeat("x", 10001)}))
 	ad.send(sendFrame("e3", carol.direct("bob"), map[string]any{"text": "not mine"}))
 	ad.send(sendFrame("e4", "nope", map[string]any{"text": "nowhere"}))
-	got := ad.answers("e1", "e2", "e3", "e4")
-	for id, want := range map[string]string{"e1": "invalid", "e2": "too_large", "e3": "not_found", "e4": "not_found"} {
+	ad.send(sendFrame("e5", conv, map[string]any{"text": "the iban is GB82 WEST 1234 5698 7654 32"}))
+	got := ad.answers("e1", "e2", "e3", "e4", "e5")
+	for id, want := range map[string]string{"e1": "invalid", "e2": "too_large", "e3": "not_found", "e4": "not_found", "e5": "sensitive_data"} {
 		if a := got[id]; a.Type != "error" || a.Code != want {
 			t.Errorf("%s answered %+v, want error %s", id, a, want)
 		}
 	}
 	if got["e2"].Field != "text" {
 		t.Errorf("too long a text: field %q", got["e2"].Field)
+	}
+	if k := got["e5"].Kinds; len(k) != 1 || k[0] != "iban" {
+		t.Errorf("an IBAN: kinds %q", k)
 	}
 	// A bad frame: no answer by id is possible without an id, so it is a
 	// malformed frame, as before.

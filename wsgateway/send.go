@@ -167,7 +167,7 @@ func errorReply(id string, err error) reply {
 	r := reply{Type: "error", ID: id, Code: parley.ErrorCode(err), Detail: parley.ErrorMessage(err)}
 	var pe *parley.Error
 	if errors.As(err, &pe) {
-		r.Field = pe.Field
+		r.Field, r.Kinds = pe.Field, pe.Kinds
 		if pe.RetryAfter > 0 {
 			r.RetryAfter = int(math.Ceil(pe.RetryAfter.Seconds()))
 		}

@@ -127,6 +127,8 @@ type reply struct {
 	// RetryAfter is how many seconds to wait before sending again, with
 	// rate_limited.
 	RetryAfter int `json:"retry_after,omitempty"`
+	// Kinds: what the sensitive-data guard found, with sensitive_data.
+	Kinds []string `json:"kinds,omitempty"`
 }
 
 // Stream upgrades an authenticated request and serves the stream until the

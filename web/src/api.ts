@@ -111,7 +111,8 @@ export interface MediaView extends Attachment { created_at: string; sent: boolea
 
 /** ApiError is a problem+json answer: code is stable, message is for people. */
 export class ApiError extends Error {
-  constructor(public status: number, public code: string, message: string, public field = "") { super(message); }
+  /** kinds: with sensitive_data, what the guard found (card_number, iban, …) */
+  constructor(public status: number, public code: string, message: string, public field = "", public kinds: string[] = []) { super(message); }
 }
 
 export type Fetch = (input: string, init?: RequestInit) => Promise<Response>;
@@ -129,7 +130,8 @@ export class Client {
     if (res.status === 204) return undefined as T;
     const text = await res.text();
     const data = text ? JSON.parse(text) : undefined;
-    if (!res.ok) throw new ApiError(res.status, data?.code ?? "internal", data?.detail ?? res.statusText, data?.field);
+    if (!res.ok) throw new ApiError(res.status, data?.code ?? "internal", data?.detail ?? res.statusText, data?.field,
+      Array.isArray(data?.kinds) ? data.kinds.filter((k: unknown) => typeof k === "string") : []);
     return data as T;
   }
 
