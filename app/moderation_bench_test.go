@@ -79,6 +79,16 @@ func BenchmarkMessageChecks(b *testing.B) {
 				guard(b, text, want)
 			}
 		})
+		// The guard of a sender who did not turn warn_phone on (the
+		// default): phone numbers are not parsed at all.
+		b.Run(tc.name+"/guard-nophone", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if got := findSensitive(text, false); len(got) != 0 {
+					b.Fatalf("guard without phones: found %v", got)
+				}
+			}
+		})
 		b.Run(tc.name+"/filters", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {

@@ -105,7 +105,19 @@ func ibanValid(s string) bool {
 
 // FindSensitive lists the sensitive values in text, in order, without
 // overlaps.
-func FindSensitive(text string) []Finding {
+func FindSensitive(text string) []Finding { return findSensitive(text, true) }
+
+// findSensitive is FindSensitive, phone numbers only when phones is set:
+// parsing one against the number plan costs more than every other check
+// together (BENCHMARKS.md), and most callers do not want them — the
+// guard of a sender who did not turn warn_phone on, a team's view that
+// shows phone numbers.
+func findSensitive(text string, phones bool) []Finding { return scanSensitive(text, phones, true) }
+
+// scanSensitive is findSensitive; with prefilter, each regular expression
+// runs only when one pass over the bytes finds what every one of its
+// matches needs (a test checks they never change a result).
+func scanSensitive(text string, phones, prefilter bool) []Finding {
 	if len(text) < 4 {
 		return nil
 	}
@@ -125,25 +137,34 @@ func FindSensitive(text string) []Finding {
 			add(SensitiveSecret, m[0], m[1])
 		}
 	}
-	if countDigits(text) >= 10 {
+	digits := countDigits(text)
+	// A card: 13 digits or more joined by single spaces or dashes.
+	if digits >= 10 && (!prefilter || longestDigitRun(text) >= 13) {
 		for _, m := range cardRE.FindAllStringIndex(text, -1) {
 			d := onlyDigits(text[m[0]:m[1]])
 			if len(d) >= 13 && len(d) <= 19 && luhn(d) && strings.Trim(d, "0") != "" {
 				add(SensitiveCard, m[0], m[1])
 			}
 		}
+	}
+	// An IBAN starts with two capitals and a digit.
+	if digits >= 10 && (!prefilter || capitalsThenDigit(text, false)) {
 		for _, m := range ibanRE.FindAllStringIndex(text, -1) {
 			if ibanValid(text[m[0]:m[1]]) {
 				add(SensitiveIBAN, m[0], m[1])
 			}
 		}
 	}
-	if countDigits(text) >= 6 {
+	// A Social Security number is nine digits with dashes.
+	if digits >= 9 && (!prefilter || strings.IndexByte(text, '-') >= 0) {
 		for _, m := range ssnRE.FindAllStringSubmatchIndex(text, -1) {
 			if ssnValid(text[m[2]:m[3]], text[m[4]:m[5]], text[m[6]:m[7]]) {
 				add(SensitiveNationalID, m[0], m[1])
 			}
 		}
+	}
+	// A National Insurance number: two capitals, maybe a space, a digit.
+	if digits >= 6 && (!prefilter || capitalsThenDigit(text, true)) {
 		for _, m := range ninoRE.FindAllStringSubmatchIndex(text, -1) {
 			switch text[m[2]:m[3]] {
 			case "BG", "GB", "NK", "KN", "TN", "NT", "ZZ": // never issued
@@ -154,7 +175,7 @@ func FindSensitive(text string) []Finding {
 	}
 	// Phone numbers last: a card number or an IBAN that is also a
 	// valid-looking phone number stays what it is.
-	if longestDigitRun(text) >= minPhoneDigits {
+	if phones && longestDigitRun(text) >= minPhoneDigits {
 		findPhones(text, add)
 	}
 	if lower := strings.ToLower(text); strings.Contains(lower, "pass") || strings.Contains(lower, "pwd") || strings.Contains(lower, "pin") {
@@ -229,7 +250,7 @@ func maskText(text string, m teamMask) string {
 	if !m.any() {
 		return text
 	}
-	fs := FindSensitive(text)
+	fs := findSensitive(text, m.phones)
 	if len(fs) == 0 {
 		return text
 	}
@@ -279,17 +300,7 @@ func maskForTeam(tx parley.Tx, c *parley.Conversation, viewer *parley.Member, m 
 // guardFindings are the findings that warn a sender: every kind but phone
 // numbers, and phone numbers too for a sender who asked (WarnPhone).
 func guardFindings(text string, sender *parley.User) []Finding {
-	fs := FindSensitive(text)
-	if len(fs) == 0 || sender.WarnPhone {
-		return fs
-	}
-	out := fs[:0:0]
-	for _, f := range fs {
-		if f.Kind != SensitivePhone {
-			out = append(out, f)
-		}
-	}
-	return out
+	return findSensitive(text, sender.WarnPhone)
 }
 
 // ssnValid drops Social Security numbers that are never issued: area
@@ -309,6 +320,27 @@ func containsAny(s string, subs []string) bool {
 	}
 	return false
 }
+
+// capitalsThenDigit reports whether text holds two ASCII capitals
+// followed by a digit — right after them, or after one space too when
+// space is set.
+func capitalsThenDigit(text string, space bool) bool {
+	for i := 0; i+2 < len(text); i++ {
+		if !isUpper(text[i]) || !isUpper(text[i+1]) {
+			continue
+		}
+		j := i + 2
+		if space && text[j] == ' ' && j+1 < len(text) {
+			j++
+		}
+		if text[j] >= '0' && text[j] <= '9' {
+			return true
+		}
+	}
+	return false
+}
+
+func isUpper(b byte) bool { return b >= 'A' && b <= 'Z' }
 
 func countDigits(s string) int {
 	n := 0
