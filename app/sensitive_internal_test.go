@@ -48,3 +48,16 @@ func TestGuardPrefiltersChangeNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestPasswordLikePhoneWarns: a password that is also a valid phone
+// number warns a sender who did not ask about phone numbers (the phone
+// finding used to cover it and then be dropped).
+func TestPasswordLikePhoneWarns(t *testing.T) {
+	text := "my password is +14155552671"
+	if fs := FindSensitive(text); len(fs) != 1 || fs[0].Kind != SensitivePhone {
+		t.Fatalf("with phones: %v", fs)
+	}
+	if fs := findSensitive(text, false); len(fs) != 1 || fs[0].Kind != SensitivePassword {
+		t.Fatalf("without phones: %v", fs)
+	}
+}
