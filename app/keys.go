@@ -50,9 +50,11 @@ type KeyInfo struct {
 
 // ResealResult is what a reseal pass did.
 type ResealResult struct {
-	Resealed     int     `json:"messages_resealed"`
-	Blobs        int     `json:"blobs_read"`
-	BlobsSealed  int     `json:"blobs_resealed"`
+	Resealed    int `json:"messages_resealed"`
+	Blobs       int `json:"blobs_read"`
+	BlobsSealed int `json:"blobs_resealed"`
+	// Secrets counts the TOTP secrets, channel secrets and report
+	// details sealed again.
 	Secrets      int     `json:"secrets_resealed"`
 	DroppedKeys  []int64 `json:"dropped_keys"`
 	Complete     bool    `json:"complete"`

@@ -241,7 +241,7 @@ func (a *App) Send(ctx context.Context, actor *Actor, convID string, in SendInpu
 			}
 		}
 		if len(flags) > 0 {
-			if err := fileFilterReport(w, m, flags[0]); err != nil {
+			if err := a.fileFilterReport(w, m, flags[0]); err != nil {
 				return err
 			}
 		}

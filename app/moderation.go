@@ -52,8 +52,8 @@ func (a *App) auditModeration(w *writer, actor *Actor, action, targetType, targe
 
 // fileFilterReport files a report about a message a flagging server filter
 // matched.
-func fileFilterReport(w *writer, m *parley.Message, f FilterMatch) error {
-	return w.CreateReport(&parley.Report{ID: newID(), TargetUserID: m.SenderID, ConversationID: m.ConversationID, MessageID: m.ID,
+func (a *App) fileFilterReport(w *writer, m *parley.Message, f FilterMatch) error {
+	return a.createReport(w, &parley.Report{ID: newID(), TargetUserID: m.SenderID, ConversationID: m.ConversationID, MessageID: m.ID,
 		Reason: ReportFilterReason, Detail: fmt.Sprintf("server filter %s %q", f.Kind, f.Pattern), CreatedAt: w.now})
 }
 
@@ -173,7 +173,10 @@ func (a *App) Reports(ctx context.Context, actor *Actor, status, cursor string, 
 func (a *App) reportView(tx parley.Tx, r *parley.Report) (*ReportView, error) {
 	detail, err := a.keyring.OpenText(r.Detail, []byte(reportDetailContext(r.ID)))
 	if err != nil {
-		return nil, fmt.Errorf("report %s: %w", r.ID, err)
+		// A detail that does not open (a damaged row) must not keep the
+		// moderators from the queue or from acting on the report.
+		a.log.Error("report detail does not open", "report", r.ID, "err", err)
+		detail = "[this report's detail could not be decrypted; see the server log]"
 	}
 	v := &ReportView{ID: r.ID, Reason: r.Reason, Detail: detail, CreatedAt: r.CreatedAt, Status: r.Status, Resolution: r.Resolution,
 		ResolvedAt: r.ResolvedAt, Note: r.Note, ConversationID: r.ConversationID}

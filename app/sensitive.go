@@ -178,7 +178,8 @@ func scanSensitive(text string, phones, prefilter bool) []Finding {
 	if phones && longestDigitRun(text) >= minPhoneDigits {
 		findPhones(text, add)
 	}
-	if lower := strings.ToLower(text); strings.Contains(lower, "pass") || strings.Contains(lower, "pwd") || strings.Contains(lower, "pin") {
+	// (?i) folds ſ (U+017F) to s, which ToLower does not.
+	if lower := strings.ToLower(text); strings.Contains(lower, "pass") || strings.Contains(lower, "pwd") || strings.Contains(lower, "pin") || strings.ContainsRune(text, 'ſ') || !prefilter {
 		for _, m := range passwordRE.FindAllStringSubmatchIndex(text, -1) {
 			add(SensitivePassword, m[2], m[3])
 		}

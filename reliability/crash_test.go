@@ -190,6 +190,31 @@ func killNineUnderLoad(t *testing.T, env []string) {
 		attempted   map[string]bool
 	}
 	clients := make([]*clientState, 2*pairs)
+	// pair registers both sides of conversation i and starts it.
+	pair := func(i int) error {
+		var a, b struct {
+			Token string `json:"token"`
+		}
+		for j, out := range []*struct {
+			Token string `json:"token"`
+		}{&a, &b} {
+			body := map[string]string{"handle": fmt.Sprintf("u%03d_%d", i, j), "password": "crash test password"}
+			if code, err := call(n.addr, "", "POST", "/api/v1/accounts", body, out); err != nil || code != 201 {
+				return fmt.Errorf("register: %d %v", code, err)
+			}
+		}
+		call(n.addr, b.Token, "PUT", fmt.Sprintf("/api/v1/users/u%03d_0/follow", i), nil, nil)
+		var conv struct {
+			ID string `json:"id"`
+		}
+		if code, err := call(n.addr, a.Token, "POST", "/api/v1/conversations", map[string]string{"kind": "direct", "with": fmt.Sprintf("u%03d_1", i)}, &conv); err != nil || code != 201 {
+			return fmt.Errorf("conversation: %d %v", code, err)
+		}
+		for j, tok := range []string{a.Token, b.Token} {
+			clients[2*i+j] = &clientState{token: tok, conv: conv.ID, acked: map[string]ack{}, attempted: map[string]bool{}}
+		}
+		return nil
+	}
 	// Sign-ups hash a password each (argon2id): a few at a time.
 	var setup sync.WaitGroup
 	work := make(chan int)
@@ -197,29 +222,11 @@ func killNineUnderLoad(t *testing.T, env []string) {
 		setup.Add(1)
 		go func() {
 			defer setup.Done()
+			// On a failure the worker goes on taking work (and skips
+			// it), so that the loop handing it out never blocks.
 			for i := range work {
-				var a, b struct {
-					Token string `json:"token"`
-				}
-				for j, out := range []*struct {
-					Token string `json:"token"`
-				}{&a, &b} {
-					body := map[string]string{"handle": fmt.Sprintf("u%03d_%d", i, j), "password": "crash test password"}
-					if code, err := call(n.addr, "", "POST", "/api/v1/accounts", body, out); err != nil || code != 201 {
-						t.Errorf("register: %d %v", code, err)
-						return
-					}
-				}
-				call(n.addr, b.Token, "PUT", fmt.Sprintf("/api/v1/users/u%03d_0/follow", i), nil, nil)
-				var conv struct {
-					ID string `json:"id"`
-				}
-				if code, err := call(n.addr, a.Token, "POST", "/api/v1/conversations", map[string]string{"kind": "direct", "with": fmt.Sprintf("u%03d_1", i)}, &conv); err != nil || code != 201 {
-					t.Errorf("conversation: %d %v", code, err)
-					return
-				}
-				for j, tok := range []string{a.Token, b.Token} {
-					clients[2*i+j] = &clientState{token: tok, conv: conv.ID, acked: map[string]ack{}, attempted: map[string]bool{}}
+				if err := pair(i); err != nil {
+					t.Error(err)
 				}
 			}
 		}()

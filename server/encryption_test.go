@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/mediatest"
 	"github.com/parleyhq/parley/sealed"
 	"github.com/parleyhq/parley/store/sqlite"
@@ -334,4 +335,35 @@ func checkpoint(t *testing.T, db *sqlite.DB) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// TestReportDetailThatDoesNotOpen: a report whose sealed detail is damaged
+// is listed with a placeholder, and the moderator can still resolve it.
+func TestReportDetailThatDoesNotOpen(t *testing.T) {
+	sqliteOnly(t)
+	ts, _ := startAt(t, filepath.Join(t.TempDir(), "data"), randomKey(t))
+	carol, ann, mod := ts.register("carol", "person"), ts.register("ann", "person"), ts.register("mod", "person")
+	if _, err := ts.App.SetServerAdmin(context.Background(), "mod", true); err != nil {
+		t.Fatal(err)
+	}
+	spam := carol.direct("ann")
+	carol.send(spam, "win a prize at https://x.example.top")
+	must(t, ann.do("POST", "/api/v1/conversations/requests/bulk", map[string]any{"action": "spam", "ids": []string{spam}}), http.StatusOK)
+	page := must(t, mod.do("GET", "/api/v1/admin/reports", nil), http.StatusOK).Items()
+	if len(page) != 1 || !strings.Contains(fmt.Sprint(page[0]["detail"]), "win a prize") {
+		t.Fatalf("reports: %v", page)
+	}
+	id := page[0]["id"].(string)
+	// Damage it: a sealed value under key 1 that does not authenticate.
+	err := ts.Store.Update(context.Background(), func(tx parley.Tx) error {
+		return tx.SetReportDetail(id, sealed.TextKeyPrefix(1)+"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page = must(t, mod.do("GET", "/api/v1/admin/reports", nil), http.StatusOK).Items()
+	if len(page) != 1 || !strings.Contains(fmt.Sprint(page[0]["detail"]), "could not be decrypted") {
+		t.Fatalf("a damaged detail: %v", page)
+	}
+	must(t, mod.do("POST", "/api/v1/admin/reports/"+id+"/resolve", map[string]any{"action": "dismiss"}), http.StatusOK)
 }
