@@ -419,6 +419,22 @@ func (a *App) Conversations(ctx context.Context, actor *Actor, folder parley.Fol
 	return page, err
 }
 
+// departedTitle is the group title a departure's system message recorded
+// (messages from before it was recorded have none).
+func departedTitle(m *parley.Message) (string, bool) {
+	if m.Kind != parley.MessageSystem || m.System == "" {
+		return "", false
+	}
+	var d struct {
+		Action string  `json:"action"`
+		Title  *string `json:"title"`
+	}
+	if json.Unmarshal([]byte(m.System), &d) != nil || d.Title == nil || (d.Action != "member_left" && d.Action != "member_removed") {
+		return "", false
+	}
+	return *d.Title, true
+}
+
 // maxUnread is where unread counting stops ("999+").
 const maxUnread = 1000
 
@@ -512,7 +528,8 @@ func conversationViewBase(tx parley.Tx, viewerID string, c *parley.Conversation,
 	v.LegalHold = held
 	var last *parley.Message
 	visibleMax := me.MaxReadable(c.LastSeq)
-	if former := me.Status == parley.StatusLeft || me.Status == parley.StatusRemoved; former {
+	former := me.Status == parley.StatusLeft || me.Status == parley.StatusRemoved
+	if former {
 		// A former member sees the conversation as it was when they went.
 		v.LastSeq, v.MemberCount = me.LeftSeq, 0
 		withMembers = false
@@ -543,6 +560,14 @@ func conversationViewBase(tx parley.Tx, viewerID string, c *parley.Conversation,
 				last = msgs[0]
 			}
 		}
+	}
+	if former && last != nil && last.Seq == me.LeftSeq {
+		// Their departure's system message: the title then, and no
+		// activity after it.
+		if t, ok := departedTitle(last); ok {
+			v.Title = t
+		}
+		v.LastActivityAt = last.CreatedAt
 	}
 	if me.Status == parley.StatusPending { // a direct request or a group invite
 		if rs, err := tx.RequestScore(c.ID, me.UserID); err == nil {

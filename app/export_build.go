@@ -211,7 +211,24 @@ func (a *App) exportConversation(ctx context.Context, w *records.Writer, viewer,
 			return err
 		}
 		rc.Viewer = who(viewer)
+		former := me.Status == parley.StatusLeft || me.Status == parley.StatusRemoved
+		if former {
+			// As the conversation was when they went: the title of their
+			// departure's system message, nobody who joined after.
+			last, err := tx.Messages(parley.MessageRange{ConversationID: c.ID, MinSeq: me.LeftSeq, MaxSeq: me.LeftSeq, Limit: 1})
+			if err != nil {
+				return err
+			}
+			if len(last) == 1 {
+				if t, ok := departedTitle(last[0]); ok {
+					rc.Title = t
+				}
+			}
+		}
 		for _, m := range members {
+			if former && m.UserID != viewer && m.JoinedSeq >= me.LeftSeq {
+				continue
+			}
 			if m.Status != parley.StatusDeclined {
 				rc.Members = append(rc.Members, records.Member{Person: who(m.UserID), Role: string(m.Role), Status: string(m.Status), JoinedAt: m.JoinedAt})
 			}

@@ -461,6 +461,25 @@ func TestExportAccountAndViews(t *testing.T) {
 	e := newRecordsApp(t)
 	_, group := e.fixture(t)
 	pub := e.key.Public().(ed25519.PublicKey)
+	// After carol's removal the group is renamed and dave joins: neither
+	// is hers to see.
+	ctx := context.Background()
+	alice, dave := e.user(t, "alice"), e.user(t, "dave")
+	for _, p := range [][2]*app.Actor{{alice, dave}, {dave, alice}} {
+		if err := e.a.Follow(ctx, p[0], p[1].User.Handle, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	renamed := "Renamed after carol left"
+	if _, err := e.a.UpdateGroup(ctx, alice, group, app.GroupUpdate{Title: &renamed}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.a.AddMembers(ctx, alice, group, []string{"dave"}); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := e.a.Conversation(ctx, e.user(t, "carol"), group); err != nil || v.Title != "Team" {
+		t.Fatalf("carol's view of the group after a rename: %+v %v", v, err)
+	}
 	// carol's account: the group only from her joining to her removal.
 	_, zipBytes := e.export(t, e.user(t, "carol"), app.ExportInput{Scope: parley.ExportAccount})
 	rep := verify(t, zipBytes, pub)
@@ -470,6 +489,14 @@ func TestExportAccountAndViews(t *testing.T) {
 	var conv records.Conversation
 	if err := json.Unmarshal(readZip(t, zipBytes, records.ConversationDir(group)+"conversation.json"), &conv); err != nil {
 		t.Fatal(err)
+	}
+	if conv.Title != "Team" {
+		t.Fatalf("carol's export names the group %q, a title from after her removal", conv.Title)
+	}
+	for _, m := range conv.Members {
+		if m.Person.ID == dave.User.ID {
+			t.Fatal("carol's export lists dave, who joined after her removal")
+		}
 	}
 	var texts []string
 	for _, m := range conv.Messages {

@@ -265,7 +265,9 @@ func departMember(w *writer, c *parley.Conversation, m *parley.Member, st parley
 	if err := w.UpdateConversation(c); err != nil {
 		return err
 	}
-	msg, err := systemMessage(w, c, actorID, map[string]any{"action": action, "user": m.UserID})
+	// The group's title goes with it: the departed member's view keeps
+	// the title it had then (conversationViewBase), not later renames.
+	msg, err := systemMessage(w, c, actorID, map[string]any{"action": action, "user": m.UserID, "title": c.Title})
 	if err != nil {
 		return err
 	}
