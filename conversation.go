@@ -166,6 +166,10 @@ func (m MemberState) CanRead(seq int64) bool {
 	return false
 }
 
+// Departed reports whether the member left or was removed: their view
+// of the conversation stops at LeftSeq.
+func (m *Member) Departed() bool { return m.Status == StatusLeft || m.Status == StatusRemoved }
+
 // MaxReadable returns the highest sequence number the member may read in a
 // conversation whose newest message is lastSeq.
 func (m *Member) MaxReadable(lastSeq int64) int64 {

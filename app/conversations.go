@@ -528,7 +528,7 @@ func conversationViewBase(tx parley.Tx, viewerID string, c *parley.Conversation,
 	v.LegalHold = held
 	var last *parley.Message
 	visibleMax := me.MaxReadable(c.LastSeq)
-	former := me.Status == parley.StatusLeft || me.Status == parley.StatusRemoved
+	former := me.Departed()
 	if former {
 		// A former member sees the conversation as it was when they went.
 		v.LastSeq, v.MemberCount = me.LeftSeq, 0

@@ -125,7 +125,7 @@ func segment(entries []*parley.ChainEntry, m *parley.Member) []*parley.ChainEntr
 		}
 	}
 	switch {
-	case m.Status == parley.StatusLeft || m.Status == parley.StatusRemoved:
+	case m.Departed():
 		for i := len(entries) - 1; i >= start; i-- {
 			e := entries[i]
 			if (e.Kind == parley.ChainLeave || e.Kind == parley.ChainRemove) && e.SubjectID == m.UserID {
@@ -211,7 +211,7 @@ func (a *App) exportConversation(ctx context.Context, w *records.Writer, viewer,
 			return err
 		}
 		rc.Viewer = who(viewer)
-		former := me.Status == parley.StatusLeft || me.Status == parley.StatusRemoved
+		former := me.Departed()
 		if former {
 			// As the conversation was when they went: the title of their
 			// departure's system message, nobody who joined after.

@@ -177,8 +177,8 @@ func killNineUnderLoad(t *testing.T, env []string) {
 	// 1,000 messages a second between them, as issue 13 asks;
 	// PARLEY_CRASH_RATE and PARLEY_CRASH_PAIRS change that for a longer
 	// or heavier run (docs/reliability.md).
-	pairs := envInt(t, "PARLEY_CRASH_PAIRS", 100)
-	rate := envInt(t, "PARLEY_CRASH_RATE", 1000)
+	pairs := envInt(t, "PARLEY_CRASH_PAIRS", 100, 1)
+	rate := envInt(t, "PARLEY_CRASH_RATE", 1000, 1)
 	n := &node{t: t, addr: freeAddr(t), dir: t.TempDir(), env: env}
 	n.start()
 	defer func() { n.kill() }()
@@ -360,15 +360,16 @@ func killNineUnderLoad(t *testing.T, env []string) {
 	}
 }
 
-// envInt reads a positive integer setting of a test from the environment.
-func envInt(t *testing.T, name string, def int) int {
+// envInt reads an integer setting of a test, at least least, from the
+// environment; def when it is not set.
+func envInt(t *testing.T, name string, def, least int) int {
 	v := os.Getenv(name)
 	if v == "" {
 		return def
 	}
 	n, err := strconv.Atoi(v)
-	if err != nil || n <= 0 {
-		t.Fatalf("%s=%q: want a positive integer", name, v)
+	if err != nil || n < least {
+		t.Fatalf("%s=%q: want a number ≥ %d", name, v, least)
 	}
 	return n
 }

@@ -230,14 +230,7 @@ func TestMultiNode(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts three servers and kills one; skipped with -short")
 	}
-	total := 10000
-	if v := os.Getenv("PARLEY_MULTINODE_MESSAGES"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 3000 {
-			t.Fatalf("PARLEY_MULTINODE_MESSAGES=%q: want a number ≥ 3000", v)
-		}
-		total = n
-	}
+	total := envInt(t, "PARLEY_MULTINODE_MESSAGES", 10000, 3000)
 	const (
 		users    = 24
 		rate     = 1000 // messages per second, outside the NATS outage
