@@ -304,7 +304,7 @@ func normLabels(labels []string) []string {
 // PutInboxItem implements parley.BusinessTx. The label rows are rewritten
 // only when they changed.
 func (t *tx) PutInboxItem(it *parley.InboxItem) error {
-	t.touchConv(it.ConversationID)
+	t.touchConvRow(it.ConversationID)
 	if wc := t.cache(); wc != nil {
 		delete(wc.noInbox, it.ConversationID)
 	}

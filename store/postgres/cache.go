@@ -132,6 +132,14 @@ func (c *writeCache) dropConv(id string) {
 	delete(c.byConv, id)
 }
 
+// dropConvRow forgets a conversation's row, its chain head and whether
+// it has an inbox item, and keeps its members.
+func (c *writeCache) dropConvRow(id string) {
+	delete(c.convs, id)
+	delete(c.chain, id)
+	delete(c.noInbox, id)
+}
+
 // invalidate drops the entries that cache_changes keys name; "*" drops
 // everything.
 func (c *writeCache) invalidate(keys []string) {
@@ -142,6 +150,8 @@ func (c *writeCache) invalidate(keys []string) {
 			return
 		case strings.HasPrefix(k, "c:"):
 			c.dropConv(k[2:])
+		case strings.HasPrefix(k, "s:"):
+			c.dropConvRow(k[2:])
 		case strings.HasPrefix(k, "b:"):
 			if a, b, ok := strings.Cut(k[2:], "|"); ok {
 				delete(c.blocks, pairKey{a, b})
@@ -153,21 +163,37 @@ func (c *writeCache) invalidate(keys []string) {
 	}
 }
 
-// convKey and blockKey are the cache_changes keys of a conversation and
-// of a block between two users.
+// convKey, convRowKey and blockKey are the cache_changes keys of a
+// conversation with its members, of a conversation's own row, chain and
+// inbox item alone, and of a block between two users. A node of an
+// older build, which knows no "s:", drops its whole cache on one: safe
+// while a deployment runs two builds.
 func convKey(id string) string { return "c:" + id }
+
+func convRowKey(id string) string { return "s:" + id }
 
 func blockKey(a, b string) string {
 	p := pair(a, b)
 	return "b:" + p.a + "|" + p.b
 }
 
-// touchConv records that this write transaction changed a conversation's
-// row, a member of it, its chain or its inbox item: other nodes' caches
-// drop it.
+// touchConv records that this write transaction changed a member of a
+// conversation, or made the conversation: other nodes' caches drop the
+// conversation with its members.
 func (t *tx) touchConv(id string) {
 	if t.write {
 		t.db.touched[convKey(id)] = struct{}{}
+	}
+}
+
+// touchConvRow records that this write transaction changed a
+// conversation's row, its chain or its inbox item, and none of its
+// members (what a send writes): other nodes' caches drop those and keep
+// the members, and read the row and chain head again in the round trip
+// that takes the positions lock (see refreshChanged).
+func (t *tx) touchConvRow(id string) {
+	if t.write {
+		t.db.touched[convRowKey(id)] = struct{}{}
 	}
 }
 

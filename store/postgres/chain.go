@@ -50,7 +50,7 @@ func (t *tx) AppendChainEntry(e *parley.ChainEntry) error {
 	if err != nil {
 		return err
 	}
-	t.touchConv(e.ConversationID)
+	t.touchConvRow(e.ConversationID)
 	row := chainRow{e.ConversationID, e.Index, e.Kind, e.MessageID, e.Seq, e.ActorID, e.SubjectID, toNanos(e.At), nullBytes(content), prev, hash}
 	if wc := t.cache(); wc != nil {
 		t.chains = append(t.chains, row)

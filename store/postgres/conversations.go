@@ -141,7 +141,7 @@ func (t *tx) UpdateConversation(c *parley.Conversation) error {
 	if err != nil {
 		return fmt.Errorf("update conversation: %w", err)
 	}
-	t.touchConv(c.ID)
+	t.touchConvRow(c.ID)
 	if wc := t.cache(); wc != nil {
 		delete(wc.convs, c.ID)
 	}
@@ -156,7 +156,7 @@ func (t *tx) UpdateConversation(c *parley.Conversation) error {
 // by the message insert that uses it (one statement for both) or before
 // the next statement of the transaction (see tx.flush).
 func (t *tx) AllocSeq(conversationID string, at time.Time) (int64, error) {
-	t.touchConv(conversationID)
+	t.touchConvRow(conversationID)
 	if wc := t.cache(); wc != nil {
 		if c, ok := wc.convs[conversationID]; ok {
 			c.LastSeq, c.LastActivityAt = c.LastSeq+1, fromNanos(toNanos(at))
@@ -511,7 +511,7 @@ func (t *tx) SetListFromConversation(conversationID string, on bool) error {
 	if wc := t.cache(); wc != nil {
 		delete(wc.convs, conversationID)
 	}
-	t.touchConv(conversationID)
+	t.touchConvRow(conversationID)
 	return mustAffect(res, "conversation")
 }
 

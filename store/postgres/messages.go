@@ -74,7 +74,7 @@ func (t *tx) CreateMessage(m *parley.Message) error {
 		sealed: sealedFlag(sc.Body), text: m.Text}
 	if t.queueWrites {
 		t.msgs = append(t.msgs, row)
-		t.touchConv(m.ConversationID)
+		t.touchConvRow(m.ConversationID)
 	} else if err := t.insertMessage(row); err != nil {
 		t.db.pos-- // nothing holds it
 		return err
@@ -127,7 +127,7 @@ func (t *tx) insertMessage(r msgRow) error {
 	// own seq is in it, and it reads nothing else), so the chain entries
 	// of a batch's sends stay pending and go out in one statement.
 	t.wrote = true
-	t.touchConv(r.conv)
+	t.touchConvRow(r.conv)
 	res, err := t.sqlTx.ExecContext(t.ctx, rebind(`WITH m AS (INSERT INTO messages (`+messageCols+`, search) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, `+searchVector+`)
 		ON CONFLICT DO NOTHING RETURNING conversation_id, pos)
 		UPDATE conversations c SET `+set+` FROM m WHERE c.id = m.conversation_id`), pgArgs(args)...)
@@ -255,7 +255,7 @@ func nullInt(v any) *int64 {
 
 // setLastPos records pos as the conversation's newest position.
 func (t *tx) setLastPos(conversationID string, pos int64) error {
-	t.touchConv(conversationID)
+	t.touchConvRow(conversationID)
 	if _, err := t.exec(`UPDATE conversations SET last_pos = ? WHERE id = ?`, pos, conversationID); err != nil {
 		return fmt.Errorf("set last position: %w", err)
 	}

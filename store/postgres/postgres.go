@@ -74,7 +74,7 @@ type DB struct {
 	cache *writeCache
 	gen   int64
 	// touched holds the cache_changes keys of the running batch (see
-	// tx.touchConv); only the committer touches it.
+	// tx.touchConv, tx.touchConvRow); only the committer touches it.
 	touched map[string]struct{}
 	// lastFailed is set when the last batch had a failing update; only the
 	// committer goroutine touches it.
@@ -345,15 +345,16 @@ func (db *DB) tryBatch(batch []*updateReq, savepoints bool, info *CommitInfo) (e
 	// READ COMMITTED, takes its snapshot when it starts, after the lock.
 	var gen int64
 	var keys []string // the keys other nodes changed; later this batch's
+	var fresh []refreshedConv
 	lstart := time.Now()
 	err = conn.Raw(func(dc any) error {
 		var err error
-		gen, keys, err = db.lockAndRead(ctx, dc.(*stdlib.Conn).Conn())
+		gen, keys, fresh, err = db.lockAndRead(ctx, dc.(*stdlib.Conn).Conn())
 		return err
 	})
 	info.Lock += time.Since(lstart)
 	if err == nil {
-		gen, err = db.catchUp(ctx, stx, gen, keys, info)
+		gen, err = db.catchUp(ctx, stx, gen, keys, fresh, info)
 	}
 	if err != nil {
 		info.FailedAt = "begin"
@@ -441,12 +442,15 @@ const catchUpQuery = `SELECT w.last_value, c.k FROM write_gen w
 		WHERE $1 >= 0 AND gen > $1 AND gen <= w.last_value AND w.last_value - $1 < $2) c ON true`
 
 // lockAndRead takes the positions lock, reads the next position into
-// db.pos and runs catchUpQuery, in one pipelined round trip over the
-// committer's connection (inside the transaction tryBatch began on it).
-func (db *DB) lockAndRead(ctx context.Context, pc *pgx.Conn) (gen int64, keys []string, err error) {
+// db.pos, runs catchUpQuery and reads the rows of the conversations other
+// nodes changed since (refreshChanged), in one pipelined round trip over
+// the committer's connection (inside the transaction tryBatch began on
+// it).
+func (db *DB) lockAndRead(ctx context.Context, pc *pgx.Conn) (gen int64, keys []string, fresh []refreshedConv, err error) {
 	b := &pgx.Batch{}
 	b.Queue(`SELECT next FROM positions WHERE id = 1 FOR UPDATE`)
 	b.Queue(catchUpQuery, db.gen, changeRing)
+	b.Queue(refreshChanged, db.gen, changeRing, refreshPipelined)
 	br := pc.SendBatch(ctx, b)
 	defer func() {
 		if cerr := br.Close(); err == nil {
@@ -454,51 +458,75 @@ func (db *DB) lockAndRead(ctx context.Context, pc *pgx.Conn) (gen int64, keys []
 		}
 	}()
 	if err := br.QueryRow().Scan(&db.pos); err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
 	rows, err := br.Query()
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
-	defer rows.Close()
 	for rows.Next() {
 		var k *string
 		if err := rows.Scan(&gen, &k); err != nil {
-			return 0, nil, err
+			rows.Close()
+			return 0, nil, nil, err
 		}
 		if k != nil {
 			keys = append(keys, *k)
 		}
 	}
-	return gen, keys, rows.Err()
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, nil, nil, err
+	}
+	if rows, err = br.Query(); err != nil {
+		return 0, nil, nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		row, err := scanRefreshed(rows.Scan)
+		if err != nil {
+			return 0, nil, nil, err
+		}
+		fresh = append(fresh, row)
+	}
+	return gen, keys, fresh, rows.Err()
 }
 
 // catchUp runs under the positions lock at the start of a batch, with
-// write_gen's last value and the keys changed since this node's last
-// commit (lockAndRead): when other nodes wrote since, it drops the cache
-// entries their batches changed (or all of them when cache_changes no
-// longer holds every gen in between) and reads again those of
-// conversations it had cached (refresh). It returns the gen the cache is
-// now valid for.
-func (db *DB) catchUp(ctx context.Context, stx *sql.Tx, gen int64, keys []string, info *CommitInfo) (int64, error) {
+// write_gen's last value, the keys changed since this node's last commit
+// and the changed conversations' rows (lockAndRead): when other nodes
+// wrote since, it drops the cache entries their batches changed (or all
+// of them when cache_changes no longer holds every gen in between) and
+// puts back those of conversations it had cached, from the rows in hand
+// when they hold every changed conversation, and by reading them again
+// otherwise (refresh), with the members of conversations whose members
+// changed. It returns the gen the cache is now valid for.
+func (db *DB) catchUp(ctx context.Context, stx *sql.Tx, gen int64, keys []string, fresh []refreshedConv, info *CommitInfo) (int64, error) {
 	switch {
 	case gen == db.gen:
 	case db.gen < 0 || gen < db.gen || gen-db.gen >= changeRing:
 		db.cache.reset()
 		info.CacheReset = true
 	default:
-		// What this node had cached of the changed conversations is read
-		// again now, in two statements, rather than by each update of the
-		// batch that misses it (see refreshSet).
 		r := db.cache.refreshTargets(keys)
 		db.cache.invalidate(keys)
 		info.CacheDropped += len(keys)
+		if r.empty() {
+			break
+		}
+		if len(fresh) < refreshPipelined {
+			// Every changed conversation's row is in hand: what the
+			// cache had of them goes back without a statement.
+			info.CacheRefreshed += db.putRefreshed(fresh, r)
+			r.convs, r.chain, r.noInbox = nil, nil, nil
+		}
 		if !r.empty() {
-			n, err := db.refresh(ctx, stx, r)
+			n, reads, err := db.refresh(ctx, stx, r)
 			if err != nil {
 				return 0, err
 			}
 			info.CacheRefreshed += n
+			info.RefreshReads += reads
 		}
 	}
 	return gen, nil
@@ -679,7 +707,7 @@ func (t *tx) flush() error {
 	ats := make([]int64, 0, len(t.seqs))
 	for id, p := range t.seqs {
 		ids, seqs, ats = append(ids, id), append(seqs, p.seq), append(ats, p.at)
-		t.touchConv(id)
+		t.touchConvRow(id)
 	}
 	t.seqs = nil
 	t.wrote = true

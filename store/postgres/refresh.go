@@ -29,103 +29,163 @@ func (r *refreshSet) empty() bool {
 }
 
 // refreshTargets returns what the cache holds of the conversations that
-// keys name; nothing when keys drop the whole cache anyway.
+// keys name: for a "c:" key the conversation's row, chain head, inbox
+// item and members, for an "s:" key all but the members; nothing when
+// keys drop the whole cache anyway.
 func (c *writeCache) refreshTargets(keys []string) refreshSet {
 	var r refreshSet
 	seen := map[string]bool{}
+	seenMembers := map[string]bool{}
 	for _, k := range keys {
 		id, ok := strings.CutPrefix(k, "c:")
+		withMembers := ok
 		if !ok {
-			if strings.HasPrefix(k, "b:") {
-				continue
+			if id, ok = strings.CutPrefix(k, "s:"); !ok {
+				if strings.HasPrefix(k, "b:") {
+					continue
+				}
+				return refreshSet{} // "*" or a key of a newer build: a reset
 			}
-			return refreshSet{} // "*" or a key of a newer build: a reset
 		}
-		if seen[id] {
-			continue
+		if !seen[id] {
+			seen[id] = true
+			if _, ok := c.convs[id]; ok {
+				r.convs = append(r.convs, id)
+			}
+			if _, ok := c.chain[id]; ok {
+				r.chain = append(r.chain, id)
+			}
+			if c.noInbox[id] {
+				r.noInbox = append(r.noInbox, id)
+			}
 		}
-		seen[id] = true
-		if _, ok := c.convs[id]; ok {
-			r.convs = append(r.convs, id)
-		}
-		if _, ok := c.chain[id]; ok {
-			r.chain = append(r.chain, id)
-		}
-		if c.noInbox[id] {
-			r.noInbox = append(r.noInbox, id)
-		}
-		for u := range c.byConv[id] {
-			if _, ok := c.members[memberKey{id, u}]; ok {
-				r.members = append(r.members, memberKey{id, u})
+		if withMembers && !seenMembers[id] {
+			seenMembers[id] = true
+			for u := range c.byConv[id] {
+				if _, ok := c.members[memberKey{id, u}]; ok {
+					r.members = append(r.members, memberKey{id, u})
+				}
 			}
 		}
 	}
 	return r
 }
 
-// refreshConvs is the read of a refresh: per conversation its row, its
-// chain head (0 and no hash without entries, as ChainHead reads it) and
-// whether it has an inbox item.
-const refreshConvs = `SELECT ` + convColsC + `, COALESCE(h.idx, 0), h.hash,
+// refreshSelect reads, per conversation, its row, its chain head (0 and
+// no hash without entries, as ChainHead reads it) and whether it has an
+// inbox item; refreshConvs and refreshChanged say which conversations.
+// list_from_conversation is an integer column read as a bool: pgx's own
+// rows (lockAndRead) scan only a boolean into a bool.
+var refreshSelect = `SELECT ` + strings.Replace(convColsC, "c.list_from_conversation", "c.list_from_conversation <> 0", 1) + `, COALESCE(h.idx, 0), h.hash,
 		EXISTS (SELECT 1 FROM inbox_items i WHERE i.conversation_id = c.id)
 	FROM conversations c
 	LEFT JOIN LATERAL (SELECT idx, hash FROM chain_entries e WHERE e.conversation_id = c.id
-		ORDER BY idx DESC LIMIT 1) h ON true
-	WHERE c.id = ANY($1::text[])`
+		ORDER BY idx DESC LIMIT 1) h ON true`
+
+// refreshConvs is the read of a refresh of the conversations $1.
+var refreshConvs = refreshSelect + ` WHERE c.id = ANY($1::text[])`
+
+// refreshChanged reads the conversations that other nodes' batches since
+// gen $1 changed (cache_changes, as catchUpQuery), at most $3 of them:
+// lockAndRead sends it with the lock, so that a batch after another
+// node's sends into conversations this node also serves finds their new
+// rows and chain heads in the round trip it pays anyway, rather than in
+// another one under the lock. Nothing when $1 is -1 (no cache to
+// refresh) or the ring no longer holds every gen since.
+var refreshChanged = refreshSelect + ` WHERE c.id IN (SELECT substr(k, 3) FROM write_gen w, cache_changes ch, unnest(ch.keys) k
+		WHERE $1 >= 0 AND ch.gen > $1 AND ch.gen <= w.last_value AND w.last_value - $1 < $2
+			AND (k LIKE 'c:%' OR k LIKE 's:%'))
+	LIMIT $3`
+
+// refreshPipelined is refreshChanged's limit: past it the conversations
+// this node had cached are read by refresh, as before.
+const refreshPipelined = 64
+
+// refreshedConv is one row of refreshSelect.
+type refreshedConv struct {
+	conv  parley.Conversation
+	head  chainHead
+	inbox bool
+}
+
+// scanRefreshed scans a row of refreshSelect.
+func scanRefreshed(scan func(dest ...any) error) (refreshedConv, error) {
+	var r refreshedConv
+	var created, activity int64
+	var key sql.NullString
+	var hash []byte
+	if err := scan(append(scanConvDest(&r.conv, &created, &activity, &key), &r.head.idx, &hash, &r.inbox)...); err != nil {
+		return r, err
+	}
+	r.conv.CreatedAt, r.conv.LastActivityAt, r.conv.DirectKey = fromNanos(created), fromNanos(activity), key.String
+	r.head.hash = hexOrEmpty(hash)
+	return r, nil
+}
+
+// putRefreshed puts back, of the rows read, the entries r names, and
+// returns how many.
+func (db *DB) putRefreshed(rows []refreshedConv, r refreshSet) int {
+	want := func(list []string) map[string]bool {
+		m := make(map[string]bool, len(list))
+		for _, id := range list {
+			m[id] = true
+		}
+		return m
+	}
+	wantConv, wantChain, wantNoInbox := want(r.convs), want(r.chain), want(r.noInbox)
+	n := 0
+	for i := range rows {
+		row := &rows[i]
+		id := row.conv.ID
+		if wantConv[id] {
+			db.cache.putConv(&row.conv)
+			n++
+		}
+		if wantChain[id] {
+			db.cache.putChain(id, row.head)
+			n++
+		}
+		if wantNoInbox[id] && !row.inbox {
+			db.cache.putNoInbox(id)
+			n++
+		}
+	}
+	return n
+}
 
 // refresh reads again, under the positions lock at the start of a batch,
 // the entries of r that invalidate has just dropped, and puts back those
-// that still exist: two statements whatever their number. The rows are
+// that still exist: at most two statements whatever their number (it
+// returns the entries put back and the statements run). The rows are
 // read as the misses would have read them at that point (nothing of the
 // batch is written yet, and no other node writes until this batch
 // commits), so the cache stays exact.
-func (db *DB) refresh(ctx context.Context, stx *sql.Tx, r refreshSet) (int, error) {
-	n := 0
+func (db *DB) refresh(ctx context.Context, stx *sql.Tx, r refreshSet) (n, reads int, err error) {
 	if ids := union(r.convs, r.chain, r.noInbox); len(ids) > 0 {
-		want := func(list []string) map[string]bool {
-			m := make(map[string]bool, len(list))
-			for _, id := range list {
-				m[id] = true
-			}
-			return m
-		}
-		wantConv, wantChain, wantNoInbox := want(r.convs), want(r.chain), want(r.noInbox)
+		reads++
 		rows, err := stx.QueryContext(ctx, refreshConvs, ids)
 		if err != nil {
-			return 0, fmt.Errorf("refresh conversations: %w", err)
+			return 0, reads, fmt.Errorf("refresh conversations: %w", err)
 		}
+		var got []refreshedConv
 		for rows.Next() {
-			var c parley.Conversation
-			var created, activity, idx int64
-			var key sql.NullString
-			var hash []byte
-			var inbox bool
-			if err := rows.Scan(append(scanConvDest(&c, &created, &activity, &key), &idx, &hash, &inbox)...); err != nil {
+			row, err := scanRefreshed(rows.Scan)
+			if err != nil {
 				rows.Close()
-				return 0, fmt.Errorf("refresh conversations: %w", err)
+				return 0, reads, fmt.Errorf("refresh conversations: %w", err)
 			}
-			c.CreatedAt, c.LastActivityAt, c.DirectKey = fromNanos(created), fromNanos(activity), key.String
-			if wantConv[c.ID] {
-				db.cache.putConv(&c)
-				n++
-			}
-			if wantChain[c.ID] {
-				db.cache.putChain(c.ID, chainHead{idx, hexOrEmpty(hash)})
-				n++
-			}
-			if wantNoInbox[c.ID] && !inbox {
-				db.cache.putNoInbox(c.ID)
-				n++
-			}
+			got = append(got, row)
 		}
 		if err := rows.Close(); err != nil {
-			return 0, fmt.Errorf("refresh conversations: %w", err)
+			return 0, reads, fmt.Errorf("refresh conversations: %w", err)
 		}
 		if err := rows.Err(); err != nil {
-			return 0, fmt.Errorf("refresh conversations: %w", err)
+			return 0, reads, fmt.Errorf("refresh conversations: %w", err)
 		}
+		n += db.putRefreshed(got, r)
 	}
 	if len(r.members) > 0 {
+		reads++
 		convs := make([]string, len(r.members))
 		users := make([]string, len(r.members))
 		for i, k := range r.members {
@@ -134,25 +194,25 @@ func (db *DB) refresh(ctx context.Context, stx *sql.Tx, r refreshSet) (int, erro
 		rows, err := stx.QueryContext(ctx, `SELECT `+memberColsM+` FROM members m
 			JOIN unnest($1::text[], $2::text[]) AS k(conv, usr) ON m.conversation_id = k.conv AND m.user_id = k.usr`, convs, users)
 		if err != nil {
-			return 0, fmt.Errorf("refresh members: %w", err)
+			return 0, reads, fmt.Errorf("refresh members: %w", err)
 		}
 		for rows.Next() {
 			m, err := scanMember(rows)
 			if err != nil {
 				rows.Close()
-				return 0, fmt.Errorf("refresh members: %w", err)
+				return 0, reads, fmt.Errorf("refresh members: %w", err)
 			}
 			db.cache.putMember(m)
 			n++
 		}
 		if err := rows.Close(); err != nil {
-			return 0, fmt.Errorf("refresh members: %w", err)
+			return 0, reads, fmt.Errorf("refresh members: %w", err)
 		}
 		if err := rows.Err(); err != nil {
-			return 0, fmt.Errorf("refresh members: %w", err)
+			return 0, reads, fmt.Errorf("refresh members: %w", err)
 		}
 	}
-	return n, nil
+	return n, reads, nil
 }
 
 // union returns the distinct strings of lists.

@@ -39,6 +39,10 @@ type CommitInfo struct {
 	// changed that the batch read again, all at once, at its start: rows
 	// of conversations and members, chain heads, missing inbox items.
 	CacheRefreshed int
+	// RefreshReads counts the statements that refresh took beyond the
+	// lock's round trip: 0 when the rows read with the lock held every
+	// changed conversation and no member changed.
+	RefreshReads int
 }
 
 // PoolStats returns the database/sql statistics of the store's connection
