@@ -393,27 +393,7 @@ func TestLockWaitReported(t *testing.T) {
 	seedDirect(t, a, "c1", "u1", "u2")
 	seedDirect(t, b, "c2", "u3", "u4")
 
-	// B's batch holds the lock until released; released in any case
-	// before B closes (cleanups run last first), so that a failing test
-	// ends instead of hanging.
-	held, release := make(chan struct{}), make(chan struct{})
-	var once sync.Once
-	free := func() { once.Do(func() { close(release) }) }
-	t.Cleanup(free)
-	bDone := make(chan error, 1)
-	go func() {
-		bDone <- b.Update(context.Background(), func(tx parley.Tx) error {
-			close(held)
-			<-release
-			_, err := tx.AllocSeq("c2", time.Now())
-			return err
-		})
-	}()
-	select {
-	case <-held:
-	case err := <-bDone:
-		t.Fatalf("B's batch ended before holding the lock: %v", err)
-	}
+	free, bDone := holdPositions(t, b, "c2")
 	aDone := make(chan error, 1)
 	go func() {
 		_, err := send(a, "c1", "u1", "u2", "")
@@ -421,19 +401,7 @@ func TestLockWaitReported(t *testing.T) {
 	}()
 	// A's committer is seen waiting for the row lock, then B holds on a
 	// little longer.
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
-		var waiting int
-		if err := watch.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
-			AND wait_event_type = 'Lock' AND query LIKE '%FROM positions WHERE id = 1 FOR UPDATE%'`).Scan(&waiting); err != nil {
-			t.Fatal(err)
-		}
-		if waiting > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("A's batch was never seen waiting for the positions lock")
-		}
-	}
+	waitForLockWaiter(t, watch)
 	seenWaiting := time.Now()
 	time.Sleep(20 * time.Millisecond)
 	heldFor := time.Since(seenWaiting)
@@ -459,5 +427,140 @@ func TestLockWaitReported(t *testing.T) {
 	}
 	if got.Lock < heldFor || got.Lock > got.Duration {
 		t.Fatalf("A's longest batch (%v) reported a lock wait of %v; it waited at least %v", got.Duration, got.Lock, heldFor)
+	}
+}
+
+// holdPositions starts a batch of b that holds the positions lock until
+// free is called; free runs in any case before b closes (cleanups run
+// last first), so that a failing test ends instead of hanging. The
+// batch's result comes on done.
+func holdPositions(t *testing.T, b *postgres.DB, conv string) (free func(), done chan error) {
+	t.Helper()
+	held, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	free = func() { once.Do(func() { close(release) }) }
+	t.Cleanup(free)
+	done = make(chan error, 1)
+	go func() {
+		done <- b.Update(context.Background(), func(tx parley.Tx) error {
+			close(held)
+			<-release
+			_, err := tx.AllocSeq(conv, time.Now())
+			return err
+		})
+	}()
+	select {
+	case <-held:
+	case err := <-done:
+		t.Fatalf("the batch ended before holding the lock: %v", err)
+	}
+	return free, done
+}
+
+// waitForLockWaiter returns once a committer is seen waiting for the
+// positions lock.
+func waitForLockWaiter(t *testing.T, watch *sql.DB) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		var waiting int
+		if err := watch.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+			AND wait_event_type = 'Lock' AND query LIKE '%FROM positions WHERE id = 1 FOR UPDATE%'`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no batch was seen waiting for the positions lock")
+		}
+	}
+}
+
+// TestSendsJoinWhileWaiting: sends that come while a node's batch waits
+// for the positions lock join that batch once it holds the lock, rather
+// than waiting for the next one; all of them commit, in order.
+func TestSendsJoinWhileWaiting(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	var seen commits
+	a, err := postgres.Open(dsn, postgres.Options{OnCommit: seen.add})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	b, err := postgres.Open(dsn, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	watch, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { watch.Close() })
+	seedDirect(t, a, "c1", "u1", "u2")
+	seedDirect(t, b, "c2", "u3", "u4")
+
+	free, bDone := holdPositions(t, b, "c2")
+	first := make(chan error, 1)
+	go func() {
+		_, err := send(a, "c1", "u1", "u2", "first")
+		first <- err
+	}()
+	waitForLockWaiter(t, watch)
+	const more = 5
+	var wg sync.WaitGroup
+	errs := make([]error, more)
+	for i := range more {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = send(a, "c1", "u1", "u2", fmt.Sprintf("more-%d", i))
+		}()
+	}
+	for deadline := time.Now().Add(10 * time.Second); a.Queued() < more; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d sends queued behind the waiting batch", a.Queued(), more)
+		}
+	}
+	free()
+	if err := <-bDone; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("send %d: %v", i, err)
+		}
+	}
+	// The committer reports a batch after answering it, and the seed's
+	// report may come late too: look for the biggest batch.
+	var got postgres.CommitInfo
+	for deadline := time.Now().Add(10 * time.Second); got.Updates < 2 && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		seen.mu.Lock()
+		for _, i := range seen.infos {
+			if i.Updates > got.Updates {
+				got = i
+			}
+		}
+		seen.mu.Unlock()
+	}
+	if got.Updates != 1+more || got.Joined != more {
+		t.Fatalf("the batch that waited for the lock committed %d updates, %d of which joined; want %d and %d", got.Updates, got.Joined, 1+more, more)
+	}
+	err = a.View(context.Background(), func(tx parley.Tx) error {
+		c, err := tx.ConversationByID("c1")
+		if err != nil {
+			return err
+		}
+		if c.LastSeq != 1+more {
+			return fmt.Errorf("c1's last seq is %d after %d sends", c.LastSeq, 1+more)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

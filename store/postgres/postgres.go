@@ -244,21 +244,26 @@ func (db *DB) commitLoop() {
 		if !ok {
 			return
 		}
-		batch = append(batch[:0], req)
-	fill:
-		for len(batch) < db.maxBatch {
-			select {
-			case r, ok := <-db.reqs:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, r)
-			default:
-				break fill
-			}
-		}
+		batch = db.gather(append(batch[:0], req))
 		db.runBatch(batch)
 	}
+}
+
+// gather adds to batch the requests waiting, up to MaxBatch, without
+// waiting for more.
+func (db *DB) gather(batch []*updateReq) []*updateReq {
+	for len(batch) < db.maxBatch {
+		select {
+		case r, ok := <-db.reqs:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, r)
+		default:
+			return batch
+		}
+	}
+	return batch
 }
 
 // runBatch commits a batch: first every fn straight in one transaction,
@@ -267,16 +272,16 @@ func (db *DB) commitLoop() {
 // a PostgreSQL transaction until the savepoint is rolled back). After a
 // failed batch the next one starts on the slow path.
 func (db *DB) runBatch(batch []*updateReq) {
-	info := CommitInfo{Updates: len(batch)}
+	info := CommitInfo{}
 	start := time.Now()
 	if !db.lastFailed {
-		if errs, ok := db.tryBatch(batch, false, &info); ok {
+		if errs, ok := db.tryBatch(&batch, false, true, &info); ok {
 			db.answer(batch, errs, start, &info)
 			return
 		}
 		info.Retried = true
 	}
-	errs, _ := db.tryBatch(batch, true, &info)
+	errs, _ := db.tryBatch(&batch, true, !info.Retried, &info)
 	db.lastFailed = false
 	for _, err := range errs {
 		if err != nil {
@@ -316,8 +321,15 @@ func failAll(errs []error, err error) []error {
 // tryBatch runs a batch in one transaction. Without savepoints it gives up
 // (ok false, nothing committed) at the first failing fn; with them it runs
 // everything and commits what succeeded. A commit failure fails them all.
-func (db *DB) tryBatch(batch []*updateReq, savepoints bool, info *CommitInfo) (errs []error, ok bool) {
+//
+// On a batch's first run (first), the requests that came while it waited
+// for the positions lock join it once the lock is held: under another
+// node's batches they would otherwise wait for the next turn, a whole
+// round of every node's batches later.
+func (db *DB) tryBatch(pbatch *[]*updateReq, savepoints, first bool, info *CommitInfo) (errs []error, ok bool) {
 	ctx := context.Background()
+	batch := *pbatch
+	info.Updates = len(batch)
 	errs = make([]error, len(batch))
 	// The committer's one connection, held for the batch: besides the
 	// transaction, its pgx connection sends the lock and the catch-up as
@@ -361,6 +373,14 @@ func (db *DB) tryBatch(batch []*updateReq, savepoints bool, info *CommitInfo) (e
 		stx.Rollback()
 		db.forget()
 		return failAll(errs, fmt.Errorf("lock positions: %w", err)), true
+	}
+	if first {
+		if more := db.gather(batch); len(more) > len(batch) {
+			info.Joined = len(more) - len(batch)
+			batch, *pbatch = more, more
+			info.Updates = len(batch)
+			errs = make([]error, len(batch))
+		}
 	}
 	startGen := gen
 	clear(db.touched)

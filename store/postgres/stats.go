@@ -11,6 +11,9 @@ type CommitInfo struct {
 	// many of them got an error (a refused update's writes are undone and
 	// the others commit; when the batch fails, all of them failed).
 	Updates, Failed int
+	// Joined is how many of the Updates came while the batch waited for
+	// the positions lock, and joined it once the lock was held.
+	Joined int
 	// Retried is set when an update failed on the fast path and the batch
 	// ran again with a savepoint around each update.
 	Retried bool
