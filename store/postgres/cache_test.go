@@ -564,3 +564,61 @@ func TestSendsJoinWhileWaiting(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestCommitterSurvivesLostConnection: when the database ends the
+// committer's connection, the batch that finds it dead fails (nothing of
+// it is committed), the connection is dropped, and the next batch commits
+// on a new one with the sequence numbers continuing.
+func TestCommitterSurvivesLostConnection(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	db, err := postgres.Open(dsn, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	watch, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { watch.Close() })
+	seedDirect(t, db, "c1", "u1", "u2")
+	acked := 0
+	for round := range 3 {
+		if _, err := send(db, "c1", "u1", "u2", ""); err != nil {
+			t.Fatalf("round %d: send before the cut: %v", round, err)
+		}
+		acked++
+		var cut int
+		if err := watch.QueryRow(`SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+			WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`).Scan(&cut); err != nil {
+			t.Fatal(err)
+		}
+		if cut == 0 {
+			t.Fatal("no connection of the store was cut")
+		}
+		failed := 0
+		for {
+			_, err := send(db, "c1", "u1", "u2", "")
+			if err == nil {
+				acked++
+				break
+			}
+			if failed++; failed > 2 {
+				t.Fatalf("round %d: %d sends failed after the cut, the last: %v", round, failed, err)
+			}
+		}
+	}
+	err = db.View(context.Background(), func(tx parley.Tx) error {
+		c, err := tx.ConversationByID("c1")
+		if err != nil {
+			return err
+		}
+		if c.LastSeq != int64(acked) {
+			return fmt.Errorf("last seq %d after %d acknowledged sends", c.LastSeq, acked)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

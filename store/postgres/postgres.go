@@ -14,6 +14,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"encoding/hex"
 	"errors"
@@ -331,28 +332,35 @@ func (db *DB) tryBatch(pbatch *[]*updateReq, savepoints, first bool, info *Commi
 	batch := *pbatch
 	info.Updates = len(batch)
 	errs = make([]error, len(batch))
-	// The committer's one connection, held for the batch: besides the
-	// transaction, its pgx connection sends the lock and the catch-up as
-	// one pipelined round trip.
+	// The committer's one connection, held for the batch. Its transaction
+	// is begun and ended by statements rather than database/sql's Tx, so
+	// that the BEGIN goes out with the lock and the catch-up, and the
+	// COMMIT with the statement that saves the position, each as one
+	// pipelined round trip over its pgx connection.
 	conn, err := db.write.Conn(ctx)
 	if err != nil {
 		info.FailedAt = "begin"
 		return failAll(errs, fmt.Errorf("begin: %w", err)), true
 	}
 	defer conn.Close()
-	stx, err := conn.BeginTx(ctx, nil)
-	if err != nil {
-		info.FailedAt = "begin"
-		return failAll(errs, fmt.Errorf("begin: %w", err)), true
+	// rollback ends the transaction after a failure. A connection that
+	// cannot is dropped from the pool, so that the next batch does not
+	// find the transaction still open.
+	rollback := func() error {
+		_, err := conn.ExecContext(ctx, "ROLLBACK")
+		if err != nil {
+			conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+		return err
 	}
 	// The lock on the positions row makes the write batches of every node
 	// run one at a time, from here to the commit: positions are handed out
 	// in commit order, so a reader that saw position p has seen every
 	// position below p (docs/architecture.md, "Positions across nodes").
 	// The sequence is read after the lock is held (a second statement):
-	// read in the locking statement, it could predate the wait. The two
+	// read in the locking statement, it could predate the wait. The
 	// statements go out as one pipelined batch (one round trip instead of
-	// two while other nodes wait for the lock): PostgreSQL runs a
+	// several while other nodes wait for the lock): PostgreSQL runs a
 	// pipeline's statements one after the other, and the catch-up, in
 	// READ COMMITTED, takes its snapshot when it starts, after the lock.
 	var gen int64
@@ -366,11 +374,11 @@ func (db *DB) tryBatch(pbatch *[]*updateReq, savepoints, first bool, info *Commi
 	})
 	info.Lock += time.Since(lstart)
 	if err == nil {
-		gen, err = db.catchUp(ctx, stx, gen, keys, fresh, info)
+		gen, err = db.catchUp(ctx, conn, gen, keys, fresh, info)
 	}
 	if err != nil {
 		info.FailedAt = "begin"
-		stx.Rollback()
+		rollback()
 		db.forget()
 		return failAll(errs, fmt.Errorf("lock positions: %w", err)), true
 	}
@@ -384,7 +392,7 @@ func (db *DB) tryBatch(pbatch *[]*updateReq, savepoints, first bool, info *Commi
 	}
 	startGen := gen
 	clear(db.touched)
-	t := &tx{db: db, sqlTx: stx, ctx: ctx, write: true, queueWrites: !savepoints}
+	t := &tx{db: db, sqlTx: conn, ctx: ctx, write: true, queueWrites: !savepoints}
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			errs[i] = err
@@ -394,12 +402,12 @@ func (db *DB) tryBatch(pbatch *[]*updateReq, savepoints, first bool, info *Commi
 			errs[i] = db.runOne(t, r)
 			if t.broken {
 				info.FailedAt = "rollback"
-				stx.Rollback()
+				rollback()
 				db.forget()
 				return failAll(errs, fmt.Errorf("batch abandoned: %w", errs[i])), true
 			}
 		} else if errs[i] = runFn(t, r); errs[i] != nil {
-			stx.Rollback()
+			rollback()
 			db.forget()
 			return nil, false
 		}
@@ -407,7 +415,7 @@ func (db *DB) tryBatch(pbatch *[]*updateReq, savepoints, first bool, info *Commi
 	if err := t.flush(); err != nil || t.queueFailed {
 		// Without savepoints nobody can tell which update it belongs to:
 		// the batch runs again with them.
-		stx.Rollback()
+		rollback()
 		db.forget()
 		return nil, false
 	}
@@ -415,7 +423,7 @@ func (db *DB) tryBatch(pbatch *[]*updateReq, savepoints, first bool, info *Commi
 		// Nothing written, or every update refused (and undone): nothing
 		// changes, not even gen, so other nodes keep their caches.
 		// A refusal dropped this node's cache already.
-		if err := stx.Rollback(); err != nil {
+		if err := rollback(); err != nil {
 			db.forget()
 		} else {
 			db.gen = startGen
@@ -428,27 +436,60 @@ func (db *DB) tryBatch(pbatch *[]*updateReq, savepoints, first bool, info *Commi
 	for k := range db.touched {
 		keys = append(keys, k)
 	}
-	err = stx.QueryRowContext(ctx, `WITH g AS (SELECT nextval('write_gen') AS gen),
-		p AS (UPDATE positions SET next = $1 WHERE id = 1 AND next <> $1),
-		c AS (INSERT INTO cache_changes (slot, gen, keys) SELECT gen % $3, gen, $2 FROM g
-			ON CONFLICT (slot) DO UPDATE SET gen = excluded.gen, keys = excluded.keys)
-		SELECT gen FROM g`, db.pos, keys, changeRing).Scan(&gen)
-	if err != nil {
-		info.FailedAt = "save_position"
-		stx.Rollback()
-		db.forget()
-		return failAll(errs, fmt.Errorf("save position: %w", err)), true
-	}
 	cstart := time.Now()
-	err = stx.Commit()
+	var saved bool
+	err = conn.Raw(func(dc any) error {
+		var err error
+		gen, saved, err = db.saveAndCommit(ctx, dc.(*stdlib.Conn).Conn(), keys)
+		return err
+	})
 	info.Commit = time.Since(cstart)
 	if err != nil {
+		if !saved {
+			info.FailedAt = "save_position"
+			rollback()
+			db.forget()
+			return failAll(errs, fmt.Errorf("save position: %w", err)), true
+		}
 		info.FailedAt = "commit"
+		rollback() // in case the COMMIT was not run; else a no-op
 		db.forget()
 		return failAll(errs, fmt.Errorf("commit: %w", err)), true
 	}
 	db.gen = gen
 	return errs, true
+}
+
+// saveAndCommit saves the next position and this batch's cache_changes
+// keys under a new gen, which it returns, and commits, in one pipelined
+// round trip. saved says whether the first statement succeeded: if not,
+// PostgreSQL skipped the COMMIT and the transaction is still open. A
+// COMMIT that reports a rollback is an error.
+func (db *DB) saveAndCommit(ctx context.Context, pc *pgx.Conn, keys []string) (gen int64, saved bool, err error) {
+	b := &pgx.Batch{}
+	b.Queue(`WITH g AS (SELECT nextval('write_gen') AS gen),
+		p AS (UPDATE positions SET next = $1 WHERE id = 1 AND next <> $1),
+		c AS (INSERT INTO cache_changes (slot, gen, keys) SELECT gen % $3, gen, $2 FROM g
+			ON CONFLICT (slot) DO UPDATE SET gen = excluded.gen, keys = excluded.keys)
+		SELECT gen FROM g`, db.pos, keys, changeRing)
+	b.Queue("COMMIT")
+	br := pc.SendBatch(ctx, b)
+	defer func() {
+		if cerr := br.Close(); err == nil && cerr != nil {
+			err = cerr
+		}
+	}()
+	if err := br.QueryRow().Scan(&gen); err != nil {
+		return 0, false, err
+	}
+	tag, err := br.Exec()
+	if err != nil {
+		return 0, true, err
+	}
+	if tag.String() != "COMMIT" {
+		return 0, true, fmt.Errorf("the transaction was rolled back (%s)", tag)
+	}
+	return gen, true, nil
 }
 
 // changeRing is the number of slots of cache_changes (migration 0023).
@@ -467,7 +508,14 @@ const catchUpQuery = `SELECT w.last_value, c.k FROM write_gen w
 // the committer's connection (inside the transaction tryBatch began on
 // it).
 func (db *DB) lockAndRead(ctx context.Context, pc *pgx.Conn) (gen int64, keys []string, fresh []refreshedConv, err error) {
+	if pc.PgConn().TxStatus() != 'I' {
+		// A transaction left open by a batch that could not end it.
+		if _, err := pc.Exec(ctx, "ROLLBACK"); err != nil {
+			return 0, nil, nil, err
+		}
+	}
 	b := &pgx.Batch{}
+	b.Queue("BEGIN")
 	b.Queue(`SELECT next FROM positions WHERE id = 1 FOR UPDATE`)
 	b.Queue(catchUpQuery, db.gen, changeRing)
 	b.Queue(refreshChanged, db.gen, changeRing, refreshPipelined)
@@ -477,6 +525,9 @@ func (db *DB) lockAndRead(ctx context.Context, pc *pgx.Conn) (gen int64, keys []
 			err = cerr
 		}
 	}()
+	if _, err := br.Exec(); err != nil {
+		return 0, nil, nil, err
+	}
 	if err := br.QueryRow().Scan(&db.pos); err != nil {
 		return 0, nil, nil, err
 	}
@@ -521,7 +572,7 @@ func (db *DB) lockAndRead(ctx context.Context, pc *pgx.Conn) (gen int64, keys []
 // when they hold every changed conversation, and by reading them again
 // otherwise (refresh), with the members of conversations whose members
 // changed. It returns the gen the cache is now valid for.
-func (db *DB) catchUp(ctx context.Context, stx *sql.Tx, gen int64, keys []string, fresh []refreshedConv, info *CommitInfo) (int64, error) {
+func (db *DB) catchUp(ctx context.Context, stx sqlRunner, gen int64, keys []string, fresh []refreshedConv, info *CommitInfo) (int64, error) {
 	switch {
 	case gen == db.gen:
 	case db.gen < 0 || gen < db.gen || gen-db.gen >= changeRing:
@@ -661,10 +712,19 @@ func (db *DB) Close() error {
 	return errors.Join(db.read.Close(), db.write.Close())
 }
 
-// tx implements parley.Tx on one *sql.Tx.
+// sqlRunner is what a tx needs of its connection: a *sql.Tx for View, the
+// committer's *sql.Conn (whose transaction it begins and ends with
+// statements) for Update.
+type sqlRunner interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// tx implements parley.Tx on one transaction.
 type tx struct {
 	db    *DB
-	sqlTx *sql.Tx
+	sqlTx sqlRunner
 	ctx   context.Context
 	write bool
 	// broken is set when a failed update's writes could not be undone.

@@ -160,7 +160,7 @@ func (db *DB) putRefreshed(rows []refreshedConv, r refreshSet) int {
 // read as the misses would have read them at that point (nothing of the
 // batch is written yet, and no other node writes until this batch
 // commits), so the cache stays exact.
-func (db *DB) refresh(ctx context.Context, stx *sql.Tx, r refreshSet) (n, reads int, err error) {
+func (db *DB) refresh(ctx context.Context, stx sqlRunner, r refreshSet) (n, reads int, err error) {
 	if ids := union(r.convs, r.chain, r.noInbox); len(ids) > 0 {
 		reads++
 		rows, err := stx.QueryContext(ctx, refreshConvs, ids)
