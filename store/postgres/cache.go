@@ -190,7 +190,10 @@ func (t *tx) touchConv(id string) {
 // conversation's row, its chain or its inbox item, and none of its
 // members (what a send writes): other nodes' caches drop those and keep
 // the members, and read the row and chain head again in the round trip
-// that takes the positions lock (see refreshChanged).
+// that takes the positions lock (see refreshChanged). This holds while
+// the cached Member has nothing a conversation's write changes (the 0019
+// trigger's members.activity_at is not in memberCols): a member column
+// that follows the conversation would need "c:" here.
 func (t *tx) touchConvRow(id string) {
 	if t.write {
 		t.db.touched[convRowKey(id)] = struct{}{}

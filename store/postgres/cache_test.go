@@ -598,8 +598,13 @@ func TestCommitterSurvivesLostConnection(t *testing.T) {
 		}
 		failed := 0
 		for {
+			// The first send after the cut finds the committer's
+			// connection dead and fails; the next commits.
 			_, err := send(db, "c1", "u1", "u2", "")
 			if err == nil {
+				if failed == 0 {
+					t.Fatalf("round %d: the first send after the cut succeeded: the cut missed the committer", round)
+				}
 				acked++
 				break
 			}
@@ -615,6 +620,94 @@ func TestCommitterSurvivesLostConnection(t *testing.T) {
 		}
 		if c.LastSeq != int64(acked) {
 			return fmt.Errorf("last seq %d after %d acknowledged sends", c.LastSeq, acked)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCommitFailures: a batch whose position cannot be saved, and one
+// whose COMMIT PostgreSQL refuses (a deferred constraint), both fail
+// every update of the batch, commit nothing and leave no transaction
+// open; the next batch commits with the sequence numbers continuing.
+func TestCommitFailures(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	var seen commits
+	db, err := postgres.Open(dsn, postgres.Options{OnCommit: seen.add})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	watch, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { watch.Close() })
+	seedDirect(t, db, "c1", "u1", "u2")
+	// Switches in the test's own database: the statement that saves the
+	// position writes cache_changes, so a trigger there fails it at once
+	// ("save") or at the COMMIT ("commit", deferred).
+	if _, err := watch.Exec(`CREATE TABLE test_fail (mode text);
+		CREATE FUNCTION test_fail_now() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			IF EXISTS (SELECT 1 FROM test_fail WHERE mode = TG_ARGV[0]) THEN
+				RAISE EXCEPTION 'test: % refused', TG_ARGV[0];
+			END IF;
+			RETURN NEW;
+		END $$;
+		CREATE TRIGGER fail_save BEFORE INSERT OR UPDATE ON cache_changes
+			FOR EACH ROW EXECUTE FUNCTION test_fail_now('save');
+		CREATE CONSTRAINT TRIGGER fail_commit AFTER INSERT OR UPDATE ON cache_changes
+			DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION test_fail_now('commit')`); err != nil {
+		t.Fatal(err)
+	}
+	acked := 0
+	for _, mode := range []string{"save", "commit"} {
+		if _, err := send(db, "c1", "u1", "u2", ""); err != nil {
+			t.Fatalf("%s: send before: %v", mode, err)
+		}
+		acked++
+		if _, err := watch.Exec(`INSERT INTO test_fail VALUES ($1)`, mode); err != nil {
+			t.Fatal(err)
+		}
+		n := seen.count()
+		if _, err := send(db, "c1", "u1", "u2", "refused-"+mode); err == nil {
+			t.Fatalf("%s: the send succeeded although its batch could not commit", mode)
+		}
+		want := map[string]string{"save": "save_position", "commit": "commit"}[mode]
+		if got := seen.after(t, n); got.FailedAt != want || got.Failed != got.Updates {
+			t.Fatalf("%s: the batch reported failed at %q, %d of %d updates failed; want %q, all", mode, got.FailedAt, got.Failed, got.Updates, want)
+		}
+		var open int
+		if err := watch.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+			AND state LIKE 'idle in transaction%'`).Scan(&open); err != nil {
+			t.Fatal(err)
+		}
+		if open != 0 {
+			t.Fatalf("%s: %d connections left idle in a transaction", mode, open)
+		}
+		if _, err := watch.Exec(`DELETE FROM test_fail`); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := send(db, "c1", "u1", "u2", ""); err != nil {
+			t.Fatalf("%s: send after: %v", mode, err)
+		}
+		acked++
+	}
+	err = db.View(context.Background(), func(tx parley.Tx) error {
+		c, err := tx.ConversationByID("c1")
+		if err != nil {
+			return err
+		}
+		if c.LastSeq != int64(acked) {
+			return fmt.Errorf("last seq %d after %d acknowledged sends", c.LastSeq, acked)
+		}
+		for _, mode := range []string{"save", "commit"} {
+			if _, err := tx.MessageByClientID("c1", "u1", "refused-"+mode); !parley.IsNotFound(err) {
+				return fmt.Errorf("the refused %s batch's message: %v, want none", mode, err)
+			}
 		}
 		return nil
 	})

@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/store/storeseal"
@@ -438,34 +439,52 @@ func (db *DB) tryBatch(pbatch *[]*updateReq, savepoints, first bool, info *Commi
 	}
 	cstart := time.Now()
 	var saved bool
+	outcome := unknownOutcome
 	err = conn.Raw(func(dc any) error {
 		var err error
-		gen, saved, err = db.saveAndCommit(ctx, dc.(*stdlib.Conn).Conn(), keys)
+		gen, saved, outcome, err = db.saveAndCommit(ctx, dc.(*stdlib.Conn).Conn(), keys)
+		if outcome == committed && err != nil {
+			// Committed, but the connection is not fit for the next batch.
+			return driver.ErrBadConn
+		}
 		return err
 	})
 	info.Commit = time.Since(cstart)
-	if err != nil {
-		if !saved {
-			info.FailedAt = "save_position"
-			rollback()
-			db.forget()
-			return failAll(errs, fmt.Errorf("save position: %w", err)), true
-		}
+	if outcome != committed {
+		what := "commit"
 		info.FailedAt = "commit"
-		rollback() // in case the COMMIT was not run; else a no-op
+		if !saved {
+			info.FailedAt, what = "save_position", "save position"
+		}
+		rollback() // when the COMMIT did not run; else a no-op, or the connection is dropped
 		db.forget()
-		return failAll(errs, fmt.Errorf("commit: %w", err)), true
+		return failAll(errs, fmt.Errorf("%s: %w", what, err)), true
 	}
 	db.gen = gen
 	return errs, true
 }
 
+// commitOutcome is what saveAndCommit knows of its transaction.
+type commitOutcome int
+
+const (
+	// notCommitted: PostgreSQL refused a statement, so it skipped what
+	// followed in the pipeline, or it refused the COMMIT itself.
+	notCommitted commitOutcome = iota
+	// unknownOutcome: the pipeline failed on the way (the connection, or a
+	// reply that could not be read); its COMMIT may have run.
+	unknownOutcome
+	// committed: the COMMIT's reply said so.
+	committed
+)
+
 // saveAndCommit saves the next position and this batch's cache_changes
 // keys under a new gen, which it returns, and commits, in one pipelined
-// round trip. saved says whether the first statement succeeded: if not,
-// PostgreSQL skipped the COMMIT and the transaction is still open. A
-// COMMIT that reports a rollback is an error.
-func (db *DB) saveAndCommit(ctx context.Context, pc *pgx.Conn, keys []string) (gen int64, saved bool, err error) {
+// round trip. saved says whether the first statement succeeded. Once the
+// COMMIT's reply says COMMIT, the batch is committed whatever else goes
+// wrong; an error then means only that the connection is not fit to
+// reuse.
+func (db *DB) saveAndCommit(ctx context.Context, pc *pgx.Conn, keys []string) (gen int64, saved bool, out commitOutcome, err error) {
 	b := &pgx.Batch{}
 	b.Queue(`WITH g AS (SELECT nextval('write_gen') AS gen),
 		p AS (UPDATE positions SET next = $1 WHERE id = 1 AND next <> $1),
@@ -474,22 +493,27 @@ func (db *DB) saveAndCommit(ctx context.Context, pc *pgx.Conn, keys []string) (g
 		SELECT gen FROM g`, db.pos, keys, changeRing)
 	b.Queue("COMMIT")
 	br := pc.SendBatch(ctx, b)
-	defer func() {
-		if cerr := br.Close(); err == nil && cerr != nil {
-			err = cerr
+	refused := func(err error) commitOutcome {
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) {
+			return notCommitted
 		}
-	}()
+		return unknownOutcome
+	}
 	if err := br.QueryRow().Scan(&gen); err != nil {
-		return 0, false, err
+		br.Close()
+		return 0, false, refused(err), err
 	}
 	tag, err := br.Exec()
 	if err != nil {
-		return 0, true, err
+		br.Close()
+		return 0, true, refused(err), err
 	}
 	if tag.String() != "COMMIT" {
-		return 0, true, fmt.Errorf("the transaction was rolled back (%s)", tag)
+		br.Close()
+		return 0, true, notCommitted, fmt.Errorf("the transaction was rolled back (%s)", tag)
 	}
-	return gen, true, nil
+	return gen, true, committed, br.Close()
 }
 
 // changeRing is the number of slots of cache_changes (migration 0023).
@@ -509,13 +533,17 @@ const catchUpQuery = `SELECT w.last_value, c.k FROM write_gen w
 // it).
 func (db *DB) lockAndRead(ctx context.Context, pc *pgx.Conn) (gen int64, keys []string, fresh []refreshedConv, err error) {
 	if pc.PgConn().TxStatus() != 'I' {
-		// A transaction left open by a batch that could not end it.
+		// A transaction left open by a batch that could not end it. (pgx's
+		// ResetSession already drops such a connection when database/sql
+		// hands it out again: a guard.)
 		if _, err := pc.Exec(ctx, "ROLLBACK"); err != nil {
 			return 0, nil, nil, err
 		}
 	}
 	b := &pgx.Batch{}
-	b.Queue("BEGIN")
+	// READ COMMITTED whatever the server's default: the statements after
+	// the lock must see the batches committed while this one waited.
+	b.Queue("BEGIN ISOLATION LEVEL READ COMMITTED")
 	b.Queue(`SELECT next FROM positions WHERE id = 1 FOR UPDATE`)
 	b.Queue(catchUpQuery, db.gen, changeRing)
 	b.Queue(refreshChanged, db.gen, changeRing, refreshPipelined)
@@ -585,11 +613,14 @@ func (db *DB) catchUp(ctx context.Context, stx sqlRunner, gen int64, keys []stri
 		if r.empty() {
 			break
 		}
+		// What the cache had of the changed conversations goes back from
+		// the rows in hand, without a statement; only when refreshChanged
+		// was cut at its limit may some be missing, and those are read.
+		info.CacheRefreshed += db.putRefreshed(fresh, r)
 		if len(fresh) < refreshPipelined {
-			// Every changed conversation's row is in hand: what the
-			// cache had of them goes back without a statement.
-			info.CacheRefreshed += db.putRefreshed(fresh, r)
 			r.convs, r.chain, r.noInbox = nil, nil, nil
+		} else {
+			r = r.without(fresh)
 		}
 		if !r.empty() {
 			n, reads, err := db.refresh(ctx, stx, r)

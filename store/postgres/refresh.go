@@ -97,9 +97,30 @@ var refreshChanged = refreshSelect + ` WHERE c.id IN (SELECT substr(k, 3) FROM w
 			AND (k LIKE 'c:%' OR k LIKE 's:%'))
 	LIMIT $3`
 
-// refreshPipelined is refreshChanged's limit: past it the conversations
-// this node had cached are read by refresh, as before.
-const refreshPipelined = 64
+// refreshPipelined is refreshChanged's limit, which bounds what a batch
+// reads under the lock for conversations it may not have cached (another
+// node's campaign changes a thousand at once): past it, those this node
+// had cached and the rows did not hold are read by refresh.
+const refreshPipelined = 32
+
+// without returns r less the conversation rows, chain heads and inbox
+// marks of the conversations in rows (put back already); members stay.
+func (r refreshSet) without(rows []refreshedConv) refreshSet {
+	have := make(map[string]bool, len(rows))
+	for i := range rows {
+		have[rows[i].conv.ID] = true
+	}
+	keep := func(ids []string) []string {
+		var out []string
+		for _, id := range ids {
+			if !have[id] {
+				out = append(out, id)
+			}
+		}
+		return out
+	}
+	return refreshSet{convs: keep(r.convs), chain: keep(r.chain), noInbox: keep(r.noInbox), members: r.members}
+}
 
 // refreshedConv is one row of refreshSelect.
 type refreshedConv struct {
