@@ -419,20 +419,29 @@ func (a *App) Conversations(ctx context.Context, actor *Actor, folder parley.Fol
 	return page, err
 }
 
-// departedTitle is the group title a departure's system message recorded
-// (messages from before it was recorded have none).
-func departedTitle(m *parley.Message) (string, bool) {
+// departure is what a departure's system message recorded of the group
+// at that moment; DisappearAfter is nil in departures recorded before it
+// was.
+type departure struct {
+	Title          string
+	DisappearAfter *int64
+}
+
+// departedState reads a departure's system message (member_left or
+// member_removed with a title); ok is false for any other message.
+func departedState(m *parley.Message) (d departure, ok bool) {
 	if m.Kind != parley.MessageSystem || m.System == "" {
-		return "", false
+		return d, false
 	}
-	var d struct {
-		Action string  `json:"action"`
-		Title  *string `json:"title"`
+	var s struct {
+		Action         string  `json:"action"`
+		Title          *string `json:"title"`
+		DisappearAfter *int64  `json:"disappear_after"`
 	}
-	if json.Unmarshal([]byte(m.System), &d) != nil || d.Title == nil || (d.Action != "member_left" && d.Action != "member_removed") {
-		return "", false
+	if json.Unmarshal([]byte(m.System), &s) != nil || s.Title == nil || (s.Action != "member_left" && s.Action != "member_removed") {
+		return d, false
 	}
-	return *d.Title, true
+	return departure{Title: *s.Title, DisappearAfter: s.DisappearAfter}, true
 }
 
 // maxUnread is where unread counting stops ("999+").
@@ -530,8 +539,9 @@ func conversationViewBase(tx parley.Tx, viewerID string, c *parley.Conversation,
 	visibleMax := me.MaxReadable(c.LastSeq)
 	former := me.Departed()
 	if former {
-		// A former member sees the conversation as it was when they went.
-		v.LastSeq, v.MemberCount = me.LeftSeq, 0
+		// A former member sees the conversation as it was when they went,
+		// and none of its settings that only a member may use.
+		v.LastSeq, v.MemberCount, v.InvitePolicy = me.LeftSeq, 0, ""
 		withMembers = false
 	}
 	if visibleMax > me.JoinedSeq {
@@ -562,10 +572,13 @@ func conversationViewBase(tx parley.Tx, viewerID string, c *parley.Conversation,
 		}
 	}
 	if former && last != nil && last.Seq == me.LeftSeq {
-		// Their departure's system message: the title then, and no
-		// activity after it.
-		if t, ok := departedTitle(last); ok {
-			v.Title = t
+		// Their departure's system message: the title and timer then,
+		// and no activity after it.
+		if d, ok := departedState(last); ok {
+			v.Title = d.Title
+			if d.DisappearAfter != nil {
+				v.DisappearAfter = *d.DisappearAfter
+			}
 		}
 		v.LastActivityAt = last.CreatedAt
 	}

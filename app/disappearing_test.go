@@ -203,6 +203,24 @@ func TestDisappearingTimerRules(t *testing.T) {
 	if _, err := c.a.SetDisappearing(c.ctx, c.ann, g.ID, 3600); err != nil {
 		t.Fatalf("owner sets group timer: %v", err)
 	}
+	// Once carl has left, the group's later settings are not his to see:
+	// his view keeps the timer of his departure and no invite policy.
+	if err := c.a.Leave(c.ctx, carl, g.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.a.SetDisappearing(c.ctx, c.ann, g.ID, 86400); err != nil {
+		t.Fatal(err)
+	}
+	members := app.InviteMembers
+	if _, err := c.a.UpdateGroup(c.ctx, c.ann, g.ID, app.GroupUpdate{InvitePolicy: &members}); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := c.a.Conversation(c.ctx, carl, g.ID); err != nil || v.DisappearAfter != 3600 || v.InvitePolicy != "" {
+		t.Fatalf("carl's view after leaving: timer %d, invite policy %q, %v; want 3600 and none", v.DisappearAfter, v.InvitePolicy, err)
+	}
+	if v, err := c.a.Conversation(c.ctx, c.bob, g.ID); err != nil || v.DisappearAfter != 86400 || v.InvitePolicy != app.InviteMembers {
+		t.Fatalf("bob's view: timer %d, invite policy %q, %v; want 86400 and members", v.DisappearAfter, v.InvitePolicy, err)
+	}
 	if _, err := c.a.SetDisappearing(c.ctx, c.register("dan"), c.conv, 0); parley.ErrorCode(err) != parley.ENotFound {
 		t.Fatalf("outsider: %v, want not_found", err)
 	}

@@ -220,8 +220,8 @@ func (a *App) exportConversation(ctx context.Context, w *records.Writer, viewer,
 				return err
 			}
 			if len(last) == 1 {
-				if t, ok := departedTitle(last[0]); ok {
-					rc.Title = t
+				if d, ok := departedState(last[0]); ok {
+					rc.Title = d.Title
 				}
 			}
 		}

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"time"
 
 	"github.com/parleyhq/parley"
 )
@@ -265,9 +266,11 @@ func departMember(w *writer, c *parley.Conversation, m *parley.Member, st parley
 	if err := w.UpdateConversation(c); err != nil {
 		return err
 	}
-	// The group's title goes with it: the departed member's view keeps
-	// the title it had then (conversationViewBase), not later renames.
-	msg, err := systemMessage(w, c, actorID, map[string]any{"action": action, "user": m.UserID, "title": c.Title})
+	// The group's title and disappearing timer go with it: the departed
+	// member's view keeps them as they were then (conversationViewBase),
+	// not later changes.
+	msg, err := systemMessage(w, c, actorID, map[string]any{"action": action, "user": m.UserID, "title": c.Title,
+		"disappear_after": int64(c.DisappearAfter / time.Second)})
 	if err != nil {
 		return err
 	}
