@@ -33,6 +33,23 @@ func (c *commits) count() int {
 	return len(c.infos)
 }
 
+// most returns the reported batch with the greatest key, waiting (up to
+// 10 s) for one whose key reaches least: the committer reports a batch
+// after answering it, and earlier batches (a seed) may be reported late.
+func (c *commits) most(key func(postgres.CommitInfo) int64, least int64) postgres.CommitInfo {
+	var got postgres.CommitInfo
+	for deadline := time.Now().Add(10 * time.Second); key(got) < least && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		c.mu.Lock()
+		for _, i := range c.infos {
+			if key(i) > key(got) {
+				got = i
+			}
+		}
+		c.mu.Unlock()
+	}
+	return got
+}
+
 // after returns the info of the first batch after the first n; the
 // committer reports a batch after answering it, so it may come a little
 // after the Update returned.
@@ -373,35 +390,12 @@ func TestQueuedClientIDConflict(t *testing.T) {
 // parley_store_lock_wait_seconds metric): at least the time it was seen
 // waiting in pg_stat_activity while the other batch held the lock.
 func TestLockWaitReported(t *testing.T) {
-	dsn := pgtest.DSN(t)
-	var seen commits
-	a, err := postgres.Open(dsn, postgres.Options{OnCommit: seen.add})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
-	b, err := postgres.Open(dsn, postgres.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
-	watch, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { watch.Close() })
-	seedDirect(t, a, "c1", "u1", "u2")
-	seedDirect(t, b, "c2", "u3", "u4")
+	a, b, seen, watch := twoNodes(t)
 
 	free, bDone := holdPositions(t, b, "c2")
-	aDone := make(chan error, 1)
-	go func() {
-		_, err := send(a, "c1", "u1", "u2", "")
-		aDone <- err
-	}()
+	aDone := sendBehindLock(t, a, watch, "")
 	// A's committer is seen waiting for the row lock, then B holds on a
 	// little longer.
-	waitForLockWaiter(t, watch)
 	seenWaiting := time.Now()
 	time.Sleep(20 * time.Millisecond)
 	heldFor := time.Since(seenWaiting)
@@ -415,16 +409,7 @@ func TestLockWaitReported(t *testing.T) {
 	// The send's batch is the one of A's that waited; its report may come
 	// a little after the send returned, and A's earlier batches (the
 	// seed) may be reported late too, so look at all of them.
-	var got postgres.CommitInfo
-	for deadline := time.Now().Add(10 * time.Second); got.Duration < heldFor && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-		seen.mu.Lock()
-		for _, i := range seen.infos {
-			if i.Duration > got.Duration {
-				got = i
-			}
-		}
-		seen.mu.Unlock()
-	}
+	got := seen.most(func(i postgres.CommitInfo) int64 { return int64(i.Duration) }, int64(heldFor))
 	if got.Lock < heldFor || got.Lock > got.Duration {
 		t.Fatalf("A's longest batch (%v) reported a lock wait of %v; it waited at least %v", got.Duration, got.Lock, heldFor)
 	}
@@ -457,6 +442,20 @@ func holdPositions(t *testing.T, b *postgres.DB, conv string) (free func(), done
 	return free, done
 }
 
+// sendBehindLock starts a send into c1 through a while another node's
+// batch holds the positions lock, and returns once a's batch is seen
+// waiting for it; the send's result comes on the channel.
+func sendBehindLock(t *testing.T, a *postgres.DB, watch *sql.DB, clientID string) chan error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() {
+		_, err := send(a, "c1", "u1", "u2", clientID)
+		done <- err
+	}()
+	waitForLockWaiter(t, watch)
+	return done
+}
+
 // waitForLockWaiter returns once a committer is seen waiting for the
 // positions lock.
 func waitForLockWaiter(t *testing.T, watch *sql.DB) {
@@ -480,33 +479,10 @@ func waitForLockWaiter(t *testing.T, watch *sql.DB) {
 // for the positions lock join that batch once it holds the lock, rather
 // than waiting for the next one; all of them commit, in order.
 func TestSendsJoinWhileWaiting(t *testing.T) {
-	dsn := pgtest.DSN(t)
-	var seen commits
-	a, err := postgres.Open(dsn, postgres.Options{OnCommit: seen.add})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
-	b, err := postgres.Open(dsn, postgres.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
-	watch, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { watch.Close() })
-	seedDirect(t, a, "c1", "u1", "u2")
-	seedDirect(t, b, "c2", "u3", "u4")
+	a, b, seen, watch := twoNodes(t)
 
 	free, bDone := holdPositions(t, b, "c2")
-	first := make(chan error, 1)
-	go func() {
-		_, err := send(a, "c1", "u1", "u2", "first")
-		first <- err
-	}()
-	waitForLockWaiter(t, watch)
+	first := sendBehindLock(t, a, watch, "first")
 	const more = 5
 	var wg sync.WaitGroup
 	errs := make([]error, more)
@@ -537,32 +513,11 @@ func TestSendsJoinWhileWaiting(t *testing.T) {
 	}
 	// The committer reports a batch after answering it, and the seed's
 	// report may come late too: look for the biggest batch.
-	var got postgres.CommitInfo
-	for deadline := time.Now().Add(10 * time.Second); got.Updates < 2 && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-		seen.mu.Lock()
-		for _, i := range seen.infos {
-			if i.Updates > got.Updates {
-				got = i
-			}
-		}
-		seen.mu.Unlock()
-	}
+	got := seen.most(func(i postgres.CommitInfo) int64 { return int64(i.Updates) }, 2)
 	if got.Updates != 1+more || got.Joined != more {
 		t.Fatalf("the batch that waited for the lock committed %d updates, %d of which joined; want %d and %d", got.Updates, got.Joined, 1+more, more)
 	}
-	err = a.View(context.Background(), func(tx parley.Tx) error {
-		c, err := tx.ConversationByID("c1")
-		if err != nil {
-			return err
-		}
-		if c.LastSeq != 1+more {
-			return fmt.Errorf("c1's last seq is %d after %d sends", c.LastSeq, 1+more)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	wantLastSeq(t, a, "c1", 1+more)
 }
 
 // TestCommitterSurvivesLostConnection: when the database ends the
@@ -570,18 +525,7 @@ func TestSendsJoinWhileWaiting(t *testing.T) {
 // it is committed), the connection is dropped, and the next batch commits
 // on a new one with the sequence numbers continuing.
 func TestCommitterSurvivesLostConnection(t *testing.T) {
-	dsn := pgtest.DSN(t)
-	db, err := postgres.Open(dsn, postgres.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	watch, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { watch.Close() })
-	seedDirect(t, db, "c1", "u1", "u2")
+	db, _, _, watch := twoNodes(t)
 	acked := 0
 	for round := range 3 {
 		if _, err := send(db, "c1", "u1", "u2", ""); err != nil {
@@ -613,19 +557,7 @@ func TestCommitterSurvivesLostConnection(t *testing.T) {
 			}
 		}
 	}
-	err = db.View(context.Background(), func(tx parley.Tx) error {
-		c, err := tx.ConversationByID("c1")
-		if err != nil {
-			return err
-		}
-		if c.LastSeq != int64(acked) {
-			return fmt.Errorf("last seq %d after %d acknowledged sends", c.LastSeq, acked)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	wantLastSeq(t, db, "c1", acked)
 }
 
 // TestCommitFailures: a batch whose position cannot be saved, and one
@@ -633,19 +565,7 @@ func TestCommitterSurvivesLostConnection(t *testing.T) {
 // every update of the batch, commit nothing and leave no transaction
 // open; the next batch commits with the sequence numbers continuing.
 func TestCommitFailures(t *testing.T) {
-	dsn := pgtest.DSN(t)
-	var seen commits
-	db, err := postgres.Open(dsn, postgres.Options{OnCommit: seen.add})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	watch, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { watch.Close() })
-	seedDirect(t, db, "c1", "u1", "u2")
+	db, _, seen, watch := twoNodes(t)
 	// Switches in the test's own database: the statement that saves the
 	// position writes cache_changes, so a trigger there fails it at once
 	// ("save") or at the COMMIT ("commit", deferred).
@@ -696,18 +616,57 @@ func TestCommitFailures(t *testing.T) {
 		}
 		acked++
 	}
-	err = db.View(context.Background(), func(tx parley.Tx) error {
-		c, err := tx.ConversationByID("c1")
-		if err != nil {
-			return err
-		}
-		if c.LastSeq != int64(acked) {
-			return fmt.Errorf("last seq %d after %d acknowledged sends", c.LastSeq, acked)
-		}
+	wantLastSeq(t, db, "c1", acked)
+	err := db.View(context.Background(), func(tx parley.Tx) error {
 		for _, mode := range []string{"save", "commit"} {
 			if _, err := tx.MessageByClientID("c1", "u1", "refused-"+mode); !parley.IsNotFound(err) {
 				return fmt.Errorf("the refused %s batch's message: %v, want none", mode, err)
 			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// twoNodes opens two stores on one fresh database, A reporting its
+// batches to seen, and a plain connection to watch them; c1 (u1, u2) and
+// c2 (u3, u4) are seeded.
+func twoNodes(t *testing.T) (a, b *postgres.DB, seen *commits, watch *sql.DB) {
+	t.Helper()
+	dsn := pgtest.DSN(t)
+	seen = &commits{}
+	a, err := postgres.Open(dsn, postgres.Options{OnCommit: seen.add})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	b, err = postgres.Open(dsn, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	watch, err = sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { watch.Close() })
+	seedDirect(t, a, "c1", "u1", "u2")
+	seedDirect(t, b, "c2", "u3", "u4")
+	return a, b, seen, watch
+}
+
+// wantLastSeq fails the test unless conv's last seq is n.
+func wantLastSeq(t *testing.T, db *postgres.DB, conv string, n int) {
+	t.Helper()
+	err := db.View(context.Background(), func(tx parley.Tx) error {
+		c, err := tx.ConversationByID(conv)
+		if err != nil {
+			return err
+		}
+		if c.LastSeq != int64(n) {
+			return fmt.Errorf("%s's last seq is %d after %d acknowledged sends", conv, c.LastSeq, n)
 		}
 		return nil
 	})
