@@ -526,11 +526,10 @@ const catchUpQuery = `SELECT w.last_value, c.k FROM write_gen w
 	LEFT JOIN LATERAL (SELECT unnest(keys) AS k FROM cache_changes
 		WHERE $1 >= 0 AND gen > $1 AND gen <= w.last_value AND w.last_value - $1 < $2) c ON true`
 
-// lockAndRead takes the positions lock, reads the next position into
-// db.pos, runs catchUpQuery and reads the rows of the conversations other
-// nodes changed since (refreshChanged), in one pipelined round trip over
-// the committer's connection (inside the transaction tryBatch began on
-// it).
+// lockAndRead begins the batch's transaction, takes the positions lock,
+// reads the next position into db.pos, runs catchUpQuery and reads the
+// rows of the conversations other nodes changed since (refreshChanged),
+// in one pipelined round trip over the committer's connection.
 func (db *DB) lockAndRead(ctx context.Context, pc *pgx.Conn) (gen int64, keys []string, fresh []refreshedConv, err error) {
 	if pc.PgConn().TxStatus() != 'I' {
 		// A transaction left open by a batch that could not end it. (pgx's
