@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"slices"
 	"time"
 
@@ -114,13 +115,19 @@ type handTx struct {
 	agents map[string]bool
 }
 
+// holds reports whether h is the hand of e's message and still holds at
+// count (App.frameWrites).
+func (h *sentHand) holds(e *parley.Event, count uint64) bool {
+	return h.frames == count && h.m.ID == e.MessageID && h.m.Pos == e.Pos && h.c.ID == e.ConversationID
+}
+
 // handsOf returns tx with the hands of the events in todo that still hold
 // at count (App.frameWrites).
 func handsOf(tx parley.Tx, todo []*parley.Event, count uint64) *handTx {
 	ht := &handTx{Tx: tx}
 	for _, e := range todo {
 		h, ok := e.Hand.(*sentHand)
-		if !ok || h.frames != count || h.m.ID != e.MessageID || h.m.Pos != e.Pos || h.c.ID != e.ConversationID {
+		if !ok || !h.holds(e, count) {
 			continue
 		}
 		if ht.msgs == nil {
@@ -146,6 +153,52 @@ func handsOf(tx parley.Tx, todo []*parley.Event, count uint64) *handTx {
 		}
 	}
 	return ht
+}
+
+// usersWithAgents is a store that reads users, with whether each is an
+// active agent of a business, in one statement outside any transaction
+// (PostgreSQL, whose sends leave sentHand.users nil). DirectFrames reads
+// so, before its read transaction, the users that rendering the hands
+// needs: the transaction then reads nothing for them, and a read
+// transaction that reads nothing costs no round trip, where BEGIN, the
+// users, the agents and ROLLBACK cost four. The statement runs after the
+// sends committed, as the transaction's reads would.
+type usersWithAgents interface {
+	UsersWithAgents(ctx context.Context, ids []string) (map[string]*parley.User, map[string]bool, error)
+}
+
+// handUsersMissing returns the users whom rendering the hands of todo
+// that hold at count (as handsOf takes them) reads and no hand holds:
+// the members of each conversation and the message's agent.
+func handUsersMissing(todo []*parley.Event, count uint64) []string {
+	var ids []string
+	seen := map[string]bool{}
+	for _, e := range todo {
+		h, ok := e.Hand.(*sentHand)
+		if !ok || !h.holds(e, count) || h.users != nil {
+			continue
+		}
+		for _, id := range []string{h.members[0].UserID, h.members[1].UserID, h.m.AgentID} {
+			if id != "" && !seen[id] {
+				seen[id] = true
+				ids = append(ids, id)
+			}
+		}
+	}
+	return ids
+}
+
+// addUsers puts users and whether each is an agent (UsersWithAgents)
+// beside those that hands held; a user a hand held stays.
+func (h *handTx) addUsers(users map[string]*parley.User, agents map[string]bool) {
+	for id, u := range users {
+		if h.users == nil {
+			h.users, h.agents = map[string]*parley.User{}, map[string]bool{}
+		}
+		if _, ok := h.users[id]; !ok {
+			h.users[id], h.agents[id] = u, agents[id]
+		}
+	}
 }
 
 // empty reports whether no hand is used.

@@ -38,14 +38,26 @@ func (a *App) DirectFrames(ctx context.Context, events []*parley.Event) (map[int
 	}
 	todo = todo[:min(len(todo), maxDirectFrames)]
 	var out map[int64]map[string][]byte
+	// What sends had in hand holds while no update that may change a
+	// frame ran after them (App.frameWrites). The count is noted before
+	// anything is read and checked again after rendering, when every
+	// snapshot read (the users', and tx's, taken at its first read) is
+	// older than the check: if it moved, the frames are rendered again
+	// from the store alone.
+	count := a.frameWrites.Load()
+	var users map[string]*parley.User
+	var agents map[string]bool
+	if r, ok := a.store.(usersWithAgents); ok {
+		if ids := handUsersMissing(todo, count); len(ids) > 0 {
+			var err error
+			if users, agents, err = r.UsersWithAgents(ctx, ids); err != nil {
+				users, agents = nil, nil // the transaction reads them
+			}
+		}
+	}
 	err := a.view(ctx, func(tx parley.Tx) error {
-		// What sends had in hand holds while no update that may change
-		// a frame ran after them (App.frameWrites). The count is checked
-		// before rendering and again after, when the snapshot of tx
-		// (taken at its first read) is older than the check: if it
-		// moved, the frames are rendered again from the store alone.
-		count := a.frameWrites.Load()
 		ht := handsOf(tx, todo, count)
+		ht.addUsers(users, agents)
 		var err error
 		if out, err = directFrames(ht, todo); err != nil || ht.empty() {
 			return err

@@ -64,6 +64,8 @@ type DB struct {
 	seal  storeseal.Holder
 	write *sql.DB // one connection, owned by the committer goroutine
 	read  *sql.DB // a pool for View
+	// readsBegun counts the read transactions that Views began.
+	readsBegun atomic.Int64
 
 	reqs chan *updateReq
 	// pos is the next position for a message or event, valid while a
@@ -683,14 +685,69 @@ func (db *DB) runOne(t *tx, r *updateReq) (err error) {
 }
 
 // View implements parley.Store: a read-only, repeatable-read transaction
-// sees one snapshot throughout.
+// sees one snapshot throughout. It begins at fn's first statement (where
+// PostgreSQL takes a repeatable-read transaction's snapshot anyway), so
+// that a view whose reads were all answered from memory — the direct
+// frames of sends whose hands hold everything (app/directhand.go) — costs
+// no round trip at all, where BEGIN and ROLLBACK cost two.
 func (db *DB) View(ctx context.Context, fn func(parley.Tx) error) error {
-	stx, err := db.read.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
-	if err != nil {
-		return fmt.Errorf("begin read: %w", err)
+	lr := &lazyRead{db: db, ctx: ctx}
+	defer lr.end()
+	err := fn(&tx{db: db, sqlTx: lr, ctx: ctx})
+	if lr.err != nil {
+		return lr.err // what fn saw of it may be a stand-in (QueryRowContext)
 	}
-	defer stx.Rollback()
-	return fn(&tx{db: db, sqlTx: stx, ctx: ctx})
+	return err
+}
+
+// lazyRead is View's transaction, begun at its first statement.
+type lazyRead struct {
+	db  *DB
+	ctx context.Context
+	stx *sql.Tx
+	err error // of the BEGIN, final
+}
+
+func (l *lazyRead) begin() error {
+	if l.stx == nil && l.err == nil {
+		l.db.readsBegun.Add(1)
+		l.stx, l.err = l.db.read.BeginTx(l.ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+		if l.err != nil {
+			l.stx, l.err = nil, fmt.Errorf("begin read: %w", l.err)
+		}
+	}
+	return l.err
+}
+
+func (l *lazyRead) end() {
+	if l.stx != nil {
+		l.stx.Rollback()
+	}
+}
+
+func (l *lazyRead) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if err := l.begin(); err != nil {
+		return nil, err
+	}
+	return l.stx.ExecContext(ctx, query, args...)
+}
+
+func (l *lazyRead) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if err := l.begin(); err != nil {
+		return nil, err
+	}
+	return l.stx.QueryContext(ctx, query, args...)
+}
+
+func (l *lazyRead) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if err := l.begin(); err != nil {
+		// A *sql.Row carries only errors of its own query: this one fails
+		// at once with its context's, and View returns the BEGIN's error.
+		dead, cancel := context.WithCancel(ctx)
+		cancel()
+		return l.db.read.QueryRowContext(dead, query, args...)
+	}
+	return l.stx.QueryRowContext(ctx, query, args...)
 }
 
 // Ping implements parley.Store. Besides answering, the database must

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
 	"strings"
@@ -211,3 +212,38 @@ func (t *tx) TouchSession(id string, at time.Time) error {
 	}
 	return mustAffect(res, "session")
 }
+
+// UsersWithAgents reads users by id, with whether each is an active agent
+// of a business (as AgentsAmong reads it), in one statement outside any
+// transaction: the direct frames of sends read so the users their hands
+// lack (app/directhand.go). Ids of no user are left out.
+func (db *DB) UsersWithAgents(ctx context.Context, ids []string) (map[string]*parley.User, map[string]bool, error) {
+	users, agents := make(map[string]*parley.User, len(ids)), make(map[string]bool, len(ids))
+	if len(ids) == 0 {
+		return users, agents, nil
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT `+userCols+`,
+			EXISTS (SELECT 1 FROM agents a WHERE a.user_id = users.id AND a.active = 1)
+		FROM users WHERE id = ANY($1::text[])`, ids)
+	if err != nil {
+		return nil, nil, fmt.Errorf("load users: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var agent bool
+		u, err := scanUser(scanFunc(func(dest ...any) error { return rows.Scan(append(dest, &agent)...) }))
+		if err != nil {
+			return nil, nil, fmt.Errorf("scan user: %w", err)
+		}
+		users[u.ID], agents[u.ID] = u, agent
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("load users: %w", err)
+	}
+	return users, agents, nil
+}
+
+// scanFunc is a scanner made of a function.
+type scanFunc func(dest ...any) error
+
+func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
