@@ -234,6 +234,8 @@ type App struct {
 
 	botPerConv, botPerBot *Limiter
 	sendPerConv           *Limiter
+	// repeats serializes the copies of one send on this node (repeatLocks).
+	repeats repeatLocks
 	// sharedLimits is the store's rate-limit buckets, when it keeps them
 	// (PostgreSQL: every node's); nil keeps them in this node's memory.
 	sharedLimits  *sharedLimits

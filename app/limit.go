@@ -87,13 +87,17 @@ func (l *Limiter) Allow(ctx context.Context, key string) (bool, time.Duration) {
 	return true, 0
 }
 
-// Reserve is Allow for work that may not happen: it only looks for a
-// token, and done tells, when ok, whether the work happened, which takes
-// the token (even into debt) before done returns. Only work that
+// Reserve is Allow for work that may not happen: done tells, when ok,
+// whether the work happened, before the caller answers. Only work that
 // happened is counted (a send that turned out to repeat one already
-// stored costs nothing); concurrent callers may overshoot by at most
-// their number, on this node or across nodes, but one caller's next call
-// sees its last.
+// stored costs nothing). On this node's buckets alone it only looks for
+// a token, and done takes it (even into debt): concurrent callers may
+// overshoot by at most their number, but one caller's next call sees its
+// last. On the store's shared buckets the token is taken before the work
+// and given back by done when the work did not happen, so that the work
+// costs one round trip to the store, not two, and concurrent callers on
+// any nodes never overshoot; a caller may instead be refused while
+// another's token that will come back is still out.
 func (l *Limiter) Reserve(ctx context.Context, key string) (ok bool, wait time.Duration, done func(used bool)) {
 	if ok, wait := l.peek(key); !ok {
 		// Every token this node was granted is in the shared bucket
@@ -110,10 +114,13 @@ func (l *Limiter) Reserve(ctx context.Context, key string) (ok bool, wait time.D
 	}
 	skey := l.sharedKey(key)
 	every, burst := l.sharedBucket()
-	ok, wait, err := l.shared.take(ctx, skey, tokenPeek, every, burst)
+	ok, wait, err := l.shared.take(ctx, skey, tokenTake, every, burst)
 	switch {
 	case err != nil && ctx.Err() != nil:
-		return false, time.Second, nil // the caller went; its answer is not read
+		// The caller went; its answer is not read. A token its batch
+		// took stays taken: the bucket is stricter for a moment, never
+		// looser.
+		return false, time.Second, nil
 	case err != nil:
 		return true, 0, local // the store cannot answer: this node decides
 	case !ok:
@@ -123,14 +130,14 @@ func (l *Limiter) Reserve(ctx context.Context, key string) (ok bool, wait time.D
 	return true, 0, func(used bool) {
 		if used {
 			l.reserve(key, true)
-			// Taken before the caller answers, so that its client's next
-			// request sees it on whichever node it lands (a take left to
-			// a goroutine could come after it: one send too many). The
-			// take is queued with the node's others and goes to the store
-			// even if the caller leaves meanwhile; an error leaves the
-			// node's own bucket to decide, as above.
-			l.shared.take(ctx, skey, tokenForce, every, burst)
+			return
 		}
+		// Given back before the caller answers, so that its client's
+		// next request finds the token on whichever node it lands. The
+		// give-back is queued with the node's others and goes to the
+		// store even if the caller leaves meanwhile; an error only
+		// keeps the bucket stricter until the token refills.
+		l.shared.take(context.WithoutCancel(ctx), skey, tokenGive, every, burst)
 	}
 }
 

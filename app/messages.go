@@ -153,6 +153,20 @@ func (a *App) Send(ctx context.Context, actor *Actor, convID string, in SendInpu
 	if err := a.botLimit(ctx, actor, convID); err != nil {
 		return nil, false, err
 	}
+	if in.ClientID != "" {
+		unlock, waited, err := a.repeats.lock(ctx, actor.User.ID+"/"+convID+"/"+in.ClientID)
+		if err != nil {
+			return nil, false, err
+		}
+		defer unlock() // after done below: a token given back is there for the next copy
+		if waited {
+			// Another copy of this send ran here first: when it went
+			// through, this one is its repeat (repeatLocks).
+			if v, err := a.sentMessage(ctx, actor, convID, in.ClientID); err == nil {
+				return v, false, nil
+			}
+		}
+	}
 	// The per-conversation limit counts created messages only: a retry of
 	// a send that went through is answered, never refused, and a send
 	// that creates nothing gives its token back.

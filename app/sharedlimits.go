@@ -39,9 +39,8 @@ const sharedDownFor = 5 * time.Second
 
 // What a tokenCall asks of its bucket.
 const (
-	tokenTake  = iota // one token if there is one
-	tokenPeek         // whether there is one, taking none
-	tokenForce        // one token, even into debt
+	tokenTake = iota // one token if there is one
+	tokenGive        // one token back (never past a full bucket)
 )
 
 // tokenCall is one request waiting for its batch.
@@ -52,7 +51,7 @@ type tokenCall struct {
 	burst int
 
 	done chan struct{}
-	ok   bool          // granted (take), there is one (peek)
+	ok   bool          // granted (take), given (give)
 	wait time.Duration // until the next token, when refused
 	err  error
 }
@@ -117,10 +116,10 @@ func (s *sharedLimits) next() {
 }
 
 // run asks the store for one batch and answers each call. Calls on one
-// key become one request: the forced takes first, then the takes in the
-// order they came (the first ones granted); peeks see the bucket after
-// both. The round trip has a context of its own: it answers every
-// caller of the batch, and each waits on its own.
+// key become one request: the tokens given back first, then the takes in
+// the order they came (the first ones granted). The round trip has a
+// context of its own: it answers every caller of the batch, and each
+// waits on its own.
 func (s *sharedLimits) run(batch []*tokenCall) {
 	defer func() {
 		for _, c := range batch {
@@ -139,8 +138,8 @@ func (s *sharedLimits) run(batch []*tokenCall) {
 		switch c.kind {
 		case tokenTake:
 			reqs[i].Want++
-		case tokenForce:
-			reqs[i].Adjust++
+		case tokenGive:
+			reqs[i].Adjust--
 		}
 	}
 	now := s.now()
@@ -160,7 +159,7 @@ func (s *sharedLimits) run(batch []*tokenCall) {
 	for _, c := range batch {
 		i := index[c.key]
 		switch c.kind {
-		case tokenForce:
+		case tokenGive:
 			c.ok = true
 		case tokenTake:
 			if grants[i].Granted > 0 {
@@ -169,9 +168,6 @@ func (s *sharedLimits) run(batch []*tokenCall) {
 				continue
 			}
 			c.wait = grants[i].NextToken(now, c.every, c.burst)
-		case tokenPeek:
-			c.wait = grants[i].NextToken(now, c.every, c.burst)
-			c.ok = c.wait == 0
 		}
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/parleyhq/parley/store/postgres"
 	"github.com/parleyhq/parley/store/postgres/pgtest"
@@ -16,8 +15,8 @@ import (
 // batches carry the key many times over (sharedLimits.run folds them into
 // one request): exactly the burst is granted in all. Then a reservation
 // given back (a send that created nothing) leaves its token for the next
-// caller, on the other node; and reservations of a full bucket all go
-// through, then count once used.
+// caller, on the other node; and of many reservations at once exactly
+// the burst go through, and those given back are found again.
 func TestSharedLimiterConcurrent(t *testing.T) {
 	dsn := pgtest.DSN(t) // skips (loudly) without PostgreSQL
 	const burst = 20
@@ -75,43 +74,52 @@ func TestSharedLimiterConcurrent(t *testing.T) {
 		t.Fatalf("node 1 reserved a token of an empty bucket (wait %v)", wait)
 	}
 
-	// Reservations of a full bucket all go through when none has been
-	// used yet, and once they were used the bucket is in debt on every
-	// node, without waiting for the forced takes (nobody does).
+	// Reservations of a full bucket from many goroutines on two nodes
+	// at once: exactly the burst go through (each takes its token when
+	// it is made, used or not yet), and the others are told when to come
+	// back. Half of those that went through are used and half given
+	// back: the third node then finds exactly the half given back.
 	var wg2 sync.WaitGroup
-	var refused atomic.Int64
-	dones2 := make([]func(bool), 64)
-	for g := range dones2 {
+	var mu sync.Mutex
+	var dones []func(bool)
+	for g := range 64 {
 		wg2.Add(1)
 		go func() {
 			defer wg2.Done()
-			ok, _, done := limiters[g%2].Reserve(ctx, "s")
+			ok, wait, done := limiters[g%2].Reserve(ctx, "s")
 			if !ok {
-				refused.Add(1)
+				if wait <= 0 {
+					t.Errorf("a reservation refused without a Retry-After: %v", wait)
+				}
 				return
 			}
-			dones2[g] = done
+			mu.Lock()
+			dones = append(dones, done)
+			mu.Unlock()
 		}()
 	}
 	wg2.Wait()
-	if n := refused.Load(); n != 0 {
-		t.Fatalf("%d of 64 reservations of a full bucket refused", n)
+	if len(dones) != burst {
+		t.Fatalf("%d of 64 reservations of a bucket of %d went through", len(dones), burst)
 	}
-	for _, d := range dones2 {
-		d(true)
+	for i, d := range dones {
+		d(i%2 == 0)
 	}
-	// The third node has no tokens of its own in the bucket: what it
-	// sees is the shared bucket, 44 tokens in debt once every forced
-	// take has landed.
-	every, _ := limiters[2].sharedBucket()
-	for i := 0; ; i++ {
-		ok, wait, _ := limiters[2].Reserve(ctx, "s")
-		if !ok && wait >= 44*every {
+	var third int
+	for {
+		ok, wait, done := limiters[2].Reserve(ctx, "s")
+		if !ok {
+			if wait <= 0 {
+				t.Fatalf("the third node was refused without a Retry-After: %v", wait)
+			}
 			break
 		}
-		if i == 200 {
-			t.Fatalf("64 tokens taken of a bucket of 20: the third node sees ok=%v, next token in %v, want at least %v", ok, wait, 44*every)
+		done(true)
+		if third++; third > burst {
+			break
 		}
-		time.Sleep(5 * time.Millisecond)
+	}
+	if third != burst/2 {
+		t.Fatalf("after %d reservations used and %d given back, the third node reserved %d, want %d", burst/2, burst/2, third, burst/2)
 	}
 }
