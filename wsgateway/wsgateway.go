@@ -12,6 +12,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -205,11 +206,37 @@ func (s *stream) finish() {
 	g.hub.Unregister(s.dev)
 	g.poll.unwatch(s)
 	s.waitIdle()
-	s.ws.CloseNow()
 	s.mu.Lock()
-	code := s.closedAs
+	code, tooBig := s.closedAs, s.tooBig
 	s.mu.Unlock()
+	if tooBig {
+		s.linger()
+	}
+	s.ws.CloseNow()
 	g.opts.Observer.StreamClosed(int(code))
+}
+
+// A client whose frame was over the read limit is most likely still
+// sending it when the close frame (1009) goes out; closing the socket
+// with its bytes unread would make the kernel reset the connection, and
+// the reset can cost the client the close frame and its reason: it sees
+// "connection reset" instead of "message too big". So the server ends
+// its side of the connection and reads and drops what still comes, for
+// lingerFor and lingerBytes at most, before it closes (the lingering
+// close of HTTP servers).
+const (
+	lingerFor   = 2 * time.Second
+	lingerBytes = 64 << 20
+)
+
+// linger drains the client's side of the connection (see lingerFor).
+func (s *stream) linger() {
+	c := s.wire.Conn
+	if cw, ok := c.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite() // the close frame went before: the client reads it, then the end
+	}
+	c.SetReadDeadline(time.Now().Add(lingerFor))
+	io.Copy(io.Discard, io.LimitReader(c, lingerBytes))
 }
 
 // enter counts a new stream unless the gateway is shutting down.
@@ -280,8 +307,10 @@ type stream struct {
 	cutting    bool // a revoked stream's writes end after revokeGrace
 	// closedAs is the code the writer closed with, for metrics.
 	closedAs websocket.StatusCode
-	pos      int64
-	first    bool
+	// tooBig is set when the client sent a frame over the read limit.
+	tooBig bool
+	pos    int64
+	first  bool
 	// typing records, for the reader only, when this stream last announced
 	// typing per conversation.
 	typing map[string]time.Time
@@ -432,9 +461,24 @@ func (s *stream) readLoop() {
 	for {
 		typ, b, err := s.ws.Read(s.ctx)
 		if err != nil {
+			s.readFailed(err)
 			return
 		}
 		s.handle(typ, b)
+	}
+}
+
+// readFailed notes why the client's frames ended: a frame over the read
+// limit, which coder/websocket answered with a close frame (1009), has
+// finish let the client read it (linger).
+func (s *stream) readFailed(err error) {
+	if errors.Is(err, websocket.ErrMessageTooBig) {
+		s.mu.Lock()
+		s.tooBig = true
+		if s.closedAs == 0 {
+			s.closedAs = websocket.StatusMessageTooBig
+		}
+		s.mu.Unlock()
 	}
 }
 
@@ -451,6 +495,7 @@ func (s *stream) readWoken() {
 		// stream an entry in its context's children, kept by the map.
 		typ, b, err := s.ws.Read(context.Background())
 		if err != nil {
+			s.readFailed(err)
 			s.end()
 			return
 		}
