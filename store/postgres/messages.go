@@ -160,14 +160,19 @@ func (t *tx) insertMessage(r msgRow) error {
 	return parley.Errorf(parley.EConflict, "message exists")
 }
 
-// errQueuedConflict fails a flush whose queued messages met a taken key:
-// the committer runs the batch again, where each insert says which.
+// errQueuedConflict fails a flush whose statement met a taken key: the
+// committer runs the batch again, where each insert says which.
 var errQueuedConflict = errors.New("postgres: a queued message met a taken client id or seq")
 
-// insertQueued writes the queued messages, the conversations' last_pos,
-// last_seq and last_activity_at (the pending seqs) and the pending chain
-// entries, in one statement.
-func (t *tx) insertQueued(rows []msgRow, chains []chainRow) error {
+// queuedStmt is the statement that writes the queued messages, the
+// conversations' last_pos, last_seq and last_activity_at (the pending
+// seqs) and the pending chain entries, as one. It has no ON CONFLICT: a
+// taken key (a client id, a seq) fails the whole statement and so the
+// transaction, which then cannot commit, even when the COMMIT was sent
+// with it in one pipeline (saveAndCommit); the committer runs the batch
+// again with savepoints, where each insert says which key was taken. The
+// statement answers with the messages inserted, always all of them.
+func (t *tx) queuedStmt(rows []msgRow, chains []chainRow) flushStmt {
 	n := len(rows)
 	ids, convs, senders, kinds, bodies := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	replies, systems, cards, agents, datas := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
@@ -214,35 +219,22 @@ func (t *tx) insertQueued(rows []msgRow, chains []chainRow) error {
 	ch, chainArgs := chainInsert(chains, 26)
 	args := []any{ids, convs, seqs, poss, senders, clients, kinds, bodies, replies, systems, created, edited, deleted, cards, agents, datas,
 		expires, viewOnce, redacted, sealedFl, texts, uconv, upos, useq, uat}
-	var inserted int
-	err := t.sqlTx.QueryRowContext(t.ctx, `WITH v AS (
+	return flushStmt{what: "create messages", rows: n, args: append(args, chainArgs...), sql: `WITH v AS (
 			SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[],
 				$9::text[], $10::text[], $11::bigint[], $12::bigint[], $13::bigint[], $14::text[], $15::text[], $16::text[],
 				$17::bigint[], $18::bigint[], $19::bigint[], $20::text[], $21::text[])
 			AS v(id, conversation_id, seq, pos, sender_id, client_id, kind, body, reply_to, system, created_at, edited_at,
 				deleted_at, card, agent_id, data, expires_at, view_once, redacted_at, sealed, plain)),
-		m AS (INSERT INTO messages (`+messageCols+`, search)
+		m AS (INSERT INTO messages (` + messageCols + `, search)
 			SELECT id, conversation_id, seq, pos, sender_id, client_id, kind, body, reply_to, system, created_at, edited_at,
 				deleted_at, card, agent_id, data, expires_at, view_once, redacted_at,
 				CASE WHEN sealed = 'sealed' THEN to_tsvector('simple'::regconfig, parley_search_text(plain)) END
 			FROM v ORDER BY pos
-			ON CONFLICT DO NOTHING RETURNING 1),
+			RETURNING 1),
 		c AS (UPDATE conversations c SET last_pos = COALESCE(u.pos, c.last_pos), last_seq = COALESCE(u.seq, c.last_seq),
 				last_activity_at = COALESCE(u.at, c.last_activity_at)
-			FROM unnest($22::text[], $23::bigint[], $24::bigint[], $25::bigint[]) AS u(id, pos, seq, at) WHERE c.id = u.id)`+ch+`
-		SELECT COUNT(*) FROM m`, append(args, chainArgs...)...).Scan(&inserted)
-	if err != nil {
-		return fmt.Errorf("create messages: %w", err)
-	}
-	if inserted != n {
-		// The statement's other parts (last_seq, chain entries) did run:
-		// this transaction must not commit, whatever the caller does with
-		// the error (an update that ignores a failed write would otherwise
-		// commit a sequence number without its message).
-		t.queueFailed = true
-		return errQueuedConflict
-	}
-	return nil
+			FROM unnest($22::text[], $23::bigint[], $24::bigint[], $25::bigint[]) AS u(id, pos, seq, at) WHERE c.id = u.id)` + ch + `
+		SELECT COUNT(*) FROM m`}
 }
 
 // nullInt is a nullable BIGINT argument (int64 or nil) as a pointer.

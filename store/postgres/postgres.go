@@ -415,7 +415,11 @@ func (db *DB) tryBatch(pbatch *[]*updateReq, savepoints, first bool, info *Commi
 			return nil, false
 		}
 	}
-	if err := t.flush(); err != nil || t.queueFailed {
+	// What the updates left to write goes out with the COMMIT, in one
+	// pipelined round trip (saveAndCommit). A flush that failed inside an
+	// update (a read after a queued write) may have been ignored by it.
+	stmts := t.takeFlush()
+	if t.queueFailed {
 		// Without savepoints nobody can tell which update it belongs to:
 		// the batch runs again with them.
 		rollback()
@@ -440,11 +444,11 @@ func (db *DB) tryBatch(pbatch *[]*updateReq, savepoints, first bool, info *Commi
 		keys = append(keys, k)
 	}
 	cstart := time.Now()
-	var saved bool
+	stage := "commit"
 	outcome := unknownOutcome
 	err = conn.Raw(func(dc any) error {
 		var err error
-		gen, saved, outcome, err = db.saveAndCommit(ctx, dc.(*stdlib.Conn).Conn(), keys)
+		gen, stage, outcome, err = db.saveAndCommit(ctx, dc.(*stdlib.Conn).Conn(), t, stmts, keys)
 		if outcome == committed && err != nil {
 			// Committed, but the connection is not fit for the next batch.
 			return driver.ErrBadConn
@@ -453,13 +457,21 @@ func (db *DB) tryBatch(pbatch *[]*updateReq, savepoints, first bool, info *Commi
 	})
 	info.Commit = time.Since(cstart)
 	if outcome != committed {
-		what := "commit"
-		info.FailedAt = "commit"
-		if !saved {
-			info.FailedAt, what = "save_position", "save position"
-		}
 		rollback() // when the COMMIT did not run; else a no-op, or the connection is dropped
 		db.forget()
+		if stage == "flush" && outcome == notCommitted && !savepoints {
+			// PostgreSQL refused the flush (a taken key, see flushErr) and
+			// so rolled back: the batch runs again with savepoints.
+			return nil, false
+		}
+		what := stage
+		info.FailedAt = map[string]string{"flush": "commit", "save_position": "save_position"}[stage]
+		if info.FailedAt == "" {
+			info.FailedAt = "commit"
+		}
+		if stage == "save_position" {
+			what = "save position"
+		}
 		return failAll(errs, fmt.Errorf("%s: %w", what, err)), true
 	}
 	db.gen = gen
@@ -480,14 +492,21 @@ const (
 	committed
 )
 
-// saveAndCommit saves the next position and this batch's cache_changes
-// keys under a new gen, which it returns, and commits, in one pipelined
-// round trip. saved says whether the first statement succeeded. Once the
-// COMMIT's reply says COMMIT, the batch is committed whatever else goes
-// wrong; an error then means only that the connection is not fit to
-// reuse.
-func (db *DB) saveAndCommit(ctx context.Context, pc *pgx.Conn, keys []string) (gen int64, saved bool, out commitOutcome, err error) {
+// saveAndCommit sends what the batch left to write (stmts, see
+// tx.takeFlush), the statement that saves the next position and this
+// batch's cache_changes keys under a new gen, which it returns, and the
+// COMMIT, in one pipelined round trip. PostgreSQL runs them one after the
+// other; a refused statement aborts the transaction, so that the
+// statements after it are refused too and the COMMIT rolls back. stage
+// names the first that failed ("flush", "save_position" or "commit").
+// Once the COMMIT's reply says COMMIT, the batch is committed whatever
+// else goes wrong; an error then means only that the connection is not
+// fit to reuse.
+func (db *DB) saveAndCommit(ctx context.Context, pc *pgx.Conn, t *tx, stmts []flushStmt, keys []string) (gen int64, stage string, out commitOutcome, err error) {
 	b := &pgx.Batch{}
+	for _, st := range stmts {
+		b.Queue(st.sql, st.args...)
+	}
 	b.Queue(`WITH g AS (SELECT nextval('write_gen') AS gen),
 		p AS (UPDATE positions SET next = $1 WHERE id = 1 AND next <> $1),
 		c AS (INSERT INTO cache_changes (slot, gen, keys) SELECT gen % $3, gen, $2 FROM g
@@ -502,20 +521,28 @@ func (db *DB) saveAndCommit(ctx context.Context, pc *pgx.Conn, keys []string) (g
 		}
 		return unknownOutcome
 	}
+	for _, st := range stmts {
+		// A statement of queued messages inserts all of them or fails
+		// (queuedStmt): its count needs no check.
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return 0, "flush", refused(err), t.flushErr(st, err)
+		}
+	}
 	if err := br.QueryRow().Scan(&gen); err != nil {
 		br.Close()
-		return 0, false, refused(err), err
+		return 0, "save_position", refused(err), err
 	}
 	tag, err := br.Exec()
 	if err != nil {
 		br.Close()
-		return 0, true, refused(err), err
+		return 0, "commit", refused(err), err
 	}
 	if tag.String() != "COMMIT" {
 		br.Close()
-		return 0, true, notCommitted, fmt.Errorf("the transaction was rolled back (%s)", tag)
+		return 0, "commit", notCommitted, fmt.Errorf("the transaction was rolled back (%s)", tag)
 	}
-	return gen, true, committed, br.Close()
+	return gen, "", committed, br.Close()
 }
 
 // changeRing is the number of slots of cache_changes (migration 0023).
@@ -850,40 +877,98 @@ type pendingSeq struct{ seq, at int64 }
 // a conversation row without them; the committer flushes before each
 // savepoint release and before saving the position.
 func (t *tx) flush() error {
+	for _, st := range t.takeFlush() {
+		if err := t.runFlush(st); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// flushStmt is one statement of a flush.
+type flushStmt struct {
+	what string // for errors
+	sql  string
+	args []any
+	// rows is how many messages the statement inserts (it answers with
+	// their count); 0 for a statement that answers nothing.
+	rows int
+	// conflict is the EConflict message of a taken key, when it is one
+	// update's (flushErr).
+	conflict string
+}
+
+// takeFlush returns the statements that write what is pending — the
+// queued messages with the conversations' sequence numbers and the
+// chain entries (one statement), or either of the latter alone — and
+// forgets it: the caller runs them, one at a time (flush) or sent with
+// the COMMIT (saveAndCommit).
+func (t *tx) takeFlush() []flushStmt {
+	var out []flushStmt
 	if len(t.msgs) > 0 {
 		rows, chains := t.msgs, t.chains
 		t.msgs, t.chains = nil, nil
-		if err := t.insertQueued(rows, chains); err != nil {
-			t.seqs, t.chains = nil, nil
-			return err
-		}
+		out = append(out, t.queuedStmt(rows, chains)) // writes the pending seqs too
 	}
 	if len(t.chains) > 0 {
-		rows := t.chains
+		ch, args := chainInsert(t.chains, 1)
+		first := t.chains[0]
 		t.chains = nil
-		if err := t.insertChain(rows); err != nil {
-			t.seqs = nil
-			return err
+		t.wrote = true
+		out = append(out, flushStmt{what: "append chain entries", sql: `WITH x AS (SELECT 1)` + ch + ` SELECT 1`, args: args,
+			conflict: fmt.Sprintf("chain entry %d of conversation %s exists", first.idx, first.conv)})
+	}
+	if len(t.seqs) > 0 {
+		ids := make([]string, 0, len(t.seqs))
+		seqs := make([]int64, 0, len(t.seqs))
+		ats := make([]int64, 0, len(t.seqs))
+		for id, p := range t.seqs {
+			ids, seqs, ats = append(ids, id), append(seqs, p.seq), append(ats, p.at)
+			t.touchConvRow(id)
 		}
+		t.seqs = nil
+		t.wrote = true
+		out = append(out, flushStmt{what: "write sequence numbers", sql: `UPDATE conversations c SET last_seq = v.seq, last_activity_at = v.at
+		FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS v(id, seq, at) WHERE c.id = v.id`, args: []any{ids, seqs, ats}})
 	}
-	if len(t.seqs) == 0 {
+	return out
+}
+
+// runFlush runs one statement of a flush on the transaction. A taken key
+// fails it with errQueuedConflict, and the transaction (aborted by
+// PostgreSQL anyway) is marked never to commit.
+func (t *tx) runFlush(st flushStmt) error {
+	var err error
+	if st.rows > 0 {
+		var inserted int
+		if err = t.sqlTx.QueryRowContext(t.ctx, st.sql, st.args...).Scan(&inserted); err == nil && inserted != st.rows {
+			err = fmt.Errorf("%d of %d messages inserted", inserted, st.rows)
+		}
+	} else {
+		_, err = t.sqlTx.ExecContext(t.ctx, st.sql, st.args...)
+	}
+	return t.flushErr(st, err)
+}
+
+// flushErr is what a failed statement of a flush returns. In a batch's
+// first run (queued writes) the statement may hold several updates'
+// writes: the batch must not commit as it is, and the committer runs it
+// again with savepoints, where each write says what failed. With
+// savepoints the failure is the current update's alone: a taken key
+// (a chain entry's index) is its EConflict.
+func (t *tx) flushErr(st flushStmt, err error) error {
+	switch {
+	case err == nil:
 		return nil
+	case t.queueWrites:
+		t.queueFailed = true
+		if isUnique(err) {
+			return errQueuedConflict
+		}
+	case isUnique(err) && st.conflict != "":
+		return parley.Errorf(parley.EConflict, "%s", st.conflict)
 	}
-	ids := make([]string, 0, len(t.seqs))
-	seqs := make([]int64, 0, len(t.seqs))
-	ats := make([]int64, 0, len(t.seqs))
-	for id, p := range t.seqs {
-		ids, seqs, ats = append(ids, id), append(seqs, p.seq), append(ats, p.at)
-		t.touchConvRow(id)
-	}
-	t.seqs = nil
-	t.wrote = true
-	_, err := t.sqlTx.ExecContext(t.ctx, `UPDATE conversations c SET last_seq = v.seq, last_activity_at = v.at
-		FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS v(id, seq, at) WHERE c.id = v.id`, ids, seqs, ats)
-	if err != nil {
-		return fmt.Errorf("write sequence numbers: %w", err)
-	}
-	return nil
+	return fmt.Errorf("%s: %w", st.what, err)
 }
 
 var _ parley.Tx = (*tx)(nil)
