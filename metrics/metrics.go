@@ -128,7 +128,7 @@ func New() *Metrics {
 	m.batches = f.counter("parley_store_commits_total", "Group-commit transactions committed.")
 	m.batchSize = f.histogram("parley_store_commit_batch_size", "Update calls (transactions of the application) per group commit.", batchBuckets)
 	m.batchDuration = f.histogram("parley_store_commit_batch_duration_seconds", "Time a group commit held the writer, from BEGIN to the end of COMMIT (both runs of a retried batch).", commitBuckets)
-	m.commitLatency = f.histogram("parley_store_commit_duration_seconds", "Time of COMMIT alone: the write-ahead log written and synced (fsync).", commitBuckets)
+	m.commitLatency = f.histogram("parley_store_commit_duration_seconds", "Time of COMMIT: the write-ahead log written and synced (fsync). On PostgreSQL, the last round trip of a batch: the writes it left to flush, the saved position and the COMMIT.", commitBuckets)
 	m.commitErrors = f.counterVec("parley_store_commit_errors_total", "Group commits that committed nothing, by the stage that failed (begin, rollback, save_position, commit).", "stage")
 	m.batchRetries = f.counter("parley_store_commit_retries_total", "Group commits run a second time with a savepoint per update because one update failed.")
 	m.cacheResets = f.counter("parley_store_cache_resets_total", "PostgreSQL: group commits that started with an empty committer cache because other nodes' changes since this node's last commit could not be told apart.")
@@ -383,7 +383,8 @@ type Batch struct {
 	Updates, Failed int
 	// Retried: the batch ran again with a savepoint per update.
 	Retried bool
-	// Duration is the whole batch, Commit the COMMIT alone.
+	// Duration is the whole batch, Commit the COMMIT (on PostgreSQL with
+	// the batch's last writes, sent with it).
 	Duration, Commit time.Duration
 	// FailedAt names the stage that failed when nothing was committed.
 	FailedAt string

@@ -18,8 +18,9 @@ type CommitInfo struct {
 	// ran again with a savepoint around each update.
 	Retried bool
 	// Duration is the whole batch, from BEGIN to the end of COMMIT, both
-	// runs of a retried batch included; Commit is the COMMIT alone, where
-	// the log is written and synced.
+	// runs of a retried batch included; Commit is its last round trip:
+	// the writes the batch left to flush, the saved position and the
+	// COMMIT, where the log is written and synced.
 	Duration, Commit time.Duration
 	// Lock is the time the batch took to get the positions lock, which
 	// orders every node's commits: the wait for other nodes' batches,
