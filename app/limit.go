@@ -117,9 +117,8 @@ func (l *Limiter) Reserve(ctx context.Context, key string) (ok bool, wait time.D
 	ok, wait, err := l.shared.take(ctx, skey, tokenTake, every, burst)
 	switch {
 	case err != nil && ctx.Err() != nil:
-		// The caller went; its answer is not read. A token its batch
-		// took stays taken: the bucket is stricter for a moment, never
-		// looser.
+		// The caller went; its answer is not read (a token its batch
+		// took goes back: sharedLimits.abandon).
 		return false, time.Second, nil
 	case err != nil:
 		return true, 0, local // the store cannot answer: this node decides

@@ -75,6 +75,7 @@ func (s *sharedLimits) take(ctx context.Context, key string, kind int, every tim
 		case <-c.done:
 			return c.ok, c.wait, c.err
 		case <-ctx.Done():
+			s.abandon(c)
 			return false, 0, ctx.Err()
 		}
 	}
@@ -87,6 +88,31 @@ func (s *sharedLimits) take(ctx context.Context, key string, kind int, every tim
 	s.run(batch)
 	s.next()
 	return c.ok, c.wait, c.err
+}
+
+// abandon withdraws the call of a caller that left: still queued, it
+// goes unasked; already in a batch, a token the batch grants it goes back
+// once the batch answers, so that a caller who gave up costs its bucket
+// nothing.
+func (s *sharedLimits) abandon(c *tokenCall) {
+	s.mu.Lock()
+	for i, p := range s.pending {
+		if p == c {
+			s.pending = append(s.pending[:i], s.pending[i+1:]...)
+			s.mu.Unlock()
+			return
+		}
+	}
+	s.mu.Unlock()
+	if c.kind != tokenTake {
+		return
+	}
+	go func() {
+		<-c.done
+		if c.ok {
+			s.take(context.Background(), c.key, tokenGive, c.every, c.burst)
+		}
+	}()
 }
 
 // next runs the batches that gathered during the last one, on a

@@ -5,7 +5,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/store/postgres"
 	"github.com/parleyhq/parley/store/postgres/pgtest"
 )
@@ -122,4 +124,86 @@ func TestSharedLimiterConcurrent(t *testing.T) {
 	if third != burst/2 {
 		t.Fatalf("after %d reservations used and %d given back, the third node reserved %d, want %d", burst/2, burst/2, third, burst/2)
 	}
+}
+
+// stepStore answers each TakeTokens call (granting every token asked)
+// only when the test releases it, and shows the test each call's
+// requests.
+type stepStore struct {
+	calls   chan []parley.TokenRequest
+	release chan struct{}
+}
+
+func (s *stepStore) TakeTokens(_ context.Context, now time.Time, reqs []parley.TokenRequest) ([]parley.TokenGrant, error) {
+	s.calls <- reqs
+	<-s.release
+	out := make([]parley.TokenGrant, len(reqs))
+	for i, r := range reqs {
+		out[i] = parley.TokenGrant{Granted: r.Want, TAT: now}
+	}
+	return out, nil
+}
+
+// TestSharedLimitsAbandoned: a caller that leaves while its take waits
+// for a batch costs its bucket nothing — still queued, it is never asked
+// for; already in a batch, the token granted to it is given back.
+func TestSharedLimitsAbandoned(t *testing.T) {
+	st := &stepStore{calls: make(chan []parley.TokenRequest, 8), release: make(chan struct{})}
+	s := newSharedLimits(st, time.Now, func(error) {})
+	bg := context.Background()
+	pending := func(n int) {
+		t.Helper()
+		for range 2000 {
+			s.mu.Lock()
+			got := len(s.pending)
+			s.mu.Unlock()
+			if got == n {
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+		t.Fatalf("never %d calls queued", n)
+	}
+	leave := func(key string) (cancel func(), left chan error) {
+		ctx, cancel := context.WithCancel(bg)
+		left = make(chan error, 1)
+		go func() {
+			_, _, err := s.take(ctx, key, tokenTake, time.Second, 10)
+			left <- err
+		}()
+		return cancel, left
+	}
+	want := func(what string, key string, wantN, adjust int) {
+		t.Helper()
+		var reqs []parley.TokenRequest
+		select {
+		case reqs = <-st.calls:
+		case <-time.After(10 * time.Second): // a liveness bound, not a timing
+			t.Fatalf("%s: the store was never asked", what)
+		}
+		if len(reqs) != 1 || reqs[0].Key != key || reqs[0].Want != wantN || reqs[0].Adjust != adjust {
+			t.Fatalf("%s: the store was asked %+v, want key %s want %d adjust %d", what, reqs, key, wantN, adjust)
+		}
+	}
+
+	go s.take(bg, "a", tokenTake, time.Second, 10) // runs the first batch
+	want("first batch", "a", 1, 0)
+
+	cancel, left := leave("b") // queued behind it, then gone
+	pending(1)
+	cancel()
+	if err := <-left; err == nil {
+		t.Fatal("a caller that left got no error")
+	}
+	pending(0)
+
+	cancel, left = leave("c") // queued, then in a batch, then gone
+	pending(1)
+	st.release <- struct{}{} // a's batch answers; c's goes out
+	want("second batch", "c", 1, 0)
+	cancel()
+	<-left
+	st.release <- struct{}{} // c is granted a token it will not use
+	want("give-back", "c", 0, -1)
+	st.release <- struct{}{}
 }

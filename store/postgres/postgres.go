@@ -496,9 +496,10 @@ const (
 // tx.takeFlush), the statement that saves the next position and this
 // batch's cache_changes keys under a new gen, which it returns, and the
 // COMMIT, in one pipelined round trip. PostgreSQL runs them one after the
-// other; a refused statement aborts the transaction, so that the
-// statements after it are refused too and the COMMIT rolls back. stage
-// names the first that failed ("flush", "save_position" or "commit").
+// other, and after a refused statement skip the rest of the pipeline,
+// the COMMIT included: the transaction is left aborted, and the caller
+// rolls it back, so nothing of it commits. stage names the first that
+// failed ("flush", "save_position" or "commit").
 // Once the COMMIT's reply says COMMIT, the batch is committed whatever
 // else goes wrong; an error then means only that the connection is not
 // fit to reuse.
@@ -727,15 +728,19 @@ func (db *DB) View(ctx context.Context, fn func(parley.Tx) error) error {
 	return err
 }
 
-// lazyRead is View's transaction, begun at its first statement.
+// lazyRead is View's transaction, begun at its first statement. Like a
+// *sql.Tx it may be used from several goroutines.
 type lazyRead struct {
 	db  *DB
 	ctx context.Context
+	mu  sync.Mutex // guards stx and err while the transaction begins
 	stx *sql.Tx
 	err error // of the BEGIN, final
 }
 
 func (l *lazyRead) begin() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	if l.stx == nil && l.err == nil {
 		l.db.readsBegun.Add(1)
 		l.stx, l.err = l.db.read.BeginTx(l.ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
@@ -826,7 +831,7 @@ func (db *DB) Close() error {
 	return errors.Join(db.read.Close(), db.write.Close())
 }
 
-// sqlRunner is what a tx needs of its connection: a *sql.Tx for View, the
+// sqlRunner is what a tx needs of its connection: a lazyRead for View, the
 // committer's *sql.Conn (whose transaction it begins and ends with
 // statements) for Update.
 type sqlRunner interface {
@@ -857,8 +862,9 @@ type tx struct {
 	// CreateMessage then queues its row in msgs for flush to write.
 	queueWrites bool
 	msgs        []msgRow
-	// queueFailed is set when a flush of queued messages met a taken key:
-	// the batch runs again with savepoints, never commits as it is.
+	// queueFailed is set when a flush failed in a batch's first run (a
+	// taken key, or any other error; flushErr): the batch runs again with
+	// savepoints, never commits as it is.
 	queueFailed bool
 }
 
@@ -875,7 +881,8 @@ type pendingSeq struct{ seq, at int64 }
 // chain entries or sequence numbers are pending). Every
 // other statement of the transaction runs after it, so that nothing reads
 // a conversation row without them; the committer flushes before each
-// savepoint release and before saving the position.
+// savepoint release, and sends what is left at the end of a batch with
+// the saved position and the COMMIT (saveAndCommit).
 func (t *tx) flush() error {
 	for _, st := range t.takeFlush() {
 		if err := t.runFlush(st); err != nil {
@@ -934,9 +941,8 @@ func (t *tx) takeFlush() []flushStmt {
 	return out
 }
 
-// runFlush runs one statement of a flush on the transaction. A taken key
-// fails it with errQueuedConflict, and the transaction (aborted by
-// PostgreSQL anyway) is marked never to commit.
+// runFlush runs one statement of a flush on the transaction; a failure
+// is flushErr's.
 func (t *tx) runFlush(st flushStmt) error {
 	var err error
 	if st.rows > 0 {
