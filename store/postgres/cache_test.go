@@ -406,12 +406,14 @@ func TestLockWaitReported(t *testing.T) {
 	if err := <-aDone; err != nil {
 		t.Fatal(err)
 	}
-	// The send's batch is the one of A's that waited; its report may come
-	// a little after the send returned, and A's earlier batches (the
-	// seed) may be reported late too, so look at all of them.
-	got := seen.most(func(i postgres.CommitInfo) int64 { return int64(i.Duration) }, int64(heldFor))
+	// The send's batch is the one of A's that waited: of all A's batches
+	// (its report may come a little after the send returned), the one
+	// that reports the longest wait. Not the longest batch: A's first
+	// batch (the seed) can take longer than the wait on a busy machine
+	// under -race, and it waited for no lock.
+	got := seen.most(func(i postgres.CommitInfo) int64 { return int64(i.Lock) }, int64(heldFor))
 	if got.Lock < heldFor || got.Lock > got.Duration {
-		t.Fatalf("A's longest batch (%v) reported a lock wait of %v; it waited at least %v", got.Duration, got.Lock, heldFor)
+		t.Fatalf("A's batch that waited longest (%v in all) reported a lock wait of %v; it waited at least %v", got.Duration, got.Lock, heldFor)
 	}
 }
 
