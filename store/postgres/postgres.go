@@ -464,13 +464,12 @@ func (db *DB) tryBatch(pbatch *[]*updateReq, savepoints, first bool, info *Commi
 			// so rolled back: the batch runs again with savepoints.
 			return nil, false
 		}
+		// A flush that failed in the COMMIT's round trip is the commit's
+		// failure (FailedAt names no stage of its own for it).
 		what := stage
-		info.FailedAt = map[string]string{"flush": "commit", "save_position": "save_position"}[stage]
-		if info.FailedAt == "" {
-			info.FailedAt = "commit"
-		}
+		info.FailedAt = "commit"
 		if stage == "save_position" {
-			what = "save position"
+			info.FailedAt, what = "save_position", "save position"
 		}
 		return failAll(errs, fmt.Errorf("%s: %w", what, err)), true
 	}
