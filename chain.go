@@ -191,11 +191,22 @@ func TextHash(s string) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// ChainHead is where a conversation's hash chain ends: the index and hash
+// of its last entry (0 and "" without one).
+type ChainHead struct {
+	Index int64
+	Hash  string
+}
+
 // ChainTx stores conversations' hash chains.
 type ChainTx interface {
 	// ChainHead returns the index and hash of a conversation's last entry,
 	// or 0 and "" when it has none.
 	ChainHead(conversationID string) (int64, string, error)
+	// ChainHeads does what ChainHead does for each of conversationIDs
+	// (ids must not repeat) in one read where the store can; every id is
+	// in the answer, with the zero ChainHead when it has no entry.
+	ChainHeads(conversationIDs []string) (map[string]ChainHead, error)
 	// AppendChainEntry stores e, which must follow the head (e.Index =
 	// head + 1); EConflict when that index exists. A store may hold e
 	// and write it with later entries when the update ends (SQLite does),

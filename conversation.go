@@ -201,3 +201,10 @@ type MemberConversation struct {
 	Conversation *Conversation
 	Member       *Member
 }
+
+// PeerMember is a conversation's other member and whether either of the
+// two users blocks the other (ConversationTx.Peers).
+type PeerMember struct {
+	Member  *Member
+	Blocked bool
+}

@@ -164,6 +164,11 @@ type ConversationTx interface {
 	// Peer returns another member of a conversation and whether either of
 	// userID and that member blocks the other; ENotFound if not a member.
 	Peer(conversationID, userID, peerID string) (peer *Member, blocked bool, err error)
+	// Peers does what Peer does for several conversations in one read
+	// where the store can: peers maps each conversation id to its peer's
+	// user id; the answer is keyed by conversation id and omits those
+	// whose peer is not a member.
+	Peers(userID string, peers map[string]string) (map[string]PeerMember, error)
 	// DirectPeers lists the users who share an active direct conversation
 	// with userID (both members active).
 	DirectPeers(userID string) ([]string, error)

@@ -210,6 +210,14 @@ func (a *App) deliverChunk(ctx context.Context, ba *BusinessActor, tp *parley.Te
 				cc.Skipped[reason]++
 			}
 		}
+		// The chunk's memberships in two set reads, not two point reads
+		// a message (which the committer's cache answers only while it
+		// holds every conversation of the campaign).
+		restore, err := useChunkReads(w, ba.Business.ID, items, latest)
+		if err != nil {
+			return err
+		}
+		defer restore()
 		for _, item := range items {
 			r := recs[item.r.ContactID]
 			if r == nil || r.State != parley.RecipientPending {
@@ -254,6 +262,7 @@ func (a *App) deliverChunk(ctx context.Context, ba *BusinessActor, tp *parley.Te
 			outcomes = append(outcomes, parley.RecipientSent)
 			ms = append(ms, m)
 		}
+		restore()
 		// The chunk's sequence numbers, then its messages in one
 		// statement (the search index then writes one segment for them
 		// all), their chain entries, the recipients' rows and the caps.
@@ -351,6 +360,75 @@ func (a *App) chunkSend(w *writer, src policyReads, latest string, ba *BusinessA
 		ClientID: "cmp." + c.ID + "." + item.r.ContactID, Kind: parley.MessageText, Text: item.text, CreatedAt: w.now,
 		ExpiresAt: expiry(conv, w.now)}
 	return m, nil, nil
+}
+
+// chunkReads answers a chunk's membership reads — each conversation with
+// the business's membership of it, and the other member with the block
+// between the two — from two set reads made in the transaction that
+// sends the chunk. Other reads go to the store, and so do these once the
+// transaction wrote a member row of the conversation. Like the stores'
+// caches it hands out copies: callers change what they get.
+type chunkReads struct {
+	parley.Tx
+	userID string
+	convs  map[string]parley.MemberConversation
+	peers  map[string]parley.PeerMember
+}
+
+// useChunkReads reads the memberships of the items that chunkSend may
+// send (those with a conversation that is still the contact's latest)
+// and has w read through them until restore, which the caller must call
+// before anything else runs in w (restore is idempotent).
+func useChunkReads(w *writer, userID string, items []*chunkItem, latest map[string]string) (restore func(), err error) {
+	var ids []string
+	for _, it := range items {
+		if it.skip == "" && it.convID != "" && latest[it.r.ContactID] == it.convID {
+			ids = append(ids, it.convID)
+		}
+	}
+	r := &chunkReads{Tx: w.Tx, userID: userID}
+	if r.convs, err = w.ConversationMembers(userID, ids); err != nil {
+		return nil, err
+	}
+	peers := make(map[string]string, len(r.convs))
+	for id, mc := range r.convs {
+		if mc.Conversation.Kind != parley.ConversationDirect {
+			continue
+		}
+		if peer, err := directPeer(mc.Conversation, userID); err == nil {
+			peers[id] = peer
+		}
+	}
+	if r.peers, err = w.Peers(userID, peers); err != nil {
+		return nil, err
+	}
+	w.Tx = r
+	return func() { w.Tx = r.Tx }, nil
+}
+
+// ConversationMember answers from the set read when it can.
+func (r *chunkReads) ConversationMember(convID, userID string) (*parley.Conversation, *parley.Member, error) {
+	if mc, ok := r.convs[convID]; ok && userID == r.userID {
+		c, m := *mc.Conversation, *mc.Member
+		return &c, &m, nil
+	}
+	return r.Tx.ConversationMember(convID, userID)
+}
+
+// Peer answers from the set read when it can.
+func (r *chunkReads) Peer(convID, userID, peerID string) (*parley.Member, bool, error) {
+	if p, ok := r.peers[convID]; ok && userID == r.userID && p.Member.UserID == peerID {
+		m := *p.Member
+		return &m, p.Blocked, nil
+	}
+	return r.Tx.Peer(convID, userID, peerID)
+}
+
+// PutMember writes m; the conversation's reads go to the store after it.
+func (r *chunkReads) PutMember(m *parley.Member) error {
+	delete(r.convs, m.ConversationID)
+	delete(r.peers, m.ConversationID)
+	return r.Tx.PutMember(m)
 }
 
 // chunkPolicy answers the policy's reads for a chunk's contacts from set

@@ -50,27 +50,29 @@ func (w *writer) chainMessage(m *parley.Message) error {
 // chainMessages appends the entries of new messages, in order, with one
 // AppendChainEntries (the campaign worker's chunks).
 func (w *writer) chainMessages(ms []*parley.Message) error {
-	type head struct {
-		index int64
-		hash  string
+	ids := make([]string, 0, len(ms))
+	seen := make(map[string]bool, len(ms))
+	for _, m := range ms {
+		if !seen[m.ConversationID] {
+			seen[m.ConversationID] = true
+			ids = append(ids, m.ConversationID)
+		}
 	}
-	heads := map[string]head{}
+	heads, err := w.ChainHeads(ids)
+	if err != nil {
+		return err
+	}
 	es := make([]*parley.ChainEntry, 0, len(ms))
 	for _, m := range ms {
 		content, err := messageContent(w, m)
 		if err != nil {
 			return err
 		}
-		h, ok := heads[m.ConversationID]
-		if !ok {
-			if h.index, h.hash, err = w.ChainHead(m.ConversationID); err != nil {
-				return err
-			}
-		}
+		h := heads[m.ConversationID]
 		e := &parley.ChainEntry{ConversationID: m.ConversationID, Kind: parley.ChainMessage, MessageID: m.ID,
 			Seq: m.Seq, ActorID: m.SenderID, ContentHash: content.Hash(), At: w.now}
-		e.Seal(h.index, h.hash)
-		heads[m.ConversationID] = head{e.Index, e.Hash}
+		e.Seal(h.Index, h.Hash)
+		heads[m.ConversationID] = parley.ChainHead{Index: e.Index, Hash: e.Hash}
 		es = append(es, e)
 	}
 	return w.AppendChainEntries(es)

@@ -40,6 +40,62 @@ func (t *tx) ChainHead(conversationID string) (int64, string, error) {
 	return idx, hexOrEmpty(hash), nil
 }
 
+// ChainHeads implements parley.ChainTx: what the cache lacks in one
+// statement per step, the rows locked in id order (as ChainHead locks
+// its one) and then each chain's last entry.
+func (t *tx) ChainHeads(conversationIDs []string) (map[string]parley.ChainHead, error) {
+	out := make(map[string]parley.ChainHead, len(conversationIDs))
+	wc := t.cache()
+	var missing []string
+	for _, id := range conversationIDs {
+		if wc != nil {
+			if h, ok := wc.chain[id]; ok {
+				out[id] = parley.ChainHead{Index: h.idx, Hash: h.hash}
+				continue
+			}
+		}
+		missing = append(missing, id)
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
+	list := idList(missing)
+	if t.write {
+		if _, err := t.exec(`SELECT 1 FROM conversations WHERE id IN (SELECT json_array_elements_text(?::json))
+			ORDER BY id FOR UPDATE`, list); err != nil {
+			return nil, fmt.Errorf("lock chains: %w", err)
+		}
+	}
+	rows, err := t.query(`SELECT j.id, e.idx, e.hash FROM json_array_elements_text(?::json) AS j(id)
+		CROSS JOIN LATERAL (SELECT idx, hash FROM chain_entries WHERE conversation_id = j.id
+			ORDER BY idx DESC LIMIT 1) e`, list)
+	if err != nil {
+		return nil, fmt.Errorf("chain heads: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var h parley.ChainHead
+		var hash []byte
+		if err := rows.Scan(&id, &h.Index, &hash); err != nil {
+			return nil, fmt.Errorf("chain heads: %w", err)
+		}
+		h.Hash = hexOrEmpty(hash)
+		out[id] = h
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("chain heads: %w", err)
+	}
+	for _, id := range missing {
+		h := out[id] // the zero head when the conversation has no entry
+		out[id] = h
+		if wc != nil {
+			wc.putChain(id, chainHead{h.Index, h.Hash})
+		}
+	}
+	return out, nil
+}
+
 // AppendChainEntry implements parley.ChainTx. In a write transaction the
 // row is written later, with every other entry appended meanwhile, in one
 // multi-row INSERT (see tx.flush): a batch of sends costs one statement

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -266,14 +267,35 @@ func (t *tx) ConversationMembers(userID string, conversationIDs []string) (map[s
 	if len(conversationIDs) == 0 {
 		return out, nil
 	}
+	// In a write transaction the committer's cache answers first.
+	ask, wc := conversationIDs, t.cache()
+	if wc != nil {
+		ask = nil
+		for _, id := range conversationIDs {
+			c, okc := wc.convs[id]
+			m, okm := wc.members[memberKey{id, userID}]
+			if okc && okm {
+				out[id] = parley.MemberConversation{Conversation: &c, Member: &m}
+				continue
+			}
+			ask = append(ask, id)
+		}
+		if len(ask) == 0 {
+			return out, nil
+		}
+	}
 	rows, err := t.convList(`SELECT `+convColsC+`, `+memberColsM+` FROM members m
 		JOIN conversations c ON c.id = m.conversation_id
-		WHERE m.user_id = ? AND m.conversation_id IN (SELECT json_array_elements_text(?::json))`, userID, idList(conversationIDs))
+		WHERE m.user_id = ? AND m.conversation_id IN (SELECT json_array_elements_text(?::json))`, userID, idList(ask))
 	if err != nil {
 		return nil, err
 	}
 	for _, r := range rows {
 		out[r.Conversation.ID] = r
+		if wc != nil {
+			wc.putConv(r.Conversation)
+			wc.putMember(r.Member)
+		}
 	}
 	return out, nil
 }
@@ -303,6 +325,58 @@ func (t *tx) Peer(conversationID, userID, peerID string) (*parley.Member, bool, 
 		wc.putBlock(userID, peerID, blocked)
 	}
 	return &m, blocked, nil
+}
+
+// Peers implements parley.ConversationTx: what the cache lacks in one
+// statement.
+func (t *tx) Peers(userID string, peers map[string]string) (map[string]parley.PeerMember, error) {
+	out := make(map[string]parley.PeerMember, len(peers))
+	wc := t.cache()
+	var pairs [][2]string
+	for conv, peer := range peers {
+		if wc != nil {
+			m, okm := wc.members[memberKey{conv, peer}]
+			blocked, okb := wc.blocks[pair(userID, peer)]
+			if okm && okb {
+				out[conv] = parley.PeerMember{Member: &m, Blocked: blocked}
+				continue
+			}
+		}
+		pairs = append(pairs, [2]string{conv, peer})
+	}
+	if len(pairs) == 0 {
+		return out, nil
+	}
+	list, err := json.Marshal(pairs)
+	if err != nil {
+		return nil, fmt.Errorf("peers: %w", err)
+	}
+	rows, err := t.query(`SELECT `+memberColsM+`, EXISTS (SELECT 1 FROM blocks
+			WHERE (blocker_id = ?1 AND blocked_id = m.user_id) OR (blocker_id = m.user_id AND blocked_id = ?1))
+		FROM json_array_elements(?2::json) p JOIN members m ON m.conversation_id = p ->> 0 AND m.user_id = p ->> 1`,
+		userID, string(list))
+	if err != nil {
+		return nil, fmt.Errorf("peers: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		m := &parley.Member{}
+		var ms memberScan
+		var blocked bool
+		if err := rows.Scan(append(ms.dest(m), &blocked)...); err != nil {
+			return nil, fmt.Errorf("peers: %w", err)
+		}
+		ms.finish(m)
+		out[m.ConversationID] = parley.PeerMember{Member: m, Blocked: blocked}
+		if wc != nil {
+			wc.putMember(m)
+			wc.putBlock(userID, m.UserID, blocked)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("peers: %w", err)
+	}
+	return out, nil
 }
 
 // DirectPeers implements parley.ConversationTx.

@@ -47,6 +47,61 @@ func (t *tx) ChainHead(conversationID string) (int64, string, error) {
 	return h.index, h.hash, nil
 }
 
+// ChainHeads implements parley.ChainTx: the heads the cache lacks in one
+// statement, each through the key index's last entry of its conversation.
+func (t *tx) ChainHeads(conversationIDs []string) (map[string]parley.ChainHead, error) {
+	out := make(map[string]parley.ChainHead, len(conversationIDs))
+	wc := t.cache()
+	var missing []string
+	for _, id := range conversationIDs {
+		if wc != nil {
+			if h, ok := wc.heads[id]; ok {
+				out[id] = parley.ChainHead{Index: h.index, Hash: h.hash}
+				continue
+			}
+		}
+		missing = append(missing, id)
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
+	// As in ChainHead: the entries still due may hold some heads.
+	if err := t.flushChain(); err != nil {
+		return nil, err
+	}
+	rows, err := t.query(`SELECT e.conversation_id, e.idx, e.hash FROM json_each(?) j
+		JOIN chain_entries e ON e.rowid = (SELECT rowid FROM chain_entries
+			WHERE conversation_id = j.value ORDER BY idx DESC LIMIT 1)`, idList(missing))
+	if err != nil {
+		return nil, fmt.Errorf("chain heads: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var h parley.ChainHead
+		var hash []byte
+		if err := rows.Scan(&id, &h.Index, &hash); err != nil {
+			return nil, fmt.Errorf("chain heads: %w", err)
+		}
+		h.Hash = hexOrEmpty(hash)
+		out[id] = h
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("chain heads: %w", err)
+	}
+	for _, id := range missing {
+		h := out[id] // the zero head when the conversation has no entry
+		out[id] = h
+		if wc != nil {
+			if wc.full() {
+				wc.reset()
+			}
+			wc.heads[id] = chainHead{h.Index, h.Hash}
+		}
+	}
+	return out, nil
+}
+
 // AppendChainEntry implements parley.ChainTx. In a write transaction
 // the entry is due, not written: flush writes the entries of the whole
 // group-commit batch in one INSERT (AppendChainEntries), at its end, or at

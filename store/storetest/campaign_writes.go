@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -279,4 +280,61 @@ func testAllocSeqsThenCreateMessages(t *testing.T, s parley.Store) {
 		c := view(t, s, func(tx parley.Tx) (*parley.Conversation, error) { return tx.ConversationByID(conv) })
 		wantEqual(t, "last position of "+conv, c.LastPos, want)
 	}
+}
+
+// testChainHeads: ChainHeads answers what ChainHead answers for each
+// conversation — the zero head for one without entries — in a view and
+// in an update, also for entries appended earlier in the same
+// transaction.
+func testChainHeads(t *testing.T, s parley.Store) {
+	var a1, b1 *parley.ChainEntry
+	update(t, s, func(tx parley.Tx) error {
+		var err error
+		if a1, err = appendNext(tx, "c1", parley.ChainCreate, at(0)); err != nil {
+			return err
+		}
+		b1, err = appendNext(tx, "c2", parley.ChainCreate, at(0))
+		return err
+	})
+	ids := []string{"c1", "c2", "c3"}
+	heads := func(tx parley.Tx) (map[string]parley.ChainHead, error) { return tx.ChainHeads(ids) }
+	one := func(tx parley.Tx) (map[string]parley.ChainHead, error) {
+		out := map[string]parley.ChainHead{}
+		for _, id := range ids {
+			idx, hash, err := tx.ChainHead(id)
+			if err != nil {
+				return nil, err
+			}
+			out[id] = parley.ChainHead{Index: idx, Hash: hash}
+		}
+		return out, nil
+	}
+	want := map[string]parley.ChainHead{"c1": {Index: 1, Hash: a1.Hash}, "c2": {Index: 1, Hash: b1.Hash}, "c3": {}}
+	wantEqual(t, "ChainHead one by one", view(t, s, one), want)
+	wantEqual(t, "ChainHeads in a view", view(t, s, heads), want)
+	a2 := chainEntry("c1", parley.ChainMessage, 1, a1.Hash, at(1))
+	c1 := chainEntry("c3", parley.ChainMessage, 0, "", at(1))
+	want2 := map[string]parley.ChainHead{"c1": {Index: 2, Hash: a2.Hash}, "c2": {Index: 1, Hash: b1.Hash}, "c3": {Index: 1, Hash: c1.Hash}}
+	update(t, s, func(tx parley.Tx) error {
+		got, err := tx.ChainHeads(ids)
+		if err != nil {
+			return err
+		}
+		if !reflect.DeepEqual(got, want) {
+			return fmt.Errorf("ChainHeads in an update:\n got %s\nwant %s", show(got), show(want))
+		}
+		if err := tx.AppendChainEntries([]*parley.ChainEntry{a2, c1}); err != nil {
+			return err
+		}
+		if got, err = tx.ChainHeads(ids); err != nil {
+			return err
+		}
+		if !reflect.DeepEqual(got, want2) {
+			return fmt.Errorf("ChainHeads after appending:\n got %s\nwant %s", show(got), show(want2))
+		}
+		return nil
+	})
+	wantEqual(t, "ChainHeads after the update", view(t, s, heads), want2)
+	wantEqual(t, "ChainHeads of none", view(t, s, func(tx parley.Tx) (map[string]parley.ChainHead, error) { return tx.ChainHeads(nil) }),
+		map[string]parley.ChainHead{})
 }

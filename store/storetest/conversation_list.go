@@ -3,6 +3,7 @@ package storetest
 import (
 	"cmp"
 	"fmt"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -225,5 +226,128 @@ func testConversationMembers(t *testing.T, s parley.Store) {
 	})
 	if len(got) != 0 {
 		t.Fatalf("no ids: %v", got)
+	}
+	// In an update (where a store's cache may answer), after point reads
+	// and after a write of a member row, the same as row by row.
+	asked := []string{"c0", "c1", "c2", "c3", "nope"}
+	oneByOne := func(tx parley.Tx) (map[string]parley.MemberConversation, error) {
+		out := map[string]parley.MemberConversation{}
+		for _, id := range asked {
+			c, m, err := tx.ConversationMember(id, "u")
+			if parley.IsNotFound(err) {
+				continue
+			} else if err != nil {
+				return nil, err
+			}
+			out[id] = parley.MemberConversation{Conversation: c, Member: m}
+		}
+		return out, nil
+	}
+	update(t, s, func(tx parley.Tx) error {
+		for round := range 2 {
+			if round == 1 {
+				m := newMember("c0", "u")
+				m.ReadSeq, m.Folder = 5, parley.FolderArchived
+				if err := tx.PutMember(m); err != nil {
+					return err
+				}
+			}
+			want, err := oneByOne(tx)
+			if err != nil {
+				return err
+			}
+			got, err := tx.ConversationMembers("u", asked)
+			if err != nil {
+				return err
+			}
+			if !reflect.DeepEqual(got, want) || len(got) != 3 || (round == 1) != (got["c0"].Member.ReadSeq == 5) {
+				return fmt.Errorf("round %d in an update:\n got %s\nwant %s", round, show(got), show(want))
+			}
+		}
+		return nil
+	})
+}
+
+// testPeers checks the batched Peer: for each conversation its peer's
+// membership and the block either way, as Peer answers it one by one, in
+// a view and in an update (whose answers may come from a cache), after a
+// block and a change of the member row in the same transaction; nothing
+// for a peer who is not a member, nor for none asked.
+func testPeers(t *testing.T, s parley.Store) {
+	mkUsers(t, s, "u", "p0", "p1", "p2")
+	update(t, s, func(tx parley.Tx) error {
+		for i := range 3 {
+			id, peer := fmt.Sprintf("c%d", i), fmt.Sprintf("p%d", i)
+			if err := tx.CreateConversation(newConversation(id, "u")); err != nil {
+				return err
+			}
+			if err := tx.PutMember(newMember(id, "u")); err != nil {
+				return err
+			}
+			if i == 2 {
+				continue // p2 is not a member of c2
+			}
+			m := newMember(id, peer)
+			m.ReadSeq = int64(i + 1)
+			if err := tx.PutMember(m); err != nil {
+				return err
+			}
+		}
+		_, err := tx.SetBlock("p1", "u", true, at(3))
+		return err
+	})
+	asked := map[string]string{"c0": "p0", "c1": "p1", "c2": "p2", "nope": "p0"}
+	one := func(tx parley.Tx) (map[string]parley.PeerMember, error) {
+		out := map[string]parley.PeerMember{}
+		for conv, peer := range asked {
+			m, blocked, err := tx.Peer(conv, "u", peer)
+			if parley.IsNotFound(err) {
+				continue
+			} else if err != nil {
+				return nil, err
+			}
+			out[conv] = parley.PeerMember{Member: m, Blocked: blocked}
+		}
+		return out, nil
+	}
+	want := view(t, s, one)
+	if len(want) != 2 || !want["c1"].Blocked || want["c0"].Blocked || want["c1"].Member.ReadSeq != 2 {
+		t.Fatalf("Peer one by one: %s", show(want))
+	}
+	wantEqual(t, "Peers in a view", view(t, s, func(tx parley.Tx) (map[string]parley.PeerMember, error) {
+		return tx.Peers("u", asked)
+	}), want)
+	update(t, s, func(tx parley.Tx) error {
+		got, err := tx.Peers("u", asked)
+		if err != nil {
+			return err
+		}
+		if !reflect.DeepEqual(got, want) {
+			return fmt.Errorf("Peers in an update:\n got %s\nwant %s", show(got), show(want))
+		}
+		// Changes in the same transaction show in the next answer.
+		if _, err := tx.SetBlock("u", "p0", true, at(4)); err != nil {
+			return err
+		}
+		m := newMember("c0", "p0")
+		m.ReadSeq, m.Folder = 9, parley.FolderArchived
+		if err := tx.PutMember(m); err != nil {
+			return err
+		}
+		if got, err = tx.Peers("u", asked); err != nil {
+			return err
+		}
+		w, err := one(tx)
+		if err != nil {
+			return err
+		}
+		if !reflect.DeepEqual(got, w) || !got["c0"].Blocked || got["c0"].Member.ReadSeq != 9 {
+			return fmt.Errorf("Peers after changes:\n got %s\nwant %s", show(got), show(w))
+		}
+		return nil
+	})
+	got := view(t, s, func(tx parley.Tx) (map[string]parley.PeerMember, error) { return tx.Peers("u", nil) })
+	if len(got) != 0 {
+		t.Fatalf("none asked: %s", show(got))
 	}
 }
