@@ -425,10 +425,26 @@ func (r *chunkReads) Peer(convID, userID, peerID string) (*parley.Member, bool, 
 }
 
 // PutMember writes m; the conversation's reads go to the store after it.
+// Nothing in chunkSend writes a member row today (a request or an
+// archived conversation falls back first), nor any of the rows below:
+// these keep the answers exact if that changes.
 func (r *chunkReads) PutMember(m *parley.Member) error {
 	delete(r.convs, m.ConversationID)
 	delete(r.peers, m.ConversationID)
 	return r.Tx.PutMember(m)
+}
+
+// SetBlock writes a block; every peer's read goes to the store after it.
+func (r *chunkReads) SetBlock(blockerID, blockedID string, on bool, at time.Time) (bool, error) {
+	clear(r.peers)
+	return r.Tx.SetBlock(blockerID, blockedID, on, at)
+}
+
+// UpdateConversation writes c; its reads go to the store after it.
+func (r *chunkReads) UpdateConversation(c *parley.Conversation) error {
+	delete(r.convs, c.ID)
+	delete(r.peers, c.ID)
+	return r.Tx.UpdateConversation(c)
 }
 
 // chunkPolicy answers the policy's reads for a chunk's contacts from set

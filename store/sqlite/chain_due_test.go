@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/store/sqlite"
 )
 
 // TestChainTakenIndexInBatch: the store writes a batch's chain entries at
@@ -70,5 +72,46 @@ func TestChainTakenIndexInBatch(t *testing.T) {
 				t.Fatalf("chain of update %d beside a taken index: %+v, %v", i, got, err)
 			}
 		}
+	}
+}
+
+// TestChainHeadsCacheForgotten: ChainHeads reads the heads the committer's
+// cache lacks from the store, including entries appended earlier in the
+// same update that the store has not written yet (due at the batch's end).
+func TestChainHeadsCacheForgotten(t *testing.T) {
+	ctx := context.Background()
+	db := openAt(t, filepath.Join(t.TempDir(), "parley.db"))
+	t.Cleanup(func() { db.Close() })
+	at := time.Unix(1700000000, 0).UTC()
+	entry := func(conv string, idx int64, head string) *parley.ChainEntry {
+		e := &parley.ChainEntry{ConversationID: conv, Kind: parley.ChainMessage, MessageID: "m", Seq: idx, ActorID: "a", At: at,
+			ContentHash: parley.TextHash(conv)}
+		e.Seal(idx, head)
+		return e
+	}
+	a1 := entry("c1", 0, "")
+	if err := db.Update(ctx, func(tx parley.Tx) error { return tx.AppendChainEntry(a1) }); err != nil {
+		t.Fatal(err)
+	}
+	a2, b1 := entry("c1", 1, a1.Hash), entry("c2", 0, "")
+	err := db.Update(ctx, func(tx parley.Tx) error {
+		for _, e := range []*parley.ChainEntry{a2, b1} {
+			if err := tx.AppendChainEntry(e); err != nil {
+				return err
+			}
+		}
+		sqlite.ForgetWriteCache(tx)
+		got, err := tx.ChainHeads([]string{"c1", "c2", "c3"})
+		if err != nil {
+			return err
+		}
+		want := map[string]parley.ChainHead{"c1": {Index: 2, Hash: a2.Hash}, "c2": {Index: 1, Hash: b1.Hash}, "c3": {}}
+		if !reflect.DeepEqual(got, want) {
+			return fmt.Errorf("heads after the cache was emptied: %v, want %v", got, want)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

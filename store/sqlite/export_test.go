@@ -3,6 +3,7 @@ package sqlite
 import (
 	"time"
 
+	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/sealed/sealedtest"
 )
 
@@ -33,3 +34,7 @@ func SearchRares(db *DB) (plans, checked int64) { return db.rares.Load(), db.rar
 
 // SetSearchRare turns rarePart on (the default) or off.
 func SetSearchRare(db *DB, on bool) { db.noRare = !on }
+
+// ForgetWriteCache empties the committer's cache from inside an update,
+// as a full cache does when it starts over.
+func ForgetWriteCache(t parley.Tx) { t.(*tx).db.cache.reset() }
