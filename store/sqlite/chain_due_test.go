@@ -13,6 +13,14 @@ import (
 	"github.com/parleyhq/parley/store/sqlite"
 )
 
+// entry is a message's chain entry of conv after the head (idx, head).
+func entry(conv string, idx int64, head string) *parley.ChainEntry {
+	e := &parley.ChainEntry{ConversationID: conv, Kind: parley.ChainMessage, MessageID: "m", Seq: idx, ActorID: "a",
+		At: time.Unix(1700000000, 0).UTC(), ContentHash: parley.TextHash(conv)}
+	e.Seal(idx, head)
+	return e
+}
+
 // TestChainTakenIndexInBatch: the store writes a batch's chain entries at
 // its end, in one statement; an update whose entry takes an index that
 // exists fails alone, and the entries of the updates that shared its
@@ -21,13 +29,6 @@ func TestChainTakenIndexInBatch(t *testing.T) {
 	db := openAt(t, filepath.Join(t.TempDir(), "parley.db"))
 	t.Cleanup(func() { db.Close() })
 	ctx := context.Background()
-	at := time.Unix(1700000000, 0).UTC()
-	entry := func(conv string, idx int64, head string) *parley.ChainEntry {
-		e := &parley.ChainEntry{ConversationID: conv, Kind: parley.ChainMessage, MessageID: "m", Seq: idx, ActorID: "a", At: at,
-			ContentHash: parley.TextHash(conv)}
-		e.Seal(idx, head)
-		return e
-	}
 	first := entry("c1", 0, "")
 	if err := db.Update(ctx, func(tx parley.Tx) error { return tx.AppendChainEntry(first) }); err != nil {
 		t.Fatal(err)
@@ -82,13 +83,6 @@ func TestChainHeadsCacheForgotten(t *testing.T) {
 	ctx := context.Background()
 	db := openAt(t, filepath.Join(t.TempDir(), "parley.db"))
 	t.Cleanup(func() { db.Close() })
-	at := time.Unix(1700000000, 0).UTC()
-	entry := func(conv string, idx int64, head string) *parley.ChainEntry {
-		e := &parley.ChainEntry{ConversationID: conv, Kind: parley.ChainMessage, MessageID: "m", Seq: idx, ActorID: "a", At: at,
-			ContentHash: parley.TextHash(conv)}
-		e.Seal(idx, head)
-		return e
-	}
 	a1 := entry("c1", 0, "")
 	if err := db.Update(ctx, func(tx parley.Tx) error { return tx.AppendChainEntry(a1) }); err != nil {
 		t.Fatal(err)
